@@ -1,0 +1,203 @@
+/* model — the configured plant, as parsed from YAML by config.c.
+ *
+ * Ownership: a struct dg_config owns every object and string below it; it is built by
+ * config_load(), read-only afterwards, and freed whole by config_free(). Cross references
+ * (a rule's point, a measure's event) are plain pointers into the same config.
+ * Only the loop thread reads a live config. */
+#ifndef DG_MODEL_H
+#define DG_MODEL_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+/* Risk level 安全风险等级: 低/一般/较大/重大 = blue/yellow/orange/red. */
+enum dg_level { DG_LEVEL_NONE = 0, DG_LEVEL_BLUE = 1, DG_LEVEL_YELLOW = 2, DG_LEVEL_ORANGE = 3, DG_LEVEL_RED = 4 };
+
+/* Alarm priority. */
+enum dg_priority { DG_PRIO_NONE = 0, DG_PRIO_LOW = 1, DG_PRIO_MEDIUM = 2, DG_PRIO_HIGH = 3, DG_PRIO_CRITICAL = 4 };
+
+const char *dg_level_name(enum dg_level l);       /* "blue" ... "red", "none" */
+const char *dg_level_name_zh(enum dg_level l);    /* 低风险 一般风险 较大风险 重大风险 */
+int dg_level_parse(const char *s);                /* name → level, -1 if unknown */
+const char *dg_priority_name(enum dg_priority p); /* "low" ... "critical" */
+int dg_priority_parse(const char *s);             /* name → priority, -1 if unknown */
+
+/* LEC: D = L*E*C; D > 320 red, 160 < D <= 320 orange, 70 < D <= 160 yellow, else blue.
+ * LS:  R = L*S;   >= 20 red, >= 15 orange, >= 9 yellow, else blue. */
+enum dg_level dg_level_from_lec(double d);
+enum dg_level dg_level_from_ls(double r);
+
+struct dg_person {
+  char *id;
+  char *name;
+  char *phone;
+  char *email;
+  char **roles;
+  size_t n_roles;
+};
+
+struct dg_event;
+struct dg_unit;
+struct dg_hazard_source;
+
+/* 管控措施 control measure. */
+struct dg_measure {
+  char *id;
+  char *desc;
+  int classify1;          /* 1 工程技术 2 维护保养 3 操作行为 4 应急措施 */
+  char *classify2;        /* "1-4" etc. (may be NULL) */
+  int data_src;           /* 1 自动化监控, 2 隐患排查 */
+  char *control_level;    /* 公司/部门/车间/班组/岗位 (may be NULL) */
+  char *troubleshoot;     /* troubleshootContent (may be NULL) */
+  struct dg_event *event; /* back pointer */
+};
+
+/* 安全风险事件 risk event. */
+struct dg_event {
+  char *id;
+  char *name;
+  char *accident_type;    /* one of GB 6441's 20 types, e.g. 中毒和窒息 */
+  enum { DG_ASSESS_LEC = 1, DG_ASSESS_LS = 2 } method;
+  double l, e, c, s;      /* factors as given (c unused for LS, e/c unused for LS) */
+  double score;           /* D or R */
+  enum dg_level level;    /* from score and bands */
+  struct dg_measure *measures;
+  size_t n_measures;
+  struct dg_unit *unit;   /* back pointer */
+};
+
+/* 安全风险分析单元 risk unit. */
+struct dg_unit {
+  char *id;
+  char *name;
+  char *dept;             /* hazardDep */
+  char *person;           /* hazardLiablePerson: a dg_person id */
+  enum dg_level level;    /* assessed: max of events */
+  struct dg_event *events;
+  size_t n_events;
+  struct dg_hazard_source *source; /* back pointer */
+};
+
+/* 安全风险分析对象 / 重大危险源 hazard source. */
+struct dg_hazard_source {
+  char *id;               /* hazardCode */
+  char *name;
+  char *type;             /* 装置/储罐/库/锅炉 ... (may be NULL) */
+  bool is_major;
+  int major_grade;        /* 1..4, 0 if not major */
+  struct dg_unit *units;
+  size_t n_units;
+};
+
+enum dg_driver_kind { DG_DRIVER_MQTT = 1, DG_DRIVER_MODBUS = 2 };
+
+struct dg_mqtt_broker {
+  char *id;               /* referenced by points as "mqtt.<id>" */
+  char *uri;              /* tcp://host:port or ssl://host:port */
+  char *client_id;
+  char *username;         /* may be NULL */
+  char *password;         /* may be NULL */
+  int qos;                /* subscription QoS, 0..2 (default 1) */
+  uint32_t keepalive_s;   /* default 30 */
+  bool clean_session;     /* default true */
+};
+
+/* JSON payload binding of an MQTT point. */
+struct dg_mqtt_binding {
+  char *topic;            /* exact topic */
+  char *path;             /* JSON field path ("value", "$.value", "data.ch4"); NULL: bare number */
+  char *ts_path;          /* JSON field holding the source timestamp (epoch s or ms); may be NULL */
+};
+
+/* 监测点 point (tag). */
+struct dg_point {
+  char *id;
+  char *name;
+  char *eng_unit;         /* engineering unit, e.g. "%LEL" (may be NULL) */
+  char *unit_id;          /* risk unit this point watches (may be NULL) */
+  enum dg_driver_kind driver_kind;
+  char *driver_id;        /* broker/bus id after the "mqtt." / "modbus." prefix */
+  size_t driver_index;    /* index into config->mqtt_brokers for MQTT */
+  struct dg_mqtt_binding mqtt;
+  double scale;           /* value = raw * scale + offset; default 1, 0 */
+  double offset;
+  double deadband;        /* history store-on-change deadband (engineering units), default 0 */
+  size_t index;           /* position in config->points */
+};
+
+#define DG_MAX_STAGES 4
+
+struct dg_stage {
+  char *name;             /* "H", "HH", "yellow" ... */
+  double limit;
+  enum dg_priority priority;
+};
+
+enum dg_rule_type { DG_RULE_HIGH = 1, DG_RULE_LOW = 2 };
+
+/* 风险失控表现 rule: the machine-checkable failure of a control measure. */
+struct dg_rule {
+  char *id;
+  char *name;               /* may be NULL */
+  enum dg_rule_type type;
+  struct dg_point *point;
+  struct dg_measure *measure; /* may be NULL: an alarm with no hazard automation */
+  struct dg_stage stages[DG_MAX_STAGES]; /* ordered by severity: ascending limits for high,
+                                            descending for low */
+  size_t n_stages;
+  double deadband;          /* hysteresis in engineering units, >= 0 */
+  uint32_t on_delay_ms;
+  uint32_t off_delay_ms;
+  int hazard_level;         /* dangerLevel override: 0 一般, 1 重大, -1 from unit policy */
+  uint32_t hazard_deadline_days; /* rectification deadline; 0 = default */
+  size_t index;             /* position in config->rules */
+};
+
+enum dg_channel_type { DG_CHANNEL_WEBHOOK = 1 };
+
+/* A notification channel. */
+struct dg_channel {
+  char *id;
+  enum dg_channel_type type;
+  char *url;
+  uint32_t timeout_ms;      /* per attempt, default 5000 */
+  uint32_t expire_s;        /* give up after this long undelivered, default 86400 */
+};
+
+/* Which channels hear about alarms of which priorities. */
+struct dg_policy {
+  char *id;
+  unsigned priority_mask;   /* bit (1u << dg_priority) */
+  struct dg_channel **channels;
+  size_t n_channels;
+};
+
+struct dg_config {
+  char *path;               /* file it was loaded from */
+  char *site_code;
+  char *site_name;
+
+  char *http_listen;        /* "127.0.0.1" default */
+  uint16_t http_port;       /* 8080 default */
+  char *db_path;            /* "dualguard.db" default; --db overrides */
+  uint32_t history_flush_ms;/* sample batch period, default 1000 */
+  uint32_t hazard_deadline_days; /* default rectification deadline, default 7 */
+
+  struct dg_person *persons;           size_t n_persons;
+  struct dg_hazard_source *sources;    size_t n_sources;
+  struct dg_mqtt_broker *mqtt_brokers; size_t n_mqtt_brokers;
+  struct dg_point *points;             size_t n_points;
+  struct dg_rule *rules;               size_t n_rules;
+  struct dg_channel *channels;         size_t n_channels;
+  struct dg_policy *policies;          size_t n_policies;
+};
+
+/* Lookups by id (linear or hashed; NULL if absent). */
+struct dg_point *dg_config_point(const struct dg_config *c, const char *id);
+struct dg_measure *dg_config_measure(const struct dg_config *c, const char *id);
+struct dg_unit *dg_config_unit(const struct dg_config *c, const char *id);
+struct dg_person *dg_config_person(const struct dg_config *c, const char *id);
+struct dg_channel *dg_config_channel(const struct dg_config *c, const char *id);
+
+#endif

@@ -1,0 +1,58 @@
+/* store — SQLite persistence.
+ *
+ * One writer thread owns the only write connection. The loop thread submits jobs; each job's
+ * `work` runs on the writer thread inside its own BEGIN IMMEDIATE … COMMIT (synchronous=FULL in
+ * WAL mode, so a committed job survives kill -9 and power loss), then its `done` runs on the
+ * loop thread with rc 0 after COMMIT, or a negative code after ROLLBACK. Jobs run in submission
+ * order. Producer allocates `arg`; `done` (loop thread) frees it.
+ *
+ * The loop thread also has one read-only connection (store_reader) for API queries.
+ * Schema: `schema_version` table and the forward migrations in store_schema.c. */
+#ifndef DG_STORE_H
+#define DG_STORE_H
+
+#include <sqlite3.h>
+#include <stdint.h>
+#include <uv.h>
+
+struct store;
+struct store_conn; /* a connection plus its prepared-statement cache */
+
+typedef int (*store_work_fn)(struct store_conn *c, void *arg);   /* writer thread; SQLITE_OK or error */
+typedef void (*store_done_fn)(void *arg, int rc);                /* loop thread */
+
+/* Opens (creating if needed) the database at path, sets WAL, synchronous=FULL, foreign_keys,
+ * busy_timeout, applies pending migrations in one transaction, starts the writer thread and
+ * opens the reader. Returns 0 or negative; `err` says why ("db.sqlite: database is locked"). */
+int store_open(struct store **out, uv_loop_t *loop, const char *path, char *err, size_t errlen);
+
+/* Loop thread. Queues a job. Returns 0 or negative errno (then nothing runs). */
+int store_submit(struct store *s, store_work_fn work, store_done_fn done, void *arg);
+
+/* Cached prepared statement for this connection, keyed by the `sql` pointer (use string
+ * literals). Returned reset with bindings cleared; NULL on prepare error (logged). */
+sqlite3_stmt *store_stmt(struct store_conn *c, const char *sql);
+sqlite3 *store_conn_db(struct store_conn *c);
+
+/* Loop thread's read-only connection (WAL readers never block the writer). */
+struct store_conn *store_reader(struct store *s);
+
+/* Loop thread. Blocks until every job submitted so far has committed, then runs their `done`
+ * callbacks before returning. For shutdown and tests. */
+int store_wait_idle(struct store *s);
+
+/* Monotonic ms of the writer thread's last sign of life (for the watchdog). */
+int64_t store_heartbeat_ms(void *store);
+
+/* Jobs queued or running. */
+unsigned store_pending(struct store *s);
+
+/* Loop thread. Finishes queued jobs (running their done callbacks), checkpoints the WAL,
+ * joins the writer, closes connections and the async handle (loop must run once more). */
+void store_close(struct store *s);
+
+/* Schema migrations: store_migrations[i] brings the schema from version i to i+1. */
+extern const char *const store_migrations[];
+extern const unsigned store_n_migrations;
+
+#endif

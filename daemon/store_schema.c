@@ -1,0 +1,60 @@
+/* Forward-only schema migrations. Never edit a shipped entry; append a new one. */
+#include "store.h"
+
+const char *const store_migrations[] = {
+  /* 0 → 1: foundation */
+  "CREATE TABLE samples ("
+  "  point TEXT NOT NULL, ts_ms INTEGER NOT NULL, value REAL, quality INTEGER NOT NULL);"
+  "CREATE INDEX samples_point_ts ON samples(point, ts_ms);"
+  "CREATE INDEX samples_ts ON samples(ts_ms);"
+
+  /* One row per rule: the alarm of that rule, with its current ISA-18.2 state. */
+  "CREATE TABLE alarms ("
+  "  id INTEGER PRIMARY KEY, rule TEXT NOT NULL UNIQUE, point TEXT, measure TEXT,"
+  "  state TEXT NOT NULL DEFAULT 'NORMAL',"  /* NORMAL UNACK ACKED RTN_UNACK ... */
+  "  active INTEGER NOT NULL DEFAULT 0, stage TEXT, priority TEXT, value REAL,"
+  "  first_active_ms INTEGER, last_active_ms INTEGER, cleared_ms INTEGER,"
+  "  ack_user TEXT, ack_comment TEXT, ack_ms INTEGER, activations INTEGER NOT NULL DEFAULT 0,"
+  "  updated_ms INTEGER NOT NULL);"
+  "CREATE TABLE alarm_journal ("
+  "  id INTEGER PRIMARY KEY, alarm_id INTEGER NOT NULL REFERENCES alarms(id), ts_ms INTEGER NOT NULL,"
+  "  event TEXT NOT NULL, from_state TEXT, to_state TEXT, stage TEXT, priority TEXT, value REAL,"
+  "  actor TEXT, comment TEXT);"
+  "CREATE INDEX alarm_journal_alarm ON alarm_journal(alarm_id, id);"
+
+  /* 隐患 hazard ledger, national field semantics in comments. */
+  "CREATE TABLE hazards ("
+  "  id INTEGER PRIMARY KEY, code TEXT NOT NULL UNIQUE,"
+  "  danger_level INTEGER NOT NULL,"        /* dangerLevel 0 一般 1 重大 */
+  "  danger_src INTEGER NOT NULL,"          /* dangerSrc 9 管控措施失效 */
+  "  danger_manage_type INTEGER NOT NULL,"  /* 0 即查即改 1 限期整改 */
+  "  hazard_danger_type INTEGER NOT NULL,"  /* 1 安全 … 8 其他 */
+  "  danger_state INTEGER NOT NULL,"        /* 0 整改中 1 待验收 9 已验收 */
+  "  description TEXT NOT NULL, reason TEXT, rectify_measures TEXT, cost REAL,"
+  "  liable_person TEXT, deadline_ms INTEGER, contingency_plan TEXT,"
+  "  reporter TEXT, rectifier TEXT, verifier TEXT, verify_comment TEXT,"
+  "  hazard_source TEXT, unit TEXT, event TEXT, measure TEXT, rule TEXT, alarm_id INTEGER,"
+  "  occurrences INTEGER NOT NULL DEFAULT 1,"
+  "  created_ms INTEGER NOT NULL, updated_ms INTEGER NOT NULL, closed_ms INTEGER);"
+  "CREATE INDEX hazards_measure_open ON hazards(measure, danger_state);"
+  "CREATE TABLE hazard_occurrences ("
+  "  id INTEGER PRIMARY KEY, hazard_id INTEGER NOT NULL REFERENCES hazards(id),"
+  "  ts_ms INTEGER NOT NULL, alarm_id INTEGER, rule TEXT, stage TEXT, value REAL);"
+  "CREATE TABLE hazard_journal ("
+  "  id INTEGER PRIMARY KEY, hazard_id INTEGER NOT NULL REFERENCES hazards(id),"
+  "  ts_ms INTEGER NOT NULL, actor TEXT, action TEXT NOT NULL, from_state INTEGER, to_state INTEGER,"
+  "  comment TEXT);"
+
+  /* Durable notification outbox: committed with the transition it announces. */
+  "CREATE TABLE outbox ("
+  "  id INTEGER PRIMARY KEY, created_ms INTEGER NOT NULL, channel TEXT NOT NULL,"
+  "  ref TEXT NOT NULL,"                     /* what it announces, e.g. alarm:3:journal:17 */
+  "  body TEXT NOT NULL,"
+  "  state INTEGER NOT NULL DEFAULT 0,"      /* 0 pending 1 delivered 2 expired */
+  "  attempts INTEGER NOT NULL DEFAULT 0, next_attempt_ms INTEGER NOT NULL,"
+  "  expires_ms INTEGER NOT NULL, last_error TEXT, delivered_ms INTEGER,"
+  "  UNIQUE(channel, ref));"
+  "CREATE INDEX outbox_pending ON outbox(state, next_attempt_ms);",
+};
+
+const unsigned store_n_migrations = sizeof store_migrations / sizeof store_migrations[0];

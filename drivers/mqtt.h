@@ -1,0 +1,48 @@
+/* mqtt — MQTT ingest with paho MQTTAsync, one client per configured broker.
+ *
+ * Threads: paho runs its own threads; its callbacks only copy what they need, push samples to
+ * the sampleq (or control events to this module's own uv_async) and return 1. Subscribing after
+ * a (re)connect happens on the loop thread, never inside a paho callback.
+ * A lost connection marks every point of that broker with quality DG_Q_COMM; a malformed
+ * payload is counted, logged (rate-limited) and marks its points DG_Q_BAD_PAYLOAD. */
+#ifndef DG_MQTT_H
+#define DG_MQTT_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <uv.h>
+
+#include "model.h"
+#include "sampleq.h"
+
+struct mqtt_driver;
+
+struct mqtt_broker_stats {
+  bool connected;
+  uint64_t messages;       /* payloads received on subscribed topics */
+  uint64_t malformed;      /* payloads that did not parse for at least one bound point */
+  uint64_t connects;       /* successful (re)connects */
+  int64_t last_message_ms; /* wall clock, 0 if none */
+};
+
+/* Loop thread. Creates one client per broker in cfg and starts connecting (with automatic
+ * reconnect). Returns 0 or a negative errno; never blocks on the network. */
+int mqtt_start(struct mqtt_driver **out, uv_loop_t *loop, const struct dg_config *cfg,
+               struct sampleq *q);
+/* Loop thread. Disconnects and destroys every client; after it returns no paho thread will
+ * push to the sampleq again. Closes the module's uv handles (run the loop once more). */
+void mqtt_stop(struct mqtt_driver *m);
+size_t mqtt_broker_count(const struct mqtt_driver *m);
+/* Loop thread. Returns 0 or -ENOENT. */
+int mqtt_broker_stats(struct mqtt_driver *m, size_t broker, struct mqtt_broker_stats *out);
+
+/* Pure payload decoding, shared by the driver, tests and the fuzzer.
+ * binding->path NULL: the payload is a bare number ("12.5", " 3e2 ").
+ * Otherwise a JSON object; path is "value", "$.value" or "data.ch4" (dotted); the field must be
+ * a number (or a numeric string, or true/false = 1/0). If ts_path is set and present, it is
+ * epoch seconds (< 1e11) or milliseconds; *ts_ms is set to it, else left unchanged.
+ * Returns 0, or -EINVAL with a short reason in `why` (static string). */
+int mqtt_parse_payload(const struct dg_mqtt_binding *binding, const char *payload, size_t len,
+                       double *value, int64_t *ts_ms, const char **why);
+
+#endif

@@ -1,0 +1,104 @@
+#include "sampleq.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+const char *dg_quality_name(enum dg_quality q)
+{
+  switch (q) {
+  case DG_Q_GOOD: return "good";
+  case DG_Q_BAD_PAYLOAD: return "bad_payload";
+  case DG_Q_COMM: return "comm_fault";
+  case DG_Q_DEVICE: return "device_fault";
+  case DG_Q_STALE: return "stale";
+  case DG_Q_UNKNOWN: return "unknown";
+  }
+  return "unknown";
+}
+
+static void sampleq__on_async(uv_async_t *h) { sampleq_drain_now(h->data); }
+
+int sampleq_init(struct sampleq *q, uv_loop_t *loop, sampleq_drain_fn drain, void *ud)
+{
+  memset(q, 0, sizeof *q);
+  q->drain = drain;
+  q->ud = ud;
+  int rc = pthread_mutex_init(&q->lock, NULL);
+  if (rc) return -rc;
+  rc = uv_async_init(loop, &q->async, sampleq__on_async);
+  if (rc) {
+    pthread_mutex_destroy(&q->lock);
+    return rc;
+  }
+  q->async.data = q;
+  return 0;
+}
+
+static int sampleq__reserve(struct sampleq *q, size_t extra)
+{
+  size_t need = q->n_pending + extra;
+  if (need <= q->cap_pending) return 0;
+  if (need > DG_SAMPLEQ_MAX) return -ENOBUFS;
+  size_t cap = q->cap_pending ? q->cap_pending : 256;
+  while (cap < need) cap *= 2;
+  struct dg_sample *p = realloc(q->pending, cap * sizeof *p);
+  if (!p) return -ENOMEM;
+  q->pending = p;
+  q->cap_pending = cap;
+  return 0;
+}
+
+int sampleq_push(struct sampleq *q, const struct dg_sample *s, size_t n)
+{
+  pthread_mutex_lock(&q->lock);
+  int rc = sampleq__reserve(q, n);
+  if (rc == 0) {
+    memcpy(q->pending + q->n_pending, s, n * sizeof *s);
+    q->n_pending += n;
+  } else {
+    q->dropped += n;
+  }
+  pthread_mutex_unlock(&q->lock);
+  if (rc == 0) uv_async_send(&q->async);
+  return rc;
+}
+
+void sampleq_drain_now(struct sampleq *q)
+{
+  /* Swap buffers so producers never wait while the loop evaluates rules. */
+  pthread_mutex_lock(&q->lock);
+  struct dg_sample *batch = q->pending;
+  size_t n = q->n_pending, cap = q->cap_pending;
+  q->pending = q->draining;
+  q->cap_pending = q->cap_draining;
+  q->n_pending = 0;
+  pthread_mutex_unlock(&q->lock);
+  q->draining = batch;
+  q->cap_draining = cap;
+  if (n) q->drain(q->ud, batch, n);
+}
+
+uint64_t sampleq_dropped(struct sampleq *q)
+{
+  pthread_mutex_lock(&q->lock);
+  uint64_t d = q->dropped;
+  pthread_mutex_unlock(&q->lock);
+  return d;
+}
+
+static void sampleq__on_close(uv_handle_t *h)
+{
+  struct sampleq *q = h->data;
+  free(q->pending);
+  free(q->draining);
+  q->pending = q->draining = NULL;
+  q->cap_pending = q->cap_draining = q->n_pending = 0;
+  pthread_mutex_destroy(&q->lock);
+}
+
+void sampleq_close(struct sampleq *q)
+{
+  sampleq_drain_now(q);
+  uv_close((uv_handle_t *)&q->async, sampleq__on_close);
+}

@@ -1,0 +1,58 @@
+/* sampleq — hand samples from driver threads to the loop thread.
+ *
+ * Producers (bus threads, paho callback threads) copy samples in with sampleq_push() and wake
+ * the loop with uv_async_send; the loop's async callback swaps the pending buffer out and hands
+ * the whole batch to the drain callback (libuv coalesces sends, so one wake may carry many).
+ * The queue is bounded: past DG_SAMPLEQ_MAX pending samples new ones are dropped and counted. */
+#ifndef DG_SAMPLEQ_H
+#define DG_SAMPLEQ_H
+
+#include <pthread.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <uv.h>
+
+#define DG_SAMPLEQ_MAX (1u << 20)
+
+/* Point quality. GOOD is the only quality whose value is meaningful. */
+enum dg_quality {
+  DG_Q_GOOD = 0,
+  DG_Q_BAD_PAYLOAD = 1, /* malformed MQTT payload, wrong type, missing field */
+  DG_Q_COMM = 2,        /* link to device/broker lost, timeout */
+  DG_Q_DEVICE = 3,      /* device reported a fault (e.g. Modbus exception) */
+  DG_Q_STALE = 4,       /* no fresh sample in time */
+  DG_Q_UNKNOWN = 5,     /* never received since start */
+};
+const char *dg_quality_name(enum dg_quality q); /* "good", "bad_payload", ... */
+
+struct dg_sample {
+  uint32_t point;       /* index into config->points */
+  uint8_t quality;      /* enum dg_quality */
+  double value;         /* engineering units (scale/offset applied by the driver) */
+  int64_t ts_ms;        /* source timestamp, or receive time when the source has none */
+};
+
+typedef void (*sampleq_drain_fn)(void *ud, const struct dg_sample *s, size_t n);
+
+struct sampleq {
+  uv_async_t async;
+  pthread_mutex_t lock;
+  struct dg_sample *pending; size_t n_pending, cap_pending; /* guarded by lock */
+  struct dg_sample *draining; size_t cap_draining;          /* loop thread only */
+  uint64_t dropped;                                         /* guarded by lock */
+  sampleq_drain_fn drain;
+  void *ud;
+};
+
+/* Loop thread. Returns 0 or a negative errno. */
+int sampleq_init(struct sampleq *q, uv_loop_t *loop, sampleq_drain_fn drain, void *ud);
+/* Any thread. Returns 0, or -ENOBUFS when the queue is full (samples dropped and counted). */
+int sampleq_push(struct sampleq *q, const struct dg_sample *s, size_t n);
+/* Loop thread: deliver whatever is pending now (also used at shutdown). */
+void sampleq_drain_now(struct sampleq *q);
+uint64_t sampleq_dropped(struct sampleq *q);
+/* Loop thread: drains what is left, then closes the async handle (the loop must run once more
+ * for the close to finish). Producers must be stopped first. */
+void sampleq_close(struct sampleq *q);
+
+#endif

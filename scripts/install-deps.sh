@@ -1,0 +1,21 @@
+#!/usr/bin/env bash
+# Installs every Debian package dualguard needs to build, run its demo and run its tests.
+# Idempotent: packages already present are left as they are.
+set -euo pipefail
+export DEBIAN_FRONTEND=noninteractive
+PKGS=(
+  build-essential cmake pkg-config git ca-certificates
+  libuv1-dev libmodbus-dev libpaho-mqtt-dev libssl-dev libsqlite3-dev sqlite3
+  libcurl4-openssl-dev libfyaml-dev libcjson-dev libwebsockets-dev libwebsockets-evlib-uv
+  libsystemd-dev libcmocka-dev
+  mosquitto mosquitto-clients curl python3 python3-pymodbus python3-serial socat openssl
+  clang valgrind
+)
+missing=()
+for p in "${PKGS[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+if [ ${#missing[@]} -gt 0 ]; then
+  apt-get update -qq
+  apt-get install -y --no-install-recommends "${missing[@]}"
+fi
