@@ -110,6 +110,44 @@ struct dg_mqtt_binding {
   char *ts_path;          /* JSON field holding the source timestamp (epoch s or ms); may be NULL */
 };
 
+struct dg_modbus_bus {
+  char *id;               /* referenced by points as "modbus.<id>" */
+  enum { DG_MB_TCP = 1, DG_MB_RTU = 2, DG_MB_RTU_OVER_TCP = 3 } transport;
+  char *host;             /* TCP and RTU-over-TCP */
+  uint16_t port;          /* default 502 */
+  char *device;           /* RTU serial device, e.g. /dev/ttyS1 */
+  uint32_t baud;          /* default 9600 */
+  char parity;            /* 'N', 'E', 'O' (default 'N') */
+  uint8_t data_bits;      /* default 8 */
+  uint8_t stop_bits;      /* default 1 */
+  bool rs485;             /* set RS-485 mode on the port */
+  uint32_t response_timeout_ms; /* default 1000 */
+  uint32_t byte_timeout_ms;     /* default 500 */
+  uint32_t poll_interval_ms;    /* default 1000; points may override */
+  uint32_t request_pause_ms;    /* pause between requests, default 0 */
+  uint16_t max_gap;             /* registers allowed between coalesced points, default 8 */
+  uint32_t fail_threshold;      /* consecutive failures before comm loss, default 3 */
+  uint32_t reconnect_max_ms;    /* reconnect backoff cap, default 30000 */
+};
+
+enum dg_mb_space { DG_MB_COIL = 1, DG_MB_DISCRETE = 2, DG_MB_INPUT = 3, DG_MB_HOLDING = 4 };
+enum dg_mb_type {
+  DG_MB_BOOL = 1, DG_MB_INT16, DG_MB_UINT16, DG_MB_INT32, DG_MB_UINT32, DG_MB_FLOAT32,
+  DG_MB_INT64, DG_MB_UINT64, DG_MB_FLOAT64
+};
+
+/* Register binding of a Modbus point. Config keys: slave, one of coil/discrete/input/holding
+ * (the address), type, order, bit, poll. */
+struct dg_modbus_binding {
+  int slave;              /* unit id 0..247 (default 1) */
+  enum dg_mb_space space;
+  uint16_t address;       /* zero-based register/coil address */
+  enum dg_mb_type type;   /* default uint16 for registers, bool for coils/discretes */
+  int bit;                /* 0..15 for a bit inside a register, -1 otherwise */
+  char order[5];          /* byte/word order "ABCD" (default), "DCBA", "BADC", "CDAB" */
+  uint32_t poll_ms;       /* 0 = bus default */
+};
+
 /* 监测点 point (tag). */
 struct dg_point {
   char *id;
@@ -118,8 +156,9 @@ struct dg_point {
   char *unit_id;          /* risk unit this point watches (may be NULL) */
   enum dg_driver_kind driver_kind;
   char *driver_id;        /* broker/bus id after the "mqtt." / "modbus." prefix */
-  size_t driver_index;    /* index into config->mqtt_brokers for MQTT */
-  struct dg_mqtt_binding mqtt;
+  size_t driver_index;    /* index into config->mqtt_brokers or config->modbus_buses */
+  struct dg_mqtt_binding mqtt;     /* when driver_kind == DG_DRIVER_MQTT */
+  struct dg_modbus_binding modbus; /* when driver_kind == DG_DRIVER_MODBUS */
   double scale;           /* value = raw * scale + offset; default 1, 0 */
   double offset;
   double deadband;        /* history store-on-change deadband (engineering units), default 0 */
@@ -187,6 +226,7 @@ struct dg_config {
   struct dg_person *persons;           size_t n_persons;
   struct dg_hazard_source *sources;    size_t n_sources;
   struct dg_mqtt_broker *mqtt_brokers; size_t n_mqtt_brokers;
+  struct dg_modbus_bus *modbus_buses;  size_t n_modbus_buses;
   struct dg_point *points;             size_t n_points;
   struct dg_rule *rules;               size_t n_rules;
   struct dg_channel *channels;         size_t n_channels;
