@@ -1,0 +1,409 @@
+#include "api.h"
+
+#include <cjson/cJSON.h>
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "log.h"
+#include "sdnotify.h"
+
+#define API_STORE_MAX_AGE_MS 10000
+#define API_LIST_LIMIT_MAX 1000
+
+static void api__reply(struct http_response *resp, int status, cJSON *json)
+{
+  resp->status = status;
+  resp->body = cJSON_PrintUnformatted(json);
+  cJSON_Delete(json);
+}
+
+static void api__error(struct http_response *resp, int status, const char *msg)
+{
+  cJSON *o = cJSON_CreateObject();
+  cJSON_AddStringToObject(o, "error", msg);
+  api__reply(resp, status, o);
+}
+
+static void api__text(cJSON *o, const char *k, const char *v)
+{
+  if (v) cJSON_AddStringToObject(o, k, v);
+  else cJSON_AddNullToObject(o, k);
+}
+
+static void api__ms(cJSON *o, const char *k, int64_t ms)
+{
+  if (ms) cJSON_AddNumberToObject(o, k, (double)ms);
+  else cJSON_AddNullToObject(o, k);
+}
+
+/* ---- /healthz ------------------------------------------------------------------------------- */
+
+static void api__healthz(void *ud, const struct http_request *req, struct http_response *resp)
+{
+  struct api_ctx *ctx = ud;
+  int64_t age = dg_mono_ms() - store_heartbeat_ms(ctx->store);
+  int ok = age < API_STORE_MAX_AGE_MS;
+  cJSON *o = cJSON_CreateObject();
+  cJSON_AddStringToObject(o, "status", ok ? "ok" : "degraded");
+  cJSON_AddStringToObject(o, "version", DG_VERSION);
+  cJSON_AddNumberToObject(o, "uptime_s", (double)(dg_wall_ms() - ctx->started_ms) / 1000.0);
+  cJSON_AddStringToObject(o, "site", ctx->engine->cfg->site_code);
+  cJSON_AddNumberToObject(o, "store_heartbeat_age_ms", (double)age);
+  cJSON_AddNumberToObject(o, "store_pending_jobs", store_pending(ctx->store));
+  api__reply(resp, ok ? 200 : 503, o);
+}
+
+/* ---- /api/v1/points ------------------------------------------------------------------------- */
+
+static void api__points(void *ud, const struct http_request *req, struct http_response *resp)
+{
+  struct api_ctx *ctx = ud;
+  const struct engine *e = ctx->engine;
+  cJSON *arr = cJSON_CreateArray();
+  for (size_t i = 0; i < e->cfg->n_points; i++) {
+    const struct dg_point *p = &e->cfg->points[i];
+    const struct point_rt *rt = &e->points[i];
+    cJSON *o = cJSON_CreateObject();
+    api__text(o, "id", p->id);
+    api__text(o, "name", p->name);
+    api__text(o, "eng_unit", p->eng_unit);
+    api__text(o, "unit_id", p->unit_id);
+    api__text(o, "driver", p->driver_kind == DG_DRIVER_MQTT ? "mqtt" : "modbus");
+    api__text(o, "driver_id", p->driver_id);
+    if (rt->has_value) cJSON_AddNumberToObject(o, "value", rt->value);
+    else cJSON_AddNullToObject(o, "value");
+    cJSON_AddStringToObject(o, "quality", dg_quality_name(rt->quality));
+    api__ms(o, "ts_ms", rt->ts_ms);
+    api__ms(o, "received_ms", rt->received_ms);
+    cJSON_AddNumberToObject(o, "samples", (double)rt->samples);
+    cJSON_AddItemToArray(arr, o);
+  }
+  cJSON *root = cJSON_CreateObject();
+  cJSON_AddItemToObject(root, "points", arr);
+  api__reply(resp, 200, root);
+}
+
+/* ---- /api/v1/alarms ------------------------------------------------------------------------- */
+
+static cJSON *api__alarm_json(const struct alarm *a)
+{
+  const struct dg_rule *r = a->rule;
+  cJSON *o = cJSON_CreateObject();
+  cJSON_AddNumberToObject(o, "id", (double)a->id);
+  api__text(o, "rule", r->id);
+  api__text(o, "rule_name", r->name);
+  api__text(o, "point", r->point->id);
+  api__text(o, "point_name", r->point->name);
+  api__text(o, "eng_unit", r->point->eng_unit);
+  api__text(o, "measure", r->measure ? r->measure->id : NULL);
+  api__text(o, "state", alarm_state_name(a->state));
+  cJSON_AddBoolToObject(o, "active", alarm_is_active(a));
+  cJSON_AddBoolToObject(o, "acked", a->state == ALARM_NORMAL || a->state == ALARM_ACKED);
+  api__text(o, "stage", a->stage >= 0 ? r->stages[a->stage].name : NULL);
+  if (a->stage >= 0) cJSON_AddNumberToObject(o, "limit", r->stages[a->stage].limit);
+  api__text(o, "priority", a->priority ? dg_priority_name(a->priority) : NULL);
+  cJSON_AddNumberToObject(o, "value", a->value);
+  api__ms(o, "first_active_ms", a->first_active_ms);
+  api__ms(o, "last_active_ms", a->last_active_ms);
+  api__ms(o, "cleared_ms", a->cleared_ms);
+  api__text(o, "ack_user", a->ack_user);
+  api__text(o, "ack_comment", a->ack_comment);
+  api__ms(o, "ack_ms", a->ack_ms);
+  cJSON_AddNumberToObject(o, "activations", a->activations);
+  return o;
+}
+
+/* ?state= all | active | a state name; default: every alarm that is not NORMAL. */
+static int api__alarm_selected(const struct alarm *a, const char *filter)
+{
+  if (!filter[0]) return a->state != ALARM_NORMAL;
+  if (strcmp(filter, "all") == 0) return 1;
+  if (strcmp(filter, "active") == 0) return alarm_is_active(a);
+  return strcmp(filter, alarm_state_name(a->state)) == 0;
+}
+
+static int api__cmp_alarm(const void *pa, const void *pb)
+{
+  const struct alarm *a = *(const struct alarm *const *)pa, *b = *(const struct alarm *const *)pb;
+  if (a->priority != b->priority) return (int)b->priority - (int)a->priority;
+  if (a->last_active_ms != b->last_active_ms) return a->last_active_ms < b->last_active_ms ? 1 : -1;
+  return a->id < b->id ? -1 : a->id > b->id;
+}
+
+static void api__alarms(void *ud, const struct http_request *req, struct http_response *resp)
+{
+  struct api_ctx *ctx = ud;
+  struct engine *e = ctx->engine;
+  char filter[32] = "";
+  http_query_get(req->query, "state", filter, sizeof filter);
+  if (filter[0] && strcmp(filter, "all") && strcmp(filter, "active") && alarm_state_parse(filter) < 0) {
+    api__error(resp, 400, "state: expected all, active, NORMAL, UNACK, ACKED or RTN_UNACK");
+    return;
+  }
+  const struct alarm **sel = malloc((e->cfg->n_rules + 1) * sizeof *sel);
+  if (!sel) {
+    api__error(resp, 500, "out of memory");
+    return;
+  }
+  size_t n = 0;
+  for (size_t i = 0; i < e->cfg->n_rules; i++)
+    if (api__alarm_selected(&e->alarms[i], filter)) sel[n++] = &e->alarms[i];
+  qsort(sel, n, sizeof *sel, api__cmp_alarm);
+  cJSON *arr = cJSON_CreateArray();
+  for (size_t i = 0; i < n; i++) cJSON_AddItemToArray(arr, api__alarm_json(sel[i]));
+  free(sel);
+  cJSON *root = cJSON_CreateObject();
+  cJSON_AddItemToObject(root, "alarms", arr);
+  api__reply(resp, 200, root);
+}
+
+static const char *const api__sql_journal =
+  "SELECT id, ts_ms, event, from_state, to_state, stage, priority, value, actor, comment FROM alarm_journal"
+  " WHERE alarm_id = ?1 ORDER BY id DESC LIMIT ?2";
+
+static void api__col_text(cJSON *o, const char *k, sqlite3_stmt *st, int i)
+{
+  api__text(o, k, (const char *)sqlite3_column_text(st, i));
+}
+
+static void api__col_num(cJSON *o, const char *k, sqlite3_stmt *st, int i)
+{
+  if (sqlite3_column_type(st, i) == SQLITE_NULL) cJSON_AddNullToObject(o, k);
+  else cJSON_AddNumberToObject(o, k, sqlite3_column_double(st, i));
+}
+
+static int api__limit(const struct http_request *req, int dflt)
+{
+  char buf[16];
+  if (http_query_get(req->query, "limit", buf, sizeof buf) <= 0) return dflt;
+  int v = atoi(buf);
+  return v <= 0 ? dflt : v > API_LIST_LIMIT_MAX ? API_LIST_LIMIT_MAX : v;
+}
+
+/* GET /api/v1/alarms/{id}/journal */
+static void api__alarm_sub(void *ud, const struct http_request *req, struct http_response *resp)
+{
+  struct api_ctx *ctx = ud;
+  long long id;
+  char tail[32];
+  if (sscanf(req->path, "/api/v1/alarms/%lld/%31s", &id, tail) != 2 || strcmp(tail, "journal")) {
+    api__error(resp, 404, "not found");
+    return;
+  }
+  if (!engine_alarm_by_id(ctx->engine, id)) {
+    api__error(resp, 404, "no such alarm");
+    return;
+  }
+  sqlite3_stmt *st = store_stmt(store_reader(ctx->store), api__sql_journal);
+  if (!st) {
+    api__error(resp, 500, "database error");
+    return;
+  }
+  sqlite3_bind_int64(st, 1, id);
+  sqlite3_bind_int(st, 2, api__limit(req, 200));
+  cJSON *arr = cJSON_CreateArray();
+  while (sqlite3_step(st) == SQLITE_ROW) {
+    cJSON *o = cJSON_CreateObject();
+    api__col_num(o, "id", st, 0);
+    api__col_num(o, "ts_ms", st, 1);
+    api__col_text(o, "event", st, 2);
+    api__col_text(o, "from_state", st, 3);
+    api__col_text(o, "to_state", st, 4);
+    api__col_text(o, "stage", st, 5);
+    api__col_text(o, "priority", st, 6);
+    api__col_num(o, "value", st, 7);
+    api__col_text(o, "actor", st, 8);
+    api__col_text(o, "comment", st, 9);
+    cJSON_AddItemToArray(arr, o);
+  }
+  sqlite3_reset(st);
+  cJSON *root = cJSON_CreateObject();
+  cJSON_AddItemToObject(root, "journal", arr);
+  api__reply(resp, 200, root);
+}
+
+/* ---- /api/v1/hazards ------------------------------------------------------------------------ */
+
+static const char *api__hazard_state_zh(int s)
+{
+  switch (s) {
+  case HAZARD_RECTIFYING: return "整改中";
+  case HAZARD_PENDING_ACCEPTANCE: return "待验收";
+  case HAZARD_ACCEPTED: return "已验收";
+  default: return "未知";
+  }
+}
+
+#define API_HAZARD_COLS                                                                             \
+  "SELECT id, code, danger_level, danger_src, danger_manage_type, hazard_danger_type, danger_state,"    \
+  " description, reason, rectify_measures, cost, liable_person, deadline_ms, contingency_plan, reporter," \
+  " rectifier, verifier, verify_comment, hazard_source, unit, event, measure, rule, alarm_id, occurrences," \
+  " created_ms, updated_ms, closed_ms FROM hazards"
+
+static const char *const api__sql_hazards_all = API_HAZARD_COLS " ORDER BY id DESC LIMIT ?1";
+static const char *const api__sql_hazards_open = API_HAZARD_COLS " WHERE danger_state <> 9 ORDER BY id DESC LIMIT ?1";
+static const char *const api__sql_hazards_state = API_HAZARD_COLS " WHERE danger_state = ?2 ORDER BY id DESC LIMIT ?1";
+static const char *const api__sql_hazard_one = API_HAZARD_COLS " WHERE id = ?2 AND ?1 > 0";
+static const char *const api__sql_occurrences =
+  "SELECT ts_ms, alarm_id, rule, stage, value FROM hazard_occurrences WHERE hazard_id = ?1 ORDER BY id";
+static const char *const api__sql_hazard_journal =
+  "SELECT ts_ms, actor, action, from_state, to_state, comment FROM hazard_journal WHERE hazard_id = ?1 ORDER BY id";
+
+static cJSON *api__hazard_json(sqlite3_stmt *st)
+{
+  static const char *const keys[] = {
+    "id", "code", "danger_level", "danger_src", "danger_manage_type", "hazard_danger_type", "danger_state",
+    "description", "reason", "rectify_measures", "cost", "liable_person", "deadline_ms", "contingency_plan",
+    "reporter", "rectifier", "verifier", "verify_comment", "hazard_source", "unit", "event", "measure", "rule",
+    "alarm_id", "occurrences", "created_ms", "updated_ms", "closed_ms"};
+  cJSON *o = cJSON_CreateObject();
+  for (int i = 0; i < (int)(sizeof keys / sizeof keys[0]); i++) {
+    int t = sqlite3_column_type(st, i);
+    if (t == SQLITE_INTEGER || t == SQLITE_FLOAT) api__col_num(o, keys[i], st, i);
+    else api__col_text(o, keys[i], st, i);
+  }
+  cJSON_AddStringToObject(o, "danger_state_zh", api__hazard_state_zh(sqlite3_column_int(st, 6)));
+  cJSON_AddStringToObject(o, "danger_level_zh", sqlite3_column_int(st, 2) ? "重大隐患" : "一般隐患");
+  return o;
+}
+
+static sqlite3_stmt *api__hazard_query(struct api_ctx *ctx, const struct http_request *req, struct http_response *resp)
+{
+  char filter[16] = "";
+  http_query_get(req->query, "state", filter, sizeof filter);
+  const char *sql = api__sql_hazards_all;
+  int state = -1;
+  if (!filter[0] || strcmp(filter, "open") == 0) sql = api__sql_hazards_open;
+  else if (strcmp(filter, "0") == 0 || strcmp(filter, "1") == 0 || strcmp(filter, "9") == 0) {
+    sql = api__sql_hazards_state;
+    state = atoi(filter);
+  } else if (strcmp(filter, "all") != 0) {
+    api__error(resp, 400, "state: expected open, all, 0, 1 or 9");
+    return NULL;
+  }
+  sqlite3_stmt *st = store_stmt(store_reader(ctx->store), sql);
+  if (!st) {
+    api__error(resp, 500, "database error");
+    return NULL;
+  }
+  sqlite3_bind_int(st, 1, api__limit(req, 200));
+  if (state >= 0) sqlite3_bind_int(st, 2, state);
+  return st;
+}
+
+static void api__hazards(void *ud, const struct http_request *req, struct http_response *resp)
+{
+  sqlite3_stmt *st = api__hazard_query(ud, req, resp);
+  if (!st) return;
+  cJSON *arr = cJSON_CreateArray();
+  while (sqlite3_step(st) == SQLITE_ROW) cJSON_AddItemToArray(arr, api__hazard_json(st));
+  sqlite3_reset(st);
+  cJSON *root = cJSON_CreateObject();
+  cJSON_AddItemToObject(root, "hazards", arr);
+  api__reply(resp, 200, root);
+}
+
+static cJSON *api__rows(struct store_conn *c, const char *sql, int64_t id, const char *const *keys, int n)
+{
+  cJSON *arr = cJSON_CreateArray();
+  sqlite3_stmt *st = store_stmt(c, sql);
+  if (!st) return arr;
+  sqlite3_bind_int64(st, 1, id);
+  while (sqlite3_step(st) == SQLITE_ROW) {
+    cJSON *o = cJSON_CreateObject();
+    for (int i = 0; i < n; i++) {
+      int t = sqlite3_column_type(st, i);
+      if (t == SQLITE_INTEGER || t == SQLITE_FLOAT) api__col_num(o, keys[i], st, i);
+      else api__col_text(o, keys[i], st, i);
+    }
+    cJSON_AddItemToArray(arr, o);
+  }
+  sqlite3_reset(st);
+  return arr;
+}
+
+/* GET /api/v1/hazards/{id} with its occurrences and journal. */
+static void api__hazard_one(void *ud, const struct http_request *req, struct http_response *resp)
+{
+  struct api_ctx *ctx = ud;
+  static const char *const occ_keys[] = {"ts_ms", "alarm_id", "rule", "stage", "value"};
+  static const char *const jr_keys[] = {"ts_ms", "actor", "action", "from_state", "to_state", "comment"};
+  long long id;
+  char extra;
+  if (sscanf(req->path, "/api/v1/hazards/%lld%c", &id, &extra) != 1) {
+    api__error(resp, 404, "not found");
+    return;
+  }
+  struct store_conn *c = store_reader(ctx->store);
+  sqlite3_stmt *st = store_stmt(c, api__sql_hazard_one);
+  if (!st) {
+    api__error(resp, 500, "database error");
+    return;
+  }
+  sqlite3_bind_int(st, 1, 1);
+  sqlite3_bind_int64(st, 2, id);
+  cJSON *o = sqlite3_step(st) == SQLITE_ROW ? api__hazard_json(st) : NULL;
+  sqlite3_reset(st);
+  if (!o) {
+    api__error(resp, 404, "no such hazard");
+    return;
+  }
+  cJSON_AddItemToObject(o, "occurrences", api__rows(c, api__sql_occurrences, id, occ_keys, 5));
+  cJSON_AddItemToObject(o, "journal", api__rows(c, api__sql_hazard_journal, id, jr_keys, 6));
+  api__reply(resp, 200, o);
+}
+
+/* ---- /api/v1/drivers ------------------------------------------------------------------------ */
+
+static void api__drivers(void *ud, const struct http_request *req, struct http_response *resp)
+{
+  struct api_ctx *ctx = ud;
+  const struct dg_config *cfg = ctx->engine->cfg;
+  cJSON *arr = cJSON_CreateArray();
+  for (size_t i = 0; ctx->mqtt && i < mqtt_broker_count(ctx->mqtt) && i < cfg->n_mqtt_brokers; i++) {
+    struct mqtt_broker_stats s;
+    if (mqtt_broker_stats(ctx->mqtt, i, &s)) continue;
+    cJSON *o = cJSON_CreateObject();
+    cJSON_AddStringToObject(o, "kind", "mqtt");
+    api__text(o, "id", cfg->mqtt_brokers[i].id);
+    api__text(o, "uri", cfg->mqtt_brokers[i].uri);
+    cJSON_AddBoolToObject(o, "connected", s.connected);
+    cJSON_AddNumberToObject(o, "messages", (double)s.messages);
+    cJSON_AddNumberToObject(o, "malformed", (double)s.malformed);
+    cJSON_AddNumberToObject(o, "connects", (double)s.connects);
+    api__ms(o, "last_message_ms", s.last_message_ms);
+    cJSON_AddItemToArray(arr, o);
+  }
+  struct notify_stats ns;
+  notify_stats(ctx->notify, &ns);
+  cJSON *root = cJSON_CreateObject();
+  cJSON_AddItemToObject(root, "drivers", arr);
+  cJSON *jn = cJSON_AddObjectToObject(root, "notify");
+  cJSON_AddNumberToObject(jn, "delivered", (double)ns.delivered);
+  cJSON_AddNumberToObject(jn, "failed_attempts", (double)ns.failed_attempts);
+  cJSON_AddNumberToObject(jn, "expired", (double)ns.expired);
+  cJSON_AddNumberToObject(jn, "queued", (double)ns.queued);
+  cJSON_AddNumberToObject(jn, "in_flight", (double)ns.in_flight);
+  cJSON *je = cJSON_AddObjectToObject(root, "engine");
+  cJSON_AddNumberToObject(je, "samples", (double)ctx->engine->stats.samples);
+  cJSON_AddNumberToObject(je, "bad_samples", (double)ctx->engine->stats.bad_samples);
+  cJSON_AddNumberToObject(je, "transitions", (double)ctx->engine->stats.transitions);
+  cJSON_AddNumberToObject(je, "history_rows", (double)ctx->engine->stats.history_rows);
+  cJSON_AddNumberToObject(je, "queue_dropped", (double)sampleq_dropped(ctx->queue));
+  api__reply(resp, 200, root);
+}
+
+int api_register(struct http_server *s, struct api_ctx *ctx)
+{
+  int rc = 0;
+  rc |= http_route(s, "GET", "/healthz", api__healthz, ctx);
+  rc |= http_route(s, "GET", "/api/v1/points", api__points, ctx);
+  rc |= http_route(s, "GET", "/api/v1/alarms", api__alarms, ctx);
+  rc |= http_route(s, "GET", "/api/v1/alarms/*", api__alarm_sub, ctx);
+  rc |= http_route(s, "GET", "/api/v1/hazards", api__hazards, ctx);
+  rc |= http_route(s, "GET", "/api/v1/hazards/*", api__hazard_one, ctx);
+  rc |= http_route(s, "GET", "/api/v1/drivers", api__drivers, ctx);
+  return rc ? -EINVAL : 0;
+}

@@ -1,0 +1,26 @@
+/* api — the REST API routes (JSON) over http.h. Handlers run on the loop thread and read the
+ * engine's in-memory state or the store's read-only connection. */
+#ifndef DG_API_H
+#define DG_API_H
+
+#include <stdint.h>
+
+#include "engine.h"
+#include "http.h"
+#include "mqtt.h"
+#include "notify.h"
+#include "sampleq.h"
+#include "store.h"
+
+struct api_ctx {
+  struct engine *engine;
+  struct store *store;
+  struct mqtt_driver *mqtt;
+  struct notify *notify;
+  struct sampleq *queue;
+  int64_t started_ms;
+};
+
+int api_register(struct http_server *s, struct api_ctx *ctx);
+
+#endif

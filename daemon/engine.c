@@ -1,0 +1,859 @@
+#include "engine.h"
+
+#include <cjson/cJSON.h>
+#include <errno.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "log.h"
+
+#define HISTORY_MAX_INTERVAL_MS 60000
+#define HISTORY_RETENTION_MS (30LL * 86400 * 1000)
+#define COMMIT_RETRY_MS 1000
+
+struct history_row {
+  uint32_t point;
+  uint8_t quality;
+  double value;
+  int64_t ts_ms;
+};
+
+/* ---- rule lookup by id (sorted index, for restore and reload) ----------------------------- */
+
+static const struct dg_config *engine__sort_cfg;
+static int engine__cmp_rule(const void *a, const void *b)
+{
+  return strcmp(engine__sort_cfg->rules[*(const uint32_t *)a].id, engine__sort_cfg->rules[*(const uint32_t *)b].id);
+}
+
+static uint32_t *engine__rule_index(const struct dg_config *cfg)
+{
+  uint32_t *idx = malloc((cfg->n_rules ? cfg->n_rules : 1) * sizeof *idx);
+  if (!idx) return NULL;
+  for (size_t i = 0; i < cfg->n_rules; i++) idx[i] = (uint32_t)i;
+  engine__sort_cfg = cfg; /* loop thread only: qsort has no user pointer */
+  qsort(idx, cfg->n_rules, sizeof *idx, engine__cmp_rule);
+  return idx;
+}
+
+static const struct dg_rule *engine__find_rule(const struct dg_config *cfg, const uint32_t *idx, const char *id)
+{
+  size_t lo = 0, hi = cfg->n_rules;
+  while (lo < hi) {
+    size_t mid = (lo + hi) / 2;
+    int c = strcmp(cfg->rules[idx[mid]].id, id);
+    if (c == 0) return &cfg->rules[idx[mid]];
+    if (c < 0) lo = mid + 1;
+    else hi = mid;
+  }
+  return NULL;
+}
+
+static int engine__stage_by_name(const struct dg_rule *r, const char *name)
+{
+  for (size_t i = 0; name && i < r->n_stages; i++)
+    if (strcmp(r->stages[i].name, name) == 0) return (int)i;
+  return -1;
+}
+
+/* ---- alarm rows: create and restore --------------------------------------------------------- */
+
+static const char *const engine__sql_ensure =
+  "INSERT INTO alarms (rule, point, measure, updated_ms) VALUES (?1, ?2, ?3, ?4)"
+  " ON CONFLICT(rule) DO UPDATE SET point = excluded.point, measure = excluded.measure";
+static const char *const engine__sql_load =
+  "SELECT id, rule, state, stage, priority, value, first_active_ms, last_active_ms, cleared_ms, ack_user,"
+  " ack_comment, ack_ms, activations FROM alarms";
+static const char *const engine__sql_next_journal = "SELECT COALESCE(MAX(id), 0) + 1 FROM alarm_journal";
+
+static int engine__ensure_work(struct store_conn *c, void *arg)
+{
+  const struct dg_config *cfg = arg;
+  int64_t now = dg_wall_ms();
+  for (size_t i = 0; i < cfg->n_rules; i++) {
+    const struct dg_rule *r = &cfg->rules[i];
+    sqlite3_stmt *st = store_stmt(c, engine__sql_ensure);
+    if (!st) return SQLITE_ERROR;
+    sqlite3_bind_text(st, 1, r->id, -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, 2, r->point->id, -1, SQLITE_STATIC);
+    if (r->measure) sqlite3_bind_text(st, 3, r->measure->id, -1, SQLITE_STATIC);
+    sqlite3_bind_int64(st, 4, now);
+    int rc = sqlite3_step(st);
+    sqlite3_reset(st);
+    if (rc != SQLITE_DONE) return rc;
+  }
+  return SQLITE_OK;
+}
+
+static void engine__ensure_done(void *arg, int rc)
+{
+  *(int *)arg = rc;
+}
+
+static char *engine__col_dup(sqlite3_stmt *st, int i)
+{
+  const unsigned char *s = sqlite3_column_text(st, i);
+  return s ? strdup((const char *)s) : NULL;
+}
+
+/* Restores one alarm row into e->alarms; `keep` set means the rule changed identity on reload
+ * and its in-memory state was not carried over, so the row's state is not trusted either. */
+static void engine__restore_row(struct engine *e, const struct dg_rule *r, sqlite3_stmt *st, int fresh)
+{
+  struct alarm *a = &e->alarms[r->index];
+  a->id = sqlite3_column_int64(st, 0);
+  if (!fresh) return;
+  int state = alarm_state_parse((const char *)sqlite3_column_text(st, 2));
+  int stage = engine__stage_by_name(r, (const char *)sqlite3_column_text(st, 3));
+  a->state = state < 0 ? ALARM_NORMAL : (enum alarm_state)state;
+  a->stage = alarm_is_active(a) ? stage : -1;
+  if (alarm_is_active(a) && stage < 0) a->state = ALARM_NORMAL; /* stage no longer configured */
+  int prio = sqlite3_column_type(st, 4) == SQLITE_NULL ? -1 : dg_priority_parse((const char *)sqlite3_column_text(st, 4));
+  a->priority = prio < 0 ? DG_PRIO_NONE : (enum dg_priority)prio;
+  a->value = sqlite3_column_double(st, 5);
+  a->first_active_ms = sqlite3_column_int64(st, 6);
+  a->last_active_ms = sqlite3_column_int64(st, 7);
+  a->cleared_ms = sqlite3_column_int64(st, 8);
+  a->ack_user = engine__col_dup(st, 9);
+  a->ack_comment = engine__col_dup(st, 10);
+  a->ack_ms = sqlite3_column_int64(st, 11);
+  a->activations = (uint32_t)sqlite3_column_int(st, 12);
+  e->rules[r->index].stage = (int8_t)a->stage;
+  e->rules[r->index].pending = (int8_t)a->stage;
+}
+
+/* fresh[i]: rule i has no carried-over state and takes the database's. */
+static int engine__load_alarms(struct engine *e, const uint8_t *fresh)
+{
+  int rc = 1;
+  if (store_submit(e->store, engine__ensure_work, engine__ensure_done, &rc)) return -EIO;
+  store_wait_idle(e->store);
+  if (rc) return -EIO;
+  uint32_t *idx = engine__rule_index(e->cfg);
+  if (!idx) return -ENOMEM;
+  struct store_conn *c = store_reader(e->store);
+  sqlite3_stmt *st = store_stmt(c, engine__sql_load);
+  int err = st ? 0 : -EIO;
+  while (!err && (rc = sqlite3_step(st)) == SQLITE_ROW) {
+    const struct dg_rule *r = engine__find_rule(e->cfg, idx, (const char *)sqlite3_column_text(st, 1));
+    if (r) engine__restore_row(e, r, st, fresh[r->index]);
+  }
+  if (st) sqlite3_reset(st);
+  free(idx);
+  if (err || rc != SQLITE_DONE) return -EIO;
+  st = store_stmt(c, engine__sql_next_journal);
+  if (!st || sqlite3_step(st) != SQLITE_ROW) return -EIO;
+  e->next_journal_id = sqlite3_column_int64(st, 0);
+  sqlite3_reset(st);
+  return 0;
+}
+
+/* ---- state arrays --------------------------------------------------------------------------- */
+
+static int engine__index_rules(struct engine *e)
+{
+  const struct dg_config *cfg = e->cfg;
+  e->point_rule_off = calloc(cfg->n_points + 1, sizeof *e->point_rule_off);
+  e->point_rules = malloc((cfg->n_rules ? cfg->n_rules : 1) * sizeof *e->point_rules);
+  if (!e->point_rule_off || !e->point_rules) return -ENOMEM;
+  for (size_t i = 0; i < cfg->n_rules; i++) e->point_rule_off[cfg->rules[i].point->index + 1]++;
+  for (size_t p = 0; p < cfg->n_points; p++) e->point_rule_off[p + 1] += e->point_rule_off[p];
+  uint32_t *fill = calloc(cfg->n_points + 1, sizeof *fill);
+  if (!fill) return -ENOMEM;
+  for (size_t i = 0; i < cfg->n_rules; i++) {
+    size_t p = cfg->rules[i].point->index;
+    e->point_rules[e->point_rule_off[p] + fill[p]++] = (uint32_t)i;
+  }
+  free(fill);
+  return 0;
+}
+
+static int engine__alloc(struct engine *e)
+{
+  const struct dg_config *cfg = e->cfg;
+  size_t np = cfg->n_points ? cfg->n_points : 1, nr = cfg->n_rules ? cfg->n_rules : 1;
+  e->points = calloc(np, sizeof *e->points);
+  e->rules = calloc(nr, sizeof *e->rules);
+  e->alarms = calloc(nr, sizeof *e->alarms);
+  e->deadlines = calloc(nr, sizeof *e->deadlines);
+  e->pending = calloc(nr, sizeof *e->pending);
+  if (!e->points || !e->rules || !e->alarms || !e->deadlines || !e->pending) return -ENOMEM;
+  for (size_t i = 0; i < cfg->n_points; i++) e->points[i].quality = DG_Q_UNKNOWN;
+  for (size_t i = 0; i < cfg->n_rules; i++) {
+    rule_state_init(&e->rules[i]);
+    alarm_init(&e->alarms[i], &cfg->rules[i], 0);
+  }
+  return engine__index_rules(e);
+}
+
+static void engine__free_state(struct engine *e)
+{
+  if (e->alarms && e->cfg)
+    for (size_t i = 0; i < e->cfg->n_rules; i++) alarm_release(&e->alarms[i]);
+  free(e->points);
+  free(e->rules);
+  free(e->alarms);
+  free(e->deadlines);
+  free(e->pending);
+  free(e->point_rules);
+  free(e->point_rule_off);
+  e->points = NULL;
+  e->rules = NULL;
+  e->alarms = NULL;
+  e->deadlines = NULL;
+  e->pending = NULL;
+  e->point_rules = e->point_rule_off = NULL;
+  e->n_pending = 0;
+}
+
+/* ---- transitions: one durable job each ------------------------------------------------------ */
+
+struct engine__txn {
+  struct engine *e;
+  int64_t alarm_id;
+  const char *state, *stage, *priority;
+  int active;
+  double value;
+  int64_t first_ms, last_ms, cleared_ms, ack_ms, updated_ms;
+  char *ack_user, *ack_comment;
+  uint32_t activations;
+  int64_t journal_id;
+  struct alarm_transition tr;
+  const char *tr_stage;
+  char *actor, *comment;
+  struct hazard_change hc;
+  struct notify_msg *msgs;
+};
+
+static const char *const engine__sql_alarm =
+  "UPDATE alarms SET state = ?2, active = ?3, stage = ?4, priority = ?5, value = ?6, first_active_ms = ?7,"
+  " last_active_ms = ?8, cleared_ms = ?9, ack_user = ?10, ack_comment = ?11, ack_ms = ?12, activations = ?13,"
+  " updated_ms = ?14 WHERE id = ?1";
+static const char *const engine__sql_journal =
+  "INSERT INTO alarm_journal (id, alarm_id, ts_ms, event, from_state, to_state, stage, priority, value, actor,"
+  " comment) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)";
+
+static void engine__bind_text(sqlite3_stmt *st, int i, const char *s)
+{
+  if (s) sqlite3_bind_text(st, i, s, -1, SQLITE_STATIC);
+  else sqlite3_bind_null(st, i);
+}
+
+static void engine__bind_ms(sqlite3_stmt *st, int i, int64_t ms)
+{
+  if (ms) sqlite3_bind_int64(st, i, ms);
+  else sqlite3_bind_null(st, i);
+}
+
+static int engine__step(sqlite3_stmt *st)
+{
+  int rc = sqlite3_step(st);
+  sqlite3_reset(st);
+  return rc == SQLITE_DONE ? SQLITE_OK : rc;
+}
+
+static int engine__write_alarm(struct store_conn *c, const struct engine__txn *t)
+{
+  sqlite3_stmt *st = store_stmt(c, engine__sql_alarm);
+  if (!st) return SQLITE_ERROR;
+  sqlite3_bind_int64(st, 1, t->alarm_id);
+  engine__bind_text(st, 2, t->state);
+  sqlite3_bind_int(st, 3, t->active);
+  engine__bind_text(st, 4, t->stage);
+  engine__bind_text(st, 5, t->priority);
+  sqlite3_bind_double(st, 6, t->value);
+  engine__bind_ms(st, 7, t->first_ms);
+  engine__bind_ms(st, 8, t->last_ms);
+  engine__bind_ms(st, 9, t->cleared_ms);
+  engine__bind_text(st, 10, t->ack_user);
+  engine__bind_text(st, 11, t->ack_comment);
+  engine__bind_ms(st, 12, t->ack_ms);
+  sqlite3_bind_int(st, 13, (int)t->activations);
+  sqlite3_bind_int64(st, 14, t->updated_ms);
+  return engine__step(st);
+}
+
+static int engine__write_journal(struct store_conn *c, const struct engine__txn *t)
+{
+  sqlite3_stmt *st = store_stmt(c, engine__sql_journal);
+  if (!st) return SQLITE_ERROR;
+  sqlite3_bind_int64(st, 1, t->journal_id);
+  sqlite3_bind_int64(st, 2, t->alarm_id);
+  sqlite3_bind_int64(st, 3, t->tr.ts_ms);
+  engine__bind_text(st, 4, alarm_event_name(t->tr.event));
+  engine__bind_text(st, 5, alarm_state_name(t->tr.from));
+  engine__bind_text(st, 6, alarm_state_name(t->tr.to));
+  engine__bind_text(st, 7, t->tr_stage);
+  engine__bind_text(st, 8, t->tr.priority ? dg_priority_name(t->tr.priority) : NULL);
+  sqlite3_bind_double(st, 9, t->tr.value);
+  engine__bind_text(st, 10, t->actor);
+  engine__bind_text(st, 11, t->comment);
+  return engine__step(st);
+}
+
+static int engine__txn_work(struct store_conn *c, void *arg)
+{
+  struct engine__txn *t = arg;
+  int rc = engine__write_alarm(c, t);
+  if (rc == SQLITE_OK) rc = engine__write_journal(c, t);
+  if (rc == SQLITE_OK && t->hc.kind != HAZARD_NONE) rc = hazard_write(c, &t->hc);
+  if (rc == SQLITE_OK) rc = notify_msg_write(c, t->msgs);
+  return rc;
+}
+
+static void engine__txn_free(struct engine__txn *t)
+{
+  free(t->ack_user);
+  free(t->ack_comment);
+  free(t->actor);
+  free(t->comment);
+  hazard_change_release(&t->hc);
+  notify_msg_free_list(t->msgs);
+  free(t);
+}
+
+static void engine__txn_done(void *arg, int rc);
+
+static void engine__retry_cb(uv_timer_t *timer)
+{
+  struct engine__txn *t = timer->data;
+  uv_close((uv_handle_t *)timer, (uv_close_cb)free);
+  int rc = store_submit(t->e->store, engine__txn_work, engine__txn_done, t);
+  if (rc) engine__txn_done(t, rc);
+}
+
+static void engine__txn_done(void *arg, int rc)
+{
+  struct engine__txn *t = arg;
+  struct engine *e = t->e;
+  if (rc == 0) {
+    notify_send(e->notify, t->msgs);
+    t->msgs = NULL;
+    engine__txn_free(t);
+    return;
+  }
+  /* The transition is not durable yet, so it may not be announced: keep trying. A database
+   * that cannot commit is itself an emergency, logged on every failure. */
+  e->stats.commits_failed++;
+  uv_timer_t *timer = rc == -ESHUTDOWN ? NULL : malloc(sizeof *timer);
+  if (!timer) {
+    DG_ERR("engine", "alarm %lld transition lost: not committed (rc %d)", (long long)t->alarm_id, rc);
+    engine__txn_free(t);
+    return;
+  }
+  DG_ERR("engine", "alarm %lld transition not committed (rc %d); retrying", (long long)t->alarm_id, rc);
+  uv_timer_init(e->loop, timer);
+  timer->data = t;
+  uv_timer_start(timer, engine__retry_cb, COMMIT_RETRY_MS, 0);
+}
+
+/* ---- notification bodies -------------------------------------------------------------------- */
+
+static const char *engine__event_zh(enum alarm_event ev)
+{
+  switch (ev) {
+  case ALARM_EV_ACTIVATE: return "报警";
+  case ALARM_EV_ESCALATE: return "报警升级";
+  case ALARM_EV_DEESCALATE: return "报警降级";
+  case ALARM_EV_CLEAR: return "报警恢复";
+  case ALARM_EV_ACK: return "报警确认";
+  default: return "";
+  }
+}
+
+static const char *engine__priority_zh(enum dg_priority p)
+{
+  static const char *const names[] = {"", "低", "中", "高", "紧急"};
+  return names[p];
+}
+
+static void engine__add_text(cJSON *o, const char *k, const char *v)
+{
+  if (v) cJSON_AddStringToObject(o, k, v);
+  else cJSON_AddNullToObject(o, k);
+}
+
+static void engine__body_texts(cJSON *root, const struct engine__txn *t, const struct alarm *a)
+{
+  const struct dg_rule *r = a->rule;
+  const struct dg_point *p = r->point;
+  const char *u = p->eng_unit ? p->eng_unit : "";
+  const struct dg_stage *s = t->tr.stage >= 0 ? &r->stages[t->tr.stage] : NULL;
+  char zh[512], en[512];
+  if (s) {
+    snprintf(zh, sizeof zh, "【%s】%s（%s）当前值 %g%s，%s %s 限值 %g%s，优先级：%s", engine__event_zh(t->tr.event),
+             p->name ? p->name : p->id, p->id, t->tr.value, u, r->type == DG_RULE_HIGH ? "高于" : "低于", s->name,
+             s->limit, u, engine__priority_zh(t->tr.priority));
+    snprintf(en, sizeof en, "[%s] %s (%s) is %g%s, %s %s limit %g%s, priority %s", alarm_event_name(t->tr.event),
+             p->name ? p->name : p->id, p->id, t->tr.value, u, r->type == DG_RULE_HIGH ? "above" : "below", s->name,
+             s->limit, u, dg_priority_name(t->tr.priority));
+  } else {
+    snprintf(zh, sizeof zh, "【%s】%s（%s）已恢复正常，当前值 %g%s", engine__event_zh(t->tr.event),
+             p->name ? p->name : p->id, p->id, t->tr.value, u);
+    snprintf(en, sizeof en, "[%s] %s (%s) returned to normal at %g%s", alarm_event_name(t->tr.event),
+             p->name ? p->name : p->id, p->id, t->tr.value, u);
+  }
+  cJSON_AddStringToObject(root, "text_zh", zh);
+  cJSON_AddStringToObject(root, "text_en", en);
+}
+
+static void engine__body_plant(const struct engine *e, cJSON *root, const struct dg_rule *r)
+{
+  const struct dg_measure *m = r->measure;
+  const struct dg_event *ev = m ? m->event : NULL;
+  const struct dg_unit *unit = ev ? ev->unit : NULL;
+  if (!unit && r->point->unit_id) unit = dg_config_unit(e->cfg, r->point->unit_id);
+  if (m) {
+    cJSON *jm = cJSON_AddObjectToObject(root, "measure");
+    engine__add_text(jm, "id", m->id);
+    engine__add_text(jm, "desc", m->desc);
+  }
+  if (unit) {
+    cJSON *ju = cJSON_AddObjectToObject(root, "unit");
+    engine__add_text(ju, "id", unit->id);
+    engine__add_text(ju, "name", unit->name);
+    engine__add_text(ju, "level", dg_level_name(unit->level));
+    engine__add_text(ju, "liable_person", unit->person);
+    if (unit->source) {
+      cJSON *js = cJSON_AddObjectToObject(root, "hazard_source");
+      engine__add_text(js, "id", unit->source->id);
+      engine__add_text(js, "name", unit->source->name);
+      cJSON_AddBoolToObject(js, "major", unit->source->is_major);
+    }
+  }
+}
+
+static char *engine__body(const struct engine *e, const struct engine__txn *t, const struct alarm *a)
+{
+  const struct dg_rule *r = a->rule;
+  cJSON *root = cJSON_CreateObject();
+  cJSON_AddStringToObject(root, "kind", "alarm");
+  cJSON_AddStringToObject(root, "event", alarm_event_name(t->tr.event));
+  cJSON_AddNumberToObject(root, "ts_ms", (double)t->tr.ts_ms);
+  cJSON *site = cJSON_AddObjectToObject(root, "site");
+  engine__add_text(site, "code", e->cfg->site_code);
+  engine__add_text(site, "name", e->cfg->site_name);
+  cJSON *ja = cJSON_AddObjectToObject(root, "alarm");
+  cJSON_AddNumberToObject(ja, "id", (double)a->id);
+  engine__add_text(ja, "rule", r->id);
+  engine__add_text(ja, "rule_name", r->name);
+  engine__add_text(ja, "state", alarm_state_name(t->tr.to));
+  engine__add_text(ja, "stage", t->tr_stage);
+  engine__add_text(ja, "priority", t->tr.priority ? dg_priority_name(t->tr.priority) : NULL);
+  if (t->tr.stage >= 0) cJSON_AddNumberToObject(ja, "limit", r->stages[t->tr.stage].limit);
+  cJSON_AddNumberToObject(ja, "value", t->tr.value);
+  cJSON *jp = cJSON_AddObjectToObject(root, "point");
+  engine__add_text(jp, "id", r->point->id);
+  engine__add_text(jp, "name", r->point->name);
+  engine__add_text(jp, "eng_unit", r->point->eng_unit);
+  engine__body_plant(e, root, r);
+  if (t->hc.kind != HAZARD_NONE) {
+    cJSON *jh = cJSON_AddObjectToObject(root, "hazard");
+    cJSON_AddNumberToObject(jh, "id", (double)t->hc.hazard_id);
+    cJSON_AddStringToObject(jh, "code", t->hc.code);
+    cJSON_AddBoolToObject(jh, "new", t->hc.kind == HAZARD_OPEN);
+  }
+  engine__body_texts(root, t, a);
+  char *s = cJSON_PrintUnformatted(root);
+  cJSON_Delete(root);
+  return s;
+}
+
+static int engine__has_channel(const struct notify_msg *list, const char *id)
+{
+  for (; list; list = list->next)
+    if (strcmp(list->channel, id) == 0) return 1;
+  return 0;
+}
+
+static void engine__build_msgs(struct engine *e, struct engine__txn *t, const struct alarm *a)
+{
+  enum alarm_event ev = t->tr.event;
+  if (ev != ALARM_EV_ACTIVATE && ev != ALARM_EV_ESCALATE && ev != ALARM_EV_CLEAR) return;
+  char ref[96];
+  snprintf(ref, sizeof ref, "alarm:%lld:journal:%lld", (long long)a->id, (long long)t->journal_id);
+  for (size_t i = 0; i < e->cfg->n_policies; i++) {
+    const struct dg_policy *pol = &e->cfg->policies[i];
+    if (!(pol->priority_mask & (1u << t->tr.priority))) continue;
+    for (size_t k = 0; k < pol->n_channels; k++) {
+      const struct dg_channel *ch = pol->channels[k];
+      if (engine__has_channel(t->msgs, ch->id)) continue;
+      char *body = engine__body(e, t, a);
+      struct notify_msg *m = body ? notify_msg_new(e->notify, ch, ref, body, t->tr.ts_ms) : NULL;
+      if (!m) {
+        DG_ERR("engine", "out of memory building a notification");
+        continue;
+      }
+      m->next = t->msgs;
+      t->msgs = m;
+    }
+  }
+}
+
+static char *engine__strdup0(const char *s) { return s ? strdup(s) : NULL; }
+
+static void engine__commit(struct engine *e, struct alarm *a, const struct alarm_transition *tr, const char *actor,
+                           const char *comment)
+{
+  struct engine__txn *t = calloc(1, sizeof *t);
+  if (!t) {
+    DG_ERR("engine", "out of memory committing alarm %lld", (long long)a->id);
+    return;
+  }
+  const struct dg_rule *r = a->rule;
+  t->e = e;
+  t->alarm_id = a->id;
+  t->state = alarm_state_name(a->state);
+  t->active = alarm_is_active(a);
+  t->stage = a->stage >= 0 ? r->stages[a->stage].name : NULL;
+  t->priority = a->priority ? dg_priority_name(a->priority) : NULL;
+  t->value = a->value;
+  t->first_ms = a->first_active_ms;
+  t->last_ms = a->last_active_ms;
+  t->cleared_ms = a->cleared_ms;
+  t->ack_ms = a->ack_ms;
+  t->ack_user = engine__strdup0(a->ack_user);
+  t->ack_comment = engine__strdup0(a->ack_comment);
+  t->activations = a->activations;
+  t->updated_ms = tr->ts_ms;
+  t->journal_id = e->next_journal_id++;
+  t->tr = *tr;
+  t->tr_stage = tr->stage >= 0 ? r->stages[tr->stage].name : NULL;
+  t->actor = engine__strdup0(actor);
+  t->comment = engine__strdup0(comment);
+  if (tr->event == ALARM_EV_ACTIVATE)
+    hazard_on_activation(e->ledger, r, tr->stage, tr->value, a->id, tr->ts_ms, &t->hc);
+  engine__build_msgs(e, t, a);
+  e->stats.transitions++;
+  DG_INFO("alarm", "%s %s: %s → %s (stage %s, value %g)", r->id, alarm_event_name(tr->event),
+          alarm_state_name(tr->from), alarm_state_name(tr->to), t->tr_stage ? t->tr_stage : "-", tr->value);
+  int rc = store_submit(e->store, engine__txn_work, engine__txn_done, t);
+  if (rc) engine__txn_done(t, rc);
+}
+
+/* ---- rule evaluation and delays ------------------------------------------------------------- */
+
+static void engine__arm_delay_timer(struct engine *e);
+
+static void engine__set_deadline(struct engine *e, uint32_t rule, int64_t deadline)
+{
+  if (deadline && !e->deadlines[rule]) e->pending[e->n_pending++] = rule;
+  e->deadlines[rule] = deadline;
+}
+
+static void engine__stage_changed(struct engine *e, uint32_t ri)
+{
+  struct alarm *a = &e->alarms[ri];
+  struct alarm_transition tr;
+  if (alarm_on_stage(a, e->rules[ri].stage, e->rules[ri].value, dg_wall_ms(), &tr))
+    engine__commit(e, a, &tr, "system", NULL);
+}
+
+static void engine__eval_point(struct engine *e, uint32_t p, double value, int64_t now)
+{
+  for (uint32_t k = e->point_rule_off[p]; k < e->point_rule_off[p + 1]; k++) {
+    uint32_t ri = e->point_rules[k];
+    int64_t deadline;
+    if (rule_eval(&e->cfg->rules[ri], &e->rules[ri], value, now, &deadline)) engine__stage_changed(e, ri);
+    engine__set_deadline(e, ri, deadline);
+  }
+}
+
+static void engine__hold_point(struct engine *e, uint32_t p)
+{
+  for (uint32_t k = e->point_rule_off[p]; k < e->point_rule_off[p + 1]; k++) {
+    uint32_t ri = e->point_rules[k];
+    rule_cancel_pending(&e->rules[ri]);
+    engine__set_deadline(e, ri, 0);
+  }
+}
+
+static void engine__on_delay_timer(uv_timer_t *timer)
+{
+  struct engine *e = timer->data;
+  int64_t now = (int64_t)uv_now(e->loop);
+  size_t kept = 0;
+  for (size_t i = 0; i < e->n_pending; i++) {
+    uint32_t ri = e->pending[i];
+    int64_t deadline = e->deadlines[ri];
+    if (deadline && deadline <= now) {
+      if (rule_tick(&e->cfg->rules[ri], &e->rules[ri], now, &deadline)) engine__stage_changed(e, ri);
+      e->deadlines[ri] = deadline;
+    }
+    if (e->deadlines[ri]) e->pending[kept++] = ri;
+  }
+  e->n_pending = kept;
+  engine__arm_delay_timer(e);
+}
+
+static void engine__arm_delay_timer(struct engine *e)
+{
+  int64_t next = INT64_MAX;
+  size_t kept = 0;
+  for (size_t i = 0; i < e->n_pending; i++) {
+    uint32_t ri = e->pending[i];
+    if (!e->deadlines[ri]) continue;
+    e->pending[kept++] = ri;
+    if (e->deadlines[ri] < next) next = e->deadlines[ri];
+  }
+  e->n_pending = kept;
+  if (next == INT64_MAX) {
+    uv_timer_stop(&e->delay_timer);
+    return;
+  }
+  int64_t now = (int64_t)uv_now(e->loop);
+  uv_timer_start(&e->delay_timer, engine__on_delay_timer, next > now ? (uint64_t)(next - now) : 0, 0);
+}
+
+/* ---- history -------------------------------------------------------------------------------- */
+
+static int engine__history_due(const struct dg_point *cp, const struct point_rt *pt, const struct dg_sample *s)
+{
+  if (!pt->stored_ms || pt->stored_quality != s->quality) return 1;
+  if (s->ts_ms - pt->stored_ms >= HISTORY_MAX_INTERVAL_MS) return 1;
+  if (s->quality != DG_Q_GOOD) return 0;
+  double d = fabs(s->value - pt->stored_value);
+  return cp->deadband > 0 ? d > cp->deadband : d > 0;
+}
+
+static void engine__history_add(struct engine *e, const struct dg_sample *s)
+{
+  struct point_rt *pt = &e->points[s->point];
+  if (!engine__history_due(&e->cfg->points[s->point], pt, s)) return;
+  if (e->n_history == e->cap_history) {
+    size_t cap = e->cap_history ? e->cap_history * 2 : 1024;
+    struct history_row *h = realloc(e->history, cap * sizeof *h);
+    if (!h) {
+      DG_LOG_RL(DG_LOG_ERR, "history", "out of memory: sample of %s not stored", e->cfg->points[s->point].id);
+      return;
+    }
+    e->history = h;
+    e->cap_history = cap;
+  }
+  e->history[e->n_history++] = (struct history_row){s->point, s->quality, s->value, s->ts_ms};
+  pt->stored_value = s->value;
+  pt->stored_ms = s->ts_ms;
+  pt->stored_quality = s->quality;
+}
+
+struct engine__batch {
+  struct engine *e;
+  const struct dg_config *cfg;
+  struct history_row *rows;
+  size_t n;
+  int64_t prune_before_ms;
+};
+
+static const char *const engine__sql_sample = "INSERT INTO samples (point, ts_ms, value, quality) VALUES (?1, ?2, ?3, ?4)";
+static const char *const engine__sql_prune = "DELETE FROM samples WHERE ts_ms < ?1";
+
+static int engine__batch_work(struct store_conn *c, void *arg)
+{
+  struct engine__batch *b = arg;
+  for (size_t i = 0; i < b->n; i++) {
+    const struct history_row *h = &b->rows[i];
+    sqlite3_stmt *st = store_stmt(c, engine__sql_sample);
+    if (!st) return SQLITE_ERROR;
+    sqlite3_bind_text(st, 1, b->cfg->points[h->point].id, -1, SQLITE_STATIC);
+    sqlite3_bind_int64(st, 2, h->ts_ms);
+    if (h->quality == DG_Q_GOOD) sqlite3_bind_double(st, 3, h->value);
+    else sqlite3_bind_null(st, 3);
+    sqlite3_bind_int(st, 4, h->quality);
+    int rc = engine__step(st);
+    if (rc != SQLITE_OK) return rc;
+  }
+  if (!b->prune_before_ms) return SQLITE_OK;
+  sqlite3_stmt *st = store_stmt(c, engine__sql_prune);
+  if (!st) return SQLITE_ERROR;
+  sqlite3_bind_int64(st, 1, b->prune_before_ms);
+  return engine__step(st);
+}
+
+static void engine__batch_done(void *arg, int rc)
+{
+  struct engine__batch *b = arg;
+  if (rc) DG_LOG_RL(DG_LOG_ERR, "history", "%zu samples could not be stored (rc %d)", b->n, rc);
+  else b->e->stats.history_rows += b->n;
+  free(b->rows);
+  free(b);
+}
+
+void engine_flush_history(struct engine *e)
+{
+  int64_t now = dg_wall_ms();
+  int prune = now - e->last_prune_ms >= 3600 * 1000;
+  if (!e->n_history && !prune) return;
+  struct engine__batch *b = calloc(1, sizeof *b);
+  if (!b) return;
+  b->e = e;
+  b->cfg = e->cfg;
+  b->rows = e->history;
+  b->n = e->n_history;
+  if (prune) {
+    b->prune_before_ms = now - HISTORY_RETENTION_MS;
+    e->last_prune_ms = now;
+  }
+  e->history = NULL;
+  e->n_history = e->cap_history = 0;
+  if (store_submit(e->store, engine__batch_work, engine__batch_done, b)) engine__batch_done(b, -EIO);
+}
+
+static void engine__on_flush_timer(uv_timer_t *t) { engine_flush_history(t->data); }
+
+/* ---- samples -------------------------------------------------------------------------------- */
+
+void engine_on_samples(void *ud, const struct dg_sample *s, size_t n)
+{
+  struct engine *e = ud;
+  int64_t now = (int64_t)uv_now(e->loop), wall = dg_wall_ms();
+  for (size_t i = 0; i < n; i++) {
+    uint32_t p = s[i].point;
+    if (p >= e->cfg->n_points) continue;
+    struct point_rt *pt = &e->points[p];
+    engine__history_add(e, &s[i]);
+    pt->quality = s[i].quality;
+    pt->ts_ms = s[i].ts_ms;
+    pt->received_ms = wall;
+    pt->samples++;
+    e->stats.samples++;
+    if (s[i].quality == DG_Q_GOOD) {
+      pt->value = s[i].value;
+      pt->has_value = 1;
+      engine__eval_point(e, p, s[i].value, now);
+    } else {
+      e->stats.bad_samples++;
+      engine__hold_point(e, p);
+    }
+  }
+  engine__arm_delay_timer(e);
+}
+
+/* ---- public --------------------------------------------------------------------------------- */
+
+struct alarm *engine_alarm_by_id(struct engine *e, int64_t id)
+{
+  for (size_t i = 0; i < e->cfg->n_rules; i++)
+    if (e->alarms[i].id == id) return &e->alarms[i];
+  return NULL;
+}
+
+int engine_ack(struct engine *e, int64_t alarm_id, const char *user, const char *comment)
+{
+  struct alarm *a = engine_alarm_by_id(e, alarm_id);
+  if (!a) return -ENOENT;
+  struct alarm_transition tr;
+  int rc = alarm_ack(a, user, comment, dg_wall_ms(), &tr);
+  if (rc < 0) return rc;
+  engine__commit(e, a, &tr, user, comment);
+  return 1;
+}
+
+int engine_init(struct engine *e, uv_loop_t *loop, const struct dg_config *cfg, struct store *store,
+                struct ledger *ledger, struct notify *notify)
+{
+  memset(e, 0, sizeof *e);
+  e->loop = loop;
+  e->cfg = cfg;
+  e->store = store;
+  e->ledger = ledger;
+  e->notify = notify;
+  int rc = engine__alloc(e);
+  uint8_t *fresh = calloc(cfg->n_rules + 1, 1);
+  if (!rc && !fresh) rc = -ENOMEM;
+  if (!rc) {
+    memset(fresh, 1, cfg->n_rules);
+    rc = engine__load_alarms(e, fresh);
+  }
+  free(fresh);
+  if (rc) {
+    engine__free_state(e);
+    return rc;
+  }
+  uv_timer_init(loop, &e->delay_timer);
+  e->delay_timer.data = e;
+  uv_timer_init(loop, &e->flush_timer);
+  e->flush_timer.data = e;
+  uv_timer_start(&e->flush_timer, engine__on_flush_timer, cfg->history_flush_ms, cfg->history_flush_ms);
+  return 0;
+}
+
+static int engine__same_identity(const struct dg_rule *a, const struct dg_rule *b)
+{
+  if (a->type != b->type || a->n_stages != b->n_stages || strcmp(a->point->id, b->point->id)) return 0;
+  for (size_t i = 0; i < a->n_stages; i++)
+    if (strcmp(a->stages[i].name, b->stages[i].name) || a->stages[i].limit != b->stages[i].limit) return 0;
+  return 1;
+}
+
+/* Moves the state that survives a reload from the old arrays (o) into the new ones (e). */
+static void engine__carry_over(struct engine *e, struct engine *o, uint8_t *fresh)
+{
+  for (size_t i = 0; i < e->cfg->n_points; i++) {
+    const struct dg_point *old = dg_config_point(o->cfg, e->cfg->points[i].id);
+    if (old) e->points[i] = o->points[old->index];
+  }
+  uint32_t *idx = engine__rule_index(o->cfg);
+  for (size_t i = 0; idx && i < e->cfg->n_rules; i++) {
+    const struct dg_rule *nr = &e->cfg->rules[i];
+    const struct dg_rule *old = engine__find_rule(o->cfg, idx, nr->id);
+    fresh[i] = !old || !engine__same_identity(old, nr);
+    if (fresh[i]) continue;
+    e->rules[i] = o->rules[old->index];
+    e->rules[i].pending = e->rules[i].stage; /* delays restart under the new config */
+    alarm_release(&e->alarms[i]);
+    e->alarms[i] = o->alarms[old->index];
+    e->alarms[i].rule = nr;
+    o->alarms[old->index].ack_user = o->alarms[old->index].ack_comment = NULL;
+  }
+  free(idx);
+}
+
+int engine_reload(struct engine *e, const struct dg_config *cfg)
+{
+  engine_flush_history(e);
+  struct engine old = *e;
+  e->cfg = cfg;
+  e->points = NULL;
+  int rc = engine__alloc(e);
+  uint8_t *fresh = calloc(cfg->n_rules + 1, 1);
+  if (!rc && !fresh) rc = -ENOMEM;
+  if (!rc) {
+    engine__carry_over(e, &old, fresh);
+    rc = engine__load_alarms(e, fresh);
+  }
+  free(fresh);
+  if (rc) {
+    engine__free_state(e);
+    e->cfg = old.cfg;
+    e->points = old.points;
+    e->rules = old.rules;
+    e->alarms = old.alarms;
+    e->deadlines = old.deadlines;
+    e->pending = old.pending;
+    e->n_pending = old.n_pending;
+    e->point_rules = old.point_rules;
+    e->point_rule_off = old.point_rule_off;
+    return rc;
+  }
+  engine__free_state(&old);
+  e->n_pending = 0;
+  uv_timer_stop(&e->delay_timer);
+  uv_timer_start(&e->flush_timer, engine__on_flush_timer, cfg->history_flush_ms, cfg->history_flush_ms);
+  return 0;
+}
+
+void engine_close(struct engine *e)
+{
+  engine_flush_history(e);
+  uv_close((uv_handle_t *)&e->delay_timer, NULL);
+  uv_close((uv_handle_t *)&e->flush_timer, NULL);
+}
+
+void engine_free(struct engine *e)
+{
+  engine__free_state(e);
+  free(e->history);
+  e->history = NULL;
+}

@@ -1,0 +1,83 @@
+/* engine — the loop thread's domain state: point values, rule states and alarms.
+ *
+ * One sample's path: engine_on_samples (sampleq drain) → point table → rules bound to the point
+ * (rules/rule.h) → alarm state machine (rules/alarm.h) → one store job that writes the alarm row,
+ * its journal entry, the hazard change (ledger.h) and the outbox rows (notify.h) in a single
+ * transaction → after COMMIT, notify_send. Samples go to history in batches.
+ * Loop thread only. */
+#ifndef DG_ENGINE_H
+#define DG_ENGINE_H
+
+#include <stdint.h>
+#include <uv.h>
+
+#include "alarm.h"
+#include "ledger.h"
+#include "notify.h"
+#include "rule.h"
+#include "sampleq.h"
+#include "store.h"
+
+struct point_rt {
+  double value;             /* last good value */
+  uint8_t quality;          /* enum dg_quality */
+  uint8_t has_value;
+  int64_t ts_ms;            /* source time of the last sample */
+  int64_t received_ms;      /* wall time of the last sample */
+  uint64_t samples;
+  double stored_value;      /* history: last value written */
+  int64_t stored_ms;
+  uint8_t stored_quality;
+};
+
+struct engine_stats {
+  uint64_t samples, bad_samples, transitions, commits_failed, history_rows;
+};
+
+struct engine {
+  uv_loop_t *loop;
+  const struct dg_config *cfg;
+  struct store *store;
+  struct ledger *ledger;
+  struct notify *notify;
+
+  struct point_rt *points;
+  struct rule_state *rules;
+  struct alarm *alarms;
+  uint32_t *point_rules;      /* rules by point: point_rules[point_rule_off[p] .. off[p+1]) */
+  uint32_t *point_rule_off;
+
+  int64_t *deadlines;         /* per rule, monotonic ms of a pending delay, 0 none */
+  uint32_t *pending;          /* rules with a deadline */
+  size_t n_pending;
+  uv_timer_t delay_timer;
+
+  struct history_row *history;
+  size_t n_history, cap_history;
+  uv_timer_t flush_timer;
+
+  int64_t next_journal_id;
+  int64_t last_prune_ms;      /* wall time of the last history retention pass */
+  struct engine_stats stats;
+};
+
+/* Creates alarm rows for configured rules, restores alarm and rule state from the database. */
+int engine_init(struct engine *e, uv_loop_t *loop, const struct dg_config *cfg, struct store *store,
+                struct ledger *ledger, struct notify *notify);
+/* sampleq drain callback (ud = engine). */
+void engine_on_samples(void *ud, const struct dg_sample *s, size_t n);
+/* Acknowledges alarm `id`: 1 acked, -ENOENT no such alarm, -EALREADY nothing to ack. */
+int engine_ack(struct engine *e, int64_t alarm_id, const char *user, const char *comment);
+struct alarm *engine_alarm_by_id(struct engine *e, int64_t id);
+/* Writes pending history now (shutdown, tests). */
+void engine_flush_history(struct engine *e);
+/* Swaps in a new config, keeping point values by point id and alarm/rule state by rule id when
+ * the rule's identity (type, point, stages) is unchanged. The old config must stay alive until
+ * the store is idle. 0 or negative (then the old config stays in force). */
+int engine_reload(struct engine *e, const struct dg_config *cfg);
+/* Writes pending history and closes the timers (the loop must run once more). */
+void engine_close(struct engine *e);
+/* Frees the state, after engine_close and once the store is closed. */
+void engine_free(struct engine *e);
+
+#endif

@@ -1,0 +1,293 @@
+/* dualguardd — entry point: command line, start-up, signals, reload and orderly shutdown. */
+#include <errno.h>
+#include <getopt.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "api.h"
+#include "config.h"
+#include "engine.h"
+#include "http.h"
+#include "httpc.h"
+#include "ledger.h"
+#include "log.h"
+#include "mqtt.h"
+#include "notify.h"
+#include "sampleq.h"
+#include "sdnotify.h"
+#include "store.h"
+
+#define STORE_MAX_HEARTBEAT_AGE_MS 15000
+
+struct dg_options {
+  const char *config_path;
+  const char *db_path;
+  const char *http_listen;
+  int http_port;              /* -1: from config */
+  const char *dashboard_dir;
+  int check_only;
+};
+
+struct dg_daemon {
+  struct dg_options opt;
+  uv_loop_t loop;
+  struct dg_config *cfg;
+  struct store *store;
+  struct ledger *ledger;
+  struct httpc *httpc;
+  struct notify *notify;
+  struct engine engine;
+  int engine_ready;
+  struct sampleq queue;
+  int queue_ready;
+  struct mqtt_driver *mqtt;
+  struct http_server *http;
+  struct api_ctx api;
+  struct sdnotify *sdn;
+  uv_signal_t sig_term, sig_int, sig_hup;
+  int stopping;
+};
+
+static void main__usage(FILE *f)
+{
+  fprintf(f,
+          "Usage: dualguardd -c FILE [options]\n"
+          "  -c, --config FILE     plant configuration (YAML)\n"
+          "      --check-config    validate the configuration and exit (0 valid, 1 invalid)\n"
+          "      --db PATH         SQLite database (default: daemon.db from the config)\n"
+          "      --http-listen A   listen address (default: daemon.http.listen)\n"
+          "      --http-port N     listen port, 0 for any free port (default: daemon.http.port)\n"
+          "      --dashboard DIR   directory of the web dashboard\n"
+          "      --log-level L     error, warn, info (default) or debug\n"
+          "  -V, --version         print the version\n");
+}
+
+static int main__parse_args(int argc, char **argv, struct dg_options *o)
+{
+  static const struct option opts[] = {
+    {"config", required_argument, 0, 'c'},    {"check-config", no_argument, 0, 'k'},
+    {"db", required_argument, 0, 'd'},        {"http-listen", required_argument, 0, 'l'},
+    {"http-port", required_argument, 0, 'p'}, {"dashboard", required_argument, 0, 'D'},
+    {"log-level", required_argument, 0, 'L'}, {"version", no_argument, 0, 'V'},
+    {"help", no_argument, 0, 'h'},            {0, 0, 0, 0}};
+  o->http_port = -1;
+  o->dashboard_dir = DG_DASHBOARD_DIR;
+  int c, level;
+  char *end;
+  while ((c = getopt_long(argc, argv, "c:Vh", opts, NULL)) != -1) {
+    switch (c) {
+    case 'c': o->config_path = optarg; break;
+    case 'k': o->check_only = 1; break;
+    case 'd': o->db_path = optarg; break;
+    case 'l': o->http_listen = optarg; break;
+    case 'D': o->dashboard_dir = optarg; break;
+    case 'p':
+      o->http_port = (int)strtol(optarg, &end, 10);
+      if (*end || o->http_port < 0 || o->http_port > 65535) {
+        fprintf(stderr, "dualguardd: --http-port: expected 0..65535, got '%s'\n", optarg);
+        return -EINVAL;
+      }
+      break;
+    case 'L':
+      if ((level = dg_log_parse_level(optarg)) < 0) {
+        fprintf(stderr, "dualguardd: --log-level: expected error, warn, info or debug, got '%s'\n", optarg);
+        return -EINVAL;
+      }
+      dg_log_set_level(level);
+      break;
+    case 'V': printf("dualguardd %s\n", DG_VERSION); exit(0);
+    case 'h': main__usage(stdout); exit(0);
+    default: main__usage(stderr); return -EINVAL;
+    }
+  }
+  if (!o->config_path) {
+    fprintf(stderr, "dualguardd: a configuration file is required (-c FILE)\n");
+    main__usage(stderr);
+    return -EINVAL;
+  }
+  return 0;
+}
+
+static int main__load_config(const char *path, struct dg_config **out)
+{
+  char err[512];
+  int rc = config_load(path, out, err, sizeof err);
+  if (rc) DG_ERR("config", "%s", err);
+  return rc;
+}
+
+/* ---- shutdown ------------------------------------------------------------------------------- */
+
+static void main__close_walk(uv_handle_t *h, void *arg)
+{
+  if (!uv_is_closing(h)) uv_close(h, NULL);
+}
+
+/* Order: HTTP and timers, field drivers, queue drain, durable flush, handles, loop. */
+static void main__shutdown(struct dg_daemon *d)
+{
+  if (d->stopping) return;
+  d->stopping = 1;
+  DG_INFO("main", "shutting down");
+  if (d->sdn) sdn_stopping(d->sdn);
+  if (d->http) http_stop(d->http);
+  d->http = NULL;
+  uv_signal_stop(&d->sig_term);
+  uv_signal_stop(&d->sig_int);
+  uv_signal_stop(&d->sig_hup);
+  if (d->mqtt) mqtt_stop(d->mqtt);
+  d->mqtt = NULL;
+  if (d->queue_ready) sampleq_close(&d->queue);
+  if (d->engine_ready) engine_close(&d->engine);
+  if (d->notify) notify_close(d->notify);
+  if (d->httpc) httpc_close(d->httpc);
+  if (d->store) store_close(d->store);
+  d->store = NULL;
+  if (d->sdn) sdn_close(d->sdn);
+  d->sdn = NULL;
+  uv_walk(&d->loop, main__close_walk, NULL);
+}
+
+static void main__on_stop_signal(uv_signal_t *h, int signum)
+{
+  DG_INFO("main", "received %s", strsignal(signum));
+  main__shutdown(h->data);
+}
+
+/* ---- reload --------------------------------------------------------------------------------- */
+
+static void main__reload(struct dg_daemon *d)
+{
+  struct dg_config *cfg = NULL;
+  DG_INFO("main", "reloading %s", d->opt.config_path);
+  if (main__load_config(d->opt.config_path, &cfg)) {
+    DG_ERR("main", "reload refused: the configuration in force is kept");
+    return;
+  }
+  sdn_reloading(d->sdn);
+  mqtt_stop(d->mqtt);
+  d->mqtt = NULL;
+  sampleq_drain_now(&d->queue);
+  engine_flush_history(&d->engine);
+  store_wait_idle(d->store); /* jobs in flight borrow strings from the old config */
+  struct dg_config *old = d->cfg;
+  if (engine_reload(&d->engine, cfg)) {
+    DG_ERR("main", "reload failed: the configuration in force is kept");
+    config_free(cfg);
+    cfg = old;
+    old = NULL;
+  }
+  d->cfg = cfg;
+  ledger_set_config(d->ledger, cfg);
+  notify_set_config(d->notify, cfg);
+  if (mqtt_start(&d->mqtt, &d->loop, cfg, &d->queue)) DG_ERR("main", "MQTT driver did not restart");
+  d->api.mqtt = d->mqtt;
+  store_wait_idle(d->store);
+  config_free(old);
+  sdn_ready(d->sdn, "configuration reloaded");
+  DG_INFO("main", "configuration reloaded: %zu points, %zu rules", cfg->n_points, cfg->n_rules);
+}
+
+static void main__on_hup(uv_signal_t *h, int signum) { main__reload(h->data); }
+
+/* ---- start-up ------------------------------------------------------------------------------- */
+
+static int main__signals(struct dg_daemon *d)
+{
+  uv_signal_t *sigs[] = {&d->sig_term, &d->sig_int, &d->sig_hup};
+  for (int i = 0; i < 3; i++) {
+    uv_signal_init(&d->loop, sigs[i]);
+    sigs[i]->data = d;
+  }
+  signal(SIGPIPE, SIG_IGN);
+  int rc = uv_signal_start(&d->sig_term, main__on_stop_signal, SIGTERM);
+  if (!rc) rc = uv_signal_start(&d->sig_int, main__on_stop_signal, SIGINT);
+  if (!rc) rc = uv_signal_start(&d->sig_hup, main__on_hup, SIGHUP);
+  return rc;
+}
+
+static int main__open_store(struct dg_daemon *d)
+{
+  char err[512];
+  const char *path = d->opt.db_path ? d->opt.db_path : d->cfg->db_path;
+  int rc = store_open(&d->store, &d->loop, path, err, sizeof err);
+  if (rc) DG_ERR("store", "%s", err);
+  else DG_INFO("store", "database %s open", path);
+  return rc;
+}
+
+static int main__start_http(struct dg_daemon *d)
+{
+  const char *addr = d->opt.http_listen ? d->opt.http_listen : d->cfg->http_listen;
+  uint16_t port = d->opt.http_port >= 0 ? (uint16_t)d->opt.http_port : d->cfg->http_port;
+  int rc = http_start(&d->http, &d->loop, addr, port);
+  if (rc) {
+    DG_ERR("http", "cannot listen on %s:%u: %s", addr, port, strerror(-rc));
+    return rc;
+  }
+  d->api = (struct api_ctx){&d->engine, d->store, d->mqtt, d->notify, &d->queue, dg_wall_ms()};
+  rc = api_register(d->http, &d->api);
+  struct stat sb;
+  if (!rc && d->opt.dashboard_dir && stat(d->opt.dashboard_dir, &sb) == 0 && S_ISDIR(sb.st_mode))
+    rc = http_static(d->http, "/", d->opt.dashboard_dir);
+  /* The actual port, on one line tests and scripts can read. */
+  if (!rc) DG_INFO("http", "listening on http://%s:%u", addr, http_port(d->http));
+  return rc;
+}
+
+static int main__start(struct dg_daemon *d)
+{
+  int rc;
+  if ((rc = uv_loop_init(&d->loop))) return rc;
+  if ((rc = main__signals(d))) return rc;
+  if ((rc = main__open_store(d))) return rc;
+  if ((rc = ledger_open(&d->ledger, d->cfg, d->store))) return rc;
+  if ((rc = httpc_init(&d->httpc, &d->loop))) return rc;
+  if ((rc = notify_init(&d->notify, &d->loop, d->cfg, d->store, d->httpc))) return rc;
+  if ((rc = engine_init(&d->engine, &d->loop, d->cfg, d->store, d->ledger, d->notify))) return rc;
+  d->engine_ready = 1;
+  if ((rc = notify_resume(d->notify))) return rc;
+  if ((rc = sampleq_init(&d->queue, &d->loop, engine_on_samples, &d->engine))) return rc;
+  d->queue_ready = 1;
+  if ((rc = mqtt_start(&d->mqtt, &d->loop, d->cfg, &d->queue))) return rc;
+  if ((rc = main__start_http(d))) return rc;
+  if ((rc = sdn_init(&d->sdn, &d->loop))) return rc;
+  sdn_add_heartbeat(d->sdn, "store writer", store_heartbeat_ms, d->store, STORE_MAX_HEARTBEAT_AGE_MS);
+  char status[128];
+  snprintf(status, sizeof status, "%zu points, %zu rules", d->cfg->n_points, d->cfg->n_rules);
+  sdn_ready(d->sdn, status);
+  DG_INFO("main", "dualguardd %s ready: site %s, %s", DG_VERSION, d->cfg->site_code, status);
+  return 0;
+}
+
+static void main__free(struct dg_daemon *d)
+{
+  if (d->engine_ready) engine_free(&d->engine);
+  ledger_close(d->ledger);
+  config_free(d->cfg);
+}
+
+int main(int argc, char **argv)
+{
+  static struct dg_daemon d;
+  if (main__parse_args(argc, argv, &d.opt)) return 2;
+  if (main__load_config(d.opt.config_path, &d.cfg)) return 1;
+  if (d.opt.check_only) {
+    printf("%s: OK (%zu hazard sources, %zu points, %zu rules)\n", d.opt.config_path, d.cfg->n_sources,
+           d.cfg->n_points, d.cfg->n_rules);
+    config_free(d.cfg);
+    return 0;
+  }
+  int rc = main__start(&d);
+  if (rc) DG_ERR("main", "start-up failed: %s", strerror(rc < 0 ? -rc : rc));
+  else uv_run(&d.loop, UV_RUN_DEFAULT);
+  main__shutdown(&d);
+  uv_run(&d.loop, UV_RUN_DEFAULT);
+  if (uv_loop_close(&d.loop)) DG_WARN("main", "event loop closed with handles still open");
+  main__free(&d);
+  DG_INFO("main", "stopped");
+  return rc ? 1 : 0;
+}

@@ -1,0 +1,360 @@
+#include "notify.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "log.h"
+
+#define NOTIFY_MAX_IN_FLIGHT 16
+#define NOTIFY_BACKOFF_MAX_MS (5 * 60 * 1000)
+
+struct notify {
+  uv_loop_t *loop;
+  const struct dg_config *cfg;
+  struct store *store;
+  struct httpc *httpc;
+  uv_timer_t timer;
+  struct notify_msg *queue;  /* waiting for their next attempt */
+  size_t n_queued, in_flight;
+  int64_t next_id;
+  int closing;
+  struct notify_stats stats;
+};
+
+/* One attempt's outcome on its way to the database. */
+struct notify__outcome {
+  struct notify *n;
+  int64_t id;
+  int state;                 /* 0 pending, 1 delivered, 2 expired */
+  uint32_t attempts;
+  int64_t next_attempt_ms, when_ms;
+  char error[128];
+};
+
+static void notify__schedule(struct notify *n);
+static void notify__pump(struct notify *n);
+
+static const char *const notify__sql_max = "SELECT COALESCE(MAX(id), 0) + 1 FROM outbox";
+static const char *const notify__sql_pending =
+  "SELECT id, channel, ref, body, attempts, created_ms, next_attempt_ms, expires_ms FROM outbox"
+  " WHERE state = 0 ORDER BY id";
+static const char *const notify__sql_insert =
+  "INSERT INTO outbox (id, created_ms, channel, ref, body, state, attempts, next_attempt_ms, expires_ms)"
+  " VALUES (?1, ?2, ?3, ?4, ?5, 0, 0, ?2, ?6)";
+static const char *const notify__sql_outcome =
+  "UPDATE outbox SET state = ?2, attempts = ?3, next_attempt_ms = ?4, last_error = ?5,"
+  " delivered_ms = CASE WHEN ?2 = 1 THEN ?6 ELSE delivered_ms END WHERE id = ?1";
+
+static void notify__on_timer(uv_timer_t *t) { notify__pump(t->data); }
+
+int notify_init(struct notify **out, uv_loop_t *loop, const struct dg_config *cfg, struct store *store,
+                struct httpc *httpc)
+{
+  struct notify *n = calloc(1, sizeof *n);
+  if (!n) return -ENOMEM;
+  n->loop = loop;
+  n->cfg = cfg;
+  n->store = store;
+  n->httpc = httpc;
+  sqlite3_stmt *st = store_stmt(store_reader(store), notify__sql_max);
+  if (!st || sqlite3_step(st) != SQLITE_ROW) {
+    if (st) sqlite3_reset(st);
+    free(n);
+    return -EIO;
+  }
+  n->next_id = sqlite3_column_int64(st, 0);
+  sqlite3_reset(st);
+  uv_timer_init(loop, &n->timer);
+  n->timer.data = n;
+  *out = n;
+  return 0;
+}
+
+void notify_set_config(struct notify *n, const struct dg_config *cfg) { n->cfg = cfg; }
+
+static char *notify__dup(const unsigned char *s) { return strdup(s ? (const char *)s : ""); }
+
+int notify_resume(struct notify *n)
+{
+  sqlite3_stmt *st = store_stmt(store_reader(n->store), notify__sql_pending);
+  if (!st) return -EIO;
+  struct notify_msg *list = NULL, **tail = &list;
+  size_t count = 0;
+  int rc;
+  while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+    struct notify_msg *m = calloc(1, sizeof *m);
+    if (!m) break;
+    m->id = sqlite3_column_int64(st, 0);
+    m->channel = notify__dup(sqlite3_column_text(st, 1));
+    m->ref = notify__dup(sqlite3_column_text(st, 2));
+    m->body = notify__dup(sqlite3_column_text(st, 3));
+    m->attempts = (uint32_t)sqlite3_column_int(st, 4);
+    m->created_ms = sqlite3_column_int64(st, 5);
+    m->next_attempt_ms = sqlite3_column_int64(st, 6);
+    m->expires_ms = sqlite3_column_int64(st, 7);
+    *tail = m;
+    tail = &m->next;
+    count++;
+  }
+  sqlite3_reset(st);
+  if (count) DG_INFO("notify", "resuming %zu undelivered notification(s) from the outbox", count);
+  notify_send(n, list);
+  return rc == SQLITE_DONE ? 0 : -EIO;
+}
+
+struct notify_msg *notify_msg_new(struct notify *n, const struct dg_channel *ch, const char *ref, char *body,
+                                  int64_t now_ms)
+{
+  struct notify_msg *m = calloc(1, sizeof *m);
+  if (!m) {
+    free(body);
+    return NULL;
+  }
+  m->id = n->next_id++;
+  m->channel = strdup(ch->id);
+  m->ref = strdup(ref);
+  m->body = body;
+  m->created_ms = m->next_attempt_ms = now_ms;
+  m->expires_ms = now_ms + (int64_t)ch->expire_s * 1000;
+  return m;
+}
+
+static void notify__msg_free(struct notify_msg *m)
+{
+  free(m->channel);
+  free(m->ref);
+  free(m->body);
+  free(m);
+}
+
+void notify_msg_free_list(struct notify_msg *m)
+{
+  while (m) {
+    struct notify_msg *next = m->next;
+    notify__msg_free(m);
+    m = next;
+  }
+}
+
+int notify_msg_write(struct store_conn *c, const struct notify_msg *m)
+{
+  for (; m; m = m->next) {
+    sqlite3_stmt *st = store_stmt(c, notify__sql_insert);
+    if (!st) return SQLITE_ERROR;
+    sqlite3_bind_int64(st, 1, m->id);
+    sqlite3_bind_int64(st, 2, m->created_ms);
+    sqlite3_bind_text(st, 3, m->channel, -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, 4, m->ref, -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, 5, m->body, -1, SQLITE_STATIC);
+    sqlite3_bind_int64(st, 6, m->expires_ms);
+    int rc = sqlite3_step(st);
+    sqlite3_reset(st);
+    if (rc != SQLITE_DONE) return rc;
+  }
+  return SQLITE_OK;
+}
+
+void notify_send(struct notify *n, struct notify_msg *list)
+{
+  if (n->closing) { /* their rows are committed and pending: the next start resumes them */
+    notify_msg_free_list(list);
+    return;
+  }
+  while (list) {
+    struct notify_msg *m = list;
+    list = list->next;
+    m->next = n->queue;
+    n->queue = m;
+    n->n_queued++;
+  }
+  notify__pump(n);
+}
+
+/* ---- outcomes ---------------------------------------------------------------------------- */
+
+static int notify__outcome_work(struct store_conn *c, void *arg)
+{
+  struct notify__outcome *o = arg;
+  sqlite3_stmt *st = store_stmt(c, notify__sql_outcome);
+  if (!st) return SQLITE_ERROR;
+  sqlite3_bind_int64(st, 1, o->id);
+  sqlite3_bind_int(st, 2, o->state);
+  sqlite3_bind_int(st, 3, (int)o->attempts);
+  sqlite3_bind_int64(st, 4, o->next_attempt_ms);
+  if (o->error[0]) sqlite3_bind_text(st, 5, o->error, -1, SQLITE_STATIC);
+  else sqlite3_bind_null(st, 5);
+  sqlite3_bind_int64(st, 6, o->when_ms);
+  int rc = sqlite3_step(st);
+  sqlite3_reset(st);
+  return rc == SQLITE_DONE ? SQLITE_OK : rc;
+}
+
+static void notify__outcome_done(void *arg, int rc)
+{
+  struct notify__outcome *o = arg;
+  if (rc) DG_ERR("notify", "could not record the outcome of outbox row %lld (rc %d)", (long long)o->id, rc);
+  free(o);
+}
+
+static void notify__record(struct notify *n, const struct notify_msg *m, int state, const char *error)
+{
+  struct notify__outcome *o = calloc(1, sizeof *o);
+  if (!o) return;
+  o->n = n;
+  o->id = m->id;
+  o->state = state;
+  o->attempts = m->attempts;
+  o->next_attempt_ms = m->next_attempt_ms;
+  o->when_ms = dg_wall_ms();
+  snprintf(o->error, sizeof o->error, "%s", error ? error : "");
+  if (store_submit(n->store, notify__outcome_work, notify__outcome_done, o)) free(o);
+}
+
+/* ---- sending ----------------------------------------------------------------------------- */
+
+struct notify__attempt {
+  struct notify *n;
+  struct notify_msg *m;
+};
+
+static int64_t notify__backoff_ms(uint32_t attempts)
+{
+  int64_t ms = 1000;
+  for (uint32_t i = 1; i < attempts && ms < NOTIFY_BACKOFF_MAX_MS; i++) ms *= 2;
+  return ms < NOTIFY_BACKOFF_MAX_MS ? ms : NOTIFY_BACKOFF_MAX_MS;
+}
+
+static void notify__requeue(struct notify *n, struct notify_msg *m)
+{
+  m->next = n->queue;
+  n->queue = m;
+  n->n_queued++;
+}
+
+static void notify__on_done(void *ud, long status, const char *error, const char *body)
+{
+  struct notify__attempt *a = ud;
+  struct notify *n = a->n;
+  struct notify_msg *m = a->m;
+  free(a);
+  n->in_flight--;
+  m->attempts++;
+  if (status >= 200 && status < 300) {
+    n->stats.delivered++;
+    notify__record(n, m, 1, NULL);
+    DG_DEBUG("notify", "outbox %lld delivered to %s", (long long)m->id, m->channel);
+    notify__msg_free(m);
+  } else {
+    char why[128];
+    if (status) snprintf(why, sizeof why, "HTTP %ld", status);
+    else snprintf(why, sizeof why, "%s", error ? error : "transport error");
+    n->stats.failed_attempts++;
+    m->next_attempt_ms = dg_wall_ms() + notify__backoff_ms(m->attempts);
+    DG_LOG_RL(DG_LOG_WARN, "notify", "outbox %lld to %s failed (attempt %u): %s", (long long)m->id, m->channel,
+              m->attempts, why);
+    if (n->closing) {
+      notify__msg_free(m);
+      return;
+    }
+    notify__record(n, m, 0, why);
+    notify__requeue(n, m);
+  }
+  if (!n->closing) notify__pump(n);
+}
+
+static const struct dg_channel *notify__channel(const struct notify *n, const char *id)
+{
+  return dg_config_channel(n->cfg, id);
+}
+
+static void notify__expire(struct notify *n, struct notify_msg *m, const char *why)
+{
+  n->stats.expired++;
+  DG_ERR("notify", "outbox %lld to %s given up: %s", (long long)m->id, m->channel, why);
+  notify__record(n, m, 2, why);
+  notify__msg_free(m);
+}
+
+static void notify__attempt(struct notify *n, struct notify_msg *m)
+{
+  const struct dg_channel *ch = notify__channel(n, m->channel);
+  if (!ch) {
+    notify__expire(n, m, "channel no longer configured");
+    return;
+  }
+  struct notify__attempt *a = malloc(sizeof *a);
+  char delivery[64];
+  snprintf(delivery, sizeof delivery, "X-Dualguard-Delivery: %lld", (long long)m->id);
+  const char *headers[] = {delivery, NULL};
+  if (!a) goto retry;
+  a->n = n;
+  a->m = m;
+  if (httpc_post(n->httpc, ch->url, "application/json; charset=utf-8", m->body, strlen(m->body), headers,
+                 ch->timeout_ms, notify__on_done, a) == 0) {
+    n->in_flight++;
+    return;
+  }
+  free(a);
+retry:
+  m->next_attempt_ms = dg_wall_ms() + 1000;
+  notify__requeue(n, m);
+}
+
+/* Starts every due message (bounded in flight), expires the stale ones, re-arms the timer. */
+static void notify__pump(struct notify *n)
+{
+  int64_t now = dg_wall_ms();
+  struct notify_msg **pp = &n->queue;
+  while (*pp && n->in_flight < NOTIFY_MAX_IN_FLIGHT) {
+    struct notify_msg *m = *pp;
+    if (m->next_attempt_ms > now && m->expires_ms > now) {
+      pp = &m->next;
+      continue;
+    }
+    *pp = m->next;
+    n->n_queued--;
+    if (m->expires_ms <= now) notify__expire(n, m, "expired undelivered");
+    else notify__attempt(n, m);
+    pp = &n->queue; /* notify__attempt may requeue at the head */
+  }
+  notify__schedule(n);
+}
+
+static void notify__schedule(struct notify *n)
+{
+  int64_t now = dg_wall_ms(), next = INT64_MAX;
+  for (struct notify_msg *m = n->queue; m; m = m->next) {
+    int64_t due = m->next_attempt_ms < m->expires_ms ? m->next_attempt_ms : m->expires_ms;
+    if (due < next) next = due;
+  }
+  if (next == INT64_MAX) {
+    uv_timer_stop(&n->timer);
+    return;
+  }
+  /* With the in-flight limit reached, completions pump again; a short timer is a safety net. */
+  int64_t wait = next > now ? next - now : (n->in_flight >= NOTIFY_MAX_IN_FLIGHT ? 100 : 0);
+  uv_timer_start(&n->timer, notify__on_timer, (uint64_t)wait, 0);
+}
+
+void notify_stats(const struct notify *n, struct notify_stats *out)
+{
+  *out = n->stats;
+  out->queued = n->n_queued;
+  out->in_flight = n->in_flight;
+}
+
+static void notify__on_close(uv_handle_t *h)
+{
+  struct notify *n = h->data;
+  notify_msg_free_list(n->queue);
+  free(n);
+}
+
+void notify_close(struct notify *n)
+{
+  if (!n) return;
+  n->closing = 1;
+  uv_close((uv_handle_t *)&n->timer, notify__on_close);
+}

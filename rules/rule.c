@@ -1,0 +1,67 @@
+#include "rule.h"
+
+void rule_state_init(struct rule_state *st)
+{
+  st->stage = RULE_NORMAL;
+  st->pending = RULE_NORMAL;
+  st->pending_since_ms = 0;
+  st->value = 0;
+  st->has_value = 0;
+}
+
+/* A stage is entered at its limit and left only beyond limit ∓ deadband. */
+static int rule__stage_holds(const struct dg_rule *r, int i, int current, double value)
+{
+  double limit = r->stages[i].limit;
+  int active = i <= current;
+  if (r->type == DG_RULE_HIGH) return value >= limit || (active && value > limit - r->deadband);
+  return value <= limit || (active && value < limit + r->deadband);
+}
+
+int rule_target_stage(const struct dg_rule *r, int current, double value)
+{
+  for (int i = (int)r->n_stages - 1; i >= 0; i--)
+    if (rule__stage_holds(r, i, current, value)) return i;
+  return RULE_NORMAL;
+}
+
+static int rule__settle(const struct dg_rule *r, struct rule_state *st, int target, int64_t now_ms,
+                        int64_t *deadline_ms)
+{
+  *deadline_ms = 0;
+  if (target == st->stage) {
+    st->pending = st->stage;
+    return 0;
+  }
+  int rising = target > st->stage;
+  /* Keep the delay running while the target stays on the same side of the current stage: a value
+   * climbing from H into HH during H's on-delay must not restart the clock. */
+  int same_side = st->pending != st->stage && (st->pending > st->stage) == rising;
+  if (!same_side) st->pending_since_ms = now_ms;
+  st->pending = (int8_t)target;
+  int64_t due = st->pending_since_ms + (rising ? r->on_delay_ms : r->off_delay_ms);
+  if (now_ms >= due) {
+    st->stage = (int8_t)target;
+    st->pending = st->stage;
+    return 1;
+  }
+  *deadline_ms = due;
+  return 0;
+}
+
+int rule_eval(const struct dg_rule *r, struct rule_state *st, double value, int64_t now_ms,
+              int64_t *deadline_ms)
+{
+  st->value = value;
+  st->has_value = 1;
+  return rule__settle(r, st, rule_target_stage(r, st->stage, value), now_ms, deadline_ms);
+}
+
+int rule_tick(const struct dg_rule *r, struct rule_state *st, int64_t now_ms, int64_t *deadline_ms)
+{
+  *deadline_ms = 0;
+  if (!st->has_value || st->pending == st->stage) return 0;
+  return rule__settle(r, st, rule_target_stage(r, st->stage, st->value), now_ms, deadline_ms);
+}
+
+void rule_cancel_pending(struct rule_state *st) { st->pending = st->stage; }

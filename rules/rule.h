@@ -1,0 +1,42 @@
+/* rule — evaluation of one rule against its point's samples. Pure: no I/O, no clock of its own
+ * (the caller passes now_ms), no allocation, so tests drive it with a controllable clock.
+ *
+ * A rule's condition is a stage index: -1 = normal, 0..n_stages-1 = the most severe stage whose
+ * condition holds. Stage changes pass through on-delay (towards more severe) and off-delay
+ * (towards less severe) and the deadband (hysteresis) before they take effect. */
+#ifndef DG_RULE_H
+#define DG_RULE_H
+
+#include <stdint.h>
+
+#include "model.h"
+
+#define RULE_NORMAL (-1)
+
+/* Per-rule runtime state, owned by the loop thread. */
+struct rule_state {
+  int8_t stage;            /* effective stage, RULE_NORMAL when not in alarm */
+  int8_t pending;          /* stage waiting for its delay; equals stage when nothing pends */
+  int64_t pending_since_ms;
+  double value;            /* last good value seen */
+  uint8_t has_value;
+};
+
+void rule_state_init(struct rule_state *st);
+
+/* The stage the value asks for right now, given the current stage (deadband applies to stages
+ * already active). Exposed for tests. */
+int rule_target_stage(const struct dg_rule *r, int current, double value);
+
+/* Feeds one good sample. Returns 1 if st->stage changed, 0 if not. *deadline_ms is set to the
+ * time at which rule_tick must run because a delay is pending, or 0. */
+int rule_eval(const struct dg_rule *r, struct rule_state *st, double value, int64_t now_ms,
+              int64_t *deadline_ms);
+
+/* Re-evaluates a pending delay with the last value (a timer fired). Same returns as rule_eval. */
+int rule_tick(const struct dg_rule *r, struct rule_state *st, int64_t now_ms, int64_t *deadline_ms);
+
+/* Drops a pending delay (e.g. the point's quality went bad: its value cannot confirm anything). */
+void rule_cancel_pending(struct rule_state *st);
+
+#endif

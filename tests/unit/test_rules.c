@@ -1,0 +1,260 @@
+/* Rule evaluation (stages, deadband, on/off-delay) and the ISA-18.2 alarm state machine, driven
+ * with an explicit clock. */
+#include <errno.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <cmocka.h>
+
+#include "alarm.h"
+#include "rule.h"
+
+static struct dg_point test_point = {.id = "GT101", .name = "gas"};
+
+static struct dg_rule make_high(double deadband, uint32_t on_ms, uint32_t off_ms)
+{
+  struct dg_rule r = {.id = "R1", .type = DG_RULE_HIGH, .point = &test_point, .n_stages = 2,
+                      .deadband = deadband, .on_delay_ms = on_ms, .off_delay_ms = off_ms};
+  r.stages[0] = (struct dg_stage){.name = "H", .limit = 25, .priority = DG_PRIO_HIGH};
+  r.stages[1] = (struct dg_stage){.name = "HH", .limit = 50, .priority = DG_PRIO_CRITICAL};
+  return r;
+}
+
+static struct dg_rule make_low(double deadband)
+{
+  struct dg_rule r = {.id = "R2", .type = DG_RULE_LOW, .point = &test_point, .n_stages = 2, .deadband = deadband};
+  r.stages[0] = (struct dg_stage){.name = "L", .limit = 10, .priority = DG_PRIO_MEDIUM};
+  r.stages[1] = (struct dg_stage){.name = "LL", .limit = 5, .priority = DG_PRIO_HIGH};
+  return r;
+}
+
+/* One step of a scenario: at time t feed value v (or tick when tick is set), expect stage. */
+struct step {
+  int64_t t;
+  double v;
+  int tick;
+  int expect_stage;
+  int expect_changed;
+};
+
+static void run_steps(const struct dg_rule *r, const struct step *steps, size_t n)
+{
+  struct rule_state st;
+  rule_state_init(&st);
+  for (size_t i = 0; i < n; i++) {
+    int64_t deadline;
+    int changed = steps[i].tick ? rule_tick(r, &st, steps[i].t, &deadline)
+                                : rule_eval(r, &st, steps[i].v, steps[i].t, &deadline);
+    if (st.stage != steps[i].expect_stage || changed != steps[i].expect_changed)
+      fail_msg("step %zu (t=%lld v=%g): stage %d changed %d, expected stage %d changed %d", i,
+               (long long)steps[i].t, steps[i].v, st.stage, changed, steps[i].expect_stage, steps[i].expect_changed);
+  }
+}
+
+static void test_high_limits_and_deadband(void **state)
+{
+  struct dg_rule r = make_high(2, 0, 0);
+  const struct step steps[] = {
+    {0, 24.999, 0, -1, 0},
+    {1, 25.0, 0, 0, 1},    /* exactly at the limit is in alarm */
+    {2, 23.5, 0, 0, 0},    /* inside the deadband: stays */
+    {3, 23.0, 0, -1, 1},   /* exactly at limit - deadband: clears */
+    {4, 24.0, 0, -1, 0},   /* below the limit, not re-entered by the deadband */
+    {5, 50.0, 0, 1, 1},    /* straight to HH */
+    {6, 48.5, 0, 1, 0},    /* HH deadband */
+    {7, 48.0, 0, 0, 1},    /* HH cleared to H */
+    {8, 10.0, 0, -1, 1},
+  };
+  run_steps(&r, steps, sizeof steps / sizeof steps[0]);
+}
+
+static void test_low_limits_and_deadband(void **state)
+{
+  struct dg_rule r = make_low(1);
+  const struct step steps[] = {
+    {0, 10.001, 0, -1, 0}, {1, 10.0, 0, 0, 1}, {2, 10.9, 0, 0, 0}, {3, 11.0, 0, -1, 1},
+    {4, 4.0, 0, 1, 1},     {5, 5.5, 0, 1, 0},  {6, 6.0, 0, 0, 1},
+  };
+  run_steps(&r, steps, sizeof steps / sizeof steps[0]);
+}
+
+static void test_on_delay(void **state)
+{
+  struct dg_rule r = make_high(0, 3000, 0);
+  const struct step steps[] = {
+    {0, 30, 0, -1, 0},
+    {2999, 30, 0, -1, 0},
+    {3000, 30, 0, 0, 1},   /* held for exactly the on-delay */
+  };
+  run_steps(&r, steps, sizeof steps / sizeof steps[0]);
+}
+
+static void test_on_delay_interrupted_by_dip(void **state)
+{
+  struct dg_rule r = make_high(0, 3000, 0);
+  const struct step steps[] = {
+    {0, 30, 0, -1, 0},
+    {2000, 20, 0, -1, 0},  /* dip: the delay restarts */
+    {2500, 30, 0, -1, 0},
+    {4000, 0, 1, -1, 0},   /* the old deadline would have fired here */
+    {5499, 0, 1, -1, 0},
+    {5500, 0, 1, 0, 1},    /* timer tick with no new sample activates */
+  };
+  run_steps(&r, steps, sizeof steps / sizeof steps[0]);
+}
+
+static void test_on_delay_keeps_running_into_higher_stage(void **state)
+{
+  struct dg_rule r = make_high(0, 3000, 0);
+  const struct step steps[] = {
+    {0, 30, 0, -1, 0},
+    {1000, 60, 0, -1, 0},  /* climbing into HH does not restart the clock */
+    {3000, 60, 0, 1, 1},
+  };
+  run_steps(&r, steps, sizeof steps / sizeof steps[0]);
+}
+
+static void test_off_delay(void **state)
+{
+  struct dg_rule r = make_high(0, 0, 2000);
+  const struct step steps[] = {
+    {0, 30, 0, 0, 1},
+    {100, 10, 0, 0, 0},
+    {1000, 30, 0, 0, 0},   /* back in alarm during the off-delay: cancelled */
+    {1500, 10, 0, 0, 0},
+    {3499, 0, 1, 0, 0},
+    {3500, 0, 1, -1, 1},
+  };
+  run_steps(&r, steps, sizeof steps / sizeof steps[0]);
+}
+
+static void test_deadline_reported(void **state)
+{
+  struct dg_rule r = make_high(0, 3000, 0);
+  struct rule_state st;
+  rule_state_init(&st);
+  int64_t deadline;
+  assert_int_equal(rule_eval(&r, &st, 30, 1000, &deadline), 0);
+  assert_int_equal(deadline, 4000);
+  assert_int_equal(rule_eval(&r, &st, 31, 2000, &deadline), 0);
+  assert_int_equal(deadline, 4000);
+  rule_cancel_pending(&st);
+  assert_int_equal(rule_tick(&r, &st, 5000, &deadline), 0);
+  assert_int_equal(st.stage, RULE_NORMAL);
+  assert_int_equal(deadline, 0);
+}
+
+/* ---- alarm state machine ---- */
+
+static void test_alarm_lifecycle_ack_while_active(void **state)
+{
+  struct dg_rule r = make_high(0, 0, 0);
+  struct alarm a;
+  struct alarm_transition tr;
+  alarm_init(&a, &r, 7);
+  assert_int_equal(alarm_on_stage(&a, 0, 30, 100, &tr), 1);
+  assert_int_equal(tr.event, ALARM_EV_ACTIVATE);
+  assert_int_equal(tr.from, ALARM_NORMAL);
+  assert_int_equal(tr.to, ALARM_UNACK);
+  assert_int_equal(a.priority, DG_PRIO_HIGH);
+  assert_int_equal(alarm_ack(&a, "zhang", "checking", 200, &tr), 1);
+  assert_int_equal(tr.to, ALARM_ACKED);
+  assert_string_equal(a.ack_user, "zhang");
+  assert_int_equal(alarm_ack(&a, "zhang", NULL, 250, &tr), -EALREADY);
+  assert_int_equal(alarm_on_stage(&a, 1, 60, 300, &tr), 1); /* escalation needs a new ack */
+  assert_int_equal(tr.event, ALARM_EV_ESCALATE);
+  assert_int_equal(a.state, ALARM_UNACK);
+  assert_int_equal(a.priority, DG_PRIO_CRITICAL);
+  assert_int_equal(alarm_ack(&a, "li", NULL, 350, &tr), 1);
+  assert_int_equal(alarm_on_stage(&a, 0, 40, 400, &tr), 1);
+  assert_int_equal(tr.event, ALARM_EV_DEESCALATE);
+  assert_int_equal(a.state, ALARM_ACKED);
+  assert_int_equal(alarm_on_stage(&a, -1, 10, 500, &tr), 1);
+  assert_int_equal(tr.event, ALARM_EV_CLEAR);
+  assert_int_equal(a.state, ALARM_NORMAL);
+  assert_int_equal(a.cleared_ms, 500);
+  assert_int_equal(a.activations, 1);
+  alarm_release(&a);
+}
+
+static void test_alarm_rtn_unack(void **state)
+{
+  struct dg_rule r = make_high(0, 0, 0);
+  struct alarm a;
+  struct alarm_transition tr;
+  alarm_init(&a, &r, 1);
+  alarm_on_stage(&a, 0, 30, 100, &tr);
+  assert_int_equal(alarm_on_stage(&a, -1, 10, 200, &tr), 1);
+  assert_int_equal(a.state, ALARM_RTN_UNACK);
+  assert_int_equal(alarm_on_stage(&a, 0, 30, 300, &tr), 1); /* re-alarm before ack */
+  assert_int_equal(tr.from, ALARM_RTN_UNACK);
+  assert_int_equal(a.state, ALARM_UNACK);
+  assert_int_equal(a.activations, 2);
+  alarm_on_stage(&a, -1, 10, 400, &tr);
+  assert_int_equal(alarm_ack(&a, "zhang", "ok", 500, &tr), 1); /* ack during RTN */
+  assert_int_equal(tr.from, ALARM_RTN_UNACK);
+  assert_int_equal(a.state, ALARM_NORMAL);
+  assert_int_equal(alarm_on_stage(&a, -1, 5, 600, &tr), 0);
+  assert_int_equal(alarm_ack(&a, "zhang", NULL, 700, &tr), -EALREADY);
+  alarm_release(&a);
+}
+
+/* Random streams through rule + alarm never produce a transition the state machine forbids. */
+static int allowed(enum alarm_state from, enum alarm_event ev, enum alarm_state to)
+{
+  switch (ev) {
+  case ALARM_EV_ACTIVATE: return (from == ALARM_NORMAL || from == ALARM_RTN_UNACK) && to == ALARM_UNACK;
+  case ALARM_EV_ESCALATE: return (from == ALARM_UNACK || from == ALARM_ACKED) && to == ALARM_UNACK;
+  case ALARM_EV_DEESCALATE: return (from == ALARM_UNACK || from == ALARM_ACKED) && to == from;
+  case ALARM_EV_CLEAR:
+    return (from == ALARM_UNACK && to == ALARM_RTN_UNACK) || (from == ALARM_ACKED && to == ALARM_NORMAL);
+  case ALARM_EV_ACK:
+    return (from == ALARM_UNACK && to == ALARM_ACKED) || (from == ALARM_RTN_UNACK && to == ALARM_NORMAL);
+  default: return 0;
+  }
+}
+
+static void test_random_streams_stay_legal(void **state)
+{
+  struct dg_rule r = make_high(1.5, 700, 300);
+  srand(12345);
+  for (int run = 0; run < 200; run++) {
+    struct rule_state st;
+    struct alarm a;
+    rule_state_init(&st);
+    alarm_init(&a, &r, 1);
+    int64_t t = 0;
+    for (int i = 0; i < 500; i++) {
+      t += rand() % 400;
+      int64_t deadline;
+      struct alarm_transition tr;
+      int changed = (rand() % 4 == 0) ? rule_tick(&r, &st, t, &deadline)
+                                      : rule_eval(&r, &st, (double)(rand() % 7000) / 100.0, t, &deadline);
+      if (changed && alarm_on_stage(&a, st.stage, st.value, t, &tr))
+        assert_true(allowed(tr.from, tr.event, tr.to));
+      if (rand() % 10 == 0 && alarm_ack(&a, "op", NULL, t, &tr) == 1) assert_true(allowed(tr.from, tr.event, tr.to));
+      assert_int_equal(alarm_is_active(&a), st.stage >= 0);
+      assert_int_equal(a.stage, st.stage);
+    }
+    alarm_release(&a);
+  }
+}
+
+int main(void)
+{
+  const struct CMUnitTest tests[] = {
+    cmocka_unit_test(test_high_limits_and_deadband),
+    cmocka_unit_test(test_low_limits_and_deadband),
+    cmocka_unit_test(test_on_delay),
+    cmocka_unit_test(test_on_delay_interrupted_by_dip),
+    cmocka_unit_test(test_on_delay_keeps_running_into_higher_stage),
+    cmocka_unit_test(test_off_delay),
+    cmocka_unit_test(test_deadline_reported),
+    cmocka_unit_test(test_alarm_lifecycle_ack_while_active),
+    cmocka_unit_test(test_alarm_rtn_unack),
+    cmocka_unit_test(test_random_streams_stay_legal),
+  };
+  return cmocka_run_group_tests(tests, NULL, NULL);
+}
