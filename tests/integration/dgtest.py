@@ -1,0 +1,166 @@
+"""Shared helpers for integration tests: real peers on loopback (mosquitto, webhook receiver),
+the real daemon, condition waits with deadlines, and a tiny test runner whose last line is
+'N passed, N failed'."""
+import json
+import os
+import re
+import shutil
+import signal
+import socket
+import sqlite3
+import subprocess
+import sys
+import tempfile
+import time
+import traceback
+import urllib.error
+import urllib.request
+
+SOURCE_DIR = os.environ.get("DG_SOURCE_DIR", os.path.abspath(os.path.join(os.path.dirname(__file__), "..", "..")))
+BUILD_DIR = os.environ.get("DG_BUILD_DIR", os.path.join(SOURCE_DIR, "build"))
+sys.path.insert(0, os.path.join(SOURCE_DIR, "tools"))
+from webhook_sink import Sink  # noqa: E402
+
+DAEMON = os.path.join(BUILD_DIR, "dualguardd")
+PLANTSIM = os.path.join(BUILD_DIR, "plantsim")
+
+
+def free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def wait_until(predicate, timeout=20.0, what="condition", interval=0.05):
+    deadline = time.monotonic() + timeout
+    last_exc = None
+    while time.monotonic() < deadline:
+        try:
+            value = predicate()
+            if value:
+                return value
+        except Exception as exc:  # a peer not ready yet
+            last_exc = exc
+        time.sleep(interval)
+    raise AssertionError(f"timed out after {timeout}s waiting for {what}" + (f" (last error: {last_exc})" if last_exc else ""))
+
+
+class Mosquitto:
+    def __init__(self, workdir, port=None):
+        self.port = port or free_port()
+        self.conf = os.path.join(workdir, f"mosquitto-{self.port}.conf")
+        with open(self.conf, "w") as f:
+            f.write(f"listener {self.port} 127.0.0.1\nallow_anonymous true\npersistence false\n"
+                    "max_queued_messages 200000\nmax_inflight_messages 100\nset_tcp_nodelay true\n")
+        self.log = open(os.path.join(workdir, f"mosquitto-{self.port}.log"), "w")
+        self.proc = None
+
+    def start(self):
+        self.proc = subprocess.Popen(["/usr/sbin/mosquitto", "-c", self.conf], stdout=self.log, stderr=self.log)
+        wait_until(lambda: socket.create_connection(("127.0.0.1", self.port), timeout=0.5).close() or True,
+                   10, "mosquitto to listen")
+        return self
+
+    def stop(self):
+        if self.proc and self.proc.poll() is None:
+            self.proc.terminate()
+            self.proc.wait(10)
+        self.proc = None
+
+    def publish(self, topic, payload, qos=1):
+        subprocess.run(["mosquitto_pub", "-h", "127.0.0.1", "-p", str(self.port), "-q", str(qos), "-t", topic,
+                        "-m", payload], check=True, timeout=10)
+
+
+class Daemon:
+    def __init__(self, workdir, config_path, db_path, env=None, extra_args=()):
+        self.workdir = workdir
+        self.config_path = config_path
+        self.db_path = db_path
+        self.env = dict(os.environ, **(env or {}))
+        self.extra_args = list(extra_args)
+        self.proc = None
+        self.port = None
+        self.log_path = None
+        self.runs = 0
+
+    def start(self, wait_ready=True):
+        self.runs += 1
+        self.log_path = os.path.join(self.workdir, f"daemon-{self.runs}.log")
+        self.log = open(self.log_path, "w")
+        args = [DAEMON, "-c", self.config_path, "--db", self.db_path, "--http-port", "0", "--log-level", "debug"]
+        self.proc = subprocess.Popen(args + self.extra_args, stdout=self.log, stderr=subprocess.STDOUT, env=self.env)
+        if wait_ready:
+            m = wait_until(lambda: re.search(r"listening on http://[\d.]+:(\d+)", self.read_log()), 20,
+                           "the daemon to listen")
+            self.port = int(m.group(1))
+            wait_until(lambda: "ready" in self.read_log(), 10, "the daemon to be ready")
+        return self
+
+    def read_log(self):
+        with open(self.log_path, encoding="utf-8", errors="replace") as f:
+            return f.read()
+
+    def get(self, path):
+        with urllib.request.urlopen(f"http://127.0.0.1:{self.port}{path}", timeout=5) as r:
+            return r.status, json.loads(r.read().decode("utf-8"))
+
+    def get_status(self, path):
+        try:
+            return self.get(path)
+        except urllib.error.HTTPError as e:
+            return e.code, json.loads(e.read().decode("utf-8") or "null")
+
+    def kill9(self):
+        self.proc.send_signal(signal.SIGKILL)
+        self.proc.wait(10)
+
+    def stop(self, sig=signal.SIGTERM, timeout=20):
+        if self.proc and self.proc.poll() is None:
+            self.proc.send_signal(sig)
+            self.proc.wait(timeout)
+        return self.proc.returncode if self.proc else None
+
+    def alarm(self, rule):
+        _, body = self.get("/api/v1/alarms?state=all")
+        return next(a for a in body["alarms"] if a["rule"] == rule)
+
+
+def db_rows(db_path, sql, args=()):
+    con = sqlite3.connect(f"file:{db_path}?mode=ro", uri=True, timeout=5)
+    try:
+        con.row_factory = sqlite3.Row
+        return [dict(r) for r in con.execute(sql, args)]
+    finally:
+        con.close()
+
+
+def run_tests(tests):
+    """Runs each test function with a fresh temp dir; prints a closing 'N passed, N failed'."""
+    passed = failed = 0
+    for test in tests:
+        workdir = tempfile.mkdtemp(prefix=f"dg-{test.__name__}-")
+        cleanup = []
+        print(f"[ RUN  ] {test.__name__}", flush=True)
+        try:
+            test(workdir, cleanup)
+            passed += 1
+            print(f"[  OK  ] {test.__name__}", flush=True)
+        except Exception:
+            failed += 1
+            traceback.print_exc()
+            for name in sorted(os.listdir(workdir)):
+                if name.endswith(".log"):
+                    with open(os.path.join(workdir, name), errors="replace") as f:
+                        print(f"---- {name} (tail) ----\n" + "".join(f.readlines()[-60:]))
+            print(f"[ FAIL ] {test.__name__}", flush=True)
+        finally:
+            for fn in reversed(cleanup):
+                try:
+                    fn()
+                except Exception:
+                    traceback.print_exc()
+            if not failed:
+                shutil.rmtree(workdir, ignore_errors=True)
+    print(f"{passed} passed, {failed} failed", flush=True)
+    return 1 if failed else 0

@@ -1,0 +1,198 @@
+/* Hazard automation: open on the first activation of an automated measure, append while open,
+ * remember open hazards across a restart. Uses the real store on a temporary database. */
+#include <errno.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <cmocka.h>
+
+#include "ledger.h"
+#include "store.h"
+
+struct fixture {
+  char dir[64];
+  char db[128];
+  uv_loop_t loop;
+  struct store *store;
+  struct dg_config cfg;
+  struct dg_hazard_source source;
+  struct dg_unit unit;
+  struct dg_event event;
+  struct dg_measure measures[3];
+  struct dg_point point;
+  struct dg_rule rules[4];
+};
+
+static void fixture_model(struct fixture *f)
+{
+  f->cfg.site_code = "410700-0001";
+  f->cfg.hazard_deadline_days = 7;
+  f->source = (struct dg_hazard_source){.id = "HS01", .name = "罐区", .is_major = true, .units = &f->unit, .n_units = 1};
+  f->unit = (struct dg_unit){.id = "U01", .name = "1#罐", .person = "li", .events = &f->event, .n_events = 1,
+                             .source = &f->source};
+  f->event = (struct dg_event){.id = "E01", .name = "泄漏", .measures = f->measures, .n_measures = 3, .unit = &f->unit};
+  f->measures[0] = (struct dg_measure){.id = "M01", .desc = "检测报警有效", .data_src = 1, .event = &f->event};
+  f->measures[1] = (struct dg_measure){.id = "M02", .desc = "巡检", .data_src = 2, .event = &f->event};
+  f->measures[2] = (struct dg_measure){.id = "M03", .desc = "联锁有效", .data_src = 1, .event = &f->event};
+  f->point = (struct dg_point){.id = "GT101", .name = "气体", .eng_unit = "%LEL"};
+  const struct dg_measure *m[] = {&f->measures[0], &f->measures[0], &f->measures[1], NULL};
+  for (int i = 0; i < 4; i++) {
+    f->rules[i] = (struct dg_rule){.id = (char *[]){"R1", "R2", "R3", "R4"}[i], .type = DG_RULE_HIGH, .point = &f->point,
+                                   .measure = (struct dg_measure *)m[i], .n_stages = 1, .hazard_level = -1};
+    f->rules[i].stages[0] = (struct dg_stage){.name = "H", .limit = 25, .priority = DG_PRIO_HIGH};
+  }
+  f->rules[1].hazard_level = 1;
+}
+
+static void fixture_open_store(struct fixture *f)
+{
+  char err[256];
+  assert_int_equal(store_open(&f->store, &f->loop, f->db, err, sizeof err), 0);
+}
+
+static void fixture_close_store(struct fixture *f)
+{
+  store_close(f->store);
+  uv_run(&f->loop, UV_RUN_DEFAULT);
+}
+
+static int setup(void **state)
+{
+  struct fixture *f = calloc(1, sizeof *f);
+  snprintf(f->dir, sizeof f->dir, "/tmp/dg-ledger-XXXXXX");
+  assert_non_null(mkdtemp(f->dir));
+  snprintf(f->db, sizeof f->db, "%s/dg.db", f->dir);
+  assert_int_equal(uv_loop_init(&f->loop), 0);
+  fixture_model(f);
+  fixture_open_store(f);
+  *state = f;
+  return 0;
+}
+
+static int teardown(void **state)
+{
+  struct fixture *f = *state;
+  if (f->store) fixture_close_store(f);
+  assert_int_equal(uv_loop_close(&f->loop), 0);
+  char cmd[160];
+  snprintf(cmd, sizeof cmd, "rm -rf %s", f->dir);
+  assert_int_equal(system(cmd), 0);
+  free(f);
+  return 0;
+}
+
+struct write_job {
+  struct hazard_change hc;
+  int rc;
+};
+
+static int write_work(struct store_conn *c, void *arg) { return hazard_write(c, &((struct write_job *)arg)->hc); }
+static void write_done(void *arg, int rc) { ((struct write_job *)arg)->rc = rc; }
+
+static void persist(struct fixture *f, struct hazard_change *hc)
+{
+  struct write_job job = {.hc = *hc, .rc = 1};
+  assert_int_equal(store_submit(f->store, write_work, write_done, &job), 0);
+  store_wait_idle(f->store);
+  assert_int_equal(job.rc, 0);
+  hazard_change_release(hc);
+}
+
+static int64_t count(struct fixture *f, const char *sql)
+{
+  sqlite3_stmt *st = store_stmt(store_reader(f->store), sql);
+  assert_non_null(st);
+  assert_int_equal(sqlite3_step(st), SQLITE_ROW);
+  int64_t n = sqlite3_column_int64(st, 0);
+  sqlite3_reset(st);
+  return n;
+}
+
+static void test_open_then_append_for_same_measure(void **state)
+{
+  struct fixture *f = *state;
+  struct ledger *l;
+  struct hazard_change hc;
+  assert_int_equal(ledger_open(&l, &f->cfg, f->store), 0);
+  assert_int_equal(hazard_on_activation(l, &f->rules[0], 0, 30.5, 11, 1700000000000, &hc), 1);
+  assert_int_equal(hc.kind, HAZARD_OPEN);
+  assert_int_equal(hc.hazard_id, 1);
+  assert_int_equal(hc.danger_level, 0);
+  assert_int_equal(hc.deadline_ms, 1700000000000 + 7 * 86400000LL);
+  assert_non_null(strstr(hc.code, "410700-0001-YH-"));
+  assert_non_null(strstr(hc.description, "检测报警有效"));
+  char code[64];
+  strcpy(code, hc.code);
+  persist(f, &hc);
+
+  /* Another rule proving the same measure failed: appended, not a second hazard. */
+  assert_int_equal(hazard_on_activation(l, &f->rules[1], 0, 31, 12, 1700000001000, &hc), 1);
+  assert_int_equal(hc.kind, HAZARD_APPEND);
+  assert_int_equal(hc.hazard_id, 1);
+  assert_string_equal(hc.code, code);
+  persist(f, &hc);
+  assert_int_equal(count(f, "SELECT COUNT(*) FROM hazards"), 1);
+  assert_int_equal(count(f, "SELECT occurrences FROM hazards WHERE id = 1"), 2);
+  assert_int_equal(count(f, "SELECT COUNT(*) FROM hazard_occurrences WHERE hazard_id = 1"), 2);
+  assert_int_equal(count(f, "SELECT COUNT(*) FROM hazards WHERE danger_src = 9 AND danger_state = 0"
+                            " AND measure = 'M01' AND unit = 'U01' AND event = 'E01' AND hazard_source = 'HS01'"
+                            " AND liable_person = 'li' AND alarm_id = 11"), 1);
+  assert_int_equal(count(f, "SELECT COUNT(*) FROM hazard_journal WHERE hazard_id = 1 AND action = 'register'"), 1);
+  assert_int_equal(ledger_open_count(l), 1);
+  ledger_close(l);
+}
+
+static void test_no_hazard_without_automated_measure(void **state)
+{
+  struct fixture *f = *state;
+  struct ledger *l;
+  struct hazard_change hc;
+  assert_int_equal(ledger_open(&l, &f->cfg, f->store), 0);
+  assert_int_equal(hazard_on_activation(l, &f->rules[2], 0, 30, 1, 1000, &hc), 0); /* data_src 2 */
+  assert_int_equal(hazard_on_activation(l, &f->rules[3], 0, 30, 1, 1000, &hc), 0); /* no measure */
+  assert_int_equal(ledger_open_count(l), 0);
+  ledger_close(l);
+}
+
+static void test_rule_level_override_and_open_hazards_survive_restart(void **state)
+{
+  struct fixture *f = *state;
+  struct ledger *l;
+  struct hazard_change hc;
+  assert_int_equal(ledger_open(&l, &f->cfg, f->store), 0);
+  assert_int_equal(hazard_on_activation(l, &f->rules[1], 0, 30, 5, 1000, &hc), 1);
+  assert_int_equal(hc.danger_level, 1);
+  persist(f, &hc);
+  ledger_close(l);
+  fixture_close_store(f);
+
+  fixture_open_store(f);
+  assert_int_equal(ledger_open(&l, &f->cfg, f->store), 0);
+  assert_int_equal(ledger_open_count(l), 1);
+  assert_int_equal(hazard_on_activation(l, &f->rules[0], 0, 30, 5, 2000, &hc), 1);
+  assert_int_equal(hc.kind, HAZARD_APPEND);
+  assert_int_equal(hc.hazard_id, 1);
+  hazard_change_release(&hc);
+  /* A new measure gets the next free id. */
+  f->rules[3].measure = &f->measures[2];
+  assert_int_equal(hazard_on_activation(l, &f->rules[3], 0, 30, 6, 3000, &hc), 1);
+  assert_int_equal(hc.kind, HAZARD_OPEN);
+  assert_int_equal(hc.hazard_id, 2);
+  hazard_change_release(&hc);
+  ledger_close(l);
+}
+
+int main(void)
+{
+  const struct CMUnitTest tests[] = {
+    cmocka_unit_test_setup_teardown(test_open_then_append_for_same_measure, setup, teardown),
+    cmocka_unit_test_setup_teardown(test_no_hazard_without_automated_measure, setup, teardown),
+    cmocka_unit_test_setup_teardown(test_rule_level_override_and_open_hazards_survive_restart, setup, teardown),
+  };
+  return cmocka_run_group_tests(tests, NULL, NULL);
+}
