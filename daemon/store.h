@@ -6,6 +6,12 @@
  * loop thread with rc 0 after COMMIT, or a negative code after ROLLBACK. Jobs run in submission
  * order. Producer allocates `arg`; `done` (loop thread) frees it.
  *
+ * Under bursts the writer commits several queued jobs in one transaction (one fsync), each job
+ * inside its own savepoint, so a job whose work fails rolls back alone and its neighbours still
+ * commit. If the shared transaction itself is lost (COMMIT fails, or an error aborts the whole
+ * transaction), the jobs that had succeeded run again, each in its own transaction: `work` must
+ * give the same result when run again after a rollback.
+ *
  * The loop thread also has one read-only connection (store_reader) for API queries.
  * Schema: `schema_version` table and the forward migrations in store_schema.c. */
 #ifndef DG_STORE_H

@@ -1,0 +1,755 @@
+#include "store.h"
+
+#include "log.h"
+
+#include <errno.h>
+#include <pthread.h>
+#include <stdarg.h>
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#define STORE_BUSY_TIMEOUT_MS 5000
+#define STORE_BEAT_INTERVAL_MS 500
+#define STORE_GROUP_MAX 128
+#define STORE_STMT_INITIAL_CAP 32
+
+static const char SQL_BEGIN[] = "BEGIN IMMEDIATE";
+static const char SQL_COMMIT[] = "COMMIT";
+static const char SQL_ROLLBACK[] = "ROLLBACK";
+static const char SQL_SAVEPOINT[] = "SAVEPOINT store_job";
+static const char SQL_RELEASE[] = "RELEASE store_job";
+static const char SQL_ROLLBACK_TO[] = "ROLLBACK TO store_job";
+static const char SQL_CREATE_VERSION[] = "CREATE TABLE IF NOT EXISTS schema_version(version INTEGER NOT NULL)";
+
+struct store_stmt_slot {
+  const char *sql; /* key: the caller's pointer, never dereferenced for lookup */
+  sqlite3_stmt *stmt;
+};
+
+struct store_conn {
+  sqlite3 *db;
+  struct store_stmt_slot *slots; /* open addressing, capacity a power of two */
+  unsigned cap, used;
+};
+
+struct store_job {
+  store_work_fn work;
+  store_done_fn done;
+  void *arg;
+  int rc;
+  bool failed; /* its work failed inside a group: not run again */
+  struct store_job *next;
+};
+
+struct store_job_list {
+  struct store_job *head, *tail;
+};
+
+struct store {
+  uv_loop_t *loop;
+  uv_async_t async;
+  pthread_t writer;
+  pthread_mutex_t lock;
+  pthread_cond_t wake; /* writer: jobs queued or quit (CLOCK_MONOTONIC) */
+  pthread_cond_t idle; /* loop: writer finished a group */
+  struct store_job_list queue;     /* guarded by lock */
+  struct store_job_list completed; /* guarded by lock */
+  unsigned inflight;               /* guarded by lock: queued + running */
+  bool busy;                       /* guarded by lock: writer holds jobs */
+  bool closing;                    /* guarded by lock: submit refused */
+  bool quit;                       /* guarded by lock: writer exits once the queue is empty */
+  struct store_job_list ready;     /* loop thread only: completed jobs awaiting done */
+  struct store_conn wconn;         /* writer thread (loop thread before start / after join) */
+  struct store_conn rconn;         /* loop thread */
+  _Atomic int64_t heartbeat_ms;
+};
+
+static int64_t store__now_ms(void)
+{
+  struct timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+static void store__beat(struct store *s)
+{
+  atomic_store_explicit(&s->heartbeat_ms, store__now_ms(), memory_order_relaxed);
+}
+
+static int store__errno(int rc)
+{
+  if (rc < 0) return rc; /* work returned a negative errno already */
+  switch (rc & 0xff) {
+  case SQLITE_OK: return 0;
+  case SQLITE_NOMEM: return -ENOMEM;
+  case SQLITE_FULL: return -ENOSPC;
+  case SQLITE_BUSY:
+  case SQLITE_LOCKED: return -EBUSY;
+  case SQLITE_READONLY: return -EROFS;
+  case SQLITE_PERM:
+  case SQLITE_AUTH: return -EACCES;
+  case SQLITE_CANTOPEN: return -ENOENT;
+  case SQLITE_NOTADB:
+  case SQLITE_CORRUPT: return -EILSEQ;
+  default: return -EIO;
+  }
+}
+
+static void store__set_err(char *err, size_t errlen, const char *fmt, ...)
+  __attribute__((format(printf, 3, 4)));
+static void store__set_err(char *err, size_t errlen, const char *fmt, ...)
+{
+  if (!err || !errlen) return;
+  va_list ap;
+  va_start(ap, fmt);
+  vsnprintf(err, errlen, fmt, ap);
+  va_end(ap);
+}
+
+/* ---- statement cache ---------------------------------------------------------------------- */
+
+static unsigned store__slot_of(const char *sql, unsigned cap)
+{
+  uint64_t h = (uint64_t)(uintptr_t)sql * 0x9E3779B97F4A7C15ull;
+  return (unsigned)(h >> 32) & (cap - 1);
+}
+
+static int store__cache_grow(struct store_conn *c)
+{
+  unsigned cap = c->cap ? c->cap * 2 : STORE_STMT_INITIAL_CAP;
+  struct store_stmt_slot *slots = calloc(cap, sizeof *slots);
+  if (!slots) return -ENOMEM;
+  for (unsigned i = 0; i < c->cap; i++) {
+    if (!c->slots[i].sql) continue;
+    unsigned j = store__slot_of(c->slots[i].sql, cap);
+    while (slots[j].sql) j = (j + 1) & (cap - 1);
+    slots[j] = c->slots[i];
+  }
+  free(c->slots);
+  c->slots = slots;
+  c->cap = cap;
+  return 0;
+}
+
+static struct store_stmt_slot *store__cache_find(struct store_conn *c, const char *sql)
+{
+  if (!c->cap) return NULL;
+  unsigned i = store__slot_of(sql, c->cap);
+  while (c->slots[i].sql) {
+    if (c->slots[i].sql == sql) return &c->slots[i];
+    i = (i + 1) & (c->cap - 1);
+  }
+  return NULL;
+}
+
+static int store__cache_insert(struct store_conn *c, const char *sql, sqlite3_stmt *stmt)
+{
+  if ((c->used + 1) * 2 > c->cap) {
+    int rc = store__cache_grow(c);
+    if (rc) return rc;
+  }
+  unsigned i = store__slot_of(sql, c->cap);
+  while (c->slots[i].sql) i = (i + 1) & (c->cap - 1);
+  c->slots[i].sql = sql;
+  c->slots[i].stmt = stmt;
+  c->used++;
+  return 0;
+}
+
+sqlite3_stmt *store_stmt(struct store_conn *c, const char *sql)
+{
+  if (!c || !c->db || !sql) return NULL;
+  struct store_stmt_slot *slot = store__cache_find(c, sql);
+  if (slot) {
+    sqlite3_reset(slot->stmt);
+    sqlite3_clear_bindings(slot->stmt);
+    return slot->stmt;
+  }
+  sqlite3_stmt *stmt = NULL;
+  int rc = sqlite3_prepare_v3(c->db, sql, -1, SQLITE_PREPARE_PERSISTENT, &stmt, NULL);
+  if (rc != SQLITE_OK || !stmt) {
+    DG_ERR("store", "prepare failed: %s: %s", sqlite3_errmsg(c->db), sql);
+    sqlite3_finalize(stmt);
+    return NULL;
+  }
+  if (store__cache_insert(c, sql, stmt)) {
+    DG_ERR("store", "out of memory caching statement: %s", sql);
+    sqlite3_finalize(stmt);
+    return NULL;
+  }
+  return stmt;
+}
+
+sqlite3 *store_conn_db(struct store_conn *c) { return c ? c->db : NULL; }
+
+static void store__conn_close(struct store_conn *c)
+{
+  for (unsigned i = 0; i < c->cap; i++)
+    if (c->slots[i].sql) sqlite3_finalize(c->slots[i].stmt);
+  free(c->slots);
+  c->slots = NULL;
+  c->cap = c->used = 0;
+  if (!c->db) return;
+  if (sqlite3_close(c->db) != SQLITE_OK) {
+    DG_ERR("store", "close: %s (statements prepared outside the cache left open)",
+      sqlite3_errmsg(c->db));
+    sqlite3_close_v2(c->db);
+  }
+  c->db = NULL;
+}
+
+/* Runs one cached statement to completion. `sql` must be a string literal. */
+static int store__exec(struct store_conn *c, const char *sql)
+{
+  sqlite3_stmt *stmt = store_stmt(c, sql);
+  if (!stmt) return SQLITE_ERROR;
+  int rc;
+  while ((rc = sqlite3_step(stmt)) == SQLITE_ROW) {}
+  sqlite3_reset(stmt);
+  return rc == SQLITE_DONE ? SQLITE_OK : rc;
+}
+
+/* Statements a job left mid-step would make COMMIT or ROLLBACK TO fail. */
+static void store__reset_busy(sqlite3 *db)
+{
+  for (sqlite3_stmt *st = sqlite3_next_stmt(db, NULL); st; st = sqlite3_next_stmt(db, st))
+    if (sqlite3_stmt_busy(st)) sqlite3_reset(st);
+}
+
+/* ---- writer thread ------------------------------------------------------------------------ */
+
+static void store__log_job_error(struct store *s, const char *what, int rc)
+{
+  char buf[128];
+  const char *why = rc < 0 ? strerror_r(-rc, buf, sizeof buf) : sqlite3_errstr(rc);
+  int last = sqlite3_errcode(s->wconn.db);
+  if (last == SQLITE_OK || last == SQLITE_ROW || last == SQLITE_DONE)
+    DG_LOG_RL(DG_LOG_ERR, "store", "%s (%s)", what, why);
+  else
+    DG_LOG_RL(DG_LOG_ERR, "store", "%s (%s): %s", what, why, sqlite3_errmsg(s->wconn.db));
+}
+
+static void store__rollback(struct store *s)
+{
+  store__reset_busy(s->wconn.db);
+  if (sqlite3_get_autocommit(s->wconn.db)) return; /* the error already ended the transaction */
+  int rc = store__exec(&s->wconn, SQL_ROLLBACK);
+  if (rc != SQLITE_OK) store__log_job_error(s, "ROLLBACK failed", rc);
+}
+
+/* One job in its own transaction. Returns 0 once committed, else a negative errno. */
+static int store__run_one(struct store *s, struct store_job *j)
+{
+  int rc = store__exec(&s->wconn, SQL_BEGIN);
+  if (rc != SQLITE_OK) {
+    store__log_job_error(s, "BEGIN failed", rc);
+    return store__errno(rc);
+  }
+  rc = j->work(&s->wconn, j->arg);
+  if (rc != SQLITE_OK) {
+    store__log_job_error(s, "job failed, rolled back", rc);
+    store__rollback(s);
+    return store__errno(rc);
+  }
+  store__reset_busy(s->wconn.db);
+  rc = store__exec(&s->wconn, SQL_COMMIT);
+  if (rc != SQLITE_OK) {
+    store__log_job_error(s, "COMMIT failed, rolled back", rc);
+    store__rollback(s);
+    return store__errno(rc);
+  }
+  return 0;
+}
+
+/* Several jobs in one transaction, each in a savepoint. Returns 0 when committed (jobs whose
+ * work failed carry their own rc), -1 when the transaction was lost as a whole. */
+static int store__run_group(struct store *s, struct store_job **jobs, unsigned n)
+{
+  struct store_conn *c = &s->wconn;
+  int rc = store__exec(c, SQL_BEGIN);
+  if (rc != SQLITE_OK) return -1;
+  for (unsigned i = 0; i < n; i++) {
+    struct store_job *j = jobs[i];
+    rc = store__exec(c, SQL_SAVEPOINT);
+    if (rc != SQLITE_OK) goto lost;
+    rc = j->work(c, j->arg);
+    if (rc == SQLITE_OK) {
+      rc = store__exec(c, SQL_RELEASE);
+      if (rc != SQLITE_OK) goto lost;
+      continue;
+    }
+    store__log_job_error(s, "job failed, rolled back", rc);
+    j->failed = true;
+    j->rc = store__errno(rc);
+    if (sqlite3_get_autocommit(c->db)) goto lost;
+    store__reset_busy(c->db);
+    rc = store__exec(c, SQL_ROLLBACK_TO);
+    if (rc == SQLITE_OK) rc = store__exec(c, SQL_RELEASE);
+    if (rc != SQLITE_OK) goto lost;
+  }
+  store__reset_busy(c->db);
+  rc = store__exec(c, SQL_COMMIT);
+  if (rc != SQLITE_OK) {
+    store__log_job_error(s, "group COMMIT failed, retrying its jobs one by one", rc);
+    goto lost;
+  }
+  return 0;
+lost:
+  store__rollback(s);
+  return -1;
+}
+
+static void store__run_jobs(struct store *s, struct store_job **jobs, unsigned n)
+{
+  if (n == 1) {
+    jobs[0]->rc = store__run_one(s, jobs[0]);
+    return;
+  }
+  if (store__run_group(s, jobs, n) == 0) return;
+  for (unsigned i = 0; i < n; i++) {
+    if (jobs[i]->failed) continue;
+    jobs[i]->rc = store__run_one(s, jobs[i]);
+    store__beat(s);
+  }
+}
+
+static void store__list_append(struct store_job_list *l, struct store_job *j)
+{
+  j->next = NULL;
+  if (l->tail) l->tail->next = j;
+  else l->head = j;
+  l->tail = j;
+}
+
+static struct store_job *store__list_pop(struct store_job_list *l)
+{
+  struct store_job *j = l->head;
+  if (!j) return NULL;
+  l->head = j->next;
+  if (!l->head) l->tail = NULL;
+  j->next = NULL;
+  return j;
+}
+
+static void store__wait_for_work(struct store *s)
+{
+  struct timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  ts.tv_nsec += (long)STORE_BEAT_INTERVAL_MS * 1000000;
+  ts.tv_sec += ts.tv_nsec / 1000000000;
+  ts.tv_nsec %= 1000000000;
+  pthread_cond_timedwait(&s->wake, &s->lock, &ts);
+}
+
+static void *store__writer_main(void *p)
+{
+  struct store *s = p;
+  struct store_job *jobs[STORE_GROUP_MAX];
+  pthread_mutex_lock(&s->lock);
+  for (;;) {
+    store__beat(s);
+    if (!s->queue.head) {
+      if (s->quit) break;
+      store__wait_for_work(s);
+      continue;
+    }
+    unsigned n = 0;
+    while (n < STORE_GROUP_MAX && s->queue.head) jobs[n++] = store__list_pop(&s->queue);
+    s->busy = true;
+    pthread_mutex_unlock(&s->lock);
+
+    store__run_jobs(s, jobs, n);
+    store__beat(s);
+
+    pthread_mutex_lock(&s->lock);
+    for (unsigned i = 0; i < n; i++) store__list_append(&s->completed, jobs[i]);
+    s->inflight -= n;
+    s->busy = false;
+    pthread_cond_broadcast(&s->idle);
+    uv_async_send(&s->async);
+  }
+  pthread_mutex_unlock(&s->lock);
+  return NULL;
+}
+
+/* ---- loop thread -------------------------------------------------------------------------- */
+
+/* One job at a time, so a done callback that re-enters (store_wait_idle) keeps the order. */
+static void store__deliver(struct store *s)
+{
+  for (;;) {
+    if (!s->ready.head) {
+      pthread_mutex_lock(&s->lock);
+      s->ready = s->completed;
+      s->completed.head = s->completed.tail = NULL;
+      pthread_mutex_unlock(&s->lock);
+      if (!s->ready.head) return;
+    }
+    struct store_job *j = store__list_pop(&s->ready);
+    if (j->done) j->done(j->arg, j->rc);
+    free(j);
+  }
+}
+
+static void store__on_async(uv_async_t *h) { store__deliver(h->data); }
+
+static void store__on_closed(uv_handle_t *h)
+{
+  struct store *s = h->data;
+  pthread_mutex_destroy(&s->lock);
+  pthread_cond_destroy(&s->wake);
+  pthread_cond_destroy(&s->idle);
+  free(s);
+}
+
+int store_submit(struct store *s, store_work_fn work, store_done_fn done, void *arg)
+{
+  if (!s || !work) return -EINVAL;
+  struct store_job *j = calloc(1, sizeof *j);
+  if (!j) return -ENOMEM;
+  j->work = work;
+  j->done = done;
+  j->arg = arg;
+  pthread_mutex_lock(&s->lock);
+  if (s->closing) {
+    pthread_mutex_unlock(&s->lock);
+    free(j);
+    return -ESHUTDOWN;
+  }
+  store__list_append(&s->queue, j);
+  s->inflight++;
+  pthread_cond_signal(&s->wake);
+  pthread_mutex_unlock(&s->lock);
+  return 0;
+}
+
+struct store_conn *store_reader(struct store *s) { return &s->rconn; }
+
+int store_wait_idle(struct store *s)
+{
+  pthread_mutex_lock(&s->lock);
+  while (s->queue.head || s->busy) pthread_cond_wait(&s->idle, &s->lock);
+  pthread_mutex_unlock(&s->lock);
+  store__deliver(s);
+  return 0;
+}
+
+int64_t store_heartbeat_ms(void *store)
+{
+  struct store *s = store;
+  return atomic_load_explicit(&s->heartbeat_ms, memory_order_relaxed);
+}
+
+unsigned store_pending(struct store *s)
+{
+  pthread_mutex_lock(&s->lock);
+  unsigned n = s->inflight;
+  pthread_mutex_unlock(&s->lock);
+  return n;
+}
+
+static void store__stop_writer(struct store *s)
+{
+  pthread_mutex_lock(&s->lock);
+  s->quit = true;
+  pthread_cond_signal(&s->wake);
+  pthread_mutex_unlock(&s->lock);
+  pthread_join(s->writer, NULL);
+}
+
+void store_close(struct store *s)
+{
+  if (!s) return;
+  pthread_mutex_lock(&s->lock);
+  s->closing = true;
+  pthread_mutex_unlock(&s->lock);
+  store_wait_idle(s); /* done callbacks may still read through the reader */
+  store__conn_close(&s->rconn);
+  store__stop_writer(s);
+  int rc = sqlite3_exec(s->wconn.db, "PRAGMA wal_checkpoint(TRUNCATE)", NULL, NULL, NULL);
+  if (rc != SQLITE_OK) DG_ERR("store", "WAL checkpoint: %s", sqlite3_errmsg(s->wconn.db));
+  store__conn_close(&s->wconn);
+  store__deliver(s);
+  uv_close((uv_handle_t *)&s->async, store__on_closed);
+}
+
+/* ---- open and migrations ------------------------------------------------------------------ */
+
+static int store__read_version(sqlite3 *db, int64_t *version, bool *has_table)
+{
+  static const char *const sql[] = {
+    "SELECT count(*) FROM sqlite_master WHERE type = 'table' AND name = 'schema_version'",
+    "SELECT coalesce(max(version), 0) FROM schema_version",
+  };
+  *version = 0;
+  *has_table = false;
+  for (int i = 0; i < 2; i++) {
+    sqlite3_stmt *stmt = NULL;
+    int rc = sqlite3_prepare_v2(db, sql[i], -1, &stmt, NULL);
+    if (rc == SQLITE_OK) rc = sqlite3_step(stmt);
+    if (rc != SQLITE_ROW) {
+      sqlite3_finalize(stmt);
+      return rc == SQLITE_DONE ? SQLITE_ERROR : rc;
+    }
+    int64_t v = sqlite3_column_int64(stmt, 0);
+    sqlite3_finalize(stmt);
+    if (i == 0) {
+      *has_table = v > 0;
+      if (!*has_table) return SQLITE_OK;
+    } else {
+      *version = v;
+    }
+  }
+  return SQLITE_OK;
+}
+
+static int store__check_version(int64_t version, const char *path, char *err, size_t errlen)
+{
+  if (version <= (int64_t)store_n_migrations && version >= 0) return 0;
+  store__set_err(err, errlen, "%s: schema version %lld is %s (this build knows up to %u); refusing to open",
+    path, (long long)version, version > 0 ? "newer than this build" : "invalid", store_n_migrations);
+  DG_ERR("store", "%s", err);
+  return -ENOTSUP;
+}
+
+/* Looks at an existing file through a read-only connection, so a database from a newer build
+ * is refused before anything could write to it. */
+static int store__probe(const char *path, char *err, size_t errlen)
+{
+  if (access(path, F_OK) != 0) return 0;
+  sqlite3 *db = NULL;
+  int64_t version = 0;
+  bool has_table;
+  int rc = sqlite3_open_v2(path, &db, SQLITE_OPEN_READONLY | SQLITE_OPEN_NOMUTEX, NULL);
+  if (rc == SQLITE_OK) {
+    sqlite3_busy_timeout(db, STORE_BUSY_TIMEOUT_MS);
+    rc = store__read_version(db, &version, &has_table);
+  }
+  if (rc != SQLITE_OK) {
+    store__set_err(err, errlen, "%s: %s", path, db ? sqlite3_errmsg(db) : sqlite3_errstr(rc));
+    DG_ERR("store", "%s", err);
+    sqlite3_close(db);
+    return store__errno(rc);
+  }
+  sqlite3_close(db);
+  return store__check_version(version, path, err, errlen);
+}
+
+static int store__sql_fail(sqlite3 *db, const char *path, const char *what, char *err, size_t errlen)
+{
+  int rc = sqlite3_errcode(db);
+  store__set_err(err, errlen, "%s: %s%s", path, what, sqlite3_errmsg(db));
+  DG_ERR("store", "%s", err);
+  return store__errno(rc ? rc : SQLITE_ERROR);
+}
+
+static int store__fk_violations(sqlite3 *db)
+{
+  sqlite3_stmt *stmt = NULL;
+  int rc = sqlite3_prepare_v2(db, "PRAGMA foreign_key_check", -1, &stmt, NULL);
+  if (rc == SQLITE_OK) rc = sqlite3_step(stmt);
+  sqlite3_finalize(stmt);
+  return rc;
+}
+
+/* Applies every pending migration in one transaction. Foreign keys are still off here so a
+ * migration may rebuild tables; the whole result is checked before COMMIT. */
+static int store__migrate(sqlite3 *db, const char *path, char *err, size_t errlen)
+{
+  int64_t version;
+  bool has_table;
+  if (store__read_version(db, &version, &has_table) != SQLITE_OK)
+    return store__sql_fail(db, path, "", err, errlen);
+  int rc = store__check_version(version, path, err, errlen);
+  if (rc) return rc;
+  if (has_table && version == (int64_t)store_n_migrations) return 0;
+
+  if (sqlite3_exec(db, "BEGIN IMMEDIATE", NULL, NULL, NULL) != SQLITE_OK)
+    return store__sql_fail(db, path, "", err, errlen);
+  if (store__read_version(db, &version, &has_table) != SQLITE_OK) {
+    rc = store__sql_fail(db, path, "", err, errlen);
+    goto fail;
+  }
+  rc = store__check_version(version, path, err, errlen);
+  if (rc) goto fail;
+  rc = sqlite3_exec(db, SQL_CREATE_VERSION, NULL, NULL, NULL);
+  if (rc != SQLITE_OK) {
+    rc = store__sql_fail(db, path, "creating schema_version: ", err, errlen);
+    goto fail;
+  }
+  for (unsigned i = (unsigned)version; i < store_n_migrations; i++) {
+    if (sqlite3_exec(db, store_migrations[i], NULL, NULL, NULL) != SQLITE_OK) {
+      char what[64];
+      snprintf(what, sizeof what, "migration %u to %u failed: ", i, i + 1);
+      rc = store__sql_fail(db, path, what, err, errlen);
+      goto fail;
+    }
+  }
+  int fk = store__fk_violations(db);
+  if (fk != SQLITE_DONE) {
+    if (fk == SQLITE_ROW) {
+      store__set_err(err, errlen, "%s: migration left foreign key violations", path);
+      DG_ERR("store", "%s", err);
+      rc = -EILSEQ;
+    } else {
+      rc = store__sql_fail(db, path, "foreign key check: ", err, errlen);
+    }
+    goto fail;
+  }
+  char sql[96];
+  snprintf(sql, sizeof sql, "DELETE FROM schema_version; INSERT INTO schema_version(version) VALUES(%u)",
+    store_n_migrations);
+  rc = sqlite3_exec(db, sql, NULL, NULL, NULL);
+  if (rc == SQLITE_OK) rc = sqlite3_exec(db, "COMMIT", NULL, NULL, NULL);
+  if (rc != SQLITE_OK) {
+    rc = store__sql_fail(db, path, "", err, errlen);
+    goto fail;
+  }
+  if (version != (int64_t)store_n_migrations)
+    DG_INFO("store", "%s: schema migrated from version %lld to %u", path, (long long)version,
+      store_n_migrations);
+  return 0;
+fail:
+  if (!sqlite3_get_autocommit(db)) sqlite3_exec(db, "ROLLBACK", NULL, NULL, NULL);
+  return rc;
+}
+
+static int store__set_wal(sqlite3 *db, const char *path, char *err, size_t errlen)
+{
+  sqlite3_stmt *stmt = NULL;
+  int rc = sqlite3_prepare_v2(db, "PRAGMA journal_mode=WAL", -1, &stmt, NULL);
+  if (rc == SQLITE_OK) rc = sqlite3_step(stmt);
+  if (rc != SQLITE_ROW) {
+    sqlite3_finalize(stmt);
+    return store__sql_fail(db, path, "", err, errlen);
+  }
+  const char *mode = (const char *)sqlite3_column_text(stmt, 0);
+  if (mode && strcasecmp(mode, "wal") == 0) {
+    sqlite3_finalize(stmt);
+    return 0;
+  }
+  store__set_err(err, errlen, "%s: journal_mode is '%s', WAL is required", path, mode ? mode : "?");
+  DG_ERR("store", "%s", err);
+  sqlite3_finalize(stmt);
+  return -ENOTSUP;
+}
+
+static int store__open_writer(struct store *s, const char *path, char *err, size_t errlen)
+{
+  int flags = SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX;
+  int rc = sqlite3_open_v2(path, &s->wconn.db, flags, NULL);
+  if (rc != SQLITE_OK) {
+    if (!s->wconn.db) {
+      store__set_err(err, errlen, "%s: %s", path, sqlite3_errstr(rc));
+      return -ENOMEM;
+    }
+    return store__sql_fail(s->wconn.db, path, "", err, errlen);
+  }
+  sqlite3 *db = s->wconn.db;
+  sqlite3_extended_result_codes(db, 1);
+  sqlite3_busy_timeout(db, STORE_BUSY_TIMEOUT_MS);
+  if (sqlite3_exec(db, "PRAGMA synchronous=FULL", NULL, NULL, NULL) != SQLITE_OK)
+    return store__sql_fail(db, path, "", err, errlen);
+  rc = store__migrate(db, path, err, errlen);
+  if (rc) return rc;
+  rc = store__set_wal(db, path, err, errlen);
+  if (rc) return rc;
+  if (sqlite3_exec(db, "PRAGMA foreign_keys=ON", NULL, NULL, NULL) != SQLITE_OK)
+    return store__sql_fail(db, path, "", err, errlen);
+  return 0;
+}
+
+static int store__open_reader(struct store *s, const char *path, char *err, size_t errlen)
+{
+  int rc = sqlite3_open_v2(path, &s->rconn.db, SQLITE_OPEN_READONLY | SQLITE_OPEN_NOMUTEX, NULL);
+  if (rc != SQLITE_OK) {
+    if (!s->rconn.db) {
+      store__set_err(err, errlen, "%s: %s", path, sqlite3_errstr(rc));
+      return -ENOMEM;
+    }
+    return store__sql_fail(s->rconn.db, path, "reader: ", err, errlen);
+  }
+  sqlite3_extended_result_codes(s->rconn.db, 1);
+  sqlite3_busy_timeout(s->rconn.db, STORE_BUSY_TIMEOUT_MS);
+  return 0;
+}
+
+static int store__init_sync(struct store *s)
+{
+  pthread_condattr_t attr;
+  int rc = pthread_condattr_init(&attr);
+  if (rc) return -rc;
+  rc = pthread_condattr_setclock(&attr, CLOCK_MONOTONIC);
+  if (!rc) rc = pthread_cond_init(&s->wake, &attr);
+  pthread_condattr_destroy(&attr);
+  if (rc) return -rc;
+  rc = pthread_cond_init(&s->idle, NULL);
+  if (rc) {
+    pthread_cond_destroy(&s->wake);
+    return -rc;
+  }
+  rc = pthread_mutex_init(&s->lock, NULL);
+  if (rc) {
+    pthread_cond_destroy(&s->idle);
+    pthread_cond_destroy(&s->wake);
+    return -rc;
+  }
+  return 0;
+}
+
+static void store__destroy_sync(struct store *s)
+{
+  pthread_mutex_destroy(&s->lock);
+  pthread_cond_destroy(&s->wake);
+  pthread_cond_destroy(&s->idle);
+}
+
+int store_open(struct store **out, uv_loop_t *loop, const char *path, char *err, size_t errlen)
+{
+  *out = NULL;
+  store__set_err(err, errlen, "%s", "");
+  struct store *s = calloc(1, sizeof *s);
+  if (!s) {
+    store__set_err(err, errlen, "%s: out of memory", path);
+    return -ENOMEM;
+  }
+  s->loop = loop;
+  int rc = store__probe(path, err, errlen);
+  if (rc) goto fail;
+  rc = store__open_writer(s, path, err, errlen);
+  if (rc) goto fail;
+  rc = store__open_reader(s, path, err, errlen);
+  if (rc) goto fail;
+  rc = store__init_sync(s);
+  if (rc) {
+    store__set_err(err, errlen, "%s: %s", path, strerror(-rc));
+    goto fail;
+  }
+  store__beat(s);
+  rc = -pthread_create(&s->writer, NULL, store__writer_main, s);
+  if (rc) {
+    store__set_err(err, errlen, "%s: writer thread: %s", path, strerror(-rc));
+    store__destroy_sync(s);
+    goto fail;
+  }
+  rc = uv_async_init(loop, &s->async, store__on_async);
+  if (rc) {
+    store__set_err(err, errlen, "%s: %s", path, uv_strerror(rc));
+    store__stop_writer(s);
+    store__destroy_sync(s);
+    goto fail;
+  }
+  s->async.data = s;
+  *out = s;
+  return 0;
+fail:
+  store__conn_close(&s->rconn);
+  store__conn_close(&s->wconn);
+  free(s);
+  return rc;
+}

@@ -1,0 +1,696 @@
+/* store: schema migrations, the writer's job queue and grouping, durability across a crash,
+ * the reader, the statement cache and the heartbeat, against real SQLite files. */
+#include <dirent.h>
+#include <errno.h>
+#include <pthread.h>
+#include <setjmp.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+
+#include "store.h"
+
+#define MAX_JOBS 64
+
+static const char SQL_INSERT_SAMPLE[] =
+  "INSERT INTO samples(point, ts_ms, value, quality) VALUES('p', ?1, ?1, 0)";
+static const char SQL_ORPHAN_JOURNAL[] =
+  "INSERT INTO alarm_journal(alarm_id, ts_ms, event) VALUES(424242, 0, 'orphan')";
+static const char SQL_COUNT_SAMPLE[] = "SELECT count(*) FROM samples WHERE ts_ms = ?1";
+
+struct fixture {
+  char dir[64];
+  char path[128];
+  uv_loop_t loop;
+};
+
+struct ctx {
+  int done_id[MAX_JOBS];
+  int done_rc[MAX_JOBS];
+  int runs[MAX_JOBS];
+  int n_done;
+};
+
+enum job_kind { JOB_INSERT, JOB_INSERT_THEN_FAIL, JOB_DEFERRED_FK_VIOLATION, JOB_ORPHAN_JOURNAL };
+
+struct job {
+  struct ctx *ctx;
+  int id;
+  enum job_kind kind;
+  int runs; /* times its work ran (writer thread; read after done) */
+};
+
+/* ---- helpers ------------------------------------------------------------------------------ */
+
+static int64_t now_ms(void)
+{
+  struct timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+static void nap_ms(int ms)
+{
+  struct timespec ts = {ms / 1000, (long)(ms % 1000) * 1000000};
+  nanosleep(&ts, NULL);
+}
+
+static int setup(void **state)
+{
+  struct fixture *f = calloc(1, sizeof *f);
+  if (!f) return -1;
+  snprintf(f->dir, sizeof f->dir, "/tmp/dg-store-XXXXXX");
+  if (!mkdtemp(f->dir)) return -1;
+  snprintf(f->path, sizeof f->path, "%s/dg.sqlite", f->dir);
+  if (uv_loop_init(&f->loop)) return -1;
+  *state = f;
+  return 0;
+}
+
+static void remove_dir(const char *dir)
+{
+  DIR *d = opendir(dir);
+  if (!d) return;
+  struct dirent *e;
+  char p[512];
+  while ((e = readdir(d))) {
+    if (!strcmp(e->d_name, ".") || !strcmp(e->d_name, "..")) continue;
+    snprintf(p, sizeof p, "%s/%s", dir, e->d_name);
+    unlink(p);
+  }
+  closedir(d);
+  rmdir(dir);
+}
+
+static int teardown(void **state)
+{
+  struct fixture *f = *state;
+  uv_run(&f->loop, UV_RUN_DEFAULT); /* finishes the store's handle close */
+  int rc = uv_loop_close(&f->loop);
+  remove_dir(f->dir);
+  free(f);
+  return rc == 0 ? 0 : -1;
+}
+
+static struct store *open_store(struct fixture *f)
+{
+  struct store *s = NULL;
+  char err[256];
+  int rc = store_open(&s, &f->loop, f->path, err, sizeof err);
+  if (rc) fprintf(stderr, "store_open: %s\n", err);
+  assert_int_equal(rc, 0);
+  assert_non_null(s);
+  return s;
+}
+
+static void close_store(struct fixture *f, struct store *s)
+{
+  store_close(s);
+  uv_run(&f->loop, UV_RUN_DEFAULT);
+}
+
+/* Opens its own connection, runs `sql`, returns the first column of the first row (or -1). */
+static int64_t raw_int(const char *path, const char *sql)
+{
+  sqlite3 *db = NULL;
+  sqlite3_stmt *st = NULL;
+  int64_t v = -1;
+  if (sqlite3_open_v2(path, &db, SQLITE_OPEN_READWRITE, NULL) == SQLITE_OK &&
+      sqlite3_prepare_v2(db, sql, -1, &st, NULL) == SQLITE_OK && sqlite3_step(st) == SQLITE_ROW)
+    v = sqlite3_column_int64(st, 0);
+  sqlite3_finalize(st);
+  sqlite3_close(db);
+  return v;
+}
+
+static void raw_exec(const char *path, const char *sql)
+{
+  sqlite3 *db = NULL;
+  int flags = SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE;
+  assert_int_equal(sqlite3_open_v2(path, &db, flags, NULL), SQLITE_OK);
+  char *msg = NULL;
+  int rc = sqlite3_exec(db, sql, NULL, NULL, &msg);
+  if (rc != SQLITE_OK) fprintf(stderr, "%s: %s\n", sql, msg);
+  sqlite3_free(msg);
+  assert_int_equal(rc, SQLITE_OK);
+  assert_int_equal(sqlite3_close(db), SQLITE_OK);
+}
+
+static int64_t table_exists(const char *path, const char *name)
+{
+  char sql[160];
+  snprintf(sql, sizeof sql, "SELECT count(*) FROM sqlite_master WHERE type = 'table' AND name = '%s'", name);
+  return raw_int(path, sql);
+}
+
+static char *read_file(const char *path, size_t *len)
+{
+  FILE *fp = fopen(path, "rb");
+  assert_non_null(fp);
+  fseek(fp, 0, SEEK_END);
+  long n = ftell(fp);
+  fseek(fp, 0, SEEK_SET);
+  char *buf = malloc((size_t)n + 1);
+  assert_non_null(buf);
+  assert_int_equal(fread(buf, 1, (size_t)n, fp), (size_t)n);
+  fclose(fp);
+  *len = (size_t)n;
+  return buf;
+}
+
+static int64_t count_reader(struct store *s, int id)
+{
+  sqlite3_stmt *st = store_stmt(store_reader(s), SQL_COUNT_SAMPLE);
+  assert_non_null(st);
+  sqlite3_bind_int(st, 1, id);
+  assert_int_equal(sqlite3_step(st), SQLITE_ROW);
+  int64_t n = sqlite3_column_int64(st, 0);
+  sqlite3_reset(st);
+  return n;
+}
+
+static int insert_sample(struct store_conn *c, int id)
+{
+  sqlite3_stmt *st = store_stmt(c, SQL_INSERT_SAMPLE);
+  if (!st) return SQLITE_ERROR;
+  sqlite3_bind_int(st, 1, id);
+  int rc = sqlite3_step(st);
+  return rc == SQLITE_DONE ? SQLITE_OK : rc;
+}
+
+static int job_work(struct store_conn *c, void *arg)
+{
+  struct job *j = arg;
+  j->runs++;
+  switch (j->kind) {
+  case JOB_INSERT: return insert_sample(c, j->id);
+  case JOB_INSERT_THEN_FAIL: {
+    int rc = insert_sample(c, j->id);
+    return rc == SQLITE_OK ? SQLITE_CONSTRAINT : rc; /* its own row must be rolled back */
+  }
+  case JOB_DEFERRED_FK_VIOLATION: {
+    /* Passes its work but makes COMMIT fail: the whole group's transaction is lost. */
+    int rc = sqlite3_exec(store_conn_db(c), "PRAGMA defer_foreign_keys=ON", NULL, NULL, NULL);
+    if (rc == SQLITE_OK) rc = insert_sample(c, j->id);
+    if (rc == SQLITE_OK) rc = sqlite3_exec(store_conn_db(c), SQL_ORPHAN_JOURNAL, NULL, NULL, NULL);
+    return rc;
+  }
+  case JOB_ORPHAN_JOURNAL:
+    return sqlite3_exec(store_conn_db(c), SQL_ORPHAN_JOURNAL, NULL, NULL, NULL);
+  }
+  return SQLITE_MISUSE;
+}
+
+static void job_done(void *arg, int rc)
+{
+  struct job *j = arg;
+  struct ctx *c = j->ctx;
+  if (c->n_done < MAX_JOBS) {
+    c->done_id[c->n_done] = j->id;
+    c->done_rc[c->n_done] = rc;
+  }
+  c->runs[c->n_done < MAX_JOBS ? c->n_done : 0] = j->runs;
+  c->n_done++;
+  free(j);
+}
+
+static void submit(struct store *s, struct ctx *c, int id, enum job_kind kind)
+{
+  struct job *j = calloc(1, sizeof *j);
+  assert_non_null(j);
+  j->ctx = c;
+  j->id = id;
+  j->kind = kind;
+  assert_int_equal(store_submit(s, job_work, job_done, j), 0);
+}
+
+/* Holds the writer inside a job until released, so the jobs queued meanwhile form one group. */
+struct gate {
+  pthread_mutex_t lock;
+  pthread_cond_t cond;
+  int entered, released;
+};
+
+static int gate_work(struct store_conn *c, void *arg)
+{
+  struct gate *g = arg;
+  pthread_mutex_lock(&g->lock);
+  g->entered = 1;
+  pthread_cond_broadcast(&g->cond);
+  while (!g->released) pthread_cond_wait(&g->cond, &g->lock);
+  pthread_mutex_unlock(&g->lock);
+  return SQLITE_OK;
+}
+
+static void gate_close(struct store *s, struct gate *g)
+{
+  pthread_mutex_init(&g->lock, NULL);
+  pthread_cond_init(&g->cond, NULL);
+  g->entered = g->released = 0;
+  assert_int_equal(store_submit(s, gate_work, NULL, g), 0);
+  struct timespec dl;
+  clock_gettime(CLOCK_REALTIME, &dl);
+  dl.tv_sec += 10;
+  pthread_mutex_lock(&g->lock);
+  while (!g->entered)
+    if (pthread_cond_timedwait(&g->cond, &g->lock, &dl) == ETIMEDOUT) break;
+  int entered = g->entered;
+  pthread_mutex_unlock(&g->lock);
+  assert_true(entered);
+}
+
+static void gate_open(struct gate *g)
+{
+  pthread_mutex_lock(&g->lock);
+  g->released = 1;
+  pthread_cond_broadcast(&g->cond);
+  pthread_mutex_unlock(&g->lock);
+}
+
+static void gate_destroy(struct gate *g)
+{
+  pthread_mutex_destroy(&g->lock);
+  pthread_cond_destroy(&g->cond);
+}
+
+/* ---- schema -------------------------------------------------------------------------------- */
+
+struct pragmas {
+  int64_t synchronous, foreign_keys;
+  char journal_mode[16];
+};
+
+static int pragma_work(struct store_conn *c, void *arg)
+{
+  struct pragmas *p = arg;
+  static const char *const sql[] = {"PRAGMA synchronous", "PRAGMA foreign_keys", "PRAGMA journal_mode"};
+  for (int i = 0; i < 3; i++) {
+    sqlite3_stmt *st = store_stmt(c, sql[i]);
+    if (!st || sqlite3_step(st) != SQLITE_ROW) return SQLITE_ERROR;
+    if (i == 0) p->synchronous = sqlite3_column_int64(st, 0);
+    if (i == 1) p->foreign_keys = sqlite3_column_int64(st, 0);
+    if (i == 2)
+      snprintf(p->journal_mode, sizeof p->journal_mode, "%s", (const char *)sqlite3_column_text(st, 0));
+    sqlite3_reset(st);
+  }
+  return SQLITE_OK;
+}
+
+static void test_open_creates_latest_schema(void **state)
+{
+  struct fixture *f = *state;
+  struct store *s = open_store(f);
+  struct pragmas p = {0};
+  assert_int_equal(store_submit(s, pragma_work, NULL, &p), 0);
+  struct ctx c = {0};
+  submit(s, &c, 1, JOB_ORPHAN_JOURNAL);
+  store_wait_idle(s);
+  assert_int_equal(p.synchronous, 2); /* FULL */
+  assert_int_equal(p.foreign_keys, 1);
+  assert_string_equal(p.journal_mode, "wal");
+  assert_int_equal(c.n_done, 1);
+  assert_true(c.done_rc[0] < 0); /* foreign keys enforced on the writer */
+  close_store(f, s);
+
+  assert_int_equal(raw_int(f->path, "SELECT version FROM schema_version"), (int64_t)store_n_migrations);
+  assert_int_equal(raw_int(f->path, "SELECT count(*) FROM schema_version"), 1);
+  assert_int_equal(table_exists(f->path, "samples"), 1);
+  assert_int_equal(table_exists(f->path, "alarms"), 1);
+  assert_int_equal(table_exists(f->path, "hazards"), 1);
+  assert_int_equal(table_exists(f->path, "outbox"), 1);
+  assert_int_equal(raw_int(f->path, "SELECT count(*) FROM alarm_journal"), 0);
+}
+
+static void test_reopen_is_noop(void **state)
+{
+  struct fixture *f = *state;
+  close_store(f, open_store(f));
+  raw_exec(f->path, "INSERT INTO samples(point, ts_ms, value, quality) VALUES('kept', 1, 1, 0)");
+  int64_t cookie = raw_int(f->path, "PRAGMA schema_version");
+  assert_true(cookie > 0);
+
+  close_store(f, open_store(f));
+  assert_int_equal(raw_int(f->path, "PRAGMA schema_version"), cookie);
+  assert_int_equal(raw_int(f->path, "SELECT version FROM schema_version"), (int64_t)store_n_migrations);
+  assert_int_equal(raw_int(f->path, "SELECT count(*) FROM schema_version"), 1);
+  assert_int_equal(raw_int(f->path, "SELECT count(*) FROM samples WHERE point = 'kept'"), 1);
+}
+
+static void test_newer_schema_refused_untouched(void **state)
+{
+  struct fixture *f = *state;
+  close_store(f, open_store(f));
+  char sql[96];
+  snprintf(sql, sizeof sql, "UPDATE schema_version SET version = %u", store_n_migrations + 1);
+  raw_exec(f->path, sql);
+  size_t len_before, len_after;
+  char *before = read_file(f->path, &len_before);
+
+  struct store *s = (struct store *)&s;
+  char err[256] = "";
+  assert_true(store_open(&s, &f->loop, f->path, err, sizeof err) < 0);
+  assert_null(s);
+  assert_non_null(strstr(err, "newer than this build"));
+  assert_non_null(strstr(err, "refusing"));
+  assert_non_null(strstr(err, f->path));
+
+  char *after = read_file(f->path, &len_after);
+  assert_int_equal(len_before, len_after);
+  assert_memory_equal(before, after, len_before);
+  free(before);
+  free(after);
+  assert_int_equal(raw_int(f->path, "SELECT version FROM schema_version"), (int64_t)store_n_migrations + 1);
+}
+
+static void test_failing_migration_leaves_version_0(void **state)
+{
+  struct fixture *f = *state;
+  raw_exec(f->path, "CREATE TABLE alarms(legacy TEXT); INSERT INTO alarms VALUES('old')");
+  struct store *s = NULL;
+  char err[256] = "";
+  assert_true(store_open(&s, &f->loop, f->path, err, sizeof err) < 0);
+  assert_null(s);
+  assert_non_null(strstr(err, "migration 0 to 1 failed"));
+  assert_non_null(strstr(err, "alarms already exists"));
+
+  /* Nothing of the migration survived: no version recorded, no v1 table, old table intact. */
+  assert_int_equal(table_exists(f->path, "schema_version"), 0);
+  assert_int_equal(table_exists(f->path, "samples"), 0);
+  assert_int_equal(raw_int(f->path, "SELECT count(*) FROM pragma_table_info('alarms')"), 1);
+  assert_int_equal(raw_int(f->path, "SELECT count(*) FROM alarms WHERE legacy = 'old'"), 1);
+}
+
+static void test_wal_required(void **state)
+{
+  struct fixture *f = *state;
+  struct store *s = NULL;
+  char err[256] = "";
+  assert_true(store_open(&s, &f->loop, ":memory:", err, sizeof err) < 0);
+  assert_null(s);
+  assert_non_null(strstr(err, "WAL is required"));
+}
+
+static void test_not_a_database_refused(void **state)
+{
+  struct fixture *f = *state;
+  FILE *fp = fopen(f->path, "wb");
+  assert_non_null(fp);
+  for (int i = 0; i < 512; i++) fputs("garbage!", fp);
+  fclose(fp);
+  struct store *s = NULL;
+  char err[256] = "";
+  assert_true(store_open(&s, &f->loop, f->path, err, sizeof err) < 0);
+  assert_null(s);
+  assert_non_null(strstr(err, "not a database"));
+}
+
+/* ---- jobs ---------------------------------------------------------------------------------- */
+
+static void on_guard_timer(uv_timer_t *t) { *(int *)t->data = 1; }
+
+/* Runs the loop until `ctx` has seen `n` done callbacks (guarded by a 10 s deadline). */
+static void run_until_done(struct fixture *f, struct ctx *c, int n)
+{
+  uv_timer_t guard;
+  int expired = 0;
+  uv_timer_init(&f->loop, &guard);
+  guard.data = &expired;
+  uv_timer_start(&guard, on_guard_timer, 10000, 0);
+  while (c->n_done < n && !expired) uv_run(&f->loop, UV_RUN_ONCE);
+  uv_close((uv_handle_t *)&guard, NULL);
+  uv_run(&f->loop, UV_RUN_NOWAIT);
+  assert_false(expired);
+}
+
+static void test_jobs_done_in_order(void **state)
+{
+  struct fixture *f = *state;
+  struct store *s = open_store(f);
+  struct ctx c = {0};
+  for (int i = 0; i < 20; i++) submit(s, &c, i, JOB_INSERT);
+  run_until_done(f, &c, 20); /* through the async handle, not store_wait_idle */
+  assert_int_equal(c.n_done, 20);
+  assert_int_equal(store_pending(s), 0);
+  for (int i = 0; i < 20; i++) {
+    assert_int_equal(c.done_id[i], i);
+    assert_int_equal(c.done_rc[i], 0);
+    assert_int_equal(count_reader(s, i), 1);
+  }
+  close_store(f, s);
+}
+
+static void test_failed_job_alone_rolls_back(void **state)
+{
+  struct fixture *f = *state;
+  struct store *s = open_store(f);
+  struct ctx c = {0};
+  submit(s, &c, 1, JOB_INSERT);
+  submit(s, &c, 2, JOB_INSERT_THEN_FAIL);
+  store_wait_idle(s);
+  submit(s, &c, 3, JOB_INSERT);
+  store_wait_idle(s);
+  assert_int_equal(c.n_done, 3);
+  assert_int_equal(c.done_rc[0], 0);
+  assert_true(c.done_rc[1] < 0);
+  assert_int_equal(c.done_rc[2], 0);
+  assert_int_equal(count_reader(s, 1), 1);
+  assert_int_equal(count_reader(s, 2), 0);
+  assert_int_equal(count_reader(s, 3), 1);
+  close_store(f, s);
+}
+
+static void test_group_with_failing_work(void **state)
+{
+  struct fixture *f = *state;
+  struct store *s = open_store(f);
+  struct ctx c = {0};
+  struct gate g;
+  gate_close(s, &g);
+  for (int i = 0; i < 10; i++) submit(s, &c, i, i == 4 || i == 7 ? JOB_INSERT_THEN_FAIL : JOB_INSERT);
+  assert_int_equal(store_pending(s), 11);
+  gate_open(&g);
+  store_wait_idle(s);
+  gate_destroy(&g);
+  assert_int_equal(store_pending(s), 0);
+  assert_int_equal(c.n_done, 10);
+  for (int i = 0; i < 10; i++) {
+    assert_int_equal(c.done_id[i], i);
+    int bad = i == 4 || i == 7;
+    if (bad) assert_true(c.done_rc[i] < 0);
+    else assert_int_equal(c.done_rc[i], 0);
+    assert_int_equal(count_reader(s, i), bad ? 0 : 1);
+    assert_int_equal(c.runs[i], 1); /* savepoints: no neighbour had to run again */
+  }
+  close_store(f, s);
+}
+
+static void test_group_with_failing_commit(void **state)
+{
+  struct fixture *f = *state;
+  struct store *s = open_store(f);
+  struct ctx c = {0};
+  struct gate g;
+  gate_close(s, &g);
+  for (int i = 0; i < 6; i++) submit(s, &c, i, i == 2 ? JOB_DEFERRED_FK_VIOLATION : JOB_INSERT);
+  gate_open(&g);
+  store_wait_idle(s);
+  gate_destroy(&g);
+  assert_int_equal(c.n_done, 6);
+  for (int i = 0; i < 6; i++) {
+    assert_int_equal(c.done_id[i], i);
+    if (i == 2) assert_true(c.done_rc[i] < 0);
+    else assert_int_equal(c.done_rc[i], 0);
+    assert_int_equal(count_reader(s, i), i == 2 ? 0 : 1);
+    assert_int_equal(c.runs[i], 2); /* once in the lost group, once on its own */
+  }
+  close_store(f, s);
+  assert_int_equal(raw_int(f->path, "SELECT count(*) FROM alarm_journal"), 0);
+}
+
+static void test_close_finishes_queue_then_refuses(void **state)
+{
+  struct fixture *f = *state;
+  struct store *s = open_store(f);
+  struct ctx c = {0};
+  for (int i = 0; i < 5; i++) submit(s, &c, i, JOB_INSERT);
+  store_close(s);
+  assert_int_equal(c.n_done, 5); /* done callbacks ran inside store_close */
+  for (int i = 0; i < 5; i++) assert_int_equal(c.done_rc[i], 0);
+  int dummy = 0;
+  assert_int_equal(store_submit(s, job_work, NULL, &dummy), -ESHUTDOWN);
+  uv_run(&f->loop, UV_RUN_DEFAULT);
+  assert_int_equal(raw_int(f->path, "SELECT count(*) FROM samples"), 5);
+  struct stat st;
+  char wal[160];
+  snprintf(wal, sizeof wal, "%s-wal", f->path);
+  assert_true(stat(wal, &st) != 0 || st.st_size == 0); /* checkpointed */
+}
+
+/* ---- durability ---------------------------------------------------------------------------- */
+
+static void crash_child(const char *path)
+{
+  uv_loop_t loop;
+  if (uv_loop_init(&loop)) _exit(2);
+  struct store *s = NULL;
+  char err[256];
+  if (store_open(&s, &loop, path, err, sizeof err)) _exit(3);
+  struct ctx c = {0};
+  struct job *j = calloc(1, sizeof *j);
+  if (!j) _exit(4);
+  j->ctx = &c;
+  j->id = 77;
+  j->kind = JOB_INSERT;
+  if (store_submit(s, job_work, job_done, j)) _exit(5);
+  store_wait_idle(s);
+  if (c.n_done != 1 || c.done_rc[0] != 0) _exit(6);
+  raise(SIGKILL);
+  _exit(7);
+}
+
+static void test_commit_survives_kill(void **state)
+{
+  struct fixture *f = *state;
+  fflush(NULL);
+  pid_t pid = fork();
+  assert_true(pid >= 0);
+  if (pid == 0) crash_child(f->path);
+  int status = 0;
+  assert_int_equal(waitpid(pid, &status, 0), pid);
+  if (WIFEXITED(status)) fprintf(stderr, "child exited with %d\n", WEXITSTATUS(status));
+  assert_true(WIFSIGNALED(status));
+  assert_int_equal(WTERMSIG(status), SIGKILL);
+
+  /* The commit lives only in the WAL the killed process left behind. */
+  char wal[160];
+  struct stat st;
+  snprintf(wal, sizeof wal, "%s-wal", f->path);
+  assert_int_equal(stat(wal, &st), 0);
+  assert_true(st.st_size > 0);
+
+  struct store *s = open_store(f);
+  assert_int_equal(count_reader(s, 77), 1);
+  close_store(f, s);
+}
+
+/* ---- reader and statement cache ------------------------------------------------------------ */
+
+static void test_reader_sees_commits(void **state)
+{
+  struct fixture *f = *state;
+  struct store *s = open_store(f);
+  struct ctx c = {0};
+  submit(s, &c, 5, JOB_INSERT);
+  store_wait_idle(s);
+  assert_int_equal(count_reader(s, 5), 1);
+  submit(s, &c, 5, JOB_INSERT);
+  store_wait_idle(s);
+  assert_int_equal(count_reader(s, 5), 2);
+
+  sqlite3_stmt *w = store_stmt(store_reader(s), SQL_INSERT_SAMPLE);
+  assert_non_null(w);
+  sqlite3_bind_int(w, 1, 9);
+  assert_int_equal(sqlite3_step(w) & 0xff, SQLITE_READONLY);
+  sqlite3_reset(w);
+  close_store(f, s);
+}
+
+static void test_stmt_cache(void **state)
+{
+  struct fixture *f = *state;
+  struct store *s = open_store(f);
+  struct store_conn *r = store_reader(s);
+  static const char echo[] = "SELECT ?1";
+  static const char echo_copy[] = "SELECT ?1";
+
+  sqlite3_stmt *a = store_stmt(r, echo);
+  assert_non_null(a);
+  assert_ptr_equal(store_stmt(r, echo), a);
+  assert_ptr_not_equal(store_stmt(r, echo_copy), a); /* keyed by pointer, not text */
+
+  /* Handed back reset and with bindings cleared. */
+  a = store_stmt(r, echo);
+  sqlite3_bind_int(a, 1, 7);
+  assert_int_equal(sqlite3_step(a), SQLITE_ROW);
+  assert_int_equal(sqlite3_column_int(a, 0), 7);
+  assert_true(sqlite3_stmt_busy(a));
+  assert_ptr_equal(store_stmt(r, echo), a);
+  assert_false(sqlite3_stmt_busy(a));
+  assert_int_equal(sqlite3_step(a), SQLITE_ROW);
+  assert_int_equal(sqlite3_column_type(a, 0), SQLITE_NULL);
+  sqlite3_reset(a);
+
+  /* Enough distinct statements to make the cache grow several times. */
+  enum { N = 300 };
+  static char sql[N][24];
+  static sqlite3_stmt *first[N];
+  for (int i = 0; i < N; i++) {
+    snprintf(sql[i], sizeof sql[i], "SELECT %d", i);
+    first[i] = store_stmt(r, sql[i]);
+    assert_non_null(first[i]);
+  }
+  for (int i = 0; i < N; i++) {
+    sqlite3_stmt *st = store_stmt(r, sql[i]);
+    assert_ptr_equal(st, first[i]);
+    assert_int_equal(sqlite3_step(st), SQLITE_ROW);
+    assert_int_equal(sqlite3_column_int(st, 0), i);
+    sqlite3_reset(st);
+  }
+
+  assert_null(store_stmt(r, "SELEKT nonsense"));
+  assert_null(store_stmt(r, "SELECT * FROM no_such_table"));
+  assert_ptr_equal(store_conn_db(r), sqlite3_db_handle(a));
+  close_store(f, s);
+}
+
+/* ---- heartbeat ----------------------------------------------------------------------------- */
+
+static void test_heartbeat_advances(void **state)
+{
+  struct fixture *f = *state;
+  struct store *s = open_store(f);
+  int64_t first = store_heartbeat_ms(s);
+  assert_true(first > 0);
+  assert_true(first <= now_ms());
+  /* Two beats in a row with no job submitted: the idle writer keeps signalling. */
+  for (int i = 0; i < 2; i++) {
+    int64_t deadline = now_ms() + 10000;
+    while (store_heartbeat_ms(s) == first && now_ms() < deadline) nap_ms(20);
+    int64_t next = store_heartbeat_ms(s);
+    assert_true(next > first);
+    first = next;
+  }
+  close_store(f, s);
+}
+
+int main(void)
+{
+  const struct CMUnitTest tests[] = {
+    cmocka_unit_test_setup_teardown(test_open_creates_latest_schema, setup, teardown),
+    cmocka_unit_test_setup_teardown(test_reopen_is_noop, setup, teardown),
+    cmocka_unit_test_setup_teardown(test_newer_schema_refused_untouched, setup, teardown),
+    cmocka_unit_test_setup_teardown(test_failing_migration_leaves_version_0, setup, teardown),
+    cmocka_unit_test_setup_teardown(test_wal_required, setup, teardown),
+    cmocka_unit_test_setup_teardown(test_not_a_database_refused, setup, teardown),
+    cmocka_unit_test_setup_teardown(test_jobs_done_in_order, setup, teardown),
+    cmocka_unit_test_setup_teardown(test_failed_job_alone_rolls_back, setup, teardown),
+    cmocka_unit_test_setup_teardown(test_group_with_failing_work, setup, teardown),
+    cmocka_unit_test_setup_teardown(test_group_with_failing_commit, setup, teardown),
+    cmocka_unit_test_setup_teardown(test_close_finishes_queue_then_refuses, setup, teardown),
+    cmocka_unit_test_setup_teardown(test_commit_survives_kill, setup, teardown),
+    cmocka_unit_test_setup_teardown(test_reader_sees_commits, setup, teardown),
+    cmocka_unit_test_setup_teardown(test_stmt_cache, setup, teardown),
+    cmocka_unit_test_setup_teardown(test_heartbeat_advances, setup, teardown),
+  };
+  return cmocka_run_group_tests(tests, NULL, NULL);
+}
