@@ -1,0 +1,66 @@
+#!/usr/bin/python3
+"""The bundled demo: plantsim plays examples/demo-scenario.yaml (sped up) into a real mosquitto;
+the daemon on examples/demo-plant.yaml raises the GT101 alarm, registers the hazard and notifies
+the webhook receiver, and returns to normal when the gas falls back."""
+import os
+import re
+import subprocess
+import sys
+
+from dgtest import PLANTSIM, SOURCE_DIR, Daemon, Mosquitto, Sink, db_rows, run_tests, wait_until
+
+
+def demo_config(workdir, mqtt_port, hook_port):
+    with open(os.path.join(SOURCE_DIR, "examples", "demo-plant.yaml"), encoding="utf-8") as f:
+        text = f.read()
+    text = text.replace("tcp://127.0.0.1:1883", f"tcp://127.0.0.1:{mqtt_port}")
+    text = text.replace("http://127.0.0.1:8090/hook", f"http://127.0.0.1:{hook_port}/hook")
+    text = re.sub(r"client_id: \S+", f"client_id: dg-demo-test-{mqtt_port}", text)
+    path = os.path.join(workdir, "demo-plant.yaml")
+    with open(path, "w", encoding="utf-8") as f:
+        f.write(text)
+    return path
+
+
+def test_demo_scenario_raises_and_clears_the_gas_alarm(workdir, cleanup):
+    broker = Mosquitto(workdir).start()
+    cleanup.append(broker.stop)
+    sink = Sink().start()
+    cleanup.append(sink.stop)
+    daemon = Daemon(workdir, demo_config(workdir, broker.port, sink.port), os.path.join(workdir, "demo.db"))
+    cleanup.append(lambda: daemon.stop(9))
+    daemon.start()
+    wait_until(lambda: daemon.get("/api/v1/drivers")[1]["drivers"][0]["connected"], 15, "MQTT connected")
+
+    # One pass of the 240 s scenario at 12x: GT101 is above 25 %LEL for ~7 s of real time.
+    sim = subprocess.run([PLANTSIM, "--scenario", os.path.join(SOURCE_DIR, "examples", "demo-scenario.yaml"),
+                          "--mqtt", f"tcp://127.0.0.1:{broker.port}", "--speed", "12", "--once"],
+                         capture_output=True, text=True, timeout=120)
+    assert sim.returncode == 0, sim.stderr
+
+    alarm = wait_until(lambda: (a := daemon.alarm("R-GT101-H"))["state"] == "RTN_UNACK" and a, 15,
+                       "GT101 alarm to return to normal")
+    assert alarm["activations"] == 1 and alarm["priority"] == "high", alarm
+    _, journal = daemon.get(f"/api/v1/alarms/{alarm['id']}/journal")
+    assert [j["event"] for j in journal["journal"]] == ["clear", "activate"], journal
+
+    # The other sensors stayed normal.
+    _, alarms = daemon.get("/api/v1/alarms?state=all")
+    others = [a for a in alarms["alarms"] if a["rule"] != "R-GT101-H"]
+    assert others and all(a["state"] == "NORMAL" for a in others), others
+    _, points = daemon.get("/api/v1/points")
+    assert all(p["quality"] == "good" for p in points["points"]), points
+
+    hazards = db_rows(daemon.db_path, "SELECT * FROM hazards")
+    assert len(hazards) == 1 and hazards[0]["measure"] == "M01" and hazards[0]["danger_src"] == 9, hazards
+    assert hazards[0]["unit"] == "U01" and hazards[0]["hazard_source"] == "HS01", hazards
+    got = sink.wait_for(lambda r: [e["body"]["event"] for e in r] == ["activate", "clear"], 15)
+    assert got[0]["body"]["alarm"]["rule"] == "R-GT101-H", got
+    assert got[0]["body"]["hazard"]["code"] == hazards[0]["code"], got
+    history = db_rows(daemon.db_path, "SELECT COUNT(*) n, MAX(value) top FROM samples WHERE point = 'GT101'")[0]
+    assert history["n"] > 50 and history["top"] > 30, history
+    assert daemon.stop() == 0
+
+
+if __name__ == "__main__":
+    sys.exit(run_tests([test_demo_scenario_raises_and_clears_the_gas_alarm]))
