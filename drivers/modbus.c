@@ -103,6 +103,11 @@ static int64_t mb__now_us(void)
 
 static uint32_t mb__min_u32(uint32_t a, uint32_t b) { return a < b ? a : b; }
 
+static uint32_t mb__double_capped(uint32_t v, uint32_t cap)
+{
+  return (uint64_t)v * 2 < cap ? v * 2 : cap;
+}
+
 /* modbus_strerror() uses strerror(), which is not thread-safe. */
 static const char *mb__strerror(int err, char *buf, size_t len)
 {
@@ -228,7 +233,7 @@ static void mb__slave_failed(struct mb__bus *b, int slave)
   s->failures++;
   if (s->down) {
     s->next_probe_ms = now + s->backoff_ms;
-    s->backoff_ms = mb__min_u32(s->backoff_ms * 2, b->cfg.reconnect_max_ms);
+    s->backoff_ms = mb__double_capped(s->backoff_ms, b->cfg.reconnect_max_ms);
     return;
   }
   if (s->failures < b->cfg.fail_threshold) return;
@@ -360,7 +365,7 @@ static void mb__on_connect_failed(struct mb__bus *b, int err)
   for (int s = 0; s < MB_SLAVES; s++)
     if (b->slaves[s].used) mb__slave_failed(b, s);
   b->reconnect_at_ms = mb__now_ms() + b->link_backoff_ms;
-  b->link_backoff_ms = mb__min_u32(b->link_backoff_ms * 2, b->cfg.reconnect_max_ms);
+  b->link_backoff_ms = mb__double_capped(b->link_backoff_ms, b->cfg.reconnect_max_ms);
 }
 
 /* ---- polling ---- */
