@@ -357,6 +357,33 @@ static void api__hazard_one(void *ud, const struct http_request *req, struct htt
 
 /* ---- /api/v1/drivers ------------------------------------------------------------------------ */
 
+static cJSON *api__modbus_json(const struct dg_modbus_bus *bus, const struct mb_bus_stats *s)
+{
+  static const char *const transports[] = {"", "tcp", "rtu", "rtu_over_tcp"};
+  cJSON *o = cJSON_CreateObject();
+  cJSON_AddStringToObject(o, "kind", "modbus");
+  api__text(o, "id", bus->id);
+  api__text(o, "transport", transports[bus->transport]);
+  api__text(o, "endpoint", bus->transport == DG_MB_RTU ? bus->device : bus->host);
+  cJSON_AddBoolToObject(o, "connected", s->connected);
+  cJSON_AddNumberToObject(o, "requests", (double)s->requests);
+  cJSON_AddNumberToObject(o, "errors", (double)s->errors);
+  cJSON_AddNumberToObject(o, "timeouts", (double)s->timeouts);
+  cJSON_AddNumberToObject(o, "exceptions", (double)s->exceptions);
+  cJSON_AddNumberToObject(o, "connects", (double)s->connects);
+  cJSON_AddNumberToObject(o, "reconnects", (double)s->reconnects);
+  cJSON_AddNumberToObject(o, "connect_failures", (double)s->connect_failures);
+  cJSON_AddNumberToObject(o, "last_rtt_us", s->last_rtt_us);
+  cJSON_AddNumberToObject(o, "slaves_down", s->slaves_down);
+  cJSON *codes = cJSON_AddObjectToObject(o, "exception_codes");
+  for (int c = 1; c < MB_EXCEPTION_CODES; c++) {
+    char key[8];
+    snprintf(key, sizeof key, "%d", c);
+    if (s->exception_codes[c]) cJSON_AddNumberToObject(codes, key, (double)s->exception_codes[c]);
+  }
+  return o;
+}
+
 static void api__drivers(void *ud, const struct http_request *req, struct http_response *resp)
 {
   struct api_ctx *ctx = ud;
@@ -375,6 +402,11 @@ static void api__drivers(void *ud, const struct http_request *req, struct http_r
     cJSON_AddNumberToObject(o, "connects", (double)s.connects);
     api__ms(o, "last_message_ms", s.last_message_ms);
     cJSON_AddItemToArray(arr, o);
+  }
+  for (size_t i = 0; ctx->modbus && i < mb_bus_count(ctx->modbus) && i < cfg->n_modbus_buses; i++) {
+    struct mb_bus_stats s;
+    if (mb_bus_stats(ctx->modbus, i, &s)) continue;
+    cJSON_AddItemToArray(arr, api__modbus_json(&cfg->modbus_buses[i], &s));
   }
   struct notify_stats ns;
   notify_stats(ctx->notify, &ns);

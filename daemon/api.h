@@ -7,6 +7,7 @@
 
 #include "engine.h"
 #include "http.h"
+#include "modbus.h"
 #include "mqtt.h"
 #include "notify.h"
 #include "sampleq.h"
@@ -16,6 +17,7 @@ struct api_ctx {
   struct engine *engine;
   struct store *store;
   struct mqtt_driver *mqtt;
+  struct mb_driver *modbus;
   struct notify *notify;
   struct sampleq *queue;
   int64_t started_ms;

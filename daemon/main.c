@@ -14,13 +14,17 @@
 #include "httpc.h"
 #include "ledger.h"
 #include "log.h"
+#include "modbus.h"
 #include "mqtt.h"
 #include "notify.h"
 #include "sampleq.h"
 #include "sdnotify.h"
 #include "store.h"
 
+/* Above the store's 5 s busy timeout, so a long wait for the lock is not taken for a hang. */
 #define STORE_MAX_HEARTBEAT_AGE_MS 15000
+/* A bus thread blocks at most one response timeout per request. */
+#define MODBUS_MAX_HEARTBEAT_AGE_MS 30000
 
 struct dg_options {
   const char *config_path;
@@ -44,6 +48,7 @@ struct dg_daemon {
   struct sampleq queue;
   int queue_ready;
   struct mqtt_driver *mqtt;
+  struct mb_driver *modbus;
   struct http_server *http;
   struct api_ctx api;
   struct sdnotify *sdn;
@@ -138,6 +143,8 @@ static void main__shutdown(struct dg_daemon *d)
   uv_signal_stop(&d->sig_term);
   uv_signal_stop(&d->sig_int);
   uv_signal_stop(&d->sig_hup);
+  mb_stop(d->modbus);
+  d->modbus = NULL;
   if (d->mqtt) mqtt_stop(d->mqtt);
   d->mqtt = NULL;
   if (d->queue_ready) sampleq_close(&d->queue);
@@ -168,6 +175,8 @@ static void main__reload(struct dg_daemon *d)
     return;
   }
   sdn_reloading(d->sdn);
+  mb_stop(d->modbus);
+  d->modbus = NULL;
   mqtt_stop(d->mqtt);
   d->mqtt = NULL;
   sampleq_drain_now(&d->queue);
@@ -184,7 +193,9 @@ static void main__reload(struct dg_daemon *d)
   ledger_set_config(d->ledger, cfg);
   notify_set_config(d->notify, cfg);
   if (mqtt_start(&d->mqtt, &d->loop, cfg, &d->queue)) DG_ERR("main", "MQTT driver did not restart");
+  if (mb_start(&d->modbus, &d->loop, cfg, &d->queue)) DG_ERR("main", "Modbus driver did not restart");
   d->api.mqtt = d->mqtt;
+  d->api.modbus = d->modbus;
   store_wait_idle(d->store);
   config_free(old);
   sdn_ready(d->sdn, "configuration reloaded");
@@ -228,7 +239,7 @@ static int main__start_http(struct dg_daemon *d)
     DG_ERR("http", "cannot listen on %s:%u: %s", addr, port, strerror(-rc));
     return rc;
   }
-  d->api = (struct api_ctx){&d->engine, d->store, d->mqtt, d->notify, &d->queue, dg_wall_ms()};
+  d->api = (struct api_ctx){&d->engine, d->store, d->mqtt, d->modbus, d->notify, &d->queue, dg_wall_ms()};
   rc = api_register(d->http, &d->api);
   struct stat sb;
   if (!rc && d->opt.dashboard_dir && stat(d->opt.dashboard_dir, &sb) == 0 && S_ISDIR(sb.st_mode))
@@ -236,6 +247,12 @@ static int main__start_http(struct dg_daemon *d)
   /* The actual port, on one line tests and scripts can read. */
   if (!rc) DG_INFO("http", "listening on http://%s:%u", addr, http_port(d->http));
   return rc;
+}
+
+static int64_t main__modbus_heartbeat(void *ud)
+{
+  struct dg_daemon *d = ud;
+  return d->modbus ? mb_heartbeat_ms(d->modbus) : dg_mono_ms();
 }
 
 static int main__start(struct dg_daemon *d)
@@ -253,9 +270,12 @@ static int main__start(struct dg_daemon *d)
   if ((rc = sampleq_init(&d->queue, &d->loop, engine_on_samples, &d->engine))) return rc;
   d->queue_ready = 1;
   if ((rc = mqtt_start(&d->mqtt, &d->loop, d->cfg, &d->queue))) return rc;
+  if ((rc = mb_start(&d->modbus, &d->loop, d->cfg, &d->queue))) return rc;
   if ((rc = main__start_http(d))) return rc;
   if ((rc = sdn_init(&d->sdn, &d->loop))) return rc;
   sdn_add_heartbeat(d->sdn, "store writer", store_heartbeat_ms, d->store, STORE_MAX_HEARTBEAT_AGE_MS);
+  /* Registered once: the driver pointer changes on reload, so the heartbeat reads it through d. */
+  sdn_add_heartbeat(d->sdn, "modbus buses", main__modbus_heartbeat, d, MODBUS_MAX_HEARTBEAT_AGE_MS);
   char status[128];
   snprintf(status, sizeof status, "%zu points, %zu rules", d->cfg->n_points, d->cfg->n_rules);
   sdn_ready(d->sdn, status);
