@@ -37,7 +37,7 @@ typedef void (*http_handler_fn)(void *ud, const struct http_request *req, struct
 int http_start(struct http_server **out, uv_loop_t *loop, const char *addr, uint16_t port);
 uint16_t http_port(const struct http_server *s);
 
-/* Routes: `pattern` is an exact path ("/healthz") or a prefix ending in '*' ("/api/v1/alarms/*").
+/* Routes: `pattern` is an exact path ("/healthz") or a prefix ending in '*' ("/api/v1/alarms/" followed by a star).
  * Exact matches win over prefixes, longer prefixes over shorter. method NULL = any method.
  * No route: 404 JSON. A route exists for the path but not the method: 405. */
 int http_route(struct http_server *s, const char *method, const char *pattern, http_handler_fn fn, void *ud);
