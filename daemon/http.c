@@ -1,0 +1,898 @@
+#include "http.h"
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <libwebsockets.h>
+#include <net/if.h>
+#include <netdb.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "log.h"
+
+#define HTTP_SUBSYS "http"
+#define HTTP_WRITE_CHUNK (32 * 1024)
+#define HTTP_HEADER_BUF 2048
+#define HTTP_STATIC_MAX_FILE (32 * 1024 * 1024)
+#define HTTP_CT_JSON "application/json; charset=utf-8"
+#define HTTP_MAX_DESTROY_CALLS 4
+#define HTTP_KEEPALIVE_S 5 /* idle time allowed between requests on one connection */
+#define HTTP_MAX_HEADER_DATA 8192 /* all request header values together; bearer tokens are long */
+
+struct http_static_dir {
+  char *root;   /* realpath of the served directory */
+  char *base;   /* url prefix without trailing '/', "" for "/" */
+};
+
+struct http_route_entry {
+  char *method;   /* NULL = any */
+  char *pattern;  /* exact path, or the prefix before '*' */
+  size_t len;
+  int prefix;
+  http_handler_fn fn;
+  void *ud;
+  struct http_static_dir *static_dir; /* set on static routes; owned when owns_static */
+  int owns_static;
+};
+
+struct http_server {
+  uv_loop_t *loop;
+  struct lws_context *ctx;
+  struct lws_vhost *vhost;
+  uint16_t port;
+  struct lws_protocols protocols[2];
+  struct http_route_entry *routes;
+  size_t nroutes, cap;
+  uv_idle_t reaper;
+  int closing_seen;
+  int destroy_calls;
+  unsigned char wbuf[LWS_PRE + HTTP_WRITE_CHUNK];
+};
+
+/* Per connection (lws per-session data); reset between keep-alive transactions. */
+struct http_conn {
+  int active;      /* a request is being read or answered */
+  int responding;  /* headers sent, body being written */
+  int too_large;   /* body exceeds HTTP_MAX_BODY: drain it, then 413 */
+  int head_only;
+  int close_after;
+  int is_static;
+  const char *method;
+  char *path;
+  char *query;
+  char *authorization;
+  char *body;
+  size_t body_len, body_expected;
+  char *resp_body;
+  size_t resp_len, resp_off;
+  int status;
+  uint64_t start_ms;
+};
+
+static const char *const http__method_names[] = {
+  [LWSHUMETH_GET] = "GET",         [LWSHUMETH_POST] = "POST",   [LWSHUMETH_OPTIONS] = "OPTIONS",
+  [LWSHUMETH_PUT] = "PUT",         [LWSHUMETH_PATCH] = "PATCH", [LWSHUMETH_DELETE] = "DELETE",
+  [LWSHUMETH_CONNECT] = "CONNECT", [LWSHUMETH_HEAD] = "HEAD",
+};
+
+/* ---- small helpers ------------------------------------------------------------------------ */
+
+static uint64_t http__now_ms(void) { return uv_hrtime() / 1000000u; }
+
+static int http__hexval(int c)
+{
+  if (c >= '0' && c <= '9') return c - '0';
+  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
+  return -1;
+}
+
+/* Decodes [s, s+n) into out (form rules: '+' is a space). Returns the length, or -1 when it does
+ * not fit or decodes to a NUL byte. */
+static int http__urldecode(const char *s, size_t n, char *out, size_t outlen)
+{
+  size_t o = 0;
+  for (size_t i = 0; i < n; i++) {
+    int c = (unsigned char)s[i];
+    if (c == '+') {
+      c = ' ';
+    } else if (c == '%' && i + 2 < n && http__hexval(s[i + 1]) >= 0 && http__hexval(s[i + 2]) >= 0) {
+      c = http__hexval(s[i + 1]) * 16 + http__hexval(s[i + 2]);
+      i += 2;
+      if (c == 0) return -1;
+    }
+    if (o + 1 >= outlen) return -1;
+    out[o++] = (char)c;
+  }
+  out[o] = '\0';
+  return (int)o;
+}
+
+int http_query_get(const char *query, const char *key, char *out, size_t outlen)
+{
+  if (!query || !key || !out || outlen == 0) return -1;
+  size_t keylen = strlen(key);
+  char *name = malloc(keylen + 2);
+  if (!name) return -1;
+  int result = -1;
+  const char *p = query;
+  while (*p) {
+    const char *end = strchr(p, '&');
+    size_t n = end ? (size_t)(end - p) : strlen(p);
+    const char *eq = memchr(p, '=', n);
+    size_t klen = eq ? (size_t)(eq - p) : n;
+    /* A decoded key is never longer than its encoded form, so keylen + 1 bounds the match. */
+    if (klen > 0 && http__urldecode(p, klen, name, keylen + 2) == (int)keylen &&
+        memcmp(name, key, keylen) == 0) {
+      result = eq ? http__urldecode(eq + 1, n - klen - 1, out, outlen) : (out[0] = '\0', 0);
+      break;
+    }
+    if (!end) break;
+    p = end + 1;
+  }
+  free(name);
+  return result;
+}
+
+static int http__is_query_safe(int c)
+{
+  if ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9')) return 1;
+  return c && strchr("-._~!$'()*,/:;@", c) != NULL;
+}
+
+/* Appends the percent-encoding of [s, s+n) to out (which has room: 3 bytes per input byte). */
+static size_t http__urlencode(const char *s, size_t n, char *out)
+{
+  static const char hex[] = "0123456789ABCDEF";
+  size_t o = 0;
+  for (size_t i = 0; i < n; i++) {
+    unsigned char c = (unsigned char)s[i];
+    if (http__is_query_safe(c)) {
+      out[o++] = (char)c;
+    } else {
+      out[o++] = '%';
+      out[o++] = hex[c >> 4];
+      out[o++] = hex[c & 15];
+    }
+  }
+  return o;
+}
+
+/* lws hands URI arguments over already URL-decoded, one "name=value" fragment each; encode them
+ * again so the query string handed to handlers is unambiguous (an encoded '&' or '=' survives). */
+static char *http__copy_query(struct lws *wsi)
+{
+  int total = lws_hdr_total_length(wsi, WSI_TOKEN_HTTP_URI_ARGS);
+  if (total <= 0) return strdup("");
+  int nfrag = 0;
+  while (lws_hdr_fragment_length(wsi, WSI_TOKEN_HTTP_URI_ARGS, nfrag) > 0) nfrag++;
+  char *frag = malloc((size_t)total + 1);
+  char *q = malloc((size_t)total * 3 + (size_t)nfrag + 1);
+  if (!frag || !q) goto fail;
+  size_t o = 0;
+  for (int i = 0; i < nfrag; i++) {
+    int n = lws_hdr_copy_fragment(wsi, frag, total + 1, WSI_TOKEN_HTTP_URI_ARGS, i);
+    if (n < 0) goto fail;
+    if (o) q[o++] = '&';
+    const char *eq = memchr(frag, '=', (size_t)n);
+    if (eq) {
+      o += http__urlencode(frag, (size_t)(eq - frag), q + o);
+      q[o++] = '=';
+      o += http__urlencode(eq + 1, (size_t)(frag + n - eq - 1), q + o);
+    } else {
+      o += http__urlencode(frag, (size_t)n, q + o);
+    }
+  }
+  q[o] = '\0';
+  free(frag);
+  return q;
+fail:
+  free(frag);
+  free(q);
+  return NULL;
+}
+
+static char *http__copy_header(struct lws *wsi, enum lws_token_indexes token)
+{
+  int len = lws_hdr_total_length(wsi, token);
+  if (len <= 0) return NULL;
+  char *v = malloc((size_t)len + 1);
+  if (v && lws_hdr_copy(wsi, v, len + 1, token) < 0) {
+    free(v);
+    v = NULL;
+  }
+  return v;
+}
+
+static char *http__error_body(const char *message)
+{
+  char *b = malloc(strlen(message) + 16);
+  if (b) sprintf(b, "{\"error\":\"%s\"}", message);
+  return b;
+}
+
+/* ---- routing -------------------------------------------------------------------------------- */
+
+static int http__method_matches(const char *route_method, const char *method)
+{
+  if (!route_method) return 1;
+  if (strcmp(route_method, method) == 0) return 1;
+  return strcmp(method, "HEAD") == 0 && strcmp(route_method, "GET") == 0;
+}
+
+static int http__pattern_matches(const struct http_route_entry *r, const char *path)
+{
+  if (r->prefix) return strncmp(path, r->pattern, r->len) == 0;
+  return strcmp(path, r->pattern) == 0;
+}
+
+/* Specificity of a pattern that matched: exact beats any prefix, longer prefixes beat shorter. */
+static size_t http__specificity(const struct http_route_entry *r)
+{
+  return r->prefix ? r->len : SIZE_MAX;
+}
+
+static int http__same_pattern(const struct http_route_entry *a, const struct http_route_entry *b)
+{
+  return a->prefix == b->prefix && strcmp(a->pattern, b->pattern) == 0;
+}
+
+/* The most specific pattern matching the path decides; its method decides between the handler
+ * and 405. Returns the route, or NULL with *status set to 404 or 405 (allow lists the methods). */
+static const struct http_route_entry *http__match(const struct http_server *s, const char *path,
+                                                  const char *method, int *status, char *allow,
+                                                  size_t allowlen)
+{
+  const struct http_route_entry *best = NULL;
+  for (size_t i = 0; i < s->nroutes; i++) {
+    const struct http_route_entry *r = &s->routes[i];
+    if (!http__pattern_matches(r, path)) continue;
+    if (!best || http__specificity(r) > http__specificity(best)) best = r;
+  }
+  if (!best) {
+    *status = 404;
+    return NULL;
+  }
+  allow[0] = '\0';
+  for (size_t i = 0; i < s->nroutes; i++) {
+    const struct http_route_entry *r = &s->routes[i];
+    if (!http__same_pattern(r, best)) continue;
+    if (http__method_matches(r->method, method)) return r;
+    if (strlen(allow) + strlen(r->method) + 3 < allowlen) {
+      if (allow[0]) strcat(allow, ", ");
+      strcat(allow, r->method);
+    }
+  }
+  *status = 405;
+  return NULL;
+}
+
+static int http__add_route(struct http_server *s, const char *method, const char *pattern,
+                           http_handler_fn fn, void *ud, struct http_static_dir *sd, int owns)
+{
+  if (!s || !pattern || pattern[0] != '/' || !fn) return -EINVAL;
+  size_t plen = strlen(pattern);
+  int prefix = pattern[plen - 1] == '*';
+  if (prefix) plen--;
+  if (memchr(pattern, '*', plen)) return -EINVAL;
+  for (size_t i = 0; i < s->nroutes; i++) {
+    const struct http_route_entry *r = &s->routes[i];
+    if (r->prefix == prefix && r->len == plen && strncmp(r->pattern, pattern, plen) == 0 &&
+        ((!r->method && !method) || (r->method && method && strcmp(r->method, method) == 0)))
+      return -EEXIST;
+  }
+  if (s->nroutes == s->cap) {
+    size_t ncap = s->cap ? s->cap * 2 : 16;
+    struct http_route_entry *n = realloc(s->routes, ncap * sizeof *n);
+    if (!n) return -ENOMEM;
+    s->routes = n;
+    s->cap = ncap;
+  }
+  struct http_route_entry *r = &s->routes[s->nroutes];
+  memset(r, 0, sizeof *r);
+  r->pattern = strndup(pattern, plen);
+  r->method = method ? strdup(method) : NULL;
+  if (!r->pattern || (method && !r->method)) {
+    free(r->pattern);
+    free(r->method);
+    return -ENOMEM;
+  }
+  r->len = plen;
+  r->prefix = prefix;
+  r->fn = fn;
+  r->ud = ud;
+  r->static_dir = sd;
+  r->owns_static = owns;
+  s->nroutes++;
+  return 0;
+}
+
+int http_route(struct http_server *s, const char *method, const char *pattern, http_handler_fn fn,
+               void *ud)
+{
+  return http__add_route(s, method, pattern, fn, ud, NULL, 0);
+}
+
+/* ---- static files --------------------------------------------------------------------------- */
+
+static const char *http__content_type(const char *file)
+{
+  static const struct {
+    const char *ext, *type;
+  } types[] = {
+    {"html", "text/html; charset=utf-8"},
+    {"htm", "text/html; charset=utf-8"},
+    {"js", "text/javascript; charset=utf-8"},
+    {"mjs", "text/javascript; charset=utf-8"},
+    {"css", "text/css; charset=utf-8"},
+    {"json", HTTP_CT_JSON},
+    {"svg", "image/svg+xml"},
+    {"png", "image/png"},
+    {"ico", "image/x-icon"},
+    {"woff2", "font/woff2"},
+    {"txt", "text/plain; charset=utf-8"},
+  };
+  const char *slash = strrchr(file, '/');
+  const char *dot = strrchr(slash ? slash : file, '.');
+  if (dot)
+    for (size_t i = 0; i < sizeof types / sizeof types[0]; i++)
+      if (strcasecmp(dot + 1, types[i].ext) == 0) return types[i].type;
+  return "application/octet-stream";
+}
+
+static int http__has_dotdot_segment(const char *rel)
+{
+  for (const char *p = rel; *p;) {
+    const char *end = strchr(p, '/');
+    size_t n = end ? (size_t)(end - p) : strlen(p);
+    if (n == 2 && p[0] == '.' && p[1] == '.') return 1;
+    if (!end) break;
+    p = end + 1;
+  }
+  return 0;
+}
+
+/* Resolves rel under the root; NULL unless it is a regular file inside the root. */
+static char *http__static_resolve(const struct http_static_dir *sd, const char *rel)
+{
+  while (*rel == '/') rel++;
+  if (http__has_dotdot_segment(rel)) return NULL;
+  size_t rl = strlen(rel);
+  int want_index = rl == 0 || rel[rl - 1] == '/';
+  size_t n = strlen(sd->root) + rl + sizeof "/index.html" + 1;
+  char *candidate = malloc(n);
+  if (!candidate) return NULL;
+  snprintf(candidate, n, "%s/%s%s", sd->root, rel, want_index ? "index.html" : "");
+  char *real = realpath(candidate, NULL);
+  free(candidate);
+  if (!real) return NULL;
+  size_t rootlen = strlen(sd->root);
+  struct stat st;
+  if (strncmp(real, sd->root, rootlen) != 0 || real[rootlen] != '/' || stat(real, &st) != 0 ||
+      !S_ISREG(st.st_mode)) {
+    free(real);
+    return NULL;
+  }
+  return real;
+}
+
+static int http__read_file(const char *file, char **out, size_t *outlen)
+{
+  int fd = open(file, O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return -errno;
+  struct stat st;
+  char *buf = NULL;
+  int rc = -EIO;
+  if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) goto fail;
+  if (st.st_size > HTTP_STATIC_MAX_FILE) {
+    rc = -EFBIG;
+    goto fail;
+  }
+  size_t size = (size_t)st.st_size, got = 0;
+  buf = malloc(size + 1);
+  if (!buf) {
+    rc = -ENOMEM;
+    goto fail;
+  }
+  while (got < size) {
+    ssize_t r = read(fd, buf + got, size - got);
+    if (r < 0 && errno == EINTR) continue;
+    if (r <= 0) goto fail;
+    got += (size_t)r;
+  }
+  buf[size] = '\0';
+  close(fd);
+  *out = buf;
+  *outlen = size;
+  return 0;
+fail:
+  free(buf);
+  close(fd);
+  return rc;
+}
+
+static void http__static_handler(void *ud, const struct http_request *req, struct http_response *resp)
+{
+  const struct http_static_dir *sd = ud;
+  char *file = http__static_resolve(sd, req->path + strlen(sd->base));
+  if (!file) {
+    resp->status = 404;
+    resp->body = http__error_body("not found");
+    return;
+  }
+  int rc = http__read_file(file, &resp->body, &resp->body_len);
+  if (rc < 0) {
+    DG_LOG_RL(DG_LOG_WARN, HTTP_SUBSYS, "static %s: %s", file, strerror(-rc));
+    resp->status = 500;
+    resp->body = http__error_body("cannot read file");
+  } else {
+    resp->content_type = http__content_type(file);
+    if (resp->body_len == 0) {
+      free(resp->body);
+      resp->body = NULL;
+    }
+  }
+  free(file);
+}
+
+static void http__static_free(struct http_static_dir *sd)
+{
+  if (!sd) return;
+  free(sd->root);
+  free(sd->base);
+  free(sd);
+}
+
+int http_static(struct http_server *s, const char *url_prefix, const char *dir)
+{
+  if (!s || !url_prefix || url_prefix[0] != '/' || !dir || strchr(url_prefix, '*')) return -EINVAL;
+  struct http_static_dir *sd = calloc(1, sizeof *sd);
+  if (!sd) return -ENOMEM;
+  size_t blen = strlen(url_prefix);
+  while (blen > 0 && url_prefix[blen - 1] == '/') blen--;
+  sd->base = strndup(url_prefix, blen);
+  sd->root = realpath(dir, NULL);
+  int rc = -ENOMEM;
+  if (!sd->root) {
+    rc = -errno;
+    goto fail;
+  }
+  if (!sd->base) goto fail;
+  struct stat st;
+  if (stat(sd->root, &st) != 0 || !S_ISDIR(st.st_mode)) {
+    rc = -ENOTDIR;
+    goto fail;
+  }
+  char *pattern = malloc(blen + 3);
+  if (!pattern) goto fail;
+  sprintf(pattern, "%s/*", sd->base);
+  rc = http__add_route(s, "GET", pattern, http__static_handler, sd, sd, 1);
+  if (rc == 0 && blen > 0) {
+    pattern[blen] = '\0';
+    rc = http__add_route(s, "GET", pattern, http__static_handler, sd, sd, 0);
+    if (rc < 0) {
+      /* Keep the registered prefix route owning the directory; report the failure. */
+      free(pattern);
+      return rc;
+    }
+  }
+  free(pattern);
+  if (rc < 0) goto fail;
+  return 0;
+fail:
+  http__static_free(sd);
+  return rc;
+}
+
+/* ---- connection handling -------------------------------------------------------------------- */
+
+static void http__conn_reset(struct http_conn *c)
+{
+  free(c->path);
+  free(c->query);
+  free(c->authorization);
+  free(c->body);
+  free(c->resp_body);
+  memset(c, 0, sizeof *c);
+}
+
+static int http__send_headers(struct lws *wsi, struct http_conn *c, const char *content_type,
+                              const char *allow)
+{
+  unsigned char buf[LWS_PRE + HTTP_HEADER_BUF];
+  unsigned char *start = buf + LWS_PRE, *p = start, *end = buf + sizeof buf - 1;
+  const char *cache = c->is_static ? "no-cache" : "no-store";
+  if (lws_add_http_common_headers(wsi, (unsigned int)c->status, content_type, c->resp_len, &p, end) ||
+      lws_add_http_header_by_name(wsi, (const unsigned char *)"cache-control:",
+                                  (const unsigned char *)cache, (int)strlen(cache), &p, end) ||
+      lws_add_http_header_by_name(wsi, (const unsigned char *)"x-content-type-options:",
+                                  (const unsigned char *)"nosniff", 7, &p, end))
+    return -1;
+  if (allow && allow[0] &&
+      lws_add_http_header_by_name(wsi, (const unsigned char *)"allow:", (const unsigned char *)allow,
+                                  (int)strlen(allow), &p, end))
+    return -1;
+  if (c->close_after &&
+      lws_add_http_header_by_name(wsi, (const unsigned char *)"connection:",
+                                  (const unsigned char *)"close", 5, &p, end))
+    return -1;
+  return lws_finalize_write_http_header(wsi, start, &p, end) ? -1 : 0;
+}
+
+/* Takes ownership of body. Headers go out now, the body from LWS_CALLBACK_HTTP_WRITEABLE. */
+static int http__respond(struct lws *wsi, struct http_conn *c, int status, const char *content_type,
+                         char *body, size_t body_len, const char *allow)
+{
+  if (status < 100 || status > 599) {
+    DG_LOG_RL(DG_LOG_WARN, HTTP_SUBSYS, "%s %s: handler set invalid status %d", c->method,
+              c->path ? c->path : "?", status);
+    free(body);
+    status = 500;
+    body = http__error_body("internal error");
+    body_len = body ? strlen(body) : 0;
+    content_type = NULL;
+  }
+  if (!body || status == 204 || status == 304 || (status >= 100 && status < 200)) {
+    free(body);
+    body = NULL;
+    body_len = 0;
+  }
+  c->status = status;
+  c->resp_body = body;
+  c->resp_len = body_len;
+  c->resp_off = 0;
+  c->responding = 1;
+  if (http__send_headers(wsi, c, content_type ? content_type : HTTP_CT_JSON, allow) < 0) return -1;
+  lws_callback_on_writable(wsi);
+  return 0;
+}
+
+static int http__respond_error(struct lws *wsi, struct http_conn *c, int status, const char *message,
+                               const char *allow)
+{
+  char *body = http__error_body(message);
+  return http__respond(wsi, c, status, NULL, body, body ? strlen(body) : 0, allow);
+}
+
+static int http__dispatch(struct lws *wsi, struct http_server *s, struct http_conn *c)
+{
+  char allow[128];
+  int status = 0;
+  const struct http_route_entry *r = http__match(s, c->path, c->method, &status, allow, sizeof allow);
+  if (!r) {
+    if (status == 405) return http__respond_error(wsi, c, 405, "method not allowed", allow);
+    return http__respond_error(wsi, c, 404, "not found", NULL);
+  }
+  struct http_request req = {
+    .method = c->method,
+    .path = c->path,
+    .query = c->query,
+    .authorization = c->authorization,
+    .body = c->body ? c->body : "",
+    .body_len = c->body_len,
+  };
+  struct http_response resp = {.status = 200};
+  c->is_static = r->static_dir != NULL;
+  r->fn(r->ud, &req, &resp);
+  if (resp.body && resp.body_len == 0) resp.body_len = strlen(resp.body);
+  return http__respond(wsi, c, resp.status, resp.content_type, resp.body, resp.body_len, NULL);
+}
+
+static int http__parse_length(const char *v, size_t *out)
+{
+  if (!v || !*v) return -1;
+  size_t n = 0;
+  for (const char *p = v; *p; p++) {
+    if (*p < '0' || *p > '9') return -1;
+    if (n > (SIZE_MAX - 9) / 10) return -1;
+    n = n * 10 + (size_t)(*p - '0');
+  }
+  *out = n;
+  return 0;
+}
+
+static int http__on_request(struct lws *wsi, struct http_server *s, struct http_conn *c)
+{
+  http__conn_reset(c);
+  c->active = 1;
+  c->start_ms = http__now_ms();
+  lws_set_timer_usecs(wsi, (lws_usec_t)HTTP_REQUEST_TIMEOUT_S * LWS_USEC_PER_SEC);
+
+  char *uri = NULL;
+  int urilen = 0;
+  int m = lws_http_get_uri_and_method(wsi, &uri, &urilen);
+  c->method = m >= 0 && (size_t)m < sizeof http__method_names / sizeof http__method_names[0] &&
+                  http__method_names[m]
+                ? http__method_names[m]
+                : "?";
+  c->head_only = m == LWSHUMETH_HEAD;
+  c->path = uri && urilen > 0 ? strndup(uri, (size_t)urilen) : strdup("/");
+  c->query = http__copy_query(wsi);
+  c->authorization = http__copy_header(wsi, WSI_TOKEN_HTTP_AUTHORIZATION);
+  if (!c->path || !c->query) {
+    c->close_after = 1;
+    return http__respond_error(wsi, c, 500, "out of memory", NULL);
+  }
+  if (m < 0 || m == LWSHUMETH_CONNECT || m == LWSHUMETH_COLON_PATH) {
+    c->close_after = 1;
+    return http__respond_error(wsi, c, 405, "method not allowed", NULL);
+  }
+
+  char *te = http__copy_header(wsi, WSI_TOKEN_HTTP_TRANSFER_ENCODING);
+  char *cl = http__copy_header(wsi, WSI_TOKEN_HTTP_CONTENT_LENGTH);
+  int bad_length = cl && http__parse_length(cl, &c->body_expected) < 0;
+  int chunked = te != NULL;
+  free(te);
+  free(cl);
+  if (bad_length) {
+    c->close_after = 1;
+    return http__respond_error(wsi, c, 400, "bad content-length", NULL);
+  }
+  if (chunked) {
+    /* Bodies must announce their length so the size limit holds before anything is read. */
+    c->close_after = 1;
+    return http__respond_error(wsi, c, 411, "length required", NULL);
+  }
+  if (c->body_expected == 0) return http__dispatch(wsi, s, c);
+  if (c->body_expected > HTTP_MAX_BODY) {
+    c->too_large = 1;
+    return 0;
+  }
+  c->body = malloc(c->body_expected + 1);
+  if (!c->body) {
+    c->close_after = 1;
+    return http__respond_error(wsi, c, 500, "out of memory", NULL);
+  }
+  c->body[0] = '\0';
+  return 0;
+}
+
+static int http__on_body(struct http_conn *c, const void *in, size_t len)
+{
+  if (!c->active || c->responding || c->too_large) return 0;
+  if (len > c->body_expected - c->body_len) {
+    c->too_large = 1;
+    return 0;
+  }
+  memcpy(c->body + c->body_len, in, len);
+  c->body_len += len;
+  c->body[c->body_len] = '\0';
+  return 0;
+}
+
+static int http__on_body_complete(struct lws *wsi, struct http_server *s, struct http_conn *c)
+{
+  if (!c->active || c->responding) return 0;
+  if (c->too_large) return http__respond_error(wsi, c, 413, "request body too large", NULL);
+  return http__dispatch(wsi, s, c);
+}
+
+static void http__log_request(const struct http_conn *c)
+{
+  DG_DEBUG(HTTP_SUBSYS, "%s %s%s%s %d %zu bytes %llu ms", c->method, c->path ? c->path : "?",
+           c->query && c->query[0] ? "?" : "", c->query ? c->query : "", c->status, c->resp_len,
+           (unsigned long long)(http__now_ms() - c->start_ms));
+}
+
+static int http__on_writeable(struct lws *wsi, struct http_server *s, struct http_conn *c)
+{
+  if (!c->responding) return 0;
+  size_t remain = c->head_only ? 0 : c->resp_len - c->resp_off;
+  if (remain > 0) {
+    size_t n = remain < HTTP_WRITE_CHUNK ? remain : HTTP_WRITE_CHUNK;
+    int final = n == remain;
+    memcpy(s->wbuf + LWS_PRE, c->resp_body + c->resp_off, n);
+    if (lws_write(wsi, s->wbuf + LWS_PRE, n, final ? LWS_WRITE_HTTP_FINAL : LWS_WRITE_HTTP) != (int)n)
+      return -1;
+    c->resp_off += n;
+    if (!final) {
+      lws_callback_on_writable(wsi);
+      return 0;
+    }
+  }
+  http__log_request(c);
+  int close_after = c->close_after;
+  http__conn_reset(c);
+  if (close_after) return -1;
+  return lws_http_transaction_completed(wsi) ? -1 : 0;
+}
+
+static int http__callback(struct lws *wsi, enum lws_callback_reasons reason, void *user, void *in,
+                          size_t len)
+{
+  struct http_server *s = lws_context_user(lws_get_context(wsi));
+  struct http_conn *c = user;
+
+  switch (reason) {
+  case LWS_CALLBACK_HTTP:
+    return c ? http__on_request(wsi, s, c) : -1;
+  case LWS_CALLBACK_HTTP_BODY:
+    return c ? http__on_body(c, in, len) : -1;
+  case LWS_CALLBACK_HTTP_BODY_COMPLETION:
+    return c ? http__on_body_complete(wsi, s, c) : -1;
+  case LWS_CALLBACK_HTTP_WRITEABLE:
+    return c ? http__on_writeable(wsi, s, c) : 0;
+  case LWS_CALLBACK_TIMER:
+    /* Armed per request and never cancelled (lws 4.1 fires a "cancelled" timer at once), so a
+     * deadline that outlived its request is ignored. */
+    if (!c || !c->active) return 0;
+    DG_LOG_RL(DG_LOG_WARN, HTTP_SUBSYS, "%s %s: not completed within %d s, dropped",
+              c->method ? c->method : "?", c->path ? c->path : "?", HTTP_REQUEST_TIMEOUT_S);
+    return -1;
+  case LWS_CALLBACK_HTTP_CONFIRM_UPGRADE:
+    return -1; /* plain HTTP only */
+  case LWS_CALLBACK_CLOSED_HTTP:
+  case LWS_CALLBACK_HTTP_DROP_PROTOCOL:
+    if (c) http__conn_reset(c);
+    return 0;
+  default:
+    return 0;
+  }
+}
+
+/* ---- lifecycle ------------------------------------------------------------------------------ */
+
+static void http__lws_log(int level, const char *line)
+{
+  char msg[512];
+  snprintf(msg, sizeof msg, "%s", line);
+  size_t n = strlen(msg);
+  while (n > 0 && (msg[n - 1] == '\n' || msg[n - 1] == '\r')) msg[--n] = '\0';
+  DG_LOG_RL(level == LLL_ERR ? DG_LOG_ERR : DG_LOG_WARN, HTTP_SUBSYS, "lws: %s", msg);
+}
+
+static void http__free(struct http_server *s)
+{
+  for (size_t i = 0; i < s->nroutes; i++) {
+    free(s->routes[i].method);
+    free(s->routes[i].pattern);
+    if (s->routes[i].owns_static) http__static_free(s->routes[i].static_dir);
+  }
+  free(s->routes);
+  free(s);
+}
+
+static void http__reaper_closed(uv_handle_t *h) { http__free(h->data); }
+
+static void http__find_closing(uv_handle_t *h, void *arg)
+{
+  struct http_server *s = arg;
+  if (h != (uv_handle_t *)&s->reaper && uv_is_closing(h)) s->closing_seen = 1;
+}
+
+/* lws on a foreign libuv loop tears down in steps: the first lws_context_destroy() closes every
+ * lws handle asynchronously; only once their close callbacks have run (they live in the evlib
+ * plugin, which the final step unloads) may a further call free the context, which then clears
+ * s->ctx through info.pcontext. The reaper idles until nothing on the loop is closing, calls
+ * lws_context_destroy() again while the context exists, and frees the server at the end. */
+static void http__reap(uv_idle_t *h)
+{
+  struct http_server *s = h->data;
+  s->closing_seen = 0;
+  uv_walk(s->loop, http__find_closing, s);
+  if (s->closing_seen) return;
+  if (s->ctx && s->destroy_calls < HTTP_MAX_DESTROY_CALLS) {
+    s->destroy_calls++;
+    lws_context_destroy(s->ctx);
+    return;
+  }
+  if (s->ctx) DG_ERR(HTTP_SUBSYS, "lws context did not finish its teardown");
+  uv_idle_stop(h);
+  uv_close((uv_handle_t *)h, http__reaper_closed);
+}
+
+static void http__teardown(struct http_server *s)
+{
+  s->destroy_calls++;
+  lws_context_destroy(s->ctx); /* stops listening and starts closing every connection now */
+  uv_idle_init(s->loop, &s->reaper);
+  s->reaper.data = s;
+  uv_idle_start(&s->reaper, http__reap);
+}
+
+/* Works out what lws needs to listen on exactly addr: lws binds an IPv4 address given as iface
+ * on its dual-stack socket as the wildcard, so IPv4 addresses get an IPv4-only vhost; host names
+ * are resolved here since lws only knows addresses and interface names. */
+static int http__listen_config(const char *addr, char *iface, size_t ifacelen, uint64_t *options)
+{
+  unsigned char sa[sizeof(struct in6_addr)];
+  *options = LWS_SERVER_OPTION_LIBUV;
+  iface[0] = '\0';
+  if (!addr || !addr[0] || strcmp(addr, "*") == 0 || strcmp(addr, "::") == 0) return 0;
+  if (strcmp(addr, "0.0.0.0") == 0) {
+    *options |= LWS_SERVER_OPTION_DISABLE_IPV6;
+    return 0;
+  }
+  if (strlen(addr) >= ifacelen) return -EINVAL;
+  if (inet_pton(AF_INET, addr, sa) == 1) {
+    *options |= LWS_SERVER_OPTION_DISABLE_IPV6;
+    snprintf(iface, ifacelen, "%s", addr);
+    return 0;
+  }
+  if (inet_pton(AF_INET6, addr, sa) == 1 || if_nametoindex(addr) != 0) {
+    snprintf(iface, ifacelen, "%s", addr);
+    return 0;
+  }
+  struct addrinfo hints = {.ai_family = AF_UNSPEC, .ai_socktype = SOCK_STREAM}, *res = NULL;
+  if (getaddrinfo(addr, NULL, &hints, &res) != 0 || !res) return -EADDRNOTAVAIL;
+  char numeric[INET6_ADDRSTRLEN];
+  int rc = getnameinfo(res->ai_addr, res->ai_addrlen, numeric, sizeof numeric, NULL, 0, NI_NUMERICHOST);
+  freeaddrinfo(res);
+  if (rc != 0) return -EADDRNOTAVAIL;
+  return http__listen_config(numeric, iface, ifacelen, options);
+}
+
+int http_start(struct http_server **out, uv_loop_t *loop, const char *addr, uint16_t port)
+{
+  if (!out || !loop) return -EINVAL;
+  *out = NULL;
+  char iface[256];
+  uint64_t options;
+  int rc = http__listen_config(addr, iface, sizeof iface, &options);
+  if (rc < 0) {
+    DG_ERR(HTTP_SUBSYS, "cannot listen on %s: %s", addr, strerror(-rc));
+    return rc;
+  }
+  struct http_server *s = calloc(1, sizeof *s);
+  if (!s) return -ENOMEM;
+  s->loop = loop;
+  s->protocols[0] = (struct lws_protocols){
+    .name = "http",
+    .callback = http__callback,
+    .per_session_data_size = sizeof(struct http_conn),
+  };
+
+  lws_set_log_level(LLL_ERR | LLL_WARN, http__lws_log);
+
+  void *foreign_loops[1] = {loop};
+  struct lws_context_creation_info info;
+  memset(&info, 0, sizeof info);
+  info.options = LWS_SERVER_OPTION_LIBUV | LWS_SERVER_OPTION_EXPLICIT_VHOSTS;
+  info.foreign_loops = foreign_loops;
+  info.user = s;
+  info.pcontext = &s->ctx;
+  info.server_string = "dualguard";
+  info.port = CONTEXT_PORT_NO_LISTEN_SERVER;
+  info.timeout_secs = HTTP_REQUEST_TIMEOUT_S; /* lws reads the body timeout from the context */
+  info.max_http_header_data = HTTP_MAX_HEADER_DATA;
+  s->ctx = lws_create_context(&info);
+  if (!s->ctx) {
+    DG_ERR(HTTP_SUBSYS, "cannot create the lws context");
+    free(s);
+    return -ENOMEM;
+  }
+
+  memset(&info, 0, sizeof info);
+  info.options = options;
+  info.protocols = s->protocols;
+  info.vhost_name = "default";
+  info.iface = iface[0] ? iface : NULL;
+  info.port = port;
+  info.timeout_secs = HTTP_REQUEST_TIMEOUT_S;
+  info.timeout_secs_ah_idle = HTTP_REQUEST_TIMEOUT_S;
+  info.keepalive_timeout = HTTP_KEEPALIVE_S;
+  errno = 0;
+  s->vhost = lws_create_vhost(s->ctx, &info);
+  if (!s->vhost || lws_get_vhost_listen_port(s->vhost) <= 0) {
+    rc = errno == EADDRINUSE || errno == EADDRNOTAVAIL || errno == EACCES ? -errno : -EIO;
+    DG_ERR(HTTP_SUBSYS, "cannot listen on %s:%u: %s", addr ? addr : "*", port, strerror(-rc));
+    http__teardown(s);
+    return rc;
+  }
+  s->port = (uint16_t)lws_get_vhost_listen_port(s->vhost);
+  DG_INFO(HTTP_SUBSYS, "listening on %s:%u", addr && addr[0] ? addr : "*", s->port);
+  *out = s;
+  return 0;
+}
+
+uint16_t http_port(const struct http_server *s) { return s ? s->port : 0; }
+
+void http_stop(struct http_server *s)
+{
+  if (!s) return;
+  http__teardown(s);
+}
