@@ -155,7 +155,6 @@ static void main__shutdown(struct dg_daemon *d)
   d->store = NULL;
   if (d->sdn) sdn_close(d->sdn);
   d->sdn = NULL;
-  uv_walk(&d->loop, main__close_walk, NULL);
 }
 
 static void main__on_stop_signal(uv_signal_t *h, int signum)
@@ -305,6 +304,10 @@ int main(int argc, char **argv)
   if (rc) DG_ERR("main", "start-up failed: %s", strerror(rc < 0 ? -rc : rc));
   else uv_run(&d.loop, UV_RUN_DEFAULT);
   main__shutdown(&d);
+  /* Let every module finish closing its own handles (lws needs a few passes), then close what
+   * is left: the stopped signal handles. */
+  uv_run(&d.loop, UV_RUN_DEFAULT);
+  uv_walk(&d.loop, main__close_walk, NULL);
   uv_run(&d.loop, UV_RUN_DEFAULT);
   if (uv_loop_close(&d.loop)) DG_WARN("main", "event loop closed with handles still open");
   main__free(&d);
