@@ -68,9 +68,14 @@ static const char *const engine__sql_load =
   " ack_comment, ack_ms, activations FROM alarms";
 static const char *const engine__sql_next_journal = "SELECT COALESCE(MAX(id), 0) + 1 FROM alarm_journal";
 
+struct engine__ensure {
+  const struct dg_config *cfg;
+  int rc;
+};
+
 static int engine__ensure_work(struct store_conn *c, void *arg)
 {
-  const struct dg_config *cfg = arg;
+  const struct dg_config *cfg = ((struct engine__ensure *)arg)->cfg;
   int64_t now = dg_wall_ms();
   for (size_t i = 0; i < cfg->n_rules; i++) {
     const struct dg_rule *r = &cfg->rules[i];
@@ -87,10 +92,7 @@ static int engine__ensure_work(struct store_conn *c, void *arg)
   return SQLITE_OK;
 }
 
-static void engine__ensure_done(void *arg, int rc)
-{
-  *(int *)arg = rc;
-}
+static void engine__ensure_done(void *arg, int rc) { ((struct engine__ensure *)arg)->rc = rc; }
 
 static char *engine__col_dup(sqlite3_stmt *st, int i)
 {
@@ -127,10 +129,11 @@ static void engine__restore_row(struct engine *e, const struct dg_rule *r, sqlit
 /* fresh[i]: rule i has no carried-over state and takes the database's. */
 static int engine__load_alarms(struct engine *e, const uint8_t *fresh)
 {
-  int rc = 1;
-  if (store_submit(e->store, engine__ensure_work, engine__ensure_done, &rc)) return -EIO;
+  struct engine__ensure ensure = {e->cfg, 1};
+  if (store_submit(e->store, engine__ensure_work, engine__ensure_done, &ensure)) return -EIO;
   store_wait_idle(e->store);
-  if (rc) return -EIO;
+  if (ensure.rc) return -EIO;
+  int rc;
   uint32_t *idx = engine__rule_index(e->cfg);
   if (!idx) return -ENOMEM;
   struct store_conn *c = store_reader(e->store);
