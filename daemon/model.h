@@ -39,6 +39,7 @@ struct dg_person {
 
 struct dg_event;
 struct dg_unit;
+struct dg_config_index;
 struct dg_hazard_source;
 
 /* 管控措施 control measure. */
@@ -231,6 +232,10 @@ struct dg_config {
   struct dg_rule *rules;               size_t n_rules;
   struct dg_channel *channels;         size_t n_channels;
   struct dg_policy *policies;          size_t n_policies;
+
+  /* Id hash tables built by config_load (owned, freed by config_free). NULL in a config built
+   * by hand: the dg_config_* lookups then scan the arrays. */
+  struct dg_config_index *index;
 };
 
 /* Lookups by id (linear or hashed; NULL if absent). */

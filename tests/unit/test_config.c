@@ -1,0 +1,599 @@
+/* config: the demo plant, malformed files with exact positions, risk bands, a large plant. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "config.h"
+
+#define DATA_DIR DG_TEST_DATA "/config/"
+
+static struct dg_config *load_ok(const char *path)
+{
+  char err[512] = "";
+  struct dg_config *c = NULL;
+  int rc = config_load(path, &c, err, sizeof err);
+  if (rc) print_error("%s\n", err);
+  assert_int_equal(rc, 0);
+  assert_non_null(c);
+  return c;
+}
+
+static struct dg_config *load_str(const char *yaml, int want_rc, char *err, size_t errlen)
+{
+  struct dg_config *c = NULL;
+  int rc = config_load_string("t.yaml", yaml, strlen(yaml), &c, err, errlen);
+  if (rc != want_rc) print_error("rc %d: %s\nfor:\n%s\n", rc, err, yaml);
+  assert_int_equal(rc, want_rc);
+  if (want_rc) assert_null(c);
+  else assert_non_null(c);
+  return c;
+}
+
+static void test_demo_plant(void **state)
+{
+  struct dg_config *c = load_ok(DG_SOURCE_DIR "/examples/demo-plant.yaml");
+
+  assert_string_equal(c->site_code, "410700-0001");
+  assert_string_equal(c->site_name, "某化工储运公司液氨罐区");
+  assert_string_equal(c->http_listen, "127.0.0.1");
+  assert_int_equal(c->http_port, 8080);
+  assert_string_equal(c->db_path, "dualguard-demo.db");
+  assert_int_equal(c->history_flush_ms, 1000);
+  assert_int_equal(c->hazard_deadline_days, 7);
+
+  assert_int_equal(c->n_persons, 3);
+  assert_string_equal(c->persons[0].id, "zhang");
+  assert_string_equal(c->persons[0].phone, "+8613800000001");
+  assert_int_equal(c->persons[1].n_roles, 1);
+  assert_string_equal(c->persons[1].roles[0], "workshop_director");
+  assert_null(c->persons[2].email);
+
+  assert_int_equal(c->n_sources, 1);
+  struct dg_hazard_source *hs = &c->sources[0];
+  assert_string_equal(hs->id, "HS01");
+  assert_string_equal(hs->type, "储罐");
+  assert_true(hs->is_major);
+  assert_int_equal(hs->major_grade, 2);
+  assert_int_equal(hs->n_units, 2);
+
+  struct dg_unit *u1 = &hs->units[0], *u2 = &hs->units[1];
+  assert_string_equal(u1->dept, "储运车间");
+  assert_string_equal(u1->person, "li");
+  assert_int_equal(u1->level, DG_LEVEL_RED); /* E01: 3·6·40 = 720 */
+  assert_int_equal(u2->level, DG_LEVEL_YELLOW); /* E04: 3·3·15 = 135 */
+  assert_int_equal(u1->n_events, 3);
+  struct dg_event *e1 = &u1->events[0], *e2 = &u1->events[1], *e3 = &u1->events[2];
+  assert_int_equal(e1->method, DG_ASSESS_LEC);
+  assert_true(e1->score == 720);
+  assert_int_equal(e1->level, DG_LEVEL_RED);
+  assert_string_equal(e1->accident_type, "中毒和窒息");
+  assert_int_equal(e2->level, DG_LEVEL_ORANGE);
+  assert_int_equal(e3->method, DG_ASSESS_LS);
+  assert_true(e3->l == 2 && e3->s == 4 && e3->score == 8);
+  assert_int_equal(e3->level, DG_LEVEL_BLUE);
+
+  struct dg_measure *m1 = &e1->measures[0], *m2 = &e1->measures[1];
+  assert_string_equal(m1->id, "M01");
+  assert_int_equal(m1->classify1, 1);
+  assert_string_equal(m1->classify2, "1-4");
+  assert_int_equal(m1->data_src, 1);
+  assert_string_equal(m1->control_level, "班组");
+  assert_null(m1->troubleshoot);
+  assert_int_equal(m2->classify1, 3);
+  assert_int_equal(m2->data_src, 2);
+  /* back pointers */
+  assert_ptr_equal(m1->event, e1);
+  assert_ptr_equal(e3->measures[0].event, e3);
+  assert_ptr_equal(e1->unit, u1);
+  assert_ptr_equal(u2->events[0].unit, u2);
+  assert_ptr_equal(u1->source, hs);
+
+  assert_int_equal(c->n_mqtt_brokers, 1);
+  assert_string_equal(c->mqtt_brokers[0].uri, "tcp://127.0.0.1:1883");
+  assert_string_equal(c->mqtt_brokers[0].client_id, "dualguardd-demo");
+  assert_int_equal(c->mqtt_brokers[0].qos, 1);
+  assert_int_equal(c->mqtt_brokers[0].keepalive_s, 30);
+  assert_true(c->mqtt_brokers[0].clean_session);
+  assert_null(c->mqtt_brokers[0].username);
+
+  assert_int_equal(c->n_points, 5);
+  struct dg_point *gt101 = &c->points[0], *pt101 = &c->points[3], *tt101 = &c->points[4];
+  assert_string_equal(gt101->eng_unit, "%LEL");
+  assert_string_equal(gt101->unit_id, "U01");
+  assert_string_equal(gt101->mqtt.topic, "plant/tankfarm/gt101");
+  assert_string_equal(gt101->mqtt.ts_path, "ts");
+  assert_int_equal(gt101->driver_kind, DG_DRIVER_MQTT);
+  assert_string_equal(gt101->driver_id, "main");
+  assert_int_equal(gt101->driver_index, 0);
+  assert_string_equal(pt101->id, "PT101");
+  assert_string_equal(pt101->mqtt.path, "data.pressure");
+  assert_int_equal(pt101->index, 3);
+  assert_null(tt101->mqtt.path);
+  assert_string_equal(tt101->eng_unit, "°C");
+  assert_true(tt101->scale == 1 && tt101->offset == 0 && tt101->deadband == 0);
+
+  assert_int_equal(c->n_rules, 5);
+  struct dg_rule *r0 = &c->rules[0], *r2 = &c->rules[2], *r4 = &c->rules[4];
+  assert_string_equal(r0->id, "R-GT101-H");
+  assert_string_equal(r0->name, "1#罐区氨气浓度高");
+  assert_int_equal(r0->type, DG_RULE_HIGH);
+  assert_ptr_equal(r0->point, gt101);
+  assert_ptr_equal(r0->measure, m1);
+  assert_int_equal(r0->n_stages, 2);
+  assert_string_equal(r0->stages[0].name, "H");
+  assert_true(r0->stages[0].limit == 25);
+  assert_int_equal(r0->stages[0].priority, DG_PRIO_HIGH);
+  assert_string_equal(r0->stages[1].name, "HH");
+  assert_true(r0->stages[1].limit == 50);
+  assert_int_equal(r0->stages[1].priority, DG_PRIO_CRITICAL);
+  assert_true(r0->deadband == 2);
+  assert_int_equal(r0->on_delay_ms, 2000);
+  assert_int_equal(r0->off_delay_ms, 0);
+  assert_int_equal(r0->hazard_level, -1);
+  assert_int_equal(r0->hazard_deadline_days, 0);
+  assert_int_equal(r2->on_delay_ms, 3000);
+  assert_int_equal(r2->hazard_level, 1);
+  assert_true(r2->stages[0].limit == 1.6 && r2->deadband == 0.05);
+  assert_null(c->rules[1].name);
+  assert_int_equal(r4->type, DG_RULE_LOW);
+  assert_null(r4->measure);
+  assert_int_equal(r4->off_delay_ms, 5000);
+  assert_int_equal(r4->stages[0].priority, DG_PRIO_LOW);
+  assert_int_equal(r4->index, 4);
+
+  assert_int_equal(c->n_channels, 1);
+  assert_int_equal(c->channels[0].type, DG_CHANNEL_WEBHOOK);
+  assert_string_equal(c->channels[0].url, "http://127.0.0.1:8090/hook");
+  assert_int_equal(c->channels[0].timeout_ms, 5000);
+  assert_int_equal(c->channels[0].expire_s, 86400);
+  assert_int_equal(c->n_policies, 1);
+  assert_int_equal(c->policies[0].priority_mask, (1u << DG_PRIO_LOW) | (1u << DG_PRIO_MEDIUM) |
+                                                     (1u << DG_PRIO_HIGH) | (1u << DG_PRIO_CRITICAL));
+  assert_int_equal(c->policies[0].n_channels, 1);
+  assert_ptr_equal(c->policies[0].channels[0], &c->channels[0]);
+
+  assert_ptr_equal(dg_config_point(c, "LT101"), &c->points[2]);
+  assert_ptr_equal(dg_config_measure(c, "M04"), &e3->measures[0]);
+  assert_ptr_equal(dg_config_unit(c, "U02"), u2);
+  assert_ptr_equal(dg_config_person(c, "li"), &c->persons[1]);
+  assert_ptr_equal(dg_config_channel(c, "control-room"), &c->channels[0]);
+  assert_null(dg_config_point(c, "GT109"));
+  assert_null(dg_config_measure(c, "M99"));
+  config_free(c);
+}
+
+static void test_defaults(void **state)
+{
+  struct dg_config *c = load_ok(DATA_DIR "minimal.yaml");
+  assert_string_equal(c->site_code, "T1");
+  assert_null(c->site_name);
+  assert_string_equal(c->http_listen, "127.0.0.1");
+  assert_int_equal(c->http_port, 8080);
+  assert_string_equal(c->db_path, "dualguard.db");
+  assert_int_equal(c->history_flush_ms, 1000);
+  assert_int_equal(c->hazard_deadline_days, 7);
+  assert_int_equal(c->n_points + c->n_rules + c->n_sources + c->n_persons, 0);
+  assert_string_equal(c->path, DATA_DIR "minimal.yaml");
+  config_free(c);
+}
+
+static void test_modbus_bindings(void **state)
+{
+  struct dg_config *c = load_ok(DATA_DIR "modbus.yaml");
+  assert_int_equal(c->http_port, 0);
+  assert_int_equal(c->history_flush_ms, 500);
+
+  assert_int_equal(c->n_modbus_buses, 3);
+  struct dg_modbus_bus *tcp = &c->modbus_buses[0], *rtu = &c->modbus_buses[1], *gw = &c->modbus_buses[2];
+  assert_int_equal(tcp->transport, DG_MB_TCP);
+  assert_string_equal(tcp->host, "127.0.0.1");
+  assert_int_equal(tcp->port, 502);
+  assert_int_equal(tcp->baud, 9600);
+  assert_int_equal(tcp->parity, 'N');
+  assert_int_equal(tcp->data_bits, 8);
+  assert_int_equal(tcp->stop_bits, 1);
+  assert_false(tcp->rs485);
+  assert_int_equal(tcp->response_timeout_ms, 1000);
+  assert_int_equal(tcp->byte_timeout_ms, 500);
+  assert_int_equal(tcp->poll_interval_ms, 1000);
+  assert_int_equal(tcp->request_pause_ms, 0);
+  assert_int_equal(tcp->max_gap, 8);
+  assert_int_equal(tcp->fail_threshold, 3);
+  assert_int_equal(tcp->reconnect_max_ms, 30000);
+
+  assert_int_equal(rtu->transport, DG_MB_RTU);
+  assert_string_equal(rtu->device, "/dev/ttyS1");
+  assert_null(rtu->host);
+  assert_int_equal(rtu->baud, 19200);
+  assert_int_equal(rtu->parity, 'E');
+  assert_int_equal(rtu->stop_bits, 2);
+  assert_true(rtu->rs485);
+  assert_int_equal(rtu->response_timeout_ms, 250);
+  assert_int_equal(rtu->byte_timeout_ms, 50);
+  assert_int_equal(rtu->poll_interval_ms, 2000);
+  assert_int_equal(rtu->request_pause_ms, 20);
+  assert_int_equal(rtu->max_gap, 4);
+  assert_int_equal(rtu->fail_threshold, 5);
+  assert_int_equal(rtu->reconnect_max_ms, 60000);
+  assert_int_equal(gw->transport, DG_MB_RTU_OVER_TCP);
+  assert_int_equal(gw->port, 4001);
+
+  struct dg_mqtt_broker *b = &c->mqtt_brokers[0];
+  assert_int_equal(b->qos, 0);
+  assert_int_equal(b->keepalive_s, 60);
+  assert_false(b->clean_session);
+  assert_string_equal(b->password, "p");
+  assert_string_equal(b->client_id, "dualguardd-edge");
+
+  struct dg_point *lt = &c->points[0];
+  assert_int_equal(lt->driver_kind, DG_DRIVER_MODBUS);
+  assert_int_equal(lt->driver_index, 0);
+  assert_int_equal(lt->modbus.slave, 1);
+  assert_int_equal(lt->modbus.space, DG_MB_HOLDING);
+  assert_int_equal(lt->modbus.address, 100);
+  assert_int_equal(lt->modbus.type, DG_MB_FLOAT32);
+  assert_string_equal(lt->modbus.order, "CDAB");
+  assert_int_equal(lt->modbus.bit, -1);
+  assert_int_equal(lt->modbus.poll_ms, 0);
+  assert_true(lt->scale == 0.1 && lt->offset == -5 && lt->deadband == 0.5);
+
+  struct dg_point *xs1 = &c->points[1], *xs2 = &c->points[2], *xs3 = &c->points[3], *ft1 = &c->points[4];
+  assert_int_equal(xs1->driver_index, 1);
+  assert_int_equal(xs1->modbus.slave, 3);
+  assert_int_equal(xs1->modbus.space, DG_MB_COIL);
+  assert_int_equal(xs1->modbus.type, DG_MB_BOOL);
+  assert_int_equal(xs2->modbus.space, DG_MB_DISCRETE);
+  assert_int_equal(xs2->modbus.address, 65535);
+  assert_int_equal(xs2->modbus.poll_ms, 250);
+  assert_int_equal(xs3->driver_index, 2);
+  assert_int_equal(xs3->modbus.space, DG_MB_INPUT);
+  assert_int_equal(xs3->modbus.type, DG_MB_UINT16);
+  assert_int_equal(xs3->modbus.bit, 15);
+  assert_string_equal(ft1->modbus.order, "ABCD");
+  assert_null(ft1->mqtt.topic);
+
+  struct dg_point *mq = &c->points[5];
+  assert_int_equal(mq->driver_kind, DG_DRIVER_MQTT);
+  assert_string_equal(mq->mqtt.path, "$.value");
+  config_free(c);
+}
+
+struct bad_case {
+  const char *file;
+  int line, col;
+  const char *what;
+};
+
+static const struct bad_case bad_cases[] = {
+  {"bad-unknown-top.yaml", 2, 1, "unknown key 'sitee' (expected one of: site, daemon, persons,"},
+  {"bad-unknown-nested.yaml", 5, 5, "daemon.http: unknown key 'prot' (expected one of: listen, port)"},
+  {"bad-wrong-type.yaml", 3, 17, "daemon.http.port: expected a number, got 'eighty'"},
+  {"bad-wrong-type-mapping.yaml", 2, 9, "daemon: expected a mapping"},
+  {"bad-missing-key.yaml", 5, 5, "points[0]: missing required key 'driver'"},
+  {"bad-site-code.yaml", 1, 7, "site: missing required key 'code'"},
+  {"bad-dup-point.yaml", 7, 11, "points[2].id: duplicate point id 'GT101'"},
+  {"bad-dup-measure.yaml", 12, 61, "measures[0].id: duplicate measure id 'M01'"},
+  {"bad-dup-key.yaml", 6, 5, "mqtt[0]: duplicate key 'qos'"},
+  {"bad-rule-point.yaml", 9, 12, "rules[0].point: unknown point 'GT109'"},
+  {"bad-rule-measure.yaml", 15, 50, "rules[0].measure: unknown measure 'M09'"},
+  {"bad-point-broker.yaml", 5, 26, "points[0].driver: unknown MQTT broker 'mian'"},
+  {"bad-point-unit.yaml", 5, 58, "points[0].unit_id: unknown unit 'U404'"},
+  {"bad-unit-person.yaml", 7, 54, "units[0].responsible.person: unknown person 'zhao'"},
+  {"bad-duration.yaml", 11, 15, "rules[0].on_delay: expected a duration like 500ms, 2s, 5m, 24h or 7d, got '2sec'"},
+  {"bad-stages-order.yaml", 12, 28, "rules[0].stages[1].limit: limits of a high rule must ascend strictly"},
+  {"bad-stages-low-order.yaml", 12, 28, "rules[0].stages[1].limit: limits of a low rule must descend strictly"},
+  {"bad-lec-ls.yaml", 9, 13, "events[0]: both 'lec' and 'ls' given"},
+  {"bad-no-assessment.yaml", 7, 13, "events[0]: missing risk assessment"},
+  {"bad-lec-factor.yaml", 8, 29, "lec.e: 4 is not in the LEC table (expected one of 10, 6, 3, 2, 1, 0.5)"},
+  {"bad-ls-range.yaml", 7, 38, "ls.s: expected an integer from 1 to 5, got '6'"},
+  {"bad-classify.yaml", 7, 98, "measures[0].classify: expected a classification like \"1-4\""},
+  {"bad-priority.yaml", 10, 47, "rules[0].stages[0].priority: expected one of low, medium, high, critical, got 'urgent'"},
+  {"bad-syntax.yaml", 4, 6, "missing comma in flow mapping"},
+  {"bad-two-documents.yaml", 2, 1, "only one YAML document is allowed"},
+  {"bad-alias.yaml", 2, 10, "aliases are not supported"},
+  {"bad-empty.yaml", 1, 1, "empty configuration"},
+  {"bad-modbus-two-spaces.yaml", 8, 5, "points[0]: both 'holding' and 'input' given"},
+  {"bad-modbus-no-space.yaml", 5, 5, "points[0]: missing register address: one of coil, discrete, input, holding"},
+  {"bad-modbus-bit-type.yaml", 5, 66, "points[0]: key 'bit' needs a 16-bit type"},
+  {"bad-modbus-serial-key.yaml", 3, 50, "modbus[0]: key 'baud' is only valid for transport rtu"},
+  {"bad-mqtt-key-on-modbus.yaml", 5, 51, "points[0]: key 'topic' is only valid for mqtt points"},
+  {"bad-policy-channel.yaml", 5, 71, "policies[0].channels[1]: unknown channel 'pager'"},
+  {"bad-utf8-directive.yaml", 1, 6, "invalid UTF-8 byte 0xd4"},
+};
+
+static void test_bad_files(void **state)
+{
+  for (size_t i = 0; i < sizeof bad_cases / sizeof bad_cases[0]; i++) {
+    const struct bad_case *bc = &bad_cases[i];
+    char path[512], prefix[600], err[512] = "";
+    struct dg_config sentinel, *c = &sentinel; /* a failed load must reset it to NULL */
+    snprintf(path, sizeof path, DATA_DIR "%s", bc->file);
+    snprintf(prefix, sizeof prefix, "%s:%d:%d: ", path, bc->line, bc->col);
+    int rc = config_load(path, &c, err, sizeof err);
+    if (rc != -EINVAL || strncmp(err, prefix, strlen(prefix)) != 0 || !strstr(err, bc->what))
+      print_error("case %s\n  got:  %s\n  want: %s... %s\n", bc->file, err, prefix, bc->what);
+    assert_int_equal(rc, -EINVAL);
+    assert_null(c);
+    assert_int_equal(strncmp(err, prefix, strlen(prefix)), 0);
+    assert_non_null(strstr(err, bc->what));
+    assert_null(strchr(err, '\n'));
+  }
+}
+
+static void test_io_errors(void **state)
+{
+  char err[256];
+  struct dg_config *c = NULL;
+  assert_int_equal(config_load(DATA_DIR "does-not-exist.yaml", &c, err, sizeof err), -ENOENT);
+  assert_null(c);
+  assert_string_equal(err, DATA_DIR "does-not-exist.yaml: No such file or directory");
+}
+
+static void test_level_bands(void **state)
+{
+  assert_int_equal(dg_level_from_lec(720), DG_LEVEL_RED);
+  assert_int_equal(dg_level_from_lec(320.0001), DG_LEVEL_RED);
+  assert_int_equal(dg_level_from_lec(320), DG_LEVEL_ORANGE);
+  assert_int_equal(dg_level_from_lec(160.5), DG_LEVEL_ORANGE);
+  assert_int_equal(dg_level_from_lec(160), DG_LEVEL_YELLOW);
+  assert_int_equal(dg_level_from_lec(70.01), DG_LEVEL_YELLOW);
+  assert_int_equal(dg_level_from_lec(70), DG_LEVEL_BLUE);
+  assert_int_equal(dg_level_from_lec(0.1), DG_LEVEL_BLUE);
+
+  assert_int_equal(dg_level_from_ls(25), DG_LEVEL_RED);
+  assert_int_equal(dg_level_from_ls(20), DG_LEVEL_RED);
+  assert_int_equal(dg_level_from_ls(19), DG_LEVEL_ORANGE);
+  assert_int_equal(dg_level_from_ls(15), DG_LEVEL_ORANGE);
+  assert_int_equal(dg_level_from_ls(14), DG_LEVEL_YELLOW);
+  assert_int_equal(dg_level_from_ls(9), DG_LEVEL_YELLOW);
+  assert_int_equal(dg_level_from_ls(8), DG_LEVEL_BLUE);
+  assert_int_equal(dg_level_from_ls(1), DG_LEVEL_BLUE);
+
+  /* through the loader: 1·6·40 = 240 orange, 4·5 = 20 red, 0.1·0.5·1 = 0.05 blue */
+  char err[512] = "";
+  struct dg_config *c = load_str("site: {code: x}\nhazard_sources:\n - id: S\n   units:\n"
+                                 "   - id: U\n     events:\n"
+                                 "     - {id: A, lec: {l: 1, e: 6, c: 40}}\n"
+                                 "     - {id: B, ls: {l: 4, s: 5}}\n"
+                                 "     - {id: C, lec: {l: 0.1, e: 0.5, c: 1}}\n",
+                                 0, err, sizeof err);
+  struct dg_unit *u = &c->sources[0].units[0];
+  assert_int_equal(u->events[0].level, DG_LEVEL_ORANGE);
+  assert_int_equal(u->events[1].level, DG_LEVEL_RED);
+  assert_true(u->events[2].score > 0.0499 && u->events[2].score < 0.0501);
+  assert_int_equal(u->events[2].level, DG_LEVEL_BLUE);
+  assert_int_equal(u->level, DG_LEVEL_RED);
+  config_free(c);
+}
+
+static void test_names(void **state)
+{
+  assert_string_equal(dg_level_name(DG_LEVEL_ORANGE), "orange");
+  assert_string_equal(dg_level_name_zh(DG_LEVEL_RED), "重大风险");
+  assert_string_equal(dg_level_name_zh(DG_LEVEL_BLUE), "低风险");
+  assert_int_equal(dg_level_parse("yellow"), DG_LEVEL_YELLOW);
+  assert_int_equal(dg_level_parse("较大风险"), DG_LEVEL_ORANGE);
+  assert_int_equal(dg_level_parse("purple"), -1);
+  assert_string_equal(dg_priority_name(DG_PRIO_CRITICAL), "critical");
+  assert_int_equal(dg_priority_parse("medium"), DG_PRIO_MEDIUM);
+  assert_int_equal(dg_priority_parse("urgent"), -1);
+  assert_int_equal(dg_priority_parse(NULL), -1);
+}
+
+static const char rule_head[] = "site: {code: x}\nmqtt: [{id: m, uri: 'tcp://h:1'}]\n"
+                                "points: [{id: P, driver: mqtt.m, topic: t}]\n";
+
+/* Loads one rule with `on_delay: <text>`; returns its delay or -1 with err filled. */
+static long long on_delay_of(const char *text, char *err, size_t errlen)
+{
+  char yaml[512];
+  snprintf(yaml, sizeof yaml, "%srules: [{id: R, type: high, point: P, stages: [{name: H, limit: 1, priority: low}], "
+           "on_delay: %s}]\n", rule_head, text);
+  struct dg_config *c = NULL;
+  if (config_load_string("t.yaml", yaml, strlen(yaml), &c, err, errlen)) return -1;
+  long long ms = c->rules[0].on_delay_ms;
+  config_free(c);
+  return ms;
+}
+
+static void test_durations(void **state)
+{
+  char err[512];
+  assert_int_equal(on_delay_of("500ms", err, sizeof err), 500);
+  assert_int_equal(on_delay_of("2s", err, sizeof err), 2000);
+  assert_int_equal(on_delay_of("2", err, sizeof err), 2000);
+  assert_int_equal(on_delay_of("1.5s", err, sizeof err), 1500);
+  assert_int_equal(on_delay_of("5m", err, sizeof err), 300000);
+  assert_int_equal(on_delay_of("2h", err, sizeof err), 7200000);
+  assert_int_equal(on_delay_of("1d", err, sizeof err), 86400000);
+  assert_int_equal(on_delay_of("0", err, sizeof err), 0);
+  static const char *const bad[] = {"-1s", "1.0005s", "s", "''", "2 s", "1e3", "5w", "[1]", ".5s", "~"};
+  for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+    if (on_delay_of(bad[i], err, sizeof err) != -1) print_error("accepted %s\n", bad[i]);
+    assert_int_equal(on_delay_of(bad[i], err, sizeof err), -1);
+    assert_non_null(strstr(err, "rules[0].on_delay: expected a duration"));
+  }
+  assert_int_equal(on_delay_of("2d", err, sizeof err), -1);
+  assert_non_null(strstr(err, "rules[0].on_delay: expected a duration from 0ms to 1d, got '2d'"));
+}
+
+static void test_scalar_rules(void **state)
+{
+  char err[512], yaml[1024];
+  /* a bare classify is classify1 only */
+  struct dg_config *c = load_str("site: {code: x}\nhazard_sources:\n - id: S\n   units:\n"
+                                 "   - id: U\n     events:\n"
+                                 "     - {id: A, ls: {l: 1, s: 1}, measures: [{id: M, data_src: 2, classify: 1}]}\n",
+                                 0, err, sizeof err);
+  struct dg_measure *m = &c->sources[0].units[0].events[0].measures[0];
+  assert_int_equal(m->classify1, 1);
+  assert_null(m->classify2);
+  config_free(c);
+
+  /* quoted values that look like numbers stay strings; empty optional strings are absent */
+  c = load_str("site: {code: 007, name: }\n", 0, err, sizeof err);
+  assert_string_equal(c->site_code, "007");
+  assert_null(c->site_name);
+  config_free(c);
+
+  /* single-quoted scalars: '' escapes (also consecutive ones) and line folding */
+  c = load_str("site:\n  code: 'a''''b ''c''\n    d\n\n    e'\n"
+               "  name: ''''''''''''''''''''''''''''''''''''''''''''''''''''''''''''''\n",
+               0, err, sizeof err);
+  assert_string_equal(c->site_code, "a''b 'c' d\ne");
+  assert_string_equal(c->site_name, "''''''''''''''''''''''''''''''");
+  config_free(c);
+
+  load_str("site: {code: ''}\n", -EINVAL, err, sizeof err);
+  assert_string_equal(err, "t.yaml:1:15: site.code: expected a non-empty string");
+  load_str("site: {code: x}\ndaemon: {http: {port: 1.5}}\n", -EINVAL, err, sizeof err);
+  assert_non_null(strstr(err, "daemon.http.port: expected an integer, got '1.5'"));
+  load_str("site: {code: x}\ndaemon: {http: {port: 65536}}\n", -EINVAL, err, sizeof err);
+  assert_non_null(strstr(err, "expected an integer from 0 to 65535, got '65536'"));
+  load_str("site: {code: x}\nhazard_sources: [{id: S, major: yes}]\n", -EINVAL, err, sizeof err);
+  assert_non_null(strstr(err, "hazard_sources[0].major: expected true or false, got 'yes'"));
+  load_str("site: {code: x}\nhazard_sources: [{id: S, major: true}]\n", -EINVAL, err, sizeof err);
+  assert_non_null(strstr(err, "missing required key 'major_grade'"));
+  load_str("site: {code: x}\nhazard_sources: [{id: S, major_grade: 2}]\n", -EINVAL, err, sizeof err);
+  assert_non_null(strstr(err, "needs 'major: true'"));
+  load_str("site: {code: x}\npersons: {id: p}\n", -EINVAL, err, sizeof err);
+  assert_string_equal(err, "t.yaml:2:10: persons: expected a sequence");
+
+  snprintf(yaml, sizeof yaml, "%srules: [{id: R, type: high, point: P, stages: []}]\n", rule_head);
+  load_str(yaml, -EINVAL, err, sizeof err);
+  assert_non_null(strstr(err, "rules[0].stages: expected 1 to 4 stages, got 0"));
+  snprintf(yaml, sizeof yaml, "%srules: [{id: R, type: rate, point: P, stages: [{name: H, limit: 1, priority: low}]}]\n",
+           rule_head);
+  load_str(yaml, -EINVAL, err, sizeof err);
+  assert_non_null(strstr(err, "rules[0].type: expected one of high, low, got 'rate'"));
+  snprintf(yaml, sizeof yaml, "%srules: [{id: R, type: high, point: P, deadband: -1, "
+           "stages: [{name: H, limit: 1, priority: low}]}]\n", rule_head);
+  load_str(yaml, -EINVAL, err, sizeof err);
+  assert_non_null(strstr(err, "rules[0].deadband: expected a number >= 0, got '-1'"));
+  load_str("site: {code: x}\nmqtt: [{id: m, uri: 'tcp://h:1'}]\npoints: [{id: P, driver: mqtt.m, topic: 'a/+'}]\n",
+           -EINVAL, err, sizeof err);
+  assert_non_null(strstr(err, "points[0].topic: expected an exact topic without wildcards"));
+  load_str("site: {code: x}\nmqtt: [{id: m, uri: 'tcp://h:1'}]\npoints: [{id: P, driver: opcua.m, topic: a}]\n",
+           -EINVAL, err, sizeof err);
+  assert_non_null(strstr(err, "points[0].driver: expected 'mqtt.<broker id>' or 'modbus.<bus id>', got 'opcua.m'"));
+  load_str("site: {code: x}\nchannels: [{id: c, type: webhook, url: 'ftp://x'}]\n", -EINVAL, err, sizeof err);
+  assert_non_null(strstr(err, "channels[0].url: expected an http:// or https:// URL"));
+  load_str("site: {code: x}\nmodbus: [{id: b, transport: tcp, host: h}]\n"
+           "points: [{id: P, driver: modbus.b, holding: 65533, type: float64}]\n", -EINVAL, err, sizeof err);
+  assert_non_null(strstr(err, "points[0].holding: a float64 at address 65533 runs past register 65535"));
+  load_str("site: {code: x}\nmodbus: [{id: b, transport: rtu}]\n", -EINVAL, err, sizeof err);
+  assert_non_null(strstr(err, "modbus[0]: missing required key 'device' (transport rtu)"));
+  load_str("site: {code: \"a\\0b\"}\n", -EINVAL, err, sizeof err);
+  assert_non_null(strstr(err, "site.code: expected a string without NUL characters"));
+}
+
+/* Quoted and block scalars are decoded by the loader itself (libfyaml 0.7.12 misreads some
+ * of them); the expected values match PyYAML. */
+static void test_scalar_styles(void **state)
+{
+  struct dg_config *c = load_ok(DATA_DIR "text.yaml");
+  assert_string_equal(c->site_code, "TAé");
+  assert_string_equal(c->site_name, "line one continued\tand \"quoted\" folded");
+  struct dg_person *p = &c->persons[0];
+  assert_string_equal(p->name, "folded text\n\n  more indented\nend\n");
+  assert_string_equal(p->phone, "literal\n  kept\n");
+  assert_string_equal(p->email, "it's 'x' next");
+  assert_int_equal(p->n_roles, 2);
+  assert_string_equal(p->roles[0], "strip");
+  assert_string_equal(p->roles[1], "\\\t");
+  config_free(c);
+}
+
+static void test_lookups_without_index(void **state)
+{
+  struct dg_measure measures[] = {{.id = "M1"}, {.id = "M2"}};
+  struct dg_event events[] = {{.id = "E1", .measures = measures, .n_measures = 2}};
+  struct dg_unit units[] = {{.id = "U1", .events = events, .n_events = 1}};
+  struct dg_hazard_source sources[] = {{.id = "S1", .units = units, .n_units = 1}};
+  struct dg_point points[] = {{.id = "P1"}, {.id = "P2"}};
+  struct dg_person persons[] = {{.id = "zhang"}};
+  struct dg_channel channels[] = {{.id = "hook"}};
+  struct dg_config c = {.sources = sources, .n_sources = 1, .points = points, .n_points = 2,
+                        .persons = persons, .n_persons = 1, .channels = channels, .n_channels = 1};
+  assert_ptr_equal(dg_config_point(&c, "P2"), &points[1]);
+  assert_ptr_equal(dg_config_measure(&c, "M2"), &measures[1]);
+  assert_ptr_equal(dg_config_unit(&c, "U1"), &units[0]);
+  assert_ptr_equal(dg_config_person(&c, "zhang"), &persons[0]);
+  assert_ptr_equal(dg_config_channel(&c, "hook"), &channels[0]);
+  assert_null(dg_config_point(&c, "P3"));
+  assert_null(dg_config_measure(&c, "M3"));
+  assert_null(dg_config_point(NULL, "P1"));
+}
+
+/* 10k points and 20k rules over 100 units; each point has a high and a low rule. */
+static char *large_config(size_t n_points, size_t *len)
+{
+  char *buf = NULL;
+  FILE *f = open_memstream(&buf, len);
+  assert_non_null(f);
+  fprintf(f, "site: {code: big}\nmqtt: [{id: m, uri: 'tcp://127.0.0.1:1883'}]\nhazard_sources:\n - id: S\n   units:\n");
+  for (int u = 0; u < 100; u++)
+    fprintf(f, "   - id: U%03d\n     events:\n     - id: E%03d\n       lec: {l: 3, e: 6, c: 7}\n"
+               "       measures: [{id: M%03d, data_src: 1, classify: '1-1'}]\n", u, u, u);
+  fprintf(f, "points:\n");
+  for (size_t i = 0; i < n_points; i++)
+    fprintf(f, "- {id: P%05zu, driver: mqtt.m, topic: plant/p%05zu, path: value, unit_id: U%03zu}\n", i, i, i % 100);
+  fprintf(f, "rules:\n");
+  for (size_t i = 0; i < n_points; i++) {
+    fprintf(f, "- {id: RH%05zu, type: high, point: P%05zu, measure: M%03zu, on_delay: 1s, "
+               "stages: [{name: H, limit: 80, priority: high}, {name: HH, limit: 90, priority: critical}]}\n",
+            i, i, i % 100);
+    fprintf(f, "- {id: RL%05zu, type: low, point: P%05zu, stages: [{name: L, limit: 10, priority: low}]}\n", i, i);
+  }
+  assert_int_equal(fclose(f), 0);
+  return buf;
+}
+
+static void test_large_config(void **state)
+{
+  size_t len;
+  char *yaml = large_config(10000, &len);
+  char err[512] = "";
+  struct dg_config *c = NULL;
+  int rc = config_load_string("big.yaml", yaml, len, &c, err, sizeof err);
+  if (rc) print_error("%s\n", err);
+  assert_int_equal(rc, 0);
+  assert_int_equal(c->n_points, 10000);
+  assert_int_equal(c->n_rules, 20000);
+  struct dg_point *p = dg_config_point(c, "P09999");
+  assert_ptr_equal(p, &c->points[9999]);
+  assert_int_equal(p->index, 9999);
+  assert_ptr_equal(c->rules[19999].point, p);
+  assert_int_equal(c->rules[19999].index, 19999);
+  assert_ptr_equal(c->rules[19998].measure, dg_config_measure(c, "M099"));
+  assert_string_equal(dg_config_measure(c, "M099")->event->unit->id, "U099");
+  assert_int_equal(dg_config_unit(c, "U042")->level, DG_LEVEL_YELLOW); /* 3·6·7 = 126 */
+  config_free(c);
+  free(yaml);
+}
+
+int main(void)
+{
+  const struct CMUnitTest tests[] = {
+    cmocka_unit_test(test_demo_plant),
+    cmocka_unit_test(test_defaults),
+    cmocka_unit_test(test_modbus_bindings),
+    cmocka_unit_test(test_bad_files),
+    cmocka_unit_test(test_io_errors),
+    cmocka_unit_test(test_level_bands),
+    cmocka_unit_test(test_names),
+    cmocka_unit_test(test_durations),
+    cmocka_unit_test(test_scalar_rules),
+    cmocka_unit_test(test_scalar_styles),
+    cmocka_unit_test(test_lookups_without_index),
+    cmocka_unit_test(test_large_config),
+  };
+  return cmocka_run_group_tests(tests, NULL, NULL);
+}
