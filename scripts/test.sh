@@ -29,6 +29,7 @@ for src in tests/fuzz/fuzz_*.c; do
   name=$(basename "$src" .c)
   corpus=$(mktemp -d)
   [ -d "tests/fuzz/corpus/$name" ] && cp -r "tests/fuzz/corpus/$name/." "$corpus/"
+  [ "$name" = fuzz_config ] && cp tests/data/config/*.yaml examples/*.yaml "$corpus/"
   echo "-- $name"
   build-fuzz/tests/"$name" -max_total_time=20 -rss_limit_mb=2048 "$corpus" 2>&1 | tail -n 2
   rm -rf "$corpus"

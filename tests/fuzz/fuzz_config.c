@@ -1,15 +1,11 @@
 /* libFuzzer target for the config loader: any byte string must load, or fail with one
  * "file:line:col: message" line; never crash, hang or leak.
  *
- * The loader sources are compiled into this unit because the dgcore library is built without
- * coverage instrumentation; these definitions take precedence over the library's copies
- * (the archive members are then never pulled in), so libFuzzer can steer by their edges.
- *
  * Seed corpus: tests/data/config/ and examples/. */
-#include "../../daemon/config.c"
-#include "../../daemon/yaml.c"
-#include "../../daemon/idmap.c"
-#include "../../daemon/model.c"
+#include <stdint.h>
+#include <string.h>
+
+#include "config.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
