@@ -123,7 +123,7 @@ static int cfg__scalar(struct cfg_ctx *x, const struct dg_ynode *n, const char *
 
 static int cfg__str(struct cfg_ctx *x, const struct dg_ynode *n, bool required, char **dst)
 {
-  const char *t;
+  const char *t = NULL;
   int rc = cfg__scalar(x, n, "a string", &t);
   if (rc) return rc;
   if (!t || (required && !*t))
@@ -143,7 +143,7 @@ static int cfg__text(struct cfg_ctx *x, const struct dg_ynode *n, const char **t
 static int cfg__bool(struct cfg_ctx *x, const struct dg_ynode *n, bool *dst)
 {
   static const char *const yes[] = {"true", "True", "TRUE"}, *const no[] = {"false", "False", "FALSE"};
-  const char *t;
+  const char *t = NULL;
   int rc = cfg__scalar(x, n, "true or false", &t);
   if (rc) return rc;
   for (size_t i = 0; t && i < CFG_COUNT(yes); i++) {
@@ -165,7 +165,7 @@ static bool cfg__parse_double(const char *t, double *out)
 
 static int cfg__double(struct cfg_ctx *x, const struct dg_ynode *n, double lo, double hi, double *dst)
 {
-  const char *t;
+  const char *t = NULL;
   double d;
   int rc = cfg__scalar(x, n, "a number", &t);
   if (rc) return rc;
@@ -181,7 +181,7 @@ static int cfg__double(struct cfg_ctx *x, const struct dg_ynode *n, double lo, d
 
 static int cfg__int(struct cfg_ctx *x, const struct dg_ynode *n, double lo, double hi, long long *dst)
 {
-  const char *t;
+  const char *t = NULL;
   double d;
   int rc = cfg__scalar(x, n, "a number", &t);
   if (rc) return rc;
@@ -243,7 +243,7 @@ static bool cfg__parse_duration(const char *s, uint64_t *ms)
 
 static int cfg__duration(struct cfg_ctx *x, const struct dg_ynode *n, double lo, double hi, uint64_t *ms)
 {
-  const char *t;
+  const char *t = NULL;
   int rc = cfg__scalar(x, n, "a duration", &t);
   if (rc) return rc;
   if (!t || !cfg__parse_duration(t, ms))
@@ -272,7 +272,7 @@ static void cfg__join(char *buf, size_t size, const char *const *names, size_t n
 /* Index of the name matched by scalar `n` in NULL-terminated `names`. */
 static int cfg__choice(struct cfg_ctx *x, const struct dg_ynode *n, const char *const *names, int *idx)
 {
-  const char *t;
+  const char *t = NULL;
   int rc = cfg__scalar(x, n, "a name", &t);
   if (rc) return rc;
   for (int i = 0; t && names[i]; i++)
@@ -341,7 +341,7 @@ static int cfg__number(struct cfg_ctx *x, const struct dg_ynode *v, const struct
 
 static int cfg__timespan(struct cfg_ctx *x, const struct dg_ynode *v, const struct cfg_field *f, char *dst)
 {
-  uint64_t ms;
+  uint64_t ms = 0;
   int rc = cfg__duration(x, v, f->lo, f->hi, &ms);
   if (rc) return rc;
   if (f->kind == K_MS) {
@@ -571,7 +571,7 @@ static const struct cfg_field cfg__measure_fields[] = {
 static int cfg__classify(struct cfg_ctx *x, const struct dg_ynode *n, void *obj)
 {
   struct dg_measure *m = obj;
-  const char *t;
+  const char *t = NULL;
   int rc = cfg__scalar(x, n, "a classification like \"1-4\"", &t);
   if (rc) return rc;
   bool ok = t && t[0] >= '1' && t[0] <= '4';

@@ -415,7 +415,7 @@ static int yaml__scalar_text(struct ybuild *b, struct fy_token *tok, struct dg_y
   enum fy_scalar_style style = tok ? fy_token_scalar_style(tok) : FYSS_PLAIN;
   const char *text = NULL;
   size_t len = 0;
-  struct yaml_block h;
+  struct yaml_block h = {0};
   bool block = style == FYSS_LITERAL || style == FYSS_FOLDED;
   bool own = (block || style == FYSS_SINGLE_QUOTED || style == FYSS_DOUBLE_QUOTED) &&
              yaml__token_raw(b, tok, &text, &len);
