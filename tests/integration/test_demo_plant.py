@@ -51,7 +51,7 @@ def test_demo_scenario_raises_and_clears_the_gas_alarm(workdir, cleanup):
     _, points = daemon.get("/api/v1/points")
     assert all(p["quality"] == "good" for p in points["points"]), points
 
-    hazards = db_rows(daemon.db_path, "SELECT * FROM hazards")
+    hazards = wait_until(lambda: db_rows(daemon.db_path, "SELECT * FROM hazards"), 10, "hazard committed")
     assert len(hazards) == 1 and hazards[0]["measure"] == "M01" and hazards[0]["danger_src"] == 9, hazards
     assert hazards[0]["unit"] == "U01" and hazards[0]["hazard_source"] == "HS01", hazards
     got = sink.wait_for(lambda r: [e["body"]["event"] for e in r] == ["activate", "clear"], 15)

@@ -90,7 +90,8 @@ def test_alarm_hazard_webhook_and_crash_recovery(workdir, cleanup):
     assert gt101["value"] == 30 and gt101["quality"] == "good" and gt101["ts_ms"] == 1700000000000, gt101
 
     # The hazard record: source 9 (管控措施失效), state 0 (整改中), linked to the plant model.
-    _, hz = daemon.get("/api/v1/hazards")
+    # The alarm list shows the transition at once; the hazard row appears when it commits.
+    hz = wait_until(lambda: (h := daemon.get("/api/v1/hazards")[1])["hazards"] and h, 10, "hazard committed")
     assert len(hz["hazards"]) == 1, hz
     h = hz["hazards"][0]
     assert h["danger_src"] == 9 and h["danger_state"] == 0 and h["danger_level"] == 0, h
