@@ -6,11 +6,24 @@ cd "$(dirname "$0")/.."
 bash scripts/install-deps.sh
 jobs=$(nproc)
 
+passed=0
+failed=0
 run_suite() { # build-dir, extra cmake args...
   local dir=$1; shift
   cmake -S . -B "$dir" -DDG_WERROR=ON "$@" >/dev/null
   cmake --build "$dir" -j"$jobs"
-  ctest --test-dir "$dir" --output-on-failure -j"$jobs" --timeout 900
+  local rc=0
+  ctest --test-dir "$dir" --output-on-failure -j"$jobs" --timeout 900 | tee "$dir/ctest.out" || rc=$?
+  local line total bad
+  line=$(grep -E 'tests passed, [0-9]+ tests? failed out of [0-9]+' "$dir/ctest.out" | tail -n 1)
+  total=$(sed -E 's/.* out of ([0-9]+).*/\1/' <<<"$line")
+  bad=$(sed -E 's/.*passed, ([0-9]+) tests? failed.*/\1/' <<<"$line")
+  passed=$((passed + ${total:-0} - ${bad:-0}))
+  failed=$((failed + ${bad:-0}))
+  if [ "$rc" -ne 0 ] || [ -z "$line" ]; then
+    echo "suite: $passed passed, $((failed > 0 ? failed : 1)) failed"
+    exit 1
+  fi
 }
 
 echo "== build and test (RelWithDebInfo, -Werror)"
@@ -34,3 +47,4 @@ for src in tests/fuzz/fuzz_*.c; do
   build-fuzz/tests/"$name" -max_total_time=20 -rss_limit_mb=2048 "$corpus" 2>&1 | tail -n 2
   rm -rf "$corpus"
 done
+echo "suite: $passed passed, $failed failed"
