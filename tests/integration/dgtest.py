@@ -88,7 +88,9 @@ class Daemon:
         self.runs += 1
         self.log_path = os.path.join(self.workdir, f"daemon-{self.runs}.log")
         self.log = open(self.log_path, "w")
-        args = [DAEMON, "-c", self.config_path, "--db", self.db_path, "--http-port", "0", "--log-level", "debug"]
+        # DG_DAEMON_WRAPPER runs the daemon under a tool, e.g. "valgrind --error-exitcode=99".
+        wrapper = os.environ.get("DG_DAEMON_WRAPPER", "").split()
+        args = wrapper + [DAEMON, "-c", self.config_path, "--db", self.db_path, "--http-port", "0", "--log-level", "debug"]
         self.proc = subprocess.Popen(args + self.extra_args, stdout=self.log, stderr=subprocess.STDOUT, env=self.env)
         if wait_ready:
             m = wait_until(lambda: re.search(r"listening on http://[\d.]+:(\d+)", self.read_log()), 20,
