@@ -12,6 +12,7 @@
 #define HISTORY_MAX_INTERVAL_MS 60000
 #define HISTORY_RETENTION_MS (30LL * 86400 * 1000)
 #define COMMIT_RETRY_MS 1000
+#define HISTORY_CHUNK_ROWS 2000
 
 struct history_row {
   uint32_t point;
@@ -323,7 +324,7 @@ static void engine__retry_cb(uv_timer_t *timer)
 {
   struct engine__txn *t = timer->data;
   uv_close((uv_handle_t *)timer, (uv_close_cb)free);
-  int rc = store_submit(t->e->store, engine__txn_work, engine__txn_done, t);
+  int rc = store_submit_urgent(t->e->store, engine__txn_work, engine__txn_done, t);
   if (rc) engine__txn_done(t, rc);
 }
 
@@ -532,7 +533,7 @@ static void engine__commit(struct engine *e, struct alarm *a, const struct alarm
   e->stats.transitions++;
   DG_INFO("alarm", "%s %s: %s → %s (stage %s, value %g)", r->id, alarm_event_name(tr->event),
           alarm_state_name(tr->from), alarm_state_name(tr->to), t->tr_stage ? t->tr_stage : "-", tr->value);
-  int rc = store_submit(e->store, engine__txn_work, engine__txn_done, t);
+  int rc = store_submit_urgent(e->store, engine__txn_work, engine__txn_done, t);
   if (rc) engine__txn_done(t, rc);
 }
 
@@ -683,24 +684,42 @@ static void engine__batch_done(void *arg, int rc)
   free(b);
 }
 
+/* History goes to the writer in bounded chunks so that an urgent transition never waits for
+ * more than one chunk's transaction. */
+static void engine__submit_batch(struct engine *e, struct history_row *rows, size_t n, int64_t prune_before_ms)
+{
+  struct engine__batch *b = calloc(1, sizeof *b);
+  if (!b) {
+    free(rows);
+    return;
+  }
+  b->e = e;
+  b->cfg = e->cfg;
+  b->rows = rows;
+  b->n = n;
+  b->prune_before_ms = prune_before_ms;
+  int rc = store_submit(e->store, engine__batch_work, engine__batch_done, b);
+  if (rc) engine__batch_done(b, rc);
+}
+
 void engine_flush_history(struct engine *e)
 {
   int64_t now = dg_wall_ms();
-  int prune = now - e->last_prune_ms >= 3600 * 1000;
-  if (!e->n_history && !prune) return;
-  struct engine__batch *b = calloc(1, sizeof *b);
-  if (!b) return;
-  b->e = e;
-  b->cfg = e->cfg;
-  b->rows = e->history;
-  b->n = e->n_history;
-  if (prune) {
-    b->prune_before_ms = now - HISTORY_RETENTION_MS;
-    e->last_prune_ms = now;
+  for (size_t off = 0; off < e->n_history; off += HISTORY_CHUNK_ROWS) {
+    size_t n = e->n_history - off < HISTORY_CHUNK_ROWS ? e->n_history - off : HISTORY_CHUNK_ROWS;
+    struct history_row *rows = malloc(n * sizeof *rows);
+    if (!rows) {
+      DG_LOG_RL(DG_LOG_ERR, "history", "out of memory: %zu samples not stored", n);
+      continue;
+    }
+    memcpy(rows, e->history + off, n * sizeof *rows);
+    engine__submit_batch(e, rows, n, 0);
   }
-  e->history = NULL;
-  e->n_history = e->cap_history = 0;
-  if (store_submit(e->store, engine__batch_work, engine__batch_done, b)) engine__batch_done(b, -EIO);
+  e->n_history = 0;
+  if (now - e->last_prune_ms >= 3600 * 1000) {
+    e->last_prune_ms = now;
+    engine__submit_batch(e, NULL, 0, now - HISTORY_RETENTION_MS);
+  }
 }
 
 static void engine__on_flush_timer(uv_timer_t *t) { engine_flush_history(t->data); }

@@ -15,6 +15,7 @@
 
 #define STORE_BUSY_TIMEOUT_MS 5000
 #define STORE_BEAT_INTERVAL_MS 500
+#define STORE_NORMAL_GROUP_MAX 2
 #define STORE_GROUP_MAX 128
 #define STORE_STMT_INITIAL_CAP 32
 
@@ -58,6 +59,7 @@ struct store {
   pthread_cond_t wake; /* writer: jobs queued or quit (CLOCK_MONOTONIC) */
   pthread_cond_t idle; /* loop: writer finished a group */
   struct store_job_list queue;     /* guarded by lock */
+  struct store_job_list urgent;    /* guarded by lock: run before anything in queue */
   struct store_job_list completed; /* guarded by lock */
   unsigned inflight;               /* guarded by lock: queued + running */
   bool busy;                       /* guarded by lock: writer holds jobs */
@@ -353,13 +355,17 @@ static void *store__writer_main(void *p)
   pthread_mutex_lock(&s->lock);
   for (;;) {
     store__beat(s);
-    if (!s->queue.head) {
+    if (!s->queue.head && !s->urgent.head) {
       if (s->quit) break;
       store__wait_for_work(s);
       continue;
     }
+    /* Urgent bursts share a commit; normal jobs (history chunks) stay small so an urgent job
+     * never waits behind a long transaction. */
+    struct store_job_list *from = s->urgent.head ? &s->urgent : &s->queue;
+    unsigned max = from == &s->urgent ? STORE_GROUP_MAX : STORE_NORMAL_GROUP_MAX;
     unsigned n = 0;
-    while (n < STORE_GROUP_MAX && s->queue.head) jobs[n++] = store__list_pop(&s->queue);
+    while (n < max && from->head) jobs[n++] = store__list_pop(from);
     s->busy = true;
     pthread_mutex_unlock(&s->lock);
 
@@ -407,7 +413,8 @@ static void store__on_closed(uv_handle_t *h)
   free(s);
 }
 
-int store_submit(struct store *s, store_work_fn work, store_done_fn done, void *arg)
+static int store__submit(struct store *s, struct store_job_list *lane, store_work_fn work, store_done_fn done,
+                         void *arg)
 {
   if (!s || !work) return -EINVAL;
   struct store_job *j = calloc(1, sizeof *j);
@@ -421,11 +428,21 @@ int store_submit(struct store *s, store_work_fn work, store_done_fn done, void *
     free(j);
     return -ESHUTDOWN;
   }
-  store__list_append(&s->queue, j);
+  store__list_append(lane == &s->urgent ? &s->urgent : &s->queue, j);
   s->inflight++;
   pthread_cond_signal(&s->wake);
   pthread_mutex_unlock(&s->lock);
   return 0;
+}
+
+int store_submit(struct store *s, store_work_fn work, store_done_fn done, void *arg)
+{
+  return store__submit(s, s ? &s->queue : NULL, work, done, arg);
+}
+
+int store_submit_urgent(struct store *s, store_work_fn work, store_done_fn done, void *arg)
+{
+  return store__submit(s, s ? &s->urgent : NULL, work, done, arg);
 }
 
 struct store_conn *store_reader(struct store *s) { return &s->rconn; }
@@ -433,7 +450,7 @@ struct store_conn *store_reader(struct store *s) { return &s->rconn; }
 int store_wait_idle(struct store *s)
 {
   pthread_mutex_lock(&s->lock);
-  while (s->queue.head || s->busy) pthread_cond_wait(&s->idle, &s->lock);
+  while (s->queue.head || s->urgent.head || s->busy) pthread_cond_wait(&s->idle, &s->lock);
   pthread_mutex_unlock(&s->lock);
   store__deliver(s);
   return 0;

@@ -3,7 +3,7 @@
  * One writer thread owns the only write connection. The loop thread submits jobs; each job's
  * `work` runs on the writer thread inside its own BEGIN IMMEDIATE … COMMIT (synchronous=FULL in
  * WAL mode, so a committed job survives kill -9 and power loss), then its `done` runs on the
- * loop thread with rc 0 after COMMIT, or a negative code after ROLLBACK. Jobs run in submission
+ * loop thread with rc 0 after COMMIT, or a negative code after ROLLBACK. Jobs of one lane run in submission
  * order. Producer allocates `arg`; `done` (loop thread) frees it.
  *
  * Under bursts the writer commits several queued jobs in one transaction (one fsync), each job
@@ -34,6 +34,10 @@ int store_open(struct store **out, uv_loop_t *loop, const char *path, char *err,
 
 /* Loop thread. Queues a job. Returns 0 or negative errno (then nothing runs). */
 int store_submit(struct store *s, store_work_fn work, store_done_fn done, void *arg);
+/* Same, in the urgent lane: urgent jobs run (in their own submission order) before any job
+ * waiting in the normal lane, so alarm and hazard transitions never queue behind history
+ * batches. A job already running is not interrupted. */
+int store_submit_urgent(struct store *s, store_work_fn work, store_done_fn done, void *arg);
 
 /* Cached prepared statement for this connection, keyed by the `sql` pointer (use string
  * literals). Returned reset with bindings cleared; NULL on prepare error (logged). */

@@ -6,6 +6,7 @@
 #include <setjmp.h>
 #include <signal.h>
 #include <stdarg.h>
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -224,14 +225,23 @@ static void job_done(void *arg, int rc)
   free(j);
 }
 
-static void submit(struct store *s, struct ctx *c, int id, enum job_kind kind)
+static void submit_lane(struct store *s, struct ctx *c, int id, enum job_kind kind, bool urgent)
 {
   struct job *j = calloc(1, sizeof *j);
   assert_non_null(j);
   j->ctx = c;
   j->id = id;
   j->kind = kind;
-  assert_int_equal(store_submit(s, job_work, job_done, j), 0);
+  if (urgent) assert_int_equal(store_submit_urgent(s, job_work, job_done, j), 0);
+  else assert_int_equal(store_submit(s, job_work, job_done, j), 0);
+}
+
+static void submit(struct store *s, struct ctx *c, int id, enum job_kind kind) { submit_lane(s, c, id, kind, false); }
+
+/* Urgent jobs are the ones grouped into a shared commit (alarm bursts). */
+static void submit_urgent(struct store *s, struct ctx *c, int id, enum job_kind kind)
+{
+  submit_lane(s, c, id, kind, true);
 }
 
 /* Holds the writer inside a job until released, so the jobs queued meanwhile form one group. */
@@ -476,7 +486,7 @@ static void test_group_with_failing_work(void **state)
   struct ctx c = {0};
   struct gate g;
   gate_close(s, &g);
-  for (int i = 0; i < 10; i++) submit(s, &c, i, i == 4 || i == 7 ? JOB_INSERT_THEN_FAIL : JOB_INSERT);
+  for (int i = 0; i < 10; i++) submit_urgent(s, &c, i, i == 4 || i == 7 ? JOB_INSERT_THEN_FAIL : JOB_INSERT);
   assert_int_equal(store_pending(s), 11);
   gate_open(&g);
   store_wait_idle(s);
@@ -501,7 +511,7 @@ static void test_group_with_failing_commit(void **state)
   struct ctx c = {0};
   struct gate g;
   gate_close(s, &g);
-  for (int i = 0; i < 6; i++) submit(s, &c, i, i == 2 ? JOB_DEFERRED_FK_VIOLATION : JOB_INSERT);
+  for (int i = 0; i < 6; i++) submit_urgent(s, &c, i, i == 2 ? JOB_DEFERRED_FK_VIOLATION : JOB_INSERT);
   gate_open(&g);
   store_wait_idle(s);
   gate_destroy(&g);
@@ -515,6 +525,28 @@ static void test_group_with_failing_commit(void **state)
   }
   close_store(f, s);
   assert_int_equal(raw_int(f->path, "SELECT count(*) FROM alarm_journal"), 0);
+}
+
+static void test_urgent_jobs_overtake_queued_ones(void **state)
+{
+  struct fixture *f = *state;
+  struct store *s = open_store(f);
+  struct ctx c = {0};
+  struct gate g;
+  gate_close(s, &g);
+  for (int i = 0; i < 4; i++) submit(s, &c, i, JOB_INSERT);
+  submit_urgent(s, &c, 10, JOB_INSERT);
+  submit_urgent(s, &c, 11, JOB_INSERT);
+  gate_open(&g);
+  store_wait_idle(s);
+  gate_destroy(&g);
+  assert_int_equal(c.n_done, 6);
+  const int expected[] = {10, 11, 0, 1, 2, 3}; /* urgent first, each lane in its own order */
+  for (int i = 0; i < 6; i++) {
+    assert_int_equal(c.done_id[i], expected[i]);
+    assert_int_equal(c.done_rc[i], 0);
+  }
+  close_store(f, s);
 }
 
 static void test_close_finishes_queue_then_refuses(void **state)
@@ -686,6 +718,7 @@ int main(void)
     cmocka_unit_test_setup_teardown(test_failed_job_alone_rolls_back, setup, teardown),
     cmocka_unit_test_setup_teardown(test_group_with_failing_work, setup, teardown),
     cmocka_unit_test_setup_teardown(test_group_with_failing_commit, setup, teardown),
+    cmocka_unit_test_setup_teardown(test_urgent_jobs_overtake_queued_ones, setup, teardown),
     cmocka_unit_test_setup_teardown(test_close_finishes_queue_then_refuses, setup, teardown),
     cmocka_unit_test_setup_teardown(test_commit_survives_kill, setup, teardown),
     cmocka_unit_test_setup_teardown(test_reader_sees_commits, setup, teardown),
