@@ -134,7 +134,7 @@ static void test_demo_plant(void **state)
   assert_true(r0->stages[1].limit == 50);
   assert_int_equal(r0->stages[1].priority, DG_PRIO_CRITICAL);
   assert_true(r0->deadband == 2);
-  assert_int_equal(r0->on_delay_ms, 2000);
+  assert_int_equal(r0->on_delay_ms, 500);
   assert_int_equal(r0->off_delay_ms, 0);
   assert_int_equal(r0->hazard_level, -1);
   assert_int_equal(r0->hazard_deadline_days, 0);
