@@ -278,6 +278,8 @@ enum mqtt__retry { MQTT__RETRY_CONNECT = 1, MQTT__RETRY_SUBSCRIBE };
 struct mqtt__broker {
   struct mqtt_driver *m;
   char *id, *uri, *client_id, *username, *password;
+  char *ca_file, *cert_file, *key_file;
+  bool insecure;
   int qos;
   uint32_t keepalive_s;
   bool clean_session;
@@ -638,6 +640,14 @@ static void mqtt__on_disconnect_failure(void *ctx, MQTTAsync_failureData *d)
 
 static void mqtt__schedule(struct mqtt__broker *b, enum mqtt__retry what);
 
+/* paho thread: OpenSSL's reason (bad CA, expired or mismatched certificate) for the log. */
+static int mqtt__on_ssl_error(const char *str, size_t len, void *ctx)
+{
+  struct mqtt__broker *b = ctx;
+  DG_LOG_RL(DG_LOG_WARN, "mqtt", "%s: TLS: %.*s", b->id, (int)(len > 0 && str[len - 1] == '\n' ? len - 1 : len), str);
+  return 0;
+}
+
 static void mqtt__connect(struct mqtt__broker *b)
 {
   MQTTAsync_connectOptions o = MQTTAsync_connectOptions_initializer;
@@ -654,7 +664,16 @@ static void mqtt__connect(struct mqtt__broker *b)
   o.MQTTVersion = MQTTVERSION_3_1_1;
   o.onFailure = mqtt__on_connect_failure;
   o.context = b;
-  if (b->ssl) o.ssl = &ssl;
+  if (b->ssl) {
+    ssl.trustStore = b->ca_file;
+    ssl.keyStore = b->cert_file;
+    ssl.privateKey = b->key_file;
+    ssl.enableServerCertAuth = !b->insecure;
+    ssl.verify = !b->insecure;
+    ssl.ssl_error_cb = mqtt__on_ssl_error;
+    ssl.ssl_error_context = b;
+    o.ssl = &ssl;
+  }
   int rc = MQTTAsync_connect(b->client, &o);
   if (rc != MQTTASYNC_SUCCESS) {
     DG_LOG_RL(DG_LOG_WARN, "mqtt", "%s: connect to %s not started (paho code %d), retry in %u ms",
@@ -774,6 +793,9 @@ static void mqtt__free_broker(struct mqtt__broker *b)
   free(b->client_id);
   free(b->username);
   free(b->password);
+  free(b->ca_file);
+  free(b->cert_file);
+  free(b->key_file);
   pthread_mutex_destroy(&b->gate);
 }
 
@@ -799,6 +821,10 @@ static int mqtt__init_broker(struct mqtt__broker *b, struct mqtt_driver *m,
   b->uri = mqtt__strdup_or_null(cfg->uri, &fail);
   b->username = mqtt__strdup_or_null(cfg->username, &fail);
   b->password = mqtt__strdup_or_null(cfg->password, &fail);
+  b->ca_file = mqtt__strdup_or_null(cfg->ca_file, &fail);
+  b->cert_file = mqtt__strdup_or_null(cfg->cert_file, &fail);
+  b->key_file = mqtt__strdup_or_null(cfg->key_file, &fail);
+  b->insecure = cfg->insecure;
   if (cfg->client_id && *cfg->client_id) {
     b->client_id = mqtt__strdup_or_null(cfg->client_id, &fail);
   } else if (asprintf(&b->client_id, "dualguardd-%s-%ld", cfg->id ? cfg->id : "mqtt",
