@@ -1,6 +1,7 @@
 #include "config.h"
 
 #include "idmap.h"
+#include "mqtt.h"
 #include "yaml.h"
 
 #include <errno.h>
@@ -766,7 +767,7 @@ static int cfg__source(struct cfg_ctx *x, const struct dg_ynode *n, void *item, 
 
 /* ---- drivers ---- */
 
-enum { MQ_ID, MQ_URI, MQ_CLIENT, MQ_USER, MQ_PASS, MQ_QOS, MQ_KEEPALIVE, MQ_CLEAN, MQ_CA, MQ_CERT, MQ_KEY, MQ_INSECURE };
+enum { MQ_ID, MQ_URI, MQ_CLIENT, MQ_USER, MQ_PASS, MQ_QOS, MQ_KEEPALIVE, MQ_CLEAN, MQ_CA, MQ_CERT, MQ_KEY, MQ_INSECURE, MQ_SKEW };
 static const struct cfg_field cfg__mqtt_fields[] = {
   [MQ_ID] = FSTR("id", struct dg_mqtt_broker, id, F_REQ),
   [MQ_URI] = FSTR("uri", struct dg_mqtt_broker, uri, F_REQ),
@@ -780,6 +781,7 @@ static const struct cfg_field cfg__mqtt_fields[] = {
   [MQ_CERT] = FSTR("cert_file", struct dg_mqtt_broker, cert_file, 0),
   [MQ_KEY] = FSTR("key_file", struct dg_mqtt_broker, key_file, 0),
   [MQ_INSECURE] = FBOOL("insecure", struct dg_mqtt_broker, insecure),
+  [MQ_SKEW] = FNUM("max_clock_skew", K_MS, struct dg_mqtt_broker, max_clock_skew_ms, 0, 1, MS_DAY),
 };
 
 static bool cfg__has_scheme(const char *uri, const char *const *schemes)
@@ -822,6 +824,7 @@ static int cfg__mqtt(struct cfg_ctx *x, const struct dg_ynode *n, void *item, si
   b->qos = 1;
   b->keepalive_s = 30;
   b->clean_session = true;
+  b->max_clock_skew_ms = 300000;
   int rc = CFG_MAP(x, n, cfg__mqtt_fields, b, &s);
   if (!rc) rc = cfg__add_id(x, &x->brokers, b->id, b, s.val[MQ_ID], "MQTT broker");
   if (rc) return rc;
@@ -961,6 +964,18 @@ static int cfg__driver(struct cfg_ctx *x, const struct dg_ynode *v, struct dg_po
   return 0;
 }
 
+static int cfg__mqtt_paths(struct cfg_ctx *x, const struct dg_point *p, const struct cfg_seen *s)
+{
+  if (p->mqtt.path && mqtt_path_check(p->mqtt.path))
+    return cfg__failk(x, s->val[PT_PATH], "path",
+                      "expected a field path like value, data.ch4, values.0 or [id=GT101].value, got '%.64s'",
+                      p->mqtt.path);
+  if (p->mqtt.ts_path && mqtt_path_check(p->mqtt.ts_path))
+    return cfg__failk(x, s->val[PT_TS_PATH], "ts_path",
+                      "expected a field path like ts, meta.ts or [id=GT101].ts, got '%.64s'", p->mqtt.ts_path);
+  return 0;
+}
+
 static int cfg__mqtt_binding(struct cfg_ctx *x, const struct dg_ynode *n, struct dg_point *p,
                              const struct cfg_seen *s)
 {
@@ -973,7 +988,7 @@ static int cfg__mqtt_binding(struct cfg_ctx *x, const struct dg_ynode *n, struct
   if (strpbrk(p->mqtt.topic, "+#"))
     return cfg__failk(x, s->val[PT_TOPIC], "topic", "expected an exact topic without wildcards, got '%.64s'",
                       p->mqtt.topic);
-  return 0;
+  return cfg__mqtt_paths(x, p, s);
 }
 
 static unsigned cfg__mb_words(enum dg_mb_type t)

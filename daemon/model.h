@@ -108,6 +108,7 @@ struct dg_mqtt_broker {
   char *cert_file;        /* client certificate (with key_file) */
   char *key_file;
   bool insecure;          /* default false */
+  uint32_t max_clock_skew_ms; /* source timestamps further ahead are replaced; 0 = 5 min */
 };
 
 /* JSON payload binding of an MQTT point. */
