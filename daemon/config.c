@@ -1,6 +1,7 @@
 #include "config.h"
 
 #include "idmap.h"
+#include "mqtt.h"
 #include "yaml.h"
 
 #include <errno.h>
@@ -10,6 +11,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #define CFG_MAX_FILE (64u << 20)
 #define CFG_MAX_FIELDS 32
@@ -765,7 +767,7 @@ static int cfg__source(struct cfg_ctx *x, const struct dg_ynode *n, void *item, 
 
 /* ---- drivers ---- */
 
-enum { MQ_ID, MQ_URI, MQ_CLIENT, MQ_USER, MQ_PASS, MQ_QOS, MQ_KEEPALIVE, MQ_CLEAN };
+enum { MQ_ID, MQ_URI, MQ_CLIENT, MQ_USER, MQ_PASS, MQ_QOS, MQ_KEEPALIVE, MQ_CLEAN, MQ_CA, MQ_CERT, MQ_KEY, MQ_INSECURE, MQ_SKEW };
 static const struct cfg_field cfg__mqtt_fields[] = {
   [MQ_ID] = FSTR("id", struct dg_mqtt_broker, id, F_REQ),
   [MQ_URI] = FSTR("uri", struct dg_mqtt_broker, uri, F_REQ),
@@ -775,6 +777,11 @@ static const struct cfg_field cfg__mqtt_fields[] = {
   [MQ_QOS] = FNUM("qos", K_INT, struct dg_mqtt_broker, qos, 0, 0, 2),
   [MQ_KEEPALIVE] = FNUM("keepalive", K_SEC, struct dg_mqtt_broker, keepalive_s, 0, 0, 65535000),
   [MQ_CLEAN] = FBOOL("clean_session", struct dg_mqtt_broker, clean_session),
+  [MQ_CA] = FSTR("ca_file", struct dg_mqtt_broker, ca_file, 0),
+  [MQ_CERT] = FSTR("cert_file", struct dg_mqtt_broker, cert_file, 0),
+  [MQ_KEY] = FSTR("key_file", struct dg_mqtt_broker, key_file, 0),
+  [MQ_INSECURE] = FBOOL("insecure", struct dg_mqtt_broker, insecure),
+  [MQ_SKEW] = FNUM("max_clock_skew", K_MS, struct dg_mqtt_broker, max_clock_skew_ms, 0, 1, MS_DAY),
 };
 
 static bool cfg__has_scheme(const char *uri, const char *const *schemes)
@@ -786,6 +793,29 @@ static bool cfg__has_scheme(const char *uri, const char *const *schemes)
   return false;
 }
 
+/* TLS keys need a TLS URI, a client certificate needs its key, and the files must be readable
+ * now: a typo would otherwise only show as a broker that never connects. */
+static int cfg__mqtt_tls(struct cfg_ctx *x, const struct dg_ynode *n, struct dg_mqtt_broker *b,
+                         const struct cfg_seen *s)
+{
+  static const char *const tls_schemes[] = {"ssl://", "mqtts://", "wss://", NULL};
+  static const int keys[] = {MQ_CA, MQ_CERT, MQ_KEY, MQ_INSECURE};
+  char *const files[] = {b->ca_file, b->cert_file, b->key_file};
+  bool tls = cfg__has_scheme(b->uri, tls_schemes);
+  for (int k = 0; k < 4; k++) {
+    if (!s->key[keys[k]]) continue;
+    if (!tls)
+      return cfg__fail(x, s->key[keys[k]], "key '%s' needs a TLS uri (ssl://, mqtts:// or wss://)",
+                       cfg__mqtt_fields[keys[k]].key);
+    if (k < 3 && access(files[k], R_OK) != 0)
+      return cfg__failk(x, s->val[keys[k]], cfg__mqtt_fields[keys[k]].key, "cannot read '%.128s': %s", files[k],
+                        strerror(errno));
+  }
+  if (!b->cert_file != !b->key_file)
+    return cfg__fail(x, n, "cert_file and key_file go together (the client certificate and its key)");
+  return 0;
+}
+
 static int cfg__mqtt(struct cfg_ctx *x, const struct dg_ynode *n, void *item, size_t i)
 {
   static const char *const schemes[] = {"tcp://", "ssl://", "mqtt://", "mqtts://", "ws://", "wss://", NULL};
@@ -794,6 +824,7 @@ static int cfg__mqtt(struct cfg_ctx *x, const struct dg_ynode *n, void *item, si
   b->qos = 1;
   b->keepalive_s = 30;
   b->clean_session = true;
+  b->max_clock_skew_ms = 300000;
   int rc = CFG_MAP(x, n, cfg__mqtt_fields, b, &s);
   if (!rc) rc = cfg__add_id(x, &x->brokers, b->id, b, s.val[MQ_ID], "MQTT broker");
   if (rc) return rc;
@@ -804,7 +835,7 @@ static int cfg__mqtt(struct cfg_ctx *x, const struct dg_ynode *n, void *item, si
     b->client_id = NULL;
     return cfg__oom(x);
   }
-  return 0;
+  return cfg__mqtt_tls(x, n, b, &s);
 }
 
 enum {
@@ -933,6 +964,18 @@ static int cfg__driver(struct cfg_ctx *x, const struct dg_ynode *v, struct dg_po
   return 0;
 }
 
+static int cfg__mqtt_paths(struct cfg_ctx *x, const struct dg_point *p, const struct cfg_seen *s)
+{
+  if (p->mqtt.path && mqtt_path_check(p->mqtt.path))
+    return cfg__failk(x, s->val[PT_PATH], "path",
+                      "expected a field path like value, data.ch4, values.0 or [id=GT101].value, got '%.64s'",
+                      p->mqtt.path);
+  if (p->mqtt.ts_path && mqtt_path_check(p->mqtt.ts_path))
+    return cfg__failk(x, s->val[PT_TS_PATH], "ts_path",
+                      "expected a field path like ts, meta.ts or [id=GT101].ts, got '%.64s'", p->mqtt.ts_path);
+  return 0;
+}
+
 static int cfg__mqtt_binding(struct cfg_ctx *x, const struct dg_ynode *n, struct dg_point *p,
                              const struct cfg_seen *s)
 {
@@ -945,7 +988,7 @@ static int cfg__mqtt_binding(struct cfg_ctx *x, const struct dg_ynode *n, struct
   if (strpbrk(p->mqtt.topic, "+#"))
     return cfg__failk(x, s->val[PT_TOPIC], "topic", "expected an exact topic without wildcards, got '%.64s'",
                       p->mqtt.topic);
-  return 0;
+  return cfg__mqtt_paths(x, p, s);
 }
 
 static unsigned cfg__mb_words(enum dg_mb_type t)
@@ -1402,6 +1445,9 @@ static void cfg__free_drivers(struct dg_config *c)
     free(b->client_id);
     free(b->username);
     free(b->password);
+    free(b->ca_file);
+    free(b->cert_file);
+    free(b->key_file);
   }
   free(c->mqtt_brokers);
   for (size_t i = 0; i < c->n_modbus_buses; i++) {

@@ -102,6 +102,13 @@ struct dg_mqtt_broker {
   int qos;                /* subscription QoS, 0..2 (default 1) */
   uint32_t keepalive_s;   /* default 30 */
   bool clean_session;     /* default true */
+  /* TLS (ssl://, mqtts://, wss:// URIs): PEM files; NULL = none. ca_file NULL uses the
+   * system's trust store. insecure skips verifying the broker's certificate and host name. */
+  char *ca_file;
+  char *cert_file;        /* client certificate (with key_file) */
+  char *key_file;
+  bool insecure;          /* default false */
+  uint32_t max_clock_skew_ms; /* source timestamps further ahead are replaced; 0 = 5 min */
 };
 
 /* JSON payload binding of an MQTT point. */

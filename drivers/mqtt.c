@@ -26,6 +26,7 @@
 #define MQTT__SUB_CHUNK 500        /* topics per SUBSCRIBE packet */
 #define MQTT__BATCH 32             /* samples per sampleq_push from a callback */
 #define MQTT__SUBACK_FAILURE 0x80
+#define MQTT__DEFAULT_SKEW_MS 300000
 
 /* ---------------------------------------------------------------------------------------------
  * Payload decoding */
@@ -118,9 +119,9 @@ static cJSON *mqtt__parse_doc(const char *payload, size_t len, const char **why)
     *why = "trailing data after JSON";
     return NULL;
   }
-  if (!cJSON_IsObject(doc)) {
+  if (!cJSON_IsObject(doc) && !cJSON_IsArray(doc)) {
     cJSON_Delete(doc);
-    *why = "not a JSON object";
+    *why = "not a JSON object or array";
     return NULL;
   }
   return doc;
@@ -144,19 +145,76 @@ static const cJSON *mqtt__child(const cJSON *node, const char *seg, size_t len)
   return NULL;
 }
 
-/* "value", "$.value", "data.ch4"; a numeric segment indexes an array. */
-static const cJSON *mqtt__lookup(const cJSON *root, const char *path)
+/* The first object of array `node` whose member `key` is the string `want` (or a number written
+ * exactly so): sel is "key=want" without the brackets. */
+static const cJSON *mqtt__select(const cJSON *node, const char *sel, size_t len)
+{
+  const char *eq = memchr(sel, '=', len);
+  if (!cJSON_IsArray(node) || !eq || eq == sel) return NULL;
+  size_t klen = (size_t)(eq - sel), wlen = len - klen - 1;
+  for (const cJSON *item = node->child; item; item = item->next) {
+    const cJSON *k = mqtt__child(item, sel, klen);
+    char num[32];
+    const char *have = NULL;
+    if (cJSON_IsString(k)) have = k->valuestring;
+    else if (cJSON_IsNumber(k) && snprintf(num, sizeof num, "%.17g", k->valuedouble) < (int)sizeof num) have = num;
+    if (have && strlen(have) == wlen && memcmp(have, eq + 1, wlen) == 0) return item;
+  }
+  return NULL;
+}
+
+/* Length of the path segment at p: a name up to '.' or '[', or a whole "[...]" selector.
+ * Returns 0 for an empty name or an unclosed selector. */
+static size_t mqtt__segment(const char *p, bool *selector)
+{
+  *selector = *p == '[';
+  if (*selector) {
+    const char *close = strchr(p, ']');
+    return close && close > p + 1 ? (size_t)(close - p) + 1 : 0;
+  }
+  return strcspn(p, ".[");
+}
+
+/* Walks a path from root (NULL: only checks the syntax); *valid tells whether it parsed. */
+static const cJSON *mqtt__walk(const cJSON *root, const char *path, bool *valid)
 {
   if (path[0] == '$' && path[1] == '.') path += 2;
+  else if (path[0] == '$' && path[1] == '[') path += 1;
   const cJSON *node = root;
+  *valid = false;
   for (;;) {
-    const char *dot = strchr(path, '.');
-    size_t len = dot ? (size_t)(dot - path) : strlen(path);
+    bool selector;
+    size_t len = mqtt__segment(path, &selector);
     if (len == 0) return NULL;
-    node = mqtt__child(node, path, len);
-    if (!node || !dot) return node;
-    path = dot + 1;
+    if (node && selector) {
+      bool index = strspn(path + 1, "0123456789") == len - 2;
+      node = index ? mqtt__child(node, path + 1, len - 2) : mqtt__select(node, path + 1, len - 2);
+    } else if (node) {
+      node = mqtt__child(node, path, len);
+    }
+    path += len;
+    if (!*path) break;
+    if (*path == '.') path++;
+    else if (*path != '[') return NULL;
   }
+  *valid = true;
+  return node;
+}
+
+/* "value", "$.value", "data.ch4"; a numeric segment or "[N]" indexes an array; "[key=val]"
+ * picks the array element whose `key` is val: "[id=GT101].value". */
+static const cJSON *mqtt__lookup(const cJSON *root, const char *path)
+{
+  bool valid;
+  return mqtt__walk(root, path, &valid);
+}
+
+int mqtt_path_check(const char *path)
+{
+  bool valid;
+  if (!path || !*path) return -EINVAL;
+  mqtt__walk(NULL, path, &valid);
+  return valid ? 0 : -EINVAL;
 }
 
 static int mqtt__node_number(const cJSON *node, bool allow_bool, double *out, const char **why)
@@ -188,6 +246,85 @@ static int mqtt__ts_ms(double t, int64_t *ts_ms, const char **why)
   return 0;
 }
 
+static int64_t mqtt__days_from_civil(int64_t y, unsigned m, unsigned d)
+{
+  y -= m <= 2;
+  const int64_t era = (y >= 0 ? y : y - 399) / 400;
+  const unsigned yoe = (unsigned)(y - era * 400);
+  const unsigned doy = (153 * (m > 2 ? m - 3 : m + 9) + 2) / 5 + d - 1;
+  const unsigned doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+  return era * 146097 + (int64_t)doe - 719468;
+}
+
+/* Reads exactly n digits. */
+static bool mqtt__digits(const char **p, int n, int *out)
+{
+  int v = 0;
+  for (int i = 0; i < n; i++, (*p)++) {
+    if (**p < '0' || **p > '9') return false;
+    v = v * 10 + (**p - '0');
+  }
+  *out = v;
+  return true;
+}
+
+/* Zone designator: Z, +hh:mm, +hhmm, +hh (or -). No designator: UTC. */
+static bool mqtt__iso_zone(const char *p, int *offset_min)
+{
+  int hh = 0, mm = 0;
+  *offset_min = 0;
+  if (!*p || ((*p == 'Z' || *p == 'z') && !p[1])) return true;
+  if (*p != '+' && *p != '-') return false;
+  int sign = *p++ == '-' ? -1 : 1;
+  if (!mqtt__digits(&p, 2, &hh)) return false;
+  if (*p == ':') p++;
+  if (*p && !mqtt__digits(&p, 2, &mm)) return false;
+  if (*p || hh > 23 || mm > 59) return false;
+  *offset_min = sign * (hh * 60 + mm);
+  return true;
+}
+
+/* YYYY-MM-DD[T| ]hh:mm[:ss[.frac]][zone] to epoch milliseconds. */
+static int mqtt__iso8601_ms(const char *s, int64_t *ms)
+{
+  int y, mo, d, h, mi, sec = 0, frac_ms = 0, zone;
+  const char *p = s;
+  if (!mqtt__digits(&p, 4, &y) || *p++ != '-' || !mqtt__digits(&p, 2, &mo) || *p++ != '-' ||
+      !mqtt__digits(&p, 2, &d) || (*p != 'T' && *p != 't' && *p != ' '))
+    return -EINVAL;
+  p++;
+  if (!mqtt__digits(&p, 2, &h) || *p++ != ':' || !mqtt__digits(&p, 2, &mi)) return -EINVAL;
+  if (*p == ':') {
+    p++;
+    if (!mqtt__digits(&p, 2, &sec)) return -EINVAL;
+    if (*p == '.' || *p == ',') {
+      int scale = 100, digits = 0;
+      for (p++; *p >= '0' && *p <= '9'; p++, digits++) {
+        frac_ms += scale * (*p - '0');
+        scale /= 10;
+      }
+      if (!digits) return -EINVAL;
+    }
+  }
+  if (mo < 1 || mo > 12 || d < 1 || d > 31 || h > 23 || mi > 59 || sec > 60 || !mqtt__iso_zone(p, &zone))
+    return -EINVAL;
+  int64_t days = mqtt__days_from_civil(y, (unsigned)mo, (unsigned)d);
+  int64_t t = ((days * 24 + h) * 60 + mi - zone) * 60 + sec;
+  if (t < 0) return -EINVAL;
+  *ms = t * 1000 + frac_ms;
+  return 0;
+}
+
+static int mqtt__ts_node(const cJSON *node, int64_t *ms, const char **why)
+{
+  double t;
+  const char *ignored;
+  if (mqtt__node_number(node, false, &t, &ignored) == 0) return mqtt__ts_ms(t, ms, why);
+  if (cJSON_IsString(node) && mqtt__iso8601_ms(node->valuestring, ms) == 0) return 0;
+  *why = "timestamp is neither epoch seconds/milliseconds nor ISO 8601";
+  return -EINVAL;
+}
+
 static int mqtt__from_doc(const cJSON *doc, const struct dg_mqtt_binding *b, double *value,
                           int64_t *ts_ms, const char **why)
 {
@@ -201,13 +338,8 @@ static int mqtt__from_doc(const cJSON *doc, const struct dg_mqtt_binding *b, dou
   if (rc) return rc;
   const cJSON *ts_node = b->ts_path ? mqtt__lookup(doc, b->ts_path) : NULL;
   if (ts_node) {
-    double t;
     int64_t ms;
-    if (mqtt__node_number(ts_node, false, &t, why)) {
-      *why = "timestamp is not a number";
-      return -EINVAL;
-    }
-    rc = mqtt__ts_ms(t, &ms, why);
+    rc = mqtt__ts_node(ts_node, &ms, why);
     if (rc) return rc;
     if (ts_ms) *ts_ms = ms;
   }
@@ -278,6 +410,8 @@ enum mqtt__retry { MQTT__RETRY_CONNECT = 1, MQTT__RETRY_SUBSCRIBE };
 struct mqtt__broker {
   struct mqtt_driver *m;
   char *id, *uri, *client_id, *username, *password;
+  char *ca_file, *cert_file, *key_file;
+  bool insecure;
   int qos;
   uint32_t keepalive_s;
   bool clean_session;
@@ -308,7 +442,8 @@ struct mqtt__broker {
   bool closed;
   bool disconnected; /* guarded by m->stop_lock */
   atomic_bool comm_marked;
-  _Atomic uint64_t messages, malformed;
+  _Atomic uint64_t messages, malformed, clock_skewed;
+  int64_t max_skew_ms;
   _Atomic int64_t last_message_ms;
 };
 
@@ -511,6 +646,18 @@ static const char *mqtt__decode(const struct mqtt__binding *bd, const cJSON *doc
   return NULL;
 }
 
+/* A source clock running ahead would put samples in the future (and keep stale detection
+ * quiet): beyond the tolerance the receive time is used instead, and counted. */
+static void mqtt__check_skew(struct mqtt__broker *b, const struct mqtt__binding *bd, struct dg_sample *s,
+                             int64_t now)
+{
+  if (s->quality != DG_Q_GOOD || s->ts_ms <= now + b->max_skew_ms) return;
+  DG_LOG_RL(DG_LOG_WARN, "mqtt", "%s: point %s: source timestamp %lld ms ahead of the receive time, "
+            "using the receive time", b->id, bd->point_id, (long long)(s->ts_ms - now));
+  s->ts_ms = now;
+  atomic_fetch_add_explicit(&b->clock_skewed, 1, memory_order_relaxed);
+}
+
 static void mqtt__deliver(struct mqtt__broker *b, const char *topic, size_t tlen,
                           const char *payload, size_t len)
 {
@@ -527,6 +674,7 @@ static void mqtt__deliver(struct mqtt__broker *b, const char *topic, size_t tlen
   for (size_t i = 0; i < t->n_bindings; i++) {
     const struct mqtt__binding *bd = &t->bindings[i];
     const char *why = mqtt__decode(bd, doc, doc_why, payload, len, now, &batch[n]);
+    mqtt__check_skew(b, bd, &batch[n], now);
     if (why) {
       bad = true;
       DG_LOG_RL(DG_LOG_WARN, "mqtt", "%s: topic %.*s, point %s: bad payload: %s", b->id,
@@ -638,6 +786,14 @@ static void mqtt__on_disconnect_failure(void *ctx, MQTTAsync_failureData *d)
 
 static void mqtt__schedule(struct mqtt__broker *b, enum mqtt__retry what);
 
+/* paho thread: OpenSSL's reason (bad CA, expired or mismatched certificate) for the log. */
+static int mqtt__on_ssl_error(const char *str, size_t len, void *ctx)
+{
+  struct mqtt__broker *b = ctx;
+  DG_LOG_RL(DG_LOG_WARN, "mqtt", "%s: TLS: %.*s", b->id, (int)(len > 0 && str[len - 1] == '\n' ? len - 1 : len), str);
+  return 0;
+}
+
 static void mqtt__connect(struct mqtt__broker *b)
 {
   MQTTAsync_connectOptions o = MQTTAsync_connectOptions_initializer;
@@ -654,7 +810,16 @@ static void mqtt__connect(struct mqtt__broker *b)
   o.MQTTVersion = MQTTVERSION_3_1_1;
   o.onFailure = mqtt__on_connect_failure;
   o.context = b;
-  if (b->ssl) o.ssl = &ssl;
+  if (b->ssl) {
+    ssl.trustStore = b->ca_file;
+    ssl.keyStore = b->cert_file;
+    ssl.privateKey = b->key_file;
+    ssl.enableServerCertAuth = !b->insecure;
+    ssl.verify = !b->insecure;
+    ssl.ssl_error_cb = mqtt__on_ssl_error;
+    ssl.ssl_error_context = b;
+    o.ssl = &ssl;
+  }
   int rc = MQTTAsync_connect(b->client, &o);
   if (rc != MQTTASYNC_SUCCESS) {
     DG_LOG_RL(DG_LOG_WARN, "mqtt", "%s: connect to %s not started (paho code %d), retry in %u ms",
@@ -774,6 +939,9 @@ static void mqtt__free_broker(struct mqtt__broker *b)
   free(b->client_id);
   free(b->username);
   free(b->password);
+  free(b->ca_file);
+  free(b->cert_file);
+  free(b->key_file);
   pthread_mutex_destroy(&b->gate);
 }
 
@@ -799,6 +967,11 @@ static int mqtt__init_broker(struct mqtt__broker *b, struct mqtt_driver *m,
   b->uri = mqtt__strdup_or_null(cfg->uri, &fail);
   b->username = mqtt__strdup_or_null(cfg->username, &fail);
   b->password = mqtt__strdup_or_null(cfg->password, &fail);
+  b->ca_file = mqtt__strdup_or_null(cfg->ca_file, &fail);
+  b->cert_file = mqtt__strdup_or_null(cfg->cert_file, &fail);
+  b->key_file = mqtt__strdup_or_null(cfg->key_file, &fail);
+  b->insecure = cfg->insecure;
+  b->max_skew_ms = cfg->max_clock_skew_ms ? cfg->max_clock_skew_ms : MQTT__DEFAULT_SKEW_MS;
   if (cfg->client_id && *cfg->client_id) {
     b->client_id = mqtt__strdup_or_null(cfg->client_id, &fail);
   } else if (asprintf(&b->client_id, "dualguardd-%s-%ld", cfg->id ? cfg->id : "mqtt",
@@ -983,5 +1156,6 @@ int mqtt_broker_stats(struct mqtt_driver *m, size_t broker, struct mqtt_broker_s
   out->malformed = atomic_load_explicit(&b->malformed, memory_order_relaxed);
   out->connects = b->connects;
   out->last_message_ms = atomic_load_explicit(&b->last_message_ms, memory_order_relaxed);
+  out->clock_skewed = atomic_load_explicit(&b->clock_skewed, memory_order_relaxed);
   return 0;
 }

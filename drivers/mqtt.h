@@ -23,6 +23,8 @@ struct mqtt_broker_stats {
   uint64_t malformed;      /* payloads that did not parse for at least one bound point */
   uint64_t connects;       /* successful (re)connects */
   int64_t last_message_ms; /* wall clock, 0 if none */
+  uint64_t clock_skewed;   /* samples whose source timestamp was further ahead of the receive
+                            * time than max_clock_skew: stamped with the receive time instead */
 };
 
 /* Loop thread. Creates one client per broker in cfg and starts connecting (with automatic
@@ -38,11 +40,19 @@ int mqtt_broker_stats(struct mqtt_driver *m, size_t broker, struct mqtt_broker_s
 
 /* Pure payload decoding, shared by the driver, tests and the fuzzer.
  * binding->path NULL: the payload is a bare number ("12.5", " 3e2 ").
- * Otherwise a JSON object; path is "value", "$.value" or "data.ch4" (dotted); the field must be
- * a number (or a numeric string, or true/false = 1/0). If ts_path is set and present, it is
- * epoch seconds (< 1e11) or milliseconds; *ts_ms is set to it, else left unchanged.
+ * Otherwise a JSON object or array; path is "value", "$.value" or "data.ch4" (dotted), where a
+ * numeric segment or "[N]" indexes an array and "[key=val]" picks the first array element whose
+ * member `key` is the string (or number) val: "[id=GT101].value" in
+ * [{"id": "GT101", "value": 3.2}, ...]. The field must be a number (or a numeric string, or
+ * true/false = 1/0). If ts_path is set and present, it is epoch seconds (< 1e11) or
+ * milliseconds (number or numeric string), or an ISO 8601 string
+ * "YYYY-MM-DDThh:mm[:ss[.fff]][Z|+hh:mm]" (no zone: UTC); *ts_ms is set to it, else left
+ * unchanged.
  * Returns 0, or -EINVAL with a short reason in `why` (static string). */
 int mqtt_parse_payload(const struct dg_mqtt_binding *binding, const char *payload, size_t len,
                        double *value, int64_t *ts_ms, const char **why);
+
+/* 0 if path is a well-formed path for mqtt_parse_payload, else -EINVAL. */
+int mqtt_path_check(const char *path);
 
 #endif

@@ -97,6 +97,43 @@ static const struct payload_case cases[] = {
   {"ts absurd", "value", "ts", "{\"value\": 3, \"ts\": 1e30}", -EINVAL, 0, TS_UNSET},
   {"bad value keeps ts", "value", "ts", "{\"value\": null, \"ts\": 1700000000}", -EINVAL, 0,
    TS_UNSET},
+
+  /* arrays of {id, value, ts} objects */
+  {"array by id", "[id=GT102].value", "[id=GT102].ts",
+   "[{\"id\": \"GT101\", \"value\": 3.2, \"ts\": 1}, {\"id\": \"GT102\", \"value\": 4.5, "
+   "\"ts\": 1700000000}]", 0, 4.5, INT64_C(1700000000000)},
+  {"array by id, first of two", "[id=A].v", NULL, "[{\"id\": \"A\", \"v\": 1}, {\"id\": \"A\", \"v\": 2}]", 0, 1,
+   TS_UNSET},
+  {"array by numeric id", "[id=7].v", NULL, "[{\"id\": 8, \"v\": 1}, {\"id\": 7, \"v\": 2}]", 0, 2, TS_UNSET},
+  {"array by index", "[1].v", NULL, "[{\"v\": 1}, {\"v\": 2}]", 0, 2, TS_UNSET},
+  {"array nested in object", "data[id=GT101].value", NULL,
+   "{\"data\": [{\"id\": \"GT101\", \"value\": 9}]}", 0, 9, TS_UNSET},
+  {"array dollar prefix", "$[id=X].value", NULL, "[{\"id\": \"X\", \"value\": 5}]", 0, 5, TS_UNSET},
+  {"array id absent", "[id=GT109].value", NULL, "[{\"id\": \"GT101\", \"value\": 3}]", -EINVAL, 0, TS_UNSET},
+  {"array id is a prefix", "[id=GT1].value", NULL, "[{\"id\": \"GT101\", \"value\": 3}]", -EINVAL, 0, TS_UNSET},
+  {"selector on an object", "[id=A].v", NULL, "{\"id\": \"A\", \"v\": 1}", -EINVAL, 0, TS_UNSET},
+  {"element without the key", "[id=A].v", NULL, "[{\"v\": 1}, 5, null]", -EINVAL, 0, TS_UNSET},
+
+  /* ISO 8601 timestamps */
+  {"ts iso Z", "value", "ts", "{\"value\": 1, \"ts\": \"2023-11-14T22:13:20Z\"}", 0, 1,
+   INT64_C(1700000000000)},
+  {"ts iso offset fraction", "value", "ts", "{\"value\": 1, \"ts\": \"2023-11-15T06:13:20.25+08:00\"}", 0, 1,
+   INT64_C(1700000000250)},
+  {"ts iso negative offset no colon", "value", "ts", "{\"value\": 1, \"ts\": \"2023-11-14T17:13:20-0500\"}", 0,
+   1, INT64_C(1700000000000)},
+  {"ts iso space no zone", "value", "ts", "{\"value\": 1, \"ts\": \"2023-11-14 22:13:20\"}", 0, 1,
+   INT64_C(1700000000000)},
+  {"ts iso minutes only", "value", "ts", "{\"value\": 1, \"ts\": \"2023-11-14T22:13Z\"}", 0, 1,
+   INT64_C(1699999980000)},
+  {"ts iso leap day", "value", "ts", "{\"value\": 1, \"ts\": \"2024-02-29T00:00:00Z\"}", 0, 1,
+   INT64_C(1709164800000)},
+  {"ts iso date only", "value", "ts", "{\"value\": 1, \"ts\": \"2023-11-14\"}", -EINVAL, 0, TS_UNSET},
+  {"ts iso bad month", "value", "ts", "{\"value\": 1, \"ts\": \"2023-13-14T22:13:20Z\"}", -EINVAL, 0, TS_UNSET},
+  {"ts iso bad zone", "value", "ts", "{\"value\": 1, \"ts\": \"2023-11-14T22:13:20+8\"}", -EINVAL, 0, TS_UNSET},
+  {"ts iso trailing junk", "value", "ts", "{\"value\": 1, \"ts\": \"2023-11-14T22:13:20Zx\"}", -EINVAL, 0,
+   TS_UNSET},
+  {"ts iso empty fraction", "value", "ts", "{\"value\": 1, \"ts\": \"2023-11-14T22:13:20.Z\"}", -EINVAL, 0,
+   TS_UNSET},
 };
 
 static void test_table(void **state)
@@ -187,6 +224,19 @@ static void test_oversized_rejected(void **state)
   free(big);
 }
 
+static void test_path_check(void **state)
+{
+  static const char *const good[] = {"value", "$.value", "data.ch4", "values.1", "[id=GT101].value",
+                                     "$[id=GT101].ts", "data[id=A].v", "[0]", "a[1][id=x].b"};
+  static const char *const bad[] = {"", ".value", "value.", "a..b", "[id=GT101", "[]", "[id=A]x", "$."};
+  (void)state;
+  for (size_t i = 0; i < sizeof good / sizeof good[0]; i++)
+    if (mqtt_path_check(good[i])) fail_msg("'%s' refused", good[i]);
+  for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++)
+    if (mqtt_path_check(bad[i]) != -EINVAL) fail_msg("'%s' accepted", bad[i]);
+  assert_int_equal(mqtt_path_check(NULL), -EINVAL);
+}
+
 static void test_failure_leaves_outputs(void **state)
 {
   (void)state;
@@ -207,6 +257,7 @@ int main(void)
     cmocka_unit_test(test_not_nul_terminated),
     cmocka_unit_test(test_oversized_rejected),
     cmocka_unit_test(test_failure_leaves_outputs),
+    cmocka_unit_test(test_path_check),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -1,4 +1,5 @@
-/* plantsim — plays sensor scenarios onto an MQTT broker for demos and tests.
+/* plantsim — plays sensor scenarios onto an MQTT broker and a Modbus TCP server for demos and
+ * tests.
  *
  *   plantsim --scenario FILE [--mqtt URI] [--speed X] [--once] [--client-id ID]
  *   plantsim publish --mqtt URI --topic T (--value V | --payload TEXT) [--qos N] [--retain]
@@ -14,6 +15,7 @@
 #include <unistd.h>
 
 #include "log.h"
+#include "mbserve.h"
 #include "publisher.h"
 #include "scenario.h"
 
@@ -96,8 +98,10 @@ static void ps_publish_sample(struct ps_scenario *s, struct ps_signal *sig, doub
   if (rc) DG_LOG_RL(DG_LOG_WARN, "plantsim", "%s: sample dropped (%s)", sig->topic, strerror(-rc));
 }
 
-/* Publishes every signal at multiples of its period, on scenario time = real time * speed. */
-static int ps_play(struct ps_scenario *s, struct ps_pub *pub, double speed, bool once)
+/* Plays every signal at multiples of its period, on scenario time = real time * speed: MQTT
+ * signals are published, Modbus signals update the registers their server answers with. */
+static int ps_play(struct ps_scenario *s, struct ps_pub *pub, struct ps_mbserve *mbs, double speed,
+                   bool once)
 {
   bool inclusive;
   double length = ps_length(s, &inclusive);
@@ -114,16 +118,55 @@ static int ps_play(struct ps_scenario *s, struct ps_pub *pub, double speed, bool
     if (t > limit) break;
     ps_sleep_until(&start, t / speed);
     if (ps_stop) break;
-    ps_pub_maintain(pub);
+    if (pub) ps_pub_maintain(pub);
     for (size_t i = 0; i < s->n_signals; i++) {
       struct ps_signal *sig = &s->signals[i];
       if ((double)next[i] * sig->period_s > t + 1e-9) continue;
-      ps_publish_sample(s, sig, t, pub);
+      if (sig->is_modbus) ps_mbserve_update(mbs, s, i, t);
+      else ps_publish_sample(s, sig, t, pub);
       next[i]++;
     }
+    ps_mbserve_apply(mbs);
   }
   free(next);
   return 0;
+}
+
+static int ps_publish_and_flush(struct ps_scenario *s, struct ps_pub *pub, struct ps_mbserve *mbs,
+                                const char *uri, double speed, bool once)
+{
+  if (ps_connect_retrying(pub, uri) || ps_play(s, pub, mbs, speed, once)) return 1;
+  bool flushed = ps_pub_flush(pub, PS_FLUSH_TIMEOUT_MS) == 0;
+  struct ps_pub_stats st;
+  ps_pub_stats(pub, &st);
+  DG_INFO("plantsim", "published %llu, acknowledged %llu, failed %llu, dropped %llu",
+          (unsigned long long)st.sent, (unsigned long long)st.acked,
+          (unsigned long long)st.failed, (unsigned long long)st.dropped);
+  return once && (!flushed || st.failed || st.dropped) ? PS_EXIT_INCOMPLETE : 0;
+}
+
+/* Modbus servers first (they need no peer), then the broker only if some signal publishes. */
+static int ps_serve_and_publish(struct ps_scenario *s, const char *uri, const char *client,
+                                double speed, bool once)
+{
+  struct ps_mbserve *mbs;
+  if (ps_mbserve_start(&mbs, s)) return 1;
+  bool has_mqtt = false;
+  for (size_t i = 0; i < s->n_signals; i++) has_mqtt = has_mqtt || !s->signals[i].is_modbus;
+  int status = 1;
+  if (!has_mqtt) {
+    status = ps_play(s, NULL, mbs, speed, once) ? 1 : 0;
+  } else {
+    char client_id[128];
+    struct ps_pub *pub;
+    ps_default_client_id(client_id, sizeof client_id, client);
+    if (ps_pub_create(&pub, uri, client_id) == 0) {
+      status = ps_publish_and_flush(s, pub, mbs, uri, speed, once);
+      ps_pub_destroy(pub);
+    }
+  }
+  ps_mbserve_stop(mbs);
+  return status;
 }
 
 static int ps_run_scenario(int argc, char **argv)
@@ -174,22 +217,7 @@ static int ps_run_scenario(int argc, char **argv)
     fprintf(stderr, "plantsim: %s\n", err);
     return 1;
   }
-  char client_id[128];
-  ps_default_client_id(client_id, sizeof client_id, client);
-  struct ps_pub *pub;
-  int status = 1;
-  if (ps_pub_create(&pub, uri, client_id)) goto done;
-  if (ps_connect_retrying(pub, uri) == 0 && ps_play(&s, pub, speed, once) == 0) {
-    bool flushed = ps_pub_flush(pub, PS_FLUSH_TIMEOUT_MS) == 0;
-    struct ps_pub_stats st;
-    ps_pub_stats(pub, &st);
-    DG_INFO("plantsim", "published %llu, acknowledged %llu, failed %llu, dropped %llu",
-            (unsigned long long)st.sent, (unsigned long long)st.acked,
-            (unsigned long long)st.failed, (unsigned long long)st.dropped);
-    status = once && (!flushed || st.failed || st.dropped) ? PS_EXIT_INCOMPLETE : 0;
-  }
-  ps_pub_destroy(pub);
-done:
+  int status = ps_serve_and_publish(&s, uri, client, speed, once);
   ps_free(&s);
   return status;
 }

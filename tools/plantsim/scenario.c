@@ -8,6 +8,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "modbus.h"
+
 #define PS__EPS 1e-9
 
 struct ps__ctx {
@@ -126,13 +128,15 @@ static int ps__kind(struct ps__ctx *c, struct fy_node *n, enum ps_kind *out)
   static const struct { const char *name; enum ps_kind kind; } kinds[] = {
     {"const", PS_CONST}, {"ramp", PS_RAMP}, {"step", PS_STEP},
     {"noise", PS_NOISE}, {"drop", PS_DROP}, {"stuck", PS_STUCK},
+    {"silent", PS_SILENT}, {"exception", PS_EXCEPTION},
   };
   for (size_t i = 0; i < sizeof kinds / sizeof kinds[0]; i++)
     if (ps__key_is(n, kinds[i].name)) {
       *out = kinds[i].kind;
       return 0;
     }
-  return ps__err(c, n, "unknown kind (expected one of: const, ramp, step, noise, drop, stuck)");
+  return ps__err(c, n, "unknown kind (expected one of: const, ramp, step, noise, drop, stuck, "
+                       "silent, exception)");
 }
 
 static int ps__segment(struct ps__ctx *c, struct fy_node *n, struct ps_segment *seg,
@@ -141,6 +145,7 @@ static int ps__segment(struct ps__ctx *c, struct fy_node *n, struct ps_segment *
   if (!fy_node_is_mapping(n)) return ps__err(c, n, "a profile segment must be a mapping");
   *seg = (struct ps_segment){.at_s = NAN, .value = NAN, .from = NAN, .to = NAN};
   *duration = NAN;
+  double code = NAN;
   void *it = NULL;
   struct fy_node_pair *p;
   int rc = 0;
@@ -153,9 +158,10 @@ static int ps__segment(struct ps__ctx *c, struct fy_node *n, struct ps_segment *
     else if (ps__key_is(k, "to")) rc = ps__number(c, v, &seg->to);
     else if (ps__key_is(k, "amplitude")) rc = ps__number(c, v, &seg->amplitude);
     else if (ps__key_is(k, "duration")) rc = ps__duration(c, v, duration);
+    else if (ps__key_is(k, "code")) rc = ps__number(c, v, &code);
     else
       rc = ps__err(c, k, "unknown key (expected one of: at, kind, value, from, to, amplitude, "
-                         "duration)");
+                         "duration, code)");
   }
   if (rc) return rc;
   if (isnan(seg->at_s)) return ps__err(c, n, "segment needs 'at'");
@@ -173,10 +179,17 @@ static int ps__segment(struct ps__ctx *c, struct fy_node *n, struct ps_segment *
   case PS_RAMP:
     if (isnan(seg->from) || isnan(seg->to)) return ps__err(c, n, "ramp needs 'from' and 'to'");
     break;
+  case PS_EXCEPTION:
+    if (!(code >= 1 && code <= 255 && code == floor(code)))
+      return ps__err(c, n, "exception needs 'code', a Modbus exception code 1..255");
+    seg->code = (int)code;
+    break;
   case PS_DROP:
   case PS_STUCK:
+  case PS_SILENT:
     break;
   }
+  if (seg->kind != PS_EXCEPTION && !isnan(code)) return ps__err(c, n, "'code' is only for kind exception");
   return 0;
 }
 
@@ -244,6 +257,103 @@ static int ps__format(struct ps__ctx *c, struct fy_node *n, enum ps_format *out)
   return 0;
 }
 
+static int ps__choice(struct ps__ctx *c, struct fy_node *n, const char *const *names, size_t count,
+                      const char *what, int *out)
+{
+  for (size_t i = 0; i < count; i++)
+    if (ps__key_is(n, names[i])) {
+      *out = (int)i;
+      return 0;
+    }
+  return ps__err(c, n, "unknown %s", what);
+}
+
+static int ps__int(struct ps__ctx *c, struct fy_node *n, double lo, double hi, double *out)
+{
+  int rc = ps__number(c, n, out);
+  if (rc == 0 && !(*out >= lo && *out <= hi && *out == floor(*out)))
+    rc = ps__err(c, n, "expected an integer from %g to %g", lo, hi);
+  return rc;
+}
+
+static int ps__modbus_key(struct ps__ctx *c, struct fy_node *k, struct fy_node *v, struct ps_modbus *mb,
+                          int *spaces)
+{
+  static const char *const space_keys[] = {"coil", "discrete", "input", "holding"};
+  static const char *const types[] = {"bool", "int16", "uint16", "int32", "uint32", "float32",
+                                      "int64", "uint64", "float64"};
+  double num;
+  int rc, choice;
+  for (int i = 0; i < 4; i++) {
+    if (!ps__key_is(k, space_keys[i])) continue;
+    if ((rc = ps__int(c, v, 0, 65535, &num))) return rc;
+    mb->space = (enum dg_mb_space)(DG_MB_COIL + i);
+    mb->address = (uint16_t)num;
+    ++*spaces;
+    return 0;
+  }
+  if (ps__key_is(k, "port")) {
+    if ((rc = ps__int(c, v, 1, 65535, &num))) return rc;
+    mb->port = (uint16_t)num;
+  } else if (ps__key_is(k, "unit")) {
+    if ((rc = ps__int(c, v, 0, 247, &num))) return rc;
+    mb->unit = (uint8_t)num;
+  } else if (ps__key_is(k, "type")) {
+    if ((rc = ps__choice(c, v, types, 9, "type (expected bool, int16, uint16, int32, uint32, "
+                                      "float32, int64, uint64 or float64)", &choice)))
+      return rc;
+    mb->type = (enum dg_mb_type)(DG_MB_BOOL + choice);
+  } else if (ps__key_is(k, "order")) {
+    size_t len;
+    const char *s = ps__scalar(v, &len);
+    char buf[8] = "";
+    if (s && len < sizeof buf) memcpy(buf, s, len);
+    if ((mb->order = mb_order_parse(buf)) < 0 || !s || len != 4)
+      return ps__err(c, v, "order must be ABCD, CDAB, BADC or DCBA");
+  } else if (ps__key_is(k, "scale")) {
+    if ((rc = ps__number(c, v, &mb->scale))) return rc;
+    if (mb->scale == 0) return ps__err(c, v, "scale must not be 0");
+  } else if (ps__key_is(k, "offset")) {
+    return ps__number(c, v, &mb->offset);
+  } else {
+    return ps__err(c, k, "unknown key (expected one of: port, unit, coil, discrete, input, holding, "
+                         "type, order, scale, offset)");
+  }
+  return 0;
+}
+
+static int ps__modbus(struct ps__ctx *c, struct fy_node *n, struct ps_modbus *mb)
+{
+  if (!fy_node_is_mapping(n)) return ps__err(c, n, "'modbus' must be a mapping");
+  *mb = (struct ps_modbus){.unit = 1, .scale = 1};
+  int spaces = 0, rc = 0;
+  bool typed = false;
+  void *it = NULL;
+  struct fy_node_pair *p;
+  while (rc == 0 && (p = fy_node_mapping_iterate(n, &it))) {
+    rc = ps__modbus_key(c, fy_node_pair_key(p), fy_node_pair_value(p), mb, &spaces);
+    typed = typed || ps__key_is(fy_node_pair_key(p), "type");
+  }
+  if (rc) return rc;
+  if (!mb->port) return ps__err(c, n, "'modbus' needs 'port'");
+  if (spaces != 1) return ps__err(c, n, "'modbus' needs exactly one of coil, discrete, input, holding");
+  bool bits = mb->space == DG_MB_COIL || mb->space == DG_MB_DISCRETE;
+  if (!typed) mb->type = bits ? DG_MB_BOOL : DG_MB_UINT16;
+  if (bits != (mb->type == DG_MB_BOOL)) return ps__err(c, n, "coils and discrete inputs are bool, registers are not");
+  if ((unsigned)mb->address + mb_type_registers(mb->type, -1) > 65536)
+    return ps__err(c, n, "the value runs past address 65535");
+  return 0;
+}
+
+/* silent and exception describe a Modbus device; an MQTT sensor has no such thing. */
+static int ps__check_kinds(struct ps__ctx *c, struct fy_node *n, const struct ps_signal *sig)
+{
+  for (size_t i = 0; !sig->is_modbus && i < sig->n_segments; i++)
+    if (sig->segments[i].kind == PS_SILENT || sig->segments[i].kind == PS_EXCEPTION)
+      return ps__err(c, n, "kinds silent and exception need a 'modbus' signal (use drop for MQTT)");
+  return 0;
+}
+
 static int ps__signal(struct ps__ctx *c, struct fy_node *n, struct ps_signal *sig)
 {
   if (!fy_node_is_mapping(n)) return ps__err(c, n, "a signal must be a mapping");
@@ -264,9 +374,12 @@ static int ps__signal(struct ps__ctx *c, struct fy_node *n, struct ps_signal *si
     else if (ps__key_is(k, "qos")) rc = ps__number(c, v, &qos);
     else if (ps__key_is(k, "retain")) rc = ps__bool(c, v, &sig->retain);
     else if (ps__key_is(k, "profile")) profile = v;
-    else
-      rc = ps__err(c, k, "unknown key (expected one of: topic, format, json_path, ts, period, "
-                         "loop, qos, retain, profile)");
+    else if (ps__key_is(k, "modbus")) {
+      sig->is_modbus = true;
+      rc = ps__modbus(c, v, &sig->mb);
+    } else
+      rc = ps__err(c, k, "unknown key (expected one of: topic, modbus, format, json_path, ts, "
+                         "period, loop, qos, retain, profile)");
     if (rc == 0 && ps__key_is(k, "qos") && qos != 0 && qos != 1 && qos != 2)
       rc = ps__err(c, v, "qos must be 0, 1 or 2");
     if (rc == 0 && ps__key_is(k, "period") && !(sig->period_s >= 0.001))
@@ -274,12 +387,13 @@ static int ps__signal(struct ps__ctx *c, struct fy_node *n, struct ps_signal *si
   }
   if (rc) return rc;
   sig->qos = (int)qos;
-  if (!sig->topic) return ps__err(c, n, "signal needs 'topic'");
-  if (strpbrk(sig->topic, "+#")) return ps__err(c, n, "topic must not contain wildcards");
+  if (!sig->topic == !sig->is_modbus) return ps__err(c, n, "signal needs exactly one of 'topic', 'modbus'");
+  if (sig->topic && strpbrk(sig->topic, "+#")) return ps__err(c, n, "topic must not contain wildcards");
   if (!profile) return ps__err(c, n, "signal needs 'profile'");
   if (sig->format == PS_JSON && !sig->json_path && !(sig->json_path = strdup("value")))
     return -ENOMEM;
-  return ps__profile(c, profile, sig);
+  rc = ps__profile(c, profile, sig);
+  return rc ? rc : ps__check_kinds(c, profile, sig);
 }
 
 static int ps__signals(struct ps__ctx *c, struct fy_node *n, struct ps_scenario *s)
@@ -395,16 +509,25 @@ static double ps__uniform(struct ps_scenario *s)
   return (double)((x * 2685821657736338717ull) >> 11) / 9007199254740992.0;
 }
 
-bool ps_value(struct ps_scenario *s, struct ps_signal *sig, double t, double *value)
+const struct ps_segment *ps_segment_at(const struct ps_signal *sig, double t)
 {
   if (sig->loop_s > 0) t = fmod(t, sig->loop_s);
   const struct ps_segment *seg = NULL;
   for (size_t i = 0; i < sig->n_segments && sig->segments[i].at_s <= t + PS__EPS; i++)
     seg = &sig->segments[i];
+  return seg;
+}
+
+bool ps_value(struct ps_scenario *s, struct ps_signal *sig, double t, double *value)
+{
+  const struct ps_segment *seg = ps_segment_at(sig, t);
   if (!seg) return false;
+  if (sig->loop_s > 0) t = fmod(t, sig->loop_s);
   double v;
   switch (seg->kind) {
   case PS_DROP:
+  case PS_SILENT:
+  case PS_EXCEPTION:
     return false;
   case PS_STUCK:
     if (sig->has_last) v = sig->last_value;

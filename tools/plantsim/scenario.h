@@ -10,7 +10,11 @@
 #include <stddef.h>
 #include <stdint.h>
 
-enum ps_kind { PS_CONST = 1, PS_RAMP, PS_STEP, PS_NOISE, PS_DROP, PS_STUCK };
+#include "model.h"
+
+/* PS_SILENT and PS_EXCEPTION only apply to Modbus signals: the device stops answering, or
+ * answers the signal's registers with Modbus exception `code`. */
+enum ps_kind { PS_CONST = 1, PS_RAMP, PS_STEP, PS_NOISE, PS_DROP, PS_STUCK, PS_SILENT, PS_EXCEPTION };
 enum ps_format { PS_JSON = 1, PS_BARE };
 
 struct ps_segment {
@@ -19,10 +23,23 @@ struct ps_segment {
   double value, from, to;
   double amplitude;  /* uniform noise +-amplitude added to the value (0: none) */
   double end_s;      /* ramp: where `to` is reached */
+  int code;          /* exception: Modbus exception code 1..255 */
+};
+
+/* A signal served by plantsim's Modbus TCP server on `port` instead of published on a topic:
+ * the register value is (value - offset) / scale encoded as `type` in byte order `order`. */
+struct ps_modbus {
+  uint16_t port;
+  uint8_t unit;
+  enum dg_mb_space space;
+  uint16_t address;
+  enum dg_mb_type type;
+  int order;         /* enum mb_order */
+  double scale, offset;
 };
 
 struct ps_signal {
-  char *topic;
+  char *topic;       /* NULL for a Modbus signal */
   enum ps_format format;
   char *json_path;   /* json: dotted path of the value, default "value" */
   bool with_ts;      /* json: add "ts": epoch milliseconds at the top level */
@@ -35,6 +52,8 @@ struct ps_signal {
   /* Evaluation state. */
   bool has_last;
   double last_value;
+  bool is_modbus;
+  struct ps_modbus mb;
 };
 
 struct ps_scenario {
@@ -58,6 +77,9 @@ double ps_length(const struct ps_scenario *s, bool *inclusive);
 /* Value of `sig` at scenario time t (seconds since start). Returns false when the profile
  * says nothing is published at t (drop, or before the first segment). */
 bool ps_value(struct ps_scenario *s, struct ps_signal *sig, double t, double *value);
+
+/* The segment in force at scenario time t, NULL before the first one. */
+const struct ps_segment *ps_segment_at(const struct ps_signal *sig, double t);
 
 /* Payload for `value` in the signal's format. Returns its length, or -1 if it does not fit. */
 int ps_payload(const struct ps_signal *sig, double value, int64_t ts_ms, char *buf, size_t len);
