@@ -244,3 +244,20 @@ int hazard_write(struct store_conn *c, const struct hazard_change *hc)
   sqlite3_bind_double(st, 6, hc->value);
   return ledger__step(st);
 }
+
+int64_t ledger_alloc_hazard(struct ledger *l, int64_t now_ms, char *code, size_t len)
+{
+  int64_t id = l->next_id++;
+  ledger__code(l, id, now_ms, code, len);
+  return id;
+}
+
+void ledger_forget(struct ledger *l, int64_t hazard_id)
+{
+  for (size_t i = 0; i < l->n_open; i++) {
+    if (l->open[i].hazard_id != hazard_id) continue;
+    free(l->open[i].measure);
+    l->open[i] = l->open[--l->n_open];
+    return;
+  }
+}

@@ -50,6 +50,13 @@ int hazard_on_activation(struct ledger *l, const struct dg_rule *rule, int stage
 int hazard_write(struct store_conn *c, const struct hazard_change *hc);
 void hazard_change_release(struct hazard_change *hc);
 
+/* Loop thread. Allocates the id and code of a hazard registered outside alarm automation
+ * (manual report, inspection record). Returns the id. */
+int64_t ledger_alloc_hazard(struct ledger *l, int64_t now_ms, char *code, size_t len);
+/* Loop thread, after the commit that closed hazard `hazard_id`: the next failure of its measure
+ * opens a new hazard. */
+void ledger_forget(struct ledger *l, int64_t hazard_id);
+
 /* Number of open automatic hazards known to the loop. */
 size_t ledger_open_count(const struct ledger *l);
 

@@ -55,6 +55,14 @@ const char *const store_migrations[] = {
   "  expires_ms INTEGER NOT NULL, last_error TEXT, delivered_ms INTEGER,"
   "  UNIQUE(channel, ref));"
   "CREATE INDEX outbox_pending ON outbox(state, next_attempt_ms);",
+
+  /* 1 → 2: hazard closed loop and dynamic risk */
+  "ALTER TABLE hazards ADD COLUMN overdue_ms INTEGER;"  /* when the deadline passed unclosed */
+  "CREATE TABLE risk_level_history ("
+  "  id INTEGER PRIMARY KEY, unit TEXT NOT NULL, ts_ms INTEGER NOT NULL,"
+  "  from_level INTEGER, to_level INTEGER NOT NULL,"   /* enum dg_level: 1 blue … 4 red */
+  "  cause TEXT);"
+  "CREATE INDEX risk_level_history_unit ON risk_level_history(unit, id);",
 };
 
 const unsigned store_n_migrations = sizeof store_migrations / sizeof store_migrations[0];

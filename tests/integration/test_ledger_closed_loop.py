@@ -1,0 +1,207 @@
+#!/usr/bin/python3
+"""Hazard closed loop through the API: a sensor breach opens a hazard, which is rectified,
+submitted, verified by another person and closed; the next breach of the same measure opens a
+new hazard. Manual reports, five-in-place for major hazards, and rejected input."""
+import json
+import os
+import signal
+import sys
+import urllib.error
+import urllib.request
+
+from dgtest import Daemon, Mosquitto, Sink, db_rows, run_tests, wait_until
+
+CONFIG = """
+site: {{ code: "410700-0001", name: 测试化工 }}
+daemon: {{ history_flush: 200ms, hazard_deadline_days: 3 }}
+persons:
+  - {{ id: li, name: 李主任, roles: [workshop_director] }}
+  - {{ id: wang, name: 王工, roles: [maintenance] }}
+  - {{ id: zhao, name: 赵安全员, roles: [safety] }}
+hazard_sources:
+  - id: HS01
+    name: 液氨储罐区
+    major: true
+    major_grade: 2
+    units:
+      - id: U01
+        name: 1#液氨储罐
+        responsible: {{ dept: 储运车间, person: li }}
+        events:
+          - id: E01
+            name: 液氨泄漏中毒
+            accident_type: 中毒和窒息
+            lec: {{ l: 1, e: 6, c: 15 }}
+            measures:
+              - {{ id: M01, desc: 有毒气体检测报警器有效投用, classify: "1-4", data_src: 1 }}
+              - {{ id: M02, desc: 装卸区气体检测有效, classify: "1-4", data_src: 1 }}
+mqtt:
+  - {{ id: main, uri: "tcp://127.0.0.1:{mqtt_port}", client_id: dg-ledger-{mqtt_port}, qos: 1 }}
+points:
+  - {{ id: GT101, name: 1#罐区氨气检测器, unit_id: U01, eng_unit: "%LEL", driver: mqtt.main, topic: t/gt101, path: value }}
+  - {{ id: GT102, name: 装卸区氨气检测器, unit_id: U01, eng_unit: "%LEL", driver: mqtt.main, topic: t/gt102, path: value }}
+rules:
+  - id: R-GT101-H
+    type: high
+    point: GT101
+    measure: M01
+    stages: [ {{ name: H, limit: 25, priority: high }}, {{ name: HH, limit: 50, priority: critical }} ]
+    deadband: 2
+  - id: R-GT102-H
+    type: high
+    point: GT102
+    measure: M02
+    stages: [ {{ name: H, limit: 25, priority: high }} ]
+    hazard_level: 1
+channels:
+  - {{ id: hook, type: webhook, url: "http://127.0.0.1:{hook_port}/hook", timeout: 2s }}
+policies:
+  - {{ id: all, priorities: [low, medium, high, critical], channels: [hook] }}
+"""
+
+
+def post(daemon, path, body):
+    data = json.dumps(body).encode("utf-8") if not isinstance(body, bytes) else body
+    req = urllib.request.Request(f"http://127.0.0.1:{daemon.port}{path}", data=data, method="POST",
+                                 headers={"Content-Type": "application/json"})
+    try:
+        with urllib.request.urlopen(req, timeout=10) as r:
+            return r.status, json.loads(r.read().decode("utf-8"))
+    except urllib.error.HTTPError as e:
+        return e.code, json.loads(e.read().decode("utf-8") or "null")
+
+
+def setup(workdir, cleanup):
+    broker = Mosquitto(workdir).start()
+    cleanup.append(broker.stop)
+    sink = Sink(port=0).start()
+    cleanup.append(sink.stop)
+    cfg = os.path.join(workdir, "plant.yaml")
+    with open(cfg, "w", encoding="utf-8") as f:
+        f.write(CONFIG.format(mqtt_port=broker.port, hook_port=sink.port))
+    daemon = Daemon(workdir, cfg, os.path.join(workdir, "dg.db"))
+    cleanup.append(lambda: daemon.stop(signal.SIGKILL))
+    daemon.start()
+    wait_until(lambda: daemon.get("/api/v1/drivers")[1]["drivers"][0]["connected"], 15, "MQTT connected")
+    return broker, sink, daemon
+
+
+def hazard(daemon, hid):
+    return daemon.get(f"/api/v1/hazards/{hid}")[1]
+
+
+def breach(daemon, broker, topic, rule):
+    broker.publish(topic, '{"value": 30}')
+    wait_until(lambda: daemon.alarm(rule)["active"], 15, f"{rule} active")
+    broker.publish(topic, '{"value": 10}')
+    wait_until(lambda: not daemon.alarm(rule)["active"], 15, f"{rule} cleared")
+
+
+def test_breach_to_closed_hazard_and_reopen(workdir, cleanup):
+    broker, _, daemon = setup(workdir, cleanup)
+    breach(daemon, broker, "t/gt101", "R-GT101-H")
+    h = wait_until(lambda: daemon.get("/api/v1/hazards")[1]["hazards"], 10, "hazard opened")[0]
+    hid = h["id"]
+    assert h["danger_src"] == 9 and h["danger_state"] == 0 and h["measure"] == "M01", h
+
+    # Not yet rectified: nothing to submit; verification needs state 1.
+    st, body = post(daemon, f"/api/v1/hazards/{hid}/submit", {"actor": "wang"})
+    assert st == 409 and "no rectification" in body["error"], (st, body)
+    st, body = post(daemon, f"/api/v1/hazards/{hid}/verify", {"actor": "zhao"})
+    assert st == 409 and "needs state" in body["error"], (st, body)
+
+    st, body = post(daemon, f"/api/v1/hazards/{hid}/rectify",
+                    {"actor": "wang", "rectify_measures": "更换GT101探头并标定", "cost": 1200.5})
+    assert st == 200 and body["danger_state"] == 0 and body["code"] == h["code"], (st, body)
+    st, body = post(daemon, f"/api/v1/hazards/{hid}/submit", {"actor": "wang", "comment": "已整改"})
+    assert st == 200 and body["danger_state"] == 1, (st, body)
+    st, body = post(daemon, f"/api/v1/hazards/{hid}/rectify", {"actor": "wang", "cost": 5})
+    assert st == 409, (st, body)
+
+    # The rectifier may not verify or reject his own work.
+    st, body = post(daemon, f"/api/v1/hazards/{hid}/verify", {"actor": "wang"})
+    assert st == 409 and "verifier must differ" in body["error"], (st, body)
+    st, body = post(daemon, f"/api/v1/hazards/{hid}/reject", {"actor": "zhao"})
+    assert st == 400 and body["error"].startswith("comment"), (st, body)
+    st, body = post(daemon, f"/api/v1/hazards/{hid}/reject", {"actor": "zhao", "comment": "未标定记录"})
+    assert st == 200 and body["danger_state"] == 0, (st, body)
+    assert post(daemon, f"/api/v1/hazards/{hid}/submit", {"actor": "wang"})[0] == 200
+    st, body = post(daemon, f"/api/v1/hazards/{hid}/verify", {"actor": "zhao", "comment": "验收合格"})
+    assert st == 200 and body["danger_state"] == 9 and body["danger_state_zh"] == "已验收", (st, body)
+
+    closed = hazard(daemon, hid)
+    assert closed["verifier"] == "zhao" and closed["rectifier"] == "wang" and closed["closed_ms"], closed
+    assert closed["cost"] == 1200.5 and closed["verify_comment"] == "验收合格", closed
+    actions = [(j["action"], j["actor"], j["from_state"], j["to_state"]) for j in closed["journal"]]
+    assert actions == [("register", "system", None, 0), ("rectify", "wang", 0, 0), ("submit", "wang", 0, 1),
+                       ("reject", "zhao", 1, 0), ("submit", "wang", 0, 1), ("verify", "zhao", 1, 9)], actions
+    assert all(j["ts_ms"] for j in closed["journal"])
+    st, body = post(daemon, f"/api/v1/hazards/{hid}/reject", {"actor": "li", "comment": "x"})
+    assert st == 409, (st, body)
+
+    # The measure fails again: a new hazard, not an occurrence of the closed one.
+    breach(daemon, broker, "t/gt101", "R-GT101-H")
+    hz = wait_until(lambda: daemon.get("/api/v1/hazards")[1]["hazards"], 10, "a new hazard")
+    assert len(hz) == 1 and hz[0]["id"] != hid and hz[0]["measure"] == "M01", hz
+    old = hazard(daemon, hid)
+    assert len(old["occurrences"]) == 1 and old["danger_state"] == 9, old
+
+
+def test_major_hazard_needs_five_in_place(workdir, cleanup):
+    broker, _, daemon = setup(workdir, cleanup)
+    breach(daemon, broker, "t/gt102", "R-GT102-H")
+    h = wait_until(lambda: daemon.get("/api/v1/hazards")[1]["hazards"], 10, "hazard opened")[0]
+    assert h["danger_level"] == 1 and h["liable_person"] == "li", h
+    hid = h["id"]
+    assert post(daemon, f"/api/v1/hazards/{hid}/rectify", {"actor": "wang", "rectify_measures": "更换探头"})[0] == 200
+    st, body = post(daemon, f"/api/v1/hazards/{hid}/submit", {"actor": "wang"})
+    assert st == 409 and "five-in-place" in body["error"], (st, body)
+    assert "cost" in body["error"] and "contingency_plan" in body["error"], body
+    assert "liable_person" not in body["error"] and "deadline_ms" not in body["error"], body
+    st, _ = post(daemon, f"/api/v1/hazards/{hid}/rectify", {"actor": "wang", "cost": 0, "contingency_plan": "液氨泄漏专项预案"})
+    assert st == 200
+    st, body = post(daemon, f"/api/v1/hazards/{hid}/submit", {"actor": "wang"})
+    assert st == 200 and body["danger_state"] == 1, (st, body)
+
+
+def test_manual_report_and_rejected_input(workdir, cleanup):
+    _, _, daemon = setup(workdir, cleanup)
+    st, body = post(daemon, "/api/v1/hazards", {"actor": "zhao", "description": "2#泵房地沟积水", "danger_src": 1,
+                                                "measure": "M02", "danger_manage_type": 0})
+    assert st == 201 and body["danger_state"] == 0 and body["code"].startswith("410700-0001-YH-"), (st, body)
+    h = hazard(daemon, body["id"])
+    assert h["reporter"] == "zhao" and h["danger_src"] == 1 and h["danger_manage_type"] == 0, h
+    assert (h["measure"], h["event"], h["unit"], h["hazard_source"], h["liable_person"]) == ("M02", "E01", "U01", "HS01", "li"), h
+    assert [j["action"] for j in h["journal"]] == ["report"] and h["journal"][0]["actor"] == "zhao", h
+
+    bad = [
+        ({"description": "x", "danger_src": 1}, "actor"),
+        ({"actor": "nobody", "description": "x", "danger_src": 1}, "actor"),
+        ({"actor": "zhao", "danger_src": 1}, "description"),
+        ({"actor": "zhao", "description": "x"}, "danger_src"),
+        ({"actor": "zhao", "description": "x", "danger_src": 9}, "danger_src"),
+        ({"actor": "zhao", "description": "x", "danger_src": 1, "danger_level": 2}, "danger_level"),
+        ({"actor": "zhao", "description": "x", "danger_src": 1, "unit": "U99"}, "unit"),
+        ({"actor": "zhao", "description": "x", "danger_src": 1, "deadline_ms": "tomorrow"}, "deadline_ms"),
+    ]
+    for req, field in bad:
+        st, body = post(daemon, "/api/v1/hazards", req)
+        assert st == 400 and body["error"].startswith(field + ":"), (req, st, body)
+    st, body = post(daemon, "/api/v1/hazards", b"{not json")
+    assert st == 400 and body["error"].startswith("body"), (st, body)
+    hid = h["id"]
+    st, body = post(daemon, f"/api/v1/hazards/{hid}/rectify", {"actor": "wang", "cost": -1})
+    assert st == 400 and body["error"].startswith("cost"), (st, body)
+    st, body = post(daemon, f"/api/v1/hazards/{hid}/rectify", {"actor": "wang", "rectifier": "ghost"})
+    assert st == 400 and body["error"].startswith("rectifier"), (st, body)
+    assert post(daemon, "/api/v1/hazards/999/submit", {"actor": "wang"})[0] == 404
+    assert post(daemon, f"/api/v1/hazards/{hid}/close", {"actor": "wang"})[0] == 404
+    assert len(db_rows(daemon.db_path, "SELECT id FROM hazards")) == 1
+
+
+if __name__ == "__main__":
+    sys.exit(run_tests([
+        test_breach_to_closed_hazard_and_reopen,
+        test_major_hazard_needs_five_in_place,
+        test_manual_report_and_rejected_input,
+    ]))
