@@ -6,6 +6,7 @@ import json
 import os
 import signal
 import sys
+import time
 import urllib.error
 import urllib.request
 
@@ -199,9 +200,32 @@ def test_manual_report_and_rejected_input(workdir, cleanup):
     assert len(db_rows(daemon.db_path, "SELECT id FROM hazards")) == 1
 
 
+def test_overdue_hazard_notified_once(workdir, cleanup):
+    _, sink, daemon = setup(workdir, cleanup)
+    past = int(time.time() * 1000) - 60000
+    st, body = post(daemon, "/api/v1/hazards", {"actor": "zhao", "description": "消防通道堵塞", "danger_src": 1,
+                                                "unit": "U01", "danger_level": 1, "deadline_ms": past})
+    assert st == 201, (st, body)
+    hid = body["id"]
+    # The scan runs at start (and every minute): a restart makes it run now.
+    assert daemon.stop() == 0
+    daemon.start()
+    got = sink.wait_for(lambda r: any(e["body"].get("event") == "overdue" for e in r))
+    msg = next(e["body"] for e in got if e["body"].get("event") == "overdue")
+    assert msg["kind"] == "hazard" and msg["hazard"]["id"] == hid and msg["hazard"]["danger_level"] == 1, msg
+    assert "隐患超期" in msg["text_zh"] and "李主任" in msg["text_zh"], msg
+    rows = db_rows(daemon.db_path, "SELECT overdue_ms FROM hazards WHERE id = ?", (hid,))
+    assert rows[0]["overdue_ms"], rows
+    assert daemon.stop() == 0
+    daemon.start()
+    assert [j["action"] for j in hazard(daemon, hid)["journal"]] == ["report", "overdue"]
+    assert len(db_rows(daemon.db_path, "SELECT id FROM outbox WHERE ref LIKE 'hazard:%:overdue:%'")) == 1
+
+
 if __name__ == "__main__":
     sys.exit(run_tests([
         test_breach_to_closed_hazard_and_reopen,
         test_major_hazard_needs_five_in_place,
         test_manual_report_and_rejected_input,
+        test_overdue_hazard_notified_once,
     ]))

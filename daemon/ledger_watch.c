@@ -1,0 +1,239 @@
+#include "ledger_watch.h"
+
+#include <cjson/cJSON.h>
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "log.h"
+
+struct ledger_watch {
+  struct engine *e;
+  uv_timer_t timer;
+  int busy;                  /* a scan's job is not committed yet */
+  int closing;
+};
+
+struct ledger_watch__hazard {
+  int64_t id;
+  int state;
+};
+
+struct ledger_watch__job {
+  struct ledger_watch *w;
+  int64_t now_ms;
+  struct ledger_watch__hazard *hz;
+  size_t n;
+  struct notify_msg *msgs;
+};
+
+static const char *const ledger_watch__sql_due =
+  "SELECT id, code, danger_level, danger_state, deadline_ms, description, liable_person, unit FROM hazards"
+  " WHERE danger_state <> 9 AND overdue_ms IS NULL AND deadline_ms IS NOT NULL AND deadline_ms < ?1 ORDER BY id";
+static const char *const ledger_watch__sql_flag =
+  "UPDATE hazards SET overdue_ms = ?2, updated_ms = ?2 WHERE id = ?1 AND overdue_ms IS NULL";
+static const char *const ledger_watch__sql_journal =
+  "INSERT INTO hazard_journal (hazard_id, ts_ms, actor, action, from_state, to_state, comment)"
+  " VALUES (?1, ?2, 'system', 'overdue', ?3, ?3, '超过整改期限')";
+
+/* ---- notification ---------------------------------------------------------------------------- */
+
+static void ledger_watch__text(cJSON *o, const char *k, const char *v)
+{
+  if (v) cJSON_AddStringToObject(o, k, v);
+  else cJSON_AddNullToObject(o, k);
+}
+
+static char *ledger_watch__body(const struct dg_config *cfg, sqlite3_stmt *st, int64_t now_ms)
+{
+  const char *code = (const char *)sqlite3_column_text(st, 1);
+  const char *desc = (const char *)sqlite3_column_text(st, 5);
+  const char *liable = (const char *)sqlite3_column_text(st, 6);
+  const struct dg_person *p = liable ? dg_config_person(cfg, liable) : NULL;
+  int major = sqlite3_column_int(st, 2) == 1;
+  cJSON *root = cJSON_CreateObject();
+  cJSON_AddStringToObject(root, "kind", "hazard");
+  cJSON_AddStringToObject(root, "event", "overdue");
+  cJSON_AddNumberToObject(root, "ts_ms", (double)now_ms);
+  cJSON *site = cJSON_AddObjectToObject(root, "site");
+  ledger_watch__text(site, "code", cfg->site_code);
+  ledger_watch__text(site, "name", cfg->site_name);
+  cJSON *h = cJSON_AddObjectToObject(root, "hazard");
+  cJSON_AddNumberToObject(h, "id", (double)sqlite3_column_int64(st, 0));
+  ledger_watch__text(h, "code", code);
+  cJSON_AddNumberToObject(h, "danger_level", major);
+  cJSON_AddNumberToObject(h, "danger_state", sqlite3_column_int(st, 3));
+  cJSON_AddNumberToObject(h, "deadline_ms", (double)sqlite3_column_int64(st, 4));
+  ledger_watch__text(h, "description", desc);
+  ledger_watch__text(h, "liable_person", liable);
+  ledger_watch__text(h, "unit", (const char *)sqlite3_column_text(st, 7));
+  char zh[768], en[768];
+  const char *who = p && p->name ? p->name : liable ? liable : "未指定";
+  snprintf(zh, sizeof zh, "【隐患超期】%s%s 已超过整改期限，责任人：%s。%s", major ? "重大隐患 " : "", code, who,
+           desc ? desc : "");
+  snprintf(en, sizeof en, "[overdue] %shazard %s is past its rectification deadline; liable: %s",
+           major ? "major " : "", code, liable ? liable : "nobody");
+  cJSON_AddStringToObject(root, "text_zh", zh);
+  cJSON_AddStringToObject(root, "text_en", en);
+  char *s = cJSON_PrintUnformatted(root);
+  cJSON_Delete(root);
+  return s;
+}
+
+static int ledger_watch__has_channel(const struct notify_msg *list, const char *id, const char *ref)
+{
+  for (; list; list = list->next)
+    if (strcmp(list->channel, id) == 0 && strcmp(list->ref, ref) == 0) return 1;
+  return 0;
+}
+
+static void ledger_watch__msgs(struct ledger_watch__job *j, const struct engine *e, sqlite3_stmt *st)
+{
+  enum dg_priority prio = sqlite3_column_int(st, 2) == 1 ? DG_PRIO_CRITICAL : DG_PRIO_HIGH;
+  char ref[80]; /* a deadline extended and missed again is announced again */
+  snprintf(ref, sizeof ref, "hazard:%lld:overdue:%lld", (long long)sqlite3_column_int64(st, 0),
+           (long long)sqlite3_column_int64(st, 4));
+  for (size_t i = 0; i < e->cfg->n_policies; i++) {
+    const struct dg_policy *pol = &e->cfg->policies[i];
+    if (!(pol->priority_mask & (1u << prio))) continue;
+    for (size_t k = 0; k < pol->n_channels; k++) {
+      const struct dg_channel *ch = pol->channels[k];
+      if (ledger_watch__has_channel(j->msgs, ch->id, ref)) continue;
+      char *body = ledger_watch__body(e->cfg, st, j->now_ms);
+      struct notify_msg *m = body ? notify_msg_new(e->notify, ch, ref, body, j->now_ms) : NULL;
+      if (!m) {
+        DG_ERR("ledger", "out of memory building an overdue notification");
+        continue;
+      }
+      m->next = j->msgs;
+      j->msgs = m;
+    }
+  }
+}
+
+/* ---- the job ----------------------------------------------------------------------------------- */
+
+static int ledger_watch__step(sqlite3_stmt *st)
+{
+  int rc = sqlite3_step(st);
+  sqlite3_reset(st);
+  return rc == SQLITE_DONE ? SQLITE_OK : rc;
+}
+
+static int ledger_watch__work(struct store_conn *c, void *arg)
+{
+  struct ledger_watch__job *j = arg;
+  for (size_t i = 0; i < j->n; i++) {
+    sqlite3_stmt *st = store_stmt(c, ledger_watch__sql_flag);
+    if (!st) return SQLITE_ERROR;
+    sqlite3_bind_int64(st, 1, j->hz[i].id);
+    sqlite3_bind_int64(st, 2, j->now_ms);
+    int rc = ledger_watch__step(st);
+    if (rc != SQLITE_OK) return rc;
+    st = store_stmt(c, ledger_watch__sql_journal);
+    if (!st) return SQLITE_ERROR;
+    sqlite3_bind_int64(st, 1, j->hz[i].id);
+    sqlite3_bind_int64(st, 2, j->now_ms);
+    sqlite3_bind_int(st, 3, j->hz[i].state);
+    if ((rc = ledger_watch__step(st)) != SQLITE_OK) return rc;
+  }
+  return notify_msg_write(c, j->msgs);
+}
+
+static void ledger_watch__job_free(struct ledger_watch__job *j)
+{
+  notify_msg_free_list(j->msgs);
+  free(j->hz);
+  free(j);
+}
+
+static void ledger_watch__done(void *arg, int rc)
+{
+  struct ledger_watch__job *j = arg;
+  j->w->busy = 0;
+  if (rc == 0) {
+    DG_INFO("ledger", "%zu hazard(s) flagged overdue", j->n);
+    notify_send(j->w->e->notify, j->msgs);
+    j->msgs = NULL;
+  } else {
+    DG_ERR("ledger", "overdue flags not committed (rc %d); the next scan retries", rc);
+  }
+  ledger_watch__job_free(j);
+}
+
+/* Collects the due hazards into j; 0 or negative. */
+static int ledger_watch__collect(struct ledger_watch *w, struct ledger_watch__job *j)
+{
+  sqlite3_stmt *st = store_stmt(store_reader(w->e->store), ledger_watch__sql_due);
+  if (!st) return -EIO;
+  sqlite3_bind_int64(st, 1, j->now_ms);
+  size_t cap = 0;
+  int rc, err = 0;
+  while (!err && (rc = sqlite3_step(st)) == SQLITE_ROW) {
+    if (j->n == cap) {
+      cap = cap ? cap * 2 : 8;
+      struct ledger_watch__hazard *hz = realloc(j->hz, cap * sizeof *hz);
+      if (!hz) {
+        err = -ENOMEM;
+        break;
+      }
+      j->hz = hz;
+    }
+    j->hz[j->n++] = (struct ledger_watch__hazard){sqlite3_column_int64(st, 0), sqlite3_column_int(st, 3)};
+    ledger_watch__msgs(j, w->e, st);
+  }
+  sqlite3_reset(st);
+  if (err) return err;
+  return rc == SQLITE_DONE ? 0 : -EIO;
+}
+
+int ledger_watch_overdue(struct ledger_watch *w, int64_t now_ms)
+{
+  if (w->busy) return 0;
+  struct ledger_watch__job *j = calloc(1, sizeof *j);
+  if (!j) return -ENOMEM;
+  j->w = w;
+  j->now_ms = now_ms;
+  int rc = ledger_watch__collect(w, j);
+  if (rc || !j->n) {
+    ledger_watch__job_free(j);
+    return rc;
+  }
+  size_t n = j->n;
+  if ((rc = store_submit(w->e->store, ledger_watch__work, ledger_watch__done, j))) {
+    ledger_watch__job_free(j);
+    return rc;
+  }
+  w->busy = 1;
+  return (int)n;
+}
+
+static void ledger_watch__on_timer(uv_timer_t *t)
+{
+  struct ledger_watch *w = t->data;
+  int rc = ledger_watch_overdue(w, dg_wall_ms());
+  if (rc < 0) DG_LOG_RL(DG_LOG_ERR, "ledger", "overdue scan failed (%d)", rc);
+}
+
+int ledger_watch_start(struct ledger_watch **out, struct engine *e)
+{
+  struct ledger_watch *w = calloc(1, sizeof *w);
+  if (!w) return -ENOMEM;
+  w->e = e;
+  uv_timer_init(e->loop, &w->timer);
+  w->timer.data = w;
+  uv_timer_start(&w->timer, ledger_watch__on_timer, 0, LEDGER_WATCH_OVERDUE_PERIOD_MS);
+  *out = w;
+  return 0;
+}
+
+static void ledger_watch__closed(uv_handle_t *h) { free(h->data); }
+
+void ledger_watch_close(struct ledger_watch *w)
+{
+  if (!w || w->closing) return;
+  w->closing = 1;
+  uv_timer_stop(&w->timer);
+  uv_close((uv_handle_t *)&w->timer, ledger_watch__closed);
+}
