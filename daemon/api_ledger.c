@@ -11,6 +11,7 @@
 #include "hazard_flow.h"
 #include "ledger.h"
 #include "log.h"
+#include "risk.h"
 
 /* dangerSrc: 1 日常排查 … 8 外聘专家诊断式排查, 9 管控措施失效 (automation only), 10 其他. */
 #define LEDGER_API_SRC_MAX 10
@@ -348,6 +349,7 @@ static void ledger_api__report(void *ud, const struct http_request *req, struct 
   j.id = ledger_alloc_hazard(ctx->engine->ledger, j.now_ms, code, sizeof code);
   j.code = code;
   if (ledger_api__commit(ctx, &j, resp)) goto out;
+  ledger_touch(ctx->engine->ledger);
   DG_INFO("ledger", "hazard %s reported by %s", code, j.actor);
   ledger_api__answer(resp, 201, &j);
 out:
@@ -476,6 +478,7 @@ static void ledger_api__transition(void *ud, const struct http_request *req, str
   }
   if (ledger_api__commit(ctx, &j, resp)) goto out;
   if (j.to == HAZARD_ACCEPTED) ledger_forget(ctx->engine->ledger, j.id);
+  ledger_touch(ctx->engine->ledger);
   DG_INFO("ledger", "hazard %s %s by %s: %d → %d", row.code, j.action, j.actor, j.from, j.to);
   ledger_api__answer(resp, 200, &j);
 out:
@@ -483,9 +486,106 @@ out:
   cJSON_Delete(in.body);
 }
 
+/* ---- GET /api/v1/risk-map -------------------------------------------------------------------- */
+
+static cJSON *ledger_api__level(enum dg_level l)
+{
+  cJSON *o = cJSON_CreateObject();
+  cJSON_AddStringToObject(o, "level", dg_level_name(l));
+  cJSON_AddStringToObject(o, "level_zh", dg_level_name_zh(l));
+  return o;
+}
+
+static void ledger_api__opt_text(cJSON *o, const char *k, const char *v)
+{
+  if (v) cJSON_AddStringToObject(o, k, v);
+  else cJSON_AddNullToObject(o, k);
+}
+
+static cJSON *ledger_api__raised_by(const struct risk_unit *u)
+{
+  cJSON *o = cJSON_CreateObject();
+  if (u->alarm) {
+    const struct alarm *a = u->alarm;
+    cJSON *ja = cJSON_AddObjectToObject(o, "alarm");
+    cJSON_AddNumberToObject(ja, "id", (double)a->id);
+    cJSON_AddStringToObject(ja, "rule", a->rule->id);
+    ledger_api__opt_text(ja, "stage", a->stage >= 0 ? a->rule->stages[a->stage].name : NULL);
+    cJSON_AddStringToObject(ja, "priority", dg_priority_name(a->priority));
+    cJSON_AddStringToObject(ja, "implies", dg_level_name(u->alarm_level));
+  } else {
+    cJSON_AddNullToObject(o, "alarm");
+  }
+  if (u->major_hazard_id) {
+    cJSON *jh = cJSON_AddObjectToObject(o, "major_hazard");
+    cJSON_AddNumberToObject(jh, "id", (double)u->major_hazard_id);
+  } else {
+    cJSON_AddNullToObject(o, "major_hazard");
+  }
+  return o;
+}
+
+static cJSON *ledger_api__risk_unit(const struct risk_unit *u)
+{
+  const struct dg_unit *unit = u->unit;
+  cJSON *o = cJSON_CreateObject();
+  cJSON_AddStringToObject(o, "id", unit->id);
+  ledger_api__opt_text(o, "name", unit->name);
+  ledger_api__opt_text(o, "hazard_source", unit->source ? unit->source->id : NULL);
+  ledger_api__opt_text(o, "hazard_source_name", unit->source ? unit->source->name : NULL);
+  ledger_api__opt_text(o, "dept", unit->dept);
+  ledger_api__opt_text(o, "person", unit->person);
+  cJSON_AddItemToObject(o, "assessed", ledger_api__level(u->assessed));
+  cJSON_AddItemToObject(o, "current", ledger_api__level(u->current));
+  cJSON_AddBoolToObject(o, "raised", u->current > u->assessed);
+  cJSON_AddStringToObject(o, "cause", risk_cause_name(u->cause));
+  cJSON_AddItemToObject(o, "raised_by", ledger_api__raised_by(u));
+  return o;
+}
+
+static cJSON *ledger_api__counts(const struct risk_unit *u, size_t n, int current)
+{
+  size_t by[DG_LEVEL_RED + 1] = {0};
+  for (size_t i = 0; i < n; i++) by[current ? u[i].current : u[i].assessed]++;
+  cJSON *o = cJSON_CreateObject();
+  for (int l = DG_LEVEL_RED; l >= DG_LEVEL_BLUE; l--) cJSON_AddNumberToObject(o, dg_level_name(l), (double)by[l]);
+  return o;
+}
+
+static void ledger_api__risk_map(void *ud, const struct http_request *req, struct http_response *resp)
+{
+  struct api_ctx *ctx = ud;
+  const struct engine *e = ctx->engine;
+  struct risk_major *majors;
+  struct risk_unit *units;
+  size_t n_majors, n;
+  (void)req;
+  if (risk_load_majors(store_reader(ctx->store), &majors, &n_majors)) {
+    ledger_api__error(resp, 500, "database error");
+    return;
+  }
+  int rc = risk_evaluate(e->cfg, e->alarms, majors, n_majors, &units, &n);
+  risk_majors_free(majors, n_majors);
+  if (rc) {
+    ledger_api__error(resp, 500, "out of memory");
+    return;
+  }
+  cJSON *root = cJSON_CreateObject();
+  cJSON *site = cJSON_AddObjectToObject(root, "site");
+  ledger_api__opt_text(site, "code", e->cfg->site_code);
+  ledger_api__opt_text(site, "name", e->cfg->site_name);
+  cJSON_AddItemToObject(root, "counts", ledger_api__counts(units, n, 1));
+  cJSON_AddItemToObject(root, "counts_assessed", ledger_api__counts(units, n, 0));
+  cJSON *arr = cJSON_AddArrayToObject(root, "units");
+  for (size_t i = 0; i < n; i++) cJSON_AddItemToArray(arr, ledger_api__risk_unit(&units[i]));
+  free(units);
+  ledger_api__reply(resp, 200, root);
+}
+
 int ledger_api_register(struct http_server *s, struct api_ctx *ctx)
 {
   int rc = 0;
+  rc |= http_route(s, "GET", "/api/v1/risk-map", ledger_api__risk_map, ctx);
   rc |= http_route(s, "POST", "/api/v1/hazards", ledger_api__report, ctx);
   rc |= http_route(s, "POST", "/api/v1/hazards/*", ledger_api__transition, ctx);
   return rc ? -EINVAL : 0;

@@ -20,6 +20,7 @@ struct ledger {
   struct ledger__open *open;
   size_t n_open, cap_open;
   int64_t next_id;
+  uint64_t generation;
 };
 
 static int ledger__remember(struct ledger *l, const char *measure, int64_t id, const char *code)
@@ -133,6 +134,7 @@ int hazard_on_activation(struct ledger *l, const struct dg_rule *rule, int stage
   memset(hc, 0, sizeof *hc);
   const struct dg_measure *m = rule->measure;
   if (!m || m->data_src != 1) return 0;
+  l->generation++;
   hc->rule = rule;
   hc->measure = m;
   hc->alarm_id = alarm_id;
@@ -261,3 +263,7 @@ void ledger_forget(struct ledger *l, int64_t hazard_id)
     return;
   }
 }
+
+void ledger_touch(struct ledger *l) { l->generation++; }
+
+uint64_t ledger_generation(const struct ledger *l) { return l->generation; }

@@ -57,6 +57,11 @@ int64_t ledger_alloc_hazard(struct ledger *l, int64_t now_ms, char *code, size_t
  * opens a new hazard. */
 void ledger_forget(struct ledger *l, int64_t hazard_id);
 
+/* Loop thread. A counter bumped by every change to the ledger made on the loop (automatic
+ * hazards decided, API changes committed), so watchers can tell when to look again. */
+void ledger_touch(struct ledger *l);
+uint64_t ledger_generation(const struct ledger *l);
+
 /* Number of open automatic hazards known to the loop. */
 size_t ledger_open_count(const struct ledger *l);
 

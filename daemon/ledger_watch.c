@@ -7,12 +7,24 @@
 #include <string.h>
 
 #include "log.h"
+#include "risk.h"
+
+struct ledger_watch__level {
+  char *unit;
+  enum dg_level level;
+};
 
 struct ledger_watch {
   struct engine *e;
-  uv_timer_t timer;
+  uv_timer_t timer, risk_timer;
+  uv_check_t check;          /* after each loop iteration: re-evaluate risk when something changed */
+  uint64_t seen_transitions, seen_generation;
+  int risk_dirty;
   int busy;                  /* a scan's job is not committed yet */
-  int closing;
+  int closing, open_handles;
+  struct ledger_watch__level *levels; /* last recorded level per unit id */
+  size_t n_levels;
+  int levels_loaded;
 };
 
 struct ledger_watch__hazard {
@@ -209,6 +221,183 @@ int ledger_watch_overdue(struct ledger_watch *w, int64_t now_ms)
   return (int)n;
 }
 
+/* ---- dynamic risk history --------------------------------------------------------------------- */
+
+struct ledger_watch__change {
+  char *unit;
+  enum dg_level from, to;
+  char *cause;
+};
+
+struct ledger_watch__risk_job {
+  int64_t now_ms;
+  struct ledger_watch__change *c;
+  size_t n;
+};
+
+static const char *const ledger_watch__sql_last_levels =
+  "SELECT unit, to_level FROM risk_level_history WHERE id IN (SELECT MAX(id) FROM risk_level_history GROUP BY unit)";
+static const char *const ledger_watch__sql_level =
+  "INSERT INTO risk_level_history (unit, ts_ms, from_level, to_level, cause) VALUES (?1, ?2, ?3, ?4, ?5)";
+
+static int ledger_watch__set_level(struct ledger_watch *w, const char *unit, enum dg_level level)
+{
+  for (size_t i = 0; i < w->n_levels; i++)
+    if (strcmp(w->levels[i].unit, unit) == 0) {
+      w->levels[i].level = level;
+      return 0;
+    }
+  struct ledger_watch__level *l = realloc(w->levels, (w->n_levels + 1) * sizeof *l);
+  if (!l) return -ENOMEM;
+  w->levels = l;
+  char *id = strdup(unit);
+  if (!id) return -ENOMEM;
+  w->levels[w->n_levels++] = (struct ledger_watch__level){id, level};
+  return 0;
+}
+
+static const struct ledger_watch__level *ledger_watch__get_level(const struct ledger_watch *w, const char *unit)
+{
+  for (size_t i = 0; i < w->n_levels; i++)
+    if (strcmp(w->levels[i].unit, unit) == 0) return &w->levels[i];
+  return NULL;
+}
+
+static int ledger_watch__load_levels(struct ledger_watch *w)
+{
+  sqlite3_stmt *st = store_stmt(store_reader(w->e->store), ledger_watch__sql_last_levels);
+  if (!st) return -EIO;
+  int rc, err = 0;
+  while (!err && (rc = sqlite3_step(st)) == SQLITE_ROW)
+    err = ledger_watch__set_level(w, (const char *)sqlite3_column_text(st, 0), (enum dg_level)sqlite3_column_int(st, 1));
+  sqlite3_reset(st);
+  if (err) return err;
+  if (rc != SQLITE_DONE) return -EIO;
+  w->levels_loaded = 1;
+  return 0;
+}
+
+static char *ledger_watch__cause(const struct risk_unit *u)
+{
+  char buf[160];
+  if (u->cause == RISK_BY_ALARM && u->alarm)
+    snprintf(buf, sizeof buf, "alarm %s (%s)", u->alarm->rule->id, dg_priority_name(u->alarm->priority));
+  else if (u->cause == RISK_BY_MAJOR_HAZARD)
+    snprintf(buf, sizeof buf, "major_hazard %lld", (long long)u->major_hazard_id);
+  else
+    snprintf(buf, sizeof buf, "assessment");
+  return strdup(buf);
+}
+
+static void ledger_watch__risk_job_free(struct ledger_watch__risk_job *j)
+{
+  for (size_t i = 0; i < j->n; i++) {
+    free(j->c[i].unit);
+    free(j->c[i].cause);
+  }
+  free(j->c);
+  free(j);
+}
+
+static int ledger_watch__risk_work(struct store_conn *c, void *arg)
+{
+  struct ledger_watch__risk_job *j = arg;
+  for (size_t i = 0; i < j->n; i++) {
+    sqlite3_stmt *st = store_stmt(c, ledger_watch__sql_level);
+    if (!st) return SQLITE_ERROR;
+    sqlite3_bind_text(st, 1, j->c[i].unit, -1, SQLITE_STATIC);
+    sqlite3_bind_int64(st, 2, j->now_ms);
+    sqlite3_bind_int(st, 3, j->c[i].from);
+    sqlite3_bind_int(st, 4, j->c[i].to);
+    if (j->c[i].cause) sqlite3_bind_text(st, 5, j->c[i].cause, -1, SQLITE_STATIC);
+    int rc = ledger_watch__step(st);
+    if (rc != SQLITE_OK) return rc;
+  }
+  return SQLITE_OK;
+}
+
+static void ledger_watch__risk_done(void *arg, int rc)
+{
+  struct ledger_watch__risk_job *j = arg;
+  if (rc) DG_LOG_RL(DG_LOG_ERR, "ledger", "%zu risk level change(s) not recorded (rc %d)", j->n, rc);
+  ledger_watch__risk_job_free(j);
+}
+
+/* Adds the units whose level changed to j and remembers their new level. */
+static int ledger_watch__diff(struct ledger_watch *w, const struct risk_unit *u, size_t n,
+                              struct ledger_watch__risk_job *j)
+{
+  j->c = calloc(n ? n : 1, sizeof *j->c);
+  if (!j->c) return -ENOMEM;
+  for (size_t i = 0; i < n; i++) {
+    const struct ledger_watch__level *last = ledger_watch__get_level(w, u[i].unit->id);
+    enum dg_level from = last ? last->level : u[i].assessed;
+    if (from == u[i].current) continue;
+    struct ledger_watch__change *c = &j->c[j->n++];
+    c->unit = strdup(u[i].unit->id);
+    c->cause = ledger_watch__cause(&u[i]);
+    c->from = from;
+    c->to = u[i].current;
+    if (!c->unit || ledger_watch__set_level(w, u[i].unit->id, u[i].current)) return -ENOMEM;
+    DG_INFO("ledger", "risk unit %s: %s → %s (%s)", c->unit, dg_level_name(from), dg_level_name(c->to),
+            c->cause ? c->cause : "");
+  }
+  return 0;
+}
+
+int ledger_watch_risk(struct ledger_watch *w, int64_t now_ms)
+{
+  const struct engine *e = w->e;
+  int rc = w->levels_loaded ? 0 : ledger_watch__load_levels(w);
+  if (rc) return rc;
+  struct risk_major *majors;
+  size_t n_majors, n_units;
+  struct risk_unit *units = NULL;
+  if ((rc = risk_load_majors(store_reader(e->store), &majors, &n_majors))) return rc;
+  rc = risk_evaluate(e->cfg, e->alarms, majors, n_majors, &units, &n_units);
+  struct ledger_watch__risk_job *j = rc ? NULL : calloc(1, sizeof *j);
+  if (!rc && !j) rc = -ENOMEM;
+  if (!rc) {
+    j->now_ms = now_ms;
+    rc = ledger_watch__diff(w, units, n_units, j);
+  }
+  free(units);
+  risk_majors_free(majors, n_majors);
+  if (rc || !j->n) {
+    if (j) ledger_watch__risk_job_free(j);
+    return rc;
+  }
+  int changes = (int)j->n;
+  if ((rc = store_submit(e->store, ledger_watch__risk_work, ledger_watch__risk_done, j))) {
+    ledger_watch__risk_job_free(j);
+    return rc;
+  }
+  return changes;
+}
+
+static void ledger_watch__on_risk_timer(uv_timer_t *t)
+{
+  int rc = ledger_watch_risk(t->data, dg_wall_ms());
+  if (rc < 0) DG_LOG_RL(DG_LOG_ERR, "ledger", "risk evaluation failed (%d)", rc);
+}
+
+/* Alarm transitions and ledger changes mark the risk dirty; it is evaluated once the store has
+ * committed them (the major hazards are read from the database), else by the periodic timer. */
+static void ledger_watch__on_check(uv_check_t *h)
+{
+  struct ledger_watch *w = h->data;
+  const struct engine *e = w->e;
+  uint64_t gen = e->ledger ? ledger_generation(e->ledger) : 0;
+  if (e->stats.transitions != w->seen_transitions || gen != w->seen_generation) {
+    w->seen_transitions = e->stats.transitions;
+    w->seen_generation = gen;
+    w->risk_dirty = 1;
+  }
+  if (!w->risk_dirty || store_pending(e->store)) return;
+  w->risk_dirty = 0;
+  ledger_watch__on_risk_timer(&w->risk_timer);
+}
+
 static void ledger_watch__on_timer(uv_timer_t *t)
 {
   struct ledger_watch *w = t->data;
@@ -222,18 +411,34 @@ int ledger_watch_start(struct ledger_watch **out, struct engine *e)
   if (!w) return -ENOMEM;
   w->e = e;
   uv_timer_init(e->loop, &w->timer);
-  w->timer.data = w;
+  uv_timer_init(e->loop, &w->risk_timer);
+  uv_check_init(e->loop, &w->check);
+  w->timer.data = w->risk_timer.data = w->check.data = w;
+  w->open_handles = 3;
+  uv_check_start(&w->check, ledger_watch__on_check);
   uv_timer_start(&w->timer, ledger_watch__on_timer, 0, LEDGER_WATCH_OVERDUE_PERIOD_MS);
+  uv_timer_start(&w->risk_timer, ledger_watch__on_risk_timer, LEDGER_WATCH_RISK_PERIOD_MS, LEDGER_WATCH_RISK_PERIOD_MS);
   *out = w;
   return 0;
 }
 
-static void ledger_watch__closed(uv_handle_t *h) { free(h->data); }
+static void ledger_watch__closed(uv_handle_t *h)
+{
+  struct ledger_watch *w = h->data;
+  if (--w->open_handles) return;
+  for (size_t i = 0; i < w->n_levels; i++) free(w->levels[i].unit);
+  free(w->levels);
+  free(w);
+}
 
 void ledger_watch_close(struct ledger_watch *w)
 {
   if (!w || w->closing) return;
   w->closing = 1;
   uv_timer_stop(&w->timer);
+  uv_timer_stop(&w->risk_timer);
+  uv_check_stop(&w->check);
   uv_close((uv_handle_t *)&w->timer, ledger_watch__closed);
+  uv_close((uv_handle_t *)&w->risk_timer, ledger_watch__closed);
+  uv_close((uv_handle_t *)&w->check, ledger_watch__closed);
 }

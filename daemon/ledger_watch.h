@@ -3,7 +3,9 @@
  * the notification is handed to the sender after the commit.
  *
  * Overdue notifications go to the channels of the policies covering priority `critical` for a
- * major hazard (danger_level 1) and `high` for a general one. */
+ * major hazard (danger_level 1) and `high` for a general one.
+ *
+ * The dynamic risk level of each unit is tracked and its changes recorded (risk_level_history). */
 #ifndef DG_LEDGER_WATCH_H
 #define DG_LEDGER_WATCH_H
 
@@ -12,10 +14,11 @@
 #include "engine.h"
 
 #define LEDGER_WATCH_OVERDUE_PERIOD_MS 60000
+#define LEDGER_WATCH_RISK_PERIOD_MS 1000
 
 struct ledger_watch;
 
-/* Starts the timer (a first scan right away, then every LEDGER_WATCH_OVERDUE_PERIOD_MS). The
+/* Starts the timers (a first overdue scan right away, then every LEDGER_WATCH_OVERDUE_PERIOD_MS). The
  * engine's config, store and notify are read at each scan, so a reload needs nothing here. */
 int ledger_watch_start(struct ledger_watch **out, struct engine *e);
 
@@ -24,7 +27,14 @@ int ledger_watch_start(struct ledger_watch **out, struct engine *e);
  * committed, or a negative errno. */
 int ledger_watch_overdue(struct ledger_watch *w, int64_t now_ms);
 
-/* Stops the timer; the watch is freed once its handle has closed (the loop must run again).
+/* Evaluates the dynamic risk of every unit (risk.h) and records each unit whose current level
+ * differs from the last recorded one (or, never recorded, from its assessed level) in
+ * risk_level_history. Runs after alarm transitions and ledger changes once the store has
+ * committed them, and every LEDGER_WATCH_RISK_PERIOD_MS. Returns how many changes were
+ * submitted, or a negative errno. */
+int ledger_watch_risk(struct ledger_watch *w, int64_t now_ms);
+
+/* Stops the timers; the watch is freed once its handle has closed (the loop must run again).
  * Call before store_close: a scan still being committed completes during store_close. */
 void ledger_watch_close(struct ledger_watch *w);
 

@@ -222,10 +222,56 @@ def test_overdue_hazard_notified_once(workdir, cleanup):
     assert len(db_rows(daemon.db_path, "SELECT id FROM outbox WHERE ref LIKE 'hazard:%:overdue:%'")) == 1
 
 
+def unit_risk(daemon, unit="U01"):
+    _, body = daemon.get("/api/v1/risk-map")
+    return next(u for u in body["units"] if u["id"] == unit), body
+
+
+def test_risk_map_follows_alarms_and_major_hazards(workdir, cleanup):
+    broker, _, daemon = setup(workdir, cleanup)
+    u, body = unit_risk(daemon)
+    assert u["assessed"] == {"level": "yellow", "level_zh": "一般风险"} and u["current"]["level"] == "yellow", u
+    assert u["cause"] == "assessment" and not u["raised"] and body["counts"]["yellow"] == 1, body
+    assert body["counts"] == {"red": 0, "orange": 0, "yellow": 1, "blue": 0}, body
+
+    broker.publish("t/gt101", '{"value": 30}')  # stage H, priority high → orange
+    u = wait_until(lambda: (r := unit_risk(daemon)[0])["current"]["level"] == "orange" and r, 15, "orange")
+    assert u["cause"] == "alarm" and u["raised"] and u["raised_by"]["alarm"]["rule"] == "R-GT101-H", u
+    assert u["raised_by"]["alarm"]["priority"] == "high" and u["raised_by"]["major_hazard"] is None, u
+    assert u["current"]["level_zh"] == "较大风险" and u["assessed"]["level"] == "yellow", u
+    broker.publish("t/gt101", '{"value": 55}')  # stage HH, priority critical → red
+    u = wait_until(lambda: (r := unit_risk(daemon)[0])["current"]["level"] == "red" and r, 15, "red")
+    assert unit_risk(daemon)[1]["counts"]["red"] == 1
+    broker.publish("t/gt101", '{"value": 10}')
+    wait_until(lambda: unit_risk(daemon)[0]["current"]["level"] == "yellow", 15, "back to yellow")
+
+    # A major hazard keeps the unit red after its alarm clears, until it is closed.
+    breach(daemon, broker, "t/gt102", "R-GT102-H")
+    u = wait_until(lambda: (r := unit_risk(daemon)[0])["current"]["level"] == "red" and r, 15, "red by hazard")
+    assert u["cause"] == "major_hazard" and u["raised_by"]["alarm"] is None, u
+    hid = u["raised_by"]["major_hazard"]["id"]
+    assert hazard(daemon, hid)["danger_level"] == 1
+    assert post(daemon, f"/api/v1/hazards/{hid}/rectify", {"actor": "wang", "rectify_measures": "更换探头", "cost": 800,
+                                                           "contingency_plan": "液氨泄漏专项预案"})[0] == 200
+    assert post(daemon, f"/api/v1/hazards/{hid}/submit", {"actor": "wang"})[0] == 200
+    assert unit_risk(daemon)[0]["current"]["level"] == "red"  # 待验收 is still open
+    assert post(daemon, f"/api/v1/hazards/{hid}/verify", {"actor": "li"})[0] == 200
+    u = unit_risk(daemon)[0]
+    assert u["current"]["level"] == "yellow" and u["cause"] == "assessment", u
+
+    # The history holds the rise to red and the fall back to the assessment.
+    sql = "SELECT from_level, to_level, cause FROM risk_level_history WHERE unit = 'U01' ORDER BY id"
+    rows = wait_until(lambda: (r := db_rows(daemon.db_path, sql)) and r[-1]["to_level"] == 2 and
+                      any(x["cause"].startswith("major_hazard") for x in r) and r, 15, "risk history")
+    assert rows[0]["from_level"] == 2 and rows[0]["to_level"] in (3, 4), rows
+    assert all(a["to_level"] == b["from_level"] for a, b in zip(rows, rows[1:])), rows
+
+
 if __name__ == "__main__":
     sys.exit(run_tests([
         test_breach_to_closed_hazard_and_reopen,
         test_major_hazard_needs_five_in_place,
         test_manual_report_and_rejected_input,
         test_overdue_hazard_notified_once,
+        test_risk_map_follows_alarms_and_major_hazards,
     ]))

@@ -1,5 +1,6 @@
 /* Overdue hazards: flagged once each, journaled, announced to the channels of the policy for
- * their level, with the clock given by the test. Real store on a temporary database. */
+ * their level; dynamic risk level changes recorded. The clock is given by the test; real store
+ * on a temporary database. */
 #include <errno.h>
 #include <setjmp.h>
 #include <stdarg.h>
@@ -27,6 +28,13 @@ struct fixture {
   struct dg_channel channels[2];
   struct dg_channel *pol_channels[2];
   struct dg_policy policies[2];
+  struct dg_hazard_source source;
+  struct dg_unit unit;
+  struct dg_event event;
+  struct dg_measure measure;
+  struct dg_point point;
+  struct dg_rule rule;
+  struct alarm alarm;
 };
 
 static void fixture_model(struct fixture *f)
@@ -51,6 +59,22 @@ static void fixture_model(struct fixture *f)
   f->cfg.n_channels = 2;
   f->cfg.policies = f->policies;
   f->cfg.n_policies = 2;
+  /* U01, assessed yellow, with measure M01 watched by rule R1. */
+  f->source = (struct dg_hazard_source){.id = "HS01", .units = &f->unit, .n_units = 1};
+  f->unit = (struct dg_unit){.id = "U01", .level = DG_LEVEL_YELLOW, .events = &f->event, .n_events = 1,
+                             .source = &f->source};
+  f->event = (struct dg_event){.id = "E01", .measures = &f->measure, .n_measures = 1, .unit = &f->unit};
+  f->measure = (struct dg_measure){.id = "M01", .data_src = 1, .event = &f->event};
+  f->point = (struct dg_point){.id = "GT1"};
+  f->rule = (struct dg_rule){.id = "R1", .type = DG_RULE_HIGH, .point = &f->point, .measure = &f->measure, .n_stages = 1};
+  f->rule.stages[0] = (struct dg_stage){.name = "H", .limit = 25, .priority = DG_PRIO_HIGH};
+  alarm_init(&f->alarm, &f->rule, 1);
+  f->cfg.sources = &f->source;
+  f->cfg.n_sources = 1;
+  f->cfg.points = &f->point;
+  f->cfg.n_points = 1;
+  f->cfg.rules = &f->rule;
+  f->cfg.n_rules = 1;
 }
 
 static int setup(void **state)
@@ -65,7 +89,8 @@ static int setup(void **state)
   assert_int_equal(store_open(&f->store, &f->loop, f->db, err, sizeof err), 0);
   assert_int_equal(httpc_init(&f->httpc, &f->loop), 0);
   assert_int_equal(notify_init(&f->notify, &f->loop, &f->cfg, f->store, f->httpc), 0);
-  f->engine = (struct engine){.loop = &f->loop, .cfg = &f->cfg, .store = f->store, .notify = f->notify};
+  f->engine = (struct engine){.loop = &f->loop, .cfg = &f->cfg, .store = f->store, .notify = f->notify,
+                              .alarms = &f->alarm};
   assert_int_equal(ledger_watch_start(&f->watch, &f->engine), 0);
   *state = f;
   return 0;
@@ -158,10 +183,56 @@ static void test_overdue_flagged_once_and_announced_by_level(void **state)
   assert_int_equal(count(f, "SELECT COUNT(*) FROM hazards WHERE id = 4 AND overdue_ms IS NULL"), 1);
 }
 
+static void test_risk_level_changes_recorded(void **state)
+{
+  struct fixture *f = *state;
+  static const char *const sql_rows = "SELECT COUNT(*) FROM risk_level_history";
+  assert_int_equal(ledger_watch_risk(f->watch, 1000), 0); /* at its assessed level: nothing to record */
+
+  f->alarm.state = ALARM_UNACK;
+  f->alarm.stage = 0;
+  f->alarm.priority = DG_PRIO_HIGH;
+  assert_int_equal(ledger_watch_risk(f->watch, 2000), 1);
+  assert_int_equal(ledger_watch_risk(f->watch, 2500), 0);
+  store_wait_idle(f->store);
+  assert_int_equal(count(f, "SELECT COUNT(*) FROM risk_level_history WHERE unit = 'U01' AND ts_ms = 2000"
+                            " AND from_level = 2 AND to_level = 3 AND cause = 'alarm R1 (high)'"), 1);
+
+  exec_sql(f, HAZARD_ROW(5, 1, 0, NULL) "UPDATE hazards SET unit = 'U01' WHERE id = 5;");
+  assert_int_equal(ledger_watch_risk(f->watch, 3000), 1);
+  store_wait_idle(f->store);
+  assert_int_equal(count(f, "SELECT COUNT(*) FROM risk_level_history WHERE ts_ms = 3000 AND from_level = 3"
+                            " AND to_level = 4 AND cause = 'major_hazard 5'"), 1);
+
+  /* The alarm clears and the hazard is closed: back to the assessment. */
+  f->alarm.state = ALARM_RTN_UNACK;
+  f->alarm.stage = -1;
+  exec_sql(f, "UPDATE hazards SET danger_state = 9 WHERE id = 5");
+  assert_int_equal(ledger_watch_risk(f->watch, 4000), 1);
+  store_wait_idle(f->store);
+  assert_int_equal(count(f, "SELECT COUNT(*) FROM risk_level_history WHERE ts_ms = 4000 AND from_level = 4"
+                            " AND to_level = 2 AND cause = 'assessment'"), 1);
+  assert_int_equal(count(f, sql_rows), 3);
+
+  /* A restarted watch continues from the recorded levels. */
+  struct ledger_watch *again;
+  assert_int_equal(ledger_watch_start(&again, &f->engine), 0);
+  assert_int_equal(ledger_watch_risk(again, 5000), 0);
+  f->alarm.state = ALARM_UNACK;
+  f->alarm.stage = 0;
+  f->alarm.priority = DG_PRIO_CRITICAL;
+  assert_int_equal(ledger_watch_risk(again, 6000), 1);
+  store_wait_idle(f->store);
+  ledger_watch_close(again);
+  assert_int_equal(count(f, "SELECT COUNT(*) FROM risk_level_history WHERE ts_ms = 6000 AND from_level = 2"
+                            " AND to_level = 4"), 1);
+}
+
 int main(void)
 {
   const struct CMUnitTest tests[] = {
     cmocka_unit_test_setup_teardown(test_overdue_flagged_once_and_announced_by_level, setup, teardown),
+    cmocka_unit_test_setup_teardown(test_risk_level_changes_recorded, setup, teardown),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }
