@@ -10,6 +10,7 @@
 
 #include "hazard_flow.h"
 #include "ledger.h"
+#include "inspect.h"
 #include "log.h"
 #include "risk.h"
 
@@ -36,6 +37,12 @@ static void ledger_api__error(struct http_response *resp, int status, const char
   cJSON *o = cJSON_CreateObject();
   cJSON_AddStringToObject(o, "error", msg);
   ledger_api__reply(resp, status, o);
+}
+
+static void ledger_api__opt_text(cJSON *o, const char *k, const char *v)
+{
+  if (v) cJSON_AddStringToObject(o, k, v);
+  else cJSON_AddNullToObject(o, k);
 }
 
 static const char *ledger_api__state_zh(int s)
@@ -166,6 +173,10 @@ struct ledger_api__job {
   int has_cost;
   double cost;
   int64_t deadline_ms, closed_ms;
+  /* an inspection record; with report set, its check_status 1 opens the hazard */
+  int64_t task_id;
+  int check_status;
+  const char *note;
   int rc;
 };
 
@@ -250,10 +261,32 @@ static int ledger_api__update(struct store_conn *c, const struct ledger_api__job
   return rc;
 }
 
+static const char *const ledger_api__sql_task_done =
+  "UPDATE inspection_tasks SET check_status = ?2, checker = ?3, checked_ms = ?4, note = ?5, hazard_id = ?6"
+  " WHERE id = ?1 AND check_status IS NULL";
+
+static int ledger_api__task_done(struct store_conn *c, const struct ledger_api__job *j)
+{
+  sqlite3_stmt *st = store_stmt(c, ledger_api__sql_task_done);
+  if (!st) return SQLITE_ERROR;
+  sqlite3_bind_int64(st, 1, j->task_id);
+  sqlite3_bind_int(st, 2, j->check_status);
+  ledger_api__bind_text(st, 3, j->actor);
+  sqlite3_bind_int64(st, 4, j->now_ms);
+  ledger_api__bind_text(st, 5, j->note);
+  if (j->report) sqlite3_bind_int64(st, 6, j->id);
+  int rc = ledger_api__step(st);
+  if (rc == SQLITE_OK && sqlite3_changes(store_conn_db(c)) != 1) rc = SQLITE_CONSTRAINT; /* completed meanwhile */
+  return rc;
+}
+
 static int ledger_api__job_work(struct store_conn *c, void *arg)
 {
   struct ledger_api__job *j = arg;
-  int rc = j->report ? ledger_api__insert(c, j) : ledger_api__update(c, j);
+  int rc;
+  if (j->task_id && (rc = ledger_api__task_done(c, j)) != SQLITE_OK) return rc;
+  if (j->task_id && !j->report) return SQLITE_OK;
+  rc = j->report ? ledger_api__insert(c, j) : ledger_api__update(c, j);
   if (rc != SQLITE_OK) return rc;
   sqlite3_stmt *st = store_stmt(c, ledger_api__sql_journal);
   if (!st) return SQLITE_ERROR;
@@ -486,6 +519,183 @@ out:
   cJSON_Delete(in.body);
 }
 
+/* ---- inspection tasks ------------------------------------------------------------------------- */
+
+#define INSPECTION_COLS                                                                             \
+  "SELECT id, measure, event, unit, hazard_source, check_cycle, check_cycle_unit, start_ms, due_ms,"   \
+  " check_status, checker, checked_ms, note, hazard_id FROM inspection_tasks"
+
+static const char *const ledger_api__sql_tasks =
+  INSPECTION_COLS " WHERE (?1 = 0 OR (?1 = 1 AND check_status IS NULL) OR (?1 = 2 AND check_status IS NOT NULL))"
+  " AND due_ms <= ?2 ORDER BY due_ms, id LIMIT ?3";
+static const char *const ledger_api__sql_task =
+  "SELECT measure, check_status, start_ms FROM inspection_tasks WHERE id = ?1";
+
+static cJSON *ledger_api__task_json(sqlite3_stmt *st)
+{
+  static const char *const keys[] = {"id", "measure", "event", "unit", "hazard_source", "check_cycle",
+                                     "check_cycle_unit", "start_ms", "due_ms", "check_status", "checker",
+                                     "checked_ms", "note", "hazard_id"};
+  static const char *const status_zh[] = {"正常", "存在隐患", "未排查", "其他"};
+  cJSON *o = cJSON_CreateObject();
+  for (int i = 0; i < (int)(sizeof keys / sizeof keys[0]); i++) {
+    int t = sqlite3_column_type(st, i);
+    if (t == SQLITE_NULL) cJSON_AddNullToObject(o, keys[i]);
+    else if (t == SQLITE_INTEGER || t == SQLITE_FLOAT) cJSON_AddNumberToObject(o, keys[i], sqlite3_column_double(st, i));
+    else cJSON_AddStringToObject(o, keys[i], (const char *)sqlite3_column_text(st, i));
+  }
+  int done = sqlite3_column_type(st, 9) != SQLITE_NULL;
+  int status = sqlite3_column_int(st, 9);
+  ledger_api__opt_text(o, "check_status_zh", done && status >= 0 && status <= 3 ? status_zh[status] : NULL);
+  return o;
+}
+
+/* GET /api/v1/inspections?status=pending|done|all&due=<epoch ms>&limit= */
+static void ledger_api__inspections(void *ud, const struct http_request *req, struct http_response *resp)
+{
+  struct api_ctx *ctx = ud;
+  char status[16] = "", due[24] = "", limit[16] = "";
+  http_query_get(req->query, "status", status, sizeof status);
+  http_query_get(req->query, "due", due, sizeof due);
+  http_query_get(req->query, "limit", limit, sizeof limit);
+  int which = !status[0] || strcmp(status, "pending") == 0 ? 1 : strcmp(status, "done") == 0 ? 2
+            : strcmp(status, "all") == 0 ? 0 : -1;
+  if (which < 0) {
+    ledger_api__error(resp, 400, "status: expected pending, done or all");
+    return;
+  }
+  char *end;
+  long long due_ms = due[0] ? strtoll(due, &end, 10) : INT64_MAX;
+  if (due[0] && (*end || due_ms <= 0)) {
+    ledger_api__error(resp, 400, "due: expected epoch milliseconds");
+    return;
+  }
+  int lim = limit[0] ? atoi(limit) : 200;
+  if (lim <= 0 || lim > 1000) lim = 200;
+  sqlite3_stmt *st = store_stmt(store_reader(ctx->store), ledger_api__sql_tasks);
+  if (!st) {
+    ledger_api__error(resp, 500, "database error");
+    return;
+  }
+  sqlite3_bind_int(st, 1, which);
+  sqlite3_bind_int64(st, 2, due_ms);
+  sqlite3_bind_int(st, 3, lim);
+  cJSON *arr = cJSON_CreateArray();
+  while (sqlite3_step(st) == SQLITE_ROW) cJSON_AddItemToArray(arr, ledger_api__task_json(st));
+  sqlite3_reset(st);
+  cJSON *root = cJSON_CreateObject();
+  cJSON_AddItemToObject(root, "inspections", arr);
+  ledger_api__reply(resp, 200, root);
+}
+
+/* 1 found (measure copied into out, *status -1 while pending), 0 none, negative on error. */
+static int ledger_api__load_task(struct api_ctx *ctx, int64_t id, char *measure, size_t len, int *status,
+                                 int64_t *start_ms)
+{
+  sqlite3_stmt *st = store_stmt(store_reader(ctx->store), ledger_api__sql_task);
+  if (!st) return -EIO;
+  sqlite3_bind_int64(st, 1, id);
+  int rc = sqlite3_step(st);
+  if (rc == SQLITE_ROW) {
+    snprintf(measure, len, "%s", (const char *)sqlite3_column_text(st, 0));
+    *status = sqlite3_column_type(st, 1) == SQLITE_NULL ? -1 : sqlite3_column_int(st, 1);
+    *start_ms = sqlite3_column_int64(st, 2);
+  }
+  sqlite3_reset(st);
+  return rc == SQLITE_ROW ? 1 : rc == SQLITE_DONE ? 0 : -EIO;
+}
+
+/* checkStatus 1 (存在隐患): the record opens a hazard (dangerSrc 1 日常排查) on the task's measure. */
+static void ledger_api__inspection_hazard(struct api_ctx *ctx, struct ledger_api__in *in, struct ledger_api__job *j,
+                                          const char *measure, char *desc, size_t len)
+{
+  const struct dg_config *cfg = ctx->engine->cfg;
+  const struct dg_measure *m = dg_config_measure(cfg, measure);
+  j->report = 1;
+  j->action = "report";
+  j->to = HAZARD_RECTIFYING;
+  j->danger_src = 1;
+  j->manage_type = ledger_api__int(in, "danger_manage_type", 0, 1, 1);
+  j->danger_type = ledger_api__int(in, "hazard_danger_type", 1, LEDGER_API_DANGER_TYPE_MAX, 1);
+  j->danger_level = ledger_api__int(in, "danger_level", 0, 1, 0);
+  snprintf(desc, len, "排查发现隐患：%s%s%s", m && m->desc ? m->desc : measure, j->note ? "。" : "",
+           j->note ? j->note : "");
+  j->description = desc;
+  j->reason = j->comment = "隐患排查记录 checkStatus = 1 (存在隐患)";
+  j->measure = m ? m->id : NULL;
+  j->event = m ? m->event->id : NULL;
+  const struct dg_unit *u = m ? m->event->unit : NULL;
+  j->unit = u ? u->id : NULL;
+  j->source = u && u->source ? u->source->id : NULL;
+  j->liable = u ? u->person : NULL;
+  j->deadline_ms = ledger_api__ms(in, "deadline_ms");
+  if (!j->deadline_ms) j->deadline_ms = j->now_ms + (int64_t)cfg->hazard_deadline_days * 86400000;
+}
+
+static void ledger_api__complete_answer(struct http_response *resp, const struct ledger_api__job *j)
+{
+  cJSON *o = cJSON_CreateObject();
+  cJSON_AddNumberToObject(o, "id", (double)j->task_id);
+  cJSON_AddNumberToObject(o, "check_status", j->check_status);
+  if (j->report) {
+    cJSON *h = cJSON_AddObjectToObject(o, "hazard");
+    cJSON_AddNumberToObject(h, "id", (double)j->id);
+    cJSON_AddStringToObject(h, "code", j->code);
+  } else {
+    cJSON_AddNullToObject(o, "hazard");
+  }
+  ledger_api__reply(resp, 200, o);
+}
+
+/* POST /api/v1/inspections/{id}/complete: actor, check_status 0..3, optional note. */
+static void ledger_api__complete(void *ud, const struct http_request *req, struct http_response *resp)
+{
+  struct api_ctx *ctx = ud;
+  struct ledger_api__in in = {.cfg = ctx->engine->cfg, .resp = resp};
+  struct ledger_api__job j = {.now_ms = dg_wall_ms(), .action = "inspect"};
+  char measure[128], desc[1024], code[64];
+  long long id;
+  int n = 0, status;
+  int64_t start_ms;
+  if (sscanf(req->path, "/api/v1/inspections/%lld/complete%n", &id, &n) != 1 || req->path[n] || id <= 0) {
+    ledger_api__error(resp, 404, "not found: POST /api/v1/inspections/{id}/complete");
+    return;
+  }
+  j.task_id = id;
+  if (ledger_api__parse(&in, req)) goto out;
+  j.actor = ledger_api__actor(req, &in);
+  j.check_status = ledger_api__int(&in, "check_status", 0, 3, -1);
+  if (!in.failed && j.check_status < 0) ledger_api__bad(&in, "check_status", "required: 0 正常, 1 存在隐患, 2 未排查, 3 其他");
+  j.note = ledger_api__str(&in, "note", 0);
+  if (in.failed) goto out;
+  store_wait_idle(ctx->store);
+  int found = ledger_api__load_task(ctx, id, measure, sizeof measure, &status, &start_ms);
+  if (found <= 0) {
+    ledger_api__error(resp, found ? 500 : 404, found ? "database error" : "no such inspection task");
+    goto out;
+  }
+  if (status >= 0) {
+    ledger_api__error(resp, 409, "inspection task %lld already completed (check_status %d)", id, status);
+    goto out;
+  }
+  if (start_ms > j.now_ms) {
+    ledger_api__error(resp, 409, "inspection task %lld: its period has not started", id);
+    goto out;
+  }
+  if (j.check_status == 1) ledger_api__inspection_hazard(ctx, &in, &j, measure, desc, sizeof desc);
+  if (in.failed) goto out;
+  if (j.report) {
+    j.id = ledger_alloc_hazard(ctx->engine->ledger, j.now_ms, code, sizeof code);
+    j.code = code;
+  }
+  if (ledger_api__commit(ctx, &j, resp)) goto out;
+  if (j.report) ledger_touch(ctx->engine->ledger);
+  DG_INFO("ledger", "inspection task %lld completed by %s: check_status %d", id, j.actor, j.check_status);
+  ledger_api__complete_answer(resp, &j);
+out:
+  cJSON_Delete(in.body);
+}
+
 /* ---- GET /api/v1/risk-map -------------------------------------------------------------------- */
 
 static cJSON *ledger_api__level(enum dg_level l)
@@ -494,12 +704,6 @@ static cJSON *ledger_api__level(enum dg_level l)
   cJSON_AddStringToObject(o, "level", dg_level_name(l));
   cJSON_AddStringToObject(o, "level_zh", dg_level_name_zh(l));
   return o;
-}
-
-static void ledger_api__opt_text(cJSON *o, const char *k, const char *v)
-{
-  if (v) cJSON_AddStringToObject(o, k, v);
-  else cJSON_AddNullToObject(o, k);
 }
 
 static cJSON *ledger_api__raised_by(const struct risk_unit *u)
@@ -586,6 +790,8 @@ int ledger_api_register(struct http_server *s, struct api_ctx *ctx)
 {
   int rc = 0;
   rc |= http_route(s, "GET", "/api/v1/risk-map", ledger_api__risk_map, ctx);
+  rc |= http_route(s, "GET", "/api/v1/inspections", ledger_api__inspections, ctx);
+  rc |= http_route(s, "POST", "/api/v1/inspections/*", ledger_api__complete, ctx);
   rc |= http_route(s, "POST", "/api/v1/hazards", ledger_api__report, ctx);
   rc |= http_route(s, "POST", "/api/v1/hazards/*", ledger_api__transition, ctx);
   return rc ? -EINVAL : 0;

@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "inspect.h"
 #include "log.h"
 #include "risk.h"
 
@@ -398,11 +399,125 @@ static void ledger_watch__on_check(uv_check_t *h)
   ledger_watch__on_risk_timer(&w->risk_timer);
 }
 
+/* ---- inspection tasks ------------------------------------------------------------------------- */
+
+struct ledger_watch__task {
+  const struct dg_measure *m;   /* borrowed from the config, which outlives store jobs */
+  struct inspect_cycle cycle;
+  int64_t start_ms, due_ms;
+};
+
+struct ledger_watch__task_job {
+  struct ledger_watch__task *t;
+  size_t n;
+};
+
+static const char *const ledger_watch__sql_task_span =
+  "SELECT MIN(start_ms), MAX(start_ms) FROM inspection_tasks WHERE measure = ?1";
+static const char *const ledger_watch__sql_task =
+  "INSERT OR IGNORE INTO inspection_tasks (measure, event, unit, hazard_source, check_cycle, check_cycle_unit,"
+  " start_ms, due_ms) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)";
+
+static int ledger_watch__task_work(struct store_conn *c, void *arg)
+{
+  struct ledger_watch__task_job *j = arg;
+  for (size_t i = 0; i < j->n; i++) {
+    const struct ledger_watch__task *t = &j->t[i];
+    const struct dg_unit *u = t->m->event->unit;
+    sqlite3_stmt *st = store_stmt(c, ledger_watch__sql_task);
+    if (!st) return SQLITE_ERROR;
+    sqlite3_bind_text(st, 1, t->m->id, -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, 2, t->m->event->id, -1, SQLITE_STATIC);
+    if (u) sqlite3_bind_text(st, 3, u->id, -1, SQLITE_STATIC);
+    if (u && u->source) sqlite3_bind_text(st, 4, u->source->id, -1, SQLITE_STATIC);
+    sqlite3_bind_int(st, 5, t->cycle.n);
+    sqlite3_bind_text(st, 6, inspect_unit_zh(t->cycle.unit), -1, SQLITE_STATIC);
+    sqlite3_bind_int64(st, 7, t->start_ms);
+    sqlite3_bind_int64(st, 8, t->due_ms);
+    int rc = ledger_watch__step(st);
+    if (rc != SQLITE_OK) return rc;
+  }
+  return SQLITE_OK;
+}
+
+static void ledger_watch__task_done(void *arg, int rc)
+{
+  struct ledger_watch__task_job *j = arg;
+  if (rc) DG_LOG_RL(DG_LOG_ERR, "ledger", "%zu inspection task(s) not created (rc %d)", j->n, rc);
+  else DG_INFO("ledger", "%zu inspection task(s) created", j->n);
+  free(j->t);
+  free(j);
+}
+
+/* The task of the current period for m if it is missing: 1 (filled *t), 0, or negative. */
+static int ledger_watch__task_due(struct ledger_watch *w, const struct dg_measure *m, int64_t now_ms,
+                                  struct ledger_watch__task *t)
+{
+  sqlite3_stmt *st = store_stmt(store_reader(w->e->store), ledger_watch__sql_task_span);
+  if (!st) return -EIO;
+  sqlite3_bind_text(st, 1, m->id, -1, SQLITE_STATIC);
+  if (sqlite3_step(st) != SQLITE_ROW) {
+    sqlite3_reset(st);
+    return -EIO;
+  }
+  int none = sqlite3_column_type(st, 0) == SQLITE_NULL;
+  int64_t anchor = none ? inspect_day_start(now_ms) : sqlite3_column_int64(st, 0);
+  int64_t last = none ? INT64_MIN : sqlite3_column_int64(st, 1);
+  sqlite3_reset(st);
+  t->m = m;
+  t->cycle = inspect_default_cycle(m->event->level);
+  inspect_period(anchor, t->cycle, now_ms, &t->start_ms, &t->due_ms);
+  return t->start_ms > last;
+}
+
+int ledger_watch_inspections(struct ledger_watch *w, int64_t now_ms)
+{
+  const struct dg_config *cfg = w->e->cfg;
+  struct ledger_watch__task_job *j = calloc(1, sizeof *j);
+  size_t cap = 0;
+  int rc = j ? 0 : -ENOMEM;
+  for (size_t s = 0; !rc && s < cfg->n_sources; s++)
+    for (size_t u = 0; !rc && u < cfg->sources[s].n_units; u++)
+      for (size_t e = 0; !rc && e < cfg->sources[s].units[u].n_events; e++) {
+        const struct dg_event *ev = &cfg->sources[s].units[u].events[e];
+        for (size_t k = 0; !rc && k < ev->n_measures; k++) {
+          if (ev->measures[k].data_src == 1) continue;
+          if (j->n == cap) {
+            cap = cap ? cap * 2 : 16;
+            struct ledger_watch__task *t = realloc(j->t, cap * sizeof *t);
+            if (!t) {
+              rc = -ENOMEM;
+              break;
+            }
+            j->t = t;
+          }
+          int due = ledger_watch__task_due(w, &ev->measures[k], now_ms, &j->t[j->n]);
+          if (due < 0) rc = due;
+          else j->n += (size_t)due;
+        }
+      }
+  if (rc || !j->n) {
+    if (j) free(j->t);
+    free(j);
+    return rc;
+  }
+  int n = (int)j->n;
+  if ((rc = store_submit(w->e->store, ledger_watch__task_work, ledger_watch__task_done, j))) {
+    free(j->t);
+    free(j);
+    return rc;
+  }
+  return n;
+}
+
 static void ledger_watch__on_timer(uv_timer_t *t)
 {
   struct ledger_watch *w = t->data;
-  int rc = ledger_watch_overdue(w, dg_wall_ms());
+  int64_t now = dg_wall_ms();
+  int rc = ledger_watch_overdue(w, now);
   if (rc < 0) DG_LOG_RL(DG_LOG_ERR, "ledger", "overdue scan failed (%d)", rc);
+  rc = ledger_watch_inspections(w, now);
+  if (rc < 0) DG_LOG_RL(DG_LOG_ERR, "ledger", "inspection task generation failed (%d)", rc);
 }
 
 int ledger_watch_start(struct ledger_watch **out, struct engine *e)

@@ -34,6 +34,12 @@ int ledger_watch_overdue(struct ledger_watch *w, int64_t now_ms);
  * submitted, or a negative errno. */
 int ledger_watch_risk(struct ledger_watch *w, int64_t now_ms);
 
+/* Creates, for each measure checked by inspection (data_src 2), the task of the period that
+ * contains now_ms when it does not exist yet (inspect.h: cycle by the level of the measure's
+ * event, periods counted from the measure's first task, the first starting at local midnight).
+ * Runs with the overdue scan. Returns how many tasks were submitted, or a negative errno. */
+int ledger_watch_inspections(struct ledger_watch *w, int64_t now_ms);
+
 /* Stops the timers; the watch is freed once its handle has closed (the loop must run again).
  * Call before store_close: a scan still being committed completes during store_close. */
 void ledger_watch_close(struct ledger_watch *w);

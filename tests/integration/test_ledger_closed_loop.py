@@ -36,6 +36,7 @@ hazard_sources:
             measures:
               - {{ id: M01, desc: 有毒气体检测报警器有效投用, classify: "1-4", data_src: 1 }}
               - {{ id: M02, desc: 装卸区气体检测有效, classify: "1-4", data_src: 1 }}
+              - {{ id: M03, desc: 储罐区巡检无泄漏, classify: "3-1", data_src: 2 }}
 mqtt:
   - {{ id: main, uri: "tcp://127.0.0.1:{mqtt_port}", client_id: dg-ledger-{mqtt_port}, qos: 1 }}
 points:
@@ -267,6 +268,49 @@ def test_risk_map_follows_alarms_and_major_hazards(workdir, cleanup):
     assert all(a["to_level"] == b["from_level"] for a, b in zip(rows, rows[1:])), rows
 
 
+def get_status(daemon, path):
+    return daemon.get_status(path)
+
+
+def test_inspection_tasks_complete_and_open_hazard(workdir, cleanup):
+    _, _, daemon = setup(workdir, cleanup)
+    # Generated at start for the inspection measure only: E01 is yellow (D = 90) → every 15 days.
+    tasks = wait_until(lambda: daemon.get("/api/v1/inspections")[1]["inspections"], 10, "a task")
+    assert len(tasks) == 1, tasks
+    t = tasks[0]
+    assert (t["measure"], t["event"], t["unit"], t["hazard_source"]) == ("M03", "E01", "U01", "HS01"), t
+    assert t["check_cycle"] == 15 and t["check_cycle_unit"] == "天" and t["check_status"] is None, t
+    now = time.time() * 1000
+    assert t["start_ms"] <= now < t["due_ms"] and t["due_ms"] - t["start_ms"] == 15 * 86400e3, t
+    assert daemon.get(f"/api/v1/inspections?due={int(t['start_ms'])}")[1]["inspections"] == []
+    assert len(daemon.get(f"/api/v1/inspections?due={int(t['due_ms'])}")[1]["inspections"]) == 1
+
+    st, body = post(daemon, f"/api/v1/inspections/{t['id']}/complete", {"actor": "zhao"})
+    assert st == 400 and body["error"].startswith("check_status"), (st, body)
+    st, body = post(daemon, f"/api/v1/inspections/{t['id']}/complete", {"actor": "zhao", "check_status": 4})
+    assert st == 400 and body["error"].startswith("check_status"), (st, body)
+    st, body = post(daemon, f"/api/v1/inspections/{t['id']}/complete",
+                    {"actor": "zhao", "check_status": 1, "note": "2#罐法兰处有氨味"})
+    assert st == 200 and body["hazard"]["code"].startswith("410700-0001-YH-"), (st, body)
+    h = daemon.get(f"/api/v1/hazards/{body['hazard']['id']}")[1]
+    assert h["danger_src"] == 1 and h["danger_state"] == 0 and h["reporter"] == "zhao", h
+    assert h["measure"] == "M03" and h["unit"] == "U01" and "2#罐法兰处有氨味" in h["description"], h
+    assert [j["action"] for j in h["journal"]] == ["report"], h
+
+    st, body = post(daemon, f"/api/v1/inspections/{t['id']}/complete", {"actor": "li", "check_status": 0})
+    assert st == 409 and "already completed" in body["error"], (st, body)
+    assert daemon.get("/api/v1/inspections")[1]["inspections"] == []
+    done = daemon.get("/api/v1/inspections?status=done")[1]["inspections"]
+    assert len(done) == 1 and done[0]["check_status"] == 1 and done[0]["checker"] == "zhao", done
+    assert done[0]["check_status_zh"] == "存在隐患" and done[0]["hazard_id"] == h["id"], done
+    assert post(daemon, "/api/v1/inspections/999/complete", {"actor": "li", "check_status": 0})[0] == 404
+    assert get_status(daemon, "/api/v1/inspections?status=later")[0] == 400
+    # A restart does not create a second task for the same period.
+    assert daemon.stop() == 0
+    daemon.start()
+    assert len(daemon.get("/api/v1/inspections?status=all")[1]["inspections"]) == 1
+
+
 if __name__ == "__main__":
     sys.exit(run_tests([
         test_breach_to_closed_hazard_and_reopen,
@@ -274,4 +318,5 @@ if __name__ == "__main__":
         test_manual_report_and_rejected_input,
         test_overdue_hazard_notified_once,
         test_risk_map_follows_alarms_and_major_hazards,
+        test_inspection_tasks_complete_and_open_hazard,
     ]))

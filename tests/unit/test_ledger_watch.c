@@ -1,5 +1,5 @@
 /* Overdue hazards: flagged once each, journaled, announced to the channels of the policy for
- * their level; dynamic risk level changes recorded. The clock is given by the test; real store
+ * their level; dynamic risk level changes recorded; inspection tasks generated per period. The clock is given by the test; real store
  * on a temporary database. */
 #include <errno.h>
 #include <setjmp.h>
@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 #include <cmocka.h>
 
@@ -31,7 +32,7 @@ struct fixture {
   struct dg_hazard_source source;
   struct dg_unit unit;
   struct dg_event event;
-  struct dg_measure measure;
+  struct dg_measure measures[2];
   struct dg_point point;
   struct dg_rule rule;
   struct alarm alarm;
@@ -59,16 +60,19 @@ static void fixture_model(struct fixture *f)
   f->cfg.n_channels = 2;
   f->cfg.policies = f->policies;
   f->cfg.n_policies = 2;
-  /* U01, assessed yellow, with measure M01 watched by rule R1. */
+  /* U01, assessed yellow, with measure M01 watched by rule R1 and M02 checked by inspection. */
   f->source = (struct dg_hazard_source){.id = "HS01", .units = &f->unit, .n_units = 1};
   f->unit = (struct dg_unit){.id = "U01", .level = DG_LEVEL_YELLOW, .events = &f->event, .n_events = 1,
                              .source = &f->source};
-  f->event = (struct dg_event){.id = "E01", .measures = &f->measure, .n_measures = 1, .unit = &f->unit};
-  f->measure = (struct dg_measure){.id = "M01", .data_src = 1, .event = &f->event};
+  f->event = (struct dg_event){.id = "E01", .level = DG_LEVEL_YELLOW, .measures = f->measures, .n_measures = 2,
+                               .unit = &f->unit};
+  f->measures[0] = (struct dg_measure){.id = "M01", .data_src = 1, .event = &f->event};
+  f->measures[1] = (struct dg_measure){.id = "M02", .data_src = 2, .event = &f->event}; /* inspected */
   f->point = (struct dg_point){.id = "GT1"};
-  f->rule = (struct dg_rule){.id = "R1", .type = DG_RULE_HIGH, .point = &f->point, .measure = &f->measure, .n_stages = 1};
+  f->rule = (struct dg_rule){.id = "R1", .type = DG_RULE_HIGH, .point = &f->point, .measure = &f->measures[0], .n_stages = 1};
   f->rule.stages[0] = (struct dg_stage){.name = "H", .limit = 25, .priority = DG_PRIO_HIGH};
   alarm_init(&f->alarm, &f->rule, 1);
+  f->source.is_major = true;
   f->cfg.sources = &f->source;
   f->cfg.n_sources = 1;
   f->cfg.points = &f->point;
@@ -228,11 +232,47 @@ static void test_risk_level_changes_recorded(void **state)
                             " AND to_level = 4"), 1);
 }
 
+static int64_t cst(int y, int mon, int d, int h)
+{
+  struct tm tm = {.tm_year = y - 1900, .tm_mon = mon - 1, .tm_mday = d, .tm_hour = h, .tm_isdst = -1};
+  return (int64_t)mktime(&tm) * 1000;
+}
+
+static void test_inspection_tasks_generated_per_period(void **state)
+{
+  struct fixture *f = *state;
+  setenv("TZ", "CST-8", 1);
+  tzset();
+  /* Yellow event: every 15 days from local midnight of the first generation. */
+  assert_int_equal(ledger_watch_inspections(f->watch, cst(2024, 1, 31, 10)), 1);
+  store_wait_idle(f->store);
+  assert_int_equal(ledger_watch_inspections(f->watch, cst(2024, 2, 14, 23)), 0); /* same period */
+  assert_int_equal(ledger_watch_inspections(f->watch, cst(2024, 2, 15, 0)), 1);
+  store_wait_idle(f->store);
+  char sql[256];
+  snprintf(sql, sizeof sql, "SELECT COUNT(*) FROM inspection_tasks WHERE measure = 'M02' AND unit = 'U01'"
+           " AND hazard_source = 'HS01' AND check_cycle = 15 AND check_cycle_unit = '天' AND start_ms = %lld"
+           " AND due_ms = %lld AND check_status IS NULL", (long long)cst(2024, 2, 15, 0), (long long)cst(2024, 3, 1, 0));
+  assert_int_equal(count(f, sql), 1);
+
+  /* Reassessed blue: monthly from the same anchor (31 Jan → 29 Feb → 31 Mar), a period skipped
+   * while nothing ran is not created afterwards. */
+  f->event.level = DG_LEVEL_BLUE;
+  assert_int_equal(ledger_watch_inspections(f->watch, cst(2024, 4, 2, 9)), 1);
+  store_wait_idle(f->store);
+  snprintf(sql, sizeof sql, "SELECT COUNT(*) FROM inspection_tasks WHERE start_ms = %lld AND due_ms = %lld"
+           " AND check_cycle = 1 AND check_cycle_unit = '月'", (long long)cst(2024, 3, 31, 0), (long long)cst(2024, 4, 30, 0));
+  assert_int_equal(count(f, sql), 1);
+  assert_int_equal(count(f, "SELECT COUNT(*) FROM inspection_tasks"), 3);
+  assert_int_equal(count(f, "SELECT COUNT(*) FROM inspection_tasks WHERE measure = 'M01'"), 0);
+}
+
 int main(void)
 {
   const struct CMUnitTest tests[] = {
     cmocka_unit_test_setup_teardown(test_overdue_flagged_once_and_announced_by_level, setup, teardown),
     cmocka_unit_test_setup_teardown(test_risk_level_changes_recorded, setup, teardown),
+    cmocka_unit_test_setup_teardown(test_inspection_tasks_generated_per_period, setup, teardown),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }
