@@ -257,7 +257,7 @@ static int ledger_api__update(struct store_conn *c, const struct ledger_api__job
   sqlite3_bind_int64(st, 12, j->now_ms);
   sqlite3_bind_int(st, 13, j->from);
   int rc = ledger_api__step(st);
-  if (rc == SQLITE_OK && sqlite3_changes(store_conn_db(c)) != 1) rc = SQLITE_CONSTRAINT; /* state moved */
+  if (rc == SQLITE_OK && sqlite3_changes(store_conn_db(c)) != 1) rc = -ESTALE; /* state moved */
   return rc;
 }
 
@@ -276,7 +276,7 @@ static int ledger_api__task_done(struct store_conn *c, const struct ledger_api__
   ledger_api__bind_text(st, 5, j->note);
   if (j->report) sqlite3_bind_int64(st, 6, j->id);
   int rc = ledger_api__step(st);
-  if (rc == SQLITE_OK && sqlite3_changes(store_conn_db(c)) != 1) rc = SQLITE_CONSTRAINT; /* completed meanwhile */
+  if (rc == SQLITE_OK && sqlite3_changes(store_conn_db(c)) != 1) rc = -ESTALE; /* completed meanwhile */
   return rc;
 }
 
@@ -313,8 +313,11 @@ static int ledger_api__commit(struct api_ctx *ctx, struct ledger_api__job *j, st
   }
   store_wait_idle(ctx->store);
   if (j->rc == 0) return 0;
-  DG_WARN("ledger", "hazard %lld %s not committed (rc %d)", (long long)j->id, j->action, j->rc);
-  ledger_api__error(resp, 409, "hazard %lld changed meanwhile; %s not applied", (long long)j->id, j->action);
+  DG_WARN("ledger", "hazard %lld / task %lld %s not committed (rc %d)", (long long)j->id, (long long)j->task_id,
+          j->action, j->rc);
+  if (j->rc != -ESTALE) ledger_api__error(resp, 500, "%s not committed (database error)", j->action);
+  else if (j->task_id) ledger_api__error(resp, 409, "inspection task %lld completed meanwhile", (long long)j->task_id);
+  else ledger_api__error(resp, 409, "hazard %lld changed meanwhile; %s not applied", (long long)j->id, j->action);
   return -EIO;
 }
 
