@@ -22,6 +22,7 @@ struct ledger_watch {
   uint64_t seen_transitions, seen_generation;
   int risk_dirty;
   int busy;                  /* a scan's job is not committed yet */
+  int missed_busy;           /* the same for missed inspection tasks */
   int closing, open_handles;
   struct ledger_watch__level *levels; /* last recorded level per unit id */
   size_t n_levels;
@@ -101,28 +102,37 @@ static int ledger_watch__has_channel(const struct notify_msg *list, const char *
   return 0;
 }
 
+/* Queues `body` on *list for every channel of the policies covering `prio` (once per channel). */
+static void ledger_watch__announce(struct notify_msg **list, const struct engine *e, enum dg_priority prio,
+                                   const char *ref, const char *body, int64_t now_ms)
+{
+  for (size_t i = 0; body && i < e->cfg->n_policies; i++) {
+    const struct dg_policy *pol = &e->cfg->policies[i];
+    if (!(pol->priority_mask & (1u << prio))) continue;
+    for (size_t k = 0; k < pol->n_channels; k++) {
+      const struct dg_channel *ch = pol->channels[k];
+      if (ledger_watch__has_channel(*list, ch->id, ref)) continue;
+      char *copy = strdup(body);
+      struct notify_msg *m = copy ? notify_msg_new(e->notify, ch, ref, copy, now_ms) : NULL;
+      if (!m) {
+        DG_ERR("ledger", "out of memory building a notification (%s)", ref);
+        continue;
+      }
+      m->next = *list;
+      *list = m;
+    }
+  }
+}
+
 static void ledger_watch__msgs(struct ledger_watch__job *j, const struct engine *e, sqlite3_stmt *st)
 {
   enum dg_priority prio = sqlite3_column_int(st, 2) == 1 ? DG_PRIO_CRITICAL : DG_PRIO_HIGH;
   char ref[80]; /* a deadline extended and missed again is announced again */
   snprintf(ref, sizeof ref, "hazard:%lld:overdue:%lld", (long long)sqlite3_column_int64(st, 0),
            (long long)sqlite3_column_int64(st, 4));
-  for (size_t i = 0; i < e->cfg->n_policies; i++) {
-    const struct dg_policy *pol = &e->cfg->policies[i];
-    if (!(pol->priority_mask & (1u << prio))) continue;
-    for (size_t k = 0; k < pol->n_channels; k++) {
-      const struct dg_channel *ch = pol->channels[k];
-      if (ledger_watch__has_channel(j->msgs, ch->id, ref)) continue;
-      char *body = ledger_watch__body(e->cfg, st, j->now_ms);
-      struct notify_msg *m = body ? notify_msg_new(e->notify, ch, ref, body, j->now_ms) : NULL;
-      if (!m) {
-        DG_ERR("ledger", "out of memory building an overdue notification");
-        continue;
-      }
-      m->next = j->msgs;
-      j->msgs = m;
-    }
-  }
+  char *body = ledger_watch__body(e->cfg, st, j->now_ms);
+  ledger_watch__announce(&j->msgs, e, prio, ref, body, j->now_ms);
+  free(body);
 }
 
 /* ---- the job ----------------------------------------------------------------------------------- */
@@ -510,12 +520,161 @@ int ledger_watch_inspections(struct ledger_watch *w, int64_t now_ms)
   return n;
 }
 
+/* ---- missed inspection tasks (未排查) ---------------------------------------------------------- */
+
+struct ledger_watch__missed_job {
+  struct ledger_watch *w;
+  int64_t now_ms;
+  int64_t *ids;
+  size_t n;
+  struct notify_msg *msgs;
+};
+
+static const char *const ledger_watch__sql_missed =
+  "SELECT id, measure, unit, start_ms, due_ms FROM inspection_tasks WHERE check_status IS NULL AND due_ms <= ?1"
+  " ORDER BY id";
+static const char *const ledger_watch__sql_mark_missed =
+  "UPDATE inspection_tasks SET check_status = 2, checker = 'system', checked_ms = ?2,"
+  " note = '超过排查周期未完成' WHERE id = ?1 AND check_status IS NULL";
+
+static enum dg_priority ledger_watch__priority_of_level(enum dg_level l)
+{
+  switch (l) {
+  case DG_LEVEL_RED: return DG_PRIO_CRITICAL;
+  case DG_LEVEL_ORANGE: return DG_PRIO_HIGH;
+  case DG_LEVEL_YELLOW: return DG_PRIO_MEDIUM;
+  default: return DG_PRIO_LOW;
+  }
+}
+
+static char *ledger_watch__missed_body(const struct dg_config *cfg, const struct dg_measure *m, sqlite3_stmt *st,
+                                       int64_t now_ms)
+{
+  const char *mid = (const char *)sqlite3_column_text(st, 1);
+  cJSON *root = cJSON_CreateObject();
+  cJSON_AddStringToObject(root, "kind", "inspection");
+  cJSON_AddStringToObject(root, "event", "missed");
+  cJSON_AddNumberToObject(root, "ts_ms", (double)now_ms);
+  cJSON *site = cJSON_AddObjectToObject(root, "site");
+  ledger_watch__text(site, "code", cfg->site_code);
+  ledger_watch__text(site, "name", cfg->site_name);
+  cJSON *t = cJSON_AddObjectToObject(root, "task");
+  cJSON_AddNumberToObject(t, "id", (double)sqlite3_column_int64(st, 0));
+  ledger_watch__text(t, "measure", mid);
+  ledger_watch__text(t, "measure_desc", m ? m->desc : NULL);
+  ledger_watch__text(t, "unit", (const char *)sqlite3_column_text(st, 2));
+  cJSON_AddNumberToObject(t, "start_ms", (double)sqlite3_column_int64(st, 3));
+  cJSON_AddNumberToObject(t, "due_ms", (double)sqlite3_column_int64(st, 4));
+  cJSON_AddNumberToObject(t, "check_status", 2);
+  char zh[512], en[256];
+  snprintf(zh, sizeof zh, "【未排查】排查任务 %lld（%s：%s）未在排查周期内完成", (long long)sqlite3_column_int64(st, 0),
+           mid ? mid : "", m && m->desc ? m->desc : "");
+  snprintf(en, sizeof en, "[missed] inspection task %lld of measure %s was not done within its period",
+           (long long)sqlite3_column_int64(st, 0), mid ? mid : "");
+  cJSON_AddStringToObject(root, "text_zh", zh);
+  cJSON_AddStringToObject(root, "text_en", en);
+  char *s = cJSON_PrintUnformatted(root);
+  cJSON_Delete(root);
+  return s;
+}
+
+static int ledger_watch__missed_work(struct store_conn *c, void *arg)
+{
+  struct ledger_watch__missed_job *j = arg;
+  for (size_t i = 0; i < j->n; i++) {
+    sqlite3_stmt *st = store_stmt(c, ledger_watch__sql_mark_missed);
+    if (!st) return SQLITE_ERROR;
+    sqlite3_bind_int64(st, 1, j->ids[i]);
+    sqlite3_bind_int64(st, 2, j->now_ms);
+    int rc = ledger_watch__step(st);
+    if (rc != SQLITE_OK) return rc;
+  }
+  return notify_msg_write(c, j->msgs);
+}
+
+static void ledger_watch__missed_free(struct ledger_watch__missed_job *j)
+{
+  notify_msg_free_list(j->msgs);
+  free(j->ids);
+  free(j);
+}
+
+static void ledger_watch__missed_done(void *arg, int rc)
+{
+  struct ledger_watch__missed_job *j = arg;
+  j->w->missed_busy = 0;
+  if (rc == 0) {
+    DG_INFO("ledger", "%zu inspection task(s) missed (未排查)", j->n);
+    notify_send(j->w->e->notify, j->msgs);
+    j->msgs = NULL;
+  } else {
+    DG_ERR("ledger", "missed inspection tasks not marked (rc %d); the next pass retries", rc);
+  }
+  ledger_watch__missed_free(j);
+}
+
+static int ledger_watch__collect_missed(struct ledger_watch *w, struct ledger_watch__missed_job *j)
+{
+  const struct engine *e = w->e;
+  sqlite3_stmt *st = store_stmt(store_reader(e->store), ledger_watch__sql_missed);
+  if (!st) return -EIO;
+  sqlite3_bind_int64(st, 1, j->now_ms);
+  size_t cap = 0;
+  int rc, err = 0;
+  while (!err && (rc = sqlite3_step(st)) == SQLITE_ROW) {
+    if (j->n == cap) {
+      cap = cap ? cap * 2 : 8;
+      int64_t *ids = realloc(j->ids, cap * sizeof *ids);
+      if (!ids) {
+        err = -ENOMEM;
+        break;
+      }
+      j->ids = ids;
+    }
+    int64_t id = sqlite3_column_int64(st, 0);
+    j->ids[j->n++] = id;
+    const struct dg_measure *m = dg_config_measure(e->cfg, (const char *)sqlite3_column_text(st, 1));
+    char ref[48];
+    snprintf(ref, sizeof ref, "inspection:%lld:missed", (long long)id);
+    char *body = ledger_watch__missed_body(e->cfg, m, st, j->now_ms);
+    ledger_watch__announce(&j->msgs, e, ledger_watch__priority_of_level(m ? m->event->level : DG_LEVEL_BLUE), ref,
+                           body, j->now_ms);
+    free(body);
+  }
+  sqlite3_reset(st);
+  if (err) return err;
+  return rc == SQLITE_DONE ? 0 : -EIO;
+}
+
+int ledger_watch_missed(struct ledger_watch *w, int64_t now_ms)
+{
+  if (w->missed_busy) return 0;
+  struct ledger_watch__missed_job *j = calloc(1, sizeof *j);
+  if (!j) return -ENOMEM;
+  j->w = w;
+  j->now_ms = now_ms;
+  int rc = ledger_watch__collect_missed(w, j);
+  if (rc || !j->n) {
+    ledger_watch__missed_free(j);
+    return rc;
+  }
+  size_t n = j->n;
+  if ((rc = store_submit(w->e->store, ledger_watch__missed_work, ledger_watch__missed_done, j))) {
+    ledger_watch__missed_free(j);
+    return rc;
+  }
+  w->missed_busy = 1;
+  return (int)n;
+}
+
 static void ledger_watch__on_timer(uv_timer_t *t)
 {
   struct ledger_watch *w = t->data;
   int64_t now = dg_wall_ms();
   int rc = ledger_watch_overdue(w, now);
   if (rc < 0) DG_LOG_RL(DG_LOG_ERR, "ledger", "overdue scan failed (%d)", rc);
+  rc = ledger_watch_missed(w, now);
+  if (rc < 0) DG_LOG_RL(DG_LOG_ERR, "ledger", "missed inspection scan failed (%d)", rc);
   rc = ledger_watch_inspections(w, now);
   if (rc < 0) DG_LOG_RL(DG_LOG_ERR, "ledger", "inspection task generation failed (%d)", rc);
 }

@@ -40,6 +40,13 @@ int ledger_watch_risk(struct ledger_watch *w, int64_t now_ms);
  * Runs with the overdue scan. Returns how many tasks were submitted, or a negative errno. */
 int ledger_watch_inspections(struct ledger_watch *w, int64_t now_ms);
 
+/* Marks the pending tasks whose period has ended (due_ms <= now_ms) 未排查 (check_status 2,
+ * checker "system") and announces each once through the outbox, in the same transaction, to
+ * the policies covering the priority matching the level of the measure's event (red critical,
+ * orange high, yellow medium, blue low). Runs with the overdue scan. Returns how many were
+ * submitted, 0 while a previous pass is being committed, or a negative errno. */
+int ledger_watch_missed(struct ledger_watch *w, int64_t now_ms);
+
 /* Stops the timers; the watch is freed once its handle has closed (the loop must run again).
  * Call before store_close: a scan still being committed completes during store_close. */
 void ledger_watch_close(struct ledger_watch *w);

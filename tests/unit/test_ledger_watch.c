@@ -1,5 +1,6 @@
 /* Overdue hazards: flagged once each, journaled, announced to the channels of the policy for
- * their level; dynamic risk level changes recorded; inspection tasks generated per period. The clock is given by the test; real store
+ * their level; dynamic risk level changes recorded; inspection tasks generated per period and
+ * missed ones marked 未排查 and announced. The clock is given by the test; real store
  * on a temporary database. */
 #include <errno.h>
 #include <setjmp.h>
@@ -267,12 +268,40 @@ static void test_inspection_tasks_generated_per_period(void **state)
   assert_int_equal(count(f, "SELECT COUNT(*) FROM inspection_tasks WHERE measure = 'M01'"), 0);
 }
 
+static void test_missed_inspection_marked_and_announced_once(void **state)
+{
+  struct fixture *f = *state;
+  setenv("TZ", "CST-8", 1);
+  tzset();
+  f->event.level = DG_LEVEL_ORANGE; /* weekly; announced as priority high → channel "shift" */
+  assert_int_equal(ledger_watch_inspections(f->watch, cst(2024, 2, 27, 10)), 1);
+  store_wait_idle(f->store);
+  assert_int_equal(ledger_watch_missed(f->watch, cst(2024, 3, 4, 23)), 0);
+  assert_int_equal(ledger_watch_missed(f->watch, cst(2024, 3, 5, 0)), 1); /* 27 Feb + 7 days, via 29 Feb */
+  assert_int_equal(ledger_watch_missed(f->watch, cst(2024, 3, 5, 0)), 0); /* not committed yet */
+  store_wait_idle(f->store);
+  assert_int_equal(ledger_watch_missed(f->watch, cst(2024, 3, 6, 0)), 0);
+  assert_int_equal(count(f, "SELECT COUNT(*) FROM inspection_tasks WHERE id = 1 AND check_status = 2"
+                            " AND checker = 'system'"), 1);
+  assert_int_equal(count(f, "SELECT COUNT(*) FROM outbox WHERE channel = 'shift' AND ref = 'inspection:1:missed'"
+                            " AND body LIKE '%\"event\":\"missed\"%' AND body LIKE '%未排查%'"), 1);
+  assert_int_equal(count(f, "SELECT COUNT(*) FROM outbox"), 1);
+
+  /* The next period's task; once completed it is never marked missed. */
+  assert_int_equal(ledger_watch_inspections(f->watch, cst(2024, 3, 6, 0)), 1);
+  store_wait_idle(f->store);
+  exec_sql(f, "UPDATE inspection_tasks SET check_status = 0 WHERE id = 2");
+  assert_int_equal(ledger_watch_missed(f->watch, cst(2024, 3, 13, 0)), 0);
+  assert_int_equal(count(f, "SELECT COUNT(*) FROM outbox"), 1);
+}
+
 int main(void)
 {
   const struct CMUnitTest tests[] = {
     cmocka_unit_test_setup_teardown(test_overdue_flagged_once_and_announced_by_level, setup, teardown),
     cmocka_unit_test_setup_teardown(test_risk_level_changes_recorded, setup, teardown),
     cmocka_unit_test_setup_teardown(test_inspection_tasks_generated_per_period, setup, teardown),
+    cmocka_unit_test_setup_teardown(test_missed_inspection_marked_and_announced_once, setup, teardown),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }
