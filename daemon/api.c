@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "api_ledger.h"
 #include "log.h"
 #include "sdnotify.h"
 
@@ -438,5 +439,6 @@ int api_register(struct http_server *s, struct api_ctx *ctx)
   rc |= http_route(s, "GET", "/api/v1/hazards", api__hazards, ctx);
   rc |= http_route(s, "GET", "/api/v1/hazards/*", api__hazard_one, ctx);
   rc |= http_route(s, "GET", "/api/v1/drivers", api__drivers, ctx);
+  rc |= ledger_api_register(s, ctx);
   return rc ? -EINVAL : 0;
 }

@@ -20,6 +20,7 @@ struct ledger {
   struct ledger__open *open;
   size_t n_open, cap_open;
   int64_t next_id;
+  uint64_t generation;
 };
 
 static int ledger__remember(struct ledger *l, const char *measure, int64_t id, const char *code)
@@ -133,6 +134,7 @@ int hazard_on_activation(struct ledger *l, const struct dg_rule *rule, int stage
   memset(hc, 0, sizeof *hc);
   const struct dg_measure *m = rule->measure;
   if (!m || m->data_src != 1) return 0;
+  l->generation++;
   hc->rule = rule;
   hc->measure = m;
   hc->alarm_id = alarm_id;
@@ -244,3 +246,24 @@ int hazard_write(struct store_conn *c, const struct hazard_change *hc)
   sqlite3_bind_double(st, 6, hc->value);
   return ledger__step(st);
 }
+
+int64_t ledger_alloc_hazard(struct ledger *l, int64_t now_ms, char *code, size_t len)
+{
+  int64_t id = l->next_id++;
+  ledger__code(l, id, now_ms, code, len);
+  return id;
+}
+
+void ledger_forget(struct ledger *l, int64_t hazard_id)
+{
+  for (size_t i = 0; i < l->n_open; i++) {
+    if (l->open[i].hazard_id != hazard_id) continue;
+    free(l->open[i].measure);
+    l->open[i] = l->open[--l->n_open];
+    return;
+  }
+}
+
+void ledger_touch(struct ledger *l) { l->generation++; }
+
+uint64_t ledger_generation(const struct ledger *l) { return l->generation; }

@@ -50,6 +50,18 @@ int hazard_on_activation(struct ledger *l, const struct dg_rule *rule, int stage
 int hazard_write(struct store_conn *c, const struct hazard_change *hc);
 void hazard_change_release(struct hazard_change *hc);
 
+/* Loop thread. Allocates the id and code of a hazard registered outside alarm automation
+ * (manual report, inspection record). Returns the id. */
+int64_t ledger_alloc_hazard(struct ledger *l, int64_t now_ms, char *code, size_t len);
+/* Loop thread, after the commit that closed hazard `hazard_id`: the next failure of its measure
+ * opens a new hazard. */
+void ledger_forget(struct ledger *l, int64_t hazard_id);
+
+/* Loop thread. A counter bumped by every change to the ledger made on the loop (automatic
+ * hazards decided, API changes committed), so watchers can tell when to look again. */
+void ledger_touch(struct ledger *l);
+uint64_t ledger_generation(const struct ledger *l);
+
 /* Number of open automatic hazards known to the loop. */
 size_t ledger_open_count(const struct ledger *l);
 

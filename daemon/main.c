@@ -13,6 +13,7 @@
 #include "http.h"
 #include "httpc.h"
 #include "ledger.h"
+#include "ledger_watch.h"
 #include "log.h"
 #include "modbus.h"
 #include "mqtt.h"
@@ -54,6 +55,7 @@ struct dg_daemon {
   struct sdnotify *sdn;
   uv_signal_t sig_term, sig_int, sig_hup;
   int stopping;
+  struct ledger_watch *ledger_watch;
 };
 
 static void main__usage(FILE *f)
@@ -149,6 +151,8 @@ static void main__shutdown(struct dg_daemon *d)
   d->mqtt = NULL;
   if (d->queue_ready) sampleq_close(&d->queue);
   if (d->engine_ready) engine_close(&d->engine);
+  ledger_watch_close(d->ledger_watch);
+  d->ledger_watch = NULL;
   if (d->notify) notify_close(d->notify);
   if (d->httpc) httpc_close(d->httpc);
   if (d->store) store_close(d->store);
@@ -266,6 +270,7 @@ static int main__start(struct dg_daemon *d)
   if ((rc = engine_init(&d->engine, &d->loop, d->cfg, d->store, d->ledger, d->notify))) return rc;
   d->engine_ready = 1;
   if ((rc = notify_resume(d->notify))) return rc;
+  if ((rc = ledger_watch_start(&d->ledger_watch, &d->engine))) return rc;
   if ((rc = sampleq_init(&d->queue, &d->loop, engine_on_samples, &d->engine))) return rc;
   d->queue_ready = 1;
   if ((rc = mqtt_start(&d->mqtt, &d->loop, d->cfg, &d->queue))) return rc;

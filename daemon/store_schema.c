@@ -55,6 +55,23 @@ const char *const store_migrations[] = {
   "  expires_ms INTEGER NOT NULL, last_error TEXT, delivered_ms INTEGER,"
   "  UNIQUE(channel, ref));"
   "CREATE INDEX outbox_pending ON outbox(state, next_attempt_ms);",
+
+  /* 1 → 2: hazard closed loop and dynamic risk */
+  "ALTER TABLE hazards ADD COLUMN overdue_ms INTEGER;"  /* when the deadline passed unclosed */
+  "CREATE TABLE risk_level_history ("
+  "  id INTEGER PRIMARY KEY, unit TEXT NOT NULL, ts_ms INTEGER NOT NULL,"
+  "  from_level INTEGER, to_level INTEGER NOT NULL,"   /* enum dg_level: 1 blue … 4 red */
+  "  cause TEXT);"
+  "CREATE INDEX risk_level_history_unit ON risk_level_history(unit, id);"
+  /* 隐患排查任务 / 记录: one row per measure and period [start_ms, due_ms). */
+  "CREATE TABLE inspection_tasks ("
+  "  id INTEGER PRIMARY KEY, measure TEXT NOT NULL, event TEXT, unit TEXT, hazard_source TEXT,"
+  "  check_cycle INTEGER NOT NULL, check_cycle_unit TEXT NOT NULL,"  /* checkCycle, 小时/天/月/年 */
+  "  start_ms INTEGER NOT NULL, due_ms INTEGER NOT NULL,"
+  "  check_status INTEGER,"                /* NULL pending; 0 正常 1 存在隐患 2 未排查 3 其他 */
+  "  checker TEXT, checked_ms INTEGER, note TEXT, hazard_id INTEGER,"
+  "  UNIQUE(measure, start_ms));"
+  "CREATE INDEX inspection_tasks_due ON inspection_tasks(check_status, due_ms);",
 };
 
 const unsigned store_n_migrations = sizeof store_migrations / sizeof store_migrations[0];

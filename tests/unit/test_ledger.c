@@ -187,12 +187,39 @@ static void test_rule_level_override_and_open_hazards_survive_restart(void **sta
   ledger_close(l);
 }
 
+static void test_forgotten_hazard_lets_the_measure_open_a_new_one(void **state)
+{
+  struct fixture *f = *state;
+  struct ledger *l;
+  struct hazard_change hc;
+  char code[64];
+  assert_int_equal(ledger_open(&l, &f->cfg, f->store), 0);
+  assert_int_equal(hazard_on_activation(l, &f->rules[0], 0, 30, 5, 1000, &hc), 1);
+  assert_int_equal(hc.hazard_id, 1);
+  persist(f, &hc);
+  /* A manual report takes the next id, shared with automation. */
+  assert_int_equal(ledger_alloc_hazard(l, 1700000000000, code, sizeof code), 2);
+  assert_non_null(strstr(code, "410700-0001-YH-"));
+  assert_non_null(strstr(code, "-0002"));
+  ledger_forget(l, 2); /* not an automatic hazard: nothing to forget */
+  assert_int_equal(ledger_open_count(l), 1);
+  ledger_forget(l, 1);
+  assert_int_equal(ledger_open_count(l), 0);
+  assert_int_equal(hazard_on_activation(l, &f->rules[1], 0, 31, 6, 2000, &hc), 1);
+  assert_int_equal(hc.kind, HAZARD_OPEN);
+  assert_int_equal(hc.hazard_id, 3);
+  hazard_change_release(&hc);
+  assert_int_equal(ledger_open_count(l), 1);
+  ledger_close(l);
+}
+
 int main(void)
 {
   const struct CMUnitTest tests[] = {
     cmocka_unit_test_setup_teardown(test_open_then_append_for_same_measure, setup, teardown),
     cmocka_unit_test_setup_teardown(test_no_hazard_without_automated_measure, setup, teardown),
     cmocka_unit_test_setup_teardown(test_rule_level_override_and_open_hazards_survive_restart, setup, teardown),
+    cmocka_unit_test_setup_teardown(test_forgotten_hazard_lets_the_measure_open_a_new_one, setup, teardown),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

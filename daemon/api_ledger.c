@@ -1,0 +1,801 @@
+#include "api_ledger.h"
+
+#include <cjson/cJSON.h>
+#include <errno.h>
+#include <math.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "hazard_flow.h"
+#include "ledger.h"
+#include "inspect.h"
+#include "log.h"
+#include "risk.h"
+
+/* dangerSrc: 1 日常排查 … 8 外聘专家诊断式排查, 9 管控措施失效 (automation only), 10 其他. */
+#define LEDGER_API_SRC_MAX 10
+#define LEDGER_API_DANGER_TYPE_MAX 8
+
+static void ledger_api__reply(struct http_response *resp, int status, cJSON *json)
+{
+  resp->status = status;
+  resp->body = cJSON_PrintUnformatted(json);
+  cJSON_Delete(json);
+}
+
+static void ledger_api__error(struct http_response *resp, int status, const char *fmt, ...)
+  __attribute__((format(printf, 3, 4)));
+static void ledger_api__error(struct http_response *resp, int status, const char *fmt, ...)
+{
+  char msg[320];
+  va_list ap;
+  va_start(ap, fmt);
+  vsnprintf(msg, sizeof msg, fmt, ap);
+  va_end(ap);
+  cJSON *o = cJSON_CreateObject();
+  cJSON_AddStringToObject(o, "error", msg);
+  ledger_api__reply(resp, status, o);
+}
+
+static void ledger_api__opt_text(cJSON *o, const char *k, const char *v)
+{
+  if (v) cJSON_AddStringToObject(o, k, v);
+  else cJSON_AddNullToObject(o, k);
+}
+
+static const char *ledger_api__state_zh(int s)
+{
+  switch (s) {
+  case HAZARD_RECTIFYING: return "整改中";
+  case HAZARD_PENDING_ACCEPTANCE: return "待验收";
+  case HAZARD_ACCEPTED: return "已验收";
+  default: return "未知";
+  }
+}
+
+/* ---- request fields ------------------------------------------------------------------------- */
+
+/* Reads fields of a JSON body; the first invalid one answers 400 naming it. */
+struct ledger_api__in {
+  cJSON *body;
+  const struct dg_config *cfg;
+  struct http_response *resp;
+  int failed;
+};
+
+static int ledger_api__parse(struct ledger_api__in *in, const struct http_request *req)
+{
+  in->body = cJSON_ParseWithLength(req->body, req->body_len);
+  if (cJSON_IsObject(in->body)) return 0;
+  ledger_api__error(in->resp, 400, "body: expected a JSON object");
+  in->failed = 1;
+  return -EINVAL;
+}
+
+static void ledger_api__bad(struct ledger_api__in *in, const char *key, const char *expected)
+{
+  if (in->failed) return;
+  ledger_api__error(in->resp, 400, "%s: %s", key, expected);
+  in->failed = 1;
+}
+
+static const cJSON *ledger_api__field(struct ledger_api__in *in, const char *key)
+{
+  const cJSON *v = cJSON_GetObjectItemCaseSensitive(in->body, key);
+  return cJSON_IsNull(v) ? NULL : v;
+}
+
+static const char *ledger_api__str(struct ledger_api__in *in, const char *key, int required)
+{
+  const cJSON *v = ledger_api__field(in, key);
+  if (!v && !required) return NULL;
+  if (!cJSON_IsString(v) || !v->valuestring[0]) {
+    ledger_api__bad(in, key, "expected a non-empty string");
+    return NULL;
+  }
+  return v->valuestring;
+}
+
+static const char *ledger_api__person(struct ledger_api__in *in, const char *key, int required)
+{
+  const char *id = ledger_api__str(in, key, required);
+  if (id && !dg_config_person(in->cfg, id)) {
+    ledger_api__bad(in, key, "not a configured person id");
+    return NULL;
+  }
+  return id;
+}
+
+/* An integer in [lo, hi]; dflt when absent. */
+static int ledger_api__int(struct ledger_api__in *in, const char *key, int lo, int hi, int dflt)
+{
+  const cJSON *v = ledger_api__field(in, key);
+  if (!v) return dflt;
+  double d = cJSON_IsNumber(v) ? v->valuedouble : NAN;
+  if (!(d >= lo && d <= hi) || d != floor(d)) {
+    char what[64];
+    snprintf(what, sizeof what, "expected an integer from %d to %d", lo, hi);
+    ledger_api__bad(in, key, what);
+    return dflt;
+  }
+  return (int)d;
+}
+
+/* A number >= 0; returns 1 when present and valid. */
+static int ledger_api__amount(struct ledger_api__in *in, const char *key, double *out)
+{
+  const cJSON *v = ledger_api__field(in, key);
+  if (!v) return 0;
+  if (!cJSON_IsNumber(v) || !(v->valuedouble >= 0) || !isfinite(v->valuedouble)) {
+    ledger_api__bad(in, key, "expected a number >= 0");
+    return 0;
+  }
+  *out = v->valuedouble;
+  return 1;
+}
+
+/* Epoch milliseconds > 0; 0 when absent. */
+static int64_t ledger_api__ms(struct ledger_api__in *in, const char *key)
+{
+  const cJSON *v = ledger_api__field(in, key);
+  if (!v) return 0;
+  if (!cJSON_IsNumber(v) || !(v->valuedouble >= 1) || v->valuedouble > 9e15) {
+    ledger_api__bad(in, key, "expected epoch milliseconds");
+    return 0;
+  }
+  return (int64_t)v->valuedouble;
+}
+
+/* The person acting. Taken from the required body field "actor" (a configured person id); this
+ * is the one place to take it from the request's bearer token instead. */
+static const char *ledger_api__actor(const struct http_request *req, struct ledger_api__in *in)
+{
+  (void)req;
+  return ledger_api__person(in, "actor", 1);
+}
+
+/* ---- the store job: one hazard row change and its journal entry ----------------------------- */
+
+struct ledger_api__job {
+  int report;                /* insert a new hazard, else update one */
+  int64_t id;
+  const char *code;
+  int from, to;
+  const char *action, *actor, *comment;
+  int64_t now_ms;
+  /* report */
+  int danger_level, danger_src, manage_type, danger_type;
+  const char *description, *reason, *source, *unit, *event, *measure;
+  /* NULL / 0 = keep the stored value */
+  const char *measures, *rectifier, *liable, *plan, *verifier, *verify_comment;
+  int has_cost;
+  double cost;
+  int64_t deadline_ms, closed_ms;
+  /* an inspection record; with report set, its check_status 1 opens the hazard */
+  int64_t task_id;
+  int check_status;
+  const char *note;
+  int rc;
+};
+
+static const char *const ledger_api__sql_insert =
+  "INSERT INTO hazards (id, code, danger_level, danger_src, danger_manage_type, hazard_danger_type,"
+  " danger_state, description, reason, liable_person, deadline_ms, reporter, hazard_source, unit, event,"
+  " measure, occurrences, created_ms, updated_ms)"
+  " VALUES (?1, ?2, ?3, ?4, ?5, ?6, 0, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, 1, ?16, ?16)";
+static const char *const ledger_api__sql_update =
+  "UPDATE hazards SET danger_state = ?2, rectify_measures = COALESCE(?3, rectify_measures),"
+  " cost = COALESCE(?4, cost), rectifier = COALESCE(?5, rectifier), liable_person = COALESCE(?6, liable_person),"
+  " deadline_ms = COALESCE(?7, deadline_ms),"
+  " overdue_ms = CASE WHEN ?7 IS NOT NULL AND ?7 > ?12 THEN NULL ELSE overdue_ms END,"
+  " contingency_plan = COALESCE(?8, contingency_plan), verifier = COALESCE(?9, verifier),"
+  " verify_comment = COALESCE(?10, verify_comment), closed_ms = ?11, updated_ms = ?12"
+  " WHERE id = ?1 AND danger_state = ?13";
+static const char *const ledger_api__sql_journal =
+  "INSERT INTO hazard_journal (hazard_id, ts_ms, actor, action, from_state, to_state, comment)"
+  " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)";
+
+static void ledger_api__bind_text(sqlite3_stmt *st, int i, const char *s)
+{
+  if (s) sqlite3_bind_text(st, i, s, -1, SQLITE_STATIC);
+  else sqlite3_bind_null(st, i);
+}
+
+static void ledger_api__bind_ms(sqlite3_stmt *st, int i, int64_t ms)
+{
+  if (ms) sqlite3_bind_int64(st, i, ms);
+  else sqlite3_bind_null(st, i);
+}
+
+static int ledger_api__step(sqlite3_stmt *st)
+{
+  int rc = sqlite3_step(st);
+  sqlite3_reset(st);
+  return rc == SQLITE_DONE ? SQLITE_OK : rc;
+}
+
+static int ledger_api__insert(struct store_conn *c, const struct ledger_api__job *j)
+{
+  sqlite3_stmt *st = store_stmt(c, ledger_api__sql_insert);
+  if (!st) return SQLITE_ERROR;
+  sqlite3_bind_int64(st, 1, j->id);
+  ledger_api__bind_text(st, 2, j->code);
+  sqlite3_bind_int(st, 3, j->danger_level);
+  sqlite3_bind_int(st, 4, j->danger_src);
+  sqlite3_bind_int(st, 5, j->manage_type);
+  sqlite3_bind_int(st, 6, j->danger_type);
+  ledger_api__bind_text(st, 7, j->description);
+  ledger_api__bind_text(st, 8, j->reason);
+  ledger_api__bind_text(st, 9, j->liable);
+  ledger_api__bind_ms(st, 10, j->deadline_ms);
+  ledger_api__bind_text(st, 11, j->actor);
+  ledger_api__bind_text(st, 12, j->source);
+  ledger_api__bind_text(st, 13, j->unit);
+  ledger_api__bind_text(st, 14, j->event);
+  ledger_api__bind_text(st, 15, j->measure);
+  sqlite3_bind_int64(st, 16, j->now_ms);
+  return ledger_api__step(st);
+}
+
+static int ledger_api__update(struct store_conn *c, const struct ledger_api__job *j)
+{
+  sqlite3_stmt *st = store_stmt(c, ledger_api__sql_update);
+  if (!st) return SQLITE_ERROR;
+  sqlite3_bind_int64(st, 1, j->id);
+  sqlite3_bind_int(st, 2, j->to);
+  ledger_api__bind_text(st, 3, j->measures);
+  if (j->has_cost) sqlite3_bind_double(st, 4, j->cost);
+  ledger_api__bind_text(st, 5, j->rectifier);
+  ledger_api__bind_text(st, 6, j->liable);
+  ledger_api__bind_ms(st, 7, j->deadline_ms);
+  ledger_api__bind_text(st, 8, j->plan);
+  ledger_api__bind_text(st, 9, j->verifier);
+  ledger_api__bind_text(st, 10, j->verify_comment);
+  ledger_api__bind_ms(st, 11, j->closed_ms);
+  sqlite3_bind_int64(st, 12, j->now_ms);
+  sqlite3_bind_int(st, 13, j->from);
+  int rc = ledger_api__step(st);
+  if (rc == SQLITE_OK && sqlite3_changes(store_conn_db(c)) != 1) rc = -ESTALE; /* state moved */
+  return rc;
+}
+
+static const char *const ledger_api__sql_task_done =
+  "UPDATE inspection_tasks SET check_status = ?2, checker = ?3, checked_ms = ?4, note = ?5, hazard_id = ?6"
+  " WHERE id = ?1 AND check_status IS NULL";
+
+static int ledger_api__task_done(struct store_conn *c, const struct ledger_api__job *j)
+{
+  sqlite3_stmt *st = store_stmt(c, ledger_api__sql_task_done);
+  if (!st) return SQLITE_ERROR;
+  sqlite3_bind_int64(st, 1, j->task_id);
+  sqlite3_bind_int(st, 2, j->check_status);
+  ledger_api__bind_text(st, 3, j->actor);
+  sqlite3_bind_int64(st, 4, j->now_ms);
+  ledger_api__bind_text(st, 5, j->note);
+  if (j->report) sqlite3_bind_int64(st, 6, j->id);
+  int rc = ledger_api__step(st);
+  if (rc == SQLITE_OK && sqlite3_changes(store_conn_db(c)) != 1) rc = -ESTALE; /* completed meanwhile */
+  return rc;
+}
+
+static int ledger_api__job_work(struct store_conn *c, void *arg)
+{
+  struct ledger_api__job *j = arg;
+  int rc;
+  if (j->task_id && (rc = ledger_api__task_done(c, j)) != SQLITE_OK) return rc;
+  if (j->task_id && !j->report) return SQLITE_OK;
+  rc = j->report ? ledger_api__insert(c, j) : ledger_api__update(c, j);
+  if (rc != SQLITE_OK) return rc;
+  sqlite3_stmt *st = store_stmt(c, ledger_api__sql_journal);
+  if (!st) return SQLITE_ERROR;
+  sqlite3_bind_int64(st, 1, j->id);
+  sqlite3_bind_int64(st, 2, j->now_ms);
+  ledger_api__bind_text(st, 3, j->actor);
+  ledger_api__bind_text(st, 4, j->action);
+  if (j->report) sqlite3_bind_null(st, 5);
+  else sqlite3_bind_int(st, 5, j->from);
+  sqlite3_bind_int(st, 6, j->to);
+  ledger_api__bind_text(st, 7, j->comment);
+  return ledger_api__step(st);
+}
+
+static void ledger_api__job_done(void *arg, int rc) { ((struct ledger_api__job *)arg)->rc = rc; }
+
+/* Commits the job and waits for it: 0, or answers 409/500 and returns negative. */
+static int ledger_api__commit(struct api_ctx *ctx, struct ledger_api__job *j, struct http_response *resp)
+{
+  j->rc = 1;
+  if (store_submit(ctx->store, ledger_api__job_work, ledger_api__job_done, j)) {
+    ledger_api__error(resp, 503, "database unavailable");
+    return -EIO;
+  }
+  store_wait_idle(ctx->store);
+  if (j->rc == 0) return 0;
+  DG_WARN("ledger", "hazard %lld / task %lld %s not committed (rc %d)", (long long)j->id, (long long)j->task_id,
+          j->action, j->rc);
+  if (j->rc != -ESTALE) ledger_api__error(resp, 500, "%s not committed (database error)", j->action);
+  else if (j->task_id) ledger_api__error(resp, 409, "inspection task %lld completed meanwhile", (long long)j->task_id);
+  else ledger_api__error(resp, 409, "hazard %lld changed meanwhile; %s not applied", (long long)j->id, j->action);
+  return -EIO;
+}
+
+static void ledger_api__answer(struct http_response *resp, int status, const struct ledger_api__job *j)
+{
+  cJSON *o = cJSON_CreateObject();
+  cJSON_AddNumberToObject(o, "id", (double)j->id);
+  cJSON_AddStringToObject(o, "code", j->code);
+  cJSON_AddStringToObject(o, "action", j->action);
+  cJSON_AddNumberToObject(o, "danger_state", j->to);
+  cJSON_AddStringToObject(o, "danger_state_zh", ledger_api__state_zh(j->to));
+  ledger_api__reply(resp, status, o);
+}
+
+/* ---- POST /api/v1/hazards: manual report ---------------------------------------------------- */
+
+/* Links the report to the plant model: a measure gives its event, unit and source; a unit alone
+ * gives its source. */
+static void ledger_api__link(struct ledger_api__in *in, struct ledger_api__job *j)
+{
+  const char *mid = ledger_api__str(in, "measure", 0), *uid = ledger_api__str(in, "unit", 0);
+  const struct dg_measure *m = mid ? dg_config_measure(in->cfg, mid) : NULL;
+  const struct dg_unit *u = uid ? dg_config_unit(in->cfg, uid) : NULL;
+  if (mid && !m) ledger_api__bad(in, "measure", "not a configured measure id");
+  if (uid && !u) ledger_api__bad(in, "unit", "not a configured risk unit id");
+  if (m && u && m->event->unit != u) ledger_api__bad(in, "unit", "does not hold the given measure");
+  if (in->failed) return;
+  if (m) {
+    j->measure = m->id;
+    j->event = m->event->id;
+    u = m->event->unit;
+  }
+  if (u) {
+    j->unit = u->id;
+    j->source = u->source ? u->source->id : NULL;
+    j->liable = u->person;
+  }
+}
+
+static void ledger_api__report(void *ud, const struct http_request *req, struct http_response *resp)
+{
+  struct api_ctx *ctx = ud;
+  const struct dg_config *cfg = ctx->engine->cfg;
+  struct ledger_api__in in = {.cfg = cfg, .resp = resp};
+  struct ledger_api__job j = {.report = 1, .action = "report", .to = HAZARD_RECTIFYING, .now_ms = dg_wall_ms()};
+  char code[64];
+  if (ledger_api__parse(&in, req)) goto out;
+  j.actor = ledger_api__actor(req, &in);
+  j.description = ledger_api__str(&in, "description", 1);
+  j.reason = ledger_api__str(&in, "reason", 0);
+  j.danger_level = ledger_api__int(&in, "danger_level", 0, 1, 0);
+  j.danger_src = ledger_api__int(&in, "danger_src", 1, LEDGER_API_SRC_MAX, 0);
+  if (!in.failed && !j.danger_src) ledger_api__bad(&in, "danger_src", "required (1..10)");
+  if (j.danger_src == HAZARD_SRC_MEASURE_FAILED)
+    ledger_api__bad(&in, "danger_src", "9 (管控措施失效) is registered by the monitoring itself");
+  j.manage_type = ledger_api__int(&in, "danger_manage_type", 0, 1, 1);
+  j.danger_type = ledger_api__int(&in, "hazard_danger_type", 1, LEDGER_API_DANGER_TYPE_MAX, 1);
+  ledger_api__link(&in, &j);
+  const char *liable = ledger_api__person(&in, "liable_person", 0);
+  if (liable) j.liable = liable;
+  j.deadline_ms = ledger_api__ms(&in, "deadline_ms");
+  if (!j.deadline_ms) j.deadline_ms = j.now_ms + (int64_t)cfg->hazard_deadline_days * 86400000;
+  j.comment = j.reason;
+  if (in.failed) goto out;
+  j.id = ledger_alloc_hazard(ctx->engine->ledger, j.now_ms, code, sizeof code);
+  j.code = code;
+  if (ledger_api__commit(ctx, &j, resp)) goto out;
+  ledger_touch(ctx->engine->ledger);
+  DG_INFO("ledger", "hazard %s reported by %s", code, j.actor);
+  ledger_api__answer(resp, 201, &j);
+out:
+  cJSON_Delete(in.body);
+}
+
+/* ---- POST /api/v1/hazards/{id}/{action} ----------------------------------------------------- */
+
+struct ledger_api__row {
+  struct hazard_facts f;
+  char *code, *liable, *measures, *plan, *rectifier;
+};
+
+static const char *const ledger_api__sql_facts =
+  "SELECT danger_state, danger_level, liable_person, rectify_measures, cost, deadline_ms, contingency_plan,"
+  " rectifier, code FROM hazards WHERE id = ?1";
+
+static char *ledger_api__col(sqlite3_stmt *st, int i)
+{
+  const unsigned char *s = sqlite3_column_text(st, i);
+  return s ? strdup((const char *)s) : NULL;
+}
+
+/* 1 found, 0 no such hazard, negative on a database error. */
+static int ledger_api__load(struct api_ctx *ctx, int64_t id, struct ledger_api__row *r)
+{
+  sqlite3_stmt *st = store_stmt(store_reader(ctx->store), ledger_api__sql_facts);
+  if (!st) return -EIO;
+  sqlite3_bind_int64(st, 1, id);
+  int rc = sqlite3_step(st);
+  if (rc == SQLITE_ROW) {
+    r->f.state = sqlite3_column_int(st, 0);
+    r->f.danger_level = sqlite3_column_int(st, 1);
+    r->f.liable_person = r->liable = ledger_api__col(st, 2);
+    r->f.rectify_measures = r->measures = ledger_api__col(st, 3);
+    r->f.has_cost = sqlite3_column_type(st, 4) != SQLITE_NULL;
+    r->f.deadline_ms = sqlite3_column_int64(st, 5);
+    r->f.contingency_plan = r->plan = ledger_api__col(st, 6);
+    r->f.rectifier = r->rectifier = ledger_api__col(st, 7);
+    r->code = ledger_api__col(st, 8);
+  }
+  sqlite3_reset(st);
+  return rc == SQLITE_ROW ? 1 : rc == SQLITE_DONE ? 0 : -EIO;
+}
+
+static void ledger_api__row_free(struct ledger_api__row *r)
+{
+  free(r->code);
+  free(r->liable);
+  free(r->measures);
+  free(r->plan);
+  free(r->rectifier);
+}
+
+/* rectify: the fields given replace the stored ones; the rectifier defaults to the actor. */
+static void ledger_api__rectify_fields(struct ledger_api__in *in, struct ledger_api__job *j)
+{
+  j->measures = ledger_api__str(in, "rectify_measures", 0);
+  j->has_cost = ledger_api__amount(in, "cost", &j->cost);
+  j->rectifier = ledger_api__person(in, "rectifier", 0);
+  if (!j->rectifier) j->rectifier = j->actor;
+  j->liable = ledger_api__person(in, "liable_person", 0);
+  j->deadline_ms = ledger_api__ms(in, "deadline_ms");
+  j->plan = ledger_api__str(in, "contingency_plan", 0);
+  j->comment = ledger_api__str(in, "comment", 0);
+}
+
+static void ledger_api__action_fields(struct ledger_api__in *in, struct ledger_api__job *j, enum hazard_action a)
+{
+  switch (a) {
+  case HAZARD_ACT_RECTIFY: ledger_api__rectify_fields(in, j); break;
+  case HAZARD_ACT_SUBMIT: j->comment = ledger_api__str(in, "comment", 0); break;
+  case HAZARD_ACT_VERIFY:
+    j->verifier = j->actor;
+    j->verify_comment = j->comment = ledger_api__str(in, "comment", 0);
+    j->closed_ms = j->now_ms;
+    break;
+  case HAZARD_ACT_REJECT:
+    j->verifier = j->actor;
+    j->verify_comment = j->comment = ledger_api__str(in, "comment", 1);
+    break;
+  }
+}
+
+static int ledger_api__path(const char *path, int64_t *id, enum hazard_action *a)
+{
+  long long v;
+  char tail[16];
+  int n = 0;
+  if (sscanf(path, "/api/v1/hazards/%lld/%15[a-z]%n", &v, tail, &n) != 2 || path[n] || v <= 0) return -ENOENT;
+  int act = hazard_action_parse(tail);
+  if (act < 0) return -ENOENT;
+  *id = v;
+  *a = (enum hazard_action)act;
+  return 0;
+}
+
+static void ledger_api__transition(void *ud, const struct http_request *req, struct http_response *resp)
+{
+  struct api_ctx *ctx = ud;
+  struct ledger_api__in in = {.cfg = ctx->engine->cfg, .resp = resp};
+  struct ledger_api__row row = {0};
+  struct ledger_api__job j = {.now_ms = dg_wall_ms()};
+  enum hazard_action a;
+  char why[256];
+  if (ledger_api__path(req->path, &j.id, &a)) {
+    ledger_api__error(resp, 404, "not found: POST /api/v1/hazards/{id}/rectify|submit|verify|reject");
+    return;
+  }
+  j.action = hazard_action_name(a);
+  if (ledger_api__parse(&in, req)) goto out;
+  j.actor = ledger_api__actor(req, &in);
+  if (!in.failed) ledger_api__action_fields(&in, &j, a);
+  if (in.failed) goto out;
+  store_wait_idle(ctx->store); /* read the hazard as committed by every job before this one */
+  int found = ledger_api__load(ctx, j.id, &row);
+  if (found <= 0) {
+    ledger_api__error(resp, found ? 500 : 404, found ? "database error" : "no such hazard");
+    goto out;
+  }
+  j.code = row.code;
+  j.from = row.f.state;
+  if (hazard_flow_check(&row.f, a, j.actor, &j.to, why, sizeof why)) {
+    ledger_api__error(resp, 409, "%s", why);
+    goto out;
+  }
+  if (ledger_api__commit(ctx, &j, resp)) goto out;
+  if (j.to == HAZARD_ACCEPTED) ledger_forget(ctx->engine->ledger, j.id);
+  ledger_touch(ctx->engine->ledger);
+  DG_INFO("ledger", "hazard %s %s by %s: %d → %d", row.code, j.action, j.actor, j.from, j.to);
+  ledger_api__answer(resp, 200, &j);
+out:
+  ledger_api__row_free(&row);
+  cJSON_Delete(in.body);
+}
+
+/* ---- inspection tasks ------------------------------------------------------------------------- */
+
+#define INSPECTION_COLS                                                                             \
+  "SELECT id, measure, event, unit, hazard_source, check_cycle, check_cycle_unit, start_ms, due_ms,"   \
+  " check_status, checker, checked_ms, note, hazard_id FROM inspection_tasks"
+
+static const char *const ledger_api__sql_tasks =
+  INSPECTION_COLS " WHERE (?1 = 0 OR (?1 = 1 AND check_status IS NULL) OR (?1 = 2 AND check_status IS NOT NULL))"
+  " AND due_ms <= ?2 ORDER BY due_ms, id LIMIT ?3";
+static const char *const ledger_api__sql_task =
+  "SELECT measure, check_status, start_ms FROM inspection_tasks WHERE id = ?1";
+
+static cJSON *ledger_api__task_json(sqlite3_stmt *st)
+{
+  static const char *const keys[] = {"id", "measure", "event", "unit", "hazard_source", "check_cycle",
+                                     "check_cycle_unit", "start_ms", "due_ms", "check_status", "checker",
+                                     "checked_ms", "note", "hazard_id"};
+  static const char *const status_zh[] = {"正常", "存在隐患", "未排查", "其他"};
+  cJSON *o = cJSON_CreateObject();
+  for (int i = 0; i < (int)(sizeof keys / sizeof keys[0]); i++) {
+    int t = sqlite3_column_type(st, i);
+    if (t == SQLITE_NULL) cJSON_AddNullToObject(o, keys[i]);
+    else if (t == SQLITE_INTEGER || t == SQLITE_FLOAT) cJSON_AddNumberToObject(o, keys[i], sqlite3_column_double(st, i));
+    else cJSON_AddStringToObject(o, keys[i], (const char *)sqlite3_column_text(st, i));
+  }
+  int done = sqlite3_column_type(st, 9) != SQLITE_NULL;
+  int status = sqlite3_column_int(st, 9);
+  ledger_api__opt_text(o, "check_status_zh", done && status >= 0 && status <= 3 ? status_zh[status] : NULL);
+  return o;
+}
+
+/* GET /api/v1/inspections?status=pending|done|all&due=<epoch ms>&limit= */
+static void ledger_api__inspections(void *ud, const struct http_request *req, struct http_response *resp)
+{
+  struct api_ctx *ctx = ud;
+  char status[16] = "", due[24] = "", limit[16] = "";
+  http_query_get(req->query, "status", status, sizeof status);
+  http_query_get(req->query, "due", due, sizeof due);
+  http_query_get(req->query, "limit", limit, sizeof limit);
+  int which = !status[0] || strcmp(status, "pending") == 0 ? 1 : strcmp(status, "done") == 0 ? 2
+            : strcmp(status, "all") == 0 ? 0 : -1;
+  if (which < 0) {
+    ledger_api__error(resp, 400, "status: expected pending, done or all");
+    return;
+  }
+  char *end;
+  long long due_ms = due[0] ? strtoll(due, &end, 10) : INT64_MAX;
+  if (due[0] && (*end || due_ms <= 0)) {
+    ledger_api__error(resp, 400, "due: expected epoch milliseconds");
+    return;
+  }
+  int lim = limit[0] ? atoi(limit) : 200;
+  if (lim <= 0 || lim > 1000) lim = 200;
+  sqlite3_stmt *st = store_stmt(store_reader(ctx->store), ledger_api__sql_tasks);
+  if (!st) {
+    ledger_api__error(resp, 500, "database error");
+    return;
+  }
+  sqlite3_bind_int(st, 1, which);
+  sqlite3_bind_int64(st, 2, due_ms);
+  sqlite3_bind_int(st, 3, lim);
+  cJSON *arr = cJSON_CreateArray();
+  while (sqlite3_step(st) == SQLITE_ROW) cJSON_AddItemToArray(arr, ledger_api__task_json(st));
+  sqlite3_reset(st);
+  cJSON *root = cJSON_CreateObject();
+  cJSON_AddItemToObject(root, "inspections", arr);
+  ledger_api__reply(resp, 200, root);
+}
+
+/* 1 found (measure copied into out, *status -1 while pending), 0 none, negative on error. */
+static int ledger_api__load_task(struct api_ctx *ctx, int64_t id, char *measure, size_t len, int *status,
+                                 int64_t *start_ms)
+{
+  sqlite3_stmt *st = store_stmt(store_reader(ctx->store), ledger_api__sql_task);
+  if (!st) return -EIO;
+  sqlite3_bind_int64(st, 1, id);
+  int rc = sqlite3_step(st);
+  if (rc == SQLITE_ROW) {
+    snprintf(measure, len, "%s", (const char *)sqlite3_column_text(st, 0));
+    *status = sqlite3_column_type(st, 1) == SQLITE_NULL ? -1 : sqlite3_column_int(st, 1);
+    *start_ms = sqlite3_column_int64(st, 2);
+  }
+  sqlite3_reset(st);
+  return rc == SQLITE_ROW ? 1 : rc == SQLITE_DONE ? 0 : -EIO;
+}
+
+/* checkStatus 1 (存在隐患): the record opens a hazard (dangerSrc 1 日常排查) on the task's measure. */
+static void ledger_api__inspection_hazard(struct api_ctx *ctx, struct ledger_api__in *in, struct ledger_api__job *j,
+                                          const char *measure, char *desc, size_t len)
+{
+  const struct dg_config *cfg = ctx->engine->cfg;
+  const struct dg_measure *m = dg_config_measure(cfg, measure);
+  j->report = 1;
+  j->action = "report";
+  j->to = HAZARD_RECTIFYING;
+  j->danger_src = 1;
+  j->manage_type = ledger_api__int(in, "danger_manage_type", 0, 1, 1);
+  j->danger_type = ledger_api__int(in, "hazard_danger_type", 1, LEDGER_API_DANGER_TYPE_MAX, 1);
+  j->danger_level = ledger_api__int(in, "danger_level", 0, 1, 0);
+  snprintf(desc, len, "排查发现隐患：%s%s%s", m && m->desc ? m->desc : measure, j->note ? "。" : "",
+           j->note ? j->note : "");
+  j->description = desc;
+  j->reason = j->comment = "隐患排查记录 checkStatus = 1 (存在隐患)";
+  j->measure = m ? m->id : NULL;
+  j->event = m ? m->event->id : NULL;
+  const struct dg_unit *u = m ? m->event->unit : NULL;
+  j->unit = u ? u->id : NULL;
+  j->source = u && u->source ? u->source->id : NULL;
+  j->liable = u ? u->person : NULL;
+  j->deadline_ms = ledger_api__ms(in, "deadline_ms");
+  if (!j->deadline_ms) j->deadline_ms = j->now_ms + (int64_t)cfg->hazard_deadline_days * 86400000;
+}
+
+static void ledger_api__complete_answer(struct http_response *resp, const struct ledger_api__job *j)
+{
+  cJSON *o = cJSON_CreateObject();
+  cJSON_AddNumberToObject(o, "id", (double)j->task_id);
+  cJSON_AddNumberToObject(o, "check_status", j->check_status);
+  if (j->report) {
+    cJSON *h = cJSON_AddObjectToObject(o, "hazard");
+    cJSON_AddNumberToObject(h, "id", (double)j->id);
+    cJSON_AddStringToObject(h, "code", j->code);
+  } else {
+    cJSON_AddNullToObject(o, "hazard");
+  }
+  ledger_api__reply(resp, 200, o);
+}
+
+/* POST /api/v1/inspections/{id}/complete: actor, check_status 0..3, optional note. */
+static void ledger_api__complete(void *ud, const struct http_request *req, struct http_response *resp)
+{
+  struct api_ctx *ctx = ud;
+  struct ledger_api__in in = {.cfg = ctx->engine->cfg, .resp = resp};
+  struct ledger_api__job j = {.now_ms = dg_wall_ms(), .action = "inspect"};
+  char measure[128], desc[1024], code[64];
+  long long id;
+  int n = 0, status;
+  int64_t start_ms;
+  if (sscanf(req->path, "/api/v1/inspections/%lld/complete%n", &id, &n) != 1 || req->path[n] || id <= 0) {
+    ledger_api__error(resp, 404, "not found: POST /api/v1/inspections/{id}/complete");
+    return;
+  }
+  j.task_id = id;
+  if (ledger_api__parse(&in, req)) goto out;
+  j.actor = ledger_api__actor(req, &in);
+  j.check_status = ledger_api__int(&in, "check_status", 0, 3, -1);
+  if (!in.failed && j.check_status < 0) ledger_api__bad(&in, "check_status", "required: 0 正常, 1 存在隐患, 2 未排查, 3 其他");
+  j.note = ledger_api__str(&in, "note", 0);
+  if (in.failed) goto out;
+  store_wait_idle(ctx->store);
+  int found = ledger_api__load_task(ctx, id, measure, sizeof measure, &status, &start_ms);
+  if (found <= 0) {
+    ledger_api__error(resp, found ? 500 : 404, found ? "database error" : "no such inspection task");
+    goto out;
+  }
+  if (status >= 0) {
+    ledger_api__error(resp, 409, "inspection task %lld already completed (check_status %d)", id, status);
+    goto out;
+  }
+  if (start_ms > j.now_ms) {
+    ledger_api__error(resp, 409, "inspection task %lld: its period has not started", id);
+    goto out;
+  }
+  if (j.check_status == 1) ledger_api__inspection_hazard(ctx, &in, &j, measure, desc, sizeof desc);
+  if (in.failed) goto out;
+  if (j.report) {
+    j.id = ledger_alloc_hazard(ctx->engine->ledger, j.now_ms, code, sizeof code);
+    j.code = code;
+  }
+  if (ledger_api__commit(ctx, &j, resp)) goto out;
+  if (j.report) ledger_touch(ctx->engine->ledger);
+  DG_INFO("ledger", "inspection task %lld completed by %s: check_status %d", id, j.actor, j.check_status);
+  ledger_api__complete_answer(resp, &j);
+out:
+  cJSON_Delete(in.body);
+}
+
+/* ---- GET /api/v1/risk-map -------------------------------------------------------------------- */
+
+static cJSON *ledger_api__level(enum dg_level l)
+{
+  cJSON *o = cJSON_CreateObject();
+  cJSON_AddStringToObject(o, "level", dg_level_name(l));
+  cJSON_AddStringToObject(o, "level_zh", dg_level_name_zh(l));
+  return o;
+}
+
+static cJSON *ledger_api__raised_by(const struct risk_unit *u)
+{
+  cJSON *o = cJSON_CreateObject();
+  if (u->alarm) {
+    const struct alarm *a = u->alarm;
+    cJSON *ja = cJSON_AddObjectToObject(o, "alarm");
+    cJSON_AddNumberToObject(ja, "id", (double)a->id);
+    cJSON_AddStringToObject(ja, "rule", a->rule->id);
+    ledger_api__opt_text(ja, "stage", a->stage >= 0 ? a->rule->stages[a->stage].name : NULL);
+    cJSON_AddStringToObject(ja, "priority", dg_priority_name(a->priority));
+    cJSON_AddStringToObject(ja, "implies", dg_level_name(u->alarm_level));
+  } else {
+    cJSON_AddNullToObject(o, "alarm");
+  }
+  if (u->major_hazard_id) {
+    cJSON *jh = cJSON_AddObjectToObject(o, "major_hazard");
+    cJSON_AddNumberToObject(jh, "id", (double)u->major_hazard_id);
+  } else {
+    cJSON_AddNullToObject(o, "major_hazard");
+  }
+  return o;
+}
+
+static cJSON *ledger_api__risk_unit(const struct risk_unit *u)
+{
+  const struct dg_unit *unit = u->unit;
+  cJSON *o = cJSON_CreateObject();
+  cJSON_AddStringToObject(o, "id", unit->id);
+  ledger_api__opt_text(o, "name", unit->name);
+  ledger_api__opt_text(o, "hazard_source", unit->source ? unit->source->id : NULL);
+  ledger_api__opt_text(o, "hazard_source_name", unit->source ? unit->source->name : NULL);
+  ledger_api__opt_text(o, "dept", unit->dept);
+  ledger_api__opt_text(o, "person", unit->person);
+  cJSON_AddItemToObject(o, "assessed", ledger_api__level(u->assessed));
+  cJSON_AddItemToObject(o, "current", ledger_api__level(u->current));
+  cJSON_AddBoolToObject(o, "raised", u->current > u->assessed);
+  cJSON_AddStringToObject(o, "cause", risk_cause_name(u->cause));
+  cJSON_AddItemToObject(o, "raised_by", ledger_api__raised_by(u));
+  return o;
+}
+
+static cJSON *ledger_api__counts(const struct risk_unit *u, size_t n, int current)
+{
+  size_t by[DG_LEVEL_RED + 1] = {0};
+  for (size_t i = 0; i < n; i++) by[current ? u[i].current : u[i].assessed]++;
+  cJSON *o = cJSON_CreateObject();
+  for (int l = DG_LEVEL_RED; l >= DG_LEVEL_BLUE; l--) cJSON_AddNumberToObject(o, dg_level_name(l), (double)by[l]);
+  return o;
+}
+
+static void ledger_api__risk_map(void *ud, const struct http_request *req, struct http_response *resp)
+{
+  struct api_ctx *ctx = ud;
+  const struct engine *e = ctx->engine;
+  struct risk_major *majors;
+  struct risk_unit *units;
+  size_t n_majors, n;
+  (void)req;
+  if (risk_load_majors(store_reader(ctx->store), &majors, &n_majors)) {
+    ledger_api__error(resp, 500, "database error");
+    return;
+  }
+  int rc = risk_evaluate(e->cfg, e->alarms, majors, n_majors, &units, &n);
+  risk_majors_free(majors, n_majors);
+  if (rc) {
+    ledger_api__error(resp, 500, "out of memory");
+    return;
+  }
+  cJSON *root = cJSON_CreateObject();
+  cJSON *site = cJSON_AddObjectToObject(root, "site");
+  ledger_api__opt_text(site, "code", e->cfg->site_code);
+  ledger_api__opt_text(site, "name", e->cfg->site_name);
+  cJSON_AddItemToObject(root, "counts", ledger_api__counts(units, n, 1));
+  cJSON_AddItemToObject(root, "counts_assessed", ledger_api__counts(units, n, 0));
+  cJSON *arr = cJSON_AddArrayToObject(root, "units");
+  for (size_t i = 0; i < n; i++) cJSON_AddItemToArray(arr, ledger_api__risk_unit(&units[i]));
+  free(units);
+  ledger_api__reply(resp, 200, root);
+}
+
+int ledger_api_register(struct http_server *s, struct api_ctx *ctx)
+{
+  int rc = 0;
+  rc |= http_route(s, "GET", "/api/v1/risk-map", ledger_api__risk_map, ctx);
+  rc |= http_route(s, "GET", "/api/v1/inspections", ledger_api__inspections, ctx);
+  rc |= http_route(s, "POST", "/api/v1/inspections/*", ledger_api__complete, ctx);
+  rc |= http_route(s, "POST", "/api/v1/hazards", ledger_api__report, ctx);
+  rc |= http_route(s, "POST", "/api/v1/hazards/*", ledger_api__transition, ctx);
+  return rc ? -EINVAL : 0;
+}

@@ -1,0 +1,13 @@
+/* api_ledger — the ledger's write routes: hazard reports and closed-loop transitions, and the
+ * four-colour risk map. Handlers run on the loop thread; a write is one store transaction (the
+ * hazard row and its journal entry), submitted and then awaited with store_wait_idle: these are
+ * low-rate human actions, and the answer must say whether the change was committed. */
+#ifndef DG_API_LEDGER_H
+#define DG_API_LEDGER_H
+
+#include "api.h"
+#include "http.h"
+
+int ledger_api_register(struct http_server *s, struct api_ctx *ctx);
+
+#endif

@@ -1,0 +1,42 @@
+/* hazard_flow — the closed-loop rules of a hazard (隐患闭环), free of I/O.
+ *
+ * States: 整改中 (0) → submit → 待验收 (1) → verify → 已验收 (9, closed); reject: 1 → 0.
+ * rectify records the rectification while the hazard is 整改中. A manual report enters 整改中
+ * directly (any person may report; the reporter is recorded).
+ * Rules: submit needs a recorded rectification (measures and rectifier); a major hazard
+ * (danger_level 1) needs the five-in-place fields (责任 liable person, 措施 measures, 资金 cost,
+ * 时限 deadline, 预案 contingency plan) before it leaves 整改中; the verifier (who verifies or
+ * rejects) must differ from the rectifier. */
+#ifndef DG_HAZARD_FLOW_H
+#define DG_HAZARD_FLOW_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+enum hazard_action { HAZARD_ACT_RECTIFY = 1, HAZARD_ACT_SUBMIT, HAZARD_ACT_VERIFY, HAZARD_ACT_REJECT };
+
+/* The facts of one hazard the rules look at (strings NULL or "" when not filled). */
+struct hazard_facts {
+  int state;                 /* 0, 1, 9 */
+  int danger_level;          /* 0 一般, 1 重大 */
+  const char *liable_person;
+  const char *rectify_measures;
+  int has_cost;
+  int64_t deadline_ms;       /* 0: none */
+  const char *contingency_plan;
+  const char *rectifier;
+};
+
+const char *hazard_action_name(enum hazard_action a); /* "rectify", "submit", "verify", "reject" */
+int hazard_action_parse(const char *s);               /* name → action, -1 if unknown */
+
+/* Checks whether `actor` may apply `a` to a hazard with facts *h. Returns 0 and the state after
+ * the action in *to, or -EPERM with a reason in `why` (answered as 409). */
+int hazard_flow_check(const struct hazard_facts *h, enum hazard_action a, const char *actor, int *to, char *why,
+                      size_t whylen);
+
+/* Writes the missing five-in-place field names, comma separated, into out; returns how many
+ * are missing. */
+int hazard_flow_missing_five(const struct hazard_facts *h, char *out, size_t outlen);
+
+#endif

@@ -1,0 +1,718 @@
+#include "ledger_watch.h"
+
+#include <cjson/cJSON.h>
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "inspect.h"
+#include "log.h"
+#include "risk.h"
+
+struct ledger_watch__level {
+  char *unit;
+  enum dg_level level;
+};
+
+struct ledger_watch {
+  struct engine *e;
+  uv_timer_t timer, risk_timer;
+  uv_check_t check;          /* after each loop iteration: re-evaluate risk when something changed */
+  uint64_t seen_transitions, seen_generation;
+  int risk_dirty;
+  int busy;                  /* a scan's job is not committed yet */
+  int missed_busy;           /* the same for missed inspection tasks */
+  int closing, open_handles;
+  struct ledger_watch__level *levels; /* last recorded level per unit id */
+  size_t n_levels;
+  int levels_loaded;
+};
+
+struct ledger_watch__hazard {
+  int64_t id;
+  int state;
+};
+
+struct ledger_watch__job {
+  struct ledger_watch *w;
+  int64_t now_ms;
+  struct ledger_watch__hazard *hz;
+  size_t n;
+  struct notify_msg *msgs;
+};
+
+static const char *const ledger_watch__sql_due =
+  "SELECT id, code, danger_level, danger_state, deadline_ms, description, liable_person, unit FROM hazards"
+  " WHERE danger_state <> 9 AND overdue_ms IS NULL AND deadline_ms IS NOT NULL AND deadline_ms < ?1 ORDER BY id";
+static const char *const ledger_watch__sql_flag =
+  "UPDATE hazards SET overdue_ms = ?2, updated_ms = ?2 WHERE id = ?1 AND overdue_ms IS NULL";
+static const char *const ledger_watch__sql_journal =
+  "INSERT INTO hazard_journal (hazard_id, ts_ms, actor, action, from_state, to_state, comment)"
+  " VALUES (?1, ?2, 'system', 'overdue', ?3, ?3, '超过整改期限')";
+
+/* ---- notification ---------------------------------------------------------------------------- */
+
+static void ledger_watch__text(cJSON *o, const char *k, const char *v)
+{
+  if (v) cJSON_AddStringToObject(o, k, v);
+  else cJSON_AddNullToObject(o, k);
+}
+
+static char *ledger_watch__body(const struct dg_config *cfg, sqlite3_stmt *st, int64_t now_ms)
+{
+  const char *code = (const char *)sqlite3_column_text(st, 1);
+  const char *desc = (const char *)sqlite3_column_text(st, 5);
+  const char *liable = (const char *)sqlite3_column_text(st, 6);
+  const struct dg_person *p = liable ? dg_config_person(cfg, liable) : NULL;
+  int major = sqlite3_column_int(st, 2) == 1;
+  cJSON *root = cJSON_CreateObject();
+  cJSON_AddStringToObject(root, "kind", "hazard");
+  cJSON_AddStringToObject(root, "event", "overdue");
+  cJSON_AddNumberToObject(root, "ts_ms", (double)now_ms);
+  cJSON *site = cJSON_AddObjectToObject(root, "site");
+  ledger_watch__text(site, "code", cfg->site_code);
+  ledger_watch__text(site, "name", cfg->site_name);
+  cJSON *h = cJSON_AddObjectToObject(root, "hazard");
+  cJSON_AddNumberToObject(h, "id", (double)sqlite3_column_int64(st, 0));
+  ledger_watch__text(h, "code", code);
+  cJSON_AddNumberToObject(h, "danger_level", major);
+  cJSON_AddNumberToObject(h, "danger_state", sqlite3_column_int(st, 3));
+  cJSON_AddNumberToObject(h, "deadline_ms", (double)sqlite3_column_int64(st, 4));
+  ledger_watch__text(h, "description", desc);
+  ledger_watch__text(h, "liable_person", liable);
+  ledger_watch__text(h, "unit", (const char *)sqlite3_column_text(st, 7));
+  char zh[768], en[768];
+  const char *who = p && p->name ? p->name : liable ? liable : "未指定";
+  snprintf(zh, sizeof zh, "【隐患超期】%s%s 已超过整改期限，责任人：%s。%s", major ? "重大隐患 " : "", code, who,
+           desc ? desc : "");
+  snprintf(en, sizeof en, "[overdue] %shazard %s is past its rectification deadline; liable: %s",
+           major ? "major " : "", code, liable ? liable : "nobody");
+  cJSON_AddStringToObject(root, "text_zh", zh);
+  cJSON_AddStringToObject(root, "text_en", en);
+  char *s = cJSON_PrintUnformatted(root);
+  cJSON_Delete(root);
+  return s;
+}
+
+static int ledger_watch__has_channel(const struct notify_msg *list, const char *id, const char *ref)
+{
+  for (; list; list = list->next)
+    if (strcmp(list->channel, id) == 0 && strcmp(list->ref, ref) == 0) return 1;
+  return 0;
+}
+
+/* Queues `body` on *list for every channel of the policies covering `prio` (once per channel). */
+static void ledger_watch__announce(struct notify_msg **list, const struct engine *e, enum dg_priority prio,
+                                   const char *ref, const char *body, int64_t now_ms)
+{
+  for (size_t i = 0; body && i < e->cfg->n_policies; i++) {
+    const struct dg_policy *pol = &e->cfg->policies[i];
+    if (!(pol->priority_mask & (1u << prio))) continue;
+    for (size_t k = 0; k < pol->n_channels; k++) {
+      const struct dg_channel *ch = pol->channels[k];
+      if (ledger_watch__has_channel(*list, ch->id, ref)) continue;
+      char *copy = strdup(body);
+      struct notify_msg *m = copy ? notify_msg_new(e->notify, ch, ref, copy, now_ms) : NULL;
+      if (!m) {
+        DG_ERR("ledger", "out of memory building a notification (%s)", ref);
+        continue;
+      }
+      m->next = *list;
+      *list = m;
+    }
+  }
+}
+
+static void ledger_watch__msgs(struct ledger_watch__job *j, const struct engine *e, sqlite3_stmt *st)
+{
+  enum dg_priority prio = sqlite3_column_int(st, 2) == 1 ? DG_PRIO_CRITICAL : DG_PRIO_HIGH;
+  char ref[80]; /* a deadline extended and missed again is announced again */
+  snprintf(ref, sizeof ref, "hazard:%lld:overdue:%lld", (long long)sqlite3_column_int64(st, 0),
+           (long long)sqlite3_column_int64(st, 4));
+  char *body = ledger_watch__body(e->cfg, st, j->now_ms);
+  ledger_watch__announce(&j->msgs, e, prio, ref, body, j->now_ms);
+  free(body);
+}
+
+/* ---- the job ----------------------------------------------------------------------------------- */
+
+static int ledger_watch__step(sqlite3_stmt *st)
+{
+  int rc = sqlite3_step(st);
+  sqlite3_reset(st);
+  return rc == SQLITE_DONE ? SQLITE_OK : rc;
+}
+
+static int ledger_watch__work(struct store_conn *c, void *arg)
+{
+  struct ledger_watch__job *j = arg;
+  for (size_t i = 0; i < j->n; i++) {
+    sqlite3_stmt *st = store_stmt(c, ledger_watch__sql_flag);
+    if (!st) return SQLITE_ERROR;
+    sqlite3_bind_int64(st, 1, j->hz[i].id);
+    sqlite3_bind_int64(st, 2, j->now_ms);
+    int rc = ledger_watch__step(st);
+    if (rc != SQLITE_OK) return rc;
+    st = store_stmt(c, ledger_watch__sql_journal);
+    if (!st) return SQLITE_ERROR;
+    sqlite3_bind_int64(st, 1, j->hz[i].id);
+    sqlite3_bind_int64(st, 2, j->now_ms);
+    sqlite3_bind_int(st, 3, j->hz[i].state);
+    if ((rc = ledger_watch__step(st)) != SQLITE_OK) return rc;
+  }
+  return notify_msg_write(c, j->msgs);
+}
+
+static void ledger_watch__job_free(struct ledger_watch__job *j)
+{
+  notify_msg_free_list(j->msgs);
+  free(j->hz);
+  free(j);
+}
+
+static void ledger_watch__done(void *arg, int rc)
+{
+  struct ledger_watch__job *j = arg;
+  j->w->busy = 0;
+  if (rc == 0) {
+    DG_INFO("ledger", "%zu hazard(s) flagged overdue", j->n);
+    notify_send(j->w->e->notify, j->msgs);
+    j->msgs = NULL;
+  } else {
+    DG_ERR("ledger", "overdue flags not committed (rc %d); the next scan retries", rc);
+  }
+  ledger_watch__job_free(j);
+}
+
+/* Collects the due hazards into j; 0 or negative. */
+static int ledger_watch__collect(struct ledger_watch *w, struct ledger_watch__job *j)
+{
+  sqlite3_stmt *st = store_stmt(store_reader(w->e->store), ledger_watch__sql_due);
+  if (!st) return -EIO;
+  sqlite3_bind_int64(st, 1, j->now_ms);
+  size_t cap = 0;
+  int rc, err = 0;
+  while (!err && (rc = sqlite3_step(st)) == SQLITE_ROW) {
+    if (j->n == cap) {
+      cap = cap ? cap * 2 : 8;
+      struct ledger_watch__hazard *hz = realloc(j->hz, cap * sizeof *hz);
+      if (!hz) {
+        err = -ENOMEM;
+        break;
+      }
+      j->hz = hz;
+    }
+    j->hz[j->n++] = (struct ledger_watch__hazard){sqlite3_column_int64(st, 0), sqlite3_column_int(st, 3)};
+    ledger_watch__msgs(j, w->e, st);
+  }
+  sqlite3_reset(st);
+  if (err) return err;
+  return rc == SQLITE_DONE ? 0 : -EIO;
+}
+
+int ledger_watch_overdue(struct ledger_watch *w, int64_t now_ms)
+{
+  if (w->busy) return 0;
+  struct ledger_watch__job *j = calloc(1, sizeof *j);
+  if (!j) return -ENOMEM;
+  j->w = w;
+  j->now_ms = now_ms;
+  int rc = ledger_watch__collect(w, j);
+  if (rc || !j->n) {
+    ledger_watch__job_free(j);
+    return rc;
+  }
+  size_t n = j->n;
+  if ((rc = store_submit(w->e->store, ledger_watch__work, ledger_watch__done, j))) {
+    ledger_watch__job_free(j);
+    return rc;
+  }
+  w->busy = 1;
+  return (int)n;
+}
+
+/* ---- dynamic risk history --------------------------------------------------------------------- */
+
+struct ledger_watch__change {
+  char *unit;
+  enum dg_level from, to;
+  char *cause;
+};
+
+struct ledger_watch__risk_job {
+  int64_t now_ms;
+  struct ledger_watch__change *c;
+  size_t n;
+};
+
+static const char *const ledger_watch__sql_last_levels =
+  "SELECT unit, to_level FROM risk_level_history WHERE id IN (SELECT MAX(id) FROM risk_level_history GROUP BY unit)";
+static const char *const ledger_watch__sql_level =
+  "INSERT INTO risk_level_history (unit, ts_ms, from_level, to_level, cause) VALUES (?1, ?2, ?3, ?4, ?5)";
+
+static int ledger_watch__set_level(struct ledger_watch *w, const char *unit, enum dg_level level)
+{
+  for (size_t i = 0; i < w->n_levels; i++)
+    if (strcmp(w->levels[i].unit, unit) == 0) {
+      w->levels[i].level = level;
+      return 0;
+    }
+  struct ledger_watch__level *l = realloc(w->levels, (w->n_levels + 1) * sizeof *l);
+  if (!l) return -ENOMEM;
+  w->levels = l;
+  char *id = strdup(unit);
+  if (!id) return -ENOMEM;
+  w->levels[w->n_levels++] = (struct ledger_watch__level){id, level};
+  return 0;
+}
+
+static const struct ledger_watch__level *ledger_watch__get_level(const struct ledger_watch *w, const char *unit)
+{
+  for (size_t i = 0; i < w->n_levels; i++)
+    if (strcmp(w->levels[i].unit, unit) == 0) return &w->levels[i];
+  return NULL;
+}
+
+static int ledger_watch__load_levels(struct ledger_watch *w)
+{
+  sqlite3_stmt *st = store_stmt(store_reader(w->e->store), ledger_watch__sql_last_levels);
+  if (!st) return -EIO;
+  int rc, err = 0;
+  while (!err && (rc = sqlite3_step(st)) == SQLITE_ROW)
+    err = ledger_watch__set_level(w, (const char *)sqlite3_column_text(st, 0), (enum dg_level)sqlite3_column_int(st, 1));
+  sqlite3_reset(st);
+  if (err) return err;
+  if (rc != SQLITE_DONE) return -EIO;
+  w->levels_loaded = 1;
+  return 0;
+}
+
+static char *ledger_watch__cause(const struct risk_unit *u)
+{
+  char buf[160];
+  if (u->cause == RISK_BY_ALARM && u->alarm)
+    snprintf(buf, sizeof buf, "alarm %s (%s)", u->alarm->rule->id, dg_priority_name(u->alarm->priority));
+  else if (u->cause == RISK_BY_MAJOR_HAZARD)
+    snprintf(buf, sizeof buf, "major_hazard %lld", (long long)u->major_hazard_id);
+  else
+    snprintf(buf, sizeof buf, "assessment");
+  return strdup(buf);
+}
+
+static void ledger_watch__risk_job_free(struct ledger_watch__risk_job *j)
+{
+  for (size_t i = 0; i < j->n; i++) {
+    free(j->c[i].unit);
+    free(j->c[i].cause);
+  }
+  free(j->c);
+  free(j);
+}
+
+static int ledger_watch__risk_work(struct store_conn *c, void *arg)
+{
+  struct ledger_watch__risk_job *j = arg;
+  for (size_t i = 0; i < j->n; i++) {
+    sqlite3_stmt *st = store_stmt(c, ledger_watch__sql_level);
+    if (!st) return SQLITE_ERROR;
+    sqlite3_bind_text(st, 1, j->c[i].unit, -1, SQLITE_STATIC);
+    sqlite3_bind_int64(st, 2, j->now_ms);
+    sqlite3_bind_int(st, 3, j->c[i].from);
+    sqlite3_bind_int(st, 4, j->c[i].to);
+    if (j->c[i].cause) sqlite3_bind_text(st, 5, j->c[i].cause, -1, SQLITE_STATIC);
+    int rc = ledger_watch__step(st);
+    if (rc != SQLITE_OK) return rc;
+  }
+  return SQLITE_OK;
+}
+
+static void ledger_watch__risk_done(void *arg, int rc)
+{
+  struct ledger_watch__risk_job *j = arg;
+  if (rc) DG_LOG_RL(DG_LOG_ERR, "ledger", "%zu risk level change(s) not recorded (rc %d)", j->n, rc);
+  ledger_watch__risk_job_free(j);
+}
+
+/* Adds the units whose level changed to j and remembers their new level. */
+static int ledger_watch__diff(struct ledger_watch *w, const struct risk_unit *u, size_t n,
+                              struct ledger_watch__risk_job *j)
+{
+  j->c = calloc(n ? n : 1, sizeof *j->c);
+  if (!j->c) return -ENOMEM;
+  for (size_t i = 0; i < n; i++) {
+    const struct ledger_watch__level *last = ledger_watch__get_level(w, u[i].unit->id);
+    enum dg_level from = last ? last->level : u[i].assessed;
+    if (from == u[i].current) continue;
+    struct ledger_watch__change *c = &j->c[j->n++];
+    c->unit = strdup(u[i].unit->id);
+    c->cause = ledger_watch__cause(&u[i]);
+    c->from = from;
+    c->to = u[i].current;
+    if (!c->unit || ledger_watch__set_level(w, u[i].unit->id, u[i].current)) return -ENOMEM;
+    DG_INFO("ledger", "risk unit %s: %s → %s (%s)", c->unit, dg_level_name(from), dg_level_name(c->to),
+            c->cause ? c->cause : "");
+  }
+  return 0;
+}
+
+int ledger_watch_risk(struct ledger_watch *w, int64_t now_ms)
+{
+  const struct engine *e = w->e;
+  int rc = w->levels_loaded ? 0 : ledger_watch__load_levels(w);
+  if (rc) return rc;
+  struct risk_major *majors;
+  size_t n_majors, n_units;
+  struct risk_unit *units = NULL;
+  if ((rc = risk_load_majors(store_reader(e->store), &majors, &n_majors))) return rc;
+  rc = risk_evaluate(e->cfg, e->alarms, majors, n_majors, &units, &n_units);
+  struct ledger_watch__risk_job *j = rc ? NULL : calloc(1, sizeof *j);
+  if (!rc && !j) rc = -ENOMEM;
+  if (!rc) {
+    j->now_ms = now_ms;
+    rc = ledger_watch__diff(w, units, n_units, j);
+  }
+  free(units);
+  risk_majors_free(majors, n_majors);
+  if (rc || !j->n) {
+    if (j) ledger_watch__risk_job_free(j);
+    return rc;
+  }
+  int changes = (int)j->n;
+  if ((rc = store_submit(e->store, ledger_watch__risk_work, ledger_watch__risk_done, j))) {
+    ledger_watch__risk_job_free(j);
+    return rc;
+  }
+  return changes;
+}
+
+static void ledger_watch__on_risk_timer(uv_timer_t *t)
+{
+  int rc = ledger_watch_risk(t->data, dg_wall_ms());
+  if (rc < 0) DG_LOG_RL(DG_LOG_ERR, "ledger", "risk evaluation failed (%d)", rc);
+}
+
+/* Alarm transitions and ledger changes mark the risk dirty; it is evaluated once the store has
+ * committed them (the major hazards are read from the database), else by the periodic timer. */
+static void ledger_watch__on_check(uv_check_t *h)
+{
+  struct ledger_watch *w = h->data;
+  const struct engine *e = w->e;
+  uint64_t gen = e->ledger ? ledger_generation(e->ledger) : 0;
+  if (e->stats.transitions != w->seen_transitions || gen != w->seen_generation) {
+    w->seen_transitions = e->stats.transitions;
+    w->seen_generation = gen;
+    w->risk_dirty = 1;
+  }
+  if (!w->risk_dirty || store_pending(e->store)) return;
+  w->risk_dirty = 0;
+  ledger_watch__on_risk_timer(&w->risk_timer);
+}
+
+/* ---- inspection tasks ------------------------------------------------------------------------- */
+
+struct ledger_watch__task {
+  const struct dg_measure *m;   /* borrowed from the config, which outlives store jobs */
+  struct inspect_cycle cycle;
+  int64_t start_ms, due_ms;
+};
+
+struct ledger_watch__task_job {
+  struct ledger_watch__task *t;
+  size_t n;
+};
+
+static const char *const ledger_watch__sql_task_span =
+  "SELECT MIN(start_ms), MAX(start_ms) FROM inspection_tasks WHERE measure = ?1";
+static const char *const ledger_watch__sql_task =
+  "INSERT OR IGNORE INTO inspection_tasks (measure, event, unit, hazard_source, check_cycle, check_cycle_unit,"
+  " start_ms, due_ms) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)";
+
+static int ledger_watch__task_work(struct store_conn *c, void *arg)
+{
+  struct ledger_watch__task_job *j = arg;
+  for (size_t i = 0; i < j->n; i++) {
+    const struct ledger_watch__task *t = &j->t[i];
+    const struct dg_unit *u = t->m->event->unit;
+    sqlite3_stmt *st = store_stmt(c, ledger_watch__sql_task);
+    if (!st) return SQLITE_ERROR;
+    sqlite3_bind_text(st, 1, t->m->id, -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, 2, t->m->event->id, -1, SQLITE_STATIC);
+    if (u) sqlite3_bind_text(st, 3, u->id, -1, SQLITE_STATIC);
+    if (u && u->source) sqlite3_bind_text(st, 4, u->source->id, -1, SQLITE_STATIC);
+    sqlite3_bind_int(st, 5, t->cycle.n);
+    sqlite3_bind_text(st, 6, inspect_unit_zh(t->cycle.unit), -1, SQLITE_STATIC);
+    sqlite3_bind_int64(st, 7, t->start_ms);
+    sqlite3_bind_int64(st, 8, t->due_ms);
+    int rc = ledger_watch__step(st);
+    if (rc != SQLITE_OK) return rc;
+  }
+  return SQLITE_OK;
+}
+
+static void ledger_watch__task_done(void *arg, int rc)
+{
+  struct ledger_watch__task_job *j = arg;
+  if (rc) DG_LOG_RL(DG_LOG_ERR, "ledger", "%zu inspection task(s) not created (rc %d)", j->n, rc);
+  else DG_INFO("ledger", "%zu inspection task(s) created", j->n);
+  free(j->t);
+  free(j);
+}
+
+/* The task of the current period for m if it is missing: 1 (filled *t), 0, or negative. */
+static int ledger_watch__task_due(struct ledger_watch *w, const struct dg_measure *m, int64_t now_ms,
+                                  struct ledger_watch__task *t)
+{
+  sqlite3_stmt *st = store_stmt(store_reader(w->e->store), ledger_watch__sql_task_span);
+  if (!st) return -EIO;
+  sqlite3_bind_text(st, 1, m->id, -1, SQLITE_STATIC);
+  if (sqlite3_step(st) != SQLITE_ROW) {
+    sqlite3_reset(st);
+    return -EIO;
+  }
+  int none = sqlite3_column_type(st, 0) == SQLITE_NULL;
+  int64_t anchor = none ? inspect_day_start(now_ms) : sqlite3_column_int64(st, 0);
+  int64_t last = none ? INT64_MIN : sqlite3_column_int64(st, 1);
+  sqlite3_reset(st);
+  t->m = m;
+  t->cycle = inspect_default_cycle(m->event->level);
+  inspect_period(anchor, t->cycle, now_ms, &t->start_ms, &t->due_ms);
+  return t->start_ms > last;
+}
+
+int ledger_watch_inspections(struct ledger_watch *w, int64_t now_ms)
+{
+  const struct dg_config *cfg = w->e->cfg;
+  struct ledger_watch__task_job *j = calloc(1, sizeof *j);
+  size_t cap = 0;
+  int rc = j ? 0 : -ENOMEM;
+  for (size_t s = 0; !rc && s < cfg->n_sources; s++)
+    for (size_t u = 0; !rc && u < cfg->sources[s].n_units; u++)
+      for (size_t e = 0; !rc && e < cfg->sources[s].units[u].n_events; e++) {
+        const struct dg_event *ev = &cfg->sources[s].units[u].events[e];
+        for (size_t k = 0; !rc && k < ev->n_measures; k++) {
+          if (ev->measures[k].data_src == 1) continue;
+          if (j->n == cap) {
+            cap = cap ? cap * 2 : 16;
+            struct ledger_watch__task *t = realloc(j->t, cap * sizeof *t);
+            if (!t) {
+              rc = -ENOMEM;
+              break;
+            }
+            j->t = t;
+          }
+          int due = ledger_watch__task_due(w, &ev->measures[k], now_ms, &j->t[j->n]);
+          if (due < 0) rc = due;
+          else j->n += (size_t)due;
+        }
+      }
+  if (rc || !j->n) {
+    if (j) free(j->t);
+    free(j);
+    return rc;
+  }
+  int n = (int)j->n;
+  if ((rc = store_submit(w->e->store, ledger_watch__task_work, ledger_watch__task_done, j))) {
+    free(j->t);
+    free(j);
+    return rc;
+  }
+  return n;
+}
+
+/* ---- missed inspection tasks (未排查) ---------------------------------------------------------- */
+
+struct ledger_watch__missed_job {
+  struct ledger_watch *w;
+  int64_t now_ms;
+  int64_t *ids;
+  size_t n;
+  struct notify_msg *msgs;
+};
+
+static const char *const ledger_watch__sql_missed =
+  "SELECT id, measure, unit, start_ms, due_ms FROM inspection_tasks WHERE check_status IS NULL AND due_ms <= ?1"
+  " ORDER BY id";
+static const char *const ledger_watch__sql_mark_missed =
+  "UPDATE inspection_tasks SET check_status = 2, checker = 'system', checked_ms = ?2,"
+  " note = '超过排查周期未完成' WHERE id = ?1 AND check_status IS NULL";
+
+static enum dg_priority ledger_watch__priority_of_level(enum dg_level l)
+{
+  switch (l) {
+  case DG_LEVEL_RED: return DG_PRIO_CRITICAL;
+  case DG_LEVEL_ORANGE: return DG_PRIO_HIGH;
+  case DG_LEVEL_YELLOW: return DG_PRIO_MEDIUM;
+  default: return DG_PRIO_LOW;
+  }
+}
+
+static char *ledger_watch__missed_body(const struct dg_config *cfg, const struct dg_measure *m, sqlite3_stmt *st,
+                                       int64_t now_ms)
+{
+  const char *mid = (const char *)sqlite3_column_text(st, 1);
+  cJSON *root = cJSON_CreateObject();
+  cJSON_AddStringToObject(root, "kind", "inspection");
+  cJSON_AddStringToObject(root, "event", "missed");
+  cJSON_AddNumberToObject(root, "ts_ms", (double)now_ms);
+  cJSON *site = cJSON_AddObjectToObject(root, "site");
+  ledger_watch__text(site, "code", cfg->site_code);
+  ledger_watch__text(site, "name", cfg->site_name);
+  cJSON *t = cJSON_AddObjectToObject(root, "task");
+  cJSON_AddNumberToObject(t, "id", (double)sqlite3_column_int64(st, 0));
+  ledger_watch__text(t, "measure", mid);
+  ledger_watch__text(t, "measure_desc", m ? m->desc : NULL);
+  ledger_watch__text(t, "unit", (const char *)sqlite3_column_text(st, 2));
+  cJSON_AddNumberToObject(t, "start_ms", (double)sqlite3_column_int64(st, 3));
+  cJSON_AddNumberToObject(t, "due_ms", (double)sqlite3_column_int64(st, 4));
+  cJSON_AddNumberToObject(t, "check_status", 2);
+  char zh[512], en[256];
+  snprintf(zh, sizeof zh, "【未排查】排查任务 %lld（%s：%s）未在排查周期内完成", (long long)sqlite3_column_int64(st, 0),
+           mid ? mid : "", m && m->desc ? m->desc : "");
+  snprintf(en, sizeof en, "[missed] inspection task %lld of measure %s was not done within its period",
+           (long long)sqlite3_column_int64(st, 0), mid ? mid : "");
+  cJSON_AddStringToObject(root, "text_zh", zh);
+  cJSON_AddStringToObject(root, "text_en", en);
+  char *s = cJSON_PrintUnformatted(root);
+  cJSON_Delete(root);
+  return s;
+}
+
+static int ledger_watch__missed_work(struct store_conn *c, void *arg)
+{
+  struct ledger_watch__missed_job *j = arg;
+  for (size_t i = 0; i < j->n; i++) {
+    sqlite3_stmt *st = store_stmt(c, ledger_watch__sql_mark_missed);
+    if (!st) return SQLITE_ERROR;
+    sqlite3_bind_int64(st, 1, j->ids[i]);
+    sqlite3_bind_int64(st, 2, j->now_ms);
+    int rc = ledger_watch__step(st);
+    if (rc != SQLITE_OK) return rc;
+  }
+  return notify_msg_write(c, j->msgs);
+}
+
+static void ledger_watch__missed_free(struct ledger_watch__missed_job *j)
+{
+  notify_msg_free_list(j->msgs);
+  free(j->ids);
+  free(j);
+}
+
+static void ledger_watch__missed_done(void *arg, int rc)
+{
+  struct ledger_watch__missed_job *j = arg;
+  j->w->missed_busy = 0;
+  if (rc == 0) {
+    DG_INFO("ledger", "%zu inspection task(s) missed (未排查)", j->n);
+    notify_send(j->w->e->notify, j->msgs);
+    j->msgs = NULL;
+  } else {
+    DG_ERR("ledger", "missed inspection tasks not marked (rc %d); the next pass retries", rc);
+  }
+  ledger_watch__missed_free(j);
+}
+
+static int ledger_watch__collect_missed(struct ledger_watch *w, struct ledger_watch__missed_job *j)
+{
+  const struct engine *e = w->e;
+  sqlite3_stmt *st = store_stmt(store_reader(e->store), ledger_watch__sql_missed);
+  if (!st) return -EIO;
+  sqlite3_bind_int64(st, 1, j->now_ms);
+  size_t cap = 0;
+  int rc, err = 0;
+  while (!err && (rc = sqlite3_step(st)) == SQLITE_ROW) {
+    if (j->n == cap) {
+      cap = cap ? cap * 2 : 8;
+      int64_t *ids = realloc(j->ids, cap * sizeof *ids);
+      if (!ids) {
+        err = -ENOMEM;
+        break;
+      }
+      j->ids = ids;
+    }
+    int64_t id = sqlite3_column_int64(st, 0);
+    j->ids[j->n++] = id;
+    const struct dg_measure *m = dg_config_measure(e->cfg, (const char *)sqlite3_column_text(st, 1));
+    char ref[48];
+    snprintf(ref, sizeof ref, "inspection:%lld:missed", (long long)id);
+    char *body = ledger_watch__missed_body(e->cfg, m, st, j->now_ms);
+    ledger_watch__announce(&j->msgs, e, ledger_watch__priority_of_level(m ? m->event->level : DG_LEVEL_BLUE), ref,
+                           body, j->now_ms);
+    free(body);
+  }
+  sqlite3_reset(st);
+  if (err) return err;
+  return rc == SQLITE_DONE ? 0 : -EIO;
+}
+
+int ledger_watch_missed(struct ledger_watch *w, int64_t now_ms)
+{
+  if (w->missed_busy) return 0;
+  struct ledger_watch__missed_job *j = calloc(1, sizeof *j);
+  if (!j) return -ENOMEM;
+  j->w = w;
+  j->now_ms = now_ms;
+  int rc = ledger_watch__collect_missed(w, j);
+  if (rc || !j->n) {
+    ledger_watch__missed_free(j);
+    return rc;
+  }
+  size_t n = j->n;
+  if ((rc = store_submit(w->e->store, ledger_watch__missed_work, ledger_watch__missed_done, j))) {
+    ledger_watch__missed_free(j);
+    return rc;
+  }
+  w->missed_busy = 1;
+  return (int)n;
+}
+
+static void ledger_watch__on_timer(uv_timer_t *t)
+{
+  struct ledger_watch *w = t->data;
+  int64_t now = dg_wall_ms();
+  int rc = ledger_watch_overdue(w, now);
+  if (rc < 0) DG_LOG_RL(DG_LOG_ERR, "ledger", "overdue scan failed (%d)", rc);
+  rc = ledger_watch_missed(w, now);
+  if (rc < 0) DG_LOG_RL(DG_LOG_ERR, "ledger", "missed inspection scan failed (%d)", rc);
+  rc = ledger_watch_inspections(w, now);
+  if (rc < 0) DG_LOG_RL(DG_LOG_ERR, "ledger", "inspection task generation failed (%d)", rc);
+}
+
+int ledger_watch_start(struct ledger_watch **out, struct engine *e)
+{
+  struct ledger_watch *w = calloc(1, sizeof *w);
+  if (!w) return -ENOMEM;
+  w->e = e;
+  uv_timer_init(e->loop, &w->timer);
+  uv_timer_init(e->loop, &w->risk_timer);
+  uv_check_init(e->loop, &w->check);
+  w->timer.data = w->risk_timer.data = w->check.data = w;
+  w->open_handles = 3;
+  uv_check_start(&w->check, ledger_watch__on_check);
+  uv_timer_start(&w->timer, ledger_watch__on_timer, 0, LEDGER_WATCH_OVERDUE_PERIOD_MS);
+  uv_timer_start(&w->risk_timer, ledger_watch__on_risk_timer, LEDGER_WATCH_RISK_PERIOD_MS, LEDGER_WATCH_RISK_PERIOD_MS);
+  *out = w;
+  return 0;
+}
+
+static void ledger_watch__closed(uv_handle_t *h)
+{
+  struct ledger_watch *w = h->data;
+  if (--w->open_handles) return;
+  for (size_t i = 0; i < w->n_levels; i++) free(w->levels[i].unit);
+  free(w->levels);
+  free(w);
+}
+
+void ledger_watch_close(struct ledger_watch *w)
+{
+  if (!w || w->closing) return;
+  w->closing = 1;
+  uv_timer_stop(&w->timer);
+  uv_timer_stop(&w->risk_timer);
+  uv_check_stop(&w->check);
+  uv_close((uv_handle_t *)&w->timer, ledger_watch__closed);
+  uv_close((uv_handle_t *)&w->risk_timer, ledger_watch__closed);
+  uv_close((uv_handle_t *)&w->check, ledger_watch__closed);
+}

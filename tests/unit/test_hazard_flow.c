@@ -1,0 +1,142 @@
+/* Hazard closed-loop rules: every action from every state, five-in-place for major hazards,
+ * the verifier differing from the rectifier. */
+#include <errno.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <string.h>
+#include <cmocka.h>
+
+#include "hazard_flow.h"
+
+static struct hazard_facts rectified(int state, int level)
+{
+  return (struct hazard_facts){.state = state, .danger_level = level, .liable_person = "li",
+                               .rectify_measures = "更换探头", .has_cost = 1, .deadline_ms = 1700000000000,
+                               .contingency_plan = "泄漏应急预案", .rectifier = "wang"};
+}
+
+struct flow_case {
+  int state;
+  enum hazard_action action;
+  int allowed;
+  int to;
+};
+
+static void test_every_action_from_every_state(void **state)
+{
+  (void)state;
+  static const struct flow_case cases[] = {
+    {0, HAZARD_ACT_RECTIFY, 1, 0}, {0, HAZARD_ACT_SUBMIT, 1, 1}, {0, HAZARD_ACT_VERIFY, 0, 0},
+    {0, HAZARD_ACT_REJECT, 0, 0},  {1, HAZARD_ACT_RECTIFY, 0, 0}, {1, HAZARD_ACT_SUBMIT, 0, 0},
+    {1, HAZARD_ACT_VERIFY, 1, 9},  {1, HAZARD_ACT_REJECT, 1, 0},  {9, HAZARD_ACT_RECTIFY, 0, 0},
+    {9, HAZARD_ACT_SUBMIT, 0, 0},  {9, HAZARD_ACT_VERIFY, 0, 0},  {9, HAZARD_ACT_REJECT, 0, 0},
+  };
+  for (int level = 0; level <= 1; level++) {
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+      const struct flow_case *c = &cases[i];
+      struct hazard_facts h = rectified(c->state, level);
+      char why[256] = "";
+      int to = -1;
+      int rc = hazard_flow_check(&h, c->action, "zhao", &to, why, sizeof why);
+      if (c->allowed) {
+        assert_int_equal(rc, 0);
+        assert_int_equal(to, c->to);
+      } else {
+        assert_int_equal(rc, -EPERM);
+        assert_non_null(strstr(why, "needs state"));
+      }
+    }
+  }
+}
+
+static void test_submit_needs_a_rectification(void **state)
+{
+  (void)state;
+  struct hazard_facts h = {.state = 0, .danger_level = 0};
+  char why[256];
+  int to;
+  assert_int_equal(hazard_flow_check(&h, HAZARD_ACT_SUBMIT, "wang", &to, why, sizeof why), -EPERM);
+  assert_non_null(strstr(why, "no rectification recorded"));
+  h.rectify_measures = "更换探头";
+  assert_int_equal(hazard_flow_check(&h, HAZARD_ACT_SUBMIT, "wang", &to, why, sizeof why), -EPERM);
+  h.rectifier = "";
+  assert_int_equal(hazard_flow_check(&h, HAZARD_ACT_SUBMIT, "wang", &to, why, sizeof why), -EPERM);
+  h.rectifier = "wang";
+  assert_int_equal(hazard_flow_check(&h, HAZARD_ACT_SUBMIT, "wang", &to, why, sizeof why), 0);
+  assert_int_equal(to, 1);
+}
+
+static void test_major_hazard_needs_five_in_place(void **state)
+{
+  (void)state;
+  char why[256], missing[128];
+  int to;
+  struct hazard_facts h = {.state = 0, .danger_level = 1, .rectifier = "wang"};
+  assert_int_equal(hazard_flow_missing_five(&h, missing, sizeof missing), 5);
+  assert_string_equal(missing, "liable_person, rectify_measures, cost, deadline_ms, contingency_plan");
+  assert_int_equal(hazard_flow_check(&h, HAZARD_ACT_SUBMIT, "wang", &to, why, sizeof why), -EPERM);
+  assert_non_null(strstr(why, "five-in-place"));
+  assert_non_null(strstr(why, "contingency_plan"));
+
+  /* Each field alone missing is named alone and blocks the submission. */
+  static const char *const names[] = {"liable_person", "rectify_measures", "cost", "deadline_ms", "contingency_plan"};
+  for (int k = 0; k < 5; k++) {
+    h = rectified(0, 1);
+    switch (k) {
+    case 0: h.liable_person = ""; break;
+    case 1: h.rectify_measures = NULL; break;
+    case 2: h.has_cost = 0; break;
+    case 3: h.deadline_ms = 0; break;
+    case 4: h.contingency_plan = NULL; break;
+    }
+    assert_int_equal(hazard_flow_missing_five(&h, missing, sizeof missing), 1);
+    assert_string_equal(missing, names[k]);
+    assert_int_equal(hazard_flow_check(&h, HAZARD_ACT_SUBMIT, "wang", &to, why, sizeof why), -EPERM);
+    assert_non_null(strstr(why, names[k]));
+    /* A general hazard with the same gap may be submitted unless the gap is the rectification. */
+    h.danger_level = 0;
+    assert_int_equal(hazard_flow_check(&h, HAZARD_ACT_SUBMIT, "wang", &to, why, sizeof why), k == 1 ? -EPERM : 0);
+  }
+  h = rectified(0, 1);
+  assert_int_equal(hazard_flow_missing_five(&h, missing, sizeof missing), 0);
+  assert_int_equal(hazard_flow_check(&h, HAZARD_ACT_SUBMIT, "wang", &to, why, sizeof why), 0);
+}
+
+static void test_verifier_differs_from_rectifier(void **state)
+{
+  (void)state;
+  char why[256];
+  int to;
+  struct hazard_facts h = rectified(1, 0);
+  assert_int_equal(hazard_flow_check(&h, HAZARD_ACT_VERIFY, "wang", &to, why, sizeof why), -EPERM);
+  assert_non_null(strstr(why, "verifier must differ"));
+  assert_int_equal(hazard_flow_check(&h, HAZARD_ACT_REJECT, "wang", &to, why, sizeof why), -EPERM);
+  assert_int_equal(hazard_flow_check(&h, HAZARD_ACT_VERIFY, "zhao", &to, why, sizeof why), 0);
+  assert_int_equal(to, 9);
+  assert_int_equal(hazard_flow_check(&h, HAZARD_ACT_REJECT, "zhao", &to, why, sizeof why), 0);
+  assert_int_equal(to, 0);
+}
+
+static void test_action_names(void **state)
+{
+  (void)state;
+  for (int a = HAZARD_ACT_RECTIFY; a <= HAZARD_ACT_REJECT; a++)
+    assert_int_equal(hazard_action_parse(hazard_action_name((enum hazard_action)a)), a);
+  assert_int_equal(hazard_action_parse("close"), -1);
+  assert_int_equal(hazard_action_parse(NULL), -1);
+}
+
+int main(void)
+{
+  const struct CMUnitTest tests[] = {
+    cmocka_unit_test(test_every_action_from_every_state),
+    cmocka_unit_test(test_submit_needs_a_rectification),
+    cmocka_unit_test(test_major_hazard_needs_five_in_place),
+    cmocka_unit_test(test_verifier_differs_from_rectifier),
+    cmocka_unit_test(test_action_names),
+  };
+  return cmocka_run_group_tests(tests, NULL, NULL);
+}
