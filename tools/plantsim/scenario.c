@@ -283,7 +283,7 @@ static int ps__modbus_key(struct ps__ctx *c, struct fy_node *k, struct fy_node *
   static const char *const types[] = {"bool", "int16", "uint16", "int32", "uint32", "float32",
                                       "int64", "uint64", "float64"};
   double num;
-  int rc, choice;
+  int rc, choice = 0;
   for (int i = 0; i < 4; i++) {
     if (!ps__key_is(k, space_keys[i])) continue;
     if ((rc = ps__int(c, v, 0, 65535, &num))) return rc;
