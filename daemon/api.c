@@ -112,6 +112,9 @@ static cJSON *api__alarm_json(const struct alarm *a)
   api__text(o, "ack_comment", a->ack_comment);
   api__ms(o, "ack_ms", a->ack_ms);
   cJSON_AddNumberToObject(o, "activations", a->activations);
+  api__ms(o, "shelved_until_ms", a->shelved_until_ms);
+  api__text(o, "shelve_reason", a->shelve_reason);
+  cJSON_AddBoolToObject(o, "latched", a->rule->latched);
   return o;
 }
 

@@ -1093,7 +1093,8 @@ static int cfg__stages(struct cfg_ctx *x, const struct dg_ynode *n, void *obj)
   return 0;
 }
 
-enum { RU_ID, RU_NAME, RU_TYPE, RU_POINT, RU_MEASURE, RU_STAGES, RU_DEADBAND, RU_ON, RU_OFF, RU_LEVEL, RU_DEADLINE };
+enum { RU_ID, RU_NAME, RU_TYPE, RU_POINT, RU_MEASURE, RU_STAGES, RU_DEADBAND, RU_ON, RU_OFF, RU_LEVEL, RU_DEADLINE,
+       RU_LATCHED };
 static const struct cfg_field cfg__rule_fields[] = {
   [RU_ID] = FSTR("id", struct dg_rule, id, F_REQ),
   [RU_NAME] = FSTR("name", struct dg_rule, name, 0),
@@ -1106,6 +1107,7 @@ static const struct cfg_field cfg__rule_fields[] = {
   [RU_OFF] = FNUM("off_delay", K_MS, struct dg_rule, off_delay_ms, 0, 0, MS_DAY),
   [RU_LEVEL] = FNUM("hazard_level", K_INT, struct dg_rule, hazard_level, 0, 0, 1),
   [RU_DEADLINE] = FNUM("hazard_deadline_days", K_U32, struct dg_rule, hazard_deadline_days, 0, 0, 3650),
+  [RU_LATCHED] = FBOOL("latched", struct dg_rule, latched),
 };
 
 static int cfg__rule(struct cfg_ctx *x, const struct dg_ynode *n, void *item, size_t i)
@@ -1223,7 +1225,7 @@ static int cfg__policy(struct cfg_ctx *x, const struct dg_ynode *n, void *item, 
 /* ---- top level ---- */
 
 enum { TOP_SITE, TOP_DAEMON, TOP_PERSONS, TOP_SOURCES, TOP_MQTT, TOP_MODBUS, TOP_POINTS, TOP_RULES,
-       TOP_CHANNELS, TOP_POLICIES };
+       TOP_CHANNELS, TOP_POLICIES, TOP_ALARM };
 static const struct cfg_field cfg__top_fields[] = {
   [TOP_SITE] = FNODE("site", F_REQ),
   [TOP_DAEMON] = FNODE("daemon", 0),
@@ -1235,6 +1237,7 @@ static const struct cfg_field cfg__top_fields[] = {
   [TOP_RULES] = FNODE("rules", 0),
   [TOP_CHANNELS] = FNODE("channels", 0),
   [TOP_POLICIES] = FNODE("policies", 0),
+  [TOP_ALARM] = FNODE("alarm", 0),
 };
 
 static int cfg__section(struct cfg_ctx *x, const struct cfg_seen *s, int key, size_t elsize, void *arrp,
@@ -1249,9 +1252,47 @@ static int cfg__section(struct cfg_ctx *x, const struct cfg_seen *s, int key, si
 
 #define CFG_SECTION(x, s, key, arr, count, fn) cfg__section(x, s, key, sizeof *(arr), &(arr), &(count), fn)
 
+/* ---- alarm management ---- */
+
+#define MS_WEEK (7 * MS_DAY)
+enum { SHV_LOW, SHV_MEDIUM, SHV_HIGH, SHV_CRITICAL };
+static const struct cfg_field cfg__max_shelve_fields[] = {
+  [SHV_LOW] = FNUM("low", K_MS, struct dg_config, max_shelve_ms[DG_PRIO_LOW], 0, 1000, MS_WEEK),
+  [SHV_MEDIUM] = FNUM("medium", K_MS, struct dg_config, max_shelve_ms[DG_PRIO_MEDIUM], 0, 1000, MS_WEEK),
+  [SHV_HIGH] = FNUM("high", K_MS, struct dg_config, max_shelve_ms[DG_PRIO_HIGH], 0, 1000, MS_WEEK),
+  [SHV_CRITICAL] = FNUM("critical", K_MS, struct dg_config, max_shelve_ms[DG_PRIO_CRITICAL], 0, 1000, MS_WEEK),
+};
+
+static int cfg__max_shelve(struct cfg_ctx *x, const struct dg_ynode *n, void *obj)
+{
+  struct cfg_seen s;
+  return CFG_MAP(x, n, cfg__max_shelve_fields, obj, &s);
+}
+
+enum { ALM_MAX_SHELVE };
+static const struct cfg_field cfg__alarm_fields[] = {
+  [ALM_MAX_SHELVE] = FNODE("max_shelve", 0),
+};
+
+static int cfg__alarm(struct cfg_ctx *x, const struct dg_ynode *n, void *obj)
+{
+  struct cfg_seen s;
+  int rc = CFG_MAP(x, n, cfg__alarm_fields, obj, &s);
+  if (!rc) rc = cfg__under(x, s.val[ALM_MAX_SHELVE], "max_shelve", obj, cfg__max_shelve);
+  return rc;
+}
+
+static void cfg__alarm_defaults(struct dg_config *c)
+{
+  static const uint32_t dflt[5] = {0, 8 * 3600000u, 8 * 3600000u, 4 * 3600000u, 3600000u};
+  for (int p = DG_PRIO_LOW; p <= DG_PRIO_CRITICAL; p++)
+    if (!c->max_shelve_ms[p]) c->max_shelve_ms[p] = dflt[p];
+}
+
 static int cfg__defaults(struct cfg_ctx *x)
 {
   struct dg_config *c = x->c;
+  cfg__alarm_defaults(c);
   if (!c->http_listen && !(c->http_listen = strdup("127.0.0.1"))) return cfg__oom(x);
   if (!c->db_path && !(c->db_path = strdup("dualguard.db"))) return cfg__oom(x);
   return 0;
@@ -1274,6 +1315,7 @@ static int cfg__root(struct cfg_ctx *x, const struct dg_ynode *root)
   if (!rc) rc = CFG_SECTION(x, &s, TOP_RULES, c->rules, c->n_rules, cfg__rule);
   if (!rc) rc = CFG_SECTION(x, &s, TOP_CHANNELS, c->channels, c->n_channels, cfg__channel);
   if (!rc) rc = CFG_SECTION(x, &s, TOP_POLICIES, c->policies, c->n_policies, cfg__policy);
+  if (!rc) rc = cfg__under(x, s.val[TOP_ALARM], "alarm", c, cfg__alarm);
   if (!rc) rc = cfg__defaults(x);
   return rc;
 }

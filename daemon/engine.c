@@ -65,7 +65,7 @@ static const char *const engine__sql_ensure =
   " ON CONFLICT(rule) DO UPDATE SET point = excluded.point, measure = excluded.measure";
 static const char *const engine__sql_load =
   "SELECT id, rule, state, stage, priority, value, first_active_ms, last_active_ms, cleared_ms, ack_user,"
-  " ack_comment, ack_ms, activations FROM alarms";
+  " ack_comment, ack_ms, activations, shelved_until_ms, shelve_reason FROM alarms";
 static const char *const engine__sql_next_journal = "SELECT COALESCE(MAX(id), 0) + 1 FROM alarm_journal";
 
 struct engine__ensure {
@@ -110,8 +110,9 @@ static void engine__restore_row(struct engine *e, const struct dg_rule *r, sqlit
   int state = alarm_state_parse((const char *)sqlite3_column_text(st, 2));
   int stage = engine__stage_by_name(r, (const char *)sqlite3_column_text(st, 3));
   a->state = state < 0 ? ALARM_NORMAL : (enum alarm_state)state;
-  a->stage = alarm_is_active(a) ? stage : -1;
-  if (alarm_is_active(a) && stage < 0) a->state = ALARM_NORMAL; /* stage no longer configured */
+  a->stage = alarm_state_may_be_active(a->state) ? stage : -1;
+  if ((a->state == ALARM_UNACK || a->state == ALARM_ACKED) && stage < 0)
+    a->state = ALARM_NORMAL; /* stage no longer configured */
   int prio = sqlite3_column_type(st, 4) == SQLITE_NULL ? -1 : dg_priority_parse((const char *)sqlite3_column_text(st, 4));
   a->priority = prio < 0 ? DG_PRIO_NONE : (enum dg_priority)prio;
   a->value = sqlite3_column_double(st, 5);
@@ -122,6 +123,9 @@ static void engine__restore_row(struct engine *e, const struct dg_rule *r, sqlit
   a->ack_comment = engine__col_dup(st, 10);
   a->ack_ms = sqlite3_column_int64(st, 11);
   a->activations = (uint32_t)sqlite3_column_int(st, 12);
+  a->shelved_until_ms = sqlite3_column_int64(st, 13);
+  a->shelve_reason = engine__col_dup(st, 14);
+  if (a->state == ALARM_SHELVED && !a->shelved_until_ms) a->shelved_until_ms = dg_wall_ms(); /* expire now */
   e->rules[r->index].stage = (int8_t)a->stage;
   e->rules[r->index].pending = (int8_t)a->stage;
 }
@@ -228,12 +232,16 @@ struct engine__txn {
   char *actor, *comment;
   struct hazard_change hc;
   struct notify_msg *msgs;
+  int64_t shelved_until_ms;
+  char *shelve_reason;
+  int latched, out_of_service;
 };
 
 static const char *const engine__sql_alarm =
   "UPDATE alarms SET state = ?2, active = ?3, stage = ?4, priority = ?5, value = ?6, first_active_ms = ?7,"
   " last_active_ms = ?8, cleared_ms = ?9, ack_user = ?10, ack_comment = ?11, ack_ms = ?12, activations = ?13,"
-  " updated_ms = ?14 WHERE id = ?1";
+  " updated_ms = ?14, shelved_until_ms = ?15, shelve_reason = ?16, latched = ?17, out_of_service = ?18"
+  " WHERE id = ?1";
 static const char *const engine__sql_journal =
   "INSERT INTO alarm_journal (id, alarm_id, ts_ms, event, from_state, to_state, stage, priority, value, actor,"
   " comment) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)";
@@ -275,6 +283,10 @@ static int engine__write_alarm(struct store_conn *c, const struct engine__txn *t
   engine__bind_ms(st, 12, t->ack_ms);
   sqlite3_bind_int(st, 13, (int)t->activations);
   sqlite3_bind_int64(st, 14, t->updated_ms);
+  engine__bind_ms(st, 15, t->shelved_until_ms);
+  engine__bind_text(st, 16, t->shelve_reason);
+  sqlite3_bind_int(st, 17, t->latched);
+  sqlite3_bind_int(st, 18, t->out_of_service);
   return engine__step(st);
 }
 
@@ -312,6 +324,7 @@ static void engine__txn_free(struct engine__txn *t)
   free(t->ack_comment);
   free(t->actor);
   free(t->comment);
+  free(t->shelve_reason);
   hazard_change_release(&t->hc);
   notify_msg_free_list(t->msgs);
   free(t);
@@ -362,6 +375,8 @@ static const char *engine__event_zh(enum alarm_event ev)
   case ALARM_EV_DEESCALATE: return "报警降级";
   case ALARM_EV_CLEAR: return "报警恢复";
   case ALARM_EV_ACK: return "报警确认";
+  case ALARM_EV_UNSHELVE: return "报警解除搁置";
+  case ALARM_EV_RETURN_TO_SERVICE: return "报警恢复投用";
   default: return "";
   }
 }
@@ -474,7 +489,10 @@ static int engine__has_channel(const struct notify_msg *list, const char *id)
 static void engine__build_msgs(struct engine *e, struct engine__txn *t, const struct alarm *a)
 {
   enum alarm_event ev = t->tr.event;
-  if (ev != ALARM_EV_ACTIVATE && ev != ALARM_EV_ESCALATE && ev != ALARM_EV_CLEAR) return;
+  /* An alarm back in annunciation with its condition active is announced like an activation. */
+  int resumed = (ev == ALARM_EV_UNSHELVE || ev == ALARM_EV_RETURN_TO_SERVICE) && t->tr.to == ALARM_UNACK;
+  if (ev != ALARM_EV_ACTIVATE && ev != ALARM_EV_ESCALATE && ev != ALARM_EV_CLEAR && !resumed) return;
+  if (alarm_is_silenced(a)) return;
   char ref[96];
   snprintf(ref, sizeof ref, "alarm:%lld:journal:%lld", (long long)a->id, (long long)t->journal_id);
   for (size_t i = 0; i < e->cfg->n_policies; i++) {
@@ -526,6 +544,10 @@ static void engine__commit(struct engine *e, struct alarm *a, const struct alarm
   t->tr_stage = tr->stage >= 0 ? r->stages[tr->stage].name : NULL;
   t->actor = engine__strdup0(actor);
   t->comment = engine__strdup0(comment);
+  t->shelved_until_ms = a->shelved_until_ms;
+  t->shelve_reason = engine__strdup0(a->shelve_reason);
+  t->latched = a->state == ALARM_LATCHED;
+  t->out_of_service = a->state == ALARM_OUT_OF_SERVICE;
   if (tr->event == ALARM_EV_ACTIVATE)
     hazard_on_activation(e->ledger, r, tr->stage, tr->value, a->id, tr->ts_ms, &t->hc);
   engine__build_msgs(e, t, a);
@@ -753,6 +775,74 @@ int engine_ack(struct engine *e, int64_t alarm_id, const char *user, const char 
   return 1;
 }
 
+/* ---- operator transitions and shelve expiry ------------------------------------------------ */
+
+static void engine__arm_shelve_timer(struct engine *e);
+
+static void engine__on_shelve_timer(uv_timer_t *timer)
+{
+  struct engine *e = timer->data;
+  int64_t now = dg_wall_ms();
+  for (size_t i = 0; i < e->cfg->n_rules; i++) {
+    struct alarm *a = &e->alarms[i];
+    struct alarm_transition tr;
+    if (a->state == ALARM_SHELVED && a->shelved_until_ms <= now && alarm_unshelve(a, "system", now, &tr) == 1)
+      engine__commit(e, a, &tr, "system", "shelve expired");
+  }
+  engine__arm_shelve_timer(e);
+}
+
+static void engine__arm_shelve_timer(struct engine *e)
+{
+  int64_t next = INT64_MAX;
+  for (size_t i = 0; i < e->cfg->n_rules; i++)
+    if (e->alarms[i].state == ALARM_SHELVED && e->alarms[i].shelved_until_ms < next) next = e->alarms[i].shelved_until_ms;
+  if (next == INT64_MAX) {
+    uv_timer_stop(&e->shelve_timer);
+    return;
+  }
+  int64_t now = dg_wall_ms();
+  uv_timer_start(&e->shelve_timer, engine__on_shelve_timer, next > now ? (uint64_t)(next - now) : 0, 0);
+}
+
+static enum dg_priority engine__shelve_priority(const struct alarm *a)
+{
+  if (a->priority) return a->priority;
+  enum dg_priority p = DG_PRIO_LOW;
+  for (size_t i = 0; i < a->rule->n_stages; i++)
+    if (a->rule->stages[i].priority > p) p = a->rule->stages[i].priority;
+  return p;
+}
+
+static int engine__apply_op(struct engine *e, struct alarm *a, enum alarm_event op, const char *user,
+                            const char *comment, int64_t shelve_ms, int64_t now, struct alarm_transition *tr)
+{
+  switch (op) {
+  case ALARM_EV_ACK: return alarm_ack(a, user, comment, now, tr);
+  case ALARM_EV_SHELVE:
+    if (shelve_ms <= 0 || (uint64_t)shelve_ms > e->cfg->max_shelve_ms[engine__shelve_priority(a)]) return -ERANGE;
+    return alarm_shelve(a, user, comment, now + shelve_ms, now, tr);
+  case ALARM_EV_UNSHELVE: return alarm_unshelve(a, user, now, tr);
+  case ALARM_EV_OUT_OF_SERVICE: return alarm_out_of_service(a, user, now, tr);
+  case ALARM_EV_RETURN_TO_SERVICE: return alarm_return_to_service(a, user, now, tr);
+  case ALARM_EV_RESET: return alarm_reset(a, user, comment, now, tr);
+  default: return -EINVAL;
+  }
+}
+
+int engine_operate(struct engine *e, int64_t alarm_id, enum alarm_event op, const char *user, const char *comment,
+                   int64_t shelve_ms)
+{
+  struct alarm *a = engine_alarm_by_id(e, alarm_id);
+  if (!a) return -ENOENT;
+  struct alarm_transition tr;
+  int rc = engine__apply_op(e, a, op, user, comment, shelve_ms, dg_wall_ms(), &tr);
+  if (rc < 0) return rc;
+  engine__commit(e, a, &tr, user, comment);
+  engine__arm_shelve_timer(e);
+  return 1;
+}
+
 int engine_init(struct engine *e, uv_loop_t *loop, const struct dg_config *cfg, struct store *store,
                 struct ledger *ledger, struct notify *notify)
 {
@@ -779,6 +869,9 @@ int engine_init(struct engine *e, uv_loop_t *loop, const struct dg_config *cfg, 
   uv_timer_init(loop, &e->flush_timer);
   e->flush_timer.data = e;
   uv_timer_start(&e->flush_timer, engine__on_flush_timer, cfg->history_flush_ms, cfg->history_flush_ms);
+  uv_timer_init(loop, &e->shelve_timer);
+  e->shelve_timer.data = e;
+  engine__arm_shelve_timer(e);
   return 0;
 }
 
@@ -809,6 +902,7 @@ static void engine__carry_over(struct engine *e, struct engine *o, uint8_t *fres
     e->alarms[i] = o->alarms[old->index];
     e->alarms[i].rule = nr;
     o->alarms[old->index].ack_user = o->alarms[old->index].ack_comment = NULL;
+    o->alarms[old->index].shelve_reason = NULL;
   }
   free(idx);
 }
@@ -844,6 +938,7 @@ int engine_reload(struct engine *e, const struct dg_config *cfg)
   e->n_pending = 0;
   uv_timer_stop(&e->delay_timer);
   uv_timer_start(&e->flush_timer, engine__on_flush_timer, cfg->history_flush_ms, cfg->history_flush_ms);
+  engine__arm_shelve_timer(e);
   return 0;
 }
 
@@ -852,6 +947,7 @@ void engine_close(struct engine *e)
   engine_flush_history(e);
   uv_close((uv_handle_t *)&e->delay_timer, NULL);
   uv_close((uv_handle_t *)&e->flush_timer, NULL);
+  uv_close((uv_handle_t *)&e->shelve_timer, NULL);
 }
 
 void engine_free(struct engine *e)

@@ -192,6 +192,7 @@ struct dg_rule {
   int hazard_level;         /* dangerLevel override: 0 一般, 1 重大, -1 from unit policy */
   uint32_t hazard_deadline_days; /* rectification deadline; 0 = default */
   size_t index;             /* position in config->rules */
+  bool latched;             /* after return to normal the alarm waits for a reset */
 };
 
 enum dg_channel_type { DG_CHANNEL_WEBHOOK = 1 };
@@ -236,6 +237,9 @@ struct dg_config {
   /* Id hash tables built by config_load (owned, freed by config_free). NULL in a config built
    * by hand: the dg_config_* lookups then scan the arrays. */
   struct dg_config_index *index;
+
+  /* alarm.max_shelve: longest shelve per priority (indexed by enum dg_priority), ms. */
+  uint32_t max_shelve_ms[5];
 };
 
 /* Lookups by id (linear or hashed; NULL if absent). */

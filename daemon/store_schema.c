@@ -55,6 +55,16 @@ const char *const store_migrations[] = {
   "  expires_ms INTEGER NOT NULL, last_error TEXT, delivered_ms INTEGER,"
   "  UNIQUE(channel, ref));"
   "CREATE INDEX outbox_pending ON outbox(state, next_attempt_ms);",
+
+  /* 1 → 2: shelving, out of service and latching survive a restart; operator API tokens
+   * (only their SHA-256 is stored). */
+  "ALTER TABLE alarms ADD COLUMN shelved_until_ms INTEGER;"
+  "ALTER TABLE alarms ADD COLUMN shelve_reason TEXT;"
+  "ALTER TABLE alarms ADD COLUMN latched INTEGER NOT NULL DEFAULT 0;"
+  "ALTER TABLE alarms ADD COLUMN out_of_service INTEGER NOT NULL DEFAULT 0;"
+  "CREATE TABLE api_tokens ("
+  "  id INTEGER PRIMARY KEY, person TEXT NOT NULL, token_sha256 TEXT NOT NULL UNIQUE,"
+  "  created_ms INTEGER NOT NULL, last_used_ms INTEGER, revoked INTEGER NOT NULL DEFAULT 0);",
 };
 
 const unsigned store_n_migrations = sizeof store_migrations / sizeof store_migrations[0];

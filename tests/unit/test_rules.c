@@ -242,6 +242,154 @@ static void test_random_streams_stay_legal(void **state)
   }
 }
 
+/* ---- shelve, out of service, latch: every operator transition from every state ---- */
+
+enum setup { S_NORMAL, S_UNACK, S_ACKED, S_RTN_UNACK, S_LATCHED, S_SHELVED_ACTIVE, S_SHELVED_NORMAL, S_OOS_ACTIVE,
+             S_OOS_NORMAL };
+enum op { OP_ACTIVATE, OP_ESCALATE, OP_CLEAR, OP_ACK, OP_SHELVE, OP_UNSHELVE, OP_OOS, OP_RTS, OP_RESET };
+
+static void drive_to(struct alarm *a, enum setup s)
+{
+  struct alarm_transition tr;
+  int active = s == S_UNACK || s == S_ACKED || s == S_SHELVED_ACTIVE || s == S_OOS_ACTIVE || s == S_LATCHED ||
+               s == S_RTN_UNACK;
+  if (active) assert_int_equal(alarm_on_stage(a, 0, 30, 100, &tr), 1);
+  if (s == S_ACKED || s == S_LATCHED) assert_int_equal(alarm_ack(a, "op", NULL, 150, &tr), 1);
+  if (s == S_RTN_UNACK || s == S_LATCHED) assert_int_equal(alarm_on_stage(a, -1, 10, 200, &tr), 1);
+  if (s == S_SHELVED_ACTIVE || s == S_SHELVED_NORMAL)
+    assert_int_equal(alarm_shelve(a, "op", "sensor recalibration", 10000, 300, &tr), 1);
+  if (s == S_OOS_ACTIVE || s == S_OOS_NORMAL) assert_int_equal(alarm_out_of_service(a, "eng", 300, &tr), 1);
+}
+
+static int apply(struct alarm *a, enum op op, struct alarm_transition *tr)
+{
+  switch (op) {
+  case OP_ACTIVATE: return alarm_on_stage(a, 0, 30, 1000, tr);
+  case OP_ESCALATE: return alarm_on_stage(a, 1, 60, 1000, tr);
+  case OP_CLEAR: return alarm_on_stage(a, -1, 10, 1000, tr);
+  case OP_ACK: return alarm_ack(a, "op", "seen", 1000, tr);
+  case OP_SHELVE: return alarm_shelve(a, "op", "maintenance", 5000, 1000, tr);
+  case OP_UNSHELVE: return alarm_unshelve(a, "system", 1000, tr);
+  case OP_OOS: return alarm_out_of_service(a, "eng", 1000, tr);
+  case OP_RTS: return alarm_return_to_service(a, "eng", 1000, tr);
+  case OP_RESET: return alarm_reset(a, "op", "field checked", 1000, tr);
+  }
+  return -1;
+}
+
+struct op_case {
+  int latched;
+  enum setup setup;
+  enum op op;
+  int rc;
+  enum alarm_event event;
+  enum alarm_state to;
+  int stage;
+};
+
+static const struct op_case op_cases[] = {
+  /* latched rule */
+  {1, S_UNACK, OP_CLEAR, 1, ALARM_EV_CLEAR, ALARM_LATCHED, -1},
+  {1, S_ACKED, OP_CLEAR, 1, ALARM_EV_CLEAR, ALARM_LATCHED, -1},
+  {1, S_LATCHED, OP_RESET, 1, ALARM_EV_RESET, ALARM_NORMAL, -1},
+  {1, S_LATCHED, OP_ACK, -EALREADY, 0, ALARM_LATCHED, -1},
+  {1, S_LATCHED, OP_ACTIVATE, 1, ALARM_EV_ACTIVATE, ALARM_UNACK, 0},
+  {1, S_UNACK, OP_RESET, -EINVAL, 0, ALARM_UNACK, 0},   /* reset only when latched and normal */
+  {1, S_ACKED, OP_RESET, -EINVAL, 0, ALARM_ACKED, 0},
+  {1, S_NORMAL, OP_RESET, -EINVAL, 0, ALARM_NORMAL, -1},
+  {1, S_LATCHED, OP_SHELVE, 1, ALARM_EV_SHELVE, ALARM_SHELVED, -1},
+  /* reset is refused on a rule that does not latch */
+  {0, S_RTN_UNACK, OP_RESET, -EINVAL, 0, ALARM_RTN_UNACK, -1},
+  /* ack during RTN */
+  {0, S_RTN_UNACK, OP_ACK, 1, ALARM_EV_ACK, ALARM_NORMAL, -1},
+  /* shelve from every annunciated state */
+  {0, S_NORMAL, OP_SHELVE, 1, ALARM_EV_SHELVE, ALARM_SHELVED, -1},
+  {0, S_UNACK, OP_SHELVE, 1, ALARM_EV_SHELVE, ALARM_SHELVED, 0},
+  {0, S_ACKED, OP_SHELVE, 1, ALARM_EV_SHELVE, ALARM_SHELVED, 0},
+  {0, S_RTN_UNACK, OP_SHELVE, 1, ALARM_EV_SHELVE, ALARM_SHELVED, -1},
+  {0, S_SHELVED_ACTIVE, OP_SHELVE, -EALREADY, 0, ALARM_SHELVED, 0},
+  {0, S_OOS_ACTIVE, OP_SHELVE, -EINVAL, 0, ALARM_OUT_OF_SERVICE, 0},
+  /* shelved: the condition is followed but not annunciated */
+  {0, S_SHELVED_NORMAL, OP_ACTIVATE, 1, ALARM_EV_ACTIVATE, ALARM_SHELVED, 0},
+  {0, S_SHELVED_ACTIVE, OP_ESCALATE, 1, ALARM_EV_ESCALATE, ALARM_SHELVED, 1},
+  {0, S_SHELVED_ACTIVE, OP_CLEAR, 1, ALARM_EV_CLEAR, ALARM_SHELVED, -1},
+  {0, S_SHELVED_ACTIVE, OP_ACK, -EALREADY, 0, ALARM_SHELVED, 0},
+  {0, S_SHELVED_ACTIVE, OP_RESET, -EINVAL, 0, ALARM_SHELVED, 0},
+  /* shelve ending (operator or expiry) while active → UNACK, while normal → NORMAL */
+  {0, S_SHELVED_ACTIVE, OP_UNSHELVE, 1, ALARM_EV_UNSHELVE, ALARM_UNACK, 0},
+  {0, S_SHELVED_NORMAL, OP_UNSHELVE, 1, ALARM_EV_UNSHELVE, ALARM_NORMAL, -1},
+  {0, S_UNACK, OP_UNSHELVE, -EINVAL, 0, ALARM_UNACK, 0},
+  /* out of service */
+  {0, S_NORMAL, OP_OOS, 1, ALARM_EV_OUT_OF_SERVICE, ALARM_OUT_OF_SERVICE, -1},
+  {0, S_UNACK, OP_OOS, 1, ALARM_EV_OUT_OF_SERVICE, ALARM_OUT_OF_SERVICE, 0},
+  {0, S_SHELVED_ACTIVE, OP_OOS, 1, ALARM_EV_OUT_OF_SERVICE, ALARM_OUT_OF_SERVICE, 0},
+  {0, S_OOS_NORMAL, OP_OOS, -EALREADY, 0, ALARM_OUT_OF_SERVICE, -1},
+  {0, S_OOS_NORMAL, OP_ACTIVATE, 1, ALARM_EV_ACTIVATE, ALARM_OUT_OF_SERVICE, 0},
+  {0, S_OOS_ACTIVE, OP_CLEAR, 1, ALARM_EV_CLEAR, ALARM_OUT_OF_SERVICE, -1},
+  {0, S_OOS_ACTIVE, OP_ACK, -EALREADY, 0, ALARM_OUT_OF_SERVICE, 0},
+  {0, S_OOS_ACTIVE, OP_UNSHELVE, -EINVAL, 0, ALARM_OUT_OF_SERVICE, 0},
+  {0, S_OOS_ACTIVE, OP_RTS, 1, ALARM_EV_RETURN_TO_SERVICE, ALARM_UNACK, 0},
+  {0, S_OOS_NORMAL, OP_RTS, 1, ALARM_EV_RETURN_TO_SERVICE, ALARM_NORMAL, -1},
+  {0, S_NORMAL, OP_RTS, -EINVAL, 0, ALARM_NORMAL, -1},
+  /* latched rule while out of service: clearing does not latch, the alarm returns to NORMAL */
+  {1, S_OOS_ACTIVE, OP_CLEAR, 1, ALARM_EV_CLEAR, ALARM_OUT_OF_SERVICE, -1},
+};
+
+static void test_alarm_operator_transitions(void **state)
+{
+  for (size_t i = 0; i < sizeof op_cases / sizeof op_cases[0]; i++) {
+    const struct op_case *c = &op_cases[i];
+    struct dg_rule r = make_high(0, 0, 0);
+    r.latched = c->latched;
+    struct alarm a;
+    struct alarm_transition tr = {0};
+    alarm_init(&a, &r, 1);
+    drive_to(&a, c->setup);
+    enum alarm_state from = a.state;
+    int rc = apply(&a, c->op, &tr);
+    if (rc != c->rc || a.state != c->to || a.stage != c->stage || (rc == 1 && (tr.event != c->event || tr.from != from || tr.to != c->to)))
+      fail_msg("case %zu: rc %d state %s stage %d event %s; expected rc %d state %s stage %d event %s", i, rc,
+               alarm_state_name(a.state), a.stage, alarm_event_name(tr.event), c->rc, alarm_state_name(c->to),
+               c->stage, alarm_event_name(c->event));
+    alarm_release(&a);
+  }
+}
+
+static void test_alarm_shelve_fields(void **state)
+{
+  struct dg_rule r = make_high(0, 0, 0);
+  struct alarm a;
+  struct alarm_transition tr;
+  alarm_init(&a, &r, 1);
+  assert_int_equal(alarm_shelve(&a, "op", "", 5000, 1000, &tr), -EINVAL);    /* reason required */
+  assert_int_equal(alarm_shelve(&a, "op", NULL, 5000, 1000, &tr), -EINVAL);
+  assert_int_equal(alarm_shelve(&a, "op", "why", 1000, 1000, &tr), -EINVAL); /* expiry in the past */
+  assert_int_equal(a.state, ALARM_NORMAL);
+  assert_int_equal(alarm_shelve(&a, "op", "valve work", 5000, 1000, &tr), 1);
+  assert_int_equal(a.shelved_until_ms, 5000);
+  assert_string_equal(a.shelve_reason, "valve work");
+  assert_true(alarm_is_silenced(&a));
+  assert_int_equal(alarm_on_stage(&a, 0, 30, 2000, &tr), 1); /* still evaluated */
+  assert_int_equal(a.activations, 1);
+  assert_true(alarm_is_active(&a));
+  assert_int_equal(alarm_unshelve(&a, "system", 5000, &tr), 1); /* expiry while active */
+  assert_int_equal(a.state, ALARM_UNACK);
+  assert_int_equal(a.shelved_until_ms, 0);
+  assert_null(a.shelve_reason);
+  assert_false(alarm_is_silenced(&a));
+  assert_string_equal(alarm_refusal(&a, ALARM_EV_RESET), "only a latched alarm whose condition is normal can be reset");
+  alarm_release(&a);
+}
+
+static void test_alarm_state_names_round_trip(void **state)
+{
+  for (int s = ALARM_NORMAL; s <= ALARM_OUT_OF_SERVICE; s++)
+    assert_int_equal(alarm_state_parse(alarm_state_name((enum alarm_state)s)), s);
+  assert_int_equal(alarm_state_parse("SUPPRESSED"), -1);
+  assert_true(alarm_state_may_be_active(ALARM_SHELVED));
+  assert_false(alarm_state_may_be_active(ALARM_LATCHED));
+}
+
 int main(void)
 {
   const struct CMUnitTest tests[] = {
@@ -255,6 +403,9 @@ int main(void)
     cmocka_unit_test(test_alarm_lifecycle_ack_while_active),
     cmocka_unit_test(test_alarm_rtn_unack),
     cmocka_unit_test(test_random_streams_stay_legal),
+    cmocka_unit_test(test_alarm_operator_transitions),
+    cmocka_unit_test(test_alarm_shelve_fields),
+    cmocka_unit_test(test_alarm_state_names_round_trip),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }
