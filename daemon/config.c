@@ -317,7 +317,7 @@ struct cfg_seen {
 };
 
 static const char *const cfg__transports[] = {"tcp", "rtu", "rtu_over_tcp", NULL};
-static const char *const cfg__rule_types[] = {"high", "low", NULL};
+static const char *const cfg__rule_types[] = {"high", "low", "stale", "quality", NULL};
 static const char *const cfg__channel_types[] = {"webhook", NULL};
 static const char *const cfg__priorities[] = {"low", "medium", "high", "critical", NULL};
 static const char *const cfg__mb_types[] = {"bool", "int16", "uint16", "int32", "uint32",
@@ -1094,21 +1094,37 @@ static int cfg__stages(struct cfg_ctx *x, const struct dg_ynode *n, void *obj)
 }
 
 enum { RU_ID, RU_NAME, RU_TYPE, RU_POINT, RU_MEASURE, RU_STAGES, RU_DEADBAND, RU_ON, RU_OFF, RU_LEVEL, RU_DEADLINE,
-       RU_LATCHED };
+       RU_LATCHED, RU_TIMEOUT, RU_PRIORITY };
 static const struct cfg_field cfg__rule_fields[] = {
   [RU_ID] = FSTR("id", struct dg_rule, id, F_REQ),
   [RU_NAME] = FSTR("name", struct dg_rule, name, 0),
   [RU_TYPE] = FENUM("type", struct dg_rule, type, F_REQ, cfg__rule_types),
   [RU_POINT] = FNODE("point", F_REQ),
   [RU_MEASURE] = FNODE("measure", 0),
-  [RU_STAGES] = FNODE("stages", F_REQ),
+  [RU_STAGES] = FNODE("stages", 0),
   [RU_DEADBAND] = FNUM("deadband", K_DOUBLE, struct dg_rule, deadband, 0, 0, DBL_MAX),
   [RU_ON] = FNUM("on_delay", K_MS, struct dg_rule, on_delay_ms, 0, 0, MS_DAY),
   [RU_OFF] = FNUM("off_delay", K_MS, struct dg_rule, off_delay_ms, 0, 0, MS_DAY),
   [RU_LEVEL] = FNUM("hazard_level", K_INT, struct dg_rule, hazard_level, 0, 0, 1),
   [RU_DEADLINE] = FNUM("hazard_deadline_days", K_U32, struct dg_rule, hazard_deadline_days, 0, 0, 3650),
   [RU_LATCHED] = FBOOL("latched", struct dg_rule, latched),
+  [RU_TIMEOUT] = FNUM("timeout", K_MS, struct dg_rule, timeout_ms, 0, 100, MS_DAY),
+  [RU_PRIORITY] = FENUM("priority", struct dg_rule, priority, 0, cfg__priorities),
 };
+
+/* stale and quality rules: one implicit stage named after the type, no limits. */
+static int cfg__fault_rule(struct cfg_ctx *x, const struct dg_ynode *n, struct dg_rule *r, const struct cfg_seen *s)
+{
+  const char *type = cfg__rule_types[r->type - 1];
+  if (s->val[RU_STAGES]) return cfg__failk(x, s->val[RU_STAGES], "stages", "a %s rule has no stages", type);
+  if (!s->val[RU_PRIORITY]) return cfg__fail(x, n, "a %s rule needs 'priority'", type);
+  if (r->type == DG_RULE_STALE && !s->val[RU_TIMEOUT]) return cfg__fail(x, n, "a stale rule needs 'timeout'");
+  if (r->type != DG_RULE_STALE && s->val[RU_TIMEOUT])
+    return cfg__failk(x, s->val[RU_TIMEOUT], "timeout", "only stale rules have a timeout");
+  r->stages[0] = (struct dg_stage){.name = strdup(type), .limit = 0, .priority = r->priority};
+  r->n_stages = 1;
+  return r->stages[0].name ? 0 : cfg__oom(x);
+}
 
 static int cfg__rule(struct cfg_ctx *x, const struct dg_ynode *n, void *item, size_t i)
 {
@@ -1127,6 +1143,12 @@ static int cfg__rule(struct cfg_ctx *x, const struct dg_ynode *n, void *item, si
     if (rc) return rc;
     r->measure = obj;
   }
+  if (r->type == DG_RULE_STALE || r->type == DG_RULE_QUALITY) return cfg__fault_rule(x, n, r, &s);
+  if (s.val[RU_TIMEOUT] || s.val[RU_PRIORITY])
+    return cfg__failk(x, s.val[RU_TIMEOUT] ? s.val[RU_TIMEOUT] : s.val[RU_PRIORITY],
+                      s.val[RU_TIMEOUT] ? "timeout" : "priority", "a %s rule takes its priorities from its stages",
+                      cfg__rule_types[r->type - 1]);
+  if (!s.val[RU_STAGES]) return cfg__fail(x, n, "missing required key 'stages'");
   return cfg__under(x, s.val[RU_STAGES], "stages", r, cfg__stages);
 }
 

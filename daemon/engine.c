@@ -12,6 +12,7 @@
 #define HISTORY_MAX_INTERVAL_MS 60000
 #define HISTORY_RETENTION_MS (30LL * 86400 * 1000)
 #define COMMIT_RETRY_MS 1000
+#define STALE_SWEEP_MS 500
 
 struct history_row {
   uint32_t point;
@@ -187,7 +188,11 @@ static int engine__alloc(struct engine *e)
   e->deadlines = calloc(nr, sizeof *e->deadlines);
   e->pending = calloc(nr, sizeof *e->pending);
   if (!e->points || !e->rules || !e->alarms || !e->deadlines || !e->pending) return -ENOMEM;
-  for (size_t i = 0; i < cfg->n_points; i++) e->points[i].quality = DG_Q_UNKNOWN;
+  int64_t now = (int64_t)uv_now(e->loop);
+  for (size_t i = 0; i < cfg->n_points; i++) {
+    e->points[i].quality = DG_Q_UNKNOWN;
+    e->points[i].fresh_ms = now;
+  }
   for (size_t i = 0; i < cfg->n_rules; i++) {
     rule_state_init(&e->rules[i]);
     alarm_init(&e->alarms[i], &cfg->rules[i], 0);
@@ -400,7 +405,18 @@ static void engine__body_texts(cJSON *root, const struct engine__txn *t, const s
   const char *u = p->eng_unit ? p->eng_unit : "";
   const struct dg_stage *s = t->tr.stage >= 0 ? &r->stages[t->tr.stage] : NULL;
   char zh[512], en[512];
-  if (s) {
+  if (s && r->type == DG_RULE_STALE) {
+    snprintf(zh, sizeof zh, "【%s】%s（%s）%g 秒内无新数据，优先级：%s", engine__event_zh(t->tr.event),
+             p->name ? p->name : p->id, p->id, r->timeout_ms / 1000.0, engine__priority_zh(t->tr.priority));
+    snprintf(en, sizeof en, "[%s] %s (%s) has sent no fresh sample for %g s, priority %s",
+             alarm_event_name(t->tr.event), p->name ? p->name : p->id, p->id, r->timeout_ms / 1000.0,
+             dg_priority_name(t->tr.priority));
+  } else if (s && r->type == DG_RULE_QUALITY) {
+    snprintf(zh, sizeof zh, "【%s】%s（%s）采集故障（通讯中断、设备故障或数据异常），优先级：%s",
+             engine__event_zh(t->tr.event), p->name ? p->name : p->id, p->id, engine__priority_zh(t->tr.priority));
+    snprintf(en, sizeof en, "[%s] %s (%s) acquisition fault (communication, device or payload), priority %s",
+             alarm_event_name(t->tr.event), p->name ? p->name : p->id, p->id, dg_priority_name(t->tr.priority));
+  } else if (s) {
     snprintf(zh, sizeof zh, "【%s】%s（%s）当前值 %g%s，%s %s 限值 %g%s，优先级：%s", engine__event_zh(t->tr.event),
              p->name ? p->name : p->id, p->id, t->tr.value, u, r->type == DG_RULE_HIGH ? "高于" : "低于", s->name,
              s->limit, u, engine__priority_zh(t->tr.priority));
@@ -568,11 +584,24 @@ static void engine__set_deadline(struct engine *e, uint32_t rule, int64_t deadli
   e->deadlines[rule] = deadline;
 }
 
+static int engine__is_fault_rule(const struct dg_rule *r)
+{
+  return r->type == DG_RULE_STALE || r->type == DG_RULE_QUALITY;
+}
+
+static int engine__is_fault_quality(uint8_t q)
+{
+  return q == DG_Q_COMM || q == DG_Q_DEVICE || q == DG_Q_BAD_PAYLOAD;
+}
+
 static void engine__stage_changed(struct engine *e, uint32_t ri)
 {
   struct alarm *a = &e->alarms[ri];
   struct alarm_transition tr;
-  if (alarm_on_stage(a, e->rules[ri].stage, e->rules[ri].value, dg_wall_ms(), &tr))
+  const struct dg_rule *r = &e->cfg->rules[ri];
+  /* A fault rule's own value is its fault flag; the journal shows the point's last value. */
+  double value = engine__is_fault_rule(r) ? e->points[r->point->index].value : e->rules[ri].value;
+  if (alarm_on_stage(a, e->rules[ri].stage, value, dg_wall_ms(), &tr))
     engine__commit(e, a, &tr, "system", NULL);
 }
 
@@ -580,19 +609,60 @@ static void engine__eval_point(struct engine *e, uint32_t p, double value, int64
 {
   for (uint32_t k = e->point_rule_off[p]; k < e->point_rule_off[p + 1]; k++) {
     uint32_t ri = e->point_rules[k];
+    const struct dg_rule *r = &e->cfg->rules[ri];
     int64_t deadline;
-    if (rule_eval(&e->cfg->rules[ri], &e->rules[ri], value, now, &deadline)) engine__stage_changed(e, ri);
+    int changed = engine__is_fault_rule(r) ? rule_eval_fault(r, &e->rules[ri], 0, now, &deadline)
+                                           : rule_eval(r, &e->rules[ri], value, now, &deadline);
+    if (changed) engine__stage_changed(e, ri);
     engine__set_deadline(e, ri, deadline);
   }
 }
 
-static void engine__hold_point(struct engine *e, uint32_t p)
+/* A sample without a usable value: limit rules hold where they are (their delays cannot be
+ * confirmed), quality rules see the fault, stale rules wait for a good sample. */
+static void engine__hold_point(struct engine *e, uint32_t p, uint8_t quality, int64_t now)
 {
   for (uint32_t k = e->point_rule_off[p]; k < e->point_rule_off[p + 1]; k++) {
     uint32_t ri = e->point_rules[k];
-    rule_cancel_pending(&e->rules[ri]);
-    engine__set_deadline(e, ri, 0);
+    const struct dg_rule *r = &e->cfg->rules[ri];
+    if (r->type == DG_RULE_STALE) continue;
+    if (r->type != DG_RULE_QUALITY) {
+      rule_cancel_pending(&e->rules[ri]);
+      engine__set_deadline(e, ri, 0);
+      continue;
+    }
+    int64_t deadline;
+    if (rule_eval_fault(r, &e->rules[ri], engine__is_fault_quality(quality), now, &deadline))
+      engine__stage_changed(e, ri);
+    engine__set_deadline(e, ri, deadline);
   }
+}
+
+static void engine__on_stale_timer(uv_timer_t *timer)
+{
+  struct engine *e = timer->data;
+  int64_t now = (int64_t)uv_now(e->loop);
+  for (size_t ri = 0; ri < e->cfg->n_rules; ri++) {
+    const struct dg_rule *r = &e->cfg->rules[ri];
+    if (r->type != DG_RULE_STALE) continue;
+    /* Only a good sample ends staleness (engine__eval_point); the sweep only raises it. */
+    int fault = now - e->points[r->point->index].fresh_ms >= (int64_t)r->timeout_ms;
+    if (!fault || e->rules[ri].pending >= 0) continue;
+    int64_t deadline;
+    if (rule_eval_fault(r, &e->rules[ri], 1, now, &deadline)) engine__stage_changed(e, (uint32_t)ri);
+    engine__set_deadline(e, (uint32_t)ri, deadline);
+  }
+  engine__arm_delay_timer(e);
+}
+
+static void engine__start_stale_timer(struct engine *e)
+{
+  for (size_t ri = 0; ri < e->cfg->n_rules; ri++)
+    if (e->cfg->rules[ri].type == DG_RULE_STALE) {
+      uv_timer_start(&e->stale_timer, engine__on_stale_timer, STALE_SWEEP_MS, STALE_SWEEP_MS);
+      return;
+    }
+  uv_timer_stop(&e->stale_timer);
 }
 
 static void engine__on_delay_timer(uv_timer_t *timer)
@@ -746,10 +816,11 @@ void engine_on_samples(void *ud, const struct dg_sample *s, size_t n)
     if (s[i].quality == DG_Q_GOOD) {
       pt->value = s[i].value;
       pt->has_value = 1;
+      pt->fresh_ms = now;
       engine__eval_point(e, p, s[i].value, now);
     } else {
       e->stats.bad_samples++;
-      engine__hold_point(e, p);
+      engine__hold_point(e, p, s[i].quality, now);
     }
   }
   engine__arm_delay_timer(e);
@@ -872,6 +943,9 @@ int engine_init(struct engine *e, uv_loop_t *loop, const struct dg_config *cfg, 
   uv_timer_init(loop, &e->shelve_timer);
   e->shelve_timer.data = e;
   engine__arm_shelve_timer(e);
+  uv_timer_init(loop, &e->stale_timer);
+  e->stale_timer.data = e;
+  engine__start_stale_timer(e);
   return 0;
 }
 
@@ -939,6 +1013,7 @@ int engine_reload(struct engine *e, const struct dg_config *cfg)
   uv_timer_stop(&e->delay_timer);
   uv_timer_start(&e->flush_timer, engine__on_flush_timer, cfg->history_flush_ms, cfg->history_flush_ms);
   engine__arm_shelve_timer(e);
+  engine__start_stale_timer(e);
   return 0;
 }
 
@@ -948,6 +1023,7 @@ void engine_close(struct engine *e)
   uv_close((uv_handle_t *)&e->delay_timer, NULL);
   uv_close((uv_handle_t *)&e->flush_timer, NULL);
   uv_close((uv_handle_t *)&e->shelve_timer, NULL);
+  uv_close((uv_handle_t *)&e->stale_timer, NULL);
 }
 
 void engine_free(struct engine *e)

@@ -28,6 +28,7 @@ struct point_rt {
   double stored_value;      /* history: last value written */
   int64_t stored_ms;
   uint8_t stored_quality;
+  int64_t fresh_ms;         /* loop time of the last good sample (or of start-up) */
 };
 
 struct engine_stats {
@@ -60,6 +61,7 @@ struct engine {
   int64_t last_prune_ms;      /* wall time of the last history retention pass */
   struct engine_stats stats;
   uv_timer_t shelve_timer;    /* fires at the earliest shelve expiry */
+  uv_timer_t stale_timer;     /* sweeps stale rules */
 };
 
 /* Creates alarm rows for configured rules, restores alarm and rule state from the database. */

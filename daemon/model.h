@@ -174,7 +174,10 @@ struct dg_stage {
   enum dg_priority priority;
 };
 
-enum dg_rule_type { DG_RULE_HIGH = 1, DG_RULE_LOW = 2 };
+/* stale: no sample within timeout_ms; quality: the point's samples carry a fault quality
+ * (comm, device, bad payload) for on_delay. Both have one implicit stage named after the type,
+ * with the rule's priority. */
+enum dg_rule_type { DG_RULE_HIGH = 1, DG_RULE_LOW = 2, DG_RULE_STALE = 3, DG_RULE_QUALITY = 4 };
 
 /* 风险失控表现 rule: the machine-checkable failure of a control measure. */
 struct dg_rule {
@@ -193,6 +196,8 @@ struct dg_rule {
   uint32_t hazard_deadline_days; /* rectification deadline; 0 = default */
   size_t index;             /* position in config->rules */
   bool latched;             /* after return to normal the alarm waits for a reset */
+  uint32_t timeout_ms;      /* stale rules */
+  enum dg_priority priority; /* stale and quality rules: the priority of their one stage */
 };
 
 enum dg_channel_type { DG_CHANNEL_WEBHOOK = 1 };

@@ -20,6 +20,7 @@ static int rule__stage_holds(const struct dg_rule *r, int i, int current, double
 
 int rule_target_stage(const struct dg_rule *r, int current, double value)
 {
+  if (r->type == DG_RULE_STALE || r->type == DG_RULE_QUALITY) return value > 0 ? 0 : RULE_NORMAL;
   for (int i = (int)r->n_stages - 1; i >= 0; i--)
     if (rule__stage_holds(r, i, current, value)) return i;
   return RULE_NORMAL;
@@ -62,6 +63,11 @@ int rule_tick(const struct dg_rule *r, struct rule_state *st, int64_t now_ms, in
   *deadline_ms = 0;
   if (!st->has_value || st->pending == st->stage) return 0;
   return rule__settle(r, st, rule_target_stage(r, st->stage, st->value), now_ms, deadline_ms);
+}
+
+int rule_eval_fault(const struct dg_rule *r, struct rule_state *st, int fault, int64_t now_ms, int64_t *deadline_ms)
+{
+  return rule_eval(r, st, fault ? 1.0 : 0.0, now_ms, deadline_ms);
 }
 
 void rule_cancel_pending(struct rule_state *st) { st->pending = st->stage; }

@@ -36,6 +36,10 @@ int rule_eval(const struct dg_rule *r, struct rule_state *st, double value, int6
 /* Re-evaluates a pending delay with the last value (a timer fired). Same returns as rule_eval. */
 int rule_tick(const struct dg_rule *r, struct rule_state *st, int64_t now_ms, int64_t *deadline_ms);
 
+/* Stale and quality rules: feeds whether the fault holds now (1) or not (0); the on-delay
+ * applies to a fault appearing, the off-delay to it going. Same returns as rule_eval. */
+int rule_eval_fault(const struct dg_rule *r, struct rule_state *st, int fault, int64_t now_ms, int64_t *deadline_ms);
+
 /* Drops a pending delay (e.g. the point's quality went bad: its value cannot confirm anything). */
 void rule_cancel_pending(struct rule_state *st);
 

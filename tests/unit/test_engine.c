@@ -25,9 +25,13 @@ static const char test_yaml[] =
   "points:\n"
   "  - { id: P1, driver: mqtt.main, topic: t/p1 }\n"
   "  - { id: P2, driver: mqtt.main, topic: t/p2 }\n"
+  "  - { id: P3, driver: mqtt.main, topic: t/p3 }\n"
+  "  - { id: P4, driver: mqtt.main, topic: t/p4 }\n"
   "rules:\n"
   "  - { id: R1, type: high, point: P1, latched: true, stages: [ { name: H, limit: 25, priority: high } ] }\n"
   "  - { id: R2, type: high, point: P2, stages: [ { name: H, limit: 25, priority: critical } ] }\n"
+  "  - { id: Q3, type: quality, point: P3, priority: high, on_delay: 100ms }\n"
+  "  - { id: S4, type: stale, point: P4, timeout: 300ms, priority: medium }\n"
   "channels:\n"
   "  - { id: hook, type: webhook, url: \"http://127.0.0.1:1/hook\" }\n"
   "policies:\n"
@@ -103,6 +107,14 @@ static void feed(struct fixture *f, const char *point, double value)
 {
   struct dg_sample s = {.point = (uint32_t)dg_config_point(f->cfg, point)->index, .quality = DG_Q_GOOD,
                         .value = value, .ts_ms = dg_wall_ms()};
+  engine_on_samples(&f->engine, &s, 1);
+  store_wait_idle(f->store);
+}
+
+static void feed_quality(struct fixture *f, const char *point, uint8_t quality)
+{
+  struct dg_sample s = {.point = (uint32_t)dg_config_point(f->cfg, point)->index, .quality = quality,
+                        .value = 0, .ts_ms = dg_wall_ms()};
   engine_on_samples(&f->engine, &s, 1);
   store_wait_idle(f->store);
 }
@@ -225,6 +237,75 @@ static void test_shelve_expires_while_active(void **state)
   assert_int_equal(alarm_of(f, "R2")->shelved_until_ms, 0);
 }
 
+static void test_quality_rule(void **state)
+{
+  struct fixture *f = *state;
+  feed(f, "P3", 12);
+  feed_quality(f, "P3", DG_Q_UNKNOWN); /* not a fault */
+  feed_quality(f, "P3", DG_Q_COMM);
+  assert_int_equal(alarm_of(f, "Q3")->state, ALARM_NORMAL); /* on-delay running */
+  wait_state(f, "Q3", ALARM_UNACK);
+  struct alarm *a = alarm_of(f, "Q3");
+  assert_int_equal(a->priority, DG_PRIO_HIGH);
+  assert_int_equal(a->value, 12); /* the point's last good value */
+  feed(f, "P3", 13);
+  assert_int_equal(a->state, ALARM_RTN_UNACK);
+  assert_int_equal(outbox_rows(f, "Q3"), 2);
+  /* A fault shorter than the on-delay: no alarm. */
+  assert_int_equal(op(f, "Q3", ALARM_EV_ACK, NULL, 0), 1);
+  feed_quality(f, "P3", DG_Q_DEVICE);
+  feed(f, "P3", 13);
+  int64_t until = dg_mono_ms() + 300;
+  while (dg_mono_ms() < until) uv_run(&f->loop, UV_RUN_NOWAIT);
+  assert_int_equal(alarm_of(f, "Q3")->state, ALARM_NORMAL);
+}
+
+static void test_stale_rule(void **state)
+{
+  struct fixture *f = *state;
+  wait_state(f, "S4", ALARM_UNACK); /* never reported since start */
+  feed_quality(f, "P4", DG_Q_COMM);  /* a fault sample is not fresh data */
+  assert_int_equal(alarm_of(f, "S4")->state, ALARM_UNACK);
+  feed(f, "P4", 1);
+  assert_int_equal(alarm_of(f, "S4")->state, ALARM_RTN_UNACK);
+  assert_int_equal(op(f, "S4", ALARM_EV_ACK, NULL, 0), 1);
+  wait_state(f, "S4", ALARM_UNACK); /* silent again for the timeout */
+  assert_int_equal(alarm_of(f, "S4")->activations, 2);
+  /* An active stale alarm stays active across a restart until a good sample arrives. */
+  restart(f);
+  assert_int_equal(alarm_of(f, "S4")->state, ALARM_UNACK);
+  int64_t until = dg_mono_ms() + 100;
+  while (dg_mono_ms() < until) uv_run(&f->loop, UV_RUN_NOWAIT);
+  assert_int_equal(alarm_of(f, "S4")->state, ALARM_UNACK);
+  feed(f, "P4", 2);
+  assert_int_equal(alarm_of(f, "S4")->state, ALARM_RTN_UNACK);
+}
+
+static void expect_config_error(const char *rule_yaml, const char *msg)
+{
+  char yaml[1024], err[256];
+  struct dg_config *cfg = NULL;
+  snprintf(yaml, sizeof yaml,
+           "site: { code: T1 }\nmqtt: [ { id: m, uri: \"tcp://127.0.0.1:1\" } ]\n"
+           "points: [ { id: P1, driver: mqtt.m, topic: a } ]\nrules:\n  - %s\n", rule_yaml);
+  assert_int_not_equal(config_load_string("r.yaml", yaml, strlen(yaml), &cfg, err, sizeof err), 0);
+  if (!strstr(err, msg)) fail_msg("error '%s' does not say '%s'", err, msg);
+}
+
+static void test_fault_rule_config(void **state)
+{
+  expect_config_error("{ id: S, type: stale, point: P1, priority: high }", "r.yaml:5:5: rules[0]: a stale rule needs 'timeout'");
+  expect_config_error("{ id: S, type: stale, point: P1, timeout: 1s }", "a stale rule needs 'priority'");
+  expect_config_error("{ id: Q, type: quality, point: P1, priority: high, timeout: 1s }",
+                      "rules[0].timeout: only stale rules have a timeout");
+  expect_config_error("{ id: Q, type: quality, point: P1, priority: high, stages: [ { name: H, limit: 1, priority: low } ] }",
+                      "a quality rule has no stages");
+  expect_config_error("{ id: H, type: high, point: P1, priority: high, stages: [ { name: H, limit: 1, priority: low } ] }",
+                      "a high rule takes its priorities from its stages");
+  expect_config_error("{ id: H, type: high, point: P1 }", "missing required key 'stages'");
+  expect_config_error("{ id: S, type: stale, point: P1, priority: high, timeout: 10ms }", "timeout");
+}
+
 /* Drive each alarm to a state, restart, and find the same state, stage and shelve. */
 static void test_restart_in_each_state(void **state)
 {
@@ -269,6 +350,9 @@ int main(void)
     cmocka_unit_test_setup_teardown(test_latched_needs_reset, setup, teardown),
     cmocka_unit_test_setup_teardown(test_shelve_expires_while_active, setup, teardown),
     cmocka_unit_test_setup_teardown(test_restart_in_each_state, setup, teardown),
+    cmocka_unit_test_setup_teardown(test_quality_rule, setup, teardown),
+    cmocka_unit_test_setup_teardown(test_stale_rule, setup, teardown),
+    cmocka_unit_test(test_fault_rule_config),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

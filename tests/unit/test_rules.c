@@ -390,6 +390,48 @@ static void test_alarm_state_names_round_trip(void **state)
   assert_false(alarm_state_may_be_active(ALARM_LATCHED));
 }
 
+/* ---- stale and quality rules: a fault flag through on/off-delays ---- */
+
+struct fault_step {
+  int64_t t;
+  int fault;
+  int tick;
+  int expect_stage;
+  int expect_changed;
+};
+
+static void test_fault_rule_delays(void **state)
+{
+  struct dg_rule r = {.id = "Q1", .type = DG_RULE_QUALITY, .point = &test_point, .n_stages = 1,
+                      .on_delay_ms = 5000, .off_delay_ms = 1000};
+  r.stages[0] = (struct dg_stage){.name = "quality", .priority = DG_PRIO_HIGH};
+  const struct fault_step steps[] = {
+    {0, 1, 0, -1, 0},     /* fault starts: on-delay runs */
+    {4999, 1, 0, -1, 0},
+    {5000, 0, 1, 0, 1},   /* tick exactly at the on-delay: alarm (the last flag was a fault) */
+    {6000, 0, 0, 0, 0},   /* recovered: off-delay runs */
+    {6500, 1, 0, 0, 0},   /* fault again during the off-delay: stays in alarm */
+    {7000, 0, 0, 0, 0},
+    {8000, 0, 1, -1, 1},  /* off-delay elapsed */
+    {9000, 1, 0, -1, 0},
+    {10000, 0, 0, -1, 0}, /* a fault shorter than the on-delay never alarms */
+    {20000, 0, 1, -1, 0},
+  };
+  struct rule_state st;
+  rule_state_init(&st);
+  for (size_t i = 0; i < sizeof steps / sizeof steps[0]; i++) {
+    int64_t deadline;
+    int changed = steps[i].tick ? rule_tick(&r, &st, steps[i].t, &deadline)
+                                : rule_eval_fault(&r, &st, steps[i].fault, steps[i].t, &deadline);
+    if (st.stage != steps[i].expect_stage || changed != steps[i].expect_changed)
+      fail_msg("step %zu: stage %d changed %d, expected %d %d", i, st.stage, changed, steps[i].expect_stage,
+               steps[i].expect_changed);
+  }
+  r.type = DG_RULE_STALE;
+  assert_int_equal(rule_target_stage(&r, RULE_NORMAL, 1), 0);
+  assert_int_equal(rule_target_stage(&r, 0, 0), RULE_NORMAL);
+}
+
 int main(void)
 {
   const struct CMUnitTest tests[] = {
@@ -406,6 +448,7 @@ int main(void)
     cmocka_unit_test(test_alarm_operator_transitions),
     cmocka_unit_test(test_alarm_shelve_fields),
     cmocka_unit_test(test_alarm_state_names_round_trip),
+    cmocka_unit_test(test_fault_rule_delays),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }
