@@ -317,7 +317,8 @@ struct cfg_seen {
 };
 
 static const char *const cfg__transports[] = {"tcp", "rtu", "rtu_over_tcp", NULL};
-static const char *const cfg__rule_types[] = {"high", "low", "stale", "quality", NULL};
+static const char *const cfg__rule_types[] = {"high", "low", "stale", "quality", "rate", NULL};
+static const char *const cfg__rate_directions[] = {"rising", "falling", NULL};
 static const char *const cfg__channel_types[] = {"webhook", NULL};
 static const char *const cfg__priorities[] = {"low", "medium", "high", "critical", NULL};
 static const char *const cfg__mb_types[] = {"bool", "int16", "uint16", "int32", "uint32",
@@ -1068,9 +1069,10 @@ static int cfg__stage(struct cfg_ctx *x, const struct dg_ynode *n, struct dg_rul
   int rc = CFG_MAP(x, n, cfg__stage_fields, st, &s);
   if (rc || i == 0) return rc;
   double prev = r->stages[i - 1].limit;
-  if (r->type == DG_RULE_HIGH && !(st->limit > prev))
+  if ((r->type == DG_RULE_HIGH || r->type == DG_RULE_RATE) && !(st->limit > prev))
     return cfg__failk(x, s.val[ST_LIMIT], "limit",
-                      "limits of a high rule must ascend strictly (%g after %g)", st->limit, prev);
+                      "limits of a %s rule must ascend strictly (%g after %g)", cfg__rule_types[r->type - 1],
+                      st->limit, prev);
   if (r->type == DG_RULE_LOW && !(st->limit < prev))
     return cfg__failk(x, s.val[ST_LIMIT], "limit",
                       "limits of a low rule must descend strictly (%g after %g)", st->limit, prev);
@@ -1094,7 +1096,7 @@ static int cfg__stages(struct cfg_ctx *x, const struct dg_ynode *n, void *obj)
 }
 
 enum { RU_ID, RU_NAME, RU_TYPE, RU_POINT, RU_MEASURE, RU_STAGES, RU_DEADBAND, RU_ON, RU_OFF, RU_LEVEL, RU_DEADLINE,
-       RU_LATCHED, RU_TIMEOUT, RU_PRIORITY };
+       RU_LATCHED, RU_TIMEOUT, RU_PRIORITY, RU_RATE, RU_DIRECTION };
 static const struct cfg_field cfg__rule_fields[] = {
   [RU_ID] = FSTR("id", struct dg_rule, id, F_REQ),
   [RU_NAME] = FSTR("name", struct dg_rule, name, 0),
@@ -1110,7 +1112,29 @@ static const struct cfg_field cfg__rule_fields[] = {
   [RU_LATCHED] = FBOOL("latched", struct dg_rule, latched),
   [RU_TIMEOUT] = FNUM("timeout", K_MS, struct dg_rule, timeout_ms, 0, 100, MS_DAY),
   [RU_PRIORITY] = FENUM("priority", struct dg_rule, priority, 0, cfg__priorities),
+  [RU_RATE] = FNODE("rate", 0),
+  [RU_DIRECTION] = FENUM("direction", struct dg_rule, rate_direction, 0, cfg__rate_directions),
 };
+
+enum { RATE_PER, RATE_WINDOW };
+static const struct cfg_field cfg__rate_fields[] = {
+  [RATE_PER] = FNUM("per", K_MS, struct dg_rule, rate_per_ms, F_REQ, 1, MS_DAY * 366),
+  [RATE_WINDOW] = FNUM("window", K_MS, struct dg_rule, rate_window_ms, F_REQ, 100, MS_DAY * 31),
+};
+
+static int cfg__rate(struct cfg_ctx *x, const struct dg_ynode *n, void *obj)
+{
+  struct cfg_seen s;
+  return CFG_MAP(x, n, cfg__rate_fields, obj, &s);
+}
+
+/* rate rules: limit stages over the change per `per` within `window`. */
+static int cfg__rate_rule(struct cfg_ctx *x, const struct dg_ynode *n, struct dg_rule *r, const struct cfg_seen *s)
+{
+  if (!s->val[RU_RATE]) return cfg__fail(x, n, "a rate rule needs 'rate: { per, window }'");
+  if (!r->rate_direction) r->rate_direction = DG_RATE_RISING;
+  return cfg__under(x, s->val[RU_RATE], "rate", r, cfg__rate);
+}
 
 /* stale and quality rules: one implicit stage named after the type, no limits. */
 static int cfg__fault_rule(struct cfg_ctx *x, const struct dg_ynode *n, struct dg_rule *r, const struct cfg_seen *s)
@@ -1143,7 +1167,11 @@ static int cfg__rule(struct cfg_ctx *x, const struct dg_ynode *n, void *item, si
     if (rc) return rc;
     r->measure = obj;
   }
+  if (r->type != DG_RULE_RATE && (s.val[RU_RATE] || s.val[RU_DIRECTION]))
+    return cfg__failk(x, s.val[RU_RATE] ? s.val[RU_RATE] : s.val[RU_DIRECTION], s.val[RU_RATE] ? "rate" : "direction",
+                      "only rate rules have '%s'", s.val[RU_RATE] ? "rate" : "direction");
   if (r->type == DG_RULE_STALE || r->type == DG_RULE_QUALITY) return cfg__fault_rule(x, n, r, &s);
+  if (r->type == DG_RULE_RATE && (rc = cfg__rate_rule(x, n, r, &s))) return rc;
   if (s.val[RU_TIMEOUT] || s.val[RU_PRIORITY])
     return cfg__failk(x, s.val[RU_TIMEOUT] ? s.val[RU_TIMEOUT] : s.val[RU_PRIORITY],
                       s.val[RU_TIMEOUT] ? "timeout" : "priority", "a %s rule takes its priorities from its stages",

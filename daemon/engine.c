@@ -193,8 +193,13 @@ static int engine__alloc(struct engine *e)
     e->points[i].quality = DG_Q_UNKNOWN;
     e->points[i].fresh_ms = now;
   }
-  for (size_t i = 0; i < cfg->n_rules; i++) {
+  size_t n_rate = 0;
+  for (size_t i = 0; i < cfg->n_rules; i++) n_rate += cfg->rules[i].type == DG_RULE_RATE;
+  e->rates = calloc(n_rate ? n_rate : 1, sizeof *e->rates);
+  if (!e->rates) return -ENOMEM;
+  for (size_t i = 0, k = 0; i < cfg->n_rules; i++) {
     rule_state_init(&e->rules[i]);
+    e->rules[i].rate = cfg->rules[i].type == DG_RULE_RATE ? &e->rates[k++] : NULL;
     alarm_init(&e->alarms[i], &cfg->rules[i], 0);
   }
   return engine__index_rules(e);
@@ -211,6 +216,8 @@ static void engine__free_state(struct engine *e)
   free(e->pending);
   free(e->point_rules);
   free(e->point_rule_off);
+  free(e->rates);
+  e->rates = NULL;
   e->points = NULL;
   e->rules = NULL;
   e->alarms = NULL;
@@ -416,6 +423,14 @@ static void engine__body_texts(cJSON *root, const struct engine__txn *t, const s
              engine__event_zh(t->tr.event), p->name ? p->name : p->id, p->id, engine__priority_zh(t->tr.priority));
     snprintf(en, sizeof en, "[%s] %s (%s) acquisition fault (communication, device or payload), priority %s",
              alarm_event_name(t->tr.event), p->name ? p->name : p->id, p->id, dg_priority_name(t->tr.priority));
+  } else if (s && r->type == DG_RULE_RATE) {
+    int falling = r->rate_direction == DG_RATE_FALLING;
+    snprintf(zh, sizeof zh, "【%s】%s（%s）%s速率 %g%s/%g 秒，超过 %s 限值 %g，优先级：%s", engine__event_zh(t->tr.event),
+             p->name ? p->name : p->id, p->id, falling ? "下降" : "上升", t->tr.value, u, r->rate_per_ms / 1000.0,
+             s->name, s->limit, engine__priority_zh(t->tr.priority));
+    snprintf(en, sizeof en, "[%s] %s (%s) %s at %g%s per %g s, beyond %s limit %g, priority %s",
+             alarm_event_name(t->tr.event), p->name ? p->name : p->id, p->id, falling ? "falls" : "rises", t->tr.value,
+             u, r->rate_per_ms / 1000.0, s->name, s->limit, dg_priority_name(t->tr.priority));
   } else if (s) {
     snprintf(zh, sizeof zh, "【%s】%s（%s）当前值 %g%s，%s %s 限值 %g%s，优先级：%s", engine__event_zh(t->tr.event),
              p->name ? p->name : p->id, p->id, t->tr.value, u, r->type == DG_RULE_HIGH ? "高于" : "低于", s->name,
@@ -970,7 +985,10 @@ static void engine__carry_over(struct engine *e, struct engine *o, uint8_t *fres
     const struct dg_rule *old = engine__find_rule(o->cfg, idx, nr->id);
     fresh[i] = !old || !engine__same_identity(old, nr);
     if (fresh[i]) continue;
+    struct rule_rate *rate = e->rules[i].rate;
     e->rules[i] = o->rules[old->index];
+    e->rules[i].rate = rate;
+    if (rate && o->rules[old->index].rate) *rate = *o->rules[old->index].rate;
     e->rules[i].pending = e->rules[i].stage; /* delays restart under the new config */
     alarm_release(&e->alarms[i]);
     e->alarms[i] = o->alarms[old->index];
@@ -1006,6 +1024,7 @@ int engine_reload(struct engine *e, const struct dg_config *cfg)
     e->n_pending = old.n_pending;
     e->point_rules = old.point_rules;
     e->point_rule_off = old.point_rule_off;
+    e->rates = old.rates;
     return rc;
   }
   engine__free_state(&old);

@@ -62,6 +62,7 @@ struct engine {
   struct engine_stats stats;
   uv_timer_t shelve_timer;    /* fires at the earliest shelve expiry */
   uv_timer_t stale_timer;     /* sweeps stale rules */
+  struct rule_rate *rates;    /* history of the rate rules, pointed to by their rule_state */
 };
 
 /* Creates alarm rows for configured rules, restores alarm and rule state from the database. */

@@ -177,7 +177,10 @@ struct dg_stage {
 /* stale: no sample within timeout_ms; quality: the point's samples carry a fault quality
  * (comm, device, bad payload) for on_delay. Both have one implicit stage named after the type,
  * with the rule's priority. */
-enum dg_rule_type { DG_RULE_HIGH = 1, DG_RULE_LOW = 2, DG_RULE_STALE = 3, DG_RULE_QUALITY = 4 };
+/* rate: the change of the value over rate_window_ms, in units per rate_per_ms, compared like a
+ * high rule (stage limits ascend) with the rising change, or the falling change's magnitude. */
+enum dg_rule_type { DG_RULE_HIGH = 1, DG_RULE_LOW = 2, DG_RULE_STALE = 3, DG_RULE_QUALITY = 4, DG_RULE_RATE = 5 };
+enum dg_rate_direction { DG_RATE_RISING = 1, DG_RATE_FALLING = 2 };
 
 /* 风险失控表现 rule: the machine-checkable failure of a control measure. */
 struct dg_rule {
@@ -198,6 +201,9 @@ struct dg_rule {
   bool latched;             /* after return to normal the alarm waits for a reset */
   uint32_t timeout_ms;      /* stale rules */
   enum dg_priority priority; /* stale and quality rules: the priority of their one stage */
+  uint32_t rate_per_ms;     /* rate rules: rate: { per, window } */
+  uint32_t rate_window_ms;
+  enum dg_rate_direction rate_direction; /* default rising */
 };
 
 enum dg_channel_type { DG_CHANNEL_WEBHOOK = 1 };

@@ -2,6 +2,7 @@
 alarm of their points within the configured delay, a silent point raises its stale alarm, and
 recovery clears them. Real mosquitto, a real pymodbus server and the real daemon on loopback."""
 import os
+import socket
 import subprocess
 import sys
 import textwrap
@@ -41,6 +42,9 @@ def start_modbus(workdir, port, cleanup):
     log = open(os.path.join(workdir, f"pymodbus-{port}.log"), "w")
     proc = subprocess.Popen(["/usr/bin/python3", "-c", MODBUS_SERVER, str(port)], stdout=log, stderr=log)
     cleanup.append(lambda: proc.poll() is None and (proc.kill(), proc.wait(10)))
+    # Listening before the daemon polls, or the first polls would already be comm faults.
+    wait_until(lambda: socket.create_connection(("127.0.0.1", port), timeout=0.5).close() or True, 20,
+               "the Modbus server to listen")
     return proc
 
 

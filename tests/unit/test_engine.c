@@ -27,11 +27,14 @@ static const char test_yaml[] =
   "  - { id: P2, driver: mqtt.main, topic: t/p2 }\n"
   "  - { id: P3, driver: mqtt.main, topic: t/p3 }\n"
   "  - { id: P4, driver: mqtt.main, topic: t/p4 }\n"
+  "  - { id: P5, driver: mqtt.main, topic: t/p5 }\n"
   "rules:\n"
   "  - { id: R1, type: high, point: P1, latched: true, stages: [ { name: H, limit: 25, priority: high } ] }\n"
   "  - { id: R2, type: high, point: P2, stages: [ { name: H, limit: 25, priority: critical } ] }\n"
   "  - { id: Q3, type: quality, point: P3, priority: high, on_delay: 100ms }\n"
   "  - { id: S4, type: stale, point: P4, timeout: 300ms, priority: medium }\n"
+  "  - { id: RT5, type: rate, point: P5, rate: { per: 1s, window: 800ms }, direction: falling,\n"
+  "      stages: [ { name: fall, limit: 10, priority: high } ] }\n"
   "channels:\n"
   "  - { id: hook, type: webhook, url: \"http://127.0.0.1:1/hook\" }\n"
   "policies:\n"
@@ -281,6 +284,27 @@ static void test_stale_rule(void **state)
   assert_int_equal(alarm_of(f, "S4")->state, ALARM_RTN_UNACK);
 }
 
+static void advance_loop_time(struct fixture *f, uint64_t ms)
+{
+  uint64_t until = uv_now(&f->loop) + ms;
+  while (uv_now(&f->loop) < until) uv_update_time(&f->loop);
+}
+
+static void test_rate_rule_in_engine(void **state)
+{
+  struct fixture *f = *state;
+  feed(f, "P5", 100);
+  advance_loop_time(f, 150);
+  feed(f, "P5", 99.9); /* a slow fall: no alarm */
+  assert_int_equal(alarm_of(f, "RT5")->state, ALARM_NORMAL);
+  advance_loop_time(f, 150);
+  feed(f, "P5", 50); /* 50 in under 800 ms: far beyond 10 per second */
+  struct alarm *a = alarm_of(f, "RT5");
+  assert_int_equal(a->state, ALARM_UNACK);
+  assert_true(a->value > 10); /* the alarm shows the rate */
+  assert_int_equal(outbox_rows(f, "RT5"), 1);
+}
+
 static void expect_config_error(const char *rule_yaml, const char *msg)
 {
   char yaml[1024], err[256];
@@ -304,6 +328,17 @@ static void test_fault_rule_config(void **state)
                       "a high rule takes its priorities from its stages");
   expect_config_error("{ id: H, type: high, point: P1 }", "missing required key 'stages'");
   expect_config_error("{ id: S, type: stale, point: P1, priority: high, timeout: 10ms }", "timeout");
+  expect_config_error("{ id: R, type: rate, point: P1, stages: [ { name: H, limit: 1, priority: low } ] }",
+                      "a rate rule needs 'rate: { per, window }'");
+  expect_config_error("{ id: R, type: rate, point: P1, rate: { per: 1m }, stages: [ { name: H, limit: 1, priority: low } ] }",
+                      "rules[0].rate: missing required key 'window'");
+  expect_config_error("{ id: R, type: rate, point: P1, rate: { per: 1m, window: 5m }, direction: up,"
+                      " stages: [ { name: H, limit: 1, priority: low } ] }", "expected one of rising, falling");
+  expect_config_error("{ id: R, type: rate, point: P1, rate: { per: 1m, window: 5m },"
+                      " stages: [ { name: H, limit: 2, priority: low }, { name: HH, limit: 1, priority: high } ] }",
+                      "limits of a rate rule must ascend strictly");
+  expect_config_error("{ id: H, type: high, point: P1, direction: falling, stages: [ { name: H, limit: 1, priority: low } ] }",
+                      "only rate rules have 'direction'");
 }
 
 /* Drive each alarm to a state, restart, and find the same state, stage and shelve. */
@@ -352,6 +387,7 @@ int main(void)
     cmocka_unit_test_setup_teardown(test_restart_in_each_state, setup, teardown),
     cmocka_unit_test_setup_teardown(test_quality_rule, setup, teardown),
     cmocka_unit_test_setup_teardown(test_stale_rule, setup, teardown),
+    cmocka_unit_test_setup_teardown(test_rate_rule_in_engine, setup, teardown),
     cmocka_unit_test(test_fault_rule_config),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);

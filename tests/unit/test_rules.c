@@ -432,6 +432,51 @@ static void test_fault_rule_delays(void **state)
   assert_int_equal(rule_target_stage(&r, 0, 0), RULE_NORMAL);
 }
 
+/* ---- rate rules: change over a window, rising and falling ---- */
+
+static void test_rate_rule(void **state)
+{
+  /* 1 unit per second over a 10 s window: H at 2/s, HH at 5/s. */
+  struct dg_rule r = {.id = "RT", .type = DG_RULE_RATE, .point = &test_point, .n_stages = 2, .deadband = 0.5,
+                      .rate_per_ms = 1000, .rate_window_ms = 10000, .rate_direction = DG_RATE_RISING};
+  r.stages[0] = (struct dg_stage){.name = "H", .limit = 2, .priority = DG_PRIO_HIGH};
+  r.stages[1] = (struct dg_stage){.name = "HH", .limit = 5, .priority = DG_PRIO_CRITICAL};
+  struct rule_rate rr = {0};
+  struct rule_state st;
+  rule_state_init(&st);
+  st.rate = &rr;
+  int64_t deadline;
+  assert_int_equal(rule_eval(&r, &st, 0, 0, &deadline), 0);
+  assert_int_equal(rule_eval(&r, &st, 100, 1000, &deadline), 0); /* history shorter than a slot: no rate */
+  assert_int_equal(st.stage, RULE_NORMAL);
+  assert_int_equal(rule_eval(&r, &st, 2.5, 1250, &deadline), 1);   /* (2.5 - 0) / 1.25 s = 2/s exactly: H */
+  assert_int_equal(st.stage, 0);
+  assert_true(st.value == 2.0);
+  /* Steady climb of 1/s for a long time: the window forgets the old values, rate 1/s. */
+  for (int64_t t = 2000; t <= 30000; t += 1000) rule_eval(&r, &st, 2.5 + (double)(t - 1250) / 1000, t, &deadline);
+  assert_int_equal(st.stage, RULE_NORMAL);
+  assert_true(st.value > 0.99 && st.value < 1.01);
+  /* A jump of 60 in 10 s: 6/s → HH. */
+  double base = 2.5 + (30000 - 1250) / 1000.0;
+  assert_int_equal(rule_eval(&r, &st, base + 60, 31000, &deadline), 1);
+  assert_int_equal(st.stage, 1);
+  /* Falling direction: a fall of 3/s alarms, a rise does not. */
+  struct dg_rule f = r;
+  f.rate_direction = DG_RATE_FALLING;
+  struct rule_rate fr = {0};
+  rule_state_init(&st);
+  st.rate = &fr;
+  rule_eval(&f, &st, 100, 0, &deadline);
+  assert_int_equal(rule_eval(&f, &st, 130, 5000, &deadline), 0);
+  assert_int_equal(st.stage, RULE_NORMAL);
+  assert_int_equal(rule_eval(&f, &st, 70, 10000, &deadline), 1); /* (70 - 100) / 10 s = -3/s */
+  assert_int_equal(st.stage, 0);
+  /* No history buffer: never alarms, never crashes. */
+  rule_state_init(&st);
+  st.rate = NULL;
+  assert_int_equal(rule_eval(&r, &st, 1e9, 1000, &deadline), 0);
+}
+
 int main(void)
 {
   const struct CMUnitTest tests[] = {
@@ -449,6 +494,7 @@ int main(void)
     cmocka_unit_test(test_alarm_shelve_fields),
     cmocka_unit_test(test_alarm_state_names_round_trip),
     cmocka_unit_test(test_fault_rule_delays),
+    cmocka_unit_test(test_rate_rule),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }
