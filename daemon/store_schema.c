@@ -64,7 +64,8 @@ const char *const store_migrations[] = {
   "ALTER TABLE alarms ADD COLUMN out_of_service INTEGER NOT NULL DEFAULT 0;"
   "CREATE TABLE api_tokens ("
   "  id INTEGER PRIMARY KEY, person TEXT NOT NULL, token_sha256 TEXT NOT NULL UNIQUE,"
-  "  created_ms INTEGER NOT NULL, last_used_ms INTEGER, revoked INTEGER NOT NULL DEFAULT 0);",
+  "  created_ms INTEGER NOT NULL, last_used_ms INTEGER, revoked INTEGER NOT NULL DEFAULT 0);"
+  "CREATE INDEX alarm_journal_event_ts ON alarm_journal(event, ts_ms);",
 };
 
 const unsigned store_n_migrations = sizeof store_migrations / sizeof store_migrations[0];
