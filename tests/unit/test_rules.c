@@ -477,6 +477,76 @@ static void test_rate_rule(void **state)
   assert_int_equal(rule_eval(&r, &st, 1e9, 1000, &deadline), 0);
 }
 
+/* The same with every operator action and a latched rule: no forbidden transition, and the
+ * state always agrees with the condition. */
+static int allowed_full(enum alarm_state from, enum alarm_event ev, enum alarm_state to, int latched)
+{
+  int silenced = from == ALARM_SHELVED || from == ALARM_OUT_OF_SERVICE;
+  switch (ev) {
+  case ALARM_EV_ACTIVATE:
+    return silenced ? to == from : (from == ALARM_NORMAL || from == ALARM_RTN_UNACK || from == ALARM_LATCHED) && to == ALARM_UNACK;
+  case ALARM_EV_ESCALATE: return silenced ? to == from : (from == ALARM_UNACK || from == ALARM_ACKED) && to == ALARM_UNACK;
+  case ALARM_EV_DEESCALATE: return to == from && (silenced || from == ALARM_UNACK || from == ALARM_ACKED);
+  case ALARM_EV_CLEAR:
+    if (silenced) return to == from;
+    if (latched) return (from == ALARM_UNACK || from == ALARM_ACKED) && to == ALARM_LATCHED;
+    return (from == ALARM_UNACK && to == ALARM_RTN_UNACK) || (from == ALARM_ACKED && to == ALARM_NORMAL);
+  case ALARM_EV_ACK:
+    return (from == ALARM_UNACK && to == ALARM_ACKED) || (from == ALARM_RTN_UNACK && to == ALARM_NORMAL);
+  case ALARM_EV_SHELVE: return !silenced && to == ALARM_SHELVED;
+  case ALARM_EV_UNSHELVE: return from == ALARM_SHELVED && (to == ALARM_UNACK || to == ALARM_NORMAL);
+  case ALARM_EV_OUT_OF_SERVICE: return from != ALARM_OUT_OF_SERVICE && to == ALARM_OUT_OF_SERVICE;
+  case ALARM_EV_RETURN_TO_SERVICE: return from == ALARM_OUT_OF_SERVICE && (to == ALARM_UNACK || to == ALARM_NORMAL);
+  case ALARM_EV_RESET: return from == ALARM_LATCHED && to == ALARM_NORMAL;
+  default: return 0;
+  }
+}
+
+static void check_consistent(const struct alarm *a, const struct rule_state *st)
+{
+  assert_int_equal(a->stage, st->stage);
+  if (a->state == ALARM_UNACK || a->state == ALARM_ACKED) assert_true(a->stage >= 0);
+  if (a->state == ALARM_NORMAL || a->state == ALARM_RTN_UNACK || a->state == ALARM_LATCHED) assert_true(a->stage < 0);
+  assert_int_equal(a->shelved_until_ms != 0, a->state == ALARM_SHELVED);
+}
+
+static void test_random_operations_stay_legal(void **state)
+{
+  srand(777);
+  for (int run = 0; run < 200; run++) {
+    struct dg_rule r = make_high(1.5, 700, 300);
+    r.latched = run % 2;
+    struct rule_state st;
+    struct alarm a;
+    rule_state_init(&st);
+    alarm_init(&a, &r, 1);
+    int64_t t = 0;
+    for (int i = 0; i < 500; i++) {
+      t += 1 + rand() % 400;
+      int64_t deadline;
+      struct alarm_transition tr;
+      enum alarm_state from = a.state;
+      int rc = 0;
+      switch (rand() % 12) {
+      case 0: rc = alarm_ack(&a, "op", NULL, t, &tr); break;
+      case 1: rc = alarm_shelve(&a, "op", "why", t + 1000, t, &tr); break;
+      case 2: rc = alarm_unshelve(&a, "op", t, &tr); break;
+      case 3: rc = alarm_out_of_service(&a, "eng", t, &tr); break;
+      case 4: rc = alarm_return_to_service(&a, "eng", t, &tr); break;
+      case 5: rc = alarm_reset(&a, "op", NULL, t, &tr); break;
+      default:
+        if (rule_eval(&r, &st, (double)(rand() % 7000) / 100.0, t, &deadline))
+          rc = alarm_on_stage(&a, st.stage, st.value, t, &tr);
+      }
+      if (rc == 1 && !allowed_full(from, tr.event, tr.to, r.latched))
+        fail_msg("forbidden: %s --%s--> %s", alarm_state_name(from), alarm_event_name(tr.event), alarm_state_name(tr.to));
+      if (rc < 0) assert_int_equal(a.state, from); /* a refused action changes nothing */
+      check_consistent(&a, &st);
+    }
+    alarm_release(&a);
+  }
+}
+
 int main(void)
 {
   const struct CMUnitTest tests[] = {
@@ -495,6 +565,7 @@ int main(void)
     cmocka_unit_test(test_alarm_state_names_round_trip),
     cmocka_unit_test(test_fault_rule_delays),
     cmocka_unit_test(test_rate_rule),
+    cmocka_unit_test(test_random_operations_stay_legal),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }
