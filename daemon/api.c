@@ -524,6 +524,134 @@ static void api__alarm_kpis(void *ud, const struct http_request *req, struct htt
   api__reply(resp, 200, o);
 }
 
+/* ---- POST /api/v1/alarms/{id}/{action} ---------------------------------------------------- */
+
+enum api_role { API_ROLE_OPERATOR, API_ROLE_ENGINEER };
+
+static const struct api_action {
+  const char *name;
+  enum alarm_event op;
+  enum api_role role;
+} api__actions[] = {
+  {"ack", ALARM_EV_ACK, API_ROLE_OPERATOR},
+  {"shelve", ALARM_EV_SHELVE, API_ROLE_OPERATOR},
+  {"unshelve", ALARM_EV_UNSHELVE, API_ROLE_OPERATOR},
+  {"reset", ALARM_EV_RESET, API_ROLE_OPERATOR},
+  {"out-of-service", ALARM_EV_OUT_OF_SERVICE, API_ROLE_ENGINEER},
+  {"return-to-service", ALARM_EV_RETURN_TO_SERVICE, API_ROLE_ENGINEER},
+};
+
+static int api__has_role(const struct dg_person *p, enum api_role need)
+{
+  for (size_t i = 0; i < p->n_roles; i++) {
+    const char *r = p->roles[i];
+    if (strcmp(r, "admin") == 0 || strcmp(r, "engineer") == 0) return 1;
+    if (strcmp(r, "operator") == 0 && need == API_ROLE_OPERATOR) return 1;
+  }
+  return 0;
+}
+
+static const struct dg_person *api__person(struct api_ctx *ctx, const struct http_request *req)
+{
+  const char *h = req->authorization;
+  if (!ctx->authenticate || !h || strncasecmp(h, "Bearer ", 7) != 0) return NULL;
+  h += 7;
+  while (*h == ' ') h++;
+  return *h ? ctx->authenticate(ctx->auth_ud, h) : NULL;
+}
+
+/* Optional string field; 0, or -1 with a 400 already set. */
+static int api__opt_string(const cJSON *body, const char *key, const char **out, struct http_response *resp)
+{
+  const cJSON *v = cJSON_GetObjectItemCaseSensitive(body, key);
+  *out = NULL;
+  if (!v || cJSON_IsNull(v)) return 0;
+  if (!cJSON_IsString(v)) {
+    char msg[64];
+    snprintf(msg, sizeof msg, "%s: expected a string", key);
+    api__error(resp, 400, msg);
+    return -1;
+  }
+  *out = v->valuestring;
+  return 0;
+}
+
+/* Shelve body: minutes (positive number) and reason (non-empty string). */
+static int api__shelve_args(const cJSON *body, int64_t *ms, const char **reason, struct http_response *resp)
+{
+  const cJSON *m = cJSON_GetObjectItemCaseSensitive(body, "minutes");
+  if (!cJSON_IsNumber(m) || !(m->valuedouble > 0) || m->valuedouble > 1e7) {
+    api__error(resp, 400, "minutes: expected a positive number of minutes");
+    return -1;
+  }
+  *ms = (int64_t)(m->valuedouble * 60000.0);
+  if (api__opt_string(body, "reason", reason, resp)) return -1;
+  if (!*reason || !(*reason)[0]) {
+    api__error(resp, 400, "reason: a shelve needs a reason");
+    return -1;
+  }
+  return 0;
+}
+
+static void api__operate(struct api_ctx *ctx, const struct dg_person *who, const struct api_action *act,
+                         struct alarm *a, const cJSON *body, struct http_response *resp)
+{
+  const char *comment = NULL;
+  int64_t shelve_ms = 0;
+  if (act->op == ALARM_EV_SHELVE ? api__shelve_args(body, &shelve_ms, &comment, resp)
+                                 : api__opt_string(body, "comment", &comment, resp))
+    return;
+  int rc = engine_operate(ctx->engine, a->id, act->op, who->id, comment, shelve_ms);
+  if (rc == -ERANGE) {
+    char msg[128];
+    enum dg_priority p = a->priority ? a->priority : a->rule->stages[a->rule->n_stages - 1].priority;
+    snprintf(msg, sizeof msg, "minutes: at most %u for a %s priority alarm",
+             (unsigned)(ctx->engine->cfg->max_shelve_ms[p] / 60000), dg_priority_name(p));
+    api__error(resp, 400, msg);
+  } else if (rc == -EALREADY || rc == -EINVAL) {
+    api__error(resp, 409, alarm_refusal(a, act->op));
+  } else if (rc < 0) {
+    api__error(resp, 500, strerror(-rc));
+  } else {
+    api__reply(resp, 200, api__alarm_json(a));
+  }
+}
+
+static void api__alarm_action(void *ud, const struct http_request *req, struct http_response *resp)
+{
+  struct api_ctx *ctx = ud;
+  const struct dg_person *who = api__person(ctx, req);
+  if (!who) {
+    api__error(resp, 401, "a valid 'Authorization: Bearer <token>' is required");
+    return;
+  }
+  long long id;
+  char name[32];
+  int used = 0;
+  const struct api_action *act = NULL;
+  if (sscanf(req->path, "/api/v1/alarms/%lld/%31[a-z-]%n", &id, name, &used) == 2 && !req->path[used])
+    for (size_t i = 0; i < sizeof api__actions / sizeof api__actions[0]; i++)
+      if (strcmp(name, api__actions[i].name) == 0) act = &api__actions[i];
+  if (!act) {
+    api__error(resp, 404, "not found");
+    return;
+  }
+  if (!api__has_role(who, act->role)) {
+    api__error(resp, 403, act->role == API_ROLE_ENGINEER ? "requires the engineer or admin role"
+                                                         : "requires the operator, engineer or admin role");
+    return;
+  }
+  struct alarm *a = engine_alarm_by_id(ctx->engine, id);
+  if (!a) {
+    api__error(resp, 404, "no such alarm");
+    return;
+  }
+  cJSON *body = req->body_len ? cJSON_ParseWithLength(req->body, req->body_len) : cJSON_CreateObject();
+  if (!cJSON_IsObject(body)) api__error(resp, 400, "body: expected a JSON object");
+  else api__operate(ctx, who, act, a, body, resp);
+  cJSON_Delete(body);
+}
+
 int api_register(struct http_server *s, struct api_ctx *ctx)
 {
   int rc = 0;
@@ -535,5 +663,6 @@ int api_register(struct http_server *s, struct api_ctx *ctx)
   rc |= http_route(s, "GET", "/api/v1/hazards/*", api__hazard_one, ctx);
   rc |= http_route(s, "GET", "/api/v1/drivers", api__drivers, ctx);
   rc |= http_route(s, "GET", "/api/v1/alarm-kpis", api__alarm_kpis, ctx);
+  rc |= http_route(s, "POST", "/api/v1/alarms/*", api__alarm_action, ctx);
   return rc ? -EINVAL : 0;
 }

@@ -238,7 +238,7 @@ static int main__start_http(struct dg_daemon *d)
     DG_ERR("http", "cannot listen on %s:%u: %s", addr, port, strerror(-rc));
     return rc;
   }
-  d->api = (struct api_ctx){&d->engine, d->store, d->mqtt, d->modbus, d->notify, &d->queue, dg_wall_ms()};
+  d->api = (struct api_ctx){&d->engine, d->store, d->mqtt, d->modbus, d->notify, &d->queue, dg_wall_ms(), NULL, NULL};
   rc = api_register(d->http, &d->api);
   struct stat sb;
   if (!rc && d->opt.dashboard_dir && stat(d->opt.dashboard_dir, &sb) == 0 && S_ISDIR(sb.st_mode))
