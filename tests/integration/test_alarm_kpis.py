@@ -40,7 +40,9 @@ def test_kpis(workdir, cleanup):
         wait_until(lambda: not daemon.alarm("R1")["active"], 10, f"clear {i + 1}")
     broker.publish("t/gt2", "30")
     wait_until(lambda: daemon.alarm("R2")["active"], 10, "R2 active")
-    _, k = daemon.get("/api/v1/alarm-kpis")
+    # The journal commits on the writer thread: wait for the last activation to land.
+    k = wait_until(lambda: (lambda k: k if k["alarms_last_24h"] == 13 else None)(daemon.get("/api/v1/alarm-kpis")[1]),
+                   10, "13 activations in the journal")
     r1, r2 = daemon.alarm("R1")["id"], daemon.alarm("R2")["id"]
     assert k["alarms_last_10min"] == 13 and k["alarms_last_24h"] == 13, k
     assert len(k["floods"]) == 1, k["floods"]

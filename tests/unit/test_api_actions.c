@@ -17,6 +17,7 @@
 #include "config.h"
 #include "httpc.h"
 #include "log.h"
+#include "sdnotify.h"
 
 static const char test_yaml[] =
   "site: { code: T1 }\n"
@@ -198,7 +199,12 @@ static void test_auth_and_roles(void **state)
   snprintf(path, sizeof path, "/api/v1/alarms/%lld/return-to-service", (long long)f->engine.alarms[0].id);
   EXPECT(call(f, path, "tok-li", ""), 200, "\"state\":\"UNACK\"");
   snprintf(path, sizeof path, "/api/v1/alarms/%lld/journal", (long long)f->engine.alarms[0].id);
-  EXPECT(call(f, path, NULL, NULL), 200, "\"actor\":\"li\",\"comment\":\"loop test\"");
+  /* The journal row commits on the writer thread after the answer: wait for it. */
+  int64_t deadline = dg_mono_ms() + 10000;
+  struct reply r;
+  do r = call(f, path, NULL, NULL);
+  while (!strstr(r.body, "return_to_service") && dg_mono_ms() < deadline);
+  EXPECT(r, 200, "\"actor\":\"li\",\"comment\":\"loop test\"");
 }
 
 static void test_shelve_and_reset(void **state)
