@@ -1,6 +1,6 @@
-/* Rule evaluation throughput: 10k points, 20k rules (a 2-stage high and a 1-stage low on each
- * point, deadband and on-delay), random-walk samples through rule_eval and the alarm state
- * machine, one core. Prints samples/s and bytes of state per rule. */
+/* Rule evaluation throughput: 10k points, 20k rules of mixed types (a 2-stage high on each
+ * point, plus a low, a rate or a quality rule), deadband and delays, random-walk samples through
+ * rule_eval and the alarm state machine, one core. Prints samples/s and bytes of state per rule. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -26,6 +26,7 @@ int main(void)
   struct rule_state *st = calloc(2 * N_POINTS, sizeof *st);
   struct alarm *alarms = calloc(2 * N_POINTS, sizeof *alarms);
   double *value = calloc(N_POINTS, sizeof *value);
+  struct rule_rate *rates = calloc(N_POINTS, sizeof *rates);
   for (int p = 0; p < N_POINTS; p++) {
     points[p].id = "P";
     struct dg_rule *h = &rules[2 * p], *l = &rules[2 * p + 1];
@@ -34,8 +35,19 @@ int main(void)
     h->stages[1] = (struct dg_stage){"HH", 90, DG_PRIO_CRITICAL};
     *l = (struct dg_rule){.type = DG_RULE_LOW, .point = &points[p], .n_stages = 1, .deadband = 1, .off_delay_ms = 1000};
     l->stages[0] = (struct dg_stage){"L", 10, DG_PRIO_LOW};
+    if (p % 3 == 1) {
+      l->type = DG_RULE_RATE; /* 20 units per second over a 5 s window */
+      l->rate_per_ms = 1000;
+      l->rate_window_ms = 5000;
+      l->rate_direction = DG_RATE_RISING;
+      l->stages[0] = (struct dg_stage){"RoC", 20, DG_PRIO_MEDIUM};
+    } else if (p % 3 == 2) {
+      l->type = DG_RULE_QUALITY;
+      l->stages[0] = (struct dg_stage){"quality", 0, DG_PRIO_HIGH};
+    }
     for (int k = 0; k < 2; k++) {
       rule_state_init(&st[2 * p + k]);
+      st[2 * p + k].rate = &rates[p];
       alarm_init(&alarms[2 * p + k], &rules[2 * p + k], 2 * p + k);
     }
     value[p] = 50;
@@ -55,7 +67,10 @@ int main(void)
       int ri = 2 * p + k;
       int64_t deadline;
       struct alarm_transition tr;
-      if (rule_eval(&rules[ri], &st[ri], value[p], t, &deadline) &&
+      int changed = rules[ri].type == DG_RULE_QUALITY
+                      ? rule_eval_fault(&rules[ri], &st[ri], (seed & 0xfff) == 0, t, &deadline)
+                      : rule_eval(&rules[ri], &st[ri], value[p], t, &deadline);
+      if (changed &&
           alarm_on_stage(&alarms[ri], st[ri].stage, value[p], t, &tr))
         transitions++;
     }
@@ -64,12 +79,14 @@ int main(void)
   printf("rules: %d points, %d rules, %ld samples in %.3f s\n", N_POINTS, 2 * N_POINTS, N_SAMPLES, elapsed);
   printf("rules: %.2f M samples/s (%.2f M rule evaluations/s), %ld alarm transitions\n", N_SAMPLES / elapsed / 1e6,
          2 * N_SAMPLES / elapsed / 1e6, transitions);
-  printf("rules: state per rule %zu bytes (rule_state) + %zu bytes (alarm) + %zu bytes (config rule)\n",
-         sizeof(struct rule_state), sizeof(struct alarm), sizeof(struct dg_rule));
+  printf("rules: state per rule %zu bytes (rule_state) + %zu bytes (alarm) + %zu bytes (config rule);"
+         " a rate rule adds %zu bytes of history\n",
+         sizeof(struct rule_state), sizeof(struct alarm), sizeof(struct dg_rule), sizeof(struct rule_rate));
   free(points);
   free(rules);
   free(st);
   free(alarms);
   free(value);
+  free(rates);
   return 0;
 }

@@ -113,6 +113,9 @@ static cJSON *api__alarm_json(const struct alarm *a)
   api__text(o, "ack_comment", a->ack_comment);
   api__ms(o, "ack_ms", a->ack_ms);
   cJSON_AddNumberToObject(o, "activations", a->activations);
+  api__ms(o, "shelved_until_ms", a->shelved_until_ms);
+  api__text(o, "shelve_reason", a->shelve_reason);
+  cJSON_AddBoolToObject(o, "latched", a->rule->latched);
   return o;
 }
 
@@ -429,6 +432,228 @@ static void api__drivers(void *ud, const struct http_request *req, struct http_r
   api__reply(resp, 200, root);
 }
 
+/* ---- /api/v1/alarm-kpis (EEMUA 191 / ISA-18.2) -------------------------------------------- */
+
+#define KPI_TEN_MIN_MS 600000LL
+#define KPI_DAY_MS 86400000LL
+
+/* Annunciated activations only: those while shelved or out of service do not reach an operator. */
+#define KPI_ACTIVATIONS "event = 'activate' AND to_state NOT IN ('SHELVED', 'OUT_OF_SERVICE')"
+
+static const char *const api__sql_kpi_count =
+  "SELECT COUNT(*) FROM alarm_journal WHERE " KPI_ACTIVATIONS " AND ts_ms >= ?1";
+/* A flood starts at the activation that is the 11th within the preceding 10 minutes. */
+static const char *const api__sql_kpi_floods =
+  "SELECT j.ts_ms, j.id FROM alarm_journal j WHERE j." KPI_ACTIVATIONS " AND j.ts_ms >= ?1"
+  " AND (SELECT COUNT(*) FROM alarm_journal k WHERE k." KPI_ACTIVATIONS
+  "      AND k.ts_ms > j.ts_ms - 600000 AND k.id <= j.id) = 11 ORDER BY j.id";
+static const char *const api__sql_kpi_chattering =
+  "SELECT j.alarm_id, a.rule, MAX((SELECT COUNT(*) FROM alarm_journal k WHERE k.alarm_id = j.alarm_id"
+  "   AND k.event = 'activate' AND k.to_state NOT IN ('SHELVED', 'OUT_OF_SERVICE')"
+  "   AND k.ts_ms > j.ts_ms - 60000 AND k.ts_ms <= j.ts_ms))"
+  " FROM alarm_journal j JOIN alarms a ON a.id = j.alarm_id"
+  " WHERE j.event = 'activate' AND j.to_state NOT IN ('SHELVED', 'OUT_OF_SERVICE') AND j.ts_ms >= ?1"
+  " GROUP BY j.alarm_id HAVING MAX((SELECT COUNT(*) FROM alarm_journal k WHERE k.alarm_id = j.alarm_id"
+  "   AND k.event = 'activate' AND k.to_state NOT IN ('SHELVED', 'OUT_OF_SERVICE')"
+  "   AND k.ts_ms > j.ts_ms - 60000 AND k.ts_ms <= j.ts_ms)) >= 3 ORDER BY 3 DESC, 1";
+static const char *const api__sql_kpi_standing =
+  "SELECT id, rule, first_active_ms, state FROM alarms WHERE active = 1 AND first_active_ms < ?1"
+  " ORDER BY first_active_ms, id";
+static const char *const api__sql_kpi_top =
+  "SELECT j.alarm_id, a.rule, COUNT(*) FROM alarm_journal j JOIN alarms a ON a.id = j.alarm_id"
+  " WHERE j." KPI_ACTIVATIONS " AND j.ts_ms >= ?1 GROUP BY j.alarm_id ORDER BY 3 DESC, 1 LIMIT 10";
+
+static int64_t api__kpi_count(struct store_conn *c, int64_t since)
+{
+  sqlite3_stmt *st = store_stmt(c, api__sql_kpi_count);
+  if (!st) return -1;
+  sqlite3_bind_int64(st, 1, since);
+  int64_t n = sqlite3_step(st) == SQLITE_ROW ? sqlite3_column_int64(st, 0) : -1;
+  sqlite3_reset(st);
+  return n;
+}
+
+/* Rows of `sql` bound to ?1 = since, as objects with the given keys (all columns). */
+static cJSON *api__kpi_rows(struct store_conn *c, const char *sql, int64_t since, const char *const *keys, int n,
+                            int *err)
+{
+  cJSON *arr = cJSON_CreateArray();
+  sqlite3_stmt *st = store_stmt(c, sql);
+  if (!st) {
+    *err = 1;
+    return arr;
+  }
+  sqlite3_bind_int64(st, 1, since);
+  int rc;
+  while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+    cJSON *o = cJSON_CreateObject();
+    for (int i = 0; i < n; i++) {
+      if (sqlite3_column_type(st, i) == SQLITE_TEXT) api__col_text(o, keys[i], st, i);
+      else api__col_num(o, keys[i], st, i);
+    }
+    cJSON_AddItemToArray(arr, o);
+  }
+  if (rc != SQLITE_DONE) *err = 1;
+  sqlite3_reset(st);
+  return arr;
+}
+
+static void api__alarm_kpis(void *ud, const struct http_request *req, struct http_response *resp)
+{
+  static const char *const flood_keys[] = {"start_ms", "journal_id"};
+  static const char *const chatter_keys[] = {"alarm_id", "rule", "max_activations_per_min"};
+  static const char *const standing_keys[] = {"alarm_id", "rule", "first_active_ms", "state"};
+  static const char *const top_keys[] = {"alarm_id", "rule", "activations"};
+  struct api_ctx *ctx = ud;
+  struct store_conn *c = store_reader(ctx->store);
+  int64_t now = dg_wall_ms(), day = now - KPI_DAY_MS;
+  int err = 0;
+  int64_t last10 = api__kpi_count(c, now - KPI_TEN_MIN_MS), last_day = api__kpi_count(c, day);
+  cJSON *o = cJSON_CreateObject();
+  cJSON_AddNumberToObject(o, "now_ms", (double)now);
+  cJSON_AddNumberToObject(o, "alarms_last_10min", (double)last10);
+  cJSON_AddNumberToObject(o, "alarms_last_24h", (double)last_day);
+  cJSON_AddNumberToObject(o, "avg_alarms_per_10min_24h", (double)last_day / 144.0);
+  cJSON_AddItemToObject(o, "floods", api__kpi_rows(c, api__sql_kpi_floods, day, flood_keys, 2, &err));
+  cJSON_AddItemToObject(o, "chattering", api__kpi_rows(c, api__sql_kpi_chattering, day, chatter_keys, 3, &err));
+  cJSON_AddItemToObject(o, "standing", api__kpi_rows(c, api__sql_kpi_standing, day, standing_keys, 4, &err));
+  cJSON_AddItemToObject(o, "top10", api__kpi_rows(c, api__sql_kpi_top, day, top_keys, 3, &err));
+  if (err || last10 < 0 || last_day < 0) {
+    cJSON_Delete(o);
+    api__error(resp, 500, "database error");
+    return;
+  }
+  api__reply(resp, 200, o);
+}
+
+/* ---- POST /api/v1/alarms/{id}/{action} ---------------------------------------------------- */
+
+enum api_role { API_ROLE_OPERATOR, API_ROLE_ENGINEER };
+
+static const struct api_action {
+  const char *name;
+  enum alarm_event op;
+  enum api_role role;
+} api__actions[] = {
+  {"ack", ALARM_EV_ACK, API_ROLE_OPERATOR},
+  {"shelve", ALARM_EV_SHELVE, API_ROLE_OPERATOR},
+  {"unshelve", ALARM_EV_UNSHELVE, API_ROLE_OPERATOR},
+  {"reset", ALARM_EV_RESET, API_ROLE_OPERATOR},
+  {"out-of-service", ALARM_EV_OUT_OF_SERVICE, API_ROLE_ENGINEER},
+  {"return-to-service", ALARM_EV_RETURN_TO_SERVICE, API_ROLE_ENGINEER},
+};
+
+static int api__has_role(const struct dg_person *p, enum api_role need)
+{
+  for (size_t i = 0; i < p->n_roles; i++) {
+    const char *r = p->roles[i];
+    if (strcmp(r, "admin") == 0 || strcmp(r, "engineer") == 0) return 1;
+    if (strcmp(r, "operator") == 0 && need == API_ROLE_OPERATOR) return 1;
+  }
+  return 0;
+}
+
+const struct dg_person *api_caller(struct api_ctx *ctx, const struct http_request *req)
+{
+  const char *h = req->authorization;
+  if (!ctx->authenticate || !h || strncasecmp(h, "Bearer ", 7) != 0) return NULL;
+  h += 7;
+  while (*h == ' ') h++;
+  return *h ? ctx->authenticate(ctx->auth_ud, h) : NULL;
+}
+
+/* Optional string field; 0, or -1 with a 400 already set. */
+static int api__opt_string(const cJSON *body, const char *key, const char **out, struct http_response *resp)
+{
+  const cJSON *v = cJSON_GetObjectItemCaseSensitive(body, key);
+  *out = NULL;
+  if (!v || cJSON_IsNull(v)) return 0;
+  if (!cJSON_IsString(v)) {
+    char msg[64];
+    snprintf(msg, sizeof msg, "%s: expected a string", key);
+    api__error(resp, 400, msg);
+    return -1;
+  }
+  *out = v->valuestring;
+  return 0;
+}
+
+/* Shelve body: minutes (positive number) and reason (non-empty string). */
+static int api__shelve_args(const cJSON *body, int64_t *ms, const char **reason, struct http_response *resp)
+{
+  const cJSON *m = cJSON_GetObjectItemCaseSensitive(body, "minutes");
+  if (!cJSON_IsNumber(m) || !(m->valuedouble > 0) || m->valuedouble > 1e7) {
+    api__error(resp, 400, "minutes: expected a positive number of minutes");
+    return -1;
+  }
+  *ms = (int64_t)(m->valuedouble * 60000.0);
+  if (api__opt_string(body, "reason", reason, resp)) return -1;
+  if (!*reason || !(*reason)[0]) {
+    api__error(resp, 400, "reason: a shelve needs a reason");
+    return -1;
+  }
+  return 0;
+}
+
+static void api__operate(struct api_ctx *ctx, const struct dg_person *who, const struct api_action *act,
+                         struct alarm *a, const cJSON *body, struct http_response *resp)
+{
+  const char *comment = NULL;
+  int64_t shelve_ms = 0;
+  if (act->op == ALARM_EV_SHELVE ? api__shelve_args(body, &shelve_ms, &comment, resp)
+                                 : api__opt_string(body, "comment", &comment, resp))
+    return;
+  int rc = engine_operate(ctx->engine, a->id, act->op, who->id, comment, shelve_ms);
+  if (rc == -ERANGE) {
+    char msg[128];
+    enum dg_priority p = a->priority ? a->priority : a->rule->stages[a->rule->n_stages - 1].priority;
+    snprintf(msg, sizeof msg, "minutes: at most %u for a %s priority alarm",
+             (unsigned)(ctx->engine->cfg->max_shelve_ms[p] / 60000), dg_priority_name(p));
+    api__error(resp, 400, msg);
+  } else if (rc == -EALREADY || rc == -EINVAL) {
+    api__error(resp, 409, alarm_refusal(a, act->op));
+  } else if (rc < 0) {
+    api__error(resp, 500, strerror(-rc));
+  } else {
+    api__reply(resp, 200, api__alarm_json(a));
+  }
+}
+
+static void api__alarm_action(void *ud, const struct http_request *req, struct http_response *resp)
+{
+  struct api_ctx *ctx = ud;
+  const struct dg_person *who = api_caller(ctx, req);
+  if (!who) {
+    api__error(resp, 401, "a valid 'Authorization: Bearer <token>' is required");
+    return;
+  }
+  long long id;
+  char name[32];
+  int used = 0;
+  const struct api_action *act = NULL;
+  if (sscanf(req->path, "/api/v1/alarms/%lld/%31[a-z-]%n", &id, name, &used) == 2 && !req->path[used])
+    for (size_t i = 0; i < sizeof api__actions / sizeof api__actions[0]; i++)
+      if (strcmp(name, api__actions[i].name) == 0) act = &api__actions[i];
+  if (!act) {
+    api__error(resp, 404, "not found");
+    return;
+  }
+  if (!api__has_role(who, act->role)) {
+    api__error(resp, 403, act->role == API_ROLE_ENGINEER ? "requires the engineer or admin role"
+                                                         : "requires the operator, engineer or admin role");
+    return;
+  }
+  struct alarm *a = engine_alarm_by_id(ctx->engine, id);
+  if (!a) {
+    api__error(resp, 404, "no such alarm");
+    return;
+  }
+  cJSON *body = req->body_len ? cJSON_ParseWithLength(req->body, req->body_len) : cJSON_CreateObject();
+  if (!cJSON_IsObject(body)) api__error(resp, 400, "body: expected a JSON object");
+  else api__operate(ctx, who, act, a, body, resp);
+  cJSON_Delete(body);
+}
+
 int api_register(struct http_server *s, struct api_ctx *ctx)
 {
   int rc = 0;
@@ -440,5 +665,7 @@ int api_register(struct http_server *s, struct api_ctx *ctx)
   rc |= http_route(s, "GET", "/api/v1/hazards/*", api__hazard_one, ctx);
   rc |= http_route(s, "GET", "/api/v1/drivers", api__drivers, ctx);
   rc |= ledger_api_register(s, ctx);
+  rc |= http_route(s, "GET", "/api/v1/alarm-kpis", api__alarm_kpis, ctx);
+  rc |= http_route(s, "POST", "/api/v1/alarms/*", api__alarm_action, ctx);
   return rc ? -EINVAL : 0;
 }

@@ -21,8 +21,15 @@ struct api_ctx {
   struct notify *notify;
   struct sampleq *queue;
   int64_t started_ms;
+  /* Operator actions (POST /api/v1/alarms/{id}/...): maps a bearer token to the person it was
+   * issued to, or NULL if unknown or revoked. A NULL callback refuses every action with 401. */
+  const struct dg_person *(*authenticate)(void *ud, const char *token);
+  void *auth_ud;
 };
 
 int api_register(struct http_server *s, struct api_ctx *ctx);
+
+/* The person behind the request's "Authorization: Bearer <token>", or NULL. */
+const struct dg_person *api_caller(struct api_ctx *ctx, const struct http_request *req);
 
 #endif

@@ -150,10 +150,16 @@ static int64_t ledger_api__ms(struct ledger_api__in *in, const char *key)
 
 /* The person acting. Taken from the required body field "actor" (a configured person id); this
  * is the one place to take it from the request's bearer token instead. */
-static const char *ledger_api__actor(const struct http_request *req, struct ledger_api__in *in)
+/* Every write is made by the person its bearer token was issued to (全员参与: any configured
+ * person may report, rectify and verify; the closed-loop rules decide who may do what next). */
+static const char *ledger_api__actor(struct api_ctx *ctx, const struct http_request *req, struct ledger_api__in *in)
 {
-  (void)req;
-  return ledger_api__person(in, "actor", 1);
+  const struct dg_person *p = api_caller(ctx, req);
+  if (!p && !in->failed) {
+    ledger_api__error(in->resp, 401, "Authorization: a valid bearer token is required");
+    in->failed = 1;
+  }
+  return p ? p->id : NULL;
 }
 
 /* ---- the store job: one hazard row change and its journal entry ----------------------------- */
@@ -307,7 +313,7 @@ static void ledger_api__job_done(void *arg, int rc) { ((struct ledger_api__job *
 static int ledger_api__commit(struct api_ctx *ctx, struct ledger_api__job *j, struct http_response *resp)
 {
   j->rc = 1;
-  if (store_submit(ctx->store, ledger_api__job_work, ledger_api__job_done, j)) {
+  if (store_submit_urgent(ctx->store, ledger_api__job_work, ledger_api__job_done, j)) {
     ledger_api__error(resp, 503, "database unavailable");
     return -EIO;
   }
@@ -365,7 +371,7 @@ static void ledger_api__report(void *ud, const struct http_request *req, struct 
   struct ledger_api__job j = {.report = 1, .action = "report", .to = HAZARD_RECTIFYING, .now_ms = dg_wall_ms()};
   char code[64];
   if (ledger_api__parse(&in, req)) goto out;
-  j.actor = ledger_api__actor(req, &in);
+  j.actor = ledger_api__actor(ctx, req, &in);
   j.description = ledger_api__str(&in, "description", 1);
   j.reason = ledger_api__str(&in, "reason", 0);
   j.danger_level = ledger_api__int(&in, "danger_level", 0, 1, 0);
@@ -497,7 +503,7 @@ static void ledger_api__transition(void *ud, const struct http_request *req, str
   }
   j.action = hazard_action_name(a);
   if (ledger_api__parse(&in, req)) goto out;
-  j.actor = ledger_api__actor(req, &in);
+  j.actor = ledger_api__actor(ctx, req, &in);
   if (!in.failed) ledger_api__action_fields(&in, &j, a);
   if (in.failed) goto out;
   store_wait_idle(ctx->store); /* read the hazard as committed by every job before this one */
@@ -666,7 +672,7 @@ static void ledger_api__complete(void *ud, const struct http_request *req, struc
   }
   j.task_id = id;
   if (ledger_api__parse(&in, req)) goto out;
-  j.actor = ledger_api__actor(req, &in);
+  j.actor = ledger_api__actor(ctx, req, &in);
   j.check_status = ledger_api__int(&in, "check_status", 0, 3, -1);
   if (!in.failed && j.check_status < 0) ledger_api__bad(&in, "check_status", "required: 0 正常, 1 存在隐患, 2 未排查, 3 其他");
   j.note = ledger_api__str(&in, "note", 0);

@@ -319,7 +319,8 @@ struct cfg_seen {
 };
 
 static const char *const cfg__transports[] = {"tcp", "rtu", "rtu_over_tcp", NULL};
-static const char *const cfg__rule_types[] = {"high", "low", NULL};
+static const char *const cfg__rule_types[] = {"high", "low", "stale", "quality", "rate", NULL};
+static const char *const cfg__rate_directions[] = {"rising", "falling", NULL};
 static const char *const cfg__channel_types[] = {"webhook", NULL};
 static const char *const cfg__priorities[] = {"low", "medium", "high", "critical", NULL};
 static const char *const cfg__mb_types[] = {"bool", "int16", "uint16", "int32", "uint32",
@@ -1111,9 +1112,10 @@ static int cfg__stage(struct cfg_ctx *x, const struct dg_ynode *n, struct dg_rul
   int rc = CFG_MAP(x, n, cfg__stage_fields, st, &s);
   if (rc || i == 0) return rc;
   double prev = r->stages[i - 1].limit;
-  if (r->type == DG_RULE_HIGH && !(st->limit > prev))
+  if ((r->type == DG_RULE_HIGH || r->type == DG_RULE_RATE) && !(st->limit > prev))
     return cfg__failk(x, s.val[ST_LIMIT], "limit",
-                      "limits of a high rule must ascend strictly (%g after %g)", st->limit, prev);
+                      "limits of a %s rule must ascend strictly (%g after %g)", cfg__rule_types[r->type - 1],
+                      st->limit, prev);
   if (r->type == DG_RULE_LOW && !(st->limit < prev))
     return cfg__failk(x, s.val[ST_LIMIT], "limit",
                       "limits of a low rule must descend strictly (%g after %g)", st->limit, prev);
@@ -1136,20 +1138,60 @@ static int cfg__stages(struct cfg_ctx *x, const struct dg_ynode *n, void *obj)
   return 0;
 }
 
-enum { RU_ID, RU_NAME, RU_TYPE, RU_POINT, RU_MEASURE, RU_STAGES, RU_DEADBAND, RU_ON, RU_OFF, RU_LEVEL, RU_DEADLINE };
+enum { RU_ID, RU_NAME, RU_TYPE, RU_POINT, RU_MEASURE, RU_STAGES, RU_DEADBAND, RU_ON, RU_OFF, RU_LEVEL, RU_DEADLINE,
+       RU_LATCHED, RU_TIMEOUT, RU_PRIORITY, RU_RATE, RU_DIRECTION };
 static const struct cfg_field cfg__rule_fields[] = {
   [RU_ID] = FSTR("id", struct dg_rule, id, F_REQ),
   [RU_NAME] = FSTR("name", struct dg_rule, name, 0),
   [RU_TYPE] = FENUM("type", struct dg_rule, type, F_REQ, cfg__rule_types),
   [RU_POINT] = FNODE("point", F_REQ),
   [RU_MEASURE] = FNODE("measure", 0),
-  [RU_STAGES] = FNODE("stages", F_REQ),
+  [RU_STAGES] = FNODE("stages", 0),
   [RU_DEADBAND] = FNUM("deadband", K_DOUBLE, struct dg_rule, deadband, 0, 0, DBL_MAX),
   [RU_ON] = FNUM("on_delay", K_MS, struct dg_rule, on_delay_ms, 0, 0, MS_DAY),
   [RU_OFF] = FNUM("off_delay", K_MS, struct dg_rule, off_delay_ms, 0, 0, MS_DAY),
   [RU_LEVEL] = FNUM("hazard_level", K_INT, struct dg_rule, hazard_level, 0, 0, 1),
   [RU_DEADLINE] = FNUM("hazard_deadline_days", K_U32, struct dg_rule, hazard_deadline_days, 0, 0, 3650),
+  [RU_LATCHED] = FBOOL("latched", struct dg_rule, latched),
+  [RU_TIMEOUT] = FNUM("timeout", K_MS, struct dg_rule, timeout_ms, 0, 100, MS_DAY),
+  [RU_PRIORITY] = FENUM("priority", struct dg_rule, priority, 0, cfg__priorities),
+  [RU_RATE] = FNODE("rate", 0),
+  [RU_DIRECTION] = FENUM("direction", struct dg_rule, rate_direction, 0, cfg__rate_directions),
 };
+
+enum { RATE_PER, RATE_WINDOW };
+static const struct cfg_field cfg__rate_fields[] = {
+  [RATE_PER] = FNUM("per", K_MS, struct dg_rule, rate_per_ms, F_REQ, 1, MS_DAY * 366),
+  [RATE_WINDOW] = FNUM("window", K_MS, struct dg_rule, rate_window_ms, F_REQ, 100, MS_DAY * 31),
+};
+
+static int cfg__rate(struct cfg_ctx *x, const struct dg_ynode *n, void *obj)
+{
+  struct cfg_seen s;
+  return CFG_MAP(x, n, cfg__rate_fields, obj, &s);
+}
+
+/* rate rules: limit stages over the change per `per` within `window`. */
+static int cfg__rate_rule(struct cfg_ctx *x, const struct dg_ynode *n, struct dg_rule *r, const struct cfg_seen *s)
+{
+  if (!s->val[RU_RATE]) return cfg__fail(x, n, "a rate rule needs 'rate: { per, window }'");
+  if (!r->rate_direction) r->rate_direction = DG_RATE_RISING;
+  return cfg__under(x, s->val[RU_RATE], "rate", r, cfg__rate);
+}
+
+/* stale and quality rules: one implicit stage named after the type, no limits. */
+static int cfg__fault_rule(struct cfg_ctx *x, const struct dg_ynode *n, struct dg_rule *r, const struct cfg_seen *s)
+{
+  const char *type = cfg__rule_types[r->type - 1];
+  if (s->val[RU_STAGES]) return cfg__failk(x, s->val[RU_STAGES], "stages", "a %s rule has no stages", type);
+  if (!s->val[RU_PRIORITY]) return cfg__fail(x, n, "a %s rule needs 'priority'", type);
+  if (r->type == DG_RULE_STALE && !s->val[RU_TIMEOUT]) return cfg__fail(x, n, "a stale rule needs 'timeout'");
+  if (r->type != DG_RULE_STALE && s->val[RU_TIMEOUT])
+    return cfg__failk(x, s->val[RU_TIMEOUT], "timeout", "only stale rules have a timeout");
+  r->stages[0] = (struct dg_stage){.name = strdup(type), .limit = 0, .priority = r->priority};
+  r->n_stages = 1;
+  return r->stages[0].name ? 0 : cfg__oom(x);
+}
 
 static int cfg__rule(struct cfg_ctx *x, const struct dg_ynode *n, void *item, size_t i)
 {
@@ -1168,6 +1210,16 @@ static int cfg__rule(struct cfg_ctx *x, const struct dg_ynode *n, void *item, si
     if (rc) return rc;
     r->measure = obj;
   }
+  if (r->type != DG_RULE_RATE && (s.val[RU_RATE] || s.val[RU_DIRECTION]))
+    return cfg__failk(x, s.val[RU_RATE] ? s.val[RU_RATE] : s.val[RU_DIRECTION], s.val[RU_RATE] ? "rate" : "direction",
+                      "only rate rules have '%s'", s.val[RU_RATE] ? "rate" : "direction");
+  if (r->type == DG_RULE_STALE || r->type == DG_RULE_QUALITY) return cfg__fault_rule(x, n, r, &s);
+  if (r->type == DG_RULE_RATE && (rc = cfg__rate_rule(x, n, r, &s))) return rc;
+  if (s.val[RU_TIMEOUT] || s.val[RU_PRIORITY])
+    return cfg__failk(x, s.val[RU_TIMEOUT] ? s.val[RU_TIMEOUT] : s.val[RU_PRIORITY],
+                      s.val[RU_TIMEOUT] ? "timeout" : "priority", "a %s rule takes its priorities from its stages",
+                      cfg__rule_types[r->type - 1]);
+  if (!s.val[RU_STAGES]) return cfg__fail(x, n, "missing required key 'stages'");
   return cfg__under(x, s.val[RU_STAGES], "stages", r, cfg__stages);
 }
 
@@ -1266,7 +1318,7 @@ static int cfg__policy(struct cfg_ctx *x, const struct dg_ynode *n, void *item, 
 /* ---- top level ---- */
 
 enum { TOP_SITE, TOP_DAEMON, TOP_PERSONS, TOP_SOURCES, TOP_MQTT, TOP_MODBUS, TOP_POINTS, TOP_RULES,
-       TOP_CHANNELS, TOP_POLICIES };
+       TOP_CHANNELS, TOP_POLICIES, TOP_ALARM };
 static const struct cfg_field cfg__top_fields[] = {
   [TOP_SITE] = FNODE("site", F_REQ),
   [TOP_DAEMON] = FNODE("daemon", 0),
@@ -1278,6 +1330,7 @@ static const struct cfg_field cfg__top_fields[] = {
   [TOP_RULES] = FNODE("rules", 0),
   [TOP_CHANNELS] = FNODE("channels", 0),
   [TOP_POLICIES] = FNODE("policies", 0),
+  [TOP_ALARM] = FNODE("alarm", 0),
 };
 
 static int cfg__section(struct cfg_ctx *x, const struct cfg_seen *s, int key, size_t elsize, void *arrp,
@@ -1292,9 +1345,47 @@ static int cfg__section(struct cfg_ctx *x, const struct cfg_seen *s, int key, si
 
 #define CFG_SECTION(x, s, key, arr, count, fn) cfg__section(x, s, key, sizeof *(arr), &(arr), &(count), fn)
 
+/* ---- alarm management ---- */
+
+#define MS_WEEK (7 * MS_DAY)
+enum { SHV_LOW, SHV_MEDIUM, SHV_HIGH, SHV_CRITICAL };
+static const struct cfg_field cfg__max_shelve_fields[] = {
+  [SHV_LOW] = FNUM("low", K_MS, struct dg_config, max_shelve_ms[DG_PRIO_LOW], 0, 1000, MS_WEEK),
+  [SHV_MEDIUM] = FNUM("medium", K_MS, struct dg_config, max_shelve_ms[DG_PRIO_MEDIUM], 0, 1000, MS_WEEK),
+  [SHV_HIGH] = FNUM("high", K_MS, struct dg_config, max_shelve_ms[DG_PRIO_HIGH], 0, 1000, MS_WEEK),
+  [SHV_CRITICAL] = FNUM("critical", K_MS, struct dg_config, max_shelve_ms[DG_PRIO_CRITICAL], 0, 1000, MS_WEEK),
+};
+
+static int cfg__max_shelve(struct cfg_ctx *x, const struct dg_ynode *n, void *obj)
+{
+  struct cfg_seen s;
+  return CFG_MAP(x, n, cfg__max_shelve_fields, obj, &s);
+}
+
+enum { ALM_MAX_SHELVE };
+static const struct cfg_field cfg__alarm_fields[] = {
+  [ALM_MAX_SHELVE] = FNODE("max_shelve", 0),
+};
+
+static int cfg__alarm(struct cfg_ctx *x, const struct dg_ynode *n, void *obj)
+{
+  struct cfg_seen s;
+  int rc = CFG_MAP(x, n, cfg__alarm_fields, obj, &s);
+  if (!rc) rc = cfg__under(x, s.val[ALM_MAX_SHELVE], "max_shelve", obj, cfg__max_shelve);
+  return rc;
+}
+
+static void cfg__alarm_defaults(struct dg_config *c)
+{
+  static const uint32_t dflt[5] = {0, 8 * 3600000u, 8 * 3600000u, 4 * 3600000u, 3600000u};
+  for (int p = DG_PRIO_LOW; p <= DG_PRIO_CRITICAL; p++)
+    if (!c->max_shelve_ms[p]) c->max_shelve_ms[p] = dflt[p];
+}
+
 static int cfg__defaults(struct cfg_ctx *x)
 {
   struct dg_config *c = x->c;
+  cfg__alarm_defaults(c);
   if (!c->http_listen && !(c->http_listen = strdup("127.0.0.1"))) return cfg__oom(x);
   if (!c->db_path && !(c->db_path = strdup("dualguard.db"))) return cfg__oom(x);
   return 0;
@@ -1317,6 +1408,7 @@ static int cfg__root(struct cfg_ctx *x, const struct dg_ynode *root)
   if (!rc) rc = CFG_SECTION(x, &s, TOP_RULES, c->rules, c->n_rules, cfg__rule);
   if (!rc) rc = CFG_SECTION(x, &s, TOP_CHANNELS, c->channels, c->n_channels, cfg__channel);
   if (!rc) rc = CFG_SECTION(x, &s, TOP_POLICIES, c->policies, c->n_policies, cfg__policy);
+  if (!rc) rc = cfg__under(x, s.val[TOP_ALARM], "alarm", c, cfg__alarm);
   if (!rc) rc = cfg__defaults(x);
   return rc;
 }

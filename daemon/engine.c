@@ -13,6 +13,7 @@
 #define HISTORY_RETENTION_MS (30LL * 86400 * 1000)
 #define COMMIT_RETRY_MS 1000
 #define HISTORY_CHUNK_ROWS 2000
+#define STALE_SWEEP_MS 500
 
 struct history_row {
   uint32_t point;
@@ -66,7 +67,7 @@ static const char *const engine__sql_ensure =
   " ON CONFLICT(rule) DO UPDATE SET point = excluded.point, measure = excluded.measure";
 static const char *const engine__sql_load =
   "SELECT id, rule, state, stage, priority, value, first_active_ms, last_active_ms, cleared_ms, ack_user,"
-  " ack_comment, ack_ms, activations FROM alarms";
+  " ack_comment, ack_ms, activations, shelved_until_ms, shelve_reason FROM alarms";
 static const char *const engine__sql_next_journal = "SELECT COALESCE(MAX(id), 0) + 1 FROM alarm_journal";
 
 struct engine__ensure {
@@ -111,8 +112,9 @@ static void engine__restore_row(struct engine *e, const struct dg_rule *r, sqlit
   int state = alarm_state_parse((const char *)sqlite3_column_text(st, 2));
   int stage = engine__stage_by_name(r, (const char *)sqlite3_column_text(st, 3));
   a->state = state < 0 ? ALARM_NORMAL : (enum alarm_state)state;
-  a->stage = alarm_is_active(a) ? stage : -1;
-  if (alarm_is_active(a) && stage < 0) a->state = ALARM_NORMAL; /* stage no longer configured */
+  a->stage = alarm_state_may_be_active(a->state) ? stage : -1;
+  if ((a->state == ALARM_UNACK || a->state == ALARM_ACKED) && stage < 0)
+    a->state = ALARM_NORMAL; /* stage no longer configured */
   int prio = sqlite3_column_type(st, 4) == SQLITE_NULL ? -1 : dg_priority_parse((const char *)sqlite3_column_text(st, 4));
   a->priority = prio < 0 ? DG_PRIO_NONE : (enum dg_priority)prio;
   a->value = sqlite3_column_double(st, 5);
@@ -123,6 +125,9 @@ static void engine__restore_row(struct engine *e, const struct dg_rule *r, sqlit
   a->ack_comment = engine__col_dup(st, 10);
   a->ack_ms = sqlite3_column_int64(st, 11);
   a->activations = (uint32_t)sqlite3_column_int(st, 12);
+  a->shelved_until_ms = sqlite3_column_int64(st, 13);
+  a->shelve_reason = engine__col_dup(st, 14);
+  if (a->state == ALARM_SHELVED && !a->shelved_until_ms) a->shelved_until_ms = dg_wall_ms(); /* expire now */
   e->rules[r->index].stage = (int8_t)a->stage;
   e->rules[r->index].pending = (int8_t)a->stage;
 }
@@ -184,9 +189,18 @@ static int engine__alloc(struct engine *e)
   e->deadlines = calloc(nr, sizeof *e->deadlines);
   e->pending = calloc(nr, sizeof *e->pending);
   if (!e->points || !e->rules || !e->alarms || !e->deadlines || !e->pending) return -ENOMEM;
-  for (size_t i = 0; i < cfg->n_points; i++) e->points[i].quality = DG_Q_UNKNOWN;
-  for (size_t i = 0; i < cfg->n_rules; i++) {
+  int64_t now = (int64_t)uv_now(e->loop);
+  for (size_t i = 0; i < cfg->n_points; i++) {
+    e->points[i].quality = DG_Q_UNKNOWN;
+    e->points[i].fresh_ms = now;
+  }
+  size_t n_rate = 0;
+  for (size_t i = 0; i < cfg->n_rules; i++) n_rate += cfg->rules[i].type == DG_RULE_RATE;
+  e->rates = calloc(n_rate ? n_rate : 1, sizeof *e->rates);
+  if (!e->rates) return -ENOMEM;
+  for (size_t i = 0, k = 0; i < cfg->n_rules; i++) {
     rule_state_init(&e->rules[i]);
+    e->rules[i].rate = cfg->rules[i].type == DG_RULE_RATE ? &e->rates[k++] : NULL;
     alarm_init(&e->alarms[i], &cfg->rules[i], 0);
   }
   return engine__index_rules(e);
@@ -203,6 +217,8 @@ static void engine__free_state(struct engine *e)
   free(e->pending);
   free(e->point_rules);
   free(e->point_rule_off);
+  free(e->rates);
+  e->rates = NULL;
   e->points = NULL;
   e->rules = NULL;
   e->alarms = NULL;
@@ -229,12 +245,16 @@ struct engine__txn {
   char *actor, *comment;
   struct hazard_change hc;
   struct notify_msg *msgs;
+  int64_t shelved_until_ms;
+  char *shelve_reason;
+  int latched, out_of_service;
 };
 
 static const char *const engine__sql_alarm =
   "UPDATE alarms SET state = ?2, active = ?3, stage = ?4, priority = ?5, value = ?6, first_active_ms = ?7,"
   " last_active_ms = ?8, cleared_ms = ?9, ack_user = ?10, ack_comment = ?11, ack_ms = ?12, activations = ?13,"
-  " updated_ms = ?14 WHERE id = ?1";
+  " updated_ms = ?14, shelved_until_ms = ?15, shelve_reason = ?16, latched = ?17, out_of_service = ?18"
+  " WHERE id = ?1";
 static const char *const engine__sql_journal =
   "INSERT INTO alarm_journal (id, alarm_id, ts_ms, event, from_state, to_state, stage, priority, value, actor,"
   " comment) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)";
@@ -276,6 +296,10 @@ static int engine__write_alarm(struct store_conn *c, const struct engine__txn *t
   engine__bind_ms(st, 12, t->ack_ms);
   sqlite3_bind_int(st, 13, (int)t->activations);
   sqlite3_bind_int64(st, 14, t->updated_ms);
+  engine__bind_ms(st, 15, t->shelved_until_ms);
+  engine__bind_text(st, 16, t->shelve_reason);
+  sqlite3_bind_int(st, 17, t->latched);
+  sqlite3_bind_int(st, 18, t->out_of_service);
   return engine__step(st);
 }
 
@@ -313,6 +337,7 @@ static void engine__txn_free(struct engine__txn *t)
   free(t->ack_comment);
   free(t->actor);
   free(t->comment);
+  free(t->shelve_reason);
   hazard_change_release(&t->hc);
   notify_msg_free_list(t->msgs);
   free(t);
@@ -363,6 +388,8 @@ static const char *engine__event_zh(enum alarm_event ev)
   case ALARM_EV_DEESCALATE: return "报警降级";
   case ALARM_EV_CLEAR: return "报警恢复";
   case ALARM_EV_ACK: return "报警确认";
+  case ALARM_EV_UNSHELVE: return "报警解除搁置";
+  case ALARM_EV_RETURN_TO_SERVICE: return "报警恢复投用";
   default: return "";
   }
 }
@@ -386,7 +413,26 @@ static void engine__body_texts(cJSON *root, const struct engine__txn *t, const s
   const char *u = p->eng_unit ? p->eng_unit : "";
   const struct dg_stage *s = t->tr.stage >= 0 ? &r->stages[t->tr.stage] : NULL;
   char zh[512], en[512];
-  if (s) {
+  if (s && r->type == DG_RULE_STALE) {
+    snprintf(zh, sizeof zh, "【%s】%s（%s）%g 秒内无新数据，优先级：%s", engine__event_zh(t->tr.event),
+             p->name ? p->name : p->id, p->id, r->timeout_ms / 1000.0, engine__priority_zh(t->tr.priority));
+    snprintf(en, sizeof en, "[%s] %s (%s) has sent no fresh sample for %g s, priority %s",
+             alarm_event_name(t->tr.event), p->name ? p->name : p->id, p->id, r->timeout_ms / 1000.0,
+             dg_priority_name(t->tr.priority));
+  } else if (s && r->type == DG_RULE_QUALITY) {
+    snprintf(zh, sizeof zh, "【%s】%s（%s）采集故障（通讯中断、设备故障或数据异常），优先级：%s",
+             engine__event_zh(t->tr.event), p->name ? p->name : p->id, p->id, engine__priority_zh(t->tr.priority));
+    snprintf(en, sizeof en, "[%s] %s (%s) acquisition fault (communication, device or payload), priority %s",
+             alarm_event_name(t->tr.event), p->name ? p->name : p->id, p->id, dg_priority_name(t->tr.priority));
+  } else if (s && r->type == DG_RULE_RATE) {
+    int falling = r->rate_direction == DG_RATE_FALLING;
+    snprintf(zh, sizeof zh, "【%s】%s（%s）%s速率 %g%s/%g 秒，超过 %s 限值 %g，优先级：%s", engine__event_zh(t->tr.event),
+             p->name ? p->name : p->id, p->id, falling ? "下降" : "上升", t->tr.value, u, r->rate_per_ms / 1000.0,
+             s->name, s->limit, engine__priority_zh(t->tr.priority));
+    snprintf(en, sizeof en, "[%s] %s (%s) %s at %g%s per %g s, beyond %s limit %g, priority %s",
+             alarm_event_name(t->tr.event), p->name ? p->name : p->id, p->id, falling ? "falls" : "rises", t->tr.value,
+             u, r->rate_per_ms / 1000.0, s->name, s->limit, dg_priority_name(t->tr.priority));
+  } else if (s) {
     snprintf(zh, sizeof zh, "【%s】%s（%s）当前值 %g%s，%s %s 限值 %g%s，优先级：%s", engine__event_zh(t->tr.event),
              p->name ? p->name : p->id, p->id, t->tr.value, u, r->type == DG_RULE_HIGH ? "高于" : "低于", s->name,
              s->limit, u, engine__priority_zh(t->tr.priority));
@@ -475,7 +521,10 @@ static int engine__has_channel(const struct notify_msg *list, const char *id)
 static void engine__build_msgs(struct engine *e, struct engine__txn *t, const struct alarm *a)
 {
   enum alarm_event ev = t->tr.event;
-  if (ev != ALARM_EV_ACTIVATE && ev != ALARM_EV_ESCALATE && ev != ALARM_EV_CLEAR) return;
+  /* An alarm back in annunciation with its condition active is announced like an activation. */
+  int resumed = (ev == ALARM_EV_UNSHELVE || ev == ALARM_EV_RETURN_TO_SERVICE) && t->tr.to == ALARM_UNACK;
+  if (ev != ALARM_EV_ACTIVATE && ev != ALARM_EV_ESCALATE && ev != ALARM_EV_CLEAR && !resumed) return;
+  if (alarm_is_silenced(a)) return;
   char ref[96];
   snprintf(ref, sizeof ref, "alarm:%lld:journal:%lld", (long long)a->id, (long long)t->journal_id);
   for (size_t i = 0; i < e->cfg->n_policies; i++) {
@@ -527,6 +576,10 @@ static void engine__commit(struct engine *e, struct alarm *a, const struct alarm
   t->tr_stage = tr->stage >= 0 ? r->stages[tr->stage].name : NULL;
   t->actor = engine__strdup0(actor);
   t->comment = engine__strdup0(comment);
+  t->shelved_until_ms = a->shelved_until_ms;
+  t->shelve_reason = engine__strdup0(a->shelve_reason);
+  t->latched = a->state == ALARM_LATCHED;
+  t->out_of_service = a->state == ALARM_OUT_OF_SERVICE;
   if (tr->event == ALARM_EV_ACTIVATE)
     hazard_on_activation(e->ledger, r, tr->stage, tr->value, a->id, tr->ts_ms, &t->hc);
   engine__build_msgs(e, t, a);
@@ -547,11 +600,24 @@ static void engine__set_deadline(struct engine *e, uint32_t rule, int64_t deadli
   e->deadlines[rule] = deadline;
 }
 
+static int engine__is_fault_rule(const struct dg_rule *r)
+{
+  return r->type == DG_RULE_STALE || r->type == DG_RULE_QUALITY;
+}
+
+static int engine__is_fault_quality(uint8_t q)
+{
+  return q == DG_Q_COMM || q == DG_Q_DEVICE || q == DG_Q_BAD_PAYLOAD;
+}
+
 static void engine__stage_changed(struct engine *e, uint32_t ri)
 {
   struct alarm *a = &e->alarms[ri];
   struct alarm_transition tr;
-  if (alarm_on_stage(a, e->rules[ri].stage, e->rules[ri].value, dg_wall_ms(), &tr))
+  const struct dg_rule *r = &e->cfg->rules[ri];
+  /* A fault rule's own value is its fault flag; the journal shows the point's last value. */
+  double value = engine__is_fault_rule(r) ? e->points[r->point->index].value : e->rules[ri].value;
+  if (alarm_on_stage(a, e->rules[ri].stage, value, dg_wall_ms(), &tr))
     engine__commit(e, a, &tr, "system", NULL);
 }
 
@@ -559,19 +625,60 @@ static void engine__eval_point(struct engine *e, uint32_t p, double value, int64
 {
   for (uint32_t k = e->point_rule_off[p]; k < e->point_rule_off[p + 1]; k++) {
     uint32_t ri = e->point_rules[k];
+    const struct dg_rule *r = &e->cfg->rules[ri];
     int64_t deadline;
-    if (rule_eval(&e->cfg->rules[ri], &e->rules[ri], value, now, &deadline)) engine__stage_changed(e, ri);
+    int changed = engine__is_fault_rule(r) ? rule_eval_fault(r, &e->rules[ri], 0, now, &deadline)
+                                           : rule_eval(r, &e->rules[ri], value, now, &deadline);
+    if (changed) engine__stage_changed(e, ri);
     engine__set_deadline(e, ri, deadline);
   }
 }
 
-static void engine__hold_point(struct engine *e, uint32_t p)
+/* A sample without a usable value: limit rules hold where they are (their delays cannot be
+ * confirmed), quality rules see the fault, stale rules wait for a good sample. */
+static void engine__hold_point(struct engine *e, uint32_t p, uint8_t quality, int64_t now)
 {
   for (uint32_t k = e->point_rule_off[p]; k < e->point_rule_off[p + 1]; k++) {
     uint32_t ri = e->point_rules[k];
-    rule_cancel_pending(&e->rules[ri]);
-    engine__set_deadline(e, ri, 0);
+    const struct dg_rule *r = &e->cfg->rules[ri];
+    if (r->type == DG_RULE_STALE) continue;
+    if (r->type != DG_RULE_QUALITY) {
+      rule_cancel_pending(&e->rules[ri]);
+      engine__set_deadline(e, ri, 0);
+      continue;
+    }
+    int64_t deadline;
+    if (rule_eval_fault(r, &e->rules[ri], engine__is_fault_quality(quality), now, &deadline))
+      engine__stage_changed(e, ri);
+    engine__set_deadline(e, ri, deadline);
   }
+}
+
+static void engine__on_stale_timer(uv_timer_t *timer)
+{
+  struct engine *e = timer->data;
+  int64_t now = (int64_t)uv_now(e->loop);
+  for (size_t ri = 0; ri < e->cfg->n_rules; ri++) {
+    const struct dg_rule *r = &e->cfg->rules[ri];
+    if (r->type != DG_RULE_STALE) continue;
+    /* Only a good sample ends staleness (engine__eval_point); the sweep only raises it. */
+    int fault = now - e->points[r->point->index].fresh_ms >= (int64_t)r->timeout_ms;
+    if (!fault || e->rules[ri].pending >= 0) continue;
+    int64_t deadline;
+    if (rule_eval_fault(r, &e->rules[ri], 1, now, &deadline)) engine__stage_changed(e, (uint32_t)ri);
+    engine__set_deadline(e, (uint32_t)ri, deadline);
+  }
+  engine__arm_delay_timer(e);
+}
+
+static void engine__start_stale_timer(struct engine *e)
+{
+  for (size_t ri = 0; ri < e->cfg->n_rules; ri++)
+    if (e->cfg->rules[ri].type == DG_RULE_STALE) {
+      uv_timer_start(&e->stale_timer, engine__on_stale_timer, STALE_SWEEP_MS, STALE_SWEEP_MS);
+      return;
+    }
+  uv_timer_stop(&e->stale_timer);
 }
 
 static void engine__on_delay_timer(uv_timer_t *timer)
@@ -743,10 +850,11 @@ void engine_on_samples(void *ud, const struct dg_sample *s, size_t n)
     if (s[i].quality == DG_Q_GOOD) {
       pt->value = s[i].value;
       pt->has_value = 1;
+      pt->fresh_ms = now;
       engine__eval_point(e, p, s[i].value, now);
     } else {
       e->stats.bad_samples++;
-      engine__hold_point(e, p);
+      engine__hold_point(e, p, s[i].quality, now);
     }
   }
   engine__arm_delay_timer(e);
@@ -769,6 +877,74 @@ int engine_ack(struct engine *e, int64_t alarm_id, const char *user, const char 
   int rc = alarm_ack(a, user, comment, dg_wall_ms(), &tr);
   if (rc < 0) return rc;
   engine__commit(e, a, &tr, user, comment);
+  return 1;
+}
+
+/* ---- operator transitions and shelve expiry ------------------------------------------------ */
+
+static void engine__arm_shelve_timer(struct engine *e);
+
+static void engine__on_shelve_timer(uv_timer_t *timer)
+{
+  struct engine *e = timer->data;
+  int64_t now = dg_wall_ms();
+  for (size_t i = 0; i < e->cfg->n_rules; i++) {
+    struct alarm *a = &e->alarms[i];
+    struct alarm_transition tr;
+    if (a->state == ALARM_SHELVED && a->shelved_until_ms <= now && alarm_unshelve(a, "system", now, &tr) == 1)
+      engine__commit(e, a, &tr, "system", "shelve expired");
+  }
+  engine__arm_shelve_timer(e);
+}
+
+static void engine__arm_shelve_timer(struct engine *e)
+{
+  int64_t next = INT64_MAX;
+  for (size_t i = 0; i < e->cfg->n_rules; i++)
+    if (e->alarms[i].state == ALARM_SHELVED && e->alarms[i].shelved_until_ms < next) next = e->alarms[i].shelved_until_ms;
+  if (next == INT64_MAX) {
+    uv_timer_stop(&e->shelve_timer);
+    return;
+  }
+  int64_t now = dg_wall_ms();
+  uv_timer_start(&e->shelve_timer, engine__on_shelve_timer, next > now ? (uint64_t)(next - now) : 0, 0);
+}
+
+static enum dg_priority engine__shelve_priority(const struct alarm *a)
+{
+  if (a->priority) return a->priority;
+  enum dg_priority p = DG_PRIO_LOW;
+  for (size_t i = 0; i < a->rule->n_stages; i++)
+    if (a->rule->stages[i].priority > p) p = a->rule->stages[i].priority;
+  return p;
+}
+
+static int engine__apply_op(struct engine *e, struct alarm *a, enum alarm_event op, const char *user,
+                            const char *comment, int64_t shelve_ms, int64_t now, struct alarm_transition *tr)
+{
+  switch (op) {
+  case ALARM_EV_ACK: return alarm_ack(a, user, comment, now, tr);
+  case ALARM_EV_SHELVE:
+    if (shelve_ms <= 0 || (uint64_t)shelve_ms > e->cfg->max_shelve_ms[engine__shelve_priority(a)]) return -ERANGE;
+    return alarm_shelve(a, user, comment, now + shelve_ms, now, tr);
+  case ALARM_EV_UNSHELVE: return alarm_unshelve(a, user, now, tr);
+  case ALARM_EV_OUT_OF_SERVICE: return alarm_out_of_service(a, user, now, tr);
+  case ALARM_EV_RETURN_TO_SERVICE: return alarm_return_to_service(a, user, now, tr);
+  case ALARM_EV_RESET: return alarm_reset(a, user, comment, now, tr);
+  default: return -EINVAL;
+  }
+}
+
+int engine_operate(struct engine *e, int64_t alarm_id, enum alarm_event op, const char *user, const char *comment,
+                   int64_t shelve_ms)
+{
+  struct alarm *a = engine_alarm_by_id(e, alarm_id);
+  if (!a) return -ENOENT;
+  struct alarm_transition tr;
+  int rc = engine__apply_op(e, a, op, user, comment, shelve_ms, dg_wall_ms(), &tr);
+  if (rc < 0) return rc;
+  engine__commit(e, a, &tr, user, comment);
+  engine__arm_shelve_timer(e);
   return 1;
 }
 
@@ -798,6 +974,12 @@ int engine_init(struct engine *e, uv_loop_t *loop, const struct dg_config *cfg, 
   uv_timer_init(loop, &e->flush_timer);
   e->flush_timer.data = e;
   uv_timer_start(&e->flush_timer, engine__on_flush_timer, cfg->history_flush_ms, cfg->history_flush_ms);
+  uv_timer_init(loop, &e->shelve_timer);
+  e->shelve_timer.data = e;
+  engine__arm_shelve_timer(e);
+  uv_timer_init(loop, &e->stale_timer);
+  e->stale_timer.data = e;
+  engine__start_stale_timer(e);
   return 0;
 }
 
@@ -822,12 +1004,16 @@ static void engine__carry_over(struct engine *e, struct engine *o, uint8_t *fres
     const struct dg_rule *old = engine__find_rule(o->cfg, idx, nr->id);
     fresh[i] = !old || !engine__same_identity(old, nr);
     if (fresh[i]) continue;
+    struct rule_rate *rate = e->rules[i].rate;
     e->rules[i] = o->rules[old->index];
+    e->rules[i].rate = rate;
+    if (rate && o->rules[old->index].rate) *rate = *o->rules[old->index].rate;
     e->rules[i].pending = e->rules[i].stage; /* delays restart under the new config */
     alarm_release(&e->alarms[i]);
     e->alarms[i] = o->alarms[old->index];
     e->alarms[i].rule = nr;
     o->alarms[old->index].ack_user = o->alarms[old->index].ack_comment = NULL;
+    o->alarms[old->index].shelve_reason = NULL;
   }
   free(idx);
 }
@@ -857,12 +1043,15 @@ int engine_reload(struct engine *e, const struct dg_config *cfg)
     e->n_pending = old.n_pending;
     e->point_rules = old.point_rules;
     e->point_rule_off = old.point_rule_off;
+    e->rates = old.rates;
     return rc;
   }
   engine__free_state(&old);
   e->n_pending = 0;
   uv_timer_stop(&e->delay_timer);
   uv_timer_start(&e->flush_timer, engine__on_flush_timer, cfg->history_flush_ms, cfg->history_flush_ms);
+  engine__arm_shelve_timer(e);
+  engine__start_stale_timer(e);
   return 0;
 }
 
@@ -871,6 +1060,8 @@ void engine_close(struct engine *e)
   engine_flush_history(e);
   uv_close((uv_handle_t *)&e->delay_timer, NULL);
   uv_close((uv_handle_t *)&e->flush_timer, NULL);
+  uv_close((uv_handle_t *)&e->shelve_timer, NULL);
+  uv_close((uv_handle_t *)&e->stale_timer, NULL);
 }
 
 void engine_free(struct engine *e)

@@ -28,6 +28,7 @@ struct point_rt {
   double stored_value;      /* history: last value written */
   int64_t stored_ms;
   uint8_t stored_quality;
+  int64_t fresh_ms;         /* loop time of the last good sample (or of start-up) */
 };
 
 struct engine_stats {
@@ -59,6 +60,9 @@ struct engine {
   int64_t next_journal_id;
   int64_t last_prune_ms;      /* wall time of the last history retention pass */
   struct engine_stats stats;
+  uv_timer_t shelve_timer;    /* fires at the earliest shelve expiry */
+  uv_timer_t stale_timer;     /* sweeps stale rules */
+  struct rule_rate *rates;    /* history of the rate rules, pointed to by their rule_state */
 };
 
 /* Creates alarm rows for configured rules, restores alarm and rule state from the database. */
@@ -69,6 +73,14 @@ void engine_on_samples(void *ud, const struct dg_sample *s, size_t n);
 /* Acknowledges alarm `id`: 1 acked, -ENOENT no such alarm, -EALREADY nothing to ack. */
 int engine_ack(struct engine *e, int64_t alarm_id, const char *user, const char *comment);
 struct alarm *engine_alarm_by_id(struct engine *e, int64_t id);
+
+/* An operator transition on alarm `id`, journaled with user and comment and committed before
+ * it is announced. op: ALARM_EV_ACK, _SHELVE (shelve_ms = duration, comment = the required
+ * reason), _UNSHELVE, _OUT_OF_SERVICE, _RETURN_TO_SERVICE or _RESET. Returns 1, -ENOENT (no
+ * such alarm), -EALREADY / -EINVAL (not allowed in this state: alarm_refusal says why),
+ * -ERANGE (shelve longer than alarm.max_shelve for the alarm's priority, or not positive). */
+int engine_operate(struct engine *e, int64_t alarm_id, enum alarm_event op, const char *user, const char *comment,
+                   int64_t shelve_ms);
 /* Writes pending history now (shutdown, tests). */
 void engine_flush_history(struct engine *e);
 /* Swaps in a new config, keeping point values by point id and alarm/rule state by rule id when

@@ -224,7 +224,7 @@ int ledger_watch_overdue(struct ledger_watch *w, int64_t now_ms)
     return rc;
   }
   size_t n = j->n;
-  if ((rc = store_submit(w->e->store, ledger_watch__work, ledger_watch__done, j))) {
+  if ((rc = store_submit_urgent(w->e->store, ledger_watch__work, ledger_watch__done, j))) {
     ledger_watch__job_free(j);
     return rc;
   }
@@ -659,7 +659,7 @@ int ledger_watch_missed(struct ledger_watch *w, int64_t now_ms)
     return rc;
   }
   size_t n = j->n;
-  if ((rc = store_submit(w->e->store, ledger_watch__missed_work, ledger_watch__missed_done, j))) {
+  if ((rc = store_submit_urgent(w->e->store, ledger_watch__missed_work, ledger_watch__missed_done, j))) {
     ledger_watch__missed_free(j);
     return rc;
   }

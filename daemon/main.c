@@ -8,6 +8,7 @@
 #include <sys/stat.h>
 
 #include "api.h"
+#include "auth.h"
 #include "config.h"
 #include "engine.h"
 #include "http.h"
@@ -34,6 +35,7 @@ struct dg_options {
   int http_port;              /* -1: from config */
   const char *dashboard_dir;
   int check_only;
+  const char *create_token_for; /* --create-token PERSON */
 };
 
 struct dg_daemon {
@@ -52,6 +54,7 @@ struct dg_daemon {
   struct mb_driver *modbus;
   struct http_server *http;
   struct api_ctx api;
+  struct auth auth;
   struct sdnotify *sdn;
   uv_signal_t sig_term, sig_int, sig_hup;
   int stopping;
@@ -69,6 +72,7 @@ static void main__usage(FILE *f)
           "      --http-port N     listen port, 0 for any free port (default: daemon.http.port)\n"
           "      --dashboard DIR   directory of the web dashboard\n"
           "      --log-level L     error, warn, info (default) or debug\n"
+          "      --create-token P  issue an API token for person P, print it once and exit\n"
           "  -V, --version         print the version\n");
 }
 
@@ -78,6 +82,7 @@ static int main__parse_args(int argc, char **argv, struct dg_options *o)
     {"config", required_argument, 0, 'c'},    {"check-config", no_argument, 0, 'k'},
     {"db", required_argument, 0, 'd'},        {"http-listen", required_argument, 0, 'l'},
     {"http-port", required_argument, 0, 'p'}, {"dashboard", required_argument, 0, 'D'},
+    {"create-token", required_argument, 0, 'T'},
     {"log-level", required_argument, 0, 'L'}, {"version", no_argument, 0, 'V'},
     {"help", no_argument, 0, 'h'},            {0, 0, 0, 0}};
   o->http_port = -1;
@@ -88,6 +93,7 @@ static int main__parse_args(int argc, char **argv, struct dg_options *o)
     switch (c) {
     case 'c': o->config_path = optarg; break;
     case 'k': o->check_only = 1; break;
+    case 'T': o->create_token_for = optarg; break;
     case 'd': o->db_path = optarg; break;
     case 'l': o->http_listen = optarg; break;
     case 'D': o->dashboard_dir = optarg; break;
@@ -242,7 +248,7 @@ static int main__start_http(struct dg_daemon *d)
     DG_ERR("http", "cannot listen on %s:%u: %s", addr, port, strerror(-rc));
     return rc;
   }
-  d->api = (struct api_ctx){&d->engine, d->store, d->mqtt, d->modbus, d->notify, &d->queue, dg_wall_ms()};
+  d->api = (struct api_ctx){&d->engine, d->store, d->mqtt, d->modbus, d->notify, &d->queue, dg_wall_ms(), auth_authenticate, &d->auth};
   rc = api_register(d->http, &d->api);
   struct stat sb;
   if (!rc && d->opt.dashboard_dir && stat(d->opt.dashboard_dir, &sb) == 0 && S_ISDIR(sb.st_mode))
@@ -264,6 +270,7 @@ static int main__start(struct dg_daemon *d)
   if ((rc = uv_loop_init(&d->loop))) return rc;
   if ((rc = main__signals(d))) return rc;
   if ((rc = main__open_store(d))) return rc;
+  d->auth = (struct auth){(const struct dg_config *const *)&d->cfg, d->store};
   if ((rc = ledger_open(&d->ledger, d->cfg, d->store))) return rc;
   if ((rc = httpc_init(&d->httpc, &d->loop))) return rc;
   if ((rc = notify_init(&d->notify, &d->loop, d->cfg, d->store, d->httpc))) return rc;
@@ -294,6 +301,24 @@ static void main__free(struct dg_daemon *d)
   config_free(d->cfg);
 }
 
+/* --create-token: open the database, store a new token's hash, print the token once. */
+static int main__create_token(struct dg_daemon *d)
+{
+  char token[AUTH_TOKEN_HEX_LEN + 1];
+  int rc = uv_loop_init(&d->loop);
+  if (!rc) rc = main__signals(d);
+  if (!rc) rc = main__open_store(d);
+  if (rc) return rc;
+  d->auth = (struct auth){(const struct dg_config *const *)&d->cfg, d->store};
+  rc = auth_create_token(&d->auth, d->opt.create_token_for, token, sizeof token);
+  if (rc == -ENOENT) {
+    DG_ERR("auth", "no person '%s' in %s", d->opt.create_token_for, d->opt.config_path);
+    return rc;
+  }
+  if (!rc) printf("%s\n", token);
+  return rc;
+}
+
 int main(int argc, char **argv)
 {
   static struct dg_daemon d;
@@ -305,9 +330,10 @@ int main(int argc, char **argv)
     config_free(d.cfg);
     return 0;
   }
-  int rc = main__start(&d);
-  if (rc) DG_ERR("main", "start-up failed: %s", strerror(rc < 0 ? -rc : rc));
-  else uv_run(&d.loop, UV_RUN_DEFAULT);
+  int rc = d.opt.create_token_for ? main__create_token(&d) : main__start(&d);
+  if (rc) DG_ERR("main", "%s failed: %s", d.opt.create_token_for ? "token creation" : "start-up",
+                 strerror(rc < 0 ? -rc : rc));
+  else if (!d.opt.create_token_for) uv_run(&d.loop, UV_RUN_DEFAULT);
   main__shutdown(&d);
   /* Let every module finish closing its own handles (lws needs a few passes), then close what
    * is left: the stopped signal handles. */

@@ -181,7 +181,13 @@ struct dg_stage {
   enum dg_priority priority;
 };
 
-enum dg_rule_type { DG_RULE_HIGH = 1, DG_RULE_LOW = 2 };
+/* stale: no sample within timeout_ms; quality: the point's samples carry a fault quality
+ * (comm, device, bad payload) for on_delay. Both have one implicit stage named after the type,
+ * with the rule's priority. */
+/* rate: the change of the value over rate_window_ms, in units per rate_per_ms, compared like a
+ * high rule (stage limits ascend) with the rising change, or the falling change's magnitude. */
+enum dg_rule_type { DG_RULE_HIGH = 1, DG_RULE_LOW = 2, DG_RULE_STALE = 3, DG_RULE_QUALITY = 4, DG_RULE_RATE = 5 };
+enum dg_rate_direction { DG_RATE_RISING = 1, DG_RATE_FALLING = 2 };
 
 /* 风险失控表现 rule: the machine-checkable failure of a control measure. */
 struct dg_rule {
@@ -199,6 +205,12 @@ struct dg_rule {
   int hazard_level;         /* dangerLevel override: 0 一般, 1 重大, -1 from unit policy */
   uint32_t hazard_deadline_days; /* rectification deadline; 0 = default */
   size_t index;             /* position in config->rules */
+  bool latched;             /* after return to normal the alarm waits for a reset */
+  uint32_t timeout_ms;      /* stale rules */
+  enum dg_priority priority; /* stale and quality rules: the priority of their one stage */
+  uint32_t rate_per_ms;     /* rate rules: rate: { per, window } */
+  uint32_t rate_window_ms;
+  enum dg_rate_direction rate_direction; /* default rising */
 };
 
 enum dg_channel_type { DG_CHANNEL_WEBHOOK = 1 };
@@ -243,6 +255,9 @@ struct dg_config {
   /* Id hash tables built by config_load (owned, freed by config_free). NULL in a config built
    * by hand: the dg_config_* lookups then scan the arrays. */
   struct dg_config_index *index;
+
+  /* alarm.max_shelve: longest shelve per priority (indexed by enum dg_priority), ms. */
+  uint32_t max_shelve_ms[5];
 };
 
 /* Lookups by id (linear or hashed; NULL if absent). */

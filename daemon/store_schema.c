@@ -72,6 +72,17 @@ const char *const store_migrations[] = {
   "  checker TEXT, checked_ms INTEGER, note TEXT, hazard_id INTEGER,"
   "  UNIQUE(measure, start_ms));"
   "CREATE INDEX inspection_tasks_due ON inspection_tasks(check_status, due_ms);",
+
+  /* 2 → 3: shelving, out of service and latching survive a restart; operator API tokens
+   * (only their SHA-256 is stored). */
+  "ALTER TABLE alarms ADD COLUMN shelved_until_ms INTEGER;"
+  "ALTER TABLE alarms ADD COLUMN shelve_reason TEXT;"
+  "ALTER TABLE alarms ADD COLUMN latched INTEGER NOT NULL DEFAULT 0;"
+  "ALTER TABLE alarms ADD COLUMN out_of_service INTEGER NOT NULL DEFAULT 0;"
+  "CREATE TABLE api_tokens ("
+  "  id INTEGER PRIMARY KEY, person TEXT NOT NULL, token_sha256 TEXT NOT NULL UNIQUE,"
+  "  created_ms INTEGER NOT NULL, last_used_ms INTEGER, revoked INTEGER NOT NULL DEFAULT 0);"
+  "CREATE INDEX alarm_journal_event_ts ON alarm_journal(event, ts_ms);",
 };
 
 const unsigned store_n_migrations = sizeof store_migrations / sizeof store_migrations[0];

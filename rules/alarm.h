@@ -7,6 +7,12 @@
  *     │                   ▼               │ clear
  *     └────────────── RTN_UNACK           ▼
  *                                       NORMAL
+ *
+ * A latched rule (rule->latched) does not return to NORMAL by itself: clearing an UNACK or ACKED
+ * alarm moves it to LATCHED, which only an operator reset leaves. SHELVED (with an expiry) and
+ * OUT_OF_SERVICE take an alarm out of annunciation: the condition is still followed (stage,
+ * value, activations) and journaled, but the state stays until unshelve / return to service,
+ * which put the alarm in the state its condition implies (UNACK if active, else NORMAL).
  */
 #ifndef DG_ALARM_H
 #define DG_ALARM_H
@@ -15,7 +21,10 @@
 
 #include "model.h"
 
-enum alarm_state { ALARM_NORMAL = 0, ALARM_UNACK, ALARM_ACKED, ALARM_RTN_UNACK };
+enum alarm_state {
+  ALARM_NORMAL = 0, ALARM_UNACK, ALARM_ACKED, ALARM_RTN_UNACK,
+  ALARM_LATCHED, ALARM_SHELVED, ALARM_OUT_OF_SERVICE
+};
 
 enum alarm_event {
   ALARM_EV_NONE = 0,
@@ -24,11 +33,17 @@ enum alarm_event {
   ALARM_EV_DEESCALATE, /* to a less severe stage, still active */
   ALARM_EV_CLEAR,      /* return to normal */
   ALARM_EV_ACK,
+  ALARM_EV_SHELVE,
+  ALARM_EV_UNSHELVE,          /* by an operator or on expiry (actor "system") */
+  ALARM_EV_OUT_OF_SERVICE,
+  ALARM_EV_RETURN_TO_SERVICE,
+  ALARM_EV_RESET,             /* LATCHED → NORMAL */
 };
 
-const char *alarm_state_name(enum alarm_state s); /* "NORMAL", "UNACK", "ACKED", "RTN_UNACK" */
+/* "NORMAL", "UNACK", "ACKED", "RTN_UNACK", "LATCHED", "SHELVED", "OUT_OF_SERVICE" */
+const char *alarm_state_name(enum alarm_state s);
 int alarm_state_parse(const char *s);             /* -1 if unknown */
-const char *alarm_event_name(enum alarm_event e); /* "activate", ... */
+const char *alarm_event_name(enum alarm_event e); /* "activate", ..., "out_of_service", "reset" */
 
 /* The alarm of one rule; owned by the loop thread. Strings are owned by the alarm. */
 struct alarm {
@@ -45,6 +60,8 @@ struct alarm {
   char *ack_user;
   char *ack_comment;
   uint32_t activations;
+  int64_t shelved_until_ms;   /* wall time a shelve expires, 0 when not shelved */
+  char *shelve_reason;
 };
 
 /* What a transition changed, for the journal. */
@@ -59,7 +76,12 @@ struct alarm_transition {
 
 void alarm_init(struct alarm *a, const struct dg_rule *rule, int64_t id);
 void alarm_release(struct alarm *a);
+/* The condition is active (a stage holds), whatever the annunciation state. */
 int alarm_is_active(const struct alarm *a);
+/* Not annunciated: shelved or out of service (still evaluated and journaled). */
+int alarm_is_silenced(const struct alarm *a);
+/* Whether a stored state carries an active stage (restore after restart). */
+int alarm_state_may_be_active(enum alarm_state s);
 
 /* The rule's effective stage changed to new_stage (RULE_NORMAL = -1 for normal). Fills *tr and
  * returns 1 on a transition, 0 if nothing changed. */
@@ -68,5 +90,25 @@ int alarm_on_stage(struct alarm *a, int new_stage, double value, int64_t now_ms,
 /* Operator acknowledgement. Returns 1 and fills *tr, or -EALREADY when there is nothing to
  * acknowledge (NORMAL or ACKED). user must not be NULL. */
 int alarm_ack(struct alarm *a, const char *user, const char *comment, int64_t now_ms, struct alarm_transition *tr);
+
+/* Operator transitions. Each returns 1 and fills *tr, or a negative errno with the alarm
+ * unchanged: -EALREADY when already in the target state, -EINVAL when the transition is not
+ * allowed from the current state (see alarm_refusal for the reason). user must not be NULL. */
+
+/* Any state but SHELVED and OUT_OF_SERVICE → SHELVED until until_ms (> now_ms). reason required. */
+int alarm_shelve(struct alarm *a, const char *user, const char *reason, int64_t until_ms, int64_t now_ms,
+                 struct alarm_transition *tr);
+/* SHELVED → UNACK or NORMAL. Also used on expiry with user "system". */
+int alarm_unshelve(struct alarm *a, const char *user, int64_t now_ms, struct alarm_transition *tr);
+/* Any state but OUT_OF_SERVICE → OUT_OF_SERVICE (a shelve in force ends). */
+int alarm_out_of_service(struct alarm *a, const char *user, int64_t now_ms, struct alarm_transition *tr);
+/* OUT_OF_SERVICE → UNACK or NORMAL. */
+int alarm_return_to_service(struct alarm *a, const char *user, int64_t now_ms, struct alarm_transition *tr);
+/* LATCHED (condition normal) → NORMAL; also records the user as the acknowledger. */
+int alarm_reset(struct alarm *a, const char *user, const char *comment, int64_t now_ms,
+                struct alarm_transition *tr);
+
+/* Why `ev` is refused in the alarm's current state, for a 409 body. */
+const char *alarm_refusal(const struct alarm *a, enum alarm_event ev);
 
 #endif

@@ -14,12 +14,13 @@ static int rule__stage_holds(const struct dg_rule *r, int i, int current, double
 {
   double limit = r->stages[i].limit;
   int active = i <= current;
-  if (r->type == DG_RULE_HIGH) return value >= limit || (active && value > limit - r->deadband);
+  if (r->type != DG_RULE_LOW) return value >= limit || (active && value > limit - r->deadband);
   return value <= limit || (active && value < limit + r->deadband);
 }
 
 int rule_target_stage(const struct dg_rule *r, int current, double value)
 {
+  if (r->type == DG_RULE_STALE || r->type == DG_RULE_QUALITY) return value > 0 ? 0 : RULE_NORMAL;
   for (int i = (int)r->n_stages - 1; i >= 0; i--)
     if (rule__stage_holds(r, i, current, value)) return i;
   return RULE_NORMAL;
@@ -49,9 +50,43 @@ static int rule__settle(const struct dg_rule *r, struct rule_state *st, int targ
   return 0;
 }
 
+/* Keeps history within the window; sets *rate from the oldest pair in it. 0, or -1 when the
+ * history spans less than one slot. */
+static int rule__rate(const struct dg_rule *r, struct rule_rate *rr, double value, int64_t now_ms, double *rate)
+{
+  int64_t slot_ms = r->rate_window_ms / RULE_RATE_SLOTS;
+  while (rr->n && now_ms - rr->t_ms[rr->first] > (int64_t)r->rate_window_ms) {
+    rr->first = (uint8_t)((rr->first + 1) % RULE_RATE_SLOTS);
+    rr->n--;
+  }
+  int have = rr->n && now_ms - rr->t_ms[rr->first] >= slot_ms && now_ms > rr->t_ms[rr->first];
+  if (have) *rate = (value - rr->v[rr->first]) / (double)(now_ms - rr->t_ms[rr->first]) * r->rate_per_ms;
+  int last = (rr->first + rr->n - 1) % RULE_RATE_SLOTS;
+  if (!rr->n || now_ms - rr->t_ms[last] >= slot_ms) {
+    if (rr->n == RULE_RATE_SLOTS) {
+      rr->first = (uint8_t)((rr->first + 1) % RULE_RATE_SLOTS);
+      rr->n--;
+    }
+    int at = (rr->first + rr->n) % RULE_RATE_SLOTS;
+    rr->t_ms[at] = now_ms;
+    rr->v[at] = value;
+    rr->n++;
+  }
+  return have ? 0 : -1;
+}
+
 int rule_eval(const struct dg_rule *r, struct rule_state *st, double value, int64_t now_ms,
               int64_t *deadline_ms)
 {
+  if (r->type == DG_RULE_RATE) {
+    double rate;
+    *deadline_ms = 0;
+    if (!st->rate || rule__rate(r, st->rate, value, now_ms, &rate)) {
+      rule_cancel_pending(st);
+      return 0;
+    }
+    value = r->rate_direction == DG_RATE_FALLING ? -rate : rate;
+  }
   st->value = value;
   st->has_value = 1;
   return rule__settle(r, st, rule_target_stage(r, st->stage, value), now_ms, deadline_ms);
@@ -62,6 +97,11 @@ int rule_tick(const struct dg_rule *r, struct rule_state *st, int64_t now_ms, in
   *deadline_ms = 0;
   if (!st->has_value || st->pending == st->stage) return 0;
   return rule__settle(r, st, rule_target_stage(r, st->stage, st->value), now_ms, deadline_ms);
+}
+
+int rule_eval_fault(const struct dg_rule *r, struct rule_state *st, int fault, int64_t now_ms, int64_t *deadline_ms)
+{
+  return rule_eval(r, st, fault ? 1.0 : 0.0, now_ms, deadline_ms);
 }
 
 void rule_cancel_pending(struct rule_state *st) { st->pending = st->stage; }

@@ -13,6 +13,15 @@
 
 #define RULE_NORMAL (-1)
 
+#define RULE_RATE_SLOTS 8
+
+/* Recent (time, value) pairs of a rate rule, about window/RULE_RATE_SLOTS apart. */
+struct rule_rate {
+  int64_t t_ms[RULE_RATE_SLOTS];
+  double v[RULE_RATE_SLOTS];
+  uint8_t first, n;
+};
+
 /* Per-rule runtime state, owned by the loop thread. */
 struct rule_state {
   int8_t stage;            /* effective stage, RULE_NORMAL when not in alarm */
@@ -20,21 +29,28 @@ struct rule_state {
   int64_t pending_since_ms;
   double value;            /* last good value seen */
   uint8_t has_value;
+  struct rule_rate *rate;  /* rate rules: owned by the caller, zeroed; NULL for other types */
 };
 
+/* Resets everything but st->rate. */
 void rule_state_init(struct rule_state *st);
 
 /* The stage the value asks for right now, given the current stage (deadband applies to stages
  * already active). Exposed for tests. */
 int rule_target_stage(const struct dg_rule *r, int current, double value);
 
-/* Feeds one good sample. Returns 1 if st->stage changed, 0 if not. *deadline_ms is set to the
+/* Feeds one good sample. For a rate rule, st->value becomes the rate (units per rate_per_ms,
+ * positive in the rule's direction); until the window holds enough history nothing changes. Returns 1 if st->stage changed, 0 if not. *deadline_ms is set to the
  * time at which rule_tick must run because a delay is pending, or 0. */
 int rule_eval(const struct dg_rule *r, struct rule_state *st, double value, int64_t now_ms,
               int64_t *deadline_ms);
 
 /* Re-evaluates a pending delay with the last value (a timer fired). Same returns as rule_eval. */
 int rule_tick(const struct dg_rule *r, struct rule_state *st, int64_t now_ms, int64_t *deadline_ms);
+
+/* Stale and quality rules: feeds whether the fault holds now (1) or not (0); the on-delay
+ * applies to a fault appearing, the off-delay to it going. Same returns as rule_eval. */
+int rule_eval_fault(const struct dg_rule *r, struct rule_state *st, int fault, int64_t now_ms, int64_t *deadline_ms);
 
 /* Drops a pending delay (e.g. the point's quality went bad: its value cannot confirm anything). */
 void rule_cancel_pending(struct rule_state *st);

@@ -99,6 +99,16 @@ class Daemon:
             wait_until(lambda: "ready" in self.read_log(), 10, "the daemon to be ready")
         return self
 
+    def token(self, person):
+        """A bearer token for a configured person, issued by the real CLI (kept per person)."""
+        self.tokens = getattr(self, "tokens", {})
+        if person not in self.tokens:
+            r = subprocess.run([DAEMON, "-c", self.config_path, "--db", self.db_path, "--create-token", person,
+                                "--log-level", "error"], capture_output=True, text=True, timeout=30)
+            assert r.returncode == 0, r.stderr
+            self.tokens[person] = r.stdout.strip()
+        return self.tokens[person]
+
     def read_log(self):
         with open(self.log_path, encoding="utf-8", errors="replace") as f:
             return f.read()

@@ -62,10 +62,16 @@ policies:
 """
 
 
-def post(daemon, path, body):
+def post(daemon, path, body, actor=None):
+    """POSTs as `actor` (or the body's "actor"), authenticated with that person's bearer token."""
+    if isinstance(body, dict) and "actor" in body:
+        body = dict(body)
+        actor = body.pop("actor")
     data = json.dumps(body).encode("utf-8") if not isinstance(body, bytes) else body
-    req = urllib.request.Request(f"http://127.0.0.1:{daemon.port}{path}", data=data, method="POST",
-                                 headers={"Content-Type": "application/json"})
+    headers = {"Content-Type": "application/json"}
+    if actor:
+        headers["Authorization"] = "Bearer " + daemon.token(actor)
+    req = urllib.request.Request(f"http://127.0.0.1:{daemon.port}{path}", data=data, method="POST", headers=headers)
     try:
         with urllib.request.urlopen(req, timeout=10) as r:
             return r.status, json.loads(r.read().decode("utf-8"))
@@ -176,9 +182,13 @@ def test_manual_report_and_rejected_input(workdir, cleanup):
     assert (h["measure"], h["event"], h["unit"], h["hazard_source"], h["liable_person"]) == ("M02", "E01", "U01", "HS01", "li"), h
     assert [j["action"] for j in h["journal"]] == ["report"] and h["journal"][0]["actor"] == "zhao", h
 
+    # No token, or a token nobody was issued: 401, and nothing is written.
+    st, body = post(daemon, "/api/v1/hazards", {"description": "x", "danger_src": 1})
+    assert st == 401 and "token" in body["error"], (st, body)
+    daemon.tokens["nobody"] = "0" * 64
+    st, body = post(daemon, "/api/v1/hazards", {"actor": "nobody", "description": "x", "danger_src": 1})
+    assert st == 401, (st, body)
     bad = [
-        ({"description": "x", "danger_src": 1}, "actor"),
-        ({"actor": "nobody", "description": "x", "danger_src": 1}, "actor"),
         ({"actor": "zhao", "danger_src": 1}, "description"),
         ({"actor": "zhao", "description": "x"}, "danger_src"),
         ({"actor": "zhao", "description": "x", "danger_src": 9}, "danger_src"),
@@ -189,7 +199,7 @@ def test_manual_report_and_rejected_input(workdir, cleanup):
     for req, field in bad:
         st, body = post(daemon, "/api/v1/hazards", req)
         assert st == 400 and body["error"].startswith(field + ":"), (req, st, body)
-    st, body = post(daemon, "/api/v1/hazards", b"{not json")
+    st, body = post(daemon, "/api/v1/hazards", b"{not json", actor="zhao")
     assert st == 400 and body["error"].startswith("body"), (st, body)
     hid = h["id"]
     st, body = post(daemon, f"/api/v1/hazards/{hid}/rectify", {"actor": "wang", "cost": -1})

@@ -469,10 +469,10 @@ static void test_scalar_rules(void **state)
   snprintf(yaml, sizeof yaml, "%srules: [{id: R, type: high, point: P, stages: []}]\n", rule_head);
   load_str(yaml, -EINVAL, err, sizeof err);
   assert_non_null(strstr(err, "rules[0].stages: expected 1 to 4 stages, got 0"));
-  snprintf(yaml, sizeof yaml, "%srules: [{id: R, type: rate, point: P, stages: [{name: H, limit: 1, priority: low}]}]\n",
+  snprintf(yaml, sizeof yaml, "%srules: [{id: R, type: slope, point: P, stages: [{name: H, limit: 1, priority: low}]}]\n",
            rule_head);
   load_str(yaml, -EINVAL, err, sizeof err);
-  assert_non_null(strstr(err, "rules[0].type: expected one of high, low, got 'rate'"));
+  assert_non_null(strstr(err, "rules[0].type: expected one of high, low, stale, quality, rate, got 'slope'"));
   snprintf(yaml, sizeof yaml, "%srules: [{id: R, type: high, point: P, deadband: -1, "
            "stages: [{name: H, limit: 1, priority: low}]}]\n", rule_head);
   load_str(yaml, -EINVAL, err, sizeof err);

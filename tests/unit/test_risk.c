@@ -136,7 +136,10 @@ static void test_units_rise_and_fall_with_alarms_and_major_hazards(void **state)
   free(u);
 
   /* Falls back to the assessment once the alarms clear and the hazard is closed. */
-  for (int i = 0; i < 3; i++) p.alarms[i].state = i == 0 ? ALARM_RTN_UNACK : ALARM_NORMAL;
+  for (int i = 0; i < 3; i++) {
+    p.alarms[i].state = i == 0 ? ALARM_RTN_UNACK : ALARM_NORMAL;
+    p.alarms[i].stage = -1;
+  }
   assert_int_equal(risk_evaluate(&p.cfg, p.alarms, NULL, 0, &u, &n), 0);
   assert_int_equal(u[0].current, DG_LEVEL_YELLOW);
   assert_int_equal(u[0].cause, RISK_BY_ASSESSMENT);

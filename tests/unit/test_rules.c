@@ -242,6 +242,311 @@ static void test_random_streams_stay_legal(void **state)
   }
 }
 
+/* ---- shelve, out of service, latch: every operator transition from every state ---- */
+
+enum setup { S_NORMAL, S_UNACK, S_ACKED, S_RTN_UNACK, S_LATCHED, S_SHELVED_ACTIVE, S_SHELVED_NORMAL, S_OOS_ACTIVE,
+             S_OOS_NORMAL };
+enum op { OP_ACTIVATE, OP_ESCALATE, OP_CLEAR, OP_ACK, OP_SHELVE, OP_UNSHELVE, OP_OOS, OP_RTS, OP_RESET };
+
+static void drive_to(struct alarm *a, enum setup s)
+{
+  struct alarm_transition tr;
+  int active = s == S_UNACK || s == S_ACKED || s == S_SHELVED_ACTIVE || s == S_OOS_ACTIVE || s == S_LATCHED ||
+               s == S_RTN_UNACK;
+  if (active) assert_int_equal(alarm_on_stage(a, 0, 30, 100, &tr), 1);
+  if (s == S_ACKED || s == S_LATCHED) assert_int_equal(alarm_ack(a, "op", NULL, 150, &tr), 1);
+  if (s == S_RTN_UNACK || s == S_LATCHED) assert_int_equal(alarm_on_stage(a, -1, 10, 200, &tr), 1);
+  if (s == S_SHELVED_ACTIVE || s == S_SHELVED_NORMAL)
+    assert_int_equal(alarm_shelve(a, "op", "sensor recalibration", 10000, 300, &tr), 1);
+  if (s == S_OOS_ACTIVE || s == S_OOS_NORMAL) assert_int_equal(alarm_out_of_service(a, "eng", 300, &tr), 1);
+}
+
+static int apply(struct alarm *a, enum op op, struct alarm_transition *tr)
+{
+  switch (op) {
+  case OP_ACTIVATE: return alarm_on_stage(a, 0, 30, 1000, tr);
+  case OP_ESCALATE: return alarm_on_stage(a, 1, 60, 1000, tr);
+  case OP_CLEAR: return alarm_on_stage(a, -1, 10, 1000, tr);
+  case OP_ACK: return alarm_ack(a, "op", "seen", 1000, tr);
+  case OP_SHELVE: return alarm_shelve(a, "op", "maintenance", 5000, 1000, tr);
+  case OP_UNSHELVE: return alarm_unshelve(a, "system", 1000, tr);
+  case OP_OOS: return alarm_out_of_service(a, "eng", 1000, tr);
+  case OP_RTS: return alarm_return_to_service(a, "eng", 1000, tr);
+  case OP_RESET: return alarm_reset(a, "op", "field checked", 1000, tr);
+  }
+  return -1;
+}
+
+struct op_case {
+  int latched;
+  enum setup setup;
+  enum op op;
+  int rc;
+  enum alarm_event event;
+  enum alarm_state to;
+  int stage;
+};
+
+static const struct op_case op_cases[] = {
+  /* latched rule */
+  {1, S_UNACK, OP_CLEAR, 1, ALARM_EV_CLEAR, ALARM_LATCHED, -1},
+  {1, S_ACKED, OP_CLEAR, 1, ALARM_EV_CLEAR, ALARM_LATCHED, -1},
+  {1, S_LATCHED, OP_RESET, 1, ALARM_EV_RESET, ALARM_NORMAL, -1},
+  {1, S_LATCHED, OP_ACK, -EALREADY, 0, ALARM_LATCHED, -1},
+  {1, S_LATCHED, OP_ACTIVATE, 1, ALARM_EV_ACTIVATE, ALARM_UNACK, 0},
+  {1, S_UNACK, OP_RESET, -EINVAL, 0, ALARM_UNACK, 0},   /* reset only when latched and normal */
+  {1, S_ACKED, OP_RESET, -EINVAL, 0, ALARM_ACKED, 0},
+  {1, S_NORMAL, OP_RESET, -EINVAL, 0, ALARM_NORMAL, -1},
+  {1, S_LATCHED, OP_SHELVE, 1, ALARM_EV_SHELVE, ALARM_SHELVED, -1},
+  /* reset is refused on a rule that does not latch */
+  {0, S_RTN_UNACK, OP_RESET, -EINVAL, 0, ALARM_RTN_UNACK, -1},
+  /* ack during RTN */
+  {0, S_RTN_UNACK, OP_ACK, 1, ALARM_EV_ACK, ALARM_NORMAL, -1},
+  /* shelve from every annunciated state */
+  {0, S_NORMAL, OP_SHELVE, 1, ALARM_EV_SHELVE, ALARM_SHELVED, -1},
+  {0, S_UNACK, OP_SHELVE, 1, ALARM_EV_SHELVE, ALARM_SHELVED, 0},
+  {0, S_ACKED, OP_SHELVE, 1, ALARM_EV_SHELVE, ALARM_SHELVED, 0},
+  {0, S_RTN_UNACK, OP_SHELVE, 1, ALARM_EV_SHELVE, ALARM_SHELVED, -1},
+  {0, S_SHELVED_ACTIVE, OP_SHELVE, -EALREADY, 0, ALARM_SHELVED, 0},
+  {0, S_OOS_ACTIVE, OP_SHELVE, -EINVAL, 0, ALARM_OUT_OF_SERVICE, 0},
+  /* shelved: the condition is followed but not annunciated */
+  {0, S_SHELVED_NORMAL, OP_ACTIVATE, 1, ALARM_EV_ACTIVATE, ALARM_SHELVED, 0},
+  {0, S_SHELVED_ACTIVE, OP_ESCALATE, 1, ALARM_EV_ESCALATE, ALARM_SHELVED, 1},
+  {0, S_SHELVED_ACTIVE, OP_CLEAR, 1, ALARM_EV_CLEAR, ALARM_SHELVED, -1},
+  {0, S_SHELVED_ACTIVE, OP_ACK, -EALREADY, 0, ALARM_SHELVED, 0},
+  {0, S_SHELVED_ACTIVE, OP_RESET, -EINVAL, 0, ALARM_SHELVED, 0},
+  /* shelve ending (operator or expiry) while active → UNACK, while normal → NORMAL */
+  {0, S_SHELVED_ACTIVE, OP_UNSHELVE, 1, ALARM_EV_UNSHELVE, ALARM_UNACK, 0},
+  {0, S_SHELVED_NORMAL, OP_UNSHELVE, 1, ALARM_EV_UNSHELVE, ALARM_NORMAL, -1},
+  {0, S_UNACK, OP_UNSHELVE, -EINVAL, 0, ALARM_UNACK, 0},
+  /* out of service */
+  {0, S_NORMAL, OP_OOS, 1, ALARM_EV_OUT_OF_SERVICE, ALARM_OUT_OF_SERVICE, -1},
+  {0, S_UNACK, OP_OOS, 1, ALARM_EV_OUT_OF_SERVICE, ALARM_OUT_OF_SERVICE, 0},
+  {0, S_SHELVED_ACTIVE, OP_OOS, 1, ALARM_EV_OUT_OF_SERVICE, ALARM_OUT_OF_SERVICE, 0},
+  {0, S_OOS_NORMAL, OP_OOS, -EALREADY, 0, ALARM_OUT_OF_SERVICE, -1},
+  {0, S_OOS_NORMAL, OP_ACTIVATE, 1, ALARM_EV_ACTIVATE, ALARM_OUT_OF_SERVICE, 0},
+  {0, S_OOS_ACTIVE, OP_CLEAR, 1, ALARM_EV_CLEAR, ALARM_OUT_OF_SERVICE, -1},
+  {0, S_OOS_ACTIVE, OP_ACK, -EALREADY, 0, ALARM_OUT_OF_SERVICE, 0},
+  {0, S_OOS_ACTIVE, OP_UNSHELVE, -EINVAL, 0, ALARM_OUT_OF_SERVICE, 0},
+  {0, S_OOS_ACTIVE, OP_RTS, 1, ALARM_EV_RETURN_TO_SERVICE, ALARM_UNACK, 0},
+  {0, S_OOS_NORMAL, OP_RTS, 1, ALARM_EV_RETURN_TO_SERVICE, ALARM_NORMAL, -1},
+  {0, S_NORMAL, OP_RTS, -EINVAL, 0, ALARM_NORMAL, -1},
+  /* latched rule while out of service: clearing does not latch, the alarm returns to NORMAL */
+  {1, S_OOS_ACTIVE, OP_CLEAR, 1, ALARM_EV_CLEAR, ALARM_OUT_OF_SERVICE, -1},
+};
+
+static void test_alarm_operator_transitions(void **state)
+{
+  for (size_t i = 0; i < sizeof op_cases / sizeof op_cases[0]; i++) {
+    const struct op_case *c = &op_cases[i];
+    struct dg_rule r = make_high(0, 0, 0);
+    r.latched = c->latched;
+    struct alarm a;
+    struct alarm_transition tr = {0};
+    alarm_init(&a, &r, 1);
+    drive_to(&a, c->setup);
+    enum alarm_state from = a.state;
+    int rc = apply(&a, c->op, &tr);
+    if (rc != c->rc || a.state != c->to || a.stage != c->stage || (rc == 1 && (tr.event != c->event || tr.from != from || tr.to != c->to)))
+      fail_msg("case %zu: rc %d state %s stage %d event %s; expected rc %d state %s stage %d event %s", i, rc,
+               alarm_state_name(a.state), a.stage, alarm_event_name(tr.event), c->rc, alarm_state_name(c->to),
+               c->stage, alarm_event_name(c->event));
+    alarm_release(&a);
+  }
+}
+
+static void test_alarm_shelve_fields(void **state)
+{
+  struct dg_rule r = make_high(0, 0, 0);
+  struct alarm a;
+  struct alarm_transition tr;
+  alarm_init(&a, &r, 1);
+  assert_int_equal(alarm_shelve(&a, "op", "", 5000, 1000, &tr), -EINVAL);    /* reason required */
+  assert_int_equal(alarm_shelve(&a, "op", NULL, 5000, 1000, &tr), -EINVAL);
+  assert_int_equal(alarm_shelve(&a, "op", "why", 1000, 1000, &tr), -EINVAL); /* expiry in the past */
+  assert_int_equal(a.state, ALARM_NORMAL);
+  assert_int_equal(alarm_shelve(&a, "op", "valve work", 5000, 1000, &tr), 1);
+  assert_int_equal(a.shelved_until_ms, 5000);
+  assert_string_equal(a.shelve_reason, "valve work");
+  assert_true(alarm_is_silenced(&a));
+  assert_int_equal(alarm_on_stage(&a, 0, 30, 2000, &tr), 1); /* still evaluated */
+  assert_int_equal(a.activations, 1);
+  assert_true(alarm_is_active(&a));
+  assert_int_equal(alarm_unshelve(&a, "system", 5000, &tr), 1); /* expiry while active */
+  assert_int_equal(a.state, ALARM_UNACK);
+  assert_int_equal(a.shelved_until_ms, 0);
+  assert_null(a.shelve_reason);
+  assert_false(alarm_is_silenced(&a));
+  assert_string_equal(alarm_refusal(&a, ALARM_EV_RESET), "only a latched alarm whose condition is normal can be reset");
+  alarm_release(&a);
+}
+
+static void test_alarm_state_names_round_trip(void **state)
+{
+  for (int s = ALARM_NORMAL; s <= ALARM_OUT_OF_SERVICE; s++)
+    assert_int_equal(alarm_state_parse(alarm_state_name((enum alarm_state)s)), s);
+  assert_int_equal(alarm_state_parse("SUPPRESSED"), -1);
+  assert_true(alarm_state_may_be_active(ALARM_SHELVED));
+  assert_false(alarm_state_may_be_active(ALARM_LATCHED));
+}
+
+/* ---- stale and quality rules: a fault flag through on/off-delays ---- */
+
+struct fault_step {
+  int64_t t;
+  int fault;
+  int tick;
+  int expect_stage;
+  int expect_changed;
+};
+
+static void test_fault_rule_delays(void **state)
+{
+  struct dg_rule r = {.id = "Q1", .type = DG_RULE_QUALITY, .point = &test_point, .n_stages = 1,
+                      .on_delay_ms = 5000, .off_delay_ms = 1000};
+  r.stages[0] = (struct dg_stage){.name = "quality", .priority = DG_PRIO_HIGH};
+  const struct fault_step steps[] = {
+    {0, 1, 0, -1, 0},     /* fault starts: on-delay runs */
+    {4999, 1, 0, -1, 0},
+    {5000, 0, 1, 0, 1},   /* tick exactly at the on-delay: alarm (the last flag was a fault) */
+    {6000, 0, 0, 0, 0},   /* recovered: off-delay runs */
+    {6500, 1, 0, 0, 0},   /* fault again during the off-delay: stays in alarm */
+    {7000, 0, 0, 0, 0},
+    {8000, 0, 1, -1, 1},  /* off-delay elapsed */
+    {9000, 1, 0, -1, 0},
+    {10000, 0, 0, -1, 0}, /* a fault shorter than the on-delay never alarms */
+    {20000, 0, 1, -1, 0},
+  };
+  struct rule_state st;
+  rule_state_init(&st);
+  for (size_t i = 0; i < sizeof steps / sizeof steps[0]; i++) {
+    int64_t deadline;
+    int changed = steps[i].tick ? rule_tick(&r, &st, steps[i].t, &deadline)
+                                : rule_eval_fault(&r, &st, steps[i].fault, steps[i].t, &deadline);
+    if (st.stage != steps[i].expect_stage || changed != steps[i].expect_changed)
+      fail_msg("step %zu: stage %d changed %d, expected %d %d", i, st.stage, changed, steps[i].expect_stage,
+               steps[i].expect_changed);
+  }
+  r.type = DG_RULE_STALE;
+  assert_int_equal(rule_target_stage(&r, RULE_NORMAL, 1), 0);
+  assert_int_equal(rule_target_stage(&r, 0, 0), RULE_NORMAL);
+}
+
+/* ---- rate rules: change over a window, rising and falling ---- */
+
+static void test_rate_rule(void **state)
+{
+  /* 1 unit per second over a 10 s window: H at 2/s, HH at 5/s. */
+  struct dg_rule r = {.id = "RT", .type = DG_RULE_RATE, .point = &test_point, .n_stages = 2, .deadband = 0.5,
+                      .rate_per_ms = 1000, .rate_window_ms = 10000, .rate_direction = DG_RATE_RISING};
+  r.stages[0] = (struct dg_stage){.name = "H", .limit = 2, .priority = DG_PRIO_HIGH};
+  r.stages[1] = (struct dg_stage){.name = "HH", .limit = 5, .priority = DG_PRIO_CRITICAL};
+  struct rule_rate rr = {0};
+  struct rule_state st;
+  rule_state_init(&st);
+  st.rate = &rr;
+  int64_t deadline;
+  assert_int_equal(rule_eval(&r, &st, 0, 0, &deadline), 0);
+  assert_int_equal(rule_eval(&r, &st, 100, 1000, &deadline), 0); /* history shorter than a slot: no rate */
+  assert_int_equal(st.stage, RULE_NORMAL);
+  assert_int_equal(rule_eval(&r, &st, 2.5, 1250, &deadline), 1);   /* (2.5 - 0) / 1.25 s = 2/s exactly: H */
+  assert_int_equal(st.stage, 0);
+  assert_true(st.value == 2.0);
+  /* Steady climb of 1/s for a long time: the window forgets the old values, rate 1/s. */
+  for (int64_t t = 2000; t <= 30000; t += 1000) rule_eval(&r, &st, 2.5 + (double)(t - 1250) / 1000, t, &deadline);
+  assert_int_equal(st.stage, RULE_NORMAL);
+  assert_true(st.value > 0.99 && st.value < 1.01);
+  /* A jump of 60 in 10 s: 6/s → HH. */
+  double base = 2.5 + (30000 - 1250) / 1000.0;
+  assert_int_equal(rule_eval(&r, &st, base + 60, 31000, &deadline), 1);
+  assert_int_equal(st.stage, 1);
+  /* Falling direction: a fall of 3/s alarms, a rise does not. */
+  struct dg_rule f = r;
+  f.rate_direction = DG_RATE_FALLING;
+  struct rule_rate fr = {0};
+  rule_state_init(&st);
+  st.rate = &fr;
+  rule_eval(&f, &st, 100, 0, &deadline);
+  assert_int_equal(rule_eval(&f, &st, 130, 5000, &deadline), 0);
+  assert_int_equal(st.stage, RULE_NORMAL);
+  assert_int_equal(rule_eval(&f, &st, 70, 10000, &deadline), 1); /* (70 - 100) / 10 s = -3/s */
+  assert_int_equal(st.stage, 0);
+  /* No history buffer: never alarms, never crashes. */
+  rule_state_init(&st);
+  st.rate = NULL;
+  assert_int_equal(rule_eval(&r, &st, 1e9, 1000, &deadline), 0);
+}
+
+/* The same with every operator action and a latched rule: no forbidden transition, and the
+ * state always agrees with the condition. */
+static int allowed_full(enum alarm_state from, enum alarm_event ev, enum alarm_state to, int latched)
+{
+  int silenced = from == ALARM_SHELVED || from == ALARM_OUT_OF_SERVICE;
+  switch (ev) {
+  case ALARM_EV_ACTIVATE:
+    return silenced ? to == from : (from == ALARM_NORMAL || from == ALARM_RTN_UNACK || from == ALARM_LATCHED) && to == ALARM_UNACK;
+  case ALARM_EV_ESCALATE: return silenced ? to == from : (from == ALARM_UNACK || from == ALARM_ACKED) && to == ALARM_UNACK;
+  case ALARM_EV_DEESCALATE: return to == from && (silenced || from == ALARM_UNACK || from == ALARM_ACKED);
+  case ALARM_EV_CLEAR:
+    if (silenced) return to == from;
+    if (latched) return (from == ALARM_UNACK || from == ALARM_ACKED) && to == ALARM_LATCHED;
+    return (from == ALARM_UNACK && to == ALARM_RTN_UNACK) || (from == ALARM_ACKED && to == ALARM_NORMAL);
+  case ALARM_EV_ACK:
+    return (from == ALARM_UNACK && to == ALARM_ACKED) || (from == ALARM_RTN_UNACK && to == ALARM_NORMAL);
+  case ALARM_EV_SHELVE: return !silenced && to == ALARM_SHELVED;
+  case ALARM_EV_UNSHELVE: return from == ALARM_SHELVED && (to == ALARM_UNACK || to == ALARM_NORMAL);
+  case ALARM_EV_OUT_OF_SERVICE: return from != ALARM_OUT_OF_SERVICE && to == ALARM_OUT_OF_SERVICE;
+  case ALARM_EV_RETURN_TO_SERVICE: return from == ALARM_OUT_OF_SERVICE && (to == ALARM_UNACK || to == ALARM_NORMAL);
+  case ALARM_EV_RESET: return from == ALARM_LATCHED && to == ALARM_NORMAL;
+  default: return 0;
+  }
+}
+
+static void check_consistent(const struct alarm *a, const struct rule_state *st)
+{
+  assert_int_equal(a->stage, st->stage);
+  if (a->state == ALARM_UNACK || a->state == ALARM_ACKED) assert_true(a->stage >= 0);
+  if (a->state == ALARM_NORMAL || a->state == ALARM_RTN_UNACK || a->state == ALARM_LATCHED) assert_true(a->stage < 0);
+  assert_int_equal(a->shelved_until_ms != 0, a->state == ALARM_SHELVED);
+}
+
+static void test_random_operations_stay_legal(void **state)
+{
+  srand(777);
+  for (int run = 0; run < 200; run++) {
+    struct dg_rule r = make_high(1.5, 700, 300);
+    r.latched = run % 2;
+    struct rule_state st;
+    struct alarm a;
+    rule_state_init(&st);
+    alarm_init(&a, &r, 1);
+    int64_t t = 0;
+    for (int i = 0; i < 500; i++) {
+      t += 1 + rand() % 400;
+      int64_t deadline;
+      struct alarm_transition tr;
+      enum alarm_state from = a.state;
+      int rc = 0;
+      switch (rand() % 12) {
+      case 0: rc = alarm_ack(&a, "op", NULL, t, &tr); break;
+      case 1: rc = alarm_shelve(&a, "op", "why", t + 1000, t, &tr); break;
+      case 2: rc = alarm_unshelve(&a, "op", t, &tr); break;
+      case 3: rc = alarm_out_of_service(&a, "eng", t, &tr); break;
+      case 4: rc = alarm_return_to_service(&a, "eng", t, &tr); break;
+      case 5: rc = alarm_reset(&a, "op", NULL, t, &tr); break;
+      default:
+        if (rule_eval(&r, &st, (double)(rand() % 7000) / 100.0, t, &deadline))
+          rc = alarm_on_stage(&a, st.stage, st.value, t, &tr);
+      }
+      if (rc == 1 && !allowed_full(from, tr.event, tr.to, r.latched))
+        fail_msg("forbidden: %s --%s--> %s", alarm_state_name(from), alarm_event_name(tr.event), alarm_state_name(tr.to));
+      if (rc < 0) assert_int_equal(a.state, from); /* a refused action changes nothing */
+      check_consistent(&a, &st);
+    }
+    alarm_release(&a);
+  }
+}
+
 int main(void)
 {
   const struct CMUnitTest tests[] = {
@@ -255,6 +560,12 @@ int main(void)
     cmocka_unit_test(test_alarm_lifecycle_ack_while_active),
     cmocka_unit_test(test_alarm_rtn_unack),
     cmocka_unit_test(test_random_streams_stay_legal),
+    cmocka_unit_test(test_alarm_operator_transitions),
+    cmocka_unit_test(test_alarm_shelve_fields),
+    cmocka_unit_test(test_alarm_state_names_round_trip),
+    cmocka_unit_test(test_fault_rule_delays),
+    cmocka_unit_test(test_rate_rule),
+    cmocka_unit_test(test_random_operations_stay_legal),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -1,0 +1,394 @@
+/* Engine alarm management on a real store: operator transitions are journaled and persisted,
+ * shelved and out-of-service alarms are evaluated but not notified, a shelve expires on its
+ * own, and every state survives a restart. */
+#include <errno.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <cmocka.h>
+
+#include "config.h"
+#include "engine.h"
+#include "httpc.h"
+#include "log.h"
+#include "sdnotify.h"
+
+static const char test_yaml[] =
+  "site: { code: T1 }\n"
+  "mqtt:\n"
+  "  - { id: main, uri: \"tcp://127.0.0.1:1\", client_id: t }\n"
+  "points:\n"
+  "  - { id: P1, driver: mqtt.main, topic: t/p1 }\n"
+  "  - { id: P2, driver: mqtt.main, topic: t/p2 }\n"
+  "  - { id: P3, driver: mqtt.main, topic: t/p3 }\n"
+  "  - { id: P4, driver: mqtt.main, topic: t/p4 }\n"
+  "  - { id: P5, driver: mqtt.main, topic: t/p5 }\n"
+  "rules:\n"
+  "  - { id: R1, type: high, point: P1, latched: true, stages: [ { name: H, limit: 25, priority: high } ] }\n"
+  "  - { id: R2, type: high, point: P2, stages: [ { name: H, limit: 25, priority: critical } ] }\n"
+  "  - { id: Q3, type: quality, point: P3, priority: high, on_delay: 100ms }\n"
+  "  - { id: S4, type: stale, point: P4, timeout: 300ms, priority: medium }\n"
+  "  - { id: RT5, type: rate, point: P5, rate: { per: 1s, window: 800ms }, direction: falling,\n"
+  "      stages: [ { name: fall, limit: 10, priority: high } ] }\n"
+  "channels:\n"
+  "  - { id: hook, type: webhook, url: \"http://127.0.0.1:1/hook\" }\n"
+  "policies:\n"
+  "  - { id: all, priorities: [low, medium, high, critical], channels: [hook] }\n"
+  "alarm: { max_shelve: { critical: 30m } }\n";
+
+struct fixture {
+  char dir[64];
+  char db[128];
+  uv_loop_t loop;
+  struct dg_config *cfg;
+  struct store *store;
+  struct ledger *ledger;
+  struct httpc *httpc;
+  struct notify *notify;
+  struct engine engine;
+};
+
+static void start(struct fixture *f)
+{
+  char err[256];
+  assert_int_equal(uv_loop_init(&f->loop), 0);
+  assert_int_equal(store_open(&f->store, &f->loop, f->db, err, sizeof err), 0);
+  assert_int_equal(ledger_open(&f->ledger, f->cfg, f->store), 0);
+  assert_int_equal(httpc_init(&f->httpc, &f->loop), 0);
+  assert_int_equal(notify_init(&f->notify, &f->loop, f->cfg, f->store, f->httpc), 0);
+  assert_int_equal(engine_init(&f->engine, &f->loop, f->cfg, f->store, f->ledger, f->notify), 0);
+}
+
+static void stop(struct fixture *f)
+{
+  store_wait_idle(f->store);
+  engine_close(&f->engine);
+  notify_close(f->notify);
+  httpc_close(f->httpc);
+  store_close(f->store);
+  uv_run(&f->loop, UV_RUN_DEFAULT);
+  assert_int_equal(uv_loop_close(&f->loop), 0);
+  engine_free(&f->engine);
+  ledger_close(f->ledger);
+}
+
+static int setup(void **state)
+{
+  struct fixture *f = calloc(1, sizeof *f);
+  char err[256];
+  snprintf(f->dir, sizeof f->dir, "/tmp/dg-engine-XXXXXX");
+  assert_non_null(mkdtemp(f->dir));
+  snprintf(f->db, sizeof f->db, "%s/dg.db", f->dir);
+  assert_int_equal(config_load_string("test.yaml", test_yaml, sizeof test_yaml - 1, &f->cfg, err, sizeof err), 0);
+  start(f);
+  *state = f;
+  return 0;
+}
+
+static int teardown(void **state)
+{
+  struct fixture *f = *state;
+  stop(f);
+  config_free(f->cfg);
+  char path[256];
+  const char *files[] = {"dg.db", "dg.db-wal", "dg.db-shm"};
+  for (int i = 0; i < 3; i++) {
+    snprintf(path, sizeof path, "%s/%s", f->dir, files[i]);
+    unlink(path);
+  }
+  rmdir(f->dir);
+  free(f);
+  return 0;
+}
+
+static void feed(struct fixture *f, const char *point, double value)
+{
+  struct dg_sample s = {.point = (uint32_t)dg_config_point(f->cfg, point)->index, .quality = DG_Q_GOOD,
+                        .value = value, .ts_ms = dg_wall_ms()};
+  engine_on_samples(&f->engine, &s, 1);
+  store_wait_idle(f->store);
+}
+
+static void feed_quality(struct fixture *f, const char *point, uint8_t quality)
+{
+  struct dg_sample s = {.point = (uint32_t)dg_config_point(f->cfg, point)->index, .quality = quality,
+                        .value = 0, .ts_ms = dg_wall_ms()};
+  engine_on_samples(&f->engine, &s, 1);
+  store_wait_idle(f->store);
+}
+
+static struct alarm *alarm_of(struct fixture *f, const char *rule)
+{
+  for (size_t i = 0; i < f->cfg->n_rules; i++)
+    if (strcmp(f->cfg->rules[i].id, rule) == 0) return &f->engine.alarms[i];
+  fail_msg("no rule %s", rule);
+  return NULL;
+}
+
+static int op(struct fixture *f, const char *rule, enum alarm_event ev, const char *comment, int64_t shelve_ms)
+{
+  int rc = engine_operate(&f->engine, alarm_of(f, rule)->id, ev, "zhang", comment, shelve_ms);
+  store_wait_idle(f->store);
+  return rc;
+}
+
+static int64_t count(struct fixture *f, const char *sql, int64_t alarm_id)
+{
+  sqlite3_stmt *st;
+  assert_int_equal(sqlite3_prepare_v2(store_conn_db(store_reader(f->store)), sql, -1, &st, NULL), SQLITE_OK);
+  sqlite3_bind_int64(st, 1, alarm_id);
+  assert_int_equal(sqlite3_step(st), SQLITE_ROW);
+  int64_t n = sqlite3_column_int64(st, 0);
+  sqlite3_finalize(st);
+  return n;
+}
+
+static int64_t outbox_rows(struct fixture *f, const char *rule)
+{
+  char like[64];
+  snprintf(like, sizeof like, "alarm:%lld:%%", (long long)alarm_of(f, rule)->id);
+  sqlite3_stmt *st;
+  assert_int_equal(sqlite3_prepare_v2(store_conn_db(store_reader(f->store)), "SELECT COUNT(*) FROM outbox WHERE ref LIKE ?1",
+                                      -1, &st, NULL), SQLITE_OK);
+  sqlite3_bind_text(st, 1, like, -1, SQLITE_TRANSIENT);
+  assert_int_equal(sqlite3_step(st), SQLITE_ROW);
+  int64_t n = sqlite3_column_int64(st, 0);
+  sqlite3_finalize(st);
+  return n;
+}
+
+static void restart(struct fixture *f)
+{
+  stop(f);
+  memset(&f->engine, 0, sizeof f->engine);
+  start(f);
+}
+
+static void test_operator_errors(void **state)
+{
+  struct fixture *f = *state;
+  assert_int_equal(engine_operate(&f->engine, 9999, ALARM_EV_ACK, "zhang", NULL, 0), -ENOENT);
+  assert_int_equal(op(f, "R1", ALARM_EV_ACK, NULL, 0), -EALREADY);
+  assert_int_equal(op(f, "R1", ALARM_EV_RESET, NULL, 0), -EINVAL);
+  assert_int_equal(op(f, "R1", ALARM_EV_UNSHELVE, NULL, 0), -EINVAL);
+  assert_int_equal(op(f, "R2", ALARM_EV_SHELVE, "work", 31 * 60000), -ERANGE); /* max_shelve critical 30m */
+  assert_int_equal(op(f, "R1", ALARM_EV_SHELVE, "work", 5 * 3600000), -ERANGE); /* config default high 4h */
+  assert_int_equal(op(f, "R1", ALARM_EV_SHELVE, "work", 0), -ERANGE);
+  assert_int_equal(op(f, "R1", ALARM_EV_SHELVE, "", 60000), -EINVAL);
+  assert_int_equal(alarm_of(f, "R1")->state, ALARM_NORMAL);
+  assert_int_equal(count(f, "SELECT COUNT(*) FROM alarm_journal WHERE alarm_id = ?1", alarm_of(f, "R1")->id), 0);
+}
+
+static void test_shelved_and_oos_are_journaled_not_notified(void **state)
+{
+  struct fixture *f = *state;
+  int64_t id = alarm_of(f, "R2")->id;
+  assert_int_equal(op(f, "R2", ALARM_EV_SHELVE, "sensor swap", 20 * 60000), 1);
+  feed(f, "P2", 40);
+  assert_int_equal(alarm_of(f, "R2")->state, ALARM_SHELVED);
+  assert_true(alarm_is_active(alarm_of(f, "R2")));
+  feed(f, "P2", 10);
+  assert_int_equal(op(f, "R2", ALARM_EV_OUT_OF_SERVICE, "loop check", 0), 1);
+  feed(f, "P2", 40);
+  assert_int_equal(count(f, "SELECT COUNT(*) FROM alarm_journal WHERE alarm_id = ?1", id), 5);
+  assert_int_equal(count(f, "SELECT COUNT(*) FROM alarm_journal WHERE alarm_id = ?1 AND actor = 'zhang'"
+                            " AND comment = 'sensor swap' AND event = 'shelve'", id), 1);
+  assert_int_equal(outbox_rows(f, "R2"), 0);
+  /* Back in service with the condition active: UNACK and announced. */
+  assert_int_equal(op(f, "R2", ALARM_EV_RETURN_TO_SERVICE, NULL, 0), 1);
+  assert_int_equal(alarm_of(f, "R2")->state, ALARM_UNACK);
+  assert_int_equal(outbox_rows(f, "R2"), 1);
+}
+
+static void test_latched_needs_reset(void **state)
+{
+  struct fixture *f = *state;
+  feed(f, "P1", 30);
+  feed(f, "P1", 10);
+  struct alarm *a = alarm_of(f, "R1");
+  assert_int_equal(a->state, ALARM_LATCHED);
+  assert_int_equal(op(f, "R1", ALARM_EV_RESET, "found a leak at the flange", 0), 1);
+  assert_int_equal(a->state, ALARM_NORMAL);
+  assert_string_equal(a->ack_user, "zhang");
+  assert_int_equal(count(f, "SELECT COUNT(*) FROM alarms WHERE id = ?1 AND state = 'NORMAL' AND latched = 0", a->id), 1);
+}
+
+static void wait_state(struct fixture *f, const char *rule, enum alarm_state s)
+{
+  int64_t deadline = dg_mono_ms() + 10000;
+  while (alarm_of(f, rule)->state != s && dg_mono_ms() < deadline) uv_run(&f->loop, UV_RUN_ONCE);
+  assert_int_equal(alarm_of(f, rule)->state, s);
+}
+
+static void test_shelve_expires_while_active(void **state)
+{
+  struct fixture *f = *state;
+  feed(f, "P2", 40);
+  assert_int_equal(op(f, "R2", ALARM_EV_ACK, NULL, 0), 1);
+  assert_int_equal(op(f, "R2", ALARM_EV_SHELVE, "short", 1), 1);
+  int64_t notified = outbox_rows(f, "R2");
+  wait_state(f, "R2", ALARM_UNACK);
+  store_wait_idle(f->store);
+  assert_int_equal(count(f, "SELECT COUNT(*) FROM alarm_journal WHERE alarm_id = ?1 AND event = 'unshelve'"
+                            " AND actor = 'system'", alarm_of(f, "R2")->id), 1);
+  assert_int_equal(outbox_rows(f, "R2"), notified + 1);
+  assert_int_equal(alarm_of(f, "R2")->shelved_until_ms, 0);
+}
+
+static void test_quality_rule(void **state)
+{
+  struct fixture *f = *state;
+  feed(f, "P3", 12);
+  feed_quality(f, "P3", DG_Q_UNKNOWN); /* not a fault */
+  feed_quality(f, "P3", DG_Q_COMM);
+  assert_int_equal(alarm_of(f, "Q3")->state, ALARM_NORMAL); /* on-delay running */
+  wait_state(f, "Q3", ALARM_UNACK);
+  struct alarm *a = alarm_of(f, "Q3");
+  assert_int_equal(a->priority, DG_PRIO_HIGH);
+  assert_int_equal(a->value, 12); /* the point's last good value */
+  feed(f, "P3", 13);
+  assert_int_equal(a->state, ALARM_RTN_UNACK);
+  assert_int_equal(outbox_rows(f, "Q3"), 2);
+  /* A fault shorter than the on-delay: no alarm. */
+  assert_int_equal(op(f, "Q3", ALARM_EV_ACK, NULL, 0), 1);
+  feed_quality(f, "P3", DG_Q_DEVICE);
+  feed(f, "P3", 13);
+  int64_t until = dg_mono_ms() + 300;
+  while (dg_mono_ms() < until) uv_run(&f->loop, UV_RUN_NOWAIT);
+  assert_int_equal(alarm_of(f, "Q3")->state, ALARM_NORMAL);
+}
+
+static void test_stale_rule(void **state)
+{
+  struct fixture *f = *state;
+  wait_state(f, "S4", ALARM_UNACK); /* never reported since start */
+  feed_quality(f, "P4", DG_Q_COMM);  /* a fault sample is not fresh data */
+  assert_int_equal(alarm_of(f, "S4")->state, ALARM_UNACK);
+  feed(f, "P4", 1);
+  assert_int_equal(alarm_of(f, "S4")->state, ALARM_RTN_UNACK);
+  assert_int_equal(op(f, "S4", ALARM_EV_ACK, NULL, 0), 1);
+  wait_state(f, "S4", ALARM_UNACK); /* silent again for the timeout */
+  assert_int_equal(alarm_of(f, "S4")->activations, 2);
+  /* An active stale alarm stays active across a restart until a good sample arrives. */
+  restart(f);
+  assert_int_equal(alarm_of(f, "S4")->state, ALARM_UNACK);
+  int64_t until = dg_mono_ms() + 100;
+  while (dg_mono_ms() < until) uv_run(&f->loop, UV_RUN_NOWAIT);
+  assert_int_equal(alarm_of(f, "S4")->state, ALARM_UNACK);
+  feed(f, "P4", 2);
+  assert_int_equal(alarm_of(f, "S4")->state, ALARM_RTN_UNACK);
+}
+
+static void advance_loop_time(struct fixture *f, uint64_t ms)
+{
+  uint64_t until = uv_now(&f->loop) + ms;
+  while (uv_now(&f->loop) < until) uv_update_time(&f->loop);
+}
+
+static void test_rate_rule_in_engine(void **state)
+{
+  struct fixture *f = *state;
+  feed(f, "P5", 100);
+  advance_loop_time(f, 150);
+  feed(f, "P5", 99.9); /* a slow fall: no alarm */
+  assert_int_equal(alarm_of(f, "RT5")->state, ALARM_NORMAL);
+  advance_loop_time(f, 150);
+  feed(f, "P5", 50); /* 50 in under 800 ms: far beyond 10 per second */
+  struct alarm *a = alarm_of(f, "RT5");
+  assert_int_equal(a->state, ALARM_UNACK);
+  assert_true(a->value > 10); /* the alarm shows the rate */
+  assert_int_equal(outbox_rows(f, "RT5"), 1);
+}
+
+static void expect_config_error(const char *rule_yaml, const char *msg)
+{
+  char yaml[1024], err[256];
+  struct dg_config *cfg = NULL;
+  snprintf(yaml, sizeof yaml,
+           "site: { code: T1 }\nmqtt: [ { id: m, uri: \"tcp://127.0.0.1:1\" } ]\n"
+           "points: [ { id: P1, driver: mqtt.m, topic: a } ]\nrules:\n  - %s\n", rule_yaml);
+  assert_int_not_equal(config_load_string("r.yaml", yaml, strlen(yaml), &cfg, err, sizeof err), 0);
+  if (!strstr(err, msg)) fail_msg("error '%s' does not say '%s'", err, msg);
+}
+
+static void test_fault_rule_config(void **state)
+{
+  expect_config_error("{ id: S, type: stale, point: P1, priority: high }", "r.yaml:5:5: rules[0]: a stale rule needs 'timeout'");
+  expect_config_error("{ id: S, type: stale, point: P1, timeout: 1s }", "a stale rule needs 'priority'");
+  expect_config_error("{ id: Q, type: quality, point: P1, priority: high, timeout: 1s }",
+                      "rules[0].timeout: only stale rules have a timeout");
+  expect_config_error("{ id: Q, type: quality, point: P1, priority: high, stages: [ { name: H, limit: 1, priority: low } ] }",
+                      "a quality rule has no stages");
+  expect_config_error("{ id: H, type: high, point: P1, priority: high, stages: [ { name: H, limit: 1, priority: low } ] }",
+                      "a high rule takes its priorities from its stages");
+  expect_config_error("{ id: H, type: high, point: P1 }", "missing required key 'stages'");
+  expect_config_error("{ id: S, type: stale, point: P1, priority: high, timeout: 10ms }", "timeout");
+  expect_config_error("{ id: R, type: rate, point: P1, stages: [ { name: H, limit: 1, priority: low } ] }",
+                      "a rate rule needs 'rate: { per, window }'");
+  expect_config_error("{ id: R, type: rate, point: P1, rate: { per: 1m }, stages: [ { name: H, limit: 1, priority: low } ] }",
+                      "rules[0].rate: missing required key 'window'");
+  expect_config_error("{ id: R, type: rate, point: P1, rate: { per: 1m, window: 5m }, direction: up,"
+                      " stages: [ { name: H, limit: 1, priority: low } ] }", "expected one of rising, falling");
+  expect_config_error("{ id: R, type: rate, point: P1, rate: { per: 1m, window: 5m },"
+                      " stages: [ { name: H, limit: 2, priority: low }, { name: HH, limit: 1, priority: high } ] }",
+                      "limits of a rate rule must ascend strictly");
+  expect_config_error("{ id: H, type: high, point: P1, direction: falling, stages: [ { name: H, limit: 1, priority: low } ] }",
+                      "only rate rules have 'direction'");
+}
+
+/* Drive each alarm to a state, restart, and find the same state, stage and shelve. */
+static void test_restart_in_each_state(void **state)
+{
+  struct fixture *f = *state;
+  static const enum alarm_state states[] = {ALARM_UNACK,   ALARM_ACKED,   ALARM_RTN_UNACK,
+                                            ALARM_LATCHED, ALARM_SHELVED, ALARM_OUT_OF_SERVICE};
+  for (size_t i = 0; i < sizeof states / sizeof states[0]; i++) {
+    const char *rule = states[i] == ALARM_LATCHED ? "R1" : "R2";
+    const char *point = rule[1] == '1' ? "P1" : "P2";
+    feed(f, point, 40);
+    if (states[i] != ALARM_UNACK) op(f, rule, ALARM_EV_ACK, NULL, 0);
+    if (states[i] == ALARM_RTN_UNACK) {
+      feed(f, point, 10);
+      feed(f, point, 40);
+      feed(f, point, 10);
+    }
+    if (states[i] == ALARM_LATCHED) feed(f, point, 10);
+    if (states[i] == ALARM_SHELVED) assert_int_equal(op(f, rule, ALARM_EV_SHELVE, "hot work", 20 * 60000), 1);
+    if (states[i] == ALARM_OUT_OF_SERVICE) assert_int_equal(op(f, rule, ALARM_EV_OUT_OF_SERVICE, NULL, 0), 1);
+    struct alarm before = *alarm_of(f, rule);
+    assert_int_equal(before.state, states[i]);
+    restart(f);
+    struct alarm *a = alarm_of(f, rule);
+    if (a->state != states[i] || a->stage != before.stage || a->shelved_until_ms != before.shelved_until_ms)
+      fail_msg("%s: restored %s stage %d", alarm_state_name(states[i]), alarm_state_name(a->state), a->stage);
+    if (states[i] == ALARM_SHELVED) assert_string_equal(a->shelve_reason, "hot work");
+    /* Back to NORMAL for the next round. */
+    if (states[i] == ALARM_SHELVED) assert_int_equal(op(f, rule, ALARM_EV_UNSHELVE, NULL, 0), 1);
+    if (states[i] == ALARM_OUT_OF_SERVICE) assert_int_equal(op(f, rule, ALARM_EV_RETURN_TO_SERVICE, NULL, 0), 1);
+    if (states[i] == ALARM_LATCHED) assert_int_equal(op(f, rule, ALARM_EV_RESET, NULL, 0), 1);
+    feed(f, point, 10);
+    op(f, rule, ALARM_EV_ACK, NULL, 0);
+    assert_int_equal(alarm_of(f, rule)->state, ALARM_NORMAL);
+  }
+}
+
+int main(void)
+{
+  const struct CMUnitTest tests[] = {
+    cmocka_unit_test_setup_teardown(test_operator_errors, setup, teardown),
+    cmocka_unit_test_setup_teardown(test_shelved_and_oos_are_journaled_not_notified, setup, teardown),
+    cmocka_unit_test_setup_teardown(test_latched_needs_reset, setup, teardown),
+    cmocka_unit_test_setup_teardown(test_shelve_expires_while_active, setup, teardown),
+    cmocka_unit_test_setup_teardown(test_restart_in_each_state, setup, teardown),
+    cmocka_unit_test_setup_teardown(test_quality_rule, setup, teardown),
+    cmocka_unit_test_setup_teardown(test_stale_rule, setup, teardown),
+    cmocka_unit_test_setup_teardown(test_rate_rule_in_engine, setup, teardown),
+    cmocka_unit_test(test_fault_rule_config),
+  };
+  return cmocka_run_group_tests(tests, NULL, NULL);
+}
