@@ -203,46 +203,27 @@ static const char *const ledger_api__sql_journal =
   "INSERT INTO hazard_journal (hazard_id, ts_ms, actor, action, from_state, to_state, comment)"
   " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)";
 
-static void ledger_api__bind_text(sqlite3_stmt *st, int i, const char *s)
-{
-  if (s) sqlite3_bind_text(st, i, s, -1, SQLITE_STATIC);
-  else sqlite3_bind_null(st, i);
-}
-
-static void ledger_api__bind_ms(sqlite3_stmt *st, int i, int64_t ms)
-{
-  if (ms) sqlite3_bind_int64(st, i, ms);
-  else sqlite3_bind_null(st, i);
-}
-
-static int ledger_api__step(sqlite3_stmt *st)
-{
-  int rc = sqlite3_step(st);
-  sqlite3_reset(st);
-  return rc == SQLITE_DONE ? SQLITE_OK : rc;
-}
-
 static int ledger_api__insert(struct store_conn *c, const struct ledger_api__job *j)
 {
   sqlite3_stmt *st = store_stmt(c, ledger_api__sql_insert);
   if (!st) return SQLITE_ERROR;
   sqlite3_bind_int64(st, 1, j->id);
-  ledger_api__bind_text(st, 2, j->code);
+  store_bind_text(st, 2, j->code);
   sqlite3_bind_int(st, 3, j->danger_level);
   sqlite3_bind_int(st, 4, j->danger_src);
   sqlite3_bind_int(st, 5, j->manage_type);
   sqlite3_bind_int(st, 6, j->danger_type);
-  ledger_api__bind_text(st, 7, j->description);
-  ledger_api__bind_text(st, 8, j->reason);
-  ledger_api__bind_text(st, 9, j->liable);
-  ledger_api__bind_ms(st, 10, j->deadline_ms);
-  ledger_api__bind_text(st, 11, j->actor);
-  ledger_api__bind_text(st, 12, j->source);
-  ledger_api__bind_text(st, 13, j->unit);
-  ledger_api__bind_text(st, 14, j->event);
-  ledger_api__bind_text(st, 15, j->measure);
+  store_bind_text(st, 7, j->description);
+  store_bind_text(st, 8, j->reason);
+  store_bind_text(st, 9, j->liable);
+  store_bind_ms(st, 10, j->deadline_ms);
+  store_bind_text(st, 11, j->actor);
+  store_bind_text(st, 12, j->source);
+  store_bind_text(st, 13, j->unit);
+  store_bind_text(st, 14, j->event);
+  store_bind_text(st, 15, j->measure);
   sqlite3_bind_int64(st, 16, j->now_ms);
-  return ledger_api__step(st);
+  return store_step_done(st);
 }
 
 static int ledger_api__update(struct store_conn *c, const struct ledger_api__job *j)
@@ -251,18 +232,18 @@ static int ledger_api__update(struct store_conn *c, const struct ledger_api__job
   if (!st) return SQLITE_ERROR;
   sqlite3_bind_int64(st, 1, j->id);
   sqlite3_bind_int(st, 2, j->to);
-  ledger_api__bind_text(st, 3, j->measures);
+  store_bind_text(st, 3, j->measures);
   if (j->has_cost) sqlite3_bind_double(st, 4, j->cost);
-  ledger_api__bind_text(st, 5, j->rectifier);
-  ledger_api__bind_text(st, 6, j->liable);
-  ledger_api__bind_ms(st, 7, j->deadline_ms);
-  ledger_api__bind_text(st, 8, j->plan);
-  ledger_api__bind_text(st, 9, j->verifier);
-  ledger_api__bind_text(st, 10, j->verify_comment);
-  ledger_api__bind_ms(st, 11, j->closed_ms);
+  store_bind_text(st, 5, j->rectifier);
+  store_bind_text(st, 6, j->liable);
+  store_bind_ms(st, 7, j->deadline_ms);
+  store_bind_text(st, 8, j->plan);
+  store_bind_text(st, 9, j->verifier);
+  store_bind_text(st, 10, j->verify_comment);
+  store_bind_ms(st, 11, j->closed_ms);
   sqlite3_bind_int64(st, 12, j->now_ms);
   sqlite3_bind_int(st, 13, j->from);
-  int rc = ledger_api__step(st);
+  int rc = store_step_done(st);
   if (rc == SQLITE_OK && sqlite3_changes(store_conn_db(c)) != 1) rc = -ESTALE; /* state moved */
   return rc;
 }
@@ -277,11 +258,11 @@ static int ledger_api__task_done(struct store_conn *c, const struct ledger_api__
   if (!st) return SQLITE_ERROR;
   sqlite3_bind_int64(st, 1, j->task_id);
   sqlite3_bind_int(st, 2, j->check_status);
-  ledger_api__bind_text(st, 3, j->actor);
+  store_bind_text(st, 3, j->actor);
   sqlite3_bind_int64(st, 4, j->now_ms);
-  ledger_api__bind_text(st, 5, j->note);
+  store_bind_text(st, 5, j->note);
   if (j->report) sqlite3_bind_int64(st, 6, j->id);
-  int rc = ledger_api__step(st);
+  int rc = store_step_done(st);
   if (rc == SQLITE_OK && sqlite3_changes(store_conn_db(c)) != 1) rc = -ESTALE; /* completed meanwhile */
   return rc;
 }
@@ -298,13 +279,13 @@ static int ledger_api__job_work(struct store_conn *c, void *arg)
   if (!st) return SQLITE_ERROR;
   sqlite3_bind_int64(st, 1, j->id);
   sqlite3_bind_int64(st, 2, j->now_ms);
-  ledger_api__bind_text(st, 3, j->actor);
-  ledger_api__bind_text(st, 4, j->action);
+  store_bind_text(st, 3, j->actor);
+  store_bind_text(st, 4, j->action);
   if (j->report) sqlite3_bind_null(st, 5);
   else sqlite3_bind_int(st, 5, j->from);
   sqlite3_bind_int(st, 6, j->to);
-  ledger_api__bind_text(st, 7, j->comment);
-  return ledger_api__step(st);
+  store_bind_text(st, 7, j->comment);
+  return store_step_done(st);
 }
 
 static void ledger_api__job_done(void *arg, int rc) { ((struct ledger_api__job *)arg)->rc = rc; }

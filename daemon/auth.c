@@ -52,9 +52,7 @@ static int auth__insert_work(struct store_conn *c, void *arg)
   sqlite3_bind_text(st, 1, ins->person, -1, SQLITE_STATIC);
   sqlite3_bind_text(st, 2, ins->hash, -1, SQLITE_STATIC);
   sqlite3_bind_int64(st, 3, dg_wall_ms());
-  int rc = sqlite3_step(st);
-  sqlite3_reset(st);
-  return rc == SQLITE_DONE ? SQLITE_OK : rc;
+  return store_step_done(st);
 }
 
 static void auth__insert_done(void *arg, int rc) { ((struct auth__insert *)arg)->rc = rc; }
@@ -88,9 +86,7 @@ static int auth__used_work(struct store_conn *c, void *arg)
   if (!st) return SQLITE_ERROR;
   sqlite3_bind_int64(st, 1, u->id);
   sqlite3_bind_int64(st, 2, u->when_ms);
-  int rc = sqlite3_step(st);
-  sqlite3_reset(st);
-  return rc == SQLITE_DONE ? SQLITE_OK : rc;
+  return store_step_done(st);
 }
 
 static void auth__used_done(void *arg, int rc) { free(arg); }

@@ -259,48 +259,29 @@ static const char *const engine__sql_journal =
   "INSERT INTO alarm_journal (id, alarm_id, ts_ms, event, from_state, to_state, stage, priority, value, actor,"
   " comment) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)";
 
-static void engine__bind_text(sqlite3_stmt *st, int i, const char *s)
-{
-  if (s) sqlite3_bind_text(st, i, s, -1, SQLITE_STATIC);
-  else sqlite3_bind_null(st, i);
-}
-
-static void engine__bind_ms(sqlite3_stmt *st, int i, int64_t ms)
-{
-  if (ms) sqlite3_bind_int64(st, i, ms);
-  else sqlite3_bind_null(st, i);
-}
-
-static int engine__step(sqlite3_stmt *st)
-{
-  int rc = sqlite3_step(st);
-  sqlite3_reset(st);
-  return rc == SQLITE_DONE ? SQLITE_OK : rc;
-}
-
 static int engine__write_alarm(struct store_conn *c, const struct engine__txn *t)
 {
   sqlite3_stmt *st = store_stmt(c, engine__sql_alarm);
   if (!st) return SQLITE_ERROR;
   sqlite3_bind_int64(st, 1, t->alarm_id);
-  engine__bind_text(st, 2, t->state);
+  store_bind_text(st, 2, t->state);
   sqlite3_bind_int(st, 3, t->active);
-  engine__bind_text(st, 4, t->stage);
-  engine__bind_text(st, 5, t->priority);
+  store_bind_text(st, 4, t->stage);
+  store_bind_text(st, 5, t->priority);
   sqlite3_bind_double(st, 6, t->value);
-  engine__bind_ms(st, 7, t->first_ms);
-  engine__bind_ms(st, 8, t->last_ms);
-  engine__bind_ms(st, 9, t->cleared_ms);
-  engine__bind_text(st, 10, t->ack_user);
-  engine__bind_text(st, 11, t->ack_comment);
-  engine__bind_ms(st, 12, t->ack_ms);
+  store_bind_ms(st, 7, t->first_ms);
+  store_bind_ms(st, 8, t->last_ms);
+  store_bind_ms(st, 9, t->cleared_ms);
+  store_bind_text(st, 10, t->ack_user);
+  store_bind_text(st, 11, t->ack_comment);
+  store_bind_ms(st, 12, t->ack_ms);
   sqlite3_bind_int(st, 13, (int)t->activations);
   sqlite3_bind_int64(st, 14, t->updated_ms);
-  engine__bind_ms(st, 15, t->shelved_until_ms);
-  engine__bind_text(st, 16, t->shelve_reason);
+  store_bind_ms(st, 15, t->shelved_until_ms);
+  store_bind_text(st, 16, t->shelve_reason);
   sqlite3_bind_int(st, 17, t->latched);
   sqlite3_bind_int(st, 18, t->out_of_service);
-  return engine__step(st);
+  return store_step_done(st);
 }
 
 static int engine__write_journal(struct store_conn *c, const struct engine__txn *t)
@@ -310,15 +291,15 @@ static int engine__write_journal(struct store_conn *c, const struct engine__txn 
   sqlite3_bind_int64(st, 1, t->journal_id);
   sqlite3_bind_int64(st, 2, t->alarm_id);
   sqlite3_bind_int64(st, 3, t->tr.ts_ms);
-  engine__bind_text(st, 4, alarm_event_name(t->tr.event));
-  engine__bind_text(st, 5, alarm_state_name(t->tr.from));
-  engine__bind_text(st, 6, alarm_state_name(t->tr.to));
-  engine__bind_text(st, 7, t->tr_stage);
-  engine__bind_text(st, 8, t->tr.priority ? dg_priority_name(t->tr.priority) : NULL);
+  store_bind_text(st, 4, alarm_event_name(t->tr.event));
+  store_bind_text(st, 5, alarm_state_name(t->tr.from));
+  store_bind_text(st, 6, alarm_state_name(t->tr.to));
+  store_bind_text(st, 7, t->tr_stage);
+  store_bind_text(st, 8, t->tr.priority ? dg_priority_name(t->tr.priority) : NULL);
   sqlite3_bind_double(st, 9, t->tr.value);
-  engine__bind_text(st, 10, t->actor);
-  engine__bind_text(st, 11, t->comment);
-  return engine__step(st);
+  store_bind_text(st, 10, t->actor);
+  store_bind_text(st, 11, t->comment);
+  return store_step_done(st);
 }
 
 static int engine__txn_work(struct store_conn *c, void *arg)
@@ -772,14 +753,14 @@ static int engine__batch_work(struct store_conn *c, void *arg)
     if (h->quality == DG_Q_GOOD) sqlite3_bind_double(st, 3, h->value);
     else sqlite3_bind_null(st, 3);
     sqlite3_bind_int(st, 4, h->quality);
-    int rc = engine__step(st);
+    int rc = store_step_done(st);
     if (rc != SQLITE_OK) return rc;
   }
   if (!b->prune_before_ms) return SQLITE_OK;
   sqlite3_stmt *st = store_stmt(c, engine__sql_prune);
   if (!st) return SQLITE_ERROR;
   sqlite3_bind_int64(st, 1, b->prune_before_ms);
-  return engine__step(st);
+  return store_step_done(st);
 }
 
 static void engine__batch_done(void *arg, int rc)

@@ -179,19 +179,6 @@ static const char *const ledger__sql_journal =
   "INSERT INTO hazard_journal (hazard_id, ts_ms, actor, action, from_state, to_state, comment)"
   " VALUES (?1, ?2, 'system', 'register', NULL, 0, ?3)";
 
-static int ledger__step(sqlite3_stmt *st)
-{
-  int rc = sqlite3_step(st);
-  sqlite3_reset(st);
-  return rc == SQLITE_DONE ? SQLITE_OK : rc;
-}
-
-static void ledger__bind_text(sqlite3_stmt *st, int i, const char *s)
-{
-  if (s) sqlite3_bind_text(st, i, s, -1, SQLITE_STATIC);
-  else sqlite3_bind_null(st, i);
-}
-
 static int ledger__insert(struct store_conn *c, const struct hazard_change *hc)
 {
   sqlite3_stmt *st = store_stmt(c, ledger__sql_insert);
@@ -199,27 +186,27 @@ static int ledger__insert(struct store_conn *c, const struct hazard_change *hc)
   const struct dg_event *ev = hc->measure->event;
   const struct dg_unit *unit = ev ? ev->unit : NULL;
   sqlite3_bind_int64(st, 1, hc->hazard_id);
-  ledger__bind_text(st, 2, hc->code);
+  store_bind_text(st, 2, hc->code);
   sqlite3_bind_int(st, 3, hc->danger_level);
-  ledger__bind_text(st, 4, hc->description);
-  ledger__bind_text(st, 5, hc->reason);
-  ledger__bind_text(st, 6, unit ? unit->person : NULL);
+  store_bind_text(st, 4, hc->description);
+  store_bind_text(st, 5, hc->reason);
+  store_bind_text(st, 6, unit ? unit->person : NULL);
   sqlite3_bind_int64(st, 7, hc->deadline_ms);
-  ledger__bind_text(st, 8, unit && unit->source ? unit->source->id : NULL);
-  ledger__bind_text(st, 9, unit ? unit->id : NULL);
-  ledger__bind_text(st, 10, ev ? ev->id : NULL);
-  ledger__bind_text(st, 11, hc->measure->id);
-  ledger__bind_text(st, 12, hc->rule->id);
+  store_bind_text(st, 8, unit && unit->source ? unit->source->id : NULL);
+  store_bind_text(st, 9, unit ? unit->id : NULL);
+  store_bind_text(st, 10, ev ? ev->id : NULL);
+  store_bind_text(st, 11, hc->measure->id);
+  store_bind_text(st, 12, hc->rule->id);
   sqlite3_bind_int64(st, 13, hc->alarm_id);
   sqlite3_bind_int64(st, 14, hc->ts_ms);
-  int rc = ledger__step(st);
+  int rc = store_step_done(st);
   if (rc != SQLITE_OK) return rc;
   st = store_stmt(c, ledger__sql_journal);
   if (!st) return SQLITE_ERROR;
   sqlite3_bind_int64(st, 1, hc->hazard_id);
   sqlite3_bind_int64(st, 2, hc->ts_ms);
-  ledger__bind_text(st, 3, hc->reason);
-  return ledger__step(st);
+  store_bind_text(st, 3, hc->reason);
+  return store_step_done(st);
 }
 
 int hazard_write(struct store_conn *c, const struct hazard_change *hc)
@@ -233,7 +220,7 @@ int hazard_write(struct store_conn *c, const struct hazard_change *hc)
     if (!st) return SQLITE_ERROR;
     sqlite3_bind_int64(st, 1, hc->hazard_id);
     sqlite3_bind_int64(st, 2, hc->ts_ms);
-    rc = ledger__step(st);
+    rc = store_step_done(st);
   }
   if (rc != SQLITE_OK) return rc;
   st = store_stmt(c, ledger__sql_occurrence);
@@ -241,10 +228,10 @@ int hazard_write(struct store_conn *c, const struct hazard_change *hc)
   sqlite3_bind_int64(st, 1, hc->hazard_id);
   sqlite3_bind_int64(st, 2, hc->ts_ms);
   sqlite3_bind_int64(st, 3, hc->alarm_id);
-  ledger__bind_text(st, 4, hc->rule->id);
-  ledger__bind_text(st, 5, hc->stage);
+  store_bind_text(st, 4, hc->rule->id);
+  store_bind_text(st, 5, hc->stage);
   sqlite3_bind_double(st, 6, hc->value);
-  return ledger__step(st);
+  return store_step_done(st);
 }
 
 int64_t ledger_alloc_hazard(struct ledger *l, int64_t now_ms, char *code, size_t len)

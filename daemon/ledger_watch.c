@@ -137,13 +137,6 @@ static void ledger_watch__msgs(struct ledger_watch__job *j, const struct engine 
 
 /* ---- the job ----------------------------------------------------------------------------------- */
 
-static int ledger_watch__step(sqlite3_stmt *st)
-{
-  int rc = sqlite3_step(st);
-  sqlite3_reset(st);
-  return rc == SQLITE_DONE ? SQLITE_OK : rc;
-}
-
 static int ledger_watch__work(struct store_conn *c, void *arg)
 {
   struct ledger_watch__job *j = arg;
@@ -152,14 +145,14 @@ static int ledger_watch__work(struct store_conn *c, void *arg)
     if (!st) return SQLITE_ERROR;
     sqlite3_bind_int64(st, 1, j->hz[i].id);
     sqlite3_bind_int64(st, 2, j->now_ms);
-    int rc = ledger_watch__step(st);
+    int rc = store_step_done(st);
     if (rc != SQLITE_OK) return rc;
     st = store_stmt(c, ledger_watch__sql_journal);
     if (!st) return SQLITE_ERROR;
     sqlite3_bind_int64(st, 1, j->hz[i].id);
     sqlite3_bind_int64(st, 2, j->now_ms);
     sqlite3_bind_int(st, 3, j->hz[i].state);
-    if ((rc = ledger_watch__step(st)) != SQLITE_OK) return rc;
+    if ((rc = store_step_done(st)) != SQLITE_OK) return rc;
   }
   return notify_msg_write(c, j->msgs);
 }
@@ -321,7 +314,7 @@ static int ledger_watch__risk_work(struct store_conn *c, void *arg)
     sqlite3_bind_int(st, 3, j->c[i].from);
     sqlite3_bind_int(st, 4, j->c[i].to);
     if (j->c[i].cause) sqlite3_bind_text(st, 5, j->c[i].cause, -1, SQLITE_STATIC);
-    int rc = ledger_watch__step(st);
+    int rc = store_step_done(st);
     if (rc != SQLITE_OK) return rc;
   }
   return SQLITE_OK;
@@ -444,7 +437,7 @@ static int ledger_watch__task_work(struct store_conn *c, void *arg)
     sqlite3_bind_text(st, 6, inspect_unit_zh(t->cycle.unit), -1, SQLITE_STATIC);
     sqlite3_bind_int64(st, 7, t->start_ms);
     sqlite3_bind_int64(st, 8, t->due_ms);
-    int rc = ledger_watch__step(st);
+    int rc = store_step_done(st);
     if (rc != SQLITE_OK) return rc;
   }
   return SQLITE_OK;
@@ -586,7 +579,7 @@ static int ledger_watch__missed_work(struct store_conn *c, void *arg)
     if (!st) return SQLITE_ERROR;
     sqlite3_bind_int64(st, 1, j->ids[i]);
     sqlite3_bind_int64(st, 2, j->now_ms);
-    int rc = ledger_watch__step(st);
+    int rc = store_step_done(st);
     if (rc != SQLITE_OK) return rc;
   }
   return notify_msg_write(c, j->msgs);

@@ -149,9 +149,8 @@ int notify_msg_write(struct store_conn *c, const struct notify_msg *m)
     sqlite3_bind_text(st, 4, m->ref, -1, SQLITE_STATIC);
     sqlite3_bind_text(st, 5, m->body, -1, SQLITE_STATIC);
     sqlite3_bind_int64(st, 6, m->expires_ms);
-    int rc = sqlite3_step(st);
-    sqlite3_reset(st);
-    if (rc != SQLITE_DONE) return rc;
+    int rc = store_step_done(st);
+    if (rc != SQLITE_OK) return rc;
   }
   return SQLITE_OK;
 }
@@ -186,9 +185,7 @@ static int notify__outcome_work(struct store_conn *c, void *arg)
   if (o->error[0]) sqlite3_bind_text(st, 5, o->error, -1, SQLITE_STATIC);
   else sqlite3_bind_null(st, 5);
   sqlite3_bind_int64(st, 6, o->when_ms);
-  int rc = sqlite3_step(st);
-  sqlite3_reset(st);
-  return rc == SQLITE_DONE ? SQLITE_OK : rc;
+  return store_step_done(st);
 }
 
 static void notify__outcome_done(void *arg, int rc)

@@ -447,6 +447,25 @@ int store_submit_urgent(struct store *s, store_work_fn work, store_done_fn done,
 
 struct store_conn *store_reader(struct store *s) { return &s->rconn; }
 
+void store_bind_text(sqlite3_stmt *st, int i, const char *s)
+{
+  if (s) sqlite3_bind_text(st, i, s, -1, SQLITE_STATIC);
+  else sqlite3_bind_null(st, i);
+}
+
+void store_bind_ms(sqlite3_stmt *st, int i, int64_t ms)
+{
+  if (ms) sqlite3_bind_int64(st, i, ms);
+  else sqlite3_bind_null(st, i);
+}
+
+int store_step_done(sqlite3_stmt *st)
+{
+  int rc = sqlite3_step(st);
+  sqlite3_reset(st);
+  return rc == SQLITE_DONE ? SQLITE_OK : rc;
+}
+
 int store_wait_idle(struct store *s)
 {
   pthread_mutex_lock(&s->lock);

@@ -44,6 +44,13 @@ int store_submit_urgent(struct store *s, store_work_fn work, store_done_fn done,
 sqlite3_stmt *store_stmt(struct store_conn *c, const char *sql);
 sqlite3 *store_conn_db(struct store_conn *c);
 
+/* Statement helpers for work functions. store_bind_text binds s (SQLITE_STATIC) or NULL;
+ * store_bind_ms binds ms or NULL for 0; store_step_done steps a statement that returns no rows,
+ * resets it and answers SQLITE_OK, or the SQLite error. */
+void store_bind_text(sqlite3_stmt *st, int i, const char *s);
+void store_bind_ms(sqlite3_stmt *st, int i, int64_t ms);
+int store_step_done(sqlite3_stmt *st);
+
 /* Loop thread's read-only connection (WAL readers never block the writer). */
 struct store_conn *store_reader(struct store *s);
 
