@@ -2,6 +2,7 @@
 
 #include <cjson/cJSON.h>
 #include <errno.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -13,21 +14,26 @@
 #define API_STORE_MAX_AGE_MS 10000
 #define API_LIST_LIMIT_MAX 1000
 
-static void api__reply(struct http_response *resp, int status, cJSON *json)
+void api_reply(struct http_response *resp, int status, cJSON *json)
 {
   resp->status = status;
   resp->body = cJSON_PrintUnformatted(json);
   cJSON_Delete(json);
 }
 
-static void api__error(struct http_response *resp, int status, const char *msg)
+void api_error(struct http_response *resp, int status, const char *fmt, ...)
 {
+  char msg[320];
+  va_list ap;
+  va_start(ap, fmt);
+  vsnprintf(msg, sizeof msg, fmt, ap);
+  va_end(ap);
   cJSON *o = cJSON_CreateObject();
   cJSON_AddStringToObject(o, "error", msg);
-  api__reply(resp, status, o);
+  api_reply(resp, status, o);
 }
 
-static void api__text(cJSON *o, const char *k, const char *v)
+void api_json_text(cJSON *o, const char *k, const char *v)
 {
   if (v) cJSON_AddStringToObject(o, k, v);
   else cJSON_AddNullToObject(o, k);
@@ -53,7 +59,7 @@ static void api__healthz(void *ud, const struct http_request *req, struct http_r
   cJSON_AddStringToObject(o, "site", ctx->engine->cfg->site_code);
   cJSON_AddNumberToObject(o, "store_heartbeat_age_ms", (double)age);
   cJSON_AddNumberToObject(o, "store_pending_jobs", store_pending(ctx->store));
-  api__reply(resp, ok ? 200 : 503, o);
+  api_reply(resp, ok ? 200 : 503, o);
 }
 
 /* ---- /api/v1/points ------------------------------------------------------------------------- */
@@ -67,12 +73,12 @@ static void api__points(void *ud, const struct http_request *req, struct http_re
     const struct dg_point *p = &e->cfg->points[i];
     const struct point_rt *rt = &e->points[i];
     cJSON *o = cJSON_CreateObject();
-    api__text(o, "id", p->id);
-    api__text(o, "name", p->name);
-    api__text(o, "eng_unit", p->eng_unit);
-    api__text(o, "unit_id", p->unit_id);
-    api__text(o, "driver", p->driver_kind == DG_DRIVER_MQTT ? "mqtt" : "modbus");
-    api__text(o, "driver_id", p->driver_id);
+    api_json_text(o, "id", p->id);
+    api_json_text(o, "name", p->name);
+    api_json_text(o, "eng_unit", p->eng_unit);
+    api_json_text(o, "unit_id", p->unit_id);
+    api_json_text(o, "driver", p->driver_kind == DG_DRIVER_MQTT ? "mqtt" : "modbus");
+    api_json_text(o, "driver_id", p->driver_id);
     if (rt->has_value) cJSON_AddNumberToObject(o, "value", rt->value);
     else cJSON_AddNullToObject(o, "value");
     cJSON_AddStringToObject(o, "quality", dg_quality_name(rt->quality));
@@ -83,7 +89,7 @@ static void api__points(void *ud, const struct http_request *req, struct http_re
   }
   cJSON *root = cJSON_CreateObject();
   cJSON_AddItemToObject(root, "points", arr);
-  api__reply(resp, 200, root);
+  api_reply(resp, 200, root);
 }
 
 /* ---- /api/v1/alarms ------------------------------------------------------------------------- */
@@ -93,28 +99,28 @@ static cJSON *api__alarm_json(const struct alarm *a)
   const struct dg_rule *r = a->rule;
   cJSON *o = cJSON_CreateObject();
   cJSON_AddNumberToObject(o, "id", (double)a->id);
-  api__text(o, "rule", r->id);
-  api__text(o, "rule_name", r->name);
-  api__text(o, "point", r->point->id);
-  api__text(o, "point_name", r->point->name);
-  api__text(o, "eng_unit", r->point->eng_unit);
-  api__text(o, "measure", r->measure ? r->measure->id : NULL);
-  api__text(o, "state", alarm_state_name(a->state));
+  api_json_text(o, "rule", r->id);
+  api_json_text(o, "rule_name", r->name);
+  api_json_text(o, "point", r->point->id);
+  api_json_text(o, "point_name", r->point->name);
+  api_json_text(o, "eng_unit", r->point->eng_unit);
+  api_json_text(o, "measure", r->measure ? r->measure->id : NULL);
+  api_json_text(o, "state", alarm_state_name(a->state));
   cJSON_AddBoolToObject(o, "active", alarm_is_active(a));
   cJSON_AddBoolToObject(o, "acked", a->state == ALARM_NORMAL || a->state == ALARM_ACKED);
-  api__text(o, "stage", a->stage >= 0 ? r->stages[a->stage].name : NULL);
+  api_json_text(o, "stage", a->stage >= 0 ? r->stages[a->stage].name : NULL);
   if (a->stage >= 0) cJSON_AddNumberToObject(o, "limit", r->stages[a->stage].limit);
-  api__text(o, "priority", a->priority ? dg_priority_name(a->priority) : NULL);
+  api_json_text(o, "priority", a->priority ? dg_priority_name(a->priority) : NULL);
   cJSON_AddNumberToObject(o, "value", a->value);
   api__ms(o, "first_active_ms", a->first_active_ms);
   api__ms(o, "last_active_ms", a->last_active_ms);
   api__ms(o, "cleared_ms", a->cleared_ms);
-  api__text(o, "ack_user", a->ack_user);
-  api__text(o, "ack_comment", a->ack_comment);
+  api_json_text(o, "ack_user", a->ack_user);
+  api_json_text(o, "ack_comment", a->ack_comment);
   api__ms(o, "ack_ms", a->ack_ms);
   cJSON_AddNumberToObject(o, "activations", a->activations);
   api__ms(o, "shelved_until_ms", a->shelved_until_ms);
-  api__text(o, "shelve_reason", a->shelve_reason);
+  api_json_text(o, "shelve_reason", a->shelve_reason);
   cJSON_AddBoolToObject(o, "latched", a->rule->latched);
   return o;
 }
@@ -143,12 +149,12 @@ static void api__alarms(void *ud, const struct http_request *req, struct http_re
   char filter[32] = "";
   http_query_get(req->query, "state", filter, sizeof filter);
   if (filter[0] && strcmp(filter, "all") && strcmp(filter, "active") && alarm_state_parse(filter) < 0) {
-    api__error(resp, 400, "state: expected all, active, NORMAL, UNACK, ACKED or RTN_UNACK");
+    api_error(resp, 400, "state: expected all, active, NORMAL, UNACK, ACKED or RTN_UNACK");
     return;
   }
   const struct alarm **sel = malloc((e->cfg->n_rules + 1) * sizeof *sel);
   if (!sel) {
-    api__error(resp, 500, "out of memory");
+    api_error(resp, 500, "out of memory");
     return;
   }
   size_t n = 0;
@@ -160,7 +166,7 @@ static void api__alarms(void *ud, const struct http_request *req, struct http_re
   free(sel);
   cJSON *root = cJSON_CreateObject();
   cJSON_AddItemToObject(root, "alarms", arr);
-  api__reply(resp, 200, root);
+  api_reply(resp, 200, root);
 }
 
 static const char *const api__sql_journal =
@@ -169,7 +175,7 @@ static const char *const api__sql_journal =
 
 static void api__col_text(cJSON *o, const char *k, sqlite3_stmt *st, int i)
 {
-  api__text(o, k, (const char *)sqlite3_column_text(st, i));
+  api_json_text(o, k, (const char *)sqlite3_column_text(st, i));
 }
 
 static void api__col_num(cJSON *o, const char *k, sqlite3_stmt *st, int i)
@@ -193,16 +199,16 @@ static void api__alarm_sub(void *ud, const struct http_request *req, struct http
   long long id;
   char tail[32];
   if (sscanf(req->path, "/api/v1/alarms/%lld/%31s", &id, tail) != 2 || strcmp(tail, "journal")) {
-    api__error(resp, 404, "not found");
+    api_error(resp, 404, "not found");
     return;
   }
   if (!engine_alarm_by_id(ctx->engine, id)) {
-    api__error(resp, 404, "no such alarm");
+    api_error(resp, 404, "no such alarm");
     return;
   }
   sqlite3_stmt *st = store_stmt(store_reader(ctx->store), api__sql_journal);
   if (!st) {
-    api__error(resp, 500, "database error");
+    api_error(resp, 500, "database error");
     return;
   }
   sqlite3_bind_int64(st, 1, id);
@@ -225,7 +231,7 @@ static void api__alarm_sub(void *ud, const struct http_request *req, struct http
   sqlite3_reset(st);
   cJSON *root = cJSON_CreateObject();
   cJSON_AddItemToObject(root, "journal", arr);
-  api__reply(resp, 200, root);
+  api_reply(resp, 200, root);
 }
 
 /* ---- /api/v1/hazards ------------------------------------------------------------------------ */
@@ -284,12 +290,12 @@ static sqlite3_stmt *api__hazard_query(struct api_ctx *ctx, const struct http_re
     sql = api__sql_hazards_state;
     state = atoi(filter);
   } else if (strcmp(filter, "all") != 0) {
-    api__error(resp, 400, "state: expected open, all, 0, 1 or 9");
+    api_error(resp, 400, "state: expected open, all, 0, 1 or 9");
     return NULL;
   }
   sqlite3_stmt *st = store_stmt(store_reader(ctx->store), sql);
   if (!st) {
-    api__error(resp, 500, "database error");
+    api_error(resp, 500, "database error");
     return NULL;
   }
   sqlite3_bind_int(st, 1, api__limit(req, 200));
@@ -306,7 +312,7 @@ static void api__hazards(void *ud, const struct http_request *req, struct http_r
   sqlite3_reset(st);
   cJSON *root = cJSON_CreateObject();
   cJSON_AddItemToObject(root, "hazards", arr);
-  api__reply(resp, 200, root);
+  api_reply(resp, 200, root);
 }
 
 static cJSON *api__rows(struct store_conn *c, const char *sql, int64_t id, const char *const *keys, int n)
@@ -337,13 +343,13 @@ static void api__hazard_one(void *ud, const struct http_request *req, struct htt
   long long id;
   char extra;
   if (sscanf(req->path, "/api/v1/hazards/%lld%c", &id, &extra) != 1) {
-    api__error(resp, 404, "not found");
+    api_error(resp, 404, "not found");
     return;
   }
   struct store_conn *c = store_reader(ctx->store);
   sqlite3_stmt *st = store_stmt(c, api__sql_hazard_one);
   if (!st) {
-    api__error(resp, 500, "database error");
+    api_error(resp, 500, "database error");
     return;
   }
   sqlite3_bind_int(st, 1, 1);
@@ -351,12 +357,12 @@ static void api__hazard_one(void *ud, const struct http_request *req, struct htt
   cJSON *o = sqlite3_step(st) == SQLITE_ROW ? api__hazard_json(st) : NULL;
   sqlite3_reset(st);
   if (!o) {
-    api__error(resp, 404, "no such hazard");
+    api_error(resp, 404, "no such hazard");
     return;
   }
   cJSON_AddItemToObject(o, "occurrences", api__rows(c, api__sql_occurrences, id, occ_keys, 5));
   cJSON_AddItemToObject(o, "journal", api__rows(c, api__sql_hazard_journal, id, jr_keys, 6));
-  api__reply(resp, 200, o);
+  api_reply(resp, 200, o);
 }
 
 /* ---- /api/v1/drivers ------------------------------------------------------------------------ */
@@ -366,9 +372,9 @@ static cJSON *api__modbus_json(const struct dg_modbus_bus *bus, const struct mb_
   static const char *const transports[] = {"", "tcp", "rtu", "rtu_over_tcp"};
   cJSON *o = cJSON_CreateObject();
   cJSON_AddStringToObject(o, "kind", "modbus");
-  api__text(o, "id", bus->id);
-  api__text(o, "transport", transports[bus->transport]);
-  api__text(o, "endpoint", bus->transport == DG_MB_RTU ? bus->device : bus->host);
+  api_json_text(o, "id", bus->id);
+  api_json_text(o, "transport", transports[bus->transport]);
+  api_json_text(o, "endpoint", bus->transport == DG_MB_RTU ? bus->device : bus->host);
   cJSON_AddBoolToObject(o, "connected", s->connected);
   cJSON_AddNumberToObject(o, "requests", (double)s->requests);
   cJSON_AddNumberToObject(o, "errors", (double)s->errors);
@@ -398,8 +404,8 @@ static void api__drivers(void *ud, const struct http_request *req, struct http_r
     if (mqtt_broker_stats(ctx->mqtt, i, &s)) continue;
     cJSON *o = cJSON_CreateObject();
     cJSON_AddStringToObject(o, "kind", "mqtt");
-    api__text(o, "id", cfg->mqtt_brokers[i].id);
-    api__text(o, "uri", cfg->mqtt_brokers[i].uri);
+    api_json_text(o, "id", cfg->mqtt_brokers[i].id);
+    api_json_text(o, "uri", cfg->mqtt_brokers[i].uri);
     cJSON_AddBoolToObject(o, "connected", s.connected);
     cJSON_AddNumberToObject(o, "messages", (double)s.messages);
     cJSON_AddNumberToObject(o, "malformed", (double)s.malformed);
@@ -429,7 +435,7 @@ static void api__drivers(void *ud, const struct http_request *req, struct http_r
   cJSON_AddNumberToObject(je, "transitions", (double)ctx->engine->stats.transitions);
   cJSON_AddNumberToObject(je, "history_rows", (double)ctx->engine->stats.history_rows);
   cJSON_AddNumberToObject(je, "queue_dropped", (double)sampleq_dropped(ctx->queue));
-  api__reply(resp, 200, root);
+  api_reply(resp, 200, root);
 }
 
 /* ---- /api/v1/alarm-kpis (EEMUA 191 / ISA-18.2) -------------------------------------------- */
@@ -520,10 +526,10 @@ static void api__alarm_kpis(void *ud, const struct http_request *req, struct htt
   cJSON_AddItemToObject(o, "top10", api__kpi_rows(c, api__sql_kpi_top, day, top_keys, 3, &err));
   if (err || last10 < 0 || last_day < 0) {
     cJSON_Delete(o);
-    api__error(resp, 500, "database error");
+    api_error(resp, 500, "database error");
     return;
   }
-  api__reply(resp, 200, o);
+  api_reply(resp, 200, o);
 }
 
 /* ---- POST /api/v1/alarms/{id}/{action} ---------------------------------------------------- */
@@ -571,7 +577,7 @@ static int api__opt_string(const cJSON *body, const char *key, const char **out,
   if (!cJSON_IsString(v)) {
     char msg[64];
     snprintf(msg, sizeof msg, "%s: expected a string", key);
-    api__error(resp, 400, msg);
+    api_error(resp, 400, msg);
     return -1;
   }
   *out = v->valuestring;
@@ -583,13 +589,13 @@ static int api__shelve_args(const cJSON *body, int64_t *ms, const char **reason,
 {
   const cJSON *m = cJSON_GetObjectItemCaseSensitive(body, "minutes");
   if (!cJSON_IsNumber(m) || !(m->valuedouble > 0) || m->valuedouble > 1e7) {
-    api__error(resp, 400, "minutes: expected a positive number of minutes");
+    api_error(resp, 400, "minutes: expected a positive number of minutes");
     return -1;
   }
   *ms = (int64_t)(m->valuedouble * 60000.0);
   if (api__opt_string(body, "reason", reason, resp)) return -1;
   if (!*reason || !(*reason)[0]) {
-    api__error(resp, 400, "reason: a shelve needs a reason");
+    api_error(resp, 400, "reason: a shelve needs a reason");
     return -1;
   }
   return 0;
@@ -609,13 +615,13 @@ static void api__operate(struct api_ctx *ctx, const struct dg_person *who, const
     enum dg_priority p = a->priority ? a->priority : a->rule->stages[a->rule->n_stages - 1].priority;
     snprintf(msg, sizeof msg, "minutes: at most %u for a %s priority alarm",
              (unsigned)(ctx->engine->cfg->max_shelve_ms[p] / 60000), dg_priority_name(p));
-    api__error(resp, 400, msg);
+    api_error(resp, 400, msg);
   } else if (rc == -EALREADY || rc == -EINVAL) {
-    api__error(resp, 409, alarm_refusal(a, act->op));
+    api_error(resp, 409, alarm_refusal(a, act->op));
   } else if (rc < 0) {
-    api__error(resp, 500, strerror(-rc));
+    api_error(resp, 500, strerror(-rc));
   } else {
-    api__reply(resp, 200, api__alarm_json(a));
+    api_reply(resp, 200, api__alarm_json(a));
   }
 }
 
@@ -624,7 +630,7 @@ static void api__alarm_action(void *ud, const struct http_request *req, struct h
   struct api_ctx *ctx = ud;
   const struct dg_person *who = api_caller(ctx, req);
   if (!who) {
-    api__error(resp, 401, "a valid 'Authorization: Bearer <token>' is required");
+    api_error(resp, 401, "a valid 'Authorization: Bearer <token>' is required");
     return;
   }
   long long id;
@@ -635,21 +641,21 @@ static void api__alarm_action(void *ud, const struct http_request *req, struct h
     for (size_t i = 0; i < sizeof api__actions / sizeof api__actions[0]; i++)
       if (strcmp(name, api__actions[i].name) == 0) act = &api__actions[i];
   if (!act) {
-    api__error(resp, 404, "not found");
+    api_error(resp, 404, "not found");
     return;
   }
   if (!api__has_role(who, act->role)) {
-    api__error(resp, 403, act->role == API_ROLE_ENGINEER ? "requires the engineer or admin role"
+    api_error(resp, 403, act->role == API_ROLE_ENGINEER ? "requires the engineer or admin role"
                                                          : "requires the operator, engineer or admin role");
     return;
   }
   struct alarm *a = engine_alarm_by_id(ctx->engine, id);
   if (!a) {
-    api__error(resp, 404, "no such alarm");
+    api_error(resp, 404, "no such alarm");
     return;
   }
   cJSON *body = req->body_len ? cJSON_ParseWithLength(req->body, req->body_len) : cJSON_CreateObject();
-  if (!cJSON_IsObject(body)) api__error(resp, 400, "body: expected a JSON object");
+  if (!cJSON_IsObject(body)) api_error(resp, 400, "body: expected a JSON object");
   else api__operate(ctx, who, act, a, body, resp);
   cJSON_Delete(body);
 }

@@ -3,6 +3,7 @@
 #ifndef DG_API_H
 #define DG_API_H
 
+#include <cjson/cJSON.h>
 #include <stdint.h>
 
 #include "engine.h"
@@ -28,6 +29,12 @@ struct api_ctx {
 };
 
 int api_register(struct http_server *s, struct api_ctx *ctx);
+
+/* JSON answers shared by the API modules: api_reply takes the JSON (and deletes it);
+ * api_error answers {"error": "<message>"}; api_json_text adds a string or null. */
+void api_reply(struct http_response *resp, int status, cJSON *json);
+void api_error(struct http_response *resp, int status, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+void api_json_text(cJSON *o, const char *k, const char *v);
 
 /* The person behind the request's "Authorization: Bearer <token>", or NULL. */
 const struct dg_person *api_caller(struct api_ctx *ctx, const struct http_request *req);

@@ -18,33 +18,6 @@
 #define LEDGER_API_SRC_MAX 10
 #define LEDGER_API_DANGER_TYPE_MAX 8
 
-static void ledger_api__reply(struct http_response *resp, int status, cJSON *json)
-{
-  resp->status = status;
-  resp->body = cJSON_PrintUnformatted(json);
-  cJSON_Delete(json);
-}
-
-static void ledger_api__error(struct http_response *resp, int status, const char *fmt, ...)
-  __attribute__((format(printf, 3, 4)));
-static void ledger_api__error(struct http_response *resp, int status, const char *fmt, ...)
-{
-  char msg[320];
-  va_list ap;
-  va_start(ap, fmt);
-  vsnprintf(msg, sizeof msg, fmt, ap);
-  va_end(ap);
-  cJSON *o = cJSON_CreateObject();
-  cJSON_AddStringToObject(o, "error", msg);
-  ledger_api__reply(resp, status, o);
-}
-
-static void ledger_api__opt_text(cJSON *o, const char *k, const char *v)
-{
-  if (v) cJSON_AddStringToObject(o, k, v);
-  else cJSON_AddNullToObject(o, k);
-}
-
 static const char *ledger_api__state_zh(int s)
 {
   switch (s) {
@@ -69,7 +42,7 @@ static int ledger_api__parse(struct ledger_api__in *in, const struct http_reques
 {
   in->body = cJSON_ParseWithLength(req->body, req->body_len);
   if (cJSON_IsObject(in->body)) return 0;
-  ledger_api__error(in->resp, 400, "body: expected a JSON object");
+  api_error(in->resp, 400, "body: expected a JSON object");
   in->failed = 1;
   return -EINVAL;
 }
@@ -77,7 +50,7 @@ static int ledger_api__parse(struct ledger_api__in *in, const struct http_reques
 static void ledger_api__bad(struct ledger_api__in *in, const char *key, const char *expected)
 {
   if (in->failed) return;
-  ledger_api__error(in->resp, 400, "%s: %s", key, expected);
+  api_error(in->resp, 400, "%s: %s", key, expected);
   in->failed = 1;
 }
 
@@ -156,7 +129,7 @@ static const char *ledger_api__actor(struct api_ctx *ctx, const struct http_requ
 {
   const struct dg_person *p = api_caller(ctx, req);
   if (!p && !in->failed) {
-    ledger_api__error(in->resp, 401, "Authorization: a valid bearer token is required");
+    api_error(in->resp, 401, "Authorization: a valid bearer token is required");
     in->failed = 1;
   }
   return p ? p->id : NULL;
@@ -295,16 +268,16 @@ static int ledger_api__commit(struct api_ctx *ctx, struct ledger_api__job *j, st
 {
   j->rc = 1;
   if (store_submit_urgent(ctx->store, ledger_api__job_work, ledger_api__job_done, j)) {
-    ledger_api__error(resp, 503, "database unavailable");
+    api_error(resp, 503, "database unavailable");
     return -EIO;
   }
   store_wait_idle(ctx->store);
   if (j->rc == 0) return 0;
   DG_WARN("ledger", "hazard %lld / task %lld %s not committed (rc %d)", (long long)j->id, (long long)j->task_id,
           j->action, j->rc);
-  if (j->rc != -ESTALE) ledger_api__error(resp, 500, "%s not committed (database error)", j->action);
-  else if (j->task_id) ledger_api__error(resp, 409, "inspection task %lld completed meanwhile", (long long)j->task_id);
-  else ledger_api__error(resp, 409, "hazard %lld changed meanwhile; %s not applied", (long long)j->id, j->action);
+  if (j->rc != -ESTALE) api_error(resp, 500, "%s not committed (database error)", j->action);
+  else if (j->task_id) api_error(resp, 409, "inspection task %lld completed meanwhile", (long long)j->task_id);
+  else api_error(resp, 409, "hazard %lld changed meanwhile; %s not applied", (long long)j->id, j->action);
   return -EIO;
 }
 
@@ -316,7 +289,7 @@ static void ledger_api__answer(struct http_response *resp, int status, const str
   cJSON_AddStringToObject(o, "action", j->action);
   cJSON_AddNumberToObject(o, "danger_state", j->to);
   cJSON_AddStringToObject(o, "danger_state_zh", ledger_api__state_zh(j->to));
-  ledger_api__reply(resp, status, o);
+  api_reply(resp, status, o);
 }
 
 /* ---- POST /api/v1/hazards: manual report ---------------------------------------------------- */
@@ -479,7 +452,7 @@ static void ledger_api__transition(void *ud, const struct http_request *req, str
   enum hazard_action a;
   char why[256];
   if (ledger_api__path(req->path, &j.id, &a)) {
-    ledger_api__error(resp, 404, "not found: POST /api/v1/hazards/{id}/rectify|submit|verify|reject");
+    api_error(resp, 404, "not found: POST /api/v1/hazards/{id}/rectify|submit|verify|reject");
     return;
   }
   j.action = hazard_action_name(a);
@@ -490,13 +463,13 @@ static void ledger_api__transition(void *ud, const struct http_request *req, str
   store_wait_idle(ctx->store); /* read the hazard as committed by every job before this one */
   int found = ledger_api__load(ctx, j.id, &row);
   if (found <= 0) {
-    ledger_api__error(resp, found ? 500 : 404, found ? "database error" : "no such hazard");
+    api_error(resp, found ? 500 : 404, found ? "database error" : "no such hazard");
     goto out;
   }
   j.code = row.code;
   j.from = row.f.state;
   if (hazard_flow_check(&row.f, a, j.actor, &j.to, why, sizeof why)) {
-    ledger_api__error(resp, 409, "%s", why);
+    api_error(resp, 409, "%s", why);
     goto out;
   }
   if (ledger_api__commit(ctx, &j, resp)) goto out;
@@ -536,7 +509,7 @@ static cJSON *ledger_api__task_json(sqlite3_stmt *st)
   }
   int done = sqlite3_column_type(st, 9) != SQLITE_NULL;
   int status = sqlite3_column_int(st, 9);
-  ledger_api__opt_text(o, "check_status_zh", done && status >= 0 && status <= 3 ? status_zh[status] : NULL);
+  api_json_text(o, "check_status_zh", done && status >= 0 && status <= 3 ? status_zh[status] : NULL);
   return o;
 }
 
@@ -551,20 +524,20 @@ static void ledger_api__inspections(void *ud, const struct http_request *req, st
   int which = !status[0] || strcmp(status, "pending") == 0 ? 1 : strcmp(status, "done") == 0 ? 2
             : strcmp(status, "all") == 0 ? 0 : -1;
   if (which < 0) {
-    ledger_api__error(resp, 400, "status: expected pending, done or all");
+    api_error(resp, 400, "status: expected pending, done or all");
     return;
   }
   char *end;
   long long due_ms = due[0] ? strtoll(due, &end, 10) : INT64_MAX;
   if (due[0] && (*end || due_ms <= 0)) {
-    ledger_api__error(resp, 400, "due: expected epoch milliseconds");
+    api_error(resp, 400, "due: expected epoch milliseconds");
     return;
   }
   int lim = limit[0] ? atoi(limit) : 200;
   if (lim <= 0 || lim > 1000) lim = 200;
   sqlite3_stmt *st = store_stmt(store_reader(ctx->store), ledger_api__sql_tasks);
   if (!st) {
-    ledger_api__error(resp, 500, "database error");
+    api_error(resp, 500, "database error");
     return;
   }
   sqlite3_bind_int(st, 1, which);
@@ -575,7 +548,7 @@ static void ledger_api__inspections(void *ud, const struct http_request *req, st
   sqlite3_reset(st);
   cJSON *root = cJSON_CreateObject();
   cJSON_AddItemToObject(root, "inspections", arr);
-  ledger_api__reply(resp, 200, root);
+  api_reply(resp, 200, root);
 }
 
 /* 1 found (measure copied into out, *status -1 while pending), 0 none, negative on error. */
@@ -634,7 +607,7 @@ static void ledger_api__complete_answer(struct http_response *resp, const struct
   } else {
     cJSON_AddNullToObject(o, "hazard");
   }
-  ledger_api__reply(resp, 200, o);
+  api_reply(resp, 200, o);
 }
 
 /* POST /api/v1/inspections/{id}/complete: actor, check_status 0..3, optional note. */
@@ -648,7 +621,7 @@ static void ledger_api__complete(void *ud, const struct http_request *req, struc
   int n = 0, status;
   int64_t start_ms;
   if (sscanf(req->path, "/api/v1/inspections/%lld/complete%n", &id, &n) != 1 || req->path[n] || id <= 0) {
-    ledger_api__error(resp, 404, "not found: POST /api/v1/inspections/{id}/complete");
+    api_error(resp, 404, "not found: POST /api/v1/inspections/{id}/complete");
     return;
   }
   j.task_id = id;
@@ -661,15 +634,15 @@ static void ledger_api__complete(void *ud, const struct http_request *req, struc
   store_wait_idle(ctx->store);
   int found = ledger_api__load_task(ctx, id, measure, sizeof measure, &status, &start_ms);
   if (found <= 0) {
-    ledger_api__error(resp, found ? 500 : 404, found ? "database error" : "no such inspection task");
+    api_error(resp, found ? 500 : 404, found ? "database error" : "no such inspection task");
     goto out;
   }
   if (status >= 0) {
-    ledger_api__error(resp, 409, "inspection task %lld already completed (check_status %d)", id, status);
+    api_error(resp, 409, "inspection task %lld already completed (check_status %d)", id, status);
     goto out;
   }
   if (start_ms > j.now_ms) {
-    ledger_api__error(resp, 409, "inspection task %lld: its period has not started", id);
+    api_error(resp, 409, "inspection task %lld: its period has not started", id);
     goto out;
   }
   if (j.check_status == 1) ledger_api__inspection_hazard(ctx, &in, &j, measure, desc, sizeof desc);
@@ -704,7 +677,7 @@ static cJSON *ledger_api__raised_by(const struct risk_unit *u)
     cJSON *ja = cJSON_AddObjectToObject(o, "alarm");
     cJSON_AddNumberToObject(ja, "id", (double)a->id);
     cJSON_AddStringToObject(ja, "rule", a->rule->id);
-    ledger_api__opt_text(ja, "stage", a->stage >= 0 ? a->rule->stages[a->stage].name : NULL);
+    api_json_text(ja, "stage", a->stage >= 0 ? a->rule->stages[a->stage].name : NULL);
     cJSON_AddStringToObject(ja, "priority", dg_priority_name(a->priority));
     cJSON_AddStringToObject(ja, "implies", dg_level_name(u->alarm_level));
   } else {
@@ -724,11 +697,11 @@ static cJSON *ledger_api__risk_unit(const struct risk_unit *u)
   const struct dg_unit *unit = u->unit;
   cJSON *o = cJSON_CreateObject();
   cJSON_AddStringToObject(o, "id", unit->id);
-  ledger_api__opt_text(o, "name", unit->name);
-  ledger_api__opt_text(o, "hazard_source", unit->source ? unit->source->id : NULL);
-  ledger_api__opt_text(o, "hazard_source_name", unit->source ? unit->source->name : NULL);
-  ledger_api__opt_text(o, "dept", unit->dept);
-  ledger_api__opt_text(o, "person", unit->person);
+  api_json_text(o, "name", unit->name);
+  api_json_text(o, "hazard_source", unit->source ? unit->source->id : NULL);
+  api_json_text(o, "hazard_source_name", unit->source ? unit->source->name : NULL);
+  api_json_text(o, "dept", unit->dept);
+  api_json_text(o, "person", unit->person);
   cJSON_AddItemToObject(o, "assessed", ledger_api__level(u->assessed));
   cJSON_AddItemToObject(o, "current", ledger_api__level(u->current));
   cJSON_AddBoolToObject(o, "raised", u->current > u->assessed);
@@ -755,25 +728,25 @@ static void ledger_api__risk_map(void *ud, const struct http_request *req, struc
   size_t n_majors, n;
   (void)req;
   if (risk_load_majors(store_reader(ctx->store), &majors, &n_majors)) {
-    ledger_api__error(resp, 500, "database error");
+    api_error(resp, 500, "database error");
     return;
   }
   int rc = risk_evaluate(e->cfg, e->alarms, majors, n_majors, &units, &n);
   risk_majors_free(majors, n_majors);
   if (rc) {
-    ledger_api__error(resp, 500, "out of memory");
+    api_error(resp, 500, "out of memory");
     return;
   }
   cJSON *root = cJSON_CreateObject();
   cJSON *site = cJSON_AddObjectToObject(root, "site");
-  ledger_api__opt_text(site, "code", e->cfg->site_code);
-  ledger_api__opt_text(site, "name", e->cfg->site_name);
+  api_json_text(site, "code", e->cfg->site_code);
+  api_json_text(site, "name", e->cfg->site_name);
   cJSON_AddItemToObject(root, "counts", ledger_api__counts(units, n, 1));
   cJSON_AddItemToObject(root, "counts_assessed", ledger_api__counts(units, n, 0));
   cJSON *arr = cJSON_AddArrayToObject(root, "units");
   for (size_t i = 0; i < n; i++) cJSON_AddItemToArray(arr, ledger_api__risk_unit(&units[i]));
   free(units);
-  ledger_api__reply(resp, 200, root);
+  api_reply(resp, 200, root);
 }
 
 int ledger_api_register(struct http_server *s, struct api_ctx *ctx)
