@@ -577,7 +577,7 @@ static int api__opt_string(const cJSON *body, const char *key, const char **out,
   if (!cJSON_IsString(v)) {
     char msg[64];
     snprintf(msg, sizeof msg, "%s: expected a string", key);
-    api_error(resp, 400, msg);
+    api_error(resp, 400, "%s", msg);
     return -1;
   }
   *out = v->valuestring;
@@ -615,11 +615,11 @@ static void api__operate(struct api_ctx *ctx, const struct dg_person *who, const
     enum dg_priority p = a->priority ? a->priority : a->rule->stages[a->rule->n_stages - 1].priority;
     snprintf(msg, sizeof msg, "minutes: at most %u for a %s priority alarm",
              (unsigned)(ctx->engine->cfg->max_shelve_ms[p] / 60000), dg_priority_name(p));
-    api_error(resp, 400, msg);
+    api_error(resp, 400, "%s", msg);
   } else if (rc == -EALREADY || rc == -EINVAL) {
-    api_error(resp, 409, alarm_refusal(a, act->op));
+    api_error(resp, 409, "%s", alarm_refusal(a, act->op));
   } else if (rc < 0) {
-    api_error(resp, 500, strerror(-rc));
+    api_error(resp, 500, "%s", strerror(-rc));
   } else {
     api_reply(resp, 200, api__alarm_json(a));
   }
@@ -645,7 +645,7 @@ static void api__alarm_action(void *ud, const struct http_request *req, struct h
     return;
   }
   if (!api__has_role(who, act->role)) {
-    api_error(resp, 403, act->role == API_ROLE_ENGINEER ? "requires the engineer or admin role"
+    api_error(resp, 403, "%s", act->role == API_ROLE_ENGINEER ? "requires the engineer or admin role"
                                                          : "requires the operator, engineer or admin role");
     return;
   }
