@@ -9,6 +9,7 @@
 
 #include "api_ledger.h"
 #include "export.h"
+#include "report.h"
 #include "log.h"
 #include "sdnotify.h"
 
@@ -675,5 +676,6 @@ int api_register(struct http_server *s, struct api_ctx *ctx)
   rc |= http_route(s, "GET", "/api/v1/alarm-kpis", api__alarm_kpis, ctx);
   rc |= http_route(s, "POST", "/api/v1/alarms/*", api__alarm_action, ctx);
   rc |= export_api_register(s, ctx);
+  rc |= report_api_register(s, ctx);
   return rc ? -EINVAL : 0;
 }
