@@ -1,5 +1,6 @@
 #include "report.h"
 
+#include <ctype.h>
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -12,8 +13,10 @@
 int report_month_parse(const char *s, struct report_month *m)
 {
   int y, mo, n = 0;
-  if (!s || sscanf(s, "%4d-%2d%n", &y, &mo, &n) != 2 || s[n] || n != 7 || y < 1970 || mo < 1 || mo > 12)
-    return -EINVAL;
+  if (!s || strlen(s) != 7 || s[4] != '-') return -EINVAL;
+  for (int i = 0; i < 7; i++)
+    if (i != 4 && !isdigit((unsigned char)s[i])) return -EINVAL;
+  if (sscanf(s, "%4d-%2d%n", &y, &mo, &n) != 2 || n != 7 || y < 1970 || mo < 1 || mo > 12) return -EINVAL;
   struct tm a = {.tm_year = y - 1900, .tm_mon = mo - 1, .tm_mday = 1, .tm_isdst = -1};
   struct tm b = {.tm_year = y - 1900 + (mo == 12), .tm_mon = mo % 12, .tm_mday = 1, .tm_isdst = -1};
   time_t ta = mktime(&a), tb = mktime(&b);

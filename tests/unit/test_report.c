@@ -129,7 +129,7 @@ static void test_month_parse(void **state)
   assert_int_equal(m.end_ms, DEC_START + 31 * DAY);
   assert_int_equal(report_month_parse("2028-02", &m), 0);
   assert_int_equal(m.end_ms - m.start_ms, 29 * DAY);
-  const char *bad[] = {"2026-13", "2026-00", "2026-1", "2026-11x", "26-11", "", "2026/11"};
+  const char *bad[] = {"2026-13", "2026-00", "2026-1", "2026-11x", "26-11", "", "2026/11", "2026-+1", " 2026-1", "1969-12"};
   for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) assert_int_equal(report_month_parse(bad[i], &m), -EINVAL);
   assert_int_equal(report_month_parse(NULL, &m), -EINVAL);
 }
