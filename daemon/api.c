@@ -8,6 +8,8 @@
 #include <string.h>
 
 #include "api_ledger.h"
+#include "export.h"
+#include "report.h"
 #include "log.h"
 #include "sdnotify.h"
 
@@ -673,5 +675,7 @@ int api_register(struct http_server *s, struct api_ctx *ctx)
   rc |= ledger_api_register(s, ctx);
   rc |= http_route(s, "GET", "/api/v1/alarm-kpis", api__alarm_kpis, ctx);
   rc |= http_route(s, "POST", "/api/v1/alarms/*", api__alarm_action, ctx);
+  rc |= export_api_register(s, ctx);
+  rc |= report_api_register(s, ctx);
   return rc ? -EINVAL : 0;
 }

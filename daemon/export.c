@@ -1,0 +1,153 @@
+#include "export.h"
+
+#include <errno.h>
+#include <stdlib.h>
+
+#include "log.h"
+
+static const char *const export__sql_tasks =
+  "SELECT id AS checkTaskId, measure AS controlMeasureId, event AS riskEventId, unit AS riskUnitId,"
+  " hazard_source AS hazardCode, check_cycle AS checkCycle, check_cycle_unit AS checkCycleUnit,"
+  " start_ms AS taskStartTime, due_ms AS taskEndTime,"
+  " CASE WHEN check_status IS NULL THEN 0 ELSE 1 END AS taskDone"
+  " FROM inspection_tasks WHERE start_ms > ?1 OR checked_ms > ?1 ORDER BY id";
+static const char *const export__sql_records =
+  "SELECT id AS checkRecordId, id AS checkTaskId, measure AS controlMeasureId, check_status AS checkStatus,"
+  " checker AS checkPerson, checked_ms AS checkTime, note AS checkDesc, hazard_id AS hazardId"
+  " FROM inspection_tasks WHERE check_status IS NOT NULL AND checked_ms > ?1 ORDER BY id";
+static const char *const export__sql_hazards =
+  "SELECT id AS hazardId, code AS dangerCode, hazard_source AS hazardCode, unit AS riskUnitId,"
+  " event AS riskEventId, measure AS controlMeasureId, danger_level AS dangerLevel, danger_src AS dangerSrc,"
+  " danger_manage_type AS dangerManageType, hazard_danger_type AS hazardDangerType,"
+  " danger_state AS dangerState, description AS dangerDesc, reason AS dangerReason,"
+  " rectify_measures AS controlMeasures, cost AS cost, liable_person AS liablePerson,"
+  " deadline_ms AS dangerManageDeadline, contingency_plan AS contingencyPlan, reporter AS registPerson,"
+  " rectifier AS rectifyPerson, verifier AS checkAcceptPerson, verify_comment AS checkAcceptComment,"
+  " closed_ms AS checkAcceptTime, overdue_ms AS overdueTime, occurrences AS occurrences,"
+  " created_ms AS createTime, updated_ms AS updateTime"
+  " FROM hazards WHERE updated_ms > ?1 ORDER BY id";
+
+int export_rows(sqlite3_stmt *st, cJSON *arr)
+{
+  int rc;
+  while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+    cJSON *o = cJSON_CreateObject();
+    for (int i = 0; i < sqlite3_column_count(st); i++) {
+      const char *k = sqlite3_column_name(st, i);
+      switch (sqlite3_column_type(st, i)) {
+      case SQLITE_NULL: cJSON_AddNullToObject(o, k); break;
+      case SQLITE_INTEGER:
+      case SQLITE_FLOAT: cJSON_AddNumberToObject(o, k, sqlite3_column_double(st, i)); break;
+      default: cJSON_AddStringToObject(o, k, (const char *)sqlite3_column_text(st, i)); break;
+      }
+    }
+    cJSON_AddItemToArray(arr, o);
+  }
+  sqlite3_reset(st);
+  return rc == SQLITE_DONE ? 0 : -EIO;
+}
+
+static int export__query(struct store_conn *c, const char *sql, int64_t since_ms, cJSON *root, const char *key)
+{
+  cJSON *arr = cJSON_AddArrayToObject(root, key);
+  sqlite3_stmt *st = store_stmt(c, sql);
+  if (!st) return -EIO;
+  sqlite3_bind_int64(st, 1, since_ms);
+  return export_rows(st, arr);
+}
+
+static void export__measure(cJSON *arr, const struct dg_measure *m)
+{
+  cJSON *o = cJSON_CreateObject();
+  cJSON_AddStringToObject(o, "controlMeasureId", m->id);
+  cJSON_AddStringToObject(o, "riskEventId", m->event->id);
+  api_json_text(o, "riskMeasureDesc", m->desc);
+  cJSON_AddNumberToObject(o, "classify1", m->classify1);
+  api_json_text(o, "classify2", m->classify2);
+  cJSON_AddNumberToObject(o, "dataSrc", m->data_src);
+  api_json_text(o, "troubleshootContent", m->troubleshoot);
+  api_json_text(o, "controlLevel", m->control_level);
+  cJSON_AddItemToArray(arr, o);
+}
+
+static void export__event(cJSON *events, cJSON *measures, const struct dg_event *e)
+{
+  cJSON *o = cJSON_CreateObject();
+  cJSON_AddStringToObject(o, "riskEventId", e->id);
+  api_json_text(o, "riskEventName", e->name);
+  cJSON_AddStringToObject(o, "riskUnitId", e->unit->id);
+  api_json_text(o, "accidentType", e->accident_type);
+  cJSON_AddStringToObject(o, "assessMethod", e->method == DG_ASSESS_LS ? "LS" : "LEC");
+  cJSON_AddNumberToObject(o, "riskL", e->l);
+  if (e->method == DG_ASSESS_LS) {
+    cJSON_AddNumberToObject(o, "riskS", e->s);
+  } else {
+    cJSON_AddNumberToObject(o, "riskE", e->e);
+    cJSON_AddNumberToObject(o, "riskC", e->c);
+  }
+  cJSON_AddNumberToObject(o, "riskValue", e->score);
+  cJSON_AddNumberToObject(o, "riskLevel", e->level);
+  cJSON_AddItemToArray(events, o);
+  for (size_t i = 0; i < e->n_measures; i++) export__measure(measures, &e->measures[i]);
+}
+
+static void export__unit(cJSON *root, const struct dg_unit *u)
+{
+  cJSON *o = cJSON_CreateObject();
+  cJSON_AddStringToObject(o, "riskUnitId", u->id);
+  api_json_text(o, "riskUnitName", u->name);
+  api_json_text(o, "hazardCode", u->source ? u->source->id : NULL);
+  api_json_text(o, "hazardDep", u->dept);
+  api_json_text(o, "hazardLiablePerson", u->person);
+  cJSON_AddNumberToObject(o, "riskLevel", u->level);
+  cJSON_AddItemToArray(cJSON_GetObjectItem(root, "riskUnits"), o);
+  for (size_t i = 0; i < u->n_events; i++)
+    export__event(cJSON_GetObjectItem(root, "riskEvents"), cJSON_GetObjectItem(root, "controlMeasures"),
+                  &u->events[i]);
+}
+
+cJSON *export_build(const struct dg_config *cfg, struct store_conn *c, int64_t since_ms)
+{
+  cJSON *root = cJSON_CreateObject();
+  cJSON_AddNumberToObject(root, "since", (double)since_ms);
+  cJSON_AddNumberToObject(root, "until", (double)dg_wall_ms());
+  api_json_text(root, "enterpriseCode", cfg->site_code);
+  cJSON_AddArrayToObject(root, "riskUnits");
+  cJSON_AddArrayToObject(root, "riskEvents");
+  cJSON_AddArrayToObject(root, "controlMeasures");
+  for (size_t s = 0; s < cfg->n_sources; s++)
+    for (size_t u = 0; u < cfg->sources[s].n_units; u++) export__unit(root, &cfg->sources[s].units[u]);
+  if (export__query(c, export__sql_tasks, since_ms, root, "checkTasks") ||
+      export__query(c, export__sql_records, since_ms, root, "checkRecords") ||
+      export__query(c, export__sql_hazards, since_ms, root, "hazards")) {
+    cJSON_Delete(root);
+    return NULL;
+  }
+  return root;
+}
+
+static void export__get(void *ud, const struct http_request *req, struct http_response *resp)
+{
+  struct api_ctx *ctx = ud;
+  char since[24] = "";
+  char *end;
+  http_query_get(req->query, "since", since, sizeof since);
+  long long since_ms = since[0] ? strtoll(since, &end, 10) : 0;
+  if (since[0] && (*end || since_ms < 0)) {
+    api_error(resp, 400, "since: expected epoch milliseconds >= 0");
+    return;
+  }
+  store_wait_idle(ctx->store); /* export what every answered write committed */
+  cJSON *doc = export_build(ctx->engine->cfg, store_reader(ctx->store), since_ms);
+  if (!doc) {
+    DG_WARN("export", "export since %lld failed: database error", since_ms);
+    api_error(resp, 500, "database error");
+    return;
+  }
+  api_reply(resp, 200, doc);
+}
+
+int export_api_register(struct http_server *s, struct api_ctx *ctx)
+{
+  return http_route(s, "GET", "/api/v1/export", export__get, ctx);
+}

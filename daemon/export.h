@@ -1,0 +1,26 @@
+/* export — incremental export in the national dual-prevention upload field names
+ * (GET /api/v1/export?since=<epoch ms>). The plant model (risk units, events, measures) is
+ * exported in full every time; inspection tasks, records and hazards only when changed after
+ * `since`. The field names are listed in README.md, "Export field names". */
+#ifndef DG_EXPORT_H
+#define DG_EXPORT_H
+
+#include <cjson/cJSON.h>
+#include <sqlite3.h>
+#include <stdint.h>
+
+#include "api.h"
+#include "http.h"
+#include "model.h"
+#include "store.h"
+
+/* Appends one JSON object per result row to arr, keyed by the column names (SQL aliases);
+ * NULL columns become null. Returns 0 or -EIO. Shared with the report module. */
+int export_rows(sqlite3_stmt *st, cJSON *arr);
+
+/* The whole export document for changes after since_ms, read through c; NULL on error. */
+cJSON *export_build(const struct dg_config *cfg, struct store_conn *c, int64_t since_ms);
+
+int export_api_register(struct http_server *s, struct api_ctx *ctx);
+
+#endif

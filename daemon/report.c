@@ -1,0 +1,346 @@
+#include "report.h"
+
+#include <ctype.h>
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "export.h"
+#include "log.h"
+
+int report_month_parse(const char *s, struct report_month *m)
+{
+  int y, mo, n = 0;
+  if (!s || strlen(s) != 7 || s[4] != '-') return -EINVAL;
+  for (int i = 0; i < 7; i++)
+    if (i != 4 && !isdigit((unsigned char)s[i])) return -EINVAL;
+  if (sscanf(s, "%4d-%2d%n", &y, &mo, &n) != 2 || n != 7 || y < 1970 || mo < 1 || mo > 12) return -EINVAL;
+  struct tm a = {.tm_year = y - 1900, .tm_mon = mo - 1, .tm_mday = 1, .tm_isdst = -1};
+  struct tm b = {.tm_year = y - 1900 + (mo == 12), .tm_mon = mo % 12, .tm_mday = 1, .tm_isdst = -1};
+  time_t ta = mktime(&a), tb = mktime(&b);
+  if (ta == (time_t)-1 || tb == (time_t)-1) return -EINVAL;
+  m->year = y;
+  m->month = mo;
+  m->start_ms = (int64_t)ta * 1000;
+  m->end_ms = (int64_t)tb * 1000;
+  return 0;
+}
+
+/* ---- aggregation ---------------------------------------------------------------------------- */
+
+/* ?1 start, ?2 end, ?3 min(end, now). */
+static const char *const report__sql_counts =
+  "SELECT"
+  " (SELECT count(*) FROM hazards WHERE created_ms >= ?1 AND created_ms < ?2) AS opened,"
+  " (SELECT count(*) FROM hazards WHERE closed_ms >= ?1 AND closed_ms < ?2) AS closed,"
+  " (SELECT count(*) FROM hazards WHERE deadline_ms >= ?1 AND deadline_ms < ?3"
+  "   AND (closed_ms IS NULL OR closed_ms > deadline_ms)) AS overdue,"
+  " (SELECT count(*) FROM hazards WHERE created_ms < ?2 AND (closed_ms IS NULL OR closed_ms >= ?2)) AS openAtEnd";
+static const char *const report__sql_by_level =
+  "SELECT danger_level AS code, count(*) AS count FROM hazards WHERE created_ms >= ?1 AND created_ms < ?2"
+  " GROUP BY 1 ORDER BY 1";
+static const char *const report__sql_by_type =
+  "SELECT hazard_danger_type AS code, count(*) AS count FROM hazards WHERE created_ms >= ?1 AND created_ms < ?2"
+  " GROUP BY 1 ORDER BY 1";
+static const char *const report__sql_by_source =
+  "SELECT danger_src AS code, count(*) AS count FROM hazards WHERE created_ms >= ?1 AND created_ms < ?2"
+  " GROUP BY 1 ORDER BY 1";
+static const char *const report__sql_major =
+  "SELECT id AS hazardId, code AS dangerCode, description AS dangerDesc, danger_state AS dangerState,"
+  " hazard_source AS hazardCode, unit AS riskUnitId, liable_person AS liablePerson,"
+  " deadline_ms AS dangerManageDeadline, created_ms AS createTime, closed_ms AS checkAcceptTime"
+  " FROM hazards WHERE danger_level = 1 AND created_ms < ?2 AND (closed_ms IS NULL OR closed_ms >= ?1)"
+  " ORDER BY created_ms, id";
+
+static int report__query(sqlite3 *db, const char *sql, const struct report_month *m, int64_t now_ms, cJSON *arr)
+{
+  sqlite3_stmt *st = NULL;
+  if (sqlite3_prepare_v2(db, sql, -1, &st, NULL) != SQLITE_OK) {
+    DG_ERR("report", "prepare: %s", sqlite3_errmsg(db));
+    return -EIO;
+  }
+  sqlite3_bind_int64(st, 1, m->start_ms);
+  sqlite3_bind_int64(st, 2, m->end_ms);
+  sqlite3_bind_int64(st, 3, now_ms < m->end_ms ? now_ms : m->end_ms);
+  int rc = export_rows(st, arr);
+  sqlite3_finalize(st);
+  return rc;
+}
+
+static void report__risk(cJSON *arr, const char *kind, const char *id, const char *name, const char *parent,
+                         const char *level)
+{
+  cJSON *o = cJSON_CreateObject();
+  cJSON_AddStringToObject(o, "kind", kind);
+  cJSON_AddStringToObject(o, "id", id);
+  api_json_text(o, "name", name);
+  api_json_text(o, "parent", parent);
+  cJSON_AddStringToObject(o, "level", level);
+  cJSON_AddItemToArray(arr, o);
+}
+
+static const char *const report__grade_zh[] = {"", "一级", "二级", "三级", "四级"};
+
+/* Sources that are major hazard installations, and units and events assessed red. */
+static void report__major_risks(const struct dg_config *cfg, cJSON *arr)
+{
+  const char *red = dg_level_name_zh(DG_LEVEL_RED);
+  for (size_t s = 0; s < cfg->n_sources; s++) {
+    const struct dg_hazard_source *hs = &cfg->sources[s];
+    if (hs->is_major)
+      report__risk(arr, "hazard_source", hs->id, hs->name, NULL,
+                   hs->major_grade >= 1 && hs->major_grade <= 4 ? report__grade_zh[hs->major_grade] : "重大危险源");
+    for (size_t u = 0; u < hs->n_units; u++) {
+      const struct dg_unit *un = &hs->units[u];
+      if (un->level == DG_LEVEL_RED) report__risk(arr, "unit", un->id, un->name, hs->id, red);
+      for (size_t e = 0; e < un->n_events; e++)
+        if (un->events[e].level == DG_LEVEL_RED)
+          report__risk(arr, "event", un->events[e].id, un->events[e].name, un->id, red);
+    }
+  }
+}
+
+cJSON *report_monthly(const struct dg_config *cfg, sqlite3 *db, const struct report_month *m, int64_t now_ms)
+{
+  char month[16];
+  snprintf(month, sizeof month, "%04d-%02d", m->year, m->month);
+  cJSON *root = cJSON_CreateObject();
+  cJSON_AddStringToObject(root, "month", month);
+  cJSON_AddNumberToObject(root, "start_ms", (double)m->start_ms);
+  cJSON_AddNumberToObject(root, "end_ms", (double)m->end_ms);
+  cJSON_AddNumberToObject(root, "generated_ms", (double)now_ms);
+  api_json_text(root, "enterpriseCode", cfg->site_code);
+  api_json_text(root, "enterpriseName", cfg->site_name);
+  report__major_risks(cfg, cJSON_AddArrayToObject(root, "majorRisks"));
+  cJSON *counts = cJSON_CreateArray();
+  cJSON *stats = cJSON_AddObjectToObject(root, "statistics");
+  int rc = report__query(db, report__sql_major, m, now_ms, cJSON_AddArrayToObject(root, "majorHazards"));
+  if (!rc) rc = report__query(db, report__sql_counts, m, now_ms, counts);
+  if (!rc) rc = report__query(db, report__sql_by_level, m, now_ms, cJSON_AddArrayToObject(stats, "byLevel"));
+  if (!rc) rc = report__query(db, report__sql_by_type, m, now_ms, cJSON_AddArrayToObject(stats, "byType"));
+  if (!rc) rc = report__query(db, report__sql_by_source, m, now_ms, cJSON_AddArrayToObject(stats, "bySource"));
+  if (!rc) {
+    const char *keys[] = {"opened", "closed", "overdue", "openAtEnd"};
+    for (size_t i = 0; i < sizeof keys / sizeof keys[0]; i++) {
+      const cJSON *v = cJSON_GetObjectItem(cJSON_GetArrayItem(counts, 0), keys[i]);
+      cJSON_AddNumberToObject(stats, keys[i], cJSON_IsNumber(v) ? v->valuedouble : 0);
+    }
+  }
+  cJSON_Delete(counts);
+  if (rc) {
+    cJSON_Delete(root);
+    return NULL;
+  }
+  return root;
+}
+
+/* ---- renderings ----------------------------------------------------------------------------- */
+
+static const char *report__state_zh(int s)
+{
+  return s == 0 ? "整改中" : s == 1 ? "待验收" : s == 9 ? "已验收" : s == -1 ? "审核中" : "未知";
+}
+
+static const char *report__kind_zh(const char *kind)
+{
+  return strcmp(kind, "hazard_source") == 0 ? "重大危险源" : strcmp(kind, "unit") == 0 ? "风险分析单元" : "风险事件";
+}
+
+static const char *report__str(const cJSON *o, const char *k)
+{
+  const cJSON *v = cJSON_GetObjectItem(o, k);
+  return cJSON_IsString(v) ? v->valuestring : "";
+}
+
+static long long report__num(const cJSON *o, const char *k)
+{
+  const cJSON *v = cJSON_GetObjectItem(o, k);
+  return cJSON_IsNumber(v) ? (long long)v->valuedouble : 0;
+}
+
+/* Local date "YYYY-MM-DD" of a ms field, "" when null. */
+static const char *report__date(const cJSON *o, const char *k, char *buf, size_t len)
+{
+  const cJSON *v = cJSON_GetObjectItem(o, k);
+  buf[0] = 0;
+  if (!cJSON_IsNumber(v)) return buf;
+  time_t t = (time_t)(v->valuedouble / 1000);
+  struct tm tm;
+  if (localtime_r(&t, &tm)) strftime(buf, len, "%Y-%m-%d", &tm);
+  return buf;
+}
+
+/* One table row: the cells, written by put (CSV or HTML). */
+typedef void (*report__cell_fn)(FILE *f, const char *s, int first);
+
+static void report__row(FILE *f, report__cell_fn put, const char *end, const char *const *cells, size_t n)
+{
+  for (size_t i = 0; i < n; i++) put(f, cells[i], i == 0);
+  fputs(end, f);
+}
+
+static void report__rows(FILE *f, report__cell_fn put, const char *end, const cJSON *doc)
+{
+  const cJSON *stats = cJSON_GetObjectItem(doc, "statistics"), *it;
+  char num[32], d1[16], d2[16];
+  static const char *const totals[][2] = {
+    {"opened", "本月新增隐患"}, {"closed", "本月已验收隐患"}, {"overdue", "本月逾期隐患"}, {"openAtEnd", "月末未闭环隐患"}};
+  for (size_t i = 0; i < 4; i++) {
+    snprintf(num, sizeof num, "%lld", report__num(stats, totals[i][0]));
+    report__row(f, put, end, (const char *[]){"隐患统计", totals[i][1], "", "", "", num}, 6);
+  }
+  static const char *const groups[][2] = {{"byLevel", "按隐患等级"}, {"byType", "按隐患类型"}, {"bySource", "按隐患来源"}};
+  for (size_t g = 0; g < 3; g++)
+    cJSON_ArrayForEach(it, cJSON_GetObjectItem(stats, groups[g][0])) {
+      char code[16];
+      long long c = report__num(it, "code");
+      snprintf(code, sizeof code, "%lld", c);
+      snprintf(num, sizeof num, "%lld", report__num(it, "count"));
+      const char *name = g == 0 ? (c == 1 ? "重大隐患" : "一般隐患") : "";
+      report__row(f, put, end, (const char *[]){groups[g][1], "新增隐患", code, name, "", num}, 6);
+    }
+  cJSON_ArrayForEach(it, cJSON_GetObjectItem(doc, "majorRisks"))
+    report__row(f, put, end, (const char *[]){"重大风险", report__kind_zh(report__str(it, "kind")),
+                                              report__str(it, "id"), report__str(it, "name"),
+                                              report__str(it, "level"), ""}, 6);
+  cJSON_ArrayForEach(it, cJSON_GetObjectItem(doc, "majorHazards")) {
+    char detail[160];
+    snprintf(detail, sizeof detail, "%s 责任人 %s 期限 %s 验收 %s", report__str(it, "riskUnitId"),
+             report__str(it, "liablePerson"), report__date(it, "dangerManageDeadline", d1, sizeof d1),
+             report__date(it, "checkAcceptTime", d2, sizeof d2));
+    report__row(f, put, end, (const char *[]){"重大隐患", detail, report__str(it, "dangerCode"),
+                                              report__str(it, "dangerDesc"),
+                                              report__state_zh((int)report__num(it, "dangerState")), ""}, 6);
+  }
+}
+
+static const char *const report__header[] = {"类别", "项目", "编号", "名称", "等级或状态", "数量"};
+
+/* RFC 4180 quoting; a leading = + - @ is prefixed with ' so spreadsheets do not run it. */
+static void report__csv_cell(FILE *f, const char *s, int first)
+{
+  if (!first) fputc(',', f);
+  fputc('"', f);
+  if (strchr("=+-@", s[0]) && s[0]) fputc('\'', f);
+  for (; *s; s++) {
+    if (*s == '"') fputc('"', f);
+    fputc(*s, f);
+  }
+  fputc('"', f);
+}
+
+static void report__html_text(FILE *f, const char *s)
+{
+  for (; *s; s++) {
+    switch (*s) {
+    case '&': fputs("&amp;", f); break;
+    case '<': fputs("&lt;", f); break;
+    case '>': fputs("&gt;", f); break;
+    case '"': fputs("&quot;", f); break;
+    case '\'': fputs("&#39;", f); break;
+    default: fputc(*s, f); break;
+    }
+  }
+}
+
+static void report__html_cell(FILE *f, const char *s, int first)
+{
+  fputs(first ? "<tr><td>" : "<td>", f);
+  report__html_text(f, s);
+  fputs("</td>", f);
+}
+
+/* The memstream's buffer is only final after fclose. */
+static char *report__close(FILE *f, char **buf)
+{
+  if (fclose(f) == 0) return *buf;
+  free(*buf);
+  return NULL;
+}
+
+char *report_csv(const cJSON *doc)
+{
+  char *buf = NULL;
+  size_t len = 0;
+  FILE *f = open_memstream(&buf, &len);
+  if (!f) return NULL;
+  fputs("\xEF\xBB\xBF", f); /* BOM: spreadsheet programs then read UTF-8 */
+  report__row(f, report__csv_cell, "\r\n", report__header, 6);
+  report__rows(f, report__csv_cell, "\r\n", doc);
+  return report__close(f, &buf);
+}
+
+char *report_html(const cJSON *doc)
+{
+  char *buf = NULL;
+  size_t len = 0;
+  FILE *f = open_memstream(&buf, &len);
+  if (!f) return NULL;
+  fputs("<!DOCTYPE html>\n<html lang=\"zh-CN\"><head><meta charset=\"utf-8\"><title>", f);
+  report__html_text(f, report__str(doc, "enterpriseName"));
+  fputs(" 双重预防月报 ", f);
+  report__html_text(f, report__str(doc, "month"));
+  fputs("</title><style>body{font-family:sans-serif;margin:2em}table{border-collapse:collapse;width:100%}"
+        "th,td{border:1px solid #444;padding:4px 6px;text-align:left}"
+        "@media print{body{margin:0}tr{page-break-inside:avoid}}</style></head><body><h1>", f);
+  report__html_text(f, report__str(doc, "enterpriseName"));
+  fputs(" 双重预防机制月报</h1><p>企业编码 ", f);
+  report__html_text(f, report__str(doc, "enterpriseCode"));
+  fputs("，月份 ", f);
+  report__html_text(f, report__str(doc, "month"));
+  fputs("</p><table><thead><tr>", f);
+  for (size_t i = 0; i < 6; i++) {
+    fputs("<th>", f);
+    report__html_text(f, report__header[i]);
+    fputs("</th>", f);
+  }
+  fputs("</tr></thead><tbody>\n", f);
+  report__rows(f, report__html_cell, "</tr>\n", doc);
+  fputs("</tbody></table></body></html>\n", f);
+  return report__close(f, &buf);
+}
+
+/* ---- GET /api/v1/reports/monthly ------------------------------------------------------------ */
+
+static void report__get(void *ud, const struct http_request *req, struct http_response *resp)
+{
+  struct api_ctx *ctx = ud;
+  char month[16] = "", format[8] = "json";
+  struct report_month m;
+  http_query_get(req->query, "month", month, sizeof month);
+  http_query_get(req->query, "format", format, sizeof format);
+  int fmt = strcmp(format, "json") == 0 ? 0 : strcmp(format, "csv") == 0 ? 1 : strcmp(format, "html") == 0 ? 2 : -1;
+  if (report_month_parse(month, &m)) {
+    api_error(resp, 400, "month: expected YYYY-MM");
+    return;
+  }
+  if (fmt < 0) {
+    api_error(resp, 400, "format: expected json, csv or html");
+    return;
+  }
+  store_wait_idle(ctx->store); /* report what every answered write committed */
+  cJSON *doc = report_monthly(ctx->engine->cfg, store_conn_db(store_reader(ctx->store)), &m, dg_wall_ms());
+  if (!doc) {
+    api_error(resp, 500, "database error");
+    return;
+  }
+  if (fmt == 0) {
+    api_reply(resp, 200, doc);
+    return;
+  }
+  resp->body = fmt == 1 ? report_csv(doc) : report_html(doc);
+  cJSON_Delete(doc);
+  if (!resp->body) {
+    api_error(resp, 500, "out of memory");
+    return;
+  }
+  resp->status = 200;
+  resp->content_type = fmt == 1 ? "text/csv; charset=utf-8" : "text/html; charset=utf-8";
+}
+
+int report_api_register(struct http_server *s, struct api_ctx *ctx)
+{
+  return http_route(s, "GET", "/api/v1/reports/monthly", report__get, ctx);
+}

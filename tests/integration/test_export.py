@@ -1,0 +1,97 @@
+#!/usr/bin/python3
+"""Incremental export in the national field names: every exported record carries the required
+fields, a hazard opened by a sensor breach is exported with the right values, and `since`
+leaves out hazards and records that did not change after it."""
+import os
+import signal
+import sys
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from dgtest import Daemon, Mosquitto, Sink, run_tests, wait_until  # noqa: E402
+from test_ledger_closed_loop import CONFIG, breach, post  # noqa: E402
+
+REQUIRED = {
+    "riskUnits": ["riskUnitId", "riskUnitName", "hazardCode", "hazardDep", "hazardLiablePerson", "riskLevel"],
+    "riskEvents": ["riskEventId", "riskEventName", "riskUnitId", "accidentType", "assessMethod", "riskValue",
+                   "riskLevel"],
+    "controlMeasures": ["controlMeasureId", "riskEventId", "riskMeasureDesc", "classify1", "classify2", "dataSrc",
+                        "troubleshootContent", "controlLevel"],
+    "checkTasks": ["checkTaskId", "controlMeasureId", "riskEventId", "riskUnitId", "hazardCode", "checkCycle",
+                   "checkCycleUnit", "taskStartTime", "taskEndTime", "taskDone"],
+    "checkRecords": ["checkRecordId", "checkTaskId", "controlMeasureId", "checkStatus", "checkPerson", "checkTime",
+                     "checkDesc", "hazardId"],
+    "hazards": ["hazardId", "dangerCode", "hazardCode", "riskUnitId", "riskEventId", "controlMeasureId",
+                "dangerLevel", "dangerSrc", "dangerManageType", "hazardDangerType", "dangerState", "dangerDesc",
+                "dangerReason", "controlMeasures", "cost", "liablePerson", "dangerManageDeadline",
+                "contingencyPlan", "registPerson", "rectifyPerson", "checkAcceptPerson", "checkAcceptComment",
+                "checkAcceptTime", "overdueTime", "createTime", "updateTime"],
+}
+
+
+def check_fields(doc):
+    for key, fields in REQUIRED.items():
+        assert isinstance(doc[key], list), (key, doc)
+        for rec in doc[key]:
+            missing = [f for f in fields if f not in rec]
+            assert not missing, (key, missing, rec)
+
+
+def test_export_round_trip(workdir, cleanup):
+    broker = Mosquitto(workdir).start()
+    cleanup.append(broker.stop)
+    sink = Sink(port=0).start()
+    cleanup.append(sink.stop)
+    cfg = os.path.join(workdir, "plant.yaml")
+    with open(cfg, "w", encoding="utf-8") as f:
+        f.write(CONFIG.format(mqtt_port=broker.port, hook_port=sink.port))
+    daemon = Daemon(workdir, cfg, os.path.join(workdir, "dg.db"))
+    cleanup.append(lambda: daemon.stop(signal.SIGKILL))
+    daemon.start()
+    wait_until(lambda: daemon.get("/api/v1/drivers")[1]["drivers"][0]["connected"], 15, "MQTT connected")
+
+    st, doc = daemon.get("/api/v1/export?since=0")
+    assert st == 200 and doc["hazards"] == [] and doc["enterpriseCode"] == "410700-0001", (st, doc)
+    check_fields(doc)
+    assert [u["riskUnitId"] for u in doc["riskUnits"]] == ["U01"], doc
+    u = doc["riskUnits"][0]
+    assert (u["hazardCode"], u["hazardDep"], u["hazardLiablePerson"]) == ("HS01", "储运车间", "li"), u
+    e = doc["riskEvents"][0]
+    assert (e["riskEventId"], e["accidentType"], e["assessMethod"], e["riskValue"]) == ("E01", "中毒和窒息", "LEC", 90), e
+    ms = {m["controlMeasureId"]: m for m in doc["controlMeasures"]}
+    assert set(ms) == {"M01", "M02", "M03"}, ms
+    assert (ms["M01"]["classify1"], ms["M01"]["classify2"], ms["M01"]["dataSrc"]) == (1, "1-4", 1), ms["M01"]
+    assert (ms["M03"]["classify1"], ms["M03"]["dataSrc"]) == (3, 2), ms["M03"]
+
+    breach(daemon, broker, "t/gt101", "R-GT101-H")
+    h = wait_until(lambda: daemon.get("/api/v1/hazards")[1]["hazards"], 10, "hazard opened")[0]
+    st, body = post(daemon, f"/api/v1/hazards/{h['id']}/rectify",
+                    {"actor": "wang", "rectify_measures": "更换GT101探头并标定", "cost": 1200.5})
+    assert st == 200, (st, body)
+
+    st, doc = daemon.get("/api/v1/export?since=0")
+    assert st == 200, (st, doc)
+    check_fields(doc)
+    assert len(doc["hazards"]) == 1, doc["hazards"]
+    x = doc["hazards"][0]
+    want = {"hazardId": h["id"], "dangerCode": h["code"], "hazardCode": "HS01", "riskUnitId": "U01",
+            "riskEventId": "E01", "controlMeasureId": "M01", "dangerLevel": 0, "dangerSrc": 9, "dangerState": 0,
+            "controlMeasures": "更换GT101探头并标定", "cost": 1200.5, "liablePerson": "li",
+            "rectifyPerson": "wang", "dangerManageDeadline": h["deadline_ms"], "checkAcceptTime": None}
+    got = {k: x[k] for k in want}
+    assert got == want, (got, want)
+    assert x["dangerDesc"] and x["createTime"] <= x["updateTime"] <= doc["until"], x
+
+    # Nothing changed after the first export's end: the incremental export is empty.
+    st, later = daemon.get(f"/api/v1/export?since={doc['until']}")
+    assert st == 200 and later["hazards"] == [] and later["checkRecords"] == [], later
+    assert len(later["riskUnits"]) == 1 and len(later["controlMeasures"]) == 3, later
+    st, later = daemon.get(f"/api/v1/export?since={x['updateTime'] - 1}")
+    assert [y["hazardId"] for y in later["hazards"]] == [h["id"]], later
+
+    for bad in ("-1", "abc", "12x"):
+        st, body = daemon.get_status(f"/api/v1/export?since={bad}")
+        assert st == 400 and body["error"].startswith("since"), (bad, st, body)
+
+
+if __name__ == "__main__":
+    sys.exit(run_tests([test_export_round_trip]))

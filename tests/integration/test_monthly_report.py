@@ -1,0 +1,75 @@
+#!/usr/bin/python3
+"""Monthly report (月报) through the API in JSON, CSV and HTML: a major hazard reported this
+month appears in each format, with the month's counts; bad parameters answer 400."""
+import csv
+import io
+import os
+import signal
+import sys
+import time
+import urllib.request
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from dgtest import Daemon, Mosquitto, Sink, run_tests, wait_until  # noqa: E402
+from test_ledger_closed_loop import CONFIG, post  # noqa: E402
+
+
+def fetch(daemon, path):
+    with urllib.request.urlopen(f"http://127.0.0.1:{daemon.port}{path}", timeout=10) as r:
+        return r.status, r.headers.get("Content-Type"), r.read()
+
+
+def test_monthly_report_formats(workdir, cleanup):
+    broker = Mosquitto(workdir).start()
+    cleanup.append(broker.stop)
+    sink = Sink(port=0).start()
+    cleanup.append(sink.stop)
+    cfg = os.path.join(workdir, "plant.yaml")
+    with open(cfg, "w", encoding="utf-8") as f:
+        f.write(CONFIG.format(mqtt_port=broker.port, hook_port=sink.port))
+    daemon = Daemon(workdir, cfg, os.path.join(workdir, "dg.db"))
+    cleanup.append(lambda: daemon.stop(signal.SIGKILL))
+    daemon.start()
+    wait_until(lambda: daemon.get("/api/v1/drivers")[1]["drivers"][0]["connected"], 15, "MQTT connected")
+
+    month = time.strftime("%Y-%m")
+    desc = "液氨管线法兰<泄漏> & \"渗漏\""
+    st, body = post(daemon, "/api/v1/hazards", {"actor": "zhao", "description": desc, "danger_src": 1,
+                                                "danger_level": 1, "measure": "M01"})
+    assert st == 201, (st, body)
+    st, body = post(daemon, "/api/v1/hazards", {"actor": "wang", "description": "泵房积水", "danger_src": 2})
+    assert st == 201, (st, body)
+
+    st, doc = daemon.get(f"/api/v1/reports/monthly?month={month}&format=json")
+    assert st == 200 and doc["month"] == month, (st, doc)
+    s = doc["statistics"]
+    assert (s["opened"], s["closed"], s["overdue"], s["openAtEnd"]) == (2, 0, 0, 2), s
+    assert {(g["code"], g["count"]) for g in s["byLevel"]} == {(0, 1), (1, 1)}, s
+    assert {(g["code"], g["count"]) for g in s["bySource"]} == {(1, 1), (2, 1)}, s
+    assert [h["dangerDesc"] for h in doc["majorHazards"]] == [desc], doc["majorHazards"]
+    assert [(r["kind"], r["id"], r["level"]) for r in doc["majorRisks"]] == [("hazard_source", "HS01", "二级")], doc
+    st, default = daemon.get(f"/api/v1/reports/monthly?month={month}")
+    assert st == 200 and default["statistics"] == s, default
+
+    st, ctype, raw = fetch(daemon, f"/api/v1/reports/monthly?month={month}&format=csv")
+    assert st == 200 and ctype.startswith("text/csv"), (st, ctype)
+    assert raw.startswith(b"\xef\xbb\xbf"), raw[:8]
+    rows = list(csv.reader(io.StringIO(raw.decode("utf-8-sig"))))
+    assert rows[0] == ["类别", "项目", "编号", "名称", "等级或状态", "数量"], rows[0]
+    assert ["隐患统计", "本月新增隐患", "", "", "", "2"] in rows, rows
+    major = [r for r in rows if r[0] == "重大隐患"]
+    assert len(major) == 1 and major[0][3] == desc and major[0][4] == "整改中", major
+
+    st, ctype, raw = fetch(daemon, f"/api/v1/reports/monthly?month={month}&format=html")
+    page = raw.decode("utf-8")
+    assert st == 200 and ctype.startswith("text/html"), (st, ctype)
+    assert '<html lang="zh-CN">' in page and "双重预防机制月报" in page, page[:300]
+    assert "液氨管线法兰&lt;泄漏&gt; &amp; &quot;渗漏&quot;" in page and "<泄漏>" not in page, page
+
+    for q, field in (("month=2026-13", "month"), ("", "month"), (f"month={month}&format=pdf", "format")):
+        st, body = daemon.get_status(f"/api/v1/reports/monthly?{q}")
+        assert st == 400 and body["error"].startswith(field), (q, st, body)
+
+
+if __name__ == "__main__":
+    sys.exit(run_tests([test_monthly_report_formats]))
