@@ -157,6 +157,35 @@ static void test_on_delay(void **state)
   assert_int_equal(alarm_of(f, "XA")->state, ALARM_RTN_UNACK);
 }
 
+/* A reload keeps an expr alarm whose condition is unchanged and starts over one whose text
+ * changed; the new bindings take effect. */
+static void test_reload(void **state)
+{
+  struct fixture *f = *state;
+  feed(f, "P1", 10);
+  feed(f, "P2", 30);
+  assert_int_equal(alarm_of(f, "XB")->state, ALARM_UNACK);
+  char yaml[sizeof test_yaml + 64], err[256];
+  snprintf(yaml, sizeof yaml, "%s", test_yaml);
+  char *at = strstr(yaml, "\"P1 > 20 and P2 > 20\"");
+  assert_non_null(at);
+  memcpy(at, "\"P3 > 20 or  P2 > 99\"", 21);
+  struct dg_config *cfg2;
+  assert_int_equal(config_load_string("test.yaml", yaml, strlen(yaml), &cfg2, err, sizeof err), 0);
+  store_wait_idle(f->store);
+  assert_int_equal(engine_reload(&f->engine, cfg2), 0);
+  ledger_set_config(f->ledger, cfg2);
+  notify_set_config(f->notify, cfg2);
+  store_wait_idle(f->store);
+  struct dg_config *old = f->cfg;
+  f->cfg = cfg2;
+  config_free(old);
+  assert_int_equal(alarm_of(f, "XB")->state, ALARM_UNACK); /* same text: state kept */
+  assert_int_equal(alarm_of(f, "XA")->state, ALARM_NORMAL);
+  feed(f, "P3", 25); /* XA now reads P3 */
+  wait_state(f, "XA", ALARM_UNACK);
+}
+
 static void expect_config_error(const char *rule_yaml, const char *msg)
 {
   char yaml[1024], err[256];
@@ -211,6 +240,7 @@ int main(void)
   const struct CMUnitTest tests[] = {
     cmocka_unit_test_setup_teardown(test_bound_to_every_point_and_holds_when_unknown, setup, teardown),
     cmocka_unit_test_setup_teardown(test_on_delay, setup, teardown),
+    cmocka_unit_test_setup_teardown(test_reload, setup, teardown),
     cmocka_unit_test(test_config),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
