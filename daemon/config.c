@@ -1,5 +1,6 @@
 #include "config.h"
 
+#include "expr.h"
 #include "idmap.h"
 #include "mqtt.h"
 #include "yaml.h"
@@ -319,7 +320,7 @@ struct cfg_seen {
 };
 
 static const char *const cfg__transports[] = {"tcp", "rtu", "rtu_over_tcp", NULL};
-static const char *const cfg__rule_types[] = {"high", "low", "stale", "quality", "rate", NULL};
+static const char *const cfg__rule_types[] = {"high", "low", "stale", "quality", "rate", "expr", NULL};
 static const char *const cfg__rate_directions[] = {"rising", "falling", NULL};
 static const char *const cfg__channel_types[] = {"webhook", NULL};
 static const char *const cfg__priorities[] = {"low", "medium", "high", "critical", NULL};
@@ -1139,12 +1140,13 @@ static int cfg__stages(struct cfg_ctx *x, const struct dg_ynode *n, void *obj)
 }
 
 enum { RU_ID, RU_NAME, RU_TYPE, RU_POINT, RU_MEASURE, RU_STAGES, RU_DEADBAND, RU_ON, RU_OFF, RU_LEVEL, RU_DEADLINE,
-       RU_LATCHED, RU_TIMEOUT, RU_PRIORITY, RU_RATE, RU_DIRECTION };
+       RU_LATCHED, RU_TIMEOUT, RU_PRIORITY, RU_RATE, RU_DIRECTION,
+       RU_EXPR };
 static const struct cfg_field cfg__rule_fields[] = {
   [RU_ID] = FSTR("id", struct dg_rule, id, F_REQ),
   [RU_NAME] = FSTR("name", struct dg_rule, name, 0),
   [RU_TYPE] = FENUM("type", struct dg_rule, type, F_REQ, cfg__rule_types),
-  [RU_POINT] = FNODE("point", F_REQ),
+  [RU_POINT] = FNODE("point", 0),
   [RU_MEASURE] = FNODE("measure", 0),
   [RU_STAGES] = FNODE("stages", 0),
   [RU_DEADBAND] = FNUM("deadband", K_DOUBLE, struct dg_rule, deadband, 0, 0, DBL_MAX),
@@ -1157,6 +1159,7 @@ static const struct cfg_field cfg__rule_fields[] = {
   [RU_PRIORITY] = FENUM("priority", struct dg_rule, priority, 0, cfg__priorities),
   [RU_RATE] = FNODE("rate", 0),
   [RU_DIRECTION] = FENUM("direction", struct dg_rule, rate_direction, 0, cfg__rate_directions),
+  [RU_EXPR] = FSTR("expr", struct dg_rule, expr_text, 0),
 };
 
 enum { RATE_PER, RATE_WINDOW };
@@ -1193,6 +1196,33 @@ static int cfg__fault_rule(struct cfg_ctx *x, const struct dg_ynode *n, struct d
   return r->stages[0].name ? 0 : cfg__oom(x);
 }
 
+static long cfg__expr_point(void *ud, const char *id, size_t len)
+{
+  struct cfg_ctx *x = ud;
+  char name[256];
+  if (len >= sizeof name) return -1;
+  memcpy(name, id, len);
+  name[len] = '\0';
+  const struct dg_point *p = dg_idmap_get(&x->ix->points, name);
+  return p ? (long)p->index : -1;
+}
+
+/* expr rules: the condition decides the one implicit stage; the rule is bound to every point
+ * it reads and reported under the first. */
+static int cfg__expr_rule(struct cfg_ctx *x, const struct dg_ynode *n, struct dg_rule *r, const struct cfg_seen *s)
+{
+  char err[256];
+  if (!s->val[RU_EXPR]) return cfg__fail(x, n, "an expr rule needs 'expr'");
+  if (s->val[RU_POINT]) return cfg__failk(x, s->val[RU_POINT], "point", "an expr rule reads the points named in 'expr'");
+  int rc = expr_compile(r->expr_text, cfg__expr_point, x, &r->expr, err, sizeof err);
+  if (rc == -ENOMEM) return cfg__oom(x);
+  if (rc) return cfg__failk(x, s->val[RU_EXPR], "expr", "%s", err);
+  const uint32_t *pts;
+  expr_points(r->expr, &pts);
+  r->point = &x->c->points[pts[0]];
+  return cfg__fault_rule(x, n, r, s);
+}
+
 static int cfg__rule(struct cfg_ctx *x, const struct dg_ynode *n, void *item, size_t i)
 {
   struct dg_rule *r = item;
@@ -1202,9 +1232,11 @@ static int cfg__rule(struct cfg_ctx *x, const struct dg_ynode *n, void *item, si
   r->hazard_level = -1;
   int rc = CFG_MAP(x, n, cfg__rule_fields, r, &s);
   if (!rc) rc = cfg__add_id(x, &x->rules, r->id, r, s.val[RU_ID], "rule");
-  if (!rc) rc = cfg__ref(x, s.val[RU_POINT], "point", &x->ix->points, "point", &obj);
   if (rc) return rc;
-  r->point = obj;
+  if (r->type != DG_RULE_EXPR && s.val[RU_EXPR]) return cfg__failk(x, s.val[RU_EXPR], "expr", "only expr rules have 'expr'");
+  if (r->type != DG_RULE_EXPR && !s.val[RU_POINT]) return cfg__fail(x, n, "missing required key 'point'");
+  if (r->type != DG_RULE_EXPR && (rc = cfg__ref(x, s.val[RU_POINT], "point", &x->ix->points, "point", &obj))) return rc;
+  if (r->type != DG_RULE_EXPR) r->point = obj;
   if (s.val[RU_MEASURE]) {
     rc = cfg__ref(x, s.val[RU_MEASURE], "measure", &x->ix->measures, "measure", &obj);
     if (rc) return rc;
@@ -1213,6 +1245,7 @@ static int cfg__rule(struct cfg_ctx *x, const struct dg_ynode *n, void *item, si
   if (r->type != DG_RULE_RATE && (s.val[RU_RATE] || s.val[RU_DIRECTION]))
     return cfg__failk(x, s.val[RU_RATE] ? s.val[RU_RATE] : s.val[RU_DIRECTION], s.val[RU_RATE] ? "rate" : "direction",
                       "only rate rules have '%s'", s.val[RU_RATE] ? "rate" : "direction");
+  if (r->type == DG_RULE_EXPR) return cfg__expr_rule(x, n, r, &s);
   if (r->type == DG_RULE_STALE || r->type == DG_RULE_QUALITY) return cfg__fault_rule(x, n, r, &s);
   if (r->type == DG_RULE_RATE && (rc = cfg__rate_rule(x, n, r, &s))) return rc;
   if (s.val[RU_TIMEOUT] || s.val[RU_PRIORITY])
@@ -1569,6 +1602,8 @@ static void cfg__free_points_rules(struct dg_config *c)
     for (size_t k = 0; k < r->n_stages; k++) free(r->stages[k].name);
     free(r->id);
     free(r->name);
+    free(r->expr_text);
+    expr_free(r->expr);
   }
   free(c->rules);
 }

@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "expr.h"
 #include "log.h"
 
 #define HISTORY_MAX_INTERVAL_MS 60000
@@ -161,20 +162,33 @@ static int engine__load_alarms(struct engine *e, const uint8_t *fresh)
 
 /* ---- state arrays --------------------------------------------------------------------------- */
 
+/* The points a rule is evaluated on: its point, or every point an expr rule reads. */
+static size_t engine__rule_points(const struct dg_rule *r, const uint32_t **pts, uint32_t *one)
+{
+  if (r->type == DG_RULE_EXPR) return expr_points(r->expr, pts);
+  *one = (uint32_t)r->point->index;
+  *pts = one;
+  return 1;
+}
+
 static int engine__index_rules(struct engine *e)
 {
   const struct dg_config *cfg = e->cfg;
+  const uint32_t *pts;
+  uint32_t one;
+  size_t n_bind = 0;
+  for (size_t i = 0; i < cfg->n_rules; i++) n_bind += engine__rule_points(&cfg->rules[i], &pts, &one);
   e->point_rule_off = calloc(cfg->n_points + 1, sizeof *e->point_rule_off);
-  e->point_rules = malloc((cfg->n_rules ? cfg->n_rules : 1) * sizeof *e->point_rules);
+  e->point_rules = malloc((n_bind ? n_bind : 1) * sizeof *e->point_rules);
   if (!e->point_rule_off || !e->point_rules) return -ENOMEM;
-  for (size_t i = 0; i < cfg->n_rules; i++) e->point_rule_off[cfg->rules[i].point->index + 1]++;
+  for (size_t i = 0; i < cfg->n_rules; i++)
+    for (size_t k = 0, n = engine__rule_points(&cfg->rules[i], &pts, &one); k < n; k++) e->point_rule_off[pts[k] + 1]++;
   for (size_t p = 0; p < cfg->n_points; p++) e->point_rule_off[p + 1] += e->point_rule_off[p];
   uint32_t *fill = calloc(cfg->n_points + 1, sizeof *fill);
   if (!fill) return -ENOMEM;
-  for (size_t i = 0; i < cfg->n_rules; i++) {
-    size_t p = cfg->rules[i].point->index;
-    e->point_rules[e->point_rule_off[p] + fill[p]++] = (uint32_t)i;
-  }
+  for (size_t i = 0; i < cfg->n_rules; i++)
+    for (size_t k = 0, n = engine__rule_points(&cfg->rules[i], &pts, &one); k < n; k++)
+      e->point_rules[e->point_rule_off[pts[k]] + fill[pts[k]]++] = (uint32_t)i;
   free(fill);
   return 0;
 }
@@ -188,7 +202,10 @@ static int engine__alloc(struct engine *e)
   e->alarms = calloc(nr, sizeof *e->alarms);
   e->deadlines = calloc(nr, sizeof *e->deadlines);
   e->pending = calloc(nr, sizeof *e->pending);
-  if (!e->points || !e->rules || !e->alarms || !e->deadlines || !e->pending) return -ENOMEM;
+  e->expr_values = calloc(np, sizeof *e->expr_values);
+  e->expr_quality = calloc(np, sizeof *e->expr_quality);
+  if (!e->points || !e->rules || !e->alarms || !e->deadlines || !e->pending || !e->expr_values || !e->expr_quality)
+    return -ENOMEM;
   int64_t now = (int64_t)uv_now(e->loop);
   for (size_t i = 0; i < cfg->n_points; i++) {
     e->points[i].quality = DG_Q_UNKNOWN;
@@ -218,6 +235,10 @@ static void engine__free_state(struct engine *e)
   free(e->point_rules);
   free(e->point_rule_off);
   free(e->rates);
+  free(e->expr_values);
+  free(e->expr_quality);
+  e->expr_values = NULL;
+  e->expr_quality = NULL;
   e->rates = NULL;
   e->points = NULL;
   e->rules = NULL;
@@ -405,6 +426,11 @@ static void engine__body_texts(cJSON *root, const struct engine__txn *t, const s
              engine__event_zh(t->tr.event), p->name ? p->name : p->id, p->id, engine__priority_zh(t->tr.priority));
     snprintf(en, sizeof en, "[%s] %s (%s) acquisition fault (communication, device or payload), priority %s",
              alarm_event_name(t->tr.event), p->name ? p->name : p->id, p->id, dg_priority_name(t->tr.priority));
+  } else if (s && r->type == DG_RULE_EXPR) {
+    snprintf(zh, sizeof zh, "【%s】条件成立：%s，优先级：%s", engine__event_zh(t->tr.event), r->expr_text,
+             engine__priority_zh(t->tr.priority));
+    snprintf(en, sizeof en, "[%s] condition holds: %s, priority %s", alarm_event_name(t->tr.event), r->expr_text,
+             dg_priority_name(t->tr.priority));
   } else if (s && r->type == DG_RULE_RATE) {
     int falling = r->rate_direction == DG_RATE_FALLING;
     snprintf(zh, sizeof zh, "【%s】%s（%s）%s速率 %g%s/%g 秒，超过 %s 限值 %g，优先级：%s", engine__event_zh(t->tr.event),
@@ -583,7 +609,7 @@ static void engine__set_deadline(struct engine *e, uint32_t rule, int64_t deadli
 
 static int engine__is_fault_rule(const struct dg_rule *r)
 {
-  return r->type == DG_RULE_STALE || r->type == DG_RULE_QUALITY;
+  return r->type == DG_RULE_STALE || r->type == DG_RULE_QUALITY || r->type == DG_RULE_EXPR;
 }
 
 static int engine__is_fault_quality(uint8_t q)
@@ -602,12 +628,34 @@ static void engine__stage_changed(struct engine *e, uint32_t ri)
     engine__commit(e, a, &tr, "system", NULL);
 }
 
+/* An expr rule after a sample of one of its points. An unknown result (an input without a good
+ * value, a division by zero) holds the rule where it is and drops a pending delay. */
+static void engine__eval_expr(struct engine *e, uint32_t ri, int64_t now)
+{
+  const struct dg_rule *r = &e->cfg->rules[ri];
+  const uint32_t *pts;
+  for (size_t k = 0, n = expr_points(r->expr, &pts); k < n; k++) {
+    const struct point_rt *pt = &e->points[pts[k]];
+    e->expr_values[pts[k]] = pt->value;
+    e->expr_quality[pts[k]] = pt->has_value ? pt->quality : DG_Q_UNKNOWN;
+  }
+  enum expr_result res = expr_eval(r->expr, e->expr_values, e->expr_quality);
+  int64_t deadline = 0;
+  if (res == EXPR_UNKNOWN) rule_cancel_pending(&e->rules[ri]);
+  else if (rule_eval_fault(r, &e->rules[ri], res == EXPR_TRUE, now, &deadline)) engine__stage_changed(e, ri);
+  engine__set_deadline(e, ri, deadline);
+}
+
 static void engine__eval_point(struct engine *e, uint32_t p, double value, int64_t now)
 {
   for (uint32_t k = e->point_rule_off[p]; k < e->point_rule_off[p + 1]; k++) {
     uint32_t ri = e->point_rules[k];
     const struct dg_rule *r = &e->cfg->rules[ri];
     int64_t deadline;
+    if (r->type == DG_RULE_EXPR) {
+      engine__eval_expr(e, ri, now);
+      continue;
+    }
     int changed = engine__is_fault_rule(r) ? rule_eval_fault(r, &e->rules[ri], 0, now, &deadline)
                                            : rule_eval(r, &e->rules[ri], value, now, &deadline);
     if (changed) engine__stage_changed(e, ri);
@@ -623,6 +671,10 @@ static void engine__hold_point(struct engine *e, uint32_t p, uint8_t quality, in
     uint32_t ri = e->point_rules[k];
     const struct dg_rule *r = &e->cfg->rules[ri];
     if (r->type == DG_RULE_STALE) continue;
+    if (r->type == DG_RULE_EXPR) {
+      engine__eval_expr(e, ri, now);
+      continue;
+    }
     if (r->type != DG_RULE_QUALITY) {
       rule_cancel_pending(&e->rules[ri]);
       engine__set_deadline(e, ri, 0);
@@ -967,6 +1019,7 @@ int engine_init(struct engine *e, uv_loop_t *loop, const struct dg_config *cfg, 
 static int engine__same_identity(const struct dg_rule *a, const struct dg_rule *b)
 {
   if (a->type != b->type || a->n_stages != b->n_stages || strcmp(a->point->id, b->point->id)) return 0;
+  if (a->type == DG_RULE_EXPR && strcmp(a->expr_text, b->expr_text)) return 0;
   for (size_t i = 0; i < a->n_stages; i++)
     if (strcmp(a->stages[i].name, b->stages[i].name) || a->stages[i].limit != b->stages[i].limit) return 0;
   return 1;

@@ -63,6 +63,8 @@ struct engine {
   uv_timer_t shelve_timer;    /* fires at the earliest shelve expiry */
   uv_timer_t stale_timer;     /* sweeps stale rules */
   struct rule_rate *rates;    /* history of the rate rules, pointed to by their rule_state */
+  double *expr_values;        /* per point: inputs of expr rules, refreshed before each evaluation */
+  uint8_t *expr_quality;
 };
 
 /* Creates alarm rows for configured rules, restores alarm and rule state from the database. */

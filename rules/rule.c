@@ -20,7 +20,8 @@ static int rule__stage_holds(const struct dg_rule *r, int i, int current, double
 
 int rule_target_stage(const struct dg_rule *r, int current, double value)
 {
-  if (r->type == DG_RULE_STALE || r->type == DG_RULE_QUALITY) return value > 0 ? 0 : RULE_NORMAL;
+  if (r->type == DG_RULE_STALE || r->type == DG_RULE_QUALITY || r->type == DG_RULE_EXPR)
+    return value > 0 ? 0 : RULE_NORMAL;
   for (int i = (int)r->n_stages - 1; i >= 0; i--)
     if (rule__stage_holds(r, i, current, value)) return i;
   return RULE_NORMAL;

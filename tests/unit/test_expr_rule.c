@@ -1,0 +1,247 @@
+/* expr rules through the engine on a real store: bound to every point they read, an unknown
+ * condition holds the alarm where it is, the on-delay applies, config errors point into the
+ * expression. */
+#include <errno.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <cmocka.h>
+
+#include "config.h"
+#include "engine.h"
+#include "httpc.h"
+#include "log.h"
+#include "sdnotify.h"
+
+static const char test_yaml[] =
+  "site: { code: T1 }\n"
+  "mqtt:\n"
+  "  - { id: main, uri: \"tcp://127.0.0.1:1\", client_id: t }\n"
+  "points:\n"
+  "  - { id: P1, driver: mqtt.main, topic: t/p1 }\n"
+  "  - { id: P2, driver: mqtt.main, topic: t/p2 }\n"
+  "  - { id: P3, driver: mqtt.main, topic: t/p3 }\n"
+  "rules:\n"
+  "  - { id: XA, type: expr, expr: \"P1 > 20 and P2 > 20\", priority: high, on_delay: 200ms }\n"
+  "  - { id: XB, type: expr, expr: \"abs(P1 - P2) > 5 or P3 / P1 > 2\", priority: medium }\n"
+  "channels:\n"
+  "  - { id: hook, type: webhook, url: \"http://127.0.0.1:1/hook\" }\n"
+  "policies:\n"
+  "  - { id: all, priorities: [low, medium, high, critical], channels: [hook] }\n";
+
+struct fixture {
+  char dir[64];
+  char db[128];
+  uv_loop_t loop;
+  struct dg_config *cfg;
+  struct store *store;
+  struct ledger *ledger;
+  struct httpc *httpc;
+  struct notify *notify;
+  struct engine engine;
+};
+
+static int setup(void **state)
+{
+  struct fixture *f = calloc(1, sizeof *f);
+  char err[256];
+  snprintf(f->dir, sizeof f->dir, "/tmp/dg-exprrule-XXXXXX");
+  assert_non_null(mkdtemp(f->dir));
+  snprintf(f->db, sizeof f->db, "%s/dg.db", f->dir);
+  assert_int_equal(config_load_string("test.yaml", test_yaml, sizeof test_yaml - 1, &f->cfg, err, sizeof err), 0);
+  assert_int_equal(uv_loop_init(&f->loop), 0);
+  assert_int_equal(store_open(&f->store, &f->loop, f->db, err, sizeof err), 0);
+  assert_int_equal(ledger_open(&f->ledger, f->cfg, f->store), 0);
+  assert_int_equal(httpc_init(&f->httpc, &f->loop), 0);
+  assert_int_equal(notify_init(&f->notify, &f->loop, f->cfg, f->store, f->httpc), 0);
+  assert_int_equal(engine_init(&f->engine, &f->loop, f->cfg, f->store, f->ledger, f->notify), 0);
+  *state = f;
+  return 0;
+}
+
+static int teardown(void **state)
+{
+  struct fixture *f = *state;
+  store_wait_idle(f->store);
+  engine_close(&f->engine);
+  notify_close(f->notify);
+  httpc_close(f->httpc);
+  store_close(f->store);
+  uv_run(&f->loop, UV_RUN_DEFAULT);
+  assert_int_equal(uv_loop_close(&f->loop), 0);
+  engine_free(&f->engine);
+  ledger_close(f->ledger);
+  config_free(f->cfg);
+  char path[256];
+  const char *files[] = {"dg.db", "dg.db-wal", "dg.db-shm"};
+  for (int i = 0; i < 3; i++) {
+    snprintf(path, sizeof path, "%s/%s", f->dir, files[i]);
+    unlink(path);
+  }
+  rmdir(f->dir);
+  free(f);
+  return 0;
+}
+
+static void feed_q(struct fixture *f, const char *point, double value, uint8_t quality)
+{
+  struct dg_sample s = {.point = (uint32_t)dg_config_point(f->cfg, point)->index, .quality = quality,
+                        .value = value, .ts_ms = dg_wall_ms()};
+  engine_on_samples(&f->engine, &s, 1);
+  store_wait_idle(f->store);
+}
+
+static void feed(struct fixture *f, const char *point, double value) { feed_q(f, point, value, DG_Q_GOOD); }
+
+static struct alarm *alarm_of(struct fixture *f, const char *rule)
+{
+  for (size_t i = 0; i < f->cfg->n_rules; i++)
+    if (strcmp(f->cfg->rules[i].id, rule) == 0) return &f->engine.alarms[i];
+  fail_msg("no rule %s", rule);
+  return NULL;
+}
+
+/* Runs the loop until the alarm reaches `want` or 5 s pass. */
+static void wait_state(struct fixture *f, const char *rule, enum alarm_state want)
+{
+  int64_t deadline = dg_mono_ms() + 5000;
+  while (alarm_of(f, rule)->state != want && dg_mono_ms() < deadline) {
+    uv_run(&f->loop, UV_RUN_NOWAIT);
+    store_wait_idle(f->store);
+  }
+  assert_int_equal(alarm_of(f, rule)->state, want);
+}
+
+static void test_bound_to_every_point_and_holds_when_unknown(void **state)
+{
+  struct fixture *f = *state;
+  feed(f, "P1", 10); /* P2 and P3 never reported: unknown */
+  assert_int_equal(alarm_of(f, "XB")->state, ALARM_NORMAL);
+  feed(f, "P2", 20); /* |10 - 20| > 5: true whatever P3 is */
+  assert_int_equal(alarm_of(f, "XB")->state, ALARM_UNACK);
+  assert_int_equal(alarm_of(f, "XB")->priority, DG_PRIO_MEDIUM);
+  feed(f, "P2", 12); /* first operand false, P3 unknown: unknown, the alarm holds */
+  assert_int_equal(alarm_of(f, "XB")->state, ALARM_UNACK);
+  feed(f, "P3", 5); /* 5 / 10 > 2 is false: both false */
+  assert_int_equal(alarm_of(f, "XB")->state, ALARM_RTN_UNACK);
+  feed(f, "P3", 30); /* a sample of the third point alone raises it again */
+  assert_int_equal(alarm_of(f, "XB")->state, ALARM_UNACK);
+  feed_q(f, "P1", 0, DG_Q_COMM); /* bad quality: unknown, holds */
+  assert_int_equal(alarm_of(f, "XB")->state, ALARM_UNACK);
+  feed(f, "P1", 0); /* division by zero, |0 - 12| > 5: true */
+  assert_int_equal(alarm_of(f, "XB")->state, ALARM_UNACK);
+  feed(f, "P1", 15); /* |15 - 12| = 3, 30 / 15 = 2: false */
+  assert_int_equal(alarm_of(f, "XB")->state, ALARM_RTN_UNACK);
+  assert_int_equal(alarm_of(f, "XB")->activations, 2);
+}
+
+static void test_on_delay(void **state)
+{
+  struct fixture *f = *state;
+  feed(f, "P1", 25);
+  feed(f, "P2", 25);
+  assert_int_equal(alarm_of(f, "XA")->state, ALARM_NORMAL); /* on-delay pending */
+  feed_q(f, "P2", 0, DG_Q_DEVICE); /* unknown drops the pending delay */
+  int64_t until = dg_mono_ms() + 300;
+  while (dg_mono_ms() < until) uv_run(&f->loop, UV_RUN_NOWAIT);
+  assert_int_equal(alarm_of(f, "XA")->state, ALARM_NORMAL);
+  feed(f, "P2", 26);
+  wait_state(f, "XA", ALARM_UNACK);
+  assert_int_equal(alarm_of(f, "XA")->priority, DG_PRIO_HIGH);
+  feed(f, "P1", 19);
+  assert_int_equal(alarm_of(f, "XA")->state, ALARM_RTN_UNACK);
+}
+
+/* A reload keeps an expr alarm whose condition is unchanged and starts over one whose text
+ * changed; the new bindings take effect. */
+static void test_reload(void **state)
+{
+  struct fixture *f = *state;
+  feed(f, "P1", 10);
+  feed(f, "P2", 30);
+  assert_int_equal(alarm_of(f, "XB")->state, ALARM_UNACK);
+  char yaml[sizeof test_yaml + 64], err[256];
+  snprintf(yaml, sizeof yaml, "%s", test_yaml);
+  char *at = strstr(yaml, "\"P1 > 20 and P2 > 20\"");
+  assert_non_null(at);
+  memcpy(at, "\"P3 > 20 or  P2 > 99\"", 21);
+  struct dg_config *cfg2;
+  assert_int_equal(config_load_string("test.yaml", yaml, strlen(yaml), &cfg2, err, sizeof err), 0);
+  store_wait_idle(f->store);
+  assert_int_equal(engine_reload(&f->engine, cfg2), 0);
+  ledger_set_config(f->ledger, cfg2);
+  notify_set_config(f->notify, cfg2);
+  store_wait_idle(f->store);
+  struct dg_config *old = f->cfg;
+  f->cfg = cfg2;
+  config_free(old);
+  assert_int_equal(alarm_of(f, "XB")->state, ALARM_UNACK); /* same text: state kept */
+  assert_int_equal(alarm_of(f, "XA")->state, ALARM_NORMAL);
+  feed(f, "P3", 25); /* XA now reads P3 */
+  wait_state(f, "XA", ALARM_UNACK);
+}
+
+static void expect_config_error(const char *rule_yaml, const char *msg)
+{
+  char yaml[1024], err[256];
+  struct dg_config *cfg = NULL;
+  snprintf(yaml, sizeof yaml,
+           "site: { code: T1 }\nmqtt: [ { id: m, uri: \"tcp://127.0.0.1:1\" } ]\n"
+           "points: [ { id: GT101, driver: mqtt.m, topic: a }, { id: GT102, driver: mqtt.m, topic: b } ]\n"
+           "rules:\n  - { id: X, type: high, point: GT101, stages: [ { name: H, limit: 1, priority: low } ] }\n"
+           "  - %s\n", rule_yaml);
+  assert_int_not_equal(config_load_string("r.yaml", yaml, strlen(yaml), &cfg, err, sizeof err), 0);
+  assert_null(cfg);
+  if (!strstr(err, msg)) fail_msg("error '%s' does not say '%s'", err, msg);
+}
+
+static void test_config(void **state)
+{
+  (void)state;
+  expect_config_error("{ id: E, type: expr, priority: high, expr: \"GT101 > 20 and GT1O1 > 20\" }",
+                      "r.yaml:6:49: rules[1].expr: col 16: unknown point 'GT1O1'");
+  expect_config_error("{ id: E, type: expr, priority: high, expr: \"GT101 + 1\" }",
+                      "rules[1].expr: col 1: the expression is a number, not a condition");
+  expect_config_error("{ id: E, type: expr, priority: high }", "rules[1]: an expr rule needs 'expr'");
+  expect_config_error("{ id: E, type: expr, expr: \"GT101 > 1\" }", "expr rule needs 'priority'");
+  expect_config_error("{ id: E, type: expr, point: GT101, priority: high, expr: \"GT101 > 1\" }",
+                      "rules[1].point: an expr rule reads the points named in 'expr'");
+  expect_config_error("{ id: E, type: expr, priority: high, expr: \"GT101 > 1\", stages: [ { name: H, limit: 1, priority: low } ] }",
+                      "expr rule has no stages");
+  expect_config_error("{ id: E, type: high, point: GT101, expr: \"GT101 > 1\", stages: [ { name: H, limit: 1, priority: low } ] }",
+                      "rules[1].expr: only expr rules have 'expr'");
+  expect_config_error("{ id: E, type: high, stages: [ { name: H, limit: 1, priority: low } ] }",
+                      "rules[1]: missing required key 'point'");
+
+  char yaml[512], err[256];
+  struct dg_config *cfg = NULL;
+  snprintf(yaml, sizeof yaml,
+           "site: { code: T1 }\nmqtt: [ { id: m, uri: \"tcp://127.0.0.1:1\" } ]\n"
+           "points: [ { id: GT101, driver: mqtt.m, topic: a }, { id: GT102, driver: mqtt.m, topic: b } ]\n"
+           "rules: [ { id: E, type: expr, expr: \"GT102 > 20 and GT101 > 20\", priority: high, on_delay: 2s } ]\n");
+  assert_int_equal(config_load_string("r.yaml", yaml, strlen(yaml), &cfg, err, sizeof err), 0);
+  const struct dg_rule *r = &cfg->rules[0];
+  assert_int_equal(r->type, DG_RULE_EXPR);
+  assert_string_equal(r->point->id, "GT102"); /* reported under the first point it reads */
+  assert_int_equal(r->n_stages, 1);
+  assert_string_equal(r->stages[0].name, "expr");
+  assert_int_equal(r->stages[0].priority, DG_PRIO_HIGH);
+  assert_int_equal(r->on_delay_ms, 2000);
+  config_free(cfg);
+}
+
+int main(void)
+{
+  const struct CMUnitTest tests[] = {
+    cmocka_unit_test_setup_teardown(test_bound_to_every_point_and_holds_when_unknown, setup, teardown),
+    cmocka_unit_test_setup_teardown(test_on_delay, setup, teardown),
+    cmocka_unit_test_setup_teardown(test_reload, setup, teardown),
+    cmocka_unit_test(test_config),
+  };
+  return cmocka_run_group_tests(tests, NULL, NULL);
+}
