@@ -1187,7 +1187,7 @@ static int cfg__fault_rule(struct cfg_ctx *x, const struct dg_ynode *n, struct d
 {
   const char *type = cfg__rule_types[r->type - 1];
   if (s->val[RU_STAGES]) return cfg__failk(x, s->val[RU_STAGES], "stages", "a %s rule has no stages", type);
-  if (!s->val[RU_PRIORITY]) return cfg__fail(x, n, "a %s rule needs 'priority'", type);
+  if (!s->val[RU_PRIORITY]) return cfg__fail(x, n, "rules of type %s need 'priority'", type);
   if (r->type == DG_RULE_STALE && !s->val[RU_TIMEOUT]) return cfg__fail(x, n, "a stale rule needs 'timeout'");
   if (r->type != DG_RULE_STALE && s->val[RU_TIMEOUT])
     return cfg__failk(x, s->val[RU_TIMEOUT], "timeout", "only stale rules have a timeout");
