@@ -319,7 +319,7 @@ static void expect_config_error(const char *rule_yaml, const char *msg)
 static void test_fault_rule_config(void **state)
 {
   expect_config_error("{ id: S, type: stale, point: P1, priority: high }", "r.yaml:5:5: rules[0]: a stale rule needs 'timeout'");
-  expect_config_error("{ id: S, type: stale, point: P1, timeout: 1s }", "a stale rule needs 'priority'");
+  expect_config_error("{ id: S, type: stale, point: P1, timeout: 1s }", "rules of type stale need 'priority'");
   expect_config_error("{ id: Q, type: quality, point: P1, priority: high, timeout: 1s }",
                       "rules[0].timeout: only stale rules have a timeout");
   expect_config_error("{ id: Q, type: quality, point: P1, priority: high, stages: [ { name: H, limit: 1, priority: low } ] }",

@@ -208,7 +208,7 @@ static void test_config(void **state)
   expect_config_error("{ id: E, type: expr, priority: high, expr: \"GT101 + 1\" }",
                       "rules[1].expr: col 1: the expression is a number, not a condition");
   expect_config_error("{ id: E, type: expr, priority: high }", "rules[1]: an expr rule needs 'expr'");
-  expect_config_error("{ id: E, type: expr, expr: \"GT101 > 1\" }", "expr rule needs 'priority'");
+  expect_config_error("{ id: E, type: expr, expr: \"GT101 > 1\" }", "rules of type expr need 'priority'");
   expect_config_error("{ id: E, type: expr, point: GT101, priority: high, expr: \"GT101 > 1\" }",
                       "rules[1].point: an expr rule reads the points named in 'expr'");
   expect_config_error("{ id: E, type: expr, priority: high, expr: \"GT101 > 1\", stages: [ { name: H, limit: 1, priority: low } ] }",
