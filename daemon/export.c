@@ -1,7 +1,11 @@
 #include "export.h"
 
 #include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include "log.h"
 
@@ -150,4 +154,52 @@ static void export__get(void *ud, const struct http_request *req, struct http_re
 int export_api_register(struct http_server *s, struct api_ctx *ctx)
 {
   return http_route(s, "GET", "/api/v1/export", export__get, ctx);
+}
+
+static const char *const export__kinds[] = {"riskUnits", "riskEvents", "controlMeasures",
+                                            "checkTasks", "checkRecords", "hazards"};
+
+static int export__write_json(const char *dir, const char *name, const cJSON *json, char *err, size_t errlen)
+{
+  char path[4096], tmp[4200];
+  snprintf(path, sizeof path, "%s/%s.json", dir, name);
+  snprintf(tmp, sizeof tmp, "%s.tmp", path);
+  char *text = cJSON_Print(json);
+  FILE *f = text ? fopen(tmp, "w") : NULL;
+  int ok = f && fputs(text, f) >= 0 && fputc('\n', f) != EOF;
+  if (f && fclose(f)) ok = 0;
+  free(text);
+  if (ok && rename(tmp, path) == 0) return 0;
+  snprintf(err, errlen, "%s: %s", path, strerror(errno ? errno : EIO));
+  unlink(tmp);
+  return -EIO;
+}
+
+int export_write_files(const struct dg_config *cfg, struct store_conn *c, int64_t since_ms, const char *dir,
+                       char *err, size_t errlen)
+{
+  if (mkdir(dir, 0750) && errno != EEXIST) {
+    snprintf(err, errlen, "%s: %s", dir, strerror(errno));
+    return -errno;
+  }
+  cJSON *root = export_build(cfg, c, since_ms);
+  if (!root) {
+    snprintf(err, errlen, "reading the database failed");
+    return -EIO;
+  }
+  cJSON *manifest = cJSON_CreateObject();
+  cJSON_AddItemReferenceToObject(manifest, "since", cJSON_GetObjectItem(root, "since"));
+  cJSON_AddItemReferenceToObject(manifest, "until", cJSON_GetObjectItem(root, "until"));
+  cJSON_AddItemReferenceToObject(manifest, "enterpriseCode", cJSON_GetObjectItem(root, "enterpriseCode"));
+  cJSON *counts = cJSON_AddObjectToObject(manifest, "counts");
+  int rc = 0;
+  for (size_t i = 0; !rc && i < sizeof export__kinds / sizeof export__kinds[0]; i++) {
+    const cJSON *arr = cJSON_GetObjectItem(root, export__kinds[i]);
+    cJSON_AddNumberToObject(counts, export__kinds[i], cJSON_GetArraySize(arr));
+    rc = export__write_json(dir, export__kinds[i], arr, err, errlen);
+  }
+  if (!rc) rc = export__write_json(dir, "manifest", manifest, err, errlen);
+  cJSON_Delete(manifest);
+  cJSON_Delete(root);
+  return rc;
 }

@@ -23,4 +23,11 @@ cJSON *export_build(const struct dg_config *cfg, struct store_conn *c, int64_t s
 
 int export_api_register(struct http_server *s, struct api_ctx *ctx);
 
+/* Writes the export for changes after since_ms as JSON files in dir (created if missing): one
+ * file per record kind (riskUnits.json … hazards.json, each an array) and manifest.json with
+ * since, until, enterpriseCode and the record counts. Each file is written to a temporary name
+ * and renamed, so a reader never sees half a file. 0, or negative with err filled. */
+int export_write_files(const struct dg_config *cfg, struct store_conn *c, int64_t since_ms, const char *dir,
+                       char *err, size_t errlen);
+
 #endif

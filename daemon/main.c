@@ -10,6 +10,7 @@
 #include "api.h"
 #include "auth.h"
 #include "config.h"
+#include "export.h"
 #include "engine.h"
 #include "http.h"
 #include "httpc.h"
@@ -36,6 +37,8 @@ struct dg_options {
   const char *dashboard_dir;
   int check_only;
   const char *create_token_for; /* --create-token PERSON */
+  const char *export_dir;       /* --export-dir DIR */
+  int64_t export_since_ms;      /* --export-since MS */
 };
 
 struct dg_daemon {
@@ -73,6 +76,8 @@ static void main__usage(FILE *f)
           "      --dashboard DIR   directory of the web dashboard\n"
           "      --log-level L     error, warn, info (default) or debug\n"
           "      --create-token P  issue an API token for person P, print it once and exit\n"
+          "      --export-dir DIR  write the national-field export as JSON files to DIR and exit\n"
+          "      --export-since MS with --export-dir: only records changed after MS (epoch ms)\n"
           "  -V, --version         print the version\n");
 }
 
@@ -82,7 +87,8 @@ static int main__parse_args(int argc, char **argv, struct dg_options *o)
     {"config", required_argument, 0, 'c'},    {"check-config", no_argument, 0, 'k'},
     {"db", required_argument, 0, 'd'},        {"http-listen", required_argument, 0, 'l'},
     {"http-port", required_argument, 0, 'p'}, {"dashboard", required_argument, 0, 'D'},
-    {"create-token", required_argument, 0, 'T'},
+    {"create-token", required_argument, 0, 'T'}, {"export-dir", required_argument, 0, 'E'},
+    {"export-since", required_argument, 0, 'S'},
     {"log-level", required_argument, 0, 'L'}, {"version", no_argument, 0, 'V'},
     {"help", no_argument, 0, 'h'},            {0, 0, 0, 0}};
   o->http_port = -1;
@@ -94,6 +100,14 @@ static int main__parse_args(int argc, char **argv, struct dg_options *o)
     case 'c': o->config_path = optarg; break;
     case 'k': o->check_only = 1; break;
     case 'T': o->create_token_for = optarg; break;
+    case 'E': o->export_dir = optarg; break;
+    case 'S':
+      o->export_since_ms = strtoll(optarg, &end, 10);
+      if (*end || o->export_since_ms < 0) {
+        fprintf(stderr, "dualguardd: --export-since: expected epoch milliseconds, got '%s'\n", optarg);
+        return -EINVAL;
+      }
+      break;
     case 'd': o->db_path = optarg; break;
     case 'l': o->http_listen = optarg; break;
     case 'D': o->dashboard_dir = optarg; break;
@@ -319,6 +333,29 @@ static int main__create_token(struct dg_daemon *d)
   return rc;
 }
 
+/* --export-dir: write the export files from the database and exit. */
+static int main__export(struct dg_daemon *d)
+{
+  char err[512];
+  int rc = uv_loop_init(&d->loop);
+  if (!rc) rc = main__signals(d);
+  if (!rc) rc = main__open_store(d);
+  if (!rc) rc = export_write_files(d->cfg, store_reader(d->store), d->opt.export_since_ms, d->opt.export_dir, err,
+                                   sizeof err);
+  if (rc && d->store) DG_ERR("export", "%s", err);
+  else if (!rc) printf("%s\n", d->opt.export_dir);
+  return rc;
+}
+
+/* A one-shot command instead of running the daemon: 0 none, else its result. */
+static int main__one_shot(struct dg_daemon *d, int *rc)
+{
+  if (d->opt.create_token_for) *rc = main__create_token(d);
+  else if (d->opt.export_dir) *rc = main__export(d);
+  else return 0;
+  return 1;
+}
+
 int main(int argc, char **argv)
 {
   static struct dg_daemon d;
@@ -330,10 +367,12 @@ int main(int argc, char **argv)
     config_free(d.cfg);
     return 0;
   }
-  int rc = d.opt.create_token_for ? main__create_token(&d) : main__start(&d);
-  if (rc) DG_ERR("main", "%s failed: %s", d.opt.create_token_for ? "token creation" : "start-up",
-                 strerror(rc < 0 ? -rc : rc));
-  else if (!d.opt.create_token_for) uv_run(&d.loop, UV_RUN_DEFAULT);
+  int rc = 0;
+  if (!main__one_shot(&d, &rc)) {
+    rc = main__start(&d);
+    if (rc) DG_ERR("main", "start-up failed: %s", strerror(rc < 0 ? -rc : rc));
+    else uv_run(&d.loop, UV_RUN_DEFAULT);
+  }
   main__shutdown(&d);
   /* Let every module finish closing its own handles (lws needs a few passes), then close what
    * is left: the stopped signal handles. */

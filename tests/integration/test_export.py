@@ -2,12 +2,14 @@
 """Incremental export in the national field names: every exported record carries the required
 fields, a hazard opened by a sensor breach is exported with the right values, and `since`
 leaves out hazards and records that did not change after it."""
+import json
 import os
 import signal
+import subprocess
 import sys
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from dgtest import Daemon, Mosquitto, Sink, run_tests, wait_until  # noqa: E402
+from dgtest import DAEMON, Daemon, Mosquitto, Sink, run_tests, wait_until  # noqa: E402
 from test_ledger_closed_loop import CONFIG, breach, post  # noqa: E402
 
 REQUIRED = {
@@ -91,6 +93,26 @@ def test_export_round_trip(workdir, cleanup):
     for bad in ("-1", "abc", "12x"):
         st, body = daemon.get_status(f"/api/v1/export?since={bad}")
         assert st == 400 and body["error"].startswith("since"), (bad, st, body)
+
+    # The same export as JSON files, written by the CLI from the database.
+    out = os.path.join(workdir, "export")
+    r = subprocess.run([DAEMON, "-c", daemon.config_path, "--db", daemon.db_path, "--export-dir", out,
+                        "--log-level", "error"], capture_output=True, text=True, timeout=30)
+    assert r.returncode == 0, r.stderr
+    with open(os.path.join(out, "manifest.json"), encoding="utf-8") as f:
+        manifest = json.load(f)
+    assert manifest["enterpriseCode"] == doc["enterpriseCode"] and manifest["since"] == 0, manifest
+    for kind in ("riskUnits", "riskEvents", "controlMeasures", "checkTasks", "checkRecords", "hazards"):
+        with open(os.path.join(out, kind + ".json"), encoding="utf-8") as f:
+            records = json.load(f)
+        assert manifest["counts"][kind] == len(records), (kind, manifest)
+        if kind == "hazards":
+            assert [y["hazardId"] for y in records] == [h["id"]] and records[0]["dangerSrc"] == 9, records
+    r = subprocess.run([DAEMON, "-c", daemon.config_path, "--db", daemon.db_path, "--export-dir", out,
+                        "--export-since", str(later["until"] + 60000)], capture_output=True, text=True, timeout=30)
+    assert r.returncode == 0, r.stderr
+    with open(os.path.join(out, "hazards.json"), encoding="utf-8") as f:
+        assert json.load(f) == []
 
 
 if __name__ == "__main__":
