@@ -768,7 +768,7 @@ static int cfg__source(struct cfg_ctx *x, const struct dg_ynode *n, void *item, 
 
 /* ---- drivers ---- */
 
-enum { MQ_ID, MQ_URI, MQ_CLIENT, MQ_USER, MQ_PASS, MQ_QOS, MQ_KEEPALIVE, MQ_CLEAN, MQ_CA, MQ_CERT, MQ_KEY, MQ_INSECURE, MQ_SKEW };
+enum { MQ_ID, MQ_URI, MQ_CLIENT, MQ_USER, MQ_PASS, MQ_QOS, MQ_KEEPALIVE, MQ_CLEAN, MQ_CA, MQ_CERT, MQ_KEY, MQ_INSECURE, MQ_SKEW, MQ_WILDCARDS };
 static const struct cfg_field cfg__mqtt_fields[] = {
   [MQ_ID] = FSTR("id", struct dg_mqtt_broker, id, F_REQ),
   [MQ_URI] = FSTR("uri", struct dg_mqtt_broker, uri, F_REQ),
@@ -783,7 +783,10 @@ static const struct cfg_field cfg__mqtt_fields[] = {
   [MQ_KEY] = FSTR("key_file", struct dg_mqtt_broker, key_file, 0),
   [MQ_INSECURE] = FBOOL("insecure", struct dg_mqtt_broker, insecure),
   [MQ_SKEW] = FNUM("max_clock_skew", K_MS, struct dg_mqtt_broker, max_clock_skew_ms, 0, 1, MS_DAY),
+  [MQ_WILDCARDS] = FNODE("wildcard_topics", 0),
 };
+
+static int cfg__mqtt_wildcards(struct cfg_ctx *x, struct dg_mqtt_broker *b, const struct cfg_seen *s);
 
 static bool cfg__has_scheme(const char *uri, const char *const *schemes)
 {
@@ -836,7 +839,8 @@ static int cfg__mqtt(struct cfg_ctx *x, const struct dg_ynode *n, void *item, si
     b->client_id = NULL;
     return cfg__oom(x);
   }
-  return cfg__mqtt_tls(x, n, b, &s);
+  rc = cfg__mqtt_tls(x, n, b, &s);
+  return rc ? rc : cfg__mqtt_wildcards(x, b, &s);
 }
 
 enum {
@@ -982,6 +986,8 @@ static int cfg__mqtt_binding(struct cfg_ctx *x, const struct dg_ynode *n, struct
 {
   int rc = cfg__forbid(x, s, cfg__point_fields, CFG_COUNT(cfg__point_fields), F_MODBUS, "for modbus points");
   if (rc) return rc;
+  if (!p->mqtt.topic && !s->val[PT_TOPIC] && x->c->mqtt_brokers[p->driver_index].n_wildcards)
+    return cfg__mqtt_paths(x, p, s); /* fed only through the broker's wildcard_topics */
   if (!p->mqtt.topic || !*p->mqtt.topic) {
     if (s->val[PT_TOPIC]) return cfg__failk(x, s->val[PT_TOPIC], "topic", "expected a non-empty string");
     return cfg__fail(x, n, "missing required key 'topic' (MQTT points)");
@@ -1540,6 +1546,12 @@ static void cfg__free_drivers(struct dg_config *c)
     free(b->ca_file);
     free(b->cert_file);
     free(b->key_file);
+    for (size_t k = 0; k < b->n_wildcards; k++) {
+      free(b->wildcards[k].filter);
+      free(b->wildcards[k].path);
+      free(b->wildcards[k].ts_path);
+    }
+    free(b->wildcards);
   }
   free(c->mqtt_brokers);
   for (size_t i = 0; i < c->n_modbus_buses; i++) {
@@ -1624,4 +1636,47 @@ void config_free(struct dg_config *c)
   free(c->http_listen);
   free(c->db_path);
   free(c);
+}
+
+/* ---- mqtt wildcard_topics ---- */
+
+enum { WC_FILTER, WC_LEVEL, WC_PATH, WC_TS_PATH };
+static const struct cfg_field cfg__wildcard_fields[] = {
+  [WC_FILTER] = FSTR("filter", struct dg_mqtt_wildcard, filter, F_REQ),
+  [WC_LEVEL] = FNUM("id_level", K_U32, struct dg_mqtt_wildcard, id_level, F_REQ, 1, 64),
+  [WC_PATH] = FSTR("path", struct dg_mqtt_wildcard, path, 0),
+  [WC_TS_PATH] = FSTR("ts_path", struct dg_mqtt_wildcard, ts_path, 0),
+};
+
+/* The id level must be a '+' of the filter: a fixed level would give every message one id, and
+ * '#' spans several levels. */
+static int cfg__wildcard(struct cfg_ctx *x, const struct dg_ynode *n, void *item, size_t i)
+{
+  (void)i;
+  struct dg_mqtt_wildcard *w = item;
+  struct cfg_seen s;
+  int rc = CFG_MAP(x, n, cfg__wildcard_fields, w, &s);
+  if (rc) return rc;
+  if (mqtt_filter_check(w->filter))
+    return cfg__failk(x, s.val[WC_FILTER], "filter",
+                      "expected an MQTT topic filter like plant/+/gas/+ ('#' only as the last level), got '%.64s'",
+                      w->filter);
+  if (mqtt_filter_level_is_plus(w->filter, w->id_level) != 1)
+    return cfg__failk(x, s.val[WC_LEVEL], "id_level", "level %u of '%.64s' must be a '+' level",
+                      w->id_level, w->filter);
+  if (w->path && mqtt_path_check(w->path))
+    return cfg__failk(x, s.val[WC_PATH], "path", "expected a field path like value or data.ch4, got '%.64s'", w->path);
+  if (w->ts_path && mqtt_path_check(w->ts_path))
+    return cfg__failk(x, s.val[WC_TS_PATH], "ts_path", "expected a field path like ts, got '%.64s'", w->ts_path);
+  return 0;
+}
+
+static int cfg__mqtt_wildcards(struct cfg_ctx *x, struct dg_mqtt_broker *b, const struct cfg_seen *s)
+{
+  if (!s->val[MQ_WILDCARDS]) return 0;
+  size_t mark = cfg__path_key(x, "wildcard_topics");
+  int rc = cfg__list(x, s->val[MQ_WILDCARDS], sizeof *b->wildcards, &b->wildcards, &b->n_wildcards,
+                     cfg__wildcard);
+  cfg__path_restore(x, mark);
+  return rc;
 }

@@ -109,6 +109,19 @@ struct dg_mqtt_broker {
   char *key_file;
   bool insecure;          /* default false */
   uint32_t max_clock_skew_ms; /* source timestamps further ahead are replaced; 0 = 5 min */
+  /* wildcard_topics: subscriptions whose matching messages feed the point of this broker whose
+   * id is one level of the topic. */
+  struct dg_mqtt_wildcard *wildcards;
+  size_t n_wildcards;
+};
+
+/* One wildcard_topics entry: filter "plant/+/gas/+", id_level 4 (1-based topic level holding the
+ * point id), payload path/ts_path as for a point binding (path NULL: bare number). */
+struct dg_mqtt_wildcard {
+  char *filter;
+  uint32_t id_level;
+  char *path;
+  char *ts_path;
 };
 
 /* JSON payload binding of an MQTT point. */
