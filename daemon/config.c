@@ -920,7 +920,7 @@ static int cfg__modbus(struct cfg_ctx *x, const struct dg_ynode *n, void *item, 
 enum {
   PT_ID, PT_NAME, PT_ENG_UNIT, PT_UNIT, PT_DRIVER, PT_SCALE, PT_OFFSET, PT_DEADBAND,
   PT_TOPIC, PT_PATH, PT_TS_PATH,
-  PT_SLAVE, PT_COIL, PT_DISCRETE, PT_INPUT, PT_HOLDING, PT_TYPE, PT_ORDER, PT_BIT, PT_POLL
+  PT_SLAVE, PT_COIL, PT_DISCRETE, PT_INPUT, PT_HOLDING, PT_TYPE, PT_ORDER, PT_BIT, PT_POLL, PT_STATES
 };
 static const struct cfg_field cfg__point_fields[] = {
   [PT_ID] = FSTR("id", struct dg_point, id, F_REQ),
@@ -943,6 +943,7 @@ static const struct cfg_field cfg__point_fields[] = {
   [PT_ORDER] = FNODE("order", F_MODBUS),
   [PT_BIT] = FNUM("bit", K_INT, struct dg_point, modbus.bit, F_MODBUS, 0, 15),
   [PT_POLL] = FNUM("poll", K_MS, struct dg_point, modbus.poll_ms, F_MODBUS, 1, MS_DAY),
+  [PT_STATES] = FNODE("states", F_MQTT),
 };
 
 static int cfg__driver(struct cfg_ctx *x, const struct dg_ynode *v, struct dg_point *p)
@@ -981,10 +982,13 @@ static int cfg__mqtt_paths(struct cfg_ctx *x, const struct dg_point *p, const st
   return 0;
 }
 
+static int cfg__mqtt_states(struct cfg_ctx *x, struct dg_point *p, const struct cfg_seen *s);
+
 static int cfg__mqtt_binding(struct cfg_ctx *x, const struct dg_ynode *n, struct dg_point *p,
                              const struct cfg_seen *s)
 {
   int rc = cfg__forbid(x, s, cfg__point_fields, CFG_COUNT(cfg__point_fields), F_MODBUS, "for modbus points");
+  if (!rc) rc = cfg__mqtt_states(x, p, s);
   if (rc) return rc;
   if (!p->mqtt.topic && !s->val[PT_TOPIC] && x->c->mqtt_brokers[p->driver_index].n_wildcards)
     return cfg__mqtt_paths(x, p, s); /* fed only through the broker's wildcard_topics */
@@ -1574,6 +1578,8 @@ static void cfg__free_points_rules(struct dg_config *c)
     free(p->mqtt.topic);
     free(p->mqtt.path);
     free(p->mqtt.ts_path);
+    for (size_t k = 0; k < p->mqtt.n_states; k++) free(p->mqtt.states[k].text);
+    free(p->mqtt.states);
   }
   free(c->points);
   for (size_t i = 0; i < c->n_rules; i++) {
@@ -1679,4 +1685,38 @@ static int cfg__mqtt_wildcards(struct cfg_ctx *x, struct dg_mqtt_broker *b, cons
                      cfg__wildcard);
   cfg__path_restore(x, mark);
   return rc;
+}
+
+/* ---- mqtt point states ---- */
+
+/* states: { "RUN": 1, "STOP": 0 }: text → finite number, texts unique. */
+static int cfg__mqtt_states(struct cfg_ctx *x, struct dg_point *p, const struct cfg_seen *s)
+{
+  const struct dg_ynode *m = s->val[PT_STATES];
+  if (!m || cfg__is_null(m)) return 0;
+  if (m->type != DG_YMAP || !m->n)
+    return cfg__failk(x, m, "states", "expected a non-empty mapping of payload text to number, like { RUN: 1, STOP: 0 }");
+  size_t n = m->n / 2;
+  p->mqtt.states = calloc(n, sizeof *p->mqtt.states);
+  if (!p->mqtt.states) return cfg__oom(x);
+  for (size_t i = 0; i < n; i++) {
+    const struct dg_ynode *k = m->kids[2 * i], *v = m->kids[2 * i + 1];
+    const char *text, *num;
+    int rc = cfg__scalar(x, k, "a state text", &text);
+    if (!rc) rc = cfg__scalar(x, v, "a number", &num);
+    if (rc) return rc;
+    if (!text || !*text) return cfg__failk(x, k, "states", "expected a non-empty state text");
+    for (size_t j = 0; j < p->mqtt.n_states; j++)
+      if (!strcmp(p->mqtt.states[j].text, text))
+        return cfg__failk(x, k, "states", "state '%.64s' given twice", text);
+    char *end = NULL;
+    errno = 0;
+    double d = num ? strtod(num, &end) : NAN;
+    if (!num || end == num || *end || errno || !isfinite(d))
+      return cfg__failk(x, v, "states", "expected a number for state '%.64s'", text);
+    p->mqtt.states[p->mqtt.n_states].text = strdup(text);
+    if (!p->mqtt.states[p->mqtt.n_states].text) return cfg__oom(x);
+    p->mqtt.states[p->mqtt.n_states++].value = d;
+  }
+  return 0;
 }

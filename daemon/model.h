@@ -129,6 +129,15 @@ struct dg_mqtt_binding {
   char *topic;            /* exact topic */
   char *path;             /* JSON field path ("value", "$.value", "data.ch4"); NULL: bare number */
   char *ts_path;          /* JSON field holding the source timestamp (epoch s or ms); may be NULL */
+  /* states: payload text (bare, or a JSON string at path) → value; JSON true/false look up
+   * "true"/"false". With states, a string that is neither mapped nor numeric is a bad payload. */
+  struct dg_mqtt_state *states;
+  size_t n_states;
+};
+
+struct dg_mqtt_state {
+  char *text;
+  double value;
 };
 
 struct dg_modbus_bus {

@@ -82,7 +82,30 @@ static size_t mqtt__trim_nul(const char *payload, size_t len)
   return len;
 }
 
-static int mqtt__parse_bare(const char *payload, size_t len, double *value, const char **why)
+static bool mqtt__state(const struct dg_mqtt_binding *b, const char *text, size_t len, double *value)
+{
+  for (size_t i = 0; i < b->n_states; i++) {
+    const char *t = b->states[i].text;
+    if (strlen(t) == len && memcmp(t, text, len) == 0) {
+      *value = b->states[i].value;
+      return true;
+    }
+  }
+  return false;
+}
+
+/* Bare payload text of a point with states: surrounding blanks and one pair of double quotes
+ * (a JSON string) are not part of the state. */
+static bool mqtt__bare_state(const struct dg_mqtt_binding *b, const char *p, size_t len, double *value)
+{
+  while (len && mqtt__is_space(*p)) p++, len--;
+  while (len && mqtt__is_space(p[len - 1])) len--;
+  if (len >= 2 && p[0] == '"' && p[len - 1] == '"') p++, len -= 2;
+  return mqtt__state(b, p, len, value);
+}
+
+static int mqtt__parse_bare(const struct dg_mqtt_binding *b, const char *payload, size_t len,
+                            double *value, const char **why)
 {
   if (len > MQTT__MAX_PAYLOAD) {
     *why = "payload too large";
@@ -93,7 +116,10 @@ static int mqtt__parse_bare(const char *payload, size_t len, double *value, cons
     *why = "empty payload";
     return -EINVAL;
   }
-  return mqtt__parse_number(payload, len, value, why);
+  if (b->n_states && mqtt__bare_state(b, payload, len, value)) return 0;
+  int rc = mqtt__parse_number(payload, len, value, why);
+  if (rc && b->n_states) *why = "unmapped state";
+  return rc;
 }
 
 static cJSON *mqtt__parse_doc(const char *payload, size_t len, const char **why)
@@ -325,6 +351,18 @@ static int mqtt__ts_node(const cJSON *node, int64_t *ms, const char **why)
   return -EINVAL;
 }
 
+/* A mapped state text wins over the number a string or boolean would otherwise give. */
+static int mqtt__node_value(const struct dg_mqtt_binding *b, const cJSON *node, double *v, const char **why)
+{
+  if (b->n_states && cJSON_IsString(node) && mqtt__state(b, node->valuestring, strlen(node->valuestring), v))
+    return 0;
+  if (b->n_states && cJSON_IsTrue(node) && mqtt__state(b, "true", 4, v)) return 0;
+  if (b->n_states && cJSON_IsFalse(node) && mqtt__state(b, "false", 5, v)) return 0;
+  int rc = mqtt__node_number(node, true, v, why);
+  if (rc && b->n_states && cJSON_IsString(node)) *why = "unmapped state";
+  return rc;
+}
+
 static int mqtt__from_doc(const cJSON *doc, const struct dg_mqtt_binding *b, double *value,
                           int64_t *ts_ms, const char **why)
 {
@@ -334,7 +372,7 @@ static int mqtt__from_doc(const cJSON *doc, const struct dg_mqtt_binding *b, dou
     return -EINVAL;
   }
   double v;
-  int rc = mqtt__node_number(node, true, &v, why);
+  int rc = mqtt__node_value(b, node, &v, why);
   if (rc) return rc;
   const cJSON *ts_node = b->ts_path ? mqtt__lookup(doc, b->ts_path) : NULL;
   if (ts_node) {
@@ -356,7 +394,7 @@ int mqtt_parse_payload(const struct dg_mqtt_binding *binding, const char *payloa
     *why = "no payload";
     return -EINVAL;
   }
-  if (!binding->path) return mqtt__parse_bare(payload, len, value, why);
+  if (!binding->path) return mqtt__parse_bare(binding, payload, len, value, why);
   cJSON *doc = mqtt__parse_doc(payload, len, why);
   if (!doc) return -EINVAL;
   int rc = mqtt__from_doc(doc, binding, value, ts_ms, why);
@@ -453,6 +491,8 @@ struct mqtt__point {
   char *id;
   uint32_t point;
   double scale, offset;
+  struct dg_mqtt_state *states; /* owned; topic and wildcard bindings borrow it */
+  size_t n_states;
 };
 
 /* subscribeMany does not report how many topics its success data covers. */
@@ -596,7 +636,17 @@ static int mqtt__add_point(struct mqtt__broker *b, const struct dg_point *p)
   mp->scale = p->scale;
   mp->offset = p->offset;
   mp->id = strdup(p->id ? p->id : "?");
-  return mp->id ? 0 : -ENOMEM;
+  if (!mp->id) return -ENOMEM;
+  if (!p->mqtt.n_states) return 0;
+  mp->states = calloc(p->mqtt.n_states, sizeof *mp->states);
+  if (!mp->states) return -ENOMEM;
+  for (size_t i = 0; i < p->mqtt.n_states; i++) {
+    mp->states[i].text = strdup(p->mqtt.states[i].text);
+    if (!mp->states[i].text) return -ENOMEM;
+    mp->states[i].value = p->mqtt.states[i].value;
+    mp->n_states++;
+  }
+  return 0;
 }
 
 static int mqtt__bind_point(struct mqtt__broker *b, const struct dg_point *p)
@@ -622,6 +672,8 @@ static int mqtt__bind_point(struct mqtt__broker *b, const struct dg_point *p)
   bd->point_id = mqtt__strdup_or_null(p->id ? p->id : "?", &fail);
   bd->json.path = mqtt__strdup_or_null(p->mqtt.path, &fail);
   bd->json.ts_path = mqtt__strdup_or_null(p->mqtt.ts_path, &fail);
+  bd->json.states = b->points[b->n_points - 1].states;
+  bd->json.n_states = b->points[b->n_points - 1].n_states;
   bd->scale = p->scale;
   bd->offset = p->offset;
   t->n_bindings++;
@@ -745,7 +797,7 @@ static const char *mqtt__decode(const struct mqtt__binding *bd, const cJSON *doc
   int rc;
   *out = (struct dg_sample){.point = bd->point, .quality = DG_Q_BAD_PAYLOAD, .value = NAN,
                             .ts_ms = now};
-  if (!bd->json.path) rc = mqtt__parse_bare(payload, len, &raw, &why);
+  if (!bd->json.path) rc = mqtt__parse_bare(&bd->json, payload, len, &raw, &why);
   else if (!doc) rc = -EINVAL;
   else rc = mqtt__from_doc(doc, &bd->json, &raw, &ts, &why);
   if (rc) return why ? why : "malformed";
@@ -817,6 +869,8 @@ static void mqtt__feed_wildcard(struct mqtt__broker *b, struct mqtt__msg *msg, c
   }
   struct mqtt__binding bd = {.point = p->point, .point_id = p->id, .json = w->json,
                              .scale = p->scale, .offset = p->offset};
+  bd.json.states = p->states;
+  bd.json.n_states = p->n_states;
   mqtt__feed(b, msg, &bd);
 }
 
@@ -1076,7 +1130,11 @@ static void mqtt__free_broker(struct mqtt__broker *b)
   }
   free(b->topics);
   free(b->slots);
-  for (size_t i = 0; i < b->n_points; i++) free(b->points[i].id);
+  for (size_t i = 0; i < b->n_points; i++) {
+    free(b->points[i].id);
+    for (size_t j = 0; j < b->points[i].n_states; j++) free(b->points[i].states[j].text);
+    free(b->points[i].states);
+  }
   free(b->points);
   for (size_t i = 0; i < b->n_wildcards; i++) {
     free(b->wildcards[i].filter);
