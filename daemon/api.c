@@ -414,6 +414,7 @@ static void api__drivers(void *ud, const struct http_request *req, struct http_r
     cJSON_AddNumberToObject(o, "connects", (double)s.connects);
     api__ms(o, "last_message_ms", s.last_message_ms);
     cJSON_AddNumberToObject(o, "clock_skewed", (double)s.clock_skewed);
+    cJSON_AddNumberToObject(o, "unknown_point", (double)s.unknown_point);
     cJSON_AddItemToArray(arr, o);
   }
   for (size_t i = 0; ctx->modbus && i < mb_bus_count(ctx->modbus) && i < cfg->n_modbus_buses; i++) {

@@ -769,7 +769,7 @@ static int cfg__source(struct cfg_ctx *x, const struct dg_ynode *n, void *item, 
 
 /* ---- drivers ---- */
 
-enum { MQ_ID, MQ_URI, MQ_CLIENT, MQ_USER, MQ_PASS, MQ_QOS, MQ_KEEPALIVE, MQ_CLEAN, MQ_CA, MQ_CERT, MQ_KEY, MQ_INSECURE, MQ_SKEW };
+enum { MQ_ID, MQ_URI, MQ_CLIENT, MQ_USER, MQ_PASS, MQ_QOS, MQ_KEEPALIVE, MQ_CLEAN, MQ_CA, MQ_CERT, MQ_KEY, MQ_INSECURE, MQ_SKEW, MQ_WILDCARDS };
 static const struct cfg_field cfg__mqtt_fields[] = {
   [MQ_ID] = FSTR("id", struct dg_mqtt_broker, id, F_REQ),
   [MQ_URI] = FSTR("uri", struct dg_mqtt_broker, uri, F_REQ),
@@ -784,7 +784,10 @@ static const struct cfg_field cfg__mqtt_fields[] = {
   [MQ_KEY] = FSTR("key_file", struct dg_mqtt_broker, key_file, 0),
   [MQ_INSECURE] = FBOOL("insecure", struct dg_mqtt_broker, insecure),
   [MQ_SKEW] = FNUM("max_clock_skew", K_MS, struct dg_mqtt_broker, max_clock_skew_ms, 0, 1, MS_DAY),
+  [MQ_WILDCARDS] = FNODE("wildcard_topics", 0),
 };
+
+static int cfg__mqtt_wildcards(struct cfg_ctx *x, struct dg_mqtt_broker *b, const struct cfg_seen *s);
 
 static bool cfg__has_scheme(const char *uri, const char *const *schemes)
 {
@@ -837,7 +840,8 @@ static int cfg__mqtt(struct cfg_ctx *x, const struct dg_ynode *n, void *item, si
     b->client_id = NULL;
     return cfg__oom(x);
   }
-  return cfg__mqtt_tls(x, n, b, &s);
+  rc = cfg__mqtt_tls(x, n, b, &s);
+  return rc ? rc : cfg__mqtt_wildcards(x, b, &s);
 }
 
 enum {
@@ -917,7 +921,7 @@ static int cfg__modbus(struct cfg_ctx *x, const struct dg_ynode *n, void *item, 
 enum {
   PT_ID, PT_NAME, PT_ENG_UNIT, PT_UNIT, PT_DRIVER, PT_SCALE, PT_OFFSET, PT_DEADBAND,
   PT_TOPIC, PT_PATH, PT_TS_PATH,
-  PT_SLAVE, PT_COIL, PT_DISCRETE, PT_INPUT, PT_HOLDING, PT_TYPE, PT_ORDER, PT_BIT, PT_POLL
+  PT_SLAVE, PT_COIL, PT_DISCRETE, PT_INPUT, PT_HOLDING, PT_TYPE, PT_ORDER, PT_BIT, PT_POLL, PT_STATES
 };
 static const struct cfg_field cfg__point_fields[] = {
   [PT_ID] = FSTR("id", struct dg_point, id, F_REQ),
@@ -940,6 +944,7 @@ static const struct cfg_field cfg__point_fields[] = {
   [PT_ORDER] = FNODE("order", F_MODBUS),
   [PT_BIT] = FNUM("bit", K_INT, struct dg_point, modbus.bit, F_MODBUS, 0, 15),
   [PT_POLL] = FNUM("poll", K_MS, struct dg_point, modbus.poll_ms, F_MODBUS, 1, MS_DAY),
+  [PT_STATES] = FNODE("states", F_MQTT),
 };
 
 static int cfg__driver(struct cfg_ctx *x, const struct dg_ynode *v, struct dg_point *p)
@@ -978,11 +983,16 @@ static int cfg__mqtt_paths(struct cfg_ctx *x, const struct dg_point *p, const st
   return 0;
 }
 
+static int cfg__mqtt_states(struct cfg_ctx *x, struct dg_point *p, const struct cfg_seen *s);
+
 static int cfg__mqtt_binding(struct cfg_ctx *x, const struct dg_ynode *n, struct dg_point *p,
                              const struct cfg_seen *s)
 {
   int rc = cfg__forbid(x, s, cfg__point_fields, CFG_COUNT(cfg__point_fields), F_MODBUS, "for modbus points");
+  if (!rc) rc = cfg__mqtt_states(x, p, s);
   if (rc) return rc;
+  if (!p->mqtt.topic && !s->val[PT_TOPIC] && x->c->mqtt_brokers[p->driver_index].n_wildcards)
+    return cfg__mqtt_paths(x, p, s); /* fed only through the broker's wildcard_topics */
   if (!p->mqtt.topic || !*p->mqtt.topic) {
     if (s->val[PT_TOPIC]) return cfg__failk(x, s->val[PT_TOPIC], "topic", "expected a non-empty string");
     return cfg__fail(x, n, "missing required key 'topic' (MQTT points)");
@@ -1573,6 +1583,12 @@ static void cfg__free_drivers(struct dg_config *c)
     free(b->ca_file);
     free(b->cert_file);
     free(b->key_file);
+    for (size_t k = 0; k < b->n_wildcards; k++) {
+      free(b->wildcards[k].filter);
+      free(b->wildcards[k].path);
+      free(b->wildcards[k].ts_path);
+    }
+    free(b->wildcards);
   }
   free(c->mqtt_brokers);
   for (size_t i = 0; i < c->n_modbus_buses; i++) {
@@ -1595,6 +1611,8 @@ static void cfg__free_points_rules(struct dg_config *c)
     free(p->mqtt.topic);
     free(p->mqtt.path);
     free(p->mqtt.ts_path);
+    for (size_t k = 0; k < p->mqtt.n_states; k++) free(p->mqtt.states[k].text);
+    free(p->mqtt.states);
   }
   free(c->points);
   for (size_t i = 0; i < c->n_rules; i++) {
@@ -1659,4 +1677,81 @@ void config_free(struct dg_config *c)
   free(c->http_listen);
   free(c->db_path);
   free(c);
+}
+
+/* ---- mqtt wildcard_topics ---- */
+
+enum { WC_FILTER, WC_LEVEL, WC_PATH, WC_TS_PATH };
+static const struct cfg_field cfg__wildcard_fields[] = {
+  [WC_FILTER] = FSTR("filter", struct dg_mqtt_wildcard, filter, F_REQ),
+  [WC_LEVEL] = FNUM("id_level", K_U32, struct dg_mqtt_wildcard, id_level, F_REQ, 1, 64),
+  [WC_PATH] = FSTR("path", struct dg_mqtt_wildcard, path, 0),
+  [WC_TS_PATH] = FSTR("ts_path", struct dg_mqtt_wildcard, ts_path, 0),
+};
+
+/* The id level must be a '+' of the filter: a fixed level would give every message one id, and
+ * '#' spans several levels. */
+static int cfg__wildcard(struct cfg_ctx *x, const struct dg_ynode *n, void *item, size_t i)
+{
+  (void)i;
+  struct dg_mqtt_wildcard *w = item;
+  struct cfg_seen s;
+  int rc = CFG_MAP(x, n, cfg__wildcard_fields, w, &s);
+  if (rc) return rc;
+  if (mqtt_filter_check(w->filter))
+    return cfg__failk(x, s.val[WC_FILTER], "filter",
+                      "expected an MQTT topic filter like plant/+/gas/+ ('#' only as the last level), got '%.64s'",
+                      w->filter);
+  if (mqtt_filter_level_is_plus(w->filter, w->id_level) != 1)
+    return cfg__failk(x, s.val[WC_LEVEL], "id_level", "level %u of '%.64s' must be a '+' level",
+                      w->id_level, w->filter);
+  if (w->path && mqtt_path_check(w->path))
+    return cfg__failk(x, s.val[WC_PATH], "path", "expected a field path like value or data.ch4, got '%.64s'", w->path);
+  if (w->ts_path && mqtt_path_check(w->ts_path))
+    return cfg__failk(x, s.val[WC_TS_PATH], "ts_path", "expected a field path like ts, got '%.64s'", w->ts_path);
+  return 0;
+}
+
+static int cfg__mqtt_wildcards(struct cfg_ctx *x, struct dg_mqtt_broker *b, const struct cfg_seen *s)
+{
+  if (!s->val[MQ_WILDCARDS]) return 0;
+  size_t mark = cfg__path_key(x, "wildcard_topics");
+  int rc = cfg__list(x, s->val[MQ_WILDCARDS], sizeof *b->wildcards, &b->wildcards, &b->n_wildcards,
+                     cfg__wildcard);
+  cfg__path_restore(x, mark);
+  return rc;
+}
+
+/* ---- mqtt point states ---- */
+
+/* states: { "RUN": 1, "STOP": 0 }: text → finite number, texts unique. */
+static int cfg__mqtt_states(struct cfg_ctx *x, struct dg_point *p, const struct cfg_seen *s)
+{
+  const struct dg_ynode *m = s->val[PT_STATES];
+  if (!m || cfg__is_null(m)) return 0;
+  if (m->type != DG_YMAP || !m->n)
+    return cfg__failk(x, m, "states", "expected a non-empty mapping of payload text to number, like { RUN: 1, STOP: 0 }");
+  size_t n = m->n / 2;
+  p->mqtt.states = calloc(n, sizeof *p->mqtt.states);
+  if (!p->mqtt.states) return cfg__oom(x);
+  for (size_t i = 0; i < n; i++) {
+    const struct dg_ynode *k = m->kids[2 * i], *v = m->kids[2 * i + 1];
+    const char *text, *num;
+    int rc = cfg__scalar(x, k, "a state text", &text);
+    if (!rc) rc = cfg__scalar(x, v, "a number", &num);
+    if (rc) return rc;
+    if (!text || !*text) return cfg__failk(x, k, "states", "expected a non-empty state text");
+    for (size_t j = 0; j < p->mqtt.n_states; j++)
+      if (!strcmp(p->mqtt.states[j].text, text))
+        return cfg__failk(x, k, "states", "state '%.64s' given twice", text);
+    char *end = NULL;
+    errno = 0;
+    double d = num ? strtod(num, &end) : NAN;
+    if (!num || end == num || *end || errno || !isfinite(d))
+      return cfg__failk(x, v, "states", "expected a number for state '%.64s'", text);
+    p->mqtt.states[p->mqtt.n_states].text = strdup(text);
+    if (!p->mqtt.states[p->mqtt.n_states].text) return cfg__oom(x);
+    p->mqtt.states[p->mqtt.n_states++].value = d;
+  }
+  return 0;
 }

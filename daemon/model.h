@@ -110,6 +110,19 @@ struct dg_mqtt_broker {
   char *key_file;
   bool insecure;          /* default false */
   uint32_t max_clock_skew_ms; /* source timestamps further ahead are replaced; 0 = 5 min */
+  /* wildcard_topics: subscriptions whose matching messages feed the point of this broker whose
+   * id is one level of the topic. */
+  struct dg_mqtt_wildcard *wildcards;
+  size_t n_wildcards;
+};
+
+/* One wildcard_topics entry: filter "plant/+/gas/+", id_level 4 (1-based topic level holding the
+ * point id), payload path/ts_path as for a point binding (path NULL: bare number). */
+struct dg_mqtt_wildcard {
+  char *filter;
+  uint32_t id_level;
+  char *path;
+  char *ts_path;
 };
 
 /* JSON payload binding of an MQTT point. */
@@ -117,6 +130,15 @@ struct dg_mqtt_binding {
   char *topic;            /* exact topic */
   char *path;             /* JSON field path ("value", "$.value", "data.ch4"); NULL: bare number */
   char *ts_path;          /* JSON field holding the source timestamp (epoch s or ms); may be NULL */
+  /* states: payload text (bare, or a JSON string at path) → value; JSON true/false look up
+   * "true"/"false". With states, a string that is neither mapped nor numeric is a bad payload. */
+  struct dg_mqtt_state *states;
+  size_t n_states;
+};
+
+struct dg_mqtt_state {
+  char *text;
+  double value;
 };
 
 struct dg_modbus_bus {

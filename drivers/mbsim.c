@@ -21,7 +21,6 @@
 #define MBSIM_LOG "mbsim"
 #define MBSIM_UNITS 248
 #define MBSIM_MAX_CLIENTS 64
-#define MBSIM_TCP_HEADER 7 /* MBAP header; the unit id is its last byte */
 
 struct mbsim__fault {
   uint8_t unit, space, code;
@@ -41,6 +40,9 @@ struct mbsim {
   struct mbsim__fault *faults;
   size_t n_faults, cap_faults;
   atomic_uint_fast64_t requests;
+  bool rtu;                /* fds[2] is the serial line: never closed on a bad frame */
+  bool rtu_opened;         /* the line was opened by modbus_connect (rtu_device) */
+  int header;              /* bytes before the function code: 7 (MBAP) or 1 (RTU address) */
 
   struct pollfd fds[2 + MBSIM_MAX_CLIENTS]; /* wake, listener, clients */
   size_t n_fds;
@@ -66,6 +68,23 @@ static int mbsim__listen(struct mbsim *s, const char *host, uint16_t port)
   return 0;
 }
 
+/* The one unit served answers as the RTU slave address; requests for other addresses are
+ * dropped by libmodbus. */
+static int mbsim__open_rtu(struct mbsim *s, const struct mbsim_opts *o)
+{
+  int unit = o->units ? (o->n_units == 1 ? o->units[0] : -1) : 1;
+  if (unit < 1 || unit > 247) return -EINVAL;
+  s->rtu = true;
+  s->ctx = modbus_new_rtu(o->rtu_device ? o->rtu_device : "/dev/null", o->rtu_baud ? (int)o->rtu_baud : 9600,
+                          'N', 8, 1);
+  if (!s->ctx) return -errno ? -errno : -ENOMEM;
+  if (modbus_set_slave(s->ctx, unit) < 0) return -EINVAL;
+  if (!o->rtu_device) return modbus_set_socket(s->ctx, o->rtu_fd) < 0 ? -EINVAL : 0;
+  if (modbus_connect(s->ctx) < 0) return -errno ? -errno : -EIO;
+  s->rtu_opened = true;
+  return 0;
+}
+
 /* ---- request handling (server thread) ---- */
 
 static int mbsim__space_of(int function)
@@ -82,11 +101,12 @@ static int mbsim__space_of(int function)
 /* Exception code configured for this request, 0 if none. Caller holds the lock. */
 static int mbsim__fault_for(struct mbsim *s, const uint8_t *req, int len)
 {
-  if (len < MBSIM_TCP_HEADER + 5 || s->n_faults == 0) return 0;
-  int unit = req[MBSIM_TCP_HEADER - 1], function = req[MBSIM_TCP_HEADER];
+  int h = s->header;
+  if (len < h + 5 || s->n_faults == 0) return 0;
+  int unit = req[h - 1], function = req[h];
   int space = mbsim__space_of(function);
-  uint32_t addr = (uint32_t)req[MBSIM_TCP_HEADER + 1] << 8 | req[MBSIM_TCP_HEADER + 2];
-  uint32_t nb = (uint32_t)req[MBSIM_TCP_HEADER + 3] << 8 | req[MBSIM_TCP_HEADER + 4];
+  uint32_t addr = (uint32_t)req[h + 1] << 8 | req[h + 2];
+  uint32_t nb = (uint32_t)req[h + 3] << 8 | req[h + 4];
   if (function == 0x05 || function == 0x06) nb = 1;
   for (size_t i = 0; i < s->n_faults; i++) {
     const struct mbsim__fault *f = &s->faults[i];
@@ -103,9 +123,9 @@ static int mbsim__serve(struct mbsim *s, int fd)
   modbus_set_socket(s->ctx, fd);
   int len = modbus_receive(s->ctx, req);
   if (len < 0) return -1;
-  if (len < MBSIM_TCP_HEADER + 1) return 0;
+  if (len < s->header + 1) return 0;
   atomic_fetch_add(&s->requests, 1);
-  int unit = req[MBSIM_TCP_HEADER - 1];
+  int unit = req[s->header - 1];
   int rc = 0;
   pthread_mutex_lock(&s->lock);
   if (unit < MBSIM_UNITS && s->maps[unit] && !s->silent[unit]) {
@@ -141,7 +161,7 @@ static void *mbsim__main(void *arg)
     }
     if (s->fds[0].revents) break;
     for (size_t i = 2; i < s->n_fds;) {
-      if (s->fds[i].revents && mbsim__serve(s, s->fds[i].fd) < 0) {
+      if (s->fds[i].revents && mbsim__serve(s, s->fds[i].fd) < 0 && !s->rtu) {
         close(s->fds[i].fd);
         s->fds[i] = s->fds[--s->n_fds];
         continue;
@@ -157,9 +177,10 @@ static void *mbsim__main(void *arg)
 
 static void mbsim__free(struct mbsim *s)
 {
-  for (size_t i = 2; i < s->n_fds; i++) close(s->fds[i].fd);
+  for (size_t i = 2; i < s->n_fds && !s->rtu; i++) close(s->fds[i].fd);
   if (s->listen_fd >= 0) close(s->listen_fd);
   if (s->wake_fd >= 0) close(s->wake_fd);
+  if (s->ctx && s->rtu && s->rtu_opened) modbus_close(s->ctx);
   if (s->ctx) {
     modbus_set_socket(s->ctx, -1);
     modbus_free(s->ctx);
@@ -211,18 +232,24 @@ int mbsim_start(struct mbsim **out, const struct mbsim_opts *o)
   }
   rc = mbsim__add_units(s, o);
   if (rc < 0) goto fail;
-  rc = mbsim__listen(s, o->host ? o->host : "127.0.0.1", o->port);
-  if (rc < 0) goto fail;
   s->wake_fd = eventfd(0, EFD_CLOEXEC);
-  s->ctx = modbus_new_tcp(NULL, 0);
-  if (s->wake_fd < 0 || !s->ctx) {
+  if (s->wake_fd < 0) {
+    rc = -errno;
+    goto fail;
+  }
+  rc = o->rtu ? mbsim__open_rtu(s, o) : mbsim__listen(s, o->host ? o->host : "127.0.0.1", o->port);
+  if (rc < 0) goto fail;
+  if (!s->ctx) s->ctx = modbus_new_tcp(NULL, 0);
+  if (!s->ctx) {
     rc = -ENOMEM;
     goto fail;
   }
+  s->header = modbus_get_header_length(s->ctx);
   modbus_set_error_recovery(s->ctx, MODBUS_ERROR_RECOVERY_NONE);
   s->fds[0] = (struct pollfd){.fd = s->wake_fd, .events = POLLIN};
-  s->fds[1] = (struct pollfd){.fd = s->listen_fd, .events = POLLIN};
+  s->fds[1] = (struct pollfd){.fd = s->listen_fd, .events = POLLIN}; /* -1 (ignored) for RTU */
   s->n_fds = 2;
+  if (s->rtu) s->fds[s->n_fds++] = (struct pollfd){.fd = modbus_get_socket(s->ctx), .events = POLLIN};
   rc = mbsim__start_thread(s);
   if (rc < 0) goto fail;
   *out = s;

@@ -23,6 +23,13 @@ struct mbsim_opts {
   size_t n_units;
   uint16_t start;            /* first address of every table */
   uint16_t n_coils, n_discretes, n_inputs, n_holdings; /* table sizes */
+  /* Modbus RTU instead of TCP (host and port unused; exactly one unit, as libmodbus' RTU
+   * server answers one slave address): on rtu_device (opened with rtu_baud, 8N1), or, when
+   * rtu_device is NULL, on the already open rtu_fd (e.g. a pty master; not closed by mbsim). */
+  bool rtu;
+  const char *rtu_device;
+  uint32_t rtu_baud;         /* default 9600 */
+  int rtu_fd;
 };
 
 /* Binds, listens and starts the server thread. Returns 0 or a negative errno. */

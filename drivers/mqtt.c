@@ -82,7 +82,30 @@ static size_t mqtt__trim_nul(const char *payload, size_t len)
   return len;
 }
 
-static int mqtt__parse_bare(const char *payload, size_t len, double *value, const char **why)
+static bool mqtt__state(const struct dg_mqtt_binding *b, const char *text, size_t len, double *value)
+{
+  for (size_t i = 0; i < b->n_states; i++) {
+    const char *t = b->states[i].text;
+    if (strlen(t) == len && memcmp(t, text, len) == 0) {
+      *value = b->states[i].value;
+      return true;
+    }
+  }
+  return false;
+}
+
+/* Bare payload text of a point with states: surrounding blanks and one pair of double quotes
+ * (a JSON string) are not part of the state. */
+static bool mqtt__bare_state(const struct dg_mqtt_binding *b, const char *p, size_t len, double *value)
+{
+  while (len && mqtt__is_space(*p)) p++, len--;
+  while (len && mqtt__is_space(p[len - 1])) len--;
+  if (len >= 2 && p[0] == '"' && p[len - 1] == '"') p++, len -= 2;
+  return mqtt__state(b, p, len, value);
+}
+
+static int mqtt__parse_bare(const struct dg_mqtt_binding *b, const char *payload, size_t len,
+                            double *value, const char **why)
 {
   if (len > MQTT__MAX_PAYLOAD) {
     *why = "payload too large";
@@ -93,7 +116,10 @@ static int mqtt__parse_bare(const char *payload, size_t len, double *value, cons
     *why = "empty payload";
     return -EINVAL;
   }
-  return mqtt__parse_number(payload, len, value, why);
+  if (b->n_states && mqtt__bare_state(b, payload, len, value)) return 0;
+  int rc = mqtt__parse_number(payload, len, value, why);
+  if (rc && b->n_states) *why = "unmapped state";
+  return rc;
 }
 
 static cJSON *mqtt__parse_doc(const char *payload, size_t len, const char **why)
@@ -325,6 +351,18 @@ static int mqtt__ts_node(const cJSON *node, int64_t *ms, const char **why)
   return -EINVAL;
 }
 
+/* A mapped state text wins over the number a string or boolean would otherwise give. */
+static int mqtt__node_value(const struct dg_mqtt_binding *b, const cJSON *node, double *v, const char **why)
+{
+  if (b->n_states && cJSON_IsString(node) && mqtt__state(b, node->valuestring, strlen(node->valuestring), v))
+    return 0;
+  if (b->n_states && cJSON_IsTrue(node) && mqtt__state(b, "true", 4, v)) return 0;
+  if (b->n_states && cJSON_IsFalse(node) && mqtt__state(b, "false", 5, v)) return 0;
+  int rc = mqtt__node_number(node, true, v, why);
+  if (rc && b->n_states && cJSON_IsString(node)) *why = "unmapped state";
+  return rc;
+}
+
 static int mqtt__from_doc(const cJSON *doc, const struct dg_mqtt_binding *b, double *value,
                           int64_t *ts_ms, const char **why)
 {
@@ -334,7 +372,7 @@ static int mqtt__from_doc(const cJSON *doc, const struct dg_mqtt_binding *b, dou
     return -EINVAL;
   }
   double v;
-  int rc = mqtt__node_number(node, true, &v, why);
+  int rc = mqtt__node_value(b, node, &v, why);
   if (rc) return rc;
   const cJSON *ts_node = b->ts_path ? mqtt__lookup(doc, b->ts_path) : NULL;
   if (ts_node) {
@@ -356,12 +394,70 @@ int mqtt_parse_payload(const struct dg_mqtt_binding *binding, const char *payloa
     *why = "no payload";
     return -EINVAL;
   }
-  if (!binding->path) return mqtt__parse_bare(payload, len, value, why);
+  if (!binding->path) return mqtt__parse_bare(binding, payload, len, value, why);
   cJSON *doc = mqtt__parse_doc(payload, len, why);
   if (!doc) return -EINVAL;
   int rc = mqtt__from_doc(doc, binding, value, ts_ms, why);
   cJSON_Delete(doc);
   return rc;
+}
+
+/* ---------------------------------------------------------------------------------------------
+ * Topic filters */
+
+int mqtt_filter_check(const char *filter)
+{
+  if (!filter || !*filter) return -EINVAL;
+  for (const char *p = filter; *p; p++) {
+    if (*p != '+' && *p != '#') continue;
+    bool whole = (p == filter || p[-1] == '/') && (p[1] == '\0' || p[1] == '/');
+    if (!whole || (*p == '#' && p[1] != '\0')) return -EINVAL;
+  }
+  return 0;
+}
+
+int mqtt_topic_level(const char *topic, size_t len, uint32_t level, size_t *start, size_t *n)
+{
+  if (!level) return -ENOENT;
+  size_t pos = 0;
+  for (uint32_t l = 1; l < level; l++) {
+    const char *slash = memchr(topic + pos, '/', len - pos);
+    if (!slash) return -ENOENT;
+    pos = (size_t)(slash - topic) + 1;
+  }
+  const char *slash = memchr(topic + pos, '/', len - pos);
+  *start = pos;
+  *n = slash ? (size_t)(slash - topic) - pos : len - pos;
+  return 0;
+}
+
+int mqtt_filter_level_is_plus(const char *filter, uint32_t level)
+{
+  size_t start, n;
+  if (!filter || mqtt_topic_level(filter, strlen(filter), level, &start, &n)) return -EINVAL;
+  return n == 1 && filter[start] == '+';
+}
+
+bool mqtt_topic_matches(const char *filter, const char *topic, size_t len)
+{
+  if (len && topic[0] == '$' && (filter[0] == '+' || filter[0] == '#')) return false;
+  const char *f = filter;
+  size_t pos = 0;
+  for (;;) {
+    const char *fend = strchr(f, '/');
+    size_t flen = fend ? (size_t)(fend - f) : strlen(f);
+    if (flen == 1 && f[0] == '#') return true;
+    if (pos > len) return false; /* topic has fewer levels than the filter */
+    const char *slash = memchr(topic + pos, '/', len - pos);
+    size_t tlen = slash ? (size_t)(slash - topic) - pos : len - pos;
+    if (!(flen == 1 && f[0] == '+') && (flen != tlen || memcmp(f, topic + pos, tlen) != 0))
+      return false;
+    /* "a/#" also matches "a": the parent level of a multi-level wildcard */
+    if (!slash) return !fend || strcmp(fend, "/#") == 0;
+    if (!fend) return false;
+    f = fend + 1;
+    pos = (size_t)(slash - topic) + 1;
+  }
 }
 
 /* ---------------------------------------------------------------------------------------------
@@ -382,6 +478,21 @@ struct mqtt__topic {
   struct mqtt__binding *bindings;
   size_t n_bindings;
   bool has_json;
+};
+
+/* A wildcard_topics entry and, sorted by id, every point of the broker it may feed. */
+struct mqtt__wildcard {
+  char *filter;
+  uint32_t id_level;
+  struct dg_mqtt_binding json;
+};
+
+struct mqtt__point {
+  char *id;
+  uint32_t point;
+  double scale, offset;
+  struct dg_mqtt_state *states; /* owned; topic and wildcard bindings borrow it */
+  size_t n_states;
 };
 
 /* subscribeMany does not report how many topics its success data covers. */
@@ -427,6 +538,10 @@ struct mqtt__broker {
   int *sub_qos;
   struct mqtt__sub_chunk *chunks;
   size_t n_chunks;
+  size_t n_subs;   /* topics + wildcard filters */
+  struct mqtt__wildcard *wildcards;
+  size_t n_wildcards;
+  struct mqtt__point *points; /* every point of the broker, sorted by id */
 
   /* Loop thread only. */
   uv_timer_t retry;
@@ -442,7 +557,7 @@ struct mqtt__broker {
   bool closed;
   bool disconnected; /* guarded by m->stop_lock */
   atomic_bool comm_marked;
-  _Atomic uint64_t messages, malformed, clock_skewed;
+  _Atomic uint64_t messages, malformed, clock_skewed, unknown_point;
   int64_t max_skew_ms;
   _Atomic int64_t last_message_ms;
 };
@@ -514,9 +629,32 @@ static char *mqtt__strdup_or_null(const char *s, bool *fail)
   return d;
 }
 
+static int mqtt__add_point(struct mqtt__broker *b, const struct dg_point *p)
+{
+  struct mqtt__point *mp = &b->points[b->n_points++];
+  mp->point = (uint32_t)p->index;
+  mp->scale = p->scale;
+  mp->offset = p->offset;
+  mp->id = strdup(p->id ? p->id : "?");
+  if (!mp->id) return -ENOMEM;
+  if (!p->mqtt.n_states) return 0;
+  mp->states = calloc(p->mqtt.n_states, sizeof *mp->states);
+  if (!mp->states) return -ENOMEM;
+  for (size_t i = 0; i < p->mqtt.n_states; i++) {
+    mp->states[i].text = strdup(p->mqtt.states[i].text);
+    if (!mp->states[i].text) return -ENOMEM;
+    mp->states[i].value = p->mqtt.states[i].value;
+    mp->n_states++;
+  }
+  return 0;
+}
+
 static int mqtt__bind_point(struct mqtt__broker *b, const struct dg_point *p)
 {
   const char *topic = p->mqtt.topic;
+  int rc = mqtt__add_point(b, p);
+  if (rc) return rc;
+  if (!topic && b->n_wildcards) return 0; /* fed through wildcard_topics only */
   if (!topic || !*topic || strpbrk(topic, "+#")) {
     DG_ERR("mqtt", "point %s: topic '%s' must be a non-empty exact topic", p->id,
            topic ? topic : "");
@@ -534,11 +672,12 @@ static int mqtt__bind_point(struct mqtt__broker *b, const struct dg_point *p)
   bd->point_id = mqtt__strdup_or_null(p->id ? p->id : "?", &fail);
   bd->json.path = mqtt__strdup_or_null(p->mqtt.path, &fail);
   bd->json.ts_path = mqtt__strdup_or_null(p->mqtt.ts_path, &fail);
+  bd->json.states = b->points[b->n_points - 1].states;
+  bd->json.n_states = b->points[b->n_points - 1].n_states;
   bd->scale = p->scale;
   bd->offset = p->offset;
   t->n_bindings++;
   if (bd->json.path) t->has_json = true;
-  b->n_points++;
   return fail ? -ENOMEM : 0;
 }
 
@@ -548,23 +687,50 @@ static int mqtt__prepare_topics(struct mqtt__broker *b, size_t max_points)
   while (b->n_slots < 2 * max_points) b->n_slots *= 2;
   b->slots = calloc(b->n_slots, sizeof *b->slots);
   b->topics = calloc(max_points ? max_points : 1, sizeof *b->topics);
-  return b->slots && b->topics ? 0 : -ENOMEM;
+  b->points = calloc(max_points ? max_points : 1, sizeof *b->points);
+  return b->slots && b->topics && b->points ? 0 : -ENOMEM;
+}
+
+static int mqtt__point_cmp(const void *a, const void *b)
+{
+  return strcmp(((const struct mqtt__point *)a)->id, ((const struct mqtt__point *)b)->id);
+}
+
+static const struct mqtt__point *mqtt__find_point(const struct mqtt__broker *b, const char *id, size_t len)
+{
+  size_t lo = 0, hi = b->n_points;
+  while (lo < hi) {
+    size_t mid = lo + (hi - lo) / 2;
+    const char *mid_id = b->points[mid].id;
+    int c = strncmp(mid_id, id, len);
+    if (!c && mid_id[len]) c = 1;
+    if (!c) return &b->points[mid];
+    if (c < 0) lo = mid + 1;
+    else hi = mid;
+  }
+  return NULL;
 }
 
 static int mqtt__prepare_subscriptions(struct mqtt__broker *b)
 {
-  size_t n = b->n_topics ? b->n_topics : 1;
+  qsort(b->points, b->n_points, sizeof *b->points, mqtt__point_cmp);
+  b->n_subs = b->n_topics + b->n_wildcards;
+  size_t n = b->n_subs ? b->n_subs : 1;
   b->sub_topics = calloc(n, sizeof *b->sub_topics);
   b->sub_qos = calloc(n, sizeof *b->sub_qos);
-  b->n_chunks = (b->n_topics + MQTT__SUB_CHUNK - 1) / MQTT__SUB_CHUNK;
+  b->n_chunks = (b->n_subs + MQTT__SUB_CHUNK - 1) / MQTT__SUB_CHUNK;
   b->chunks = calloc(b->n_chunks ? b->n_chunks : 1, sizeof *b->chunks);
   if (!b->sub_topics || !b->sub_qos || !b->chunks) return -ENOMEM;
   for (size_t i = 0; i < b->n_topics; i++) {
     b->sub_topics[i] = b->topics[i].name;
     b->sub_qos[i] = b->qos;
   }
+  for (size_t i = 0; i < b->n_wildcards; i++) {
+    b->sub_topics[b->n_topics + i] = b->wildcards[i].filter;
+    b->sub_qos[b->n_topics + i] = b->qos;
+  }
   for (size_t c = 0; c < b->n_chunks; c++) {
-    size_t left = b->n_topics - c * MQTT__SUB_CHUNK;
+    size_t left = b->n_subs - c * MQTT__SUB_CHUNK;
     b->chunks[c].b = b;
     b->chunks[c].n = (int)(left < MQTT__SUB_CHUNK ? left : MQTT__SUB_CHUNK);
   }
@@ -609,15 +775,12 @@ static void mqtt__mark_comm(struct mqtt__broker *b)
   struct dg_sample batch[MQTT__BATCH];
   size_t n = 0;
   int64_t now = dg_wall_ms();
-  for (size_t i = 0; i < b->n_topics; i++) {
-    const struct mqtt__topic *t = &b->topics[i];
-    for (size_t j = 0; j < t->n_bindings; j++) {
-      batch[n++] = (struct dg_sample){.point = t->bindings[j].point, .quality = DG_Q_COMM,
-                                      .value = NAN, .ts_ms = now};
-      if (n == MQTT__BATCH) {
-        mqtt__push(b, batch, n);
-        n = 0;
-      }
+  for (size_t i = 0; i < b->n_points; i++) {
+    batch[n++] = (struct dg_sample){.point = b->points[i].point, .quality = DG_Q_COMM,
+                                    .value = NAN, .ts_ms = now};
+    if (n == MQTT__BATCH) {
+      mqtt__push(b, batch, n);
+      n = 0;
     }
   }
   if (n) mqtt__push(b, batch, n);
@@ -634,7 +797,7 @@ static const char *mqtt__decode(const struct mqtt__binding *bd, const cJSON *doc
   int rc;
   *out = (struct dg_sample){.point = bd->point, .quality = DG_Q_BAD_PAYLOAD, .value = NAN,
                             .ts_ms = now};
-  if (!bd->json.path) rc = mqtt__parse_bare(payload, len, &raw, &why);
+  if (!bd->json.path) rc = mqtt__parse_bare(&bd->json, payload, len, &raw, &why);
   else if (!doc) rc = -EINVAL;
   else rc = mqtt__from_doc(doc, &bd->json, &raw, &ts, &why);
   if (rc) return why ? why : "malformed";
@@ -658,36 +821,72 @@ static void mqtt__check_skew(struct mqtt__broker *b, const struct mqtt__binding 
   atomic_fetch_add_explicit(&b->clock_skewed, 1, memory_order_relaxed);
 }
 
+/* One received message while its bindings are decoded; the JSON document is parsed once, on
+ * first need. */
+struct mqtt__msg {
+  const char *topic, *payload;
+  size_t tlen, len;
+  int64_t now;
+  cJSON *doc;
+  const char *doc_why;
+  bool parsed, bad;
+  struct dg_sample batch[MQTT__BATCH];
+  size_t n;
+};
+
+static void mqtt__feed(struct mqtt__broker *b, struct mqtt__msg *msg, const struct mqtt__binding *bd)
+{
+  if (bd->json.path && !msg->parsed) {
+    msg->doc = mqtt__parse_doc(msg->payload, msg->len, &msg->doc_why);
+    msg->parsed = true;
+  }
+  struct dg_sample *out = &msg->batch[msg->n];
+  const char *why = mqtt__decode(bd, msg->doc, msg->doc_why, msg->payload, msg->len, msg->now, out);
+  mqtt__check_skew(b, bd, out, msg->now);
+  if (why) {
+    msg->bad = true;
+    DG_LOG_RL(DG_LOG_WARN, "mqtt", "%s: topic %.*s, point %s: bad payload: %s", b->id,
+              (int)msg->tlen, msg->topic, bd->point_id, why);
+  }
+  if (++msg->n == MQTT__BATCH) {
+    mqtt__push(b, msg->batch, msg->n);
+    msg->n = 0;
+  }
+}
+
+static void mqtt__feed_wildcard(struct mqtt__broker *b, struct mqtt__msg *msg, const struct mqtt__wildcard *w)
+{
+  size_t start, n;
+  if (!mqtt_topic_matches(w->filter, msg->topic, msg->tlen) ||
+      mqtt_topic_level(msg->topic, msg->tlen, w->id_level, &start, &n))
+    return;
+  const struct mqtt__point *p = mqtt__find_point(b, msg->topic + start, n);
+  if (!p) {
+    atomic_fetch_add_explicit(&b->unknown_point, 1, memory_order_relaxed);
+    DG_LOG_RL(DG_LOG_WARN, "mqtt", "%s: topic %.*s: no point '%.*s' on this broker (filter %s)", b->id,
+              (int)msg->tlen, msg->topic, (int)n, msg->topic + start, w->filter);
+    return;
+  }
+  struct mqtt__binding bd = {.point = p->point, .point_id = p->id, .json = w->json,
+                             .scale = p->scale, .offset = p->offset};
+  bd.json.states = p->states;
+  bd.json.n_states = p->n_states;
+  mqtt__feed(b, msg, &bd);
+}
+
 static void mqtt__deliver(struct mqtt__broker *b, const char *topic, size_t tlen,
                           const char *payload, size_t len)
 {
-  int64_t now = dg_wall_ms();
+  struct mqtt__msg msg = {.topic = topic, .tlen = tlen, .payload = payload, .len = len,
+                          .now = dg_wall_ms()};
   atomic_fetch_add_explicit(&b->messages, 1, memory_order_relaxed);
-  atomic_store_explicit(&b->last_message_ms, now, memory_order_relaxed);
+  atomic_store_explicit(&b->last_message_ms, msg.now, memory_order_relaxed);
   const struct mqtt__topic *t = mqtt__find_topic(b, topic, tlen);
-  if (!t) return;
-  const char *doc_why = NULL;
-  cJSON *doc = t->has_json ? mqtt__parse_doc(payload, len, &doc_why) : NULL;
-  struct dg_sample batch[MQTT__BATCH];
-  size_t n = 0;
-  bool bad = false;
-  for (size_t i = 0; i < t->n_bindings; i++) {
-    const struct mqtt__binding *bd = &t->bindings[i];
-    const char *why = mqtt__decode(bd, doc, doc_why, payload, len, now, &batch[n]);
-    mqtt__check_skew(b, bd, &batch[n], now);
-    if (why) {
-      bad = true;
-      DG_LOG_RL(DG_LOG_WARN, "mqtt", "%s: topic %.*s, point %s: bad payload: %s", b->id,
-                (int)tlen, topic, bd->point_id, why);
-    }
-    if (++n == MQTT__BATCH) {
-      mqtt__push(b, batch, n);
-      n = 0;
-    }
-  }
-  if (n) mqtt__push(b, batch, n);
-  if (bad) atomic_fetch_add_explicit(&b->malformed, 1, memory_order_relaxed);
-  cJSON_Delete(doc);
+  for (size_t i = 0; t && i < t->n_bindings; i++) mqtt__feed(b, &msg, &t->bindings[i]);
+  for (size_t i = 0; i < b->n_wildcards; i++) mqtt__feed_wildcard(b, &msg, &b->wildcards[i]);
+  if (msg.n) mqtt__push(b, msg.batch, msg.n);
+  if (msg.bad) atomic_fetch_add_explicit(&b->malformed, 1, memory_order_relaxed);
+  cJSON_Delete(msg.doc);
 }
 
 static int mqtt__on_message(void *ctx, char *topic, int topic_len, MQTTAsync_message *msg)
@@ -873,7 +1072,7 @@ static void mqtt__handle(struct mqtt__event *ev)
     b->backoff_ms = MQTT__RETRY_MIN_MS;
     uv_timer_stop(&b->retry);
     DG_INFO("mqtt", "%s: connected to %s (connect #%llu), subscribing to %zu topics", b->id, b->uri,
-            (unsigned long long)b->connects, b->n_topics);
+            (unsigned long long)b->connects, b->n_subs);
     mqtt__subscribe(b);
     break;
   case MQTT__EV_LOST:
@@ -890,7 +1089,7 @@ static void mqtt__handle(struct mqtt__event *ev)
     break;
   case MQTT__EV_SUBSCRIBED:
     b->subscribed += (size_t)ev->code;
-    if (b->subscribed == b->n_topics) DG_INFO("mqtt", "%s: subscribed to %zu topics", b->id, b->n_topics);
+    if (b->subscribed == b->n_subs) DG_INFO("mqtt", "%s: subscribed to %zu topics", b->id, b->n_subs);
     break;
   case MQTT__EV_SUBSCRIBE_FAILED:
     if (!b->connected) break;
@@ -931,6 +1130,18 @@ static void mqtt__free_broker(struct mqtt__broker *b)
   }
   free(b->topics);
   free(b->slots);
+  for (size_t i = 0; i < b->n_points; i++) {
+    free(b->points[i].id);
+    for (size_t j = 0; j < b->points[i].n_states; j++) free(b->points[i].states[j].text);
+    free(b->points[i].states);
+  }
+  free(b->points);
+  for (size_t i = 0; i < b->n_wildcards; i++) {
+    free(b->wildcards[i].filter);
+    free(b->wildcards[i].json.path);
+    free(b->wildcards[i].json.ts_path);
+  }
+  free(b->wildcards);
   free(b->sub_topics);
   free(b->sub_qos);
   free(b->chunks);
@@ -978,6 +1189,23 @@ static int mqtt__init_broker(struct mqtt__broker *b, struct mqtt_driver *m,
                       (long)getpid()) < 0) {
     b->client_id = NULL;
     fail = true;
+  }
+  if (!fail && cfg->n_wildcards) {
+    b->wildcards = calloc(cfg->n_wildcards, sizeof *b->wildcards);
+    if (!b->wildcards) return -ENOMEM;
+    b->n_wildcards = cfg->n_wildcards;
+  }
+  for (size_t i = 0; !fail && i < b->n_wildcards; i++) {
+    const struct dg_mqtt_wildcard *w = &cfg->wildcards[i];
+    b->wildcards[i].filter = mqtt__strdup_or_null(w->filter, &fail);
+    b->wildcards[i].id_level = w->id_level;
+    b->wildcards[i].json.path = mqtt__strdup_or_null(w->path, &fail);
+    b->wildcards[i].json.ts_path = mqtt__strdup_or_null(w->ts_path, &fail);
+    if (!fail && (mqtt_filter_check(w->filter) || mqtt_filter_level_is_plus(w->filter, w->id_level) != 1)) {
+      DG_ERR("mqtt", "%s: wildcard topic '%s' with id_level %u is not a filter with '+' at that level",
+             b->id, w->filter ? w->filter : "", w->id_level);
+      return -EINVAL;
+    }
   }
   if (fail) return -ENOMEM;
   if (!b->uri) {
@@ -1157,5 +1385,6 @@ int mqtt_broker_stats(struct mqtt_driver *m, size_t broker, struct mqtt_broker_s
   out->connects = b->connects;
   out->last_message_ms = atomic_load_explicit(&b->last_message_ms, memory_order_relaxed);
   out->clock_skewed = atomic_load_explicit(&b->clock_skewed, memory_order_relaxed);
+  out->unknown_point = atomic_load_explicit(&b->unknown_point, memory_order_relaxed);
   return 0;
 }

@@ -25,6 +25,7 @@ struct mqtt_broker_stats {
   int64_t last_message_ms; /* wall clock, 0 if none */
   uint64_t clock_skewed;   /* samples whose source timestamp was further ahead of the receive
                             * time than max_clock_skew: stamped with the receive time instead */
+  uint64_t unknown_point;  /* wildcard_topics messages whose id level names no point of the broker */
 };
 
 /* Loop thread. Creates one client per broker in cfg and starts connecting (with automatic
@@ -54,5 +55,17 @@ int mqtt_parse_payload(const struct dg_mqtt_binding *binding, const char *payloa
 
 /* 0 if path is a well-formed path for mqtt_parse_payload, else -EINVAL. */
 int mqtt_path_check(const char *path);
+
+/* Topic filters (MQTT 3.1.1 section 4.7). 0 if filter is a valid filter: non-empty, '+' and '#'
+ * each a whole level, '#' only last; else -EINVAL. */
+int mqtt_filter_check(const char *filter);
+/* 1 if 1-based level `level` of filter is '+', 0 if it is another level, -EINVAL if there is no
+ * such level. */
+int mqtt_filter_level_is_plus(const char *filter, uint32_t level);
+/* True if topic (len bytes, not NUL-terminated) matches filter. Topics starting with '$' never
+ * match a filter starting with a wildcard. */
+bool mqtt_topic_matches(const char *filter, const char *topic, size_t len);
+/* Finds 1-based level `level` of topic: 0 with *start and *n set, or -ENOENT. */
+int mqtt_topic_level(const char *topic, size_t len, uint32_t level, size_t *start, size_t *n);
 
 #endif

@@ -1,6 +1,10 @@
 #include "mbserve.h"
 
 #include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <termios.h>
+#include <unistd.h>
 #include <math.h>
 #include <stdbool.h>
 #include <stdint.h>
@@ -14,7 +18,10 @@
 #define PS_MB_MIN_TABLE 16
 
 struct ps__server {
-  uint16_t port;
+  uint16_t port;           /* 0 for RTU */
+  const struct ps_modbus *rtu; /* the first signal naming the RTU link or device */
+  int pty_master, pty_slave;   /* -1 unless a pty was created for rtu->rtu_link */
+  bool linked;                 /* rtu->rtu_link is our symlink: removed on stop */
   struct mbsim *sim;
   bool unit_used[248];
   bool unit_silent[248];   /* as last set on the server */
@@ -36,20 +43,75 @@ struct ps_mbserve {
   bool faults_changed;
 };
 
-static size_t ps__server_of(struct ps_mbserve *m, uint16_t port)
+static const char *ps__rtu_name(const struct ps_modbus *mb)
+{
+  return mb->rtu_link ? mb->rtu_link : mb->rtu_device;
+}
+
+static bool ps__same_server(const struct ps__server *srv, const struct ps_modbus *mb)
+{
+  if (!srv->rtu || !ps__rtu_name(mb)) return !srv->rtu && !ps__rtu_name(mb) && srv->port == mb->port;
+  return strcmp(ps__rtu_name(srv->rtu), ps__rtu_name(mb)) == 0;
+}
+
+static size_t ps__server_of(struct ps_mbserve *m, const struct ps_modbus *mb)
 {
   size_t i = 0;
-  while (i < m->n_servers && m->servers[i].port != port) i++;
-  if (i == m->n_servers) m->servers[m->n_servers++].port = port;
+  while (i < m->n_servers && !ps__same_server(&m->servers[i], mb)) i++;
+  if (i == m->n_servers) {
+    struct ps__server *srv = &m->servers[m->n_servers++];
+    srv->port = ps__rtu_name(mb) ? 0 : mb->port;
+    srv->rtu = ps__rtu_name(mb) ? mb : NULL;
+    srv->pty_master = srv->pty_slave = -1;
+  }
   return i;
 }
 
-static uint16_t ps__table_end(const struct ps_scenario *s, uint16_t port, enum dg_mb_space space)
+static const char *ps__server_name(const struct ps__server *srv, char *buf, size_t size)
+{
+  if (srv->rtu) snprintf(buf, size, "RTU %s", ps__rtu_name(srv->rtu));
+  else snprintf(buf, size, "127.0.0.1:%u", srv->port);
+  return buf;
+}
+
+/* A pty pair made here stands in for a serial line: the server speaks on the master, the
+ * client opens the slave through the symlink. plantsim keeps the slave open too, so the master
+ * never reads end-of-file while no client is attached. */
+static int ps__open_pty(struct ps__server *srv)
+{
+  const char *link = srv->rtu->rtu_link;
+  srv->pty_master = posix_openpt(O_RDWR | O_NOCTTY | O_CLOEXEC);
+  if (srv->pty_master < 0 || grantpt(srv->pty_master) || unlockpt(srv->pty_master)) return -errno;
+  const char *name = ptsname(srv->pty_master);
+  if (!name) return -errno;
+  srv->pty_slave = open(name, O_RDWR | O_NOCTTY | O_CLOEXEC);
+  if (srv->pty_slave < 0) return -errno;
+  struct termios tio;
+  if (tcgetattr(srv->pty_slave, &tio)) return -errno;
+  cfmakeraw(&tio);
+  if (tcsetattr(srv->pty_slave, TCSANOW, &tio)) return -errno;
+  if (unlink(link) && errno != ENOENT) return -errno;
+  if (symlink(name, link)) return -errno;
+  srv->linked = true;
+  DG_INFO("plantsim", "pty %s linked at %s", name, link);
+  return 0;
+}
+
+static void ps__close_pty(struct ps__server *srv)
+{
+  if (srv->linked) unlink(srv->rtu->rtu_link);
+  srv->linked = false;
+  if (srv->pty_master >= 0) close(srv->pty_master);
+  if (srv->pty_slave >= 0) close(srv->pty_slave);
+  srv->pty_master = srv->pty_slave = -1;
+}
+
+static uint16_t ps__table_end(const struct ps_scenario *s, const struct ps__server *srv, enum dg_mb_space space)
 {
   uint32_t end = PS_MB_MIN_TABLE;
   for (size_t i = 0; i < s->n_signals; i++) {
     const struct ps_signal *sig = &s->signals[i];
-    if (!sig->is_modbus || sig->mb.port != port || sig->mb.space != space) continue;
+    if (!sig->is_modbus || !ps__same_server(srv, &sig->mb) || sig->mb.space != space) continue;
     uint32_t e = (uint32_t)sig->mb.address + mb_type_registers(sig->mb.type, -1);
     if (e > end) end = e;
   }
@@ -64,14 +126,28 @@ static int ps__start_server(struct ps__server *srv, const struct ps_scenario *s)
     if (srv->unit_used[u]) units[n++] = (uint8_t)u;
   struct mbsim_opts o = {
     .host = "127.0.0.1", .port = srv->port, .units = units, .n_units = n,
-    .n_coils = ps__table_end(s, srv->port, DG_MB_COIL),
-    .n_discretes = ps__table_end(s, srv->port, DG_MB_DISCRETE),
-    .n_inputs = ps__table_end(s, srv->port, DG_MB_INPUT),
-    .n_holdings = ps__table_end(s, srv->port, DG_MB_HOLDING),
+    .n_coils = ps__table_end(s, srv, DG_MB_COIL),
+    .n_discretes = ps__table_end(s, srv, DG_MB_DISCRETE),
+    .n_inputs = ps__table_end(s, srv, DG_MB_INPUT),
+    .n_holdings = ps__table_end(s, srv, DG_MB_HOLDING),
   };
-  int rc = mbsim_start(&srv->sim, &o);
-  if (rc) DG_ERR("plantsim", "cannot serve Modbus on 127.0.0.1:%u: %s", srv->port, strerror(-rc));
-  else DG_INFO("plantsim", "serving Modbus TCP on 127.0.0.1:%u, %zu unit(s)", srv->port, n);
+  char name[300];
+  ps__server_name(srv, name, sizeof name);
+  int rc = 0;
+  if (srv->rtu) {
+    if (n != 1) {
+      DG_ERR("plantsim", "%s: an RTU line serves one unit here, the scenario names %zu", name, n);
+      return -EINVAL;
+    }
+    o.rtu = true;
+    o.rtu_device = srv->rtu->rtu_device;
+    o.rtu_baud = srv->rtu->rtu_baud;
+    if (srv->rtu->rtu_link) rc = ps__open_pty(srv);
+    o.rtu_fd = srv->pty_master;
+  }
+  if (!rc) rc = mbsim_start(&srv->sim, &o);
+  if (rc) DG_ERR("plantsim", "cannot serve Modbus on %s: %s", name, strerror(-rc));
+  else DG_INFO("plantsim", "serving Modbus %s on %s, %zu unit(s)", srv->rtu ? "RTU" : "TCP", name, n);
   return rc;
 }
 
@@ -91,7 +167,7 @@ int ps_mbserve_start(struct ps_mbserve **out, struct ps_scenario *s)
   for (size_t i = 0; i < s->n_signals; i++) {
     struct ps_signal *sig = &s->signals[i];
     if (!sig->is_modbus) continue;
-    m->sigs[i] = (struct ps__mbsig){.sig = sig, .server = ps__server_of(m, sig->mb.port)};
+    m->sigs[i] = (struct ps__mbsig){.sig = sig, .server = ps__server_of(m, &sig->mb)};
     m->servers[m->sigs[i].server].unit_used[sig->mb.unit] = true;
   }
   for (size_t i = 0; i < m->n_servers; i++)
@@ -161,7 +237,8 @@ void ps_mbserve_apply(struct ps_mbserve *m)
       if (!srv->unit_used[u] || srv->unit_silent[u] == srv->want_silent[u]) continue;
       srv->unit_silent[u] = srv->want_silent[u];
       mbsim_set_silent(srv->sim, u, srv->unit_silent[u]);
-      DG_INFO("plantsim", "Modbus 127.0.0.1:%u unit %d %s", srv->port, u,
+      char name[300];
+      DG_INFO("plantsim", "Modbus %s unit %d %s", ps__server_name(srv, name, sizeof name), u,
               srv->unit_silent[u] ? "stops answering" : "answers again");
     }
   }
@@ -170,7 +247,10 @@ void ps_mbserve_apply(struct ps_mbserve *m)
 void ps_mbserve_stop(struct ps_mbserve *m)
 {
   if (!m) return;
-  for (size_t i = 0; i < m->n_servers; i++) mbsim_stop(m->servers[i].sim);
+  for (size_t i = 0; i < m->n_servers; i++) {
+    mbsim_stop(m->servers[i].sim);
+    ps__close_pty(&m->servers[i]);
+  }
   free(m->servers);
   free(m->sigs);
   free(m);

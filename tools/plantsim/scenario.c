@@ -276,6 +276,37 @@ static int ps__int(struct ps__ctx *c, struct fy_node *n, double lo, double hi, d
   return rc;
 }
 
+static int ps__rtu_path(struct ps__ctx *c, struct fy_node *v, char **dst)
+{
+  size_t len;
+  const char *t = ps__scalar(v, &len);
+  if (!t || !len || memchr(t, '\0', len)) return ps__err(c, v, "expected a path");
+  free(*dst);
+  *dst = strndup(t, len);
+  return *dst ? 0 : ps__err(c, v, "out of memory");
+}
+
+/* rtu: { link: /tmp/plantsim-rtu } (a pty created here) or { device: /dev/ttyUSB0, baud: 19200 }. */
+static int ps__rtu(struct ps__ctx *c, struct fy_node *n, struct ps_modbus *mb)
+{
+  if (!fy_node_is_mapping(n)) return ps__err(c, n, "'rtu' must be a mapping with 'link' or 'device'");
+  void *it = NULL;
+  struct fy_node_pair *p;
+  int rc = 0;
+  double num;
+  while (rc == 0 && (p = fy_node_mapping_iterate(n, &it))) {
+    struct fy_node *k = fy_node_pair_key(p), *v = fy_node_pair_value(p);
+    if (ps__key_is(k, "link")) rc = ps__rtu_path(c, v, &mb->rtu_link);
+    else if (ps__key_is(k, "device")) rc = ps__rtu_path(c, v, &mb->rtu_device);
+    else if (ps__key_is(k, "baud")) {
+      if ((rc = ps__int(c, v, 300, 4000000, &num)) == 0) mb->rtu_baud = (uint32_t)num;
+    } else rc = ps__err(c, k, "unknown key (expected one of: link, device, baud)");
+  }
+  if (rc) return rc;
+  if (!mb->rtu_link == !mb->rtu_device) return ps__err(c, n, "'rtu' needs exactly one of 'link' or 'device'");
+  return 0;
+}
+
 static int ps__modbus_key(struct ps__ctx *c, struct fy_node *k, struct fy_node *v, struct ps_modbus *mb,
                           int *spaces)
 {
@@ -310,13 +341,15 @@ static int ps__modbus_key(struct ps__ctx *c, struct fy_node *k, struct fy_node *
     if (s && len < sizeof buf) memcpy(buf, s, len);
     if ((mb->order = mb_order_parse(buf)) < 0 || !s || len != 4)
       return ps__err(c, v, "order must be ABCD, CDAB, BADC or DCBA");
+  } else if (ps__key_is(k, "rtu")) {
+    return ps__rtu(c, v, mb);
   } else if (ps__key_is(k, "scale")) {
     if ((rc = ps__number(c, v, &mb->scale))) return rc;
     if (mb->scale == 0) return ps__err(c, v, "scale must not be 0");
   } else if (ps__key_is(k, "offset")) {
     return ps__number(c, v, &mb->offset);
   } else {
-    return ps__err(c, k, "unknown key (expected one of: port, unit, coil, discrete, input, holding, "
+    return ps__err(c, k, "unknown key (expected one of: port, rtu, unit, coil, discrete, input, holding, "
                          "type, order, scale, offset)");
   }
   return 0;
@@ -335,7 +368,8 @@ static int ps__modbus(struct ps__ctx *c, struct fy_node *n, struct ps_modbus *mb
     typed = typed || ps__key_is(fy_node_pair_key(p), "type");
   }
   if (rc) return rc;
-  if (!mb->port) return ps__err(c, n, "'modbus' needs 'port'");
+  if (!mb->port && !mb->rtu_link && !mb->rtu_device) return ps__err(c, n, "'modbus' needs 'port' or 'rtu'");
+  if (mb->port && (mb->rtu_link || mb->rtu_device)) return ps__err(c, n, "'modbus' takes 'port' or 'rtu', not both");
   if (spaces != 1) return ps__err(c, n, "'modbus' needs exactly one of coil, discrete, input, holding");
   bool bits = mb->space == DG_MB_COIL || mb->space == DG_MB_DISCRETE;
   if (!typed) mb->type = bits ? DG_MB_BOOL : DG_MB_UINT16;
@@ -466,6 +500,8 @@ void ps_free(struct ps_scenario *s)
 {
   for (size_t i = 0; i < s->n_signals; i++) {
     free(s->signals[i].topic);
+    free(s->signals[i].mb.rtu_link);
+    free(s->signals[i].mb.rtu_device);
     free(s->signals[i].json_path);
     free(s->signals[i].segments);
   }

@@ -36,6 +36,11 @@ struct ps_modbus {
   enum dg_mb_type type;
   int order;         /* enum mb_order */
   double scale, offset;
+  /* rtu: served as Modbus RTU instead of TCP (port unused): on a pty whose slave side is
+   * symlinked at rtu_link, or on the serial device rtu_device at rtu_baud. */
+  char *rtu_link;
+  char *rtu_device;
+  uint32_t rtu_baud;
 };
 
 struct ps_signal {
