@@ -319,7 +319,7 @@ struct cfg_seen {
 };
 
 static const char *const cfg__transports[] = {"tcp", "rtu", "rtu_over_tcp", NULL};
-static const char *const cfg__rule_types[] = {"high", "low", "stale", "quality", "rate", NULL};
+static const char *const cfg__rule_types[] = {"high", "low", "stale", "quality", "rate", "deviation", NULL};
 static const char *const cfg__rate_directions[] = {"rising", "falling", NULL};
 static const char *const cfg__channel_types[] = {"webhook", NULL};
 static const char *const cfg__priorities[] = {"low", "medium", "high", "critical", NULL};
@@ -1139,12 +1139,12 @@ static int cfg__stages(struct cfg_ctx *x, const struct dg_ynode *n, void *obj)
 }
 
 enum { RU_ID, RU_NAME, RU_TYPE, RU_POINT, RU_MEASURE, RU_STAGES, RU_DEADBAND, RU_ON, RU_OFF, RU_LEVEL, RU_DEADLINE,
-       RU_LATCHED, RU_TIMEOUT, RU_PRIORITY, RU_RATE, RU_DIRECTION };
+       RU_LATCHED, RU_TIMEOUT, RU_PRIORITY, RU_RATE, RU_DIRECTION, RU_POINTS, RU_LIMIT };
 static const struct cfg_field cfg__rule_fields[] = {
   [RU_ID] = FSTR("id", struct dg_rule, id, F_REQ),
   [RU_NAME] = FSTR("name", struct dg_rule, name, 0),
   [RU_TYPE] = FENUM("type", struct dg_rule, type, F_REQ, cfg__rule_types),
-  [RU_POINT] = FNODE("point", F_REQ),
+  [RU_POINT] = FNODE("point", 0),
   [RU_MEASURE] = FNODE("measure", 0),
   [RU_STAGES] = FNODE("stages", 0),
   [RU_DEADBAND] = FNUM("deadband", K_DOUBLE, struct dg_rule, deadband, 0, 0, DBL_MAX),
@@ -1157,6 +1157,8 @@ static const struct cfg_field cfg__rule_fields[] = {
   [RU_PRIORITY] = FENUM("priority", struct dg_rule, priority, 0, cfg__priorities),
   [RU_RATE] = FNODE("rate", 0),
   [RU_DIRECTION] = FENUM("direction", struct dg_rule, rate_direction, 0, cfg__rate_directions),
+  [RU_POINTS] = FNODE("points", 0),
+  [RU_LIMIT] = FNUM("limit", K_DOUBLE, struct dg_rule, limit, 0, 0, DBL_MAX),
 };
 
 enum { RATE_PER, RATE_WINDOW };
@@ -1193,6 +1195,41 @@ static int cfg__fault_rule(struct cfg_ctx *x, const struct dg_ynode *n, struct d
   return r->stages[0].name ? 0 : cfg__oom(x);
 }
 
+/* deviation rules: points: [A, B], a limit and a priority; one implicit stage. */
+static int cfg__deviation_rule(struct cfg_ctx *x, const struct dg_ynode *n, struct dg_rule *r,
+                               const struct cfg_seen *s)
+{
+  const struct dg_ynode *pts = s->val[RU_POINTS];
+  void *obj;
+  if (!pts || pts->type != DG_YSEQ || pts->n != 2)
+    return cfg__fail(x, pts ? pts : n, "a deviation rule needs 'points: [A, B]' (two points)");
+  if (s->val[RU_STAGES]) return cfg__failk(x, s->val[RU_STAGES], "stages", "a deviation rule has no stages");
+  if (!s->val[RU_LIMIT]) return cfg__fail(x, n, "a deviation rule needs 'limit'");
+  if (!s->val[RU_PRIORITY]) return cfg__fail(x, n, "a deviation rule needs 'priority'");
+  int rc = cfg__ref(x, pts->kids[0], "points", &x->ix->points, "point", &obj);
+  if (rc) return rc;
+  r->point = obj;
+  if ((rc = cfg__ref(x, pts->kids[1], "points", &x->ix->points, "point", &obj))) return rc;
+  r->point2 = obj;
+  if (r->point == r->point2) return cfg__failk(x, pts, "points", "the two points of a deviation rule must differ");
+  r->stages[0] = (struct dg_stage){.name = strdup("deviation"), .limit = r->limit, .priority = r->priority};
+  r->n_stages = 1;
+  return r->stages[0].name ? 0 : cfg__oom(x);
+}
+
+/* Keys only some rule types take. */
+static int cfg__rule_keys(struct cfg_ctx *x, const struct dg_ynode *n, const struct dg_rule *r,
+                          const struct cfg_seen *s)
+{
+  int dev = r->type == DG_RULE_DEVIATION;
+  if (dev && s->val[RU_POINT]) return cfg__failk(x, s->val[RU_POINT], "point", "a deviation rule takes 'points: [A, B]'");
+  if (!dev && !s->val[RU_POINT]) return cfg__fail(x, n, "missing required key 'point'");
+  if (!dev && (s->val[RU_POINTS] || s->val[RU_LIMIT]))
+    return cfg__failk(x, s->val[RU_POINTS] ? s->val[RU_POINTS] : s->val[RU_LIMIT], s->val[RU_POINTS] ? "points" : "limit",
+                      "only deviation rules have '%s'", s->val[RU_POINTS] ? "points" : "limit");
+  return 0;
+}
+
 static int cfg__rule(struct cfg_ctx *x, const struct dg_ynode *n, void *item, size_t i)
 {
   struct dg_rule *r = item;
@@ -1202,9 +1239,11 @@ static int cfg__rule(struct cfg_ctx *x, const struct dg_ynode *n, void *item, si
   r->hazard_level = -1;
   int rc = CFG_MAP(x, n, cfg__rule_fields, r, &s);
   if (!rc) rc = cfg__add_id(x, &x->rules, r->id, r, s.val[RU_ID], "rule");
-  if (!rc) rc = cfg__ref(x, s.val[RU_POINT], "point", &x->ix->points, "point", &obj);
+  if (!rc) rc = cfg__rule_keys(x, n, r, &s);
+  if (!rc && r->type == DG_RULE_DEVIATION) rc = cfg__deviation_rule(x, n, r, &s);
+  else if (!rc) rc = cfg__ref(x, s.val[RU_POINT], "point", &x->ix->points, "point", &obj);
   if (rc) return rc;
-  r->point = obj;
+  if (r->type != DG_RULE_DEVIATION) r->point = obj;
   if (s.val[RU_MEASURE]) {
     rc = cfg__ref(x, s.val[RU_MEASURE], "measure", &x->ix->measures, "measure", &obj);
     if (rc) return rc;
@@ -1214,6 +1253,7 @@ static int cfg__rule(struct cfg_ctx *x, const struct dg_ynode *n, void *item, si
     return cfg__failk(x, s.val[RU_RATE] ? s.val[RU_RATE] : s.val[RU_DIRECTION], s.val[RU_RATE] ? "rate" : "direction",
                       "only rate rules have '%s'", s.val[RU_RATE] ? "rate" : "direction");
   if (r->type == DG_RULE_STALE || r->type == DG_RULE_QUALITY) return cfg__fault_rule(x, n, r, &s);
+  if (r->type == DG_RULE_DEVIATION) return 0;
   if (r->type == DG_RULE_RATE && (rc = cfg__rate_rule(x, n, r, &s))) return rc;
   if (s.val[RU_TIMEOUT] || s.val[RU_PRIORITY])
     return cfg__failk(x, s.val[RU_TIMEOUT] ? s.val[RU_TIMEOUT] : s.val[RU_PRIORITY],

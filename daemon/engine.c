@@ -165,14 +165,22 @@ static int engine__index_rules(struct engine *e)
 {
   const struct dg_config *cfg = e->cfg;
   e->point_rule_off = calloc(cfg->n_points + 1, sizeof *e->point_rule_off);
-  e->point_rules = malloc((cfg->n_rules ? cfg->n_rules : 1) * sizeof *e->point_rules);
+  size_t n_refs = cfg->n_rules;
+  for (size_t i = 0; i < cfg->n_rules; i++) n_refs += cfg->rules[i].point2 != NULL;
+  e->point_rules = malloc((n_refs ? n_refs : 1) * sizeof *e->point_rules);
   if (!e->point_rule_off || !e->point_rules) return -ENOMEM;
-  for (size_t i = 0; i < cfg->n_rules; i++) e->point_rule_off[cfg->rules[i].point->index + 1]++;
+  for (size_t i = 0; i < cfg->n_rules; i++) {
+    e->point_rule_off[cfg->rules[i].point->index + 1]++;
+    if (cfg->rules[i].point2) e->point_rule_off[cfg->rules[i].point2->index + 1]++;
+  }
   for (size_t p = 0; p < cfg->n_points; p++) e->point_rule_off[p + 1] += e->point_rule_off[p];
   uint32_t *fill = calloc(cfg->n_points + 1, sizeof *fill);
   if (!fill) return -ENOMEM;
   for (size_t i = 0; i < cfg->n_rules; i++) {
     size_t p = cfg->rules[i].point->index;
+    e->point_rules[e->point_rule_off[p] + fill[p]++] = (uint32_t)i;
+    if (!cfg->rules[i].point2) continue;
+    p = cfg->rules[i].point2->index;
     e->point_rules[e->point_rule_off[p] + fill[p]++] = (uint32_t)i;
   }
   free(fill);
@@ -413,6 +421,14 @@ static void engine__body_texts(cJSON *root, const struct engine__txn *t, const s
     snprintf(en, sizeof en, "[%s] %s (%s) %s at %g%s per %g s, beyond %s limit %g, priority %s",
              alarm_event_name(t->tr.event), p->name ? p->name : p->id, p->id, falling ? "falls" : "rises", t->tr.value,
              u, r->rate_per_ms / 1000.0, s->name, s->limit, dg_priority_name(t->tr.priority));
+  } else if (s && r->type == DG_RULE_DEVIATION) {
+    const struct dg_point *q = r->point2;
+    snprintf(zh, sizeof zh, "【%s】%s（%s）与 %s（%s）偏差 %g%s，超过限值 %g%s，优先级：%s", engine__event_zh(t->tr.event),
+             p->name ? p->name : p->id, p->id, q->name ? q->name : q->id, q->id, t->tr.value, u, s->limit, u,
+             engine__priority_zh(t->tr.priority));
+    snprintf(en, sizeof en, "[%s] %s (%s) and %s (%s) differ by %g%s, more than %g%s, priority %s",
+             alarm_event_name(t->tr.event), p->name ? p->name : p->id, p->id, q->name ? q->name : q->id, q->id,
+             t->tr.value, u, s->limit, u, dg_priority_name(t->tr.priority));
   } else if (s) {
     snprintf(zh, sizeof zh, "【%s】%s（%s）当前值 %g%s，%s %s 限值 %g%s，优先级：%s", engine__event_zh(t->tr.event),
              p->name ? p->name : p->id, p->id, t->tr.value, u, r->type == DG_RULE_HIGH ? "高于" : "低于", s->name,
@@ -602,14 +618,30 @@ static void engine__stage_changed(struct engine *e, uint32_t ri)
     engine__commit(e, a, &tr, "system", NULL);
 }
 
+/* A deviation rule compares with the other point's last value, and holds while that one has no
+ * good value (its quality is bad or it never reported). */
+static int engine__eval_deviation(struct engine *e, uint32_t ri, uint32_t p, double value, int64_t now,
+                                  int64_t *deadline)
+{
+  const struct dg_rule *r = &e->cfg->rules[ri];
+  const struct point_rt *other = &e->points[r->point->index == p ? r->point2->index : r->point->index];
+  *deadline = 0;
+  if (!other->has_value || other->quality != DG_Q_GOOD) {
+    rule_cancel_pending(&e->rules[ri]);
+    return 0;
+  }
+  return rule_eval_pair(r, &e->rules[ri], value, other->value, now, deadline);
+}
+
 static void engine__eval_point(struct engine *e, uint32_t p, double value, int64_t now)
 {
   for (uint32_t k = e->point_rule_off[p]; k < e->point_rule_off[p + 1]; k++) {
     uint32_t ri = e->point_rules[k];
     const struct dg_rule *r = &e->cfg->rules[ri];
     int64_t deadline;
-    int changed = engine__is_fault_rule(r) ? rule_eval_fault(r, &e->rules[ri], 0, now, &deadline)
-                                           : rule_eval(r, &e->rules[ri], value, now, &deadline);
+    int changed = r->type == DG_RULE_DEVIATION     ? engine__eval_deviation(e, ri, p, value, now, &deadline)
+                  : engine__is_fault_rule(r)       ? rule_eval_fault(r, &e->rules[ri], 0, now, &deadline)
+                                                   : rule_eval(r, &e->rules[ri], value, now, &deadline);
     if (changed) engine__stage_changed(e, ri);
     engine__set_deadline(e, ri, deadline);
   }
@@ -969,6 +1001,7 @@ static int engine__same_identity(const struct dg_rule *a, const struct dg_rule *
   if (a->type != b->type || a->n_stages != b->n_stages || strcmp(a->point->id, b->point->id)) return 0;
   for (size_t i = 0; i < a->n_stages; i++)
     if (strcmp(a->stages[i].name, b->stages[i].name) || a->stages[i].limit != b->stages[i].limit) return 0;
+  if (!a->point2 != !b->point2 || (a->point2 && strcmp(a->point2->id, b->point2->id))) return 0;
   return 1;
 }
 

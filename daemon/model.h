@@ -186,7 +186,8 @@ struct dg_stage {
  * with the rule's priority. */
 /* rate: the change of the value over rate_window_ms, in units per rate_per_ms, compared like a
  * high rule (stage limits ascend) with the rising change, or the falling change's magnitude. */
-enum dg_rule_type { DG_RULE_HIGH = 1, DG_RULE_LOW = 2, DG_RULE_STALE = 3, DG_RULE_QUALITY = 4, DG_RULE_RATE = 5 };
+enum dg_rule_type { DG_RULE_HIGH = 1, DG_RULE_LOW = 2, DG_RULE_STALE = 3, DG_RULE_QUALITY = 4, DG_RULE_RATE = 5,
+                     DG_RULE_DEVIATION = 6 };
 enum dg_rate_direction { DG_RATE_RISING = 1, DG_RATE_FALLING = 2 };
 
 /* 风险失控表现 rule: the machine-checkable failure of a control measure. */
@@ -211,6 +212,10 @@ struct dg_rule {
   uint32_t rate_per_ms;     /* rate rules: rate: { per, window } */
   uint32_t rate_window_ms;
   enum dg_rate_direction rate_direction; /* default rising */
+  /* deviation: points: [point, point2] disagree by more than `limit` (one implicit stage named
+   * "deviation", the rule's priority, deadband and delays on |point - point2|). */
+  struct dg_point *point2;
+  double limit;
 };
 
 enum dg_channel_type { DG_CHANNEL_WEBHOOK = 1 };

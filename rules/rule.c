@@ -1,5 +1,7 @@
 #include "rule.h"
 
+#include <math.h>
+
 void rule_state_init(struct rule_state *st)
 {
   st->stage = RULE_NORMAL;
@@ -14,6 +16,8 @@ static int rule__stage_holds(const struct dg_rule *r, int i, int current, double
 {
   double limit = r->stages[i].limit;
   int active = i <= current;
+  /* A deviation is "more than" its limit: two sensors exactly `limit` apart still agree. */
+  if (r->type == DG_RULE_DEVIATION) return value > limit || (active && value > limit - r->deadband);
   if (r->type != DG_RULE_LOW) return value >= limit || (active && value > limit - r->deadband);
   return value <= limit || (active && value < limit + r->deadband);
 }
@@ -105,3 +109,9 @@ int rule_eval_fault(const struct dg_rule *r, struct rule_state *st, int fault, i
 }
 
 void rule_cancel_pending(struct rule_state *st) { st->pending = st->stage; }
+
+int rule_eval_pair(const struct dg_rule *r, struct rule_state *st, double a, double b, int64_t now_ms,
+                   int64_t *deadline_ms)
+{
+  return rule_eval(r, st, fabs(a - b), now_ms, deadline_ms);
+}

@@ -52,6 +52,11 @@ int rule_tick(const struct dg_rule *r, struct rule_state *st, int64_t now_ms, in
  * applies to a fault appearing, the off-delay to it going. Same returns as rule_eval. */
 int rule_eval_fault(const struct dg_rule *r, struct rule_state *st, int fault, int64_t now_ms, int64_t *deadline_ms);
 
+/* Deviation rules: feeds one good value of each of the two points; the rule's value is |a - b|.
+ * Same returns as rule_eval. */
+int rule_eval_pair(const struct dg_rule *r, struct rule_state *st, double a, double b, int64_t now_ms,
+                   int64_t *deadline_ms);
+
 /* Drops a pending delay (e.g. the point's quality went bad: its value cannot confirm anything). */
 void rule_cancel_pending(struct rule_state *st);
 

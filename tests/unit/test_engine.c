@@ -28,6 +28,8 @@ static const char test_yaml[] =
   "  - { id: P3, driver: mqtt.main, topic: t/p3 }\n"
   "  - { id: P4, driver: mqtt.main, topic: t/p4 }\n"
   "  - { id: P5, driver: mqtt.main, topic: t/p5 }\n"
+  "  - { id: P6, driver: mqtt.main, topic: t/p6 }\n"
+  "  - { id: P7, driver: mqtt.main, topic: t/p7 }\n"
   "rules:\n"
   "  - { id: R1, type: high, point: P1, latched: true, stages: [ { name: H, limit: 25, priority: high } ] }\n"
   "  - { id: R2, type: high, point: P2, stages: [ { name: H, limit: 25, priority: critical } ] }\n"
@@ -35,6 +37,7 @@ static const char test_yaml[] =
   "  - { id: S4, type: stale, point: P4, timeout: 300ms, priority: medium }\n"
   "  - { id: RT5, type: rate, point: P5, rate: { per: 1s, window: 800ms }, direction: falling,\n"
   "      stages: [ { name: fall, limit: 10, priority: high } ] }\n"
+  "  - { id: D6, type: deviation, points: [P6, P7], limit: 5, priority: high }\n"
   "channels:\n"
   "  - { id: hook, type: webhook, url: \"http://127.0.0.1:1/hook\" }\n"
   "policies:\n"
@@ -341,6 +344,41 @@ static void test_fault_rule_config(void **state)
                       "only rate rules have 'direction'");
 }
 
+/* Either point's good sample evaluates; a bad-quality input holds the state. */
+static void test_deviation_rule_in_engine(void **state)
+{
+  struct fixture *f = *state;
+  feed(f, "P6", 10);
+  assert_int_equal(alarm_of(f, "D6")->state, ALARM_NORMAL); /* P7 has no value yet */
+  feed(f, "P7", 16);
+  struct alarm *a = alarm_of(f, "D6");
+  assert_int_equal(a->state, ALARM_UNACK);
+  assert_true(a->value == 6);
+  feed_quality(f, "P7", DG_Q_COMM);
+  feed(f, "P6", 16); /* would agree with P7's old value, but P7 is bad: the alarm holds */
+  assert_int_equal(alarm_of(f, "D6")->state, ALARM_UNACK);
+  feed(f, "P7", 15); /* P7 good again: 1 apart */
+  assert_int_equal(alarm_of(f, "D6")->state, ALARM_RTN_UNACK);
+  assert_int_equal(outbox_rows(f, "D6"), 2);
+}
+
+static void test_deviation_rule_config(void **state)
+{
+  (void)state;
+  expect_config_error("{ id: D, type: deviation, points: [P1], limit: 1, priority: high }",
+                      "a deviation rule needs 'points: [A, B]' (two points)");
+  expect_config_error("{ id: D, type: deviation, points: [P1, P1], limit: 1, priority: high }",
+                      "the two points of a deviation rule must differ");
+  expect_config_error("{ id: D, type: deviation, points: [P1, P9], limit: 1, priority: high }", "unknown point 'P9'");
+  expect_config_error("{ id: D, type: deviation, points: [P1, P1], priority: high }", "a deviation rule needs 'limit'");
+  expect_config_error("{ id: D, type: deviation, point: P1, points: [P1, P1], limit: 1, priority: high }",
+                      "a deviation rule takes 'points: [A, B]'");
+  expect_config_error("{ id: H, type: high, point: P1, limit: 1, stages: [ { name: H, limit: 1, priority: low } ] }",
+                      "only deviation rules have 'limit'");
+  expect_config_error("{ id: H, type: high, stages: [ { name: H, limit: 1, priority: low } ] }",
+                      "missing required key 'point'");
+}
+
 /* Drive each alarm to a state, restart, and find the same state, stage and shelve. */
 static void test_restart_in_each_state(void **state)
 {
@@ -389,6 +427,8 @@ int main(void)
     cmocka_unit_test_setup_teardown(test_stale_rule, setup, teardown),
     cmocka_unit_test_setup_teardown(test_rate_rule_in_engine, setup, teardown),
     cmocka_unit_test(test_fault_rule_config),
+    cmocka_unit_test_setup_teardown(test_deviation_rule_in_engine, setup, teardown),
+    cmocka_unit_test(test_deviation_rule_config),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -547,6 +547,47 @@ static void test_random_operations_stay_legal(void **state)
   }
 }
 
+static struct dg_point test_point_b = {.id = "GT102", .name = "gas B"};
+
+/* One step of a two-point scenario: at time t feed a and b, expect stage. */
+struct pair_step {
+  int64_t t;
+  double a, b;
+  int expect_stage;
+  int expect_changed;
+};
+
+static void test_deviation_rule(void **state)
+{
+  (void)state;
+  struct dg_rule r = {.id = "D1", .type = DG_RULE_DEVIATION, .point = &test_point, .point2 = &test_point_b,
+                      .n_stages = 1, .deadband = 1, .on_delay_ms = 100, .off_delay_ms = 50, .limit = 5};
+  r.stages[0] = (struct dg_stage){.name = "deviation", .limit = 5, .priority = DG_PRIO_HIGH};
+  static const struct pair_step steps[] = {
+    {0, 10, 15, RULE_NORMAL, 0},   /* exactly at the limit: the sensors still agree */
+    {10, 10, 15.5, RULE_NORMAL, 0}, /* beyond it: the on-delay starts */
+    {60, 10, 12, RULE_NORMAL, 0},  /* a dip cancels it */
+    {70, 16, 10, RULE_NORMAL, 0},  /* either sign counts; the delay restarts */
+    {169, 16, 10, RULE_NORMAL, 0},
+    {170, 16, 10, 0, 1},           /* on-delay elapsed */
+    {180, 14.5, 10, 0, 0},         /* inside the deadband (limit - 1 < 4.5): holds */
+    {190, 14, 10, 0, 0},           /* exactly limit - deadband: leaving starts the off-delay */
+    {239, 14, 10, 0, 0},
+    {240, 14, 10, RULE_NORMAL, 1}, /* off-delay elapsed */
+  };
+  struct rule_state st;
+  rule_state_init(&st);
+  for (size_t i = 0; i < sizeof steps / sizeof steps[0]; i++) {
+    int64_t deadline;
+    int changed = rule_eval_pair(&r, &st, steps[i].a, steps[i].b, steps[i].t, &deadline);
+    if (st.stage != steps[i].expect_stage || changed != steps[i].expect_changed)
+      fail_msg("step %zu (t=%lld a=%g b=%g): stage %d changed %d, expected stage %d changed %d", i,
+               (long long)steps[i].t, steps[i].a, steps[i].b, st.stage, changed, steps[i].expect_stage,
+               steps[i].expect_changed);
+  }
+  assert_true(st.value == 4);
+}
+
 int main(void)
 {
   const struct CMUnitTest tests[] = {
@@ -566,6 +607,7 @@ int main(void)
     cmocka_unit_test(test_fault_rule_delays),
     cmocka_unit_test(test_rate_rule),
     cmocka_unit_test(test_random_operations_stay_legal),
+    cmocka_unit_test(test_deviation_rule),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }
