@@ -319,7 +319,7 @@ struct cfg_seen {
 };
 
 static const char *const cfg__transports[] = {"tcp", "rtu", "rtu_over_tcp", NULL};
-static const char *const cfg__rule_types[] = {"high", "low", "stale", "quality", "rate", "deviation", NULL};
+static const char *const cfg__rule_types[] = {"high", "low", "stale", "quality", "rate", "deviation", "vote", NULL};
 static const char *const cfg__rate_directions[] = {"rising", "falling", NULL};
 static const char *const cfg__channel_types[] = {"webhook", NULL};
 static const char *const cfg__priorities[] = {"low", "medium", "high", "critical", NULL};
@@ -1139,7 +1139,7 @@ static int cfg__stages(struct cfg_ctx *x, const struct dg_ynode *n, void *obj)
 }
 
 enum { RU_ID, RU_NAME, RU_TYPE, RU_POINT, RU_MEASURE, RU_STAGES, RU_DEADBAND, RU_ON, RU_OFF, RU_LEVEL, RU_DEADLINE,
-       RU_LATCHED, RU_TIMEOUT, RU_PRIORITY, RU_RATE, RU_DIRECTION, RU_POINTS, RU_LIMIT };
+       RU_LATCHED, RU_TIMEOUT, RU_PRIORITY, RU_RATE, RU_DIRECTION, RU_POINTS, RU_LIMIT, RU_K, RU_LIMITS };
 static const struct cfg_field cfg__rule_fields[] = {
   [RU_ID] = FSTR("id", struct dg_rule, id, F_REQ),
   [RU_NAME] = FSTR("name", struct dg_rule, name, 0),
@@ -1158,7 +1158,9 @@ static const struct cfg_field cfg__rule_fields[] = {
   [RU_RATE] = FNODE("rate", 0),
   [RU_DIRECTION] = FENUM("direction", struct dg_rule, rate_direction, 0, cfg__rate_directions),
   [RU_POINTS] = FNODE("points", 0),
-  [RU_LIMIT] = FNUM("limit", K_DOUBLE, struct dg_rule, limit, 0, 0, DBL_MAX),
+  [RU_LIMIT] = FNUM("limit", K_DOUBLE, struct dg_rule, limit, 0, -DBL_MAX, DBL_MAX),
+  [RU_K] = FNUM("k", K_U32, struct dg_rule, vote_k, 0, 1, DG_MAX_VOTE_INPUTS),
+  [RU_LIMITS] = FNODE("limits", 0),
 };
 
 enum { RATE_PER, RATE_WINDOW };
@@ -1205,6 +1207,7 @@ static int cfg__deviation_rule(struct cfg_ctx *x, const struct dg_ynode *n, stru
     return cfg__fail(x, pts ? pts : n, "a deviation rule needs 'points: [A, B]' (two points)");
   if (s->val[RU_STAGES]) return cfg__failk(x, s->val[RU_STAGES], "stages", "a deviation rule has no stages");
   if (!s->val[RU_LIMIT]) return cfg__fail(x, n, "a deviation rule needs 'limit'");
+  if (r->limit < 0) return cfg__failk(x, s->val[RU_LIMIT], "limit", "a deviation limit must be >= 0, got %g", r->limit);
   if (!s->val[RU_PRIORITY]) return cfg__fail(x, n, "a deviation rule needs 'priority'");
   int rc = cfg__ref(x, pts->kids[0], "points", &x->ix->points, "point", &obj);
   if (rc) return rc;
@@ -1217,16 +1220,81 @@ static int cfg__deviation_rule(struct cfg_ctx *x, const struct dg_ynode *n, stru
   return r->stages[0].name ? 0 : cfg__oom(x);
 }
 
+static int cfg__vote_inputs(struct cfg_ctx *x, const struct dg_ynode *pts, struct dg_rule *r)
+{
+  r->inputs = calloc(pts->n, sizeof *r->inputs);
+  r->input_limits = calloc(pts->n, sizeof *r->input_limits);
+  if (!r->inputs || !r->input_limits) return cfg__oom(x);
+  r->n_inputs = pts->n;
+  for (size_t i = 0; i < pts->n; i++) {
+    const char *id;
+    size_t mark = cfg__path_key(x, "points");
+    size_t mark2 = cfg__path_index(x, i);
+    int rc = cfg__text(x, pts->kids[i], &id);
+    if (!rc && !(r->inputs[i] = dg_idmap_get(&x->ix->points, id))) rc = cfg__fail(x, pts->kids[i], "unknown point '%.64s'", id);
+    for (size_t j = 0; !rc && j < i; j++)
+      if (r->inputs[j] == r->inputs[i]) rc = cfg__fail(x, pts->kids[i], "point '%.64s' is listed twice", r->inputs[i]->id);
+    cfg__path_restore(x, mark2);
+    cfg__path_restore(x, mark);
+    if (rc) return rc;
+  }
+  r->point = r->inputs[0];
+  return 0;
+}
+
+static int cfg__vote_limits(struct cfg_ctx *x, const struct dg_ynode *n, struct dg_rule *r, const struct cfg_seen *s)
+{
+  const struct dg_ynode *lims = s->val[RU_LIMITS];
+  if (!lims == !s->val[RU_LIMIT]) return cfg__fail(x, n, "a vote rule needs one of 'limit' or 'limits: [..]'");
+  if (!lims) {
+    for (size_t i = 0; i < r->n_inputs; i++) r->input_limits[i] = r->limit;
+    return 0;
+  }
+  if (lims->type != DG_YSEQ || lims->n != r->n_inputs)
+    return cfg__failk(x, lims, "limits", "expected one limit per point (%zu)", r->n_inputs);
+  size_t mark = cfg__path_key(x, "limits");
+  int rc = 0;
+  for (size_t i = 0; !rc && i < lims->n; i++) {
+    size_t mark2 = cfg__path_index(x, i);
+    rc = cfg__double(x, lims->kids[i], -DBL_MAX, DBL_MAX, &r->input_limits[i]);
+    cfg__path_restore(x, mark2);
+  }
+  cfg__path_restore(x, mark);
+  return rc;
+}
+
+/* vote rules: k of points: [..] at or above their limit; one implicit stage. */
+static int cfg__vote_rule(struct cfg_ctx *x, const struct dg_ynode *n, struct dg_rule *r, const struct cfg_seen *s)
+{
+  const struct dg_ynode *pts = s->val[RU_POINTS];
+  if (!pts || pts->type != DG_YSEQ || pts->n < 2 || pts->n > DG_MAX_VOTE_INPUTS)
+    return cfg__fail(x, pts ? pts : n, "a vote rule needs 'points: [..]' (2 to %d points)", DG_MAX_VOTE_INPUTS);
+  if (s->val[RU_STAGES]) return cfg__failk(x, s->val[RU_STAGES], "stages", "a vote rule has no stages");
+  if (!s->val[RU_K]) return cfg__fail(x, n, "a vote rule needs 'k'");
+  if (!s->val[RU_PRIORITY]) return cfg__fail(x, n, "a vote rule needs 'priority'");
+  if (r->vote_k > pts->n) return cfg__failk(x, s->val[RU_K], "k", "k (%u) exceeds the number of points (%zu)", r->vote_k, pts->n);
+  int rc = cfg__vote_inputs(x, pts, r);
+  if (!rc) rc = cfg__vote_limits(x, n, r, s);
+  if (rc) return rc;
+  r->stages[0] = (struct dg_stage){.name = strdup("vote"), .limit = r->vote_k, .priority = r->priority};
+  r->n_stages = 1;
+  return r->stages[0].name ? 0 : cfg__oom(x);
+}
+
 /* Keys only some rule types take. */
 static int cfg__rule_keys(struct cfg_ctx *x, const struct dg_ynode *n, const struct dg_rule *r,
                           const struct cfg_seen *s)
 {
-  int dev = r->type == DG_RULE_DEVIATION;
-  if (dev && s->val[RU_POINT]) return cfg__failk(x, s->val[RU_POINT], "point", "a deviation rule takes 'points: [A, B]'");
-  if (!dev && !s->val[RU_POINT]) return cfg__fail(x, n, "missing required key 'point'");
-  if (!dev && (s->val[RU_POINTS] || s->val[RU_LIMIT]))
+  int multi = r->type == DG_RULE_DEVIATION || r->type == DG_RULE_VOTE;
+  const char *type = cfg__rule_types[r->type - 1];
+  if (multi && s->val[RU_POINT]) return cfg__failk(x, s->val[RU_POINT], "point", "a %s rule takes 'points: [..]'", type);
+  if (!multi && !s->val[RU_POINT]) return cfg__fail(x, n, "missing required key 'point'");
+  if (!multi && (s->val[RU_POINTS] || s->val[RU_LIMIT]))
     return cfg__failk(x, s->val[RU_POINTS] ? s->val[RU_POINTS] : s->val[RU_LIMIT], s->val[RU_POINTS] ? "points" : "limit",
-                      "only deviation rules have '%s'", s->val[RU_POINTS] ? "points" : "limit");
+                      "only deviation and vote rules have '%s'", s->val[RU_POINTS] ? "points" : "limit");
+  if (r->type != DG_RULE_VOTE && (s->val[RU_K] || s->val[RU_LIMITS]))
+    return cfg__failk(x, s->val[RU_K] ? s->val[RU_K] : s->val[RU_LIMITS], s->val[RU_K] ? "k" : "limits",
+                      "only vote rules have '%s'", s->val[RU_K] ? "k" : "limits");
   return 0;
 }
 
@@ -1241,9 +1309,10 @@ static int cfg__rule(struct cfg_ctx *x, const struct dg_ynode *n, void *item, si
   if (!rc) rc = cfg__add_id(x, &x->rules, r->id, r, s.val[RU_ID], "rule");
   if (!rc) rc = cfg__rule_keys(x, n, r, &s);
   if (!rc && r->type == DG_RULE_DEVIATION) rc = cfg__deviation_rule(x, n, r, &s);
+  else if (!rc && r->type == DG_RULE_VOTE) rc = cfg__vote_rule(x, n, r, &s);
   else if (!rc) rc = cfg__ref(x, s.val[RU_POINT], "point", &x->ix->points, "point", &obj);
   if (rc) return rc;
-  if (r->type != DG_RULE_DEVIATION) r->point = obj;
+  if (r->type != DG_RULE_DEVIATION && r->type != DG_RULE_VOTE) r->point = obj;
   if (s.val[RU_MEASURE]) {
     rc = cfg__ref(x, s.val[RU_MEASURE], "measure", &x->ix->measures, "measure", &obj);
     if (rc) return rc;
@@ -1253,7 +1322,7 @@ static int cfg__rule(struct cfg_ctx *x, const struct dg_ynode *n, void *item, si
     return cfg__failk(x, s.val[RU_RATE] ? s.val[RU_RATE] : s.val[RU_DIRECTION], s.val[RU_RATE] ? "rate" : "direction",
                       "only rate rules have '%s'", s.val[RU_RATE] ? "rate" : "direction");
   if (r->type == DG_RULE_STALE || r->type == DG_RULE_QUALITY) return cfg__fault_rule(x, n, r, &s);
-  if (r->type == DG_RULE_DEVIATION) return 0;
+  if (r->type == DG_RULE_DEVIATION || r->type == DG_RULE_VOTE) return 0;
   if (r->type == DG_RULE_RATE && (rc = cfg__rate_rule(x, n, r, &s))) return rc;
   if (s.val[RU_TIMEOUT] || s.val[RU_PRIORITY])
     return cfg__failk(x, s.val[RU_TIMEOUT] ? s.val[RU_TIMEOUT] : s.val[RU_PRIORITY],
@@ -1607,6 +1676,8 @@ static void cfg__free_points_rules(struct dg_config *c)
   for (size_t i = 0; i < c->n_rules; i++) {
     struct dg_rule *r = &c->rules[i];
     for (size_t k = 0; k < r->n_stages; k++) free(r->stages[k].name);
+    free(r->inputs);
+    free(r->input_limits);
     free(r->id);
     free(r->name);
   }

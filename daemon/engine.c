@@ -166,12 +166,14 @@ static int engine__index_rules(struct engine *e)
   const struct dg_config *cfg = e->cfg;
   e->point_rule_off = calloc(cfg->n_points + 1, sizeof *e->point_rule_off);
   size_t n_refs = cfg->n_rules;
-  for (size_t i = 0; i < cfg->n_rules; i++) n_refs += cfg->rules[i].point2 != NULL;
+  for (size_t i = 0; i < cfg->n_rules; i++)
+    n_refs += (cfg->rules[i].point2 != NULL) + (cfg->rules[i].n_inputs ? cfg->rules[i].n_inputs - 1 : 0);
   e->point_rules = malloc((n_refs ? n_refs : 1) * sizeof *e->point_rules);
   if (!e->point_rule_off || !e->point_rules) return -ENOMEM;
   for (size_t i = 0; i < cfg->n_rules; i++) {
     e->point_rule_off[cfg->rules[i].point->index + 1]++;
     if (cfg->rules[i].point2) e->point_rule_off[cfg->rules[i].point2->index + 1]++;
+    for (size_t k = 1; k < cfg->rules[i].n_inputs; k++) e->point_rule_off[cfg->rules[i].inputs[k]->index + 1]++;
   }
   for (size_t p = 0; p < cfg->n_points; p++) e->point_rule_off[p + 1] += e->point_rule_off[p];
   uint32_t *fill = calloc(cfg->n_points + 1, sizeof *fill);
@@ -179,6 +181,10 @@ static int engine__index_rules(struct engine *e)
   for (size_t i = 0; i < cfg->n_rules; i++) {
     size_t p = cfg->rules[i].point->index;
     e->point_rules[e->point_rule_off[p] + fill[p]++] = (uint32_t)i;
+    for (size_t k = 1; k < cfg->rules[i].n_inputs; k++) {
+      p = cfg->rules[i].inputs[k]->index;
+      e->point_rules[e->point_rule_off[p] + fill[p]++] = (uint32_t)i;
+    }
     if (!cfg->rules[i].point2) continue;
     p = cfg->rules[i].point2->index;
     e->point_rules[e->point_rule_off[p] + fill[p]++] = (uint32_t)i;
@@ -429,6 +435,13 @@ static void engine__body_texts(cJSON *root, const struct engine__txn *t, const s
     snprintf(en, sizeof en, "[%s] %s (%s) and %s (%s) differ by %g%s, more than %g%s, priority %s",
              alarm_event_name(t->tr.event), p->name ? p->name : p->id, p->id, q->name ? q->name : q->id, q->id,
              t->tr.value, u, s->limit, u, dg_priority_name(t->tr.priority));
+  } else if (s && r->type == DG_RULE_VOTE) {
+    snprintf(zh, sizeof zh, "【%s】%s：%g/%zu 个测点达到报警限值（%u 取 %zu 表决），优先级：%s", engine__event_zh(t->tr.event),
+             r->name ? r->name : r->id, t->tr.value, r->n_inputs, r->vote_k, r->n_inputs,
+             engine__priority_zh(t->tr.priority));
+    snprintf(en, sizeof en, "[%s] %s: %g of %zu points at or above their limits (%uoo%zu vote), priority %s",
+             alarm_event_name(t->tr.event), r->name ? r->name : r->id, t->tr.value, r->n_inputs, r->vote_k, r->n_inputs,
+             dg_priority_name(t->tr.priority));
   } else if (s) {
     snprintf(zh, sizeof zh, "【%s】%s（%s）当前值 %g%s，%s %s 限值 %g%s，优先级：%s", engine__event_zh(t->tr.event),
              p->name ? p->name : p->id, p->id, t->tr.value, u, r->type == DG_RULE_HIGH ? "高于" : "低于", s->name,
@@ -633,13 +646,28 @@ static int engine__eval_deviation(struct engine *e, uint32_t ri, uint32_t p, dou
   return rule_eval_pair(r, &e->rules[ri], value, other->value, now, deadline);
 }
 
+/* A vote rule counts its inputs' last good values; an input with bad quality does not vote. */
+static int engine__eval_vote(struct engine *e, uint32_t ri, int64_t now, int64_t *deadline)
+{
+  const struct dg_rule *r = &e->cfg->rules[ri];
+  double values[DG_MAX_VOTE_INPUTS];
+  uint8_t good[DG_MAX_VOTE_INPUTS];
+  for (size_t i = 0; i < r->n_inputs && i < DG_MAX_VOTE_INPUTS; i++) {
+    const struct point_rt *pt = &e->points[r->inputs[i]->index];
+    values[i] = pt->value;
+    good[i] = pt->has_value && pt->quality == DG_Q_GOOD;
+  }
+  return rule_eval_vote(r, &e->rules[ri], values, good, now, deadline);
+}
+
 static void engine__eval_point(struct engine *e, uint32_t p, double value, int64_t now)
 {
   for (uint32_t k = e->point_rule_off[p]; k < e->point_rule_off[p + 1]; k++) {
     uint32_t ri = e->point_rules[k];
     const struct dg_rule *r = &e->cfg->rules[ri];
     int64_t deadline;
-    int changed = r->type == DG_RULE_DEVIATION     ? engine__eval_deviation(e, ri, p, value, now, &deadline)
+    int changed = r->type == DG_RULE_VOTE          ? engine__eval_vote(e, ri, now, &deadline)
+                  : r->type == DG_RULE_DEVIATION   ? engine__eval_deviation(e, ri, p, value, now, &deadline)
                   : engine__is_fault_rule(r)       ? rule_eval_fault(r, &e->rules[ri], 0, now, &deadline)
                                                    : rule_eval(r, &e->rules[ri], value, now, &deadline);
     if (changed) engine__stage_changed(e, ri);
@@ -655,12 +683,17 @@ static void engine__hold_point(struct engine *e, uint32_t p, uint8_t quality, in
     uint32_t ri = e->point_rules[k];
     const struct dg_rule *r = &e->cfg->rules[ri];
     if (r->type == DG_RULE_STALE) continue;
+    int64_t deadline;
+    if (r->type == DG_RULE_VOTE) {
+      if (engine__eval_vote(e, ri, now, &deadline)) engine__stage_changed(e, ri);
+      engine__set_deadline(e, ri, deadline);
+      continue;
+    }
     if (r->type != DG_RULE_QUALITY) {
       rule_cancel_pending(&e->rules[ri]);
       engine__set_deadline(e, ri, 0);
       continue;
     }
-    int64_t deadline;
     if (rule_eval_fault(r, &e->rules[ri], engine__is_fault_quality(quality), now, &deadline))
       engine__stage_changed(e, ri);
     engine__set_deadline(e, ri, deadline);
@@ -1002,6 +1035,9 @@ static int engine__same_identity(const struct dg_rule *a, const struct dg_rule *
   for (size_t i = 0; i < a->n_stages; i++)
     if (strcmp(a->stages[i].name, b->stages[i].name) || a->stages[i].limit != b->stages[i].limit) return 0;
   if (!a->point2 != !b->point2 || (a->point2 && strcmp(a->point2->id, b->point2->id))) return 0;
+  if (a->n_inputs != b->n_inputs) return 0;
+  for (size_t i = 0; i < a->n_inputs; i++)
+    if (strcmp(a->inputs[i]->id, b->inputs[i]->id) || a->input_limits[i] != b->input_limits[i]) return 0;
   return 1;
 }
 

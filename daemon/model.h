@@ -187,7 +187,7 @@ struct dg_stage {
 /* rate: the change of the value over rate_window_ms, in units per rate_per_ms, compared like a
  * high rule (stage limits ascend) with the rising change, or the falling change's magnitude. */
 enum dg_rule_type { DG_RULE_HIGH = 1, DG_RULE_LOW = 2, DG_RULE_STALE = 3, DG_RULE_QUALITY = 4, DG_RULE_RATE = 5,
-                     DG_RULE_DEVIATION = 6 };
+                     DG_RULE_DEVIATION = 6, DG_RULE_VOTE = 7 };
 enum dg_rate_direction { DG_RATE_RISING = 1, DG_RATE_FALLING = 2 };
 
 /* 风险失控表现 rule: the machine-checkable failure of a control measure. */
@@ -216,7 +216,15 @@ struct dg_rule {
    * "deviation", the rule's priority, deadband and delays on |point - point2|). */
   struct dg_point *point2;
   double limit;
+  /* vote: at least vote_k of the inputs are at or above their own limit (one implicit stage
+   * named "vote", the rule's priority); point is inputs[0]. */
+  struct dg_point **inputs;
+  double *input_limits;
+  size_t n_inputs;          /* 2..DG_MAX_VOTE_INPUTS */
+  uint32_t vote_k;
 };
+
+#define DG_MAX_VOTE_INPUTS 32
 
 enum dg_channel_type { DG_CHANNEL_WEBHOOK = 1 };
 

@@ -9,6 +9,7 @@ void rule_state_init(struct rule_state *st)
   st->pending_since_ms = 0;
   st->value = 0;
   st->has_value = 0;
+  st->votes = 0;
 }
 
 /* A stage is entered at its limit and left only beyond limit ∓ deadband. */
@@ -18,6 +19,7 @@ static int rule__stage_holds(const struct dg_rule *r, int i, int current, double
   int active = i <= current;
   /* A deviation is "more than" its limit: two sensors exactly `limit` apart still agree. */
   if (r->type == DG_RULE_DEVIATION) return value > limit || (active && value > limit - r->deadband);
+  if (r->type == DG_RULE_VOTE) return value >= limit; /* the deadband belongs to each input */
   if (r->type != DG_RULE_LOW) return value >= limit || (active && value > limit - r->deadband);
   return value <= limit || (active && value < limit + r->deadband);
 }
@@ -114,4 +116,21 @@ int rule_eval_pair(const struct dg_rule *r, struct rule_state *st, double a, dou
                    int64_t *deadline_ms)
 {
   return rule_eval(r, st, fabs(a - b), now_ms, deadline_ms);
+}
+
+int rule_eval_vote(const struct dg_rule *r, struct rule_state *st, const double *values, const uint8_t *good,
+                   int64_t now_ms, int64_t *deadline_ms)
+{
+  uint32_t votes = 0;
+  int n = 0;
+  for (size_t i = 0; i < r->n_inputs && i < DG_MAX_VOTE_INPUTS; i++) {
+    double limit = r->input_limits[i];
+    int was = (st->votes >> i) & 1u;
+    if (good[i] && (values[i] >= limit || (was && values[i] > limit - r->deadband))) {
+      votes |= 1u << i;
+      n++;
+    }
+  }
+  st->votes = votes;
+  return rule_eval(r, st, n, now_ms, deadline_ms);
 }

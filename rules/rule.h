@@ -30,6 +30,7 @@ struct rule_state {
   double value;            /* last good value seen */
   uint8_t has_value;
   struct rule_rate *rate;  /* rate rules: owned by the caller, zeroed; NULL for other types */
+  uint32_t votes;          /* vote rules: bit i set while input i votes */
 };
 
 /* Resets everything but st->rate. */
@@ -56,6 +57,13 @@ int rule_eval_fault(const struct dg_rule *r, struct rule_state *st, int fault, i
  * Same returns as rule_eval. */
 int rule_eval_pair(const struct dg_rule *r, struct rule_state *st, double a, double b, int64_t now_ms,
                    int64_t *deadline_ms);
+
+/* Vote rules: values[i] and good[i] of each of r->n_inputs inputs. Input i votes at or above its
+ * limit and keeps voting until it falls to limit - deadband; an input without a good value does
+ * not vote. The rule's value is the number of votes, its stage holds at vote_k or more. Same
+ * returns as rule_eval. */
+int rule_eval_vote(const struct dg_rule *r, struct rule_state *st, const double *values, const uint8_t *good,
+                   int64_t now_ms, int64_t *deadline_ms);
 
 /* Drops a pending delay (e.g. the point's quality went bad: its value cannot confirm anything). */
 void rule_cancel_pending(struct rule_state *st);

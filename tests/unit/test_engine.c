@@ -30,6 +30,9 @@ static const char test_yaml[] =
   "  - { id: P5, driver: mqtt.main, topic: t/p5 }\n"
   "  - { id: P6, driver: mqtt.main, topic: t/p6 }\n"
   "  - { id: P7, driver: mqtt.main, topic: t/p7 }\n"
+  "  - { id: G1, driver: mqtt.main, topic: t/g1 }\n"
+  "  - { id: G2, driver: mqtt.main, topic: t/g2 }\n"
+  "  - { id: G3, driver: mqtt.main, topic: t/g3 }\n"
   "rules:\n"
   "  - { id: R1, type: high, point: P1, latched: true, stages: [ { name: H, limit: 25, priority: high } ] }\n"
   "  - { id: R2, type: high, point: P2, stages: [ { name: H, limit: 25, priority: critical } ] }\n"
@@ -38,6 +41,7 @@ static const char test_yaml[] =
   "  - { id: RT5, type: rate, point: P5, rate: { per: 1s, window: 800ms }, direction: falling,\n"
   "      stages: [ { name: fall, limit: 10, priority: high } ] }\n"
   "  - { id: D6, type: deviation, points: [P6, P7], limit: 5, priority: high }\n"
+  "  - { id: V7, type: vote, points: [G1, G2, G3], k: 2, limits: [20, 25, 30], priority: critical }\n"
   "channels:\n"
   "  - { id: hook, type: webhook, url: \"http://127.0.0.1:1/hook\" }\n"
   "policies:\n"
@@ -372,11 +376,77 @@ static void test_deviation_rule_config(void **state)
   expect_config_error("{ id: D, type: deviation, points: [P1, P9], limit: 1, priority: high }", "unknown point 'P9'");
   expect_config_error("{ id: D, type: deviation, points: [P1, P1], priority: high }", "a deviation rule needs 'limit'");
   expect_config_error("{ id: D, type: deviation, point: P1, points: [P1, P1], limit: 1, priority: high }",
-                      "a deviation rule takes 'points: [A, B]'");
+                      "a deviation rule takes 'points: [..]'");
   expect_config_error("{ id: H, type: high, point: P1, limit: 1, stages: [ { name: H, limit: 1, priority: low } ] }",
-                      "only deviation rules have 'limit'");
+                      "only deviation and vote rules have 'limit'");
   expect_config_error("{ id: H, type: high, stages: [ { name: H, limit: 1, priority: low } ] }",
                       "missing required key 'point'");
+}
+
+/* 2oo3 in the engine: any input's sample re-counts; a detector going bad stops voting. */
+static void test_vote_rule_in_engine(void **state)
+{
+  struct fixture *f = *state;
+  feed(f, "G1", 21);
+  assert_int_equal(alarm_of(f, "V7")->state, ALARM_NORMAL);
+  feed(f, "G3", 29);
+  assert_int_equal(alarm_of(f, "V7")->state, ALARM_NORMAL);
+  feed(f, "G2", 25);
+  struct alarm *a = alarm_of(f, "V7");
+  assert_int_equal(a->state, ALARM_UNACK);
+  assert_true(a->value == 2);
+  feed_quality(f, "G2", DG_Q_COMM);
+  assert_int_equal(alarm_of(f, "V7")->state, ALARM_RTN_UNACK);
+  assert_int_equal(outbox_rows(f, "V7"), 2);
+}
+
+static void test_vote_rule_config(void **state)
+{
+  (void)state;
+  expect_config_error("{ id: V, type: vote, points: [P1], k: 1, limit: 1, priority: high }",
+                      "a vote rule needs 'points: [..]' (2 to 32 points)");
+  expect_config_error("{ id: V, type: vote, points: [P1, P1], k: 1, limit: 1, priority: high }",
+                      "rules[0].points[1]: point 'P1' is listed twice");
+  expect_config_error("{ id: V, type: vote, points: [P1, P9], k: 1, limit: 1, priority: high }", "unknown point 'P9'");
+  expect_config_error("{ id: V, type: vote, points: [P1, P1], limit: 1, priority: high }", "a vote rule needs 'k'");
+  expect_config_error("{ id: V, type: vote, points: [P1, P1], k: 3, limit: 1, priority: high }",
+                      "k (3) exceeds the number of points (2)");
+  expect_config_error("{ id: V, type: vote, points: [P1, P1], k: 1, priority: high }", "listed twice");
+  expect_config_error("{ id: H, type: high, point: P1, k: 1, stages: [ { name: H, limit: 1, priority: low } ] }",
+                      "only vote rules have 'k'");
+}
+
+/* A vote's limits: one shared limit or one per point, never both. */
+static void test_vote_rule_limits(void **state)
+{
+  (void)state;
+  static const char *const base = "site: { code: T1 }\nmqtt: [ { id: m, uri: \"tcp://127.0.0.1:1\" } ]\n"
+                                  "points: [ { id: A, driver: mqtt.m, topic: a }, { id: B, driver: mqtt.m, topic: b } ]\n"
+                                  "rules:\n  - { id: V, type: vote, points: [A, B], k: 1, priority: high%s }\n";
+  static const struct { const char *keys; const char *err; double l0, l1; } cases[] = {
+    {", limit: 7", NULL, 7, 7},
+    {", limits: [3, 4]", NULL, 3, 4},
+    {"", "a vote rule needs one of 'limit' or 'limits: [..]'", 0, 0},
+    {", limit: 1, limits: [3, 4]", "a vote rule needs one of 'limit' or 'limits: [..]'", 0, 0},
+    {", limits: [3]", "rules[0].limits: expected one limit per point (2)", 0, 0},
+    {", limits: [3, x]", "rules[0].limits[1]: expected a number", 0, 0},
+  };
+  for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+    char yaml[1024], err[256] = "";
+    struct dg_config *cfg = NULL;
+    snprintf(yaml, sizeof yaml, base, cases[i].keys);
+    int rc = config_load_string("v.yaml", yaml, strlen(yaml), &cfg, err, sizeof err);
+    if (cases[i].err) {
+      if (rc == 0 || !strstr(err, cases[i].err)) fail_msg("case %zu: '%s' does not say '%s'", i, err, cases[i].err);
+      continue;
+    }
+    if (rc) fail_msg("case %zu: %s", i, err);
+    const struct dg_rule *r = &cfg->rules[0];
+    assert_int_equal(r->n_inputs, 2);
+    assert_true(r->input_limits[0] == cases[i].l0 && r->input_limits[1] == cases[i].l1);
+    assert_string_equal(r->stages[0].name, "vote");
+    config_free(cfg);
+  }
 }
 
 /* Drive each alarm to a state, restart, and find the same state, stage and shelve. */
@@ -429,6 +499,9 @@ int main(void)
     cmocka_unit_test(test_fault_rule_config),
     cmocka_unit_test_setup_teardown(test_deviation_rule_in_engine, setup, teardown),
     cmocka_unit_test(test_deviation_rule_config),
+    cmocka_unit_test_setup_teardown(test_vote_rule_in_engine, setup, teardown),
+    cmocka_unit_test(test_vote_rule_config),
+    cmocka_unit_test(test_vote_rule_limits),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -5,6 +5,7 @@
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <math.h>
 #include <stdlib.h>
 #include <cmocka.h>
 
@@ -588,6 +589,57 @@ static void test_deviation_rule(void **state)
   assert_true(st.value == 4);
 }
 
+/* One step of a 2oo3 scenario: three values (NAN = bad quality), expected votes and stage. */
+struct vote_step {
+  int64_t t;
+  double v[3];
+  int expect_votes;
+  int expect_stage;
+  int expect_changed;
+};
+
+static void test_vote_rule(void **state)
+{
+  (void)state;
+  struct dg_point pa = {.id = "GT1"}, pb = {.id = "GT2"}, pc = {.id = "GT3"};
+  struct dg_point *inputs[] = {&pa, &pb, &pc};
+  double limits[] = {20, 25, 30};
+  struct dg_rule r = {.id = "V1", .type = DG_RULE_VOTE, .point = &pa, .n_stages = 1, .deadband = 2,
+                      .on_delay_ms = 100, .inputs = inputs, .input_limits = limits, .n_inputs = 3, .vote_k = 2};
+  r.stages[0] = (struct dg_stage){.name = "vote", .limit = 2, .priority = DG_PRIO_CRITICAL};
+  static const struct vote_step steps[] = {
+    {0, {19.9, 24.9, 29.9}, 0, RULE_NORMAL, 0},
+    {10, {20, 24.9, 29.9}, 1, RULE_NORMAL, 0},  /* exactly at its own limit: one vote */
+    {20, {20, 25, 29.9}, 2, RULE_NORMAL, 0},    /* 2oo3: the on-delay starts */
+    {50, {20, NAN, 29.9}, 1, RULE_NORMAL, 0},   /* a bad input does not vote: the delay drops */
+    {60, {20, 25, 29.9}, 2, RULE_NORMAL, 0},    /* the delay restarts here */
+    {159, {20, 25, 29.9}, 2, RULE_NORMAL, 0},
+    {160, {20, 25, 29.9}, 2, 0, 1},
+    {170, {18.1, 23.1, 29.9}, 2, 0, 0},         /* inside each input's deadband: still voting */
+    {180, {18, 23.1, 29.9}, 1, RULE_NORMAL, 1}, /* exactly limit - deadband: input 0 stops voting */
+    {190, {18, 23.1, 30}, 2, RULE_NORMAL, 0},   /* any two of three: the on-delay again */
+    {290, {18, 23.1, 30}, 2, 0, 1},
+    {300, {NAN, NAN, 30}, 1, RULE_NORMAL, 1},   /* bad inputs do not vote */
+  };
+  struct rule_state st;
+  rule_state_init(&st);
+  for (size_t i = 0; i < sizeof steps / sizeof steps[0]; i++) {
+    double v[3];
+    uint8_t good[3];
+    for (int k = 0; k < 3; k++) {
+      good[k] = !isnan(steps[i].v[k]);
+      v[k] = good[k] ? steps[i].v[k] : 1e9; /* a bad input's stale value must not count */
+    }
+    int64_t deadline;
+    int changed = rule_eval_vote(&r, &st, v, good, steps[i].t, &deadline);
+    if ((int)st.value != steps[i].expect_votes || st.stage != steps[i].expect_stage ||
+        changed != steps[i].expect_changed)
+      fail_msg("step %zu (t=%lld): votes %g stage %d changed %d, expected votes %d stage %d changed %d", i,
+               (long long)steps[i].t, st.value, st.stage, changed, steps[i].expect_votes, steps[i].expect_stage,
+               steps[i].expect_changed);
+  }
+}
+
 int main(void)
 {
   const struct CMUnitTest tests[] = {
@@ -608,6 +660,7 @@ int main(void)
     cmocka_unit_test(test_rate_rule),
     cmocka_unit_test(test_random_operations_stay_legal),
     cmocka_unit_test(test_deviation_rule),
+    cmocka_unit_test(test_vote_rule),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }
