@@ -319,7 +319,7 @@ struct cfg_seen {
 };
 
 static const char *const cfg__transports[] = {"tcp", "rtu", "rtu_over_tcp", NULL};
-static const char *const cfg__rule_types[] = {"high", "low", "stale", "quality", "rate", "deviation", "vote", NULL};
+static const char *const cfg__rule_types[] = {"high", "low", "stale", "quality", "rate", "deviation", "vote", "aggregate", NULL};
 static const char *const cfg__rate_directions[] = {"rising", "falling", NULL};
 static const char *const cfg__channel_types[] = {"webhook", NULL};
 static const char *const cfg__priorities[] = {"low", "medium", "high", "critical", NULL};
@@ -1139,7 +1139,7 @@ static int cfg__stages(struct cfg_ctx *x, const struct dg_ynode *n, void *obj)
 }
 
 enum { RU_ID, RU_NAME, RU_TYPE, RU_POINT, RU_MEASURE, RU_STAGES, RU_DEADBAND, RU_ON, RU_OFF, RU_LEVEL, RU_DEADLINE,
-       RU_LATCHED, RU_TIMEOUT, RU_PRIORITY, RU_RATE, RU_DIRECTION, RU_POINTS, RU_LIMIT, RU_K, RU_LIMITS };
+       RU_LATCHED, RU_TIMEOUT, RU_PRIORITY, RU_RATE, RU_DIRECTION, RU_POINTS, RU_LIMIT, RU_K, RU_LIMITS, RU_RULES, RU_COUNTS, RU_PRIORITIES };
 static const struct cfg_field cfg__rule_fields[] = {
   [RU_ID] = FSTR("id", struct dg_rule, id, F_REQ),
   [RU_NAME] = FSTR("name", struct dg_rule, name, 0),
@@ -1161,6 +1161,16 @@ static const struct cfg_field cfg__rule_fields[] = {
   [RU_LIMIT] = FNUM("limit", K_DOUBLE, struct dg_rule, limit, 0, -DBL_MAX, DBL_MAX),
   [RU_K] = FNUM("k", K_U32, struct dg_rule, vote_k, 0, 1, DG_MAX_VOTE_INPUTS),
   [RU_LIMITS] = FNODE("limits", 0),
+  [RU_RULES] = FNODE("rules", 0),
+  [RU_COUNTS] = FNODE("counts", 0),
+  [RU_PRIORITIES] = FNODE("priorities", 0),
+};
+
+enum { AGC_YELLOW, AGC_ORANGE, AGC_RED };
+static const struct cfg_field cfg__agg_count_fields[] = {
+  [AGC_YELLOW] = FNUM("yellow_from_blue", K_U32, struct dg_rule, agg_counts[0], 0, 1, DG_MAX_AGG_INPUTS),
+  [AGC_ORANGE] = FNUM("orange_from_yellow", K_U32, struct dg_rule, agg_counts[1], 0, 1, DG_MAX_AGG_INPUTS),
+  [AGC_RED] = FNUM("red_from_orange", K_U32, struct dg_rule, agg_counts[2], 0, 1, DG_MAX_AGG_INPUTS),
 };
 
 enum { RATE_PER, RATE_WINDOW };
@@ -1281,12 +1291,102 @@ static int cfg__vote_rule(struct cfg_ctx *x, const struct dg_ynode *n, struct dg
   return r->stages[0].name ? 0 : cfg__oom(x);
 }
 
+static int cfg__agg_counts(struct cfg_ctx *x, const struct dg_ynode *n, void *obj)
+{
+  struct cfg_seen s;
+  return CFG_MAP(x, n, cfg__agg_count_fields, obj, &s);
+}
+
+static int cfg__agg_inputs(struct cfg_ctx *x, const struct dg_ynode *list, struct dg_rule *r)
+{
+  if (!(r->agg_inputs = calloc(list->n, sizeof *r->agg_inputs))) return cfg__oom(x);
+  r->n_agg_inputs = list->n;
+  for (size_t i = 0; i < list->n; i++) {
+    const char *id;
+    size_t mark = cfg__path_key(x, "rules");
+    size_t mark2 = cfg__path_index(x, i);
+    struct dg_rule *in = NULL;
+    int rc = cfg__text(x, list->kids[i], &id);
+    if (!rc && !(in = dg_idmap_get(&x->rules, id)))
+      rc = cfg__fail(x, list->kids[i], "unknown rule '%.64s' (inputs must be listed before the aggregate)", id);
+    if (!rc && in->type != DG_RULE_HIGH && in->type != DG_RULE_LOW)
+      rc = cfg__fail(x, list->kids[i], "input rule '%.64s' must be of type high or low", id);
+    for (size_t j = 0; !rc && j < i; j++)
+      if (r->agg_inputs[j] == in) rc = cfg__fail(x, list->kids[i], "rule '%.64s' is listed twice", id);
+    cfg__path_restore(x, mark2);
+    cfg__path_restore(x, mark);
+    if (rc) return rc;
+    in->agg_input = true;
+    r->agg_inputs[i] = in;
+  }
+  r->point = r->agg_inputs[0]->point;
+  return 0;
+}
+
+static int cfg__agg_priorities(struct cfg_ctx *x, const struct dg_ynode *list, enum dg_priority *prio)
+{
+  if (list->type != DG_YSEQ || list->n != 3)
+    return cfg__failk(x, list, "priorities", "expected three priorities (yellow, orange, red)");
+  size_t mark = cfg__path_key(x, "priorities");
+  int rc = 0;
+  for (size_t i = 0; !rc && i < 3; i++) {
+    const char *t;
+    size_t mark2 = cfg__path_index(x, i);
+    int p = -1;
+    rc = cfg__text(x, list->kids[i], &t);
+    if (!rc && (p = dg_priority_parse(t)) <= 0)
+      rc = cfg__fail(x, list->kids[i], "expected one of low, medium, high, critical, got '%.64s'", t);
+    if (!rc) prio[i] = (enum dg_priority)p;
+    cfg__path_restore(x, mark2);
+  }
+  cfg__path_restore(x, mark);
+  return rc;
+}
+
+/* aggregate rules: rules: [..] of earlier high/low rules, optional counts and priorities. */
+static int cfg__aggregate_rule(struct cfg_ctx *x, const struct dg_ynode *n, struct dg_rule *r,
+                               const struct cfg_seen *s)
+{
+  static const char *const names[] = {"yellow", "orange", "red"};
+  enum dg_priority prio[3] = {DG_PRIO_MEDIUM, DG_PRIO_HIGH, DG_PRIO_CRITICAL};
+  const struct dg_ynode *list = s->val[RU_RULES];
+  if (!list || list->type != DG_YSEQ || list->n < 1 || list->n > DG_MAX_AGG_INPUTS)
+    return cfg__fail(x, list ? list : n, "an aggregate rule needs 'rules: [..]' (1 to %d rules)", DG_MAX_AGG_INPUTS);
+  if (s->val[RU_STAGES] || s->val[RU_PRIORITY])
+    return cfg__failk(x, s->val[RU_STAGES] ? s->val[RU_STAGES] : s->val[RU_PRIORITY],
+                      s->val[RU_STAGES] ? "stages" : "priority",
+                      "an aggregate rule has the stages yellow, orange, red; set 'priorities: [..]'");
+  r->agg_counts[0] = 4;
+  r->agg_counts[1] = 3;
+  r->agg_counts[2] = 2;
+  int rc = cfg__agg_inputs(x, list, r);
+  if (!rc && s->val[RU_COUNTS]) rc = cfg__under(x, s->val[RU_COUNTS], "counts", r, cfg__agg_counts);
+  if (!rc && s->val[RU_PRIORITIES]) rc = cfg__agg_priorities(x, s->val[RU_PRIORITIES], prio);
+  if (rc) return rc;
+  for (size_t i = 0; i < 3; i++) {
+    r->stages[i] = (struct dg_stage){.name = strdup(names[i]), .limit = DG_LEVEL_YELLOW + (int)i, .priority = prio[i]};
+    r->n_stages = i + 1;
+    if (!r->stages[i].name) return cfg__oom(x);
+  }
+  return 0;
+}
+
 /* Keys only some rule types take. */
 static int cfg__rule_keys(struct cfg_ctx *x, const struct dg_ynode *n, const struct dg_rule *r,
                           const struct cfg_seen *s)
 {
   int multi = r->type == DG_RULE_DEVIATION || r->type == DG_RULE_VOTE;
   const char *type = cfg__rule_types[r->type - 1];
+  int agg = r->type == DG_RULE_AGGREGATE;
+  if (!agg && (s->val[RU_RULES] || s->val[RU_COUNTS] || s->val[RU_PRIORITIES])) {
+    int k = s->val[RU_RULES] ? RU_RULES : s->val[RU_COUNTS] ? RU_COUNTS : RU_PRIORITIES;
+    return cfg__failk(x, s->val[k], cfg__rule_fields[k].key, "only aggregate rules have '%s'", cfg__rule_fields[k].key);
+  }
+  if (agg && s->val[RU_POINT]) return cfg__failk(x, s->val[RU_POINT], "point", "an aggregate rule takes 'rules: [..]'");
+  if (agg && (s->val[RU_POINTS] || s->val[RU_LIMIT]))
+    return cfg__failk(x, s->val[RU_POINTS] ? s->val[RU_POINTS] : s->val[RU_LIMIT], s->val[RU_POINTS] ? "points" : "limit",
+                      "only deviation and vote rules have '%s'", s->val[RU_POINTS] ? "points" : "limit");
+  if (agg) multi = 1;
   if (multi && s->val[RU_POINT]) return cfg__failk(x, s->val[RU_POINT], "point", "a %s rule takes 'points: [..]'", type);
   if (!multi && !s->val[RU_POINT]) return cfg__fail(x, n, "missing required key 'point'");
   if (!multi && (s->val[RU_POINTS] || s->val[RU_LIMIT]))
@@ -1310,9 +1410,10 @@ static int cfg__rule(struct cfg_ctx *x, const struct dg_ynode *n, void *item, si
   if (!rc) rc = cfg__rule_keys(x, n, r, &s);
   if (!rc && r->type == DG_RULE_DEVIATION) rc = cfg__deviation_rule(x, n, r, &s);
   else if (!rc && r->type == DG_RULE_VOTE) rc = cfg__vote_rule(x, n, r, &s);
+  else if (!rc && r->type == DG_RULE_AGGREGATE) rc = cfg__aggregate_rule(x, n, r, &s);
   else if (!rc) rc = cfg__ref(x, s.val[RU_POINT], "point", &x->ix->points, "point", &obj);
   if (rc) return rc;
-  if (r->type != DG_RULE_DEVIATION && r->type != DG_RULE_VOTE) r->point = obj;
+  if (r->type != DG_RULE_DEVIATION && r->type != DG_RULE_VOTE && r->type != DG_RULE_AGGREGATE) r->point = obj;
   if (s.val[RU_MEASURE]) {
     rc = cfg__ref(x, s.val[RU_MEASURE], "measure", &x->ix->measures, "measure", &obj);
     if (rc) return rc;
@@ -1322,7 +1423,7 @@ static int cfg__rule(struct cfg_ctx *x, const struct dg_ynode *n, void *item, si
     return cfg__failk(x, s.val[RU_RATE] ? s.val[RU_RATE] : s.val[RU_DIRECTION], s.val[RU_RATE] ? "rate" : "direction",
                       "only rate rules have '%s'", s.val[RU_RATE] ? "rate" : "direction");
   if (r->type == DG_RULE_STALE || r->type == DG_RULE_QUALITY) return cfg__fault_rule(x, n, r, &s);
-  if (r->type == DG_RULE_DEVIATION || r->type == DG_RULE_VOTE) return 0;
+  if (r->type == DG_RULE_DEVIATION || r->type == DG_RULE_VOTE || r->type == DG_RULE_AGGREGATE) return 0;
   if (r->type == DG_RULE_RATE && (rc = cfg__rate_rule(x, n, r, &s))) return rc;
   if (s.val[RU_TIMEOUT] || s.val[RU_PRIORITY])
     return cfg__failk(x, s.val[RU_TIMEOUT] ? s.val[RU_TIMEOUT] : s.val[RU_PRIORITY],
@@ -1678,6 +1779,7 @@ static void cfg__free_points_rules(struct dg_config *c)
     for (size_t k = 0; k < r->n_stages; k++) free(r->stages[k].name);
     free(r->inputs);
     free(r->input_limits);
+    free(r->agg_inputs);
     free(r->id);
     free(r->name);
   }

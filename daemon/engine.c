@@ -435,6 +435,12 @@ static void engine__body_texts(cJSON *root, const struct engine__txn *t, const s
     snprintf(en, sizeof en, "[%s] %s (%s) and %s (%s) differ by %g%s, more than %g%s, priority %s",
              alarm_event_name(t->tr.event), p->name ? p->name : p->id, p->id, q->name ? q->name : q->id, q->id,
              t->tr.value, u, s->limit, u, dg_priority_name(t->tr.priority));
+  } else if (s && r->type == DG_RULE_AGGREGATE) {
+    snprintf(zh, sizeof zh, "【%s】%s 综合等级：%s（%zu 个测点规则汇总），优先级：%s", engine__event_zh(t->tr.event),
+             r->name ? r->name : r->id, dg_level_name_zh((enum dg_level)s->limit), r->n_agg_inputs,
+             engine__priority_zh(t->tr.priority));
+    snprintf(en, sizeof en, "[%s] %s item level %s (from %zu point rules), priority %s", alarm_event_name(t->tr.event),
+             r->name ? r->name : r->id, s->name, r->n_agg_inputs, dg_priority_name(t->tr.priority));
   } else if (s && r->type == DG_RULE_VOTE) {
     snprintf(zh, sizeof zh, "【%s】%s：%g/%zu 个测点达到报警限值（%u 取 %zu 表决），优先级：%s", engine__event_zh(t->tr.event),
              r->name ? r->name : r->id, t->tr.value, r->n_inputs, r->vote_k, r->n_inputs,
@@ -620,6 +626,8 @@ static int engine__is_fault_quality(uint8_t q)
   return q == DG_Q_COMM || q == DG_Q_DEVICE || q == DG_Q_BAD_PAYLOAD;
 }
 
+static void engine__eval_aggregates(struct engine *e, uint32_t input);
+
 static void engine__stage_changed(struct engine *e, uint32_t ri)
 {
   struct alarm *a = &e->alarms[ri];
@@ -629,6 +637,28 @@ static void engine__stage_changed(struct engine *e, uint32_t ri)
   double value = engine__is_fault_rule(r) ? e->points[r->point->index].value : e->rules[ri].value;
   if (alarm_on_stage(a, e->rules[ri].stage, value, dg_wall_ms(), &tr))
     engine__commit(e, a, &tr, "system", NULL);
+  if (r->agg_input) engine__eval_aggregates(e, ri);
+}
+
+/* Re-evaluates the aggregate rules that read rule `input` (inputs are high/low rules only, so
+ * this does not recurse further). */
+static void engine__eval_aggregates(struct engine *e, uint32_t input)
+{
+  int64_t now = (int64_t)uv_now(e->loop);
+  for (size_t ai = 0; ai < e->cfg->n_rules; ai++) {
+    const struct dg_rule *r = &e->cfg->rules[ai];
+    if (r->type != DG_RULE_AGGREGATE) continue;
+    int8_t stages[DG_MAX_AGG_INPUTS];
+    int reads = 0;
+    for (size_t k = 0; k < r->n_agg_inputs && k < DG_MAX_AGG_INPUTS; k++) {
+      stages[k] = e->rules[r->agg_inputs[k]->index].stage;
+      reads |= r->agg_inputs[k]->index == input;
+    }
+    if (!reads) continue;
+    int64_t deadline;
+    if (rule_eval_aggregate(r, &e->rules[ai], stages, now, &deadline)) engine__stage_changed(e, (uint32_t)ai);
+    engine__set_deadline(e, (uint32_t)ai, deadline);
+  }
 }
 
 /* A deviation rule compares with the other point's last value, and holds while that one has no
@@ -1035,7 +1065,10 @@ static int engine__same_identity(const struct dg_rule *a, const struct dg_rule *
   for (size_t i = 0; i < a->n_stages; i++)
     if (strcmp(a->stages[i].name, b->stages[i].name) || a->stages[i].limit != b->stages[i].limit) return 0;
   if (!a->point2 != !b->point2 || (a->point2 && strcmp(a->point2->id, b->point2->id))) return 0;
-  if (a->n_inputs != b->n_inputs) return 0;
+  if (a->n_inputs != b->n_inputs || a->n_agg_inputs != b->n_agg_inputs) return 0;
+  for (size_t i = 0; i < a->n_agg_inputs; i++)
+    if (strcmp(a->agg_inputs[i]->id, b->agg_inputs[i]->id) || memcmp(a->agg_counts, b->agg_counts, sizeof a->agg_counts))
+      return 0;
   for (size_t i = 0; i < a->n_inputs; i++)
     if (strcmp(a->inputs[i]->id, b->inputs[i]->id) || a->input_limits[i] != b->input_limits[i]) return 0;
   return 1;

@@ -33,6 +33,8 @@ static const char test_yaml[] =
   "  - { id: G1, driver: mqtt.main, topic: t/g1 }\n"
   "  - { id: G2, driver: mqtt.main, topic: t/g2 }\n"
   "  - { id: G3, driver: mqtt.main, topic: t/g3 }\n"
+  "  - { id: T1, driver: mqtt.main, topic: t/t1 }\n"
+  "  - { id: T2, driver: mqtt.main, topic: t/t2 }\n"
   "rules:\n"
   "  - { id: R1, type: high, point: P1, latched: true, stages: [ { name: H, limit: 25, priority: high } ] }\n"
   "  - { id: R2, type: high, point: P2, stages: [ { name: H, limit: 25, priority: critical } ] }\n"
@@ -42,6 +44,12 @@ static const char test_yaml[] =
   "      stages: [ { name: fall, limit: 10, priority: high } ] }\n"
   "  - { id: D6, type: deviation, points: [P6, P7], limit: 5, priority: high }\n"
   "  - { id: V7, type: vote, points: [G1, G2, G3], k: 2, limits: [20, 25, 30], priority: critical }\n"
+  "  - { id: TL1, type: high, point: T1, stages: [ { name: blue, limit: 1, priority: low },\n"
+  "      { name: yellow, limit: 2, priority: medium }, { name: orange, limit: 3, priority: high } ] }\n"
+  "  - { id: TL2, type: high, point: T2, stages: [ { name: blue, limit: 1, priority: low },\n"
+  "      { name: yellow, limit: 2, priority: medium }, { name: orange, limit: 3, priority: high } ] }\n"
+  "  - { id: AG8, type: aggregate, rules: [TL1, TL2], counts: { yellow_from_blue: 2, orange_from_yellow: 2,\n"
+  "      red_from_orange: 2 }, priorities: [low, medium, high] }\n"
   "channels:\n"
   "  - { id: hook, type: webhook, url: \"http://127.0.0.1:1/hook\" }\n"
   "policies:\n"
@@ -449,6 +457,79 @@ static void test_vote_rule_limits(void **state)
   }
 }
 
+/* The item level follows its point rules' stage changes, escalating and returning. */
+static void test_aggregate_rule_in_engine(void **state)
+{
+  struct fixture *f = *state;
+  feed(f, "T1", 1.5);
+  assert_int_equal(alarm_of(f, "AG8")->state, ALARM_NORMAL);
+  feed(f, "T2", 1.5); /* 2 blue → yellow */
+  struct alarm *a = alarm_of(f, "AG8");
+  assert_int_equal(a->state, ALARM_UNACK);
+  assert_int_equal(a->stage, 0);
+  assert_int_equal(a->priority, DG_PRIO_LOW);
+  feed(f, "T1", 3.5);
+  feed(f, "T2", 2.5); /* orange + yellow: 2 at yellow or more → orange */
+  assert_int_equal(alarm_of(f, "AG8")->stage, 1);
+  feed(f, "T2", 3.5); /* 2 orange → red */
+  assert_int_equal(alarm_of(f, "AG8")->stage, 2);
+  assert_true(alarm_of(f, "AG8")->value == DG_LEVEL_RED);
+  feed(f, "T1", 0);
+  feed(f, "T2", 0);
+  assert_int_equal(alarm_of(f, "AG8")->state, ALARM_RTN_UNACK);
+}
+
+static void test_aggregate_rule_config(void **state)
+{
+  (void)state;
+  expect_config_error("{ id: A, type: aggregate, rules: [X], priorities: [low, low, low] }",
+                      "rules[0].rules[0]: unknown rule 'X' (inputs must be listed before the aggregate)");
+  expect_config_error("{ id: A, type: aggregate, point: P1, rules: [X] }", "an aggregate rule takes 'rules: [..]'");
+  expect_config_error("{ id: A, type: aggregate }", "an aggregate rule needs 'rules: [..]'");
+  expect_config_error("{ id: H, type: high, point: P1, counts: { red_from_orange: 1 },"
+                      " stages: [ { name: H, limit: 1, priority: low } ] }", "only aggregate rules have 'counts'");
+}
+
+/* Inputs, defaults and errors that need earlier rules. */
+static void test_aggregate_rule_inputs(void **state)
+{
+  (void)state;
+  static const char *const base =
+    "site: { code: T1 }\nmqtt: [ { id: m, uri: \"tcp://127.0.0.1:1\" } ]\n"
+    "points: [ { id: A, driver: mqtt.m, topic: a } ]\nrules:\n"
+    "  - { id: H, type: high, point: A, stages: [ { name: blue, limit: 1, priority: low } ] }\n"
+    "  - { id: S, type: stale, point: A, timeout: 1s, priority: low }\n"
+    "  - { id: AG, type: aggregate%s }\n";
+  static const struct { const char *keys; const char *err; uint32_t c0, c1, c2; enum dg_priority p2; } cases[] = {
+    {", rules: [H]", NULL, 4, 3, 2, DG_PRIO_CRITICAL},
+    {", rules: [H], counts: { orange_from_yellow: 5 }, priorities: [low, low, high]", NULL, 4, 5, 2, DG_PRIO_HIGH},
+    {", rules: [S]", "rules[2].rules[0]: input rule 'S' must be of type high or low", 0, 0, 0, 0},
+    {", rules: [H, H]", "rule 'H' is listed twice", 0, 0, 0, 0},
+    {", rules: [H], counts: { red_from_orange: 0 }", "rules[2].counts.red_from_orange", 0, 0, 0, 0},
+    {", rules: [H], priorities: [low, high]", "expected three priorities", 0, 0, 0, 0},
+    {", rules: [H], priorities: [low, high, urgent]", "rules[2].priorities[2]: expected one of", 0, 0, 0, 0},
+    {", rules: [H], priority: high", "set 'priorities: [..]'", 0, 0, 0, 0},
+  };
+  for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+    char yaml[1024], err[256] = "";
+    struct dg_config *cfg = NULL;
+    snprintf(yaml, sizeof yaml, base, cases[i].keys);
+    int rc = config_load_string("a.yaml", yaml, strlen(yaml), &cfg, err, sizeof err);
+    if (cases[i].err) {
+      if (rc == 0 || !strstr(err, cases[i].err)) fail_msg("case %zu: '%s' does not say '%s'", i, err, cases[i].err);
+      continue;
+    }
+    if (rc) fail_msg("case %zu: %s", i, err);
+    const struct dg_rule *r = &cfg->rules[2];
+    assert_int_equal(r->n_stages, 3);
+    assert_string_equal(r->stages[2].name, "red");
+    assert_int_equal(r->stages[2].priority, cases[i].p2);
+    assert_true(r->agg_counts[0] == cases[i].c0 && r->agg_counts[1] == cases[i].c1 && r->agg_counts[2] == cases[i].c2);
+    assert_true(cfg->rules[0].agg_input);
+    config_free(cfg);
+  }
+}
+
 /* Drive each alarm to a state, restart, and find the same state, stage and shelve. */
 static void test_restart_in_each_state(void **state)
 {
@@ -502,6 +583,9 @@ int main(void)
     cmocka_unit_test_setup_teardown(test_vote_rule_in_engine, setup, teardown),
     cmocka_unit_test(test_vote_rule_config),
     cmocka_unit_test(test_vote_rule_limits),
+    cmocka_unit_test_setup_teardown(test_aggregate_rule_in_engine, setup, teardown),
+    cmocka_unit_test(test_aggregate_rule_config),
+    cmocka_unit_test(test_aggregate_rule_inputs),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

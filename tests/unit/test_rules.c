@@ -640,6 +640,58 @@ static void test_vote_rule(void **state)
   }
 }
 
+/* Item level from five point rules: named stages map by name, unnamed ones by index. */
+static void test_aggregate_rule(void **state)
+{
+  (void)state;
+  struct dg_rule named = {.id = "N", .type = DG_RULE_HIGH, .point = &test_point, .n_stages = 4};
+  static char *const level_names[] = {"blue", "yellow", "orange", "red"};
+  for (int k = 0; k < 4; k++) named.stages[k] = (struct dg_stage){.name = level_names[k], .limit = k + 1};
+  struct dg_rule only_red = {.id = "R", .type = DG_RULE_HIGH, .point = &test_point, .n_stages = 1};
+  only_red.stages[0] = (struct dg_stage){.name = "red", .limit = 1};
+  struct dg_rule hh = make_high(0, 0, 0); /* H, HH: index 0 blue, 1 yellow */
+  assert_int_equal(rule_stage_level(&named, RULE_NORMAL), DG_LEVEL_NONE);
+  assert_int_equal(rule_stage_level(&named, 2), DG_LEVEL_ORANGE);
+  assert_int_equal(rule_stage_level(&only_red, 0), DG_LEVEL_RED);
+  assert_int_equal(rule_stage_level(&hh, 1), DG_LEVEL_YELLOW);
+
+  struct dg_rule *inputs[] = {&named, &named, &named, &named, &hh};
+  struct dg_rule r = {.id = "AG", .type = DG_RULE_AGGREGATE, .point = &test_point, .n_stages = 3,
+                      .agg_inputs = inputs, .n_agg_inputs = 5, .agg_counts = {4, 3, 2}};
+  r.stages[0] = (struct dg_stage){.name = "yellow", .limit = DG_LEVEL_YELLOW, .priority = DG_PRIO_MEDIUM};
+  r.stages[1] = (struct dg_stage){.name = "orange", .limit = DG_LEVEL_ORANGE, .priority = DG_PRIO_HIGH};
+  r.stages[2] = (struct dg_stage){.name = "red", .limit = DG_LEVEL_RED, .priority = DG_PRIO_CRITICAL};
+  static const struct {
+    int8_t stages[5];
+    int expect_stage;
+  } cases[] = {
+    {{-1, -1, -1, -1, -1}, RULE_NORMAL},
+    {{0, 0, 0, -1, -1}, RULE_NORMAL}, /* 3 blue: not yet */
+    {{0, 0, 0, -1, 0}, 0},            /* 4 blue (H counts as blue) → yellow */
+    {{1, 1, -1, -1, -1}, RULE_NORMAL}, /* 2 yellow, 2 at blue or more: below every count */
+    {{1, 1, -1, -1, 1}, 1},           /* 3 yellow (HH counts as yellow) → orange, with only 3 at blue */
+    {{1, 1, 0, 0, -1}, 0},            /* 2 yellow, 4 at blue or more → yellow */
+    {{2, 0, 0, 0, -1}, 0},            /* 1 orange, 4 blue: yellow */
+    {{2, 3, -1, -1, -1}, 2},          /* 2 orange or more (red counts) → red */
+    {{3, -1, -1, -1, -1}, RULE_NORMAL}, /* one red point alone: counts below thresholds */
+  };
+  for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+    struct rule_state st;
+    int64_t deadline;
+    rule_state_init(&st);
+    rule_eval_aggregate(&r, &st, cases[i].stages, 0, &deadline);
+    if (st.stage != cases[i].expect_stage) fail_msg("case %zu: stage %d, expected %d", i, st.stage, cases[i].expect_stage);
+  }
+  /* Counts are configurable: 1 orange → red. */
+  r.agg_counts[2] = 1;
+  struct rule_state st;
+  int64_t deadline;
+  rule_state_init(&st);
+  assert_int_equal(rule_eval_aggregate(&r, &st, (const int8_t[]){2, -1, -1, -1, -1}, 0, &deadline), 1);
+  assert_int_equal(st.stage, 2);
+  assert_true(st.value == DG_LEVEL_RED);
+}
+
 int main(void)
 {
   const struct CMUnitTest tests[] = {
@@ -661,6 +713,7 @@ int main(void)
     cmocka_unit_test(test_random_operations_stay_legal),
     cmocka_unit_test(test_deviation_rule),
     cmocka_unit_test(test_vote_rule),
+    cmocka_unit_test(test_aggregate_rule),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }
