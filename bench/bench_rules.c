@@ -1,5 +1,6 @@
 /* Rule evaluation throughput: 10k points, 20k rules of mixed types (a 2-stage high on each
- * point, plus a low, a rate or a quality rule), deadband and delays, random-walk samples through
+ * point, plus a low, deviation, vote (2oo3 with the next two points), rate or quality rule), deadband
+ * and delays, random-walk samples through
  * rule_eval and the alarm state machine, one core. Prints samples/s and bytes of state per rule. */
 #include <stdio.h>
 #include <stdlib.h>
@@ -27,6 +28,9 @@ int main(void)
   struct alarm *alarms = calloc(2 * N_POINTS, sizeof *alarms);
   double *value = calloc(N_POINTS, sizeof *value);
   struct rule_rate *rates = calloc(N_POINTS, sizeof *rates);
+  struct dg_point **vote_inputs = calloc(3 * N_POINTS, sizeof *vote_inputs);
+  static double vote_limits[3] = {80, 80, 80};
+  static const uint8_t vote_good[3] = {1, 1, 1};
   for (int p = 0; p < N_POINTS; p++) {
     points[p].id = "P";
     struct dg_rule *h = &rules[2 * p], *l = &rules[2 * p + 1];
@@ -44,6 +48,18 @@ int main(void)
     } else if (p % 3 == 2) {
       l->type = DG_RULE_QUALITY;
       l->stages[0] = (struct dg_stage){"quality", 0, DG_PRIO_HIGH};
+    } else if (p % 6 == 0) {
+      l->type = DG_RULE_DEVIATION;
+      l->point2 = &points[(p + 1) % N_POINTS];
+      l->stages[0] = (struct dg_stage){"deviation", 30, DG_PRIO_HIGH};
+    } else {
+      l->type = DG_RULE_VOTE;
+      for (int k = 0; k < 3; k++) vote_inputs[3 * p + k] = &points[(p + k) % N_POINTS];
+      l->inputs = &vote_inputs[3 * p];
+      l->input_limits = vote_limits;
+      l->n_inputs = 3;
+      l->vote_k = 2;
+      l->stages[0] = (struct dg_stage){"vote", 2, DG_PRIO_CRITICAL};
     }
     for (int k = 0; k < 2; k++) {
       rule_state_init(&st[2 * p + k]);
@@ -67,9 +83,17 @@ int main(void)
       int ri = 2 * p + k;
       int64_t deadline;
       struct alarm_transition tr;
-      int changed = rules[ri].type == DG_RULE_QUALITY
-                      ? rule_eval_fault(&rules[ri], &st[ri], (seed & 0xfff) == 0, t, &deadline)
-                      : rule_eval(&rules[ri], &st[ri], value[p], t, &deadline);
+      int changed;
+      if (rules[ri].type == DG_RULE_QUALITY) {
+        changed = rule_eval_fault(&rules[ri], &st[ri], (seed & 0xfff) == 0, t, &deadline);
+      } else if (rules[ri].type == DG_RULE_DEVIATION) {
+        changed = rule_eval_pair(&rules[ri], &st[ri], value[p], value[(p + 1) % N_POINTS], t, &deadline);
+      } else if (rules[ri].type == DG_RULE_VOTE) {
+        double v[3] = {value[p], value[(p + 1) % N_POINTS], value[(p + 2) % N_POINTS]};
+        changed = rule_eval_vote(&rules[ri], &st[ri], v, vote_good, t, &deadline);
+      } else {
+        changed = rule_eval(&rules[ri], &st[ri], value[p], t, &deadline);
+      }
       if (changed &&
           alarm_on_stage(&alarms[ri], st[ri].stage, value[p], t, &tr))
         transitions++;
@@ -88,5 +112,6 @@ int main(void)
   free(alarms);
   free(value);
   free(rates);
+  free(vote_inputs);
   return 0;
 }

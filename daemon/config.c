@@ -320,7 +320,8 @@ struct cfg_seen {
 };
 
 static const char *const cfg__transports[] = {"tcp", "rtu", "rtu_over_tcp", NULL};
-static const char *const cfg__rule_types[] = {"high", "low", "stale", "quality", "rate", "expr", NULL};
+static const char *const cfg__rule_types[] = {"high", "low", "stale", "quality", "rate", "expr",
+                                               "deviation", "vote", "aggregate", NULL};
 static const char *const cfg__rate_directions[] = {"rising", "falling", NULL};
 static const char *const cfg__channel_types[] = {"webhook", NULL};
 static const char *const cfg__priorities[] = {"low", "medium", "high", "critical", NULL};
@@ -479,7 +480,7 @@ static int cfg__add_id(struct cfg_ctx *x, struct dg_idmap *m, const char *id, vo
 static int cfg__ref(struct cfg_ctx *x, const struct dg_ynode *v, const char *key, const struct dg_idmap *m,
                     const char *kind, void **obj)
 {
-  const char *id;
+  const char *id = NULL;
   size_t mark = cfg__path_key(x, key);
   int rc = cfg__text(x, v, &id);
   if (!rc && !(*obj = dg_idmap_get(m, id))) rc = cfg__fail(x, v, "unknown %s '%.64s'", kind, id);
@@ -1150,8 +1151,8 @@ static int cfg__stages(struct cfg_ctx *x, const struct dg_ynode *n, void *obj)
 }
 
 enum { RU_ID, RU_NAME, RU_TYPE, RU_POINT, RU_MEASURE, RU_STAGES, RU_DEADBAND, RU_ON, RU_OFF, RU_LEVEL, RU_DEADLINE,
-       RU_LATCHED, RU_TIMEOUT, RU_PRIORITY, RU_RATE, RU_DIRECTION,
-       RU_EXPR };
+       RU_LATCHED, RU_TIMEOUT, RU_PRIORITY, RU_RATE, RU_DIRECTION, RU_EXPR, RU_POINTS, RU_LIMIT, RU_K,
+       RU_LIMITS, RU_RULES, RU_COUNTS, RU_PRIORITIES };
 static const struct cfg_field cfg__rule_fields[] = {
   [RU_ID] = FSTR("id", struct dg_rule, id, F_REQ),
   [RU_NAME] = FSTR("name", struct dg_rule, name, 0),
@@ -1170,6 +1171,20 @@ static const struct cfg_field cfg__rule_fields[] = {
   [RU_RATE] = FNODE("rate", 0),
   [RU_DIRECTION] = FENUM("direction", struct dg_rule, rate_direction, 0, cfg__rate_directions),
   [RU_EXPR] = FSTR("expr", struct dg_rule, expr_text, 0),
+  [RU_POINTS] = FNODE("points", 0),
+  [RU_LIMIT] = FNUM("limit", K_DOUBLE, struct dg_rule, limit, 0, -DBL_MAX, DBL_MAX),
+  [RU_K] = FNUM("k", K_U32, struct dg_rule, vote_k, 0, 1, DG_MAX_VOTE_INPUTS),
+  [RU_LIMITS] = FNODE("limits", 0),
+  [RU_RULES] = FNODE("rules", 0),
+  [RU_COUNTS] = FNODE("counts", 0),
+  [RU_PRIORITIES] = FNODE("priorities", 0),
+};
+
+enum { AGC_YELLOW, AGC_ORANGE, AGC_RED };
+static const struct cfg_field cfg__agg_count_fields[] = {
+  [AGC_YELLOW] = FNUM("yellow_from_blue", K_U32, struct dg_rule, agg_counts[0], 0, 1, DG_MAX_AGG_INPUTS),
+  [AGC_ORANGE] = FNUM("orange_from_yellow", K_U32, struct dg_rule, agg_counts[1], 0, 1, DG_MAX_AGG_INPUTS),
+  [AGC_RED] = FNUM("red_from_orange", K_U32, struct dg_rule, agg_counts[2], 0, 1, DG_MAX_AGG_INPUTS),
 };
 
 enum { RATE_PER, RATE_WINDOW };
@@ -1233,6 +1248,197 @@ static int cfg__expr_rule(struct cfg_ctx *x, const struct dg_ynode *n, struct dg
   return cfg__fault_rule(x, n, r, s);
 }
 
+/* deviation rules: points: [A, B], a limit and a priority; one implicit stage. */
+static int cfg__deviation_rule(struct cfg_ctx *x, const struct dg_ynode *n, struct dg_rule *r,
+                               const struct cfg_seen *s)
+{
+  const struct dg_ynode *pts = s->val[RU_POINTS];
+  void *obj;
+  if (!pts || pts->type != DG_YSEQ || pts->n != 2)
+    return cfg__fail(x, pts ? pts : n, "a deviation rule needs 'points: [A, B]' (two points)");
+  if (s->val[RU_STAGES]) return cfg__failk(x, s->val[RU_STAGES], "stages", "a deviation rule has no stages");
+  if (!s->val[RU_LIMIT]) return cfg__fail(x, n, "a deviation rule needs 'limit'");
+  if (r->limit < 0) return cfg__failk(x, s->val[RU_LIMIT], "limit", "a deviation limit must be >= 0, got %g", r->limit);
+  if (!s->val[RU_PRIORITY]) return cfg__fail(x, n, "a deviation rule needs 'priority'");
+  int rc = cfg__ref(x, pts->kids[0], "points", &x->ix->points, "point", &obj);
+  if (rc) return rc;
+  r->point = obj;
+  if ((rc = cfg__ref(x, pts->kids[1], "points", &x->ix->points, "point", &obj))) return rc;
+  r->point2 = obj;
+  if (r->point == r->point2) return cfg__failk(x, pts, "points", "the two points of a deviation rule must differ");
+  r->stages[0] = (struct dg_stage){.name = strdup("deviation"), .limit = r->limit, .priority = r->priority};
+  r->n_stages = 1;
+  return r->stages[0].name ? 0 : cfg__oom(x);
+}
+
+static int cfg__vote_inputs(struct cfg_ctx *x, const struct dg_ynode *pts, struct dg_rule *r)
+{
+  r->inputs = calloc(pts->n, sizeof *r->inputs);
+  r->input_limits = calloc(pts->n, sizeof *r->input_limits);
+  if (!r->inputs || !r->input_limits) return cfg__oom(x);
+  r->n_inputs = pts->n;
+  for (size_t i = 0; i < pts->n; i++) {
+    const char *id = NULL;
+    size_t mark = cfg__path_key(x, "points");
+    size_t mark2 = cfg__path_index(x, i);
+    int rc = cfg__text(x, pts->kids[i], &id);
+    if (!rc && !(r->inputs[i] = dg_idmap_get(&x->ix->points, id))) rc = cfg__fail(x, pts->kids[i], "unknown point '%.64s'", id);
+    for (size_t j = 0; !rc && j < i; j++)
+      if (r->inputs[j] == r->inputs[i]) rc = cfg__fail(x, pts->kids[i], "point '%.64s' is listed twice", r->inputs[i]->id);
+    cfg__path_restore(x, mark2);
+    cfg__path_restore(x, mark);
+    if (rc) return rc;
+  }
+  r->point = r->inputs[0];
+  return 0;
+}
+
+static int cfg__vote_limits(struct cfg_ctx *x, const struct dg_ynode *n, struct dg_rule *r, const struct cfg_seen *s)
+{
+  const struct dg_ynode *lims = s->val[RU_LIMITS];
+  if (!lims == !s->val[RU_LIMIT]) return cfg__fail(x, n, "a vote rule needs one of 'limit' or 'limits: [..]'");
+  if (!lims) {
+    for (size_t i = 0; i < r->n_inputs; i++) r->input_limits[i] = r->limit;
+    return 0;
+  }
+  if (lims->type != DG_YSEQ || lims->n != r->n_inputs)
+    return cfg__failk(x, lims, "limits", "expected one limit per point (%zu)", r->n_inputs);
+  size_t mark = cfg__path_key(x, "limits");
+  int rc = 0;
+  for (size_t i = 0; !rc && i < lims->n; i++) {
+    size_t mark2 = cfg__path_index(x, i);
+    rc = cfg__double(x, lims->kids[i], -DBL_MAX, DBL_MAX, &r->input_limits[i]);
+    cfg__path_restore(x, mark2);
+  }
+  cfg__path_restore(x, mark);
+  return rc;
+}
+
+/* vote rules: k of points: [..] at or above their limit; one implicit stage. */
+static int cfg__vote_rule(struct cfg_ctx *x, const struct dg_ynode *n, struct dg_rule *r, const struct cfg_seen *s)
+{
+  const struct dg_ynode *pts = s->val[RU_POINTS];
+  if (!pts || pts->type != DG_YSEQ || pts->n < 2 || pts->n > DG_MAX_VOTE_INPUTS)
+    return cfg__fail(x, pts ? pts : n, "a vote rule needs 'points: [..]' (2 to %d points)", DG_MAX_VOTE_INPUTS);
+  if (s->val[RU_STAGES]) return cfg__failk(x, s->val[RU_STAGES], "stages", "a vote rule has no stages");
+  if (!s->val[RU_K]) return cfg__fail(x, n, "a vote rule needs 'k'");
+  if (!s->val[RU_PRIORITY]) return cfg__fail(x, n, "a vote rule needs 'priority'");
+  if (r->vote_k > pts->n) return cfg__failk(x, s->val[RU_K], "k", "k (%u) exceeds the number of points (%zu)", r->vote_k, pts->n);
+  int rc = cfg__vote_inputs(x, pts, r);
+  if (!rc) rc = cfg__vote_limits(x, n, r, s);
+  if (rc) return rc;
+  r->stages[0] = (struct dg_stage){.name = strdup("vote"), .limit = r->vote_k, .priority = r->priority};
+  r->n_stages = 1;
+  return r->stages[0].name ? 0 : cfg__oom(x);
+}
+
+static int cfg__agg_counts(struct cfg_ctx *x, const struct dg_ynode *n, void *obj)
+{
+  struct cfg_seen s;
+  return CFG_MAP(x, n, cfg__agg_count_fields, obj, &s);
+}
+
+static int cfg__agg_inputs(struct cfg_ctx *x, const struct dg_ynode *list, struct dg_rule *r)
+{
+  if (!(r->agg_inputs = calloc(list->n, sizeof *r->agg_inputs))) return cfg__oom(x);
+  r->n_agg_inputs = list->n;
+  for (size_t i = 0; i < list->n; i++) {
+    const char *id = NULL;
+    size_t mark = cfg__path_key(x, "rules");
+    size_t mark2 = cfg__path_index(x, i);
+    struct dg_rule *in = NULL;
+    int rc = cfg__text(x, list->kids[i], &id);
+    if (!rc && !(in = dg_idmap_get(&x->rules, id)))
+      rc = cfg__fail(x, list->kids[i], "unknown rule '%.64s' (inputs must be listed before the aggregate)", id);
+    if (!rc && in->type != DG_RULE_HIGH && in->type != DG_RULE_LOW)
+      rc = cfg__fail(x, list->kids[i], "input rule '%.64s' must be of type high or low", id);
+    for (size_t j = 0; !rc && j < i; j++)
+      if (r->agg_inputs[j] == in) rc = cfg__fail(x, list->kids[i], "rule '%.64s' is listed twice", id);
+    cfg__path_restore(x, mark2);
+    cfg__path_restore(x, mark);
+    if (rc) return rc;
+    in->agg_input = true;
+    r->agg_inputs[i] = in;
+  }
+  r->point = r->agg_inputs[0]->point;
+  return 0;
+}
+
+static int cfg__agg_priorities(struct cfg_ctx *x, const struct dg_ynode *list, enum dg_priority *prio)
+{
+  if (list->type != DG_YSEQ || list->n != 3)
+    return cfg__failk(x, list, "priorities", "expected three priorities (yellow, orange, red)");
+  size_t mark = cfg__path_key(x, "priorities");
+  int rc = 0;
+  for (size_t i = 0; !rc && i < 3; i++) {
+    const char *t = NULL;
+    size_t mark2 = cfg__path_index(x, i);
+    int p = -1;
+    rc = cfg__text(x, list->kids[i], &t);
+    if (!rc && (p = dg_priority_parse(t)) <= 0)
+      rc = cfg__fail(x, list->kids[i], "expected one of low, medium, high, critical, got '%.64s'", t);
+    if (!rc) prio[i] = (enum dg_priority)p;
+    cfg__path_restore(x, mark2);
+  }
+  cfg__path_restore(x, mark);
+  return rc;
+}
+
+/* aggregate rules: rules: [..] of earlier high/low rules, optional counts and priorities. */
+static int cfg__aggregate_rule(struct cfg_ctx *x, const struct dg_ynode *n, struct dg_rule *r,
+                               const struct cfg_seen *s)
+{
+  static const char *const names[] = {"yellow", "orange", "red"};
+  enum dg_priority prio[3] = {DG_PRIO_MEDIUM, DG_PRIO_HIGH, DG_PRIO_CRITICAL};
+  const struct dg_ynode *list = s->val[RU_RULES];
+  if (!list || list->type != DG_YSEQ || list->n < 1 || list->n > DG_MAX_AGG_INPUTS)
+    return cfg__fail(x, list ? list : n, "an aggregate rule needs 'rules: [..]' (1 to %d rules)", DG_MAX_AGG_INPUTS);
+  if (s->val[RU_STAGES] || s->val[RU_PRIORITY])
+    return cfg__failk(x, s->val[RU_STAGES] ? s->val[RU_STAGES] : s->val[RU_PRIORITY],
+                      s->val[RU_STAGES] ? "stages" : "priority",
+                      "an aggregate rule has the stages yellow, orange, red; set 'priorities: [..]'");
+  r->agg_counts[0] = 4;
+  r->agg_counts[1] = 3;
+  r->agg_counts[2] = 2;
+  int rc = cfg__agg_inputs(x, list, r);
+  if (!rc && s->val[RU_COUNTS]) rc = cfg__under(x, s->val[RU_COUNTS], "counts", r, cfg__agg_counts);
+  if (!rc && s->val[RU_PRIORITIES]) rc = cfg__agg_priorities(x, s->val[RU_PRIORITIES], prio);
+  if (rc) return rc;
+  for (size_t i = 0; i < 3; i++) {
+    r->stages[i] = (struct dg_stage){.name = strdup(names[i]), .limit = DG_LEVEL_YELLOW + (int)i, .priority = prio[i]};
+    r->n_stages = i + 1;
+    if (!r->stages[i].name) return cfg__oom(x);
+  }
+  return 0;
+}
+
+/* Keys only some rule types take. */
+static int cfg__rule_keys(struct cfg_ctx *x, const struct dg_ynode *n, const struct dg_rule *r,
+                          const struct cfg_seen *s)
+{
+  int multi = r->type == DG_RULE_DEVIATION || r->type == DG_RULE_VOTE;
+  const char *type = cfg__rule_types[r->type - 1];
+  int agg = r->type == DG_RULE_AGGREGATE;
+  if (!agg && (s->val[RU_RULES] || s->val[RU_COUNTS] || s->val[RU_PRIORITIES])) {
+    int k = s->val[RU_RULES] ? RU_RULES : s->val[RU_COUNTS] ? RU_COUNTS : RU_PRIORITIES;
+    return cfg__failk(x, s->val[k], cfg__rule_fields[k].key, "only aggregate rules have '%s'", cfg__rule_fields[k].key);
+  }
+  if (agg && s->val[RU_POINT]) return cfg__failk(x, s->val[RU_POINT], "point", "an aggregate rule takes 'rules: [..]'");
+  if (agg && (s->val[RU_POINTS] || s->val[RU_LIMIT]))
+    return cfg__failk(x, s->val[RU_POINTS] ? s->val[RU_POINTS] : s->val[RU_LIMIT], s->val[RU_POINTS] ? "points" : "limit",
+                      "only deviation and vote rules have '%s'", s->val[RU_POINTS] ? "points" : "limit");
+  if (agg) multi = 1;
+  if (multi && s->val[RU_POINT]) return cfg__failk(x, s->val[RU_POINT], "point", "a %s rule takes 'points: [..]'", type);
+  if (!multi && r->type != DG_RULE_EXPR && !s->val[RU_POINT]) return cfg__fail(x, n, "missing required key 'point'");
+  if (!multi && (s->val[RU_POINTS] || s->val[RU_LIMIT]))
+    return cfg__failk(x, s->val[RU_POINTS] ? s->val[RU_POINTS] : s->val[RU_LIMIT], s->val[RU_POINTS] ? "points" : "limit",
+                      "only deviation and vote rules have '%s'", s->val[RU_POINTS] ? "points" : "limit");
+  if (r->type != DG_RULE_VOTE && (s->val[RU_K] || s->val[RU_LIMITS]))
+    return cfg__failk(x, s->val[RU_K] ? s->val[RU_K] : s->val[RU_LIMITS], s->val[RU_K] ? "k" : "limits",
+                      "only vote rules have '%s'", s->val[RU_K] ? "k" : "limits");
+  return 0;
+}
+
 static int cfg__rule(struct cfg_ctx *x, const struct dg_ynode *n, void *item, size_t i)
 {
   struct dg_rule *r = item;
@@ -1242,11 +1448,17 @@ static int cfg__rule(struct cfg_ctx *x, const struct dg_ynode *n, void *item, si
   r->hazard_level = -1;
   int rc = CFG_MAP(x, n, cfg__rule_fields, r, &s);
   if (!rc) rc = cfg__add_id(x, &x->rules, r->id, r, s.val[RU_ID], "rule");
+  if (!rc) rc = cfg__rule_keys(x, n, r, &s);
+  if (!rc && r->type != DG_RULE_EXPR && s.val[RU_EXPR])
+    rc = cfg__failk(x, s.val[RU_EXPR], "expr", "only expr rules have 'expr'");
+  if (!rc && r->type == DG_RULE_DEVIATION) rc = cfg__deviation_rule(x, n, r, &s);
+  else if (!rc && r->type == DG_RULE_VOTE) rc = cfg__vote_rule(x, n, r, &s);
+  else if (!rc && r->type == DG_RULE_AGGREGATE) rc = cfg__aggregate_rule(x, n, r, &s);
+  else if (!rc && r->type != DG_RULE_EXPR) {
+    rc = cfg__ref(x, s.val[RU_POINT], "point", &x->ix->points, "point", &obj);
+    if (!rc) r->point = obj;
+  }
   if (rc) return rc;
-  if (r->type != DG_RULE_EXPR && s.val[RU_EXPR]) return cfg__failk(x, s.val[RU_EXPR], "expr", "only expr rules have 'expr'");
-  if (r->type != DG_RULE_EXPR && !s.val[RU_POINT]) return cfg__fail(x, n, "missing required key 'point'");
-  if (r->type != DG_RULE_EXPR && (rc = cfg__ref(x, s.val[RU_POINT], "point", &x->ix->points, "point", &obj))) return rc;
-  if (r->type != DG_RULE_EXPR) r->point = obj;
   if (s.val[RU_MEASURE]) {
     rc = cfg__ref(x, s.val[RU_MEASURE], "measure", &x->ix->measures, "measure", &obj);
     if (rc) return rc;
@@ -1257,6 +1469,7 @@ static int cfg__rule(struct cfg_ctx *x, const struct dg_ynode *n, void *item, si
                       "only rate rules have '%s'", s.val[RU_RATE] ? "rate" : "direction");
   if (r->type == DG_RULE_EXPR) return cfg__expr_rule(x, n, r, &s);
   if (r->type == DG_RULE_STALE || r->type == DG_RULE_QUALITY) return cfg__fault_rule(x, n, r, &s);
+  if (r->type == DG_RULE_DEVIATION || r->type == DG_RULE_VOTE || r->type == DG_RULE_AGGREGATE) return 0;
   if (r->type == DG_RULE_RATE && (rc = cfg__rate_rule(x, n, r, &s))) return rc;
   if (s.val[RU_TIMEOUT] || s.val[RU_PRIORITY])
     return cfg__failk(x, s.val[RU_TIMEOUT] ? s.val[RU_TIMEOUT] : s.val[RU_PRIORITY],
@@ -1314,7 +1527,7 @@ static int cfg__policy_priorities(struct cfg_ctx *x, const struct dg_ynode *n, v
 
 static int cfg__policy_channel(struct cfg_ctx *x, struct dg_policy *pol, const struct dg_ynode *n, size_t i)
 {
-  const char *id;
+  const char *id = NULL;
   int rc = cfg__text(x, n, &id);
   if (rc) return rc;
   struct dg_channel *ch = dg_idmap_get(&x->ix->channels, id);
@@ -1618,6 +1831,9 @@ static void cfg__free_points_rules(struct dg_config *c)
   for (size_t i = 0; i < c->n_rules; i++) {
     struct dg_rule *r = &c->rules[i];
     for (size_t k = 0; k < r->n_stages; k++) free(r->stages[k].name);
+    free(r->inputs);
+    free(r->input_limits);
+    free(r->agg_inputs);
     free(r->id);
     free(r->name);
     free(r->expr_text);

@@ -162,32 +162,41 @@ static int engine__load_alarms(struct engine *e, const uint8_t *fresh)
 
 /* ---- state arrays --------------------------------------------------------------------------- */
 
-/* The points a rule is evaluated on: its point, or every point an expr rule reads. */
-static size_t engine__rule_points(const struct dg_rule *r, const uint32_t **pts, uint32_t *one)
+/* The points whose samples evaluate a rule: its point; both points of a deviation rule; every
+ * input of a vote rule; every point an expr rule reads; none for an aggregate rule, which its
+ * input rules' stage changes evaluate. buf has room for DG_MAX_VOTE_INPUTS. */
+static size_t engine__rule_points(const struct dg_rule *r, const uint32_t **pts, uint32_t *buf)
 {
   if (r->type == DG_RULE_EXPR) return expr_points(r->expr, pts);
-  *one = (uint32_t)r->point->index;
-  *pts = one;
-  return 1;
+  *pts = buf;
+  if (r->type == DG_RULE_AGGREGATE) return 0;
+  if (r->type == DG_RULE_VOTE) {
+    for (size_t k = 0; k < r->n_inputs; k++) buf[k] = (uint32_t)r->inputs[k]->index;
+    return r->n_inputs;
+  }
+  buf[0] = (uint32_t)r->point->index;
+  if (r->type != DG_RULE_DEVIATION) return 1;
+  buf[1] = (uint32_t)r->point2->index;
+  return 2;
 }
 
 static int engine__index_rules(struct engine *e)
 {
   const struct dg_config *cfg = e->cfg;
   const uint32_t *pts;
-  uint32_t one;
+  uint32_t one[DG_MAX_VOTE_INPUTS];
   size_t n_bind = 0;
-  for (size_t i = 0; i < cfg->n_rules; i++) n_bind += engine__rule_points(&cfg->rules[i], &pts, &one);
+  for (size_t i = 0; i < cfg->n_rules; i++) n_bind += engine__rule_points(&cfg->rules[i], &pts, one);
   e->point_rule_off = calloc(cfg->n_points + 1, sizeof *e->point_rule_off);
   e->point_rules = malloc((n_bind ? n_bind : 1) * sizeof *e->point_rules);
   if (!e->point_rule_off || !e->point_rules) return -ENOMEM;
   for (size_t i = 0; i < cfg->n_rules; i++)
-    for (size_t k = 0, n = engine__rule_points(&cfg->rules[i], &pts, &one); k < n; k++) e->point_rule_off[pts[k] + 1]++;
+    for (size_t k = 0, n = engine__rule_points(&cfg->rules[i], &pts, one); k < n; k++) e->point_rule_off[pts[k] + 1]++;
   for (size_t p = 0; p < cfg->n_points; p++) e->point_rule_off[p + 1] += e->point_rule_off[p];
   uint32_t *fill = calloc(cfg->n_points + 1, sizeof *fill);
   if (!fill) return -ENOMEM;
   for (size_t i = 0; i < cfg->n_rules; i++)
-    for (size_t k = 0, n = engine__rule_points(&cfg->rules[i], &pts, &one); k < n; k++)
+    for (size_t k = 0, n = engine__rule_points(&cfg->rules[i], &pts, one); k < n; k++)
       e->point_rules[e->point_rule_off[pts[k]] + fill[pts[k]]++] = (uint32_t)i;
   free(fill);
   return 0;
@@ -439,6 +448,27 @@ static void engine__body_texts(cJSON *root, const struct engine__txn *t, const s
     snprintf(en, sizeof en, "[%s] %s (%s) %s at %g%s per %g s, beyond %s limit %g, priority %s",
              alarm_event_name(t->tr.event), p->name ? p->name : p->id, p->id, falling ? "falls" : "rises", t->tr.value,
              u, r->rate_per_ms / 1000.0, s->name, s->limit, dg_priority_name(t->tr.priority));
+  } else if (s && r->type == DG_RULE_DEVIATION) {
+    const struct dg_point *q = r->point2;
+    snprintf(zh, sizeof zh, "【%s】%s（%s）与 %s（%s）偏差 %g%s，超过限值 %g%s，优先级：%s", engine__event_zh(t->tr.event),
+             p->name ? p->name : p->id, p->id, q->name ? q->name : q->id, q->id, t->tr.value, u, s->limit, u,
+             engine__priority_zh(t->tr.priority));
+    snprintf(en, sizeof en, "[%s] %s (%s) and %s (%s) differ by %g%s, more than %g%s, priority %s",
+             alarm_event_name(t->tr.event), p->name ? p->name : p->id, p->id, q->name ? q->name : q->id, q->id,
+             t->tr.value, u, s->limit, u, dg_priority_name(t->tr.priority));
+  } else if (s && r->type == DG_RULE_AGGREGATE) {
+    snprintf(zh, sizeof zh, "【%s】%s 综合等级：%s（%zu 个测点规则汇总），优先级：%s", engine__event_zh(t->tr.event),
+             r->name ? r->name : r->id, dg_level_name_zh((enum dg_level)s->limit), r->n_agg_inputs,
+             engine__priority_zh(t->tr.priority));
+    snprintf(en, sizeof en, "[%s] %s item level %s (from %zu point rules), priority %s", alarm_event_name(t->tr.event),
+             r->name ? r->name : r->id, s->name, r->n_agg_inputs, dg_priority_name(t->tr.priority));
+  } else if (s && r->type == DG_RULE_VOTE) {
+    snprintf(zh, sizeof zh, "【%s】%s：%g/%zu 个测点达到报警限值（%u 取 %zu 表决），优先级：%s", engine__event_zh(t->tr.event),
+             r->name ? r->name : r->id, t->tr.value, r->n_inputs, r->vote_k, r->n_inputs,
+             engine__priority_zh(t->tr.priority));
+    snprintf(en, sizeof en, "[%s] %s: %g of %zu points at or above their limits (%uoo%zu vote), priority %s",
+             alarm_event_name(t->tr.event), r->name ? r->name : r->id, t->tr.value, r->n_inputs, r->vote_k, r->n_inputs,
+             dg_priority_name(t->tr.priority));
   } else if (s) {
     snprintf(zh, sizeof zh, "【%s】%s（%s）当前值 %g%s，%s %s 限值 %g%s，优先级：%s", engine__event_zh(t->tr.event),
              p->name ? p->name : p->id, p->id, t->tr.value, u, r->type == DG_RULE_HIGH ? "高于" : "低于", s->name,
@@ -617,6 +647,8 @@ static int engine__is_fault_quality(uint8_t q)
   return q == DG_Q_COMM || q == DG_Q_DEVICE || q == DG_Q_BAD_PAYLOAD;
 }
 
+static void engine__eval_aggregates(struct engine *e, uint32_t input);
+
 static void engine__stage_changed(struct engine *e, uint32_t ri)
 {
   struct alarm *a = &e->alarms[ri];
@@ -626,6 +658,57 @@ static void engine__stage_changed(struct engine *e, uint32_t ri)
   double value = engine__is_fault_rule(r) ? e->points[r->point->index].value : e->rules[ri].value;
   if (alarm_on_stage(a, e->rules[ri].stage, value, dg_wall_ms(), &tr))
     engine__commit(e, a, &tr, "system", NULL);
+  if (r->agg_input) engine__eval_aggregates(e, ri);
+}
+
+/* Re-evaluates the aggregate rules that read rule `input` (inputs are high/low rules only, so
+ * this does not recurse further). */
+static void engine__eval_aggregates(struct engine *e, uint32_t input)
+{
+  int64_t now = (int64_t)uv_now(e->loop);
+  for (size_t ai = 0; ai < e->cfg->n_rules; ai++) {
+    const struct dg_rule *r = &e->cfg->rules[ai];
+    if (r->type != DG_RULE_AGGREGATE) continue;
+    int8_t stages[DG_MAX_AGG_INPUTS];
+    int reads = 0;
+    for (size_t k = 0; k < r->n_agg_inputs && k < DG_MAX_AGG_INPUTS; k++) {
+      stages[k] = e->rules[r->agg_inputs[k]->index].stage;
+      reads |= r->agg_inputs[k]->index == input;
+    }
+    if (!reads) continue;
+    int64_t deadline;
+    if (rule_eval_aggregate(r, &e->rules[ai], stages, now, &deadline)) engine__stage_changed(e, (uint32_t)ai);
+    engine__set_deadline(e, (uint32_t)ai, deadline);
+  }
+}
+
+/* A deviation rule compares with the other point's last value, and holds while that one has no
+ * good value (its quality is bad or it never reported). */
+static int engine__eval_deviation(struct engine *e, uint32_t ri, uint32_t p, double value, int64_t now,
+                                  int64_t *deadline)
+{
+  const struct dg_rule *r = &e->cfg->rules[ri];
+  const struct point_rt *other = &e->points[r->point->index == p ? r->point2->index : r->point->index];
+  *deadline = 0;
+  if (!other->has_value || other->quality != DG_Q_GOOD) {
+    rule_cancel_pending(&e->rules[ri]);
+    return 0;
+  }
+  return rule_eval_pair(r, &e->rules[ri], value, other->value, now, deadline);
+}
+
+/* A vote rule counts its inputs' last good values; an input with bad quality does not vote. */
+static int engine__eval_vote(struct engine *e, uint32_t ri, int64_t now, int64_t *deadline)
+{
+  const struct dg_rule *r = &e->cfg->rules[ri];
+  double values[DG_MAX_VOTE_INPUTS];
+  uint8_t good[DG_MAX_VOTE_INPUTS];
+  for (size_t i = 0; i < r->n_inputs && i < DG_MAX_VOTE_INPUTS; i++) {
+    const struct point_rt *pt = &e->points[r->inputs[i]->index];
+    values[i] = pt->value;
+    good[i] = pt->has_value && pt->quality == DG_Q_GOOD;
+  }
+  return rule_eval_vote(r, &e->rules[ri], values, good, now, deadline);
 }
 
 /* An expr rule after a sample of one of its points. An unknown result (an input without a good
@@ -652,12 +735,15 @@ static void engine__eval_point(struct engine *e, uint32_t p, double value, int64
     uint32_t ri = e->point_rules[k];
     const struct dg_rule *r = &e->cfg->rules[ri];
     int64_t deadline;
+    int changed;
     if (r->type == DG_RULE_EXPR) {
       engine__eval_expr(e, ri, now);
       continue;
     }
-    int changed = engine__is_fault_rule(r) ? rule_eval_fault(r, &e->rules[ri], 0, now, &deadline)
-                                           : rule_eval(r, &e->rules[ri], value, now, &deadline);
+    changed = r->type == DG_RULE_VOTE          ? engine__eval_vote(e, ri, now, &deadline)
+              : r->type == DG_RULE_DEVIATION   ? engine__eval_deviation(e, ri, p, value, now, &deadline)
+              : engine__is_fault_rule(r)       ? rule_eval_fault(r, &e->rules[ri], 0, now, &deadline)
+                                               : rule_eval(r, &e->rules[ri], value, now, &deadline);
     if (changed) engine__stage_changed(e, ri);
     engine__set_deadline(e, ri, deadline);
   }
@@ -671,8 +757,14 @@ static void engine__hold_point(struct engine *e, uint32_t p, uint8_t quality, in
     uint32_t ri = e->point_rules[k];
     const struct dg_rule *r = &e->cfg->rules[ri];
     if (r->type == DG_RULE_STALE) continue;
+    int64_t deadline;
     if (r->type == DG_RULE_EXPR) {
       engine__eval_expr(e, ri, now);
+      continue;
+    }
+    if (r->type == DG_RULE_VOTE) {
+      if (engine__eval_vote(e, ri, now, &deadline)) engine__stage_changed(e, ri);
+      engine__set_deadline(e, ri, deadline);
       continue;
     }
     if (r->type != DG_RULE_QUALITY) {
@@ -680,7 +772,6 @@ static void engine__hold_point(struct engine *e, uint32_t p, uint8_t quality, in
       engine__set_deadline(e, ri, 0);
       continue;
     }
-    int64_t deadline;
     if (rule_eval_fault(r, &e->rules[ri], engine__is_fault_quality(quality), now, &deadline))
       engine__stage_changed(e, ri);
     engine__set_deadline(e, ri, deadline);
@@ -1022,6 +1113,13 @@ static int engine__same_identity(const struct dg_rule *a, const struct dg_rule *
   if (a->type == DG_RULE_EXPR && strcmp(a->expr_text, b->expr_text)) return 0;
   for (size_t i = 0; i < a->n_stages; i++)
     if (strcmp(a->stages[i].name, b->stages[i].name) || a->stages[i].limit != b->stages[i].limit) return 0;
+  if (!a->point2 != !b->point2 || (a->point2 && strcmp(a->point2->id, b->point2->id))) return 0;
+  if (a->n_inputs != b->n_inputs || a->n_agg_inputs != b->n_agg_inputs) return 0;
+  for (size_t i = 0; i < a->n_agg_inputs; i++)
+    if (strcmp(a->agg_inputs[i]->id, b->agg_inputs[i]->id) || memcmp(a->agg_counts, b->agg_counts, sizeof a->agg_counts))
+      return 0;
+  for (size_t i = 0; i < a->n_inputs; i++)
+    if (strcmp(a->inputs[i]->id, b->inputs[i]->id) || a->input_limits[i] != b->input_limits[i]) return 0;
   return 1;
 }
 

@@ -210,7 +210,7 @@ struct dg_stage {
 /* rate: the change of the value over rate_window_ms, in units per rate_per_ms, compared like a
  * high rule (stage limits ascend) with the rising change, or the falling change's magnitude. */
 enum dg_rule_type { DG_RULE_HIGH = 1, DG_RULE_LOW = 2, DG_RULE_STALE = 3, DG_RULE_QUALITY = 4, DG_RULE_RATE = 5,
-                    DG_RULE_EXPR = 6 };
+                    DG_RULE_EXPR = 6, DG_RULE_DEVIATION = 7, DG_RULE_VOTE = 8, DG_RULE_AGGREGATE = 9 };
 enum dg_rate_direction { DG_RATE_RISING = 1, DG_RATE_FALLING = 2 };
 
 /* 风险失控表现 rule: the machine-checkable failure of a control measure. */
@@ -239,7 +239,28 @@ struct dg_rule {
    * "expr" with the rule's priority. `point` is the first point the condition reads. */
   char *expr_text;
   struct expr *expr;
+  /* deviation: points: [point, point2] disagree by more than `limit` (one implicit stage named
+   * "deviation", the rule's priority, deadband and delays on |point - point2|). */
+  struct dg_point *point2;
+  double limit;
+  /* vote: at least vote_k of the inputs are at or above their own limit (one implicit stage
+   * named "vote", the rule's priority); point is inputs[0]. */
+  struct dg_point **inputs;
+  double *input_limits;
+  size_t n_inputs;          /* 2..DG_MAX_VOTE_INPUTS */
+  uint32_t vote_k;
+  /* aggregate: the item level (yellow/orange/red = its stages 0..2, limits DG_LEVEL_YELLOW..RED)
+   * from the levels of its input rules (high/low rules listed earlier); point is the first
+   * input's point. agg_counts: yellow_from_blue, orange_from_yellow, red_from_orange. */
+  struct dg_rule **agg_inputs;
+  size_t n_agg_inputs;      /* 1..DG_MAX_AGG_INPUTS */
+  uint32_t agg_counts[3];
+  bool agg_input;           /* some aggregate rule reads this rule's stage */
 };
+
+#define DG_MAX_AGG_INPUTS 64
+
+#define DG_MAX_VOTE_INPUTS 32
 
 enum dg_channel_type { DG_CHANNEL_WEBHOOK = 1 };
 

@@ -1,5 +1,7 @@
 #include "rule.h"
 
+#include <math.h>
+
 void rule_state_init(struct rule_state *st)
 {
   st->stage = RULE_NORMAL;
@@ -7,6 +9,7 @@ void rule_state_init(struct rule_state *st)
   st->pending_since_ms = 0;
   st->value = 0;
   st->has_value = 0;
+  st->votes = 0;
 }
 
 /* A stage is entered at its limit and left only beyond limit ∓ deadband. */
@@ -14,6 +17,9 @@ static int rule__stage_holds(const struct dg_rule *r, int i, int current, double
 {
   double limit = r->stages[i].limit;
   int active = i <= current;
+  /* A deviation is "more than" its limit: two sensors exactly `limit` apart still agree. */
+  if (r->type == DG_RULE_DEVIATION) return value > limit || (active && value > limit - r->deadband);
+  if (r->type == DG_RULE_VOTE || r->type == DG_RULE_AGGREGATE) return value >= limit; /* counts: no deadband */
   if (r->type != DG_RULE_LOW) return value >= limit || (active && value > limit - r->deadband);
   return value <= limit || (active && value < limit + r->deadband);
 }
@@ -106,3 +112,49 @@ int rule_eval_fault(const struct dg_rule *r, struct rule_state *st, int fault, i
 }
 
 void rule_cancel_pending(struct rule_state *st) { st->pending = st->stage; }
+
+int rule_eval_pair(const struct dg_rule *r, struct rule_state *st, double a, double b, int64_t now_ms,
+                   int64_t *deadline_ms)
+{
+  return rule_eval(r, st, fabs(a - b), now_ms, deadline_ms);
+}
+
+int rule_eval_vote(const struct dg_rule *r, struct rule_state *st, const double *values, const uint8_t *good,
+                   int64_t now_ms, int64_t *deadline_ms)
+{
+  uint32_t votes = 0;
+  int n = 0;
+  for (size_t i = 0; i < r->n_inputs && i < DG_MAX_VOTE_INPUTS; i++) {
+    double limit = r->input_limits[i];
+    int was = (st->votes >> i) & 1u;
+    if (good[i] && (values[i] >= limit || (was && values[i] > limit - r->deadband))) {
+      votes |= 1u << i;
+      n++;
+    }
+  }
+  st->votes = votes;
+  return rule_eval(r, st, n, now_ms, deadline_ms);
+}
+
+enum dg_level rule_stage_level(const struct dg_rule *r, int stage)
+{
+  if (stage < 0 || stage >= (int)r->n_stages) return DG_LEVEL_NONE;
+  int named = dg_level_parse(r->stages[stage].name);
+  if (named > DG_LEVEL_NONE) return (enum dg_level)named;
+  return stage + 1 > DG_LEVEL_RED ? DG_LEVEL_RED : (enum dg_level)(stage + 1);
+}
+
+int rule_eval_aggregate(const struct dg_rule *r, struct rule_state *st, const int8_t *stages, int64_t now_ms,
+                        int64_t *deadline_ms)
+{
+  uint32_t at_least[DG_LEVEL_RED + 1] = {0};
+  for (size_t i = 0; i < r->n_agg_inputs; i++) {
+    enum dg_level l = rule_stage_level(r->agg_inputs[i], stages[i]);
+    for (int k = DG_LEVEL_BLUE; k <= (int)l; k++) at_least[k]++;
+  }
+  enum dg_level item = DG_LEVEL_NONE;
+  if (at_least[DG_LEVEL_ORANGE] >= r->agg_counts[2]) item = DG_LEVEL_RED;
+  else if (at_least[DG_LEVEL_YELLOW] >= r->agg_counts[1]) item = DG_LEVEL_ORANGE;
+  else if (at_least[DG_LEVEL_BLUE] >= r->agg_counts[0]) item = DG_LEVEL_YELLOW;
+  return rule_eval(r, st, item, now_ms, deadline_ms);
+}

@@ -30,6 +30,7 @@ struct rule_state {
   double value;            /* last good value seen */
   uint8_t has_value;
   struct rule_rate *rate;  /* rate rules: owned by the caller, zeroed; NULL for other types */
+  uint32_t votes;          /* vote rules: bit i set while input i votes */
 };
 
 /* Resets everything but st->rate. */
@@ -51,6 +52,30 @@ int rule_tick(const struct dg_rule *r, struct rule_state *st, int64_t now_ms, in
 /* Stale and quality rules: feeds whether the fault holds now (1) or not (0); the on-delay
  * applies to a fault appearing, the off-delay to it going. Same returns as rule_eval. */
 int rule_eval_fault(const struct dg_rule *r, struct rule_state *st, int fault, int64_t now_ms, int64_t *deadline_ms);
+
+/* Deviation rules: feeds one good value of each of the two points; the rule's value is |a - b|.
+ * Same returns as rule_eval. */
+int rule_eval_pair(const struct dg_rule *r, struct rule_state *st, double a, double b, int64_t now_ms,
+                   int64_t *deadline_ms);
+
+/* Vote rules: values[i] and good[i] of each of r->n_inputs inputs. Input i votes at or above its
+ * limit and keeps voting until it falls to limit - deadband; an input without a good value does
+ * not vote. The rule's value is the number of votes, its stage holds at vote_k or more. Same
+ * returns as rule_eval. */
+int rule_eval_vote(const struct dg_rule *r, struct rule_state *st, const double *values, const uint8_t *good,
+                   int64_t now_ms, int64_t *deadline_ms);
+
+/* The level a high/low rule's stage stands for: a stage named blue/yellow/orange/red (or
+ * 低/一般/较大/重大风险) is that level, otherwise stage index 0..3 is blue..red; DG_LEVEL_NONE
+ * when normal. */
+enum dg_level rule_stage_level(const struct dg_rule *r, int stage);
+
+/* Aggregate rules: stages[i] is the effective stage of r->agg_inputs[i]. Counting each input at
+ * its level and every level below, the item is red with red_from_orange inputs at orange or
+ * more, else orange with orange_from_yellow at yellow or more, else yellow with yellow_from_blue
+ * at blue or more. The rule's value is that dg_level. Same returns as rule_eval. */
+int rule_eval_aggregate(const struct dg_rule *r, struct rule_state *st, const int8_t *stages, int64_t now_ms,
+                        int64_t *deadline_ms);
 
 /* Drops a pending delay (e.g. the point's quality went bad: its value cannot confirm anything). */
 void rule_cancel_pending(struct rule_state *st);

@@ -472,7 +472,7 @@ static void test_scalar_rules(void **state)
   snprintf(yaml, sizeof yaml, "%srules: [{id: R, type: slope, point: P, stages: [{name: H, limit: 1, priority: low}]}]\n",
            rule_head);
   load_str(yaml, -EINVAL, err, sizeof err);
-  assert_non_null(strstr(err, "rules[0].type: expected one of high, low, stale, quality, rate, expr, got 'slope'"));
+  assert_non_null(strstr(err, "rules[0].type: expected one of high, low, stale, quality, rate, expr, deviation, vote, aggregate, got 'slope'"));
   snprintf(yaml, sizeof yaml, "%srules: [{id: R, type: high, point: P, deadband: -1, "
            "stages: [{name: H, limit: 1, priority: low}]}]\n", rule_head);
   load_str(yaml, -EINVAL, err, sizeof err);

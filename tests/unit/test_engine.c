@@ -28,6 +28,13 @@ static const char test_yaml[] =
   "  - { id: P3, driver: mqtt.main, topic: t/p3 }\n"
   "  - { id: P4, driver: mqtt.main, topic: t/p4 }\n"
   "  - { id: P5, driver: mqtt.main, topic: t/p5 }\n"
+  "  - { id: P6, driver: mqtt.main, topic: t/p6 }\n"
+  "  - { id: P7, driver: mqtt.main, topic: t/p7 }\n"
+  "  - { id: G1, driver: mqtt.main, topic: t/g1 }\n"
+  "  - { id: G2, driver: mqtt.main, topic: t/g2 }\n"
+  "  - { id: G3, driver: mqtt.main, topic: t/g3 }\n"
+  "  - { id: T1, driver: mqtt.main, topic: t/t1 }\n"
+  "  - { id: T2, driver: mqtt.main, topic: t/t2 }\n"
   "rules:\n"
   "  - { id: R1, type: high, point: P1, latched: true, stages: [ { name: H, limit: 25, priority: high } ] }\n"
   "  - { id: R2, type: high, point: P2, stages: [ { name: H, limit: 25, priority: critical } ] }\n"
@@ -35,6 +42,14 @@ static const char test_yaml[] =
   "  - { id: S4, type: stale, point: P4, timeout: 300ms, priority: medium }\n"
   "  - { id: RT5, type: rate, point: P5, rate: { per: 1s, window: 800ms }, direction: falling,\n"
   "      stages: [ { name: fall, limit: 10, priority: high } ] }\n"
+  "  - { id: D6, type: deviation, points: [P6, P7], limit: 5, priority: high }\n"
+  "  - { id: V7, type: vote, points: [G1, G2, G3], k: 2, limits: [20, 25, 30], priority: critical }\n"
+  "  - { id: TL1, type: high, point: T1, stages: [ { name: blue, limit: 1, priority: low },\n"
+  "      { name: yellow, limit: 2, priority: medium }, { name: orange, limit: 3, priority: high } ] }\n"
+  "  - { id: TL2, type: high, point: T2, stages: [ { name: blue, limit: 1, priority: low },\n"
+  "      { name: yellow, limit: 2, priority: medium }, { name: orange, limit: 3, priority: high } ] }\n"
+  "  - { id: AG8, type: aggregate, rules: [TL1, TL2], counts: { yellow_from_blue: 2, orange_from_yellow: 2,\n"
+  "      red_from_orange: 2 }, priorities: [low, medium, high] }\n"
   "channels:\n"
   "  - { id: hook, type: webhook, url: \"http://127.0.0.1:1/hook\" }\n"
   "policies:\n"
@@ -341,6 +356,180 @@ static void test_fault_rule_config(void **state)
                       "only rate rules have 'direction'");
 }
 
+/* Either point's good sample evaluates; a bad-quality input holds the state. */
+static void test_deviation_rule_in_engine(void **state)
+{
+  struct fixture *f = *state;
+  feed(f, "P6", 10);
+  assert_int_equal(alarm_of(f, "D6")->state, ALARM_NORMAL); /* P7 has no value yet */
+  feed(f, "P7", 16);
+  struct alarm *a = alarm_of(f, "D6");
+  assert_int_equal(a->state, ALARM_UNACK);
+  assert_true(a->value == 6);
+  feed_quality(f, "P7", DG_Q_COMM);
+  feed(f, "P6", 16); /* would agree with P7's old value, but P7 is bad: the alarm holds */
+  assert_int_equal(alarm_of(f, "D6")->state, ALARM_UNACK);
+  feed(f, "P7", 15); /* P7 good again: 1 apart */
+  assert_int_equal(alarm_of(f, "D6")->state, ALARM_RTN_UNACK);
+  assert_int_equal(outbox_rows(f, "D6"), 2);
+}
+
+static void test_deviation_rule_config(void **state)
+{
+  (void)state;
+  expect_config_error("{ id: D, type: deviation, points: [P1], limit: 1, priority: high }",
+                      "a deviation rule needs 'points: [A, B]' (two points)");
+  expect_config_error("{ id: D, type: deviation, points: [P1, P1], limit: 1, priority: high }",
+                      "the two points of a deviation rule must differ");
+  expect_config_error("{ id: D, type: deviation, points: [P1, P9], limit: 1, priority: high }", "unknown point 'P9'");
+  expect_config_error("{ id: D, type: deviation, points: [P1, P1], priority: high }", "a deviation rule needs 'limit'");
+  expect_config_error("{ id: D, type: deviation, point: P1, points: [P1, P1], limit: 1, priority: high }",
+                      "a deviation rule takes 'points: [..]'");
+  expect_config_error("{ id: H, type: high, point: P1, limit: 1, stages: [ { name: H, limit: 1, priority: low } ] }",
+                      "only deviation and vote rules have 'limit'");
+  expect_config_error("{ id: H, type: high, stages: [ { name: H, limit: 1, priority: low } ] }",
+                      "missing required key 'point'");
+}
+
+/* 2oo3 in the engine: any input's sample re-counts; a detector going bad stops voting. */
+static void test_vote_rule_in_engine(void **state)
+{
+  struct fixture *f = *state;
+  feed(f, "G1", 21);
+  assert_int_equal(alarm_of(f, "V7")->state, ALARM_NORMAL);
+  feed(f, "G3", 29);
+  assert_int_equal(alarm_of(f, "V7")->state, ALARM_NORMAL);
+  feed(f, "G2", 25);
+  struct alarm *a = alarm_of(f, "V7");
+  assert_int_equal(a->state, ALARM_UNACK);
+  assert_true(a->value == 2);
+  feed_quality(f, "G2", DG_Q_COMM);
+  assert_int_equal(alarm_of(f, "V7")->state, ALARM_RTN_UNACK);
+  assert_int_equal(outbox_rows(f, "V7"), 2);
+}
+
+static void test_vote_rule_config(void **state)
+{
+  (void)state;
+  expect_config_error("{ id: V, type: vote, points: [P1], k: 1, limit: 1, priority: high }",
+                      "a vote rule needs 'points: [..]' (2 to 32 points)");
+  expect_config_error("{ id: V, type: vote, points: [P1, P1], k: 1, limit: 1, priority: high }",
+                      "rules[0].points[1]: point 'P1' is listed twice");
+  expect_config_error("{ id: V, type: vote, points: [P1, P9], k: 1, limit: 1, priority: high }", "unknown point 'P9'");
+  expect_config_error("{ id: V, type: vote, points: [P1, P1], limit: 1, priority: high }", "a vote rule needs 'k'");
+  expect_config_error("{ id: V, type: vote, points: [P1, P1], k: 3, limit: 1, priority: high }",
+                      "k (3) exceeds the number of points (2)");
+  expect_config_error("{ id: V, type: vote, points: [P1, P1], k: 1, priority: high }", "listed twice");
+  expect_config_error("{ id: H, type: high, point: P1, k: 1, stages: [ { name: H, limit: 1, priority: low } ] }",
+                      "only vote rules have 'k'");
+}
+
+/* A vote's limits: one shared limit or one per point, never both. */
+static void test_vote_rule_limits(void **state)
+{
+  (void)state;
+  static const char *const base = "site: { code: T1 }\nmqtt: [ { id: m, uri: \"tcp://127.0.0.1:1\" } ]\n"
+                                  "points: [ { id: A, driver: mqtt.m, topic: a }, { id: B, driver: mqtt.m, topic: b } ]\n"
+                                  "rules:\n  - { id: V, type: vote, points: [A, B], k: 1, priority: high%s }\n";
+  static const struct { const char *keys; const char *err; double l0, l1; } cases[] = {
+    {", limit: 7", NULL, 7, 7},
+    {", limits: [3, 4]", NULL, 3, 4},
+    {"", "a vote rule needs one of 'limit' or 'limits: [..]'", 0, 0},
+    {", limit: 1, limits: [3, 4]", "a vote rule needs one of 'limit' or 'limits: [..]'", 0, 0},
+    {", limits: [3]", "rules[0].limits: expected one limit per point (2)", 0, 0},
+    {", limits: [3, x]", "rules[0].limits[1]: expected a number", 0, 0},
+  };
+  for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+    char yaml[1024], err[256] = "";
+    struct dg_config *cfg = NULL;
+    snprintf(yaml, sizeof yaml, base, cases[i].keys);
+    int rc = config_load_string("v.yaml", yaml, strlen(yaml), &cfg, err, sizeof err);
+    if (cases[i].err) {
+      if (rc == 0 || !strstr(err, cases[i].err)) fail_msg("case %zu: '%s' does not say '%s'", i, err, cases[i].err);
+      continue;
+    }
+    if (rc) fail_msg("case %zu: %s", i, err);
+    const struct dg_rule *r = &cfg->rules[0];
+    assert_int_equal(r->n_inputs, 2);
+    assert_true(r->input_limits[0] == cases[i].l0 && r->input_limits[1] == cases[i].l1);
+    assert_string_equal(r->stages[0].name, "vote");
+    config_free(cfg);
+  }
+}
+
+/* The item level follows its point rules' stage changes, escalating and returning. */
+static void test_aggregate_rule_in_engine(void **state)
+{
+  struct fixture *f = *state;
+  feed(f, "T1", 1.5);
+  assert_int_equal(alarm_of(f, "AG8")->state, ALARM_NORMAL);
+  feed(f, "T2", 1.5); /* 2 blue → yellow */
+  struct alarm *a = alarm_of(f, "AG8");
+  assert_int_equal(a->state, ALARM_UNACK);
+  assert_int_equal(a->stage, 0);
+  assert_int_equal(a->priority, DG_PRIO_LOW);
+  feed(f, "T1", 3.5);
+  feed(f, "T2", 2.5); /* orange + yellow: 2 at yellow or more → orange */
+  assert_int_equal(alarm_of(f, "AG8")->stage, 1);
+  feed(f, "T2", 3.5); /* 2 orange → red */
+  assert_int_equal(alarm_of(f, "AG8")->stage, 2);
+  assert_true(alarm_of(f, "AG8")->value == DG_LEVEL_RED);
+  feed(f, "T1", 0);
+  feed(f, "T2", 0);
+  assert_int_equal(alarm_of(f, "AG8")->state, ALARM_RTN_UNACK);
+}
+
+static void test_aggregate_rule_config(void **state)
+{
+  (void)state;
+  expect_config_error("{ id: A, type: aggregate, rules: [X], priorities: [low, low, low] }",
+                      "rules[0].rules[0]: unknown rule 'X' (inputs must be listed before the aggregate)");
+  expect_config_error("{ id: A, type: aggregate, point: P1, rules: [X] }", "an aggregate rule takes 'rules: [..]'");
+  expect_config_error("{ id: A, type: aggregate }", "an aggregate rule needs 'rules: [..]'");
+  expect_config_error("{ id: H, type: high, point: P1, counts: { red_from_orange: 1 },"
+                      " stages: [ { name: H, limit: 1, priority: low } ] }", "only aggregate rules have 'counts'");
+}
+
+/* Inputs, defaults and errors that need earlier rules. */
+static void test_aggregate_rule_inputs(void **state)
+{
+  (void)state;
+  static const char *const base =
+    "site: { code: T1 }\nmqtt: [ { id: m, uri: \"tcp://127.0.0.1:1\" } ]\n"
+    "points: [ { id: A, driver: mqtt.m, topic: a } ]\nrules:\n"
+    "  - { id: H, type: high, point: A, stages: [ { name: blue, limit: 1, priority: low } ] }\n"
+    "  - { id: S, type: stale, point: A, timeout: 1s, priority: low }\n"
+    "  - { id: AG, type: aggregate%s }\n";
+  static const struct { const char *keys; const char *err; uint32_t c0, c1, c2; enum dg_priority p2; } cases[] = {
+    {", rules: [H]", NULL, 4, 3, 2, DG_PRIO_CRITICAL},
+    {", rules: [H], counts: { orange_from_yellow: 5 }, priorities: [low, low, high]", NULL, 4, 5, 2, DG_PRIO_HIGH},
+    {", rules: [S]", "rules[2].rules[0]: input rule 'S' must be of type high or low", 0, 0, 0, 0},
+    {", rules: [H, H]", "rule 'H' is listed twice", 0, 0, 0, 0},
+    {", rules: [H], counts: { red_from_orange: 0 }", "rules[2].counts.red_from_orange", 0, 0, 0, 0},
+    {", rules: [H], priorities: [low, high]", "expected three priorities", 0, 0, 0, 0},
+    {", rules: [H], priorities: [low, high, urgent]", "rules[2].priorities[2]: expected one of", 0, 0, 0, 0},
+    {", rules: [H], priority: high", "set 'priorities: [..]'", 0, 0, 0, 0},
+  };
+  for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+    char yaml[1024], err[256] = "";
+    struct dg_config *cfg = NULL;
+    snprintf(yaml, sizeof yaml, base, cases[i].keys);
+    int rc = config_load_string("a.yaml", yaml, strlen(yaml), &cfg, err, sizeof err);
+    if (cases[i].err) {
+      if (rc == 0 || !strstr(err, cases[i].err)) fail_msg("case %zu: '%s' does not say '%s'", i, err, cases[i].err);
+      continue;
+    }
+    if (rc) fail_msg("case %zu: %s", i, err);
+    const struct dg_rule *r = &cfg->rules[2];
+    assert_int_equal(r->n_stages, 3);
+    assert_string_equal(r->stages[2].name, "red");
+    assert_int_equal(r->stages[2].priority, cases[i].p2);
+    assert_true(r->agg_counts[0] == cases[i].c0 && r->agg_counts[1] == cases[i].c1 && r->agg_counts[2] == cases[i].c2);
+    assert_true(cfg->rules[0].agg_input);
+    config_free(cfg);
+  }
+}
+
 /* Drive each alarm to a state, restart, and find the same state, stage and shelve. */
 static void test_restart_in_each_state(void **state)
 {
@@ -389,6 +578,14 @@ int main(void)
     cmocka_unit_test_setup_teardown(test_stale_rule, setup, teardown),
     cmocka_unit_test_setup_teardown(test_rate_rule_in_engine, setup, teardown),
     cmocka_unit_test(test_fault_rule_config),
+    cmocka_unit_test_setup_teardown(test_deviation_rule_in_engine, setup, teardown),
+    cmocka_unit_test(test_deviation_rule_config),
+    cmocka_unit_test_setup_teardown(test_vote_rule_in_engine, setup, teardown),
+    cmocka_unit_test(test_vote_rule_config),
+    cmocka_unit_test(test_vote_rule_limits),
+    cmocka_unit_test_setup_teardown(test_aggregate_rule_in_engine, setup, teardown),
+    cmocka_unit_test(test_aggregate_rule_config),
+    cmocka_unit_test(test_aggregate_rule_inputs),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -5,6 +5,7 @@
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <math.h>
 #include <stdlib.h>
 #include <cmocka.h>
 
@@ -547,6 +548,150 @@ static void test_random_operations_stay_legal(void **state)
   }
 }
 
+static struct dg_point test_point_b = {.id = "GT102", .name = "gas B"};
+
+/* One step of a two-point scenario: at time t feed a and b, expect stage. */
+struct pair_step {
+  int64_t t;
+  double a, b;
+  int expect_stage;
+  int expect_changed;
+};
+
+static void test_deviation_rule(void **state)
+{
+  (void)state;
+  struct dg_rule r = {.id = "D1", .type = DG_RULE_DEVIATION, .point = &test_point, .point2 = &test_point_b,
+                      .n_stages = 1, .deadband = 1, .on_delay_ms = 100, .off_delay_ms = 50, .limit = 5};
+  r.stages[0] = (struct dg_stage){.name = "deviation", .limit = 5, .priority = DG_PRIO_HIGH};
+  static const struct pair_step steps[] = {
+    {0, 10, 15, RULE_NORMAL, 0},   /* exactly at the limit: the sensors still agree */
+    {10, 10, 15.5, RULE_NORMAL, 0}, /* beyond it: the on-delay starts */
+    {60, 10, 12, RULE_NORMAL, 0},  /* a dip cancels it */
+    {70, 16, 10, RULE_NORMAL, 0},  /* either sign counts; the delay restarts */
+    {169, 16, 10, RULE_NORMAL, 0},
+    {170, 16, 10, 0, 1},           /* on-delay elapsed */
+    {180, 14.5, 10, 0, 0},         /* inside the deadband (limit - 1 < 4.5): holds */
+    {190, 14, 10, 0, 0},           /* exactly limit - deadband: leaving starts the off-delay */
+    {239, 14, 10, 0, 0},
+    {240, 14, 10, RULE_NORMAL, 1}, /* off-delay elapsed */
+  };
+  struct rule_state st;
+  rule_state_init(&st);
+  for (size_t i = 0; i < sizeof steps / sizeof steps[0]; i++) {
+    int64_t deadline;
+    int changed = rule_eval_pair(&r, &st, steps[i].a, steps[i].b, steps[i].t, &deadline);
+    if (st.stage != steps[i].expect_stage || changed != steps[i].expect_changed)
+      fail_msg("step %zu (t=%lld a=%g b=%g): stage %d changed %d, expected stage %d changed %d", i,
+               (long long)steps[i].t, steps[i].a, steps[i].b, st.stage, changed, steps[i].expect_stage,
+               steps[i].expect_changed);
+  }
+  assert_true(st.value == 4);
+}
+
+/* One step of a 2oo3 scenario: three values (NAN = bad quality), expected votes and stage. */
+struct vote_step {
+  int64_t t;
+  double v[3];
+  int expect_votes;
+  int expect_stage;
+  int expect_changed;
+};
+
+static void test_vote_rule(void **state)
+{
+  (void)state;
+  struct dg_point pa = {.id = "GT1"}, pb = {.id = "GT2"}, pc = {.id = "GT3"};
+  struct dg_point *inputs[] = {&pa, &pb, &pc};
+  double limits[] = {20, 25, 30};
+  struct dg_rule r = {.id = "V1", .type = DG_RULE_VOTE, .point = &pa, .n_stages = 1, .deadband = 2,
+                      .on_delay_ms = 100, .inputs = inputs, .input_limits = limits, .n_inputs = 3, .vote_k = 2};
+  r.stages[0] = (struct dg_stage){.name = "vote", .limit = 2, .priority = DG_PRIO_CRITICAL};
+  static const struct vote_step steps[] = {
+    {0, {19.9, 24.9, 29.9}, 0, RULE_NORMAL, 0},
+    {10, {20, 24.9, 29.9}, 1, RULE_NORMAL, 0},  /* exactly at its own limit: one vote */
+    {20, {20, 25, 29.9}, 2, RULE_NORMAL, 0},    /* 2oo3: the on-delay starts */
+    {50, {20, NAN, 29.9}, 1, RULE_NORMAL, 0},   /* a bad input does not vote: the delay drops */
+    {60, {20, 25, 29.9}, 2, RULE_NORMAL, 0},    /* the delay restarts here */
+    {159, {20, 25, 29.9}, 2, RULE_NORMAL, 0},
+    {160, {20, 25, 29.9}, 2, 0, 1},
+    {170, {18.1, 23.1, 29.9}, 2, 0, 0},         /* inside each input's deadband: still voting */
+    {180, {18, 23.1, 29.9}, 1, RULE_NORMAL, 1}, /* exactly limit - deadband: input 0 stops voting */
+    {190, {18, 23.1, 30}, 2, RULE_NORMAL, 0},   /* any two of three: the on-delay again */
+    {290, {18, 23.1, 30}, 2, 0, 1},
+    {300, {NAN, NAN, 30}, 1, RULE_NORMAL, 1},   /* bad inputs do not vote */
+  };
+  struct rule_state st;
+  rule_state_init(&st);
+  for (size_t i = 0; i < sizeof steps / sizeof steps[0]; i++) {
+    double v[3];
+    uint8_t good[3];
+    for (int k = 0; k < 3; k++) {
+      good[k] = !isnan(steps[i].v[k]);
+      v[k] = good[k] ? steps[i].v[k] : 1e9; /* a bad input's stale value must not count */
+    }
+    int64_t deadline;
+    int changed = rule_eval_vote(&r, &st, v, good, steps[i].t, &deadline);
+    if ((int)st.value != steps[i].expect_votes || st.stage != steps[i].expect_stage ||
+        changed != steps[i].expect_changed)
+      fail_msg("step %zu (t=%lld): votes %g stage %d changed %d, expected votes %d stage %d changed %d", i,
+               (long long)steps[i].t, st.value, st.stage, changed, steps[i].expect_votes, steps[i].expect_stage,
+               steps[i].expect_changed);
+  }
+}
+
+/* Item level from five point rules: named stages map by name, unnamed ones by index. */
+static void test_aggregate_rule(void **state)
+{
+  (void)state;
+  struct dg_rule named = {.id = "N", .type = DG_RULE_HIGH, .point = &test_point, .n_stages = 4};
+  static char *const level_names[] = {"blue", "yellow", "orange", "red"};
+  for (int k = 0; k < 4; k++) named.stages[k] = (struct dg_stage){.name = level_names[k], .limit = k + 1};
+  struct dg_rule only_red = {.id = "R", .type = DG_RULE_HIGH, .point = &test_point, .n_stages = 1};
+  only_red.stages[0] = (struct dg_stage){.name = "red", .limit = 1};
+  struct dg_rule hh = make_high(0, 0, 0); /* H, HH: index 0 blue, 1 yellow */
+  assert_int_equal(rule_stage_level(&named, RULE_NORMAL), DG_LEVEL_NONE);
+  assert_int_equal(rule_stage_level(&named, 2), DG_LEVEL_ORANGE);
+  assert_int_equal(rule_stage_level(&only_red, 0), DG_LEVEL_RED);
+  assert_int_equal(rule_stage_level(&hh, 1), DG_LEVEL_YELLOW);
+
+  struct dg_rule *inputs[] = {&named, &named, &named, &named, &hh};
+  struct dg_rule r = {.id = "AG", .type = DG_RULE_AGGREGATE, .point = &test_point, .n_stages = 3,
+                      .agg_inputs = inputs, .n_agg_inputs = 5, .agg_counts = {4, 3, 2}};
+  r.stages[0] = (struct dg_stage){.name = "yellow", .limit = DG_LEVEL_YELLOW, .priority = DG_PRIO_MEDIUM};
+  r.stages[1] = (struct dg_stage){.name = "orange", .limit = DG_LEVEL_ORANGE, .priority = DG_PRIO_HIGH};
+  r.stages[2] = (struct dg_stage){.name = "red", .limit = DG_LEVEL_RED, .priority = DG_PRIO_CRITICAL};
+  static const struct {
+    int8_t stages[5];
+    int expect_stage;
+  } cases[] = {
+    {{-1, -1, -1, -1, -1}, RULE_NORMAL},
+    {{0, 0, 0, -1, -1}, RULE_NORMAL}, /* 3 blue: not yet */
+    {{0, 0, 0, -1, 0}, 0},            /* 4 blue (H counts as blue) → yellow */
+    {{1, 1, -1, -1, -1}, RULE_NORMAL}, /* 2 yellow, 2 at blue or more: below every count */
+    {{1, 1, -1, -1, 1}, 1},           /* 3 yellow (HH counts as yellow) → orange, with only 3 at blue */
+    {{1, 1, 0, 0, -1}, 0},            /* 2 yellow, 4 at blue or more → yellow */
+    {{2, 0, 0, 0, -1}, 0},            /* 1 orange, 4 blue: yellow */
+    {{2, 3, -1, -1, -1}, 2},          /* 2 orange or more (red counts) → red */
+    {{3, -1, -1, -1, -1}, RULE_NORMAL}, /* one red point alone: counts below thresholds */
+  };
+  for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+    struct rule_state st;
+    int64_t deadline;
+    rule_state_init(&st);
+    rule_eval_aggregate(&r, &st, cases[i].stages, 0, &deadline);
+    if (st.stage != cases[i].expect_stage) fail_msg("case %zu: stage %d, expected %d", i, st.stage, cases[i].expect_stage);
+  }
+  /* Counts are configurable: 1 orange → red. */
+  r.agg_counts[2] = 1;
+  struct rule_state st;
+  int64_t deadline;
+  rule_state_init(&st);
+  assert_int_equal(rule_eval_aggregate(&r, &st, (const int8_t[]){2, -1, -1, -1, -1}, 0, &deadline), 1);
+  assert_int_equal(st.stage, 2);
+  assert_true(st.value == DG_LEVEL_RED);
+}
+
 int main(void)
 {
   const struct CMUnitTest tests[] = {
@@ -566,6 +711,9 @@ int main(void)
     cmocka_unit_test(test_fault_rule_delays),
     cmocka_unit_test(test_rate_rule),
     cmocka_unit_test(test_random_operations_stay_legal),
+    cmocka_unit_test(test_deviation_rule),
+    cmocka_unit_test(test_vote_rule),
+    cmocka_unit_test(test_aggregate_rule),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }
