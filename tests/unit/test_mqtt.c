@@ -245,7 +245,7 @@ static size_t add_point(struct fixture *f, const char *id, size_t broker, const 
   assert_true(i < MAX_POINTS);
   f->points[i] = (struct dg_point){.id = (char *)id, .name = (char *)id,
                                    .driver_kind = DG_DRIVER_MQTT, .driver_index = broker,
-                                   .mqtt = {(char *)topic, (char *)path, (char *)ts_path},
+                                   .mqtt = {.topic = (char *)topic, .path = (char *)path, .ts_path = (char *)ts_path},
                                    .scale = 1, .offset = 0, .index = i};
   return i;
 }
