@@ -35,23 +35,23 @@ int main(void)
     points[p].id = "P";
     struct dg_rule *h = &rules[2 * p], *l = &rules[2 * p + 1];
     *h = (struct dg_rule){.type = DG_RULE_HIGH, .point = &points[p], .n_stages = 2, .deadband = 1, .on_delay_ms = 2000};
-    h->stages[0] = (struct dg_stage){"H", 80, DG_PRIO_HIGH};
-    h->stages[1] = (struct dg_stage){"HH", 90, DG_PRIO_CRITICAL};
+    h->stages[0] = (struct dg_stage){.name = "H", .limit = 80, .priority = DG_PRIO_HIGH};
+    h->stages[1] = (struct dg_stage){.name = "HH", .limit = 90, .priority = DG_PRIO_CRITICAL};
     *l = (struct dg_rule){.type = DG_RULE_LOW, .point = &points[p], .n_stages = 1, .deadband = 1, .off_delay_ms = 1000};
-    l->stages[0] = (struct dg_stage){"L", 10, DG_PRIO_LOW};
+    l->stages[0] = (struct dg_stage){.name = "L", .limit = 10, .priority = DG_PRIO_LOW};
     if (p % 3 == 1) {
       l->type = DG_RULE_RATE; /* 20 units per second over a 5 s window */
       l->rate_per_ms = 1000;
       l->rate_window_ms = 5000;
       l->rate_direction = DG_RATE_RISING;
-      l->stages[0] = (struct dg_stage){"RoC", 20, DG_PRIO_MEDIUM};
+      l->stages[0] = (struct dg_stage){.name = "RoC", .limit = 20, .priority = DG_PRIO_MEDIUM};
     } else if (p % 3 == 2) {
       l->type = DG_RULE_QUALITY;
-      l->stages[0] = (struct dg_stage){"quality", 0, DG_PRIO_HIGH};
+      l->stages[0] = (struct dg_stage){.name = "quality", .limit = 0, .priority = DG_PRIO_HIGH};
     } else if (p % 6 == 0) {
       l->type = DG_RULE_DEVIATION;
       l->point2 = &points[(p + 1) % N_POINTS];
-      l->stages[0] = (struct dg_stage){"deviation", 30, DG_PRIO_HIGH};
+      l->stages[0] = (struct dg_stage){.name = "deviation", .limit = 30, .priority = DG_PRIO_HIGH};
     } else {
       l->type = DG_RULE_VOTE;
       for (int k = 0; k < 3; k++) vote_inputs[3 * p + k] = &points[(p + k) % N_POINTS];
@@ -59,7 +59,7 @@ int main(void)
       l->input_limits = vote_limits;
       l->n_inputs = 3;
       l->vote_k = 2;
-      l->stages[0] = (struct dg_stage){"vote", 2, DG_PRIO_CRITICAL};
+      l->stages[0] = (struct dg_stage){.name = "vote", .limit = 2, .priority = DG_PRIO_CRITICAL};
     }
     for (int k = 0; k < 2; k++) {
       rule_state_init(&st[2 * p + k]);

@@ -1110,11 +1110,14 @@ static int cfg__point(struct cfg_ctx *x, const struct dg_ynode *n, void *item, s
 
 /* ---- rules ---- */
 
-enum { ST_NAME, ST_LIMIT, ST_PRIORITY };
+enum { ST_NAME, ST_LIMIT, ST_PRIORITY, ST_DEADBAND, ST_ON, ST_OFF };
 static const struct cfg_field cfg__stage_fields[] = {
   [ST_NAME] = FSTR("name", struct dg_stage, name, F_REQ),
   [ST_LIMIT] = FNUM("limit", K_DOUBLE, struct dg_stage, limit, F_REQ, -DBL_MAX, DBL_MAX),
   [ST_PRIORITY] = FENUM("priority", struct dg_stage, priority, F_REQ, cfg__priorities),
+  [ST_DEADBAND] = FNUM("deadband", K_DOUBLE, struct dg_stage, deadband, 0, 0, DBL_MAX),
+  [ST_ON] = FNUM("on_delay", K_MS, struct dg_stage, on_delay_ms, 0, 0, MS_DAY),
+  [ST_OFF] = FNUM("off_delay", K_MS, struct dg_stage, off_delay_ms, 0, 0, MS_DAY),
 };
 
 static int cfg__stage(struct cfg_ctx *x, const struct dg_ynode *n, struct dg_rule *r, size_t i)
@@ -1122,6 +1125,9 @@ static int cfg__stage(struct cfg_ctx *x, const struct dg_ynode *n, struct dg_rul
   struct dg_stage *st = &r->stages[i];
   struct cfg_seen s;
   int rc = CFG_MAP(x, n, cfg__stage_fields, st, &s);
+  st->own_deadband = s.val[ST_DEADBAND] != NULL;
+  st->own_on_delay = s.val[ST_ON] != NULL;
+  st->own_off_delay = s.val[ST_OFF] != NULL;
   if (rc || i == 0) return rc;
   double prev = r->stages[i - 1].limit;
   if ((r->type == DG_RULE_HIGH || r->type == DG_RULE_RATE) && !(st->limit > prev))

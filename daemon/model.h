@@ -202,6 +202,12 @@ struct dg_stage {
   char *name;             /* "H", "HH", "yellow" ... */
   double limit;
   enum dg_priority priority;
+  /* high/low/rate stages may override the rule's deadband and delays; each own_* flag says the
+   * field is set, otherwise the rule's value applies. */
+  double deadband;
+  uint32_t on_delay_ms;   /* before this stage is entered */
+  uint32_t off_delay_ms;  /* before this stage is left */
+  bool own_deadband, own_on_delay, own_off_delay;
 };
 
 /* stale: no sample within timeout_ms; quality: the point's samples carry a fault quality

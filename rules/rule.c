@@ -12,16 +12,32 @@ void rule_state_init(struct rule_state *st)
   st->votes = 0;
 }
 
-/* A stage is entered at its limit and left only beyond limit ∓ deadband. */
+static double rule__deadband(const struct dg_rule *r, int i)
+{
+  return r->stages[i].own_deadband ? r->stages[i].deadband : r->deadband;
+}
+
+static int64_t rule__on_delay(const struct dg_rule *r, int i)
+{
+  return r->stages[i].own_on_delay ? r->stages[i].on_delay_ms : r->on_delay_ms;
+}
+
+static int64_t rule__off_delay(const struct dg_rule *r, int i)
+{
+  return r->stages[i].own_off_delay ? r->stages[i].off_delay_ms : r->off_delay_ms;
+}
+
+/* A stage is entered at its limit and left only beyond limit ∓ its deadband. */
 static int rule__stage_holds(const struct dg_rule *r, int i, int current, double value)
 {
   double limit = r->stages[i].limit;
+  double deadband = rule__deadband(r, i);
   int active = i <= current;
   /* A deviation is "more than" its limit: two sensors exactly `limit` apart still agree. */
-  if (r->type == DG_RULE_DEVIATION) return value > limit || (active && value > limit - r->deadband);
+  if (r->type == DG_RULE_DEVIATION) return value > limit || (active && value > limit - deadband);
   if (r->type == DG_RULE_VOTE || r->type == DG_RULE_AGGREGATE) return value >= limit; /* counts: no deadband */
-  if (r->type != DG_RULE_LOW) return value >= limit || (active && value > limit - r->deadband);
-  return value <= limit || (active && value < limit + r->deadband);
+  if (r->type != DG_RULE_LOW) return value >= limit || (active && value > limit - deadband);
+  return value <= limit || (active && value < limit + deadband);
 }
 
 int rule_target_stage(const struct dg_rule *r, int current, double value)
@@ -47,13 +63,26 @@ static int rule__settle(const struct dg_rule *r, struct rule_state *st, int targ
   int same_side = st->pending != st->stage && (st->pending > st->stage) == rising;
   if (!same_side) st->pending_since_ms = now_ms;
   st->pending = (int8_t)target;
-  int64_t due = st->pending_since_ms + (rising ? r->on_delay_ms : r->off_delay_ms);
+  /* Entering a stage waits for that stage's on-delay, leaving one for the off-delay of the stage
+   * left. */
+  int64_t due = st->pending_since_ms + (rising ? rule__on_delay(r, target) : rule__off_delay(r, st->stage));
   if (now_ms >= due) {
     st->stage = (int8_t)target;
     st->pending = st->stage;
     return 1;
   }
   *deadline_ms = due;
+  if (!rising) return 0;
+  /* A less severe stage with a shorter on-delay is entered meanwhile (HH pending, H due). */
+  for (int i = target - 1; i > st->stage; i--) {
+    if (now_ms < st->pending_since_ms + rule__on_delay(r, i)) continue;
+    st->stage = (int8_t)i;
+    return 1;
+  }
+  for (int i = target - 1; i > st->stage; i--) {
+    int64_t at = st->pending_since_ms + rule__on_delay(r, i);
+    if (at < *deadline_ms) *deadline_ms = at;
+  }
   return 0;
 }
 

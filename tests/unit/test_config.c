@@ -403,6 +403,26 @@ static long long on_delay_of(const char *text, char *err, size_t errlen)
   return ms;
 }
 
+static void test_stage_overrides(void **state)
+{
+  char err[512];
+  char yaml[768];
+  snprintf(yaml, sizeof yaml, "%srules: [{id: R, type: high, point: P, deadband: 1, on_delay: 2s, stages: ["
+           "{name: H, limit: 1, priority: low, on_delay: 5s}, "
+           "{name: HH, limit: 2, priority: high, deadband: 0.5, on_delay: 0, off_delay: 1m}]}]\n", rule_head);
+  struct dg_config *c = NULL;
+  assert_int_equal(config_load_string("t.yaml", yaml, strlen(yaml), &c, err, sizeof err), 0);
+  const struct dg_stage *h = &c->rules[0].stages[0], *hh = &c->rules[0].stages[1];
+  assert_true(h->own_on_delay && h->on_delay_ms == 5000 && !h->own_deadband && !h->own_off_delay);
+  assert_true(hh->own_deadband && hh->deadband == 0.5 && hh->own_on_delay && hh->on_delay_ms == 0);
+  assert_true(hh->own_off_delay && hh->off_delay_ms == 60000);
+  config_free(c);
+  snprintf(yaml, sizeof yaml, "%srules: [{id: R, type: high, point: P, stages: ["
+           "{name: H, limit: 1, priority: low, deadband: -1}]}]\n", rule_head);
+  assert_int_not_equal(config_load_string("t.yaml", yaml, strlen(yaml), &c, err, sizeof err), 0);
+  assert_non_null(strstr(err, "rules[0].stages[0].deadband"));
+}
+
 static void test_durations(void **state)
 {
   char err[512];
@@ -590,6 +610,7 @@ int main(void)
     cmocka_unit_test(test_level_bands),
     cmocka_unit_test(test_names),
     cmocka_unit_test(test_durations),
+    cmocka_unit_test(test_stage_overrides),
     cmocka_unit_test(test_scalar_rules),
     cmocka_unit_test(test_scalar_styles),
     cmocka_unit_test(test_lookups_without_index),

@@ -117,6 +117,52 @@ static void test_on_delay_keeps_running_into_higher_stage(void **state)
   run_steps(&r, steps, sizeof steps / sizeof steps[0]);
 }
 
+/* Stage entries override the rule's deadband and delays for that stage. */
+static void test_stage_overrides(void **state)
+{
+  struct dg_rule r = make_high(1, 0, 0);
+  r.stages[0].on_delay_ms = 5000;
+  r.stages[0].own_on_delay = 1;
+  r.stages[1].on_delay_ms = 0;
+  r.stages[1].own_on_delay = 1;
+  const struct step direct[] = {
+    {0, 60, 0, 1, 1},      /* HH has no on-delay: at once, although H waits 5 s */
+    {1000, 30, 0, 0, 1},   /* rule off-delay 0 */
+    {2000, 10, 0, -1, 1},
+    {3000, 30, 0, -1, 0},  /* H waits its own 5 s */
+    {7999, 0, 1, -1, 0},
+    {8000, 0, 1, 0, 1},
+  };
+  run_steps(&r, direct, sizeof direct / sizeof direct[0]);
+
+  /* HH with a 5 s on-delay and H without: H at once, HH after 5 s of the same excursion. */
+  r.stages[0].on_delay_ms = 0;
+  r.stages[1].on_delay_ms = 5000;
+  const struct step through[] = {
+    {0, 60, 0, 0, 1},
+    {4999, 0, 1, 0, 0},
+    {5000, 0, 1, 1, 1},
+  };
+  run_steps(&r, through, sizeof through / sizeof through[0]);
+
+  /* A stage-specific deadband (HH 5) and off-delay (HH 2 s); H keeps the rule's deadband 1. */
+  r = make_high(1, 0, 0);
+  r.stages[1].deadband = 5;
+  r.stages[1].own_deadband = 1;
+  r.stages[1].off_delay_ms = 2000;
+  r.stages[1].own_off_delay = 1;
+  const struct step band[] = {
+    {0, 50, 0, 1, 1},      /* exactly at the HH limit */
+    {100, 45.5, 0, 1, 0},  /* inside HH's deadband */
+    {200, 45, 0, 1, 0},    /* exactly limit - deadband: leaving HH waits HH's off-delay */
+    {2199, 45, 0, 1, 0},
+    {2200, 45, 0, 0, 1},
+    {2300, 24.5, 0, 0, 0}, /* inside H's deadband (rule's 1) */
+    {2400, 24, 0, -1, 1},  /* H's off-delay is the rule's 0 */
+  };
+  run_steps(&r, band, sizeof band / sizeof band[0]);
+}
+
 static void test_off_delay(void **state)
 {
   struct dg_rule r = make_high(0, 0, 2000);
@@ -701,6 +747,7 @@ int main(void)
     cmocka_unit_test(test_on_delay_interrupted_by_dip),
     cmocka_unit_test(test_on_delay_keeps_running_into_higher_stage),
     cmocka_unit_test(test_off_delay),
+    cmocka_unit_test(test_stage_overrides),
     cmocka_unit_test(test_deadline_reported),
     cmocka_unit_test(test_alarm_lifecycle_ack_while_active),
     cmocka_unit_test(test_alarm_rtn_unack),
