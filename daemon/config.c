@@ -1158,7 +1158,7 @@ static int cfg__stages(struct cfg_ctx *x, const struct dg_ynode *n, void *obj)
 
 enum { RU_ID, RU_NAME, RU_TYPE, RU_POINT, RU_MEASURE, RU_STAGES, RU_DEADBAND, RU_ON, RU_OFF, RU_LEVEL, RU_DEADLINE,
        RU_LATCHED, RU_TIMEOUT, RU_PRIORITY, RU_RATE, RU_DIRECTION, RU_EXPR, RU_POINTS, RU_LIMIT, RU_K,
-       RU_LIMITS, RU_RULES, RU_COUNTS, RU_PRIORITIES };
+       RU_LIMITS, RU_RULES, RU_COUNTS, RU_PRIORITIES, RU_SUPPRESS };
 static const struct cfg_field cfg__rule_fields[] = {
   [RU_ID] = FSTR("id", struct dg_rule, id, F_REQ),
   [RU_NAME] = FSTR("name", struct dg_rule, name, 0),
@@ -1184,7 +1184,39 @@ static const struct cfg_field cfg__rule_fields[] = {
   [RU_RULES] = FNODE("rules", 0),
   [RU_COUNTS] = FNODE("counts", 0),
   [RU_PRIORITIES] = FNODE("priorities", 0),
+  [RU_SUPPRESS] = FNODE("suppress_when", 0),
 };
+
+struct cfg_suppress {
+  double below, above;
+};
+
+enum { SUP_POINT, SUP_BELOW, SUP_ABOVE };
+static const struct cfg_field cfg__suppress_fields[] = {
+  [SUP_POINT] = FNODE("point", F_REQ),
+  [SUP_BELOW] = FNUM("below", K_DOUBLE, struct cfg_suppress, below, 0, -DBL_MAX, DBL_MAX),
+  [SUP_ABOVE] = FNUM("above", K_DOUBLE, struct cfg_suppress, above, 0, -DBL_MAX, DBL_MAX),
+};
+
+/* suppress_when: { point: P, below: x } or { point: P, above: x }. */
+static int cfg__suppress(struct cfg_ctx *x, const struct dg_ynode *n, void *obj)
+{
+  struct dg_rule *r = obj;
+  struct cfg_suppress sup = {0};
+  struct cfg_seen s;
+  void *p;
+  int rc = CFG_MAP(x, n, cfg__suppress_fields, &sup, &s);
+  if (rc) return rc;
+  if (s.val[SUP_BELOW] && s.val[SUP_ABOVE])
+    return cfg__failk(x, s.val[SUP_ABOVE], "above", "suppress_when takes one of 'below' and 'above', not both");
+  if (!s.val[SUP_BELOW] && !s.val[SUP_ABOVE]) return cfg__fail(x, n, "suppress_when needs 'below' or 'above'");
+  rc = cfg__ref(x, s.val[SUP_POINT], "point", &x->ix->points, "point", &p);
+  if (rc) return rc;
+  r->suppress_point = p;
+  r->suppress_below = s.val[SUP_BELOW] != NULL;
+  r->suppress_limit = r->suppress_below ? sup.below : sup.above;
+  return 0;
+}
 
 enum { AGC_YELLOW, AGC_ORANGE, AGC_RED };
 static const struct cfg_field cfg__agg_count_fields[] = {
@@ -1470,6 +1502,7 @@ static int cfg__rule(struct cfg_ctx *x, const struct dg_ynode *n, void *item, si
     if (rc) return rc;
     r->measure = obj;
   }
+  if (s.val[RU_SUPPRESS] && (rc = cfg__under(x, s.val[RU_SUPPRESS], "suppress_when", r, cfg__suppress))) return rc;
   if (r->type != DG_RULE_RATE && (s.val[RU_RATE] || s.val[RU_DIRECTION]))
     return cfg__failk(x, s.val[RU_RATE] ? s.val[RU_RATE] : s.val[RU_DIRECTION], s.val[RU_RATE] ? "rate" : "direction",
                       "only rate rules have '%s'", s.val[RU_RATE] ? "rate" : "direction");

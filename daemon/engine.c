@@ -128,6 +128,7 @@ static void engine__restore_row(struct engine *e, const struct dg_rule *r, sqlit
   a->activations = (uint32_t)sqlite3_column_int(st, 12);
   a->shelved_until_ms = sqlite3_column_int64(st, 13);
   a->shelve_reason = engine__col_dup(st, 14);
+  a->suppressed = a->state == ALARM_SUPPRESSED;
   if (a->state == ALARM_SHELVED && !a->shelved_until_ms) a->shelved_until_ms = dg_wall_ms(); /* expire now */
   e->rules[r->index].stage = (int8_t)a->stage;
   e->rules[r->index].pending = (int8_t)a->stage;
@@ -199,6 +200,11 @@ static int engine__index_rules(struct engine *e)
     for (size_t k = 0, n = engine__rule_points(&cfg->rules[i], &pts, one); k < n; k++)
       e->point_rules[e->point_rule_off[pts[k]] + fill[pts[k]]++] = (uint32_t)i;
   free(fill);
+  e->n_suppress = 0;
+  e->suppress_rules = malloc((cfg->n_rules ? cfg->n_rules : 1) * sizeof *e->suppress_rules);
+  if (!e->suppress_rules) return -ENOMEM;
+  for (size_t i = 0; i < cfg->n_rules; i++)
+    if (cfg->rules[i].suppress_point) e->suppress_rules[e->n_suppress++] = (uint32_t)i;
   return 0;
 }
 
@@ -242,6 +248,9 @@ static void engine__free_state(struct engine *e)
   free(e->deadlines);
   free(e->pending);
   free(e->point_rules);
+  free(e->suppress_rules);
+  e->suppress_rules = NULL;
+  e->n_suppress = 0;
   free(e->point_rule_off);
   free(e->rates);
   free(e->expr_values);
@@ -559,7 +568,8 @@ static void engine__build_msgs(struct engine *e, struct engine__txn *t, const st
 {
   enum alarm_event ev = t->tr.event;
   /* An alarm back in annunciation with its condition active is announced like an activation. */
-  int resumed = (ev == ALARM_EV_UNSHELVE || ev == ALARM_EV_RETURN_TO_SERVICE) && t->tr.to == ALARM_UNACK;
+  int resumed = (ev == ALARM_EV_UNSHELVE || ev == ALARM_EV_RETURN_TO_SERVICE || ev == ALARM_EV_UNSUPPRESS) &&
+                t->tr.to == ALARM_UNACK;
   if (ev != ALARM_EV_ACTIVATE && ev != ALARM_EV_ESCALATE && ev != ALARM_EV_CLEAR && !resumed) return;
   if (alarm_is_silenced(a)) return;
   char ref[96];
@@ -727,6 +737,22 @@ static void engine__eval_expr(struct engine *e, uint32_t ri, int64_t now)
   if (res == EXPR_UNKNOWN) rule_cancel_pending(&e->rules[ri]);
   else if (rule_eval_fault(r, &e->rules[ri], res == EXPR_TRUE, now, &deadline)) engine__stage_changed(e, ri);
   engine__set_deadline(e, ri, deadline);
+}
+
+/* Suppression by design: the rules whose suppress_when reads point p follow its new sample. */
+static void engine__eval_suppress(struct engine *e, uint32_t p)
+{
+  const struct point_rt *pt = &e->points[p];
+  for (size_t k = 0; k < e->n_suppress; k++) {
+    uint32_t ri = e->suppress_rules[k];
+    const struct dg_rule *r = &e->cfg->rules[ri];
+    if (r->suppress_point->index != p) continue;
+    int holds = pt->quality == DG_Q_GOOD && pt->has_value &&
+                (r->suppress_below ? pt->value < r->suppress_limit : pt->value > r->suppress_limit);
+    struct alarm_transition tr;
+    if (alarm_set_suppressed(&e->alarms[ri], holds, dg_wall_ms(), &tr))
+      engine__commit(e, &e->alarms[ri], &tr, "system", NULL);
+  }
 }
 
 static void engine__eval_point(struct engine *e, uint32_t p, double value, int64_t now)
@@ -975,9 +1001,11 @@ void engine_on_samples(void *ud, const struct dg_sample *s, size_t n)
       pt->value = s[i].value;
       pt->has_value = 1;
       pt->fresh_ms = now;
+      engine__eval_suppress(e, p);
       engine__eval_point(e, p, s[i].value, now);
     } else {
       e->stats.bad_samples++;
+      engine__eval_suppress(e, p);
       engine__hold_point(e, p, s[i].quality, now);
     }
   }
@@ -1174,6 +1202,8 @@ int engine_reload(struct engine *e, const struct dg_config *cfg)
     e->pending = old.pending;
     e->n_pending = old.n_pending;
     e->point_rules = old.point_rules;
+    e->suppress_rules = old.suppress_rules;
+    e->n_suppress = old.n_suppress;
     e->point_rule_off = old.point_rule_off;
     e->rates = old.rates;
     return rc;

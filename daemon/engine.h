@@ -46,6 +46,8 @@ struct engine {
   struct rule_state *rules;
   struct alarm *alarms;
   uint32_t *point_rules;      /* rules by point: point_rules[point_rule_off[p] .. off[p+1]) */
+  uint32_t *suppress_rules;   /* rules with a suppress_when, evaluated on their point's samples */
+  size_t n_suppress;
   uint32_t *point_rule_off;
 
   int64_t *deadlines;         /* per rule, monotonic ms of a pending delay, 0 none */

@@ -262,6 +262,11 @@ struct dg_rule {
   size_t n_agg_inputs;      /* 1..DG_MAX_AGG_INPUTS */
   uint32_t agg_counts[3];
   bool agg_input;           /* some aggregate rule reads this rule's stage */
+  /* suppress_when: { point, below | above }: the alarm is SUPPRESSED while suppress_point has
+   * good quality and its value is below (suppress_below) or above suppress_limit. NULL: never. */
+  struct dg_point *suppress_point;
+  double suppress_limit;
+  bool suppress_below;
 };
 
 #define DG_MAX_AGG_INPUTS 64

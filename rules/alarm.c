@@ -4,13 +4,15 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define ALARM_N_STATES 7
+#define ALARM_N_STATES 8
 
 static const char *const alarm__state_names[ALARM_N_STATES] = {"NORMAL",  "UNACK",   "ACKED",         "RTN_UNACK",
-                                                               "LATCHED", "SHELVED", "OUT_OF_SERVICE"};
+                                                               "LATCHED", "SHELVED", "OUT_OF_SERVICE",
+                                                               "SUPPRESSED"};
 static const char *const alarm__event_names[] = {"none",    "activate",      "escalate",       "deescalate",
                                                  "clear",   "ack",           "shelve",         "unshelve",
-                                                 "out_of_service", "return_to_service", "reset"};
+                                                 "out_of_service", "return_to_service", "reset",
+                                                 "suppress", "unsuppress"};
 
 const char *alarm_state_name(enum alarm_state s) { return alarm__state_names[s]; }
 const char *alarm_event_name(enum alarm_event e) { return alarm__event_names[e]; }
@@ -43,12 +45,13 @@ int alarm_is_active(const struct alarm *a) { return a->stage >= 0; }
 
 int alarm_is_silenced(const struct alarm *a)
 {
-  return a->state == ALARM_SHELVED || a->state == ALARM_OUT_OF_SERVICE;
+  return a->state == ALARM_SHELVED || a->state == ALARM_OUT_OF_SERVICE || a->state == ALARM_SUPPRESSED;
 }
 
 int alarm_state_may_be_active(enum alarm_state s)
 {
-  return s == ALARM_UNACK || s == ALARM_ACKED || s == ALARM_SHELVED || s == ALARM_OUT_OF_SERVICE;
+  return s == ALARM_UNACK || s == ALARM_ACKED || s == ALARM_SHELVED || s == ALARM_OUT_OF_SERVICE ||
+         s == ALARM_SUPPRESSED;
 }
 
 static void alarm__fill(const struct alarm *a, enum alarm_event ev, enum alarm_state from, int64_t now_ms,
@@ -142,7 +145,20 @@ int alarm_ack(struct alarm *a, const char *user, const char *comment, int64_t no
 /* The state the condition implies once an alarm is annunciated again. */
 static enum alarm_state alarm__resume_state(const struct alarm *a)
 {
+  if (a->suppressed) return ALARM_SUPPRESSED;
   return a->stage >= 0 ? ALARM_UNACK : ALARM_NORMAL;
+}
+
+int alarm_set_suppressed(struct alarm *a, int holds, int64_t now_ms, struct alarm_transition *tr)
+{
+  holds = holds != 0;
+  if (holds == a->suppressed) return 0;
+  a->suppressed = (uint8_t)holds;
+  if (a->state == ALARM_SHELVED || a->state == ALARM_OUT_OF_SERVICE) return 0;
+  enum alarm_state from = a->state;
+  a->state = alarm__resume_state(a);
+  alarm__fill(a, holds ? ALARM_EV_SUPPRESS : ALARM_EV_UNSUPPRESS, from, now_ms, tr);
+  return 1;
 }
 
 int alarm_shelve(struct alarm *a, const char *user, const char *reason, int64_t until_ms, int64_t now_ms,

@@ -13,6 +13,10 @@
  * OUT_OF_SERVICE take an alarm out of annunciation: the condition is still followed (stage,
  * value, activations) and journaled, but the state stays until unshelve / return to service,
  * which put the alarm in the state its condition implies (UNACK if active, else NORMAL).
+ * SUPPRESSED (suppression by design, the rule's suppress_when holds) silences the same way; when
+ * the suppression ends the alarm takes the state its condition implies. A suppression that
+ * starts or ends while shelved or out of service only changes a->suppressed: unshelve and return
+ * to service then resume into SUPPRESSED.
  */
 #ifndef DG_ALARM_H
 #define DG_ALARM_H
@@ -23,7 +27,7 @@
 
 enum alarm_state {
   ALARM_NORMAL = 0, ALARM_UNACK, ALARM_ACKED, ALARM_RTN_UNACK,
-  ALARM_LATCHED, ALARM_SHELVED, ALARM_OUT_OF_SERVICE
+  ALARM_LATCHED, ALARM_SHELVED, ALARM_OUT_OF_SERVICE, ALARM_SUPPRESSED
 };
 
 enum alarm_event {
@@ -38,12 +42,14 @@ enum alarm_event {
   ALARM_EV_OUT_OF_SERVICE,
   ALARM_EV_RETURN_TO_SERVICE,
   ALARM_EV_RESET,             /* LATCHED → NORMAL */
+  ALARM_EV_SUPPRESS,          /* the rule's suppress_when started to hold (actor "system") */
+  ALARM_EV_UNSUPPRESS,        /* it stopped holding */
 };
 
-/* "NORMAL", "UNACK", "ACKED", "RTN_UNACK", "LATCHED", "SHELVED", "OUT_OF_SERVICE" */
+/* "NORMAL", "UNACK", "ACKED", "RTN_UNACK", "LATCHED", "SHELVED", "OUT_OF_SERVICE", "SUPPRESSED" */
 const char *alarm_state_name(enum alarm_state s);
 int alarm_state_parse(const char *s);             /* -1 if unknown */
-const char *alarm_event_name(enum alarm_event e); /* "activate", ..., "out_of_service", "reset" */
+const char *alarm_event_name(enum alarm_event e); /* "activate", ..., "reset", "suppress", "unsuppress" */
 
 /* The alarm of one rule; owned by the loop thread. Strings are owned by the alarm. */
 struct alarm {
@@ -62,6 +68,7 @@ struct alarm {
   uint32_t activations;
   int64_t shelved_until_ms;   /* wall time a shelve expires, 0 when not shelved */
   char *shelve_reason;
+  uint8_t suppressed;         /* the rule's suppress_when holds */
 };
 
 /* What a transition changed, for the journal. */
@@ -78,7 +85,7 @@ void alarm_init(struct alarm *a, const struct dg_rule *rule, int64_t id);
 void alarm_release(struct alarm *a);
 /* The condition is active (a stage holds), whatever the annunciation state. */
 int alarm_is_active(const struct alarm *a);
-/* Not annunciated: shelved or out of service (still evaluated and journaled). */
+/* Not annunciated: shelved, out of service or suppressed (still evaluated and journaled). */
 int alarm_is_silenced(const struct alarm *a);
 /* Whether a stored state carries an active stage (restore after restart). */
 int alarm_state_may_be_active(enum alarm_state s);
@@ -107,6 +114,10 @@ int alarm_return_to_service(struct alarm *a, const char *user, int64_t now_ms, s
 /* LATCHED (condition normal) → NORMAL; also records the user as the acknowledger. */
 int alarm_reset(struct alarm *a, const char *user, const char *comment, int64_t now_ms,
                 struct alarm_transition *tr);
+
+/* The rule's suppress_when holds (1) or not (0). Returns 1 and fills *tr when the state changed
+ * (NORMAL/UNACK/ACKED/RTN_UNACK/LATCHED ↔ SUPPRESSED), 0 otherwise. */
+int alarm_set_suppressed(struct alarm *a, int holds, int64_t now_ms, struct alarm_transition *tr);
 
 /* Why `ev` is refused in the alarm's current state, for a 409 body. */
 const char *alarm_refusal(const struct alarm *a, enum alarm_event ev);

@@ -35,6 +35,8 @@ static const char test_yaml[] =
   "  - { id: G3, driver: mqtt.main, topic: t/g3 }\n"
   "  - { id: T1, driver: mqtt.main, topic: t/t1 }\n"
   "  - { id: T2, driver: mqtt.main, topic: t/t2 }\n"
+  "  - { id: S1, driver: mqtt.main, topic: t/s1 }\n"
+  "  - { id: F1, driver: mqtt.main, topic: t/f1 }\n"
   "rules:\n"
   "  - { id: R1, type: high, point: P1, latched: true, stages: [ { name: H, limit: 25, priority: high } ] }\n"
   "  - { id: R2, type: high, point: P2, stages: [ { name: H, limit: 25, priority: critical } ] }\n"
@@ -50,6 +52,8 @@ static const char test_yaml[] =
   "      { name: yellow, limit: 2, priority: medium }, { name: orange, limit: 3, priority: high } ] }\n"
   "  - { id: AG8, type: aggregate, rules: [TL1, TL2], counts: { yellow_from_blue: 2, orange_from_yellow: 2,\n"
   "      red_from_orange: 2 }, priorities: [low, medium, high] }\n"
+  "  - { id: SU9, type: high, point: S1, suppress_when: { point: F1, below: 5 },\n"
+  "      stages: [ { name: H, limit: 25, priority: high } ] }\n"
   "channels:\n"
   "  - { id: hook, type: webhook, url: \"http://127.0.0.1:1/hook\" }\n"
   "policies:\n"
@@ -218,6 +222,71 @@ static void test_shelved_and_oos_are_journaled_not_notified(void **state)
   assert_int_equal(op(f, "R2", ALARM_EV_RETURN_TO_SERVICE, NULL, 0), 1);
   assert_int_equal(alarm_of(f, "R2")->state, ALARM_UNACK);
   assert_int_equal(outbox_rows(f, "R2"), 1);
+}
+
+/* F1 (say the feed flow) below 5 suppresses SU9 by design: evaluated and journaled, not notified. */
+static void test_suppressed_by_design(void **state)
+{
+  struct fixture *f = *state;
+  int64_t id = alarm_of(f, "SU9")->id;
+  feed(f, "F1", 2);
+  assert_int_equal(alarm_of(f, "SU9")->state, ALARM_SUPPRESSED);
+  feed(f, "S1", 40);
+  assert_int_equal(alarm_of(f, "SU9")->state, ALARM_SUPPRESSED);
+  assert_true(alarm_is_active(alarm_of(f, "SU9")));
+  assert_int_equal(outbox_rows(f, "SU9"), 0);
+  assert_int_equal(count(f, "SELECT COUNT(*) FROM alarm_journal WHERE alarm_id = ?1 AND event = 'suppress'"
+                            " AND actor = 'system' AND to_state = 'SUPPRESSED'", id), 1);
+  assert_int_equal(count(f, "SELECT COUNT(*) FROM alarm_journal WHERE alarm_id = ?1 AND event = 'activate'", id), 1);
+  /* The suppression survives a restart. */
+  restart(f);
+  assert_int_equal(alarm_of(f, "SU9")->state, ALARM_SUPPRESSED);
+  assert_true(alarm_of(f, "SU9")->suppressed);
+  assert_true(alarm_is_active(alarm_of(f, "SU9")));
+  feed(f, "F1", 3);
+  assert_int_equal(alarm_of(f, "SU9")->state, ALARM_SUPPRESSED);
+  assert_int_equal(outbox_rows(f, "SU9"), 0);
+  /* Condition still active when the suppression ends: UNACK and announced. */
+  feed(f, "F1", 8);
+  assert_int_equal(alarm_of(f, "SU9")->state, ALARM_UNACK);
+  assert_int_equal(outbox_rows(f, "SU9"), 1);
+  assert_int_equal(count(f, "SELECT COUNT(*) FROM alarm_journal WHERE alarm_id = ?1 AND event = 'unsuppress'"
+                            " AND actor = 'system' AND to_state = 'UNACK'", id), 1);
+  /* A bad-quality sample of F1 cannot prove the suppression. */
+  feed(f, "F1", 2);
+  assert_int_equal(alarm_of(f, "SU9")->state, ALARM_SUPPRESSED);
+  feed_quality(f, "F1", DG_Q_COMM);
+  assert_int_equal(alarm_of(f, "SU9")->state, ALARM_UNACK);
+}
+
+static void test_suppress_when_config(void **state)
+{
+  (void)state;
+  static const char head[] = "site: {code: x}\nmqtt: [{id: m, uri: 'tcp://h:1'}]\n"
+                             "points: [{id: P, driver: mqtt.m, topic: t}, {id: Q, driver: mqtt.m, topic: u}]\n"
+                             "rules: [{id: R, type: high, point: P, stages: [{name: H, limit: 1, priority: low}],\n"
+                             "  suppress_when: ";
+  static const struct {
+    const char *text, *err;
+  } cases[] = {
+    {"{point: Q, below: 1, above: 2}}]\n", "t.yaml:5:46: rules[0].suppress_when.above"},
+    {"{point: Q}}]\n", "needs 'below' or 'above'"},
+    {"{point: Z, above: 2}}]\n", "unknown point 'Z'"},
+    {"{point: Q, above: 2, over: 1}}]\n", "over"},
+  };
+  char yaml[512], err[512];
+  struct dg_config *c = NULL;
+  snprintf(yaml, sizeof yaml, "%s{point: Q, above: 2.5}}]\n", head);
+  assert_int_equal(config_load_string("t.yaml", yaml, strlen(yaml), &c, err, sizeof err), 0);
+  assert_true(c->rules[0].suppress_point == dg_config_point(c, "Q") && !c->rules[0].suppress_below);
+  assert_true(c->rules[0].suppress_limit == 2.5);
+  config_free(c);
+  for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+    snprintf(yaml, sizeof yaml, "%s%s", head, cases[i].text);
+    c = NULL;
+    assert_int_not_equal(config_load_string("t.yaml", yaml, strlen(yaml), &c, err, sizeof err), 0);
+    if (!strstr(err, cases[i].err) || !strstr(err, "suppress_when")) fail_msg("case %zu: %s", i, err);
+  }
 }
 
 static void test_latched_needs_reset(void **state)
@@ -574,6 +643,8 @@ int main(void)
     cmocka_unit_test_setup_teardown(test_latched_needs_reset, setup, teardown),
     cmocka_unit_test_setup_teardown(test_shelve_expires_while_active, setup, teardown),
     cmocka_unit_test_setup_teardown(test_restart_in_each_state, setup, teardown),
+    cmocka_unit_test_setup_teardown(test_suppressed_by_design, setup, teardown),
+    cmocka_unit_test(test_suppress_when_config),
     cmocka_unit_test_setup_teardown(test_quality_rule, setup, teardown),
     cmocka_unit_test_setup_teardown(test_stale_rule, setup, teardown),
     cmocka_unit_test_setup_teardown(test_rate_rule_in_engine, setup, teardown),

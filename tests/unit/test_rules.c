@@ -163,6 +163,62 @@ static void test_stage_overrides(void **state)
   run_steps(&r, band, sizeof band / sizeof band[0]);
 }
 
+/* Suppression by design: one step feeds a stage change or a suppression change. */
+struct sup_step {
+  int suppress;      /* -1: feed stage instead */
+  int stage;
+  int expect_ret;
+  enum alarm_state expect;
+  enum alarm_event expect_ev;
+};
+
+static void test_alarm_suppression(void **state)
+{
+  (void)state;
+  struct dg_rule r = make_high(0, 0, 0);
+  r.latched = true;
+  static const struct sup_step steps[] = {
+    {1, 0, 1, ALARM_SUPPRESSED, ALARM_EV_SUPPRESS},     /* NORMAL → SUPPRESSED */
+    {1, 0, 0, ALARM_SUPPRESSED, ALARM_EV_NONE},         /* already */
+    {-1, 0, 1, ALARM_SUPPRESSED, ALARM_EV_ACTIVATE},    /* evaluated, stays suppressed */
+    {-1, 1, 1, ALARM_SUPPRESSED, ALARM_EV_ESCALATE},
+    {0, 0, 1, ALARM_UNACK, ALARM_EV_UNSUPPRESS},        /* active: UNACK */
+    {1, 0, 1, ALARM_SUPPRESSED, ALARM_EV_SUPPRESS},     /* UNACK → SUPPRESSED */
+    {-1, -1, 1, ALARM_SUPPRESSED, ALARM_EV_CLEAR},      /* no latch while suppressed */
+    {0, 0, 1, ALARM_NORMAL, ALARM_EV_UNSUPPRESS},       /* normal: NORMAL */
+    {0, 0, 0, ALARM_NORMAL, ALARM_EV_NONE},
+    {-1, 0, 1, ALARM_UNACK, ALARM_EV_ACTIVATE},
+    {-1, -1, 1, ALARM_LATCHED, ALARM_EV_CLEAR},
+    {1, 0, 1, ALARM_SUPPRESSED, ALARM_EV_SUPPRESS},     /* LATCHED → SUPPRESSED */
+  };
+  struct alarm a;
+  alarm_init(&a, &r, 1);
+  for (size_t i = 0; i < sizeof steps / sizeof steps[0]; i++) {
+    struct alarm_transition tr = {0};
+    int ret = steps[i].suppress >= 0 ? alarm_set_suppressed(&a, steps[i].suppress, (int64_t)i, &tr)
+                                     : alarm_on_stage(&a, steps[i].stage, 1, (int64_t)i, &tr);
+    if (ret != steps[i].expect_ret || a.state != steps[i].expect || (ret && tr.event != steps[i].expect_ev))
+      fail_msg("step %zu: ret %d state %s event %s", i, ret, alarm_state_name(a.state), alarm_event_name(tr.event));
+    assert_true(alarm_is_silenced(&a) == (a.state == ALARM_SUPPRESSED));
+  }
+  /* Suppression starting and ending while shelved only moves the flag; unshelve resumes into it. */
+  struct alarm_transition tr;
+  assert_int_equal(alarm_set_suppressed(&a, 0, 20, &tr), 1);
+  assert_int_equal(alarm_on_stage(&a, 0, 30, 21, &tr), 1);
+  assert_int_equal(alarm_shelve(&a, "op", "work", 1000, 22, &tr), 1);
+  assert_int_equal(alarm_set_suppressed(&a, 1, 23, &tr), 0);
+  assert_int_equal(a.state, ALARM_SHELVED);
+  assert_int_equal(alarm_unshelve(&a, "op", 24, &tr), 1);
+  assert_int_equal(a.state, ALARM_SUPPRESSED);
+  assert_int_equal(alarm_out_of_service(&a, "op", 25, &tr), 1);
+  assert_int_equal(alarm_set_suppressed(&a, 0, 26, &tr), 0);
+  assert_int_equal(alarm_return_to_service(&a, "op", 27, &tr), 1);
+  assert_int_equal(a.state, ALARM_UNACK);
+  assert_int_equal(alarm_state_parse("SUPPRESSED"), ALARM_SUPPRESSED);
+  assert_true(alarm_state_may_be_active(ALARM_SUPPRESSED));
+  alarm_release(&a);
+}
+
 static void test_off_delay(void **state)
 {
   struct dg_rule r = make_high(0, 0, 2000);
@@ -430,9 +486,9 @@ static void test_alarm_shelve_fields(void **state)
 
 static void test_alarm_state_names_round_trip(void **state)
 {
-  for (int s = ALARM_NORMAL; s <= ALARM_OUT_OF_SERVICE; s++)
+  for (int s = ALARM_NORMAL; s <= ALARM_SUPPRESSED; s++)
     assert_int_equal(alarm_state_parse(alarm_state_name((enum alarm_state)s)), s);
-  assert_int_equal(alarm_state_parse("SUPPRESSED"), -1);
+  assert_int_equal(alarm_state_parse("SUPPRESSED_X"), -1);
   assert_true(alarm_state_may_be_active(ALARM_SHELVED));
   assert_false(alarm_state_may_be_active(ALARM_LATCHED));
 }
@@ -748,6 +804,7 @@ int main(void)
     cmocka_unit_test(test_on_delay_keeps_running_into_higher_stage),
     cmocka_unit_test(test_off_delay),
     cmocka_unit_test(test_stage_overrides),
+    cmocka_unit_test(test_alarm_suppression),
     cmocka_unit_test(test_deadline_reported),
     cmocka_unit_test(test_alarm_lifecycle_ack_while_active),
     cmocka_unit_test(test_alarm_rtn_unack),
