@@ -447,7 +447,7 @@ static void api__drivers(void *ud, const struct http_request *req, struct http_r
 #define KPI_DAY_MS 86400000LL
 
 /* Annunciated activations only: those while shelved or out of service do not reach an operator. */
-#define KPI_ACTIVATIONS "event = 'activate' AND to_state NOT IN ('SHELVED', 'OUT_OF_SERVICE')"
+#define KPI_ACTIVATIONS "event = 'activate' AND to_state NOT IN ('SHELVED', 'OUT_OF_SERVICE', 'SUPPRESSED')"
 
 static const char *const api__sql_kpi_count =
   "SELECT COUNT(*) FROM alarm_journal WHERE " KPI_ACTIVATIONS " AND ts_ms >= ?1";
@@ -458,12 +458,12 @@ static const char *const api__sql_kpi_floods =
   "      AND k.ts_ms > j.ts_ms - 600000 AND k.id <= j.id) = 11 ORDER BY j.id";
 static const char *const api__sql_kpi_chattering =
   "SELECT j.alarm_id, a.rule, MAX((SELECT COUNT(*) FROM alarm_journal k WHERE k.alarm_id = j.alarm_id"
-  "   AND k.event = 'activate' AND k.to_state NOT IN ('SHELVED', 'OUT_OF_SERVICE')"
+  "   AND k.event = 'activate' AND k.to_state NOT IN ('SHELVED', 'OUT_OF_SERVICE', 'SUPPRESSED')"
   "   AND k.ts_ms > j.ts_ms - 60000 AND k.ts_ms <= j.ts_ms))"
   " FROM alarm_journal j JOIN alarms a ON a.id = j.alarm_id"
-  " WHERE j.event = 'activate' AND j.to_state NOT IN ('SHELVED', 'OUT_OF_SERVICE') AND j.ts_ms >= ?1"
+  " WHERE j.event = 'activate' AND j.to_state NOT IN ('SHELVED', 'OUT_OF_SERVICE', 'SUPPRESSED') AND j.ts_ms >= ?1"
   " GROUP BY j.alarm_id HAVING MAX((SELECT COUNT(*) FROM alarm_journal k WHERE k.alarm_id = j.alarm_id"
-  "   AND k.event = 'activate' AND k.to_state NOT IN ('SHELVED', 'OUT_OF_SERVICE')"
+  "   AND k.event = 'activate' AND k.to_state NOT IN ('SHELVED', 'OUT_OF_SERVICE', 'SUPPRESSED')"
   "   AND k.ts_ms > j.ts_ms - 60000 AND k.ts_ms <= j.ts_ms)) >= 3 ORDER BY 3 DESC, 1";
 static const char *const api__sql_kpi_standing =
   "SELECT id, rule, first_active_ms, state FROM alarms WHERE active = 1 AND first_active_ms < ?1"
