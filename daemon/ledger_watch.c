@@ -34,12 +34,17 @@ struct ledger_watch__hazard {
   int state;
 };
 
+/* One pass of the overdue or missed-task watch: the rows it flags and their announcements, all
+ * committed in one transaction; the pass's busy flag stays set until that transaction is done. */
 struct ledger_watch__job {
   struct ledger_watch *w;
   int64_t now_ms;
-  struct ledger_watch__hazard *hz;
+  struct ledger_watch__hazard *hz; /* overdue pass */
+  int64_t *ids;                    /* missed-task pass */
   size_t n;
   struct notify_msg *msgs;
+  int *busy;
+  const char *flagged;             /* log text after the count, e.g. "hazard(s) flagged overdue" */
 };
 
 static const char *const ledger_watch__sql_due =
@@ -161,21 +166,49 @@ static void ledger_watch__job_free(struct ledger_watch__job *j)
 {
   notify_msg_free_list(j->msgs);
   free(j->hz);
+  free(j->ids);
   free(j);
 }
 
 static void ledger_watch__done(void *arg, int rc)
 {
   struct ledger_watch__job *j = arg;
-  j->w->busy = 0;
+  *j->busy = 0;
   if (rc == 0) {
-    DG_INFO("ledger", "%zu hazard(s) flagged overdue", j->n);
+    DG_INFO("ledger", "%zu %s", j->n, j->flagged);
     notify_send(j->w->e->notify, j->msgs);
     j->msgs = NULL;
   } else {
-    DG_ERR("ledger", "overdue flags not committed (rc %d); the next scan retries", rc);
+    DG_ERR("ledger", "%zu %s: not committed (rc %d); the next pass retries", j->n, j->flagged, rc);
   }
   ledger_watch__job_free(j);
+}
+
+typedef int (*ledger_watch__collect_fn)(struct ledger_watch *w, struct ledger_watch__job *j);
+
+/* Collects a pass's rows and submits them with their announcements; the count or negative. */
+static int ledger_watch__run(struct ledger_watch *w, int *busy, ledger_watch__collect_fn collect, store_work_fn work,
+                             const char *flagged, int64_t now_ms)
+{
+  if (*busy) return 0;
+  struct ledger_watch__job *j = calloc(1, sizeof *j);
+  if (!j) return -ENOMEM;
+  j->w = w;
+  j->now_ms = now_ms;
+  j->busy = busy;
+  j->flagged = flagged;
+  int rc = collect(w, j);
+  if (rc || !j->n) {
+    ledger_watch__job_free(j);
+    return rc;
+  }
+  size_t n = j->n;
+  if ((rc = store_submit_urgent(w->e->store, work, ledger_watch__done, j))) {
+    ledger_watch__job_free(j);
+    return rc;
+  }
+  *busy = 1;
+  return (int)n;
 }
 
 /* Collects the due hazards into j; 0 or negative. */
@@ -206,23 +239,8 @@ static int ledger_watch__collect(struct ledger_watch *w, struct ledger_watch__jo
 
 int ledger_watch_overdue(struct ledger_watch *w, int64_t now_ms)
 {
-  if (w->busy) return 0;
-  struct ledger_watch__job *j = calloc(1, sizeof *j);
-  if (!j) return -ENOMEM;
-  j->w = w;
-  j->now_ms = now_ms;
-  int rc = ledger_watch__collect(w, j);
-  if (rc || !j->n) {
-    ledger_watch__job_free(j);
-    return rc;
-  }
-  size_t n = j->n;
-  if ((rc = store_submit_urgent(w->e->store, ledger_watch__work, ledger_watch__done, j))) {
-    ledger_watch__job_free(j);
-    return rc;
-  }
-  w->busy = 1;
-  return (int)n;
+  return ledger_watch__run(w, &w->busy, ledger_watch__collect, ledger_watch__work, "hazard(s) flagged overdue",
+                           now_ms);
 }
 
 /* ---- dynamic risk history --------------------------------------------------------------------- */
@@ -515,14 +533,6 @@ int ledger_watch_inspections(struct ledger_watch *w, int64_t now_ms)
 
 /* ---- missed inspection tasks (未排查) ---------------------------------------------------------- */
 
-struct ledger_watch__missed_job {
-  struct ledger_watch *w;
-  int64_t now_ms;
-  int64_t *ids;
-  size_t n;
-  struct notify_msg *msgs;
-};
-
 static const char *const ledger_watch__sql_missed =
   "SELECT id, measure, unit, start_ms, due_ms FROM inspection_tasks WHERE check_status IS NULL AND due_ms <= ?1"
   " ORDER BY id";
@@ -573,7 +583,7 @@ static char *ledger_watch__missed_body(const struct dg_config *cfg, const struct
 
 static int ledger_watch__missed_work(struct store_conn *c, void *arg)
 {
-  struct ledger_watch__missed_job *j = arg;
+  struct ledger_watch__job *j = arg;
   for (size_t i = 0; i < j->n; i++) {
     sqlite3_stmt *st = store_stmt(c, ledger_watch__sql_mark_missed);
     if (!st) return SQLITE_ERROR;
@@ -585,28 +595,7 @@ static int ledger_watch__missed_work(struct store_conn *c, void *arg)
   return notify_msg_write(c, j->msgs);
 }
 
-static void ledger_watch__missed_free(struct ledger_watch__missed_job *j)
-{
-  notify_msg_free_list(j->msgs);
-  free(j->ids);
-  free(j);
-}
-
-static void ledger_watch__missed_done(void *arg, int rc)
-{
-  struct ledger_watch__missed_job *j = arg;
-  j->w->missed_busy = 0;
-  if (rc == 0) {
-    DG_INFO("ledger", "%zu inspection task(s) missed (未排查)", j->n);
-    notify_send(j->w->e->notify, j->msgs);
-    j->msgs = NULL;
-  } else {
-    DG_ERR("ledger", "missed inspection tasks not marked (rc %d); the next pass retries", rc);
-  }
-  ledger_watch__missed_free(j);
-}
-
-static int ledger_watch__collect_missed(struct ledger_watch *w, struct ledger_watch__missed_job *j)
+static int ledger_watch__collect_missed(struct ledger_watch *w, struct ledger_watch__job *j)
 {
   const struct engine *e = w->e;
   sqlite3_stmt *st = store_stmt(store_reader(e->store), ledger_watch__sql_missed);
@@ -641,23 +630,8 @@ static int ledger_watch__collect_missed(struct ledger_watch *w, struct ledger_wa
 
 int ledger_watch_missed(struct ledger_watch *w, int64_t now_ms)
 {
-  if (w->missed_busy) return 0;
-  struct ledger_watch__missed_job *j = calloc(1, sizeof *j);
-  if (!j) return -ENOMEM;
-  j->w = w;
-  j->now_ms = now_ms;
-  int rc = ledger_watch__collect_missed(w, j);
-  if (rc || !j->n) {
-    ledger_watch__missed_free(j);
-    return rc;
-  }
-  size_t n = j->n;
-  if ((rc = store_submit_urgent(w->e->store, ledger_watch__missed_work, ledger_watch__missed_done, j))) {
-    ledger_watch__missed_free(j);
-    return rc;
-  }
-  w->missed_busy = 1;
-  return (int)n;
+  return ledger_watch__run(w, &w->missed_busy, ledger_watch__collect_missed, ledger_watch__missed_work,
+                           "inspection task(s) missed (未排查)", now_ms);
 }
 
 static void ledger_watch__on_timer(uv_timer_t *t)
