@@ -1613,7 +1613,7 @@ static int cfg__policy(struct cfg_ctx *x, const struct dg_ynode *n, void *item, 
 /* ---- top level ---- */
 
 enum { TOP_SITE, TOP_DAEMON, TOP_PERSONS, TOP_SOURCES, TOP_MQTT, TOP_MODBUS, TOP_POINTS, TOP_RULES,
-       TOP_CHANNELS, TOP_POLICIES, TOP_ALARM };
+       TOP_CHANNELS, TOP_POLICIES, TOP_ALARM, TOP_LEDGER };
 static const struct cfg_field cfg__top_fields[] = {
   [TOP_SITE] = FNODE("site", F_REQ),
   [TOP_DAEMON] = FNODE("daemon", 0),
@@ -1626,6 +1626,7 @@ static const struct cfg_field cfg__top_fields[] = {
   [TOP_CHANNELS] = FNODE("channels", 0),
   [TOP_POLICIES] = FNODE("policies", 0),
   [TOP_ALARM] = FNODE("alarm", 0),
+  [TOP_LEDGER] = FNODE("ledger", 0),
 };
 
 static int cfg__section(struct cfg_ctx *x, const struct cfg_seen *s, int key, size_t elsize, void *arrp,
@@ -1670,6 +1671,24 @@ static int cfg__alarm(struct cfg_ctx *x, const struct dg_ynode *n, void *obj)
   return rc;
 }
 
+/* ---- hazard ledger ---- */
+
+enum { LDG_REVIEW, LDG_ATTACH_DIR };
+static const struct cfg_field cfg__ledger_fields[] = {
+  [LDG_REVIEW] = FBOOL("review_reports", struct dg_config, review_reports),
+  [LDG_ATTACH_DIR] = FSTR("attachments_dir", struct dg_config, attachments_dir, 0),
+};
+
+static int cfg__ledger(struct cfg_ctx *x, const struct dg_ynode *n, void *obj)
+{
+  struct cfg_seen s;
+  struct dg_config *c = obj;
+  int rc = CFG_MAP(x, n, cfg__ledger_fields, obj, &s);
+  if (!rc && c->attachments_dir && !c->attachments_dir[0])
+    rc = cfg__failk(x, s.val[LDG_ATTACH_DIR], "attachments_dir", "expected a directory path, got ''");
+  return rc;
+}
+
 static void cfg__alarm_defaults(struct dg_config *c)
 {
   static const uint32_t dflt[5] = {0, 8 * 3600000u, 8 * 3600000u, 4 * 3600000u, 3600000u};
@@ -1704,6 +1723,7 @@ static int cfg__root(struct cfg_ctx *x, const struct dg_ynode *root)
   if (!rc) rc = CFG_SECTION(x, &s, TOP_CHANNELS, c->channels, c->n_channels, cfg__channel);
   if (!rc) rc = CFG_SECTION(x, &s, TOP_POLICIES, c->policies, c->n_policies, cfg__policy);
   if (!rc) rc = cfg__under(x, s.val[TOP_ALARM], "alarm", c, cfg__alarm);
+  if (!rc) rc = cfg__under(x, s.val[TOP_LEDGER], "ledger", c, cfg__ledger);
   if (!rc) rc = cfg__defaults(x);
   return rc;
 }
@@ -1931,6 +1951,7 @@ void config_free(struct dg_config *c)
   free(c->site_name);
   free(c->http_listen);
   free(c->db_path);
+  free(c->attachments_dir);
   free(c);
 }
 

@@ -318,6 +318,11 @@ struct dg_config {
 
   /* alarm.max_shelve: longest shelve per priority (indexed by enum dg_priority), ms. */
   uint32_t max_shelve_ms[5];
+
+  /* ledger: manual hazard reports enter 审核中 (-1) until an engineer confirms or dismisses
+   * them (default false); directory of photo attachments (NULL: "<database path>.attachments"). */
+  bool review_reports;
+  char *attachments_dir;
 };
 
 /* Lookups by id (linear or hashed; NULL if absent). */
