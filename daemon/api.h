@@ -26,6 +26,9 @@ struct api_ctx {
    * issued to, or NULL if unknown or revoked. A NULL callback refuses every action with 401. */
   const struct dg_person *(*authenticate)(void *ud, const char *token);
   void *auth_ud;
+  /* Directory of photo attachments, fixed at start (ledger.attachments_dir, else
+   * "<database>.attachments"); owned by the caller. */
+  const char *attachments_dir;
 };
 
 int api_register(struct http_server *s, struct api_ctx *ctx);

@@ -29,7 +29,7 @@ static const char *const export__sql_hazards =
   " rectifier AS rectifyPerson, verifier AS checkAcceptPerson, verify_comment AS checkAcceptComment,"
   " closed_ms AS checkAcceptTime, overdue_ms AS overdueTime, occurrences AS occurrences,"
   " created_ms AS createTime, updated_ms AS updateTime"
-  " FROM hazards WHERE updated_ms > ?1 ORDER BY id";
+  " FROM hazards WHERE updated_ms > ?1 AND danger_state >= 0 ORDER BY id";
 
 int export_rows(sqlite3_stmt *st, cJSON *arr)
 {
