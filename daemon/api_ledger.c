@@ -594,7 +594,11 @@ static void ledger_api__inspections(void *ud, const struct http_request *req, st
   sqlite3_bind_int64(st, 2, due_ms);
   sqlite3_bind_int(st, 3, lim);
   cJSON *arr = cJSON_CreateArray();
-  while (sqlite3_step(st) == SQLITE_ROW) cJSON_AddItemToArray(arr, ledger_api__task_json(st));
+  while (sqlite3_step(st) == SQLITE_ROW) {
+    cJSON *t = ledger_api__task_json(st);
+    cJSON_AddItemToObject(t, "attachments", attach_api_list(store_reader(ctx->store), 0, sqlite3_column_int64(st, 0)));
+    cJSON_AddItemToArray(arr, t);
+  }
   sqlite3_reset(st);
   cJSON *root = cJSON_CreateObject();
   cJSON_AddItemToObject(root, "inspections", arr);
