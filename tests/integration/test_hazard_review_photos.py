@@ -141,6 +141,7 @@ def test_report_waits_for_confirmation(workdir, cleanup):
     st, r = post(daemon, f"/api/v1/inspections/{t['id']}/complete", {"check_status": 1, "note": "法兰渗漏"}, "zhao")
     assert st == 200, (st, r)
     assert daemon.get(f"/api/v1/hazards/{r['hazard']['id']}")[1]["danger_state"] == 0
+    assert daemon.stop() == 0
 
 
 def test_dismissed_report_is_closed(workdir, cleanup):
@@ -260,6 +261,7 @@ def test_photos_stored_by_hash_and_served(workdir, cleanup):
     assert upload(daemon, f"/api/v1/hazards/{hid}/photos", photo)[0] == 201
     st, _, body = request(daemon, "GET", r["url"])
     assert st == 200 and body == photo
+    assert daemon.stop() == 0  # an orderly stop (and, under ASan, no leak)
 
 
 if __name__ == "__main__":
