@@ -81,6 +81,15 @@ struct dg_unit {
   struct dg_hazard_source *source; /* back pointer */
 };
 
+/* A dangerous chemical held by a hazard source (GB 18218-2018; grade.h). */
+struct dg_substance {
+  char *name;
+  char *category;         /* hazard category "J1".."W11" (may be NULL) */
+  double quantity;        /* q, tonnes */
+  double critical;        /* Q, critical quantity, tonnes */
+  double beta;            /* correction factor used (explicit or from the standard's tables) */
+};
+
 /* 安全风险分析对象 / 重大危险源 hazard source. */
 struct dg_hazard_source {
   char *id;               /* hazardCode */
@@ -88,6 +97,14 @@ struct dg_hazard_source {
   char *type;             /* 装置/储罐/库/锅炉 ... (may be NULL) */
   bool is_major;
   int major_grade;        /* 1..4, 0 if not major */
+  /* major_hazard: { exposed_persons | alpha, substances }: is_major and major_grade computed
+   * (graded true) from S = Σq/Q and R = α·Σβq/Q; otherwise both are given in the config. */
+  bool graded;
+  double alpha;
+  long exposed_persons;   /* -1 when alpha is given directly */
+  double major_s, major_r;
+  struct dg_substance *substances;
+  size_t n_substances;
   struct dg_unit *units;
   size_t n_units;
 };
