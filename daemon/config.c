@@ -643,7 +643,7 @@ static int cfg__lec(struct cfg_ctx *x, const struct dg_ynode *n, void *obj)
   if (rc) return rc;
   e->method = DG_ASSESS_LEC;
   e->score = e->l * e->e * e->c;
-  e->level = dg_level_from_lec(e->score);
+  e->level = dg_level_from_lec(e->score, &x->c->lec_bands);
   return 0;
 }
 
@@ -658,7 +658,7 @@ static int cfg__ls(struct cfg_ctx *x, const struct dg_ynode *n, void *obj)
   e->l = ls.l;
   e->s = ls.s;
   e->score = e->l * e->s;
-  e->level = dg_level_from_ls(e->score);
+  e->level = dg_level_from_ls(e->score, &x->c->ls_bands);
   return 0;
 }
 
@@ -1695,7 +1695,7 @@ static int cfg__policy(struct cfg_ctx *x, const struct dg_ynode *n, void *item, 
 /* ---- top level ---- */
 
 enum { TOP_SITE, TOP_DAEMON, TOP_PERSONS, TOP_SOURCES, TOP_MQTT, TOP_MODBUS, TOP_POINTS, TOP_RULES,
-       TOP_CHANNELS, TOP_POLICIES, TOP_ALARM };
+       TOP_CHANNELS, TOP_POLICIES, TOP_ALARM, TOP_RISK_BANDS };
 static const struct cfg_field cfg__top_fields[] = {
   [TOP_SITE] = FNODE("site", F_REQ),
   [TOP_DAEMON] = FNODE("daemon", 0),
@@ -1708,6 +1708,7 @@ static const struct cfg_field cfg__top_fields[] = {
   [TOP_CHANNELS] = FNODE("channels", 0),
   [TOP_POLICIES] = FNODE("policies", 0),
   [TOP_ALARM] = FNODE("alarm", 0),
+  [TOP_RISK_BANDS] = FNODE("risk_bands", 0),
 };
 
 static int cfg__section(struct cfg_ctx *x, const struct cfg_seen *s, int key, size_t elsize, void *arrp,
@@ -1721,6 +1722,43 @@ static int cfg__section(struct cfg_ctx *x, const struct cfg_seen *s, int key, si
 }
 
 #define CFG_SECTION(x, s, key, arr, count, fn) cfg__section(x, s, key, sizeof *(arr), &(arr), &(count), fn)
+
+/* ---- risk bands ---- */
+
+enum { BAND_YELLOW, BAND_ORANGE, BAND_RED };
+static const struct cfg_field cfg__band_fields[] = {
+  [BAND_YELLOW] = FNUM("yellow", K_DOUBLE, struct dg_bands, yellow, F_REQ, 0, 1e6),
+  [BAND_ORANGE] = FNUM("orange", K_DOUBLE, struct dg_bands, orange, F_REQ, 0, 1e6),
+  [BAND_RED] = FNUM("red", K_DOUBLE, struct dg_bands, red, F_REQ, 0, 1e6),
+};
+
+static int cfg__bands(struct cfg_ctx *x, const struct dg_ynode *n, void *obj)
+{
+  struct dg_bands *b = obj;
+  struct cfg_seen s;
+  int rc = CFG_MAP(x, n, cfg__band_fields, b, &s);
+  if (rc) return rc;
+  if (!(b->yellow < b->orange)) return cfg__failk(x, s.val[BAND_ORANGE], "orange", "expected a limit above yellow's %g", b->yellow);
+  if (!(b->orange < b->red)) return cfg__failk(x, s.val[BAND_RED], "red", "expected a limit above orange's %g", b->orange);
+  return 0;
+}
+
+enum { BANDS_LEC, BANDS_LS };
+static const struct cfg_field cfg__risk_bands_fields[] = {
+  [BANDS_LEC] = FNODE("lec", 0),
+  [BANDS_LS] = FNODE("ls", 0),
+};
+
+/* risk_bands: { lec: {yellow, orange, red}, ls: {yellow, orange, red} } */
+static int cfg__risk_bands(struct cfg_ctx *x, const struct dg_ynode *n, void *obj)
+{
+  struct dg_config *c = obj;
+  struct cfg_seen s;
+  int rc = CFG_MAP(x, n, cfg__risk_bands_fields, NULL, &s);
+  if (!rc) rc = cfg__under(x, s.val[BANDS_LEC], "lec", &c->lec_bands, cfg__bands);
+  if (!rc) rc = cfg__under(x, s.val[BANDS_LS], "ls", &c->ls_bands, cfg__bands);
+  return rc;
+}
 
 /* ---- alarm management ---- */
 
@@ -1776,6 +1814,7 @@ static int cfg__root(struct cfg_ctx *x, const struct dg_ynode *root)
   int rc = CFG_MAP(x, root, cfg__top_fields, NULL, &s);
   if (!rc) rc = cfg__under(x, s.val[TOP_SITE], "site", c, cfg__site);
   if (!rc) rc = cfg__under(x, s.val[TOP_DAEMON], "daemon", c, cfg__daemon);
+  if (!rc) rc = cfg__under(x, s.val[TOP_RISK_BANDS], "risk_bands", c, cfg__risk_bands);
   /* Sections in dependency order, so every reference names something already loaded. */
   if (!rc) rc = CFG_SECTION(x, &s, TOP_PERSONS, c->persons, c->n_persons, cfg__person);
   if (!rc) rc = CFG_SECTION(x, &s, TOP_SOURCES, c->sources, c->n_sources, cfg__source);
@@ -1806,6 +1845,8 @@ int config_load_string(const char *name, const char *yaml, size_t len, struct dg
   x.c->http_port = 8080;
   x.c->history_flush_ms = 1000;
   x.c->hazard_deadline_days = 7;
+  x.c->lec_bands = dg_default_lec_bands;
+  x.c->ls_bands = dg_default_ls_bands;
   if (!(x.c->path = strdup(x.name))) rc = cfg__oom(&x);
   else rc = dg_yaml_parse(x.name, yaml, yaml ? len : 0, &tree, err, errlen);
   if (!rc) rc = cfg__root(&x, tree.root);
