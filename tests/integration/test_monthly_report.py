@@ -32,11 +32,14 @@ def test_monthly_report_formats(workdir, cleanup):
     daemon.start()
     wait_until(lambda: daemon.get("/api/v1/drivers")[1]["drivers"][0]["connected"], 15, "MQTT connected")
 
-    month = time.strftime("%Y-%m")
     desc = "液氨管线法兰<泄漏> & \"渗漏\""
     st, body = post(daemon, "/api/v1/hazards", {"actor": "zhao", "description": desc, "danger_src": 1,
                                                 "danger_level": 1, "measure": "M01"})
     assert st == 201, (st, body)
+    # The month the hazards were registered in (a run across midnight at a month's end must
+    # still ask for that month).
+    created_ms = daemon.get(f"/api/v1/hazards/{body['id']}")[1]["created_ms"]
+    month = time.strftime("%Y-%m", time.localtime(created_ms / 1000))
     st, body = post(daemon, "/api/v1/hazards", {"actor": "wang", "description": "泵房积水", "danger_src": 2})
     assert st == 201, (st, body)
 
