@@ -711,11 +711,24 @@ static int cfg__responsible(struct cfg_ctx *x, const struct dg_ynode *n, void *o
   return rc;
 }
 
-enum { UNIT_ID, UNIT_NAME, UNIT_RESP, UNIT_EVENTS };
+enum { HP_LEVEL, HP_DEADLINE };
+static const struct cfg_field cfg__hazard_policy_fields[] = {
+  [HP_LEVEL] = FNUM("level", K_INT, struct dg_unit, hazard_level, 0, 0, 1),
+  [HP_DEADLINE] = FNUM("deadline_days", K_U32, struct dg_unit, hazard_deadline_days, 0, 1, 3650),
+};
+
+static int cfg__hazard_policy(struct cfg_ctx *x, const struct dg_ynode *n, void *obj)
+{
+  struct cfg_seen s;
+  return CFG_MAP(x, n, cfg__hazard_policy_fields, obj, &s);
+}
+
+enum { UNIT_ID, UNIT_NAME, UNIT_RESP, UNIT_POLICY, UNIT_EVENTS };
 static const struct cfg_field cfg__unit_fields[] = {
   [UNIT_ID] = FSTR("id", struct dg_unit, id, F_REQ),
   [UNIT_NAME] = FSTR("name", struct dg_unit, name, 0),
   [UNIT_RESP] = FNODE("responsible", 0),
+  [UNIT_POLICY] = FNODE("hazard_policy", 0),
   [UNIT_EVENTS] = FNODE("events", 0),
 };
 
@@ -723,9 +736,11 @@ static int cfg__unit(struct cfg_ctx *x, const struct dg_ynode *n, void *item, si
 {
   struct dg_unit *u = item;
   struct cfg_seen s;
+  u->hazard_level = -1;
   int rc = CFG_MAP(x, n, cfg__unit_fields, u, &s);
   if (!rc) rc = cfg__add_id(x, &x->ix->units, u->id, u, s.val[UNIT_ID], "unit");
   if (!rc) rc = cfg__under(x, s.val[UNIT_RESP], "responsible", u, cfg__responsible);
+  if (!rc) rc = cfg__under(x, s.val[UNIT_POLICY], "hazard_policy", u, cfg__hazard_policy);
   if (!rc && s.val[UNIT_EVENTS]) {
     size_t mark = cfg__path_key(x, "events");
     rc = cfg__list(x, s.val[UNIT_EVENTS], sizeof *u->events, &u->events, &u->n_events, cfg__event);

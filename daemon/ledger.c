@@ -149,8 +149,11 @@ int hazard_on_activation(struct ledger *l, const struct dg_rule *rule, int stage
   hc->kind = HAZARD_OPEN;
   hc->hazard_id = l->next_id++;
   ledger__code(l, hc->hazard_id, now_ms, hc->code, sizeof hc->code);
-  hc->danger_level = rule->hazard_level >= 0 ? rule->hazard_level : 0;
-  uint32_t days = rule->hazard_deadline_days ? rule->hazard_deadline_days : l->cfg->hazard_deadline_days;
+  const struct dg_unit *unit = m->event ? m->event->unit : NULL;
+  int unit_level = unit && unit->hazard_level >= 0 ? unit->hazard_level : 0;
+  uint32_t unit_days = unit && unit->hazard_deadline_days ? unit->hazard_deadline_days : l->cfg->hazard_deadline_days;
+  hc->danger_level = rule->hazard_level >= 0 ? rule->hazard_level : unit_level;
+  uint32_t days = rule->hazard_deadline_days ? rule->hazard_deadline_days : unit_days;
   hc->deadline_ms = now_ms + (int64_t)days * 86400000;
   ledger__describe(rule, stage, value, hc);
   if (ledger__remember(l, m->id, hc->hazard_id, hc->code)) DG_ERR("ledger", "out of memory");

@@ -86,6 +86,11 @@ struct dg_unit {
   char *dept;             /* hazardDep */
   char *person;           /* hazardLiablePerson: a dg_person id */
   enum dg_level level;    /* assessed: max of events */
+  /* hazard_policy: what the hazards the monitoring opens on this unit's measures get unless
+   * their rule says otherwise: dangerLevel (0 一般, 1 重大; -1 not set → 0) and the
+   * rectification deadline in days (0 not set → daemon.hazard_deadline_days). */
+  int hazard_level;
+  uint32_t hazard_deadline_days;
   struct dg_event *events;
   size_t n_events;
   struct dg_hazard_source *source; /* back pointer */

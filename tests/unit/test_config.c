@@ -404,6 +404,23 @@ static void test_configured_bands(void **state)
   assert_non_null(strstr(err, "risk_bands: unknown key 'lep' (expected one of: lec, ls)"));
 }
 
+static void test_unit_hazard_policy(void **state)
+{
+  char err[512] = "";
+  struct dg_config *c = load_str("site: {code: x}\nhazard_sources:\n - id: S\n   units:\n"
+                                 "   - {id: U1, hazard_policy: {level: 1, deadline_days: 3}}\n"
+                                 "   - {id: U2}\n",
+                                 0, err, sizeof err);
+  assert_int_equal(c->sources[0].units[0].hazard_level, 1);
+  assert_int_equal(c->sources[0].units[0].hazard_deadline_days, 3);
+  assert_int_equal(c->sources[0].units[1].hazard_level, -1);
+  assert_int_equal(c->sources[0].units[1].hazard_deadline_days, 0);
+  config_free(c);
+  load_str("site: {code: x}\nhazard_sources:\n - id: S\n   units:\n   - {id: U1, hazard_policy: {level: 2}}\n",
+           -EINVAL, err, sizeof err);
+  assert_string_equal(err, "t.yaml:5:38: hazard_sources[0].units[0].hazard_policy.level: expected an integer from 0 to 1, got '2'");
+}
+
 static void test_names(void **state)
 {
   assert_string_equal(dg_level_name(DG_LEVEL_ORANGE), "orange");
@@ -640,6 +657,7 @@ int main(void)
     cmocka_unit_test(test_io_errors),
     cmocka_unit_test(test_level_bands),
     cmocka_unit_test(test_configured_bands),
+    cmocka_unit_test(test_unit_hazard_policy),
     cmocka_unit_test(test_names),
     cmocka_unit_test(test_durations),
     cmocka_unit_test(test_stage_overrides),
