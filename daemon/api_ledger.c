@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "api_attach.h"
+#include "export.h"
 #include "hazard_flow.h"
 #include "ledger.h"
 #include "inspect.h"
@@ -798,6 +799,8 @@ static void ledger_api__risk_map(void *ud, const struct http_request *req, struc
   api_json_text(site, "name", e->cfg->site_name);
   cJSON_AddItemToObject(root, "counts", ledger_api__counts(units, n, 1));
   cJSON_AddItemToObject(root, "counts_assessed", ledger_api__counts(units, n, 0));
+  cJSON *sources = cJSON_AddArrayToObject(root, "hazard_sources");
+  for (size_t i = 0; i < e->cfg->n_sources; i++) cJSON_AddItemToArray(sources, export_hazard_source(&e->cfg->sources[i]));
   cJSON *arr = cJSON_AddArrayToObject(root, "units");
   for (size_t i = 0; i < n; i++) cJSON_AddItemToArray(arr, ledger_api__risk_unit(&units[i]));
   free(units);

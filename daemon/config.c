@@ -1,6 +1,7 @@
 #include "config.h"
 
 #include "expr.h"
+#include "grade.h"
 #include "idmap.h"
 #include "mqtt.h"
 #include "yaml.h"
@@ -642,7 +643,7 @@ static int cfg__lec(struct cfg_ctx *x, const struct dg_ynode *n, void *obj)
   if (rc) return rc;
   e->method = DG_ASSESS_LEC;
   e->score = e->l * e->e * e->c;
-  e->level = dg_level_from_lec(e->score);
+  e->level = dg_level_from_lec(e->score, &x->c->lec_bands);
   return 0;
 }
 
@@ -657,7 +658,7 @@ static int cfg__ls(struct cfg_ctx *x, const struct dg_ynode *n, void *obj)
   e->l = ls.l;
   e->s = ls.s;
   e->score = e->l * e->s;
-  e->level = dg_level_from_ls(e->score);
+  e->level = dg_level_from_ls(e->score, &x->c->ls_bands);
   return 0;
 }
 
@@ -710,11 +711,24 @@ static int cfg__responsible(struct cfg_ctx *x, const struct dg_ynode *n, void *o
   return rc;
 }
 
-enum { UNIT_ID, UNIT_NAME, UNIT_RESP, UNIT_EVENTS };
+enum { HP_LEVEL, HP_DEADLINE };
+static const struct cfg_field cfg__hazard_policy_fields[] = {
+  [HP_LEVEL] = FNUM("level", K_INT, struct dg_unit, hazard_level, 0, 0, 1),
+  [HP_DEADLINE] = FNUM("deadline_days", K_U32, struct dg_unit, hazard_deadline_days, 0, 1, 3650),
+};
+
+static int cfg__hazard_policy(struct cfg_ctx *x, const struct dg_ynode *n, void *obj)
+{
+  struct cfg_seen s;
+  return CFG_MAP(x, n, cfg__hazard_policy_fields, obj, &s);
+}
+
+enum { UNIT_ID, UNIT_NAME, UNIT_RESP, UNIT_POLICY, UNIT_EVENTS };
 static const struct cfg_field cfg__unit_fields[] = {
   [UNIT_ID] = FSTR("id", struct dg_unit, id, F_REQ),
   [UNIT_NAME] = FSTR("name", struct dg_unit, name, 0),
   [UNIT_RESP] = FNODE("responsible", 0),
+  [UNIT_POLICY] = FNODE("hazard_policy", 0),
   [UNIT_EVENTS] = FNODE("events", 0),
 };
 
@@ -722,9 +736,11 @@ static int cfg__unit(struct cfg_ctx *x, const struct dg_ynode *n, void *item, si
 {
   struct dg_unit *u = item;
   struct cfg_seen s;
+  u->hazard_level = -1;
   int rc = CFG_MAP(x, n, cfg__unit_fields, u, &s);
   if (!rc) rc = cfg__add_id(x, &x->ix->units, u->id, u, s.val[UNIT_ID], "unit");
   if (!rc) rc = cfg__under(x, s.val[UNIT_RESP], "responsible", u, cfg__responsible);
+  if (!rc) rc = cfg__under(x, s.val[UNIT_POLICY], "hazard_policy", u, cfg__hazard_policy);
   if (!rc && s.val[UNIT_EVENTS]) {
     size_t mark = cfg__path_key(x, "events");
     rc = cfg__list(x, s.val[UNIT_EVENTS], sizeof *u->events, &u->events, &u->n_events, cfg__event);
@@ -738,13 +754,89 @@ static int cfg__unit(struct cfg_ctx *x, const struct dg_ynode *n, void *item, si
   return rc;
 }
 
-enum { SRC_ID, SRC_NAME, SRC_TYPE, SRC_MAJOR, SRC_GRADE, SRC_UNITS };
+/* ---- major hazard grading (grade.h) ---- */
+
+enum { SUB_NAME, SUB_CATEGORY, SUB_QUANTITY, SUB_CRITICAL, SUB_BETA };
+static const struct cfg_field cfg__substance_fields[] = {
+  [SUB_NAME] = FSTR("name", struct dg_substance, name, F_REQ),
+  [SUB_CATEGORY] = FSTR("category", struct dg_substance, category, 0),
+  [SUB_QUANTITY] = FNUM("quantity", K_DOUBLE, struct dg_substance, quantity, F_REQ, 0, 1e9),
+  [SUB_CRITICAL] = FNUM("critical", K_DOUBLE, struct dg_substance, critical, F_REQ, 1e-6, 1e9),
+  [SUB_BETA] = FNUM("beta", K_DOUBLE, struct dg_substance, beta, 0, 0.1, 100),
+};
+
+static int cfg__substance(struct cfg_ctx *x, const struct dg_ynode *n, void *item, size_t i)
+{
+  struct dg_substance *sub = item;
+  struct cfg_seen s;
+  int rc = CFG_MAP(x, n, cfg__substance_fields, sub, &s);
+  if (rc) return rc;
+  if (sub->category && !grade_beta_by_category(sub->category))
+    return cfg__failk(x, s.val[SUB_CATEGORY], "category",
+                      "unknown hazard category '%.32s' (expected J1..J5, W1.1..W1.3, W2..W4, W5.1..W5.4, "
+                      "W6.1, W6.2, W7.1, W7.2, W8, W9.1, W9.2, W10, W11)", sub->category);
+  struct grade_substance g = {.name = sub->name, .category = sub->category, .beta = sub->beta};
+  if (!(sub->beta = grade_beta(&g)))
+    return cfg__fail(x, n, "no correction factor for '%.64s': it is not a toxic gas of GB 18218 table 3; "
+                     "give 'category' (J1..J5, W1.1..W11) or 'beta'", sub->name);
+  return 0;
+}
+
+struct cfg_major {
+  int persons;
+  double alpha;
+};
+
+enum { MH_PERSONS, MH_ALPHA, MH_SUBSTANCES };
+static const struct cfg_field cfg__major_fields[] = {
+  [MH_PERSONS] = FNUM("exposed_persons", K_INT, struct cfg_major, persons, 0, 0, 10000000),
+  [MH_ALPHA] = FNUM("alpha", K_DOUBLE, struct cfg_major, alpha, 0, 0.5, 2),
+  [MH_SUBSTANCES] = FNODE("substances", F_REQ),
+};
+
+/* major_hazard: { exposed_persons | alpha, substances: [...] } → S, R, is_major, grade. */
+static int cfg__major_hazard(struct cfg_ctx *x, const struct dg_ynode *n, void *obj)
+{
+  struct dg_hazard_source *hs = obj;
+  struct cfg_major mh = {0};
+  struct cfg_seen s;
+  int rc = CFG_MAP(x, n, cfg__major_fields, &mh, &s);
+  if (rc) return rc;
+  if (!s.key[MH_PERSONS] == !s.key[MH_ALPHA])
+    return cfg__fail(x, n, "give one of 'exposed_persons' (people outside the plant within 500 m) or 'alpha'");
+  size_t mark = cfg__path_key(x, "substances");
+  rc = cfg__list(x, s.val[MH_SUBSTANCES], sizeof *hs->substances, &hs->substances, &hs->n_substances,
+                 cfg__substance);
+  cfg__path_restore(x, mark);
+  if (rc) return rc;
+  if (!hs->n_substances) return cfg__failk(x, s.val[MH_SUBSTANCES], "substances", "expected at least one substance");
+  hs->exposed_persons = s.key[MH_PERSONS] ? mh.persons : -1;
+  hs->alpha = s.key[MH_PERSONS] ? grade_alpha(mh.persons) : mh.alpha;
+  struct grade_substance *g = calloc(hs->n_substances, sizeof *g);
+  if (!g) return cfg__oom(x);
+  for (size_t k = 0; k < hs->n_substances; k++)
+    g[k] = (struct grade_substance){.name = hs->substances[k].name, .quantity = hs->substances[k].quantity,
+                                    .critical = hs->substances[k].critical, .beta = hs->substances[k].beta};
+  struct grade_result r;
+  rc = grade_compute(g, hs->n_substances, hs->alpha, &r);
+  free(g);
+  if (rc) return cfg__fail(x, n, "cannot grade the substances (every one needs a correction factor and a critical quantity > 0)");
+  hs->graded = true;
+  hs->major_s = r.s;
+  hs->major_r = r.r;
+  hs->is_major = r.is_major;
+  hs->major_grade = r.grade;
+  return 0;
+}
+
+enum { SRC_ID, SRC_NAME, SRC_TYPE, SRC_MAJOR, SRC_GRADE, SRC_MAJOR_HAZARD, SRC_UNITS };
 static const struct cfg_field cfg__source_fields[] = {
   [SRC_ID] = FSTR("id", struct dg_hazard_source, id, F_REQ),
   [SRC_NAME] = FSTR("name", struct dg_hazard_source, name, 0),
   [SRC_TYPE] = FSTR("type", struct dg_hazard_source, type, 0),
   [SRC_MAJOR] = FBOOL("major", struct dg_hazard_source, is_major),
   [SRC_GRADE] = FNUM("major_grade", K_INT, struct dg_hazard_source, major_grade, 0, 1, 4),
+  [SRC_MAJOR_HAZARD] = FNODE("major_hazard", 0),
   [SRC_UNITS] = FNODE("units", 0),
 };
 
@@ -755,9 +847,14 @@ static int cfg__source(struct cfg_ctx *x, const struct dg_ynode *n, void *item, 
   int rc = CFG_MAP(x, n, cfg__source_fields, hs, &s);
   if (!rc) rc = cfg__add_id(x, &x->sources, hs->id, hs, s.val[SRC_ID], "hazard source");
   if (rc) return rc;
-  if (hs->is_major && !hs->major_grade)
+  if (s.key[SRC_MAJOR_HAZARD] && (s.key[SRC_MAJOR] || s.key[SRC_GRADE]))
+    return cfg__fail(x, s.key[s.key[SRC_MAJOR] ? SRC_MAJOR : SRC_GRADE],
+                     "'major_hazard' computes the grade: give either it or 'major'/'major_grade'");
+  if (s.key[SRC_MAJOR_HAZARD]) rc = cfg__under(x, s.val[SRC_MAJOR_HAZARD], "major_hazard", hs, cfg__major_hazard);
+  if (rc) return rc;
+  if (!hs->graded && hs->is_major && !hs->major_grade)
     return cfg__fail(x, n, "missing required key 'major_grade' (grade 1..4 of a major hazard source)");
-  if (!hs->is_major && hs->major_grade)
+  if (!hs->graded && !hs->is_major && hs->major_grade)
     return cfg__fail(x, s.key[SRC_GRADE], "key 'major_grade' needs 'major: true'");
   if (s.val[SRC_UNITS]) {
     size_t mark = cfg__path_key(x, "units");
@@ -1613,7 +1710,7 @@ static int cfg__policy(struct cfg_ctx *x, const struct dg_ynode *n, void *item, 
 /* ---- top level ---- */
 
 enum { TOP_SITE, TOP_DAEMON, TOP_PERSONS, TOP_SOURCES, TOP_MQTT, TOP_MODBUS, TOP_POINTS, TOP_RULES,
-       TOP_CHANNELS, TOP_POLICIES, TOP_ALARM, TOP_LEDGER };
+       TOP_CHANNELS, TOP_POLICIES, TOP_ALARM, TOP_RISK_BANDS, TOP_LEDGER };
 static const struct cfg_field cfg__top_fields[] = {
   [TOP_SITE] = FNODE("site", F_REQ),
   [TOP_DAEMON] = FNODE("daemon", 0),
@@ -1626,6 +1723,7 @@ static const struct cfg_field cfg__top_fields[] = {
   [TOP_CHANNELS] = FNODE("channels", 0),
   [TOP_POLICIES] = FNODE("policies", 0),
   [TOP_ALARM] = FNODE("alarm", 0),
+  [TOP_RISK_BANDS] = FNODE("risk_bands", 0),
   [TOP_LEDGER] = FNODE("ledger", 0),
 };
 
@@ -1640,6 +1738,43 @@ static int cfg__section(struct cfg_ctx *x, const struct cfg_seen *s, int key, si
 }
 
 #define CFG_SECTION(x, s, key, arr, count, fn) cfg__section(x, s, key, sizeof *(arr), &(arr), &(count), fn)
+
+/* ---- risk bands ---- */
+
+enum { BAND_YELLOW, BAND_ORANGE, BAND_RED };
+static const struct cfg_field cfg__band_fields[] = {
+  [BAND_YELLOW] = FNUM("yellow", K_DOUBLE, struct dg_bands, yellow, F_REQ, 0, 1e6),
+  [BAND_ORANGE] = FNUM("orange", K_DOUBLE, struct dg_bands, orange, F_REQ, 0, 1e6),
+  [BAND_RED] = FNUM("red", K_DOUBLE, struct dg_bands, red, F_REQ, 0, 1e6),
+};
+
+static int cfg__bands(struct cfg_ctx *x, const struct dg_ynode *n, void *obj)
+{
+  struct dg_bands *b = obj;
+  struct cfg_seen s;
+  int rc = CFG_MAP(x, n, cfg__band_fields, b, &s);
+  if (rc) return rc;
+  if (!(b->yellow < b->orange)) return cfg__failk(x, s.val[BAND_ORANGE], "orange", "expected a limit above yellow's %g", b->yellow);
+  if (!(b->orange < b->red)) return cfg__failk(x, s.val[BAND_RED], "red", "expected a limit above orange's %g", b->orange);
+  return 0;
+}
+
+enum { BANDS_LEC, BANDS_LS };
+static const struct cfg_field cfg__risk_bands_fields[] = {
+  [BANDS_LEC] = FNODE("lec", 0),
+  [BANDS_LS] = FNODE("ls", 0),
+};
+
+/* risk_bands: { lec: {yellow, orange, red}, ls: {yellow, orange, red} } */
+static int cfg__risk_bands(struct cfg_ctx *x, const struct dg_ynode *n, void *obj)
+{
+  struct dg_config *c = obj;
+  struct cfg_seen s;
+  int rc = CFG_MAP(x, n, cfg__risk_bands_fields, NULL, &s);
+  if (!rc) rc = cfg__under(x, s.val[BANDS_LEC], "lec", &c->lec_bands, cfg__bands);
+  if (!rc) rc = cfg__under(x, s.val[BANDS_LS], "ls", &c->ls_bands, cfg__bands);
+  return rc;
+}
 
 /* ---- alarm management ---- */
 
@@ -1713,6 +1848,7 @@ static int cfg__root(struct cfg_ctx *x, const struct dg_ynode *root)
   int rc = CFG_MAP(x, root, cfg__top_fields, NULL, &s);
   if (!rc) rc = cfg__under(x, s.val[TOP_SITE], "site", c, cfg__site);
   if (!rc) rc = cfg__under(x, s.val[TOP_DAEMON], "daemon", c, cfg__daemon);
+  if (!rc) rc = cfg__under(x, s.val[TOP_RISK_BANDS], "risk_bands", c, cfg__risk_bands);
   /* Sections in dependency order, so every reference names something already loaded. */
   if (!rc) rc = CFG_SECTION(x, &s, TOP_PERSONS, c->persons, c->n_persons, cfg__person);
   if (!rc) rc = CFG_SECTION(x, &s, TOP_SOURCES, c->sources, c->n_sources, cfg__source);
@@ -1744,6 +1880,8 @@ int config_load_string(const char *name, const char *yaml, size_t len, struct dg
   x.c->http_port = 8080;
   x.c->history_flush_ms = 1000;
   x.c->hazard_deadline_days = 7;
+  x.c->lec_bands = dg_default_lec_bands;
+  x.c->ls_bands = dg_default_ls_bands;
   if (!(x.c->path = strdup(x.name))) rc = cfg__oom(&x);
   else rc = dg_yaml_parse(x.name, yaml, yaml ? len : 0, &tree, err, errlen);
   if (!rc) rc = cfg__root(&x, tree.root);
@@ -1933,6 +2071,11 @@ void config_free(struct dg_config *c)
     free(c->sources[i].id);
     free(c->sources[i].name);
     free(c->sources[i].type);
+    for (size_t k = 0; k < c->sources[i].n_substances; k++) {
+      free(c->sources[i].substances[k].name);
+      free(c->sources[i].substances[k].category);
+    }
+    free(c->sources[i].substances);
   }
   free(c->sources);
   cfg__free_drivers(c);

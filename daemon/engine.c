@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "describe.h"
 #include "expr.h"
 #include "log.h"
 
@@ -428,68 +429,16 @@ static void engine__add_text(cJSON *o, const char *k, const char *v)
 
 static void engine__body_texts(cJSON *root, const struct engine__txn *t, const struct alarm *a)
 {
-  const struct dg_rule *r = a->rule;
-  const struct dg_point *p = r->point;
-  const char *u = p->eng_unit ? p->eng_unit : "";
-  const struct dg_stage *s = t->tr.stage >= 0 ? &r->stages[t->tr.stage] : NULL;
-  char zh[512], en[512];
-  if (s && r->type == DG_RULE_STALE) {
-    snprintf(zh, sizeof zh, "【%s】%s（%s）%g 秒内无新数据，优先级：%s", engine__event_zh(t->tr.event),
-             p->name ? p->name : p->id, p->id, r->timeout_ms / 1000.0, engine__priority_zh(t->tr.priority));
-    snprintf(en, sizeof en, "[%s] %s (%s) has sent no fresh sample for %g s, priority %s",
-             alarm_event_name(t->tr.event), p->name ? p->name : p->id, p->id, r->timeout_ms / 1000.0,
+  char cond_zh[400], cond_en[400], zh[512], en[512];
+  describe_condition(a->rule, t->tr.stage, t->tr.value, cond_zh, sizeof cond_zh, cond_en, sizeof cond_en);
+  if (t->tr.stage >= 0) {
+    snprintf(zh, sizeof zh, "【%s】%s，优先级：%s", engine__event_zh(t->tr.event), cond_zh,
+             engine__priority_zh(t->tr.priority));
+    snprintf(en, sizeof en, "[%s] %s, priority %s", alarm_event_name(t->tr.event), cond_en,
              dg_priority_name(t->tr.priority));
-  } else if (s && r->type == DG_RULE_QUALITY) {
-    snprintf(zh, sizeof zh, "【%s】%s（%s）采集故障（通讯中断、设备故障或数据异常），优先级：%s",
-             engine__event_zh(t->tr.event), p->name ? p->name : p->id, p->id, engine__priority_zh(t->tr.priority));
-    snprintf(en, sizeof en, "[%s] %s (%s) acquisition fault (communication, device or payload), priority %s",
-             alarm_event_name(t->tr.event), p->name ? p->name : p->id, p->id, dg_priority_name(t->tr.priority));
-  } else if (s && r->type == DG_RULE_EXPR) {
-    snprintf(zh, sizeof zh, "【%s】条件成立：%s，优先级：%s", engine__event_zh(t->tr.event), r->expr_text,
-             engine__priority_zh(t->tr.priority));
-    snprintf(en, sizeof en, "[%s] condition holds: %s, priority %s", alarm_event_name(t->tr.event), r->expr_text,
-             dg_priority_name(t->tr.priority));
-  } else if (s && r->type == DG_RULE_RATE) {
-    int falling = r->rate_direction == DG_RATE_FALLING;
-    snprintf(zh, sizeof zh, "【%s】%s（%s）%s速率 %g%s/%g 秒，超过 %s 限值 %g，优先级：%s", engine__event_zh(t->tr.event),
-             p->name ? p->name : p->id, p->id, falling ? "下降" : "上升", t->tr.value, u, r->rate_per_ms / 1000.0,
-             s->name, s->limit, engine__priority_zh(t->tr.priority));
-    snprintf(en, sizeof en, "[%s] %s (%s) %s at %g%s per %g s, beyond %s limit %g, priority %s",
-             alarm_event_name(t->tr.event), p->name ? p->name : p->id, p->id, falling ? "falls" : "rises", t->tr.value,
-             u, r->rate_per_ms / 1000.0, s->name, s->limit, dg_priority_name(t->tr.priority));
-  } else if (s && r->type == DG_RULE_DEVIATION) {
-    const struct dg_point *q = r->point2;
-    snprintf(zh, sizeof zh, "【%s】%s（%s）与 %s（%s）偏差 %g%s，超过限值 %g%s，优先级：%s", engine__event_zh(t->tr.event),
-             p->name ? p->name : p->id, p->id, q->name ? q->name : q->id, q->id, t->tr.value, u, s->limit, u,
-             engine__priority_zh(t->tr.priority));
-    snprintf(en, sizeof en, "[%s] %s (%s) and %s (%s) differ by %g%s, more than %g%s, priority %s",
-             alarm_event_name(t->tr.event), p->name ? p->name : p->id, p->id, q->name ? q->name : q->id, q->id,
-             t->tr.value, u, s->limit, u, dg_priority_name(t->tr.priority));
-  } else if (s && r->type == DG_RULE_AGGREGATE) {
-    snprintf(zh, sizeof zh, "【%s】%s 综合等级：%s（%zu 个测点规则汇总），优先级：%s", engine__event_zh(t->tr.event),
-             r->name ? r->name : r->id, dg_level_name_zh((enum dg_level)s->limit), r->n_agg_inputs,
-             engine__priority_zh(t->tr.priority));
-    snprintf(en, sizeof en, "[%s] %s item level %s (from %zu point rules), priority %s", alarm_event_name(t->tr.event),
-             r->name ? r->name : r->id, s->name, r->n_agg_inputs, dg_priority_name(t->tr.priority));
-  } else if (s && r->type == DG_RULE_VOTE) {
-    snprintf(zh, sizeof zh, "【%s】%s：%g/%zu 个测点达到报警限值（%u 取 %zu 表决），优先级：%s", engine__event_zh(t->tr.event),
-             r->name ? r->name : r->id, t->tr.value, r->n_inputs, r->vote_k, r->n_inputs,
-             engine__priority_zh(t->tr.priority));
-    snprintf(en, sizeof en, "[%s] %s: %g of %zu points at or above their limits (%uoo%zu vote), priority %s",
-             alarm_event_name(t->tr.event), r->name ? r->name : r->id, t->tr.value, r->n_inputs, r->vote_k, r->n_inputs,
-             dg_priority_name(t->tr.priority));
-  } else if (s) {
-    snprintf(zh, sizeof zh, "【%s】%s（%s）当前值 %g%s，%s %s 限值 %g%s，优先级：%s", engine__event_zh(t->tr.event),
-             p->name ? p->name : p->id, p->id, t->tr.value, u, r->type == DG_RULE_HIGH ? "高于" : "低于", s->name,
-             s->limit, u, engine__priority_zh(t->tr.priority));
-    snprintf(en, sizeof en, "[%s] %s (%s) is %g%s, %s %s limit %g%s, priority %s", alarm_event_name(t->tr.event),
-             p->name ? p->name : p->id, p->id, t->tr.value, u, r->type == DG_RULE_HIGH ? "above" : "below", s->name,
-             s->limit, u, dg_priority_name(t->tr.priority));
   } else {
-    snprintf(zh, sizeof zh, "【%s】%s（%s）已恢复正常，当前值 %g%s", engine__event_zh(t->tr.event),
-             p->name ? p->name : p->id, p->id, t->tr.value, u);
-    snprintf(en, sizeof en, "[%s] %s (%s) returned to normal at %g%s", alarm_event_name(t->tr.event),
-             p->name ? p->name : p->id, p->id, t->tr.value, u);
+    snprintf(zh, sizeof zh, "【%s】%s", engine__event_zh(t->tr.event), cond_zh);
+    snprintf(en, sizeof en, "[%s] %s", alarm_event_name(t->tr.event), cond_en);
   }
   cJSON_AddStringToObject(root, "text_zh", zh);
   cJSON_AddStringToObject(root, "text_en", en);

@@ -7,17 +7,18 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "grade.h"
 #include "log.h"
 
 static const char *const export__sql_tasks =
   "SELECT id AS checkTaskId, measure AS controlMeasureId, event AS riskEventId, unit AS riskUnitId,"
   " hazard_source AS hazardCode, check_cycle AS checkCycle, check_cycle_unit AS checkCycleUnit,"
-  " start_ms AS taskStartTime, due_ms AS taskEndTime,"
+  " " EXPORT_TIME("start_ms") " AS taskStartTime, " EXPORT_TIME("due_ms") " AS taskEndTime,"
   " CASE WHEN check_status IS NULL THEN 0 ELSE 1 END AS taskDone"
   " FROM inspection_tasks WHERE start_ms > ?1 OR checked_ms > ?1 ORDER BY id";
 static const char *const export__sql_records =
   "SELECT id AS checkRecordId, id AS checkTaskId, measure AS controlMeasureId, check_status AS checkStatus,"
-  " checker AS checkPerson, checked_ms AS checkTime, note AS checkDesc, hazard_id AS hazardId"
+  " checker AS checkPerson, " EXPORT_TIME("checked_ms") " AS checkTime, note AS checkDesc, hazard_id AS hazardId"
   " FROM inspection_tasks WHERE check_status IS NOT NULL AND checked_ms > ?1 ORDER BY id";
 static const char *const export__sql_hazards =
   "SELECT id AS hazardId, code AS dangerCode, hazard_source AS hazardCode, unit AS riskUnitId,"
@@ -25,10 +26,10 @@ static const char *const export__sql_hazards =
   " danger_manage_type AS dangerManageType, hazard_danger_type AS hazardDangerType,"
   " danger_state AS dangerState, description AS dangerDesc, reason AS dangerReason,"
   " rectify_measures AS controlMeasures, cost AS cost, liable_person AS liablePerson,"
-  " deadline_ms AS dangerManageDeadline, contingency_plan AS contingencyPlan, reporter AS registPerson,"
+  " " EXPORT_TIME("deadline_ms") " AS dangerManageDeadline, contingency_plan AS contingencyPlan, reporter AS registPerson,"
   " rectifier AS rectifyPerson, verifier AS checkAcceptPerson, verify_comment AS checkAcceptComment,"
-  " closed_ms AS checkAcceptTime, overdue_ms AS overdueTime, occurrences AS occurrences,"
-  " created_ms AS createTime, updated_ms AS updateTime"
+  " " EXPORT_TIME("closed_ms") " AS checkAcceptTime, " EXPORT_TIME("overdue_ms") " AS overdueTime, occurrences AS occurrences,"
+  " " EXPORT_TIME("created_ms") " AS createTime, " EXPORT_TIME("updated_ms") " AS updateTime"
   " FROM hazards WHERE updated_ms > ?1 AND danger_state >= 0 ORDER BY id";
 
 int export_rows(sqlite3_stmt *st, cJSON *arr)
@@ -110,17 +111,52 @@ static void export__unit(cJSON *root, const struct dg_unit *u)
                   &u->events[i]);
 }
 
+cJSON *export_hazard_source(const struct dg_hazard_source *hs)
+{
+  cJSON *o = cJSON_CreateObject();
+  cJSON_AddStringToObject(o, "hazardCode", hs->id);
+  api_json_text(o, "hazardName", hs->name);
+  api_json_text(o, "hazardType", hs->type);
+  cJSON_AddNumberToObject(o, "isMajor", hs->is_major);
+  if (hs->major_grade) cJSON_AddNumberToObject(o, "hazardLevel", hs->major_grade);
+  else cJSON_AddNullToObject(o, "hazardLevel");
+  api_json_text(o, "hazardLevelName", hs->major_grade ? grade_name_zh(hs->major_grade) : NULL);
+  if (!hs->graded) {
+    cJSON_AddNullToObject(o, "rValue");
+    return o;
+  }
+  cJSON_AddNumberToObject(o, "rValue", hs->major_r);
+  cJSON_AddNumberToObject(o, "sValue", hs->major_s);
+  cJSON_AddNumberToObject(o, "alpha", hs->alpha);
+  if (hs->exposed_persons >= 0) cJSON_AddNumberToObject(o, "exposedPersons", (double)hs->exposed_persons);
+  cJSON *subs = cJSON_AddArrayToObject(o, "substances");
+  for (size_t i = 0; i < hs->n_substances; i++) {
+    const struct dg_substance *sb = &hs->substances[i];
+    cJSON *j = cJSON_CreateObject();
+    cJSON_AddStringToObject(j, "name", sb->name);
+    api_json_text(j, "category", sb->category);
+    cJSON_AddNumberToObject(j, "quantity", sb->quantity);
+    cJSON_AddNumberToObject(j, "criticalQuantity", sb->critical);
+    cJSON_AddNumberToObject(j, "beta", sb->beta);
+    cJSON_AddItemToArray(subs, j);
+  }
+  return o;
+}
+
 cJSON *export_build(const struct dg_config *cfg, struct store_conn *c, int64_t since_ms)
 {
   cJSON *root = cJSON_CreateObject();
   cJSON_AddNumberToObject(root, "since", (double)since_ms);
   cJSON_AddNumberToObject(root, "until", (double)dg_wall_ms());
   api_json_text(root, "enterpriseCode", cfg->site_code);
+  cJSON *sources = cJSON_AddArrayToObject(root, "hazardSources");
   cJSON_AddArrayToObject(root, "riskUnits");
   cJSON_AddArrayToObject(root, "riskEvents");
   cJSON_AddArrayToObject(root, "controlMeasures");
-  for (size_t s = 0; s < cfg->n_sources; s++)
+  for (size_t s = 0; s < cfg->n_sources; s++) {
+    cJSON_AddItemToArray(sources, export_hazard_source(&cfg->sources[s]));
     for (size_t u = 0; u < cfg->sources[s].n_units; u++) export__unit(root, &cfg->sources[s].units[u]);
+  }
   if (export__query(c, export__sql_tasks, since_ms, root, "checkTasks") ||
       export__query(c, export__sql_records, since_ms, root, "checkRecords") ||
       export__query(c, export__sql_hazards, since_ms, root, "hazards")) {
@@ -156,7 +192,7 @@ int export_api_register(struct http_server *s, struct api_ctx *ctx)
   return http_route(s, "GET", "/api/v1/export", export__get, ctx);
 }
 
-static const char *const export__kinds[] = {"riskUnits", "riskEvents", "controlMeasures",
+static const char *const export__kinds[] = {"hazardSources", "riskUnits", "riskEvents", "controlMeasures",
                                             "checkTasks", "checkRecords", "hazards"};
 
 static int export__write_json(const char *dir, const char *name, const cJSON *json, char *err, size_t errlen)

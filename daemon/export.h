@@ -1,5 +1,5 @@
 /* export — incremental export in the national dual-prevention upload field names
- * (GET /api/v1/export?since=<epoch ms>). The plant model (risk units, events, measures) is
+ * (GET /api/v1/export?since=<epoch ms>). The plant model (hazard sources, risk units, events, measures) is
  * exported in full every time; inspection tasks, records and hazards only when changed after
  * `since`. The field names are listed in README.md, "Export field names". */
 #ifndef DG_EXPORT_H
@@ -14,9 +14,17 @@
 #include "model.h"
 #include "store.h"
 
+/* SQL of a ms column as the national interface carries times: a local "yyyy-MM-dd HH:mm:ss"
+ * string (NULL stays NULL). */
+#define EXPORT_TIME(col) "strftime('%Y-%m-%d %H:%M:%S', " col " / 1000, 'unixepoch', 'localtime')"
+
 /* Appends one JSON object per result row to arr, keyed by the column names (SQL aliases);
  * NULL columns become null. Returns 0 or -EIO. Shared with the report module. */
 int export_rows(sqlite3_stmt *st, cJSON *arr);
+
+/* A hazard source in national field names (hazardCode, hazardName, hazardType, isMajor,
+ * hazardLevel = grade 1..4, rValue, substances …); shared with the risk map. */
+cJSON *export_hazard_source(const struct dg_hazard_source *hs);
 
 /* The whole export document for changes after since_ms, read through c; NULL on error. */
 cJSON *export_build(const struct dg_config *cfg, struct store_conn *c, int64_t since_ms);

@@ -7,6 +7,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "describe.h"
 #include "log.h"
 
 struct ledger__open {
@@ -119,13 +120,10 @@ static char *ledger__fmt(const char *fmt, ...)
 
 static void ledger__describe(const struct dg_rule *r, int stage, double value, struct hazard_change *hc)
 {
-  const struct dg_point *p = r->point;
-  const struct dg_stage *s = &r->stages[stage];
-  const char *unit = p->eng_unit ? p->eng_unit : "";
-  const char *cmp = r->type == DG_RULE_HIGH ? "高于" : "低于";
-  hc->description = ledger__fmt("管控措施失效：%s。%s（%s）%g%s，%s%s报警限值 %g%s", r->measure->desc,
-                                p->name ? p->name : p->id, p->id, value, unit, cmp, s->name, s->limit, unit);
-  hc->reason = ledger__fmt("自动化监控规则 %s 报警（%s 阶段）", r->id, s->name);
+  char zh[400], en[400];
+  describe_condition(r, stage, value, zh, sizeof zh, en, sizeof en);
+  hc->description = ledger__fmt("管控措施失效：%s。%s", r->measure->desc ? r->measure->desc : r->measure->id, zh);
+  hc->reason = ledger__fmt("自动化监控规则 %s 报警（%s 阶段）", r->id, r->stages[stage].name);
 }
 
 int hazard_on_activation(struct ledger *l, const struct dg_rule *rule, int stage, double value,
@@ -151,8 +149,11 @@ int hazard_on_activation(struct ledger *l, const struct dg_rule *rule, int stage
   hc->kind = HAZARD_OPEN;
   hc->hazard_id = l->next_id++;
   ledger__code(l, hc->hazard_id, now_ms, hc->code, sizeof hc->code);
-  hc->danger_level = rule->hazard_level >= 0 ? rule->hazard_level : 0;
-  uint32_t days = rule->hazard_deadline_days ? rule->hazard_deadline_days : l->cfg->hazard_deadline_days;
+  const struct dg_unit *unit = m->event ? m->event->unit : NULL;
+  int unit_level = unit && unit->hazard_level >= 0 ? unit->hazard_level : 0;
+  uint32_t unit_days = unit && unit->hazard_deadline_days ? unit->hazard_deadline_days : l->cfg->hazard_deadline_days;
+  hc->danger_level = rule->hazard_level >= 0 ? rule->hazard_level : unit_level;
+  uint32_t days = rule->hazard_deadline_days ? rule->hazard_deadline_days : unit_days;
   hc->deadline_ms = now_ms + (int64_t)days * 86400000;
   ledger__describe(rule, stage, value, hc);
   if (ledger__remember(l, m->id, hc->hazard_id, hc->code)) DG_ERR("ledger", "out of memory");

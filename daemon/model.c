@@ -53,19 +53,24 @@ int dg_priority_parse(const char *s)
   return -1;
 }
 
-enum dg_level dg_level_from_lec(double d)
+const struct dg_bands dg_default_lec_bands = {70, 160, 320};
+const struct dg_bands dg_default_ls_bands = {9, 15, 20};
+
+enum dg_level dg_level_from_lec(double d, const struct dg_bands *b)
 {
-  if (d > 320) return DG_LEVEL_RED;
-  if (d > 160) return DG_LEVEL_ORANGE;
-  if (d > 70) return DG_LEVEL_YELLOW;
+  if (!b) b = &dg_default_lec_bands;
+  if (d > b->red) return DG_LEVEL_RED;
+  if (d > b->orange) return DG_LEVEL_ORANGE;
+  if (d > b->yellow) return DG_LEVEL_YELLOW;
   return DG_LEVEL_BLUE;
 }
 
-enum dg_level dg_level_from_ls(double r)
+enum dg_level dg_level_from_ls(double r, const struct dg_bands *b)
 {
-  if (r >= 20) return DG_LEVEL_RED;
-  if (r >= 15) return DG_LEVEL_ORANGE;
-  if (r >= 9) return DG_LEVEL_YELLOW;
+  if (!b) b = &dg_default_ls_bands;
+  if (r >= b->red) return DG_LEVEL_RED;
+  if (r >= b->orange) return DG_LEVEL_ORANGE;
+  if (r >= b->yellow) return DG_LEVEL_YELLOW;
   return DG_LEVEL_BLUE;
 }
 

@@ -23,10 +23,20 @@ int dg_level_parse(const char *s);                /* name → level, -1 if unkno
 const char *dg_priority_name(enum dg_priority p); /* "low" ... "critical" */
 int dg_priority_parse(const char *s);             /* name → priority, -1 if unknown */
 
-/* LEC: D = L*E*C; D > 320 red, 160 < D <= 320 orange, 70 < D <= 160 yellow, else blue.
- * LS:  R = L*S;   >= 20 red, >= 15 orange, >= 9 yellow, else blue. */
-enum dg_level dg_level_from_lec(double d);
-enum dg_level dg_level_from_ls(double r);
+/* Band limits of an assessment method (config risk_bands), ascending. */
+struct dg_bands {
+  double yellow, orange, red;
+};
+extern const struct dg_bands dg_default_lec_bands; /* 70, 160, 320 */
+extern const struct dg_bands dg_default_ls_bands;  /* 9, 15, 20 */
+
+/* LEC: D = L*E*C; D > red → red, D > orange → orange, D > yellow → yellow, else blue
+ *      (default: D > 320 red, 160 < D <= 320 orange, 70 < D <= 160 yellow, D <= 70 blue).
+ * LS:  R = L*S;   R >= red → red, R >= orange → orange, R >= yellow → yellow, else blue
+ *      (default: 20–25 red, 15–16 orange, 9–12 yellow, 1–8 blue).
+ * b NULL: the defaults. */
+enum dg_level dg_level_from_lec(double d, const struct dg_bands *b);
+enum dg_level dg_level_from_ls(double r, const struct dg_bands *b);
 
 struct dg_person {
   char *id;
@@ -76,9 +86,23 @@ struct dg_unit {
   char *dept;             /* hazardDep */
   char *person;           /* hazardLiablePerson: a dg_person id */
   enum dg_level level;    /* assessed: max of events */
+  /* hazard_policy: what the hazards the monitoring opens on this unit's measures get unless
+   * their rule says otherwise: dangerLevel (0 一般, 1 重大; -1 not set → 0) and the
+   * rectification deadline in days (0 not set → daemon.hazard_deadline_days). */
+  int hazard_level;
+  uint32_t hazard_deadline_days;
   struct dg_event *events;
   size_t n_events;
   struct dg_hazard_source *source; /* back pointer */
+};
+
+/* A dangerous chemical held by a hazard source (GB 18218-2018; grade.h). */
+struct dg_substance {
+  char *name;
+  char *category;         /* hazard category "J1".."W11" (may be NULL) */
+  double quantity;        /* q, tonnes */
+  double critical;        /* Q, critical quantity, tonnes */
+  double beta;            /* correction factor used (explicit or from the standard's tables) */
 };
 
 /* 安全风险分析对象 / 重大危险源 hazard source. */
@@ -88,6 +112,14 @@ struct dg_hazard_source {
   char *type;             /* 装置/储罐/库/锅炉 ... (may be NULL) */
   bool is_major;
   int major_grade;        /* 1..4, 0 if not major */
+  /* major_hazard: { exposed_persons | alpha, substances }: is_major and major_grade computed
+   * (graded true) from S = Σq/Q and R = α·Σβq/Q; otherwise both are given in the config. */
+  bool graded;
+  double alpha;
+  long exposed_persons;   /* -1 when alpha is given directly */
+  double major_s, major_r;
+  struct dg_substance *substances;
+  size_t n_substances;
   struct dg_unit *units;
   size_t n_units;
 };
@@ -315,6 +347,9 @@ struct dg_config {
   /* Id hash tables built by config_load (owned, freed by config_free). NULL in a config built
    * by hand: the dg_config_* lookups then scan the arrays. */
   struct dg_config_index *index;
+
+  /* risk_bands: level bands of the LEC and LS assessments (defaults dg_default_*_bands). */
+  struct dg_bands lec_bands, ls_bands;
 
   /* alarm.max_shelve: longest shelve per priority (indexed by enum dg_priority), ms. */
   uint32_t max_shelve_ms[5];

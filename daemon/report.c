@@ -8,6 +8,7 @@
 #include <time.h>
 
 #include "export.h"
+#include "grade.h"
 #include "log.h"
 
 int report_month_parse(const char *s, struct report_month *m)
@@ -52,7 +53,8 @@ static const char *const report__sql_by_source =
 static const char *const report__sql_major =
   "SELECT id AS hazardId, code AS dangerCode, description AS dangerDesc, danger_state AS dangerState,"
   " hazard_source AS hazardCode, unit AS riskUnitId, liable_person AS liablePerson,"
-  " deadline_ms AS dangerManageDeadline, created_ms AS createTime, closed_ms AS checkAcceptTime"
+  " " EXPORT_TIME("deadline_ms") " AS dangerManageDeadline, " EXPORT_TIME("created_ms") " AS createTime,"
+  " " EXPORT_TIME("closed_ms") " AS checkAcceptTime"
   " FROM hazards WHERE danger_level = 1 AND dismissed = 0 AND created_ms < ?2 AND (closed_ms IS NULL OR closed_ms >= ?1)"
   " ORDER BY created_ms, id";
 
@@ -71,8 +73,8 @@ static int report__query(sqlite3 *db, const char *sql, const struct report_month
   return rc;
 }
 
-static void report__risk(cJSON *arr, const char *kind, const char *id, const char *name, const char *parent,
-                         const char *level)
+static cJSON *report__risk(cJSON *arr, const char *kind, const char *id, const char *name, const char *parent,
+                           const char *level, const char *basis)
 {
   cJSON *o = cJSON_CreateObject();
   cJSON_AddStringToObject(o, "kind", kind);
@@ -80,28 +82,65 @@ static void report__risk(cJSON *arr, const char *kind, const char *id, const cha
   api_json_text(o, "name", name);
   api_json_text(o, "parent", parent);
   cJSON_AddStringToObject(o, "level", level);
+  cJSON_AddStringToObject(o, "basis", basis);
   cJSON_AddItemToArray(arr, o);
+  return o;
 }
 
-static const char *const report__grade_zh[] = {"", "一级", "二级", "三级", "四级"};
+/* Units whose dynamic level was red at some time in the month (?1 start, ?2 end): red when the
+ * month began, or raised to red within it; the last such change's cause. */
+static const char *const report__sql_dynamic_red =
+  "SELECT unit, cause FROM risk_level_history h WHERE to_level = 4 AND ((ts_ms >= ?1 AND ts_ms < ?2)"
+  " OR (ts_ms < ?1 AND id = (SELECT max(id) FROM risk_level_history WHERE unit = h.unit AND ts_ms < ?1)))"
+  " ORDER BY unit, id";
 
-/* Sources that are major hazard installations, and units and events assessed red. */
-static void report__major_risks(const struct dg_config *cfg, cJSON *arr)
+static int report__dynamic_red(const struct dg_config *cfg, sqlite3 *db, const struct report_month *m, cJSON *arr)
+{
+  sqlite3_stmt *st = NULL;
+  if (sqlite3_prepare_v2(db, report__sql_dynamic_red, -1, &st, NULL) != SQLITE_OK) {
+    DG_ERR("report", "prepare: %s", sqlite3_errmsg(db));
+    return -EIO;
+  }
+  sqlite3_bind_int64(st, 1, m->start_ms);
+  sqlite3_bind_int64(st, 2, m->end_ms);
+  int rc;
+  cJSON *last = NULL;
+  const struct dg_unit *last_unit = NULL;
+  while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+    const struct dg_unit *un = dg_config_unit(cfg, (const char *)sqlite3_column_text(st, 0));
+    if (!un || un->level == DG_LEVEL_RED) continue; /* gone from the model, or listed as assessed */
+    if (un != last_unit)
+      last = report__risk(arr, "unit", un->id, un->name, un->source ? un->source->id : NULL,
+                          dg_level_name_zh(DG_LEVEL_RED), "dynamic");
+    last_unit = un;
+    cJSON_DeleteItemFromObject(last, "cause");
+    api_json_text(last, "cause", (const char *)sqlite3_column_text(st, 1));
+  }
+  sqlite3_finalize(st);
+  return rc == SQLITE_DONE ? 0 : -EIO;
+}
+
+/* Sources that are major hazard installations (grade, and R when computed), units and events
+ * assessed red, and units whose dynamic level was red during the month. */
+static int report__major_risks(const struct dg_config *cfg, sqlite3 *db, const struct report_month *m, cJSON *arr)
 {
   const char *red = dg_level_name_zh(DG_LEVEL_RED);
   for (size_t s = 0; s < cfg->n_sources; s++) {
     const struct dg_hazard_source *hs = &cfg->sources[s];
-    if (hs->is_major)
-      report__risk(arr, "hazard_source", hs->id, hs->name, NULL,
-                   hs->major_grade >= 1 && hs->major_grade <= 4 ? report__grade_zh[hs->major_grade] : "重大危险源");
+    if (hs->is_major) {
+      cJSON *o = report__risk(arr, "hazard_source", hs->id, hs->name, NULL,
+                              hs->major_grade ? grade_name_zh(hs->major_grade) : "重大危险源", "assessed");
+      if (hs->graded) cJSON_AddNumberToObject(o, "rValue", hs->major_r);
+    }
     for (size_t u = 0; u < hs->n_units; u++) {
       const struct dg_unit *un = &hs->units[u];
-      if (un->level == DG_LEVEL_RED) report__risk(arr, "unit", un->id, un->name, hs->id, red);
+      if (un->level == DG_LEVEL_RED) report__risk(arr, "unit", un->id, un->name, hs->id, red, "assessed");
       for (size_t e = 0; e < un->n_events; e++)
         if (un->events[e].level == DG_LEVEL_RED)
-          report__risk(arr, "event", un->events[e].id, un->events[e].name, un->id, red);
+          report__risk(arr, "event", un->events[e].id, un->events[e].name, un->id, red, "assessed");
     }
   }
+  return report__dynamic_red(cfg, db, m, arr);
 }
 
 cJSON *report_monthly(const struct dg_config *cfg, sqlite3 *db, const struct report_month *m, int64_t now_ms)
@@ -115,10 +154,10 @@ cJSON *report_monthly(const struct dg_config *cfg, sqlite3 *db, const struct rep
   cJSON_AddNumberToObject(root, "generated_ms", (double)now_ms);
   api_json_text(root, "enterpriseCode", cfg->site_code);
   api_json_text(root, "enterpriseName", cfg->site_name);
-  report__major_risks(cfg, cJSON_AddArrayToObject(root, "majorRisks"));
   cJSON *counts = cJSON_CreateArray();
   cJSON *stats = cJSON_AddObjectToObject(root, "statistics");
-  int rc = report__query(db, report__sql_major, m, now_ms, cJSON_AddArrayToObject(root, "majorHazards"));
+  int rc = report__major_risks(cfg, db, m, cJSON_AddArrayToObject(root, "majorRisks"));
+  if (!rc) rc = report__query(db, report__sql_major, m, now_ms, cJSON_AddArrayToObject(root, "majorHazards"));
   if (!rc) rc = report__query(db, report__sql_counts, m, now_ms, counts);
   if (!rc) rc = report__query(db, report__sql_by_level, m, now_ms, cJSON_AddArrayToObject(stats, "byLevel"));
   if (!rc) rc = report__query(db, report__sql_by_type, m, now_ms, cJSON_AddArrayToObject(stats, "byType"));
@@ -145,9 +184,10 @@ static const char *report__state_zh(int s)
   return s == 0 ? "整改中" : s == 1 ? "待验收" : s == 9 ? "已验收" : s == -1 ? "审核中" : "未知";
 }
 
-static const char *report__kind_zh(const char *kind)
+static const char *report__kind_zh(const char *kind, const char *basis)
 {
-  return strcmp(kind, "hazard_source") == 0 ? "重大危险源" : strcmp(kind, "unit") == 0 ? "风险分析单元" : "风险事件";
+  if (strcmp(kind, "unit") == 0) return strcmp(basis, "dynamic") == 0 ? "风险分析单元（动态）" : "风险分析单元";
+  return strcmp(kind, "hazard_source") == 0 ? "重大危险源" : "风险事件";
 }
 
 static const char *report__str(const cJSON *o, const char *k)
@@ -162,15 +202,11 @@ static long long report__num(const cJSON *o, const char *k)
   return cJSON_IsNumber(v) ? (long long)v->valuedouble : 0;
 }
 
-/* Local date "YYYY-MM-DD" of a ms field, "" when null. */
+/* The date part "YYYY-MM-DD" of a time field ("yyyy-MM-dd HH:mm:ss"), "" when null. */
 static const char *report__date(const cJSON *o, const char *k, char *buf, size_t len)
 {
-  const cJSON *v = cJSON_GetObjectItem(o, k);
-  buf[0] = 0;
-  if (!cJSON_IsNumber(v)) return buf;
-  time_t t = (time_t)(v->valuedouble / 1000);
-  struct tm tm;
-  if (localtime_r(&t, &tm)) strftime(buf, len, "%Y-%m-%d", &tm);
+  const char *v = cJSON_GetStringValue(cJSON_GetObjectItem(o, k));
+  snprintf(buf, len, "%.10s", v ? v : "");
   return buf;
 }
 
@@ -204,7 +240,7 @@ static void report__rows(FILE *f, report__cell_fn put, const char *end, const cJ
       report__row(f, put, end, (const char *[]){groups[g][1], "新增隐患", code, name, "", num}, 6);
     }
   cJSON_ArrayForEach(it, cJSON_GetObjectItem(doc, "majorRisks"))
-    report__row(f, put, end, (const char *[]){"重大风险", report__kind_zh(report__str(it, "kind")),
+    report__row(f, put, end, (const char *[]){"重大风险", report__kind_zh(report__str(it, "kind"), report__str(it, "basis")),
                                               report__str(it, "id"), report__str(it, "name"),
                                               report__str(it, "level"), ""}, 6);
   cJSON_ArrayForEach(it, cJSON_GetObjectItem(doc, "majorHazards")) {

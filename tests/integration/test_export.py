@@ -7,12 +7,14 @@ import os
 import signal
 import subprocess
 import sys
+import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from dgtest import DAEMON, Daemon, Mosquitto, Sink, run_tests, wait_until  # noqa: E402
 from test_ledger_closed_loop import CONFIG, breach, post  # noqa: E402
 
 REQUIRED = {
+    "hazardSources": ["hazardCode", "hazardName", "hazardType", "isMajor", "hazardLevel", "rValue"],
     "riskUnits": ["riskUnitId", "riskUnitName", "hazardCode", "hazardDep", "hazardLiablePerson", "riskLevel"],
     "riskEvents": ["riskEventId", "riskEventName", "riskUnitId", "accidentType", "assessMethod", "riskValue",
                    "riskLevel"],
@@ -36,6 +38,21 @@ def check_fields(doc):
         for rec in doc[key]:
             missing = [f for f in fields if f not in rec]
             assert not missing, (key, missing, rec)
+            for f in fields:
+                if f.endswith("Time") or f.endswith("Deadline"):
+                    assert rec[f] is None or is_datetime(rec[f]), (key, f, rec)
+
+
+def is_datetime(v):
+    """The national interface's "yyyy-MM-dd HH:mm:ss" local time."""
+    try:
+        return isinstance(v, str) and time.strftime("%Y-%m-%d %H:%M:%S", time.strptime(v, "%Y-%m-%d %H:%M:%S")) == v
+    except ValueError:
+        return False
+
+
+def local(ms):
+    return time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(ms // 1000))
 
 
 def test_export_round_trip(workdir, cleanup):
@@ -55,6 +72,9 @@ def test_export_round_trip(workdir, cleanup):
     assert st == 200 and doc["hazards"] == [] and doc["enterpriseCode"] == "410700-0001", (st, doc)
     check_fields(doc)
     assert [u["riskUnitId"] for u in doc["riskUnits"]] == ["U01"], doc
+    hs = doc["hazardSources"][0]
+    assert (hs["hazardCode"], hs["isMajor"], hs["hazardLevel"], hs["hazardLevelName"]) == ("HS01", 1, 3, "三级"), hs
+    assert abs(hs["rValue"] - 13.5) < 1e-9 and hs["alpha"] == 1.5, hs
     u = doc["riskUnits"][0]
     assert (u["hazardCode"], u["hazardDep"], u["hazardLiablePerson"]) == ("HS01", "储运车间", "li"), u
     e = doc["riskEvents"][0]
@@ -78,16 +98,18 @@ def test_export_round_trip(workdir, cleanup):
     want = {"hazardId": h["id"], "dangerCode": h["code"], "hazardCode": "HS01", "riskUnitId": "U01",
             "riskEventId": "E01", "controlMeasureId": "M01", "dangerLevel": 0, "dangerSrc": 9, "dangerState": 0,
             "controlMeasures": "更换GT101探头并标定", "cost": 1200.5, "liablePerson": "li",
-            "rectifyPerson": "wang", "dangerManageDeadline": h["deadline_ms"], "checkAcceptTime": None}
+            "rectifyPerson": "wang", "dangerManageDeadline": local(h["deadline_ms"]), "checkAcceptTime": None}
     got = {k: x[k] for k in want}
     assert got == want, (got, want)
-    assert x["dangerDesc"] and x["createTime"] <= x["updateTime"] <= doc["until"], x
+    assert x["dangerDesc"] and x["createTime"] <= x["updateTime"] <= local(doc["until"]), x
+    assert x["createTime"] == local(h["created_ms"]), (x, h)
 
     # Nothing changed after the first export's end: the incremental export is empty.
     st, later = daemon.get(f"/api/v1/export?since={doc['until']}")
     assert st == 200 and later["hazards"] == [] and later["checkRecords"] == [], later
     assert len(later["riskUnits"]) == 1 and len(later["controlMeasures"]) == 3, later
-    st, later = daemon.get(f"/api/v1/export?since={x['updateTime'] - 1}")
+    updated_ms = daemon.get(f"/api/v1/hazards/{h['id']}")[1]["updated_ms"]
+    st, later = daemon.get(f"/api/v1/export?since={updated_ms - 1}")
     assert [y["hazardId"] for y in later["hazards"]] == [h["id"]], later
 
     for bad in ("-1", "abc", "12x"):
@@ -102,7 +124,7 @@ def test_export_round_trip(workdir, cleanup):
     with open(os.path.join(out, "manifest.json"), encoding="utf-8") as f:
         manifest = json.load(f)
     assert manifest["enterpriseCode"] == doc["enterpriseCode"] and manifest["since"] == 0, manifest
-    for kind in ("riskUnits", "riskEvents", "controlMeasures", "checkTasks", "checkRecords", "hazards"):
+    for kind in ("hazardSources", "riskUnits", "riskEvents", "controlMeasures", "checkTasks", "checkRecords", "hazards"):
         with open(os.path.join(out, kind + ".json"), encoding="utf-8") as f:
             records = json.load(f)
         assert manifest["counts"][kind] == len(records), (kind, manifest)

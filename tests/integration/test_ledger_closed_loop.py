@@ -22,8 +22,12 @@ persons:
 hazard_sources:
   - id: HS01
     name: 液氨储罐区
-    major: true
-    major_grade: 2
+    major_hazard:
+      exposed_persons: 60
+      substances:
+        - name: 液氨
+          quantity: 45
+          critical: 10
     units:
       - id: U01
         name: 1#液氨储罐
@@ -244,6 +248,8 @@ def test_risk_map_follows_alarms_and_major_hazards(workdir, cleanup):
     assert u["assessed"] == {"level": "yellow", "level_zh": "一般风险"} and u["current"]["level"] == "yellow", u
     assert u["cause"] == "assessment" and not u["raised"] and body["counts"]["yellow"] == 1, body
     assert body["counts"] == {"red": 0, "orange": 0, "yellow": 1, "blue": 0}, body
+    hs = body["hazard_sources"][0]  # graded from its ammonia: R = 1.5 × 2 × 45/10 = 13.5 → 三级
+    assert (hs["hazardCode"], hs["isMajor"], hs["hazardLevel"], hs["rValue"]) == ("HS01", 1, 3, 13.5), hs
 
     broker.publish("t/gt101", '{"value": 30}')  # stage H, priority high → orange
     u = wait_until(lambda: (r := unit_risk(daemon)[0])["current"]["level"] == "orange" and r, 15, "orange")

@@ -32,22 +32,34 @@ def test_monthly_report_formats(workdir, cleanup):
     daemon.start()
     wait_until(lambda: daemon.get("/api/v1/drivers")[1]["drivers"][0]["connected"], 15, "MQTT connected")
 
-    month = time.strftime("%Y-%m")
     desc = "液氨管线法兰<泄漏> & \"渗漏\""
     st, body = post(daemon, "/api/v1/hazards", {"actor": "zhao", "description": desc, "danger_src": 1,
                                                 "danger_level": 1, "measure": "M01"})
     assert st == 201, (st, body)
+    # The month the hazards were registered in (a run across midnight at a month's end must
+    # still ask for that month).
+    created_ms = daemon.get(f"/api/v1/hazards/{body['id']}")[1]["created_ms"]
+    month = time.strftime("%Y-%m", time.localtime(created_ms / 1000))
     st, body = post(daemon, "/api/v1/hazards", {"actor": "wang", "description": "泵房积水", "danger_src": 2})
     assert st == 201, (st, body)
 
-    st, doc = daemon.get(f"/api/v1/reports/monthly?month={month}&format=json")
-    assert st == 200 and doc["month"] == month, (st, doc)
+    # The open major hazard turns U01 red; once that change is recorded the report lists U01 as a
+    # major risk of the month on its dynamic level.
+    def report():
+        st, doc = daemon.get(f"/api/v1/reports/monthly?month={month}&format=json")
+        assert st == 200 and doc["month"] == month, (st, doc)
+        return doc if any(r["basis"] == "dynamic" for r in doc["majorRisks"]) else None
+    doc = wait_until(report, 15, "U01 red in the report")
     s = doc["statistics"]
     assert (s["opened"], s["closed"], s["overdue"], s["openAtEnd"]) == (2, 0, 0, 2), s
     assert {(g["code"], g["count"]) for g in s["byLevel"]} == {(0, 1), (1, 1)}, s
     assert {(g["code"], g["count"]) for g in s["bySource"]} == {(1, 1), (2, 1)}, s
     assert [h["dangerDesc"] for h in doc["majorHazards"]] == [desc], doc["majorHazards"]
-    assert [(r["kind"], r["id"], r["level"]) for r in doc["majorRisks"]] == [("hazard_source", "HS01", "二级")], doc
+    # HS01 is graded from its ammonia: S = 45/10, R = 1.5 (60 exposed) × 2 (β of ammonia) × 4.5 = 13.5 → 三级.
+    assert [(r["kind"], r["id"], r["level"], r["basis"]) for r in doc["majorRisks"]] == [
+        ("hazard_source", "HS01", "三级", "assessed"), ("unit", "U01", "重大风险", "dynamic")], doc
+    assert doc["majorRisks"][1]["cause"].startswith("major_hazard"), doc
+    assert abs(doc["majorRisks"][0]["rValue"] - 13.5) < 1e-9, doc
     st, default = daemon.get(f"/api/v1/reports/monthly?month={month}")
     assert st == 200 and default["statistics"] == s, default
 

@@ -358,23 +358,23 @@ static void test_io_errors(void **state)
 
 static void test_level_bands(void **state)
 {
-  assert_int_equal(dg_level_from_lec(720), DG_LEVEL_RED);
-  assert_int_equal(dg_level_from_lec(320.0001), DG_LEVEL_RED);
-  assert_int_equal(dg_level_from_lec(320), DG_LEVEL_ORANGE);
-  assert_int_equal(dg_level_from_lec(160.5), DG_LEVEL_ORANGE);
-  assert_int_equal(dg_level_from_lec(160), DG_LEVEL_YELLOW);
-  assert_int_equal(dg_level_from_lec(70.01), DG_LEVEL_YELLOW);
-  assert_int_equal(dg_level_from_lec(70), DG_LEVEL_BLUE);
-  assert_int_equal(dg_level_from_lec(0.1), DG_LEVEL_BLUE);
+  assert_int_equal(dg_level_from_lec(720, NULL), DG_LEVEL_RED);
+  assert_int_equal(dg_level_from_lec(320.0001, NULL), DG_LEVEL_RED);
+  assert_int_equal(dg_level_from_lec(320, NULL), DG_LEVEL_ORANGE);
+  assert_int_equal(dg_level_from_lec(160.5, NULL), DG_LEVEL_ORANGE);
+  assert_int_equal(dg_level_from_lec(160, NULL), DG_LEVEL_YELLOW);
+  assert_int_equal(dg_level_from_lec(70.01, NULL), DG_LEVEL_YELLOW);
+  assert_int_equal(dg_level_from_lec(70, NULL), DG_LEVEL_BLUE);
+  assert_int_equal(dg_level_from_lec(0.1, NULL), DG_LEVEL_BLUE);
 
-  assert_int_equal(dg_level_from_ls(25), DG_LEVEL_RED);
-  assert_int_equal(dg_level_from_ls(20), DG_LEVEL_RED);
-  assert_int_equal(dg_level_from_ls(19), DG_LEVEL_ORANGE);
-  assert_int_equal(dg_level_from_ls(15), DG_LEVEL_ORANGE);
-  assert_int_equal(dg_level_from_ls(14), DG_LEVEL_YELLOW);
-  assert_int_equal(dg_level_from_ls(9), DG_LEVEL_YELLOW);
-  assert_int_equal(dg_level_from_ls(8), DG_LEVEL_BLUE);
-  assert_int_equal(dg_level_from_ls(1), DG_LEVEL_BLUE);
+  assert_int_equal(dg_level_from_ls(25, NULL), DG_LEVEL_RED);
+  assert_int_equal(dg_level_from_ls(20, NULL), DG_LEVEL_RED);
+  assert_int_equal(dg_level_from_ls(19, NULL), DG_LEVEL_ORANGE);
+  assert_int_equal(dg_level_from_ls(15, NULL), DG_LEVEL_ORANGE);
+  assert_int_equal(dg_level_from_ls(14, NULL), DG_LEVEL_YELLOW);
+  assert_int_equal(dg_level_from_ls(9, NULL), DG_LEVEL_YELLOW);
+  assert_int_equal(dg_level_from_ls(8, NULL), DG_LEVEL_BLUE);
+  assert_int_equal(dg_level_from_ls(1, NULL), DG_LEVEL_BLUE);
 
   /* through the loader: 1·6·40 = 240 orange, 4·5 = 20 red, 0.1·0.5·1 = 0.05 blue */
   char err[512] = "";
@@ -391,6 +391,54 @@ static void test_level_bands(void **state)
   assert_int_equal(u->events[2].level, DG_LEVEL_BLUE);
   assert_int_equal(u->level, DG_LEVEL_RED);
   config_free(c);
+}
+
+/* risk_bands moves the edges: with LEC {100, 200, 400}, D = 240 is orange and 400 is orange
+ * (the red edge is exclusive), with LS {5, 10, 16} R = 16 is red and 15 orange. */
+static void test_configured_bands(void **state)
+{
+  char err[512] = "";
+  struct dg_config *c = load_str("site: {code: x}\n"
+                                 "risk_bands: {lec: {yellow: 100, orange: 200, red: 400}, ls: {yellow: 5, orange: 10, red: 16}}\n"
+                                 "hazard_sources:\n - id: S\n   units:\n   - id: U\n     events:\n"
+                                 "     - {id: A, lec: {l: 1, e: 6, c: 40}}\n"
+                                 "     - {id: B, lec: {l: 10, e: 1, c: 40}}\n"
+                                 "     - {id: C, ls: {l: 4, s: 4}}\n"
+                                 "     - {id: D, ls: {l: 3, s: 5}}\n"
+                                 "     - {id: E, lec: {l: 1, e: 1, c: 100}}\n",
+                                 0, err, sizeof err);
+  const struct dg_event *ev = c->sources[0].units[0].events;
+  assert_int_equal(ev[0].level, DG_LEVEL_ORANGE); /* 240 */
+  assert_int_equal(ev[1].level, DG_LEVEL_ORANGE); /* 400 */
+  assert_int_equal(ev[2].level, DG_LEVEL_RED);    /* 16 */
+  assert_int_equal(ev[3].level, DG_LEVEL_ORANGE); /* 15 */
+  assert_int_equal(ev[4].level, DG_LEVEL_BLUE);   /* 100 */
+  assert_true(c->ls_bands.red == 16 && c->lec_bands.yellow == 100);
+  config_free(c);
+
+  load_str("site: {code: x}\nrisk_bands:\n  lec: {yellow: 100, orange: 100, red: 400}\n", -EINVAL, err, sizeof err);
+  assert_string_equal(err, "t.yaml:3:30: risk_bands.lec.orange: expected a limit above yellow's 100");
+  load_str("site: {code: x}\nrisk_bands:\n  ls: {yellow: 5, orange: 10}\n", -EINVAL, err, sizeof err);
+  assert_non_null(strstr(err, "risk_bands.ls: missing required key 'red'"));
+  load_str("site: {code: x}\nrisk_bands:\n  lep: {}\n", -EINVAL, err, sizeof err);
+  assert_non_null(strstr(err, "risk_bands: unknown key 'lep' (expected one of: lec, ls)"));
+}
+
+static void test_unit_hazard_policy(void **state)
+{
+  char err[512] = "";
+  struct dg_config *c = load_str("site: {code: x}\nhazard_sources:\n - id: S\n   units:\n"
+                                 "   - {id: U1, hazard_policy: {level: 1, deadline_days: 3}}\n"
+                                 "   - {id: U2}\n",
+                                 0, err, sizeof err);
+  assert_int_equal(c->sources[0].units[0].hazard_level, 1);
+  assert_int_equal(c->sources[0].units[0].hazard_deadline_days, 3);
+  assert_int_equal(c->sources[0].units[1].hazard_level, -1);
+  assert_int_equal(c->sources[0].units[1].hazard_deadline_days, 0);
+  config_free(c);
+  load_str("site: {code: x}\nhazard_sources:\n - id: S\n   units:\n   - {id: U1, hazard_policy: {level: 2}}\n",
+           -EINVAL, err, sizeof err);
+  assert_string_equal(err, "t.yaml:5:38: hazard_sources[0].units[0].hazard_policy.level: expected an integer from 0 to 1, got '2'");
 }
 
 static void test_names(void **state)
@@ -629,6 +677,8 @@ int main(void)
     cmocka_unit_test(test_ledger_section),
     cmocka_unit_test(test_io_errors),
     cmocka_unit_test(test_level_bands),
+    cmocka_unit_test(test_configured_bands),
+    cmocka_unit_test(test_unit_hazard_policy),
     cmocka_unit_test(test_names),
     cmocka_unit_test(test_durations),
     cmocka_unit_test(test_stage_overrides),

@@ -33,7 +33,7 @@ static void fixture_model(struct fixture *f)
   f->cfg.site_code = "410700-0001";
   f->cfg.hazard_deadline_days = 7;
   f->source = (struct dg_hazard_source){.id = "HS01", .name = "罐区", .is_major = true, .units = &f->unit, .n_units = 1};
-  f->unit = (struct dg_unit){.id = "U01", .name = "1#罐", .person = "li", .events = &f->event, .n_events = 1,
+  f->unit = (struct dg_unit){.id = "U01", .name = "1#罐", .person = "li", .hazard_level = -1, .events = &f->event, .n_events = 1,
                              .source = &f->source};
   f->event = (struct dg_event){.id = "E01", .name = "泄漏", .measures = f->measures, .n_measures = 3, .unit = &f->unit};
   f->measures[0] = (struct dg_measure){.id = "M01", .desc = "检测报警有效", .data_src = 1, .event = &f->event};
@@ -187,6 +187,37 @@ static void test_rule_level_override_and_open_hazards_survive_restart(void **sta
   ledger_close(l);
 }
 
+/* Without a level or deadline on the rule, the unit's hazard_policy decides; the rule's own
+ * values still win over it. */
+static void test_unit_policy_decides_unless_the_rule_does(void **state)
+{
+  struct fixture *f = *state;
+  struct ledger *l;
+  struct hazard_change hc;
+  f->unit.hazard_level = 1;
+  f->unit.hazard_deadline_days = 3;
+  f->rules[1].hazard_level = 0;
+  f->rules[1].hazard_deadline_days = 10;
+  f->rules[3].measure = &f->measures[2];
+  assert_int_equal(ledger_open(&l, &f->cfg, f->store), 0);
+  assert_int_equal(hazard_on_activation(l, &f->rules[0], 0, 30, 5, 1000, &hc), 1);
+  assert_int_equal(hc.danger_level, 1);
+  assert_int_equal(hc.deadline_ms, 1000 + 3 * 86400000LL);
+  hazard_change_release(&hc);
+  assert_int_equal(hazard_on_activation(l, &f->rules[3], 0, 30, 6, 1000, &hc), 1); /* M03: another measure */
+  assert_int_equal(hc.kind, HAZARD_OPEN);
+  hazard_change_release(&hc);
+  ledger_close(l);
+  /* the rule's own level and deadline */
+  assert_int_equal(ledger_open(&l, &f->cfg, f->store), 0);
+  f->rules[1].measure = &f->measures[0];
+  assert_int_equal(hazard_on_activation(l, &f->rules[1], 0, 30, 7, 2000, &hc), 1);
+  assert_int_equal(hc.danger_level, 0);
+  assert_int_equal(hc.deadline_ms, 2000 + 10 * 86400000LL);
+  hazard_change_release(&hc);
+  ledger_close(l);
+}
+
 static void test_forgotten_hazard_lets_the_measure_open_a_new_one(void **state)
 {
   struct fixture *f = *state;
@@ -219,6 +250,7 @@ int main(void)
     cmocka_unit_test_setup_teardown(test_open_then_append_for_same_measure, setup, teardown),
     cmocka_unit_test_setup_teardown(test_no_hazard_without_automated_measure, setup, teardown),
     cmocka_unit_test_setup_teardown(test_rule_level_override_and_open_hazards_survive_restart, setup, teardown),
+    cmocka_unit_test_setup_teardown(test_unit_policy_decides_unless_the_rule_does, setup, teardown),
     cmocka_unit_test_setup_teardown(test_forgotten_hazard_lets_the_measure_open_a_new_one, setup, teardown),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);

@@ -164,6 +164,70 @@ static void test_november_window(void **state)
   cJSON_Delete(doc);
 }
 
+static void add_level_change(sqlite3 *db, const char *unit, int64_t ts, int from, int to, const char *cause)
+{
+  sqlite3_stmt *st;
+  assert_int_equal(sqlite3_prepare_v2(db, "INSERT INTO risk_level_history (unit, ts_ms, from_level, to_level, cause)"
+                                          " VALUES (?1, ?2, ?3, ?4, ?5)", -1, &st, NULL), SQLITE_OK);
+  sqlite3_bind_text(st, 1, unit, -1, SQLITE_STATIC);
+  sqlite3_bind_int64(st, 2, ts);
+  sqlite3_bind_int(st, 3, from);
+  sqlite3_bind_int(st, 4, to);
+  sqlite3_bind_text(st, 5, cause, -1, SQLITE_STATIC);
+  assert_int_equal(sqlite3_step(st), SQLITE_DONE);
+  sqlite3_finalize(st);
+}
+
+static const cJSON *dynamic_risk(const cJSON *doc)
+{
+  const cJSON *it, *found = NULL;
+  cJSON_ArrayForEach(it, cJSON_GetObjectItem(doc, "majorRisks"))
+    if (strcmp(cJSON_GetObjectItem(it, "basis")->valuestring, "dynamic") == 0) {
+      assert_null(found); /* one entry per unit */
+      found = it;
+    }
+  return found;
+}
+
+/* U02 is assessed yellow: red in October only → not in November's report; raised to red in the
+ * middle of November → listed as dynamic with the cause; raised again at the end of November and
+ * still red when December begins → listed in December too. U01, assessed red, is listed once. */
+static void test_dynamic_red_units(void **state)
+{
+  struct fixture *f = *state;
+  struct report_month nov, dec, oct;
+  assert_int_equal(report_month_parse("2026-11", &nov), 0);
+  assert_int_equal(report_month_parse("2026-12", &dec), 0);
+  assert_int_equal(report_month_parse("2026-10", &oct), 0);
+  add_level_change(f->db, "U02", NOV_START - 12 * DAY, 2, 4, "alarm R-OLD");
+  add_level_change(f->db, "U02", NOV_START - 6 * DAY, 4, 2, "assessment");
+  add_level_change(f->db, "U01", NOV_START + 3 * DAY, 4, 4, "major_hazard 1");
+  cJSON *doc = report_monthly(&f->cfg, f->db, &nov, DEC_START);
+  assert_null(dynamic_risk(doc));
+  assert_int_equal(cJSON_GetArraySize(cJSON_GetObjectItem(doc, "majorRisks")), 3);
+  cJSON_Delete(doc);
+
+  add_level_change(f->db, "U02", NOV_START + 14 * DAY, 2, 4, "alarm R-LT101-H");
+  add_level_change(f->db, "U02", NOV_START + 15 * DAY, 4, 2, "assessment");
+  add_level_change(f->db, "U02", DEC_START - DAY, 2, 4, "major_hazard 7");
+  doc = report_monthly(&f->cfg, f->db, &nov, DEC_START);
+  const cJSON *u = dynamic_risk(doc);
+  assert_non_null(u);
+  assert_string_equal(cJSON_GetObjectItem(u, "id")->valuestring, "U02");
+  assert_string_equal(cJSON_GetObjectItem(u, "level")->valuestring, "重大风险");
+  assert_string_equal(cJSON_GetObjectItem(u, "cause")->valuestring, "major_hazard 7");
+  char *csv = report_csv(doc);
+  assert_non_null(strstr(csv, "\"重大风险\",\"风险分析单元（动态）\",\"U02\",\"装卸站\",\"重大风险\""));
+  free(csv);
+  cJSON_Delete(doc);
+  doc = report_monthly(&f->cfg, f->db, &dec, DEC_START + DAY);
+  assert_non_null(dynamic_risk(doc));
+  cJSON_Delete(doc);
+  doc = report_monthly(&f->cfg, f->db, &oct, NOV_START);
+  assert_non_null(dynamic_risk(doc)); /* red from 19 to 25 October */
+  cJSON_Delete(doc);
+}
+
 static void test_december_window_and_now(void **state)
 {
   struct fixture *f = *state;
@@ -243,6 +307,7 @@ int main(void)
   const struct CMUnitTest tests[] = {
     cmocka_unit_test(test_month_parse),
     cmocka_unit_test_setup_teardown(test_november_window, setup, teardown),
+    cmocka_unit_test_setup_teardown(test_dynamic_red_units, setup, teardown),
     cmocka_unit_test_setup_teardown(test_december_window_and_now, setup, teardown),
     cmocka_unit_test_setup_teardown(test_dismissed_reports_count_nowhere, setup, teardown),
     cmocka_unit_test_setup_teardown(test_csv_and_html, setup, teardown),
