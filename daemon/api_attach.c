@@ -194,34 +194,42 @@ static int attach_api__path(const char *path, struct attach_api__job *j)
   return 0;
 }
 
+/* Stores the checked upload for its hazard or task and answers. */
+static void attach_api__store(struct api_ctx *ctx, struct attach_api__job *j, struct http_response *resp)
+{
+  int dismissed = 0, rectified = 0;
+  store_wait_idle(ctx->store); /* see the hazard or task as committed by every job before this one */
+  int found = attach_api__target(ctx, j, &dismissed, &rectified);
+  if (found <= 0) {
+    const char *what = found ? "database error" : j->hazard_id ? "no such hazard" : "no such inspection task";
+    api_error(resp, found ? 500 : 404, "%s", what);
+    return;
+  }
+  if (dismissed) {
+    api_error(resp, 409, "the report was dismissed as not a hazard (已撤销); it is closed");
+    return;
+  }
+  if (j->hazard_id && !j->stage) j->stage = attach_api__default_stage(j->state, rectified);
+  if (attach_api__commit(ctx, j, resp)) return;
+  DG_INFO("attach", "%s %lld: photo %lld (%zu bytes, %s) by %s", j->hazard_id ? "hazard" : "inspection task",
+          (long long)(j->hazard_id ? j->hazard_id : j->task_id), (long long)j->id, j->len, j->file, j->uploader);
+  attach_api__answer(resp, j);
+}
+
 int attach_api_upload(struct api_ctx *ctx, const struct http_request *req, struct http_response *resp)
 {
-  size_t plen = strlen(req->path);
+  size_t plen = strlen(req->path), qlen = strlen(req->query) + 1;
   if (plen < 7 || strcmp(req->path + plen - 7, "/photos") != 0) return 0;
   struct attach_api__job j = {.dir = ctx->attachments_dir, .now_ms = dg_wall_ms()};
-  int dismissed = 0, rectified = 0;
-  char *note = malloc(strlen(req->query) + 1);
-  if (!note) {
-    api_error(resp, 500, "out of memory");
-    return 1;
-  }
   const struct dg_person *who = api_caller(ctx, req);
-  if (attach_api__path(req->path, &j)) api_error(resp, 404, "not found: POST /api/v1/{hazards|inspections}/{id}/photos");
+  char *note = malloc(qlen); /* a decoded value is never longer than the query */
+  if (!note) api_error(resp, 500, "out of memory");
+  else if (attach_api__path(req->path, &j))
+    api_error(resp, 404, "not found: POST /api/v1/{hazards|inspections}/{id}/photos");
   else if (!who) api_error(resp, 401, "Authorization: a valid bearer token is required");
-  else if (!attach_api__input(req, resp, &j, note, strlen(req->query) + 1)) {
+  else if (!attach_api__input(req, resp, &j, note, qlen)) {
     j.uploader = who->id;
-    store_wait_idle(ctx->store); /* see the hazard or task as committed by every job before this one */
-    int found = attach_api__target(ctx, &j, &dismissed, &rectified);
-    if (found <= 0) api_error(resp, found ? 500 : 404, found ? "database error" : j.hazard_id ? "no such hazard" : "no such inspection task");
-    else if (dismissed) api_error(resp, 409, "the report was dismissed as not a hazard (已撤销); it is closed");
-    else {
-      if (j.hazard_id && !j.stage) j.stage = attach_api__default_stage(j.state, rectified);
-      if (!attach_api__commit(ctx, &j, resp)) {
-        DG_INFO("attach", "%s %lld: photo %lld (%zu bytes, %s) by %s", j.hazard_id ? "hazard" : "inspection task",
-                (long long)(j.hazard_id ? j.hazard_id : j.task_id), (long long)j.id, j.len, j.file, j.uploader);
-        attach_api__answer(resp, &j);
-      }
-    }
+    attach_api__store(ctx, &j, resp);
   }
   free(note);
   return 1;
@@ -304,7 +312,8 @@ static void attach_api__get(void *ud, const struct http_request *req, struct htt
     DG_ERR("attach", "attachment %lld: %s/%s %s", id, ctx->attachments_dir, r.file,
            rc == -EBADMSG ? "no longer matches its size and SHA-256 (damaged)" : strerror(-rc));
     free(buf);
-    api_error(resp, 500, "attachment %lld: file %s", id, rc == -ENOENT ? "missing" : rc == -EBADMSG ? "damaged" : "unreadable");
+    const char *what = rc == -ENOENT ? "missing" : rc == -EBADMSG ? "damaged" : "unreadable";
+    api_error(resp, 500, "attachment %lld: file %s", id, what);
     return;
   }
   resp->content_type = type; /* a static string: outlives this handler */

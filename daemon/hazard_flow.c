@@ -103,8 +103,8 @@ int hazard_flow_check(const struct hazard_facts *h, enum hazard_action a, const 
                              hazard_action_name(a));
   if (a == HAZARD_ACT_CONFIRM || a == HAZARD_ACT_DISMISS) return hazard_flow__review(h, a, actor, to, why, whylen);
   if (h->state == HAZARD_REVIEWING)
-    return hazard_flow__deny(why, whylen, "%s: the hazard is awaiting confirmation (审核中); an engineer confirms it first",
-                             hazard_action_name(a));
+    return hazard_flow__deny(why, whylen, "%s: the hazard is awaiting confirmation (审核中); an engineer confirms it"
+                             " first", hazard_action_name(a));
   if (h->state != need)
     return hazard_flow__deny(why, whylen, "%s needs state %s, hazard is %s", hazard_action_name(a),
                              hazard_flow__state_name(need), hazard_flow__state_name(h->state));
