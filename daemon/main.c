@@ -214,6 +214,9 @@ static int main__swap_config(struct dg_daemon *d, struct dg_config *cfg)
   d->mqtt = NULL;
   sampleq_drain_now(&d->queue);
   engine_flush_history(&d->engine);
+  /* Risk levels under the old config are noted first, so the new assessment's changes are
+   * recorded with the edit or reload that made them. */
+  if (d->ledger_watch) ledger_watch_risk(d->ledger_watch, dg_wall_ms());
   store_wait_idle(d->store); /* jobs in flight borrow strings from the old config */
   struct dg_config *old = d->cfg;
   if (engine_reload(&d->engine, cfg)) {
@@ -230,6 +233,7 @@ static int main__swap_config(struct dg_daemon *d, struct dg_config *cfg)
   if (mb_start(&d->modbus, &d->loop, cfg, &d->queue)) DG_ERR("main", "Modbus driver did not restart");
   d->api.mqtt = d->mqtt;
   d->api.modbus = d->modbus;
+  if (d->ledger_watch) ledger_watch_risk(d->ledger_watch, dg_wall_ms());
   store_wait_idle(d->store);
   config_free(old);
   sdn_ready(d->sdn, "configuration reloaded");

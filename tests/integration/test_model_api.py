@@ -115,6 +115,11 @@ def test_model_edits_end_to_end(workdir, cleanup):
     assert body["name"] == "装卸臂泄漏", body  # keys not given are kept
     u2 = risk_unit(daemon, "U2")
     assert u2["assessed"]["level"] == "blue", u2
+    # Each change of the assessed level is recorded with the edit that made it.
+    rows = db_rows(daemon.db_path, "SELECT from_level, to_level, cause FROM risk_level_history WHERE unit = 'U2'"
+                   " ORDER BY id")
+    assert rows == [{"from_level": 0, "to_level": 4, "cause": "assessment"},
+                    {"from_level": 4, "to_level": 1, "cause": "assessment"}], rows
 
     # References still in use.
     st, body = call(daemon, "DELETE", "/api/v1/model/measures/M1", token=engineer)
