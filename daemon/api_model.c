@@ -262,22 +262,26 @@ static void model_api__bad(struct http_response *resp, int status, const char *f
   api_reply(resp, status, o);
 }
 
-/* A loader error "<file>[:line:col]: <field path>: <message>" as a 400 naming the field. */
+/* A loader error as a 400 naming the field: "<file>: <field path>: <message>" (a key of an edit)
+ * answers from the field path on; "<file>:<line>:<col>: ..." (a node of the file) keeps the file
+ * and position in the message. */
 static void model_api__load_error(struct http_response *resp, const char *path, const char *err)
 {
-  const char *p = err;
+  const char *p = err, *msg = err;
   size_t plen = strlen(path);
   if (!strncmp(p, path, plen)) {
     p += plen;
+    int positioned = p[0] == ':' && isdigit((unsigned char)p[1]);
     while (*p == ':' || isdigit((unsigned char)*p)) p++;
     while (*p == ' ') p++;
+    if (!positioned) msg = p;
   }
   const char *sep = strstr(p, ": ");
   char field[256] = "";
   if (sep && (size_t)(sep - p) < sizeof field && !memchr(p, ' ', (size_t)(sep - p)))
     snprintf(field, sizeof field, "%.*s", (int)(sep - p), p);
   cJSON *o = cJSON_CreateObject();
-  cJSON_AddStringToObject(o, "error", p);
+  cJSON_AddStringToObject(o, "error", msg);
   api_json_text(o, "field", field[0] ? field : NULL);
   api_reply(resp, 400, o);
 }
@@ -364,6 +368,10 @@ static int model_api__check_body(const cJSON *body, int kind, int create, struct
   const char *children = model_api__kinds[kind].children;
   if (children && cJSON_GetObjectItemCaseSensitive(body, children)) {
     model_api__bad(resp, 400, children, "not editable here; use /api/v1/model/%s", model_api__kinds[kind + 1].url);
+    return -1;
+  }
+  if (!create && !body->child) {
+    model_api__bad(resp, 400, "body", "no keys to change");
     return -1;
   }
   if (!create && cJSON_GetObjectItemCaseSensitive(body, "parent")) {

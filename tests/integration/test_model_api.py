@@ -109,6 +109,15 @@ def test_model_edits_end_to_end(workdir, cleanup):
     assert st == 400 and body["field"] == "measures", (st, body)
     st, body = call(daemon, "PUT", "/api/v1/model/events/E9", {"name": "x"}, token=engineer)
     assert st == 404, (st, body)
+    st, body = call(daemon, "PUT", "/api/v1/model/events/E2", {}, token=engineer)
+    assert st == 400 and body["field"] == "body", (st, body)
+    st, body = call(daemon, "PUT", "/api/v1/model/events/E2", {"id": "E3"}, token=engineer)
+    assert st == 400 and body["field"] == "id", (st, body)
+    st, body = call(daemon, "POST", "/api/v1/model/events", dict(event, id="E3", parent="U9"), token=engineer)
+    assert st == 400 and body["field"] == "parent", (st, body)
+    st, body = call(daemon, "POST", "/api/v1/model/units", {"parent": "HS1", "id": "U3", "responsible": {"person": "li"}},
+                    token=engineer)
+    assert st == 400 and body["field"] == "hazard_sources[0].units[2].responsible.person", (st, body)
 
     st, body = call(daemon, "PUT", "/api/v1/model/events/E2", {"lec": {"l": 1, "e": 6, "c": 7}}, token=engineer)
     assert st == 200 and body["score"] == 42 and body["level"] == "blue", (st, body)
@@ -147,6 +156,7 @@ def test_model_edits_end_to_end(workdir, cleanup):
     assert [e["op"] for e in only["edits"]] == ["create", "update"], only
     st, _ = daemon.get_status("/api/v1/model/audit?since=x")
     assert st == 400
+    # A refused edit leaves no journal row.
     rows = db_rows(daemon.db_path, "SELECT count(*) AS n FROM model_edits")
     assert rows[0]["n"] == 5, rows
 
