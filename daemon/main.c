@@ -261,7 +261,7 @@ static int main__apply_model(void *ud, struct dg_config *cfg)
 /* At start-up, once the store is open: the file alone was loaded; if the journal holds edits,
  * the model in force is the file with them. If they no longer validate over the file, the file
  * alone stays in force (and the error says why). */
-static int main__start_with_edits(struct dg_daemon *d)
+static void main__start_with_edits(struct dg_daemon *d)
 {
   struct dg_config *cfg = NULL;
   size_t n = 0;
@@ -270,16 +270,15 @@ static int main__start_with_edits(struct dg_daemon *d)
   if (rc) {
     DG_ERR("config", "%s", err);
     DG_ERR("main", "plant-model edits not applied: running on %s alone", d->opt.config_path);
-    return 0;
+    return;
   }
   if (!n) {
     config_free(cfg);
-    return 0;
+    return;
   }
   DG_INFO("config", "%zu plant-model edits replayed, %zu skipped", cfg->n_edits_applied, cfg->n_edits_skipped);
   config_free(d->cfg);
   d->cfg = cfg;
-  return 0;
 }
 
 static void main__on_hup(uv_signal_t *h, int signum) { main__reload(h->data); }
@@ -342,7 +341,7 @@ static int main__start(struct dg_daemon *d)
   if ((rc = uv_loop_init(&d->loop))) return rc;
   if ((rc = main__signals(d))) return rc;
   if ((rc = main__open_store(d))) return rc;
-  if ((rc = main__start_with_edits(d))) return rc;
+  main__start_with_edits(d);
   d->auth = (struct auth){(const struct dg_config *const *)&d->cfg, d->store};
   if ((rc = ledger_open(&d->ledger, d->cfg, d->store))) return rc;
   if ((rc = httpc_init(&d->httpc, &d->loop))) return rc;

@@ -140,6 +140,11 @@ def test_model_edits_end_to_end(workdir, cleanup):
     st, body = call(daemon, "DELETE", "/api/v1/model/measures/M2", token=engineer)
     assert st == 200 and body["deleted"] == "measure", (st, body)
     assert model_unit(daemon, "U2")["events"][0]["measures"] == []
+    st, hazard = call(daemon, "POST", "/api/v1/hazards", {"description": "装卸臂法兰渗漏", "danger_src": 1, "unit": "U2"},
+                      token=operator)
+    assert st == 201, (st, hazard)
+    st, body = call(daemon, "DELETE", "/api/v1/model/units/U2", token=engineer)
+    assert st == 409 and hazard["code"] in body["error"], (st, body)
 
     st, audit = daemon.get("/api/v1/model/audit")
     edits = audit["edits"]
@@ -167,8 +172,12 @@ def test_model_edits_end_to_end(workdir, cleanup):
     assert u2 and u2["name"] == "装卸区" and u2["events"][0]["lec"] == {"l": 1, "e": 6, "c": 7}, u2
     assert u2["events"][0]["measures"] == [], u2
     assert risk_unit(daemon, "U2")["assessed"]["level"] == "blue"
+    # A reload takes the file as it is now, with the edits over it.
+    with open(cfg, "w", encoding="utf-8") as f:
+        f.write(CONFIG.format(port=broker.port).replace("1#储罐", "一号储罐"))
     daemon.proc.send_signal(signal.SIGHUP)
     wait_until(lambda: "configuration reloaded" in daemon.read_log(), 10, "reload")
+    assert model_unit(daemon, "U1")["name"] == "一号储罐"
     assert model_unit(daemon, "U2")["events"][0]["score"] == 42
     assert daemon.stop() == 0
 
