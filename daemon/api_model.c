@@ -519,78 +519,102 @@ static char *model_api__print(const struct dg_config *c, int kind, const void *e
   return s;
 }
 
+/* Caller, role and path of an edit; 0 with the actor in j, or -1 (answered). */
+static int model_api__gate(struct api_ctx *ctx, const struct http_request *req, int create, struct model_api__req *r,
+                           struct model_api__job *j, struct http_response *resp)
+{
+  const struct dg_person *who = api_caller(ctx, req);
+  if (!who) {
+    api_error(resp, 401, "a valid 'Authorization: Bearer <token>' is required");
+    return -1;
+  }
+  if (!model_api__may_edit(who)) {
+    api_error(resp, 403, "requires the engineer or admin role");
+    return -1;
+  }
+  if (model_api__parse_path(req->path, r) || (create ? r->id[0] != '\0' : r->id[0] == '\0')) {
+    api_error(resp, 404, "not found");
+    return -1;
+  }
+  if (!ctx->apply_model) {
+    api_error(resp, 503, "plant-model edits are not available");
+    return -1;
+  }
+  snprintf(j->actor, sizeof j->actor, "%s", who->id);
+  return 0;
+}
+
+/* The body of a create or update as the journal's JSON (j->body); for a create also the id (in
+ * r) and the parent. 0 or -1 (answered). */
+static int model_api__read_body(const struct dg_config *c, const struct http_request *req, int create,
+                                struct model_api__req *r, char *parent, size_t parent_len, struct model_api__job *j,
+                                struct http_response *resp)
+{
+  cJSON *body = cJSON_ParseWithLength(req->body, req->body_len);
+  int rc = create ? model_api__prepare_create(c, r, body, parent, parent_len, resp)
+                  : model_api__check_body(body, r->kind, 0, resp);
+  const cJSON *id = rc ? NULL : cJSON_GetObjectItemCaseSensitive(body, "id");
+  if (!create && id && !(cJSON_IsString(id) && !strcmp(id->valuestring, r->id))) {
+    model_api__bad(resp, 400, "id", "cannot be changed (delete and create instead)");
+    rc = -1;
+  }
+  if (!rc && !(j->body = cJSON_PrintUnformatted(body))) {
+    api_error(resp, 500, "out of memory");
+    rc = -1;
+  }
+  cJSON_Delete(body);
+  return rc;
+}
+
+/* Trial load, before/after snapshots of the entity `ent` (NULL for a create), commit, swap. */
+static void model_api__apply(struct api_ctx *ctx, const struct model_api__req *r, const void *ent,
+                             struct model_api__job *j, struct http_response *resp)
+{
+  const struct dg_config *c = ctx->engine->cfg;
+  int del = !strcmp(j->op, "delete");
+  const struct config_edit e = {0, j->op, j->kind, j->entity, j->parent, j->body};
+  struct dg_config *nc = model_api__trial(ctx, &e, r->kind, resp);
+  if (!nc) return;
+  const void *after = del ? NULL : model_api__find(nc, r->kind, r->id);
+  j->before = model_api__print(c, r->kind, ent);
+  j->after = model_api__print(nc, r->kind, after);
+  cJSON *answer = after ? model_api__entity_json(nc, r->kind, after, 1) : cJSON_CreateObject();
+  if (del) {
+    cJSON_AddStringToObject(answer, "deleted", j->kind);
+    cJSON_AddStringToObject(answer, "id", r->id);
+  }
+  if ((ent && !j->before) || (after && !j->after)) {
+    cJSON_Delete(answer);
+    config_free(nc);
+    api_error(resp, 500, "out of memory");
+    return;
+  }
+  model_api__commit(ctx, j, nc, answer, ent ? 200 : 201, resp);
+}
+
 /* The shared flow of POST, PUT and DELETE. */
 static void model_api__edit(struct api_ctx *ctx, const struct http_request *req, struct http_response *resp,
                             const char *op)
 {
-  const struct dg_person *who = api_caller(ctx, req);
   const struct dg_config *c = ctx->engine->cfg;
   struct model_api__req r;
   struct model_api__job j = {.ts_ms = dg_wall_ms(), .op = op};
   char parent[128] = "";
-  int create = !strcmp(op, "create"), del = !strcmp(op, "delete");
-  cJSON *body = NULL;
+  int create = !strcmp(op, "create"), rc;
   const void *ent = NULL;
-  if (!who) {
-    api_error(resp, 401, "a valid 'Authorization: Bearer <token>' is required");
-    return;
-  }
-  if (!model_api__may_edit(who)) {
-    api_error(resp, 403, "requires the engineer or admin role");
-    return;
-  }
-  if (model_api__parse_path(req->path, &r) || (create ? r.id[0] != '\0' : r.id[0] == '\0')) {
-    api_error(resp, 404, "not found");
-    return;
-  }
-  if (!ctx->apply_model) {
-    api_error(resp, 503, "plant-model edits are not available");
-    return;
-  }
-  snprintf(j.actor, sizeof j.actor, "%s", who->id);
+  if (model_api__gate(ctx, req, create, &r, &j, resp)) return;
   if (!create && !(ent = model_api__find(c, r.kind, r.id))) {
     api_error(resp, 404, "no %s '%s'", model_api__kinds[r.kind].name, r.id);
     return;
   }
-  if (!del) {
-    body = cJSON_ParseWithLength(req->body, req->body_len);
-    if (create ? model_api__prepare_create(c, &r, body, parent, sizeof parent, resp)
-               : model_api__check_body(body, r.kind, 0, resp))
-      goto out;
-    const cJSON *id = cJSON_GetObjectItemCaseSensitive(body, "id");
-    if (!create && id && !(cJSON_IsString(id) && !strcmp(id->valuestring, r.id))) {
-      model_api__bad(resp, 400, "id", "cannot be changed (delete and create instead)");
-      goto out;
-    }
-    if (!(j.body = cJSON_PrintUnformatted(body))) goto oom;
-  } else if (model_api__check_delete(ctx, c, &r, ent, resp)) {
-    goto out;
+  if (!strcmp(op, "delete")) rc = model_api__check_delete(ctx, c, &r, ent, resp);
+  else rc = model_api__read_body(c, req, create, &r, parent, sizeof parent, &j, resp);
+  if (!rc) {
+    j.kind = model_api__kinds[r.kind].kind;
+    j.entity = r.id;
+    j.parent = create && r.kind != MK_SOURCE ? parent : NULL;
+    model_api__apply(ctx, &r, ent, &j, resp);
   }
-  j.kind = model_api__kinds[r.kind].kind;
-  j.entity = r.id;
-  j.parent = create && r.kind != MK_SOURCE ? parent : NULL;
-  const struct config_edit e = {0, j.op, j.kind, j.entity, j.parent, j.body};
-  struct dg_config *nc = model_api__trial(ctx, &e, r.kind, resp);
-  if (!nc) goto out;
-  const void *after = del ? NULL : model_api__find(nc, r.kind, r.id);
-  j.before = model_api__print(c, r.kind, ent);
-  j.after = model_api__print(nc, r.kind, after);
-  cJSON *answer = after ? model_api__entity_json(nc, r.kind, after, 1) : cJSON_CreateObject();
-  if (del) {
-    cJSON_AddStringToObject(answer, "deleted", j.kind);
-    cJSON_AddStringToObject(answer, "id", r.id);
-  }
-  if ((ent && !j.before) || (after && !j.after)) {
-    cJSON_Delete(answer);
-    config_free(nc);
-    goto oom;
-  }
-  model_api__commit(ctx, &j, nc, answer, create ? 201 : 200, resp);
-  goto out;
-oom:
-  api_error(resp, 500, "out of memory");
-out:
-  cJSON_Delete(body);
   model_api__job_free(&j);
 }
 
