@@ -353,6 +353,10 @@ struct dg_config {
 
   /* alarm.max_shelve: longest shelve per priority (indexed by enum dg_priority), ms. */
   uint32_t max_shelve_ms[5];
+
+  /* Plant-model edits (config_load_edits) replayed over the file, and those skipped because
+   * their target or parent no longer exists, or their id is taken, in the file. */
+  size_t n_edits_applied, n_edits_skipped;
 };
 
 /* Lookups by id (linear or hashed; NULL if absent). */
