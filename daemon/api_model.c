@@ -118,11 +118,40 @@ static cJSON *model_api__unit_json(const struct dg_config *c, const struct dg_un
   cJSON *r = cJSON_AddObjectToObject(o, "responsible");
   api_json_text(r, "dept", u->dept);
   api_json_text(r, "person", u->person);
+  cJSON *hp = cJSON_AddObjectToObject(o, "hazard_policy");
+  if (u->hazard_level >= 0) cJSON_AddNumberToObject(hp, "level", u->hazard_level);
+  if (u->hazard_deadline_days) cJSON_AddNumberToObject(hp, "deadline_days", u->hazard_deadline_days);
   model_api__level(o, u->level);
   if (!deep) return o;
   cJSON *arr = cJSON_AddArrayToObject(o, "events");
   for (size_t i = 0; i < u->n_events; i++) cJSON_AddItemToArray(arr, model_api__event_json(c, &u->events[i], 1));
   return o;
+}
+
+/* major_hazard as configured, with what it computed (S, R, α, β per substance); null when the
+ * grade is given by hand. */
+static void model_api__grading(cJSON *o, const struct dg_hazard_source *hs)
+{
+  if (!hs->graded) {
+    cJSON_AddNullToObject(o, "major_hazard");
+    return;
+  }
+  cJSON *g = cJSON_AddObjectToObject(o, "major_hazard");
+  if (hs->exposed_persons >= 0) cJSON_AddNumberToObject(g, "exposed_persons", (double)hs->exposed_persons);
+  cJSON_AddNumberToObject(g, "alpha", hs->alpha);
+  cJSON_AddNumberToObject(g, "s", hs->major_s);
+  cJSON_AddNumberToObject(g, "r", hs->major_r);
+  cJSON *arr = cJSON_AddArrayToObject(g, "substances");
+  for (size_t i = 0; i < hs->n_substances; i++) {
+    const struct dg_substance *sb = &hs->substances[i];
+    cJSON *j = cJSON_CreateObject();
+    cJSON_AddStringToObject(j, "name", sb->name);
+    api_json_text(j, "category", sb->category);
+    cJSON_AddNumberToObject(j, "quantity", sb->quantity);
+    cJSON_AddNumberToObject(j, "critical", sb->critical);
+    cJSON_AddNumberToObject(j, "beta", sb->beta);
+    cJSON_AddItemToArray(arr, j);
+  }
 }
 
 static cJSON *model_api__source_json(const struct dg_config *c, const struct dg_hazard_source *hs, int deep)
@@ -134,6 +163,7 @@ static cJSON *model_api__source_json(const struct dg_config *c, const struct dg_
   cJSON_AddBoolToObject(o, "major", hs->is_major);
   if (hs->major_grade) cJSON_AddNumberToObject(o, "major_grade", hs->major_grade);
   else cJSON_AddNullToObject(o, "major_grade");
+  model_api__grading(o, hs);
   if (!deep) return o;
   cJSON *arr = cJSON_AddArrayToObject(o, "units");
   for (size_t i = 0; i < hs->n_units; i++) cJSON_AddItemToArray(arr, model_api__unit_json(c, &hs->units[i], 1));

@@ -99,6 +99,24 @@ def test_model_edits_end_to_end(workdir, cleanup):
     u2 = risk_unit(daemon, "U2")
     assert u2 and u2["assessed"]["level"] == "red" and u2["current"]["level"] == "red", u2
 
+    # A hazard source graded from what it holds: 60 t chlorine (β 4, Q 5), 120 people around (α 2):
+    # R = 2 × 4 × 12 = 96 → 二级; then 70 t → R = 112 → 一级.
+    src = {"id": "HS2", "name": "液氯库", "major_hazard": {"exposed_persons": 120,
+                                                         "substances": [{"name": "液氯", "quantity": 60, "critical": 5}]}}
+    st, body = call(daemon, "POST", "/api/v1/model/hazard-sources", src, token=engineer)
+    assert st == 201 and body["major"] and body["major_grade"] == 2 and body["major_hazard"]["r"] == 96, (st, body)
+    st, body = call(daemon, "PUT", "/api/v1/model/hazard-sources/HS2",
+                    {"major_hazard": {"exposed_persons": 120, "substances": [{"name": "液氯", "quantity": 70,
+                                                                           "critical": 5}]}}, token=engineer)
+    assert st == 200 and body["major_grade"] == 1 and body["major_hazard"]["r"] == 112, (st, body)
+    st, body = call(daemon, "PUT", "/api/v1/model/hazard-sources/HS2",
+                    {"major_hazard": {"alpha": 1, "substances": [{"name": "某物", "quantity": 1, "critical": 5}]}},
+                    token=engineer)
+    assert st == 400 and body["field"].endswith("major_hazard.substances[0]"), (st, body)
+    _, exp = daemon.get("/api/v1/export")
+    hs2 = next(h for h in exp["hazardSources"] if h["hazardCode"] == "HS2")
+    assert (hs2["isMajor"], hs2["hazardLevel"], hs2["rValue"]) == (1, 1, 112), hs2
+
     # Invalid values are refused by the loader's own rules, naming the field.
     st, body = call(daemon, "PUT", "/api/v1/model/events/E2", {"lec": {"l": 4, "e": 6, "c": 7}}, token=engineer)
     assert st == 400 and body["field"] == "hazard_sources[0].units[1].events[0].lec.l", (st, body)
@@ -150,20 +168,22 @@ def test_model_edits_end_to_end(workdir, cleanup):
     edits = audit["edits"]
     assert [(e["op"], e["kind"], e["entity"]) for e in edits] == [
         ("create", "unit", "U2"), ("create", "event", "E2"), ("create", "measure", "M2"),
+        ("create", "hazard_source", "HS2"), ("update", "hazard_source", "HS2"),
         ("update", "event", "E2"), ("delete", "measure", "M2")], edits
     assert all(e["actor"] == "wang" for e in edits), edits
-    upd = edits[3]
+    assert (edits[4]["before"]["major_grade"], edits[4]["after"]["major_grade"]) == (2, 1), edits[4]
+    upd = edits[5]
     assert upd["before"]["lec"] == {"l": 3, "e": 6, "c": 40} and upd["before"]["level"] == "red", upd
     assert upd["after"]["lec"] == {"l": 1, "e": 6, "c": 7} and upd["after"]["level"] == "blue", upd
     assert edits[0]["before"] is None and edits[0]["parent"] == "HS1", edits[0]
-    assert edits[4]["after"] is None and edits[4]["before"]["id"] == "M2", edits[4]
+    assert edits[6]["after"] is None and edits[6]["before"]["id"] == "M2", edits[6]
     _, only = daemon.get("/api/v1/model/audit?kind=events&entity=E2")
     assert [e["op"] for e in only["edits"]] == ["create", "update"], only
     st, _ = daemon.get_status("/api/v1/model/audit?since=x")
     assert st == 400
     # A refused edit leaves no journal row.
     rows = db_rows(daemon.db_path, "SELECT count(*) AS n FROM model_edits")
-    assert rows[0]["n"] == 5, rows
+    assert rows[0]["n"] == 7, rows
 
     # The edits stay in force across a restart and a reload.
     assert daemon.stop() == 0
