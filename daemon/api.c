@@ -9,6 +9,7 @@
 
 #include "api_attach.h"
 #include "api_ledger.h"
+#include "api_model.h"
 #include "export.h"
 #include "report.h"
 #include "log.h"
@@ -691,6 +692,7 @@ int api_register(struct http_server *s, struct api_ctx *ctx)
   rc |= http_route(s, "GET", "/api/v1/hazards/*", api__hazard_one, ctx);
   rc |= http_route(s, "GET", "/api/v1/drivers", api__drivers, ctx);
   rc |= ledger_api_register(s, ctx);
+  rc |= model_api_register(s, ctx);
   rc |= http_route(s, "GET", "/api/v1/alarm-kpis", api__alarm_kpis, ctx);
   rc |= http_route(s, "POST", "/api/v1/alarms/*", api__alarm_action, ctx);
   rc |= export_api_register(s, ctx);

@@ -26,6 +26,11 @@ struct api_ctx {
    * issued to, or NULL if unknown or revoked. A NULL callback refuses every action with 401. */
   const struct dg_person *(*authenticate)(void *ud, const char *token);
   void *auth_ud;
+  /* Plant-model edits (api_model.c): puts a config holding a committed edit in force, taking it
+   * (the reload path). 0, or negative when it was refused (the config in force stays). NULL:
+   * model edits answer 503. */
+  int (*apply_model)(void *ud, struct dg_config *cfg);
+  void *model_ud;
   /* Directory of photo attachments, fixed at start (ledger.attachments_dir, else
    * "<database>.attachments"); owned by the caller. */
   const char *attachments_dir;

@@ -3,6 +3,7 @@
 #include "expr.h"
 #include "grade.h"
 #include "idmap.h"
+#include "log.h"
 #include "mqtt.h"
 #include "yaml.h"
 
@@ -41,7 +42,13 @@ static int cfg__vfail_at(struct cfg_ctx *x, int line, int col, const char *fmt, 
   char msg[512], prefix[sizeof x->path + 2];
   vsnprintf(msg, sizeof msg, fmt, ap);
   snprintf(prefix, sizeof prefix, "%s%s", x->path, x->plen ? ": " : "");
-  dg_yaml_format_error(x->err, x->errlen, x->name, line, col, prefix, msg);
+  if (line > 0) {
+    dg_yaml_format_error(x->err, x->errlen, x->name, line, col, prefix, msg);
+  } else if (x->err && x->errlen) { /* a node of a model edit: the file has no position for it */
+    snprintf(x->err, x->errlen, "%s: %s%s", x->name, prefix, msg);
+    for (char *p = x->err; *p; p++)
+      if ((unsigned char)*p < 0x20 || *p == 0x7f) *p = '?';
+  }
   return -EINVAL;
 }
 
@@ -1864,16 +1871,214 @@ static int cfg__root(struct cfg_ctx *x, const struct dg_ynode *root)
   return rc;
 }
 
+/* ---- plant-model edits over the tree ---- */
+
+static const char *const cfg__edit_kinds[] = {"hazard_source", "unit", "event", "measure", NULL};
+/* The list key holding each kind, under the root, a source, a unit and an event. */
+static const char *const cfg__edit_lists[] = {"hazard_sources", "units", "events", "measures"};
+
+int config_edit_kind(const char *kind)
+{
+  for (int i = 0; kind && cfg__edit_kinds[i]; i++)
+    if (!strcmp(kind, cfg__edit_kinds[i])) return i;
+  return -1;
+}
+
+static bool cfg__ykey_is(const struct dg_ynode *k, const char *key)
+{
+  return k->type == DG_YSCALAR && !k->has_nul && !strcmp(k->text, key);
+}
+
+/* Index of `key` in mapping `map` (of its key node), or SIZE_MAX. */
+static size_t cfg__yfind_key(const struct dg_ynode *map, const char *key)
+{
+  if (!map || map->type != DG_YMAP) return SIZE_MAX;
+  for (size_t k = 0; k + 1 < map->n; k += 2)
+    if (cfg__ykey_is(map->kids[k], key)) return k;
+  return SIZE_MAX;
+}
+
+static struct dg_ynode *cfg__yget(const struct dg_ynode *map, const char *key)
+{
+  size_t k = cfg__yfind_key(map, key);
+  return k == SIZE_MAX ? NULL : map->kids[k + 1];
+}
+
+struct cfg_yfound {
+  struct dg_ynode *list, *item;
+  size_t i;
+};
+
+/* Finds the item of kind `kind` with id `id` in `list`, a list of kind `depth`. */
+static bool cfg__yfind(struct dg_ynode *list, int depth, int kind, const char *id, struct cfg_yfound *f)
+{
+  if (!list || list->type != DG_YSEQ) return false;
+  for (size_t i = 0; i < list->n; i++) {
+    struct dg_ynode *item = list->kids[i], *idn = cfg__yget(item, "id");
+    if (!item || item->type != DG_YMAP) continue;
+    if (depth == kind && idn && idn->type == DG_YSCALAR && !idn->has_nul && !strcmp(idn->text, id)) {
+      *f = (struct cfg_yfound){list, item, i};
+      return true;
+    }
+    if (depth < kind && cfg__yfind(cfg__yget(item, cfg__edit_lists[depth + 1]), depth + 1, kind, id, f)) return true;
+  }
+  return false;
+}
+
+static bool cfg__yentity(struct dg_ynode *root, int kind, const char *id, struct cfg_yfound *f)
+{
+  return id && cfg__yfind(cfg__yget(root, cfg__edit_lists[0]), 0, kind, id, f);
+}
+
+static int cfg__ygrow(struct dg_ytree *t, struct dg_ynode *n, size_t more)
+{
+  if (n->n + more <= n->cap) return 0;
+  size_t cap = (n->n + more) * 2;
+  struct dg_ynode **kids = dg_yaml_alloc(t, cap * sizeof *kids);
+  if (!kids) return -ENOMEM;
+  if (n->n) memcpy(kids, n->kids, n->n * sizeof *kids);
+  n->kids = kids;
+  n->cap = cap;
+  return 0;
+}
+
+static struct dg_ynode *cfg__ynew(struct dg_ytree *t, enum dg_ynode_type type, const char *text)
+{
+  struct dg_ynode *n = dg_yaml_alloc(t, sizeof *n);
+  if (!n) return NULL;
+  memset(n, 0, sizeof *n);
+  n->type = type;
+  if (type != DG_YSCALAR) return n;
+  n->len = strlen(text);
+  if (!(n->text = dg_yaml_alloc(t, n->len + 1))) return NULL;
+  memcpy(n->text, text, n->len + 1);
+  return n;
+}
+
+/* Sets key `key` of `map` to `val`, replacing its value; a null `val` removes the key. */
+static int cfg__yput(struct dg_ytree *t, struct dg_ynode *map, struct dg_ynode *key, struct dg_ynode *val)
+{
+  size_t k = cfg__yfind_key(map, key->text);
+  if (k != SIZE_MAX && cfg__is_null(val)) {
+    memmove(map->kids + k, map->kids + k + 2, (map->n - k - 2) * sizeof *map->kids);
+    map->n -= 2;
+  } else if (k != SIZE_MAX) {
+    map->kids[k + 1] = val;
+  } else if (!cfg__is_null(val)) {
+    if (cfg__ygrow(t, map, 2)) return -ENOMEM;
+    map->kids[map->n++] = key;
+    map->kids[map->n++] = val;
+  }
+  return 0;
+}
+
+/* Overlay nodes have no position in the file: line 0 makes errors about them name the field
+ * path only. */
+static void cfg__yunplace(struct dg_ynode *n)
+{
+  n->line = n->col = 0;
+  for (size_t i = 0; i < n->n; i++) cfg__yunplace(n->kids[i]);
+}
+
+/* The list of kind `kind` under the parent named by the edit, created if absent; NULL with
+ * *why set if the parent is not there. */
+static struct dg_ynode *cfg__ylist_for(struct dg_ytree *t, int kind, const char *parent, const char **why)
+{
+  struct dg_ynode *holder = t->root;
+  struct cfg_yfound f;
+  if (kind > 0) {
+    if (!cfg__yentity(t->root, kind - 1, parent, &f)) return *why = "its parent is not in the file", NULL;
+    holder = f.item;
+  }
+  struct dg_ynode *list = cfg__yget(holder, cfg__edit_lists[kind]);
+  if (list && list->type == DG_YSEQ) return list;
+  if (list && !cfg__is_null(list)) return *why = "the parent's list is not a sequence", NULL;
+  struct dg_ynode *key = cfg__ynew(t, DG_YSCALAR, cfg__edit_lists[kind]);
+  if (!key || !(list = cfg__ynew(t, DG_YSEQ, NULL))) return *why = "out of memory", NULL;
+  cfg__yunplace(key);
+  key->plain = true;
+  size_t k = cfg__yfind_key(holder, key->text);
+  if (k != SIZE_MAX) holder->kids[k + 1] = list;
+  else if (cfg__ygrow(t, holder, 2)) return *why = "out of memory", NULL;
+  else {
+    holder->kids[holder->n++] = key;
+    holder->kids[holder->n++] = list;
+  }
+  return list;
+}
+
+/* Applies one edit to the tree; NULL, or why it was skipped. */
+static const char *cfg__edit_one(struct dg_ytree *t, const struct config_edit *e, struct dg_ytree *body)
+{
+  int kind = config_edit_kind(e->kind);
+  struct cfg_yfound f;
+  const char *why = NULL;
+  if (kind < 0 || !e->op || !e->entity) return "unknown kind or operation";
+  if (!t->root || t->root->type != DG_YMAP) return "the file has no plant model";
+  bool found = cfg__yentity(t->root, kind, e->entity, &f);
+  if (!strcmp(e->op, "delete")) {
+    if (!found) return "it is not in the file";
+    memmove(f.list->kids + f.i, f.list->kids + f.i + 1, (f.list->n - f.i - 1) * sizeof *f.list->kids);
+    f.list->n--;
+    return NULL;
+  }
+  if (strcmp(e->op, "update") && strcmp(e->op, "create")) return "unknown operation";
+  char err[256];
+  if (!e->body || dg_yaml_parse("edit", e->body, strlen(e->body), body, err, sizeof err)) return "its body is not JSON";
+  if (!body->root || body->root->type != DG_YMAP) return "its body is not an object";
+  cfg__yunplace(body->root);
+  if (!strcmp(e->op, "update")) {
+    if (!found) return "it is not in the file";
+    for (size_t k = 0; k + 1 < body->root->n; k += 2)
+      if (body->root->kids[k]->type == DG_YSCALAR && cfg__yput(t, f.item, body->root->kids[k], body->root->kids[k + 1]))
+        return "out of memory";
+    return NULL;
+  }
+  if (found) return "the file already has that id";
+  struct dg_ynode *list = cfg__ylist_for(t, kind, e->parent, &why);
+  if (!list) return why;
+  if (cfg__ygrow(t, list, 1)) return "out of memory";
+  list->kids[list->n++] = body->root;
+  return NULL;
+}
+
+static int cfg__apply_edits(struct cfg_ctx *x, struct dg_ytree *t, const struct config_edit *edits, size_t n,
+                            struct dg_ytree *bodies)
+{
+  for (size_t i = 0; i < n; i++) {
+    const struct config_edit *e = &edits[i];
+    const char *why = cfg__edit_one(t, e, &bodies[i]);
+    if (why && !strcmp(why, "out of memory")) return cfg__oom(x);
+    if (!why) {
+      x->c->n_edits_applied++;
+      continue;
+    }
+    x->c->n_edits_skipped++;
+    DG_WARN("config", "%s: model edit %lld (%s %s '%.64s') skipped: %s", x->name, e->id, e->op ? e->op : "?",
+            e->kind ? e->kind : "?", e->entity ? e->entity : "?", why);
+  }
+  return 0;
+}
+
 int config_load_string(const char *name, const char *yaml, size_t len, struct dg_config **out,
                        char *err, size_t errlen)
 {
+  return config_load_edits_string(name, yaml, len, NULL, 0, out, err, errlen);
+}
+
+int config_load_edits_string(const char *name, const char *yaml, size_t len, const struct config_edit *edits,
+                             size_t n, struct dg_config **out, char *err, size_t errlen)
+{
   struct cfg_ctx x = {.name = name ? name : "<string>", .err = err, .errlen = errlen};
   struct dg_ytree tree = {0};
+  struct dg_ytree *bodies = n ? calloc(n, sizeof *bodies) : NULL;
   int rc;
   if (out) *out = NULL;
+  if (n && !bodies) return cfg__oom(&x);
   if (err && errlen) err[0] = '\0';
   if (!(x.c = calloc(1, sizeof *x.c)) || !(x.ix = calloc(1, sizeof *x.ix))) {
     free(x.c);
+    free(bodies);
     return cfg__oom(&x);
   }
   x.c->index = x.ix;
@@ -1884,8 +2089,11 @@ int config_load_string(const char *name, const char *yaml, size_t len, struct dg
   x.c->ls_bands = dg_default_ls_bands;
   if (!(x.c->path = strdup(x.name))) rc = cfg__oom(&x);
   else rc = dg_yaml_parse(x.name, yaml, yaml ? len : 0, &tree, err, errlen);
+  if (!rc && n) rc = cfg__apply_edits(&x, &tree, edits, n, bodies);
   if (!rc) rc = cfg__root(&x, tree.root);
   dg_yaml_free(&tree);
+  for (size_t i = 0; i < n; i++) dg_yaml_free(&bodies[i]);
+  free(bodies);
   dg_idmap_free(&x.sources);
   dg_idmap_free(&x.events);
   dg_idmap_free(&x.brokers);
@@ -1939,6 +2147,12 @@ static int cfg__read_file(const char *path, char **buf, size_t *len)
 
 int config_load(const char *path, struct dg_config **out, char *err, size_t errlen)
 {
+  return config_load_edits(path, NULL, 0, out, err, errlen);
+}
+
+int config_load_edits(const char *path, const struct config_edit *edits, size_t n, struct dg_config **out,
+                      char *err, size_t errlen)
+{
   char *buf = NULL;
   size_t len = 0;
   if (out) *out = NULL;
@@ -1948,7 +2162,7 @@ int config_load(const char *path, struct dg_config **out, char *err, size_t errl
       snprintf(err, errlen, "%s: %s", path, rc == -EFBIG ? "file too large" : strerror(-rc));
     return rc;
   }
-  rc = config_load_string(path, buf, len, out, err, errlen);
+  rc = config_load_edits_string(path, buf, len, edits, n, out, err, errlen);
   free(buf);
   return rc;
 }

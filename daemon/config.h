@@ -20,6 +20,31 @@ int config_load(const char *path, struct dg_config **out, char *err, size_t errl
 int config_load_string(const char *name, const char *yaml, size_t len, struct dg_config **out,
                        char *err, size_t errlen);
 
+/* One plant-model edit made through the API (a model_edits row), replayed over the YAML tree
+ * before validation, so every rule of the loader applies to it. Strings are borrowed. */
+struct config_edit {
+  long long id;        /* journal row id, for messages */
+  const char *op;      /* "create", "update" or "delete" */
+  const char *kind;    /* "hazard_source", "unit", "event" or "measure" */
+  const char *entity;  /* the entity's id */
+  const char *parent;  /* create: the id of the source / unit / event it goes under (NULL for a source) */
+  const char *body;    /* create, update: a JSON object of config keys (create: with "id"); a null
+                        * value removes the key */
+};
+
+/* Loads `path` with `edits` applied in order: update replaces the given keys of the entity's
+ * mapping, create appends the body to the parent's list (creating the list), delete removes the
+ * entity. An edit whose target or parent is not in the file, or whose create names an id the file
+ * already has, is skipped with a warning (c->n_edits_skipped). Errors inside an edit's keys have
+ * no position: "<path>: <field path>: <message>". Otherwise as config_load. */
+int config_load_edits(const char *path, const struct config_edit *edits, size_t n, struct dg_config **out,
+                      char *err, size_t errlen);
+int config_load_edits_string(const char *name, const char *yaml, size_t len, const struct config_edit *edits,
+                             size_t n, struct dg_config **out, char *err, size_t errlen);
+
+/* The kind index 0..3 (hazard_source, unit, event, measure) of a config_edit kind, or -1. */
+int config_edit_kind(const char *kind);
+
 void config_free(struct dg_config *c);
 
 #endif

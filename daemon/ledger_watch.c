@@ -354,7 +354,11 @@ static int ledger_watch__diff(struct ledger_watch *w, const struct risk_unit *u,
   for (size_t i = 0; i < n; i++) {
     const struct ledger_watch__level *last = ledger_watch__get_level(w, u[i].unit->id);
     enum dg_level from = last ? last->level : u[i].assessed;
-    if (from == u[i].current) continue;
+    if (from == u[i].current) {
+      /* Remembered, so a later change of the assessment itself (a model edit) is recorded. */
+      if (!last && ledger_watch__set_level(w, u[i].unit->id, u[i].current)) return -ENOMEM;
+      continue;
+    }
     struct ledger_watch__change *c = &j->c[j->n++];
     c->unit = strdup(u[i].unit->id);
     c->cause = ledger_watch__cause(&u[i]);

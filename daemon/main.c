@@ -18,6 +18,7 @@
 #include "ledger.h"
 #include "ledger_watch.h"
 #include "log.h"
+#include "model_edits.h"
 #include "modbus.h"
 #include "mqtt.h"
 #include "notify.h"
@@ -191,14 +192,23 @@ static void main__on_stop_signal(uv_signal_t *h, int signum)
 
 /* ---- reload --------------------------------------------------------------------------------- */
 
-static void main__reload(struct dg_daemon *d)
+/* The file with the plant-model edits of the journal replayed over it. */
+static int main__load_with_edits(struct dg_daemon *d, struct dg_config **out)
 {
-  struct dg_config *cfg = NULL;
-  DG_INFO("main", "reloading %s", d->opt.config_path);
-  if (main__load_config(d->opt.config_path, &cfg)) {
-    DG_ERR("main", "reload refused: the configuration in force is kept");
-    return;
-  }
+  char err[512];
+  size_t n = 0;
+  int rc = model_edits_load(store_reader(d->store), d->opt.config_path, NULL, out, &n, err, sizeof err);
+  if (rc) DG_ERR("config", "%s", err);
+  else if (n) DG_INFO("config", "%zu plant-model edits replayed, %zu skipped", (*out)->n_edits_applied,
+                      (*out)->n_edits_skipped);
+  return rc;
+}
+
+/* Puts `cfg` in force (taking it): drivers restart, the engine keeps alarm state by rule
+ * identity. 0, or -1 when the engine refused it (then it is freed and the old one stays). */
+static int main__swap_config(struct dg_daemon *d, struct dg_config *cfg)
+{
+  int rc = 0;
   sdn_reloading(d->sdn);
   mb_stop(d->modbus);
   d->modbus = NULL;
@@ -206,6 +216,9 @@ static void main__reload(struct dg_daemon *d)
   d->mqtt = NULL;
   sampleq_drain_now(&d->queue);
   engine_flush_history(&d->engine);
+  /* Risk levels under the old config are noted first, so the new assessment's changes are
+   * recorded with the edit or reload that made them. */
+  if (d->ledger_watch) ledger_watch_risk(d->ledger_watch, dg_wall_ms());
   store_wait_idle(d->store); /* jobs in flight borrow strings from the old config */
   struct dg_config *old = d->cfg;
   if (engine_reload(&d->engine, cfg)) {
@@ -213,6 +226,7 @@ static void main__reload(struct dg_daemon *d)
     config_free(cfg);
     cfg = old;
     old = NULL;
+    rc = -1;
   }
   d->cfg = cfg;
   ledger_set_config(d->ledger, cfg);
@@ -221,10 +235,52 @@ static void main__reload(struct dg_daemon *d)
   if (mb_start(&d->modbus, &d->loop, cfg, &d->queue)) DG_ERR("main", "Modbus driver did not restart");
   d->api.mqtt = d->mqtt;
   d->api.modbus = d->modbus;
+  if (d->ledger_watch) ledger_watch_risk(d->ledger_watch, dg_wall_ms());
   store_wait_idle(d->store);
   config_free(old);
   sdn_ready(d->sdn, "configuration reloaded");
   DG_INFO("main", "configuration reloaded: %zu points, %zu rules", cfg->n_points, cfg->n_rules);
+  return rc;
+}
+
+static void main__reload(struct dg_daemon *d)
+{
+  struct dg_config *cfg = NULL;
+  DG_INFO("main", "reloading %s", d->opt.config_path);
+  if (main__load_with_edits(d, &cfg)) {
+    DG_ERR("main", "reload refused: the configuration in force is kept");
+    return;
+  }
+  main__swap_config(d, cfg);
+}
+
+/* api_ctx.apply_model: a plant-model edit has been committed; its config goes in force. */
+static int main__apply_model(void *ud, struct dg_config *cfg)
+{
+  return main__swap_config(ud, cfg);
+}
+
+/* At start-up, once the store is open: the file alone was loaded; if the journal holds edits,
+ * the model in force is the file with them. If they no longer validate over the file, the file
+ * alone stays in force (and the error says why). */
+static void main__start_with_edits(struct dg_daemon *d)
+{
+  struct dg_config *cfg = NULL;
+  size_t n = 0;
+  char err[512];
+  int rc = model_edits_load(store_reader(d->store), d->opt.config_path, NULL, &cfg, &n, err, sizeof err);
+  if (rc) {
+    DG_ERR("config", "%s", err);
+    DG_ERR("main", "plant-model edits not applied: running on %s alone", d->opt.config_path);
+    return;
+  }
+  if (!n) {
+    config_free(cfg);
+    return;
+  }
+  DG_INFO("config", "%zu plant-model edits replayed, %zu skipped", cfg->n_edits_applied, cfg->n_edits_skipped);
+  config_free(d->cfg);
+  d->cfg = cfg;
 }
 
 static void main__on_hup(uv_signal_t *h, int signum) { main__reload(h->data); }
@@ -269,6 +325,7 @@ static int main__start_http(struct dg_daemon *d)
   d->api = (struct api_ctx){.engine = &d->engine, .store = d->store, .mqtt = d->mqtt, .modbus = d->modbus,
                             .notify = d->notify, .queue = &d->queue, .started_ms = dg_wall_ms(),
                             .authenticate = auth_authenticate, .auth_ud = &d->auth,
+                            .apply_model = main__apply_model, .model_ud = d,
                             .attachments_dir = d->attachments_dir};
   rc = api_register(d->http, &d->api);
   struct stat sb;
@@ -291,6 +348,7 @@ static int main__start(struct dg_daemon *d)
   if ((rc = uv_loop_init(&d->loop))) return rc;
   if ((rc = main__signals(d))) return rc;
   if ((rc = main__open_store(d))) return rc;
+  main__start_with_edits(d);
   d->auth = (struct auth){(const struct dg_config *const *)&d->cfg, d->store};
   if ((rc = ledger_open(&d->ledger, d->cfg, d->store))) return rc;
   if ((rc = httpc_init(&d->httpc, &d->loop))) return rc;

@@ -354,6 +354,10 @@ struct dg_config {
   /* alarm.max_shelve: longest shelve per priority (indexed by enum dg_priority), ms. */
   uint32_t max_shelve_ms[5];
 
+  /* Plant-model edits (config_load_edits) replayed over the file, and those skipped because
+   * their target or parent no longer exists, or their id is taken, in the file. */
+  size_t n_edits_applied, n_edits_skipped;
+
   /* ledger: manual hazard reports enter 审核中 (-1) until an engineer confirms or dismisses
    * them (default false); directory of photo attachments (NULL: "<database path>.attachments"). */
   bool review_reports;

@@ -84,7 +84,18 @@ const char *const store_migrations[] = {
   "  created_ms INTEGER NOT NULL, last_used_ms INTEGER, revoked INTEGER NOT NULL DEFAULT 0);"
   "CREATE INDEX alarm_journal_event_ts ON alarm_journal(event, ts_ms);",
 
-  /* Review of manual hazard reports (审核中 -1): who confirmed or dismissed, why, when; a
+  /* 3 → 4: plant-model edits made through the API, replayed over the YAML file at every load
+   * (the live model is the file plus these rows, in id order); also the model's audit trail. */
+  "CREATE TABLE model_edits ("
+  "  id INTEGER PRIMARY KEY, ts_ms INTEGER NOT NULL, actor TEXT NOT NULL,"
+  "  op TEXT NOT NULL,"                      /* create | update | delete */
+  "  kind TEXT NOT NULL,"                    /* hazard_source | unit | event | measure */
+  "  entity TEXT NOT NULL, parent TEXT,"     /* the entity's id; the parent's id for create */
+  "  body TEXT,"                             /* JSON of the keys given, YAML config key names */
+  "  before TEXT, after TEXT);"              /* JSON snapshots of the entity, NULL if none */
+  "CREATE INDEX model_edits_entity ON model_edits(kind, entity, id);",
+
+  /* 4 → 5: review of manual hazard reports (审核中 -1): who confirmed or dismissed, why, when; a
    * dismissed report keeps state -1 with closed_ms set. Photos (and other evidence) stored on
    * disk under their SHA-256, one row per upload, for a hazard or an inspection task. */
   "ALTER TABLE hazards ADD COLUMN dismissed INTEGER NOT NULL DEFAULT 0;"

@@ -573,3 +573,8 @@ void dg_yaml_free(struct dg_ytree *t)
   t->root = NULL;
   t->arena = NULL;
 }
+
+void *dg_yaml_alloc(struct dg_ytree *t, size_t size)
+{
+  return yaml__alloc(&t->arena, size);
+}

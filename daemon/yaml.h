@@ -35,6 +35,10 @@ int dg_yaml_parse(const char *name, const char *buf, size_t len, struct dg_ytree
                   size_t errlen);
 void dg_yaml_free(struct dg_ytree *t);
 
+/* Memory owned by tree `t` (freed with it), for callers that edit a parsed tree in place: new
+ * nodes, texts and larger kids arrays. NULL when out of memory. */
+void *dg_yaml_alloc(struct dg_ytree *t, size_t size);
+
 /* Writes "<name>:<line>:<col>: <prefix><msg>" to err, control characters replaced by '?'. */
 void dg_yaml_format_error(char *err, size_t errlen, const char *name, int line, int col,
                           const char *prefix, const char *msg);

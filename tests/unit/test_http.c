@@ -330,6 +330,7 @@ static void client_routes(struct fixture *f)
   get(f, c, "/api/v1");                                                   /* 9 */
   get(f, c, "/api/v1/alarms/%E6%B0%A8");                                  /* 10 */
   get(f, c, "/healthz/");                                                 /* 11 */
+  request(f, c, "/api/v1/alarms/3", &(struct req_opts){.method = "PUT", .body = "{}", .body_len = 2}); /* 12 */
   curl_easy_cleanup(c);
 }
 
@@ -377,6 +378,8 @@ static void test_routes(void **state)
   assert_string_equal(r[10].body, "{\"route\":\"alarms\",\"method\":\"GET\",\"path\":\"/api/v1/alarms/"
                                   "\xe6\xb0\xa8\"}");
   assert_int_equal(r[11].status, 404);
+  assert_int_equal(r[12].status, 200); /* a PUT with a body reaches its handler */
+  assert_string_equal(r[12].body, "{\"route\":\"alarms\",\"method\":\"PUT\",\"path\":\"/api/v1/alarms/3\"}");
   fixture_free(f);
 }
 

@@ -233,6 +233,18 @@ static void test_risk_level_changes_recorded(void **state)
                             " AND to_level = 4"), 1);
 }
 
+/* A model edit changes a unit's assessment: the change is recorded though the unit had no history. */
+static void test_assessment_change_recorded(void **state)
+{
+  struct fixture *f = *state;
+  assert_int_equal(ledger_watch_risk(f->watch, 1000), 0);
+  f->unit.level = DG_LEVEL_RED;
+  assert_int_equal(ledger_watch_risk(f->watch, 2000), 1);
+  store_wait_idle(f->store);
+  assert_int_equal(count(f, "SELECT COUNT(*) FROM risk_level_history WHERE unit = 'U01' AND ts_ms = 2000"
+                            " AND from_level = 2 AND to_level = 4 AND cause = 'assessment'"), 1);
+}
+
 static int64_t cst(int y, int mon, int d, int h)
 {
   struct tm tm = {.tm_year = y - 1900, .tm_mon = mon - 1, .tm_mday = d, .tm_hour = h, .tm_isdst = -1};
@@ -300,6 +312,7 @@ int main(void)
   const struct CMUnitTest tests[] = {
     cmocka_unit_test_setup_teardown(test_overdue_flagged_once_and_announced_by_level, setup, teardown),
     cmocka_unit_test_setup_teardown(test_risk_level_changes_recorded, setup, teardown),
+    cmocka_unit_test_setup_teardown(test_assessment_change_recorded, setup, teardown),
     cmocka_unit_test_setup_teardown(test_inspection_tasks_generated_per_period, setup, teardown),
     cmocka_unit_test_setup_teardown(test_missed_inspection_marked_and_announced_once, setup, teardown),
   };

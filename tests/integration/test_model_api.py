@@ -1,0 +1,206 @@
+#!/usr/bin/python3
+"""Plant-model edits through the API with a real daemon: units, events and measures created and
+changed by an engineer, validated like the YAML file, in force at once (risk map) and after a
+restart, refused for the wrong role, bad values or references still in use, and audited."""
+import json
+import os
+import signal
+import sys
+import urllib.error
+import urllib.request
+
+from dgtest import Daemon, Mosquitto, db_rows, run_tests, wait_until
+
+CONFIG = """
+site: {{ code: "T-0001", name: 测试 }}
+persons:
+  - {{ id: wang, name: 王工, roles: [engineer] }}
+  - {{ id: zhang, name: 张工, roles: [operator] }}
+hazard_sources:
+  - id: HS1
+    name: 液氨罐区
+    units:
+      - id: U1
+        name: 1#储罐
+        responsible: {{ dept: 储运车间, person: wang }}
+        events:
+          - id: E1
+            accident_type: 中毒和窒息
+            lec: {{ l: 1, e: 6, c: 7 }}
+            measures:
+              - {{ id: M1, desc: 氨气检测报警, classify: "1-4", data_src: 1 }}
+mqtt:
+  - {{ id: main, uri: "tcp://127.0.0.1:{port}", client_id: dg-model-{port} }}
+points:
+  - {{ id: GT101, name: 氨气, unit_id: U1, driver: mqtt.main, topic: t/gt101 }}
+rules:
+  - {{ id: R1, type: high, point: GT101, measure: M1, stages: [ {{ name: H, limit: 25, priority: high }} ] }}
+"""
+
+
+def call(daemon, method, path, body=None, token=None):
+    headers = {"Content-Type": "application/json"}
+    if token:
+        headers["Authorization"] = "Bearer " + token
+    data = json.dumps(body).encode() if body is not None else None
+    req = urllib.request.Request(f"http://127.0.0.1:{daemon.port}{path}", data=data, method=method, headers=headers)
+    try:
+        with urllib.request.urlopen(req, timeout=10) as r:
+            return r.status, json.loads(r.read())
+    except urllib.error.HTTPError as e:
+        return e.code, json.loads(e.read() or b"null")
+
+
+def risk_unit(daemon, unit):
+    _, body = daemon.get("/api/v1/risk-map")
+    return next((u for u in body["units"] if u["id"] == unit), None)
+
+
+def model_unit(daemon, unit):
+    _, body = daemon.get("/api/v1/model")
+    for hs in body["hazard_sources"]:
+        for u in hs["units"]:
+            if u["id"] == unit:
+                return u
+    return None
+
+
+def test_model_edits_end_to_end(workdir, cleanup):
+    broker = Mosquitto(workdir).start()
+    cleanup.append(broker.stop)
+    cfg = os.path.join(workdir, "plant.yaml")
+    with open(cfg, "w", encoding="utf-8") as f:
+        f.write(CONFIG.format(port=broker.port))
+    daemon = Daemon(workdir, cfg, os.path.join(workdir, "dg.db"))
+    cleanup.append(lambda: daemon.stop(signal.SIGKILL))
+    engineer, operator = daemon.token("wang"), daemon.token("zhang")
+    daemon.start()
+
+    st, model = daemon.get("/api/v1/model")
+    assert st == 200 and model["hazard_sources"][0]["units"][0]["events"][0]["measures"][0]["rules"] == ["R1"], model
+
+    unit = {"parent": "HS1", "id": "U2", "name": "装卸区", "responsible": {"dept": "储运车间", "person": "wang"}}
+    assert call(daemon, "POST", "/api/v1/model/units", unit)[0] == 401
+    st, body = call(daemon, "POST", "/api/v1/model/units", unit, token=operator)
+    assert st == 403, (st, body)
+    st, body = call(daemon, "POST", "/api/v1/model/units", unit, token=engineer)
+    assert st == 201 and body["id"] == "U2" and body["hazard_source"] == "HS1", (st, body)
+    event = {"parent": "U2", "id": "E2", "name": "装卸臂泄漏", "accident_type": "中毒和窒息",
+             "lec": {"l": 3, "e": 6, "c": 40}}
+    st, body = call(daemon, "POST", "/api/v1/model/events", event, token=engineer)
+    assert st == 201 and body["score"] == 720 and body["level"] == "red", (st, body)
+    measure = {"parent": "E2", "id": "M2", "desc": "装卸前检查静电接地", "classify": "3-1", "data_src": 2,
+               "control_level": "班组"}
+    st, body = call(daemon, "POST", "/api/v1/model/measures", measure, token=engineer)
+    assert st == 201 and body["classify"] == "3-1" and body["rules"] == [], (st, body)
+    st, body = call(daemon, "POST", "/api/v1/model/measures", dict(measure, parent="E1"), token=engineer)
+    assert st == 409 and body["field"] == "id", (st, body)
+
+    u2 = risk_unit(daemon, "U2")
+    assert u2 and u2["assessed"]["level"] == "red" and u2["current"]["level"] == "red", u2
+
+    # A hazard source graded from what it holds: 60 t chlorine (β 4, Q 5), 120 people around (α 2):
+    # R = 2 × 4 × 12 = 96 → 二级; then 70 t → R = 112 → 一级.
+    src = {"id": "HS2", "name": "液氯库", "major_hazard": {"exposed_persons": 120,
+                                                         "substances": [{"name": "液氯", "quantity": 60, "critical": 5}]}}
+    st, body = call(daemon, "POST", "/api/v1/model/hazard-sources", src, token=engineer)
+    assert st == 201 and body["major"] and body["major_grade"] == 2 and body["major_hazard"]["r"] == 96, (st, body)
+    st, body = call(daemon, "PUT", "/api/v1/model/hazard-sources/HS2",
+                    {"major_hazard": {"exposed_persons": 120, "substances": [{"name": "液氯", "quantity": 70,
+                                                                           "critical": 5}]}}, token=engineer)
+    assert st == 200 and body["major_grade"] == 1 and body["major_hazard"]["r"] == 112, (st, body)
+    st, body = call(daemon, "PUT", "/api/v1/model/hazard-sources/HS2",
+                    {"major_hazard": {"alpha": 1, "substances": [{"name": "某物", "quantity": 1, "critical": 5}]}},
+                    token=engineer)
+    assert st == 400 and body["field"].endswith("major_hazard.substances[0]"), (st, body)
+    _, exp = daemon.get("/api/v1/export")
+    hs2 = next(h for h in exp["hazardSources"] if h["hazardCode"] == "HS2")
+    assert (hs2["isMajor"], hs2["hazardLevel"], hs2["rValue"]) == (1, 1, 112), hs2
+
+    # Invalid values are refused by the loader's own rules, naming the field.
+    st, body = call(daemon, "PUT", "/api/v1/model/events/E2", {"lec": {"l": 4, "e": 6, "c": 7}}, token=engineer)
+    assert st == 400 and body["field"] == "hazard_sources[0].units[1].events[0].lec.l", (st, body)
+    assert "not in the LEC table" in body["error"], body
+    st, body = call(daemon, "PUT", "/api/v1/model/events/E2", {"units": []}, token=engineer)
+    assert st == 400, (st, body)
+    st, body = call(daemon, "PUT", "/api/v1/model/events/E2", {"measures": []}, token=engineer)
+    assert st == 400 and body["field"] == "measures", (st, body)
+    st, body = call(daemon, "PUT", "/api/v1/model/events/E9", {"name": "x"}, token=engineer)
+    assert st == 404, (st, body)
+    st, body = call(daemon, "PUT", "/api/v1/model/events/E2", {}, token=engineer)
+    assert st == 400 and body["field"] == "body", (st, body)
+    st, body = call(daemon, "PUT", "/api/v1/model/events/E2", {"id": "E3"}, token=engineer)
+    assert st == 400 and body["field"] == "id", (st, body)
+    st, body = call(daemon, "POST", "/api/v1/model/events", dict(event, id="E3", parent="U9"), token=engineer)
+    assert st == 400 and body["field"] == "parent", (st, body)
+    st, body = call(daemon, "POST", "/api/v1/model/units", {"parent": "HS1", "id": "U3", "responsible": {"person": "li"}},
+                    token=engineer)
+    assert st == 400 and body["field"] == "hazard_sources[0].units[2].responsible.person", (st, body)
+
+    st, body = call(daemon, "PUT", "/api/v1/model/events/E2", {"lec": {"l": 1, "e": 6, "c": 7}}, token=engineer)
+    assert st == 200 and body["score"] == 42 and body["level"] == "blue", (st, body)
+    assert body["name"] == "装卸臂泄漏", body  # keys not given are kept
+    u2 = risk_unit(daemon, "U2")
+    assert u2["assessed"]["level"] == "blue", u2
+    # Each change of the assessed level is recorded with the edit that made it.
+    rows = db_rows(daemon.db_path, "SELECT from_level, to_level, cause FROM risk_level_history WHERE unit = 'U2'"
+                   " ORDER BY id")
+    assert rows == [{"from_level": 0, "to_level": 4, "cause": "assessment"},
+                    {"from_level": 4, "to_level": 1, "cause": "assessment"}], rows
+
+    # References still in use.
+    st, body = call(daemon, "DELETE", "/api/v1/model/measures/M1", token=engineer)
+    assert st == 409 and "R1" in body["error"], (st, body)
+    st, body = call(daemon, "DELETE", "/api/v1/model/units/U1", token=engineer)
+    assert st == 409, (st, body)
+    st, body = call(daemon, "DELETE", "/api/v1/model/measures/M2", token=operator)
+    assert st == 403, (st, body)
+    st, body = call(daemon, "DELETE", "/api/v1/model/measures/M2", token=engineer)
+    assert st == 200 and body["deleted"] == "measure", (st, body)
+    assert model_unit(daemon, "U2")["events"][0]["measures"] == []
+    st, hazard = call(daemon, "POST", "/api/v1/hazards", {"description": "装卸臂法兰渗漏", "danger_src": 1, "unit": "U2"},
+                      token=operator)
+    assert st == 201, (st, hazard)
+    st, body = call(daemon, "DELETE", "/api/v1/model/units/U2", token=engineer)
+    assert st == 409 and hazard["code"] in body["error"], (st, body)
+
+    st, audit = daemon.get("/api/v1/model/audit")
+    edits = audit["edits"]
+    assert [(e["op"], e["kind"], e["entity"]) for e in edits] == [
+        ("create", "unit", "U2"), ("create", "event", "E2"), ("create", "measure", "M2"),
+        ("create", "hazard_source", "HS2"), ("update", "hazard_source", "HS2"),
+        ("update", "event", "E2"), ("delete", "measure", "M2")], edits
+    assert all(e["actor"] == "wang" for e in edits), edits
+    assert (edits[4]["before"]["major_grade"], edits[4]["after"]["major_grade"]) == (2, 1), edits[4]
+    upd = edits[5]
+    assert upd["before"]["lec"] == {"l": 3, "e": 6, "c": 40} and upd["before"]["level"] == "red", upd
+    assert upd["after"]["lec"] == {"l": 1, "e": 6, "c": 7} and upd["after"]["level"] == "blue", upd
+    assert edits[0]["before"] is None and edits[0]["parent"] == "HS1", edits[0]
+    assert edits[6]["after"] is None and edits[6]["before"]["id"] == "M2", edits[6]
+    _, only = daemon.get("/api/v1/model/audit?kind=events&entity=E2")
+    assert [e["op"] for e in only["edits"]] == ["create", "update"], only
+    st, _ = daemon.get_status("/api/v1/model/audit?since=x")
+    assert st == 400
+    # A refused edit leaves no journal row.
+    rows = db_rows(daemon.db_path, "SELECT count(*) AS n FROM model_edits")
+    assert rows[0]["n"] == 7, rows
+
+    # The edits stay in force across a restart and a reload.
+    assert daemon.stop() == 0
+    daemon.start()
+    u2 = model_unit(daemon, "U2")
+    assert u2 and u2["name"] == "装卸区" and u2["events"][0]["lec"] == {"l": 1, "e": 6, "c": 7}, u2
+    assert u2["events"][0]["measures"] == [], u2
+    assert risk_unit(daemon, "U2")["assessed"]["level"] == "blue"
+    # A reload takes the file as it is now, with the edits over it.
+    with open(cfg, "w", encoding="utf-8") as f:
+        f.write(CONFIG.format(port=broker.port).replace("1#储罐", "一号储罐"))
+    daemon.proc.send_signal(signal.SIGHUP)
+    wait_until(lambda: "configuration reloaded" in daemon.read_log(), 10, "reload")
+    assert model_unit(daemon, "U1")["name"] == "一号储罐"
+    assert model_unit(daemon, "U2")["events"][0]["score"] == 42
+    assert daemon.stop() == 0
+
+
+if __name__ == "__main__":
+    sys.exit(run_tests([test_model_edits_end_to_end]))
