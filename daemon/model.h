@@ -52,7 +52,21 @@ struct dg_measure {
   int data_src;           /* 1 自动化监控, 2 隐患排查 */
   char *control_level;    /* 公司/部门/车间/班组/岗位 (may be NULL) */
   char *troubleshoot;     /* troubleshootContent (may be NULL) */
+  /* check_cycle { n, unit }: inspection cycle; cycle_unit 0 = default by the event's level,
+   * else enum inspect_unit (1 hour, 2 day, 3 month, 4 year). */
+  int cycle_n;
+  int cycle_unit;
+  bool work_days;         /* periods trimmed to the site calendar's work days */
   struct dg_event *event; /* back pointer */
+};
+
+/* Site work calendar (calendar:): days are civil day numbers (days since 1970-01-01). */
+struct dg_calendar {
+  unsigned weekend_mask;  /* bit (1u << weekday), 0 = Sunday; default Saturday and Sunday */
+  int32_t *holidays;      /* sorted, distinct: days off even on a weekday */
+  size_t n_holidays;
+  int32_t *workdays;      /* sorted, distinct: make-up working days (调休) on a weekend */
+  size_t n_workdays;
 };
 
 /* 安全风险事件 risk event. */
@@ -315,6 +329,8 @@ struct dg_config {
   /* Id hash tables built by config_load (owned, freed by config_free). NULL in a config built
    * by hand: the dg_config_* lookups then scan the arrays. */
   struct dg_config_index *index;
+
+  struct dg_calendar calendar;
 
   /* alarm.max_shelve: longest shelve per priority (indexed by enum dg_priority), ms. */
   uint32_t max_shelve_ms[5];
