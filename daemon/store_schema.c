@@ -83,6 +83,14 @@ const char *const store_migrations[] = {
   "  id INTEGER PRIMARY KEY, person TEXT NOT NULL, token_sha256 TEXT NOT NULL UNIQUE,"
   "  created_ms INTEGER NOT NULL, last_used_ms INTEGER, revoked INTEGER NOT NULL DEFAULT 0);"
   "CREATE INDEX alarm_journal_event_ts ON alarm_journal(event, ts_ms);",
+
+  /* → +1: inspection evidence. data_src of the measure when the task was created (1 自动化监控,
+   * 2 隐患排查); evidence of the completion: 'person' (by hand), 'monitoring' (judged from the
+   * monitoring of a data_src 1 measure), 'system' (closed 未排查 at the end of its period). */
+  "ALTER TABLE inspection_tasks ADD COLUMN data_src INTEGER;"
+  "ALTER TABLE inspection_tasks ADD COLUMN evidence TEXT;"
+  "UPDATE inspection_tasks SET evidence = CASE WHEN checker = 'system' THEN 'system' ELSE 'person' END"
+  " WHERE check_status IS NOT NULL;",
 };
 
 const unsigned store_n_migrations = sizeof store_migrations / sizeof store_migrations[0];
