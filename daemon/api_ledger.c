@@ -514,6 +514,7 @@ static cJSON *ledger_api__task_json(sqlite3_stmt *st)
   api_json_text(o, "check_status_en", done && status >= 0 && status <= 3 ? status_en[status] : NULL);
   int src = sqlite3_column_int(st, 14);
   api_json_text(o, "data_src_zh", src == 1 ? "自动化监控" : src == 2 ? "隐患排查" : NULL);
+  api_json_text(o, "data_src_en", src == 1 ? "automated monitoring" : src == 2 ? "inspection" : NULL);
   const char *ev = (const char *)sqlite3_column_text(st, 15);
   api_json_text(o, "evidence_zh", !ev ? NULL : !strcmp(ev, "monitoring") ? "自动化监控判定"
                                   : !strcmp(ev, "person") ? "人工排查" : "系统判定");

@@ -21,7 +21,7 @@
 struct evidence_verdict {
   int check_status;  /* 0, 1 or 2 */
   int64_t hazard_id; /* 0: none */
-  char note[320];    /* zh-CN / English */
+  char note[512];    /* zh-CN / English */
 };
 
 /* 0 (filled *v) or negative errno on a database error. */

@@ -41,7 +41,7 @@ struct ledger_watch__verdict {
   int check_status;
   int64_t hazard_id;          /* 0: none */
   const char *who;            /* checker and evidence: "system" or "monitoring" */
-  char note[320];
+  char note[512];
 };
 
 /* One pass of the overdue or missed-task watch: the rows it flags and their announcements, all

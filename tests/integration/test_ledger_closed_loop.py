@@ -291,6 +291,7 @@ def test_inspection_tasks_complete_and_open_hazard(workdir, cleanup):
     assert sorted((x["measure"], x["data_src"], x["data_src_zh"]) for x in tasks) == [
         ("M01", 1, "自动化监控"), ("M02", 1, "自动化监控"), ("M03", 2, "隐患排查")], tasks
     t = next(x for x in tasks if x["measure"] == "M03")
+    assert t["data_src_en"] == "inspection", t
     assert t["evidence"] is None and t["evidence_zh"] is None, t
     assert (t["measure"], t["event"], t["unit"], t["hazard_source"]) == ("M03", "E01", "U01", "HS01"), t
     assert t["check_cycle"] == 15 and t["check_cycle_unit"] == "天" and t["check_status"] is None, t
