@@ -131,10 +131,15 @@ static int evidence__quality(struct store_conn *c, const struct dg_config *cfg, 
 }
 
 int evidence_judge(struct store_conn *c, const struct dg_config *cfg, const struct dg_measure *m, int64_t start_ms,
-                   int64_t due_ms, struct evidence_verdict *v)
+                   int64_t due_ms, int64_t kept_from_ms, struct evidence_verdict *v)
 {
   *v = (struct evidence_verdict){0};
   int rc = evidence__trouble(c, m, start_ms, due_ms, v);
   if (rc) return rc < 0 ? rc : 0;
-  return evidence__quality(c, cfg, m, start_ms, due_ms, v);
+  if (kept_from_ms >= due_ms) {
+    v->check_status = 2;
+    snprintf(v->note, sizeof v->note, "自动化监控: 周期的历史数据已不再保留 / monitoring: the period's history is no longer kept");
+    return 0;
+  }
+  return evidence__quality(c, cfg, m, start_ms > kept_from_ms ? start_ms : kept_from_ms, due_ms, v);
 }

@@ -7,8 +7,10 @@
  *   0 正常      else every point the measure's rules read had good quality throughout and
  *              reported: its last sample at or before start is good and no sample in the period
  *              has a bad quality (history is stored on change, so no sample means unchanged);
- *   2 未排查    else (no monitored point, no data at the period start, bad quality), with the
- *              reason in the note.
+ *   2 未排查    else (no monitored point, no data at the period start, bad quality, history of
+ *              the period no longer kept), with the reason in the note.
+ * Samples older than the history retention are pruned: the quality is judged over the part of
+ * the period from kept_from_ms on (the instant after which history is surely complete).
  * Reads use the caller's connection (the loop's reader) and cached prepared statements. */
 #ifndef DG_EVIDENCE_H
 #define DG_EVIDENCE_H
@@ -26,6 +28,6 @@ struct evidence_verdict {
 
 /* 0 (filled *v) or negative errno on a database error. */
 int evidence_judge(struct store_conn *c, const struct dg_config *cfg, const struct dg_measure *m, int64_t start_ms,
-                   int64_t due_ms, struct evidence_verdict *v);
+                   int64_t due_ms, int64_t kept_from_ms, struct evidence_verdict *v);
 
 #endif

@@ -564,7 +564,7 @@ static enum dg_priority ledger_watch__priority_of_level(enum dg_level l)
 }
 
 static char *ledger_watch__missed_body(const struct dg_config *cfg, const struct dg_measure *m, sqlite3_stmt *st,
-                                       int64_t now_ms)
+                                       const char *note, int64_t now_ms)
 {
   const char *mid = (const char *)sqlite3_column_text(st, 1);
   cJSON *root = cJSON_CreateObject();
@@ -582,6 +582,7 @@ static char *ledger_watch__missed_body(const struct dg_config *cfg, const struct
   cJSON_AddNumberToObject(t, "start_ms", (double)sqlite3_column_int64(st, 3));
   cJSON_AddNumberToObject(t, "due_ms", (double)sqlite3_column_int64(st, 4));
   cJSON_AddNumberToObject(t, "check_status", 2);
+  ledger_watch__text(t, "note", note); /* why: no one did it, or the monitoring cannot vouch for it */
   char zh[512], en[256];
   snprintf(zh, sizeof zh, "【未排查】排查任务 %lld（%s：%s）未在排查周期内完成", (long long)sqlite3_column_int64(st, 0),
            mid ? mid : "", m && m->desc ? m->desc : "");
@@ -626,7 +627,9 @@ static int ledger_watch__judge(struct ledger_watch *w, const struct dg_measure *
   if (!m || m->data_src != 1) return 1;
   if (now_ms - due < LEDGER_WATCH_EVIDENCE_GRACE_MS + 2 * (int64_t)e->cfg->history_flush_ms) return 0;
   struct evidence_verdict ev;
-  int rc = evidence_judge(store_reader(e->store), e->cfg, m, start, due, &ev);
+  /* History from an hour after the retention horizon on is complete (one sample a minute at least). */
+  int64_t kept_from = now_ms - ENGINE_HISTORY_RETENTION_MS + 3600000;
+  int rc = evidence_judge(store_reader(e->store), e->cfg, m, start, due, kept_from, &ev);
   if (rc) return rc;
   v->check_status = ev.check_status;
   v->hazard_id = ev.hazard_id;
@@ -664,7 +667,7 @@ static int ledger_watch__collect_missed(struct ledger_watch *w, struct ledger_wa
     if (v->check_status != 2) continue;
     char ref[48];
     snprintf(ref, sizeof ref, "inspection:%lld:missed", (long long)v->id);
-    char *body = ledger_watch__missed_body(e->cfg, m, st, j->now_ms);
+    char *body = ledger_watch__missed_body(e->cfg, m, st, v->note, j->now_ms);
     ledger_watch__announce(&j->msgs, e, ledger_watch__priority_of_level(m ? m->event->level : DG_LEVEL_BLUE), ref,
                            body, j->now_ms);
     free(body);

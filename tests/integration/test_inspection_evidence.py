@@ -99,6 +99,7 @@ def test_monitored_periods_judged_after_restart(workdir, cleanup):
     got = sink.wait_for(lambda r: any(e["body"].get("event") == "missed" for e in r))
     bodies = [e["body"] for e in got if e["body"].get("event") == "missed" and e["body"]["task"]["start_ms"] == s0]
     assert len(bodies) == 1 and bodies[0]["task"]["measure"] == "M02", got
+    assert "no data for point GT102" in bodies[0]["task"]["note"], bodies
 
     # The current hour's monitored task completed by hand before it is due.
     cur = next(t for t in daemon.get("/api/v1/inspections")[1]["inspections"] if t["measure"] == "M01")

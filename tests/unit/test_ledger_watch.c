@@ -447,6 +447,33 @@ static void test_monitoring_evidence(void **state)
   assert_int_equal(ledger_watch_missed(f->watch, cst(2024, 3, 7, 0) + GRACE), 0);
 }
 
+/* A month is longer than the history kept (30 days): the quality is judged over what is kept. */
+static void test_monitoring_evidence_beyond_retention(void **state)
+{
+  struct fixture *f = *state;
+  setenv("TZ", "CST-8", 1);
+  tzset();
+  f->event.measures = &f->measures[0];
+  f->event.n_measures = 1;
+  f->measures[0].cycle_n = 1;
+  f->measures[0].cycle_unit = INSPECT_MONTH;
+  assert_int_equal(ledger_watch_inspections(f->watch, cst(2024, 3, 1, 8)), 1); /* 1 Mar → 1 Apr */
+  store_wait_idle(f->store);
+  /* The samples before 2 Mar are pruned by the time the period is judged. */
+  sample(f, cst(2024, 3, 2, 0), 0);
+  sample(f, cst(2024, 3, 20, 0), 0);
+  judge(f, cst(2024, 4, 1, 0));
+  assert_int_equal(count(f, "SELECT COUNT(*) FROM inspection_tasks WHERE id = 1 AND check_status = 0"
+                            " AND evidence = 'monitoring'"), 1);
+  /* A period judged only after its whole history was pruned cannot be vouched for. */
+  assert_int_equal(ledger_watch_inspections(f->watch, cst(2024, 4, 1, 8)), 1);
+  store_wait_idle(f->store);
+  assert_int_equal(ledger_watch_missed(f->watch, cst(2024, 6, 15, 0)), 1);
+  store_wait_idle(f->store);
+  assert_int_equal(count(f, "SELECT COUNT(*) FROM inspection_tasks WHERE id = 2 AND check_status = 2"
+                            " AND note LIKE '%no longer kept%'"), 1);
+}
+
 int main(void)
 {
   const struct CMUnitTest tests[] = {
@@ -456,6 +483,7 @@ int main(void)
     cmocka_unit_test_setup_teardown(test_missed_inspection_marked_and_announced_once, setup, teardown),
     cmocka_unit_test_setup_teardown(test_configured_cycle_and_work_days, setup, teardown),
     cmocka_unit_test_setup_teardown(test_monitoring_evidence, setup, teardown),
+    cmocka_unit_test_setup_teardown(test_monitoring_evidence_beyond_retention, setup, teardown),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }
