@@ -89,6 +89,7 @@ const char *const store_migrations[] = {
    * monitoring of a data_src 1 measure), 'system' (closed 未排查 at the end of its period). */
   "ALTER TABLE inspection_tasks ADD COLUMN data_src INTEGER;"
   "ALTER TABLE inspection_tasks ADD COLUMN evidence TEXT;"
+  "UPDATE inspection_tasks SET data_src = 2;"  /* tasks were only generated for inspected measures */
   "UPDATE inspection_tasks SET evidence = CASE WHEN checker = 'system' THEN 'system' ELSE 'person' END"
   " WHERE check_status IS NOT NULL;",
 };

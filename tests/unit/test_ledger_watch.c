@@ -474,6 +474,47 @@ static void test_monitoring_evidence_beyond_retention(void **state)
                             " AND note LIKE '%no longer kept%'"), 1);
 }
 
+/* A database from before inspection evidence: its tasks were all for inspected measures, and
+ * their completions were by persons or the missed-task pass. */
+static void test_upgrade_backfills_data_src_and_evidence(void **state)
+{
+  (void)state;
+  char dir[] = "/tmp/dg-watch-up-XXXXXX", path[128], err[256], sql[256];
+  assert_non_null(mkdtemp(dir));
+  snprintf(path, sizeof path, "%s/dg.db", dir);
+  unsigned mine = 0;
+  while (mine < store_n_migrations && !strstr(store_migrations[mine], "inspection_tasks ADD COLUMN evidence")) mine++;
+  assert_true(mine < store_n_migrations);
+  sqlite3 *db = NULL;
+  assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
+  for (unsigned i = 0; i < mine; i++) assert_int_equal(sqlite3_exec(db, store_migrations[i], NULL, NULL, NULL), SQLITE_OK);
+  snprintf(sql, sizeof sql, "CREATE TABLE schema_version(version INTEGER NOT NULL); INSERT INTO schema_version VALUES (%u)",
+           mine);
+  assert_int_equal(sqlite3_exec(db, sql, NULL, NULL, NULL), SQLITE_OK);
+  assert_int_equal(sqlite3_exec(db,
+    "INSERT INTO inspection_tasks (measure, check_cycle, check_cycle_unit, start_ms, due_ms, check_status, checker)"
+    " VALUES ('M02', 1, '天', 0, 1, NULL, NULL), ('M02', 1, '天', 1, 2, 2, 'system'), ('M02', 1, '天', 2, 3, 0, 'li')",
+    NULL, NULL, NULL), SQLITE_OK);
+  sqlite3_close(db);
+
+  uv_loop_t loop;
+  struct store *store;
+  assert_int_equal(uv_loop_init(&loop), 0);
+  assert_int_equal(store_open(&store, &loop, path, err, sizeof err), 0);
+  sqlite3_stmt *st = NULL;
+  assert_int_equal(sqlite3_prepare_v2(store_conn_db(store_reader(store)),
+                                      "SELECT group_concat(data_src || ':' || coalesce(evidence, '-'), ' ')"
+                                      " FROM (SELECT * FROM inspection_tasks ORDER BY id)", -1, &st, NULL), SQLITE_OK);
+  assert_int_equal(sqlite3_step(st), SQLITE_ROW);
+  assert_string_equal((const char *)sqlite3_column_text(st, 0), "2:- 2:system 2:person");
+  sqlite3_finalize(st);
+  store_close(store);
+  uv_run(&loop, UV_RUN_DEFAULT);
+  assert_int_equal(uv_loop_close(&loop), 0);
+  snprintf(sql, sizeof sql, "rm -rf %s", dir);
+  assert_int_equal(system(sql), 0);
+}
+
 int main(void)
 {
   const struct CMUnitTest tests[] = {
@@ -484,6 +525,7 @@ int main(void)
     cmocka_unit_test_setup_teardown(test_configured_cycle_and_work_days, setup, teardown),
     cmocka_unit_test_setup_teardown(test_monitoring_evidence, setup, teardown),
     cmocka_unit_test_setup_teardown(test_monitoring_evidence_beyond_retention, setup, teardown),
+    cmocka_unit_test(test_upgrade_backfills_data_src_and_evidence),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }
