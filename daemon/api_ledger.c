@@ -247,8 +247,8 @@ static int ledger_api__update(struct store_conn *c, const struct ledger_api__job
 }
 
 static const char *const ledger_api__sql_task_done =
-  "UPDATE inspection_tasks SET check_status = ?2, checker = ?3, checked_ms = ?4, note = ?5, hazard_id = ?6"
-  " WHERE id = ?1 AND check_status IS NULL";
+  "UPDATE inspection_tasks SET check_status = ?2, checker = ?3, checked_ms = ?4, note = ?5, hazard_id = ?6,"
+  " evidence = 'person' WHERE id = ?1 AND check_status IS NULL";
 
 static int ledger_api__task_done(struct store_conn *c, const struct ledger_api__job *j)
 {
@@ -537,7 +537,7 @@ out:
 
 #define INSPECTION_COLS                                                                             \
   "SELECT id, measure, event, unit, hazard_source, check_cycle, check_cycle_unit, start_ms, due_ms,"   \
-  " check_status, checker, checked_ms, note, hazard_id FROM inspection_tasks"
+  " check_status, checker, checked_ms, note, hazard_id, data_src, evidence FROM inspection_tasks"
 
 static const char *const ledger_api__sql_tasks =
   INSPECTION_COLS " WHERE (?1 = 0 OR (?1 = 1 AND check_status IS NULL) OR (?1 = 2 AND check_status IS NOT NULL))"
@@ -549,8 +549,9 @@ static cJSON *ledger_api__task_json(sqlite3_stmt *st)
 {
   static const char *const keys[] = {"id", "measure", "event", "unit", "hazard_source", "check_cycle",
                                      "check_cycle_unit", "start_ms", "due_ms", "check_status", "checker",
-                                     "checked_ms", "note", "hazard_id"};
+                                     "checked_ms", "note", "hazard_id", "data_src", "evidence"};
   static const char *const status_zh[] = {"正常", "存在隐患", "未排查", "其他"};
+  static const char *const status_en[] = {"normal", "hazard found", "not inspected", "other"};
   cJSON *o = cJSON_CreateObject();
   for (int i = 0; i < (int)(sizeof keys / sizeof keys[0]); i++) {
     int t = sqlite3_column_type(st, i);
@@ -561,6 +562,13 @@ static cJSON *ledger_api__task_json(sqlite3_stmt *st)
   int done = sqlite3_column_type(st, 9) != SQLITE_NULL;
   int status = sqlite3_column_int(st, 9);
   api_json_text(o, "check_status_zh", done && status >= 0 && status <= 3 ? status_zh[status] : NULL);
+  api_json_text(o, "check_status_en", done && status >= 0 && status <= 3 ? status_en[status] : NULL);
+  int src = sqlite3_column_int(st, 14);
+  api_json_text(o, "data_src_zh", src == 1 ? "自动化监控" : src == 2 ? "隐患排查" : NULL);
+  api_json_text(o, "data_src_en", src == 1 ? "automated monitoring" : src == 2 ? "inspection" : NULL);
+  const char *ev = (const char *)sqlite3_column_text(st, 15);
+  api_json_text(o, "evidence_zh", !ev ? NULL : !strcmp(ev, "monitoring") ? "自动化监控判定"
+                                  : !strcmp(ev, "person") ? "人工排查" : "系统判定");
   return o;
 }
 

@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "config.h"
+#include "inspect.h"
 #include "log.h"
 #include "model_edits.h"
 
@@ -80,6 +81,13 @@ static cJSON *model_api__measure_json(const struct dg_config *c, const struct dg
   cJSON_AddNumberToObject(o, "data_src", m->data_src);
   api_json_text(o, "control_level", m->control_level);
   api_json_text(o, "troubleshoot", m->troubleshoot);
+  /* the cycle in force (configured or the default of the event's level), and whether it was set */
+  struct inspect_cycle cy = inspect_measure_cycle(m);
+  cJSON *jc = cJSON_AddObjectToObject(o, "check_cycle");
+  cJSON_AddNumberToObject(jc, "n", cy.n);
+  cJSON_AddStringToObject(jc, "unit", inspect_unit_zh(cy.unit));
+  cJSON_AddBoolToObject(jc, "configured", m->cycle_unit != 0);
+  cJSON_AddBoolToObject(o, "work_days", m->work_days);
   cJSON *rules = cJSON_AddArrayToObject(o, "rules");
   for (size_t i = 0; i < c->n_rules; i++)
     if (c->rules[i].measure == m) cJSON_AddItemToArray(rules, cJSON_CreateString(c->rules[i].id));

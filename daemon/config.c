@@ -5,6 +5,7 @@
 #include "idmap.h"
 #include "log.h"
 #include "mqtt.h"
+#include "workcal.h"
 #include "yaml.h"
 
 #include <errno.h>
@@ -570,7 +571,7 @@ static int cfg__person(struct cfg_ctx *x, const struct dg_ynode *n, void *item, 
 
 /* ---- hazard sources, units, events, measures ---- */
 
-enum { MEA_ID, MEA_DESC, MEA_CLASSIFY, MEA_SRC, MEA_LEVEL, MEA_TROUBLE };
+enum { MEA_ID, MEA_DESC, MEA_CLASSIFY, MEA_SRC, MEA_LEVEL, MEA_TROUBLE, MEA_CYCLE, MEA_WORKDAYS };
 static const struct cfg_field cfg__measure_fields[] = {
   [MEA_ID] = FSTR("id", struct dg_measure, id, F_REQ),
   [MEA_DESC] = FSTR("desc", struct dg_measure, desc, 0),
@@ -578,7 +579,31 @@ static const struct cfg_field cfg__measure_fields[] = {
   [MEA_SRC] = FNUM("data_src", K_INT, struct dg_measure, data_src, F_REQ, 1, 2),
   [MEA_LEVEL] = FSTR("control_level", struct dg_measure, control_level, 0),
   [MEA_TROUBLE] = FSTR("troubleshoot", struct dg_measure, troubleshoot, 0),
+  [MEA_CYCLE] = FNODE("check_cycle", 0),
+  [MEA_WORKDAYS] = FBOOL("work_days", struct dg_measure, work_days),
 };
+
+enum { CYC_N, CYC_UNIT };
+static const struct cfg_field cfg__cycle_fields[] = {
+  [CYC_N] = FNUM("n", K_INT, struct dg_measure, cycle_n, F_REQ, 1, 1000),
+  [CYC_UNIT] = FNODE("unit", F_REQ),
+};
+
+/* check_cycle: { n: 2, unit: 天 }; the unit in Chinese or English (enum inspect_unit order). */
+static int cfg__cycle(struct cfg_ctx *x, const struct dg_ynode *n, void *obj)
+{
+  static const char *const units[] = {"小时", "天", "月", "年", "hour", "day", "month", "year", NULL};
+  struct dg_measure *m = obj;
+  struct cfg_seen s;
+  int idx = 0;
+  int rc = CFG_MAP(x, n, cfg__cycle_fields, m, &s);
+  if (rc) return rc;
+  size_t mark = cfg__path_key(x, "unit");
+  rc = cfg__choice(x, s.val[CYC_UNIT], units, &idx);
+  cfg__path_restore(x, mark);
+  m->cycle_unit = idx % 4 + 1;
+  return rc;
+}
 
 /* "1" → classify1 only; "1-4" → classify1 1, classify2 "1-4". */
 static int cfg__classify(struct cfg_ctx *x, const struct dg_ynode *n, void *obj)
@@ -609,6 +634,7 @@ static int cfg__measure(struct cfg_ctx *x, const struct dg_ynode *n, void *item,
   int rc = CFG_MAP(x, n, cfg__measure_fields, m, &s);
   if (!rc) rc = cfg__add_id(x, &x->ix->measures, m->id, m, s.val[MEA_ID], "measure");
   if (!rc) rc = cfg__under(x, s.val[MEA_CLASSIFY], "classify", m, cfg__classify);
+  if (!rc) rc = cfg__under(x, s.val[MEA_CYCLE], "check_cycle", m, cfg__cycle);
   return rc;
 }
 
@@ -1717,7 +1743,7 @@ static int cfg__policy(struct cfg_ctx *x, const struct dg_ynode *n, void *item, 
 /* ---- top level ---- */
 
 enum { TOP_SITE, TOP_DAEMON, TOP_PERSONS, TOP_SOURCES, TOP_MQTT, TOP_MODBUS, TOP_POINTS, TOP_RULES,
-       TOP_CHANNELS, TOP_POLICIES, TOP_ALARM, TOP_RISK_BANDS, TOP_LEDGER };
+       TOP_CHANNELS, TOP_POLICIES, TOP_ALARM, TOP_RISK_BANDS, TOP_CALENDAR, TOP_LEDGER };
 static const struct cfg_field cfg__top_fields[] = {
   [TOP_SITE] = FNODE("site", F_REQ),
   [TOP_DAEMON] = FNODE("daemon", 0),
@@ -1731,6 +1757,7 @@ static const struct cfg_field cfg__top_fields[] = {
   [TOP_POLICIES] = FNODE("policies", 0),
   [TOP_ALARM] = FNODE("alarm", 0),
   [TOP_RISK_BANDS] = FNODE("risk_bands", 0),
+  [TOP_CALENDAR] = FNODE("calendar", 0),
   [TOP_LEDGER] = FNODE("ledger", 0),
 };
 
@@ -1831,6 +1858,85 @@ static int cfg__ledger(struct cfg_ctx *x, const struct dg_ynode *n, void *obj)
   return rc;
 }
 
+/* ---- site work calendar ---- */
+
+enum { CAL_WEEKEND, CAL_HOLIDAYS, CAL_WORKDAYS };
+static const struct cfg_field cfg__calendar_fields[] = {
+  [CAL_WEEKEND] = FNODE("weekend", 0),
+  [CAL_HOLIDAYS] = FNODE("holidays", 0),
+  [CAL_WORKDAYS] = FNODE("workdays", 0),
+};
+
+static int cfg__weekday(struct cfg_ctx *x, const struct dg_ynode *n, void *item, size_t i)
+{
+  (void)i;
+  const char *t = NULL;
+  int rc = cfg__scalar(x, n, "a weekday name", &t);
+  int w = rc ? -1 : workcal_weekday_parse(t);
+  if (!rc && w < 0)
+    rc = cfg__fail(x, n, "expected a weekday name (sun, mon, tue, wed, thu, fri, sat), got '%.64s'", t ? t : "");
+  if (!rc) *(int *)item = w;
+  return rc;
+}
+
+static int cfg__date(struct cfg_ctx *x, const struct dg_ynode *n, void *item, size_t i)
+{
+  (void)i;
+  const char *t = NULL;
+  int rc = cfg__scalar(x, n, "a date", &t);
+  if (!rc && workcal_parse_date(t, item))
+    rc = cfg__fail(x, n, "expected a date \"YYYY-MM-DD\" (1970 or later), got '%.64s'", t ? t : "");
+  return rc;
+}
+
+/* Parses the date list under `key`, rejecting repeats and (for workdays) holidays. */
+static int cfg__dates(struct cfg_ctx *x, const struct dg_ynode *n, const char *key, int32_t **days, size_t *count,
+                      const struct dg_calendar *cal)
+{
+  if (!n) return 0;
+  size_t mark = cfg__path_key(x, key);
+  int rc = cfg__list(x, n, sizeof **days, days, count, cfg__date);
+  for (size_t i = 0; !rc && i < *count; i++) {
+    const int32_t *d = *days;
+    const char *clash = NULL;
+    for (size_t k = 0; k < i && !clash; k++)
+      if (d[k] == d[i]) clash = "is listed twice";
+    for (size_t k = 0; cal && k < cal->n_holidays && !clash; k++)
+      if (cal->holidays[k] == d[i]) clash = "is also listed in holidays";
+    if (clash) {
+      size_t m2 = cfg__path_index(x, i);
+      rc = cfg__fail(x, n->kids[i], "date %s %s", n->kids[i]->text, clash);
+      cfg__path_restore(x, m2);
+    }
+  }
+  cfg__path_restore(x, mark);
+  return rc;
+}
+
+static int cfg__calendar(struct cfg_ctx *x, const struct dg_ynode *n, void *obj)
+{
+  struct dg_calendar *cal = obj;
+  struct cfg_seen s;
+  int rc = CFG_MAP(x, n, cfg__calendar_fields, cal, &s);
+  if (!rc && s.val[CAL_WEEKEND]) {
+    int *days = NULL;
+    size_t nd = 0;
+    size_t mark = cfg__path_key(x, "weekend");
+    rc = cfg__list(x, s.val[CAL_WEEKEND], sizeof *days, &days, &nd, cfg__weekday);
+    cfg__path_restore(x, mark);
+    cal->weekend_mask = 0;
+    for (size_t i = 0; !rc && i < nd; i++) cal->weekend_mask |= 1u << days[i];
+    free(days);
+  }
+  if (!rc) rc = cfg__dates(x, s.val[CAL_HOLIDAYS], "holidays", &cal->holidays, &cal->n_holidays, NULL);
+  if (!rc) rc = cfg__dates(x, s.val[CAL_WORKDAYS], "workdays", &cal->workdays, &cal->n_workdays, cal);
+  if (!rc) {
+    workcal_sort(cal->holidays, cal->n_holidays);
+    workcal_sort(cal->workdays, cal->n_workdays);
+  }
+  return rc;
+}
+
 static void cfg__alarm_defaults(struct dg_config *c)
 {
   static const uint32_t dflt[5] = {0, 8 * 3600000u, 8 * 3600000u, 4 * 3600000u, 3600000u};
@@ -1866,6 +1972,7 @@ static int cfg__root(struct cfg_ctx *x, const struct dg_ynode *root)
   if (!rc) rc = CFG_SECTION(x, &s, TOP_CHANNELS, c->channels, c->n_channels, cfg__channel);
   if (!rc) rc = CFG_SECTION(x, &s, TOP_POLICIES, c->policies, c->n_policies, cfg__policy);
   if (!rc) rc = cfg__under(x, s.val[TOP_ALARM], "alarm", c, cfg__alarm);
+  if (!rc) rc = cfg__under(x, s.val[TOP_CALENDAR], "calendar", &c->calendar, cfg__calendar);
   if (!rc) rc = cfg__under(x, s.val[TOP_LEDGER], "ledger", c, cfg__ledger);
   if (!rc) rc = cfg__defaults(x);
   return rc;
@@ -2087,6 +2194,7 @@ int config_load_edits_string(const char *name, const char *yaml, size_t len, con
   x.c->hazard_deadline_days = 7;
   x.c->lec_bands = dg_default_lec_bands;
   x.c->ls_bands = dg_default_ls_bands;
+  x.c->calendar.weekend_mask = WORKCAL_DEFAULT_WEEKEND;
   if (!(x.c->path = strdup(x.name))) rc = cfg__oom(&x);
   else rc = dg_yaml_parse(x.name, yaml, yaml ? len : 0, &tree, err, errlen);
   if (!rc && n) rc = cfg__apply_edits(&x, &tree, edits, n, bodies);
@@ -2295,6 +2403,8 @@ void config_free(struct dg_config *c)
   cfg__free_drivers(c);
   cfg__free_points_rules(c);
   cfg__free_notify(c);
+  free(c->calendar.holidays);
+  free(c->calendar.workdays);
   if (c->index) {
     dg_idmap_free(&c->index->points);
     dg_idmap_free(&c->index->measures);

@@ -18,6 +18,11 @@
 #include "sampleq.h"
 #include "store.h"
 
+/* History (samples) is stored on change and at least every minute while a point reports, and
+ * kept this long; older samples are pruned. */
+#define ENGINE_HISTORY_MAX_INTERVAL_MS 60000
+#define ENGINE_HISTORY_RETENTION_MS (30LL * 86400 * 1000)
+
 struct point_rt {
   double value;             /* last good value */
   uint8_t quality;          /* enum dg_quality */

@@ -2,6 +2,8 @@
 
 #include <time.h>
 
+#include "workcal.h"
+
 struct inspect_cycle inspect_default_cycle(enum dg_level level)
 {
   switch (level) {
@@ -72,6 +74,33 @@ void inspect_period(int64_t anchor_ms, struct inspect_cycle c, int64_t now_ms, i
   while (inspect_add(anchor_ms, c, k + 1) <= now_ms) k++;
   *start = inspect_add(anchor_ms, c, k);
   *due = inspect_add(anchor_ms, c, k + 1);
+}
+
+struct inspect_cycle inspect_measure_cycle(const struct dg_measure *m)
+{
+  if (m->cycle_unit >= INSPECT_HOUR && m->cycle_unit <= INSPECT_YEAR && m->cycle_n >= 1)
+    return (struct inspect_cycle){m->cycle_n, (enum inspect_unit)m->cycle_unit};
+  return inspect_default_cycle(m->event ? m->event->level : DG_LEVEL_BLUE);
+}
+
+int inspect_period_workdays(int64_t anchor_ms, struct inspect_cycle c, const struct dg_calendar *cal,
+                            int64_t now_ms, int64_t *start, int64_t *due)
+{
+  int64_t ps, pd;
+  inspect_period(anchor_ms, c, now_ms, &ps, &pd);
+  if (!cal) {
+    *start = ps;
+    *due = pd;
+    return 1;
+  }
+  int32_t first = workcal_day_of(ps), last = workcal_day_of(pd - 1);
+  while (first <= last && !workcal_is_workday(cal, first)) first++;
+  while (last >= first && !workcal_is_workday(cal, last)) last--;
+  if (first > last) return 0;
+  int64_t s = workcal_day_ms(first), d = workcal_day_ms(last + 1);
+  *start = s > ps ? s : ps;
+  *due = d < pd ? d : pd;
+  return *start <= now_ms && now_ms < *due;
 }
 
 int64_t inspect_day_start(int64_t ms)

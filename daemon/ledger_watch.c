@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "evidence.h"
 #include "inspect.h"
 #include "log.h"
 #include "risk.h"
@@ -34,13 +35,22 @@ struct ledger_watch__hazard {
   int state;
 };
 
+/* How a past-due task is closed. */
+struct ledger_watch__verdict {
+  int64_t id;
+  int check_status;
+  int64_t hazard_id;          /* 0: none */
+  const char *who;            /* checker and evidence: "system" or "monitoring" */
+  char note[512];
+};
+
 /* One pass of the overdue or missed-task watch: the rows it flags and their announcements, all
  * committed in one transaction; the pass's busy flag stays set until that transaction is done. */
 struct ledger_watch__job {
   struct ledger_watch *w;
   int64_t now_ms;
   struct ledger_watch__hazard *hz; /* overdue pass */
-  int64_t *ids;                    /* missed-task pass */
+  struct ledger_watch__verdict *v; /* missed-task pass */
   size_t n;
   struct notify_msg *msgs;
   int *busy;
@@ -166,7 +176,7 @@ static void ledger_watch__job_free(struct ledger_watch__job *j)
 {
   notify_msg_free_list(j->msgs);
   free(j->hz);
-  free(j->ids);
+  free(j->v);
   free(j);
 }
 
@@ -428,6 +438,7 @@ static void ledger_watch__on_check(uv_check_t *h)
 
 struct ledger_watch__task {
   const struct dg_measure *m;   /* borrowed from the config, which outlives store jobs */
+  int data_src;
   struct inspect_cycle cycle;
   int64_t start_ms, due_ms;
 };
@@ -441,7 +452,7 @@ static const char *const ledger_watch__sql_task_span =
   "SELECT MIN(start_ms), MAX(start_ms) FROM inspection_tasks WHERE measure = ?1";
 static const char *const ledger_watch__sql_task =
   "INSERT OR IGNORE INTO inspection_tasks (measure, event, unit, hazard_source, check_cycle, check_cycle_unit,"
-  " start_ms, due_ms) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)";
+  " start_ms, due_ms, data_src) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)";
 
 static int ledger_watch__task_work(struct store_conn *c, void *arg)
 {
@@ -459,6 +470,7 @@ static int ledger_watch__task_work(struct store_conn *c, void *arg)
     sqlite3_bind_text(st, 6, inspect_unit_zh(t->cycle.unit), -1, SQLITE_STATIC);
     sqlite3_bind_int64(st, 7, t->start_ms);
     sqlite3_bind_int64(st, 8, t->due_ms);
+    sqlite3_bind_int(st, 9, t->data_src);
     int rc = store_step_done(st);
     if (rc != SQLITE_OK) return rc;
   }
@@ -490,8 +502,10 @@ static int ledger_watch__task_due(struct ledger_watch *w, const struct dg_measur
   int64_t last = none ? INT64_MIN : sqlite3_column_int64(st, 1);
   sqlite3_reset(st);
   t->m = m;
-  t->cycle = inspect_default_cycle(m->event->level);
-  inspect_period(anchor, t->cycle, now_ms, &t->start_ms, &t->due_ms);
+  t->data_src = m->data_src;
+  t->cycle = inspect_measure_cycle(m);
+  const struct dg_calendar *cal = m->work_days ? &w->e->cfg->calendar : NULL;
+  if (!inspect_period_workdays(anchor, t->cycle, cal, now_ms, &t->start_ms, &t->due_ms)) return 0;
   return t->start_ms > last;
 }
 
@@ -506,7 +520,6 @@ int ledger_watch_inspections(struct ledger_watch *w, int64_t now_ms)
       for (size_t e = 0; !rc && e < cfg->sources[s].units[u].n_events; e++) {
         const struct dg_event *ev = &cfg->sources[s].units[u].events[e];
         for (size_t k = 0; !rc && k < ev->n_measures; k++) {
-          if (ev->measures[k].data_src == 1) continue;
           if (j->n == cap) {
             cap = cap ? cap * 2 : 16;
             struct ledger_watch__task *t = realloc(j->t, cap * sizeof *t);
@@ -541,8 +554,8 @@ static const char *const ledger_watch__sql_missed =
   "SELECT id, measure, unit, start_ms, due_ms FROM inspection_tasks WHERE check_status IS NULL AND due_ms <= ?1"
   " ORDER BY id";
 static const char *const ledger_watch__sql_mark_missed =
-  "UPDATE inspection_tasks SET check_status = 2, checker = 'system', checked_ms = ?2,"
-  " note = '超过排查周期未完成' WHERE id = ?1 AND check_status IS NULL";
+  "UPDATE inspection_tasks SET check_status = ?3, checker = ?4, evidence = ?4, checked_ms = ?2, note = ?5,"
+  " hazard_id = ?6 WHERE id = ?1 AND check_status IS NULL";
 
 static enum dg_priority ledger_watch__priority_of_level(enum dg_level l)
 {
@@ -555,7 +568,7 @@ static enum dg_priority ledger_watch__priority_of_level(enum dg_level l)
 }
 
 static char *ledger_watch__missed_body(const struct dg_config *cfg, const struct dg_measure *m, sqlite3_stmt *st,
-                                       int64_t now_ms)
+                                       const char *note, int64_t now_ms)
 {
   const char *mid = (const char *)sqlite3_column_text(st, 1);
   cJSON *root = cJSON_CreateObject();
@@ -573,6 +586,7 @@ static char *ledger_watch__missed_body(const struct dg_config *cfg, const struct
   cJSON_AddNumberToObject(t, "start_ms", (double)sqlite3_column_int64(st, 3));
   cJSON_AddNumberToObject(t, "due_ms", (double)sqlite3_column_int64(st, 4));
   cJSON_AddNumberToObject(t, "check_status", 2);
+  ledger_watch__text(t, "note", note); /* why: no one did it, or the monitoring cannot vouch for it */
   char zh[512], en[256];
   snprintf(zh, sizeof zh, "【未排查】排查任务 %lld（%s：%s）未在排查周期内完成", (long long)sqlite3_column_int64(st, 0),
            mid ? mid : "", m && m->desc ? m->desc : "");
@@ -589,14 +603,43 @@ static int ledger_watch__missed_work(struct store_conn *c, void *arg)
 {
   struct ledger_watch__job *j = arg;
   for (size_t i = 0; i < j->n; i++) {
+    const struct ledger_watch__verdict *v = &j->v[i];
     sqlite3_stmt *st = store_stmt(c, ledger_watch__sql_mark_missed);
     if (!st) return SQLITE_ERROR;
-    sqlite3_bind_int64(st, 1, j->ids[i]);
+    sqlite3_bind_int64(st, 1, v->id);
     sqlite3_bind_int64(st, 2, j->now_ms);
+    sqlite3_bind_int(st, 3, v->check_status);
+    store_bind_text(st, 4, v->who);
+    store_bind_text(st, 5, v->note);
+    if (v->hazard_id) sqlite3_bind_int64(st, 6, v->hazard_id);
+    else sqlite3_bind_null(st, 6);
     int rc = store_step_done(st);
     if (rc != SQLITE_OK) return rc;
   }
   return notify_msg_write(c, j->msgs);
+}
+
+/* The verdict on a past-due task: 1 (filled *v), 0 (not yet: a monitored period's last samples
+ * may still be on their way to the database), or negative. */
+static int ledger_watch__judge(struct ledger_watch *w, const struct dg_measure *m, sqlite3_stmt *st, int64_t now_ms,
+                               struct ledger_watch__verdict *v)
+{
+  const struct engine *e = w->e;
+  int64_t start = sqlite3_column_int64(st, 3), due = sqlite3_column_int64(st, 4);
+  *v = (struct ledger_watch__verdict){.id = sqlite3_column_int64(st, 0), .check_status = 2, .who = "system"};
+  snprintf(v->note, sizeof v->note, "超过排查周期未完成");
+  if (!m || m->data_src != 1) return 1;
+  if (now_ms - due < LEDGER_WATCH_EVIDENCE_GRACE_MS + 2 * (int64_t)e->cfg->history_flush_ms) return 0;
+  struct evidence_verdict ev;
+  /* History from an hour after the retention horizon on is complete (one sample a minute at least). */
+  int64_t kept_from = now_ms - ENGINE_HISTORY_RETENTION_MS + 3600000;
+  int rc = evidence_judge(store_reader(e->store), e->cfg, m, start, due, kept_from, &ev);
+  if (rc) return rc;
+  v->check_status = ev.check_status;
+  v->hazard_id = ev.hazard_id;
+  v->who = ev.check_status == 2 ? "system" : "monitoring";
+  snprintf(v->note, sizeof v->note, "%s", ev.note);
+  return 1;
 }
 
 static int ledger_watch__collect_missed(struct ledger_watch *w, struct ledger_watch__job *j)
@@ -610,19 +653,25 @@ static int ledger_watch__collect_missed(struct ledger_watch *w, struct ledger_wa
   while (!err && (rc = sqlite3_step(st)) == SQLITE_ROW) {
     if (j->n == cap) {
       cap = cap ? cap * 2 : 8;
-      int64_t *ids = realloc(j->ids, cap * sizeof *ids);
-      if (!ids) {
+      struct ledger_watch__verdict *v = realloc(j->v, cap * sizeof *v);
+      if (!v) {
         err = -ENOMEM;
         break;
       }
-      j->ids = ids;
+      j->v = v;
     }
-    int64_t id = sqlite3_column_int64(st, 0);
-    j->ids[j->n++] = id;
     const struct dg_measure *m = dg_config_measure(e->cfg, (const char *)sqlite3_column_text(st, 1));
+    struct ledger_watch__verdict *v = &j->v[j->n];
+    int judged = ledger_watch__judge(w, m, st, j->now_ms, v);
+    if (judged <= 0) {
+      err = judged;
+      continue;
+    }
+    j->n++;
+    if (v->check_status != 2) continue;
     char ref[48];
-    snprintf(ref, sizeof ref, "inspection:%lld:missed", (long long)id);
-    char *body = ledger_watch__missed_body(e->cfg, m, st, j->now_ms);
+    snprintf(ref, sizeof ref, "inspection:%lld:missed", (long long)v->id);
+    char *body = ledger_watch__missed_body(e->cfg, m, st, v->note, j->now_ms);
     ledger_watch__announce(&j->msgs, e, ledger_watch__priority_of_level(m ? m->event->level : DG_LEVEL_BLUE), ref,
                            body, j->now_ms);
     free(body);
@@ -635,7 +684,7 @@ static int ledger_watch__collect_missed(struct ledger_watch *w, struct ledger_wa
 int ledger_watch_missed(struct ledger_watch *w, int64_t now_ms)
 {
   return ledger_watch__run(w, &w->missed_busy, ledger_watch__collect_missed, ledger_watch__missed_work,
-                           "inspection task(s) missed (未排查)", now_ms);
+                           "past-due inspection task(s) closed (未排查 or by monitoring evidence)", now_ms);
 }
 
 static void ledger_watch__on_timer(uv_timer_t *t)

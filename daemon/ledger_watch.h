@@ -15,6 +15,7 @@
 
 #define LEDGER_WATCH_OVERDUE_PERIOD_MS 60000
 #define LEDGER_WATCH_RISK_PERIOD_MS 1000
+#define LEDGER_WATCH_EVIDENCE_GRACE_MS 1000
 
 struct ledger_watch;
 
@@ -34,17 +35,23 @@ int ledger_watch_overdue(struct ledger_watch *w, int64_t now_ms);
  * submitted, or a negative errno. */
 int ledger_watch_risk(struct ledger_watch *w, int64_t now_ms);
 
-/* Creates, for each measure checked by inspection (data_src 2), the task of the period that
- * contains now_ms when it does not exist yet (inspect.h: cycle by the level of the measure's
- * event, periods counted from the measure's first task, the first starting at local midnight).
- * Runs with the overdue scan. Returns how many tasks were submitted, or a negative errno. */
+/* Creates, for each measure, the task of the period that contains now_ms when it does not exist
+ * yet (inspect.h: the measure's check_cycle, else the cycle by the level of its event; periods
+ * counted from the measure's first task, the first starting at local midnight; with work_days
+ * trimmed to the site calendar's work days, no task on a day off). Runs with the overdue scan.
+ * Returns how many tasks were submitted, or a negative errno. */
 int ledger_watch_inspections(struct ledger_watch *w, int64_t now_ms);
 
-/* Marks the pending tasks whose period has ended (due_ms <= now_ms) 未排查 (check_status 2,
- * checker "system") and announces each once through the outbox, in the same transaction, to
- * the policies covering the priority matching the level of the measure's event (red critical,
- * orange high, yellow medium, blue low). Runs with the overdue scan. Returns how many were
- * submitted, 0 while a previous pass is being committed, or a negative errno. */
+/* Closes the pending tasks whose period has ended (due_ms <= now_ms). A task of a measure
+ * monitored automatically (data_src 1) is judged from the monitoring (evidence.h) once
+ * LEDGER_WATCH_EVIDENCE_GRACE_MS plus two history flushes have passed since its due time (the
+ * period's last samples are stored by then): 正常 or 存在隐患 with checker and evidence
+ * "monitoring". Any other task, and a monitored one without usable data, is marked 未排查
+ * (check_status 2, checker and evidence "system") and announced once through the outbox, in the
+ * same transaction, to the policies covering the priority matching the level of the measure's
+ * event (red critical, orange high, yellow medium, blue low). Runs with the overdue scan.
+ * Returns how many were submitted, 0 while a previous pass is being committed, or a negative
+ * errno. */
 int ledger_watch_missed(struct ledger_watch *w, int64_t now_ms);
 
 /* Stops the timers; the watch is freed once its handle has closed (the loop must run again).

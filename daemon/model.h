@@ -62,7 +62,21 @@ struct dg_measure {
   int data_src;           /* 1 自动化监控, 2 隐患排查 */
   char *control_level;    /* 公司/部门/车间/班组/岗位 (may be NULL) */
   char *troubleshoot;     /* troubleshootContent (may be NULL) */
+  /* check_cycle { n, unit }: inspection cycle; cycle_unit 0 = default by the event's level,
+   * else enum inspect_unit (1 hour, 2 day, 3 month, 4 year). */
+  int cycle_n;
+  int cycle_unit;
+  bool work_days;         /* periods trimmed to the site calendar's work days */
   struct dg_event *event; /* back pointer */
+};
+
+/* Site work calendar (calendar:): days are civil day numbers (days since 1970-01-01). */
+struct dg_calendar {
+  unsigned weekend_mask;  /* bit (1u << weekday), 0 = Sunday; default Saturday and Sunday */
+  int32_t *holidays;      /* sorted, distinct: days off even on a weekday */
+  size_t n_holidays;
+  int32_t *workdays;      /* sorted, distinct: make-up working days (调休) on a weekend */
+  size_t n_workdays;
 };
 
 /* 安全风险事件 risk event. */
@@ -350,6 +364,7 @@ struct dg_config {
 
   /* risk_bands: level bands of the LEC and LS assessments (defaults dg_default_*_bands). */
   struct dg_bands lec_bands, ls_bands;
+  struct dg_calendar calendar;
 
   /* alarm.max_shelve: longest shelve per priority (indexed by enum dg_priority), ms. */
   uint32_t max_shelve_ms[5];

@@ -94,8 +94,16 @@ const char *const store_migrations[] = {
   "  body TEXT,"                             /* JSON of the keys given, YAML config key names */
   "  before TEXT, after TEXT);"              /* JSON snapshots of the entity, NULL if none */
   "CREATE INDEX model_edits_entity ON model_edits(kind, entity, id);",
+  /* 4 → 5: inspection evidence. data_src of the measure when the task was created (1 自动化监控,
+   * 2 隐患排查); evidence of the completion: 'person' (by hand), 'monitoring' (judged from the
+   * monitoring of a data_src 1 measure), 'system' (closed 未排查 at the end of its period). */
+  "ALTER TABLE inspection_tasks ADD COLUMN data_src INTEGER;"
+  "ALTER TABLE inspection_tasks ADD COLUMN evidence TEXT;"
+  "UPDATE inspection_tasks SET data_src = 2;"  /* tasks were only generated for inspected measures */
+  "UPDATE inspection_tasks SET evidence = CASE WHEN checker = 'system' THEN 'system' ELSE 'person' END"
+  " WHERE check_status IS NOT NULL;",
 
-  /* 4 → 5: review of manual hazard reports (审核中 -1): who confirmed or dismissed, why, when; a
+  /* 5 → 6: review of manual hazard reports (审核中 -1): who confirmed or dismissed, why, when; a
    * dismissed report keeps state -1 with closed_ms set. Photos (and other evidence) stored on
    * disk under their SHA-256, one row per upload, for a hazard or an inspection task. */
   "ALTER TABLE hazards ADD COLUMN dismissed INTEGER NOT NULL DEFAULT 0;"

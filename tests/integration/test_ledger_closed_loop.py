@@ -290,16 +290,21 @@ def get_status(daemon, path):
 
 def test_inspection_tasks_complete_and_open_hazard(workdir, cleanup):
     _, _, daemon = setup(workdir, cleanup)
-    # Generated at start for the inspection measure only: E01 is yellow (D = 90) → every 15 days.
-    tasks = wait_until(lambda: daemon.get("/api/v1/inspections")[1]["inspections"], 10, "a task")
-    assert len(tasks) == 1, tasks
-    t = tasks[0]
+    # Generated at start for every measure: E01 is yellow (D = 90) → every 15 days. M01 and M02
+    # are monitored (data_src 1): their monitoring stands for the check when the period ends.
+    tasks = wait_until(lambda: (r := daemon.get("/api/v1/inspections")[1]["inspections"]) and len(r) == 3 and r,
+                       10, "three tasks")
+    assert sorted((x["measure"], x["data_src"], x["data_src_zh"]) for x in tasks) == [
+        ("M01", 1, "自动化监控"), ("M02", 1, "自动化监控"), ("M03", 2, "隐患排查")], tasks
+    t = next(x for x in tasks if x["measure"] == "M03")
+    assert t["data_src_en"] == "inspection", t
+    assert t["evidence"] is None and t["evidence_zh"] is None, t
     assert (t["measure"], t["event"], t["unit"], t["hazard_source"]) == ("M03", "E01", "U01", "HS01"), t
     assert t["check_cycle"] == 15 and t["check_cycle_unit"] == "天" and t["check_status"] is None, t
     now = time.time() * 1000
     assert t["start_ms"] <= now < t["due_ms"] and t["due_ms"] - t["start_ms"] == 15 * 86400e3, t
     assert daemon.get(f"/api/v1/inspections?due={int(t['start_ms'])}")[1]["inspections"] == []
-    assert len(daemon.get(f"/api/v1/inspections?due={int(t['due_ms'])}")[1]["inspections"]) == 1
+    assert len(daemon.get(f"/api/v1/inspections?due={int(t['due_ms'])}")[1]["inspections"]) == 3
 
     st, body = post(daemon, f"/api/v1/inspections/{t['id']}/complete", {"actor": "zhao"})
     assert st == 400 and body["error"].startswith("check_status"), (st, body)
@@ -315,16 +320,18 @@ def test_inspection_tasks_complete_and_open_hazard(workdir, cleanup):
 
     st, body = post(daemon, f"/api/v1/inspections/{t['id']}/complete", {"actor": "li", "check_status": 0})
     assert st == 409 and "already completed" in body["error"], (st, body)
-    assert daemon.get("/api/v1/inspections")[1]["inspections"] == []
+    assert sorted(x["measure"] for x in daemon.get("/api/v1/inspections")[1]["inspections"]) == ["M01", "M02"]
     done = daemon.get("/api/v1/inspections?status=done")[1]["inspections"]
     assert len(done) == 1 and done[0]["check_status"] == 1 and done[0]["checker"] == "zhao", done
     assert done[0]["check_status_zh"] == "存在隐患" and done[0]["hazard_id"] == h["id"], done
+    assert done[0]["check_status_en"] == "hazard found", done
+    assert done[0]["evidence"] == "person" and done[0]["evidence_zh"] == "人工排查", done
     assert post(daemon, "/api/v1/inspections/999/complete", {"actor": "li", "check_status": 0})[0] == 404
     assert get_status(daemon, "/api/v1/inspections?status=later")[0] == 400
     # A restart does not create a second task for the same period.
     assert daemon.stop() == 0
     daemon.start()
-    assert len(daemon.get("/api/v1/inspections?status=all")[1]["inspections"]) == 1
+    assert len(daemon.get("/api/v1/inspections?status=all")[1]["inspections"]) == 3
 
 
 if __name__ == "__main__":

@@ -90,9 +90,10 @@ def test_model_edits_end_to_end(workdir, cleanup):
     st, body = call(daemon, "POST", "/api/v1/model/events", event, token=engineer)
     assert st == 201 and body["score"] == 720 and body["level"] == "red", (st, body)
     measure = {"parent": "E2", "id": "M2", "desc": "装卸前检查静电接地", "classify": "3-1", "data_src": 2,
-               "control_level": "班组"}
+               "control_level": "班组", "check_cycle": {"n": 2, "unit": "天"}, "work_days": True}
     st, body = call(daemon, "POST", "/api/v1/model/measures", measure, token=engineer)
     assert st == 201 and body["classify"] == "3-1" and body["rules"] == [], (st, body)
+    assert body["check_cycle"] == {"n": 2, "unit": "天", "configured": True} and body["work_days"], body
     st, body = call(daemon, "POST", "/api/v1/model/measures", dict(measure, parent="E1"), token=engineer)
     assert st == 409 and body["field"] == "id", (st, body)
 

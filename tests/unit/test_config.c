@@ -11,6 +11,7 @@
 #include <string.h>
 
 #include "config.h"
+#include "workcal.h"
 
 #define DATA_DIR DG_TEST_DATA "/config/"
 
@@ -308,10 +309,64 @@ static const struct bad_case bad_cases[] = {
   {"bad-mqtt-key-on-modbus.yaml", 5, 51, "points[0]: key 'topic' is only valid for mqtt points"},
   {"bad-policy-channel.yaml", 5, 71, "policies[0].channels[1]: unknown channel 'pager'"},
   {"bad-utf8-directive.yaml", 1, 6, "invalid UTF-8 byte 0xd4"},
+  {"bad-calendar-date.yaml", 3, 29, "calendar.holidays[1]: expected a date \"YYYY-MM-DD\" (1970 or later), got '2026-02-29'"},
+  {"bad-calendar-clash.yaml", 5, 29, "calendar.workdays[1]: date 2026-10-02 is also listed in holidays"},
+  {"bad-calendar-weekday.yaml", 3, 18, "calendar.weekend[1]: expected a weekday name (sun, mon, tue, wed, thu, fri, sat), got 'sunday'"},
+  {"bad-check-cycle.yaml", 10, 68, "measures[0].check_cycle.unit: expected one of 小时, 天, 月, 年, hour, day, month, year, got 'week'"},
   {"bad-ledger-bool.yaml", 3, 19, "ledger.review_reports: expected true or false, got 'yes'"},
   {"bad-ledger-key.yaml", 4, 3, "ledger: unknown key 'attachment_dir' (expected one of: review_reports, attachments_dir)"},
   {"bad-ledger-dir.yaml", 2, 29, "ledger.attachments_dir: expected a directory path, got ''"},
 };
+
+static void test_inspection_schedule(void **state)
+{
+  (void)state;
+  char err[512] = "";
+  static const char yaml[] =
+    "site: { code: T1 }\n"
+    "calendar:\n"
+    "  weekend: [sun]\n"
+    "  holidays: [\"2026-10-02\", \"2026-10-01\"]\n"
+    "  workdays: [\"2026-10-11\"]\n"
+    "hazard_sources:\n"
+    "  - id: HS1\n"
+    "    units:\n"
+    "      - id: U1\n"
+    "        events:\n"
+    "          - id: E1\n"
+    "            lec: { l: 3, e: 6, c: 40 }\n"
+    "            measures:\n"
+    "              - { id: M01, data_src: 1, check_cycle: { n: 8, unit: 小时 }, work_days: true }\n"
+    "              - { id: M02, data_src: 2, check_cycle: { n: 2, unit: month } }\n"
+    "              - { id: M03, data_src: 2 }\n";
+  struct dg_config *c = load_str(yaml, 0, err, sizeof err);
+  const struct dg_measure *m = c->sources[0].units[0].events[0].measures;
+  assert_true(m[0].cycle_n == 8 && m[0].cycle_unit == 1 && m[0].work_days);
+  assert_true(m[1].cycle_n == 2 && m[1].cycle_unit == 3 && !m[1].work_days);
+  assert_true(m[2].cycle_n == 0 && m[2].cycle_unit == 0); /* by level */
+  assert_int_equal(c->calendar.weekend_mask, 1u << 0);
+  assert_int_equal(c->calendar.n_holidays, 2);
+  assert_int_equal(c->calendar.holidays[0], workcal_from_civil(2026, 10, 1)); /* sorted */
+  assert_true(workcal_is_workday(&c->calendar, workcal_from_civil(2026, 10, 3))); /* a Saturday */
+  assert_true(workcal_is_workday(&c->calendar, workcal_from_civil(2026, 10, 11))); /* make-up Sunday */
+  assert_false(workcal_is_workday(&c->calendar, workcal_from_civil(2026, 10, 2)));
+  config_free(c);
+
+  /* Without a calendar: Saturday and Sunday off, no holidays. */
+  c = load_str("site: { code: T1 }\ncalendar: { weekend: [] }\n", 0, err, sizeof err);
+  assert_int_equal(c->calendar.weekend_mask, 0);
+  config_free(c);
+  c = load_str("site: { code: T1 }\n", 0, err, sizeof err);
+  assert_int_equal(c->calendar.weekend_mask, WORKCAL_DEFAULT_WEEKEND);
+  assert_int_equal(c->calendar.n_holidays, 0);
+  config_free(c);
+
+  load_str("site: { code: T1 }\ncalendar: { holidays: [\"2026-10-01\", \"2026-10-01\"] }\n", -EINVAL, err, sizeof err);
+  assert_non_null(strstr(err, "t.yaml:2:39: calendar.holidays[1]: date 2026-10-01 is listed twice"));
+  load_str("site: { code: T1 }\nhazard_sources: [ { id: HS1, units: [ { id: U1, events: [ { id: E1, ls: { l: 1, s: 1 },"
+           " measures: [ { id: M1, data_src: 2, check_cycle: { n: 0, unit: 天 } } ] } ] } ] } ]\n", -EINVAL, err, sizeof err);
+  assert_non_null(strstr(err, "check_cycle.n: expected an integer from 1 to 1000, got '0'"));
+}
 
 static void test_bad_files(void **state)
 {
@@ -673,6 +728,7 @@ int main(void)
     cmocka_unit_test(test_demo_plant),
     cmocka_unit_test(test_defaults),
     cmocka_unit_test(test_modbus_bindings),
+    cmocka_unit_test(test_inspection_schedule),
     cmocka_unit_test(test_bad_files),
     cmocka_unit_test(test_ledger_section),
     cmocka_unit_test(test_io_errors),

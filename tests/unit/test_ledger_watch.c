@@ -1,7 +1,8 @@
 /* Overdue hazards: flagged once each, journaled, announced to the channels of the policy for
- * their level; dynamic risk level changes recorded; inspection tasks generated per period and
- * missed ones marked 未排查 and announced. The clock is given by the test; real store
- * on a temporary database. */
+ * their level; dynamic risk level changes recorded; inspection tasks generated per period (the
+ * measure's check_cycle, work days of the site calendar) and missed ones marked 未排查 and
+ * announced; tasks of monitored measures judged from the monitoring history. The clock is given
+ * by the test; real store on a temporary database. */
 #include <errno.h>
 #include <setjmp.h>
 #include <stdarg.h>
@@ -15,6 +16,8 @@
 #include <cmocka.h>
 
 #include "ledger_watch.h"
+#include "workcal.h"
+#include "inspect.h"
 
 struct fixture {
   char dir[64];
@@ -139,15 +142,23 @@ static void exec_sql(struct fixture *f, const char *sql)
   assert_int_equal(j.rc, 0);
 }
 
-static int64_t count(struct fixture *f, const char *sql)
+/* A one-number query on the reader, prepared afresh: the store's statement cache is keyed by the
+ * SQL pointer, and the tests build SQL in reused buffers. ?1 and ?2 are bound to a and b. */
+static int64_t count_ab(struct fixture *f, const char *sql, int64_t a, int64_t b)
 {
-  sqlite3_stmt *st = store_stmt(store_reader(f->store), sql);
-  assert_non_null(st);
+  sqlite3_stmt *st = NULL;
+  assert_int_equal(sqlite3_prepare_v2(store_conn_db(store_reader(f->store)), sql, -1, &st, NULL), SQLITE_OK);
+  if (sqlite3_bind_parameter_count(st) >= 2) {
+    sqlite3_bind_int64(st, 1, a);
+    sqlite3_bind_int64(st, 2, b);
+  }
   assert_int_equal(sqlite3_step(st), SQLITE_ROW);
   int64_t n = sqlite3_column_int64(st, 0);
-  sqlite3_reset(st);
+  sqlite3_finalize(st);
   return n;
 }
+
+static int64_t count(struct fixture *f, const char *sql) { return count_ab(f, sql, 0, 0); }
 
 #define HAZARD_ROW(id, level, state, deadline)                                                               \
   "INSERT INTO hazards (id, code, danger_level, danger_src, danger_manage_type, hazard_danger_type,"       \
@@ -256,11 +267,12 @@ static void test_inspection_tasks_generated_per_period(void **state)
   struct fixture *f = *state;
   setenv("TZ", "CST-8", 1);
   tzset();
-  /* Yellow event: every 15 days from local midnight of the first generation. */
-  assert_int_equal(ledger_watch_inspections(f->watch, cst(2024, 1, 31, 10)), 1);
+  /* Yellow event: every 15 days from local midnight of the first generation, for the inspected
+   * measure M02 and the monitored M01 alike. */
+  assert_int_equal(ledger_watch_inspections(f->watch, cst(2024, 1, 31, 10)), 2);
   store_wait_idle(f->store);
   assert_int_equal(ledger_watch_inspections(f->watch, cst(2024, 2, 14, 23)), 0); /* same period */
-  assert_int_equal(ledger_watch_inspections(f->watch, cst(2024, 2, 15, 0)), 1);
+  assert_int_equal(ledger_watch_inspections(f->watch, cst(2024, 2, 15, 0)), 2);
   store_wait_idle(f->store);
   char sql[256];
   snprintf(sql, sizeof sql, "SELECT COUNT(*) FROM inspection_tasks WHERE measure = 'M02' AND unit = 'U01'"
@@ -271,13 +283,14 @@ static void test_inspection_tasks_generated_per_period(void **state)
   /* Reassessed blue: monthly from the same anchor (31 Jan → 29 Feb → 31 Mar), a period skipped
    * while nothing ran is not created afterwards. */
   f->event.level = DG_LEVEL_BLUE;
-  assert_int_equal(ledger_watch_inspections(f->watch, cst(2024, 4, 2, 9)), 1);
+  assert_int_equal(ledger_watch_inspections(f->watch, cst(2024, 4, 2, 9)), 2);
   store_wait_idle(f->store);
   snprintf(sql, sizeof sql, "SELECT COUNT(*) FROM inspection_tasks WHERE start_ms = %lld AND due_ms = %lld"
            " AND check_cycle = 1 AND check_cycle_unit = '月'", (long long)cst(2024, 3, 31, 0), (long long)cst(2024, 4, 30, 0));
-  assert_int_equal(count(f, sql), 1);
-  assert_int_equal(count(f, "SELECT COUNT(*) FROM inspection_tasks"), 3);
-  assert_int_equal(count(f, "SELECT COUNT(*) FROM inspection_tasks WHERE measure = 'M01'"), 0);
+  assert_int_equal(count(f, sql), 2);
+  assert_int_equal(count(f, "SELECT COUNT(*) FROM inspection_tasks"), 6);
+  assert_int_equal(count(f, "SELECT COUNT(*) FROM inspection_tasks WHERE measure = 'M01' AND data_src = 1"), 3);
+  assert_int_equal(count(f, "SELECT COUNT(*) FROM inspection_tasks WHERE measure = 'M02' AND data_src = 2"), 3);
 }
 
 static void test_missed_inspection_marked_and_announced_once(void **state)
@@ -286,6 +299,8 @@ static void test_missed_inspection_marked_and_announced_once(void **state)
   setenv("TZ", "CST-8", 1);
   tzset();
   f->event.level = DG_LEVEL_ORANGE; /* weekly; announced as priority high → channel "shift" */
+  f->event.measures = &f->measures[1]; /* the inspected measure only */
+  f->event.n_measures = 1;
   assert_int_equal(ledger_watch_inspections(f->watch, cst(2024, 2, 27, 10)), 1);
   store_wait_idle(f->store);
   assert_int_equal(ledger_watch_missed(f->watch, cst(2024, 3, 4, 23)), 0);
@@ -294,7 +309,7 @@ static void test_missed_inspection_marked_and_announced_once(void **state)
   store_wait_idle(f->store);
   assert_int_equal(ledger_watch_missed(f->watch, cst(2024, 3, 6, 0)), 0);
   assert_int_equal(count(f, "SELECT COUNT(*) FROM inspection_tasks WHERE id = 1 AND check_status = 2"
-                            " AND checker = 'system'"), 1);
+                            " AND checker = 'system' AND evidence = 'system'"), 1);
   assert_int_equal(count(f, "SELECT COUNT(*) FROM outbox WHERE channel = 'shift' AND ref = 'inspection:1:missed'"
                             " AND body LIKE '%\"event\":\"missed\"%' AND body LIKE '%未排查%'"), 1);
   assert_int_equal(count(f, "SELECT COUNT(*) FROM outbox"), 1);
@@ -307,6 +322,211 @@ static void test_missed_inspection_marked_and_announced_once(void **state)
   assert_int_equal(count(f, "SELECT COUNT(*) FROM outbox"), 1);
 }
 
+static int64_t task_count(struct fixture *f, const char *where, int64_t a, int64_t b)
+{
+  char sql[512];
+  snprintf(sql, sizeof sql, "SELECT COUNT(*) FROM inspection_tasks WHERE %s", where);
+  return count_ab(f, sql, a, b);
+}
+
+static void test_configured_cycle_and_work_days(void **state)
+{
+  struct fixture *f = *state;
+  setenv("TZ", "CST-8", 1);
+  tzset();
+  f->cfg.calendar.weekend_mask = WORKCAL_DEFAULT_WEEKEND;
+  f->measures[0].cycle_n = 1; /* M01: daily on work days */
+  f->measures[0].cycle_unit = INSPECT_DAY;
+  f->measures[0].work_days = true;
+  f->measures[1].cycle_n = 2; /* M02: every two months, calendar days */
+  f->measures[1].cycle_unit = INSPECT_MONTH;
+  /* Saturday 30 Nov 2024: M02's first task, none for M01. */
+  assert_int_equal(ledger_watch_inspections(f->watch, cst(2024, 11, 30, 10)), 1);
+  store_wait_idle(f->store);
+  assert_int_equal(task_count(f, "measure = 'M02' AND check_cycle = 2 AND check_cycle_unit = '月'"
+                                 " AND start_ms = ?1 AND due_ms = ?2", cst(2024, 11, 30, 0), cst(2025, 1, 30, 0)), 1);
+  assert_int_equal(ledger_watch_inspections(f->watch, cst(2024, 12, 1, 10)), 0); /* Sunday */
+  assert_int_equal(ledger_watch_inspections(f->watch, cst(2024, 12, 2, 10)), 1); /* Monday */
+  store_wait_idle(f->store);
+  assert_int_equal(task_count(f, "measure = 'M01' AND check_cycle = 1 AND check_cycle_unit = '天'"
+                                 " AND start_ms = ?1 AND due_ms = ?2", cst(2024, 12, 2, 0), cst(2024, 12, 3, 0)), 1);
+  /* Across the year end to the next two-month period (30 Jan → 30 Mar). */
+  assert_int_equal(ledger_watch_inspections(f->watch, cst(2025, 1, 30, 9)), 2);
+  store_wait_idle(f->store);
+  assert_int_equal(task_count(f, "measure = 'M02' AND start_ms = ?1 AND due_ms = ?2", cst(2025, 1, 30, 0),
+                              cst(2025, 3, 30, 0)), 1);
+  assert_int_equal(ledger_watch_inspections(f->watch, cst(2025, 3, 29, 9)), 0); /* Saturday, same period */
+  /* M02 on work days too: its period 30 Mar (a Sunday) → 30 May starts Monday 31 Mar. */
+  f->measures[1].work_days = true;
+  assert_int_equal(ledger_watch_inspections(f->watch, cst(2025, 3, 30, 9)), 0);
+  assert_int_equal(ledger_watch_inspections(f->watch, cst(2025, 3, 31, 9)), 2);
+  store_wait_idle(f->store);
+  assert_int_equal(task_count(f, "measure = 'M02' AND start_ms = ?1 AND due_ms = ?2", cst(2025, 3, 31, 0),
+                              cst(2025, 5, 30, 0)), 1);
+  assert_int_equal(count(f, "SELECT COUNT(*) FROM inspection_tasks"), 6);
+}
+
+#define GRACE 5000 /* past LEDGER_WATCH_EVIDENCE_GRACE_MS and the history flushes */
+
+/* Judges the monitored task of the day that ended at `due` (one task). */
+static void judge(struct fixture *f, int64_t due)
+{
+  assert_int_equal(ledger_watch_missed(f->watch, due), 0); /* its last samples may be in flight */
+  assert_int_equal(ledger_watch_missed(f->watch, due + GRACE), 1);
+  store_wait_idle(f->store);
+}
+
+static void sample(struct fixture *f, int64_t ts, int quality)
+{
+  char sql[160];
+  snprintf(sql, sizeof sql, "INSERT INTO samples (point, ts_ms, value, quality) VALUES ('GT1', %lld, 20, %d)",
+           (long long)ts, quality);
+  exec_sql(f, sql);
+}
+
+static void test_monitoring_evidence(void **state)
+{
+  struct fixture *f = *state;
+  setenv("TZ", "CST-8", 1);
+  tzset();
+  f->event.measures = &f->measures[0]; /* the monitored measure M01 only, daily, announced high */
+  f->event.n_measures = 1;
+  f->event.level = DG_LEVEL_ORANGE;
+  f->measures[0].cycle_n = 1;
+  f->measures[0].cycle_unit = INSPECT_DAY;
+  char sql[1024];
+
+  /* 1 Mar: good before the period and within it → 正常 by the monitoring, nothing announced. */
+  sample(f, cst(2024, 2, 29, 23), 0);
+  sample(f, cst(2024, 3, 1, 12), 0);
+  assert_int_equal(ledger_watch_inspections(f->watch, cst(2024, 3, 1, 8)), 1);
+  store_wait_idle(f->store);
+  judge(f, cst(2024, 3, 2, 0));
+  assert_int_equal(count(f, "SELECT COUNT(*) FROM inspection_tasks WHERE id = 1 AND check_status = 0"
+                            " AND checker = 'monitoring' AND evidence = 'monitoring' AND hazard_id IS NULL"
+                            " AND note LIKE '%周期内监测正常%' AND note LIKE '%monitoring healthy%'"), 1);
+  assert_int_equal(count(f, "SELECT COUNT(*) FROM outbox"), 0);
+
+  /* 2 Mar: R1's alarm active 10:00-11:00 and the hazard it opened, closed at 20:00 → 存在隐患. */
+  assert_int_equal(ledger_watch_inspections(f->watch, cst(2024, 3, 2, 8)), 1);
+  snprintf(sql, sizeof sql,
+           "INSERT INTO alarms (id, rule, point, measure, updated_ms) VALUES (1, 'R1', 'GT1', 'M01', 1);"
+           "INSERT INTO alarm_journal (alarm_id, ts_ms, event) VALUES (1, %lld, 'activate'), (1, %lld, 'clear');"
+           HAZARD_ROW(7, 0, 9, NULL) "UPDATE hazards SET measure = 'M01', created_ms = %lld, closed_ms = %lld;",
+           (long long)cst(2024, 3, 2, 10), (long long)cst(2024, 3, 2, 11), (long long)cst(2024, 3, 2, 10),
+           (long long)cst(2024, 3, 2, 20));
+  exec_sql(f, sql);
+  judge(f, cst(2024, 3, 3, 0));
+  assert_int_equal(count(f, "SELECT COUNT(*) FROM inspection_tasks WHERE id = 2 AND check_status = 1"
+                            " AND checker = 'monitoring' AND evidence = 'monitoring' AND hazard_id = 7"
+                            " AND note LIKE '%R1%'"), 1);
+  assert_int_equal(count(f, "SELECT COUNT(*) FROM outbox"), 0);
+
+  /* 3 Mar: the alarm cleared and the hazard closed before it; a bad-quality sample at 09:00 →
+   * 未排查, announced as a missed task. */
+  assert_int_equal(ledger_watch_inspections(f->watch, cst(2024, 3, 3, 8)), 1);
+  sample(f, cst(2024, 3, 3, 9), 2);
+  sample(f, cst(2024, 3, 3, 10), 0);
+  judge(f, cst(2024, 3, 4, 0));
+  assert_int_equal(count(f, "SELECT COUNT(*) FROM inspection_tasks WHERE id = 3 AND check_status = 2"
+                            " AND checker = 'system' AND evidence = 'system' AND note LIKE '%GT1%质量异常%'"), 1);
+  assert_int_equal(count(f, "SELECT COUNT(*) FROM outbox WHERE channel = 'shift' AND ref = 'inspection:3:missed'"), 1);
+
+  /* 4 Mar: no samples at all → 未排查 for want of data. */
+  assert_int_equal(ledger_watch_inspections(f->watch, cst(2024, 3, 4, 8)), 1);
+  exec_sql(f, "DELETE FROM samples");
+  judge(f, cst(2024, 3, 5, 0));
+  assert_int_equal(count(f, "SELECT COUNT(*) FROM inspection_tasks WHERE id = 4 AND check_status = 2"
+                            " AND note LIKE '%无数据%' AND note LIKE '%no data for point GT1%'"), 1);
+  assert_int_equal(count(f, "SELECT COUNT(*) FROM outbox WHERE ref = 'inspection:4:missed'"), 1);
+
+  /* 5 Mar: healthy samples, but the alarm activated at 23:30 the day before still stands and no
+   * hazard is open → 存在隐患 with no hazard to link. */
+  assert_int_equal(ledger_watch_inspections(f->watch, cst(2024, 3, 5, 8)), 1);
+  snprintf(sql, sizeof sql, "INSERT INTO alarm_journal (alarm_id, ts_ms, event) VALUES (1, %lld, 'activate')",
+           (long long)cst(2024, 3, 4, 23) + 1800000);
+  exec_sql(f, sql);
+  sample(f, cst(2024, 3, 4, 22), 0);
+  judge(f, cst(2024, 3, 6, 0));
+  assert_int_equal(count(f, "SELECT COUNT(*) FROM inspection_tasks WHERE id = 5 AND check_status = 1"
+                            " AND hazard_id IS NULL AND evidence = 'monitoring'"), 1);
+  assert_int_equal(count(f, "SELECT COUNT(*) FROM outbox"), 2);
+
+  /* A person may complete a monitored task by hand before it is due: the pass leaves it alone. */
+  assert_int_equal(ledger_watch_inspections(f->watch, cst(2024, 3, 6, 8)), 1);
+  store_wait_idle(f->store);
+  exec_sql(f, "UPDATE inspection_tasks SET check_status = 0, checker = 'li', evidence = 'person' WHERE id = 6");
+  assert_int_equal(ledger_watch_missed(f->watch, cst(2024, 3, 7, 0) + GRACE), 0);
+}
+
+/* A month is longer than the history kept (30 days): the quality is judged over what is kept. */
+static void test_monitoring_evidence_beyond_retention(void **state)
+{
+  struct fixture *f = *state;
+  setenv("TZ", "CST-8", 1);
+  tzset();
+  f->event.measures = &f->measures[0];
+  f->event.n_measures = 1;
+  f->measures[0].cycle_n = 1;
+  f->measures[0].cycle_unit = INSPECT_MONTH;
+  assert_int_equal(ledger_watch_inspections(f->watch, cst(2024, 3, 1, 8)), 1); /* 1 Mar → 1 Apr */
+  store_wait_idle(f->store);
+  /* The samples before 2 Mar are pruned by the time the period is judged. */
+  sample(f, cst(2024, 3, 2, 0), 0);
+  sample(f, cst(2024, 3, 20, 0), 0);
+  judge(f, cst(2024, 4, 1, 0));
+  assert_int_equal(count(f, "SELECT COUNT(*) FROM inspection_tasks WHERE id = 1 AND check_status = 0"
+                            " AND evidence = 'monitoring'"), 1);
+  /* A period judged only after its whole history was pruned cannot be vouched for. */
+  assert_int_equal(ledger_watch_inspections(f->watch, cst(2024, 4, 1, 8)), 1);
+  store_wait_idle(f->store);
+  assert_int_equal(ledger_watch_missed(f->watch, cst(2024, 6, 15, 0)), 1);
+  store_wait_idle(f->store);
+  assert_int_equal(count(f, "SELECT COUNT(*) FROM inspection_tasks WHERE id = 2 AND check_status = 2"
+                            " AND note LIKE '%no longer kept%'"), 1);
+}
+
+/* A database from before inspection evidence: its tasks were all for inspected measures, and
+ * their completions were by persons or the missed-task pass. */
+static void test_upgrade_backfills_data_src_and_evidence(void **state)
+{
+  (void)state;
+  char dir[] = "/tmp/dg-watch-up-XXXXXX", path[128], err[256], sql[256];
+  assert_non_null(mkdtemp(dir));
+  snprintf(path, sizeof path, "%s/dg.db", dir);
+  unsigned mine = 0;
+  while (mine < store_n_migrations && !strstr(store_migrations[mine], "inspection_tasks ADD COLUMN evidence")) mine++;
+  assert_true(mine < store_n_migrations);
+  sqlite3 *db = NULL;
+  assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
+  for (unsigned i = 0; i < mine; i++) assert_int_equal(sqlite3_exec(db, store_migrations[i], NULL, NULL, NULL), SQLITE_OK);
+  snprintf(sql, sizeof sql, "CREATE TABLE schema_version(version INTEGER NOT NULL); INSERT INTO schema_version VALUES (%u)",
+           mine);
+  assert_int_equal(sqlite3_exec(db, sql, NULL, NULL, NULL), SQLITE_OK);
+  assert_int_equal(sqlite3_exec(db,
+    "INSERT INTO inspection_tasks (measure, check_cycle, check_cycle_unit, start_ms, due_ms, check_status, checker)"
+    " VALUES ('M02', 1, '天', 0, 1, NULL, NULL), ('M02', 1, '天', 1, 2, 2, 'system'), ('M02', 1, '天', 2, 3, 0, 'li')",
+    NULL, NULL, NULL), SQLITE_OK);
+  sqlite3_close(db);
+
+  uv_loop_t loop;
+  struct store *store;
+  assert_int_equal(uv_loop_init(&loop), 0);
+  assert_int_equal(store_open(&store, &loop, path, err, sizeof err), 0);
+  sqlite3_stmt *st = NULL;
+  assert_int_equal(sqlite3_prepare_v2(store_conn_db(store_reader(store)),
+                                      "SELECT group_concat(data_src || ':' || coalesce(evidence, '-'), ' ')"
+                                      " FROM (SELECT * FROM inspection_tasks ORDER BY id)", -1, &st, NULL), SQLITE_OK);
+  assert_int_equal(sqlite3_step(st), SQLITE_ROW);
+  assert_string_equal((const char *)sqlite3_column_text(st, 0), "2:- 2:system 2:person");
+  sqlite3_finalize(st);
+  store_close(store);
+  uv_run(&loop, UV_RUN_DEFAULT);
+  assert_int_equal(uv_loop_close(&loop), 0);
+  snprintf(sql, sizeof sql, "rm -rf %s", dir);
+  assert_int_equal(system(sql), 0);
+}
+
 int main(void)
 {
   const struct CMUnitTest tests[] = {
@@ -315,6 +535,10 @@ int main(void)
     cmocka_unit_test_setup_teardown(test_assessment_change_recorded, setup, teardown),
     cmocka_unit_test_setup_teardown(test_inspection_tasks_generated_per_period, setup, teardown),
     cmocka_unit_test_setup_teardown(test_missed_inspection_marked_and_announced_once, setup, teardown),
+    cmocka_unit_test_setup_teardown(test_configured_cycle_and_work_days, setup, teardown),
+    cmocka_unit_test_setup_teardown(test_monitoring_evidence, setup, teardown),
+    cmocka_unit_test_setup_teardown(test_monitoring_evidence_beyond_retention, setup, teardown),
+    cmocka_unit_test(test_upgrade_backfills_data_src_and_evidence),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }
