@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "api_attach.h"
 #include "api_ledger.h"
 #include "api_model.h"
 #include "export.h"
@@ -239,9 +240,10 @@ static void api__alarm_sub(void *ud, const struct http_request *req, struct http
 
 /* ---- /api/v1/hazards ------------------------------------------------------------------------ */
 
-static const char *api__hazard_state_zh(int s)
+static const char *api__hazard_state_zh(int s, int dismissed)
 {
   switch (s) {
+  case HAZARD_REVIEWING: return dismissed ? "已撤销" : "审核中";
   case HAZARD_RECTIFYING: return "整改中";
   case HAZARD_PENDING_ACCEPTANCE: return "待验收";
   case HAZARD_ACCEPTED: return "已验收";
@@ -253,11 +255,16 @@ static const char *api__hazard_state_zh(int s)
   "SELECT id, code, danger_level, danger_src, danger_manage_type, hazard_danger_type, danger_state,"    \
   " description, reason, rectify_measures, cost, liable_person, deadline_ms, contingency_plan, reporter," \
   " rectifier, verifier, verify_comment, hazard_source, unit, event, measure, rule, alarm_id, occurrences," \
-  " created_ms, updated_ms, closed_ms FROM hazards"
+  " created_ms, updated_ms, closed_ms, reviewer, review_comment, reviewed_ms, dismissed FROM hazards"
 
 static const char *const api__sql_hazards_all = API_HAZARD_COLS " ORDER BY id DESC LIMIT ?1";
-static const char *const api__sql_hazards_open = API_HAZARD_COLS " WHERE danger_state <> 9 ORDER BY id DESC LIMIT ?1";
-static const char *const api__sql_hazards_state = API_HAZARD_COLS " WHERE danger_state = ?2 ORDER BY id DESC LIMIT ?1";
+/* Open: 审核中 (awaiting confirmation), 整改中 and 待验收, not a dismissed report. */
+static const char *const api__sql_hazards_open =
+  API_HAZARD_COLS " WHERE danger_state <> 9 AND dismissed = 0 ORDER BY id DESC LIMIT ?1";
+static const char *const api__sql_hazards_state =
+  API_HAZARD_COLS " WHERE danger_state = ?2 AND dismissed = 0 ORDER BY id DESC LIMIT ?1";
+static const char *const api__sql_hazards_dismissed =
+  API_HAZARD_COLS " WHERE dismissed = 1 ORDER BY id DESC LIMIT ?1";
 static const char *const api__sql_hazard_one = API_HAZARD_COLS " WHERE id = ?2 AND ?1 > 0";
 static const char *const api__sql_occurrences =
   "SELECT ts_ms, alarm_id, rule, stage, value FROM hazard_occurrences WHERE hazard_id = ?1 ORDER BY id";
@@ -270,14 +277,16 @@ static cJSON *api__hazard_json(sqlite3_stmt *st)
     "id", "code", "danger_level", "danger_src", "danger_manage_type", "hazard_danger_type", "danger_state",
     "description", "reason", "rectify_measures", "cost", "liable_person", "deadline_ms", "contingency_plan",
     "reporter", "rectifier", "verifier", "verify_comment", "hazard_source", "unit", "event", "measure", "rule",
-    "alarm_id", "occurrences", "created_ms", "updated_ms", "closed_ms"};
+    "alarm_id", "occurrences", "created_ms", "updated_ms", "closed_ms", "reviewer", "review_comment", "reviewed_ms"};
   cJSON *o = cJSON_CreateObject();
   for (int i = 0; i < (int)(sizeof keys / sizeof keys[0]); i++) {
     int t = sqlite3_column_type(st, i);
     if (t == SQLITE_INTEGER || t == SQLITE_FLOAT) api__col_num(o, keys[i], st, i);
     else api__col_text(o, keys[i], st, i);
   }
-  cJSON_AddStringToObject(o, "danger_state_zh", api__hazard_state_zh(sqlite3_column_int(st, 6)));
+  int dismissed = sqlite3_column_int(st, 31);
+  cJSON_AddBoolToObject(o, "dismissed", dismissed);
+  cJSON_AddStringToObject(o, "danger_state_zh", api__hazard_state_zh(sqlite3_column_int(st, 6), dismissed));
   cJSON_AddStringToObject(o, "danger_level_zh", sqlite3_column_int(st, 2) ? "重大隐患" : "一般隐患");
   return o;
 }
@@ -289,11 +298,13 @@ static sqlite3_stmt *api__hazard_query(struct api_ctx *ctx, const struct http_re
   const char *sql = api__sql_hazards_all;
   int state = -1;
   if (!filter[0] || strcmp(filter, "open") == 0) sql = api__sql_hazards_open;
-  else if (strcmp(filter, "0") == 0 || strcmp(filter, "1") == 0 || strcmp(filter, "9") == 0) {
+  else if (strcmp(filter, "dismissed") == 0) sql = api__sql_hazards_dismissed;
+  else if (strcmp(filter, "-1") == 0 || strcmp(filter, "0") == 0 || strcmp(filter, "1") == 0 ||
+           strcmp(filter, "9") == 0) {
     sql = api__sql_hazards_state;
     state = atoi(filter);
   } else if (strcmp(filter, "all") != 0) {
-    api_error(resp, 400, "state: expected open, all, 0, 1 or 9");
+    api_error(resp, 400, "state: expected open, all, dismissed, -1, 0, 1 or 9");
     return NULL;
   }
   sqlite3_stmt *st = store_stmt(store_reader(ctx->store), sql);
@@ -302,16 +313,21 @@ static sqlite3_stmt *api__hazard_query(struct api_ctx *ctx, const struct http_re
     return NULL;
   }
   sqlite3_bind_int(st, 1, api__limit(req, 200));
-  if (state >= 0) sqlite3_bind_int(st, 2, state);
+  if (sql == api__sql_hazards_state) sqlite3_bind_int(st, 2, state);
   return st;
 }
 
 static void api__hazards(void *ud, const struct http_request *req, struct http_response *resp)
 {
-  sqlite3_stmt *st = api__hazard_query(ud, req, resp);
+  struct api_ctx *ctx = ud;
+  sqlite3_stmt *st = api__hazard_query(ctx, req, resp);
   if (!st) return;
   cJSON *arr = cJSON_CreateArray();
-  while (sqlite3_step(st) == SQLITE_ROW) cJSON_AddItemToArray(arr, api__hazard_json(st));
+  while (sqlite3_step(st) == SQLITE_ROW) {
+    cJSON *h = api__hazard_json(st);
+    cJSON_AddItemToObject(h, "attachments", attach_api_list(store_reader(ctx->store), sqlite3_column_int64(st, 0), 0));
+    cJSON_AddItemToArray(arr, h);
+  }
   sqlite3_reset(st);
   cJSON *root = cJSON_CreateObject();
   cJSON_AddItemToObject(root, "hazards", arr);
@@ -365,6 +381,7 @@ static void api__hazard_one(void *ud, const struct http_request *req, struct htt
   }
   cJSON_AddItemToObject(o, "occurrences", api__rows(c, api__sql_occurrences, id, occ_keys, 5));
   cJSON_AddItemToObject(o, "journal", api__rows(c, api__sql_hazard_journal, id, jr_keys, 6));
+  cJSON_AddItemToObject(o, "attachments", attach_api_list(c, id, 0));
   api_reply(resp, 200, o);
 }
 

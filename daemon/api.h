@@ -31,6 +31,9 @@ struct api_ctx {
    * model edits answer 503. */
   int (*apply_model)(void *ud, struct dg_config *cfg);
   void *model_ud;
+  /* Directory of photo attachments, fixed at start (ledger.attachments_dir, else
+   * "<database>.attachments"); owned by the caller. */
+  const char *attachments_dir;
 };
 
 int api_register(struct http_server *s, struct api_ctx *ctx);

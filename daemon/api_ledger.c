@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "api_attach.h"
 #include "export.h"
 #include "hazard_flow.h"
 #include "ledger.h"
@@ -19,9 +20,10 @@
 #define LEDGER_API_SRC_MAX 10
 #define LEDGER_API_DANGER_TYPE_MAX 8
 
-static const char *ledger_api__state_zh(int s)
+static const char *ledger_api__state_zh(int s, int dismissed)
 {
   switch (s) {
+  case HAZARD_REVIEWING: return dismissed ? "已撤销" : "审核中";
   case HAZARD_RECTIFYING: return "整改中";
   case HAZARD_PENDING_ACCEPTANCE: return "待验收";
   case HAZARD_ACCEPTED: return "已验收";
@@ -150,6 +152,8 @@ struct ledger_api__job {
   const char *description, *reason, *source, *unit, *event, *measure;
   /* NULL / 0 = keep the stored value */
   const char *measures, *rectifier, *liable, *plan, *verifier, *verify_comment;
+  /* confirm / dismiss of a report in 审核中 */
+  int review, dismissed;
   int has_cost;
   double cost;
   int64_t deadline_ms, closed_ms;
@@ -164,7 +168,7 @@ static const char *const ledger_api__sql_insert =
   "INSERT INTO hazards (id, code, danger_level, danger_src, danger_manage_type, hazard_danger_type,"
   " danger_state, description, reason, liable_person, deadline_ms, reporter, hazard_source, unit, event,"
   " measure, occurrences, created_ms, updated_ms)"
-  " VALUES (?1, ?2, ?3, ?4, ?5, ?6, 0, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, 1, ?16, ?16)";
+  " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?17, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, 1, ?16, ?16)";
 static const char *const ledger_api__sql_update =
   "UPDATE hazards SET danger_state = ?2, rectify_measures = COALESCE(?3, rectify_measures),"
   " cost = COALESCE(?4, cost), rectifier = COALESCE(?5, rectifier), liable_person = COALESCE(?6, liable_person),"
@@ -173,6 +177,10 @@ static const char *const ledger_api__sql_update =
   " contingency_plan = COALESCE(?8, contingency_plan), verifier = COALESCE(?9, verifier),"
   " verify_comment = COALESCE(?10, verify_comment), closed_ms = ?11, updated_ms = ?12"
   " WHERE id = ?1 AND danger_state = ?13";
+static const char *const ledger_api__sql_review =
+  "UPDATE hazards SET danger_state = ?2, dismissed = ?3, reviewer = ?4, review_comment = ?5, reviewed_ms = ?6,"
+  " closed_ms = CASE WHEN ?3 THEN ?6 ELSE closed_ms END, updated_ms = ?6"
+  " WHERE id = ?1 AND danger_state = -1 AND dismissed = 0";
 static const char *const ledger_api__sql_journal =
   "INSERT INTO hazard_journal (hazard_id, ts_ms, actor, action, from_state, to_state, comment)"
   " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)";
@@ -197,7 +205,23 @@ static int ledger_api__insert(struct store_conn *c, const struct ledger_api__job
   store_bind_text(st, 14, j->event);
   store_bind_text(st, 15, j->measure);
   sqlite3_bind_int64(st, 16, j->now_ms);
+  sqlite3_bind_int(st, 17, j->to);
   return store_step_done(st);
+}
+
+static int ledger_api__review(struct store_conn *c, const struct ledger_api__job *j)
+{
+  sqlite3_stmt *st = store_stmt(c, ledger_api__sql_review);
+  if (!st) return SQLITE_ERROR;
+  sqlite3_bind_int64(st, 1, j->id);
+  sqlite3_bind_int(st, 2, j->to);
+  sqlite3_bind_int(st, 3, j->dismissed);
+  store_bind_text(st, 4, j->actor);
+  store_bind_text(st, 5, j->comment);
+  sqlite3_bind_int64(st, 6, j->now_ms);
+  int rc = store_step_done(st);
+  if (rc == SQLITE_OK && sqlite3_changes(store_conn_db(c)) != 1) rc = -ESTALE; /* reviewed meanwhile */
+  return rc;
 }
 
 static int ledger_api__update(struct store_conn *c, const struct ledger_api__job *j)
@@ -247,7 +271,7 @@ static int ledger_api__job_work(struct store_conn *c, void *arg)
   int rc;
   if (j->task_id && (rc = ledger_api__task_done(c, j)) != SQLITE_OK) return rc;
   if (j->task_id && !j->report) return SQLITE_OK;
-  rc = j->report ? ledger_api__insert(c, j) : ledger_api__update(c, j);
+  rc = j->report ? ledger_api__insert(c, j) : j->review ? ledger_api__review(c, j) : ledger_api__update(c, j);
   if (rc != SQLITE_OK) return rc;
   sqlite3_stmt *st = store_stmt(c, ledger_api__sql_journal);
   if (!st) return SQLITE_ERROR;
@@ -289,7 +313,8 @@ static void ledger_api__answer(struct http_response *resp, int status, const str
   cJSON_AddStringToObject(o, "code", j->code);
   cJSON_AddStringToObject(o, "action", j->action);
   cJSON_AddNumberToObject(o, "danger_state", j->to);
-  cJSON_AddStringToObject(o, "danger_state_zh", ledger_api__state_zh(j->to));
+  cJSON_AddStringToObject(o, "danger_state_zh", ledger_api__state_zh(j->to, j->dismissed));
+  cJSON_AddBoolToObject(o, "dismissed", j->dismissed);
   api_reply(resp, status, o);
 }
 
@@ -323,7 +348,7 @@ static void ledger_api__report(void *ud, const struct http_request *req, struct 
   struct api_ctx *ctx = ud;
   const struct dg_config *cfg = ctx->engine->cfg;
   struct ledger_api__in in = {.cfg = cfg, .resp = resp};
-  struct ledger_api__job j = {.report = 1, .action = "report", .to = HAZARD_RECTIFYING, .now_ms = dg_wall_ms()};
+  struct ledger_api__job j = {.report = 1, .action = "report", .now_ms = dg_wall_ms()};
   char code[64];
   if (ledger_api__parse(&in, req)) goto out;
   j.actor = ledger_api__actor(ctx, req, &in);
@@ -343,11 +368,12 @@ static void ledger_api__report(void *ud, const struct http_request *req, struct 
   if (!j.deadline_ms) j.deadline_ms = j.now_ms + (int64_t)cfg->hazard_deadline_days * 86400000;
   j.comment = j.reason;
   if (in.failed) goto out;
+  j.to = hazard_flow_initial_state(cfg->review_reports, 1, j.danger_src);
   j.id = ledger_alloc_hazard(ctx->engine->ledger, j.now_ms, code, sizeof code);
   j.code = code;
   if (ledger_api__commit(ctx, &j, resp)) goto out;
   ledger_touch(ctx->engine->ledger);
-  DG_INFO("ledger", "hazard %s reported by %s", code, j.actor);
+  DG_INFO("ledger", "hazard %s reported by %s%s", code, j.actor, j.to == HAZARD_REVIEWING ? ", awaiting confirmation" : "");
   ledger_api__answer(resp, 201, &j);
 out:
   cJSON_Delete(in.body);
@@ -355,14 +381,22 @@ out:
 
 /* ---- POST /api/v1/hazards/{id}/{action} ----------------------------------------------------- */
 
+/* Who may confirm or dismiss a report in 审核中. */
+static int ledger_api__reviewer(const struct dg_person *p)
+{
+  for (size_t i = 0; p && i < p->n_roles; i++)
+    if (strcmp(p->roles[i], "engineer") == 0 || strcmp(p->roles[i], "admin") == 0) return 1;
+  return 0;
+}
+
 struct ledger_api__row {
   struct hazard_facts f;
-  char *code, *liable, *measures, *plan, *rectifier;
+  char *code, *liable, *measures, *plan, *rectifier, *reporter;
 };
 
 static const char *const ledger_api__sql_facts =
   "SELECT danger_state, danger_level, liable_person, rectify_measures, cost, deadline_ms, contingency_plan,"
-  " rectifier, code FROM hazards WHERE id = ?1";
+  " rectifier, code, reporter, dismissed FROM hazards WHERE id = ?1";
 
 static char *ledger_api__col(sqlite3_stmt *st, int i)
 {
@@ -387,6 +421,8 @@ static int ledger_api__load(struct api_ctx *ctx, int64_t id, struct ledger_api__
     r->f.contingency_plan = r->plan = ledger_api__col(st, 6);
     r->f.rectifier = r->rectifier = ledger_api__col(st, 7);
     r->code = ledger_api__col(st, 8);
+    r->f.reporter = r->reporter = ledger_api__col(st, 9);
+    r->f.dismissed = sqlite3_column_int(st, 10);
   }
   sqlite3_reset(st);
   return rc == SQLITE_ROW ? 1 : rc == SQLITE_DONE ? 0 : -EIO;
@@ -399,6 +435,7 @@ static void ledger_api__row_free(struct ledger_api__row *r)
   free(r->measures);
   free(r->plan);
   free(r->rectifier);
+  free(r->reporter);
 }
 
 /* rectify: the fields given replace the stored ones; the rectifier defaults to the actor. */
@@ -428,6 +465,14 @@ static void ledger_api__action_fields(struct ledger_api__in *in, struct ledger_a
     j->verifier = j->actor;
     j->verify_comment = j->comment = ledger_api__str(in, "comment", 1);
     break;
+  case HAZARD_ACT_CONFIRM:
+    j->review = 1;
+    j->comment = ledger_api__str(in, "comment", 0);
+    break;
+  case HAZARD_ACT_DISMISS:
+    j->review = j->dismissed = 1;
+    j->comment = ledger_api__str(in, "comment", 1); /* why it is not a hazard */
+    break;
   }
 }
 
@@ -452,8 +497,9 @@ static void ledger_api__transition(void *ud, const struct http_request *req, str
   struct ledger_api__job j = {.now_ms = dg_wall_ms()};
   enum hazard_action a;
   char why[256];
+  if (attach_api_upload(ctx, req, resp)) return;
   if (ledger_api__path(req->path, &j.id, &a)) {
-    api_error(resp, 404, "not found: POST /api/v1/hazards/{id}/rectify|submit|verify|reject");
+    api_error(resp, 404, "not found: POST /api/v1/hazards/{id}/rectify|submit|verify|reject|confirm|dismiss|photos");
     return;
   }
   j.action = hazard_action_name(a);
@@ -461,6 +507,10 @@ static void ledger_api__transition(void *ud, const struct http_request *req, str
   j.actor = ledger_api__actor(ctx, req, &in);
   if (!in.failed) ledger_api__action_fields(&in, &j, a);
   if (in.failed) goto out;
+  if (j.review && !ledger_api__reviewer(api_caller(ctx, req))) {
+    api_error(resp, 403, "%s: requires the engineer or admin role", j.action);
+    goto out;
+  }
   store_wait_idle(ctx->store); /* read the hazard as committed by every job before this one */
   int found = ledger_api__load(ctx, j.id, &row);
   if (found <= 0) {
@@ -553,7 +603,11 @@ static void ledger_api__inspections(void *ud, const struct http_request *req, st
   sqlite3_bind_int64(st, 2, due_ms);
   sqlite3_bind_int(st, 3, lim);
   cJSON *arr = cJSON_CreateArray();
-  while (sqlite3_step(st) == SQLITE_ROW) cJSON_AddItemToArray(arr, ledger_api__task_json(st));
+  while (sqlite3_step(st) == SQLITE_ROW) {
+    cJSON *t = ledger_api__task_json(st);
+    cJSON_AddItemToObject(t, "attachments", attach_api_list(store_reader(ctx->store), 0, sqlite3_column_int64(st, 0)));
+    cJSON_AddItemToArray(arr, t);
+  }
   sqlite3_reset(st);
   cJSON *root = cJSON_CreateObject();
   cJSON_AddItemToObject(root, "inspections", arr);
@@ -629,8 +683,9 @@ static void ledger_api__complete(void *ud, const struct http_request *req, struc
   long long id;
   int n = 0, status;
   int64_t start_ms;
+  if (attach_api_upload(ctx, req, resp)) return;
   if (sscanf(req->path, "/api/v1/inspections/%lld/complete%n", &id, &n) != 1 || req->path[n] || id <= 0) {
-    api_error(resp, 404, "not found: POST /api/v1/inspections/{id}/complete");
+    api_error(resp, 404, "not found: POST /api/v1/inspections/{id}/complete|photos");
     return;
   }
   j.task_id = id;
@@ -768,5 +823,6 @@ int ledger_api_register(struct http_server *s, struct api_ctx *ctx)
   rc |= http_route(s, "POST", "/api/v1/inspections/*", ledger_api__complete, ctx);
   rc |= http_route(s, "POST", "/api/v1/hazards", ledger_api__report, ctx);
   rc |= http_route(s, "POST", "/api/v1/hazards/*", ledger_api__transition, ctx);
+  rc |= attach_api_register(s, ctx);
   return rc ? -EINVAL : 0;
 }

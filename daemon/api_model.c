@@ -451,7 +451,7 @@ static int model_api__prepare_create(const struct dg_config *c, struct model_api
 }
 
 static const char *const model_api__sql_open_hazard =
-  "SELECT code FROM hazards WHERE danger_state != 9 AND"
+  "SELECT code FROM hazards WHERE danger_state != 9 AND dismissed = 0 AND"
   " CASE ?1 WHEN 'hazard_source' THEN hazard_source WHEN 'unit' THEN unit WHEN 'event' THEN event"
   " ELSE measure END = ?2 LIMIT 1";
 

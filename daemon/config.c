@@ -1743,7 +1743,7 @@ static int cfg__policy(struct cfg_ctx *x, const struct dg_ynode *n, void *item, 
 /* ---- top level ---- */
 
 enum { TOP_SITE, TOP_DAEMON, TOP_PERSONS, TOP_SOURCES, TOP_MQTT, TOP_MODBUS, TOP_POINTS, TOP_RULES,
-       TOP_CHANNELS, TOP_POLICIES, TOP_ALARM, TOP_RISK_BANDS, TOP_CALENDAR };
+       TOP_CHANNELS, TOP_POLICIES, TOP_ALARM, TOP_RISK_BANDS, TOP_CALENDAR, TOP_LEDGER };
 static const struct cfg_field cfg__top_fields[] = {
   [TOP_SITE] = FNODE("site", F_REQ),
   [TOP_DAEMON] = FNODE("daemon", 0),
@@ -1758,6 +1758,7 @@ static const struct cfg_field cfg__top_fields[] = {
   [TOP_ALARM] = FNODE("alarm", 0),
   [TOP_RISK_BANDS] = FNODE("risk_bands", 0),
   [TOP_CALENDAR] = FNODE("calendar", 0),
+  [TOP_LEDGER] = FNODE("ledger", 0),
 };
 
 static int cfg__section(struct cfg_ctx *x, const struct cfg_seen *s, int key, size_t elsize, void *arrp,
@@ -1836,6 +1837,24 @@ static int cfg__alarm(struct cfg_ctx *x, const struct dg_ynode *n, void *obj)
   struct cfg_seen s;
   int rc = CFG_MAP(x, n, cfg__alarm_fields, obj, &s);
   if (!rc) rc = cfg__under(x, s.val[ALM_MAX_SHELVE], "max_shelve", obj, cfg__max_shelve);
+  return rc;
+}
+
+/* ---- hazard ledger ---- */
+
+enum { LDG_REVIEW, LDG_ATTACH_DIR };
+static const struct cfg_field cfg__ledger_fields[] = {
+  [LDG_REVIEW] = FBOOL("review_reports", struct dg_config, review_reports),
+  [LDG_ATTACH_DIR] = FSTR("attachments_dir", struct dg_config, attachments_dir, 0),
+};
+
+static int cfg__ledger(struct cfg_ctx *x, const struct dg_ynode *n, void *obj)
+{
+  struct cfg_seen s;
+  struct dg_config *c = obj;
+  int rc = CFG_MAP(x, n, cfg__ledger_fields, obj, &s);
+  if (!rc && c->attachments_dir && !c->attachments_dir[0])
+    rc = cfg__failk(x, s.val[LDG_ATTACH_DIR], "attachments_dir", "expected a directory path, got ''");
   return rc;
 }
 
@@ -1954,6 +1973,7 @@ static int cfg__root(struct cfg_ctx *x, const struct dg_ynode *root)
   if (!rc) rc = CFG_SECTION(x, &s, TOP_POLICIES, c->policies, c->n_policies, cfg__policy);
   if (!rc) rc = cfg__under(x, s.val[TOP_ALARM], "alarm", c, cfg__alarm);
   if (!rc) rc = cfg__under(x, s.val[TOP_CALENDAR], "calendar", &c->calendar, cfg__calendar);
+  if (!rc) rc = cfg__under(x, s.val[TOP_LEDGER], "ledger", c, cfg__ledger);
   if (!rc) rc = cfg__defaults(x);
   return rc;
 }
@@ -2398,6 +2418,7 @@ void config_free(struct dg_config *c)
   free(c->site_name);
   free(c->http_listen);
   free(c->db_path);
+  free(c->attachments_dir);
   free(c);
 }
 

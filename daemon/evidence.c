@@ -15,7 +15,7 @@ static const char *const evidence__sql_alarm =
   "  AND j.ts_ms < ?2 ORDER BY j.id DESC LIMIT 1) = 'activate')"
   " ORDER BY a.id LIMIT 1";
 static const char *const evidence__sql_hazard =
-  "SELECT id FROM hazards WHERE measure = ?1 AND created_ms < ?3 AND (closed_ms IS NULL OR closed_ms >= ?2)"
+  "SELECT id FROM hazards WHERE measure = ?1 AND dismissed = 0 AND created_ms < ?3 AND (closed_ms IS NULL OR closed_ms >= ?2)"
   " ORDER BY created_ms DESC, id DESC LIMIT 1";
 static const char *const evidence__sql_before =
   "SELECT quality FROM samples WHERE point = ?1 AND ts_ms <= ?2 ORDER BY ts_ms DESC LIMIT 1";

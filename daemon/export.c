@@ -30,7 +30,7 @@ static const char *const export__sql_hazards =
   " rectifier AS rectifyPerson, verifier AS checkAcceptPerson, verify_comment AS checkAcceptComment,"
   " " EXPORT_TIME("closed_ms") " AS checkAcceptTime, " EXPORT_TIME("overdue_ms") " AS overdueTime, occurrences AS occurrences,"
   " " EXPORT_TIME("created_ms") " AS createTime, " EXPORT_TIME("updated_ms") " AS updateTime"
-  " FROM hazards WHERE updated_ms > ?1 ORDER BY id";
+  " FROM hazards WHERE updated_ms > ?1 AND danger_state >= 0 ORDER BY id";
 
 int export_rows(sqlite3_stmt *st, cJSON *arr)
 {

@@ -2,7 +2,15 @@
  *
  * States: 整改中 (0) → submit → 待验收 (1) → verify → 已验收 (9, closed); reject: 1 → 0.
  * rectify records the rectification while the hazard is 整改中. A manual report enters 整改中
- * directly (any person may report; the reporter is recorded).
+ * directly (any person may report; the reporter is recorded), or 审核中 (-1) when the site
+ * reviews reports (ledger.review_reports). Hazards from the monitoring (dangerSrc 9) and from
+ * inspection records never enter 审核中.
+ * Review: confirm (-1 → 0) or dismiss (-1 stays -1, closed as not a hazard: `dismissed`). The
+ * reviewer must differ from the reporter (the engineer or admin role is checked by the API).
+ * Nothing else applies to a hazard in 审核中, and nothing at all to a dismissed one.
+ * A hazard in 审核中 is not yet a hazard: it does not raise its unit's risk level, is not
+ * escalated as overdue and is not exported until confirmed; a dismissed one is closed and
+ * counted nowhere.
  * Rules: submit needs a recorded rectification (measures and rectifier); a major hazard
  * (danger_level 1) needs the five-in-place fields (责任 liable person, 措施 measures, 资金 cost,
  * 时限 deadline, 预案 contingency plan) before it leaves 整改中; the verifier (who verifies or
@@ -13,11 +21,20 @@
 #include <stddef.h>
 #include <stdint.h>
 
-enum hazard_action { HAZARD_ACT_RECTIFY = 1, HAZARD_ACT_SUBMIT, HAZARD_ACT_VERIFY, HAZARD_ACT_REJECT };
+enum hazard_action {
+  HAZARD_ACT_RECTIFY = 1,
+  HAZARD_ACT_SUBMIT,
+  HAZARD_ACT_VERIFY,
+  HAZARD_ACT_REJECT,
+  HAZARD_ACT_CONFIRM,
+  HAZARD_ACT_DISMISS,
+};
 
 /* The facts of one hazard the rules look at (strings NULL or "" when not filled). */
 struct hazard_facts {
-  int state;                 /* 0, 1, 9 */
+  int state;                 /* -1, 0, 1, 9 */
+  int dismissed;             /* with state -1: closed as not a hazard */
+  const char *reporter;
   int danger_level;          /* 0 一般, 1 重大 */
   const char *liable_person;
   const char *rectify_measures;
@@ -27,13 +44,18 @@ struct hazard_facts {
   const char *rectifier;
 };
 
-const char *hazard_action_name(enum hazard_action a); /* "rectify", "submit", "verify", "reject" */
+/* "rectify", "submit", "verify", "reject", "confirm", "dismiss" */
+const char *hazard_action_name(enum hazard_action a);
 int hazard_action_parse(const char *s);               /* name → action, -1 if unknown */
 
 /* Checks whether `actor` may apply `a` to a hazard with facts *h. Returns 0 and the state after
  * the action in *to, or -EPERM with a reason in `why` (answered as 409). */
 int hazard_flow_check(const struct hazard_facts *h, enum hazard_action a, const char *actor, int *to, char *why,
                       size_t whylen);
+
+/* The state a newly registered hazard enters: 审核中 (-1) for a manual report while reports are
+ * reviewed, else 整改中 (0). `manual` is 0 for the monitoring and inspection records. */
+int hazard_flow_initial_state(int review_reports, int manual, int danger_src);
 
 /* Writes the missing five-in-place field names, comma separated, into out; returns how many
  * are missing. */

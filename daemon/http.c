@@ -3,6 +3,7 @@
 #include <arpa/inet.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <fnmatch.h>
 #include <libwebsockets.h>
 #include <net/if.h>
 #include <netdb.h>
@@ -39,6 +40,12 @@ struct http_route_entry {
   int owns_static;
 };
 
+struct http_body_limit {
+  char *method;
+  char *glob;
+  size_t max;
+};
+
 struct http_server {
   uv_loop_t *loop;
   struct lws_context *ctx;
@@ -47,6 +54,8 @@ struct http_server {
   struct lws_protocols protocols[2];
   struct http_route_entry *routes;
   size_t nroutes, cap;
+  struct http_body_limit *limits;
+  size_t nlimits;
   uv_idle_t reaper;
   int closing_seen;
   int destroy_calls;
@@ -57,7 +66,7 @@ struct http_server {
 struct http_conn {
   int active;      /* a request is being read or answered */
   int responding;  /* headers sent, body being written */
-  int too_large;   /* body exceeds HTTP_MAX_BODY: drain it, then 413 */
+  int too_large;   /* body exceeds its limit: drain it, then 413 */
   int head_only;
   int close_after;
   int is_static;
@@ -65,6 +74,7 @@ struct http_conn {
   char *path;
   char *query;
   char *authorization;
+  char *content_type;
   char *body;
   size_t body_len, body_expected;
   char *resp_body;
@@ -317,6 +327,33 @@ int http_route(struct http_server *s, const char *method, const char *pattern, h
   return http__add_route(s, method, pattern, fn, ud, NULL, 0);
 }
 
+int http_body_limit(struct http_server *s, const char *method, const char *glob, size_t max_body)
+{
+  if (!s || !method || !glob || glob[0] != '/') return -EINVAL;
+  struct http_body_limit *n = realloc(s->limits, (s->nlimits + 1) * sizeof *n);
+  if (!n) return -ENOMEM;
+  s->limits = n;
+  struct http_body_limit *l = &n[s->nlimits];
+  l->method = strdup(method);
+  l->glob = strdup(glob);
+  l->max = max_body;
+  if (!l->method || !l->glob) {
+    free(l->method);
+    free(l->glob);
+    return -ENOMEM;
+  }
+  s->nlimits++;
+  return 0;
+}
+
+static size_t http__max_body(const struct http_server *s, const char *method, const char *path)
+{
+  for (size_t i = 0; i < s->nlimits; i++)
+    if (strcmp(s->limits[i].method, method) == 0 && fnmatch(s->limits[i].glob, path, FNM_PATHNAME) == 0)
+      return s->limits[i].max;
+  return HTTP_MAX_BODY;
+}
+
 /* ---- static files --------------------------------------------------------------------------- */
 
 static const char *http__content_type(const char *file)
@@ -495,6 +532,7 @@ static void http__conn_reset(struct http_conn *c)
   free(c->path);
   free(c->query);
   free(c->authorization);
+  free(c->content_type);
   free(c->body);
   free(c->resp_body);
   memset(c, 0, sizeof *c);
@@ -572,6 +610,7 @@ static int http__dispatch(struct lws *wsi, struct http_server *s, struct http_co
     .path = c->path,
     .query = c->query,
     .authorization = c->authorization,
+    .content_type = c->content_type,
     .body = c->body ? c->body : "",
     .body_len = c->body_len,
   };
@@ -613,6 +652,7 @@ static int http__on_request(struct lws *wsi, struct http_server *s, struct http_
   c->path = uri && urilen > 0 ? strndup(uri, (size_t)urilen) : strdup("/");
   c->query = http__copy_query(wsi);
   c->authorization = http__copy_header(wsi, WSI_TOKEN_HTTP_AUTHORIZATION);
+  c->content_type = http__copy_header(wsi, WSI_TOKEN_HTTP_CONTENT_TYPE);
   if (!c->path || !c->query) {
     c->close_after = 1;
     return http__respond_error(wsi, c, 500, "out of memory", NULL);
@@ -638,7 +678,7 @@ static int http__on_request(struct lws *wsi, struct http_server *s, struct http_
     return http__respond_error(wsi, c, 411, "length required", NULL);
   }
   if (c->body_expected == 0) return http__dispatch(wsi, s, c);
-  if (c->body_expected > HTTP_MAX_BODY) {
+  if (c->body_expected > http__max_body(s, c->method, c->path)) {
     c->too_large = 1;
     return 0;
   }
@@ -753,6 +793,11 @@ static void http__free(struct http_server *s)
     if (s->routes[i].owns_static) http__static_free(s->routes[i].static_dir);
   }
   free(s->routes);
+  for (size_t i = 0; i < s->nlimits; i++) {
+    free(s->limits[i].method);
+    free(s->limits[i].glob);
+  }
+  free(s->limits);
   free(s);
 }
 

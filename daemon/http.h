@@ -1,8 +1,8 @@
 /* http — the HTTP server (libwebsockets on the daemon's libuv loop, foreign-loop mode).
  *
  * Handlers run on the loop thread and answer synchronously. Request bodies are limited to
- * HTTP_MAX_BODY bytes (413 beyond); a request that does not complete within
- * HTTP_REQUEST_TIMEOUT_S is dropped. */
+ * HTTP_MAX_BODY bytes (413 beyond) unless http_body_limit allows more for a method and path;
+ * a request that does not complete within HTTP_REQUEST_TIMEOUT_S is dropped. */
 #ifndef DG_HTTP_H
 #define DG_HTTP_H
 
@@ -20,6 +20,7 @@ struct http_request {
   const char *path;          /* decoded path without query, e.g. "/api/v1/alarms/12/ack" */
   const char *query;         /* raw query string without '?', "" if none */
   const char *authorization; /* Authorization header value, or NULL */
+  const char *content_type;  /* Content-Type header value, or NULL */
   const char *body;          /* NUL-terminated, "" if none */
   size_t body_len;
 };
@@ -41,6 +42,11 @@ uint16_t http_port(const struct http_server *s);
  * Exact matches win over prefixes, longer prefixes over shorter. method NULL = any method.
  * No route: 404 JSON. A route exists for the path but not the method: 405. */
 int http_route(struct http_server *s, const char *method, const char *pattern, http_handler_fn fn, void *ud);
+
+/* Allows request bodies of up to max_body bytes (instead of HTTP_MAX_BODY) for `method` on paths
+ * matching `glob` (fnmatch with FNM_PATHNAME: '*' matches within one path segment, e.g.
+ * "/api/v1/hazards/ * /photos" without the spaces). The first matching limit applies. */
+int http_body_limit(struct http_server *s, const char *method, const char *glob, size_t max_body);
 
 /* Serve files under `dir` for paths under url_prefix ("/" → dir/index.html). No directory
  * listing, no ".." escapes. */

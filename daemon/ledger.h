@@ -11,8 +11,8 @@
 #include "model.h"
 #include "store.h"
 
-/* dangerState */
-enum { HAZARD_RECTIFYING = 0, HAZARD_PENDING_ACCEPTANCE = 1, HAZARD_ACCEPTED = 9 };
+/* dangerState; 审核中 (-1) only for manual reports while ledger.review_reports is on. */
+enum { HAZARD_REVIEWING = -1, HAZARD_RECTIFYING = 0, HAZARD_PENDING_ACCEPTANCE = 1, HAZARD_ACCEPTED = 9 };
 /* dangerSrc 9 管控措施失效 */
 #define HAZARD_SRC_MEASURE_FAILED 9
 

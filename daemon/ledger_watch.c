@@ -59,7 +59,7 @@ struct ledger_watch__job {
 
 static const char *const ledger_watch__sql_due =
   "SELECT id, code, danger_level, danger_state, deadline_ms, description, liable_person, unit FROM hazards"
-  " WHERE danger_state <> 9 AND overdue_ms IS NULL AND deadline_ms IS NOT NULL AND deadline_ms < ?1 ORDER BY id";
+  " WHERE danger_state IN (0, 1) AND overdue_ms IS NULL AND deadline_ms IS NOT NULL AND deadline_ms < ?1 ORDER BY id";
 static const char *const ledger_watch__sql_flag =
   "UPDATE hazards SET overdue_ms = ?2, updated_ms = ?2 WHERE id = ?1 AND overdue_ms IS NULL";
 static const char *const ledger_watch__sql_journal =

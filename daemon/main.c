@@ -8,6 +8,7 @@
 #include <sys/stat.h>
 
 #include "api.h"
+#include "attach.h"
 #include "auth.h"
 #include "config.h"
 #include "export.h"
@@ -58,6 +59,7 @@ struct dg_daemon {
   struct mb_driver *modbus;
   struct http_server *http;
   struct api_ctx api;
+  char *attachments_dir;
   struct auth auth;
   struct sdnotify *sdn;
   uv_signal_t sig_term, sig_int, sig_hup;
@@ -306,6 +308,8 @@ static int main__open_store(struct dg_daemon *d)
   int rc = store_open(&d->store, &d->loop, path, err, sizeof err);
   if (rc) DG_ERR("store", "%s", err);
   else DG_INFO("store", "database %s open", path);
+  /* Attachments belong with the database: their directory does not move on reload. */
+  if (!rc && !d->attachments_dir && !(d->attachments_dir = attach_dir(d->cfg->attachments_dir, path))) rc = -ENOMEM;
   return rc;
 }
 
@@ -318,8 +322,11 @@ static int main__start_http(struct dg_daemon *d)
     DG_ERR("http", "cannot listen on %s:%u: %s", addr, port, strerror(-rc));
     return rc;
   }
-  d->api = (struct api_ctx){&d->engine, d->store, d->mqtt, d->modbus, d->notify, &d->queue, dg_wall_ms(), auth_authenticate, &d->auth,
-                            main__apply_model, d};
+  d->api = (struct api_ctx){.engine = &d->engine, .store = d->store, .mqtt = d->mqtt, .modbus = d->modbus,
+                            .notify = d->notify, .queue = &d->queue, .started_ms = dg_wall_ms(),
+                            .authenticate = auth_authenticate, .auth_ud = &d->auth,
+                            .apply_model = main__apply_model, .model_ud = d,
+                            .attachments_dir = d->attachments_dir};
   rc = api_register(d->http, &d->api);
   struct stat sb;
   if (!rc && d->opt.dashboard_dir && stat(d->opt.dashboard_dir, &sb) == 0 && S_ISDIR(sb.st_mode))
@@ -371,6 +378,7 @@ static void main__free(struct dg_daemon *d)
   if (d->engine_ready) engine_free(&d->engine);
   ledger_close(d->ledger);
   config_free(d->cfg);
+  free(d->attachments_dir);
 }
 
 /* --create-token: open the database, store a new token's hash, print the token once. */

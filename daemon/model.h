@@ -372,6 +372,11 @@ struct dg_config {
   /* Plant-model edits (config_load_edits) replayed over the file, and those skipped because
    * their target or parent no longer exists, or their id is taken, in the file. */
   size_t n_edits_applied, n_edits_skipped;
+
+  /* ledger: manual hazard reports enter 审核中 (-1) until an engineer confirms or dismisses
+   * them (default false); directory of photo attachments (NULL: "<database path>.attachments"). */
+  bool review_reports;
+  char *attachments_dir;
 };
 
 /* Lookups by id (linear or hashed; NULL if absent). */

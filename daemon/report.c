@@ -31,29 +31,31 @@ int report_month_parse(const char *s, struct report_month *m)
 
 /* ---- aggregation ---------------------------------------------------------------------------- */
 
-/* ?1 start, ?2 end, ?3 min(end, now). */
+/* ?1 start, ?2 end, ?3 min(end, now). A report dismissed as not a hazard counts nowhere. */
 static const char *const report__sql_counts =
   "SELECT"
-  " (SELECT count(*) FROM hazards WHERE created_ms >= ?1 AND created_ms < ?2) AS opened,"
-  " (SELECT count(*) FROM hazards WHERE closed_ms >= ?1 AND closed_ms < ?2) AS closed,"
-  " (SELECT count(*) FROM hazards WHERE deadline_ms >= ?1 AND deadline_ms < ?3"
+  " (SELECT count(*) FROM hazards WHERE dismissed = 0 AND created_ms >= ?1 AND created_ms < ?2) AS opened,"
+  " (SELECT count(*) FROM hazards WHERE dismissed = 0 AND closed_ms >= ?1 AND closed_ms < ?2) AS closed,"
+  " (SELECT count(*) FROM hazards WHERE dismissed = 0 AND deadline_ms >= ?1 AND deadline_ms < ?3"
   "   AND (closed_ms IS NULL OR closed_ms > deadline_ms)) AS overdue,"
-  " (SELECT count(*) FROM hazards WHERE created_ms < ?2 AND (closed_ms IS NULL OR closed_ms >= ?2)) AS openAtEnd";
+  " (SELECT count(*) FROM hazards WHERE dismissed = 0 AND created_ms < ?2"
+  "   AND (closed_ms IS NULL OR closed_ms >= ?2)) AS openAtEnd";
 static const char *const report__sql_by_level =
-  "SELECT danger_level AS code, count(*) AS count FROM hazards WHERE created_ms >= ?1 AND created_ms < ?2"
+  "SELECT danger_level AS code, count(*) AS count FROM hazards WHERE dismissed = 0 AND created_ms >= ?1 AND created_ms < ?2"
   " GROUP BY 1 ORDER BY 1";
 static const char *const report__sql_by_type =
-  "SELECT hazard_danger_type AS code, count(*) AS count FROM hazards WHERE created_ms >= ?1 AND created_ms < ?2"
+  "SELECT hazard_danger_type AS code, count(*) AS count FROM hazards WHERE dismissed = 0 AND created_ms >= ?1"
+  " AND created_ms < ?2"
   " GROUP BY 1 ORDER BY 1";
 static const char *const report__sql_by_source =
-  "SELECT danger_src AS code, count(*) AS count FROM hazards WHERE created_ms >= ?1 AND created_ms < ?2"
+  "SELECT danger_src AS code, count(*) AS count FROM hazards WHERE dismissed = 0 AND created_ms >= ?1 AND created_ms < ?2"
   " GROUP BY 1 ORDER BY 1";
 static const char *const report__sql_major =
   "SELECT id AS hazardId, code AS dangerCode, description AS dangerDesc, danger_state AS dangerState,"
   " hazard_source AS hazardCode, unit AS riskUnitId, liable_person AS liablePerson,"
   " " EXPORT_TIME("deadline_ms") " AS dangerManageDeadline, " EXPORT_TIME("created_ms") " AS createTime,"
   " " EXPORT_TIME("closed_ms") " AS checkAcceptTime"
-  " FROM hazards WHERE danger_level = 1 AND created_ms < ?2 AND (closed_ms IS NULL OR closed_ms >= ?1)"
+  " FROM hazards WHERE danger_level = 1 AND dismissed = 0 AND created_ms < ?2 AND (closed_ms IS NULL OR closed_ms >= ?1)"
   " ORDER BY created_ms, id";
 
 static int report__query(sqlite3 *db, const char *sql, const struct report_month *m, int64_t now_ms, cJSON *arr)

@@ -91,8 +91,11 @@ int risk_evaluate(const struct dg_config *cfg, const struct alarm *alarms, const
   return 0;
 }
 
+/* Open major hazards: 整改中 and 待验收. A report awaiting confirmation (审核中) does not raise its
+ * unit until an engineer confirms it; a dismissed one never does. */
 static const char *const risk__sql_majors =
-  "SELECT unit, MIN(id) FROM hazards WHERE danger_level = 1 AND danger_state <> 9 AND unit IS NOT NULL GROUP BY unit";
+  "SELECT unit, MIN(id) FROM hazards WHERE danger_level = 1 AND danger_state IN (0, 1) AND unit IS NOT NULL"
+  " GROUP BY unit";
 
 int risk_load_majors(struct store_conn *c, struct risk_major **out, size_t *n)
 {

@@ -102,6 +102,24 @@ const char *const store_migrations[] = {
   "UPDATE inspection_tasks SET data_src = 2;"  /* tasks were only generated for inspected measures */
   "UPDATE inspection_tasks SET evidence = CASE WHEN checker = 'system' THEN 'system' ELSE 'person' END"
   " WHERE check_status IS NOT NULL;",
+
+  /* 5 → 6: review of manual hazard reports (审核中 -1): who confirmed or dismissed, why, when; a
+   * dismissed report keeps state -1 with closed_ms set. Photos (and other evidence) stored on
+   * disk under their SHA-256, one row per upload, for a hazard or an inspection task. */
+  "ALTER TABLE hazards ADD COLUMN dismissed INTEGER NOT NULL DEFAULT 0;"
+  "ALTER TABLE hazards ADD COLUMN reviewer TEXT;"
+  "ALTER TABLE hazards ADD COLUMN review_comment TEXT;"
+  "ALTER TABLE hazards ADD COLUMN reviewed_ms INTEGER;"
+  "CREATE TABLE attachments ("
+  "  id INTEGER PRIMARY KEY, hazard_id INTEGER REFERENCES hazards(id),"
+  "  task_id INTEGER REFERENCES inspection_tasks(id),"
+  "  stage TEXT,"                            /* hazards: discover, rectify, verify */
+  "  sha256 TEXT NOT NULL, size INTEGER NOT NULL, content_type TEXT NOT NULL,"
+  "  file TEXT NOT NULL,"                    /* name inside the attachments directory */
+  "  uploader TEXT NOT NULL, note TEXT, created_ms INTEGER NOT NULL,"
+  "  CHECK ((hazard_id IS NULL) <> (task_id IS NULL)));"
+  "CREATE INDEX attachments_hazard ON attachments(hazard_id, id);"
+  "CREATE INDEX attachments_task ON attachments(task_id, id);",
 };
 
 const unsigned store_n_migrations = sizeof store_migrations / sizeof store_migrations[0];

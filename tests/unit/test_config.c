@@ -180,6 +180,8 @@ static void test_defaults(void **state)
   assert_string_equal(c->db_path, "dualguard.db");
   assert_int_equal(c->history_flush_ms, 1000);
   assert_int_equal(c->hazard_deadline_days, 7);
+  assert_false(c->review_reports);
+  assert_null(c->attachments_dir);
   assert_int_equal(c->n_points + c->n_rules + c->n_sources + c->n_persons, 0);
   assert_string_equal(c->path, DATA_DIR "minimal.yaml");
   config_free(c);
@@ -311,6 +313,9 @@ static const struct bad_case bad_cases[] = {
   {"bad-calendar-clash.yaml", 5, 29, "calendar.workdays[1]: date 2026-10-02 is also listed in holidays"},
   {"bad-calendar-weekday.yaml", 3, 18, "calendar.weekend[1]: expected a weekday name (sun, mon, tue, wed, thu, fri, sat), got 'sunday'"},
   {"bad-check-cycle.yaml", 10, 68, "measures[0].check_cycle.unit: expected one of 小时, 天, 月, 年, hour, day, month, year, got 'week'"},
+  {"bad-ledger-bool.yaml", 3, 19, "ledger.review_reports: expected true or false, got 'yes'"},
+  {"bad-ledger-key.yaml", 4, 3, "ledger: unknown key 'attachment_dir' (expected one of: review_reports, attachments_dir)"},
+  {"bad-ledger-dir.yaml", 2, 29, "ledger.attachments_dir: expected a directory path, got ''"},
 };
 
 static void test_inspection_schedule(void **state)
@@ -380,6 +385,21 @@ static void test_bad_files(void **state)
     assert_non_null(strstr(err, bc->what));
     assert_null(strchr(err, '\n'));
   }
+}
+
+static void test_ledger_section(void **state)
+{
+  char err[512] = "";
+  struct dg_config *c =
+    load_str("site: { code: T1 }\nledger: { review_reports: true, attachments_dir: /srv/dg/photos }\n", 0, err,
+             sizeof err);
+  assert_true(c->review_reports);
+  assert_string_equal(c->attachments_dir, "/srv/dg/photos");
+  config_free(c);
+  c = load_str("site: { code: T1 }\nledger: { review_reports: false }\n", 0, err, sizeof err);
+  assert_false(c->review_reports);
+  assert_null(c->attachments_dir);
+  config_free(c);
 }
 
 static void test_io_errors(void **state)
@@ -710,6 +730,7 @@ int main(void)
     cmocka_unit_test(test_modbus_bindings),
     cmocka_unit_test(test_inspection_schedule),
     cmocka_unit_test(test_bad_files),
+    cmocka_unit_test(test_ledger_section),
     cmocka_unit_test(test_io_errors),
     cmocka_unit_test(test_level_bands),
     cmocka_unit_test(test_configured_bands),

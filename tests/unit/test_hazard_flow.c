@@ -1,5 +1,5 @@
 /* Hazard closed-loop rules: every action from every state, five-in-place for major hazards,
- * the verifier differing from the rectifier. */
+ * the verifier differing from the rectifier, the review of manual reports (审核中). */
 #include <errno.h>
 #include <setjmp.h>
 #include <stdarg.h>
@@ -33,6 +33,8 @@ static void test_every_action_from_every_state(void **state)
     {0, HAZARD_ACT_REJECT, 0, 0},  {1, HAZARD_ACT_RECTIFY, 0, 0}, {1, HAZARD_ACT_SUBMIT, 0, 0},
     {1, HAZARD_ACT_VERIFY, 1, 9},  {1, HAZARD_ACT_REJECT, 1, 0},  {9, HAZARD_ACT_RECTIFY, 0, 0},
     {9, HAZARD_ACT_SUBMIT, 0, 0},  {9, HAZARD_ACT_VERIFY, 0, 0},  {9, HAZARD_ACT_REJECT, 0, 0},
+    {0, HAZARD_ACT_CONFIRM, 0, 0}, {0, HAZARD_ACT_DISMISS, 0, 0}, {1, HAZARD_ACT_CONFIRM, 0, 0},
+    {1, HAZARD_ACT_DISMISS, 0, 0}, {9, HAZARD_ACT_CONFIRM, 0, 0}, {9, HAZARD_ACT_DISMISS, 0, 0},
   };
   for (int level = 0; level <= 1; level++) {
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
@@ -120,10 +122,72 @@ static void test_verifier_differs_from_rectifier(void **state)
   assert_int_equal(to, 0);
 }
 
+/* 审核中: only confirm (→ 0) and dismiss (stays -1, dismissed) apply, by someone other than the
+ * reporter; a dismissed report takes no action at all. */
+static void test_review_of_a_manual_report(void **state)
+{
+  (void)state;
+  static const struct flow_case cases[] = {
+    {-1, HAZARD_ACT_RECTIFY, 0, 0}, {-1, HAZARD_ACT_SUBMIT, 0, 0},  {-1, HAZARD_ACT_VERIFY, 0, 0},
+    {-1, HAZARD_ACT_REJECT, 0, 0},  {-1, HAZARD_ACT_CONFIRM, 1, 0}, {-1, HAZARD_ACT_DISMISS, 1, -1},
+  };
+  for (int level = 0; level <= 1; level++) {
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+      const struct flow_case *c = &cases[i];
+      struct hazard_facts h = rectified(c->state, level);
+      h.reporter = "zhao";
+      char why[256] = "";
+      int to = 99;
+      int rc = hazard_flow_check(&h, c->action, "li", &to, why, sizeof why);
+      if (c->allowed) {
+        assert_int_equal(rc, 0);
+        assert_int_equal(to, c->to);
+        /* The reporter may not review his own report. */
+        to = 99;
+        assert_int_equal(hazard_flow_check(&h, c->action, "zhao", &to, why, sizeof why), -EPERM);
+        assert_non_null(strstr(why, "reviewer must differ from the reporter (zhao)"));
+        assert_int_equal(to, 99);
+      } else {
+        assert_int_equal(rc, -EPERM);
+        assert_non_null(strstr(why, "awaiting confirmation (审核中)"));
+        assert_int_equal(to, 99);
+      }
+      /* Dismissed: closed, every action refused. */
+      h.dismissed = 1;
+      assert_int_equal(hazard_flow_check(&h, c->action, "li", &to, why, sizeof why), -EPERM);
+      assert_non_null(strstr(why, "dismissed as not a hazard"));
+    }
+  }
+  /* A report without a recorded reporter may be reviewed by anyone. */
+  struct hazard_facts h = {.state = -1};
+  int to = 99;
+  char why[256];
+  assert_int_equal(hazard_flow_check(&h, HAZARD_ACT_CONFIRM, "zhao", &to, why, sizeof why), 0);
+  assert_int_equal(to, 0);
+}
+
+static void test_initial_state(void **state)
+{
+  (void)state;
+  /* Manual reports enter 审核中 only while reports are reviewed. */
+  assert_int_equal(hazard_flow_initial_state(1, 1, 1), -1);
+  assert_int_equal(hazard_flow_initial_state(1, 1, 10), -1);
+  assert_int_equal(hazard_flow_initial_state(0, 1, 1), 0);
+  /* The monitoring (dangerSrc 9) and inspection records never do. */
+  assert_int_equal(hazard_flow_initial_state(1, 0, 9), 0);
+  assert_int_equal(hazard_flow_initial_state(1, 1, 9), 0);
+  assert_int_equal(hazard_flow_initial_state(1, 0, 1), 0);
+  assert_int_equal(hazard_flow_initial_state(0, 0, 1), 0);
+}
+
 static void test_action_names(void **state)
 {
   (void)state;
-  for (int a = HAZARD_ACT_RECTIFY; a <= HAZARD_ACT_REJECT; a++)
+  assert_string_equal(hazard_action_name(HAZARD_ACT_CONFIRM), "confirm");
+  assert_string_equal(hazard_action_name(HAZARD_ACT_DISMISS), "dismiss");
+  assert_string_equal(hazard_action_name((enum hazard_action)0), "unknown");
+  assert_string_equal(hazard_action_name((enum hazard_action)7), "unknown");
+  for (int a = HAZARD_ACT_RECTIFY; a <= HAZARD_ACT_DISMISS; a++)
     assert_int_equal(hazard_action_parse(hazard_action_name((enum hazard_action)a)), a);
   assert_int_equal(hazard_action_parse("close"), -1);
   assert_int_equal(hazard_action_parse(NULL), -1);
@@ -136,6 +200,8 @@ int main(void)
     cmocka_unit_test(test_submit_needs_a_rectification),
     cmocka_unit_test(test_major_hazard_needs_five_in_place),
     cmocka_unit_test(test_verifier_differs_from_rectifier),
+    cmocka_unit_test(test_review_of_a_manual_report),
+    cmocka_unit_test(test_initial_state),
     cmocka_unit_test(test_action_names),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);

@@ -444,6 +444,53 @@ static void test_post_bodies(void **state)
   fixture_free(f);
 }
 
+#define PHOTO_LIMIT (200 * 1024)
+
+static void client_body_limits(struct fixture *f)
+{
+  CURL *c = curl_easy_init();
+  char *b = pattern_body(PHOTO_LIMIT + 1);
+  request(f, c, "/up/7/photos", &(struct req_opts){.body = b, .body_len = 100 * 1024});        /* 0 */
+  request(f, c, "/up/7/photos", &(struct req_opts){.body = b, .body_len = PHOTO_LIMIT});       /* 1 */
+  request(f, c, "/up/7/photos", &(struct req_opts){.body = b, .body_len = PHOTO_LIMIT + 1});   /* 2 */
+  request(f, c, "/up/7/submit", &(struct req_opts){.body = b, .body_len = 100 * 1024});        /* 3 */
+  request(f, c, "/up/7/8/photos", &(struct req_opts){.body = b, .body_len = 100 * 1024});      /* 4 */
+  request(f, c, "/up/7/photos", &(struct req_opts){.method = "PATCH", .body = b, .body_len = 100 * 1024}); /* 5 */
+  request(f, c, "/up/7/submit", &(struct req_opts){.body = "{}", .body_len = 2});               /* 6 */
+  free(b);
+  curl_easy_cleanup(c);
+}
+
+/* A larger body is allowed only for the method and paths given; everything else keeps
+ * HTTP_MAX_BODY. */
+static void test_body_limit_per_route(void **state)
+{
+  struct fixture *f = fixture_new();
+  assert_int_equal(http_route(f->srv, "POST", "/up/*", echo_handler, f), 0);
+  assert_int_equal(http_route(f->srv, "PATCH", "/up/*", echo_handler, f), 0);
+  assert_int_equal(http_body_limit(f->srv, "POST", "/up/*/photos", PHOTO_LIMIT), 0);
+  assert_int_equal(http_body_limit(f->srv, "POST", "no-slash", PHOTO_LIMIT), -EINVAL);
+  run_client(f, client_body_limits);
+
+  struct reply *r = f->r;
+  for (int i = 0; i < f->nr; i++) assert_int_equal(r[i].rc, CURLE_OK);
+  char *b = pattern_body(PHOTO_LIMIT);
+  assert_int_equal(r[0].status, 200);
+  assert_int_equal(r[0].len, 100 * 1024);
+  assert_int_equal(r[1].status, 200);
+  assert_int_equal(r[1].len, PHOTO_LIMIT);
+  assert_memory_equal(r[1].body, b, PHOTO_LIMIT);
+  free(b);
+  assert_int_equal(r[2].status, 413);
+  assert_string_equal(r[2].body, "{\"error\":\"request body too large\"}");
+  assert_int_equal(r[3].status, 413); /* another path under the same route */
+  assert_int_equal(r[4].status, 413); /* '*' stays within one segment */
+  assert_int_equal(r[5].status, 413); /* another method */
+  assert_int_equal(r[6].status, 200);
+  assert_int_equal(f->echo_calls, 3);
+  fixture_free(f);
+}
+
 static void client_query_status(struct fixture *f)
 {
   CURL *c = curl_easy_init();
@@ -851,6 +898,7 @@ int main(void)
     cmocka_unit_test(test_query_get),
     cmocka_unit_test(test_routes),
     cmocka_unit_test(test_post_bodies),
+    cmocka_unit_test(test_body_limit_per_route),
     cmocka_unit_test(test_query_and_status),
     cmocka_unit_test(test_big_response_keepalive),
     cmocka_unit_test(test_static),

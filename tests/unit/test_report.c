@@ -250,6 +250,32 @@ static void test_december_window_and_now(void **state)
   cJSON_Delete(doc);
 }
 
+/* A report dismissed as not a hazard counts nowhere; one still awaiting confirmation (审核中)
+ * counts as reported. */
+static void test_dismissed_reports_count_nowhere(void **state)
+{
+  struct fixture *f = *state;
+  struct report_month m;
+  char buf[128];
+  add_month_end_hazards(f->db);
+  add_hazard(f->db, 6, 1, 1, 4, NOV_START + 4 * DAY, NOV_START + 10 * DAY, NOV_START + 5 * DAY, "dismissed");
+  add_hazard(f->db, 7, 1, 1, 5, NOV_START + 3 * DAY, DEC_START + 10 * DAY, 0, "pending");
+  assert_int_equal(sqlite3_exec(f->db, "UPDATE hazards SET danger_state = -1, dismissed = 1 WHERE id = 6;"
+                                       "UPDATE hazards SET danger_state = -1 WHERE id = 7", NULL, NULL, NULL), SQLITE_OK);
+  assert_int_equal(report_month_parse("2026-11", &m), 0);
+  cJSON *doc = report_monthly(&f->cfg, f->db, &m, DEC_START + 10 * DAY);
+  assert_non_null(doc);
+  assert_int_equal(month_stat(doc, "opened"), 3);    /* A, B, pending */
+  assert_int_equal(month_stat(doc, "closed"), 1);    /* D */
+  assert_int_equal(month_stat(doc, "overdue"), 1);   /* B */
+  assert_int_equal(month_stat(doc, "openAtEnd"), 3); /* A, B, pending */
+  group(doc, "byType", buf, sizeof buf);
+  assert_string_equal(buf, "1:1,2:1,5:1");
+  major_ids(doc, buf, sizeof buf);
+  assert_string_equal(buf, "4,7,1");
+  cJSON_Delete(doc);
+}
+
 static void test_csv_and_html(void **state)
 {
   struct fixture *f = *state;
@@ -283,6 +309,7 @@ int main(void)
     cmocka_unit_test_setup_teardown(test_november_window, setup, teardown),
     cmocka_unit_test_setup_teardown(test_dynamic_red_units, setup, teardown),
     cmocka_unit_test_setup_teardown(test_december_window_and_now, setup, teardown),
+    cmocka_unit_test_setup_teardown(test_dismissed_reports_count_nowhere, setup, teardown),
     cmocka_unit_test_setup_teardown(test_csv_and_html, setup, teardown),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);

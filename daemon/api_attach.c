@@ -1,0 +1,331 @@
+#include "api_attach.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "attach.h"
+#include "ledger.h"
+#include "log.h"
+
+#define ATTACH_API_NOTE_MAX 1000
+
+static const char *const attach_api__stages[] = {"discover", "rectify", "verify"};
+
+/* ---- the store job: the file on disk, its row and the hazard's journal entry ---------------- */
+
+struct attach_api__job {
+  const char *dir;
+  const char *buf;
+  size_t len;
+  const char *type, *ext, *stage, *uploader, *note;
+  int64_t hazard_id, task_id, now_ms;
+  int state;               /* the hazard's state, journaled as from and to */
+  char comment[1200];
+  /* results */
+  char sha256[ATTACH_SHA256_HEX];
+  char file[96];
+  int64_t id;
+  int disk_rc;
+  int rc;
+};
+
+static const char *const attach_api__sql_insert =
+  "INSERT INTO attachments (hazard_id, task_id, stage, sha256, size, content_type, file, uploader, note, created_ms)"
+  " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)";
+static const char *const attach_api__sql_journal =
+  "INSERT INTO hazard_journal (hazard_id, ts_ms, actor, action, from_state, to_state, comment)"
+  " VALUES (?1, ?2, ?3, 'photo', ?4, ?4, ?5)";
+
+static void attach_api__bind_id(sqlite3_stmt *st, int i, int64_t id)
+{
+  if (id) sqlite3_bind_int64(st, i, id);
+  else sqlite3_bind_null(st, i);
+}
+
+static int attach_api__journal(struct store_conn *c, struct attach_api__job *j)
+{
+  sqlite3_stmt *st = store_stmt(c, attach_api__sql_journal);
+  if (!st) return SQLITE_ERROR;
+  snprintf(j->comment, sizeof j->comment, "%s photo #%lld sha256 %.12s…%s%s", j->stage, (long long)j->id, j->sha256,
+           j->note ? ": " : "", j->note ? j->note : "");
+  sqlite3_bind_int64(st, 1, j->hazard_id);
+  sqlite3_bind_int64(st, 2, j->now_ms);
+  store_bind_text(st, 3, j->uploader);
+  sqlite3_bind_int(st, 4, j->state);
+  store_bind_text(st, 5, j->comment);
+  return store_step_done(st);
+}
+
+/* Writer thread: the file is durable before the row naming it commits. Running it again after
+ * a rollback finds the file in place and inserts the row again. */
+static int attach_api__work(struct store_conn *c, void *arg)
+{
+  struct attach_api__job *j = arg;
+  int rc = attach_store(j->dir, j->buf, j->len, j->ext, j->sha256, j->file, sizeof j->file);
+  j->disk_rc = rc;
+  if (rc) return rc;
+  sqlite3_stmt *st = store_stmt(c, attach_api__sql_insert);
+  if (!st) return SQLITE_ERROR;
+  attach_api__bind_id(st, 1, j->hazard_id);
+  attach_api__bind_id(st, 2, j->task_id);
+  store_bind_text(st, 3, j->stage);
+  store_bind_text(st, 4, j->sha256);
+  sqlite3_bind_int64(st, 5, (sqlite3_int64)j->len);
+  store_bind_text(st, 6, j->type);
+  store_bind_text(st, 7, j->file);
+  store_bind_text(st, 8, j->uploader);
+  store_bind_text(st, 9, j->note);
+  sqlite3_bind_int64(st, 10, j->now_ms);
+  if ((rc = store_step_done(st)) != SQLITE_OK) return rc;
+  j->id = sqlite3_last_insert_rowid(store_conn_db(c));
+  return j->hazard_id ? attach_api__journal(c, j) : SQLITE_OK;
+}
+
+static void attach_api__done(void *arg, int rc) { ((struct attach_api__job *)arg)->rc = rc; }
+
+/* ---- POST .../{id}/photos --------------------------------------------------------------------- */
+
+static const char *const attach_api__sql_hazard = "SELECT danger_state, dismissed, rectifier FROM hazards WHERE id = ?1";
+static const char *const attach_api__sql_task = "SELECT id FROM inspection_tasks WHERE id = ?1";
+
+/* Loads what the upload needs of its hazard or task: 1 found, 0 not found, negative on error. */
+static int attach_api__target(struct api_ctx *ctx, struct attach_api__job *j, int *dismissed, int *rectified)
+{
+  sqlite3_stmt *st = store_stmt(store_reader(ctx->store), j->hazard_id ? attach_api__sql_hazard : attach_api__sql_task);
+  if (!st) return -EIO;
+  sqlite3_bind_int64(st, 1, j->hazard_id ? j->hazard_id : j->task_id);
+  int rc = sqlite3_step(st);
+  if (rc == SQLITE_ROW && j->hazard_id) {
+    j->state = sqlite3_column_int(st, 0);
+    *dismissed = sqlite3_column_int(st, 1);
+    *rectified = sqlite3_column_type(st, 2) != SQLITE_NULL;
+  }
+  sqlite3_reset(st);
+  return rc == SQLITE_ROW ? 1 : rc == SQLITE_DONE ? 0 : -EIO;
+}
+
+/* Without ?stage=, a hazard photo belongs to the step the hazard is in. */
+static const char *attach_api__default_stage(int state, int rectified)
+{
+  if (state == HAZARD_ACCEPTED) return "verify";
+  if (state == HAZARD_PENDING_ACCEPTANCE || (state == HAZARD_RECTIFYING && rectified)) return "rectify";
+  return "discover";
+}
+
+/* Query and body checks; answers 400/415 and returns negative on bad input. */
+static int attach_api__input(const struct http_request *req, struct http_response *resp, struct attach_api__job *j,
+                             char *note, size_t notelen)
+{
+  char stage[16];
+  if (http_query_get(req->query, "stage", stage, sizeof stage) >= 0) {
+    j->stage = NULL;
+    for (size_t i = 0; j->hazard_id && i < sizeof attach_api__stages / sizeof attach_api__stages[0]; i++)
+      if (strcmp(stage, attach_api__stages[i]) == 0) j->stage = attach_api__stages[i];
+    if (!j->stage) {
+      api_error(resp, 400, "stage: %s", j->hazard_id ? "expected discover, rectify or verify" : "only for hazard photos");
+      return -EINVAL;
+    }
+  }
+  int n = http_query_get(req->query, "note", note, notelen);
+  if (n > ATTACH_API_NOTE_MAX) {
+    api_error(resp, 400, "note: at most %d bytes", ATTACH_API_NOTE_MAX);
+    return -EINVAL;
+  }
+  j->note = n > 0 ? note : NULL;
+  int rc = attach_sniff(req->content_type, req->body, req->body_len, &j->type, &j->ext);
+  if (rc == -EPROTONOSUPPORT) {
+    api_error(resp, 415, "Content-Type: expected image/jpeg, image/png or image/webp");
+    return rc;
+  }
+  if (rc || !req->body_len) {
+    api_error(resp, 400, "body: expected the bytes of a %s image", req->content_type);
+    return -EINVAL;
+  }
+  j->buf = req->body;
+  j->len = req->body_len;
+  return 0;
+}
+
+static void attach_api__answer(struct http_response *resp, const struct attach_api__job *j)
+{
+  char url[64];
+  cJSON *o = cJSON_CreateObject();
+  cJSON_AddNumberToObject(o, "id", (double)j->id);
+  if (j->hazard_id) cJSON_AddNumberToObject(o, "hazard_id", (double)j->hazard_id);
+  else cJSON_AddNumberToObject(o, "task_id", (double)j->task_id);
+  api_json_text(o, "stage", j->stage);
+  cJSON_AddStringToObject(o, "sha256", j->sha256);
+  cJSON_AddNumberToObject(o, "size", (double)j->len);
+  cJSON_AddStringToObject(o, "content_type", j->type);
+  api_json_text(o, "note", j->note);
+  snprintf(url, sizeof url, "/api/v1/attachments/%lld", (long long)j->id);
+  cJSON_AddStringToObject(o, "url", url);
+  api_reply(resp, 201, o);
+}
+
+/* Commits the job and waits for it; answers 500/503 and returns negative when not stored. */
+static int attach_api__commit(struct api_ctx *ctx, struct attach_api__job *j, struct http_response *resp)
+{
+  j->rc = 1;
+  if (store_submit(ctx->store, attach_api__work, attach_api__done, j)) {
+    api_error(resp, 503, "database unavailable");
+    return -EIO;
+  }
+  store_wait_idle(ctx->store);
+  if (j->rc == 0) return 0;
+  if (j->disk_rc) {
+    DG_ERR("attach", "photo not stored in %s: %s", j->dir, strerror(-j->disk_rc));
+    api_error(resp, 500, "photo not stored (attachments directory: %s)", strerror(-j->disk_rc));
+  } else {
+    api_error(resp, 500, "photo not stored (database error)");
+  }
+  return -EIO;
+}
+
+static int attach_api__path(const char *path, struct attach_api__job *j)
+{
+  long long id;
+  int n = 0;
+  if (sscanf(path, "/api/v1/hazards/%lld/photos%n", &id, &n) == 1 && !path[n] && id > 0) j->hazard_id = id;
+  else if (sscanf(path, "/api/v1/inspections/%lld/photos%n", &id, &n) == 1 && !path[n] && id > 0) j->task_id = id;
+  else return -ENOENT;
+  return 0;
+}
+
+/* Stores the checked upload for its hazard or task and answers. */
+static void attach_api__store(struct api_ctx *ctx, struct attach_api__job *j, struct http_response *resp)
+{
+  int dismissed = 0, rectified = 0;
+  store_wait_idle(ctx->store); /* see the hazard or task as committed by every job before this one */
+  int found = attach_api__target(ctx, j, &dismissed, &rectified);
+  if (found <= 0) {
+    const char *what = found ? "database error" : j->hazard_id ? "no such hazard" : "no such inspection task";
+    api_error(resp, found ? 500 : 404, "%s", what);
+    return;
+  }
+  if (dismissed) {
+    api_error(resp, 409, "the report was dismissed as not a hazard (已撤销); it is closed");
+    return;
+  }
+  if (j->hazard_id && !j->stage) j->stage = attach_api__default_stage(j->state, rectified);
+  if (attach_api__commit(ctx, j, resp)) return;
+  DG_INFO("attach", "%s %lld: photo %lld (%zu bytes, %s) by %s", j->hazard_id ? "hazard" : "inspection task",
+          (long long)(j->hazard_id ? j->hazard_id : j->task_id), (long long)j->id, j->len, j->file, j->uploader);
+  attach_api__answer(resp, j);
+}
+
+int attach_api_upload(struct api_ctx *ctx, const struct http_request *req, struct http_response *resp)
+{
+  size_t plen = strlen(req->path), qlen = strlen(req->query) + 1;
+  if (plen < 7 || strcmp(req->path + plen - 7, "/photos") != 0) return 0;
+  struct attach_api__job j = {.dir = ctx->attachments_dir, .now_ms = dg_wall_ms()};
+  const struct dg_person *who = api_caller(ctx, req);
+  char *note = malloc(qlen); /* a decoded value is never longer than the query */
+  if (!note) api_error(resp, 500, "out of memory");
+  else if (attach_api__path(req->path, &j))
+    api_error(resp, 404, "not found: POST /api/v1/{hazards|inspections}/{id}/photos");
+  else if (!who) api_error(resp, 401, "Authorization: a valid bearer token is required");
+  else if (!attach_api__input(req, resp, &j, note, qlen)) {
+    j.uploader = who->id;
+    attach_api__store(ctx, &j, resp);
+  }
+  free(note);
+  return 1;
+}
+
+/* ---- lists and GET /api/v1/attachments/{id} ---------------------------------------------------- */
+
+#define ATTACH_API_COLS "SELECT id, sha256, size, content_type, stage, uploader, note, created_ms FROM attachments"
+static const char *const attach_api__sql_by_hazard = ATTACH_API_COLS " WHERE hazard_id = ?1 ORDER BY id";
+static const char *const attach_api__sql_by_task = ATTACH_API_COLS " WHERE task_id = ?1 ORDER BY id";
+
+cJSON *attach_api_list(struct store_conn *c, int64_t hazard_id, int64_t task_id)
+{
+  static const char *const keys[] = {"id", "sha256", "size", "content_type", "stage", "uploader", "note", "ts_ms"};
+  cJSON *arr = cJSON_CreateArray();
+  sqlite3_stmt *st = store_stmt(c, hazard_id ? attach_api__sql_by_hazard : attach_api__sql_by_task);
+  if (!st) return arr;
+  sqlite3_bind_int64(st, 1, hazard_id ? hazard_id : task_id);
+  while (sqlite3_step(st) == SQLITE_ROW) {
+    cJSON *o = cJSON_CreateObject();
+    for (int i = 0; i < (int)(sizeof keys / sizeof keys[0]); i++) {
+      int t = sqlite3_column_type(st, i);
+      if (t == SQLITE_NULL) cJSON_AddNullToObject(o, keys[i]);
+      else if (t == SQLITE_INTEGER) cJSON_AddNumberToObject(o, keys[i], (double)sqlite3_column_int64(st, i));
+      else cJSON_AddStringToObject(o, keys[i], (const char *)sqlite3_column_text(st, i));
+    }
+    cJSON_AddItemToArray(arr, o);
+  }
+  sqlite3_reset(st);
+  return arr;
+}
+
+static const char *const attach_api__sql_one = "SELECT sha256, size, content_type, file FROM attachments WHERE id = ?1";
+
+struct attach_api__row {
+  char sha256[ATTACH_SHA256_HEX];
+  char type[64];
+  char file[96];
+  int64_t size;
+};
+
+/* 1 found, 0 none, negative on error. */
+static int attach_api__load(struct api_ctx *ctx, long long id, struct attach_api__row *r)
+{
+  sqlite3_stmt *st = store_stmt(store_reader(ctx->store), attach_api__sql_one);
+  if (!st) return -EIO;
+  sqlite3_bind_int64(st, 1, id);
+  int rc = sqlite3_step(st);
+  if (rc == SQLITE_ROW) {
+    snprintf(r->sha256, sizeof r->sha256, "%s", (const char *)sqlite3_column_text(st, 0));
+    r->size = sqlite3_column_int64(st, 1);
+    snprintf(r->type, sizeof r->type, "%s", (const char *)sqlite3_column_text(st, 2));
+    snprintf(r->file, sizeof r->file, "%s", (const char *)sqlite3_column_text(st, 3));
+  }
+  sqlite3_reset(st);
+  return rc == SQLITE_ROW ? 1 : rc == SQLITE_DONE ? 0 : -EIO;
+}
+
+static void attach_api__get(void *ud, const struct http_request *req, struct http_response *resp)
+{
+  struct api_ctx *ctx = ud;
+  struct attach_api__row r;
+  long long id;
+  int n = 0;
+  if (sscanf(req->path, "/api/v1/attachments/%lld%n", &id, &n) != 1 || req->path[n] || id <= 0) {
+    api_error(resp, 404, "not found");
+    return;
+  }
+  int found = attach_api__load(ctx, id, &r);
+  if (found <= 0) {
+    api_error(resp, found ? 500 : 404, found ? "database error" : "no such attachment");
+    return;
+  }
+  char *buf = NULL;
+  size_t len = 0;
+  const char *type = NULL, *ext;
+  int rc = attach_read(ctx->attachments_dir, r.file, r.sha256, r.size, &buf, &len);
+  if (!rc && attach_sniff(r.type, buf, len, &type, &ext)) rc = -EBADMSG;
+  if (rc) {
+    DG_ERR("attach", "attachment %lld: %s/%s %s", id, ctx->attachments_dir, r.file,
+           rc == -EBADMSG ? "no longer matches its size and SHA-256 (damaged)" : strerror(-rc));
+    free(buf);
+    const char *what = rc == -ENOENT ? "missing" : rc == -EBADMSG ? "damaged" : "unreadable";
+    api_error(resp, 500, "attachment %lld: file %s", id, what);
+    return;
+  }
+  resp->content_type = type; /* a static string: outlives this handler */
+  resp->body = buf;
+  resp->body_len = len;
+}
+
+int attach_api_register(struct http_server *s, struct api_ctx *ctx)
+{
+  int rc = 0;
+  rc |= http_route(s, "GET", "/api/v1/attachments/*", attach_api__get, ctx);
+  rc |= http_body_limit(s, "POST", "/api/v1/hazards/*/photos", ATTACH_MAX_BYTES);
+  rc |= http_body_limit(s, "POST", "/api/v1/inspections/*/photos", ATTACH_MAX_BYTES);
+  return rc ? -EINVAL : 0;
+}
