@@ -2,10 +2,12 @@
 """The web dashboard served by the real daemon (--dashboard), rendered by headless Chromium
 against the real API: a breach leaves an alarm, a hazard and a raised risk unit, and the
 rendered page shows them in zh-CN by default and in English with ?lang=en. When the API stops
-answering, the page keeps the last data but marks it stale. Also the static files' content
-types, 404 and refused traversal."""
+answering, the page keeps the last data but marks it stale. Acknowledging from the page (driven
+over the DevTools protocol) shows 401/403 and acknowledges with the operator's token. Also the
+static files' content types, 404 and refused traversal."""
 import http.client
 import http.server
+import json
 import os
 import re
 import shutil
@@ -20,6 +22,12 @@ from test_ledger_closed_loop import CONFIG, breach
 
 CHROMIUM = "/usr/bin/chromium"
 DASHBOARD_DIR = os.path.join(SOURCE_DIR, "dashboards")
+CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+                 "--disable-background-networking", "--disable-component-update", "--disable-sync"]
+ZHAO = "  - {{ id: zhao, name: 赵安全员, roles: [safety] }}\n"
+assert ZHAO in CONFIG
+# The closed-loop plant plus an operator, who may acknowledge alarms (the others may not).
+PLANT = CONFIG.replace(ZHAO, ZHAO + "  - {{ id: zhang, name: 张操作员, roles: [operator] }}\n")
 
 
 def setup(workdir, cleanup):
@@ -29,7 +37,7 @@ def setup(workdir, cleanup):
     cleanup.append(sink.stop)
     cfg = os.path.join(workdir, "plant.yaml")
     with open(cfg, "w", encoding="utf-8") as f:
-        f.write(CONFIG.format(mqtt_port=broker.port, hook_port=sink.port))
+        f.write(PLANT.format(mqtt_port=broker.port, hook_port=sink.port))
     daemon = Daemon(workdir, cfg, os.path.join(workdir, "dg.db"), extra_args=["--dashboard", DASHBOARD_DIR])
     cleanup.append(lambda: daemon.stop(signal.SIGKILL))
     daemon.start()
@@ -53,9 +61,7 @@ def plant_with_alarms(workdir, cleanup):
 def render(workdir, url, name):
     """The DOM after the page ran for 8 s of virtual time, from a fresh browser profile."""
     profile = os.path.join(workdir, "chromium-" + name)
-    args = [CHROMIUM, "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-            "--disable-background-networking", "--disable-component-update", "--disable-sync",
-            "--user-data-dir=" + profile, "--virtual-time-budget=8000", "--dump-dom", url]
+    args = [CHROMIUM, *CHROMIUM_ARGS, "--user-data-dir=" + profile, "--virtual-time-budget=8000", "--dump-dom", url]
     with open(os.path.join(workdir, f"chromium-{name}.log"), "w") as log:
         r = subprocess.run(args, stdout=subprocess.PIPE, stderr=log, timeout=90)
     shutil.rmtree(profile, ignore_errors=True)
@@ -94,8 +100,7 @@ def need_chromium():
     return False
 
 
-def test_static_files(workdir, cleanup):
-    _, daemon = setup(workdir, cleanup)
+def check_static_files(daemon):
     base = f"http://127.0.0.1:{daemon.port}"
     for path, ctype, marker in [("/", "text/html; charset=utf-8", "<title>"),
                                 ("/index.html", "text/html; charset=utf-8", 'src="app.js"'),
@@ -119,10 +124,11 @@ def test_static_files(workdir, cleanup):
         assert "dualguard" not in body, raw
 
 
-def test_rendered_zh_by_default(workdir, cleanup):
+def test_static_files_and_page_in_chinese(workdir, cleanup):
+    daemon = plant_with_alarms(workdir, cleanup)
+    check_static_files(daemon)
     if not need_chromium():
         return
-    daemon = plant_with_alarms(workdir, cleanup)
     dom = render(workdir, f"http://127.0.0.1:{daemon.port}/", "zh")
     assert '<html lang="zh-CN">' in dom
     # Risk map: the unit's tile in its current colour, the assessed level beside it and the cause.
@@ -159,31 +165,6 @@ def test_rendered_zh_by_default(workdir, cleanup):
     banner, _ = element(dom, "div", "id", "stale-banner")
     assert is_hidden(banner) and "is-stale" not in dom
     assert re.search(r'id="updated"[^>]*>更新于 ', dom)
-
-
-def test_rendered_english_and_hazard_detail(workdir, cleanup):
-    if not need_chromium():
-        return
-    daemon = plant_with_alarms(workdir, cleanup)
-    hid = daemon.get("/api/v1/hazards")[1]["hazards"][-1]["id"]
-    dom = render(workdir, f"http://127.0.0.1:{daemon.port}/?lang=en#hazards/{hid}", "en")
-    assert '<html lang="en">' in dom
-    assert ">Live alarms<" in dom and ">Hazard ledger<" in dom and ">Four-colour risk map<" in dom
-    _, inner = element(dom, "article", "data-unit", "U01")
-    assert "Major (red)" in inner and "General (yellow)" in inner and "major hazard" in inner
-    _, inner = element(dom, "tr", "data-rule", "R-GT102-H")
-    assert "Unacknowledged" in inner and "High" in inner and ">Ack<" in inner
-    _, inner = element(dom, "tr", "data-state", "0")
-    assert "Rectifying" in inner and "Control measure failed" in inner
-    # The hash opened the hazard's detail panel with its journal timeline.
-    panel, inner = element(dom, "aside", "id", "hazard-detail")
-    assert not is_hidden(panel)
-    code = daemon.get(f"/api/v1/hazards/{hid}")[1]["code"]
-    assert code in inner and "Timeline" in inner
-    _, entry_inner = element(inner, "li", "data-action", "register")
-    assert "system" in entry_inner and "registered" in entry_inner and "Rectifying" in entry_inner
-    section_open = re.search(r'<section id="view-hazards"[^>]*>', dom).group(0)
-    assert not is_hidden(section_open), section_open
 
 
 class FlakyApi(http.server.ThreadingHTTPServer):
@@ -224,10 +205,31 @@ class FlakyHandler(http.server.SimpleHTTPRequestHandler):
         self.wfile.write(body)
 
 
-def test_stale_data_greyed_out(workdir, cleanup):
+def test_english_hazard_detail_and_stale_data(workdir, cleanup):
     if not need_chromium():
         return
     daemon = plant_with_alarms(workdir, cleanup)
+    hid = daemon.get("/api/v1/hazards")[1]["hazards"][-1]["id"]
+    dom = render(workdir, f"http://127.0.0.1:{daemon.port}/?lang=en#hazards/{hid}", "en")
+    assert '<html lang="en">' in dom
+    assert ">Live alarms<" in dom and ">Hazard ledger<" in dom and ">Four-colour risk map<" in dom
+    _, inner = element(dom, "article", "data-unit", "U01")
+    assert "Major (red)" in inner and "General (yellow)" in inner and "major hazard" in inner
+    _, inner = element(dom, "tr", "data-rule", "R-GT102-H")
+    assert "Unacknowledged" in inner and "High" in inner and ">Ack<" in inner
+    _, inner = element(dom, "tr", "data-state", "0")
+    assert "Rectifying" in inner and "Control measure failed" in inner
+    # The hash opened the hazard's detail panel with its journal timeline.
+    panel, inner = element(dom, "aside", "id", "hazard-detail")
+    assert not is_hidden(panel)
+    code = daemon.get(f"/api/v1/hazards/{hid}")[1]["code"]
+    assert code in inner and "Timeline" in inner
+    _, entry_inner = element(inner, "li", "data-action", "register")
+    assert "system" in entry_inner and "registered" in entry_inner and "Rectifying" in entry_inner
+    section_open = re.search(r'<section id="view-hazards"[^>]*>', dom).group(0)
+    assert not is_hidden(section_open), section_open
+
+    # When the API stops answering, the last data stays on screen greyed out and marked stale.
     relay = FlakyApi(daemon.port)
     threading.Thread(target=relay.serve_forever, daemon=True).start()
     cleanup.append(relay.server_close)
@@ -241,10 +243,135 @@ def test_stale_data_greyed_out(workdir, cleanup):
     element(dom, "tr", "data-rule", "R-GT102-H")
 
 
+class Browser:
+    """Headless Chromium driven over the DevTools protocol on a pipe (fd 3 in, fd 4 out; messages
+    are JSON separated by NUL bytes), one page attached; evaluate() runs JavaScript in it."""
+
+    def __init__(self, workdir):
+        self.profile = os.path.join(workdir, "chromium-cdp")
+        to_chrome_r, self.to_chrome = os.pipe()
+        self.from_chrome, from_chrome_w = os.pipe()
+        self.log = open(os.path.join(workdir, "chromium-cdp.log"), "w")
+        shell = f'exec 3<&{to_chrome_r} 4>&{from_chrome_w} {to_chrome_r}<&- {from_chrome_w}>&- && exec "$0" "$@"'
+        self.proc = subprocess.Popen(["/bin/bash", "-c", shell, CHROMIUM, *CHROMIUM_ARGS,
+                                      "--user-data-dir=" + self.profile, "--remote-debugging-pipe", "about:blank"],
+                                     pass_fds=(to_chrome_r, from_chrome_w), stdout=self.log, stderr=self.log)
+        os.close(to_chrome_r)
+        os.close(from_chrome_w)
+        self.next_id = 0
+        self.replies = {}
+        self.cond = threading.Condition()
+        threading.Thread(target=self._read, daemon=True).start()
+        target = self.call("Target.createTarget", url="about:blank")["targetId"]
+        self.session = self.call("Target.attachToTarget", targetId=target, flatten=True)["sessionId"]
+
+    def _read(self):
+        buf = b""
+        while True:
+            chunk = os.read(self.from_chrome, 65536)
+            if not chunk:
+                break
+            buf += chunk
+            *messages, buf = buf.split(b"\0")
+            for raw in messages:
+                msg = json.loads(raw)
+                if "id" in msg:
+                    with self.cond:
+                        self.replies[msg["id"]] = msg
+                        self.cond.notify_all()
+
+    def call(self, method, session=None, **params):
+        with self.cond:
+            self.next_id += 1
+            mid = self.next_id
+        msg = {"id": mid, "method": method, "params": params}
+        if session:
+            msg["sessionId"] = session
+        os.write(self.to_chrome, json.dumps(msg).encode("utf-8") + b"\0")
+        with self.cond:
+            assert self.cond.wait_for(lambda: mid in self.replies, 30), f"no answer to {method}"
+            reply = self.replies.pop(mid)
+        assert "error" not in reply, reply
+        return reply["result"]
+
+    def goto(self, url):
+        self.call("Page.navigate", self.session, url=url)
+
+    def evaluate(self, expression):
+        r = self.call("Runtime.evaluate", self.session, expression=expression, returnByValue=True, awaitPromise=True)
+        assert "exceptionDetails" not in r, r
+        return r["result"].get("value")
+
+    def close(self):
+        try:
+            self.call("Browser.close")
+        except Exception:
+            pass
+        try:
+            self.proc.wait(10)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+            self.proc.wait(10)
+        os.close(self.to_chrome)
+        self.log.close()
+        shutil.rmtree(self.profile, ignore_errors=True)
+
+
+def test_acknowledge_from_the_page(workdir, cleanup):
+    if not need_chromium():
+        return
+    daemon = plant_with_alarms(workdir, cleanup)
+    browser = Browser(workdir)
+    cleanup.append(browser.close)
+    browser.goto(f"http://127.0.0.1:{daemon.port}/#alarms")
+    ack_button = 'document.querySelector(\'tr[data-rule="R-GT102-H"] button.ack\')'
+    wait_until(lambda: browser.evaluate(f"!!{ack_button}"), 15, "the alarm row with its ack button")
+
+    def message():
+        return browser.evaluate("(m => m.hidden ? '' : m.textContent)(document.getElementById('message'))")
+
+    def use_token(token):
+        browser.evaluate(f"document.getElementById('token-input').value = {json.dumps(token)};"
+                         "document.getElementById('token-form').requestSubmit()")
+
+    def ack(comment):
+        browser.evaluate(f"{ack_button}.click()")
+        assert browser.evaluate("document.getElementById('ack-dialog').open"), message()
+        browser.evaluate(f"document.getElementById('ack-comment').value = {json.dumps(comment)};"
+                         "document.querySelector('#ack-form button[value=ok]').click()")
+
+    # Without a token the page asks for one and sends nothing.
+    browser.evaluate(f"{ack_button}.click()")
+    assert "令牌" in message() and not browser.evaluate("document.getElementById('ack-dialog').open")
+    assert not browser.evaluate("document.getElementById('settings').hidden")
+    # A wrong token: 401 on the page; a person without an acknowledging role: 403.
+    use_token("0" * 64)
+    ack("试一下")
+    wait_until(lambda: "401" in message(), 10, "the 401 shown")
+    use_token(daemon.token("wang"))
+    ack("试一下")
+    wait_until(lambda: "403" in message(), 10, "the 403 shown")
+    assert daemon.alarm("R-GT102-H")["state"] == "UNACK"
+    # The operator's token acknowledges, with the comment, and the row turns steady.
+    token = daemon.token("zhang")
+    use_token(token)
+    ack("已通知现场巡检")
+    wait_until(lambda: daemon.alarm("R-GT102-H")["state"] == "ACKED", 10, "R-GT102-H acknowledged")
+    a = daemon.alarm("R-GT102-H")
+    assert a["ack_user"] == "zhang" and a["ack_comment"] == "已通知现场巡检", a
+    wait_until(lambda: browser.evaluate(
+        'document.querySelector(\'tr[data-rule="R-GT102-H"]\').dataset.state') == "ACKED", 10, "row ACKED")
+    assert not browser.evaluate(f"!!{ack_button}")
+    assert "已确认" in browser.evaluate('document.querySelector(\'tr[data-rule="R-GT102-H"] .state\').textContent')
+    # The token lives in the tab's sessionStorage only.
+    assert browser.evaluate("sessionStorage.getItem('dg.token')") == token
+    assert token not in browser.evaluate("JSON.stringify(Object.entries(localStorage))")
+
+
+
 if __name__ == "__main__":
     sys.exit(run_tests([
-        test_static_files,
-        test_rendered_zh_by_default,
-        test_rendered_english_and_hazard_detail,
-        test_stale_data_greyed_out,
+        test_static_files_and_page_in_chinese,
+        test_english_hazard_detail_and_stale_data,
+        test_acknowledge_from_the_page,
     ]))
