@@ -261,7 +261,8 @@ class Browser:
         self.next_id = 0
         self.replies = {}
         self.cond = threading.Condition()
-        threading.Thread(target=self._read, daemon=True).start()
+        self.reader = threading.Thread(target=self._read, daemon=True)
+        self.reader.start()
         target = self.call("Target.createTarget", url="about:blank")["targetId"]
         self.session = self.call("Target.attachToTarget", targetId=target, flatten=True)["sessionId"]
 
@@ -313,6 +314,9 @@ class Browser:
             self.proc.kill()
             self.proc.wait(10)
         os.close(self.to_chrome)
+        self.reader.join(10)  # ends at the end of chromium's output
+        if not self.reader.is_alive():
+            os.close(self.from_chrome)
         self.log.close()
         shutil.rmtree(self.profile, ignore_errors=True)
 
