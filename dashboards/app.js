@@ -244,10 +244,14 @@ async function poll() {
     }
     app.lastOk = Date.now();
     app.failing = false;
-    render();
   } catch (e) {
     app.failing = true;
     if (withLedger) app.tick = 0; /* retry the ledger with the next poll */
+  }
+  try {
+    if (!app.failing) render();
+  } catch (e) {
+    console.error('render', e); /* a page bug, not an unreachable API: keep polling */
   }
   updateFreshness();
   setTimeout(poll, POLL_MS);
