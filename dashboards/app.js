@@ -241,6 +241,10 @@ async function poll() {
     if (withLedger) {
       app.data.hazards = hazards.hazards;
       app.data.inspections = inspections.inspections;
+      if (app.detail && app.detail.body) {
+        const id = app.detail.id, body = await getJSON(`/api/v1/hazards/${encodeURIComponent(id)}`);
+        if (app.detail && app.detail.id === id) app.detail.body = body;
+      }
     }
     app.lastOk = Date.now();
     app.failing = false;
