@@ -23,7 +23,8 @@ from test_ledger_closed_loop import CONFIG, breach
 CHROMIUM = "/usr/bin/chromium"
 DASHBOARD_DIR = os.path.join(SOURCE_DIR, "dashboards")
 CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-                 "--disable-background-networking", "--disable-component-update", "--disable-sync"]
+                 "--disable-background-networking", "--disable-component-update", "--disable-sync",
+                 "--disable-dev-shm-usage"]  # containers often have a small /dev/shm
 ZHAO = "  - {{ id: zhao, name: 赵安全员, roles: [safety] }}\n"
 assert ZHAO in CONFIG
 # The closed-loop plant plus an operator, who may acknowledge alarms (the others may not).
