@@ -62,7 +62,9 @@ const I18N = {
     'insp.title': '排查任务', 'insp.measure': '管控措施', 'insp.unit': '风险单元', 'insp.cycle': '排查周期',
     'insp.period': '周期时段', 'insp.status': '状态', 'insp.checker': '排查人', 'insp.none': '无排查任务',
     'insp.pending': '待排查', 'insp.late': '已到期未排查', 'insp.cycleFmt': '每 {n} {u}',
-    'cs.0': '正常', 'cs.1': '存在隐患', 'cs.2': '未排查', 'cs.3': '其他',
+    'cs.0': '正常', 'cs.1': '存在隐患', 'cs.2': '未排查', 'cs.3': '其他', 'insp.method': '方式',
+    'tsrc.1': '自动化监控', 'tsrc.2': '隐患排查',
+    'ev.person': '人工排查', 'ev.monitoring': '自动化监控判定', 'ev.system': '系统判定',
     'cu.小时': '小时', 'cu.天': '天', 'cu.月': '月', 'cu.年': '年',
   },
   en: {
@@ -121,7 +123,9 @@ const I18N = {
     'insp.cycle': 'Cycle', 'insp.period': 'Period', 'insp.status': 'Status', 'insp.checker': 'Checked by',
     'insp.none': 'No inspection tasks', 'insp.pending': 'pending', 'insp.late': 'due, not checked',
     'insp.cycleFmt': 'every {n} {u}',
-    'cs.0': 'normal', 'cs.1': 'hazard found', 'cs.2': 'not checked', 'cs.3': 'other',
+    'cs.0': 'normal', 'cs.1': 'hazard found', 'cs.2': 'not checked', 'cs.3': 'other', 'insp.method': 'Method',
+    'tsrc.1': 'automated monitoring', 'tsrc.2': 'inspection',
+    'ev.person': 'checked by a person', 'ev.monitoring': 'judged by the monitoring', 'ev.system': 'judged by the system',
     'cu.小时': 'hour(s)', 'cu.天': 'day(s)', 'cu.月': 'month(s)', 'cu.年': 'year(s)',
   },
 };
@@ -495,8 +499,11 @@ function renderDetail() {
 /* ---- inspections ----------------------------------------------------------------------------- */
 
 function inspectionStatus(task) {
-  if (task.check_status !== null && task.check_status !== undefined) return label('cs', task.check_status);
-  return task.due_ms < Date.now() ? t('insp.late') : t('insp.pending');
+  if (task.check_status === null || task.check_status === undefined) {
+    return task.due_ms < Date.now() ? t('insp.late') : t('insp.pending');
+  }
+  const status = label('cs', task.check_status);
+  return task.evidence ? `${status} · ${label('ev', task.evidence)}` : status;
 }
 
 function renderInspections() {
@@ -508,6 +515,7 @@ function renderInspections() {
       'data-measure': task.measure},
     h('td', null, task.measure),
     h('td', null, task.unit || '—'),
+    h('td', {class: 'method'}, task.data_src ? label('tsrc', task.data_src) : '—'),
     h('td', null, t('insp.cycleFmt', {n: task.check_cycle, u: label('cu', task.check_cycle_unit)})),
     h('td', null, `${fmtTime(task.start_ms)} – ${fmtTime(task.due_ms)}`),
     h('td', {class: 'status'}, inspectionStatus(task)),

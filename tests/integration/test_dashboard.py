@@ -159,9 +159,11 @@ def test_static_files_and_page_in_chinese(workdir, cleanup):
         assert "hstate-0" in classes(row) and "整改中" in inner and "管控措施失效" in inner
         assert ("重大隐患" if hz["danger_level"] else "一般隐患") in inner
         assert "li" in text(inner) and "overdue" not in inner
-    # Inspections: the data_src 2 measure's task, pending.
+    # Inspections: the inspected measure's task and a monitored one, pending.
     row, inner = element(dom, "tr", "data-measure", "M03")
-    assert "pending" in classes(row) and "每 15 天" in inner and "待排查" in inner
+    assert "pending" in classes(row) and "每 15 天" in inner and "待排查" in inner and ">隐患排查<" in inner
+    _, inner = element(dom, "tr", "data-measure", "M01")
+    assert ">自动化监控<" in inner
     # Live data: no stale banner, an update time.
     banner, _ = element(dom, "div", "id", "stale-banner")
     assert is_hidden(banner) and "is-stale" not in dom
@@ -220,6 +222,8 @@ def test_english_hazard_detail_and_stale_data(workdir, cleanup):
     assert "Unacknowledged" in inner and "High" in inner and ">Ack<" in inner
     _, inner = element(dom, "tr", "data-state", "0")
     assert "Rectifying" in inner and "Control measure failed" in inner
+    _, inner = element(dom, "tr", "data-measure", "M01")
+    assert "automated monitoring" in inner and "every 15 day(s)" in inner
     # The hash opened the hazard's detail panel with its journal timeline.
     panel, inner = element(dom, "aside", "id", "hazard-detail")
     assert not is_hidden(panel)
