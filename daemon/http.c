@@ -367,7 +367,7 @@ static const char *http__content_type(const char *file)
     {"mjs", "text/javascript; charset=utf-8"},
     {"css", "text/css; charset=utf-8"},
     {"json", HTTP_CT_JSON},
-    {"svg", "image/svg+xml"},
+    {"svg", "image/svg+xml; charset=utf-8"}, /* XML text: labels in it may be Chinese */
     {"png", "image/png"},
     {"ico", "image/x-icon"},
     {"woff2", "font/woff2"},

@@ -36,6 +36,7 @@ pids+=($!)
 
 cat <<MSG
 dualguard demo: 1#液氨储罐 gas detector GT101 drifts above 25 %LEL about a minute after start.
+  Dashboard: http://127.0.0.1:8080/
   curl http://127.0.0.1:8080/api/v1/alarms
   curl http://127.0.0.1:8080/api/v1/hazards
   curl http://127.0.0.1:8080/api/v1/points

@@ -10,6 +10,7 @@ PKGS=(
   libsystemd-dev libcmocka-dev
   mosquitto mosquitto-clients curl python3 python3-pymodbus python3-serial python3-serial-asyncio socat openssl
   clang valgrind
+  chromium  # headless rendering of the dashboard (tests/integration/test_dashboard.py)
 )
 missing=()
 for p in "${PKGS[@]}"; do

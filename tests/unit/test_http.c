@@ -649,7 +649,7 @@ static void test_static(void **state)
   assert_string_equal(r[2].ctype, "text/javascript; charset=utf-8");
   assert_string_equal(r[3].ctype, "text/css; charset=utf-8");
   assert_string_equal(r[4].ctype, "application/json; charset=utf-8");
-  assert_string_equal(r[5].ctype, "image/svg+xml");
+  assert_string_equal(r[5].ctype, "image/svg+xml; charset=utf-8");
   assert_string_equal(r[6].ctype, "image/png");
   assert_string_equal(r[7].ctype, "image/x-icon");
   assert_string_equal(r[8].ctype, "font/woff2");

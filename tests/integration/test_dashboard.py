@@ -1,0 +1,386 @@
+#!/usr/bin/python3
+"""The web dashboard served by the real daemon (--dashboard), rendered by headless Chromium
+against the real API: a breach leaves an alarm, a hazard and a raised risk unit, and the
+rendered page shows them in zh-CN by default and in English with ?lang=en. When the API stops
+answering, the page keeps the last data but marks it stale. Acknowledging from the page (driven
+over the DevTools protocol) shows 401/403 and acknowledges with the operator's token. Also the
+static files' content types, 404 and refused traversal."""
+import http.client
+import http.server
+import json
+import os
+import re
+import shutil
+import signal
+import subprocess
+import sys
+import threading
+import urllib.request
+
+from dgtest import SOURCE_DIR, Daemon, Mosquitto, Sink, run_tests, wait_until
+from test_ledger_closed_loop import CONFIG, breach
+
+CHROMIUM = "/usr/bin/chromium"
+DASHBOARD_DIR = os.path.join(SOURCE_DIR, "dashboards")
+CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+                 "--disable-background-networking", "--disable-component-update", "--disable-sync",
+                 "--disable-dev-shm-usage"]  # containers often have a small /dev/shm
+ZHAO = "  - {{ id: zhao, name: 赵安全员, roles: [safety] }}\n"
+assert ZHAO in CONFIG
+# The closed-loop plant plus an operator, who may acknowledge alarms (the others may not).
+PLANT = CONFIG.replace(ZHAO, ZHAO + "  - {{ id: zhang, name: 张操作员, roles: [operator] }}\n")
+
+
+def setup(workdir, cleanup):
+    broker = Mosquitto(workdir).start()
+    cleanup.append(broker.stop)
+    sink = Sink(port=0).start()
+    cleanup.append(sink.stop)
+    cfg = os.path.join(workdir, "plant.yaml")
+    with open(cfg, "w", encoding="utf-8") as f:
+        f.write(PLANT.format(mqtt_port=broker.port, hook_port=sink.port))
+    daemon = Daemon(workdir, cfg, os.path.join(workdir, "dg.db"), extra_args=["--dashboard", DASHBOARD_DIR])
+    cleanup.append(lambda: daemon.stop(signal.SIGKILL))
+    daemon.start()
+    wait_until(lambda: daemon.get("/api/v1/drivers")[1]["drivers"][0]["connected"], 15, "MQTT connected")
+    return broker, daemon
+
+
+def plant_with_alarms(workdir, cleanup):
+    """GT101 breached and back (RTN_UNACK, general hazard); GT102 still high (UNACK, major hazard:
+    unit U01 red on its open major hazard)."""
+    broker, daemon = setup(workdir, cleanup)
+    breach(daemon, broker, "t/gt101", "R-GT101-H")
+    broker.publish("t/gt102", '{"value": 30}')
+    wait_until(lambda: daemon.alarm("R-GT102-H")["state"] == "UNACK", 15, "R-GT102-H unacknowledged")
+    wait_until(lambda: len(daemon.get("/api/v1/hazards")[1]["hazards"]) == 2, 15, "two hazards")
+    wait_until(lambda: daemon.get("/api/v1/risk-map")[1]["units"][0]["cause"] == "major_hazard", 15,
+               "U01 raised by its major hazard")
+    return daemon
+
+
+def render(workdir, url, name):
+    """The DOM after the page ran for 8 s of virtual time, from a fresh browser profile."""
+    profile = os.path.join(workdir, "chromium-" + name)
+    args = [CHROMIUM, *CHROMIUM_ARGS, "--user-data-dir=" + profile, "--virtual-time-budget=8000", "--dump-dom", url]
+    with open(os.path.join(workdir, f"chromium-{name}.log"), "w") as log:
+        r = subprocess.run(args, stdout=subprocess.PIPE, stderr=log, timeout=90)
+    shutil.rmtree(profile, ignore_errors=True)
+    assert r.returncode == 0, f"chromium exited {r.returncode}"
+    dom = r.stdout.decode("utf-8")
+    with open(os.path.join(workdir, f"dom-{name}.html"), "w", encoding="utf-8") as f:
+        f.write(dom)
+    return dom
+
+
+def element(dom, tag, attr, value):
+    """Opening tag and inner HTML of the first <tag> whose attr equals value."""
+    m = re.search(rf'<{tag}\b([^>]*\b{attr}="{re.escape(value)}"[^>]*)>(.*?)</{tag}>', dom, re.S)
+    assert m, f"no <{tag} {attr}={value!r}> in the rendered page"
+    return m.group(1), m.group(2)
+
+
+def text(fragment):
+    return re.sub(r"<[^>]+>", " ", fragment)
+
+
+def classes(opening):
+    m = re.search(r'\bclass="([^"]*)"', opening)
+    return set(m.group(1).split()) if m else set()
+
+
+def is_hidden(opening):
+    return re.search(r"\shidden(\s|=|$)", opening) is not None
+
+
+def need_chromium():
+    if os.path.exists(CHROMIUM):
+        return True
+    print(f"SKIP: {CHROMIUM} is absent (scripts/install-deps.sh installs it); the rendered page is not checked",
+          flush=True)
+    return False
+
+
+def check_static_files(daemon):
+    base = f"http://127.0.0.1:{daemon.port}"
+    for path, ctype, marker in [("/", "text/html; charset=utf-8", "<title>"),
+                                ("/index.html", "text/html; charset=utf-8", 'src="app.js"'),
+                                ("/app.js", "text/javascript; charset=utf-8", "/api/v1/alarms"),
+                                ("/app.css", "text/css; charset=utf-8", "--r-red")]:
+        with urllib.request.urlopen(base + path, timeout=5) as r:
+            body = r.read().decode("utf-8")
+            assert r.status == 200 and r.headers["Content-Type"] == ctype, (path, r.headers["Content-Type"])
+            assert marker in body, path
+    # The API keeps its own routes under the dashboard's "/".
+    assert daemon.get("/api/v1/alarms")[0] == 200
+    # Unknown files and every way out of the directory answer 404 without the file.
+    for raw in ["/nope.html", "/../README.md", "/%2e%2e/README.md", "/x/../../README.md", "/..%2fREADME.md"]:
+        conn = http.client.HTTPConnection("127.0.0.1", daemon.port, timeout=5)
+        conn.putrequest("GET", raw, skip_accept_encoding=True)
+        conn.endheaders()
+        resp = conn.getresponse()
+        body = resp.read().decode("utf-8", "replace")
+        conn.close()
+        assert resp.status == 404, (raw, resp.status)
+        assert "dualguard" not in body, raw
+
+
+def test_static_files_and_page_in_chinese(workdir, cleanup):
+    daemon = plant_with_alarms(workdir, cleanup)
+    check_static_files(daemon)
+    if not need_chromium():
+        return
+    dom = render(workdir, f"http://127.0.0.1:{daemon.port}/", "zh")
+    assert '<html lang="zh-CN">' in dom
+    # Risk map: the unit's tile in its current colour, the assessed level beside it and the cause.
+    tile, inner = element(dom, "article", "data-unit", "U01")
+    assert {"tile", "lvl-red", "raised"} <= classes(tile), tile
+    assert "1#液氨储罐" in inner and "重大风险" in text(inner)
+    chip, chip_text = element(inner, "span", "data-level", "yellow")
+    assert "lvl-yellow" in classes(chip) and chip_text == "一般风险"
+    assert 'data-cause="major_hazard"' in inner and "重大隐患" in inner and 'href="#hazards/2"' in inner
+    assert re.search(r'data-level="red"><span class="count-n">1</span>', dom), "one red unit counted"
+    src, src_inner = element(dom, "tr", "data-source", "HS01")
+    assert "液氨储罐区" in src_inner and "三级" in src_inner and "13.5" in src_inner
+    # Live alarms: highest priority first; the unacknowledged one with its state and an ack button.
+    row, inner = element(dom, "tr", "data-rule", "R-GT102-H")
+    assert {"alarm", "prio-high", "st-UNACK"} <= classes(row) and 'data-state="UNACK"' in row
+    assert "未确认" in inner and "装卸区氨气检测器" in inner and "30 %LEL" in inner and "高" in inner
+    assert 'data-ack="' in inner and ">确认<" in inner
+    row, inner = element(dom, "tr", "data-rule", "R-GT101-H")
+    assert "st-RTN_UNACK" in classes(row) and "已恢复未确认" in inner
+    assert dom.index('data-rule="R-GT102-H"') < dom.index('data-rule="R-GT101-H"')
+    badge, count = element(dom, "span", "id", "badge-alarms")
+    assert count == "2" and not is_hidden(badge)
+    # Hazard ledger: both hazards, state 整改中, level and source in words.
+    hazards = daemon.get("/api/v1/hazards")[1]["hazards"]
+    for hz in hazards:
+        row, inner = element(dom, "tr", "data-code", hz["code"])
+        assert "hstate-0" in classes(row) and "整改中" in inner and "管控措施失效" in inner
+        assert ("重大隐患" if hz["danger_level"] else "一般隐患") in inner
+        assert "li" in text(inner) and "overdue" not in inner
+    # Inspections: the inspected measure's task and a monitored one, pending.
+    row, inner = element(dom, "tr", "data-measure", "M03")
+    assert "pending" in classes(row) and "每 15 天" in inner and "待排查" in inner and ">隐患排查<" in inner
+    _, inner = element(dom, "tr", "data-measure", "M01")
+    assert ">自动化监控<" in inner
+    # Live data: no stale banner, an update time.
+    banner, _ = element(dom, "div", "id", "stale-banner")
+    assert is_hidden(banner) and "is-stale" not in dom
+    assert re.search(r'id="updated"[^>]*>更新于 ', dom)
+
+
+class FlakyApi(http.server.ThreadingHTTPServer):
+    """Serves the dashboard files and relays the API to the daemon until the page polls the
+    alarms a second time; from then on the API answers 503, as if the daemon had gone."""
+    daemon_threads = True
+
+    def __init__(self, daemon_port):
+        self.daemon_port = daemon_port
+        self.alarm_polls = 0
+        self.lock = threading.Lock()
+        super().__init__(("127.0.0.1", 0), FlakyHandler)
+
+
+class FlakyHandler(http.server.SimpleHTTPRequestHandler):
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, directory=DASHBOARD_DIR, **kwargs)
+
+    def log_message(self, *args):
+        pass
+
+    def do_GET(self):
+        if not self.path.startswith("/api/"):
+            return super().do_GET()
+        with self.server.lock:
+            if self.path.startswith("/api/v1/alarms"):
+                self.server.alarm_polls += 1
+            up = self.server.alarm_polls <= 1
+        if not up:
+            self.send_error(503)
+            return
+        with urllib.request.urlopen(f"http://127.0.0.1:{self.server.daemon_port}{self.path}", timeout=5) as r:
+            body = r.read()
+        self.send_response(200)
+        self.send_header("Content-Type", "application/json; charset=utf-8")
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+
+def test_english_hazard_detail_and_stale_data(workdir, cleanup):
+    if not need_chromium():
+        return
+    daemon = plant_with_alarms(workdir, cleanup)
+    hid = daemon.get("/api/v1/hazards")[1]["hazards"][-1]["id"]
+    dom = render(workdir, f"http://127.0.0.1:{daemon.port}/?lang=en#hazards/{hid}", "en")
+    assert '<html lang="en">' in dom
+    assert ">Live alarms<" in dom and ">Hazard ledger<" in dom and ">Four-colour risk map<" in dom
+    _, inner = element(dom, "article", "data-unit", "U01")
+    assert "Major (red)" in inner and "General (yellow)" in inner and "major hazard" in inner
+    _, inner = element(dom, "tr", "data-rule", "R-GT102-H")
+    assert "Unacknowledged" in inner and "High" in inner and ">Ack<" in inner
+    _, inner = element(dom, "tr", "data-state", "0")
+    assert "Rectifying" in inner and "Control measure failed" in inner
+    _, inner = element(dom, "tr", "data-measure", "M01")
+    assert "automated monitoring" in inner and "every 15 day(s)" in inner
+    # The hash opened the hazard's detail panel with its journal timeline.
+    panel, inner = element(dom, "aside", "id", "hazard-detail")
+    assert not is_hidden(panel)
+    code = daemon.get(f"/api/v1/hazards/{hid}")[1]["code"]
+    assert code in inner and "Timeline" in inner
+    _, entry_inner = element(inner, "li", "data-action", "register")
+    assert "system" in entry_inner and "registered" in entry_inner and "Rectifying" in entry_inner
+    section_open = re.search(r'<section id="view-hazards"[^>]*>', dom).group(0)
+    assert not is_hidden(section_open), section_open
+
+    # When the API stops answering, the last data stays on screen greyed out and marked stale.
+    relay = FlakyApi(daemon.port)
+    threading.Thread(target=relay.serve_forever, daemon=True).start()
+    cleanup.append(relay.server_close)
+    cleanup.append(relay.shutdown)
+    dom = render(workdir, f"http://127.0.0.1:{relay.server_address[1]}/", "stale")
+    assert relay.alarm_polls >= 2
+    banner, msg = element(dom, "div", "id", "stale-banner")
+    assert not is_hidden(banner) and "数据已过期" in msg and "最后更新" in msg, banner + msg
+    assert re.search(r'<body[^>]*class="[^"]*\bis-stale\b', dom)
+    # The last data stays on screen (greyed out by the is-stale class), not a blank page.
+    element(dom, "tr", "data-rule", "R-GT102-H")
+
+
+class Browser:
+    """Headless Chromium driven over the DevTools protocol on a pipe (fd 3 in, fd 4 out; messages
+    are JSON separated by NUL bytes), one page attached; evaluate() runs JavaScript in it."""
+
+    def __init__(self, workdir):
+        self.profile = os.path.join(workdir, "chromium-cdp")
+        to_chrome_r, self.to_chrome = os.pipe()
+        self.from_chrome, from_chrome_w = os.pipe()
+        self.log = open(os.path.join(workdir, "chromium-cdp.log"), "w")
+        shell = f'exec 3<&{to_chrome_r} 4>&{from_chrome_w} {to_chrome_r}<&- {from_chrome_w}>&- && exec "$0" "$@"'
+        self.proc = subprocess.Popen(["/bin/bash", "-c", shell, CHROMIUM, *CHROMIUM_ARGS,
+                                      "--user-data-dir=" + self.profile, "--remote-debugging-pipe", "about:blank"],
+                                     pass_fds=(to_chrome_r, from_chrome_w), stdout=self.log, stderr=self.log)
+        os.close(to_chrome_r)
+        os.close(from_chrome_w)
+        self.next_id = 0
+        self.replies = {}
+        self.cond = threading.Condition()
+        self.reader = threading.Thread(target=self._read, daemon=True)
+        self.reader.start()
+        target = self.call("Target.createTarget", url="about:blank")["targetId"]
+        self.session = self.call("Target.attachToTarget", targetId=target, flatten=True)["sessionId"]
+
+    def _read(self):
+        buf = b""
+        while True:
+            chunk = os.read(self.from_chrome, 65536)
+            if not chunk:
+                break
+            buf += chunk
+            *messages, buf = buf.split(b"\0")
+            for raw in messages:
+                msg = json.loads(raw)
+                if "id" in msg:
+                    with self.cond:
+                        self.replies[msg["id"]] = msg
+                        self.cond.notify_all()
+
+    def call(self, method, session=None, **params):
+        with self.cond:
+            self.next_id += 1
+            mid = self.next_id
+        msg = {"id": mid, "method": method, "params": params}
+        if session:
+            msg["sessionId"] = session
+        os.write(self.to_chrome, json.dumps(msg).encode("utf-8") + b"\0")
+        with self.cond:
+            assert self.cond.wait_for(lambda: mid in self.replies, 30), f"no answer to {method}"
+            reply = self.replies.pop(mid)
+        assert "error" not in reply, reply
+        return reply["result"]
+
+    def goto(self, url):
+        self.call("Page.navigate", self.session, url=url)
+
+    def evaluate(self, expression):
+        r = self.call("Runtime.evaluate", self.session, expression=expression, returnByValue=True, awaitPromise=True)
+        assert "exceptionDetails" not in r, r
+        return r["result"].get("value")
+
+    def close(self):
+        try:
+            self.call("Browser.close")
+        except Exception:
+            pass
+        try:
+            self.proc.wait(10)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+            self.proc.wait(10)
+        os.close(self.to_chrome)
+        self.reader.join(10)  # ends at the end of chromium's output
+        if not self.reader.is_alive():
+            os.close(self.from_chrome)
+        self.log.close()
+        shutil.rmtree(self.profile, ignore_errors=True)
+
+
+def test_acknowledge_from_the_page(workdir, cleanup):
+    if not need_chromium():
+        return
+    daemon = plant_with_alarms(workdir, cleanup)
+    browser = Browser(workdir)
+    cleanup.append(browser.close)
+    browser.goto(f"http://127.0.0.1:{daemon.port}/#alarms")
+    ack_button = 'document.querySelector(\'tr[data-rule="R-GT102-H"] button.ack\')'
+    wait_until(lambda: browser.evaluate(f"!!{ack_button}"), 15, "the alarm row with its ack button")
+
+    def message():
+        return browser.evaluate("(m => m.hidden ? '' : m.textContent)(document.getElementById('message'))")
+
+    def use_token(token):
+        browser.evaluate(f"document.getElementById('token-input').value = {json.dumps(token)};"
+                         "document.getElementById('token-form').requestSubmit()")
+
+    def ack(comment):
+        browser.evaluate(f"{ack_button}.click()")
+        assert browser.evaluate("document.getElementById('ack-dialog').open"), message()
+        browser.evaluate(f"document.getElementById('ack-comment').value = {json.dumps(comment)};"
+                         "document.querySelector('#ack-form button[value=ok]').click()")
+
+    # Without a token the page asks for one and sends nothing.
+    browser.evaluate(f"{ack_button}.click()")
+    assert "令牌" in message() and not browser.evaluate("document.getElementById('ack-dialog').open")
+    assert not browser.evaluate("document.getElementById('settings').hidden")
+    # A wrong token: 401 on the page; a person without an acknowledging role: 403.
+    use_token("0" * 64)
+    ack("试一下")
+    wait_until(lambda: "401" in message(), 10, "the 401 shown")
+    use_token(daemon.token("wang"))
+    ack("试一下")
+    wait_until(lambda: "403" in message(), 10, "the 403 shown")
+    assert daemon.alarm("R-GT102-H")["state"] == "UNACK"
+    # The operator's token acknowledges, with the comment, and the row turns steady.
+    token = daemon.token("zhang")
+    use_token(token)
+    ack("已通知现场巡检")
+    wait_until(lambda: daemon.alarm("R-GT102-H")["state"] == "ACKED", 10, "R-GT102-H acknowledged")
+    a = daemon.alarm("R-GT102-H")
+    assert a["ack_user"] == "zhang" and a["ack_comment"] == "已通知现场巡检", a
+    wait_until(lambda: browser.evaluate(
+        'document.querySelector(\'tr[data-rule="R-GT102-H"]\').dataset.state') == "ACKED", 10, "row ACKED")
+    assert not browser.evaluate(f"!!{ack_button}")
+    assert "已确认" in browser.evaluate('document.querySelector(\'tr[data-rule="R-GT102-H"] .state\').textContent')
+    # The token lives in the tab's sessionStorage only.
+    assert browser.evaluate("sessionStorage.getItem('dg.token')") == token
+    assert token not in browser.evaluate("JSON.stringify(Object.entries(localStorage))")
+
+
+
+if __name__ == "__main__":
+    sys.exit(run_tests([
+        test_static_files_and_page_in_chinese,
+        test_english_hazard_detail_and_stale_data,
+        test_acknowledge_from_the_page,
+    ]))
