@@ -580,6 +580,21 @@ static int api__has_role(const struct dg_person *p, enum api_role need)
   return 0;
 }
 
+int api_query_ms(const struct http_request *req, const char *key, int64_t min_ms, int64_t *out,
+                 struct http_response *resp)
+{
+  char text[24], *end;
+  if (http_query_get(req->query, key, text, sizeof text) <= 0) return 0;
+  errno = 0;
+  long long v = strtoll(text, &end, 10);
+  if (end == text || *end || errno || v < min_ms) {
+    api_error(resp, 400, "%s: expected epoch milliseconds >= %lld", key, (long long)min_ms);
+    return -1;
+  }
+  *out = v;
+  return 1;
+}
+
 const struct dg_person *api_caller(struct api_ctx *ctx, const struct http_request *req)
 {
   const char *h = req->authorization;

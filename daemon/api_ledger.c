@@ -576,9 +576,8 @@ static cJSON *ledger_api__task_json(sqlite3_stmt *st)
 static void ledger_api__inspections(void *ud, const struct http_request *req, struct http_response *resp)
 {
   struct api_ctx *ctx = ud;
-  char status[16] = "", due[24] = "", limit[16] = "";
+  char status[16] = "", limit[16] = "";
   http_query_get(req->query, "status", status, sizeof status);
-  http_query_get(req->query, "due", due, sizeof due);
   http_query_get(req->query, "limit", limit, sizeof limit);
   int which = !status[0] || strcmp(status, "pending") == 0 ? 1 : strcmp(status, "done") == 0 ? 2
             : strcmp(status, "all") == 0 ? 0 : -1;
@@ -586,12 +585,8 @@ static void ledger_api__inspections(void *ud, const struct http_request *req, st
     api_error(resp, 400, "status: expected pending, done or all");
     return;
   }
-  char *end;
-  long long due_ms = due[0] ? strtoll(due, &end, 10) : INT64_MAX;
-  if (due[0] && (*end || due_ms <= 0)) {
-    api_error(resp, 400, "due: expected epoch milliseconds");
-    return;
-  }
+  int64_t due_ms = INT64_MAX;
+  if (api_query_ms(req, "due", 1, &due_ms, resp) < 0) return;
   int lim = limit[0] ? atoi(limit) : 200;
   if (lim <= 0 || lim > 1000) lim = 200;
   sqlite3_stmt *st = store_stmt(store_reader(ctx->store), ledger_api__sql_tasks);

@@ -246,15 +246,12 @@ static const char *model_api__kind_param(const char *s)
 static void model_api__audit(void *ud, const struct http_request *req, struct http_response *resp)
 {
   struct api_ctx *ctx = ud;
-  char since[24], kind[32], entity[128], *end;
-  int has_since = http_query_get(req->query, "since", since, sizeof since) > 0;
+  char kind[32], entity[128];
+  int64_t since_ms = 0;
+  int has_since = api_query_ms(req, "since", 0, &since_ms, resp);
+  if (has_since < 0) return;
   int has_kind = http_query_get(req->query, "kind", kind, sizeof kind) > 0;
   int has_entity = http_query_get(req->query, "entity", entity, sizeof entity) > 0;
-  long long since_ms = has_since ? strtoll(since, &end, 10) : 0;
-  if (has_since && (*end || since_ms < 0)) {
-    api_error(resp, 400, "since: expected epoch milliseconds");
-    return;
-  }
   const char *k = has_kind ? model_api__kind_param(kind) : NULL;
   if (has_kind && !k) {
     api_error(resp, 400, "kind: expected hazard-sources, units, events or measures");

@@ -169,18 +169,12 @@ cJSON *export_build(const struct dg_config *cfg, struct store_conn *c, int64_t s
 static void export__get(void *ud, const struct http_request *req, struct http_response *resp)
 {
   struct api_ctx *ctx = ud;
-  char since[24] = "";
-  char *end;
-  http_query_get(req->query, "since", since, sizeof since);
-  long long since_ms = since[0] ? strtoll(since, &end, 10) : 0;
-  if (since[0] && (*end || since_ms < 0)) {
-    api_error(resp, 400, "since: expected epoch milliseconds >= 0");
-    return;
-  }
+  int64_t since_ms = 0;
+  if (api_query_ms(req, "since", 0, &since_ms, resp) < 0) return;
   store_wait_idle(ctx->store); /* export what every answered write committed */
   cJSON *doc = export_build(ctx->engine->cfg, store_reader(ctx->store), since_ms);
   if (!doc) {
-    DG_WARN("export", "export since %lld failed: database error", since_ms);
+    DG_WARN("export", "export since %lld failed: database error", (long long)since_ms);
     api_error(resp, 500, "database error");
     return;
   }
