@@ -138,6 +138,30 @@ class Daemon:
         return next(a for a in body["alarms"] if a["rule"] == rule)
 
 
+def wait_connected(daemon, timeout=15):
+    """Until the daemon's first MQTT broker connection is up."""
+    wait_until(lambda: daemon.get("/api/v1/drivers")[1]["drivers"][0]["connected"], timeout, "MQTT connected")
+
+
+def start_plant(workdir, cleanup, template, extra_args=(), start=True):
+    """Mosquitto, a webhook sink and the daemon on `template` (a str.format template with
+    {mqtt_port} and {hook_port}) in workdir, each stopped by cleanup. With start, the daemon is
+    started and connected to the broker. Returns (broker, sink, daemon)."""
+    broker = Mosquitto(workdir).start()
+    cleanup.append(broker.stop)
+    sink = Sink(port=0).start()
+    cleanup.append(sink.stop)
+    cfg = os.path.join(workdir, "plant.yaml")
+    with open(cfg, "w", encoding="utf-8") as f:
+        f.write(template.format(mqtt_port=broker.port, hook_port=sink.port))
+    daemon = Daemon(workdir, cfg, os.path.join(workdir, "dg.db"), extra_args=extra_args)
+    cleanup.append(lambda: daemon.stop(signal.SIGKILL))
+    if start:
+        daemon.start()
+        wait_connected(daemon)
+    return broker, sink, daemon
+
+
 def db_rows(db_path, sql, args=()):
     con = sqlite3.connect(f"file:{db_path}?mode=ro", uri=True, timeout=5)
     try:

@@ -11,13 +11,12 @@ import json
 import os
 import re
 import shutil
-import signal
 import subprocess
 import sys
 import threading
 import urllib.request
 
-from dgtest import SOURCE_DIR, Daemon, Mosquitto, Sink, run_tests, wait_until
+from dgtest import SOURCE_DIR, run_tests, start_plant, wait_until
 from test_ledger_closed_loop import CONFIG, breach
 
 CHROMIUM = "/usr/bin/chromium"
@@ -32,17 +31,7 @@ PLANT = CONFIG.replace(ZHAO, ZHAO + "  - {{ id: zhang, name: 张操作员, roles
 
 
 def setup(workdir, cleanup):
-    broker = Mosquitto(workdir).start()
-    cleanup.append(broker.stop)
-    sink = Sink(port=0).start()
-    cleanup.append(sink.stop)
-    cfg = os.path.join(workdir, "plant.yaml")
-    with open(cfg, "w", encoding="utf-8") as f:
-        f.write(PLANT.format(mqtt_port=broker.port, hook_port=sink.port))
-    daemon = Daemon(workdir, cfg, os.path.join(workdir, "dg.db"), extra_args=["--dashboard", DASHBOARD_DIR])
-    cleanup.append(lambda: daemon.stop(signal.SIGKILL))
-    daemon.start()
-    wait_until(lambda: daemon.get("/api/v1/drivers")[1]["drivers"][0]["connected"], 15, "MQTT connected")
+    broker, sink, daemon = start_plant(workdir, cleanup, PLANT, extra_args=["--dashboard", DASHBOARD_DIR])
     return broker, daemon
 
 

@@ -7,7 +7,7 @@ import re
 import subprocess
 import sys
 
-from dgtest import PLANTSIM, SOURCE_DIR, Daemon, Mosquitto, Sink, db_rows, run_tests, wait_until
+from dgtest import PLANTSIM, SOURCE_DIR, Daemon, db_rows, Mosquitto, run_tests, Sink, wait_connected, wait_until
 
 
 def demo_config(workdir, mqtt_port, hook_port):
@@ -30,7 +30,7 @@ def test_demo_scenario_raises_and_clears_the_gas_alarm(workdir, cleanup):
     daemon = Daemon(workdir, demo_config(workdir, broker.port, sink.port), os.path.join(workdir, "demo.db"))
     cleanup.append(lambda: daemon.stop(9))
     daemon.start()
-    wait_until(lambda: daemon.get("/api/v1/drivers")[1]["drivers"][0]["connected"], 15, "MQTT connected")
+    wait_connected(daemon)
 
     # One pass of the 240 s scenario at 12x: GT101 is above 25 %LEL for ~7 s of real time.
     sim = subprocess.run([PLANTSIM, "--scenario", os.path.join(SOURCE_DIR, "examples", "demo-scenario.yaml"),

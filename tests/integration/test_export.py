@@ -4,13 +4,12 @@ fields, a hazard opened by a sensor breach is exported with the right values, an
 leaves out hazards and records that did not change after it."""
 import json
 import os
-import signal
 import subprocess
 import sys
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from dgtest import DAEMON, Daemon, Mosquitto, Sink, run_tests, wait_until  # noqa: E402
+from dgtest import DAEMON, run_tests, start_plant, wait_until  # noqa: E402
 from test_ledger_closed_loop import CONFIG, breach, post  # noqa: E402
 
 REQUIRED = {
@@ -56,17 +55,7 @@ def local(ms):
 
 
 def test_export_round_trip(workdir, cleanup):
-    broker = Mosquitto(workdir).start()
-    cleanup.append(broker.stop)
-    sink = Sink(port=0).start()
-    cleanup.append(sink.stop)
-    cfg = os.path.join(workdir, "plant.yaml")
-    with open(cfg, "w", encoding="utf-8") as f:
-        f.write(CONFIG.format(mqtt_port=broker.port, hook_port=sink.port))
-    daemon = Daemon(workdir, cfg, os.path.join(workdir, "dg.db"))
-    cleanup.append(lambda: daemon.stop(signal.SIGKILL))
-    daemon.start()
-    wait_until(lambda: daemon.get("/api/v1/drivers")[1]["drivers"][0]["connected"], 15, "MQTT connected")
+    broker, sink, daemon = start_plant(workdir, cleanup, CONFIG)
 
     st, doc = daemon.get("/api/v1/export?since=0")
     assert st == 200 and doc["hazards"] == [] and doc["enterpriseCode"] == "410700-0001", (st, doc)

@@ -5,7 +5,7 @@ import signal
 import socket
 import sys
 
-from dgtest import Daemon, Mosquitto, Sink, db_rows, run_tests, wait_until
+from dgtest import Daemon, db_rows, Mosquitto, run_tests, Sink, wait_connected, wait_until
 
 CONFIG = """
 site: {{ code: "410700-0001", name: 测试化工 }}
@@ -78,7 +78,7 @@ def publish_rise(broker, topic, values, fmt):
 def test_alarm_hazard_webhook_and_crash_recovery(workdir, cleanup):
     broker, sink, daemon = setup(workdir, cleanup)
     daemon.start()
-    wait_until(lambda: daemon.get("/api/v1/drivers")[1]["drivers"][0]["connected"], 15, "MQTT connected")
+    wait_connected(daemon)
 
     # A rising gas reading crosses H (25 %LEL) and holds past the 1 s on-delay.
     publish_rise(broker, "t/gt101", [5, 12, 20, 26, 30], lambda v: '{"value": %s, "ts": 1700000000}' % v)
@@ -158,7 +158,7 @@ def test_alarm_hazard_webhook_and_crash_recovery(workdir, cleanup):
 def test_malformed_payloads_are_counted_not_fatal(workdir, cleanup):
     broker, sink, daemon = setup(workdir, cleanup)
     daemon.start()
-    wait_until(lambda: daemon.get("/api/v1/drivers")[1]["drivers"][0]["connected"], 15, "MQTT connected")
+    wait_connected(daemon)
     for payload in ["not json", '{"value": "abc"}', '{"other": 1}', "", "[1,2", '{"value": null}']:
         broker.publish("t/gt101", payload)
     wait_until(lambda: daemon.get("/api/v1/drivers")[1]["drivers"][0]["malformed"] >= 6, 10, "malformed counted")
@@ -229,7 +229,7 @@ def test_config_check_and_bad_config(workdir, cleanup):
 def test_sighup_reload_keeps_alarm_state(workdir, cleanup):
     broker, sink, daemon = setup(workdir, cleanup)
     daemon.start()
-    wait_until(lambda: daemon.get("/api/v1/drivers")[1]["drivers"][0]["connected"], 15, "MQTT connected")
+    wait_connected(daemon)
     broker.publish("t/gt102", '{"data": {"ch4": 30}}')
     wait_until(lambda: daemon.alarm("R-GT102-H")["state"] == "UNACK", 10, "GT102 alarm")
     with open(daemon.config_path, encoding="utf-8") as f:

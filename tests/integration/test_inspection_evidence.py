@@ -5,13 +5,11 @@ without data becomes 未排查 and is announced. The past periods are written in
 while the daemon is stopped; the verdict comes from the restarted daemon, so it is durable.
 A person may still complete a monitored task by hand (evidence "person")."""
 import json
-import os
-import signal
 import sqlite3
 import sys
 import urllib.request
 
-from dgtest import Daemon, Mosquitto, Sink, run_tests, wait_until
+from dgtest import run_tests, start_plant, wait_until
 
 CONFIG = """
 site: {{ code: "410700-0001", name: 测试化工 }}
@@ -54,16 +52,8 @@ def post(daemon, path, body, actor):
 
 
 def test_monitored_periods_judged_after_restart(workdir, cleanup):
-    broker = Mosquitto(workdir).start()
-    cleanup.append(broker.stop)
-    sink = Sink(port=0).start()
-    cleanup.append(sink.stop)
-    cfg = os.path.join(workdir, "plant.yaml")
-    with open(cfg, "w", encoding="utf-8") as f:
-        f.write(CONFIG.format(mqtt_port=broker.port, hook_port=sink.port))
-    db = os.path.join(workdir, "dg.db")
-    daemon = Daemon(workdir, cfg, db)
-    cleanup.append(lambda: daemon.stop(signal.SIGKILL))
+    broker, sink, daemon = start_plant(workdir, cleanup, CONFIG, start=False)
+    db = daemon.db_path
     daemon.start()
     tasks = wait_until(lambda: (r := daemon.get("/api/v1/inspections")[1]["inspections"]) and len(r) == 2 and r,
                        10, "the current hour's tasks")

@@ -3,14 +3,12 @@
 submitted, verified by another person and closed; the next breach of the same measure opens a
 new hazard. Manual reports, five-in-place for major hazards, and rejected input."""
 import json
-import os
-import signal
 import sys
 import time
 import urllib.error
 import urllib.request
 
-from dgtest import Daemon, Mosquitto, Sink, db_rows, run_tests, wait_until
+from dgtest import db_rows, run_tests, start_plant, wait_until
 
 CONFIG = """
 site: {{ code: "410700-0001", name: 测试化工 }}
@@ -84,17 +82,7 @@ def post(daemon, path, body, actor=None):
 
 
 def setup(workdir, cleanup):
-    broker = Mosquitto(workdir).start()
-    cleanup.append(broker.stop)
-    sink = Sink(port=0).start()
-    cleanup.append(sink.stop)
-    cfg = os.path.join(workdir, "plant.yaml")
-    with open(cfg, "w", encoding="utf-8") as f:
-        f.write(CONFIG.format(mqtt_port=broker.port, hook_port=sink.port))
-    daemon = Daemon(workdir, cfg, os.path.join(workdir, "dg.db"))
-    cleanup.append(lambda: daemon.stop(signal.SIGKILL))
-    daemon.start()
-    wait_until(lambda: daemon.get("/api/v1/drivers")[1]["drivers"][0]["connected"], 15, "MQTT connected")
+    broker, sink, daemon = start_plant(workdir, cleanup, CONFIG)
     return broker, sink, daemon
 
 

@@ -4,13 +4,12 @@ month appears in each format, with the month's counts; bad parameters answer 400
 import csv
 import io
 import os
-import signal
 import sys
 import time
 import urllib.request
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from dgtest import Daemon, Mosquitto, Sink, run_tests, wait_until  # noqa: E402
+from dgtest import run_tests, start_plant, wait_until  # noqa: E402
 from test_ledger_closed_loop import CONFIG, post  # noqa: E402
 
 
@@ -20,17 +19,7 @@ def fetch(daemon, path):
 
 
 def test_monthly_report_formats(workdir, cleanup):
-    broker = Mosquitto(workdir).start()
-    cleanup.append(broker.stop)
-    sink = Sink(port=0).start()
-    cleanup.append(sink.stop)
-    cfg = os.path.join(workdir, "plant.yaml")
-    with open(cfg, "w", encoding="utf-8") as f:
-        f.write(CONFIG.format(mqtt_port=broker.port, hook_port=sink.port))
-    daemon = Daemon(workdir, cfg, os.path.join(workdir, "dg.db"))
-    cleanup.append(lambda: daemon.stop(signal.SIGKILL))
-    daemon.start()
-    wait_until(lambda: daemon.get("/api/v1/drivers")[1]["drivers"][0]["connected"], 15, "MQTT connected")
+    broker, sink, daemon = start_plant(workdir, cleanup, CONFIG)
 
     desc = "液氨管线法兰<泄漏> & \"渗漏\""
     st, body = post(daemon, "/api/v1/hazards", {"actor": "zhao", "description": desc, "danger_src": 1,

@@ -9,7 +9,7 @@ import os
 import signal
 import sys
 
-from dgtest import Daemon, Mosquitto, run_tests, wait_until
+from dgtest import Daemon, Mosquitto, run_tests, wait_connected, wait_until
 
 CONFIG = """
 site: {{ code: "410700-0005", name: 测试化工 }}
@@ -39,7 +39,7 @@ def test_array_iso_timestamps_and_clock_skew(workdir, cleanup):
     daemon = Daemon(workdir, cfg, os.path.join(workdir, "dg.db"))
     cleanup.append(lambda: daemon.stop(signal.SIGKILL))
     daemon.start()
-    wait_until(lambda: daemon.get("/api/v1/drivers")[1]["drivers"][0]["connected"], 15, "MQTT connected")
+    wait_connected(daemon)
 
     now = datetime.datetime.now(datetime.timezone.utc).replace(microsecond=0)
     past = now - datetime.timedelta(seconds=60)

@@ -10,7 +10,7 @@ import sys
 import urllib.error
 import urllib.request
 
-from dgtest import DAEMON, Daemon, Mosquitto, db_rows, run_tests, wait_until
+from dgtest import DAEMON, Daemon, db_rows, Mosquitto, run_tests, wait_connected, wait_until
 
 CONFIG = """
 site: {{ code: "T-0001", name: 测试 }}
@@ -57,7 +57,7 @@ def test_tokens_hashed_and_roles_enforced(workdir, cleanup):
         assert operator.encode() not in f.read()
 
     daemon.start()
-    wait_until(lambda: daemon.get("/api/v1/drivers")[1]["drivers"][0]["connected"], 15, "MQTT connected")
+    wait_connected(daemon)
     broker.publish("t/gt101", "30")
     alarm = wait_until(lambda: (a := daemon.alarm("R1"))["state"] == "UNACK" and a, 10, "alarm")
     path = f"/api/v1/alarms/{alarm['id']}/ack"
