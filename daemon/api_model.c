@@ -80,6 +80,9 @@ static cJSON *model_api__measure_json(const struct dg_config *c, const struct dg
   api_json_text(o, "classify", m->classify2 ? m->classify2 : m->classify1 ? classify : NULL);
   cJSON_AddNumberToObject(o, "data_src", m->data_src);
   api_json_text(o, "control_level", m->control_level);
+  cJSON *r = cJSON_AddObjectToObject(o, "responsible");
+  api_json_text(r, "dept", m->resp_dept);
+  api_json_text(r, "person", m->resp_person);
   api_json_text(o, "troubleshoot", m->troubleshoot);
   /* the cycle in force (configured or the default of the event's level), and whether it was set */
   struct inspect_cycle cy = inspect_measure_cycle(m);

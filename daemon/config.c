@@ -571,13 +571,49 @@ static int cfg__person(struct cfg_ctx *x, const struct dg_ynode *n, void *item, 
 
 /* ---- hazard sources, units, events, measures ---- */
 
-enum { MEA_ID, MEA_DESC, MEA_CLASSIFY, MEA_SRC, MEA_LEVEL, MEA_TROUBLE, MEA_CYCLE, MEA_WORKDAYS };
+/* ---- responsible { dept, person } of a unit or a measure ---- */
+
+enum { RESP_DEPT, RESP_PERSON };
+static const struct cfg_field cfg__resp_fields[] = {
+  [RESP_DEPT] = FSTR("dept", struct dg_unit, dept, 0),
+  [RESP_PERSON] = FSTR("person", struct dg_unit, person, 0),
+};
+static const struct cfg_field cfg__measure_resp_fields[] = {
+  [RESP_DEPT] = FSTR("dept", struct dg_measure, resp_dept, 0),
+  [RESP_PERSON] = FSTR("person", struct dg_measure, resp_person, 0),
+};
+
+/* `fields` store dept and person into obj; *person must then name a configured person. */
+static int cfg__resp_map(struct cfg_ctx *x, const struct dg_ynode *n, void *obj, const struct cfg_field *fields,
+                         char *const *person)
+{
+  struct cfg_seen s;
+  int rc = cfg__map(x, n, fields, 2, obj, &s);
+  if (!rc && *person && !dg_idmap_get(&x->ix->persons, *person))
+    rc = cfg__failk(x, s.val[RESP_PERSON], "person", "unknown person '%.64s'", *person);
+  return rc;
+}
+
+static int cfg__responsible(struct cfg_ctx *x, const struct dg_ynode *n, void *obj)
+{
+  return cfg__resp_map(x, n, obj, cfg__resp_fields, &((struct dg_unit *)obj)->person);
+}
+
+static int cfg__measure_responsible(struct cfg_ctx *x, const struct dg_ynode *n, void *obj)
+{
+  return cfg__resp_map(x, n, obj, cfg__measure_resp_fields, &((struct dg_measure *)obj)->resp_person);
+}
+
+/* ---- measures ---- */
+
+enum { MEA_ID, MEA_DESC, MEA_CLASSIFY, MEA_SRC, MEA_LEVEL, MEA_RESP, MEA_TROUBLE, MEA_CYCLE, MEA_WORKDAYS };
 static const struct cfg_field cfg__measure_fields[] = {
   [MEA_ID] = FSTR("id", struct dg_measure, id, F_REQ),
   [MEA_DESC] = FSTR("desc", struct dg_measure, desc, 0),
   [MEA_CLASSIFY] = FNODE("classify", 0),
   [MEA_SRC] = FNUM("data_src", K_INT, struct dg_measure, data_src, F_REQ, 1, 2),
-  [MEA_LEVEL] = FSTR("control_level", struct dg_measure, control_level, 0),
+  [MEA_LEVEL] = FNODE("control_level", 0),
+  [MEA_RESP] = FNODE("responsible", 0),
   [MEA_TROUBLE] = FSTR("troubleshoot", struct dg_measure, troubleshoot, 0),
   [MEA_CYCLE] = FNODE("check_cycle", 0),
   [MEA_WORKDAYS] = FBOOL("work_days", struct dg_measure, work_days),
@@ -627,6 +663,16 @@ static int cfg__classify(struct cfg_ctx *x, const struct dg_ynode *n, void *obj)
   return 0;
 }
 
+/* 管控层级: one of the five control levels. */
+static int cfg__control_level(struct cfg_ctx *x, const struct dg_ynode *n, void *obj)
+{
+  static const char *const levels[] = {"公司", "部门", "车间", "班组", "岗位", NULL};
+  int idx;
+  int rc = cfg__choice(x, n, levels, &idx);
+  if (!rc && !(((struct dg_measure *)obj)->control_level = strdup(levels[idx]))) rc = cfg__oom(x);
+  return rc;
+}
+
 static int cfg__measure(struct cfg_ctx *x, const struct dg_ynode *n, void *item, size_t i)
 {
   struct dg_measure *m = item;
@@ -635,6 +681,8 @@ static int cfg__measure(struct cfg_ctx *x, const struct dg_ynode *n, void *item,
   if (!rc) rc = cfg__add_id(x, &x->ix->measures, m->id, m, s.val[MEA_ID], "measure");
   if (!rc) rc = cfg__under(x, s.val[MEA_CLASSIFY], "classify", m, cfg__classify);
   if (!rc) rc = cfg__under(x, s.val[MEA_CYCLE], "check_cycle", m, cfg__cycle);
+  if (!rc) rc = cfg__under(x, s.val[MEA_LEVEL], "control_level", m, cfg__control_level);
+  if (!rc) rc = cfg__under(x, s.val[MEA_RESP], "responsible", m, cfg__measure_responsible);
   return rc;
 }
 
@@ -725,22 +773,6 @@ static int cfg__event(struct cfg_ctx *x, const struct dg_ynode *n, void *item, s
     cfg__path_restore(x, mark);
   }
   for (size_t k = 0; k < e->n_measures; k++) e->measures[k].event = e;
-  return rc;
-}
-
-enum { RESP_DEPT, RESP_PERSON };
-static const struct cfg_field cfg__resp_fields[] = {
-  [RESP_DEPT] = FSTR("dept", struct dg_unit, dept, 0),
-  [RESP_PERSON] = FSTR("person", struct dg_unit, person, 0),
-};
-
-static int cfg__responsible(struct cfg_ctx *x, const struct dg_ynode *n, void *obj)
-{
-  struct dg_unit *u = obj;
-  struct cfg_seen s;
-  int rc = CFG_MAP(x, n, cfg__resp_fields, u, &s);
-  if (!rc && u->person && !dg_idmap_get(&x->ix->persons, u->person))
-    rc = cfg__failk(x, s.val[RESP_PERSON], "person", "unknown person '%.64s'", u->person);
   return rc;
 }
 
@@ -2287,6 +2319,8 @@ static void cfg__free_units(struct dg_unit *units, size_t n)
         free(me->desc);
         free(me->classify2);
         free(me->control_level);
+        free(me->resp_dept);
+        free(me->resp_person);
         free(me->troubleshoot);
       }
       free(ev->measures);

@@ -72,6 +72,8 @@ static void export__measure(cJSON *arr, const struct dg_measure *m)
   cJSON_AddNumberToObject(o, "dataSrc", m->data_src);
   api_json_text(o, "troubleshootContent", m->troubleshoot);
   api_json_text(o, "controlLevel", m->control_level);
+  api_json_text(o, "controlLiableDep", m->resp_dept);
+  api_json_text(o, "controlLiablePerson", m->resp_person);
   cJSON_AddItemToArray(arr, o);
 }
 

@@ -61,6 +61,8 @@ struct dg_measure {
   char *classify2;        /* "1-4" etc. (may be NULL) */
   int data_src;           /* 1 自动化监控, 2 隐患排查 */
   char *control_level;    /* 公司/部门/车间/班组/岗位 (may be NULL) */
+  char *resp_dept;        /* responsible: { dept, person } who carries the measure out (may be NULL) */
+  char *resp_person;      /* a dg_person id (may be NULL) */
   char *troubleshoot;     /* troubleshootContent (may be NULL) */
   /* check_cycle { n, unit }: inspection cycle; cycle_unit 0 = default by the event's level,
    * else enum inspect_unit (1 hour, 2 day, 3 month, 4 year). */

@@ -18,7 +18,7 @@ REQUIRED = {
     "riskEvents": ["riskEventId", "riskEventName", "riskUnitId", "accidentType", "assessMethod", "riskValue",
                    "riskLevel"],
     "controlMeasures": ["controlMeasureId", "riskEventId", "riskMeasureDesc", "classify1", "classify2", "dataSrc",
-                        "troubleshootContent", "controlLevel"],
+                        "troubleshootContent", "controlLevel", "controlLiableDep", "controlLiablePerson"],
     "checkTasks": ["checkTaskId", "controlMeasureId", "riskEventId", "riskUnitId", "hazardCode", "checkCycle",
                    "checkCycleUnit", "taskStartTime", "taskEndTime", "taskDone"],
     "checkRecords": ["checkRecordId", "checkTaskId", "controlMeasureId", "checkStatus", "checkPerson", "checkTime",
@@ -71,7 +71,8 @@ def test_export_round_trip(workdir, cleanup):
     ms = {m["controlMeasureId"]: m for m in doc["controlMeasures"]}
     assert set(ms) == {"M01", "M02", "M03"}, ms
     assert (ms["M01"]["classify1"], ms["M01"]["classify2"], ms["M01"]["dataSrc"]) == (1, "1-4", 1), ms["M01"]
-    assert (ms["M03"]["classify1"], ms["M03"]["dataSrc"]) == (3, 2), ms["M03"]
+    assert (ms["M03"]["classify1"], ms["M03"]["dataSrc"], ms["M03"]["controlLevel"]) == (3, 2, "班组"), ms["M03"]
+    assert (ms["M03"]["controlLiableDep"], ms["M03"]["controlLiablePerson"]) == ("储运车间", "wang"), ms["M03"]
 
     breach(daemon, broker, "t/gt101", "R-GT101-H")
     h = wait_until(lambda: daemon.get("/api/v1/hazards")[1]["hazards"], 10, "hazard opened")[0]

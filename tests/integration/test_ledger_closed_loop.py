@@ -38,7 +38,8 @@ hazard_sources:
             measures:
               - {{ id: M01, desc: 有毒气体检测报警器有效投用, classify: "1-4", data_src: 1 }}
               - {{ id: M02, desc: 装卸区气体检测有效, classify: "1-4", data_src: 1 }}
-              - {{ id: M03, desc: 储罐区巡检无泄漏, classify: "3-1", data_src: 2 }}
+              - {{ id: M03, desc: 储罐区巡检无泄漏, classify: "3-1", data_src: 2, control_level: 班组,
+                   responsible: {{ dept: 储运车间, person: wang }} }}
 mqtt:
   - {{ id: main, uri: "tcp://127.0.0.1:{mqtt_port}", client_id: dg-ledger-{mqtt_port}, qos: 1 }}
 points:

@@ -496,6 +496,28 @@ static void test_unit_hazard_policy(void **state)
   assert_string_equal(err, "t.yaml:5:38: hazard_sources[0].units[0].hazard_policy.level: expected an integer from 0 to 1, got '2'");
 }
 
+static void test_measure_control_level_and_responsible(void **state)
+{
+  char err[512] = "";
+  const char *head = "site: {code: x}\npersons: [{id: li}]\nhazard_sources:\n - id: S\n   units:\n   - id: U\n"
+                     "     events:\n     - id: E\n       lec: {l: 1, e: 1, c: 1}\n       measures:\n";
+  char yaml[1024];
+  snprintf(yaml, sizeof yaml, "%s       - {id: M, data_src: 2, control_level: 班组, responsible: {dept: 储运车间, person: li}}\n",
+           head);
+  struct dg_config *c = load_str(yaml, 0, err, sizeof err);
+  const struct dg_measure *m = &c->sources[0].units[0].events[0].measures[0];
+  assert_string_equal(m->control_level, "班组");
+  assert_string_equal(m->resp_dept, "储运车间");
+  assert_string_equal(m->resp_person, "li");
+  config_free(c);
+  snprintf(yaml, sizeof yaml, "%s       - {id: M, data_src: 2, control_level: 厂级}\n", head);
+  load_str(yaml, -EINVAL, err, sizeof err);
+  assert_non_null(strstr(err, "measures[0].control_level: expected one of 公司, 部门, 车间, 班组, 岗位, got '厂级'"));
+  snprintf(yaml, sizeof yaml, "%s       - {id: M, data_src: 2, responsible: {person: wu}}\n", head);
+  load_str(yaml, -EINVAL, err, sizeof err);
+  assert_non_null(strstr(err, "measures[0].responsible.person: unknown person 'wu'"));
+}
+
 static void test_names(void **state)
 {
   assert_string_equal(dg_level_name(DG_LEVEL_ORANGE), "orange");
@@ -735,6 +757,7 @@ int main(void)
     cmocka_unit_test(test_level_bands),
     cmocka_unit_test(test_configured_bands),
     cmocka_unit_test(test_unit_hazard_policy),
+    cmocka_unit_test(test_measure_control_level_and_responsible),
     cmocka_unit_test(test_names),
     cmocka_unit_test(test_durations),
     cmocka_unit_test(test_stage_overrides),
