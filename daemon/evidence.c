@@ -4,21 +4,32 @@
 #include <stdio.h>
 #include <stdlib.h>
 
+#include "engine.h"
 #include "expr.h"
 
-/* An activation in the period, or an activation still standing (not cleared) at its start. */
+/* An activation in the period, or an activation still standing (not cleared) at its start, of
+ * an alarm of rule ?1 (a rule bound to the measure now: the row of a rule removed while active
+ * is never cleared and must not count). */
 static const char *const evidence__sql_alarm =
-  "SELECT a.rule FROM alarms a WHERE a.measure = ?1 AND ("
+  "SELECT a.rule FROM alarms a WHERE a.rule = ?1 AND ("
   " EXISTS (SELECT 1 FROM alarm_journal j WHERE j.alarm_id = a.id AND j.event = 'activate'"
   "  AND j.ts_ms >= ?2 AND j.ts_ms < ?3)"
   " OR (SELECT j.event FROM alarm_journal j WHERE j.alarm_id = a.id AND j.event IN ('activate', 'clear')"
   "  AND j.ts_ms < ?2 ORDER BY j.id DESC LIMIT 1) = 'activate')"
   " ORDER BY a.id LIMIT 1";
 static const char *const evidence__sql_hazard =
-  "SELECT id FROM hazards WHERE measure = ?1 AND dismissed = 0 AND created_ms < ?3 AND (closed_ms IS NULL OR closed_ms >= ?2)"
+  "SELECT id FROM hazards WHERE measure = ?1 AND dismissed = 0 AND danger_state >= 0 AND created_ms < ?3"
+  " AND (closed_ms IS NULL OR closed_ms >= ?2)"
   " ORDER BY created_ms DESC, id DESC LIMIT 1";
 static const char *const evidence__sql_before =
   "SELECT quality FROM samples WHERE point = ?1 AND ts_ms <= ?2 ORDER BY ts_ms DESC LIMIT 1";
+/* The longest stretch without a stored sample from the last sample at or before ?2 to ?3. While
+ * data arrives the engine stores a sample at least every ENGINE_HISTORY_MAX_INTERVAL_MS, so a
+ * longer gap means nothing arrived (a silent device, or the daemon not running). */
+static const char *const evidence__sql_gap =
+  "WITH s AS (SELECT ts_ms FROM samples WHERE point = ?1 AND ts_ms < ?3 AND ts_ms >="
+  " (SELECT max(ts_ms) FROM samples WHERE point = ?1 AND ts_ms <= ?2) UNION ALL SELECT ?3)"
+  " SELECT max(gap) FROM (SELECT ts_ms - lag(ts_ms) OVER (ORDER BY ts_ms) AS gap FROM s)";
 static const char *const evidence__sql_bad =
   "SELECT 1 FROM samples WHERE point = ?1 AND ts_ms > ?2 AND ts_ms < ?3 AND quality <> 0 LIMIT 1";
 
@@ -71,13 +82,25 @@ static int evidence__points(const struct dg_config *cfg, const struct dg_measure
   return rc;
 }
 
+/* 1 and the rule id when an alarm of a rule bound to m was active in the period, 0, or -EIO. */
+static int evidence__alarm(struct store_conn *c, const struct dg_config *cfg, const struct dg_measure *m,
+                           int64_t start, int64_t due, char *rule, size_t len)
+{
+  for (size_t i = 0; i < cfg->n_rules; i++) {
+    if (cfg->rules[i].measure != m) continue;
+    int rc = evidence__row(c, evidence__sql_alarm, cfg->rules[i].id, start, due, rule, len, NULL);
+    if (rc) return rc;
+  }
+  return 0;
+}
+
 /* Status 1 when an alarm was active or a hazard open in the period: 1, 0 (not), or -EIO. */
-static int evidence__trouble(struct store_conn *c, const struct dg_measure *m, int64_t start, int64_t due,
-                             struct evidence_verdict *v)
+static int evidence__trouble(struct store_conn *c, const struct dg_config *cfg, const struct dg_measure *m,
+                             int64_t start, int64_t due, struct evidence_verdict *v)
 {
   char rule[128] = "";
   int64_t hz = 0;
-  int alarm = evidence__row(c, evidence__sql_alarm, m->id, start, due, rule, sizeof rule, NULL);
+  int alarm = evidence__alarm(c, cfg, m, start, due, rule, sizeof rule);
   if (alarm < 0) return alarm;
   int hazard = evidence__row(c, evidence__sql_hazard, m->id, start, due, NULL, 0, &hz);
   if (hazard < 0) return hazard;
@@ -91,6 +114,20 @@ static int evidence__trouble(struct store_conn *c, const struct dg_measure *m, i
     snprintf(v->note, sizeof v->note, "自动化监控: 周期内存在隐患 %lld / monitoring: hazard %lld open in the period",
              (long long)hz, (long long)hz);
   return 1;
+}
+
+/* The longest silence of point p that still counts as monitored: the longest timeout of the
+ * stale rules watching it (a slow sensor says how slow it is there), else EVIDENCE_MAX_GAP_MS;
+ * never less than the engine's store interval plus a flush of slack. */
+static int64_t evidence__allowed_gap(const struct dg_config *cfg, const struct dg_point *p)
+{
+  int64_t allowed = 0;
+  for (size_t i = 0; i < cfg->n_rules; i++)
+    if (cfg->rules[i].type == DG_RULE_STALE && cfg->rules[i].point == p && cfg->rules[i].timeout_ms > allowed)
+      allowed = cfg->rules[i].timeout_ms;
+  if (!allowed) allowed = EVIDENCE_MAX_GAP_MS;
+  int64_t floor = ENGINE_HISTORY_MAX_INTERVAL_MS + 2 * (int64_t)cfg->history_flush_ms;
+  return allowed > floor ? allowed : floor;
 }
 
 /* Status 0 when every point was good throughout, else 2 with the reason: 0 or -EIO. */
@@ -124,6 +161,14 @@ static int evidence__quality(struct store_conn *c, const struct dg_config *cfg, 
                pts[i]->id);
       return 0;
     }
+    int64_t gap = 0, allowed = evidence__allowed_gap(cfg, pts[i]);
+    if ((rc = evidence__row(c, evidence__sql_gap, pts[i]->id, start, due, NULL, 0, &gap)) < 0) return rc;
+    if (gap > allowed) {
+      snprintf(v->note, sizeof v->note,
+               "自动化监控: 测点 %s 周期内 %lld 秒无数据 / monitoring: no data from point %s for %lld s in the period",
+               pts[i]->id, (long long)(gap / 1000), pts[i]->id, (long long)(gap / 1000));
+      return 0;
+    }
   }
   v->check_status = 0;
   snprintf(v->note, sizeof v->note, "自动化监控: 周期内监测正常 / monitoring healthy over the period");
@@ -134,7 +179,7 @@ int evidence_judge(struct store_conn *c, const struct dg_config *cfg, const stru
                    int64_t due_ms, int64_t kept_from_ms, struct evidence_verdict *v)
 {
   *v = (struct evidence_verdict){0};
-  int rc = evidence__trouble(c, m, start_ms, due_ms, v);
+  int rc = evidence__trouble(c, cfg, m, start_ms, due_ms, v);
   if (rc) return rc < 0 ? rc : 0;
   if (kept_from_ms >= due_ms) {
     v->check_status = 2;

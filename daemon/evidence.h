@@ -3,10 +3,14 @@
  *
  * The period [start, due) is judged from the database alone (durable across restarts):
  *   1 存在隐患  an alarm of a rule bound to the measure was active in the period, or a hazard of
- *              the measure was open in it (hazard_id: the latest such hazard, 0 if none);
+ *              the measure (not a report awaiting review) was open in it (hazard_id: the latest
+ *              such hazard, 0 if none);
  *   0 正常      else every point the measure's rules read had good quality throughout and
- *              reported: its last sample at or before start is good and no sample in the period
- *              has a bad quality (history is stored on change, so no sample means unchanged);
+ *              reported: its last sample at or before start is good, no sample in the period
+ *              has a bad quality, and no stretch of the period went without a stored sample for
+ *              longer than the point's stale-rule timeout (EVIDENCE_MAX_GAP_MS without one; the
+ *              engine stores a sample at least every minute while data arrives, so a longer gap
+ *              means a silent device or a daemon that was not running);
  *   2 未排查    else (no monitored point, no data at the period start, bad quality, history of
  *              the period no longer kept), with the reason in the note.
  * Samples older than the history retention are pruned: the quality is judged over the part of
@@ -19,6 +23,8 @@
 
 #include "model.h"
 #include "store.h"
+
+#define EVIDENCE_MAX_GAP_MS (10 * 60 * 1000)
 
 struct evidence_verdict {
   int check_status;  /* 0, 1 or 2 */

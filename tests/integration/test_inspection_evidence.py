@@ -62,8 +62,8 @@ def test_monitored_periods_judged_after_restart(workdir, cleanup):
     start = int(tasks[0]["start_ms"])
     assert daemon.stop() == 0
 
-    # Two hours ago, a period already over: GT101 reported good data before it and within it,
-    # GT102 never reported.
+    # Two hours ago, a period already over: GT101 reported good data before it and throughout it
+    # (a sample a minute, as the engine stores a live point), GT102 never reported.
     s0 = start - 2 * HOUR
     con = sqlite3.connect(db)
     with con:
@@ -71,8 +71,8 @@ def test_monitored_periods_judged_after_restart(workdir, cleanup):
             con.execute("INSERT INTO inspection_tasks (measure, event, unit, hazard_source, check_cycle,"
                         " check_cycle_unit, start_ms, due_ms, data_src) VALUES (?, 'E01', 'U01', 'HS01', 1, '小时',"
                         " ?, ?, 1)", (m, s0, s0 + HOUR))
-        con.execute("INSERT INTO samples (point, ts_ms, value, quality) VALUES ('GT101', ?, 10, 0), ('GT101', ?, 12, 0)",
-                    (s0 - 60000, s0 + 600000))
+        con.executemany("INSERT INTO samples (point, ts_ms, value, quality) VALUES ('GT101', ?, 10, 0)",
+                        [(s0 + k * 60000,) for k in range(-1, 61)])
     con.close()
 
     daemon.start()

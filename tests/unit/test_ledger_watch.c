@@ -384,6 +384,18 @@ static void sample(struct fixture *f, int64_t ts, int quality)
   exec_sql(f, sql);
 }
 
+/* Good samples of GT1 every 5 minutes in [from, to): a live point as the engine stores it (at
+ * least one sample a minute while data arrives; 5 minutes is within the 10-minute allowance). */
+static void samples_every_5min(struct fixture *f, int64_t from, int64_t to)
+{
+  char sql[320];
+  snprintf(sql, sizeof sql,
+           "INSERT INTO samples (point, ts_ms, value, quality) WITH RECURSIVE t(x) AS (SELECT %lld UNION ALL"
+           " SELECT x + 300000 FROM t WHERE x + 300000 < %lld) SELECT 'GT1', x, 20, 0 FROM t",
+           (long long)from, (long long)to);
+  exec_sql(f, sql);
+}
+
 static void test_monitoring_evidence(void **state)
 {
   struct fixture *f = *state;
@@ -396,9 +408,8 @@ static void test_monitoring_evidence(void **state)
   f->measures[0].cycle_unit = INSPECT_DAY;
   char sql[1024];
 
-  /* 1 Mar: good before the period and within it → 正常 by the monitoring, nothing announced. */
-  sample(f, cst(2024, 2, 29, 23), 0);
-  sample(f, cst(2024, 3, 1, 12), 0);
+  /* 1 Mar: good before the period and throughout it → 正常 by the monitoring, nothing announced. */
+  samples_every_5min(f, cst(2024, 2, 29, 23), cst(2024, 3, 2, 0));
   assert_int_equal(ledger_watch_inspections(f->watch, cst(2024, 3, 1, 8)), 1);
   store_wait_idle(f->store);
   judge(f, cst(2024, 3, 2, 0));
@@ -457,6 +468,56 @@ static void test_monitoring_evidence(void **state)
   store_wait_idle(f->store);
   exec_sql(f, "UPDATE inspection_tasks SET check_status = 0, checker = 'li', evidence = 'person' WHERE id = 6");
   assert_int_equal(ledger_watch_missed(f->watch, cst(2024, 3, 7, 0) + GRACE), 0);
+
+  /* 7 Mar: the alarm cleared at 23:59 the day before; good data, but none from 10:00 to 11:00 (a
+   * silent device, or the daemon stopped): the monitoring cannot vouch for the day → 未排查. */
+  snprintf(sql, sizeof sql, "INSERT INTO alarm_journal (alarm_id, ts_ms, event) VALUES (1, %lld, 'clear')",
+           (long long)cst(2024, 3, 6, 23) + 3540000);
+  exec_sql(f, sql);
+  assert_int_equal(ledger_watch_inspections(f->watch, cst(2024, 3, 7, 8)), 1);
+  samples_every_5min(f, cst(2024, 3, 6, 23), cst(2024, 3, 7, 10));
+  samples_every_5min(f, cst(2024, 3, 7, 11), cst(2024, 3, 8, 0));
+  judge(f, cst(2024, 3, 8, 0));
+  assert_int_equal(count(f, "SELECT COUNT(*) FROM inspection_tasks WHERE id = 7 AND check_status = 2"
+                            " AND note LIKE '%no data from point GT1 for 3900 s%'"), 1);
+  /* 8 Mar: the same hour-long gap on a point whose stale rule allows 2 hours of silence → 正常. */
+  struct dg_rule rules[2] = {f->rule, {.id = "S1", .type = DG_RULE_STALE, .point = &f->point,
+                                       .measure = &f->measures[0], .timeout_ms = 7200000}};
+  f->cfg.rules = rules;
+  f->cfg.n_rules = 2;
+  assert_int_equal(ledger_watch_inspections(f->watch, cst(2024, 3, 8, 8)), 1);
+  samples_every_5min(f, cst(2024, 3, 8, 0), cst(2024, 3, 8, 10));
+  samples_every_5min(f, cst(2024, 3, 8, 11), cst(2024, 3, 9, 0));
+  judge(f, cst(2024, 3, 9, 0));
+  assert_int_equal(count(f, "SELECT COUNT(*) FROM inspection_tasks WHERE id = 8 AND check_status = 0"), 1);
+  f->cfg.rules = &f->rule;
+  f->cfg.n_rules = 1;
+}
+
+/* A rule removed while its alarm was active leaves a row that is never cleared: it no longer
+ * speaks for the measure. A report still awaiting review (审核中) is not a hazard of it either. */
+static void test_monitoring_evidence_ignores_removed_rules_and_pending_reports(void **state)
+{
+  struct fixture *f = *state;
+  setenv("TZ", "CST-8", 1);
+  tzset();
+  f->event.measures = &f->measures[0];
+  f->event.n_measures = 1;
+  f->measures[0].cycle_n = 1;
+  f->measures[0].cycle_unit = INSPECT_DAY;
+  char sql[1024];
+  snprintf(sql, sizeof sql,
+           "INSERT INTO alarms (id, rule, point, measure, active, updated_ms) VALUES (1, 'R-GONE', 'GT1', 'M01', 1, 1);"
+           "INSERT INTO alarm_journal (alarm_id, ts_ms, event) VALUES (1, %lld, 'activate');"
+           HAZARD_ROW(9, 0, 0, NULL) "UPDATE hazards SET measure = 'M01', danger_state = -1, created_ms = %lld;",
+           (long long)cst(2024, 2, 28, 10), (long long)cst(2024, 3, 1, 9));
+  exec_sql(f, sql);
+  samples_every_5min(f, cst(2024, 2, 29, 23), cst(2024, 3, 2, 0));
+  assert_int_equal(ledger_watch_inspections(f->watch, cst(2024, 3, 1, 8)), 1);
+  store_wait_idle(f->store);
+  judge(f, cst(2024, 3, 2, 0));
+  assert_int_equal(count(f, "SELECT COUNT(*) FROM inspection_tasks WHERE id = 1 AND check_status = 0"
+                            " AND hazard_id IS NULL"), 1);
 }
 
 /* A month is longer than the history kept (30 days): the quality is judged over what is kept. */
@@ -472,8 +533,7 @@ static void test_monitoring_evidence_beyond_retention(void **state)
   assert_int_equal(ledger_watch_inspections(f->watch, cst(2024, 3, 1, 8)), 1); /* 1 Mar → 1 Apr */
   store_wait_idle(f->store);
   /* The samples before 2 Mar are pruned by the time the period is judged. */
-  sample(f, cst(2024, 3, 2, 0), 0);
-  sample(f, cst(2024, 3, 20, 0), 0);
+  samples_every_5min(f, cst(2024, 3, 2, 0), cst(2024, 4, 1, 0));
   judge(f, cst(2024, 4, 1, 0));
   assert_int_equal(count(f, "SELECT COUNT(*) FROM inspection_tasks WHERE id = 1 AND check_status = 0"
                             " AND evidence = 'monitoring'"), 1);
@@ -537,6 +597,7 @@ int main(void)
     cmocka_unit_test_setup_teardown(test_missed_inspection_marked_and_announced_once, setup, teardown),
     cmocka_unit_test_setup_teardown(test_configured_cycle_and_work_days, setup, teardown),
     cmocka_unit_test_setup_teardown(test_monitoring_evidence, setup, teardown),
+    cmocka_unit_test_setup_teardown(test_monitoring_evidence_ignores_removed_rules_and_pending_reports, setup, teardown),
     cmocka_unit_test_setup_teardown(test_monitoring_evidence_beyond_retention, setup, teardown),
     cmocka_unit_test(test_upgrade_backfills_data_src_and_evidence),
   };
