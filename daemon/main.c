@@ -406,6 +406,7 @@ static int main__export(struct dg_daemon *d)
   int rc = uv_loop_init(&d->loop);
   if (!rc) rc = main__signals(d);
   if (!rc) rc = main__open_store(d);
+  if (!rc) main__start_with_edits(d); /* export the model in force, with the API's edits */
   if (!rc) rc = export_write_files(d->cfg, store_reader(d->store), d->opt.export_since_ms, d->opt.export_dir, err,
                                    sizeof err);
   if (rc && d->store) DG_ERR("export", "%s", err);

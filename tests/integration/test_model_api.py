@@ -5,11 +5,12 @@ restart, refused for the wrong role, bad values or references still in use, and 
 import json
 import os
 import signal
+import subprocess
 import sys
 import urllib.error
 import urllib.request
 
-from dgtest import Daemon, Mosquitto, db_rows, run_tests, wait_until
+from dgtest import DAEMON, Daemon, Mosquitto, db_rows, run_tests, wait_until
 
 CONFIG = """
 site: {{ code: "T-0001", name: 测试 }}
@@ -201,6 +202,18 @@ def test_model_edits_end_to_end(workdir, cleanup):
     assert model_unit(daemon, "U1")["name"] == "一号储罐"
     assert model_unit(daemon, "U2")["events"][0]["score"] == 42
     assert daemon.stop() == 0
+
+    # The one-shot file export carries the model in force, edits included.
+    out = os.path.join(workdir, "export")
+    r = subprocess.run([DAEMON, "-c", cfg, "--db", daemon.db_path, "--export-dir", out, "--log-level", "error"],
+                       capture_output=True, text=True, timeout=30)
+    assert r.returncode == 0, r.stderr
+    with open(os.path.join(out, "hazardSources.json"), encoding="utf-8") as f:
+        sources = {h["hazardCode"]: h for h in json.load(f)}
+    assert sources["HS2"]["hazardLevel"] == 1 and sources["HS2"]["rValue"] == 112, sources
+    with open(os.path.join(out, "riskEvents.json"), encoding="utf-8") as f:
+        events = {e["riskEventId"]: e for e in json.load(f)}
+    assert events["E2"]["riskValue"] == 42, events
 
 
 if __name__ == "__main__":
