@@ -551,7 +551,8 @@ int ledger_watch_inspections(struct ledger_watch *w, int64_t now_ms)
 /* ---- missed inspection tasks (未排查) ---------------------------------------------------------- */
 
 static const char *const ledger_watch__sql_missed =
-  "SELECT id, measure, unit, start_ms, due_ms FROM inspection_tasks WHERE check_status IS NULL AND due_ms <= ?1"
+  "SELECT id, measure, unit, start_ms, due_ms, data_src FROM inspection_tasks WHERE check_status IS NULL"
+  " AND due_ms <= ?1"
   " ORDER BY id";
 static const char *const ledger_watch__sql_mark_missed =
   "UPDATE inspection_tasks SET check_status = ?3, checker = ?4, evidence = ?4, checked_ms = ?2, note = ?5,"
@@ -628,7 +629,8 @@ static int ledger_watch__judge(struct ledger_watch *w, const struct dg_measure *
   int64_t start = sqlite3_column_int64(st, 3), due = sqlite3_column_int64(st, 4);
   *v = (struct ledger_watch__verdict){.id = sqlite3_column_int64(st, 0), .check_status = 2, .who = "system"};
   snprintf(v->note, sizeof v->note, "超过排查周期未完成");
-  if (!m || m->data_src != 1) return 1;
+  /* how the task was to be checked when it was created, whatever the measure says now */
+  if (!m || sqlite3_column_int(st, 5) != 1) return 1;
   if (now_ms - due < LEDGER_WATCH_EVIDENCE_GRACE_MS + 2 * (int64_t)e->cfg->history_flush_ms) return 0;
   struct evidence_verdict ev;
   /* History from an hour after the retention horizon on is complete (one sample a minute at least). */

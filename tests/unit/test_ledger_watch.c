@@ -495,7 +495,8 @@ static void test_monitoring_evidence(void **state)
 }
 
 /* A rule removed while its alarm was active leaves a row that is never cleared: it no longer
- * speaks for the measure. A report still awaiting review (审核中) is not a hazard of it either. */
+ * speaks for the measure. A report still awaiting review (审核中) is not a hazard of it either.
+ * A task is judged by how it was to be checked when created. */
 static void test_monitoring_evidence_ignores_removed_rules_and_pending_reports(void **state)
 {
   struct fixture *f = *state;
@@ -518,6 +519,17 @@ static void test_monitoring_evidence_ignores_removed_rules_and_pending_reports(v
   judge(f, cst(2024, 3, 2, 0));
   assert_int_equal(count(f, "SELECT COUNT(*) FROM inspection_tasks WHERE id = 1 AND check_status = 0"
                             " AND hazard_id IS NULL"), 1);
+  /* A task created while M01 was checked by inspection (data_src 2) stays a person's task after
+   * M01 became monitored: past due, it is 未排查, not judged by the monitoring. */
+  snprintf(sql, sizeof sql,
+           "INSERT INTO inspection_tasks (id, measure, event, unit, check_cycle, check_cycle_unit, start_ms, due_ms,"
+           " data_src) VALUES (50, 'M01', 'E01', 'U01', 1, '天', %lld, %lld, 2)",
+           (long long)cst(2024, 2, 20, 0), (long long)cst(2024, 2, 21, 0));
+  exec_sql(f, sql);
+  assert_int_equal(ledger_watch_missed(f->watch, cst(2024, 3, 2, 0) + GRACE), 1);
+  store_wait_idle(f->store);
+  assert_int_equal(count(f, "SELECT COUNT(*) FROM inspection_tasks WHERE id = 50 AND check_status = 2"
+                            " AND evidence = 'system'"), 1);
 }
 
 /* A month is longer than the history kept (30 days): the quality is judged over what is kept. */
