@@ -595,13 +595,18 @@ int api_query_ms(const struct http_request *req, const char *key, int64_t min_ms
   return 1;
 }
 
-const struct dg_person *api_caller(struct api_ctx *ctx, const struct http_request *req)
+const struct dg_person *api_person_of(struct api_ctx *ctx, const char *authorization)
 {
-  const char *h = req->authorization;
+  const char *h = authorization;
   if (!ctx->authenticate || !h || strncasecmp(h, "Bearer ", 7) != 0) return NULL;
   h += 7;
   while (*h == ' ') h++;
   return *h ? ctx->authenticate(ctx->auth_ud, h) : NULL;
+}
+
+const struct dg_person *api_caller(struct api_ctx *ctx, const struct http_request *req)
+{
+  return api_person_of(ctx, req->authorization);
 }
 
 /* Optional string field; 0, or -1 with a 400 already set. */

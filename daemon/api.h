@@ -51,5 +51,7 @@ int api_query_ms(const struct http_request *req, const char *key, int64_t min_ms
 
 /* The person behind the request's "Authorization: Bearer <token>", or NULL. */
 const struct dg_person *api_caller(struct api_ctx *ctx, const struct http_request *req);
+/* The same from an Authorization header's value (NULL: none). */
+const struct dg_person *api_person_of(struct api_ctx *ctx, const char *authorization);
 
 #endif

@@ -44,6 +44,8 @@ struct http_body_limit {
   char *method;
   char *glob;
   size_t max;
+  http_admit_fn admit; /* may be NULL */
+  void *ud;
 };
 
 struct http_server {
@@ -67,6 +69,7 @@ struct http_conn {
   int active;      /* a request is being read or answered */
   int responding;  /* headers sent, body being written */
   int too_large;   /* body exceeds its limit: drain it, then 413 */
+  int unadmitted;  /* a large body its limit's admit check refused: drain it, then 401 */
   int head_only;
   int close_after;
   int is_static;
@@ -327,7 +330,8 @@ int http_route(struct http_server *s, const char *method, const char *pattern, h
   return http__add_route(s, method, pattern, fn, ud, NULL, 0);
 }
 
-int http_body_limit(struct http_server *s, const char *method, const char *glob, size_t max_body)
+int http_body_limit(struct http_server *s, const char *method, const char *glob, size_t max_body,
+                    http_admit_fn admit, void *ud)
 {
   if (!s || !method || !glob || glob[0] != '/') return -EINVAL;
   struct http_body_limit *n = realloc(s->limits, (s->nlimits + 1) * sizeof *n);
@@ -337,6 +341,8 @@ int http_body_limit(struct http_server *s, const char *method, const char *glob,
   l->method = strdup(method);
   l->glob = strdup(glob);
   l->max = max_body;
+  l->admit = admit;
+  l->ud = ud;
   if (!l->method || !l->glob) {
     free(l->method);
     free(l->glob);
@@ -346,12 +352,22 @@ int http_body_limit(struct http_server *s, const char *method, const char *glob,
   return 0;
 }
 
-static size_t http__max_body(const struct http_server *s, const char *method, const char *path)
+static const struct http_body_limit *http__limit(const struct http_server *s, const char *method, const char *path)
 {
   for (size_t i = 0; i < s->nlimits; i++)
     if (strcmp(s->limits[i].method, method) == 0 && fnmatch(s->limits[i].glob, path, FNM_PATHNAME) == 0)
-      return s->limits[i].max;
-  return HTTP_MAX_BODY;
+      return &s->limits[i];
+  return NULL;
+}
+
+/* The body size the request may send in *max: 0, or -EACCES when a raised limit's admit check
+ * turns a body larger than HTTP_MAX_BODY away (it is then drained unread, never buffered). */
+static int http__max_body(const struct http_server *s, const struct http_conn *c, size_t *max)
+{
+  const struct http_body_limit *l = http__limit(s, c->method, c->path);
+  *max = l ? l->max : HTTP_MAX_BODY;
+  if (l && l->admit && c->body_expected > HTTP_MAX_BODY && !l->admit(l->ud, c->authorization)) return -EACCES;
+  return 0;
 }
 
 /* ---- static files --------------------------------------------------------------------------- */
@@ -678,8 +694,10 @@ static int http__on_request(struct lws *wsi, struct http_server *s, struct http_
     return http__respond_error(wsi, c, 411, "length required", NULL);
   }
   if (c->body_expected == 0) return http__dispatch(wsi, s, c);
-  if (c->body_expected > http__max_body(s, c->method, c->path)) {
-    c->too_large = 1;
+  size_t max_body;
+  c->unadmitted = http__max_body(s, c, &max_body) != 0;
+  if (c->body_expected > max_body || c->unadmitted) {
+    c->too_large = !c->unadmitted;
     return 0;
   }
   c->body = malloc(c->body_expected + 1);
@@ -693,7 +711,7 @@ static int http__on_request(struct lws *wsi, struct http_server *s, struct http_
 
 static int http__on_body(struct http_conn *c, const void *in, size_t len)
 {
-  if (!c->active || c->responding || c->too_large) return 0;
+  if (!c->active || c->responding || c->too_large || c->unadmitted) return 0;
   if (len > c->body_expected - c->body_len) {
     c->too_large = 1;
     return 0;
@@ -708,6 +726,8 @@ static int http__on_body_complete(struct lws *wsi, struct http_server *s, struct
 {
   if (!c->active || c->responding) return 0;
   if (c->too_large) return http__respond_error(wsi, c, 413, "request body too large", NULL);
+  if (c->unadmitted)
+    return http__respond_error(wsi, c, 401, "a valid 'Authorization: Bearer <token>' is required", NULL);
   return http__dispatch(wsi, s, c);
 }
 

@@ -43,10 +43,18 @@ uint16_t http_port(const struct http_server *s);
  * No route: 404 JSON. A route exists for the path but not the method: 405. */
 int http_route(struct http_server *s, const char *method, const char *pattern, http_handler_fn fn, void *ud);
 
+/* Admission of a large body from its request's Authorization header (NULL if absent): nonzero
+ * admits. Runs on the loop thread before any of the body is read. */
+typedef int (*http_admit_fn)(void *ud, const char *authorization);
+
 /* Allows request bodies of up to max_body bytes (instead of HTTP_MAX_BODY) for `method` on paths
  * matching `glob` (fnmatch with FNM_PATHNAME: '*' matches within one path segment, e.g.
- * "/api/v1/hazards/ * /photos" without the spaces). The first matching limit applies. */
-int http_body_limit(struct http_server *s, const char *method, const char *glob, size_t max_body);
+ * "/api/v1/hazards/ * /photos" without the spaces). The first matching limit applies. With
+ * `admit`, a body larger than HTTP_MAX_BODY is only buffered when admit says so (else it is
+ * drained unread and answered 401), so unauthenticated clients cannot make the server hold large
+ * bodies. */
+int http_body_limit(struct http_server *s, const char *method, const char *glob, size_t max_body,
+                    http_admit_fn admit, void *ud);
 
 /* Serve files under `dir` for paths under url_prefix ("/" → dir/index.html). No directory
  * listing, no ".." escapes. */

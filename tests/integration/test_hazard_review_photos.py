@@ -241,6 +241,10 @@ def test_photos_stored_by_hash_and_served(workdir, cleanup):
         assert st == want, (path_, ctype, st, body)
     st, body = upload(daemon, f"/api/v1/hazards/{hid}/photos", b"\x89PNG\r\n\x1a\n" + b"\x00" * MAX_PHOTO)
     assert st == 413, (st, body)
+    # A large body from a caller without a valid token is not even buffered: 401.
+    big = b"\x89PNG\r\n\x1a\n" + b"\x00" * (1 << 20)
+    st, body = upload(daemon, f"/api/v1/hazards/{hid}/photos", big, actor=None)
+    assert st == 401, (st, body)
     st, body = post(daemon, f"/api/v1/hazards/{hid}/rectify", {"rectify_measures": "x" * (70 * 1024)}, "wang")
     assert st == 413, (st, body)  # JSON routes keep their limit
     assert len(db_rows(daemon.db_path, "SELECT id FROM attachments")) == 4

@@ -468,8 +468,8 @@ static void test_body_limit_per_route(void **state)
   struct fixture *f = fixture_new();
   assert_int_equal(http_route(f->srv, "POST", "/up/*", echo_handler, f), 0);
   assert_int_equal(http_route(f->srv, "PATCH", "/up/*", echo_handler, f), 0);
-  assert_int_equal(http_body_limit(f->srv, "POST", "/up/*/photos", PHOTO_LIMIT), 0);
-  assert_int_equal(http_body_limit(f->srv, "POST", "no-slash", PHOTO_LIMIT), -EINVAL);
+  assert_int_equal(http_body_limit(f->srv, "POST", "/up/*/photos", PHOTO_LIMIT, NULL, NULL), 0);
+  assert_int_equal(http_body_limit(f->srv, "POST", "no-slash", PHOTO_LIMIT, NULL, NULL), -EINVAL);
   run_client(f, client_body_limits);
 
   struct reply *r = f->r;
@@ -488,6 +488,43 @@ static void test_body_limit_per_route(void **state)
   assert_int_equal(r[5].status, 413); /* another method */
   assert_int_equal(r[6].status, 200);
   assert_int_equal(f->echo_calls, 3);
+  fixture_free(f);
+}
+
+static int admit_good(void *ud, const char *authorization)
+{
+  (void)ud;
+  return authorization && strcmp(authorization, "Bearer good") == 0;
+}
+
+static void client_admission(struct fixture *f)
+{
+  CURL *c = curl_easy_init();
+  char *b = pattern_body(100 * 1024);
+  request(f, c, "/up/1/photos", &(struct req_opts){.body = b, .body_len = 100 * 1024});                     /* 0 */
+  request(f, c, "/up/1/photos", &(struct req_opts){.body = b, .body_len = 100 * 1024, .auth = "Bearer bad"}); /* 1 */
+  request(f, c, "/up/1/photos", &(struct req_opts){.body = b, .body_len = 100 * 1024, .auth = "Bearer good"}); /* 2 */
+  request(f, c, "/up/1/photos", &(struct req_opts){.body = b, .body_len = 1024});                           /* 3 */
+  free(b);
+  curl_easy_cleanup(c);
+}
+
+/* With an admit check, a body beyond HTTP_MAX_BODY is only taken from an admitted caller; the
+ * others get 401 without their body reaching a handler. Small bodies do not ask. */
+static void test_body_limit_admission(void **state)
+{
+  struct fixture *f = fixture_new();
+  assert_int_equal(http_route(f->srv, "POST", "/up/*", echo_handler, f), 0);
+  assert_int_equal(http_body_limit(f->srv, "POST", "/up/*/photos", PHOTO_LIMIT, admit_good, NULL), 0);
+  run_client(f, client_admission);
+  struct reply *r = f->r;
+  for (int i = 0; i < f->nr; i++) assert_int_equal(r[i].rc, CURLE_OK);
+  assert_int_equal(r[0].status, 401);
+  assert_int_equal(r[1].status, 401);
+  assert_int_equal(r[2].status, 200);
+  assert_int_equal(r[2].len, 100 * 1024);
+  assert_int_equal(r[3].status, 200);
+  assert_int_equal(f->echo_calls, 2);
   fixture_free(f);
 }
 
@@ -899,6 +936,7 @@ int main(void)
     cmocka_unit_test(test_routes),
     cmocka_unit_test(test_post_bodies),
     cmocka_unit_test(test_body_limit_per_route),
+    cmocka_unit_test(test_body_limit_admission),
     cmocka_unit_test(test_query_and_status),
     cmocka_unit_test(test_big_response_keepalive),
     cmocka_unit_test(test_static),
