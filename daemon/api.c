@@ -150,8 +150,8 @@ static void api__alarms(void *ud, const struct http_request *req, struct http_re
 {
   struct api_ctx *ctx = ud;
   struct engine *e = ctx->engine;
-  char filter[32] = "";
-  http_query_get(req->query, "state", filter, sizeof filter);
+  char filter[32];
+  if (api_query_text(req, "state", filter, sizeof filter, resp) < 0) return;
   if (filter[0] && strcmp(filter, "all") && strcmp(filter, "active") && alarm_state_parse(filter) < 0) {
     api_error(resp, 400, "state: expected all, active, NORMAL, UNACK, ACKED or RTN_UNACK");
     return;
@@ -293,8 +293,8 @@ static cJSON *api__hazard_json(sqlite3_stmt *st)
 
 static sqlite3_stmt *api__hazard_query(struct api_ctx *ctx, const struct http_request *req, struct http_response *resp)
 {
-  char filter[16] = "";
-  http_query_get(req->query, "state", filter, sizeof filter);
+  char filter[16];
+  if (api_query_text(req, "state", filter, sizeof filter, resp) < 0) return NULL;
   const char *sql = api__sql_hazards_all;
   int state = -1;
   if (!filter[0] || strcmp(filter, "open") == 0) sql = api__sql_hazards_open;
@@ -580,11 +580,26 @@ static int api__has_role(const struct dg_person *p, enum api_role need)
   return 0;
 }
 
+int api_query_text(const struct http_request *req, const char *key, char *out, size_t outlen,
+                   struct http_response *resp)
+{
+  int n = http_query_get(req->query, key, out, outlen);
+  if (n == -2) {
+    out[0] = '\0';
+    api_error(resp, 400, "%s: value too long (at most %zu bytes) or not text", key, outlen - 1);
+    return -1;
+  }
+  if (n < 0) out[0] = '\0';
+  return n >= 0;
+}
+
 int api_query_ms(const struct http_request *req, const char *key, int64_t min_ms, int64_t *out,
                  struct http_response *resp)
 {
   char text[24], *end;
-  if (http_query_get(req->query, key, text, sizeof text) <= 0) return 0;
+  int present = api_query_text(req, key, text, sizeof text, resp);
+  if (present < 0) return -1;
+  if (!present || !text[0]) return 0; /* absent or empty: the caller's default */
   errno = 0;
   long long v = strtoll(text, &end, 10);
   if (end == text || *end || errno || v < min_ms) {

@@ -44,6 +44,11 @@ void api_reply(struct http_response *resp, int status, cJSON *json);
 void api_error(struct http_response *resp, int status, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 void api_json_text(cJSON *o, const char *k, const char *v);
 
+/* Query parameter `key` as text in out: 1 present, 0 absent (out ""), -1 after answering 400
+ * naming the parameter when its value is too long for out or not text. */
+int api_query_text(const struct http_request *req, const char *key, char *out, size_t outlen,
+                   struct http_response *resp);
+
 /* Query parameter `key` as epoch milliseconds >= min_ms: 1 and *out when present and valid,
  * 0 (and *out untouched) when absent, -1 after answering 400 naming the parameter. */
 int api_query_ms(const struct http_request *req, const char *key, int64_t min_ms, int64_t *out,

@@ -119,7 +119,9 @@ static int attach_api__input(const struct http_request *req, struct http_respons
                              char *note, size_t notelen)
 {
   char stage[16];
-  if (http_query_get(req->query, "stage", stage, sizeof stage) >= 0) {
+  int has_stage = api_query_text(req, "stage", stage, sizeof stage, resp);
+  if (has_stage < 0) return -EINVAL;
+  if (has_stage) {
     j->stage = NULL;
     for (size_t i = 0; j->hazard_id && i < sizeof attach_api__stages / sizeof attach_api__stages[0]; i++)
       if (strcmp(stage, attach_api__stages[i]) == 0) j->stage = attach_api__stages[i];
@@ -129,8 +131,8 @@ static int attach_api__input(const struct http_request *req, struct http_respons
     }
   }
   int n = http_query_get(req->query, "note", note, notelen);
-  if (n > ATTACH_API_NOTE_MAX) {
-    api_error(resp, 400, "note: at most %d bytes", ATTACH_API_NOTE_MAX);
+  if (n > ATTACH_API_NOTE_MAX || n == -2) {
+    api_error(resp, 400, "note: at most %d bytes of text", ATTACH_API_NOTE_MAX);
     return -EINVAL;
   }
   j->note = n > 0 ? note : NULL;

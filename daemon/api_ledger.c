@@ -576,9 +576,10 @@ static cJSON *ledger_api__task_json(sqlite3_stmt *st)
 static void ledger_api__inspections(void *ud, const struct http_request *req, struct http_response *resp)
 {
   struct api_ctx *ctx = ud;
-  char status[16] = "", limit[16] = "";
-  http_query_get(req->query, "status", status, sizeof status);
-  http_query_get(req->query, "limit", limit, sizeof limit);
+  char status[16], limit[16];
+  if (api_query_text(req, "status", status, sizeof status, resp) < 0 ||
+      api_query_text(req, "limit", limit, sizeof limit, resp) < 0)
+    return;
   int which = !status[0] || strcmp(status, "pending") == 0 ? 1 : strcmp(status, "done") == 0 ? 2
             : strcmp(status, "all") == 0 ? 0 : -1;
   if (which < 0) {

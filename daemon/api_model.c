@@ -253,8 +253,10 @@ static void model_api__audit(void *ud, const struct http_request *req, struct ht
   int64_t since_ms = 0;
   int has_since = api_query_ms(req, "since", 0, &since_ms, resp);
   if (has_since < 0) return;
-  int has_kind = http_query_get(req->query, "kind", kind, sizeof kind) > 0;
-  int has_entity = http_query_get(req->query, "entity", entity, sizeof entity) > 0;
+  if (api_query_text(req, "kind", kind, sizeof kind, resp) < 0 ||
+      api_query_text(req, "entity", entity, sizeof entity, resp) < 0)
+    return;
+  int has_kind = kind[0] != '\0', has_entity = entity[0] != '\0';
   const char *k = has_kind ? model_api__kind_param(kind) : NULL;
   if (has_kind && !k) {
     api_error(resp, 400, "kind: expected hazard-sources, units, events or measures");

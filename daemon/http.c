@@ -142,6 +142,7 @@ int http_query_get(const char *query, const char *key, char *out, size_t outlen)
     if (klen > 0 && http__urldecode(p, klen, name, keylen + 2) == (int)keylen &&
         memcmp(name, key, keylen) == 0) {
       result = eq ? http__urldecode(eq + 1, n - klen - 1, out, outlen) : (out[0] = '\0', 0);
+      if (result < 0) result = -2; /* present, but too long for out or holding %00 */
       break;
     }
     if (!end) break;

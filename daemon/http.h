@@ -60,7 +60,8 @@ int http_body_limit(struct http_server *s, const char *method, const char *glob,
  * listing, no ".." escapes. */
 int http_static(struct http_server *s, const char *url_prefix, const char *dir);
 
-/* Query helper: copies the URL-decoded value of `key` into out; returns its length or -1. */
+/* Query helper: copies the URL-decoded value of `key` into out; returns its length, -1 when the
+ * key is absent, -2 when its value does not fit in out or holds a NUL (%00). */
 int http_query_get(const char *query, const char *key, char *out, size_t outlen);
 
 /* Loop thread. Stops listening and destroys the lws context; the loop must keep running until

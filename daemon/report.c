@@ -345,10 +345,12 @@ char *report_html(const cJSON *doc)
 static void report__get(void *ud, const struct http_request *req, struct http_response *resp)
 {
   struct api_ctx *ctx = ud;
-  char month[16] = "", format[8] = "json";
+  char month[16], format[8];
   struct report_month m;
-  http_query_get(req->query, "month", month, sizeof month);
-  http_query_get(req->query, "format", format, sizeof format);
+  if (api_query_text(req, "month", month, sizeof month, resp) < 0 ||
+      api_query_text(req, "format", format, sizeof format, resp) < 0)
+    return;
+  if (!format[0]) snprintf(format, sizeof format, "json");
   int fmt = strcmp(format, "json") == 0 ? 0 : strcmp(format, "csv") == 0 ? 1 : strcmp(format, "html") == 0 ? 2 : -1;
   if (report_month_parse(month, &m)) {
     api_error(resp, 400, "month: expected YYYY-MM");

@@ -102,9 +102,15 @@ def test_export_round_trip(workdir, cleanup):
     st, later = daemon.get(f"/api/v1/export?since={updated_ms - 1}")
     assert [y["hazardId"] for y in later["hazards"]] == [h["id"]], later
 
-    for bad in ("-1", "abc", "12x"):
+    for bad in ("-1", "abc", "12x", "1" * 40):
         st, body = daemon.get_status(f"/api/v1/export?since={bad}")
         assert st == 400 and body["error"].startswith("since"), (bad, st, body)
+    # An over-long filter is refused, not taken for "no filter".
+    for path, key in (("/api/v1/hazards?state=" + "9" * 40, "state"), ("/api/v1/alarms?state=" + "A" * 40, "state"),
+                      ("/api/v1/inspections?status=" + "x" * 40, "status"),
+                      ("/api/v1/reports/monthly?month=" + "2" * 40, "month")):
+        st, body = daemon.get_status(path)
+        assert st == 400 and body["error"].startswith(key + ": value too long"), (path, st, body)
 
     # The same export as JSON files, written by the CLI from the database.
     out = os.path.join(workdir, "export")
