@@ -448,8 +448,14 @@ struct ledger_watch__task_job {
   size_t n;
 };
 
+/* The anchor of the measure's current cycle (?2 ?3): the first task of the latest run of tasks
+ * with that cycle, NULL when the last task had another cycle or there is none; and the start of
+ * the latest task. */
 static const char *const ledger_watch__sql_task_span =
-  "SELECT MIN(start_ms), MAX(start_ms) FROM inspection_tasks WHERE measure = ?1";
+  "SELECT (SELECT MIN(start_ms) FROM inspection_tasks WHERE measure = ?1 AND check_cycle = ?2"
+  "   AND check_cycle_unit = ?3 AND start_ms > COALESCE((SELECT MAX(start_ms) FROM inspection_tasks"
+  "   WHERE measure = ?1 AND (check_cycle <> ?2 OR check_cycle_unit <> ?3)), -1)),"
+  " (SELECT MAX(start_ms) FROM inspection_tasks WHERE measure = ?1)";
 static const char *const ledger_watch__sql_task =
   "INSERT OR IGNORE INTO inspection_tasks (measure, event, unit, hazard_source, check_cycle, check_cycle_unit,"
   " start_ms, due_ms, data_src) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)";
@@ -492,18 +498,22 @@ static int ledger_watch__task_due(struct ledger_watch *w, const struct dg_measur
 {
   sqlite3_stmt *st = store_stmt(store_reader(w->e->store), ledger_watch__sql_task_span);
   if (!st) return -EIO;
+  t->cycle = inspect_measure_cycle(m);
   sqlite3_bind_text(st, 1, m->id, -1, SQLITE_STATIC);
+  sqlite3_bind_int(st, 2, t->cycle.n);
+  sqlite3_bind_text(st, 3, inspect_unit_zh(t->cycle.unit), -1, SQLITE_STATIC);
   if (sqlite3_step(st) != SQLITE_ROW) {
     sqlite3_reset(st);
     return -EIO;
   }
-  int none = sqlite3_column_type(st, 0) == SQLITE_NULL;
-  int64_t anchor = none ? inspect_day_start(now_ms) : sqlite3_column_int64(st, 0);
-  int64_t last = none ? INT64_MIN : sqlite3_column_int64(st, 1);
+  int has_anchor = sqlite3_column_type(st, 0) != SQLITE_NULL, has_tasks = sqlite3_column_type(st, 1) != SQLITE_NULL;
+  int64_t anchor = has_anchor ? sqlite3_column_int64(st, 0) : inspect_day_start(now_ms);
+  int64_t last = has_tasks ? sqlite3_column_int64(st, 1) : INT64_MIN;
   sqlite3_reset(st);
+  /* A new cycle starts today, or tomorrow when today already has a task of the old one. */
+  if (!has_anchor && anchor <= last) anchor = inspect_add(anchor, (struct inspect_cycle){1, INSPECT_DAY}, 1);
   t->m = m;
   t->data_src = m->data_src;
-  t->cycle = inspect_measure_cycle(m);
   const struct dg_calendar *cal = m->work_days ? &w->e->cfg->calendar : NULL;
   if (!inspect_period_workdays(anchor, t->cycle, cal, now_ms, &t->start_ms, &t->due_ms)) return 0;
   return t->start_ms > last;

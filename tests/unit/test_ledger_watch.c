@@ -280,17 +280,34 @@ static void test_inspection_tasks_generated_per_period(void **state)
            " AND due_ms = %lld AND check_status IS NULL", (long long)cst(2024, 2, 15, 0), (long long)cst(2024, 3, 1, 0));
   assert_int_equal(count(f, sql), 1);
 
-  /* Reassessed blue: monthly from the same anchor (31 Jan → 29 Feb → 31 Mar), a period skipped
-   * while nothing ran is not created afterwards. */
+  /* Reassessed blue on 2 April: the monthly cycle starts that day (2 Apr → 2 May), a period
+   * skipped while nothing ran is not created afterwards. */
   f->event.level = DG_LEVEL_BLUE;
   assert_int_equal(ledger_watch_inspections(f->watch, cst(2024, 4, 2, 9)), 2);
   store_wait_idle(f->store);
   snprintf(sql, sizeof sql, "SELECT COUNT(*) FROM inspection_tasks WHERE start_ms = %lld AND due_ms = %lld"
-           " AND check_cycle = 1 AND check_cycle_unit = '月'", (long long)cst(2024, 3, 31, 0), (long long)cst(2024, 4, 30, 0));
+           " AND check_cycle = 1 AND check_cycle_unit = '月'", (long long)cst(2024, 4, 2, 0), (long long)cst(2024, 5, 2, 0));
   assert_int_equal(count(f, sql), 2);
   assert_int_equal(count(f, "SELECT COUNT(*) FROM inspection_tasks"), 6);
   assert_int_equal(count(f, "SELECT COUNT(*) FROM inspection_tasks WHERE measure = 'M01' AND data_src = 1"), 3);
   assert_int_equal(count(f, "SELECT COUNT(*) FROM inspection_tasks WHERE measure = 'M02' AND data_src = 2"), 3);
+  /* The monthly run keeps its own anchor: 2 May → 2 Jun. */
+  assert_int_equal(ledger_watch_inspections(f->watch, cst(2024, 5, 20, 9)), 2);
+  store_wait_idle(f->store);
+  snprintf(sql, sizeof sql, "SELECT COUNT(*) FROM inspection_tasks WHERE start_ms = %lld AND due_ms = %lld",
+           (long long)cst(2024, 5, 2, 0), (long long)cst(2024, 6, 2, 0));
+  assert_int_equal(count(f, sql), 2);
+
+  /* Red on 20 May, a day that already has a task of the old cycle: daily from the next day, not
+   * a month later. */
+  f->event.level = DG_LEVEL_RED;
+  exec_sql(f, "UPDATE inspection_tasks SET start_ms = start_ms + 18 * 86400000 WHERE start_ms = (SELECT MAX(start_ms)"
+              " FROM inspection_tasks)");
+  assert_int_equal(ledger_watch_inspections(f->watch, cst(2024, 5, 20, 10)), 2);
+  store_wait_idle(f->store);
+  snprintf(sql, sizeof sql, "SELECT COUNT(*) FROM inspection_tasks WHERE check_cycle = 1 AND check_cycle_unit = '天'"
+           " AND start_ms = %lld AND due_ms = %lld", (long long)cst(2024, 5, 21, 0), (long long)cst(2024, 5, 22, 0));
+  assert_int_equal(count(f, sql), 2);
 }
 
 static void test_missed_inspection_marked_and_announced_once(void **state)
