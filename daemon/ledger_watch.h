@@ -37,7 +37,8 @@ int ledger_watch_risk(struct ledger_watch *w, int64_t now_ms);
 
 /* Creates, for each measure, the task of the period that contains now_ms when it does not exist
  * yet (inspect.h: the measure's check_cycle, else the cycle by the level of its event; periods
- * counted from the measure's first task, the first starting at local midnight; with work_days
+ * counted from the first task of the measure's current cycle, starting at local midnight (a
+ * changed cycle starts that day, or the next when that day has a task of the old one); with work_days
  * trimmed to the site calendar's work days, no task on a day off). Runs with the overdue scan.
  * Returns how many tasks were submitted, or a negative errno. */
 int ledger_watch_inspections(struct ledger_watch *w, int64_t now_ms);
