@@ -15,6 +15,8 @@
 #define HISTORY_RETENTION_MS ENGINE_HISTORY_RETENTION_MS
 #define COMMIT_RETRY_MS 1000
 #define HISTORY_CHUNK_ROWS 2000
+/* A waiting alarm transition is committed after at most this many history rows (store_yield). */
+#define ENGINE_HISTORY_YIELD_ROWS 200
 #define STALE_SWEEP_MS 500
 
 struct history_row {
@@ -872,6 +874,7 @@ static int engine__batch_work(struct store_conn *c, void *arg)
     else sqlite3_bind_null(st, 3);
     sqlite3_bind_int(st, 4, h->quality);
     int rc = store_step_done(st);
+    if (rc == SQLITE_OK && i % ENGINE_HISTORY_YIELD_ROWS == ENGINE_HISTORY_YIELD_ROWS - 1) rc = store_yield(c);
     if (rc != SQLITE_OK) return rc;
   }
   if (!b->prune_before_ms) return SQLITE_OK;

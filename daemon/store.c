@@ -15,6 +15,7 @@
 
 #define STORE_BUSY_TIMEOUT_MS 5000
 #define STORE_BEAT_INTERVAL_MS 500
+#define STORE_CHECKPOINT_INTERVAL_MS 1000
 #define STORE_NORMAL_GROUP_MAX 2
 #define STORE_GROUP_MAX 128
 #define STORE_STMT_INITIAL_CAP 32
@@ -36,6 +37,8 @@ struct store_conn {
   sqlite3 *db;
   struct store_stmt_slot *slots; /* open addressing, capacity a power of two */
   unsigned cap, used;
+  struct store *owner;           /* the write connection's store, NULL for readers */
+  bool in_savepoint;             /* writer: a grouped job's work is running inside SQL_SAVEPOINT */
 };
 
 struct store_job {
@@ -69,6 +72,13 @@ struct store {
   struct store_conn wconn;         /* writer thread (loop thread before start / after join) */
   struct store_conn rconn;         /* loop thread */
   _Atomic int64_t heartbeat_ms;
+  /* Background checkpointer: its own connection copies the WAL into the database every
+   * STORE_CHECKPOINT_INTERVAL_MS (PASSIVE: it never waits for the writer), so no commit of the
+   * writer pays for a checkpoint (wal_autocheckpoint is off on the writer connection). */
+  pthread_t checkpointer;
+  pthread_cond_t ckpt_wake;        /* CLOCK_MONOTONIC */
+  bool ckpt_running, ckpt_quit;    /* ckpt_quit guarded by lock */
+  sqlite3 *cdb;                    /* checkpointer thread */
 };
 
 static int64_t store__now_ms(void)
@@ -279,7 +289,9 @@ static int store__run_group(struct store *s, struct store_job **jobs, unsigned n
     struct store_job *j = jobs[i];
     rc = store__exec(c, SQL_SAVEPOINT);
     if (rc != SQLITE_OK) goto lost;
+    c->in_savepoint = true;
     rc = j->work(c, j->arg);
+    c->in_savepoint = false;
     if (rc == SQLITE_OK) {
       rc = store__exec(c, SQL_RELEASE);
       if (rc != SQLITE_OK) goto lost;
@@ -348,6 +360,27 @@ static void store__wait_for_work(struct store *s)
   pthread_cond_timedwait(&s->wake, &s->lock, &ts);
 }
 
+/* Under s->lock: takes the next group, urgent jobs first. Urgent bursts share a commit; normal
+ * jobs (history chunks) stay small, and split themselves with store_yield, so an urgent job never
+ * waits behind a long transaction. */
+static unsigned store__take(struct store *s, struct store_job **jobs, bool urgent_only)
+{
+  struct store_job_list *from = s->urgent.head || urgent_only ? &s->urgent : &s->queue;
+  unsigned max = from == &s->urgent ? STORE_GROUP_MAX : STORE_NORMAL_GROUP_MAX;
+  unsigned n = 0;
+  while (n < max && from->head) jobs[n++] = store__list_pop(from);
+  return n;
+}
+
+/* Under s->lock: hands run jobs to the loop. */
+static void store__finish(struct store *s, struct store_job **jobs, unsigned n)
+{
+  for (unsigned i = 0; i < n; i++) store__list_append(&s->completed, jobs[i]);
+  s->inflight -= n;
+  pthread_cond_broadcast(&s->idle);
+  uv_async_send(&s->async);
+}
+
 static void *store__writer_main(void *p)
 {
   struct store *s = p;
@@ -360,12 +393,7 @@ static void *store__writer_main(void *p)
       store__wait_for_work(s);
       continue;
     }
-    /* Urgent bursts share a commit; normal jobs (history chunks) stay small so an urgent job
-     * never waits behind a long transaction. */
-    struct store_job_list *from = s->urgent.head ? &s->urgent : &s->queue;
-    unsigned max = from == &s->urgent ? STORE_GROUP_MAX : STORE_NORMAL_GROUP_MAX;
-    unsigned n = 0;
-    while (n < max && from->head) jobs[n++] = store__list_pop(from);
+    unsigned n = store__take(s, jobs, false);
     s->busy = true;
     pthread_mutex_unlock(&s->lock);
 
@@ -373,14 +401,42 @@ static void *store__writer_main(void *p)
     store__beat(s);
 
     pthread_mutex_lock(&s->lock);
-    for (unsigned i = 0; i < n; i++) store__list_append(&s->completed, jobs[i]);
-    s->inflight -= n;
     s->busy = false;
-    pthread_cond_broadcast(&s->idle);
-    uv_async_send(&s->async);
+    store__finish(s, jobs, n);
   }
   pthread_mutex_unlock(&s->lock);
   return NULL;
+}
+
+int store_yield(struct store_conn *c)
+{
+  struct store *s = c->owner;
+  struct store_job *jobs[STORE_GROUP_MAX];
+  if (!s) return SQLITE_MISUSE;
+  pthread_mutex_lock(&s->lock);
+  bool waiting = s->urgent.head != NULL;
+  pthread_mutex_unlock(&s->lock);
+  if (!waiting) return SQLITE_OK;
+  bool savepoint = c->in_savepoint;
+  store__reset_busy(c->db);
+  int rc = store__exec(c, SQL_COMMIT); /* also releases the job's savepoint */
+  if (rc != SQLITE_OK) return rc;
+  c->in_savepoint = false;
+  for (;;) {
+    pthread_mutex_lock(&s->lock);
+    unsigned n = store__take(s, jobs, true);
+    pthread_mutex_unlock(&s->lock);
+    if (!n) break;
+    store__run_jobs(s, jobs, n);
+    store__beat(s);
+    pthread_mutex_lock(&s->lock);
+    store__finish(s, jobs, n);
+    pthread_mutex_unlock(&s->lock);
+  }
+  rc = store__exec(c, SQL_BEGIN);
+  if (rc == SQLITE_OK && savepoint) rc = store__exec(c, SQL_SAVEPOINT);
+  c->in_savepoint = savepoint && rc == SQLITE_OK;
+  return rc;
 }
 
 /* ---- loop thread -------------------------------------------------------------------------- */
@@ -489,6 +545,66 @@ unsigned store_pending(struct store *s)
   return n;
 }
 
+static void *store__checkpointer_main(void *p)
+{
+  struct store *s = p;
+  pthread_mutex_lock(&s->lock);
+  while (!s->ckpt_quit) {
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    ts.tv_sec += STORE_CHECKPOINT_INTERVAL_MS / 1000;
+    ts.tv_nsec += (long)(STORE_CHECKPOINT_INTERVAL_MS % 1000) * 1000000;
+    ts.tv_sec += ts.tv_nsec / 1000000000;
+    ts.tv_nsec %= 1000000000;
+    pthread_cond_timedwait(&s->ckpt_wake, &s->lock, &ts);
+    if (s->ckpt_quit) break;
+    pthread_mutex_unlock(&s->lock);
+    int rc = sqlite3_wal_checkpoint_v2(s->cdb, NULL, SQLITE_CHECKPOINT_PASSIVE, NULL, NULL);
+    if (rc != SQLITE_OK && rc != SQLITE_BUSY && rc != SQLITE_LOCKED)
+      DG_LOG_RL(DG_LOG_WARN, "store", "background WAL checkpoint: %s", sqlite3_errmsg(s->cdb));
+    pthread_mutex_lock(&s->lock);
+  }
+  pthread_mutex_unlock(&s->lock);
+  return NULL;
+}
+
+static int store__start_checkpointer(struct store *s, const char *path)
+{
+  int rc = sqlite3_open_v2(path, &s->cdb, SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX, NULL);
+  /* a first read opens the WAL; until then the connection has nothing to checkpoint */
+  if (rc == SQLITE_OK) rc = sqlite3_exec(s->cdb, "SELECT count(*) FROM sqlite_master", NULL, NULL, NULL);
+  if (rc != SQLITE_OK) return -EIO;
+  pthread_condattr_t attr;
+  rc = pthread_condattr_init(&attr);
+  if (rc) return -rc;
+  rc = pthread_condattr_setclock(&attr, CLOCK_MONOTONIC);
+  if (!rc) rc = pthread_cond_init(&s->ckpt_wake, &attr);
+  pthread_condattr_destroy(&attr);
+  if (rc) return -rc;
+  rc = pthread_create(&s->checkpointer, NULL, store__checkpointer_main, s);
+  if (rc) {
+    pthread_cond_destroy(&s->ckpt_wake);
+    return -rc;
+  }
+  s->ckpt_running = true;
+  return 0;
+}
+
+static void store__stop_checkpointer(struct store *s)
+{
+  if (s->ckpt_running) {
+    pthread_mutex_lock(&s->lock);
+    s->ckpt_quit = true;
+    pthread_cond_signal(&s->ckpt_wake);
+    pthread_mutex_unlock(&s->lock);
+    pthread_join(s->checkpointer, NULL);
+    pthread_cond_destroy(&s->ckpt_wake);
+    s->ckpt_running = false;
+  }
+  sqlite3_close(s->cdb);
+  s->cdb = NULL;
+}
+
 static void store__stop_writer(struct store *s)
 {
   pthread_mutex_lock(&s->lock);
@@ -507,6 +623,7 @@ void store_close(struct store *s)
   store_wait_idle(s); /* done callbacks may still read through the reader */
   store__conn_close(&s->rconn);
   store__stop_writer(s);
+  store__stop_checkpointer(s);
   int rc = sqlite3_exec(s->wconn.db, "PRAGMA wal_checkpoint(TRUNCATE)", NULL, NULL, NULL);
   if (rc != SQLITE_OK) DG_ERR("store", "WAL checkpoint: %s", sqlite3_errmsg(s->wconn.db));
   store__conn_close(&s->wconn);
@@ -678,6 +795,7 @@ static int store__set_wal(sqlite3 *db, const char *path, char *err, size_t errle
 static int store__open_writer(struct store *s, const char *path, char *err, size_t errlen)
 {
   int flags = SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX;
+  s->wconn.owner = s;
   int rc = sqlite3_open_v2(path, &s->wconn.db, flags, NULL);
   if (rc != SQLITE_OK) {
     if (!s->wconn.db) {
@@ -695,6 +813,9 @@ static int store__open_writer(struct store *s, const char *path, char *err, size
   if (rc) return rc;
   rc = store__set_wal(db, path, err, errlen);
   if (rc) return rc;
+  /* the background checkpointer does it, off the writer's commits */
+  if (sqlite3_exec(db, "PRAGMA wal_autocheckpoint=0", NULL, NULL, NULL) != SQLITE_OK)
+    return store__sql_fail(db, path, "", err, errlen);
   if (sqlite3_exec(db, "PRAGMA foreign_keys=ON", NULL, NULL, NULL) != SQLITE_OK)
     return store__sql_fail(db, path, "", err, errlen);
   return 0;
@@ -773,9 +894,11 @@ int store_open(struct store **out, uv_loop_t *loop, const char *path, char *err,
     store__destroy_sync(s);
     goto fail;
   }
-  rc = uv_async_init(loop, &s->async, store__on_async);
+  rc = store__start_checkpointer(s, path);
+  if (!rc) rc = uv_async_init(loop, &s->async, store__on_async);
   if (rc) {
-    store__set_err(err, errlen, "%s: %s", path, uv_strerror(rc));
+    store__set_err(err, errlen, "%s: %s", path, rc == -EIO ? "checkpointer connection" : strerror(rc < 0 ? -rc : rc));
+    store__stop_checkpointer(s);
     store__stop_writer(s);
     store__destroy_sync(s);
     goto fail;

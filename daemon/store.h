@@ -39,6 +39,14 @@ int store_submit(struct store *s, store_work_fn work, store_done_fn done, void *
  * batches. A job already running is not interrupted. */
 int store_submit_urgent(struct store *s, store_work_fn work, store_done_fn done, void *arg);
 
+/* Writer thread, from the work of a normal-lane job that writes in pieces (history batches):
+ * when urgent jobs wait, commits the job's work so far, runs them (each group committed, its
+ * done callback queued) and begins again where the job was, so an alarm transition never waits
+ * for a whole batch. What was written before a yield stays committed even if the job fails
+ * afterwards: call it only between pieces that may be stored on their own. SQLITE_OK or an
+ * error code for the job to return. */
+int store_yield(struct store_conn *c);
+
 /* Cached prepared statement for this connection, keyed by the `sql` pointer (use string
  * literals). Returned reset with bindings cleared; NULL on prepare error (logged). */
 sqlite3_stmt *store_stmt(struct store_conn *c, const char *sql);

@@ -549,6 +549,116 @@ static void test_urgent_jobs_overtake_queued_ones(void **state)
   close_store(f, s);
 }
 
+/* A job writing in pieces: rows first..first+9, a stop at its gate, store_yield, rows
+ * first+10..first+19. */
+struct piecewise {
+  struct gate gate;
+  int first;
+  int yield_rc;
+};
+
+static int piecewise_work(struct store_conn *c, void *arg)
+{
+  struct piecewise *p = arg;
+  int rc = SQLITE_OK;
+  for (int i = 0; rc == SQLITE_OK && i < 10; i++) rc = insert_sample(c, p->first + i);
+  if (rc == SQLITE_OK) rc = store_yield(c); /* nothing urgent yet: a no-op */
+  pthread_mutex_lock(&p->gate.lock);
+  p->gate.entered = 1;
+  pthread_cond_broadcast(&p->gate.cond);
+  while (!p->gate.released) pthread_cond_wait(&p->gate.cond, &p->gate.lock);
+  pthread_mutex_unlock(&p->gate.lock);
+  if (rc == SQLITE_OK) rc = p->yield_rc = store_yield(c);
+  for (int i = 10; rc == SQLITE_OK && i < 20; i++) rc = insert_sample(c, p->first + i);
+  return rc;
+}
+
+static void piecewise_wait_entered(struct piecewise *p)
+{
+  struct timespec dl;
+  clock_gettime(CLOCK_REALTIME, &dl);
+  dl.tv_sec += 10;
+  pthread_mutex_lock(&p->gate.lock);
+  while (!p->gate.entered)
+    if (pthread_cond_timedwait(&p->gate.cond, &p->gate.lock, &dl) == ETIMEDOUT) break;
+  int entered = p->gate.entered;
+  pthread_mutex_unlock(&p->gate.lock);
+  assert_true(entered);
+}
+
+static int64_t rowid_of(struct fixture *f, int ts)
+{
+  char sql[96];
+  snprintf(sql, sizeof sql, "SELECT rowid FROM samples WHERE ts_ms = %d", ts);
+  return raw_int(f->path, sql);
+}
+
+/* An urgent job submitted while a normal job is writing in pieces is committed at the job's
+ * next store_yield, between its pieces, alone or inside a group; the job then carries on in
+ * the same savepoint structure and every row of both is stored. */
+static void test_yield_lets_urgent_jobs_in(void **state)
+{
+  struct fixture *f = *state;
+  struct store *s = open_store(f);
+  struct ctx c = {0};
+  for (int grouped = 0; grouped < 2; grouped++) {
+    struct piecewise p = {.first = 100 + 100 * grouped};
+    pthread_mutex_init(&p.gate.lock, NULL);
+    pthread_cond_init(&p.gate.cond, NULL);
+    struct gate hold;
+    if (grouped) gate_close(s, &hold); /* the piecewise job and the next one queue up as a group */
+    assert_int_equal(store_submit(s, piecewise_work, NULL, &p), 0);
+    if (grouped) submit(s, &c, 7, JOB_INSERT);
+    if (grouped) gate_open(&hold);
+    piecewise_wait_entered(&p);
+    submit_urgent(s, &c, 50 + grouped, JOB_INSERT);
+    gate_open(&p.gate);
+    store_wait_idle(s);
+    if (grouped) gate_destroy(&hold);
+    gate_destroy(&p.gate);
+    assert_int_equal(p.yield_rc, SQLITE_OK);
+    int64_t urgent = rowid_of(f, 50 + grouped);
+    assert_true(rowid_of(f, p.first + 9) < urgent && urgent < rowid_of(f, p.first + 10));
+    assert_true(rowid_of(f, p.first + 19) > 0);
+    if (grouped) assert_true(rowid_of(f, 7) > rowid_of(f, p.first + 19));
+  }
+  assert_int_equal(raw_int(f->path, "SELECT count(*) FROM samples"), 43);
+  const int expected[] = {50, 51, 7}; /* each urgent job done before the job it interrupted */
+  assert_int_equal(c.n_done, 3);
+  for (int i = 0; i < 3; i++) assert_int_equal(c.done_id[i], expected[i]);
+  close_store(f, s);
+}
+
+static int insert_many(struct store_conn *c, void *arg)
+{
+  (void)arg;
+  int rc = SQLITE_OK;
+  for (int i = 0; rc == SQLITE_OK && i < 5000; i++) rc = insert_sample(c, 10000 + i);
+  return rc;
+}
+
+static int64_t file_size(const char *path)
+{
+  struct stat st;
+  return stat(path, &st) == 0 ? (int64_t)st.st_size : -1;
+}
+
+/* Commits go to the WAL; the background checkpointer, not a commit, copies them into the
+ * database file within a few seconds while the store stays open. */
+static void test_background_checkpoint(void **state)
+{
+  struct fixture *f = *state;
+  struct store *s = open_store(f);
+  int64_t before = file_size(f->path);
+  assert_int_equal(store_submit(s, insert_many, NULL, NULL), 0);
+  store_wait_idle(s);
+  int64_t deadline = now_ms() + 10000;
+  while (file_size(f->path) <= before && now_ms() < deadline) nap_ms(20);
+  assert_true(file_size(f->path) > before);
+  assert_int_equal(raw_int(f->path, "SELECT count(*) FROM samples"), 5000);
+  close_store(f, s);
+}
+
 static void test_close_finishes_queue_then_refuses(void **state)
 {
   struct fixture *f = *state;
@@ -719,6 +829,8 @@ int main(void)
     cmocka_unit_test_setup_teardown(test_group_with_failing_work, setup, teardown),
     cmocka_unit_test_setup_teardown(test_group_with_failing_commit, setup, teardown),
     cmocka_unit_test_setup_teardown(test_urgent_jobs_overtake_queued_ones, setup, teardown),
+    cmocka_unit_test_setup_teardown(test_yield_lets_urgent_jobs_in, setup, teardown),
+    cmocka_unit_test_setup_teardown(test_background_checkpoint, setup, teardown),
     cmocka_unit_test_setup_teardown(test_close_finishes_queue_then_refuses, setup, teardown),
     cmocka_unit_test_setup_teardown(test_commit_survives_kill, setup, teardown),
     cmocka_unit_test_setup_teardown(test_reader_sees_commits, setup, teardown),
