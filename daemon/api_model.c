@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "config.h"
+#include "export.h"
 #include "inspect.h"
 #include "log.h"
 #include "model_edits.h"
@@ -152,17 +153,7 @@ static void model_api__grading(cJSON *o, const struct dg_hazard_source *hs)
   cJSON_AddNumberToObject(g, "alpha", hs->alpha);
   cJSON_AddNumberToObject(g, "s", hs->major_s);
   cJSON_AddNumberToObject(g, "r", hs->major_r);
-  cJSON *arr = cJSON_AddArrayToObject(g, "substances");
-  for (size_t i = 0; i < hs->n_substances; i++) {
-    const struct dg_substance *sb = &hs->substances[i];
-    cJSON *j = cJSON_CreateObject();
-    cJSON_AddStringToObject(j, "name", sb->name);
-    api_json_text(j, "category", sb->category);
-    cJSON_AddNumberToObject(j, "quantity", sb->quantity);
-    cJSON_AddNumberToObject(j, "critical", sb->critical);
-    cJSON_AddNumberToObject(j, "beta", sb->beta);
-    cJSON_AddItemToArray(arr, j);
-  }
+  cJSON_AddItemToObject(g, "substances", export_substances(hs, "critical"));
 }
 
 static cJSON *model_api__source_json(const struct dg_config *c, const struct dg_hazard_source *hs, int deep)

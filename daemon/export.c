@@ -131,18 +131,24 @@ cJSON *export_hazard_source(const struct dg_hazard_source *hs)
   cJSON_AddNumberToObject(o, "sValue", hs->major_s);
   cJSON_AddNumberToObject(o, "alpha", hs->alpha);
   if (hs->exposed_persons >= 0) cJSON_AddNumberToObject(o, "exposedPersons", (double)hs->exposed_persons);
-  cJSON *subs = cJSON_AddArrayToObject(o, "substances");
+  cJSON_AddItemToObject(o, "substances", export_substances(hs, "criticalQuantity"));
+  return o;
+}
+
+cJSON *export_substances(const struct dg_hazard_source *hs, const char *critical_key)
+{
+  cJSON *subs = cJSON_CreateArray();
   for (size_t i = 0; i < hs->n_substances; i++) {
     const struct dg_substance *sb = &hs->substances[i];
     cJSON *j = cJSON_CreateObject();
     cJSON_AddStringToObject(j, "name", sb->name);
     api_json_text(j, "category", sb->category);
     cJSON_AddNumberToObject(j, "quantity", sb->quantity);
-    cJSON_AddNumberToObject(j, "criticalQuantity", sb->critical);
+    cJSON_AddNumberToObject(j, critical_key, sb->critical);
     cJSON_AddNumberToObject(j, "beta", sb->beta);
     cJSON_AddItemToArray(subs, j);
   }
-  return o;
+  return subs;
 }
 
 cJSON *export_build(const struct dg_config *cfg, struct store_conn *c, int64_t since_ms)

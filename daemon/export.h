@@ -25,6 +25,9 @@ int export_rows(sqlite3_stmt *st, cJSON *arr);
 /* A hazard source in national field names (hazardCode, hazardName, hazardType, isMajor,
  * hazardLevel = grade 1..4, rValue, substances …); shared with the risk map. */
 cJSON *export_hazard_source(const struct dg_hazard_source *hs);
+/* The substances of a graded source: name, category, quantity, critical quantity (under
+ * critical_key: "criticalQuantity" in the export, "critical" as the config names it), beta. */
+cJSON *export_substances(const struct dg_hazard_source *hs, const char *critical_key);
 
 /* The whole export document for changes after since_ms, read through c; NULL on error. */
 cJSON *export_build(const struct dg_config *cfg, struct store_conn *c, int64_t since_ms);
