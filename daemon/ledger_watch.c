@@ -221,6 +221,21 @@ static int ledger_watch__run(struct ledger_watch *w, int *busy, ledger_watch__co
   return (int)n;
 }
 
+/* Room for element n of the array at *arrp (elements of elsize bytes, capacity *cap, doubled
+ * as needed): 0 or -ENOMEM (the array is kept). */
+static int ledger_watch__reserve(void *arrp, size_t n, size_t *cap, size_t elsize)
+{
+  if (n < *cap) return 0;
+  size_t ncap = *cap ? *cap * 2 : 8;
+  void *old;
+  memcpy(&old, arrp, sizeof old);
+  void *arr = realloc(old, ncap * elsize);
+  if (!arr) return -ENOMEM;
+  memcpy(arrp, &arr, sizeof arr);
+  *cap = ncap;
+  return 0;
+}
+
 /* Collects the due hazards into j; 0 or negative. */
 static int ledger_watch__collect(struct ledger_watch *w, struct ledger_watch__job *j)
 {
@@ -230,15 +245,7 @@ static int ledger_watch__collect(struct ledger_watch *w, struct ledger_watch__jo
   size_t cap = 0;
   int rc, err = 0;
   while (!err && (rc = sqlite3_step(st)) == SQLITE_ROW) {
-    if (j->n == cap) {
-      cap = cap ? cap * 2 : 8;
-      struct ledger_watch__hazard *hz = realloc(j->hz, cap * sizeof *hz);
-      if (!hz) {
-        err = -ENOMEM;
-        break;
-      }
-      j->hz = hz;
-    }
+    if ((err = ledger_watch__reserve(&j->hz, j->n, &cap, sizeof *j->hz))) break;
     j->hz[j->n++] = (struct ledger_watch__hazard){sqlite3_column_int64(st, 0), sqlite3_column_int(st, 3)};
     ledger_watch__msgs(j, w->e, st);
   }
@@ -530,15 +537,7 @@ int ledger_watch_inspections(struct ledger_watch *w, int64_t now_ms)
       for (size_t e = 0; !rc && e < cfg->sources[s].units[u].n_events; e++) {
         const struct dg_event *ev = &cfg->sources[s].units[u].events[e];
         for (size_t k = 0; !rc && k < ev->n_measures; k++) {
-          if (j->n == cap) {
-            cap = cap ? cap * 2 : 16;
-            struct ledger_watch__task *t = realloc(j->t, cap * sizeof *t);
-            if (!t) {
-              rc = -ENOMEM;
-              break;
-            }
-            j->t = t;
-          }
+          if ((rc = ledger_watch__reserve(&j->t, j->n, &cap, sizeof *j->t))) break;
           int due = ledger_watch__task_due(w, &ev->measures[k], now_ms, &j->t[j->n]);
           if (due < 0) rc = due;
           else j->n += (size_t)due;
@@ -663,15 +662,7 @@ static int ledger_watch__collect_missed(struct ledger_watch *w, struct ledger_wa
   size_t cap = 0;
   int rc, err = 0;
   while (!err && (rc = sqlite3_step(st)) == SQLITE_ROW) {
-    if (j->n == cap) {
-      cap = cap ? cap * 2 : 8;
-      struct ledger_watch__verdict *v = realloc(j->v, cap * sizeof *v);
-      if (!v) {
-        err = -ENOMEM;
-        break;
-      }
-      j->v = v;
-    }
+    if ((err = ledger_watch__reserve(&j->v, j->n, &cap, sizeof *j->v))) break;
     const struct dg_measure *m = dg_config_measure(e->cfg, (const char *)sqlite3_column_text(st, 1));
     struct ledger_watch__verdict *v = &j->v[j->n];
     int judged = ledger_watch__judge(w, m, st, j->now_ms, v);
