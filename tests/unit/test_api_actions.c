@@ -17,6 +17,7 @@
 #include "config.h"
 #include "httpc.h"
 #include "log.h"
+#include "plant_fixture.h"
 #include "sdnotify.h"
 
 static const char test_yaml[] =
@@ -33,15 +34,8 @@ static const char test_yaml[] =
   "  - { id: R1, type: high, point: P1, latched: true, stages: [ { name: H, limit: 25, priority: critical } ] }\n";
 
 struct fixture {
-  char dir[64], db[128];
-  uv_loop_t loop;
+  struct plant p;
   uv_async_t stop;
-  struct dg_config *cfg;
-  struct store *store;
-  struct ledger *ledger;
-  struct httpc *httpc;
-  struct notify *notify;
-  struct engine engine;
   struct http_server *http;
   struct api_ctx api;
   pthread_t thread;
@@ -54,7 +48,7 @@ static const struct dg_person *authenticate(void *ud, const char *token)
   struct fixture *f = ud;
   static const char *const tokens[][2] = {{"tok-wang", "wang"}, {"tok-li", "li"}, {"tok-zhao", "zhao"}};
   for (size_t i = 0; i < 3; i++)
-    if (strcmp(token, tokens[i][0]) == 0) return dg_config_person(f->cfg, tokens[i][1]);
+    if (strcmp(token, tokens[i][0]) == 0) return dg_config_person(f->p.cfg, tokens[i][1]);
   return NULL;
 }
 
@@ -62,45 +56,32 @@ static void on_stop(uv_async_t *a)
 {
   struct fixture *f = a->data;
   http_stop(f->http);
-  store_wait_idle(f->store);
-  engine_close(&f->engine);
-  notify_close(f->notify);
-  httpc_close(f->httpc);
-  store_close(f->store);
+  plant_close_handles(&f->p);
   uv_close((uv_handle_t *)a, NULL);
 }
 
 static void *loop_main(void *arg)
 {
   struct fixture *f = arg;
-  uv_run(&f->loop, UV_RUN_DEFAULT);
+  uv_run(&f->p.loop, UV_RUN_DEFAULT);
   return NULL;
 }
 
 static int setup(void **state)
 {
   struct fixture *f = calloc(1, sizeof *f);
-  char err[256];
-  snprintf(f->dir, sizeof f->dir, "/tmp/dg-api-XXXXXX");
-  assert_non_null(mkdtemp(f->dir));
-  snprintf(f->db, sizeof f->db, "%s/dg.db", f->dir);
-  assert_int_equal(config_load_string("t.yaml", test_yaml, sizeof test_yaml - 1, &f->cfg, err, sizeof err), 0);
-  assert_int_equal(uv_loop_init(&f->loop), 0);
-  assert_int_equal(store_open(&f->store, &f->loop, f->db, err, sizeof err), 0);
-  assert_int_equal(ledger_open(&f->ledger, f->cfg, f->store), 0);
-  assert_int_equal(httpc_init(&f->httpc, &f->loop), 0);
-  assert_int_equal(notify_init(&f->notify, &f->loop, f->cfg, f->store, f->httpc), 0);
-  assert_int_equal(engine_init(&f->engine, &f->loop, f->cfg, f->store, f->ledger, f->notify), 0);
-  assert_int_equal(http_start(&f->http, &f->loop, "127.0.0.1", 0), 0);
-  f->api = (struct api_ctx){.engine = &f->engine, .store = f->store, .notify = f->notify, .started_ms = dg_wall_ms(),
+  plant_init(&f->p, test_yaml);
+  plant_start(&f->p);
+  assert_int_equal(http_start(&f->http, &f->p.loop, "127.0.0.1", 0), 0);
+  f->api = (struct api_ctx){.engine = &f->p.engine, .store = f->p.store, .notify = f->p.notify, .started_ms = dg_wall_ms(),
                             .authenticate = authenticate, .auth_ud = f};
   assert_int_equal(api_register(f->http, &f->api), 0);
   snprintf(f->base, sizeof f->base, "http://127.0.0.1:%u", http_port(f->http));
   /* Alarm R1 active before the loop thread takes over. */
   struct dg_sample s = {.point = 0, .quality = DG_Q_GOOD, .value = 30, .ts_ms = dg_wall_ms()};
-  engine_on_samples(&f->engine, &s, 1);
-  store_wait_idle(f->store);
-  uv_async_init(&f->loop, &f->stop, on_stop);
+  engine_on_samples(&f->p.engine, &s, 1);
+  store_wait_idle(f->p.store);
+  uv_async_init(&f->p.loop, &f->stop, on_stop);
   f->stop.data = f;
   assert_int_equal(pthread_create(&f->thread, NULL, loop_main, f), 0);
   *state = f;
@@ -112,17 +93,8 @@ static int teardown(void **state)
   struct fixture *f = *state;
   uv_async_send(&f->stop);
   pthread_join(f->thread, NULL);
-  assert_int_equal(uv_loop_close(&f->loop), 0);
-  engine_free(&f->engine);
-  ledger_close(f->ledger);
-  config_free(f->cfg);
-  char path[256];
-  const char *files[] = {"dg.db", "dg.db-wal", "dg.db-shm"};
-  for (int i = 0; i < 3; i++) {
-    snprintf(path, sizeof path, "%s/%s", f->dir, files[i]);
-    unlink(path);
-  }
-  rmdir(f->dir);
+  plant_release(&f->p);
+  plant_free(&f->p);
   free(f);
   return 0;
 }
@@ -182,7 +154,7 @@ static void test_auth_and_roles(void **state)
 {
   struct fixture *f = *state;
   char path[64];
-  snprintf(path, sizeof path, "/api/v1/alarms/%lld/ack", (long long)f->engine.alarms[0].id);
+  snprintf(path, sizeof path, "/api/v1/alarms/%lld/ack", (long long)f->p.engine.alarms[0].id);
   EXPECT(call(f, path, NULL, "{}"), 401, "Bearer");
   EXPECT(call(f, path, "tok-nobody", "{}"), 401, "Bearer");
   EXPECT(call(f, path, "tok-zhao", "{}"), 403, "operator");
@@ -193,12 +165,12 @@ static void test_auth_and_roles(void **state)
   EXPECT(call(f, path, "tok-wang", "{\"comment\": \"on my way\"}"), 200, "\"state\":\"ACKED\"");
   EXPECT(call(f, path, "tok-wang", "{}"), 409, "nothing to acknowledge");
   EXPECT(call(f, "/api/v1/alarms?state=all", NULL, NULL), 200, "\"ack_user\":\"wang\"");
-  snprintf(path, sizeof path, "/api/v1/alarms/%lld/out-of-service", (long long)f->engine.alarms[0].id);
+  snprintf(path, sizeof path, "/api/v1/alarms/%lld/out-of-service", (long long)f->p.engine.alarms[0].id);
   EXPECT(call(f, path, "tok-wang", "{}"), 403, "engineer");
   EXPECT(call(f, path, "tok-li", "{\"comment\": \"loop test\"}"), 200, "OUT_OF_SERVICE");
-  snprintf(path, sizeof path, "/api/v1/alarms/%lld/return-to-service", (long long)f->engine.alarms[0].id);
+  snprintf(path, sizeof path, "/api/v1/alarms/%lld/return-to-service", (long long)f->p.engine.alarms[0].id);
   EXPECT(call(f, path, "tok-li", ""), 200, "\"state\":\"UNACK\"");
-  snprintf(path, sizeof path, "/api/v1/alarms/%lld/journal", (long long)f->engine.alarms[0].id);
+  snprintf(path, sizeof path, "/api/v1/alarms/%lld/journal", (long long)f->p.engine.alarms[0].id);
   /* The journal row commits on the writer thread after the answer: wait for it. */
   int64_t deadline = dg_mono_ms() + 10000;
   struct reply r;
@@ -210,7 +182,7 @@ static void test_auth_and_roles(void **state)
 static void test_shelve_and_reset(void **state)
 {
   struct fixture *f = *state;
-  long long id = f->engine.alarms[0].id;
+  long long id = f->p.engine.alarms[0].id;
   char shelve[64], unshelve[64], reset[64];
   snprintf(shelve, sizeof shelve, "/api/v1/alarms/%lld/shelve", id);
   snprintf(unshelve, sizeof unshelve, "/api/v1/alarms/%lld/unshelve", id);

@@ -16,6 +16,7 @@
 #include "engine.h"
 #include "httpc.h"
 #include "log.h"
+#include "plant_fixture.h"
 #include "sdnotify.h"
 
 static const char test_yaml[] =
@@ -60,72 +61,25 @@ static const char test_yaml[] =
   "  - { id: all, priorities: [low, medium, high, critical], channels: [hook] }\n"
   "alarm: { max_shelve: { critical: 30m } }\n";
 
-struct fixture {
-  char dir[64];
-  char db[128];
-  uv_loop_t loop;
-  struct dg_config *cfg;
-  struct store *store;
-  struct ledger *ledger;
-  struct httpc *httpc;
-  struct notify *notify;
-  struct engine engine;
-};
-
-static void start(struct fixture *f)
-{
-  char err[256];
-  assert_int_equal(uv_loop_init(&f->loop), 0);
-  assert_int_equal(store_open(&f->store, &f->loop, f->db, err, sizeof err), 0);
-  assert_int_equal(ledger_open(&f->ledger, f->cfg, f->store), 0);
-  assert_int_equal(httpc_init(&f->httpc, &f->loop), 0);
-  assert_int_equal(notify_init(&f->notify, &f->loop, f->cfg, f->store, f->httpc), 0);
-  assert_int_equal(engine_init(&f->engine, &f->loop, f->cfg, f->store, f->ledger, f->notify), 0);
-}
-
-static void stop(struct fixture *f)
-{
-  store_wait_idle(f->store);
-  engine_close(&f->engine);
-  notify_close(f->notify);
-  httpc_close(f->httpc);
-  store_close(f->store);
-  uv_run(&f->loop, UV_RUN_DEFAULT);
-  assert_int_equal(uv_loop_close(&f->loop), 0);
-  engine_free(&f->engine);
-  ledger_close(f->ledger);
-}
-
 static int setup(void **state)
 {
-  struct fixture *f = calloc(1, sizeof *f);
-  char err[256];
-  snprintf(f->dir, sizeof f->dir, "/tmp/dg-engine-XXXXXX");
-  assert_non_null(mkdtemp(f->dir));
-  snprintf(f->db, sizeof f->db, "%s/dg.db", f->dir);
-  assert_int_equal(config_load_string("test.yaml", test_yaml, sizeof test_yaml - 1, &f->cfg, err, sizeof err), 0);
-  start(f);
+  struct plant *f = calloc(1, sizeof *f);
+  plant_init(f, test_yaml);
+  plant_start(f);
   *state = f;
   return 0;
 }
 
 static int teardown(void **state)
 {
-  struct fixture *f = *state;
-  stop(f);
-  config_free(f->cfg);
-  char path[256];
-  const char *files[] = {"dg.db", "dg.db-wal", "dg.db-shm"};
-  for (int i = 0; i < 3; i++) {
-    snprintf(path, sizeof path, "%s/%s", f->dir, files[i]);
-    unlink(path);
-  }
-  rmdir(f->dir);
+  struct plant *f = *state;
+  plant_stop(f);
+  plant_free(f);
   free(f);
   return 0;
 }
 
-static void feed(struct fixture *f, const char *point, double value)
+static void feed(struct plant *f, const char *point, double value)
 {
   struct dg_sample s = {.point = (uint32_t)dg_config_point(f->cfg, point)->index, .quality = DG_Q_GOOD,
                         .value = value, .ts_ms = dg_wall_ms()};
@@ -133,7 +87,7 @@ static void feed(struct fixture *f, const char *point, double value)
   store_wait_idle(f->store);
 }
 
-static void feed_quality(struct fixture *f, const char *point, uint8_t quality)
+static void feed_quality(struct plant *f, const char *point, uint8_t quality)
 {
   struct dg_sample s = {.point = (uint32_t)dg_config_point(f->cfg, point)->index, .quality = quality,
                         .value = 0, .ts_ms = dg_wall_ms()};
@@ -141,7 +95,7 @@ static void feed_quality(struct fixture *f, const char *point, uint8_t quality)
   store_wait_idle(f->store);
 }
 
-static struct alarm *alarm_of(struct fixture *f, const char *rule)
+static struct alarm *alarm_of(struct plant *f, const char *rule)
 {
   for (size_t i = 0; i < f->cfg->n_rules; i++)
     if (strcmp(f->cfg->rules[i].id, rule) == 0) return &f->engine.alarms[i];
@@ -149,14 +103,14 @@ static struct alarm *alarm_of(struct fixture *f, const char *rule)
   return NULL;
 }
 
-static int op(struct fixture *f, const char *rule, enum alarm_event ev, const char *comment, int64_t shelve_ms)
+static int op(struct plant *f, const char *rule, enum alarm_event ev, const char *comment, int64_t shelve_ms)
 {
   int rc = engine_operate(&f->engine, alarm_of(f, rule)->id, ev, "zhang", comment, shelve_ms);
   store_wait_idle(f->store);
   return rc;
 }
 
-static int64_t count(struct fixture *f, const char *sql, int64_t alarm_id)
+static int64_t count(struct plant *f, const char *sql, int64_t alarm_id)
 {
   sqlite3_stmt *st;
   assert_int_equal(sqlite3_prepare_v2(store_conn_db(store_reader(f->store)), sql, -1, &st, NULL), SQLITE_OK);
@@ -167,7 +121,7 @@ static int64_t count(struct fixture *f, const char *sql, int64_t alarm_id)
   return n;
 }
 
-static int64_t outbox_rows(struct fixture *f, const char *rule)
+static int64_t outbox_rows(struct plant *f, const char *rule)
 {
   char like[64];
   snprintf(like, sizeof like, "alarm:%lld:%%", (long long)alarm_of(f, rule)->id);
@@ -181,16 +135,16 @@ static int64_t outbox_rows(struct fixture *f, const char *rule)
   return n;
 }
 
-static void restart(struct fixture *f)
+static void restart(struct plant *f)
 {
-  stop(f);
+  plant_stop(f);
   memset(&f->engine, 0, sizeof f->engine);
-  start(f);
+  plant_start(f);
 }
 
 static void test_operator_errors(void **state)
 {
-  struct fixture *f = *state;
+  struct plant *f = *state;
   assert_int_equal(engine_operate(&f->engine, 9999, ALARM_EV_ACK, "zhang", NULL, 0), -ENOENT);
   assert_int_equal(op(f, "R1", ALARM_EV_ACK, NULL, 0), -EALREADY);
   assert_int_equal(op(f, "R1", ALARM_EV_RESET, NULL, 0), -EINVAL);
@@ -205,7 +159,7 @@ static void test_operator_errors(void **state)
 
 static void test_shelved_and_oos_are_journaled_not_notified(void **state)
 {
-  struct fixture *f = *state;
+  struct plant *f = *state;
   int64_t id = alarm_of(f, "R2")->id;
   assert_int_equal(op(f, "R2", ALARM_EV_SHELVE, "sensor swap", 20 * 60000), 1);
   feed(f, "P2", 40);
@@ -227,7 +181,7 @@ static void test_shelved_and_oos_are_journaled_not_notified(void **state)
 /* F1 (say the feed flow) below 5 suppresses SU9 by design: evaluated and journaled, not notified. */
 static void test_suppressed_by_design(void **state)
 {
-  struct fixture *f = *state;
+  struct plant *f = *state;
   int64_t id = alarm_of(f, "SU9")->id;
   feed(f, "F1", 2);
   assert_int_equal(alarm_of(f, "SU9")->state, ALARM_SUPPRESSED);
@@ -291,7 +245,7 @@ static void test_suppress_when_config(void **state)
 
 static void test_latched_needs_reset(void **state)
 {
-  struct fixture *f = *state;
+  struct plant *f = *state;
   feed(f, "P1", 30);
   feed(f, "P1", 10);
   struct alarm *a = alarm_of(f, "R1");
@@ -302,7 +256,7 @@ static void test_latched_needs_reset(void **state)
   assert_int_equal(count(f, "SELECT COUNT(*) FROM alarms WHERE id = ?1 AND state = 'NORMAL' AND latched = 0", a->id), 1);
 }
 
-static void wait_state(struct fixture *f, const char *rule, enum alarm_state s)
+static void wait_state(struct plant *f, const char *rule, enum alarm_state s)
 {
   int64_t deadline = dg_mono_ms() + 10000;
   while (alarm_of(f, rule)->state != s && dg_mono_ms() < deadline) uv_run(&f->loop, UV_RUN_ONCE);
@@ -311,7 +265,7 @@ static void wait_state(struct fixture *f, const char *rule, enum alarm_state s)
 
 static void test_shelve_expires_while_active(void **state)
 {
-  struct fixture *f = *state;
+  struct plant *f = *state;
   feed(f, "P2", 40);
   assert_int_equal(op(f, "R2", ALARM_EV_ACK, NULL, 0), 1);
   assert_int_equal(op(f, "R2", ALARM_EV_SHELVE, "short", 1), 1);
@@ -326,7 +280,7 @@ static void test_shelve_expires_while_active(void **state)
 
 static void test_quality_rule(void **state)
 {
-  struct fixture *f = *state;
+  struct plant *f = *state;
   feed(f, "P3", 12);
   feed_quality(f, "P3", DG_Q_UNKNOWN); /* not a fault */
   feed_quality(f, "P3", DG_Q_COMM);
@@ -349,7 +303,7 @@ static void test_quality_rule(void **state)
 
 static void test_stale_rule(void **state)
 {
-  struct fixture *f = *state;
+  struct plant *f = *state;
   wait_state(f, "S4", ALARM_UNACK); /* never reported since start */
   feed_quality(f, "P4", DG_Q_COMM);  /* a fault sample is not fresh data */
   assert_int_equal(alarm_of(f, "S4")->state, ALARM_UNACK);
@@ -368,7 +322,7 @@ static void test_stale_rule(void **state)
   assert_int_equal(alarm_of(f, "S4")->state, ALARM_RTN_UNACK);
 }
 
-static void advance_loop_time(struct fixture *f, uint64_t ms)
+static void advance_loop_time(struct plant *f, uint64_t ms)
 {
   uint64_t until = uv_now(&f->loop) + ms;
   while (uv_now(&f->loop) < until) uv_update_time(&f->loop);
@@ -376,7 +330,7 @@ static void advance_loop_time(struct fixture *f, uint64_t ms)
 
 static void test_rate_rule_in_engine(void **state)
 {
-  struct fixture *f = *state;
+  struct plant *f = *state;
   feed(f, "P5", 100);
   advance_loop_time(f, 150);
   feed(f, "P5", 99.9); /* a slow fall: no alarm */
@@ -428,7 +382,7 @@ static void test_fault_rule_config(void **state)
 /* Either point's good sample evaluates; a bad-quality input holds the state. */
 static void test_deviation_rule_in_engine(void **state)
 {
-  struct fixture *f = *state;
+  struct plant *f = *state;
   feed(f, "P6", 10);
   assert_int_equal(alarm_of(f, "D6")->state, ALARM_NORMAL); /* P7 has no value yet */
   feed(f, "P7", 16);
@@ -463,7 +417,7 @@ static void test_deviation_rule_config(void **state)
 /* 2oo3 in the engine: any input's sample re-counts; a detector going bad stops voting. */
 static void test_vote_rule_in_engine(void **state)
 {
-  struct fixture *f = *state;
+  struct plant *f = *state;
   feed(f, "G1", 21);
   assert_int_equal(alarm_of(f, "V7")->state, ALARM_NORMAL);
   feed(f, "G3", 29);
@@ -529,7 +483,7 @@ static void test_vote_rule_limits(void **state)
 /* The item level follows its point rules' stage changes, escalating and returning. */
 static void test_aggregate_rule_in_engine(void **state)
 {
-  struct fixture *f = *state;
+  struct plant *f = *state;
   feed(f, "T1", 1.5);
   assert_int_equal(alarm_of(f, "AG8")->state, ALARM_NORMAL);
   feed(f, "T2", 1.5); /* 2 blue → yellow */
@@ -602,7 +556,7 @@ static void test_aggregate_rule_inputs(void **state)
 /* Drive each alarm to a state, restart, and find the same state, stage and shelve. */
 static void test_restart_in_each_state(void **state)
 {
-  struct fixture *f = *state;
+  struct plant *f = *state;
   static const enum alarm_state states[] = {ALARM_UNACK,   ALARM_ACKED,   ALARM_RTN_UNACK,
                                             ALARM_LATCHED, ALARM_SHELVED, ALARM_OUT_OF_SERVICE};
   for (size_t i = 0; i < sizeof states / sizeof states[0]; i++) {

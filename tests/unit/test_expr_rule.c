@@ -16,6 +16,7 @@
 #include "engine.h"
 #include "httpc.h"
 #include "log.h"
+#include "plant_fixture.h"
 #include "sdnotify.h"
 
 static const char test_yaml[] =
@@ -34,61 +35,25 @@ static const char test_yaml[] =
   "policies:\n"
   "  - { id: all, priorities: [low, medium, high, critical], channels: [hook] }\n";
 
-struct fixture {
-  char dir[64];
-  char db[128];
-  uv_loop_t loop;
-  struct dg_config *cfg;
-  struct store *store;
-  struct ledger *ledger;
-  struct httpc *httpc;
-  struct notify *notify;
-  struct engine engine;
-};
-
 static int setup(void **state)
 {
-  struct fixture *f = calloc(1, sizeof *f);
-  char err[256];
-  snprintf(f->dir, sizeof f->dir, "/tmp/dg-exprrule-XXXXXX");
-  assert_non_null(mkdtemp(f->dir));
-  snprintf(f->db, sizeof f->db, "%s/dg.db", f->dir);
-  assert_int_equal(config_load_string("test.yaml", test_yaml, sizeof test_yaml - 1, &f->cfg, err, sizeof err), 0);
-  assert_int_equal(uv_loop_init(&f->loop), 0);
-  assert_int_equal(store_open(&f->store, &f->loop, f->db, err, sizeof err), 0);
-  assert_int_equal(ledger_open(&f->ledger, f->cfg, f->store), 0);
-  assert_int_equal(httpc_init(&f->httpc, &f->loop), 0);
-  assert_int_equal(notify_init(&f->notify, &f->loop, f->cfg, f->store, f->httpc), 0);
-  assert_int_equal(engine_init(&f->engine, &f->loop, f->cfg, f->store, f->ledger, f->notify), 0);
+  struct plant *f = calloc(1, sizeof *f);
+  plant_init(f, test_yaml);
+  plant_start(f);
   *state = f;
   return 0;
 }
 
 static int teardown(void **state)
 {
-  struct fixture *f = *state;
-  store_wait_idle(f->store);
-  engine_close(&f->engine);
-  notify_close(f->notify);
-  httpc_close(f->httpc);
-  store_close(f->store);
-  uv_run(&f->loop, UV_RUN_DEFAULT);
-  assert_int_equal(uv_loop_close(&f->loop), 0);
-  engine_free(&f->engine);
-  ledger_close(f->ledger);
-  config_free(f->cfg);
-  char path[256];
-  const char *files[] = {"dg.db", "dg.db-wal", "dg.db-shm"};
-  for (int i = 0; i < 3; i++) {
-    snprintf(path, sizeof path, "%s/%s", f->dir, files[i]);
-    unlink(path);
-  }
-  rmdir(f->dir);
+  struct plant *f = *state;
+  plant_stop(f);
+  plant_free(f);
   free(f);
   return 0;
 }
 
-static void feed_q(struct fixture *f, const char *point, double value, uint8_t quality)
+static void feed_q(struct plant *f, const char *point, double value, uint8_t quality)
 {
   struct dg_sample s = {.point = (uint32_t)dg_config_point(f->cfg, point)->index, .quality = quality,
                         .value = value, .ts_ms = dg_wall_ms()};
@@ -96,9 +61,9 @@ static void feed_q(struct fixture *f, const char *point, double value, uint8_t q
   store_wait_idle(f->store);
 }
 
-static void feed(struct fixture *f, const char *point, double value) { feed_q(f, point, value, DG_Q_GOOD); }
+static void feed(struct plant *f, const char *point, double value) { feed_q(f, point, value, DG_Q_GOOD); }
 
-static struct alarm *alarm_of(struct fixture *f, const char *rule)
+static struct alarm *alarm_of(struct plant *f, const char *rule)
 {
   for (size_t i = 0; i < f->cfg->n_rules; i++)
     if (strcmp(f->cfg->rules[i].id, rule) == 0) return &f->engine.alarms[i];
@@ -107,7 +72,7 @@ static struct alarm *alarm_of(struct fixture *f, const char *rule)
 }
 
 /* Runs the loop until the alarm reaches `want` or 5 s pass. */
-static void wait_state(struct fixture *f, const char *rule, enum alarm_state want)
+static void wait_state(struct plant *f, const char *rule, enum alarm_state want)
 {
   int64_t deadline = dg_mono_ms() + 5000;
   while (alarm_of(f, rule)->state != want && dg_mono_ms() < deadline) {
@@ -119,7 +84,7 @@ static void wait_state(struct fixture *f, const char *rule, enum alarm_state wan
 
 static void test_bound_to_every_point_and_holds_when_unknown(void **state)
 {
-  struct fixture *f = *state;
+  struct plant *f = *state;
   feed(f, "P1", 10); /* P2 and P3 never reported: unknown */
   assert_int_equal(alarm_of(f, "XB")->state, ALARM_NORMAL);
   feed(f, "P2", 20); /* |10 - 20| > 5: true whatever P3 is */
@@ -142,7 +107,7 @@ static void test_bound_to_every_point_and_holds_when_unknown(void **state)
 
 static void test_on_delay(void **state)
 {
-  struct fixture *f = *state;
+  struct plant *f = *state;
   feed(f, "P1", 25);
   feed(f, "P2", 25);
   assert_int_equal(alarm_of(f, "XA")->state, ALARM_NORMAL); /* on-delay pending */
@@ -161,7 +126,7 @@ static void test_on_delay(void **state)
  * changed; the new bindings take effect. */
 static void test_reload(void **state)
 {
-  struct fixture *f = *state;
+  struct plant *f = *state;
   feed(f, "P1", 10);
   feed(f, "P2", 30);
   assert_int_equal(alarm_of(f, "XB")->state, ALARM_UNACK);
