@@ -534,7 +534,7 @@ static void api__alarm_kpis(void *ud, const struct http_request *req, struct htt
   struct api_ctx *ctx = ud;
   struct store_conn *c = store_reader(ctx->store);
   int64_t now = dg_wall_ms(), day = now - KPI_DAY_MS;
-  int err = 0;
+  int err = store_read_begin(c) != 0; /* every figure from one snapshot of the journal */
   int64_t last10 = api__kpi_count(c, now - KPI_TEN_MIN_MS), last_day = api__kpi_count(c, day);
   cJSON *o = cJSON_CreateObject();
   cJSON_AddNumberToObject(o, "now_ms", (double)now);
@@ -545,6 +545,7 @@ static void api__alarm_kpis(void *ud, const struct http_request *req, struct htt
   cJSON_AddItemToObject(o, "chattering", api__kpi_rows(c, api__sql_kpi_chattering, day, chatter_keys, 3, &err));
   cJSON_AddItemToObject(o, "standing", api__kpi_rows(c, api__sql_kpi_standing, day, standing_keys, 4, &err));
   cJSON_AddItemToObject(o, "top10", api__kpi_rows(c, api__sql_kpi_top, day, top_keys, 3, &err));
+  store_read_end(c);
   if (err || last10 < 0 || last_day < 0) {
     cJSON_Delete(o);
     api_error(resp, 500, "database error");

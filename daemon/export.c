@@ -165,9 +165,12 @@ cJSON *export_build(const struct dg_config *cfg, struct store_conn *c, int64_t s
     cJSON_AddItemToArray(sources, export_hazard_source(&cfg->sources[s]));
     for (size_t u = 0; u < cfg->sources[s].n_units; u++) export__unit(root, &cfg->sources[s].units[u]);
   }
-  if (export__query(c, export__sql_tasks, since_ms, root, "checkTasks") ||
-      export__query(c, export__sql_records, since_ms, root, "checkRecords") ||
-      export__query(c, export__sql_hazards, since_ms, root, "hazards")) {
+  /* tasks, records and hazards from one snapshot, so a record never names a missing hazard */
+  int failed = store_read_begin(c) || export__query(c, export__sql_tasks, since_ms, root, "checkTasks") ||
+               export__query(c, export__sql_records, since_ms, root, "checkRecords") ||
+               export__query(c, export__sql_hazards, since_ms, root, "hazards");
+  store_read_end(c);
+  if (failed) {
     cJSON_Delete(root);
     return NULL;
   }

@@ -361,7 +361,9 @@ static void report__get(void *ud, const struct http_request *req, struct http_re
     return;
   }
   store_wait_idle(ctx->store); /* report what every answered write committed */
-  cJSON *doc = report_monthly(ctx->engine->cfg, store_conn_db(store_reader(ctx->store)), &m, dg_wall_ms());
+  struct store_conn *c = store_reader(ctx->store);
+  cJSON *doc = store_read_begin(c) ? NULL : report_monthly(ctx->engine->cfg, store_conn_db(c), &m, dg_wall_ms());
+  store_read_end(c); /* the report's figures from one snapshot */
   if (!doc) {
     api_error(resp, 500, "database error");
     return;

@@ -226,6 +226,16 @@ static int store__exec(struct store_conn *c, const char *sql)
   return rc == SQLITE_DONE ? SQLITE_OK : rc;
 }
 
+int store_read_begin(struct store_conn *c)
+{
+  return store__exec(c, "BEGIN") == SQLITE_OK ? 0 : -EIO;
+}
+
+void store_read_end(struct store_conn *c)
+{
+  if (!sqlite3_get_autocommit(c->db)) store__exec(c, "COMMIT");
+}
+
 /* Statements a job left mid-step would make COMMIT or ROLLBACK TO fail. */
 static void store__reset_busy(sqlite3 *db)
 {

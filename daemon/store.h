@@ -52,6 +52,11 @@ int store_yield(struct store_conn *c);
 sqlite3_stmt *store_stmt(struct store_conn *c, const char *sql);
 sqlite3 *store_conn_db(struct store_conn *c);
 
+/* Reader: several queries that must agree (one answer, one export, one report) run between
+ * these two, on one snapshot of the database (a read transaction). Begin returns 0 or -EIO. */
+int store_read_begin(struct store_conn *c);
+void store_read_end(struct store_conn *c);
+
 /* Statement helpers for work functions. store_bind_text binds s (SQLITE_STATIC) or NULL;
  * store_bind_ms binds ms or NULL for 0; store_step_done steps a statement that returns no rows,
  * resets it and answers SQLITE_OK, or the SQLite error. */

@@ -659,6 +659,26 @@ static void test_background_checkpoint(void **state)
   close_store(f, s);
 }
 
+/* Queries between store_read_begin and store_read_end see one snapshot: a commit made in the
+ * meantime shows only after the end. */
+static void test_read_snapshot(void **state)
+{
+  struct fixture *f = *state;
+  struct store *s = open_store(f);
+  struct ctx c = {0};
+  submit(s, &c, 1, JOB_INSERT);
+  store_wait_idle(s);
+  assert_int_equal(store_read_begin(store_reader(s)), 0);
+  assert_int_equal(count_reader(s, 1), 1);
+  submit(s, &c, 1, JOB_INSERT);
+  store_wait_idle(s);
+  assert_int_equal(raw_int(f->path, "SELECT count(*) FROM samples WHERE ts_ms = 1"), 2); /* committed */
+  assert_int_equal(count_reader(s, 1), 1);                                               /* not yet seen */
+  store_read_end(store_reader(s));
+  assert_int_equal(count_reader(s, 1), 2);
+  close_store(f, s);
+}
+
 static void test_close_finishes_queue_then_refuses(void **state)
 {
   struct fixture *f = *state;
@@ -831,6 +851,7 @@ int main(void)
     cmocka_unit_test_setup_teardown(test_urgent_jobs_overtake_queued_ones, setup, teardown),
     cmocka_unit_test_setup_teardown(test_yield_lets_urgent_jobs_in, setup, teardown),
     cmocka_unit_test_setup_teardown(test_background_checkpoint, setup, teardown),
+    cmocka_unit_test_setup_teardown(test_read_snapshot, setup, teardown),
     cmocka_unit_test_setup_teardown(test_close_finishes_queue_then_refuses, setup, teardown),
     cmocka_unit_test_setup_teardown(test_commit_survives_kill, setup, teardown),
     cmocka_unit_test_setup_teardown(test_reader_sees_commits, setup, teardown),
