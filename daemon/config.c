@@ -253,6 +253,8 @@ static bool cfg__parse_duration(const char *s, uint64_t *ms)
   return false;
 }
 
+bool config_parse_duration(const char *s, uint64_t *ms) { return cfg__parse_duration(s, ms); }
+
 static int cfg__duration(struct cfg_ctx *x, const struct dg_ynode *n, double lo, double hi, uint64_t *ms)
 {
   const char *t = NULL;
@@ -1874,10 +1876,23 @@ static int cfg__alarm(struct cfg_ctx *x, const struct dg_ynode *n, void *obj)
 
 /* ---- hazard ledger ---- */
 
-enum { LDG_REVIEW, LDG_ATTACH_DIR };
+enum { QUOTA_PERSON, QUOTA_TOTAL };
+static const struct cfg_field cfg__quota_fields[] = {
+  [QUOTA_PERSON] = FNUM("per_person_day_mib", K_U32, struct dg_config, upload_person_day_mib, 0, 1, 1048576),
+  [QUOTA_TOTAL] = FNUM("total_mib", K_U32, struct dg_config, upload_total_mib, 0, 1, 16777216),
+};
+
+static int cfg__upload_quota(struct cfg_ctx *x, const struct dg_ynode *n, void *obj)
+{
+  struct cfg_seen s;
+  return CFG_MAP(x, n, cfg__quota_fields, obj, &s);
+}
+
+enum { LDG_REVIEW, LDG_ATTACH_DIR, LDG_QUOTA };
 static const struct cfg_field cfg__ledger_fields[] = {
   [LDG_REVIEW] = FBOOL("review_reports", struct dg_config, review_reports),
   [LDG_ATTACH_DIR] = FSTR("attachments_dir", struct dg_config, attachments_dir, 0),
+  [LDG_QUOTA] = FNODE("upload_quota", 0),
 };
 
 static int cfg__ledger(struct cfg_ctx *x, const struct dg_ynode *n, void *obj)
@@ -1887,6 +1902,7 @@ static int cfg__ledger(struct cfg_ctx *x, const struct dg_ynode *n, void *obj)
   int rc = CFG_MAP(x, n, cfg__ledger_fields, obj, &s);
   if (!rc && c->attachments_dir && !c->attachments_dir[0])
     rc = cfg__failk(x, s.val[LDG_ATTACH_DIR], "attachments_dir", "expected a directory path, got ''");
+  if (!rc) rc = cfg__under(x, s.val[LDG_QUOTA], "upload_quota", obj, cfg__upload_quota);
   return rc;
 }
 
@@ -2224,6 +2240,8 @@ int config_load_edits_string(const char *name, const char *yaml, size_t len, con
   x.c->http_port = 8080;
   x.c->history_flush_ms = 1000;
   x.c->hazard_deadline_days = 7;
+  x.c->upload_person_day_mib = 256;
+  x.c->upload_total_mib = 4096;
   x.c->lec_bands = dg_default_lec_bands;
   x.c->ls_bands = dg_default_ls_bands;
   x.c->calendar.weekend_mask = WORKCAL_DEFAULT_WEEKEND;

@@ -379,6 +379,9 @@ struct dg_config {
    * them (default false); directory of photo attachments (NULL: "<database path>.attachments"). */
   bool review_reports;
   char *attachments_dir;
+  /* ledger.upload_quota: photo bytes one person may upload in 24 h, and the most all stored
+   * photos may take, in MiB (defaults 256 and 4096). */
+  uint32_t upload_person_day_mib, upload_total_mib;
 };
 
 /* Lookups by id (linear or hashed; NULL if absent). */
