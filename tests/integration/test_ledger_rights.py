@@ -10,34 +10,20 @@ import stat
 import sys
 
 from dgtest import db_rows, run_tests, wait_until
-from test_hazard_review_photos import png, post, start, upload
+from test_hazard_review_photos import CONFIG as REVIEW_CONFIG, png, post, start, upload
 
-CONFIG = """
-site: { code: "410700-0001", name: 测试化工 }
-daemon: { history_flush: 200ms }
-ledger: { upload_quota: { per_person_day_mib: 1, total_mib: 2 } }
-persons:
-  - { id: nobody, name: 孙临时工, roles: [contractor] }
+PERSONS = """  - { id: nobody, name: 孙临时工, roles: [contractor] }
   - { id: zhang, name: 张操作员, roles: [operator] }
   - { id: sun, name: 孙操作员, roles: [operator] }
   - { id: li, name: 李主任, roles: [workshop_director] }
   - { id: wang, name: 王工, roles: [engineer] }
   - { id: zhao, name: 赵总监, roles: [safety_director] }
-hazard_sources:
-  - id: HS01
-    name: 液氨储罐区
-    units:
-      - id: U01
-        name: 1#液氨储罐
-        responsible: { dept: 储运车间, person: li }
-        events:
-          - id: E01
-            name: 液氨泄漏中毒
-            accident_type: 中毒和窒息
-            lec: { l: 1, e: 6, c: 15 }
-            measures:
-              - { id: M01, desc: 储罐区巡检无泄漏, classify: "3-1", data_src: 2 }
 """
+# The review test's plant (one unit, liable li; one inspected measure) with these persons and a
+# small upload quota.
+CONFIG = REVIEW_CONFIG.replace("ledger: { review_reports: true }",
+                               "ledger: { upload_quota: { per_person_day_mib: 1, total_mib: 2 } }")
+CONFIG = CONFIG[:CONFIG.index("persons:\n") + len("persons:\n")] + PERSONS + CONFIG[CONFIG.index("hazard_sources:"):]
 
 FIVE = {"rectify_measures": "更换法兰垫片", "cost": 800, "contingency_plan": "液氨泄漏专项预案"}
 

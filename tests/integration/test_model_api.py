@@ -66,7 +66,8 @@ def model_unit(daemon, unit):
     return None
 
 
-def test_model_edits_end_to_end(workdir, cleanup):
+def setup(workdir, cleanup):
+    """A broker and a daemon (not started) on CONFIG."""
     broker = Mosquitto(workdir).start()
     cleanup.append(broker.stop)
     cfg = os.path.join(workdir, "plant.yaml")
@@ -74,6 +75,11 @@ def test_model_edits_end_to_end(workdir, cleanup):
         f.write(CONFIG.format(port=broker.port))
     daemon = Daemon(workdir, cfg, os.path.join(workdir, "dg.db"))
     cleanup.append(lambda: daemon.stop(signal.SIGKILL))
+    return broker, daemon, cfg
+
+
+def test_model_edits_end_to_end(workdir, cleanup):
+    broker, daemon, cfg = setup(workdir, cleanup)
     engineer, operator = daemon.token("wang"), daemon.token("zhang")
     daemon.start()
 
@@ -217,13 +223,7 @@ def test_model_edits_end_to_end(workdir, cleanup):
 
 
 def test_edits_refused_before_anything_is_stored(workdir, cleanup):
-    broker = Mosquitto(workdir).start()
-    cleanup.append(broker.stop)
-    cfg = os.path.join(workdir, "plant.yaml")
-    with open(cfg, "w", encoding="utf-8") as f:
-        f.write(CONFIG.format(port=broker.port))
-    daemon = Daemon(workdir, cfg, os.path.join(workdir, "dg.db"))
-    cleanup.append(lambda: daemon.stop(signal.SIGKILL))
+    _, daemon, _ = setup(workdir, cleanup)
     engineer = daemon.token("wang")
     daemon.start()
 

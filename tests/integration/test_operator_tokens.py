@@ -7,10 +7,9 @@ import os
 import signal
 import subprocess
 import sys
-import urllib.error
-import urllib.request
 
 from dgtest import DAEMON, Daemon, db_rows, Mosquitto, run_tests, wait_connected, wait_until
+from test_model_api import call as request
 
 CONFIG = """
 site: {{ code: "T-0001", name: 测试 }}
@@ -28,19 +27,11 @@ rules:
 
 
 def post(daemon, path, body, token=None):
-    headers = {"Content-Type": "application/json"}
-    if token:
-        headers["Authorization"] = "Bearer " + token
-    req = urllib.request.Request(f"http://127.0.0.1:{daemon.port}{path}", data=json.dumps(body).encode(),
-                                 method="POST", headers=headers)
-    try:
-        with urllib.request.urlopen(req, timeout=10) as r:
-            return r.status, json.loads(r.read())
-    except urllib.error.HTTPError as e:
-        return e.code, json.loads(e.read() or b"null")
+    return request(daemon, "POST", path, body, token)
 
 
-def test_tokens_hashed_and_roles_enforced(workdir, cleanup):
+def setup(workdir, cleanup):
+    """A broker and a daemon (not started) on CONFIG."""
     broker = Mosquitto(workdir).start()
     cleanup.append(broker.stop)
     cfg = os.path.join(workdir, "plant.yaml")
@@ -48,6 +39,12 @@ def test_tokens_hashed_and_roles_enforced(workdir, cleanup):
         f.write(CONFIG.format(port=broker.port))
     daemon = Daemon(workdir, cfg, os.path.join(workdir, "dg.db"))
     cleanup.append(lambda: daemon.stop(signal.SIGKILL))
+    return broker, daemon
+
+
+def test_tokens_hashed_and_roles_enforced(workdir, cleanup):
+    broker, daemon = setup(workdir, cleanup)
+    cfg = daemon.config_path
     operator, safety = daemon.token("zhang"), daemon.token("zhao")
     assert len(operator) == 64 and operator != safety
     # Only the hash is stored.
@@ -85,24 +82,8 @@ def cli(daemon, *args):
                           text=True, timeout=30)
 
 
-def request(daemon, method, path, token=None):
-    headers = {"Authorization": "Bearer " + token} if token else {}
-    req = urllib.request.Request(f"http://127.0.0.1:{daemon.port}{path}", method=method, headers=headers)
-    try:
-        with urllib.request.urlopen(req, timeout=10) as r:
-            return r.status, json.loads(r.read())
-    except urllib.error.HTTPError as e:
-        return e.code, json.loads(e.read() or b"null")
-
-
 def test_tokens_expire_and_are_revoked_and_listed(workdir, cleanup):
-    broker = Mosquitto(workdir).start()
-    cleanup.append(broker.stop)
-    cfg = os.path.join(workdir, "plant.yaml")
-    with open(cfg, "w", encoding="utf-8") as f:
-        f.write(CONFIG.format(port=broker.port))
-    daemon = Daemon(workdir, cfg, os.path.join(workdir, "dg.db"))
-    cleanup.append(lambda: daemon.stop(signal.SIGKILL))
+    broker, daemon = setup(workdir, cleanup)
 
     # A token for a person without a usable role is issued with a warning.
     r = cli(daemon, "--create-token", "zhao")
@@ -123,34 +104,34 @@ def test_tokens_expire_and_are_revoked_and_listed(workdir, cleanup):
     wait_connected(daemon)
     # Listing: admin only, newest first, never a hash.
     assert request(daemon, "GET", "/api/v1/tokens")[0] == 401
-    assert request(daemon, "GET", "/api/v1/tokens", operator)[0] == 403
-    st, body = request(daemon, "GET", "/api/v1/tokens", admin)
+    assert request(daemon, "GET", "/api/v1/tokens", token=operator)[0] == 403
+    st, body = request(daemon, "GET", "/api/v1/tokens", token=admin)
     assert st == 200 and [t["id"] for t in body["tokens"]] == [4, 3, 2, 1], body
     assert all(set(t) == {"id", "person", "created_ms", "expires_ms", "last_used_ms", "revoked", "revoked_ms",
                           "status"} for t in body["tokens"]), body
     assert short not in json.dumps(body) and "sha256" not in json.dumps(body)
 
     # Expiry: the 3 s token is refused once past, and the refusal says why.
-    wait_until(lambda: request(daemon, "GET", "/api/v1/tokens", short)[0] == 401, 10, "the short token expired")
+    wait_until(lambda: request(daemon, "GET", "/api/v1/tokens", token=short)[0] == 401, 10, "the short token expired")
     wait_until(lambda: "authentication failed: token 3 (zhang) expired" in daemon.read_log(), 5, "expiry logged")
-    assert request(daemon, "GET", "/api/v1/tokens", "e" * 64)[0] == 401
+    assert request(daemon, "GET", "/api/v1/tokens", token="e" * 64)[0] == 401
     wait_until(lambda: "authentication failed: unknown token" in daemon.read_log(), 5, "unknown token logged")
-    st, body = request(daemon, "GET", "/api/v1/tokens", admin)
+    st, body = request(daemon, "GET", "/api/v1/tokens", token=admin)
     assert [t["status"] for t in body["tokens"]] == ["active", "expired", "active", "active"], body
 
     # Revocation through the API (admin only) and through the CLI.
-    assert request(daemon, "DELETE", "/api/v1/tokens/2", operator)[0] == 403
-    assert request(daemon, "DELETE", "/api/v1/tokens/99", admin)[0] == 404
-    st, body = request(daemon, "DELETE", "/api/v1/tokens/2", admin)
+    assert request(daemon, "DELETE", "/api/v1/tokens/2", token=operator)[0] == 403
+    assert request(daemon, "DELETE", "/api/v1/tokens/99", token=admin)[0] == 404
+    st, body = request(daemon, "DELETE", "/api/v1/tokens/2", token=admin)
     assert st == 200 and body == {"id": 2, "revoked": True}, (st, body)
-    assert request(daemon, "DELETE", "/api/v1/tokens/2", admin)[0] == 409
+    assert request(daemon, "DELETE", "/api/v1/tokens/2", token=admin)[0] == 409
     broker.publish("t/gt101", "30")
     alarm = wait_until(lambda: (a := daemon.alarm("R1"))["state"] == "UNACK" and a, 10, "alarm")
     assert post(daemon, f"/api/v1/alarms/{alarm['id']}/ack", {}, token=operator)[0] == 401
     wait_until(lambda: "authentication failed: token 2 (zhang) is revoked" in daemon.read_log(), 5, "revoked logged")
     r = cli(daemon, "--revoke-token", "4")
     assert r.returncode == 0 and "token 4 revoked" in r.stdout, r
-    assert request(daemon, "GET", "/api/v1/tokens", admin)[0] == 401
+    assert request(daemon, "GET", "/api/v1/tokens", token=admin)[0] == 401
     assert cli(daemon, "--revoke-token", "99").returncode == 1
     r = cli(daemon, "--list-tokens")
     lines = r.stdout.splitlines()
