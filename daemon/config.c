@@ -332,7 +332,7 @@ struct cfg_seen {
 
 static const char *const cfg__transports[] = {"tcp", "rtu", "rtu_over_tcp", NULL};
 static const char *const cfg__rule_types[] = {"high", "low", "stale", "quality", "rate", "expr",
-                                               "deviation", "vote", "aggregate", NULL};
+                                               "deviation", "vote", "aggregate", "state", NULL};
 static const char *const cfg__rate_directions[] = {"rising", "falling", NULL};
 static const char *const cfg__channel_types[] = {"webhook", NULL};
 static const char *const cfg__priorities[] = {"low", "medium", "high", "critical", NULL};
@@ -1322,7 +1322,7 @@ static int cfg__stages(struct cfg_ctx *x, const struct dg_ynode *n, void *obj)
 
 enum { RU_ID, RU_NAME, RU_TYPE, RU_POINT, RU_MEASURE, RU_STAGES, RU_DEADBAND, RU_ON, RU_OFF, RU_LEVEL, RU_DEADLINE,
        RU_LATCHED, RU_TIMEOUT, RU_PRIORITY, RU_RATE, RU_DIRECTION, RU_EXPR, RU_POINTS, RU_LIMIT, RU_K,
-       RU_LIMITS, RU_RULES, RU_COUNTS, RU_PRIORITIES, RU_SUPPRESS };
+       RU_LIMITS, RU_RULES, RU_COUNTS, RU_PRIORITIES, RU_SUPPRESS, RU_VALUE, RU_CHANGE };
 static const struct cfg_field cfg__rule_fields[] = {
   [RU_ID] = FSTR("id", struct dg_rule, id, F_REQ),
   [RU_NAME] = FSTR("name", struct dg_rule, name, 0),
@@ -1349,6 +1349,8 @@ static const struct cfg_field cfg__rule_fields[] = {
   [RU_COUNTS] = FNODE("counts", 0),
   [RU_PRIORITIES] = FNODE("priorities", 0),
   [RU_SUPPRESS] = FNODE("suppress_when", 0),
+  [RU_VALUE] = FNUM("value", K_DOUBLE, struct dg_rule, state_value, 0, -DBL_MAX, DBL_MAX),
+  [RU_CHANGE] = FBOOL("change", struct dg_rule, state_change),
 };
 
 struct cfg_suppress {
@@ -1420,6 +1422,25 @@ static int cfg__fault_rule(struct cfg_ctx *x, const struct dg_ynode *n, struct d
     return cfg__failk(x, s->val[RU_TIMEOUT], "timeout", "only stale rules have a timeout");
   r->stages[0] = (struct dg_stage){.name = strdup(type), .limit = 0, .priority = r->priority};
   r->n_stages = 1;
+  return r->stages[0].name ? 0 : cfg__oom(x);
+}
+
+/* state rules: `value: V` (alarm while the input equals V) or `change: true` (alarm on each
+ * change, back to normal off_delay after the last one); one implicit stage. */
+static int cfg__state_rule(struct cfg_ctx *x, const struct dg_ynode *n, struct dg_rule *r, const struct cfg_seen *s)
+{
+  if (s->val[RU_VALUE] && r->state_change)
+    return cfg__failk(x, s->val[RU_VALUE], "value", "a state rule takes 'value' or 'change: true', not both");
+  if (!s->val[RU_VALUE] && !r->state_change)
+    return cfg__fail(x, n, "a state rule needs 'value: <state that alarms>' or 'change: true'");
+  if (r->state_change && s->val[RU_ON])
+    return cfg__failk(x, s->val[RU_ON], "on_delay", "a change alarms at once: 'change: true' takes no on_delay");
+  if (s->val[RU_DEADBAND]) return cfg__failk(x, s->val[RU_DEADBAND], "deadband", "a state rule has no deadband");
+  int rc = cfg__fault_rule(x, n, r, s);
+  if (rc) return rc;
+  free(r->stages[0].name);
+  r->stages[0].name = strdup(r->state_change ? "change" : "state");
+  r->stages[0].limit = r->state_change ? 0 : r->state_value;
   return r->stages[0].name ? 0 : cfg__oom(x);
 }
 
@@ -1671,6 +1692,10 @@ static int cfg__rule(struct cfg_ctx *x, const struct dg_ynode *n, void *item, si
     return cfg__failk(x, s.val[RU_RATE] ? s.val[RU_RATE] : s.val[RU_DIRECTION], s.val[RU_RATE] ? "rate" : "direction",
                       "only rate rules have '%s'", s.val[RU_RATE] ? "rate" : "direction");
   if (r->type == DG_RULE_EXPR) return cfg__expr_rule(x, n, r, &s);
+  if (r->type != DG_RULE_STATE && (s.val[RU_VALUE] || s.val[RU_CHANGE]))
+    return cfg__failk(x, s.val[RU_VALUE] ? s.val[RU_VALUE] : s.val[RU_CHANGE], s.val[RU_VALUE] ? "value" : "change",
+                      "only state rules have '%s'", s.val[RU_VALUE] ? "value" : "change");
+  if (r->type == DG_RULE_STATE) return cfg__state_rule(x, n, r, &s);
   if (r->type == DG_RULE_STALE || r->type == DG_RULE_QUALITY) return cfg__fault_rule(x, n, r, &s);
   if (r->type == DG_RULE_DEVIATION || r->type == DG_RULE_VOTE || r->type == DG_RULE_AGGREGATE) return 0;
   if (r->type == DG_RULE_RATE && (rc = cfg__rate_rule(x, n, r, &s))) return rc;
