@@ -23,6 +23,8 @@ from webhook_sink import Sink  # noqa: E402
 
 DAEMON = os.path.join(BUILD_DIR, "dualguardd")
 PLANTSIM = os.path.join(BUILD_DIR, "plantsim")
+DASHBOARD_DIR = os.path.join(SOURCE_DIR, "dashboards")
+SKIPPED = 77  # exit status ctest reports as "Skipped" (SKIP_RETURN_CODE), never as a pass
 
 
 def free_port():
@@ -90,7 +92,9 @@ class Daemon:
         self.log = open(self.log_path, "w")
         # DG_DAEMON_WRAPPER runs the daemon under a tool, e.g. "valgrind --error-exitcode=99".
         wrapper = os.environ.get("DG_DAEMON_WRAPPER", "").split()
-        args = wrapper + [DAEMON, "-c", self.config_path, "--db", self.db_path, "--http-port", "0", "--log-level", "debug"]
+        # A build-tree binary's default dashboard is the installed one: give the source tree's.
+        args = wrapper + [DAEMON, "-c", self.config_path, "--db", self.db_path, "--http-port", "0", "--log-level", "debug",
+                          "--dashboard", DASHBOARD_DIR]
         self.proc = subprocess.Popen(args + self.extra_args, stdout=self.log, stderr=subprocess.STDOUT, env=self.env)
         if wait_ready:
             m = wait_until(lambda: re.search(r"listening on http://[\d.]+:(\d+)", self.read_log()), 20,
