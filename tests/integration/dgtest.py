@@ -11,6 +11,7 @@ import sqlite3
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 import traceback
 import urllib.error
@@ -140,6 +141,38 @@ class Daemon:
     def alarm(self, rule):
         _, body = self.get("/api/v1/alarms?state=all")
         return next(a for a in body["alarms"] if a["rule"] == rule)
+
+
+class Publisher:
+    """Publishes payload(i) for i = 0, 1, ... to one topic without pause, through one
+    mosquitto_pub -l, until stopped: history writes going on while something else happens."""
+
+    def __init__(self, port, topic, payload):
+        self.proc = subprocess.Popen(["mosquitto_pub", "-h", "127.0.0.1", "-p", str(port), "-q", "0", "-t", topic, "-l"],
+                                     stdin=subprocess.PIPE, text=True)
+        self.payload = payload
+        self.stopping = False
+        self.thread = threading.Thread(target=self._loop, daemon=True)
+        self.thread.start()
+
+    def _loop(self):
+        i = 0
+        while not self.stopping:
+            try:
+                self.proc.stdin.write(self.payload(i) + "\n")
+                self.proc.stdin.flush()
+            except (BrokenPipeError, ValueError):
+                return
+            i += 1
+            time.sleep(0.002)
+
+    def stop(self):
+        self.stopping = True
+        self.thread.join(5)
+        if self.proc.poll() is None:
+            self.proc.stdin.close()
+            self.proc.terminate()
+            self.proc.wait(10)
 
 
 def wait_connected(daemon, timeout=15):

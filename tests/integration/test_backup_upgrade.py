@@ -8,12 +8,11 @@ import os
 import shutil
 import sqlite3
 import subprocess
-import threading
 import time
 import urllib.error
 import urllib.request
 
-from dgtest import DAEMON, SOURCE_DIR, Daemon, Mosquitto, db_rows, run_tests, start_plant, wait_connected, wait_until
+from dgtest import DAEMON, SOURCE_DIR, Daemon, Mosquitto, Publisher, db_rows, run_tests, start_plant, wait_connected, wait_until
 from webhook_sink import Sink
 
 FIXTURE_DIR = os.path.join(SOURCE_DIR, "tests", "data", "upgrade")
@@ -52,36 +51,6 @@ def count(db, sql):
         con.close()
 
 
-class Writer:
-    """Publishes TT101 readings without pause (one mosquitto_pub -l) until stopped."""
-
-    def __init__(self, port):
-        self.proc = subprocess.Popen(["mosquitto_pub", "-h", "127.0.0.1", "-p", str(port), "-q", "0", "-t", "t/tt101",
-                                      "-l"], stdin=subprocess.PIPE, text=True)
-        self.stopping = False
-        self.thread = threading.Thread(target=self.loop, daemon=True)
-        self.thread.start()
-
-    def loop(self):
-        i = 0
-        while not self.stopping:
-            try:
-                self.proc.stdin.write(f"{20 + i % 7}\n")
-                self.proc.stdin.flush()
-            except (BrokenPipeError, ValueError):
-                return
-            i += 1
-            time.sleep(0.002)
-
-    def stop(self):
-        self.stopping = True
-        self.thread.join(5)
-        if self.proc.poll() is None:
-            self.proc.stdin.close()
-            self.proc.terminate()
-            self.proc.wait(10)
-
-
 def backup(daemon, dest):
     return subprocess.run([DAEMON, "-c", daemon.config_path, "--db", daemon.db_path, "--backup", dest, "--log-level",
                            "error"], capture_output=True, text=True, timeout=120)
@@ -92,7 +61,7 @@ def test_online_backup_and_restore(workdir, cleanup):
     broker.publish("t/gt101", "30")
     wait_until(lambda: daemon.alarm("R1")["state"] == "UNACK", 10, "the alarm")
     wait_until(lambda: len(sink.received) == 1, 10, "its notification")
-    writer = Writer(broker.port)
+    writer = Publisher(broker.port, "t/tt101", lambda i: str(20 + i % 7))
     cleanup.append(writer.stop)
     db = daemon.db_path
     wait_until(lambda: count(db, "SELECT count(*) FROM samples WHERE point = 'TT101'") > 300, 30, "history writes")

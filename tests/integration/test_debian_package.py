@@ -17,12 +17,10 @@ import sqlite3
 import stat
 import subprocess
 import sys
-import threading
-import time
 import urllib.error
 import urllib.request
 
-from dgtest import BUILD_DIR, SKIPPED, Mosquitto, free_port, run_tests, wait_until
+from dgtest import BUILD_DIR, SKIPPED, Mosquitto, Publisher, free_port, run_tests, wait_until
 from webhook_sink import Sink
 
 PKG = "dualguard"
@@ -92,36 +90,6 @@ def edit_config(mqtt_port, http_port, hook_port):
         f.write("broker-password\n")
     os.chown(secret, 0, grp.getgrnam("dualguard").gr_gid)
     os.chmod(secret, 0o640)
-
-
-class Publisher:
-    """Publishes GT101 readings without pause through one mosquitto_pub -l until stopped."""
-
-    def __init__(self, port):
-        self.proc = subprocess.Popen(["mosquitto_pub", "-h", "127.0.0.1", "-p", str(port), "-q", "0",
-                                      "-t", "plant/gt101", "-l"], stdin=subprocess.PIPE, text=True)
-        self.stopping = False
-        self.thread = threading.Thread(target=self.loop, daemon=True)
-        self.thread.start()
-
-    def loop(self):
-        i = 0
-        while not self.stopping:
-            try:
-                self.proc.stdin.write('{"value": %.2f}\n' % (3 + (i % 10) / 10))
-                self.proc.stdin.flush()
-            except (BrokenPipeError, ValueError):
-                return
-            i += 1
-            time.sleep(0.002)
-
-    def stop(self):
-        self.stopping = True
-        self.thread.join(5)
-        if self.proc.poll() is None:
-            self.proc.stdin.close()
-            self.proc.terminate()
-            self.proc.wait(10)
 
 
 def exec_start():
@@ -248,7 +216,7 @@ def test_debian_package(workdir, cleanup):
 
     # An online backup while samples are being written.
     db = os.path.join(STATE, "dualguard.db")
-    pub = Publisher(broker.port)
+    pub = Publisher(broker.port, "plant/gt101", lambda i: '{"value": %.2f}' % (3 + (i % 10) / 10))
     cleanup.append(pub.stop)
     wait_until(lambda: count_samples(db) > 200, 30, "samples to be written")
     backup = os.path.join(STATE, "backup-test.db")
