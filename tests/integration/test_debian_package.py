@@ -238,6 +238,15 @@ def test_debian_package(workdir, cleanup):
     assert daemon.stop() == 0
     no_root_files(STATE)
 
+    # Installing the package again (the upgrade path of the maintainer scripts) keeps the
+    # administrator's configuration and the database.
+    with open(CONFIG, encoding="utf-8") as f:
+        edited = f.read()
+    run(["dpkg", "-i", deb], timeout=120, stdin=subprocess.DEVNULL)
+    with open(CONFIG, encoding="utf-8") as f:
+        assert f.read() == edited
+    assert count_samples(db) >= before
+
     # Removal keeps the state directory and the conffile, nothing else of the package.
     run(["dpkg", "-r", PKG], timeout=120)
     left = [f for f in files if os.path.exists(f)]
