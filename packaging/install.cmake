@@ -22,8 +22,10 @@ foreach(f postinst prerm postrm)
     FILE_PERMISSIONS OWNER_READ OWNER_WRITE OWNER_EXECUTE GROUP_READ GROUP_EXECUTE WORLD_READ WORLD_EXECUTE)
 endforeach()
 file(WRITE ${pkg}/debian/conffiles "${DG_CONFIG_FILE}\n")
-execute_process(COMMAND gzip -9nc ${CMAKE_SOURCE_DIR}/packaging/changelog OUTPUT_FILE ${pkg}/changelog.gz)
-set_property(DIRECTORY APPEND PROPERTY CMAKE_CONFIGURE_DEPENDS ${CMAKE_SOURCE_DIR}/packaging/changelog)
+foreach(f changelog dualguardd.8)
+  execute_process(COMMAND gzip -9nc ${CMAKE_SOURCE_DIR}/packaging/${f} OUTPUT_FILE ${pkg}/${f}.gz)
+  set_property(DIRECTORY APPEND PROPERTY CMAKE_CONFIGURE_DEPENDS ${CMAKE_SOURCE_DIR}/packaging/${f})
+endforeach()
 
 install(FILES ${pkg}/dualguardd.service DESTINATION ${DG_SYSTEMD_UNIT_DIR})
 install(FILES ${pkg}/dualguard.sysusers DESTINATION ${DG_SYSUSERS_DIR} RENAME dualguard.conf)
@@ -31,6 +33,7 @@ install(FILES ${pkg}/dualguard.tmpfiles DESTINATION ${DG_TMPFILES_DIR} RENAME du
 install(FILES ${CMAKE_SOURCE_DIR}/packaging/dualguard.yaml DESTINATION ${DG_CONFIG_DIR})
 install(DIRECTORY ${CMAKE_SOURCE_DIR}/dashboards/ DESTINATION ${CMAKE_INSTALL_DATADIR}/dualguard/dashboards)
 install(DIRECTORY ${CMAKE_SOURCE_DIR}/examples/ DESTINATION ${CMAKE_INSTALL_DOCDIR}/examples)
+install(FILES ${pkg}/dualguardd.8.gz DESTINATION ${CMAKE_INSTALL_MANDIR}/man8)
 install(FILES ${CMAKE_SOURCE_DIR}/README.md ${CMAKE_SOURCE_DIR}/docs/config-reference.md
   ${CMAKE_SOURCE_DIR}/packaging/copyright ${pkg}/changelog.gz DESTINATION ${CMAKE_INSTALL_DOCDIR})
 
