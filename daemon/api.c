@@ -8,40 +8,15 @@
 #include <string.h>
 
 #include "api_attach.h"
+#include "api_export.h"
 #include "api_ledger.h"
 #include "api_model.h"
-#include "export.h"
-#include "report.h"
+#include "api_report.h"
 #include "log.h"
 #include "sdnotify.h"
 
 #define API_STORE_MAX_AGE_MS 10000
 #define API_LIST_LIMIT_MAX 1000
-
-void api_reply(struct http_response *resp, int status, cJSON *json)
-{
-  resp->status = status;
-  resp->body = cJSON_PrintUnformatted(json);
-  cJSON_Delete(json);
-}
-
-void api_error(struct http_response *resp, int status, const char *fmt, ...)
-{
-  char msg[320];
-  va_list ap;
-  va_start(ap, fmt);
-  vsnprintf(msg, sizeof msg, fmt, ap);
-  va_end(ap);
-  cJSON *o = cJSON_CreateObject();
-  cJSON_AddStringToObject(o, "error", msg);
-  api_reply(resp, status, o);
-}
-
-void api_json_text(cJSON *o, const char *k, const char *v)
-{
-  if (v) cJSON_AddStringToObject(o, k, v);
-  else cJSON_AddNullToObject(o, k);
-}
 
 static void api__ms(cJSON *o, const char *k, int64_t ms)
 {
@@ -581,50 +556,6 @@ static int api__has_role(const struct dg_person *p, enum api_role need)
   return 0;
 }
 
-int api_query_text(const struct http_request *req, const char *key, char *out, size_t outlen,
-                   struct http_response *resp)
-{
-  int n = http_query_get(req->query, key, out, outlen);
-  if (n == -2) {
-    out[0] = '\0';
-    api_error(resp, 400, "%s: value too long (at most %zu bytes) or not text", key, outlen - 1);
-    return -1;
-  }
-  if (n < 0) out[0] = '\0';
-  return n >= 0;
-}
-
-int api_query_ms(const struct http_request *req, const char *key, int64_t min_ms, int64_t *out,
-                 struct http_response *resp)
-{
-  char text[24], *end;
-  int present = api_query_text(req, key, text, sizeof text, resp);
-  if (present < 0) return -1;
-  if (!present || !text[0]) return 0; /* absent or empty: the caller's default */
-  errno = 0;
-  long long v = strtoll(text, &end, 10);
-  if (end == text || *end || errno || v < min_ms) {
-    api_error(resp, 400, "%s: expected epoch milliseconds >= %lld", key, (long long)min_ms);
-    return -1;
-  }
-  *out = v;
-  return 1;
-}
-
-const struct dg_person *api_person_of(struct api_ctx *ctx, const char *authorization)
-{
-  const char *h = authorization;
-  if (!ctx->authenticate || !h || strncasecmp(h, "Bearer ", 7) != 0) return NULL;
-  h += 7;
-  while (*h == ' ') h++;
-  return *h ? ctx->authenticate(ctx->auth_ud, h) : NULL;
-}
-
-const struct dg_person *api_caller(struct api_ctx *ctx, const struct http_request *req)
-{
-  return api_person_of(ctx, req->authorization);
-}
-
 /* Optional string field; 0, or -1 with a 400 already set. */
 static int api__opt_string(const cJSON *body, const char *key, const char **out, struct http_response *resp)
 {
@@ -717,21 +648,36 @@ static void api__alarm_action(void *ud, const struct http_request *req, struct h
   cJSON_Delete(body);
 }
 
-int api_register(struct http_server *s, struct api_ctx *ctx)
+static const struct api_route api__routes[] = {
+  {"GET", "/healthz", api__healthz, 0, NULL},
+  {"GET", "/api/v1/points", api__points, 0, NULL},
+  {"GET", "/api/v1/alarms", api__alarms, 0, NULL},
+  {"GET", "/api/v1/alarms/*", api__alarm_sub, 0, NULL},
+  {"GET", "/api/v1/hazards", api__hazards, 0, NULL},
+  {"GET", "/api/v1/hazards/*", api__hazard_one, 0, NULL},
+  {"GET", "/api/v1/drivers", api__drivers, 0, NULL},
+  {"GET", "/api/v1/alarm-kpis", api__alarm_kpis, 0, NULL},
+  {"POST", "/api/v1/alarms/*", api__alarm_action, 0, NULL},
+};
+
+static int api__add(struct http_server *s, struct api_ctx *ctx, struct api_routes t)
 {
   int rc = 0;
-  rc |= http_route(s, "GET", "/healthz", api__healthz, ctx);
-  rc |= http_route(s, "GET", "/api/v1/points", api__points, ctx);
-  rc |= http_route(s, "GET", "/api/v1/alarms", api__alarms, ctx);
-  rc |= http_route(s, "GET", "/api/v1/alarms/*", api__alarm_sub, ctx);
-  rc |= http_route(s, "GET", "/api/v1/hazards", api__hazards, ctx);
-  rc |= http_route(s, "GET", "/api/v1/hazards/*", api__hazard_one, ctx);
-  rc |= http_route(s, "GET", "/api/v1/drivers", api__drivers, ctx);
-  rc |= ledger_api_register(s, ctx);
-  rc |= model_api_register(s, ctx);
-  rc |= http_route(s, "GET", "/api/v1/alarm-kpis", api__alarm_kpis, ctx);
-  rc |= http_route(s, "POST", "/api/v1/alarms/*", api__alarm_action, ctx);
-  rc |= export_api_register(s, ctx);
-  rc |= report_api_register(s, ctx);
+  for (size_t i = 0; i < t.n; i++) {
+    const struct api_route *r = &t.v[i];
+    rc |= r->fn ? http_route(s, r->method, r->pattern, r->fn, ctx)
+                : http_body_limit(s, r->method, r->pattern, r->max_body, r->admit, ctx);
+  }
+  return rc;
+}
+
+int api_register(struct http_server *s, struct api_ctx *ctx)
+{
+  const struct api_routes tables[] = {
+    API_ROUTES(api__routes), ledger_api_routes(), attach_api_routes(),
+    model_api_routes(),      export_api_routes(), report_api_routes(),
+  };
+  int rc = 0;
+  for (size_t i = 0; i < sizeof tables / sizeof tables[0]; i++) rc |= api__add(s, ctx, tables[i]);
   return rc ? -EINVAL : 0;
 }
