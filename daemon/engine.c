@@ -1,19 +1,16 @@
 #include "engine.h"
 
-#include <cjson/cJSON.h>
 #include <errno.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "describe.h"
 #include "expr.h"
 #include "log.h"
 
 #define HISTORY_MAX_INTERVAL_MS ENGINE_HISTORY_MAX_INTERVAL_MS
 #define HISTORY_RETENTION_MS ENGINE_HISTORY_RETENTION_MS
-#define COMMIT_RETRY_MS 1000
 #define HISTORY_CHUNK_ROWS 2000
 /* A waiting alarm transition is committed after at most this many history rows (store_yield). */
 #define ENGINE_HISTORY_YIELD_ROWS 200
@@ -270,325 +267,13 @@ static void engine__free_state(struct engine *e)
   e->n_pending = 0;
 }
 
-/* ---- transitions: one durable job each ------------------------------------------------------ */
-
-struct engine__txn {
-  struct engine *e;
-  int64_t alarm_id;
-  const char *state, *stage, *priority;
-  int active;
-  double value;
-  int64_t first_ms, last_ms, cleared_ms, ack_ms, updated_ms;
-  char *ack_user, *ack_comment;
-  uint32_t activations;
-  int64_t journal_id;
-  struct alarm_transition tr;
-  const char *tr_stage;
-  char *actor, *comment;
-  struct hazard_change hc;
-  struct notify_msg *msgs;
-  int64_t shelved_until_ms;
-  char *shelve_reason;
-  int latched, out_of_service;
-};
-
-static const char *const engine__sql_alarm =
-  "UPDATE alarms SET state = ?2, active = ?3, stage = ?4, priority = ?5, value = ?6, first_active_ms = ?7,"
-  " last_active_ms = ?8, cleared_ms = ?9, ack_user = ?10, ack_comment = ?11, ack_ms = ?12, activations = ?13,"
-  " updated_ms = ?14, shelved_until_ms = ?15, shelve_reason = ?16, latched = ?17, out_of_service = ?18"
-  " WHERE id = ?1";
-static const char *const engine__sql_journal =
-  "INSERT INTO alarm_journal (id, alarm_id, ts_ms, event, from_state, to_state, stage, priority, value, actor,"
-  " comment) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)";
-
-static int engine__write_alarm(struct store_conn *c, const struct engine__txn *t)
-{
-  sqlite3_stmt *st = store_stmt(c, engine__sql_alarm);
-  if (!st) return SQLITE_ERROR;
-  sqlite3_bind_int64(st, 1, t->alarm_id);
-  store_bind_text(st, 2, t->state);
-  sqlite3_bind_int(st, 3, t->active);
-  store_bind_text(st, 4, t->stage);
-  store_bind_text(st, 5, t->priority);
-  sqlite3_bind_double(st, 6, t->value);
-  store_bind_ms(st, 7, t->first_ms);
-  store_bind_ms(st, 8, t->last_ms);
-  store_bind_ms(st, 9, t->cleared_ms);
-  store_bind_text(st, 10, t->ack_user);
-  store_bind_text(st, 11, t->ack_comment);
-  store_bind_ms(st, 12, t->ack_ms);
-  sqlite3_bind_int(st, 13, (int)t->activations);
-  sqlite3_bind_int64(st, 14, t->updated_ms);
-  store_bind_ms(st, 15, t->shelved_until_ms);
-  store_bind_text(st, 16, t->shelve_reason);
-  sqlite3_bind_int(st, 17, t->latched);
-  sqlite3_bind_int(st, 18, t->out_of_service);
-  return store_step_done(st);
-}
-
-static int engine__write_journal(struct store_conn *c, const struct engine__txn *t)
-{
-  sqlite3_stmt *st = store_stmt(c, engine__sql_journal);
-  if (!st) return SQLITE_ERROR;
-  sqlite3_bind_int64(st, 1, t->journal_id);
-  sqlite3_bind_int64(st, 2, t->alarm_id);
-  sqlite3_bind_int64(st, 3, t->tr.ts_ms);
-  store_bind_text(st, 4, alarm_event_name(t->tr.event));
-  store_bind_text(st, 5, alarm_state_name(t->tr.from));
-  store_bind_text(st, 6, alarm_state_name(t->tr.to));
-  store_bind_text(st, 7, t->tr_stage);
-  store_bind_text(st, 8, t->tr.priority ? dg_priority_name(t->tr.priority) : NULL);
-  sqlite3_bind_double(st, 9, t->tr.value);
-  store_bind_text(st, 10, t->actor);
-  store_bind_text(st, 11, t->comment);
-  return store_step_done(st);
-}
-
-static int engine__txn_work(struct store_conn *c, void *arg)
-{
-  struct engine__txn *t = arg;
-  int rc = engine__write_alarm(c, t);
-  if (rc == SQLITE_OK) rc = engine__write_journal(c, t);
-  if (rc == SQLITE_OK && t->hc.kind != HAZARD_NONE) rc = hazard_write(c, &t->hc);
-  if (rc == SQLITE_OK) rc = notify_msg_write(c, t->msgs);
-  return rc;
-}
-
-static void engine__txn_free(struct engine__txn *t)
-{
-  free(t->ack_user);
-  free(t->ack_comment);
-  free(t->actor);
-  free(t->comment);
-  free(t->shelve_reason);
-  hazard_change_release(&t->hc);
-  notify_msg_free_list(t->msgs);
-  free(t);
-}
-
-static void engine__txn_done(void *arg, int rc);
-
-static void engine__retry_cb(uv_timer_t *timer)
-{
-  struct engine__txn *t = timer->data;
-  uv_close((uv_handle_t *)timer, (uv_close_cb)free);
-  int rc = store_submit_urgent(t->e->store, engine__txn_work, engine__txn_done, t);
-  if (rc) engine__txn_done(t, rc);
-}
-
-static void engine__txn_done(void *arg, int rc)
-{
-  struct engine__txn *t = arg;
-  struct engine *e = t->e;
-  if (rc == 0) {
-    notify_send(e->notify, t->msgs);
-    t->msgs = NULL;
-    engine__txn_free(t);
-    return;
-  }
-  /* The transition is not durable yet, so it may not be announced: keep trying. A database
-   * that cannot commit is itself an emergency, logged on every failure. */
-  e->stats.commits_failed++;
-  uv_timer_t *timer = rc == -ESHUTDOWN ? NULL : malloc(sizeof *timer);
-  if (!timer) {
-    DG_ERR("engine", "alarm %lld transition lost: not committed (rc %d)", (long long)t->alarm_id, rc);
-    engine__txn_free(t);
-    return;
-  }
-  DG_ERR("engine", "alarm %lld transition not committed (rc %d); retrying", (long long)t->alarm_id, rc);
-  uv_timer_init(e->loop, timer);
-  timer->data = t;
-  uv_timer_start(timer, engine__retry_cb, COMMIT_RETRY_MS, 0);
-}
-
-/* ---- notification bodies -------------------------------------------------------------------- */
-
-static const char *engine__event_zh(enum alarm_event ev)
-{
-  switch (ev) {
-  case ALARM_EV_ACTIVATE: return "报警";
-  case ALARM_EV_ESCALATE: return "报警升级";
-  case ALARM_EV_DEESCALATE: return "报警降级";
-  case ALARM_EV_CLEAR: return "报警恢复";
-  case ALARM_EV_ACK: return "报警确认";
-  case ALARM_EV_UNSHELVE: return "报警解除搁置";
-  case ALARM_EV_RETURN_TO_SERVICE: return "报警恢复投用";
-  default: return "";
-  }
-}
-
-static const char *engine__priority_zh(enum dg_priority p)
-{
-  static const char *const names[] = {"", "低", "中", "高", "紧急"};
-  return names[p];
-}
-
-static void engine__add_text(cJSON *o, const char *k, const char *v)
-{
-  if (v) cJSON_AddStringToObject(o, k, v);
-  else cJSON_AddNullToObject(o, k);
-}
-
-static void engine__body_texts(cJSON *root, const struct engine__txn *t, const struct alarm *a)
-{
-  char cond_zh[400], cond_en[400], zh[512], en[512];
-  describe_condition(a->rule, t->tr.stage, t->tr.value, cond_zh, sizeof cond_zh, cond_en, sizeof cond_en);
-  if (t->tr.stage >= 0) {
-    snprintf(zh, sizeof zh, "【%s】%s，优先级：%s", engine__event_zh(t->tr.event), cond_zh,
-             engine__priority_zh(t->tr.priority));
-    snprintf(en, sizeof en, "[%s] %s, priority %s", alarm_event_name(t->tr.event), cond_en,
-             dg_priority_name(t->tr.priority));
-  } else {
-    snprintf(zh, sizeof zh, "【%s】%s", engine__event_zh(t->tr.event), cond_zh);
-    snprintf(en, sizeof en, "[%s] %s", alarm_event_name(t->tr.event), cond_en);
-  }
-  cJSON_AddStringToObject(root, "text_zh", zh);
-  cJSON_AddStringToObject(root, "text_en", en);
-}
-
-static void engine__body_plant(const struct engine *e, cJSON *root, const struct dg_rule *r)
-{
-  const struct dg_measure *m = r->measure;
-  const struct dg_event *ev = m ? m->event : NULL;
-  const struct dg_unit *unit = ev ? ev->unit : NULL;
-  if (!unit && r->point->unit_id) unit = dg_config_unit(e->cfg, r->point->unit_id);
-  if (m) {
-    cJSON *jm = cJSON_AddObjectToObject(root, "measure");
-    engine__add_text(jm, "id", m->id);
-    engine__add_text(jm, "desc", m->desc);
-  }
-  if (unit) {
-    cJSON *ju = cJSON_AddObjectToObject(root, "unit");
-    engine__add_text(ju, "id", unit->id);
-    engine__add_text(ju, "name", unit->name);
-    engine__add_text(ju, "level", dg_level_name(unit->level));
-    engine__add_text(ju, "liable_person", unit->person);
-    if (unit->source) {
-      cJSON *js = cJSON_AddObjectToObject(root, "hazard_source");
-      engine__add_text(js, "id", unit->source->id);
-      engine__add_text(js, "name", unit->source->name);
-      cJSON_AddBoolToObject(js, "major", unit->source->is_major);
-    }
-  }
-}
-
-static char *engine__body(const struct engine *e, const struct engine__txn *t, const struct alarm *a)
-{
-  const struct dg_rule *r = a->rule;
-  cJSON *root = cJSON_CreateObject();
-  cJSON_AddStringToObject(root, "kind", "alarm");
-  cJSON_AddStringToObject(root, "event", alarm_event_name(t->tr.event));
-  cJSON_AddNumberToObject(root, "ts_ms", (double)t->tr.ts_ms);
-  cJSON *site = cJSON_AddObjectToObject(root, "site");
-  engine__add_text(site, "code", e->cfg->site_code);
-  engine__add_text(site, "name", e->cfg->site_name);
-  cJSON *ja = cJSON_AddObjectToObject(root, "alarm");
-  cJSON_AddNumberToObject(ja, "id", (double)a->id);
-  engine__add_text(ja, "rule", r->id);
-  engine__add_text(ja, "rule_name", r->name);
-  engine__add_text(ja, "state", alarm_state_name(t->tr.to));
-  engine__add_text(ja, "stage", t->tr_stage);
-  engine__add_text(ja, "priority", t->tr.priority ? dg_priority_name(t->tr.priority) : NULL);
-  if (t->tr.stage >= 0) cJSON_AddNumberToObject(ja, "limit", r->stages[t->tr.stage].limit);
-  cJSON_AddNumberToObject(ja, "value", t->tr.value);
-  cJSON *jp = cJSON_AddObjectToObject(root, "point");
-  engine__add_text(jp, "id", r->point->id);
-  engine__add_text(jp, "name", r->point->name);
-  engine__add_text(jp, "eng_unit", r->point->eng_unit);
-  engine__body_plant(e, root, r);
-  if (t->hc.kind != HAZARD_NONE) {
-    cJSON *jh = cJSON_AddObjectToObject(root, "hazard");
-    cJSON_AddNumberToObject(jh, "id", (double)t->hc.hazard_id);
-    cJSON_AddStringToObject(jh, "code", t->hc.code);
-    cJSON_AddBoolToObject(jh, "new", t->hc.kind == HAZARD_OPEN);
-  }
-  engine__body_texts(root, t, a);
-  char *s = cJSON_PrintUnformatted(root);
-  cJSON_Delete(root);
-  return s;
-}
-
-static int engine__has_channel(const struct notify_msg *list, const char *id)
-{
-  for (; list; list = list->next)
-    if (strcmp(list->channel, id) == 0) return 1;
-  return 0;
-}
-
-static void engine__build_msgs(struct engine *e, struct engine__txn *t, const struct alarm *a)
-{
-  enum alarm_event ev = t->tr.event;
-  /* An alarm back in annunciation with its condition active is announced like an activation. */
-  int resumed = (ev == ALARM_EV_UNSHELVE || ev == ALARM_EV_RETURN_TO_SERVICE || ev == ALARM_EV_UNSUPPRESS) &&
-                t->tr.to == ALARM_UNACK;
-  if (ev != ALARM_EV_ACTIVATE && ev != ALARM_EV_ESCALATE && ev != ALARM_EV_CLEAR && !resumed) return;
-  if (alarm_is_silenced(a)) return;
-  char ref[96];
-  snprintf(ref, sizeof ref, "alarm:%lld:journal:%lld", (long long)a->id, (long long)t->journal_id);
-  for (size_t i = 0; i < e->cfg->n_policies; i++) {
-    const struct dg_policy *pol = &e->cfg->policies[i];
-    if (!(pol->priority_mask & (1u << t->tr.priority))) continue;
-    for (size_t k = 0; k < pol->n_channels; k++) {
-      const struct dg_channel *ch = pol->channels[k];
-      if (engine__has_channel(t->msgs, ch->id)) continue;
-      char *body = engine__body(e, t, a);
-      struct notify_msg *m = body ? notify_msg_new(e->notify, ch, ref, body, t->tr.ts_ms) : NULL;
-      if (!m) {
-        DG_ERR("engine", "out of memory building a notification");
-        continue;
-      }
-      m->next = t->msgs;
-      t->msgs = m;
-    }
-  }
-}
-
-static char *engine__strdup0(const char *s) { return s ? strdup(s) : NULL; }
+/* ---- rule evaluation and delays ------------------------------------------------------------- */
 
 static void engine__commit(struct engine *e, struct alarm *a, const struct alarm_transition *tr, const char *actor,
                            const char *comment)
 {
-  struct engine__txn *t = calloc(1, sizeof *t);
-  if (!t) {
-    DG_ERR("engine", "out of memory committing alarm %lld", (long long)a->id);
-    return;
-  }
-  const struct dg_rule *r = a->rule;
-  t->e = e;
-  t->alarm_id = a->id;
-  t->state = alarm_state_name(a->state);
-  t->active = alarm_is_active(a);
-  t->stage = a->stage >= 0 ? r->stages[a->stage].name : NULL;
-  t->priority = a->priority ? dg_priority_name(a->priority) : NULL;
-  t->value = a->value;
-  t->first_ms = a->first_active_ms;
-  t->last_ms = a->last_active_ms;
-  t->cleared_ms = a->cleared_ms;
-  t->ack_ms = a->ack_ms;
-  t->ack_user = engine__strdup0(a->ack_user);
-  t->ack_comment = engine__strdup0(a->ack_comment);
-  t->activations = a->activations;
-  t->updated_ms = tr->ts_ms;
-  t->journal_id = e->next_journal_id++;
-  t->tr = *tr;
-  t->tr_stage = tr->stage >= 0 ? r->stages[tr->stage].name : NULL;
-  t->actor = engine__strdup0(actor);
-  t->comment = engine__strdup0(comment);
-  t->shelved_until_ms = a->shelved_until_ms;
-  t->shelve_reason = engine__strdup0(a->shelve_reason);
-  t->latched = a->state == ALARM_LATCHED;
-  t->out_of_service = a->state == ALARM_OUT_OF_SERVICE;
-  if (tr->event == ALARM_EV_ACTIVATE)
-    hazard_on_activation(e->ledger, r, tr->stage, tr->value, a->id, tr->ts_ms, &t->hc);
-  engine__build_msgs(e, t, a);
-  e->stats.transitions++;
-  DG_INFO("alarm", "%s %s: %s → %s (stage %s, value %g)", r->id, alarm_event_name(tr->event),
-          alarm_state_name(tr->from), alarm_state_name(tr->to), t->tr_stage ? t->tr_stage : "-", tr->value);
-  int rc = store_submit_urgent(e->store, engine__txn_work, engine__txn_done, t);
-  if (rc) engine__txn_done(t, rc);
+  alarm_txn_commit(&e->txn, e->cfg, a, tr, actor, comment);
 }
-
-/* ---- rule evaluation and delays ------------------------------------------------------------- */
 
 static void engine__arm_delay_timer(struct engine *e);
 
@@ -1061,6 +746,9 @@ int engine_init(struct engine *e, uv_loop_t *loop, const struct dg_config *cfg, 
   e->store = store;
   e->ledger = ledger;
   e->notify = notify;
+  e->txn = (struct alarm_txn_ctx){.loop = loop, .store = store, .ledger = ledger, .notify = notify,
+                                  .next_journal_id = &e->next_journal_id, .transitions = &e->stats.transitions,
+                                  .commits_failed = &e->stats.commits_failed};
   int rc = engine__alloc(e);
   uint8_t *fresh = calloc(cfg->n_rules + 1, 1);
   if (!rc && !fresh) rc = -ENOMEM;

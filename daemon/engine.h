@@ -1,9 +1,10 @@
-/* engine — the loop thread's domain state: point values, rule states and alarms.
+/* engine — the loop thread's domain state: point values, rule states and alarms, and the timers
+ * that drive them (rule delays, stale sweeps, shelve expiry, history flushes).
  *
  * One sample's path: engine_on_samples (sampleq drain) → point table → rules bound to the point
- * (rules/rule.h) → alarm state machine (rules/alarm.h) → one store job that writes the alarm row,
- * its journal entry, the hazard change (ledger.h) and the outbox rows (notify.h) in a single
- * transaction → after COMMIT, notify_send. Samples go to history in batches.
+ * (rules/rule.h) → alarm state machine (rules/alarm.h) → alarm_txn_commit (alarm_txn.h: one store
+ * job that writes the alarm row, its journal entry, the hazard change and the outbox rows in a
+ * single transaction → after COMMIT, notify_send). Samples go to history in batches.
  * Loop thread only. */
 #ifndef DG_ENGINE_H
 #define DG_ENGINE_H
@@ -12,6 +13,7 @@
 #include <uv.h>
 
 #include "alarm.h"
+#include "alarm_txn.h"
 #include "ledger.h"
 #include "notify.h"
 #include "rule.h"
@@ -65,6 +67,7 @@ struct engine {
   uv_timer_t flush_timer;
 
   int64_t next_journal_id;
+  struct alarm_txn_ctx txn;   /* where transitions are committed (points at the fields here) */
   int64_t last_prune_ms;      /* wall time of the last history retention pass */
   struct engine_stats stats;
   uv_timer_t shelve_timer;    /* fires at the earliest shelve expiry */
