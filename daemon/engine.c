@@ -1,165 +1,15 @@
 #include "engine.h"
 
 #include <errno.h>
-#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "alarm_rows.h"
 #include "expr.h"
 #include "log.h"
 
-#define HISTORY_MAX_INTERVAL_MS ENGINE_HISTORY_MAX_INTERVAL_MS
-#define HISTORY_RETENTION_MS ENGINE_HISTORY_RETENTION_MS
-#define HISTORY_CHUNK_ROWS 2000
-/* A waiting alarm transition is committed after at most this many history rows (store_yield). */
-#define ENGINE_HISTORY_YIELD_ROWS 200
 #define STALE_SWEEP_MS 500
-
-struct history_row {
-  uint32_t point;
-  uint8_t quality;
-  double value;
-  int64_t ts_ms;
-};
-
-/* ---- rule lookup by id (sorted index, for restore and reload) ----------------------------- */
-
-static const struct dg_config *engine__sort_cfg;
-static int engine__cmp_rule(const void *a, const void *b)
-{
-  return strcmp(engine__sort_cfg->rules[*(const uint32_t *)a].id, engine__sort_cfg->rules[*(const uint32_t *)b].id);
-}
-
-static uint32_t *engine__rule_index(const struct dg_config *cfg)
-{
-  uint32_t *idx = malloc((cfg->n_rules ? cfg->n_rules : 1) * sizeof *idx);
-  if (!idx) return NULL;
-  for (size_t i = 0; i < cfg->n_rules; i++) idx[i] = (uint32_t)i;
-  engine__sort_cfg = cfg; /* loop thread only: qsort has no user pointer */
-  qsort(idx, cfg->n_rules, sizeof *idx, engine__cmp_rule);
-  return idx;
-}
-
-static const struct dg_rule *engine__find_rule(const struct dg_config *cfg, const uint32_t *idx, const char *id)
-{
-  size_t lo = 0, hi = cfg->n_rules;
-  while (lo < hi) {
-    size_t mid = (lo + hi) / 2;
-    int c = strcmp(cfg->rules[idx[mid]].id, id);
-    if (c == 0) return &cfg->rules[idx[mid]];
-    if (c < 0) lo = mid + 1;
-    else hi = mid;
-  }
-  return NULL;
-}
-
-static int engine__stage_by_name(const struct dg_rule *r, const char *name)
-{
-  for (size_t i = 0; name && i < r->n_stages; i++)
-    if (strcmp(r->stages[i].name, name) == 0) return (int)i;
-  return -1;
-}
-
-/* ---- alarm rows: create and restore --------------------------------------------------------- */
-
-static const char *const engine__sql_ensure =
-  "INSERT INTO alarms (rule, point, measure, updated_ms) VALUES (?1, ?2, ?3, ?4)"
-  " ON CONFLICT(rule) DO UPDATE SET point = excluded.point, measure = excluded.measure";
-static const char *const engine__sql_load =
-  "SELECT id, rule, state, stage, priority, value, first_active_ms, last_active_ms, cleared_ms, ack_user,"
-  " ack_comment, ack_ms, activations, shelved_until_ms, shelve_reason FROM alarms";
-static const char *const engine__sql_next_journal = "SELECT COALESCE(MAX(id), 0) + 1 FROM alarm_journal";
-
-struct engine__ensure {
-  const struct dg_config *cfg;
-  int rc;
-};
-
-static int engine__ensure_work(struct store_conn *c, void *arg)
-{
-  const struct dg_config *cfg = ((struct engine__ensure *)arg)->cfg;
-  int64_t now = dg_wall_ms();
-  for (size_t i = 0; i < cfg->n_rules; i++) {
-    const struct dg_rule *r = &cfg->rules[i];
-    sqlite3_stmt *st = store_stmt(c, engine__sql_ensure);
-    if (!st) return SQLITE_ERROR;
-    sqlite3_bind_text(st, 1, r->id, -1, SQLITE_STATIC);
-    sqlite3_bind_text(st, 2, r->point->id, -1, SQLITE_STATIC);
-    if (r->measure) sqlite3_bind_text(st, 3, r->measure->id, -1, SQLITE_STATIC);
-    sqlite3_bind_int64(st, 4, now);
-    int rc = sqlite3_step(st);
-    sqlite3_reset(st);
-    if (rc != SQLITE_DONE) return rc;
-  }
-  return SQLITE_OK;
-}
-
-static void engine__ensure_done(void *arg, int rc) { ((struct engine__ensure *)arg)->rc = rc; }
-
-static char *engine__col_dup(sqlite3_stmt *st, int i)
-{
-  const unsigned char *s = sqlite3_column_text(st, i);
-  return s ? strdup((const char *)s) : NULL;
-}
-
-/* Restores one alarm row into e->alarms; `keep` set means the rule changed identity on reload
- * and its in-memory state was not carried over, so the row's state is not trusted either. */
-static void engine__restore_row(struct engine *e, const struct dg_rule *r, sqlite3_stmt *st, int fresh)
-{
-  struct alarm *a = &e->alarms[r->index];
-  a->id = sqlite3_column_int64(st, 0);
-  if (!fresh) return;
-  int state = alarm_state_parse((const char *)sqlite3_column_text(st, 2));
-  int stage = engine__stage_by_name(r, (const char *)sqlite3_column_text(st, 3));
-  a->state = state < 0 ? ALARM_NORMAL : (enum alarm_state)state;
-  a->stage = alarm_state_may_be_active(a->state) ? stage : -1;
-  if ((a->state == ALARM_UNACK || a->state == ALARM_ACKED) && stage < 0)
-    a->state = ALARM_NORMAL; /* stage no longer configured */
-  int prio = sqlite3_column_type(st, 4) == SQLITE_NULL ? -1 : dg_priority_parse((const char *)sqlite3_column_text(st, 4));
-  a->priority = prio < 0 ? DG_PRIO_NONE : (enum dg_priority)prio;
-  a->value = sqlite3_column_double(st, 5);
-  a->first_active_ms = sqlite3_column_int64(st, 6);
-  a->last_active_ms = sqlite3_column_int64(st, 7);
-  a->cleared_ms = sqlite3_column_int64(st, 8);
-  a->ack_user = engine__col_dup(st, 9);
-  a->ack_comment = engine__col_dup(st, 10);
-  a->ack_ms = sqlite3_column_int64(st, 11);
-  a->activations = (uint32_t)sqlite3_column_int(st, 12);
-  a->shelved_until_ms = sqlite3_column_int64(st, 13);
-  a->shelve_reason = engine__col_dup(st, 14);
-  a->suppressed = a->state == ALARM_SUPPRESSED;
-  if (a->state == ALARM_SHELVED && !a->shelved_until_ms) a->shelved_until_ms = dg_wall_ms(); /* expire now */
-  e->rules[r->index].stage = (int8_t)a->stage;
-  e->rules[r->index].pending = (int8_t)a->stage;
-}
-
-/* fresh[i]: rule i has no carried-over state and takes the database's. */
-static int engine__load_alarms(struct engine *e, const uint8_t *fresh)
-{
-  struct engine__ensure ensure = {e->cfg, 1};
-  if (store_submit(e->store, engine__ensure_work, engine__ensure_done, &ensure)) return -EIO;
-  store_wait_idle(e->store);
-  if (ensure.rc) return -EIO;
-  int rc;
-  uint32_t *idx = engine__rule_index(e->cfg);
-  if (!idx) return -ENOMEM;
-  struct store_conn *c = store_reader(e->store);
-  sqlite3_stmt *st = store_stmt(c, engine__sql_load);
-  int err = st ? 0 : -EIO;
-  while (!err && (rc = sqlite3_step(st)) == SQLITE_ROW) {
-    const struct dg_rule *r = engine__find_rule(e->cfg, idx, (const char *)sqlite3_column_text(st, 1));
-    if (r) engine__restore_row(e, r, st, fresh[r->index]);
-  }
-  if (st) sqlite3_reset(st);
-  free(idx);
-  if (err || rc != SQLITE_DONE) return -EIO;
-  st = store_stmt(c, engine__sql_next_journal);
-  if (!st || sqlite3_step(st) != SQLITE_ROW) return -EIO;
-  e->next_journal_id = sqlite3_column_int64(st, 0);
-  sqlite3_reset(st);
-  return 0;
-}
 
 /* ---- state arrays --------------------------------------------------------------------------- */
 
@@ -506,115 +356,7 @@ static void engine__arm_delay_timer(struct engine *e)
 
 /* ---- history -------------------------------------------------------------------------------- */
 
-static int engine__history_due(const struct dg_point *cp, const struct point_rt *pt, const struct dg_sample *s)
-{
-  if (!pt->stored_ms || pt->stored_quality != s->quality) return 1;
-  if (s->ts_ms - pt->stored_ms >= HISTORY_MAX_INTERVAL_MS) return 1;
-  if (s->quality != DG_Q_GOOD) return 0;
-  double d = fabs(s->value - pt->stored_value);
-  return cp->deadband > 0 ? d > cp->deadband : d > 0;
-}
-
-static void engine__history_add(struct engine *e, const struct dg_sample *s)
-{
-  struct point_rt *pt = &e->points[s->point];
-  if (!engine__history_due(&e->cfg->points[s->point], pt, s)) return;
-  if (e->n_history == e->cap_history) {
-    size_t cap = e->cap_history ? e->cap_history * 2 : 1024;
-    struct history_row *h = realloc(e->history, cap * sizeof *h);
-    if (!h) {
-      DG_LOG_RL(DG_LOG_ERR, "history", "out of memory: sample of %s not stored", e->cfg->points[s->point].id);
-      return;
-    }
-    e->history = h;
-    e->cap_history = cap;
-  }
-  e->history[e->n_history++] = (struct history_row){s->point, s->quality, s->value, s->ts_ms};
-  pt->stored_value = s->value;
-  pt->stored_ms = s->ts_ms;
-  pt->stored_quality = s->quality;
-}
-
-struct engine__batch {
-  struct engine *e;
-  const struct dg_config *cfg;
-  struct history_row *rows;
-  size_t n;
-  int64_t prune_before_ms;
-};
-
-static const char *const engine__sql_sample = "INSERT INTO samples (point, ts_ms, value, quality) VALUES (?1, ?2, ?3, ?4)";
-static const char *const engine__sql_prune = "DELETE FROM samples WHERE ts_ms < ?1";
-
-static int engine__batch_work(struct store_conn *c, void *arg)
-{
-  struct engine__batch *b = arg;
-  for (size_t i = 0; i < b->n; i++) {
-    const struct history_row *h = &b->rows[i];
-    sqlite3_stmt *st = store_stmt(c, engine__sql_sample);
-    if (!st) return SQLITE_ERROR;
-    sqlite3_bind_text(st, 1, b->cfg->points[h->point].id, -1, SQLITE_STATIC);
-    sqlite3_bind_int64(st, 2, h->ts_ms);
-    if (h->quality == DG_Q_GOOD) sqlite3_bind_double(st, 3, h->value);
-    else sqlite3_bind_null(st, 3);
-    sqlite3_bind_int(st, 4, h->quality);
-    int rc = store_step_done(st);
-    if (rc == SQLITE_OK && i % ENGINE_HISTORY_YIELD_ROWS == ENGINE_HISTORY_YIELD_ROWS - 1) rc = store_yield(c);
-    if (rc != SQLITE_OK) return rc;
-  }
-  if (!b->prune_before_ms) return SQLITE_OK;
-  sqlite3_stmt *st = store_stmt(c, engine__sql_prune);
-  if (!st) return SQLITE_ERROR;
-  sqlite3_bind_int64(st, 1, b->prune_before_ms);
-  return store_step_done(st);
-}
-
-static void engine__batch_done(void *arg, int rc)
-{
-  struct engine__batch *b = arg;
-  if (rc) DG_LOG_RL(DG_LOG_ERR, "history", "%zu samples could not be stored (rc %d)", b->n, rc);
-  else b->e->stats.history_rows += b->n;
-  free(b->rows);
-  free(b);
-}
-
-/* History goes to the writer in bounded chunks so that an urgent transition never waits for
- * more than one chunk's transaction. */
-static void engine__submit_batch(struct engine *e, struct history_row *rows, size_t n, int64_t prune_before_ms)
-{
-  struct engine__batch *b = calloc(1, sizeof *b);
-  if (!b) {
-    free(rows);
-    return;
-  }
-  b->e = e;
-  b->cfg = e->cfg;
-  b->rows = rows;
-  b->n = n;
-  b->prune_before_ms = prune_before_ms;
-  int rc = store_submit(e->store, engine__batch_work, engine__batch_done, b);
-  if (rc) engine__batch_done(b, rc);
-}
-
-void engine_flush_history(struct engine *e)
-{
-  int64_t now = dg_wall_ms();
-  for (size_t off = 0; off < e->n_history; off += HISTORY_CHUNK_ROWS) {
-    size_t n = e->n_history - off < HISTORY_CHUNK_ROWS ? e->n_history - off : HISTORY_CHUNK_ROWS;
-    struct history_row *rows = malloc(n * sizeof *rows);
-    if (!rows) {
-      DG_LOG_RL(DG_LOG_ERR, "history", "out of memory: %zu samples not stored", n);
-      continue;
-    }
-    memcpy(rows, e->history + off, n * sizeof *rows);
-    engine__submit_batch(e, rows, n, 0);
-  }
-  e->n_history = 0;
-  if (now - e->last_prune_ms >= 3600 * 1000) {
-    e->last_prune_ms = now;
-    engine__submit_batch(e, NULL, 0, now - HISTORY_RETENTION_MS);
-  }
-}
+void engine_flush_history(struct engine *e) { history_flush(&e->history, e->cfg); }
 
 static void engine__on_flush_timer(uv_timer_t *t) { engine_flush_history(t->data); }
 
@@ -628,7 +370,7 @@ void engine_on_samples(void *ud, const struct dg_sample *s, size_t n)
     uint32_t p = s[i].point;
     if (p >= e->cfg->n_points) continue;
     struct point_rt *pt = &e->points[p];
-    engine__history_add(e, &s[i]);
+    history_add(&e->history, e->cfg, &pt->stored, &s[i]);
     pt->quality = s[i].quality;
     pt->ts_ms = s[i].ts_ms;
     pt->received_ms = wall;
@@ -749,12 +491,13 @@ int engine_init(struct engine *e, uv_loop_t *loop, const struct dg_config *cfg, 
   e->txn = (struct alarm_txn_ctx){.loop = loop, .store = store, .ledger = ledger, .notify = notify,
                                   .next_journal_id = &e->next_journal_id, .transitions = &e->stats.transitions,
                                   .commits_failed = &e->stats.commits_failed};
+  history_init(&e->history, store, &e->stats.history_rows);
   int rc = engine__alloc(e);
   uint8_t *fresh = calloc(cfg->n_rules + 1, 1);
   if (!rc && !fresh) rc = -ENOMEM;
   if (!rc) {
     memset(fresh, 1, cfg->n_rules);
-    rc = engine__load_alarms(e, fresh);
+    rc = alarm_rows_load(e->store, e->cfg, e->alarms, e->rules, fresh, &e->next_journal_id);
   }
   free(fresh);
   if (rc) {
@@ -798,10 +541,10 @@ static void engine__carry_over(struct engine *e, struct engine *o, uint8_t *fres
     const struct dg_point *old = dg_config_point(o->cfg, e->cfg->points[i].id);
     if (old) e->points[i] = o->points[old->index];
   }
-  uint32_t *idx = engine__rule_index(o->cfg);
+  uint32_t *idx = alarm_rows_rule_index(o->cfg);
   for (size_t i = 0; idx && i < e->cfg->n_rules; i++) {
     const struct dg_rule *nr = &e->cfg->rules[i];
-    const struct dg_rule *old = engine__find_rule(o->cfg, idx, nr->id);
+    const struct dg_rule *old = alarm_rows_find_rule(o->cfg, idx, nr->id);
     fresh[i] = !old || !engine__same_identity(old, nr);
     if (fresh[i]) continue;
     struct rule_rate *rate = e->rules[i].rate;
@@ -829,7 +572,7 @@ int engine_reload(struct engine *e, const struct dg_config *cfg)
   if (!rc && !fresh) rc = -ENOMEM;
   if (!rc) {
     engine__carry_over(e, &old, fresh);
-    rc = engine__load_alarms(e, fresh);
+    rc = alarm_rows_load(e->store, e->cfg, e->alarms, e->rules, fresh, &e->next_journal_id);
   }
   free(fresh);
   if (rc) {
@@ -869,6 +612,5 @@ void engine_close(struct engine *e)
 void engine_free(struct engine *e)
 {
   engine__free_state(e);
-  free(e->history);
-  e->history = NULL;
+  history_free(&e->history);
 }
