@@ -32,6 +32,17 @@ void api_json_text(cJSON *o, const char *k, const char *v)
   else cJSON_AddNullToObject(o, k);
 }
 
+void api_col_text(cJSON *o, const char *k, sqlite3_stmt *st, int i)
+{
+  api_json_text(o, k, (const char *)sqlite3_column_text(st, i));
+}
+
+void api_col_num(cJSON *o, const char *k, sqlite3_stmt *st, int i)
+{
+  if (sqlite3_column_type(st, i) == SQLITE_NULL) cJSON_AddNullToObject(o, k);
+  else cJSON_AddNumberToObject(o, k, sqlite3_column_double(st, i));
+}
+
 int api_query_text(const struct http_request *req, const char *key, char *out, size_t outlen,
                    struct http_response *resp)
 {

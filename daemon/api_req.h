@@ -6,6 +6,7 @@
 #define DG_API_REQ_H
 
 #include <cjson/cJSON.h>
+#include <sqlite3.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -63,6 +64,9 @@ struct api_routes {
 void api_reply(struct http_response *resp, int status, cJSON *json);
 void api_error(struct http_response *resp, int status, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 void api_json_text(cJSON *o, const char *k, const char *v);
+/* Column i of a result row added under k: as text, or as a number; null when NULL. */
+void api_col_text(cJSON *o, const char *k, sqlite3_stmt *st, int i);
+void api_col_num(cJSON *o, const char *k, sqlite3_stmt *st, int i);
 
 /* Query parameter `key` as text in out: 1 present, 0 absent (out ""), -1 after answering 400
  * naming the parameter when its value is too long for out or not text. */
