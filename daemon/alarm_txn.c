@@ -136,7 +136,6 @@ static void alarm_txn__done(void *arg, int rc)
   uv_timer_start(timer, alarm_txn__retry_cb, ALARM_TXN_RETRY_MS, 0);
 }
 
-
 static char *alarm_txn__strdup0(const char *s) { return s ? strdup(s) : NULL; }
 
 void alarm_txn_commit(const struct alarm_txn_ctx *x, const struct dg_config *cfg, struct alarm *a,
