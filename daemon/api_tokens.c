@@ -59,10 +59,9 @@ static void tokens_api__revoke(void *ud, const struct http_request *req, struct 
   api_reply(resp, 200, o);
 }
 
-int tokens_api_register(struct http_server *s, struct api_ctx *ctx)
-{
-  int rc = 0;
-  rc |= http_route(s, "GET", "/api/v1/tokens", tokens_api__list, ctx);
-  rc |= http_route(s, "DELETE", "/api/v1/tokens/*", tokens_api__revoke, ctx);
-  return rc ? -EINVAL : 0;
-}
+static const struct api_route tokens_api__routes[] = {
+  {"GET", "/api/v1/tokens", tokens_api__list, 0, NULL},
+  {"DELETE", "/api/v1/tokens/*", tokens_api__revoke, 0, NULL},
+};
+
+struct api_routes tokens_api_routes(void) { return API_ROUTES(tokens_api__routes); }
