@@ -84,6 +84,18 @@ int64_t store_heartbeat_ms(void *store);
 /* Jobs queued or running. */
 unsigned store_pending(struct store *s);
 
+/* Queue depths and the commit latency histogram (cumulative: commit_buckets[i] counts the
+ * commits that took at most store_commit_bounds_s[i] seconds). Loop thread. */
+#define STORE_COMMIT_BUCKETS 11
+extern const double store_commit_bounds_s[STORE_COMMIT_BUCKETS];
+struct store_stats {
+  unsigned urgent_queued, normal_queued, inflight;
+  uint64_t commit_buckets[STORE_COMMIT_BUCKETS];
+  uint64_t commits;
+  double commit_sum_s;
+};
+void store_stats(struct store *s, struct store_stats *out);
+
 /* Loop thread. Finishes queued jobs (running their done callbacks), checkpoints the WAL,
  * joins the writer, closes connections and the async handle (loop must run once more). */
 void store_close(struct store *s);
