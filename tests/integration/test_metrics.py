@@ -4,6 +4,7 @@ events: samples counted per driver and quality, one raised alarm in the alarms g
 and priority, its acknowledgement moving it, the outbox and store figures, a commit latency
 histogram whose buckets are cumulative and end in +Inf, HTTP requests counted. GET /readyz
 answers 200 with the broker connected and 503 once it is gone."""
+import os
 import sys
 import urllib.error
 import urllib.request
@@ -104,7 +105,7 @@ def test_label_values_escaped(workdir, cleanup):
     daemon.start()
     wait_until(lambda: daemon.get("/api/v1/drivers")[1]["drivers"][0]["connected"], 15, "MQTT connected")
     text, fam = scrape(daemon)
-    with open(__import__("os").path.join(workdir, "metrics.txt"), "w") as f:
+    with open(os.path.join(workdir, "metrics.txt"), "w") as f:
         f.write(text)
     assert 'driver="m\\\\a\\"in"' in text, text[:2000]
     assert value(fam, "dualguard_driver_connected", "dualguard_driver_connected", driver='m\\a"in') == 1
