@@ -320,6 +320,7 @@ function renderAlarms() {
   empty.textContent = anyInView ? t('alarms.noneFiltered')
     : alarmUi.prefs.view === 'live' ? t('alarms.none') : t('alarms.noneSilenced');
   $('alarm-ack-visible').disabled = !shown.some((a) => !a.acked) || alarmUi.prefs.view !== 'live';
+  $('alarm-ack-selected').disabled = alarmUi.prefs.view !== 'live';
   const unacked = alarms.filter((a) => !a.acked && LIVE_STATES.includes(a.state)).length;
   const badge = $('badge-alarms');
   badge.hidden = unacked === 0;

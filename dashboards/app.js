@@ -25,7 +25,7 @@ const I18N = {
     'stale': 'API 无法连接 — 数据已过期，最后更新 {t}',
     'stale.never': 'API 无法连接 — 尚无数据',
     'risk.title': '风险四色图', 'risk.current': '当前等级', 'risk.assessed': '评估等级', 'risk.sources': '危险源',
-    'risk.assessedShort': '评估', 'risk.cause': '升级原因', 'risk.none': '未配置风险单元',
+    'risk.assessedShort': '评估', 'risk.alarms': '报警 {n}', 'risk.hazards': '隐患 {n}', 'risk.cause': '升级原因', 'risk.none': '未配置风险单元',
     'level.red': '重大风险', 'level.orange': '较大风险', 'level.yellow': '一般风险', 'level.blue': '低风险',
     'cause.assessment': '评估', 'cause.alarm': '报警', 'cause.major_hazard': '重大隐患',
     'src.code': '编码', 'src.name': '名称', 'src.major': '重大危险源', 'src.grade': '等级',
@@ -79,7 +79,7 @@ const I18N = {
     'stale': 'API unreachable — data stale, last update {t}',
     'stale.never': 'API unreachable — no data yet',
     'risk.title': 'Four-colour risk map', 'risk.current': 'Current level', 'risk.assessed': 'Assessed level',
-    'risk.sources': 'Hazard sources', 'risk.assessedShort': 'assessed', 'risk.cause': 'raised by',
+    'risk.sources': 'Hazard sources', 'risk.alarms': '{n} alarms', 'risk.hazards': '{n} open hazards', 'risk.assessedShort': 'assessed', 'risk.cause': 'raised by',
     'risk.none': 'No risk units configured',
     'level.red': 'Major (red)', 'level.orange': 'Significant (orange)', 'level.yellow': 'General (yellow)',
     'level.blue': 'Low (blue)',
@@ -326,6 +326,17 @@ function causeNode(u) {
   return out;
 }
 
+/* Active alarms and open hazards on a unit, as counts on its tile. */
+function unitCounts(unit) {
+  const alarms = (app.data.alarms || []).filter((a) => a.unit === unit && a.active &&
+    ['UNACK', 'ACKED', 'LATCHED'].includes(a.state)).length;
+  const hazards = (app.data.hazards || []).filter((hz) => hz.unit === unit && hz.danger_state !== 9 &&
+    !hz.dismissed).length;
+  return h('div', {class: 'tile-counts'},
+    h('span', {class: 'tile-count' + (alarms ? ' has' : ''), 'data-count': 'alarms'}, t('risk.alarms', {n: alarms})),
+    h('span', {class: 'tile-count' + (hazards ? ' has' : ''), 'data-count': 'hazards'}, t('risk.hazards', {n: hazards})));
+}
+
 function renderRisk() {
   const rm = app.data.riskMap;
   if (!rm) return;
@@ -341,7 +352,9 @@ function renderRisk() {
       h('div', {class: 'tile-assessed'}, t('risk.assessedShort') + ': ',
         h('span', {class: 'chip lvl-' + ass, 'data-level': ass}, t('level.' + ass))),
       causeNode(u),
-      (u.dept || u.person) && h('div', {class: 'tile-owner'}, [u.dept, u.person].filter(Boolean).join(' · ')));
+      unitCounts(u.id),
+      (u.dept || u.person) && h('div', {class: 'tile-owner'},
+        [u.dept, u.person && personName(u.person)].filter(Boolean).join(' · ')));
   });
   if (!tiles.length) tiles.push(h('p', {class: 'muted'}, t('risk.none')));
   $('risk-units').replaceChildren(...tiles);

@@ -131,6 +131,9 @@ def test_static_files_and_page_in_chinese(workdir, cleanup):
     chip, chip_text = element(inner, "span", "data-level", "yellow")
     assert "lvl-yellow" in classes(chip) and chip_text == "一般风险"
     assert 'data-cause="major_hazard"' in inner and "重大隐患" in inner and 'href="#hazards/2"' in inner
+    # The unit's active alarms (GT102; GT101 has returned) and open hazards as counts; its owner by name.
+    assert 'data-count="alarms">报警 1<' in inner and 'data-count="hazards">隐患 2<' in inner, inner
+    assert "储运车间 · 李主任" in inner
     assert re.search(r'data-level="red"><span class="count-n">1</span>', dom), "one red unit counted"
     src, src_inner = element(dom, "tr", "data-source", "HS01")
     assert "液氨储罐区" in src_inner and "三级" in src_inner and "13.5" in src_inner
