@@ -218,6 +218,16 @@ static void metrics__handler(void *ud, const struct http_request *req, struct ht
 
 /* ---- /readyz -------------------------------------------------------------------------------- */
 
+static int metrics__ready_add(cJSON *arr, const char *id, const char *kind, int connected)
+{
+  cJSON *o = cJSON_CreateObject();
+  api_json_text(o, "id", id);
+  cJSON_AddStringToObject(o, "kind", kind);
+  cJSON_AddBoolToObject(o, "connected", connected);
+  cJSON_AddItemToArray(arr, o);
+  return !!connected;
+}
+
 static int metrics__ready_drivers(struct api_ctx *ctx, cJSON *arr)
 {
   const struct dg_config *cfg = ctx->engine->cfg;
@@ -225,22 +235,12 @@ static int metrics__ready_drivers(struct api_ctx *ctx, cJSON *arr)
   for (size_t i = 0; ctx->mqtt && i < mqtt_broker_count(ctx->mqtt) && i < cfg->n_mqtt_brokers; i++) {
     struct mqtt_broker_stats s = {0};
     mqtt_broker_stats(ctx->mqtt, i, &s);
-    cJSON *o = cJSON_CreateObject();
-    api_json_text(o, "id", cfg->mqtt_brokers[i].id);
-    cJSON_AddStringToObject(o, "kind", "mqtt");
-    cJSON_AddBoolToObject(o, "connected", s.connected);
-    cJSON_AddItemToArray(arr, o);
-    all &= !!s.connected;
+    all &= metrics__ready_add(arr, cfg->mqtt_brokers[i].id, "mqtt", s.connected);
   }
   for (size_t i = 0; ctx->modbus && i < mb_bus_count(ctx->modbus) && i < cfg->n_modbus_buses; i++) {
     struct mb_bus_stats s = {0};
     mb_bus_stats(ctx->modbus, i, &s);
-    cJSON *o = cJSON_CreateObject();
-    api_json_text(o, "id", cfg->modbus_buses[i].id);
-    cJSON_AddStringToObject(o, "kind", "modbus");
-    cJSON_AddBoolToObject(o, "connected", s.connected);
-    cJSON_AddItemToArray(arr, o);
-    all &= !!s.connected;
+    all &= metrics__ready_add(arr, cfg->modbus_buses[i].id, "modbus", s.connected);
   }
   return all;
 }
