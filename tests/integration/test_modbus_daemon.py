@@ -5,14 +5,13 @@ bus statistics in the API, raises the high alarm and its hazard when the registe
 above the limit, and marks every point comm_fault when the server dies."""
 import os
 import signal
-import socket
 import struct
 import subprocess
 import sys
 
 from pymodbus.client import ModbusTcpClient
 
-from dgtest import Daemon, free_port, run_tests, wait_until
+from dgtest import free_port, run_tests, start_daemon, wait_listening, wait_until
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 
@@ -67,8 +66,7 @@ class ModbusServer:
 
     def start(self):
         self.proc = subprocess.Popen(self.args, stdout=self.log, stderr=self.log)
-        wait_until(lambda: socket.create_connection(("127.0.0.1", self.port), timeout=0.5).close() or True,
-                   20, "pymodbus to listen")
+        wait_listening(self.port, 20, "pymodbus to listen")
         return self
 
     def kill(self):
@@ -86,23 +84,14 @@ class ModbusServer:
             client.close()
 
 
-def points_by_id(daemon):
-    return {p["id"]: p for p in daemon.get("/api/v1/points")[1]["points"]}
-
-
 def test_modbus_values_alarm_and_comm_fault(workdir, cleanup):
     port = free_port()
     # GT201 raw 1.5 * scale 10 = 15 %LEL; TT201 = -7 (0xFFF9).
     server = ModbusServer(workdir, port, float32_cdab(1.5) + [0xFFF9]).start()
     cleanup.append(server.kill)
-    cfg = os.path.join(workdir, "plant.yaml")
-    with open(cfg, "w", encoding="utf-8") as f:
-        f.write(CONFIG.format(port=port))
-    daemon = Daemon(workdir, cfg, os.path.join(workdir, "dg.db"))
-    cleanup.append(lambda: daemon.stop(signal.SIGKILL))
-    daemon.start()
+    daemon = start_daemon(workdir, cleanup, CONFIG.format(port=port))
 
-    pts = wait_until(lambda: (p := points_by_id(daemon)) and all(x["quality"] == "good" for x in p.values()) and p,
+    pts = wait_until(lambda: (p := daemon.points()) and all(x["quality"] == "good" for x in p.values()) and p,
                      15, "every Modbus point good")
     assert abs(pts["GT201"]["value"] - 15.0) < 1e-9, pts["GT201"]
     assert pts["TT201"]["value"] == -7, pts["TT201"]
@@ -125,7 +114,7 @@ def test_modbus_values_alarm_and_comm_fault(workdir, cleanup):
     assert hazards["hazards"][0]["measure"] == "M01" and hazards["hazards"][0]["danger_src"] == 9, hazards
 
     server.kill()
-    pts = wait_until(lambda: (p := points_by_id(daemon)) and all(x["quality"] == "comm_fault" for x in p.values()) and p,
+    pts = wait_until(lambda: (p := daemon.points()) and all(x["quality"] == "comm_fault" for x in p.values()) and p,
                      15, "every Modbus point comm_fault after the server died")
     bus = wait_until(lambda: (b := next(d for d in daemon.get("/api/v1/drivers")[1]["drivers"]
                                         if d["kind"] == "modbus")) and b["slaves_down"] == 1 and b,
@@ -135,7 +124,7 @@ def test_modbus_values_alarm_and_comm_fault(workdir, cleanup):
     assert daemon.alarm("R-GT201-H")["state"] == "UNACK"
 
     server.start()
-    wait_until(lambda: all(x["quality"] == "good" for x in points_by_id(daemon).values()), 15,
+    wait_until(lambda: all(x["quality"] == "good" for x in daemon.points().values()), 15,
                "the points to recover once the server is back")
     assert daemon.stop() == 0
 

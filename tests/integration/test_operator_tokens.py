@@ -2,15 +2,10 @@
 """Operator actions with real API tokens: issued by `dualguardd --create-token`, stored only as
 SHA-256, checked against the person's roles on every POST."""
 import hashlib
-import json
-import os
-import signal
 import subprocess
 import sys
-import urllib.error
-import urllib.request
 
-from dgtest import DAEMON, Daemon, db_rows, Mosquitto, run_tests, wait_connected, wait_until
+from dgtest import DAEMON, db_rows, run_tests, start_broker, start_daemon, wait_connected, wait_until
 
 CONFIG = """
 site: {{ code: "T-0001", name: 测试 }}
@@ -27,26 +22,12 @@ rules:
 
 
 def post(daemon, path, body, token=None):
-    headers = {"Content-Type": "application/json"}
-    if token:
-        headers["Authorization"] = "Bearer " + token
-    req = urllib.request.Request(f"http://127.0.0.1:{daemon.port}{path}", data=json.dumps(body).encode(),
-                                 method="POST", headers=headers)
-    try:
-        with urllib.request.urlopen(req, timeout=10) as r:
-            return r.status, json.loads(r.read())
-    except urllib.error.HTTPError as e:
-        return e.code, json.loads(e.read() or b"null")
+    return daemon.post(path, body, token=token)
 
 
 def test_tokens_hashed_and_roles_enforced(workdir, cleanup):
-    broker = Mosquitto(workdir).start()
-    cleanup.append(broker.stop)
-    cfg = os.path.join(workdir, "plant.yaml")
-    with open(cfg, "w", encoding="utf-8") as f:
-        f.write(CONFIG.format(port=broker.port))
-    daemon = Daemon(workdir, cfg, os.path.join(workdir, "dg.db"))
-    cleanup.append(lambda: daemon.stop(signal.SIGKILL))
+    broker = start_broker(workdir, cleanup)
+    daemon = start_daemon(workdir, cleanup, CONFIG.format(port=broker.port), start=False)
     operator, safety = daemon.token("zhang"), daemon.token("zhao")
     assert len(operator) == 64 and operator != safety
     # Only the hash is stored.
@@ -73,7 +54,7 @@ def test_tokens_hashed_and_roles_enforced(workdir, cleanup):
     assert journal[0]["actor"] == "zhang", journal
     wait_until(lambda: db_rows(daemon.db_path, "SELECT last_used_ms FROM api_tokens WHERE person = 'zhang'")[0]["last_used_ms"],
                10, "last use recorded")
-    r = subprocess.run([DAEMON, "-c", cfg, "--db",
+    r = subprocess.run([DAEMON, "-c", daemon.config_path, "--db",
                         daemon.db_path, "--create-token", "ghost"], capture_output=True, text=True)
     assert r.returncode == 1 and "ghost" in r.stderr, r.stderr
     assert daemon.stop() == 0
