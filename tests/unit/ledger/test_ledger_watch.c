@@ -149,6 +149,23 @@ static int64_t count(struct fixture *f, const char *sql) { return count_ab(f, sq
   " danger_state, description, liable_person, deadline_ms, created_ms, updated_ms) VALUES (" #id ", 'YH-" #id \
   "', " #level ", 1, 1, 1, " #state ", '地沟积水', 'li', " #deadline ", 1, 1);"
 
+/* The test's clock reads China Standard Time, as the site's does. */
+static void use_cst(void)
+{
+  setenv("TZ", "CST-8", 1);
+  tzset();
+}
+
+/* The event keeps only the monitored measure M01, checked once per `unit`. */
+static void only_monitored_m01(struct fixture *f, enum inspect_unit unit)
+{
+  use_cst();
+  f->event.measures = &f->measures[0];
+  f->event.n_measures = 1;
+  f->measures[0].cycle_n = 1;
+  f->measures[0].cycle_unit = unit;
+}
+
 static void test_overdue_flagged_once_and_announced_by_level(void **state)
 {
   struct fixture *f = *state;
@@ -249,8 +266,7 @@ static int64_t cst(int y, int mon, int d, int h)
 static void test_inspection_tasks_generated_per_period(void **state)
 {
   struct fixture *f = *state;
-  setenv("TZ", "CST-8", 1);
-  tzset();
+  use_cst();
   /* Yellow event: every 15 days from local midnight of the first generation, for the inspected
    * measure M02 and the monitored M01 alike. */
   assert_int_equal(ledger_watch_inspections(f->watch, cst(2024, 1, 31, 10)), 2);
@@ -297,8 +313,7 @@ static void test_inspection_tasks_generated_per_period(void **state)
 static void test_missed_inspection_marked_and_announced_once(void **state)
 {
   struct fixture *f = *state;
-  setenv("TZ", "CST-8", 1);
-  tzset();
+  use_cst();
   f->event.level = DG_LEVEL_ORANGE; /* weekly; announced as priority high → channel "shift" */
   f->event.measures = &f->measures[1]; /* the inspected measure only */
   f->event.n_measures = 1;
@@ -333,8 +348,7 @@ static int64_t task_count(struct fixture *f, const char *where, int64_t a, int64
 static void test_configured_cycle_and_work_days(void **state)
 {
   struct fixture *f = *state;
-  setenv("TZ", "CST-8", 1);
-  tzset();
+  use_cst();
   f->cfg.calendar.weekend_mask = WORKCAL_DEFAULT_WEEKEND;
   f->measures[0].cycle_n = 1; /* M01: daily on work days */
   f->measures[0].cycle_unit = INSPECT_DAY;
@@ -400,13 +414,8 @@ static void samples_every_5min(struct fixture *f, int64_t from, int64_t to)
 static void test_monitoring_evidence(void **state)
 {
   struct fixture *f = *state;
-  setenv("TZ", "CST-8", 1);
-  tzset();
-  f->event.measures = &f->measures[0]; /* the monitored measure M01 only, daily, announced high */
-  f->event.n_measures = 1;
+  only_monitored_m01(f, INSPECT_DAY); /* daily, announced high */
   f->event.level = DG_LEVEL_ORANGE;
-  f->measures[0].cycle_n = 1;
-  f->measures[0].cycle_unit = INSPECT_DAY;
   char sql[1024];
 
   /* 1 Mar: good before the period and throughout it → 正常 by the monitoring, nothing announced. */
@@ -501,12 +510,7 @@ static void test_monitoring_evidence(void **state)
 static void test_monitoring_evidence_ignores_removed_rules_and_pending_reports(void **state)
 {
   struct fixture *f = *state;
-  setenv("TZ", "CST-8", 1);
-  tzset();
-  f->event.measures = &f->measures[0];
-  f->event.n_measures = 1;
-  f->measures[0].cycle_n = 1;
-  f->measures[0].cycle_unit = INSPECT_DAY;
+  only_monitored_m01(f, INSPECT_DAY);
   char sql[1024];
   snprintf(sql, sizeof sql,
            "INSERT INTO alarms (id, rule, point, measure, active, updated_ms) VALUES (1, 'R-GONE', 'GT1', 'M01', 1, 1);"
@@ -537,12 +541,7 @@ static void test_monitoring_evidence_ignores_removed_rules_and_pending_reports(v
 static void test_monitoring_evidence_beyond_retention(void **state)
 {
   struct fixture *f = *state;
-  setenv("TZ", "CST-8", 1);
-  tzset();
-  f->event.measures = &f->measures[0];
-  f->event.n_measures = 1;
-  f->measures[0].cycle_n = 1;
-  f->measures[0].cycle_unit = INSPECT_MONTH;
+  only_monitored_m01(f, INSPECT_MONTH);
   assert_int_equal(ledger_watch_inspections(f->watch, cst(2024, 3, 1, 8)), 1); /* 1 Mar → 1 Apr */
   store_wait_idle(f->p.store);
   /* The samples before 2 Mar are pruned by the time the period is judged. */
