@@ -109,7 +109,8 @@ def test_modbus_values_alarm_and_comm_fault(workdir, cleanup):
     alarm = wait_until(lambda: (a := daemon.alarm("R-GT201-H"))["state"] == "UNACK" and a, 10,
                        "the GT201 alarm to activate")
     assert alarm["stage"] == "H" and abs(alarm["value"] - 32.0) < 1e-4, alarm
-    _, hazards = daemon.get("/api/v1/hazards")
+    # The API shows the alarm as soon as the loop has it; its hazard once the transition committed.
+    hazards = wait_until(lambda: (h := daemon.get("/api/v1/hazards")[1])["hazards"] and h, 10, "the GT201 hazard")
     assert len(hazards["hazards"]) == 1, hazards
     assert hazards["hazards"][0]["measure"] == "M01" and hazards["hazards"][0]["danger_src"] == 9, hazards
 
