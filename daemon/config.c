@@ -94,7 +94,6 @@ static int cfg__person(struct dg_ycheck *y, const struct dg_ynode *n, void *item
   return rc;
 }
 
-
 /* ---- top level ---- */
 
 enum { TOP_SITE, TOP_DAEMON, TOP_PERSONS, TOP_SOURCES, TOP_MQTT, TOP_MODBUS, TOP_POINTS, TOP_RULES,

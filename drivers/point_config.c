@@ -10,8 +10,9 @@
 #include <string.h>
 
 static const char *const point_config__mb_types[] = {"bool", "int16", "uint16", "int32", "uint32",
-                                            "float32", "int64", "uint64", "float64", NULL};
+                                                    "float32", "int64", "uint64", "float64", NULL};
 static const char *const point_config__orders[] = {"ABCD", "DCBA", "BADC", "CDAB", NULL};
+
 /* Key flags: which driver a point key belongs to. */
 enum { F_MQTT = 2, F_MODBUS = 4 };
 

@@ -9,7 +9,7 @@
 #include <string.h>
 
 static const char *const rule_config__rule_types[] = {"high", "low", "stale", "quality", "rate", "expr",
-                                               "deviation", "vote", "aggregate", NULL};
+                                                     "deviation", "vote", "aggregate", NULL};
 static const char *const rule_config__rate_directions[] = {"rising", "falling", NULL};
 
 enum { ST_NAME, ST_LIMIT, ST_PRIORITY, ST_DEADBAND, ST_ON, ST_OFF };
