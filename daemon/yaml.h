@@ -41,6 +41,11 @@ void dg_yaml_free(struct dg_ytree *t);
  * nodes, texts and larger kids arrays. NULL when out of memory. */
 void *dg_yaml_alloc(struct dg_ytree *t, size_t size);
 
+/* Reads a secret kept in its own file (a `password_file:` key): the file's text without one
+ * trailing newline, in *out (malloc'd). 0, -errno when unreadable, -EINVAL when empty or
+ * holding a NUL or a line break, -EFBIG above 64 KiB. */
+int dg_yaml_read_secret(const char *path, char **out);
+
 /* Writes "<name>:<line>:<col>: <prefix><msg>" to err, control characters replaced by '?'. */
 void dg_yaml_format_error(char *err, size_t errlen, const char *name, int line, int col,
                           const char *prefix, const char *msg);
@@ -154,5 +159,11 @@ int dg_yc_add_id(struct dg_ycheck *y, struct dg_idmap *m, const char *id, void *
                  const char *kind);
 int dg_yc_ref(struct dg_ycheck *y, const struct dg_ynode *v, const char *key, const struct dg_idmap *m,
               const char *kind, void **obj);
+
+/* `<key>_file` (field `file_key`) in place of `<key>` (field `key`) of the mapping seen in `s`:
+ * the secret is read from that file (dg_yaml_read_secret) into *dst (malloc'd). Giving both
+ * keys is an error; neither leaves *dst alone. */
+int dg_yc_secret(struct dg_ycheck *y, const struct dg_yseen *s, const struct dg_yfield *f, int key, int file_key,
+                 char **dst);
 
 #endif

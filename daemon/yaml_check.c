@@ -429,3 +429,18 @@ bool dg_yc_has_scheme(const char *uri, const char *const *schemes)
   }
   return false;
 }
+
+int dg_yc_secret(struct dg_ycheck *y, const struct dg_yseen *s, const struct dg_yfield *f, int key, int file_key,
+                 char **dst)
+{
+  const char *path;
+  if (!s->key[file_key]) return 0;
+  if (s->key[key]) return dg_yc_fail(y, s->key[file_key], "give '%s' or '%s', not both", f[key].key, f[file_key].key);
+  size_t mark = dg_yc_path_key(y, f[file_key].key);
+  int rc = dg_yc_text(y, s->val[file_key], &path);
+  dg_yc_path_restore(y, mark);
+  if (!rc && (rc = dg_yaml_read_secret(path, dst)))
+    rc = dg_yc_failk(y, s->val[file_key], f[file_key].key, "cannot read the secret in '%.128s': %s", path,
+                     rc == -EINVAL ? "expected one non-empty line" : strerror(-rc));
+  return rc;
+}

@@ -9,13 +9,14 @@
 #include <string.h>
 #include <unistd.h>
 
-enum { MQ_ID, MQ_URI, MQ_CLIENT, MQ_USER, MQ_PASS, MQ_QOS, MQ_KEEPALIVE, MQ_CLEAN, MQ_CA, MQ_CERT, MQ_KEY, MQ_INSECURE, MQ_SKEW, MQ_WILDCARDS };
+enum { MQ_ID, MQ_URI, MQ_CLIENT, MQ_USER, MQ_PASS, MQ_PASS_FILE, MQ_QOS, MQ_KEEPALIVE, MQ_CLEAN, MQ_CA, MQ_CERT, MQ_KEY, MQ_INSECURE, MQ_SKEW, MQ_WILDCARDS };
 static const struct dg_yfield mqtt_config__mqtt_fields[] = {
   [MQ_ID] = YF_STR("id", struct dg_mqtt_broker, id, DG_YF_REQ),
   [MQ_URI] = YF_STR("uri", struct dg_mqtt_broker, uri, DG_YF_REQ),
   [MQ_CLIENT] = YF_STR("client_id", struct dg_mqtt_broker, client_id, 0),
   [MQ_USER] = YF_STR("username", struct dg_mqtt_broker, username, 0),
   [MQ_PASS] = YF_STR("password", struct dg_mqtt_broker, password, 0),
+  [MQ_PASS_FILE] = YF_NODE("password_file", 0),
   [MQ_QOS] = YF_NUM("qos", DG_YK_INT, struct dg_mqtt_broker, qos, 0, 0, 2),
   [MQ_KEEPALIVE] = YF_NUM("keepalive", DG_YK_SEC, struct dg_mqtt_broker, keepalive_s, 0, 0, 65535000),
   [MQ_CLEAN] = YF_BOOL("clean_session", struct dg_mqtt_broker, clean_session),
@@ -106,6 +107,7 @@ static int mqtt_config__broker(struct dg_ycheck *y, const struct dg_ynode *n, vo
   b->max_clock_skew_ms = 300000;
   int rc = DG_YC_MAP(y, n, mqtt_config__mqtt_fields, b, &s);
   if (!rc) rc = dg_yc_add_id(y, &cfg_ctx(y)->brokers, b->id, b, s.val[MQ_ID], "MQTT broker");
+  if (!rc) rc = dg_yc_secret(y, &s, mqtt_config__mqtt_fields, MQ_PASS, MQ_PASS_FILE, &b->password);
   if (rc) return rc;
   if (!dg_yc_has_scheme(b->uri, schemes))
     return dg_yc_failk(y, s.val[MQ_URI], "uri", "expected a URI like tcp://host:1883 or ssl://host:8883, got '%.64s'",

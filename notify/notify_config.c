@@ -6,11 +6,12 @@
 
 static const char *const notify_config__channel_types[] = {"webhook", NULL};
 
-enum { CH_ID, CH_TYPE, CH_URL, CH_TIMEOUT, CH_EXPIRE };
+enum { CH_ID, CH_TYPE, CH_URL, CH_URL_FILE, CH_TIMEOUT, CH_EXPIRE };
 static const struct dg_yfield notify_config__channel_fields[] = {
   [CH_ID] = YF_STR("id", struct dg_channel, id, DG_YF_REQ),
   [CH_TYPE] = YF_ENUM("type", struct dg_channel, type, DG_YF_REQ, notify_config__channel_types),
-  [CH_URL] = YF_STR("url", struct dg_channel, url, DG_YF_REQ),
+  [CH_URL] = YF_STR("url", struct dg_channel, url, 0),
+  [CH_URL_FILE] = YF_NODE("url_file", 0), /* a URL carrying its access token */
   [CH_TIMEOUT] = YF_NUM("timeout", DG_YK_MS, struct dg_channel, timeout_ms, 0, 1, 600000),
   [CH_EXPIRE] = YF_NUM("expire", DG_YK_SEC, struct dg_channel, expire_s, 0, 1000, 365 * DG_YMS_DAY),
 };
@@ -24,8 +25,11 @@ static int notify_config__channel(struct dg_ycheck *y, const struct dg_ynode *n,
   ch->expire_s = 86400;
   int rc = DG_YC_MAP(y, n, notify_config__channel_fields, ch, &s);
   if (!rc) rc = dg_yc_add_id(y, &cfg_ctx(y)->ix->channels, ch->id, ch, s.val[CH_ID], "channel");
+  if (!rc) rc = dg_yc_secret(y, &s, notify_config__channel_fields, CH_URL, CH_URL_FILE, &ch->url);
+  if (!rc && !ch->url) rc = dg_yc_fail(y, n, "missing required key 'url' (or 'url_file')");
   if (!rc && !dg_yc_has_scheme(ch->url, schemes))
-    rc = dg_yc_failk(y, s.val[CH_URL], "url", "expected an http:// or https:// URL, got '%.64s'", ch->url);
+    rc = dg_yc_failk(y, s.val[CH_URL] ? s.val[CH_URL] : s.val[CH_URL_FILE], "url",
+                     "expected an http:// or https:// URL, got '%.64s'", ch->url);
   return rc;
 }
 
