@@ -290,13 +290,15 @@ struct engine__txn {
   int64_t shelved_until_ms;
   char *shelve_reason;
   int latched, out_of_service;
+  struct engine__txn *next; /* in e->retry_head */
 };
 
 static const char *const engine__sql_alarm =
   "UPDATE alarms SET state = ?2, active = ?3, stage = ?4, priority = ?5, value = ?6, first_active_ms = ?7,"
   " last_active_ms = ?8, cleared_ms = ?9, ack_user = ?10, ack_comment = ?11, ack_ms = ?12, activations = ?13,"
   " updated_ms = ?14, shelved_until_ms = ?15, shelve_reason = ?16, latched = ?17, out_of_service = ?18"
-  " WHERE id = ?1";
+  /* a transition committed late (after a failed commit) never overwrites a newer one's state */
+  " WHERE id = ?1 AND NOT EXISTS (SELECT 1 FROM alarm_journal WHERE alarm_id = ?1 AND id > ?19)";
 static const char *const engine__sql_journal =
   "INSERT INTO alarm_journal (id, alarm_id, ts_ms, event, from_state, to_state, stage, priority, value, actor,"
   " comment) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)";
@@ -323,6 +325,7 @@ static int engine__write_alarm(struct store_conn *c, const struct engine__txn *t
   store_bind_text(st, 16, t->shelve_reason);
   sqlite3_bind_int(st, 17, t->latched);
   sqlite3_bind_int(st, 18, t->out_of_service);
+  sqlite3_bind_int64(st, 19, t->journal_id);
   return store_step_done(st);
 }
 
@@ -368,11 +371,33 @@ static void engine__txn_free(struct engine__txn *t)
 
 static void engine__txn_done(void *arg, int rc);
 
+/* Into the retry queue, in journal order. */
+static void engine__retry_push(struct engine *e, struct engine__txn *t)
+{
+  struct engine__txn **at = &e->retry_head;
+  while (*at && (*at)->journal_id < t->journal_id) at = &(*at)->next;
+  t->next = *at;
+  *at = t;
+}
+
+static void engine__submit_txn(struct engine *e, struct engine__txn *t)
+{
+  if (e->retry_head) {
+    engine__retry_push(e, t);
+    return;
+  }
+  int rc = store_submit_urgent(e->store, engine__txn_work, engine__txn_done, t);
+  if (rc) engine__txn_done(t, rc);
+}
+
+/* One at a time, oldest first: the next goes once this one has committed. */
 static void engine__retry_cb(uv_timer_t *timer)
 {
-  struct engine__txn *t = timer->data;
-  uv_close((uv_handle_t *)timer, (uv_close_cb)free);
-  int rc = store_submit_urgent(t->e->store, engine__txn_work, engine__txn_done, t);
+  struct engine *e = timer->data;
+  struct engine__txn *t = e->retry_head;
+  if (!t) return;
+  e->retry_head = t->next;
+  int rc = store_submit_urgent(e->store, engine__txn_work, engine__txn_done, t);
   if (rc) engine__txn_done(t, rc);
 }
 
@@ -380,25 +405,25 @@ static void engine__txn_done(void *arg, int rc)
 {
   struct engine__txn *t = arg;
   struct engine *e = t->e;
+  bool closing = uv_is_closing((uv_handle_t *)&e->retry_timer);
   if (rc == 0) {
     notify_send(e->notify, t->msgs);
     t->msgs = NULL;
     engine__txn_free(t);
+    if (e->retry_head && !closing) uv_timer_start(&e->retry_timer, engine__retry_cb, 0, 0);
     return;
   }
   /* The transition is not durable yet, so it may not be announced: keep trying. A database
    * that cannot commit is itself an emergency, logged on every failure. */
   e->stats.commits_failed++;
-  uv_timer_t *timer = rc == -ESHUTDOWN ? NULL : malloc(sizeof *timer);
-  if (!timer) {
+  if (rc == -ESHUTDOWN || closing) {
     DG_ERR("engine", "alarm %lld transition lost: not committed (rc %d)", (long long)t->alarm_id, rc);
     engine__txn_free(t);
     return;
   }
-  DG_ERR("engine", "alarm %lld transition not committed (rc %d); retrying", (long long)t->alarm_id, rc);
-  uv_timer_init(e->loop, timer);
-  timer->data = t;
-  uv_timer_start(timer, engine__retry_cb, COMMIT_RETRY_MS, 0);
+  DG_LOG_RL(DG_LOG_ERR, "engine", "alarm %lld transition not committed (rc %d); retrying", (long long)t->alarm_id, rc);
+  engine__retry_push(e, t);
+  uv_timer_start(&e->retry_timer, engine__retry_cb, COMMIT_RETRY_MS, 0);
 }
 
 /* ---- notification bodies -------------------------------------------------------------------- */
@@ -584,8 +609,7 @@ static void engine__commit(struct engine *e, struct alarm *a, const struct alarm
   e->stats.transitions++;
   DG_INFO("alarm", "%s %s: %s → %s (stage %s, value %g)", r->id, alarm_event_name(tr->event),
           alarm_state_name(tr->from), alarm_state_name(tr->to), t->tr_stage ? t->tr_stage : "-", tr->value);
-  int rc = store_submit_urgent(e->store, engine__txn_work, engine__txn_done, t);
-  if (rc) engine__txn_done(t, rc);
+  engine__submit_txn(e, t);
 }
 
 /* ---- rule evaluation and delays ------------------------------------------------------------- */
@@ -839,6 +863,7 @@ static void engine__history_add(struct engine *e, const struct dg_sample *s)
     struct history_row *h = realloc(e->history, cap * sizeof *h);
     if (!h) {
       DG_LOG_RL(DG_LOG_ERR, "history", "out of memory: sample of %s not stored", e->cfg->points[s->point].id);
+      store_health(e->store)->history_dropped++;
       return;
     }
     e->history = h;
@@ -887,8 +912,12 @@ static int engine__batch_work(struct store_conn *c, void *arg)
 static void engine__batch_done(void *arg, int rc)
 {
   struct engine__batch *b = arg;
-  if (rc) DG_LOG_RL(DG_LOG_ERR, "history", "%zu samples could not be stored (rc %d)", b->n, rc);
-  else b->e->stats.history_rows += b->n;
+  if (rc) {
+    DG_LOG_RL(DG_LOG_ERR, "history", "%zu samples could not be stored (rc %d)", b->n, rc);
+    store_health(b->e->store)->history_dropped += b->n;
+  } else {
+    b->e->stats.history_rows += b->n;
+  }
   free(b->rows);
   free(b);
 }
@@ -899,6 +928,7 @@ static void engine__submit_batch(struct engine *e, struct history_row *rows, siz
 {
   struct engine__batch *b = calloc(1, sizeof *b);
   if (!b) {
+    store_health(e->store)->history_dropped += n;
     free(rows);
     return;
   }
@@ -919,6 +949,7 @@ void engine_flush_history(struct engine *e)
     struct history_row *rows = malloc(n * sizeof *rows);
     if (!rows) {
       DG_LOG_RL(DG_LOG_ERR, "history", "out of memory: %zu samples not stored", n);
+      store_health(e->store)->history_dropped += n;
       continue;
     }
     memcpy(rows, e->history + off, n * sizeof *rows);
@@ -1083,6 +1114,8 @@ int engine_init(struct engine *e, uv_loop_t *loop, const struct dg_config *cfg, 
   engine__arm_shelve_timer(e);
   uv_timer_init(loop, &e->stale_timer);
   e->stale_timer.data = e;
+  uv_timer_init(loop, &e->retry_timer);
+  e->retry_timer.data = e;
   engine__start_stale_timer(e);
   return 0;
 }
@@ -1176,10 +1209,17 @@ void engine_close(struct engine *e)
   uv_close((uv_handle_t *)&e->flush_timer, NULL);
   uv_close((uv_handle_t *)&e->shelve_timer, NULL);
   uv_close((uv_handle_t *)&e->stale_timer, NULL);
+  uv_close((uv_handle_t *)&e->retry_timer, NULL);
 }
 
 void engine_free(struct engine *e)
 {
+  while (e->retry_head) {
+    struct engine__txn *t = e->retry_head;
+    e->retry_head = t->next;
+    DG_ERR("engine", "alarm %lld transition lost at shutdown: not committed", (long long)t->alarm_id);
+    engine__txn_free(t);
+  }
   engine__free_state(e);
   free(e->history);
   e->history = NULL;

@@ -69,6 +69,10 @@ struct engine {
   struct engine_stats stats;
   uv_timer_t shelve_timer;    /* fires at the earliest shelve expiry */
   uv_timer_t stale_timer;     /* sweeps stale rules */
+  /* Transitions whose commit failed, oldest first; while one waits, newer ones queue behind it
+   * so that a database that takes writes again gets them in the order they happened. */
+  struct engine__txn *retry_head;
+  uv_timer_t retry_timer;
   struct rule_rate *rates;    /* history of the rate rules, pointed to by their rule_state */
   double *expr_values;        /* per point: inputs of expr rules, refreshed before each evaluation */
   uint8_t *expr_quality;
