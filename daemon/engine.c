@@ -1165,6 +1165,11 @@ static void engine__carry_over(struct engine *e, struct engine *o, uint8_t *fres
 
 int engine_reload(struct engine *e, const struct dg_config *cfg)
 {
+  if (e->retry_head) {
+    /* They borrow stage names from the config in force, which a reload frees. */
+    DG_ERR("engine", "alarm transitions wait for the database to take writes: reload refused");
+    return -EBUSY;
+  }
   engine_flush_history(e);
   struct engine old = *e;
   e->cfg = cfg;
