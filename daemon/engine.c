@@ -371,10 +371,10 @@ static void engine__txn_free(struct engine__txn *t)
 
 static void engine__txn_done(void *arg, int rc);
 
-/* Into the retry queue, in journal order. */
+/* Into the retry queue, in journal order; never ahead of a head that is with the store. */
 static void engine__retry_push(struct engine *e, struct engine__txn *t)
 {
-  struct engine__txn **at = &e->retry_head;
+  struct engine__txn **at = e->retry_busy ? &e->retry_head->next : &e->retry_head;
   while (*at && (*at)->journal_id < t->journal_id) at = &(*at)->next;
   t->next = *at;
   *at = t;
@@ -390,13 +390,14 @@ static void engine__submit_txn(struct engine *e, struct engine__txn *t)
   if (rc) engine__txn_done(t, rc);
 }
 
-/* One at a time, oldest first: the next goes once this one has committed. */
+/* The oldest waiting transition goes again; it leaves the queue once it has committed, so newer
+ * ones keep queueing behind it meanwhile. */
 static void engine__retry_cb(uv_timer_t *timer)
 {
   struct engine *e = timer->data;
   struct engine__txn *t = e->retry_head;
-  if (!t) return;
-  e->retry_head = t->next;
+  if (!t || e->retry_busy) return;
+  e->retry_busy = true;
   int rc = store_submit_urgent(e->store, engine__txn_work, engine__txn_done, t);
   if (rc) engine__txn_done(t, rc);
 }
@@ -406,23 +407,24 @@ static void engine__txn_done(void *arg, int rc)
   struct engine__txn *t = arg;
   struct engine *e = t->e;
   bool closing = uv_is_closing((uv_handle_t *)&e->retry_timer);
-  if (rc == 0) {
-    notify_send(e->notify, t->msgs);
-    t->msgs = NULL;
+  bool queued = t == e->retry_head;
+  if (queued) e->retry_busy = false;
+  if (rc == 0 || rc == -ESHUTDOWN || closing) {
+    if (queued) e->retry_head = t->next;
+    if (rc == 0) {
+      notify_send(e->notify, t->msgs);
+      t->msgs = NULL;
+    } else {
+      DG_ERR("engine", "alarm %lld transition lost: not committed (rc %d)", (long long)t->alarm_id, rc);
+    }
     engine__txn_free(t);
     if (e->retry_head && !closing) uv_timer_start(&e->retry_timer, engine__retry_cb, 0, 0);
     return;
   }
-  /* The transition is not durable yet, so it may not be announced: keep trying. A database
-   * that cannot commit is itself an emergency, logged on every failure. */
-  e->stats.commits_failed++;
-  if (rc == -ESHUTDOWN || closing) {
-    DG_ERR("engine", "alarm %lld transition lost: not committed (rc %d)", (long long)t->alarm_id, rc);
-    engine__txn_free(t);
-    return;
-  }
+  /* Not durable yet, so it may not be announced: keep trying (the store counts the failure and
+   * /healthz reports it). */
   DG_LOG_RL(DG_LOG_ERR, "engine", "alarm %lld transition not committed (rc %d); retrying", (long long)t->alarm_id, rc);
-  engine__retry_push(e, t);
+  if (!queued) engine__retry_push(e, t);
   uv_timer_start(&e->retry_timer, engine__retry_cb, COMMIT_RETRY_MS, 0);
 }
 

@@ -8,6 +8,7 @@
 #ifndef DG_ENGINE_H
 #define DG_ENGINE_H
 
+#include <stdbool.h>
 #include <stdint.h>
 #include <uv.h>
 
@@ -37,7 +38,7 @@ struct point_rt {
 };
 
 struct engine_stats {
-  uint64_t samples, bad_samples, transitions, commits_failed, history_rows;
+  uint64_t samples, bad_samples, transitions, history_rows; /* failed commits: store_health */
 };
 
 struct engine {
@@ -72,6 +73,7 @@ struct engine {
   /* Transitions whose commit failed, oldest first; while one waits, newer ones queue behind it
    * so that a database that takes writes again gets them in the order they happened. */
   struct engine__txn *retry_head;
+  bool retry_busy;            /* retry_head is with the store */
   uv_timer_t retry_timer;
   struct rule_rate *rates;    /* history of the rate rules, pointed to by their rule_state */
   double *expr_values;        /* per point: inputs of expr rules, refreshed before each evaluation */
