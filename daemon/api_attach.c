@@ -329,11 +329,10 @@ static int attach_api__admit(void *ud, const char *authorization)
   return api_person_of(ud, authorization) != NULL;
 }
 
-int attach_api_register(struct http_server *s, struct api_ctx *ctx)
-{
-  int rc = 0;
-  rc |= http_route(s, "GET", "/api/v1/attachments/*", attach_api__get, ctx);
-  rc |= http_body_limit(s, "POST", "/api/v1/hazards/*/photos", ATTACH_MAX_BYTES, attach_api__admit, ctx);
-  rc |= http_body_limit(s, "POST", "/api/v1/inspections/*/photos", ATTACH_MAX_BYTES, attach_api__admit, ctx);
-  return rc ? -EINVAL : 0;
-}
+static const struct api_route attach_api__routes[] = {
+  {"GET", "/api/v1/attachments/*", attach_api__get, 0, NULL},
+  {"POST", "/api/v1/hazards/*/photos", NULL, ATTACH_MAX_BYTES, attach_api__admit},
+  {"POST", "/api/v1/inspections/*/photos", NULL, ATTACH_MAX_BYTES, attach_api__admit},
+};
+
+struct api_routes attach_api_routes(void) { return API_ROUTES(attach_api__routes); }
