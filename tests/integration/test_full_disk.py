@@ -138,9 +138,10 @@ def test_full_disk_degrades_health_and_loses_nothing(workdir, cleanup):
     assert store["commits_failed"] > 0 and store["history_dropped"] > 0, store
     wait_until(lambda: any("commits failing" in s and "No space left" in s for s in status.statuses()), 10,
                "systemd STATUS to say why")
-    # The slow receiver answers while the disk is still full: its outcome cannot be written yet.
+    # The slow receiver answers while the disk is still full: its outcome is written again until
+    # it commits (whether its first write fails depends on the room left in the WAL file; the
+    # unit test test_commit_retry forces that failure).
     sink.wait_for(lambda r: len(r) >= 1, 20)
-    wait_until(lambda: health(daemon)[1]["outcome_retries"] > 0, 15, "the delivery outcome written again")
     sink.delay_s = 0
     assert health(daemon)[0] == 503
 
