@@ -9,6 +9,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <unistd.h>
 #include <cmocka.h>
 
@@ -91,6 +92,25 @@ static inline void plant_free(struct plant *p)
     unlink(path);
   }
   rmdir(p->dir);
+}
+
+/* A started plant on `yaml` in fresh memory, for a cmocka setup; plant_teardown undoes it all. */
+static inline struct plant *plant_new(const char *yaml)
+{
+  struct plant *p = calloc(1, sizeof *p);
+  assert_non_null(p);
+  plant_init(p, yaml);
+  plant_start(p);
+  return p;
+}
+
+static inline int plant_teardown(void **state)
+{
+  struct plant *p = *state;
+  plant_stop(p);
+  plant_free(p);
+  free(p);
+  return 0;
 }
 
 #endif

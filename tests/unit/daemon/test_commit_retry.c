@@ -33,19 +33,7 @@ static const char test_yaml[] =
 
 static int setup(void **state)
 {
-  struct plant *f = calloc(1, sizeof *f);
-  plant_init(f, test_yaml);
-  plant_start(f);
-  *state = f;
-  return 0;
-}
-
-static int teardown(void **state)
-{
-  struct plant *f = *state;
-  plant_stop(f);
-  plant_free(f);
-  free(f);
+  *state = plant_new(test_yaml);
   return 0;
 }
 
@@ -134,8 +122,8 @@ int main(void)
 {
   dg_log_set_level(DG_LOG_ERR);
   const struct CMUnitTest tests[] = {
-    cmocka_unit_test_setup_teardown(test_failed_transitions_commit_in_order, setup, teardown),
-    cmocka_unit_test_setup_teardown(test_failed_outcome_is_written_again, setup, teardown),
+    cmocka_unit_test_setup_teardown(test_failed_transitions_commit_in_order, setup, plant_teardown),
+    cmocka_unit_test_setup_teardown(test_failed_outcome_is_written_again, setup, plant_teardown),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }
