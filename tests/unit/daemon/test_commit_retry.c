@@ -31,12 +31,6 @@ static const char test_yaml[] =
   "policies:\n"
   "  - { id: all, priorities: [low, medium, high, critical], channels: [hook] }\n";
 
-static int setup(void **state)
-{
-  *state = plant_new(test_yaml);
-  return 0;
-}
-
 static int exec_work(struct store_conn *c, void *arg) { return sqlite3_exec(store_conn_db(c), arg, NULL, NULL, NULL); }
 
 /* Runs sql on the writer connection (temporary triggers live there). */
@@ -66,20 +60,13 @@ static int64_t run_until(struct plant *f, const char *sql, int64_t want)
   return v;
 }
 
-static void feed(struct plant *f, double value)
-{
-  struct dg_sample s = {.point = 0, .quality = DG_Q_GOOD, .value = value, .ts_ms = dg_wall_ms()};
-  engine_on_samples(&f->engine, &s, 1);
-  store_wait_idle(f->store);
-}
-
 static void test_failed_transitions_commit_in_order(void **state)
 {
   struct plant *f = *state;
   writer_exec(f, "CREATE TEMP TRIGGER refuse BEFORE INSERT ON alarm_journal BEGIN SELECT RAISE(ABORT, 'refused'); END");
-  feed(f, 30); /* activate */
-  feed(f, 10); /* clear */
-  feed(f, 40); /* activate */
+  plant_feed(f, "P1", 30, DG_Q_GOOD); /* activate */
+  plant_feed(f, "P1", 10, DG_Q_GOOD); /* clear */
+  plant_feed(f, "P1", 40, DG_Q_GOOD); /* activate */
   assert_int_equal(query_int(f, "SELECT COUNT(*) FROM alarm_journal"), 0);
   assert_true(alarm_txn_waiting(&f->engine.txn));
   assert_int_equal(engine_reload(&f->engine, f->cfg), -EBUSY);
@@ -105,7 +92,7 @@ static void test_failed_outcome_is_written_again(void **state)
 {
   struct plant *f = *state;
   writer_exec(f, "CREATE TEMP TRIGGER refuse BEFORE UPDATE ON outbox BEGIN SELECT RAISE(ABORT, 'refused'); END");
-  feed(f, 30); /* the delivery fails (nothing listens): its outcome cannot be written */
+  plant_feed(f, "P1", 30, DG_Q_GOOD); /* the delivery fails (nothing listens): its outcome cannot be written */
   int64_t end = dg_mono_ms() + 10000;
   while (store_health(f->store)->outcome_retries == 0 && dg_mono_ms() < end) {
     uv_run(&f->loop, UV_RUN_NOWAIT);
@@ -122,8 +109,8 @@ int main(void)
 {
   dg_log_set_level(DG_LOG_ERR);
   const struct CMUnitTest tests[] = {
-    cmocka_unit_test_setup_teardown(test_failed_transitions_commit_in_order, setup, plant_teardown),
-    cmocka_unit_test_setup_teardown(test_failed_outcome_is_written_again, setup, plant_teardown),
+    plant_unit_test(test_failed_transitions_commit_in_order, test_yaml),
+    plant_unit_test(test_failed_outcome_is_written_again, test_yaml),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }
