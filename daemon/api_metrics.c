@@ -175,6 +175,11 @@ static void metrics__store(struct metrics_buf *b, struct api_ctx *ctx)
   metrics__sample(b, "dualguard_store_commit_seconds_bucket", "le", "+Inf", NULL, NULL, (double)s.commits);
   metrics__sample(b, "dualguard_store_commit_seconds_sum", NULL, NULL, NULL, NULL, s.commit_sum_s);
   metrics__sample(b, "dualguard_store_commit_seconds_count", NULL, NULL, NULL, NULL, (double)s.commits);
+  const struct store_health *hl = store_health(ctx->store);
+  metrics__head(b, "dualguard_store_jobs_failed_total", "counter", "Store jobs not committed for a storage reason.");
+  metrics__sample(b, "dualguard_store_jobs_failed_total", NULL, NULL, NULL, NULL, (double)hl->commits_failed);
+  metrics__head(b, "dualguard_history_dropped_total", "counter", "History samples never stored.");
+  metrics__sample(b, "dualguard_history_dropped_total", NULL, NULL, NULL, NULL, (double)hl->history_dropped);
 }
 
 static void metrics__http(struct metrics_buf *b, struct api_ctx *ctx)
@@ -252,10 +257,13 @@ static void metrics__readyz(void *ud, const struct http_request *req, struct htt
   cJSON *o = cJSON_CreateObject();
   int drivers = metrics__ready_drivers(ctx, cJSON_AddArrayToObject(o, "drivers"));
   int64_t age = dg_mono_ms() - store_heartbeat_ms(ctx->store);
-  int db = age < METRICS_STORE_MAX_AGE_MS;
+  char why[160] = "";
+  int failing = store_failing(ctx->store, why, sizeof why);
+  int db = age < METRICS_STORE_MAX_AGE_MS && !failing;
   cJSON *jd = cJSON_AddObjectToObject(o, "database");
   cJSON_AddBoolToObject(jd, "writable", db);
   cJSON_AddNumberToObject(jd, "writer_heartbeat_age_ms", (double)age);
+  if (!db) cJSON_AddStringToObject(jd, "reason", failing ? why : "database writer silent");
   cJSON_AddBoolToObject(o, "drivers_connected", drivers);
   cJSON_AddBoolToObject(o, "ready", drivers && db);
   api_reply(resp, drivers && db ? 200 : 503, o);

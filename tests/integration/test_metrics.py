@@ -73,6 +73,7 @@ def test_metrics_after_known_events(workdir, cleanup):
     assert buckets[-1][1] == count >= 1
     assert value(fam, "dualguard_store_commit_seconds", "dualguard_store_commit_seconds_sum") >= 0
     assert value(fam, "dualguard_store_queue_depth", "dualguard_store_queue_depth", lane="urgent") >= 0
+    assert value(fam, "dualguard_store_jobs_failed", "dualguard_store_jobs_failed_total") == 0
     # The alarm's notification went through the outbox to the webhook sink.
     wait_until(lambda: value(scrape(daemon)[1], "dualguard_notify_delivered", "dualguard_notify_delivered_total") >= 1,
                15, "the notification delivered")
