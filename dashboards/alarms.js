@@ -437,6 +437,15 @@ function setAlarmPref(key, value) {
 }
 
 function initAlarms() {
+  /* Browsers start audio only after a user gesture: the first click or key unlocks it. */
+  const unlock = () => {
+    try {
+      if (!alarmUi.audio) alarmUi.audio = new (window.AudioContext || window.webkitAudioContext)();
+      alarmUi.audio.resume();
+    } catch (e) { /* no audio device */ }
+  };
+  document.addEventListener('click', unlock, {once: true});
+  document.addEventListener('keydown', unlock, {once: true});
   for (const [id, key] of [['f-prio', 'prio'], ['f-unit', 'unit'], ['f-state', 'state'], ['f-sort', 'sort']]) {
     $(id).addEventListener('change', (ev) => setAlarmPref(key, ev.target.value));
   }
