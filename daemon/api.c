@@ -19,7 +19,6 @@
 #include "sdnotify.h"
 
 #define API_STORE_MAX_AGE_MS 10000
-#define API_LIST_LIMIT_MAX 1000
 
 static void api__ms(cJSON *o, const char *k, int64_t ms)
 {
@@ -194,14 +193,6 @@ static const char *const api__sql_journal =
   "SELECT id, ts_ms, event, from_state, to_state, stage, priority, value, actor, comment FROM alarm_journal"
   " WHERE alarm_id = ?1 ORDER BY id DESC LIMIT ?2";
 
-static int api__limit(const struct http_request *req, int dflt)
-{
-  char buf[16];
-  if (http_query_get(req->query, "limit", buf, sizeof buf) <= 0) return dflt;
-  int v = atoi(buf);
-  return v <= 0 ? dflt : v > API_LIST_LIMIT_MAX ? API_LIST_LIMIT_MAX : v;
-}
-
 /* GET /api/v1/alarms/{id}/journal */
 static void api__alarm_sub(void *ud, const struct http_request *req, struct http_response *resp)
 {
@@ -222,7 +213,7 @@ static void api__alarm_sub(void *ud, const struct http_request *req, struct http
     return;
   }
   sqlite3_bind_int64(st, 1, id);
-  sqlite3_bind_int(st, 2, api__limit(req, 200));
+  sqlite3_bind_int(st, 2, api_query_limit(req, 200));
   cJSON *arr = cJSON_CreateArray();
   while (sqlite3_step(st) == SQLITE_ROW) {
     cJSON *o = cJSON_CreateObject();
@@ -319,7 +310,7 @@ static sqlite3_stmt *api__hazard_query(struct api_ctx *ctx, const struct http_re
     api_error(resp, 500, "database error");
     return NULL;
   }
-  sqlite3_bind_int(st, 1, api__limit(req, 200));
+  sqlite3_bind_int(st, 1, api_query_limit(req, 200));
   if (sql == api__sql_hazards_state) sqlite3_bind_int(st, 2, state);
   return st;
 }
@@ -610,36 +601,150 @@ static void api__alarm_action(void *ud, const struct http_request *req, struct h
 }
 
 static const struct api_route api__routes[] = {
-  {"GET", "/healthz", api__healthz, 0, NULL},
-  {"GET", "/api/v1/points", api__points, 0, NULL},
-  {"GET", "/api/v1/alarms", api__alarms, 0, NULL},
-  {"GET", "/api/v1/alarms/*", api__alarm_sub, 0, NULL},
-  {"GET", "/api/v1/hazards", api__hazards, 0, NULL},
-  {"GET", "/api/v1/hazards/*", api__hazard_one, 0, NULL},
-  {"GET", "/api/v1/drivers", api__drivers, 0, NULL},
-  {"GET", "/api/v1/persons", api__persons, 0, NULL},
-  {"POST", "/api/v1/alarms/*", api__alarm_action, 0, NULL},
+  {"GET", "/healthz", api__healthz, 0, NULL, NULL},
+  {"GET", "/api/v1/points", api__points, 0, NULL, NULL},
+  {"GET", "/api/v1/alarms", api__alarms, 0, NULL, "state"},
+  {"GET", "/api/v1/alarms/{id}/journal", api__alarm_sub, 0, NULL, "limit"},
+  {"GET", "/api/v1/hazards", api__hazards, 0, NULL, "state limit"},
+  {"GET", "/api/v1/hazards/{id}", api__hazard_one, 0, NULL, NULL},
+  {"GET", "/api/v1/drivers", api__drivers, 0, NULL, NULL},
+  {"GET", "/api/v1/persons", api__persons, 0, NULL, NULL},
+  {"POST", "/api/v1/alarms/{id}/{action}", api__alarm_action, 0, NULL, NULL},
 };
 
-static int api__add(struct http_server *s, struct api_ctx *ctx, struct api_routes t)
-{
-  int rc = 0;
-  for (size_t i = 0; i < t.n; i++) {
-    const struct api_route *r = &t.v[i];
-    rc |= r->fn ? http_route(s, r->method, r->pattern, r->fn, ctx)
-                : http_body_limit(s, r->method, r->pattern, r->max_body, r->admit, ctx);
-  }
-  return rc;
-}
+/* ---- routing: the tables, the dispatcher, the query check ----------------------------------- */
 
-int api_register(struct http_server *s, struct api_ctx *ctx)
+#define API_MAX_TABLES 16
+
+static size_t api__tables(struct api_routes *t)
 {
-  const struct api_routes tables[] = {
+  const struct api_routes all[] = {
     API_ROUTES(api__routes), kpi_api_routes(), ledger_api_routes(), attach_api_routes(),
     model_api_routes(), export_api_routes(), report_api_routes(), tokens_api_routes(),
     metrics_api_routes(),
   };
-  int rc = 0;
-  for (size_t i = 0; i < sizeof tables / sizeof tables[0]; i++) rc |= api__add(s, ctx, tables[i]);
+  size_t n = sizeof all / sizeof all[0];
+  _Static_assert(sizeof all / sizeof all[0] <= API_MAX_TABLES, "raise API_MAX_TABLES");
+  memcpy(t, all, sizeof all);
+  return n;
+}
+
+/* Literal segments of `pattern` when it matches path, else -1. */
+static int api__match(const char *pattern, const char *path)
+{
+  int literal = 0;
+  while (*pattern == '/' && *path == '/') {
+    pattern++, path++;
+    size_t tl = strcspn(pattern, "/"), pl = strcspn(path, "/");
+    if (pattern[0] == '{' ? pl == 0 : tl != pl || strncmp(pattern, path, tl)) return -1;
+    literal += pattern[0] != '{';
+    pattern += tl, path += pl;
+  }
+  return *pattern || *path ? -1 : literal;
+}
+
+static const struct api_route *api__find(const char *method, const char *path)
+{
+  struct api_routes t[API_MAX_TABLES];
+  size_t nt = api__tables(t);
+  const struct api_route *best = NULL;
+  int best_lit = -1;
+  if (strcmp(method, "HEAD") == 0) method = "GET";
+  for (size_t i = 0; i < nt; i++)
+    for (size_t k = 0; k < t[i].n; k++) {
+      const struct api_route *r = &t[i].v[k];
+      int lit = r->fn && strcmp(r->method, method) == 0 ? api__match(r->pattern, path) : -1;
+      if (lit > best_lit) best = r, best_lit = lit;
+    }
+  return best;
+}
+
+/* Whether the space-separated list names holds the word w (wlen bytes). */
+static int api__listed(const char *names, const char *w, size_t wlen)
+{
+  for (const char *p = names; p && *p; p += strcspn(p, " "), p += *p == ' ') {
+    size_t len = strcspn(p, " ");
+    if (len == wlen && strncmp(p, w, wlen) == 0) return 1;
+  }
+  return 0;
+}
+
+/* 0, or -1 after answering 400 naming an unknown parameter or a bad limit. */
+static int api__check_query(const struct api_route *r, const struct http_request *req, struct http_response *resp)
+{
+  for (const char *q = req->query; *q; q += strcspn(q, "&"), q += *q == '&') {
+    size_t klen = strcspn(q, "=&");
+    if (klen && !api__listed(r->query, q, klen)) {
+      api_error(resp, 400, "%.*s: unknown query parameter (%s %s takes %s)", (int)(klen > 64 ? 64 : klen), q,
+                r->method, r->pattern, r->query ? r->query : "none");
+      return -1;
+    }
+  }
+  char buf[16], *end;
+  int n = api__listed(r->query, "limit", 5) ? http_query_get(req->query, "limit", buf, sizeof buf) : -1;
+  if (n == -1) return 0;
+  long v = n > 0 ? strtol(buf, &end, 10) : 0;
+  if (n <= 0 || *end || v < 1 || v > API_LIMIT_MAX) {
+    api_error(resp, 400, "limit: expected an integer from 1 to %d", API_LIMIT_MAX);
+    return -1;
+  }
+  return 0;
+}
+
+static void api__dispatch(void *ud, const struct http_request *req, struct http_response *resp)
+{
+  const struct api_route *r = api__find(req->method, req->path);
+  if (!r) api_error(resp, 404, "not found: %s %s", req->method, req->path);
+  else if (!api__check_query(r, req, resp)) r->fn(ud, req, resp);
+}
+
+/* The server's pattern for a route: up to the first "{", then "*". */
+static int api__add_route(struct http_server *s, struct api_ctx *ctx, const struct api_route *r)
+{
+  char pattern[256];
+  const char *brace = strchr(r->pattern, '{');
+  int len = brace ? (int)(brace - r->pattern) : (int)strlen(r->pattern);
+  if (snprintf(pattern, sizeof pattern, "%.*s%s", len, r->pattern, brace ? "*" : "") >= (int)sizeof pattern)
+    return -EINVAL;
+  int rc = http_route(s, r->method, pattern, api__dispatch, ctx);
+  return rc == -EEXIST && brace ? 0 : rc; /* one prefix serves several patterns */
+}
+
+/* -EEXIST when two routes share a method and pattern. */
+static int api__unique(const struct api_routes *t, size_t nt)
+{
+  for (size_t i = 0; i < nt; i++)
+    for (size_t k = 0; k < t[i].n; k++)
+      for (size_t j = i; j < nt; j++)
+        for (size_t m = j == i ? k + 1 : 0; m < t[j].n; m++) {
+          const struct api_route *a = &t[i].v[k], *b = &t[j].v[m];
+          if (a->fn && b->fn && !strcmp(a->method, b->method) && !strcmp(a->pattern, b->pattern)) {
+            DG_ERR("http", "route %s %s registered twice", a->method, a->pattern);
+            return -EEXIST;
+          }
+        }
+  return 0;
+}
+
+int api_register(struct http_server *s, struct api_ctx *ctx)
+{
+  struct api_routes t[API_MAX_TABLES];
+  size_t nt = api__tables(t);
+  int rc = api__unique(t, nt);
+  for (size_t i = 0; i < nt && !rc; i++)
+    for (size_t k = 0; k < t[i].n; k++) {
+      const struct api_route *r = &t[i].v[k];
+      rc |= r->fn ? api__add_route(s, ctx, r) : http_body_limit(s, r->method, r->pattern, r->max_body, r->admit, ctx);
+    }
   return rc ? -EINVAL : 0;
+}
+
+void api_list_routes(FILE *out)
+{
+  struct api_routes t[API_MAX_TABLES];
+  size_t nt = api__tables(t);
+  for (size_t i = 0; i < nt; i++)
+    for (size_t k = 0; k < t[i].n; k++)
+      if (t[i].v[k].fn)
+        fprintf(out, "%s %s %s\n", t[i].v[k].method, t[i].v[k].pattern, t[i].v[k].query ? t[i].v[k].query : "");
 }

@@ -9,6 +9,14 @@
 #include "api_req.h"
 #include "http.h"
 
+#include <stdio.h>
+
+/* Registers every module's routes and body limits; -EINVAL when one is refused (e.g. a route
+ * listed twice). */
 int api_register(struct http_server *s, struct api_ctx *ctx);
+
+/* One line per route: "METHOD PATTERN QUERY-PARAMETERS" (space-separated, possibly none), in
+ * registration order: what docs/openapi.yaml must describe. */
+void api_list_routes(FILE *out);
 
 #endif

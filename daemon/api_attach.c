@@ -384,9 +384,9 @@ static int attach_api__admit(void *ud, const char *authorization)
 }
 
 static const struct api_route attach_api__routes[] = {
-  {"GET", "/api/v1/attachments/*", attach_api__get, 0, NULL},
-  {"POST", "/api/v1/hazards/*/photos", NULL, ATTACH_MAX_BYTES, attach_api__admit},
-  {"POST", "/api/v1/inspections/*/photos", NULL, ATTACH_MAX_BYTES, attach_api__admit},
+  {"GET", "/api/v1/attachments/{id}", attach_api__get, 0, NULL, NULL},
+  {"POST", "/api/v1/hazards/*/photos", NULL, ATTACH_MAX_BYTES, attach_api__admit, NULL},
+  {"POST", "/api/v1/inspections/*/photos", NULL, ATTACH_MAX_BYTES, attach_api__admit, NULL},
 };
 
 struct api_routes attach_api_routes(void) { return API_ROUTES(attach_api__routes); }

@@ -19,7 +19,7 @@ static void export_api__get(void *ud, const struct http_request *req, struct htt
 }
 
 static const struct api_route export_api__routes[] = {
-  {"GET", "/api/v1/export", export_api__get, 0, NULL},
+  {"GET", "/api/v1/export", export_api__get, 0, NULL, "since"},
 };
 
 struct api_routes export_api_routes(void) { return API_ROUTES(export_api__routes); }

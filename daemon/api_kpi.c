@@ -98,7 +98,7 @@ static void kpi_api__alarm_kpis(void *ud, const struct http_request *req, struct
 }
 
 static const struct api_route kpi_api__routes[] = {
-  {"GET", "/api/v1/alarm-kpis", kpi_api__alarm_kpis, 0, NULL},
+  {"GET", "/api/v1/alarm-kpis", kpi_api__alarm_kpis, 0, NULL, NULL},
 };
 
 struct api_routes kpi_api_routes(void) { return API_ROUTES(kpi_api__routes); }

@@ -841,11 +841,13 @@ static void ledger_api__risk_map(void *ud, const struct http_request *req, struc
 }
 
 static const struct api_route ledger_api__routes[] = {
-  {"GET", "/api/v1/risk-map", ledger_api__risk_map, 0, NULL},
-  {"GET", "/api/v1/inspections", ledger_api__inspections, 0, NULL},
-  {"POST", "/api/v1/inspections/*", ledger_api__complete, 0, NULL},
-  {"POST", "/api/v1/hazards", ledger_api__report, 0, NULL},
-  {"POST", "/api/v1/hazards/*", ledger_api__transition, 0, NULL},
+  {"GET", "/api/v1/risk-map", ledger_api__risk_map, 0, NULL, NULL},
+  {"GET", "/api/v1/inspections", ledger_api__inspections, 0, NULL, "status due limit"},
+  {"POST", "/api/v1/inspections/{id}/complete", ledger_api__complete, 0, NULL, NULL},
+  {"POST", "/api/v1/inspections/{id}/photos", ledger_api__complete, 0, NULL, "note"},
+  {"POST", "/api/v1/hazards", ledger_api__report, 0, NULL, NULL},
+  {"POST", "/api/v1/hazards/{id}/{action}", ledger_api__transition, 0, NULL, NULL},
+  {"POST", "/api/v1/hazards/{id}/photos", ledger_api__transition, 0, NULL, "stage note"},
 };
 
 struct api_routes ledger_api_routes(void) { return API_ROUTES(ledger_api__routes); }

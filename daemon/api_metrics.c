@@ -270,8 +270,8 @@ static void metrics__readyz(void *ud, const struct http_request *req, struct htt
 }
 
 static const struct api_route metrics__routes[] = {
-  {"GET", "/metrics", metrics__handler, 0, NULL},
-  {"GET", "/readyz", metrics__readyz, 0, NULL},
+  {"GET", "/metrics", metrics__handler, 0, NULL, NULL},
+  {"GET", "/readyz", metrics__readyz, 0, NULL, NULL},
 };
 
 struct api_routes metrics_api_routes(void) { return API_ROUTES(metrics__routes); }

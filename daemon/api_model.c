@@ -701,11 +701,11 @@ static void model_api__delete(void *ud, const struct http_request *req, struct h
 }
 
 static const struct api_route model_api__routes[] = {
-  {"GET", "/api/v1/model", model_api__tree, 0, NULL},
-  {"GET", "/api/v1/model/audit", model_api__audit, 0, NULL},
-  {"POST", MODEL_API_PREFIX "*", model_api__post, 0, NULL},
-  {"PUT", MODEL_API_PREFIX "*", model_api__put, 0, NULL},
-  {"DELETE", MODEL_API_PREFIX "*", model_api__delete, 0, NULL},
+  {"GET", "/api/v1/model", model_api__tree, 0, NULL, NULL},
+  {"GET", "/api/v1/model/audit", model_api__audit, 0, NULL, "since kind entity"},
+  {"POST", MODEL_API_PREFIX "{kind}", model_api__post, 0, NULL, NULL},
+  {"PUT", MODEL_API_PREFIX "{kind}/{id}", model_api__put, 0, NULL, NULL},
+  {"DELETE", MODEL_API_PREFIX "{kind}/{id}", model_api__delete, 0, NULL, NULL},
 };
 
 struct api_routes model_api_routes(void) { return API_ROUTES(model_api__routes); }

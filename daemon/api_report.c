@@ -47,7 +47,7 @@ static void report_api__get(void *ud, const struct http_request *req, struct htt
 }
 
 static const struct api_route report_api__routes[] = {
-  {"GET", "/api/v1/reports/monthly", report_api__get, 0, NULL},
+  {"GET", "/api/v1/reports/monthly", report_api__get, 0, NULL, "month format"},
 };
 
 struct api_routes report_api_routes(void) { return API_ROUTES(report_api__routes); }

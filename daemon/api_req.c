@@ -73,6 +73,14 @@ int api_query_ms(const struct http_request *req, const char *key, int64_t min_ms
   return 1;
 }
 
+int api_query_limit(const struct http_request *req, int dflt)
+{
+  char buf[16];
+  if (http_query_get(req->query, "limit", buf, sizeof buf) <= 0) return dflt;
+  int v = atoi(buf);
+  return v <= 0 ? dflt : v > API_LIMIT_MAX ? API_LIMIT_MAX : v;
+}
+
 const struct dg_person *api_person_of(struct api_ctx *ctx, const char *authorization)
 {
   const char *h = authorization;

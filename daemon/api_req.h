@@ -42,16 +42,25 @@ struct api_ctx {
   const struct http_server *http;
 };
 
-/* One entry of a module's route table: a route (fn set; http_route with ud = the api_ctx), or,
- * with fn NULL, a body limit (http_body_limit for `pattern` as a glob, max_body and admit, with
- * ud = the api_ctx). */
+/* One entry of a module's route table: a route (fn set), or, with fn NULL, a body limit
+ * (http_body_limit for `pattern` as a glob, max_body and admit, with ud = the api_ctx).
+ * A route's pattern is its path as docs/openapi.yaml names it: literal segments and "{name}"
+ * segments, each matching one non-empty segment ("/api/v1/alarms/{id}/journal"). The server
+ * routes everything from the first "{" on as a prefix to api.c, which picks the entry whose
+ * pattern matches best (most literal segments) and calls fn with ud = the api_ctx.
+ * `query` lists the query parameters the route takes, separated by spaces (NULL: none); any
+ * other parameter answers 400 before fn runs, and so does a `limit` that is not an integer from
+ * 1 to API_LIMIT_MAX. */
 struct api_route {
   const char *method;
   const char *pattern;
   http_handler_fn fn;
   size_t max_body;
   http_admit_fn admit;
+  const char *query;
 };
+
+#define API_LIMIT_MAX 1000
 
 /* A module's table: static storage, registered in order. */
 struct api_routes {
@@ -79,6 +88,9 @@ int api_query_text(const struct http_request *req, const char *key, char *out, s
  * 0 (and *out untouched) when absent, -1 after answering 400 naming the parameter. */
 int api_query_ms(const struct http_request *req, const char *key, int64_t min_ms, int64_t *out,
                  struct http_response *resp);
+
+/* The request's `limit` (checked by the router: absent or 1 … API_LIMIT_MAX), or dflt. */
+int api_query_limit(const struct http_request *req, int dflt);
 
 /* The person behind the request's "Authorization: Bearer <token>", or NULL. */
 const struct dg_person *api_caller(struct api_ctx *ctx, const struct http_request *req);

@@ -60,8 +60,8 @@ static void tokens_api__revoke(void *ud, const struct http_request *req, struct 
 }
 
 static const struct api_route tokens_api__routes[] = {
-  {"GET", "/api/v1/tokens", tokens_api__list, 0, NULL},
-  {"DELETE", "/api/v1/tokens/*", tokens_api__revoke, 0, NULL},
+  {"GET", "/api/v1/tokens", tokens_api__list, 0, NULL, NULL},
+  {"DELETE", "/api/v1/tokens/{id}", tokens_api__revoke, 0, NULL, NULL},
 };
 
 struct api_routes tokens_api_routes(void) { return API_ROUTES(tokens_api__routes); }

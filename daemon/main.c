@@ -46,6 +46,7 @@ struct dg_options {
   const char *create_token_for; /* --create-token PERSON */
   int64_t token_valid_ms;       /* --expires DURATION (default 90 days) */
   int list_tokens;              /* --list-tokens */
+  int list_routes;              /* --list-routes */
   int64_t revoke_token;         /* --revoke-token ID, 0: none */
   const char *backup_to;        /* --backup FILE */
   const char *export_dir;       /* --export-dir DIR */
@@ -91,6 +92,7 @@ static void main__usage(FILE *f)
           "      --expires D       with --create-token: validity, e.g. 30d, 12h (default 90d, at most 3650d)\n"
           "      --list-tokens     list the API tokens (id, person, created, expires, last used, status) and exit\n"
           "      --revoke-token ID revoke API token ID and exit\n"
+          "      --list-routes     print the HTTP API's routes (method, path, query parameters) and exit\n"
           "      --backup FILE     copy the database (also while the daemon runs) to FILE and exit\n"
           "      --export-dir DIR  write the national-field export as JSON files to DIR and exit\n"
           "      --export-since MS with --export-dir: only records changed after MS (epoch ms)\n"
@@ -106,7 +108,7 @@ static int main__parse_args(int argc, char **argv, struct dg_options *o)
     {"create-token", required_argument, 0, 'T'}, {"export-dir", required_argument, 0, 'E'},
     {"export-since", required_argument, 0, 'S'}, {"backup", required_argument, 0, 'B'},
     {"expires", required_argument, 0, 'X'},   {"list-tokens", no_argument, 0, 'K'},
-    {"revoke-token", required_argument, 0, 'R'},
+    {"revoke-token", required_argument, 0, 'R'}, {"list-routes", no_argument, 0, 'O'},
     {"log-level", required_argument, 0, 'L'}, {"version", no_argument, 0, 'V'},
     {"help", no_argument, 0, 'h'},            {0, 0, 0, 0}};
   o->http_port = -1;
@@ -121,6 +123,7 @@ static int main__parse_args(int argc, char **argv, struct dg_options *o)
     case 'k': o->check_only = 1; break;
     case 'T': o->create_token_for = optarg; break;
     case 'K': o->list_tokens = 1; break;
+    case 'O': o->list_routes = 1; break;
     case 'X':
       if (!config_parse_duration(optarg, &ms) || ms < 1 || ms > (uint64_t)AUTH_MAX_VALID_MS) {
         fprintf(stderr, "dualguardd: --expires: expected a duration from 1s to 3650d (e.g. 90d), got '%s'\n", optarg);
@@ -574,6 +577,10 @@ int main(int argc, char **argv)
 {
   static struct dg_daemon d;
   if (main__parse_args(argc, argv, &d.opt)) return 2;
+  if (d.opt.list_routes) {
+    api_list_routes(stdout);
+    return 0;
+  }
   if (main__load_config(d.opt.config_path, &d.cfg)) return 1;
   if (d.opt.check_only) {
     printf("%s: OK (%zu hazard sources, %zu points, %zu rules)\n", d.opt.config_path, d.cfg->n_sources,

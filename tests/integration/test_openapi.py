@@ -1,0 +1,153 @@
+#!/usr/bin/python3
+"""docs/openapi.yaml against the server: the routes and query parameters `dualguardd
+--list-routes` prints (the route tables the server registers) are exactly the documented ones;
+the document is a well-formed OpenAPI 3 description; and the running daemon refuses unknown
+query parameters and bad `limit` values with a 400 that names the parameter."""
+import os
+import re
+import subprocess
+import urllib.parse
+
+import yaml
+
+from dgtest import DAEMON, SOURCE_DIR, run_tests, start_daemon
+
+OPENAPI = os.path.join(SOURCE_DIR, "docs", "openapi.yaml")
+METHODS = ("get", "put", "post", "delete", "patch", "head", "options")
+
+CONFIG = """
+site: { code: "T-0001", name: 测试 }
+persons:
+  - { id: chen, name: 陈管理员, roles: [admin] }
+mqtt:
+  - { id: main, uri: "tcp://127.0.0.1:1", client_id: dg-openapi }
+points:
+  - { id: GT101, name: 氨气, driver: mqtt.main, topic: t/gt101 }
+rules:
+  - { id: R1, type: high, point: GT101, stages: [ { name: H, limit: 25, priority: high } ] }
+"""
+
+
+def load_spec():
+    with open(OPENAPI, encoding="utf-8") as f:
+        return yaml.safe_load(f)
+
+
+def resolve(spec, obj):
+    """obj, or what its local $ref names (every $ref must resolve)."""
+    while isinstance(obj, dict) and "$ref" in obj:
+        ref = obj["$ref"]
+        assert ref.startswith("#/"), f"only local references: {ref}"
+        node = spec
+        for part in ref[2:].split("/"):
+            assert isinstance(node, dict) and part in node, f"unresolved $ref {ref}"
+            node = node[part]
+        obj = node
+    return obj
+
+
+def walk_refs(spec, node):
+    if isinstance(node, dict):
+        if "$ref" in node:
+            resolve(spec, node)
+        for v in node.values():
+            walk_refs(spec, v)
+    elif isinstance(node, list):
+        for v in node:
+            walk_refs(spec, v)
+
+
+def documented(spec):
+    """{(METHOD, path): set of query parameter names} from the document."""
+    out = {}
+    for path, item in spec["paths"].items():
+        for method in METHODS:
+            if method not in item:
+                continue
+            params = [resolve(spec, p) for p in item.get("parameters", []) + item[method].get("parameters", [])]
+            out[(method.upper(), path)] = {p["name"] for p in params if p["in"] == "query"}
+    return out
+
+
+def registered():
+    r = subprocess.run([DAEMON, "--list-routes"], capture_output=True, text=True, timeout=30)
+    assert r.returncode == 0, r.stderr
+    out = {}
+    for line in r.stdout.splitlines():
+        method, path, *query = line.split(" ")
+        assert (method, path) not in out, f"listed twice: {line}"
+        out[(method, path)] = {q for q in query if q}
+    assert len(out) >= 20, r.stdout
+    return out
+
+
+def test_document_is_openapi3(workdir, cleanup):
+    spec = load_spec()
+    assert re.fullmatch(r"3\.0\.\d+", str(spec.get("openapi"))), spec.get("openapi")
+    assert spec["info"]["title"] and spec["info"]["version"]
+    walk_refs(spec, spec)
+    schemes = spec["components"]["securitySchemes"]
+    op_ids = set()
+    for path, item in spec["paths"].items():
+        assert path.startswith("/"), path
+        assert set(item) <= set(METHODS) | {"parameters", "summary", "description"}, (path, set(item))
+        names = set(re.findall(r"\{([^}]+)\}", path))
+        for method in METHODS:
+            if method not in item:
+                continue
+            op = item[method]
+            where = f"{method.upper()} {path}"
+            assert op.get("summary"), f"{where}: no summary"
+            assert op.get("operationId") and op["operationId"] not in op_ids, f"{where}: operationId missing or reused"
+            op_ids.add(op["operationId"])
+            assert op.get("responses"), f"{where}: no responses"
+            for code, r in op["responses"].items():
+                assert re.fullmatch(r"[1-5]\d\d|default", str(code)), f"{where}: response {code}"
+                assert resolve(spec, r).get("description"), f"{where} {code}: no description"
+            params = [resolve(spec, p) for p in item.get("parameters", []) + op.get("parameters", [])]
+            for p in params:
+                assert p["in"] in ("query", "path", "header", "cookie") and p.get("name"), f"{where}: {p}"
+                assert "schema" in p or "content" in p, f"{where}: parameter {p['name']} has no schema"
+            in_path = {p["name"] for p in params if p["in"] == "path"}
+            assert in_path == names, f"{where}: path parameters {sorted(in_path)} vs template {sorted(names)}"
+            assert all(p.get("required") for p in params if p["in"] == "path"), f"{where}: path parameter not required"
+            for req in op.get("security", spec.get("security", [])):
+                assert set(req) <= set(schemes), f"{where}: unknown security scheme {req}"
+
+
+def test_routes_match_document(workdir, cleanup):
+    doc, reg = documented(load_spec()), registered()
+    missing = sorted(f"{m} {p}" for m, p in set(reg) - set(doc))
+    stale = sorted(f"{m} {p}" for m, p in set(doc) - set(reg))
+    assert not missing, f"routes registered but not in docs/openapi.yaml: {missing}"
+    assert not stale, f"routes in docs/openapi.yaml that the server does not register: {stale}"
+    for key in reg:
+        assert reg[key] == doc[key], f"{key[0]} {key[1]}: query parameters {sorted(reg[key])} registered, " \
+                                     f"{sorted(doc[key])} documented"
+
+
+def concrete(path):
+    """A request path for a route pattern (1 for each {parameter})."""
+    return re.sub(r"\{[^}]+\}", "1", path)
+
+
+def test_unknown_query_and_bad_limit_answer_400(workdir, cleanup):
+    daemon = start_daemon(workdir, cleanup, CONFIG)
+    token = daemon.token("chen")
+    for (method, path), query in registered().items():
+        url = concrete(path) + "?bogus_param=1"
+        status, _, raw = daemon.request(method, url, b"" if method != "GET" else None, token=token)
+        assert status == 400 and b"bogus_param" in raw, (method, url, status, raw)
+        if "limit" in query:
+            for bad in ("0", "-3", "1001", "ten", "5x", ""):
+                url = concrete(path) + "?limit=" + urllib.parse.quote(bad)
+                status, _, raw = daemon.request(method, url, token=token)
+                assert status == 400 and raw.startswith(b'{"error":"limit:'), (url, status, raw)
+    status, body = daemon.get("/api/v1/hazards?state=all&limit=1000")
+    assert status == 200 and body["hazards"] == []
+    status, _, raw = daemon.request("GET", "/api/v1/alarms?state=all&State=all")
+    assert status == 400 and b"State: unknown query parameter" in raw, raw
+
+
+if __name__ == "__main__":
+    run_tests([test_document_is_openapi3, test_routes_match_document, test_unknown_query_and_bad_limit_answer_400])
