@@ -191,7 +191,7 @@ static void api__alarms(void *ud, const struct http_request *req, struct http_re
 
 static const char *const api__sql_journal =
   "SELECT id, ts_ms, event, from_state, to_state, stage, priority, value, actor, comment FROM alarm_journal"
-  " WHERE alarm_id = ?1 ORDER BY id DESC LIMIT ?2";
+  " WHERE alarm_id = ?1 AND id < ?3 ORDER BY id DESC LIMIT ?2";
 
 /* GET /api/v1/alarms/{id}/journal */
 static void api__alarm_sub(void *ud, const struct http_request *req, struct http_response *resp)
@@ -212,11 +212,17 @@ static void api__alarm_sub(void *ud, const struct http_request *req, struct http
     api_error(resp, 500, "database error");
     return;
   }
+  int64_t after = INT64_MAX;
+  int limit = api_query_limit(req, 200), rows = 0;
+  if (api_query_cursor(req, &after, 1, resp) < 0) return;
   sqlite3_bind_int64(st, 1, id);
-  sqlite3_bind_int(st, 2, api_query_limit(req, 200));
+  sqlite3_bind_int(st, 2, limit);
+  sqlite3_bind_int64(st, 3, after);
   cJSON *arr = cJSON_CreateArray();
   while (sqlite3_step(st) == SQLITE_ROW) {
     cJSON *o = cJSON_CreateObject();
+    rows++;
+    after = sqlite3_column_int64(st, 0);
     api_col_num(o, "id", st, 0);
     api_col_num(o, "ts_ms", st, 1);
     api_col_text(o, "event", st, 2);
@@ -232,6 +238,7 @@ static void api__alarm_sub(void *ud, const struct http_request *req, struct http
   sqlite3_reset(st);
   cJSON *root = cJSON_CreateObject();
   cJSON_AddItemToObject(root, "journal", arr);
+  api_next_cursor(root, &after, 1, rows, limit);
   api_reply(resp, 200, root);
 }
 
@@ -254,14 +261,14 @@ static const char *api__hazard_state_zh(int s, int dismissed)
   " rectifier, verifier, verify_comment, hazard_source, unit, event, measure, rule, alarm_id, occurrences," \
   " created_ms, updated_ms, closed_ms, reviewer, review_comment, reviewed_ms, dismissed, assignee FROM hazards"
 
-static const char *const api__sql_hazards_all = API_HAZARD_COLS " ORDER BY id DESC LIMIT ?1";
+static const char *const api__sql_hazards_all = API_HAZARD_COLS " WHERE id < ?3 ORDER BY id DESC LIMIT ?1";
 /* Open: 审核中 (awaiting confirmation), 整改中 and 待验收, not a dismissed report. */
 static const char *const api__sql_hazards_open =
-  API_HAZARD_COLS " WHERE danger_state <> 9 AND dismissed = 0 ORDER BY id DESC LIMIT ?1";
+  API_HAZARD_COLS " WHERE danger_state <> 9 AND dismissed = 0 AND id < ?3 ORDER BY id DESC LIMIT ?1";
 static const char *const api__sql_hazards_state =
-  API_HAZARD_COLS " WHERE danger_state = ?2 AND dismissed = 0 ORDER BY id DESC LIMIT ?1";
+  API_HAZARD_COLS " WHERE danger_state = ?2 AND dismissed = 0 AND id < ?3 ORDER BY id DESC LIMIT ?1";
 static const char *const api__sql_hazards_dismissed =
-  API_HAZARD_COLS " WHERE dismissed = 1 ORDER BY id DESC LIMIT ?1";
+  API_HAZARD_COLS " WHERE dismissed = 1 AND id < ?3 ORDER BY id DESC LIMIT ?1";
 static const char *const api__sql_hazard_one = API_HAZARD_COLS " WHERE id = ?2 AND ?1 > 0";
 static const char *const api__sql_occurrences =
   "SELECT ts_ms, alarm_id, rule, stage, value FROM hazard_occurrences WHERE hazard_id = ?1 ORDER BY id";
@@ -289,10 +296,13 @@ static cJSON *api__hazard_json(sqlite3_stmt *st)
   return o;
 }
 
-static sqlite3_stmt *api__hazard_query(struct api_ctx *ctx, const struct http_request *req, struct http_response *resp)
+static sqlite3_stmt *api__hazard_query(struct api_ctx *ctx, const struct http_request *req, int limit,
+                                       struct http_response *resp)
 {
   char filter[16];
+  int64_t after = INT64_MAX;
   if (api_query_text(req, "state", filter, sizeof filter, resp) < 0) return NULL;
+  if (api_query_cursor(req, &after, 1, resp) < 0) return NULL;
   const char *sql = api__sql_hazards_all;
   int state = -1;
   if (!filter[0] || strcmp(filter, "open") == 0) sql = api__sql_hazards_open;
@@ -310,18 +320,23 @@ static sqlite3_stmt *api__hazard_query(struct api_ctx *ctx, const struct http_re
     api_error(resp, 500, "database error");
     return NULL;
   }
-  sqlite3_bind_int(st, 1, api_query_limit(req, 200));
+  sqlite3_bind_int(st, 1, limit);
   if (sql == api__sql_hazards_state) sqlite3_bind_int(st, 2, state);
+  sqlite3_bind_int64(st, 3, after);
   return st;
 }
 
 static void api__hazards(void *ud, const struct http_request *req, struct http_response *resp)
 {
   struct api_ctx *ctx = ud;
-  sqlite3_stmt *st = api__hazard_query(ctx, req, resp);
+  int limit = api_query_limit(req, 200), rows = 0;
+  int64_t last = 0;
+  sqlite3_stmt *st = api__hazard_query(ctx, req, limit, resp);
   if (!st) return;
   cJSON *arr = cJSON_CreateArray();
   while (sqlite3_step(st) == SQLITE_ROW) {
+    rows++;
+    last = sqlite3_column_int64(st, 0);
     cJSON *h = api__hazard_json(st);
     cJSON_AddItemToObject(h, "attachments", attach_api_list(store_reader(ctx->store), sqlite3_column_int64(st, 0), 0));
     cJSON_AddItemToArray(arr, h);
@@ -329,6 +344,7 @@ static void api__hazards(void *ud, const struct http_request *req, struct http_r
   sqlite3_reset(st);
   cJSON *root = cJSON_CreateObject();
   cJSON_AddItemToObject(root, "hazards", arr);
+  api_next_cursor(root, &last, 1, rows, limit);
   api_reply(resp, 200, root);
 }
 
@@ -604,8 +620,8 @@ static const struct api_route api__routes[] = {
   {"GET", "/healthz", api__healthz, 0, NULL, NULL},
   {"GET", "/api/v1/points", api__points, 0, NULL, NULL},
   {"GET", "/api/v1/alarms", api__alarms, 0, NULL, "state"},
-  {"GET", "/api/v1/alarms/{id}/journal", api__alarm_sub, 0, NULL, "limit"},
-  {"GET", "/api/v1/hazards", api__hazards, 0, NULL, "state limit"},
+  {"GET", "/api/v1/alarms/{id}/journal", api__alarm_sub, 0, NULL, "limit cursor"},
+  {"GET", "/api/v1/hazards", api__hazards, 0, NULL, "state limit cursor"},
   {"GET", "/api/v1/hazards/{id}", api__hazard_one, 0, NULL, NULL},
   {"GET", "/api/v1/drivers", api__drivers, 0, NULL, NULL},
   {"GET", "/api/v1/persons", api__persons, 0, NULL, NULL},

@@ -568,9 +568,11 @@ out:
   "SELECT id, measure, event, unit, hazard_source, check_cycle, check_cycle_unit, start_ms, due_ms,"   \
   " check_status, checker, checked_ms, note, hazard_id, data_src, evidence FROM inspection_tasks"
 
+/* The column of due_ms in INSPECTION_COLS (the paging key with id). */
+#define LEDGER_API_TASK_DUE_COL 8
 static const char *const ledger_api__sql_tasks =
   INSPECTION_COLS " WHERE (?1 = 0 OR (?1 = 1 AND check_status IS NULL) OR (?1 = 2 AND check_status IS NOT NULL))"
-  " AND due_ms <= ?2 ORDER BY due_ms, id LIMIT ?3";
+  " AND due_ms <= ?2 AND (due_ms > ?4 OR (due_ms = ?4 AND id > ?5)) ORDER BY due_ms, id LIMIT ?3";
 static const char *const ledger_api__sql_task =
   "SELECT measure, check_status, start_ms FROM inspection_tasks WHERE id = ?1";
 
@@ -605,9 +607,10 @@ static cJSON *ledger_api__task_json(sqlite3_stmt *st)
 static void ledger_api__inspections(void *ud, const struct http_request *req, struct http_response *resp)
 {
   struct api_ctx *ctx = ud;
-  char status[16], limit[16];
-  if (api_query_text(req, "status", status, sizeof status, resp) < 0 ||
-      api_query_text(req, "limit", limit, sizeof limit, resp) < 0)
+  char status[16];
+  int64_t after[2] = {INT64_MIN, 0};
+  int lim = api_query_limit(req, 200), rows = 0;
+  if (api_query_text(req, "status", status, sizeof status, resp) < 0 || api_query_cursor(req, after, 2, resp) < 0)
     return;
   int which = !status[0] || strcmp(status, "pending") == 0 ? 1 : strcmp(status, "done") == 0 ? 2
             : strcmp(status, "all") == 0 ? 0 : -1;
@@ -617,8 +620,6 @@ static void ledger_api__inspections(void *ud, const struct http_request *req, st
   }
   int64_t due_ms = INT64_MAX;
   if (api_query_ms(req, "due", 1, &due_ms, resp) < 0) return;
-  int lim = limit[0] ? atoi(limit) : 200;
-  if (lim <= 0 || lim > 1000) lim = 200;
   sqlite3_stmt *st = store_stmt(store_reader(ctx->store), ledger_api__sql_tasks);
   if (!st) {
     api_error(resp, 500, "database error");
@@ -627,8 +628,13 @@ static void ledger_api__inspections(void *ud, const struct http_request *req, st
   sqlite3_bind_int(st, 1, which);
   sqlite3_bind_int64(st, 2, due_ms);
   sqlite3_bind_int(st, 3, lim);
+  sqlite3_bind_int64(st, 4, after[0]);
+  sqlite3_bind_int64(st, 5, after[1]);
   cJSON *arr = cJSON_CreateArray();
   while (sqlite3_step(st) == SQLITE_ROW) {
+    rows++;
+    after[0] = sqlite3_column_int64(st, LEDGER_API_TASK_DUE_COL);
+    after[1] = sqlite3_column_int64(st, 0);
     cJSON *t = ledger_api__task_json(st);
     cJSON_AddItemToObject(t, "attachments", attach_api_list(store_reader(ctx->store), 0, sqlite3_column_int64(st, 0)));
     cJSON_AddItemToArray(arr, t);
@@ -636,6 +642,7 @@ static void ledger_api__inspections(void *ud, const struct http_request *req, st
   sqlite3_reset(st);
   cJSON *root = cJSON_CreateObject();
   cJSON_AddItemToObject(root, "inspections", arr);
+  api_next_cursor(root, after, 2, rows, lim);
   api_reply(resp, 200, root);
 }
 
@@ -842,7 +849,7 @@ static void ledger_api__risk_map(void *ud, const struct http_request *req, struc
 
 static const struct api_route ledger_api__routes[] = {
   {"GET", "/api/v1/risk-map", ledger_api__risk_map, 0, NULL, NULL},
-  {"GET", "/api/v1/inspections", ledger_api__inspections, 0, NULL, "status due limit"},
+  {"GET", "/api/v1/inspections", ledger_api__inspections, 0, NULL, "status due limit cursor"},
   {"POST", "/api/v1/inspections/{id}/complete", ledger_api__complete, 0, NULL, NULL},
   {"POST", "/api/v1/inspections/{id}/photos", ledger_api__complete, 0, NULL, "note"},
   {"POST", "/api/v1/hazards", ledger_api__report, 0, NULL, NULL},

@@ -208,7 +208,7 @@ static void model_api__tree(void *ud, const struct http_request *req, struct htt
 static const char *const model_api__sql_audit =
   "SELECT id, ts_ms, actor, op, kind, entity, parent, body, before, after FROM model_edits"
   " WHERE (?1 IS NULL OR ts_ms >= ?1) AND (?2 IS NULL OR kind = ?2) AND (?3 IS NULL OR entity = ?3)"
-  " ORDER BY id LIMIT ?4";
+  " AND id > ?5 ORDER BY id LIMIT ?4";
 
 static void model_api__col_json(cJSON *o, const char *k, sqlite3_stmt *st, int i)
 {
@@ -244,8 +244,10 @@ static void model_api__audit(void *ud, const struct http_request *req, struct ht
   struct api_ctx *ctx = ud;
   char kind[32], entity[128];
   int64_t since_ms = 0;
+  int64_t after = 0;
+  int limit = api_query_limit(req, MODEL_API_AUDIT_LIMIT), rows = 0;
   int has_since = api_query_ms(req, "since", 0, &since_ms, resp);
-  if (has_since < 0) return;
+  if (has_since < 0 || api_query_cursor(req, &after, 1, resp) < 0) return;
   if (api_query_text(req, "kind", kind, sizeof kind, resp) < 0 ||
       api_query_text(req, "entity", entity, sizeof entity, resp) < 0)
     return;
@@ -263,16 +265,22 @@ static void model_api__audit(void *ud, const struct http_request *req, struct ht
   if (has_since) sqlite3_bind_int64(st, 1, since_ms);
   store_bind_text(st, 2, k);
   store_bind_text(st, 3, has_entity ? entity : NULL);
-  sqlite3_bind_int(st, 4, MODEL_API_AUDIT_LIMIT);
+  sqlite3_bind_int(st, 4, limit);
+  sqlite3_bind_int64(st, 5, after);
   cJSON *root = cJSON_CreateObject(), *arr = cJSON_AddArrayToObject(root, "edits");
   int rc;
-  while ((rc = sqlite3_step(st)) == SQLITE_ROW) cJSON_AddItemToArray(arr, model_api__audit_row(st));
+  while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+    rows++;
+    after = sqlite3_column_int64(st, 0);
+    cJSON_AddItemToArray(arr, model_api__audit_row(st));
+  }
   sqlite3_reset(st);
   if (rc != SQLITE_DONE) {
     cJSON_Delete(root);
     api_error(resp, 500, "database error");
     return;
   }
+  api_next_cursor(root, &after, 1, rows, limit);
   api_reply(resp, 200, root);
 }
 
@@ -702,7 +710,7 @@ static void model_api__delete(void *ud, const struct http_request *req, struct h
 
 static const struct api_route model_api__routes[] = {
   {"GET", "/api/v1/model", model_api__tree, 0, NULL, NULL},
-  {"GET", "/api/v1/model/audit", model_api__audit, 0, NULL, "since kind entity"},
+  {"GET", "/api/v1/model/audit", model_api__audit, 0, NULL, "since kind entity limit cursor"},
   {"POST", MODEL_API_PREFIX "{kind}", model_api__post, 0, NULL, NULL},
   {"PUT", MODEL_API_PREFIX "{kind}/{id}", model_api__put, 0, NULL, NULL},
   {"DELETE", MODEL_API_PREFIX "{kind}/{id}", model_api__delete, 0, NULL, NULL},

@@ -81,6 +81,35 @@ int api_query_limit(const struct http_request *req, int dflt)
   return v <= 0 ? dflt : v > API_LIMIT_MAX ? API_LIMIT_MAX : v;
 }
 
+int api_query_cursor(const struct http_request *req, int64_t *v, int n, struct http_response *resp)
+{
+  char text[48];
+  long long a, b;
+  int used = 0;
+  int present = api_query_text(req, "cursor", text, sizeof text, resp);
+  if (present <= 0) return present;
+  int got = n == 2 ? sscanf(text, "%lld.%lld%n", &a, &b, &used) : sscanf(text, "%lld%n", &a, &used);
+  if (got != n || text[used] || text[0] == ' ') {
+    api_error(resp, 400, "cursor: expected the next_cursor of a previous answer");
+    return -1;
+  }
+  v[0] = a;
+  if (n == 2) v[1] = b;
+  return 1;
+}
+
+void api_next_cursor(cJSON *root, const int64_t *v, int n, int rows, int limit)
+{
+  char text[48];
+  if (rows < limit) {
+    cJSON_AddNullToObject(root, "next_cursor");
+    return;
+  }
+  if (n == 2) snprintf(text, sizeof text, "%lld.%lld", (long long)v[0], (long long)v[1]);
+  else snprintf(text, sizeof text, "%lld", (long long)v[0]);
+  cJSON_AddStringToObject(root, "next_cursor", text);
+}
+
 const struct dg_person *api_person_of(struct api_ctx *ctx, const char *authorization)
 {
   const char *h = authorization;

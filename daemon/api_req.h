@@ -92,6 +92,13 @@ int api_query_ms(const struct http_request *req, const char *key, int64_t min_ms
 /* The request's `limit` (checked by the router: absent or 1 … API_LIMIT_MAX), or dflt. */
 int api_query_limit(const struct http_request *req, int dflt);
 
+/* Cursor paging: a list answers "next_cursor", an opaque text to send back as ?cursor= for the
+ * rows after the last one given, or null when the page was not full. It carries n (1 or 2)
+ * integers, the sort key of the last row. api_query_cursor: 1 with v[0..n) set, 0 when absent
+ * (v untouched), -1 after answering 400. */
+int api_query_cursor(const struct http_request *req, int64_t *v, int n, struct http_response *resp);
+void api_next_cursor(cJSON *root, const int64_t *v, int n, int rows, int limit);
+
 /* The person behind the request's "Authorization: Bearer <token>", or NULL. */
 const struct dg_person *api_caller(struct api_ctx *ctx, const struct http_request *req);
 /* The same from an Authorization header's value (NULL: none). */

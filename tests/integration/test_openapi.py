@@ -149,5 +149,32 @@ def test_unknown_query_and_bad_limit_answer_400(workdir, cleanup):
     assert status == 400 and b"State: unknown query parameter" in raw, raw
 
 
+def test_cursor_pages_through_hazards(workdir, cleanup):
+    daemon = start_daemon(workdir, cleanup, CONFIG)
+    ids = []
+    for i in range(5):
+        status, h = daemon.post("/api/v1/hazards", {"description": f"隐患 {i}", "danger_src": 1}, actor="chen")
+        assert status == 201, h
+        ids.append(h["id"])
+    seen, cursor, pages = [], None, 0
+    while True:
+        status, body = daemon.get("/api/v1/hazards?state=all&limit=2" + (f"&cursor={cursor}" if cursor else ""))
+        assert status == 200 and len(body["hazards"]) <= 2, body
+        seen += [h["id"] for h in body["hazards"]]
+        pages += 1
+        cursor = body["next_cursor"]
+        if cursor is None:
+            break
+        assert pages < 10, "next_cursor never ends"
+    assert seen == sorted(ids, reverse=True) and pages == 3, (seen, pages)
+    status, body = daemon.get_status("/api/v1/hazards?cursor=abc")
+    assert status == 400 and body["error"].startswith("cursor:"), body
+    status, body = daemon.get("/api/v1/inspections?status=all&limit=1")
+    assert status == 200 and "next_cursor" in body, body
+    status, body = daemon.get("/api/v1/model/audit?limit=1")
+    assert status == 200 and "next_cursor" in body, body
+
+
 if __name__ == "__main__":
-    run_tests([test_document_is_openapi3, test_routes_match_document, test_unknown_query_and_bad_limit_answer_400])
+    run_tests([test_document_is_openapi3, test_routes_match_document, test_unknown_query_and_bad_limit_answer_400,
+               test_cursor_pages_through_hazards])
