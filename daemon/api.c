@@ -690,6 +690,7 @@ static int api__check_query(const struct api_route *r, const struct http_request
 {
   for (const char *q = req->query; *q; q += strcspn(q, "&"), q += *q == '&') {
     size_t klen = strcspn(q, "=&");
+    if (klen == 1 && q[0] == '/' && !q[1]) break; /* lws reports a bare "?" as the argument "/" */
     if (klen && !api__listed(r->query, q, klen)) {
       api_error(resp, 400, "%.*s: unknown query parameter (%s %s takes %s)", (int)(klen > 64 ? 64 : klen), q,
                 r->method, r->pattern, r->query ? r->query : "none");
