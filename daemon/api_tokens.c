@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "auth.h"
+#include "config.h"
 #include "log.h"
 
 /* The caller when it holds the admin role; else answers 401/403 and returns NULL. */
@@ -59,7 +60,44 @@ static void tokens_api__revoke(void *ud, const struct http_request *req, struct 
   api_reply(resp, 200, o);
 }
 
+/* POST /api/v1/tokens {"person": ID, "expires": "90d"}: the token is in this answer only. */
+static void tokens_api__create(void *ud, const struct http_request *req, struct http_response *resp)
+{
+  struct api_ctx *ctx = ud;
+  const struct dg_person *who = tokens_api__admin(ctx, req, resp);
+  if (!who) return;
+  if (ctx->authenticate != auth_authenticate) {
+    api_error(resp, 503, "tokens: not issued by this server");
+    return;
+  }
+  cJSON *body = cJSON_ParseWithLength(req->body, req->body_len);
+  const cJSON *person = cJSON_GetObjectItemCaseSensitive(body, "person");
+  const cJSON *expires = cJSON_GetObjectItemCaseSensitive(body, "expires");
+  uint64_t valid_ms = AUTH_DEFAULT_VALID_MS;
+  char token[AUTH_TOKEN_HEX_LEN + 1];
+  if (!cJSON_IsObject(body)) api_error(resp, 400, "body: expected a JSON object");
+  else if (!cJSON_IsString(person)) api_error(resp, 400, "person: expected a person id");
+  else if (expires && (!cJSON_IsString(expires) || !config_parse_duration(expires->valuestring, &valid_ms) ||
+                       valid_ms < 1 || valid_ms > (uint64_t)AUTH_MAX_VALID_MS))
+    api_error(resp, 400, "expires: expected a duration from 1s to 3650d, e.g. 90d");
+  else {
+    int rc = auth_create_token(ctx->auth_ud, person->valuestring, (int64_t)valid_ms, token, sizeof token);
+    if (rc == -ENOENT) api_error(resp, 400, "person: no person '%s' in the configuration", person->valuestring);
+    else if (rc) api_error(resp, 500, "token not created (database error)");
+    else {
+      DG_INFO("auth", "token for '%s' issued by %s", person->valuestring, who->id);
+      cJSON *o = cJSON_CreateObject();
+      cJSON_AddStringToObject(o, "person", person->valuestring);
+      cJSON_AddStringToObject(o, "token", token);
+      cJSON_AddNumberToObject(o, "expires_ms", (double)(dg_wall_ms() + (int64_t)valid_ms));
+      api_reply(resp, 201, o);
+    }
+  }
+  cJSON_Delete(body);
+}
+
 static const struct api_route tokens_api__routes[] = {
+  {"POST", "/api/v1/tokens", tokens_api__create, 0, NULL, NULL},
   {"GET", "/api/v1/tokens", tokens_api__list, 0, NULL, NULL},
   {"DELETE", "/api/v1/tokens/{id}", tokens_api__revoke, 0, NULL, NULL},
 };

@@ -34,7 +34,7 @@ install(FILES ${CMAKE_SOURCE_DIR}/packaging/dualguard.yaml DESTINATION ${DG_CONF
 install(DIRECTORY ${CMAKE_SOURCE_DIR}/dashboards/ DESTINATION ${CMAKE_INSTALL_DATADIR}/dualguard/dashboards)
 install(DIRECTORY ${CMAKE_SOURCE_DIR}/examples/ DESTINATION ${CMAKE_INSTALL_DOCDIR}/examples)
 install(FILES ${pkg}/dualguardd.8.gz DESTINATION ${CMAKE_INSTALL_MANDIR}/man8)
-install(FILES ${CMAKE_SOURCE_DIR}/README.md ${CMAKE_SOURCE_DIR}/docs/config-reference.md
+install(FILES ${CMAKE_SOURCE_DIR}/README.md ${CMAKE_SOURCE_DIR}/docs/config-reference.md ${CMAKE_SOURCE_DIR}/docs/openapi.yaml
   ${CMAKE_SOURCE_DIR}/packaging/copyright ${pkg}/changelog.gz DESTINATION ${CMAKE_INSTALL_DOCDIR})
 
 set(CPACK_GENERATOR DEB)
