@@ -22,7 +22,7 @@ foreach(f postinst prerm postrm)
     FILE_PERMISSIONS OWNER_READ OWNER_WRITE OWNER_EXECUTE GROUP_READ GROUP_EXECUTE WORLD_READ WORLD_EXECUTE)
 endforeach()
 file(WRITE ${pkg}/debian/conffiles "${DG_CONFIG_FILE}\n")
-foreach(f changelog dualguardd.8)
+foreach(f changelog dualguardd.8 dualguardctl.1)
   execute_process(COMMAND gzip -9nc ${CMAKE_SOURCE_DIR}/packaging/${f} OUTPUT_FILE ${pkg}/${f}.gz)
   set_property(DIRECTORY APPEND PROPERTY CMAKE_CONFIGURE_DEPENDS ${CMAKE_SOURCE_DIR}/packaging/${f})
 endforeach()
@@ -34,6 +34,7 @@ install(FILES ${CMAKE_SOURCE_DIR}/packaging/dualguard.yaml DESTINATION ${DG_CONF
 install(DIRECTORY ${CMAKE_SOURCE_DIR}/dashboards/ DESTINATION ${CMAKE_INSTALL_DATADIR}/dualguard/dashboards)
 install(DIRECTORY ${CMAKE_SOURCE_DIR}/examples/ DESTINATION ${CMAKE_INSTALL_DOCDIR}/examples)
 install(FILES ${pkg}/dualguardd.8.gz DESTINATION ${CMAKE_INSTALL_MANDIR}/man8)
+install(FILES ${pkg}/dualguardctl.1.gz DESTINATION ${CMAKE_INSTALL_MANDIR}/man1)
 install(FILES ${CMAKE_SOURCE_DIR}/README.md ${CMAKE_SOURCE_DIR}/docs/config-reference.md ${CMAKE_SOURCE_DIR}/docs/openapi.yaml
   ${CMAKE_SOURCE_DIR}/packaging/copyright ${pkg}/changelog.gz DESTINATION ${CMAKE_INSTALL_DOCDIR})
 

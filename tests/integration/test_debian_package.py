@@ -172,7 +172,8 @@ def test_debian_package(workdir, cleanup):
     files = [l for l in run(["dpkg", "-L", PKG]).splitlines() if os.path.isfile(l)]
 
     # The installed layout, user and permissions.
-    for path in (SBIN, "/usr/share/dualguard/dashboards/index.html", "/usr/share/doc/dualguard/examples/demo-plant.yaml",
+    for path in (SBIN, "/usr/bin/dualguardctl", "/usr/share/doc/dualguard/openapi.yaml",
+                 "/usr/share/dualguard/dashboards/index.html", "/usr/share/doc/dualguard/examples/demo-plant.yaml",
                  "/usr/share/doc/dualguard/copyright", "/usr/lib/sysusers.d/dualguard.conf",
                  "/usr/lib/tmpfiles.d/dualguard.conf", UNIT, CONFIG):
         assert path in files, (path, files)

@@ -90,7 +90,7 @@ def test_status_alarms_risk(workdir, cleanup):
     assert "shelved" in ok(daemon, "alarms", "list", token=admin)
 
     out = ok(daemon, "risk", token=admin)
-    assert "U01" in out and "1#液氨储罐" in out and "ASSESSED" in out, out
+    assert "U01        1#液氨储罐           yellow     orange     alarm R1" in out, out
     j = ok(daemon, "risk", "--json", token=admin)
     assert [u["id"] for u in j["units"]] == ["U01"], j
 

@@ -66,6 +66,18 @@ static const char *ctl__time(const cJSON *o, const char *k, char *out, size_t le
   return out;
 }
 
+/* Prints s left-aligned in `width` terminal columns and a space: Chinese characters (3- and
+ * 4-byte UTF-8) take two columns, so byte counts would misalign the tables. */
+static void ctl__cell(const char *s, int width)
+{
+  int cols = 0;
+  for (const unsigned char *p = (const unsigned char *)s; *p; p++)
+    if ((*p & 0xC0) != 0x80) cols += *p >= 0xE0 ? 2 : 1;
+  fputs(s, stdout);
+  for (int i = cols; i < width; i++) putchar(' ');
+  putchar(' ');
+}
+
 static int ctl__id(const char *s, long long *id)
 {
   char *end;
@@ -209,14 +221,17 @@ static int ctl__alarms(const struct ctl *c, const struct ctl_args *g)
 static void ctl__hazard_row(const cJSON *h)
 {
   char dl[32];
-  printf("%-6.0f %-22s %-8s %-8s %-16s %s\n", ctl__num(h, "id", 0), ctl__str(h, "code"), ctl__str(h, "danger_level_zh"),
-         ctl__str(h, "danger_state_zh"), ctl__time(h, "deadline_ms", dl, sizeof dl), ctl__str(h, "description"));
+  printf("%-6.0f ", ctl__num(h, "id", 0));
+  ctl__cell(ctl__str(h, "code"), 28);
+  ctl__cell(ctl__str(h, "danger_level_zh"), 8);
+  ctl__cell(ctl__str(h, "danger_state_zh"), 6);
+  printf("%-16s %s\n", ctl__time(h, "deadline_ms", dl, sizeof dl), ctl__str(h, "description"));
 }
 
 static void ctl__hazards_show(const cJSON *ans)
 {
   const cJSON *h, *next = cJSON_GetObjectItem(ans, "next_cursor");
-  printf("%-6s %-22s %-8s %-8s %-16s %s\n", "ID", "CODE", "LEVEL", "STATE", "DEADLINE", "DESCRIPTION");
+  printf("%-6s %-28s %-8s %-6s %-16s %s\n", "ID", "CODE", "LEVEL", "STATE", "DEADLINE", "DESCRIPTION");
   cJSON_ArrayForEach(h, cJSON_GetObjectItem(ans, "hazards")) ctl__hazard_row(h);
   if (cJSON_IsString(next)) printf("more: --cursor %s\n", next->valuestring);
 }
@@ -311,14 +326,15 @@ static void ctl__risk_show(const cJSON *ans)
   const cJSON *u;
   printf("%-10s %-20s %-10s %-10s %s\n", "UNIT", "NAME", "ASSESSED", "CURRENT", "RAISED BY");
   cJSON_ArrayForEach(u, cJSON_GetObjectItem(ans, "units")) {
-    const cJSON *alarm = cJSON_GetObjectItem(u, "alarm");
+    const cJSON *alarm = cJSON_GetObjectItem(cJSON_GetObjectItem(u, "raised_by"), "alarm");
     char why[96] = "-";
     if (cJSON_IsTrue(cJSON_GetObjectItem(u, "raised")))
       snprintf(why, sizeof why, "%s%s%s", ctl__str(u, "cause"), cJSON_IsObject(alarm) ? " " : "",
                cJSON_IsObject(alarm) ? ctl__str(alarm, "rule") : "");
-    printf("%-10s %-20s %-10s %-10s %s\n", ctl__str(u, "id"), ctl__str(u, "name"),
-           ctl__str(cJSON_GetObjectItem(u, "assessed"), "level"), ctl__str(cJSON_GetObjectItem(u, "current"), "level"),
-           why);
+    ctl__cell(ctl__str(u, "id"), 10);
+    ctl__cell(ctl__str(u, "name"), 20);
+    printf("%-10s %-10s %s\n", ctl__str(cJSON_GetObjectItem(u, "assessed"), "level"),
+           ctl__str(cJSON_GetObjectItem(u, "current"), "level"), why);
   }
 }
 
