@@ -499,6 +499,8 @@ static int cfg__ref(struct cfg_ctx *x, const struct dg_ynode *v, const char *key
 
 /* ---- site, daemon ---- */
 
+static int cfg__role(struct cfg_ctx *x, const struct dg_ynode *n, void *item, size_t i);
+
 enum { SITE_CODE, SITE_NAME };
 static const struct cfg_field cfg__site_fields[] = {
   [SITE_CODE] = FSTR("code", struct dg_config, site_code, F_REQ),
@@ -511,16 +513,32 @@ static int cfg__site(struct cfg_ctx *x, const struct dg_ynode *n, void *obj)
   return CFG_MAP(x, n, cfg__site_fields, obj, &s);
 }
 
-enum { HTTP_LISTEN, HTTP_PORT };
+enum { HTTP_LISTEN, HTTP_PORT, HTTP_MAXC, HTTP_MAXPC, HTTP_RESERVE, HTTP_HOSTS, HTTP_OPEN, HTTP_CERT, HTTP_KEY };
 static const struct cfg_field cfg__http_fields[] = {
   [HTTP_LISTEN] = FSTR("listen", struct dg_config, http_listen, 0),
   [HTTP_PORT] = FNUM("port", K_U16, struct dg_config, http_port, 0, 0, 65535),
+  [HTTP_MAXC] = FNUM("max_connections", K_U32, struct dg_config, http_max_connections, 0, 16, 1000000),
+  [HTTP_MAXPC] = FNUM("max_connections_per_client", K_U32, struct dg_config, http_max_per_client, 0, 1, 1000000),
+  [HTTP_RESERVE] = FNUM("fd_reserve", K_U32, struct dg_config, http_fd_reserve, 0, 16, 1000000),
+  [HTTP_HOSTS] = FNODE("hosts", 0),
+  [HTTP_OPEN] = FBOOL("open_reads_on_loopback", struct dg_config, http_open_reads_on_loopback),
+  [HTTP_CERT] = FSTR("tls_cert", struct dg_config, http_tls_cert, 0),
+  [HTTP_KEY] = FSTR("tls_key", struct dg_config, http_tls_key, 0),
 };
 
 static int cfg__http(struct cfg_ctx *x, const struct dg_ynode *n, void *obj)
 {
+  struct dg_config *c = obj;
   struct cfg_seen s;
-  return CFG_MAP(x, n, cfg__http_fields, obj, &s);
+  int rc = CFG_MAP(x, n, cfg__http_fields, obj, &s);
+  if (!rc && s.val[HTTP_HOSTS]) {
+    size_t mark = cfg__path_key(x, "hosts");
+    rc = cfg__list(x, s.val[HTTP_HOSTS], sizeof(char *), &c->http_hosts, &c->n_http_hosts, cfg__role);
+    cfg__path_restore(x, mark);
+  }
+  if (!rc && !c->http_tls_cert != !c->http_tls_key)
+    rc = cfg__fail(x, n, "tls_cert and tls_key: expected both (a certificate and its private key) or neither");
+  return rc;
 }
 
 enum { DMN_HTTP, DMN_DB, DMN_FLUSH, DMN_DEADLINE };
@@ -2451,6 +2469,10 @@ void config_free(struct dg_config *c)
   free(c->site_code);
   free(c->site_name);
   free(c->http_listen);
+  for (size_t i = 0; i < c->n_http_hosts; i++) free(c->http_hosts[i]);
+  free(c->http_hosts);
+  free(c->http_tls_cert);
+  free(c->http_tls_key);
   free(c->db_path);
   free(c->attachments_dir);
   free(c);
