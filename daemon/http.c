@@ -1275,6 +1275,7 @@ int http_start_opts(struct http_server **out, uv_loop_t *loop, const struct http
   info.keepalive_timeout = HTTP_KEEPALIVE_S;
   info.ssl_cert_filepath = o->tls_cert;
   info.ssl_private_key_filepath = o->tls_key;
+  if (o->tls_cert) info.options |= LWS_SERVER_OPTION_DO_SSL_GLOBAL_INIT; /* lws reads it per vhost too */
   errno = 0;
   s->vhost = lws_create_vhost(s->ctx, &info);
   if (!s->vhost || lws_get_vhost_listen_port(s->vhost) <= 0) {
