@@ -197,6 +197,28 @@ def test_idle_request_flood(workdir, cleanup):
     assert "out of descriptors" not in daemon.read_log()
 
 
+def cpu_seconds(pid):
+    fields = open(f"/proc/{pid}/stat").read().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def test_out_of_descriptors_pauses_accepting(workdir, cleanup):
+    # A reserve configured too small for this daemon: the process itself runs out of descriptors
+    # before the HTTP cap is reached. accept() then fails; the server must pause accepting
+    # instead of spinning on the readable listening socket.
+    raise_own_nofile(700)
+    broker, sink, daemon = start(workdir, cleanup, extra=", fd_reserve: 16", wrapper=("prlimit", f"--nofile={NOFILE}"))
+    flood = Flood(daemon.port, b"GET /healthz HTTP/1.1\r\nHost: 127", 400)
+    cleanup.append(flood.stop)
+    wait_until(lambda: "out of descriptors: not accepting" in daemon.read_log(), 10, "accepting to pause")
+    # CPU time, not speed: a loop spinning on accept() burns a whole core; a paused one nothing.
+    before = cpu_seconds(daemon.proc.pid)
+    time.sleep(3)
+    assert cpu_seconds(daemon.proc.pid) - before < 0.5, "the loop spins while out of descriptors"
+    flood.stop()
+    wait_until(lambda: request(daemon, "/healthz")[0] == 200, 30, "the API to answer again")
+
+
 def test_reads_need_a_token_and_a_known_host(workdir, cleanup):
     broker, sink, daemon = start(workdir, cleanup, dashboard=True)
     viewer, operator = daemon.token("vera"), daemon.token("zhang")
@@ -297,4 +319,4 @@ def test_tls_listener(workdir, cleanup):
 
 if __name__ == "__main__":
     run_tests([test_reads_need_a_token_and_a_known_host, test_reads_opened_on_loopback, test_strict_json_bodies,
-               test_tls_listener, test_connect_flood, test_idle_request_flood])
+               test_tls_listener, test_connect_flood, test_idle_request_flood, test_out_of_descriptors_pauses_accepting])
