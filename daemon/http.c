@@ -74,6 +74,7 @@ struct http_server {
   void *read_ud;
   int read_open_loopback;
   struct lws *listen_wsi;      /* seen on the first accept */
+  int accepted_fd;             /* admitted by the filter, its wsi not yet created (-1: none) */
   uv_timer_t accept_pause;     /* running out of descriptors: accept paused, then resumed */
   int pause_state;             /* 0 accepting, 1 pause due, 2 paused */
   int pause_timer_init;
@@ -966,6 +967,7 @@ static int http__filter(struct http_server *s, struct lws *listen_wsi, const str
               s->caps.max_per_client);
   else if (rc)
     DG_LOG_RL(DG_LOG_WARN, HTTP_SUBSYS, "refused a connection: %u connections are open", s->caps.max_total);
+  s->accepted_fd = rc ? -1 : a->accept_fd;
   return rc != 0;
 }
 
@@ -1005,8 +1007,9 @@ static int http__callback(struct lws *wsi, enum lws_callback_reasons reason, voi
     return -1; /* plain HTTP only */
   case LWS_CALLBACK_FILTER_NETWORK_CONNECTION:
     return http__filter(s, wsi, user);
-  case LWS_CALLBACK_HTTP_BIND_PROTOCOL:
-    if (s->lim) connlim_bind(s->lim, lws_get_socket_fd(wsi), wsi);
+  case LWS_CALLBACK_WSI_CREATE: /* right after the filter, for the connection it admitted */
+    if (s->lim && s->accepted_fd >= 0) connlim_bind(s->lim, s->accepted_fd, wsi);
+    s->accepted_fd = -1;
     return 0;
   case LWS_CALLBACK_WSI_DESTROY:
     if (s->lim) connlim_release(s->lim, wsi);
@@ -1167,6 +1170,7 @@ static struct http_server *http__new(const struct http_options *o)
   static const char *const always[] = {"localhost", "127.0.0.1", "::1"};
   struct http_server *s = calloc(1, sizeof *s);
   if (!s) return NULL;
+  s->accepted_fd = -1;
   s->protocols[0] = (struct lws_protocols){
     .name = "http",
     .callback = http__callback,
