@@ -497,6 +497,23 @@ static int cfg__ref(struct cfg_ctx *x, const struct dg_ynode *v, const char *key
   return rc;
 }
 
+/* `<key>_file` in place of `<key>`: the secret is read from that file at load (files under
+ * /etc/dualguard/secrets/, readable by the daemon's group only), so the YAML holds none. */
+static int cfg__secret(struct cfg_ctx *x, const struct cfg_seen *s, const struct cfg_field *f, int key,
+                       int file_key, char **dst)
+{
+  const char *path;
+  if (!s->key[file_key]) return 0;
+  if (s->key[key]) return cfg__fail(x, s->key[file_key], "give '%s' or '%s', not both", f[key].key, f[file_key].key);
+  size_t mark = cfg__path_key(x, f[file_key].key);
+  int rc = cfg__text(x, s->val[file_key], &path);
+  cfg__path_restore(x, mark);
+  if (!rc && (rc = dg_yaml_read_secret(path, dst)))
+    rc = cfg__failk(x, s->val[file_key], f[file_key].key, "cannot read the secret in '%.128s': %s", path,
+                    rc == -EINVAL ? "expected one non-empty line" : strerror(-rc));
+  return rc;
+}
+
 /* ---- site, daemon ---- */
 
 static int cfg__role(struct cfg_ctx *x, const struct dg_ynode *n, void *item, size_t i);
@@ -950,13 +967,14 @@ static int cfg__source(struct cfg_ctx *x, const struct dg_ynode *n, void *item, 
 
 /* ---- drivers ---- */
 
-enum { MQ_ID, MQ_URI, MQ_CLIENT, MQ_USER, MQ_PASS, MQ_QOS, MQ_KEEPALIVE, MQ_CLEAN, MQ_CA, MQ_CERT, MQ_KEY, MQ_INSECURE, MQ_SKEW, MQ_WILDCARDS };
+enum { MQ_ID, MQ_URI, MQ_CLIENT, MQ_USER, MQ_PASS, MQ_PASS_FILE, MQ_QOS, MQ_KEEPALIVE, MQ_CLEAN, MQ_CA, MQ_CERT, MQ_KEY, MQ_INSECURE, MQ_SKEW, MQ_WILDCARDS };
 static const struct cfg_field cfg__mqtt_fields[] = {
   [MQ_ID] = FSTR("id", struct dg_mqtt_broker, id, F_REQ),
   [MQ_URI] = FSTR("uri", struct dg_mqtt_broker, uri, F_REQ),
   [MQ_CLIENT] = FSTR("client_id", struct dg_mqtt_broker, client_id, 0),
   [MQ_USER] = FSTR("username", struct dg_mqtt_broker, username, 0),
   [MQ_PASS] = FSTR("password", struct dg_mqtt_broker, password, 0),
+  [MQ_PASS_FILE] = FNODE("password_file", 0),
   [MQ_QOS] = FNUM("qos", K_INT, struct dg_mqtt_broker, qos, 0, 0, 2),
   [MQ_KEEPALIVE] = FNUM("keepalive", K_SEC, struct dg_mqtt_broker, keepalive_s, 0, 0, 65535000),
   [MQ_CLEAN] = FBOOL("clean_session", struct dg_mqtt_broker, clean_session),
@@ -1013,6 +1031,7 @@ static int cfg__mqtt(struct cfg_ctx *x, const struct dg_ynode *n, void *item, si
   b->max_clock_skew_ms = 300000;
   int rc = CFG_MAP(x, n, cfg__mqtt_fields, b, &s);
   if (!rc) rc = cfg__add_id(x, &x->brokers, b->id, b, s.val[MQ_ID], "MQTT broker");
+  if (!rc) rc = cfg__secret(x, &s, cfg__mqtt_fields, MQ_PASS, MQ_PASS_FILE, &b->password);
   if (rc) return rc;
   if (!cfg__has_scheme(b->uri, schemes))
     return cfg__failk(x, s.val[MQ_URI], "uri", "expected a URI like tcp://host:1883 or ssl://host:8883, got '%.64s'",
@@ -1700,11 +1719,12 @@ static int cfg__rule(struct cfg_ctx *x, const struct dg_ynode *n, void *item, si
 
 /* ---- notification ---- */
 
-enum { CH_ID, CH_TYPE, CH_URL, CH_TIMEOUT, CH_EXPIRE };
+enum { CH_ID, CH_TYPE, CH_URL, CH_URL_FILE, CH_TIMEOUT, CH_EXPIRE };
 static const struct cfg_field cfg__channel_fields[] = {
   [CH_ID] = FSTR("id", struct dg_channel, id, F_REQ),
   [CH_TYPE] = FENUM("type", struct dg_channel, type, F_REQ, cfg__channel_types),
-  [CH_URL] = FSTR("url", struct dg_channel, url, F_REQ),
+  [CH_URL] = FSTR("url", struct dg_channel, url, 0),
+  [CH_URL_FILE] = FNODE("url_file", 0), /* a URL carrying its access token */
   [CH_TIMEOUT] = FNUM("timeout", K_MS, struct dg_channel, timeout_ms, 0, 1, 600000),
   [CH_EXPIRE] = FNUM("expire", K_SEC, struct dg_channel, expire_s, 0, 1000, 365 * MS_DAY),
 };
@@ -1718,8 +1738,10 @@ static int cfg__channel(struct cfg_ctx *x, const struct dg_ynode *n, void *item,
   ch->expire_s = 86400;
   int rc = CFG_MAP(x, n, cfg__channel_fields, ch, &s);
   if (!rc) rc = cfg__add_id(x, &x->ix->channels, ch->id, ch, s.val[CH_ID], "channel");
+  if (!rc) rc = cfg__secret(x, &s, cfg__channel_fields, CH_URL, CH_URL_FILE, &ch->url);
+  if (!rc && !ch->url) rc = cfg__fail(x, n, "missing required key 'url' (or 'url_file')");
   if (!rc && !cfg__has_scheme(ch->url, schemes))
-    rc = cfg__failk(x, s.val[CH_URL], "url", "expected an http:// or https:// URL, got '%.64s'", ch->url);
+    rc = cfg__failk(x, s.val[CH_URL] ? s.val[CH_URL] : s.val[CH_URL_FILE], "url", "expected an http:// or https:// URL, got '%.64s'", ch->url);
   return rc;
 }
 

@@ -39,6 +39,11 @@ void dg_yaml_free(struct dg_ytree *t);
  * nodes, texts and larger kids arrays. NULL when out of memory. */
 void *dg_yaml_alloc(struct dg_ytree *t, size_t size);
 
+/* Reads a secret kept in its own file (a `password_file:` key): the file's text without one
+ * trailing newline, in *out (malloc'd). 0, -errno when unreadable, -EINVAL when empty or
+ * holding a NUL or a line break, -EFBIG above 64 KiB. */
+int dg_yaml_read_secret(const char *path, char **out);
+
 /* Writes "<name>:<line>:<col>: <prefix><msg>" to err, control characters replaced by '?'. */
 void dg_yaml_format_error(char *err, size_t errlen, const char *name, int line, int col,
                           const char *prefix, const char *msg);

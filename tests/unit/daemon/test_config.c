@@ -6,6 +6,8 @@
 #include <cmocka.h>
 
 #include <errno.h>
+#include <fcntl.h>
+#include <unistd.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -745,6 +747,41 @@ static void test_large_config(void **state)
   free(yaml);
 }
 
+/* password_file / url_file: the secret comes from its own file, one line, newline dropped. */
+static void test_secret_files(void **state)
+{
+  char err[512], yaml[1024], pass[] = "/tmp/dg-secret-XXXXXX", url[] = "/tmp/dg-secret-XXXXXX";
+  int fd = mkstemp(pass);
+  assert_true(fd >= 0 && write(fd, "s3cr3t\n", 7) == 7 && close(fd) == 0);
+  fd = mkstemp(url);
+  assert_true(fd >= 0 && write(fd, "https://hooks.example/x?token=abc", 33) == 33 && close(fd) == 0);
+  snprintf(yaml, sizeof yaml,
+           "site: {code: x}\nmqtt: [{id: b, uri: 'tcp://h:1883', username: u, password_file: %s}]\n"
+           "channels: [{id: c, type: webhook, url_file: %s}]\n", pass, url);
+  struct dg_config *c = load_str(yaml, 0, err, sizeof err);
+  assert_string_equal(c->mqtt_brokers[0].password, "s3cr3t");
+  assert_string_equal(c->channels[0].url, "https://hooks.example/x?token=abc");
+  config_free(c);
+
+  snprintf(yaml, sizeof yaml, "site: {code: x}\nmqtt: [{id: b, uri: 'tcp://h:1883', password_file: %s-gone}]\n", pass);
+  load_str(yaml, -EINVAL, err, sizeof err);
+  assert_non_null(strstr(err, "t.yaml:2:52: mqtt[0].password_file: cannot read the secret in '/tmp/dg-secret-"));
+  assert_non_null(strstr(err, "-gone': No such file or directory"));
+  snprintf(yaml, sizeof yaml, "site: {code: x}\nmqtt: [{id: b, uri: 'tcp://h:1883', password: p, password_file: %s}]\n",
+           pass);
+  load_str(yaml, -EINVAL, err, sizeof err);
+  assert_non_null(strstr(err, "give 'password' or 'password_file', not both"));
+  load_str("site: {code: x}\nchannels: [{id: c, type: webhook}]\n", -EINVAL, err, sizeof err);
+  assert_string_equal(err, "t.yaml:2:12: channels[0]: missing required key 'url' (or 'url_file')");
+  fd = open(pass, O_WRONLY | O_TRUNC);
+  assert_true(fd >= 0 && write(fd, "a\nb\n", 4) == 4 && close(fd) == 0);
+  snprintf(yaml, sizeof yaml, "site: {code: x}\nmqtt: [{id: b, uri: 'tcp://h:1883', password_file: %s}]\n", pass);
+  load_str(yaml, -EINVAL, err, sizeof err);
+  assert_non_null(strstr(err, "': expected one non-empty line"));
+  unlink(pass);
+  unlink(url);
+}
+
 int main(void)
 {
   const struct CMUnitTest tests[] = {
@@ -766,6 +803,7 @@ int main(void)
     cmocka_unit_test(test_scalar_styles),
     cmocka_unit_test(test_lookups_without_index),
     cmocka_unit_test(test_large_config),
+    cmocka_unit_test(test_secret_files),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }
