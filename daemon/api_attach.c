@@ -323,11 +323,11 @@ static void attach_api__get(void *ud, const struct http_request *req, struct htt
   resp->body_len = len;
 }
 
-int attach_api_register(struct http_server *s, struct api_ctx *ctx)
-{
-  int rc = 0;
-  rc |= http_route(s, "GET", "/api/v1/attachments/*", attach_api__get, ctx);
-  rc |= http_body_limit(s, "POST", "/api/v1/hazards/*/photos", ATTACH_MAX_BYTES, api_admit, ctx); /* only for a valid token */
-  rc |= http_body_limit(s, "POST", "/api/v1/inspections/*/photos", ATTACH_MAX_BYTES, api_admit, ctx);
-  return rc ? -EINVAL : 0;
-}
+static const struct api_route attach_api__routes[] = {
+  {"GET", "/api/v1/attachments/*", attach_api__get, 0, NULL},
+  /* A photo's body is only read for a caller with a valid token. */
+  {"POST", "/api/v1/hazards/*/photos", NULL, ATTACH_MAX_BYTES, api_admit},
+  {"POST", "/api/v1/inspections/*/photos", NULL, ATTACH_MAX_BYTES, api_admit},
+};
+
+struct api_routes attach_api_routes(void) { return API_ROUTES(attach_api__routes); }

@@ -810,14 +810,12 @@ static void ledger_api__risk_map(void *ud, const struct http_request *req, struc
   api_reply(resp, 200, root);
 }
 
-int ledger_api_register(struct http_server *s, struct api_ctx *ctx)
-{
-  int rc = 0;
-  rc |= http_route(s, "GET", "/api/v1/risk-map", ledger_api__risk_map, ctx);
-  rc |= http_route(s, "GET", "/api/v1/inspections", ledger_api__inspections, ctx);
-  rc |= http_route(s, "POST", "/api/v1/inspections/*", ledger_api__complete, ctx);
-  rc |= http_route(s, "POST", "/api/v1/hazards", ledger_api__report, ctx);
-  rc |= http_route(s, "POST", "/api/v1/hazards/*", ledger_api__transition, ctx);
-  rc |= attach_api_register(s, ctx);
-  return rc ? -EINVAL : 0;
-}
+static const struct api_route ledger_api__routes[] = {
+  {"GET", "/api/v1/risk-map", ledger_api__risk_map, 0, NULL},
+  {"GET", "/api/v1/inspections", ledger_api__inspections, 0, NULL},
+  {"POST", "/api/v1/inspections/*", ledger_api__complete, 0, NULL},
+  {"POST", "/api/v1/hazards", ledger_api__report, 0, NULL},
+  {"POST", "/api/v1/hazards/*", ledger_api__transition, 0, NULL},
+};
+
+struct api_routes ledger_api_routes(void) { return API_ROUTES(ledger_api__routes); }

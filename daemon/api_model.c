@@ -665,13 +665,12 @@ static void model_api__delete(void *ud, const struct http_request *req, struct h
   model_api__edit(ud, req, resp, "delete");
 }
 
-int model_api_register(struct http_server *s, struct api_ctx *ctx)
-{
-  int rc = 0;
-  rc |= http_route(s, "GET", "/api/v1/model", model_api__tree, ctx);
-  rc |= http_route(s, "GET", "/api/v1/model/audit", model_api__audit, ctx);
-  rc |= http_route(s, "POST", MODEL_API_PREFIX "*", model_api__post, ctx);
-  rc |= http_route(s, "PUT", MODEL_API_PREFIX "*", model_api__put, ctx);
-  rc |= http_route(s, "DELETE", MODEL_API_PREFIX "*", model_api__delete, ctx);
-  return rc ? -EINVAL : 0;
-}
+static const struct api_route model_api__routes[] = {
+  {"GET", "/api/v1/model", model_api__tree, 0, NULL},
+  {"GET", "/api/v1/model/audit", model_api__audit, 0, NULL},
+  {"POST", MODEL_API_PREFIX "*", model_api__post, 0, NULL},
+  {"PUT", MODEL_API_PREFIX "*", model_api__put, 0, NULL},
+  {"DELETE", MODEL_API_PREFIX "*", model_api__delete, 0, NULL},
+};
+
+struct api_routes model_api_routes(void) { return API_ROUTES(model_api__routes); }
