@@ -4,8 +4,10 @@
  * query, Host, Authorization and a loopback flag; the rest is the body. */
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "api.h"
 #include "http.h"
@@ -38,6 +40,35 @@ static void fuzz__post(void *ud, const struct http_request *req, struct http_res
   api_reply(resp, 200, body);
 }
 
+static char fuzz__dir[] = "/tmp/fuzz_http.XXXXXX";
+static const char *const fuzz__files[] = {"index.html", "app.js"};
+
+static void fuzz__remove_dir(void)
+{
+  for (size_t i = 0; i < sizeof fuzz__files / sizeof fuzz__files[0]; i++) {
+    char path[64];
+    snprintf(path, sizeof path, "%s/%s", fuzz__dir, fuzz__files[i]);
+    unlink(path);
+  }
+  rmdir(fuzz__dir);
+}
+
+/* A dashboard-like folder to serve, removed at exit. */
+static const char *fuzz__static_dir(void)
+{
+  const char *dir = fuzz__dir;
+  const char *const *files = fuzz__files;
+  if (!mkdtemp(fuzz__dir)) abort();
+  atexit(fuzz__remove_dir);
+  for (size_t i = 0; i < sizeof fuzz__files / sizeof fuzz__files[0]; i++) {
+    char path[64];
+    snprintf(path, sizeof path, "%s/%s", dir, files[i]);
+    FILE *f = fopen(path, "w");
+    if (!f || fputs("<!doctype html>", f) < 0 || fclose(f)) abort();
+  }
+  return dir;
+}
+
 static struct http_server *fuzz__server(void)
 {
   static struct http_server *s;
@@ -46,7 +77,7 @@ static struct http_server *fuzz__server(void)
   s = http_router_new(&(struct http_options){.listen = "10.0.0.5", .hosts = hosts, .n_hosts = 1});
   if (!s || http_route(s, "GET", "/api/v1/items", fuzz__list, NULL) ||
       http_route(s, "POST", "/api/v1/items/*", fuzz__post, NULL) ||
-      http_route(s, "GET", "/healthz", fuzz__list, NULL) || http_static(s, "/", DG_DASHBOARD_DIR) ||
+      http_route(s, "GET", "/healthz", fuzz__list, NULL) || http_static(s, "/", fuzz__static_dir()) ||
       http_read_auth(s, "/api/", fuzz__admit, NULL, 1))
     abort();
   return s;
