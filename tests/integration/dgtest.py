@@ -188,7 +188,8 @@ class Daemon:
 
     def request(self, method, path, body=None, token=None, actor=None, ctype="application/json", timeout=20):
         """One HTTP request; body is bytes, None or JSON-encoded. Authenticated with `token`, or with
-        `actor`'s token. Returns (status, content type, raw body) for every status."""
+        `actor`'s token; a GET or HEAD without either reads as the reader (token="" sends none).
+        Returns (status, content type, raw body) for every status."""
         data = body if isinstance(body, (bytes, type(None))) else json.dumps(body).encode("utf-8")
         headers = {"Content-Type": ctype} if ctype else {}
         if actor:
