@@ -109,9 +109,9 @@ class Mosquitto:
             self.proc.wait(10)
         self.proc = None
 
-    def publish(self, topic, payload, qos=1):
+    def publish(self, topic, payload, qos=1, retain=False):
         subprocess.run(["mosquitto_pub", "-h", "127.0.0.1", "-p", str(self.port), "-q", str(qos), "-t", topic,
-                        "-m", payload], check=True, timeout=10)
+                        "-m", payload] + (["-r"] if retain else []), check=True, timeout=10)
 
 
 READER = "dgtest-reader"
