@@ -381,7 +381,7 @@ static int main__start_http(struct dg_daemon *d)
                             .notify = d->notify, .queue = &d->queue, .started_ms = dg_wall_ms(),
                             .authenticate = auth_authenticate, .auth_ud = &d->auth,
                             .apply_model = main__apply_model, .model_ud = d,
-                            .attachments_dir = d->attachments_dir};
+                            .attachments_dir = d->attachments_dir, .http = d->http};
   rc = api_register(d->http, &d->api);
   if (!rc) rc = http_read_auth(d->http, "/api/", api_admit, &d->api, c->http_open_reads_on_loopback);
   if (!rc) main__dashboard(d);
