@@ -1,4 +1,5 @@
 #include "config.h"
+#include "config_national.h"
 
 #include "expr.h"
 #include "grade.h"
@@ -606,7 +607,7 @@ static int cfg__measure_responsible(struct cfg_ctx *x, const struct dg_ynode *n,
 
 /* ---- measures ---- */
 
-enum { MEA_ID, MEA_DESC, MEA_CLASSIFY, MEA_SRC, MEA_LEVEL, MEA_RESP, MEA_TROUBLE, MEA_CYCLE, MEA_WORKDAYS };
+enum { MEA_ID, MEA_DESC, MEA_CLASSIFY, MEA_SRC, MEA_LEVEL, MEA_RESP, MEA_TROUBLE, MEA_CYCLE, MEA_WORKDAYS, MEA_CLASSIFY3 };
 static const struct cfg_field cfg__measure_fields[] = {
   [MEA_ID] = FSTR("id", struct dg_measure, id, F_REQ),
   [MEA_DESC] = FSTR("desc", struct dg_measure, desc, 0),
@@ -617,6 +618,7 @@ static const struct cfg_field cfg__measure_fields[] = {
   [MEA_TROUBLE] = FSTR("troubleshoot", struct dg_measure, troubleshoot, 0),
   [MEA_CYCLE] = FNODE("check_cycle", 0),
   [MEA_WORKDAYS] = FBOOL("work_days", struct dg_measure, work_days),
+  [MEA_CLASSIFY3] = FSTR("classify3", struct dg_measure, classify3, 0),
 };
 
 enum { CYC_N, CYC_UNIT };
@@ -641,22 +643,22 @@ static int cfg__cycle(struct cfg_ctx *x, const struct dg_ynode *n, void *obj)
   return rc;
 }
 
-/* "1" → classify1 only; "1-4" → classify1 1, classify2 "1-4". */
+/* "1" → classify1 only; "1-4" → classify1 1, classify2 "1-4". The national list of sub-classes
+ * is closed: 1-1…1-5, 2-1…2-3, 3-1…3-4, 4-1…4-5. */
 static int cfg__classify(struct cfg_ctx *x, const struct dg_ynode *n, void *obj)
 {
+  static const char last_sub[5] = {0, '5', '3', '4', '5'};
   struct dg_measure *m = obj;
   const char *t = NULL;
   int rc = cfg__scalar(x, n, "a classification like \"1-4\"", &t);
   if (rc) return rc;
   bool ok = t && t[0] >= '1' && t[0] <= '4';
-  if (ok && t[1] == '-') {
-    const char *sub = t + 2;
-    ok = sub[0] >= '1' && sub[0] <= '9' && (!sub[1] || (sub[1] >= '0' && sub[1] <= '9' && !sub[2]));
-  } else if (ok) {
-    ok = t[1] == '\0';
-  }
+  if (ok && t[1] == '-') ok = t[2] >= '1' && t[2] <= last_sub[t[0] - '0'] && !t[3];
+  else if (ok) ok = t[1] == '\0';
   if (!ok)
-    return cfg__fail(x, n, "expected a classification like \"1-4\" (classify1 1..4, '-', sub-class), got '%.64s'",
+    return cfg__fail(x, n,
+                     "expected a classification of the national list (1, 1-1…1-5, 2, 2-1…2-3, 3, 3-1…3-4, 4, "
+                     "4-1…4-5), got '%.64s'",
                      t ? t : "");
   m->classify1 = t[0] - '0';
   if (t[1] && !(m->classify2 = strdup(t))) return cfg__oom(x);
@@ -679,6 +681,9 @@ static int cfg__measure(struct cfg_ctx *x, const struct dg_ynode *n, void *item,
   struct cfg_seen s;
   int rc = CFG_MAP(x, n, cfg__measure_fields, m, &s);
   if (!rc) rc = cfg__add_id(x, &x->ix->measures, m->id, m, s.val[MEA_ID], "measure");
+  if (!rc && x->c->national && m->data_src == 2 && !(m->troubleshoot && *m->troubleshoot))
+    rc = cfg__fail(x, n, "expected troubleshoot (troubleshootContent, required by the national upload for an "
+                         "inspected measure, data_src 2)");
   if (!rc) rc = cfg__under(x, s.val[MEA_CLASSIFY], "classify", m, cfg__classify);
   if (!rc) rc = cfg__under(x, s.val[MEA_CYCLE], "check_cycle", m, cfg__cycle);
   if (!rc) rc = cfg__under(x, s.val[MEA_LEVEL], "control_level", m, cfg__control_level);
@@ -1775,7 +1780,7 @@ static int cfg__policy(struct cfg_ctx *x, const struct dg_ynode *n, void *item, 
 /* ---- top level ---- */
 
 enum { TOP_SITE, TOP_DAEMON, TOP_PERSONS, TOP_SOURCES, TOP_MQTT, TOP_MODBUS, TOP_POINTS, TOP_RULES,
-       TOP_CHANNELS, TOP_POLICIES, TOP_ALARM, TOP_RISK_BANDS, TOP_CALENDAR, TOP_LEDGER };
+       TOP_CHANNELS, TOP_POLICIES, TOP_ALARM, TOP_RISK_BANDS, TOP_CALENDAR, TOP_LEDGER, TOP_NATIONAL };
 static const struct cfg_field cfg__top_fields[] = {
   [TOP_SITE] = FNODE("site", F_REQ),
   [TOP_DAEMON] = FNODE("daemon", 0),
@@ -1791,6 +1796,7 @@ static const struct cfg_field cfg__top_fields[] = {
   [TOP_RISK_BANDS] = FNODE("risk_bands", 0),
   [TOP_CALENDAR] = FNODE("calendar", 0),
   [TOP_LEDGER] = FNODE("ledger", 0),
+  [TOP_NATIONAL] = FNODE("national", 0),
 };
 
 static int cfg__section(struct cfg_ctx *x, const struct cfg_seen *s, int key, size_t elsize, void *arrp,
@@ -1993,6 +1999,7 @@ static int cfg__root(struct cfg_ctx *x, const struct dg_ynode *root)
   int rc = CFG_MAP(x, root, cfg__top_fields, NULL, &s);
   if (!rc) rc = cfg__under(x, s.val[TOP_SITE], "site", c, cfg__site);
   if (!rc) rc = cfg__under(x, s.val[TOP_DAEMON], "daemon", c, cfg__daemon);
+  if (!rc && s.val[TOP_NATIONAL]) rc = config_national_parse(s.val[TOP_NATIONAL], x->name, &c->national, x->err, x->errlen);
   if (!rc) rc = cfg__under(x, s.val[TOP_RISK_BANDS], "risk_bands", c, cfg__risk_bands);
   /* Sections in dependency order, so every reference names something already loaded. */
   if (!rc) rc = CFG_SECTION(x, &s, TOP_PERSONS, c->persons, c->n_persons, cfg__person);
@@ -2006,6 +2013,7 @@ static int cfg__root(struct cfg_ctx *x, const struct dg_ynode *root)
   if (!rc) rc = cfg__under(x, s.val[TOP_ALARM], "alarm", c, cfg__alarm);
   if (!rc) rc = cfg__under(x, s.val[TOP_CALENDAR], "calendar", &c->calendar, cfg__calendar);
   if (!rc) rc = cfg__under(x, s.val[TOP_LEDGER], "ledger", c, cfg__ledger);
+  if (!rc) rc = config_national_check(c, x->name, x->err, x->errlen);
   if (!rc) rc = cfg__defaults(x);
   return rc;
 }
@@ -2322,6 +2330,7 @@ static void cfg__free_units(struct dg_unit *units, size_t n)
         free(me->resp_dept);
         free(me->resp_person);
         free(me->troubleshoot);
+        free(me->classify3);
       }
       free(ev->measures);
       free(ev->id);
@@ -2448,6 +2457,7 @@ void config_free(struct dg_config *c)
     free(c->index);
   }
   free(c->path);
+  config_national_free(c->national);
   free(c->site_code);
   free(c->site_name);
   free(c->http_listen);

@@ -18,6 +18,7 @@
 #include "ledger.h"
 #include "ledger_watch.h"
 #include "log.h"
+#include "national.h"
 #include "model_edits.h"
 #include "modbus.h"
 #include "mqtt.h"
@@ -407,6 +408,7 @@ static int main__export(struct dg_daemon *d)
   if (!rc) rc = main__signals(d);
   if (!rc) rc = main__open_store(d);
   if (!rc) main__start_with_edits(d); /* export the model in force, with the API's edits */
+  if (!rc && d->cfg->national) rc = national_assign_ids(d->cfg, d->store);
   if (!rc) rc = export_write_files(d->cfg, store_reader(d->store), d->opt.export_since_ms, d->opt.export_dir, err,
                                    sizeof err);
   if (rc && d->store) DG_ERR("export", "%s", err);

@@ -64,6 +64,7 @@ struct dg_measure {
   char *resp_dept;        /* responsible: { dept, person } who carries the measure out (may be NULL) */
   char *resp_person;      /* a dg_person id (may be NULL) */
   char *troubleshoot;     /* troubleshootContent (may be NULL) */
+  char *classify3;        /* classify3: free text refining the sub-class (may be NULL) */
   /* check_cycle { n, unit }: inspection cycle; cycle_unit 0 = default by the event's level,
    * else enum inspect_unit (1 hour, 2 day, 3 month, 4 year). */
   int cycle_n;
@@ -379,6 +380,10 @@ struct dg_config {
    * them (default false); directory of photo attachments (NULL: "<database path>.attachments"). */
   bool review_reports;
   char *attachments_dir;
+
+  /* national: the enterprise codes and choices of the national upload profile (NULL if absent;
+   * config_national.h). */
+  struct dg_national *national;
 };
 
 /* Lookups by id (linear or hashed; NULL if absent). */

@@ -120,6 +120,21 @@ const char *const store_migrations[] = {
   "  CHECK ((hazard_id IS NULL) <> (task_id IS NULL)));"
   "CREATE INDEX attachments_hazard ON attachments(hazard_id, id);"
   "CREATE INDEX attachments_task ON attachments(task_id, id);",
+
+  /* 6 → 7: national upload profile. Every record sent to the regulator's platform has a UUID,
+   * stored the first time the record is seen and never regenerated; parent is the key of the
+   * entity it belongs to (so a deleted entity still names it). kind: hazard_source, unit, event,
+   * measure, task (standing task of a measure, key = the measure id), record (inspection_tasks
+   * id), hazard (hazards id), shutdown (shutdown_records id). 停车检修 shutdown / maintenance
+   * records of a hazard source or unit. */
+  "CREATE TABLE national_ids ("
+  "  kind TEXT NOT NULL, key TEXT NOT NULL, uuid TEXT NOT NULL UNIQUE, parent TEXT,"
+  "  created_ms INTEGER NOT NULL, PRIMARY KEY (kind, key));"
+  "CREATE TABLE shutdown_records ("
+  "  id INTEGER PRIMARY KEY, hazard_source TEXT NOT NULL, unit TEXT,"
+  "  start_ms INTEGER NOT NULL, end_ms INTEGER, reason TEXT NOT NULL,"
+  "  deleted INTEGER NOT NULL DEFAULT 0,"
+  "  created_ms INTEGER NOT NULL, created_by TEXT NOT NULL, updated_ms INTEGER NOT NULL, updated_by TEXT NOT NULL);",
 };
 
 const unsigned store_n_migrations = sizeof store_migrations / sizeof store_migrations[0];
