@@ -34,6 +34,8 @@ struct api_ctx {
   /* Directory of photo attachments, fixed at start (ledger.attachments_dir, else
    * "<database>.attachments"); owned by the caller. */
   const char *attachments_dir;
+  /* Push to the regulator's platform (notify/upload.h); NULL when not configured. */
+  struct upload *upload;
 };
 
 int api_register(struct http_server *s, struct api_ctx *ctx);

@@ -55,12 +55,135 @@ static int config_national__codes(const struct dg_ynode *v, const char *file, st
   return 0;
 }
 
+static const char *const config_national__kinds[8] = {
+  "hazardSources", "riskUnits", "riskEvents", "controlMeasures", "checkTasks", "checkRecords", "hazards",
+  "shutdownRecords"};
+/* The upload client's paths; hazard sources have none there: ours follows its naming. */
+static const char *const config_national__default_paths[8] = {
+  "/sec_hazard_source", "/sec_security_risk_unit", "/sec_security_risk_events",
+  "/sec_security_risk_control_measures", "/sec_hidden_check_mission", "/sec_hidden_check_record",
+  "/sec_hidden_danger_info", "/sec_deactivated_maintenance_record"};
+
+static int config_national__uint(const struct dg_ynode *v, const char *key, unsigned lo, unsigned hi, unsigned *out,
+                                 const char *file, char *err, size_t errlen)
+{
+  const char *t = config_national__scalar(v);
+  char *end = NULL;
+  unsigned long n = t ? strtoul(t, &end, 10) : 0;
+  if (!t || !*t || *end || t[0] == '-' || n < lo || n > hi)
+    return config_national__fail(file, v, key, err, errlen, "expected an integer from %u to %u, got '%.64s'", lo, hi,
+                                 t ? t : "");
+  *out = (unsigned)n;
+  return 0;
+}
+
+static int config_national__paths(const struct dg_ynode *v, const char *file, struct dg_national_upload *u, char *err,
+                                  size_t errlen)
+{
+  if (v->type != DG_YMAP)
+    return config_national__fail(file, v, "upload.paths", err, errlen, "expected a mapping of record type to path");
+  for (size_t k = 0; k + 1 < v->n; k += 2) {
+    const char *kind = config_national__scalar(v->kids[k]), *path = config_national__scalar(v->kids[k + 1]);
+    int i = 0;
+    while (i < 8 && (!kind || strcmp(kind, config_national__kinds[i]))) i++;
+    if (i == 8)
+      return config_national__fail(file, v->kids[k], "upload.paths", err, errlen,
+                                   "unknown record type '%.64s' (expected hazardSources, riskUnits, riskEvents, "
+                                   "controlMeasures, checkTasks, checkRecords, hazards or shutdownRecords)",
+                                   kind ? kind : "");
+    if (!path || path[0] != '/')
+      return config_national__fail(file, v->kids[k + 1], "upload.paths", err, errlen,
+                                   "expected a path starting with '/'");
+    free(u->paths[i]);
+    if (!(u->paths[i] = strdup(path))) return -ENOMEM;
+  }
+  return 0;
+}
+
+static int config_national__text(const struct dg_ynode *v, const char *key, char **out, const char *file, char *err,
+                                 size_t errlen)
+{
+  const char *t = config_national__scalar(v);
+  if (!t || !*t) return config_national__fail(file, v, key, err, errlen, "expected a text");
+  free(*out);
+  return (*out = strdup(t)) ? 0 : -ENOMEM;
+}
+
+static int config_national__upload_key(const char *key, const struct dg_ynode *v, const char *file,
+                                       struct dg_national_upload *u, char *err, size_t errlen)
+{
+  char path[48];
+  snprintf(path, sizeof path, "upload.%s", key);
+  if (!strcmp(key, "url")) {
+    const char *t = config_national__scalar(v);
+    if (!t || (strncmp(t, "http://", 7) && strncmp(t, "https://", 8)))
+      return config_national__fail(file, v, path, err, errlen, "expected an http:// or https:// URL");
+    return config_national__text(v, path, &u->url, file, err, errlen);
+  }
+  if (!strcmp(key, "token")) return config_national__text(v, path, &u->token, file, err, errlen);
+  if (!strcmp(key, "token_header")) return config_national__text(v, path, &u->token_header, file, err, errlen);
+  if (!strcmp(key, "aes_key")) {
+    const char *t = config_national__scalar(v);
+    if (!t || strlen(t) != 16)
+      return config_national__fail(file, v, path, err, errlen, "expected a key of 16 bytes (AES-128)");
+    return config_national__text(v, path, &u->aes_key, file, err, errlen);
+  }
+  if (!strcmp(key, "page_size")) return config_national__uint(v, path, 1, 1000, &u->page_size, file, err, errlen);
+  if (!strcmp(key, "interval_s")) return config_national__uint(v, path, 1, 86400, &u->interval_s, file, err, errlen);
+  if (!strcmp(key, "timeout_s")) return config_national__uint(v, path, 1, 600, &u->timeout_s, file, err, errlen);
+  if (!strcmp(key, "max_backoff_s"))
+    return config_national__uint(v, path, 1, 86400, &u->max_backoff_s, file, err, errlen);
+  if (!strcmp(key, "success_code")) {
+    unsigned code = 0;
+    int rc = config_national__uint(v, path, 0, 999999, &code, file, err, errlen);
+    u->success_code = code;
+    return rc;
+  }
+  if (!strcmp(key, "paths")) return config_national__paths(v, file, u, err, errlen);
+  return config_national__fail(file, v, "upload", err, errlen,
+                               "unknown key '%.64s' (expected url, token, token_header, aes_key, page_size, "
+                               "interval_s, timeout_s, max_backoff_s, success_code, paths)",
+                               key);
+}
+
+static int config_national__upload(const struct dg_ynode *v, const char *file, struct dg_national *nat, char *err,
+                                   size_t errlen)
+{
+  if (v->type != DG_YMAP) return config_national__fail(file, v, "upload", err, errlen, "expected a mapping with url");
+  struct dg_national_upload *u = nat->upload = calloc(1, sizeof *u);
+  if (!u) return -ENOMEM;
+  *u = (struct dg_national_upload){.page_size = 20, .interval_s = 60, .timeout_s = 10, .max_backoff_s = 300,
+                                   .success_code = 200};
+  int rc = 0;
+  for (size_t k = 0; !rc && k + 1 < v->n; k += 2) {
+    const char *key = config_national__scalar(v->kids[k]);
+    rc = config_national__upload_key(key ? key : "", v->kids[k + 1], file, u, err, errlen);
+  }
+  if (!rc && !u->url) rc = config_national__fail(file, v, "upload", err, errlen, "missing url");
+  if (!rc && !u->token_header && !(u->token_header = strdup("token"))) rc = -ENOMEM;
+  for (int i = 0; !rc && i < 8; i++)
+    if (!u->paths[i] && !(u->paths[i] = strdup(config_national__default_paths[i]))) rc = -ENOMEM;
+  return rc;
+}
+
+static void config_national__upload_free(struct dg_national_upload *u)
+{
+  if (!u) return;
+  for (int i = 0; i < 8; i++) free(u->paths[i]);
+  free(u->url);
+  free(u->token);
+  free(u->token_header);
+  free(u->aes_key);
+  free(u);
+}
+
 /* One key of the section; 0, or negative with err set. */
 static int config_national__key(const char *key, const struct dg_ynode *v, const char *file, struct dg_national *nat,
                                 char *err, size_t errlen)
 {
   const char *t = config_national__scalar(v);
   if (!strcmp(key, "hazard_codes")) return config_national__codes(v, file, nat, err, errlen);
+  if (!strcmp(key, "upload")) return config_national__upload(v, file, nat, err, errlen);
   if (!strcmp(key, "company_code")) {
     if (!config_national__digits(t, 9))
       return config_national__fail(file, v, key, err, errlen, "expected the 9-digit enterprise code, got '%.64s'",
@@ -94,7 +217,7 @@ static int config_national__key(const char *key, const struct dg_ynode *v, const
   }
   return config_national__fail(file, v, NULL, err, errlen,
                                "unknown key '%.64s' (expected company_code, credit_code, time_format, "
-                               "risk_class_base, hazard_codes)", key);
+                               "risk_class_base, hazard_codes, upload)", key);
 }
 
 int config_national_parse(const struct dg_ynode *n, const char *file, struct dg_national **out, char *err,
@@ -159,6 +282,7 @@ void config_national_free(struct dg_national *n)
     free(n->codes[i].code);
   }
   free(n->codes);
+  config_national__upload_free(n->upload);
   free(n->company_code);
   free(n->credit_code);
   free(n);

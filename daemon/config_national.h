@@ -7,6 +7,17 @@
  *     time_format: compact               # compact (yyyyMMddHHmmss) | iso (yyyy-MM-dd HH:mm:ss)
  *     risk_class_base: 1                 # 1: 1 重大 … 4 低; 0: 0 重大 … 3 低
  *     hazard_codes: { HS01: "320500001" }  # hazard source id → its registration code (危险源编码)
+ *     upload:                            # push to the regulator's platform (notify/upload.h)
+ *       url: https://platform.example/api   # base; each record type POSTs to url + its path
+ *       token: "…"                       # sent as header `token_header: token` (optional)
+ *       token_header: token
+ *       aes_key: 16-character key        # `datas` AES-128-CBC encrypted, IV = key (optional)
+ *       page_size: 20                    # records per POST
+ *       interval_s: 60                   # how often changed records are looked for
+ *       timeout_s: 10                    # per POST
+ *       max_backoff_s: 300               # retries back off 1 s, 2 s, 4 s … up to this
+ *       success_code: 200                # the platform's `code` (top level or data.code) of success
+ *       paths: { hazards: /sec_hidden_danger_info, … }  # per record type, defaults in docs
  *
  * Present, it also makes the measures' troubleshoot required on inspected measures (data_src 2).
  * Owned by the dg_config (config_national_free). */
@@ -25,6 +36,13 @@ struct dg_national_code {
   int line, col; /* where it was given, for the check against the loaded sources */
 };
 
+struct dg_national_upload {
+  char *url, *token, *token_header, *aes_key;
+  char *paths[8];            /* per enum national_kind; defaults filled by the parser */
+  unsigned page_size, interval_s, timeout_s, max_backoff_s;
+  long success_code;
+};
+
 struct dg_national {
   char *company_code;
   char *credit_code;
@@ -32,6 +50,7 @@ struct dg_national {
   int risk_class_base;
   struct dg_national_code *codes;
   size_t n_codes;
+  struct dg_national_upload *upload; /* NULL: no push, the pull export only */
 };
 
 struct dg_config;

@@ -19,6 +19,7 @@
 #include "ledger_watch.h"
 #include "log.h"
 #include "national.h"
+#include "upload.h"
 #include "model_edits.h"
 #include "modbus.h"
 #include "mqtt.h"
@@ -66,6 +67,7 @@ struct dg_daemon {
   uv_signal_t sig_term, sig_int, sig_hup;
   int stopping;
   struct ledger_watch *ledger_watch;
+  struct upload *upload;
 };
 
 static void main__usage(FILE *f)
@@ -178,6 +180,8 @@ static void main__shutdown(struct dg_daemon *d)
   ledger_watch_close(d->ledger_watch);
   d->ledger_watch = NULL;
   if (d->notify) notify_close(d->notify);
+  upload_close(d->upload);
+  d->upload = NULL;
   if (d->httpc) httpc_close(d->httpc);
   if (d->store) store_close(d->store);
   d->store = NULL;
@@ -327,7 +331,7 @@ static int main__start_http(struct dg_daemon *d)
                             .notify = d->notify, .queue = &d->queue, .started_ms = dg_wall_ms(),
                             .authenticate = auth_authenticate, .auth_ud = &d->auth,
                             .apply_model = main__apply_model, .model_ud = d,
-                            .attachments_dir = d->attachments_dir};
+                            .attachments_dir = d->attachments_dir, .upload = d->upload};
   rc = api_register(d->http, &d->api);
   struct stat sb;
   if (!rc && d->opt.dashboard_dir && stat(d->opt.dashboard_dir, &sb) == 0 && S_ISDIR(sb.st_mode))
@@ -358,6 +362,8 @@ static int main__start(struct dg_daemon *d)
   d->engine_ready = 1;
   if ((rc = notify_resume(d->notify))) return rc;
   if ((rc = ledger_watch_start(&d->ledger_watch, &d->engine))) return rc;
+  if ((rc = upload_start(&d->upload, &d->loop, (const struct dg_config *const *)&d->cfg, d->store, d->httpc)))
+    return rc;
   if ((rc = sampleq_init(&d->queue, &d->loop, engine_on_samples, &d->engine))) return rc;
   d->queue_ready = 1;
   if ((rc = mqtt_start(&d->mqtt, &d->loop, d->cfg, &d->queue))) return rc;

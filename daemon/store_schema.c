@@ -134,7 +134,15 @@ const char *const store_migrations[] = {
   "  id INTEGER PRIMARY KEY, hazard_source TEXT NOT NULL, unit TEXT,"
   "  start_ms INTEGER NOT NULL, end_ms INTEGER, reason TEXT NOT NULL,"
   "  deleted INTEGER NOT NULL DEFAULT 0,"
-  "  created_ms INTEGER NOT NULL, created_by TEXT NOT NULL, updated_ms INTEGER NOT NULL, updated_by TEXT NOT NULL);",
+  "  created_ms INTEGER NOT NULL, created_by TEXT NOT NULL, updated_ms INTEGER NOT NULL, updated_by TEXT NOT NULL);"
+  /* Upload journal: every version of a record to push, in order (seq), acknowledged only on the
+   * platform's success code; upload_state holds the digest of the last version queued. */
+  "CREATE TABLE upload_state (uuid TEXT PRIMARY KEY, kind INTEGER NOT NULL, sha256 TEXT NOT NULL);"
+  "CREATE TABLE upload_queue ("
+  "  seq INTEGER PRIMARY KEY, kind INTEGER NOT NULL,"  /* enum national_kind */
+  "  uuid TEXT NOT NULL, body TEXT NOT NULL, queued_ms INTEGER NOT NULL,"
+  "  attempts INTEGER NOT NULL DEFAULT 0, last_error TEXT, acked_ms INTEGER);"
+  "CREATE INDEX upload_queue_pending ON upload_queue(acked_ms, seq);",
 };
 
 const unsigned store_n_migrations = sizeof store_migrations / sizeof store_migrations[0];
