@@ -10,7 +10,7 @@
 #include "api_attach.h"
 #include "api_ledger.h"
 #include "api_model.h"
-#include "api_upload.h"
+#include "api_national.h"
 #include "export.h"
 #include "report.h"
 #include "log.h"
@@ -734,6 +734,6 @@ int api_register(struct http_server *s, struct api_ctx *ctx)
   rc |= http_route(s, "POST", "/api/v1/alarms/*", api__alarm_action, ctx);
   rc |= export_api_register(s, ctx);
   rc |= report_api_register(s, ctx);
-  rc |= upload_api_register(s, ctx);
+  rc |= national_api_register(s, ctx);
   return rc ? -EINVAL : 0;
 }

@@ -259,8 +259,7 @@ static int national__collect(const struct dg_config *cfg, struct national__assig
         rc = national__push(a, NATIONAL_EVENT, ev->id, un->id);
         for (size_t m = 0; !rc && m < ev->n_measures; m++) {
           rc = national__push(a, NATIONAL_MEASURE, ev->measures[m].id, ev->id);
-          if (!rc && ev->measures[m].data_src == 2)
-            rc = national__push(a, NATIONAL_TASK, ev->measures[m].id, ev->measures[m].id);
+          if (!rc) rc = national__push(a, NATIONAL_TASK, ev->measures[m].id, ev->measures[m].id);
         }
       }
     }
@@ -486,7 +485,8 @@ static void national__measure_fields(struct national__ctx *x, cJSON *root, const
 
 static const char *const national__sql_task_start = "SELECT min(start_ms) FROM inspection_tasks WHERE measure = ?1";
 
-/* The standing inspection task of an inspected measure (national: one row per measure). */
+/* The standing inspection task of a measure (national: one row per measure; every measure has
+ * inspection periods, a monitored one judged from its monitoring). */
 static void national__task(struct national__ctx *x, cJSON *root, const struct national__measure *m, int deleted)
 {
   char ref[37];
@@ -503,7 +503,7 @@ static void national__task(struct national__ctx *x, cJSON *root, const struct na
   }
   if (!start) national__uuid(x, NATIONAL_TASK, m->id, ref, NULL, &start);
   national__str(o, "riskMeasureId", national__ref(x, NATIONAL_MEASURE, m->id, ref));
-  national__str(o, "troubleshootContent", m->troubleshoot);
+  national__str(o, "troubleshootContent", m->troubleshoot ? m->troubleshoot : m->desc);
   cJSON_AddNumberToObject(o, "checkCycle", m->cycle_n);
   national__str(o, "checkCycleUnit", national_cycle_unit(m->cycle_unit));
   national__time(x, o, "taskStartTime", start);
@@ -524,7 +524,7 @@ static void national__measure(struct national__ctx *x, cJSON *root, const struct
   struct national__measure m = {me->id, me->event->id, me->desc, me->classify2 ? me->classify2 : me->classify1 ? classify : NULL,
                                 me->classify3, me->troubleshoot, me->data_src, cy.n, (int)cy.unit, me->work_days};
   national__measure_fields(x, root, &m, 0);
-  if (me->data_src == 2) national__task(x, root, &m, 0);
+  national__task(x, root, &m, 0);
 }
 
 /* ---- deleted model entities ---- */
@@ -546,8 +546,7 @@ static bool national__live(const struct dg_config *cfg, int kind, const char *id
         const struct dg_event *ev = &hs->units[u].events[e];
         if (kind == NATIONAL_EVENT && !strcmp(ev->id, id)) return true;
         for (size_t m = 0; m < ev->n_measures; m++)
-          if ((kind == NATIONAL_MEASURE || (kind == NATIONAL_TASK && ev->measures[m].data_src == 2)) &&
-              !strcmp(ev->measures[m].id, id))
+          if ((kind == NATIONAL_MEASURE || kind == NATIONAL_TASK) && !strcmp(ev->measures[m].id, id))
             return true;
       }
     }

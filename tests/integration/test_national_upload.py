@@ -7,6 +7,7 @@ upload loses nothing and duplicates only what the platform had already taken, an
 that was down receives everything in order afterwards."""
 import os
 import sys
+import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from dgtest import Daemon, Mosquitto, db_rows, run_tests, wait_until  # noqa: E402
@@ -60,8 +61,11 @@ rules:
 """
 
 
-def start(workdir, cleanup, timeout_s=5):
-    platform = Platform(aes_key=AES_KEY, token=TOKEN).start()
+def start(workdir, cleanup, timeout_s=5, slow_s=0):
+    platform = Platform(aes_key=AES_KEY, token=TOKEN)
+    if slow_s:
+        platform.mode, platform.delay_s = "slow", slow_s  # takes each page, answers slow_s later
+    platform.start()
     cleanup.append(platform.stop)
     broker = Mosquitto(workdir).start()
     cleanup.append(broker.stop)
@@ -101,7 +105,7 @@ def inspect(daemon, measure, status, note):
 
 def test_round_trip_and_deletion(workdir, cleanup):
     platform, broker, daemon = start(workdir, cleanup)
-    wait_until(lambda: len(platform.snapshot()[0]["checkTasks"]) == 2, 20, "the model on the platform")
+    wait_until(lambda: len(platform.snapshot()[0]["checkTasks"]) == 3, 20, "the model on the platform")
     recs, _, errors = platform.snapshot()
     assert not errors, errors
     assert len(recs["hazardSources"]) == 1 and len(recs["riskUnits"]) == 1 and len(recs["riskEvents"]) == 1
@@ -131,12 +135,25 @@ def test_round_trip_and_deletion(workdir, cleanup):
     broker.publish("t/gt101", '{"value": 40}')
     wait_until(lambda: len(platform.snapshot()[0]["hazards"]) == 2, 20, "the monitoring hazard")
 
+    # a shutdown (停车检修) of the unit, then withdrawn: both versions reach the platform
+    st, body = call(daemon, "POST", "/api/v1/shutdowns", {"hazard_source": "HS01", "unit": "U01",
+                    "start_ms": int(time.time() * 1000), "reason": "年度检修"}, token=daemon.token("wang"))
+    assert st == 201, (st, body)
+    assert call(daemon, "POST", "/api/v1/shutdowns", {"hazard_source": "HS01", "unit": "U09", "start_ms": 1,
+                "reason": "x"}, token=daemon.token("wang"))[0] == 400
+    wait_until(lambda: platform.snapshot()[0]["shutdownRecords"], 20, "the shutdown record on the platform")
+    sd = next(iter(platform.snapshot()[0]["shutdownRecords"].values()))
+    assert (sd["riskUnitId"], sd["stopReason"], sd["deleted"]) == (unit["id"], "年度检修", "0"), sd
+    assert call(daemon, "DELETE", f"/api/v1/shutdowns/{body['id']}", token=daemon.token("wang"))[0] == 200
+    wait_until(lambda: platform.snapshot()[0]["shutdownRecords"][sd["id"]]["deleted"] == "1", 20,
+               "the withdrawn shutdown record")
+
     # the pull export carries the same records, ids included
     st, doc = daemon.get("/api/v1/export?since=0")
     assert st == 200 and doc["profile"] == "national", doc
     recs, _, _ = platform.snapshot()
     for kind in ("hazardSources", "riskUnits", "riskEvents", "controlMeasures", "checkTasks", "checkRecords",
-                 "hazards"):
+                 "hazards", "shutdownRecords"):
         assert {r["id"] for r in doc[kind]} == set(recs[kind]), kind
 
     # M04 deleted from the plant model: it and its standing task arrive with deleted = 1
@@ -155,8 +172,7 @@ def test_round_trip_and_deletion(workdir, cleanup):
 
 
 def test_kill9_during_upload(workdir, cleanup):
-    platform, broker, daemon = start(workdir, cleanup, timeout_s=30)
-    platform.mode, platform.delay_s = "slow", 3      # takes each page, answers 3 s later
+    platform, broker, daemon = start(workdir, cleanup, timeout_s=30, slow_s=3)
     wait_until(lambda: platform.snapshot()[1], 20, "a first page taken")
     taken_before = {(k, i, r["updateDate"]) for k, i, r in platform.snapshot()[1]}
     daemon.kill9()                                    # its acknowledgement never commits
