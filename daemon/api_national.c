@@ -166,11 +166,11 @@ static void national_api__list(void *ud, const struct http_request *req, struct 
   api_reply(resp, 200, o);
 }
 
-int national_api_register(struct http_server *s, struct api_ctx *ctx)
-{
-  int rc = http_route(s, "GET", "/api/v1/upload", national_api__upload, ctx);
-  rc |= http_route(s, "GET", "/api/v1/shutdowns", national_api__list, ctx);
-  rc |= http_route(s, "POST", "/api/v1/shutdowns", national_api__post, ctx);
-  rc |= http_route(s, "DELETE", "/api/v1/shutdowns/*", national_api__delete, ctx);
-  return rc;
-}
+static const struct api_route national_api__routes[] = {
+  {"GET", "/api/v1/upload", national_api__upload, 0, NULL},
+  {"GET", "/api/v1/shutdowns", national_api__list, 0, NULL},
+  {"POST", "/api/v1/shutdowns", national_api__post, 0, NULL},
+  {"DELETE", "/api/v1/shutdowns/*", national_api__delete, 0, NULL},
+};
+
+struct api_routes national_api_routes(void) { return API_ROUTES(national_api__routes); }

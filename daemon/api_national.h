@@ -5,9 +5,8 @@
 #ifndef DG_API_NATIONAL_H
 #define DG_API_NATIONAL_H
 
-#include "api.h"
-#include "http.h"
+#include "api_req.h"
 
-int national_api_register(struct http_server *s, struct api_ctx *ctx);
+struct api_routes national_api_routes(void);
 
 #endif

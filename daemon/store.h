@@ -32,6 +32,13 @@ typedef void (*store_done_fn)(void *arg, int rc);                /* loop thread 
  * opens the reader. Returns 0 or negative; `err` says why ("db.sqlite: database is locked"). */
 int store_open(struct store **out, uv_loop_t *loop, const char *path, char *err, size_t errlen);
 
+/* Online backup (any thread, own connections; no store needed): copies database `db` to file
+ * `dest` as one consistent snapshot while a daemon may be writing it (WAL), checks the copy
+ * (quick_check) and renames it into place, so `dest` is either absent or whole. The copy is a
+ * single file in rollback-journal mode; the daemon turns WAL back on when it opens it. 0, or
+ * negative with `err` saying why. */
+int store_backup(const char *db, const char *dest, char *err, size_t errlen);
+
 /* Loop thread. Queues a job. Returns 0 or negative errno (then nothing runs). */
 int store_submit(struct store *s, store_work_fn work, store_done_fn done, void *arg);
 /* Same, in the urgent lane: urgent jobs run (in their own submission order) before any job

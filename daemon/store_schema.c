@@ -121,7 +121,16 @@ const char *const store_migrations[] = {
   "CREATE INDEX attachments_hazard ON attachments(hazard_id, id);"
   "CREATE INDEX attachments_task ON attachments(task_id, id);",
 
-  /* 6 → 7: national upload profile. Every record sent to the regulator's platform has a UUID,
+  /* 6 → 7: a person named to rectify by someone else (the assignee, who must then rectify as
+   * themselves); API tokens expire (tokens issued before get 90 days from the upgrade) and
+   * record when they were revoked. */
+  "ALTER TABLE hazards ADD COLUMN assignee TEXT;"
+  "ALTER TABLE api_tokens ADD COLUMN expires_ms INTEGER;"
+  "ALTER TABLE api_tokens ADD COLUMN revoked_ms INTEGER;"
+  "UPDATE api_tokens SET expires_ms = CAST(strftime('%s', 'now') AS INTEGER) * 1000 + 90 * 86400000;"
+  "CREATE INDEX attachments_uploader ON attachments(uploader, created_ms);",
+
+  /* 7 → 8: national upload profile. Every record sent to the regulator's platform has a UUID,
    * stored the first time the record is seen and never regenerated; parent is the key of the
    * entity it belongs to (so a deleted entity still names it). kind: hazard_source, unit, event,
    * measure, task (standing task of a measure, key = the measure id), record (inspection_tasks

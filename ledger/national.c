@@ -425,7 +425,7 @@ static void national__source(struct national__ctx *x, cJSON *root, const struct 
 {
   cJSON *o = national__model_record(x, NATIONAL_SOURCE, hs->id, 0);
   if (!o) return;
-  national__str(o, "hazardCode", config_national_hazard_code(x->nat, hs->id));
+  national__str(o, "hazardCode", national_config_hazard_code(x->nat, hs->id));
   national__str(o, "hazardName", hs->name);
   national__str(o, "hazardType", hs->type);
   national__int_str(o, "isMajor", hs->is_major);
@@ -439,7 +439,7 @@ static void national__unit(struct national__ctx *x, cJSON *root, const struct dg
 {
   cJSON *o = national__model_record(x, NATIONAL_UNIT, u->id, 0);
   if (!o) return;
-  national__str(o, "hazardCode", config_national_hazard_code(x->nat, u->source->id));
+  national__str(o, "hazardCode", national_config_hazard_code(x->nat, u->source->id));
   national__str(o, "hazardDep", u->dept);
   national__str(o, "hazardLiablePerson", national__name(x, u->person));
   national__str(o, "riskUnitName", u->name);
@@ -595,10 +595,10 @@ static void national__gone_one(struct national__ctx *x, cJSON *root, int kind, c
     char ref[37];
     const char *name = national__jtext(snap, "name");
     if (kind == NATIONAL_SOURCE) {
-      national__str(o, "hazardCode", config_national_hazard_code(x->nat, id));
+      national__str(o, "hazardCode", national_config_hazard_code(x->nat, id));
       national__str(o, "hazardName", name);
     } else if (kind == NATIONAL_UNIT) {
-      national__str(o, "hazardCode", config_national_hazard_code(x->nat, parent));
+      national__str(o, "hazardCode", national_config_hazard_code(x->nat, parent));
       national__str(o, "riskUnitName", name);
     } else {
       national__str(o, "riskUnitId", national__ref(x, NATIONAL_UNIT, parent, ref));
@@ -702,7 +702,7 @@ static void national__hazard(struct national__ctx *x, cJSON *root, sqlite3_stmt 
   const char *updater = national__col(st, 16) ? national__col(st, 16) : national__col(st, 21) ? national__col(st, 21) : reporter;
   struct national__stamp s = {sqlite3_column_int64(st, 6), sqlite3_column_int64(st, 20), reporter, updater, 0};
   cJSON *o = national__record(x, national__col(st, 0), &s);
-  national__str(o, "hazardCode", config_national_hazard_code(x->nat, national__col(st, 1)));
+  national__str(o, "hazardCode", national_config_hazard_code(x->nat, national__col(st, 1)));
   national__str(o, "riskMeasureId", national__ref(x, NATIONAL_MEASURE, national__col(st, 2), ref));
   national__str(o, "checkRecordId", national__col(st, 3));
   national__danger_name(national__col(st, 4), name);
@@ -770,7 +770,7 @@ static void national__shutdowns(struct national__ctx *x, cJSON *root)
     struct national__stamp s = {sqlite3_column_int64(st, 7), sqlite3_column_int64(st, 9), national__col(st, 8),
                                 national__col(st, 10), sqlite3_column_int(st, 6)};
     cJSON *o = national__record(x, national__col(st, 0), &s);
-    national__str(o, "hazardCode", config_national_hazard_code(x->nat, national__col(st, 1)));
+    national__str(o, "hazardCode", national_config_hazard_code(x->nat, national__col(st, 1)));
     national__str(o, "riskUnitId", national__ref(x, NATIONAL_UNIT, national__col(st, 2), ref));
     national__time(x, o, "stopStartTime", sqlite3_column_int64(st, 3));
     national__time(x, o, "stopEndTime", sqlite3_column_int64(st, 4));

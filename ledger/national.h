@@ -17,7 +17,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "config_national.h"
+#include "national_config.h"
 #include "model.h"
 #include "store.h"
 

@@ -11,6 +11,7 @@ PKGS=(
   mosquitto mosquitto-clients curl python3 python3-pymodbus python3-serial python3-serial-asyncio socat openssl \
   python3-cryptography
   clang valgrind
+  lintian  # the Debian package test (tests/integration/test_debian_package.py); cpack and dpkg-shlibdeps come with cmake and build-essential
   chromium  # headless rendering of the dashboard (tests/integration/test_dashboard.py)
 )
 missing=()

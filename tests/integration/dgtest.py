@@ -11,6 +11,7 @@ import sqlite3
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 import traceback
 import urllib.error
@@ -23,6 +24,8 @@ from webhook_sink import Sink  # noqa: E402
 
 DAEMON = os.path.join(BUILD_DIR, "dualguardd")
 PLANTSIM = os.path.join(BUILD_DIR, "plantsim")
+DASHBOARD_DIR = os.path.join(SOURCE_DIR, "dashboards")
+SKIPPED = 77  # exit status ctest reports as "Skipped" (SKIP_RETURN_CODE), never as a pass
 
 
 def free_port():
@@ -90,7 +93,9 @@ class Daemon:
         self.log = open(self.log_path, "w")
         # DG_DAEMON_WRAPPER runs the daemon under a tool, e.g. "valgrind --error-exitcode=99".
         wrapper = os.environ.get("DG_DAEMON_WRAPPER", "").split()
-        args = wrapper + [DAEMON, "-c", self.config_path, "--db", self.db_path, "--http-port", "0", "--log-level", "debug"]
+        # A build-tree binary's default dashboard is the installed one: give the source tree's.
+        args = wrapper + [DAEMON, "-c", self.config_path, "--db", self.db_path, "--http-port", "0", "--log-level", "debug",
+                          "--dashboard", DASHBOARD_DIR]
         self.proc = subprocess.Popen(args + self.extra_args, stdout=self.log, stderr=subprocess.STDOUT, env=self.env)
         if wait_ready:
             m = wait_until(lambda: re.search(r"listening on http://[\d.]+:(\d+)", self.read_log()), 20,
@@ -136,6 +141,38 @@ class Daemon:
     def alarm(self, rule):
         _, body = self.get("/api/v1/alarms?state=all")
         return next(a for a in body["alarms"] if a["rule"] == rule)
+
+
+class Publisher:
+    """Publishes payload(i) for i = 0, 1, ... to one topic without pause, through one
+    mosquitto_pub -l, until stopped: history writes going on while something else happens."""
+
+    def __init__(self, port, topic, payload):
+        self.proc = subprocess.Popen(["mosquitto_pub", "-h", "127.0.0.1", "-p", str(port), "-q", "0", "-t", topic, "-l"],
+                                     stdin=subprocess.PIPE, text=True)
+        self.payload = payload
+        self.stopping = False
+        self.thread = threading.Thread(target=self._loop, daemon=True)
+        self.thread.start()
+
+    def _loop(self):
+        i = 0
+        while not self.stopping:
+            try:
+                self.proc.stdin.write(self.payload(i) + "\n")
+                self.proc.stdin.flush()
+            except (BrokenPipeError, ValueError):
+                return
+            i += 1
+            time.sleep(0.002)
+
+    def stop(self):
+        self.stopping = True
+        self.thread.join(5)
+        if self.proc.poll() is None:
+            self.proc.stdin.close()
+            self.proc.terminate()
+            self.proc.wait(10)
 
 
 def wait_connected(daemon, timeout=15):

@@ -1,4 +1,4 @@
-/* config_national — the `national:` configuration section: the enterprise's codes and the
+/* national_config — the `national:` configuration section: the enterprise's codes and the
  * choices of the national upload profile (ledger/national.h, docs/national-upload.md).
  *
  *   national:
@@ -20,15 +20,16 @@
  *       paths: { hazards: /sec_hidden_danger_info, … }  # per record type, defaults in docs
  *
  * Present, it also makes the measures' troubleshoot required on inspected measures (data_src 2).
- * Owned by the dg_config (config_national_free). */
-#ifndef DG_CONFIG_NATIONAL_H
-#define DG_CONFIG_NATIONAL_H
+ * Owned by the dg_config (national_config_free). */
+#ifndef DG_NATIONAL_CONFIG_H
+#define DG_NATIONAL_CONFIG_H
 
 #include <stddef.h>
+#include <stdint.h>
 
 #include "yaml.h"
 
-enum national_time_format { NATIONAL_TIME_COMPACT = 0, NATIONAL_TIME_ISO = 1 };
+enum national_time_format { NATIONAL_TIME_COMPACT = 1, NATIONAL_TIME_ISO = 2 };
 
 struct dg_national_code {
   char *source;  /* hazard source id */
@@ -39,30 +40,29 @@ struct dg_national_code {
 struct dg_national_upload {
   char *url, *token, *token_header, *aes_key;
   char *paths[8];            /* per enum national_kind; defaults filled by the parser */
-  unsigned page_size, interval_s, timeout_s, max_backoff_s;
-  long success_code;
+  uint32_t page_size, interval_s, timeout_s, max_backoff_s;
+  int success_code;
 };
 
 struct dg_national {
   char *company_code;
   char *credit_code;
-  enum national_time_format time_format;
+  int time_format;           /* enum national_time_format */
   int risk_class_base;
   struct dg_national_code *codes;
   size_t n_codes;
   struct dg_national_upload *upload; /* NULL: no push, the pull export only */
 };
 
+struct cfg_ctx;
 struct dg_config;
 
-/* Parses the section at n (file names the YAML for errors). 0, or -EINVAL with err set to
- * "file:line:column: national.key: what was expected", or -ENOMEM. */
-int config_national_parse(const struct dg_ynode *n, const char *file, struct dg_national **out, char *err,
-                          size_t errlen);
-/* After the model is loaded: every hazard_codes key names a hazard source. 0 or -EINVAL. */
-int config_national_check(const struct dg_config *c, const char *file, char *err, size_t errlen);
+/* The section, called by config.c with "national" on the error path before hazard_sources. */
+int national_config_parse(struct cfg_ctx *x, const struct dg_ynode *n);
+/* After the whole file: every hazard_codes key names a hazard source. 0 or -EINVAL. */
+int national_config_check(struct cfg_ctx *x);
 /* The registration code of hazard source `id` (the id itself when none is configured). */
-const char *config_national_hazard_code(const struct dg_national *n, const char *id);
-void config_national_free(struct dg_national *n);
+const char *national_config_hazard_code(const struct dg_national *n, const char *id);
+void national_config_free(struct dg_config *c);
 
 #endif
