@@ -24,6 +24,7 @@
 #include "ledger_watch.h"
 #include "log.h"
 #include "national.h"
+#include "report_auto.h"
 #include "upload.h"
 #include "model_edits.h"
 #include "modbus.h"
@@ -77,6 +78,7 @@ struct dg_daemon {
   int stopping;
   struct ledger_watch *ledger_watch;
   struct upload *upload;
+  struct report_auto *report_auto;
 };
 
 static void main__usage(FILE *f)
@@ -209,6 +211,8 @@ static void main__shutdown(struct dg_daemon *d)
   ledger_watch_close(d->ledger_watch);
   d->ledger_watch = NULL;
   if (d->notify) notify_close(d->notify);
+  report_auto_close(d->report_auto);
+  d->report_auto = NULL;
   upload_close(d->upload);
   d->upload = NULL;
   if (d->httpc) httpc_close(d->httpc);
@@ -411,6 +415,9 @@ static int main__start(struct dg_daemon *d)
   if ((rc = notify_resume(d->notify))) return rc;
   if ((rc = ledger_watch_start(&d->ledger_watch, &d->engine))) return rc;
   if ((rc = upload_start(&d->upload, &d->loop, (const struct dg_config *const *)&d->cfg, d->store, d->httpc)))
+    return rc;
+  if ((rc = report_auto_start(&d->report_auto, &d->loop, (const struct dg_config *const *)&d->cfg, d->store,
+                              d->notify, d->upload)))
     return rc;
   if ((rc = sampleq_init(&d->queue, &d->loop, engine_on_samples, &d->engine))) return rc;
   d->queue_ready = 1;

@@ -151,7 +151,10 @@ const char *const store_migrations[] = {
   "  seq INTEGER PRIMARY KEY, kind INTEGER NOT NULL,"  /* enum national_kind */
   "  uuid TEXT NOT NULL, body TEXT NOT NULL, queued_ms INTEGER NOT NULL,"
   "  attempts INTEGER NOT NULL DEFAULT 0, last_error TEXT, acked_ms INTEGER);"
-  "CREATE INDEX upload_queue_pending ON upload_queue(acked_ms, seq);",
+  "CREATE INDEX upload_queue_pending ON upload_queue(acked_ms, seq);"
+  /* 月报 the monthly report of major risks and major hazards, made once per month for the month
+   * before (report_auto.h): its JSON document as report_monthly built it. */
+  "CREATE TABLE monthly_reports (month TEXT PRIMARY KEY, created_ms INTEGER NOT NULL, body TEXT NOT NULL);",
 };
 
 const unsigned store_n_migrations = sizeof store_migrations / sizeof store_migrations[0];

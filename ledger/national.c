@@ -13,10 +13,10 @@
 
 static const char *const national__keys[NATIONAL_N_KINDS] = {
   "hazardSources", "riskUnits", "riskEvents", "controlMeasures", "checkTasks", "checkRecords", "hazards",
-  "shutdownRecords"};
+  "shutdownRecords", "monthlyReports"};
 /* national_ids.kind of each record type */
 static const char *const national__id_kinds[NATIONAL_N_KINDS] = {"hazard_source", "unit", "event", "measure",
-                                                                 "task", "record", "hazard", "shutdown"};
+                                                                 "task", "record", "hazard", "shutdown", "report"};
 
 const char *national_kind_key(enum national_kind k)
 {
@@ -206,6 +206,8 @@ static const char *const national__sql_missing[NATIONAL_N_KINDS] = {
   [NATIONAL_SHUTDOWN] = "SELECT CAST(s.id AS TEXT), s.unit FROM shutdown_records s"
                         " WHERE NOT EXISTS (SELECT 1 FROM national_ids n WHERE n.kind = 'shutdown'"
                         " AND n.key = CAST(s.id AS TEXT))",
+  [NATIONAL_REPORT] = "SELECT r.month, NULL FROM monthly_reports r WHERE NOT EXISTS (SELECT 1 FROM national_ids n"
+                      " WHERE n.kind = 'report' AND n.key = r.month)",
 };
 
 static int national__assign_rows(struct store_conn *c, int kind, int64_t now)
@@ -234,7 +236,7 @@ static int national__assign_work(struct store_conn *c, void *arg)
   int64_t now = dg_wall_ms();
   int rc = SQLITE_OK;
   for (size_t i = 0; rc == SQLITE_OK && i < a->n; i++) rc = national__put(c, a->v[i].kind, a->v[i].key, a->v[i].parent, now);
-  for (int k = NATIONAL_RECORD; rc == SQLITE_OK && k <= NATIONAL_SHUTDOWN; k++) rc = national__assign_rows(c, k, now);
+  for (int k = NATIONAL_RECORD; rc == SQLITE_OK && k <= NATIONAL_REPORT; k++) rc = national__assign_rows(c, k, now);
   return rc;
 }
 
@@ -781,6 +783,33 @@ static void national__shutdowns(struct national__ctx *x, cJSON *root)
   sqlite3_reset(st);
 }
 
+static const char *const national__sql_reports =
+  "SELECT n.uuid, r.month, r.created_ms, r.body FROM monthly_reports r"
+  " JOIN national_ids n ON n.kind = 'report' AND n.key = r.month WHERE r.created_ms > ?1 ORDER BY r.month";
+
+/* The monthly report of major risks and major hazards: reportMonth and the report document. */
+static void national__reports(struct national__ctx *x, cJSON *root)
+{
+  sqlite3_stmt *st = store_stmt(x->c, national__sql_reports);
+  if (!st) {
+    x->failed = 1;
+    return;
+  }
+  sqlite3_bind_int64(st, 1, x->since_ms);
+  int step;
+  while ((step = sqlite3_step(st)) == SQLITE_ROW) {
+    struct national__stamp s = {sqlite3_column_int64(st, 2), 0, "system", NULL, 0};
+    cJSON *o = national__record(x, national__col(st, 0), &s);
+    national__str(o, "reportMonth", national__col(st, 1));
+    cJSON *doc = cJSON_Parse(national__col(st, 3));
+    if (doc) cJSON_AddItemToObject(o, "report", doc);
+    else cJSON_AddNullToObject(o, "report");
+    cJSON_AddItemToArray(national__arr(root, NATIONAL_REPORT), o);
+  }
+  if (step != SQLITE_DONE) x->failed = 1;
+  sqlite3_reset(st);
+}
+
 cJSON *national_build(const struct dg_config *cfg, struct store_conn *c, int64_t since_ms)
 {
   if (!cfg->national) return NULL;
@@ -812,6 +841,7 @@ cJSON *national_build(const struct dg_config *cfg, struct store_conn *c, int64_t
   national__records(&x, root);
   national__hazards(&x, root);
   national__shutdowns(&x, root);
+  national__reports(&x, root);
   store_read_end(c);
   if (x.failed) {
     cJSON_Delete(root);

@@ -19,12 +19,15 @@ static const struct dg_yfield national_config__fields[] = {
   [NAT_UPLOAD] = YF_NODE("upload", 0),
 };
 
-enum { UP_URL, UP_TOKEN, UP_HEADER, UP_KEY, UP_PAGE, UP_INTERVAL, UP_TIMEOUT, UP_BACKOFF, UP_CODE, UP_PATHS };
+enum { UP_URL, UP_TOKEN, UP_TOKEN_FILE, UP_HEADER, UP_KEY, UP_KEY_FILE, UP_PAGE, UP_INTERVAL, UP_TIMEOUT, UP_BACKOFF,
+       UP_CODE, UP_PATHS };
 static const struct dg_yfield national_config__upload_fields[] = {
   [UP_URL] = YF_STR("url", struct dg_national_upload, url, DG_YF_REQ),
   [UP_TOKEN] = YF_STR("token", struct dg_national_upload, token, 0),
+  [UP_TOKEN_FILE] = YF_NODE("token_file", 0),
   [UP_HEADER] = YF_STR("token_header", struct dg_national_upload, token_header, 0),
   [UP_KEY] = YF_STR("aes_key", struct dg_national_upload, aes_key, 0),
+  [UP_KEY_FILE] = YF_NODE("aes_key_file", 0),
   [UP_PAGE] = YF_NUM("page_size", DG_YK_U32, struct dg_national_upload, page_size, 0, 1, 1000),
   [UP_INTERVAL] = YF_NUM("interval_s", DG_YK_U32, struct dg_national_upload, interval_s, 0, 1, 86400),
   [UP_TIMEOUT] = YF_NUM("timeout_s", DG_YK_U32, struct dg_national_upload, timeout_s, 0, 1, 600),
@@ -38,14 +41,14 @@ static const struct dg_yfield national_config__upload_fields[] = {
 static const struct dg_yfield national_config__path_fields[] = {
   NATIONAL_PATH("hazardSources", 0), NATIONAL_PATH("riskUnits", 1), NATIONAL_PATH("riskEvents", 2),
   NATIONAL_PATH("controlMeasures", 3), NATIONAL_PATH("checkTasks", 4), NATIONAL_PATH("checkRecords", 5),
-  NATIONAL_PATH("hazards", 6), NATIONAL_PATH("shutdownRecords", 7),
+  NATIONAL_PATH("hazards", 6), NATIONAL_PATH("shutdownRecords", 7), NATIONAL_PATH("monthlyReports", 8),
 };
 
 /* The upload client's paths; hazard sources have none there: ours follows its naming. */
-static const char *const national_config__default_paths[8] = {
+static const char *const national_config__default_paths[9] = {
   "/sec_hazard_source", "/sec_security_risk_unit", "/sec_security_risk_events",
   "/sec_security_risk_control_measures", "/sec_hidden_check_mission", "/sec_hidden_check_record",
-  "/sec_hidden_danger_info", "/sec_deactivated_maintenance_record"};
+  "/sec_hidden_danger_info", "/sec_deactivated_maintenance_record", "/sec_monthly_report"};
 
 static bool national_config__digits(const char *s, size_t len)
 {
@@ -60,7 +63,7 @@ static int national_config__paths(struct dg_ycheck *y, const struct dg_ynode *n,
   struct dg_national_upload *u = obj;
   struct dg_yseen s;
   int rc = DG_YC_MAP(y, n, national_config__path_fields, u, &s);
-  for (int i = 0; !rc && i < 8; i++)
+  for (int i = 0; !rc && i < 9; i++)
     if (u->paths[i] && u->paths[i][0] != '/')
       rc = dg_yc_failk(y, s.val[i], national_config__path_fields[i].key, "expected a path starting with '/'");
   return rc;
@@ -76,13 +79,16 @@ static int national_config__upload(struct dg_ycheck *y, const struct dg_ynode *n
                                    .success_code = 200};
   struct dg_yseen s;
   int rc = DG_YC_MAP(y, n, national_config__upload_fields, u, &s);
+  if (!rc) rc = dg_yc_secret(y, &s, national_config__upload_fields, UP_TOKEN, UP_TOKEN_FILE, &u->token);
+  if (!rc) rc = dg_yc_secret(y, &s, national_config__upload_fields, UP_KEY, UP_KEY_FILE, &u->aes_key);
   if (!rc && !dg_yc_has_scheme(u->url, schemes))
     rc = dg_yc_failk(y, s.val[UP_URL], "url", "expected an http:// or https:// URL");
   if (!rc && u->aes_key && strlen(u->aes_key) != 16)
-    rc = dg_yc_failk(y, s.val[UP_KEY], "aes_key", "expected a key of 16 bytes (AES-128)");
+    rc = dg_yc_failk(y, s.val[UP_KEY] ? s.val[UP_KEY] : s.val[UP_KEY_FILE], "aes_key",
+                     "expected a key of 16 bytes (AES-128)");
   if (!rc) rc = dg_yc_under(y, s.val[UP_PATHS], "paths", u, national_config__paths);
   if (!rc && !u->token_header && !(u->token_header = strdup("token"))) rc = dg_yc_oom(y);
-  for (int i = 0; !rc && i < 8; i++)
+  for (int i = 0; !rc && i < 9; i++)
     if (!u->paths[i] && !(u->paths[i] = strdup(national_config__default_paths[i]))) rc = dg_yc_oom(y);
   return rc;
 }
@@ -171,7 +177,7 @@ void national_config_free(struct dg_config *c)
   }
   free(n->codes);
   if (n->upload) {
-    for (int i = 0; i < 8; i++) free(n->upload->paths[i]);
+    for (int i = 0; i < 9; i++) free(n->upload->paths[i]);
     free(n->upload->url);
     free(n->upload->token);
     free(n->upload->token_header);

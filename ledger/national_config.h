@@ -9,9 +9,9 @@
  *     hazard_codes: { HS01: "320500001" }  # hazard source id → its registration code (危险源编码)
  *     upload:                            # push to the regulator's platform (notify/upload.h)
  *       url: https://platform.example/api   # base; each record type POSTs to url + its path
- *       token: "…"                       # sent as header `token_header: token` (optional)
+ *       token: "…"                       # sent as header `token_header: token` (optional; or token_file)
  *       token_header: token
- *       aes_key: 16-character key        # `datas` AES-128-CBC encrypted, IV = key (optional)
+ *       aes_key: 16-character key        # `datas` AES-128-CBC encrypted, IV = key (optional; or aes_key_file)
  *       page_size: 20                    # records per POST
  *       interval_s: 60                   # how often changed records are looked for
  *       timeout_s: 10                    # per POST
@@ -39,7 +39,7 @@ struct dg_national_code {
 
 struct dg_national_upload {
   char *url, *token, *token_header, *aes_key;
-  char *paths[8];            /* per enum national_kind; defaults filled by the parser */
+  char *paths[9];            /* per enum national_kind; defaults filled by the parser */
   uint32_t page_size, interval_s, timeout_s, max_backoff_s;
   int success_code;
 };

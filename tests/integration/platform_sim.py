@@ -24,6 +24,7 @@ PATHS = {
     "/sec_hidden_check_record": "checkRecords",
     "/sec_hidden_danger_info": "hazards",
     "/sec_deactivated_maintenance_record": "shutdownRecords",
+    "/sec_monthly_report": "monthlyReports",
 }
 
 COMMON = ["id", "companyCode", "tyshxydm", "deleted", "createDate", "createBy", "updateDate", "updateBy"]
@@ -39,6 +40,7 @@ REQUIRED = {
                 "dangerManageType", "hazardDangerType", "hazardCategory", "dangerDesc", "liablePerson",
                 "dangerManageDeadline", "dangerState"],
     "shutdownRecords": ["hazardCode", "riskUnitId", "stopStartTime", "stopReason"],
+    "monthlyReports": ["reportMonth", "report"],
 }
 # fields that may be null on a deleted record (its snapshot may not have them)
 NULLABLE_WHEN_DELETED = {"classify2", "troubleshootContent", "hazardDep", "hazardLiablePerson", "riskClass",
@@ -134,6 +136,8 @@ class Platform:
         for f in ("createDate", "updateDate", "taskStartTime", "checkTime", "registTime", "stopStartTime"):
             if f in rec and rec[f] is not None and not is_time(rec[f], self.time_format):
                 return f"{kind}: {f} '{rec[f]}' is not {self.time_format}"
+        if kind == "monthlyReports" and not is_time(rec["reportMonth"], "%Y-%m"):
+            return f"monthlyReports: reportMonth '{rec['reportMonth']}' is not yyyy-MM"
         if kind == "hazards" and not is_time(rec["dangerManageDeadline"], "%Y-%m-%d"):
             return f"hazards: dangerManageDeadline '{rec['dangerManageDeadline']}' is not a date"
         if kind == "hazards" and rec["dangerState"] == "9" and not rec.get("checkAcceptPerson"):

@@ -10,8 +10,9 @@ import sys
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from dgtest import Daemon, Mosquitto, db_rows, run_tests, wait_until  # noqa: E402
+from dgtest import Daemon, Mosquitto, db_rows, run_tests, wait_connected, wait_until  # noqa: E402
 from platform_sim import Platform  # noqa: E402
+from webhook_sink import Sink  # noqa: E402
 from test_model_api import call  # noqa: E402
 
 AES_KEY = "HAYJJWWYTSJJHMYH"
@@ -26,7 +27,7 @@ national:
   hazard_codes: {{ HS01: "410700123001" }}
   upload:
     url: "http://127.0.0.1:{platform_port}"
-    token: {token}
+    token_file: {token_file}
     aes_key: {aes_key}
     page_size: 3
     interval_s: 1
@@ -35,6 +36,7 @@ national:
 persons:
   - {{ id: li, name: 李主任, phone: "13900000001", roles: [workshop_director] }}
   - {{ id: wang, name: 王工, phone: "13900000002", roles: [maintenance, engineer] }}
+  - {{ id: zhao, name: 赵总监, phone: "13900000003", roles: [safety_director] }}
 hazard_sources:
   - id: HS01
     name: 液氨储罐区
@@ -58,6 +60,10 @@ points:
   - {{ id: GT101, name: 1#罐区氨气检测器, unit_id: U01, driver: mqtt.main, topic: t/gt101, path: value }}
 rules:
   - {{ id: R-GT101-H, type: high, point: GT101, measure: M01, stages: [ {{ name: H, limit: 25, priority: high }} ] }}
+channels:
+  - {{ id: hook, type: webhook, url: "http://127.0.0.1:{hook_port}/hook", timeout: 2s }}
+policies:
+  - {{ id: all, priorities: [high, critical], channels: [hook] }}
 """
 
 
@@ -69,13 +75,20 @@ def start(workdir, cleanup, timeout_s=5, slow_s=0):
     cleanup.append(platform.stop)
     broker = Mosquitto(workdir).start()
     cleanup.append(broker.stop)
-    cfg = os.path.join(workdir, "plant.yaml")
+    sink = Sink(port=0).start()
+    cleanup.append(sink.stop)
+    cfg, token_file = os.path.join(workdir, "plant.yaml"), os.path.join(workdir, "platform-token")
+    with open(token_file, "w", encoding="utf-8") as f:
+        f.write(TOKEN + "\n")
+    os.chmod(token_file, 0o600)
     with open(cfg, "w", encoding="utf-8") as f:
-        f.write(CONFIG.format(platform_port=platform.port, token=TOKEN, aes_key=AES_KEY, mqtt_port=broker.port,
-                              timeout_s=timeout_s))
+        f.write(CONFIG.format(platform_port=platform.port, token_file=token_file, aes_key=AES_KEY,
+                              mqtt_port=broker.port, timeout_s=timeout_s, hook_port=sink.port))
     daemon = Daemon(workdir, cfg, os.path.join(workdir, "dg.db"))
     cleanup.append(lambda: daemon.stop(9))
     daemon.start()
+    wait_connected(daemon)
+    daemon.sink = sink
     return platform, broker, daemon
 
 
@@ -118,6 +131,16 @@ def test_round_trip_and_deletion(workdir, cleanup):
     assert (m03["classify1"], m03["classify2"], m03["dataSrc"], m03["deleted"]) == ("3", "3-1", "2", "0"), m03
     task = next(t for t in recs["checkTasks"].values() if t["riskMeasureId"] == m03["id"])
     assert (task["checkCycleUnit"], task["workType"], task["troubleshootContent"]) == ("天", "0", "检查罐区有无泄漏")
+
+    # the monthly report of the month before: made at start, stored, pushed, announced
+    now = time.localtime()
+    month = f"{now.tm_year - (now.tm_mon == 1)}-{(now.tm_mon - 2) % 12 + 1:02d}"
+    wait_until(lambda: platform.snapshot()[0]["monthlyReports"], 20, "the monthly report on the platform")
+    rep = next(iter(platform.snapshot()[0]["monthlyReports"].values()))
+    assert rep["reportMonth"] == month and rep["report"]["month"] == month, rep
+    hooks = daemon.sink.wait_for(lambda r: any(e["body"].get("type") == "monthly_report" for e in r))
+    note = next(e["body"] for e in hooks if e["body"].get("type") == "monthly_report")
+    assert note["month"] == month and note["to"] == ["赵总监"], note
 
     # an inspection that finds a hazard: record and hazard arrive, the hazard names the record
     body = inspect(daemon, "M03", 1, "罐区法兰渗漏")
