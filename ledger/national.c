@@ -643,31 +643,36 @@ static const char *const national__sql_records =
   " FROM inspection_tasks t JOIN national_ids n ON n.kind = 'record' AND n.key = CAST(t.id AS TEXT)"
   " WHERE t.check_status IS NOT NULL AND t.checked_ms > ?1 ORDER BY t.checked_ms, t.id";
 
-static void national__records(struct national__ctx *x, cJSON *root)
+/* Runs `sql` (?1 = since) and hands each row to `row`; a database error marks the build failed. */
+static void national__each(struct national__ctx *x, cJSON *root, const char *sql,
+                           void (*row)(struct national__ctx *, cJSON *, sqlite3_stmt *))
 {
-  sqlite3_stmt *st = store_stmt(x->c, national__sql_records);
+  sqlite3_stmt *st = store_stmt(x->c, sql);
   if (!st) {
     x->failed = 1;
     return;
   }
   sqlite3_bind_int64(st, 1, x->since_ms);
   int step;
-  while ((step = sqlite3_step(st)) == SQLITE_ROW) {
-    char ref[37];
-    const char *measure = (const char *)sqlite3_column_text(st, 1), *checker = (const char *)sqlite3_column_text(st, 4);
-    int64_t at = sqlite3_column_int64(st, 2);
-    struct national__stamp s = {at, at, checker, checker, 0};
-    cJSON *o = national__record(x, (const char *)sqlite3_column_text(st, 0), &s);
-    national__str(o, "checkTaskId", national__ref(x, NATIONAL_TASK, measure, ref));
-    national__time(x, o, "checkTime", at);
-    national__int_str(o, "checkStatus", sqlite3_column_int(st, 3));
-    national__str(o, "mobileMe", national__mobile(x, checker));
-    national__str(o, "createByMobile", national__mobile(x, checker));
-    national__str(o, "updateByMobile", national__mobile(x, checker));
-    cJSON_AddItemToArray(national__arr(root, NATIONAL_RECORD), o);
-  }
+  while ((step = sqlite3_step(st)) == SQLITE_ROW) row(x, root, st);
   if (step != SQLITE_DONE) x->failed = 1;
   sqlite3_reset(st);
+}
+
+static void national__record_row(struct national__ctx *x, cJSON *root, sqlite3_stmt *st)
+{
+  char ref[37];
+  const char *measure = (const char *)sqlite3_column_text(st, 1), *checker = (const char *)sqlite3_column_text(st, 4);
+  int64_t at = sqlite3_column_int64(st, 2);
+  struct national__stamp s = {at, at, checker, checker, 0};
+  cJSON *o = national__record(x, (const char *)sqlite3_column_text(st, 0), &s);
+  national__str(o, "checkTaskId", national__ref(x, NATIONAL_TASK, measure, ref));
+  national__time(x, o, "checkTime", at);
+  national__int_str(o, "checkStatus", sqlite3_column_int(st, 3));
+  national__str(o, "mobileMe", national__mobile(x, checker));
+  national__str(o, "createByMobile", national__mobile(x, checker));
+  national__str(o, "updateByMobile", national__mobile(x, checker));
+  cJSON_AddItemToArray(national__arr(root, NATIONAL_RECORD), o);
 }
 
 static const char *const national__sql_hazards =
@@ -738,49 +743,24 @@ static void national__hazard(struct national__ctx *x, cJSON *root, sqlite3_stmt 
   cJSON_AddItemToArray(national__arr(root, NATIONAL_HAZARD), o);
 }
 
-static void national__hazards(struct national__ctx *x, cJSON *root)
-{
-  sqlite3_stmt *st = store_stmt(x->c, national__sql_hazards);
-  if (!st) {
-    x->failed = 1;
-    return;
-  }
-  sqlite3_bind_int64(st, 1, x->since_ms);
-  int step;
-  while ((step = sqlite3_step(st)) == SQLITE_ROW) national__hazard(x, root, st);
-  if (step != SQLITE_DONE) x->failed = 1;
-  sqlite3_reset(st);
-}
-
 static const char *const national__sql_shutdowns =
   "SELECT n.uuid, s.hazard_source, s.unit, s.start_ms, s.end_ms, s.reason, s.deleted, s.created_ms, s.created_by,"
   " s.updated_ms, s.updated_by FROM shutdown_records s"
   " JOIN national_ids n ON n.kind = 'shutdown' AND n.key = CAST(s.id AS TEXT)"
   " WHERE s.updated_ms > ?1 ORDER BY s.id";
 
-static void national__shutdowns(struct national__ctx *x, cJSON *root)
+static void national__shutdown(struct national__ctx *x, cJSON *root, sqlite3_stmt *st)
 {
-  sqlite3_stmt *st = store_stmt(x->c, national__sql_shutdowns);
-  if (!st) {
-    x->failed = 1;
-    return;
-  }
-  sqlite3_bind_int64(st, 1, x->since_ms);
-  int step;
-  while ((step = sqlite3_step(st)) == SQLITE_ROW) {
-    char ref[37];
-    struct national__stamp s = {sqlite3_column_int64(st, 7), sqlite3_column_int64(st, 9), national__col(st, 8),
-                                national__col(st, 10), sqlite3_column_int(st, 6)};
-    cJSON *o = national__record(x, national__col(st, 0), &s);
-    national__str(o, "hazardCode", national_config_hazard_code(x->nat, national__col(st, 1)));
-    national__str(o, "riskUnitId", national__ref(x, NATIONAL_UNIT, national__col(st, 2), ref));
-    national__time(x, o, "stopStartTime", sqlite3_column_int64(st, 3));
-    national__time(x, o, "stopEndTime", sqlite3_column_int64(st, 4));
-    national__str(o, "stopReason", national__col(st, 5));
-    cJSON_AddItemToArray(national__arr(root, NATIONAL_SHUTDOWN), o);
-  }
-  if (step != SQLITE_DONE) x->failed = 1;
-  sqlite3_reset(st);
+  char ref[37];
+  struct national__stamp s = {sqlite3_column_int64(st, 7), sqlite3_column_int64(st, 9), national__col(st, 8),
+                              national__col(st, 10), sqlite3_column_int(st, 6)};
+  cJSON *o = national__record(x, national__col(st, 0), &s);
+  national__str(o, "hazardCode", national_config_hazard_code(x->nat, national__col(st, 1)));
+  national__str(o, "riskUnitId", national__ref(x, NATIONAL_UNIT, national__col(st, 2), ref));
+  national__time(x, o, "stopStartTime", sqlite3_column_int64(st, 3));
+  national__time(x, o, "stopEndTime", sqlite3_column_int64(st, 4));
+  national__str(o, "stopReason", national__col(st, 5));
+  cJSON_AddItemToArray(national__arr(root, NATIONAL_SHUTDOWN), o);
 }
 
 static const char *const national__sql_reports =
@@ -788,26 +768,15 @@ static const char *const national__sql_reports =
   " JOIN national_ids n ON n.kind = 'report' AND n.key = r.month WHERE r.created_ms > ?1 ORDER BY r.month";
 
 /* The monthly report of major risks and major hazards: reportMonth and the report document. */
-static void national__reports(struct national__ctx *x, cJSON *root)
+static void national__report(struct national__ctx *x, cJSON *root, sqlite3_stmt *st)
 {
-  sqlite3_stmt *st = store_stmt(x->c, national__sql_reports);
-  if (!st) {
-    x->failed = 1;
-    return;
-  }
-  sqlite3_bind_int64(st, 1, x->since_ms);
-  int step;
-  while ((step = sqlite3_step(st)) == SQLITE_ROW) {
-    struct national__stamp s = {sqlite3_column_int64(st, 2), 0, "system", NULL, 0};
-    cJSON *o = national__record(x, national__col(st, 0), &s);
-    national__str(o, "reportMonth", national__col(st, 1));
-    cJSON *doc = cJSON_Parse(national__col(st, 3));
-    if (doc) cJSON_AddItemToObject(o, "report", doc);
-    else cJSON_AddNullToObject(o, "report");
-    cJSON_AddItemToArray(national__arr(root, NATIONAL_REPORT), o);
-  }
-  if (step != SQLITE_DONE) x->failed = 1;
-  sqlite3_reset(st);
+  struct national__stamp s = {sqlite3_column_int64(st, 2), 0, "system", NULL, 0};
+  cJSON *o = national__record(x, national__col(st, 0), &s);
+  national__str(o, "reportMonth", national__col(st, 1));
+  cJSON *doc = cJSON_Parse(national__col(st, 3));
+  if (doc) cJSON_AddItemToObject(o, "report", doc);
+  else cJSON_AddNullToObject(o, "report");
+  cJSON_AddItemToArray(national__arr(root, NATIONAL_REPORT), o);
 }
 
 cJSON *national_build(const struct dg_config *cfg, struct store_conn *c, int64_t since_ms)
@@ -838,10 +807,10 @@ cJSON *national_build(const struct dg_config *cfg, struct store_conn *c, int64_t
     }
   }
   national__gone(&x, root);
-  national__records(&x, root);
-  national__hazards(&x, root);
-  national__shutdowns(&x, root);
-  national__reports(&x, root);
+  national__each(&x, root, national__sql_records, national__record_row);
+  national__each(&x, root, national__sql_hazards, national__hazard);
+  national__each(&x, root, national__sql_shutdowns, national__shutdown);
+  national__each(&x, root, national__sql_reports, national__report);
   store_read_end(c);
   if (x.failed) {
     cJSON_Delete(root);
