@@ -144,7 +144,8 @@ struct national__ent {
 struct national__assign {
   struct national__ent *v;
   size_t n, cap;
-  int rc;
+  void (*done)(void *arg, int rc); /* national_assign_submit's caller, after the commit */
+  void *arg;
 };
 
 static int national__push(struct national__assign *a, int kind, const char *key, const char *parent)
@@ -244,6 +245,7 @@ static void national__assign_done(void *arg, int rc)
 {
   struct national__assign *a = arg;
   if (rc != SQLITE_OK) DG_WARN("national", "storing record UUIDs failed: %s", sqlite3_errstr(rc));
+  if (a->done) a->done(a->arg, rc == SQLITE_OK ? 0 : -EIO);
   national__assign_free(a);
 }
 
@@ -269,17 +271,22 @@ static int national__collect(const struct dg_config *cfg, struct national__assig
   return rc;
 }
 
-int national_assign_ids(const struct dg_config *cfg, struct store *s)
+int national_assign_submit(const struct dg_config *cfg, struct store *s, void (*done)(void *arg, int rc), void *arg)
 {
   struct national__assign *a = calloc(1, sizeof *a);
   if (!a) return -ENOMEM;
+  a->done = done;
+  a->arg = arg;
   int rc = national__collect(cfg, a);
   if (!rc) rc = store_submit(s, national__assign_work, national__assign_done, a);
-  if (rc) {
-    national__assign_free(a);
-    return rc;
-  }
-  return store_wait_idle(s);
+  if (rc) national__assign_free(a);
+  return rc;
+}
+
+int national_assign_ids(const struct dg_config *cfg, struct store *s)
+{
+  int rc = national_assign_submit(cfg, s, NULL, NULL);
+  return rc ? rc : store_wait_idle(s);
 }
 
 /* ---- building the document (reader) ---------------------------------------------------------- */

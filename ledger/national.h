@@ -62,6 +62,9 @@ int national_uuid(char out[37]);
  * and shutdown record that has none yet (with its parent entity, so a deleted entity still
  * names its parent), through the writer, and waits for it. 0 or negative. */
 int national_assign_ids(const struct dg_config *cfg, struct store *s);
+/* The same without waiting: done (may be NULL) runs on the loop thread after the commit, with
+ * 0 or -EIO. 0, or negative when nothing was queued (done is then not called). */
+int national_assign_submit(const struct dg_config *cfg, struct store *s, void (*done)(void *arg, int rc), void *arg);
 
 /* The national document through reader c, one snapshot: { profile, companyCode, tyshxydm,
  * hazardSources: […], riskUnits: […], …, shutdownRecords: […], monthlyReports: […] }; ledger records and reports stored after

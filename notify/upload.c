@@ -21,7 +21,7 @@ struct upload {
   struct store *store;
   struct httpc *httpc;
   uv_timer_t scan_timer, send_timer;
-  int handles_open, jobs, in_flight, closing;
+  int handles_open, jobs, in_flight, closing, scanning, rescan;
   unsigned failures;
   /* the page in flight */
   int page_kind;
@@ -112,6 +112,7 @@ static int upload__queue_work(struct store_conn *c, void *arg)
 
 static void upload__pump(struct upload *u);
 static void upload__on_send_timer(uv_timer_t *t);
+static void upload__scan(struct upload *u);
 
 static void upload__batch_free(struct upload__batch *b)
 {
@@ -127,6 +128,8 @@ static void upload__queue_done(void *arg, int rc)
   if (rc != SQLITE_OK) DG_WARN("upload", "queueing changed records failed: %s", sqlite3_errstr(rc));
   upload__batch_free(b);
   u->jobs--;
+  u->scanning = 0;
+  if (u->rescan) upload__scan(u);
   upload__pump(u);
   upload__maybe_free(u);
 }
@@ -153,18 +156,21 @@ static int upload__items(const cJSON *doc, struct upload__batch *b)
   return 0;
 }
 
-/* Builds the national document from what is committed and queues what changed. */
-static void upload__scan(struct upload *u)
+/* After the UUIDs are stored: builds the national document from what is committed and queues
+ * what changed. */
+static void upload__scan_ids_done(void *arg, int rc)
 {
+  struct upload *u = arg;
+  u->jobs--;
   const struct dg_config *cfg = *u->cfgp;
-  if (u->closing || !upload__cfg(u)) return;
-  if (national_assign_ids(cfg, u->store)) {
-    DG_WARN("upload", "storing record UUIDs failed");
+  if (rc || u->closing || !upload__cfg(u)) {
+    u->scanning = 0;
+    upload__maybe_free(u);
     return;
   }
   cJSON *doc = national_build(cfg, store_reader(u->store), 0);
   struct upload__batch *b = calloc(1, sizeof *b);
-  int rc = doc && b ? upload__items(doc, b) : -ENOMEM;
+  rc = doc && b ? upload__items(doc, b) : -ENOMEM;
   cJSON_Delete(doc);
   if (b) {
     b->u = u;
@@ -174,8 +180,23 @@ static void upload__scan(struct upload *u)
   if (rc) {
     DG_WARN("upload", "reading the records to upload failed: %s", strerror(-rc));
     if (b) upload__batch_free(b);
+    u->scanning = 0;
     return;
   }
+  u->jobs++;
+}
+
+/* Stores the UUIDs of new records (a writer job, not waited for), then scans. */
+static void upload__scan(struct upload *u)
+{
+  if (u->scanning) u->rescan = 1; /* a change committed after that scan read the database */
+  if (u->closing || !upload__cfg(u) || u->scanning) return;
+  u->rescan = 0;
+  if (national_assign_submit(*u->cfgp, u->store, upload__scan_ids_done, u)) {
+    DG_WARN("upload", "storing record UUIDs failed");
+    return;
+  }
+  u->scanning = 1;
   u->jobs++;
 }
 
