@@ -29,18 +29,34 @@ static void api__ms(cJSON *o, const char *k, int64_t ms)
 
 /* ---- /healthz ------------------------------------------------------------------------------- */
 
+/* The durability counters of store_health, for /healthz and /api/v1/drivers. */
+static void api__durability_json(cJSON *o, struct store *store)
+{
+  const struct store_health *h = store_health(store);
+  cJSON_AddNumberToObject(o, "commits", (double)h->commits);
+  cJSON_AddNumberToObject(o, "commits_failed", (double)h->commits_failed);
+  cJSON_AddNumberToObject(o, "history_dropped", (double)h->history_dropped);
+  cJSON_AddNumberToObject(o, "outcome_retries", (double)h->outcome_retries);
+}
+
 static void api__healthz(void *ud, const struct http_request *req, struct http_response *resp)
 {
   struct api_ctx *ctx = ud;
   int64_t age = dg_mono_ms() - store_heartbeat_ms(ctx->store);
-  int ok = age < API_STORE_MAX_AGE_MS;
+  char why[160] = "";
+  bool failing = store_failing(ctx->store, why, sizeof why);
+  if (age >= API_STORE_MAX_AGE_MS)
+    snprintf(why, sizeof why, "database writer silent for %lld ms", (long long)age);
+  bool ok = !failing && age < API_STORE_MAX_AGE_MS;
   cJSON *o = cJSON_CreateObject();
   cJSON_AddStringToObject(o, "status", ok ? "ok" : "degraded");
+  if (!ok) cJSON_AddStringToObject(o, "reason", why);
   cJSON_AddStringToObject(o, "version", DG_VERSION);
   cJSON_AddNumberToObject(o, "uptime_s", (double)(dg_wall_ms() - ctx->started_ms) / 1000.0);
   cJSON_AddStringToObject(o, "site", ctx->engine->cfg->site_code);
   cJSON_AddNumberToObject(o, "store_heartbeat_age_ms", (double)age);
   cJSON_AddNumberToObject(o, "store_pending_jobs", store_pending(ctx->store));
+  api__durability_json(o, ctx->store);
   api_reply(resp, ok ? 200 : 503, o);
 }
 
@@ -424,6 +440,7 @@ static void api__drivers(void *ud, const struct http_request *req, struct http_r
   cJSON_AddNumberToObject(je, "transitions", (double)ctx->engine->stats.transitions);
   cJSON_AddNumberToObject(je, "history_rows", (double)ctx->engine->stats.history_rows);
   cJSON_AddNumberToObject(je, "queue_dropped", (double)sampleq_dropped(ctx->queue));
+  api__durability_json(cJSON_AddObjectToObject(root, "store"), ctx->store);
   api_reply(resp, 200, root);
 }
 

@@ -94,7 +94,8 @@ int engine_operate(struct engine *e, int64_t alarm_id, enum alarm_event op, cons
 void engine_flush_history(struct engine *e);
 /* Swaps in a new config, keeping point values by point id and alarm/rule state by rule id when
  * the rule's identity (type, point, stages) is unchanged. The old config must stay alive until
- * the store is idle. 0 or negative (then the old config stays in force). */
+ * the store is idle. 0 or negative (then the old config stays in force); -EBUSY while failed
+ * transitions wait to be committed again (they borrow the config's strings). */
 int engine_reload(struct engine *e, const struct dg_config *cfg);
 /* Writes pending history and closes the timers (the loop must run once more). */
 void engine_close(struct engine *e);

@@ -399,6 +399,12 @@ static int64_t main__modbus_heartbeat(void *ud)
   return d->modbus ? mb_heartbeat_ms(d->modbus) : dg_mono_ms();
 }
 
+static bool main__store_failing(void *ud, char *why, size_t len)
+{
+  struct dg_daemon *d = ud;
+  return d->store && store_failing(d->store, why, len);
+}
+
 static int main__start(struct dg_daemon *d)
 {
   int rc;
@@ -428,6 +434,7 @@ static int main__start(struct dg_daemon *d)
   sdn_add_heartbeat(d->sdn, "store writer", store_heartbeat_ms, d->store, STORE_MAX_HEARTBEAT_AGE_MS);
   /* Registered once: the driver pointer changes on reload, so the heartbeat reads it through d. */
   sdn_add_heartbeat(d->sdn, "modbus buses", main__modbus_heartbeat, d, MODBUS_MAX_HEARTBEAT_AGE_MS);
+  sdn_set_health(d->sdn, main__store_failing, d);
   char status[128];
   snprintf(status, sizeof status, "%zu points, %zu rules", d->cfg->n_points, d->cfg->n_rules);
   sdn_ready(d->sdn, status);

@@ -73,6 +73,7 @@ struct store {
   struct store_conn wconn;         /* writer thread (loop thread before start / after join) */
   struct store_conn rconn;         /* loop thread */
   _Atomic int64_t heartbeat_ms;
+  struct store_health health;      /* loop thread */
   /* Background checkpointer: its own connection copies the WAL into the database every
    * STORE_CHECKPOINT_INTERVAL_MS (PASSIVE: it never waits for the writer), so no commit of the
    * writer pays for a checkpoint (wal_autocheckpoint is off on the writer connection). */
@@ -109,7 +110,17 @@ static int store__errno(int rc)
   case SQLITE_CANTOPEN: return -ENOENT;
   case SQLITE_NOTADB:
   case SQLITE_CORRUPT: return -EILSEQ;
-  default: return -EIO;
+  case SQLITE_IOERR: return -EIO;
+  default: return -EINVAL; /* the job's own error (constraint, bad statement), not the storage's */
+  }
+}
+
+static bool store__storage_error(int rc)
+{
+  switch (-rc) {
+  case ENOSPC: case EIO: case EROFS: case EILSEQ: case ENOMEM:
+    return true;
+  default: return false;
   }
 }
 
@@ -452,6 +463,37 @@ int store_yield(struct store_conn *c)
 
 /* ---- loop thread -------------------------------------------------------------------------- */
 
+static void store__account(struct store *s, int rc)
+{
+  if (rc == 0) {
+    s->health.commits++;
+    return;
+  }
+  if (!store__storage_error(rc)) return;
+  if (!store_failing(s, NULL, 0)) {
+    char buf[64];
+    DG_ERR("store", "the database does not take writes: %s; health is degraded",
+           strerror_r(-rc, buf, sizeof buf));
+  }
+  s->health.commits_failed++;
+  s->health.last_failure_ms = store__now_ms();
+  s->health.last_error = rc;
+}
+
+struct store_health *store_health(struct store *s) { return &s->health; }
+
+bool store_failing(struct store *s, char *why, size_t len)
+{
+  const struct store_health *h = &s->health;
+  if (!h->last_failure_ms || store__now_ms() - h->last_failure_ms > STORE_FAILING_WINDOW_MS) return false;
+  if (why && len) {
+    char buf[64];
+    snprintf(why, len, "database commits failing: %s (%llu failed)", strerror_r(-h->last_error, buf, sizeof buf),
+             (unsigned long long)h->commits_failed);
+  }
+  return true;
+}
+
 /* One job at a time, so a done callback that re-enters (store_wait_idle) keeps the order. */
 static void store__deliver(struct store *s)
 {
@@ -464,6 +506,7 @@ static void store__deliver(struct store *s)
       if (!s->ready.head) return;
     }
     struct store_job *j = store__list_pop(&s->ready);
+    store__account(s, j->rc);
     if (j->done) j->done(j->arg, j->rc);
     free(j);
   }
