@@ -5,12 +5,14 @@ plant produces arrives and passes the platform's checks, the pull export carries
 records, a measure deleted from the plant model arrives with deleted = 1, kill -9 during an
 upload loses nothing and duplicates only what the platform had already taken, and a platform
 that was down receives everything in order afterwards."""
+import json
 import os
+import subprocess
 import sys
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from dgtest import Daemon, Mosquitto, db_rows, run_tests, wait_connected, wait_until  # noqa: E402
+from dgtest import DAEMON, Daemon, Mosquitto, db_rows, run_tests, wait_connected, wait_until  # noqa: E402
 from platform_sim import Platform  # noqa: E402
 from webhook_sink import Sink  # noqa: E402
 from test_model_api import call  # noqa: E402
@@ -189,9 +191,39 @@ def test_round_trip_and_deletion(workdir, cleanup):
     assert not errors, errors
     gone = recs["controlMeasures"][m04["id"]]
     assert (gone["riskEventId"], gone["riskMeasureDesc"]) == (m04["riskEventId"], m04["riskMeasureDesc"]), gone
-    t04 = next(t for t in recs["checkTasks"].values() if t["riskMeasureId"] == m04["id"])
-    assert t04["deleted"] == "1", t04
+    def task_of_m04():
+        return next(t for t in platform.snapshot()[0]["checkTasks"].values() if t["riskMeasureId"] == m04["id"])
+    wait_until(lambda: task_of_m04()["deleted"] == "1", 20, "the deleted measure's standing task")
     wait_until(lambda: settled(daemon), 20, "the upload queue to drain")
+
+    # the export files, written by the CLI from the database: the same national records
+    out = os.path.join(workdir, "export")
+    r = subprocess.run([DAEMON, "-c", daemon.config_path, "--db", daemon.db_path, "--export-dir", out,
+                        "--log-level", "error"], capture_output=True, text=True, timeout=30)
+    assert r.returncode == 0, r.stderr
+    with open(os.path.join(out, "manifest.json"), encoding="utf-8") as f:
+        manifest = json.load(f)
+    assert manifest["companyCode"] == "410700123", manifest
+    recs, _, _ = platform.snapshot()
+    for kind, got in recs.items():
+        with open(os.path.join(out, kind + ".json"), encoding="utf-8") as f:
+            assert {x["id"] for x in json.load(f)} == set(got), kind
+
+
+def test_platform_timeout_then_taken(workdir, cleanup):
+    platform, broker, daemon = start(workdir, cleanup, timeout_s=1, slow_s=2)  # answers after the client gave up
+
+    def timed_out():
+        _, st = daemon.get("/api/v1/upload")
+        return any("timeout" in (k["lastError"] or "").lower() for k in st["kinds"])
+    wait_until(timed_out, 20, "a page that timed out")
+    platform.mode = "up"
+    wait_until(lambda: settled(daemon), 30, "the upload queue to drain")
+    recs, arrivals, errors = platform.snapshot()
+    assert not errors, errors
+    st, doc = daemon.get("/api/v1/export?since=0")
+    for kind in ("hazardSources", "riskUnits", "riskEvents", "controlMeasures", "checkTasks"):
+        assert {r["id"] for r in doc[kind]} == set(recs[kind]), kind
 
 
 def test_kill9_during_upload(workdir, cleanup):
@@ -244,5 +276,5 @@ def test_platform_down_then_everything_in_order(workdir, cleanup):
 
 
 if __name__ == "__main__":
-    sys.exit(run_tests([test_round_trip_and_deletion, test_kill9_during_upload,
+    sys.exit(run_tests([test_round_trip_and_deletion, test_platform_timeout_then_taken, test_kill9_during_upload,
                         test_platform_down_then_everything_in_order]))
