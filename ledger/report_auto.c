@@ -73,9 +73,11 @@ static void report_auto__done(void *arg, int rc)
   r->jobs--;
   if (rc == SQLITE_OK && j->stored) {
     DG_INFO("report", "monthly report %s stored", j->month);
-    notify_send(r->notify, j->msgs);
-    j->msgs = NULL;
-    if (!r->closing) upload_kick(r->upload);
+    if (!r->closing) { /* closing, the notifier is gone: the outbox rows go out at the next start */
+      notify_send(r->notify, j->msgs);
+      j->msgs = NULL;
+      upload_kick(r->upload);
+    }
   } else if (rc != SQLITE_OK) {
     DG_WARN("report", "storing the monthly report %s failed: %s", j->month, sqlite3_errstr(rc));
   }
