@@ -156,6 +156,11 @@ def test_round_trip_and_deletion(workdir, cleanup):
     assert (hz["checkRecordId"], hz["riskMeasureId"], hz["dangerState"]) == (rec["id"], m03["id"], "0"), hz
     assert hz["hazardCode"] == "410700123001" and hz["registrant"] == "王工", hz
 
+    # a report the platform could not place (no unit, no measure) is refused at the door
+    from test_ledger_closed_loop import post
+    st, body = post(daemon, "/api/v1/hazards", {"description": "地面油污", "danger_src": 1}, "wang")
+    assert st == 400 and body["error"].startswith("unit: required"), (st, body)
+
     # a sensor breach opens a monitoring hazard on M01 (no inspection record behind it)
     broker.publish("t/gt101", '{"value": 40}')
     wait_until(lambda: len(platform.snapshot()[0]["hazards"]) == 2, 20, "the monitoring hazard")
