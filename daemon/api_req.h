@@ -40,6 +40,8 @@ struct api_ctx {
   const char *attachments_dir;
   /* Push to the regulator's platform (notify/upload.h); NULL when not configured. */
   struct upload *upload;
+  /* The server answering (request counts for /metrics); NULL: none reported. */
+  const struct http_server *http;
 };
 
 /* One entry of a module's route table: a route (fn set; http_route with ud = the api_ctx), or,

@@ -375,7 +375,9 @@ void engine_on_samples(void *ud, const struct dg_sample *s, size_t n)
     pt->ts_ms = s[i].ts_ms;
     pt->received_ms = wall;
     pt->samples++;
+    if (s[i].quality <= DG_Q_UNKNOWN) pt->by_quality[s[i].quality]++;
     e->stats.samples++;
+    e->stats.rule_evals += e->point_rule_off[p + 1] - e->point_rule_off[p];
     if (s[i].quality == DG_Q_GOOD) {
       pt->value = s[i].value;
       pt->has_value = 1;

@@ -33,12 +33,14 @@ struct point_rt {
   int64_t ts_ms;            /* source time of the last sample */
   int64_t received_ms;      /* wall time of the last sample */
   uint64_t samples;
+  uint64_t by_quality[DG_Q_UNKNOWN + 1]; /* samples by enum dg_quality (metrics) */
   struct history_mark stored; /* history: last sample written */
   int64_t fresh_ms;         /* loop time of the last good sample (or of start-up) */
 };
 
 struct engine_stats {
   uint64_t samples, bad_samples, transitions, commits_failed, history_rows;
+  uint64_t rule_evals; /* rules evaluated on samples (one per rule bound to each sample's point) */
 };
 
 struct engine {

@@ -385,7 +385,8 @@ static int main__start_http(struct dg_daemon *d)
                             .notify = d->notify, .queue = &d->queue, .started_ms = dg_wall_ms(),
                             .authenticate = auth_authenticate, .auth_ud = &d->auth,
                             .apply_model = main__apply_model, .model_ud = d,
-                            .attachments_dir = d->attachments_dir, .upload = d->upload};
+                            .attachments_dir = d->attachments_dir, .http = d->http,
+                            .upload = d->upload};
   rc = api_register(d->http, &d->api);
   if (!rc) main__dashboard(d);
   /* The actual port, on one line tests and scripts can read. */

@@ -85,6 +85,18 @@ int64_t store_heartbeat_ms(void *store);
 /* Jobs queued or running. */
 unsigned store_pending(struct store *s);
 
+/* Queue depths and the commit latency histogram (cumulative: commit_buckets[i] counts the
+ * commits that took at most store_commit_bounds_s[i] seconds). Loop thread. */
+#define STORE_COMMIT_BUCKETS 11
+extern const double store_commit_bounds_s[STORE_COMMIT_BUCKETS];
+struct store_stats {
+  unsigned urgent_queued, normal_queued, inflight;
+  uint64_t commit_buckets[STORE_COMMIT_BUCKETS];
+  uint64_t commits;
+  double commit_sum_s;
+};
+void store_stats(struct store *s, struct store_stats *out);
+
 /* Durability health, the one place /healthz, the status routes and systemd's STATUS read.
  * The store counts every job that could not be committed for a storage reason (disk full, I/O
  * error, read-only or corrupt database, out of memory, locked); producers that give data up for
