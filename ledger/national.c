@@ -580,9 +580,42 @@ static const char *national__jtext(const cJSON *j, const char *k)
   return cJSON_GetStringValue(cJSON_GetObjectItem(j, k));
 }
 
+static const char *const national__sql_last_sent =
+  "SELECT q.body FROM upload_queue q JOIN national_ids n ON n.uuid = q.uuid"
+  " WHERE n.kind = ?1 AND n.key = ?2 AND q.body LIKE '%\"deleted\":\"0\"%' ORDER BY q.seq DESC LIMIT 1";
+
+/* A gone entity whose live version was queued for the platform: that version with deleted = 1
+ * (every field the platform had, stable from one scan to the next), updated by its deletion
+ * edit when the journal has one. NULL when it was never queued. */
+static cJSON *national__gone_from_sent(struct national__ctx *x, int kind, const char *id)
+{
+  sqlite3_stmt *st = store_stmt(x->c, national__sql_last_sent);
+  if (!st) return NULL;
+  store_bind_text(st, 1, national__id_kinds[kind]);
+  store_bind_text(st, 2, id);
+  cJSON *o = sqlite3_step(st) == SQLITE_ROW ? cJSON_Parse((const char *)sqlite3_column_text(st, 0)) : NULL;
+  sqlite3_reset(st);
+  if (!o) return NULL;
+  cJSON_ReplaceItemInObject(o, "deleted", cJSON_CreateString("1"));
+  char by[2][64];
+  struct national__stamp s = {0};
+  national__model_stamp(x, kind == NATIONAL_TASK ? "measure" : national__id_kinds[kind], id, 0, &s, by);
+  if (s.update_ms) {
+    char t[NATIONAL_TIME_LEN];
+    cJSON_ReplaceItemInObject(o, "updateDate", cJSON_CreateString(national_time(s.update_ms, x->nat->time_format, t)));
+    cJSON_ReplaceItemInObject(o, "updateBy", cJSON_CreateString(national__name(x, s.update_by)));
+  }
+  return o;
+}
+
 static void national__gone_one(struct national__ctx *x, cJSON *root, int kind, const char *id, const char *parent)
 {
-  cJSON *snap = national__snapshot(x, kind, id), *o = NULL;
+  cJSON *o = national__gone_from_sent(x, kind, id);
+  if (o) {
+    cJSON_AddItemToArray(national__arr(root, kind), o);
+    return;
+  }
+  cJSON *snap = national__snapshot(x, kind, id);
   if (kind == NATIONAL_MEASURE || kind == NATIONAL_TASK) {
     const cJSON *cy = cJSON_GetObjectItem(snap, "check_cycle");
     struct national__measure m = {id, parent, national__jtext(snap, "desc"), national__jtext(snap, "classify"),
