@@ -7,7 +7,6 @@
 #include <string.h>
 #include <time.h>
 
-#include "api.h"
 #include "inspect.h"
 #include "log.h"
 
@@ -24,33 +23,6 @@ const char *national_kind_key(enum national_kind k)
 }
 
 /* ---- enterprise codes, enums, times ---------------------------------------------------------- */
-
-static const char national__cc_chars[] = "0123456789ABCDEFGHJKLMNPQRTUWXY";
-static const int national__cc_weights[17] = {1, 3, 9, 27, 19, 26, 16, 17, 20, 29, 25, 13, 8, 24, 10, 30, 28};
-
-static int national__cc_value(char ch)
-{
-  const char *p = ch ? strchr(national__cc_chars, ch) : NULL;
-  return p ? (int)(p - national__cc_chars) : -1;
-}
-
-char national_credit_code_check(const char *code)
-{
-  int sum = 0;
-  for (int i = 0; i < 17; i++) {
-    int v = code ? national__cc_value(code[i]) : -1;
-    if (v < 0) return 0;
-    sum += v * national__cc_weights[i];
-  }
-  return national__cc_chars[(31 - sum % 31) % 31];
-}
-
-bool national_credit_code_valid(const char *code)
-{
-  if (!code || strlen(code) != 18) return false;
-  char want = national_credit_code_check(code);
-  return want && code[17] == want;
-}
 
 int national_risk_class(int dg_level, int base)
 {

@@ -30,12 +30,6 @@ enum national_kind {
 /* Key of the type's array in the export document ("riskUnits" …). */
 const char *national_kind_key(enum national_kind k);
 
-/* GB 32100-2015 unified social credit code: 18 characters of "0-9A-HJ-NPQRTUWXY" whose last is
- * the check character of the first 17. */
-bool national_credit_code_valid(const char *code);
-/* The check character for the first 17 characters of `code`, or 0 if one is not allowed. */
-char national_credit_code_check(const char *code);
-
 /* Risk level (enum dg_level 1 blue … 4 red) to the national riskClass (base + 0 重大 … base + 3
  * 低) and back; base is 1 (wwyt schema) or 0 (the upload client's 0-based list). The reverse
  * answers 0 for a value outside the list. */

@@ -5,7 +5,33 @@
 #include <string.h>
 
 #include "config_ctx.h"
-#include "national.h"
+
+static const char national_config__cc_chars[] = "0123456789ABCDEFGHJKLMNPQRTUWXY";
+static const int national_config__cc_weights[17] = {1, 3, 9, 27, 19, 26, 16, 17, 20, 29, 25, 13, 8, 24, 10, 30, 28};
+
+static int national_config__cc_value(char ch)
+{
+  const char *p = ch ? strchr(national_config__cc_chars, ch) : NULL;
+  return p ? (int)(p - national_config__cc_chars) : -1;
+}
+
+char national_credit_code_check(const char *code)
+{
+  int sum = 0;
+  for (int i = 0; i < 17; i++) {
+    int v = code ? national_config__cc_value(code[i]) : -1;
+    if (v < 0) return 0;
+    sum += v * national_config__cc_weights[i];
+  }
+  return national_config__cc_chars[(31 - sum % 31) % 31];
+}
+
+bool national_credit_code_valid(const char *code)
+{
+  if (!code || strlen(code) != 18) return false;
+  char want = national_credit_code_check(code);
+  return want && code[17] == want;
+}
 
 static const char *const national_config__formats[] = {"compact", "iso", NULL};
 

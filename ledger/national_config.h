@@ -24,6 +24,7 @@
 #ifndef DG_NATIONAL_CONFIG_H
 #define DG_NATIONAL_CONFIG_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -64,5 +65,11 @@ int national_config_check(struct cfg_ctx *x);
 /* The registration code of hazard source `id` (the id itself when none is configured). */
 const char *national_config_hazard_code(const struct dg_national *n, const char *id);
 void national_config_free(struct dg_config *c);
+
+/* GB 32100-2015 unified social credit code: 18 characters of "0-9A-HJ-NPQRTUWXY" whose last is
+ * the check character of the first 17. */
+bool national_credit_code_valid(const char *code);
+/* The check character for the first 17 characters of `code`, or 0 if one is not allowed. */
+char national_credit_code_check(const char *code);
 
 #endif
