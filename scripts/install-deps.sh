@@ -15,6 +15,7 @@ PKGS=(
   chromium  # headless rendering of the dashboard (tests/integration/test_dashboard.py)
   fonts-noto-cjk  # Chinese text in the dashboard (and its screenshots) instead of empty boxes
   python3-prometheus-client  # an independent parser of /metrics (tests/integration/test_metrics.py)
+  python3-yaml  # reads docs/openapi.yaml (tests/integration/test_openapi.py; Debian 12 packages no OpenAPI validator)
 )
 missing=()
 for p in "${PKGS[@]}"; do
