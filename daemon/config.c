@@ -1,5 +1,6 @@
 #include "config.h"
 
+#include "esc_config.h"
 #include "expr.h"
 #include "grade.h"
 #include "idmap.h"
@@ -558,12 +559,15 @@ static int cfg__daemon(struct cfg_ctx *x, const struct dg_ynode *n, void *obj)
 
 /* ---- persons ---- */
 
-enum { PER_ID, PER_NAME, PER_PHONE, PER_EMAIL, PER_ROLES };
+enum { PER_ID, PER_NAME, PER_PHONE, PER_EMAIL, PER_DINGTALK, PER_WECOM, PER_FEISHU, PER_ROLES };
 static const struct cfg_field cfg__person_fields[] = {
   [PER_ID] = FSTR("id", struct dg_person, id, F_REQ),
   [PER_NAME] = FSTR("name", struct dg_person, name, 0),
   [PER_PHONE] = FSTR("phone", struct dg_person, phone, 0),
   [PER_EMAIL] = FSTR("email", struct dg_person, email, 0),
+  [PER_DINGTALK] = FSTR("dingtalk", struct dg_person, dingtalk, 0),
+  [PER_WECOM] = FSTR("wecom", struct dg_person, wecom, 0),
+  [PER_FEISHU] = FSTR("feishu", struct dg_person, feishu, 0),
   [PER_ROLES] = FNODE("roles", 0),
 };
 
@@ -1797,7 +1801,7 @@ static int cfg__policy(struct cfg_ctx *x, const struct dg_ynode *n, void *item, 
 /* ---- top level ---- */
 
 enum { TOP_SITE, TOP_DAEMON, TOP_PERSONS, TOP_SOURCES, TOP_MQTT, TOP_MODBUS, TOP_POINTS, TOP_RULES,
-       TOP_CHANNELS, TOP_POLICIES, TOP_ALARM, TOP_RISK_BANDS, TOP_CALENDAR, TOP_LEDGER };
+       TOP_CHANNELS, TOP_POLICIES, TOP_ALARM, TOP_RISK_BANDS, TOP_CALENDAR, TOP_LEDGER, TOP_ESCALATION };
 static const struct cfg_field cfg__top_fields[] = {
   [TOP_SITE] = FNODE("site", F_REQ),
   [TOP_DAEMON] = FNODE("daemon", 0),
@@ -1813,6 +1817,7 @@ static const struct cfg_field cfg__top_fields[] = {
   [TOP_RISK_BANDS] = FNODE("risk_bands", 0),
   [TOP_CALENDAR] = FNODE("calendar", 0),
   [TOP_LEDGER] = FNODE("ledger", 0),
+  [TOP_ESCALATION] = FNODE("escalation", 0),
 };
 
 static int cfg__section(struct cfg_ctx *x, const struct cfg_seen *s, int key, size_t elsize, void *arrp,
@@ -2028,6 +2033,7 @@ static int cfg__root(struct cfg_ctx *x, const struct dg_ynode *root)
   if (!rc) rc = cfg__under(x, s.val[TOP_ALARM], "alarm", c, cfg__alarm);
   if (!rc) rc = cfg__under(x, s.val[TOP_CALENDAR], "calendar", &c->calendar, cfg__calendar);
   if (!rc) rc = cfg__under(x, s.val[TOP_LEDGER], "ledger", c, cfg__ledger);
+  if (!rc) rc = esc_config_parse(&(struct esc_parse){x->name, x->err, x->errlen}, s.val[TOP_ESCALATION], c);
   if (!rc) rc = cfg__defaults(x);
   return rc;
 }
@@ -2442,8 +2448,12 @@ void config_free(struct dg_config *c)
     free(p->name);
     free(p->phone);
     free(p->email);
+    free(p->dingtalk);
+    free(p->wecom);
+    free(p->feishu);
   }
   free(c->persons);
+  esc_config_free(c->esc);
   for (size_t i = 0; i < c->n_sources; i++) {
     cfg__free_units(c->sources[i].units, c->sources[i].n_units);
     free(c->sources[i].id);
