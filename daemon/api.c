@@ -1,5 +1,7 @@
 #include "api.h"
 
+#include "api_escalate.h"
+
 #include <cjson/cJSON.h>
 #include <errno.h>
 #include <stdarg.h>
@@ -733,5 +735,6 @@ int api_register(struct http_server *s, struct api_ctx *ctx)
   rc |= http_route(s, "POST", "/api/v1/alarms/*", api__alarm_action, ctx);
   rc |= export_api_register(s, ctx);
   rc |= report_api_register(s, ctx);
+  rc |= escalate_api_register(s, ctx);
   return rc ? -EINVAL : 0;
 }

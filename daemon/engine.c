@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "describe.h"
+#include "escalate.h"
 #include "expr.h"
 #include "log.h"
 
@@ -287,6 +288,7 @@ struct engine__txn {
   char *actor, *comment;
   struct hazard_change hc;
   struct notify_msg *msgs;
+  struct esc_change *esc;
   int64_t shelved_until_ms;
   char *shelve_reason;
   int latched, out_of_service;
@@ -351,6 +353,7 @@ static int engine__txn_work(struct store_conn *c, void *arg)
   if (rc == SQLITE_OK) rc = engine__write_journal(c, t);
   if (rc == SQLITE_OK && t->hc.kind != HAZARD_NONE) rc = hazard_write(c, &t->hc);
   if (rc == SQLITE_OK) rc = notify_msg_write(c, t->msgs);
+  if (rc == SQLITE_OK) rc = escalate_write(c, t->esc);
   return rc;
 }
 
@@ -363,6 +366,7 @@ static void engine__txn_free(struct engine__txn *t)
   free(t->shelve_reason);
   hazard_change_release(&t->hc);
   notify_msg_free_list(t->msgs);
+  escalate_change_free(t->esc);
   free(t);
 }
 
@@ -543,6 +547,24 @@ static void engine__build_msgs(struct engine *e, struct engine__txn *t, const st
   }
 }
 
+/* What the transition means to escalation: a start, a jump to a worse stage, a stop, a notice. */
+static void engine__escalate(struct engine *e, struct engine__txn *t, const struct alarm *a, int resumed)
+{
+  static const struct { enum alarm_event ev; enum esc_event kind; unsigned stop; } map[] = {
+    {ALARM_EV_ACTIVATE, ESC_EV_ALARM_ACTIVATE, 0}, {ALARM_EV_ESCALATE, ESC_EV_ALARM_ESCALATE, 0},
+    {ALARM_EV_CLEAR, ESC_EV_ALARM_RTN, ESC_STOP_RTN}, {ALARM_EV_ACK, ESC_EV_ALARM_ACK, ESC_STOP_ACKED},
+    {ALARM_EV_SHELVE, ESC_EV_COUNT, ESC_STOP_SHELVED}, {ALARM_EV_OUT_OF_SERVICE, ESC_EV_COUNT, ESC_STOP_OUT_OF_SERVICE},
+    {ALARM_EV_SUPPRESS, ESC_EV_COUNT, ESC_STOP_SHELVED}};
+  struct esc_alarm ev = {.kind = resumed ? ESC_EV_ALARM_ACTIVATE : ESC_EV_COUNT, .alarm_id = a->id, .rule = a->rule,
+                         .stage = t->tr_stage, .priority = t->tr.priority, .value = t->tr.value, .ts_ms = t->tr.ts_ms,
+                         .has_limit = t->tr.stage >= 0, .hazard_code = t->hc.kind != HAZARD_NONE ? t->hc.code : NULL};
+  if (ev.has_limit) ev.limit = a->rule->stages[t->tr.stage].limit;
+  for (size_t i = 0; !resumed && i < sizeof map / sizeof map[0]; i++)
+    if (map[i].ev == t->tr.event) ev.kind = map[i].kind, ev.stop = map[i].stop;
+  if (ev.kind == ESC_EV_COUNT && !ev.stop) return;
+  t->esc = escalate_on_alarm(e->escalate, &ev, &t->msgs);
+}
+
 static char *engine__strdup0(const char *s) { return s ? strdup(s) : NULL; }
 
 static void engine__commit(struct engine *e, struct alarm *a, const struct alarm_transition *tr, const char *actor,
@@ -581,6 +603,8 @@ static void engine__commit(struct engine *e, struct alarm *a, const struct alarm
   if (tr->event == ALARM_EV_ACTIVATE)
     hazard_on_activation(e->ledger, r, tr->stage, tr->value, a->id, tr->ts_ms, &t->hc);
   engine__build_msgs(e, t, a);
+  if (e->escalate) engine__escalate(e, t, a, (tr->event == ALARM_EV_UNSHELVE || tr->event == ALARM_EV_RETURN_TO_SERVICE ||
+                                              tr->event == ALARM_EV_UNSUPPRESS) && tr->to == ALARM_UNACK);
   e->stats.transitions++;
   DG_INFO("alarm", "%s %s: %s → %s (stage %s, value %g)", r->id, alarm_event_name(tr->event),
           alarm_state_name(tr->from), alarm_state_name(tr->to), t->tr_stage ? t->tr_stage : "-", tr->value);

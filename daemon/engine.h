@@ -46,6 +46,7 @@ struct engine {
   struct store *store;
   struct ledger *ledger;
   struct notify *notify;
+  struct escalate *escalate; /* may be NULL: no escalation */
 
   struct point_rt *points;
   struct rule_state *rules;

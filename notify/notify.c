@@ -52,8 +52,8 @@ static const char *const notify__sql_pending =
   "SELECT id, channel, ref, body, attempts, created_ms, next_attempt_ms, expires_ms FROM outbox"
   " WHERE state = 0 ORDER BY id";
 static const char *const notify__sql_insert =
-  "INSERT INTO outbox (id, created_ms, channel, ref, body, state, attempts, next_attempt_ms, expires_ms)"
-  " VALUES (?1, ?2, ?3, ?4, ?5, 0, 0, ?2, ?6)";
+  "INSERT INTO outbox (id, created_ms, channel, ref, body, state, attempts, next_attempt_ms, expires_ms, recipient)"
+  " VALUES (?1, ?2, ?3, ?4, ?5, 0, 0, ?7, ?6, ?8)";
 static const char *const notify__sql_outcome =
   "UPDATE outbox SET state = ?2, attempts = ?3, next_attempt_ms = ?4, last_error = ?5,"
   " delivered_ms = CASE WHEN ?2 = 1 THEN ?6 ELSE delivered_ms END WHERE id = ?1";
@@ -137,6 +137,7 @@ static void notify__msg_free(struct notify_msg *m)
   free(m->channel);
   free(m->ref);
   free(m->body);
+  free(m->recipient);
   free(m);
 }
 
@@ -160,6 +161,8 @@ int notify_msg_write(struct store_conn *c, const struct notify_msg *m)
     sqlite3_bind_text(st, 4, m->ref, -1, SQLITE_STATIC);
     sqlite3_bind_text(st, 5, m->body, -1, SQLITE_STATIC);
     sqlite3_bind_int64(st, 6, m->expires_ms);
+    sqlite3_bind_int64(st, 7, m->next_attempt_ms);
+    store_bind_text(st, 8, m->recipient);
     int rc = store_step_done(st);
     if (rc != SQLITE_OK) return rc;
   }

@@ -1,0 +1,10 @@
+/* api_escalate — escalation routes: running escalations, the notification outbox, who is on
+ * call, and the one-time acknowledgement links sent in messages. */
+#ifndef DG_API_ESCALATE_H
+#define DG_API_ESCALATE_H
+
+#include "api.h"
+
+int escalate_api_register(struct http_server *s, struct api_ctx *ctx);
+
+#endif
