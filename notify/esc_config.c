@@ -524,8 +524,8 @@ static int esc__tier(struct ecx *x, const struct dg_ynode *n, void *item)
   const char *id = NULL;
   if (!rc && k.val[TI_ROTA] && !(rc = esc__text(x, k.val[TI_ROTA], &id)) && !(t->rota = esc_config_rota(x->e, id)))
     rc = esc__fail(x, k.val[TI_ROTA], "unknown rota '%.64s'", id);
-  if (!rc && k.val[TI_TIMEOUT]) rc = esc__duration(x, k.val[TI_TIMEOUT], 10, 7 * 86400, &t->timeout_s);
-  if (!rc && k.val[TI_RENOTIFY]) rc = esc__duration(x, k.val[TI_RENOTIFY], 10, 7 * 86400, &t->renotify_s);
+  if (!rc && k.val[TI_TIMEOUT]) rc = esc__duration(x, k.val[TI_TIMEOUT], 1, 7 * 86400, &t->timeout_s);
+  if (!rc && k.val[TI_RENOTIFY]) rc = esc__duration(x, k.val[TI_RENOTIFY], 1, 7 * 86400, &t->renotify_s);
   return rc;
 }
 

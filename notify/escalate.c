@@ -27,6 +27,14 @@ struct esc_run {
   size_t hi;                /* index in the heap */
 };
 
+/* An acknowledgement link being spent. */
+struct esc__used {
+  struct escalate *x;
+  char hash[2 * SHA256_DIGEST_LENGTH + 1];
+  int64_t when;
+  struct esc__used *next;
+};
+
 struct escalate {
   uv_loop_t *loop;
   const struct dg_config *cfg;
@@ -38,6 +46,7 @@ struct escalate {
   int64_t next_id, next_step_id, next_link_id;
   int closing;
   struct escalate_stats stats;
+  struct esc__used *spending; /* links spent whose used_ms is not committed yet */
 };
 
 /* Rows of one transaction. */
@@ -743,7 +752,9 @@ int escalate_link_lookup(struct escalate *x, const char *token, int64_t *alarm_i
   if (!st) return -EIO;
   sqlite3_bind_text(st, 1, hex, -1, SQLITE_STATIC);
   int rc = -ENOENT;
-  if (sqlite3_step(st) == SQLITE_ROW) {
+  for (const struct esc__used *u = x->spending; u; u = u->next)
+    if (!strcmp(u->hash, hex)) rc = -ESTALE;
+  if (rc == -ENOENT && sqlite3_step(st) == SQLITE_ROW) {
     *alarm_id = sqlite3_column_int64(st, 0);
     snprintf(person, len, "%s", (const char *)sqlite3_column_text(st, 1));
     rc = sqlite3_column_int64(st, 2) <= dg_wall_ms() || sqlite3_column_type(st, 3) != SQLITE_NULL ? -ESTALE : 0;
@@ -751,11 +762,6 @@ int escalate_link_lookup(struct escalate *x, const char *token, int64_t *alarm_i
   sqlite3_reset(st);
   return rc;
 }
-
-struct esc__used {
-  char hash[2 * SHA256_DIGEST_LENGTH + 1];
-  int64_t when;
-};
 
 static const char *const esc__sql_link_use = "UPDATE ack_links SET used_ms = ?2 WHERE token_sha256 = ?1 AND used_ms IS NULL";
 
@@ -771,8 +777,11 @@ static int esc__used_work(struct store_conn *c, void *arg)
 
 static void esc__used_done(void *arg, int rc)
 {
+  struct esc__used *u = arg, **pp = &u->x->spending;
   if (rc) DG_ERR("escalate", "could not mark an acknowledgement link used (rc %d)", rc);
-  free(arg);
+  while (*pp && *pp != u) pp = &(*pp)->next;
+  if (*pp) *pp = u->next;
+  free(u);
 }
 
 void escalate_link_used(struct escalate *x, const char *token)
@@ -780,8 +789,11 @@ void escalate_link_used(struct escalate *x, const char *token)
   struct esc__used *u = calloc(1, sizeof *u);
   if (!u) return;
   esc__hash(token, u->hash);
+  u->x = x;
   u->when = dg_wall_ms();
-  if (store_submit_urgent(x->store, esc__used_work, esc__used_done, u)) free(u);
+  u->next = x->spending;
+  x->spending = u;
+  if (store_submit_urgent(x->store, esc__used_work, esc__used_done, u)) esc__used_done(u, -EIO);
 }
 
 /* ---- API views ----------------------------------------------------------------------------- */
