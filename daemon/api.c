@@ -1,7 +1,5 @@
 #include "api.h"
 
-#include "api_escalate.h"
-
 #include <cjson/cJSON.h>
 #include <errno.h>
 #include <stdarg.h>
@@ -10,40 +8,18 @@
 #include <string.h>
 
 #include "api_attach.h"
+#include "api_escalate.h"
+#include "api_export.h"
+#include "api_kpi.h"
 #include "api_ledger.h"
 #include "api_model.h"
-#include "export.h"
-#include "report.h"
+#include "api_report.h"
+#include "api_tokens.h"
 #include "log.h"
 #include "sdnotify.h"
 
 #define API_STORE_MAX_AGE_MS 10000
 #define API_LIST_LIMIT_MAX 1000
-
-void api_reply(struct http_response *resp, int status, cJSON *json)
-{
-  resp->status = status;
-  resp->body = cJSON_PrintUnformatted(json);
-  cJSON_Delete(json);
-}
-
-void api_error(struct http_response *resp, int status, const char *fmt, ...)
-{
-  char msg[320];
-  va_list ap;
-  va_start(ap, fmt);
-  vsnprintf(msg, sizeof msg, fmt, ap);
-  va_end(ap);
-  cJSON *o = cJSON_CreateObject();
-  cJSON_AddStringToObject(o, "error", msg);
-  api_reply(resp, status, o);
-}
-
-void api_json_text(cJSON *o, const char *k, const char *v)
-{
-  if (v) cJSON_AddStringToObject(o, k, v);
-  else cJSON_AddNullToObject(o, k);
-}
 
 static void api__ms(cJSON *o, const char *k, int64_t ms)
 {
@@ -179,17 +155,6 @@ static const char *const api__sql_journal =
   "SELECT id, ts_ms, event, from_state, to_state, stage, priority, value, actor, comment FROM alarm_journal"
   " WHERE alarm_id = ?1 ORDER BY id DESC LIMIT ?2";
 
-static void api__col_text(cJSON *o, const char *k, sqlite3_stmt *st, int i)
-{
-  api_json_text(o, k, (const char *)sqlite3_column_text(st, i));
-}
-
-static void api__col_num(cJSON *o, const char *k, sqlite3_stmt *st, int i)
-{
-  if (sqlite3_column_type(st, i) == SQLITE_NULL) cJSON_AddNullToObject(o, k);
-  else cJSON_AddNumberToObject(o, k, sqlite3_column_double(st, i));
-}
-
 static int api__limit(const struct http_request *req, int dflt)
 {
   char buf[16];
@@ -222,16 +187,16 @@ static void api__alarm_sub(void *ud, const struct http_request *req, struct http
   cJSON *arr = cJSON_CreateArray();
   while (sqlite3_step(st) == SQLITE_ROW) {
     cJSON *o = cJSON_CreateObject();
-    api__col_num(o, "id", st, 0);
-    api__col_num(o, "ts_ms", st, 1);
-    api__col_text(o, "event", st, 2);
-    api__col_text(o, "from_state", st, 3);
-    api__col_text(o, "to_state", st, 4);
-    api__col_text(o, "stage", st, 5);
-    api__col_text(o, "priority", st, 6);
-    api__col_num(o, "value", st, 7);
-    api__col_text(o, "actor", st, 8);
-    api__col_text(o, "comment", st, 9);
+    api_col_num(o, "id", st, 0);
+    api_col_num(o, "ts_ms", st, 1);
+    api_col_text(o, "event", st, 2);
+    api_col_text(o, "from_state", st, 3);
+    api_col_text(o, "to_state", st, 4);
+    api_col_text(o, "stage", st, 5);
+    api_col_text(o, "priority", st, 6);
+    api_col_num(o, "value", st, 7);
+    api_col_text(o, "actor", st, 8);
+    api_col_text(o, "comment", st, 9);
     cJSON_AddItemToArray(arr, o);
   }
   sqlite3_reset(st);
@@ -257,7 +222,7 @@ static const char *api__hazard_state_zh(int s, int dismissed)
   "SELECT id, code, danger_level, danger_src, danger_manage_type, hazard_danger_type, danger_state,"    \
   " description, reason, rectify_measures, cost, liable_person, deadline_ms, contingency_plan, reporter," \
   " rectifier, verifier, verify_comment, hazard_source, unit, event, measure, rule, alarm_id, occurrences," \
-  " created_ms, updated_ms, closed_ms, reviewer, review_comment, reviewed_ms, dismissed FROM hazards"
+  " created_ms, updated_ms, closed_ms, reviewer, review_comment, reviewed_ms, dismissed, assignee FROM hazards"
 
 static const char *const api__sql_hazards_all = API_HAZARD_COLS " ORDER BY id DESC LIMIT ?1";
 /* Open: 审核中 (awaiting confirmation), 整改中 and 待验收, not a dismissed report. */
@@ -283,11 +248,12 @@ static cJSON *api__hazard_json(sqlite3_stmt *st)
   cJSON *o = cJSON_CreateObject();
   for (int i = 0; i < (int)(sizeof keys / sizeof keys[0]); i++) {
     int t = sqlite3_column_type(st, i);
-    if (t == SQLITE_INTEGER || t == SQLITE_FLOAT) api__col_num(o, keys[i], st, i);
-    else api__col_text(o, keys[i], st, i);
+    if (t == SQLITE_INTEGER || t == SQLITE_FLOAT) api_col_num(o, keys[i], st, i);
+    else api_col_text(o, keys[i], st, i);
   }
   int dismissed = sqlite3_column_int(st, 31);
   cJSON_AddBoolToObject(o, "dismissed", dismissed);
+  api_col_text(o, "assignee", st, 32);
   cJSON_AddStringToObject(o, "danger_state_zh", api__hazard_state_zh(sqlite3_column_int(st, 6), dismissed));
   cJSON_AddStringToObject(o, "danger_level_zh", sqlite3_column_int(st, 2) ? "重大隐患" : "一般隐患");
   return o;
@@ -346,8 +312,8 @@ static cJSON *api__rows(struct store_conn *c, const char *sql, int64_t id, const
     cJSON *o = cJSON_CreateObject();
     for (int i = 0; i < n; i++) {
       int t = sqlite3_column_type(st, i);
-      if (t == SQLITE_INTEGER || t == SQLITE_FLOAT) api__col_num(o, keys[i], st, i);
-      else api__col_text(o, keys[i], st, i);
+      if (t == SQLITE_INTEGER || t == SQLITE_FLOAT) api_col_num(o, keys[i], st, i);
+      else api_col_text(o, keys[i], st, i);
     }
     cJSON_AddItemToArray(arr, o);
   }
@@ -461,101 +427,6 @@ static void api__drivers(void *ud, const struct http_request *req, struct http_r
   api_reply(resp, 200, root);
 }
 
-/* ---- /api/v1/alarm-kpis (EEMUA 191 / ISA-18.2) -------------------------------------------- */
-
-#define KPI_TEN_MIN_MS 600000LL
-#define KPI_DAY_MS 86400000LL
-
-/* Annunciated activations only: those while shelved or out of service do not reach an operator. */
-#define KPI_ACTIVATIONS "event = 'activate' AND to_state NOT IN ('SHELVED', 'OUT_OF_SERVICE', 'SUPPRESSED')"
-
-static const char *const api__sql_kpi_count =
-  "SELECT COUNT(*) FROM alarm_journal WHERE " KPI_ACTIVATIONS " AND ts_ms >= ?1";
-/* A flood starts at the activation that is the 11th within the preceding 10 minutes. */
-static const char *const api__sql_kpi_floods =
-  "SELECT j.ts_ms, j.id FROM alarm_journal j WHERE j." KPI_ACTIVATIONS " AND j.ts_ms >= ?1"
-  " AND (SELECT COUNT(*) FROM alarm_journal k WHERE k." KPI_ACTIVATIONS
-  "      AND k.ts_ms > j.ts_ms - 600000 AND k.id <= j.id) = 11 ORDER BY j.id";
-static const char *const api__sql_kpi_chattering =
-  "SELECT j.alarm_id, a.rule, MAX((SELECT COUNT(*) FROM alarm_journal k WHERE k.alarm_id = j.alarm_id"
-  "   AND k.event = 'activate' AND k.to_state NOT IN ('SHELVED', 'OUT_OF_SERVICE', 'SUPPRESSED')"
-  "   AND k.ts_ms > j.ts_ms - 60000 AND k.ts_ms <= j.ts_ms))"
-  " FROM alarm_journal j JOIN alarms a ON a.id = j.alarm_id"
-  " WHERE j.event = 'activate' AND j.to_state NOT IN ('SHELVED', 'OUT_OF_SERVICE', 'SUPPRESSED') AND j.ts_ms >= ?1"
-  " GROUP BY j.alarm_id HAVING MAX((SELECT COUNT(*) FROM alarm_journal k WHERE k.alarm_id = j.alarm_id"
-  "   AND k.event = 'activate' AND k.to_state NOT IN ('SHELVED', 'OUT_OF_SERVICE', 'SUPPRESSED')"
-  "   AND k.ts_ms > j.ts_ms - 60000 AND k.ts_ms <= j.ts_ms)) >= 3 ORDER BY 3 DESC, 1";
-static const char *const api__sql_kpi_standing =
-  "SELECT id, rule, first_active_ms, state FROM alarms WHERE active = 1 AND first_active_ms < ?1"
-  " ORDER BY first_active_ms, id";
-static const char *const api__sql_kpi_top =
-  "SELECT j.alarm_id, a.rule, COUNT(*) FROM alarm_journal j JOIN alarms a ON a.id = j.alarm_id"
-  " WHERE j." KPI_ACTIVATIONS " AND j.ts_ms >= ?1 GROUP BY j.alarm_id ORDER BY 3 DESC, 1 LIMIT 10";
-
-static int64_t api__kpi_count(struct store_conn *c, int64_t since)
-{
-  sqlite3_stmt *st = store_stmt(c, api__sql_kpi_count);
-  if (!st) return -1;
-  sqlite3_bind_int64(st, 1, since);
-  int64_t n = sqlite3_step(st) == SQLITE_ROW ? sqlite3_column_int64(st, 0) : -1;
-  sqlite3_reset(st);
-  return n;
-}
-
-/* Rows of `sql` bound to ?1 = since, as objects with the given keys (all columns). */
-static cJSON *api__kpi_rows(struct store_conn *c, const char *sql, int64_t since, const char *const *keys, int n,
-                            int *err)
-{
-  cJSON *arr = cJSON_CreateArray();
-  sqlite3_stmt *st = store_stmt(c, sql);
-  if (!st) {
-    *err = 1;
-    return arr;
-  }
-  sqlite3_bind_int64(st, 1, since);
-  int rc;
-  while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-    cJSON *o = cJSON_CreateObject();
-    for (int i = 0; i < n; i++) {
-      if (sqlite3_column_type(st, i) == SQLITE_TEXT) api__col_text(o, keys[i], st, i);
-      else api__col_num(o, keys[i], st, i);
-    }
-    cJSON_AddItemToArray(arr, o);
-  }
-  if (rc != SQLITE_DONE) *err = 1;
-  sqlite3_reset(st);
-  return arr;
-}
-
-static void api__alarm_kpis(void *ud, const struct http_request *req, struct http_response *resp)
-{
-  static const char *const flood_keys[] = {"start_ms", "journal_id"};
-  static const char *const chatter_keys[] = {"alarm_id", "rule", "max_activations_per_min"};
-  static const char *const standing_keys[] = {"alarm_id", "rule", "first_active_ms", "state"};
-  static const char *const top_keys[] = {"alarm_id", "rule", "activations"};
-  struct api_ctx *ctx = ud;
-  struct store_conn *c = store_reader(ctx->store);
-  int64_t now = dg_wall_ms(), day = now - KPI_DAY_MS;
-  int err = store_read_begin(c) != 0; /* every figure from one snapshot of the journal */
-  int64_t last10 = api__kpi_count(c, now - KPI_TEN_MIN_MS), last_day = api__kpi_count(c, day);
-  cJSON *o = cJSON_CreateObject();
-  cJSON_AddNumberToObject(o, "now_ms", (double)now);
-  cJSON_AddNumberToObject(o, "alarms_last_10min", (double)last10);
-  cJSON_AddNumberToObject(o, "alarms_last_24h", (double)last_day);
-  cJSON_AddNumberToObject(o, "avg_alarms_per_10min_24h", (double)last_day / 144.0);
-  cJSON_AddItemToObject(o, "floods", api__kpi_rows(c, api__sql_kpi_floods, day, flood_keys, 2, &err));
-  cJSON_AddItemToObject(o, "chattering", api__kpi_rows(c, api__sql_kpi_chattering, day, chatter_keys, 3, &err));
-  cJSON_AddItemToObject(o, "standing", api__kpi_rows(c, api__sql_kpi_standing, day, standing_keys, 4, &err));
-  cJSON_AddItemToObject(o, "top10", api__kpi_rows(c, api__sql_kpi_top, day, top_keys, 3, &err));
-  store_read_end(c);
-  if (err || last10 < 0 || last_day < 0) {
-    cJSON_Delete(o);
-    api_error(resp, 500, "database error");
-    return;
-  }
-  api_reply(resp, 200, o);
-}
-
 /* ---- POST /api/v1/alarms/{id}/{action} ---------------------------------------------------- */
 
 enum api_role { API_ROLE_OPERATOR, API_ROLE_ENGINEER };
@@ -581,50 +452,6 @@ static int api__has_role(const struct dg_person *p, enum api_role need)
     if (strcmp(r, "operator") == 0 && need == API_ROLE_OPERATOR) return 1;
   }
   return 0;
-}
-
-int api_query_text(const struct http_request *req, const char *key, char *out, size_t outlen,
-                   struct http_response *resp)
-{
-  int n = http_query_get(req->query, key, out, outlen);
-  if (n == -2) {
-    out[0] = '\0';
-    api_error(resp, 400, "%s: value too long (at most %zu bytes) or not text", key, outlen - 1);
-    return -1;
-  }
-  if (n < 0) out[0] = '\0';
-  return n >= 0;
-}
-
-int api_query_ms(const struct http_request *req, const char *key, int64_t min_ms, int64_t *out,
-                 struct http_response *resp)
-{
-  char text[24], *end;
-  int present = api_query_text(req, key, text, sizeof text, resp);
-  if (present < 0) return -1;
-  if (!present || !text[0]) return 0; /* absent or empty: the caller's default */
-  errno = 0;
-  long long v = strtoll(text, &end, 10);
-  if (end == text || *end || errno || v < min_ms) {
-    api_error(resp, 400, "%s: expected epoch milliseconds >= %lld", key, (long long)min_ms);
-    return -1;
-  }
-  *out = v;
-  return 1;
-}
-
-const struct dg_person *api_person_of(struct api_ctx *ctx, const char *authorization)
-{
-  const char *h = authorization;
-  if (!ctx->authenticate || !h || strncasecmp(h, "Bearer ", 7) != 0) return NULL;
-  h += 7;
-  while (*h == ' ') h++;
-  return *h ? ctx->authenticate(ctx->auth_ud, h) : NULL;
-}
-
-const struct dg_person *api_caller(struct api_ctx *ctx, const struct http_request *req)
-{
-  return api_person_of(ctx, req->authorization);
 }
 
 /* Optional string field; 0, or -1 with a 400 already set. */
@@ -719,22 +546,35 @@ static void api__alarm_action(void *ud, const struct http_request *req, struct h
   cJSON_Delete(body);
 }
 
-int api_register(struct http_server *s, struct api_ctx *ctx)
+static const struct api_route api__routes[] = {
+  {"GET", "/healthz", api__healthz, 0, NULL},
+  {"GET", "/api/v1/points", api__points, 0, NULL},
+  {"GET", "/api/v1/alarms", api__alarms, 0, NULL},
+  {"GET", "/api/v1/alarms/*", api__alarm_sub, 0, NULL},
+  {"GET", "/api/v1/hazards", api__hazards, 0, NULL},
+  {"GET", "/api/v1/hazards/*", api__hazard_one, 0, NULL},
+  {"GET", "/api/v1/drivers", api__drivers, 0, NULL},
+  {"POST", "/api/v1/alarms/*", api__alarm_action, 0, NULL},
+};
+
+static int api__add(struct http_server *s, struct api_ctx *ctx, struct api_routes t)
 {
   int rc = 0;
-  rc |= http_route(s, "GET", "/healthz", api__healthz, ctx);
-  rc |= http_route(s, "GET", "/api/v1/points", api__points, ctx);
-  rc |= http_route(s, "GET", "/api/v1/alarms", api__alarms, ctx);
-  rc |= http_route(s, "GET", "/api/v1/alarms/*", api__alarm_sub, ctx);
-  rc |= http_route(s, "GET", "/api/v1/hazards", api__hazards, ctx);
-  rc |= http_route(s, "GET", "/api/v1/hazards/*", api__hazard_one, ctx);
-  rc |= http_route(s, "GET", "/api/v1/drivers", api__drivers, ctx);
-  rc |= ledger_api_register(s, ctx);
-  rc |= model_api_register(s, ctx);
-  rc |= http_route(s, "GET", "/api/v1/alarm-kpis", api__alarm_kpis, ctx);
-  rc |= http_route(s, "POST", "/api/v1/alarms/*", api__alarm_action, ctx);
-  rc |= export_api_register(s, ctx);
-  rc |= report_api_register(s, ctx);
-  rc |= escalate_api_register(s, ctx);
+  for (size_t i = 0; i < t.n; i++) {
+    const struct api_route *r = &t.v[i];
+    rc |= r->fn ? http_route(s, r->method, r->pattern, r->fn, ctx)
+                : http_body_limit(s, r->method, r->pattern, r->max_body, r->admit, ctx);
+  }
+  return rc;
+}
+
+int api_register(struct http_server *s, struct api_ctx *ctx)
+{
+  const struct api_routes tables[] = {
+    API_ROUTES(api__routes), kpi_api_routes(), ledger_api_routes(), attach_api_routes(),
+    model_api_routes(), export_api_routes(), report_api_routes(), tokens_api_routes(), escalate_api_routes(),
+  };
+  int rc = 0;
+  for (size_t i = 0; i < sizeof tables / sizeof tables[0]; i++) rc |= api__add(s, ctx, tables[i]);
   return rc ? -EINVAL : 0;
 }

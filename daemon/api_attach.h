@@ -10,7 +10,7 @@
  *     when the file is missing or no longer matches its SHA-256.
  *
  * The POST handlers are reached through the ledger's POST routes (which own the
- * /api/v1/hazards/ and /api/v1/inspections/ prefixes); attach_api_register adds the GET route and
+ * /api/v1/hazards/ and /api/v1/inspections/ prefixes); attach_api_routes holds the GET route and
  * the larger body limit for the photo paths. */
 #ifndef DG_API_ATTACH_H
 #define DG_API_ATTACH_H
@@ -18,10 +18,11 @@
 #include <cjson/cJSON.h>
 #include <stdint.h>
 
-#include "api.h"
+#include "api_req.h"
 #include "http.h"
 
-int attach_api_register(struct http_server *s, struct api_ctx *ctx);
+/* The GET route and the body limits of the photo paths. */
+struct api_routes attach_api_routes(void);
 
 /* 1 when req is a photo upload (path ending in "/photos"), which has then been answered. */
 int attach_api_upload(struct api_ctx *ctx, const struct http_request *req, struct http_response *resp);

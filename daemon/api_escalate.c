@@ -134,13 +134,12 @@ static void api_esc__ack(void *ud, const struct http_request *req, struct http_r
   api_reply(resp, 200, o);
 }
 
-int escalate_api_register(struct http_server *s, struct api_ctx *ctx)
-{
-  int rc = 0;
-  rc |= http_route(s, "GET", "/api/v1/escalations", api_esc__list, ctx);
-  rc |= http_route(s, "GET", "/api/v1/notifications", api_esc__outbox, ctx);
-  rc |= http_route(s, "GET", "/api/v1/oncall", api_esc__oncall, ctx);
-  rc |= http_route(s, "GET", "/api/v1/ack", api_esc__ack_page, ctx);
-  rc |= http_route(s, "POST", "/api/v1/ack", api_esc__ack, ctx);
-  return rc;
-}
+static const struct api_route api_esc__routes[] = {
+  {"GET", "/api/v1/escalations", api_esc__list, 0, NULL},
+  {"GET", "/api/v1/notifications", api_esc__outbox, 0, NULL},
+  {"GET", "/api/v1/oncall", api_esc__oncall, 0, NULL},
+  {"GET", "/api/v1/ack", api_esc__ack_page, 0, NULL},
+  {"POST", "/api/v1/ack", api_esc__ack, 0, NULL},
+};
+
+struct api_routes escalate_api_routes(void) { return API_ROUTES(api_esc__routes); }

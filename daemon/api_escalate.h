@@ -3,8 +3,8 @@
 #ifndef DG_API_ESCALATE_H
 #define DG_API_ESCALATE_H
 
-#include "api.h"
+#include "api_req.h"
 
-int escalate_api_register(struct http_server *s, struct api_ctx *ctx);
+struct api_routes escalate_api_routes(void);
 
 #endif

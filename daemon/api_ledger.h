@@ -6,9 +6,8 @@
 #ifndef DG_API_LEDGER_H
 #define DG_API_LEDGER_H
 
-#include "api.h"
-#include "http.h"
+#include "api_req.h"
 
-int ledger_api_register(struct http_server *s, struct api_ctx *ctx);
+struct api_routes ledger_api_routes(void);
 
 #endif

@@ -9,9 +9,8 @@
 #ifndef DG_API_MODEL_H
 #define DG_API_MODEL_H
 
-#include "api.h"
-#include "http.h"
+#include "api_req.h"
 
-int model_api_register(struct http_server *s, struct api_ctx *ctx);
+struct api_routes model_api_routes(void);
 
 #endif

@@ -1,9 +1,10 @@
-/* engine — the loop thread's domain state: point values, rule states and alarms.
+/* engine — the loop thread's domain state: point values, rule states and alarms, and the timers
+ * that drive them (rule delays, stale sweeps, shelve expiry, history flushes).
  *
  * One sample's path: engine_on_samples (sampleq drain) → point table → rules bound to the point
- * (rules/rule.h) → alarm state machine (rules/alarm.h) → one store job that writes the alarm row,
- * its journal entry, the hazard change (ledger.h) and the outbox rows (notify.h) in a single
- * transaction → after COMMIT, notify_send. Samples go to history in batches.
+ * (rules/rule.h) → alarm state machine (rules/alarm.h) → alarm_txn_commit (alarm_txn.h: one store
+ * job that writes the alarm row, its journal entry, the hazard change and the outbox rows in a
+ * single transaction → after COMMIT, notify_send). Samples go to history (history.h) in batches.
  * Loop thread only. */
 #ifndef DG_ENGINE_H
 #define DG_ENGINE_H
@@ -12,16 +13,18 @@
 #include <uv.h>
 
 #include "alarm.h"
+#include "alarm_txn.h"
+#include "history.h"
 #include "ledger.h"
 #include "notify.h"
 #include "rule.h"
 #include "sampleq.h"
 #include "store.h"
 
-/* History (samples) is stored on change and at least every minute while a point reports, and
- * kept this long; older samples are pruned. */
-#define ENGINE_HISTORY_MAX_INTERVAL_MS 60000
-#define ENGINE_HISTORY_RETENTION_MS (30LL * 86400 * 1000)
+/* History (samples, history.h) is stored on change and at least every minute while a point
+ * reports, and kept this long; older samples are pruned. */
+#define ENGINE_HISTORY_MAX_INTERVAL_MS HISTORY_MAX_INTERVAL_MS
+#define ENGINE_HISTORY_RETENTION_MS HISTORY_RETENTION_MS
 
 struct point_rt {
   double value;             /* last good value */
@@ -30,9 +33,7 @@ struct point_rt {
   int64_t ts_ms;            /* source time of the last sample */
   int64_t received_ms;      /* wall time of the last sample */
   uint64_t samples;
-  double stored_value;      /* history: last value written */
-  int64_t stored_ms;
-  uint8_t stored_quality;
+  struct history_mark stored; /* history: last sample written */
   int64_t fresh_ms;         /* loop time of the last good sample (or of start-up) */
 };
 
@@ -46,7 +47,6 @@ struct engine {
   struct store *store;
   struct ledger *ledger;
   struct notify *notify;
-  struct escalate *escalate; /* may be NULL: no escalation */
 
   struct point_rt *points;
   struct rule_state *rules;
@@ -61,12 +61,11 @@ struct engine {
   size_t n_pending;
   uv_timer_t delay_timer;
 
-  struct history_row *history;
-  size_t n_history, cap_history;
+  struct history history;
   uv_timer_t flush_timer;
 
   int64_t next_journal_id;
-  int64_t last_prune_ms;      /* wall time of the last history retention pass */
+  struct alarm_txn_ctx txn;   /* where transitions are committed (points at the fields here) */
   struct engine_stats stats;
   uv_timer_t shelve_timer;    /* fires at the earliest shelve expiry */
   uv_timer_t stale_timer;     /* sweeps stale rules */

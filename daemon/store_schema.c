@@ -121,7 +121,16 @@ const char *const store_migrations[] = {
   "CREATE INDEX attachments_hazard ON attachments(hazard_id, id);"
   "CREATE INDEX attachments_task ON attachments(task_id, id);",
 
-  /* 6 → 7: alerts to persons. An outbox row names its recipient; an escalation is committed with
+  /* 6 → 7: a person named to rectify by someone else (the assignee, who must then rectify as
+   * themselves); API tokens expire (tokens issued before get 90 days from the upgrade) and
+   * record when they were revoked. */
+  "ALTER TABLE hazards ADD COLUMN assignee TEXT;"
+  "ALTER TABLE api_tokens ADD COLUMN expires_ms INTEGER;"
+  "ALTER TABLE api_tokens ADD COLUMN revoked_ms INTEGER;"
+  "UPDATE api_tokens SET expires_ms = CAST(strftime('%s', 'now') AS INTEGER) * 1000 + 90 * 86400000;"
+  "CREATE INDEX attachments_uploader ON attachments(uploader, created_ms);",
+
+  /* 7 → 8: alerts to persons. An outbox row names its recipient; an escalation is committed with
    * the transition that starts, moves or stops it, with the time of its next step, so a restart
    * resumes it with its remaining time; every tier step is journaled; acknowledgement links are
    * one-time and expire (only their SHA-256 is stored). */

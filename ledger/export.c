@@ -10,6 +10,12 @@
 #include "grade.h"
 #include "log.h"
 
+void export_json_text(cJSON *o, const char *k, const char *v)
+{
+  if (v) cJSON_AddStringToObject(o, k, v);
+  else cJSON_AddNullToObject(o, k);
+}
+
 static const char *const export__sql_tasks =
   "SELECT id AS checkTaskId, measure AS controlMeasureId, event AS riskEventId, unit AS riskUnitId,"
   " hazard_source AS hazardCode, check_cycle AS checkCycle, check_cycle_unit AS checkCycleUnit,"
@@ -66,14 +72,14 @@ static void export__measure(cJSON *arr, const struct dg_measure *m)
   cJSON *o = cJSON_CreateObject();
   cJSON_AddStringToObject(o, "controlMeasureId", m->id);
   cJSON_AddStringToObject(o, "riskEventId", m->event->id);
-  api_json_text(o, "riskMeasureDesc", m->desc);
+  export_json_text(o, "riskMeasureDesc", m->desc);
   cJSON_AddNumberToObject(o, "classify1", m->classify1);
-  api_json_text(o, "classify2", m->classify2);
+  export_json_text(o, "classify2", m->classify2);
   cJSON_AddNumberToObject(o, "dataSrc", m->data_src);
-  api_json_text(o, "troubleshootContent", m->troubleshoot);
-  api_json_text(o, "controlLevel", m->control_level);
-  api_json_text(o, "controlLiableDep", m->resp_dept);
-  api_json_text(o, "controlLiablePerson", m->resp_person);
+  export_json_text(o, "troubleshootContent", m->troubleshoot);
+  export_json_text(o, "controlLevel", m->control_level);
+  export_json_text(o, "controlLiableDep", m->resp_dept);
+  export_json_text(o, "controlLiablePerson", m->resp_person);
   cJSON_AddItemToArray(arr, o);
 }
 
@@ -81,9 +87,9 @@ static void export__event(cJSON *events, cJSON *measures, const struct dg_event 
 {
   cJSON *o = cJSON_CreateObject();
   cJSON_AddStringToObject(o, "riskEventId", e->id);
-  api_json_text(o, "riskEventName", e->name);
+  export_json_text(o, "riskEventName", e->name);
   cJSON_AddStringToObject(o, "riskUnitId", e->unit->id);
-  api_json_text(o, "accidentType", e->accident_type);
+  export_json_text(o, "accidentType", e->accident_type);
   cJSON_AddStringToObject(o, "assessMethod", e->method == DG_ASSESS_LS ? "LS" : "LEC");
   cJSON_AddNumberToObject(o, "riskL", e->l);
   if (e->method == DG_ASSESS_LS) {
@@ -102,10 +108,10 @@ static void export__unit(cJSON *root, const struct dg_unit *u)
 {
   cJSON *o = cJSON_CreateObject();
   cJSON_AddStringToObject(o, "riskUnitId", u->id);
-  api_json_text(o, "riskUnitName", u->name);
-  api_json_text(o, "hazardCode", u->source ? u->source->id : NULL);
-  api_json_text(o, "hazardDep", u->dept);
-  api_json_text(o, "hazardLiablePerson", u->person);
+  export_json_text(o, "riskUnitName", u->name);
+  export_json_text(o, "hazardCode", u->source ? u->source->id : NULL);
+  export_json_text(o, "hazardDep", u->dept);
+  export_json_text(o, "hazardLiablePerson", u->person);
   cJSON_AddNumberToObject(o, "riskLevel", u->level);
   cJSON_AddItemToArray(cJSON_GetObjectItem(root, "riskUnits"), o);
   for (size_t i = 0; i < u->n_events; i++)
@@ -117,12 +123,12 @@ cJSON *export_hazard_source(const struct dg_hazard_source *hs)
 {
   cJSON *o = cJSON_CreateObject();
   cJSON_AddStringToObject(o, "hazardCode", hs->id);
-  api_json_text(o, "hazardName", hs->name);
-  api_json_text(o, "hazardType", hs->type);
+  export_json_text(o, "hazardName", hs->name);
+  export_json_text(o, "hazardType", hs->type);
   cJSON_AddNumberToObject(o, "isMajor", hs->is_major);
   if (hs->major_grade) cJSON_AddNumberToObject(o, "hazardLevel", hs->major_grade);
   else cJSON_AddNullToObject(o, "hazardLevel");
-  api_json_text(o, "hazardLevelName", hs->major_grade ? grade_name_zh(hs->major_grade) : NULL);
+  export_json_text(o, "hazardLevelName", hs->major_grade ? grade_name_zh(hs->major_grade) : NULL);
   if (!hs->graded) {
     cJSON_AddNullToObject(o, "rValue");
     return o;
@@ -142,7 +148,7 @@ cJSON *export_substances(const struct dg_hazard_source *hs, const char *critical
     const struct dg_substance *sb = &hs->substances[i];
     cJSON *j = cJSON_CreateObject();
     cJSON_AddStringToObject(j, "name", sb->name);
-    api_json_text(j, "category", sb->category);
+    export_json_text(j, "category", sb->category);
     cJSON_AddNumberToObject(j, "quantity", sb->quantity);
     cJSON_AddNumberToObject(j, critical_key, sb->critical);
     cJSON_AddNumberToObject(j, "beta", sb->beta);
@@ -156,7 +162,7 @@ cJSON *export_build(const struct dg_config *cfg, struct store_conn *c, int64_t s
   cJSON *root = cJSON_CreateObject();
   cJSON_AddNumberToObject(root, "since", (double)since_ms);
   cJSON_AddNumberToObject(root, "until", (double)dg_wall_ms());
-  api_json_text(root, "enterpriseCode", cfg->site_code);
+  export_json_text(root, "enterpriseCode", cfg->site_code);
   cJSON *sources = cJSON_AddArrayToObject(root, "hazardSources");
   cJSON_AddArrayToObject(root, "riskUnits");
   cJSON_AddArrayToObject(root, "riskEvents");
@@ -175,26 +181,6 @@ cJSON *export_build(const struct dg_config *cfg, struct store_conn *c, int64_t s
     return NULL;
   }
   return root;
-}
-
-static void export__get(void *ud, const struct http_request *req, struct http_response *resp)
-{
-  struct api_ctx *ctx = ud;
-  int64_t since_ms = 0;
-  if (api_query_ms(req, "since", 0, &since_ms, resp) < 0) return;
-  store_wait_idle(ctx->store); /* export what every answered write committed */
-  cJSON *doc = export_build(ctx->engine->cfg, store_reader(ctx->store), since_ms);
-  if (!doc) {
-    DG_WARN("export", "export since %lld failed: database error", (long long)since_ms);
-    api_error(resp, 500, "database error");
-    return;
-  }
-  api_reply(resp, 200, doc);
-}
-
-int export_api_register(struct http_server *s, struct api_ctx *ctx)
-{
-  return http_route(s, "GET", "/api/v1/export", export__get, ctx);
 }
 
 static const char *const export__kinds[] = {"hazardSources", "riskUnits", "riskEvents", "controlMeasures",

@@ -1,5 +1,5 @@
-/* export — incremental export in the national dual-prevention upload field names
- * (GET /api/v1/export?since=<epoch ms>). The plant model (hazard sources, risk units, events, measures) is
+/* export — incremental export in the national dual-prevention upload field names, built from
+ * the plant model and the store (no HTTP: api_export serves it as GET /api/v1/export). The plant model (hazard sources, risk units, events, measures) is
  * exported in full every time; inspection tasks, records and hazards only when changed after
  * `since`. The field names are listed in README.md, "Export field names". */
 #ifndef DG_EXPORT_H
@@ -9,14 +9,15 @@
 #include <sqlite3.h>
 #include <stdint.h>
 
-#include "api.h"
-#include "http.h"
 #include "model.h"
 #include "store.h"
 
 /* SQL of a ms column as the national interface carries times: a local "yyyy-MM-dd HH:mm:ss"
  * string (NULL stays NULL). */
 #define EXPORT_TIME(col) "strftime('%Y-%m-%d %H:%M:%S', " col " / 1000, 'unixepoch', 'localtime')"
+
+/* Adds v to o under k as a string, or null when v is NULL. Shared with the report module. */
+void export_json_text(cJSON *o, const char *k, const char *v);
 
 /* Appends one JSON object per result row to arr, keyed by the column names (SQL aliases);
  * NULL columns become null. Returns 0 or -EIO. Shared with the report module. */
@@ -31,8 +32,6 @@ cJSON *export_substances(const struct dg_hazard_source *hs, const char *critical
 
 /* The whole export document for changes after since_ms, read through c; NULL on error. */
 cJSON *export_build(const struct dg_config *cfg, struct store_conn *c, int64_t since_ms);
-
-int export_api_register(struct http_server *s, struct api_ctx *ctx);
 
 /* Writes the export for changes after since_ms as JSON files in dir (created if missing): one
  * file per record kind (riskUnits.json … hazards.json, each an array) and manifest.json with

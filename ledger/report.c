@@ -79,8 +79,8 @@ static cJSON *report__risk(cJSON *arr, const char *kind, const char *id, const c
   cJSON *o = cJSON_CreateObject();
   cJSON_AddStringToObject(o, "kind", kind);
   cJSON_AddStringToObject(o, "id", id);
-  api_json_text(o, "name", name);
-  api_json_text(o, "parent", parent);
+  export_json_text(o, "name", name);
+  export_json_text(o, "parent", parent);
   cJSON_AddStringToObject(o, "level", level);
   cJSON_AddStringToObject(o, "basis", basis);
   cJSON_AddItemToArray(arr, o);
@@ -114,7 +114,7 @@ static int report__dynamic_red(const struct dg_config *cfg, sqlite3 *db, const s
                           dg_level_name_zh(DG_LEVEL_RED), "dynamic");
     last_unit = un;
     cJSON_DeleteItemFromObject(last, "cause");
-    api_json_text(last, "cause", (const char *)sqlite3_column_text(st, 1));
+    export_json_text(last, "cause", (const char *)sqlite3_column_text(st, 1));
   }
   sqlite3_finalize(st);
   return rc == SQLITE_DONE ? 0 : -EIO;
@@ -152,8 +152,8 @@ cJSON *report_monthly(const struct dg_config *cfg, sqlite3 *db, const struct rep
   cJSON_AddNumberToObject(root, "start_ms", (double)m->start_ms);
   cJSON_AddNumberToObject(root, "end_ms", (double)m->end_ms);
   cJSON_AddNumberToObject(root, "generated_ms", (double)now_ms);
-  api_json_text(root, "enterpriseCode", cfg->site_code);
-  api_json_text(root, "enterpriseName", cfg->site_name);
+  export_json_text(root, "enterpriseCode", cfg->site_code);
+  export_json_text(root, "enterpriseName", cfg->site_name);
   cJSON *counts = cJSON_CreateArray();
   cJSON *stats = cJSON_AddObjectToObject(root, "statistics");
   int rc = report__major_risks(cfg, db, m, cJSON_AddArrayToObject(root, "majorRisks"));
@@ -338,51 +338,4 @@ char *report_html(const cJSON *doc)
   report__rows(f, report__html_cell, "</tr>\n", doc);
   fputs("</tbody></table></body></html>\n", f);
   return report__close(f, &buf);
-}
-
-/* ---- GET /api/v1/reports/monthly ------------------------------------------------------------ */
-
-static void report__get(void *ud, const struct http_request *req, struct http_response *resp)
-{
-  struct api_ctx *ctx = ud;
-  char month[16], format[8];
-  struct report_month m;
-  if (api_query_text(req, "month", month, sizeof month, resp) < 0 ||
-      api_query_text(req, "format", format, sizeof format, resp) < 0)
-    return;
-  if (!format[0]) snprintf(format, sizeof format, "json");
-  int fmt = strcmp(format, "json") == 0 ? 0 : strcmp(format, "csv") == 0 ? 1 : strcmp(format, "html") == 0 ? 2 : -1;
-  if (report_month_parse(month, &m)) {
-    api_error(resp, 400, "month: expected YYYY-MM");
-    return;
-  }
-  if (fmt < 0) {
-    api_error(resp, 400, "format: expected json, csv or html");
-    return;
-  }
-  store_wait_idle(ctx->store); /* report what every answered write committed */
-  struct store_conn *c = store_reader(ctx->store);
-  cJSON *doc = store_read_begin(c) ? NULL : report_monthly(ctx->engine->cfg, store_conn_db(c), &m, dg_wall_ms());
-  store_read_end(c); /* the report's figures from one snapshot */
-  if (!doc) {
-    api_error(resp, 500, "database error");
-    return;
-  }
-  if (fmt == 0) {
-    api_reply(resp, 200, doc);
-    return;
-  }
-  resp->body = fmt == 1 ? report_csv(doc) : report_html(doc);
-  cJSON_Delete(doc);
-  if (!resp->body) {
-    api_error(resp, 500, "out of memory");
-    return;
-  }
-  resp->status = 200;
-  resp->content_type = fmt == 1 ? "text/csv; charset=utf-8" : "text/html; charset=utf-8";
-}
-
-int report_api_register(struct http_server *s, struct api_ctx *ctx)
-{
-  return http_route(s, "GET", "/api/v1/reports/monthly", report__get, ctx);
 }

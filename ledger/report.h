@@ -1,7 +1,8 @@
 /* report — the monthly report (月报): major risks (units and events assessed red, major hazard
  * sources), major hazards open during the month, and the month's hazard statistics (opened,
  * closed, overdue; opened by level, type and source), as JSON, CSV (UTF-8 with BOM) or a
- * printable zh-CN HTML page (GET /api/v1/reports/monthly?month=YYYY-MM&format=json|csv|html). */
+ * printable zh-CN HTML page, built from the plant model and the database (no HTTP: api_report
+ * serves it as GET /api/v1/reports/monthly?month=YYYY-MM&format=json|csv|html). */
 #ifndef DG_REPORT_H
 #define DG_REPORT_H
 
@@ -9,8 +10,6 @@
 #include <sqlite3.h>
 #include <stdint.h>
 
-#include "api.h"
-#include "http.h"
 #include "model.h"
 
 /* A month as the half-open window [start_ms, end_ms) of local time. */
@@ -29,7 +28,5 @@ cJSON *report_monthly(const struct dg_config *cfg, sqlite3 *db, const struct rep
 /* Renderings of report_monthly's document; malloc'd, NUL-terminated, NULL on allocation error. */
 char *report_csv(const cJSON *doc);
 char *report_html(const cJSON *doc);
-
-int report_api_register(struct http_server *s, struct api_ctx *ctx);
 
 #endif

@@ -98,17 +98,12 @@ struct esc_config {
   size_t n_rotas;
 };
 
-/* Where config.c reports errors. */
-struct esc_parse {
-  const char *name;           /* file name in messages */
-  char *err;
-  size_t errlen;
-};
+struct cfg_ctx;
 
-/* Parses the value of the top-level `escalation:` key (n may be NULL: absent) into c->esc;
- * persons and the channels: section must already be loaded. 0, -EINVAL with p->err set to
- * "<file>:<line>:<col>: escalation.<path>: <message>", or -ENOMEM. */
-int esc_config_parse(const struct esc_parse *p, const struct dg_ynode *n, struct dg_config *c);
+/* Parses the value of the top-level `escalation:` key into x->c->esc (config_ctx.h); persons and
+ * the channels: section must already be loaded. Errors as every section's:
+ * "<file>:<line>:<col>: escalation.<path>: <message>". Freed by esc_config_free(c->esc). */
+int esc_config_parse(struct cfg_ctx *x, const struct dg_ynode *n);
 void esc_config_free(struct esc_config *e);
 
 /* Lookups by id (NULL if absent or e is NULL). */

@@ -1,9 +1,13 @@
 #!/usr/bin/env bash
-# Installs the dependencies, builds dualguard twice (warnings as errors; then AddressSanitizer +
+# Installs the dependencies, checks that the source modules include each other without cycles,
+# builds dualguard twice (warnings as errors; then AddressSanitizer +
 # UBSan) and runs the whole test suite in both builds, then smoke-runs the fuzz targets.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/install-deps.sh
+echo "== include graph (no module includes another that includes it back)"
+bash scripts/check-includes.sh --self-test
+bash scripts/check-includes.sh
 jobs=$(nproc)
 
 passed=0

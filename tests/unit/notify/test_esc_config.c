@@ -132,9 +132,9 @@ static void test_errors(void **state)
   expect_error("escalation:\n  channels:\n    - { id: d, type: dingtalk, url: 'http://x/', secret_env: DG_UNSET_XYZ }\n",
                "escalation.channels[0].secret_env: environment variable 'DG_UNSET_XYZ' is not set");
   expect_error("escalation:\n  channels:\n    - { id: hook, type: wecom, url: 'http://x/' }\n",
-               "escalation.channels[0]: duplicate channel id 'hook'");
+               "escalation.channels[0].id: duplicate channel id 'hook'");
   expect_error("escalation:\n  rotas:\n    - { id: r, start: 2026-13-01, persons: [li] }\n",
-               "escalation.rotas[0]: expected a date");
+               "t.yaml:9:23: escalation.rotas[0].start: expected a date");
   expect_error("escalation:\n  policies:\n    - id: p\n      events: [alarm_activate]\n      tiers:\n"
                "        - { roles: [operator], channels: [hook] }\n      stages: { HH: 3 }\n",
                "expected an integer from 1 to 1, got '3'");

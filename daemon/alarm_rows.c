@@ -1,0 +1,143 @@
+#include "alarm_rows.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "log.h"
+
+static const struct dg_config *alarm_rows__sort_cfg;
+static int alarm_rows__cmp_rule(const void *a, const void *b)
+{
+  const struct dg_rule *rules = alarm_rows__sort_cfg->rules;
+  return strcmp(rules[*(const uint32_t *)a].id, rules[*(const uint32_t *)b].id);
+}
+
+uint32_t *alarm_rows_rule_index(const struct dg_config *cfg)
+{
+  uint32_t *idx = malloc((cfg->n_rules ? cfg->n_rules : 1) * sizeof *idx);
+  if (!idx) return NULL;
+  for (size_t i = 0; i < cfg->n_rules; i++) idx[i] = (uint32_t)i;
+  alarm_rows__sort_cfg = cfg; /* loop thread only: qsort has no user pointer */
+  qsort(idx, cfg->n_rules, sizeof *idx, alarm_rows__cmp_rule);
+  return idx;
+}
+
+const struct dg_rule *alarm_rows_find_rule(const struct dg_config *cfg, const uint32_t *idx, const char *id)
+{
+  size_t lo = 0, hi = cfg->n_rules;
+  while (lo < hi) {
+    size_t mid = (lo + hi) / 2;
+    int c = strcmp(cfg->rules[idx[mid]].id, id);
+    if (c == 0) return &cfg->rules[idx[mid]];
+    if (c < 0) lo = mid + 1;
+    else hi = mid;
+  }
+  return NULL;
+}
+
+static int alarm_rows__stage_by_name(const struct dg_rule *r, const char *name)
+{
+  for (size_t i = 0; name && i < r->n_stages; i++)
+    if (strcmp(r->stages[i].name, name) == 0) return (int)i;
+  return -1;
+}
+
+static const char *const alarm_rows__sql_ensure =
+  "INSERT INTO alarms (rule, point, measure, updated_ms) VALUES (?1, ?2, ?3, ?4)"
+  " ON CONFLICT(rule) DO UPDATE SET point = excluded.point, measure = excluded.measure";
+static const char *const alarm_rows__sql_load =
+  "SELECT id, rule, state, stage, priority, value, first_active_ms, last_active_ms, cleared_ms, ack_user,"
+  " ack_comment, ack_ms, activations, shelved_until_ms, shelve_reason FROM alarms";
+static const char *const alarm_rows__sql_next_journal = "SELECT COALESCE(MAX(id), 0) + 1 FROM alarm_journal";
+
+struct alarm_rows__ensure {
+  const struct dg_config *cfg;
+  int rc;
+};
+
+static int alarm_rows__ensure_work(struct store_conn *c, void *arg)
+{
+  const struct dg_config *cfg = ((struct alarm_rows__ensure *)arg)->cfg;
+  int64_t now = dg_wall_ms();
+  for (size_t i = 0; i < cfg->n_rules; i++) {
+    const struct dg_rule *r = &cfg->rules[i];
+    sqlite3_stmt *st = store_stmt(c, alarm_rows__sql_ensure);
+    if (!st) return SQLITE_ERROR;
+    sqlite3_bind_text(st, 1, r->id, -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, 2, r->point->id, -1, SQLITE_STATIC);
+    if (r->measure) sqlite3_bind_text(st, 3, r->measure->id, -1, SQLITE_STATIC);
+    sqlite3_bind_int64(st, 4, now);
+    int rc = sqlite3_step(st);
+    sqlite3_reset(st);
+    if (rc != SQLITE_DONE) return rc;
+  }
+  return SQLITE_OK;
+}
+
+static void alarm_rows__ensure_done(void *arg, int rc) { ((struct alarm_rows__ensure *)arg)->rc = rc; }
+
+static char *alarm_rows__col_dup(sqlite3_stmt *st, int i)
+{
+  const unsigned char *s = sqlite3_column_text(st, i);
+  return s ? strdup((const char *)s) : NULL;
+}
+
+/* Restores one alarm row: its id always, its state only when `fresh` (the rule has no state
+ * carried over in memory). */
+static void alarm_rows__restore_row(struct alarm *alarms, struct rule_state *rules, const struct dg_rule *r,
+                                    sqlite3_stmt *st, int fresh)
+{
+  struct alarm *a = &alarms[r->index];
+  a->id = sqlite3_column_int64(st, 0);
+  if (!fresh) return;
+  int state = alarm_state_parse((const char *)sqlite3_column_text(st, 2));
+  int stage = alarm_rows__stage_by_name(r, (const char *)sqlite3_column_text(st, 3));
+  a->state = state < 0 ? ALARM_NORMAL : (enum alarm_state)state;
+  a->stage = alarm_state_may_be_active(a->state) ? stage : -1;
+  if ((a->state == ALARM_UNACK || a->state == ALARM_ACKED) && stage < 0)
+    a->state = ALARM_NORMAL; /* stage no longer configured */
+  int prio = sqlite3_column_type(st, 4) == SQLITE_NULL ? -1 : dg_priority_parse((const char *)sqlite3_column_text(st, 4));
+  a->priority = prio < 0 ? DG_PRIO_NONE : (enum dg_priority)prio;
+  a->value = sqlite3_column_double(st, 5);
+  a->first_active_ms = sqlite3_column_int64(st, 6);
+  a->last_active_ms = sqlite3_column_int64(st, 7);
+  a->cleared_ms = sqlite3_column_int64(st, 8);
+  a->ack_user = alarm_rows__col_dup(st, 9);
+  a->ack_comment = alarm_rows__col_dup(st, 10);
+  a->ack_ms = sqlite3_column_int64(st, 11);
+  a->activations = (uint32_t)sqlite3_column_int(st, 12);
+  a->shelved_until_ms = sqlite3_column_int64(st, 13);
+  a->shelve_reason = alarm_rows__col_dup(st, 14);
+  a->suppressed = a->state == ALARM_SUPPRESSED;
+  if (a->state == ALARM_SHELVED && !a->shelved_until_ms) a->shelved_until_ms = dg_wall_ms(); /* expire now */
+  rules[r->index].stage = (int8_t)a->stage;
+  rules[r->index].pending = (int8_t)a->stage;
+}
+
+int alarm_rows_load(struct store *store, const struct dg_config *cfg, struct alarm *alarms, struct rule_state *rules,
+                    const uint8_t *fresh, int64_t *next_journal_id)
+{
+  struct alarm_rows__ensure ensure = {cfg, 1};
+  if (store_submit(store, alarm_rows__ensure_work, alarm_rows__ensure_done, &ensure)) return -EIO;
+  store_wait_idle(store);
+  if (ensure.rc) return -EIO;
+  int rc;
+  uint32_t *idx = alarm_rows_rule_index(cfg);
+  if (!idx) return -ENOMEM;
+  struct store_conn *c = store_reader(store);
+  sqlite3_stmt *st = store_stmt(c, alarm_rows__sql_load);
+  int err = st ? 0 : -EIO;
+  while (!err && (rc = sqlite3_step(st)) == SQLITE_ROW) {
+    const struct dg_rule *r = alarm_rows_find_rule(cfg, idx, (const char *)sqlite3_column_text(st, 1));
+    if (r) alarm_rows__restore_row(alarms, rules, r, st, fresh[r->index]);
+  }
+  if (st) sqlite3_reset(st);
+  free(idx);
+  if (err || rc != SQLITE_DONE) return -EIO;
+  st = store_stmt(c, alarm_rows__sql_next_journal);
+  if (!st || sqlite3_step(st) != SQLITE_ROW) return -EIO;
+  *next_journal_id = sqlite3_column_int64(st, 0);
+  sqlite3_reset(st);
+  return 0;
+}

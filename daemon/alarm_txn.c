@@ -1,0 +1,208 @@
+#include "alarm_txn.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "escalate.h"
+#include "log.h"
+#include "message.h"
+
+struct alarm_txn {
+  const struct alarm_txn_ctx *x;
+  int64_t alarm_id;
+  const char *state, *stage, *priority;
+  int active;
+  double value;
+  int64_t first_ms, last_ms, cleared_ms, ack_ms, updated_ms;
+  char *ack_user, *ack_comment;
+  uint32_t activations;
+  int64_t journal_id;
+  struct alarm_transition tr;
+  const char *tr_stage;
+  char *actor, *comment;
+  struct hazard_change hc;
+  struct notify_msg *msgs;
+  struct esc_change *esc;
+  int64_t shelved_until_ms;
+  char *shelve_reason;
+  int latched, out_of_service;
+};
+
+static const char *const alarm_txn__sql_alarm =
+  "UPDATE alarms SET state = ?2, active = ?3, stage = ?4, priority = ?5, value = ?6, first_active_ms = ?7,"
+  " last_active_ms = ?8, cleared_ms = ?9, ack_user = ?10, ack_comment = ?11, ack_ms = ?12, activations = ?13,"
+  " updated_ms = ?14, shelved_until_ms = ?15, shelve_reason = ?16, latched = ?17, out_of_service = ?18"
+  " WHERE id = ?1";
+static const char *const alarm_txn__sql_journal =
+  "INSERT INTO alarm_journal (id, alarm_id, ts_ms, event, from_state, to_state, stage, priority, value, actor,"
+  " comment) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)";
+
+static int alarm_txn__write_alarm(struct store_conn *c, const struct alarm_txn *t)
+{
+  sqlite3_stmt *st = store_stmt(c, alarm_txn__sql_alarm);
+  if (!st) return SQLITE_ERROR;
+  sqlite3_bind_int64(st, 1, t->alarm_id);
+  store_bind_text(st, 2, t->state);
+  sqlite3_bind_int(st, 3, t->active);
+  store_bind_text(st, 4, t->stage);
+  store_bind_text(st, 5, t->priority);
+  sqlite3_bind_double(st, 6, t->value);
+  store_bind_ms(st, 7, t->first_ms);
+  store_bind_ms(st, 8, t->last_ms);
+  store_bind_ms(st, 9, t->cleared_ms);
+  store_bind_text(st, 10, t->ack_user);
+  store_bind_text(st, 11, t->ack_comment);
+  store_bind_ms(st, 12, t->ack_ms);
+  sqlite3_bind_int(st, 13, (int)t->activations);
+  sqlite3_bind_int64(st, 14, t->updated_ms);
+  store_bind_ms(st, 15, t->shelved_until_ms);
+  store_bind_text(st, 16, t->shelve_reason);
+  sqlite3_bind_int(st, 17, t->latched);
+  sqlite3_bind_int(st, 18, t->out_of_service);
+  return store_step_done(st);
+}
+
+static int alarm_txn__write_journal(struct store_conn *c, const struct alarm_txn *t)
+{
+  sqlite3_stmt *st = store_stmt(c, alarm_txn__sql_journal);
+  if (!st) return SQLITE_ERROR;
+  sqlite3_bind_int64(st, 1, t->journal_id);
+  sqlite3_bind_int64(st, 2, t->alarm_id);
+  sqlite3_bind_int64(st, 3, t->tr.ts_ms);
+  store_bind_text(st, 4, alarm_event_name(t->tr.event));
+  store_bind_text(st, 5, alarm_state_name(t->tr.from));
+  store_bind_text(st, 6, alarm_state_name(t->tr.to));
+  store_bind_text(st, 7, t->tr_stage);
+  store_bind_text(st, 8, t->tr.priority ? dg_priority_name(t->tr.priority) : NULL);
+  sqlite3_bind_double(st, 9, t->tr.value);
+  store_bind_text(st, 10, t->actor);
+  store_bind_text(st, 11, t->comment);
+  return store_step_done(st);
+}
+
+static int alarm_txn__work(struct store_conn *c, void *arg)
+{
+  struct alarm_txn *t = arg;
+  int rc = alarm_txn__write_alarm(c, t);
+  if (rc == SQLITE_OK) rc = alarm_txn__write_journal(c, t);
+  if (rc == SQLITE_OK && t->hc.kind != HAZARD_NONE) rc = hazard_write(c, &t->hc);
+  if (rc == SQLITE_OK) rc = notify_msg_write(c, t->msgs);
+  if (rc == SQLITE_OK) rc = escalate_write(c, t->esc);
+  return rc;
+}
+
+static void alarm_txn__free(struct alarm_txn *t)
+{
+  free(t->ack_user);
+  free(t->ack_comment);
+  free(t->actor);
+  free(t->comment);
+  free(t->shelve_reason);
+  hazard_change_release(&t->hc);
+  notify_msg_free_list(t->msgs);
+  escalate_change_free(t->esc);
+  free(t);
+}
+
+static void alarm_txn__done(void *arg, int rc);
+
+static void alarm_txn__retry_cb(uv_timer_t *timer)
+{
+  struct alarm_txn *t = timer->data;
+  uv_close((uv_handle_t *)timer, (uv_close_cb)free);
+  int rc = store_submit_urgent(t->x->store, alarm_txn__work, alarm_txn__done, t);
+  if (rc) alarm_txn__done(t, rc);
+}
+
+static void alarm_txn__done(void *arg, int rc)
+{
+  struct alarm_txn *t = arg;
+  const struct alarm_txn_ctx *x = t->x;
+  if (rc == 0) {
+    notify_send(x->notify, t->msgs);
+    t->msgs = NULL;
+    alarm_txn__free(t);
+    return;
+  }
+  /* The transition is not durable yet, so it may not be announced: keep trying. A database
+   * that cannot commit is itself an emergency, logged on every failure. */
+  (*x->commits_failed)++;
+  uv_timer_t *timer = rc == -ESHUTDOWN ? NULL : malloc(sizeof *timer);
+  if (!timer) {
+    DG_ERR("engine", "alarm %lld transition lost: not committed (rc %d)", (long long)t->alarm_id, rc);
+    alarm_txn__free(t);
+    return;
+  }
+  DG_ERR("engine", "alarm %lld transition not committed (rc %d); retrying", (long long)t->alarm_id, rc);
+  uv_timer_init(x->loop, timer);
+  timer->data = t;
+  uv_timer_start(timer, alarm_txn__retry_cb, ALARM_TXN_RETRY_MS, 0);
+}
+
+/* What the transition means to escalation: a start (an activation, or an alarm back in
+ * annunciation with its condition active), a jump to a worse stage, a stop, a notice. */
+static void alarm_txn__escalate(const struct alarm_txn_ctx *x, struct alarm_txn *t, const struct alarm *a)
+{
+  static const struct { enum alarm_event ev; enum esc_event kind; unsigned stop; } map[] = {
+    {ALARM_EV_ACTIVATE, ESC_EV_ALARM_ACTIVATE, 0}, {ALARM_EV_ESCALATE, ESC_EV_ALARM_ESCALATE, 0},
+    {ALARM_EV_CLEAR, ESC_EV_ALARM_RTN, ESC_STOP_RTN}, {ALARM_EV_ACK, ESC_EV_ALARM_ACK, ESC_STOP_ACKED},
+    {ALARM_EV_SHELVE, ESC_EV_COUNT, ESC_STOP_SHELVED}, {ALARM_EV_OUT_OF_SERVICE, ESC_EV_COUNT, ESC_STOP_OUT_OF_SERVICE},
+    {ALARM_EV_SUPPRESS, ESC_EV_COUNT, ESC_STOP_SHELVED}};
+  enum alarm_event ev = t->tr.event;
+  int resumed = (ev == ALARM_EV_UNSHELVE || ev == ALARM_EV_RETURN_TO_SERVICE || ev == ALARM_EV_UNSUPPRESS) &&
+                t->tr.to == ALARM_UNACK;
+  struct esc_alarm e = {.kind = resumed ? ESC_EV_ALARM_ACTIVATE : ESC_EV_COUNT, .alarm_id = a->id, .rule = a->rule,
+                        .stage = t->tr_stage, .priority = t->tr.priority, .value = t->tr.value, .ts_ms = t->tr.ts_ms,
+                        .has_limit = t->tr.stage >= 0, .hazard_code = t->hc.kind != HAZARD_NONE ? t->hc.code : NULL};
+  if (e.has_limit) e.limit = a->rule->stages[t->tr.stage].limit;
+  for (size_t i = 0; !resumed && i < sizeof map / sizeof map[0]; i++)
+    if (map[i].ev == ev) e.kind = map[i].kind, e.stop = map[i].stop;
+  if (e.kind != ESC_EV_COUNT || e.stop) t->esc = escalate_on_alarm(x->escalate, &e, &t->msgs);
+}
+
+static char *alarm_txn__strdup0(const char *s) { return s ? strdup(s) : NULL; }
+
+void alarm_txn_commit(const struct alarm_txn_ctx *x, const struct dg_config *cfg, struct alarm *a,
+                      const struct alarm_transition *tr, const char *actor, const char *comment)
+{
+  struct alarm_txn *t = calloc(1, sizeof *t);
+  if (!t) {
+    DG_ERR("engine", "out of memory committing alarm %lld", (long long)a->id);
+    return;
+  }
+  const struct dg_rule *r = a->rule;
+  t->x = x;
+  t->alarm_id = a->id;
+  t->state = alarm_state_name(a->state);
+  t->active = alarm_is_active(a);
+  t->stage = a->stage >= 0 ? r->stages[a->stage].name : NULL;
+  t->priority = a->priority ? dg_priority_name(a->priority) : NULL;
+  t->value = a->value;
+  t->first_ms = a->first_active_ms;
+  t->last_ms = a->last_active_ms;
+  t->cleared_ms = a->cleared_ms;
+  t->ack_ms = a->ack_ms;
+  t->ack_user = alarm_txn__strdup0(a->ack_user);
+  t->ack_comment = alarm_txn__strdup0(a->ack_comment);
+  t->activations = a->activations;
+  t->updated_ms = tr->ts_ms;
+  t->journal_id = (*x->next_journal_id)++;
+  t->tr = *tr;
+  t->tr_stage = tr->stage >= 0 ? r->stages[tr->stage].name : NULL;
+  t->actor = alarm_txn__strdup0(actor);
+  t->comment = alarm_txn__strdup0(comment);
+  t->shelved_until_ms = a->shelved_until_ms;
+  t->shelve_reason = alarm_txn__strdup0(a->shelve_reason);
+  t->latched = a->state == ALARM_LATCHED;
+  t->out_of_service = a->state == ALARM_OUT_OF_SERVICE;
+  if (tr->event == ALARM_EV_ACTIVATE)
+    hazard_on_activation(x->ledger, r, tr->stage, tr->value, a->id, tr->ts_ms, &t->hc);
+  message_alarm_build(x->notify, cfg, a, &t->tr, &t->hc, t->journal_id, &t->msgs);
+  if (x->escalate) alarm_txn__escalate(x, t, a);
+  (*x->transitions)++;
+  DG_INFO("alarm", "%s %s: %s → %s (stage %s, value %g)", r->id, alarm_event_name(tr->event),
+          alarm_state_name(tr->from), alarm_state_name(tr->to), t->tr_stage ? t->tr_stage : "-", tr->value);
+  int rc = store_submit_urgent(x->store, alarm_txn__work, alarm_txn__done, t);
+  if (rc) alarm_txn__done(t, rc);
+}

@@ -1,0 +1,43 @@
+/* alarm_txn — one alarm transition made durable before it is announced.
+ *
+ * alarm_txn_commit snapshots the alarm after the transition, lets the ledger decide the hazard
+ * change of an activation (hazard_on_activation), builds the notifications (notify/message.h)
+ * and submits one urgent store job that writes the alarm row, its journal entry, the hazard
+ * change, the outbox rows and the escalation rows (escalate.h) in a single transaction. Back on the loop after COMMIT the messages
+ * go to notify_send; a failed commit is retried every ALARM_TXN_RETRY_MS and never announced
+ * before it is durable (lost only when the store shuts down). The job owns its snapshot; config
+ * strings are borrowed (a reload waits for the store to be idle before freeing a config).
+ * Loop thread. */
+#ifndef DG_ALARM_TXN_H
+#define DG_ALARM_TXN_H
+
+#include <stdint.h>
+#include <uv.h>
+
+#include "alarm.h"
+#include "ledger.h"
+#include "model.h"
+#include "notify.h"
+#include "store.h"
+
+#define ALARM_TXN_RETRY_MS 1000
+
+/* Where transitions go, owned by the caller (the engine) and alive until the store is closed;
+ * the counters are the caller's. */
+struct alarm_txn_ctx {
+  uv_loop_t *loop;
+  struct store *store;
+  struct ledger *ledger;
+  struct notify *notify;
+  struct escalate *escalate; /* tiered escalation to persons (NULL: none) */
+  int64_t *next_journal_id;  /* taken by each transition */
+  uint64_t *transitions;     /* bumped by each transition submitted */
+  uint64_t *commits_failed;  /* bumped by each failed commit */
+};
+
+/* Commits transition tr of alarm a (a already in its new state), journaled with actor and
+ * comment (either may be NULL). An allocation failure is logged and the transition dropped. */
+void alarm_txn_commit(const struct alarm_txn_ctx *x, const struct dg_config *cfg, struct alarm *a,
+                      const struct alarm_transition *tr, const char *actor, const char *comment);
+
+#endif

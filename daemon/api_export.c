@@ -1,0 +1,25 @@
+#include "api_export.h"
+
+#include "export.h"
+#include "log.h"
+
+static void export_api__get(void *ud, const struct http_request *req, struct http_response *resp)
+{
+  struct api_ctx *ctx = ud;
+  int64_t since_ms = 0;
+  if (api_query_ms(req, "since", 0, &since_ms, resp) < 0) return;
+  store_wait_idle(ctx->store); /* export what every answered write committed */
+  cJSON *doc = export_build(ctx->engine->cfg, store_reader(ctx->store), since_ms);
+  if (!doc) {
+    DG_WARN("export", "export since %lld failed: database error", (long long)since_ms);
+    api_error(resp, 500, "database error");
+    return;
+  }
+  api_reply(resp, 200, doc);
+}
+
+static const struct api_route export_api__routes[] = {
+  {"GET", "/api/v1/export", export_api__get, 0, NULL},
+};
+
+struct api_routes export_api_routes(void) { return API_ROUTES(export_api__routes); }

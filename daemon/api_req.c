@@ -1,0 +1,88 @@
+#include "api_req.h"
+
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+void api_reply(struct http_response *resp, int status, cJSON *json)
+{
+  resp->status = status;
+  resp->body = cJSON_PrintUnformatted(json);
+  cJSON_Delete(json);
+}
+
+void api_error(struct http_response *resp, int status, const char *fmt, ...)
+{
+  char msg[320];
+  va_list ap;
+  va_start(ap, fmt);
+  vsnprintf(msg, sizeof msg, fmt, ap);
+  va_end(ap);
+  cJSON *o = cJSON_CreateObject();
+  cJSON_AddStringToObject(o, "error", msg);
+  api_reply(resp, status, o);
+}
+
+void api_json_text(cJSON *o, const char *k, const char *v)
+{
+  if (v) cJSON_AddStringToObject(o, k, v);
+  else cJSON_AddNullToObject(o, k);
+}
+
+void api_col_text(cJSON *o, const char *k, sqlite3_stmt *st, int i)
+{
+  api_json_text(o, k, (const char *)sqlite3_column_text(st, i));
+}
+
+void api_col_num(cJSON *o, const char *k, sqlite3_stmt *st, int i)
+{
+  if (sqlite3_column_type(st, i) == SQLITE_NULL) cJSON_AddNullToObject(o, k);
+  else cJSON_AddNumberToObject(o, k, sqlite3_column_double(st, i));
+}
+
+int api_query_text(const struct http_request *req, const char *key, char *out, size_t outlen,
+                   struct http_response *resp)
+{
+  int n = http_query_get(req->query, key, out, outlen);
+  if (n == -2) {
+    out[0] = '\0';
+    api_error(resp, 400, "%s: value too long (at most %zu bytes) or not text", key, outlen - 1);
+    return -1;
+  }
+  if (n < 0) out[0] = '\0';
+  return n >= 0;
+}
+
+int api_query_ms(const struct http_request *req, const char *key, int64_t min_ms, int64_t *out,
+                 struct http_response *resp)
+{
+  char text[24], *end;
+  int present = api_query_text(req, key, text, sizeof text, resp);
+  if (present < 0) return -1;
+  if (!present || !text[0]) return 0; /* absent or empty: the caller's default */
+  errno = 0;
+  long long v = strtoll(text, &end, 10);
+  if (end == text || *end || errno || v < min_ms) {
+    api_error(resp, 400, "%s: expected epoch milliseconds >= %lld", key, (long long)min_ms);
+    return -1;
+  }
+  *out = v;
+  return 1;
+}
+
+const struct dg_person *api_person_of(struct api_ctx *ctx, const char *authorization)
+{
+  const char *h = authorization;
+  if (!ctx->authenticate || !h || strncasecmp(h, "Bearer ", 7) != 0) return NULL;
+  h += 7;
+  while (*h == ' ') h++;
+  return *h ? ctx->authenticate(ctx->auth_ud, h) : NULL;
+}
+
+const struct dg_person *api_caller(struct api_ctx *ctx, const struct http_request *req)
+{
+  return api_person_of(ctx, req->authorization);
+}

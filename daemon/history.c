@@ -1,0 +1,139 @@
+#include "history.h"
+
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "log.h"
+
+struct history_row {
+  uint32_t point;
+  uint8_t quality;
+  double value;
+  int64_t ts_ms;
+};
+
+void history_init(struct history *h, struct store *store, uint64_t *stored)
+{
+  memset(h, 0, sizeof *h);
+  h->store = store;
+  h->stored = stored;
+}
+
+static int history__due(const struct dg_point *cp, const struct history_mark *mark, const struct dg_sample *s)
+{
+  if (!mark->ts_ms || mark->quality != s->quality) return 1;
+  if (s->ts_ms - mark->ts_ms >= HISTORY_MAX_INTERVAL_MS) return 1;
+  if (s->quality != DG_Q_GOOD) return 0;
+  double d = fabs(s->value - mark->value);
+  return cp->deadband > 0 ? d > cp->deadband : d > 0;
+}
+
+void history_add(struct history *h, const struct dg_config *cfg, struct history_mark *mark, const struct dg_sample *s)
+{
+  if (!history__due(&cfg->points[s->point], mark, s)) return;
+  if (h->n == h->cap) {
+    size_t cap = h->cap ? h->cap * 2 : 1024;
+    struct history_row *rows = realloc(h->rows, cap * sizeof *rows);
+    if (!rows) {
+      DG_LOG_RL(DG_LOG_ERR, "history", "out of memory: sample of %s not stored", cfg->points[s->point].id);
+      return;
+    }
+    h->rows = rows;
+    h->cap = cap;
+  }
+  h->rows[h->n++] = (struct history_row){s->point, s->quality, s->value, s->ts_ms};
+  mark->value = s->value;
+  mark->ts_ms = s->ts_ms;
+  mark->quality = s->quality;
+}
+
+struct history__batch {
+  uint64_t *stored;
+  const struct dg_config *cfg;
+  struct history_row *rows;
+  size_t n;
+  int64_t prune_before_ms;
+};
+
+static const char *const history__sql_sample =
+  "INSERT INTO samples (point, ts_ms, value, quality) VALUES (?1, ?2, ?3, ?4)";
+static const char *const history__sql_prune = "DELETE FROM samples WHERE ts_ms < ?1";
+
+static int history__batch_work(struct store_conn *c, void *arg)
+{
+  struct history__batch *b = arg;
+  for (size_t i = 0; i < b->n; i++) {
+    const struct history_row *h = &b->rows[i];
+    sqlite3_stmt *st = store_stmt(c, history__sql_sample);
+    if (!st) return SQLITE_ERROR;
+    sqlite3_bind_text(st, 1, b->cfg->points[h->point].id, -1, SQLITE_STATIC);
+    sqlite3_bind_int64(st, 2, h->ts_ms);
+    if (h->quality == DG_Q_GOOD) sqlite3_bind_double(st, 3, h->value);
+    else sqlite3_bind_null(st, 3);
+    sqlite3_bind_int(st, 4, h->quality);
+    int rc = store_step_done(st);
+    if (rc == SQLITE_OK && i % HISTORY_YIELD_ROWS == HISTORY_YIELD_ROWS - 1) rc = store_yield(c);
+    if (rc != SQLITE_OK) return rc;
+  }
+  if (!b->prune_before_ms) return SQLITE_OK;
+  sqlite3_stmt *st = store_stmt(c, history__sql_prune);
+  if (!st) return SQLITE_ERROR;
+  sqlite3_bind_int64(st, 1, b->prune_before_ms);
+  return store_step_done(st);
+}
+
+static void history__batch_done(void *arg, int rc)
+{
+  struct history__batch *b = arg;
+  if (rc) DG_LOG_RL(DG_LOG_ERR, "history", "%zu samples could not be stored (rc %d)", b->n, rc);
+  else *b->stored += b->n;
+  free(b->rows);
+  free(b);
+}
+
+/* History goes to the writer in bounded chunks so that an urgent transition never waits for
+ * more than one chunk's transaction. */
+static void history__submit_batch(struct history *h, const struct dg_config *cfg, struct history_row *rows, size_t n,
+                                  int64_t prune_before_ms)
+{
+  struct history__batch *b = calloc(1, sizeof *b);
+  if (!b) {
+    free(rows);
+    return;
+  }
+  b->stored = h->stored;
+  b->cfg = cfg;
+  b->rows = rows;
+  b->n = n;
+  b->prune_before_ms = prune_before_ms;
+  int rc = store_submit(h->store, history__batch_work, history__batch_done, b);
+  if (rc) history__batch_done(b, rc);
+}
+
+void history_flush(struct history *h, const struct dg_config *cfg)
+{
+  int64_t now = dg_wall_ms();
+  for (size_t off = 0; off < h->n; off += HISTORY_CHUNK_ROWS) {
+    size_t n = h->n - off < HISTORY_CHUNK_ROWS ? h->n - off : HISTORY_CHUNK_ROWS;
+    struct history_row *rows = malloc(n * sizeof *rows);
+    if (!rows) {
+      DG_LOG_RL(DG_LOG_ERR, "history", "out of memory: %zu samples not stored", n);
+      continue;
+    }
+    memcpy(rows, h->rows + off, n * sizeof *rows);
+    history__submit_batch(h, cfg, rows, n, 0);
+  }
+  h->n = 0;
+  if (now - h->last_prune_ms >= 3600 * 1000) {
+    h->last_prune_ms = now;
+    history__submit_batch(h, cfg, NULL, 0, now - HISTORY_RETENTION_MS);
+  }
+}
+
+void history_free(struct history *h)
+{
+  free(h->rows);
+  h->rows = NULL;
+  h->n = h->cap = 0;
+}

@@ -1,0 +1,49 @@
+/* history — the samples kept in the samples table: a point's sample is stored when its value
+ * moves beyond the point's deadband (any change without one), when its quality changes, and at
+ * least every HISTORY_MAX_INTERVAL_MS while it reports; samples older than
+ * HISTORY_RETENTION_MS are pruned hourly. Rows are buffered here and handed to the writer in
+ * chunks of bounded size, each committing an urgent alarm transaction waiting behind it at least
+ * every HISTORY_YIELD_ROWS rows. The engine owns the buffer and flushes it on its timer.
+ * Loop thread. */
+#ifndef DG_HISTORY_H
+#define DG_HISTORY_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "model.h"
+#include "sampleq.h"
+#include "store.h"
+
+#define HISTORY_MAX_INTERVAL_MS 60000
+#define HISTORY_RETENTION_MS (30LL * 86400 * 1000)
+#define HISTORY_CHUNK_ROWS 2000
+/* A waiting alarm transition is committed after at most this many history rows (store_yield). */
+#define HISTORY_YIELD_ROWS 200
+
+/* A point's last stored sample (kept with the point's runtime state). */
+struct history_mark {
+  double value;
+  int64_t ts_ms;             /* 0: nothing stored yet */
+  uint8_t quality;
+};
+
+struct history_row;
+
+struct history {
+  struct store *store;
+  struct history_row *rows;  /* buffered, not yet handed to the writer */
+  size_t n, cap;
+  int64_t last_prune_ms;     /* wall time of the last retention pass */
+  uint64_t *stored;          /* the owner's counter of rows written */
+};
+
+void history_init(struct history *h, struct store *store, uint64_t *stored);
+/* Buffers sample s when it is due against mark (then updated); s->point indexes cfg->points. */
+void history_add(struct history *h, const struct dg_config *cfg, struct history_mark *mark, const struct dg_sample *s);
+/* Hands the buffered rows to the writer (point ids borrowed from cfg, which must outlive the
+ * jobs), and a retention pass when the last one is an hour old. */
+void history_flush(struct history *h, const struct dg_config *cfg);
+void history_free(struct history *h);
+
+#endif
