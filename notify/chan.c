@@ -121,18 +121,25 @@ oom:
   return -ENOMEM;
 }
 
+/* The text with its link, and an empty request object: 0, or -ENOMEM with neither. */
+static int chan__begin(const struct chan_msg *m, char **text, cJSON **root)
+{
+  *text = chan__text_link(m, NULL);
+  *root = cJSON_CreateObject();
+  if (*text && *root) return 0;
+  free(*text);
+  cJSON_Delete(*root);
+  return -ENOMEM;
+}
+
 /* ---- WeCom robot ---- */
 
 static int chan__wecom(const struct dg_channel *ch, const struct chan_msg *m, struct chan_req *r)
 {
   const char *mobile = chan__mobile(m->phone);
-  char *text = chan__text_link(m, NULL);
-  cJSON *root = cJSON_CreateObject();
-  if (!text || !root) {
-    free(text);
-    cJSON_Delete(root);
-    return -ENOMEM;
-  }
+  char *text;
+  cJSON *root;
+  if (chan__begin(m, &text, &root)) return -ENOMEM;
   text[chan_utf8_cut(text, ch->markdown ? CHAN_WECOM_MD_MAX : CHAN_WECOM_TEXT_MAX)] = '\0';
   const char *kind = ch->markdown ? "markdown" : "text";
   cJSON_AddStringToObject(root, "msgtype", kind);
@@ -150,13 +157,9 @@ static int chan__wecom(const struct dg_channel *ch, const struct chan_msg *m, st
 
 static int chan__feishu(const struct dg_channel *ch, const struct chan_msg *m, int64_t now_ms, struct chan_req *r)
 {
-  char *text = chan__text_link(m, NULL);
-  cJSON *root = cJSON_CreateObject();
-  if (!text || !root) {
-    free(text);
-    cJSON_Delete(root);
-    return -ENOMEM;
-  }
+  char *text;
+  cJSON *root;
+  if (chan__begin(m, &text, &root)) return -ENOMEM;
   size_t len = strlen(text) + (m->im ? strlen(m->im) + 40 : 0) + 1;
   char *content = malloc(len);
   if (content) {
