@@ -293,8 +293,8 @@ def test_tiers_channels_and_ack_link(workdir, cleanup):
         assert e.code == 410, e.code
 
     # The escalation stopped with the acknowledgement: tier 3 (wang's SMS) never fires.
-    wait_until(lambda: not daemon.get("/api/v1/escalations")[1]["escalations"], 5, "escalation stopped")
-    steps = tier_steps(daemon)
+    assert not daemon.get("/api/v1/escalations")[1]["escalations"]
+    steps = wait_until(lambda: (st := tier_steps(daemon)) and st[-1]["action"] == "stop" and st, 5, "stop committed")
     assert [(s["tier"], s["action"]) for s in steps] == [(1, "start"), (2, "next_tier"), (2, "stop")], steps
     assert json.loads(steps[2]["detail"])["reason"] == "acknowledged", steps
     tier3_due = started + 6000
