@@ -156,6 +156,10 @@ static void alarm_txn__escalate(const struct alarm_txn_ctx *x, struct alarm_txn 
                         .stage = t->tr_stage, .priority = t->tr.priority, .value = t->tr.value, .ts_ms = t->tr.ts_ms,
                         .has_limit = t->tr.stage >= 0, .hazard_code = t->hc.kind != HAZARD_NONE ? t->hc.code : NULL};
   if (e.has_limit) e.limit = a->rule->stages[t->tr.stage].limit;
+  if (t->hc.kind == HAZARD_OPEN) {
+    e.hazard_opened = t->hc.danger_level == 1 ? 2 : 1;
+    e.hazard_deadline_ms = t->hc.deadline_ms;
+  }
   for (size_t i = 0; !resumed && i < sizeof map / sizeof map[0]; i++)
     if (map[i].ev == ev) e.kind = map[i].kind, e.stop = map[i].stop;
   if (e.kind != ESC_EV_COUNT || e.stop) t->esc = escalate_on_alarm(x->escalate, &e, &t->msgs);

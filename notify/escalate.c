@@ -539,6 +539,7 @@ static char *esc__context(const struct escalate *x, const struct esc_alarm *ev, 
   if (ev->has_limit) cJSON_AddNumberToObject(o, "limit", ev->limit);
   cJSON_AddNumberToObject(o, "ts_ms", (double)ev->ts_ms);
   if (ev->hazard_code) cJSON_AddStringToObject(o, "hazard_code", ev->hazard_code);
+  if (ev->hazard_deadline_ms) cJSON_AddNumberToObject(o, "deadline_ms", (double)ev->hazard_deadline_ms);
   char *s = cJSON_PrintUnformatted(o);
   cJSON_Delete(o);
   return s;
@@ -599,6 +600,18 @@ static void esc__notice(struct escalate *x, struct esc_change *ch, const struct 
   free(r.ctx);
 }
 
+/* The 整改通知 of a hazard the transition opened (a major one to its own policy first). */
+static void esc__hazard(struct escalate *x, struct esc_change *ch, const struct esc_alarm *ev, unsigned level,
+                        const struct dg_unit *u, struct notify_msg **msgs)
+{
+  struct esc_alarm h = *ev;
+  const struct esc_policy *p = NULL;
+  h.kind = ESC_EV_MAJOR_HAZARD_OPENED;
+  if (ev->hazard_opened == 2) p = esc__choose(x, h.kind, ev->priority, level);
+  if (!p) p = esc__choose(x, h.kind = ESC_EV_HAZARD_OPENED, ev->priority, level);
+  if (p) esc__notice(x, ch, &h, p, u, msgs);
+}
+
 struct esc_change *escalate_on_alarm(struct escalate *x, const struct esc_alarm *ev, struct notify_msg **msgs)
 {
   if (!x || !x->cfg->esc) return NULL;
@@ -621,7 +634,9 @@ struct esc_change *escalate_on_alarm(struct escalate *x, const struct esc_alarm 
     esc__sift(x, r->hi);
     esc__snap(ch, r, 0, NULL, ev->ts_ms);
   } else if (ev->kind == ESC_EV_ALARM_ACTIVATE || (!r && ev->kind == ESC_EV_ALARM_ESCALATE)) {
-    const struct esc_policy *p = esc__choose(x, ev->kind, ev->priority, level);
+    int fault = ev->rule->type == DG_RULE_QUALITY || ev->rule->type == DG_RULE_STALE;
+    const struct esc_policy *p = fault ? esc__choose(x, ESC_EV_DRIVER_FAULT, ev->priority, level) : NULL;
+    if (!p) p = esc__choose(x, ev->kind, ev->priority, level);
     if (!p && ev->kind == ESC_EV_ALARM_ESCALATE) p = esc__choose(x, ESC_EV_ALARM_ACTIVATE, ev->priority, level);
     if (r) esc__stop(x, ch, r, "superseded", ev->ts_ms);
     if (p) esc__start(x, ch, ev, p, u, msgs);
@@ -629,6 +644,7 @@ struct esc_change *escalate_on_alarm(struct escalate *x, const struct esc_alarm 
     const struct esc_policy *p = esc__choose(x, ev->kind, ev->priority, level);
     if (p) esc__notice(x, ch, ev, p, u, msgs);
   }
+  if (ev->hazard_opened) esc__hazard(x, ch, ev, level, u, msgs);
   escalate__arm(x);
   if (!ch->snaps && !ch->steps) {
     escalate_change_free(ch);

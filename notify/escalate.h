@@ -5,7 +5,9 @@
  * shelve, out-of-service or return to normal stops it (per the policy's stop conditions). The
  * answer — messages to the persons of the tier and the escalation's rows — is written in the
  * transition's own transaction (escalate_write), so an escalation exists exactly when its
- * transition does. Later steps (next tier after a timeout, re-notify, repeats of the last tier)
+ * transition does. A hazard the transition opens is announced to the first tier of the policy for
+ * hazard_opened (major_hazard_opened first for a major one), a quality or stale alarm is chosen a
+ * driver_fault policy before an alarm_activate one. Later steps (next tier after a timeout, re-notify, repeats of the last tier)
  * are timed on the loop from the next step time stored on the row, each committed with its
  * messages and journal entry before they are sent; escalate_resume reloads running escalations
  * after a restart, so they go on with their remaining time. Loop thread only. */
@@ -35,6 +37,8 @@ struct esc_alarm {
   double limit;
   int64_t ts_ms;
   const char *hazard_code;    /* a hazard the transition opened or counted (may be NULL) */
+  int hazard_opened;          /* the transition opened it: 1 一般, 2 重大 (major) */
+  int64_t hazard_deadline_ms;
 };
 
 struct escalate_stats {

@@ -80,6 +80,10 @@ escalation:
         - {{ roles: [workshop_director], channels: [feishu, wecom, mail], timeout: {t2} }}
         - {{ roles: [safety_director], channels: [sms] }}
       stages: {{ HH: 3 }}
+    - id: rectify
+      events: [hazard_opened]
+      tiers:
+        - {{ responsible: [measure, unit], channels: [mail] }}
 """
 
 
@@ -216,6 +220,14 @@ def check_mail(msg, person_email, want_in_subject):
     return parsed.get_content()
 
 
+def subject(msg):
+    return str(email.message_from_bytes(msg["raw"], policy=email.policy.default)["Subject"])
+
+
+def alarm_mails(mail, to):
+    return [m for m in mail.messages if m["to"] == [to] and "隐患" not in subject(m)]
+
+
 def tier_steps(daemon):
     return db_rows(daemon.db_path, "SELECT tier, action, ts_ms, detail FROM escalation_steps ORDER BY id")
 
@@ -240,9 +252,14 @@ def test_tiers_channels_and_ack_link(workdir, cleanup):
     sms = wait_until(lambda: prov.find(lambda r: r["path"] == "/sms"), 10, "SMS")
     assert sms[0]["verified"] and sms[0]["body"]["to"] == "+8613800000001", sms
     assert sms[0]["body"]["template"] == "SMS_0001" and "30.1" in sms[0]["body"]["params"]["text"], sms
-    m1 = wait_until(lambda: [m for m in mail.messages if m["to"] == ["zhang@example.com"]], 10, "mail to zhang")
+    m1 = wait_until(lambda: alarm_mails(mail, "zhang@example.com"), 10, "mail to zhang")
     text = check_mail(m1[0], "zhang@example.com", "氨气检测器")
     assert "1#液氨储罐" in text and "/api/v1/ack?token=" in text, text
+    # The hazard the alarm opened: its 整改通知 to the responsible person, with the deadline.
+    hz = wait_until(lambda: [m for m in mail.messages if "隐患整改通知" in subject(m)], 10, "hazard notice")
+    text = check_mail(hz[0], "zhang@example.com", "隐患整改通知")
+    code = daemon.get("/api/v1/hazards")[1]["hazards"][0]["code"]
+    assert code in text and "整改期限" in text, text
 
     # Providers' error codes: wrong DingTalk signature and a bad WeCom key are not retried; a
     # WeCom rate limit (45009) is retried later.
@@ -270,8 +287,8 @@ def test_tiers_channels_and_ack_link(workdir, cleanup):
     wc = wait_until(lambda: prov.find(lambda r: r["path"] == "/cgi-bin/webhook/send" and r["verified"]), 10, "WeCom")
     assert wc[0]["body"]["text"]["mentioned_list"] == ["li01"], wc[0]
     steps = tier_steps(daemon)
-    assert [(s["tier"], s["action"]) for s in steps] == [(1, "start"), (2, "next_tier")], steps
-    assert steps[1]["ts_ms"] == started + 3000, steps  # at its due time, not when the timer ran
+    assert [(s["tier"], s["action"]) for s in steps] == [(1, "start"), (1, "notice"), (2, "next_tier")], steps
+    assert steps[2]["ts_ms"] == started + 3000, steps  # at its due time, not when the timer ran
 
     # li acknowledges from the phone: the link opens a confirmation page, its button POSTs.
     link = re.search(r"http://127\.0\.0\.1:8080(/api/v1/ack\?token=[0-9a-f]{32})", fs_text).group(1)
@@ -295,12 +312,12 @@ def test_tiers_channels_and_ack_link(workdir, cleanup):
     # The escalation stopped with the acknowledgement: tier 3 (wang's SMS) never fires.
     assert not daemon.get("/api/v1/escalations")[1]["escalations"]
     steps = wait_until(lambda: (st := tier_steps(daemon)) and st[-1]["action"] == "stop" and st, 5, "stop committed")
-    assert [(s["tier"], s["action"]) for s in steps] == [(1, "start"), (2, "next_tier"), (2, "stop")], steps
-    assert json.loads(steps[2]["detail"])["reason"] == "acknowledged", steps
+    assert [(s["tier"], s["action"]) for s in steps] == [(1, "start"), (1, "notice"), (2, "next_tier"), (2, "stop")], steps
+    assert json.loads(steps[3]["detail"])["reason"] == "acknowledged", steps
     tier3_due = started + 6000
     wait_until(lambda: time.time() * 1000 > tier3_due + 2000, 15, "past tier 3's due time")
     assert not prov.find(lambda r: r["path"] == "/sms" and r["body"]["to"] == "+8613800000003")
-    assert len(tier_steps(daemon)) == 3
+    assert len(tier_steps(daemon)) == 4
     # Nothing was delivered twice.
     ids = [r["headers"].get("X-Dualguard-Delivery") for r in prov.records]
     assert None not in ids and len(ids) == len(set(ids)), ids
@@ -314,7 +331,7 @@ def test_kill9_resumes_with_remaining_time(workdir, cleanup):
     wait_until(lambda: prov.find(lambda r: r["path"] == "/robot/send" and r["verified"]), 15, "tier 1")
     # Every tier-1 delivery that can succeed is confirmed before the crash.
     wait_until(lambda: db_rows(daemon.db_path, "SELECT count(*) AS n FROM outbox WHERE (state = 1 AND channel IN"
-                               " ('ding', 'sms', 'mail')) OR (state = 2 AND channel = 'ding-bad')")[0]["n"] == 4, 15,
+                               " ('ding', 'sms', 'mail')) OR (state = 2 AND channel = 'ding-bad')")[0]["n"] == 5, 15,
                "tier 1 confirmed")
     started = db_rows(daemon.db_path, "SELECT tier_start_ms FROM escalations")[0]["tier_start_ms"]
     daemon.kill9()
@@ -322,12 +339,12 @@ def test_kill9_resumes_with_remaining_time(workdir, cleanup):
     daemon.start()
     fs = wait_until(lambda: prov.find(lambda r: r["path"].startswith("/open-apis/")), 20, "tier 2 after the restart")
     assert fs[0]["t"] * 1000 >= started + 6000 - 50, (fs[0]["t"], started)
-    steps = tier_steps(daemon)
+    steps = [s for s in tier_steps(daemon) if s["action"] != "notice"]
     assert [(s["tier"], s["action"]) for s in steps] == [(1, "start"), (2, "next_tier")], steps
     assert steps[1]["ts_ms"] == started + 6000, steps
     # Confirmed tier-1 deliveries were not sent again.
     assert len(prov.find(lambda r: r["path"] in ("/robot/send", "/sms"))) == before
-    assert len([m for m in mail.messages if m["to"] == ["zhang@example.com"]]) == 1
+    assert len(alarm_mails(mail, "zhang@example.com")) == 1
 
 
 def test_stage_jump_starts_at_mapped_tier(workdir, cleanup):
@@ -335,12 +352,13 @@ def test_stage_jump_starts_at_mapped_tier(workdir, cleanup):
     daemon.start()
     wait_connected(daemon)
     broker.publish("t/gt101", '{"value": 30}')
-    wait_until(lambda: db_rows(daemon.db_path, "SELECT count(*) AS n FROM escalation_steps")[0]["n"] == 1, 15, "tier 1")
+    wait_until(lambda: db_rows(daemon.db_path, "SELECT count(*) AS n FROM escalation_steps WHERE action = 'start'")[0]["n"] == 1,
+               15, "tier 1")
     broker.publish("t/gt101", '{"value": 55}')  # H → HH: the policy maps HH to tier 3
     sms = wait_until(lambda: prov.find(lambda r: r["path"] == "/sms" and r["body"]["to"] == "+8613800000003"), 15,
                      "tier 3 at once")
     assert "55" in sms[0]["body"]["params"]["text"], sms
-    steps = tier_steps(daemon)
+    steps = [s for s in tier_steps(daemon) if s["action"] != "notice"]
     assert [(s["tier"], s["action"]) for s in steps] == [(1, "start"), (3, "jump")], steps
     _, esc = daemon.get("/api/v1/escalations")
     assert esc["escalations"][0]["tier"] == 3, esc
