@@ -31,6 +31,7 @@ static const char config_yaml[] =
   "rules: [ { id: R1, type: high, point: P1, stages: [ { name: H, limit: 25, priority: high } ] } ]\n"
   "escalation:\n"
   "  dashboard_url: http://127.0.0.1:8080\n"
+  "  digest_after: 0\n"
   "  channels: [ { id: sms, type: sms, url: 'http://127.0.0.1:9/sms', body_template: '{\"to\":\"{{phone}}\"}' } ]\n"
   "  policies:\n"
   "    - id: p\n"

@@ -89,3 +89,13 @@ int esc_in_quiet_hours(int32_t from_min, int32_t to_min, int64_t at_ms, int32_t 
   int32_t m = esc_local_minute(at_ms, offset_min);
   return from_min < to_min ? (m >= from_min && m < to_min) : (m >= from_min || m < to_min);
 }
+
+int esc_flood_hold(struct esc_flood *f, int64_t now_ms, int64_t window_ms, uint32_t after)
+{
+  if (!f->count || now_ms >= f->window_start_ms + window_ms) {
+    f->window_start_ms = now_ms;
+    f->count = 0;
+  }
+  f->count++;
+  return after && f->count > after;
+}

@@ -40,4 +40,14 @@ int32_t esc_local_minute(int64_t at_ms, int32_t offset_min);
 /* Inside the quiet hours [from, to) (local minutes; to < from spans midnight)? */
 int esc_in_quiet_hours(int32_t from_min, int32_t to_min, int64_t at_ms, int32_t offset_min);
 
+/* Messages to one person on one channel, counted in windows of window_ms from the first. */
+struct esc_flood {
+  int64_t window_start_ms;
+  uint32_t count;
+};
+
+/* Counts one message at now_ms: 0 to send it on its own, 1 when it is one more than `after` in
+ * the window, to go into the window's digest (sent at window_start_ms + window_ms). */
+int esc_flood_hold(struct esc_flood *f, int64_t now_ms, int64_t window_ms, uint32_t after);
+
 #endif

@@ -47,6 +47,8 @@ struct escalate {
   int closing;
   struct escalate_stats stats;
   struct esc__used *spending; /* links spent whose used_ms is not committed yet */
+  struct esc_digest *digests;
+  uv_timer_t dtimer;          /* sends digests whose window has ended */
 };
 
 /* Rows of one transaction. */
@@ -70,15 +72,33 @@ struct esc_link {
   char *person;
   struct esc_link *next;
 };
+/* A digest row's body, rewritten as messages join it. */
+struct esc_upd {
+  int64_t id;
+  char *body;
+  struct esc_upd *next;
+};
 struct esc_change {
   struct escalate *x;
   struct esc_snap *snaps;
   struct esc_step *steps;
   struct esc_link *links;
   struct notify_msg *msgs;  /* timed steps only: the alarm path hands its messages to the engine */
+  struct notify_msg *held;  /* new digest rows: written, sent when their window ends */
+  struct esc_upd *upds;
+};
+
+/* The digest of one person on one channel while messages flood in. */
+struct esc_digest {
+  char key[160];            /* "<person>|<channel>" */
+  struct esc_flood flood;
+  struct notify_msg *msg;   /* the window's digest row, committed and waiting (NULL: none yet) */
+  cJSON *lines;             /* the titles it holds */
+  struct esc_digest *next;
 };
 
 static void escalate__arm(struct escalate *x);
+static void esc__on_dtimer(uv_timer_t *t);
 
 /* ---- heap ---------------------------------------------------------------------------------- */
 
@@ -186,6 +206,8 @@ int escalate_init(struct escalate **out, uv_loop_t *loop, const struct dg_config
   }
   uv_timer_init(loop, &x->timer);
   x->timer.data = x;
+  uv_timer_init(loop, &x->dtimer);
+  x->dtimer.data = x;
   *out = x;
   return 0;
 }
@@ -253,6 +275,13 @@ void escalate_change_free(struct esc_change *ch)
     free(l);
   }
   notify_msg_free_list(ch->msgs);
+  notify_msg_free_list(ch->held);
+  while (ch->upds) {
+    struct esc_upd *u = ch->upds;
+    ch->upds = u->next;
+    free(u->body);
+    free(u);
+  }
   free(ch);
 }
 
@@ -265,6 +294,8 @@ static const char *const esc__sql_step =
 static const char *const esc__sql_link =
   "INSERT INTO ack_links (id, token_sha256, alarm_id, person, escalation_id, created_ms, expires_ms)"
   " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)";
+
+static const char *const esc__sql_digest = "UPDATE outbox SET body = ?2 WHERE id = ?1 AND state = 0";
 
 static int esc__write_snaps(struct store_conn *c, const struct esc_snap *s)
 {
@@ -320,6 +351,14 @@ int escalate_write(struct store_conn *c, const struct esc_change *ch)
     rc = store_step_done(st);
   }
   if (rc == SQLITE_OK) rc = notify_msg_write(c, ch->msgs);
+  if (rc == SQLITE_OK) rc = notify_msg_write(c, ch->held);
+  for (const struct esc_upd *u = ch->upds; rc == SQLITE_OK && u; u = u->next) {
+    sqlite3_stmt *st = store_stmt(c, esc__sql_digest);
+    if (!st) return SQLITE_ERROR;
+    sqlite3_bind_int64(st, 1, u->id);
+    store_bind_text(st, 2, u->body);
+    rc = store_step_done(st);
+  }
   return rc;
 }
 
@@ -430,6 +469,127 @@ static char *esc__envelope(const struct dg_person *p, const struct dg_channel *c
   return s;
 }
 
+/* ---- flood digests ---- */
+
+static void esc__arm_digests(struct escalate *x)
+{
+  int64_t next = INT64_MAX;
+  for (const struct esc_digest *d = x->digests; d; d = d->next)
+    if (d->msg && d->msg->next_attempt_ms < next) next = d->msg->next_attempt_ms;
+  if (next == INT64_MAX || x->closing) {
+    uv_timer_stop(&x->dtimer);
+    return;
+  }
+  int64_t wait = next - dg_wall_ms();
+  uv_timer_start(&x->dtimer, esc__on_dtimer, (uint64_t)(wait > 0 ? wait : 0), 0);
+}
+
+/* Windows that have ended: their digests go to the sender (their rows are committed). */
+static void esc__on_dtimer(uv_timer_t *t)
+{
+  struct escalate *x = t->data;
+  int64_t now = dg_wall_ms();
+  for (struct esc_digest **pp = &x->digests; *pp;) {
+    struct esc_digest *d = *pp;
+    if (d->msg && d->msg->next_attempt_ms <= now) {
+      notify_send(x->notify, d->msg);
+      d->msg = NULL;
+      cJSON_Delete(d->lines);
+      d->lines = NULL;
+    }
+    if (!d->msg && now >= d->flood.window_start_ms + (int64_t)x->cfg->esc->digest_window_s * 1000) {
+      *pp = d->next;
+      free(d);
+    } else {
+      pp = &d->next;
+    }
+  }
+  esc__arm_digests(x);
+}
+
+static char *esc__digest_body(const struct dg_person *p, const struct dg_channel *chn, const struct esc_digest *d,
+                              enum esc_lang lang)
+{
+  cJSON *root = cJSON_CreateObject(), *to = cJSON_AddObjectToObject(root, "to");
+  int n = cJSON_GetArraySize(d->lines);
+  char title[128];
+  size_t len = 64;
+  for (int i = 0; i < n; i++) len += strlen(cJSON_GetArrayItem(d->lines, i)->valuestring) + 1;
+  char *text = malloc(len);
+  snprintf(title, sizeof title, lang == ESC_LANG_EN ? "%d more alerts (digest)" : "另有%d条通知（汇总）", n);
+  if (text) {
+    size_t used = (size_t)snprintf(text, len, "%s", title);
+    for (int i = 0; i < n; i++) used += (size_t)snprintf(text + used, len - used, "\n%s", cJSON_GetArrayItem(d->lines, i)->valuestring);
+  }
+  cJSON_AddStringToObject(to, "person", p->id);
+  if (p->phone) cJSON_AddStringToObject(to, "phone", p->phone);
+  if (p->email) cJSON_AddStringToObject(to, "email", p->email);
+  const char *im = esc__contact(p, chn);
+  if (im) cJSON_AddStringToObject(to, "im", im);
+  cJSON_AddStringToObject(root, "title", title);
+  cJSON_AddStringToObject(root, "text", text ? text : title);
+  free(text);
+  char *s = cJSON_PrintUnformatted(root);
+  cJSON_Delete(root);
+  return s;
+}
+
+/* Counts a message to p on chn; when it is one too many for the window, it joins the window's
+ * digest (a row committed now, sent when the window ends) instead: 1, else 0. */
+static int esc__digest(struct escalate *x, struct esc_change *ch, const struct dg_person *p,
+                       const struct dg_channel *chn, const char *title, int64_t now)
+{
+  const struct esc_config *e = x->cfg->esc;
+  char key[160];
+  snprintf(key, sizeof key, "%s|%s", p->id, chn->id);
+  struct esc_digest *d = x->digests;
+  while (d && strcmp(d->key, key)) d = d->next;
+  if (!d && (d = calloc(1, sizeof *d))) {
+    snprintf(d->key, sizeof d->key, "%s", key);
+    d->next = x->digests;
+    x->digests = d;
+  }
+  int64_t window = (int64_t)e->digest_window_s * 1000;
+  if (!d || !esc_flood_hold(&d->flood, now, window, e->digest_after)) return 0;
+  if (!d->lines && !(d->lines = cJSON_CreateArray())) return 0;
+  cJSON_AddItemToArray(d->lines, cJSON_CreateString(title));
+  char *body = esc__digest_body(p, chn, d, e->lang);
+  if (!body) return 0;
+  if (!d->msg) {
+    char ref[200];
+    snprintf(ref, sizeof ref, "digest:%s:%lld", key, (long long)d->flood.window_start_ms);
+    struct notify_msg *m = notify_msg_new(x->notify, chn, ref, body, now), *copy = calloc(1, sizeof *copy);
+    if (!m || !copy || !(m->recipient = strdup(p->id))) {
+      notify_msg_free_list(m);
+      free(copy);
+      return 0;
+    }
+    m->next_attempt_ms = d->flood.window_start_ms + window;
+    *copy = *m; /* the change writes a copy; the digest keeps the row to send */
+    copy->channel = strdup(m->channel);
+    copy->ref = strdup(m->ref);
+    copy->body = strdup(m->body);
+    copy->recipient = strdup(m->recipient);
+    copy->next = ch->held;
+    ch->held = copy;
+    d->msg = m;
+    esc__arm_digests(x);
+    return 1;
+  }
+  struct esc_upd *u = calloc(1, sizeof *u);
+  if (!u) {
+    free(body);
+    return 1;
+  }
+  free(d->msg->body);
+  d->msg->body = strdup(body);
+  u->id = d->msg->id;
+  u->body = body;
+  u->next = ch->upds;
+  ch->upds = u;
+  return 1;
+}
+
 /* Tells tier `tier` of r's policy: one message per person and channel, journaled. */
 static void esc__tell(struct escalate *x, struct esc_change *ch, struct esc_run *r, const struct esc_policy *p,
                       uint32_t tier, enum esc_event ev, const char *action, int64_t now, struct notify_msg **msgs)
@@ -443,6 +603,8 @@ static void esc__tell(struct escalate *x, struct esc_change *ch, struct esc_run 
   const cJSON *jp = cJSON_GetObjectItemCaseSensitive(ctx, "priority");
   const char *prio = cJSON_IsString(jp) ? jp->valuestring : NULL;
   int quiet = prio && !strcmp(prio, "low") && esc_in_quiet_hours(e->quiet_from_min, e->quiet_to_min, now, e->utc_offset_min);
+  /* a critical alarm or a major hazard is never held back by a digest */
+  int urgent = (prio && !strcmp(prio, "critical")) || ev == ESC_EV_MAJOR_HAZARD_OPENED;
   size_t n = esc__recipients(x, t, ctx, now, who);
   r->steps++;
   for (size_t i = 0; i < n; i++) {
@@ -455,6 +617,10 @@ static void esc__tell(struct escalate *x, struct esc_change *ch, struct esc_run 
       cJSON_AddItemToArray(told, entry);
       if (!esc__reachable(who[i], chn)) {
         cJSON_AddStringToObject(entry, "skipped", "no contact point");
+        continue;
+      }
+      if (!urgent && esc__digest(x, ch, who[i], chn, title, now)) {
+        cJSON_AddStringToObject(entry, "held", "digest");
         continue;
       }
       char ref[160];
@@ -893,6 +1059,13 @@ void escalate_stats(const struct escalate *x, struct escalate_stats *out)
 static void esc__on_close(uv_handle_t *h)
 {
   struct escalate *x = h->data;
+  while (x->digests) {
+    struct esc_digest *d = x->digests;
+    x->digests = d->next;
+    notify_msg_free_list(d->msg);
+    cJSON_Delete(d->lines);
+    free(d);
+  }
   for (size_t i = 0; i < x->n; i++) esc__run_free(x->heap[i]);
   free(x->heap);
   free(x);
@@ -902,5 +1075,6 @@ void escalate_close(struct escalate *x)
 {
   if (!x) return;
   x->closing = 1;
+  uv_close((uv_handle_t *)&x->dtimer, NULL);
   uv_close((uv_handle_t *)&x->timer, esc__on_close);
 }

@@ -59,6 +59,8 @@ rules:
     stages: [ {{ name: H, limit: 25, priority: high }}, {{ name: HH, limit: 50, priority: critical }} ]
 escalation:
   dashboard_url: "http://127.0.0.1:8080"
+  digest_window: 8s
+  digest_after: {digest_after}
   channels:
     - {{ id: ding, type: dingtalk, url: "http://127.0.0.1:{prov}/robot/send?access_token=T1", secret_file: {secret_file} }}
     - {{ id: ding-bad, type: dingtalk, url: "http://127.0.0.1:{prov}/robot/send?access_token=T1", secret: wrong }}
@@ -181,7 +183,7 @@ class Mailbox:
         self.controller.stop()
 
 
-def setup(workdir, cleanup, t1="3s", t2="3s"):
+def setup(workdir, cleanup, t1="3s", t2="3s", digest_after=0):
     broker = Mosquitto(workdir).start()
     cleanup.append(broker.stop)
     prov = Providers()
@@ -192,7 +194,8 @@ def setup(workdir, cleanup, t1="3s", t2="3s"):
     with open(secret_file, "w") as f:
         f.write(DING_SECRET + "\n")
     cfg = os.path.join(workdir, "plant.yaml")
-    text = CONFIG.format(mqtt_port=broker.port, prov=prov.port, smtp=mail.port, secret_file=secret_file, t1=t1, t2=t2)
+    text = CONFIG.format(mqtt_port=broker.port, prov=prov.port, smtp=mail.port, secret_file=secret_file, t1=t1, t2=t2,
+                         digest_after=digest_after)
     daemon = Daemon(workdir, cfg, os.path.join(workdir, "dg.db"), env={"DG_TEST_FEISHU_SECRET": FEISHU_SECRET})
     cleanup.append(lambda: daemon.stop(signal.SIGKILL))
     with open(cfg, "w", encoding="utf-8") as f:
@@ -364,6 +367,30 @@ def test_stage_jump_starts_at_mapped_tier(workdir, cleanup):
     assert esc["escalations"][0]["tier"] == 3, esc
 
 
+def test_flood_digest(workdir, cleanup):
+    broker, prov, mail, daemon = setup(workdir, cleanup, t1="60s", t2="60s", digest_after=2)
+    daemon.start()
+    wait_connected(daemon)
+    # Four activations within the 8 s window: zhang's SMS gets two messages, then one digest of
+    # the other two when the window ends; the HH stage (critical) is never held.
+    for i in range(4):
+        broker.publish("t/gt101", '{"value": %d}' % (30 + i))
+        wait_until(lambda: daemon.alarm("R-GT101-H")["state"] == "UNACK", 10, "active")
+        broker.publish("t/gt101", '{"value": 10}')
+        wait_until(lambda: daemon.alarm("R-GT101-H")["state"] == "RTN_UNACK", 10, "cleared")
+    to_zhang = lambda: prov.find(lambda r: r["path"] == "/sms" and r["body"]["to"] == "+8613800000001")
+    digest = wait_until(lambda: [r for r in to_zhang() if "汇总" in r["body"]["params"]["text"]], 20, "the digest")
+    text = digest[0]["body"]["params"]["text"]
+    assert "另有2条通知" in text and text.count("氨气检测器") == 2, text
+    assert len(to_zhang()) == 3, [r["body"] for r in to_zhang()]
+    held = [json.loads(s["detail"]) for s in tier_steps(daemon) if s["action"] == "start"]
+    assert sum(1 for d in held for t in d["told"] if t.get("held") == "digest" and t["channel"] == "sms") == 2, held
+    broker.publish("t/gt101", '{"value": 60}')  # HH: critical, sent at once although the window is full again
+    wait_until(lambda: daemon.alarm("R-GT101-H")["stage"] == "HH", 10, "HH")
+    wait_until(lambda: prov.find(lambda r: r["path"] == "/sms" and r["body"]["to"] == "+8613800000003"), 10,
+               "tier 3 at once")
+
+
 if __name__ == "__main__":
     try:
         import aiosmtpd  # noqa: F401
@@ -371,4 +398,4 @@ if __name__ == "__main__":
         print("python3-aiosmtpd is not installed (scripts/install-deps.sh)")
         sys.exit(77)
     sys.exit(run_tests([test_tiers_channels_and_ack_link, test_kill9_resumes_with_remaining_time,
-                        test_stage_jump_starts_at_mapped_tier]))
+                        test_stage_jump_starts_at_mapped_tier, test_flood_digest]))

@@ -162,6 +162,24 @@ static void test_quiet_hours(void **state)
   assert_false(esc_in_quiet_hours(-1, -1, d0, 480));
 }
 
+static void test_digest_window(void **state)
+{
+  (void)state;
+  struct esc_flood f = {0};
+  int64_t t = 5 * MIN;
+  /* three on their own, then the window's digest takes the rest */
+  for (int i = 0; i < 3; i++) assert_false(esc_flood_hold(&f, t + i * 1000, MIN, 3));
+  assert_true(esc_flood_hold(&f, t + 10000, MIN, 3));
+  assert_true(esc_flood_hold(&f, t + MIN - 1, MIN, 3));
+  assert_true(f.window_start_ms == t);
+  /* a new window starts with the first message after the last one ended */
+  assert_false(esc_flood_hold(&f, t + MIN, MIN, 3));
+  assert_true(f.window_start_ms == t + MIN && f.count == 1);
+  /* after = 0: never held */
+  struct esc_flood g = {0};
+  for (int i = 0; i < 10; i++) assert_false(esc_flood_hold(&g, t, MIN, 0));
+}
+
 int main(void)
 {
   const struct CMUnitTest tests[] = {
@@ -172,6 +190,7 @@ int main(void)
     cmocka_unit_test(test_rota_weekly_and_time_zones),
     cmocka_unit_test(test_rota_overrides),
     cmocka_unit_test(test_quiet_hours),
+    cmocka_unit_test(test_digest_window),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }
