@@ -37,6 +37,7 @@ void history_add(struct history *h, const struct dg_config *cfg, struct history_
     struct history_row *rows = realloc(h->rows, cap * sizeof *rows);
     if (!rows) {
       DG_LOG_RL(DG_LOG_ERR, "history", "out of memory: sample of %s not stored", cfg->points[s->point].id);
+      store_health(h->store)->history_dropped++;
       return;
     }
     h->rows = rows;
@@ -49,6 +50,7 @@ void history_add(struct history *h, const struct dg_config *cfg, struct history_
 }
 
 struct history__batch {
+  struct store *store;
   uint64_t *stored;
   const struct dg_config *cfg;
   struct history_row *rows;
@@ -86,8 +88,12 @@ static int history__batch_work(struct store_conn *c, void *arg)
 static void history__batch_done(void *arg, int rc)
 {
   struct history__batch *b = arg;
-  if (rc) DG_LOG_RL(DG_LOG_ERR, "history", "%zu samples could not be stored (rc %d)", b->n, rc);
-  else *b->stored += b->n;
+  if (rc) {
+    DG_LOG_RL(DG_LOG_ERR, "history", "%zu samples could not be stored (rc %d)", b->n, rc);
+    store_health(b->store)->history_dropped += b->n;
+  } else {
+    *b->stored += b->n;
+  }
   free(b->rows);
   free(b);
 }
@@ -99,9 +105,11 @@ static void history__submit_batch(struct history *h, const struct dg_config *cfg
 {
   struct history__batch *b = calloc(1, sizeof *b);
   if (!b) {
+    store_health(h->store)->history_dropped += n;
     free(rows);
     return;
   }
+  b->store = h->store;
   b->stored = h->stored;
   b->cfg = cfg;
   b->rows = rows;
@@ -119,6 +127,7 @@ void history_flush(struct history *h, const struct dg_config *cfg)
     struct history_row *rows = malloc(n * sizeof *rows);
     if (!rows) {
       DG_LOG_RL(DG_LOG_ERR, "history", "out of memory: %zu samples not stored", n);
+      store_health(h->store)->history_dropped += n;
       continue;
     }
     memcpy(rows, h->rows + off, n * sizeof *rows);
