@@ -118,12 +118,11 @@ int main(int argc, char **argv)
 
   long rss0, rss1;
   double cpu0 = cpu_s(&rss0), t0 = now_s();
-  int64_t wall = dg_wall_ms();
   for (int i = 0; i < count; i++) {
     struct start_job *j = calloc(1, sizeof *j);
     struct esc_alarm ev = {.kind = ESC_EV_ALARM_ACTIVATE, .alarm_id = i + 1, .rule = &cfg->rules[0], .stage = "H",
                            .priority = DG_PRIO_HIGH, .value = 25.0 + i % 100 / 10.0, .has_limit = 1, .limit = 25,
-                           .ts_ms = wall};
+                           .ts_ms = dg_wall_ms()};
     j->b = &b;
     j->ch = escalate_on_alarm(b.esc, &ev, &j->msgs);
     if (store_submit_urgent(b.store, start_work, start_done, j)) start_done(j, -1);
