@@ -71,6 +71,9 @@ escalation:
     - {{ id: sms, type: sms, url: "http://127.0.0.1:{prov}/sms", template: SMS_0001,
         headers: {{ Authorization: "Bearer {{{{secret}}}}" }}, secret: gw-key,
         body_template: '{{"to":"{{{{phone}}}}","template":"{{{{template}}}}","params":{{"text":"{{{{text}}}}"}},"request_id":"{{{{id}}}}"}}' }}
+    - {{ id: call, type: voice, url: "http://127.0.0.1:{prov}/voice", template: TTS_0001, secret: gw-key,
+        headers: {{ Authorization: "Bearer {{{{secret}}}}" }}, per_number_per_min: 1, fallback: sms,
+        body_template: '{{"to":"{{{{phone}}}}","template":"{{{{template}}}}","params":{{"text":"{{{{text}}}}"}},"request_id":"{{{{id}}}}"}}' }}
     - {{ id: mail, type: smtp, url: "smtp://127.0.0.1:{smtp}", from: alarm@plant.example }}
     - {{ id: hang, type: webhook, url: "http://127.0.0.1:{prov}/hang", timeout: 20s }}
   policies:
@@ -80,7 +83,7 @@ escalation:
       tiers:
         - {{ responsible: [unit], channels: [hang, ding, ding-bad, wecom-limited, wecom-badkey, sms, mail], timeout: {t1} }}
         - {{ roles: [workshop_director], channels: [feishu, wecom, mail], timeout: {t2} }}
-        - {{ roles: [safety_director], channels: [sms] }}
+        - {{ roles: [safety_director], channels: [call] }}
       stages: {{ HH: 3 }}
     - id: rectify
       events: [hazard_opened]
@@ -146,7 +149,7 @@ class Providers:
             want = base64.b64encode(hmac.new(f"{ts}\n{FEISHU_SECRET}".encode(), b"", hashlib.sha256).digest()).decode()
             rec["verified"] = bool(ts) and hmac.compare_digest(body.get("sign", ""), want)
             return 200, {"code": 0, "msg": "success"} if rec["verified"] else {"code": 19021, "msg": "sign match fail"}
-        if path == "/sms":
+        if path in ("/sms", "/voice"):
             rec["verified"] = (rec["headers"].get("Authorization") == "Bearer gw-key" and
                                body["request_id"] == rec["headers"].get("X-Dualguard-Delivery"))
             return 200, {"Code": "OK"}
@@ -321,7 +324,7 @@ def test_tiers_channels_and_ack_link(workdir, cleanup):
     assert json.loads(steps[3]["detail"])["reason"] == "acknowledged", steps
     tier3_due = started + 6000
     wait_until(lambda: time.time() * 1000 > tier3_due + 2000, 15, "past tier 3's due time")
-    assert not prov.find(lambda r: r["path"] == "/sms" and r["body"]["to"] == "+8613800000003")
+    assert not prov.find(lambda r: r["path"] in ("/sms", "/voice") and r["body"]["to"] == "+8613800000003")
     assert len(tier_steps(daemon)) == 4
     # Nothing was delivered twice.
     ids = [r["headers"].get("X-Dualguard-Delivery") for r in prov.records]
@@ -360,13 +363,25 @@ def test_stage_jump_starts_at_mapped_tier(workdir, cleanup):
     wait_until(lambda: db_rows(daemon.db_path, "SELECT count(*) AS n FROM escalation_steps WHERE action = 'start'")[0]["n"] == 1,
                15, "tier 1")
     broker.publish("t/gt101", '{"value": 55}')  # H → HH: the policy maps HH to tier 3
-    sms = wait_until(lambda: prov.find(lambda r: r["path"] == "/sms" and r["body"]["to"] == "+8613800000003"), 15,
-                     "tier 3 at once")
-    assert "55" in sms[0]["body"]["params"]["text"], sms
+    call = wait_until(lambda: prov.find(lambda r: r["path"] == "/voice" and r["body"]["to"] == "+8613800000003"), 15,
+                      "tier 3 at once")
+    assert call[0]["verified"] and call[0]["body"]["template"] == "TTS_0001" and "55" in call[0]["body"]["params"]["text"], call
     steps = [s for s in tier_steps(daemon) if s["action"] != "notice"]
     assert [(s["tier"], s["action"]) for s in steps] == [(1, "start"), (3, "jump")], steps
     _, esc = daemon.get("/api/v1/escalations")
     assert esc["escalations"][0]["tier"] == 3, esc
+    # Back to normal and straight to HH again: the escalation starts at tier 3, but wang's number
+    # had its one call this minute, so the call goes out as an SMS (same outbox id as request id).
+    broker.publish("t/gt101", '{"value": 10}')
+    wait_until(lambda: daemon.alarm("R-GT101-H")["state"] == "RTN_UNACK", 10, "cleared")
+    broker.publish("t/gt101", '{"value": 60}')
+    sms = wait_until(lambda: prov.find(lambda r: r["path"] == "/sms" and r["body"]["to"] == "+8613800000003"), 15,
+                     "the capped call as SMS")
+    assert sms[0]["verified"] and "60" in sms[0]["body"]["params"]["text"], sms
+    assert len(prov.find(lambda r: r["path"] == "/voice")) == 1
+    _, n = daemon.get("/api/v1/notifications?recipient=wang")
+    assert [x["channel"] for x in n["notifications"]] == ["call", "call"], n
+    assert str(n["notifications"][0]["id"]) == sms[0]["headers"]["X-Dualguard-Delivery"], (n, sms[0]["headers"])
 
 
 def test_flood_digest(workdir, cleanup):
@@ -389,7 +404,7 @@ def test_flood_digest(workdir, cleanup):
     assert sum(1 for d in held for t in d["told"] if t.get("held") == "digest" and t["channel"] == "sms") == 2, held
     broker.publish("t/gt101", '{"value": 60}')  # HH: critical, sent at once although the window is full again
     wait_until(lambda: daemon.alarm("R-GT101-H")["stage"] == "HH", 10, "HH")
-    wait_until(lambda: prov.find(lambda r: r["path"] == "/sms" and r["body"]["to"] == "+8613800000003"), 10,
+    wait_until(lambda: prov.find(lambda r: r["path"] == "/voice" and r["body"]["to"] == "+8613800000003"), 10,
                "tier 3 at once")
 
 
