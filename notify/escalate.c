@@ -497,7 +497,8 @@ static void esc__on_dtimer(uv_timer_t *t)
       cJSON_Delete(d->lines);
       d->lines = NULL;
     }
-    if (!d->msg && now >= d->flood.window_start_ms + (int64_t)x->cfg->esc->digest_window_s * 1000) {
+    int64_t window = x->cfg->esc ? (int64_t)x->cfg->esc->digest_window_s * 1000 : 0;
+    if (!d->msg && now >= d->flood.window_start_ms + window) {
       *pp = d->next;
       free(d);
     } else {
