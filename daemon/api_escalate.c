@@ -86,8 +86,8 @@ static int api_esc__token_ok(const char *t)
   return strspn(t, "0123456789abcdef") == n;
 }
 
-/* GET /api/v1/ack?token=T: a page asking to confirm, so a link preview fetching the URL does not
- * acknowledge anything; the button POSTs the token. */
+/* GET /ack?token=T, outside /api/ (no login: the token is the credential): a page asking to
+ * confirm, so a link preview fetching the URL acknowledges nothing; the button POSTs the token. */
 static void api_esc__ack_page(void *ud, const struct http_request *req, struct http_response *resp)
 {
   (void)ud;
@@ -138,7 +138,7 @@ static const struct api_route api_esc__routes[] = {
   {"GET", "/api/v1/escalations", api_esc__list, 0, NULL},
   {"GET", "/api/v1/notifications", api_esc__outbox, 0, NULL},
   {"GET", "/api/v1/oncall", api_esc__oncall, 0, NULL},
-  {"GET", "/api/v1/ack", api_esc__ack_page, 0, NULL},
+  {"GET", "/ack", api_esc__ack_page, 0, NULL},
   {"POST", "/api/v1/ack", api_esc__ack, 0, NULL},
 };
 

@@ -442,7 +442,7 @@ static char *esc__link(struct escalate *x, struct esc_change *ch, const struct e
   ch->links = l;
   size_t len = strlen(e->dashboard_url) + sizeof token + 32;
   char *url = malloc(len);
-  if (url) snprintf(url, len, "%s/api/v1/ack?token=%s", e->dashboard_url, token);
+  if (url) snprintf(url, len, "%s/ack?token=%s", e->dashboard_url, token);
   return url;
 }
 

@@ -56,7 +56,7 @@ def test_demo_scenario_raises_and_clears_the_gas_alarm(workdir, cleanup):
     persons = sink.wait_for(lambda r: [e for e in r if e["path"] == "/persons"], 15)
     tier1 = [e["body"] for e in persons if e["path"] == "/persons"]
     assert [b["to"]["person"] for b in tier1] == ["zhang"] and tier1[0]["tier"] == 1, tier1
-    assert "%LEL" in tier1[0]["text"] and "/api/v1/ack?token=" in tier1[0]["link"], tier1
+    assert "%LEL" in tier1[0]["text"] and "/ack?token=" in tier1[0]["link"], tier1
     history = db_rows(daemon.db_path, "SELECT COUNT(*) n, MAX(value) top FROM samples WHERE point = 'GT101'")[0]
     assert history["n"] > 50 and history["top"] > 30, history
     assert daemon.stop() == 0
