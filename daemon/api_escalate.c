@@ -41,25 +41,29 @@ static void api_esc__oncall(void *ud, const struct http_request *req, struct htt
 
 static const char *const api_esc__sql_outbox =
   "SELECT id, created_ms, channel, recipient, ref, state, attempts, last_error, delivered_ms, expires_ms"
-  " FROM outbox WHERE (?1 IS NULL OR recipient = ?1) ORDER BY id DESC LIMIT ?2";
+  " FROM outbox WHERE (?1 IS NULL OR recipient = ?1) AND id < ?3 ORDER BY id DESC LIMIT ?2";
 
-/* GET /api/v1/notifications[?recipient=person&limit=N] */
+/* GET /api/v1/notifications[?recipient=person&limit=N&cursor=C] */
 static void api_esc__outbox(void *ud, const struct http_request *req, struct http_response *resp)
 {
   static const char *const states[] = {"pending", "delivered", "expired"};
   struct api_ctx *ctx = ud;
-  char who[128], lim[16];
-  int has = api_query_text(req, "recipient", who, sizeof who, resp);
-  if (has < 0) return;
-  int limit = http_query_get(req->query, "limit", lim, sizeof lim) > 0 ? atoi(lim) : 100;
-  if (limit <= 0 || limit > API_ESC_LIST_MAX) limit = 100;
+  char who[128];
+  int64_t after = INT64_MAX;
+  int has = api_query_text(req, "recipient", who, sizeof who, resp), rows = 0;
+  if (has < 0 || api_query_cursor(req, &after, 1, resp) < 0) return;
+  int limit = api_query_limit(req, 100);
+  if (limit > API_ESC_LIST_MAX) limit = API_ESC_LIST_MAX;
   sqlite3_stmt *st = store_stmt(store_reader(ctx->store), api_esc__sql_outbox);
   if (!st) return api_error(resp, 500, "database error");
   store_bind_text(st, 1, has && who[0] ? who : NULL);
   sqlite3_bind_int(st, 2, limit);
+  sqlite3_bind_int64(st, 3, after);
   cJSON *root = cJSON_CreateObject(), *arr = cJSON_AddArrayToObject(root, "notifications");
   while (sqlite3_step(st) == SQLITE_ROW) {
     cJSON *o = cJSON_CreateObject();
+    rows++;
+    after = sqlite3_column_int64(st, 0);
     int state = sqlite3_column_int(st, 5);
     cJSON_AddNumberToObject(o, "id", (double)sqlite3_column_int64(st, 0));
     cJSON_AddNumberToObject(o, "created_ms", (double)sqlite3_column_int64(st, 1));
@@ -76,6 +80,7 @@ static void api_esc__outbox(void *ud, const struct http_request *req, struct htt
     cJSON_AddItemToArray(arr, o);
   }
   sqlite3_reset(st);
+  api_next_cursor(root, &after, 1, rows, limit);
   api_reply(resp, 200, root);
 }
 
@@ -135,11 +140,11 @@ static void api_esc__ack(void *ud, const struct http_request *req, struct http_r
 }
 
 static const struct api_route api_esc__routes[] = {
-  {"GET", "/api/v1/escalations", api_esc__list, 0, NULL},
-  {"GET", "/api/v1/notifications", api_esc__outbox, 0, NULL},
-  {"GET", "/api/v1/oncall", api_esc__oncall, 0, NULL},
-  {"GET", "/ack", api_esc__ack_page, 0, NULL},
-  {"POST", "/api/v1/ack", api_esc__ack, 0, NULL},
+  {"GET", "/api/v1/escalations", api_esc__list, 0, NULL, "alarm"},
+  {"GET", "/api/v1/notifications", api_esc__outbox, 0, NULL, "recipient limit cursor"},
+  {"GET", "/api/v1/oncall", api_esc__oncall, 0, NULL, "at"},
+  {"GET", "/ack", api_esc__ack_page, 0, NULL, "token"},
+  {"POST", "/api/v1/ack", api_esc__ack, 0, NULL, NULL},
 };
 
 struct api_routes escalate_api_routes(void) { return API_ROUTES(api_esc__routes); }

@@ -173,6 +173,8 @@ def test_cursor_pages_through_hazards(workdir, cleanup):
     assert status == 200 and "next_cursor" in body, body
     status, body = daemon.get("/api/v1/model/audit?limit=1")
     assert status == 200 and "next_cursor" in body, body
+    status, body = daemon.get("/api/v1/notifications?limit=1")
+    assert status == 200 and body["next_cursor"] is None, body
 
 
 if __name__ == "__main__":
