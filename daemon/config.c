@@ -9,6 +9,7 @@
 #include "mqtt_config.h"
 #include "notify_config.h"
 #include "point_config.h"
+#include "post_config.h"
 #include "rule_config.h"
 #include "workcal.h"
 
@@ -48,12 +49,13 @@ static int cfg__http(struct dg_ycheck *y, const struct dg_ynode *n, void *obj)
   return DG_YC_MAP(y, n, cfg__http_fields, obj, &s);
 }
 
-enum { DMN_HTTP, DMN_DB, DMN_FLUSH, DMN_DEADLINE };
+enum { DMN_HTTP, DMN_DB, DMN_FLUSH, DMN_DEADLINE, DMN_PUBLIC_URL };
 static const struct dg_yfield cfg__daemon_fields[] = {
   [DMN_HTTP] = YF_NODE("http", 0),
   [DMN_DB] = YF_STR("db", struct dg_config, db_path, 0),
   [DMN_FLUSH] = YF_NUM("history_flush", DG_YK_MS, struct dg_config, history_flush_ms, 0, 1, 3600000),
   [DMN_DEADLINE] = YF_NUM("hazard_deadline_days", DG_YK_U32, struct dg_config, hazard_deadline_days, 0, 1, 3650),
+  [DMN_PUBLIC_URL] = YF_STR("public_url", struct dg_config, public_url, 0),
 };
 
 static int cfg__daemon(struct dg_ycheck *y, const struct dg_ynode *n, void *obj)
@@ -97,7 +99,7 @@ static int cfg__person(struct dg_ycheck *y, const struct dg_ynode *n, void *item
 /* ---- top level ---- */
 
 enum { TOP_SITE, TOP_DAEMON, TOP_PERSONS, TOP_SOURCES, TOP_MQTT, TOP_MODBUS, TOP_POINTS, TOP_RULES,
-       TOP_CHANNELS, TOP_POLICIES, TOP_ALARM, TOP_RISK_BANDS, TOP_CALENDAR, TOP_LEDGER };
+       TOP_CHANNELS, TOP_POLICIES, TOP_ALARM, TOP_RISK_BANDS, TOP_CALENDAR, TOP_LEDGER, TOP_POSTS };
 static const struct dg_yfield cfg__top_fields[] = {
   [TOP_SITE] = YF_NODE("site", DG_YF_REQ),
   [TOP_DAEMON] = YF_NODE("daemon", 0),
@@ -113,6 +115,7 @@ static const struct dg_yfield cfg__top_fields[] = {
   [TOP_RISK_BANDS] = YF_NODE("risk_bands", 0),
   [TOP_CALENDAR] = YF_NODE("calendar", 0),
   [TOP_LEDGER] = YF_NODE("ledger", 0),
+  [TOP_POSTS] = YF_NODE("posts", 0),
 };
 
 /* Hands the value of top-level key `key` (if present) to the section's owner. */
@@ -153,6 +156,7 @@ static int cfg__root(struct cfg_ctx *x, const struct dg_ynode *root)
   /* Sections in dependency order, so every reference names something already loaded. */
   if (!rc) rc = cfg__section(x, &s, TOP_PERSONS, cfg__persons);
   if (!rc) rc = cfg__section(x, &s, TOP_SOURCES, model_config_parse);
+  if (!rc) rc = cfg__section(x, &s, TOP_POSTS, post_config_parse);
   if (!rc) rc = cfg__section(x, &s, TOP_MQTT, mqtt_config_parse);
   if (!rc) rc = cfg__section(x, &s, TOP_MODBUS, modbus_config_parse);
   if (!rc) rc = cfg__section(x, &s, TOP_POINTS, point_config_parse);
@@ -398,6 +402,7 @@ int config_load_edits_string(const char *name, const char *yaml, size_t len, con
   dg_idmap_free(&x.buses);
   dg_idmap_free(&x.rules);
   dg_idmap_free(&x.policies);
+  dg_idmap_free(&x.posts);
   if (rc || !out) {
     config_free(x.c);
     return rc;
@@ -488,6 +493,7 @@ void config_free(struct dg_config *c)
   rule_config_free(c);
   notify_config_free(c);
   ledger_config_free(c);
+  post_config_free(c);
   if (c->index) {
     dg_idmap_free(&c->index->points);
     dg_idmap_free(&c->index->measures);
@@ -499,6 +505,7 @@ void config_free(struct dg_config *c)
   free(c->path);
   free(c->site_code);
   free(c->site_name);
+  free(c->public_url);
   free(c->http_listen);
   free(c->db_path);
   free(c->attachments_dir);

@@ -127,6 +127,13 @@ struct dg_person *dg_config_person(const struct dg_config *c, const char *id)
   return NULL;
 }
 
+struct dg_post *dg_config_post(const struct dg_config *c, const char *id)
+{
+  for (size_t i = 0; c && id && i < c->n_posts; i++)
+    if (model__id_is(c->posts[i].id, id)) return &c->posts[i];
+  return NULL;
+}
+
 struct dg_channel *dg_config_channel(const struct dg_config *c, const char *id)
 {
   if (!c || !id) return NULL;
