@@ -1,0 +1,99 @@
+#!/usr/bin/python3
+"""Posts (岗位) with a real daemon: in the model API, edited through it with the audit trail and
+refused with the field named when they name what does not exist."""
+import sys
+
+from dgtest import db_rows, run_tests, start_daemon
+
+CONFIG = """
+site: { code: "T-0001", name: 测试化工 }
+persons:
+  - { id: wang, name: 王工, roles: [engineer] }
+  - { id: zhang, name: 张工, phone: "+8613800000001", roles: [operator] }
+  - { id: zhao, name: 赵工, roles: [operator] }
+  - { id: li, name: 李主任, roles: [workshop_director] }
+hazard_sources:
+  - id: HS1
+    name: 液氨罐区
+    units:
+      - id: U1
+        name: 1#储罐
+        responsible: { dept: 储运车间, person: li }
+        events:
+          - id: E1
+            name: 液氨泄漏中毒
+            accident_type: 中毒和窒息
+            lec: { l: 3, e: 6, c: 40 }
+            measures:
+              - { id: M1, desc: 罐区巡检，法兰及阀门无泄漏, classify: "3-1", data_src: 2, control_level: 岗位 }
+              - { id: M2, desc: 正压式空气呼吸器完好，泄漏时佩戴后关闭根部阀, classify: "4-1", data_src: 2, control_level: 班组 }
+              - { id: M3, desc: 有毒气体报警器每月校验, classify: "2-1", data_src: 2, control_level: 车间 }
+      - id: U2
+        name: 装卸区
+        events:
+          - id: E2
+            name: 装卸软管破裂泄漏
+            accident_type: 中毒和窒息
+            ls: { l: 2, s: 2 }
+            measures:
+              - { id: M4, desc: 装卸前检查软管, classify: "3-2", data_src: 2, control_level: 部门 }
+posts:
+  - id: P1
+    name: 罐区操作工
+    units: [U1]
+    persons: [zhang]
+    deputies: [zhao]
+    events: [E1]
+    emergency_phones: [ { name: 火警, phone: "119" }, { name: 急救, phone: "120" } ]
+"""
+
+
+def model_posts(daemon):
+    st, body = daemon.get("/api/v1/model")
+    assert st == 200, (st, body)
+    return {p["id"]: p for p in body["posts"]}
+
+
+def test_posts_in_the_model_api(workdir, cleanup):
+    daemon = start_daemon(workdir, cleanup, CONFIG, start=False)
+    engineer, operator = daemon.token("wang"), daemon.token("zhang")
+    daemon.start()
+    p1 = model_posts(daemon)["P1"]
+    assert p1 == {"id": "P1", "name": "罐区操作工", "units": ["U1"], "persons": ["zhang"], "deputies": ["zhao"],
+                  "events": ["E1"], "emergency_phones": [{"name": "火警", "phone": "119"},
+                                                         {"name": "急救", "phone": "120"}]}, p1
+
+    post = {"id": "P2", "name": "装卸工", "units": ["U2"], "persons": ["zhao"], "events": ["E2"]}
+    assert daemon.call("POST", "/api/v1/model/posts", post, token=operator)[0] == 403
+    st, r = daemon.call("POST", "/api/v1/model/posts", dict(post, parent="U2"), token=engineer)
+    assert st == 400 and r["field"] == "parent", (st, r)
+    st, r = daemon.call("POST", "/api/v1/model/posts", dict(post, units=["U9"]), token=engineer)
+    assert st == 400 and r["field"] == "posts[1].units[0]" and "unknown unit 'U9'" in r["error"], (st, r)
+    st, r = daemon.call("POST", "/api/v1/model/posts", dict(post, events=["E1"]), token=engineer)
+    assert st == 400 and "event 'E1' is in unit 'U1'" in r["error"], (st, r)
+    st, r = daemon.call("POST", "/api/v1/model/posts", post, token=engineer)
+    assert st == 201 and r["units"] == ["U2"] and r["persons"] == ["zhao"], (st, r)
+    st, r = daemon.call("PUT", "/api/v1/model/posts/P2", {"persons": ["zhao", "zhang"]}, token=engineer)
+    assert st == 200 and r["persons"] == ["zhao", "zhang"], (st, r)
+    st, r = daemon.call("PUT", "/api/v1/model/posts/P1", {"deputies": ["nobody"]}, token=engineer)
+    assert st == 400 and "unknown person 'nobody'" in r["error"], (st, r)
+    assert model_posts(daemon)["P2"]["persons"] == ["zhao", "zhang"]
+
+    st, audit = daemon.call("GET", "/api/v1/model/audit?kind=posts", token=engineer)
+    assert st == 200 and [(e["op"], e["entity"], e["actor"]) for e in audit["edits"]] == \
+        [("create", "P2", "wang"), ("update", "P2", "wang")], audit
+    assert audit["edits"][1]["before"]["persons"] == ["zhao"], audit
+    assert audit["edits"][1]["after"]["persons"] == ["zhao", "zhang"], audit
+
+    # In force after a restart (the journal is replayed), and deleted like the rest.
+    assert daemon.stop() == 0
+    daemon.start()
+    assert model_posts(daemon)["P2"]["persons"] == ["zhao", "zhang"]
+    assert daemon.call("DELETE", "/api/v1/model/posts/P2", None, token=engineer)[0] == 200
+    assert "P2" not in model_posts(daemon)
+    assert db_rows(daemon.db_path, "SELECT count(*) AS n FROM model_edits WHERE kind = 'post'")[0]["n"] == 3
+    assert daemon.stop() == 0
+
+
+if __name__ == "__main__":
+    sys.exit(run_tests([test_posts_in_the_model_api]))
