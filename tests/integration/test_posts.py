@@ -1,6 +1,8 @@
 #!/usr/bin/python3
 """Posts (岗位) with a real daemon: in the model API, edited through it with the audit trail and
-refused with the field named when they name what does not exist."""
+refused with the field named when they name what does not exist; inspection tasks assigned by
+the measure's control level, listed per person (?mine=1) and completed only by the assignee, a
+deputy or a higher role, each with their own token."""
 import sys
 
 from dgtest import db_rows, run_tests, start_daemon
@@ -12,6 +14,7 @@ persons:
   - { id: zhang, name: 张工, phone: "+8613800000001", roles: [operator] }
   - { id: zhao, name: 赵工, roles: [operator] }
   - { id: li, name: 李主任, roles: [workshop_director] }
+  - { id: sun, name: 孙工, roles: [operator] }
 hazard_sources:
   - id: HS1
     name: 液氨罐区
@@ -27,7 +30,8 @@ hazard_sources:
             measures:
               - { id: M1, desc: 罐区巡检，法兰及阀门无泄漏, classify: "3-1", data_src: 2, control_level: 岗位 }
               - { id: M2, desc: 正压式空气呼吸器完好，泄漏时佩戴后关闭根部阀, classify: "4-1", data_src: 2, control_level: 班组 }
-              - { id: M3, desc: 有毒气体报警器每月校验, classify: "2-1", data_src: 2, control_level: 车间 }
+              - { id: M3, desc: 有毒气体报警器每月校验, classify: "2-1", data_src: 2, control_level: 车间,
+                  responsible: { person: wang } }
       - id: U2
         name: 装卸区
         events:
@@ -95,5 +99,45 @@ def test_posts_in_the_model_api(workdir, cleanup):
     assert daemon.stop() == 0
 
 
+def tasks(daemon, token, query="mine=1&status=all"):
+    st, body = daemon.call("GET", "/api/v1/inspections?" + query, token=token)
+    assert st == 200, (st, body)
+    return {t["measure"]: t for t in body["inspections"]}
+
+
+def test_inspection_tasks_by_assignment(workdir, cleanup):
+    daemon = start_daemon(workdir, cleanup, CONFIG, start=False)
+    tok = {p: daemon.token(p) for p in ("wang", "zhang", "zhao", "li", "sun")}
+    daemon.start()
+    every = tasks(daemon, tok["sun"], "status=all")
+    assert set(every) == {"M1", "M2", "M3", "M4"}, every
+    assert every["M1"]["assigned"] == {"posts": ["P1"], "person": None}, every["M1"]   # 岗位: the post
+    assert every["M2"]["assigned"] == {"posts": [], "person": "li"}, every["M2"]       # 班组: the unit's person
+    assert every["M3"]["assigned"] == {"posts": [], "person": "wang"}, every["M3"]     # 车间: the measure's
+    assert every["M4"]["assigned"] == {"posts": [], "person": None}, every["M4"]       # nobody named
+    assert daemon.call("GET", "/api/v1/inspections?mine=1")[0] == 401
+    mine = {p: sorted(tasks(daemon, t)) for p, t in tok.items()}
+    assert mine == {"wang": ["M3"], "zhang": ["M1"], "zhao": ["M1"], "li": ["M2"], "sun": []}, mine
+
+    def complete(person, measure):
+        return daemon.call("POST", f"/api/v1/inspections/{int(every[measure]['id'])}/complete",
+                           {"check_status": 0, "note": "巡检正常"}, token=tok[person])
+
+    st, r = complete("sun", "M1")
+    assert st == 403 and "assigned to post P1" in r["error"], (st, r)
+    assert complete("zhang", "M2")[0] == 403        # li's task, and an operator ranks below him
+    assert complete("li", "M3")[0] == 403           # wang's, and the engineer ranks above him
+    assert complete("zhao", "M1")[0] == 200         # the post's deputy
+    assert complete("wang", "M2")[0] == 200         # the engineer ranks above li
+    assert complete("sun", "M4")[0] == 200          # unassigned: anyone who inspects
+    assert complete("wang", "M3")[0] == 200
+    done = {r["measure"]: r["checker"] for r in db_rows(daemon.db_path, "SELECT measure, checker FROM inspection_tasks"
+                                                          " WHERE check_status IS NOT NULL")}
+    assert done == {"M1": "zhao", "M2": "wang", "M3": "wang", "M4": "sun"}, done
+    assert tasks(daemon, tok["zhang"])["M1"]["checker"] == "zhao"
+    assert tasks(daemon, tok["zhang"], "mine=1") == {}   # pending only by default
+    assert daemon.stop() == 0
+
+
 if __name__ == "__main__":
-    sys.exit(run_tests([test_posts_in_the_model_api]))
+    sys.exit(run_tests([test_posts_in_the_model_api, test_inspection_tasks_by_assignment]))
