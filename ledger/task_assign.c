@@ -19,7 +19,6 @@ void task_assign(const struct dg_config *c, const struct dg_measure *m, struct t
     for (size_t i = 0; i < c->n_posts && a->n_posts < TASK_ASSIGN_MAX_POSTS; i++)
       if (task_assign__faces(&c->posts[i], m->event)) a->posts[a->n_posts++] = &c->posts[i];
   a->person = dg_config_person(c, m->resp_person);
-  if (!a->person && !a->n_posts && m->event && m->event->unit) a->person = dg_config_person(c, m->event->unit->person);
 }
 
 bool task_assign_none(const struct task_assignee *a) { return !a->n_posts && !a->person; }

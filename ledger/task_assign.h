@@ -1,10 +1,9 @@
 /* task_assign — who carries out a measure's inspection tasks (排查任务分配), from the plant model.
  *
  * By the measure's control level (管控层级): 岗位 tasks go to the posts whose events include the
- * measure's event (their persons and deputies); every task also goes to the measure's
- * responsible person, and, when it has neither post nor responsible person, to its unit's
- * responsible person. A task with none of these is unassigned: anyone who may complete
- * inspections does. Besides the assignees, a person whose roles rank above every assignee's may
+ * measure's event (their persons and deputies); at every level the task also goes to the
+ * measure's responsible person. A task with neither is unassigned: anyone who may complete
+ * inspections does (so a model without posts or responsible persons works as before). Besides the assignees, a person whose roles rank above every assignee's may
  * complete it (rank: how many hazard rights the roles give, hazard_flow.h: operator below
  * workshop_director below engineer below safety_director, principal and admin).
  *

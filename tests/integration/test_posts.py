@@ -2,13 +2,24 @@
 """Posts (岗位) with a real daemon: in the model API, edited through it with the audit trail and
 refused with the field named when they name what does not exist; inspection tasks assigned by
 the measure's control level, listed per person (?mine=1) and completed only by the assignee, a
-deputy or a higher role, each with their own token."""
+deputy or a higher role, each with their own token; the post's 岗位风险告知卡 printed by headless
+Chromium to PDF (its Chinese text read back by pdftotext) and to a PNG kept under
+build/test-artefacts/posts, whose QR code zbarimg decodes to the card's public address."""
+import os
+import shutil
+import subprocess
 import sys
 
-from dgtest import db_rows, run_tests, start_daemon
+from dgtest import BUILD_DIR, db_rows, run_tests, start_daemon, wait_until
+
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--no-first-run", "--disable-background-networking",
+                 "--disable-component-update", "--disable-sync", "--disable-dev-shm-usage"]
+ARTEFACT_DIR = os.path.join(BUILD_DIR, "test-artefacts", "posts")
 
 CONFIG = """
-site: { code: "T-0001", name: 测试化工 }
+site: { code: "T-0001", name: 测试化工有限公司 }
+daemon: { public_url: "https://dg.example.cn/plant/" }
 persons:
   - { id: wang, name: 王工, roles: [engineer] }
   - { id: zhang, name: 张工, phone: "+8613800000001", roles: [operator] }
@@ -29,7 +40,8 @@ hazard_sources:
             lec: { l: 3, e: 6, c: 40 }
             measures:
               - { id: M1, desc: 罐区巡检，法兰及阀门无泄漏, classify: "3-1", data_src: 2, control_level: 岗位 }
-              - { id: M2, desc: 正压式空气呼吸器完好，泄漏时佩戴后关闭根部阀, classify: "4-1", data_src: 2, control_level: 班组 }
+              - { id: M2, desc: 正压式空气呼吸器完好，泄漏时佩戴后关闭根部阀, classify: "4-1", data_src: 2, control_level: 班组,
+                  responsible: { person: li } }
               - { id: M3, desc: 有毒气体报警器每月校验, classify: "2-1", data_src: 2, control_level: 车间,
                   responsible: { person: wang } }
       - id: U2
@@ -109,12 +121,13 @@ def test_inspection_tasks_by_assignment(workdir, cleanup):
     daemon = start_daemon(workdir, cleanup, CONFIG, start=False)
     tok = {p: daemon.token(p) for p in ("wang", "zhang", "zhao", "li", "sun")}
     daemon.start()
+    wait_until(lambda: len(tasks(daemon, tok["sun"], "status=all")) == 4, 20, "the tasks of the four measures")
     every = tasks(daemon, tok["sun"], "status=all")
     assert set(every) == {"M1", "M2", "M3", "M4"}, every
     assert every["M1"]["assigned"] == {"posts": ["P1"], "person": None}, every["M1"]   # 岗位: the post
-    assert every["M2"]["assigned"] == {"posts": [], "person": "li"}, every["M2"]       # 班组: the unit's person
+    assert every["M2"]["assigned"] == {"posts": [], "person": "li"}, every["M2"]       # 班组: the measure's
     assert every["M3"]["assigned"] == {"posts": [], "person": "wang"}, every["M3"]     # 车间: the measure's
-    assert every["M4"]["assigned"] == {"posts": [], "person": None}, every["M4"]       # nobody named
+    assert every["M4"]["assigned"] == {"posts": [], "person": None}, every["M4"]       # nobody named: anyone
     assert daemon.call("GET", "/api/v1/inspections?mine=1")[0] == 401
     mine = {p: sorted(tasks(daemon, t)) for p, t in tok.items()}
     assert mine == {"wang": ["M3"], "zhang": ["M1"], "zhao": ["M1"], "li": ["M2"], "sun": []}, mine
@@ -139,5 +152,52 @@ def test_inspection_tasks_by_assignment(workdir, cleanup):
     assert daemon.stop() == 0
 
 
+def chromium(workdir, name, *args):
+    profile = os.path.join(workdir, "chromium-" + name)
+    with open(os.path.join(workdir, f"chromium-{name}.log"), "w") as log:
+        r = subprocess.run([CHROMIUM, *CHROMIUM_ARGS, "--user-data-dir=" + profile, *args], stdout=log,
+                           stderr=subprocess.STDOUT, timeout=120)
+    shutil.rmtree(profile, ignore_errors=True)
+    assert r.returncode == 0, f"chromium exited {r.returncode}"
+
+
+def run(*args):
+    r = subprocess.run(args, capture_output=True, text=True, timeout=60)
+    assert r.returncode == 0, (args, r.stderr)
+    return r.stdout
+
+
+def test_post_risk_card(workdir, cleanup):
+    for tool in (CHROMIUM, shutil.which("pdftotext"), shutil.which("zbarimg")):
+        assert tool and os.path.exists(tool), "scripts/install-deps.sh installs chromium, poppler-utils, zbar-tools"
+    daemon = start_daemon(workdir, cleanup, CONFIG, start=False)
+    token = daemon.token("zhang")
+    daemon.start()
+    st, ctype, html = daemon.request("GET", "/api/v1/posts/P1/card", token=token)
+    assert st == 200 and ctype.startswith("text/html"), (st, ctype)
+    assert daemon.request("GET", "/api/v1/posts/P9/card", token=token)[0] == 404
+    page = os.path.join(workdir, "card-P1.html")
+    with open(page, "wb") as f:
+        f.write(html)
+
+    pdf = os.path.join(workdir, "card-P1.pdf")
+    chromium(workdir, "pdf", "--no-pdf-header-footer", "--print-to-pdf=" + pdf, "file://" + page)
+    info = run("pdfinfo", pdf)
+    assert "Pages:           1" in info and "(A4)" in info, f"the card is one A4 page: {info}"
+    text = "".join(run("pdftotext", "-raw", pdf, "-").split())  # content order: cell by cell
+    for want in ("岗位风险告知卡", "测试化工有限公司", "罐区操作工", "1#储罐", "液氨泄漏中毒", "重大风险", "中毒和窒息",
+                 "罐区巡检，法兰及阀门无泄漏", "有毒气体报警器每月校验", "正压式空气呼吸器完好", "张工", "赵工",
+                 "火警119", "急救120", "扫码查看本岗位风险告知卡"):
+        assert want in text, f"{want!r} not in the PDF's text: {text}"
+
+    os.makedirs(ARTEFACT_DIR, exist_ok=True)
+    png = os.path.join(ARTEFACT_DIR, "card-P1.png")
+    chromium(workdir, "png", "--hide-scrollbars", "--window-size=794,1123", "--force-device-scale-factor=2",
+             "--screenshot=" + png, "file://" + page)
+    shutil.copy(pdf, os.path.join(ARTEFACT_DIR, "card-P1.pdf"))
+    assert run("zbarimg", "--raw", "-q", png).strip() == "https://dg.example.cn/plant/api/v1/posts/P1/card"
+    assert daemon.stop() == 0
+
+
 if __name__ == "__main__":
-    sys.exit(run_tests([test_posts_in_the_model_api, test_inspection_tasks_by_assignment]))
+    sys.exit(run_tests([test_posts_in_the_model_api, test_inspection_tasks_by_assignment, test_post_risk_card]))
