@@ -128,7 +128,7 @@ def test_inspection_tasks_by_assignment(workdir, cleanup):
     assert every["M2"]["assigned"] == {"posts": [], "person": "li"}, every["M2"]       # 班组: the measure's
     assert every["M3"]["assigned"] == {"posts": [], "person": "wang"}, every["M3"]     # 车间: the measure's
     assert every["M4"]["assigned"] == {"posts": [], "person": None}, every["M4"]       # nobody named: anyone
-    assert daemon.call("GET", "/api/v1/inspections?mine=1")[0] == 401
+    assert daemon.call("GET", "/api/v1/inspections?mine=1", token="")[0] == 401
     mine = {p: sorted(tasks(daemon, t)) for p, t in tok.items()}
     assert mine == {"wang": ["M3"], "zhang": ["M1"], "zhao": ["M1"], "li": ["M2"], "sun": []}, mine
 
