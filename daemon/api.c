@@ -13,6 +13,7 @@
 #include "api_ledger.h"
 #include "api_model.h"
 #include "api_report.h"
+#include "api_tokens.h"
 #include "log.h"
 #include "sdnotify.h"
 
@@ -220,7 +221,7 @@ static const char *api__hazard_state_zh(int s, int dismissed)
   "SELECT id, code, danger_level, danger_src, danger_manage_type, hazard_danger_type, danger_state,"    \
   " description, reason, rectify_measures, cost, liable_person, deadline_ms, contingency_plan, reporter," \
   " rectifier, verifier, verify_comment, hazard_source, unit, event, measure, rule, alarm_id, occurrences," \
-  " created_ms, updated_ms, closed_ms, reviewer, review_comment, reviewed_ms, dismissed FROM hazards"
+  " created_ms, updated_ms, closed_ms, reviewer, review_comment, reviewed_ms, dismissed, assignee FROM hazards"
 
 static const char *const api__sql_hazards_all = API_HAZARD_COLS " ORDER BY id DESC LIMIT ?1";
 /* Open: 审核中 (awaiting confirmation), 整改中 and 待验收, not a dismissed report. */
@@ -251,6 +252,7 @@ static cJSON *api__hazard_json(sqlite3_stmt *st)
   }
   int dismissed = sqlite3_column_int(st, 31);
   cJSON_AddBoolToObject(o, "dismissed", dismissed);
+  api_col_text(o, "assignee", st, 32);
   cJSON_AddStringToObject(o, "danger_state_zh", api__hazard_state_zh(sqlite3_column_int(st, 6), dismissed));
   cJSON_AddStringToObject(o, "danger_level_zh", sqlite3_column_int(st, 2) ? "重大隐患" : "一般隐患");
   return o;
@@ -569,7 +571,7 @@ int api_register(struct http_server *s, struct api_ctx *ctx)
 {
   const struct api_routes tables[] = {
     API_ROUTES(api__routes), kpi_api_routes(), ledger_api_routes(), attach_api_routes(),
-    model_api_routes(), export_api_routes(), report_api_routes(),
+    model_api_routes(), export_api_routes(), report_api_routes(), tokens_api_routes(),
   };
   int rc = 0;
   for (size_t i = 0; i < sizeof tables / sizeof tables[0]; i++) rc |= api__add(s, ctx, tables[i]);

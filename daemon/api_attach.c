@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "attach.h"
+#include "hazard_flow.h"
 #include "ledger.h"
 #include "log.h"
 
@@ -104,6 +105,51 @@ static int attach_api__target(struct api_ctx *ctx, struct attach_api__job *j, in
   }
   sqlite3_reset(st);
   return rc == SQLITE_ROW ? 1 : rc == SQLITE_DONE ? 0 : -EIO;
+}
+
+static const char *const attach_api__sql_person_bytes =
+  "SELECT COALESCE(SUM(size), 0) FROM attachments WHERE uploader = ?1 AND created_ms > ?2";
+static const char *const attach_api__sql_total_bytes =
+  "SELECT COALESCE(SUM(size), 0) FROM (SELECT MAX(size) AS size FROM attachments GROUP BY sha256)";
+
+static int64_t attach_api__bytes(struct store_conn *c, const char *sql, const char *person, int64_t since_ms)
+{
+  sqlite3_stmt *st = store_stmt(c, sql);
+  if (!st) return -1;
+  if (person) {
+    store_bind_text(st, 1, person);
+    sqlite3_bind_int64(st, 2, since_ms);
+  }
+  int64_t n = sqlite3_step(st) == SQLITE_ROW ? sqlite3_column_int64(st, 0) : -1;
+  sqlite3_reset(st);
+  return n;
+}
+
+/* ledger.upload_quota: what the uploader sent in the last 24 h (429) and what all stored photos
+ * take (507), each with this upload. Answers and returns negative when over. */
+static int attach_api__quota(struct api_ctx *ctx, const struct attach_api__job *j, struct http_response *resp)
+{
+  const struct dg_config *cfg = ctx->engine->cfg;
+  struct store_conn *c = store_reader(ctx->store);
+  int64_t mine = attach_api__bytes(c, attach_api__sql_person_bytes, j->uploader, j->now_ms - 86400000);
+  int64_t all = attach_api__bytes(c, attach_api__sql_total_bytes, NULL, 0);
+  if (mine < 0 || all < 0) {
+    api_error(resp, 500, "database error");
+    return -EIO;
+  }
+  if (mine + (int64_t)j->len > (int64_t)cfg->upload_person_day_mib << 20) {
+    api_error(resp, 429, "upload quota: %s may upload %u MiB of photos in 24 h (%lld bytes used); 上传配额已用完",
+              j->uploader, (unsigned)cfg->upload_person_day_mib, (long long)mine);
+    return -EDQUOT;
+  }
+  if (all + (int64_t)j->len > (int64_t)cfg->upload_total_mib << 20) {
+    DG_LOG_RL(DG_LOG_WARN, "attach", "photo storage quota of %u MiB reached (%lld bytes stored)",
+              (unsigned)cfg->upload_total_mib, (long long)all);
+    api_error(resp, 507, "photo storage full: %u MiB in total (ledger.upload_quota.total_mib); 附件存储已满",
+              (unsigned)cfg->upload_total_mib);
+    return -EDQUOT;
+  }
+  return 0;
 }
 
 /* Without ?stage=, a hazard photo belongs to the step the hazard is in. */
@@ -211,6 +257,11 @@ static void attach_api__store(struct api_ctx *ctx, struct attach_api__job *j, st
     api_error(resp, 409, "the report was dismissed as not a hazard (已撤销); it is closed");
     return;
   }
+  if (j->hazard_id && j->state == HAZARD_ACCEPTED) {
+    api_error(resp, 409, "the hazard is closed (已验收); photos are taken before it is accepted");
+    return;
+  }
+  if (attach_api__quota(ctx, j, resp)) return;
   if (j->hazard_id && !j->stage) j->stage = attach_api__default_stage(j->state, rectified);
   if (attach_api__commit(ctx, j, resp)) return;
   DG_INFO("attach", "%s %lld: photo %lld (%zu bytes, %s) by %s", j->hazard_id ? "hazard" : "inspection task",
@@ -229,6 +280,9 @@ int attach_api_upload(struct api_ctx *ctx, const struct http_request *req, struc
   else if (attach_api__path(req->path, &j))
     api_error(resp, 404, "not found: POST /api/v1/{hazards|inspections}/{id}/photos");
   else if (!who) api_error(resp, 401, "Authorization: a valid bearer token is required");
+  else if (!(hazard_rights(who->roles, who->n_roles) & HAZARD_RIGHT_REPORT))
+    api_error(resp, 403, "%s has no role that may upload photos (roles operator, workshop_director, engineer,"
+              " safety_director, principal, admin)", who->id);
   else if (!attach_api__input(req, resp, &j, note, qlen)) {
     j.uploader = who->id;
     attach_api__store(ctx, &j, resp);

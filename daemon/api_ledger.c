@@ -124,15 +124,21 @@ static int64_t ledger_api__ms(struct ledger_api__in *in, const char *key)
   return (int64_t)v->valuedouble;
 }
 
-/* The person acting. Taken from the required body field "actor" (a configured person id); this
- * is the one place to take it from the request's bearer token instead. */
-/* Every write is made by the person its bearer token was issued to (全员参与: any configured
- * person may report, rectify and verify; the closed-loop rules decide who may do what next). */
-static const char *ledger_api__actor(struct api_ctx *ctx, const struct http_request *req, struct ledger_api__in *in)
+/* Every write is made by the person its bearer token was issued to: 401 without a valid token,
+ * 403 when the person's roles give none of `need` (enum hazard_right). *rights gets them all. */
+static const char *ledger_api__actor(struct api_ctx *ctx, const struct http_request *req, struct ledger_api__in *in,
+                                     unsigned need, unsigned *rights)
 {
   const struct dg_person *p = api_caller(ctx, req);
-  if (!p && !in->failed) {
+  unsigned r = p ? hazard_rights(p->roles, p->n_roles) : 0;
+  if (rights) *rights = r;
+  if (in->failed) return p ? p->id : NULL;
+  if (!p) {
     api_error(in->resp, 401, "Authorization: a valid bearer token is required");
+    in->failed = 1;
+  } else if (!(r & need)) {
+    api_error(in->resp, 403, "%s has no role that may do this (roles operator, workshop_director, engineer,"
+              " safety_director, principal, admin)", p->id);
     in->failed = 1;
   }
   return p ? p->id : NULL;
@@ -151,7 +157,8 @@ struct ledger_api__job {
   int danger_level, danger_src, manage_type, danger_type;
   const char *description, *reason, *source, *unit, *event, *measure;
   /* NULL / 0 = keep the stored value */
-  const char *measures, *rectifier, *liable, *plan, *verifier, *verify_comment;
+  const char *measures, *rectifier, *liable, *plan, *verifier, *verify_comment, *assignee;
+  int clear_rectifier;       /* an assignment: the rectification must be recorded anew */
   /* confirm / dismiss of a report in 审核中 */
   int review, dismissed;
   int has_cost;
@@ -171,7 +178,8 @@ static const char *const ledger_api__sql_insert =
   " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?17, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, 1, ?16, ?16)";
 static const char *const ledger_api__sql_update =
   "UPDATE hazards SET danger_state = ?2, rectify_measures = COALESCE(?3, rectify_measures),"
-  " cost = COALESCE(?4, cost), rectifier = COALESCE(?5, rectifier), liable_person = COALESCE(?6, liable_person),"
+  " cost = COALESCE(?4, cost), rectifier = CASE WHEN ?14 THEN NULL ELSE COALESCE(?5, rectifier) END,"
+  " assignee = COALESCE(?15, assignee), liable_person = COALESCE(?6, liable_person),"
   " deadline_ms = COALESCE(?7, deadline_ms),"
   " overdue_ms = CASE WHEN ?7 IS NOT NULL AND ?7 > ?12 THEN NULL ELSE overdue_ms END,"
   " contingency_plan = COALESCE(?8, contingency_plan), verifier = COALESCE(?9, verifier),"
@@ -241,6 +249,8 @@ static int ledger_api__update(struct store_conn *c, const struct ledger_api__job
   store_bind_ms(st, 11, j->closed_ms);
   sqlite3_bind_int64(st, 12, j->now_ms);
   sqlite3_bind_int(st, 13, j->from);
+  sqlite3_bind_int(st, 14, j->clear_rectifier);
+  store_bind_text(st, 15, j->assignee);
   int rc = store_step_done(st);
   if (rc == SQLITE_OK && sqlite3_changes(store_conn_db(c)) != 1) rc = -ESTALE; /* state moved */
   return rc;
@@ -351,7 +361,7 @@ static void ledger_api__report(void *ud, const struct http_request *req, struct 
   struct ledger_api__job j = {.report = 1, .action = "report", .now_ms = dg_wall_ms()};
   char code[64];
   if (ledger_api__parse(&in, req)) goto out;
-  j.actor = ledger_api__actor(ctx, req, &in);
+  j.actor = ledger_api__actor(ctx, req, &in, HAZARD_RIGHT_REPORT, NULL);
   j.description = ledger_api__str(&in, "description", 1);
   j.reason = ledger_api__str(&in, "reason", 0);
   j.danger_level = ledger_api__int(&in, "danger_level", 0, 1, 0);
@@ -381,22 +391,14 @@ out:
 
 /* ---- POST /api/v1/hazards/{id}/{action} ----------------------------------------------------- */
 
-/* Who may confirm or dismiss a report in 审核中. */
-static int ledger_api__reviewer(const struct dg_person *p)
-{
-  for (size_t i = 0; p && i < p->n_roles; i++)
-    if (strcmp(p->roles[i], "engineer") == 0 || strcmp(p->roles[i], "admin") == 0) return 1;
-  return 0;
-}
-
 struct ledger_api__row {
   struct hazard_facts f;
-  char *code, *liable, *measures, *plan, *rectifier, *reporter;
+  char *code, *liable, *measures, *plan, *rectifier, *reporter, *assignee;
 };
 
 static const char *const ledger_api__sql_facts =
   "SELECT danger_state, danger_level, liable_person, rectify_measures, cost, deadline_ms, contingency_plan,"
-  " rectifier, code, reporter, dismissed FROM hazards WHERE id = ?1";
+  " rectifier, code, reporter, dismissed, assignee FROM hazards WHERE id = ?1";
 
 static char *ledger_api__col(sqlite3_stmt *st, int i)
 {
@@ -423,6 +425,7 @@ static int ledger_api__load(struct api_ctx *ctx, int64_t id, struct ledger_api__
     r->code = ledger_api__col(st, 8);
     r->f.reporter = r->reporter = ledger_api__col(st, 9);
     r->f.dismissed = sqlite3_column_int(st, 10);
+    r->f.assignee = r->assignee = ledger_api__col(st, 11);
   }
   sqlite3_reset(st);
   return rc == SQLITE_ROW ? 1 : rc == SQLITE_DONE ? 0 : -EIO;
@@ -436,25 +439,50 @@ static void ledger_api__row_free(struct ledger_api__row *r)
   free(r->plan);
   free(r->rectifier);
   free(r->reporter);
+  free(r->assignee);
 }
 
-/* rectify: the fields given replace the stored ones; the rectifier defaults to the actor. */
-static void ledger_api__rectify_fields(struct ledger_api__in *in, struct ledger_api__job *j)
+/* The person named to rectify: configured and with a role that lets them act on the hazard. */
+static const char *ledger_api__assignee(struct ledger_api__in *in, const char *key, int required)
+{
+  const char *id = ledger_api__person(in, key, required);
+  const struct dg_person *p = id ? dg_config_person(in->cfg, id) : NULL;
+  if (p && !(hazard_rights(p->roles, p->n_roles) & HAZARD_RIGHT_REPORT)) {
+    ledger_api__bad(in, key, "this person has no role that may rectify a hazard");
+    return NULL;
+  }
+  return id;
+}
+
+/* rectify: the fields given replace the stored ones and the actor is the rectifier. Naming
+ * another person (`rectifier` to rectify, `assignee` to assign) is an assignment instead: the
+ * fields are recorded, the assignee must rectify as themselves before the hazard is submitted. */
+static void ledger_api__rectify_fields(struct ledger_api__in *in, struct ledger_api__job *j, enum hazard_action *a)
 {
   j->measures = ledger_api__str(in, "rectify_measures", 0);
   j->has_cost = ledger_api__amount(in, "cost", &j->cost);
-  j->rectifier = ledger_api__person(in, "rectifier", 0);
-  if (!j->rectifier) j->rectifier = j->actor;
+  const char *named = ledger_api__assignee(in, *a == HAZARD_ACT_ASSIGN ? "assignee" : "rectifier",
+                                           *a == HAZARD_ACT_ASSIGN);
+  if (named && j->actor && strcmp(named, j->actor) != 0) *a = HAZARD_ACT_ASSIGN;
+  if (*a == HAZARD_ACT_ASSIGN) {
+    j->assignee = named;
+    j->clear_rectifier = 1;
+  } else {
+    j->rectifier = j->actor;
+  }
+  j->action = hazard_action_name(*a);
   j->liable = ledger_api__person(in, "liable_person", 0);
   j->deadline_ms = ledger_api__ms(in, "deadline_ms");
   j->plan = ledger_api__str(in, "contingency_plan", 0);
   j->comment = ledger_api__str(in, "comment", 0);
 }
 
-static void ledger_api__action_fields(struct ledger_api__in *in, struct ledger_api__job *j, enum hazard_action a)
+static void ledger_api__action_fields(struct ledger_api__in *in, struct ledger_api__job *j, enum hazard_action *ap)
 {
+  enum hazard_action a = *ap;
   switch (a) {
-  case HAZARD_ACT_RECTIFY: ledger_api__rectify_fields(in, j); break;
+  case HAZARD_ACT_ASSIGN:
+  case HAZARD_ACT_RECTIFY: ledger_api__rectify_fields(in, j, ap); break;
   case HAZARD_ACT_SUBMIT: j->comment = ledger_api__str(in, "comment", 0); break;
   case HAZARD_ACT_VERIFY:
     j->verifier = j->actor;
@@ -499,18 +527,15 @@ static void ledger_api__transition(void *ud, const struct http_request *req, str
   char why[256];
   if (attach_api_upload(ctx, req, resp)) return;
   if (ledger_api__path(req->path, &j.id, &a)) {
-    api_error(resp, 404, "not found: POST /api/v1/hazards/{id}/rectify|submit|verify|reject|confirm|dismiss|photos");
+    api_error(resp, 404, "not found: POST /api/v1/hazards/{id}/rectify|assign|submit|verify|reject|confirm|dismiss|photos");
     return;
   }
   j.action = hazard_action_name(a);
+  unsigned rights;
   if (ledger_api__parse(&in, req)) goto out;
-  j.actor = ledger_api__actor(ctx, req, &in);
-  if (!in.failed) ledger_api__action_fields(&in, &j, a);
+  j.actor = ledger_api__actor(ctx, req, &in, HAZARD_RIGHT_REPORT, &rights);
+  if (!in.failed) ledger_api__action_fields(&in, &j, &a);
   if (in.failed) goto out;
-  if (j.review && !ledger_api__reviewer(api_caller(ctx, req))) {
-    api_error(resp, 403, "%s: requires the engineer or admin role", j.action);
-    goto out;
-  }
   store_wait_idle(ctx->store); /* read the hazard as committed by every job before this one */
   int found = ledger_api__load(ctx, j.id, &row);
   if (found <= 0) {
@@ -521,6 +546,10 @@ static void ledger_api__transition(void *ud, const struct http_request *req, str
   j.from = row.f.state;
   if (hazard_flow_check(&row.f, a, j.actor, &j.to, why, sizeof why)) {
     api_error(resp, 409, "%s", why);
+    goto out;
+  }
+  if (hazard_flow_may(&row.f, a, j.actor, rights, why, sizeof why)) {
+    api_error(resp, 403, "%s", why);
     goto out;
   }
   if (ledger_api__commit(ctx, &j, resp)) goto out;
@@ -686,7 +715,7 @@ static void ledger_api__complete(void *ud, const struct http_request *req, struc
   }
   j.task_id = id;
   if (ledger_api__parse(&in, req)) goto out;
-  j.actor = ledger_api__actor(ctx, req, &in);
+  j.actor = ledger_api__actor(ctx, req, &in, HAZARD_RIGHT_REPORT, NULL);
   j.check_status = ledger_api__int(&in, "check_status", 0, 3, -1);
   if (!in.failed && j.check_status < 0) ledger_api__bad(&in, "check_status", "required: 0 正常, 1 存在隐患, 2 未排查, 3 其他");
   j.note = ledger_api__str(&in, "note", 0);

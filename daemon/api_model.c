@@ -13,9 +13,11 @@
 #include "inspect.h"
 #include "log.h"
 #include "model_edits.h"
+#include "yaml.h"
 
 #define MODEL_API_PREFIX "/api/v1/model/"
 #define MODEL_API_AUDIT_LIMIT 1000
+#define MODEL_API_ID_MAX 64
 
 enum { MK_SOURCE, MK_UNIT, MK_EVENT, MK_MEASURE, MK_COUNT };
 
@@ -412,6 +414,17 @@ static int model_api__check_body(const cJSON *body, int kind, int create, struct
   return 0;
 }
 
+/* Ids created through the API: what a URL path segment carries unescaped, so the entity can be
+ * edited and deleted afterwards. */
+static int model_api__valid_id(const char *id)
+{
+  size_t n = strlen(id);
+  if (n < 1 || n > MODEL_API_ID_MAX || !isalnum((unsigned char)id[0])) return 0;
+  for (size_t i = 0; i < n; i++)
+    if (!isalnum((unsigned char)id[i]) && !strchr("_.-", id[i])) return 0;
+  return 1;
+}
+
 /* Fills the edit of a create from its body (taking "parent" out). 0 or -1 (answered). */
 static int model_api__prepare_create(const struct dg_config *c, struct model_api__req *r, cJSON *body,
                                      char *parent, size_t parent_len, struct http_response *resp)
@@ -420,6 +433,11 @@ static int model_api__prepare_create(const struct dg_config *c, struct model_api
   const cJSON *id = cJSON_GetObjectItemCaseSensitive(body, "id");
   if (!cJSON_IsString(id) || !id->valuestring[0] || strlen(id->valuestring) >= sizeof r->id) {
     model_api__bad(resp, 400, "id", "expected a non-empty string");
+    return -1;
+  }
+  if (!model_api__valid_id(id->valuestring)) {
+    model_api__bad(resp, 400, "id", "expected 1 to %d of A-Z a-z 0-9 _ . - (starting with a letter or digit), got"
+                   " '%.64s'", MODEL_API_ID_MAX, id->valuestring);
     return -1;
   }
   snprintf(r->id, sizeof r->id, "%s", id->valuestring);
@@ -501,7 +519,8 @@ static struct dg_config *model_api__trial(struct api_ctx *ctx, const struct conf
     return NULL;
   }
   int present = model_api__find(nc, kind, e->entity) != NULL, deleting = !strcmp(e->op, "delete");
-  if (present == deleting) { /* skipped: the file changed under the model */
+  if (present == deleting || nc->n_edits_skipped > ctx->engine->cfg->n_edits_skipped) {
+    /* skipped: the file changed under the model */
     api_error(resp, 409, "%s '%s' is not in %s as it is now; reload and retry", model_api__kinds[kind].name,
               e->entity, path);
     config_free(nc);
@@ -575,6 +594,23 @@ static int model_api__gate(struct api_ctx *ctx, const struct http_request *req, 
   return 0;
 }
 
+/* The stored body is read back at every load by the configuration's YAML parser: refuse what
+ * it would not take (nesting deeper than it allows) instead of storing an edit that every load
+ * would skip. 0 or -1 (answered). */
+static int model_api__replayable(const char *body, struct http_response *resp)
+{
+  struct dg_ytree t = {0};
+  char err[256];
+  int rc = dg_yaml_parse("body", body, strlen(body), &t, err, sizeof err);
+  dg_yaml_free(&t);
+  if (!rc) return 0;
+  const char *why = err;
+  for (int colons = 0; *why && colons < 3; why++) colons += *why == ':'; /* past "body:line:col:" */
+  while (*why == ' ') why++;
+  model_api__bad(resp, 400, "body", "%s (the configuration loader's limit)", *why ? why : err);
+  return -1;
+}
+
 /* The body of a create or update as the journal's JSON (j->body); for a create also the id (in
  * r) and the parent. 0 or -1 (answered). */
 static int model_api__read_body(const struct dg_config *c, const struct http_request *req, int create,
@@ -594,7 +630,7 @@ static int model_api__read_body(const struct dg_config *c, const struct http_req
     rc = -1;
   }
   cJSON_Delete(body);
-  return rc;
+  return rc ? rc : model_api__replayable(j->body, resp);
 }
 
 /* Trial load, before/after snapshots of the entity `ent` (NULL for a create), commit, swap. */

@@ -8,6 +8,7 @@
 #include <string.h>
 #include <sys/random.h>
 
+#include "hazard_flow.h"
 #include "log.h"
 
 #define AUTH_TOKEN_BYTES 32
@@ -35,13 +36,19 @@ static int auth__hash(const char *token, char out[65])
 struct auth__insert {
   const char *person;
   char hash[65];
+  int64_t valid_ms;
   int rc;
 };
 
 static const char *const auth__sql_insert =
-  "INSERT INTO api_tokens (person, token_sha256, created_ms) VALUES (?1, ?2, ?3)";
+  "INSERT INTO api_tokens (person, token_sha256, created_ms, expires_ms) VALUES (?1, ?2, ?3, ?3 + ?4)";
 static const char *const auth__sql_lookup =
-  "SELECT id, person FROM api_tokens WHERE token_sha256 = ?1 AND revoked = 0";
+  "SELECT id, person, revoked, expires_ms FROM api_tokens WHERE token_sha256 = ?1";
+static const char *const auth__sql_revoke =
+  "UPDATE api_tokens SET revoked = 1, revoked_ms = ?2 WHERE id = ?1 AND revoked = 0";
+static const char *const auth__sql_exists = "SELECT revoked FROM api_tokens WHERE id = ?1";
+static const char *const auth__sql_list =
+  "SELECT id, person, created_ms, expires_ms, last_used_ms, revoked, revoked_ms FROM api_tokens ORDER BY id DESC";
 static const char *const auth__sql_used = "UPDATE api_tokens SET last_used_ms = ?2 WHERE id = ?1";
 
 static int auth__insert_work(struct store_conn *c, void *arg)
@@ -52,19 +59,21 @@ static int auth__insert_work(struct store_conn *c, void *arg)
   sqlite3_bind_text(st, 1, ins->person, -1, SQLITE_STATIC);
   sqlite3_bind_text(st, 2, ins->hash, -1, SQLITE_STATIC);
   sqlite3_bind_int64(st, 3, dg_wall_ms());
+  sqlite3_bind_int64(st, 4, ins->valid_ms);
   return store_step_done(st);
 }
 
 static void auth__insert_done(void *arg, int rc) { ((struct auth__insert *)arg)->rc = rc; }
 
-int auth_create_token(struct auth *a, const char *person, char *out, size_t outlen)
+int auth_create_token(struct auth *a, const char *person, int64_t valid_ms, char *out, size_t outlen)
 {
   if (outlen < AUTH_TOKEN_HEX_LEN + 1) return -EINVAL;
+  if (valid_ms < 1 || valid_ms > AUTH_MAX_VALID_MS) return -ERANGE;
   if (!dg_config_person(*a->cfg, person)) return -ENOENT;
   unsigned char raw[AUTH_TOKEN_BYTES];
   if (getrandom(raw, sizeof raw, 0) != (ssize_t)sizeof raw) return -EIO;
   auth__hex(raw, sizeof raw, out);
-  struct auth__insert ins = {.person = person, .rc = 1};
+  struct auth__insert ins = {.person = person, .valid_ms = valid_ms, .rc = 1};
   int rc = auth__hash(out, ins.hash);
   if (!rc) rc = store_submit_urgent(a->store, auth__insert_work, auth__insert_done, &ins);
   if (!rc) {
@@ -104,19 +113,107 @@ const struct dg_person *auth_authenticate(void *ud, const char *token)
 {
   struct auth *a = ud;
   char hash[65], person[128] = "";
-  if (strlen(token) != AUTH_TOKEN_HEX_LEN || auth__hash(token, hash)) return NULL;
+  if (strlen(token) != AUTH_TOKEN_HEX_LEN || auth__hash(token, hash)) {
+    DG_LOG_RL(DG_LOG_WARN, "auth", "authentication failed: malformed bearer token");
+    return NULL;
+  }
   sqlite3_stmt *st = store_stmt(store_reader(a->store), auth__sql_lookup);
   if (!st) return NULL;
   sqlite3_bind_text(st, 1, hash, -1, SQLITE_STATIC);
-  int64_t id = -1;
+  int64_t id = -1, expires_ms = 0;
+  int revoked = 0;
   if (sqlite3_step(st) == SQLITE_ROW) {
     id = sqlite3_column_int64(st, 0);
     snprintf(person, sizeof person, "%s", (const char *)sqlite3_column_text(st, 1));
+    revoked = sqlite3_column_int(st, 2);
+    expires_ms = sqlite3_column_int64(st, 3);
   }
   sqlite3_reset(st);
-  if (id < 0) return NULL;
-  const struct dg_person *p = dg_config_person(*a->cfg, person);
-  if (!p) DG_LOG_RL(DG_LOG_WARN, "auth", "token %lld belongs to '%s', who is no longer configured", (long long)id, person);
+  const struct dg_person *p = id < 0 || revoked || expires_ms <= dg_wall_ms() ? NULL : dg_config_person(*a->cfg, person);
+  if (id < 0) DG_LOG_RL(DG_LOG_WARN, "auth", "authentication failed: unknown token");
+  else if (revoked) DG_LOG_RL(DG_LOG_WARN, "auth", "authentication failed: token %lld (%s) is revoked", (long long)id, person);
+  else if (!p && expires_ms <= dg_wall_ms())
+    DG_LOG_RL(DG_LOG_WARN, "auth", "authentication failed: token %lld (%s) expired", (long long)id, person);
+  else if (!p)
+    DG_LOG_RL(DG_LOG_WARN, "auth", "authentication failed: token %lld belongs to '%s', who is no longer configured",
+              (long long)id, person);
   else auth__record_use(a, id);
   return p;
+}
+
+/* ---- revocation and listing ------------------------------------------------------------------- */
+
+struct auth__revoke {
+  int64_t id, when_ms;
+  int changed, rc;
+};
+
+static int auth__revoke_work(struct store_conn *c, void *arg)
+{
+  struct auth__revoke *r = arg;
+  sqlite3_stmt *st = store_stmt(c, auth__sql_revoke);
+  if (!st) return SQLITE_ERROR;
+  sqlite3_bind_int64(st, 1, r->id);
+  sqlite3_bind_int64(st, 2, r->when_ms);
+  int rc = store_step_done(st);
+  r->changed = sqlite3_changes(store_conn_db(c));
+  return rc;
+}
+
+static void auth__revoke_done(void *arg, int rc) { ((struct auth__revoke *)arg)->rc = rc; }
+
+int auth_revoke_token(struct store *s, int64_t id)
+{
+  struct auth__revoke r = {.id = id, .when_ms = dg_wall_ms(), .rc = 1};
+  int rc = store_submit_urgent(s, auth__revoke_work, auth__revoke_done, &r);
+  if (rc) return rc;
+  store_wait_idle(s);
+  if (r.rc) return -EIO;
+  if (r.changed) return 0;
+  sqlite3_stmt *st = store_stmt(store_reader(s), auth__sql_exists);
+  if (!st) return -EIO;
+  sqlite3_bind_int64(st, 1, id);
+  rc = sqlite3_step(st) == SQLITE_ROW ? -EALREADY : -ENOENT;
+  sqlite3_reset(st);
+  return rc;
+}
+
+static void auth__json_ms(cJSON *o, const char *key, sqlite3_stmt *st, int col)
+{
+  if (sqlite3_column_type(st, col) == SQLITE_NULL) cJSON_AddNullToObject(o, key);
+  else cJSON_AddNumberToObject(o, key, (double)sqlite3_column_int64(st, col));
+}
+
+cJSON *auth_list_tokens(struct store_conn *c, int64_t now_ms)
+{
+  sqlite3_stmt *st = store_stmt(c, auth__sql_list);
+  cJSON *arr = st ? cJSON_CreateArray() : NULL;
+  int rc = SQLITE_DONE;
+  while (arr && (rc = sqlite3_step(st)) == SQLITE_ROW) {
+    cJSON *o = cJSON_CreateObject();
+    cJSON_AddNumberToObject(o, "id", (double)sqlite3_column_int64(st, 0));
+    cJSON_AddStringToObject(o, "person", (const char *)sqlite3_column_text(st, 1));
+    auth__json_ms(o, "created_ms", st, 2);
+    auth__json_ms(o, "expires_ms", st, 3);
+    auth__json_ms(o, "last_used_ms", st, 4);
+    int revoked = sqlite3_column_int(st, 5);
+    cJSON_AddBoolToObject(o, "revoked", revoked);
+    auth__json_ms(o, "revoked_ms", st, 6);
+    cJSON_AddStringToObject(o, "status", revoked ? "revoked" : sqlite3_column_int64(st, 3) <= now_ms ? "expired" : "active");
+    cJSON_AddItemToArray(arr, o);
+  }
+  if (arr && rc != SQLITE_DONE) {
+    cJSON_Delete(arr);
+    arr = NULL;
+  }
+  if (st) sqlite3_reset(st);
+  return arr;
+}
+
+int auth_role_usable(const struct dg_person *p)
+{
+  if (hazard_rights(p->roles, p->n_roles)) return 1;
+  for (size_t i = 0; i < p->n_roles; i++)
+    if (strcmp(p->roles[i], "viewer") == 0) return 1;
+  return 0;
 }

@@ -253,6 +253,8 @@ static bool cfg__parse_duration(const char *s, uint64_t *ms)
   return false;
 }
 
+bool config_parse_duration(const char *s, uint64_t *ms) { return cfg__parse_duration(s, ms); }
+
 static int cfg__duration(struct cfg_ctx *x, const struct dg_ynode *n, double lo, double hi, uint64_t *ms)
 {
   const char *t = NULL;
@@ -330,7 +332,7 @@ struct cfg_seen {
 
 static const char *const cfg__transports[] = {"tcp", "rtu", "rtu_over_tcp", NULL};
 static const char *const cfg__rule_types[] = {"high", "low", "stale", "quality", "rate", "expr",
-                                               "deviation", "vote", "aggregate", NULL};
+                                               "deviation", "vote", "aggregate", "state", NULL};
 static const char *const cfg__rate_directions[] = {"rising", "falling", NULL};
 static const char *const cfg__channel_types[] = {"webhook", NULL};
 static const char *const cfg__priorities[] = {"low", "medium", "high", "critical", NULL};
@@ -1339,7 +1341,7 @@ static int cfg__stages(struct cfg_ctx *x, const struct dg_ynode *n, void *obj)
 
 enum { RU_ID, RU_NAME, RU_TYPE, RU_POINT, RU_MEASURE, RU_STAGES, RU_DEADBAND, RU_ON, RU_OFF, RU_LEVEL, RU_DEADLINE,
        RU_LATCHED, RU_TIMEOUT, RU_PRIORITY, RU_RATE, RU_DIRECTION, RU_EXPR, RU_POINTS, RU_LIMIT, RU_K,
-       RU_LIMITS, RU_RULES, RU_COUNTS, RU_PRIORITIES, RU_SUPPRESS };
+       RU_LIMITS, RU_RULES, RU_COUNTS, RU_PRIORITIES, RU_SUPPRESS, RU_VALUE, RU_CHANGE };
 static const struct cfg_field cfg__rule_fields[] = {
   [RU_ID] = FSTR("id", struct dg_rule, id, F_REQ),
   [RU_NAME] = FSTR("name", struct dg_rule, name, 0),
@@ -1366,6 +1368,8 @@ static const struct cfg_field cfg__rule_fields[] = {
   [RU_COUNTS] = FNODE("counts", 0),
   [RU_PRIORITIES] = FNODE("priorities", 0),
   [RU_SUPPRESS] = FNODE("suppress_when", 0),
+  [RU_VALUE] = FNUM("value", K_DOUBLE, struct dg_rule, state_value, 0, -DBL_MAX, DBL_MAX),
+  [RU_CHANGE] = FBOOL("change", struct dg_rule, state_change),
 };
 
 struct cfg_suppress {
@@ -1437,6 +1441,25 @@ static int cfg__fault_rule(struct cfg_ctx *x, const struct dg_ynode *n, struct d
     return cfg__failk(x, s->val[RU_TIMEOUT], "timeout", "only stale rules have a timeout");
   r->stages[0] = (struct dg_stage){.name = strdup(type), .limit = 0, .priority = r->priority};
   r->n_stages = 1;
+  return r->stages[0].name ? 0 : cfg__oom(x);
+}
+
+/* state rules: `value: V` (alarm while the input equals V) or `change: true` (alarm on each
+ * change, back to normal off_delay after the last one); one implicit stage. */
+static int cfg__state_rule(struct cfg_ctx *x, const struct dg_ynode *n, struct dg_rule *r, const struct cfg_seen *s)
+{
+  if (s->val[RU_VALUE] && r->state_change)
+    return cfg__failk(x, s->val[RU_VALUE], "value", "a state rule takes 'value' or 'change: true', not both");
+  if (!s->val[RU_VALUE] && !r->state_change)
+    return cfg__fail(x, n, "a state rule needs 'value: <state that alarms>' or 'change: true'");
+  if (r->state_change && s->val[RU_ON])
+    return cfg__failk(x, s->val[RU_ON], "on_delay", "a change alarms at once: 'change: true' takes no on_delay");
+  if (s->val[RU_DEADBAND]) return cfg__failk(x, s->val[RU_DEADBAND], "deadband", "a state rule has no deadband");
+  int rc = cfg__fault_rule(x, n, r, s);
+  if (rc) return rc;
+  free(r->stages[0].name);
+  r->stages[0].name = strdup(r->state_change ? "change" : "state");
+  r->stages[0].limit = r->state_change ? 0 : r->state_value;
   return r->stages[0].name ? 0 : cfg__oom(x);
 }
 
@@ -1688,6 +1711,10 @@ static int cfg__rule(struct cfg_ctx *x, const struct dg_ynode *n, void *item, si
     return cfg__failk(x, s.val[RU_RATE] ? s.val[RU_RATE] : s.val[RU_DIRECTION], s.val[RU_RATE] ? "rate" : "direction",
                       "only rate rules have '%s'", s.val[RU_RATE] ? "rate" : "direction");
   if (r->type == DG_RULE_EXPR) return cfg__expr_rule(x, n, r, &s);
+  if (r->type != DG_RULE_STATE && (s.val[RU_VALUE] || s.val[RU_CHANGE]))
+    return cfg__failk(x, s.val[RU_VALUE] ? s.val[RU_VALUE] : s.val[RU_CHANGE], s.val[RU_VALUE] ? "value" : "change",
+                      "only state rules have '%s'", s.val[RU_VALUE] ? "value" : "change");
+  if (r->type == DG_RULE_STATE) return cfg__state_rule(x, n, r, &s);
   if (r->type == DG_RULE_STALE || r->type == DG_RULE_QUALITY) return cfg__fault_rule(x, n, r, &s);
   if (r->type == DG_RULE_DEVIATION || r->type == DG_RULE_VOTE || r->type == DG_RULE_AGGREGATE) return 0;
   if (r->type == DG_RULE_RATE && (rc = cfg__rate_rule(x, n, r, &s))) return rc;
@@ -1896,10 +1923,23 @@ static int cfg__alarm(struct cfg_ctx *x, const struct dg_ynode *n, void *obj)
 
 /* ---- hazard ledger ---- */
 
-enum { LDG_REVIEW, LDG_ATTACH_DIR };
+enum { QUOTA_PERSON, QUOTA_TOTAL };
+static const struct cfg_field cfg__quota_fields[] = {
+  [QUOTA_PERSON] = FNUM("per_person_day_mib", K_U32, struct dg_config, upload_person_day_mib, 0, 1, 1048576),
+  [QUOTA_TOTAL] = FNUM("total_mib", K_U32, struct dg_config, upload_total_mib, 0, 1, 16777216),
+};
+
+static int cfg__upload_quota(struct cfg_ctx *x, const struct dg_ynode *n, void *obj)
+{
+  struct cfg_seen s;
+  return CFG_MAP(x, n, cfg__quota_fields, obj, &s);
+}
+
+enum { LDG_REVIEW, LDG_ATTACH_DIR, LDG_QUOTA };
 static const struct cfg_field cfg__ledger_fields[] = {
   [LDG_REVIEW] = FBOOL("review_reports", struct dg_config, review_reports),
   [LDG_ATTACH_DIR] = FSTR("attachments_dir", struct dg_config, attachments_dir, 0),
+  [LDG_QUOTA] = FNODE("upload_quota", 0),
 };
 
 static int cfg__ledger(struct cfg_ctx *x, const struct dg_ynode *n, void *obj)
@@ -1909,6 +1949,7 @@ static int cfg__ledger(struct cfg_ctx *x, const struct dg_ynode *n, void *obj)
   int rc = CFG_MAP(x, n, cfg__ledger_fields, obj, &s);
   if (!rc && c->attachments_dir && !c->attachments_dir[0])
     rc = cfg__failk(x, s.val[LDG_ATTACH_DIR], "attachments_dir", "expected a directory path, got ''");
+  if (!rc) rc = cfg__under(x, s.val[LDG_QUOTA], "upload_quota", obj, cfg__upload_quota);
   return rc;
 }
 
@@ -2246,6 +2287,8 @@ int config_load_edits_string(const char *name, const char *yaml, size_t len, con
   x.c->http_port = 8080;
   x.c->history_flush_ms = 1000;
   x.c->hazard_deadline_days = 7;
+  x.c->upload_person_day_mib = 256;
+  x.c->upload_total_mib = 4096;
   x.c->lec_bands = dg_default_lec_bands;
   x.c->ls_bands = dg_default_ls_bands;
   x.c->calendar.weekend_mask = WORKCAL_DEFAULT_WEEKEND;

@@ -45,6 +45,10 @@ int config_load_edits_string(const char *name, const char *yaml, size_t len, con
 /* The kind index 0..3 (hazard_source, unit, event, measure) of a config_edit kind, or -1. */
 int config_edit_kind(const char *kind);
 
+/* A duration as the configuration writes it ("500ms", "2s", "24h", "90d"; a bare number is
+ * seconds) in *ms; false on bad syntax. */
+bool config_parse_duration(const char *s, uint64_t *ms);
+
 void config_free(struct dg_config *c);
 
 #endif

@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "api.h"
@@ -43,6 +44,9 @@ struct dg_options {
   const char *dashboard_dir;
   int check_only;
   const char *create_token_for; /* --create-token PERSON */
+  int64_t token_valid_ms;       /* --expires DURATION (default 90 days) */
+  int list_tokens;              /* --list-tokens */
+  int64_t revoke_token;         /* --revoke-token ID, 0: none */
   const char *backup_to;        /* --backup FILE */
   const char *export_dir;       /* --export-dir DIR */
   int64_t export_since_ms;      /* --export-since MS */
@@ -84,6 +88,9 @@ static void main__usage(FILE *f)
           "      --dashboard DIR   directory of the web dashboard (default " DG_DASHBOARD_DIR ")\n"
           "      --log-level L     error, warn, info (default) or debug\n"
           "      --create-token P  issue an API token for person P, print it once and exit\n"
+          "      --expires D       with --create-token: validity, e.g. 30d, 12h (default 90d, at most 3650d)\n"
+          "      --list-tokens     list the API tokens (id, person, created, expires, last used, status) and exit\n"
+          "      --revoke-token ID revoke API token ID and exit\n"
           "      --backup FILE     copy the database (also while the daemon runs) to FILE and exit\n"
           "      --export-dir DIR  write the national-field export as JSON files to DIR and exit\n"
           "      --export-since MS with --export-dir: only records changed after MS (epoch ms)\n"
@@ -98,17 +105,36 @@ static int main__parse_args(int argc, char **argv, struct dg_options *o)
     {"http-port", required_argument, 0, 'p'}, {"dashboard", required_argument, 0, 'D'},
     {"create-token", required_argument, 0, 'T'}, {"export-dir", required_argument, 0, 'E'},
     {"export-since", required_argument, 0, 'S'}, {"backup", required_argument, 0, 'B'},
+    {"expires", required_argument, 0, 'X'},   {"list-tokens", no_argument, 0, 'K'},
+    {"revoke-token", required_argument, 0, 'R'},
     {"log-level", required_argument, 0, 'L'}, {"version", no_argument, 0, 'V'},
     {"help", no_argument, 0, 'h'},            {0, 0, 0, 0}};
   o->http_port = -1;
   o->dashboard_dir = DG_DASHBOARD_DIR;
+  o->token_valid_ms = AUTH_DEFAULT_VALID_MS;
   int c, level;
   char *end;
+  uint64_t ms;
   while ((c = getopt_long(argc, argv, "c:Vh", opts, NULL)) != -1) {
     switch (c) {
     case 'c': o->config_path = optarg; break;
     case 'k': o->check_only = 1; break;
     case 'T': o->create_token_for = optarg; break;
+    case 'K': o->list_tokens = 1; break;
+    case 'X':
+      if (!config_parse_duration(optarg, &ms) || ms < 1 || ms > (uint64_t)AUTH_MAX_VALID_MS) {
+        fprintf(stderr, "dualguardd: --expires: expected a duration from 1s to 3650d (e.g. 90d), got '%s'\n", optarg);
+        return -EINVAL;
+      }
+      o->token_valid_ms = (int64_t)ms;
+      break;
+    case 'R':
+      o->revoke_token = strtoll(optarg, &end, 10);
+      if (*end || o->revoke_token <= 0) {
+        fprintf(stderr, "dualguardd: --revoke-token: expected a token id (see --list-tokens), got '%s'\n", optarg);
+        return -EINVAL;
+      }
+      break;
     case 'E': o->export_dir = optarg; break;
     case 'B': o->backup_to = optarg; break;
     case 'S':
@@ -434,23 +460,79 @@ static int main__backup(struct dg_daemon *d)
   return rc;
 }
 
-/* --create-token: open the database, store a new token's hash, print the token once. */
-static int main__create_token(struct dg_daemon *d)
+/* The store and the token functions for a one-shot token command. */
+static int main__open_auth(struct dg_daemon *d)
 {
-  char token[AUTH_TOKEN_HEX_LEN + 1];
   int rc = uv_loop_init(&d->loop);
   if (!rc) rc = main__become_db_owner(d);
   if (!rc) rc = main__signals(d);
   if (!rc) rc = main__open_store(d);
-  if (rc) return rc;
-  d->auth = (struct auth){(const struct dg_config *const *)&d->cfg, d->store};
-  rc = auth_create_token(&d->auth, d->opt.create_token_for, token, sizeof token);
-  if (rc == -ENOENT) {
-    DG_ERR("auth", "no person '%s' in %s", d->opt.create_token_for, d->opt.config_path);
-    return rc;
-  }
-  if (!rc) printf("%s\n", token);
+  if (!rc) d->auth = (struct auth){(const struct dg_config *const *)&d->cfg, d->store};
   return rc;
+}
+
+/* --create-token: open the database, store a new token's hash, print the token once. */
+static int main__create_token(struct dg_daemon *d)
+{
+  char token[AUTH_TOKEN_HEX_LEN + 1];
+  const char *who = d->opt.create_token_for;
+  int rc = main__open_auth(d);
+  if (rc) return rc;
+  const struct dg_person *p = dg_config_person(d->cfg, who);
+  if (!p) {
+    DG_ERR("auth", "no person '%s' in %s", who, d->opt.config_path);
+    return -ENOENT;
+  }
+  if (!auth_role_usable(p))
+    DG_WARN("auth", "'%s' has no role the API knows (viewer, operator, workshop_director, engineer, safety_director,"
+            " principal, admin): every request with this token will be refused (403); 该人员没有可用角色", who);
+  rc = auth_create_token(&d->auth, who, d->opt.token_valid_ms, token, sizeof token);
+  if (!rc) printf("%s\n", token);
+  if (!rc) DG_INFO("auth", "token for '%s' issued, valid %lld days", who, (long long)(d->opt.token_valid_ms / 86400000));
+  return rc;
+}
+
+static void main__print_ms(const cJSON *o, const char *key)
+{
+  const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, key);
+  char text[32] = "-";
+  if (cJSON_IsNumber(v)) {
+    time_t t = (time_t)(v->valuedouble / 1000);
+    struct tm tm;
+    strftime(text, sizeof text, "%Y-%m-%d %H:%M:%S", localtime_r(&t, &tm));
+  }
+  printf("  %-19s", text);
+}
+
+/* --list-tokens: one line per token, newest first. */
+static int main__list_tokens(struct dg_daemon *d)
+{
+  int rc = main__open_auth(d);
+  if (rc) return rc;
+  cJSON *arr = auth_list_tokens(store_reader(d->store), dg_wall_ms());
+  if (!arr) return -EIO;
+  printf("%-6s  %-16s  %-19s  %-19s  %-19s  %s\n", "id", "person", "created", "expires", "last used", "status");
+  const cJSON *t;
+  cJSON_ArrayForEach(t, arr) {
+    printf("%-6.0f  %-16s", cJSON_GetObjectItem(t, "id")->valuedouble, cJSON_GetObjectItem(t, "person")->valuestring);
+    main__print_ms(t, "created_ms");
+    main__print_ms(t, "expires_ms");
+    main__print_ms(t, "last_used_ms");
+    printf("  %s\n", cJSON_GetObjectItem(t, "status")->valuestring);
+  }
+  cJSON_Delete(arr);
+  return 0;
+}
+
+/* --revoke-token ID */
+static int main__revoke_token(struct dg_daemon *d)
+{
+  int rc = main__open_auth(d);
+  if (!rc) rc = auth_revoke_token(d->store, d->opt.revoke_token);
+  if (rc == -ENOENT) DG_ERR("auth", "no token %lld (see --list-tokens)", (long long)d->opt.revoke_token);
+  else if (rc == -EALREADY) DG_WARN("auth", "token %lld was already revoked", (long long)d->opt.revoke_token);
+  else if (!rc) printf("token %lld revoked\n", (long long)d->opt.revoke_token);
+  return rc == -EALREADY ? 0 : rc;
 }
 
 /* --export-dir: write the export files from the database and exit. */
@@ -473,6 +555,8 @@ static int main__export(struct dg_daemon *d)
 static int main__one_shot(struct dg_daemon *d, int *rc)
 {
   if (d->opt.create_token_for) *rc = main__create_token(d);
+  else if (d->opt.list_tokens) *rc = main__list_tokens(d);
+  else if (d->opt.revoke_token) *rc = main__revoke_token(d);
   else if (d->opt.export_dir) *rc = main__export(d);
   else if (d->opt.backup_to) *rc = main__backup(d);
   else return 0;

@@ -263,8 +263,12 @@ struct dg_stage {
  * with the rule's priority. */
 /* rate: the change of the value over rate_window_ms, in units per rate_per_ms, compared like a
  * high rule (stage limits ascend) with the rising change, or the falling change's magnitude. */
+/* state: a digital input (an ESD trip, a valve limit switch) equals state_value, or (state_change)
+ * changes; one implicit stage named "state" (limit state_value) or "change", the rule's
+ * priority. */
 enum dg_rule_type { DG_RULE_HIGH = 1, DG_RULE_LOW = 2, DG_RULE_STALE = 3, DG_RULE_QUALITY = 4, DG_RULE_RATE = 5,
-                    DG_RULE_EXPR = 6, DG_RULE_DEVIATION = 7, DG_RULE_VOTE = 8, DG_RULE_AGGREGATE = 9 };
+                    DG_RULE_EXPR = 6, DG_RULE_DEVIATION = 7, DG_RULE_VOTE = 8, DG_RULE_AGGREGATE = 9,
+                    DG_RULE_STATE = 10 };
 enum dg_rate_direction { DG_RATE_RISING = 1, DG_RATE_FALLING = 2 };
 
 /* 风险失控表现 rule: the machine-checkable failure of a control measure. */
@@ -315,6 +319,9 @@ struct dg_rule {
   struct dg_point *suppress_point;
   double suppress_limit;
   bool suppress_below;
+  /* state: alarm while the value equals state_value, or on each change (state_change). */
+  double state_value;
+  bool state_change;
 };
 
 #define DG_MAX_AGG_INPUTS 64
@@ -379,6 +386,9 @@ struct dg_config {
    * them (default false); directory of photo attachments (NULL: "<database path>.attachments"). */
   bool review_reports;
   char *attachments_dir;
+  /* ledger.upload_quota: photo bytes one person may upload in 24 h, and the most all stored
+   * photos may take, in MiB (defaults 256 and 4096). */
+  uint32_t upload_person_day_mib, upload_total_mib;
 };
 
 /* Lookups by id (linear or hashed; NULL if absent). */

@@ -3,6 +3,7 @@
 #include "log.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <pthread.h>
 #include <stdarg.h>
 #include <stdatomic.h>
@@ -802,10 +803,26 @@ static int store__set_wal(sqlite3 *db, const char *path, char *err, size_t errle
   return -ENOTSUP;
 }
 
+/* A new database is created 0600 (less under a stricter umask) whoever starts the daemon:
+ * SQLite would create it 0644 & ~umask. Its -wal and -shm files take the database's mode. */
+static int store__create_private(const char *path, char *err, size_t errlen)
+{
+  int fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+  if (fd >= 0) return close(fd) ? -errno : 0;
+  if (errno == EEXIST) return 0;
+  int rc = -errno;
+  store__set_err(err, errlen, "%s: %s", path, strerror(errno));
+  return rc;
+}
+
 static int store__open_writer(struct store *s, const char *path, char *err, size_t errlen)
 {
   int flags = SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX;
   s->wconn.owner = s;
+  if (strcmp(path, ":memory:") != 0 && strncmp(path, "file:", 5) != 0) {
+    int crc = store__create_private(path, err, errlen);
+    if (crc) return crc;
+  }
   int rc = sqlite3_open_v2(path, &s->wconn.db, flags, NULL);
   if (rc != SQLITE_OK) {
     if (!s->wconn.db) {

@@ -120,6 +120,15 @@ const char *const store_migrations[] = {
   "  CHECK ((hazard_id IS NULL) <> (task_id IS NULL)));"
   "CREATE INDEX attachments_hazard ON attachments(hazard_id, id);"
   "CREATE INDEX attachments_task ON attachments(task_id, id);",
+
+  /* 6 → 7: a person named to rectify by someone else (the assignee, who must then rectify as
+   * themselves); API tokens expire (tokens issued before get 90 days from the upgrade) and
+   * record when they were revoked. */
+  "ALTER TABLE hazards ADD COLUMN assignee TEXT;"
+  "ALTER TABLE api_tokens ADD COLUMN expires_ms INTEGER;"
+  "ALTER TABLE api_tokens ADD COLUMN revoked_ms INTEGER;"
+  "UPDATE api_tokens SET expires_ms = CAST(strftime('%s', 'now') AS INTEGER) * 1000 + 90 * 86400000;"
+  "CREATE INDEX attachments_uploader ON attachments(uploader, created_ms);",
 };
 
 const unsigned store_n_migrations = sizeof store_migrations / sizeof store_migrations[0];

@@ -3,6 +3,7 @@
 
 #include <errno.h>
 #include <math.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
@@ -71,6 +72,19 @@ static void mb__store_bits(uint64_t v, uint16_t *regs, size_t words, enum mb_ord
 static bool mb__valid_type(int type) { return type >= DG_MB_BOOL && type <= DG_MB_FLOAT64; }
 static bool mb__valid_order(int order) { return order >= MB_ORDER_ABCD && order <= MB_ORDER_DCBA; }
 
+/* The decimal a float32 stands for, as a double: the shortest text that reads back as the same
+ * float (1.2f is 1.2, not 1.2000000476837158), so values, history and alarms show what the
+ * device meant. */
+static double mb__float_value(float f)
+{
+  char text[32];
+  for (int digits = 6; digits < 9; digits++) {
+    snprintf(text, sizeof text, "%.*g", digits, (double)f);
+    if (strtof(text, NULL) == f) return strtod(text, NULL);
+  }
+  return f;
+}
+
 int mb_decode_regs(const uint16_t *regs, size_t n, enum dg_mb_type type, enum mb_order order,
                    int bit, double *raw)
 {
@@ -94,8 +108,12 @@ int mb_decode_regs(const uint16_t *regs, size_t n, enum dg_mb_type type, enum mb
     uint32_t u = (uint32_t)v;
     float f;
     memcpy(&f, &u, sizeof f);
-    *raw = f;
-    return isfinite(f) ? 0 : -ERANGE;
+    if (!isfinite(f)) {
+      *raw = f;
+      return -ERANGE;
+    }
+    *raw = mb__float_value(f);
+    return 0;
   }
   case DG_MB_FLOAT64: {
     double d;

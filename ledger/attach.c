@@ -192,7 +192,7 @@ int attach_store(const char *dir, const void *buf, size_t len, const char *ext, 
   int rc = attach_sha256_hex(buf, len, sha256_hex);
   if (rc) return rc;
   if ((size_t)snprintf(file, filelen, "%s.%s", sha256_hex, ext) >= filelen) return -ENAMETOOLONG;
-  if (mkdir(dir, 0750) != 0 && errno != EEXIST) return -errno;
+  if (mkdir(dir, 0700) != 0 && errno != EEXIST) return -errno; /* photos of the plant: the daemon's only */
   char *existing = NULL;
   size_t n = 0;
   if (attach_read(dir, file, sha256_hex, (int64_t)len, &existing, &n) == 0) {

@@ -14,7 +14,11 @@
  * Rules: submit needs a recorded rectification (measures and rectifier); a major hazard
  * (danger_level 1) needs the five-in-place fields (责任 liable person, 措施 measures, 资金 cost,
  * 时限 deadline, 预案 contingency plan) before it leaves 整改中; the verifier (who verifies or
- * rejects) must differ from the rectifier. */
+ * rejects) must differ from the rectifier.
+ * Rights (hazard_flow_may): who may act at all comes from the person's roles (hazard_rights);
+ * the actor is always the person of the request. Naming another person as rectifier is an
+ * assignment (HAZARD_ACT_ASSIGN): the assignee must then rectify as themselves, and only a
+ * recorded rectifier's own rectification lets the hazard be submitted. */
 #ifndef DG_HAZARD_FLOW_H
 #define DG_HAZARD_FLOW_H
 
@@ -28,6 +32,16 @@ enum hazard_action {
   HAZARD_ACT_REJECT,
   HAZARD_ACT_CONFIRM,
   HAZARD_ACT_DISMISS,
+  HAZARD_ACT_ASSIGN,
+};
+
+/* What a person's roles allow on hazards and inspection tasks (README "Roles and rights"). */
+enum hazard_right {
+  HAZARD_RIGHT_REPORT = 1,        /* report, complete inspections, upload photos; rectify when assigned */
+  HAZARD_RIGHT_MANAGE = 2,        /* rectify, assign and submit any hazard */
+  HAZARD_RIGHT_REVIEW = 4,        /* confirm or dismiss a report in 审核中 */
+  HAZARD_RIGHT_VERIFY = 8,        /* verify or reject a general hazard (一般) */
+  HAZARD_RIGHT_VERIFY_MAJOR = 16, /* verify or reject a major hazard (重大) */
 };
 
 /* The facts of one hazard the rules look at (strings NULL or "" when not filled). */
@@ -42,9 +56,10 @@ struct hazard_facts {
   int64_t deadline_ms;       /* 0: none */
   const char *contingency_plan;
   const char *rectifier;
+  const char *assignee;      /* named to rectify by someone else; NULL when none */
 };
 
-/* "rectify", "submit", "verify", "reject", "confirm", "dismiss" */
+/* "rectify", "submit", "verify", "reject", "confirm", "dismiss", "assign" */
 const char *hazard_action_name(enum hazard_action a);
 int hazard_action_parse(const char *s);               /* name → action, -1 if unknown */
 
@@ -52,6 +67,18 @@ int hazard_action_parse(const char *s);               /* name → action, -1 if 
  * the action in *to, or -EPERM with a reason in `why` (answered as 409). */
 int hazard_flow_check(const struct hazard_facts *h, enum hazard_action a, const char *actor, int *to, char *why,
                       size_t whylen);
+
+/* The rights of a person with these roles (an OR of enum hazard_right): operator REPORT;
+ * workshop_director REPORT, MANAGE, VERIFY; engineer also REVIEW; safety_director and principal
+ * also VERIFY_MAJOR; admin all. Other role names (viewer, job titles) give none. */
+unsigned hazard_rights(char *const *roles, size_t n_roles);
+
+/* Checks whether a person with `rights` may apply `a` to a hazard with facts *h at all (before
+ * hazard_flow_check): rectify by the assignee, the liable person or MANAGE; assign by the
+ * liable person or MANAGE; submit by those or the rectifier; confirm/dismiss REVIEW; verify and
+ * reject VERIFY, or VERIFY_MAJOR for a major hazard. 0, or -EACCES with the reason (403). */
+int hazard_flow_may(const struct hazard_facts *h, enum hazard_action a, const char *actor, unsigned rights,
+                    char *why, size_t whylen);
 
 /* The state a newly registered hazard enters: 审核中 (-1) for a manual report while reports are
  * reviewed, else 整改中 (0). `manual` is 0 for the monitoring and inspection records. */

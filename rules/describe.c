@@ -64,6 +64,12 @@ void describe_condition(const struct dg_rule *r, int stage, double value, char *
     snprintf(zh, zhlen, "条件成立：%s", r->expr_text);
     snprintf(en, enlen, "condition holds: %s", r->expr_text);
     return;
+  case DG_RULE_STATE:
+    snprintf(zh, zhlen, "%s（%s）%s %g", describe__name(p), p->id, r->state_change ? "状态变化，当前为" : "处于报警状态",
+             value);
+    snprintf(en, enlen, "%s (%s) %s %g", describe__name(p), p->id, r->state_change ? "changed state, now" : "is in alarm state",
+             value);
+    return;
   case DG_RULE_RATE: describe__rate(r, s, value, zh, zhlen, en, enlen); return;
   case DG_RULE_DEVIATION: describe__deviation(r, s, value, zh, zhlen, en, enlen); return;
   case DG_RULE_AGGREGATE:

@@ -44,6 +44,8 @@ int rule_target_stage(const struct dg_rule *r, int current, double value)
 {
   if (r->type == DG_RULE_STALE || r->type == DG_RULE_QUALITY || r->type == DG_RULE_EXPR)
     return value > 0 ? 0 : RULE_NORMAL;
+  /* A change holds only at the instant it happens (rule__eval_change). */
+  if (r->type == DG_RULE_STATE) return !r->state_change && value == r->state_value ? 0 : RULE_NORMAL;
   for (int i = (int)r->n_stages - 1; i >= 0; i--)
     if (rule__stage_holds(r, i, current, value)) return i;
   return RULE_NORMAL;
@@ -111,9 +113,30 @@ static int rule__rate(const struct dg_rule *r, struct rule_rate *rr, double valu
   return have ? 0 : -1;
 }
 
+/* A change enters the stage at once and (re)starts its off-delay; a sample without a change lets
+ * a pending return to normal run on (or starts it again after rule_cancel_pending). */
+static int rule__eval_change(const struct dg_rule *r, struct rule_state *st, double value, int64_t now_ms,
+                             int64_t *deadline_ms)
+{
+  int changed = st->has_value && value != st->value, was = st->stage;
+  st->value = value;
+  st->has_value = 1;
+  *deadline_ms = 0;
+  if (changed) {
+    st->stage = 0;
+    st->pending = RULE_NORMAL;
+    st->pending_since_ms = now_ms;
+    *deadline_ms = now_ms + r->off_delay_ms;
+    return was != st->stage;
+  }
+  if (st->stage == RULE_NORMAL) return 0;
+  return rule__settle(r, st, RULE_NORMAL, now_ms, deadline_ms);
+}
+
 int rule_eval(const struct dg_rule *r, struct rule_state *st, double value, int64_t now_ms,
               int64_t *deadline_ms)
 {
+  if (r->type == DG_RULE_STATE && r->state_change) return rule__eval_change(r, st, value, now_ms, deadline_ms);
   if (r->type == DG_RULE_RATE) {
     double rate;
     *deadline_ms = 0;

@@ -77,6 +77,12 @@ enum dg_level rule_stage_level(const struct dg_rule *r, int stage);
 int rule_eval_aggregate(const struct dg_rule *r, struct rule_state *st, const int8_t *stages, int64_t now_ms,
                         int64_t *deadline_ms);
 
+/* State rules go through rule_eval: with state_change unset the stage holds while the value
+ * equals r->state_value (on/off-delays apply); with state_change every change of the value
+ * (the first sample sets the reference, it is no change) enters the stage at once and it is
+ * left r->off_delay_ms after the last change (at the next rule_tick when 0). st->value is the
+ * input's value. */
+
 /* Drops a pending delay (e.g. the point's quality went bad: its value cannot confirm anything). */
 void rule_cancel_pending(struct rule_state *st);
 

@@ -24,7 +24,7 @@ DASHBOARD_DIR = os.path.join(SOURCE_DIR, "dashboards")
 CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
                  "--disable-background-networking", "--disable-component-update", "--disable-sync",
                  "--disable-dev-shm-usage"]  # containers often have a small /dev/shm
-ZHAO = "  - {{ id: zhao, name: 赵安全员, roles: [safety] }}\n"
+ZHAO = "  - {{ id: zhao, name: 赵安全员, roles: [safety_director] }}\n"
 assert ZHAO in CONFIG
 # The closed-loop plant plus an operator, who may acknowledge alarms (the others may not).
 PLANT = CONFIG.replace(ZHAO, ZHAO + "  - {{ id: zhang, name: 张操作员, roles: [operator] }}\n")
@@ -346,7 +346,7 @@ def test_acknowledge_from_the_page(workdir, cleanup):
     use_token("0" * 64)
     ack("试一下")
     wait_until(lambda: "401" in message(), 10, "the 401 shown")
-    use_token(daemon.token("wang"))
+    use_token(daemon.token("zhao"))
     ack("试一下")
     wait_until(lambda: "403" in message(), 10, "the 403 shown")
     assert daemon.alarm("R-GT102-H")["state"] == "UNACK"

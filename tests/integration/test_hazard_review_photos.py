@@ -21,7 +21,7 @@ ledger: { review_reports: true }
 persons:
   - { id: zhao, name: 赵安全员, roles: [safety, engineer] }
   - { id: li, name: 李工程师, roles: [engineer] }
-  - { id: wang, name: 王工, roles: [maintenance] }
+  - { id: wang, name: 王工, roles: [maintenance, operator] }
   - { id: chen, name: 陈管理员, roles: [admin] }
 hazard_sources:
   - id: HS01
@@ -114,7 +114,7 @@ def test_report_waits_for_confirmation(workdir, cleanup):
         st, r = post(daemon, f"/api/v1/hazards/{hid}/{action}", body, "wang")
         assert st == 409 and "awaiting confirmation (审核中)" in r["error"], (action, st, r)
     st, r = post(daemon, f"/api/v1/hazards/{hid}/confirm", {}, "wang")
-    assert st == 403 and "engineer or admin" in r["error"], (st, r)
+    assert st == 403 and "engineer, safety_director, principal or admin" in r["error"], (st, r)
     st, r = post(daemon, f"/api/v1/hazards/{hid}/confirm", {}, "zhao")
     assert st == 409 and "reviewer must differ from the reporter (zhao)" in r["error"], (st, r)
     st, r = post(daemon, f"/api/v1/hazards/{hid}/confirm", {}, None)
@@ -130,7 +130,10 @@ def test_report_waits_for_confirmation(workdir, cleanup):
     assert got["reviewer"] == "li" and got["review_comment"] == "现场确认属实" and got["reviewed_ms"], got
     assert [(j["action"], j["actor"], j["from_state"], j["to_state"]) for j in got["journal"]] == [
         ("report", "zhao", None, -1), ("confirm", "li", -1, 0)], got["journal"]
-    # Confirmed, the hazard is in the closed loop like any other.
+    # Confirmed, the hazard is in the closed loop like any other: the liable person li names wang
+    # to rectify it, and wang records his rectification himself.
+    st, r = post(daemon, f"/api/v1/hazards/{hid}/rectify", {"rectifier": "wang"}, "li")
+    assert st == 200 and r["action"] == "assign", (st, r)
     st, r = post(daemon, f"/api/v1/hazards/{hid}/rectify",
                  {"rectify_measures": "更换阀门", "cost": 300, "contingency_plan": "泄漏预案"}, "wang")
     assert st == 200 and r["danger_state"] == 0, (st, r)

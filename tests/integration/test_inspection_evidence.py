@@ -15,7 +15,7 @@ CONFIG = """
 site: {{ code: "410700-0001", name: 测试化工 }}
 daemon: {{ history_flush: 200ms }}
 persons:
-  - {{ id: zhao, name: 赵安全员, roles: [safety] }}
+  - {{ id: zhao, name: 赵安全员, roles: [safety, operator] }}
 hazard_sources:
   - id: HS01
     units:

@@ -15,8 +15,8 @@ site: {{ code: "410700-0001", name: 测试化工 }}
 daemon: {{ history_flush: 200ms, hazard_deadline_days: 3 }}
 persons:
   - {{ id: li, name: 李主任, roles: [workshop_director] }}
-  - {{ id: wang, name: 王工, roles: [maintenance] }}
-  - {{ id: zhao, name: 赵安全员, roles: [safety] }}
+  - {{ id: wang, name: 王工, roles: [engineer] }}
+  - {{ id: zhao, name: 赵安全员, roles: [safety_director] }}
 hazard_sources:
   - id: HS01
     name: 液氨储罐区
@@ -261,7 +261,7 @@ def test_risk_map_follows_alarms_and_major_hazards(workdir, cleanup):
                                                            "contingency_plan": "液氨泄漏专项预案"})[0] == 200
     assert post(daemon, f"/api/v1/hazards/{hid}/submit", {"actor": "wang"})[0] == 200
     assert unit_risk(daemon)[0]["current"]["level"] == "red"  # 待验收 is still open
-    assert post(daemon, f"/api/v1/hazards/{hid}/verify", {"actor": "li"})[0] == 200
+    assert post(daemon, f"/api/v1/hazards/{hid}/verify", {"actor": "zhao"})[0] == 200
     u = unit_risk(daemon)[0]
     assert u["current"]["level"] == "yellow" and u["cause"] == "assessment", u
 

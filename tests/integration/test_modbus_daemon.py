@@ -4,11 +4,13 @@ float32 CDAB with scale, an int16 and a coil; the daemon polls them, shows value
 bus statistics in the API, raises the high alarm and its hazard when the register is written
 above the limit, and marks every point comm_fault when the server dies."""
 import os
+import re
 import signal
 import socket
 import struct
 import subprocess
 import sys
+import urllib.request
 
 from pymodbus.client import ModbusTcpClient
 
@@ -41,6 +43,7 @@ points:
   - {{ id: GT201, name: 甲醇气体检测器, unit_id: U01, eng_unit: "%LEL", driver: modbus.plc1,
       holding: 0, type: float32, order: CDAB, scale: 10 }}
   - {{ id: TT201, name: 罐温, eng_unit: "°C", driver: modbus.plc1, holding: 2, type: int16 }}
+  - {{ id: PT201, name: 罐压, eng_unit: MPa, driver: modbus.plc1, holding: 3, type: float32 }}
   - {{ id: XV201, name: 紧急切断阀开, driver: modbus.plc1, coil: 0 }}
 rules:
   - id: R-GT201-H
@@ -92,8 +95,8 @@ def points_by_id(daemon):
 
 def test_modbus_values_alarm_and_comm_fault(workdir, cleanup):
     port = free_port()
-    # GT201 raw 1.5 * scale 10 = 15 %LEL; TT201 = -7 (0xFFF9).
-    server = ModbusServer(workdir, port, float32_cdab(1.5) + [0xFFF9]).start()
+    # GT201 raw 1.5 * scale 10 = 15 %LEL; TT201 = -7 (0xFFF9); PT201 float32 1.2 (ABCD).
+    server = ModbusServer(workdir, port, float32_cdab(1.5) + [0xFFF9] + float32_cdab(1.2)[::-1]).start()
     cleanup.append(server.kill)
     cfg = os.path.join(workdir, "plant.yaml")
     with open(cfg, "w", encoding="utf-8") as f:
@@ -107,6 +110,10 @@ def test_modbus_values_alarm_and_comm_fault(workdir, cleanup):
     assert abs(pts["GT201"]["value"] - 15.0) < 1e-9, pts["GT201"]
     assert pts["TT201"]["value"] == -7, pts["TT201"]
     assert pts["XV201"]["value"] == 1, pts["XV201"]
+    # A float32 shows the decimal it stands for, not 1.2000000476837158.
+    with urllib.request.urlopen(f"http://127.0.0.1:{daemon.port}/api/v1/points", timeout=5) as r:
+        text = r.read().decode()
+    assert re.search(r'"id":"PT201"[^}]*"value":1\.2[,}]', text), text
     assert all(p["driver"] == "modbus" and p["driver_id"] == "plc1" for p in pts.values()), pts
 
     _, drivers = daemon.get("/api/v1/drivers")
@@ -119,7 +126,7 @@ def test_modbus_values_alarm_and_comm_fault(workdir, cleanup):
     server.write_holding(0, float32_cdab(3.2))   # 32 %LEL, above the 25 limit
     alarm = wait_until(lambda: (a := daemon.alarm("R-GT201-H"))["state"] == "UNACK" and a, 10,
                        "the GT201 alarm to activate")
-    assert alarm["stage"] == "H" and abs(alarm["value"] - 32.0) < 1e-4, alarm
+    assert alarm["stage"] == "H" and alarm["value"] == 32, alarm  # float32 3.2 × 10, without rounding noise
     _, hazards = daemon.get("/api/v1/hazards")
     assert len(hazards["hazards"]) == 1, hazards
     assert hazards["hazards"][0]["measure"] == "M01" and hazards["hazards"][0]["danger_src"] == 9, hazards

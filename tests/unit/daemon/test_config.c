@@ -316,7 +316,7 @@ static const struct bad_case bad_cases[] = {
   {"bad-calendar-weekday.yaml", 3, 18, "calendar.weekend[1]: expected a weekday name (sun, mon, tue, wed, thu, fri, sat), got 'sunday'"},
   {"bad-check-cycle.yaml", 10, 68, "measures[0].check_cycle.unit: expected one of 小时, 天, 月, 年, hour, day, month, year, got 'week'"},
   {"bad-ledger-bool.yaml", 3, 19, "ledger.review_reports: expected true or false, got 'yes'"},
-  {"bad-ledger-key.yaml", 4, 3, "ledger: unknown key 'attachment_dir' (expected one of: review_reports, attachments_dir)"},
+  {"bad-ledger-key.yaml", 4, 3, "ledger: unknown key 'attachment_dir' (expected one of: review_reports, attachments_dir, upload_quota)"},
   {"bad-ledger-dir.yaml", 2, 29, "ledger.attachments_dir: expected a directory path, got ''"},
 };
 
@@ -397,7 +397,16 @@ static void test_ledger_section(void **state)
              sizeof err);
   assert_true(c->review_reports);
   assert_string_equal(c->attachments_dir, "/srv/dg/photos");
+  assert_int_equal(c->upload_person_day_mib, 256);
+  assert_int_equal(c->upload_total_mib, 4096);
   config_free(c);
+  c = load_str("site: { code: T1 }\nledger: { upload_quota: { per_person_day_mib: 10, total_mib: 100 } }\n", 0, err,
+               sizeof err);
+  assert_int_equal(c->upload_person_day_mib, 10);
+  assert_int_equal(c->upload_total_mib, 100);
+  config_free(c);
+  load_str("site: { code: T1 }\nledger: { upload_quota: { total_mib: 0 } }\n", -EINVAL, err, sizeof err);
+  assert_non_null(strstr(err, "ledger.upload_quota.total_mib"));
   c = load_str("site: { code: T1 }\nledger: { review_reports: false }\n", 0, err, sizeof err);
   assert_false(c->review_reports);
   assert_null(c->attachments_dir);
@@ -537,6 +546,44 @@ static void test_names(void **state)
 static const char rule_head[] = "site: {code: x}\nmqtt: [{id: m, uri: 'tcp://h:1'}]\n"
                                 "points: [{id: P, driver: mqtt.m, topic: t}]\n";
 
+/* A state rule: `value` or `change: true`, one implicit stage with the rule's priority. */
+static void test_state_rule(void **state)
+{
+  char yaml[1024], err[512] = "";
+  snprintf(yaml, sizeof yaml, "%srules: [{id: ESD, type: state, point: P, value: 1, priority: critical, on_delay: 1s},"
+           " {id: CHG, type: state, point: P, change: true, priority: low, off_delay: 30s}]\n", rule_head);
+  struct dg_config *c = load_str(yaml, 0, err, sizeof err);
+  const struct dg_rule *r = &c->rules[0];
+  assert_int_equal(r->type, DG_RULE_STATE);
+  assert_false(r->state_change);
+  assert_true(r->state_value == 1 && r->n_stages == 1 && r->stages[0].limit == 1);
+  assert_string_equal(r->stages[0].name, "state");
+  assert_int_equal(r->stages[0].priority, DG_PRIO_CRITICAL);
+  r = &c->rules[1];
+  assert_true(r->state_change);
+  assert_string_equal(r->stages[0].name, "change");
+  assert_int_equal(r->off_delay_ms, 30000);
+  config_free(c);
+  static const struct {
+    const char *rule, *what;
+  } bad[] = {
+    {"{id: S, type: state, point: P, priority: high}", "rules[0]: a state rule needs 'value: <state that alarms>' or 'change: true'"},
+    {"{id: S, type: state, point: P, priority: high, value: 1, change: true}", "rules[0].value: a state rule takes 'value' or 'change: true', not both"},
+    {"{id: S, type: state, point: P, value: 1}", "rules of type state need 'priority'"},
+    {"{id: S, type: state, point: P, priority: high, change: true, on_delay: 1s}", "rules[0].on_delay: a change alarms at once"},
+    {"{id: S, type: state, point: P, priority: high, value: 1, stages: []}", "rules[0].stages: a state rule has no stages"},
+    {"{id: S, type: state, point: P, priority: high, value: 1, deadband: 1}", "rules[0].deadband: a state rule has no deadband"},
+    {"{id: S, type: high, point: P, value: 1, stages: [{name: H, limit: 1, priority: low}]}", "rules[0].value: only state rules have 'value'"},
+    {"{id: S, type: state, priority: high, value: 1}", "missing required key 'point'"},
+  };
+  for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+    snprintf(yaml, sizeof yaml, "%srules: [%s]\n", rule_head, bad[i].rule);
+    load_str(yaml, -EINVAL, err, sizeof err);
+    if (!strstr(err, bad[i].what)) print_error("got: %s\nwant: %s\n", err, bad[i].what);
+    assert_non_null(strstr(err, bad[i].what));
+  }
+}
+
 /* Loads one rule with `on_delay: <text>`; returns its delay or -1 with err filled. */
 static long long on_delay_of(const char *text, char *err, size_t errlen)
 {
@@ -639,7 +686,7 @@ static void test_scalar_rules(void **state)
   snprintf(yaml, sizeof yaml, "%srules: [{id: R, type: slope, point: P, stages: [{name: H, limit: 1, priority: low}]}]\n",
            rule_head);
   load_str(yaml, -EINVAL, err, sizeof err);
-  assert_non_null(strstr(err, "rules[0].type: expected one of high, low, stale, quality, rate, expr, deviation, vote, aggregate, got 'slope'"));
+  assert_non_null(strstr(err, "rules[0].type: expected one of high, low, stale, quality, rate, expr, deviation, vote, aggregate, state, got 'slope'"));
   snprintf(yaml, sizeof yaml, "%srules: [{id: R, type: high, point: P, deadband: -1, "
            "stages: [{name: H, limit: 1, priority: low}]}]\n", rule_head);
   load_str(yaml, -EINVAL, err, sizeof err);
@@ -790,6 +837,7 @@ int main(void)
     cmocka_unit_test(test_inspection_schedule),
     cmocka_unit_test(test_bad_files),
     cmocka_unit_test(test_ledger_section),
+    cmocka_unit_test(test_state_rule),
     cmocka_unit_test(test_io_errors),
     cmocka_unit_test(test_level_bands),
     cmocka_unit_test(test_configured_bands),

@@ -262,7 +262,7 @@ static struct expect add_pymodbus_points(size_t bus)
   struct expect e = {.first = H.cfg.n_points};
   size_t i;
   add_point(bus, 1, DG_MB_HOLDING, 0, DG_MB_FLOAT32, "ABCD");
-  e.v[e.n++] = (double)123.456f;
+  e.v[e.n++] = 123.456 /* the float32 read as the decimal it stands for */;
   add_point(bus, 1, DG_MB_HOLDING, 2, DG_MB_INT32, NULL);
   e.v[e.n++] = -2;
   i = add_point(bus, 1, DG_MB_HOLDING, 4, DG_MB_UINT16, NULL);

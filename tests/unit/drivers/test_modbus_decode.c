@@ -5,6 +5,7 @@
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include <cmocka.h>
@@ -52,7 +53,23 @@ static void test_float32_orders(void **state)
   const uint16_t images[4][2] = {
     {0x42F6, 0xE979}, {0xE979, 0x42F6}, {0xF642, 0x79E9}, {0x79E9, 0xF642}};
   for (int i = 0; i < 4; i++)
-    assert_true(decode(images[i], 2, DG_MB_FLOAT32, orders[i]) == (double)123.456f);
+    assert_true(decode(images[i], 2, DG_MB_FLOAT32, orders[i]) == 123.456);
+}
+
+/* A float32 reads as the decimal it stands for (its shortest round-trip text), not the binary
+ * double of the float: 1.2f is 1.2, not 1.2000000476837158. */
+static void test_float32_shortest_decimal(void **state)
+{
+  static const float values[] = {1.2f, 0.1f, 123.456f, -40.7f, 3.4028235e38f, 2.5e-5f, 16777217.0f, 0.3f};
+  static const char *const texts[] = {"1.2", "0.1", "123.456", "-40.7", "3.4028235e+38", "2.5e-05", "16777216", "0.3"};
+  for (size_t i = 0; i < sizeof values / sizeof values[0]; i++) {
+    uint16_t r[2];
+    double v = 0;
+    assert_int_equal(mb_encode_regs(values[i], DG_MB_FLOAT32, MB_ORDER_ABCD, r, 2), 2);
+    assert_int_equal(mb_decode_regs(r, 2, DG_MB_FLOAT32, MB_ORDER_ABCD, -1, &v), 0);
+    assert_true((float)v == values[i]);
+    assert_true(strtod(texts[i], NULL) == v);
+  }
 }
 
 static void test_int32_uint32_orders(void **state)
@@ -194,7 +211,7 @@ static void test_decode_item_scale_offset(void **state)
   assert_true(fabs(v - 83.4) < 1e-9);
   it = (struct mb_item){.offset = 2, .type = DG_MB_FLOAT32, .bit = -1, .scale = 2, .add = 1};
   assert_int_equal(mb_decode_item(&it, DG_MB_INPUT, regs, NULL, 4, &v), 0);
-  assert_true(v == (double)123.456f * 2 + 1);
+  assert_true(v == 123.456 * 2 + 1);
   it.offset = 3; /* runs past the request */
   assert_int_equal(mb_decode_item(&it, DG_MB_INPUT, regs, NULL, 4, &v), -EINVAL);
   it = (struct mb_item){.offset = 1, .type = DG_MB_BOOL, .bit = -1, .scale = 10, .add = 5};
@@ -452,6 +469,7 @@ int main(void)
     cmocka_unit_test(test_order_parse),
     cmocka_unit_test(test_type_registers),
     cmocka_unit_test(test_float32_orders),
+    cmocka_unit_test(test_float32_shortest_decimal),
     cmocka_unit_test(test_int32_uint32_orders),
     cmocka_unit_test(test_64bit_orders),
     cmocka_unit_test(test_16bit_and_bool),

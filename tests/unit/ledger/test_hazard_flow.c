@@ -180,14 +180,79 @@ static void test_initial_state(void **state)
   assert_int_equal(hazard_flow_initial_state(0, 0, 1), 0);
 }
 
+static unsigned rights_of(const char *role)
+{
+  char *roles[] = {(char *)role};
+  return hazard_rights(roles, 1);
+}
+
+static void test_rights_of_roles(void **state)
+{
+  (void)state;
+  char *none[] = {"safety", "viewer", "maintenance"};
+  assert_int_equal(hazard_rights(none, 3), 0);
+  assert_int_equal(rights_of("operator"), HAZARD_RIGHT_REPORT);
+  assert_int_equal(rights_of("workshop_director") & HAZARD_RIGHT_VERIFY_MAJOR, 0);
+  assert_int_not_equal(rights_of("workshop_director") & HAZARD_RIGHT_VERIFY, 0);
+  assert_int_equal(rights_of("engineer") & HAZARD_RIGHT_VERIFY_MAJOR, 0);
+  assert_int_not_equal(rights_of("safety_director") & HAZARD_RIGHT_VERIFY_MAJOR, 0);
+  assert_int_not_equal(rights_of("principal") & HAZARD_RIGHT_VERIFY_MAJOR, 0);
+  assert_int_equal(rights_of("admin"), 31);
+  char *both[] = {"safety_director", "engineer"};
+  assert_int_equal(hazard_rights(both, 2), 31);
+}
+
+/* Who may act at all: 403 (-EACCES) before the closed-loop rules (409) are looked at. */
+static void test_who_may_act(void **state)
+{
+  (void)state;
+  char why[256];
+  unsigned op = rights_of("operator"), eng = rights_of("engineer"), sd = rights_of("safety_director");
+  struct hazard_facts h = rectified(0, 0);
+  h.rectifier = NULL;
+  assert_int_equal(hazard_flow_may(&h, HAZARD_ACT_RECTIFY, "zhao", 0, why, sizeof why), -EACCES);
+  assert_non_null(strstr(why, "no role"));
+  assert_int_equal(hazard_flow_may(&h, HAZARD_ACT_RECTIFY, "zhang", op, why, sizeof why), -EACCES);
+  assert_int_equal(hazard_flow_may(&h, HAZARD_ACT_ASSIGN, "zhang", op, why, sizeof why), -EACCES);
+  assert_int_equal(hazard_flow_may(&h, HAZARD_ACT_RECTIFY, "li", op, why, sizeof why), 0); /* liable */
+  h.assignee = "zhang";
+  assert_int_equal(hazard_flow_may(&h, HAZARD_ACT_RECTIFY, "zhang", op, why, sizeof why), 0);
+  assert_int_equal(hazard_flow_may(&h, HAZARD_ACT_SUBMIT, "zhang", op, why, sizeof why), 0);
+  assert_int_equal(hazard_flow_may(&h, HAZARD_ACT_SUBMIT, "sun", op, why, sizeof why), -EACCES);
+  assert_int_equal(hazard_flow_may(&h, HAZARD_ACT_RECTIFY, "chen", eng, why, sizeof why), 0);
+  assert_int_equal(hazard_flow_may(&h, HAZARD_ACT_CONFIRM, "zhang", op, why, sizeof why), -EACCES);
+  assert_int_equal(hazard_flow_may(&h, HAZARD_ACT_CONFIRM, "chen", eng, why, sizeof why), 0);
+  h.state = 1;
+  assert_int_equal(hazard_flow_may(&h, HAZARD_ACT_VERIFY, "zhang", op, why, sizeof why), -EACCES);
+  assert_int_equal(hazard_flow_may(&h, HAZARD_ACT_VERIFY, "chen", eng, why, sizeof why), 0);
+  h.danger_level = 1;
+  assert_int_equal(hazard_flow_may(&h, HAZARD_ACT_VERIFY, "chen", eng, why, sizeof why), -EACCES);
+  assert_non_null(strstr(why, "major hazard"));
+  assert_int_equal(hazard_flow_may(&h, HAZARD_ACT_REJECT, "chen", eng, why, sizeof why), -EACCES);
+  assert_int_equal(hazard_flow_may(&h, HAZARD_ACT_VERIFY, "wang", sd, why, sizeof why), 0);
+}
+
+static void test_assign_stays_rectifying(void **state)
+{
+  (void)state;
+  char why[256];
+  int to = -1;
+  struct hazard_facts h = rectified(0, 0);
+  assert_int_equal(hazard_flow_check(&h, HAZARD_ACT_ASSIGN, "li", &to, why, sizeof why), 0);
+  assert_int_equal(to, 0);
+  h.state = 1;
+  assert_int_equal(hazard_flow_check(&h, HAZARD_ACT_ASSIGN, "li", &to, why, sizeof why), -EPERM);
+}
+
 static void test_action_names(void **state)
 {
   (void)state;
   assert_string_equal(hazard_action_name(HAZARD_ACT_CONFIRM), "confirm");
   assert_string_equal(hazard_action_name(HAZARD_ACT_DISMISS), "dismiss");
   assert_string_equal(hazard_action_name((enum hazard_action)0), "unknown");
-  assert_string_equal(hazard_action_name((enum hazard_action)7), "unknown");
-  for (int a = HAZARD_ACT_RECTIFY; a <= HAZARD_ACT_DISMISS; a++)
+  assert_string_equal(hazard_action_name(HAZARD_ACT_ASSIGN), "assign");
+  assert_string_equal(hazard_action_name((enum hazard_action)8), "unknown");
+  for (int a = HAZARD_ACT_RECTIFY; a <= HAZARD_ACT_ASSIGN; a++)
     assert_int_equal(hazard_action_parse(hazard_action_name((enum hazard_action)a)), a);
   assert_int_equal(hazard_action_parse("close"), -1);
   assert_int_equal(hazard_action_parse(NULL), -1);
@@ -203,6 +268,9 @@ int main(void)
     cmocka_unit_test(test_review_of_a_manual_report),
     cmocka_unit_test(test_initial_state),
     cmocka_unit_test(test_action_names),
+    cmocka_unit_test(test_rights_of_roles),
+    cmocka_unit_test(test_who_may_act),
+    cmocka_unit_test(test_assign_stays_rectifying),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

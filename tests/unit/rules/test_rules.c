@@ -794,6 +794,49 @@ static void test_aggregate_rule(void **state)
   assert_true(st.value == DG_LEVEL_RED);
 }
 
+/* A digital input: an ESD trip (1) alarms while it lasts, with the usual delays. */
+static void test_state_rule_on_value(void **state)
+{
+  (void)state;
+  struct dg_rule r = {.id = "ESD", .type = DG_RULE_STATE, .point = &test_point, .n_stages = 1, .state_value = 1,
+                      .on_delay_ms = 100};
+  r.stages[0] = (struct dg_stage){.name = "state", .limit = 1, .priority = DG_PRIO_CRITICAL};
+  const struct step steps[] = {
+    {0, 0, 0, RULE_NORMAL, 0},  {10, 1, 0, RULE_NORMAL, 0}, {60, 0, 0, RULE_NORMAL, 0}, /* a blip shorter than the on-delay */
+    {200, 1, 0, RULE_NORMAL, 0}, {300, 0, 1, 0, 1},        {350, 2, 0, RULE_NORMAL, 1}, /* 2 is not the trip state */
+    {400, 1, 0, RULE_NORMAL, 0}, {500, 1, 0, 0, 1},        {600, 0, 0, RULE_NORMAL, 1},
+  };
+  run_steps(&r, steps, sizeof steps / sizeof steps[0]);
+}
+
+/* A change alarms at once and returns to normal off_delay after the last change. */
+static void test_state_rule_on_change(void **state)
+{
+  (void)state;
+  struct dg_rule r = {.id = "XV", .type = DG_RULE_STATE, .point = &test_point, .n_stages = 1, .state_change = true,
+                      .off_delay_ms = 1000};
+  r.stages[0] = (struct dg_stage){.name = "change", .priority = DG_PRIO_LOW};
+  const struct step steps[] = {
+    {0, 1, 0, RULE_NORMAL, 0},   /* the first sample is the reference, not a change */
+    {100, 1, 0, RULE_NORMAL, 0}, {200, 0, 0, 0, 1},      {700, 0, 0, 0, 0},  {900, 0, 1, 0, 0},
+    {1100, 1, 0, 0, 0},          /* another change restarts the hold */
+    {1900, 1, 1, 0, 0},          {2100, 0, 1, RULE_NORMAL, 1}, {2200, 0, 0, 0, 1},
+  };
+  run_steps(&r, steps, sizeof steps / sizeof steps[0]);
+  /* Without an off-delay the alarm is left at the next tick, which is due at once. */
+  r.off_delay_ms = 0;
+  struct rule_state st;
+  int64_t deadline;
+  rule_state_init(&st);
+  assert_int_equal(rule_eval(&r, &st, 0, 5000, &deadline), 0);
+  assert_int_equal(rule_eval(&r, &st, 1, 5001, &deadline), 1);
+  assert_int_equal(st.stage, 0);
+  assert_int_equal(deadline, 5001);
+  assert_int_equal(rule_tick(&r, &st, 5001, &deadline), 1);
+  assert_int_equal(st.stage, RULE_NORMAL);
+  assert_true(st.value == 1);
+}
+
 int main(void)
 {
   const struct CMUnitTest tests[] = {
@@ -818,6 +861,8 @@ int main(void)
     cmocka_unit_test(test_deviation_rule),
     cmocka_unit_test(test_vote_rule),
     cmocka_unit_test(test_aggregate_rule),
+    cmocka_unit_test(test_state_rule_on_value),
+    cmocka_unit_test(test_state_rule_on_change),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }
