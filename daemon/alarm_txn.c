@@ -8,7 +8,7 @@
 #include "message.h"
 
 struct alarm_txn {
-  const struct alarm_txn_ctx *x;
+  struct alarm_txn_ctx *x;
   int64_t alarm_id;
   const char *state, *stage, *priority;
   int active;
@@ -111,14 +111,22 @@ static void alarm_txn__retry_cb(uv_timer_t *timer)
   if (rc) alarm_txn__done(t, rc);
 }
 
+/* A transition committed or lost: the samples flow again once few are left. */
+static void alarm_txn__settled(struct alarm_txn_ctx *x)
+{
+  x->in_flight--;
+  if (x->hold && x->hold->held && x->in_flight <= ALARM_TXN_LOW_WATER) sampleq_hold(x->hold, 0);
+}
+
 static void alarm_txn__done(void *arg, int rc)
 {
   struct alarm_txn *t = arg;
-  const struct alarm_txn_ctx *x = t->x;
+  struct alarm_txn_ctx *x = t->x;
   if (rc == 0) {
     notify_send(x->notify, t->msgs);
     t->msgs = NULL;
     alarm_txn__free(t);
+    alarm_txn__settled(x);
     return;
   }
   /* The transition is not durable yet, so it may not be announced: keep trying. A database
@@ -128,6 +136,7 @@ static void alarm_txn__done(void *arg, int rc)
   if (!timer) {
     DG_ERR("engine", "alarm %lld transition lost: not committed (rc %d)", (long long)t->alarm_id, rc);
     alarm_txn__free(t);
+    alarm_txn__settled(x);
     return;
   }
   DG_ERR("engine", "alarm %lld transition not committed (rc %d); retrying", (long long)t->alarm_id, rc);
@@ -138,7 +147,7 @@ static void alarm_txn__done(void *arg, int rc)
 
 static char *alarm_txn__strdup0(const char *s) { return s ? strdup(s) : NULL; }
 
-void alarm_txn_commit(const struct alarm_txn_ctx *x, const struct dg_config *cfg, struct alarm *a,
+void alarm_txn_commit(struct alarm_txn_ctx *x, const struct dg_config *cfg, struct alarm *a,
                       const struct alarm_transition *tr, const char *actor, const char *comment)
 {
   struct alarm_txn *t = calloc(1, sizeof *t);
@@ -175,6 +184,10 @@ void alarm_txn_commit(const struct alarm_txn_ctx *x, const struct dg_config *cfg
     hazard_on_activation(x->ledger, r, tr->stage, tr->value, a->id, tr->ts_ms, &t->hc);
   message_alarm_build(x->notify, cfg, a, &t->tr, &t->hc, t->journal_id, &t->msgs);
   (*x->transitions)++;
+  if (++x->in_flight >= ALARM_TXN_HIGH_WATER && x->hold && !x->hold->held) {
+    DG_LOG_RL(DG_LOG_WARN, "engine", "%zu alarm transitions wait for the store: samples held", x->in_flight);
+    sampleq_hold(x->hold, 1);
+  }
   DG_INFO("alarm", "%s %s: %s → %s (stage %s, value %g)", r->id, alarm_event_name(tr->event),
           alarm_state_name(tr->from), alarm_state_name(tr->to), t->tr_stage ? t->tr_stage : "-", tr->value);
   int rc = store_submit_urgent(x->store, alarm_txn__work, alarm_txn__done, t);

@@ -32,6 +32,10 @@ static int history__due(const struct dg_point *cp, const struct history_mark *ma
 void history_add(struct history *h, const struct dg_config *cfg, struct history_mark *mark, const struct dg_sample *s)
 {
   if (!history__due(&cfg->points[s->point], mark, s)) return;
+  if (h->n >= HISTORY_MAX_BACKLOG_ROWS) {
+    h->dropped++;
+    return;
+  }
   if (h->n == h->cap) {
     size_t cap = h->cap ? h->cap * 2 : 1024;
     struct history_row *rows = realloc(h->rows, cap * sizeof *rows);
@@ -49,7 +53,7 @@ void history_add(struct history *h, const struct dg_config *cfg, struct history_
 }
 
 struct history__batch {
-  uint64_t *stored;
+  struct history *h;
   const struct dg_config *cfg;
   struct history_row *rows;
   size_t n;
@@ -87,7 +91,8 @@ static void history__batch_done(void *arg, int rc)
 {
   struct history__batch *b = arg;
   if (rc) DG_LOG_RL(DG_LOG_ERR, "history", "%zu samples could not be stored (rc %d)", b->n, rc);
-  else *b->stored += b->n;
+  else *b->h->stored += b->n;
+  b->h->backlog -= b->n;
   free(b->rows);
   free(b);
 }
@@ -102,7 +107,8 @@ static void history__submit_batch(struct history *h, const struct dg_config *cfg
     free(rows);
     return;
   }
-  b->stored = h->stored;
+  b->h = h;
+  h->backlog += n;
   b->cfg = cfg;
   b->rows = rows;
   b->n = n;
@@ -116,6 +122,11 @@ void history_flush(struct history *h, const struct dg_config *cfg)
   int64_t now = dg_wall_ms();
   for (size_t off = 0; off < h->n; off += HISTORY_CHUNK_ROWS) {
     size_t n = h->n - off < HISTORY_CHUNK_ROWS ? h->n - off : HISTORY_CHUNK_ROWS;
+    if (h->backlog + n > HISTORY_MAX_BACKLOG_ROWS) {
+      h->dropped += n;
+      DG_LOG_RL(DG_LOG_WARN, "history", "the store is behind by %zu rows: %zu samples dropped", h->backlog, n);
+      continue;
+    }
     struct history_row *rows = malloc(n * sizeof *rows);
     if (!rows) {
       DG_LOG_RL(DG_LOG_ERR, "history", "out of memory: %zu samples not stored", n);

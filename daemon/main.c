@@ -197,6 +197,7 @@ static void main__shutdown(struct dg_daemon *d)
   uv_signal_stop(&d->sig_term);
   uv_signal_stop(&d->sig_int);
   uv_signal_stop(&d->sig_hup);
+  if (d->queue_ready) sampleq_set_blocking(&d->queue, 0); /* a producer waiting for room must not hold up its stop */
   mb_stop(d->modbus);
   d->modbus = NULL;
   if (d->mqtt) mqtt_stop(d->mqtt);
@@ -239,6 +240,7 @@ static int main__swap_config(struct dg_daemon *d, struct dg_config *cfg)
 {
   int rc = 0;
   sdn_reloading(d->sdn);
+  sampleq_set_blocking(&d->queue, 0);
   mb_stop(d->modbus);
   d->modbus = NULL;
   mqtt_stop(d->mqtt);
@@ -260,6 +262,7 @@ static int main__swap_config(struct dg_daemon *d, struct dg_config *cfg)
   d->cfg = cfg;
   ledger_set_config(d->ledger, cfg);
   notify_set_config(d->notify, cfg);
+  sampleq_set_blocking(&d->queue, 1);
   if (mqtt_start(&d->mqtt, &d->loop, cfg, &d->queue)) DG_ERR("main", "MQTT driver did not restart");
   if (mb_start(&d->modbus, &d->loop, cfg, &d->queue)) DG_ERR("main", "Modbus driver did not restart");
   d->api.mqtt = d->mqtt;
@@ -407,6 +410,7 @@ static int main__start(struct dg_daemon *d)
   if ((rc = ledger_watch_start(&d->ledger_watch, &d->engine))) return rc;
   if ((rc = sampleq_init(&d->queue, &d->loop, engine_on_samples, &d->engine))) return rc;
   d->queue_ready = 1;
+  d->engine.txn.hold = &d->queue;
   if ((rc = mqtt_start(&d->mqtt, &d->loop, d->cfg, &d->queue))) return rc;
   if ((rc = mb_start(&d->modbus, &d->loop, d->cfg, &d->queue))) return rc;
   if ((rc = main__start_http(d))) return rc;

@@ -17,7 +17,11 @@ const char *dg_quality_name(enum dg_quality q)
   return "unknown";
 }
 
-static void sampleq__on_async(uv_async_t *h) { sampleq_drain_now(h->data); }
+static void sampleq__on_async(uv_async_t *h)
+{
+  struct sampleq *q = h->data;
+  if (!q->held) sampleq_drain_now(q);
+}
 
 int sampleq_init(struct sampleq *q, uv_loop_t *loop, sampleq_drain_fn drain, void *ud)
 {
@@ -26,8 +30,13 @@ int sampleq_init(struct sampleq *q, uv_loop_t *loop, sampleq_drain_fn drain, voi
   q->ud = ud;
   int rc = pthread_mutex_init(&q->lock, NULL);
   if (rc) return -rc;
+  if ((rc = pthread_cond_init(&q->room, NULL))) {
+    pthread_mutex_destroy(&q->lock);
+    return -rc;
+  }
   rc = uv_async_init(loop, &q->async, sampleq__on_async);
   if (rc) {
+    pthread_cond_destroy(&q->room);
     pthread_mutex_destroy(&q->lock);
     return rc;
   }
@@ -39,7 +48,6 @@ static int sampleq__reserve(struct sampleq *q, size_t extra)
 {
   size_t need = q->n_pending + extra;
   if (need <= q->cap_pending) return 0;
-  if (need > DG_SAMPLEQ_MAX) return -ENOBUFS;
   size_t cap = q->cap_pending ? q->cap_pending : 256;
   while (cap < need) cap *= 2;
   struct dg_sample *p = realloc(q->pending, cap * sizeof *p);
@@ -52,6 +60,12 @@ static int sampleq__reserve(struct sampleq *q, size_t extra)
 int sampleq_push(struct sampleq *q, const struct dg_sample *s, size_t n)
 {
   pthread_mutex_lock(&q->lock);
+  if (q->n_pending && q->n_pending + n > DG_SAMPLEQ_MAX && !q->nonblocking) {
+    q->waits++;
+    /* The loop may be asleep with the batch it has not been told about yet. */
+    uv_async_send(&q->async);
+    while (q->n_pending && q->n_pending + n > DG_SAMPLEQ_MAX && !q->nonblocking) pthread_cond_wait(&q->room, &q->lock);
+  }
   int rc = sampleq__reserve(q, n);
   if (rc == 0) {
     memcpy(q->pending + q->n_pending, s, n * sizeof *s);
@@ -73,10 +87,33 @@ void sampleq_drain_now(struct sampleq *q)
   q->pending = q->draining;
   q->cap_pending = q->cap_draining;
   q->n_pending = 0;
+  pthread_cond_broadcast(&q->room);
   pthread_mutex_unlock(&q->lock);
   q->draining = batch;
   q->cap_draining = cap;
   if (n) q->drain(q->ud, batch, n);
+}
+
+void sampleq_set_blocking(struct sampleq *q, int on)
+{
+  pthread_mutex_lock(&q->lock);
+  q->nonblocking = !on;
+  pthread_cond_broadcast(&q->room);
+  pthread_mutex_unlock(&q->lock);
+}
+
+void sampleq_hold(struct sampleq *q, int on)
+{
+  q->held = on;
+  if (!on) uv_async_send(&q->async);
+}
+
+uint64_t sampleq_waits(struct sampleq *q)
+{
+  pthread_mutex_lock(&q->lock);
+  uint64_t w = q->waits;
+  pthread_mutex_unlock(&q->lock);
+  return w;
 }
 
 uint64_t sampleq_dropped(struct sampleq *q)
@@ -94,11 +131,13 @@ static void sampleq__on_close(uv_handle_t *h)
   free(q->draining);
   q->pending = q->draining = NULL;
   q->cap_pending = q->cap_draining = q->n_pending = 0;
+  pthread_cond_destroy(&q->room);
   pthread_mutex_destroy(&q->lock);
 }
 
 void sampleq_close(struct sampleq *q)
 {
+  q->held = 0;
   sampleq_drain_now(q);
   uv_close((uv_handle_t *)&q->async, sampleq__on_close);
 }
