@@ -34,6 +34,7 @@ struct history_mark {
 };
 
 struct history_row;
+struct history_ids;
 
 struct history {
   struct store *store;
@@ -41,6 +42,7 @@ struct history {
   size_t n, cap;
   int64_t last_prune_ms;     /* wall time of the last retention pass */
   uint64_t *stored;          /* the owner's counter of rows written */
+  struct history_ids *ids;   /* point_ids of the config last flushed */
   size_t backlog;            /* rows handed to the writer, not yet done */
   uint64_t dropped;          /* rows dropped because the backlog was full */
 };
@@ -49,7 +51,8 @@ void history_init(struct history *h, struct store *store, uint64_t *stored);
 /* Buffers sample s when it is due against mark (then updated); s->point indexes cfg->points. */
 void history_add(struct history *h, const struct dg_config *cfg, struct history_mark *mark, const struct dg_sample *s);
 /* Hands the buffered rows to the writer (point ids borrowed from cfg, which must outlive the
- * jobs), and a retention pass when the last one is an hour old. */
+ * jobs), and a retention pass when the last one is an hour old. Rows are keyed by integer
+ * point id (table point_ids): the first flush under a config registers its points. */
 void history_flush(struct history *h, const struct dg_config *cfg);
 void history_free(struct history *h);
 

@@ -334,7 +334,9 @@ static void test_open_creates_latest_schema(void **state)
 
   assert_int_equal(raw_int(f->path, "SELECT version FROM schema_version"), (int64_t)store_n_migrations);
   assert_int_equal(raw_int(f->path, "SELECT count(*) FROM schema_version"), 1);
-  assert_int_equal(table_exists(f->path, "samples"), 1);
+  assert_int_equal(table_exists(f->path, "sample_rows"), 1);
+  assert_int_equal(table_exists(f->path, "point_ids"), 1);
+  assert_int_equal(raw_int(f->path, "SELECT count(*) FROM sqlite_master WHERE type = 'view' AND name = 'samples'"), 1);
   assert_int_equal(table_exists(f->path, "alarms"), 1);
   assert_int_equal(table_exists(f->path, "hazards"), 1);
   assert_int_equal(table_exists(f->path, "outbox"), 1);
@@ -354,6 +356,27 @@ static void test_reopen_is_noop(void **state)
   assert_int_equal(raw_int(f->path, "SELECT version FROM schema_version"), (int64_t)store_n_migrations);
   assert_int_equal(raw_int(f->path, "SELECT count(*) FROM schema_version"), 1);
   assert_int_equal(raw_int(f->path, "SELECT count(*) FROM samples WHERE point = 'kept'"), 1);
+}
+
+/* Text-keyed history from before integer point ids: every row kept, keyed by its point's id,
+ * and read back unchanged through the samples view. */
+static void test_history_moves_to_integer_point_ids(void **state)
+{
+  struct fixture *f = *state;
+  raw_exec(f->path, "CREATE TABLE schema_version(version INTEGER NOT NULL); INSERT INTO schema_version VALUES (7)");
+  for (unsigned i = 0; i < 7; i++) raw_exec(f->path, store_migrations[i]);
+  raw_exec(f->path, "INSERT INTO samples(point, ts_ms, value, quality) VALUES ('TT1', 1, 1.5, 0), ('PT2', 2, NULL, 2),"
+                    " ('TT1', 3, 2.5, 0)");
+  close_store(f, open_store(f));
+  assert_int_equal(raw_int(f->path, "SELECT version FROM schema_version"), (int64_t)store_n_migrations);
+  assert_int_equal(raw_int(f->path, "SELECT count(*) FROM point_ids"), 2);
+  assert_int_equal(raw_int(f->path, "SELECT count(*) FROM sample_rows s JOIN point_ids p ON p.id = s.point"
+                                    " WHERE p.name = 'TT1' AND typeof(s.point) = 'integer'"), 2);
+  assert_int_equal(raw_int(f->path, "SELECT count(*) FROM samples WHERE point = 'TT1' AND value = 2.5 AND ts_ms = 3"), 1);
+  assert_int_equal(raw_int(f->path, "SELECT count(*) FROM samples WHERE point = 'PT2' AND value IS NULL"
+                                    " AND quality = 2"), 1);
+  raw_exec(f->path, "DELETE FROM samples WHERE ts_ms < 3");
+  assert_int_equal(raw_int(f->path, "SELECT count(*) FROM sample_rows"), 1);
 }
 
 static void test_newer_schema_refused_untouched(void **state)
@@ -840,6 +863,7 @@ int main(void)
   const struct CMUnitTest tests[] = {
     cmocka_unit_test_setup_teardown(test_open_creates_latest_schema, setup, teardown),
     cmocka_unit_test_setup_teardown(test_reopen_is_noop, setup, teardown),
+    cmocka_unit_test_setup_teardown(test_history_moves_to_integer_point_ids, setup, teardown),
     cmocka_unit_test_setup_teardown(test_newer_schema_refused_untouched, setup, teardown),
     cmocka_unit_test_setup_teardown(test_failing_migration_leaves_version_0, setup, teardown),
     cmocka_unit_test_setup_teardown(test_wal_required, setup, teardown),
