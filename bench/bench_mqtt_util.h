@@ -167,6 +167,7 @@ struct publisher {
   int qos;
   uint64_t count;
   double (*value)(uint64_t i); /* the i-th message's value (NULL: i % 1000 + 0.5) */
+  uint64_t topics;             /* round-robin over bench/p/0 .. topics - 1 (0: TOPICS) */
   _Atomic uint64_t done, failed;
   double seconds;
 };
@@ -183,7 +184,7 @@ static void on_send_fail(void *ctx, MQTTAsync_failureData *d)
 static void publish_one(struct publisher *p, uint64_t i)
 {
   char topic[32], payload[96];
-  snprintf(topic, sizeof topic, "bench/p/%llu", (unsigned long long)(i % TOPICS));
+  snprintf(topic, sizeof topic, "bench/p/%llu", (unsigned long long)(i % (p->topics ? p->topics : TOPICS)));
   double v = p->value ? p->value(i) : (double)(i % 1000) + 0.5;
   int len = snprintf(payload, sizeof payload, "{\"value\": %.3f, \"ts\": %lld}", v, (long long)dg_wall_ms());
   MQTTAsync_responseOptions ro = MQTTAsync_responseOptions_initializer;
