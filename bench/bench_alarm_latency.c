@@ -2,7 +2,7 @@
  * (synchronous=FULL) → notification handed to the sender, while a producer thread feeds
  * 50 k samples/s of background traffic on 1000 other points (stored as history). The real
  * engine, store, ledger and outbox run on a real loop with a database in a temporary
- * directory. Prints p50/p99/max. */
+ * directory. Prints p50/p99/max against the targets (p99 < 5 ms, max < 20 ms). */
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdio.h>
@@ -156,9 +156,13 @@ int main(void)
   qsort(B.lat_ms, B.n_lat, sizeof B.lat_ms[0], cmp_double);
   printf("alarm latency: %zu transitions, background %.0f samples/s on %d points, %.0f history rows stored\n", B.n_lat,
          (double)B.bg_pushed / secs, BG_POINTS, (double)B.engine.stats.history_rows);
-  if (B.n_lat)
+  if (B.n_lat) {
+    double p99 = B.lat_ms[(size_t)((double)B.n_lat * 0.99)], max = B.lat_ms[B.n_lat - 1];
     printf("alarm latency: sample in -> committed -> handed to sender: p50 %.2f ms, p99 %.2f ms, max %.2f ms\n",
-           B.lat_ms[B.n_lat / 2], B.lat_ms[(size_t)((double)B.n_lat * 0.99)], B.lat_ms[B.n_lat - 1]);
+           B.lat_ms[B.n_lat / 2], p99, max);
+    printf("alarm latency: target p99 < 5 ms: %s; target max < 20 ms: %s\n", p99 < 5 ? "MET" : "NOT MET",
+           max < 20 ? "MET" : "NOT MET");
+  }
 
   uv_close((uv_handle_t *)&B.toggle, NULL);
   uv_close((uv_handle_t *)&B.stop, NULL);

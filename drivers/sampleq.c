@@ -17,11 +17,9 @@ const char *dg_quality_name(enum dg_quality q)
   return "unknown";
 }
 
-static void sampleq__on_async(uv_async_t *h)
-{
-  struct sampleq *q = h->data;
-  if (!q->held) sampleq_drain_now(q);
-}
+static void sampleq__drain(struct sampleq *q, int all);
+
+static void sampleq__on_async(uv_async_t *h) { sampleq__drain(h->data, 0); }
 
 int sampleq_init(struct sampleq *q, uv_loop_t *loop, sampleq_drain_fn drain, void *ud)
 {
@@ -78,7 +76,22 @@ int sampleq_push(struct sampleq *q, const struct dg_sample *s, size_t n)
   return rc;
 }
 
-void sampleq_drain_now(struct sampleq *q)
+/* Hands out what is left of the batch being drained, slice by slice, stopping while held unless
+ * `all`. Returns 1 when the batch is done. */
+static int sampleq__deliver(struct sampleq *q, int all)
+{
+  while (q->drain_off < q->drain_n) {
+    if (q->held && !all) return 0;
+    size_t k = q->drain_n - q->drain_off < DG_SAMPLEQ_SLICE ? q->drain_n - q->drain_off : DG_SAMPLEQ_SLICE;
+    size_t off = q->drain_off;
+    q->drain_off += k;
+    q->drain(q->ud, q->draining + off, k);
+  }
+  return 1;
+}
+
+/* Takes the pending samples as the batch to drain (the previous one must be done). */
+static void sampleq__take(struct sampleq *q)
 {
   /* Swap buffers so producers never wait while the loop evaluates rules. */
   pthread_mutex_lock(&q->lock);
@@ -91,8 +104,18 @@ void sampleq_drain_now(struct sampleq *q)
   pthread_mutex_unlock(&q->lock);
   q->draining = batch;
   q->cap_draining = cap;
-  if (n) q->drain(q->ud, batch, n);
+  q->drain_off = 0;
+  q->drain_n = n;
 }
+
+static void sampleq__drain(struct sampleq *q, int all)
+{
+  if (!sampleq__deliver(q, all)) return;
+  sampleq__take(q);
+  sampleq__deliver(q, all);
+}
+
+void sampleq_drain_now(struct sampleq *q) { sampleq__drain(q, 1); }
 
 void sampleq_set_blocking(struct sampleq *q, int on)
 {

@@ -19,6 +19,9 @@
 #include <uv.h>
 
 #define DG_SAMPLEQ_MAX (1u << 16)
+/* The loop hands a batch to the drain callback in slices of at most this many samples, and stops
+ * between slices while the queue is held, so one batch cannot overshoot the hold by much. */
+#define DG_SAMPLEQ_SLICE 1024u
 
 /* Point quality. GOOD is the only quality whose value is meaningful. */
 enum dg_quality {
@@ -45,6 +48,7 @@ struct sampleq {
   pthread_mutex_t lock;
   struct dg_sample *pending; size_t n_pending, cap_pending; /* guarded by lock */
   struct dg_sample *draining; size_t cap_draining;          /* loop thread only */
+  size_t drain_off, drain_n;                                /* loop thread: draining[off..n) left */
   pthread_cond_t room;                                      /* signalled when pending is taken */
   uint64_t dropped;                                         /* guarded by lock */
   uint64_t waits;                                           /* guarded by lock: pushes that waited */

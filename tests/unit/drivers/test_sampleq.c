@@ -19,6 +19,7 @@
 struct fixture {
   uv_loop_t loop;
   struct sampleq q;
+  int hold_on_drain;
   uint64_t received, next_point, out_of_order;
   int pushes_failed;
   _Atomic int producer_done;
@@ -27,6 +28,7 @@ struct fixture {
 static void on_drain(void *ud, const struct dg_sample *s, size_t n)
 {
   struct fixture *f = ud;
+  if (f->hold_on_drain) sampleq_hold(&f->q, 1);
   for (size_t i = 0; i < n; i++, f->next_point++)
     if (s[i].point != (uint32_t)f->next_point) f->out_of_order++;
   f->received += n;
@@ -101,6 +103,23 @@ static void test_held_queue_stops_the_producer(void **state)
   assert_int_equal(f->out_of_order, 0);
 }
 
+/* Held by what it delivers (the alarm transitions a slice made): the rest of the batch waits. */
+static void test_hold_stops_a_batch_between_slices(void **state)
+{
+  struct fixture *f = *state;
+  struct dg_sample s[3 * DG_SAMPLEQ_SLICE];
+  for (uint32_t i = 0; i < 3 * DG_SAMPLEQ_SLICE; i++) s[i] = (struct dg_sample){.point = i, .value = 1};
+  assert_int_equal(sampleq_push(&f->q, s, 3 * DG_SAMPLEQ_SLICE), 0);
+  f->hold_on_drain = 1;
+  for (int i = 0; i < 20; i++) uv_run(&f->loop, UV_RUN_NOWAIT);
+  assert_int_equal(f->received, DG_SAMPLEQ_SLICE);
+  f->hold_on_drain = 0;
+  sampleq_hold(&f->q, 0);
+  for (int i = 0; i < 20; i++) uv_run(&f->loop, UV_RUN_NOWAIT);
+  assert_int_equal(f->received, 3 * DG_SAMPLEQ_SLICE);
+  assert_int_equal(f->out_of_order, 0);
+}
+
 /* While producers are being stopped the loop does not drain: pushes must not wait. */
 static void test_nonblocking_never_waits(void **state)
 {
@@ -118,6 +137,7 @@ int main(void)
   const struct CMUnitTest tests[] = {
     cmocka_unit_test_setup_teardown(test_producer_waits_for_the_loop, setup, teardown),
     cmocka_unit_test_setup_teardown(test_held_queue_stops_the_producer, setup, teardown),
+    cmocka_unit_test_setup_teardown(test_hold_stops_a_batch_between_slices, setup, teardown),
     cmocka_unit_test_setup_teardown(test_nonblocking_never_waits, setup, teardown),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
