@@ -25,13 +25,15 @@ struct alarm_txn {
   int64_t shelved_until_ms;
   char *shelve_reason;
   int latched, out_of_service;
+  struct alarm_txn *next;    /* in x->retry_head */
 };
 
 static const char *const alarm_txn__sql_alarm =
   "UPDATE alarms SET state = ?2, active = ?3, stage = ?4, priority = ?5, value = ?6, first_active_ms = ?7,"
   " last_active_ms = ?8, cleared_ms = ?9, ack_user = ?10, ack_comment = ?11, ack_ms = ?12, activations = ?13,"
   " updated_ms = ?14, shelved_until_ms = ?15, shelve_reason = ?16, latched = ?17, out_of_service = ?18"
-  " WHERE id = ?1";
+  /* a transition committed late (after a failed commit) never overwrites a newer one's state */
+  " WHERE id = ?1 AND NOT EXISTS (SELECT 1 FROM alarm_journal WHERE alarm_id = ?1 AND id > ?19)";
 static const char *const alarm_txn__sql_journal =
   "INSERT INTO alarm_journal (id, alarm_id, ts_ms, event, from_state, to_state, stage, priority, value, actor,"
   " comment) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)";
@@ -58,6 +60,7 @@ static int alarm_txn__write_alarm(struct store_conn *c, const struct alarm_txn *
   store_bind_text(st, 16, t->shelve_reason);
   sqlite3_bind_int(st, 17, t->latched);
   sqlite3_bind_int(st, 18, t->out_of_service);
+  sqlite3_bind_int64(st, 19, t->journal_id);
   return store_step_done(st);
 }
 
@@ -103,11 +106,34 @@ static void alarm_txn__free(struct alarm_txn *t)
 
 static void alarm_txn__done(void *arg, int rc);
 
+/* Into the retry queue, in journal order; never ahead of a head that is with the store. */
+static void alarm_txn__retry_push(struct alarm_txn_ctx *x, struct alarm_txn *t)
+{
+  struct alarm_txn **at = x->retry_busy ? &x->retry_head->next : &x->retry_head;
+  while (*at && (*at)->journal_id < t->journal_id) at = &(*at)->next;
+  t->next = *at;
+  *at = t;
+}
+
+static void alarm_txn__submit(struct alarm_txn_ctx *x, struct alarm_txn *t)
+{
+  if (x->retry_head) {
+    alarm_txn__retry_push(x, t);
+    return;
+  }
+  int rc = store_submit_urgent(x->store, alarm_txn__work, alarm_txn__done, t);
+  if (rc) alarm_txn__done(t, rc);
+}
+
+/* The oldest waiting transition goes again; it leaves the queue once it has committed, so newer
+ * ones keep queueing behind it meanwhile. */
 static void alarm_txn__retry_cb(uv_timer_t *timer)
 {
-  struct alarm_txn *t = timer->data;
-  uv_close((uv_handle_t *)timer, (uv_close_cb)free);
-  int rc = store_submit_urgent(t->x->store, alarm_txn__work, alarm_txn__done, t);
+  struct alarm_txn_ctx *x = timer->data;
+  struct alarm_txn *t = x->retry_head;
+  if (!t || x->retry_busy) return;
+  x->retry_busy = true;
+  int rc = store_submit_urgent(x->store, alarm_txn__work, alarm_txn__done, t);
   if (rc) alarm_txn__done(t, rc);
 }
 
@@ -122,28 +148,49 @@ static void alarm_txn__done(void *arg, int rc)
 {
   struct alarm_txn *t = arg;
   struct alarm_txn_ctx *x = t->x;
-  if (rc == 0) {
-    notify_send(x->notify, t->msgs);
-    t->msgs = NULL;
+  bool closing = uv_is_closing((uv_handle_t *)&x->retry_timer);
+  bool queued = t == x->retry_head;
+  if (queued) x->retry_busy = false;
+  if (rc == 0 || rc == -ESHUTDOWN || closing) {
+    if (queued) x->retry_head = t->next;
+    if (rc == 0) {
+      notify_send(x->notify, t->msgs);
+      t->msgs = NULL;
+    } else {
+      DG_ERR("engine", "alarm %lld transition lost: not committed (rc %d)", (long long)t->alarm_id, rc);
+    }
     alarm_txn__free(t);
     alarm_txn__settled(x);
+    if (x->retry_head && !closing) uv_timer_start(&x->retry_timer, alarm_txn__retry_cb, 0, 0);
     return;
   }
-  /* The transition is not durable yet, so it may not be announced: keep trying. A database
-   * that cannot commit is itself an emergency, logged on every failure. */
+  /* Not durable yet, so it may not be announced: keep trying. The store counts the failure and
+   * /healthz reports it. */
   (*x->commits_failed)++;
-  uv_timer_t *timer = rc == -ESHUTDOWN ? NULL : malloc(sizeof *timer);
-  if (!timer) {
-    DG_ERR("engine", "alarm %lld transition lost: not committed (rc %d)", (long long)t->alarm_id, rc);
-    alarm_txn__free(t);
-    alarm_txn__settled(x);
-    return;
-  }
-  DG_ERR("engine", "alarm %lld transition not committed (rc %d); retrying", (long long)t->alarm_id, rc);
-  uv_timer_init(x->loop, timer);
-  timer->data = t;
-  uv_timer_start(timer, alarm_txn__retry_cb, ALARM_TXN_RETRY_MS, 0);
+  DG_LOG_RL(DG_LOG_ERR, "engine", "alarm %lld transition not committed (rc %d); retrying", (long long)t->alarm_id, rc);
+  if (!queued) alarm_txn__retry_push(x, t);
+  uv_timer_start(&x->retry_timer, alarm_txn__retry_cb, ALARM_TXN_RETRY_MS, 0);
 }
+
+void alarm_txn_start(struct alarm_txn_ctx *x)
+{
+  uv_timer_init(x->loop, &x->retry_timer);
+  x->retry_timer.data = x;
+}
+
+void alarm_txn_close(struct alarm_txn_ctx *x) { uv_close((uv_handle_t *)&x->retry_timer, NULL); }
+
+void alarm_txn_free(struct alarm_txn_ctx *x)
+{
+  while (x->retry_head) {
+    struct alarm_txn *t = x->retry_head;
+    x->retry_head = t->next;
+    DG_ERR("engine", "alarm %lld transition lost at shutdown: not committed", (long long)t->alarm_id);
+    alarm_txn__free(t);
+  }
+}
+
+bool alarm_txn_waiting(const struct alarm_txn_ctx *x) { return x->retry_head != NULL; }
 
 static char *alarm_txn__strdup0(const char *s) { return s ? strdup(s) : NULL; }
 
@@ -190,6 +237,5 @@ void alarm_txn_commit(struct alarm_txn_ctx *x, const struct dg_config *cfg, stru
   }
   DG_INFO("alarm", "%s %s: %s → %s (stage %s, value %g)", r->id, alarm_event_name(tr->event),
           alarm_state_name(tr->from), alarm_state_name(tr->to), t->tr_stage ? t->tr_stage : "-", tr->value);
-  int rc = store_submit_urgent(x->store, alarm_txn__work, alarm_txn__done, t);
-  if (rc) alarm_txn__done(t, rc);
+  alarm_txn__submit(x, t);
 }

@@ -11,6 +11,7 @@
 #include "api_export.h"
 #include "api_kpi.h"
 #include "api_ledger.h"
+#include "api_metrics.h"
 #include "api_model.h"
 #include "api_report.h"
 #include "api_tokens.h"
@@ -28,18 +29,34 @@ static void api__ms(cJSON *o, const char *k, int64_t ms)
 
 /* ---- /healthz ------------------------------------------------------------------------------- */
 
+/* The durability counters of store_health, for /healthz and /api/v1/drivers. */
+static void api__durability_json(cJSON *o, struct store *store)
+{
+  const struct store_health *h = store_health(store);
+  cJSON_AddNumberToObject(o, "commits", (double)h->commits);
+  cJSON_AddNumberToObject(o, "commits_failed", (double)h->commits_failed);
+  cJSON_AddNumberToObject(o, "history_dropped", (double)h->history_dropped);
+  cJSON_AddNumberToObject(o, "outcome_retries", (double)h->outcome_retries);
+}
+
 static void api__healthz(void *ud, const struct http_request *req, struct http_response *resp)
 {
   struct api_ctx *ctx = ud;
   int64_t age = dg_mono_ms() - store_heartbeat_ms(ctx->store);
-  int ok = age < API_STORE_MAX_AGE_MS;
+  char why[160] = "";
+  bool failing = store_failing(ctx->store, why, sizeof why);
+  if (age >= API_STORE_MAX_AGE_MS)
+    snprintf(why, sizeof why, "database writer silent for %lld ms", (long long)age);
+  bool ok = !failing && age < API_STORE_MAX_AGE_MS;
   cJSON *o = cJSON_CreateObject();
   cJSON_AddStringToObject(o, "status", ok ? "ok" : "degraded");
+  if (!ok) cJSON_AddStringToObject(o, "reason", why);
   cJSON_AddStringToObject(o, "version", DG_VERSION);
   cJSON_AddNumberToObject(o, "uptime_s", (double)(dg_wall_ms() - ctx->started_ms) / 1000.0);
   cJSON_AddStringToObject(o, "site", ctx->engine->cfg->site_code);
   cJSON_AddNumberToObject(o, "store_heartbeat_age_ms", (double)age);
   cJSON_AddNumberToObject(o, "store_pending_jobs", store_pending(ctx->store));
+  api__durability_json(o, ctx->store);
   api_reply(resp, ok ? 200 : 503, o);
 }
 
@@ -74,6 +91,25 @@ static void api__points(void *ud, const struct http_request *req, struct http_re
 }
 
 /* ---- /api/v1/alarms ------------------------------------------------------------------------- */
+
+/* Fields an alarm screen shows beside the alarm: the point's live reading and quality, the
+ * measure's text and what to do, the unit by name, the longest shelve its priority allows. */
+static void api__alarm_context(cJSON *o, const struct engine *e, const struct alarm *a)
+{
+  const struct dg_rule *r = a->rule;
+  const struct point_rt *pt = r->point->index < e->cfg->n_points ? &e->points[r->point->index] : NULL;
+  if (pt && pt->has_value) cJSON_AddNumberToObject(o, "live_value", pt->value);
+  else cJSON_AddNullToObject(o, "live_value");
+  cJSON_AddStringToObject(o, "live_quality", dg_quality_name(pt ? pt->quality : DG_Q_UNKNOWN));
+  api_json_text(o, "measure_desc", r->measure ? r->measure->desc : NULL);
+  api_json_text(o, "response", r->measure ? r->measure->troubleshoot : NULL);
+  const struct dg_unit *u = r->point->unit_id ? dg_config_unit(e->cfg, r->point->unit_id) : NULL;
+  api_json_text(o, "unit", r->point->unit_id);
+  api_json_text(o, "unit_name", u ? u->name : NULL);
+  enum dg_priority p = a->priority ? a->priority : r->stages[r->n_stages - 1].priority;
+  cJSON_AddNumberToObject(o, "max_shelve_minutes", (double)(e->cfg->max_shelve_ms[p] / 60000));
+  cJSON_AddBoolToObject(o, "suppressed", a->suppressed);
+}
 
 static cJSON *api__alarm_json(const struct alarm *a)
 {
@@ -143,7 +179,11 @@ static void api__alarms(void *ud, const struct http_request *req, struct http_re
     if (api__alarm_selected(&e->alarms[i], filter)) sel[n++] = &e->alarms[i];
   qsort(sel, n, sizeof *sel, api__cmp_alarm);
   cJSON *arr = cJSON_CreateArray();
-  for (size_t i = 0; i < n; i++) cJSON_AddItemToArray(arr, api__alarm_json(sel[i]));
+  for (size_t i = 0; i < n; i++) {
+    cJSON *o = api__alarm_json(sel[i]);
+    api__alarm_context(o, e, sel[i]);
+    cJSON_AddItemToArray(arr, o);
+  }
   free(sel);
   cJSON *root = cJSON_CreateObject();
   cJSON_AddItemToObject(root, "alarms", arr);
@@ -352,6 +392,27 @@ static void api__hazard_one(void *ud, const struct http_request *req, struct htt
   api_reply(resp, 200, o);
 }
 
+/* ---- /api/v1/persons: who is who, so screens show people by name (no contact details) ---- */
+
+static void api__persons(void *ud, const struct http_request *req, struct http_response *resp)
+{
+  struct api_ctx *ctx = ud;
+  const struct dg_config *cfg = ctx->engine->cfg;
+  cJSON *arr = cJSON_CreateArray();
+  for (size_t i = 0; i < cfg->n_persons; i++) {
+    cJSON *o = cJSON_CreateObject();
+    api_json_text(o, "id", cfg->persons[i].id);
+    api_json_text(o, "name", cfg->persons[i].name);
+    cJSON *roles = cJSON_AddArrayToObject(o, "roles");
+    for (size_t k = 0; k < cfg->persons[i].n_roles; k++)
+      cJSON_AddItemToArray(roles, cJSON_CreateString(cfg->persons[i].roles[k]));
+    cJSON_AddItemToArray(arr, o);
+  }
+  cJSON *root = cJSON_CreateObject();
+  cJSON_AddItemToObject(root, "persons", arr);
+  api_reply(resp, 200, root);
+}
+
 /* ---- /api/v1/drivers ------------------------------------------------------------------------ */
 
 static cJSON *api__modbus_json(const struct dg_modbus_bus *bus, const struct mb_bus_stats *s)
@@ -422,11 +483,12 @@ static void api__drivers(void *ud, const struct http_request *req, struct http_r
   cJSON_AddNumberToObject(je, "bad_samples", (double)ctx->engine->stats.bad_samples);
   cJSON_AddNumberToObject(je, "transitions", (double)ctx->engine->stats.transitions);
   cJSON_AddNumberToObject(je, "history_rows", (double)ctx->engine->stats.history_rows);
-  cJSON_AddNumberToObject(je, "history_dropped", (double)ctx->engine->history.dropped);
+  cJSON_AddNumberToObject(je, "history_backlog_dropped", (double)ctx->engine->history.dropped);
   cJSON_AddNumberToObject(je, "history_backlog", (double)ctx->engine->history.backlog);
   cJSON_AddNumberToObject(je, "transitions_in_flight", (double)ctx->engine->txn.in_flight);
   cJSON_AddNumberToObject(je, "queue_dropped", (double)sampleq_dropped(ctx->queue));
   cJSON_AddNumberToObject(je, "queue_waits", (double)sampleq_waits(ctx->queue));
+  api__durability_json(cJSON_AddObjectToObject(root, "store"), ctx->store);
   api_reply(resp, 200, root);
 }
 
@@ -510,7 +572,9 @@ static void api__operate(struct api_ctx *ctx, const struct dg_person *who, const
   } else if (rc < 0) {
     api_error(resp, 500, "%s", strerror(-rc));
   } else {
-    api_reply(resp, 200, api__alarm_json(a));
+    cJSON *o = api__alarm_json(a);
+    api__alarm_context(o, ctx->engine, a);
+    api_reply(resp, 200, o);
   }
 }
 
@@ -557,6 +621,7 @@ static const struct api_route api__routes[] = {
   {"GET", "/api/v1/hazards", api__hazards, 0, NULL},
   {"GET", "/api/v1/hazards/*", api__hazard_one, 0, NULL},
   {"GET", "/api/v1/drivers", api__drivers, 0, NULL},
+  {"GET", "/api/v1/persons", api__persons, 0, NULL},
   {"POST", "/api/v1/alarms/*", api__alarm_action, 0, NULL},
 };
 
@@ -576,6 +641,7 @@ int api_register(struct http_server *s, struct api_ctx *ctx)
   const struct api_routes tables[] = {
     API_ROUTES(api__routes), kpi_api_routes(), ledger_api_routes(), attach_api_routes(),
     model_api_routes(), export_api_routes(), report_api_routes(), tokens_api_routes(),
+    metrics_api_routes(),
   };
   int rc = 0;
   for (size_t i = 0; i < sizeof tables / sizeof tables[0]; i++) rc |= api__add(s, ctx, tables[i]);

@@ -38,6 +38,8 @@ struct api_ctx {
   /* Directory of photo attachments, fixed at start (ledger.attachments_dir, else
    * "<database>.attachments"); owned by the caller. */
   const char *attachments_dir;
+  /* The server answering (request counts for /metrics); NULL: none reported. */
+  const struct http_server *http;
 };
 
 /* One entry of a module's route table: a route (fn set; http_route with ud = the api_ctx), or,

@@ -398,7 +398,9 @@ void engine_on_samples(void *ud, const struct dg_sample *s, size_t n)
     pt->ts_ms = s[i].ts_ms;
     pt->received_ms = wall;
     pt->samples++;
+    if (s[i].quality <= DG_Q_UNKNOWN) pt->by_quality[s[i].quality]++;
     e->stats.samples++;
+    e->stats.rule_evals += e->point_rule_off[p + 1] - e->point_rule_off[p];
     if (s[i].quality == DG_Q_GOOD) {
       pt->value = s[i].value;
       pt->has_value = 1;
@@ -538,6 +540,7 @@ int engine_init(struct engine *e, uv_loop_t *loop, const struct dg_config *cfg, 
   uv_timer_init(loop, &e->stale_timer);
   e->stale_timer.data = e;
   engine__start_stale_timer(e);
+  alarm_txn_start(&e->txn);
   return 0;
 }
 
@@ -586,6 +589,10 @@ static void engine__carry_over(struct engine *e, struct engine *o, uint8_t *fres
 
 int engine_reload(struct engine *e, const struct dg_config *cfg)
 {
+  if (alarm_txn_waiting(&e->txn)) {
+    DG_ERR("engine", "alarm transitions wait for the database to take writes: reload refused");
+    return -EBUSY;
+  }
   engine_flush_history(e);
   struct engine old = *e;
   e->cfg = cfg;
@@ -635,10 +642,12 @@ void engine_close(struct engine *e)
   uv_close((uv_handle_t *)&e->flush_timer, NULL);
   uv_close((uv_handle_t *)&e->shelve_timer, NULL);
   uv_close((uv_handle_t *)&e->stale_timer, NULL);
+  alarm_txn_close(&e->txn);
 }
 
 void engine_free(struct engine *e)
 {
+  alarm_txn_free(&e->txn);
   engine__free_state(e);
   history_free(&e->history);
 }

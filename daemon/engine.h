@@ -33,12 +33,14 @@ struct point_rt {
   int64_t ts_ms;            /* source time of the last sample */
   int64_t received_ms;      /* wall time of the last sample */
   uint64_t samples;
+  uint64_t by_quality[DG_Q_UNKNOWN + 1]; /* samples by enum dg_quality (metrics) */
   struct history_mark stored; /* history: last sample written */
   int64_t fresh_ms;         /* loop time of the last good sample (or of start-up) */
 };
 
 struct engine_stats {
   uint64_t samples, bad_samples, transitions, commits_failed, history_rows;
+  uint64_t rule_evals; /* rules evaluated on samples (one per rule bound to each sample's point) */
 };
 
 struct engine {
@@ -100,7 +102,8 @@ size_t engine_take_changed(struct engine *e, const uint32_t **rules);
 void engine_flush_history(struct engine *e);
 /* Swaps in a new config, keeping point values by point id and alarm/rule state by rule id when
  * the rule's identity (type, point, stages) is unchanged. The old config must stay alive until
- * the store is idle. 0 or negative (then the old config stays in force). */
+ * the store is idle. 0 or negative (then the old config stays in force); -EBUSY while failed
+ * transitions wait to be committed again (they borrow the config's strings). */
 int engine_reload(struct engine *e, const struct dg_config *cfg);
 /* Writes pending history and closes the timers (the loop must run once more). */
 void engine_close(struct engine *e);

@@ -29,11 +29,18 @@ static int history__due(const struct dg_point *cp, const struct history_mark *ma
   return cp->deadband > 0 ? d > cp->deadband : d > 0;
 }
 
+/* Rows shed because the writer is behind: counted here and in the store's health. */
+static void history__shed(struct history *h, size_t n)
+{
+  h->dropped += n;
+  store_health(h->store)->history_dropped += n;
+}
+
 void history_add(struct history *h, const struct dg_config *cfg, struct history_mark *mark, const struct dg_sample *s)
 {
   if (!history__due(&cfg->points[s->point], mark, s)) return;
   if (h->n >= HISTORY_MAX_BACKLOG_ROWS) {
-    h->dropped++;
+    history__shed(h, 1);
     return;
   }
   if (h->n == h->cap) {
@@ -41,6 +48,7 @@ void history_add(struct history *h, const struct dg_config *cfg, struct history_
     struct history_row *rows = realloc(h->rows, cap * sizeof *rows);
     if (!rows) {
       DG_LOG_RL(DG_LOG_ERR, "history", "out of memory: sample of %s not stored", cfg->points[s->point].id);
+      store_health(h->store)->history_dropped++;
       return;
     }
     h->rows = rows;
@@ -146,8 +154,12 @@ static int history__batch_work(struct store_conn *c, void *arg)
 static void history__batch_done(void *arg, int rc)
 {
   struct history__batch *b = arg;
-  if (rc) DG_LOG_RL(DG_LOG_ERR, "history", "%zu samples could not be stored (rc %d)", b->n, rc);
-  else *b->h->stored += b->n;
+  if (rc) {
+    DG_LOG_RL(DG_LOG_ERR, "history", "%zu samples could not be stored (rc %d)", b->n, rc);
+    store_health(b->h->store)->history_dropped += b->n;
+  } else {
+    *b->h->stored += b->n;
+  }
   b->h->backlog -= b->n;
   history__ids_release(b->ids);
   free(b->rows);
@@ -181,6 +193,7 @@ static void history__submit_batch(struct history *h, const struct dg_config *cfg
   struct history__batch *b = ids ? calloc(1, sizeof *b) : NULL;
   if (!b) {
     DG_LOG_RL(DG_LOG_ERR, "history", "out of memory: %zu samples not stored", n);
+    store_health(h->store)->history_dropped += n;
     free(rows);
     return;
   }
@@ -201,13 +214,14 @@ void history_flush(struct history *h, const struct dg_config *cfg)
   for (size_t off = 0; off < h->n; off += HISTORY_CHUNK_ROWS) {
     size_t n = h->n - off < HISTORY_CHUNK_ROWS ? h->n - off : HISTORY_CHUNK_ROWS;
     if (h->backlog + n > HISTORY_MAX_BACKLOG_ROWS) {
-      h->dropped += n;
+      history__shed(h, n);
       DG_LOG_RL(DG_LOG_WARN, "history", "the store is behind by %zu rows: %zu samples dropped", h->backlog, n);
       continue;
     }
     struct history_row *rows = malloc(n * sizeof *rows);
     if (!rows) {
       DG_LOG_RL(DG_LOG_ERR, "history", "out of memory: %zu samples not stored", n);
+      store_health(h->store)->history_dropped += n;
       continue;
     }
     memcpy(rows, h->rows + off, n * sizeof *rows);

@@ -44,7 +44,7 @@ struct history {
   uint64_t *stored;          /* the owner's counter of rows written */
   struct history_ids *ids;   /* point_ids of the config last flushed */
   size_t backlog;            /* rows handed to the writer, not yet done */
-  uint64_t dropped;          /* rows dropped because the backlog was full */
+  uint64_t dropped;          /* rows dropped because the backlog was full (also in store_health) */
 };
 
 void history_init(struct history *h, struct store *store, uint64_t *stored);

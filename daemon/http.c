@@ -61,6 +61,7 @@ struct http_server {
   uv_idle_t reaper;
   int closing_seen;
   int destroy_calls;
+  struct http_stats stats;
   unsigned char wbuf[LWS_PRE + HTTP_WRITE_CHUNK];
 };
 
@@ -739,6 +740,18 @@ static void http__log_request(const struct http_conn *c)
            (unsigned long long)(http__now_ms() - c->start_ms));
 }
 
+static void http__count(struct http_server *s, const struct http_conn *c)
+{
+  int m = HTTP_STATS_OTHER;
+  for (int i = 0; i < HTTP_STATS_OTHER; i++)
+    if (c->method && strcmp(c->method, http_stats_methods[i]) == 0) m = i;
+  s->stats.requests[m][c->status / 100 % 6]++;
+}
+
+void http_stats(const struct http_server *s, struct http_stats *out) { *out = s->stats; }
+
+const char *const http_stats_methods[HTTP_STATS_OTHER + 1] = {"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "other"};
+
 static int http__on_writeable(struct lws *wsi, struct http_server *s, struct http_conn *c)
 {
   if (!c->responding) return 0;
@@ -756,6 +769,7 @@ static int http__on_writeable(struct lws *wsi, struct http_server *s, struct htt
     }
   }
   http__log_request(c);
+  http__count(s, c);
   int close_after = c->close_after;
   http__conn_reset(c);
   if (close_after) return -1;

@@ -68,4 +68,13 @@ int http_query_get(const char *query, const char *key, char *out, size_t outlen)
  * its handles have closed. */
 void http_stop(struct http_server *s);
 
+/* Requests answered since start, by method (http_stats_methods; the last is every other
+ * method) and status class (index status / 100: 1 … 5). Loop thread. */
+#define HTTP_STATS_OTHER 6
+struct http_stats {
+  uint64_t requests[HTTP_STATS_OTHER + 1][6];
+};
+extern const char *const http_stats_methods[HTTP_STATS_OTHER + 1];
+void http_stats(const struct http_server *s, struct http_stats *out);
+
 #endif

@@ -390,7 +390,7 @@ static int main__start_http(struct dg_daemon *d)
                             .notify = d->notify, .queue = &d->queue, .started_ms = dg_wall_ms(),
                             .authenticate = auth_authenticate, .auth_ud = &d->auth,
                             .apply_model = main__apply_model, .model_ud = d,
-                            .attachments_dir = d->attachments_dir};
+                            .attachments_dir = d->attachments_dir, .http = d->http};
   rc = api_register(d->http, &d->api);
   if (!rc) main__dashboard(d);
   /* The actual port, on one line tests and scripts can read. */
@@ -402,6 +402,12 @@ static int64_t main__modbus_heartbeat(void *ud)
 {
   struct dg_daemon *d = ud;
   return d->modbus ? mb_heartbeat_ms(d->modbus) : dg_mono_ms();
+}
+
+static bool main__store_failing(void *ud, char *why, size_t len)
+{
+  struct dg_daemon *d = ud;
+  return d->store && store_failing(d->store, why, len);
 }
 
 static int main__start(struct dg_daemon *d)
@@ -429,6 +435,7 @@ static int main__start(struct dg_daemon *d)
   sdn_add_heartbeat(d->sdn, "store writer", store_heartbeat_ms, d->store, STORE_MAX_HEARTBEAT_AGE_MS);
   /* Registered once: the driver pointer changes on reload, so the heartbeat reads it through d. */
   sdn_add_heartbeat(d->sdn, "modbus buses", main__modbus_heartbeat, d, MODBUS_MAX_HEARTBEAT_AGE_MS);
+  sdn_set_health(d->sdn, main__store_failing, d);
   char status[128];
   snprintf(status, sizeof status, "%zu points, %zu rules", d->cfg->n_points, d->cfg->n_rules);
   main__trim();

@@ -9,6 +9,8 @@
 #include <systemd/sd-daemon.h>
 #include <time.h>
 
+#define SDN_STATUS_PERIOD_MS 1000
+
 struct sdn_heartbeat {
   char *name;
   sdn_heartbeat_fn fn;
@@ -20,8 +22,14 @@ struct sdnotify {
   uv_loop_t *loop;
   uv_timer_t timer;
   bool enabled; /* NOTIFY_SOCKET was set at init */
-  bool watchdog_running;
+  bool watchdog_running;      /* the timer runs */
+  bool pinging;               /* systemd expects WATCHDOG=1 */
   bool healthy;
+  sdn_health_fn health_fn;
+  void *health_ud;
+  bool failing;
+  char status[160];           /* last STATUS= sent: the ready status or why it fails */
+  char ready_status[160];
   struct sdn_heartbeat *hbs;
   size_t n_hbs;
 };
@@ -105,9 +113,30 @@ static bool sdn__check_heartbeats(struct sdnotify *s)
   return fresh;
 }
 
+void sdn_set_health(struct sdnotify *s, sdn_health_fn fn, void *ud)
+{
+  s->health_fn = fn;
+  s->health_ud = ud;
+}
+
+static void sdn__report_health(struct sdnotify *s)
+{
+  if (!s->health_fn) return;
+  char why[sizeof s->status] = "";
+  bool failing = s->health_fn(s->health_ud, why, sizeof why);
+  const char *status = failing ? why : s->ready_status;
+  if (failing == s->failing && strcmp(status, s->status) == 0) return;
+  if (failing != s->failing) DG_INFO("sdnotify", "status: %s", failing ? why : "healthy again");
+  s->failing = failing;
+  snprintf(s->status, sizeof s->status, "%s", status);
+  sdn__send_with_status(s, "", s->status);
+}
+
 static void sdn__on_watchdog(uv_timer_t *t)
 {
   struct sdnotify *s = t->data;
+  sdn__report_health(s);
+  if (!s->pinging) return;
   bool fresh = sdn__check_heartbeats(s);
   if (fresh && !s->healthy) DG_INFO("sdnotify", "all heartbeats fresh again, resuming watchdog pings");
   s->healthy = fresh;
@@ -123,14 +152,16 @@ static int sdn__start_watchdog(struct sdnotify *s)
     DG_WARN("sdnotify", "invalid watchdog settings: %s", strerror(-rc));
     return rc;
   }
-  if (rc == 0 || usec == 0) return 0;
-  uint64_t period_ms = usec / 2000;
+  s->pinging = rc > 0 && usec > 0;
+  if (!s->pinging && !s->health_fn) return 0;
+  uint64_t period_ms = s->pinging ? usec / 2000 : SDN_STATUS_PERIOD_MS;
   if (period_ms == 0) period_ms = 1;
   rc = uv_timer_start(&s->timer, sdn__on_watchdog, period_ms, period_ms);
   if (rc < 0) return rc;
   s->watchdog_running = true;
-  DG_INFO("sdnotify", "watchdog enabled: %llu ms timeout, pinging every %llu ms",
-          (unsigned long long)(usec / 1000), (unsigned long long)period_ms);
+  if (s->pinging)
+    DG_INFO("sdnotify", "watchdog enabled: %llu ms timeout, pinging every %llu ms",
+            (unsigned long long)(usec / 1000), (unsigned long long)period_ms);
   return 0;
 }
 
@@ -138,7 +169,9 @@ int sdn_ready(struct sdnotify *s, const char *status)
 {
   if (!s) return -EINVAL;
   if (!s->enabled) return 0;
-  int rc = sdn__send_with_status(s, "READY=1", status);
+  snprintf(s->ready_status, sizeof s->ready_status, "%s", status ? status : "running");
+  if (!s->failing) snprintf(s->status, sizeof s->status, "%s", s->ready_status);
+  int rc = sdn__send_with_status(s, "READY=1", s->failing ? s->status : status);
   if (rc < 0) return rc;
   return sdn__start_watchdog(s);
 }

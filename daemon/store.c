@@ -73,6 +73,10 @@ struct store {
   struct store_conn wconn;         /* writer thread (loop thread before start / after join) */
   struct store_conn rconn;         /* loop thread */
   _Atomic int64_t heartbeat_ms;
+  /* Commit latency (written by the writer thread, read by store_stats). */
+  _Atomic uint64_t commit_buckets[STORE_COMMIT_BUCKETS];
+  _Atomic uint64_t commit_count, commit_sum_us;
+  struct store_health health;      /* loop thread */
   /* Background checkpointer: its own connection copies the WAL into the database every
    * STORE_CHECKPOINT_INTERVAL_MS (PASSIVE: it never waits for the writer), so no commit of the
    * writer pays for a checkpoint (wal_autocheckpoint is off on the writer connection). */
@@ -87,6 +91,27 @@ static int64_t store__now_ms(void)
   struct timespec ts;
   clock_gettime(CLOCK_MONOTONIC, &ts);
   return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+const double store_commit_bounds_s[STORE_COMMIT_BUCKETS] = {0.001, 0.0025, 0.005, 0.01, 0.025, 0.05,
+                                                             0.1,   0.25,   0.5,   1,    2.5};
+
+static int store__exec(struct store_conn *c, const char *sql);
+
+/* COMMIT on the writer connection, its duration counted in the latency histogram. */
+static int store__commit(struct store *s, struct store_conn *c)
+{
+  struct timespec a, b;
+  clock_gettime(CLOCK_MONOTONIC, &a);
+  int rc = store__exec(c, SQL_COMMIT);
+  clock_gettime(CLOCK_MONOTONIC, &b);
+  if (rc != SQLITE_OK) return rc;
+  int64_t us = (int64_t)(b.tv_sec - a.tv_sec) * 1000000 + (b.tv_nsec - a.tv_nsec) / 1000;
+  for (int i = 0; i < STORE_COMMIT_BUCKETS; i++)
+    if ((double)us <= store_commit_bounds_s[i] * 1e6) atomic_fetch_add(&s->commit_buckets[i], 1);
+  atomic_fetch_add(&s->commit_count, 1);
+  atomic_fetch_add(&s->commit_sum_us, (uint64_t)(us > 0 ? us : 0));
+  return rc;
 }
 
 static void store__beat(struct store *s)
@@ -109,7 +134,17 @@ static int store__errno(int rc)
   case SQLITE_CANTOPEN: return -ENOENT;
   case SQLITE_NOTADB:
   case SQLITE_CORRUPT: return -EILSEQ;
-  default: return -EIO;
+  case SQLITE_IOERR: return -EIO;
+  default: return -EINVAL; /* the job's own error (constraint, bad statement), not the storage's */
+  }
+}
+
+static bool store__storage_error(int rc)
+{
+  switch (-rc) {
+  case ENOSPC: case EIO: case EROFS: case EILSEQ: case ENOMEM:
+    return true;
+  default: return false;
   }
 }
 
@@ -280,7 +315,7 @@ static int store__run_one(struct store *s, struct store_job *j)
     return store__errno(rc);
   }
   store__reset_busy(s->wconn.db);
-  rc = store__exec(&s->wconn, SQL_COMMIT);
+  rc = store__commit(s, &s->wconn);
   if (rc != SQLITE_OK) {
     store__log_job_error(s, "COMMIT failed, rolled back", rc);
     store__rollback(s);
@@ -318,7 +353,7 @@ static int store__run_group(struct store *s, struct store_job **jobs, unsigned n
     if (rc != SQLITE_OK) goto lost;
   }
   store__reset_busy(c->db);
-  rc = store__exec(c, SQL_COMMIT);
+  rc = store__commit(s, c);
   if (rc != SQLITE_OK) {
     store__log_job_error(s, "group COMMIT failed, retrying its jobs one by one", rc);
     goto lost;
@@ -430,7 +465,7 @@ int store_yield(struct store_conn *c)
   if (!waiting) return SQLITE_OK;
   bool savepoint = c->in_savepoint;
   store__reset_busy(c->db);
-  int rc = store__exec(c, SQL_COMMIT); /* also releases the job's savepoint */
+  int rc = store__commit(s, c); /* also releases the job's savepoint */
   if (rc != SQLITE_OK) return rc;
   c->in_savepoint = false;
   for (;;) {
@@ -452,6 +487,37 @@ int store_yield(struct store_conn *c)
 
 /* ---- loop thread -------------------------------------------------------------------------- */
 
+static void store__account(struct store *s, int rc)
+{
+  if (rc == 0) {
+    s->health.commits++;
+    return;
+  }
+  if (!store__storage_error(rc)) return;
+  if (!store_failing(s, NULL, 0)) {
+    char buf[64];
+    DG_ERR("store", "the database does not take writes: %s; health is degraded",
+           strerror_r(-rc, buf, sizeof buf));
+  }
+  s->health.commits_failed++;
+  s->health.last_failure_ms = store__now_ms();
+  s->health.last_error = rc;
+}
+
+struct store_health *store_health(struct store *s) { return &s->health; }
+
+bool store_failing(struct store *s, char *why, size_t len)
+{
+  const struct store_health *h = &s->health;
+  if (!h->last_failure_ms || store__now_ms() - h->last_failure_ms > STORE_FAILING_WINDOW_MS) return false;
+  if (why && len) {
+    char buf[64];
+    snprintf(why, len, "database commits failing: %s (%llu failed)", strerror_r(-h->last_error, buf, sizeof buf),
+             (unsigned long long)h->commits_failed);
+  }
+  return true;
+}
+
 /* One job at a time, so a done callback that re-enters (store_wait_idle) keeps the order. */
 static void store__deliver(struct store *s)
 {
@@ -464,6 +530,7 @@ static void store__deliver(struct store *s)
       if (!s->ready.head) return;
     }
     struct store_job *j = store__list_pop(&s->ready);
+    store__account(s, j->rc);
     if (j->done) j->done(j->arg, j->rc);
     free(j);
   }
@@ -554,6 +621,25 @@ unsigned store_pending(struct store *s)
   unsigned n = s->inflight;
   pthread_mutex_unlock(&s->lock);
   return n;
+}
+
+static unsigned store__list_len(const struct store_job_list *l)
+{
+  unsigned n = 0;
+  for (const struct store_job *j = l->head; j; j = j->next) n++;
+  return n;
+}
+
+void store_stats(struct store *s, struct store_stats *out)
+{
+  pthread_mutex_lock(&s->lock);
+  out->urgent_queued = store__list_len(&s->urgent);
+  out->normal_queued = store__list_len(&s->queue);
+  out->inflight = s->inflight;
+  pthread_mutex_unlock(&s->lock);
+  for (int i = 0; i < STORE_COMMIT_BUCKETS; i++) out->commit_buckets[i] = atomic_load(&s->commit_buckets[i]);
+  out->commits = atomic_load(&s->commit_count);
+  out->commit_sum_s = (double)atomic_load(&s->commit_sum_us) / 1e6;
 }
 
 static void *store__checkpointer_main(void *p)

@@ -18,6 +18,7 @@
 #define DG_STORE_H
 
 #include <sqlite3.h>
+#include <stdbool.h>
 #include <stdint.h>
 #include <uv.h>
 
@@ -83,6 +84,36 @@ int64_t store_heartbeat_ms(void *store);
 
 /* Jobs queued or running. */
 unsigned store_pending(struct store *s);
+
+/* Queue depths and the commit latency histogram (cumulative: commit_buckets[i] counts the
+ * commits that took at most store_commit_bounds_s[i] seconds). Loop thread. */
+#define STORE_COMMIT_BUCKETS 11
+extern const double store_commit_bounds_s[STORE_COMMIT_BUCKETS];
+struct store_stats {
+  unsigned urgent_queued, normal_queued, inflight;
+  uint64_t commit_buckets[STORE_COMMIT_BUCKETS];
+  uint64_t commits;
+  double commit_sum_s;
+};
+void store_stats(struct store *s, struct store_stats *out);
+
+/* Durability health, the one place /healthz, the status routes and systemd's STATUS read.
+ * The store counts every job that could not be committed for a storage reason (disk full, I/O
+ * error, read-only or corrupt database, out of memory, locked); producers that give data up for
+ * good add what they dropped. Loop thread only. */
+struct store_health {
+  uint64_t commits;               /* jobs committed */
+  uint64_t commits_failed;        /* jobs not committed for a storage reason */
+  int64_t last_failure_ms;        /* monotonic ms of the latest such failure, 0 none */
+  int last_error;                 /* its negative errno (-ENOSPC: disk full) */
+  uint64_t history_dropped;       /* history samples never stored */
+  uint64_t outcome_retries;       /* delivery outcomes written again after a failed commit */
+};
+struct store_health *store_health(struct store *s);
+/* Commits failed within the last STORE_FAILING_WINDOW_MS: the database is not taking writes.
+ * Then `why` (may be NULL) says so in one line. */
+#define STORE_FAILING_WINDOW_MS 10000
+bool store_failing(struct store *s, char *why, size_t len);
 
 /* Loop thread. Finishes queued jobs (running their done callbacks), checkpoints the WAL,
  * joins the writer, closes connections and the async handle (loop must run once more). */

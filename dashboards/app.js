@@ -18,14 +18,14 @@ const I18N = {
     'lang.other': 'English',
     'tab.risk': '风险四色图', 'tab.alarms': '实时报警', 'tab.hazards': '隐患台账', 'tab.inspections': '排查任务',
     'settings.open': '设置', 'settings.title': '操作令牌',
-    'settings.help': '确认报警需要令牌（dualguardd --create-token 人员）。令牌只保存在本浏览器标签页会话中。',
+    'settings.help': '确认、搁置报警需要令牌（dualguardd --create-token 人员）。令牌只保存在本浏览器标签页会话中。',
     'settings.token': '令牌', 'settings.save': '保存', 'settings.clear': '清除',
     'settings.set': '已设置令牌', 'settings.unset': '未设置令牌',
     'updated': '更新于 {t}',
     'stale': 'API 无法连接 — 数据已过期，最后更新 {t}',
     'stale.never': 'API 无法连接 — 尚无数据',
     'risk.title': '风险四色图', 'risk.current': '当前等级', 'risk.assessed': '评估等级', 'risk.sources': '危险源',
-    'risk.assessedShort': '评估', 'risk.cause': '升级原因', 'risk.none': '未配置风险单元',
+    'risk.assessedShort': '评估', 'risk.alarms': '报警 {n}', 'risk.hazards': '隐患 {n}', 'risk.cause': '升级原因', 'risk.none': '未配置风险单元',
     'level.red': '重大风险', 'level.orange': '较大风险', 'level.yellow': '一般风险', 'level.blue': '低风险',
     'cause.assessment': '评估', 'cause.alarm': '报警', 'cause.major_hazard': '重大隐患',
     'src.code': '编码', 'src.name': '名称', 'src.major': '重大危险源', 'src.grade': '等级',
@@ -65,21 +65,21 @@ const I18N = {
     'cs.0': '正常', 'cs.1': '存在隐患', 'cs.2': '未排查', 'cs.3': '其他', 'insp.method': '方式',
     'tsrc.1': '自动化监控', 'tsrc.2': '隐患排查',
     'ev.person': '人工排查', 'ev.monitoring': '自动化监控判定', 'ev.system': '系统判定',
-    'cu.小时': '小时', 'cu.天': '天', 'cu.月': '月', 'cu.年': '年',
+    'cu.小时': '小时', 'cu.天': '天', 'cu.月': '月', 'cu.年': '年', 'who.system': '系统',
   },
   en: {
     'title': 'dualguard dual prevention',
     'lang.other': '中文',
     'tab.risk': 'Risk map', 'tab.alarms': 'Live alarms', 'tab.hazards': 'Hazard ledger', 'tab.inspections': 'Inspections',
     'settings.open': 'Settings', 'settings.title': 'Operator token',
-    'settings.help': 'Acknowledging needs a token (dualguardd --create-token PERSON). It is kept for this browser tab only.',
+    'settings.help': 'Acknowledging and shelving need a token (dualguardd --create-token PERSON). It is kept for this browser tab only.',
     'settings.token': 'Token', 'settings.save': 'Save', 'settings.clear': 'Clear',
     'settings.set': 'token set', 'settings.unset': 'no token',
     'updated': 'updated {t}',
     'stale': 'API unreachable — data stale, last update {t}',
     'stale.never': 'API unreachable — no data yet',
     'risk.title': 'Four-colour risk map', 'risk.current': 'Current level', 'risk.assessed': 'Assessed level',
-    'risk.sources': 'Hazard sources', 'risk.assessedShort': 'assessed', 'risk.cause': 'raised by',
+    'risk.sources': 'Hazard sources', 'risk.alarms': '{n} alarms', 'risk.hazards': '{n} open hazards', 'risk.assessedShort': 'assessed', 'risk.cause': 'raised by',
     'risk.none': 'No risk units configured',
     'level.red': 'Major (red)', 'level.orange': 'Significant (orange)', 'level.yellow': 'General (yellow)',
     'level.blue': 'Low (blue)',
@@ -126,7 +126,7 @@ const I18N = {
     'cs.0': 'normal', 'cs.1': 'hazard found', 'cs.2': 'not checked', 'cs.3': 'other', 'insp.method': 'Method',
     'tsrc.1': 'automated monitoring', 'tsrc.2': 'inspection',
     'ev.person': 'checked by a person', 'ev.monitoring': 'judged by the monitoring', 'ev.system': 'judged by the system',
-    'cu.小时': 'hour(s)', 'cu.天': 'day(s)', 'cu.月': 'month(s)', 'cu.年': 'year(s)',
+    'cu.小时': 'hour(s)', 'cu.天': 'day(s)', 'cu.月': 'month(s)', 'cu.年': 'year(s)', 'who.system': 'system',
   },
 };
 
@@ -138,7 +138,7 @@ const app = {
   lastOk: 0,             /* wall time of the last poll that fully succeeded */
   failing: false,
   tick: 0,
-  ackTarget: null,
+  names: {persons: {}, units: {}, measures: {}}, /* id → name, for people and places */
 };
 
 function t(key, vars) {
@@ -207,7 +207,9 @@ async function getJSON(path) {
   const ctl = new AbortController();
   const timer = setTimeout(() => ctl.abort(), FETCH_TIMEOUT_MS);
   try {
-    const r = await fetch(path, {signal: ctl.signal, cache: 'no-store'});
+    const token = sessionStorage.getItem(TOKEN_KEY);
+    const headers = token ? {Authorization: 'Bearer ' + token} : {};
+    const r = await fetch(path, {signal: ctl.signal, cache: 'no-store', headers});
     if (!r.ok) throw new Error(path + ': HTTP ' + r.status);
     return await r.json();
   } finally {
@@ -250,6 +252,7 @@ async function poll() {
         if (app.detail && app.detail.id === id) app.detail.body = body;
       }
     }
+    if (withLedger) await loadNames();
     app.lastOk = Date.now();
     app.failing = false;
   } catch (e) {
@@ -263,6 +266,30 @@ async function poll() {
   }
   updateFreshness();
   setTimeout(poll, POLL_MS);
+}
+
+/* People, units and measures by name. Optional: without them the page shows ids. */
+async function loadNames() {
+  const [persons, model] = await Promise.all([getJSON('/api/v1/persons').catch(() => null),
+    getJSON('/api/v1/model').catch(() => null)]);
+  if (persons) app.names.persons = Object.fromEntries(persons.persons.map((p) => [p.id, p.name || p.id]));
+  if (!model) return;
+  const units = {}, measures = {};
+  (function walk(o) {
+    if (Array.isArray(o)) return o.forEach(walk);
+    if (!o || typeof o !== 'object') return;
+    if (o.id && Array.isArray(o.events) && o.hazard_source) units[o.id] = o.name || o.id;
+    if (o.id && o.event && typeof o.desc === 'string') measures[o.id] = o.desc;
+    Object.values(o).forEach(walk);
+  })(model);
+  app.names.units = units;
+  app.names.measures = measures;
+}
+
+function personName(id) {
+  if (!id) return '—';
+  if (id === 'system') return t('who.system');
+  return app.names.persons[id] || id;
 }
 
 /* Stale data must never look live: grey everything out as soon as a poll fails or is late. */
@@ -299,6 +326,17 @@ function causeNode(u) {
   return out;
 }
 
+/* Active alarms and open hazards on a unit, as counts on its tile. */
+function unitCounts(unit) {
+  const alarms = (app.data.alarms || []).filter((a) => a.unit === unit && a.active &&
+    ['UNACK', 'ACKED', 'LATCHED'].includes(a.state)).length;
+  const hazards = (app.data.hazards || []).filter((hz) => hz.unit === unit && hz.danger_state !== 9 &&
+    !hz.dismissed).length;
+  return h('div', {class: 'tile-counts'},
+    h('span', {class: 'tile-count' + (alarms ? ' has' : ''), 'data-count': 'alarms'}, t('risk.alarms', {n: alarms})),
+    h('span', {class: 'tile-count' + (hazards ? ' has' : ''), 'data-count': 'hazards'}, t('risk.hazards', {n: hazards})));
+}
+
 function renderRisk() {
   const rm = app.data.riskMap;
   if (!rm) return;
@@ -314,77 +352,18 @@ function renderRisk() {
       h('div', {class: 'tile-assessed'}, t('risk.assessedShort') + ': ',
         h('span', {class: 'chip lvl-' + ass, 'data-level': ass}, t('level.' + ass))),
       causeNode(u),
-      (u.dept || u.person) && h('div', {class: 'tile-owner'}, [u.dept, u.person].filter(Boolean).join(' · ')));
+      unitCounts(u.id),
+      (u.dept || u.person) && h('div', {class: 'tile-owner'},
+        [u.dept, u.person && personName(u.person)].filter(Boolean).join(' · ')));
   });
   if (!tiles.length) tiles.push(h('p', {class: 'muted'}, t('risk.none')));
   $('risk-units').replaceChildren(...tiles);
   $('risk-sources').replaceChildren(...(rm.hazard_sources || []).map((s) =>
     h('tr', {'data-source': s.hazardCode, class: s.isMajor ? 'major' : null},
-      h('td', null, s.hazardCode), h('td', null, s.hazardName || ''),
-      h('td', null, s.isMajor ? t('yes') : t('no')),
-      h('td', null, s.hazardLevel ? label('grade', s.hazardLevel) : '—'),
-      h('td', {class: 'num'}, fmtNum(s.rValue)))));
-}
-
-/* ---- alarms ---------------------------------------------------------------------------------- */
-
-function renderAlarms() {
-  const alarms = app.data.alarms;
-  if (!alarms) return;
-  const rows = alarms.map((a) => {
-    const unit = a.eng_unit || '';
-    return h('tr', {class: `alarm prio-${a.priority || 'none'} st-${a.state}`, 'data-alarm-id': a.id,
-      'data-rule': a.rule, 'data-state': a.state},
-    h('td', null, h('span', {class: 'prio prio-' + (a.priority || 'none')}, label('prio', a.priority || '—'))),
-    h('td', {class: 'state'}, label('state', a.state)),
-    h('td', null, a.rule, a.rule_name && h('div', {class: 'sub'}, a.rule_name)),
-    h('td', null, a.point_name || a.point, h('div', {class: 'sub'}, a.point)),
-    h('td', null, a.stage || '—'),
-    h('td', {class: 'num'}, fmtNum(a.value) + (unit ? ' ' + unit : ''),
-      a.limit !== undefined && h('div', {class: 'sub'}, t('alarms.limit') + ' ' + fmtNum(a.limit))),
-    h('td', null, fmtTime(a.first_active_ms)),
-    h('td', null, a.acked ? null :
-      h('button', {type: 'button', class: 'ack', 'data-ack': a.id, onclick: () => openAck(a)}, t('ack.button'))));
-  });
-  $('alarm-rows').replaceChildren(...rows);
-  $('alarms-empty').hidden = rows.length > 0;
-  const unacked = alarms.filter((a) => !a.acked).length;
-  const badge = $('badge-alarms');
-  badge.hidden = unacked === 0;
-  badge.textContent = String(unacked);
-}
-
-function openAck(a) {
-  if (!sessionStorage.getItem(TOKEN_KEY)) {
-    showMessage(t('ack.noToken'), 'error');
-    $('settings').hidden = false;
-    $('token-input').focus();
-    return;
-  }
-  app.ackTarget = a;
-  $('ack-what').textContent = `${a.rule} · ${a.point_name || a.point} · ${label('state', a.state)}`;
-  $('ack-comment').value = '';
-  $('ack-dialog').returnValue = ''; /* Escape must not repeat the last choice */
-  $('ack-dialog').showModal();
-}
-
-async function sendAck(a, comment) {
-  let res;
-  try {
-    res = await postJSON(`/api/v1/alarms/${encodeURIComponent(a.id)}/ack`, comment ? {comment} : {});
-  } catch (e) {
-    showMessage(t('err.network'), 'error');
-    return;
-  }
-  if (res.status === 200) {
-    showMessage(t('ack.done', {r: a.rule}), 'info');
-    try {
-      app.data.alarms = (await getJSON('/api/v1/alarms')).alarms;
-      renderAlarms();
-    } catch (e) { /* the next poll will tell */ }
-  } else {
-    showMessage(errorText(res), 'error');
-  }
+      h('td', {'data-label': t('src.code')}, s.hazardCode), h('td', {'data-label': t('src.name')}, s.hazardName || ''),
+      h('td', {'data-label': t('src.major')}, s.isMajor ? t('yes') : t('no')),
+      h('td', {'data-label': t('src.grade')}, s.hazardLevel ? label('grade', s.hazardLevel) : '—'),
+      h('td', {class: 'num', 'data-label': 'R'}, fmtNum(s.rValue)))));
 }
 
 /* ---- hazards --------------------------------------------------------------------------------- */
@@ -403,13 +382,14 @@ function renderHazards() {
       (app.detail && app.detail.id === hz.id ? ' selected' : ''), 'data-hazard-id': hz.id, 'data-code': hz.code,
     'data-state': hz.danger_state, tabindex: 0, onclick: () => { location.hash = 'hazards/' + hz.id; },
     onkeydown: (ev) => { if (ev.key === 'Enter') location.hash = 'hazards/' + hz.id; }},
-    h('td', {class: 'code'}, hz.code),
-    h('td', null, h('span', {class: hz.danger_level ? 'hl-major' : 'hl-general'}, label('hlevel', hz.danger_level))),
-    h('td', null, label('dsrc', hz.danger_src)),
-    h('td', {class: 'hstate'}, label('hstate', hz.danger_state)),
-    h('td', {class: 'desc'}, hz.description || ''),
-    h('td', null, hz.liable_person || '—'),
-    h('td', {class: overdue ? 'overdue' : null}, fmtDate(hz.deadline_ms),
+    h('td', {class: 'code', 'data-label': t('hazards.code')}, hz.code),
+    h('td', {'data-label': t('hazards.level')},
+      h('span', {class: hz.danger_level ? 'hl-major' : 'hl-general'}, label('hlevel', hz.danger_level))),
+    h('td', {'data-label': t('hazards.source')}, label('dsrc', hz.danger_src)),
+    h('td', {class: 'hstate', 'data-label': t('hazards.state')}, label('hstate', hz.danger_state)),
+    h('td', {class: 'desc', 'data-label': t('hazards.desc')}, hz.description || ''),
+    h('td', {'data-label': t('hazards.liable'), 'data-person': hz.liable_person}, personName(hz.liable_person)),
+    h('td', {class: overdue ? 'overdue' : null, 'data-label': t('hazards.deadline')}, fmtDate(hz.deadline_ms),
       overdue && h('span', {class: 'tag'}, t('hazards.overdue'))));
   });
   $('hazard-rows').replaceChildren(...rows);
@@ -457,7 +437,8 @@ function renderDetail() {
     panel.replaceChildren(close, h('p', {class: 'muted'}, t('detail.loading')));
     return;
   }
-  const where = [hz.unit, hz.event, hz.measure].map((x) => x || '—').join(' / ');
+  const where = [app.names.units[hz.unit] || hz.unit, hz.event, app.names.measures[hz.measure] || hz.measure]
+    .map((x) => x || '—').join(' / ');
   const dl = h('dl', null, ...[
     field(t('hazards.level'), label('hlevel', hz.danger_level)),
     field(t('hazards.state'), label('hstate', hz.danger_state)),
@@ -466,14 +447,14 @@ function renderDetail() {
     field(t('detail.reason'), hz.reason),
     field(t('detail.where'), where),
     field(t('detail.rule'), hz.rule),
-    field(t('hazards.liable'), hz.liable_person),
+    field(t('hazards.liable'), hz.liable_person && personName(hz.liable_person)),
     field(t('hazards.deadline'), hz.deadline_ms ? fmtDate(hz.deadline_ms) : null),
     field(t('detail.measures'), hz.rectify_measures),
     field(t('detail.cost'), hz.cost === null || hz.cost === undefined ? null : fmtNum(hz.cost)),
     field(t('detail.plan'), hz.contingency_plan),
-    field(t('detail.reporter'), hz.reporter),
-    field(t('detail.rectifier'), hz.rectifier),
-    field(t('detail.verifier'), hz.verifier),
+    field(t('detail.reporter'), hz.reporter && personName(hz.reporter)),
+    field(t('detail.rectifier'), hz.rectifier && personName(hz.rectifier)),
+    field(t('detail.verifier'), hz.verifier && personName(hz.verifier)),
     field(t('detail.verifyComment'), hz.verify_comment),
     field(t('detail.created'), fmtTime(hz.created_ms)),
     field(t('detail.closed'), hz.closed_ms ? fmtTime(hz.closed_ms) : null),
@@ -486,7 +467,7 @@ function renderDetail() {
       ? label('hstate', j.to_state) : `${label('hstate', j.from_state)} → ${label('hstate', j.to_state)}`;
     return h('li', {'data-action': j.action},
       h('time', null, fmtTime(j.ts_ms)),
-      h('span', {class: 'who'}, j.actor),
+      h('span', {class: 'who', 'data-person': j.actor}, personName(j.actor)),
       h('span', {class: 'what'}, label('action', j.action)),
       h('span', {class: 'move'}, move),
       j.comment && h('div', {class: 'sub'}, j.comment));
@@ -513,13 +494,15 @@ function renderInspections() {
     const done = task.check_status !== null && task.check_status !== undefined;
     return h('tr', {class: 'task' + (done ? ' done cs-' + task.check_status : ' pending'), 'data-task-id': task.id,
       'data-measure': task.measure},
-    h('td', null, task.measure),
-    h('td', null, task.unit || '—'),
-    h('td', {class: 'method'}, task.data_src ? label('tsrc', task.data_src) : '—'),
-    h('td', null, t('insp.cycleFmt', {n: task.check_cycle, u: label('cu', task.check_cycle_unit)})),
-    h('td', null, `${fmtTime(task.start_ms)} – ${fmtTime(task.due_ms)}`),
-    h('td', {class: 'status'}, inspectionStatus(task)),
-    h('td', null, task.checker ? `${task.checker} · ${fmtTime(task.checked_ms)}` : '—'));
+    h('td', {'data-label': t('insp.measure')}, app.names.measures[task.measure] || task.measure,
+      app.names.measures[task.measure] && h('div', {class: 'sub'}, task.measure)),
+    h('td', {'data-label': t('insp.unit')}, app.names.units[task.unit] || task.unit || '—'),
+    h('td', {class: 'method', 'data-label': t('insp.method')}, task.data_src ? label('tsrc', task.data_src) : '—'),
+    h('td', {'data-label': t('insp.cycle')}, t('insp.cycleFmt', {n: task.check_cycle, u: label('cu', task.check_cycle_unit)})),
+    h('td', {'data-label': t('insp.period')}, `${fmtTime(task.start_ms)} – ${fmtTime(task.due_ms)}`),
+    h('td', {class: 'status', 'data-label': t('insp.status')}, inspectionStatus(task)),
+    h('td', {'data-label': t('insp.checker'), 'data-person': task.checker},
+      task.checker ? `${personName(task.checker)} · ${fmtTime(task.checked_ms)}` : '—'));
   });
   $('inspection-rows').replaceChildren(...rows);
   $('inspections-empty').hidden = rows.length > 0;
@@ -598,11 +581,7 @@ function init() {
     sessionStorage.removeItem(TOKEN_KEY);
     renderTokenStatus();
   });
-  $('ack-dialog').addEventListener('close', () => {
-    const a = app.ackTarget;
-    app.ackTarget = null;
-    if (a && $('ack-dialog').returnValue === 'ok') sendAck(a, $('ack-comment').value.trim());
-  });
+  initAlarms();
   applyLanguage();
   setInterval(updateFreshness, 1000);
   poll();

@@ -65,7 +65,7 @@ struct mb__bus {
 
   /* bus thread only */
   modbus_t *ctx;
-  bool connected, ever_connected, connect_failed;
+  bool connected, ever_connected;
   uint32_t link_backoff_ms;
   int64_t reconnect_at_ms;
   uint32_t timeouts_in_row; /* bus-wide, no answer from anyone in between */
@@ -337,13 +337,11 @@ static void mb__on_connected(struct mb__bus *b)
 {
   b->connected = true;
   b->timeouts_in_row = 0;
-  if (b->connect_failed) {
-    /* Slaves lost with the link get probed right away instead of after their backoff. */
-    int64_t now = mb__now_ms();
-    for (int s = 0; s < MB_SLAVES; s++)
-      if (b->slaves[s].down) b->slaves[s].next_probe_ms = now;
-    b->connect_failed = false;
-  }
+  /* A fresh connection carries no stale answers: lost slaves are probed on it right away
+   * instead of after their backoff, so recovery takes one reconnect delay, not a probe period. */
+  int64_t now = mb__now_ms();
+  for (int s = 0; s < MB_SLAVES; s++)
+    if (b->slaves[s].down) b->slaves[s].next_probe_ms = now;
   pthread_mutex_lock(&b->lock);
   b->stats.connected = true;
   b->stats.connects++;
@@ -361,7 +359,6 @@ static void mb__on_connect_failed(struct mb__bus *b, int err)
   pthread_mutex_lock(&b->lock);
   b->stats.connect_failures++;
   pthread_mutex_unlock(&b->lock);
-  b->connect_failed = true;
   for (int s = 0; s < MB_SLAVES; s++)
     if (b->slaves[s].used) mb__slave_failed(b, s);
   b->reconnect_at_ms = mb__now_ms() + b->link_backoff_ms;
@@ -397,6 +394,18 @@ static void mb__count_failure(struct mb__bus *b, enum mb__fault f, int err)
   pthread_mutex_unlock(&b->lock);
 }
 
+/* A mismatched transaction id or unit (EMBBADDATA, EMBBADSLAVE) or a garbled frame on a stream
+ * means answers to earlier requests are still queued on it: a device that stalled and then answers
+ * its backlog late keeps one stale answer ahead of every request, and a flush only drains what has
+ * already arrived. Only a fresh connection is known to be clean. */
+static void mb__drop_stream(struct mb__bus *b)
+{
+  DG_LOG_RL(DG_LOG_WARN, MB_LOG, "bus %s: answer out of step with its request, reconnecting", b->id);
+  mb__close(b);
+  b->reconnect_at_ms = mb__now_ms() + b->link_backoff_ms;
+  b->link_backoff_ms = mb__double_capped(b->link_backoff_ms, b->cfg.reconnect_max_ms);
+}
+
 static void mb__on_failure(struct mb__bus *b, const struct mb_request *r, int err)
 {
   enum mb__fault f = mb__classify(err);
@@ -412,6 +421,10 @@ static void mb__on_failure(struct mb__bus *b, const struct mb_request *r, int er
   if (f == MB_FAULT_TIMEOUT) b->timeouts_in_row++;
   else if (f != MB_FAULT_LINK) b->timeouts_in_row = 0;
   bool tcp = b->cfg.transport != DG_MB_RTU;
+  if (tcp && f == MB_FAULT_FRAME) {
+    mb__drop_stream(b);
+    return;
+  }
   if (f == MB_FAULT_LINK || (tcp && b->timeouts_in_row >= b->cfg.fail_threshold)) {
     /* A TCP link nobody answers on for a while may be half-open: start a fresh one. */
     mb__close(b);

@@ -13,6 +13,9 @@
  * costs the others on the bus at most one response timeout per backoff period.
  * A link error closes the connection; reconnects back off exponentially up to
  * reconnect_max_ms. Every failed connect counts as one failure of every slave on the bus.
+ * On a stream (TCP, RTU over TCP) an answer out of step with its request (transaction id,
+ * unit, function, length or CRC) also closes it: answers to older requests may be queued
+ * behind it. Every new connection probes lost slaves at once.
  *
  * Zero-valued bus settings mean their defaults (port 502, baud 9600, parity 'N', 8 data bits,
  * 1 stop bit, response 1000 ms, byte 500 ms, poll 1000 ms, fail_threshold 3,

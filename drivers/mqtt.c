@@ -12,6 +12,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "array.h"
 #include "log.h"
 
 #define MQTT__MAX_PAYLOAD (64 * 1024)
@@ -744,16 +745,10 @@ static void mqtt__post(struct mqtt__broker *b, enum mqtt__ev_kind kind, int code
 {
   struct mqtt_driver *m = b->m;
   pthread_mutex_lock(&m->ctl_lock);
-  if (m->n_events == m->cap_events) {
-    size_t cap = m->cap_events ? m->cap_events * 2 : 16;
-    struct mqtt__event *ev = realloc(m->events, cap * sizeof *ev);
-    if (!ev) {
-      pthread_mutex_unlock(&m->ctl_lock);
-      DG_LOG_RL(DG_LOG_ERR, "mqtt", "%s: out of memory queueing a connection event", b->id);
-      return;
-    }
-    m->events = ev;
-    m->cap_events = cap;
+  if (dg_array_reserve(&m->events, m->n_events, &m->cap_events, sizeof *m->events)) {
+    pthread_mutex_unlock(&m->ctl_lock);
+    DG_LOG_RL(DG_LOG_ERR, "mqtt", "%s: out of memory queueing a connection event", b->id);
+    return;
   }
   struct mqtt__event *ev = &m->events[m->n_events++];
   ev->kind = kind;

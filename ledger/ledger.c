@@ -7,6 +7,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "array.h"
 #include "describe.h"
 #include "log.h"
 
@@ -26,13 +27,7 @@ struct ledger {
 
 static int ledger__remember(struct ledger *l, const char *measure, int64_t id, const char *code)
 {
-  if (l->n_open == l->cap_open) {
-    size_t cap = l->cap_open ? l->cap_open * 2 : 16;
-    struct ledger__open *p = realloc(l->open, cap * sizeof *p);
-    if (!p) return -ENOMEM;
-    l->open = p;
-    l->cap_open = cap;
-  }
+  if (dg_array_reserve(&l->open, l->n_open, &l->cap_open, sizeof *l->open)) return -ENOMEM;
   struct ledger__open *o = &l->open[l->n_open];
   o->measure = strdup(measure);
   if (!o->measure) return -ENOMEM;

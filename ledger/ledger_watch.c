@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "array.h"
 #include "evidence.h"
 #include "inspect.h"
 #include "log.h"
@@ -227,21 +228,6 @@ static int ledger_watch__run(struct ledger_watch *w, int *busy, ledger_watch__co
   return (int)n;
 }
 
-/* Room for element n of the array at *arrp (elements of elsize bytes, capacity *cap, doubled
- * as needed): 0 or -ENOMEM (the array is kept). */
-static int ledger_watch__reserve(void *arrp, size_t n, size_t *cap, size_t elsize)
-{
-  if (n < *cap) return 0;
-  size_t ncap = *cap ? *cap * 2 : 8;
-  void *old;
-  memcpy(&old, arrp, sizeof old);
-  void *arr = realloc(old, ncap * elsize);
-  if (!arr) return -ENOMEM;
-  memcpy(arrp, &arr, sizeof arr);
-  *cap = ncap;
-  return 0;
-}
-
 /* Collects the due hazards into j; 0 or negative. */
 static int ledger_watch__collect(struct ledger_watch *w, struct ledger_watch__job *j)
 {
@@ -251,7 +237,7 @@ static int ledger_watch__collect(struct ledger_watch *w, struct ledger_watch__jo
   size_t cap = 0;
   int rc, err = 0;
   while (!err && (rc = sqlite3_step(st)) == SQLITE_ROW) {
-    if ((err = ledger_watch__reserve(&j->hz, j->n, &cap, sizeof *j->hz))) break;
+    if ((err = dg_array_reserve(&j->hz, j->n, &cap, sizeof *j->hz))) break;
     j->hz[j->n++] = (struct ledger_watch__hazard){sqlite3_column_int64(st, 0), sqlite3_column_int(st, 3)};
     ledger_watch__msgs(j, w->e, st);
   }
@@ -644,7 +630,7 @@ int ledger_watch_inspections(struct ledger_watch *w, int64_t now_ms)
       for (size_t e = 0; !rc && e < cfg->sources[s].units[u].n_events; e++) {
         const struct dg_event *ev = &cfg->sources[s].units[u].events[e];
         for (size_t k = 0; !rc && k < ev->n_measures; k++) {
-          if ((rc = ledger_watch__reserve(&j->t, j->n, &cap, sizeof *j->t))) break;
+          if ((rc = dg_array_reserve(&j->t, j->n, &cap, sizeof *j->t))) break;
           int due = ledger_watch__task_due(w, &ev->measures[k], now_ms, &j->t[j->n]);
           if (due < 0) rc = due;
           else j->n += (size_t)due;
@@ -769,7 +755,7 @@ static int ledger_watch__collect_missed(struct ledger_watch *w, struct ledger_wa
   size_t cap = 0;
   int rc, err = 0;
   while (!err && (rc = sqlite3_step(st)) == SQLITE_ROW) {
-    if ((err = ledger_watch__reserve(&j->v, j->n, &cap, sizeof *j->v))) break;
+    if ((err = dg_array_reserve(&j->v, j->n, &cap, sizeof *j->v))) break;
     const struct dg_measure *m = dg_config_measure(e->cfg, (const char *)sqlite3_column_text(st, 1));
     struct ledger_watch__verdict *v = &j->v[j->n];
     int judged = ledger_watch__judge(w, m, st, j->now_ms, v);

@@ -5,6 +5,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "array.h"
+
 static const char *const model_edits__sql_all =
   "SELECT id, op, kind, entity, parent, body FROM model_edits ORDER BY id";
 
@@ -24,13 +26,7 @@ static void model_edits__clear(struct config_edit *e)
 
 int model_edits_add(struct model_edits *m, const struct config_edit *e)
 {
-  if (m->n == m->cap) {
-    size_t cap = m->cap ? m->cap * 2 : 16;
-    struct config_edit *v = realloc(m->v, cap * sizeof *v);
-    if (!v) return -ENOMEM;
-    m->v = v;
-    m->cap = cap;
-  }
+  if (dg_array_reserve(&m->v, m->n, &m->cap, sizeof *m->v)) return -ENOMEM;
   struct config_edit c = {e->id, model_edits__dup(e->op), model_edits__dup(e->kind), model_edits__dup(e->entity),
                           model_edits__dup(e->parent), model_edits__dup(e->body)};
   if ((e->op && !c.op) || (e->kind && !c.kind) || (e->entity && !c.entity) || (e->parent && !c.parent) ||

@@ -4,6 +4,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "array.h"
+
 enum dg_level risk_level_of_priority(enum dg_priority p)
 {
   switch (p) {
@@ -176,15 +178,7 @@ int risk_load_majors(struct store_conn *c, struct risk_major **out, size_t *n)
   size_t cap = 0;
   int rc, err = 0;
   while (!err && (rc = sqlite3_step(st)) == SQLITE_ROW) {
-    if (*n == cap) {
-      cap = cap ? cap * 2 : 8;
-      struct risk_major *m = realloc(*out, cap * sizeof *m);
-      if (!m) {
-        err = -ENOMEM;
-        break;
-      }
-      *out = m;
-    }
+    if ((err = dg_array_reserve(out, *n, &cap, sizeof **out))) break;
     char *unit = strdup((const char *)sqlite3_column_text(st, 0));
     if (!unit) {
       err = -ENOMEM;

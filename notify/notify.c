@@ -21,6 +21,11 @@ struct notify {
   int64_t next_id;
   int closing;
   struct notify_stats stats;
+  /* Outcomes whose commit failed (disk full): written again every NOTIFY_OUTCOME_RETRY_MS, so a
+   * confirmed delivery is not sent a second time after a restart. */
+  struct notify__outcome *unrecorded;
+  uv_timer_t outcome_timer;
+  int open_handles;
 };
 
 /* One attempt's outcome on its way to the database. */
@@ -31,9 +36,13 @@ struct notify__outcome {
   uint32_t attempts;
   int64_t next_attempt_ms, when_ms;
   char error[128];
+  struct notify__outcome *next;
 };
 
+#define NOTIFY_OUTCOME_RETRY_MS 1000
+
 static void notify__schedule(struct notify *n);
+static void notify__on_outcome_timer(uv_timer_t *t);
 static void notify__pump(struct notify *n);
 
 static const char *const notify__sql_max = "SELECT COALESCE(MAX(id), 0) + 1 FROM outbox";
@@ -45,7 +54,9 @@ static const char *const notify__sql_insert =
   " VALUES (?1, ?2, ?3, ?4, ?5, 0, 0, ?2, ?6)";
 static const char *const notify__sql_outcome =
   "UPDATE outbox SET state = ?2, attempts = ?3, next_attempt_ms = ?4, last_error = ?5,"
-  " delivered_ms = CASE WHEN ?2 = 1 THEN ?6 ELSE delivered_ms END WHERE id = ?1";
+  " delivered_ms = CASE WHEN ?2 = 1 THEN ?6 ELSE delivered_ms END"
+  /* an outcome written again after a failed commit never undoes a later one */
+  " WHERE id = ?1 AND state = 0 AND attempts <= ?3";
 
 static void notify__on_timer(uv_timer_t *t) { notify__pump(t->data); }
 
@@ -68,6 +79,9 @@ int notify_init(struct notify **out, uv_loop_t *loop, const struct dg_config *cf
   sqlite3_reset(st);
   uv_timer_init(loop, &n->timer);
   n->timer.data = n;
+  uv_timer_init(loop, &n->outcome_timer);
+  n->outcome_timer.data = n;
+  n->open_handles = 2;
   *out = n;
   return 0;
 }
@@ -191,8 +205,41 @@ static int notify__outcome_work(struct store_conn *c, void *arg)
 static void notify__outcome_done(void *arg, int rc)
 {
   struct notify__outcome *o = arg;
-  if (rc) DG_ERR("notify", "could not record the outcome of outbox row %lld (rc %d)", (long long)o->id, rc);
-  free(o);
+  struct notify *n = o->n;
+  if (rc == 0) {
+    free(o);
+    return;
+  }
+  if (n->closing) {
+    DG_ERR("notify", "outcome of outbox row %lld not recorded (rc %d): it is sent again after the restart",
+           (long long)o->id, rc);
+    free(o);
+    return;
+  }
+  DG_LOG_RL(DG_LOG_ERR, "notify", "could not record the outcome of outbox row %lld (rc %d); retrying",
+            (long long)o->id, rc);
+  o->next = n->unrecorded;
+  n->unrecorded = o;
+  if (!uv_is_active((uv_handle_t *)&n->outcome_timer))
+    uv_timer_start(&n->outcome_timer, notify__on_outcome_timer, NOTIFY_OUTCOME_RETRY_MS, 0);
+}
+
+static void notify__submit_outcome(struct notify__outcome *o)
+{
+  if (store_submit(o->n->store, notify__outcome_work, notify__outcome_done, o)) notify__outcome_done(o, -ESHUTDOWN);
+}
+
+static void notify__on_outcome_timer(uv_timer_t *t)
+{
+  struct notify *n = t->data;
+  struct notify__outcome *list = n->unrecorded;
+  n->unrecorded = NULL;
+  while (list) {
+    struct notify__outcome *o = list;
+    list = list->next;
+    store_health(n->store)->outcome_retries++;
+    notify__submit_outcome(o);
+  }
 }
 
 static void notify__record(struct notify *n, const struct notify_msg *m, int state, const char *error)
@@ -206,7 +253,7 @@ static void notify__record(struct notify *n, const struct notify_msg *m, int sta
   o->next_attempt_ms = m->next_attempt_ms;
   o->when_ms = dg_wall_ms();
   snprintf(o->error, sizeof o->error, "%s", error ? error : "");
-  if (store_submit(n->store, notify__outcome_work, notify__outcome_done, o)) free(o);
+  notify__submit_outcome(o);
 }
 
 /* ---- sending ----------------------------------------------------------------------------- */
@@ -345,7 +392,15 @@ void notify_stats(const struct notify *n, struct notify_stats *out)
 static void notify__on_close(uv_handle_t *h)
 {
   struct notify *n = h->data;
+  if (--n->open_handles) return;
   notify_msg_free_list(n->queue);
+  while (n->unrecorded) {
+    struct notify__outcome *o = n->unrecorded;
+    n->unrecorded = o->next;
+    DG_ERR("notify", "outcome of outbox row %lld not recorded: it is sent again after the restart",
+           (long long)o->id);
+    free(o);
+  }
   free(n);
 }
 
@@ -354,4 +409,5 @@ void notify_close(struct notify *n)
   if (!n) return;
   n->closing = 1;
   uv_close((uv_handle_t *)&n->timer, notify__on_close);
+  uv_close((uv_handle_t *)&n->outcome_timer, notify__on_close);
 }

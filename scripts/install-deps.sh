@@ -12,6 +12,8 @@ PKGS=(
   clang valgrind
   lintian  # the Debian package test (tests/integration/test_debian_package.py); cpack and dpkg-shlibdeps come with cmake and build-essential
   chromium  # headless rendering of the dashboard (tests/integration/test_dashboard.py)
+  fonts-noto-cjk  # Chinese text in the dashboard (and its screenshots) instead of empty boxes
+  python3-prometheus-client  # an independent parser of /metrics (tests/integration/test_metrics.py)
 )
 missing=()
 for p in "${PKGS[@]}"; do

@@ -7,6 +7,7 @@ import argparse
 import json
 import sys
 import threading
+import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 
@@ -14,6 +15,7 @@ class Sink:
     def __init__(self, host="127.0.0.1", port=0, log_file=None, echo=False):
         self.received = []
         self.fail = False
+        self.delay_s = 0.0  # answer this much later (a slow receiver)
         self.lock = threading.Lock()
         self.cond = threading.Condition(self.lock)
         self.log_file = log_file
@@ -28,6 +30,8 @@ class Sink:
                     body = json.loads(raw)
                 except ValueError:
                     body = {"_unparsed": raw.decode("utf-8", "replace")}
+                if sink.delay_s:
+                    time.sleep(sink.delay_s)
                 status = 503 if sink.fail else 200
                 if status == 200:
                     sink._record(self.path, dict(self.headers), body)

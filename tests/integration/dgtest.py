@@ -48,20 +48,59 @@ def wait_until(predicate, timeout=20.0, what="condition", interval=0.05):
     raise AssertionError(f"timed out after {timeout}s waiting for {what}" + (f" (last error: {last_exc})" if last_exc else ""))
 
 
+def wait_listening(port, timeout=20.0, what=None):
+    """Until something accepts TCP connections on 127.0.0.1:port."""
+    wait_until(lambda: socket.create_connection(("127.0.0.1", port), timeout=0.5).close() or True,
+               timeout, what or f"a listener on port {port}")
+
+
+def write_file(path, text):
+    with open(path, "w", encoding="utf-8") as f:
+        f.write(text)
+    return path
+
+
+def write_config(workdir, text, name="plant.yaml"):
+    """Writes a configuration file into workdir; returns its path."""
+    return write_file(os.path.join(workdir, name), text)
+
+
+def example_text(name):
+    """The text of a file under examples/ in the source tree."""
+    with open(os.path.join(SOURCE_DIR, "examples", name), encoding="utf-8") as f:
+        return f.read()
+
+
+def check_config(path, timeout=20):
+    """`dualguardd -c path --check-config`, run to completion (CompletedProcess, text output)."""
+    return subprocess.run([DAEMON, "-c", path, "--check-config"], capture_output=True, text=True, timeout=timeout)
+
+
+def start_process(workdir, cleanup, args, log_name):
+    """A peer process logging to workdir/log_name, killed by cleanup if still running."""
+    log = open(os.path.join(workdir, log_name), "w")
+    cleanup.append(log.close)
+    proc = subprocess.Popen(args, stdout=log, stderr=log)
+    cleanup.append(lambda: proc.poll() is None and (proc.kill(), proc.wait(10)))
+    return proc
+
+
 class Mosquitto:
-    def __init__(self, workdir, port=None):
+    """A broker on loopback. `listener` replaces the default anonymous listener lines; it is a
+    str.format template with {port}."""
+    def __init__(self, workdir, port=None, listener=None):
         self.port = port or free_port()
         self.conf = os.path.join(workdir, f"mosquitto-{self.port}.conf")
+        listener = (listener or "listener {port} 127.0.0.1\nallow_anonymous true\n").format(port=self.port)
         with open(self.conf, "w") as f:
-            f.write(f"listener {self.port} 127.0.0.1\nallow_anonymous true\npersistence false\n"
+            f.write(listener + "persistence false\n"
                     "max_queued_messages 200000\nmax_inflight_messages 100\nset_tcp_nodelay true\n")
         self.log = open(os.path.join(workdir, f"mosquitto-{self.port}.log"), "w")
         self.proc = None
 
     def start(self):
         self.proc = subprocess.Popen(["/usr/sbin/mosquitto", "-c", self.conf], stdout=self.log, stderr=self.log)
-        wait_until(lambda: socket.create_connection(("127.0.0.1", self.port), timeout=0.5).close() or True,
-                   10, "mosquitto to listen")
+        wait_listening(self.port, 10, "mosquitto to listen")
         return self
 
     def stop(self):
@@ -70,9 +109,9 @@ class Mosquitto:
             self.proc.wait(10)
         self.proc = None
 
-    def publish(self, topic, payload, qos=1):
+    def publish(self, topic, payload, qos=1, retain=False):
         subprocess.run(["mosquitto_pub", "-h", "127.0.0.1", "-p", str(self.port), "-q", str(qos), "-t", topic,
-                        "-m", payload], check=True, timeout=10)
+                        "-m", payload] + (["-r"] if retain else []), check=True, timeout=10)
 
 
 class Daemon:
@@ -121,6 +160,37 @@ class Daemon:
     def get(self, path):
         with urllib.request.urlopen(f"http://127.0.0.1:{self.port}{path}", timeout=5) as r:
             return r.status, json.loads(r.read().decode("utf-8"))
+
+    def request(self, method, path, body=None, token=None, actor=None, ctype="application/json", timeout=20):
+        """One HTTP request; body is bytes, None or JSON-encoded. Authenticated with `token`, or with
+        `actor`'s token. Returns (status, content type, raw body) for every status."""
+        data = body if isinstance(body, (bytes, type(None))) else json.dumps(body).encode("utf-8")
+        headers = {"Content-Type": ctype} if ctype else {}
+        if actor:
+            token = self.token(actor)
+        if token:
+            headers["Authorization"] = "Bearer " + token
+        req = urllib.request.Request(f"http://127.0.0.1:{self.port}{path}", data=data, method=method, headers=headers)
+        try:
+            with urllib.request.urlopen(req, timeout=timeout) as r:
+                return r.status, r.headers.get("Content-Type"), r.read()
+        except urllib.error.HTTPError as e:
+            return e.code, e.headers.get("Content-Type"), e.read()
+
+    def call(self, method, path, body=None, token=None, actor=None):
+        """request() with a JSON answer: (status, decoded body or None)."""
+        status, _, raw = self.request(method, path, body, token=token, actor=actor)
+        return status, json.loads(raw.decode("utf-8") or "null")
+
+    def post(self, path, body, token=None, actor=None):
+        return self.call("POST", path, body, token=token, actor=actor)
+
+    def points(self):
+        """The points by id, as /api/v1/points reports them."""
+        return {p["id"]: p for p in self.get("/api/v1/points")[1]["points"]}
+
+    def drivers(self):
+        return self.get("/api/v1/drivers")[1]["drivers"]
 
     def get_status(self, path):
         try:
@@ -177,25 +247,47 @@ class Publisher:
 
 def wait_connected(daemon, timeout=15):
     """Until the daemon's first MQTT broker connection is up."""
-    wait_until(lambda: daemon.get("/api/v1/drivers")[1]["drivers"][0]["connected"], timeout, "MQTT connected")
+    wait_until(lambda: daemon.drivers()[0]["connected"], timeout, "MQTT connected")
 
 
-def start_plant(workdir, cleanup, template, extra_args=(), start=True):
-    """Mosquitto, a webhook sink and the daemon on `template` (a str.format template with
-    {mqtt_port} and {hook_port}) in workdir, each stopped by cleanup. With start, the daemon is
-    started and connected to the broker. Returns (broker, sink, daemon)."""
-    broker = Mosquitto(workdir).start()
+def start_broker(workdir, cleanup, listener=None):
+    """A started Mosquitto (see Mosquitto for `listener`), stopped by cleanup."""
+    broker = Mosquitto(workdir, listener=listener).start()
     cleanup.append(broker.stop)
-    sink = Sink(port=0).start()
+    return broker
+
+
+def start_sink(cleanup, port=0):
+    """A started webhook sink, stopped by cleanup."""
+    sink = Sink(port=port).start()
     cleanup.append(sink.stop)
-    cfg = os.path.join(workdir, "plant.yaml")
-    with open(cfg, "w", encoding="utf-8") as f:
-        f.write(template.format(mqtt_port=broker.port, hook_port=sink.port))
-    daemon = Daemon(workdir, cfg, os.path.join(workdir, "dg.db"), extra_args=extra_args)
+    return sink
+
+
+def start_daemon(workdir, cleanup, config=None, config_path=None, db="dg.db", start=True, connected=False,
+                 extra_args=(), env=None):
+    """The daemon on `config` (YAML text, written to workdir/plant.yaml) or on the file config_path,
+    with its database workdir/db; killed by cleanup. With start it is started (and with connected,
+    also connected to its first MQTT broker)."""
+    if config_path is None:
+        config_path = write_config(workdir, config)
+    daemon = Daemon(workdir, config_path, os.path.join(workdir, db), env=env, extra_args=extra_args)
     cleanup.append(lambda: daemon.stop(signal.SIGKILL))
     if start:
         daemon.start()
-        wait_connected(daemon)
+        if connected:
+            wait_connected(daemon)
+    return daemon
+
+
+def start_plant(workdir, cleanup, template, extra_args=(), start=True, hook_port=0):
+    """Mosquitto, a webhook sink (on hook_port, 0 for any) and the daemon on `template` (a
+    str.format template with {mqtt_port} and {hook_port}) in workdir, each stopped by cleanup. With
+    start, the daemon is started and connected to the broker. Returns (broker, sink, daemon)."""
+    broker = start_broker(workdir, cleanup)
+    sink = start_sink(cleanup, hook_port)
+    daemon = start_daemon(workdir, cleanup, template.format(mqtt_port=broker.port, hook_port=sink.port),
+                          start=start, connected=True, extra_args=extra_args)
     return broker, sink, daemon
 
 

@@ -7,7 +7,7 @@ import sys
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from dgtest import Daemon, Mosquitto, run_tests, wait_until  # noqa: E402
+from dgtest import run_tests, start_broker, start_daemon, wait_until  # noqa: E402
 
 CONFIG = """
 site: {{ code: T1 }}
@@ -23,14 +23,8 @@ rules:
 
 
 def test_kpis(workdir, cleanup):
-    broker = Mosquitto(workdir).start()
-    cleanup.append(broker.stop)
-    cfg = os.path.join(workdir, "plant.yaml")
-    with open(cfg, "w", encoding="utf-8") as f:
-        f.write(CONFIG.format(mqtt_port=broker.port))
-    daemon = Daemon(workdir, cfg, os.path.join(workdir, "dg.db")).start()
-    cleanup.append(daemon.stop)
-    wait_until(lambda: daemon.get("/api/v1/drivers")[1]["drivers"][0]["connected"], 20, "MQTT connected")
+    broker = start_broker(workdir, cleanup)
+    daemon = start_daemon(workdir, cleanup, CONFIG.format(mqtt_port=broker.port), connected=True)
     status, k = daemon.get("/api/v1/alarm-kpis")
     assert status == 200 and k["alarms_last_24h"] == 0 and k["floods"] == [] and k["top10"] == [], k
     for i in range(12):

@@ -12,8 +12,8 @@ import time
 import urllib.error
 import urllib.request
 
-from dgtest import DAEMON, SOURCE_DIR, Daemon, Mosquitto, Publisher, db_rows, run_tests, start_plant, wait_connected, wait_until
-from webhook_sink import Sink
+from dgtest import (DAEMON, SOURCE_DIR, Publisher, db_rows, run_tests, start_broker, start_daemon, start_plant, start_sink,
+                    wait_until)
 
 FIXTURE_DIR = os.path.join(SOURCE_DIR, "tests", "data", "upgrade")
 DAY_MS = 86400000
@@ -123,19 +123,11 @@ def test_upgrade_from_previous_release(workdir, cleanup):
     pending = [r for r in before["outbox"] if r["state"] == 0]
     assert len(before["alarms"]) == 2 and len(before["hazards"]) == 2 and len(pending) == 2, before
 
-    broker = Mosquitto(workdir).start()
-    cleanup.append(broker.stop)
-    sink = Sink(port=0).start()
-    cleanup.append(sink.stop)
-    cfg = os.path.join(workdir, "plant.yaml")
+    broker = start_broker(workdir, cleanup)
+    sink = start_sink(cleanup)
     with open(os.path.join(FIXTURE_DIR, "plant.yaml"), encoding="utf-8") as f:
         text = f.read().format(mqtt_port=broker.port, hook_port=sink.port)
-    with open(cfg, "w", encoding="utf-8") as f:
-        f.write(text)
-    daemon = Daemon(workdir, cfg, db)
-    cleanup.append(lambda: daemon.stop(9))
-    daemon.start()
-    wait_connected(daemon)
+    daemon = start_daemon(workdir, cleanup, text, db=os.path.basename(db), connected=True)
 
     # Every pending notification is delivered, once, with its outbox id.
     got = sink.wait_for(lambda rs: len(rs) >= len(pending), 60)

@@ -3,8 +3,11 @@
 against the real API: a breach leaves an alarm, a hazard and a raised risk unit, and the
 rendered page shows them in zh-CN by default and in English with ?lang=en. When the API stops
 answering, the page keeps the last data but marks it stale. Acknowledging from the page (driven
-over the DevTools protocol) shows 401/403 and acknowledges with the operator's token. Also the
-static files' content types, 404 and refused traversal."""
+over the DevTools protocol) shows 401/403 and acknowledges with the operator's token. The alarm
+summary live: a new alarm without reload and with sound, silence, first out, acknowledge all,
+shelve/unshelve, refusals in the page's language, filters kept over a reload, no horizontal
+scroll at 360 and 412 px, the language switch; screenshots under build/test-artefacts/dashboard.
+Also the static files' content types, 404 and refused traversal."""
 import http.client
 import http.server
 import json
@@ -16,10 +19,13 @@ import sys
 import threading
 import urllib.request
 
-from dgtest import SOURCE_DIR, run_tests, start_plant, wait_until
+import base64
+
+from dgtest import BUILD_DIR, SOURCE_DIR, run_tests, start_plant, wait_until
 from test_ledger_closed_loop import CONFIG, breach
 
 CHROMIUM = "/usr/bin/chromium"
+SCREENSHOT_DIR = os.path.join(BUILD_DIR, "test-artefacts", "dashboard")
 DASHBOARD_DIR = os.path.join(SOURCE_DIR, "dashboards")
 CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
                  "--disable-background-networking", "--disable-component-update", "--disable-sync",
@@ -128,6 +134,9 @@ def test_static_files_and_page_in_chinese(workdir, cleanup):
     chip, chip_text = element(inner, "span", "data-level", "yellow")
     assert "lvl-yellow" in classes(chip) and chip_text == "一般风险"
     assert 'data-cause="major_hazard"' in inner and "重大隐患" in inner and 'href="#hazards/2"' in inner
+    # The unit's active alarms (GT102; GT101 has returned) and open hazards as counts; its owner by name.
+    assert 'data-count="alarms">报警 1<' in inner and 'data-count="hazards">隐患 2<' in inner, inner
+    assert "储运车间 · 李主任" in inner
     assert re.search(r'data-level="red"><span class="count-n">1</span>', dom), "one red unit counted"
     src, src_inner = element(dom, "tr", "data-source", "HS01")
     assert "液氨储罐区" in src_inner and "三级" in src_inner and "13.5" in src_inner
@@ -135,6 +144,7 @@ def test_static_files_and_page_in_chinese(workdir, cleanup):
     row, inner = element(dom, "tr", "data-rule", "R-GT102-H")
     assert {"alarm", "prio-high", "st-UNACK"} <= classes(row) and 'data-state="UNACK"' in row
     assert "未确认" in inner and "装卸区氨气检测器" in inner and "30 %LEL" in inner and "高" in inner
+    assert "1#液氨储罐" in inner and "装卸区气体检测有效" in inner  # the unit and the measure by name
     assert 'data-ack="' in inner and ">确认<" in inner
     row, inner = element(dom, "tr", "data-rule", "R-GT101-H")
     assert "st-RTN_UNACK" in classes(row) and "已恢复未确认" in inner
@@ -147,12 +157,12 @@ def test_static_files_and_page_in_chinese(workdir, cleanup):
         row, inner = element(dom, "tr", "data-code", hz["code"])
         assert "hstate-0" in classes(row) and "整改中" in inner and "管控措施失效" in inner
         assert ("重大隐患" if hz["danger_level"] else "一般隐患") in inner
-        assert "li" in text(inner) and "overdue" not in inner
+        assert "李主任" in text(inner) and 'data-person="li"' in inner and "overdue" not in inner
     # Inspections: the inspected measure's task and a monitored one, pending.
     row, inner = element(dom, "tr", "data-measure", "M03")
     assert "pending" in classes(row) and "每 15 天" in inner and "待排查" in inner and ">隐患排查<" in inner
     _, inner = element(dom, "tr", "data-measure", "M01")
-    assert ">自动化监控<" in inner
+    assert ">自动化监控<" in inner and "有毒气体检测报警器有效投用" in inner
     # Live data: no stale banner, an update time.
     banner, _ = element(dom, "div", "id", "stale-banner")
     assert is_hidden(banner) and "is-stale" not in dom
@@ -289,6 +299,21 @@ class Browser:
         assert "error" not in reply, reply
         return reply["result"]
 
+    def screenshot(self, name, width, height):
+        """A PNG of the page at width x height, kept under the build dir as a test artefact."""
+        self.call("Emulation.setDeviceMetricsOverride", self.session, width=width, height=height,
+                  deviceScaleFactor=1, mobile=width < 800)
+        data = self.call("Page.captureScreenshot", self.session, format="png")["data"]
+        os.makedirs(SCREENSHOT_DIR, exist_ok=True)
+        path = os.path.join(SCREENSHOT_DIR, name + ".png")
+        with open(path, "wb") as f:
+            f.write(base64.b64decode(data))
+        return path
+
+    def resize(self, width, height):
+        self.call("Emulation.setDeviceMetricsOverride", self.session, width=width, height=height,
+                  deviceScaleFactor=1, mobile=width < 800)
+
     def goto(self, url):
         self.call("Page.navigate", self.session, url=url)
 
@@ -367,9 +392,144 @@ def test_acknowledge_from_the_page(workdir, cleanup):
 
 
 
+LIVE_ROW = 'document.querySelector(\'#alarm-rows tr[data-rule="{}"]\')'
+
+
+def test_alarm_summary_live(workdir, cleanup):
+    """A live alarm appears without a reload and requests sound; the live value moves while the
+    value at activation stays; the first of a burst on one unit is marked; acknowledge all
+    visible with one comment; shelve and see it leave the live list, unshelve; an action refused
+    answers in the page's language; the language switch; no horizontal scroll at phone widths.
+    Screenshots land in build/test-artefacts/dashboard."""
+    if not need_chromium():
+        return
+    broker, daemon = setup(workdir, cleanup)
+    browser = Browser(workdir)
+    cleanup.append(browser.close)
+    browser.resize(1600, 1000)
+    browser.goto(f"http://127.0.0.1:{daemon.port}/#alarms")
+    wait_until(lambda: browser.evaluate("typeof app === 'object' && !!app.lastOk"), 15, "the page polled")
+    browser.evaluate("localStorage.removeItem('dg.alarmPrefs'); window.loadedOnce = 1")
+    browser.evaluate(f"document.getElementById('token-input').value = {json.dumps(daemon.token('zhang'))};"
+                     "document.getElementById('token-form').requestSubmit()")
+    assert browser.evaluate("window.dgSound.requests") == 0
+
+    def row(rule):
+        return LIVE_ROW.format(rule)
+
+    def message():
+        return browser.evaluate("(m => m.hidden ? '' : m.textContent)(document.getElementById('message'))")
+
+    # A new high alarm shows up by itself, and the page asks for sound.
+    broker.publish("t/gt102", '{"value": 30}')
+    wait_until(lambda: browser.evaluate(f"!!{row('R-GT102-H')}"), 15, "the live alarm on the page")
+    assert browser.evaluate("window.loadedOnce") == 1, "the page reloaded"
+    wait_until(lambda: browser.evaluate("window.dgSound.requests") >= 1, 10, "sound requested")
+    assert browser.evaluate("window.dgSound.last") == "high"
+    assert not browser.evaluate("document.getElementById('alarm-silence').disabled")
+    # Live value beside the value at activation.
+    broker.publish("t/gt102", '{"value": 35.5}')
+    wait_until(lambda: "35.5 %LEL" in browser.evaluate(f"{row('R-GT102-H')}.querySelector('td.live').textContent"),
+               10, "the live value")
+    cells = browser.evaluate(f"[...{row('R-GT102-H')}.querySelectorAll('td.num')].map(c => c.textContent)")
+    assert cells[1] == "30 %LEL" and cells[2] == "25 %LEL", cells
+    # A second alarm on the same unit within the burst: the first one carries the first-out mark.
+    broker.publish("t/gt101", '{"value": 30}')
+    wait_until(lambda: browser.evaluate(f"!!{row('R-GT101-H')}"), 15, "the second alarm")
+    wait_until(lambda: browser.evaluate(f"!!{row('R-GT102-H')}.querySelector('.first-out')"), 5, "first-out mark")
+    assert not browser.evaluate(f"!!{row('R-GT101-H')}.querySelector('.first-out')")
+    # Priority by shape and text as well as colour; only the symbol blinks.
+    assert browser.evaluate(f"getComputedStyle({row('R-GT102-H')}.querySelector('.prio-sym')).animationName") == "blink"
+    assert browser.evaluate(f"getComputedStyle({row('R-GT102-H')}.querySelector('.prio-text')).animationName") == "none"
+    # Silence stops the sound owed so far; a later activation (GT101 escalating to critical) sounds again.
+    browser.evaluate("document.getElementById('alarm-silence').click()")
+    assert browser.evaluate("document.getElementById('alarm-silence').disabled")
+    before = browser.evaluate("window.dgSound.requests")
+    broker.publish("t/gt101", '{"value": 55}')
+    wait_until(lambda: browser.evaluate("window.dgSound.requests") > before, 10, "the escalation sounding")
+    assert browser.evaluate("window.dgSound.last") == "critical"
+    assert not browser.evaluate("document.getElementById('alarm-silence').disabled")
+    browser.screenshot("alarms-zh-1600", 1600, 1000)
+
+    # Acknowledge all visible, one comment.
+    browser.evaluate("document.getElementById('alarm-ack-visible').click()")
+    assert browser.evaluate("document.getElementById('ack-dialog').open")
+    assert "2" in browser.evaluate("document.getElementById('ack-title').textContent")
+    browser.evaluate("document.getElementById('ack-comment').value = '现场已确认';"
+                     "document.querySelector('#ack-form button[value=ok]').click()")
+    for rule in ("R-GT101-H", "R-GT102-H"):
+        wait_until(lambda: daemon.alarm(rule)["state"] == "ACKED", 10, f"{rule} acknowledged")
+        assert daemon.alarm(rule)["ack_comment"] == "现场已确认"
+    wait_until(lambda: "已确认 2 条报警" in message(), 10, "the result in Chinese")
+    assert browser.evaluate("document.getElementById('alarm-silence').disabled"), "sound stops once acknowledged"
+
+    # Shelve GT101: its durations stop at the priority's maximum; it leaves the live list.
+    browser.evaluate(f"{row('R-GT101-H')}.querySelector('button.shelve').click()")
+    assert browser.evaluate("document.getElementById('shelve-dialog').open")
+    options = browser.evaluate("[...document.getElementById('shelve-minutes').options].map(o => +o.value)")
+    api_max = daemon.alarm("R-GT101-H")["max_shelve_minutes"]
+    assert options and max(options) == api_max, (options, api_max)
+    browser.evaluate("document.getElementById('shelve-reason').value = '检测器标定';"
+                     "document.getElementById('shelve-minutes').value = '15';"
+                     "document.querySelector('#shelve-form button[value=ok]').click()")
+    wait_until(lambda: daemon.alarm("R-GT101-H")["state"] == "SHELVED", 10, "shelved")
+    assert daemon.alarm("R-GT101-H")["shelve_reason"] == "检测器标定"
+    wait_until(lambda: not browser.evaluate(f"!!{row('R-GT101-H')}"), 10, "the shelved alarm left the live list")
+    assert browser.evaluate(f"!!{row('R-GT102-H')}")
+    # A refused action answers in Chinese, not with the server's English 409.
+    browser.evaluate("unshelve(app.data.alarms.find(a => a.rule === 'R-GT102-H'))")
+    wait_until(lambda: "未被搁置" in message(), 10, "the refusal in Chinese")
+    assert "not" not in message() and "409" not in message()
+    # The shelved view holds it, with an unshelve button; unshelving brings it back.
+    browser.evaluate("document.querySelector('[data-alarm-view=silenced]').click()")
+    assert browser.evaluate(f"{row('R-GT101-H')}.dataset.state") == "SHELVED"
+    assert "检测器标定" in browser.evaluate(f"{row('R-GT101-H')}.textContent")
+    browser.screenshot("alarms-shelved-zh-1600", 1600, 1000)
+    browser.evaluate(f"{row('R-GT101-H')}.querySelector('button.unshelve').click()")
+    wait_until(lambda: daemon.alarm("R-GT101-H")["state"] != "SHELVED", 10, "unshelved")
+    browser.evaluate("document.querySelector('[data-alarm-view=live]').click()")
+    wait_until(lambda: browser.evaluate(f"!!{row('R-GT101-H')}"), 10, "back in the live list")
+    # Filters survive a reload.
+    browser.evaluate("(s => { s.value = 'high'; s.dispatchEvent(new Event('change')); })(document.getElementById('f-prio'))")
+    browser.call("Page.reload", browser.session)
+    wait_until(lambda: browser.evaluate("typeof app === 'object' && !!app.lastOk && !window.loadedOnce"), 15, "reloaded")
+    assert browser.evaluate("document.getElementById('f-prio').value") == "high"
+    browser.evaluate("(s => { s.value = 'all'; s.dispatchEvent(new Event('change')); })(document.getElementById('f-prio'))")
+
+    # Phones: no horizontal scrolling on the alarm list, the ledger and the inspections.
+    for width, height in ((412, 915), (360, 780)):
+        for view in ("alarms", "hazards", "inspections", "risk"):
+            browser.resize(width, height)
+            browser.evaluate(f"location.hash = '{view}'")
+            wait_until(lambda: browser.evaluate(f"!document.getElementById('view-{view}').hidden"), 5, view)
+            scroll = browser.evaluate("[document.documentElement.scrollWidth, window.innerWidth]")
+            assert scroll[0] <= scroll[1], (view, width, scroll)
+            if width == 412:
+                browser.screenshot(f"{view}-zh-412", width, height)
+
+    # The language switch: the page and its messages in English.
+    browser.resize(1600, 1000)
+    browser.evaluate("location.hash = 'alarms'; document.getElementById('lang-toggle').click()")
+    assert browser.evaluate("document.documentElement.lang") == "en"
+    assert browser.evaluate("document.querySelector('#view-alarms h2').textContent") == "Live alarms"
+    assert "Acknowledged" in browser.evaluate(f"{row('R-GT102-H')}.querySelector('.state').textContent")
+    browser.evaluate("unshelve(app.data.alarms.find(a => a.rule === 'R-GT102-H'))")
+    wait_until(lambda: "is not shelved" in message(), 10, "the refusal in English")
+    browser.screenshot("alarms-en-1600", 1600, 1000)
+    for view in ("alarms", "hazards", "inspections"):
+        browser.evaluate(f"location.hash = '{view}'")
+        browser.screenshot(f"{view}-en-412", 412, 915)
+        scroll = browser.evaluate("[document.documentElement.scrollWidth, window.innerWidth]")
+        assert scroll[0] <= scroll[1], (view, "en", scroll)
+    browser.resize(1600, 1000)
+    browser.evaluate("location.hash = 'risk'")
+    browser.screenshot("risk-en-1600", 1600, 1000)
+
+
 if __name__ == "__main__":
     sys.exit(run_tests([
         test_static_files_and_page_in_chinese,
         test_english_hazard_detail_and_stale_data,
         test_acknowledge_from_the_page,
+        test_alarm_summary_live,
     ]))

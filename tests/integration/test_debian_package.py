@@ -20,8 +20,7 @@ import sys
 import urllib.error
 import urllib.request
 
-from dgtest import BUILD_DIR, SKIPPED, Mosquitto, Publisher, free_port, run_tests, wait_until
-from webhook_sink import Sink
+from dgtest import BUILD_DIR, SKIPPED, Publisher, free_port, run_tests, start_broker, start_sink, wait_until
 
 PKG = "dualguard"
 SBIN = "/usr/sbin/dualguardd"
@@ -188,10 +187,8 @@ def test_debian_package(workdir, cleanup):
     # --man=no: minimal images drop manual pages at unpack (dpkg path-exclude).
     run(["systemd-analyze", "verify", "--man=no", UNIT], timeout=60)
 
-    broker = Mosquitto(workdir).start()
-    cleanup.append(broker.stop)
-    sink = Sink(port=0).start()
-    cleanup.append(sink.stop)
+    broker = start_broker(workdir, cleanup)
+    sink = start_sink(cleanup)
     port = free_port()
     edit_config(broker.port, port, sink.port)
     daemon = InstalledDaemon(workdir)

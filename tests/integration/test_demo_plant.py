@@ -7,30 +7,23 @@ import re
 import subprocess
 import sys
 
-from dgtest import PLANTSIM, SOURCE_DIR, Daemon, db_rows, Mosquitto, run_tests, Sink, wait_connected, wait_until
+from dgtest import (PLANTSIM, SOURCE_DIR, db_rows, example_text, run_tests, start_broker, start_daemon, start_sink, wait_until,
+                    write_config)
 
 
 def demo_config(workdir, mqtt_port, hook_port):
-    with open(os.path.join(SOURCE_DIR, "examples", "demo-plant.yaml"), encoding="utf-8") as f:
-        text = f.read()
+    text = example_text("demo-plant.yaml")
     text = text.replace("tcp://127.0.0.1:1883", f"tcp://127.0.0.1:{mqtt_port}")
     text = text.replace("http://127.0.0.1:8090/hook", f"http://127.0.0.1:{hook_port}/hook")
     text = re.sub(r"client_id: \S+", f"client_id: dg-demo-test-{mqtt_port}", text)
-    path = os.path.join(workdir, "demo-plant.yaml")
-    with open(path, "w", encoding="utf-8") as f:
-        f.write(text)
-    return path
+    return write_config(workdir, text, "demo-plant.yaml")
 
 
 def test_demo_scenario_raises_and_clears_the_gas_alarm(workdir, cleanup):
-    broker = Mosquitto(workdir).start()
-    cleanup.append(broker.stop)
-    sink = Sink().start()
-    cleanup.append(sink.stop)
-    daemon = Daemon(workdir, demo_config(workdir, broker.port, sink.port), os.path.join(workdir, "demo.db"))
-    cleanup.append(lambda: daemon.stop(9))
-    daemon.start()
-    wait_connected(daemon)
+    broker = start_broker(workdir, cleanup)
+    sink = start_sink(cleanup)
+    daemon = start_daemon(workdir, cleanup, config_path=demo_config(workdir, broker.port, sink.port), db="demo.db",
+                          connected=True)
 
     # One pass of the 240 s scenario at 12x: GT101 is above 25 %LEL for ~7 s of real time.
     sim = subprocess.run([PLANTSIM, "--scenario", os.path.join(SOURCE_DIR, "examples", "demo-scenario.yaml"),

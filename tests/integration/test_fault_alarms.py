@@ -2,13 +2,12 @@
 alarm of their points within the configured delay, a silent point raises its stale alarm, and
 recovery clears them. Real mosquitto, a real pymodbus server and the real daemon on loopback."""
 import os
-import socket
-import subprocess
 import sys
 import textwrap
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from dgtest import Daemon, Mosquitto, free_port, run_tests, wait_until  # noqa: E402
+from dgtest import (free_port, run_tests, start_broker, start_daemon, start_process, wait_connected,  # noqa: E402
+                    wait_listening, wait_until)
 
 MODBUS_SERVER = textwrap.dedent("""
     import sys
@@ -39,25 +38,17 @@ rules:
 
 
 def start_modbus(workdir, port, cleanup):
-    log = open(os.path.join(workdir, f"pymodbus-{port}.log"), "w")
-    proc = subprocess.Popen(["/usr/bin/python3", "-c", MODBUS_SERVER, str(port)], stdout=log, stderr=log)
-    cleanup.append(lambda: proc.poll() is None and (proc.kill(), proc.wait(10)))
+    proc = start_process(workdir, cleanup, ["/usr/bin/python3", "-c", MODBUS_SERVER, str(port)], f"pymodbus-{port}.log")
     # Listening before the daemon polls, or the first polls would already be comm faults.
-    wait_until(lambda: socket.create_connection(("127.0.0.1", port), timeout=0.5).close() or True, 20,
-               "the Modbus server to listen")
+    wait_listening(port, 20, "the Modbus server to listen")
     return proc
 
 
 def setup(workdir, cleanup):
-    broker = Mosquitto(workdir).start()
-    cleanup.append(broker.stop)
+    broker = start_broker(workdir, cleanup)
     mb_port = free_port()
     mb = start_modbus(workdir, mb_port, cleanup)
-    cfg = os.path.join(workdir, "plant.yaml")
-    with open(cfg, "w", encoding="utf-8") as f:
-        f.write(CONFIG.format(mqtt_port=broker.port, mb_port=mb_port))
-    daemon = Daemon(workdir, cfg, os.path.join(workdir, "dg.db")).start()
-    cleanup.append(daemon.stop)
+    daemon = start_daemon(workdir, cleanup, CONFIG.format(mqtt_port=broker.port, mb_port=mb_port))
     return broker, mb, mb_port, daemon
 
 
@@ -67,17 +58,16 @@ def state_of(daemon, rule):
 
 def test_broker_loss_raises_quality_alarm(workdir, cleanup):
     broker, _, _, daemon = setup(workdir, cleanup)
-    wait_until(lambda: daemon.get("/api/v1/drivers")[1]["drivers"][0]["connected"], 20, "MQTT connected")
+    wait_connected(daemon, 20)
     broker.publish("t/gt1", "5")
-    wait_until(lambda: next(p for p in daemon.get("/api/v1/points")[1]["points"] if p["id"] == "GT1")["value"] == 5,
-               10, "GT1 value")
+    wait_until(lambda: daemon.points()["GT1"]["value"] == 5, 10, "GT1 value")
     assert state_of(daemon, "Q-GT1") == "NORMAL"
     broker.stop()
     wait_until(lambda: state_of(daemon, "Q-GT1") == "UNACK", 20, "quality alarm on broker loss")
     a = daemon.alarm("Q-GT1")
     assert a["priority"] == "high" and a["stage"] == "quality", a
     broker.start()
-    wait_until(lambda: daemon.get("/api/v1/drivers")[1]["drivers"][0]["connected"], 30, "MQTT reconnected")
+    wait_connected(daemon, 30)
     broker.publish("t/gt1", "6")
     wait_until(lambda: state_of(daemon, "Q-GT1") == "RTN_UNACK", 10, "quality alarm cleared")
 
@@ -85,14 +75,14 @@ def test_broker_loss_raises_quality_alarm(workdir, cleanup):
 def test_silent_point_raises_stale_alarm(workdir, cleanup):
     broker, _, _, daemon = setup(workdir, cleanup)
     wait_until(lambda: state_of(daemon, "S-GT2") == "UNACK", 10, "stale alarm for a point that never reported")
-    wait_until(lambda: daemon.get("/api/v1/drivers")[1]["drivers"][0]["connected"], 20, "MQTT connected")
+    wait_connected(daemon, 20)
     broker.publish("t/gt2", "1")
     wait_until(lambda: state_of(daemon, "S-GT2") == "RTN_UNACK", 10, "stale alarm cleared by a sample")
 
 
 def test_modbus_loss_raises_quality_alarm(workdir, cleanup):
     _, mb, mb_port, daemon = setup(workdir, cleanup)
-    lt1 = lambda: next(p for p in daemon.get("/api/v1/points")[1]["points"] if p["id"] == "LT1")  # noqa: E731
+    lt1 = lambda: daemon.points()["LT1"]  # noqa: E731
     wait_until(lambda: lt1()["value"] == 42 and lt1()["quality"] == "good", 20, "LT1 polled")
     assert state_of(daemon, "Q-LT1") == "NORMAL"
     mb.kill()

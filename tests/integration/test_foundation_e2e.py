@@ -5,7 +5,7 @@ import signal
 import socket
 import sys
 
-from dgtest import Daemon, db_rows, Mosquitto, run_tests, Sink, wait_connected, wait_until
+from dgtest import check_config, db_rows, run_tests, start_plant, wait_connected, wait_until, write_config
 
 CONFIG = """
 site: {{ code: "410700-0001", name: 测试化工 }}
@@ -57,17 +57,8 @@ policies:
 """
 
 
-def setup(workdir, cleanup, hook_port=None):
-    broker = Mosquitto(workdir).start()
-    cleanup.append(broker.stop)
-    sink = Sink(port=hook_port or 0).start()
-    cleanup.append(sink.stop)
-    cfg = os.path.join(workdir, "plant.yaml")
-    with open(cfg, "w", encoding="utf-8") as f:
-        f.write(CONFIG.format(mqtt_port=broker.port, hook_port=sink.port))
-    daemon = Daemon(workdir, cfg, os.path.join(workdir, "dg.db"))
-    cleanup.append(lambda: daemon.stop(signal.SIGKILL))
-    return broker, sink, daemon
+def setup(workdir, cleanup, start=False):
+    return start_plant(workdir, cleanup, CONFIG, start=start)
 
 
 def publish_rise(broker, topic, values, fmt):
@@ -76,9 +67,7 @@ def publish_rise(broker, topic, values, fmt):
 
 
 def test_alarm_hazard_webhook_and_crash_recovery(workdir, cleanup):
-    broker, sink, daemon = setup(workdir, cleanup)
-    daemon.start()
-    wait_connected(daemon)
+    broker, sink, daemon = setup(workdir, cleanup, start=True)
 
     # A rising gas reading crosses H (25 %LEL) and holds past the 1 s on-delay.
     publish_rise(broker, "t/gt101", [5, 12, 20, 26, 30], lambda v: '{"value": %s, "ts": 1700000000}' % v)
@@ -156,16 +145,14 @@ def test_alarm_hazard_webhook_and_crash_recovery(workdir, cleanup):
 
 
 def test_malformed_payloads_are_counted_not_fatal(workdir, cleanup):
-    broker, sink, daemon = setup(workdir, cleanup)
-    daemon.start()
-    wait_connected(daemon)
+    broker, sink, daemon = setup(workdir, cleanup, start=True)
     for payload in ["not json", '{"value": "abc"}', '{"other": 1}', "", "[1,2", '{"value": null}']:
         broker.publish("t/gt101", payload)
-    wait_until(lambda: daemon.get("/api/v1/drivers")[1]["drivers"][0]["malformed"] >= 6, 10, "malformed counted")
-    gt101 = next(p for p in daemon.get("/api/v1/points")[1]["points"] if p["id"] == "GT101")
+    wait_until(lambda: daemon.drivers()[0]["malformed"] >= 6, 10, "malformed counted")
+    gt101 = daemon.points()["GT101"]
     assert gt101["quality"] == "bad_payload", gt101
     broker.publish("t/gt101", '{"value": 3}')
-    wait_until(lambda: next(p for p in daemon.get("/api/v1/points")[1]["points"] if p["id"] == "GT101")["quality"] == "good", 10)
+    wait_until(lambda: daemon.points()["GT101"]["quality"] == "good", 10)
     assert daemon.proc.poll() is None
     assert daemon.stop() == 0
 
@@ -213,13 +200,11 @@ def test_sd_notify_ready_and_watchdog(workdir, cleanup):
 def test_config_check_and_bad_config(workdir, cleanup):
     import subprocess
     from dgtest import DAEMON, SOURCE_DIR
-    demo = os.path.join(SOURCE_DIR, "examples", "demo-plant.yaml")
-    r = subprocess.run([DAEMON, "-c", demo, "--check-config"], capture_output=True, text=True, timeout=20)
+    r = check_config(os.path.join(SOURCE_DIR, "examples", "demo-plant.yaml"))
     assert r.returncode == 0 and "OK" in r.stdout, (r.stdout, r.stderr)
-    bad = os.path.join(workdir, "bad.yaml")
-    with open(bad, "w") as f:
-        f.write("site: { code: x, name: y }\npoints:\n  - { id: P1, driver: mqtt.nobroker, topic: a }\n")
-    r = subprocess.run([DAEMON, "-c", bad, "--check-config"], capture_output=True, text=True, timeout=20)
+    bad = write_config(workdir, "site: { code: x, name: y }\npoints:\n  - { id: P1, driver: mqtt.nobroker, topic: a }\n",
+                       "bad.yaml")
+    r = check_config(bad)
     assert r.returncode == 1 and "bad.yaml:3:" in r.stderr and "nobroker" in r.stderr, (r.stdout, r.stderr)
     db = os.path.join(workdir, "never.db")
     r = subprocess.run([DAEMON, "-c", bad, "--db", db], capture_output=True, text=True, timeout=20)
@@ -227,9 +212,7 @@ def test_config_check_and_bad_config(workdir, cleanup):
 
 
 def test_sighup_reload_keeps_alarm_state(workdir, cleanup):
-    broker, sink, daemon = setup(workdir, cleanup)
-    daemon.start()
-    wait_connected(daemon)
+    broker, sink, daemon = setup(workdir, cleanup, start=True)
     broker.publish("t/gt102", '{"data": {"ch4": 30}}')
     wait_until(lambda: daemon.alarm("R-GT102-H")["state"] == "UNACK", 10, "GT102 alarm")
     with open(daemon.config_path, encoding="utf-8") as f:
@@ -240,18 +223,16 @@ def test_sighup_reload_keeps_alarm_state(workdir, cleanup):
     stages: [ { name: H, limit: 80, priority: medium } ]
 channels:
   - {""")
-    with open(daemon.config_path, "w", encoding="utf-8") as f:
-        f.write(text)
+    write_config(workdir, text)
     daemon.proc.send_signal(signal.SIGHUP)
     wait_until(lambda: "configuration reloaded" in daemon.read_log(), 15, "reload")
     a = daemon.alarm("R-GT102-H")
     assert a["state"] == "UNACK" and a["activations"] == 1, a
-    wait_until(lambda: daemon.get("/api/v1/drivers")[1]["drivers"][0]["connected"], 15, "MQTT reconnected")
+    wait_connected(daemon)
     broker.publish("t/tt101", "95")
     wait_until(lambda: daemon.alarm("R-TT101-H")["state"] == "UNACK", 10, "new rule alarms")
     # A broken config on reload is refused and the running one stays.
-    with open(daemon.config_path, "w", encoding="utf-8") as f:
-        f.write("site: [broken\n")
+    write_config(workdir, "site: [broken\n")
     daemon.proc.send_signal(signal.SIGHUP)
     wait_until(lambda: "reload refused" in daemon.read_log(), 15, "reload refused")
     assert daemon.alarm("R-TT101-H")["state"] == "UNACK"

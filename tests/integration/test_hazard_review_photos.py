@@ -5,14 +5,11 @@ are stored on disk under their SHA-256, served back byte for byte, and refused w
 import hashlib
 import json
 import os
-import signal
 import struct
 import sys
-import urllib.error
-import urllib.request
 import zlib
 
-from dgtest import Daemon, db_rows, run_tests, wait_until
+from dgtest import db_rows, run_tests, start_daemon, wait_until
 
 CONFIG = """
 site: { code: "410700-0001", name: 测试化工 }
@@ -52,21 +49,11 @@ def png(width=2, height=1, rgb=(200, 30, 30)):
 
 
 def request(daemon, method, path, body=None, actor=None, ctype="application/json"):
-    data = body if isinstance(body, (bytes, type(None))) else json.dumps(body).encode("utf-8")
-    headers = {"Content-Type": ctype} if ctype else {}
-    if actor:
-        headers["Authorization"] = "Bearer " + daemon.token(actor)
-    req = urllib.request.Request(f"http://127.0.0.1:{daemon.port}{path}", data=data, method=method, headers=headers)
-    try:
-        with urllib.request.urlopen(req, timeout=20) as r:
-            return r.status, r.headers.get("Content-Type"), r.read()
-    except urllib.error.HTTPError as e:
-        return e.code, e.headers.get("Content-Type"), e.read()
+    return daemon.request(method, path, body, actor=actor, ctype=ctype)
 
 
 def post(daemon, path, body, actor=None):
-    st, _, raw = request(daemon, "POST", path, body, actor)
-    return st, json.loads(raw.decode("utf-8") or "null")
+    return daemon.post(path, body, actor=actor)
 
 
 def upload(daemon, path, data, actor="zhao", ctype="image/png"):
@@ -78,12 +65,7 @@ def upload(daemon, path, data, actor="zhao", ctype="image/png"):
 
 
 def start(workdir, cleanup, config=CONFIG):
-    cfg = os.path.join(workdir, "plant.yaml")
-    with open(cfg, "w", encoding="utf-8") as f:
-        f.write(config)
-    daemon = Daemon(workdir, cfg, os.path.join(workdir, "dg.db"))
-    cleanup.append(lambda: daemon.stop(signal.SIGKILL))
-    return daemon.start()
+    return start_daemon(workdir, cleanup, config)
 
 
 def report(daemon, actor="zhao", **fields):

@@ -4,10 +4,8 @@ monitoring history when their period is over: a period with healthy samples beco
 without data becomes 未排查 and is announced. The past periods are written into the database
 while the daemon is stopped; the verdict comes from the restarted daemon, so it is durable.
 A person may still complete a monitored task by hand (evidence "person")."""
-import json
 import sqlite3
 import sys
-import urllib.request
 
 from dgtest import run_tests, start_plant, wait_until
 
@@ -44,11 +42,7 @@ HOUR = 3600 * 1000
 
 
 def post(daemon, path, body, actor):
-    req = urllib.request.Request(f"http://127.0.0.1:{daemon.port}{path}", data=json.dumps(body).encode("utf-8"),
-                                 method="POST", headers={"Content-Type": "application/json",
-                                                         "Authorization": "Bearer " + daemon.token(actor)})
-    with urllib.request.urlopen(req, timeout=10) as r:
-        return r.status, json.loads(r.read().decode("utf-8"))
+    return daemon.post(path, body, actor=actor)
 
 
 def test_monitored_periods_judged_after_restart(workdir, cleanup):

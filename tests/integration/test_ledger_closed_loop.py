@@ -2,11 +2,8 @@
 """Hazard closed loop through the API: a sensor breach opens a hazard, which is rectified,
 submitted, verified by another person and closed; the next breach of the same measure opens a
 new hazard. Manual reports, five-in-place for major hazards, and rejected input."""
-import json
 import sys
 import time
-import urllib.error
-import urllib.request
 
 from dgtest import db_rows, run_tests, start_plant, wait_until
 
@@ -70,16 +67,7 @@ def post(daemon, path, body, actor=None):
     if isinstance(body, dict) and "actor" in body:
         body = dict(body)
         actor = body.pop("actor")
-    data = json.dumps(body).encode("utf-8") if not isinstance(body, bytes) else body
-    headers = {"Content-Type": "application/json"}
-    if actor:
-        headers["Authorization"] = "Bearer " + daemon.token(actor)
-    req = urllib.request.Request(f"http://127.0.0.1:{daemon.port}{path}", data=data, method="POST", headers=headers)
-    try:
-        with urllib.request.urlopen(req, timeout=10) as r:
-            return r.status, json.loads(r.read().decode("utf-8"))
-    except urllib.error.HTTPError as e:
-        return e.code, json.loads(e.read().decode("utf-8") or "null")
+    return daemon.post(path, body, actor=actor)
 
 
 def setup(workdir, cleanup):

@@ -6,7 +6,6 @@ above the limit, and marks every point comm_fault when the server dies."""
 import os
 import re
 import signal
-import socket
 import struct
 import subprocess
 import sys
@@ -14,7 +13,7 @@ import urllib.request
 
 from pymodbus.client import ModbusTcpClient
 
-from dgtest import Daemon, free_port, run_tests, wait_until
+from dgtest import free_port, run_tests, start_daemon, wait_listening, wait_until
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 
@@ -70,8 +69,7 @@ class ModbusServer:
 
     def start(self):
         self.proc = subprocess.Popen(self.args, stdout=self.log, stderr=self.log)
-        wait_until(lambda: socket.create_connection(("127.0.0.1", self.port), timeout=0.5).close() or True,
-                   20, "pymodbus to listen")
+        wait_listening(self.port, 20, "pymodbus to listen")
         return self
 
     def kill(self):
@@ -89,23 +87,14 @@ class ModbusServer:
             client.close()
 
 
-def points_by_id(daemon):
-    return {p["id"]: p for p in daemon.get("/api/v1/points")[1]["points"]}
-
-
 def test_modbus_values_alarm_and_comm_fault(workdir, cleanup):
     port = free_port()
     # GT201 raw 1.5 * scale 10 = 15 %LEL; TT201 = -7 (0xFFF9); PT201 float32 1.2 (ABCD).
     server = ModbusServer(workdir, port, float32_cdab(1.5) + [0xFFF9] + float32_cdab(1.2)[::-1]).start()
     cleanup.append(server.kill)
-    cfg = os.path.join(workdir, "plant.yaml")
-    with open(cfg, "w", encoding="utf-8") as f:
-        f.write(CONFIG.format(port=port))
-    daemon = Daemon(workdir, cfg, os.path.join(workdir, "dg.db"))
-    cleanup.append(lambda: daemon.stop(signal.SIGKILL))
-    daemon.start()
+    daemon = start_daemon(workdir, cleanup, CONFIG.format(port=port))
 
-    pts = wait_until(lambda: (p := points_by_id(daemon)) and all(x["quality"] == "good" for x in p.values()) and p,
+    pts = wait_until(lambda: (p := daemon.points()) and all(x["quality"] == "good" for x in p.values()) and p,
                      15, "every Modbus point good")
     assert abs(pts["GT201"]["value"] - 15.0) < 1e-9, pts["GT201"]
     assert pts["TT201"]["value"] == -7, pts["TT201"]
@@ -127,12 +116,13 @@ def test_modbus_values_alarm_and_comm_fault(workdir, cleanup):
     alarm = wait_until(lambda: (a := daemon.alarm("R-GT201-H"))["state"] == "UNACK" and a, 10,
                        "the GT201 alarm to activate")
     assert alarm["stage"] == "H" and alarm["value"] == 32, alarm  # float32 3.2 × 10, without rounding noise
-    _, hazards = daemon.get("/api/v1/hazards")
+    # The API shows the alarm as soon as the loop has it; its hazard once the transition committed.
+    hazards = wait_until(lambda: (h := daemon.get("/api/v1/hazards")[1])["hazards"] and h, 10, "the GT201 hazard")
     assert len(hazards["hazards"]) == 1, hazards
     assert hazards["hazards"][0]["measure"] == "M01" and hazards["hazards"][0]["danger_src"] == 9, hazards
 
     server.kill()
-    pts = wait_until(lambda: (p := points_by_id(daemon)) and all(x["quality"] == "comm_fault" for x in p.values()) and p,
+    pts = wait_until(lambda: (p := daemon.points()) and all(x["quality"] == "comm_fault" for x in p.values()) and p,
                      15, "every Modbus point comm_fault after the server died")
     bus = wait_until(lambda: (b := next(d for d in daemon.get("/api/v1/drivers")[1]["drivers"]
                                         if d["kind"] == "modbus")) and b["slaves_down"] == 1 and b,
@@ -142,7 +132,7 @@ def test_modbus_values_alarm_and_comm_fault(workdir, cleanup):
     assert daemon.alarm("R-GT201-H")["state"] == "UNACK"
 
     server.start()
-    wait_until(lambda: all(x["quality"] == "good" for x in points_by_id(daemon).values()), 15,
+    wait_until(lambda: all(x["quality"] == "good" for x in daemon.points().values()), 15,
                "the points to recover once the server is back")
     assert daemon.stop() == 0
 

@@ -7,10 +7,8 @@ import os
 import signal
 import subprocess
 import sys
-import urllib.error
-import urllib.request
 
-from dgtest import DAEMON, Daemon, Mosquitto, db_rows, run_tests, wait_until
+from dgtest import DAEMON, db_rows, run_tests, start_broker, start_daemon, wait_until, write_config
 
 CONFIG = """
 site: {{ code: "T-0001", name: 测试 }}
@@ -40,16 +38,7 @@ rules:
 
 
 def call(daemon, method, path, body=None, token=None):
-    headers = {"Content-Type": "application/json"}
-    if token:
-        headers["Authorization"] = "Bearer " + token
-    data = json.dumps(body).encode() if body is not None else None
-    req = urllib.request.Request(f"http://127.0.0.1:{daemon.port}{path}", data=data, method=method, headers=headers)
-    try:
-        with urllib.request.urlopen(req, timeout=10) as r:
-            return r.status, json.loads(r.read())
-    except urllib.error.HTTPError as e:
-        return e.code, json.loads(e.read() or b"null")
+    return daemon.call(method, path, body, token=token)
 
 
 def risk_unit(daemon, unit):
@@ -68,14 +57,9 @@ def model_unit(daemon, unit):
 
 def setup(workdir, cleanup):
     """A broker and a daemon (not started) on CONFIG."""
-    broker = Mosquitto(workdir).start()
-    cleanup.append(broker.stop)
-    cfg = os.path.join(workdir, "plant.yaml")
-    with open(cfg, "w", encoding="utf-8") as f:
-        f.write(CONFIG.format(port=broker.port))
-    daemon = Daemon(workdir, cfg, os.path.join(workdir, "dg.db"))
-    cleanup.append(lambda: daemon.stop(signal.SIGKILL))
-    return broker, daemon, cfg
+    broker = start_broker(workdir, cleanup)
+    daemon = start_daemon(workdir, cleanup, CONFIG.format(port=broker.port), start=False)
+    return broker, daemon, daemon.config_path
 
 
 def test_model_edits_end_to_end(workdir, cleanup):
@@ -201,8 +185,7 @@ def test_model_edits_end_to_end(workdir, cleanup):
     assert u2["events"][0]["measures"] == [], u2
     assert risk_unit(daemon, "U2")["assessed"]["level"] == "blue"
     # A reload takes the file as it is now, with the edits over it.
-    with open(cfg, "w", encoding="utf-8") as f:
-        f.write(CONFIG.format(port=broker.port).replace("1#储罐", "一号储罐"))
+    write_config(workdir, CONFIG.format(port=broker.port).replace("1#储罐", "一号储罐"))
     daemon.proc.send_signal(signal.SIGHUP)
     wait_until(lambda: "configuration reloaded" in daemon.read_log(), 10, "reload")
     assert model_unit(daemon, "U1")["name"] == "一号储罐"
@@ -211,7 +194,7 @@ def test_model_edits_end_to_end(workdir, cleanup):
 
     # The one-shot file export carries the model in force, edits included.
     out = os.path.join(workdir, "export")
-    r = subprocess.run([DAEMON, "-c", cfg, "--db", daemon.db_path, "--export-dir", out, "--log-level", "error"],
+    r = subprocess.run([DAEMON, "-c", daemon.config_path, "--db", daemon.db_path, "--export-dir", out, "--log-level", "error"],
                        capture_output=True, text=True, timeout=30)
     assert r.returncode == 0, r.stderr
     with open(os.path.join(out, "hazardSources.json"), encoding="utf-8") as f:

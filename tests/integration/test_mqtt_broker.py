@@ -4,11 +4,10 @@ client certificate, and a persistent session (clean_session false, QoS 1) whose 
 published while the daemon was stopped are processed after it restarts."""
 import os
 import re
-import signal
 import subprocess
 import sys
 
-from dgtest import Daemon, Mosquitto, db_rows, run_tests, wait_until
+from dgtest import Mosquitto, check_config, db_rows, run_tests, start_broker, start_daemon, wait_until, write_config
 
 BASE = """
 site: {{ code: "410700-0004", name: 测试化工 }}
@@ -26,26 +25,16 @@ def readable_by_broker(*paths):
         os.chmod(path, 0o755 if os.path.isdir(path) else 0o644)
 
 
-def broker_with(workdir, extra):
-    broker = Mosquitto(workdir)
-    with open(broker.conf, "w") as f:
-        f.write(extra.format(port=broker.port) + "persistence false\nset_tcp_nodelay true\n")
-    return broker
-
-
-def write_config(workdir, brokers, points):
-    path = os.path.join(workdir, "plant.yaml")
-    with open(path, "w", encoding="utf-8") as f:
-        f.write(BASE.format(brokers="\n".join(brokers), points="\n".join(points)))
-    return path
+def plant_config(workdir, brokers, points):
+    return write_config(workdir, BASE.format(brokers="\n".join(brokers), points="\n".join(points)))
 
 
 def drivers(daemon):
-    return {d["id"]: d for d in daemon.get("/api/v1/drivers")[1]["drivers"]}
+    return {d["id"]: d for d in daemon.drivers()}
 
 
 def point(daemon, pid):
-    return next(p for p in daemon.get("/api/v1/points")[1]["points"] if p["id"] == pid)
+    return daemon.points()[pid]
 
 
 def run(args):
@@ -56,17 +45,14 @@ def test_username_password(workdir, cleanup):
     pwfile = os.path.join(workdir, "passwd")
     run(["mosquitto_passwd", "-c", "-b", pwfile, "dualguard", "s3cret-Pa55"])
     readable_by_broker(workdir, pwfile)
-    broker = broker_with(workdir, f"listener {{port}} 127.0.0.1\nallow_anonymous false\npassword_file {pwfile}\n").start()
-    cleanup.append(broker.stop)
-    cfg = write_config(workdir, [
+    broker = start_broker(workdir, cleanup, f"listener {{port}} 127.0.0.1\nallow_anonymous false\npassword_file {pwfile}\n")
+    cfg = plant_config(workdir, [
         f'  - {{ id: good, uri: "tcp://127.0.0.1:{broker.port}", client_id: dg-pw-good-{broker.port}, '
         'username: dualguard, password: "s3cret-Pa55" }',
         f'  - {{ id: bad, uri: "tcp://127.0.0.1:{broker.port}", client_id: dg-pw-bad-{broker.port}, '
         'username: dualguard, password: wrong }',
     ], ["  - { id: PT1, driver: mqtt.good, topic: t/pt1 }", "  - { id: PT2, driver: mqtt.bad, topic: t/pt2 }"])
-    daemon = Daemon(workdir, cfg, os.path.join(workdir, "dg.db"))
-    cleanup.append(lambda: daemon.stop(signal.SIGKILL))
-    daemon.start()
+    daemon = start_daemon(workdir, cleanup, config_path=cfg)
     wait_until(lambda: drivers(daemon)["good"]["connected"], 15, "the broker with the right password")
     wait_until(lambda: (broker.publish_auth("t/pt1", "4.5"), point(daemon, "PT1")["value"] == 4.5)[1], 15,
                "PT1 delivered over the authenticated session", interval=0.3)
@@ -98,20 +84,17 @@ def make_pki(workdir):
 
 def test_tls_with_test_ca_and_client_certificate(workdir, cleanup):
     p = make_pki(workdir)
-    broker = broker_with(workdir, f"listener {{port}} 127.0.0.1\nallow_anonymous true\ncafile {p('ca.crt')}\n"
-                                  f"certfile {p('server.crt')}\nkeyfile {p('server.key')}\nrequire_certificate true\n").start()
-    cleanup.append(broker.stop)
+    broker = start_broker(workdir, cleanup, f"listener {{port}} 127.0.0.1\nallow_anonymous true\ncafile {p('ca.crt')}\n"
+                          f"certfile {p('server.crt')}\nkeyfile {p('server.key')}\nrequire_certificate true\n")
     uri = f"ssl://127.0.0.1:{broker.port}"
     client = f"cert_file: {p('client.crt')}, key_file: {p('client.key')}"
-    cfg = write_config(workdir, [
+    cfg = plant_config(workdir, [
         f'  - {{ id: good, uri: "{uri}", client_id: dg-tls-good, ca_file: {p("ca.crt")}, {client}, insecure: false }}',
         f'  - {{ id: nocert, uri: "{uri}", client_id: dg-tls-nocert, ca_file: {p("ca.crt")} }}',
         f'  - {{ id: wrongca, uri: "{uri}", client_id: dg-tls-wrongca, ca_file: {p("other-ca.crt")}, {client} }}',
     ], ["  - { id: TLS1, driver: mqtt.good, topic: t/tls1 }", "  - { id: TLS2, driver: mqtt.nocert, topic: t/tls2 }",
         "  - { id: TLS3, driver: mqtt.wrongca, topic: t/tls3 }"])
-    daemon = Daemon(workdir, cfg, os.path.join(workdir, "dg.db"))
-    cleanup.append(lambda: daemon.stop(signal.SIGKILL))
-    daemon.start()
+    daemon = start_daemon(workdir, cleanup, config_path=cfg)
     wait_until(lambda: drivers(daemon)["good"]["connected"], 15, "the TLS connection with the test CA")
     pub = ["mosquitto_pub", "-h", "127.0.0.1", "-p", str(broker.port), "--cafile", p("ca.crt"), "--cert", p("client.crt"),
            "--key", p("client.key"), "-q", "1", "-t", "t/tls1", "-m", "7.25"]
@@ -123,14 +106,11 @@ def test_tls_with_test_ca_and_client_certificate(workdir, cleanup):
 
 
 def test_qos1_messages_published_while_stopped_are_processed_after_restart(workdir, cleanup):
-    broker = Mosquitto(workdir).start()
-    cleanup.append(broker.stop)
-    cfg = write_config(workdir, [
+    broker = start_broker(workdir, cleanup)
+    cfg = plant_config(workdir, [
         f'  - {{ id: main, uri: "tcp://127.0.0.1:{broker.port}", client_id: dg-persist-{broker.port}, qos: 1, '
         'clean_session: false }'], ["  - { id: LT1, driver: mqtt.main, topic: t/lt1 }"])
-    daemon = Daemon(workdir, cfg, os.path.join(workdir, "dg.db"))
-    cleanup.append(lambda: daemon.stop(signal.SIGKILL))
-    daemon.start()
+    daemon = start_daemon(workdir, cleanup, config_path=cfg)
     # A first message proves the subscription exists in the broker's session.
     wait_until(lambda: (broker.publish("t/lt1", "1"), point(daemon, "LT1")["value"] == 1)[1], 15,
                "the first message", interval=0.3)
@@ -145,7 +125,6 @@ def test_qos1_messages_published_while_stopped_are_processed_after_restart(workd
 
 
 def test_tls_keys_are_checked_at_load(workdir, cleanup):
-    from dgtest import DAEMON
     ca = os.path.join(workdir, "ca.pem")
     with open(ca, "w") as f:
         f.write("-----BEGIN CERTIFICATE-----\n")
@@ -156,8 +135,8 @@ def test_tls_keys_are_checked_at_load(workdir, cleanup):
         ('uri: "ssl://127.0.0.1:8883", ca_file: ' + ca + ", insecure: true", None),
     ]
     for broker, error in cases:
-        cfg = write_config(workdir, [f"  - {{ id: b1, {broker} }}"], ["  - { id: P1, driver: mqtt.b1, topic: t/p1 }"])
-        r = subprocess.run([DAEMON, "-c", cfg, "--check-config"], capture_output=True, text=True, timeout=10)
+        cfg = plant_config(workdir, [f"  - {{ id: b1, {broker} }}"], ["  - { id: P1, driver: mqtt.b1, topic: t/p1 }"])
+        r = check_config(cfg)
         if error is None:
             assert r.returncode == 0, r.stderr
         else:

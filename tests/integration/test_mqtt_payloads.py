@@ -5,11 +5,9 @@ clock running ahead beyond max_clock_skew (receive time used, counted), and a ma
 message counted without harming the daemon."""
 import datetime
 import json
-import os
-import signal
 import sys
 
-from dgtest import Daemon, Mosquitto, run_tests, wait_connected, wait_until
+from dgtest import check_config, run_tests, start_broker, start_daemon, wait_until, write_config
 
 CONFIG = """
 site: {{ code: "410700-0005", name: 测试化工 }}
@@ -26,20 +24,9 @@ def iso(dt, tz):
     return dt.astimezone(tz).isoformat(timespec="milliseconds")
 
 
-def points(daemon):
-    return {p["id"]: p for p in daemon.get("/api/v1/points")[1]["points"]}
-
-
 def test_array_iso_timestamps_and_clock_skew(workdir, cleanup):
-    broker = Mosquitto(workdir).start()
-    cleanup.append(broker.stop)
-    cfg = os.path.join(workdir, "plant.yaml")
-    with open(cfg, "w", encoding="utf-8") as f:
-        f.write(CONFIG.format(port=broker.port))
-    daemon = Daemon(workdir, cfg, os.path.join(workdir, "dg.db"))
-    cleanup.append(lambda: daemon.stop(signal.SIGKILL))
-    daemon.start()
-    wait_connected(daemon)
+    broker = start_broker(workdir, cleanup)
+    daemon = start_daemon(workdir, cleanup, CONFIG.format(port=broker.port), connected=True)
 
     now = datetime.datetime.now(datetime.timezone.utc).replace(microsecond=0)
     past = now - datetime.timedelta(seconds=60)
@@ -49,9 +36,9 @@ def test_array_iso_timestamps_and_clock_skew(workdir, cleanup):
         {"id": "GT102", "value": 4.5, "ts": iso(now + datetime.timedelta(hours=1), datetime.timezone.utc)},
         {"id": "GT103", "value": "6.5"},
     ]
-    wait_until(lambda: (broker.publish("plant/gas", json.dumps(message)), points(daemon)["GT103"]["value"] == 6.5)[1],
+    wait_until(lambda: (broker.publish("plant/gas", json.dumps(message)), daemon.points()["GT103"]["value"] == 6.5)[1],
                15, "the array message", interval=0.3)
-    p = points(daemon)
+    p = daemon.points()
     assert p["GT101"]["value"] == 3.2 and p["GT101"]["ts_ms"] == int(past.timestamp() * 1000), p["GT101"]
     # Stamped with the driver's receive time, which precedes the engine's, not an hour ahead.
     future_ms = int((now + datetime.timedelta(hours=1)).timestamp() * 1000)
@@ -63,25 +50,21 @@ def test_array_iso_timestamps_and_clock_skew(workdir, cleanup):
     # Within the tolerance the source time is kept.
     ahead = now + datetime.timedelta(seconds=2)
     broker.publish("plant/gas", json.dumps([{"id": "GT102", "value": 4.75, "ts": iso(ahead, beijing)}]))
-    wait_until(lambda: points(daemon)["GT102"]["value"] == 4.75, 10, "GT102 within the tolerance")
-    assert points(daemon)["GT102"]["ts_ms"] == int(ahead.timestamp() * 1000)
+    wait_until(lambda: daemon.points()["GT102"]["value"] == 4.75, 10, "GT102 within the tolerance")
+    assert daemon.points()["GT102"]["ts_ms"] == int(ahead.timestamp() * 1000)
 
     skewed = daemon.get("/api/v1/drivers")[1]["drivers"][0]["clock_skewed"]
     broker.publish("plant/gas", '[{"id": "GT101", "value": 1, "ts": "yesterday"}]')
-    wait_until(lambda: points(daemon)["GT101"]["quality"] == "bad_payload", 10, "the bad timestamp flagged")
+    wait_until(lambda: daemon.points()["GT101"]["quality"] == "bad_payload", 10, "the bad timestamp flagged")
     d = daemon.get("/api/v1/drivers")[1]["drivers"][0]
     assert d["malformed"] >= 1 and d["clock_skewed"] == skewed, d
     assert daemon.stop() == 0
 
 
 def test_malformed_paths_are_refused_at_load(workdir, cleanup):
-    import subprocess
-    from dgtest import DAEMON
     for path in ("[id=GT101.value", "a..b", "value."):
-        cfg = os.path.join(workdir, "bad.yaml")
-        with open(cfg, "w", encoding="utf-8") as f:
-            f.write(CONFIG.format(port=1883).replace('"[id=GT102].value"', f'"{path}"'))
-        r = subprocess.run([DAEMON, "-c", cfg, "--check-config"], capture_output=True, text=True, timeout=10)
+        cfg = write_config(workdir, CONFIG.format(port=1883).replace('"[id=GT102].value"', f'"{path}"'), "bad.yaml")
+        r = check_config(cfg)
         assert r.returncode == 1 and "bad.yaml:7:" in r.stderr and "points[1].path" in r.stderr, (path, r.stderr)
 
 

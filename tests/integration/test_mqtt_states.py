@@ -2,12 +2,9 @@
 """MQTT states through the daemon: bare payload text and a JSON string field mapped to numbers
 by a point's `states`, an unmapped string counted as malformed and flagged bad_payload, and bad
 states maps refused at load."""
-import os
-import signal
-import subprocess
 import sys
 
-from dgtest import DAEMON, Daemon, Mosquitto, run_tests, wait_until
+from dgtest import check_config, run_tests, start_broker, start_daemon, wait_until, write_config
 
 CONFIG = """
 site: {{ code: "410700-0005", name: 测试化工 }}
@@ -19,41 +16,30 @@ points:
 """
 
 
-def points(daemon):
-    return {p["id"]: p for p in daemon.get("/api/v1/points")[1]["points"]}
-
-
 def driver(daemon):
-    return daemon.get("/api/v1/drivers")[1]["drivers"][0]
+    return daemon.drivers()[0]
 
 
 def test_states_mapped(workdir, cleanup):
-    broker = Mosquitto(workdir).start()
-    cleanup.append(broker.stop)
-    cfg = os.path.join(workdir, "plant.yaml")
-    with open(cfg, "w", encoding="utf-8") as f:
-        f.write(CONFIG.format(port=broker.port))
-    daemon = Daemon(workdir, cfg, os.path.join(workdir, "dg.db"))
-    cleanup.append(lambda: daemon.stop(signal.SIGKILL))
-    daemon.start()
-    wait_until(lambda: driver(daemon)["connected"], 15, "MQTT connected")
+    broker = start_broker(workdir, cleanup)
+    daemon = start_daemon(workdir, cleanup, CONFIG.format(port=broker.port), connected=True)
 
-    wait_until(lambda: (broker.publish("plant/pump/P101", "FAULT"), points(daemon)["P101"]["value"] == 2)[1],
+    wait_until(lambda: (broker.publish("plant/pump/P101", "FAULT"), daemon.points()["P101"]["value"] == 2)[1],
                15, "P101 FAULT", interval=0.3)
     broker.publish("plant/valve", '{"pos": "CLOSED"}')
-    wait_until(lambda: points(daemon)["V201"]["value"] == 0 and points(daemon)["V201"]["quality"] == "good",
+    wait_until(lambda: daemon.points()["V201"]["value"] == 0 and daemon.points()["V201"]["quality"] == "good",
                10, "V201 CLOSED")
     broker.publish("plant/pump/P101", "STOP")
-    wait_until(lambda: points(daemon)["P101"]["value"] == 0, 10, "P101 STOP")
+    wait_until(lambda: daemon.points()["P101"]["value"] == 0, 10, "P101 STOP")
     assert driver(daemon)["malformed"] == 0
 
     broker.publish("plant/valve", '{"pos": "HALF"}')
-    wait_until(lambda: points(daemon)["V201"]["quality"] == "bad_payload", 10, "unmapped state flagged")
+    wait_until(lambda: daemon.points()["V201"]["quality"] == "bad_payload", 10, "unmapped state flagged")
     broker.publish("plant/pump/P101", "BROKEN")
-    wait_until(lambda: points(daemon)["P101"]["quality"] == "bad_payload", 10, "unmapped bare text flagged")
+    wait_until(lambda: daemon.points()["P101"]["quality"] == "bad_payload", 10, "unmapped bare text flagged")
     assert driver(daemon)["malformed"] == 2, driver(daemon)
     broker.publish("plant/valve", '{"pos": true}')
-    wait_until(lambda: points(daemon)["V201"]["quality"] == "good" and points(daemon)["V201"]["value"] == 1,
+    wait_until(lambda: daemon.points()["V201"]["quality"] == "good" and daemon.points()["V201"]["value"] == 1,
                10, "V201 true")
     assert daemon.stop() == 0
 
@@ -61,10 +47,8 @@ def test_states_mapped(workdir, cleanup):
 def test_bad_states_refused_at_load(workdir, cleanup):
     cases = [('"FAULT": 2', '"FAULT": high'), ('"FAULT": 2', '"RUN": 2'), ('{ "RUN": 1, "STOP": 0, "FAULT": 2 }', '[RUN]')]
     for old, new in cases:
-        cfg = os.path.join(workdir, "bad.yaml")
-        with open(cfg, "w", encoding="utf-8") as f:
-            f.write(CONFIG.format(port=1883).replace(old, new, 1))
-        r = subprocess.run([DAEMON, "-c", cfg, "--check-config"], capture_output=True, text=True, timeout=10)
+        cfg = write_config(workdir, CONFIG.format(port=1883).replace(old, new, 1), "bad.yaml")
+        r = check_config(cfg)
         assert r.returncode == 1 and "bad.yaml:6:" in r.stderr and "states" in r.stderr, (new, r.stderr)
 
 

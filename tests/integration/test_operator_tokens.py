@@ -3,12 +3,10 @@
 SHA-256, checked against the person's roles on every POST."""
 import hashlib
 import json
-import os
-import signal
 import subprocess
 import sys
 
-from dgtest import DAEMON, Daemon, db_rows, Mosquitto, run_tests, wait_connected, wait_until
+from dgtest import DAEMON, db_rows, run_tests, start_broker, start_daemon, wait_connected, wait_until
 from test_model_api import call as request
 
 CONFIG = """
@@ -32,13 +30,8 @@ def post(daemon, path, body, token=None):
 
 def setup(workdir, cleanup):
     """A broker and a daemon (not started) on CONFIG."""
-    broker = Mosquitto(workdir).start()
-    cleanup.append(broker.stop)
-    cfg = os.path.join(workdir, "plant.yaml")
-    with open(cfg, "w", encoding="utf-8") as f:
-        f.write(CONFIG.format(port=broker.port))
-    daemon = Daemon(workdir, cfg, os.path.join(workdir, "dg.db"))
-    cleanup.append(lambda: daemon.stop(signal.SIGKILL))
+    broker = start_broker(workdir, cleanup)
+    daemon = start_daemon(workdir, cleanup, CONFIG.format(port=broker.port), start=False)
     return broker, daemon
 
 
@@ -71,7 +64,7 @@ def test_tokens_hashed_and_roles_enforced(workdir, cleanup):
     assert journal[0]["actor"] == "zhang", journal
     wait_until(lambda: db_rows(daemon.db_path, "SELECT last_used_ms FROM api_tokens WHERE person = 'zhang'")[0]["last_used_ms"],
                10, "last use recorded")
-    r = subprocess.run([DAEMON, "-c", cfg, "--db",
+    r = subprocess.run([DAEMON, "-c", daemon.config_path, "--db",
                         daemon.db_path, "--create-token", "ghost"], capture_output=True, text=True)
     assert r.returncode == 1 and "ghost" in r.stderr, r.stderr
     assert daemon.stop() == 0

@@ -5,11 +5,9 @@ the unit answering exception 2 goes device_fault, and every point is good again 
 tailings-phreatic-rain on examples/tailings-dam.yaml: the phreatic line escalates through the
 blue/yellow/orange/red stages, opens a hazard and returns to normal after the rain."""
 import os
-import signal
-import subprocess
 import sys
 
-from dgtest import PLANTSIM, SOURCE_DIR, Daemon, free_port, run_tests, wait_until
+from dgtest import PLANTSIM, example_text, free_port, run_tests, start_daemon, start_process, wait_until, write_config
 
 CONFIG = """
 site: {{ code: "410700-0003", name: 测试化工 }}
@@ -23,44 +21,29 @@ points:
 
 
 def scenario_copy(workdir, port):
-    with open(os.path.join(SOURCE_DIR, "examples", "scenarios", "device-silent.yaml"), encoding="utf-8") as f:
-        text = f.read()
+    text = example_text("scenarios/device-silent.yaml")
     assert text.count("port: 15020") == 2
-    path = os.path.join(workdir, "device-silent.yaml")
-    with open(path, "w", encoding="utf-8") as f:
-        f.write(text.replace("port: 15020", f"port: {port}"))
-    return path
+    return write_config(workdir, text.replace("port: 15020", f"port: {port}"), "device-silent.yaml")
 
 
 def example_copy(workdir, name, replacements):
-    with open(os.path.join(SOURCE_DIR, "examples", name), encoding="utf-8") as f:
-        text = f.read()
+    text = example_text(name)
     for old, new in replacements:
         assert old in text, old
         text = text.replace(old, new)
-    path = os.path.join(workdir, os.path.basename(name))
-    with open(path, "w", encoding="utf-8") as f:
-        f.write(text)
-    return path
+    return write_config(workdir, text, os.path.basename(name))
 
 
 def qualities(daemon):
-    return {p["id"]: (p["quality"], p["value"]) for p in daemon.get("/api/v1/points")[1]["points"]}
+    return {pid: (p["quality"], p["value"]) for pid, p in daemon.points().items()}
 
 
 def test_device_silent_then_exception_then_good(workdir, cleanup):
     port = free_port()
-    log = open(os.path.join(workdir, "plantsim.log"), "w")
     # 150 s of scenario at x10: each phase lasts 3 s of real time.
-    sim = subprocess.Popen([PLANTSIM, "--scenario", scenario_copy(workdir, port), "--speed", "10", "--once"],
-                           stdout=log, stderr=log)
-    cleanup.append(lambda: sim.poll() is None and (sim.kill(), sim.wait(10)))
-    cfg = os.path.join(workdir, "plant.yaml")
-    with open(cfg, "w", encoding="utf-8") as f:
-        f.write(CONFIG.format(port=port))
-    daemon = Daemon(workdir, cfg, os.path.join(workdir, "dg.db"))
-    cleanup.append(lambda: daemon.stop(signal.SIGKILL))
-    daemon.start()
+    sim = start_process(workdir, cleanup, [PLANTSIM, "--scenario", scenario_copy(workdir, port), "--speed", "10", "--once"],
+                        "plantsim.log")
+    daemon = start_daemon(workdir, cleanup, CONFIG.format(port=port))
 
     q = wait_until(lambda: (q := qualities(daemon)) and all(v[0] == "good" for v in q.values()) and q, 10,
                    "both detectors good")
@@ -89,12 +72,8 @@ def test_tailings_rain_escalates_phreatic_line_to_red(workdir, cleanup):
     cfg = example_copy(workdir, "tailings-dam.yaml", [("port: 15021", f"port: {port}"),
                                                       ("poll_interval: 2s", "poll_interval: 100ms"),
                                                       ("on_delay: 10s", "on_delay: 100ms")])
-    log = open(os.path.join(workdir, "plantsim.log"), "w")
-    sim = subprocess.Popen([PLANTSIM, "--scenario", scenario, "--speed", "60", "--once"], stdout=log, stderr=log)
-    cleanup.append(lambda: sim.poll() is None and (sim.kill(), sim.wait(10)))
-    daemon = Daemon(workdir, cfg, os.path.join(workdir, "dg.db"))
-    cleanup.append(lambda: daemon.stop(signal.SIGKILL))
-    daemon.start()
+    sim = start_process(workdir, cleanup, [PLANTSIM, "--scenario", scenario, "--speed", "60", "--once"], "plantsim.log")
+    daemon = start_daemon(workdir, cleanup, config_path=cfg)
 
     red = wait_until(lambda: (a := daemon.alarm("R-PZ01-H"))["stage"] == "red" and a, 20,
                      "the phreatic line alarm at the red stage")

@@ -4,10 +4,9 @@ symlinks the pty's slave side, the daemon's RTU bus opens that link and reads th
 a unit going silent on the line turns its point comm_fault, and it recovers."""
 import os
 import signal
-import subprocess
 import sys
 
-from dgtest import PLANTSIM, Daemon, run_tests, wait_until
+from dgtest import PLANTSIM, run_tests, start_daemon, start_process, wait_until, write_config
 
 SCENARIO = """
 duration: 1h
@@ -31,25 +30,16 @@ points:
 
 
 def point(daemon):
-    return {p["id"]: p for p in daemon.get("/api/v1/points")[1]["points"]}["GT401"]
+    return daemon.points()["GT401"]
 
 
 def test_daemon_reads_rtu_on_plantsim_pty(workdir, cleanup):
     link = os.path.join(workdir, "ttyPLANT0")
-    scenario = os.path.join(workdir, "rtu.yaml")
-    with open(scenario, "w", encoding="utf-8") as f:
-        f.write(SCENARIO.format(link=link))
-    log = open(os.path.join(workdir, "plantsim.log"), "w")
-    sim = subprocess.Popen([PLANTSIM, "--scenario", scenario, "--speed", "10"], stdout=log, stderr=log)
-    cleanup.append(lambda: sim.poll() is None and (sim.kill(), sim.wait(10)))
+    scenario = write_config(workdir, SCENARIO.format(link=link), "rtu.yaml")
+    sim = start_process(workdir, cleanup, [PLANTSIM, "--scenario", scenario, "--speed", "10"], "plantsim.log")
     wait_until(lambda: os.path.islink(link) and os.path.exists(link), 10, "the pty link")
 
-    cfg = os.path.join(workdir, "plant.yaml")
-    with open(cfg, "w", encoding="utf-8") as f:
-        f.write(CONFIG.format(link=link))
-    daemon = Daemon(workdir, cfg, os.path.join(workdir, "dg.db"))
-    cleanup.append(lambda: daemon.stop(signal.SIGKILL))
-    daemon.start()
+    daemon = start_daemon(workdir, cleanup, CONFIG.format(link=link))
 
     wait_until(lambda: point(daemon)["quality"] == "good" and point(daemon)["value"] == 4.5, 10, "4.5 over RTU")
     wait_until(lambda: point(daemon)["quality"] == "comm_fault", 15, "the silent unit")

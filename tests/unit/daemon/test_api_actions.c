@@ -26,8 +26,7 @@ static const char test_yaml[] =
   "  - { id: wang, name: 王, roles: [operator] }\n"
   "  - { id: li, name: 李, roles: [engineer] }\n"
   "  - { id: zhao, name: 赵, roles: [viewer] }\n"
-  "mqtt:\n"
-  "  - { id: main, uri: \"tcp://127.0.0.1:1\", client_id: t }\n"
+  PLANT_YAML_MQTT
   "points:\n"
   "  - { id: P1, driver: mqtt.main, topic: t/p1 }\n"
   "rules:\n"
@@ -78,9 +77,7 @@ static int setup(void **state)
   assert_int_equal(api_register(f->http, &f->api), 0);
   snprintf(f->base, sizeof f->base, "http://127.0.0.1:%u", http_port(f->http));
   /* Alarm R1 active before the loop thread takes over. */
-  struct dg_sample s = {.point = 0, .quality = DG_Q_GOOD, .value = 30, .ts_ms = dg_wall_ms()};
-  engine_on_samples(&f->p.engine, &s, 1);
-  store_wait_idle(f->p.store);
+  plant_feed(&f->p, "P1", 30, DG_Q_GOOD);
   uv_async_init(&f->p.loop, &f->stop, on_stop);
   f->stop.data = f;
   assert_int_equal(pthread_create(&f->thread, NULL, loop_main, f), 0);

@@ -21,8 +21,7 @@
 
 static const char test_yaml[] =
   "site: { code: T1 }\n"
-  "mqtt:\n"
-  "  - { id: main, uri: \"tcp://127.0.0.1:1\", client_id: t }\n"
+  PLANT_YAML_MQTT
   "points:\n"
   "  - { id: P1, driver: mqtt.main, topic: t/p1 }\n"
   "  - { id: P2, driver: mqtt.main, topic: t/p2 }\n"
@@ -55,57 +54,16 @@ static const char test_yaml[] =
   "      red_from_orange: 2 }, priorities: [low, medium, high] }\n"
   "  - { id: SU9, type: high, point: S1, suppress_when: { point: F1, below: 5 },\n"
   "      stages: [ { name: H, limit: 25, priority: high } ] }\n"
-  "channels:\n"
-  "  - { id: hook, type: webhook, url: \"http://127.0.0.1:1/hook\" }\n"
-  "policies:\n"
-  "  - { id: all, priorities: [low, medium, high, critical], channels: [hook] }\n"
+  PLANT_YAML_HOOK
   "alarm: { max_shelve: { critical: 30m } }\n";
 
-static int setup(void **state)
-{
-  struct plant *f = calloc(1, sizeof *f);
-  plant_init(f, test_yaml);
-  plant_start(f);
-  *state = f;
-  return 0;
-}
+static void feed(struct plant *f, const char *point, double value) { plant_feed(f, point, value, DG_Q_GOOD); }
 
-static int teardown(void **state)
-{
-  struct plant *f = *state;
-  plant_stop(f);
-  plant_free(f);
-  free(f);
-  return 0;
-}
-
-static void feed(struct plant *f, const char *point, double value)
-{
-  struct dg_sample s = {.point = (uint32_t)dg_config_point(f->cfg, point)->index, .quality = DG_Q_GOOD,
-                        .value = value, .ts_ms = dg_wall_ms()};
-  engine_on_samples(&f->engine, &s, 1);
-  store_wait_idle(f->store);
-}
-
-static void feed_quality(struct plant *f, const char *point, uint8_t quality)
-{
-  struct dg_sample s = {.point = (uint32_t)dg_config_point(f->cfg, point)->index, .quality = quality,
-                        .value = 0, .ts_ms = dg_wall_ms()};
-  engine_on_samples(&f->engine, &s, 1);
-  store_wait_idle(f->store);
-}
-
-static struct alarm *alarm_of(struct plant *f, const char *rule)
-{
-  for (size_t i = 0; i < f->cfg->n_rules; i++)
-    if (strcmp(f->cfg->rules[i].id, rule) == 0) return &f->engine.alarms[i];
-  fail_msg("no rule %s", rule);
-  return NULL;
-}
+static void feed_quality(struct plant *f, const char *point, uint8_t quality) { plant_feed(f, point, 0, quality); }
 
 static int op(struct plant *f, const char *rule, enum alarm_event ev, const char *comment, int64_t shelve_ms)
 {
-  int rc = engine_operate(&f->engine, alarm_of(f, rule)->id, ev, "zhang", comment, shelve_ms);
+  int rc = engine_operate(&f->engine, plant_alarm(f, rule)->id, ev, "zhang", comment, shelve_ms);
   store_wait_idle(f->store);
   return rc;
 }
@@ -124,7 +82,7 @@ static int64_t count(struct plant *f, const char *sql, int64_t alarm_id)
 static int64_t outbox_rows(struct plant *f, const char *rule)
 {
   char like[64];
-  snprintf(like, sizeof like, "alarm:%lld:%%", (long long)alarm_of(f, rule)->id);
+  snprintf(like, sizeof like, "alarm:%lld:%%", (long long)plant_alarm(f, rule)->id);
   sqlite3_stmt *st;
   assert_int_equal(sqlite3_prepare_v2(store_conn_db(store_reader(f->store)), "SELECT COUNT(*) FROM outbox WHERE ref LIKE ?1",
                                       -1, &st, NULL), SQLITE_OK);
@@ -153,18 +111,18 @@ static void test_operator_errors(void **state)
   assert_int_equal(op(f, "R1", ALARM_EV_SHELVE, "work", 5 * 3600000), -ERANGE); /* config default high 4h */
   assert_int_equal(op(f, "R1", ALARM_EV_SHELVE, "work", 0), -ERANGE);
   assert_int_equal(op(f, "R1", ALARM_EV_SHELVE, "", 60000), -EINVAL);
-  assert_int_equal(alarm_of(f, "R1")->state, ALARM_NORMAL);
-  assert_int_equal(count(f, "SELECT COUNT(*) FROM alarm_journal WHERE alarm_id = ?1", alarm_of(f, "R1")->id), 0);
+  assert_int_equal(plant_alarm(f, "R1")->state, ALARM_NORMAL);
+  assert_int_equal(count(f, "SELECT COUNT(*) FROM alarm_journal WHERE alarm_id = ?1", plant_alarm(f, "R1")->id), 0);
 }
 
 static void test_shelved_and_oos_are_journaled_not_notified(void **state)
 {
   struct plant *f = *state;
-  int64_t id = alarm_of(f, "R2")->id;
+  int64_t id = plant_alarm(f, "R2")->id;
   assert_int_equal(op(f, "R2", ALARM_EV_SHELVE, "sensor swap", 20 * 60000), 1);
   feed(f, "P2", 40);
-  assert_int_equal(alarm_of(f, "R2")->state, ALARM_SHELVED);
-  assert_true(alarm_is_active(alarm_of(f, "R2")));
+  assert_int_equal(plant_alarm(f, "R2")->state, ALARM_SHELVED);
+  assert_true(alarm_is_active(plant_alarm(f, "R2")));
   feed(f, "P2", 10);
   assert_int_equal(op(f, "R2", ALARM_EV_OUT_OF_SERVICE, "loop check", 0), 1);
   feed(f, "P2", 40);
@@ -174,7 +132,7 @@ static void test_shelved_and_oos_are_journaled_not_notified(void **state)
   assert_int_equal(outbox_rows(f, "R2"), 0);
   /* Back in service with the condition active: UNACK and announced. */
   assert_int_equal(op(f, "R2", ALARM_EV_RETURN_TO_SERVICE, NULL, 0), 1);
-  assert_int_equal(alarm_of(f, "R2")->state, ALARM_UNACK);
+  assert_int_equal(plant_alarm(f, "R2")->state, ALARM_UNACK);
   assert_int_equal(outbox_rows(f, "R2"), 1);
 }
 
@@ -182,35 +140,35 @@ static void test_shelved_and_oos_are_journaled_not_notified(void **state)
 static void test_suppressed_by_design(void **state)
 {
   struct plant *f = *state;
-  int64_t id = alarm_of(f, "SU9")->id;
+  int64_t id = plant_alarm(f, "SU9")->id;
   feed(f, "F1", 2);
-  assert_int_equal(alarm_of(f, "SU9")->state, ALARM_SUPPRESSED);
+  assert_int_equal(plant_alarm(f, "SU9")->state, ALARM_SUPPRESSED);
   feed(f, "S1", 40);
-  assert_int_equal(alarm_of(f, "SU9")->state, ALARM_SUPPRESSED);
-  assert_true(alarm_is_active(alarm_of(f, "SU9")));
+  assert_int_equal(plant_alarm(f, "SU9")->state, ALARM_SUPPRESSED);
+  assert_true(alarm_is_active(plant_alarm(f, "SU9")));
   assert_int_equal(outbox_rows(f, "SU9"), 0);
   assert_int_equal(count(f, "SELECT COUNT(*) FROM alarm_journal WHERE alarm_id = ?1 AND event = 'suppress'"
                             " AND actor = 'system' AND to_state = 'SUPPRESSED'", id), 1);
   assert_int_equal(count(f, "SELECT COUNT(*) FROM alarm_journal WHERE alarm_id = ?1 AND event = 'activate'", id), 1);
   /* The suppression survives a restart. */
   restart(f);
-  assert_int_equal(alarm_of(f, "SU9")->state, ALARM_SUPPRESSED);
-  assert_true(alarm_of(f, "SU9")->suppressed);
-  assert_true(alarm_is_active(alarm_of(f, "SU9")));
+  assert_int_equal(plant_alarm(f, "SU9")->state, ALARM_SUPPRESSED);
+  assert_true(plant_alarm(f, "SU9")->suppressed);
+  assert_true(alarm_is_active(plant_alarm(f, "SU9")));
   feed(f, "F1", 3);
-  assert_int_equal(alarm_of(f, "SU9")->state, ALARM_SUPPRESSED);
+  assert_int_equal(plant_alarm(f, "SU9")->state, ALARM_SUPPRESSED);
   assert_int_equal(outbox_rows(f, "SU9"), 0);
   /* Condition still active when the suppression ends: UNACK and announced. */
   feed(f, "F1", 8);
-  assert_int_equal(alarm_of(f, "SU9")->state, ALARM_UNACK);
+  assert_int_equal(plant_alarm(f, "SU9")->state, ALARM_UNACK);
   assert_int_equal(outbox_rows(f, "SU9"), 1);
   assert_int_equal(count(f, "SELECT COUNT(*) FROM alarm_journal WHERE alarm_id = ?1 AND event = 'unsuppress'"
                             " AND actor = 'system' AND to_state = 'UNACK'", id), 1);
   /* A bad-quality sample of F1 cannot prove the suppression. */
   feed(f, "F1", 2);
-  assert_int_equal(alarm_of(f, "SU9")->state, ALARM_SUPPRESSED);
+  assert_int_equal(plant_alarm(f, "SU9")->state, ALARM_SUPPRESSED);
   feed_quality(f, "F1", DG_Q_COMM);
-  assert_int_equal(alarm_of(f, "SU9")->state, ALARM_UNACK);
+  assert_int_equal(plant_alarm(f, "SU9")->state, ALARM_UNACK);
 }
 
 static void test_suppress_when_config(void **state)
@@ -248,19 +206,12 @@ static void test_latched_needs_reset(void **state)
   struct plant *f = *state;
   feed(f, "P1", 30);
   feed(f, "P1", 10);
-  struct alarm *a = alarm_of(f, "R1");
+  struct alarm *a = plant_alarm(f, "R1");
   assert_int_equal(a->state, ALARM_LATCHED);
   assert_int_equal(op(f, "R1", ALARM_EV_RESET, "found a leak at the flange", 0), 1);
   assert_int_equal(a->state, ALARM_NORMAL);
   assert_string_equal(a->ack_user, "zhang");
   assert_int_equal(count(f, "SELECT COUNT(*) FROM alarms WHERE id = ?1 AND state = 'NORMAL' AND latched = 0", a->id), 1);
-}
-
-static void wait_state(struct plant *f, const char *rule, enum alarm_state s)
-{
-  int64_t deadline = dg_mono_ms() + 10000;
-  while (alarm_of(f, rule)->state != s && dg_mono_ms() < deadline) uv_run(&f->loop, UV_RUN_ONCE);
-  assert_int_equal(alarm_of(f, rule)->state, s);
 }
 
 static void test_shelve_expires_while_active(void **state)
@@ -270,12 +221,12 @@ static void test_shelve_expires_while_active(void **state)
   assert_int_equal(op(f, "R2", ALARM_EV_ACK, NULL, 0), 1);
   assert_int_equal(op(f, "R2", ALARM_EV_SHELVE, "short", 1), 1);
   int64_t notified = outbox_rows(f, "R2");
-  wait_state(f, "R2", ALARM_UNACK);
+  plant_wait_state(f, "R2", ALARM_UNACK, 10000);
   store_wait_idle(f->store);
   assert_int_equal(count(f, "SELECT COUNT(*) FROM alarm_journal WHERE alarm_id = ?1 AND event = 'unshelve'"
-                            " AND actor = 'system'", alarm_of(f, "R2")->id), 1);
+                            " AND actor = 'system'", plant_alarm(f, "R2")->id), 1);
   assert_int_equal(outbox_rows(f, "R2"), notified + 1);
-  assert_int_equal(alarm_of(f, "R2")->shelved_until_ms, 0);
+  assert_int_equal(plant_alarm(f, "R2")->shelved_until_ms, 0);
 }
 
 static void test_quality_rule(void **state)
@@ -284,9 +235,9 @@ static void test_quality_rule(void **state)
   feed(f, "P3", 12);
   feed_quality(f, "P3", DG_Q_UNKNOWN); /* not a fault */
   feed_quality(f, "P3", DG_Q_COMM);
-  assert_int_equal(alarm_of(f, "Q3")->state, ALARM_NORMAL); /* on-delay running */
-  wait_state(f, "Q3", ALARM_UNACK);
-  struct alarm *a = alarm_of(f, "Q3");
+  assert_int_equal(plant_alarm(f, "Q3")->state, ALARM_NORMAL); /* on-delay running */
+  plant_wait_state(f, "Q3", ALARM_UNACK, 10000);
+  struct alarm *a = plant_alarm(f, "Q3");
   assert_int_equal(a->priority, DG_PRIO_HIGH);
   assert_int_equal(a->value, 12); /* the point's last good value */
   feed(f, "P3", 13);
@@ -298,28 +249,28 @@ static void test_quality_rule(void **state)
   feed(f, "P3", 13);
   int64_t until = dg_mono_ms() + 300;
   while (dg_mono_ms() < until) uv_run(&f->loop, UV_RUN_NOWAIT);
-  assert_int_equal(alarm_of(f, "Q3")->state, ALARM_NORMAL);
+  assert_int_equal(plant_alarm(f, "Q3")->state, ALARM_NORMAL);
 }
 
 static void test_stale_rule(void **state)
 {
   struct plant *f = *state;
-  wait_state(f, "S4", ALARM_UNACK); /* never reported since start */
+  plant_wait_state(f, "S4", ALARM_UNACK, 10000); /* never reported since start */
   feed_quality(f, "P4", DG_Q_COMM);  /* a fault sample is not fresh data */
-  assert_int_equal(alarm_of(f, "S4")->state, ALARM_UNACK);
+  assert_int_equal(plant_alarm(f, "S4")->state, ALARM_UNACK);
   feed(f, "P4", 1);
-  assert_int_equal(alarm_of(f, "S4")->state, ALARM_RTN_UNACK);
+  assert_int_equal(plant_alarm(f, "S4")->state, ALARM_RTN_UNACK);
   assert_int_equal(op(f, "S4", ALARM_EV_ACK, NULL, 0), 1);
-  wait_state(f, "S4", ALARM_UNACK); /* silent again for the timeout */
-  assert_int_equal(alarm_of(f, "S4")->activations, 2);
+  plant_wait_state(f, "S4", ALARM_UNACK, 10000); /* silent again for the timeout */
+  assert_int_equal(plant_alarm(f, "S4")->activations, 2);
   /* An active stale alarm stays active across a restart until a good sample arrives. */
   restart(f);
-  assert_int_equal(alarm_of(f, "S4")->state, ALARM_UNACK);
+  assert_int_equal(plant_alarm(f, "S4")->state, ALARM_UNACK);
   int64_t until = dg_mono_ms() + 100;
   while (dg_mono_ms() < until) uv_run(&f->loop, UV_RUN_NOWAIT);
-  assert_int_equal(alarm_of(f, "S4")->state, ALARM_UNACK);
+  assert_int_equal(plant_alarm(f, "S4")->state, ALARM_UNACK);
   feed(f, "P4", 2);
-  assert_int_equal(alarm_of(f, "S4")->state, ALARM_RTN_UNACK);
+  assert_int_equal(plant_alarm(f, "S4")->state, ALARM_RTN_UNACK);
 }
 
 static void advance_loop_time(struct plant *f, uint64_t ms)
@@ -334,10 +285,10 @@ static void test_rate_rule_in_engine(void **state)
   feed(f, "P5", 100);
   advance_loop_time(f, 150);
   feed(f, "P5", 99.9); /* a slow fall: no alarm */
-  assert_int_equal(alarm_of(f, "RT5")->state, ALARM_NORMAL);
+  assert_int_equal(plant_alarm(f, "RT5")->state, ALARM_NORMAL);
   advance_loop_time(f, 150);
   feed(f, "P5", 50); /* 50 in under 800 ms: far beyond 10 per second */
-  struct alarm *a = alarm_of(f, "RT5");
+  struct alarm *a = plant_alarm(f, "RT5");
   assert_int_equal(a->state, ALARM_UNACK);
   assert_true(a->value > 10); /* the alarm shows the rate */
   assert_int_equal(outbox_rows(f, "RT5"), 1);
@@ -384,16 +335,16 @@ static void test_deviation_rule_in_engine(void **state)
 {
   struct plant *f = *state;
   feed(f, "P6", 10);
-  assert_int_equal(alarm_of(f, "D6")->state, ALARM_NORMAL); /* P7 has no value yet */
+  assert_int_equal(plant_alarm(f, "D6")->state, ALARM_NORMAL); /* P7 has no value yet */
   feed(f, "P7", 16);
-  struct alarm *a = alarm_of(f, "D6");
+  struct alarm *a = plant_alarm(f, "D6");
   assert_int_equal(a->state, ALARM_UNACK);
   assert_true(a->value == 6);
   feed_quality(f, "P7", DG_Q_COMM);
   feed(f, "P6", 16); /* would agree with P7's old value, but P7 is bad: the alarm holds */
-  assert_int_equal(alarm_of(f, "D6")->state, ALARM_UNACK);
+  assert_int_equal(plant_alarm(f, "D6")->state, ALARM_UNACK);
   feed(f, "P7", 15); /* P7 good again: 1 apart */
-  assert_int_equal(alarm_of(f, "D6")->state, ALARM_RTN_UNACK);
+  assert_int_equal(plant_alarm(f, "D6")->state, ALARM_RTN_UNACK);
   assert_int_equal(outbox_rows(f, "D6"), 2);
 }
 
@@ -419,15 +370,15 @@ static void test_vote_rule_in_engine(void **state)
 {
   struct plant *f = *state;
   feed(f, "G1", 21);
-  assert_int_equal(alarm_of(f, "V7")->state, ALARM_NORMAL);
+  assert_int_equal(plant_alarm(f, "V7")->state, ALARM_NORMAL);
   feed(f, "G3", 29);
-  assert_int_equal(alarm_of(f, "V7")->state, ALARM_NORMAL);
+  assert_int_equal(plant_alarm(f, "V7")->state, ALARM_NORMAL);
   feed(f, "G2", 25);
-  struct alarm *a = alarm_of(f, "V7");
+  struct alarm *a = plant_alarm(f, "V7");
   assert_int_equal(a->state, ALARM_UNACK);
   assert_true(a->value == 2);
   feed_quality(f, "G2", DG_Q_COMM);
-  assert_int_equal(alarm_of(f, "V7")->state, ALARM_RTN_UNACK);
+  assert_int_equal(plant_alarm(f, "V7")->state, ALARM_RTN_UNACK);
   assert_int_equal(outbox_rows(f, "V7"), 2);
 }
 
@@ -485,21 +436,21 @@ static void test_aggregate_rule_in_engine(void **state)
 {
   struct plant *f = *state;
   feed(f, "T1", 1.5);
-  assert_int_equal(alarm_of(f, "AG8")->state, ALARM_NORMAL);
+  assert_int_equal(plant_alarm(f, "AG8")->state, ALARM_NORMAL);
   feed(f, "T2", 1.5); /* 2 blue → yellow */
-  struct alarm *a = alarm_of(f, "AG8");
+  struct alarm *a = plant_alarm(f, "AG8");
   assert_int_equal(a->state, ALARM_UNACK);
   assert_int_equal(a->stage, 0);
   assert_int_equal(a->priority, DG_PRIO_LOW);
   feed(f, "T1", 3.5);
   feed(f, "T2", 2.5); /* orange + yellow: 2 at yellow or more → orange */
-  assert_int_equal(alarm_of(f, "AG8")->stage, 1);
+  assert_int_equal(plant_alarm(f, "AG8")->stage, 1);
   feed(f, "T2", 3.5); /* 2 orange → red */
-  assert_int_equal(alarm_of(f, "AG8")->stage, 2);
-  assert_true(alarm_of(f, "AG8")->value == DG_LEVEL_RED);
+  assert_int_equal(plant_alarm(f, "AG8")->stage, 2);
+  assert_true(plant_alarm(f, "AG8")->value == DG_LEVEL_RED);
   feed(f, "T1", 0);
   feed(f, "T2", 0);
-  assert_int_equal(alarm_of(f, "AG8")->state, ALARM_RTN_UNACK);
+  assert_int_equal(plant_alarm(f, "AG8")->state, ALARM_RTN_UNACK);
 }
 
 static void test_aggregate_rule_config(void **state)
@@ -572,10 +523,10 @@ static void test_restart_in_each_state(void **state)
     if (states[i] == ALARM_LATCHED) feed(f, point, 10);
     if (states[i] == ALARM_SHELVED) assert_int_equal(op(f, rule, ALARM_EV_SHELVE, "hot work", 20 * 60000), 1);
     if (states[i] == ALARM_OUT_OF_SERVICE) assert_int_equal(op(f, rule, ALARM_EV_OUT_OF_SERVICE, NULL, 0), 1);
-    struct alarm before = *alarm_of(f, rule);
+    struct alarm before = *plant_alarm(f, rule);
     assert_int_equal(before.state, states[i]);
     restart(f);
-    struct alarm *a = alarm_of(f, rule);
+    struct alarm *a = plant_alarm(f, rule);
     if (a->state != states[i] || a->stage != before.stage || a->shelved_until_ms != before.shelved_until_ms)
       fail_msg("%s: restored %s stage %d", alarm_state_name(states[i]), alarm_state_name(a->state), a->stage);
     if (states[i] == ALARM_SHELVED) assert_string_equal(a->shelve_reason, "hot work");
@@ -585,30 +536,30 @@ static void test_restart_in_each_state(void **state)
     if (states[i] == ALARM_LATCHED) assert_int_equal(op(f, rule, ALARM_EV_RESET, NULL, 0), 1);
     feed(f, point, 10);
     op(f, rule, ALARM_EV_ACK, NULL, 0);
-    assert_int_equal(alarm_of(f, rule)->state, ALARM_NORMAL);
+    assert_int_equal(plant_alarm(f, rule)->state, ALARM_NORMAL);
   }
 }
 
 int main(void)
 {
   const struct CMUnitTest tests[] = {
-    cmocka_unit_test_setup_teardown(test_operator_errors, setup, teardown),
-    cmocka_unit_test_setup_teardown(test_shelved_and_oos_are_journaled_not_notified, setup, teardown),
-    cmocka_unit_test_setup_teardown(test_latched_needs_reset, setup, teardown),
-    cmocka_unit_test_setup_teardown(test_shelve_expires_while_active, setup, teardown),
-    cmocka_unit_test_setup_teardown(test_restart_in_each_state, setup, teardown),
-    cmocka_unit_test_setup_teardown(test_suppressed_by_design, setup, teardown),
+    plant_unit_test(test_operator_errors, test_yaml),
+    plant_unit_test(test_shelved_and_oos_are_journaled_not_notified, test_yaml),
+    plant_unit_test(test_latched_needs_reset, test_yaml),
+    plant_unit_test(test_shelve_expires_while_active, test_yaml),
+    plant_unit_test(test_restart_in_each_state, test_yaml),
+    plant_unit_test(test_suppressed_by_design, test_yaml),
     cmocka_unit_test(test_suppress_when_config),
-    cmocka_unit_test_setup_teardown(test_quality_rule, setup, teardown),
-    cmocka_unit_test_setup_teardown(test_stale_rule, setup, teardown),
-    cmocka_unit_test_setup_teardown(test_rate_rule_in_engine, setup, teardown),
+    plant_unit_test(test_quality_rule, test_yaml),
+    plant_unit_test(test_stale_rule, test_yaml),
+    plant_unit_test(test_rate_rule_in_engine, test_yaml),
     cmocka_unit_test(test_fault_rule_config),
-    cmocka_unit_test_setup_teardown(test_deviation_rule_in_engine, setup, teardown),
+    plant_unit_test(test_deviation_rule_in_engine, test_yaml),
     cmocka_unit_test(test_deviation_rule_config),
-    cmocka_unit_test_setup_teardown(test_vote_rule_in_engine, setup, teardown),
+    plant_unit_test(test_vote_rule_in_engine, test_yaml),
     cmocka_unit_test(test_vote_rule_config),
     cmocka_unit_test(test_vote_rule_limits),
-    cmocka_unit_test_setup_teardown(test_aggregate_rule_in_engine, setup, teardown),
+    plant_unit_test(test_aggregate_rule_in_engine, test_yaml),
     cmocka_unit_test(test_aggregate_rule_config),
     cmocka_unit_test(test_aggregate_rule_inputs),
   };

@@ -5,6 +5,7 @@
 #include <setjmp.h>
 #include <cmocka.h>
 
+#include "loop_deadline.h"
 #include "sdnotify.h"
 
 #include <errno.h>
@@ -21,8 +22,7 @@
 
 struct fixture {
   uv_loop_t loop;
-  uv_timer_t deadline;
-  bool expired;
+  struct loop_deadline deadline;
   char dir[64];
   char sock_path[96];
   int fd;
@@ -67,31 +67,23 @@ static void drain_socket(struct fixture *f)
   }
 }
 
-static void on_deadline(uv_timer_t *t)
-{
-  struct fixture *f = t->data;
-  f->expired = true;
-}
-
 /* Runs the loop for ms (a bounded observation window, not a synchronisation). */
 static void run_for(struct fixture *f, uint64_t ms)
 {
-  f->expired = false;
-  uv_timer_start(&f->deadline, on_deadline, ms, 0);
-  while (!f->expired) uv_run(&f->loop, UV_RUN_ONCE);
+  loop_deadline_arm(&f->deadline, ms);
+  while (!f->deadline.expired) uv_run(&f->loop, UV_RUN_ONCE);
   drain_socket(f);
 }
 
 /* Runs the loop until `want` WATCHDOG=1 have arrived or the deadline passes. */
 static void run_until_watchdogs(struct fixture *f, int want, uint64_t deadline_ms)
 {
-  f->expired = false;
-  uv_timer_start(&f->deadline, on_deadline, deadline_ms, 0);
-  while (!f->expired && f->watchdog < want) {
+  loop_deadline_arm(&f->deadline, deadline_ms);
+  while (!f->deadline.expired && f->watchdog < want) {
     uv_run(&f->loop, UV_RUN_ONCE);
     drain_socket(f);
   }
-  uv_timer_stop(&f->deadline);
+  loop_deadline_stop(&f->deadline);
 }
 
 static int setup(void **state)
@@ -112,8 +104,7 @@ static int setup(void **state)
   setenv("WATCHDOG_USEC", "200000", 1);
   setenv("WATCHDOG_PID", pid, 1);
   if (uv_loop_init(&f->loop)) return -1;
-  uv_timer_init(&f->loop, &f->deadline);
-  f->deadline.data = f;
+  loop_deadline_init(&f->deadline, &f->loop);
   *state = f;
   return 0;
 }
@@ -122,7 +113,7 @@ static int teardown(void **state)
 {
   struct fixture *f = *state;
   if (f->sdn) sdn_close(f->sdn);
-  uv_close((uv_handle_t *)&f->deadline, NULL);
+  loop_deadline_close(&f->deadline);
   uv_run(&f->loop, UV_RUN_DEFAULT);
   int rc = uv_loop_close(&f->loop);
   close(f->fd);

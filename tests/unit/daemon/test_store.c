@@ -1,6 +1,5 @@
 /* store: schema migrations, the writer's job queue and grouping, durability across a crash,
  * the reader, the statement cache and the heartbeat, against real SQLite files. */
-#include <dirent.h>
 #include <errno.h>
 #include <pthread.h>
 #include <setjmp.h>
@@ -19,6 +18,7 @@
 
 #include <cmocka.h>
 
+#include "plant_fixture.h"
 #include "store.h"
 
 #define MAX_JOBS 64
@@ -28,12 +28,6 @@ static const char SQL_INSERT_SAMPLE[] =
 static const char SQL_ORPHAN_JOURNAL[] =
   "INSERT INTO alarm_journal(alarm_id, ts_ms, event) VALUES(424242, 0, 'orphan')";
 static const char SQL_COUNT_SAMPLE[] = "SELECT count(*) FROM samples WHERE ts_ms = ?1";
-
-struct fixture {
-  char dir[64];
-  char path[128];
-  uv_loop_t loop;
-};
 
 struct ctx {
   int done_id[MAX_JOBS];
@@ -66,55 +60,38 @@ static void nap_ms(int ms)
   nanosleep(&ts, NULL);
 }
 
+/* The plant's loop and database path; each test opens its stores itself. */
 static int setup(void **state)
 {
-  struct fixture *f = calloc(1, sizeof *f);
-  if (!f) return -1;
-  snprintf(f->dir, sizeof f->dir, "/tmp/dg-store-XXXXXX");
-  if (!mkdtemp(f->dir)) return -1;
-  snprintf(f->path, sizeof f->path, "%s/dg.sqlite", f->dir);
-  if (uv_loop_init(&f->loop)) return -1;
+  struct plant *f = calloc(1, sizeof *f);
+  assert_non_null(f);
+  plant_make_dir(f);
+  plant_start_to(f, PLANT_LOOP);
   *state = f;
   return 0;
 }
 
-static void remove_dir(const char *dir)
-{
-  DIR *d = opendir(dir);
-  if (!d) return;
-  struct dirent *e;
-  char p[512];
-  while ((e = readdir(d))) {
-    if (!strcmp(e->d_name, ".") || !strcmp(e->d_name, "..")) continue;
-    snprintf(p, sizeof p, "%s/%s", dir, e->d_name);
-    unlink(p);
-  }
-  closedir(d);
-  rmdir(dir);
-}
-
 static int teardown(void **state)
 {
-  struct fixture *f = *state;
-  uv_run(&f->loop, UV_RUN_DEFAULT); /* finishes the store's handle close */
-  int rc = uv_loop_close(&f->loop);
-  remove_dir(f->dir);
+  struct plant *f = *state;
+  plant_stop(f); /* finishes the store's handle close, closes the loop */
+  plant_free(f);
   free(f);
-  return rc == 0 ? 0 : -1;
+  return 0;
 }
 
-static struct store *open_store(struct fixture *f)
+static struct store *open_store(struct plant *f)
 {
   struct store *s = NULL;
   char err[256];
-  int rc = store_open(&s, &f->loop, f->path, err, sizeof err);
+  int rc = store_open(&s, &f->loop, f->db, err, sizeof err);
   if (rc) fprintf(stderr, "store_open: %s\n", err);
   assert_int_equal(rc, 0);
   assert_non_null(s);
   return s;
 }
 
-static void close_store(struct fixture *f, struct store *s)
+static void close_store(struct plant *f, struct store *s)
 {
   store_close(s);
   uv_run(&f->loop, UV_RUN_DEFAULT);
@@ -318,7 +295,7 @@ static int pragma_work(struct store_conn *c, void *arg)
 
 static void test_open_creates_latest_schema(void **state)
 {
-  struct fixture *f = *state;
+  struct plant *f = *state;
   struct store *s = open_store(f);
   struct pragmas p = {0};
   assert_int_equal(store_submit(s, pragma_work, NULL, &p), 0);
@@ -332,100 +309,100 @@ static void test_open_creates_latest_schema(void **state)
   assert_true(c.done_rc[0] < 0); /* foreign keys enforced on the writer */
   close_store(f, s);
 
-  assert_int_equal(raw_int(f->path, "SELECT version FROM schema_version"), (int64_t)store_n_migrations);
-  assert_int_equal(raw_int(f->path, "SELECT count(*) FROM schema_version"), 1);
-  assert_int_equal(table_exists(f->path, "sample_rows"), 1);
-  assert_int_equal(table_exists(f->path, "point_ids"), 1);
-  assert_int_equal(raw_int(f->path, "SELECT count(*) FROM sqlite_master WHERE type = 'view' AND name = 'samples'"), 1);
-  assert_int_equal(table_exists(f->path, "alarms"), 1);
-  assert_int_equal(table_exists(f->path, "hazards"), 1);
-  assert_int_equal(table_exists(f->path, "outbox"), 1);
-  assert_int_equal(raw_int(f->path, "SELECT count(*) FROM alarm_journal"), 0);
+  assert_int_equal(raw_int(f->db, "SELECT version FROM schema_version"), (int64_t)store_n_migrations);
+  assert_int_equal(raw_int(f->db, "SELECT count(*) FROM schema_version"), 1);
+  assert_int_equal(table_exists(f->db, "sample_rows"), 1);
+  assert_int_equal(table_exists(f->db, "point_ids"), 1);
+  assert_int_equal(raw_int(f->db, "SELECT count(*) FROM sqlite_master WHERE type = 'view' AND name = 'samples'"), 1);
+  assert_int_equal(table_exists(f->db, "alarms"), 1);
+  assert_int_equal(table_exists(f->db, "hazards"), 1);
+  assert_int_equal(table_exists(f->db, "outbox"), 1);
+  assert_int_equal(raw_int(f->db, "SELECT count(*) FROM alarm_journal"), 0);
 }
 
 static void test_reopen_is_noop(void **state)
 {
-  struct fixture *f = *state;
+  struct plant *f = *state;
   close_store(f, open_store(f));
-  raw_exec(f->path, "INSERT INTO samples(point, ts_ms, value, quality) VALUES('kept', 1, 1, 0)");
-  int64_t cookie = raw_int(f->path, "PRAGMA schema_version");
+  raw_exec(f->db, "INSERT INTO samples(point, ts_ms, value, quality) VALUES('kept', 1, 1, 0)");
+  int64_t cookie = raw_int(f->db, "PRAGMA schema_version");
   assert_true(cookie > 0);
 
   close_store(f, open_store(f));
-  assert_int_equal(raw_int(f->path, "PRAGMA schema_version"), cookie);
-  assert_int_equal(raw_int(f->path, "SELECT version FROM schema_version"), (int64_t)store_n_migrations);
-  assert_int_equal(raw_int(f->path, "SELECT count(*) FROM schema_version"), 1);
-  assert_int_equal(raw_int(f->path, "SELECT count(*) FROM samples WHERE point = 'kept'"), 1);
+  assert_int_equal(raw_int(f->db, "PRAGMA schema_version"), cookie);
+  assert_int_equal(raw_int(f->db, "SELECT version FROM schema_version"), (int64_t)store_n_migrations);
+  assert_int_equal(raw_int(f->db, "SELECT count(*) FROM schema_version"), 1);
+  assert_int_equal(raw_int(f->db, "SELECT count(*) FROM samples WHERE point = 'kept'"), 1);
 }
 
 /* Text-keyed history from before integer point ids: every row kept, keyed by its point's id,
  * and read back unchanged through the samples view. */
 static void test_history_moves_to_integer_point_ids(void **state)
 {
-  struct fixture *f = *state;
-  raw_exec(f->path, "CREATE TABLE schema_version(version INTEGER NOT NULL); INSERT INTO schema_version VALUES (7)");
-  for (unsigned i = 0; i < 7; i++) raw_exec(f->path, store_migrations[i]);
-  raw_exec(f->path, "INSERT INTO samples(point, ts_ms, value, quality) VALUES ('TT1', 1, 1.5, 0), ('PT2', 2, NULL, 2),"
+  struct plant *f = *state;
+  raw_exec(f->db, "CREATE TABLE schema_version(version INTEGER NOT NULL); INSERT INTO schema_version VALUES (7)");
+  for (unsigned i = 0; i < 7; i++) raw_exec(f->db, store_migrations[i]);
+  raw_exec(f->db, "INSERT INTO samples(point, ts_ms, value, quality) VALUES ('TT1', 1, 1.5, 0), ('PT2', 2, NULL, 2),"
                     " ('TT1', 3, 2.5, 0)");
   close_store(f, open_store(f));
-  assert_int_equal(raw_int(f->path, "SELECT version FROM schema_version"), (int64_t)store_n_migrations);
-  assert_int_equal(raw_int(f->path, "SELECT count(*) FROM point_ids"), 2);
-  assert_int_equal(raw_int(f->path, "SELECT count(*) FROM sample_rows s JOIN point_ids p ON p.id = s.point"
+  assert_int_equal(raw_int(f->db, "SELECT version FROM schema_version"), (int64_t)store_n_migrations);
+  assert_int_equal(raw_int(f->db, "SELECT count(*) FROM point_ids"), 2);
+  assert_int_equal(raw_int(f->db, "SELECT count(*) FROM sample_rows s JOIN point_ids p ON p.id = s.point"
                                     " WHERE p.name = 'TT1' AND typeof(s.point) = 'integer'"), 2);
-  assert_int_equal(raw_int(f->path, "SELECT count(*) FROM samples WHERE point = 'TT1' AND value = 2.5 AND ts_ms = 3"), 1);
-  assert_int_equal(raw_int(f->path, "SELECT count(*) FROM samples WHERE point = 'PT2' AND value IS NULL"
+  assert_int_equal(raw_int(f->db, "SELECT count(*) FROM samples WHERE point = 'TT1' AND value = 2.5 AND ts_ms = 3"), 1);
+  assert_int_equal(raw_int(f->db, "SELECT count(*) FROM samples WHERE point = 'PT2' AND value IS NULL"
                                     " AND quality = 2"), 1);
-  raw_exec(f->path, "DELETE FROM samples WHERE ts_ms < 3");
-  assert_int_equal(raw_int(f->path, "SELECT count(*) FROM sample_rows"), 1);
+  raw_exec(f->db, "DELETE FROM samples WHERE ts_ms < 3");
+  assert_int_equal(raw_int(f->db, "SELECT count(*) FROM sample_rows"), 1);
 }
 
 static void test_newer_schema_refused_untouched(void **state)
 {
-  struct fixture *f = *state;
+  struct plant *f = *state;
   close_store(f, open_store(f));
   char sql[96];
   snprintf(sql, sizeof sql, "UPDATE schema_version SET version = %u", store_n_migrations + 1);
-  raw_exec(f->path, sql);
+  raw_exec(f->db, sql);
   size_t len_before, len_after;
-  char *before = read_file(f->path, &len_before);
+  char *before = read_file(f->db, &len_before);
 
   struct store *s = (struct store *)&s;
   char err[256] = "";
-  assert_true(store_open(&s, &f->loop, f->path, err, sizeof err) < 0);
+  assert_true(store_open(&s, &f->loop, f->db, err, sizeof err) < 0);
   assert_null(s);
   assert_non_null(strstr(err, "newer than this build"));
   assert_non_null(strstr(err, "refusing"));
-  assert_non_null(strstr(err, f->path));
+  assert_non_null(strstr(err, f->db));
 
-  char *after = read_file(f->path, &len_after);
+  char *after = read_file(f->db, &len_after);
   assert_int_equal(len_before, len_after);
   assert_memory_equal(before, after, len_before);
   free(before);
   free(after);
-  assert_int_equal(raw_int(f->path, "SELECT version FROM schema_version"), (int64_t)store_n_migrations + 1);
+  assert_int_equal(raw_int(f->db, "SELECT version FROM schema_version"), (int64_t)store_n_migrations + 1);
 }
 
 static void test_failing_migration_leaves_version_0(void **state)
 {
-  struct fixture *f = *state;
-  raw_exec(f->path, "CREATE TABLE alarms(legacy TEXT); INSERT INTO alarms VALUES('old')");
+  struct plant *f = *state;
+  raw_exec(f->db, "CREATE TABLE alarms(legacy TEXT); INSERT INTO alarms VALUES('old')");
   struct store *s = NULL;
   char err[256] = "";
-  assert_true(store_open(&s, &f->loop, f->path, err, sizeof err) < 0);
+  assert_true(store_open(&s, &f->loop, f->db, err, sizeof err) < 0);
   assert_null(s);
   assert_non_null(strstr(err, "migration 0 to 1 failed"));
   assert_non_null(strstr(err, "alarms already exists"));
 
   /* Nothing of the migration survived: no version recorded, no v1 table, old table intact. */
-  assert_int_equal(table_exists(f->path, "schema_version"), 0);
-  assert_int_equal(table_exists(f->path, "samples"), 0);
-  assert_int_equal(raw_int(f->path, "SELECT count(*) FROM pragma_table_info('alarms')"), 1);
-  assert_int_equal(raw_int(f->path, "SELECT count(*) FROM alarms WHERE legacy = 'old'"), 1);
+  assert_int_equal(table_exists(f->db, "schema_version"), 0);
+  assert_int_equal(table_exists(f->db, "samples"), 0);
+  assert_int_equal(raw_int(f->db, "SELECT count(*) FROM pragma_table_info('alarms')"), 1);
+  assert_int_equal(raw_int(f->db, "SELECT count(*) FROM alarms WHERE legacy = 'old'"), 1);
 }
 
 static void test_wal_required(void **state)
 {
-  struct fixture *f = *state;
+  struct plant *f = *state;
   struct store *s = NULL;
   char err[256] = "";
   assert_true(store_open(&s, &f->loop, ":memory:", err, sizeof err) < 0);
@@ -435,14 +412,14 @@ static void test_wal_required(void **state)
 
 static void test_not_a_database_refused(void **state)
 {
-  struct fixture *f = *state;
-  FILE *fp = fopen(f->path, "wb");
+  struct plant *f = *state;
+  FILE *fp = fopen(f->db, "wb");
   assert_non_null(fp);
   for (int i = 0; i < 512; i++) fputs("garbage!", fp);
   fclose(fp);
   struct store *s = NULL;
   char err[256] = "";
-  assert_true(store_open(&s, &f->loop, f->path, err, sizeof err) < 0);
+  assert_true(store_open(&s, &f->loop, f->db, err, sizeof err) < 0);
   assert_null(s);
   assert_non_null(strstr(err, "not a database"));
 }
@@ -452,7 +429,7 @@ static void test_not_a_database_refused(void **state)
 static void on_guard_timer(uv_timer_t *t) { *(int *)t->data = 1; }
 
 /* Runs the loop until `ctx` has seen `n` done callbacks (guarded by a 10 s deadline). */
-static void run_until_done(struct fixture *f, struct ctx *c, int n)
+static void run_until_done(struct plant *f, struct ctx *c, int n)
 {
   uv_timer_t guard;
   int expired = 0;
@@ -467,7 +444,7 @@ static void run_until_done(struct fixture *f, struct ctx *c, int n)
 
 static void test_jobs_done_in_order(void **state)
 {
-  struct fixture *f = *state;
+  struct plant *f = *state;
   struct store *s = open_store(f);
   struct ctx c = {0};
   for (int i = 0; i < 20; i++) submit(s, &c, i, JOB_INSERT);
@@ -484,7 +461,7 @@ static void test_jobs_done_in_order(void **state)
 
 static void test_failed_job_alone_rolls_back(void **state)
 {
-  struct fixture *f = *state;
+  struct plant *f = *state;
   struct store *s = open_store(f);
   struct ctx c = {0};
   submit(s, &c, 1, JOB_INSERT);
@@ -504,7 +481,7 @@ static void test_failed_job_alone_rolls_back(void **state)
 
 static void test_group_with_failing_work(void **state)
 {
-  struct fixture *f = *state;
+  struct plant *f = *state;
   struct store *s = open_store(f);
   struct ctx c = {0};
   struct gate g;
@@ -529,7 +506,7 @@ static void test_group_with_failing_work(void **state)
 
 static void test_group_with_failing_commit(void **state)
 {
-  struct fixture *f = *state;
+  struct plant *f = *state;
   struct store *s = open_store(f);
   struct ctx c = {0};
   struct gate g;
@@ -547,12 +524,12 @@ static void test_group_with_failing_commit(void **state)
     assert_int_equal(c.runs[i], 2); /* once in the lost group, once on its own */
   }
   close_store(f, s);
-  assert_int_equal(raw_int(f->path, "SELECT count(*) FROM alarm_journal"), 0);
+  assert_int_equal(raw_int(f->db, "SELECT count(*) FROM alarm_journal"), 0);
 }
 
 static void test_urgent_jobs_overtake_queued_ones(void **state)
 {
-  struct fixture *f = *state;
+  struct plant *f = *state;
   struct store *s = open_store(f);
   struct ctx c = {0};
   struct gate g;
@@ -609,11 +586,11 @@ static void piecewise_wait_entered(struct piecewise *p)
   assert_true(entered);
 }
 
-static int64_t rowid_of(struct fixture *f, int ts)
+static int64_t rowid_of(struct plant *f, int ts)
 {
   char sql[96];
   snprintf(sql, sizeof sql, "SELECT rowid FROM samples WHERE ts_ms = %d", ts);
-  return raw_int(f->path, sql);
+  return raw_int(f->db, sql);
 }
 
 /* An urgent job submitted while a normal job is writing in pieces is committed at the job's
@@ -621,7 +598,7 @@ static int64_t rowid_of(struct fixture *f, int ts)
  * the same savepoint structure and every row of both is stored. */
 static void test_yield_lets_urgent_jobs_in(void **state)
 {
-  struct fixture *f = *state;
+  struct plant *f = *state;
   struct store *s = open_store(f);
   struct ctx c = {0};
   for (int grouped = 0; grouped < 2; grouped++) {
@@ -645,7 +622,7 @@ static void test_yield_lets_urgent_jobs_in(void **state)
     assert_true(rowid_of(f, p.first + 19) > 0);
     if (grouped) assert_true(rowid_of(f, 7) > rowid_of(f, p.first + 19));
   }
-  assert_int_equal(raw_int(f->path, "SELECT count(*) FROM samples"), 43);
+  assert_int_equal(raw_int(f->db, "SELECT count(*) FROM samples"), 43);
   const int expected[] = {50, 51, 7}; /* each urgent job done before the job it interrupted */
   assert_int_equal(c.n_done, 3);
   for (int i = 0; i < 3; i++) assert_int_equal(c.done_id[i], expected[i]);
@@ -670,15 +647,15 @@ static int64_t file_size(const char *path)
  * database file within a few seconds while the store stays open. */
 static void test_background_checkpoint(void **state)
 {
-  struct fixture *f = *state;
+  struct plant *f = *state;
   struct store *s = open_store(f);
-  int64_t before = file_size(f->path);
+  int64_t before = file_size(f->db);
   assert_int_equal(store_submit(s, insert_many, NULL, NULL), 0);
   store_wait_idle(s);
   int64_t deadline = now_ms() + 10000;
-  while (file_size(f->path) <= before && now_ms() < deadline) nap_ms(20);
-  assert_true(file_size(f->path) > before);
-  assert_int_equal(raw_int(f->path, "SELECT count(*) FROM samples"), 5000);
+  while (file_size(f->db) <= before && now_ms() < deadline) nap_ms(20);
+  assert_true(file_size(f->db) > before);
+  assert_int_equal(raw_int(f->db, "SELECT count(*) FROM samples"), 5000);
   close_store(f, s);
 }
 
@@ -686,7 +663,7 @@ static void test_background_checkpoint(void **state)
  * meantime shows only after the end. */
 static void test_read_snapshot(void **state)
 {
-  struct fixture *f = *state;
+  struct plant *f = *state;
   struct store *s = open_store(f);
   struct ctx c = {0};
   submit(s, &c, 1, JOB_INSERT);
@@ -695,7 +672,7 @@ static void test_read_snapshot(void **state)
   assert_int_equal(count_reader(s, 1), 1);
   submit(s, &c, 1, JOB_INSERT);
   store_wait_idle(s);
-  assert_int_equal(raw_int(f->path, "SELECT count(*) FROM samples WHERE ts_ms = 1"), 2); /* committed */
+  assert_int_equal(raw_int(f->db, "SELECT count(*) FROM samples WHERE ts_ms = 1"), 2); /* committed */
   assert_int_equal(count_reader(s, 1), 1);                                               /* not yet seen */
   store_read_end(store_reader(s));
   assert_int_equal(count_reader(s, 1), 2);
@@ -704,7 +681,7 @@ static void test_read_snapshot(void **state)
 
 static void test_close_finishes_queue_then_refuses(void **state)
 {
-  struct fixture *f = *state;
+  struct plant *f = *state;
   struct store *s = open_store(f);
   struct ctx c = {0};
   for (int i = 0; i < 5; i++) submit(s, &c, i, JOB_INSERT);
@@ -714,10 +691,10 @@ static void test_close_finishes_queue_then_refuses(void **state)
   int dummy = 0;
   assert_int_equal(store_submit(s, job_work, NULL, &dummy), -ESHUTDOWN);
   uv_run(&f->loop, UV_RUN_DEFAULT);
-  assert_int_equal(raw_int(f->path, "SELECT count(*) FROM samples"), 5);
+  assert_int_equal(raw_int(f->db, "SELECT count(*) FROM samples"), 5);
   struct stat st;
   char wal[160];
-  snprintf(wal, sizeof wal, "%s-wal", f->path);
+  snprintf(wal, sizeof wal, "%s-wal", f->db);
   assert_true(stat(wal, &st) != 0 || st.st_size == 0); /* checkpointed */
 }
 
@@ -745,11 +722,11 @@ static void crash_child(const char *path)
 
 static void test_commit_survives_kill(void **state)
 {
-  struct fixture *f = *state;
+  struct plant *f = *state;
   fflush(NULL);
   pid_t pid = fork();
   assert_true(pid >= 0);
-  if (pid == 0) crash_child(f->path);
+  if (pid == 0) crash_child(f->db);
   int status = 0;
   assert_int_equal(waitpid(pid, &status, 0), pid);
   if (WIFEXITED(status)) fprintf(stderr, "child exited with %d\n", WEXITSTATUS(status));
@@ -759,7 +736,7 @@ static void test_commit_survives_kill(void **state)
   /* The commit lives only in the WAL the killed process left behind. */
   char wal[160];
   struct stat st;
-  snprintf(wal, sizeof wal, "%s-wal", f->path);
+  snprintf(wal, sizeof wal, "%s-wal", f->db);
   assert_int_equal(stat(wal, &st), 0);
   assert_true(st.st_size > 0);
 
@@ -772,7 +749,7 @@ static void test_commit_survives_kill(void **state)
 
 static void test_reader_sees_commits(void **state)
 {
-  struct fixture *f = *state;
+  struct plant *f = *state;
   struct store *s = open_store(f);
   struct ctx c = {0};
   submit(s, &c, 5, JOB_INSERT);
@@ -792,7 +769,7 @@ static void test_reader_sees_commits(void **state)
 
 static void test_stmt_cache(void **state)
 {
-  struct fixture *f = *state;
+  struct plant *f = *state;
   struct store *s = open_store(f);
   struct store_conn *r = store_reader(s);
   static const char echo[] = "SELECT ?1";
@@ -842,7 +819,7 @@ static void test_stmt_cache(void **state)
 
 static void test_heartbeat_advances(void **state)
 {
-  struct fixture *f = *state;
+  struct plant *f = *state;
   struct store *s = open_store(f);
   int64_t first = store_heartbeat_ms(s);
   assert_true(first > 0);

@@ -201,6 +201,14 @@ static uint16_t free_port(void)
   return ntohs(sa.sin_port);
 }
 
+/* A bus of `transport` to a free port of 127.0.0.1, for a peer started on it; port_s gets the port. */
+static struct dg_modbus_bus *add_local_bus(int transport, char port_s[8])
+{
+  struct dg_modbus_bus *b = add_bus(transport, "127.0.0.1", free_port());
+  snprintf(port_s, 8, "%u", b->port);
+  return b;
+}
+
 static void spawn(int slot, char *const argv[], const char *log_name)
 {
   char log[128];
@@ -303,10 +311,8 @@ static void assert_expected_values(const struct expect *e)
 
 static void test_pymodbus_tcp_values_comm_loss_and_reconnect(void **state)
 {
-  uint16_t port = free_port();
   char port_s[8];
-  snprintf(port_s, sizeof port_s, "%u", port);
-  add_bus(DG_MB_TCP, "127.0.0.1", port);
+  add_local_bus(DG_MB_TCP, port_s);
   struct expect e = add_pymodbus_points(0);
   start_pymodbus(0, "tcp", port_s);
   start_driver();
@@ -353,10 +359,8 @@ static bool wait_listening(uint16_t port, int64_t ms)
 
 static void test_pymodbus_exception_is_device_fault(void **state)
 {
-  uint16_t port = free_port();
   char port_s[8];
-  snprintf(port_s, sizeof port_s, "%u", port);
-  add_bus(DG_MB_TCP, "127.0.0.1", port);
+  uint16_t port = add_local_bus(DG_MB_TCP, port_s)->port;
   size_t ok = add_point(0, 1, DG_MB_HOLDING, 4, DG_MB_UINT16, NULL);
   size_t bad = add_point(0, 1, DG_MB_HOLDING, 100, DG_MB_UINT16, NULL); /* past the block */
   start_pymodbus(0, "tcp", port_s);
@@ -413,10 +417,8 @@ static void test_pymodbus_rtu_over_pty(void **state)
 
 static void test_pymodbus_rtu_over_tcp(void **state)
 {
-  uint16_t port = free_port();
   char port_s[8];
-  snprintf(port_s, sizeof port_s, "%u", port);
-  add_bus(DG_MB_RTU_OVER_TCP, "127.0.0.1", port);
+  add_local_bus(DG_MB_RTU_OVER_TCP, port_s);
   struct expect e = add_pymodbus_points(0);
   start_pymodbus(0, "rtu-tcp", port_s);
   start_driver();

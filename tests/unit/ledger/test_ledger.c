@@ -12,13 +12,11 @@
 #include <cmocka.h>
 
 #include "ledger.h"
+#include "plant_fixture.h"
 #include "store.h"
 
 struct fixture {
-  char dir[64];
-  char db[128];
-  uv_loop_t loop;
-  struct store *store;
+  struct plant p; /* up to the store, on cfg */
   struct dg_config cfg;
   struct dg_hazard_source source;
   struct dg_unit unit;
@@ -49,27 +47,12 @@ static void fixture_model(struct fixture *f)
   f->rules[1].hazard_level = 1;
 }
 
-static void fixture_open_store(struct fixture *f)
-{
-  char err[256];
-  assert_int_equal(store_open(&f->store, &f->loop, f->db, err, sizeof err), 0);
-}
-
-static void fixture_close_store(struct fixture *f)
-{
-  store_close(f->store);
-  uv_run(&f->loop, UV_RUN_DEFAULT);
-}
-
 static int setup(void **state)
 {
   struct fixture *f = calloc(1, sizeof *f);
-  snprintf(f->dir, sizeof f->dir, "/tmp/dg-ledger-XXXXXX");
-  assert_non_null(mkdtemp(f->dir));
-  snprintf(f->db, sizeof f->db, "%s/dg.db", f->dir);
-  assert_int_equal(uv_loop_init(&f->loop), 0);
   fixture_model(f);
-  fixture_open_store(f);
+  plant_init_with(&f->p, &f->cfg);
+  plant_start_to(&f->p, PLANT_STORE);
   *state = f;
   return 0;
 }
@@ -77,11 +60,8 @@ static int setup(void **state)
 static int teardown(void **state)
 {
   struct fixture *f = *state;
-  if (f->store) fixture_close_store(f);
-  assert_int_equal(uv_loop_close(&f->loop), 0);
-  char cmd[160];
-  snprintf(cmd, sizeof cmd, "rm -rf %s", f->dir);
-  assert_int_equal(system(cmd), 0);
+  plant_stop(&f->p);
+  plant_free(&f->p);
   free(f);
   return 0;
 }
@@ -97,15 +77,15 @@ static void write_done(void *arg, int rc) { ((struct write_job *)arg)->rc = rc; 
 static void persist(struct fixture *f, struct hazard_change *hc)
 {
   struct write_job job = {.hc = *hc, .rc = 1};
-  assert_int_equal(store_submit(f->store, write_work, write_done, &job), 0);
-  store_wait_idle(f->store);
+  assert_int_equal(store_submit(f->p.store, write_work, write_done, &job), 0);
+  store_wait_idle(f->p.store);
   assert_int_equal(job.rc, 0);
   hazard_change_release(hc);
 }
 
 static int64_t count(struct fixture *f, const char *sql)
 {
-  sqlite3_stmt *st = store_stmt(store_reader(f->store), sql);
+  sqlite3_stmt *st = store_stmt(store_reader(f->p.store), sql);
   assert_non_null(st);
   assert_int_equal(sqlite3_step(st), SQLITE_ROW);
   int64_t n = sqlite3_column_int64(st, 0);
@@ -118,7 +98,7 @@ static void test_open_then_append_for_same_measure(void **state)
   struct fixture *f = *state;
   struct ledger *l;
   struct hazard_change hc;
-  assert_int_equal(ledger_open(&l, &f->cfg, f->store), 0);
+  assert_int_equal(ledger_open(&l, &f->cfg, f->p.store), 0);
   assert_int_equal(hazard_on_activation(l, &f->rules[0], 0, 30.5, 11, 1700000000000, &hc), 1);
   assert_int_equal(hc.kind, HAZARD_OPEN);
   assert_int_equal(hc.hazard_id, 1);
@@ -152,7 +132,7 @@ static void test_no_hazard_without_automated_measure(void **state)
   struct fixture *f = *state;
   struct ledger *l;
   struct hazard_change hc;
-  assert_int_equal(ledger_open(&l, &f->cfg, f->store), 0);
+  assert_int_equal(ledger_open(&l, &f->cfg, f->p.store), 0);
   assert_int_equal(hazard_on_activation(l, &f->rules[2], 0, 30, 1, 1000, &hc), 0); /* data_src 2 */
   assert_int_equal(hazard_on_activation(l, &f->rules[3], 0, 30, 1, 1000, &hc), 0); /* no measure */
   assert_int_equal(ledger_open_count(l), 0);
@@ -164,15 +144,15 @@ static void test_rule_level_override_and_open_hazards_survive_restart(void **sta
   struct fixture *f = *state;
   struct ledger *l;
   struct hazard_change hc;
-  assert_int_equal(ledger_open(&l, &f->cfg, f->store), 0);
+  assert_int_equal(ledger_open(&l, &f->cfg, f->p.store), 0);
   assert_int_equal(hazard_on_activation(l, &f->rules[1], 0, 30, 5, 1000, &hc), 1);
   assert_int_equal(hc.danger_level, 1);
   persist(f, &hc);
   ledger_close(l);
-  fixture_close_store(f);
+  plant_close_store(&f->p);
 
-  fixture_open_store(f);
-  assert_int_equal(ledger_open(&l, &f->cfg, f->store), 0);
+  plant_open_store(&f->p);
+  assert_int_equal(ledger_open(&l, &f->cfg, f->p.store), 0);
   assert_int_equal(ledger_open_count(l), 1);
   assert_int_equal(hazard_on_activation(l, &f->rules[0], 0, 30, 5, 2000, &hc), 1);
   assert_int_equal(hc.kind, HAZARD_APPEND);
@@ -199,7 +179,7 @@ static void test_unit_policy_decides_unless_the_rule_does(void **state)
   f->rules[1].hazard_level = 0;
   f->rules[1].hazard_deadline_days = 10;
   f->rules[3].measure = &f->measures[2];
-  assert_int_equal(ledger_open(&l, &f->cfg, f->store), 0);
+  assert_int_equal(ledger_open(&l, &f->cfg, f->p.store), 0);
   assert_int_equal(hazard_on_activation(l, &f->rules[0], 0, 30, 5, 1000, &hc), 1);
   assert_int_equal(hc.danger_level, 1);
   assert_int_equal(hc.deadline_ms, 1000 + 3 * 86400000LL);
@@ -209,7 +189,7 @@ static void test_unit_policy_decides_unless_the_rule_does(void **state)
   hazard_change_release(&hc);
   ledger_close(l);
   /* the rule's own level and deadline */
-  assert_int_equal(ledger_open(&l, &f->cfg, f->store), 0);
+  assert_int_equal(ledger_open(&l, &f->cfg, f->p.store), 0);
   f->rules[1].measure = &f->measures[0];
   assert_int_equal(hazard_on_activation(l, &f->rules[1], 0, 30, 7, 2000, &hc), 1);
   assert_int_equal(hc.danger_level, 0);
@@ -224,7 +204,7 @@ static void test_forgotten_hazard_lets_the_measure_open_a_new_one(void **state)
   struct ledger *l;
   struct hazard_change hc;
   char code[64];
-  assert_int_equal(ledger_open(&l, &f->cfg, f->store), 0);
+  assert_int_equal(ledger_open(&l, &f->cfg, f->p.store), 0);
   assert_int_equal(hazard_on_activation(l, &f->rules[0], 0, 30, 5, 1000, &hc), 1);
   assert_int_equal(hc.hazard_id, 1);
   persist(f, &hc);

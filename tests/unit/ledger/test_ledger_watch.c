@@ -16,17 +16,13 @@
 #include <cmocka.h>
 
 #include "ledger_watch.h"
+#include "plant_fixture.h"
 #include "workcal.h"
 #include "inspect.h"
 
 struct fixture {
-  char dir[64];
-  char db[128];
-  uv_loop_t loop;
-  struct store *store;
-  struct httpc *httpc;
-  struct notify *notify;
-  struct engine engine;
+  struct plant p; /* up to the notifier, on cfg */
+  struct engine engine; /* built here, around alarm */
   struct ledger_watch *watch;
   struct dg_config cfg;
   struct dg_person person;
@@ -88,16 +84,10 @@ static void fixture_model(struct fixture *f)
 static int setup(void **state)
 {
   struct fixture *f = calloc(1, sizeof *f);
-  char err[256];
-  snprintf(f->dir, sizeof f->dir, "/tmp/dg-watch-XXXXXX");
-  assert_non_null(mkdtemp(f->dir));
-  snprintf(f->db, sizeof f->db, "%s/dg.db", f->dir);
-  assert_int_equal(uv_loop_init(&f->loop), 0);
   fixture_model(f);
-  assert_int_equal(store_open(&f->store, &f->loop, f->db, err, sizeof err), 0);
-  assert_int_equal(httpc_init(&f->httpc, &f->loop), 0);
-  assert_int_equal(notify_init(&f->notify, &f->loop, &f->cfg, f->store, f->httpc), 0);
-  f->engine = (struct engine){.loop = &f->loop, .cfg = &f->cfg, .store = f->store, .notify = f->notify,
+  plant_init_with(&f->p, &f->cfg);
+  plant_start_to(&f->p, PLANT_NOTIFY);
+  f->engine = (struct engine){.loop = &f->p.loop, .cfg = &f->cfg, .store = f->p.store, .notify = f->p.notify,
                               .alarms = &f->alarm};
   assert_int_equal(ledger_watch_start(&f->watch, &f->engine), 0);
   *state = f;
@@ -107,16 +97,10 @@ static int setup(void **state)
 static int teardown(void **state)
 {
   struct fixture *f = *state;
-  store_wait_idle(f->store);
+  store_wait_idle(f->p.store);
   ledger_watch_close(f->watch);
-  notify_close(f->notify);
-  httpc_close(f->httpc);
-  store_close(f->store);
-  uv_run(&f->loop, UV_RUN_DEFAULT);
-  assert_int_equal(uv_loop_close(&f->loop), 0);
-  char cmd[160];
-  snprintf(cmd, sizeof cmd, "rm -rf %s", f->dir);
-  assert_int_equal(system(cmd), 0);
+  plant_stop(&f->p);
+  plant_free(&f->p);
   free(f);
   return 0;
 }
@@ -137,8 +121,8 @@ static void exec_done(void *arg, int rc) { ((struct exec_job *)arg)->rc = rc; }
 static void exec_sql(struct fixture *f, const char *sql)
 {
   struct exec_job j = {sql, 1};
-  assert_int_equal(store_submit(f->store, exec_work, exec_done, &j), 0);
-  store_wait_idle(f->store);
+  assert_int_equal(store_submit(f->p.store, exec_work, exec_done, &j), 0);
+  store_wait_idle(f->p.store);
   assert_int_equal(j.rc, 0);
 }
 
@@ -147,7 +131,7 @@ static void exec_sql(struct fixture *f, const char *sql)
 static int64_t count_ab(struct fixture *f, const char *sql, int64_t a, int64_t b)
 {
   sqlite3_stmt *st = NULL;
-  assert_int_equal(sqlite3_prepare_v2(store_conn_db(store_reader(f->store)), sql, -1, &st, NULL), SQLITE_OK);
+  assert_int_equal(sqlite3_prepare_v2(store_conn_db(store_reader(f->p.store)), sql, -1, &st, NULL), SQLITE_OK);
   if (sqlite3_bind_parameter_count(st) >= 2) {
     sqlite3_bind_int64(st, 1, a);
     sqlite3_bind_int64(st, 2, b);
@@ -165,6 +149,23 @@ static int64_t count(struct fixture *f, const char *sql) { return count_ab(f, sq
   " danger_state, description, liable_person, deadline_ms, created_ms, updated_ms) VALUES (" #id ", 'YH-" #id \
   "', " #level ", 1, 1, 1, " #state ", '地沟积水', 'li', " #deadline ", 1, 1);"
 
+/* The test's clock reads China Standard Time, as the site's does. */
+static void use_cst(void)
+{
+  setenv("TZ", "CST-8", 1);
+  tzset();
+}
+
+/* The event keeps only the monitored measure M01, checked once per `unit`. */
+static void only_monitored_m01(struct fixture *f, enum inspect_unit unit)
+{
+  use_cst();
+  f->event.measures = &f->measures[0];
+  f->event.n_measures = 1;
+  f->measures[0].cycle_n = 1;
+  f->measures[0].cycle_unit = unit;
+}
+
 static void test_overdue_flagged_once_and_announced_by_level(void **state)
 {
   struct fixture *f = *state;
@@ -173,7 +174,7 @@ static void test_overdue_flagged_once_and_announced_by_level(void **state)
   assert_int_equal(ledger_watch_overdue(f->watch, 1000), 0); /* due at, not past, its deadline */
   assert_int_equal(ledger_watch_overdue(f->watch, 2000), 1);
   assert_int_equal(ledger_watch_overdue(f->watch, 2000), 0); /* the first scan is not committed yet */
-  store_wait_idle(f->store);
+  store_wait_idle(f->p.store);
   assert_int_equal(count(f, "SELECT overdue_ms FROM hazards WHERE id = 1"), 2000);
   assert_int_equal(count(f, "SELECT COUNT(*) FROM hazards WHERE overdue_ms IS NOT NULL"), 1);
   assert_int_equal(count(f, "SELECT COUNT(*) FROM outbox WHERE channel = 'shift' AND ref = 'hazard:1:overdue:1000'"
@@ -182,7 +183,7 @@ static void test_overdue_flagged_once_and_announced_by_level(void **state)
 
   /* Later: the major hazard in 待验收 passes its deadline; hazard 1 is not announced again. */
   assert_int_equal(ledger_watch_overdue(f->watch, 6000), 1);
-  store_wait_idle(f->store);
+  store_wait_idle(f->p.store);
   assert_int_equal(ledger_watch_overdue(f->watch, 7000), 0);
   assert_int_equal(count(f, "SELECT COUNT(*) FROM outbox WHERE channel = 'director' AND ref = 'hazard:3:overdue:5000'"
                             " AND body LIKE '%重大隐患%'"), 1);
@@ -193,7 +194,7 @@ static void test_overdue_flagged_once_and_announced_by_level(void **state)
   /* A deadline extended (flag cleared) and missed again is announced again. */
   exec_sql(f, "UPDATE hazards SET deadline_ms = 9000, overdue_ms = NULL WHERE id = 1");
   assert_int_equal(ledger_watch_overdue(f->watch, 9500), 1);
-  store_wait_idle(f->store);
+  store_wait_idle(f->p.store);
   assert_int_equal(count(f, "SELECT COUNT(*) FROM outbox WHERE ref = 'hazard:1:overdue:9000'"), 1);
   assert_int_equal(count(f, "SELECT COUNT(*) FROM hazards WHERE id = 2 AND overdue_ms IS NULL"), 1);
   assert_int_equal(count(f, "SELECT COUNT(*) FROM hazards WHERE id = 4 AND overdue_ms IS NULL"), 1);
@@ -210,13 +211,13 @@ static void test_risk_level_changes_recorded(void **state)
   f->alarm.priority = DG_PRIO_HIGH;
   assert_int_equal(ledger_watch_risk(f->watch, 2000), 1);
   assert_int_equal(ledger_watch_risk(f->watch, 2500), 0);
-  store_wait_idle(f->store);
+  store_wait_idle(f->p.store);
   assert_int_equal(count(f, "SELECT COUNT(*) FROM risk_level_history WHERE unit = 'U01' AND ts_ms = 2000"
                             " AND from_level = 2 AND to_level = 3 AND cause = 'alarm R1 (high)'"), 1);
 
   exec_sql(f, HAZARD_ROW(5, 1, 0, NULL) "UPDATE hazards SET unit = 'U01' WHERE id = 5;");
   assert_int_equal(ledger_watch_risk(f->watch, 3000), 1);
-  store_wait_idle(f->store);
+  store_wait_idle(f->p.store);
   assert_int_equal(count(f, "SELECT COUNT(*) FROM risk_level_history WHERE ts_ms = 3000 AND from_level = 3"
                             " AND to_level = 4 AND cause = 'major_hazard 5'"), 1);
 
@@ -225,7 +226,7 @@ static void test_risk_level_changes_recorded(void **state)
   f->alarm.stage = -1;
   exec_sql(f, "UPDATE hazards SET danger_state = 9 WHERE id = 5");
   assert_int_equal(ledger_watch_risk(f->watch, 4000), 1);
-  store_wait_idle(f->store);
+  store_wait_idle(f->p.store);
   assert_int_equal(count(f, "SELECT COUNT(*) FROM risk_level_history WHERE ts_ms = 4000 AND from_level = 4"
                             " AND to_level = 2 AND cause = 'assessment'"), 1);
   assert_int_equal(count(f, sql_rows), 3);
@@ -238,7 +239,7 @@ static void test_risk_level_changes_recorded(void **state)
   f->alarm.stage = 0;
   f->alarm.priority = DG_PRIO_CRITICAL;
   assert_int_equal(ledger_watch_risk(again, 6000), 1);
-  store_wait_idle(f->store);
+  store_wait_idle(f->p.store);
   ledger_watch_close(again);
   assert_int_equal(count(f, "SELECT COUNT(*) FROM risk_level_history WHERE ts_ms = 6000 AND from_level = 2"
                             " AND to_level = 4"), 1);
@@ -259,15 +260,15 @@ static void test_risk_follows_the_changed_rules(void **state)
   f->alarm.state = ALARM_UNACK; /* not reported */
   f->alarm.stage = 0;
   f->alarm.priority = DG_PRIO_HIGH;
-  uv_run(&f->loop, UV_RUN_NOWAIT);
-  store_wait_idle(f->store);
+  uv_run(&f->p.loop, UV_RUN_NOWAIT);
+  store_wait_idle(f->p.store);
   assert_int_equal(count(f, sql_rows), 0);
 
   changed[0] = 0; /* reported, as engine__commit does */
   mark[0] = 1;
   f->engine.n_changed = 1;
-  uv_run(&f->loop, UV_RUN_NOWAIT);
-  store_wait_idle(f->store);
+  uv_run(&f->p.loop, UV_RUN_NOWAIT);
+  store_wait_idle(f->p.store);
   assert_int_equal(f->engine.n_changed, 0);
   assert_int_equal(mark[0], 0);
   assert_int_equal(count(f, "SELECT COUNT(*) FROM risk_level_history WHERE unit = 'U01' AND to_level = 3"
@@ -281,7 +282,7 @@ static void test_assessment_change_recorded(void **state)
   assert_int_equal(ledger_watch_risk(f->watch, 1000), 0);
   f->unit.level = DG_LEVEL_RED;
   assert_int_equal(ledger_watch_risk(f->watch, 2000), 1);
-  store_wait_idle(f->store);
+  store_wait_idle(f->p.store);
   assert_int_equal(count(f, "SELECT COUNT(*) FROM risk_level_history WHERE unit = 'U01' AND ts_ms = 2000"
                             " AND from_level = 2 AND to_level = 4 AND cause = 'assessment'"), 1);
 }
@@ -295,15 +296,14 @@ static int64_t cst(int y, int mon, int d, int h)
 static void test_inspection_tasks_generated_per_period(void **state)
 {
   struct fixture *f = *state;
-  setenv("TZ", "CST-8", 1);
-  tzset();
+  use_cst();
   /* Yellow event: every 15 days from local midnight of the first generation, for the inspected
    * measure M02 and the monitored M01 alike. */
   assert_int_equal(ledger_watch_inspections(f->watch, cst(2024, 1, 31, 10)), 2);
-  store_wait_idle(f->store);
+  store_wait_idle(f->p.store);
   assert_int_equal(ledger_watch_inspections(f->watch, cst(2024, 2, 14, 23)), 0); /* same period */
   assert_int_equal(ledger_watch_inspections(f->watch, cst(2024, 2, 15, 0)), 2);
-  store_wait_idle(f->store);
+  store_wait_idle(f->p.store);
   char sql[256];
   snprintf(sql, sizeof sql, "SELECT COUNT(*) FROM inspection_tasks WHERE measure = 'M02' AND unit = 'U01'"
            " AND hazard_source = 'HS01' AND check_cycle = 15 AND check_cycle_unit = '天' AND start_ms = %lld"
@@ -314,7 +314,7 @@ static void test_inspection_tasks_generated_per_period(void **state)
    * skipped while nothing ran is not created afterwards. */
   f->event.level = DG_LEVEL_BLUE;
   assert_int_equal(ledger_watch_inspections(f->watch, cst(2024, 4, 2, 9)), 2);
-  store_wait_idle(f->store);
+  store_wait_idle(f->p.store);
   snprintf(sql, sizeof sql, "SELECT COUNT(*) FROM inspection_tasks WHERE start_ms = %lld AND due_ms = %lld"
            " AND check_cycle = 1 AND check_cycle_unit = '月'", (long long)cst(2024, 4, 2, 0), (long long)cst(2024, 5, 2, 0));
   assert_int_equal(count(f, sql), 2);
@@ -323,7 +323,7 @@ static void test_inspection_tasks_generated_per_period(void **state)
   assert_int_equal(count(f, "SELECT COUNT(*) FROM inspection_tasks WHERE measure = 'M02' AND data_src = 2"), 3);
   /* The monthly run keeps its own anchor: 2 May → 2 Jun. */
   assert_int_equal(ledger_watch_inspections(f->watch, cst(2024, 5, 20, 9)), 2);
-  store_wait_idle(f->store);
+  store_wait_idle(f->p.store);
   snprintf(sql, sizeof sql, "SELECT COUNT(*) FROM inspection_tasks WHERE start_ms = %lld AND due_ms = %lld",
            (long long)cst(2024, 5, 2, 0), (long long)cst(2024, 6, 2, 0));
   assert_int_equal(count(f, sql), 2);
@@ -334,7 +334,7 @@ static void test_inspection_tasks_generated_per_period(void **state)
   exec_sql(f, "UPDATE inspection_tasks SET start_ms = start_ms + 18 * 86400000 WHERE start_ms = (SELECT MAX(start_ms)"
               " FROM inspection_tasks)");
   assert_int_equal(ledger_watch_inspections(f->watch, cst(2024, 5, 20, 10)), 2);
-  store_wait_idle(f->store);
+  store_wait_idle(f->p.store);
   snprintf(sql, sizeof sql, "SELECT COUNT(*) FROM inspection_tasks WHERE check_cycle = 1 AND check_cycle_unit = '天'"
            " AND start_ms = %lld AND due_ms = %lld", (long long)cst(2024, 5, 21, 0), (long long)cst(2024, 5, 22, 0));
   assert_int_equal(count(f, sql), 2);
@@ -343,17 +343,16 @@ static void test_inspection_tasks_generated_per_period(void **state)
 static void test_missed_inspection_marked_and_announced_once(void **state)
 {
   struct fixture *f = *state;
-  setenv("TZ", "CST-8", 1);
-  tzset();
+  use_cst();
   f->event.level = DG_LEVEL_ORANGE; /* weekly; announced as priority high → channel "shift" */
   f->event.measures = &f->measures[1]; /* the inspected measure only */
   f->event.n_measures = 1;
   assert_int_equal(ledger_watch_inspections(f->watch, cst(2024, 2, 27, 10)), 1);
-  store_wait_idle(f->store);
+  store_wait_idle(f->p.store);
   assert_int_equal(ledger_watch_missed(f->watch, cst(2024, 3, 4, 23)), 0);
   assert_int_equal(ledger_watch_missed(f->watch, cst(2024, 3, 5, 0)), 1); /* 27 Feb + 7 days, via 29 Feb */
   assert_int_equal(ledger_watch_missed(f->watch, cst(2024, 3, 5, 0)), 0); /* not committed yet */
-  store_wait_idle(f->store);
+  store_wait_idle(f->p.store);
   assert_int_equal(ledger_watch_missed(f->watch, cst(2024, 3, 6, 0)), 0);
   assert_int_equal(count(f, "SELECT COUNT(*) FROM inspection_tasks WHERE id = 1 AND check_status = 2"
                             " AND checker = 'system' AND evidence = 'system'"), 1);
@@ -363,7 +362,7 @@ static void test_missed_inspection_marked_and_announced_once(void **state)
 
   /* The next period's task; once completed it is never marked missed. */
   assert_int_equal(ledger_watch_inspections(f->watch, cst(2024, 3, 6, 0)), 1);
-  store_wait_idle(f->store);
+  store_wait_idle(f->p.store);
   exec_sql(f, "UPDATE inspection_tasks SET check_status = 0 WHERE id = 2");
   assert_int_equal(ledger_watch_missed(f->watch, cst(2024, 3, 13, 0)), 0);
   assert_int_equal(count(f, "SELECT COUNT(*) FROM outbox"), 1);
@@ -379,8 +378,7 @@ static int64_t task_count(struct fixture *f, const char *where, int64_t a, int64
 static void test_configured_cycle_and_work_days(void **state)
 {
   struct fixture *f = *state;
-  setenv("TZ", "CST-8", 1);
-  tzset();
+  use_cst();
   f->cfg.calendar.weekend_mask = WORKCAL_DEFAULT_WEEKEND;
   f->measures[0].cycle_n = 1; /* M01: daily on work days */
   f->measures[0].cycle_unit = INSPECT_DAY;
@@ -389,17 +387,17 @@ static void test_configured_cycle_and_work_days(void **state)
   f->measures[1].cycle_unit = INSPECT_MONTH;
   /* Saturday 30 Nov 2024: M02's first task, none for M01. */
   assert_int_equal(ledger_watch_inspections(f->watch, cst(2024, 11, 30, 10)), 1);
-  store_wait_idle(f->store);
+  store_wait_idle(f->p.store);
   assert_int_equal(task_count(f, "measure = 'M02' AND check_cycle = 2 AND check_cycle_unit = '月'"
                                  " AND start_ms = ?1 AND due_ms = ?2", cst(2024, 11, 30, 0), cst(2025, 1, 30, 0)), 1);
   assert_int_equal(ledger_watch_inspections(f->watch, cst(2024, 12, 1, 10)), 0); /* Sunday */
   assert_int_equal(ledger_watch_inspections(f->watch, cst(2024, 12, 2, 10)), 1); /* Monday */
-  store_wait_idle(f->store);
+  store_wait_idle(f->p.store);
   assert_int_equal(task_count(f, "measure = 'M01' AND check_cycle = 1 AND check_cycle_unit = '天'"
                                  " AND start_ms = ?1 AND due_ms = ?2", cst(2024, 12, 2, 0), cst(2024, 12, 3, 0)), 1);
   /* Across the year end to the next two-month period (30 Jan → 30 Mar). */
   assert_int_equal(ledger_watch_inspections(f->watch, cst(2025, 1, 30, 9)), 2);
-  store_wait_idle(f->store);
+  store_wait_idle(f->p.store);
   assert_int_equal(task_count(f, "measure = 'M02' AND start_ms = ?1 AND due_ms = ?2", cst(2025, 1, 30, 0),
                               cst(2025, 3, 30, 0)), 1);
   assert_int_equal(ledger_watch_inspections(f->watch, cst(2025, 3, 29, 9)), 0); /* Saturday, same period */
@@ -407,7 +405,7 @@ static void test_configured_cycle_and_work_days(void **state)
   f->measures[1].work_days = true;
   assert_int_equal(ledger_watch_inspections(f->watch, cst(2025, 3, 30, 9)), 0);
   assert_int_equal(ledger_watch_inspections(f->watch, cst(2025, 3, 31, 9)), 2);
-  store_wait_idle(f->store);
+  store_wait_idle(f->p.store);
   assert_int_equal(task_count(f, "measure = 'M02' AND start_ms = ?1 AND due_ms = ?2", cst(2025, 3, 31, 0),
                               cst(2025, 5, 30, 0)), 1);
   assert_int_equal(count(f, "SELECT COUNT(*) FROM inspection_tasks"), 6);
@@ -420,7 +418,7 @@ static void judge(struct fixture *f, int64_t due)
 {
   assert_int_equal(ledger_watch_missed(f->watch, due), 0); /* its last samples may be in flight */
   assert_int_equal(ledger_watch_missed(f->watch, due + GRACE), 1);
-  store_wait_idle(f->store);
+  store_wait_idle(f->p.store);
 }
 
 static void sample(struct fixture *f, int64_t ts, int quality)
@@ -446,19 +444,14 @@ static void samples_every_5min(struct fixture *f, int64_t from, int64_t to)
 static void test_monitoring_evidence(void **state)
 {
   struct fixture *f = *state;
-  setenv("TZ", "CST-8", 1);
-  tzset();
-  f->event.measures = &f->measures[0]; /* the monitored measure M01 only, daily, announced high */
-  f->event.n_measures = 1;
+  only_monitored_m01(f, INSPECT_DAY); /* daily, announced high */
   f->event.level = DG_LEVEL_ORANGE;
-  f->measures[0].cycle_n = 1;
-  f->measures[0].cycle_unit = INSPECT_DAY;
   char sql[1024];
 
   /* 1 Mar: good before the period and throughout it → 正常 by the monitoring, nothing announced. */
   samples_every_5min(f, cst(2024, 2, 29, 23), cst(2024, 3, 2, 0));
   assert_int_equal(ledger_watch_inspections(f->watch, cst(2024, 3, 1, 8)), 1);
-  store_wait_idle(f->store);
+  store_wait_idle(f->p.store);
   judge(f, cst(2024, 3, 2, 0));
   assert_int_equal(count(f, "SELECT COUNT(*) FROM inspection_tasks WHERE id = 1 AND check_status = 0"
                             " AND checker = 'monitoring' AND evidence = 'monitoring' AND hazard_id IS NULL"
@@ -512,7 +505,7 @@ static void test_monitoring_evidence(void **state)
 
   /* A person may complete a monitored task by hand before it is due: the pass leaves it alone. */
   assert_int_equal(ledger_watch_inspections(f->watch, cst(2024, 3, 6, 8)), 1);
-  store_wait_idle(f->store);
+  store_wait_idle(f->p.store);
   exec_sql(f, "UPDATE inspection_tasks SET check_status = 0, checker = 'li', evidence = 'person' WHERE id = 6");
   assert_int_equal(ledger_watch_missed(f->watch, cst(2024, 3, 7, 0) + GRACE), 0);
 
@@ -547,12 +540,7 @@ static void test_monitoring_evidence(void **state)
 static void test_monitoring_evidence_ignores_removed_rules_and_pending_reports(void **state)
 {
   struct fixture *f = *state;
-  setenv("TZ", "CST-8", 1);
-  tzset();
-  f->event.measures = &f->measures[0];
-  f->event.n_measures = 1;
-  f->measures[0].cycle_n = 1;
-  f->measures[0].cycle_unit = INSPECT_DAY;
+  only_monitored_m01(f, INSPECT_DAY);
   char sql[1024];
   snprintf(sql, sizeof sql,
            "INSERT INTO alarms (id, rule, point, measure, active, updated_ms) VALUES (1, 'R-GONE', 'GT1', 'M01', 1, 1);"
@@ -562,7 +550,7 @@ static void test_monitoring_evidence_ignores_removed_rules_and_pending_reports(v
   exec_sql(f, sql);
   samples_every_5min(f, cst(2024, 2, 29, 23), cst(2024, 3, 2, 0));
   assert_int_equal(ledger_watch_inspections(f->watch, cst(2024, 3, 1, 8)), 1);
-  store_wait_idle(f->store);
+  store_wait_idle(f->p.store);
   judge(f, cst(2024, 3, 2, 0));
   assert_int_equal(count(f, "SELECT COUNT(*) FROM inspection_tasks WHERE id = 1 AND check_status = 0"
                             " AND hazard_id IS NULL"), 1);
@@ -574,7 +562,7 @@ static void test_monitoring_evidence_ignores_removed_rules_and_pending_reports(v
            (long long)cst(2024, 2, 20, 0), (long long)cst(2024, 2, 21, 0));
   exec_sql(f, sql);
   assert_int_equal(ledger_watch_missed(f->watch, cst(2024, 3, 2, 0) + GRACE), 1);
-  store_wait_idle(f->store);
+  store_wait_idle(f->p.store);
   assert_int_equal(count(f, "SELECT COUNT(*) FROM inspection_tasks WHERE id = 50 AND check_status = 2"
                             " AND evidence = 'system'"), 1);
 }
@@ -583,14 +571,9 @@ static void test_monitoring_evidence_ignores_removed_rules_and_pending_reports(v
 static void test_monitoring_evidence_beyond_retention(void **state)
 {
   struct fixture *f = *state;
-  setenv("TZ", "CST-8", 1);
-  tzset();
-  f->event.measures = &f->measures[0];
-  f->event.n_measures = 1;
-  f->measures[0].cycle_n = 1;
-  f->measures[0].cycle_unit = INSPECT_MONTH;
+  only_monitored_m01(f, INSPECT_MONTH);
   assert_int_equal(ledger_watch_inspections(f->watch, cst(2024, 3, 1, 8)), 1); /* 1 Mar → 1 Apr */
-  store_wait_idle(f->store);
+  store_wait_idle(f->p.store);
   /* The samples before 2 Mar are pruned by the time the period is judged. */
   samples_every_5min(f, cst(2024, 3, 2, 0), cst(2024, 4, 1, 0));
   judge(f, cst(2024, 4, 1, 0));
@@ -598,9 +581,9 @@ static void test_monitoring_evidence_beyond_retention(void **state)
                             " AND evidence = 'monitoring'"), 1);
   /* A period judged only after its whole history was pruned cannot be vouched for. */
   assert_int_equal(ledger_watch_inspections(f->watch, cst(2024, 4, 1, 8)), 1);
-  store_wait_idle(f->store);
+  store_wait_idle(f->p.store);
   assert_int_equal(ledger_watch_missed(f->watch, cst(2024, 6, 15, 0)), 1);
-  store_wait_idle(f->store);
+  store_wait_idle(f->p.store);
   assert_int_equal(count(f, "SELECT COUNT(*) FROM inspection_tasks WHERE id = 2 AND check_status = 2"
                             " AND note LIKE '%no longer kept%'"), 1);
 }
@@ -610,14 +593,14 @@ static void test_monitoring_evidence_beyond_retention(void **state)
 static void test_upgrade_backfills_data_src_and_evidence(void **state)
 {
   (void)state;
-  char dir[] = "/tmp/dg-watch-up-XXXXXX", path[128], err[256], sql[256];
-  assert_non_null(mkdtemp(dir));
-  snprintf(path, sizeof path, "%s/dg.db", dir);
+  struct plant p = {0};
+  char sql[256];
+  plant_make_dir(&p);
   unsigned mine = 0;
   while (mine < store_n_migrations && !strstr(store_migrations[mine], "inspection_tasks ADD COLUMN evidence")) mine++;
   assert_true(mine < store_n_migrations);
   sqlite3 *db = NULL;
-  assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
+  assert_int_equal(sqlite3_open(p.db, &db), SQLITE_OK);
   for (unsigned i = 0; i < mine; i++) assert_int_equal(sqlite3_exec(db, store_migrations[i], NULL, NULL, NULL), SQLITE_OK);
   snprintf(sql, sizeof sql, "CREATE TABLE schema_version(version INTEGER NOT NULL); INSERT INTO schema_version VALUES (%u)",
            mine);
@@ -628,22 +611,16 @@ static void test_upgrade_backfills_data_src_and_evidence(void **state)
     NULL, NULL, NULL), SQLITE_OK);
   sqlite3_close(db);
 
-  uv_loop_t loop;
-  struct store *store;
-  assert_int_equal(uv_loop_init(&loop), 0);
-  assert_int_equal(store_open(&store, &loop, path, err, sizeof err), 0);
+  plant_start_to(&p, PLANT_STORE);
   sqlite3_stmt *st = NULL;
-  assert_int_equal(sqlite3_prepare_v2(store_conn_db(store_reader(store)),
+  assert_int_equal(sqlite3_prepare_v2(store_conn_db(store_reader(p.store)),
                                       "SELECT group_concat(data_src || ':' || coalesce(evidence, '-'), ' ')"
                                       " FROM (SELECT * FROM inspection_tasks ORDER BY id)", -1, &st, NULL), SQLITE_OK);
   assert_int_equal(sqlite3_step(st), SQLITE_ROW);
   assert_string_equal((const char *)sqlite3_column_text(st, 0), "2:- 2:system 2:person");
   sqlite3_finalize(st);
-  store_close(store);
-  uv_run(&loop, UV_RUN_DEFAULT);
-  assert_int_equal(uv_loop_close(&loop), 0);
-  snprintf(sql, sizeof sql, "rm -rf %s", dir);
-  assert_int_equal(system(sql), 0);
+  plant_stop(&p);
+  plant_free(&p);
 }
 
 int main(void)

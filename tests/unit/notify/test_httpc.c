@@ -6,6 +6,7 @@
 #include <cmocka.h>
 
 #include "httpc.h"
+#include "loop_deadline.h"
 
 #include <arpa/inet.h>
 #include <cjson/cJSON.h>
@@ -74,8 +75,7 @@ static struct {
 
 struct fixture {
   uv_loop_t loop;
-  uv_timer_t deadline;
-  bool expired;
+  struct loop_deadline deadline;
   struct httpc *c;
 };
 
@@ -217,24 +217,12 @@ static void hex_encode(char *out, const unsigned char *in, size_t len)
 
 /* ---- loop helpers ---- */
 
-static void on_deadline(uv_timer_t *t)
-{
-  struct fixture *f = t->data;
-  f->expired = true;
-}
-
-static void deadline_arm(struct fixture *f, uint64_t ms)
-{
-  f->expired = false;
-  uv_timer_start(&f->deadline, on_deadline, ms, 0);
-}
-
 /* Runs the loop until *count reaches want or the deadline passes. */
 static void run_until_count(struct fixture *f, const int *count, int want, uint64_t deadline_ms)
 {
-  deadline_arm(f, deadline_ms);
-  while (*count < want && !f->expired) uv_run(&f->loop, UV_RUN_ONCE);
-  uv_timer_stop(&f->deadline);
+  loop_deadline_arm(&f->deadline, deadline_ms);
+  while (*count < want && !f->deadline.expired) uv_run(&f->loop, UV_RUN_ONCE);
+  loop_deadline_stop(&f->deadline);
 }
 
 static void on_done(void *ud, long status, const char *error, const char *body)
@@ -258,8 +246,7 @@ static int fixture_setup(void **state)
   struct fixture *f = calloc(1, sizeof *f);
   if (!f) return -1;
   if (uv_loop_init(&f->loop)) return -1;
-  uv_timer_init(&f->loop, &f->deadline);
-  f->deadline.data = f;
+  loop_deadline_init(&f->deadline, &f->loop);
   if (httpc_init(&f->c, &f->loop)) return -1;
   *state = f;
   return 0;
@@ -269,7 +256,7 @@ static int fixture_teardown(void **state)
 {
   struct fixture *f = *state;
   if (f->c) httpc_close(f->c);
-  uv_close((uv_handle_t *)&f->deadline, NULL);
+  loop_deadline_close(&f->deadline);
   uv_run(&f->loop, UV_RUN_DEFAULT);
   int rc = uv_loop_close(&f->loop);
   free(f);
@@ -433,14 +420,14 @@ static void test_concurrent_posts(void **state)
   }
   assert_int_equal(httpc_active(f->c), N);
 
-  deadline_arm(f, 20000);
-  while (!f->expired) {
+  loop_deadline_arm(&f->deadline, 20000);
+  while (!f->deadline.expired) {
     total = 0;
     for (int i = 0; i < N; i++) total += res[i].calls;
     if (total >= N) break;
     uv_run(&f->loop, UV_RUN_ONCE);
   }
-  uv_timer_stop(&f->deadline);
+  loop_deadline_stop(&f->deadline);
 
   for (int i = 0; i < N; i++) {
     assert_int_equal(res[i].calls, 1);

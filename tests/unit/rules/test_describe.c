@@ -9,11 +9,11 @@
 
 #include "config.h"
 #include "describe.h"
+#include "plant_fixture.h"
 
 static const char yaml[] =
   "site: { code: T1 }\n"
-  "mqtt:\n"
-  "  - { id: main, uri: \"tcp://127.0.0.1:1\", client_id: t }\n"
+  PLANT_YAML_MQTT
   "points:\n"
   "  - { id: P1, name: 氨气浓度, eng_unit: \"%LEL\", driver: mqtt.main, topic: t/p1 }\n"
   "  - { id: P2, driver: mqtt.main, topic: t/p2 }\n"
@@ -47,10 +47,7 @@ static void expect(const struct dg_config *c, const char *rule, int stage, doubl
 static void test_every_rule_type(void **state)
 {
   (void)state;
-  struct dg_config *c;
-  char err[256];
-  int rc = config_load_string("d.yaml", yaml, sizeof yaml - 1, &c, err, sizeof err);
-  if (rc) fail_msg("%s", err);
+  struct dg_config *c = plant_load(yaml);
   expect(c, "H1", 0, 32, "氨气浓度（P1）当前值 32%LEL，高于 H 限值 25%LEL", "氨气浓度 (P1) is 32%LEL, above H limit 25%LEL");
   expect(c, "L1", 0, 1.5, "P2（P2）当前值 1.5，低于 L 限值 3", "P2 (P2) is 1.5, below L limit 3");
   expect(c, "D1", 0, 7, "氨气浓度（P1）与 P2（P2）偏差 7%LEL，超过限值 5%LEL",

@@ -21,8 +21,7 @@
 
 static const char test_yaml[] =
   "site: { code: T1 }\n"
-  "mqtt:\n"
-  "  - { id: main, uri: \"tcp://127.0.0.1:1\", client_id: t }\n"
+  PLANT_YAML_MQTT
   "points:\n"
   "  - { id: P1, driver: mqtt.main, topic: t/p1 }\n"
   "  - { id: P2, driver: mqtt.main, topic: t/p2 }\n"
@@ -30,79 +29,31 @@ static const char test_yaml[] =
   "rules:\n"
   "  - { id: XA, type: expr, expr: \"P1 > 20 and P2 > 20\", priority: high, on_delay: 200ms }\n"
   "  - { id: XB, type: expr, expr: \"abs(P1 - P2) > 5 or P3 / P1 > 2\", priority: medium }\n"
-  "channels:\n"
-  "  - { id: hook, type: webhook, url: \"http://127.0.0.1:1/hook\" }\n"
-  "policies:\n"
-  "  - { id: all, priorities: [low, medium, high, critical], channels: [hook] }\n";
+  PLANT_YAML_HOOK;
 
-static int setup(void **state)
-{
-  struct plant *f = calloc(1, sizeof *f);
-  plant_init(f, test_yaml);
-  plant_start(f);
-  *state = f;
-  return 0;
-}
-
-static int teardown(void **state)
-{
-  struct plant *f = *state;
-  plant_stop(f);
-  plant_free(f);
-  free(f);
-  return 0;
-}
-
-static void feed_q(struct plant *f, const char *point, double value, uint8_t quality)
-{
-  struct dg_sample s = {.point = (uint32_t)dg_config_point(f->cfg, point)->index, .quality = quality,
-                        .value = value, .ts_ms = dg_wall_ms()};
-  engine_on_samples(&f->engine, &s, 1);
-  store_wait_idle(f->store);
-}
-
-static void feed(struct plant *f, const char *point, double value) { feed_q(f, point, value, DG_Q_GOOD); }
-
-static struct alarm *alarm_of(struct plant *f, const char *rule)
-{
-  for (size_t i = 0; i < f->cfg->n_rules; i++)
-    if (strcmp(f->cfg->rules[i].id, rule) == 0) return &f->engine.alarms[i];
-  fail_msg("no rule %s", rule);
-  return NULL;
-}
-
-/* Runs the loop until the alarm reaches `want` or 5 s pass. */
-static void wait_state(struct plant *f, const char *rule, enum alarm_state want)
-{
-  int64_t deadline = dg_mono_ms() + 5000;
-  while (alarm_of(f, rule)->state != want && dg_mono_ms() < deadline) {
-    uv_run(&f->loop, UV_RUN_NOWAIT);
-    store_wait_idle(f->store);
-  }
-  assert_int_equal(alarm_of(f, rule)->state, want);
-}
+static void feed(struct plant *f, const char *point, double value) { plant_feed(f, point, value, DG_Q_GOOD); }
 
 static void test_bound_to_every_point_and_holds_when_unknown(void **state)
 {
   struct plant *f = *state;
   feed(f, "P1", 10); /* P2 and P3 never reported: unknown */
-  assert_int_equal(alarm_of(f, "XB")->state, ALARM_NORMAL);
+  assert_int_equal(plant_alarm(f, "XB")->state, ALARM_NORMAL);
   feed(f, "P2", 20); /* |10 - 20| > 5: true whatever P3 is */
-  assert_int_equal(alarm_of(f, "XB")->state, ALARM_UNACK);
-  assert_int_equal(alarm_of(f, "XB")->priority, DG_PRIO_MEDIUM);
+  assert_int_equal(plant_alarm(f, "XB")->state, ALARM_UNACK);
+  assert_int_equal(plant_alarm(f, "XB")->priority, DG_PRIO_MEDIUM);
   feed(f, "P2", 12); /* first operand false, P3 unknown: unknown, the alarm holds */
-  assert_int_equal(alarm_of(f, "XB")->state, ALARM_UNACK);
+  assert_int_equal(plant_alarm(f, "XB")->state, ALARM_UNACK);
   feed(f, "P3", 5); /* 5 / 10 > 2 is false: both false */
-  assert_int_equal(alarm_of(f, "XB")->state, ALARM_RTN_UNACK);
+  assert_int_equal(plant_alarm(f, "XB")->state, ALARM_RTN_UNACK);
   feed(f, "P3", 30); /* a sample of the third point alone raises it again */
-  assert_int_equal(alarm_of(f, "XB")->state, ALARM_UNACK);
-  feed_q(f, "P1", 0, DG_Q_COMM); /* bad quality: unknown, holds */
-  assert_int_equal(alarm_of(f, "XB")->state, ALARM_UNACK);
+  assert_int_equal(plant_alarm(f, "XB")->state, ALARM_UNACK);
+  plant_feed(f, "P1", 0, DG_Q_COMM); /* bad quality: unknown, holds */
+  assert_int_equal(plant_alarm(f, "XB")->state, ALARM_UNACK);
   feed(f, "P1", 0); /* division by zero, |0 - 12| > 5: true */
-  assert_int_equal(alarm_of(f, "XB")->state, ALARM_UNACK);
+  assert_int_equal(plant_alarm(f, "XB")->state, ALARM_UNACK);
   feed(f, "P1", 15); /* |15 - 12| = 3, 30 / 15 = 2: false */
-  assert_int_equal(alarm_of(f, "XB")->state, ALARM_RTN_UNACK);
-  assert_int_equal(alarm_of(f, "XB")->activations, 2);
+  assert_int_equal(plant_alarm(f, "XB")->state, ALARM_RTN_UNACK);
+  assert_int_equal(plant_alarm(f, "XB")->activations, 2);
 }
 
 static void test_on_delay(void **state)
@@ -110,16 +61,16 @@ static void test_on_delay(void **state)
   struct plant *f = *state;
   feed(f, "P1", 25);
   feed(f, "P2", 25);
-  assert_int_equal(alarm_of(f, "XA")->state, ALARM_NORMAL); /* on-delay pending */
-  feed_q(f, "P2", 0, DG_Q_DEVICE); /* unknown drops the pending delay */
+  assert_int_equal(plant_alarm(f, "XA")->state, ALARM_NORMAL); /* on-delay pending */
+  plant_feed(f, "P2", 0, DG_Q_DEVICE); /* unknown drops the pending delay */
   int64_t until = dg_mono_ms() + 300;
   while (dg_mono_ms() < until) uv_run(&f->loop, UV_RUN_NOWAIT);
-  assert_int_equal(alarm_of(f, "XA")->state, ALARM_NORMAL);
+  assert_int_equal(plant_alarm(f, "XA")->state, ALARM_NORMAL);
   feed(f, "P2", 26);
-  wait_state(f, "XA", ALARM_UNACK);
-  assert_int_equal(alarm_of(f, "XA")->priority, DG_PRIO_HIGH);
+  plant_wait_state(f, "XA", ALARM_UNACK, 5000);
+  assert_int_equal(plant_alarm(f, "XA")->priority, DG_PRIO_HIGH);
   feed(f, "P1", 19);
-  assert_int_equal(alarm_of(f, "XA")->state, ALARM_RTN_UNACK);
+  assert_int_equal(plant_alarm(f, "XA")->state, ALARM_RTN_UNACK);
 }
 
 /* A reload keeps an expr alarm whose condition is unchanged and starts over one whose text
@@ -129,7 +80,7 @@ static void test_reload(void **state)
   struct plant *f = *state;
   feed(f, "P1", 10);
   feed(f, "P2", 30);
-  assert_int_equal(alarm_of(f, "XB")->state, ALARM_UNACK);
+  assert_int_equal(plant_alarm(f, "XB")->state, ALARM_UNACK);
   char yaml[sizeof test_yaml + 64], err[256];
   snprintf(yaml, sizeof yaml, "%s", test_yaml);
   char *at = strstr(yaml, "\"P1 > 20 and P2 > 20\"");
@@ -145,10 +96,10 @@ static void test_reload(void **state)
   struct dg_config *old = f->cfg;
   f->cfg = cfg2;
   config_free(old);
-  assert_int_equal(alarm_of(f, "XB")->state, ALARM_UNACK); /* same text: state kept */
-  assert_int_equal(alarm_of(f, "XA")->state, ALARM_NORMAL);
+  assert_int_equal(plant_alarm(f, "XB")->state, ALARM_UNACK); /* same text: state kept */
+  assert_int_equal(plant_alarm(f, "XA")->state, ALARM_NORMAL);
   feed(f, "P3", 25); /* XA now reads P3 */
-  wait_state(f, "XA", ALARM_UNACK);
+  plant_wait_state(f, "XA", ALARM_UNACK, 5000);
 }
 
 static void expect_config_error(const char *rule_yaml, const char *msg)
@@ -203,9 +154,9 @@ static void test_config(void **state)
 int main(void)
 {
   const struct CMUnitTest tests[] = {
-    cmocka_unit_test_setup_teardown(test_bound_to_every_point_and_holds_when_unknown, setup, teardown),
-    cmocka_unit_test_setup_teardown(test_on_delay, setup, teardown),
-    cmocka_unit_test_setup_teardown(test_reload, setup, teardown),
+    plant_unit_test(test_bound_to_every_point_and_holds_when_unknown, test_yaml),
+    plant_unit_test(test_on_delay, test_yaml),
+    plant_unit_test(test_reload, test_yaml),
     cmocka_unit_test(test_config),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
