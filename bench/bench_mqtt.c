@@ -159,14 +159,8 @@ static int bench_qos(const char *uri, int qos, uint64_t count)
   run_pass(&b, pub, qos, count);
   rc = 0;
 out_driver:
-  if (pub) {
-    MQTTAsync_disconnect(pub, NULL);
-    MQTTAsync_destroy(&pub);
-  }
-  if (bare) {
-    MQTTAsync_disconnect(bare, NULL);
-    MQTTAsync_destroy(&bare);
-  }
+  paho_close(&pub);
+  paho_close(&bare);
   mqtt_stop(b.driver);
 out_q:
   sampleq_close(&b.q);

@@ -148,6 +148,13 @@ fail:
   return NULL;
 }
 
+static void paho_close(MQTTAsync *c)
+{
+  if (!*c) return;
+  MQTTAsync_disconnect(*c, NULL);
+  MQTTAsync_destroy(c);
+}
+
 static MQTTAsync bare_subscribe(const char *uri, int qos)
 {
   MQTTAsync c = paho_connect(uri, "bench-bare", bare_on_message);

@@ -364,14 +364,8 @@ static int run_qos(const char *bin, uint16_t mqtt_port, uint16_t sink_port, int 
          idle_rss, hwm, verdict(idle_rss >= 0 && idle_rss <= 40 * 1024));
   atomic_store(&sink_posts, 0);
 out:
-  if (pub) {
-    MQTTAsync_disconnect(pub, NULL);
-    MQTTAsync_destroy(&pub);
-  }
-  if (bare) {
-    MQTTAsync_disconnect(bare, NULL);
-    MQTTAsync_destroy(&bare);
-  }
+  paho_close(&pub);
+  paho_close(&bare);
   if (d.pid > 0) {
     kill(d.pid, SIGTERM);
     waitpid(d.pid, NULL, 0);

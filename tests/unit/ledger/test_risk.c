@@ -84,6 +84,10 @@ static void plant_init(struct plant *p)
   p->rules[0].measure = &p->measure;
   p->cfg.sources = &p->source;
   p->cfg.n_sources = 1;
+  p->cfg.rules = p->rules;
+  p->cfg.n_rules = 3;
+  p->cfg.points = p->points;
+  p->cfg.n_points = 3;
 }
 
 static void activate(struct plant *p, int rule, enum dg_priority prio)
@@ -98,10 +102,6 @@ static void test_units_rise_and_fall_with_alarms_and_major_hazards(void **state)
   (void)state;
   struct plant p;
   plant_init(&p);
-  p.cfg.rules = p.rules;
-  p.cfg.n_rules = 3;
-  p.cfg.points = p.points;
-  p.cfg.n_points = 3;
   struct risk_unit *u;
   size_t n;
 
@@ -154,10 +154,6 @@ static void test_index_evaluates_a_unit_from_its_rules(void **state)
   (void)state;
   struct plant p;
   plant_init(&p);
-  p.cfg.rules = p.rules;
-  p.cfg.n_rules = 3;
-  p.cfg.points = p.points;
-  p.cfg.n_points = 3;
   struct risk_index x;
   assert_int_equal(risk_index_build(&x, &p.cfg), 0);
   assert_int_equal(x.n_units, 2);
