@@ -586,9 +586,19 @@ static int main__one_shot(struct dg_daemon *d, int *rc)
   return 1;
 }
 
+/* With TZ unset glibc checks /etc/localtime again at every localtime/mktime call (a stat each;
+ * 7 % of the start-up with 100 000 measures whose inspection periods are computed). Naming the
+ * file reads it once; a change of the system time zone then takes a restart. */
+static void main__pin_timezone(void)
+{
+  if (!getenv("TZ")) setenv("TZ", ":/etc/localtime", 0);
+  tzset();
+}
+
 int main(int argc, char **argv)
 {
   static struct dg_daemon d;
+  main__pin_timezone();
   if (main__parse_args(argc, argv, &d.opt)) return 2;
   if (main__load_config(d.opt.config_path, &d.cfg)) return 1;
   if (d.opt.check_only) {
