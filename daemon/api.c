@@ -607,9 +607,8 @@ static void api__alarm_action(void *ud, const struct http_request *req, struct h
     api_error(resp, 404, "no such alarm");
     return;
   }
-  cJSON *body = req->body_len ? cJSON_ParseWithLength(req->body, req->body_len) : cJSON_CreateObject();
-  if (!cJSON_IsObject(body)) api_error(resp, 400, "body: expected a JSON object");
-  else api__operate(ctx, who, act, a, body, resp);
+  cJSON *body = api_body_object(req, resp);
+  if (body) api__operate(ctx, who, act, a, body, resp);
   cJSON_Delete(body);
 }
 

@@ -43,9 +43,8 @@ struct ledger_api__in {
 
 static int ledger_api__parse(struct ledger_api__in *in, const struct http_request *req)
 {
-  in->body = cJSON_ParseWithLength(req->body, req->body_len);
-  if (cJSON_IsObject(in->body)) return 0;
-  api_error(in->resp, 400, "body: expected a JSON object");
+  in->body = api_body_object(req, in->resp);
+  if (in->body) return 0;
   in->failed = 1;
   return -EINVAL;
 }

@@ -379,9 +379,14 @@ static void main__dashboard(struct dg_daemon *d)
 
 static int main__start_http(struct dg_daemon *d)
 {
-  const char *addr = d->opt.http_listen ? d->opt.http_listen : d->cfg->http_listen;
-  uint16_t port = d->opt.http_port >= 0 ? (uint16_t)d->opt.http_port : d->cfg->http_port;
-  int rc = http_start(&d->http, &d->loop, addr, port);
+  const struct dg_config *c = d->cfg;
+  const char *addr = d->opt.http_listen ? d->opt.http_listen : c->http_listen;
+  uint16_t port = d->opt.http_port >= 0 ? (uint16_t)d->opt.http_port : c->http_port;
+  struct http_options o = {.listen = addr, .port = port, .max_connections = c->http_max_connections,
+                           .max_connections_per_client = c->http_max_per_client, .fd_reserve = c->http_fd_reserve,
+                           .hosts = (const char *const *)c->http_hosts, .n_hosts = c->n_http_hosts,
+                           .tls_cert = c->http_tls_cert, .tls_key = c->http_tls_key};
+  int rc = http_start_opts(&d->http, &d->loop, &o);
   if (rc) {
     DG_ERR("http", "cannot listen on %s:%u: %s", addr, port, strerror(-rc));
     return rc;
@@ -392,9 +397,10 @@ static int main__start_http(struct dg_daemon *d)
                             .apply_model = main__apply_model, .model_ud = d,
                             .attachments_dir = d->attachments_dir, .http = d->http};
   rc = api_register(d->http, &d->api);
+  if (!rc) rc = http_read_auth(d->http, "/api/", api_admit, &d->api, c->http_open_reads_on_loopback);
   if (!rc) main__dashboard(d);
   /* The actual port, on one line tests and scripts can read. */
-  if (!rc) DG_INFO("http", "listening on http://%s:%u", addr, http_port(d->http));
+  if (!rc) DG_INFO("http", "listening on %s://%s:%u", c->http_tls_cert ? "https" : "http", addr, http_port(d->http));
   return rc;
 }
 

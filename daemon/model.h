@@ -354,6 +354,13 @@ struct dg_config {
 
   char *http_listen;        /* "127.0.0.1" default */
   uint16_t http_port;       /* 8080 default */
+  uint32_t http_max_connections;     /* 0: derived from the descriptor limit */
+  uint32_t http_max_per_client;      /* 0: derived */
+  uint32_t http_fd_reserve;          /* 0: derived */
+  char **http_hosts;                 /* Host names answered besides the loopback names and listen */
+  size_t n_http_hosts;
+  bool http_open_reads_on_loopback;  /* GET /api/... from loopback clients needs no token */
+  char *http_tls_cert, *http_tls_key;/* PEM files: the listener serves HTTPS */
   char *db_path;            /* "dualguard.db" default; --db overrides */
   uint32_t history_flush_ms;/* sample batch period, default 1000 */
   uint32_t hazard_deadline_days; /* default rectification deadline, default 7 */

@@ -278,8 +278,9 @@ struct bad_case {
 
 static const struct bad_case bad_cases[] = {
   {"bad-unknown-top.yaml", 2, 1, "unknown key 'sitee' (expected one of: site, daemon, persons,"},
-  {"bad-unknown-nested.yaml", 5, 5, "daemon.http: unknown key 'prot' (expected one of: listen, port)"},
+  {"bad-unknown-nested.yaml", 5, 5, "daemon.http: unknown key 'prot' (expected one of: listen, port, max_connections"},
   {"bad-wrong-type.yaml", 3, 17, "daemon.http.port: expected a number, got 'eighty'"},
+  {"bad-http-tls-half.yaml", 4, 5, "daemon.http: tls_cert and tls_key: expected both"},
   {"bad-wrong-type-mapping.yaml", 2, 9, "daemon: expected a mapping"},
   {"bad-missing-key.yaml", 5, 5, "points[0]: missing required key 'driver'"},
   {"bad-site-code.yaml", 1, 7, "site: missing required key 'code'"},
