@@ -12,14 +12,8 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "config.h"
-#include "engine.h"
-#include "httpc.h"
-#include "ledger.h"
-#include "log.h"
-#include "notify.h"
-#include "sampleq.h"
-#include "store.h"
+#include "bench_engine_util.h"
+
 
 #define POINTS 1000
 #define RATE 50000
@@ -126,29 +120,9 @@ static void on_stop(uv_timer_t *t) { uv_stop(&B.loop); }
 int main(void)
 {
   setvbuf(stdout, NULL, _IOLBF, 0);
-  char dir[] = "/tmp/dg-bench-stall-XXXXXX", db[96], err[256];
-  if (!mkdtemp(dir)) return 1;
-  snprintf(db, sizeof db, "%s/bench.db", dir);
-  dg_log_set_level(DG_LOG_ERR);
-  char *yaml = stall_config();
-  struct dg_config *cfg;
-  struct store *store;
-  struct ledger *ledger;
-  struct httpc *httpc;
-  struct notify *notify;
-  if (config_load_string("bench.yaml", yaml, strlen(yaml), &cfg, err, sizeof err)) {
-    fprintf(stderr, "%s\n", err);
-    return 1;
-  }
-  free(yaml);
-  uv_loop_init(&B.loop);
-  if (store_open(&store, &B.loop, db, err, sizeof err) || ledger_open(&ledger, cfg, store) ||
-      httpc_init(&httpc, &B.loop) || notify_init(&notify, &B.loop, cfg, store, httpc) ||
-      engine_init(&B.engine, &B.loop, cfg, store, ledger, notify) ||
-      sampleq_init(&B.q, &B.loop, engine_on_samples, &B.engine)) {
-    fprintf(stderr, "start-up failed %s\n", err);
-    return 1;
-  }
+  struct bench_plant p;
+  if (bench_plant_open(&p, "stall", stall_config(), &B.loop, &B.engine, &B.q)) return 1;
+  struct store *store = p.store;
   B.engine.txn.hold = &B.q;
   store_submit(store, stall_work, NULL, NULL);
   uv_timer_init(&B.loop, &B.report);
@@ -180,17 +154,5 @@ int main(void)
   uv_close((uv_handle_t *)&B.report, NULL);
   uv_close((uv_handle_t *)&B.release, NULL);
   uv_close((uv_handle_t *)&B.stop, NULL);
-  sampleq_close(&B.q);
-  engine_close(&B.engine);
-  notify_close(notify);
-  httpc_close(httpc);
-  store_close(store);
-  uv_run(&B.loop, UV_RUN_DEFAULT);
-  uv_loop_close(&B.loop);
-  engine_free(&B.engine);
-  ledger_close(ledger);
-  config_free(cfg);
-  char cmd[128];
-  snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
-  return system(cmd) == 0 ? 0 : 1;
+  return bench_plant_close(&p, &B.loop, &B.engine, &B.q);
 }
