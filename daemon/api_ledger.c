@@ -339,6 +339,8 @@ static void ledger_api__link(struct ledger_api__in *in, struct ledger_api__job *
   if (mid && !m) ledger_api__bad(in, "measure", "not a configured measure id");
   if (uid && !u) ledger_api__bad(in, "unit", "not a configured risk unit id");
   if (m && u && m->event->unit != u) ledger_api__bad(in, "unit", "does not hold the given measure");
+  if (!mid && !uid && in->cfg->national)
+    ledger_api__bad(in, "unit", "required (or measure): the national upload names each hazard's hazard source");
   if (in->failed) return;
   if (m) {
     j->measure = m->id;

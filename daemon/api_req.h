@@ -38,6 +38,8 @@ struct api_ctx {
   /* Directory of photo attachments, fixed at start (ledger.attachments_dir, else
    * "<database>.attachments"); owned by the caller. */
   const char *attachments_dir;
+  /* Push to the regulator's platform (notify/upload.h); NULL when not configured. */
+  struct upload *upload;
   /* The server answering (request counts for /metrics); NULL: none reported. */
   const struct http_server *http;
 };

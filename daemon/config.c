@@ -5,6 +5,7 @@
 #include "ledger_config.h"
 #include "log.h"
 #include "modbus_config.h"
+#include "national_config.h"
 #include "model_config.h"
 #include "mqtt_config.h"
 #include "notify_config.h"
@@ -115,7 +116,7 @@ static int cfg__person(struct dg_ycheck *y, const struct dg_ynode *n, void *item
 /* ---- top level ---- */
 
 enum { TOP_SITE, TOP_DAEMON, TOP_PERSONS, TOP_SOURCES, TOP_MQTT, TOP_MODBUS, TOP_POINTS, TOP_RULES,
-       TOP_CHANNELS, TOP_POLICIES, TOP_ALARM, TOP_RISK_BANDS, TOP_CALENDAR, TOP_LEDGER };
+       TOP_CHANNELS, TOP_POLICIES, TOP_ALARM, TOP_RISK_BANDS, TOP_CALENDAR, TOP_LEDGER, TOP_NATIONAL };
 static const struct dg_yfield cfg__top_fields[] = {
   [TOP_SITE] = YF_NODE("site", DG_YF_REQ),
   [TOP_DAEMON] = YF_NODE("daemon", 0),
@@ -131,6 +132,7 @@ static const struct dg_yfield cfg__top_fields[] = {
   [TOP_RISK_BANDS] = YF_NODE("risk_bands", 0),
   [TOP_CALENDAR] = YF_NODE("calendar", 0),
   [TOP_LEDGER] = YF_NODE("ledger", 0),
+  [TOP_NATIONAL] = YF_NODE("national", 0),
 };
 
 /* Hands the value of top-level key `key` (if present) to the section's owner. */
@@ -168,6 +170,7 @@ static int cfg__root(struct cfg_ctx *x, const struct dg_ynode *root)
   if (!rc) rc = dg_yc_under(&x->y, s.val[TOP_SITE], "site", c, cfg__site);
   if (!rc) rc = dg_yc_under(&x->y, s.val[TOP_DAEMON], "daemon", c, cfg__daemon);
   if (!rc) rc = cfg__section(x, &s, TOP_RISK_BANDS, model_config_risk_bands);
+  if (!rc) rc = cfg__section(x, &s, TOP_NATIONAL, national_config_parse); /* before the measures it constrains */
   /* Sections in dependency order, so every reference names something already loaded. */
   if (!rc) rc = cfg__section(x, &s, TOP_PERSONS, cfg__persons);
   if (!rc) rc = cfg__section(x, &s, TOP_SOURCES, model_config_parse);
@@ -180,6 +183,7 @@ static int cfg__root(struct cfg_ctx *x, const struct dg_ynode *root)
   if (!rc) rc = cfg__section(x, &s, TOP_ALARM, alarm_config_parse);
   if (!rc) rc = cfg__section(x, &s, TOP_CALENDAR, ledger_config_calendar);
   if (!rc) rc = cfg__section(x, &s, TOP_LEDGER, ledger_config_parse);
+  if (!rc) rc = national_config_check(x);
   if (!rc) rc = cfg__defaults(x);
   return rc;
 }
@@ -506,6 +510,7 @@ void config_free(struct dg_config *c)
   rule_config_free(c);
   notify_config_free(c);
   ledger_config_free(c);
+  national_config_free(c);
   if (c->index) {
     dg_idmap_free(&c->index->points);
     dg_idmap_free(&c->index->measures);

@@ -24,6 +24,9 @@
 #include "ledger.h"
 #include "ledger_watch.h"
 #include "log.h"
+#include "national.h"
+#include "report_auto.h"
+#include "upload.h"
 #include "model_edits.h"
 #include "modbus.h"
 #include "mqtt.h"
@@ -75,6 +78,8 @@ struct dg_daemon {
   uv_signal_t sig_term, sig_int, sig_hup;
   int stopping;
   struct ledger_watch *ledger_watch;
+  struct upload *upload;
+  struct report_auto *report_auto;
 };
 
 static void main__usage(FILE *f)
@@ -217,6 +222,10 @@ static void main__shutdown(struct dg_daemon *d)
   ledger_watch_close(d->ledger_watch);
   d->ledger_watch = NULL;
   if (d->notify) notify_close(d->notify);
+  report_auto_close(d->report_auto);
+  d->report_auto = NULL;
+  upload_close(d->upload);
+  d->upload = NULL;
   if (d->httpc) httpc_close(d->httpc);
   if (d->store) store_close(d->store);
   d->store = NULL;
@@ -395,7 +404,8 @@ static int main__start_http(struct dg_daemon *d)
                             .notify = d->notify, .queue = &d->queue, .started_ms = dg_wall_ms(),
                             .authenticate = auth_authenticate, .auth_ud = &d->auth,
                             .apply_model = main__apply_model, .model_ud = d,
-                            .attachments_dir = d->attachments_dir, .http = d->http};
+                            .attachments_dir = d->attachments_dir, .http = d->http,
+                            .upload = d->upload};
   rc = api_register(d->http, &d->api);
   if (!rc) rc = http_read_auth(d->http, "/api/", api_admit, &d->api, c->http_open_reads_on_loopback);
   if (!rc) main__dashboard(d);
@@ -431,6 +441,11 @@ static int main__start(struct dg_daemon *d)
   d->engine_ready = 1;
   if ((rc = notify_resume(d->notify))) return rc;
   if ((rc = ledger_watch_start(&d->ledger_watch, &d->engine))) return rc;
+  if ((rc = upload_start(&d->upload, &d->loop, (const struct dg_config *const *)&d->cfg, d->store, d->httpc)))
+    return rc;
+  if ((rc = report_auto_start(&d->report_auto, &d->loop, (const struct dg_config *const *)&d->cfg, d->store,
+                              d->notify, d->upload)))
+    return rc;
   if ((rc = sampleq_init(&d->queue, &d->loop, engine_on_samples, &d->engine))) return rc;
   d->queue_ready = 1;
   d->engine.txn.hold = &d->queue;
@@ -573,6 +588,7 @@ static int main__export(struct dg_daemon *d)
   if (!rc) rc = main__signals(d);
   if (!rc) rc = main__open_store(d);
   if (!rc) main__start_with_edits(d); /* export the model in force, with the API's edits */
+  if (!rc && d->cfg->national) rc = national_assign_ids(d->cfg, d->store);
   if (!rc) rc = export_write_files(d->cfg, store_reader(d->store), d->opt.export_since_ms, d->opt.export_dir, err,
                                    sizeof err);
   if (rc && d->store) DG_ERR("export", "%s", err);

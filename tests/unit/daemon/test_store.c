@@ -340,8 +340,8 @@ static void test_reopen_is_noop(void **state)
 static void test_history_moves_to_integer_point_ids(void **state)
 {
   struct plant *f = *state;
-  raw_exec(f->db, "CREATE TABLE schema_version(version INTEGER NOT NULL); INSERT INTO schema_version VALUES (7)");
-  for (unsigned i = 0; i < 7; i++) raw_exec(f->db, store_migrations[i]);
+  raw_exec(f->db, "CREATE TABLE schema_version(version INTEGER NOT NULL); INSERT INTO schema_version VALUES (8)");
+  for (unsigned i = 0; i < 8; i++) raw_exec(f->db, store_migrations[i]);
   raw_exec(f->db, "INSERT INTO samples(point, ts_ms, value, quality) VALUES ('TT1', 1, 1.5, 0), ('PT2', 2, NULL, 2),"
                     " ('TT1', 3, 2.5, 0)");
   close_store(f, open_store(f));
