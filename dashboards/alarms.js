@@ -329,9 +329,9 @@ function renderAlarms() {
 
 /* ---- actions ---------------------------------------------------------------------------------- */
 
-function needToken() {
+function needToken(key) {
   if (sessionStorage.getItem(TOKEN_KEY)) return false;
-  showMessage(t('ack.noToken'), 'error');
+  showMessage(t(key || 'ack.noToken'), 'error');
   $('settings').hidden = false;
   $('token-input').focus();
   return true;
@@ -386,6 +386,7 @@ async function sendAcks(list, comment) {
       errors.push(actionError(res, 'ack', a));
     }
   }
+  $('alarm-silence').disabled = alarmUi.ringing.size === 0; /* at once, not at the next refresh */
   if (!errors.length) showMessage(list.length === 1 ? t('ack.done', {r: list[0].rule}) : t('bulk.done', {n: ok}), 'info');
   else if (!ok && list.length === 1) showMessage(errors[0], 'error');
   else showMessage(t('bulk.partial', {n: ok, f: errors.length, m: [...new Set(errors)].join(' ')}), 'error');
