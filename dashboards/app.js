@@ -539,6 +539,7 @@ function render() {
   renderAlarms();
   renderHazards();
   renderInspections();
+  renderPoint();
   if (app.detail && app.detail.body) renderDetail();
 }
 
@@ -563,6 +564,7 @@ function showView(hash) {
     b.setAttribute('aria-selected', b.dataset.view === view ? 'true' : 'false');
   }
   if (view === 'hazards' && /^[0-9]+$/.test(arg || '')) openHazard(Number(arg));
+  if (view === 'point' && arg) openPoint(decodeURIComponent(arg));
 }
 
 function initLanguage() {
@@ -603,6 +605,7 @@ function init() {
   });
   initAlarms();
   initLedger();
+  initTrend();
   applyLanguage();
   setInterval(updateFreshness, 1000);
   poll();

@@ -243,8 +243,68 @@ def test_inspection_at_phone_width(workdir, cleanup):
     p.no_sideways_scroll("all tasks")
 
 
+def history(daemon, point, query=""):
+    return daemon.call("GET", f"/api/v1/points/{point}/history{query}")
+
+
+def test_point_trend(workdir, cleanup):
+    """The stored history drawn with the rule's limits, reached from the alarm list; the history
+    and whoami routes' answers."""
+    broker, daemon = setup(workdir, cleanup)
+    for n, value in enumerate((10, 20, 30), start=1):
+        broker.publish("t/gt101", json.dumps({"value": value}))
+        wait_until(lambda: len(history(daemon, "GT101")[1]["samples"]) >= n, 15, f"{n} samples stored")
+    st, body = history(daemon, "GT101")
+    assert st == 200 and [s["value"] for s in body["samples"]] == [10, 20, 30], body
+    assert body["point"]["value"] == 30 and body["point"]["quality"] == "good" and body["point"]["eng_unit"] == "%LEL"
+    rule = [r for r in body["rules"] if r["id"] == "R-GT101-H"][0]
+    assert rule["type"] == "high" and [s["limit"] for s in rule["stages"]] == [25, 50], rule
+    wait_until(lambda: history(daemon, "GT101")[1]["rules"][0]["alarm"]["state"] == "UNACK", 10, "the alarm in the history")
+    assert history(daemon, "GT101", "?limit=2")[1]["truncated"] is True
+    assert [s["value"] for s in history(daemon, "GT101", "?limit=2")[1]["samples"]] == [20, 30]
+    for query in ("?limit=0", "?limit=x", "?limit=10001", "?since=2000&until=1000", "?since=abc"):
+        assert history(daemon, "GT101", query)[0] == 400, query
+    assert history(daemon, "NOPE")[0] == 404
+    assert daemon.call("GET", "/api/v1/whoami")[0] == 401
+    assert daemon.call("GET", "/api/v1/whoami", token="0" * 64)[0] == 401
+    st, me = daemon.call("GET", "/api/v1/whoami", actor="zhang")
+    assert st == 200 and me == {"id": "zhang", "name": "张操作员", "roles": ["operator"]}, me
+    if not need_chromium():
+        return
+    browser = Browser(workdir)
+    cleanup.append(browser.close)
+    browser.resize(1600, 1000)
+    browser.goto(f"http://127.0.0.1:{daemon.port}/#alarms")
+    p = Page(browser, daemon)
+    link = "document.querySelector('#alarm-rows tr[data-rule=\"R-GT101-H\"] a.point-link')"
+    wait_until(lambda: p.js(f"!!{link}"), 15, "the alarm's point link")
+    p.js(f"{link}.click()")
+    wait_until(lambda: p.js("!document.getElementById('view-point').hidden"), 5, "the point view")
+    wait_until(lambda: p.js("(document.querySelector('#trend polyline.series') || {}).dataset?.n") == "3", 10,
+               "the drawn series")
+    limits = p.js("[...document.querySelectorAll('#trend line.limit')].map(l => +l.dataset.limit)")
+    assert sorted(limits) == [25, 50], limits
+    # The 25 line lies between the samples 20 and 30 on screen: the limit is drawn to the same scale.
+    ys = p.js("document.querySelector('#trend polyline.series').getAttribute('points').split(' ').map(p => +p.split(',')[1])")
+    ys = [v for i, v in enumerate(ys) if i == 0 or v != ys[i - 1]]  # the steps' levels: 10, 20, 30
+    y25 = p.js("+[...document.querySelectorAll('#trend line.limit')].find(l => l.dataset.limit === '25').getAttribute('y1')")
+    assert ys[2] < y25 < ys[1], (ys, y25)
+    text = p.js("document.getElementById('point-body').textContent")
+    assert "30 %LEL" in text and "质量：正常" in text and "未确认" in text and "1#液氨储罐" in text, text
+    browser.screenshot("point-zh-1600", 1600, 1000)
+    browser.screenshot("point-zh-412", 412, 915)
+    p.no_sideways_scroll("point detail at 412")
+    p.js("document.getElementById('lang-toggle').click()")
+    wait_until(lambda: "Current value" in p.js("document.getElementById('point-body').textContent"), 5, "English")
+    assert "Unacknowledged" in p.js("document.getElementById('point-body').textContent")
+    browser.screenshot("point-en-412", 412, 915)
+    browser.screenshot("point-en-1600", 1600, 1000)
+    p.js("document.getElementById('lang-toggle').click()")
+
+
 if __name__ == "__main__":
     sys.exit(run_tests([
         test_closed_loop_from_a_phone,
         test_inspection_at_phone_width,
+        test_point_trend,
     ]))
