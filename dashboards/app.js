@@ -487,10 +487,10 @@ function renderDetail() {
       j.comment && h('div', {class: 'sub'}, j.comment));
   });
   const photos = attachmentList(hz.attachments);
-  panel.replaceChildren(close, h('h3', {class: 'code'}, hz.code), hazardActionBar(hz) || '', dl,
-    photos ? h('h4', null, t('hz.attachments')) : '', photos || '',
-    occ.length ? h('h4', null, t('detail.occurrences')) : null, occ.length ? h('ol', {class: 'occ'}, ...occ) : null,
-    h('h4', null, t('detail.journal')), h('ol', {class: 'timeline'}, ...journal));
+  panel.replaceChildren(...[close, h('h3', {class: 'code'}, hz.code), hazardActionBar(hz), dl,
+    photos && h('h4', null, t('hz.attachments')), photos,
+    occ.length && h('h4', null, t('detail.occurrences')), occ.length && h('ol', {class: 'occ'}, ...occ),
+    h('h4', null, t('detail.journal')), h('ol', {class: 'timeline'}, ...journal)].filter((x) => x instanceof Node));
 }
 
 /* ---- inspections ----------------------------------------------------------------------------- */

@@ -333,13 +333,13 @@ async function sendAction() {
   if (action === 'photo') {
     res = file ? await uploadPhoto('hazards', target.id, file, body.note ? {note: body.note} : null) : {status: 400};
     showMessage(res.status === 201 ? t('hz.done.photo') : hazardError(res, 'photo'), res.status === 201 ? 'info' : 'error');
-    return refreshLedger(target.id);
+    return refreshLedger();
   }
   const path = action === 'report' ? '/api/v1/hazards' : `/api/v1/hazards/${encodeURIComponent(target.id)}/${action}`;
   res = await postJSON(path, body).catch(() => ({status: 0}));
   if (res.status !== 200 && res.status !== 201) {
     showMessage(hazardError(res, action), 'error');
-    return refreshLedger(target && target.id);
+    return refreshLedger();
   }
   const hz = res.body || target;
   let msg = t('hz.done.' + action, {c: hz.code || (target && target.code) || '', p: personName(body.assignee)});
@@ -350,17 +350,20 @@ async function sendAction() {
   }
   showMessage(msg, 'info');
   if (action === 'report') location.hash = 'hazards/' + hz.id;
-  return refreshLedger(hz.id);
+  return refreshLedger();
 }
 
-async function refreshLedger(openId) {
+/* The hazards, the tasks and the open hazard's detail, at once after an action. */
+async function refreshLedger() {
   try {
     const [hazards, tasks] = await Promise.all([getJSON('/api/v1/hazards?state=all&limit=200'),
       getJSON('/api/v1/inspections?status=all')]);
     app.data.hazards = hazards.hazards;
     app.data.inspections = tasks.inspections;
-    if (openId && app.detail && app.detail.id === openId) {
-      app.detail.body = await getJSON(`/api/v1/hazards/${encodeURIComponent(openId)}`);
+    const id = app.detail && app.detail.id;
+    if (id) {
+      const body = await getJSON(`/api/v1/hazards/${encodeURIComponent(id)}`);
+      if (app.detail && app.detail.id === id) app.detail.body = body;
     }
   } catch (e) { /* the next poll will tell */ }
   render();

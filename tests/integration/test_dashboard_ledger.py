@@ -182,6 +182,8 @@ def test_closed_loop_from_a_phone(workdir, cleanup):
     p.js("refreshLedger()")
     wait_until(lambda: p.js(f"!!document.querySelector('tr[data-hazard-id=\"{major}\"].is-overdue td.overdue')"),
                10, "overdue highlighted")
+    browser.screenshot("ledger-detail-zh-1600", 1600, 1000)
+    browser.resize(412, 915)
 
     # English: the same refusal in English.
     p.js("document.getElementById('lang-toggle').click()")
@@ -191,6 +193,7 @@ def test_closed_loop_from_a_phone(workdir, cleanup):
     wait_until(lambda: "five-in-place" in p.message(), 10, "the refusal in English")
     assert "contingency plan" in p.message(), p.message()
     browser.screenshot("ledger-detail-en-412", 412, 915)
+    browser.screenshot("ledger-detail-en-1600", 1600, 1000)
     p.js("document.getElementById('lang-toggle').click()")
 
 
@@ -241,6 +244,11 @@ def test_inspection_at_phone_width(workdir, cleanup):
     wait_until(lambda: "王工" in p.js(f"document.querySelector('#inspection-rows tr[data-task-id=\"{tid}\"]').textContent"),
                10, "the checker by name")
     p.no_sideways_scroll("all tasks")
+    browser.screenshot("inspections-all-zh-1600", 1600, 1000)
+    p.js("document.getElementById('lang-toggle').click()")
+    browser.screenshot("inspections-all-en-1600", 1600, 1000)
+    browser.screenshot("inspections-all-en-412", 412, 915)
+    p.js("document.getElementById('lang-toggle').click()")
 
 
 def history(daemon, point, query=""):
