@@ -14,6 +14,7 @@
 #include "api_ledger.h"
 #include "api_metrics.h"
 #include "api_model.h"
+#include "api_national.h"
 #include "api_report.h"
 #include "api_tokens.h"
 #include "log.h"
@@ -623,9 +624,8 @@ static void api__alarm_action(void *ud, const struct http_request *req, struct h
     api_error(resp, 404, "no such alarm");
     return;
   }
-  cJSON *body = req->body_len ? cJSON_ParseWithLength(req->body, req->body_len) : cJSON_CreateObject();
-  if (!cJSON_IsObject(body)) api_error(resp, 400, "body: expected a JSON object");
-  else api__operate(ctx, who, act, a, body, resp);
+  cJSON *body = api_body_object(req, resp);
+  if (body) api__operate(ctx, who, act, a, body, resp);
   cJSON_Delete(body);
 }
 
@@ -658,7 +658,7 @@ int api_register(struct http_server *s, struct api_ctx *ctx)
   const struct api_routes tables[] = {
     API_ROUTES(api__routes), kpi_api_routes(), ledger_api_routes(), attach_api_routes(),
     model_api_routes(), export_api_routes(), report_api_routes(), tokens_api_routes(),
-    metrics_api_routes(), history_api_routes(),
+    metrics_api_routes(), national_api_routes(), history_api_routes(),
   };
   int rc = 0;
   for (size_t i = 0; i < sizeof tables / sizeof tables[0]; i++) rc |= api__add(s, ctx, tables[i]);

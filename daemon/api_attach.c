@@ -377,16 +377,11 @@ static void attach_api__get(void *ud, const struct http_request *req, struct htt
   resp->body_len = len;
 }
 
-/* A photo's body is only read for a caller with a valid token. */
-static int attach_api__admit(void *ud, const char *authorization)
-{
-  return api_person_of(ud, authorization) != NULL;
-}
-
 static const struct api_route attach_api__routes[] = {
   {"GET", "/api/v1/attachments/*", attach_api__get, 0, NULL},
-  {"POST", "/api/v1/hazards/*/photos", NULL, ATTACH_MAX_BYTES, attach_api__admit},
-  {"POST", "/api/v1/inspections/*/photos", NULL, ATTACH_MAX_BYTES, attach_api__admit},
+  /* A photo's body is only read for a caller with a valid token. */
+  {"POST", "/api/v1/hazards/*/photos", NULL, ATTACH_MAX_BYTES, api_admit},
+  {"POST", "/api/v1/inspections/*/photos", NULL, ATTACH_MAX_BYTES, api_admit},
 };
 
 struct api_routes attach_api_routes(void) { return API_ROUTES(attach_api__routes); }

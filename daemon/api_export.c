@@ -2,6 +2,7 @@
 
 #include "export.h"
 #include "log.h"
+#include "national.h"
 
 static void export_api__get(void *ud, const struct http_request *req, struct http_response *resp)
 {
@@ -9,6 +10,8 @@ static void export_api__get(void *ud, const struct http_request *req, struct htt
   int64_t since_ms = 0;
   if (api_query_ms(req, "since", 0, &since_ms, resp) < 0) return;
   store_wait_idle(ctx->store); /* export what every answered write committed */
+  if (ctx->engine->cfg->national && national_assign_ids(ctx->engine->cfg, ctx->store))
+    DG_WARN("export", "storing national record UUIDs failed");
   cJSON *doc = export_build(ctx->engine->cfg, store_reader(ctx->store), since_ms);
   if (!doc) {
     DG_WARN("export", "export since %lld failed: database error", (long long)since_ms);

@@ -43,9 +43,8 @@ struct ledger_api__in {
 
 static int ledger_api__parse(struct ledger_api__in *in, const struct http_request *req)
 {
-  in->body = cJSON_ParseWithLength(req->body, req->body_len);
-  if (cJSON_IsObject(in->body)) return 0;
-  api_error(in->resp, 400, "body: expected a JSON object");
+  in->body = api_body_object(req, in->resp);
+  if (in->body) return 0;
   in->failed = 1;
   return -EINVAL;
 }
@@ -340,6 +339,8 @@ static void ledger_api__link(struct ledger_api__in *in, struct ledger_api__job *
   if (mid && !m) ledger_api__bad(in, "measure", "not a configured measure id");
   if (uid && !u) ledger_api__bad(in, "unit", "not a configured risk unit id");
   if (m && u && m->event->unit != u) ledger_api__bad(in, "unit", "does not hold the given measure");
+  if (!mid && !uid && in->cfg->national)
+    ledger_api__bad(in, "unit", "required (or measure): the national upload names each hazard's hazard source");
   if (in->failed) return;
   if (m) {
     j->measure = m->id;

@@ -617,7 +617,8 @@ static int model_api__read_body(const struct dg_config *c, const struct http_req
                                 struct model_api__req *r, char *parent, size_t parent_len, struct model_api__job *j,
                                 struct http_response *resp)
 {
-  cJSON *body = cJSON_ParseWithLength(req->body, req->body_len);
+  cJSON *body = req->body_len ? api_body_object(req, resp) : NULL;
+  if (req->body_len && !body) return -1;
   int rc = create ? model_api__prepare_create(c, r, body, parent, parent_len, resp)
                   : model_api__check_body(body, r->kind, 0, resp);
   const cJSON *id = rc ? NULL : cJSON_GetObjectItemCaseSensitive(body, "id");

@@ -86,3 +86,31 @@ const struct dg_person *api_caller(struct api_ctx *ctx, const struct http_reques
 {
   return api_person_of(ctx, req->authorization);
 }
+
+int api_admit(void *ctx, const char *authorization) { return api_person_of(ctx, authorization) != NULL; }
+
+cJSON *api_body_object(const struct http_request *req, struct http_response *resp)
+{
+  size_t bad = 0;
+  if (!req->body_len) return cJSON_CreateObject();
+  if (!http_utf8_valid(req->body, req->body_len, &bad)) {
+    api_error(resp, 400, "body: not valid UTF-8 text (byte %zu)", bad);
+    return NULL;
+  }
+  const char *end = NULL;
+  cJSON *body = cJSON_ParseWithLengthOpts(req->body, req->body_len, &end, 0);
+  if (!body) {
+    api_error(resp, 400, "body: not valid JSON");
+    return NULL;
+  }
+  while (end < req->body + req->body_len && strchr(" \t\r\n", *end)) end++;
+  if (end < req->body + req->body_len) {
+    api_error(resp, 400, "body: unexpected data after the JSON value (byte %zu)", (size_t)(end - req->body));
+  } else if (!cJSON_IsObject(body)) {
+    api_error(resp, 400, "body: expected a JSON object");
+  } else {
+    return body;
+  }
+  cJSON_Delete(body);
+  return NULL;
+}

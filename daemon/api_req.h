@@ -38,6 +38,8 @@ struct api_ctx {
   /* Directory of photo attachments, fixed at start (ledger.attachments_dir, else
    * "<database>.attachments"); owned by the caller. */
   const char *attachments_dir;
+  /* Push to the regulator's platform (notify/upload.h); NULL when not configured. */
+  struct upload *upload;
   /* The server answering (request counts for /metrics); NULL: none reported. */
   const struct http_server *http;
 };
@@ -84,5 +86,12 @@ int api_query_ms(const struct http_request *req, const char *key, int64_t min_ms
 const struct dg_person *api_caller(struct api_ctx *ctx, const struct http_request *req);
 /* The same from an Authorization header's value (NULL: none). */
 const struct dg_person *api_person_of(struct api_ctx *ctx, const char *authorization);
+/* http_admit_fn: nonzero when the Authorization header's token belongs to a configured person,
+ * whatever their roles (reading the API needs no more; "viewer" is the role for read only). */
+int api_admit(void *ctx, const char *authorization);
+
+/* The request body as a JSON object; NULL after answering 400 saying what is wrong (not UTF-8,
+ * not JSON, data after the value, not an object). An empty body is an empty object. */
+cJSON *api_body_object(const struct http_request *req, struct http_response *resp);
 
 #endif

@@ -43,7 +43,7 @@ struct auth__insert {
 static const char *const auth__sql_insert =
   "INSERT INTO api_tokens (person, token_sha256, created_ms, expires_ms) VALUES (?1, ?2, ?3, ?3 + ?4)";
 static const char *const auth__sql_lookup =
-  "SELECT id, person, revoked, expires_ms FROM api_tokens WHERE token_sha256 = ?1";
+  "SELECT id, person, revoked, expires_ms, last_used_ms FROM api_tokens WHERE token_sha256 = ?1";
 static const char *const auth__sql_revoke =
   "UPDATE api_tokens SET revoked = 1, revoked_ms = ?2 WHERE id = ?1 AND revoked = 0";
 static const char *const auth__sql_exists = "SELECT revoked FROM api_tokens WHERE id = ?1";
@@ -100,6 +100,9 @@ static int auth__used_work(struct store_conn *c, void *arg)
 
 static void auth__used_done(void *arg, int rc) { free(arg); }
 
+/* Last use is kept to the minute: a dashboard reading every second must not cost a commit each. */
+#define AUTH__USE_RESOLUTION_MS 60000
+
 static void auth__record_use(struct auth *a, int64_t id)
 {
   struct auth__used *u = malloc(sizeof *u);
@@ -120,13 +123,14 @@ const struct dg_person *auth_authenticate(void *ud, const char *token)
   sqlite3_stmt *st = store_stmt(store_reader(a->store), auth__sql_lookup);
   if (!st) return NULL;
   sqlite3_bind_text(st, 1, hash, -1, SQLITE_STATIC);
-  int64_t id = -1, expires_ms = 0;
+  int64_t id = -1, expires_ms = 0, last_used_ms = 0;
   int revoked = 0;
   if (sqlite3_step(st) == SQLITE_ROW) {
     id = sqlite3_column_int64(st, 0);
     snprintf(person, sizeof person, "%s", (const char *)sqlite3_column_text(st, 1));
     revoked = sqlite3_column_int(st, 2);
     expires_ms = sqlite3_column_int64(st, 3);
+    last_used_ms = sqlite3_column_int64(st, 4);
   }
   sqlite3_reset(st);
   const struct dg_person *p = id < 0 || revoked || expires_ms <= dg_wall_ms() ? NULL : dg_config_person(*a->cfg, person);
@@ -137,7 +141,7 @@ const struct dg_person *auth_authenticate(void *ud, const char *token)
   else if (!p)
     DG_LOG_RL(DG_LOG_WARN, "auth", "authentication failed: token %lld belongs to '%s', who is no longer configured",
               (long long)id, person);
-  else auth__record_use(a, id);
+  else if (dg_wall_ms() - last_used_ms >= AUTH__USE_RESOLUTION_MS) auth__record_use(a, id);
   return p;
 }
 

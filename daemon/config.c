@@ -5,6 +5,7 @@
 #include "ledger_config.h"
 #include "log.h"
 #include "modbus_config.h"
+#include "national_config.h"
 #include "model_config.h"
 #include "mqtt_config.h"
 #include "notify_config.h"
@@ -36,16 +37,34 @@ static int cfg__site(struct dg_ycheck *y, const struct dg_ynode *n, void *obj)
   return DG_YC_MAP(y, n, cfg__site_fields, obj, &s);
 }
 
-enum { HTTP_LISTEN, HTTP_PORT };
+static int cfg__role(struct dg_ycheck *y, const struct dg_ynode *n, void *item, size_t i);
+
+enum { HTTP_LISTEN, HTTP_PORT, HTTP_MAXC, HTTP_MAXPC, HTTP_RESERVE, HTTP_HOSTS, HTTP_OPEN, HTTP_CERT, HTTP_KEY };
 static const struct dg_yfield cfg__http_fields[] = {
   [HTTP_LISTEN] = YF_STR("listen", struct dg_config, http_listen, 0),
   [HTTP_PORT] = YF_NUM("port", DG_YK_U16, struct dg_config, http_port, 0, 0, 65535),
+  [HTTP_MAXC] = YF_NUM("max_connections", DG_YK_U32, struct dg_config, http_max_connections, 0, 16, 1000000),
+  [HTTP_MAXPC] = YF_NUM("max_connections_per_client", DG_YK_U32, struct dg_config, http_max_per_client, 0, 1, 1000000),
+  [HTTP_RESERVE] = YF_NUM("fd_reserve", DG_YK_U32, struct dg_config, http_fd_reserve, 0, 16, 1000000),
+  [HTTP_HOSTS] = YF_NODE("hosts", 0),
+  [HTTP_OPEN] = YF_BOOL("open_reads_on_loopback", struct dg_config, http_open_reads_on_loopback),
+  [HTTP_CERT] = YF_STR("tls_cert", struct dg_config, http_tls_cert, 0),
+  [HTTP_KEY] = YF_STR("tls_key", struct dg_config, http_tls_key, 0),
 };
 
 static int cfg__http(struct dg_ycheck *y, const struct dg_ynode *n, void *obj)
 {
+  struct dg_config *c = obj;
   struct dg_yseen s;
-  return DG_YC_MAP(y, n, cfg__http_fields, obj, &s);
+  int rc = DG_YC_MAP(y, n, cfg__http_fields, obj, &s);
+  if (!rc && s.val[HTTP_HOSTS]) {
+    size_t mark = dg_yc_path_key(y, "hosts");
+    rc = dg_yc_list(y, s.val[HTTP_HOSTS], sizeof(char *), &c->http_hosts, &c->n_http_hosts, cfg__role);
+    dg_yc_path_restore(y, mark);
+  }
+  if (!rc && !c->http_tls_cert != !c->http_tls_key)
+    rc = dg_yc_fail(y, n, "tls_cert and tls_key: expected both (a certificate and its private key) or neither");
+  return rc;
 }
 
 enum { DMN_HTTP, DMN_DB, DMN_FLUSH, DMN_DEADLINE };
@@ -97,7 +116,7 @@ static int cfg__person(struct dg_ycheck *y, const struct dg_ynode *n, void *item
 /* ---- top level ---- */
 
 enum { TOP_SITE, TOP_DAEMON, TOP_PERSONS, TOP_SOURCES, TOP_MQTT, TOP_MODBUS, TOP_POINTS, TOP_RULES,
-       TOP_CHANNELS, TOP_POLICIES, TOP_ALARM, TOP_RISK_BANDS, TOP_CALENDAR, TOP_LEDGER };
+       TOP_CHANNELS, TOP_POLICIES, TOP_ALARM, TOP_RISK_BANDS, TOP_CALENDAR, TOP_LEDGER, TOP_NATIONAL };
 static const struct dg_yfield cfg__top_fields[] = {
   [TOP_SITE] = YF_NODE("site", DG_YF_REQ),
   [TOP_DAEMON] = YF_NODE("daemon", 0),
@@ -113,6 +132,7 @@ static const struct dg_yfield cfg__top_fields[] = {
   [TOP_RISK_BANDS] = YF_NODE("risk_bands", 0),
   [TOP_CALENDAR] = YF_NODE("calendar", 0),
   [TOP_LEDGER] = YF_NODE("ledger", 0),
+  [TOP_NATIONAL] = YF_NODE("national", 0),
 };
 
 /* Hands the value of top-level key `key` (if present) to the section's owner. */
@@ -150,6 +170,7 @@ static int cfg__root(struct cfg_ctx *x, const struct dg_ynode *root)
   if (!rc) rc = dg_yc_under(&x->y, s.val[TOP_SITE], "site", c, cfg__site);
   if (!rc) rc = dg_yc_under(&x->y, s.val[TOP_DAEMON], "daemon", c, cfg__daemon);
   if (!rc) rc = cfg__section(x, &s, TOP_RISK_BANDS, model_config_risk_bands);
+  if (!rc) rc = cfg__section(x, &s, TOP_NATIONAL, national_config_parse); /* before the measures it constrains */
   /* Sections in dependency order, so every reference names something already loaded. */
   if (!rc) rc = cfg__section(x, &s, TOP_PERSONS, cfg__persons);
   if (!rc) rc = cfg__section(x, &s, TOP_SOURCES, model_config_parse);
@@ -162,6 +183,7 @@ static int cfg__root(struct cfg_ctx *x, const struct dg_ynode *root)
   if (!rc) rc = cfg__section(x, &s, TOP_ALARM, alarm_config_parse);
   if (!rc) rc = cfg__section(x, &s, TOP_CALENDAR, ledger_config_calendar);
   if (!rc) rc = cfg__section(x, &s, TOP_LEDGER, ledger_config_parse);
+  if (!rc) rc = national_config_check(x);
   if (!rc) rc = cfg__defaults(x);
   return rc;
 }
@@ -488,6 +510,7 @@ void config_free(struct dg_config *c)
   rule_config_free(c);
   notify_config_free(c);
   ledger_config_free(c);
+  national_config_free(c);
   if (c->index) {
     dg_idmap_free(&c->index->points);
     dg_idmap_free(&c->index->measures);
@@ -500,6 +523,10 @@ void config_free(struct dg_config *c)
   free(c->site_code);
   free(c->site_name);
   free(c->http_listen);
+  for (size_t i = 0; i < c->n_http_hosts; i++) free(c->http_hosts[i]);
+  free(c->http_hosts);
+  free(c->http_tls_cert);
+  free(c->http_tls_key);
   free(c->db_path);
   free(c->attachments_dir);
   free(c);

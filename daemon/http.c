@@ -1,10 +1,12 @@
 #include "http.h"
 
 #include <arpa/inet.h>
+#include <ctype.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <fnmatch.h>
 #include <libwebsockets.h>
+#include <netinet/in.h>
 #include <net/if.h>
 #include <netdb.h>
 #include <stdio.h>
@@ -13,6 +15,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "connlim.h"
 #include "log.h"
 
 #define HTTP_SUBSYS "http"
@@ -23,6 +26,9 @@
 #define HTTP_MAX_DESTROY_CALLS 4
 #define HTTP_KEEPALIVE_S 5 /* idle time allowed between requests on one connection */
 #define HTTP_MAX_HEADER_DATA 8192 /* all request header values together; bearer tokens are long */
+#define HTTP_ACCEPT_PAUSE_MS 1000 /* accept stays off this long after the process ran out of descriptors */
+#define HTTP_CSP "default-src 'self'; img-src 'self' data: blob:; object-src 'none'; base-uri 'none'; " \
+                 "form-action 'self'; frame-ancestors 'none'"
 
 struct http_static_dir {
   char *root;   /* realpath of the served directory */
@@ -59,6 +65,19 @@ struct http_server {
   struct http_body_limit *limits;
   size_t nlimits;
   uv_idle_t reaper;
+  struct connlim *lim;         /* connections per client address (NULL: not listening) */
+  struct connlim_caps caps;
+  char **hosts;                /* Host names answered (lower case) */
+  size_t nhosts;
+  char *read_prefix;           /* http_read_auth */
+  http_admit_fn read_admit;
+  void *read_ud;
+  int read_open_loopback;
+  struct lws *listen_wsi;      /* seen on the first accept */
+  int accepted_fd;             /* admitted by the filter, its wsi not yet created (-1: none) */
+  uv_timer_t accept_pause;     /* running out of descriptors: accept paused, then resumed */
+  int pause_state;             /* 0 accepting, 1 pause due, 2 paused */
+  int pause_timer_init;
   int closing_seen;
   int destroy_calls;
   struct http_stats stats;
@@ -79,6 +98,8 @@ struct http_conn {
   char *query;
   char *authorization;
   char *content_type;
+  char *host;
+  int loopback;
   char *body;
   size_t body_len, body_expected;
   char *resp_body;
@@ -143,7 +164,8 @@ int http_query_get(const char *query, const char *key, char *out, size_t outlen)
     if (klen > 0 && http__urldecode(p, klen, name, keylen + 2) == (int)keylen &&
         memcmp(name, key, keylen) == 0) {
       result = eq ? http__urldecode(eq + 1, n - klen - 1, out, outlen) : (out[0] = '\0', 0);
-      if (result < 0) result = -2; /* present, but too long for out or holding %00 */
+      if (result >= 0 && !http_utf8_valid(out, (size_t)result, NULL)) result = -1;
+      if (result < 0) result = -2; /* present, but too long for out, holding %00 or not UTF-8 */
       break;
     }
     if (!end) break;
@@ -543,6 +565,155 @@ fail:
   return rc;
 }
 
+/* ---- request decision ---------------------------------------------------------------------- */
+
+int http_utf8_valid(const char *str, size_t n, size_t *bad_at)
+{
+  const unsigned char *p = (const unsigned char *)str;
+  size_t i = 0;
+  while (i < n) {
+    unsigned c = p[i], len, min;
+    if (c == 0) goto bad;
+    if (c < 0x80) {
+      i++;
+      continue;
+    }
+    if (c >= 0xc2 && c <= 0xdf) len = 2, min = 0x80;
+    else if (c >= 0xe0 && c <= 0xef) len = 3, min = 0x800;
+    else if (c >= 0xf0 && c <= 0xf4) len = 4, min = 0x10000;
+    else goto bad;
+    if (n - i < len) goto bad;
+    unsigned cp = c & (0x7fu >> len);
+    for (unsigned k = 1; k < len; k++) {
+      if ((p[i + k] & 0xc0) != 0x80) goto bad;
+      cp = (cp << 6) | (p[i + k] & 0x3fu);
+    }
+    if (cp < min || cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff)) goto bad;
+    i += len;
+  }
+  return 1;
+bad:
+  if (bad_at) *bad_at = i;
+  return 0;
+}
+
+static int http__port_suffix_ok(const char *p)
+{
+  if (!*p) return 1;
+  if (*p++ != ':' || !*p) return 0;
+  for (; *p; p++)
+    if (*p < '0' || *p > '9') return 0;
+  return 1;
+}
+
+/* The name in a Host header value ("name", "name:port", "[v6]:port"), lower case, without a
+ * trailing dot. 0 or -1 when malformed. */
+static int http__host_name(const char *v, char *out, size_t outlen)
+{
+  const char *start = v, *end;
+  if (*v == '[') {
+    start = v + 1;
+    if (!(end = strchr(start, ']')) || !http__port_suffix_ok(end + 1)) return -1;
+  } else {
+    end = strchr(v, ':');
+    if (!end) end = v + strlen(v);
+    else if (!http__port_suffix_ok(end)) return -1;
+  }
+  size_t n = (size_t)(end - start);
+  if (n > 0 && start[n - 1] == '.') n--;
+  if (n == 0 || n >= outlen) return -1;
+  for (size_t i = 0; i < n; i++) out[i] = (char)tolower((unsigned char)start[i]);
+  out[n] = '\0';
+  return 0;
+}
+
+/* No Host at all comes from HTTP/1.0 clients, never from a browser, so it cannot be a page
+ * that a rebound DNS name pointed here. */
+static int http__host_allowed(const struct http_server *s, const char *host)
+{
+  char name[256];
+  if (!host) return 1;
+  if (http__host_name(host, name, sizeof name) < 0) return 0;
+  for (size_t i = 0; i < s->nhosts; i++)
+    if (strcmp(s->hosts[i], name) == 0) return 1;
+  return 0;
+}
+
+static int http__add_host(struct http_server *s, const char *name)
+{
+  char lower[256];
+  if (!name || !name[0] || strcmp(name, "*") == 0 || strcmp(name, "0.0.0.0") == 0 || strcmp(name, "::") == 0)
+    return 0;
+  size_t n = strlen(name);
+  if (n >= sizeof lower) return -EINVAL;
+  for (size_t i = 0; i <= n; i++) lower[i] = (char)tolower((unsigned char)name[i]);
+  if (n > 1 && lower[0] == '[' && lower[n - 1] == ']') {
+    memmove(lower, lower + 1, n - 2);
+    lower[n - 2] = '\0';
+  }
+  char **h = realloc(s->hosts, (s->nhosts + 1) * sizeof *h);
+  if (!h) return -ENOMEM;
+  s->hosts = h;
+  if (!(h[s->nhosts] = strdup(lower))) return -ENOMEM;
+  s->nhosts++;
+  return 0;
+}
+
+int http_read_auth(struct http_server *s, const char *prefix, http_admit_fn admit, void *ud, int open_on_loopback)
+{
+  if (!s || !prefix || prefix[0] != '/' || !admit) return -EINVAL;
+  free(s->read_prefix);
+  if (!(s->read_prefix = strdup(prefix))) return -ENOMEM;
+  s->read_admit = admit;
+  s->read_ud = ud;
+  s->read_open_loopback = open_on_loopback;
+  return 0;
+}
+
+static int http__read_refused(const struct http_server *s, const struct http_route_entry *r,
+                              const struct http_request *req)
+{
+  if (!s->read_prefix || r->static_dir) return 0;
+  if (strcmp(req->method, "GET") != 0 && strcmp(req->method, "HEAD") != 0) return 0;
+  if (strncmp(req->path, s->read_prefix, strlen(s->read_prefix)) != 0) return 0;
+  if (s->read_open_loopback && req->loopback) return 0;
+  return !s->read_admit(s->read_ud, req->authorization);
+}
+
+/* Returns 1 when a static file route answered. */
+static int http__decide(struct http_server *s, const struct http_request *req, struct http_response *resp,
+                        char *allow, size_t allowlen)
+{
+  int status = 0;
+  allow[0] = '\0';
+  if (!http__host_allowed(s, req->host)) {
+    resp->status = 421;
+    resp->body = http__error_body("misdirected request: the Host header names a server not configured here");
+    return 0;
+  }
+  const struct http_route_entry *r = http__match(s, req->path, req->method, &status, allow, allowlen);
+  if (!r) {
+    resp->status = status;
+    resp->body = http__error_body(status == 405 ? "method not allowed" : "not found");
+    return 0;
+  }
+  allow[0] = '\0';
+  if (http__read_refused(s, r, req)) {
+    resp->status = 401;
+    resp->body = http__error_body("reading needs a valid 'Authorization: Bearer <token>'");
+    return 0;
+  }
+  r->fn(r->ud, req, resp);
+  return r->static_dir != NULL;
+}
+
+void http_handle(struct http_server *s, const struct http_request *req, struct http_response *resp, char *allow,
+                 size_t allowlen)
+{
+  http__decide(s, req, resp, allow, allowlen);
+  if (resp->body && resp->body_len == 0) resp->body_len = strlen(resp->body);
+}
+
 /* ---- connection handling -------------------------------------------------------------------- */
 
 static void http__conn_reset(struct http_conn *c)
@@ -551,6 +722,7 @@ static void http__conn_reset(struct http_conn *c)
   free(c->query);
   free(c->authorization);
   free(c->content_type);
+  free(c->host);
   free(c->body);
   free(c->resp_body);
   memset(c, 0, sizeof *c);
@@ -566,7 +738,13 @@ static int http__send_headers(struct lws *wsi, struct http_conn *c, const char *
       lws_add_http_header_by_name(wsi, (const unsigned char *)"cache-control:",
                                   (const unsigned char *)cache, (int)strlen(cache), &p, end) ||
       lws_add_http_header_by_name(wsi, (const unsigned char *)"x-content-type-options:",
-                                  (const unsigned char *)"nosniff", 7, &p, end))
+                                  (const unsigned char *)"nosniff", 7, &p, end) ||
+      lws_add_http_header_by_name(wsi, (const unsigned char *)"content-security-policy:",
+                                  (const unsigned char *)HTTP_CSP, (int)strlen(HTTP_CSP), &p, end) ||
+      lws_add_http_header_by_name(wsi, (const unsigned char *)"x-frame-options:",
+                                  (const unsigned char *)"DENY", 4, &p, end) ||
+      lws_add_http_header_by_name(wsi, (const unsigned char *)"referrer-policy:",
+                                  (const unsigned char *)"no-referrer", 11, &p, end))
     return -1;
   if (allow && allow[0] &&
       lws_add_http_header_by_name(wsi, (const unsigned char *)"allow:", (const unsigned char *)allow,
@@ -617,12 +795,6 @@ static int http__respond_error(struct lws *wsi, struct http_conn *c, int status,
 static int http__dispatch(struct lws *wsi, struct http_server *s, struct http_conn *c)
 {
   char allow[128];
-  int status = 0;
-  const struct http_route_entry *r = http__match(s, c->path, c->method, &status, allow, sizeof allow);
-  if (!r) {
-    if (status == 405) return http__respond_error(wsi, c, 405, "method not allowed", allow);
-    return http__respond_error(wsi, c, 404, "not found", NULL);
-  }
   struct http_request req = {
     .method = c->method,
     .path = c->path,
@@ -631,12 +803,31 @@ static int http__dispatch(struct lws *wsi, struct http_server *s, struct http_co
     .content_type = c->content_type,
     .body = c->body ? c->body : "",
     .body_len = c->body_len,
+    .host = c->host,
+    .loopback = c->loopback,
   };
   struct http_response resp = {.status = 200};
-  c->is_static = r->static_dir != NULL;
-  r->fn(r->ud, &req, &resp);
+  c->is_static = http__decide(s, &req, &resp, allow, sizeof allow);
   if (resp.body && resp.body_len == 0) resp.body_len = strlen(resp.body);
-  return http__respond(wsi, c, resp.status, resp.content_type, resp.body, resp.body_len, NULL);
+  return http__respond(wsi, c, resp.status, resp.content_type, resp.body, resp.body_len, allow);
+}
+
+static int http__is_loopback(const struct sockaddr_storage *sa)
+{
+  static const unsigned char v6_loop[16] = {[15] = 1}, v4_mapped[12] = {[10] = 0xff, [11] = 0xff};
+  if (sa->ss_family == AF_INET)
+    return (ntohl(((const struct sockaddr_in *)sa)->sin_addr.s_addr) >> 24) == 127;
+  if (sa->ss_family != AF_INET6) return 0;
+  const unsigned char *a = ((const struct sockaddr_in6 *)sa)->sin6_addr.s6_addr;
+  return memcmp(a, v6_loop, 16) == 0 || (memcmp(a, v4_mapped, 12) == 0 && a[12] == 127);
+}
+
+static int http__peer_loopback(struct lws *wsi)
+{
+  struct sockaddr_storage sa;
+  socklen_t len = sizeof sa;
+  int fd = lws_get_socket_fd(wsi);
+  return fd >= 0 && getpeername(fd, (struct sockaddr *)&sa, &len) == 0 && http__is_loopback(&sa);
 }
 
 static int http__parse_length(const char *v, size_t *out)
@@ -671,6 +862,8 @@ static int http__on_request(struct lws *wsi, struct http_server *s, struct http_
   c->query = http__copy_query(wsi);
   c->authorization = http__copy_header(wsi, WSI_TOKEN_HTTP_AUTHORIZATION);
   c->content_type = http__copy_header(wsi, WSI_TOKEN_HTTP_CONTENT_TYPE);
+  c->host = http__copy_header(wsi, WSI_TOKEN_HOST);
+  c->loopback = http__peer_loopback(wsi);
   if (!c->path || !c->query) {
     c->close_after = 1;
     return http__respond_error(wsi, c, 500, "out of memory", NULL);
@@ -776,6 +969,32 @@ static int http__on_writeable(struct lws *wsi, struct http_server *s, struct htt
   return lws_http_transaction_completed(wsi) ? -1 : 0;
 }
 
+/* lws stops accepting at the total cap (fd_limit_per_thread); a connection accepted beyond it
+ * anyway (lws counts closing connections as gone before their descriptors are) or from an
+ * address already holding its share is closed at once. */
+static int http__filter(struct http_server *s, struct lws *listen_wsi, const struct lws_filter_network_conn_args *a)
+{
+  s->listen_wsi = listen_wsi;
+  int rc = s->lim ? connlim_admit(s->lim, a->accept_fd, (const struct sockaddr *)&a->cli_addr, a->clilen) : 0;
+  if (rc == -EBUSY)
+    DG_LOG_RL(DG_LOG_WARN, HTTP_SUBSYS, "refused a connection: its client address already holds %u connections",
+              s->caps.max_per_client);
+  else if (rc)
+    DG_LOG_RL(DG_LOG_WARN, HTTP_SUBSYS, "refused a connection: %u connections are open", s->caps.max_total);
+  s->accepted_fd = rc ? -1 : a->accept_fd;
+  return rc != 0;
+}
+
+/* lws turns a CONNECT request into a raw socket with no timeout; it gets a 405 and is closed. */
+static int http__raw_refuse(struct lws *wsi)
+{
+  static const char msg[] = "HTTP/1.1 405 Method Not Allowed\r\nContent-Length: 0\r\nConnection: close\r\n\r\n";
+  unsigned char buf[LWS_PRE + sizeof msg];
+  memcpy(buf + LWS_PRE, msg, sizeof msg - 1);
+  lws_write(wsi, buf + LWS_PRE, sizeof msg - 1, LWS_WRITE_RAW);
+  return -1;
+}
+
 static int http__callback(struct lws *wsi, enum lws_callback_reasons reason, void *user, void *in,
                           size_t len)
 {
@@ -800,6 +1019,21 @@ static int http__callback(struct lws *wsi, enum lws_callback_reasons reason, voi
     return -1;
   case LWS_CALLBACK_HTTP_CONFIRM_UPGRADE:
     return -1; /* plain HTTP only */
+  case LWS_CALLBACK_FILTER_NETWORK_CONNECTION:
+    return http__filter(s, wsi, user);
+  case LWS_CALLBACK_WSI_CREATE: /* right after the filter, for the connection it admitted */
+    if (s->lim && s->accepted_fd >= 0) connlim_bind(s->lim, s->accepted_fd, wsi);
+    s->accepted_fd = -1;
+    return 0;
+  case LWS_CALLBACK_WSI_DESTROY:
+    if (s->lim) connlim_release(s->lim, wsi);
+    return 0;
+  case LWS_CALLBACK_RAW_ADOPT:
+    lws_set_timeout(wsi, PENDING_TIMEOUT_USER_OK, HTTP_REQUEST_TIMEOUT_S);
+    lws_callback_on_writable(wsi);
+    return 0;
+  case LWS_CALLBACK_RAW_WRITEABLE:
+    return http__raw_refuse(wsi);
   case LWS_CALLBACK_CLOSED_HTTP:
   case LWS_CALLBACK_HTTP_DROP_PROTOCOL:
     if (c) http__conn_reset(c);
@@ -811,12 +1045,44 @@ static int http__callback(struct lws *wsi, enum lws_callback_reasons reason, voi
 
 /* ---- lifecycle ------------------------------------------------------------------------------ */
 
+/* The server whose accept failures the lws log reports (lws logs without a user pointer; the
+ * daemon runs one server). */
+static struct http_server *http__log_owner;
+
+static void http__pause_tick(uv_timer_t *t)
+{
+  struct http_server *s = t->data;
+  if (!s->listen_wsi) return;
+  if (s->pause_state == 1) {
+    lws_rx_flow_control(s->listen_wsi, 0);
+    s->pause_state = 2;
+    uv_timer_start(t, http__pause_tick, HTTP_ACCEPT_PAUSE_MS, 0);
+  } else {
+    lws_rx_flow_control(s->listen_wsi, 1);
+    s->pause_state = 0;
+  }
+}
+
+/* accept() failing for want of descriptors leaves the listening socket readable: without a
+ * pause the loop would spin on it. Paused from a timer, outside lws's own service. */
+static void http__accept_failed(struct http_server *s)
+{
+  if (!s || !s->pause_timer_init || s->pause_state) return;
+  s->pause_state = 1;
+  uv_timer_start(&s->accept_pause, http__pause_tick, 0, 0);
+}
+
 static void http__lws_log(int level, const char *line)
 {
   char msg[512];
   snprintf(msg, sizeof msg, "%s", line);
   size_t n = strlen(msg);
   while (n > 0 && (msg[n - 1] == '\n' || msg[n - 1] == '\r')) msg[--n] = '\0';
+  if (strstr(msg, "accept: errno") && (strstr(msg, " 24") || strstr(msg, " 23"))) {
+    http__accept_failed(http__log_owner);
+    DG_LOG_RL(DG_LOG_ERR, HTTP_SUBSYS, "out of descriptors: not accepting for %d ms", HTTP_ACCEPT_PAUSE_MS);
+    return;
+  }
   DG_LOG_RL(level == LLL_ERR ? DG_LOG_ERR : DG_LOG_WARN, HTTP_SUBSYS, "lws: %s", msg);
 }
 
@@ -833,6 +1099,11 @@ static void http__free(struct http_server *s)
     free(s->limits[i].glob);
   }
   free(s->limits);
+  for (size_t i = 0; i < s->nhosts; i++) free(s->hosts[i]);
+  free(s->hosts);
+  free(s->read_prefix);
+  connlim_free(s->lim);
+  if (http__log_owner == s) http__log_owner = NULL;
   free(s);
 }
 
@@ -867,6 +1138,8 @@ static void http__reap(uv_idle_t *h)
 
 static void http__teardown(struct http_server *s)
 {
+  if (s->pause_timer_init) uv_close((uv_handle_t *)&s->accept_pause, NULL);
+  s->pause_timer_init = 0;
   s->destroy_calls++;
   lws_context_destroy(s->ctx); /* stops listening and starts closing every connection now */
   uv_idle_init(s->loop, &s->reaper);
@@ -906,32 +1179,66 @@ static int http__listen_config(const char *addr, char *iface, size_t ifacelen, u
   return http__listen_config(numeric, iface, ifacelen, options);
 }
 
-int http_start(struct http_server **out, uv_loop_t *loop, const char *addr, uint16_t port)
+static struct http_server *http__new(const struct http_options *o)
 {
-  if (!out || !loop) return -EINVAL;
-  *out = NULL;
-  char iface[256];
-  uint64_t options;
-  int rc = http__listen_config(addr, iface, sizeof iface, &options);
-  if (rc < 0) {
-    DG_ERR(HTTP_SUBSYS, "cannot listen on %s: %s", addr, strerror(-rc));
-    return rc;
-  }
+  static const char *const always[] = {"localhost", "127.0.0.1", "::1"};
   struct http_server *s = calloc(1, sizeof *s);
-  if (!s) return -ENOMEM;
-  s->loop = loop;
+  if (!s) return NULL;
+  s->accepted_fd = -1;
   s->protocols[0] = (struct lws_protocols){
     .name = "http",
     .callback = http__callback,
     .per_session_data_size = sizeof(struct http_conn),
   };
+  int rc = 0;
+  for (size_t i = 0; i < sizeof always / sizeof always[0]; i++) rc |= http__add_host(s, always[i]);
+  rc |= http__add_host(s, o->listen);
+  for (size_t i = 0; i < o->n_hosts; i++) rc |= http__add_host(s, o->hosts[i]);
+  if (rc) {
+    http__free(s);
+    return NULL;
+  }
+  return s;
+}
 
-  lws_set_log_level(LLL_ERR | LLL_WARN, http__lws_log);
+struct http_server *http_router_new(const struct http_options *o)
+{
+  static const struct http_options none;
+  return http__new(o ? o : &none);
+}
 
+void http_router_free(struct http_server *s)
+{
+  if (s) http__free(s);
+}
+
+/* Caps from the descriptor limit, and the per-client table. */
+static int http__caps(struct http_server *s, const struct http_options *o)
+{
+  int clamped = 0;
+  unsigned nofile = connlim_nofile();
+  int rc = connlim_derive(nofile, o->max_connections, o->max_connections_per_client, o->fd_reserve, &s->caps,
+                          &clamped);
+  if (rc) {
+    DG_ERR(HTTP_SUBSYS, "the descriptor limit (%u) leaves fewer than %u HTTP connections beside the reserve "
+           "of %u: raise LimitNOFILE or lower daemon.http.fd_reserve", nofile, CONNLIM_MIN_TOTAL,
+           o->fd_reserve ? o->fd_reserve : CONNLIM_MIN_RESERVE);
+    return rc;
+  }
+  if (clamped)
+    DG_WARN(HTTP_SUBSYS, "daemon.http connection caps lowered to what the descriptor limit %u leaves", nofile);
+  DG_INFO(HTTP_SUBSYS, "at most %u connections (%u per client address); %u of %u descriptors kept for the rest",
+          s->caps.max_total, s->caps.max_per_client, s->caps.reserve, nofile);
+  return connlim_new(&s->lim, nofile, &s->caps);
+}
+
+static int http__context(struct http_server *s, uv_loop_t *loop, int tls)
+{
   void *foreign_loops[1] = {loop};
   struct lws_context_creation_info info;
   memset(&info, 0, sizeof info);
   info.options = LWS_SERVER_OPTION_LIBUV | LWS_SERVER_OPTION_EXPLICIT_VHOSTS;
+  if (tls) info.options |= LWS_SERVER_OPTION_DO_SSL_GLOBAL_INIT;
   info.foreign_loops = foreign_loops;
   info.user = s;
   info.pcontext = &s->ctx;
@@ -939,34 +1246,73 @@ int http_start(struct http_server **out, uv_loop_t *loop, const char *addr, uint
   info.port = CONTEXT_PORT_NO_LISTEN_SERVER;
   info.timeout_secs = HTTP_REQUEST_TIMEOUT_S; /* lws reads the body timeout from the context */
   info.max_http_header_data = HTTP_MAX_HEADER_DATA;
+  /* lws stops accepting when its table holds limit - 1 descriptors; the listener is one. */
+  info.fd_limit_per_thread = s->caps.max_total + 2;
   s->ctx = lws_create_context(&info);
   if (!s->ctx) {
     DG_ERR(HTTP_SUBSYS, "cannot create the lws context");
-    free(s);
     return -ENOMEM;
   }
+  uv_timer_init(loop, &s->accept_pause);
+  s->accept_pause.data = s;
+  s->pause_timer_init = 1;
+  http__log_owner = s;
+  return 0;
+}
 
+int http_start_opts(struct http_server **out, uv_loop_t *loop, const struct http_options *o)
+{
+  if (!out || !loop || !o || !o->tls_cert != !o->tls_key) return -EINVAL;
+  *out = NULL;
+  char iface[256];
+  uint64_t options;
+  const char *addr = o->listen;
+  int rc = http__listen_config(addr, iface, sizeof iface, &options);
+  if (rc < 0) {
+    DG_ERR(HTTP_SUBSYS, "cannot listen on %s: %s", addr, strerror(-rc));
+    return rc;
+  }
+  struct http_server *s = http__new(o);
+  if (!s) return -ENOMEM;
+  s->loop = loop;
+  lws_set_log_level(LLL_ERR | LLL_WARN, http__lws_log);
+  if ((rc = http__caps(s, o)) || (rc = http__context(s, loop, o->tls_cert != NULL))) {
+    http__free(s);
+    return rc;
+  }
+
+  struct lws_context_creation_info info;
   memset(&info, 0, sizeof info);
   info.options = options;
   info.protocols = s->protocols;
   info.vhost_name = "default";
   info.iface = iface[0] ? iface : NULL;
-  info.port = port;
+  info.port = o->port;
   info.timeout_secs = HTTP_REQUEST_TIMEOUT_S;
   info.timeout_secs_ah_idle = HTTP_REQUEST_TIMEOUT_S;
   info.keepalive_timeout = HTTP_KEEPALIVE_S;
+  info.ssl_cert_filepath = o->tls_cert;
+  info.ssl_private_key_filepath = o->tls_key;
+  if (o->tls_cert) info.options |= LWS_SERVER_OPTION_DO_SSL_GLOBAL_INIT; /* lws reads it per vhost too */
   errno = 0;
   s->vhost = lws_create_vhost(s->ctx, &info);
   if (!s->vhost || lws_get_vhost_listen_port(s->vhost) <= 0) {
     rc = errno == EADDRINUSE || errno == EADDRNOTAVAIL || errno == EACCES ? -errno : -EIO;
-    DG_ERR(HTTP_SUBSYS, "cannot listen on %s:%u: %s", addr ? addr : "*", port, strerror(-rc));
+    if (o->tls_cert && rc == -EIO)
+      DG_ERR(HTTP_SUBSYS, "cannot serve TLS with certificate %s and key %s", o->tls_cert, o->tls_key);
+    DG_ERR(HTTP_SUBSYS, "cannot listen on %s:%u: %s", addr ? addr : "*", o->port, strerror(-rc));
     http__teardown(s);
     return rc;
   }
   s->port = (uint16_t)lws_get_vhost_listen_port(s->vhost);
-  DG_INFO(HTTP_SUBSYS, "listening on %s:%u", addr && addr[0] ? addr : "*", s->port);
+  DG_INFO(HTTP_SUBSYS, "listening on %s:%u%s", addr && addr[0] ? addr : "*", s->port, o->tls_cert ? " (TLS)" : "");
   *out = s;
   return 0;
+}
+
+int http_start(struct http_server **out, uv_loop_t *loop, const char *addr, uint16_t port)
+{
+  return http_start_opts(out, loop, &(struct http_options){.listen = addr, .port = port});
 }
 
 uint16_t http_port(const struct http_server *s) { return s ? s->port : 0; }

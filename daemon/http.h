@@ -2,7 +2,13 @@
  *
  * Handlers run on the loop thread and answer synchronously. Request bodies are limited to
  * HTTP_MAX_BODY bytes (413 beyond) unless http_body_limit allows more for a method and path;
- * a request that does not complete within HTTP_REQUEST_TIMEOUT_S is dropped. */
+ * a request that does not complete within HTTP_REQUEST_TIMEOUT_S is dropped, whatever its method
+ * (CONNECT and upgrades are answered 405 and closed).
+ *
+ * Connections are capped below the descriptor limit (connlim.h): when the cap is reached the
+ * server stops accepting until connections close, so drivers, the store and notifications keep
+ * their descriptors. Requests whose Host header names another server are refused with 421 (DNS
+ * rebinding). Every answer carries Content-Security-Policy, X-Frame-Options and Referrer-Policy. */
 #ifndef DG_HTTP_H
 #define DG_HTTP_H
 
@@ -23,6 +29,8 @@ struct http_request {
   const char *content_type;  /* Content-Type header value, or NULL */
   const char *body;          /* NUL-terminated, "" if none */
   size_t body_len;
+  const char *host;          /* Host header value, or NULL */
+  int loopback;              /* the client connected from a loopback address */
 };
 
 struct http_response {
@@ -34,8 +42,20 @@ struct http_response {
 
 typedef void (*http_handler_fn)(void *ud, const struct http_request *req, struct http_response *resp);
 
+struct http_options {
+  const char *listen;               /* address, host name or interface; NULL/"*" = all */
+  uint16_t port;                    /* 0 = ephemeral */
+  unsigned max_connections;         /* 0 = derived from the descriptor limit (connlim_derive) */
+  unsigned max_connections_per_client;
+  unsigned fd_reserve;              /* 0 = derived */
+  const char *const *hosts;         /* Host names answered besides localhost, 127.0.0.1, ::1 and listen */
+  size_t n_hosts;
+  const char *tls_cert, *tls_key;   /* PEM files: serve HTTPS (both or neither) */
+};
+
 /* Loop thread. Listens on addr:port (port 0 = ephemeral; see http_port). 0 or negative errno. */
 int http_start(struct http_server **out, uv_loop_t *loop, const char *addr, uint16_t port);
+int http_start_opts(struct http_server **out, uv_loop_t *loop, const struct http_options *o);
 uint16_t http_port(const struct http_server *s);
 
 /* Routes: `pattern` is an exact path ("/healthz") or a prefix ending in '*' ("/api/v1/alarms/" followed by a star).
@@ -56,6 +76,11 @@ typedef int (*http_admit_fn)(void *ud, const char *authorization);
 int http_body_limit(struct http_server *s, const char *method, const char *glob, size_t max_body,
                     http_admit_fn admit, void *ud);
 
+/* Reads (GET, HEAD) of paths starting with `prefix` need a bearer token that `admit` accepts,
+ * else 401; with open_on_loopback, clients connected from a loopback address need none. Static
+ * files and other paths stay open. */
+int http_read_auth(struct http_server *s, const char *prefix, http_admit_fn admit, void *ud, int open_on_loopback);
+
 /* Serve files under `dir` for paths under url_prefix ("/" → dir/index.html). No directory
  * listing, no ".." escapes. */
 int http_static(struct http_server *s, const char *url_prefix, const char *dir);
@@ -63,6 +88,18 @@ int http_static(struct http_server *s, const char *url_prefix, const char *dir);
 /* Query helper: copies the URL-decoded value of `key` into out; returns its length, -1 when the
  * key is absent, -2 when its value does not fit in out or holds a NUL (%00). */
 int http_query_get(const char *query, const char *key, char *out, size_t outlen);
+
+/* Nonzero when [s, s+n) is well-formed UTF-8 without NUL bytes; else *bad_at (if not NULL) is
+ * the offset of the first offending byte. */
+int http_utf8_valid(const char *s, size_t n, size_t *bad_at);
+
+/* The request decision without a connection (what the server does once a request's headers and
+ * body are in): Host check, route, read authorization, handler. allow receives the methods of a
+ * 405. A server from http_router_new has routes but does not listen (tests and fuzzing). */
+void http_handle(struct http_server *s, const struct http_request *req, struct http_response *resp, char *allow,
+                 size_t allowlen);
+struct http_server *http_router_new(const struct http_options *o);
+void http_router_free(struct http_server *s);
 
 /* Loop thread. Stops listening and destroys the lws context; the loop must keep running until
  * its handles have closed. */

@@ -23,6 +23,9 @@
 #include "ledger.h"
 #include "ledger_watch.h"
 #include "log.h"
+#include "national.h"
+#include "report_auto.h"
+#include "upload.h"
 #include "model_edits.h"
 #include "modbus.h"
 #include "mqtt.h"
@@ -74,6 +77,8 @@ struct dg_daemon {
   uv_signal_t sig_term, sig_int, sig_hup;
   int stopping;
   struct ledger_watch *ledger_watch;
+  struct upload *upload;
+  struct report_auto *report_auto;
 };
 
 static void main__usage(FILE *f)
@@ -206,6 +211,10 @@ static void main__shutdown(struct dg_daemon *d)
   ledger_watch_close(d->ledger_watch);
   d->ledger_watch = NULL;
   if (d->notify) notify_close(d->notify);
+  report_auto_close(d->report_auto);
+  d->report_auto = NULL;
+  upload_close(d->upload);
+  d->upload = NULL;
   if (d->httpc) httpc_close(d->httpc);
   if (d->store) store_close(d->store);
   d->store = NULL;
@@ -365,9 +374,14 @@ static void main__dashboard(struct dg_daemon *d)
 
 static int main__start_http(struct dg_daemon *d)
 {
-  const char *addr = d->opt.http_listen ? d->opt.http_listen : d->cfg->http_listen;
-  uint16_t port = d->opt.http_port >= 0 ? (uint16_t)d->opt.http_port : d->cfg->http_port;
-  int rc = http_start(&d->http, &d->loop, addr, port);
+  const struct dg_config *c = d->cfg;
+  const char *addr = d->opt.http_listen ? d->opt.http_listen : c->http_listen;
+  uint16_t port = d->opt.http_port >= 0 ? (uint16_t)d->opt.http_port : c->http_port;
+  struct http_options o = {.listen = addr, .port = port, .max_connections = c->http_max_connections,
+                           .max_connections_per_client = c->http_max_per_client, .fd_reserve = c->http_fd_reserve,
+                           .hosts = (const char *const *)c->http_hosts, .n_hosts = c->n_http_hosts,
+                           .tls_cert = c->http_tls_cert, .tls_key = c->http_tls_key};
+  int rc = http_start_opts(&d->http, &d->loop, &o);
   if (rc) {
     DG_ERR("http", "cannot listen on %s:%u: %s", addr, port, strerror(-rc));
     return rc;
@@ -376,11 +390,13 @@ static int main__start_http(struct dg_daemon *d)
                             .notify = d->notify, .queue = &d->queue, .started_ms = dg_wall_ms(),
                             .authenticate = auth_authenticate, .auth_ud = &d->auth,
                             .apply_model = main__apply_model, .model_ud = d,
-                            .attachments_dir = d->attachments_dir, .http = d->http};
+                            .attachments_dir = d->attachments_dir, .http = d->http,
+                            .upload = d->upload};
   rc = api_register(d->http, &d->api);
+  if (!rc) rc = http_read_auth(d->http, "/api/", api_admit, &d->api, c->http_open_reads_on_loopback);
   if (!rc) main__dashboard(d);
   /* The actual port, on one line tests and scripts can read. */
-  if (!rc) DG_INFO("http", "listening on http://%s:%u", addr, http_port(d->http));
+  if (!rc) DG_INFO("http", "listening on %s://%s:%u", c->http_tls_cert ? "https" : "http", addr, http_port(d->http));
   return rc;
 }
 
@@ -411,6 +427,11 @@ static int main__start(struct dg_daemon *d)
   d->engine_ready = 1;
   if ((rc = notify_resume(d->notify))) return rc;
   if ((rc = ledger_watch_start(&d->ledger_watch, &d->engine))) return rc;
+  if ((rc = upload_start(&d->upload, &d->loop, (const struct dg_config *const *)&d->cfg, d->store, d->httpc)))
+    return rc;
+  if ((rc = report_auto_start(&d->report_auto, &d->loop, (const struct dg_config *const *)&d->cfg, d->store,
+                              d->notify, d->upload)))
+    return rc;
   if ((rc = sampleq_init(&d->queue, &d->loop, engine_on_samples, &d->engine))) return rc;
   d->queue_ready = 1;
   if ((rc = mqtt_start(&d->mqtt, &d->loop, d->cfg, &d->queue))) return rc;
@@ -551,6 +572,7 @@ static int main__export(struct dg_daemon *d)
   if (!rc) rc = main__signals(d);
   if (!rc) rc = main__open_store(d);
   if (!rc) main__start_with_edits(d); /* export the model in force, with the API's edits */
+  if (!rc && d->cfg->national) rc = national_assign_ids(d->cfg, d->store);
   if (!rc) rc = export_write_files(d->cfg, store_reader(d->store), d->opt.export_since_ms, d->opt.export_dir, err,
                                    sizeof err);
   if (rc && d->store) DG_ERR("export", "%s", err);

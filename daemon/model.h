@@ -64,6 +64,7 @@ struct dg_measure {
   char *resp_dept;        /* responsible: { dept, person } who carries the measure out (may be NULL) */
   char *resp_person;      /* a dg_person id (may be NULL) */
   char *troubleshoot;     /* troubleshootContent (may be NULL) */
+  char *classify3;        /* classify3: free text refining the sub-class (may be NULL) */
   /* check_cycle { n, unit }: inspection cycle; cycle_unit 0 = default by the event's level,
    * else enum inspect_unit (1 hour, 2 day, 3 month, 4 year). */
   int cycle_n;
@@ -354,6 +355,13 @@ struct dg_config {
 
   char *http_listen;        /* "127.0.0.1" default */
   uint16_t http_port;       /* 8080 default */
+  uint32_t http_max_connections;     /* 0: derived from the descriptor limit */
+  uint32_t http_max_per_client;      /* 0: derived */
+  uint32_t http_fd_reserve;          /* 0: derived */
+  char **http_hosts;                 /* Host names answered besides the loopback names and listen */
+  size_t n_http_hosts;
+  bool http_open_reads_on_loopback;  /* GET /api/... from loopback clients needs no token */
+  char *http_tls_cert, *http_tls_key;/* PEM files: the listener serves HTTPS */
   char *db_path;            /* "dualguard.db" default; --db overrides */
   uint32_t history_flush_ms;/* sample batch period, default 1000 */
   uint32_t hazard_deadline_days; /* default rectification deadline, default 7 */
@@ -389,6 +397,10 @@ struct dg_config {
   /* ledger.upload_quota: photo bytes one person may upload in 24 h, and the most all stored
    * photos may take, in MiB (defaults 256 and 4096). */
   uint32_t upload_person_day_mib, upload_total_mib;
+
+  /* national: the enterprise codes and choices of the national upload profile (NULL if absent;
+   * national_config.h). */
+  struct dg_national *national;
 };
 
 /* Lookups by id (linear or hashed; NULL if absent). */

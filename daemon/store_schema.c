@@ -129,6 +129,32 @@ const char *const store_migrations[] = {
   "ALTER TABLE api_tokens ADD COLUMN revoked_ms INTEGER;"
   "UPDATE api_tokens SET expires_ms = CAST(strftime('%s', 'now') AS INTEGER) * 1000 + 90 * 86400000;"
   "CREATE INDEX attachments_uploader ON attachments(uploader, created_ms);",
+
+  /* 7 → 8: national upload profile. Every record sent to the regulator's platform has a UUID,
+   * stored the first time the record is seen and never regenerated; parent is the key of the
+   * entity it belongs to (so a deleted entity still names it). kind: hazard_source, unit, event,
+   * measure, task (standing task of a measure, key = the measure id), record (inspection_tasks
+   * id), hazard (hazards id), shutdown (shutdown_records id). 停车检修 shutdown / maintenance
+   * records of a hazard source or unit. */
+  "CREATE TABLE national_ids ("
+  "  kind TEXT NOT NULL, key TEXT NOT NULL, uuid TEXT NOT NULL UNIQUE, parent TEXT,"
+  "  created_ms INTEGER NOT NULL, PRIMARY KEY (kind, key));"
+  "CREATE TABLE shutdown_records ("
+  "  id INTEGER PRIMARY KEY, hazard_source TEXT NOT NULL, unit TEXT,"
+  "  start_ms INTEGER NOT NULL, end_ms INTEGER, reason TEXT NOT NULL,"
+  "  deleted INTEGER NOT NULL DEFAULT 0,"
+  "  created_ms INTEGER NOT NULL, created_by TEXT NOT NULL, updated_ms INTEGER NOT NULL, updated_by TEXT NOT NULL);"
+  /* Upload journal: every version of a record to push, in order (seq), acknowledged only on the
+   * platform's success code; upload_state holds the digest of the last version queued. */
+  "CREATE TABLE upload_state (uuid TEXT PRIMARY KEY, kind INTEGER NOT NULL, sha256 TEXT NOT NULL);"
+  "CREATE TABLE upload_queue ("
+  "  seq INTEGER PRIMARY KEY, kind INTEGER NOT NULL,"  /* enum national_kind */
+  "  uuid TEXT NOT NULL, body TEXT NOT NULL, queued_ms INTEGER NOT NULL,"
+  "  attempts INTEGER NOT NULL DEFAULT 0, last_error TEXT, acked_ms INTEGER);"
+  "CREATE INDEX upload_queue_pending ON upload_queue(acked_ms, seq);"
+  /* 月报 the monthly report of major risks and major hazards, made once per month for the month
+   * before (report_auto.h): its JSON document as report_monthly built it. */
+  "CREATE TABLE monthly_reports (month TEXT PRIMARY KEY, created_ms INTEGER NOT NULL, body TEXT NOT NULL);",
 };
 
 const unsigned store_n_migrations = sizeof store_migrations / sizeof store_migrations[0];

@@ -18,7 +18,7 @@ const I18N = {
     'lang.other': 'English',
     'tab.risk': '风险四色图', 'tab.alarms': '实时报警', 'tab.hazards': '隐患台账', 'tab.inspections': '排查任务',
     'settings.open': '设置', 'settings.title': '操作令牌',
-    'settings.help': '确认、搁置报警和处理隐患、排查任务需要令牌（dualguardd --create-token 人员）。令牌只保存在本浏览器标签页会话中。',
+    'settings.help': '查看、确认和搁置报警，以及处理隐患和排查任务，需要令牌（dualguardd --create-token 人员；查看只需 viewer 角色）。令牌只保存在本浏览器标签页会话中。',
     'settings.token': '令牌', 'settings.save': '保存', 'settings.clear': '清除',
     'settings.set': '已设置令牌', 'settings.unset': '未设置令牌',
     'updated': '更新于 {t}',
@@ -72,7 +72,7 @@ const I18N = {
     'lang.other': '中文',
     'tab.risk': 'Risk map', 'tab.alarms': 'Live alarms', 'tab.hazards': 'Hazard ledger', 'tab.inspections': 'Inspections',
     'settings.open': 'Settings', 'settings.title': 'Operator token',
-    'settings.help': 'Acknowledging, shelving, and acting on hazards and inspections need a token (dualguardd --create-token PERSON). It is kept for this browser tab only.',
+    'settings.help': 'Viewing, acknowledging and shelving, and acting on hazards and inspections, need a token (dualguardd --create-token PERSON; the viewer role is enough to view). It is kept for this browser tab only.',
     'settings.token': 'Token', 'settings.save': 'Save', 'settings.clear': 'Clear',
     'settings.set': 'token set', 'settings.unset': 'no token',
     'updated': 'updated {t}',
@@ -206,13 +206,26 @@ function showMessage(text, kind) {
 
 /* ---- API ------------------------------------------------------------------------------------- */
 
+function authHeaders() {
+  const token = sessionStorage.getItem(TOKEN_KEY);
+  return token ? {Authorization: 'Bearer ' + token} : {};
+}
+
+/* Reads need a token unless the daemon opens them to this (loopback) browser: on 401 the page
+ * asks for one, once. */
+function askForToken() {
+  if (app.askedToken) return;
+  app.askedToken = true;
+  showMessage(t('err.401'), 'error');
+  $('settings').hidden = false;
+}
+
 async function getJSON(path) {
   const ctl = new AbortController();
   const timer = setTimeout(() => ctl.abort(), FETCH_TIMEOUT_MS);
   try {
-    const token = sessionStorage.getItem(TOKEN_KEY);
-    const headers = token ? {Authorization: 'Bearer ' + token} : {};
-    const r = await fetch(path, {signal: ctl.signal, cache: 'no-store', headers});
+    const r = await fetch(path, {signal: ctl.signal, cache: 'no-store', headers: authHeaders()});
+    if (r.status === 401) askForToken();
     if (!r.ok) throw new Error(path + ': HTTP ' + r.status);
     return await r.json();
   } finally {
@@ -221,9 +234,7 @@ async function getJSON(path) {
 }
 
 async function postJSON(path, body) {
-  const token = sessionStorage.getItem(TOKEN_KEY);
-  const headers = {'Content-Type': 'application/json'};
-  if (token) headers.Authorization = 'Bearer ' + token;
+  const headers = {'Content-Type': 'application/json', ...authHeaders()};
   const r = await fetch(path, {method: 'POST', headers, body: JSON.stringify(body)});
   let payload = null;
   try { payload = await r.json(); } catch (e) { payload = null; }
@@ -596,6 +607,7 @@ function init() {
     ev.preventDefault();
     const v = $('token-input').value.trim();
     if (v) sessionStorage.setItem(TOKEN_KEY, v);
+    app.askedToken = false;
     $('token-input').value = '';
     loadMe();
   });

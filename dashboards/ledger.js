@@ -191,11 +191,9 @@ async function photoBlob(file) {
 async function uploadPhoto(kind, id, file, query) {
   try {
     const blob = await photoBlob(file);
-    const token = sessionStorage.getItem(TOKEN_KEY);
     const qs = new URLSearchParams(query || {}).toString();
     const r = await fetch(`/api/v1/${kind}/${encodeURIComponent(id)}/photos${qs ? '?' + qs : ''}`, {
-      method: 'POST', body: blob,
-      headers: Object.assign({'Content-Type': blob.type || 'image/jpeg'}, token ? {Authorization: 'Bearer ' + token} : {}),
+      method: 'POST', body: blob, headers: {'Content-Type': blob.type || 'image/jpeg', ...authHeaders()},
     });
     let body = null;
     try { body = await r.json(); } catch (e) { body = null; }

@@ -9,6 +9,7 @@
 
 #include "grade.h"
 #include "log.h"
+#include "national.h"
 
 void export_json_text(cJSON *o, const char *k, const char *v)
 {
@@ -159,6 +160,7 @@ cJSON *export_substances(const struct dg_hazard_source *hs, const char *critical
 
 cJSON *export_build(const struct dg_config *cfg, struct store_conn *c, int64_t since_ms)
 {
+  if (cfg->national) return national_build(cfg, c, since_ms); /* the national profile replaces this one */
   cJSON *root = cJSON_CreateObject();
   cJSON_AddNumberToObject(root, "since", (double)since_ms);
   cJSON_AddNumberToObject(root, "until", (double)dg_wall_ms());
@@ -217,13 +219,16 @@ int export_write_files(const struct dg_config *cfg, struct store_conn *c, int64_
   cJSON *manifest = cJSON_CreateObject();
   cJSON_AddItemReferenceToObject(manifest, "since", cJSON_GetObjectItem(root, "since"));
   cJSON_AddItemReferenceToObject(manifest, "until", cJSON_GetObjectItem(root, "until"));
-  cJSON_AddItemReferenceToObject(manifest, "enterpriseCode", cJSON_GetObjectItem(root, "enterpriseCode"));
+  const char *code_key = cfg->national ? "companyCode" : "enterpriseCode";
+  cJSON_AddItemReferenceToObject(manifest, code_key, cJSON_GetObjectItem(root, code_key));
   cJSON *counts = cJSON_AddObjectToObject(manifest, "counts");
+  size_t n_kinds = cfg->national ? NATIONAL_N_KINDS : sizeof export__kinds / sizeof export__kinds[0];
   int rc = 0;
-  for (size_t i = 0; !rc && i < sizeof export__kinds / sizeof export__kinds[0]; i++) {
-    const cJSON *arr = cJSON_GetObjectItem(root, export__kinds[i]);
-    cJSON_AddNumberToObject(counts, export__kinds[i], cJSON_GetArraySize(arr));
-    rc = export__write_json(dir, export__kinds[i], arr, err, errlen);
+  for (size_t i = 0; !rc && i < n_kinds; i++) {
+    const char *kind = cfg->national ? national_kind_key((enum national_kind)i) : export__kinds[i];
+    const cJSON *arr = cJSON_GetObjectItem(root, kind);
+    cJSON_AddNumberToObject(counts, kind, cJSON_GetArraySize(arr));
+    rc = export__write_json(dir, kind, arr, err, errlen);
   }
   if (!rc) rc = export__write_json(dir, "manifest", manifest, err, errlen);
   cJSON_Delete(manifest);

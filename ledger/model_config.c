@@ -84,7 +84,7 @@ static int model_config__measure_responsible(struct dg_ycheck *y, const struct d
 
 /* ---- measures ---- */
 
-enum { MEA_ID, MEA_DESC, MEA_CLASSIFY, MEA_SRC, MEA_LEVEL, MEA_RESP, MEA_TROUBLE, MEA_CYCLE, MEA_WORKDAYS };
+enum { MEA_ID, MEA_DESC, MEA_CLASSIFY, MEA_SRC, MEA_LEVEL, MEA_RESP, MEA_TROUBLE, MEA_CYCLE, MEA_WORKDAYS, MEA_CLASSIFY3 };
 static const struct dg_yfield model_config__measure_fields[] = {
   [MEA_ID] = YF_STR("id", struct dg_measure, id, DG_YF_REQ),
   [MEA_DESC] = YF_STR("desc", struct dg_measure, desc, 0),
@@ -95,6 +95,7 @@ static const struct dg_yfield model_config__measure_fields[] = {
   [MEA_TROUBLE] = YF_STR("troubleshoot", struct dg_measure, troubleshoot, 0),
   [MEA_CYCLE] = YF_NODE("check_cycle", 0),
   [MEA_WORKDAYS] = YF_BOOL("work_days", struct dg_measure, work_days),
+  [MEA_CLASSIFY3] = YF_STR("classify3", struct dg_measure, classify3, 0),
 };
 
 enum { CYC_N, CYC_UNIT };
@@ -119,22 +120,22 @@ static int model_config__cycle(struct dg_ycheck *y, const struct dg_ynode *n, vo
   return rc;
 }
 
-/* "1" → classify1 only; "1-4" → classify1 1, classify2 "1-4". */
+/* "1" → classify1 only; "1-4" → classify1 1, classify2 "1-4". The national list of sub-classes
+ * is closed: 1-1…1-5, 2-1…2-3, 3-1…3-4, 4-1…4-5. */
 static int model_config__classify(struct dg_ycheck *y, const struct dg_ynode *n, void *obj)
 {
+  static const char last_sub[5] = {0, '5', '3', '4', '5'};
   struct dg_measure *m = obj;
   const char *t = NULL;
   int rc = dg_yc_scalar(y, n, "a classification like \"1-4\"", &t);
   if (rc) return rc;
   bool ok = t && t[0] >= '1' && t[0] <= '4';
-  if (ok && t[1] == '-') {
-    const char *sub = t + 2;
-    ok = sub[0] >= '1' && sub[0] <= '9' && (!sub[1] || (sub[1] >= '0' && sub[1] <= '9' && !sub[2]));
-  } else if (ok) {
-    ok = t[1] == '\0';
-  }
+  if (ok && t[1] == '-') ok = t[2] >= '1' && t[2] <= last_sub[t[0] - '0'] && !t[3];
+  else if (ok) ok = t[1] == '\0';
   if (!ok)
-    return dg_yc_fail(y, n, "expected a classification like \"1-4\" (classify1 1..4, '-', sub-class), got '%.64s'",
+    return dg_yc_fail(y, n,
+                      "expected a classification of the national list (1, 1-1…1-5, 2, 2-1…2-3, 3, 3-1…3-4, 4, "
+                      "4-1…4-5), got '%.64s'",
                       t ? t : "");
   m->classify1 = t[0] - '0';
   if (t[1] && !(m->classify2 = strdup(t))) return dg_yc_oom(y);
@@ -157,6 +158,9 @@ static int model_config__measure(struct dg_ycheck *y, const struct dg_ynode *n, 
   struct dg_yseen s;
   int rc = DG_YC_MAP(y, n, model_config__measure_fields, m, &s);
   if (!rc) rc = dg_yc_add_id(y, &cfg_ctx(y)->ix->measures, m->id, m, s.val[MEA_ID], "measure");
+  if (!rc && cfg_ctx(y)->c->national && m->data_src == 2 && !(m->troubleshoot && *m->troubleshoot))
+    rc = dg_yc_fail(y, n, "expected troubleshoot (troubleshootContent, required by the national upload for an "
+                          "inspected measure, data_src 2)");
   if (!rc) rc = dg_yc_under(y, s.val[MEA_CLASSIFY], "classify", m, model_config__classify);
   if (!rc) rc = dg_yc_under(y, s.val[MEA_CYCLE], "check_cycle", m, model_config__cycle);
   if (!rc) rc = dg_yc_under(y, s.val[MEA_LEVEL], "control_level", m, model_config__control_level);
@@ -429,6 +433,7 @@ static void model_config__free_units(struct dg_unit *units, size_t n)
         free(me->resp_dept);
         free(me->resp_person);
         free(me->troubleshoot);
+        free(me->classify3);
       }
       free(ev->measures);
       free(ev->id);

@@ -114,13 +114,32 @@ class Mosquitto:
                         "-m", payload] + (["-r"] if retain else []), check=True, timeout=10)
 
 
+READER = "dgtest-reader"
+
+
+def reader_person(config_path):
+    """Whose token the helpers read the API with (reads need one): the config's first person, or
+    a viewer added to a config without persons."""
+    with open(config_path, encoding="utf-8") as f:
+        text = f.read()
+    block = re.search(r"^persons:[^\n]*\n((?:[ \t].*\n?)*)", text, re.M)
+    first = block and re.search(r"\bid:\s*\"?([\w.-]+)", block.group(0))
+    if first:
+        return first.group(1)
+    with open(config_path, "a", encoding="utf-8") as f:
+        f.write(f"\npersons:\n  - {{ id: {READER}, roles: [viewer] }}\n")
+    return READER
+
+
 class Daemon:
-    def __init__(self, workdir, config_path, db_path, env=None, extra_args=()):
+    def __init__(self, workdir, config_path, db_path, env=None, extra_args=(), wrapper=()):
         self.workdir = workdir
         self.config_path = config_path
         self.db_path = db_path
         self.env = dict(os.environ, **(env or {}))
         self.extra_args = list(extra_args)
+        self.wrapper = list(wrapper)  # e.g. ("prlimit", "--nofile=256")
+        self.reader = None
         self.proc = None
         self.port = None
         self.log_path = None
@@ -131,13 +150,14 @@ class Daemon:
         self.log_path = os.path.join(self.workdir, f"daemon-{self.runs}.log")
         self.log = open(self.log_path, "w")
         # DG_DAEMON_WRAPPER runs the daemon under a tool, e.g. "valgrind --error-exitcode=99".
-        wrapper = os.environ.get("DG_DAEMON_WRAPPER", "").split()
+        wrapper = self.wrapper + os.environ.get("DG_DAEMON_WRAPPER", "").split()
+        self.reader = self.reader or reader_person(self.config_path)
         # A build-tree binary's default dashboard is the installed one: give the source tree's.
         args = wrapper + [DAEMON, "-c", self.config_path, "--db", self.db_path, "--http-port", "0", "--log-level", "debug",
                           "--dashboard", DASHBOARD_DIR]
         self.proc = subprocess.Popen(args + self.extra_args, stdout=self.log, stderr=subprocess.STDOUT, env=self.env)
         if wait_ready:
-            m = wait_until(lambda: re.search(r"listening on http://[\d.]+:(\d+)", self.read_log()), 20,
+            m = wait_until(lambda: re.search(r"listening on https?://[\d.]+:(\d+)", self.read_log()), 20,
                            "the daemon to listen")
             self.port = int(m.group(1))
             wait_until(lambda: "ready" in self.read_log(), 10, "the daemon to be ready")
@@ -157,17 +177,25 @@ class Daemon:
         with open(self.log_path, encoding="utf-8", errors="replace") as f:
             return f.read()
 
+    def read_headers(self):
+        """The Authorization header reads send: the reader's token."""
+        return {"Authorization": "Bearer " + self.token(self.reader)}
+
     def get(self, path):
-        with urllib.request.urlopen(f"http://127.0.0.1:{self.port}{path}", timeout=5) as r:
+        req = urllib.request.Request(f"http://127.0.0.1:{self.port}{path}", headers=self.read_headers())
+        with urllib.request.urlopen(req, timeout=5) as r:
             return r.status, json.loads(r.read().decode("utf-8"))
 
     def request(self, method, path, body=None, token=None, actor=None, ctype="application/json", timeout=20):
         """One HTTP request; body is bytes, None or JSON-encoded. Authenticated with `token`, or with
-        `actor`'s token. Returns (status, content type, raw body) for every status."""
+        `actor`'s token; a GET or HEAD without either reads as the reader (token="" sends none).
+        Returns (status, content type, raw body) for every status."""
         data = body if isinstance(body, (bytes, type(None))) else json.dumps(body).encode("utf-8")
         headers = {"Content-Type": ctype} if ctype else {}
         if actor:
             token = self.token(actor)
+        if token is None and method in ("GET", "HEAD"):
+            token = self.token(self.reader)
         if token:
             headers["Authorization"] = "Bearer " + token
         req = urllib.request.Request(f"http://127.0.0.1:{self.port}{path}", data=data, method=method, headers=headers)
@@ -265,13 +293,13 @@ def start_sink(cleanup, port=0):
 
 
 def start_daemon(workdir, cleanup, config=None, config_path=None, db="dg.db", start=True, connected=False,
-                 extra_args=(), env=None):
+                 extra_args=(), env=None, wrapper=()):
     """The daemon on `config` (YAML text, written to workdir/plant.yaml) or on the file config_path,
     with its database workdir/db; killed by cleanup. With start it is started (and with connected,
     also connected to its first MQTT broker)."""
     if config_path is None:
         config_path = write_config(workdir, config)
-    daemon = Daemon(workdir, config_path, os.path.join(workdir, db), env=env, extra_args=extra_args)
+    daemon = Daemon(workdir, config_path, os.path.join(workdir, db), env=env, extra_args=extra_args, wrapper=wrapper)
     cleanup.append(lambda: daemon.stop(signal.SIGKILL))
     if start:
         daemon.start()
@@ -280,14 +308,14 @@ def start_daemon(workdir, cleanup, config=None, config_path=None, db="dg.db", st
     return daemon
 
 
-def start_plant(workdir, cleanup, template, extra_args=(), start=True, hook_port=0):
+def start_plant(workdir, cleanup, template, extra_args=(), start=True, hook_port=0, wrapper=()):
     """Mosquitto, a webhook sink (on hook_port, 0 for any) and the daemon on `template` (a
     str.format template with {mqtt_port} and {hook_port}) in workdir, each stopped by cleanup. With
     start, the daemon is started and connected to the broker. Returns (broker, sink, daemon)."""
     broker = start_broker(workdir, cleanup)
     sink = start_sink(cleanup, hook_port)
     daemon = start_daemon(workdir, cleanup, template.format(mqtt_port=broker.port, hook_port=sink.port),
-                          start=start, connected=True, extra_args=extra_args)
+                          start=start, connected=True, extra_args=extra_args, wrapper=wrapper)
     return broker, sink, daemon
 
 

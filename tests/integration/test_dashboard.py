@@ -34,17 +34,20 @@ ZHAO = "  - {{ id: zhao, name: 赵安全员, roles: [safety_director] }}\n"
 assert ZHAO in CONFIG
 # The closed-loop plant plus an operator, who may acknowledge alarms (the others may not).
 PLANT = CONFIG.replace(ZHAO, ZHAO + "  - {{ id: zhang, name: 张操作员, roles: [operator] }}\n")
+# The page as the demo serves it: reads open to this machine, so the page shows data untokened.
+assert "daemon: {{ " in PLANT
+OPEN_READS = PLANT.replace("daemon: {{ ", "daemon: {{ http: {{ open_reads_on_loopback: true }}, ")
 
 
-def setup(workdir, cleanup):
-    broker, sink, daemon = start_plant(workdir, cleanup, PLANT, extra_args=["--dashboard", DASHBOARD_DIR])
+def setup(workdir, cleanup, template=OPEN_READS):
+    broker, sink, daemon = start_plant(workdir, cleanup, template, extra_args=["--dashboard", DASHBOARD_DIR])
     return broker, daemon
 
 
-def plant_with_alarms(workdir, cleanup):
+def plant_with_alarms(workdir, cleanup, template=OPEN_READS):
     """GT101 breached and back (RTN_UNACK, general hazard); GT102 still high (UNACK, major hazard:
     unit U01 red on its open major hazard)."""
-    broker, daemon = setup(workdir, cleanup)
+    broker, daemon = setup(workdir, cleanup, template)
     breach(daemon, broker, "t/gt101", "R-GT101-H")
     broker.publish("t/gt102", '{"value": 30}')
     wait_until(lambda: daemon.alarm("R-GT102-H")["state"] == "UNACK", 15, "R-GT102-H unacknowledged")
@@ -340,6 +343,24 @@ class Browser:
         shutil.rmtree(self.profile, ignore_errors=True)
 
 
+def test_page_asks_for_a_token_to_read(workdir, cleanup):
+    """Without open reads the page gets 401, asks for a token and reads with the one given."""
+    if not need_chromium():
+        return
+    daemon = plant_with_alarms(workdir, cleanup, PLANT)
+    browser = Browser(workdir)
+    cleanup.append(browser.close)
+    browser.goto(f"http://127.0.0.1:{daemon.port}/#alarms")
+    row = 'document.querySelector(\'tr[data-rule="R-GT102-H"]\')'
+    wait_until(lambda: "401" in browser.evaluate("document.getElementById('message').textContent"), 15,
+               "the page to ask for a token")
+    assert not browser.evaluate("document.getElementById('settings').hidden")
+    assert not browser.evaluate(f"!!{row}")
+    browser.evaluate(f"document.getElementById('token-input').value = {json.dumps(daemon.token('zhao'))};"
+                     "document.getElementById('token-form').requestSubmit()")
+    wait_until(lambda: browser.evaluate(f"!!{row}"), 15, "the alarms read with the token")
+
+
 def test_acknowledge_from_the_page(workdir, cleanup):
     if not need_chromium():
         return
@@ -530,6 +551,7 @@ if __name__ == "__main__":
     sys.exit(run_tests([
         test_static_files_and_page_in_chinese,
         test_english_hazard_detail_and_stale_data,
+        test_page_asks_for_a_token_to_read,
         test_acknowledge_from_the_page,
         test_alarm_summary_live,
     ]))

@@ -273,7 +273,7 @@ def test_point_trend(workdir, cleanup):
     for query in ("?limit=0", "?limit=x", "?limit=10001", "?since=2000&until=1000", "?since=abc"):
         assert history(daemon, "GT101", query)[0] == 400, query
     assert history(daemon, "NOPE")[0] == 404
-    assert daemon.call("GET", "/api/v1/whoami")[0] == 401
+    assert daemon.call("GET", "/api/v1/whoami", token="")[0] == 401
     assert daemon.call("GET", "/api/v1/whoami", token="0" * 64)[0] == 401
     st, me = daemon.call("GET", "/api/v1/whoami", actor="zhang")
     assert st == 200 and me == {"id": "zhang", "name": "张操作员", "roles": ["operator"]}, me

@@ -200,14 +200,17 @@ def test_debian_package(workdir, cleanup):
     status, page = http(port, "/")
     assert status == 200 and "<html" in page.lower(), (status, page[:200])
     status, body = http(port, "/api/v1/alarms")
-    assert status == 200 and '"alarms"' in body, (status, body)
-    # The broker password came from its secret file, read by the dualguard user.
-    wait_until(lambda: json.loads(http(port, "/api/v1/drivers")[1])["drivers"][0]["connected"], 20, "MQTT connected")
-
+    assert status == 401, (status, body)  # reads need a token too
     # The first admin's token, created by root as the README says: found the configured
     # database, worked as the dualguard user.
     token = run([SBIN, "--create-token", "admin", "--log-level", "error"], timeout=30).strip()
     assert re.fullmatch(r"[0-9a-f]{64}", token), token
+    status, body = http(port, "/api/v1/alarms", token=token)
+    assert status == 200 and '"alarms"' in body, (status, body)
+    # The broker password came from its secret file, read by the dualguard user.
+    wait_until(lambda: json.loads(http(port, "/api/v1/drivers", token=token)[1])["drivers"][0]["connected"], 20,
+               "MQTT connected")
+
     status, _ = http(port, "/api/v1/alarms/999999/ack", data=b'{"comment":"x"}', token=token)
     assert status == 404, status  # authenticated (not 401), the alarm does not exist
     no_root_files(STATE)

@@ -9,7 +9,6 @@ import signal
 import struct
 import subprocess
 import sys
-import urllib.request
 
 from pymodbus.client import ModbusTcpClient
 
@@ -100,8 +99,7 @@ def test_modbus_values_alarm_and_comm_fault(workdir, cleanup):
     assert pts["TT201"]["value"] == -7, pts["TT201"]
     assert pts["XV201"]["value"] == 1, pts["XV201"]
     # A float32 shows the decimal it stands for, not 1.2000000476837158.
-    with urllib.request.urlopen(f"http://127.0.0.1:{daemon.port}/api/v1/points", timeout=5) as r:
-        text = r.read().decode()
+    text = daemon.request("GET", "/api/v1/points")[2].decode()
     assert re.search(r'"id":"PT201"[^}]*"value":1\.2[,}]', text), text
     assert all(p["driver"] == "modbus" and p["driver_id"] == "plc1" for p in pts.values()), pts
 

@@ -6,7 +6,6 @@ import io
 import os
 import sys
 import time
-import urllib.request
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from dgtest import run_tests, start_plant, wait_until  # noqa: E402
@@ -14,8 +13,7 @@ from test_ledger_closed_loop import CONFIG, post  # noqa: E402
 
 
 def fetch(daemon, path):
-    with urllib.request.urlopen(f"http://127.0.0.1:{daemon.port}{path}", timeout=10) as r:
-        return r.status, r.headers.get("Content-Type"), r.read()
+    return daemon.request("GET", path, ctype=None)
 
 
 def test_monthly_report_formats(workdir, cleanup):

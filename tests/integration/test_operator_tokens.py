@@ -82,6 +82,7 @@ def test_tokens_expire_and_are_revoked_and_listed(workdir, cleanup):
     r = cli(daemon, "--create-token", "zhao")
     assert r.returncode == 0 and len(r.stdout.strip()) == 64, r
     assert "zhao" in r.stderr and "no role the API knows" in r.stderr, r.stderr
+    reader = r.stdout.strip()  # a person without a known role may still read
     r = cli(daemon, "--create-token", "zhang")
     assert r.returncode == 0 and "no role" not in r.stderr, r.stderr
     operator = r.stdout.strip()
@@ -93,10 +94,11 @@ def test_tokens_expire_and_are_revoked_and_listed(workdir, cleanup):
     assert [x["expires_ms"] - x["created_ms"] for x in rows] == [90 * 86400000, 90 * 86400000, 3000,
                                                                    90 * 86400000], rows
 
+    daemon.reader, daemon.tokens = "zhao", {"zhao": reader}  # the fixture reads with it, issues none
     daemon.start()
     wait_connected(daemon)
     # Listing: admin only, newest first, never a hash.
-    assert request(daemon, "GET", "/api/v1/tokens")[0] == 401
+    assert request(daemon, "GET", "/api/v1/tokens", token="")[0] == 401
     assert request(daemon, "GET", "/api/v1/tokens", token=operator)[0] == 403
     st, body = request(daemon, "GET", "/api/v1/tokens", token=admin)
     assert st == 200 and [t["id"] for t in body["tokens"]] == [4, 3, 2, 1], body

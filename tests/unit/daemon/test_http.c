@@ -723,7 +723,7 @@ static void client_stall(struct fixture *f)
   struct sockaddr_in sa = {.sin_family = AF_INET, .sin_port = htons(f->port)};
   sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
   if (fd < 0 || connect(fd, (struct sockaddr *)&sa, sizeof sa) != 0) return;
-  static const char req[] = "POST /echo HTTP/1.1\r\nHost: x\r\nContent-Length: 100\r\n\r\nabc";
+  static const char req[] = "POST /echo HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Length: 100\r\n\r\nabc";
   if (write(fd, req, sizeof req - 1) != (ssize_t)(sizeof req - 1)) goto out;
   /* Deadline well past HTTP_REQUEST_TIMEOUT_S: the server must close first. */
   struct timespec t0, now;
@@ -804,8 +804,8 @@ static void client_inflight(struct fixture *f)
   f->fds[1] = raw_connect(f->port);
   f->fds[2] = raw_connect(f->port);
   if (f->fds[0] < 0 || f->fds[1] < 0 || f->fds[2] < 0) return;
-  if (write_all(f->fds[0], "POST /echo HTTP/1.1\r\nHost: x\r\nContent-Length: 1000\r\n\r\nabc") ||
-      write_all(f->fds[1], "GET /huge HTTP/1.1\r\nHost: x\r\n\r\n"))
+  if (write_all(f->fds[0], "POST /echo HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Length: 1000\r\n\r\nabc") ||
+      write_all(f->fds[1], "GET /huge HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n"))
     return;
   char head[16] = {0};
   size_t got = 0;
@@ -927,6 +927,77 @@ static void test_listen_failure(void **state)
   close(fd);
 }
 
+/* ---- request decision without a connection (http_handle) ---------------------------------- */
+
+static void ok_handler(void *ud, const struct http_request *req, struct http_response *resp)
+{
+  resp->body = strdup("{\"ok\":true}");
+}
+
+static int decide(struct http_server *s, const char *method, const char *path, const char *host, const char *auth,
+                  int loopback)
+{
+  char allow[64];
+  struct http_request req = {.method = method, .path = path, .query = "", .body = "", .host = host,
+                             .authorization = auth, .loopback = loopback};
+  struct http_response resp = {.status = 200};
+  http_handle(s, &req, &resp, allow, sizeof allow);
+  free(resp.body);
+  return resp.status;
+}
+
+/* Host names a DNS-rebinding page would send are refused; reads of the API need a token unless
+ * opened to loopback clients; other paths stay open. */
+static void test_host_and_read_auth(void **state)
+{
+  const char *const hosts[] = {"Plant-PC.example"};
+  struct http_server *s = http_router_new(&(struct http_options){.listen = "10.1.2.3", .hosts = hosts, .n_hosts = 1});
+  assert_non_null(s);
+  assert_int_equal(http_route(s, "GET", "/api/v1/points", ok_handler, NULL), 0);
+  assert_int_equal(http_route(s, "POST", "/api/v1/points", ok_handler, NULL), 0);
+  assert_int_equal(http_route(s, "GET", "/healthz", ok_handler, NULL), 0);
+  assert_int_equal(decide(s, "GET", "/api/v1/points", "127.0.0.1", NULL, 1), 200);
+  assert_int_equal(http_read_auth(s, "/api/", admit_good, NULL, 0), 0);
+
+  assert_int_equal(decide(s, "GET", "/healthz", "evil.example", NULL, 1), 421);
+  assert_int_equal(decide(s, "GET", "/healthz", "evil.example:8080", NULL, 1), 421);
+  assert_int_equal(decide(s, "GET", "/healthz", "127.0.0.1.evil.example", NULL, 1), 421);
+  assert_int_equal(decide(s, "GET", "/healthz", "127.0.0.1:8080:1", NULL, 1), 421);
+  assert_int_equal(decide(s, "GET", "/healthz", "127.0.0.1:8080", NULL, 1), 200);
+  assert_int_equal(decide(s, "GET", "/healthz", "LOCALHOST.:8080", NULL, 1), 200);
+  assert_int_equal(decide(s, "GET", "/healthz", "[::1]:8080", NULL, 1), 200);
+  assert_int_equal(decide(s, "GET", "/healthz", "10.1.2.3", NULL, 0), 200);
+  assert_int_equal(decide(s, "GET", "/healthz", "plant-pc.example:443", NULL, 0), 200);
+  assert_int_equal(decide(s, "GET", "/healthz", NULL, NULL, 0), 200);
+
+  assert_int_equal(decide(s, "GET", "/api/v1/points", "127.0.0.1", NULL, 1), 401);
+  assert_int_equal(decide(s, "HEAD", "/api/v1/points", "127.0.0.1", "Bearer bad", 1), 401);
+  assert_int_equal(decide(s, "GET", "/api/v1/points", "127.0.0.1", "Bearer good", 1), 200);
+  assert_int_equal(decide(s, "POST", "/api/v1/points", "127.0.0.1", NULL, 1), 200); /* handlers check writes */
+  assert_int_equal(decide(s, "GET", "/api/nothing", "127.0.0.1", NULL, 1), 404);
+
+  assert_int_equal(http_read_auth(s, "/api/", admit_good, NULL, 1), 0);
+  assert_int_equal(decide(s, "GET", "/api/v1/points", "127.0.0.1", NULL, 1), 200);
+  assert_int_equal(decide(s, "GET", "/api/v1/points", "10.1.2.3", NULL, 0), 401);
+  http_router_free(s);
+}
+
+static void test_utf8(void **state)
+{
+  size_t bad = 99;
+  assert_true(http_utf8_valid("h\xc3\xa9 \xe6\xb0\xa8 \xf0\x9f\x98\x80", 12, NULL));
+  assert_false(http_utf8_valid("ab\xff", 3, &bad));
+  assert_int_equal(bad, 2);
+  assert_false(http_utf8_valid("\xc0\xaf", 2, &bad));     /* overlong '/' */
+  assert_false(http_utf8_valid("\xed\xa0\x80", 3, &bad)); /* surrogate */
+  assert_false(http_utf8_valid("\xe6\xb0", 2, &bad));     /* truncated */
+  assert_false(http_utf8_valid("a\0b", 3, &bad));
+  assert_int_equal(bad, 1);
+  char out[16];
+  assert_int_equal(http_query_get("q=%FF", "q", out, sizeof out), -2);
+  assert_int_equal(http_query_get("q=%E6%B0%A8", "q", out, sizeof out), 3);
+}
+
 int main(void)
 {
   curl_global_init(CURL_GLOBAL_DEFAULT);
@@ -945,6 +1016,8 @@ int main(void)
     cmocka_unit_test(test_stop_with_open_connections),
     cmocka_unit_test(test_stop_from_handler),
     cmocka_unit_test(test_request_timeout),
+    cmocka_unit_test(test_host_and_read_auth),
+    cmocka_unit_test(test_utf8),
   };
   int rc = cmocka_run_group_tests(tests, NULL, NULL);
   curl_global_cleanup();

@@ -1,0 +1,176 @@
+#include "api_national.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "engine.h"
+#include "export.h"
+#include "log.h"
+#include "upload.h"
+
+static void national_api__upload(void *ud, const struct http_request *req, struct http_response *resp)
+{
+  struct api_ctx *ctx = ud;
+  (void)req;
+  cJSON *doc = upload_status(ctx->upload, ctx->engine->cfg, store_reader(ctx->store));
+  if (!doc) {
+    DG_WARN("upload", "upload status failed: database error");
+    api_error(resp, 500, "database error");
+    return;
+  }
+  api_reply(resp, 200, doc);
+}
+
+/* ---- shutdown / maintenance records ---- */
+
+struct national_api__job {
+  int64_t id, now;
+  const char *source, *unit, *reason, *actor;
+  int64_t start_ms, end_ms;
+  int changed, failed;
+};
+
+static const char *const national_api__sql_insert =
+  "INSERT INTO shutdown_records (hazard_source, unit, start_ms, end_ms, reason, created_ms, created_by, updated_ms,"
+  " updated_by) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?6, ?7)";
+static const char *const national_api__sql_delete =
+  "UPDATE shutdown_records SET deleted = 1, updated_ms = ?2, updated_by = ?3 WHERE id = ?1 AND deleted = 0";
+
+static int national_api__insert(struct store_conn *c, void *arg)
+{
+  struct national_api__job *j = arg;
+  sqlite3_stmt *st = store_stmt(c, national_api__sql_insert);
+  if (!st) return SQLITE_ERROR;
+  store_bind_text(st, 1, j->source);
+  store_bind_text(st, 2, j->unit);
+  sqlite3_bind_int64(st, 3, j->start_ms);
+  store_bind_ms(st, 4, j->end_ms);
+  store_bind_text(st, 5, j->reason);
+  sqlite3_bind_int64(st, 6, j->now);
+  store_bind_text(st, 7, j->actor);
+  int rc = store_step_done(st);
+  j->id = sqlite3_last_insert_rowid(store_conn_db(c));
+  return rc;
+}
+
+static int national_api__delete_work(struct store_conn *c, void *arg)
+{
+  struct national_api__job *j = arg;
+  sqlite3_stmt *st = store_stmt(c, national_api__sql_delete);
+  if (!st) return SQLITE_ERROR;
+  sqlite3_bind_int64(st, 1, j->id);
+  sqlite3_bind_int64(st, 2, j->now);
+  store_bind_text(st, 3, j->actor);
+  int rc = store_step_done(st);
+  j->changed = sqlite3_changes(store_conn_db(c));
+  return rc;
+}
+
+static void national_api__done(void *arg, int rc)
+{
+  ((struct national_api__job *)arg)->failed = rc != SQLITE_OK;
+}
+
+/* Runs `work` through the writer and waits; 0, or -EIO. */
+static int national_api__write(struct api_ctx *ctx, store_work_fn work, struct national_api__job *j)
+{
+  j->now = dg_wall_ms();
+  if (store_submit(ctx->store, work, national_api__done, j) || store_wait_idle(ctx->store) || j->failed)
+    return -EIO;
+  upload_kick(ctx->upload);
+  return 0;
+}
+
+static int national_api__unit_of(const struct dg_hazard_source *hs, const char *unit)
+{
+  for (size_t i = 0; hs && unit && i < hs->n_units; i++)
+    if (!strcmp(hs->units[i].id, unit)) return 1;
+  return 0;
+}
+
+static const struct dg_hazard_source *national_api__source(const struct dg_config *cfg, const char *id)
+{
+  for (size_t i = 0; id && i < cfg->n_sources; i++)
+    if (!strcmp(cfg->sources[i].id, id)) return &cfg->sources[i];
+  return NULL;
+}
+
+static void national_api__post(void *ud, const struct http_request *req, struct http_response *resp)
+{
+  struct api_ctx *ctx = ud;
+  const struct dg_person *who = api_caller(ctx, req);
+  if (!who) {
+    api_error(resp, 401, "a valid 'Authorization: Bearer <token>' is required");
+    return;
+  }
+  cJSON *b = cJSON_ParseWithLength(req->body, req->body_len);
+  struct national_api__job j = {.actor = who->id};
+  j.source = cJSON_GetStringValue(cJSON_GetObjectItem(b, "hazard_source"));
+  j.unit = cJSON_GetStringValue(cJSON_GetObjectItem(b, "unit"));
+  j.reason = cJSON_GetStringValue(cJSON_GetObjectItem(b, "reason"));
+  const cJSON *start = cJSON_GetObjectItem(b, "start_ms"), *end = cJSON_GetObjectItem(b, "end_ms");
+  j.start_ms = cJSON_IsNumber(start) ? (int64_t)start->valuedouble : 0;
+  j.end_ms = cJSON_IsNumber(end) ? (int64_t)end->valuedouble : 0;
+  const struct dg_hazard_source *hs = national_api__source(ctx->engine->cfg, j.source);
+  if (!cJSON_IsObject(b)) api_error(resp, 400, "body: expected a JSON object");
+  else if (!hs) api_error(resp, 400, "hazard_source: required, a hazard source id");
+  else if (j.unit && !national_api__unit_of(hs, j.unit)) api_error(resp, 400, "unit: not a unit of %s", hs->id);
+  else if (j.start_ms <= 0) api_error(resp, 400, "start_ms: required, epoch ms");
+  else if (end && !cJSON_IsNull(end) && j.end_ms < j.start_ms) api_error(resp, 400, "end_ms: before start_ms");
+  else if (!j.reason || !*j.reason) api_error(resp, 400, "reason: required text");
+  else if (national_api__write(ctx, national_api__insert, &j)) api_error(resp, 500, "database error");
+  else {
+    cJSON *o = cJSON_CreateObject();
+    cJSON_AddNumberToObject(o, "id", (double)j.id);
+    api_reply(resp, 201, o);
+  }
+  cJSON_Delete(b);
+}
+
+static void national_api__delete(void *ud, const struct http_request *req, struct http_response *resp)
+{
+  struct api_ctx *ctx = ud;
+  const struct dg_person *who = api_caller(ctx, req);
+  long long id = 0;
+  int n = 0;
+  if (!who) {
+    api_error(resp, 401, "a valid 'Authorization: Bearer <token>' is required");
+    return;
+  }
+  if (sscanf(req->path, "/api/v1/shutdowns/%lld%n", &id, &n) != 1 || req->path[n] || id <= 0) {
+    api_error(resp, 404, "not found: DELETE /api/v1/shutdowns/{id}");
+    return;
+  }
+  struct national_api__job j = {.id = id, .actor = who->id};
+  if (national_api__write(ctx, national_api__delete_work, &j)) api_error(resp, 500, "database error");
+  else if (!j.changed) api_error(resp, 404, "no shutdown record %lld (or already deleted)", id);
+  else api_reply(resp, 200, cJSON_CreateObject());
+}
+
+static const char *const national_api__sql_list =
+  "SELECT id, hazard_source, unit, start_ms, end_ms, reason, deleted, created_by, updated_ms FROM shutdown_records"
+  " ORDER BY id DESC LIMIT 500";
+
+static void national_api__list(void *ud, const struct http_request *req, struct http_response *resp)
+{
+  struct api_ctx *ctx = ud;
+  (void)req;
+  cJSON *o = cJSON_CreateObject(), *arr = cJSON_AddArrayToObject(o, "shutdowns");
+  sqlite3_stmt *st = store_stmt(store_reader(ctx->store), national_api__sql_list);
+  if (!st || export_rows(st, arr)) {
+    cJSON_Delete(o);
+    api_error(resp, 500, "database error");
+    return;
+  }
+  api_reply(resp, 200, o);
+}
+
+static const struct api_route national_api__routes[] = {
+  {"GET", "/api/v1/upload", national_api__upload, 0, NULL},
+  {"GET", "/api/v1/shutdowns", national_api__list, 0, NULL},
+  {"POST", "/api/v1/shutdowns", national_api__post, 0, NULL},
+  {"DELETE", "/api/v1/shutdowns/*", national_api__delete, 0, NULL},
+};
+
+struct api_routes national_api_routes(void) { return API_ROUTES(national_api__routes); }

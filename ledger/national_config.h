@@ -1,0 +1,75 @@
+/* national_config — the `national:` configuration section: the enterprise's codes and the
+ * choices of the national upload profile (ledger/national.h, docs/national-upload.md).
+ *
+ *   national:
+ *     company_code: "123456789"          # 9 digits, the dangerous-chemicals registration code
+ *     credit_code: 91320000MA1XXXXXXX    # 18 characters, GB 32100 check character
+ *     time_format: compact               # compact (yyyyMMddHHmmss) | iso (yyyy-MM-dd HH:mm:ss)
+ *     risk_class_base: 1                 # 1: 1 重大 … 4 低; 0: 0 重大 … 3 低
+ *     hazard_codes: { HS01: "320500001" }  # hazard source id → its registration code (危险源编码)
+ *     upload:                            # push to the regulator's platform (notify/upload.h)
+ *       url: https://platform.example/api   # base; each record type POSTs to url + its path
+ *       token: "…"                       # sent as header `token_header: token` (optional; or token_file)
+ *       token_header: token
+ *       aes_key: 16-character key        # `datas` AES-128-CBC encrypted, IV = key (optional; or aes_key_file)
+ *       page_size: 20                    # records per POST
+ *       interval_s: 60                   # how often changed records are looked for
+ *       timeout_s: 10                    # per POST
+ *       max_backoff_s: 300               # retries back off 1 s, 2 s, 4 s … up to this
+ *       success_code: 200                # the platform's `code` (top level or data.code) of success
+ *       paths: { hazards: /sec_hidden_danger_info, … }  # per record type, defaults in docs
+ *
+ * Present, it also makes the measures' troubleshoot required on inspected measures (data_src 2).
+ * Owned by the dg_config (national_config_free). */
+#ifndef DG_NATIONAL_CONFIG_H
+#define DG_NATIONAL_CONFIG_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "yaml.h"
+
+enum national_time_format { NATIONAL_TIME_COMPACT = 1, NATIONAL_TIME_ISO = 2 };
+
+struct dg_national_code {
+  char *source;  /* hazard source id */
+  char *code;    /* its registration code */
+  int line, col; /* where it was given, for the check against the loaded sources */
+};
+
+struct dg_national_upload {
+  char *url, *token, *token_header, *aes_key;
+  char *paths[9];            /* per enum national_kind; defaults filled by the parser */
+  uint32_t page_size, interval_s, timeout_s, max_backoff_s;
+  int success_code;
+};
+
+struct dg_national {
+  char *company_code;
+  char *credit_code;
+  int time_format;           /* enum national_time_format */
+  int risk_class_base;
+  struct dg_national_code *codes;
+  size_t n_codes;
+  struct dg_national_upload *upload; /* NULL: no push, the pull export only */
+};
+
+struct cfg_ctx;
+struct dg_config;
+
+/* The section, called by config.c with "national" on the error path before hazard_sources. */
+int national_config_parse(struct cfg_ctx *x, const struct dg_ynode *n);
+/* After the whole file: every hazard_codes key names a hazard source. 0 or -EINVAL. */
+int national_config_check(struct cfg_ctx *x);
+/* The registration code of hazard source `id` (the id itself when none is configured). */
+const char *national_config_hazard_code(const struct dg_national *n, const char *id);
+void national_config_free(struct dg_config *c);
+
+/* GB 32100-2015 unified social credit code: 18 characters of "0-9A-HJ-NPQRTUWXY" whose last is
+ * the check character of the first 17. */
+bool national_credit_code_valid(const char *code);
+/* The check character for the first 17 characters of `code`, or 0 if one is not allowed. */
+char national_credit_code_check(const char *code);
+
+#endif
