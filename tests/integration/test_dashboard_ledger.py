@@ -68,17 +68,23 @@ class Page:
         assert scroll[0] <= scroll[1], (what, scroll)
 
 
+def open_page(workdir, cleanup, daemon, width, height, hash_):
+    """A browser on the dashboard at width x height, once the page has polled."""
+    browser = Browser(workdir)
+    cleanup.append(browser.close)
+    browser.resize(width, height)
+    browser.goto(f"http://127.0.0.1:{daemon.port}/#{hash_}")
+    p = Page(browser, daemon)
+    wait_until(lambda: p.js("typeof app === 'object' && !!app.lastOk && !!app.data.inspections && "
+                            "Object.keys(app.names.units).length > 0"), 15, "the page polled")
+    return browser, p
+
+
 def test_closed_loop_from_a_phone(workdir, cleanup):
     if not need_chromium():
         return
     broker, daemon = setup(workdir, cleanup)
-    browser = Browser(workdir)
-    cleanup.append(browser.close)
-    browser.resize(412, 915)
-    browser.goto(f"http://127.0.0.1:{daemon.port}/#hazards")
-    p = Page(browser, daemon)
-    wait_until(lambda: p.js("typeof app === 'object' && !!app.lastOk && Object.keys(app.names.units).length > 0"),
-               15, "the page polled")
+    browser, p = open_page(workdir, cleanup, daemon, 412, 915, "hazards")
     # Without a token: read only, and the report button asks for one.
     p.js("document.getElementById('hazard-report').click()")
     assert "令牌" in p.message() and not p.js("document.getElementById('hz-dialog').open")
@@ -203,12 +209,7 @@ def test_inspection_at_phone_width(workdir, cleanup):
     broker, daemon = setup(workdir, cleanup)
     wait_until(lambda: any(x["measure"] == "M03" for x in daemon.get("/api/v1/inspections")[1]["inspections"]), 15,
                "the M03 task")
-    browser = Browser(workdir)
-    cleanup.append(browser.close)
-    browser.resize(412, 915)
-    browser.goto(f"http://127.0.0.1:{daemon.port}/#inspections")
-    p = Page(browser, daemon)
-    wait_until(lambda: p.js("typeof app === 'object' && !!app.lastOk && !!app.data.inspections"), 15, "polled")
+    browser, p = open_page(workdir, cleanup, daemon, 412, 915, "inspections")
     p.js("app.inspView = 'mine'; renderInspections()")
     # Without a token there is nobody's "today".
     assert p.js("document.querySelectorAll('#inspection-rows tr').length") == 0
@@ -279,11 +280,7 @@ def test_point_trend(workdir, cleanup):
     assert st == 200 and me == {"id": "zhang", "name": "张操作员", "roles": ["operator"]}, me
     if not need_chromium():
         return
-    browser = Browser(workdir)
-    cleanup.append(browser.close)
-    browser.resize(1600, 1000)
-    browser.goto(f"http://127.0.0.1:{daemon.port}/#alarms")
-    p = Page(browser, daemon)
+    browser, p = open_page(workdir, cleanup, daemon, 1600, 1000, "alarms")
     link = "document.querySelector('#alarm-rows tr[data-rule=\"R-GT101-H\"] a.point-link')"
     wait_until(lambda: p.js(f"!!{link}"), 15, "the alarm's point link")
     p.js(f"{link}.click()")
