@@ -599,6 +599,7 @@ function init() {
   showView(location.hash.slice(1) || 'risk');
   $('lang-toggle').addEventListener('click', () => {
     app.lang = app.lang === 'zh' ? 'en' : 'zh';
+    $('message').hidden = true; /* a message stays in the language it was given in */
     localStorage.setItem(LANG_KEY, app.lang);
     applyLanguage();
   });

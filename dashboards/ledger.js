@@ -14,7 +14,7 @@ const PHOTO_MAX_SIDE = 2560;   /* a photo re-encoded to fit the upload limit kee
 const DAY_MS = 86400000;
 
 Object.assign(I18N.zh, {
-  'hz.noToken': '请先在“设置”中填写令牌后再操作。', 'me.as': '当前用户：{n}', 'me.none': '未设置令牌：只能查看。请在“设置”中填写令牌后操作。',
+  'hz.noToken': '请先在“设置”中填写令牌后再操作。', 'me.as': '当前用户：{n}', 'me.label': '当前用户：', 'me.none': '未设置令牌：只能查看。请在“设置”中填写令牌后操作。',
   'hz.report': '上报隐患', 'hz.reportTitle': '上报隐患', 'hz.photo': '照片', 'hz.photoHelp': '可用手机直接拍照',
   'hz.unit': '风险单元', 'hz.src': '排查类型', 'hz.reason': '原因（选填）', 'hz.descReq': '隐患描述（必填）',
   'hz.rectifyTitle': '整改', 'hz.assignTitle': '指派整改人', 'hz.submitTitle': '提交验收',
@@ -47,7 +47,7 @@ Object.assign(I18N.zh, {
   'insp.opensHazard': '选择“存在隐患”会登记一条隐患。', 'insp.responsible': '负责人：{p}',
 });
 Object.assign(I18N.en, {
-  'hz.noToken': 'Enter a token under Settings first.', 'me.as': 'Signed in as {n}', 'me.none': 'No token: read only. Enter a token under Settings to act.',
+  'hz.noToken': 'Enter a token under Settings first.', 'me.as': 'Signed in as {n}', 'me.label': 'Signed in as ', 'me.none': 'No token: read only. Enter a token under Settings to act.',
   'hz.report': 'Report a hazard', 'hz.reportTitle': 'Report a hazard', 'hz.photo': 'Photo', 'hz.photoHelp': 'a phone can take it directly',
   'hz.unit': 'Risk unit', 'hz.src': 'Found by', 'hz.reason': 'Cause (optional)', 'hz.descReq': 'Description (required)',
   'hz.rectifyTitle': 'Rectify', 'hz.assignTitle': 'Assign the rectification', 'hz.submitTitle': 'Submit for acceptance',
@@ -111,7 +111,7 @@ async function loadMe() {
 
 function renderMe() {
   const el = $('me');
-  el.textContent = app.me ? t('me.as', {n: app.me.name || app.me.id}) : '';
+  el.replaceChildren(...(app.me ? [h('span', {class: 'me-label'}, t('me.label')), app.me.name || app.me.id] : []));
   el.hidden = !app.me;
   $('hazard-report').hidden = app.me ? !may('report') : false;
   $('token-status').textContent = app.me ? t('me.as', {n: app.me.name || app.me.id})

@@ -25,7 +25,7 @@ Object.assign(I18N.zh, {
 Object.assign(I18N.en, {
   'point.title': 'Point detail', 'point.current': 'Current value', 'point.quality': 'Quality', 'point.updated': 'Sampled',
   'point.unit': 'Risk unit', 'point.rules': 'Rules and alarms', 'point.range': 'Range', 'point.noData': 'No stored data in this range',
-  'point.back': 'Back to the alarms', 'point.rule': 'Rule', 'point.type': 'Type', 'point.stages': 'Stages and limits',
+  'point.back': 'Back to the alarms', 'point.rule': 'Rule', 'point.type': 'Type', 'point.stages': 'Limits',
   'point.alarm': 'Alarm', 'point.truncated': 'Too many samples: the newest {n} are shown', 'point.unknown': 'Unknown point {p}',
   'point.samples': '{n} samples', 'point.qualityIs': 'Quality: {q}', 'point.limitLine': 'limit',
   'range.1h': '1 h', 'range.8h': '8 h', 'range.24h': '24 h', 'range.7d': '7 days',
@@ -137,7 +137,8 @@ function trendChart(d, width) {
 function stagesText(r) {
   const op = r.type === 'low' ? '≤' : '≥';
   return r.stages.map((s) => LIMIT_TYPES.includes(r.type)
-    ? `${s.name} ${op} ${fmtNum(s.limit)} (${label('prio', s.priority)})` : `${s.name} (${label('prio', s.priority)})`).join('、');
+    ? `${s.name} ${op} ${fmtNum(s.limit)} (${label('prio', s.priority)})` : `${s.name} (${label('prio', s.priority)})`)
+    .join(app.lang === 'zh' ? '、' : '; ');
 }
 
 function renderPoint() {

@@ -180,6 +180,20 @@ def test_closed_loop_from_a_phone(workdir, cleanup):
     for name in ("rectify_measures", "liable_person", "cost", "deadline_ms", "contingency_plan"):
         assert p.js(f"document.querySelector('#hz-form [name={name}]').required"), name
     p.js("document.querySelector('#hz-form button[value=cancel]').click()")
+    # 李主任 assigns it to 张操作员, who may then rectify and submit it himself.
+    p.act("assign")
+    names = p.js("[...document.querySelectorAll('#hz-form [name=assignee] option')].map(o => o.textContent)")
+    assert "张操作员" in names and "zhang" not in names, names
+    p.fill({"assignee": "zhang"})
+    p.submit()
+    wait_until(lambda: daemon.get(f"/api/v1/hazards/{major}")[1]["assignee"] == "zhang", 10, "assigned to zhang")
+    wait_until(lambda: "张操作员" in p.message(), 10, "the assignment confirmed by name")
+    p.sign_in("zhang")
+    p.open_hazard(major)
+    wait_until(lambda: p.actions() == ["rectify", "submit", "photo"], 10, "the assignee's actions")
+    assert "张操作员" in p.js("document.getElementById('hazard-detail').textContent")
+    p.sign_in("li")
+    p.open_hazard(major)
 
     # Overdue: a past deadline is highlighted in the list.
     st, body = daemon.post(f"/api/v1/hazards/{major}/rectify", {"deadline_ms": 1000000000000,
