@@ -192,6 +192,7 @@ def test_closed_loop_from_a_phone(workdir, cleanup):
     p.open_hazard(major)
     wait_until(lambda: p.actions() == ["rectify", "submit", "photo"], 10, "the assignee's actions")
     assert "张操作员" in p.js("document.getElementById('hazard-detail').textContent")
+    assert p.js("document.querySelector('#hazard-detail li[data-action=assign] .what').textContent") == "指派"
     p.sign_in("li")
     p.open_hazard(major)
 
