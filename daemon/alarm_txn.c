@@ -4,6 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "escalate.h"
 #include "log.h"
 #include "message.h"
 
@@ -22,6 +23,7 @@ struct alarm_txn {
   char *actor, *comment;
   struct hazard_change hc;
   struct notify_msg *msgs;
+  struct esc_change *esc;
   int64_t shelved_until_ms;
   char *shelve_reason;
   int latched, out_of_service;
@@ -89,6 +91,7 @@ static int alarm_txn__work(struct store_conn *c, void *arg)
   if (rc == SQLITE_OK) rc = alarm_txn__write_journal(c, t);
   if (rc == SQLITE_OK && t->hc.kind != HAZARD_NONE) rc = hazard_write(c, &t->hc);
   if (rc == SQLITE_OK) rc = notify_msg_write(c, t->msgs);
+  if (rc == SQLITE_OK) rc = escalate_write(c, t->esc);
   return rc;
 }
 
@@ -101,6 +104,7 @@ static void alarm_txn__free(struct alarm_txn *t)
   free(t->shelve_reason);
   hazard_change_release(&t->hc);
   notify_msg_free_list(t->msgs);
+  escalate_change_free(t->esc);
   free(t);
 }
 
@@ -164,6 +168,31 @@ static void alarm_txn__done(void *arg, int rc)
   uv_timer_start(&x->retry_timer, alarm_txn__retry_cb, ALARM_TXN_RETRY_MS, 0);
 }
 
+/* What the transition means to escalation: a start (an activation, or an alarm back in
+ * annunciation with its condition active), a jump to a worse stage, a stop, a notice. */
+static void alarm_txn__escalate(const struct alarm_txn_ctx *x, struct alarm_txn *t, const struct alarm *a)
+{
+  static const struct { enum alarm_event ev; enum esc_event kind; unsigned stop; } map[] = {
+    {ALARM_EV_ACTIVATE, ESC_EV_ALARM_ACTIVATE, 0}, {ALARM_EV_ESCALATE, ESC_EV_ALARM_ESCALATE, 0},
+    {ALARM_EV_CLEAR, ESC_EV_ALARM_RTN, ESC_STOP_RTN}, {ALARM_EV_ACK, ESC_EV_ALARM_ACK, ESC_STOP_ACKED},
+    {ALARM_EV_SHELVE, ESC_EV_COUNT, ESC_STOP_SHELVED}, {ALARM_EV_OUT_OF_SERVICE, ESC_EV_COUNT, ESC_STOP_OUT_OF_SERVICE},
+    {ALARM_EV_SUPPRESS, ESC_EV_COUNT, ESC_STOP_SHELVED}};
+  enum alarm_event ev = t->tr.event;
+  int resumed = (ev == ALARM_EV_UNSHELVE || ev == ALARM_EV_RETURN_TO_SERVICE || ev == ALARM_EV_UNSUPPRESS) &&
+                t->tr.to == ALARM_UNACK;
+  struct esc_alarm e = {.kind = resumed ? ESC_EV_ALARM_ACTIVATE : ESC_EV_COUNT, .alarm_id = a->id, .rule = a->rule,
+                        .stage = t->tr_stage, .priority = t->tr.priority, .value = t->tr.value, .ts_ms = t->tr.ts_ms,
+                        .has_limit = t->tr.stage >= 0, .hazard_code = t->hc.kind != HAZARD_NONE ? t->hc.code : NULL};
+  if (e.has_limit) e.limit = a->rule->stages[t->tr.stage].limit;
+  if (t->hc.kind == HAZARD_OPEN) {
+    e.hazard_opened = t->hc.danger_level == 1 ? 2 : 1;
+    e.hazard_deadline_ms = t->hc.deadline_ms;
+  }
+  for (size_t i = 0; !resumed && i < sizeof map / sizeof map[0]; i++)
+    if (map[i].ev == ev) e.kind = map[i].kind, e.stop = map[i].stop;
+  if (e.kind != ESC_EV_COUNT || e.stop) t->esc = escalate_on_alarm(x->escalate, &e, &t->msgs);
+}
+
 void alarm_txn_start(struct alarm_txn_ctx *x)
 {
   uv_timer_init(x->loop, &x->retry_timer);
@@ -222,6 +251,7 @@ void alarm_txn_commit(struct alarm_txn_ctx *x, const struct dg_config *cfg, stru
   if (tr->event == ALARM_EV_ACTIVATE)
     hazard_on_activation(x->ledger, r, tr->stage, tr->value, a->id, tr->ts_ms, &t->hc);
   message_alarm_build(x->notify, cfg, a, &t->tr, &t->hc, t->journal_id, &t->msgs);
+  if (x->escalate) alarm_txn__escalate(x, t, a);
   (*x->transitions)++;
   DG_INFO("alarm", "%s %s: %s → %s (stage %s, value %g)", r->id, alarm_event_name(tr->event),
           alarm_state_name(tr->from), alarm_state_name(tr->to), t->tr_stage ? t->tr_stage : "-", tr->value);

@@ -3,7 +3,7 @@
  * alarm_txn_commit snapshots the alarm after the transition, lets the ledger decide the hazard
  * change of an activation (hazard_on_activation), builds the notifications (notify/message.h)
  * and submits one urgent store job that writes the alarm row, its journal entry, the hazard
- * change and the outbox rows in a single transaction. Back on the loop after COMMIT the messages
+ * change, the outbox rows and the escalation rows (escalate.h) in a single transaction. Back on the loop after COMMIT the messages
  * go to notify_send; a failed commit is retried every ALARM_TXN_RETRY_MS and never announced
  * before it is durable (lost only when the store shuts down). Failed transitions wait in one
  * queue, oldest first, and while one waits newer ones queue behind it, so a database that takes
@@ -34,6 +34,7 @@ struct alarm_txn_ctx {
   struct store *store;
   struct ledger *ledger;
   struct notify *notify;
+  struct escalate *escalate; /* tiered escalation to persons (NULL: none) */
   int64_t *next_journal_id;  /* taken by each transition */
   uint64_t *transitions;     /* bumped by each transition submitted */
   uint64_t *commits_failed;  /* bumped by each failed commit */

@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "api_attach.h"
+#include "api_escalate.h"
 #include "api_export.h"
 #include "api_history.h"
 #include "api_kpi.h"
@@ -657,7 +658,7 @@ int api_register(struct http_server *s, struct api_ctx *ctx)
 {
   const struct api_routes tables[] = {
     API_ROUTES(api__routes), kpi_api_routes(), ledger_api_routes(), attach_api_routes(),
-    model_api_routes(), export_api_routes(), report_api_routes(), tokens_api_routes(),
+    model_api_routes(), export_api_routes(), report_api_routes(), tokens_api_routes(), escalate_api_routes(),
     metrics_api_routes(), national_api_routes(), history_api_routes(),
   };
   int rc = 0;

@@ -11,6 +11,7 @@
 #include <stdint.h>
 
 #include "engine.h"
+#include "escalate.h"
 #include "http.h"
 #include "modbus.h"
 #include "mqtt.h"
@@ -24,6 +25,7 @@ struct api_ctx {
   struct mqtt_driver *mqtt;
   struct mb_driver *modbus;
   struct notify *notify;
+  struct escalate *escalate; /* may be NULL */
   struct sampleq *queue;
   int64_t started_ms;
   /* Operator actions (POST /api/v1/alarms/{id}/...): maps a bearer token to the person it was

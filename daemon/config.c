@@ -2,6 +2,7 @@
 
 #include "alarm_config.h"
 #include "config_ctx.h"
+#include "esc_config.h"
 #include "ledger_config.h"
 #include "log.h"
 #include "modbus_config.h"
@@ -85,12 +86,15 @@ static int cfg__daemon(struct dg_ycheck *y, const struct dg_ynode *n, void *obj)
 
 /* ---- persons ---- */
 
-enum { PER_ID, PER_NAME, PER_PHONE, PER_EMAIL, PER_ROLES };
+enum { PER_ID, PER_NAME, PER_PHONE, PER_EMAIL, PER_DINGTALK, PER_WECOM, PER_FEISHU, PER_ROLES };
 static const struct dg_yfield cfg__person_fields[] = {
   [PER_ID] = YF_STR("id", struct dg_person, id, DG_YF_REQ),
   [PER_NAME] = YF_STR("name", struct dg_person, name, 0),
   [PER_PHONE] = YF_STR("phone", struct dg_person, phone, 0),
   [PER_EMAIL] = YF_STR("email", struct dg_person, email, 0),
+  [PER_DINGTALK] = YF_STR("dingtalk", struct dg_person, dingtalk, 0),
+  [PER_WECOM] = YF_STR("wecom", struct dg_person, wecom, 0),
+  [PER_FEISHU] = YF_STR("feishu", struct dg_person, feishu, 0),
   [PER_ROLES] = YF_NODE("roles", 0),
 };
 
@@ -116,7 +120,7 @@ static int cfg__person(struct dg_ycheck *y, const struct dg_ynode *n, void *item
 /* ---- top level ---- */
 
 enum { TOP_SITE, TOP_DAEMON, TOP_PERSONS, TOP_SOURCES, TOP_MQTT, TOP_MODBUS, TOP_POINTS, TOP_RULES,
-       TOP_CHANNELS, TOP_POLICIES, TOP_ALARM, TOP_RISK_BANDS, TOP_CALENDAR, TOP_LEDGER, TOP_NATIONAL };
+       TOP_CHANNELS, TOP_POLICIES, TOP_ALARM, TOP_RISK_BANDS, TOP_CALENDAR, TOP_LEDGER, TOP_NATIONAL, TOP_ESCALATION };
 static const struct dg_yfield cfg__top_fields[] = {
   [TOP_SITE] = YF_NODE("site", DG_YF_REQ),
   [TOP_DAEMON] = YF_NODE("daemon", 0),
@@ -133,6 +137,7 @@ static const struct dg_yfield cfg__top_fields[] = {
   [TOP_CALENDAR] = YF_NODE("calendar", 0),
   [TOP_LEDGER] = YF_NODE("ledger", 0),
   [TOP_NATIONAL] = YF_NODE("national", 0),
+  [TOP_ESCALATION] = YF_NODE("escalation", 0),
 };
 
 /* Hands the value of top-level key `key` (if present) to the section's owner. */
@@ -184,6 +189,7 @@ static int cfg__root(struct cfg_ctx *x, const struct dg_ynode *root)
   if (!rc) rc = cfg__section(x, &s, TOP_CALENDAR, ledger_config_calendar);
   if (!rc) rc = cfg__section(x, &s, TOP_LEDGER, ledger_config_parse);
   if (!rc) rc = national_config_check(x);
+  if (!rc) rc = cfg__section(x, &s, TOP_ESCALATION, esc_config_parse);
   if (!rc) rc = cfg__defaults(x);
   return rc;
 }
@@ -501,8 +507,12 @@ void config_free(struct dg_config *c)
     free(p->name);
     free(p->phone);
     free(p->email);
+    free(p->dingtalk);
+    free(p->wecom);
+    free(p->feishu);
   }
   free(c->persons);
+  esc_config_free(c->esc);
   model_config_free(c);
   mqtt_config_free(c);
   modbus_config_free(c);

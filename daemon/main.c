@@ -18,6 +18,7 @@
 #include "config.h"
 #include "export.h"
 #include "engine.h"
+#include "escalate.h"
 #include "http.h"
 #include "httpc.h"
 #include "ledger.h"
@@ -63,6 +64,7 @@ struct dg_daemon {
   struct ledger *ledger;
   struct httpc *httpc;
   struct notify *notify;
+  struct escalate *escalate;
   struct engine engine;
   int engine_ready;
   struct sampleq queue;
@@ -210,6 +212,7 @@ static void main__shutdown(struct dg_daemon *d)
   if (d->engine_ready) engine_close(&d->engine);
   ledger_watch_close(d->ledger_watch);
   d->ledger_watch = NULL;
+  if (d->escalate) escalate_close(d->escalate);
   if (d->notify) notify_close(d->notify);
   report_auto_close(d->report_auto);
   d->report_auto = NULL;
@@ -269,6 +272,7 @@ static int main__swap_config(struct dg_daemon *d, struct dg_config *cfg)
   d->cfg = cfg;
   ledger_set_config(d->ledger, cfg);
   notify_set_config(d->notify, cfg);
+  escalate_set_config(d->escalate, cfg);
   if (mqtt_start(&d->mqtt, &d->loop, cfg, &d->queue)) DG_ERR("main", "MQTT driver did not restart");
   if (mb_start(&d->modbus, &d->loop, cfg, &d->queue)) DG_ERR("main", "Modbus driver did not restart");
   d->api.mqtt = d->mqtt;
@@ -387,7 +391,7 @@ static int main__start_http(struct dg_daemon *d)
     return rc;
   }
   d->api = (struct api_ctx){.engine = &d->engine, .store = d->store, .mqtt = d->mqtt, .modbus = d->modbus,
-                            .notify = d->notify, .queue = &d->queue, .started_ms = dg_wall_ms(),
+                            .notify = d->notify, .escalate = d->escalate, .queue = &d->queue, .started_ms = dg_wall_ms(),
                             .authenticate = auth_authenticate, .auth_ud = &d->auth,
                             .apply_model = main__apply_model, .model_ud = d,
                             .attachments_dir = d->attachments_dir, .http = d->http,
@@ -425,7 +429,10 @@ static int main__start(struct dg_daemon *d)
   if ((rc = notify_init(&d->notify, &d->loop, d->cfg, d->store, d->httpc))) return rc;
   if ((rc = engine_init(&d->engine, &d->loop, d->cfg, d->store, d->ledger, d->notify))) return rc;
   d->engine_ready = 1;
+  if ((rc = escalate_init(&d->escalate, &d->loop, d->cfg, d->store, d->notify))) return rc;
+  d->engine.txn.escalate = d->escalate;
   if ((rc = notify_resume(d->notify))) return rc;
+  if ((rc = escalate_resume(d->escalate))) return rc;
   if ((rc = ledger_watch_start(&d->ledger_watch, &d->engine))) return rc;
   if ((rc = upload_start(&d->upload, &d->loop, (const struct dg_config *const *)&d->cfg, d->store, d->httpc)))
     return rc;

@@ -1,5 +1,6 @@
 #include "model.h"
 
+#include "esc_config.h"
 #include "idmap.h"
 
 #include <string.h>
@@ -130,8 +131,8 @@ struct dg_person *dg_config_person(const struct dg_config *c, const char *id)
 struct dg_channel *dg_config_channel(const struct dg_config *c, const char *id)
 {
   if (!c || !id) return NULL;
-  if (c->index) return dg_idmap_get(&c->index->channels, id);
-  for (size_t i = 0; i < c->n_channels; i++)
-    if (model__id_is(c->channels[i].id, id)) return &c->channels[i];
-  return NULL;
+  struct dg_channel *ch = c->index ? dg_idmap_get(&c->index->channels, id) : NULL;
+  for (size_t i = 0; !c->index && !ch && i < c->n_channels; i++)
+    if (model__id_is(c->channels[i].id, id)) ch = &c->channels[i];
+  return ch ? ch : esc_config_channel(c->esc, id);
 }

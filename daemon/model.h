@@ -43,6 +43,9 @@ struct dg_person {
   char *name;
   char *phone;
   char *email;
+  /* IM contact points: a DingTalk/WeCom/Feishu user id or the mobile the robot @-mentions
+   * (NULL: the robot mentions `phone`, when there is one). */
+  char *dingtalk, *wecom, *feishu;
   char **roles;
   size_t n_roles;
 };
@@ -329,15 +332,28 @@ struct dg_rule {
 
 #define DG_MAX_VOTE_INPUTS 32
 
-enum dg_channel_type { DG_CHANNEL_WEBHOOK = 1 };
+enum dg_channel_type { DG_CHANNEL_WEBHOOK = 1, DG_CHANNEL_DINGTALK, DG_CHANNEL_WECOM, DG_CHANNEL_FEISHU,
+                       DG_CHANNEL_SMTP, DG_CHANNEL_SMS, DG_CHANNEL_VOICE };
 
-/* A notification channel. */
+/* A notification channel. The channels: section holds plain webhooks; escalation.channels
+ * (esc_config.h) holds every type, with the keys below. */
 struct dg_channel {
   char *id;
   enum dg_channel_type type;
-  char *url;
+  char *url;                /* SMTP: smtp:// or smtps://; SMS/voice: the gateway endpoint */
   uint32_t timeout_ms;      /* per attempt, default 5000 */
   uint32_t expire_s;        /* give up after this long undelivered, default 86400 */
+  char *secret;             /* DingTalk/Feishu signing secret, SMTP password, gateway key (NULL: none) */
+  char **headers;           /* extra "Name: value" request headers ({{secret}} expands) */
+  size_t n_headers;
+  char *body_template;      /* webhook, SMS, voice: request body with {{placeholders}} (NULL: JSON) */
+  char *template_code;      /* SMS/voice gateway's pre-approved template */
+  char *username, *from;    /* SMTP */
+  bool tls;                 /* SMTP: require TLS (CURLUSESSL_ALL) */
+  bool markdown;            /* DingTalk/WeCom: markdown instead of text */
+  uint32_t rate_per_min;    /* provider limit per channel (0: none) */
+  uint32_t per_number_per_min, per_number_per_hour; /* voice caps per called number (0: none) */
+  struct dg_channel *fallback; /* voice: the SMS channel used when a number is capped */
 };
 
 /* Which channels hear about alarms of which priorities. */
@@ -401,6 +417,10 @@ struct dg_config {
   /* national: the enterprise codes and choices of the national upload profile (NULL if absent;
    * national_config.h). */
   struct dg_national *national;
+
+  /* escalation: person-directed channels, tiered policies and on-call rotas (esc_config.h);
+   * NULL when the section is absent. */
+  struct esc_config *esc;
 };
 
 /* Lookups by id (linear or hashed; NULL if absent). */

@@ -155,6 +155,30 @@ const char *const store_migrations[] = {
   /* 月报 the monthly report of major risks and major hazards, made once per month for the month
    * before (report_auto.h): its JSON document as report_monthly built it. */
   "CREATE TABLE monthly_reports (month TEXT PRIMARY KEY, created_ms INTEGER NOT NULL, body TEXT NOT NULL);",
+
+  /* 8 → 9: alerts to persons. An outbox row names its recipient; an escalation is committed with
+   * the transition that starts, moves or stops it, with the time of its next step, so a restart
+   * resumes it with its remaining time; every tier step is journaled; acknowledgement links are
+   * one-time and expire (only their SHA-256 is stored). */
+  "ALTER TABLE outbox ADD COLUMN recipient TEXT;"
+  "CREATE TABLE escalations ("
+  "  id INTEGER PRIMARY KEY, alarm_id INTEGER, policy TEXT NOT NULL,"
+  "  state INTEGER NOT NULL,"                 /* 0 running 1 stopped */
+  "  tier INTEGER NOT NULL, tier_start_ms INTEGER NOT NULL, last_notify_ms INTEGER NOT NULL,"
+  "  next_ms INTEGER,"                        /* NULL: nothing more scheduled */
+  "  steps INTEGER NOT NULL, stop_reason TEXT, context TEXT NOT NULL,"
+  "  created_ms INTEGER NOT NULL, updated_ms INTEGER NOT NULL);"
+  "CREATE INDEX escalations_state ON escalations(state, id);"
+  "CREATE INDEX escalations_alarm ON escalations(alarm_id, id);"
+  "CREATE TABLE escalation_steps ("
+  "  id INTEGER PRIMARY KEY, escalation_id INTEGER NOT NULL, alarm_id INTEGER, ts_ms INTEGER NOT NULL,"
+  "  tier INTEGER, action TEXT NOT NULL,"     /* start notify jump stop */
+  "  detail TEXT);"                           /* JSON: who was told through what, or why it stopped */
+  "CREATE INDEX escalation_steps_esc ON escalation_steps(escalation_id, id);"
+  "CREATE TABLE ack_links ("
+  "  id INTEGER PRIMARY KEY, token_sha256 TEXT NOT NULL UNIQUE, alarm_id INTEGER NOT NULL,"
+  "  person TEXT NOT NULL, escalation_id INTEGER, created_ms INTEGER NOT NULL, expires_ms INTEGER NOT NULL,"
+  "  used_ms INTEGER);",
 };
 
 const unsigned store_n_migrations = sizeof store_migrations / sizeof store_migrations[0];

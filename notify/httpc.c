@@ -17,6 +17,9 @@ struct httpc_req {
   struct httpc *c;
   CURL *easy;
   struct curl_slist *headers;
+  struct curl_slist *rcpts; /* SMTP */
+  char *up;                 /* SMTP: the message being uploaded */
+  size_t up_len, up_off;
   httpc_done_fn done;
   void *ud;
   char *resp;
@@ -103,6 +106,8 @@ static void httpc__req_free(struct httpc_req *r)
 {
   if (r->easy) curl_easy_cleanup(r->easy);
   curl_slist_free_all(r->headers);
+  curl_slist_free_all(r->rcpts);
+  free(r->up);
   free(r->resp);
   free(r);
 }
@@ -287,6 +292,8 @@ fail:
   return -ENOMEM;
 }
 
+static int httpc__start(struct httpc *c, struct httpc_req *r);
+
 static bool httpc__header_ok(const char *s) { return s && !strpbrk(s, "\r\n"); }
 
 static int httpc__build_headers(struct httpc_req *r, const char *content_type,
@@ -312,8 +319,17 @@ static int httpc__build_headers(struct httpc_req *r, const char *content_type,
   return 0;
 }
 
-static int httpc__configure(struct httpc_req *r, const char *url, const char *body, size_t len,
-                            uint32_t timeout_ms)
+/* 0, or the errno of a failed request setup (logged). */
+static int httpc__setup_rc(CURLcode rc)
+{
+  if (rc == CURLE_OK) return 0;
+  if (rc == CURLE_OUT_OF_MEMORY) return -ENOMEM;
+  DG_WARN("httpc", "request setup failed: %s", curl_easy_strerror(rc));
+  return -EINVAL;
+}
+
+/* Options every request has: where, how long, which protocols, the response sink. */
+static CURLcode httpc__common(struct httpc_req *r, const char *url, uint32_t timeout_ms, int smtp)
 {
   CURL *e = r->easy;
   long connect_ms = timeout_ms < HTTPC_CONNECT_TIMEOUT_MS ? timeout_ms : HTTPC_CONNECT_TIMEOUT_MS;
@@ -327,10 +343,23 @@ static int httpc__configure(struct httpc_req *r, const char *url, const char *bo
   HTTPC_SET(CURLOPT_TIMEOUT_MS, (long)timeout_ms);
   HTTPC_SET(CURLOPT_CONNECTTIMEOUT_MS, connect_ms);
 #if LIBCURL_VERSION_NUM >= 0x075500
-  HTTPC_SET(CURLOPT_PROTOCOLS_STR, "http,https");
+  HTTPC_SET(CURLOPT_PROTOCOLS_STR, smtp ? "smtp,smtps" : "http,https");
 #else
-  HTTPC_SET(CURLOPT_PROTOCOLS, (long)(CURLPROTO_HTTP | CURLPROTO_HTTPS));
+  HTTPC_SET(CURLOPT_PROTOCOLS, smtp ? (long)(CURLPROTO_SMTP | CURLPROTO_SMTPS) : (long)(CURLPROTO_HTTP | CURLPROTO_HTTPS));
 #endif
+  HTTPC_SET(CURLOPT_WRITEFUNCTION, httpc__on_write);
+  HTTPC_SET(CURLOPT_WRITEDATA, r);
+#undef HTTPC_SET
+  return rc;
+}
+
+static int httpc__configure(struct httpc_req *r, const char *url, const char *body, size_t len,
+                            uint32_t timeout_ms)
+{
+  CURL *e = r->easy;
+  CURLcode rc = httpc__common(r, url, timeout_ms, 0);
+#define HTTPC_SET(opt, val)                                                                        \
+  if (rc == CURLE_OK) rc = curl_easy_setopt(e, opt, val)
   HTTPC_SET(CURLOPT_FOLLOWLOCATION, 0L);
   HTTPC_SET(CURLOPT_USERAGENT, "dualguard/" DG_VERSION);
   HTTPC_SET(CURLOPT_POST, 1L);
@@ -338,15 +367,21 @@ static int httpc__configure(struct httpc_req *r, const char *url, const char *bo
   HTTPC_SET(CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)len);
   HTTPC_SET(CURLOPT_COPYPOSTFIELDS, body ? body : "");
   HTTPC_SET(CURLOPT_HTTPHEADER, r->headers);
-  HTTPC_SET(CURLOPT_WRITEFUNCTION, httpc__on_write);
-  HTTPC_SET(CURLOPT_WRITEDATA, r);
 #undef HTTPC_SET
-  if (rc == CURLE_OUT_OF_MEMORY) return -ENOMEM;
-  if (rc != CURLE_OK) {
-    DG_WARN("httpc", "request setup failed: %s", curl_easy_strerror(rc));
-    return -EINVAL;
-  }
-  return 0;
+  return httpc__setup_rc(rc);
+}
+
+/* A new request with its easy handle, or NULL when out of memory. */
+static struct httpc_req *httpc__req_new(struct httpc *c, httpc_done_fn done, void *ud)
+{
+  struct httpc_req *r = calloc(1, sizeof *r);
+  if (!r) return NULL;
+  r->c = c;
+  r->done = done;
+  r->ud = ud;
+  if ((r->easy = curl_easy_init())) return r;
+  free(r);
+  return NULL;
 }
 
 int httpc_post(struct httpc *c, const char *url, const char *content_type, const char *body,
@@ -356,25 +391,79 @@ int httpc_post(struct httpc *c, const char *url, const char *content_type, const
   int rc;
   if (!c || !url || !done || timeout_ms == 0 || (!body && len)) return -EINVAL;
   if (c->closing) return -ESHUTDOWN;
-  struct httpc_req *r = calloc(1, sizeof *r);
+  struct httpc_req *r = httpc__req_new(c, done, ud);
   if (!r) return -ENOMEM;
-  r->c = c;
-  r->done = done;
-  r->ud = ud;
-  if (!(r->easy = curl_easy_init())) {
-    rc = -ENOMEM;
-    goto fail;
-  }
   if ((rc = httpc__build_headers(r, content_type, headers)) < 0) goto fail;
   if ((rc = httpc__configure(r, url, body, len, timeout_ms)) < 0) goto fail;
   /* Adding only arms curl's timer; the transfer starts and completes from loop callbacks. */
+  if ((rc = httpc__start(c, r)) < 0) goto fail;
+  return 0;
+fail:
+  httpc__req_free(r);
+  return rc;
+}
+
+static size_t httpc__on_read(char *buf, size_t size, size_t nmemb, void *ud)
+{
+  struct httpc_req *r = ud;
+  size_t room = size * nmemb, left = r->up_len - r->up_off;
+  size_t n = left < room ? left : room;
+  memcpy(buf, r->up + r->up_off, n);
+  r->up_off += n;
+  return n;
+}
+
+static int httpc__configure_smtp(struct httpc_req *r, const char *url, const char *user, const char *password,
+                                 bool require_tls, const char *from, uint32_t timeout_ms)
+{
+  CURL *e = r->easy;
+  char mail_from[320];
+  CURLcode rc = httpc__common(r, url, timeout_ms, 1);
+  snprintf(mail_from, sizeof mail_from, "<%s>", from);
+#define HTTPC_SET(opt, val)                                                                        \
+  if (rc == CURLE_OK) rc = curl_easy_setopt(e, opt, val)
+  if (require_tls) HTTPC_SET(CURLOPT_USE_SSL, (long)CURLUSESSL_ALL);
+  if (user) HTTPC_SET(CURLOPT_USERNAME, user);
+  if (password) HTTPC_SET(CURLOPT_PASSWORD, password);
+  HTTPC_SET(CURLOPT_MAIL_FROM, mail_from);
+  HTTPC_SET(CURLOPT_MAIL_RCPT, r->rcpts);
+  HTTPC_SET(CURLOPT_UPLOAD, 1L);
+  HTTPC_SET(CURLOPT_INFILESIZE_LARGE, (curl_off_t)r->up_len);
+  HTTPC_SET(CURLOPT_READFUNCTION, httpc__on_read);
+  HTTPC_SET(CURLOPT_READDATA, r);
+#undef HTTPC_SET
+  return httpc__setup_rc(rc);
+}
+
+/* Puts a configured request in the multi handle. */
+static int httpc__start(struct httpc *c, struct httpc_req *r)
+{
   CURLMcode mrc = curl_multi_add_handle(c->multi, r->easy);
   if (mrc != CURLM_OK) {
     DG_WARN("httpc", "curl_multi_add_handle: %s", curl_multi_strerror(mrc));
-    rc = mrc == CURLM_OUT_OF_MEMORY ? -ENOMEM : -EIO;
-    goto fail;
+    return mrc == CURLM_OUT_OF_MEMORY ? -ENOMEM : -EIO;
   }
   httpc__req_link(c, r);
+  return 0;
+}
+
+int httpc_smtp(struct httpc *c, const char *url, const char *user, const char *password, bool require_tls,
+               const char *from, const char *rcpt, const char *msg, size_t len, uint32_t timeout_ms,
+               httpc_done_fn done, void *ud)
+{
+  int rc = -ENOMEM;
+  char to[320];
+  if (!c || !url || !from || !rcpt || !msg || !done || !timeout_ms || !httpc__header_ok(rcpt)) return -EINVAL;
+  if (c->closing) return -ESHUTDOWN;
+  struct httpc_req *r = httpc__req_new(c, done, ud);
+  if (!r) return -ENOMEM;
+  snprintf(to, sizeof to, "<%s>", rcpt);
+  if (!(r->rcpts = curl_slist_append(NULL, to)) || !(r->up = malloc(len + 1)))
+    goto fail;
+  memcpy(r->up, msg, len);
+  r->up_len = len;
+  if ((rc = httpc__configure_smtp(r, url, user, password, require_tls, from, timeout_ms)) < 0) goto fail;
+  if ((rc = httpc__start(c, r)) < 0) goto fail;
   return 0;
 fail:
   httpc__req_free(r);

@@ -3,6 +3,7 @@
 #ifndef DG_HTTPC_H
 #define DG_HTTPC_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <uv.h>
@@ -22,6 +23,14 @@ int httpc_init(struct httpc **out, uv_loop_t *loop);
 int httpc_post(struct httpc *c, const char *url, const char *content_type, const char *body,
                size_t len, const char *const *headers, uint32_t timeout_ms, httpc_done_fn done,
                void *ud);
+
+/* Sends e-mail `msg` (a whole RFC 5322 message, copied) from `from` to `rcpt` through the SMTP
+ * server at url (smtp:// or smtps://). user/password may be NULL. With require_tls the session must
+ * be encrypted (CURLUSESSL_ALL: STARTTLS is mandatory, never opportunistic). `done` gets the
+ * server's last reply code as status (250 when accepted). Otherwise as httpc_post. */
+int httpc_smtp(struct httpc *c, const char *url, const char *user, const char *password, bool require_tls,
+               const char *from, const char *rcpt, const char *msg, size_t len, uint32_t timeout_ms,
+               httpc_done_fn done, void *ud);
 
 /* Number of requests in flight. */
 size_t httpc_active(const struct httpc *c);

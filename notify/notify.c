@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "chan.h"
 #include "log.h"
 
 #define NOTIFY_MAX_IN_FLIGHT 16
@@ -26,6 +27,15 @@ struct notify {
   struct notify__outcome *unrecorded;
   uv_timer_t outcome_timer;
   int open_handles;
+  struct notify__bucket *buckets; /* provider rate limits: per channel, per called number */
+};
+
+/* Sends counted in fixed one-minute and one-hour windows. */
+struct notify__bucket {
+  char key[160];
+  int64_t min_start, hour_start;
+  uint32_t min_count, hour_count;
+  struct notify__bucket *next;
 };
 
 /* One attempt's outcome on its way to the database. */
@@ -44,14 +54,15 @@ struct notify__outcome {
 static void notify__schedule(struct notify *n);
 static void notify__on_outcome_timer(uv_timer_t *t);
 static void notify__pump(struct notify *n);
+static void notify__expire(struct notify *n, struct notify_msg *m, const char *why);
 
 static const char *const notify__sql_max = "SELECT COALESCE(MAX(id), 0) + 1 FROM outbox";
 static const char *const notify__sql_pending =
   "SELECT id, channel, ref, body, attempts, created_ms, next_attempt_ms, expires_ms FROM outbox"
   " WHERE state = 0 ORDER BY id";
 static const char *const notify__sql_insert =
-  "INSERT INTO outbox (id, created_ms, channel, ref, body, state, attempts, next_attempt_ms, expires_ms)"
-  " VALUES (?1, ?2, ?3, ?4, ?5, 0, 0, ?2, ?6)";
+  "INSERT INTO outbox (id, created_ms, channel, ref, body, state, attempts, next_attempt_ms, expires_ms, recipient)"
+  " VALUES (?1, ?2, ?3, ?4, ?5, 0, 0, ?7, ?6, ?8)";
 static const char *const notify__sql_outcome =
   "UPDATE outbox SET state = ?2, attempts = ?3, next_attempt_ms = ?4, last_error = ?5,"
   " delivered_ms = CASE WHEN ?2 = 1 THEN ?6 ELSE delivered_ms END"
@@ -140,6 +151,7 @@ static void notify__msg_free(struct notify_msg *m)
   free(m->channel);
   free(m->ref);
   free(m->body);
+  free(m->recipient);
   free(m);
 }
 
@@ -163,6 +175,8 @@ int notify_msg_write(struct store_conn *c, const struct notify_msg *m)
     sqlite3_bind_text(st, 4, m->ref, -1, SQLITE_STATIC);
     sqlite3_bind_text(st, 5, m->body, -1, SQLITE_STATIC);
     sqlite3_bind_int64(st, 6, m->expires_ms);
+    sqlite3_bind_int64(st, 7, m->next_attempt_ms);
+    store_bind_text(st, 8, m->recipient);
     int rc = store_step_done(st);
     if (rc != SQLITE_OK) return rc;
   }
@@ -261,6 +275,7 @@ static void notify__record(struct notify *n, const struct notify_msg *m, int sta
 struct notify__attempt {
   struct notify *n;
   struct notify_msg *m;
+  char channel[64];   /* the channel actually used (a capped voice call goes out as SMS) */
 };
 
 static int64_t notify__backoff_ms(uint32_t attempts)
@@ -282,20 +297,28 @@ static void notify__on_done(void *ud, long status, const char *error, const char
   struct notify__attempt *a = ud;
   struct notify *n = a->n;
   struct notify_msg *m = a->m;
+  const struct dg_channel *ch = dg_config_channel(n->cfg, a->channel);
+  char why[128];
+  int64_t min_delay = 0;
+  enum chan_verdict v = CHAN_RETRY;
+  why[0] = '\0';
+  if (ch) v = chan_verdict(ch, status, body, why, sizeof why, &min_delay);
   free(a);
   n->in_flight--;
   m->attempts++;
-  if (status >= 200 && status < 300) {
+  if (!why[0]) snprintf(why, sizeof why, "%s", status ? "bad answer" : error ? error : "transport error");
+  if (v == CHAN_DELIVERED) {
     n->stats.delivered++;
     notify__record(n, m, 1, NULL);
     DG_DEBUG("notify", "outbox %lld delivered to %s", (long long)m->id, m->channel);
     notify__msg_free(m);
-  } else {
-    char why[128];
-    if (status) snprintf(why, sizeof why, "HTTP %ld", status);
-    else snprintf(why, sizeof why, "%s", error ? error : "transport error");
+  } else if (v == CHAN_GIVE_UP && !n->closing) {
     n->stats.failed_attempts++;
-    m->next_attempt_ms = dg_wall_ms() + notify__backoff_ms(m->attempts);
+    notify__expire(n, m, why);
+  } else {
+    int64_t backoff = notify__backoff_ms(m->attempts);
+    n->stats.failed_attempts++;
+    m->next_attempt_ms = dg_wall_ms() + (backoff > min_delay ? backoff : min_delay);
     DG_LOG_RL(DG_LOG_WARN, "notify", "outbox %lld to %s failed (attempt %u): %s", (long long)m->id, m->channel,
               m->attempts, why);
     if (n->closing) {
@@ -321,28 +344,88 @@ static void notify__expire(struct notify *n, struct notify_msg *m, const char *w
   notify__msg_free(m);
 }
 
+/* Counts one send against `key`'s limits; 0 when allowed, else the ms until a window reopens. */
+static int64_t notify__take(struct notify *n, const char *key, uint32_t per_min, uint32_t per_hour, int64_t now)
+{
+  if (!per_min && !per_hour) return 0;
+  struct notify__bucket *b = n->buckets;
+  while (b && strcmp(b->key, key)) b = b->next;
+  if (!b) {
+    if (!(b = calloc(1, sizeof *b))) return 0;
+    snprintf(b->key, sizeof b->key, "%s", key);
+    b->min_start = b->hour_start = now;
+    b->next = n->buckets;
+    n->buckets = b;
+  }
+  if (now - b->min_start >= 60000) b->min_start = now, b->min_count = 0;
+  if (now - b->hour_start >= 3600000) b->hour_start = now, b->hour_count = 0;
+  if (per_min && b->min_count >= per_min) return b->min_start + 60000 - now;
+  if (per_hour && b->hour_count >= per_hour) return b->hour_start + 3600000 - now;
+  b->min_count++;
+  b->hour_count++;
+  return 0;
+}
+
+/* A voice call over its number's cap goes out through the fallback SMS channel, if any. */
+static const struct dg_channel *notify__route(struct notify *n, const struct dg_channel *ch, struct chan_req *req,
+                                              const struct notify_msg *m, int64_t now, int64_t *wait)
+{
+  char key[160];
+  if (ch->type == DG_CHANNEL_VOICE && req->number) {
+    snprintf(key, sizeof key, "%s|%s", ch->id, req->number);
+    if ((*wait = notify__take(n, key, ch->per_number_per_min, ch->per_number_per_hour, now)) && ch->fallback) {
+      DG_WARN("notify", "outbox %lld: voice calls to this number are capped; sending an SMS through %s",
+              (long long)m->id, ch->fallback->id);
+      chan_req_free(req);
+      if (chan_encode(ch->fallback, m->id, m->body, now, req)) return NULL;
+      ch = ch->fallback;
+      *wait = 0;
+    }
+    if (*wait) return ch;
+  }
+  *wait = notify__take(n, ch->id, ch->rate_per_min, 0, now);
+  return ch;
+}
+
+static int notify__start(struct notify *n, const struct dg_channel *ch, const struct chan_req *req,
+                         struct notify__attempt *a)
+{
+  if (req->smtp)
+    return httpc_smtp(n->httpc, req->url, ch->username, ch->secret, ch->tls, req->mail_from, req->rcpt, req->body,
+                      req->body_len, ch->timeout_ms, notify__on_done, a);
+  return httpc_post(n->httpc, req->url, req->content_type, req->body, req->body_len,
+                    (const char *const *)req->headers, ch->timeout_ms, notify__on_done, a);
+}
+
 static void notify__attempt(struct notify *n, struct notify_msg *m)
 {
   const struct dg_channel *ch = notify__channel(n, m->channel);
+  struct chan_req req;
+  int64_t now = dg_wall_ms(), wait = 1000;
   if (!ch) {
     notify__expire(n, m, "channel no longer configured");
     return;
   }
-  struct notify__attempt *a = malloc(sizeof *a);
-  char delivery[64];
-  snprintf(delivery, sizeof delivery, "X-Dualguard-Delivery: %lld", (long long)m->id);
-  const char *headers[] = {delivery, NULL};
-  if (!a) goto retry;
-  a->n = n;
-  a->m = m;
-  if (httpc_post(n->httpc, ch->url, "application/json; charset=utf-8", m->body, strlen(m->body), headers,
-                 ch->timeout_ms, notify__on_done, a) == 0) {
-    n->in_flight++;
+  int rc = chan_encode(ch, m->id, m->body, now, &req);
+  if (rc) {
+    notify__expire(n, m, rc == -EINVAL ? "the recipient has no contact point for this channel" : "out of memory");
     return;
   }
-  free(a);
+  struct notify__attempt *a = malloc(sizeof *a);
+  if (!a || !(ch = notify__route(n, ch, &req, m, now, &wait)) || wait) goto retry;
+  a->n = n;
+  a->m = m;
+  snprintf(a->channel, sizeof a->channel, "%s", ch->id);
+  if (notify__start(n, ch, &req, a) == 0) {
+    n->in_flight++;
+    chan_req_free(&req);
+    return;
+  }
+  wait = 1000;
 retry:
-  m->next_attempt_ms = dg_wall_ms() + 1000;
+  free(a);
+  chan_req_free(&req);
+  m->next_attempt_ms = now + (wait > 0 ? wait : 1000);
   notify__requeue(n, m);
 }
 
@@ -394,6 +477,11 @@ static void notify__on_close(uv_handle_t *h)
   struct notify *n = h->data;
   if (--n->open_handles) return;
   notify_msg_free_list(n->queue);
+  while (n->buckets) {
+    struct notify__bucket *b = n->buckets;
+    n->buckets = b->next;
+    free(b);
+  }
   while (n->unrecorded) {
     struct notify__outcome *o = n->unrecorded;
     n->unrecorded = o->next;

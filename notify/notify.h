@@ -23,7 +23,8 @@ struct notify_msg {
   int64_t id;
   char *channel;          /* channel id */
   char *ref;              /* what it announces, unique per channel */
-  char *body;             /* JSON */
+  char *body;             /* JSON (chan.h) */
+  char *recipient;        /* person id, or NULL for a channel-wide message */
   uint32_t attempts;
   int64_t created_ms, next_attempt_ms, expires_ms; /* wall clock */
   struct notify_msg *next;

@@ -9,7 +9,7 @@ PKGS=(
   libcurl4-openssl-dev libfyaml-dev libcjson-dev libwebsockets-dev libwebsockets-evlib-uv
   libsystemd-dev libcmocka-dev
   mosquitto mosquitto-clients curl python3 python3-pymodbus python3-serial python3-serial-asyncio socat openssl \
-  python3-cryptography
+  python3-cryptography python3-aiosmtpd
   clang valgrind
   lintian  # the Debian package test (tests/integration/test_debian_package.py); cpack and dpkg-shlibdeps come with cmake and build-essential
   chromium  # headless rendering of the dashboard (tests/integration/test_dashboard.py)

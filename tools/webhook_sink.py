@@ -57,7 +57,11 @@ class Sink:
                 f.write(json.dumps(entry, ensure_ascii=False) + "\n")
         if self.echo:
             b = body if isinstance(body, dict) else {}
-            print(f"[webhook] #{entry['delivery']} {b.get('text_zh', '')} | {b.get('text_en', '')}", flush=True)
+            if "to" in b:  # a message to a person (escalation)
+                print(f"[to {b['to'].get('name') or b['to'].get('person')}] #{entry['delivery']} {b.get('text', '')} "
+                      f"{b.get('link', '')}", flush=True)
+            else:
+                print(f"[webhook] #{entry['delivery']} {b.get('text_zh', '')} | {b.get('text_en', '')}", flush=True)
 
     def start(self):
         self.thread.start()

@@ -1,7 +1,8 @@
 #!/usr/bin/python3
 """The bundled demo: plantsim plays examples/demo-scenario.yaml (sped up) into a real mosquitto;
 the daemon on examples/demo-plant.yaml raises the GT101 alarm, registers the hazard and notifies
-the webhook receiver, and returns to normal when the gas falls back."""
+the webhook receiver and, tier 1 of the escalation, the operator; it returns to normal when the gas
+falls back."""
 import os
 import re
 import subprocess
@@ -14,7 +15,7 @@ from dgtest import (PLANTSIM, SOURCE_DIR, db_rows, example_text, run_tests, star
 def demo_config(workdir, mqtt_port, hook_port):
     text = example_text("demo-plant.yaml")
     text = text.replace("tcp://127.0.0.1:1883", f"tcp://127.0.0.1:{mqtt_port}")
-    text = text.replace("http://127.0.0.1:8090/hook", f"http://127.0.0.1:{hook_port}/hook")
+    text = text.replace("http://127.0.0.1:8090/", f"http://127.0.0.1:{hook_port}/")
     text = re.sub(r"client_id: \S+", f"client_id: dg-demo-test-{mqtt_port}", text)
     return write_config(workdir, text, "demo-plant.yaml")
 
@@ -47,9 +48,15 @@ def test_demo_scenario_raises_and_clears_the_gas_alarm(workdir, cleanup):
     hazards = wait_until(lambda: db_rows(daemon.db_path, "SELECT * FROM hazards"), 10, "hazard committed")
     assert len(hazards) == 1 and hazards[0]["measure"] == "M01" and hazards[0]["danger_src"] == 9, hazards
     assert hazards[0]["unit"] == "U01" and hazards[0]["hazard_source"] == "HS01", hazards
-    got = sink.wait_for(lambda r: [e["body"]["event"] for e in r] == ["activate", "clear"], 15)
+    hook = lambda r: [e for e in r if e["path"] == "/hook"]
+    got = hook(sink.wait_for(lambda r: [e["body"]["event"] for e in hook(r)] == ["activate", "clear"], 15))
     assert got[0]["body"]["alarm"]["rule"] == "R-GT101-H", got
     assert got[0]["body"]["hazard"]["code"] == hazards[0]["code"], got
+    # Escalation, tier 1: the operator (zhang) with the gas value and a link that acknowledges.
+    persons = sink.wait_for(lambda r: [e for e in r if e["path"] == "/persons"], 15)
+    tier1 = [e["body"] for e in persons if e["path"] == "/persons"]
+    assert [b["to"]["person"] for b in tier1] == ["zhang"] and tier1[0]["tier"] == 1, tier1
+    assert "%LEL" in tier1[0]["text"] and "/ack?token=" in tier1[0]["link"], tier1
     history = db_rows(daemon.db_path, "SELECT COUNT(*) n, MAX(value) top FROM samples WHERE point = 'GT101'")[0]
     assert history["n"] > 50 and history["top"] > 30, history
     assert daemon.stop() == 0

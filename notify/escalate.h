@@ -1,0 +1,78 @@
+/* escalate — tiered escalation of alarms to persons (esc_config.h policies).
+ *
+ * An alarm transition asks escalate_on_alarm what it means: an activation starts an escalation
+ * (its first tier told at once), a worse stage jumps to the stage's tier, an acknowledgement,
+ * shelve, out-of-service or return to normal stops it (per the policy's stop conditions). The
+ * answer — messages to the persons of the tier and the escalation's rows — is written in the
+ * transition's own transaction (escalate_write), so an escalation exists exactly when its
+ * transition does. A hazard the transition opens is announced to the first tier of the policy for
+ * hazard_opened (major_hazard_opened first for a major one), a quality or stale alarm is chosen a
+ * driver_fault policy before an alarm_activate one. Later steps (next tier after a timeout, re-notify, repeats of the last tier)
+ * are timed on the loop from the next step time stored on the row, each committed with its
+ * messages and journal entry before they are sent; escalate_resume reloads running escalations
+ * after a restart, so they go on with their remaining time. Loop thread only. */
+#ifndef DG_ESCALATE_H
+#define DG_ESCALATE_H
+
+#include <stdint.h>
+#include <uv.h>
+
+#include "esc_config.h"
+#include "notify.h"
+#include "store.h"
+
+struct escalate;
+struct esc_change;
+
+/* One alarm transition, as escalation sees it (strings borrowed for the call). */
+struct esc_alarm {
+  enum esc_event kind;        /* ALARM_ACTIVATE, _ESCALATE, _RTN, _ACK, or ESC_EV_COUNT for none */
+  unsigned stop;              /* ESC_STOP_* this transition is (0: none) */
+  int64_t alarm_id;
+  const struct dg_rule *rule;
+  const char *stage;          /* stage name (may be NULL) */
+  enum dg_priority priority;
+  double value;
+  int has_limit;
+  double limit;
+  int64_t ts_ms;
+  const char *hazard_code;    /* a hazard the transition opened or counted (may be NULL) */
+  int hazard_opened;          /* the transition opened it: 1 一般, 2 重大 (major) */
+  int64_t hazard_deadline_ms;
+};
+
+struct escalate_stats {
+  size_t running;
+  uint64_t steps, messages;
+  int64_t late_max_ms;        /* how late a timed step ran against its due time, worst seen */
+  double late_sum_ms;
+};
+
+int escalate_init(struct escalate **out, uv_loop_t *loop, const struct dg_config *cfg, struct store *store,
+                  struct notify *notify);
+void escalate_set_config(struct escalate *x, const struct dg_config *cfg);
+/* Loads running escalations and arms their next steps (overdue ones run at once). */
+int escalate_resume(struct escalate *x);
+
+/* While the transition is being built: the rows to write with it (NULL: nothing), its messages
+ * appended to *msgs (written and sent by the caller with the transition's). */
+struct esc_change *escalate_on_alarm(struct escalate *x, const struct esc_alarm *ev, struct notify_msg **msgs);
+/* Writer thread, in the transition's transaction. SQLITE_OK or an SQLite error. */
+int escalate_write(struct store_conn *c, const struct esc_change *ch);
+void escalate_change_free(struct esc_change *ch);
+
+/* An acknowledgement link's token: 0 with the alarm and the person it was sent to, -ENOENT when
+ * unknown, -ESTALE when expired or already used. The caller acknowledges, then spends the link
+ * with escalate_link_used. */
+int escalate_link_lookup(struct escalate *x, const char *token, int64_t *alarm_id, char *person, size_t len);
+void escalate_link_used(struct escalate *x, const char *token);
+
+/* JSON for the API: running escalations (GET /api/v1/escalations), with the journal of one
+ * alarm's escalations when alarm_id > 0; who is on call at at_ms (GET /api/v1/oncall). */
+char *escalate_list_json(struct escalate *x, int64_t alarm_id);
+char *escalate_oncall_json(struct escalate *x, int64_t at_ms);
+
+void escalate_stats(const struct escalate *x, struct escalate_stats *out);
+void escalate_close(struct escalate *x);
+
+#endif
