@@ -10,6 +10,7 @@
 #include "api_attach.h"
 #include "api_escalate.h"
 #include "api_export.h"
+#include "api_history.h"
 #include "api_kpi.h"
 #include "api_ledger.h"
 #include "api_metrics.h"
@@ -416,6 +417,25 @@ static void api__persons(void *ud, const struct http_request *req, struct http_r
   api_reply(resp, 200, root);
 }
 
+/* ---- /api/v1/whoami ------------------------------------------------------------------------- */
+
+/* The person behind the request's token, so a screen can offer only what that person may do and
+ * list "my" tasks. 401 without a valid token. */
+static void api__whoami(void *ud, const struct http_request *req, struct http_response *resp)
+{
+  const struct dg_person *p = api_caller(ud, req);
+  if (!p) {
+    api_error(resp, 401, "a valid 'Authorization: Bearer <token>' is required");
+    return;
+  }
+  cJSON *o = cJSON_CreateObject();
+  api_json_text(o, "id", p->id);
+  api_json_text(o, "name", p->name);
+  cJSON *roles = cJSON_AddArrayToObject(o, "roles");
+  for (size_t k = 0; k < p->n_roles; k++) cJSON_AddItemToArray(roles, cJSON_CreateString(p->roles[k]));
+  api_reply(resp, 200, o);
+}
+
 /* ---- /api/v1/drivers ------------------------------------------------------------------------ */
 
 static cJSON *api__modbus_json(const struct dg_modbus_bus *bus, const struct mb_bus_stats *s)
@@ -624,6 +644,7 @@ static const struct api_route api__routes[] = {
   {"GET", "/api/v1/hazards/*", api__hazard_one, 0, NULL},
   {"GET", "/api/v1/drivers", api__drivers, 0, NULL},
   {"GET", "/api/v1/persons", api__persons, 0, NULL},
+  {"GET", "/api/v1/whoami", api__whoami, 0, NULL},
   {"POST", "/api/v1/alarms/*", api__alarm_action, 0, NULL},
 };
 
@@ -643,7 +664,7 @@ int api_register(struct http_server *s, struct api_ctx *ctx)
   const struct api_routes tables[] = {
     API_ROUTES(api__routes), kpi_api_routes(), ledger_api_routes(), attach_api_routes(),
     model_api_routes(), export_api_routes(), report_api_routes(), tokens_api_routes(), escalate_api_routes(),
-    metrics_api_routes(), national_api_routes(), posts_api_routes(),
+    metrics_api_routes(), national_api_routes(), posts_api_routes(), history_api_routes(),
   };
   int rc = 0;
   for (size_t i = 0; i < sizeof tables / sizeof tables[0]; i++) rc |= api__add(s, ctx, tables[i]);
