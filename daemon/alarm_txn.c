@@ -141,6 +141,13 @@ static void alarm_txn__retry_cb(uv_timer_t *timer)
   if (rc) alarm_txn__done(t, rc);
 }
 
+/* A transition committed or lost: the samples flow again once few are left. */
+static void alarm_txn__settled(struct alarm_txn_ctx *x)
+{
+  x->in_flight--;
+  if (x->hold && x->hold->held && x->in_flight <= ALARM_TXN_LOW_WATER) sampleq_hold(x->hold, 0);
+}
+
 static void alarm_txn__done(void *arg, int rc)
 {
   struct alarm_txn *t = arg;
@@ -157,6 +164,7 @@ static void alarm_txn__done(void *arg, int rc)
       DG_ERR("engine", "alarm %lld transition lost: not committed (rc %d)", (long long)t->alarm_id, rc);
     }
     alarm_txn__free(t);
+    alarm_txn__settled(x);
     if (x->retry_head && !closing) uv_timer_start(&x->retry_timer, alarm_txn__retry_cb, 0, 0);
     return;
   }
@@ -253,6 +261,10 @@ void alarm_txn_commit(struct alarm_txn_ctx *x, const struct dg_config *cfg, stru
   message_alarm_build(x->notify, cfg, a, &t->tr, &t->hc, t->journal_id, &t->msgs);
   if (x->escalate) alarm_txn__escalate(x, t, a);
   (*x->transitions)++;
+  if (++x->in_flight >= ALARM_TXN_HIGH_WATER && x->hold && !x->hold->held) {
+    DG_LOG_RL(DG_LOG_WARN, "engine", "%zu alarm transitions wait for the store: samples held", x->in_flight);
+    sampleq_hold(x->hold, 1);
+  }
   DG_INFO("alarm", "%s %s: %s → %s (stage %s, value %g)", r->id, alarm_event_name(tr->event),
           alarm_state_name(tr->from), alarm_state_name(tr->to), t->tr_stage ? t->tr_stage : "-", tr->value);
   alarm_txn__submit(x, t);

@@ -23,9 +23,14 @@
 #include "ledger.h"
 #include "model.h"
 #include "notify.h"
+#include "sampleq.h"
 #include "store.h"
 
 #define ALARM_TXN_RETRY_MS 1000
+/* Transitions not yet committed past which the samples that could make more are held in their
+ * queue (back-pressure up to the drivers), and below which they flow again. Nothing is dropped. */
+#define ALARM_TXN_HIGH_WATER 4096
+#define ALARM_TXN_LOW_WATER 1024
 
 /* Where transitions go, owned by the caller (the engine) and alive until the store is closed;
  * the counters are the caller's. */
@@ -38,6 +43,8 @@ struct alarm_txn_ctx {
   int64_t *next_journal_id;  /* taken by each transition */
   uint64_t *transitions;     /* bumped by each transition submitted */
   uint64_t *commits_failed;  /* bumped by each failed commit */
+  size_t in_flight;          /* transitions submitted and not yet committed (or lost) */
+  struct sampleq *hold;      /* held at ALARM_TXN_HIGH_WATER (NULL: none) */
   /* alarm_txn's own: transitions whose commit failed, oldest first */
   struct alarm_txn *retry_head;
   bool retry_busy;           /* retry_head is with the store */

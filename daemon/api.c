@@ -10,11 +10,13 @@
 #include "api_attach.h"
 #include "api_escalate.h"
 #include "api_export.h"
+#include "api_history.h"
 #include "api_kpi.h"
 #include "api_ledger.h"
 #include "api_metrics.h"
 #include "api_model.h"
 #include "api_national.h"
+#include "api_posts.h"
 #include "api_report.h"
 #include "api_tokens.h"
 #include "log.h"
@@ -422,6 +424,25 @@ static void api__persons(void *ud, const struct http_request *req, struct http_r
   api_reply(resp, 200, root);
 }
 
+/* ---- /api/v1/whoami ------------------------------------------------------------------------- */
+
+/* The person behind the request's token, so a screen can offer only what that person may do and
+ * list "my" tasks. 401 without a valid token. */
+static void api__whoami(void *ud, const struct http_request *req, struct http_response *resp)
+{
+  const struct dg_person *p = api_caller(ud, req);
+  if (!p) {
+    api_error(resp, 401, "a valid 'Authorization: Bearer <token>' is required");
+    return;
+  }
+  cJSON *o = cJSON_CreateObject();
+  api_json_text(o, "id", p->id);
+  api_json_text(o, "name", p->name);
+  cJSON *roles = cJSON_AddArrayToObject(o, "roles");
+  for (size_t k = 0; k < p->n_roles; k++) cJSON_AddItemToArray(roles, cJSON_CreateString(p->roles[k]));
+  api_reply(resp, 200, o);
+}
+
 /* ---- /api/v1/drivers ------------------------------------------------------------------------ */
 
 static cJSON *api__modbus_json(const struct dg_modbus_bus *bus, const struct mb_bus_stats *s)
@@ -492,7 +513,11 @@ static void api__drivers(void *ud, const struct http_request *req, struct http_r
   cJSON_AddNumberToObject(je, "bad_samples", (double)ctx->engine->stats.bad_samples);
   cJSON_AddNumberToObject(je, "transitions", (double)ctx->engine->stats.transitions);
   cJSON_AddNumberToObject(je, "history_rows", (double)ctx->engine->stats.history_rows);
+  cJSON_AddNumberToObject(je, "history_backlog_dropped", (double)ctx->engine->history.dropped);
+  cJSON_AddNumberToObject(je, "history_backlog", (double)ctx->engine->history.backlog);
+  cJSON_AddNumberToObject(je, "transitions_in_flight", (double)ctx->engine->txn.in_flight);
   cJSON_AddNumberToObject(je, "queue_dropped", (double)sampleq_dropped(ctx->queue));
+  cJSON_AddNumberToObject(je, "queue_waits", (double)sampleq_waits(ctx->queue));
   api__durability_json(cJSON_AddObjectToObject(root, "store"), ctx->store);
   api_reply(resp, 200, root);
 }
@@ -626,6 +651,7 @@ static const struct api_route api__routes[] = {
   {"GET", "/api/v1/hazards/{id}", api__hazard_one, 0, NULL, NULL},
   {"GET", "/api/v1/drivers", api__drivers, 0, NULL, NULL},
   {"GET", "/api/v1/persons", api__persons, 0, NULL, NULL},
+  {"GET", "/api/v1/whoami", api__whoami, 0, NULL, NULL},
   {"POST", "/api/v1/alarms/{id}/{action}", api__alarm_action, 0, NULL, NULL},
 };
 
@@ -638,7 +664,7 @@ static size_t api__tables(struct api_routes *t)
   const struct api_routes all[] = {
     API_ROUTES(api__routes), kpi_api_routes(), ledger_api_routes(), attach_api_routes(),
     model_api_routes(), export_api_routes(), report_api_routes(), tokens_api_routes(), escalate_api_routes(),
-    metrics_api_routes(), national_api_routes(),
+    metrics_api_routes(), national_api_routes(), posts_api_routes(), history_api_routes(),
   };
   size_t n = sizeof all / sizeof all[0];
   _Static_assert(sizeof all / sizeof all[0] <= API_MAX_TABLES, "raise API_MAX_TABLES");
@@ -676,14 +702,15 @@ static const struct api_route *api__find(const char *method, const char *path)
   return best;
 }
 
-/* Whether the space-separated list names holds the word w (wlen bytes). */
-static int api__listed(const char *names, const char *w, size_t wlen)
+/* The entry of the space-separated list names for the word w (wlen bytes), or NULL. An entry
+ * is a name, for limit optionally with its maximum: "limit<=10000". */
+static const char *api__listed(const char *names, const char *w, size_t wlen)
 {
   for (const char *p = names; p && *p; p += strcspn(p, " "), p += *p == ' ') {
-    size_t len = strcspn(p, " ");
-    if (len == wlen && strncmp(p, w, wlen) == 0) return 1;
+    size_t len = strcspn(p, " <");
+    if (len == wlen && strncmp(p, w, wlen) == 0) return p;
   }
-  return 0;
+  return NULL;
 }
 
 /* 0, or -1 after answering 400 naming an unknown parameter or a bad limit. */
@@ -699,11 +726,13 @@ static int api__check_query(const struct api_route *r, const struct http_request
     }
   }
   char buf[16], *end;
-  int n = api__listed(r->query, "limit", 5) ? http_query_get(req->query, "limit", buf, sizeof buf) : -1;
+  const char *entry = api__listed(r->query, "limit", 5);
+  long max = entry && !strncmp(entry + 5, "<=", 2) ? strtol(entry + 7, NULL, 10) : API_LIMIT_MAX;
+  int n = entry ? http_query_get(req->query, "limit", buf, sizeof buf) : -1;
   if (n == -1) return 0;
   long v = n > 0 ? strtol(buf, &end, 10) : 0;
-  if (n <= 0 || *end || v < 1 || v > API_LIMIT_MAX) {
-    api_error(resp, 400, "limit: expected an integer from 1 to %d", API_LIMIT_MAX);
+  if (n <= 0 || *end || v < 1 || v > max) {
+    api_error(resp, 400, "limit: expected an integer from 1 to %ld", max);
     return -1;
   }
   return 0;

@@ -13,6 +13,7 @@
 #include "hazard_flow.h"
 #include "ledger.h"
 #include "inspect.h"
+#include "task_assign.h"
 #include "log.h"
 #include "risk.h"
 
@@ -569,11 +570,15 @@ out:
   "SELECT id, measure, event, unit, hazard_source, check_cycle, check_cycle_unit, start_ms, due_ms,"   \
   " check_status, checker, checked_ms, note, hazard_id, data_src, evidence FROM inspection_tasks"
 
-/* The column of due_ms in INSPECTION_COLS (the paging key with id). */
+/* The column of due_ms in INSPECTION_COLS (the paging key with id, after ?4 and ?5). */
 #define LEDGER_API_TASK_DUE_COL 8
 static const char *const ledger_api__sql_tasks =
   INSPECTION_COLS " WHERE (?1 = 0 OR (?1 = 1 AND check_status IS NULL) OR (?1 = 2 AND check_status IS NOT NULL))"
   " AND due_ms <= ?2 AND (due_ms > ?4 OR (due_ms = ?4 AND id > ?5)) ORDER BY due_ms, id LIMIT ?3";
+/* ?mine=1: the tasks whose period overlaps the day [?2, ?3) */
+static const char *const ledger_api__sql_tasks_day =
+  INSPECTION_COLS " WHERE (?1 = 0 OR (?1 = 1 AND check_status IS NULL) OR (?1 = 2 AND check_status IS NOT NULL))"
+  " AND start_ms < ?3 AND due_ms > ?2 AND (due_ms > ?4 OR (due_ms = ?4 AND id > ?5)) ORDER BY due_ms, id";
 static const char *const ledger_api__sql_task =
   "SELECT measure, check_status, start_ms FROM inspection_tasks WHERE id = ?1";
 
@@ -604,13 +609,57 @@ static cJSON *ledger_api__task_json(sqlite3_stmt *st)
   return o;
 }
 
-/* GET /api/v1/inspections?status=pending|done|all&due=<epoch ms>&limit= */
+/* The assignees of the task's measure, as JSON: {"posts": [ids], "person": id or null}. */
+static cJSON *ledger_api__assigned_json(const struct task_assignee *a)
+{
+  cJSON *o = cJSON_CreateObject(), *posts = cJSON_AddArrayToObject(o, "posts");
+  for (int i = 0; i < a->n_posts; i++) cJSON_AddItemToArray(posts, cJSON_CreateString(a->posts[i]->id));
+  api_json_text(o, "person", a->person ? a->person->id : NULL);
+  return o;
+}
+
+/* The statement of a task list: every task due by ?due, or with ?mine=1 today's tasks (the local
+ * day's) of the caller; NULL (answered) on a bad query. */
+static sqlite3_stmt *ledger_api__tasks_stmt(struct api_ctx *ctx, const struct http_request *req, int which,
+                                            const int64_t *after, const struct dg_person **mine,
+                                            struct http_response *resp)
+{
+  char mine_q[8];
+  int64_t due_ms = INT64_MAX;
+  if (api_query_text(req, "mine", mine_q, sizeof mine_q, resp) < 0 || api_query_ms(req, "due", 1, &due_ms, resp) < 0)
+    return NULL;
+  *mine = NULL;
+  if (mine_q[0] && strcmp(mine_q, "0") && !(*mine = api_caller(ctx, req))) {
+    api_error(resp, 401, "mine=1: a valid 'Authorization: Bearer <token>' is required");
+    return NULL;
+  }
+  sqlite3_stmt *st = store_stmt(store_reader(ctx->store), *mine ? ledger_api__sql_tasks_day : ledger_api__sql_tasks);
+  if (!st) {
+    api_error(resp, 500, "database error");
+    return NULL;
+  }
+  sqlite3_bind_int(st, 1, which);
+  sqlite3_bind_int64(st, 4, after[0]);
+  sqlite3_bind_int64(st, 5, after[1]);
+  if (*mine) {
+    int64_t day = inspect_day_start(dg_wall_ms());
+    sqlite3_bind_int64(st, 2, day);
+    sqlite3_bind_int64(st, 3, inspect_add(day, (struct inspect_cycle){1, INSPECT_DAY}, 1));
+  } else {
+    sqlite3_bind_int64(st, 2, due_ms);
+  }
+  return st;
+}
+
+/* GET /api/v1/inspections?status=pending|done|all&due=<epoch ms>&mine=1&limit= */
 static void ledger_api__inspections(void *ud, const struct http_request *req, struct http_response *resp)
 {
   struct api_ctx *ctx = ud;
+  const struct dg_config *cfg = ctx->engine->cfg;
+  const struct dg_person *mine;
   char status[16];
   int64_t after[2] = {INT64_MIN, 0};
-  int lim = api_query_limit(req, 200), rows = 0;
+  int lim = api_query_limit(req, 200);
   if (api_query_text(req, "status", status, sizeof status, resp) < 0 || api_query_cursor(req, after, 2, resp) < 0)
     return;
   int which = !status[0] || strcmp(status, "pending") == 0 ? 1 : strcmp(status, "done") == 0 ? 2
@@ -619,31 +668,27 @@ static void ledger_api__inspections(void *ud, const struct http_request *req, st
     api_error(resp, 400, "status: expected pending, done or all");
     return;
   }
-  int64_t due_ms = INT64_MAX;
-  if (api_query_ms(req, "due", 1, &due_ms, resp) < 0) return;
-  sqlite3_stmt *st = store_stmt(store_reader(ctx->store), ledger_api__sql_tasks);
-  if (!st) {
-    api_error(resp, 500, "database error");
-    return;
-  }
-  sqlite3_bind_int(st, 1, which);
-  sqlite3_bind_int64(st, 2, due_ms);
-  sqlite3_bind_int(st, 3, lim);
-  sqlite3_bind_int64(st, 4, after[0]);
-  sqlite3_bind_int64(st, 5, after[1]);
+  sqlite3_stmt *st = ledger_api__tasks_stmt(ctx, req, which, after, &mine, resp);
+  if (!st) return;
+  if (!mine) sqlite3_bind_int(st, 3, lim);
   cJSON *arr = cJSON_CreateArray();
-  while (sqlite3_step(st) == SQLITE_ROW) {
-    rows++;
-    after[0] = sqlite3_column_int64(st, LEDGER_API_TASK_DUE_COL);
-    after[1] = sqlite3_column_int64(st, 0);
+  int n = 0;
+  while (n < lim && sqlite3_step(st) == SQLITE_ROW) {
+    struct task_assignee a;
+    task_assign(cfg, dg_config_measure(cfg, (const char *)sqlite3_column_text(st, 1)), &a);
+    if (mine && !task_assign_is_mine(&a, mine)) continue;
     cJSON *t = ledger_api__task_json(st);
+    cJSON_AddItemToObject(t, "assigned", ledger_api__assigned_json(&a));
     cJSON_AddItemToObject(t, "attachments", attach_api_list(store_reader(ctx->store), 0, sqlite3_column_int64(st, 0)));
     cJSON_AddItemToArray(arr, t);
+    after[0] = sqlite3_column_int64(st, LEDGER_API_TASK_DUE_COL);
+    after[1] = sqlite3_column_int64(st, 0);
+    n++;
   }
   sqlite3_reset(st);
   cJSON *root = cJSON_CreateObject();
   cJSON_AddItemToObject(root, "inspections", arr);
-  api_next_cursor(root, after, 2, rows, lim);
+  api_next_cursor(root, after, 2, n, lim);
   api_reply(resp, 200, root);
 }
 
@@ -706,6 +751,26 @@ static void ledger_api__complete_answer(struct http_response *resp, const struct
   api_reply(resp, 200, o);
 }
 
+/* Only the task's assignees, or someone ranking above them (task_assign.h), complete it. 0 or -1
+ * (answered 403). */
+static int ledger_api__may_complete(struct api_ctx *ctx, const struct http_request *req, const char *measure,
+                                    long long id, struct http_response *resp)
+{
+  const struct dg_config *cfg = ctx->engine->cfg;
+  const struct dg_person *p = api_caller(ctx, req);
+  struct task_assignee a;
+  task_assign(cfg, dg_config_measure(cfg, measure), &a);
+  if (task_assign_may_complete(&a, p)) return 0;
+  char who[256] = "";
+  size_t len = 0;
+  for (int i = 0; i < a.n_posts && len < sizeof who; i++)
+    len += (size_t)snprintf(who + len, sizeof who - len, "%spost %s", len ? ", " : "", a.posts[i]->id);
+  if (a.person && len < sizeof who) snprintf(who + len, sizeof who - len, "%s%s", len ? ", " : "", a.person->id);
+  api_error(resp, 403, "inspection task %lld is assigned to %s; %s is neither an assignee, a deputy nor of a higher"
+            " role", id, who, p ? p->id : "?");
+  return -1;
+}
+
 /* POST /api/v1/inspections/{id}/complete: actor, check_status 0..3, optional note. */
 static void ledger_api__complete(void *ud, const struct http_request *req, struct http_response *resp)
 {
@@ -742,6 +807,7 @@ static void ledger_api__complete(void *ud, const struct http_request *req, struc
     api_error(resp, 409, "inspection task %lld: its period has not started", id);
     goto out;
   }
+  if (ledger_api__may_complete(ctx, req, measure, id, resp)) goto out;
   if (j.check_status == 1) ledger_api__inspection_hazard(ctx, &in, &j, measure, desc, sizeof desc);
   if (in.failed) goto out;
   if (j.report) {
@@ -850,7 +916,7 @@ static void ledger_api__risk_map(void *ud, const struct http_request *req, struc
 
 static const struct api_route ledger_api__routes[] = {
   {"GET", "/api/v1/risk-map", ledger_api__risk_map, 0, NULL, NULL},
-  {"GET", "/api/v1/inspections", ledger_api__inspections, 0, NULL, "status due limit cursor"},
+  {"GET", "/api/v1/inspections", ledger_api__inspections, 0, NULL, "status due mine limit cursor"},
   {"POST", "/api/v1/inspections/{id}/complete", ledger_api__complete, 0, NULL, NULL},
   {"POST", "/api/v1/inspections/{id}/photos", ledger_api__complete, 0, NULL, "note"},
   {"POST", "/api/v1/hazards", ledger_api__report, 0, NULL, NULL},

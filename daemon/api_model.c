@@ -4,6 +4,7 @@
 #include <ctype.h>
 #include <errno.h>
 #include <stdarg.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -19,7 +20,7 @@
 #define MODEL_API_AUDIT_LIMIT 1000
 #define MODEL_API_ID_MAX 64
 
-enum { MK_SOURCE, MK_UNIT, MK_EVENT, MK_MEASURE, MK_COUNT };
+enum { MK_SOURCE, MK_UNIT, MK_EVENT, MK_MEASURE, MK_POST, MK_COUNT };
 
 /* Per kind: the URL segment, the journal's kind, the child list key, names for messages. */
 static const struct model_api__kind {
@@ -29,12 +30,17 @@ static const struct model_api__kind {
   {"units", "unit", "events", "risk unit"},
   {"events", "event", "measures", "risk event"},
   {"measures", "measure", NULL, "control measure"},
+  {"posts", "post", NULL, "post"},
 };
+
+/* Hazard sources and posts are top-level lists; the others go under the kind before them. */
+static int model_api__has_parent(int kind) { return kind != MK_SOURCE && kind != MK_POST; }
 
 /* ---- lookups -------------------------------------------------------------------------------- */
 
 static void *model_api__find(const struct dg_config *c, int kind, const char *id)
 {
+  if (kind == MK_POST) return dg_config_post(c, id);
   for (size_t s = 0; s < c->n_sources; s++) {
     struct dg_hazard_source *hs = &c->sources[s];
     if (kind == MK_SOURCE && !strcmp(hs->id, id)) return hs;
@@ -158,6 +164,31 @@ static void model_api__grading(cJSON *o, const struct dg_hazard_source *hs)
   cJSON_AddItemToObject(g, "substances", export_substances(hs, "critical"));
 }
 
+static void model_api__ids(cJSON *o, const char *key, void *const *v, size_t n, size_t id_offset)
+{
+  cJSON *arr = cJSON_AddArrayToObject(o, key);
+  for (size_t i = 0; i < n; i++) cJSON_AddItemToArray(arr, cJSON_CreateString(*(char **)((char *)v[i] + id_offset)));
+}
+
+static cJSON *model_api__post_json(const struct dg_post *p)
+{
+  cJSON *o = cJSON_CreateObject();
+  api_json_text(o, "id", p->id);
+  api_json_text(o, "name", p->name);
+  model_api__ids(o, "units", (void *const *)p->units, p->n_units, offsetof(struct dg_unit, id));
+  model_api__ids(o, "persons", (void *const *)p->persons, p->n_persons, offsetof(struct dg_person, id));
+  model_api__ids(o, "deputies", (void *const *)p->deputies, p->n_deputies, offsetof(struct dg_person, id));
+  model_api__ids(o, "events", (void *const *)p->events, p->n_events, offsetof(struct dg_event, id));
+  cJSON *arr = cJSON_AddArrayToObject(o, "emergency_phones");
+  for (size_t i = 0; i < p->n_phones; i++) {
+    cJSON *ph = cJSON_CreateObject();
+    api_json_text(ph, "name", p->phones[i].name);
+    api_json_text(ph, "phone", p->phones[i].phone);
+    cJSON_AddItemToArray(arr, ph);
+  }
+  return o;
+}
+
 static cJSON *model_api__source_json(const struct dg_config *c, const struct dg_hazard_source *hs, int deep)
 {
   cJSON *o = cJSON_CreateObject();
@@ -180,6 +211,7 @@ static cJSON *model_api__entity_json(const struct dg_config *c, int kind, const 
   case MK_SOURCE: return model_api__source_json(c, ent, deep);
   case MK_UNIT: return model_api__unit_json(c, ent, deep);
   case MK_EVENT: return model_api__event_json(c, ent, deep);
+  case MK_POST: return model_api__post_json(ent);
   default: return model_api__measure_json(c, ent);
   }
 }
@@ -200,6 +232,8 @@ static void model_api__tree(void *ud, const struct http_request *req, struct htt
   cJSON_AddNumberToObject(edits, "skipped", (double)c->n_edits_skipped);
   cJSON *arr = cJSON_AddArrayToObject(root, "hazard_sources");
   for (size_t i = 0; i < c->n_sources; i++) cJSON_AddItemToArray(arr, model_api__source_json(c, &c->sources[i], 1));
+  arr = cJSON_AddArrayToObject(root, "posts");
+  for (size_t i = 0; i < c->n_posts; i++) cJSON_AddItemToArray(arr, model_api__post_json(&c->posts[i]));
   api_reply(resp, 200, root);
 }
 
@@ -254,7 +288,7 @@ static void model_api__audit(void *ud, const struct http_request *req, struct ht
   int has_kind = kind[0] != '\0', has_entity = entity[0] != '\0';
   const char *k = has_kind ? model_api__kind_param(kind) : NULL;
   if (has_kind && !k) {
-    api_error(resp, 400, "kind: expected hazard-sources, units, events or measures");
+    api_error(resp, 400, "kind: expected hazard-sources, units, events, measures or posts");
     return;
   }
   sqlite3_stmt *st = store_stmt(store_reader(ctx->store), model_api__sql_audit);
@@ -454,15 +488,16 @@ static int model_api__prepare_create(const struct dg_config *c, struct model_api
     return -1;
   }
   cJSON *p = cJSON_DetachItemFromObjectCaseSensitive(body, "parent");
-  int ok = r->kind == MK_SOURCE ? !p || cJSON_IsNull(p) : cJSON_IsString(p) && strlen(p->valuestring) < parent_len;
-  if (ok && r->kind != MK_SOURCE) snprintf(parent, parent_len, "%s", p->valuestring);
+  int has_parent = model_api__has_parent(r->kind);
+  int ok = !has_parent ? !p || cJSON_IsNull(p) : cJSON_IsString(p) && strlen(p->valuestring) < parent_len;
+  if (ok && has_parent) snprintf(parent, parent_len, "%s", p->valuestring);
   cJSON_Delete(p);
   if (!ok) {
-    if (r->kind == MK_SOURCE) model_api__bad(resp, 400, "parent", "hazard sources have no parent");
+    if (!has_parent) model_api__bad(resp, 400, "parent", "%ss have no parent", model_api__kinds[r->kind].name);
     else model_api__bad(resp, 400, "parent", "expected the id of the %s to add to", model_api__kinds[r->kind - 1].name);
     return -1;
   }
-  if (r->kind != MK_SOURCE && !model_api__find(c, r->kind - 1, parent)) {
+  if (has_parent && !model_api__find(c, r->kind - 1, parent)) {
     model_api__bad(resp, 400, "parent", "no %s '%s'", model_api__kinds[r->kind - 1].name, parent);
     return -1;
   }
@@ -478,6 +513,7 @@ static const char *const model_api__sql_open_hazard =
 static int model_api__check_delete(struct api_ctx *ctx, const struct dg_config *c, const struct model_api__req *r,
                                    const void *ent, struct http_response *resp)
 {
+  if (r->kind == MK_POST) return 0; /* nothing refers to a post but the tasks, which keep its id */
   for (size_t i = 0; i < c->n_rules; i++) {
     const struct dg_measure *m = c->rules[i].measure;
     if (m && model_api__measure_in(m, r->kind, ent)) {
@@ -688,7 +724,7 @@ static void model_api__edit(struct api_ctx *ctx, const struct http_request *req,
   if (!rc) {
     j.kind = model_api__kinds[r.kind].kind;
     j.entity = r.id;
-    j.parent = create && r.kind != MK_SOURCE ? parent : NULL;
+    j.parent = create && model_api__has_parent(r.kind) ? parent : NULL;
     model_api__apply(ctx, &r, ent, &j, resp);
   }
   model_api__job_free(&j);

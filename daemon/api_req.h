@@ -54,7 +54,7 @@ struct api_ctx {
  * pattern matches best (most literal segments) and calls fn with ud = the api_ctx.
  * `query` lists the query parameters the route takes, separated by spaces (NULL: none); any
  * other parameter answers 400 before fn runs, and so does a `limit` that is not an integer from
- * 1 to API_LIMIT_MAX. */
+ * 1 to API_LIMIT_MAX, or to N when the list names it "limit<=N". */
 struct api_route {
   const char *method;
   const char *pattern;

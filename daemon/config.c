@@ -11,6 +11,7 @@
 #include "mqtt_config.h"
 #include "notify_config.h"
 #include "point_config.h"
+#include "post_config.h"
 #include "rule_config.h"
 #include "workcal.h"
 
@@ -68,12 +69,13 @@ static int cfg__http(struct dg_ycheck *y, const struct dg_ynode *n, void *obj)
   return rc;
 }
 
-enum { DMN_HTTP, DMN_DB, DMN_FLUSH, DMN_DEADLINE };
+enum { DMN_HTTP, DMN_DB, DMN_FLUSH, DMN_DEADLINE, DMN_PUBLIC_URL };
 static const struct dg_yfield cfg__daemon_fields[] = {
   [DMN_HTTP] = YF_NODE("http", 0),
   [DMN_DB] = YF_STR("db", struct dg_config, db_path, 0),
   [DMN_FLUSH] = YF_NUM("history_flush", DG_YK_MS, struct dg_config, history_flush_ms, 0, 1, 3600000),
   [DMN_DEADLINE] = YF_NUM("hazard_deadline_days", DG_YK_U32, struct dg_config, hazard_deadline_days, 0, 1, 3650),
+  [DMN_PUBLIC_URL] = YF_STR("public_url", struct dg_config, public_url, 0),
 };
 
 static int cfg__daemon(struct dg_ycheck *y, const struct dg_ynode *n, void *obj)
@@ -120,7 +122,8 @@ static int cfg__person(struct dg_ycheck *y, const struct dg_ynode *n, void *item
 /* ---- top level ---- */
 
 enum { TOP_SITE, TOP_DAEMON, TOP_PERSONS, TOP_SOURCES, TOP_MQTT, TOP_MODBUS, TOP_POINTS, TOP_RULES,
-       TOP_CHANNELS, TOP_POLICIES, TOP_ALARM, TOP_RISK_BANDS, TOP_CALENDAR, TOP_LEDGER, TOP_NATIONAL, TOP_ESCALATION };
+       TOP_CHANNELS, TOP_POLICIES, TOP_ALARM, TOP_RISK_BANDS, TOP_CALENDAR, TOP_LEDGER, TOP_NATIONAL, TOP_ESCALATION,
+       TOP_POSTS };
 static const struct dg_yfield cfg__top_fields[] = {
   [TOP_SITE] = YF_NODE("site", DG_YF_REQ),
   [TOP_DAEMON] = YF_NODE("daemon", 0),
@@ -138,6 +141,7 @@ static const struct dg_yfield cfg__top_fields[] = {
   [TOP_LEDGER] = YF_NODE("ledger", 0),
   [TOP_NATIONAL] = YF_NODE("national", 0),
   [TOP_ESCALATION] = YF_NODE("escalation", 0),
+  [TOP_POSTS] = YF_NODE("posts", 0),
 };
 
 /* Hands the value of top-level key `key` (if present) to the section's owner. */
@@ -179,6 +183,7 @@ static int cfg__root(struct cfg_ctx *x, const struct dg_ynode *root)
   /* Sections in dependency order, so every reference names something already loaded. */
   if (!rc) rc = cfg__section(x, &s, TOP_PERSONS, cfg__persons);
   if (!rc) rc = cfg__section(x, &s, TOP_SOURCES, model_config_parse);
+  if (!rc) rc = cfg__section(x, &s, TOP_POSTS, post_config_parse);
   if (!rc) rc = cfg__section(x, &s, TOP_MQTT, mqtt_config_parse);
   if (!rc) rc = cfg__section(x, &s, TOP_MODBUS, modbus_config_parse);
   if (!rc) rc = cfg__section(x, &s, TOP_POINTS, point_config_parse);
@@ -196,9 +201,11 @@ static int cfg__root(struct cfg_ctx *x, const struct dg_ynode *root)
 
 /* ---- plant-model edits over the tree ---- */
 
-static const char *const cfg__edit_kinds[] = {"hazard_source", "unit", "event", "measure", NULL};
-/* The list key holding each kind, under the root, a source, a unit and an event. */
-static const char *const cfg__edit_lists[] = {"hazard_sources", "units", "events", "measures"};
+static const char *const cfg__edit_kinds[] = {"hazard_source", "unit", "event", "measure", "post", NULL};
+/* The list key holding each kind, under the root, a source, a unit and an event; posts are a
+ * second list under the root. */
+static const char *const cfg__edit_lists[] = {"hazard_sources", "units", "events", "measures", "posts"};
+enum { CFG_EDIT_POST = 4 };
 
 int config_edit_kind(const char *kind)
 {
@@ -250,7 +257,8 @@ static bool cfg__yfind(struct dg_ynode *list, int depth, int kind, const char *i
 
 static bool cfg__yentity(struct dg_ynode *root, int kind, const char *id, struct cfg_yfound *f)
 {
-  return id && cfg__yfind(cfg__yget(root, cfg__edit_lists[0]), 0, kind, id, f);
+  int top = kind == CFG_EDIT_POST ? CFG_EDIT_POST : 0;
+  return id && cfg__yfind(cfg__yget(root, cfg__edit_lists[top]), top, kind, id, f);
 }
 
 static int cfg__ygrow(struct dg_ytree *t, struct dg_ynode *n, size_t more)
@@ -309,7 +317,7 @@ static struct dg_ynode *cfg__ylist_for(struct dg_ytree *t, int kind, const char 
 {
   struct dg_ynode *holder = t->root;
   struct cfg_yfound f;
-  if (kind > 0) {
+  if (kind > 0 && kind != CFG_EDIT_POST) {
     if (!cfg__yentity(t->root, kind - 1, parent, &f)) return *why = "its parent is not in the file", NULL;
     holder = f.item;
   }
@@ -426,6 +434,7 @@ int config_load_edits_string(const char *name, const char *yaml, size_t len, con
   dg_idmap_free(&x.buses);
   dg_idmap_free(&x.rules);
   dg_idmap_free(&x.policies);
+  dg_idmap_free(&x.posts);
   if (rc || !out) {
     config_free(x.c);
     return rc;
@@ -521,6 +530,7 @@ void config_free(struct dg_config *c)
   notify_config_free(c);
   ledger_config_free(c);
   national_config_free(c);
+  post_config_free(c);
   if (c->index) {
     dg_idmap_free(&c->index->points);
     dg_idmap_free(&c->index->measures);
@@ -532,6 +542,7 @@ void config_free(struct dg_config *c)
   free(c->path);
   free(c->site_code);
   free(c->site_name);
+  free(c->public_url);
   free(c->http_listen);
   for (size_t i = 0; i < c->n_http_hosts; i++) free(c->http_hosts[i]);
   free(c->http_hosts);

@@ -27,7 +27,8 @@ struct config_edit {
   const char *op;      /* "create", "update" or "delete" */
   const char *kind;    /* "hazard_source", "unit", "event" or "measure" */
   const char *entity;  /* the entity's id */
-  const char *parent;  /* create: the id of the source / unit / event it goes under (NULL for a source) */
+  const char *parent;  /* create: the id of the source / unit / event it goes under (NULL for a source
+                        * or a post) */
   const char *body;    /* create, update: a JSON object of config keys (create: with "id"); a null
                         * value removes the key */
 };
@@ -42,7 +43,7 @@ int config_load_edits(const char *path, const struct config_edit *edits, size_t 
 int config_load_edits_string(const char *name, const char *yaml, size_t len, const struct config_edit *edits,
                              size_t n, struct dg_config **out, char *err, size_t errlen);
 
-/* The kind index 0..3 (hazard_source, unit, event, measure) of a config_edit kind, or -1. */
+/* The kind index 0..4 (hazard_source, unit, event, measure, post) of a config_edit kind, or -1. */
 int config_edit_kind(const char *kind);
 
 /* A duration as the configuration writes it ("500ms", "2s", "24h", "90d"; a bare number is

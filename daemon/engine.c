@@ -69,7 +69,11 @@ static int engine__alloc(struct engine *e)
   e->pending = calloc(nr, sizeof *e->pending);
   e->expr_values = calloc(np, sizeof *e->expr_values);
   e->expr_quality = calloc(np, sizeof *e->expr_quality);
-  if (!e->points || !e->rules || !e->alarms || !e->deadlines || !e->pending || !e->expr_values || !e->expr_quality)
+  e->changed = calloc(nr, sizeof *e->changed);
+  e->changed_mark = calloc(nr, 1);
+  e->n_changed = 0;
+  if (!e->points || !e->rules || !e->alarms || !e->deadlines || !e->pending || !e->expr_values || !e->expr_quality ||
+      !e->changed || !e->changed_mark)
     return -ENOMEM;
   int64_t now = (int64_t)uv_now(e->loop);
   for (size_t i = 0; i < cfg->n_points; i++) {
@@ -105,6 +109,11 @@ static void engine__free_state(struct engine *e)
   free(e->rates);
   free(e->expr_values);
   free(e->expr_quality);
+  free(e->changed);
+  free(e->changed_mark);
+  e->changed = NULL;
+  e->changed_mark = NULL;
+  e->n_changed = 0;
   e->expr_values = NULL;
   e->expr_quality = NULL;
   e->rates = NULL;
@@ -122,7 +131,21 @@ static void engine__free_state(struct engine *e)
 static void engine__commit(struct engine *e, struct alarm *a, const struct alarm_transition *tr, const char *actor,
                            const char *comment)
 {
+  size_t ri = (size_t)(a - e->alarms);
+  if (!e->changed_mark[ri]) {
+    e->changed_mark[ri] = 1;
+    e->changed[e->n_changed++] = (uint32_t)ri;
+  }
   alarm_txn_commit(&e->txn, e->cfg, a, tr, actor, comment);
+}
+
+size_t engine_take_changed(struct engine *e, const uint32_t **rules)
+{
+  size_t n = e->n_changed;
+  *rules = e->changed;
+  for (size_t i = 0; i < n; i++) e->changed_mark[e->changed[i]] = 0;
+  e->n_changed = 0;
+  return n;
 }
 
 static void engine__arm_delay_timer(struct engine *e);
@@ -596,6 +619,11 @@ int engine_reload(struct engine *e, const struct dg_config *cfg)
     e->n_suppress = old.n_suppress;
     e->point_rule_off = old.point_rule_off;
     e->rates = old.rates;
+    e->expr_values = old.expr_values;
+    e->expr_quality = old.expr_quality;
+    e->changed = old.changed;
+    e->changed_mark = old.changed_mark;
+    e->n_changed = old.n_changed;
     return rc;
   }
   engine__free_state(&old);

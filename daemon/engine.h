@@ -74,6 +74,9 @@ struct engine {
   struct rule_rate *rates;    /* history of the rate rules, pointed to by their rule_state */
   double *expr_values;        /* per point: inputs of expr rules, refreshed before each evaluation */
   uint8_t *expr_quality;
+  uint32_t *changed;          /* rules with a transition not yet taken by engine_take_changed */
+  size_t n_changed;
+  uint8_t *changed_mark;      /* per rule: listed in changed */
 };
 
 /* Creates alarm rows for configured rules, restores alarm and rule state from the database. */
@@ -92,6 +95,9 @@ struct alarm *engine_alarm_by_id(struct engine *e, int64_t id);
  * -ERANGE (shelve longer than alarm.max_shelve for the alarm's priority, or not positive). */
 int engine_operate(struct engine *e, int64_t alarm_id, enum alarm_event op, const char *user, const char *comment,
                    int64_t shelve_ms);
+/* The rules that had a transition since the last call (each once; *rules valid until the next
+ * transition), for watchers whose work follows what changed (the risk of their units). */
+size_t engine_take_changed(struct engine *e, const uint32_t **rules);
 /* Writes pending history now (shutdown, tests). */
 void engine_flush_history(struct engine *e);
 /* Swaps in a new config, keeping point values by point id and alarm/rule state by rule id when

@@ -29,9 +29,20 @@ static int history__due(const struct dg_point *cp, const struct history_mark *ma
   return cp->deadband > 0 ? d > cp->deadband : d > 0;
 }
 
+/* Rows shed because the writer is behind: counted here and in the store's health. */
+static void history__shed(struct history *h, size_t n)
+{
+  h->dropped += n;
+  store_health(h->store)->history_dropped += n;
+}
+
 void history_add(struct history *h, const struct dg_config *cfg, struct history_mark *mark, const struct dg_sample *s)
 {
   if (!history__due(&cfg->points[s->point], mark, s)) return;
+  if (h->n >= HISTORY_MAX_BACKLOG_ROWS) {
+    history__shed(h, 1);
+    return;
+  }
   if (h->n == h->cap) {
     size_t cap = h->cap ? h->cap * 2 : 1024;
     struct history_row *rows = realloc(h->rows, cap * sizeof *rows);
@@ -49,27 +60,82 @@ void history_add(struct history *h, const struct dg_config *cfg, struct history_
   mark->quality = s->quality;
 }
 
-struct history__batch {
-  struct store *store;
-  uint64_t *stored;
+/* The point_ids of one config's points, by point index: written by the writer thread only (the
+ * registration job, which runs before any batch of that config), read by its batches. */
+struct history_ids {
   const struct dg_config *cfg;
+  int64_t *id;               /* 0: not registered (then a batch looks the point up by name) */
+  size_t refs;               /* loop thread: the history and each job in flight */
+};
+
+struct history__batch {
+  struct history *h;
+  struct history_ids *ids;
   struct history_row *rows;
   size_t n;
   int64_t prune_before_ms;
 };
 
 static const char *const history__sql_sample =
+  "INSERT INTO sample_rows (point, ts_ms, value, quality) VALUES (?1, ?2, ?3, ?4)";
+static const char *const history__sql_sample_by_name =
   "INSERT INTO samples (point, ts_ms, value, quality) VALUES (?1, ?2, ?3, ?4)";
-static const char *const history__sql_prune = "DELETE FROM samples WHERE ts_ms < ?1";
+static const char *const history__sql_prune = "DELETE FROM sample_rows WHERE ts_ms < ?1";
+static const char *const history__sql_point_add = "INSERT OR IGNORE INTO point_ids (name) VALUES (?1)";
+static const char *const history__sql_point_id = "SELECT id FROM point_ids WHERE name = ?1";
 
+static void history__ids_release(struct history_ids *ids)
+{
+  if (!ids || --ids->refs) return;
+  free(ids->id);
+  free(ids);
+}
+
+/* Registers every point of the config in point_ids and reads their ids. Run again after a
+ * rollback, it reads them again. */
+static int history__register_work(struct store_conn *c, void *arg)
+{
+  struct history_ids *ids = arg;
+  sqlite3_stmt *add = store_stmt(c, history__sql_point_add), *get = store_stmt(c, history__sql_point_id);
+  if (!add || !get) return SQLITE_ERROR;
+  for (size_t p = 0; p < ids->cfg->n_points; p++) {
+    const char *name = ids->cfg->points[p].id;
+    sqlite3_bind_text(add, 1, name, -1, SQLITE_STATIC);
+    int rc = store_step_done(add);
+    if (rc != SQLITE_OK) return rc;
+    sqlite3_bind_text(get, 1, name, -1, SQLITE_STATIC);
+    rc = sqlite3_step(get);
+    ids->id[p] = rc == SQLITE_ROW ? sqlite3_column_int64(get, 0) : 0;
+    sqlite3_reset(get);
+    if (rc != SQLITE_ROW) return rc == SQLITE_DONE ? SQLITE_ERROR : rc;
+  }
+  return SQLITE_OK;
+}
+
+static void history__register_done(void *arg, int rc)
+{
+  struct history_ids *ids = arg;
+  if (rc) {
+    DG_LOG_RL(DG_LOG_ERR, "history", "point ids not registered (rc %d): samples stored by name", rc);
+    memset(ids->id, 0, ids->cfg->n_points * sizeof *ids->id);
+  }
+  history__ids_release(ids);
+}
+
+/* One prepared statement for the batch's rows; a point without an id (its registration failed)
+ * goes through the samples view, which registers it. */
 static int history__batch_work(struct store_conn *c, void *arg)
 {
   struct history__batch *b = arg;
+  sqlite3_stmt *by_id = b->n ? store_stmt(c, history__sql_sample) : NULL;
+  if (b->n && !by_id) return SQLITE_ERROR;
   for (size_t i = 0; i < b->n; i++) {
     const struct history_row *h = &b->rows[i];
-    sqlite3_stmt *st = store_stmt(c, history__sql_sample);
+    int64_t id = b->ids->id[h->point];
+    sqlite3_stmt *st = id ? by_id : store_stmt(c, history__sql_sample_by_name);
     if (!st) return SQLITE_ERROR;
-    sqlite3_bind_text(st, 1, b->cfg->points[h->point].id, -1, SQLITE_STATIC);
+    if (id) sqlite3_bind_int64(st, 1, id);
+    else sqlite3_bind_text(st, 1, b->ids->cfg->points[h->point].id, -1, SQLITE_STATIC);
     sqlite3_bind_int64(st, 2, h->ts_ms);
     if (h->quality == DG_Q_GOOD) sqlite3_bind_double(st, 3, h->value);
     else sqlite3_bind_null(st, 3);
@@ -90,12 +156,32 @@ static void history__batch_done(void *arg, int rc)
   struct history__batch *b = arg;
   if (rc) {
     DG_LOG_RL(DG_LOG_ERR, "history", "%zu samples could not be stored (rc %d)", b->n, rc);
-    store_health(b->store)->history_dropped += b->n;
+    store_health(b->h->store)->history_dropped += b->n;
   } else {
-    *b->stored += b->n;
+    *b->h->stored += b->n;
   }
+  b->h->backlog -= b->n;
+  history__ids_release(b->ids);
   free(b->rows);
   free(b);
+}
+
+/* The ids of cfg's points, registered by a job queued ahead of the batches that use them. */
+static struct history_ids *history__ids(struct history *h, const struct dg_config *cfg)
+{
+  if (h->ids && h->ids->cfg == cfg) return h->ids;
+  struct history_ids *ids = calloc(1, sizeof *ids);
+  if (ids) ids->id = calloc(cfg->n_points + 1, sizeof *ids->id);
+  if (!ids || !ids->id) {
+    free(ids);
+    return NULL;
+  }
+  ids->cfg = cfg;
+  ids->refs = 2; /* the history, the registration job */
+  if (store_submit(h->store, history__register_work, history__register_done, ids)) ids->refs--;
+  history__ids_release(h->ids);
+  h->ids = ids;
+  return ids;
 }
 
 /* History goes to the writer in bounded chunks so that an urgent transition never waits for
@@ -103,15 +189,18 @@ static void history__batch_done(void *arg, int rc)
 static void history__submit_batch(struct history *h, const struct dg_config *cfg, struct history_row *rows, size_t n,
                                   int64_t prune_before_ms)
 {
-  struct history__batch *b = calloc(1, sizeof *b);
+  struct history_ids *ids = history__ids(h, cfg);
+  struct history__batch *b = ids ? calloc(1, sizeof *b) : NULL;
   if (!b) {
+    DG_LOG_RL(DG_LOG_ERR, "history", "out of memory: %zu samples not stored", n);
     store_health(h->store)->history_dropped += n;
     free(rows);
     return;
   }
-  b->store = h->store;
-  b->stored = h->stored;
-  b->cfg = cfg;
+  ids->refs++;
+  b->ids = ids;
+  b->h = h;
+  h->backlog += n;
   b->rows = rows;
   b->n = n;
   b->prune_before_ms = prune_before_ms;
@@ -124,6 +213,11 @@ void history_flush(struct history *h, const struct dg_config *cfg)
   int64_t now = dg_wall_ms();
   for (size_t off = 0; off < h->n; off += HISTORY_CHUNK_ROWS) {
     size_t n = h->n - off < HISTORY_CHUNK_ROWS ? h->n - off : HISTORY_CHUNK_ROWS;
+    if (h->backlog + n > HISTORY_MAX_BACKLOG_ROWS) {
+      history__shed(h, n);
+      DG_LOG_RL(DG_LOG_WARN, "history", "the store is behind by %zu rows: %zu samples dropped", h->backlog, n);
+      continue;
+    }
     struct history_row *rows = malloc(n * sizeof *rows);
     if (!rows) {
       DG_LOG_RL(DG_LOG_ERR, "history", "out of memory: %zu samples not stored", n);
@@ -142,6 +236,8 @@ void history_flush(struct history *h, const struct dg_config *cfg)
 
 void history_free(struct history *h)
 {
+  history__ids_release(h->ids);
+  h->ids = NULL;
   free(h->rows);
   h->rows = NULL;
   h->n = h->cap = 0;

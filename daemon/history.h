@@ -4,6 +4,9 @@
  * HISTORY_RETENTION_MS are pruned hourly. Rows are buffered here and handed to the writer in
  * chunks of bounded size, each committing an urgent alarm transaction waiting behind it at least
  * every HISTORY_YIELD_ROWS rows. The engine owns the buffer and flushes it on its timer.
+ * Memory is bounded: while HISTORY_MAX_BACKLOG_ROWS rows wait for the writer (a slow or stalled
+ * disk), further rows are dropped and counted (history is sampled data; alarm transitions never
+ * take this path).
  * Loop thread. */
 #ifndef DG_HISTORY_H
 #define DG_HISTORY_H
@@ -20,6 +23,8 @@
 #define HISTORY_CHUNK_ROWS 2000
 /* A waiting alarm transition is committed after at most this many history rows (store_yield). */
 #define HISTORY_YIELD_ROWS 200
+/* Rows handed to the writer and not yet committed, at most. */
+#define HISTORY_MAX_BACKLOG_ROWS 100000
 
 /* A point's last stored sample (kept with the point's runtime state). */
 struct history_mark {
@@ -29,6 +34,7 @@ struct history_mark {
 };
 
 struct history_row;
+struct history_ids;
 
 struct history {
   struct store *store;
@@ -36,13 +42,17 @@ struct history {
   size_t n, cap;
   int64_t last_prune_ms;     /* wall time of the last retention pass */
   uint64_t *stored;          /* the owner's counter of rows written */
+  struct history_ids *ids;   /* point_ids of the config last flushed */
+  size_t backlog;            /* rows handed to the writer, not yet done */
+  uint64_t dropped;          /* rows dropped because the backlog was full (also in store_health) */
 };
 
 void history_init(struct history *h, struct store *store, uint64_t *stored);
 /* Buffers sample s when it is due against mark (then updated); s->point indexes cfg->points. */
 void history_add(struct history *h, const struct dg_config *cfg, struct history_mark *mark, const struct dg_sample *s);
 /* Hands the buffered rows to the writer (point ids borrowed from cfg, which must outlive the
- * jobs), and a retention pass when the last one is an hour old. */
+ * jobs), and a retention pass when the last one is an hour old. Rows are keyed by integer
+ * point id (table point_ids): the first flush under a config registers its points. */
 void history_flush(struct history *h, const struct dg_config *cfg);
 void history_free(struct history *h);
 

@@ -1,6 +1,5 @@
 #include "model.h"
 
-#include "esc_config.h"
 #include "idmap.h"
 
 #include <string.h>
@@ -128,11 +127,18 @@ struct dg_person *dg_config_person(const struct dg_config *c, const char *id)
   return NULL;
 }
 
+struct dg_post *dg_config_post(const struct dg_config *c, const char *id)
+{
+  for (size_t i = 0; c && id && i < c->n_posts; i++)
+    if (model__id_is(c->posts[i].id, id)) return &c->posts[i];
+  return NULL;
+}
+
 struct dg_channel *dg_config_channel(const struct dg_config *c, const char *id)
 {
   if (!c || !id) return NULL;
   struct dg_channel *ch = c->index ? dg_idmap_get(&c->index->channels, id) : NULL;
   for (size_t i = 0; !c->index && !ch && i < c->n_channels; i++)
     if (model__id_is(c->channels[i].id, id)) ch = &c->channels[i];
-  return ch ? ch : esc_config_channel(c->esc, id);
+  return ch; /* escalation channels are in the index too (esc_config adds them) */
 }

@@ -76,6 +76,25 @@ struct dg_measure {
   struct dg_event *event; /* back pointer */
 };
 
+/* An emergency phone number of a post (its risk card lists them). */
+struct dg_post_phone {
+  char *name;             /* 火警, 急救, 值班室 ... */
+  char *phone;
+};
+
+/* 岗位 post: the units its workers work in, the persons holding it (and their deputies, who may
+ * act for them), and the risk events they face (each in one of the post's units). The pointers
+ * go into the same config. */
+struct dg_post {
+  char *id;
+  char *name;
+  struct dg_unit **units;        size_t n_units;
+  struct dg_person **persons;    size_t n_persons;
+  struct dg_person **deputies;   size_t n_deputies;
+  struct dg_event **events;      size_t n_events;
+  struct dg_post_phone *phones;  size_t n_phones;
+};
+
 /* Site work calendar (calendar:): days are civil day numbers (days since 1970-01-01). */
 struct dg_calendar {
   unsigned weekend_mask;  /* bit (1u << weekday), 0 = Sunday; default Saturday and Sunday */
@@ -381,6 +400,7 @@ struct dg_config {
   char *db_path;            /* "dualguard.db" default; --db overrides */
   uint32_t history_flush_ms;/* sample batch period, default 1000 */
   uint32_t hazard_deadline_days; /* default rectification deadline, default 7 */
+  char *public_url;         /* daemon.public_url: base of the links printed on cards (may be NULL) */
 
   struct dg_person *persons;           size_t n_persons;
   struct dg_hazard_source *sources;    size_t n_sources;
@@ -390,6 +410,7 @@ struct dg_config {
   struct dg_rule *rules;               size_t n_rules;
   struct dg_channel *channels;         size_t n_channels;
   struct dg_policy *policies;          size_t n_policies;
+  struct dg_post *posts;               size_t n_posts;
 
   /* Id hash tables built by config_load (owned, freed by config_free). NULL in a config built
    * by hand: the dg_config_* lookups then scan the arrays. */
@@ -429,5 +450,6 @@ struct dg_measure *dg_config_measure(const struct dg_config *c, const char *id);
 struct dg_unit *dg_config_unit(const struct dg_config *c, const char *id);
 struct dg_person *dg_config_person(const struct dg_config *c, const char *id);
 struct dg_channel *dg_config_channel(const struct dg_config *c, const char *id);
+struct dg_post *dg_config_post(const struct dg_config *c, const char *id);
 
 #endif

@@ -179,6 +179,31 @@ const char *const store_migrations[] = {
   "  id INTEGER PRIMARY KEY, token_sha256 TEXT NOT NULL UNIQUE, alarm_id INTEGER NOT NULL,"
   "  person TEXT NOT NULL, escalation_id INTEGER, created_ms INTEGER NOT NULL, expires_ms INTEGER NOT NULL,"
   "  used_ms INTEGER);",
+
+  /* 9 → 10: history keyed by integer point ids (text keys in two indexes cost most of a row's
+   * insert). sample_rows holds the rows, point_ids names the points; `samples` stays as a view
+   * with the old columns (and rowid) for readers and tools, and inserting into it still works.
+   * The open major hazards of the risk map get a partial index. */
+  "CREATE TABLE point_ids (id INTEGER PRIMARY KEY, name TEXT NOT NULL UNIQUE);"
+  "CREATE TABLE sample_rows ("
+  "  point INTEGER NOT NULL REFERENCES point_ids(id), ts_ms INTEGER NOT NULL, value REAL, quality INTEGER NOT NULL);"
+  "INSERT INTO point_ids (name) SELECT DISTINCT point FROM samples ORDER BY point;"
+  "INSERT INTO sample_rows (rowid, point, ts_ms, value, quality)"
+  " SELECT s.rowid, p.id, s.ts_ms, s.value, s.quality FROM samples s JOIN point_ids p ON p.name = s.point;"
+  "DROP TABLE samples;"
+  "CREATE INDEX sample_rows_point_ts ON sample_rows(point, ts_ms);"
+  "CREATE INDEX sample_rows_ts ON sample_rows(ts_ms);"
+  "CREATE VIEW samples AS SELECT s.rowid AS rowid, p.name AS point, s.ts_ms AS ts_ms, s.value AS value,"
+  " s.quality AS quality FROM sample_rows s JOIN point_ids p ON p.id = s.point;"
+  "CREATE TRIGGER samples_insert INSTEAD OF INSERT ON samples BEGIN"
+  " INSERT OR IGNORE INTO point_ids (name) VALUES (NEW.point);"
+  " INSERT INTO sample_rows (point, ts_ms, value, quality)"
+  " VALUES ((SELECT id FROM point_ids WHERE name = NEW.point), NEW.ts_ms, NEW.value, NEW.quality);"
+  " END;"
+  "CREATE TRIGGER samples_delete INSTEAD OF DELETE ON samples BEGIN"
+  " DELETE FROM sample_rows WHERE rowid = OLD.rowid;"
+  " END;"
+  "CREATE INDEX hazards_major_open ON hazards(unit) WHERE danger_level = 1 AND danger_state IN (0, 1);",
 };
 
 const unsigned store_n_migrations = sizeof store_migrations / sizeof store_migrations[0];

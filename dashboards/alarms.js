@@ -251,7 +251,8 @@ function alarmRow(a, firstOut, now) {
     a.shelve_reason && silenced && h('div', {class: 'sub'}, t('alarms.reason') + ': ' + a.shelve_reason)),
   cell('alarms.when', {class: 'when'}, a.active ? since : '—',
     h('div', {class: 'sub'}, t('alarms.since', {t: fmtTime(a.first_active_ms)}))),
-  cell('alarms.point', {class: 'what'}, a.point_name || a.point,
+  cell('alarms.point', {class: 'what'}, h('a', {href: '#point/' + encodeURIComponent(a.point), class: 'point-link',
+    'data-point': a.point}, a.point_name || a.point),
     h('div', {class: 'sub'}, [a.rule_name || a.rule, a.stage].filter(Boolean).join(' · '))),
   cell('alarms.where', {class: 'where'}, a.unit_name || a.unit || '—',
     a.measure_desc && h('div', {class: 'sub'}, a.measure_desc),
@@ -329,9 +330,9 @@ function renderAlarms() {
 
 /* ---- actions ---------------------------------------------------------------------------------- */
 
-function needToken() {
+function needToken(key) {
   if (sessionStorage.getItem(TOKEN_KEY)) return false;
-  showMessage(t('ack.noToken'), 'error');
+  showMessage(t(key || 'ack.noToken'), 'error');
   $('settings').hidden = false;
   $('token-input').focus();
   return true;
@@ -386,6 +387,7 @@ async function sendAcks(list, comment) {
       errors.push(actionError(res, 'ack', a));
     }
   }
+  $('alarm-silence').disabled = alarmUi.ringing.size === 0; /* at once, not at the next refresh */
   if (!errors.length) showMessage(list.length === 1 ? t('ack.done', {r: list[0].rule}) : t('bulk.done', {n: ok}), 'info');
   else if (!ok && list.length === 1) showMessage(errors[0], 'error');
   else showMessage(t('bulk.partial', {n: ok, f: errors.length, m: [...new Set(errors)].join(' ')}), 'error');

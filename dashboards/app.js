@@ -18,7 +18,7 @@ const I18N = {
     'lang.other': 'English',
     'tab.risk': '风险四色图', 'tab.alarms': '实时报警', 'tab.hazards': '隐患台账', 'tab.inspections': '排查任务',
     'settings.open': '设置', 'settings.title': '操作令牌',
-    'settings.help': '查看、确认和搁置报警需要令牌（dualguardd --create-token 人员；查看只需 viewer 角色）。令牌只保存在本浏览器标签页会话中。',
+    'settings.help': '查看、确认和搁置报警，以及处理隐患和排查任务，需要令牌（dualguardd --create-token 人员；查看只需 viewer 角色）。令牌只保存在本浏览器标签页会话中。',
     'settings.token': '令牌', 'settings.save': '保存', 'settings.clear': '清除',
     'settings.set': '已设置令牌', 'settings.unset': '未设置令牌',
     'updated': '更新于 {t}',
@@ -72,7 +72,7 @@ const I18N = {
     'lang.other': '中文',
     'tab.risk': 'Risk map', 'tab.alarms': 'Live alarms', 'tab.hazards': 'Hazard ledger', 'tab.inspections': 'Inspections',
     'settings.open': 'Settings', 'settings.title': 'Operator token',
-    'settings.help': 'Viewing, acknowledging and shelving need a token (dualguardd --create-token PERSON; the viewer role is enough to view). It is kept for this browser tab only.',
+    'settings.help': 'Viewing, acknowledging and shelving, and acting on hazards and inspections, need a token (dualguardd --create-token PERSON; the viewer role is enough to view). It is kept for this browser tab only.',
     'settings.token': 'Token', 'settings.save': 'Save', 'settings.clear': 'Clear',
     'settings.set': 'token set', 'settings.unset': 'no token',
     'updated': 'updated {t}',
@@ -138,7 +138,10 @@ const app = {
   lastOk: 0,             /* wall time of the last poll that fully succeeded */
   failing: false,
   tick: 0,
-  names: {persons: {}, units: {}, measures: {}}, /* id → name, for people and places */
+  names: {persons: {}, units: {}, measures: {}, measureInfo: {}, unitPerson: {}}, /* id → name, for people and places */
+  persons: [],   /* GET /api/v1/persons: id, name, roles */
+  me: null,      /* GET /api/v1/whoami: the person of the token, or null */
+  inspView: null,   /* 'mine' or 'all'; null: 'mine' when signed in */
 };
 
 function t(key, vars) {
@@ -283,18 +286,26 @@ async function poll() {
 async function loadNames() {
   const [persons, model] = await Promise.all([getJSON('/api/v1/persons').catch(() => null),
     getJSON('/api/v1/model').catch(() => null)]);
-  if (persons) app.names.persons = Object.fromEntries(persons.persons.map((p) => [p.id, p.name || p.id]));
+  if (persons) {
+    app.persons = persons.persons;
+    app.names.persons = Object.fromEntries(persons.persons.map((p) => [p.id, p.name || p.id]));
+  }
   if (!model) return;
-  const units = {}, measures = {};
+  const units = {}, measures = {}, measureInfo = {}, unitPerson = {};
   (function walk(o) {
     if (Array.isArray(o)) return o.forEach(walk);
     if (!o || typeof o !== 'object') return;
-    if (o.id && Array.isArray(o.events) && o.hazard_source) units[o.id] = o.name || o.id;
-    if (o.id && o.event && typeof o.desc === 'string') measures[o.id] = o.desc;
+    if (o.id && Array.isArray(o.events) && o.hazard_source) {
+      units[o.id] = o.name || o.id;
+      unitPerson[o.id] = o.responsible && o.responsible.person;
+    }
+    if (o.id && o.event && typeof o.desc === 'string') {
+      measures[o.id] = o.desc;
+      measureInfo[o.id] = {person: o.responsible && o.responsible.person, troubleshoot: o.troubleshoot};
+    }
     Object.values(o).forEach(walk);
   })(model);
-  app.names.units = units;
-  app.names.measures = measures;
+  Object.assign(app.names, {units, measures, measureInfo, unitPerson});
 }
 
 function personName(id) {
@@ -389,7 +400,7 @@ function renderHazards() {
   if (!list) return;
   const rows = list.map((hz) => {
     const overdue = isOverdue(hz);
-    return h('tr', {class: 'hazard hstate-' + hz.danger_state + (hz.danger_level ? ' major' : '') +
+    return h('tr', {class: 'hazard hstate-' + hz.danger_state + (hz.danger_level ? ' major' : '') + (overdue ? ' is-overdue' : '') +
       (app.detail && app.detail.id === hz.id ? ' selected' : ''), 'data-hazard-id': hz.id, 'data-code': hz.code,
     'data-state': hz.danger_state, tabindex: 0, onclick: () => { location.hash = 'hazards/' + hz.id; },
     onkeydown: (ev) => { if (ev.key === 'Enter') location.hash = 'hazards/' + hz.id; }},
@@ -415,6 +426,7 @@ async function openHazard(id) {
   app.detail = {id, body: null};
   renderDetail();
   renderHazards();
+  if (window.matchMedia('(max-width: 760px)').matches) $('hazard-detail').scrollIntoView();
   try {
     const body = await getJSON(`/api/v1/hazards/${encodeURIComponent(id)}`);
     if (app.detail && app.detail.id === id) app.detail.body = body;
@@ -459,7 +471,9 @@ function renderDetail() {
     field(t('detail.where'), where),
     field(t('detail.rule'), hz.rule),
     field(t('hazards.liable'), hz.liable_person && personName(hz.liable_person)),
-    field(t('hazards.deadline'), hz.deadline_ms ? fmtDate(hz.deadline_ms) : null),
+    field(t('hz.assignee'), hz.assignee && personName(hz.assignee)),
+    field(t('hazards.deadline'), hz.deadline_ms ? h('span', {class: isOverdue(hz) ? 'overdue' : null},
+      fmtDate(hz.deadline_ms), isOverdue(hz) && h('span', {class: 'tag'}, t('hazards.overdue'))) : null),
     field(t('detail.measures'), hz.rectify_measures),
     field(t('detail.cost'), hz.cost === null || hz.cost === undefined ? null : fmtNum(hz.cost)),
     field(t('detail.plan'), hz.contingency_plan),
@@ -483,9 +497,11 @@ function renderDetail() {
       h('span', {class: 'move'}, move),
       j.comment && h('div', {class: 'sub'}, j.comment));
   });
-  panel.replaceChildren(close, h('h3', {class: 'code'}, hz.code), dl,
-    occ.length ? h('h4', null, t('detail.occurrences')) : null, occ.length ? h('ol', {class: 'occ'}, ...occ) : null,
-    h('h4', null, t('detail.journal')), h('ol', {class: 'timeline'}, ...journal));
+  const photos = attachmentList(hz.attachments);
+  panel.replaceChildren(...[close, h('h3', {class: 'code'}, hz.code), hazardActionBar(hz), dl,
+    photos && h('h4', null, t('hz.attachments')), photos,
+    occ.length && h('h4', null, t('detail.occurrences')), occ.length && h('ol', {class: 'occ'}, ...occ),
+    h('h4', null, t('detail.journal')), h('ol', {class: 'timeline'}, ...journal)].filter((x) => x instanceof Node));
 }
 
 /* ---- inspections ----------------------------------------------------------------------------- */
@@ -501,22 +517,30 @@ function inspectionStatus(task) {
 function renderInspections() {
   const list = app.data.inspections;
   if (!list) return;
-  const rows = list.map((task) => {
+  renderInspectionTools();
+  const shown = inspectionFilter(list);
+  const rows = shown.map((task) => {
     const done = task.check_status !== null && task.check_status !== undefined;
+    const what = (app.names.measureInfo[task.measure] || {}).troubleshoot;
+    const owner = taskOwner(task);
     return h('tr', {class: 'task' + (done ? ' done cs-' + task.check_status : ' pending'), 'data-task-id': task.id,
       'data-measure': task.measure},
-    h('td', {'data-label': t('insp.measure')}, app.names.measures[task.measure] || task.measure,
-      app.names.measures[task.measure] && h('div', {class: 'sub'}, task.measure)),
+    h('td', {class: 'measure', 'data-label': t('insp.measure')}, measureText(task.measure),
+      what && h('div', {class: 'what-check'}, t('insp.what', {w: what})),
+      owner && h('div', {class: 'sub'}, t('insp.responsible', {p: personName(owner)}))),
     h('td', {'data-label': t('insp.unit')}, app.names.units[task.unit] || task.unit || '—'),
     h('td', {class: 'method', 'data-label': t('insp.method')}, task.data_src ? label('tsrc', task.data_src) : '—'),
     h('td', {'data-label': t('insp.cycle')}, t('insp.cycleFmt', {n: task.check_cycle, u: label('cu', task.check_cycle_unit)})),
     h('td', {'data-label': t('insp.period')}, `${fmtTime(task.start_ms)} – ${fmtTime(task.due_ms)}`),
     h('td', {class: 'status', 'data-label': t('insp.status')}, inspectionStatus(task)),
     h('td', {'data-label': t('insp.checker'), 'data-person': task.checker},
-      task.checker ? `${personName(task.checker)} · ${fmtTime(task.checked_ms)}` : '—'));
+      task.checker ? `${personName(task.checker)} · ${fmtTime(task.checked_ms)}` : '—'),
+    h('td', {class: 'actions', 'data-label': t('insp.actions')}, inspectionAction(task)));
   });
   $('inspection-rows').replaceChildren(...rows);
-  $('inspections-empty').hidden = rows.length > 0;
+  const empty = $('inspections-empty');
+  empty.hidden = rows.length > 0;
+  empty.textContent = inspectionView() !== 'mine' ? t('insp.none') : app.me ? t('insp.noneMine') : t('insp.mineNeedsToken');
 }
 
 /* ---- page ------------------------------------------------------------------------------------ */
@@ -526,6 +550,7 @@ function render() {
   renderAlarms();
   renderHazards();
   renderInspections();
+  renderPoint();
   if (app.detail && app.detail.body) renderDetail();
 }
 
@@ -534,7 +559,7 @@ function applyLanguage() {
   document.title = t('title');
   for (const e of document.querySelectorAll('[data-i18n]')) e.textContent = t(e.dataset.i18n);
   $('lang-toggle').textContent = t('lang.other');
-  renderTokenStatus();
+  renderMe();
   render();
   renderDetail();
   updateFreshness();
@@ -550,10 +575,7 @@ function showView(hash) {
     b.setAttribute('aria-selected', b.dataset.view === view ? 'true' : 'false');
   }
   if (view === 'hazards' && /^[0-9]+$/.test(arg || '')) openHazard(Number(arg));
-}
-
-function renderTokenStatus() {
-  $('token-status').textContent = sessionStorage.getItem(TOKEN_KEY) ? t('settings.set') : t('settings.unset');
+  if (view === 'point' && arg) openPoint(decodeURIComponent(arg));
 }
 
 function initLanguage() {
@@ -577,6 +599,7 @@ function init() {
   showView(location.hash.slice(1) || 'risk');
   $('lang-toggle').addEventListener('click', () => {
     app.lang = app.lang === 'zh' ? 'en' : 'zh';
+    $('message').hidden = true; /* a message stays in the language it was given in */
     localStorage.setItem(LANG_KEY, app.lang);
     applyLanguage();
   });
@@ -587,13 +610,15 @@ function init() {
     if (v) sessionStorage.setItem(TOKEN_KEY, v);
     app.askedToken = false;
     $('token-input').value = '';
-    renderTokenStatus();
+    loadMe();
   });
   $('token-clear').addEventListener('click', () => {
     sessionStorage.removeItem(TOKEN_KEY);
-    renderTokenStatus();
+    loadMe();
   });
   initAlarms();
+  initLedger();
+  initTrend();
   applyLanguage();
   setInterval(updateFreshness, 1000);
   poll();

@@ -17,7 +17,9 @@ const char *dg_quality_name(enum dg_quality q)
   return "unknown";
 }
 
-static void sampleq__on_async(uv_async_t *h) { sampleq_drain_now(h->data); }
+static void sampleq__drain(struct sampleq *q, int all);
+
+static void sampleq__on_async(uv_async_t *h) { sampleq__drain(h->data, 0); }
 
 int sampleq_init(struct sampleq *q, uv_loop_t *loop, sampleq_drain_fn drain, void *ud)
 {
@@ -26,8 +28,13 @@ int sampleq_init(struct sampleq *q, uv_loop_t *loop, sampleq_drain_fn drain, voi
   q->ud = ud;
   int rc = pthread_mutex_init(&q->lock, NULL);
   if (rc) return -rc;
+  if ((rc = pthread_cond_init(&q->room, NULL))) {
+    pthread_mutex_destroy(&q->lock);
+    return -rc;
+  }
   rc = uv_async_init(loop, &q->async, sampleq__on_async);
   if (rc) {
+    pthread_cond_destroy(&q->room);
     pthread_mutex_destroy(&q->lock);
     return rc;
   }
@@ -39,7 +46,6 @@ static int sampleq__reserve(struct sampleq *q, size_t extra)
 {
   size_t need = q->n_pending + extra;
   if (need <= q->cap_pending) return 0;
-  if (need > DG_SAMPLEQ_MAX) return -ENOBUFS;
   size_t cap = q->cap_pending ? q->cap_pending : 256;
   while (cap < need) cap *= 2;
   struct dg_sample *p = realloc(q->pending, cap * sizeof *p);
@@ -52,6 +58,12 @@ static int sampleq__reserve(struct sampleq *q, size_t extra)
 int sampleq_push(struct sampleq *q, const struct dg_sample *s, size_t n)
 {
   pthread_mutex_lock(&q->lock);
+  if (q->n_pending && q->n_pending + n > DG_SAMPLEQ_MAX && !q->nonblocking) {
+    q->waits++;
+    /* The loop may be asleep with the batch it has not been told about yet. */
+    uv_async_send(&q->async);
+    while (q->n_pending && q->n_pending + n > DG_SAMPLEQ_MAX && !q->nonblocking) pthread_cond_wait(&q->room, &q->lock);
+  }
   int rc = sampleq__reserve(q, n);
   if (rc == 0) {
     memcpy(q->pending + q->n_pending, s, n * sizeof *s);
@@ -64,7 +76,22 @@ int sampleq_push(struct sampleq *q, const struct dg_sample *s, size_t n)
   return rc;
 }
 
-void sampleq_drain_now(struct sampleq *q)
+/* Hands out what is left of the batch being drained, slice by slice, stopping while held unless
+ * `all`. Returns 1 when the batch is done. */
+static int sampleq__deliver(struct sampleq *q, int all)
+{
+  while (q->drain_off < q->drain_n) {
+    if (q->held && !all) return 0;
+    size_t k = q->drain_n - q->drain_off < DG_SAMPLEQ_SLICE ? q->drain_n - q->drain_off : DG_SAMPLEQ_SLICE;
+    size_t off = q->drain_off;
+    q->drain_off += k;
+    q->drain(q->ud, q->draining + off, k);
+  }
+  return 1;
+}
+
+/* Takes the pending samples as the batch to drain (the previous one must be done). */
+static void sampleq__take(struct sampleq *q)
 {
   /* Swap buffers so producers never wait while the loop evaluates rules. */
   pthread_mutex_lock(&q->lock);
@@ -73,10 +100,43 @@ void sampleq_drain_now(struct sampleq *q)
   q->pending = q->draining;
   q->cap_pending = q->cap_draining;
   q->n_pending = 0;
+  pthread_cond_broadcast(&q->room);
   pthread_mutex_unlock(&q->lock);
   q->draining = batch;
   q->cap_draining = cap;
-  if (n) q->drain(q->ud, batch, n);
+  q->drain_off = 0;
+  q->drain_n = n;
+}
+
+static void sampleq__drain(struct sampleq *q, int all)
+{
+  if (!sampleq__deliver(q, all)) return;
+  sampleq__take(q);
+  sampleq__deliver(q, all);
+}
+
+void sampleq_drain_now(struct sampleq *q) { sampleq__drain(q, 1); }
+
+void sampleq_set_blocking(struct sampleq *q, int on)
+{
+  pthread_mutex_lock(&q->lock);
+  q->nonblocking = !on;
+  pthread_cond_broadcast(&q->room);
+  pthread_mutex_unlock(&q->lock);
+}
+
+void sampleq_hold(struct sampleq *q, int on)
+{
+  q->held = on;
+  if (!on) uv_async_send(&q->async);
+}
+
+uint64_t sampleq_waits(struct sampleq *q)
+{
+  pthread_mutex_lock(&q->lock);
+  uint64_t w = q->waits;
+  pthread_mutex_unlock(&q->lock);
+  return w;
 }
 
 uint64_t sampleq_dropped(struct sampleq *q)
@@ -94,11 +154,13 @@ static void sampleq__on_close(uv_handle_t *h)
   free(q->draining);
   q->pending = q->draining = NULL;
   q->cap_pending = q->cap_draining = q->n_pending = 0;
+  pthread_cond_destroy(&q->room);
   pthread_mutex_destroy(&q->lock);
 }
 
 void sampleq_close(struct sampleq *q)
 {
+  q->held = 0;
   sampleq_drain_now(q);
   uv_close((uv_handle_t *)&q->async, sampleq__on_close);
 }

@@ -3,7 +3,13 @@
  * Producers (bus threads, paho callback threads) copy samples in with sampleq_push() and wake
  * the loop with uv_async_send; the loop's async callback swaps the pending buffer out and hands
  * the whole batch to the drain callback (libuv coalesces sends, so one wake may carry many).
- * The queue is bounded: past DG_SAMPLEQ_MAX pending samples new ones are dropped and counted. */
+ * The queue is bounded and applies back-pressure: a producer that would take it past
+ * DG_SAMPLEQ_MAX pending samples waits until the loop has taken the batch (a paho receive thread
+ * then stops reading its socket, a Modbus bus stops polling), so no sample that could raise an
+ * alarm is ever dropped for want of room. While the loop stops the producers themselves
+ * (sampleq_set_blocking 0), pushes never wait and the bound is lifted. The loop can also hold
+ * the queue (sampleq_hold) when what it would produce from the samples cannot be stored fast
+ * enough (alarm transitions waiting on the store): producers then wait too. */
 #ifndef DG_SAMPLEQ_H
 #define DG_SAMPLEQ_H
 
@@ -12,7 +18,10 @@
 #include <stdint.h>
 #include <uv.h>
 
-#define DG_SAMPLEQ_MAX (1u << 20)
+#define DG_SAMPLEQ_MAX (1u << 16)
+/* The loop hands a batch to the drain callback in slices of at most this many samples, and stops
+ * between slices while the queue is held, so one batch cannot overshoot the hold by much. */
+#define DG_SAMPLEQ_SLICE 1024u
 
 /* Point quality. GOOD is the only quality whose value is meaningful. */
 enum dg_quality {
@@ -39,16 +48,30 @@ struct sampleq {
   pthread_mutex_t lock;
   struct dg_sample *pending; size_t n_pending, cap_pending; /* guarded by lock */
   struct dg_sample *draining; size_t cap_draining;          /* loop thread only */
+  size_t drain_off, drain_n;                                /* loop thread: draining[off..n) left */
+  pthread_cond_t room;                                      /* signalled when pending is taken */
   uint64_t dropped;                                         /* guarded by lock */
+  uint64_t waits;                                           /* guarded by lock: pushes that waited */
+  int nonblocking;                                          /* guarded by lock */
+  int held;                                                 /* loop thread: drain deferred */
   sampleq_drain_fn drain;
   void *ud;
 };
 
 /* Loop thread. Returns 0 or a negative errno. */
 int sampleq_init(struct sampleq *q, uv_loop_t *loop, sampleq_drain_fn drain, void *ud);
-/* Any thread. Returns 0, or -ENOBUFS when the queue is full (samples dropped and counted). */
+/* Any thread but the loop's. Waits while the queue is full (see above); returns 0, or -ENOMEM
+ * (samples dropped and counted) when no memory is left for them. */
 int sampleq_push(struct sampleq *q, const struct dg_sample *s, size_t n);
-/* Loop thread: deliver whatever is pending now (also used at shutdown). */
+/* Loop thread. 0 before stopping producers that may be waiting in sampleq_push (their stop
+ * would otherwise wait for the loop), 1 once they are stopped. */
+void sampleq_set_blocking(struct sampleq *q, int on);
+/* Loop thread. 1: pending samples stay in the queue (producers wait once it is full); 0: they
+ * are delivered again, starting now. */
+void sampleq_hold(struct sampleq *q, int on);
+/* Pushes that had to wait for room (back-pressure applied). */
+uint64_t sampleq_waits(struct sampleq *q);
+/* Loop thread: deliver whatever is pending now, held or not (reload, shutdown). */
 void sampleq_drain_now(struct sampleq *q);
 uint64_t sampleq_dropped(struct sampleq *q);
 /* Loop thread: drains what is left, then closes the async handle (the loop must run once more

@@ -22,16 +22,19 @@ static const char *const evidence__sql_hazard =
   " AND (closed_ms IS NULL OR closed_ms >= ?2)"
   " ORDER BY created_ms DESC, id DESC LIMIT 1";
 static const char *const evidence__sql_before =
-  "SELECT quality FROM samples WHERE point = ?1 AND ts_ms <= ?2 ORDER BY ts_ms DESC LIMIT 1";
+  "SELECT quality FROM sample_rows WHERE point = (SELECT id FROM point_ids WHERE name = ?1) AND ts_ms <= ?2"
+  " ORDER BY ts_ms DESC LIMIT 1";
 /* The longest stretch without a stored sample from the last sample at or before ?2 to ?3. While
  * data arrives the engine stores a sample at least every ENGINE_HISTORY_MAX_INTERVAL_MS, so a
  * longer gap means nothing arrived (a silent device, or the daemon not running). */
 static const char *const evidence__sql_gap =
-  "WITH s AS (SELECT ts_ms FROM samples WHERE point = ?1 AND ts_ms < ?3 AND ts_ms >="
-  " (SELECT max(ts_ms) FROM samples WHERE point = ?1 AND ts_ms <= ?2) UNION ALL SELECT ?3)"
+  "WITH p AS (SELECT id FROM point_ids WHERE name = ?1),"
+  " s AS (SELECT ts_ms FROM sample_rows WHERE point = (SELECT id FROM p) AND ts_ms < ?3 AND ts_ms >="
+  " (SELECT max(ts_ms) FROM sample_rows WHERE point = (SELECT id FROM p) AND ts_ms <= ?2) UNION ALL SELECT ?3)"
   " SELECT max(gap) FROM (SELECT ts_ms - lag(ts_ms) OVER (ORDER BY ts_ms) AS gap FROM s)";
 static const char *const evidence__sql_bad =
-  "SELECT 1 FROM samples WHERE point = ?1 AND ts_ms > ?2 AND ts_ms < ?3 AND quality <> 0 LIMIT 1";
+  "SELECT 1 FROM sample_rows WHERE point = (SELECT id FROM point_ids WHERE name = ?1) AND ts_ms > ?2 AND ts_ms < ?3"
+  " AND quality <> 0 LIMIT 1";
 
 /* Runs a one-row query on (text, start, due): 1 row (its first column copied), 0 none, -EIO. */
 static int evidence__row(struct store_conn *c, const char *sql, const char *key, int64_t a, int64_t b,

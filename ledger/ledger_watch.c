@@ -21,12 +21,18 @@ struct ledger_watch {
   struct engine *e;
   uv_timer_t timer, risk_timer;
   uv_check_t check;          /* after each loop iteration: re-evaluate risk when something changed */
-  uint64_t seen_transitions, seen_generation;
-  int risk_dirty;
+  uint64_t seen_generation;
+  struct risk_index idx;     /* of the config the per-unit arrays below follow */
+  uint32_t *unit_level;      /* per unit: its entry in levels, or RISK_NO_UNIT */
+  int64_t *major;            /* per unit: its open major hazard, 0 none */
+  uint8_t *dirty_mark;       /* per unit: listed in dirty */
+  uint32_t *dirty;           /* units to re-evaluate */
+  size_t n_dirty;
+  int majors_stale;          /* the ledger changed: read the open major hazards again */
   int busy;                  /* a scan's job is not committed yet */
   int missed_busy;           /* the same for missed inspection tasks */
   int closing, open_handles;
-  struct ledger_watch__level *levels; /* last recorded level per unit id */
+  struct ledger_watch__level *levels; /* last recorded level per unit id (also of units no longer configured) */
   size_t n_levels;
   int levels_loaded;
 };
@@ -265,27 +271,29 @@ static const char *const ledger_watch__sql_last_levels =
 static const char *const ledger_watch__sql_level =
   "INSERT INTO risk_level_history (unit, ts_ms, from_level, to_level, cause) VALUES (?1, ?2, ?3, ?4, ?5)";
 
-static int ledger_watch__set_level(struct ledger_watch *w, const char *unit, enum dg_level level)
+static int ledger_watch__add_level(struct ledger_watch *w, const char *unit, enum dg_level level)
 {
-  for (size_t i = 0; i < w->n_levels; i++)
-    if (strcmp(w->levels[i].unit, unit) == 0) {
-      w->levels[i].level = level;
-      return 0;
-    }
   struct ledger_watch__level *l = realloc(w->levels, (w->n_levels + 1) * sizeof *l);
   if (!l) return -ENOMEM;
   w->levels = l;
   char *id = strdup(unit);
   if (!id) return -ENOMEM;
+  uint32_t u = w->idx.units ? risk_index_find(&w->idx, unit) : RISK_NO_UNIT;
+  if (u != RISK_NO_UNIT) w->unit_level[u] = (uint32_t)w->n_levels;
   w->levels[w->n_levels++] = (struct ledger_watch__level){id, level};
   return 0;
 }
 
-static const struct ledger_watch__level *ledger_watch__get_level(const struct ledger_watch *w, const char *unit)
+static int ledger_watch__set_level(struct ledger_watch *w, uint32_t u, enum dg_level level)
 {
-  for (size_t i = 0; i < w->n_levels; i++)
-    if (strcmp(w->levels[i].unit, unit) == 0) return &w->levels[i];
-  return NULL;
+  if (w->unit_level[u] == RISK_NO_UNIT) return ledger_watch__add_level(w, w->idx.units[u]->id, level);
+  w->levels[w->unit_level[u]].level = level;
+  return 0;
+}
+
+static const struct ledger_watch__level *ledger_watch__get_level(const struct ledger_watch *w, uint32_t u)
+{
+  return w->unit_level[u] == RISK_NO_UNIT ? NULL : &w->levels[w->unit_level[u]];
 }
 
 static int ledger_watch__load_levels(struct ledger_watch *w)
@@ -293,12 +301,90 @@ static int ledger_watch__load_levels(struct ledger_watch *w)
   sqlite3_stmt *st = store_stmt(store_reader(w->e->store), ledger_watch__sql_last_levels);
   if (!st) return -EIO;
   int rc, err = 0;
-  while (!err && (rc = sqlite3_step(st)) == SQLITE_ROW)
-    err = ledger_watch__set_level(w, (const char *)sqlite3_column_text(st, 0), (enum dg_level)sqlite3_column_int(st, 1));
+  while (!err && (rc = sqlite3_step(st)) == SQLITE_ROW) {
+    const char *unit = (const char *)sqlite3_column_text(st, 0);
+    uint32_t u = risk_index_find(&w->idx, unit);
+    enum dg_level level = (enum dg_level)sqlite3_column_int(st, 1);
+    err = u != RISK_NO_UNIT ? ledger_watch__set_level(w, u, level) : ledger_watch__add_level(w, unit, level);
+  }
   sqlite3_reset(st);
   if (err) return err;
   if (rc != SQLITE_DONE) return -EIO;
   w->levels_loaded = 1;
+  return 0;
+}
+
+static void ledger_watch__mark(struct ledger_watch *w, uint32_t u)
+{
+  if (u == RISK_NO_UNIT || w->dirty_mark[u]) return;
+  w->dirty_mark[u] = 1;
+  w->dirty[w->n_dirty++] = u;
+}
+
+static void ledger_watch__free_units(struct ledger_watch *w)
+{
+  risk_index_free(&w->idx);
+  free(w->unit_level);
+  free(w->major);
+  free(w->dirty_mark);
+  free(w->dirty);
+  w->unit_level = w->dirty = NULL;
+  w->major = NULL;
+  w->dirty_mark = NULL;
+  w->n_dirty = 0;
+}
+
+/* Follows the engine's config: rules by unit, the remembered levels by unit, every unit dirty
+ * and the major hazards to be read. */
+static int ledger_watch__follow_config(struct ledger_watch *w)
+{
+  const struct dg_config *cfg = w->e->cfg;
+  if (w->idx.cfg == cfg) return 0;
+  ledger_watch__free_units(w);
+  int rc = risk_index_build(&w->idx, cfg);
+  size_t n = w->idx.n_units + 1;
+  w->unit_level = malloc(n * sizeof *w->unit_level);
+  w->major = calloc(n, sizeof *w->major);
+  w->dirty_mark = calloc(n, 1);
+  w->dirty = malloc(n * sizeof *w->dirty);
+  if (rc || !w->unit_level || !w->major || !w->dirty_mark || !w->dirty) {
+    ledger_watch__free_units(w);
+    return -ENOMEM;
+  }
+  for (size_t u = 0; u < n; u++) w->unit_level[u] = RISK_NO_UNIT;
+  for (size_t i = 0; i < w->n_levels; i++) {
+    uint32_t u = risk_index_find(&w->idx, w->levels[i].unit);
+    if (u != RISK_NO_UNIT) w->unit_level[u] = (uint32_t)i;
+  }
+  for (uint32_t u = 0; u < w->idx.n_units; u++) ledger_watch__mark(w, u);
+  w->majors_stale = 1;
+  return 0;
+}
+
+/* Reads the open major hazards; the units whose major hazard changed become dirty. */
+static int ledger_watch__load_majors(struct ledger_watch *w)
+{
+  struct risk_major *majors;
+  size_t n;
+  int rc = risk_load_majors(store_reader(w->e->store), &majors, &n);
+  if (rc) return rc;
+  int64_t *now = calloc(w->idx.n_units + 1, sizeof *now);
+  if (!now) {
+    risk_majors_free(majors, n);
+    return -ENOMEM;
+  }
+  for (size_t i = 0; i < n; i++) {
+    uint32_t u = risk_index_find(&w->idx, majors[i].unit);
+    if (u != RISK_NO_UNIT && !now[u]) now[u] = majors[i].hazard_id;
+  }
+  for (uint32_t u = 0; u < w->idx.n_units; u++)
+    if (now[u] != w->major[u]) {
+      w->major[u] = now[u];
+      ledger_watch__mark(w, u);
+    }
+  free(now);
+  risk_majors_free(majors, n);
+  w->majors_stale = 0;
   return 0;
 }
 
@@ -349,17 +435,17 @@ static void ledger_watch__risk_done(void *arg, int rc)
 }
 
 /* Adds the units whose level changed to j and remembers their new level. */
-static int ledger_watch__diff(struct ledger_watch *w, const struct risk_unit *u, size_t n,
+static int ledger_watch__diff(struct ledger_watch *w, const struct risk_unit *u, const uint32_t *pos, size_t n,
                               struct ledger_watch__risk_job *j)
 {
   j->c = calloc(n ? n : 1, sizeof *j->c);
   if (!j->c) return -ENOMEM;
   for (size_t i = 0; i < n; i++) {
-    const struct ledger_watch__level *last = ledger_watch__get_level(w, u[i].unit->id);
+    const struct ledger_watch__level *last = ledger_watch__get_level(w, pos[i]);
     enum dg_level from = last ? last->level : u[i].assessed;
     if (from == u[i].current) {
       /* Remembered, so a later change of the assessment itself (a model edit) is recorded. */
-      if (!last && ledger_watch__set_level(w, u[i].unit->id, u[i].current)) return -ENOMEM;
+      if (!last && ledger_watch__set_level(w, pos[i], u[i].current)) return -ENOMEM;
       continue;
     }
     struct ledger_watch__change *c = &j->c[j->n++];
@@ -367,31 +453,34 @@ static int ledger_watch__diff(struct ledger_watch *w, const struct risk_unit *u,
     c->cause = ledger_watch__cause(&u[i]);
     c->from = from;
     c->to = u[i].current;
-    if (!c->unit || ledger_watch__set_level(w, u[i].unit->id, u[i].current)) return -ENOMEM;
+    if (!c->unit || ledger_watch__set_level(w, pos[i], u[i].current)) return -ENOMEM;
     DG_INFO("ledger", "risk unit %s: %s → %s (%s)", c->unit, dg_level_name(from), dg_level_name(c->to),
             c->cause ? c->cause : "");
   }
   return 0;
 }
 
-int ledger_watch_risk(struct ledger_watch *w, int64_t now_ms)
+/* Evaluates the dirty units and records the changes of level. Returns how many were submitted. */
+static int ledger_watch__evaluate_dirty(struct ledger_watch *w, int64_t now_ms)
 {
   const struct engine *e = w->e;
   int rc = w->levels_loaded ? 0 : ledger_watch__load_levels(w);
-  if (rc) return rc;
-  struct risk_major *majors;
-  size_t n_majors, n_units;
-  struct risk_unit *units = NULL;
-  if ((rc = risk_load_majors(store_reader(e->store), &majors, &n_majors))) return rc;
-  rc = risk_evaluate(e->cfg, e->alarms, majors, n_majors, &units, &n_units);
-  struct ledger_watch__risk_job *j = rc ? NULL : calloc(1, sizeof *j);
-  if (!rc && !j) rc = -ENOMEM;
+  if (!rc && w->majors_stale) rc = ledger_watch__load_majors(w);
+  if (rc || !w->n_dirty) return rc;
+  size_t n = w->n_dirty;
+  struct risk_unit *units = malloc(n * sizeof *units);
+  struct ledger_watch__risk_job *j = calloc(1, sizeof *j);
+  if (!units || !j) rc = -ENOMEM;
+  for (size_t i = 0; !rc && i < n; i++) risk_evaluate_unit(&w->idx, e->alarms, w->dirty[i], w->major[w->dirty[i]], &units[i]);
   if (!rc) {
     j->now_ms = now_ms;
-    rc = ledger_watch__diff(w, units, n_units, j);
+    rc = ledger_watch__diff(w, units, w->dirty, n, j);
   }
   free(units);
-  risk_majors_free(majors, n_majors);
+  if (!rc) {
+    for (size_t i = 0; i < n; i++) w->dirty_mark[w->dirty[i]] = 0;
+    w->n_dirty = 0;
+  }
   if (rc || !j->n) {
     if (j) ledger_watch__risk_job_free(j);
     return rc;
@@ -404,27 +493,45 @@ int ledger_watch_risk(struct ledger_watch *w, int64_t now_ms)
   return changes;
 }
 
+int ledger_watch_risk(struct ledger_watch *w, int64_t now_ms)
+{
+  int rc = ledger_watch__follow_config(w);
+  if (rc) return rc;
+  for (uint32_t u = 0; u < w->idx.n_units; u++) ledger_watch__mark(w, u);
+  w->majors_stale = 1;
+  return ledger_watch__evaluate_dirty(w, now_ms);
+}
+
+/* Every LEDGER_WATCH_RISK_PERIOD_MS: the major hazards are read again (a hazard can change
+ * without the loop, by a job's commit), and the units they changed evaluated. */
 static void ledger_watch__on_risk_timer(uv_timer_t *t)
 {
-  int rc = ledger_watch_risk(t->data, dg_wall_ms());
+  struct ledger_watch *w = t->data;
+  int rc = ledger_watch__follow_config(w);
+  w->majors_stale = w->idx.n_units > 0;
+  if (!rc) rc = ledger_watch__evaluate_dirty(w, dg_wall_ms());
   if (rc < 0) DG_LOG_RL(DG_LOG_ERR, "ledger", "risk evaluation failed (%d)", rc);
 }
 
-/* Alarm transitions and ledger changes mark the risk dirty; it is evaluated once the store has
- * committed them (the major hazards are read from the database), else by the periodic timer. */
+/* Alarm transitions make their rules' units dirty and ledger changes the major hazards stale;
+ * the dirty units are evaluated once the store has committed those changes (the major hazards
+ * are read from the database). Work follows what changed, not the size of the plant. */
 static void ledger_watch__on_check(uv_check_t *h)
 {
   struct ledger_watch *w = h->data;
-  const struct engine *e = w->e;
+  struct engine *e = w->e;
+  int rc = ledger_watch__follow_config(w);
+  const uint32_t *rules;
+  size_t n = e->changed ? engine_take_changed(e, &rules) : 0;
+  for (size_t i = 0; !rc && i < n; i++) ledger_watch__mark(w, w->idx.rule_unit[rules[i]]);
   uint64_t gen = e->ledger ? ledger_generation(e->ledger) : 0;
-  if (e->stats.transitions != w->seen_transitions || gen != w->seen_generation) {
-    w->seen_transitions = e->stats.transitions;
+  if (gen != w->seen_generation) {
     w->seen_generation = gen;
-    w->risk_dirty = 1;
+    w->majors_stale = w->idx.n_units > 0;
   }
-  if (!w->risk_dirty || store_pending(e->store)) return;
-  w->risk_dirty = 0;
-  ledger_watch__on_risk_timer(&w->risk_timer);
+  if (rc || (!w->n_dirty && !w->majors_stale) || store_pending(e->store)) return;
+  rc = ledger_watch__evaluate_dirty(w, dg_wall_ms());
+  if (rc < 0) DG_LOG_RL(DG_LOG_ERR, "ledger", "risk evaluation failed (%d)", rc);
 }
 
 /* ---- inspection tasks ------------------------------------------------------------------------- */
@@ -711,6 +818,7 @@ static void ledger_watch__closed(uv_handle_t *h)
   if (--w->open_handles) return;
   for (size_t i = 0; i < w->n_levels; i++) free(w->levels[i].unit);
   free(w->levels);
+  ledger_watch__free_units(w);
   free(w);
 }
 

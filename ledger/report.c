@@ -269,7 +269,7 @@ static void report__csv_cell(FILE *f, const char *s, int first)
   fputc('"', f);
 }
 
-static void report__html_text(FILE *f, const char *s)
+void report_html_text(FILE *f, const char *s)
 {
   for (; *s; s++) {
     switch (*s) {
@@ -286,7 +286,7 @@ static void report__html_text(FILE *f, const char *s)
 static void report__html_cell(FILE *f, const char *s, int first)
 {
   fputs(first ? "<tr><td>" : "<td>", f);
-  report__html_text(f, s);
+  report_html_text(f, s);
   fputs("</td>", f);
 }
 
@@ -317,21 +317,21 @@ char *report_html(const cJSON *doc)
   FILE *f = open_memstream(&buf, &len);
   if (!f) return NULL;
   fputs("<!DOCTYPE html>\n<html lang=\"zh-CN\"><head><meta charset=\"utf-8\"><title>", f);
-  report__html_text(f, report__str(doc, "enterpriseName"));
+  report_html_text(f, report__str(doc, "enterpriseName"));
   fputs(" 双重预防月报 ", f);
-  report__html_text(f, report__str(doc, "month"));
+  report_html_text(f, report__str(doc, "month"));
   fputs("</title><style>body{font-family:sans-serif;margin:2em}table{border-collapse:collapse;width:100%}"
         "th,td{border:1px solid #444;padding:4px 6px;text-align:left}"
         "@media print{body{margin:0}tr{page-break-inside:avoid}}</style></head><body><h1>", f);
-  report__html_text(f, report__str(doc, "enterpriseName"));
+  report_html_text(f, report__str(doc, "enterpriseName"));
   fputs(" 双重预防机制月报</h1><p>企业编码 ", f);
-  report__html_text(f, report__str(doc, "enterpriseCode"));
+  report_html_text(f, report__str(doc, "enterpriseCode"));
   fputs("，月份 ", f);
-  report__html_text(f, report__str(doc, "month"));
+  report_html_text(f, report__str(doc, "month"));
   fputs("</p><table><thead><tr>", f);
   for (size_t i = 0; i < 6; i++) {
     fputs("<th>", f);
-    report__html_text(f, report__header[i]);
+    report_html_text(f, report__header[i]);
     fputs("</th>", f);
   }
   fputs("</tr></thead><tbody>\n", f);

@@ -6,6 +6,7 @@
 #ifndef DG_REPORT_H
 #define DG_REPORT_H
 
+#include <stdio.h>
 #include <cjson/cJSON.h>
 #include <sqlite3.h>
 #include <stdint.h>
@@ -28,5 +29,7 @@ cJSON *report_monthly(const struct dg_config *cfg, sqlite3 *db, const struct rep
 /* Renderings of report_monthly's document; malloc'd, NUL-terminated, NULL on allocation error. */
 char *report_csv(const cJSON *doc);
 char *report_html(const cJSON *doc);
+/* Writes `s` to `f` escaped for HTML text and attribute values. */
+void report_html_text(FILE *f, const char *s);
 
 #endif

@@ -37,6 +37,29 @@ const char *risk_cause_name(enum risk_cause c); /* "assessment", "alarm", "major
  * then alarms). */
 enum dg_level risk_current_level(enum dg_level assessed, enum dg_level alarms, int open_major, enum risk_cause *cause);
 
+/* Rules by unit, built once per config, so that a re-evaluation costs the rules of the units it
+ * looks at, not every rule of the plant. Borrows cfg's units; positions are cfg's unit order. */
+#define RISK_NO_UNIT UINT32_MAX
+struct risk_index {
+  const struct dg_config *cfg;
+  const struct dg_unit **units;  /* by position */
+  size_t n_units;
+  uint32_t *by_id;               /* positions sorted by unit id */
+  uint32_t *rule_unit;           /* per rule: the position of the unit it watches, or RISK_NO_UNIT */
+  uint32_t *unit_rule_off;       /* rules of unit u: unit_rules[unit_rule_off[u] .. unit_rule_off[u + 1]) */
+  uint32_t *unit_rules;
+};
+
+/* 0 or -ENOMEM (then x is empty). */
+int risk_index_build(struct risk_index *x, const struct dg_config *cfg);
+void risk_index_free(struct risk_index *x);
+/* The position of unit `id`, or RISK_NO_UNIT. */
+uint32_t risk_index_find(const struct risk_index *x, const char *id);
+/* Evaluates the unit at position u from its own rules' alarms (indexed like cfg->rules, may be
+ * NULL) and its open major hazard (0: none). */
+void risk_evaluate_unit(const struct risk_index *x, const struct alarm *alarms, uint32_t u, int64_t major_hazard_id,
+                        struct risk_unit *out);
+
 /* Evaluates every unit of cfg. alarms is indexed like cfg->rules (NULL: none active).
  * *out (malloc'd, cfg's unit order) and *n; 0 or -ENOMEM. */
 int risk_evaluate(const struct dg_config *cfg, const struct alarm *alarms, const struct risk_major *majors,

@@ -57,26 +57,37 @@ def walk_refs(spec, node):
             walk_refs(spec, v)
 
 
-def documented(spec):
-    """{(METHOD, path): set of query parameter names} from the document."""
+def documented(spec, maxima=None):
+    """{(METHOD, path): set of query parameter names} from the document; the documented maximum
+    of each `limit` into maxima."""
     out = {}
+    maxima = {} if maxima is None else maxima
     for path, item in spec["paths"].items():
         for method in METHODS:
             if method not in item:
                 continue
             params = [resolve(spec, p) for p in item.get("parameters", []) + item[method].get("parameters", [])]
             out[(method.upper(), path)] = {p["name"] for p in params if p["in"] == "query"}
+            limit = next((p for p in params if p["in"] == "query" and p["name"] == "limit"), None)
+            if limit:
+                maxima[(method.upper(), path)] = limit["schema"].get("maximum")
     return out
 
 
-def registered():
+def registered(maxima=None):
+    """{(METHOD, path): set of query parameter names} the server registers; the maximum of each
+    `limit` (1000 unless the route says "limit<=N") into maxima."""
     r = subprocess.run([DAEMON, "--list-routes"], capture_output=True, text=True, timeout=30)
     assert r.returncode == 0, r.stderr
     out = {}
+    maxima = {} if maxima is None else maxima
     for line in r.stdout.splitlines():
         method, path, *query = line.split(" ")
         assert (method, path) not in out, f"listed twice: {line}"
-        out[(method, path)] = {q for q in query if q}
+        out[(method, path)] = {q.split("<=")[0] for q in query if q}
+        for q in query:
+            if q.startswith("limit"):
+                maxima[(method, path)] = int(q.split("<=")[1]) if "<=" in q else 1000
     assert len(out) >= 20, r.stdout
     return out
 
@@ -116,7 +127,8 @@ def test_document_is_openapi3(workdir, cleanup):
 
 
 def test_routes_match_document(workdir, cleanup):
-    doc, reg = documented(load_spec()), registered()
+    doc_max, reg_max = {}, {}
+    doc, reg = documented(load_spec(), doc_max), registered(reg_max)
     missing = sorted(f"{m} {p}" for m, p in set(reg) - set(doc))
     stale = sorted(f"{m} {p}" for m, p in set(doc) - set(reg))
     assert not missing, f"routes registered but not in docs/openapi.yaml: {missing}"
@@ -124,6 +136,7 @@ def test_routes_match_document(workdir, cleanup):
     for key in reg:
         assert reg[key] == doc[key], f"{key[0]} {key[1]}: query parameters {sorted(reg[key])} registered, " \
                                      f"{sorted(doc[key])} documented"
+    assert doc_max == reg_max, f"limit maxima: {reg_max} registered, {doc_max} documented"
 
 
 def concrete(path):
@@ -134,12 +147,13 @@ def concrete(path):
 def test_unknown_query_and_bad_limit_answer_400(workdir, cleanup):
     daemon = start_daemon(workdir, cleanup, CONFIG)
     token = daemon.token("chen")
-    for (method, path), query in registered().items():
+    maxima = {}
+    for (method, path), query in registered(maxima).items():
         url = concrete(path) + "?bogus_param=1"
         status, _, raw = daemon.request(method, url, b"" if method != "GET" else None, token=token)
         assert status == 400 and b"bogus_param" in raw, (method, url, status, raw)
         if "limit" in query:
-            for bad in ("0", "-3", "1001", "ten", "5x", ""):
+            for bad in ("0", "-3", str(maxima[(method, path)] + 1), "ten", "5x", ""):
                 url = concrete(path) + "?limit=" + urllib.parse.quote(bad)
                 status, _, raw = daemon.request(method, url, token=token)
                 assert status == 400 and raw.startswith(b'{"error":"limit:'), (url, status, raw)

@@ -834,6 +834,59 @@ static void test_secret_files(void **state)
   unlink(url);
 }
 
+/* posts: references resolved to the model, bad ones named at their file position. */
+static void test_posts(void **state)
+{
+  static const char head[] =
+    "site: {code: x}\n"
+    "persons: [{id: p1, roles: [operator]}, {id: p2}]\n"
+    "hazard_sources:\n"
+    "  - id: S\n"
+    "    units:\n"
+    "      - {id: U1, events: [{id: E1, ls: {l: 2, s: 2}}]}\n"
+    "      - {id: U2, events: [{id: E2, ls: {l: 5, s: 5}}]}\n";
+  char yaml[2048], err[512];
+  snprintf(yaml, sizeof yaml, "%sposts:\n  - id: P\n    name: 操作工\n    units: [U1, U2]\n    persons: [p1]\n"
+           "    deputies: [p2]\n    events: [E1, E2]\n    emergency_phones: [{name: 火警, phone: '119'}]\n", head);
+  struct dg_config *c = load_str(yaml, 0, err, sizeof err);
+  assert_int_equal(c->n_posts, 1);
+  struct dg_post *p = dg_config_post(c, "P");
+  assert_non_null(p);
+  assert_string_equal(p->name, "操作工");
+  assert_int_equal(p->n_units, 2);
+  assert_ptr_equal(p->units[1], dg_config_unit(c, "U2"));
+  assert_ptr_equal(p->persons[0], dg_config_person(c, "p1"));
+  assert_ptr_equal(p->deputies[0], dg_config_person(c, "p2"));
+  assert_int_equal(p->n_events, 2);
+  assert_string_equal(p->events[1]->id, "E2");
+  assert_string_equal(p->phones[0].phone, "119");
+  assert_null(dg_config_post(c, "Q"));
+  config_free(c);
+
+  snprintf(yaml, sizeof yaml, "%sposts:\n  - {id: P, units: [U1, U9]}\n", head);
+  load_str(yaml, -EINVAL, err, sizeof err);
+  assert_string_equal(err, "t.yaml:9:25: posts[0].units[1]: unknown unit 'U9'");
+  snprintf(yaml, sizeof yaml, "%sposts:\n  - {id: P, units: [U1], persons: [p1, nobody]}\n", head);
+  load_str(yaml, -EINVAL, err, sizeof err);
+  assert_string_equal(err, "t.yaml:9:40: posts[0].persons[1]: unknown person 'nobody'");
+  snprintf(yaml, sizeof yaml, "%sposts:\n  - {id: P, units: [U1], events: [E7]}\n", head);
+  load_str(yaml, -EINVAL, err, sizeof err);
+  assert_string_equal(err, "t.yaml:9:35: posts[0].events[0]: unknown event 'E7'");
+  snprintf(yaml, sizeof yaml, "%sposts:\n  - {id: P, units: [U1], events: [E1, E2]}\n", head);
+  load_str(yaml, -EINVAL, err, sizeof err);
+  assert_string_equal(err, "t.yaml:9:39: posts[0].events[1]: event 'E2' is in unit 'U2', which is not one of the "
+                           "post's units");
+  snprintf(yaml, sizeof yaml, "%sposts:\n  - {id: P, units: [U1]}\n  - {id: P, units: [U2]}\n", head);
+  load_str(yaml, -EINVAL, err, sizeof err);
+  assert_non_null(strstr(err, "t.yaml:10:10: posts[1].id: duplicate post id 'P'"));
+  snprintf(yaml, sizeof yaml, "%sposts:\n  - {id: P, units: []}\n", head);
+  load_str(yaml, -EINVAL, err, sizeof err);
+  assert_non_null(strstr(err, "posts[0].units: expected at least one unit id"));
+  snprintf(yaml, sizeof yaml, "%sposts:\n  - {id: P, units: [U1], emergency_phones: [{name: 火警}]}\n", head);
+  load_str(yaml, -EINVAL, err, sizeof err);
+  assert_non_null(strstr(err, "posts[0].emergency_phones[0]: missing required key 'phone'"));
+}
+
 int main(void)
 {
   const struct CMUnitTest tests[] = {
@@ -857,6 +910,7 @@ int main(void)
     cmocka_unit_test(test_lookups_without_index),
     cmocka_unit_test(test_large_config),
     cmocka_unit_test(test_secret_files),
+    cmocka_unit_test(test_posts),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

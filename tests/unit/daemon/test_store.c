@@ -311,7 +311,9 @@ static void test_open_creates_latest_schema(void **state)
 
   assert_int_equal(raw_int(f->db, "SELECT version FROM schema_version"), (int64_t)store_n_migrations);
   assert_int_equal(raw_int(f->db, "SELECT count(*) FROM schema_version"), 1);
-  assert_int_equal(table_exists(f->db, "samples"), 1);
+  assert_int_equal(table_exists(f->db, "sample_rows"), 1);
+  assert_int_equal(table_exists(f->db, "point_ids"), 1);
+  assert_int_equal(raw_int(f->db, "SELECT count(*) FROM sqlite_master WHERE type = 'view' AND name = 'samples'"), 1);
   assert_int_equal(table_exists(f->db, "alarms"), 1);
   assert_int_equal(table_exists(f->db, "hazards"), 1);
   assert_int_equal(table_exists(f->db, "outbox"), 1);
@@ -331,6 +333,27 @@ static void test_reopen_is_noop(void **state)
   assert_int_equal(raw_int(f->db, "SELECT version FROM schema_version"), (int64_t)store_n_migrations);
   assert_int_equal(raw_int(f->db, "SELECT count(*) FROM schema_version"), 1);
   assert_int_equal(raw_int(f->db, "SELECT count(*) FROM samples WHERE point = 'kept'"), 1);
+}
+
+/* Text-keyed history from before integer point ids: every row kept, keyed by its point's id,
+ * and read back unchanged through the samples view. */
+static void test_history_moves_to_integer_point_ids(void **state)
+{
+  struct plant *f = *state;
+  raw_exec(f->db, "CREATE TABLE schema_version(version INTEGER NOT NULL); INSERT INTO schema_version VALUES (9)");
+  for (unsigned i = 0; i < 9; i++) raw_exec(f->db, store_migrations[i]);
+  raw_exec(f->db, "INSERT INTO samples(point, ts_ms, value, quality) VALUES ('TT1', 1, 1.5, 0), ('PT2', 2, NULL, 2),"
+                    " ('TT1', 3, 2.5, 0)");
+  close_store(f, open_store(f));
+  assert_int_equal(raw_int(f->db, "SELECT version FROM schema_version"), (int64_t)store_n_migrations);
+  assert_int_equal(raw_int(f->db, "SELECT count(*) FROM point_ids"), 2);
+  assert_int_equal(raw_int(f->db, "SELECT count(*) FROM sample_rows s JOIN point_ids p ON p.id = s.point"
+                                    " WHERE p.name = 'TT1' AND typeof(s.point) = 'integer'"), 2);
+  assert_int_equal(raw_int(f->db, "SELECT count(*) FROM samples WHERE point = 'TT1' AND value = 2.5 AND ts_ms = 3"), 1);
+  assert_int_equal(raw_int(f->db, "SELECT count(*) FROM samples WHERE point = 'PT2' AND value IS NULL"
+                                    " AND quality = 2"), 1);
+  raw_exec(f->db, "DELETE FROM samples WHERE ts_ms < 3");
+  assert_int_equal(raw_int(f->db, "SELECT count(*) FROM sample_rows"), 1);
 }
 
 static void test_newer_schema_refused_untouched(void **state)
@@ -817,6 +840,7 @@ int main(void)
   const struct CMUnitTest tests[] = {
     cmocka_unit_test_setup_teardown(test_open_creates_latest_schema, setup, teardown),
     cmocka_unit_test_setup_teardown(test_reopen_is_noop, setup, teardown),
+    cmocka_unit_test_setup_teardown(test_history_moves_to_integer_point_ids, setup, teardown),
     cmocka_unit_test_setup_teardown(test_newer_schema_refused_untouched, setup, teardown),
     cmocka_unit_test_setup_teardown(test_failing_migration_leaves_version_0, setup, teardown),
     cmocka_unit_test_setup_teardown(test_wal_required, setup, teardown),

@@ -245,6 +245,36 @@ static void test_risk_level_changes_recorded(void **state)
                             " AND to_level = 4"), 1);
 }
 
+/* After each loop iteration only the units of the rules the engine reports as changed are
+ * evaluated: an alarm change it did not report is seen by the next full evaluation only. */
+static void test_risk_follows_the_changed_rules(void **state)
+{
+  struct fixture *f = *state;
+  static const char *const sql_rows = "SELECT COUNT(*) FROM risk_level_history";
+  uint32_t changed[1];
+  uint8_t mark[1] = {0};
+  f->engine.changed = changed;
+  f->engine.changed_mark = mark;
+  assert_int_equal(ledger_watch_risk(f->watch, 1000), 0);
+
+  f->alarm.state = ALARM_UNACK; /* not reported */
+  f->alarm.stage = 0;
+  f->alarm.priority = DG_PRIO_HIGH;
+  uv_run(&f->p.loop, UV_RUN_NOWAIT);
+  store_wait_idle(f->p.store);
+  assert_int_equal(count(f, sql_rows), 0);
+
+  changed[0] = 0; /* reported, as engine__commit does */
+  mark[0] = 1;
+  f->engine.n_changed = 1;
+  uv_run(&f->p.loop, UV_RUN_NOWAIT);
+  store_wait_idle(f->p.store);
+  assert_int_equal(f->engine.n_changed, 0);
+  assert_int_equal(mark[0], 0);
+  assert_int_equal(count(f, "SELECT COUNT(*) FROM risk_level_history WHERE unit = 'U01' AND to_level = 3"
+                            " AND cause = 'alarm R1 (high)'"), 1);
+}
+
 /* A model edit changes a unit's assessment: the change is recorded though the unit had no history. */
 static void test_assessment_change_recorded(void **state)
 {
@@ -599,6 +629,7 @@ int main(void)
     cmocka_unit_test_setup_teardown(test_overdue_flagged_once_and_announced_by_level, setup, teardown),
     cmocka_unit_test_setup_teardown(test_risk_level_changes_recorded, setup, teardown),
     cmocka_unit_test_setup_teardown(test_assessment_change_recorded, setup, teardown),
+    cmocka_unit_test_setup_teardown(test_risk_follows_the_changed_rules, setup, teardown),
     cmocka_unit_test_setup_teardown(test_inspection_tasks_generated_per_period, setup, teardown),
     cmocka_unit_test_setup_teardown(test_missed_inspection_marked_and_announced_once, setup, teardown),
     cmocka_unit_test_setup_teardown(test_configured_cycle_and_work_days, setup, teardown),

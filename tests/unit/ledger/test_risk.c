@@ -84,6 +84,10 @@ static void plant_init(struct plant *p)
   p->rules[0].measure = &p->measure;
   p->cfg.sources = &p->source;
   p->cfg.n_sources = 1;
+  p->cfg.rules = p->rules;
+  p->cfg.n_rules = 3;
+  p->cfg.points = p->points;
+  p->cfg.n_points = 3;
 }
 
 static void activate(struct plant *p, int rule, enum dg_priority prio)
@@ -98,10 +102,6 @@ static void test_units_rise_and_fall_with_alarms_and_major_hazards(void **state)
   (void)state;
   struct plant p;
   plant_init(&p);
-  p.cfg.rules = p.rules;
-  p.cfg.n_rules = 3;
-  p.cfg.points = p.points;
-  p.cfg.n_points = 3;
   struct risk_unit *u;
   size_t n;
 
@@ -148,12 +148,45 @@ static void test_units_rise_and_fall_with_alarms_and_major_hazards(void **state)
   free(u);
 }
 
+/* Rules by unit: each unit's evaluation reads the alarms of its own rules only. */
+static void test_index_evaluates_a_unit_from_its_rules(void **state)
+{
+  (void)state;
+  struct plant p;
+  plant_init(&p);
+  struct risk_index x;
+  assert_int_equal(risk_index_build(&x, &p.cfg), 0);
+  assert_int_equal(x.n_units, 2);
+  assert_int_equal(risk_index_find(&x, "U02"), 1);
+  assert_int_equal(risk_index_find(&x, "U03"), RISK_NO_UNIT);
+  assert_int_equal(x.rule_unit[0], 0);
+  assert_int_equal(x.rule_unit[1], 1);
+  assert_int_equal(x.rule_unit[2], RISK_NO_UNIT);
+  assert_int_equal(x.unit_rule_off[1] - x.unit_rule_off[0], 1);
+  assert_int_equal(x.unit_rules[x.unit_rule_off[1]], 1);
+
+  activate(&p, 1, DG_PRIO_CRITICAL); /* U02's rule */
+  activate(&p, 2, DG_PRIO_CRITICAL); /* nobody's */
+  struct risk_unit u;
+  risk_evaluate_unit(&x, p.alarms, 0, 0, &u);
+  assert_int_equal(u.current, DG_LEVEL_YELLOW);
+  assert_null(u.alarm);
+  risk_evaluate_unit(&x, p.alarms, 1, 0, &u);
+  assert_int_equal(u.current, DG_LEVEL_RED);
+  assert_ptr_equal(u.alarm, &p.alarms[1]);
+  risk_evaluate_unit(&x, p.alarms, 0, 9, &u);
+  assert_int_equal(u.current, DG_LEVEL_RED);
+  assert_int_equal(u.cause, RISK_BY_MAJOR_HAZARD);
+  risk_index_free(&x);
+}
+
 int main(void)
 {
   const struct CMUnitTest tests[] = {
     cmocka_unit_test(test_priority_to_level),
     cmocka_unit_test(test_current_level_table),
     cmocka_unit_test(test_units_rise_and_fall_with_alarms_and_major_hazards),
+    cmocka_unit_test(test_index_evaluates_a_unit_from_its_rules),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -1,0 +1,408 @@
+/* The full pipeline at the broker's pace: the real daemon next to a bare paho subscriber, on one
+ * mosquitto, in the same run.
+ *
+ * 10 000 MQTT points, one high rule per point (limit 80, deadband 2) on a monitored measure (an
+ * activation opens or updates a hazard), history stored, one webhook channel for every
+ * transition answered by a sink in this process. The publisher sends MESSAGES {"value", "ts"}
+ * payloads round-robin over the topics with values around the limit; the bare subscriber only
+ * counts. The daemon's progress is read from GET /api/v1/drivers (engine.samples); its rate is
+ * its samples over the time from its first to its last sample, the bare one's likewise. After
+ * the pass the bench waits for every transition to be committed and every webhook delivered,
+ * then prints, each against its target: the rate ratio, dualguard's own CPU per message (all
+ * threads but paho's receive thread, from /proc), peak and current RSS, transitions and
+ * webhooks. QoS 0 then QoS 1, each on a fresh database. Usage: bench_pipeline [DAEMON]
+ * (default: ../dualguardd next to this program); bench_pipeline --write-config FILE writes the
+ * configuration only (broker 1883, sink 8090) for profiling the daemon by hand. About a minute; figures only, no assertions. */
+#include <dirent.h>
+#include <errno.h>
+#include <limits.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <sys/wait.h>
+
+#define TOPICS 10000
+#define WINDOW 2000
+#define PASS_TIMEOUT_S 120.0
+#define MESSAGES 200000
+#define LIMIT 80.0
+#define DEADBAND 2.0
+
+
+#include "bench_mqtt_util.h"
+
+/* ---- webhook sink: one thread per connection, HTTP/1.1 keep-alive, answers 200 ---- */
+
+static _Atomic uint64_t sink_posts;
+
+static void *sink_conn(void *arg)
+{
+  int fd = (int)(intptr_t)arg;
+  char buf[65536];
+  size_t have = 0;
+  for (;;) {
+    char *end = have ? memmem(buf, have, "\r\n\r\n", 4) : NULL;
+    if (!end) {
+      ssize_t r = have < sizeof buf ? read(fd, buf + have, sizeof buf - have) : -1;
+      if (r <= 0) break;
+      have += (size_t)r;
+      continue;
+    }
+    size_t head = (size_t)(end - buf) + 4, body = 0;
+    char *cl = memmem(buf, head, "Content-Length:", 15);
+    if (!cl) cl = memmem(buf, head, "content-length:", 15);
+    if (cl) body = strtoul(cl + 15, NULL, 10);
+    while (have < head + body) {
+      ssize_t r = read(fd, buf + have, sizeof buf - have);
+      if (r <= 0) goto out;
+      have += (size_t)r;
+    }
+    atomic_fetch_add(&sink_posts, 1);
+    static const char ok[] = "HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n";
+    if (write(fd, ok, sizeof ok - 1) < 0) break;
+    memmove(buf, buf + head + body, have - head - body);
+    have -= head + body;
+  }
+out:
+  close(fd);
+  return NULL;
+}
+
+static void *sink_main(void *arg)
+{
+  int lfd = (int)(intptr_t)arg, fd;
+  while ((fd = accept(lfd, NULL, NULL)) >= 0) {
+    pthread_t t;
+    if (pthread_create(&t, NULL, sink_conn, (void *)(intptr_t)fd) == 0) pthread_detach(t);
+    else close(fd);
+  }
+  return NULL;
+}
+
+static uint16_t sink_start(void)
+{
+  int fd = socket(AF_INET, SOCK_STREAM, 0);
+  struct sockaddr_in a = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+  socklen_t len = sizeof a;
+  if (fd < 0 || bind(fd, (struct sockaddr *)&a, sizeof a) || listen(fd, 64) ||
+      getsockname(fd, (struct sockaddr *)&a, &len))
+    return 0;
+  pthread_t t;
+  pthread_create(&t, NULL, sink_main, (void *)(intptr_t)fd);
+  pthread_detach(t);
+  return ntohs(a.sin_port);
+}
+
+/* ---- the workload ---- */
+
+/* Values around the limit: a few per cent of the messages cross it one way or the other. */
+static double value_of(uint64_t i)
+{
+  uint64_t x = (i + 1) * 0x9E3779B97F4A7C15ull;
+  x ^= x >> 29;
+  x *= 0xBF58476D1CE4E5B9ull;
+  x ^= x >> 32;
+  return 60.0 + (double)(x % 2050) / 100.0; /* 60.00 .. 80.49 */
+}
+
+/* The transitions the rules must make: activation above the limit, clear below limit - deadband. */
+static void expected_transitions(uint64_t *act, uint64_t *clr)
+{
+  static uint8_t on[TOPICS];
+  memset(on, 0, sizeof on);
+  *act = *clr = 0;
+  for (uint64_t i = 0; i < MESSAGES; i++) {
+    double v = value_of(i);
+    uint8_t *s = &on[i % TOPICS];
+    if (!*s && v >= LIMIT) *s = 1, (*act)++;
+    else if (*s && v <= LIMIT - DEADBAND) *s = 0, (*clr)++;
+  }
+}
+
+/* n points on 100 units, one monitored high rule per point and, with two_rules, a low rule too. */
+static int write_config(const char *path, uint16_t mqtt_port, uint16_t sink_port, int qos, int n, int two_rules)
+{
+  FILE *f = fopen(path, "w");
+  if (!f) return -errno;
+  fprintf(f, "site: {code: \"410700-0001\", name: bench}\n"
+             "daemon: {http: {listen: 127.0.0.1, port: 0}, history_flush: 1s}\n"
+             "persons:\n  - {id: li, name: 李主任, roles: [workshop_director]}\n"
+             "hazard_sources:\n  - id: HS01\n    name: bench\n    type: 储罐\n    units:\n");
+  for (int u = 0; u < 100; u++) {
+    fprintf(f, "      - id: U%03d\n        name: unit %d\n        responsible: {dept: d, person: li}\n"
+               "        events:\n          - id: E%03d\n            name: e\n            accident_type: 中毒和窒息\n"
+               "            lec: {l: 1, e: 1, c: 1}\n            measures:\n", u, u, u);
+    for (int m = 0; m < n / 100; m++)
+      fprintf(f, "              - {id: M%06d, desc: m, classify: \"1-4\", data_src: 1}\n", u * (n / 100) + m);
+  }
+  fprintf(f, "mqtt:\n  - {id: main, uri: \"tcp://127.0.0.1:%u\", client_id: bench-dualguard, qos: %d}\npoints:\n",
+          mqtt_port, qos);
+  for (int i = 0; i < n; i++)
+    fprintf(f, "  - {id: P%06d, unit_id: U%03d, driver: mqtt.main, topic: bench/p/%d, path: value, ts_path: ts}\n", i,
+            i / (n / 100), i);
+  fprintf(f, "rules:\n");
+  for (int i = 0; i < n; i++) {
+    fprintf(f, "  - {id: R%06d, type: high, point: P%06d, measure: M%06d, deadband: %g,"
+               " stages: [{name: H, limit: %g, priority: high}]}\n", i, i, i, DEADBAND, LIMIT);
+    if (two_rules)
+      fprintf(f, "  - {id: L%06d, type: low, point: P%06d, deadband: 1, stages: [{name: L, limit: 5, priority: low}]}\n",
+              i, i);
+  }
+  fprintf(f, "channels:\n  - {id: sink, type: webhook, url: \"http://127.0.0.1:%u/hook\", timeout: 5s, expire: 1h}\n"
+             "policies:\n  - {id: all, priorities: [low, medium, high, critical], channels: [sink]}\n", sink_port);
+  return fclose(f) ? -errno : 0;
+}
+
+/* ---- the daemon ---- */
+
+struct daemon {
+  pid_t pid;
+  uint16_t port;
+  char log[PATH_MAX];
+};
+
+static int daemon_start(struct daemon *d, const char *bin, const char *dir)
+{
+  char cfg[PATH_MAX], db[PATH_MAX];
+  snprintf(cfg, sizeof cfg, "%s/bench.yaml", dir);
+  snprintf(db, sizeof db, "%s/bench.db", dir);
+  snprintf(d->log, sizeof d->log, "%s/daemon.log", dir);
+  posix_spawn_file_actions_t fa;
+  posix_spawn_file_actions_init(&fa);
+  posix_spawn_file_actions_addopen(&fa, 2, d->log, O_WRONLY | O_CREAT | O_TRUNC, 0600);
+  posix_spawn_file_actions_adddup2(&fa, 2, 1);
+  char *argv[] = {(char *)bin, "-c", cfg, "--db", db, "--http-port", "0", "--log-level", "info", NULL};
+  int rc = posix_spawn(&d->pid, bin, &fa, NULL, argv, environ);
+  posix_spawn_file_actions_destroy(&fa);
+  if (rc) return -rc;
+  for (int i = 0; i < 1200; i++) {
+    sleep_ms(25);
+    FILE *f = fopen(d->log, "r");
+    char line[512];
+    int ready = 0;
+    while (f && fgets(line, sizeof line, f)) {
+      char *l = strstr(line, "listening on http://127.0.0.1:");
+      if (l) d->port = (uint16_t)atoi(l + strlen("listening on http://127.0.0.1:"));
+      if (strstr(line, "ready")) ready = 1;
+    }
+    if (f) fclose(f);
+    if (ready && d->port) return 0;
+  }
+  return -ETIMEDOUT;
+}
+
+/* GET path; the body into buf. 0 or negative. */
+static int http_get(uint16_t port, const char *path, char *buf, size_t len)
+{
+  int fd = socket(AF_INET, SOCK_STREAM, 0);
+  struct sockaddr_in a = {.sin_family = AF_INET, .sin_port = htons(port), .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+  if (fd < 0 || connect(fd, (struct sockaddr *)&a, sizeof a)) {
+    if (fd >= 0) close(fd);
+    return -EIO;
+  }
+  char req[256];
+  int n = snprintf(req, sizeof req, "GET %s HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n", path);
+  size_t have = 0;
+  if (write(fd, req, (size_t)n) == n) {
+    ssize_t r;
+    while (have + 1 < len && (r = read(fd, buf + have, len - 1 - have)) > 0) have += (size_t)r;
+  }
+  close(fd);
+  buf[have] = 0;
+  return have ? 0 : -EIO;
+}
+
+static double json_num(const char *body, const char *key)
+{
+  char k[64];
+  snprintf(k, sizeof k, "\"%s\":", key);
+  const char *p = strstr(body, k);
+  return p ? strtod(p + strlen(k), NULL) : -1;
+}
+
+struct status {
+  double samples, transitions, delivered, queued, in_flight, history_rows;
+};
+
+static int status_read(const struct daemon *d, struct status *s)
+{
+  static char body[1 << 16];
+  if (http_get(d->port, "/api/v1/drivers", body, sizeof body)) return -EIO;
+  *s = (struct status){json_num(body, "samples"), json_num(body, "transitions"), json_num(body, "delivered"),
+                       json_num(body, "queued"), json_num(body, "in_flight"), json_num(body, "history_rows")};
+  return 0;
+}
+
+/* CPU seconds of the process, and of its threads named like paho's receive thread. */
+static void cpu_read(pid_t pid, double *total, double *paho_rcv)
+{
+  char path[64];
+  *total = *paho_rcv = 0;
+  snprintf(path, sizeof path, "/proc/%d/task", (int)pid);
+  DIR *dir = opendir(path);
+  struct dirent *e;
+  double tick = (double)sysconf(_SC_CLK_TCK);
+  while (dir && (e = readdir(dir))) {
+    if (e->d_name[0] == '.') continue;
+    char stat[300], line[1024];
+    snprintf(stat, sizeof stat, "/proc/%d/task/%s/stat", (int)pid, e->d_name);
+    FILE *f = fopen(stat, "r");
+    if (!f) continue;
+    if (fgets(line, sizeof line, f)) {
+      char *close_paren = strrchr(line, ')'), *open_paren = strchr(line, '(');
+      unsigned long ut = 0, st = 0;
+      if (close_paren && sscanf(close_paren + 2, "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %lu %lu", &ut, &st) == 2) {
+        double s = (double)(ut + st) / tick;
+        *total += s;
+        if (open_paren && strncmp(open_paren + 1, "MQTTAsync_rcv", 13) == 0) *paho_rcv += s;
+      }
+    }
+    fclose(f);
+  }
+  if (dir) closedir(dir);
+}
+
+static long rss_kb(pid_t pid, const char *field)
+{
+  char path[64], line[256];
+  snprintf(path, sizeof path, "/proc/%d/status", (int)pid);
+  FILE *f = fopen(path, "r");
+  long kb = -1;
+  while (f && fgets(line, sizeof line, f))
+    if (strncmp(line, field, strlen(field)) == 0) kb = strtol(line + strlen(field) + 1, NULL, 10);
+  if (f) fclose(f);
+  return kb;
+}
+
+static const char *verdict(int ok) { return ok ? "MET" : "NOT MET"; }
+
+static int run_qos(const char *bin, uint16_t mqtt_port, uint16_t sink_port, int qos)
+{
+  char dir[] = "/tmp/bench-pipeline-XXXXXX", cfg[PATH_MAX], uri[64];
+  if (!mkdtemp(dir)) return -errno;
+  snprintf(cfg, sizeof cfg, "%s/bench.yaml", dir);
+  snprintf(uri, sizeof uri, "tcp://127.0.0.1:%u", mqtt_port);
+  struct daemon d = {0};
+  struct status s0, s;
+  int rc = write_config(cfg, mqtt_port, sink_port, qos, TOPICS, 0);
+  double t_start = now_s();
+  if (!rc) rc = daemon_start(&d, bin, dir);
+  double t_ready = now_s();
+  MQTTAsync pub = NULL, bare = NULL;
+  if (rc || !(bare = bare_subscribe(uri, qos)) || !(pub = paho_connect(uri, "bench-pub", NULL))) {
+    fprintf(stderr, "bench_pipeline: setup failed (rc %d; daemon log %s)\n", rc, d.log);
+    rc = -EIO;
+    goto out;
+  }
+  /* Subscribed: a probe on every topic reaches the daemon (values below the limit). */
+  for (int tries = 0; tries < 60; tries++) {
+    status_read(&d, &s0);
+    for (int i = 0; i < TOPICS; i += 500) {
+      char topic[24];
+      snprintf(topic, sizeof topic, "bench/p/%d", i);
+      MQTTAsync_send(pub, topic, 13, "{\"value\": 1}", 1, 0, NULL);
+    }
+    sleep_ms(500);
+    status_read(&d, &s);
+    if (s.samples - s0.samples >= TOPICS / 500) break;
+  }
+  sleep_ms(1500); /* the probes' history and hazards settle */
+  long idle_rss = rss_kb(d.pid, "VmRSS:");
+  uint64_t act, clr;
+  expected_transitions(&act, &clr);
+  status_read(&d, &s0);
+  counter_reset(&bare_count);
+  double cpu0, rcv0, cpu1, rcv1;
+  cpu_read(d.pid, &cpu0, &rcv0);
+  struct publisher p = {.client = pub, .qos = qos, .count = MESSAGES, .value = value_of};
+  pthread_t th;
+  pthread_create(&th, NULL, publisher_main, &p);
+  double first = 0, last = 0, end = now_s() + PASS_TIMEOUT_S, prev = s0.samples;
+  while (now_s() < end) {
+    sleep_ms(20); /* each poll costs the daemon CPU too: often enough for a 20 ms resolution */
+    if (status_read(&d, &s)) continue;
+    if (s.samples > prev) {
+      if (!first) first = now_s();
+      last = now_s();
+      prev = s.samples;
+    }
+    if (s.samples - s0.samples >= MESSAGES) break;
+  }
+  pthread_join(th, NULL);
+  cpu_read(d.pid, &cpu1, &rcv1);
+  /* Everything durable and delivered. */
+  double want = (double)(act + clr);
+  while (now_s() < end) {
+    status_read(&d, &s);
+    if (s.transitions - s0.transitions >= want && s.queued == 0 && s.in_flight == 0 &&
+        s.delivered - s0.delivered >= want)
+      break;
+    sleep_ms(50);
+  }
+  double t_settled = now_s();
+  double got = s.samples - s0.samples;
+  double ratio_den = counter_rate(&bare_count);
+  double drate = last > first ? got / (last - first) : 0, ratio = ratio_den > 0 ? drate / ratio_den : 0;
+  double per_msg = (cpu1 - cpu0) / MESSAGES * 1e6, own = ((cpu1 - cpu0) - (rcv1 - rcv0)) / MESSAGES * 1e6;
+  printf("QoS %d, %d messages over %d topics (published %.0f msg/s)\n", qos, MESSAGES, TOPICS,
+         (double)MESSAGES / p.seconds);
+  printf("  start-up (config, schema, alarms) : %.2f s\n", t_ready - t_start);
+  printf("  bare paho subscriber              : %8.0f msg/s (%llu received)\n", ratio_den,
+         (unsigned long long)atomic_load(&bare_count.n));
+  printf("  dualguard full pipeline           : %8.0f samples/s (%.0f received) = %.1f %% of bare"
+         "   target >= 95 %%: %s\n", drate, got, 100 * ratio, verdict(ratio >= 0.95));
+  printf("  transitions committed             : %.0f (expected %llu activations + %llu clears)\n",
+         s.transitions - s0.transitions, (unsigned long long)act, (unsigned long long)clr);
+  printf("  webhooks delivered                : %.0f, sink received %llu, all settled %.1f s after the last sample"
+         "   every one delivered: %s\n", s.delivered - s0.delivered, (unsigned long long)atomic_load(&sink_posts),
+         last ? t_settled - last : -1, verdict(s.delivered - s0.delivered >= want));
+  printf("  CPU per message                   : %.1f us total, paho receive thread %.1f us,"
+         " dualguard's own %.1f us   target <= 2 us: %s\n", per_msg, (rcv1 - rcv0) / MESSAGES * 1e6, own,
+         verdict(own <= 2.0));
+  long hwm = rss_kb(d.pid, "VmHWM:");
+  printf("  RSS                               : idle %ld kB, peak %ld kB   idle target <= 40 MB: %s\n",
+         idle_rss, hwm, verdict(idle_rss >= 0 && idle_rss <= 40 * 1024));
+  atomic_store(&sink_posts, 0);
+out:
+  paho_close(&pub);
+  paho_close(&bare);
+  if (d.pid > 0) {
+    kill(d.pid, SIGTERM);
+    waitpid(d.pid, NULL, 0);
+  }
+  char cmd[PATH_MAX + 16];
+  snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
+  if (!rc && system(cmd)) rc = -EIO;
+  return rc;
+}
+
+int main(int argc, char **argv)
+{
+  setvbuf(stdout, NULL, _IOLBF, 0);
+  char bin[PATH_MAX];
+  if (argc > 2 && strcmp(argv[1], "--write-config") == 0) /* for profiling the daemon by hand */
+    return write_config(argv[2], 1883, 8090, 1, argc > 3 ? atoi(argv[3]) : TOPICS, argc > 3) ? 1 : 0;
+  if (argc > 1) snprintf(bin, sizeof bin, "%s", argv[1]);
+  else {
+    ssize_t n = readlink("/proc/self/exe", bin, sizeof bin - 32);
+    if (n <= 0) return 2;
+    bin[n] = 0;
+    char *slash = strrchr(bin, '/');
+    snprintf(slash, 32, "/../dualguardd");
+  }
+  char dir[] = "/tmp/bench-pipeline-mq-XXXXXX";
+  uint16_t port = free_port(), sink = sink_start();
+  if (!mkdtemp(dir) || !port || !sink) return 1;
+  pid_t broker = start_mosquitto(dir, port);
+  if (broker < 0) return 1;
+  printf("load at start: ");
+  fflush(stdout);
+  if (system("cat /proc/loadavg")) return 1;
+  int rc = run_qos(bin, port, sink, 0);
+  if (!rc) rc = run_qos(bin, port, sink, 1);
+  kill(broker, SIGTERM);
+  waitpid(broker, NULL, 0);
+  char cmd[96];
+  snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
+  return rc || system(cmd) ? 1 : 0;
+}

@@ -1,0 +1,38 @@
+/* task_assign — who carries out a measure's inspection tasks (排查任务分配), from the plant model.
+ *
+ * By the measure's control level (管控层级): 岗位 tasks go to the posts whose events include the
+ * measure's event (their persons and deputies); at every level the task also goes to the
+ * measure's responsible person. A task with neither is unassigned: anyone who may complete
+ * inspections does (so a model without posts or responsible persons works as before). Besides the assignees, a person whose roles rank above every assignee's may
+ * complete it (rank: how many hazard rights the roles give, hazard_flow.h: operator below
+ * workshop_director below engineer below safety_director, principal and admin).
+ *
+ * Pure functions over a read-only config; the assignment is worked out when asked, so it follows
+ * model edits at once and is not stored with the task. */
+#ifndef DG_TASK_ASSIGN_H
+#define DG_TASK_ASSIGN_H
+
+#include <stdbool.h>
+
+#include "model.h"
+
+#define TASK_ASSIGN_MAX_POSTS 8
+
+struct task_assignee {
+  const struct dg_post *posts[TASK_ASSIGN_MAX_POSTS]; /* 岗位 level: the posts facing the event */
+  int n_posts;
+  const struct dg_person *person;                     /* responsible person, or NULL */
+};
+
+/* The assignees of measure `m`'s tasks (none if `m` is NULL). */
+void task_assign(const struct dg_config *c, const struct dg_measure *m, struct task_assignee *a);
+bool task_assign_none(const struct task_assignee *a);
+
+/* Whether `p` is an assignee: the person, or a person or deputy of one of the posts. */
+bool task_assign_is_mine(const struct task_assignee *a, const struct dg_person *p);
+
+/* Whether `p` may complete the task: `p`'s roles must allow completing inspections at all, and
+ * `p` is an assignee, or the task is unassigned, or `p`'s roles rank above every assignee's. */
+bool task_assign_may_complete(const struct task_assignee *a, const struct dg_person *p);
+
+#endif

@@ -1,0 +1,100 @@
+/* History under a stalled store: at most HISTORY_MAX_BACKLOG_ROWS rows wait for the writer, the
+ * rest are dropped and counted, and once the writer moves again every row handed to it is
+ * stored. Real store on a temporary database; the writer is stalled by a job that waits. */
+#include <pthread.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <cmocka.h>
+
+#include "history.h"
+#include "log.h"
+
+struct gate {
+  pthread_mutex_t lock;
+  pthread_cond_t cond;
+  int open;
+};
+
+static int stall_work(struct store_conn *c, void *arg)
+{
+  (void)c;
+  struct gate *g = arg;
+  pthread_mutex_lock(&g->lock);
+  while (!g->open) pthread_cond_wait(&g->cond, &g->lock);
+  pthread_mutex_unlock(&g->lock);
+  return SQLITE_OK;
+}
+
+static void stall_done(void *arg, int rc)
+{
+  (void)arg;
+  assert_int_equal(rc, 0);
+}
+
+static void test_backlog_bounded_while_the_store_stalls(void **state)
+{
+  (void)state;
+  char dir[] = "/tmp/dg-history-XXXXXX", db[64], err[256];
+  assert_non_null(mkdtemp(dir));
+  snprintf(db, sizeof db, "%s/dg.db", dir);
+  uv_loop_t loop;
+  assert_int_equal(uv_loop_init(&loop), 0);
+  struct store *store;
+  assert_int_equal(store_open(&store, &loop, db, err, sizeof err), 0);
+  struct gate g = {PTHREAD_MUTEX_INITIALIZER, PTHREAD_COND_INITIALIZER, 0};
+  assert_int_equal(store_submit(store, stall_work, stall_done, &g), 0);
+
+  struct dg_point point = {.id = "P1"};
+  struct dg_config cfg = {.points = &point, .n_points = 1};
+  uint64_t stored = 0;
+  struct history h;
+  history_init(&h, store, &stored);
+  struct history_mark mark = {0};
+  const size_t total = HISTORY_MAX_BACKLOG_ROWS + 3 * HISTORY_CHUNK_ROWS;
+  const int64_t now = dg_wall_ms(); /* recent: the retention pass keeps them */
+  for (size_t i = 0; i < total; i++) {
+    struct dg_sample s = {.point = 0, .quality = DG_Q_GOOD, .value = (double)i, .ts_ms = now + (int64_t)i};
+    history_add(&h, &cfg, &mark, &s);
+    if (i % HISTORY_CHUNK_ROWS == HISTORY_CHUNK_ROWS - 1) history_flush(&h, &cfg);
+    assert_true(h.backlog <= HISTORY_MAX_BACKLOG_ROWS);
+  }
+  history_flush(&h, &cfg);
+  assert_int_equal(h.backlog, HISTORY_MAX_BACKLOG_ROWS);
+  assert_int_equal(h.dropped, total - HISTORY_MAX_BACKLOG_ROWS);
+
+  pthread_mutex_lock(&g.lock);
+  g.open = 1;
+  pthread_cond_signal(&g.cond);
+  pthread_mutex_unlock(&g.lock);
+  assert_int_equal(store_wait_idle(store), 0);
+  assert_int_equal(h.backlog, 0);
+  assert_int_equal(stored, HISTORY_MAX_BACKLOG_ROWS);
+  sqlite3_stmt *st;
+  assert_int_equal(sqlite3_prepare_v2(store_conn_db(store_reader(store)), "SELECT COUNT(*) FROM samples", -1, &st, NULL),
+                   SQLITE_OK);
+  assert_int_equal(sqlite3_step(st), SQLITE_ROW);
+  assert_int_equal(sqlite3_column_int64(st, 0), HISTORY_MAX_BACKLOG_ROWS);
+  sqlite3_finalize(st);
+
+  history_free(&h);
+  store_close(store);
+  uv_run(&loop, UV_RUN_DEFAULT);
+  assert_int_equal(uv_loop_close(&loop), 0);
+  char cmd[96];
+  snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
+  assert_int_equal(system(cmd), 0);
+}
+
+int main(void)
+{
+  const struct CMUnitTest tests[] = {
+    cmocka_unit_test(test_backlog_bounded_while_the_store_stalls),
+  };
+  return cmocka_run_group_tests(tests, NULL, NULL);
+}
