@@ -254,13 +254,15 @@ async function poll() {
     const jobs = [getJSON('/api/v1/alarms'), getJSON('/api/v1/risk-map')];
     if (withLedger) {
       jobs.push(getJSON('/api/v1/hazards?state=all&limit=200'), getJSON('/api/v1/inspections?status=all'));
+      if (app.me) jobs.push(getJSON('/api/v1/inspections?mine=1'));
     }
-    const [alarms, riskMap, hazards, inspections] = await Promise.all(jobs);
+    const [alarms, riskMap, hazards, inspections, mine] = await Promise.all(jobs);
     app.data.alarms = alarms.alarms;
     app.data.riskMap = riskMap;
     if (withLedger) {
       app.data.hazards = hazards.hazards;
       app.data.inspections = inspections.inspections;
+      app.data.mineIds = mine ? new Set(mine.inspections.map((task) => task.id)) : null;
       if (app.detail && app.detail.body) {
         const id = app.detail.id, body = await getJSON(`/api/v1/hazards/${encodeURIComponent(id)}`);
         if (app.detail && app.detail.id === id) app.detail.body = body;

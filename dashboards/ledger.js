@@ -392,17 +392,16 @@ function attachmentList(list) {
 
 function measureText(id) { return app.names.measures[id] || id || '—'; }
 
-/* Who carries out a task: its measure's responsible person, else its unit's. */
+/* Who the task is assigned to (the API's answer), else its measure's responsible person. */
 function taskOwner(task) {
   const m = app.names.measureInfo[task.measure];
-  return (m && m.person) || app.names.unitPerson[task.unit] || null;
+  return (task.assigned && task.assigned.person) || (m && m.person) || null;
 }
 
-/* Pending tasks whose period is open today and that fall to the signed-in person. */
-function isMineToday(task, now) {
-  const endOfDay = new Date(now).setHours(23, 59, 59, 999);
-  return !!app.me && (task.check_status === null || task.check_status === undefined) && task.start_ms <= endOfDay &&
-    task.due_ms >= now && taskOwner(task) === app.me.id;
+/* The signed-in person's tasks today, as the API assigns them (GET /api/v1/inspections?mine=1:
+ * by post and control level, the measure's responsible person, deputies). */
+function isMineToday(task) {
+  return !!app.me && !!app.data.mineIds && app.data.mineIds.has(task.id);
 }
 
 /* Signed in, "my tasks today" unless the person chose otherwise; without a token, every task. */
@@ -410,8 +409,7 @@ function inspectionView() { return app.inspView || (app.me ? 'mine' : 'all'); }
 
 function inspectionFilter(list) {
   if (inspectionView() !== 'mine') return list;
-  const now = Date.now();
-  return list.filter((task) => isMineToday(task, now));
+  return list.filter(isMineToday);
 }
 
 function inspectionAction(task) {
