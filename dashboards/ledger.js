@@ -105,10 +105,22 @@ async function loadMe() {
   if (sessionStorage.getItem(TOKEN_KEY)) {
     try { app.me = await getJSON('/api/v1/whoami'); } catch (e) { app.me = null; }
   }
+  await loadMine();
   renderMe();
   if (app.me) $('settings').hidden = true;
   render();
   renderDetail();
+}
+
+/* The signed-in person's tasks today (GET /api/v1/inspections?mine=1), at once on signing in;
+ * the ledger poll keeps them fresh. */
+async function loadMine() {
+  app.data.mineIds = null;
+  if (!app.me) return;
+  try {
+    const mine = await getJSON('/api/v1/inspections?mine=1');
+    app.data.mineIds = new Set(mine.inspections.map((task) => task.id));
+  } catch (e) { app.data.mineIds = null; }
 }
 
 function renderMe() {
