@@ -485,6 +485,7 @@ static void api__drivers(void *ud, const struct http_request *req, struct http_r
     api_json_text(o, "id", cfg->mqtt_brokers[i].id);
     api_json_text(o, "uri", cfg->mqtt_brokers[i].uri);
     cJSON_AddBoolToObject(o, "connected", s.connected);
+    cJSON_AddBoolToObject(o, "subscribed", s.subscribed);
     cJSON_AddNumberToObject(o, "messages", (double)s.messages);
     cJSON_AddNumberToObject(o, "malformed", (double)s.malformed);
     cJSON_AddNumberToObject(o, "connects", (double)s.connects);

@@ -101,26 +101,25 @@ function may(right) {
 }
 
 async function loadMe() {
-  app.me = null;
+  let me = null;
   if (sessionStorage.getItem(TOKEN_KEY)) {
-    try { app.me = await getJSON('/api/v1/whoami'); } catch (e) { app.me = null; }
+    try { me = await getJSON('/api/v1/whoami'); } catch (e) { me = null; }
   }
-  await loadMine();
+  app.data.mineIds = me ? await loadMine() : null;
+  app.me = me;
   renderMe();
   if (app.me) $('settings').hidden = true;
   render();
   renderDetail();
 }
 
-/* The signed-in person's tasks today (GET /api/v1/inspections?mine=1), at once on signing in;
- * the ledger poll keeps them fresh. */
+/* The signed-in person's tasks today (GET /api/v1/inspections?mine=1) as a set of task ids, at
+ * once on signing in; the ledger poll keeps them fresh. */
 async function loadMine() {
-  app.data.mineIds = null;
-  if (!app.me) return;
   try {
     const mine = await getJSON('/api/v1/inspections?mine=1');
-    app.data.mineIds = new Set(mine.inspections.map((task) => task.id));
-  } catch (e) { app.data.mineIds = null; }
+    return new Set(mine.inspections.map((task) => task.id));
+  } catch (e) { return null; }
 }
 
 function renderMe() {

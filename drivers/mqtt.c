@@ -1375,6 +1375,7 @@ int mqtt_broker_stats(struct mqtt_driver *m, size_t broker, struct mqtt_broker_s
   if (!m || broker >= m->n_brokers) return -ENOENT;
   struct mqtt__broker *b = &m->brokers[broker];
   out->connected = b->connected;
+  out->subscribed = b->connected && b->subscribed == b->n_subs;
   out->messages = atomic_load_explicit(&b->messages, memory_order_relaxed);
   out->malformed = atomic_load_explicit(&b->malformed, memory_order_relaxed);
   out->connects = b->connects;

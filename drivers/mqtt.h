@@ -19,6 +19,7 @@ struct mqtt_driver;
 
 struct mqtt_broker_stats {
   bool connected;
+  bool subscribed;         /* connected and every topic's subscription acknowledged */
   uint64_t messages;       /* payloads received on subscribed topics */
   uint64_t malformed;      /* payloads that did not parse for at least one bound point */
   uint64_t connects;       /* successful (re)connects */

@@ -274,8 +274,9 @@ class Publisher:
 
 
 def wait_connected(daemon, timeout=15):
-    """Until the daemon's first MQTT broker connection is up."""
-    wait_until(lambda: daemon.drivers()[0]["connected"], timeout, "MQTT connected")
+    """Until the daemon's first MQTT broker connection is up and its subscriptions acknowledged
+    (a message published before that is not delivered to the daemon)."""
+    wait_until(lambda: daemon.drivers()[0]["subscribed"], timeout, "MQTT connected and subscribed")
 
 
 def start_broker(workdir, cleanup, listener=None):
