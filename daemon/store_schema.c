@@ -204,6 +204,18 @@ const char *const store_migrations[] = {
   " DELETE FROM sample_rows WHERE rowid = OLD.rowid;"
   " END;"
   "CREATE INDEX hazards_major_open ON hazards(unit) WHERE danger_level = 1 AND danger_state IN (0, 1);",
+
+  /* Login accounts: a login name for a person of the plant model, an Argon2id password hash
+   * (libsodium's crypto_pwhash_str text), never a password. Sessions keep only their token's
+   * SHA-256; a session ends when revoked, idle too long or past expires_ms. */
+  "CREATE TABLE accounts ("
+  "  login TEXT PRIMARY KEY, person TEXT NOT NULL UNIQUE, pwhash TEXT NOT NULL,"
+  "  disabled INTEGER NOT NULL DEFAULT 0, created_ms INTEGER NOT NULL, changed_ms INTEGER NOT NULL);"
+  "CREATE TABLE sessions ("
+  "  id INTEGER PRIMARY KEY, login TEXT NOT NULL, token_sha256 TEXT NOT NULL UNIQUE,"
+  "  created_ms INTEGER NOT NULL, last_seen_ms INTEGER NOT NULL, expires_ms INTEGER NOT NULL,"
+  "  revoked_ms INTEGER);"
+  "CREATE INDEX sessions_login ON sessions(login);",
 };
 
 const unsigned store_n_migrations = sizeof store_migrations / sizeof store_migrations[0];
