@@ -101,10 +101,7 @@ function may(right) {
 }
 
 async function loadMe() {
-  let me = null;
-  if (sessionStorage.getItem(TOKEN_KEY)) {
-    try { me = await getJSON('/api/v1/whoami'); } catch (e) { me = null; }
-  }
+  const me = await whoami(); /* a token, or the session cookie */
   app.data.mineIds = me ? await loadMine() : null;
   app.me = me;
   renderMe();
@@ -126,6 +123,7 @@ function renderMe() {
   const el = $('me');
   el.replaceChildren(...(app.me ? [h('span', {class: 'me-label'}, t('me.label')), app.me.name || app.me.id] : []));
   el.hidden = !app.me;
+  renderLogin();
   $('hazard-report').hidden = app.me ? !may('report') : false;
   $('token-status').textContent = app.me ? t('me.as', {n: app.me.name || app.me.id})
     : sessionStorage.getItem(TOKEN_KEY) ? t('settings.set') : t('settings.unset');
