@@ -146,8 +146,11 @@ static void login_api__login_req(void *ud, const struct http_request *req, struc
   struct login_account acct;
   struct login_api__job *j = NULL;
   if (!pw) goto done;
-  if (!login_name_valid(name) || strlen(pw) > LOGIN_PW_MAX) {
-    api_error(resp, 401, "wrong login name or password");
+  if (!login_name_valid(name) || strlen(pw) > LOGIN_PW_MAX) { /* no account can match: counted, not hashed */
+    if (!login_api__locked(l, "(invalid)", req->peer, resp)) {
+      login_api__failed(l, "(invalid)", req->peer ? req->peer : "");
+      api_error(resp, 401, "wrong login name or password");
+    }
     goto done;
   }
   if (login_api__locked(l, name, req->peer, resp)) goto done;
@@ -369,6 +372,10 @@ static void login_api__admin_action(void *ud, const struct http_request *req, st
   int disable = strcmp(action, "disable") == 0;
   if (!disable && strcmp(action, "enable") != 0) {
     api_error(resp, 404, "not found: POST /api/v1/accounts/{login}/disable, enable or password");
+    return;
+  }
+  if (disable && strcmp(acct.person, who->id) == 0) {
+    api_error(resp, 409, "account '%s' is the caller's own: another admin must disable it", name);
     return;
   }
   if (login_account_set_disabled(ctx->store, name, disable) || (disable && login_sessions_revoke(ctx->store, name, NULL))) {

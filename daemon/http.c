@@ -106,8 +106,7 @@ struct http_conn {
   char *host;
   int loopback;
   int cookie_auth;
-  int csrf_refused;
-  struct lws *deferred_wsi;      /* cookie-authenticated change without a matching Origin: 403 */
+  struct lws *deferred_wsi;  /* the connection, for a deferred answer */
   char peer[INET6_ADDRSTRLEN];
   struct http_deferred *deferred; /* a handler's answer is awaited */
   int headers_pending;   /* a deferred answer arrived: headers go out when writeable */
@@ -853,11 +852,6 @@ void http_deferred_answer(struct http_deferred *d, struct http_response *resp)
 static int http__dispatch(struct lws *wsi, struct http_server *s, struct http_conn *c)
 {
   char allow[128];
-  if (c->csrf_refused) {
-    c->close_after = 1;
-    return http__respond_error(wsi, c, 403, "cross-site request refused: a change authenticated by the session cookie"
-                               " needs an Origin header naming this server", NULL);
-  }
   struct http_request req = {
     .method = c->method,
     .path = c->path,
@@ -926,7 +920,10 @@ static int http__same_origin(const char *origin, const char *host)
   return o && host && strcasecmp(o + 3, host) == 0;
 }
 
-/* Without an Authorization header, the session cookie stands for a bearer token. */
+/* Without an Authorization header, the session cookie stands for a bearer token; on a change
+ * (not GET or HEAD) only when the Origin names this server, else it is ignored (the request is
+ * then unauthenticated, so a route that needs no login, such as an acknowledgement link's, still
+ * works). */
 static int http__cookie_auth(struct lws *wsi, struct http_conn *c, int method)
 {
   if (c->authorization) return 0;
@@ -937,17 +934,20 @@ static int http__cookie_auth(struct lws *wsi, struct http_conn *c, int method)
     free(v);
     return 0;
   }
+  int cross_site = 0;
   if (method != LWSHUMETH_GET && method != LWSHUMETH_HEAD) {
     char *origin = http__copy_header(wsi, WSI_TOKEN_ORIGIN);
-    c->csrf_refused = !http__same_origin(origin, c->host);
+    if ((cross_site = !http__same_origin(origin, c->host)))
+      DG_LOG_RL(DG_LOG_WARN, HTTP_SUBSYS, "%s %s: session cookie ignored: Origin '%s' does not name this server",
+                c->method, c->path ? c->path : "?", origin ? origin : "(none)");
     free(origin);
   }
   size_t len = strlen(v) + 8;
-  c->authorization = c->csrf_refused ? NULL : malloc(len);
+  c->authorization = cross_site ? NULL : malloc(len);
   if (c->authorization) snprintf(c->authorization, len, "Bearer %s", v);
   c->cookie_auth = c->authorization != NULL;
   free(v);
-  return c->csrf_refused || c->authorization ? 0 : -ENOMEM;
+  return cross_site || c->authorization ? 0 : -ENOMEM;
 }
 
 static int http__parse_length(const char *v, size_t *out)

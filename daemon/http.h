@@ -46,8 +46,9 @@ struct http_response {
 
 /* Session cookie: a request without an Authorization header that carries this cookie is
  * handled as if it had sent "Authorization: Bearer <cookie value>" (req->cookie_auth set).
- * Cross-site request forgery: such a request with a method other than GET or HEAD must carry an
- * Origin header naming the Host it was sent to, else it is answered 403 before any handler. */
+ * Cross-site request forgery: on a method other than GET or HEAD the cookie counts only with an
+ * Origin header naming the Host the request was sent to; otherwise it is ignored (and logged),
+ * so the request is unauthenticated. */
 #define HTTP_SESSION_COOKIE "dg_session"
 
 /* Deferred answers: a handler that must wait (work on another thread) calls http_defer and

@@ -41,7 +41,6 @@ def test_login_from_the_page(workdir, cleanup):
                        input=PASSWORD + "\n", capture_output=True, text=True, timeout=60)
     assert r.returncode == 0, r.stderr
     breach(daemon, broker, "t/gt101", "R-GT101-H")
-    alarm = daemon.alarm("R-GT101-H")
 
     browser = Browser(workdir)
     cleanup.append(browser.close)
@@ -67,10 +66,15 @@ def test_login_from_the_page(workdir, cleanup):
     assert "dg_session" not in js(browser, "document.cookie")
     wait_until(lambda: js(browser, "!!app.lastOk && (app.data.alarms || []).length > 0"), 15, "data read in session")
     browser.screenshot("login-signed-in-zh-1600", 1600, 1000)
-    # A change from the page: the browser sends the cookie and its Origin.
-    res = js(browser, f"postJSON('/api/v1/alarms/{alarm['id']}/ack', {{comment: '页面登录确认'}})")
-    assert res["status"] == 200, res
-    wait_until(lambda: daemon.alarm("R-GT101-H")["ack_user"] == "zhang", 10, "acknowledged as zhang")
+    # A change from the page's own button: the browser sends the cookie and its Origin.
+    ack_button = 'document.querySelector(\'tr[data-rule="R-GT101-H"] button.ack\')'
+    wait_until(lambda: js(browser, f"!!{ack_button}"), 15, "the ack button")
+    js(browser, f"{ack_button}.click()")
+    assert js(browser, "document.getElementById('ack-dialog').open")
+    js(browser, "document.getElementById('ack-comment').value = '页面登录确认';"
+                "document.querySelector('#ack-form button[value=ok]').click()")
+    a = wait_until(lambda: (a := daemon.alarm("R-GT101-H"))["ack_user"] and a, 10, "acknowledged")
+    assert a["ack_user"] == "zhang" and a["ack_comment"] == "页面登录确认", a
 
     js(browser, "document.getElementById('logout').click()")
     wait_until(lambda: js(browser, "app.me === null && !document.getElementById('login').hidden"), 15, "logged out")
