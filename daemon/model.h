@@ -404,6 +404,7 @@ struct dg_config {
   uint32_t login_max_failures_addr; /* failed logins from one client address before lock-out (20) */
   uint32_t login_lockout_ms;      /* first lock-out; doubles with every further failure (1 min) */
   uint32_t history_flush_ms;/* sample batch period, default 1000 */
+  uint32_t outbox_in_memory;/* pending notifications held in memory, default 4096; the rest wait on disk */
   uint32_t hazard_deadline_days; /* default rectification deadline, default 7 */
   char *public_url;         /* daemon.public_url: base of the links printed on cards (may be NULL) */
 
