@@ -18,6 +18,8 @@
 #define LOGIN_TOKEN_BYTES 32
 /* Last use is written at most this often (or a quarter of the idle timeout when shorter). */
 #define LOGIN_TOUCH_MS 60000
+/* Ended sessions stay this long (who was logged in when), then a login removes them. */
+#define LOGIN_KEEP_ENDED_MS (30LL * 86400000)
 
 int login_new(struct login **out, uv_loop_t *loop, struct store *store, const struct dg_config *const *cfg,
               int secure_cookie)
@@ -277,8 +279,23 @@ static const char *const login__sql_session_get =
 static const char *const login__sql_session_touch = "UPDATE sessions SET last_seen_ms = ?2 WHERE token_sha256 = ?1";
 static const char *const login__sql_session_close =
   "UPDATE sessions SET revoked_ms = ?2 WHERE token_sha256 = ?1 AND revoked_ms IS NULL";
+static const char *const login__sql_sessions_prune =
+  "DELETE FROM sessions WHERE expires_ms < ?1 OR revoked_ms < ?1";
 static const char *const login__sql_sessions_revoke =
   "UPDATE sessions SET revoked_ms = ?3 WHERE login = ?1 AND token_sha256 IS NOT ?2 AND revoked_ms IS NULL";
+
+static void login__submit_done(void *arg, int rc) { free(arg); }
+
+/* Runs one statement without waiting: text `t` (65 bytes at most, or NULL) at ?1 and n after. */
+static void login__submit(struct login *l, const char *sql, const char *t, int64_t n)
+{
+  struct login__exec *x = calloc(1, sizeof *x + 65);
+  if (!x) return;
+  char *copy = (char *)(x + 1);
+  if (t) snprintf(copy, 65, "%s", t);
+  *x = (struct login__exec){.sql = sql, .t = {copy}, .nt = t ? 1 : 0, .n = {n}, .nn = 1};
+  if (store_submit(l->store, login__exec_work, login__submit_done, x)) free(x);
+}
 
 int login_session_open(struct login *l, const char *name, char *token, int64_t *expires_ms)
 {
@@ -292,20 +309,14 @@ int login_session_open(struct login *l, const char *name, char *token, int64_t *
   *expires_ms = now + (*l->cfg)->login_lifetime_ms;
   struct login__exec x = {.sql = login__sql_session_insert, .t = {name, hash}, .nt = 2, .n = {now, *expires_ms}, .nn = 2};
   int rc = login__exec(l->store, &x);
+  if (!rc) login__submit(l, login__sql_sessions_prune, NULL, now - LOGIN_KEEP_ENDED_MS);
   return rc ? rc : x.changes ? 0 : -EIO;
 }
 
-static void login__touch_done(void *arg, int rc) { free(arg); }
-
-/* Records use of the session with token hash `hash` without waiting. */
+/* Records use of the session with token hash `hash`. */
 static void login__touch(struct login *l, const char *hash)
 {
-  struct login__exec *x = calloc(1, sizeof *x + 65);
-  if (!x) return;
-  char *h = (char *)(x + 1);
-  memcpy(h, hash, 65);
-  *x = (struct login__exec){.sql = login__sql_session_touch, .t = {h}, .nt = 1, .n = {dg_wall_ms()}, .nn = 1};
-  if (store_submit(l->store, login__exec_work, login__touch_done, x)) free(x);
+  login__submit(l, login__sql_session_touch, hash, dg_wall_ms());
 }
 
 struct login__row {

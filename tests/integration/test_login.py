@@ -4,6 +4,7 @@ sessions in an HttpOnly SameSite=Strict cookie accepted where bearer tokens are,
 logout, cross-site refusal, rate-limited failures, the admin's account routes, password change."""
 import http.client
 import json
+import sqlite3
 import subprocess
 import sys
 
@@ -219,6 +220,18 @@ def test_session_idle_and_lifetime(workdir, cleanup):
     assert sum(seen_ok) >= 8, seen_ok  # it stayed alive well past the 2 s idle timeout while used
     row = db_rows(daemon.db_path, "SELECT expires_ms - created_ms AS life FROM sessions ORDER BY id DESC LIMIT 1")[0]
     assert row["life"] == 6000, row
+    assert daemon.stop() == 0
+    # Sessions that ended more than 30 days ago are removed at the next login.
+    con = sqlite3.connect(daemon.db_path)
+    con.execute("UPDATE sessions SET expires_ms = expires_ms - 31 * 86400000")
+    con.commit()
+    con.close()
+    old = db_rows(daemon.db_path, "SELECT count(*) AS n FROM sessions")[0]["n"]
+    assert old == 2, old
+    daemon.start()
+    assert login(daemon, "admin", ADMIN_PW)[0] == 200
+    wait_until(lambda: db_rows(daemon.db_path, "SELECT count(*) AS n FROM sessions")[0]["n"] == 1, 10,
+               "ended sessions pruned")
     assert daemon.stop() == 0
 
 
