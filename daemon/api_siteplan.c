@@ -169,14 +169,18 @@ static int siteplan_api__polygons(struct store_conn *c, cJSON *by_id)
   return rc == SQLITE_DONE ? 0 : -EIO;
 }
 
-static cJSON *siteplan_api__unit_json(const struct siteplan_api__live *l, size_t i)
+static cJSON *siteplan_api__unit_json(const struct dg_config *cfg, const struct siteplan_api__live *l, size_t i)
 {
   const struct risk_unit *r = &l->risk[i];
+  const struct dg_person *person = r->unit->person ? dg_config_person(cfg, r->unit->person) : NULL;
   cJSON *o = cJSON_CreateObject();
   cJSON_AddStringToObject(o, "id", r->unit->id);
   api_json_text(o, "name", r->unit->name);
   api_json_text(o, "hazard_source", r->unit->source ? r->unit->source->id : NULL);
   api_json_text(o, "hazard_source_name", r->unit->source ? r->unit->source->name : NULL);
+  api_json_text(o, "dept", r->unit->dept);
+  api_json_text(o, "person", r->unit->person);
+  api_json_text(o, "person_name", person ? person->name : NULL);
   cJSON_AddNullToObject(o, "points");
   cJSON_AddItemToObject(o, "assessed", siteplan_api__level(r->assessed));
   cJSON_AddItemToObject(o, "current", siteplan_api__level(r->current));
@@ -211,7 +215,7 @@ static void siteplan_api__get(void *ud, const struct http_request *req, struct h
   else cJSON_AddNullToObject(root, "image");
   cJSON *arr = cJSON_AddArrayToObject(root, "units");
   for (size_t i = 0; i < live.n; i++) {
-    cJSON *o = siteplan_api__unit_json(&live, i);
+    cJSON *o = siteplan_api__unit_json(cfg, &live, i);
     cJSON_AddItemToArray(arr, o);
     cJSON_AddItemReferenceToObject(by_id, live.risk[i].unit->id, o);
   }

@@ -28,7 +28,7 @@ async function ppLoad() {
   document.title = tr('plan.title');
   for (const [id, key] of [['pp-legend-title', 'plan.legend'], ['pp-list-title', 'plan.listTitle'],
     ['pp-col-unit', 'plan.col.unit'], ['pp-col-current', 'plan.col.current'], ['pp-col-assessed', 'plan.col.assessed'],
-    ['pp-col-counts', 'plan.col.counts']]) ppText(id, tr(key));
+    ['pp-col-counts', 'plan.col.counts'], ['pp-col-owner', 'plan.col.owner']]) ppText(id, tr(key));
   const now = new Date().toLocaleString(lang === 'zh' ? 'zh-CN' : 'en-GB', {hour12: false});
   ppText('pp-date', tr('plan.printed', {t: now}));
   const r = await fetch('/api/v1/site-plan', {headers, cache: 'no-store'});
@@ -44,7 +44,8 @@ async function ppLoad() {
     tr_.dataset.unit = u.id;
     tr_.append(ppCell(`${u.name || u.id} (${u.id})`), ppCell(tr('level.' + u.current.level), u.current.level),
       ppCell(tr('level.' + u.assessed.level), u.assessed.level),
-      ppCell(`${u.alarms_active} / ${u.hazards_open}`));
+      ppCell(`${u.alarms_active} / ${u.hazards_open}`),
+      ppCell([u.dept, u.person_name || u.person].filter(Boolean).join(' · ') || '—'));
     return tr_;
   }));
   document.body.dataset.ready = '1';

@@ -29,7 +29,7 @@ const PLAN_I18N = {
     'plan.col.unit': '风险单元', 'plan.col.current': '当前等级', 'plan.col.assessed': '评估等级',
     'plan.col.counts': '报警 / 隐患', 'plan.col.owner': '责任部门 / 责任人', 'plan.noAccess': '无法读取平面图：请在仪表盘中设置令牌后从“打印”按钮打开。',
     'level.red': '重大风险', 'level.orange': '较大风险', 'level.yellow': '一般风险', 'level.blue': '低风险',
-    'cause.assessment': '评估', 'cause.alarm': '报警', 'cause.major_hazard': '重大隐患',
+    'cause.assessment': '评估', 'cause.alarm': '报警', 'cause.major_hazard': '重大隐患', 'plan.kv': '{k}：{v}',
   },
   en: {
     'plan.title': 'Four-colour risk map of the site', 'plan.print': 'Print (A3)', 'plan.edit': 'Edit site plan',
@@ -42,14 +42,15 @@ const PLAN_I18N = {
     'plan.uploaded': 'Site plan uploaded ({w} × {h} px)', 'plan.dropped': '; {n} polygon(s) outside the new image removed',
     'plan.tooBig': 'The file is larger than 8 MiB', 'plan.badType': 'The site plan must be PNG or JPEG',
     'plan.placed': 'placed', 'plan.unplaced': 'not placed', 'plan.needPoints': 'A polygon needs at least 3 vertices',
-    'plan.assessed': 'Assessed level', 'plan.current': 'Current level', 'plan.alarms': '{n} alarms',
-    'plan.hazards': '{n} open hazards', 'plan.cause': 'raised by', 'plan.legend': 'Legend',
+    'plan.assessed': 'Assessed level', 'plan.current': 'Current level', 'plan.alarms': 'alarms {n}',
+    'plan.hazards': 'open hazards {n}', 'plan.cause': 'raised by', 'plan.legend': 'Legend',
     'plan.unitsNotPlaced': 'Not placed on the plan: {l}', 'plan.printed': 'Printed {t}', 'plan.site': 'Enterprise: {s}',
     'plan.listTitle': 'Risk units', 'plan.col.unit': 'Risk unit', 'plan.col.current': 'Current level',
     'plan.col.assessed': 'Assessed level', 'plan.col.counts': 'Alarms / hazards', 'plan.col.owner': 'Department / person',
     'plan.noAccess': 'The site plan cannot be read: set a token in the dashboard and open this page with its Print button.',
     'level.red': 'Major (red)', 'level.orange': 'Significant (orange)', 'level.yellow': 'General (yellow)',
     'level.blue': 'Low (blue)', 'cause.assessment': 'assessment', 'cause.alarm': 'alarm', 'cause.major_hazard': 'major hazard',
+    'plan.kv': '{k}: {v}',
   },
 };
 
@@ -80,10 +81,12 @@ function planCentroid(pts) {
   return [cx / (3 * a), cy / (3 * a)];
 }
 
+function planKv(tr, key, value) { return tr('plan.kv', {k: tr(key), v: value}); }
+
 function planUnitTitle(u, tr) {
-  return [u.name || u.id, tr('plan.current') + ': ' + tr('level.' + u.current.level),
-    tr('plan.assessed') + ': ' + tr('level.' + u.assessed.level),
-    u.raised ? tr('plan.cause') + ': ' + tr('cause.' + u.cause) : null,
+  return [u.name || u.id, planKv(tr, 'plan.current', tr('level.' + u.current.level)),
+    planKv(tr, 'plan.assessed', tr('level.' + u.assessed.level)),
+    u.raised ? planKv(tr, 'plan.cause', tr('cause.' + u.cause)) : null,
     tr('plan.alarms', {n: u.alarms_active}) + ' · ' + tr('plan.hazards', {n: u.hazards_open})].filter(Boolean).join('\n');
 }
 
@@ -227,9 +230,9 @@ function renderPlanInfo() {
   if (!u) return;
   const tr = planTr(app.lang);
   box.replaceChildren(h('strong', null, u.name || u.id), ' ',
-    h('span', {class: 'chip lvl-' + u.current.level}, tr('plan.current') + ': ' + tr('level.' + u.current.level)), ' ',
-    h('span', {class: 'chip lvl-' + u.assessed.level}, tr('plan.assessed') + ': ' + tr('level.' + u.assessed.level)), ' ',
-    u.raised ? tr('plan.cause') + ': ' + tr('cause.' + u.cause) + ' · ' : '',
+    h('span', {class: 'chip lvl-' + u.current.level}, planKv(tr, 'plan.current', tr('level.' + u.current.level))), ' ',
+    h('span', {class: 'chip lvl-' + u.assessed.level}, planKv(tr, 'plan.assessed', tr('level.' + u.assessed.level))), ' ',
+    u.raised ? planKv(tr, 'plan.cause', tr('cause.' + u.cause)) + ' · ' : '',
     tr('plan.alarms', {n: u.alarms_active}) + ' · ' + tr('plan.hazards', {n: u.hazards_open}));
 }
 

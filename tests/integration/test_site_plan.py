@@ -141,6 +141,7 @@ def test_upload_polygons_and_rights(workdir, cleanup):
     assert put(daemon, "U02", {"points": U02_POLY}, actor="chen")[0] == 200
     u = unit_of(daemon, "U01")
     assert u["points"] == U01_POLY and u["updated_by"] == "wang" and u["name"] == "1#液氨储罐"
+    assert (u["dept"], u["person"], u["person_name"]) == ("储运车间", "li", "李主任"), u
 
     # Bad polygons answer 400 saying what is wrong, and change nothing.
     bad = [({"points": [[1, 1], [5, 5]]}, "at least 3 points"),
