@@ -110,6 +110,7 @@ def test_draw_save_colour_and_print(workdir, cleanup):
         click_at(browser, *to_screen(browser, x, y))
     assert browser.evaluate("document.querySelectorAll('#plan-map .plan-vertex').length") == 4
     drag(browser, *to_screen(browser, 200, 300), *to_screen(browser, 80, 360))
+    shot(browser, "plan-edit-zh-1600", 1600, 1000)
     browser.evaluate("document.getElementById('plan-save').click()")
     wait_until(lambda: daemon.get("/api/v1/site-plan")[1]["units"][0]["points"] is not None, 10, "the polygon saved")
     pts = daemon.get("/api/v1/site-plan")[1]["units"][0]["points"]
