@@ -265,14 +265,6 @@ static const char *const siteplan_api__sql_audit =
   "SELECT id, ts_ms, actor, op, unit, before, after FROM site_plan_edits"
   " WHERE (?1 IS NULL OR unit = ?1) AND id > ?3 ORDER BY id LIMIT ?2";
 
-static void siteplan_api__json_col(cJSON *o, const char *k, sqlite3_stmt *st, int i)
-{
-  const char *t = (const char *)sqlite3_column_text(st, i);
-  cJSON *v = t ? cJSON_Parse(t) : NULL;
-  if (v) cJSON_AddItemToObject(o, k, v);
-  else cJSON_AddNullToObject(o, k);
-}
-
 static void siteplan_api__audit(void *ud, const struct http_request *req, struct http_response *resp)
 {
   struct api_ctx *ctx = ud;
@@ -298,8 +290,8 @@ static void siteplan_api__audit(void *ud, const struct http_request *req, struct
     api_col_text(o, "actor", st, 2);
     api_col_text(o, "op", st, 3);
     api_col_text(o, "unit", st, 4);
-    siteplan_api__json_col(o, "before", st, 5);
-    siteplan_api__json_col(o, "after", st, 6);
+    api_col_json(o, "before", st, 5);
+    api_col_json(o, "after", st, 6);
     cJSON_AddItemToArray(arr, o);
   }
   sqlite3_reset(st);

@@ -28,7 +28,16 @@ def shot(browser, name, width, height):
     shutil.move(path, os.path.join(ARTEFACTS, name + ".png"))
 
 
-def click_at(browser, x, y, kind="click"):
+def phone_shot(browser, name):
+    """The map at 412 px: nothing wider than the screen; a screenshot."""
+    browser.resize(412, 915)
+    browser.evaluate("document.getElementById('plan').scrollIntoView()")
+    scroll = browser.evaluate("[document.documentElement.scrollWidth, window.innerWidth]")
+    assert scroll[0] <= scroll[1], (name, scroll)
+    shot(browser, name, 412, 915)
+
+
+def click_at(browser, x, y):
     """A real mouse press and release at viewport coordinates (CSS pixels)."""
     for ev in ("mousePressed", "mouseReleased"):
         browser.call("Input.dispatchMouseEvent", browser.session, type=ev, x=x, y=y, button="left", clickCount=1)
@@ -139,22 +148,14 @@ def test_draw_save_colour_and_print(workdir, cleanup):
     info = browser.evaluate("document.getElementById('plan-info').textContent")
     assert "当前等级：较大风险" in info and "评估等级：一般风险" in info and "升级原因：报警" in info, info
     shot(browser, "plan-zh-1600", 1600, 1000)
-    browser.resize(412, 915)
-    browser.evaluate("document.getElementById('plan').scrollIntoView()")
-    scroll = browser.evaluate("[document.documentElement.scrollWidth, window.innerWidth]")
-    assert scroll[0] <= scroll[1], scroll
-    shot(browser, "plan-zh-412", 412, 915)
+    phone_shot(browser, "plan-zh-412")
     browser.resize(1600, 1000)
     browser.evaluate("document.getElementById('lang-toggle').click()")
     assert "Significant (orange)" in browser.evaluate(f"{POLY.format('U01')}.textContent")
     assert browser.evaluate("document.querySelector('#plan-title').textContent") == "Four-colour risk map of the site"
     browser.evaluate("document.getElementById('plan').scrollIntoView()")
     shot(browser, "plan-en-1600", 1600, 1000)
-    browser.resize(412, 915)
-    browser.evaluate("document.getElementById('plan').scrollIntoView()")
-    scroll = browser.evaluate("[document.documentElement.scrollWidth, window.innerWidth]")
-    assert scroll[0] <= scroll[1], scroll
-    shot(browser, "plan-en-412", 412, 915)
+    phone_shot(browser, "plan-en-412")
 
     # The wall version: A3 landscape, title, enterprise, date, legend and units in words.
     for lang, words in (("zh", ["风险四色空间分布图", "测试化工", "打印时间", "较大风险", "1#液氨储罐", "图例", "低风险", "储运车间", "李主任"]),
