@@ -91,8 +91,8 @@ function planUnitTitle(u, tr) {
 }
 
 /* One placed unit: its polygon in the current colour, and its name, level and counts as text. */
-function planUnitGroup(u, size, tr) {
-  const cur = u.current.level, [cx, cy] = planCentroid(u.points), fs = size / 55;
+function planUnitGroup(u, size, fs, tr) {
+  const cur = u.current.level, [cx, cy] = planCentroid(u.points);
   const lines = [u.name || u.id, tr('level.' + cur), tr('plan.alarms', {n: u.alarms_active}) + ' · ' +
     tr('plan.hazards', {n: u.hazards_open})];
   const label = svgEl('text', {class: 'plan-label', x: cx, y: cy - fs * 1.1, 'font-size': fs, 'text-anchor': 'middle'},
@@ -105,15 +105,18 @@ function planUnitGroup(u, size, tr) {
   label);
 }
 
-/* The map: the plan image (imageUrl, may be null while loading) and the placed units on it. */
-function planSvg(plan, imageUrl, tr) {
+/* The map: the plan image (imageUrl, may be null while loading) and the placed units on it.
+ * Labels are a 55th of the plan's longer side, and no smaller than 11 CSS px when the map is
+ * shown displayWidth px wide (a phone). */
+function planSvg(plan, imageUrl, tr, displayWidth) {
   const {width, height} = plan.image, size = Math.max(width, height);
+  const fs = Math.max(size / 55, displayWidth ? 11 * width / displayWidth : 0);
   const svg = svgEl('svg', {class: 'plan-svg', viewBox: `0 0 ${width} ${height}`, preserveAspectRatio: 'xMidYMid meet',
     role: 'group', 'aria-label': tr('plan.title')});
   svg.append(svgEl('rect', {class: 'plan-bg', x: 0, y: 0, width, height}));
   svg.append(svgEl('image', {class: 'plan-image', href: imageUrl || null, x: 0, y: 0, width, height}));
   const layer = svgEl('g', {class: 'plan-units'});
-  for (const u of plan.units) if (u.points) layer.append(planUnitGroup(u, size, tr));
+  for (const u of plan.units) if (u.points) layer.append(planUnitGroup(u, size, fs, tr));
   svg.append(layer);
   return svg;
 }
@@ -267,7 +270,7 @@ function renderPlan() {
     return;
   }
   planLoadImage(plan.image);
-  const svg = planSvg(plan, app.plan.imgUrl, tr);
+  const svg = planSvg(plan, app.plan.imgUrl, tr, $('plan-map').clientWidth || $('main').clientWidth);
   svg.classList.toggle('editing', app.plan.editing);
   for (const g of svg.querySelectorAll('.plan-unit')) {
     g.addEventListener('click', () => planSelect(g.dataset.unit));
@@ -332,5 +335,6 @@ function initPlan() {
   $('plan-undo').addEventListener('click', () => { app.plan.points.pop(); renderPlan(); });
   $('plan-reset').addEventListener('click', () => { app.plan.points = []; renderPlan(); });
   $('plan-file').addEventListener('change', (ev) => { planUpload(ev.target.files[0]); ev.target.value = ''; });
+  window.addEventListener('resize', renderPlan); /* labels keep a legible size on the new width */
   $('plan-print').addEventListener('click', () => window.open('plan-print.html?lang=' + app.lang, '_blank'));
 }

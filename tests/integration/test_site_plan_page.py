@@ -34,6 +34,9 @@ def phone_shot(browser, name):
     browser.evaluate("document.getElementById('plan').scrollIntoView()")
     scroll = browser.evaluate("[document.documentElement.scrollWidth, window.innerWidth]")
     assert scroll[0] <= scroll[1], (name, scroll)
+    # The unit's name stays legible on the narrow map (at least 10 CSS px high).
+    wait_until(lambda: browser.evaluate(f"{POLY.format('U01')}.querySelector('tspan').getBoundingClientRect().height")
+               >= 10, 5, "legible labels at 412 px")
     shot(browser, name, 412, 915)
 
 
