@@ -30,7 +30,7 @@ struct upload {
   int64_t page_first, page_last;
   /* the journal: marks turned into versions, reconciliation counts */
   uint64_t marks_seen, recon_model, recon_missed, dead_lettered;
-  int64_t recon_ms;
+  int64_t recon_ms, pass_mark;
   struct upload__kind kinds[NATIONAL_N_KINDS];
 };
 
@@ -85,17 +85,18 @@ static void upload__pass_done(void *arg, int rc, const struct upload_pass_count 
   upload__maybe_free(u);
 }
 
-/* After the UUIDs are stored: the marks committed so far are read first, then the document is
- * built from a later snapshot, so it holds every marked change. */
+/* After the UUIDs are stored: the marks were read before (u->pass_mark), the document is built
+ * from a later snapshot, so it holds every marked change with its UUID. */
 static void upload__scan_ids_done(void *arg, int rc)
 {
   struct upload *u = arg;
   u->jobs--;
   const struct dg_config *cfg = *u->cfgp;
   int reconcile = u->reconcile;
-  int64_t max_mark = rc ? -EIO : upload_journal_last_mark(store_reader(u->store));
+  int64_t max_mark = u->pass_mark;
   if (rc || max_mark < 0 || u->closing || !upload__cfg(u) || (!max_mark && !reconcile)) {
     u->scanning = 0;
+    if (u->rescan) upload_kick(u);
     upload__maybe_free(u);
     return;
   }
@@ -121,10 +122,9 @@ static void upload__scan(struct upload *u, int reconcile)
   if (u->scanning) u->rescan = 1; /* a change committed after that pass read the marks */
   if (u->closing || !upload__cfg(u) || u->scanning) return;
   u->rescan = 0;
-  if (!u->reconcile) {
-    int64_t last = upload_journal_last_mark(store_reader(u->store));
-    if (last <= 0) return; /* nothing changed (or a read error: the next tick tries again) */
-  }
+  /* read before the UUIDs are stored: every marked row then has its UUID in the document */
+  u->pass_mark = upload_journal_last_mark(store_reader(u->store));
+  if (u->pass_mark < 0 || (!u->pass_mark && !u->reconcile)) return; /* a read error: the next tick tries again */
   if (national_assign_submit(*u->cfgp, u->store, upload__scan_ids_done, u)) {
     DG_WARN("upload", "storing record UUIDs failed");
     return;
