@@ -80,7 +80,7 @@ static void upload__pass_done(void *arg, int rc, const struct upload_pass_count 
     u->recon_missed += n->missed;
     if (n->missed) DG_WARN("upload", "reconciliation found %u changed records without a change mark", n->missed);
   }
-  if (u->rescan && !u->closing) upload__scan(u, 0);
+  if (u->rescan && !u->closing) upload_kick(u); /* from a timer: see upload__on_scan */
   upload__pump(u);
   upload__maybe_free(u);
 }
