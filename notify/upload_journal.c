@@ -221,7 +221,7 @@ static const char *const upload_journal__sql_ack =
   "UPDATE upload_queue SET acked_ms = ?4, attempts = attempts + 1, last_error = NULL"
   " WHERE seq BETWEEN ?1 AND ?2 AND kind = ?3 AND acked_ms IS NULL AND dead_ms IS NULL";
 static const char *const upload_journal__sql_fail =
-  "UPDATE upload_queue SET attempts = attempts + 1, last_error = ?4, refusals = refusals + ?5"
+  "UPDATE upload_queue SET attempts = attempts + 1, last_error = ?4, refusals = refusals + (?5 AND ?1 = ?2)"
   " WHERE seq BETWEEN ?1 AND ?2 AND kind = ?3 AND acked_ms IS NULL AND dead_ms IS NULL";
 /* a one-record page refused for good, or refused max_refusals times */
 static const char *const upload_journal__sql_dead =
