@@ -109,11 +109,11 @@ def test_dead_letter_and_retry(workdir, cleanup):
     bad = shutdown(daemon, "原因不详")
     shutdown(daemon, "年度检修")                          # queued behind it, in the same page
     wait_until(lambda: shutdown_uuid(platform, "年度检修"), 20, "the record behind the refused one")
+    wait_until(lambda: nu.settled(daemon), 20, "its acknowledgement")
     body, kinds = status(daemon)
     sd = kinds["shutdownRecords"]
     assert sd["deadLettered"] == 1 and sd["pending"] == 0 and "4001" in sd["lastError"], sd
     assert body["deadLettered"] == 1 and body["pending"] == 0, body
-    assert nu.settled(daemon)
     # a later version of the refused record still goes, in order
     assert call(daemon, "DELETE", f"/api/v1/shutdowns/{bad}", token=daemon.token("wang"))[0] == 200
     uuid = wait_until(lambda: next((i for k, i, r in platform.snapshot()[1] if k == "shutdownRecords"
