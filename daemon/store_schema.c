@@ -211,7 +211,7 @@ const char *const store_migrations[] = {
    * national_kind, 0..4 the plant model, 5 record, 6 hazard, 7 shutdown, 8 monthly report). A
    * version the platform keeps refusing is dead-lettered (dead_ms) until retried (retried_ms).
    * 隐患 managementClassification (1..3) and occurrenceLink (1..10) of the wwyt schema. */
-  "CREATE TABLE upload_marks (seq INTEGER PRIMARY KEY, kind INTEGER NOT NULL, key TEXT NOT NULL,"
+  "CREATE TABLE upload_marks (seq INTEGER PRIMARY KEY AUTOINCREMENT, kind INTEGER NOT NULL, key TEXT NOT NULL,"
   "  ts_ms INTEGER NOT NULL);"
   "ALTER TABLE upload_queue ADD COLUMN refusals INTEGER NOT NULL DEFAULT 0;"
   "ALTER TABLE upload_queue ADD COLUMN dead_ms INTEGER;"

@@ -413,8 +413,9 @@ static void upload__status_row(cJSON *j, sqlite3_stmt *st)
 static void upload__status_journal(struct upload *u, cJSON *o, struct store_conn *reader)
 {
   cJSON *j = cJSON_AddObjectToObject(o, "journal");
-  int64_t last = upload_journal_last_mark(reader);
-  cJSON_AddNumberToObject(j, "marksWaiting", last > 0 ? 1 : 0);
+  sqlite3_stmt *st = store_stmt(reader, "SELECT count(*) FROM upload_marks");
+  cJSON_AddNumberToObject(j, "marksWaiting", st && sqlite3_step(st) == SQLITE_ROW ? sqlite3_column_int(st, 0) : 0);
+  if (st) sqlite3_reset(st);
   cJSON_AddNumberToObject(j, "marksConsumed", u ? (double)u->marks_seen : 0);
   cJSON_AddNumberToObject(j, "reconciledAtMs", u ? (double)u->recon_ms : 0);
   cJSON_AddNumberToObject(j, "reconciledModel", u ? (double)u->recon_model : 0);
