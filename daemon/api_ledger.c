@@ -184,7 +184,9 @@ static const char *const ledger_api__sql_update =
   " deadline_ms = COALESCE(?7, deadline_ms),"
   " overdue_ms = CASE WHEN ?7 IS NOT NULL AND ?7 > ?12 THEN NULL ELSE overdue_ms END,"
   " contingency_plan = COALESCE(?8, contingency_plan), verifier = COALESCE(?9, verifier),"
-  " verify_comment = COALESCE(?10, verify_comment), closed_ms = ?11, updated_ms = ?12"
+  " verify_comment = COALESCE(?10, verify_comment), closed_ms = ?11, updated_ms = ?12,"
+  " management_classification = COALESCE(?16, management_classification),"
+  " occurrence_link = COALESCE(?17, occurrence_link)"
   " WHERE id = ?1 AND danger_state = ?13";
 static const char *const ledger_api__sql_review =
   "UPDATE hazards SET danger_state = ?2, dismissed = ?3, reviewer = ?4, review_comment = ?5, reviewed_ms = ?6,"
@@ -254,6 +256,8 @@ static int ledger_api__update(struct store_conn *c, const struct ledger_api__job
   sqlite3_bind_int(st, 13, j->from);
   sqlite3_bind_int(st, 14, j->clear_rectifier);
   store_bind_text(st, 15, j->assignee);
+  if (j->mgmt_class) sqlite3_bind_int(st, 16, j->mgmt_class);
+  if (j->occurrence_link) sqlite3_bind_int(st, 17, j->occurrence_link);
   int rc = store_step_done(st);
   if (rc == SQLITE_OK && sqlite3_changes(store_conn_db(c)) != 1) rc = -ESTALE; /* state moved */
   return rc;
@@ -493,6 +497,7 @@ static void ledger_api__rectify_fields(struct ledger_api__in *in, struct ledger_
 static void ledger_api__action_fields(struct ledger_api__in *in, struct ledger_api__job *j, enum hazard_action *ap)
 {
   enum hazard_action a = *ap;
+  if (a != HAZARD_ACT_CONFIRM && a != HAZARD_ACT_DISMISS) ledger_api__national_class(in, j); /* a fix for the platform */
   switch (a) {
   case HAZARD_ACT_ASSIGN:
   case HAZARD_ACT_RECTIFY: ledger_api__rectify_fields(in, j, ap); break;

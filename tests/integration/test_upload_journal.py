@@ -76,6 +76,16 @@ def test_fields_and_responsibility_tasks(workdir, cleanup):
     assert not errors, errors
     got = sorted((h["dangerSrc"], h["managementClassification"], h["occurrenceLink"]) for h in recs["hazards"].values())
     assert got == [("1", 1, 6), ("9", 2, None)], got
+    # set later, with a step of the closed loop (a fix the platform asked for): a new version
+    hid = db_rows(daemon.db_path, "SELECT id FROM hazards WHERE danger_src = 9")[0]["id"]
+    st, body = post(daemon, f"/api/v1/hazards/{hid}/rectify", {"rectify_measures": "更换检测器", "occurrence_link": 7},
+                    "li")
+    assert st == 200, (st, body)
+
+    def monitored():
+        return next(h for h in platform.snapshot()[0]["hazards"].values() if h["dangerSrc"] == "9")
+    wait_until(lambda: monitored()["occurrenceLink"] == 7, 20, "the hazard's occurrenceLink on the platform")
+    assert monitored()["managementClassification"] == 2
 
 
 def test_kill9_right_after_commit(workdir, cleanup):
