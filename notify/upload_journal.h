@@ -11,7 +11,7 @@
  * A reconciling pass (at start and after the configuration changes) also compares every
  * record of the document: model records changed by the configuration file are queued there
  * (counted as `model`); a ledger record found changed without a mark is counted as `missed`,
- * which should stay 0.
+ * which stays 0 unless the configuration changed how ledger records read (a person renamed).
  *
  * Functions marked loop thread must be called there; their done callbacks run there too. */
 #ifndef DG_UPLOAD_JOURNAL_H
