@@ -665,7 +665,7 @@ static const struct api_route api__routes[] = {
 
 /* ---- routing: the tables, the dispatcher, the query check ----------------------------------- */
 
-#define API_MAX_TABLES 16
+#define API_MAX_TABLES 32
 
 static size_t api__tables(struct api_routes *t)
 {
