@@ -19,6 +19,7 @@
 #include "config.h"
 #include "export.h"
 #include "engine.h"
+#include "esc_wire.h"
 #include "escalate.h"
 #include "http.h"
 #include "httpc.h"
@@ -450,6 +451,7 @@ static int main__start(struct dg_daemon *d)
   d->engine.txn.escalate = d->escalate;
   if ((rc = notify_resume(d->notify))) return rc;
   if ((rc = escalate_resume(d->escalate))) return rc;
+  esc_wire(d->ledger, d->escalate, &d->ledger_watch);
   if ((rc = ledger_watch_start(&d->ledger_watch, &d->engine))) return rc;
   if ((rc = upload_start(&d->upload, &d->loop, (const struct dg_config *const *)&d->cfg, d->store, d->httpc)))
     return rc;

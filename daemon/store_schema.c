@@ -204,6 +204,13 @@ const char *const store_migrations[] = {
   " DELETE FROM sample_rows WHERE rowid = OLD.rowid;"
   " END;"
   "CREATE INDEX hazards_major_open ON hazards(unit) WHERE danger_level = 1 AND danger_state IN (0, 1);",
+
+  /* hazard escalations: an escalation names the event that started it, and a hazard's escalation
+   * the hazard and the state it started in (hazard_moved_on stops it once the hazard leaves it). */
+  "ALTER TABLE escalations ADD COLUMN event TEXT;"
+  "ALTER TABLE escalations ADD COLUMN hazard_id INTEGER;"
+  "ALTER TABLE escalations ADD COLUMN hazard_state INTEGER;"
+  "CREATE INDEX escalations_hazard ON escalations(hazard_id, id) WHERE hazard_id IS NOT NULL;",
 };
 
 const unsigned store_n_migrations = sizeof store_migrations / sizeof store_migrations[0];

@@ -15,7 +15,7 @@ static const char *const esc__events[] = {"alarm_activate", "alarm_escalate", "a
                                           "major_hazard_opened", "inspection_missed", "driver_fault", NULL};
 static const char *const esc__stops[] = {"acknowledged", "shelved", "out_of_service", "returned_to_normal",
                                          "hazard_moved_on", NULL};
-static const char *const esc__resp[] = {"measure", "unit", "hazard_source", NULL};
+static const char *const esc__resp[] = {"measure", "unit", "hazard_source", "hazard", NULL};
 static const char *const esc__levels[] = {"blue", "yellow", "orange", "red", NULL};
 static const char *const esc__types[] = {"webhook", "dingtalk", "wecom", "feishu", "smtp", "sms", "voice", NULL};
 static const char *const esc__langs[] = {"zh", "en", NULL};
@@ -24,6 +24,19 @@ static const char *const esc__periods[] = {"daily", "weekly", NULL};
 const char *esc_event_name(enum esc_event ev)
 {
   return ev < ESC_EV_COUNT ? esc__events[ev] : "unknown";
+}
+
+enum esc_event esc_event_parse(const char *s)
+{
+  for (int i = 0; s && i < ESC_EV_COUNT; i++)
+    if (!strcmp(s, esc__events[i])) return (enum esc_event)i;
+  return ESC_EV_COUNT;
+}
+
+int esc_event_is_ledger(enum esc_event ev)
+{
+  return ev == ESC_EV_HAZARD_OPENED || ev == ESC_EV_HAZARD_SUBMITTED || ev == ESC_EV_HAZARD_OVERDUE ||
+         ev == ESC_EV_MAJOR_HAZARD_OPENED || ev == ESC_EV_INSPECTION_MISSED;
 }
 
 static struct esc_config *esc__cfg(struct dg_ycheck *y) { return cfg_ctx(y)->c->esc; }
@@ -404,7 +417,7 @@ static int esc__policy(struct dg_ycheck *y, const struct dg_ynode *n, void *item
 {
   struct esc_policy *p = item;
   struct dg_yseen s;
-  p->stop_mask = ESC_STOP_ACKED | ESC_STOP_SHELVED | ESC_STOP_OUT_OF_SERVICE;
+  p->stop_mask = ESC_STOP_ACKED | ESC_STOP_SHELVED | ESC_STOP_OUT_OF_SERVICE | ESC_STOP_HAZARD_MOVED;
   int rc = DG_YC_MAP(y, n, esc__policy_fields, p, &s);
   for (size_t k = 0; !rc && k < i; k++)
     if (!strcmp(esc__cfg(y)->policies[k].id, p->id))

@@ -18,6 +18,9 @@
 /* One running escalation. */
 struct esc_run {
   int64_t id, alarm_id;
+  enum esc_event kind;      /* what started it (the words of its messages) */
+  int64_t hazard_id;        /* a hazard's escalation (0: an alarm's) */
+  int hazard_state;         /* the hazard's state that started it (hazard_moved_on: it left it) */
   char *policy;             /* policy id (re-resolved after a reload) */
   struct esc_sched s;
   int64_t next_ms;          /* INT64_MAX: nothing scheduled */
@@ -49,13 +52,16 @@ struct escalate {
   struct esc__used *spending; /* links spent whose used_ms is not committed yet */
   struct esc_digest *digests;
   uv_timer_t dtimer;          /* sends digests whose window has ended */
+  escalate_level_fn level_fn; /* the units' current colour */
+  void *level_arg;
 };
 
 /* Rows of one transaction. */
 struct esc_snap {
-  int64_t id, alarm_id, tier_start_ms, last_notify_ms, next_ms, created_ms, updated_ms;
+  int64_t id, alarm_id, tier_start_ms, last_notify_ms, next_ms, created_ms, updated_ms, hazard_id;
   uint32_t tier, steps;
-  int state;
+  int state, hazard_state;
+  enum esc_event kind;
   char *policy, *ctx, *stop_reason;
   struct esc_snap *next;
 };
@@ -99,6 +105,7 @@ struct esc_digest {
 
 static void escalate__arm(struct escalate *x);
 static void esc__on_dtimer(uv_timer_t *t);
+static void esc__step_done(void *arg, int rc);
 
 /* ---- heap ---------------------------------------------------------------------------------- */
 
@@ -161,7 +168,7 @@ static void esc__run_free(struct esc_run *r)
 static struct esc_run *esc__find_alarm(const struct escalate *x, int64_t alarm_id)
 {
   for (size_t i = 0; i < x->n; i++)
-    if (x->heap[i]->alarm_id == alarm_id) return x->heap[i];
+    if (x->heap[i]->alarm_id == alarm_id && !x->heap[i]->hazard_id) return x->heap[i];
   return NULL;
 }
 
@@ -214,6 +221,12 @@ int escalate_init(struct escalate **out, uv_loop_t *loop, const struct dg_config
 
 void escalate_set_config(struct escalate *x, const struct dg_config *cfg) { x->cfg = cfg; }
 
+void escalate_set_level_source(struct escalate *x, escalate_level_fn fn, void *arg)
+{
+  x->level_fn = fn;
+  x->level_arg = arg;
+}
+
 /* ---- changes ------------------------------------------------------------------------------- */
 
 static struct esc_change *esc__change(struct escalate *x)
@@ -230,6 +243,7 @@ static void esc__snap(struct esc_change *ch, const struct esc_run *r, int state,
   *s = (struct esc_snap){.id = r->id, .alarm_id = r->alarm_id, .tier_start_ms = r->s.tier_start_ms,
                          .last_notify_ms = r->s.last_notify_ms, .next_ms = r->next_ms, .created_ms = r->created_ms,
                          .updated_ms = now, .tier = r->s.tier, .steps = r->steps, .state = state,
+                         .hazard_id = r->hazard_id, .hazard_state = r->hazard_state, .kind = r->kind,
                          .policy = strdup(r->policy), .ctx = strdup(r->ctx), .stop_reason = why ? strdup(why) : NULL};
   s->next = ch->snaps;
   ch->snaps = s;
@@ -287,7 +301,8 @@ void escalate_change_free(struct esc_change *ch)
 
 static const char *const esc__sql_snap =
   "INSERT OR REPLACE INTO escalations (id, alarm_id, policy, state, tier, tier_start_ms, last_notify_ms, next_ms,"
-  " steps, stop_reason, context, created_ms, updated_ms) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)";
+  " steps, stop_reason, context, created_ms, updated_ms, event, hazard_id, hazard_state)"
+  " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16)";
 static const char *const esc__sql_step =
   "INSERT INTO escalation_steps (id, escalation_id, alarm_id, ts_ms, tier, action, detail)"
   " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)";
@@ -306,7 +321,8 @@ static int esc__write_snaps(struct store_conn *c, const struct esc_snap *s)
   sqlite3_stmt *st = store_stmt(c, esc__sql_snap);
   if (!st) return SQLITE_ERROR;
   sqlite3_bind_int64(st, 1, s->id);
-  sqlite3_bind_int64(st, 2, s->alarm_id);
+  if (s->alarm_id) sqlite3_bind_int64(st, 2, s->alarm_id);
+  else sqlite3_bind_null(st, 2);
   store_bind_text(st, 3, s->policy);
   sqlite3_bind_int(st, 4, s->state);
   sqlite3_bind_int(st, 5, (int)s->tier);
@@ -319,6 +335,14 @@ static int esc__write_snaps(struct store_conn *c, const struct esc_snap *s)
   store_bind_text(st, 11, s->ctx);
   sqlite3_bind_int64(st, 12, s->created_ms);
   sqlite3_bind_int64(st, 13, s->updated_ms);
+  store_bind_text(st, 14, esc_event_name(s->kind));
+  if (s->hazard_id) {
+    sqlite3_bind_int64(st, 15, s->hazard_id);
+    sqlite3_bind_int(st, 16, s->hazard_state);
+  } else {
+    sqlite3_bind_null(st, 15);
+    sqlite3_bind_null(st, 16);
+  }
   return store_step_done(st);
 }
 
@@ -331,7 +355,8 @@ int escalate_write(struct store_conn *c, const struct esc_change *ch)
     if (!st) return SQLITE_ERROR;
     sqlite3_bind_int64(st, 1, s->id);
     sqlite3_bind_int64(st, 2, s->esc_id);
-    sqlite3_bind_int64(st, 3, s->alarm_id);
+    if (s->alarm_id) sqlite3_bind_int64(st, 3, s->alarm_id);
+    else sqlite3_bind_null(st, 3);
     sqlite3_bind_int64(st, 4, s->ts_ms);
     if (s->tier >= 0) sqlite3_bind_int(st, 5, s->tier + 1);
     store_bind_text(st, 6, s->action);
@@ -396,6 +421,9 @@ static size_t esc__recipients(const struct escalate *x, const struct esc_tier *t
   if ((t->responsible & ESC_RESP_SOURCE) && u && u->source)
     for (size_t i = 0; i < u->source->n_units; i++)
       esc__add_person(out, &n, dg_config_person(c, u->source->units[i].person));
+  const cJSON *hp = cJSON_GetObjectItemCaseSensitive(ctx, "hazard_people"), *e;
+  if (t->responsible & ESC_RESP_HAZARD)
+    cJSON_ArrayForEach(e, hp) if (cJSON_IsString(e)) esc__add_person(out, &n, dg_config_person(c, e->valuestring));
   if (t->rota) esc__add_person(out, &n, esc_rota_on_call(t->rota, now));
   return n;
 }
@@ -446,6 +474,16 @@ static char *esc__link(struct escalate *x, struct esc_change *ch, const struct e
   return url;
 }
 
+/* A hazard's page on the dashboard (no token: nothing to acknowledge there without a login). */
+static char *esc__page_link(const struct esc_config *e, const struct esc_run *r)
+{
+  if (!e->dashboard_url || !r->hazard_id) return NULL;
+  size_t len = strlen(e->dashboard_url) + 48;
+  char *url = malloc(len);
+  if (url) snprintf(url, len, "%s/#hazards/%lld", e->dashboard_url, (long long)r->hazard_id);
+  return url;
+}
+
 static char *esc__envelope(const struct dg_person *p, const struct dg_channel *chn, const char *title,
                            const char *text, const char *link, const struct esc_run *r, uint32_t tier,
                            const char *priority)
@@ -461,7 +499,8 @@ static char *esc__envelope(const struct dg_person *p, const struct dg_channel *c
   cJSON_AddStringToObject(root, "text", text);
   if (link) cJSON_AddStringToObject(root, "link", link);
   if (priority) cJSON_AddStringToObject(root, "priority", priority);
-  cJSON_AddNumberToObject(root, "alarm_id", (double)r->alarm_id);
+  if (r->alarm_id) cJSON_AddNumberToObject(root, "alarm_id", (double)r->alarm_id);
+  if (r->hazard_id) cJSON_AddNumberToObject(root, "hazard_id", (double)r->hazard_id);
   cJSON_AddNumberToObject(root, "escalation", (double)r->id);
   cJSON_AddNumberToObject(root, "tier", tier + 1);
   char *s = cJSON_PrintUnformatted(root);
@@ -600,7 +639,9 @@ static void esc__tell(struct escalate *x, struct esc_change *ch, struct esc_run 
   cJSON *ctx = cJSON_Parse(r->ctx), *detail = cJSON_CreateObject(), *told = cJSON_AddArrayToObject(detail, "told");
   struct dg_person *who[ESC_MAX_RECIPIENTS];
   char *title = NULL, *text = NULL;
-  if (!ctx || esc_text_alarm(ctx, ev, tier, e->lang, e->utc_offset_min, &title, &text)) goto out;
+  if (!ctx || (esc_event_is_ledger(ev) ? esc_text_hazard(ctx, ev, tier, e->lang, e->utc_offset_min, &title, &text)
+                                        : esc_text_alarm(ctx, ev, tier, e->lang, e->utc_offset_min, &title, &text)))
+    goto out;
   const cJSON *jp = cJSON_GetObjectItemCaseSensitive(ctx, "priority");
   const char *prio = cJSON_IsString(jp) ? jp->valuestring : NULL;
   int quiet = prio && !strcmp(prio, "low") && esc_in_quiet_hours(e->quiet_from_min, e->quiet_to_min, now, e->utc_offset_min);
@@ -609,7 +650,7 @@ static void esc__tell(struct escalate *x, struct esc_change *ch, struct esc_run 
   size_t n = esc__recipients(x, t, ctx, now, who);
   r->steps++;
   for (size_t i = 0; i < n; i++) {
-    char *link = esc__link(x, ch, r, who[i], now);
+    char *link = r->hazard_id || esc_event_is_ledger(ev) ? esc__page_link(e, r) : esc__link(x, ch, r, who[i], now);
     for (size_t k = 0; k < t->n_channels; k++) {
       const struct dg_channel *chn = t->channels[k];
       cJSON *entry = cJSON_CreateObject();
@@ -654,13 +695,21 @@ out:
 
 /* ---- alarm transitions --------------------------------------------------------------------- */
 
+/* The unit's current (dynamic) colour: the last one the risk watch recorded, else its assessed one. */
+static unsigned esc__current_level(const struct escalate *x, const struct dg_unit *u)
+{
+  if (!u) return DG_LEVEL_NONE;
+  unsigned now = x->level_fn ? (unsigned)x->level_fn(x->level_arg, u->id) : DG_LEVEL_NONE;
+  return now != DG_LEVEL_NONE ? now : u->level;
+}
+
 static unsigned esc__level_of(const struct escalate *x, const struct dg_rule *rule, const struct dg_unit **unit)
 {
   const struct dg_measure *m = rule->measure;
   const struct dg_unit *u = m && m->event ? m->event->unit : NULL;
   if (!u && rule->point && rule->point->unit_id) u = dg_config_unit(x->cfg, rule->point->unit_id);
   *unit = u;
-  return u ? u->level : DG_LEVEL_NONE;
+  return esc__current_level(x, u);
 }
 
 static const struct esc_policy *esc__choose(const struct escalate *x, enum esc_event kind, enum dg_priority prio,
@@ -742,6 +791,7 @@ static void esc__start(struct escalate *x, struct esc_change *ch, const struct e
   r->alarm_id = ev->alarm_id;
   r->created_ms = ev->ts_ms;
   r->policy = strdup(p->id);
+  r->kind = ESC_EV_ALARM_ACTIVATE;
   r->ctx = esc__context(x, ev, u);
   uint32_t tier = esc_sched_start_tier(p, ev->stage);
   r->s = (struct esc_sched){tier, ev->ts_ms, ev->ts_ms};
@@ -767,16 +817,158 @@ static void esc__notice(struct escalate *x, struct esc_change *ch, const struct 
   free(r.ctx);
 }
 
-/* The 整改通知 of a hazard the transition opened (a major one to its own policy first). */
-static void esc__hazard(struct escalate *x, struct esc_change *ch, const struct esc_alarm *ev, unsigned level,
-                        const struct dg_unit *u, struct notify_msg **msgs)
+/* ---- hazards and inspections (ledger_events.h) ------------------------------------------------ */
+
+static void esc__add_text(cJSON *o, const char *k, const char *v)
 {
-  struct esc_alarm h = *ev;
-  const struct esc_policy *p = NULL;
-  h.kind = ESC_EV_MAJOR_HAZARD_OPENED;
-  if (ev->hazard_opened == 2) p = esc__choose(x, h.kind, ev->priority, level);
-  if (!p) p = esc__choose(x, h.kind = ESC_EV_HAZARD_OPENED, ev->priority, level);
-  if (p) esc__notice(x, ch, &h, p, u, msgs);
+  if (v) cJSON_AddStringToObject(o, k, v);
+}
+
+static char *esc__ledger_context(const struct escalate *x, const struct ledger_event *ev, const struct dg_unit *u,
+                                 const struct dg_measure *m, unsigned level, enum dg_priority prio)
+{
+  const struct dg_config *c = x->cfg;
+  cJSON *o = cJSON_CreateObject(), *people = cJSON_AddArrayToObject(o, "hazard_people");
+  esc__add_text(o, "site", c->site_name);
+  if (ev->hazard_id) cJSON_AddNumberToObject(o, "hazard", (double)ev->hazard_id);
+  esc__add_text(o, "hazard_code", ev->code);
+  if (ev->hazard_id) cJSON_AddNumberToObject(o, "danger_level", ev->danger_level);
+  esc__add_text(o, "description", ev->description);
+  if (ev->task_id) cJSON_AddNumberToObject(o, "task", (double)ev->task_id);
+  if (ev->due_ms) cJSON_AddNumberToObject(o, "due_ms", (double)ev->due_ms);
+  if (m) cJSON_AddStringToObject(o, "measure", m->id);
+  if (m && (m->troubleshoot || m->desc)) cJSON_AddStringToObject(o, "todo", m->troubleshoot ? m->troubleshoot : m->desc);
+  if (u) {
+    cJSON_AddStringToObject(o, "unit", u->id);
+    esc__add_text(o, "unit_name", u->name);
+  }
+  if (level) cJSON_AddStringToObject(o, "level", dg_level_name(level));
+  const char *who[] = {ev->liable, ev->assignee, ev->rectifier};
+  for (size_t i = 0; i < 3; i++)
+    if (who[i] && dg_config_person(c, who[i])) cJSON_AddItemToArray(people, cJSON_CreateString(who[i]));
+  const struct dg_person *lp = ev->liable ? dg_config_person(c, ev->liable) : NULL;
+  if (lp) cJSON_AddStringToObject(o, "liable_name", lp->name ? lp->name : lp->id);
+  cJSON_AddStringToObject(o, "priority", dg_priority_name(prio));
+  cJSON_AddNumberToObject(o, "ts_ms", (double)ev->ts_ms);
+  if (ev->deadline_ms) cJSON_AddNumberToObject(o, "deadline_ms", (double)ev->deadline_ms);
+  char *s = cJSON_PrintUnformatted(o);
+  cJSON_Delete(o);
+  return s;
+}
+
+/* Stops the escalations of the hazard that it has left behind: any once it is closed, those
+ * started in another state when their policy stops on hazard_moved_on, an older one of the
+ * same kind (superseded by `kind`; ESC_EV_COUNT: none). */
+static void esc__hazard_stops(struct escalate *x, struct esc_change *ch, const struct ledger_event *ev,
+                              enum esc_event kind)
+{
+  struct esc_run **hit = NULL;
+  const char **why = NULL;
+  size_t n = 0;
+  for (size_t i = 0; i < x->n; i++) {
+    struct esc_run *r = x->heap[i];
+    if (r->hazard_id != ev->hazard_id) continue;
+    const struct esc_policy *p = esc__policy(x, r->policy);
+    const char *w = ev->closed ? "hazard_closed"
+                    : r->hazard_state != ev->state && (!p || (p->stop_mask & ESC_STOP_HAZARD_MOVED)) ? "hazard_moved_on"
+                    : r->kind == kind ? "superseded" : NULL;
+    if (!w) continue;
+    struct esc_run **h = realloc(hit, (n + 1) * sizeof *h);
+    const char **y = h ? realloc(why, (n + 1) * sizeof *y) : NULL;
+    if (h) hit = h;
+    if (y) why = y;
+    if (!h || !y) break;
+    hit[n] = r;
+    why[n++] = w;
+  }
+  for (size_t i = 0; i < n; i++) esc__stop(x, ch, hit[i], why[i], ev->ts_ms);
+  free(hit);
+  free(why);
+}
+
+static void esc__hazard_start(struct escalate *x, struct esc_change *ch, const struct ledger_event *ev,
+                              enum esc_event kind, const struct esc_policy *p, const char *ctx, struct notify_msg **msgs)
+{
+  struct esc_run *r = calloc(1, sizeof *r);
+  if (!r) return;
+  *r = (struct esc_run){.id = x->next_id++, .kind = kind, .hazard_id = ev->hazard_id,
+                        .hazard_state = ev->state, .created_ms = ev->ts_ms, .policy = strdup(p->id), .ctx = strdup(ctx),
+                        .s = {0, ev->ts_ms, ev->ts_ms}};
+  if (!r->policy || !r->ctx) {
+    esc__run_free(r);
+    return;
+  }
+  if (!ev->hazard_id) { /* nothing can stop it (a missed inspection): its first tier once */
+    esc__tell(x, ch, r, p, 0, kind, "notice", ev->ts_ms, msgs);
+    esc__snap(ch, r, 1, esc_event_name(kind), ev->ts_ms);
+    esc__run_free(r);
+    return;
+  }
+  esc__tell(x, ch, r, p, 0, kind, "start", ev->ts_ms, msgs);
+  r->next_ms = esc_sched_next(p, &r->s);
+  esc__snap(ch, r, 0, NULL, ev->ts_ms);
+  if (esc__push(x, r)) esc__run_free(r);
+}
+
+static enum dg_priority esc__priority_of_level(unsigned level)
+{
+  return level == DG_LEVEL_RED ? DG_PRIO_CRITICAL : level == DG_LEVEL_ORANGE ? DG_PRIO_HIGH
+         : level == DG_LEVEL_YELLOW ? DG_PRIO_MEDIUM : DG_PRIO_LOW;
+}
+
+/* What a ledger event starts or stops. A major hazard is announced to the major_hazard_opened
+ * policy and (the 整改通知 to its rectifier) to the hazard_opened one; it makes its unit red. */
+static void esc__hazard_event(struct escalate *x, struct esc_change *ch, const struct ledger_event *ev,
+                              struct notify_msg **msgs)
+{
+  static const enum esc_event kinds[] = {[LEDGER_EV_HAZARD_OPENED] = ESC_EV_HAZARD_OPENED,
+                                         [LEDGER_EV_HAZARD_SUBMITTED] = ESC_EV_HAZARD_SUBMITTED,
+                                         [LEDGER_EV_HAZARD_OVERDUE] = ESC_EV_HAZARD_OVERDUE,
+                                         [LEDGER_EV_HAZARD_MOVED] = ESC_EV_COUNT,
+                                         [LEDGER_EV_INSPECTION_MISSED] = ESC_EV_INSPECTION_MISSED};
+  enum esc_event kind = kinds[ev->kind];
+  const struct dg_measure *m = ev->measure ? dg_config_measure(x->cfg, ev->measure) : NULL;
+  const struct dg_unit *u = ev->unit ? dg_config_unit(x->cfg, ev->unit) : m ? m->event->unit : NULL;
+  unsigned level = esc__current_level(x, u);
+  if (ev->hazard_id && ev->danger_level == 1 && !ev->closed) level = DG_LEVEL_RED;
+  enum dg_priority prio = ev->hazard_id ? (ev->danger_level == 1 ? DG_PRIO_CRITICAL : DG_PRIO_HIGH)
+                                        : esc__priority_of_level(m ? m->event->level : level);
+  if (ev->hazard_id) esc__hazard_stops(x, ch, ev, kind);
+  if (kind == ESC_EV_COUNT || ev->closed) return;
+  char *ctx = esc__ledger_context(x, ev, u, m, level, prio);
+  const struct esc_policy *major = NULL, *p = esc__choose(x, kind, prio, level);
+  if (kind == ESC_EV_HAZARD_OPENED && ev->danger_level == 1)
+    major = esc__choose(x, ESC_EV_MAJOR_HAZARD_OPENED, prio, level);
+  if (ctx && major) esc__hazard_start(x, ch, ev, ESC_EV_MAJOR_HAZARD_OPENED, major, ctx, msgs);
+  if (ctx && p && p != major) esc__hazard_start(x, ch, ev, kind, p, ctx, msgs);
+  free(ctx);
+}
+
+struct esc_change *escalate_on_ledger(struct escalate *x, const struct ledger_event *ev, struct esc_change *ch)
+{
+  if (!x || !x->cfg->esc) return ch;
+  struct esc_change *mine = ch ? NULL : esc__change(x);
+  if (!ch && !(ch = mine)) return NULL;
+  esc__hazard_event(x, ch, ev, &ch->msgs);
+  escalate__arm(x);
+  if (mine && !mine->snaps && !mine->steps) {
+    escalate_change_free(mine);
+    return NULL;
+  }
+  return ch;
+}
+
+/* The 整改通知 of a hazard the transition opened, as the ledger would tell it. */
+static void esc__hazard(struct escalate *x, struct esc_change *ch, const struct esc_alarm *ev, const struct dg_unit *u,
+                        struct notify_msg **msgs)
+{
+  const struct dg_measure *m = ev->rule->measure;
+  const char *liable = m && m->resp_person ? m->resp_person : u ? u->person : NULL;
+  struct ledger_event h = {.kind = LEDGER_EV_HAZARD_OPENED, .ts_ms = ev->ts_ms, .hazard_id = ev->hazard_id,
+                           .code = ev->hazard_code, .danger_level = ev->hazard_opened == 2, .state = 0,
+                           .deadline_ms = ev->hazard_deadline_ms, .unit = u ? u->id : NULL, .measure = m ? m->id : NULL,
+                           .liable = liable, .description = ev->hazard_description};
+  esc__hazard_event(x, ch, &h, msgs);
 }
 
 struct esc_change *escalate_on_alarm(struct escalate *x, const struct esc_alarm *ev, struct notify_msg **msgs)
@@ -811,7 +1003,7 @@ struct esc_change *escalate_on_alarm(struct escalate *x, const struct esc_alarm 
     const struct esc_policy *p = esc__choose(x, ev->kind, ev->priority, level);
     if (p) esc__notice(x, ch, ev, p, u, msgs);
   }
-  if (ev->hazard_opened) esc__hazard(x, ch, ev, level, u, msgs);
+  if (ev->hazard_opened) esc__hazard(x, ch, ev, u, msgs);
   escalate__arm(x);
   if (!ch->snaps && !ch->steps) {
     escalate_change_free(ch);
@@ -823,6 +1015,8 @@ struct esc_change *escalate_on_alarm(struct escalate *x, const struct esc_alarm 
 /* ---- timed steps --------------------------------------------------------------------------- */
 
 static int esc__step_work(struct store_conn *c, void *arg) { return escalate_write(c, arg); }
+
+void escalate_change_done(struct esc_change *ch, int rc) { esc__step_done(ch, rc); }
 
 static void esc__step_done(void *arg, int rc)
 {
@@ -851,7 +1045,7 @@ static void esc__fire(struct escalate *x, struct esc_run *r, int64_t now, struct
   x->stats.steps++;
   uint32_t before = r->s.tier;
   uint32_t tier = esc_sched_step(p, &r->s, due);
-  esc__tell(x, ch, r, p, tier, ESC_EV_ALARM_ACTIVATE, tier != before ? "next_tier" : "renotify", due, &ch->msgs);
+  esc__tell(x, ch, r, p, tier, r->kind, tier != before ? "next_tier" : "renotify", due, &ch->msgs);
   r->next_ms = esc_sched_next(p, &r->s);
   esc__sift(x, r->hi);
   esc__snap(ch, r, 0, NULL, now);
@@ -886,8 +1080,8 @@ static void escalate__arm(struct escalate *x)
 /* ---- restart ------------------------------------------------------------------------------- */
 
 static const char *const esc__sql_running =
-  "SELECT id, alarm_id, policy, tier, tier_start_ms, last_notify_ms, next_ms, steps, context, created_ms"
-  " FROM escalations WHERE state = 0 ORDER BY id";
+  "SELECT id, alarm_id, policy, tier, tier_start_ms, last_notify_ms, next_ms, steps, context, created_ms, event,"
+  " hazard_id, hazard_state FROM escalations WHERE state = 0 ORDER BY id";
 
 int escalate_resume(struct escalate *x)
 {
@@ -907,6 +1101,10 @@ int escalate_resume(struct escalate *x)
     r->steps = (uint32_t)sqlite3_column_int(st, 7);
     r->ctx = strdup((const char *)sqlite3_column_text(st, 8));
     r->created_ms = sqlite3_column_int64(st, 9);
+    r->kind = esc_event_parse((const char *)sqlite3_column_text(st, 10));
+    if (r->kind == ESC_EV_COUNT) r->kind = ESC_EV_ALARM_ACTIVATE;
+    r->hazard_id = sqlite3_column_int64(st, 11);
+    r->hazard_state = sqlite3_column_int(st, 12);
     if (!r->policy || !r->ctx || esc__push(x, r)) esc__run_free(r);
   }
   sqlite3_reset(st);
@@ -1012,7 +1210,11 @@ char *escalate_list_json(struct escalate *x, int64_t alarm_id)
     if (alarm_id > 0 && r->alarm_id != alarm_id) continue;
     cJSON *o = cJSON_CreateObject();
     cJSON_AddNumberToObject(o, "id", (double)r->id);
-    cJSON_AddNumberToObject(o, "alarm_id", (double)r->alarm_id);
+    if (r->alarm_id) cJSON_AddNumberToObject(o, "alarm_id", (double)r->alarm_id);
+    else cJSON_AddNullToObject(o, "alarm_id");
+    if (r->hazard_id) cJSON_AddNumberToObject(o, "hazard_id", (double)r->hazard_id);
+    else cJSON_AddNullToObject(o, "hazard_id");
+    cJSON_AddStringToObject(o, "event", esc_event_name(r->kind));
     cJSON_AddStringToObject(o, "policy", r->policy);
     cJSON_AddNumberToObject(o, "tier", r->s.tier + 1);
     cJSON_AddNumberToObject(o, "tier_started_ms", (double)r->s.tier_start_ms);
