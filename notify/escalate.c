@@ -978,6 +978,9 @@ struct esc_change *escalate_on_alarm(struct escalate *x, const struct esc_alarm 
   if (!ch) return NULL;
   const struct dg_unit *u;
   unsigned level = esc__level_of(x, ev->rule, &u);
+  /* an active alarm colours its unit at once (risk.h), before the risk watch records it */
+  int active = ev->kind == ESC_EV_ALARM_ACTIVATE || ev->kind == ESC_EV_ALARM_ESCALATE;
+  if (u && active && (unsigned)ev->priority > level) level = (unsigned)ev->priority;
   struct esc_run *r = esc__find_alarm(x, ev->alarm_id);
   const struct esc_policy *rp = r ? esc__policy(x, r->policy) : NULL;
   if (r && ev->stop && (!rp || (rp->stop_mask & ev->stop))) {
