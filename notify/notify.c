@@ -7,6 +7,7 @@
 
 #include "chan.h"
 #include "log.h"
+#include "mqttpub.h"
 
 #define NOTIFY_MAX_IN_FLIGHT 16
 #define NOTIFY_BACKOFF_MAX_MS (5 * 60 * 1000)
@@ -16,6 +17,7 @@ struct notify {
   const struct dg_config *cfg;
   struct store *store;
   struct httpc *httpc;
+  struct mqttpub *mqtt;      /* mqtt channels' clients */
   uv_timer_t timer;
   struct notify_msg *queue;  /* waiting for their next attempt */
   size_t n_queued, in_flight;
@@ -88,11 +90,15 @@ int notify_init(struct notify **out, uv_loop_t *loop, const struct dg_config *cf
   }
   n->next_id = sqlite3_column_int64(st, 0);
   sqlite3_reset(st);
+  if (mqttpub_init(&n->mqtt, loop)) {
+    free(n);
+    return -ENOMEM;
+  }
   uv_timer_init(loop, &n->timer);
   n->timer.data = n;
   uv_timer_init(loop, &n->outcome_timer);
   n->outcome_timer.data = n;
-  n->open_handles = 2;
+  n->open_handles = 3;
   *out = n;
   return 0;
 }
@@ -390,6 +396,9 @@ static const struct dg_channel *notify__route(struct notify *n, const struct dg_
 static int notify__start(struct notify *n, const struct dg_channel *ch, const struct chan_req *req,
                          struct notify__attempt *a)
 {
+  if (ch->type == DG_CHANNEL_MQTT)
+    return mqttpub_publish(n->mqtt, ch->id, req->url, ch->username, ch->secret, req->topic, req->body, req->body_len,
+                           ch->timeout_ms, notify__on_done, a);
   if (req->smtp)
     return httpc_smtp(n->httpc, req->url, ch->username, ch->secret, ch->tls, req->mail_from, req->rcpt, req->body,
                       req->body_len, ch->timeout_ms, notify__on_done, a);
@@ -472,9 +481,9 @@ void notify_stats(const struct notify *n, struct notify_stats *out)
   out->in_flight = n->in_flight;
 }
 
-static void notify__on_close(uv_handle_t *h)
+static void notify__release(void *arg)
 {
-  struct notify *n = h->data;
+  struct notify *n = arg;
   if (--n->open_handles) return;
   notify_msg_free_list(n->queue);
   while (n->buckets) {
@@ -492,10 +501,13 @@ static void notify__on_close(uv_handle_t *h)
   free(n);
 }
 
+static void notify__on_close(uv_handle_t *h) { notify__release(h->data); }
+
 void notify_close(struct notify *n)
 {
   if (!n) return;
   n->closing = 1;
+  mqttpub_close(n->mqtt, notify__release, n);
   uv_close((uv_handle_t *)&n->timer, notify__on_close);
   uv_close((uv_handle_t *)&n->outcome_timer, notify__on_close);
 }
