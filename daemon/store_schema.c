@@ -211,6 +211,11 @@ const char *const store_migrations[] = {
   "ALTER TABLE escalations ADD COLUMN hazard_id INTEGER;"
   "ALTER TABLE escalations ADD COLUMN hazard_state INTEGER;"
   "CREATE INDEX escalations_hazard ON escalations(hazard_id, id) WHERE hazard_id IS NOT NULL;",
+
+  /* provider rate limits across restarts: each send counted against a limit (a channel's
+   * rate_per_min, a voice number's caps) is logged for an hour, and a start counts them again. */
+  "CREATE TABLE notify_sends (key TEXT NOT NULL, ts_ms INTEGER NOT NULL);"
+  "CREATE INDEX notify_sends_ts ON notify_sends(ts_ms);",
 };
 
 const unsigned store_n_migrations = sizeof store_migrations / sizeof store_migrations[0];

@@ -574,6 +574,42 @@ static char *esc__digest_body(const struct dg_person *p, const struct dg_channel
   return s;
 }
 
+static const char *const esc__sql_recent =
+  "SELECT recipient, channel, created_ms, ref FROM outbox WHERE recipient IS NOT NULL AND created_ms >= ?1"
+  " ORDER BY created_ms, id";
+
+/* The digest windows of the messages to persons committed lately, as they were counted before a
+ * restart: a window's messages sent on their own count one each, its digest row one beyond the
+ * window's allowance. A new window is begun no earlier than it was. */
+static int esc__load_digests(struct escalate *x, int64_t now)
+{
+  const struct esc_config *e = x->cfg->esc;
+  if (!e || !e->digest_after || !e->digest_window_s) return 0;
+  int64_t window = (int64_t)e->digest_window_s * 1000;
+  sqlite3_stmt *st = store_stmt(store_reader(x->store), esc__sql_recent);
+  if (!st) return -EIO;
+  sqlite3_bind_int64(st, 1, now - 2 * window);
+  int rc;
+  while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+    char key[160];
+    snprintf(key, sizeof key, "%s|%s", (const char *)sqlite3_column_text(st, 0), (const char *)sqlite3_column_text(st, 1));
+    struct esc_digest *d = x->digests;
+    while (d && strcmp(d->key, key)) d = d->next;
+    if (!d && (d = calloc(1, sizeof *d))) {
+      snprintf(d->key, sizeof d->key, "%s", key);
+      d->next = x->digests;
+      x->digests = d;
+    }
+    if (!d) break;
+    esc_flood_hold(&d->flood, sqlite3_column_int64(st, 2), window, e->digest_after);
+    if (!strncmp((const char *)sqlite3_column_text(st, 3), "digest:", 7) && d->flood.count <= e->digest_after)
+      d->flood.count = e->digest_after + 1;
+  }
+  sqlite3_reset(st);
+  esc__arm_digests(x);
+  return rc == SQLITE_DONE ? 0 : -EIO;
+}
+
 /* Counts a message to p on chn; when it is one too many for the window, it joins the window's
  * digest (a row committed now, sent when the window ends) instead: 1, else 0. */
 static int esc__digest(struct escalate *x, struct esc_change *ch, const struct dg_person *p,
@@ -597,9 +633,13 @@ static int esc__digest(struct escalate *x, struct esc_change *ch, const struct d
   if (!body) return 0;
   if (!d->msg) {
     char ref[200];
-    snprintf(ref, sizeof ref, "digest:%s:%lld", key, (long long)d->flood.window_start_ms);
-    struct notify_msg *m = notify_msg_new(x->notify, chn, ref, body, now), *copy = calloc(1, sizeof *copy);
-    if (!m || !copy || !(m->recipient = strdup(p->id))) {
+    struct notify_msg *m = notify_msg_new(x->notify, chn, "digest", body, now), *copy = calloc(1, sizeof *copy);
+    if (m) { /* one per window, and a second one in a window begun before a restart */
+      snprintf(ref, sizeof ref, "digest:%s:%lld:%lld", key, (long long)d->flood.window_start_ms, (long long)m->id);
+      free(m->ref);
+      m->ref = strdup(ref);
+    }
+    if (!m || !m->ref || !copy || !(m->recipient = strdup(p->id))) {
       notify_msg_free_list(m);
       free(copy);
       return 0;
@@ -1113,6 +1153,7 @@ int escalate_resume(struct escalate *x)
   sqlite3_reset(st);
   if (x->n) DG_INFO("escalate", "resuming %zu running escalation(s)", x->n);
   escalate__arm(x);
+  if (rc == SQLITE_DONE && esc__load_digests(x, dg_wall_ms())) rc = SQLITE_ERROR;
   return rc == SQLITE_DONE ? 0 : -EIO;
 }
 

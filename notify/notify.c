@@ -11,6 +11,7 @@
 
 #define NOTIFY_MAX_IN_FLIGHT 16
 #define NOTIFY_BACKOFF_MAX_MS (5 * 60 * 1000)
+#define NOTIFY_SEND_LOG_MS 3600000 /* the longest limit window */
 
 struct notify {
   uv_loop_t *loop;
@@ -57,6 +58,7 @@ static void notify__schedule(struct notify *n);
 static void notify__on_outcome_timer(uv_timer_t *t);
 static void notify__pump(struct notify *n);
 static void notify__expire(struct notify *n, struct notify_msg *m, const char *why);
+static int notify__load_sends(struct notify *n, int64_t now);
 
 static const char *const notify__sql_max = "SELECT COALESCE(MAX(id), 0) + 1 FROM outbox";
 static const char *const notify__sql_pending =
@@ -131,6 +133,7 @@ int notify_resume(struct notify *n)
   }
   sqlite3_reset(st);
   if (count) DG_INFO("notify", "resuming %zu undelivered notification(s) from the outbox", count);
+  if (rc == SQLITE_DONE && notify__load_sends(n, dg_wall_ms())) rc = SQLITE_ERROR;
   notify_send(n, list);
   return rc == SQLITE_DONE ? 0 : -EIO;
 }
@@ -350,25 +353,88 @@ static void notify__expire(struct notify *n, struct notify_msg *m, const char *w
   notify__msg_free(m);
 }
 
-/* Counts one send against `key`'s limits; 0 when allowed, else the ms until a window reopens. */
-static int64_t notify__take(struct notify *n, const char *key, uint32_t per_min, uint32_t per_hour, int64_t now)
+/* ---- provider limits: fixed windows per key, logged so that a restart counts them again ---- */
+
+static const char *const notify__sql_send_log = "INSERT INTO notify_sends (key, ts_ms) VALUES (?1, ?2)";
+static const char *const notify__sql_send_prune = "DELETE FROM notify_sends WHERE ts_ms < ?1";
+static const char *const notify__sql_sends = "SELECT key, ts_ms FROM notify_sends WHERE ts_ms >= ?1 ORDER BY ts_ms, rowid";
+
+struct notify__send {
+  char key[160];
+  int64_t ts_ms;
+};
+
+static int notify__send_work(struct store_conn *c, void *arg)
 {
-  if (!per_min && !per_hour) return 0;
+  const struct notify__send *s = arg;
+  sqlite3_stmt *st = store_stmt(c, notify__sql_send_log);
+  if (!st) return SQLITE_ERROR;
+  sqlite3_bind_text(st, 1, s->key, -1, SQLITE_STATIC);
+  sqlite3_bind_int64(st, 2, s->ts_ms);
+  int rc = store_step_done(st);
+  if (rc != SQLITE_OK || !(st = store_stmt(c, notify__sql_send_prune))) return rc != SQLITE_OK ? rc : SQLITE_ERROR;
+  sqlite3_bind_int64(st, 1, s->ts_ms - NOTIFY_SEND_LOG_MS);
+  return store_step_done(st);
+}
+
+static void notify__send_done(void *arg, int rc)
+{
+  if (rc) DG_LOG_RL(DG_LOG_WARN, "notify", "a send was not logged for the rate limits (rc %d)", rc);
+  free(arg);
+}
+
+static struct notify__bucket *notify__bucket(struct notify *n, const char *key, int64_t now)
+{
   struct notify__bucket *b = n->buckets;
   while (b && strcmp(b->key, key)) b = b->next;
-  if (!b) {
-    if (!(b = calloc(1, sizeof *b))) return 0;
+  if (!b && (b = calloc(1, sizeof *b))) {
     snprintf(b->key, sizeof b->key, "%s", key);
     b->min_start = b->hour_start = now;
     b->next = n->buckets;
     n->buckets = b;
   }
-  if (now - b->min_start >= 60000) b->min_start = now, b->min_count = 0;
-  if (now - b->hour_start >= 3600000) b->hour_start = now, b->hour_count = 0;
-  if (per_min && b->min_count >= per_min) return b->min_start + 60000 - now;
-  if (per_hour && b->hour_count >= per_hour) return b->hour_start + 3600000 - now;
+  if (b && now - b->min_start >= 60000) b->min_start = now, b->min_count = 0;
+  if (b && now - b->hour_start >= 3600000) b->hour_start = now, b->hour_count = 0;
+  return b;
+}
+
+/* Loads the sends of the last hour into the windows. */
+static int notify__load_sends(struct notify *n, int64_t now)
+{
+  sqlite3_stmt *st = store_stmt(store_reader(n->store), notify__sql_sends);
+  if (!st) return -EIO;
+  sqlite3_bind_int64(st, 1, now - NOTIFY_SEND_LOG_MS);
+  int rc;
+  while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+    struct notify__bucket *b = notify__bucket(n, (const char *)sqlite3_column_text(st, 0), sqlite3_column_int64(st, 1));
+    if (b) b->min_count++, b->hour_count++;
+  }
+  sqlite3_reset(st);
+  return rc == SQLITE_DONE ? 0 : -EIO;
+}
+
+/* Counts one send against `key`'s limits; 0 when allowed, else the ms until a window reopens. */
+static int64_t notify__take(struct notify *n, const char *key, uint32_t per_min, uint32_t per_hour, int64_t now)
+{
+  if (!per_min && !per_hour) return 0;
+  struct notify__send *s = calloc(1, sizeof *s);
+  struct notify__bucket *b;
+  if (!s || !(b = notify__bucket(n, key, now))) {
+    free(s);
+    return 0;
+  }
+  int64_t wait = per_min && b->min_count >= per_min     ? b->min_start + 60000 - now
+                 : per_hour && b->hour_count >= per_hour ? b->hour_start + 3600000 - now : 0;
+  if (wait) {
+    free(s);
+    DG_DEBUG("notify", "%s: held by its rate limit for %lld ms", key, (long long)wait);
+    return wait;
+  }
   b->min_count++;
   b->hour_count++;
+  snprintf(s->key, sizeof s->key, "%s", key);
+  s->ts_ms = now;
+  if (store_submit(n->store, notify__send_work, notify__send_done, s)) free(s);
   return 0;
 }
 
