@@ -6,14 +6,13 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/random.h>
 
+#include "acklink.h"
 #include "esc_sched.h"
 #include "esc_text.h"
 #include "log.h"
 
 #define ESC_MAX_RECIPIENTS 64
-#define ESC_TOKEN_BYTES 16
 
 /* One running escalation. */
 struct esc_run {
@@ -52,6 +51,7 @@ struct escalate {
   struct esc__used *spending; /* links spent whose used_ms is not committed yet */
   struct esc_digest *digests;
   uv_timer_t dtimer;          /* sends digests whose window has ended */
+  unsigned char link_key[ACKLINK_KEY_BYTES]; /* derives acknowledgement links' tokens */
   escalate_level_fn level_fn; /* the units' current colour */
   void *level_arg;
 };
@@ -106,6 +106,7 @@ struct esc_digest {
 static void escalate__arm(struct escalate *x);
 static void esc__on_dtimer(uv_timer_t *t);
 static void esc__step_done(void *arg, int rc);
+static char *esc__render(void *arg, const char *body);
 
 /* ---- heap ---------------------------------------------------------------------------------- */
 
@@ -211,6 +212,11 @@ int escalate_init(struct escalate **out, uv_loop_t *loop, const struct dg_config
     free(x);
     return -EIO;
   }
+  if (acklink_key_random(x->link_key)) {
+    free(x);
+    return -EIO;
+  }
+  notify_set_render(notify, esc__render, x);
   uv_timer_init(loop, &x->timer);
   x->timer.data = x;
   uv_timer_init(loop, &x->dtimer);
@@ -445,33 +451,57 @@ static int esc__reachable(const struct dg_person *p, const struct dg_channel *ch
   return 1;
 }
 
-/* A one-time link acknowledging alarm r->alarm_id as p; only its hash is kept. */
-static char *esc__link(struct escalate *x, struct esc_change *ch, const struct esc_run *r, const struct dg_person *p,
-                       int64_t now)
+/* A one-time link acknowledging alarm r->alarm_id as p: its id (0: none), which the message
+ * carries until it is sent (esc__render); only the token's hash is kept. */
+static int64_t esc__link(struct escalate *x, struct esc_change *ch, const struct esc_run *r, const struct dg_person *p,
+                         int64_t now)
 {
   const struct esc_config *e = x->cfg->esc;
-  unsigned char raw[ESC_TOKEN_BYTES], digest[SHA256_DIGEST_LENGTH];
-  char token[2 * ESC_TOKEN_BYTES + 1];
-  if (!e->dashboard_url || getrandom(raw, sizeof raw, 0) != (ssize_t)sizeof raw) return NULL;
-  for (size_t i = 0; i < sizeof raw; i++) snprintf(token + 2 * i, 3, "%02x", raw[i]);
+  char token[ACKLINK_TOKEN_LEN + 1];
+  if (!e->dashboard_url) return 0;
   struct esc_link *l = calloc(1, sizeof *l);
   if (!l || !(l->person = strdup(p->id))) {
     free(l);
-    return NULL;
+    return 0;
   }
-  SHA256((const unsigned char *)token, strlen(token), digest);
-  for (size_t i = 0; i < sizeof digest; i++) snprintf(l->hash + 2 * i, 3, "%02x", digest[i]);
   l->id = x->next_link_id++;
+  acklink_token(x->link_key, l->id, token);
+  acklink_hash(token, l->hash);
   l->alarm_id = r->alarm_id;
   l->esc_id = r->id;
   l->created_ms = now;
   l->expires_ms = now + (int64_t)e->link_ttl_s * 1000;
   l->next = ch->links;
   ch->links = l;
-  size_t len = strlen(e->dashboard_url) + sizeof token + 32;
-  char *url = malloc(len);
-  if (url) snprintf(url, len, "%s/ack?token=%s", e->dashboard_url, token);
-  return url;
+  return l->id;
+}
+
+/* At send time (notify's render hook): the acknowledgement link's token goes into the message. */
+static char *esc__render(void *arg, const char *body)
+{
+  struct escalate *x = arg;
+  const struct esc_config *e = x->cfg->esc;
+  if (!e || !e->dashboard_url || !strstr(body, "\"ack_link\"")) return NULL;
+  cJSON *root = cJSON_Parse(body);
+  const cJSON *id = cJSON_GetObjectItemCaseSensitive(root, "ack_link");
+  char *out = NULL, token[ACKLINK_TOKEN_LEN + 1], url[1024];
+  if (cJSON_IsNumber(id)) {
+    acklink_token(x->link_key, (int64_t)id->valuedouble, token);
+    snprintf(url, sizeof url, "%s/ack?token=%s", e->dashboard_url, token);
+    cJSON_DeleteItemFromObjectCaseSensitive(root, "ack_link");
+    cJSON_DeleteItemFromObjectCaseSensitive(root, "link");
+    cJSON_AddStringToObject(root, "link", url);
+    out = cJSON_PrintUnformatted(root);
+  }
+  cJSON_Delete(root);
+  return out;
+}
+
+int escalate_set_link_key_file(struct escalate *x, const char *path)
+{
+  int rc = acklink_key_load(path, x->link_key);
+  if (rc) DG_ERR("escalate", "acknowledgement link key %s: %s; links last until the next start", path, strerror(-rc));
+  return rc;
 }
 
 /* A hazard's page on the dashboard (no token: nothing to acknowledge there without a login). */
@@ -485,7 +515,7 @@ static char *esc__page_link(const struct esc_config *e, const struct esc_run *r)
 }
 
 static char *esc__envelope(const struct dg_person *p, const struct dg_channel *chn, const char *title,
-                           const char *text, const char *link, const struct esc_run *r, uint32_t tier,
+                           const char *text, const char *link, int64_t ack, const struct esc_run *r, uint32_t tier,
                            const char *priority)
 {
   cJSON *root = cJSON_CreateObject(), *to = cJSON_AddObjectToObject(root, "to");
@@ -498,6 +528,7 @@ static char *esc__envelope(const struct dg_person *p, const struct dg_channel *c
   cJSON_AddStringToObject(root, "title", title);
   cJSON_AddStringToObject(root, "text", text);
   if (link) cJSON_AddStringToObject(root, "link", link);
+  if (ack) cJSON_AddNumberToObject(root, "ack_link", (double)ack); /* its token is rendered when sent */
   if (priority) cJSON_AddStringToObject(root, "priority", priority);
   if (r->alarm_id) cJSON_AddNumberToObject(root, "alarm_id", (double)r->alarm_id);
   if (r->hazard_id) cJSON_AddNumberToObject(root, "hazard_id", (double)r->hazard_id);
@@ -690,7 +721,9 @@ static void esc__tell(struct escalate *x, struct esc_change *ch, struct esc_run 
   size_t n = esc__recipients(x, t, ctx, now, who);
   r->steps++;
   for (size_t i = 0; i < n; i++) {
-    char *link = r->hazard_id || esc_event_is_ledger(ev) ? esc__page_link(e, r) : esc__link(x, ch, r, who[i], now);
+    int hazard = r->hazard_id || esc_event_is_ledger(ev);
+    char *link = hazard ? esc__page_link(e, r) : NULL;
+    int64_t ack = hazard ? 0 : esc__link(x, ch, r, who[i], now);
     for (size_t k = 0; k < t->n_channels; k++) {
       const struct dg_channel *chn = t->channels[k];
       cJSON *entry = cJSON_CreateObject();
@@ -707,7 +740,7 @@ static void esc__tell(struct escalate *x, struct esc_change *ch, struct esc_run 
       }
       char ref[160];
       snprintf(ref, sizeof ref, "esc:%lld:step:%u:%s", (long long)r->id, r->steps, who[i]->id);
-      char *body = esc__envelope(who[i], chn, title, text, link, r, tier, prio);
+      char *body = esc__envelope(who[i], chn, title, text, link, ack, r, tier, prio);
       struct notify_msg *m = body ? notify_msg_new(x->notify, chn, ref, body, now) : NULL;
       if (!m || !(m->recipient = strdup(who[i]->id))) {
         notify_msg_free_list(m);
@@ -1159,20 +1192,13 @@ int escalate_resume(struct escalate *x)
 
 /* ---- acknowledgement links ----------------------------------------------------------------- */
 
-static void esc__hash(const char *token, char *hex)
-{
-  unsigned char d[SHA256_DIGEST_LENGTH];
-  SHA256((const unsigned char *)token, strlen(token), d);
-  for (size_t i = 0; i < sizeof d; i++) snprintf(hex + 2 * i, 3, "%02x", d[i]);
-}
-
 static const char *const esc__sql_link_get =
   "SELECT alarm_id, person, expires_ms, used_ms FROM ack_links WHERE token_sha256 = ?1";
 
 int escalate_link_lookup(struct escalate *x, const char *token, int64_t *alarm_id, char *person, size_t len)
 {
   char hex[2 * SHA256_DIGEST_LENGTH + 1];
-  esc__hash(token, hex);
+  acklink_hash(token, hex);
   sqlite3_stmt *st = store_stmt(store_reader(x->store), esc__sql_link_get);
   if (!st) return -EIO;
   sqlite3_bind_text(st, 1, hex, -1, SQLITE_STATIC);
@@ -1213,7 +1239,7 @@ void escalate_link_used(struct escalate *x, const char *token)
 {
   struct esc__used *u = calloc(1, sizeof *u);
   if (!u) return;
-  esc__hash(token, u->hash);
+  acklink_hash(token, u->hash);
   u->x = x;
   u->when = dg_wall_ms();
   u->next = x->spending;

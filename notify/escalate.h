@@ -59,6 +59,9 @@ int escalate_init(struct escalate **out, uv_loop_t *loop, const struct dg_config
 void escalate_set_config(struct escalate *x, const struct dg_config *cfg);
 /* Where policies' `risk:` filters read a unit's current colour (default: its assessed level). */
 void escalate_set_level_source(struct escalate *x, escalate_level_fn fn, void *arg);
+/* Reads (or creates) the key acknowledgement links' tokens are derived from (acklink.h); without
+ * it a random key serves until the next start. 0 or -errno (then the random key stays). */
+int escalate_set_link_key_file(struct escalate *x, const char *path);
 /* Loads running escalations and arms their next steps (overdue ones run at once). */
 int escalate_resume(struct escalate *x);
 

@@ -19,6 +19,8 @@ struct notify {
   struct store *store;
   struct httpc *httpc;
   struct mqttpub *mqtt;      /* mqtt channels' clients */
+  notify_render_fn render;   /* the body as sent (NULL: as stored) */
+  void *render_arg;
   uv_timer_t timer;
   struct notify_msg *queue;  /* waiting for their next attempt */
   size_t n_queued, in_flight;
@@ -106,6 +108,12 @@ int notify_init(struct notify **out, uv_loop_t *loop, const struct dg_config *cf
 }
 
 void notify_set_config(struct notify *n, const struct dg_config *cfg) { n->cfg = cfg; }
+
+void notify_set_render(struct notify *n, notify_render_fn fn, void *arg)
+{
+  n->render = fn;
+  n->render_arg = arg;
+}
 
 static char *notify__dup(const unsigned char *s) { return strdup(s ? (const char *)s : ""); }
 
@@ -438,6 +446,16 @@ static int64_t notify__take(struct notify *n, const char *key, uint32_t per_min,
   return 0;
 }
 
+/* The request for m on ch, with the body as sent (the render hook's). */
+static int notify__encode(struct notify *n, const struct dg_channel *ch, const struct notify_msg *m, int64_t now,
+                          struct chan_req *req)
+{
+  char *shown = n->render ? n->render(n->render_arg, m->body) : NULL;
+  int rc = chan_encode(ch, m->id, shown ? shown : m->body, now, req);
+  free(shown);
+  return rc;
+}
+
 /* A voice call over its number's cap goes out through the fallback SMS channel, if any. */
 static const struct dg_channel *notify__route(struct notify *n, const struct dg_channel *ch, struct chan_req *req,
                                               const struct notify_msg *m, int64_t now, int64_t *wait)
@@ -449,7 +467,7 @@ static const struct dg_channel *notify__route(struct notify *n, const struct dg_
       DG_WARN("notify", "outbox %lld: voice calls to this number are capped; sending an SMS through %s",
               (long long)m->id, ch->fallback->id);
       chan_req_free(req);
-      if (chan_encode(ch->fallback, m->id, m->body, now, req)) return NULL;
+      if (notify__encode(n, ch->fallback, m, now, req)) return NULL;
       ch = ch->fallback;
       *wait = 0;
     }
@@ -481,7 +499,7 @@ static void notify__attempt(struct notify *n, struct notify_msg *m)
     notify__expire(n, m, "channel no longer configured");
     return;
   }
-  int rc = chan_encode(ch, m->id, m->body, now, &req);
+  int rc = notify__encode(n, ch, m, now, &req);
   if (rc) {
     notify__expire(n, m, rc == -EINVAL ? "the recipient has no contact point for this channel" : "out of memory");
     return;

@@ -311,6 +311,12 @@ def test_tiers_channels_and_ack_link(workdir, cleanup):
         assert r.status == 200 and "确认" in r.read().decode()
     assert daemon.alarm("R-GT101-H")["state"] == "UNACK"  # showing the page acknowledged nothing
     token = link.split("=")[1]
+    # The outbox rows name the link, never its token; ack_links keeps only the token's hash.
+    bodies = [r["body"] for r in db_rows(daemon.db_path, "SELECT body FROM outbox")]
+    assert not [b for b in bodies if token in b or "token=" in b], bodies
+    assert [b for b in bodies if '"ack_link":' in b], bodies
+    assert db_rows(daemon.db_path, "SELECT count(*) AS n FROM ack_links WHERE token_sha256 = ?",
+                   (hashlib.sha256(token.encode()).hexdigest(),))[0]["n"] == 1
     req = urllib.request.Request(f"http://127.0.0.1:{daemon.port}/api/v1/ack", data=f"token={token}".encode(),
                                  method="POST", headers={"Content-Type": "application/x-www-form-urlencoded"})
     with urllib.request.urlopen(req, timeout=5) as r:
