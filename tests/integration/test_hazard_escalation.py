@@ -151,6 +151,19 @@ def test_hazard_events_escalate(workdir, cleanup):
     wait_until(lambda: to(sink, "sun"), 10, "the alarm to the red policy's person")
     assert len(to(sink, "zhao")) == 1
 
+    # A hazard found by an inspection gets its 整改通知 too (to the unit's responsible person).
+    now = int(time.time() * 1000)
+    with sqlite3.connect(daemon.db_path) as con:
+        task = con.execute("INSERT INTO inspection_tasks (measure, event, unit, hazard_source, check_cycle,"
+                           " check_cycle_unit, start_ms, due_ms, data_src) VALUES ('M03', 'E01', 'U01', 'HS01', 1, '天',"
+                           " ?, ?, 2)", (now - 3600000, now + 3600000)).lastrowid
+    st, done = daemon.post(f"/api/v1/inspections/{task}/complete", {"check_status": 1, "note": "围堰渗漏"}, actor="li")
+    assert st == 200 and done["hazard"], done
+    told = wait_until(lambda: db_rows(daemon.db_path, "SELECT s.detail FROM escalation_steps s JOIN escalations e"
+                                      " ON e.id = s.escalation_id WHERE e.hazard_id = ? AND e.event = 'hazard_opened'",
+                                      (done["hazard"]["id"],)), 10, "the inspection's hazard escalated")
+    assert [t["person"] for t in json.loads(told[0]["detail"])["told"]] == ["zhang"], told
+
     # Past its deadline, and an inspection nobody did: the scans at the next start announce both.
     due = int(time.time() * 1000) + 300
     st, h3 = daemon.post("/api/v1/hazards", {"description": "消防通道堵塞", "danger_src": 1, "unit": "U01",
