@@ -1092,7 +1092,29 @@ struct esc_change *escalate_on_alarm(struct escalate *x, const struct esc_alarm 
 
 static int esc__step_work(struct store_conn *c, void *arg) { return escalate_write(c, arg); }
 
-void escalate_change_done(struct esc_change *ch, int rc) { esc__step_done(ch, rc); }
+/* A ledger change that was not committed: the escalations it started did not begin either (those
+ * it stopped stay stopped until the next start reloads them). */
+static void esc__forget_started(struct esc_change *ch)
+{
+  struct escalate *x = ch->x;
+  for (const struct esc_snap *s = ch->snaps; s; s = s->next) {
+    if (s->state || s->created_ms != s->updated_ms) continue;
+    for (size_t i = 0; i < x->n; i++)
+      if (x->heap[i]->id == s->id) {
+        struct esc_run *r = x->heap[i];
+        esc__remove(x, r);
+        esc__run_free(r);
+        break;
+      }
+  }
+  escalate__arm(x);
+}
+
+void escalate_change_done(struct esc_change *ch, int rc)
+{
+  if (rc && ch) esc__forget_started(ch);
+  esc__step_done(ch, rc);
+}
 
 static void esc__step_done(void *arg, int rc)
 {

@@ -4,7 +4,8 @@ and, while nobody submits it, to the workshop director; submitting it stops that
 (hazard_moved_on) and tells the verifiers; verifying it closes theirs. A major hazard tells the
 safety director and the principal at once, past a full digest window, and turns its unit red,
 so a policy filtered on the red colour is chosen for the next alarm. After a restart the overdue
-scan and a missed inspection task reach their policies, and nothing is delivered twice."""
+scan and a missed inspection task reach their policies after a kill -9, the hazards' escalations go
+on, and nothing is delivered twice."""
 import json
 import sqlite3
 import sys
@@ -164,12 +165,13 @@ def test_hazard_events_escalate(workdir, cleanup):
                                       (done["hazard"]["id"],)), 10, "the inspection's hazard escalated")
     assert [t["person"] for t in json.loads(told[0]["detail"])["told"]] == ["zhang"], told
 
-    # Past its deadline, and an inspection nobody did: the scans at the next start announce both.
+    # Past its deadline, and an inspection nobody did: the scans at the start after a kill -9
+    # announce both.
     due = int(time.time() * 1000) + 300
     st, h3 = daemon.post("/api/v1/hazards", {"description": "消防通道堵塞", "danger_src": 1, "unit": "U01",
                                              "liable_person": "zhang", "deadline_ms": due}, actor="li")
     assert st == 201, h3
-    daemon.stop()
+    daemon.kill9()
     wait_until(lambda: time.time() * 1000 > due + 100, 5, "past the deadline")
     now = int(time.time() * 1000)
     with sqlite3.connect(daemon.db_path) as con:
