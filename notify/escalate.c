@@ -605,6 +605,21 @@ static char *esc__digest_body(const struct dg_person *p, const struct dg_channel
   return s;
 }
 
+/* The digest of person `person` on channel `channel` (made when absent; NULL without memory). */
+static struct esc_digest *esc__digest_of(struct escalate *x, const char *person, const char *channel)
+{
+  char key[160];
+  snprintf(key, sizeof key, "%s|%s", person, channel);
+  struct esc_digest *d = x->digests;
+  while (d && strcmp(d->key, key)) d = d->next;
+  if (!d && (d = calloc(1, sizeof *d))) {
+    snprintf(d->key, sizeof d->key, "%s", key);
+    d->next = x->digests;
+    x->digests = d;
+  }
+  return d;
+}
+
 static const char *const esc__sql_recent =
   "SELECT recipient, channel, created_ms, ref FROM outbox WHERE recipient IS NOT NULL AND created_ms >= ?1"
   " ORDER BY created_ms, id";
@@ -622,15 +637,8 @@ static int esc__load_digests(struct escalate *x, int64_t now)
   sqlite3_bind_int64(st, 1, now - 2 * window);
   int rc;
   while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-    char key[160];
-    snprintf(key, sizeof key, "%s|%s", (const char *)sqlite3_column_text(st, 0), (const char *)sqlite3_column_text(st, 1));
-    struct esc_digest *d = x->digests;
-    while (d && strcmp(d->key, key)) d = d->next;
-    if (!d && (d = calloc(1, sizeof *d))) {
-      snprintf(d->key, sizeof d->key, "%s", key);
-      d->next = x->digests;
-      x->digests = d;
-    }
+    struct esc_digest *d = esc__digest_of(x, (const char *)sqlite3_column_text(st, 0),
+                                          (const char *)sqlite3_column_text(st, 1));
     if (!d) break;
     esc_flood_hold(&d->flood, sqlite3_column_int64(st, 2), window, e->digest_after);
     if (!strncmp((const char *)sqlite3_column_text(st, 3), "digest:", 7) && d->flood.count <= e->digest_after)
@@ -647,15 +655,7 @@ static int esc__digest(struct escalate *x, struct esc_change *ch, const struct d
                        const struct dg_channel *chn, const char *title, int64_t now)
 {
   const struct esc_config *e = x->cfg->esc;
-  char key[160];
-  snprintf(key, sizeof key, "%s|%s", p->id, chn->id);
-  struct esc_digest *d = x->digests;
-  while (d && strcmp(d->key, key)) d = d->next;
-  if (!d && (d = calloc(1, sizeof *d))) {
-    snprintf(d->key, sizeof d->key, "%s", key);
-    d->next = x->digests;
-    x->digests = d;
-  }
+  struct esc_digest *d = esc__digest_of(x, p->id, chn->id);
   int64_t window = (int64_t)e->digest_window_s * 1000;
   if (!d || !esc_flood_hold(&d->flood, now, window, e->digest_after)) return 0;
   if (!d->lines && !(d->lines = cJSON_CreateArray())) return 0;
@@ -666,7 +666,7 @@ static int esc__digest(struct escalate *x, struct esc_change *ch, const struct d
     char ref[200];
     struct notify_msg *m = notify_msg_new(x->notify, chn, "digest", body, now), *copy = calloc(1, sizeof *copy);
     if (m) { /* one per window, and a second one in a window begun before a restart */
-      snprintf(ref, sizeof ref, "digest:%s:%lld:%lld", key, (long long)d->flood.window_start_ms, (long long)m->id);
+      snprintf(ref, sizeof ref, "digest:%s:%lld:%lld", d->key, (long long)d->flood.window_start_ms, (long long)m->id);
       free(m->ref);
       m->ref = strdup(ref);
     }
