@@ -32,6 +32,7 @@ struct notify_msg {
 
 struct notify_stats {
   uint64_t delivered, failed_attempts, expired;
+  uint64_t spilled, read_back; /* messages left on disk for want of room, and read back later */
   size_t queued, in_flight;
 };
 
@@ -42,7 +43,8 @@ void notify_set_config(struct notify *n, const struct dg_config *cfg);
  * or NULL to send it as stored (escalate.c puts acknowledgement tokens, which rows never hold). */
 typedef char *(*notify_render_fn)(void *arg, const char *body);
 void notify_set_render(struct notify *n, notify_render_fn fn, void *arg);
-/* Loads pending outbox rows and schedules them. */
+/* Loads pending outbox rows (up to the in-memory bound; the rest as these go out) and schedules
+ * them, and the sends counted against rate limits in the last hour. */
 int notify_resume(struct notify *n);
 
 /* Builds a message for channel ch (id assigned here). body is taken over. */
