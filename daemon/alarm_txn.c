@@ -195,6 +195,8 @@ static void alarm_txn__escalate(const struct alarm_txn_ctx *x, struct alarm_txn 
   if (t->hc.kind == HAZARD_OPEN) {
     e.hazard_opened = t->hc.danger_level == 1 ? 2 : 1;
     e.hazard_deadline_ms = t->hc.deadline_ms;
+    e.hazard_id = t->hc.hazard_id;
+    e.hazard_description = t->hc.description;
   }
   for (size_t i = 0; !resumed && i < sizeof map / sizeof map[0]; i++)
     if (map[i].ev == ev) e.kind = map[i].kind, e.stop = map[i].stop;

@@ -12,6 +12,7 @@
 #include "export.h"
 #include "hazard_flow.h"
 #include "ledger.h"
+#include "ledger_events.h"
 #include "inspect.h"
 #include "task_assign.h"
 #include "log.h"
@@ -169,6 +170,8 @@ struct ledger_api__job {
   int64_t task_id;
   int check_status;
   const char *note;
+  void *told;                /* what the change means to people (ledger_events.h), written with it */
+  struct ledger *ledger;
   int rc;
 };
 
@@ -300,7 +303,8 @@ static int ledger_api__job_work(struct store_conn *c, void *arg)
   else sqlite3_bind_int(st, 5, j->from);
   sqlite3_bind_int(st, 6, j->to);
   store_bind_text(st, 7, j->comment);
-  return store_step_done(st);
+  rc = store_step_done(st);
+  return rc == SQLITE_OK ? ledger_event_write(j->ledger, c, j->told) : rc;
 }
 
 static void ledger_api__job_done(void *arg, int rc) { ((struct ledger_api__job *)arg)->rc = rc; }
@@ -309,11 +313,15 @@ static void ledger_api__job_done(void *arg, int rc) { ((struct ledger_api__job *
 static int ledger_api__commit(struct api_ctx *ctx, struct ledger_api__job *j, struct http_response *resp)
 {
   j->rc = 1;
+  j->ledger = ctx->engine->ledger;
   if (store_submit_urgent(ctx->store, ledger_api__job_work, ledger_api__job_done, j)) {
+    ledger_event_end(j->ledger, j->told, -EIO);
     api_error(resp, 503, "database unavailable");
     return -EIO;
   }
   store_wait_idle(ctx->store);
+  ledger_event_end(j->ledger, j->told, j->rc);
+  j->told = NULL;
   if (j->rc == 0) return 0;
   DG_WARN("ledger", "hazard %lld / task %lld %s not committed (rc %d)", (long long)j->id, (long long)j->task_id,
           j->action, j->rc);
@@ -362,6 +370,16 @@ static void ledger_api__link(struct ledger_api__in *in, struct ledger_api__job *
   }
 }
 
+/* A hazard registered straight into 整改中 (not a report awaiting review) is announced. */
+static void ledger_api__tell_opened(struct api_ctx *ctx, struct ledger_api__job *j)
+{
+  if (j->to != HAZARD_RECTIFYING) return;
+  struct ledger_event ev = {.kind = LEDGER_EV_HAZARD_OPENED, .ts_ms = j->now_ms, .hazard_id = j->id, .code = j->code,
+                            .danger_level = j->danger_level, .state = j->to, .deadline_ms = j->deadline_ms,
+                            .description = j->description, .unit = j->unit, .measure = j->measure, .liable = j->liable};
+  j->told = ledger_event_begin(ctx->engine->ledger, &ev, NULL);
+}
+
 /* 人物管理分类 and 发生环节 of the national hazard record (optional). */
 static void ledger_api__national_class(struct ledger_api__in *in, struct ledger_api__job *j)
 {
@@ -398,6 +416,7 @@ static void ledger_api__report(void *ud, const struct http_request *req, struct 
   j.to = hazard_flow_initial_state(cfg->review_reports, 1, j.danger_src);
   j.id = ledger_alloc_hazard(ctx->engine->ledger, j.now_ms, code, sizeof code);
   j.code = code;
+  ledger_api__tell_opened(ctx, &j);
   if (ledger_api__commit(ctx, &j, resp)) goto out;
   ledger_touch(ctx->engine->ledger);
   DG_INFO("ledger", "hazard %s reported by %s%s", code, j.actor, j.to == HAZARD_REVIEWING ? ", awaiting confirmation" : "");
@@ -410,12 +429,12 @@ out:
 
 struct ledger_api__row {
   struct hazard_facts f;
-  char *code, *liable, *measures, *plan, *rectifier, *reporter, *assignee;
+  char *code, *liable, *measures, *plan, *rectifier, *reporter, *assignee, *unit, *measure, *description;
 };
 
 static const char *const ledger_api__sql_facts =
   "SELECT danger_state, danger_level, liable_person, rectify_measures, cost, deadline_ms, contingency_plan,"
-  " rectifier, code, reporter, dismissed, assignee FROM hazards WHERE id = ?1";
+  " rectifier, code, reporter, dismissed, assignee, unit, measure, description FROM hazards WHERE id = ?1";
 
 static char *ledger_api__col(sqlite3_stmt *st, int i)
 {
@@ -443,6 +462,9 @@ static int ledger_api__load(struct api_ctx *ctx, int64_t id, struct ledger_api__
     r->f.reporter = r->reporter = ledger_api__col(st, 9);
     r->f.dismissed = sqlite3_column_int(st, 10);
     r->f.assignee = r->assignee = ledger_api__col(st, 11);
+    r->unit = ledger_api__col(st, 12);
+    r->measure = ledger_api__col(st, 13);
+    r->description = ledger_api__col(st, 14);
   }
   sqlite3_reset(st);
   return rc == SQLITE_ROW ? 1 : rc == SQLITE_DONE ? 0 : -EIO;
@@ -457,6 +479,25 @@ static void ledger_api__row_free(struct ledger_api__row *r)
   free(r->rectifier);
   free(r->reporter);
   free(r->assignee);
+  free(r->unit);
+  free(r->measure);
+  free(r->description);
+}
+
+/* What a committed transition means to people: a hazard opened (a report confirmed), submitted
+ * for acceptance, or moved on otherwise (ledger_events.h). */
+static void ledger_api__tell_moved(struct api_ctx *ctx, struct ledger_api__job *j, const struct ledger_api__row *r,
+                                   enum hazard_action a)
+{
+  struct ledger_event ev = {.kind = LEDGER_EV_HAZARD_MOVED, .ts_ms = j->now_ms, .hazard_id = j->id, .code = r->code,
+                            .danger_level = r->f.danger_level, .state = j->to, .deadline_ms = r->f.deadline_ms,
+                            .description = r->description, .unit = r->unit, .measure = r->measure,
+                            .liable = r->liable, .assignee = r->assignee, .rectifier = r->rectifier};
+  if (a == HAZARD_ACT_CONFIRM) ev.kind = LEDGER_EV_HAZARD_OPENED;
+  else if (a == HAZARD_ACT_SUBMIT) ev.kind = LEDGER_EV_HAZARD_SUBMITTED;
+  else if (j->to == j->from && a != HAZARD_ACT_DISMISS) return; /* rectify, assign: still where it was */
+  ev.closed = j->to == HAZARD_ACCEPTED || a == HAZARD_ACT_DISMISS;
+  j->told = ledger_event_begin(ctx->engine->ledger, &ev, NULL);
 }
 
 /* The person named to rectify: configured and with a role that lets them act on the hazard. */
@@ -570,6 +611,7 @@ static void ledger_api__transition(void *ud, const struct http_request *req, str
     api_error(resp, 403, "%s", why);
     goto out;
   }
+  ledger_api__tell_moved(ctx, &j, &row, a);
   if (ledger_api__commit(ctx, &j, resp)) goto out;
   if (j.to == HAZARD_ACCEPTED) ledger_forget(ctx->engine->ledger, j.id);
   ledger_touch(ctx->engine->ledger);
@@ -830,6 +872,7 @@ static void ledger_api__complete(void *ud, const struct http_request *req, struc
   if (j.report) {
     j.id = ledger_alloc_hazard(ctx->engine->ledger, j.now_ms, code, sizeof code);
     j.code = code;
+    ledger_api__tell_opened(ctx, &j);
   }
   if (ledger_api__commit(ctx, &j, resp)) goto out;
   if (j.report) ledger_touch(ctx->engine->ledger);

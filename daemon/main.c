@@ -19,6 +19,7 @@
 #include "config.h"
 #include "export.h"
 #include "engine.h"
+#include "esc_wire.h"
 #include "escalate.h"
 #include "http.h"
 #include "httpc.h"
@@ -450,6 +451,16 @@ static bool main__store_failing(void *ud, char *why, size_t len)
   return d->store && store_failing(d->store, why, len);
 }
 
+/* The key of acknowledgement links lives beside the database (never in it). */
+static void main__link_key(struct dg_daemon *d)
+{
+  const char *db = main__db_path(d);
+  char path[4096];
+  if (!strcmp(db, ":memory:")) return;
+  snprintf(path, sizeof path, "%s.ackkey", db);
+  escalate_set_link_key_file(d->escalate, path);
+}
+
 static int main__start(struct dg_daemon *d)
 {
   int rc;
@@ -467,8 +478,10 @@ static int main__start(struct dg_daemon *d)
   d->engine_ready = 1;
   if ((rc = escalate_init(&d->escalate, &d->loop, d->cfg, d->store, d->notify))) return rc;
   d->engine.txn.escalate = d->escalate;
+  main__link_key(d);
   if ((rc = notify_resume(d->notify))) return rc;
   if ((rc = escalate_resume(d->escalate))) return rc;
+  esc_wire(d->ledger, d->escalate, &d->ledger_watch);
   if ((rc = ledger_watch_start(&d->ledger_watch, &d->engine))) return rc;
   if ((rc = upload_start(&d->upload, &d->loop, (const struct dg_config *const *)&d->cfg, d->store, d->httpc)))
     return rc;

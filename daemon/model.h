@@ -352,7 +352,7 @@ struct dg_rule {
 #define DG_MAX_VOTE_INPUTS 32
 
 enum dg_channel_type { DG_CHANNEL_WEBHOOK = 1, DG_CHANNEL_DINGTALK, DG_CHANNEL_WECOM, DG_CHANNEL_FEISHU,
-                       DG_CHANNEL_SMTP, DG_CHANNEL_SMS, DG_CHANNEL_VOICE };
+                       DG_CHANNEL_SMTP, DG_CHANNEL_SMS, DG_CHANNEL_VOICE, DG_CHANNEL_MQTT };
 
 /* A notification channel. The channels: section holds plain webhooks; escalation.channels
  * (esc_config.h) holds every type, with the keys below. */
@@ -367,7 +367,8 @@ struct dg_channel {
   size_t n_headers;
   char *body_template;      /* webhook, SMS, voice: request body with {{placeholders}} (NULL: JSON) */
   char *template_code;      /* SMS/voice gateway's pre-approved template */
-  char *username, *from;    /* SMTP */
+  char *username, *from;    /* SMTP; username also MQTT */
+  char *topic;              /* MQTT: topic template ({{person}}, {{channel}}, {{id}}) */
   bool tls;                 /* SMTP: require TLS (CURLUSESSL_ALL) */
   bool markdown;            /* DingTalk/WeCom: markdown instead of text */
   uint32_t rate_per_min;    /* provider limit per channel (0: none) */

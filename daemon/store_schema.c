@@ -275,6 +275,17 @@ const char *const store_migrations[] = {
   "  created_ms INTEGER NOT NULL, last_seen_ms INTEGER NOT NULL, expires_ms INTEGER NOT NULL,"
   "  revoked_ms INTEGER);"
   "CREATE INDEX sessions_login ON sessions(login);",
+  /* hazard escalations: an escalation names the event that started it, and a hazard's escalation
+   * the hazard and the state it started in (hazard_moved_on stops it once the hazard leaves it). */
+  "ALTER TABLE escalations ADD COLUMN event TEXT;"
+  "ALTER TABLE escalations ADD COLUMN hazard_id INTEGER;"
+  "ALTER TABLE escalations ADD COLUMN hazard_state INTEGER;"
+  "CREATE INDEX escalations_hazard ON escalations(hazard_id, id) WHERE hazard_id IS NOT NULL;",
+
+  /* provider rate limits across restarts: each send counted against a limit (a channel's
+   * rate_per_min, a voice number's caps) is logged for an hour, and a start counts them again. */
+  "CREATE TABLE notify_sends (key TEXT NOT NULL, ts_ms INTEGER NOT NULL);"
+  "CREATE INDEX notify_sends_ts ON notify_sends(ts_ms);",
 };
 
 const unsigned store_n_migrations = sizeof store_migrations / sizeof store_migrations[0];

@@ -1,4 +1,5 @@
 #include "ledger.h"
+#include "ledger_events.h"
 
 #include <errno.h>
 #include <stdarg.h>
@@ -23,6 +24,7 @@ struct ledger {
   size_t n_open, cap_open;
   int64_t next_id;
   uint64_t generation;
+  struct ledger_hook hook;
 };
 
 static int ledger__remember(struct ledger *l, const char *measure, int64_t id, const char *code)
@@ -250,3 +252,20 @@ void ledger_forget(struct ledger *l, int64_t hazard_id)
 void ledger_touch(struct ledger *l) { l->generation++; }
 
 uint64_t ledger_generation(const struct ledger *l) { return l->generation; }
+
+void ledger_set_hook(struct ledger *l, const struct ledger_hook *h) { l->hook = *h; }
+
+void *ledger_event_begin(const struct ledger *l, const struct ledger_event *ev, void *change)
+{
+  return l && l->hook.begin ? l->hook.begin(l->hook.arg, ev, change) : change;
+}
+
+int ledger_event_write(const struct ledger *l, struct store_conn *c, const void *change)
+{
+  return l && change && l->hook.write ? l->hook.write(c, change) : SQLITE_OK;
+}
+
+void ledger_event_end(const struct ledger *l, void *change, int rc)
+{
+  if (l && change && l->hook.end) l->hook.end(l->hook.arg, change, rc);
+}

@@ -9,6 +9,7 @@
 #include "array.h"
 #include "evidence.h"
 #include "inspect.h"
+#include "ledger_events.h"
 #include "log.h"
 #include "risk.h"
 
@@ -60,12 +61,14 @@ struct ledger_watch__job {
   struct ledger_watch__verdict *v; /* missed-task pass */
   size_t n;
   struct notify_msg *msgs;
+  void *told;                      /* what the pass means to people (ledger_events.h) */
   int *busy;
   const char *flagged;             /* log text after the count, e.g. "hazard(s) flagged overdue" */
 };
 
 static const char *const ledger_watch__sql_due =
-  "SELECT id, code, danger_level, danger_state, deadline_ms, description, liable_person, unit FROM hazards"
+  "SELECT id, code, danger_level, danger_state, deadline_ms, description, liable_person, unit, measure, assignee,"
+  " rectifier FROM hazards"
   " WHERE danger_state IN (0, 1) AND overdue_ms IS NULL AND deadline_ms IS NOT NULL AND deadline_ms < ?1 ORDER BY id";
 static const char *const ledger_watch__sql_flag =
   "UPDATE hazards SET overdue_ms = ?2, updated_ms = ?2 WHERE id = ?1 AND overdue_ms IS NULL";
@@ -155,6 +158,16 @@ static void ledger_watch__msgs(struct ledger_watch__job *j, const struct engine 
   char *body = ledger_watch__body(e->cfg, st, j->now_ms);
   ledger_watch__announce(&j->msgs, e, prio, ref, body, j->now_ms);
   free(body);
+  struct ledger_event ev = {.kind = LEDGER_EV_HAZARD_OVERDUE, .ts_ms = j->now_ms, .hazard_id = sqlite3_column_int64(st, 0),
+                            .code = (const char *)sqlite3_column_text(st, 1), .danger_level = sqlite3_column_int(st, 2),
+                            .state = sqlite3_column_int(st, 3), .deadline_ms = sqlite3_column_int64(st, 4),
+                            .description = (const char *)sqlite3_column_text(st, 5),
+                            .liable = (const char *)sqlite3_column_text(st, 6),
+                            .unit = (const char *)sqlite3_column_text(st, 7),
+                            .measure = (const char *)sqlite3_column_text(st, 8),
+                            .assignee = (const char *)sqlite3_column_text(st, 9),
+                            .rectifier = (const char *)sqlite3_column_text(st, 10)};
+  j->told = ledger_event_begin(e->ledger, &ev, j->told);
 }
 
 /* ---- the job ----------------------------------------------------------------------------------- */
@@ -176,11 +189,13 @@ static int ledger_watch__work(struct store_conn *c, void *arg)
     sqlite3_bind_int(st, 3, j->hz[i].state);
     if ((rc = store_step_done(st)) != SQLITE_OK) return rc;
   }
-  return notify_msg_write(c, j->msgs);
+  int rc = notify_msg_write(c, j->msgs);
+  return rc == SQLITE_OK ? ledger_event_write(j->w->e->ledger, c, j->told) : rc;
 }
 
 static void ledger_watch__job_free(struct ledger_watch__job *j)
 {
+  ledger_event_end(j->w->e->ledger, j->told, -ECANCELED);
   notify_msg_free_list(j->msgs);
   free(j->hz);
   free(j->v);
@@ -191,6 +206,8 @@ static void ledger_watch__done(void *arg, int rc)
 {
   struct ledger_watch__job *j = arg;
   *j->busy = 0;
+  ledger_event_end(j->w->e->ledger, j->told, rc);
+  j->told = NULL;
   if (rc == 0) {
     DG_INFO("ledger", "%zu %s", j->n, j->flagged);
     notify_send(j->w->e->notify, j->msgs);
@@ -294,6 +311,13 @@ static int ledger_watch__set_level(struct ledger_watch *w, uint32_t u, enum dg_l
 static const struct ledger_watch__level *ledger_watch__get_level(const struct ledger_watch *w, uint32_t u)
 {
   return w->unit_level[u] == RISK_NO_UNIT ? NULL : &w->levels[w->unit_level[u]];
+}
+
+enum dg_level ledger_watch_level(const struct ledger_watch *w, const char *unit)
+{
+  for (size_t i = 0; w && unit && i < w->n_levels; i++)
+    if (!strcmp(w->levels[i].unit, unit)) return w->levels[i].level;
+  return DG_LEVEL_NONE;
 }
 
 static int ledger_watch__load_levels(struct ledger_watch *w)
@@ -719,7 +743,8 @@ static int ledger_watch__missed_work(struct store_conn *c, void *arg)
     int rc = store_step_done(st);
     if (rc != SQLITE_OK) return rc;
   }
-  return notify_msg_write(c, j->msgs);
+  int rc = notify_msg_write(c, j->msgs);
+  return rc == SQLITE_OK ? ledger_event_write(j->w->e->ledger, c, j->told) : rc;
 }
 
 /* The verdict on a past-due task: 1 (filled *v), 0 (not yet: a monitored period's last samples
@@ -771,6 +796,11 @@ static int ledger_watch__collect_missed(struct ledger_watch *w, struct ledger_wa
     ledger_watch__announce(&j->msgs, e, ledger_watch__priority_of_level(m ? m->event->level : DG_LEVEL_BLUE), ref,
                            body, j->now_ms);
     free(body);
+    struct ledger_event ev = {.kind = LEDGER_EV_INSPECTION_MISSED, .ts_ms = j->now_ms, .task_id = v->id,
+                              .measure = (const char *)sqlite3_column_text(st, 1),
+                              .unit = (const char *)sqlite3_column_text(st, 2), .due_ms = sqlite3_column_int64(st, 4),
+                              .description = m ? m->desc : NULL};
+    j->told = ledger_event_begin(e->ledger, &ev, j->told);
   }
   sqlite3_reset(st);
   if (err) return err;

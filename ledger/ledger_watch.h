@@ -35,6 +35,10 @@ int ledger_watch_overdue(struct ledger_watch *w, int64_t now_ms);
  * submitted, or a negative errno. */
 int ledger_watch_risk(struct ledger_watch *w, int64_t now_ms);
 
+/* The last recorded current level of unit `unit` (its dynamic colour), or DG_LEVEL_NONE when
+ * none was recorded (the unit is at its assessed level). */
+enum dg_level ledger_watch_level(const struct ledger_watch *w, const char *unit);
+
 /* Creates, for each measure, the task of the period that contains now_ms when it does not exist
  * yet (inspect.h: the measure's check_cycle, else the cycle by the level of its event; periods
  * counted from the first task of the measure's current cycle, starting at local midnight (a

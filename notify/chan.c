@@ -18,7 +18,7 @@
 struct chan_msg {
   cJSON *root;
   const char *title, *text, *link;
-  const char *name, *phone, *email, *im;
+  const char *name, *phone, *email, *im, *person;
 };
 
 static const char *chan__str(const cJSON *o, const char *key)
@@ -42,6 +42,7 @@ static int chan__parse(const char *body, struct chan_msg *m)
   m->phone = chan__str(to, "phone");
   m->email = chan__str(to, "email");
   m->im = chan__str(to, "im");
+  m->person = chan__str(to, "person");
   return 0;
 }
 
@@ -249,6 +250,26 @@ static int chan__template(const struct dg_channel *ch, const struct chan_msg *m,
   return 0;
 }
 
+/* ---- MQTT: the message's JSON with its outbox id as the idempotency key ---- */
+
+#define CHAN_MQTT_TOPIC "dualguard/notify/{{person}}"
+
+static int chan__mqtt(const struct dg_channel *ch, struct chan_msg *m, int64_t id, struct chan_req *r)
+{
+  char idtext[24];
+  snprintf(idtext, sizeof idtext, "%lld", (long long)id);
+  const char *vars[] = {"person", m->person ? m->person : "all", "channel", ch->id, "id", idtext, NULL};
+  if (!(r->topic = chan_expand(ch->topic ? ch->topic : CHAN_MQTT_TOPIC, vars, false))) return -ENOMEM;
+  cJSON_DeleteItemFromObjectCaseSensitive(m->root, "id");
+  cJSON_DeleteItemFromObjectCaseSensitive(m->root, "idempotency_key");
+  cJSON_AddNumberToObject(m->root, "id", (double)id);
+  cJSON_AddStringToObject(m->root, "idempotency_key", idtext);
+  if (!(r->body = cJSON_PrintUnformatted(m->root))) return -ENOMEM;
+  r->body_len = strlen(r->body);
+  r->content_type = "application/json; charset=utf-8";
+  return 0;
+}
+
 /* ---- e-mail ---- */
 
 static int chan__mail(const struct dg_channel *ch, const struct chan_msg *m, int64_t id, int64_t now_ms,
@@ -314,6 +335,7 @@ int chan_encode(const struct dg_channel *ch, int64_t id, const char *body, int64
   case DG_CHANNEL_WECOM: rc = chan__wecom(ch, &m, out); break;
   case DG_CHANNEL_FEISHU: rc = chan__feishu(ch, &m, now_ms, out); break;
   case DG_CHANNEL_SMTP: rc = chan__mail(ch, &m, id, now_ms, out); break;
+  case DG_CHANNEL_MQTT: rc = chan__mqtt(ch, &m, id, out); break;
   case DG_CHANNEL_SMS:
   case DG_CHANNEL_VOICE:
     if (!m.phone) rc = -EINVAL;
@@ -330,7 +352,7 @@ int chan_encode(const struct dg_channel *ch, int64_t id, const char *body, int64
     }
   }
   cJSON_Delete(m.root);
-  if (!rc && !out->smtp) rc = chan__headers(ch, id, out);
+  if (!rc && !out->smtp && ch->type != DG_CHANNEL_MQTT) rc = chan__headers(ch, id, out);
   if (!rc && !out->url && !(out->url = strdup(ch->url))) rc = -ENOMEM;
   if (rc) chan_req_free(out);
   return rc;
@@ -344,6 +366,7 @@ void chan_req_free(struct chan_req *r)
   free(r->mail_from);
   free(r->rcpt);
   free(r->number);
+  free(r->topic);
   memset(r, 0, sizeof *r);
 }
 
@@ -395,6 +418,11 @@ enum chan_verdict chan_verdict(const struct dg_channel *ch, long status, const c
 {
   *min_delay_ms = 0;
   why[0] = '\0';
+  if (ch->type == DG_CHANNEL_MQTT) { /* mqttpub: 1 once the broker's PUBACK arrived */
+    if (status == 1) return CHAN_DELIVERED;
+    snprintf(why, len, "no PUBACK");
+    return CHAN_RETRY;
+  }
   if (ch->type == DG_CHANNEL_SMTP) {
     if (status >= 200 && status < 300) return CHAN_DELIVERED;
     snprintf(why, len, "SMTP %ld", status);

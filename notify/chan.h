@@ -26,6 +26,7 @@ struct chan_req {
   bool smtp;                           /* body is an RFC 5322 message for mail_from → rcpt */
   char *mail_from, *rcpt;
   char *number;                        /* SMS/voice: the number called (for caps) */
+  char *topic;                         /* MQTT: the topic the body is published to (url: the broker) */
 };
 
 /* Builds the request for outbox row `id` holding `body` on channel ch at wall time now_ms

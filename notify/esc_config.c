@@ -15,15 +15,28 @@ static const char *const esc__events[] = {"alarm_activate", "alarm_escalate", "a
                                           "major_hazard_opened", "inspection_missed", "driver_fault", NULL};
 static const char *const esc__stops[] = {"acknowledged", "shelved", "out_of_service", "returned_to_normal",
                                          "hazard_moved_on", NULL};
-static const char *const esc__resp[] = {"measure", "unit", "hazard_source", NULL};
+static const char *const esc__resp[] = {"measure", "unit", "hazard_source", "hazard", NULL};
 static const char *const esc__levels[] = {"blue", "yellow", "orange", "red", NULL};
-static const char *const esc__types[] = {"webhook", "dingtalk", "wecom", "feishu", "smtp", "sms", "voice", NULL};
+static const char *const esc__types[] = {"webhook", "dingtalk", "wecom", "feishu", "smtp", "sms", "voice", "mqtt", NULL};
 static const char *const esc__langs[] = {"zh", "en", NULL};
 static const char *const esc__periods[] = {"daily", "weekly", NULL};
 
 const char *esc_event_name(enum esc_event ev)
 {
   return ev < ESC_EV_COUNT ? esc__events[ev] : "unknown";
+}
+
+enum esc_event esc_event_parse(const char *s)
+{
+  for (int i = 0; s && i < ESC_EV_COUNT; i++)
+    if (!strcmp(s, esc__events[i])) return (enum esc_event)i;
+  return ESC_EV_COUNT;
+}
+
+int esc_event_is_ledger(enum esc_event ev)
+{
+  return ev == ESC_EV_HAZARD_OPENED || ev == ESC_EV_HAZARD_SUBMITTED || ev == ESC_EV_HAZARD_OVERDUE ||
+         ev == ESC_EV_MAJOR_HAZARD_OPENED || ev == ESC_EV_INSPECTION_MISSED;
 }
 
 static struct esc_config *esc__cfg(struct dg_ycheck *y) { return cfg_ctx(y)->c->esc; }
@@ -147,7 +160,7 @@ static int esc__secret_env(struct dg_ycheck *y, const struct dg_yseen *s, const 
 
 enum { CH_ID, CH_TYPE, CH_URL, CH_URL_FILE, CH_URL_ENV, CH_SECRET, CH_SECRET_FILE, CH_SECRET_ENV, CH_TIMEOUT,
        CH_EXPIRE, CH_HEADERS, CH_BODY, CH_TEMPLATE, CH_USER, CH_FROM, CH_TLS, CH_MARKDOWN, CH_RATE, CH_NUM_MIN,
-       CH_NUM_HOUR, CH_FALLBACK };
+       CH_NUM_HOUR, CH_FALLBACK, CH_TOPIC };
 static const struct dg_yfield esc__channel_fields[] = {
   [CH_ID] = YF_STR("id", struct dg_channel, id, DG_YF_REQ),
   [CH_TYPE] = YF_ENUM("type", struct dg_channel, type, DG_YF_REQ, esc__types),
@@ -170,6 +183,7 @@ static const struct dg_yfield esc__channel_fields[] = {
   [CH_NUM_MIN] = YF_NUM("per_number_per_min", DG_YK_U32, struct dg_channel, per_number_per_min, 0, 0, 1000),
   [CH_NUM_HOUR] = YF_NUM("per_number_per_hour", DG_YK_U32, struct dg_channel, per_number_per_hour, 0, 0, 10000),
   [CH_FALLBACK] = YF_NODE("fallback", 0),
+  [CH_TOPIC] = YF_STR("topic", struct dg_channel, topic, 0),
 };
 
 static int esc__headers(struct dg_ycheck *y, const struct dg_ynode *n, void *obj)
@@ -195,15 +209,22 @@ static int esc__headers(struct dg_ycheck *y, const struct dg_ynode *n, void *obj
 static int esc__channel_check(struct dg_ycheck *y, const struct dg_ynode *n, struct dg_channel *ch,
                               const struct dg_yseen *s)
 {
-  static const char *const http[] = {"http://", "https://", NULL}, *const smtp[] = {"smtp://", "smtps://", NULL};
-  bool is_smtp = ch->type == DG_CHANNEL_SMTP;
+  static const char *const http[] = {"http://", "https://", NULL}, *const smtp[] = {"smtp://", "smtps://", NULL},
+                           *const mqtt[] = {"tcp://", "ssl://", NULL};
+  bool is_smtp = ch->type == DG_CHANNEL_SMTP, is_mqtt = ch->type == DG_CHANNEL_MQTT;
   if (!ch->url) return dg_yc_fail(y, n, "missing required key 'url' (or 'url_file', 'url_env')");
-  if (!dg_yc_has_scheme(ch->url, is_smtp ? smtp : http))
+  if (!dg_yc_has_scheme(ch->url, is_smtp ? smtp : is_mqtt ? mqtt : http))
     return dg_yc_failk(y, s->val[CH_URL] ? s->val[CH_URL] : n, "url", "expected %s URL",
-                       is_smtp ? "an smtp:// or smtps://" : "an http:// or https://");
+                       is_smtp ? "an smtp:// or smtps://" : is_mqtt ? "a tcp:// or ssl:// broker" : "an http:// or https://");
   if (is_smtp && !ch->from) return dg_yc_fail(y, n, "missing required key 'from' (the sender address)");
   for (int k = CH_USER; k <= CH_TLS && !is_smtp; k++)
-    if (s->key[k]) return dg_yc_fail(y, s->key[k], "'%s' is only valid for smtp channels", esc__channel_fields[k].key);
+    if (s->key[k] && !(is_mqtt && k == CH_USER))
+      return dg_yc_fail(y, s->key[k], "'%s' is only valid for smtp channels", esc__channel_fields[k].key);
+  if (s->key[CH_TOPIC] && !is_mqtt) return dg_yc_fail(y, s->key[CH_TOPIC], "'topic' is only valid for mqtt channels");
+  if (is_mqtt && (s->key[CH_HEADERS] || s->key[CH_BODY]))
+    return dg_yc_fail(y, s->key[CH_HEADERS] ? s->key[CH_HEADERS] : s->key[CH_BODY],
+                      "'%s' is not valid for mqtt channels (the payload is the message's JSON)",
+                      s->key[CH_HEADERS] ? "headers" : "body_template");
   if ((ch->type == DG_CHANNEL_SMS || ch->type == DG_CHANNEL_VOICE) && !ch->body_template)
     return dg_yc_fail(y, n, "missing required key 'body_template' (the gateway request)");
   if (s->key[CH_FALLBACK] && ch->type != DG_CHANNEL_VOICE)
@@ -404,7 +425,7 @@ static int esc__policy(struct dg_ycheck *y, const struct dg_ynode *n, void *item
 {
   struct esc_policy *p = item;
   struct dg_yseen s;
-  p->stop_mask = ESC_STOP_ACKED | ESC_STOP_SHELVED | ESC_STOP_OUT_OF_SERVICE;
+  p->stop_mask = ESC_STOP_ACKED | ESC_STOP_SHELVED | ESC_STOP_OUT_OF_SERVICE | ESC_STOP_HAZARD_MOVED;
   int rc = DG_YC_MAP(y, n, esc__policy_fields, p, &s);
   for (size_t k = 0; !rc && k < i; k++)
     if (!strcmp(esc__cfg(y)->policies[k].id, p->id))
@@ -502,6 +523,7 @@ static void esc__free_channel(struct dg_channel *ch)
   free(ch->headers);
   free(ch->body_template);
   free(ch->template_code);
+  free(ch->topic);
   free(ch->username);
   free(ch->from);
 }

@@ -21,13 +21,17 @@ enum esc_event {
   ESC_EV_DRIVER_FAULT, ESC_EV_COUNT
 };
 const char *esc_event_name(enum esc_event ev);
+/* The event named s, ESC_EV_COUNT when none (or s NULL). */
+enum esc_event esc_event_parse(const char *s);
+/* A hazard or inspection event (not an alarm's)? */
+int esc_event_is_ledger(enum esc_event ev);
 
 /* Stop conditions (bits of esc_policy.stop_mask). */
 enum { ESC_STOP_ACKED = 1, ESC_STOP_SHELVED = 2, ESC_STOP_OUT_OF_SERVICE = 4, ESC_STOP_RTN = 8,
        ESC_STOP_HAZARD_MOVED = 16 };
 
 /* Whose responsible person a tier tells (bits of esc_tier.responsible). */
-enum { ESC_RESP_MEASURE = 1, ESC_RESP_UNIT = 2, ESC_RESP_SOURCE = 4 };
+enum { ESC_RESP_MEASURE = 1, ESC_RESP_UNIT = 2, ESC_RESP_SOURCE = 4, ESC_RESP_HAZARD = 8 /* liable, assignee, rectifier */ };
 
 struct esc_rota;
 
@@ -57,7 +61,7 @@ struct esc_policy {
   struct esc_tier *tiers;
   size_t n_tiers;
   bool repeat_last;           /* the last tier is told again every timeout until a stop */
-  unsigned stop_mask;         /* ESC_STOP_*; default acknowledged, shelved, out of service */
+  unsigned stop_mask;         /* ESC_STOP_*; default acknowledged, shelved, out of service, hazard moved on */
   struct esc_stage_map *stages;
   size_t n_stages;
 };

@@ -51,6 +51,9 @@ static const char *esc__event_zh(enum esc_event ev)
   case ESC_EV_ALARM_ACK: return "报警已确认";
   case ESC_EV_HAZARD_OPENED: return "隐患整改通知";
   case ESC_EV_MAJOR_HAZARD_OPENED: return "重大隐患";
+  case ESC_EV_HAZARD_SUBMITTED: return "隐患待验收";
+  case ESC_EV_HAZARD_OVERDUE: return "隐患超期";
+  case ESC_EV_INSPECTION_MISSED: return "排查未完成";
   case ESC_EV_DRIVER_FAULT: return "通信故障";
   default: return "报警";
   }
@@ -64,6 +67,9 @@ static const char *esc__event_en(enum esc_event ev)
   case ESC_EV_ALARM_ACK: return "Alarm acknowledged";
   case ESC_EV_HAZARD_OPENED: return "Hazard to rectify";
   case ESC_EV_MAJOR_HAZARD_OPENED: return "MAJOR hazard";
+  case ESC_EV_HAZARD_SUBMITTED: return "Hazard to accept";
+  case ESC_EV_HAZARD_OVERDUE: return "Hazard overdue";
+  case ESC_EV_INSPECTION_MISSED: return "Inspection missed";
   case ESC_EV_DRIVER_FAULT: return "Communication fault";
   default: return "Alarm";
   }
@@ -114,6 +120,45 @@ int esc_text_alarm(const cJSON *ctx, enum esc_event ev, uint32_t tier, enum esc_
     snprintf(body, sizeof body, "%s %s %s：%s%s%s%s%s（%s）\n%s 第%u级通知%s%s%s%s%s", site ? site : "", unit ? unit : "",
              point ? point : "", value, eu ? " " : "", eu ? eu : "", limit[0] ? "，限值 " : "", limit, stage ? stage : "-",
              when, tier + 1, liable ? " 责任人：" : "", liable ? liable : "", hz, todo ? "\n处置：" : "", todo ? todo : "");
+  }
+  *title = strdup(head);
+  *text = strdup(body);
+  if (*title && *text) return 0;
+  free(*title);
+  free(*text);
+  return -ENOMEM;
+}
+
+int esc_text_hazard(const cJSON *ctx, enum esc_event ev, uint32_t tier, enum esc_lang lang, int32_t utc_offset_min,
+                    char **title, char **text)
+{
+  char when[32], due[32], what[64] = "";
+  esc__when(ctx, "ts_ms", utc_offset_min, when, sizeof when);
+  esc__when(ctx, "deadline_ms", utc_offset_min, due, sizeof due);
+  if (!due[0]) esc__when(ctx, "due_ms", utc_offset_min, due, sizeof due);
+  const char *site = esc__s(ctx, "site"), *unit = esc__s(ctx, "unit_name"), *prio = esc__s(ctx, "priority");
+  const char *level = esc__s(ctx, "level"), *liable = esc__s(ctx, "liable_name"), *todo = esc__s(ctx, "todo");
+  const char *code = esc__s(ctx, "hazard_code"), *desc = esc__s(ctx, "description"), *measure = esc__s(ctx, "measure");
+  const cJSON *task = cJSON_GetObjectItemCaseSensitive(ctx, "task");
+  int en = lang == ESC_LANG_EN;
+  if (!unit) unit = esc__s(ctx, "unit");
+  if (code) snprintf(what, sizeof what, "%s", code);
+  else if (cJSON_IsNumber(task)) snprintf(what, sizeof what, en ? "task %lld" : "任务 %lld", (long long)task->valuedouble);
+  char head[256], body[1536];
+  if (en) {
+    snprintf(head, sizeof head, "[%s%s%s] %s %s", prio ? prio : "-", level ? "/" : "", level ? level : "",
+             esc__event_en(ev), what);
+    snprintf(body, sizeof body, "%s %s%s%s: %s\n%s%s%s%s%s | tier %u%s%s%s%s", site ? site : "", unit ? unit : "",
+             measure ? " measure " : "", measure ? measure : "", desc ? desc : "", when, code ? " | hazard " : "",
+             code ? code : "", due[0] ? (code ? ", rectify by " : " | due ") : "", due, tier + 1, liable ? " | liable: " : "",
+             liable ? liable : "", todo ? "\nDo now: " : "", todo ? todo : "");
+  } else {
+    const char *lz = esc__level_zh(level);
+    snprintf(head, sizeof head, "【%s·%s%s%s】%s", esc__event_zh(ev), esc__prio_zh(prio), lz ? "·" : "", lz ? lz : "", what);
+    snprintf(body, sizeof body, "%s %s%s%s：%s\n%s%s%s%s%s 第%u级通知%s%s%s%s", site ? site : "", unit ? unit : "",
+             measure ? " 措施 " : "", measure ? measure : "", desc ? desc : "", when, code ? " 隐患 " : "", code ? code : "",
+             due[0] ? (code ? " 整改期限 " : " 应完成于 ") : "", due, tier + 1, liable ? " 责任人：" : "",
+             liable ? liable : "", todo ? "\n处置：" : "", todo ? todo : "");
   }
   *title = strdup(head);
   *text = strdup(body);

@@ -19,4 +19,9 @@ void esc_fmt_value(char *buf, size_t len, double v);
 int esc_text_alarm(const cJSON *ctx, enum esc_event ev, uint32_t tier, enum esc_lang lang, int32_t utc_offset_min,
                    char **title, char **text);
 
+/* The same for a hazard or inspection event (escalate.c: hazard_code, description, unit,
+ * measure, priority, level, liable_name, ts_ms, deadline_ms or a task's due_ms, todo). */
+int esc_text_hazard(const cJSON *ctx, enum esc_event ev, uint32_t tier, enum esc_lang lang, int32_t utc_offset_min,
+                    char **title, char **text);
+
 #endif

@@ -6,18 +6,20 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/random.h>
 
+#include "acklink.h"
 #include "esc_sched.h"
 #include "esc_text.h"
 #include "log.h"
 
 #define ESC_MAX_RECIPIENTS 64
-#define ESC_TOKEN_BYTES 16
 
 /* One running escalation. */
 struct esc_run {
   int64_t id, alarm_id;
+  enum esc_event kind;      /* what started it (the words of its messages) */
+  int64_t hazard_id;        /* a hazard's escalation (0: an alarm's) */
+  int hazard_state;         /* the hazard's state that started it (hazard_moved_on: it left it) */
   char *policy;             /* policy id (re-resolved after a reload) */
   struct esc_sched s;
   int64_t next_ms;          /* INT64_MAX: nothing scheduled */
@@ -49,13 +51,17 @@ struct escalate {
   struct esc__used *spending; /* links spent whose used_ms is not committed yet */
   struct esc_digest *digests;
   uv_timer_t dtimer;          /* sends digests whose window has ended */
+  unsigned char link_key[ACKLINK_KEY_BYTES]; /* derives acknowledgement links' tokens */
+  escalate_level_fn level_fn; /* the units' current colour */
+  void *level_arg;
 };
 
 /* Rows of one transaction. */
 struct esc_snap {
-  int64_t id, alarm_id, tier_start_ms, last_notify_ms, next_ms, created_ms, updated_ms;
+  int64_t id, alarm_id, tier_start_ms, last_notify_ms, next_ms, created_ms, updated_ms, hazard_id;
   uint32_t tier, steps;
-  int state;
+  int state, hazard_state;
+  enum esc_event kind;
   char *policy, *ctx, *stop_reason;
   struct esc_snap *next;
 };
@@ -99,6 +105,8 @@ struct esc_digest {
 
 static void escalate__arm(struct escalate *x);
 static void esc__on_dtimer(uv_timer_t *t);
+static void esc__step_done(void *arg, int rc);
+static char *esc__render(void *arg, const char *body);
 
 /* ---- heap ---------------------------------------------------------------------------------- */
 
@@ -161,7 +169,7 @@ static void esc__run_free(struct esc_run *r)
 static struct esc_run *esc__find_alarm(const struct escalate *x, int64_t alarm_id)
 {
   for (size_t i = 0; i < x->n; i++)
-    if (x->heap[i]->alarm_id == alarm_id) return x->heap[i];
+    if (x->heap[i]->alarm_id == alarm_id && !x->heap[i]->hazard_id) return x->heap[i];
   return NULL;
 }
 
@@ -204,6 +212,11 @@ int escalate_init(struct escalate **out, uv_loop_t *loop, const struct dg_config
     free(x);
     return -EIO;
   }
+  if (acklink_key_random(x->link_key)) {
+    free(x);
+    return -EIO;
+  }
+  notify_set_render(notify, esc__render, x);
   uv_timer_init(loop, &x->timer);
   x->timer.data = x;
   uv_timer_init(loop, &x->dtimer);
@@ -213,6 +226,12 @@ int escalate_init(struct escalate **out, uv_loop_t *loop, const struct dg_config
 }
 
 void escalate_set_config(struct escalate *x, const struct dg_config *cfg) { x->cfg = cfg; }
+
+void escalate_set_level_source(struct escalate *x, escalate_level_fn fn, void *arg)
+{
+  x->level_fn = fn;
+  x->level_arg = arg;
+}
 
 /* ---- changes ------------------------------------------------------------------------------- */
 
@@ -230,6 +249,7 @@ static void esc__snap(struct esc_change *ch, const struct esc_run *r, int state,
   *s = (struct esc_snap){.id = r->id, .alarm_id = r->alarm_id, .tier_start_ms = r->s.tier_start_ms,
                          .last_notify_ms = r->s.last_notify_ms, .next_ms = r->next_ms, .created_ms = r->created_ms,
                          .updated_ms = now, .tier = r->s.tier, .steps = r->steps, .state = state,
+                         .hazard_id = r->hazard_id, .hazard_state = r->hazard_state, .kind = r->kind,
                          .policy = strdup(r->policy), .ctx = strdup(r->ctx), .stop_reason = why ? strdup(why) : NULL};
   s->next = ch->snaps;
   ch->snaps = s;
@@ -287,7 +307,8 @@ void escalate_change_free(struct esc_change *ch)
 
 static const char *const esc__sql_snap =
   "INSERT OR REPLACE INTO escalations (id, alarm_id, policy, state, tier, tier_start_ms, last_notify_ms, next_ms,"
-  " steps, stop_reason, context, created_ms, updated_ms) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)";
+  " steps, stop_reason, context, created_ms, updated_ms, event, hazard_id, hazard_state)"
+  " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16)";
 static const char *const esc__sql_step =
   "INSERT INTO escalation_steps (id, escalation_id, alarm_id, ts_ms, tier, action, detail)"
   " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)";
@@ -306,7 +327,8 @@ static int esc__write_snaps(struct store_conn *c, const struct esc_snap *s)
   sqlite3_stmt *st = store_stmt(c, esc__sql_snap);
   if (!st) return SQLITE_ERROR;
   sqlite3_bind_int64(st, 1, s->id);
-  sqlite3_bind_int64(st, 2, s->alarm_id);
+  if (s->alarm_id) sqlite3_bind_int64(st, 2, s->alarm_id);
+  else sqlite3_bind_null(st, 2);
   store_bind_text(st, 3, s->policy);
   sqlite3_bind_int(st, 4, s->state);
   sqlite3_bind_int(st, 5, (int)s->tier);
@@ -319,6 +341,14 @@ static int esc__write_snaps(struct store_conn *c, const struct esc_snap *s)
   store_bind_text(st, 11, s->ctx);
   sqlite3_bind_int64(st, 12, s->created_ms);
   sqlite3_bind_int64(st, 13, s->updated_ms);
+  store_bind_text(st, 14, esc_event_name(s->kind));
+  if (s->hazard_id) {
+    sqlite3_bind_int64(st, 15, s->hazard_id);
+    sqlite3_bind_int(st, 16, s->hazard_state);
+  } else {
+    sqlite3_bind_null(st, 15);
+    sqlite3_bind_null(st, 16);
+  }
   return store_step_done(st);
 }
 
@@ -331,7 +361,8 @@ int escalate_write(struct store_conn *c, const struct esc_change *ch)
     if (!st) return SQLITE_ERROR;
     sqlite3_bind_int64(st, 1, s->id);
     sqlite3_bind_int64(st, 2, s->esc_id);
-    sqlite3_bind_int64(st, 3, s->alarm_id);
+    if (s->alarm_id) sqlite3_bind_int64(st, 3, s->alarm_id);
+    else sqlite3_bind_null(st, 3);
     sqlite3_bind_int64(st, 4, s->ts_ms);
     if (s->tier >= 0) sqlite3_bind_int(st, 5, s->tier + 1);
     store_bind_text(st, 6, s->action);
@@ -396,6 +427,9 @@ static size_t esc__recipients(const struct escalate *x, const struct esc_tier *t
   if ((t->responsible & ESC_RESP_SOURCE) && u && u->source)
     for (size_t i = 0; i < u->source->n_units; i++)
       esc__add_person(out, &n, dg_config_person(c, u->source->units[i].person));
+  const cJSON *hp = cJSON_GetObjectItemCaseSensitive(ctx, "hazard_people"), *e;
+  if (t->responsible & ESC_RESP_HAZARD)
+    cJSON_ArrayForEach(e, hp) if (cJSON_IsString(e)) esc__add_person(out, &n, dg_config_person(c, e->valuestring));
   if (t->rota) esc__add_person(out, &n, esc_rota_on_call(t->rota, now));
   return n;
 }
@@ -417,37 +451,71 @@ static int esc__reachable(const struct dg_person *p, const struct dg_channel *ch
   return 1;
 }
 
-/* A one-time link acknowledging alarm r->alarm_id as p; only its hash is kept. */
-static char *esc__link(struct escalate *x, struct esc_change *ch, const struct esc_run *r, const struct dg_person *p,
-                       int64_t now)
+/* A one-time link acknowledging alarm r->alarm_id as p: its id (0: none), which the message
+ * carries until it is sent (esc__render); only the token's hash is kept. */
+static int64_t esc__link(struct escalate *x, struct esc_change *ch, const struct esc_run *r, const struct dg_person *p,
+                         int64_t now)
 {
   const struct esc_config *e = x->cfg->esc;
-  unsigned char raw[ESC_TOKEN_BYTES], digest[SHA256_DIGEST_LENGTH];
-  char token[2 * ESC_TOKEN_BYTES + 1];
-  if (!e->dashboard_url || getrandom(raw, sizeof raw, 0) != (ssize_t)sizeof raw) return NULL;
-  for (size_t i = 0; i < sizeof raw; i++) snprintf(token + 2 * i, 3, "%02x", raw[i]);
+  char token[ACKLINK_TOKEN_LEN + 1];
+  if (!e->dashboard_url) return 0;
   struct esc_link *l = calloc(1, sizeof *l);
   if (!l || !(l->person = strdup(p->id))) {
     free(l);
-    return NULL;
+    return 0;
   }
-  SHA256((const unsigned char *)token, strlen(token), digest);
-  for (size_t i = 0; i < sizeof digest; i++) snprintf(l->hash + 2 * i, 3, "%02x", digest[i]);
   l->id = x->next_link_id++;
+  acklink_token(x->link_key, l->id, token);
+  acklink_hash(token, l->hash);
   l->alarm_id = r->alarm_id;
   l->esc_id = r->id;
   l->created_ms = now;
   l->expires_ms = now + (int64_t)e->link_ttl_s * 1000;
   l->next = ch->links;
   ch->links = l;
-  size_t len = strlen(e->dashboard_url) + sizeof token + 32;
+  return l->id;
+}
+
+/* At send time (notify's render hook): the acknowledgement link's token goes into the message. */
+static char *esc__render(void *arg, const char *body)
+{
+  struct escalate *x = arg;
+  const struct esc_config *e = x->cfg->esc;
+  if (!e || !e->dashboard_url || !strstr(body, "\"ack_link\"")) return NULL;
+  cJSON *root = cJSON_Parse(body);
+  const cJSON *id = cJSON_GetObjectItemCaseSensitive(root, "ack_link");
+  char *out = NULL, token[ACKLINK_TOKEN_LEN + 1], url[1024];
+  if (cJSON_IsNumber(id)) {
+    acklink_token(x->link_key, (int64_t)id->valuedouble, token);
+    snprintf(url, sizeof url, "%s/ack?token=%s", e->dashboard_url, token);
+    cJSON_DeleteItemFromObjectCaseSensitive(root, "ack_link");
+    cJSON_DeleteItemFromObjectCaseSensitive(root, "link");
+    cJSON_AddStringToObject(root, "link", url);
+    out = cJSON_PrintUnformatted(root);
+  }
+  cJSON_Delete(root);
+  return out;
+}
+
+int escalate_set_link_key_file(struct escalate *x, const char *path)
+{
+  int rc = acklink_key_load(path, x->link_key);
+  if (rc) DG_ERR("escalate", "acknowledgement link key %s: %s; links last until the next start", path, strerror(-rc));
+  return rc;
+}
+
+/* A hazard's page on the dashboard (no token: nothing to acknowledge there without a login). */
+static char *esc__page_link(const struct esc_config *e, const struct esc_run *r)
+{
+  if (!e->dashboard_url || !r->hazard_id) return NULL;
+  size_t len = strlen(e->dashboard_url) + 48;
   char *url = malloc(len);
-  if (url) snprintf(url, len, "%s/ack?token=%s", e->dashboard_url, token);
+  if (url) snprintf(url, len, "%s/#hazards/%lld", e->dashboard_url, (long long)r->hazard_id);
   return url;
 }
 
 static char *esc__envelope(const struct dg_person *p, const struct dg_channel *chn, const char *title,
-                           const char *text, const char *link, const struct esc_run *r, uint32_t tier,
+                           const char *text, const char *link, int64_t ack, const struct esc_run *r, uint32_t tier,
                            const char *priority)
 {
   cJSON *root = cJSON_CreateObject(), *to = cJSON_AddObjectToObject(root, "to");
@@ -460,8 +528,10 @@ static char *esc__envelope(const struct dg_person *p, const struct dg_channel *c
   cJSON_AddStringToObject(root, "title", title);
   cJSON_AddStringToObject(root, "text", text);
   if (link) cJSON_AddStringToObject(root, "link", link);
+  if (ack) cJSON_AddNumberToObject(root, "ack_link", (double)ack); /* its token is rendered when sent */
   if (priority) cJSON_AddStringToObject(root, "priority", priority);
-  cJSON_AddNumberToObject(root, "alarm_id", (double)r->alarm_id);
+  if (r->alarm_id) cJSON_AddNumberToObject(root, "alarm_id", (double)r->alarm_id);
+  if (r->hazard_id) cJSON_AddNumberToObject(root, "hazard_id", (double)r->hazard_id);
   cJSON_AddNumberToObject(root, "escalation", (double)r->id);
   cJSON_AddNumberToObject(root, "tier", tier + 1);
   char *s = cJSON_PrintUnformatted(root);
@@ -535,14 +605,11 @@ static char *esc__digest_body(const struct dg_person *p, const struct dg_channel
   return s;
 }
 
-/* Counts a message to p on chn; when it is one too many for the window, it joins the window's
- * digest (a row committed now, sent when the window ends) instead: 1, else 0. */
-static int esc__digest(struct escalate *x, struct esc_change *ch, const struct dg_person *p,
-                       const struct dg_channel *chn, const char *title, int64_t now)
+/* The digest of person `person` on channel `channel` (made when absent; NULL without memory). */
+static struct esc_digest *esc__digest_of(struct escalate *x, const char *person, const char *channel)
 {
-  const struct esc_config *e = x->cfg->esc;
   char key[160];
-  snprintf(key, sizeof key, "%s|%s", p->id, chn->id);
+  snprintf(key, sizeof key, "%s|%s", person, channel);
   struct esc_digest *d = x->digests;
   while (d && strcmp(d->key, key)) d = d->next;
   if (!d && (d = calloc(1, sizeof *d))) {
@@ -550,6 +617,45 @@ static int esc__digest(struct escalate *x, struct esc_change *ch, const struct d
     d->next = x->digests;
     x->digests = d;
   }
+  return d;
+}
+
+static const char *const esc__sql_recent =
+  "SELECT recipient, channel, created_ms, ref FROM outbox WHERE recipient IS NOT NULL AND created_ms >= ?1"
+  " ORDER BY created_ms, id";
+
+/* The digest windows of the messages to persons committed lately, as they were counted before a
+ * restart: a window's messages sent on their own count one each, its digest row one beyond the
+ * window's allowance. A new window is begun no earlier than it was. */
+static int esc__load_digests(struct escalate *x, int64_t now)
+{
+  const struct esc_config *e = x->cfg->esc;
+  if (!e || !e->digest_after || !e->digest_window_s) return 0;
+  int64_t window = (int64_t)e->digest_window_s * 1000;
+  sqlite3_stmt *st = store_stmt(store_reader(x->store), esc__sql_recent);
+  if (!st) return -EIO;
+  sqlite3_bind_int64(st, 1, now - 2 * window);
+  int rc;
+  while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+    struct esc_digest *d = esc__digest_of(x, (const char *)sqlite3_column_text(st, 0),
+                                          (const char *)sqlite3_column_text(st, 1));
+    if (!d) break;
+    esc_flood_hold(&d->flood, sqlite3_column_int64(st, 2), window, e->digest_after);
+    if (!strncmp((const char *)sqlite3_column_text(st, 3), "digest:", 7) && d->flood.count <= e->digest_after)
+      d->flood.count = e->digest_after + 1;
+  }
+  sqlite3_reset(st);
+  esc__arm_digests(x);
+  return rc == SQLITE_DONE ? 0 : -EIO;
+}
+
+/* Counts a message to p on chn; when it is one too many for the window, it joins the window's
+ * digest (a row committed now, sent when the window ends) instead: 1, else 0. */
+static int esc__digest(struct escalate *x, struct esc_change *ch, const struct dg_person *p,
+                       const struct dg_channel *chn, const char *title, int64_t now)
+{
+  const struct esc_config *e = x->cfg->esc;
+  struct esc_digest *d = esc__digest_of(x, p->id, chn->id);
   int64_t window = (int64_t)e->digest_window_s * 1000;
   if (!d || !esc_flood_hold(&d->flood, now, window, e->digest_after)) return 0;
   if (!d->lines && !(d->lines = cJSON_CreateArray())) return 0;
@@ -558,9 +664,13 @@ static int esc__digest(struct escalate *x, struct esc_change *ch, const struct d
   if (!body) return 0;
   if (!d->msg) {
     char ref[200];
-    snprintf(ref, sizeof ref, "digest:%s:%lld", key, (long long)d->flood.window_start_ms);
-    struct notify_msg *m = notify_msg_new(x->notify, chn, ref, body, now), *copy = calloc(1, sizeof *copy);
-    if (!m || !copy || !(m->recipient = strdup(p->id))) {
+    struct notify_msg *m = notify_msg_new(x->notify, chn, "digest", body, now), *copy = calloc(1, sizeof *copy);
+    if (m) { /* one per window, and a second one in a window begun before a restart */
+      snprintf(ref, sizeof ref, "digest:%s:%lld:%lld", d->key, (long long)d->flood.window_start_ms, (long long)m->id);
+      free(m->ref);
+      m->ref = strdup(ref);
+    }
+    if (!m || !m->ref || !copy || !(m->recipient = strdup(p->id))) {
       notify_msg_free_list(m);
       free(copy);
       return 0;
@@ -600,7 +710,9 @@ static void esc__tell(struct escalate *x, struct esc_change *ch, struct esc_run 
   cJSON *ctx = cJSON_Parse(r->ctx), *detail = cJSON_CreateObject(), *told = cJSON_AddArrayToObject(detail, "told");
   struct dg_person *who[ESC_MAX_RECIPIENTS];
   char *title = NULL, *text = NULL;
-  if (!ctx || esc_text_alarm(ctx, ev, tier, e->lang, e->utc_offset_min, &title, &text)) goto out;
+  if (!ctx || (esc_event_is_ledger(ev) ? esc_text_hazard(ctx, ev, tier, e->lang, e->utc_offset_min, &title, &text)
+                                        : esc_text_alarm(ctx, ev, tier, e->lang, e->utc_offset_min, &title, &text)))
+    goto out;
   const cJSON *jp = cJSON_GetObjectItemCaseSensitive(ctx, "priority");
   const char *prio = cJSON_IsString(jp) ? jp->valuestring : NULL;
   int quiet = prio && !strcmp(prio, "low") && esc_in_quiet_hours(e->quiet_from_min, e->quiet_to_min, now, e->utc_offset_min);
@@ -609,7 +721,9 @@ static void esc__tell(struct escalate *x, struct esc_change *ch, struct esc_run 
   size_t n = esc__recipients(x, t, ctx, now, who);
   r->steps++;
   for (size_t i = 0; i < n; i++) {
-    char *link = esc__link(x, ch, r, who[i], now);
+    int hazard = r->hazard_id || esc_event_is_ledger(ev);
+    char *link = hazard ? esc__page_link(e, r) : NULL;
+    int64_t ack = hazard ? 0 : esc__link(x, ch, r, who[i], now);
     for (size_t k = 0; k < t->n_channels; k++) {
       const struct dg_channel *chn = t->channels[k];
       cJSON *entry = cJSON_CreateObject();
@@ -626,7 +740,7 @@ static void esc__tell(struct escalate *x, struct esc_change *ch, struct esc_run 
       }
       char ref[160];
       snprintf(ref, sizeof ref, "esc:%lld:step:%u:%s", (long long)r->id, r->steps, who[i]->id);
-      char *body = esc__envelope(who[i], chn, title, text, link, r, tier, prio);
+      char *body = esc__envelope(who[i], chn, title, text, link, ack, r, tier, prio);
       struct notify_msg *m = body ? notify_msg_new(x->notify, chn, ref, body, now) : NULL;
       if (!m || !(m->recipient = strdup(who[i]->id))) {
         notify_msg_free_list(m);
@@ -654,13 +768,21 @@ out:
 
 /* ---- alarm transitions --------------------------------------------------------------------- */
 
+/* The unit's current (dynamic) colour: the last one the risk watch recorded, else its assessed one. */
+static unsigned esc__current_level(const struct escalate *x, const struct dg_unit *u)
+{
+  if (!u) return DG_LEVEL_NONE;
+  unsigned now = x->level_fn ? (unsigned)x->level_fn(x->level_arg, u->id) : DG_LEVEL_NONE;
+  return now != DG_LEVEL_NONE ? now : u->level;
+}
+
 static unsigned esc__level_of(const struct escalate *x, const struct dg_rule *rule, const struct dg_unit **unit)
 {
   const struct dg_measure *m = rule->measure;
   const struct dg_unit *u = m && m->event ? m->event->unit : NULL;
   if (!u && rule->point && rule->point->unit_id) u = dg_config_unit(x->cfg, rule->point->unit_id);
   *unit = u;
-  return u ? u->level : DG_LEVEL_NONE;
+  return esc__current_level(x, u);
 }
 
 static const struct esc_policy *esc__choose(const struct escalate *x, enum esc_event kind, enum dg_priority prio,
@@ -742,6 +864,7 @@ static void esc__start(struct escalate *x, struct esc_change *ch, const struct e
   r->alarm_id = ev->alarm_id;
   r->created_ms = ev->ts_ms;
   r->policy = strdup(p->id);
+  r->kind = ESC_EV_ALARM_ACTIVATE;
   r->ctx = esc__context(x, ev, u);
   uint32_t tier = esc_sched_start_tier(p, ev->stage);
   r->s = (struct esc_sched){tier, ev->ts_ms, ev->ts_ms};
@@ -767,16 +890,158 @@ static void esc__notice(struct escalate *x, struct esc_change *ch, const struct 
   free(r.ctx);
 }
 
-/* The 整改通知 of a hazard the transition opened (a major one to its own policy first). */
-static void esc__hazard(struct escalate *x, struct esc_change *ch, const struct esc_alarm *ev, unsigned level,
-                        const struct dg_unit *u, struct notify_msg **msgs)
+/* ---- hazards and inspections (ledger_events.h) ------------------------------------------------ */
+
+static void esc__add_text(cJSON *o, const char *k, const char *v)
 {
-  struct esc_alarm h = *ev;
-  const struct esc_policy *p = NULL;
-  h.kind = ESC_EV_MAJOR_HAZARD_OPENED;
-  if (ev->hazard_opened == 2) p = esc__choose(x, h.kind, ev->priority, level);
-  if (!p) p = esc__choose(x, h.kind = ESC_EV_HAZARD_OPENED, ev->priority, level);
-  if (p) esc__notice(x, ch, &h, p, u, msgs);
+  if (v) cJSON_AddStringToObject(o, k, v);
+}
+
+static char *esc__ledger_context(const struct escalate *x, const struct ledger_event *ev, const struct dg_unit *u,
+                                 const struct dg_measure *m, unsigned level, enum dg_priority prio)
+{
+  const struct dg_config *c = x->cfg;
+  cJSON *o = cJSON_CreateObject(), *people = cJSON_AddArrayToObject(o, "hazard_people");
+  esc__add_text(o, "site", c->site_name);
+  if (ev->hazard_id) cJSON_AddNumberToObject(o, "hazard", (double)ev->hazard_id);
+  esc__add_text(o, "hazard_code", ev->code);
+  if (ev->hazard_id) cJSON_AddNumberToObject(o, "danger_level", ev->danger_level);
+  esc__add_text(o, "description", ev->description);
+  if (ev->task_id) cJSON_AddNumberToObject(o, "task", (double)ev->task_id);
+  if (ev->due_ms) cJSON_AddNumberToObject(o, "due_ms", (double)ev->due_ms);
+  if (m) cJSON_AddStringToObject(o, "measure", m->id);
+  if (m && (m->troubleshoot || m->desc)) cJSON_AddStringToObject(o, "todo", m->troubleshoot ? m->troubleshoot : m->desc);
+  if (u) {
+    cJSON_AddStringToObject(o, "unit", u->id);
+    esc__add_text(o, "unit_name", u->name);
+  }
+  if (level) cJSON_AddStringToObject(o, "level", dg_level_name(level));
+  const char *who[] = {ev->liable, ev->assignee, ev->rectifier};
+  for (size_t i = 0; i < 3; i++)
+    if (who[i] && dg_config_person(c, who[i])) cJSON_AddItemToArray(people, cJSON_CreateString(who[i]));
+  const struct dg_person *lp = ev->liable ? dg_config_person(c, ev->liable) : NULL;
+  if (lp) cJSON_AddStringToObject(o, "liable_name", lp->name ? lp->name : lp->id);
+  cJSON_AddStringToObject(o, "priority", dg_priority_name(prio));
+  cJSON_AddNumberToObject(o, "ts_ms", (double)ev->ts_ms);
+  if (ev->deadline_ms) cJSON_AddNumberToObject(o, "deadline_ms", (double)ev->deadline_ms);
+  char *s = cJSON_PrintUnformatted(o);
+  cJSON_Delete(o);
+  return s;
+}
+
+/* Stops the escalations of the hazard that it has left behind: any once it is closed, those
+ * started in another state when their policy stops on hazard_moved_on, an older one of the
+ * same kind (superseded by `kind`; ESC_EV_COUNT: none). */
+static void esc__hazard_stops(struct escalate *x, struct esc_change *ch, const struct ledger_event *ev,
+                              enum esc_event kind)
+{
+  struct esc_run **hit = NULL;
+  const char **why = NULL;
+  size_t n = 0;
+  for (size_t i = 0; i < x->n; i++) {
+    struct esc_run *r = x->heap[i];
+    if (r->hazard_id != ev->hazard_id) continue;
+    const struct esc_policy *p = esc__policy(x, r->policy);
+    const char *w = ev->closed ? "hazard_closed"
+                    : r->hazard_state != ev->state && (!p || (p->stop_mask & ESC_STOP_HAZARD_MOVED)) ? "hazard_moved_on"
+                    : r->kind == kind ? "superseded" : NULL;
+    if (!w) continue;
+    struct esc_run **h = realloc(hit, (n + 1) * sizeof *h);
+    const char **y = h ? realloc(why, (n + 1) * sizeof *y) : NULL;
+    if (h) hit = h;
+    if (y) why = y;
+    if (!h || !y) break;
+    hit[n] = r;
+    why[n++] = w;
+  }
+  for (size_t i = 0; i < n; i++) esc__stop(x, ch, hit[i], why[i], ev->ts_ms);
+  free(hit);
+  free(why);
+}
+
+static void esc__hazard_start(struct escalate *x, struct esc_change *ch, const struct ledger_event *ev,
+                              enum esc_event kind, const struct esc_policy *p, const char *ctx, struct notify_msg **msgs)
+{
+  struct esc_run *r = calloc(1, sizeof *r);
+  if (!r) return;
+  *r = (struct esc_run){.id = x->next_id++, .kind = kind, .hazard_id = ev->hazard_id,
+                        .hazard_state = ev->state, .created_ms = ev->ts_ms, .policy = strdup(p->id), .ctx = strdup(ctx),
+                        .s = {0, ev->ts_ms, ev->ts_ms}};
+  if (!r->policy || !r->ctx) {
+    esc__run_free(r);
+    return;
+  }
+  if (!ev->hazard_id) { /* nothing can stop it (a missed inspection): its first tier once */
+    esc__tell(x, ch, r, p, 0, kind, "notice", ev->ts_ms, msgs);
+    esc__snap(ch, r, 1, esc_event_name(kind), ev->ts_ms);
+    esc__run_free(r);
+    return;
+  }
+  esc__tell(x, ch, r, p, 0, kind, "start", ev->ts_ms, msgs);
+  r->next_ms = esc_sched_next(p, &r->s);
+  esc__snap(ch, r, 0, NULL, ev->ts_ms);
+  if (esc__push(x, r)) esc__run_free(r);
+}
+
+static enum dg_priority esc__priority_of_level(unsigned level)
+{
+  return level == DG_LEVEL_RED ? DG_PRIO_CRITICAL : level == DG_LEVEL_ORANGE ? DG_PRIO_HIGH
+         : level == DG_LEVEL_YELLOW ? DG_PRIO_MEDIUM : DG_PRIO_LOW;
+}
+
+/* What a ledger event starts or stops. A major hazard is announced to the major_hazard_opened
+ * policy and (the 整改通知 to its rectifier) to the hazard_opened one; it makes its unit red. */
+static void esc__hazard_event(struct escalate *x, struct esc_change *ch, const struct ledger_event *ev,
+                              struct notify_msg **msgs)
+{
+  static const enum esc_event kinds[] = {[LEDGER_EV_HAZARD_OPENED] = ESC_EV_HAZARD_OPENED,
+                                         [LEDGER_EV_HAZARD_SUBMITTED] = ESC_EV_HAZARD_SUBMITTED,
+                                         [LEDGER_EV_HAZARD_OVERDUE] = ESC_EV_HAZARD_OVERDUE,
+                                         [LEDGER_EV_HAZARD_MOVED] = ESC_EV_COUNT,
+                                         [LEDGER_EV_INSPECTION_MISSED] = ESC_EV_INSPECTION_MISSED};
+  enum esc_event kind = kinds[ev->kind];
+  const struct dg_measure *m = ev->measure ? dg_config_measure(x->cfg, ev->measure) : NULL;
+  const struct dg_unit *u = ev->unit ? dg_config_unit(x->cfg, ev->unit) : m ? m->event->unit : NULL;
+  unsigned level = esc__current_level(x, u);
+  if (ev->hazard_id && ev->danger_level == 1 && !ev->closed) level = DG_LEVEL_RED;
+  enum dg_priority prio = ev->hazard_id ? (ev->danger_level == 1 ? DG_PRIO_CRITICAL : DG_PRIO_HIGH)
+                                        : esc__priority_of_level(m ? m->event->level : level);
+  if (ev->hazard_id) esc__hazard_stops(x, ch, ev, kind);
+  if (kind == ESC_EV_COUNT || ev->closed) return;
+  char *ctx = esc__ledger_context(x, ev, u, m, level, prio);
+  const struct esc_policy *major = NULL, *p = esc__choose(x, kind, prio, level);
+  if (kind == ESC_EV_HAZARD_OPENED && ev->danger_level == 1)
+    major = esc__choose(x, ESC_EV_MAJOR_HAZARD_OPENED, prio, level);
+  if (ctx && major) esc__hazard_start(x, ch, ev, ESC_EV_MAJOR_HAZARD_OPENED, major, ctx, msgs);
+  if (ctx && p && p != major) esc__hazard_start(x, ch, ev, kind, p, ctx, msgs);
+  free(ctx);
+}
+
+struct esc_change *escalate_on_ledger(struct escalate *x, const struct ledger_event *ev, struct esc_change *ch)
+{
+  if (!x || !x->cfg->esc) return ch;
+  struct esc_change *mine = ch ? NULL : esc__change(x);
+  if (!ch && !(ch = mine)) return NULL;
+  esc__hazard_event(x, ch, ev, &ch->msgs);
+  escalate__arm(x);
+  if (mine && !mine->snaps && !mine->steps) {
+    escalate_change_free(mine);
+    return NULL;
+  }
+  return ch;
+}
+
+/* The 整改通知 of a hazard the transition opened, as the ledger would tell it. */
+static void esc__hazard(struct escalate *x, struct esc_change *ch, const struct esc_alarm *ev, const struct dg_unit *u,
+                        struct notify_msg **msgs)
+{
+  const struct dg_measure *m = ev->rule->measure;
+  const char *liable = m && m->resp_person ? m->resp_person : u ? u->person : NULL;
+  struct ledger_event h = {.kind = LEDGER_EV_HAZARD_OPENED, .ts_ms = ev->ts_ms, .hazard_id = ev->hazard_id,
+                           .code = ev->hazard_code, .danger_level = ev->hazard_opened == 2, .state = 0,
+                           .deadline_ms = ev->hazard_deadline_ms, .unit = u ? u->id : NULL, .measure = m ? m->id : NULL,
+                           .liable = liable, .description = ev->hazard_description};
+  esc__hazard_event(x, ch, &h, msgs);
 }
 
 struct esc_change *escalate_on_alarm(struct escalate *x, const struct esc_alarm *ev, struct notify_msg **msgs)
@@ -786,6 +1051,9 @@ struct esc_change *escalate_on_alarm(struct escalate *x, const struct esc_alarm 
   if (!ch) return NULL;
   const struct dg_unit *u;
   unsigned level = esc__level_of(x, ev->rule, &u);
+  /* an active alarm colours its unit at once (risk.h), before the risk watch records it */
+  int active = ev->kind == ESC_EV_ALARM_ACTIVATE || ev->kind == ESC_EV_ALARM_ESCALATE;
+  if (u && active && (unsigned)ev->priority > level) level = (unsigned)ev->priority;
   struct esc_run *r = esc__find_alarm(x, ev->alarm_id);
   const struct esc_policy *rp = r ? esc__policy(x, r->policy) : NULL;
   if (r && ev->stop && (!rp || (rp->stop_mask & ev->stop))) {
@@ -811,7 +1079,7 @@ struct esc_change *escalate_on_alarm(struct escalate *x, const struct esc_alarm 
     const struct esc_policy *p = esc__choose(x, ev->kind, ev->priority, level);
     if (p) esc__notice(x, ch, ev, p, u, msgs);
   }
-  if (ev->hazard_opened) esc__hazard(x, ch, ev, level, u, msgs);
+  if (ev->hazard_opened) esc__hazard(x, ch, ev, u, msgs);
   escalate__arm(x);
   if (!ch->snaps && !ch->steps) {
     escalate_change_free(ch);
@@ -823,6 +1091,30 @@ struct esc_change *escalate_on_alarm(struct escalate *x, const struct esc_alarm 
 /* ---- timed steps --------------------------------------------------------------------------- */
 
 static int esc__step_work(struct store_conn *c, void *arg) { return escalate_write(c, arg); }
+
+/* A ledger change that was not committed: the escalations it started did not begin either (those
+ * it stopped stay stopped until the next start reloads them). */
+static void esc__forget_started(struct esc_change *ch)
+{
+  struct escalate *x = ch->x;
+  for (const struct esc_snap *s = ch->snaps; s; s = s->next) {
+    if (s->state || s->created_ms != s->updated_ms) continue;
+    for (size_t i = 0; i < x->n; i++)
+      if (x->heap[i]->id == s->id) {
+        struct esc_run *r = x->heap[i];
+        esc__remove(x, r);
+        esc__run_free(r);
+        break;
+      }
+  }
+  escalate__arm(x);
+}
+
+void escalate_change_done(struct esc_change *ch, int rc)
+{
+  if (rc && ch) esc__forget_started(ch);
+  esc__step_done(ch, rc);
+}
 
 static void esc__step_done(void *arg, int rc)
 {
@@ -851,7 +1143,7 @@ static void esc__fire(struct escalate *x, struct esc_run *r, int64_t now, struct
   x->stats.steps++;
   uint32_t before = r->s.tier;
   uint32_t tier = esc_sched_step(p, &r->s, due);
-  esc__tell(x, ch, r, p, tier, ESC_EV_ALARM_ACTIVATE, tier != before ? "next_tier" : "renotify", due, &ch->msgs);
+  esc__tell(x, ch, r, p, tier, r->kind, tier != before ? "next_tier" : "renotify", due, &ch->msgs);
   r->next_ms = esc_sched_next(p, &r->s);
   esc__sift(x, r->hi);
   esc__snap(ch, r, 0, NULL, now);
@@ -886,8 +1178,8 @@ static void escalate__arm(struct escalate *x)
 /* ---- restart ------------------------------------------------------------------------------- */
 
 static const char *const esc__sql_running =
-  "SELECT id, alarm_id, policy, tier, tier_start_ms, last_notify_ms, next_ms, steps, context, created_ms"
-  " FROM escalations WHERE state = 0 ORDER BY id";
+  "SELECT id, alarm_id, policy, tier, tier_start_ms, last_notify_ms, next_ms, steps, context, created_ms, event,"
+  " hazard_id, hazard_state FROM escalations WHERE state = 0 ORDER BY id";
 
 int escalate_resume(struct escalate *x)
 {
@@ -907,22 +1199,20 @@ int escalate_resume(struct escalate *x)
     r->steps = (uint32_t)sqlite3_column_int(st, 7);
     r->ctx = strdup((const char *)sqlite3_column_text(st, 8));
     r->created_ms = sqlite3_column_int64(st, 9);
+    r->kind = esc_event_parse((const char *)sqlite3_column_text(st, 10));
+    if (r->kind == ESC_EV_COUNT) r->kind = ESC_EV_ALARM_ACTIVATE;
+    r->hazard_id = sqlite3_column_int64(st, 11);
+    r->hazard_state = sqlite3_column_int(st, 12);
     if (!r->policy || !r->ctx || esc__push(x, r)) esc__run_free(r);
   }
   sqlite3_reset(st);
   if (x->n) DG_INFO("escalate", "resuming %zu running escalation(s)", x->n);
   escalate__arm(x);
+  if (rc == SQLITE_DONE && esc__load_digests(x, dg_wall_ms())) rc = SQLITE_ERROR;
   return rc == SQLITE_DONE ? 0 : -EIO;
 }
 
 /* ---- acknowledgement links ----------------------------------------------------------------- */
-
-static void esc__hash(const char *token, char *hex)
-{
-  unsigned char d[SHA256_DIGEST_LENGTH];
-  SHA256((const unsigned char *)token, strlen(token), d);
-  for (size_t i = 0; i < sizeof d; i++) snprintf(hex + 2 * i, 3, "%02x", d[i]);
-}
 
 static const char *const esc__sql_link_get =
   "SELECT alarm_id, person, expires_ms, used_ms FROM ack_links WHERE token_sha256 = ?1";
@@ -930,7 +1220,7 @@ static const char *const esc__sql_link_get =
 int escalate_link_lookup(struct escalate *x, const char *token, int64_t *alarm_id, char *person, size_t len)
 {
   char hex[2 * SHA256_DIGEST_LENGTH + 1];
-  esc__hash(token, hex);
+  acklink_hash(token, hex);
   sqlite3_stmt *st = store_stmt(store_reader(x->store), esc__sql_link_get);
   if (!st) return -EIO;
   sqlite3_bind_text(st, 1, hex, -1, SQLITE_STATIC);
@@ -971,7 +1261,7 @@ void escalate_link_used(struct escalate *x, const char *token)
 {
   struct esc__used *u = calloc(1, sizeof *u);
   if (!u) return;
-  esc__hash(token, u->hash);
+  acklink_hash(token, u->hash);
   u->x = x;
   u->when = dg_wall_ms();
   u->next = x->spending;
@@ -1012,7 +1302,11 @@ char *escalate_list_json(struct escalate *x, int64_t alarm_id)
     if (alarm_id > 0 && r->alarm_id != alarm_id) continue;
     cJSON *o = cJSON_CreateObject();
     cJSON_AddNumberToObject(o, "id", (double)r->id);
-    cJSON_AddNumberToObject(o, "alarm_id", (double)r->alarm_id);
+    if (r->alarm_id) cJSON_AddNumberToObject(o, "alarm_id", (double)r->alarm_id);
+    else cJSON_AddNullToObject(o, "alarm_id");
+    if (r->hazard_id) cJSON_AddNumberToObject(o, "hazard_id", (double)r->hazard_id);
+    else cJSON_AddNullToObject(o, "hazard_id");
+    cJSON_AddStringToObject(o, "event", esc_event_name(r->kind));
     cJSON_AddStringToObject(o, "policy", r->policy);
     cJSON_AddNumberToObject(o, "tier", r->s.tier + 1);
     cJSON_AddNumberToObject(o, "tier_started_ms", (double)r->s.tier_start_ms);

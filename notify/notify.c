@@ -8,9 +8,11 @@
 #include "chan.h"
 #include "idset.h"
 #include "log.h"
+#include "mqttpub.h"
 
 #define NOTIFY_MAX_IN_FLIGHT 16
 #define NOTIFY_BACKOFF_MAX_MS (5 * 60 * 1000)
+#define NOTIFY_SEND_LOG_MS 3600000 /* the longest limit window */
 #define NOTIFY_DEFAULT_IN_MEMORY 4096
 
 struct notify {
@@ -18,6 +20,9 @@ struct notify {
   const struct dg_config *cfg;
   struct store *store;
   struct httpc *httpc;
+  struct mqttpub *mqtt;      /* mqtt channels' clients */
+  notify_render_fn render;   /* the body as sent (NULL: as stored) */
+  void *render_arg;
   uv_timer_t timer;
   struct notify_msg *queue;  /* waiting for their next attempt */
   size_t n_queued, in_flight;
@@ -66,6 +71,7 @@ static void notify__schedule(struct notify *n);
 static void notify__on_outcome_timer(uv_timer_t *t);
 static void notify__pump(struct notify *n);
 static void notify__expire(struct notify *n, struct notify_msg *m, const char *why);
+static int notify__load_sends(struct notify *n, int64_t now);
 
 static const char *const notify__sql_max = "SELECT COALESCE(MAX(id), 0) + 1 FROM outbox";
 static const char *const notify__sql_pending =
@@ -100,11 +106,15 @@ int notify_init(struct notify **out, uv_loop_t *loop, const struct dg_config *cf
   }
   n->next_id = sqlite3_column_int64(st, 0);
   sqlite3_reset(st);
+  if (mqttpub_init(&n->mqtt, loop)) {
+    free(n);
+    return -ENOMEM;
+  }
   uv_timer_init(loop, &n->timer);
   n->timer.data = n;
   uv_timer_init(loop, &n->outcome_timer);
   n->outcome_timer.data = n;
-  n->open_handles = 2;
+  n->open_handles = 3;
   *out = n;
   return 0;
 }
@@ -113,6 +123,12 @@ void notify_set_config(struct notify *n, const struct dg_config *cfg)
 {
   n->cfg = cfg;
   n->max_queued = cfg && cfg->outbox_in_memory ? cfg->outbox_in_memory : NOTIFY_DEFAULT_IN_MEMORY;
+}
+
+void notify_set_render(struct notify *n, notify_render_fn fn, void *arg)
+{
+  n->render = fn;
+  n->render_arg = arg;
 }
 
 static char *notify__dup(const unsigned char *s) { return strdup(s ? (const char *)s : ""); }
@@ -183,8 +199,9 @@ int notify_resume(struct notify *n)
   size_t count = notify__refill(n);
   if (count) DG_INFO("notify", "resuming %zu undelivered notification(s) from the outbox%s", count,
                      n->spilled ? " (more are read as these go out)" : "");
+  int rc = notify__load_sends(n, dg_wall_ms());
   notify__pump(n);
-  return 0;
+  return rc;
 }
 
 struct notify_msg *notify_msg_new(struct notify *n, const struct dg_channel *ch, const char *ref, char *body,
@@ -406,26 +423,99 @@ static void notify__expire(struct notify *n, struct notify_msg *m, const char *w
   notify__msg_free(m);
 }
 
-/* Counts one send against `key`'s limits; 0 when allowed, else the ms until a window reopens. */
-static int64_t notify__take(struct notify *n, const char *key, uint32_t per_min, uint32_t per_hour, int64_t now)
+/* ---- provider limits: fixed windows per key, logged so that a restart counts them again ---- */
+
+static const char *const notify__sql_send_log = "INSERT INTO notify_sends (key, ts_ms) VALUES (?1, ?2)";
+static const char *const notify__sql_send_prune = "DELETE FROM notify_sends WHERE ts_ms < ?1";
+static const char *const notify__sql_sends = "SELECT key, ts_ms FROM notify_sends WHERE ts_ms >= ?1 ORDER BY ts_ms, rowid";
+
+struct notify__send {
+  char key[160];
+  int64_t ts_ms;
+};
+
+static int notify__send_work(struct store_conn *c, void *arg)
 {
-  if (!per_min && !per_hour) return 0;
+  const struct notify__send *s = arg;
+  sqlite3_stmt *st = store_stmt(c, notify__sql_send_log);
+  if (!st) return SQLITE_ERROR;
+  sqlite3_bind_text(st, 1, s->key, -1, SQLITE_STATIC);
+  sqlite3_bind_int64(st, 2, s->ts_ms);
+  int rc = store_step_done(st);
+  if (rc != SQLITE_OK || !(st = store_stmt(c, notify__sql_send_prune))) return rc != SQLITE_OK ? rc : SQLITE_ERROR;
+  sqlite3_bind_int64(st, 1, s->ts_ms - NOTIFY_SEND_LOG_MS);
+  return store_step_done(st);
+}
+
+static void notify__send_done(void *arg, int rc)
+{
+  if (rc) DG_LOG_RL(DG_LOG_WARN, "notify", "a send was not logged for the rate limits (rc %d)", rc);
+  free(arg);
+}
+
+static struct notify__bucket *notify__bucket(struct notify *n, const char *key, int64_t now)
+{
   struct notify__bucket *b = n->buckets;
   while (b && strcmp(b->key, key)) b = b->next;
-  if (!b) {
-    if (!(b = calloc(1, sizeof *b))) return 0;
+  if (!b && (b = calloc(1, sizeof *b))) {
     snprintf(b->key, sizeof b->key, "%s", key);
     b->min_start = b->hour_start = now;
     b->next = n->buckets;
     n->buckets = b;
   }
-  if (now - b->min_start >= 60000) b->min_start = now, b->min_count = 0;
-  if (now - b->hour_start >= 3600000) b->hour_start = now, b->hour_count = 0;
-  if (per_min && b->min_count >= per_min) return b->min_start + 60000 - now;
-  if (per_hour && b->hour_count >= per_hour) return b->hour_start + 3600000 - now;
+  if (b && now - b->min_start >= 60000) b->min_start = now, b->min_count = 0;
+  if (b && now - b->hour_start >= 3600000) b->hour_start = now, b->hour_count = 0;
+  return b;
+}
+
+/* Loads the sends of the last hour into the windows. */
+static int notify__load_sends(struct notify *n, int64_t now)
+{
+  sqlite3_stmt *st = store_stmt(store_reader(n->store), notify__sql_sends);
+  if (!st) return -EIO;
+  sqlite3_bind_int64(st, 1, now - NOTIFY_SEND_LOG_MS);
+  int rc;
+  while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+    struct notify__bucket *b = notify__bucket(n, (const char *)sqlite3_column_text(st, 0), sqlite3_column_int64(st, 1));
+    if (b) b->min_count++, b->hour_count++;
+  }
+  sqlite3_reset(st);
+  return rc == SQLITE_DONE ? 0 : -EIO;
+}
+
+/* Counts one send against `key`'s limits; 0 when allowed, else the ms until a window reopens. */
+static int64_t notify__take(struct notify *n, const char *key, uint32_t per_min, uint32_t per_hour, int64_t now)
+{
+  if (!per_min && !per_hour) return 0;
+  struct notify__send *s = calloc(1, sizeof *s);
+  struct notify__bucket *b;
+  if (!s || !(b = notify__bucket(n, key, now))) {
+    free(s);
+    return 0;
+  }
+  int64_t wait = per_min && b->min_count >= per_min     ? b->min_start + 60000 - now
+                 : per_hour && b->hour_count >= per_hour ? b->hour_start + 3600000 - now : 0;
+  if (wait) {
+    free(s);
+    DG_DEBUG("notify", "%s: held by its rate limit for %lld ms", key, (long long)wait);
+    return wait;
+  }
   b->min_count++;
   b->hour_count++;
+  snprintf(s->key, sizeof s->key, "%s", key);
+  s->ts_ms = now;
+  if (store_submit(n->store, notify__send_work, notify__send_done, s)) free(s);
   return 0;
+}
+
+/* The request for m on ch, with the body as sent (the render hook's). */
+static int notify__encode(struct notify *n, const struct dg_channel *ch, const struct notify_msg *m, int64_t now,
+                          struct chan_req *req)
+{
+  char *shown = n->render ? n->render(n->render_arg, m->body) : NULL;
+  int rc = chan_encode(ch, m->id, shown ? shown : m->body, now, req);
+  free(shown);
+  return rc;
 }
 
 /* A voice call over its number's cap goes out through the fallback SMS channel, if any. */
@@ -439,7 +529,7 @@ static const struct dg_channel *notify__route(struct notify *n, const struct dg_
       DG_WARN("notify", "outbox %lld: voice calls to this number are capped; sending an SMS through %s",
               (long long)m->id, ch->fallback->id);
       chan_req_free(req);
-      if (chan_encode(ch->fallback, m->id, m->body, now, req)) return NULL;
+      if (notify__encode(n, ch->fallback, m, now, req)) return NULL;
       ch = ch->fallback;
       *wait = 0;
     }
@@ -452,6 +542,9 @@ static const struct dg_channel *notify__route(struct notify *n, const struct dg_
 static int notify__start(struct notify *n, const struct dg_channel *ch, const struct chan_req *req,
                          struct notify__attempt *a)
 {
+  if (ch->type == DG_CHANNEL_MQTT)
+    return mqttpub_publish(n->mqtt, ch->id, req->url, ch->username, ch->secret, req->topic, req->body, req->body_len,
+                           ch->timeout_ms, notify__on_done, a);
   if (req->smtp)
     return httpc_smtp(n->httpc, req->url, ch->username, ch->secret, ch->tls, req->mail_from, req->rcpt, req->body,
                       req->body_len, ch->timeout_ms, notify__on_done, a);
@@ -468,7 +561,7 @@ static void notify__attempt(struct notify *n, struct notify_msg *m)
     notify__expire(n, m, "channel no longer configured");
     return;
   }
-  int rc = chan_encode(ch, m->id, m->body, now, &req);
+  int rc = notify__encode(n, ch, m, now, &req);
   if (rc) {
     notify__expire(n, m, rc == -EINVAL ? "the recipient has no contact point for this channel" : "out of memory");
     return;
@@ -538,9 +631,9 @@ void notify_stats(const struct notify *n, struct notify_stats *out)
   out->in_flight = n->in_flight;
 }
 
-static void notify__on_close(uv_handle_t *h)
+static void notify__release(void *arg)
 {
-  struct notify *n = h->data;
+  struct notify *n = arg;
   if (--n->open_handles) return;
   notify_msg_free_list(n->queue);
   idset_free(&n->held);
@@ -559,10 +652,13 @@ static void notify__on_close(uv_handle_t *h)
   free(n);
 }
 
+static void notify__on_close(uv_handle_t *h) { notify__release(h->data); }
+
 void notify_close(struct notify *n)
 {
   if (!n) return;
   n->closing = 1;
+  mqttpub_close(n->mqtt, notify__release, n);
   uv_close((uv_handle_t *)&n->timer, notify__on_close);
   uv_close((uv_handle_t *)&n->outcome_timer, notify__on_close);
 }

@@ -39,7 +39,12 @@ struct notify_stats {
 int notify_init(struct notify **out, uv_loop_t *loop, const struct dg_config *cfg, struct store *store,
                 struct httpc *httpc);
 void notify_set_config(struct notify *n, const struct dg_config *cfg);
-/* Loads pending outbox rows (up to the in-memory bound; the rest as these go out) and schedules them. */
+/* What a message says when it is sent, from its stored body: a malloc'd body to send instead,
+ * or NULL to send it as stored (escalate.c puts acknowledgement tokens, which rows never hold). */
+typedef char *(*notify_render_fn)(void *arg, const char *body);
+void notify_set_render(struct notify *n, notify_render_fn fn, void *arg);
+/* Loads pending outbox rows (up to the in-memory bound; the rest as these go out) and schedules
+ * them, and the sends counted against rate limits in the last hour. */
 int notify_resume(struct notify *n);
 
 /* Builds a message for channel ch (id assigned here). body is taken over. */

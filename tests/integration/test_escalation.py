@@ -236,7 +236,13 @@ def alarm_mails(mail, to):
 
 
 def tier_steps(daemon):
-    return db_rows(daemon.db_path, "SELECT tier, action, ts_ms, detail FROM escalation_steps ORDER BY id")
+    """The alarms' escalation journal (a hazard's escalation has its own, without an alarm)."""
+    return db_rows(daemon.db_path, "SELECT tier, action, ts_ms, detail FROM escalation_steps WHERE alarm_id IS NOT NULL"
+                   " ORDER BY id")
+
+
+def alarm_escalations(daemon):
+    return [e for e in daemon.get("/api/v1/escalations")[1]["escalations"] if e["alarm_id"] is not None]
 
 
 def test_tiers_channels_and_ack_link(workdir, cleanup):
@@ -283,10 +289,10 @@ def test_tiers_channels_and_ack_link(workdir, cleanup):
     assert n["wecom-limited"]["state"] == "pending" and "45009" in n["wecom-limited"]["last_response"], n["wecom-limited"]
     assert n["ding"]["state"] == "delivered" and n["ding"]["recipient"] == "zhang", n["ding"]
 
-    _, esc = daemon.get("/api/v1/escalations")
-    assert len(esc["escalations"]) == 1 and esc["escalations"][0]["tier"] == 1, esc
-    started = esc["escalations"][0]["tier_started_ms"]
-    assert esc["escalations"][0]["next_step_ms"] == started + 3000, esc
+    esc = alarm_escalations(daemon)
+    assert len(esc) == 1 and esc[0]["tier"] == 1, esc
+    started = esc[0]["tier_started_ms"]
+    assert esc[0]["next_step_ms"] == started + 3000, esc
 
     # Nobody acknowledges: tier 2, the workshop director, through Feishu (signed), WeCom and mail.
     fs = wait_until(lambda: prov.find(lambda r: r["path"].startswith("/open-apis/")), 15, "Feishu")
@@ -296,8 +302,8 @@ def test_tiers_channels_and_ack_link(workdir, cleanup):
     wc = wait_until(lambda: prov.find(lambda r: r["path"] == "/cgi-bin/webhook/send" and r["verified"]), 10, "WeCom")
     assert wc[0]["body"]["text"]["mentioned_list"] == ["li01"], wc[0]
     steps = tier_steps(daemon)
-    assert [(s["tier"], s["action"]) for s in steps] == [(1, "start"), (1, "notice"), (2, "next_tier")], steps
-    assert steps[2]["ts_ms"] == started + 3000, steps  # at its due time, not when the timer ran
+    assert [(s["tier"], s["action"]) for s in steps] == [(1, "start"), (2, "next_tier")], steps
+    assert steps[1]["ts_ms"] == started + 3000, steps  # at its due time, not when the timer ran
 
     # li acknowledges from the phone: the link opens a confirmation page, its button POSTs.
     link = re.search(r"http://127\.0\.0\.1:8080(/ack\?token=[0-9a-f]{32})", fs_text).group(1)
@@ -305,6 +311,12 @@ def test_tiers_channels_and_ack_link(workdir, cleanup):
         assert r.status == 200 and "确认" in r.read().decode()
     assert daemon.alarm("R-GT101-H")["state"] == "UNACK"  # showing the page acknowledged nothing
     token = link.split("=")[1]
+    # The outbox rows name the link, never its token; ack_links keeps only the token's hash.
+    bodies = [r["body"] for r in db_rows(daemon.db_path, "SELECT body FROM outbox")]
+    assert not [b for b in bodies if token in b or "token=" in b], bodies
+    assert [b for b in bodies if '"ack_link":' in b], bodies
+    assert db_rows(daemon.db_path, "SELECT count(*) AS n FROM ack_links WHERE token_sha256 = ?",
+                   (hashlib.sha256(token.encode()).hexdigest(),))[0]["n"] == 1
     req = urllib.request.Request(f"http://127.0.0.1:{daemon.port}/api/v1/ack", data=f"token={token}".encode(),
                                  method="POST", headers={"Content-Type": "application/x-www-form-urlencoded"})
     with urllib.request.urlopen(req, timeout=5) as r:
@@ -319,14 +331,14 @@ def test_tiers_channels_and_ack_link(workdir, cleanup):
         assert e.code == 410, e.code
 
     # The escalation stopped with the acknowledgement: tier 3 (wang's SMS) never fires.
-    assert not daemon.get("/api/v1/escalations")[1]["escalations"]
+    assert not alarm_escalations(daemon)
     steps = wait_until(lambda: (st := tier_steps(daemon)) and st[-1]["action"] == "stop" and st, 5, "stop committed")
-    assert [(s["tier"], s["action"]) for s in steps] == [(1, "start"), (1, "notice"), (2, "next_tier"), (2, "stop")], steps
-    assert json.loads(steps[3]["detail"])["reason"] == "acknowledged", steps
+    assert [(s["tier"], s["action"]) for s in steps] == [(1, "start"), (2, "next_tier"), (2, "stop")], steps
+    assert json.loads(steps[2]["detail"])["reason"] == "acknowledged", steps
     tier3_due = started + 3000 + 10000
     wait_until(lambda: time.time() * 1000 > tier3_due + 2000, 15, "past tier 3's due time")
     assert not prov.find(lambda r: r["path"] in ("/sms", "/voice") and r["body"]["to"] == "+8613800000003")
-    assert len(tier_steps(daemon)) == 4
+    assert len(tier_steps(daemon)) == 3
     # Nothing was delivered twice.
     ids = [r["headers"].get("X-Dualguard-Delivery") for r in prov.records]
     assert None not in ids and len(ids) == len(set(ids)), ids
@@ -342,7 +354,7 @@ def test_kill9_resumes_with_remaining_time(workdir, cleanup):
     wait_until(lambda: db_rows(daemon.db_path, "SELECT count(*) AS n FROM outbox WHERE (state = 1 AND channel IN"
                                " ('ding', 'sms', 'mail')) OR (state = 2 AND channel = 'ding-bad')")[0]["n"] == 5, 15,
                "tier 1 confirmed")
-    started = db_rows(daemon.db_path, "SELECT tier_start_ms FROM escalations")[0]["tier_start_ms"]
+    started = db_rows(daemon.db_path, "SELECT tier_start_ms FROM escalations WHERE alarm_id IS NOT NULL")[0]["tier_start_ms"]
     daemon.kill9()
     before = len(prov.find(lambda r: r["path"] in ("/robot/send", "/sms")))
     daemon.start()
@@ -361,7 +373,8 @@ def test_stage_jump_starts_at_mapped_tier(workdir, cleanup):
     daemon.start()
     wait_connected(daemon)
     broker.publish("t/gt101", '{"value": 30}')
-    wait_until(lambda: db_rows(daemon.db_path, "SELECT count(*) AS n FROM escalation_steps WHERE action = 'start'")[0]["n"] == 1,
+    wait_until(lambda: db_rows(daemon.db_path, "SELECT count(*) AS n FROM escalation_steps WHERE action = 'start'"
+                               " AND alarm_id IS NOT NULL")[0]["n"] == 1,
                15, "tier 1")
     broker.publish("t/gt101", '{"value": 55}')  # H → HH: the policy maps HH to tier 3
     call = wait_until(lambda: prov.find(lambda r: r["path"] == "/voice" and r["body"]["to"] == "+8613800000003"), 15,
@@ -369,8 +382,8 @@ def test_stage_jump_starts_at_mapped_tier(workdir, cleanup):
     assert call[0]["verified"] and call[0]["body"]["template"] == "TTS_0001" and "55" in call[0]["body"]["params"]["text"], call
     steps = [s for s in tier_steps(daemon) if s["action"] != "notice"]
     assert [(s["tier"], s["action"]) for s in steps] == [(1, "start"), (3, "jump")], steps
-    _, esc = daemon.get("/api/v1/escalations")
-    assert esc["escalations"][0]["tier"] == 3, esc
+    esc = alarm_escalations(daemon)
+    assert esc[0]["tier"] == 3, esc
     # Back to normal and straight to HH again: the escalation starts at tier 3, but wang's number
     # had its one call this minute, so the call goes out as an SMS (same outbox id as request id).
     broker.publish("t/gt101", '{"value": 10}')
