@@ -20,6 +20,7 @@
 #include "export.h"
 #include "engine.h"
 #include "escalate.h"
+#include "events.h"
 #include "http.h"
 #include "httpc.h"
 #include "ledger.h"
@@ -83,6 +84,7 @@ struct dg_daemon {
   struct ledger_watch *ledger_watch;
   struct upload *upload;
   struct report_auto *report_auto;
+  struct events *events;
 };
 
 static void main__usage(FILE *f)
@@ -214,6 +216,7 @@ static void main__shutdown(struct dg_daemon *d)
   if (d->sdn) sdn_stopping(d->sdn);
   if (d->http) http_stop(d->http);
   d->http = NULL;
+  events_close(d->events);
   uv_signal_stop(&d->sig_term);
   uv_signal_stop(&d->sig_int);
   uv_signal_stop(&d->sig_hup);
@@ -446,6 +449,8 @@ static int main__start(struct dg_daemon *d)
   if ((rc = notify_init(&d->notify, &d->loop, d->cfg, d->store, d->httpc))) return rc;
   if ((rc = engine_init(&d->engine, &d->loop, d->cfg, d->store, d->ledger, d->notify))) return rc;
   d->engine_ready = 1;
+  if ((rc = events_new(&d->events, &d->loop, d->cfg->http_event_buffer))) return rc;
+  d->engine.events = d->engine.txn.events = d->events;
   if ((rc = escalate_init(&d->escalate, &d->loop, d->cfg, d->store, d->notify))) return rc;
   d->engine.txn.escalate = d->escalate;
   if ((rc = notify_resume(d->notify))) return rc;
@@ -478,6 +483,7 @@ static int main__start(struct dg_daemon *d)
 static void main__free(struct dg_daemon *d)
 {
   if (d->engine_ready) engine_free(&d->engine);
+  events_free(d->events);
   ledger_close(d->ledger);
   config_free(d->cfg);
   free(d->attachments_dir);
