@@ -20,6 +20,7 @@
 
 #define HTTP_SUBSYS "http"
 #define HTTP_WRITE_CHUNK (32 * 1024)
+#define HTTP_STREAM_SNDBUF (64 * 1024) /* kernel send buffer of a streamed answer */
 #define HTTP_HEADER_BUF 2048
 #define HTTP_STATIC_MAX_FILE (32 * 1024 * 1024)
 #define HTTP_CT_JSON "application/json; charset=utf-8"
@@ -837,6 +838,10 @@ static int http__stream_start(struct lws *wsi, struct http_server *s, struct htt
   http__count(s, c);
   if (http__send_headers(wsi, c, resp->content_type ? resp->content_type : "text/event-stream", NULL) < 0) return -1;
   lws_http_mark_sse(wsi);        /* no timeout while the stream is open */
+  /* A client that stops reading is held at this much in the kernel, after which its stream lags
+   * (events.h resyncs it) instead of the kernel buffering megabytes for it. */
+  int sndbuf = HTTP_STREAM_SNDBUF, fd = lws_get_socket_fd(wsi);
+  if (fd >= 0) setsockopt(fd, SOL_SOCKET, SO_SNDBUF, &sndbuf, sizeof sndbuf);
   lws_http_headers_detach(wsi);  /* everything needed was copied; the header pool is for requests */
   c->stream->opened(c->stream_ctx, (struct http_stream *)wsi);
   lws_callback_on_writable(wsi);
