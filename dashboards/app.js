@@ -21,7 +21,7 @@ const I18N = {
     'settings.help': '查看、确认和搁置报警，以及处理隐患和排查任务，需要令牌（dualguardd --create-token 人员；查看只需 viewer 角色）。令牌只保存在本浏览器标签页会话中。',
     'settings.token': '令牌', 'settings.save': '保存', 'settings.clear': '清除',
     'settings.set': '已设置令牌', 'settings.unset': '未设置令牌',
-    'updated': '更新于 {t}',
+    'updated.live': '更新于 {t} · 实时推送', 'updated.poll': '更新于 {t}',
     'stale': 'API 无法连接 — 数据已过期，最后更新 {t}',
     'stale.never': 'API 无法连接 — 尚无数据',
     'risk.title': '风险四色图', 'risk.current': '当前等级', 'risk.assessed': '评估等级', 'risk.sources': '危险源',
@@ -75,7 +75,7 @@ const I18N = {
     'settings.help': 'Viewing, acknowledging and shelving, and acting on hazards and inspections, need a token (dualguardd --create-token PERSON; the viewer role is enough to view). It is kept for this browser tab only.',
     'settings.token': 'Token', 'settings.save': 'Save', 'settings.clear': 'Clear',
     'settings.set': 'token set', 'settings.unset': 'no token',
-    'updated': 'updated {t}',
+    'updated.live': 'updated {t} · live', 'updated.poll': 'updated {t}',
     'stale': 'API unreachable — data stale, last update {t}',
     'stale.never': 'API unreachable — no data yet',
     'risk.title': 'Four-colour risk map', 'risk.current': 'Current level', 'risk.assessed': 'Assessed level',
@@ -247,28 +247,37 @@ function errorText(res) {
   return t('err.other', {s: res.status, m: (res.body && res.body.error) || ''});
 }
 
+/* Alarms and the risk map. */
+async function loadCore() {
+  const [alarms, riskMap] = await Promise.all([getJSON('/api/v1/alarms'), getJSON('/api/v1/risk-map')]);
+  app.data.alarms = alarms.alarms;
+  app.data.riskMap = riskMap;
+}
+
+/* Hazards, inspections, the open hazard's detail, names. */
+async function loadLedger() {
+  const jobs = [getJSON('/api/v1/hazards?state=all&limit=200'), getJSON('/api/v1/inspections?status=all')];
+  if (app.me) jobs.push(getJSON('/api/v1/inspections?mine=1'));
+  const [hazards, inspections, mine] = await Promise.all(jobs);
+  app.data.hazards = hazards.hazards;
+  app.data.inspections = inspections.inspections;
+  app.data.mineIds = mine ? new Set(mine.inspections.map((task) => task.id)) : null;
+  if (app.detail && app.detail.body) {
+    const id = app.detail.id, body = await getJSON(`/api/v1/hazards/${encodeURIComponent(id)}`);
+    if (app.detail && app.detail.id === id) app.detail.body = body;
+  }
+  await loadNames();
+}
+
+/* Polling is the fallback: while the event stream (live.js) is open it only runs now and then. */
 async function poll() {
+  clearTimeout(app.pollTimer);
+  if (app.polling) return; /* the poll under way schedules the next */
+  app.polling = true;
   const withLedger = app.tick % LEDGER_EVERY === 0;
   app.tick++;
   try {
-    const jobs = [getJSON('/api/v1/alarms'), getJSON('/api/v1/risk-map')];
-    if (withLedger) {
-      jobs.push(getJSON('/api/v1/hazards?state=all&limit=200'), getJSON('/api/v1/inspections?status=all'));
-      if (app.me) jobs.push(getJSON('/api/v1/inspections?mine=1'));
-    }
-    const [alarms, riskMap, hazards, inspections, mine] = await Promise.all(jobs);
-    app.data.alarms = alarms.alarms;
-    app.data.riskMap = riskMap;
-    if (withLedger) {
-      app.data.hazards = hazards.hazards;
-      app.data.inspections = inspections.inspections;
-      app.data.mineIds = mine ? new Set(mine.inspections.map((task) => task.id)) : null;
-      if (app.detail && app.detail.body) {
-        const id = app.detail.id, body = await getJSON(`/api/v1/hazards/${encodeURIComponent(id)}`);
-        if (app.detail && app.detail.id === id) app.detail.body = body;
-      }
-    }
-    if (withLedger) await loadNames();
+    await Promise.all([loadCore(), withLedger ? loadLedger() : null]);
     app.lastOk = Date.now();
     app.failing = false;
   } catch (e) {
@@ -281,7 +290,8 @@ async function poll() {
     console.error('render', e); /* a page bug, not an unreachable API: keep polling */
   }
   updateFreshness();
-  setTimeout(poll, POLL_MS);
+  app.polling = false;
+  app.pollTimer = setTimeout(poll, pollInterval());
 }
 
 /* People, units and measures by name. Optional: without them the page shows ids. */
@@ -318,12 +328,13 @@ function personName(id) {
 
 /* Stale data must never look live: grey everything out as soon as a poll fails or is late. */
 function updateFreshness() {
-  const stale = app.failing || !app.lastOk || Date.now() - app.lastOk > STALE_MS;
+  const stale = app.failing || !app.lastOk || Date.now() - app.lastOk > staleAfter();
   document.body.classList.toggle('is-stale', stale);
   const banner = $('stale-banner');
   banner.hidden = !stale;
   if (stale) banner.textContent = app.lastOk ? t('stale', {t: fmtTime(app.lastOk)}) : t('stale.never');
-  $('updated').textContent = app.lastOk ? t('updated', {t: fmtClock(app.lastOk)}) : '';
+  $('updated').textContent = app.lastOk ? t(liveOpen() ? 'updated.live' : 'updated.poll', {t: fmtClock(app.lastOk)}) : '';
+  $('updated').classList.toggle('live', liveOpen() && !stale);
 }
 
 /* ---- risk map -------------------------------------------------------------------------------- */
@@ -613,10 +624,12 @@ function init() {
     app.askedToken = false;
     $('token-input').value = '';
     loadMe();
+    restartLive();
   });
   $('token-clear').addEventListener('click', () => {
     sessionStorage.removeItem(TOKEN_KEY);
     loadMe();
+    restartLive();
   });
   initAlarms();
   initLedger();
@@ -624,6 +637,7 @@ function init() {
   applyLanguage();
   setInterval(updateFreshness, 1000);
   poll();
+  startLive();
 }
 
 document.addEventListener('DOMContentLoaded', init);
