@@ -12,6 +12,7 @@
 #define EVENTS_TICK_MS 250
 #define EVENTS_PREFIX_MAX 512
 #define EVENTS_POINT_ID_MAX 64
+#define EVENTS_CHECK_MS 1000 /* how often subscribers are checked for clients that left */
 
 struct events__frame {
   uint64_t seq;
@@ -27,6 +28,7 @@ struct events__sub {
   size_t prefix_len, prefix_off;
   int idle;                /* pull found nothing: wake on the next event */
   int ping;                /* a liveness comment is due */
+  int gone;                /* the client closed its side: end the stream */
   struct events__sub *prev, *next_sub;
 };
 
@@ -50,7 +52,7 @@ struct events {
   struct events__point *points;
   size_t n_points;
   size_t n_pending;
-  int64_t last_ping_ms;
+  int64_t last_ping_ms, last_check_ms;
   struct events_stats stats;
 };
 
@@ -150,6 +152,14 @@ static void events__tick(uv_timer_t *t)
       events__point_send(ev, p);
     }
   }
+  if (now - ev->last_check_ms >= EVENTS_CHECK_MS) {
+    ev->last_check_ms = now;
+    for (struct events__sub *s = ev->subs; s; s = s->next_sub)
+      if (s->h && !s->gone && http_stream_peer_gone(s->h)) {
+        s->gone = 1;
+        http_stream_wake(s->h);
+      }
+  }
   if (now - ev->last_ping_ms < EVENTS_PING_MS) return;
   ev->last_ping_ms = now;
   for (struct events__sub *s = ev->subs; s; s = s->next_sub) {
@@ -185,6 +195,7 @@ static long events__pull(void *ctx, char *buf, size_t cap)
   struct events__sub *s = ctx;
   struct events *ev = s->ev;
   size_t n = 0;
+  if (s->gone) return -1;
   if (s->prefix_off < s->prefix_len) {
     n = s->prefix_len - s->prefix_off < cap ? s->prefix_len - s->prefix_off : cap;
     memcpy(buf, s->prefix + s->prefix_off, n);

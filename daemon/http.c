@@ -867,6 +867,15 @@ static long http__stream_write(struct lws *wsi, struct http_server *s, struct ht
 
 void http_stream_wake(struct http_stream *h) { lws_callback_on_writable((struct lws *)h); }
 
+int http_stream_peer_gone(struct http_stream *h)
+{
+  char c;
+  int fd = lws_get_socket_fd((struct lws *)h);
+  if (fd < 0) return 1;
+  ssize_t n = recv(fd, &c, 1, MSG_PEEK | MSG_DONTWAIT);
+  return n == 0 || (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR);
+}
+
 unsigned http_streams_open(const struct http_server *s) { return s ? s->n_streams : 0; }
 
 static int http__dispatch(struct lws *wsi, struct http_server *s, struct http_conn *c)

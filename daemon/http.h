@@ -123,6 +123,10 @@ void http_router_free(struct http_server *s);
 
 /* Loop thread: output is pending on a stream, call its pull when the connection can take it. */
 void http_stream_wake(struct http_stream *h);
+/* Nonzero when the client of a stream has closed its side or reset the connection (lws does not
+ * read a connection while it writes a streamed answer, so it would only learn this from a write
+ * failing). */
+int http_stream_peer_gone(struct http_stream *h);
 /* Streams open now. */
 unsigned http_streams_open(const struct http_server *s);
 

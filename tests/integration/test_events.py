@@ -139,6 +139,10 @@ def test_resume_with_last_event_id(workdir, cleanup):
     other = Stream(daemon, token, last_event_id="1-1")
     resync = other.wait(lambda e: e["event"] == "resync", what="resync")
     assert resync["data"]["reason"] == "unknown_id", resync
+    # /metrics counts the resync, and the subscribers still connected (the closed ones are gone).
+    metrics = lambda: daemon.request("GET", "/metrics")[2].decode()  # noqa: E731
+    wait_until(lambda: "dualguard_events_resyncs_total 1\n" in metrics(), 10, "the resync counted")
+    wait_until(lambda: "dualguard_events_subscribers 1\n" in metrics(), 10, "one subscriber left")
     other.close()
 
 
