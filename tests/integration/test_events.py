@@ -17,6 +17,7 @@ PLANT = CONFIG.replace("  - {{ id: zhao, name: 赵安全员, roles: [safety_dire
                        "  - {{ id: zhang, name: 张操作员, roles: [operator] }}\n"
                        "  - {{ id: vv, name: 值班观察员, roles: [viewer] }}\n")
 SMALL_RING = PLANT.replace("daemon: {{ ", "daemon: {{ http: {{ event_buffer: 256 }}, ")
+FEW_CONNECTIONS = PLANT.replace("daemon: {{ ", "daemon: {{ http: {{ max_connections: 16, max_connections_per_client: 16 }}, ")
 
 
 class Stream:
@@ -103,8 +104,9 @@ def test_auth_and_alarm_events(workdir, cleanup):
     assert hazard["data"]["action"] == "open" and hazard["data"]["alarm_id"] == alarm["data"]["id"], hazard
     point = s.wait(lambda e: e["event"] == "point" and e["data"]["point"] == "GT102", what="the point value")
     assert point["data"]["value"] == 30 and point["data"]["quality"] == "good", point
-    risk = s.wait(lambda e: e["event"] == "risk" and e["data"]["unit"] == "U01", what="the unit's risk level")
-    assert risk["data"]["to"] == "red", risk
+    # Raised by the alarm (orange) and by the major hazard it opened (red), in one step or two.
+    risk = s.wait(lambda e: e["event"] == "risk" and e["data"]["to"] == "red", what="the unit red")
+    assert risk["data"]["unit"] == "U01" and risk["data"]["from"] in ("yellow", "orange"), risk
     # The event is the committed state: the API reads the same.
     assert daemon.alarm("R-GT102-H")["state"] == "UNACK"
     ids = [e["id"] for e in s.parsed]
@@ -181,5 +183,33 @@ def test_slow_client_is_resynced(workdir, cleanup):
     live.close()
 
 
+def test_streams_leave_room_for_requests(workdir, cleanup):
+    """Streams take at most half of the connection cap: the next is refused with 503, and requests
+    are still answered; a stream whose client left frees its place."""
+    _, _, daemon = start_plant(workdir, cleanup, FEW_CONNECTIONS)
+    token = daemon.token("vv")
+    streams = [Stream(daemon, token) for _ in range(8)]
+    for s in streams:
+        s.wait(lambda e: e["event"] == "hello", what="hello")
+    extra = Stream(daemon, token)
+    wait_until(lambda: extra.pump() is not None and extra.head is not None, 10, "an answer")
+    assert extra.head.startswith("HTTP/1.1 503"), extra.head
+    extra.close()
+    assert daemon.get("/api/v1/alarms")[0] == 200
+    streams.pop().close()
+
+    def admitted():
+        s = Stream(daemon, token)
+        wait_until(lambda: s.pump() is not None and s.head is not None, 10, "an answer")
+        ok = s.head.startswith("HTTP/1.1 200")
+        s.close()
+        return ok
+
+    wait_until(admitted, 10, "a stream admitted once one left")
+    for s in streams:
+        s.close()
+
+
 if __name__ == "__main__":
-    run_tests([test_auth_and_alarm_events, test_resume_with_last_event_id, test_slow_client_is_resynced])
+    run_tests([test_auth_and_alarm_events, test_resume_with_last_event_id, test_slow_client_is_resynced,
+               test_streams_leave_room_for_requests])
