@@ -59,13 +59,27 @@ static uint64_t boot_of(const char *hello)
   return boot;
 }
 
+static struct events *start(uv_loop_t *loop, unsigned ring)
+{
+  struct events *ev;
+  uv_loop_init(loop);
+  assert_int_equal(events_new(&ev, loop, ring), 0);
+  return ev;
+}
+
+static void finish(uv_loop_t *loop, struct events *ev)
+{
+  events_close(ev);
+  uv_run(loop, UV_RUN_DEFAULT);
+  events_free(ev); /* also frees the subscribers the server never closed */
+  uv_loop_close(loop);
+}
+
 static void test_hello_then_events_in_order(void **state)
 {
   (void)state;
   uv_loop_t loop;
-  uv_loop_init(&loop);
-  struct events *ev;
-  assert_int_equal(events_new(&ev, &loop, 0), 0);
+  struct events *ev = start(&loop, 0);
   char buf[65536];
   struct sub s = subscribe(ev, NULL);
   drain(s, buf, sizeof buf);
@@ -105,19 +119,14 @@ static void test_hello_then_events_in_order(void **state)
   latest.ops->closed(latest.ctx);
   events_stats(ev, &st);
   assert_int_equal(st.subscribers, 0);
-  events_close(ev);
-  uv_run(&loop, UV_RUN_DEFAULT);
-  events_free(ev);
-  uv_loop_close(&loop);
+  finish(&loop, ev);
 }
 
 static void test_resync(void **state)
 {
   (void)state;
   uv_loop_t loop;
-  uv_loop_init(&loop);
-  struct events *ev;
-  assert_int_equal(events_new(&ev, &loop, 16), 0);
+  struct events *ev = start(&loop, 16);
   char buf[65536], id[64];
   struct sub slow = subscribe(ev, NULL);
   drain(slow, buf, sizeof buf);
@@ -157,19 +166,14 @@ static void test_resync(void **state)
   struct events_stats st;
   events_stats(ev, &st);
   assert_int_equal(st.resyncs, 4);
-  events_close(ev);
-  uv_run(&loop, UV_RUN_DEFAULT);
-  events_free(ev); /* frees the subscribers the server never closed */
-  uv_loop_close(&loop);
+  finish(&loop, ev);
 }
 
 static void test_points_throttled(void **state)
 {
   (void)state;
   uv_loop_t loop;
-  uv_loop_init(&loop);
-  struct events *ev;
-  assert_int_equal(events_new(&ev, &loop, 0), 0);
+  struct events *ev = start(&loop, 0);
   char buf[65536];
   struct sub s = subscribe(ev, NULL);
   drain(s, buf, sizeof buf);
@@ -193,10 +197,7 @@ static void test_points_throttled(void **state)
   assert_int_equal(count(buf, "event: point\n"), 1);
   assert_non_null(strstr(buf, "\"value\":12"));
   s.ops->closed(s.ctx);
-  events_close(ev);
-  uv_run(&loop, UV_RUN_DEFAULT);
-  events_free(ev);
-  uv_loop_close(&loop);
+  finish(&loop, ev);
 }
 
 int main(void)
