@@ -204,6 +204,22 @@ const char *const store_migrations[] = {
   " DELETE FROM sample_rows WHERE rowid = OLD.rowid;"
   " END;"
   "CREATE INDEX hazards_major_open ON hazards(unit) WHERE danger_level = 1 AND danger_state IN (0, 1);",
+
+  /* site plan (four-colour spatial map): the plan images uploaded (the newest is in force; the
+   * file lives in the attachments directory under its SHA-256), each risk unit's polygon on it
+   * in image pixels (max_x/max_y: its bounding box, checked against a new image), and the
+   * journal of every change with before and after. */
+  "CREATE TABLE site_plans ("
+  "  id INTEGER PRIMARY KEY, sha256 TEXT NOT NULL, size INTEGER NOT NULL, content_type TEXT NOT NULL,"
+  "  file TEXT NOT NULL, width INTEGER NOT NULL, height INTEGER NOT NULL, uploader TEXT NOT NULL,"
+  "  created_ms INTEGER NOT NULL);"
+  "CREATE TABLE site_plan_units ("
+  "  unit TEXT PRIMARY KEY, points TEXT NOT NULL, max_x REAL NOT NULL, max_y REAL NOT NULL,"
+  "  actor TEXT NOT NULL, updated_ms INTEGER NOT NULL);"
+  "CREATE TABLE site_plan_edits ("
+  "  id INTEGER PRIMARY KEY, ts_ms INTEGER NOT NULL, actor TEXT NOT NULL,"
+  "  op TEXT NOT NULL,"                          /* image set delete drop */
+  "  unit TEXT, before TEXT, after TEXT);",      /* JSON */
 };
 
 const unsigned store_n_migrations = sizeof store_migrations / sizeof store_migrations[0];

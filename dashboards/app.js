@@ -133,7 +133,7 @@ const I18N = {
 const app = {
   lang: 'zh',
   view: 'risk',
-  data: {riskMap: null, alarms: null, hazards: null, inspections: null},
+  data: {riskMap: null, sitePlan: null, alarms: null, hazards: null, inspections: null},
   detail: null,          /* {id, body} of the open hazard, body null while loading */
   lastOk: 0,             /* wall time of the last poll that fully succeeded */
   failing: false,
@@ -247,11 +247,13 @@ function errorText(res) {
   return t('err.other', {s: res.status, m: (res.body && res.body.error) || ''});
 }
 
-/* Alarms and the risk map. */
+/* Alarms, the risk map and the site plan it is drawn on. */
 async function loadCore() {
-  const [alarms, riskMap] = await Promise.all([getJSON('/api/v1/alarms'), getJSON('/api/v1/risk-map')]);
+  const [alarms, riskMap, sitePlan] = await Promise.all([getJSON('/api/v1/alarms'), getJSON('/api/v1/risk-map'),
+    getJSON('/api/v1/site-plan')]);
   app.data.alarms = alarms.alarms;
   app.data.riskMap = riskMap;
+  app.data.sitePlan = sitePlan;
 }
 
 /* Hazards, inspections, the open hazard's detail, names. */
@@ -573,6 +575,7 @@ function renderInspections() {
 
 function render() {
   renderRisk();
+  renderPlan();
   renderAlarms();
   renderHazards();
   renderInspections();
@@ -647,6 +650,7 @@ function init() {
   initAlarms();
   initLedger();
   initTrend();
+  initPlan();
   applyLanguage();
   setInterval(updateFreshness, 1000);
   poll();
