@@ -11,6 +11,7 @@
 struct alarm_txn {
   struct alarm_txn_ctx *x;
   int64_t alarm_id;
+  const char *rule_id, *point_id; /* borrowed from the config */
   const char *state, *stage, *priority;
   int active;
   double value;
@@ -110,6 +111,38 @@ static void alarm_txn__free(struct alarm_txn *t)
 
 static void alarm_txn__done(void *arg, int rc);
 
+/* The committed transition (and the hazard it opened or appended to) on the live stream. */
+static void alarm_txn__publish(const struct alarm_txn *t)
+{
+  struct events *ev = t->x->events;
+  if (!ev) return;
+  cJSON *o = cJSON_CreateObject();
+  cJSON_AddNumberToObject(o, "id", (double)t->alarm_id);
+  cJSON_AddNumberToObject(o, "journal_id", (double)t->journal_id);
+  cJSON_AddStringToObject(o, "rule", t->rule_id);
+  cJSON_AddStringToObject(o, "point", t->point_id);
+  cJSON_AddStringToObject(o, "event", alarm_event_name(t->tr.event));
+  cJSON_AddStringToObject(o, "from", alarm_state_name(t->tr.from));
+  cJSON_AddStringToObject(o, "state", t->state);
+  cJSON_AddBoolToObject(o, "active", t->active);
+  if (t->priority) cJSON_AddStringToObject(o, "priority", t->priority);
+  else cJSON_AddNullToObject(o, "priority");
+  if (t->tr_stage) cJSON_AddStringToObject(o, "stage", t->tr_stage);
+  else cJSON_AddNullToObject(o, "stage");
+  cJSON_AddNumberToObject(o, "value", t->tr.value);
+  cJSON_AddNumberToObject(o, "ts_ms", (double)t->tr.ts_ms);
+  if (t->actor) cJSON_AddStringToObject(o, "actor", t->actor);
+  events_publish(ev, "alarm", o);
+  if (t->hc.kind == HAZARD_NONE) return;
+  o = cJSON_CreateObject();
+  cJSON_AddNumberToObject(o, "id", (double)t->hc.hazard_id);
+  cJSON_AddStringToObject(o, "code", t->hc.code);
+  cJSON_AddStringToObject(o, "action", t->hc.kind == HAZARD_OPEN ? "open" : "occurrence");
+  cJSON_AddNumberToObject(o, "danger_level", t->hc.danger_level);
+  cJSON_AddNumberToObject(o, "alarm_id", (double)t->alarm_id);
+  events_publish(ev, "hazard", o);
+}
+
 /* Into the retry queue, in journal order; never ahead of a head that is with the store. */
 static void alarm_txn__retry_push(struct alarm_txn_ctx *x, struct alarm_txn *t)
 {
@@ -158,6 +191,7 @@ static void alarm_txn__done(void *arg, int rc)
   if (rc == 0 || rc == -ESHUTDOWN || closing) {
     if (queued) x->retry_head = t->next;
     if (rc == 0) {
+      alarm_txn__publish(t);
       notify_send(x->notify, t->msgs);
       t->msgs = NULL;
     } else {
@@ -236,6 +270,8 @@ void alarm_txn_commit(struct alarm_txn_ctx *x, const struct dg_config *cfg, stru
   const struct dg_rule *r = a->rule;
   t->x = x;
   t->alarm_id = a->id;
+  t->rule_id = r->id;
+  t->point_id = r->point->id;
   t->state = alarm_state_name(a->state);
   t->active = alarm_is_active(a);
   t->stage = a->stage >= 0 ? r->stages[a->stage].name : NULL;

@@ -20,6 +20,7 @@
 #include <uv.h>
 
 #include "alarm.h"
+#include "events.h"
 #include "ledger.h"
 #include "model.h"
 #include "notify.h"
@@ -45,6 +46,7 @@ struct alarm_txn_ctx {
   uint64_t *commits_failed;  /* bumped by each failed commit */
   size_t in_flight;          /* transitions submitted and not yet committed (or lost) */
   struct sampleq *hold;      /* held at ALARM_TXN_HIGH_WATER (NULL: none) */
+  struct events *events;     /* committed transitions are published here (NULL: none) */
   /* alarm_txn's own: transitions whose commit failed, oldest first */
   struct alarm_txn *retry_head;
   bool retry_busy;           /* retry_head is with the store */

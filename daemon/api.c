@@ -9,6 +9,7 @@
 
 #include "api_attach.h"
 #include "api_escalate.h"
+#include "api_events.h"
 #include "api_export.h"
 #include "api_history.h"
 #include "api_kpi.h"
@@ -672,8 +673,8 @@ static size_t api__tables(struct api_routes *t)
   const struct api_routes all[] = {
     API_ROUTES(api__routes), kpi_api_routes(), ledger_api_routes(), attach_api_routes(),
     model_api_routes(), export_api_routes(), report_api_routes(), tokens_api_routes(), escalate_api_routes(),
-    metrics_api_routes(), national_api_routes(), posts_api_routes(), history_api_routes(), siteplan_api_routes(),
-    login_api_routes(),
+    metrics_api_routes(), national_api_routes(), events_api_routes(), posts_api_routes(), history_api_routes(),
+    siteplan_api_routes(), login_api_routes(),
   };
   size_t n = sizeof all / sizeof all[0];
   _Static_assert(sizeof all / sizeof all[0] <= API_MAX_TABLES, "raise API_MAX_TABLES");

@@ -309,6 +309,19 @@ static int ledger_api__job_work(struct store_conn *c, void *arg)
 
 static void ledger_api__job_done(void *arg, int rc) { ((struct ledger_api__job *)arg)->rc = rc; }
 
+/* A committed hazard transition or inspection result on the live stream. */
+static void ledger_api__publish(struct api_ctx *ctx, const struct ledger_api__job *j)
+{
+  cJSON *o = cJSON_CreateObject();
+  cJSON_AddNumberToObject(o, "id", (double)j->id);
+  if (j->code) cJSON_AddStringToObject(o, "code", j->code);
+  if (j->action) cJSON_AddStringToObject(o, "action", j->action);
+  cJSON_AddNumberToObject(o, "danger_state", j->to);
+  cJSON_AddBoolToObject(o, "dismissed", j->dismissed);
+  if (j->task_id) cJSON_AddNumberToObject(o, "task_id", (double)j->task_id);
+  events_publish(ctx->engine->events, "hazard", o);
+}
+
 /* Commits the job and waits for it: 0, or answers 409/500 and returns negative. */
 static int ledger_api__commit(struct api_ctx *ctx, struct ledger_api__job *j, struct http_response *resp)
 {
@@ -322,7 +335,10 @@ static int ledger_api__commit(struct api_ctx *ctx, struct ledger_api__job *j, st
   store_wait_idle(ctx->store);
   ledger_event_end(j->ledger, j->told, j->rc);
   j->told = NULL;
-  if (j->rc == 0) return 0;
+  if (j->rc == 0) {
+    ledger_api__publish(ctx, j);
+    return 0;
+  }
   DG_WARN("ledger", "hazard %lld / task %lld %s not committed (rc %d)", (long long)j->id, (long long)j->task_id,
           j->action, j->rc);
   if (j->rc != -ESTALE) api_error(resp, 500, "%s not committed (database error)", j->action);

@@ -202,6 +202,19 @@ static void metrics__http(struct metrics_buf *b, struct api_ctx *ctx)
     }
 }
 
+static void metrics__events(struct metrics_buf *b, const struct events *ev)
+{
+  struct events_stats st;
+  events_stats(ev, &st);
+  metrics__head(b, "dualguard_events_subscribers", "gauge", "Clients reading the live event stream.");
+  metrics__sample(b, "dualguard_events_subscribers", NULL, NULL, NULL, NULL, st.subscribers);
+  metrics__head(b, "dualguard_events_published_total", "counter", "Events published on the live stream.");
+  metrics__sample(b, "dualguard_events_published_total", NULL, NULL, NULL, NULL, (double)st.published);
+  metrics__head(b, "dualguard_events_resyncs_total", "counter",
+                "Subscribers told to resync (fell behind the ring, or resumed from an id it no longer holds).");
+  metrics__sample(b, "dualguard_events_resyncs_total", NULL, NULL, NULL, NULL, (double)st.resyncs);
+}
+
 static void metrics__handler(void *ud, const struct http_request *req, struct http_response *resp)
 {
   struct api_ctx *ctx = ud;
@@ -216,6 +229,7 @@ static void metrics__handler(void *ud, const struct http_request *req, struct ht
   metrics__outbox(&b, ctx);
   metrics__store(&b, ctx);
   metrics__http(&b, ctx);
+  metrics__events(&b, ctx->engine->events);
   if (b.oom) {
     free(b.p);
     api_error(resp, 500, "out of memory");

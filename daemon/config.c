@@ -41,7 +41,7 @@ static int cfg__site(struct dg_ycheck *y, const struct dg_ynode *n, void *obj)
 
 static int cfg__role(struct dg_ycheck *y, const struct dg_ynode *n, void *item, size_t i);
 
-enum { HTTP_LISTEN, HTTP_PORT, HTTP_MAXC, HTTP_MAXPC, HTTP_RESERVE, HTTP_HOSTS, HTTP_OPEN, HTTP_CERT, HTTP_KEY };
+enum { HTTP_LISTEN, HTTP_PORT, HTTP_MAXC, HTTP_MAXPC, HTTP_RESERVE, HTTP_HOSTS, HTTP_OPEN, HTTP_CERT, HTTP_KEY, HTTP_EVBUF };
 static const struct dg_yfield cfg__http_fields[] = {
   [HTTP_LISTEN] = YF_STR("listen", struct dg_config, http_listen, 0),
   [HTTP_PORT] = YF_NUM("port", DG_YK_U16, struct dg_config, http_port, 0, 0, 65535),
@@ -52,6 +52,7 @@ static const struct dg_yfield cfg__http_fields[] = {
   [HTTP_OPEN] = YF_BOOL("open_reads_on_loopback", struct dg_config, http_open_reads_on_loopback),
   [HTTP_CERT] = YF_STR("tls_cert", struct dg_config, http_tls_cert, 0),
   [HTTP_KEY] = YF_STR("tls_key", struct dg_config, http_tls_key, 0),
+  [HTTP_EVBUF] = YF_NUM("event_buffer", DG_YK_U32, struct dg_config, http_event_buffer, 0, 16, 1000000),
 };
 
 static int cfg__http(struct dg_ycheck *y, const struct dg_ynode *n, void *obj)

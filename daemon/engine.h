@@ -14,6 +14,7 @@
 
 #include "alarm.h"
 #include "alarm_txn.h"
+#include "events.h"
 #include "history.h"
 #include "ledger.h"
 #include "notify.h"
@@ -49,6 +50,7 @@ struct engine {
   struct store *store;
   struct ledger *ledger;
   struct notify *notify;
+  struct events *events;      /* live event stream (events.h), NULL: none; set by the daemon */
 
   struct point_rt *points;
   struct rule_state *rules;

@@ -20,6 +20,7 @@
 
 #define HTTP_SUBSYS "http"
 #define HTTP_WRITE_CHUNK (32 * 1024)
+#define HTTP_STREAM_SNDBUF (64 * 1024) /* kernel send buffer of a streamed answer */
 #define HTTP_HEADER_BUF 2048
 #define HTTP_STATIC_MAX_FILE (32 * 1024 * 1024)
 #define HTTP_CT_JSON "application/json; charset=utf-8"
@@ -81,6 +82,7 @@ struct http_server {
   int closing_seen;
   int destroy_calls;
   struct http_stats stats;
+  unsigned n_streams;          /* streamed answers open */
   unsigned char wbuf[LWS_PRE + HTTP_WRITE_CHUNK];
 };
 
@@ -98,12 +100,16 @@ struct http_conn {
   int head_only;
   int close_after;
   int is_static;
+  int streaming;   /* a streamed answer: written from stream->pull until the connection closes */
+  const struct http_stream_ops *stream;
+  void *stream_ctx;
   const char *method;
   char *path;
   char *query;
   char *authorization;
   char *content_type;
   char *host;
+  char *last_event_id;
   int loopback;
   int cookie_auth;
   struct lws *deferred_wsi;  /* the connection, for a deferred answer */
@@ -251,6 +257,18 @@ static char *http__copy_header(struct lws *wsi, enum lws_token_indexes token)
   if (len <= 0) return NULL;
   char *v = malloc((size_t)len + 1);
   if (v && lws_hdr_copy(wsi, v, len + 1, token) < 0) {
+    free(v);
+    v = NULL;
+  }
+  return v;
+}
+
+static char *http__copy_custom(struct lws *wsi, const char *name)
+{
+  int nlen = (int)strlen(name), len = lws_hdr_custom_length(wsi, name, nlen);
+  if (len <= 0 || len > 256) return NULL;
+  char *v = malloc((size_t)len + 1);
+  if (v && lws_hdr_custom_copy(wsi, v, len + 1, name, nlen) < 0) {
     free(v);
     v = NULL;
   }
@@ -723,6 +741,10 @@ void http_handle(struct http_server *s, const struct http_request *req, struct h
                  size_t allowlen)
 {
   http__decide(s, req, resp, allow, allowlen);
+  if (resp->stream) { /* streams need a connection */
+    resp->stream->closed(resp->stream_ctx);
+    resp->stream = NULL;
+  }
   if (resp->body && resp->body_len == 0) resp->body_len = strlen(resp->body);
 }
 
@@ -735,6 +757,7 @@ static void http__conn_reset(struct http_conn *c)
   free(c->authorization);
   free(c->content_type);
   free(c->host);
+  free(c->last_event_id);
   free(c->body);
   free(c->resp_body);
   free(c->resp_cookie);
@@ -748,7 +771,8 @@ static int http__send_headers(struct lws *wsi, struct http_conn *c, const char *
   unsigned char buf[LWS_PRE + HTTP_HEADER_BUF];
   unsigned char *start = buf + LWS_PRE, *p = start, *end = buf + sizeof buf - 1;
   const char *cache = c->is_static ? "no-cache" : "no-store";
-  if (lws_add_http_common_headers(wsi, (unsigned int)c->status, content_type, c->resp_len, &p, end) ||
+  lws_filepos_t len = c->streaming ? LWS_ILLEGAL_HTTP_CONTENT_LEN : c->resp_len; /* no length: lws says close */
+  if (lws_add_http_common_headers(wsi, (unsigned int)c->status, content_type, len, &p, end) ||
       lws_add_http_header_by_name(wsi, (const unsigned char *)"cache-control:",
                                   (const unsigned char *)cache, (int)strlen(cache), &p, end) ||
       lws_add_http_header_by_name(wsi, (const unsigned char *)"x-content-type-options:",
@@ -849,6 +873,68 @@ void http_deferred_answer(struct http_deferred *d, struct http_response *resp)
   free(d);
 }
 
+static void http__log_request(const struct http_conn *c);
+static void http__count(struct http_server *s, const struct http_conn *c);
+
+/* A handler answered with a stream: headers now, then the body from pull (http__on_writeable). */
+static int http__stream_start(struct lws *wsi, struct http_server *s, struct http_conn *c,
+                              const struct http_response *resp)
+{
+  if (resp->status != 200 || c->head_only || s->n_streams >= s->caps.max_total / 2) {
+    resp->stream->closed(resp->stream_ctx);
+    if (resp->status != 200 || c->head_only) return http__respond(wsi, c, resp->status, NULL, NULL, 0, NULL);
+    DG_LOG_RL(DG_LOG_WARN, HTTP_SUBSYS, "refused an event stream: %u are open", s->n_streams);
+    return http__respond_error(wsi, c, 503, "too many event streams open; retry later", NULL);
+  }
+  c->streaming = c->responding = 1;
+  c->stream = resp->stream;
+  c->stream_ctx = resp->stream_ctx;
+  c->status = 200;
+  s->n_streams++;
+  http__log_request(c);
+  http__count(s, c);
+  if (http__send_headers(wsi, c, resp->content_type ? resp->content_type : "text/event-stream", NULL) < 0) return -1;
+  lws_http_mark_sse(wsi);        /* no timeout while the stream is open */
+  /* A client that stops reading is held at this much in the kernel, after which its stream lags
+   * (events.h resyncs it) instead of the kernel buffering megabytes for it. */
+  int sndbuf = HTTP_STREAM_SNDBUF, fd = lws_get_socket_fd(wsi);
+  if (fd >= 0) setsockopt(fd, SOL_SOCKET, SO_SNDBUF, &sndbuf, sizeof sndbuf);
+  lws_http_headers_detach(wsi);  /* everything needed was copied; the header pool is for requests */
+  c->stream->opened(c->stream_ctx, (struct http_stream *)wsi);
+  lws_callback_on_writable(wsi);
+  return 0;
+}
+
+static void http__stream_end(struct http_server *s, struct http_conn *c)
+{
+  if (!c->stream) return;
+  c->stream->closed(c->stream_ctx);
+  c->stream = NULL;
+  s->n_streams--;
+}
+
+static long http__stream_write(struct lws *wsi, struct http_server *s, struct http_conn *c)
+{
+  long n = c->stream->pull(c->stream_ctx, (char *)s->wbuf + LWS_PRE, HTTP_WRITE_CHUNK);
+  if (n <= 0) return n;
+  if (lws_write(wsi, s->wbuf + LWS_PRE, (size_t)n, LWS_WRITE_HTTP) != (int)n) return -1;
+  lws_callback_on_writable(wsi); /* more may be pending; pull answers 0 when not */
+  return n;
+}
+
+void http_stream_wake(struct http_stream *h) { lws_callback_on_writable((struct lws *)h); }
+
+int http_stream_peer_gone(struct http_stream *h)
+{
+  char c;
+  int fd = lws_get_socket_fd((struct lws *)h);
+  if (fd < 0) return 1;
+  ssize_t n = recv(fd, &c, 1, MSG_PEEK | MSG_DONTWAIT);
+  return n == 0 || (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR);
+}
+
+unsigned http_streams_open(const struct http_server *s) { return s ? s->n_streams : 0; }
+
 static int http__dispatch(struct lws *wsi, struct http_server *s, struct http_conn *c)
 {
   char allow[128];
@@ -865,11 +951,17 @@ static int http__dispatch(struct lws *wsi, struct http_server *s, struct http_co
     .peer = c->peer,
     .cookie_auth = c->cookie_auth,
     .conn = c,
+    .last_event_id = c->last_event_id,
   };
   struct http_response resp = {.status = 200};
   c->deferred_wsi = wsi;
   c->is_static = http__decide(s, &req, &resp, allow, sizeof allow);
   if (c->deferred) return 0;
+  if (resp.stream) {
+    free(resp.body);
+    free(resp.set_cookie);
+    return http__stream_start(wsi, s, c, &resp);
+  }
   http__take_response(c, &resp);
   return http__respond(wsi, c, resp.status, resp.content_type, resp.body, resp.body_len, allow);
 }
@@ -983,6 +1075,7 @@ static int http__on_request(struct lws *wsi, struct http_server *s, struct http_
   c->authorization = http__copy_header(wsi, WSI_TOKEN_HTTP_AUTHORIZATION);
   c->content_type = http__copy_header(wsi, WSI_TOKEN_HTTP_CONTENT_TYPE);
   c->host = http__copy_header(wsi, WSI_TOKEN_HOST);
+  c->last_event_id = http__copy_custom(wsi, "last-event-id:");
   c->loopback = http__peer(wsi, c->peer, sizeof c->peer);
   if (!c->path || !c->query || http__cookie_auth(wsi, c, m) < 0) {
     c->close_after = 1;
@@ -1075,6 +1168,7 @@ static int http__on_writeable(struct lws *wsi, struct http_server *s, struct htt
     return http__respond(wsi, c, r.status, r.content_type, r.body, r.body_len, NULL);
   }
   if (!c->responding) return 0;
+  if (c->streaming) return http__stream_write(wsi, s, c) < 0 ? -1 : 0;
   size_t remain = c->head_only ? 0 : c->resp_len - c->resp_off;
   if (remain > 0) {
     size_t n = remain < HTTP_WRITE_CHUNK ? remain : HTTP_WRITE_CHUNK;
@@ -1140,7 +1234,7 @@ static int http__callback(struct lws *wsi, enum lws_callback_reasons reason, voi
   case LWS_CALLBACK_TIMER:
     /* Armed per request and never cancelled (lws 4.1 fires a "cancelled" timer at once), so a
      * deadline that outlived its request is ignored. */
-    if (!c || !c->active) return 0;
+    if (!c || !c->active || c->streaming) return 0;
     DG_LOG_RL(DG_LOG_WARN, HTTP_SUBSYS, "%s %s: not completed within %d s, dropped",
               c->method ? c->method : "?", c->path ? c->path : "?", HTTP_REQUEST_TIMEOUT_S);
     return -1;
@@ -1163,6 +1257,7 @@ static int http__callback(struct lws *wsi, enum lws_callback_reasons reason, voi
     return http__raw_refuse(wsi);
   case LWS_CALLBACK_CLOSED_HTTP:
   case LWS_CALLBACK_HTTP_DROP_PROTOCOL:
+    if (c) http__stream_end(s, c);
     if (c) http__conn_reset(c);
     return 0;
   default:

@@ -34,6 +34,20 @@ struct http_request {
   const char *peer;          /* the client's address as text ("" when unknown) */
   int cookie_auth;           /* authorization came from the session cookie, not the header */
   void *conn;                /* the server's connection (http_defer); NULL without one */
+  const char *last_event_id; /* Last-Event-ID header value (event streams), or NULL */
+};
+
+/* A streamed answer (server-sent events): the connection, valid from opened until closed. */
+struct http_stream;
+
+struct http_stream_ops {
+  /* The answer's headers are out; wake h (http_stream_wake) when output is pending. */
+  void (*opened)(void *ctx, struct http_stream *h);
+  /* Copies up to cap bytes of pending output to buf: the count, 0 when nothing is pending (the
+   * stream waits for its next wake), or -1 to close the connection. */
+  long (*pull)(void *ctx, char *buf, size_t cap);
+  /* The connection is gone (or the stream was refused): free ctx; h is invalid from now on. */
+  void (*closed)(void *ctx);
 };
 
 struct http_response {
@@ -42,6 +56,12 @@ struct http_response {
   char *body;                /* malloc'd by the handler; the server frees it. NULL = empty */
   size_t body_len;           /* 0 with non-NULL body: strlen(body) */
   char *set_cookie;          /* malloc'd Set-Cookie value or NULL; the server frees it */
+  /* Set by a handler (with status 200 and no body) to stream the answer: headers go out without
+   * a length and the connection stays open, written from stream->pull whenever it can take more
+   * (no request timeout applies). Streams take at most half of the connection cap (else 503, and
+   * closed is called at once). */
+  const struct http_stream_ops *stream;
+  void *stream_ctx;
 };
 
 /* Session cookie: a request without an Authorization header that carries this cookie is
@@ -120,6 +140,15 @@ void http_handle(struct http_server *s, const struct http_request *req, struct h
                  size_t allowlen);
 struct http_server *http_router_new(const struct http_options *o);
 void http_router_free(struct http_server *s);
+
+/* Loop thread: output is pending on a stream, call its pull when the connection can take it. */
+void http_stream_wake(struct http_stream *h);
+/* Nonzero when the client of a stream has closed its side or reset the connection (lws does not
+ * read a connection while it writes a streamed answer, so it would only learn this from a write
+ * failing). */
+int http_stream_peer_gone(struct http_stream *h);
+/* Streams open now. */
+unsigned http_streams_open(const struct http_server *s);
 
 /* Loop thread. Stops listening and destroys the lws context; the loop must keep running until
  * its handles have closed. */

@@ -21,6 +21,7 @@
 #include "engine.h"
 #include "esc_wire.h"
 #include "escalate.h"
+#include "events.h"
 #include "http.h"
 #include "httpc.h"
 #include "ledger.h"
@@ -90,6 +91,7 @@ struct dg_daemon {
   struct ledger_watch *ledger_watch;
   struct upload *upload;
   struct report_auto *report_auto;
+  struct events *events;
 };
 
 static void main__usage(FILE *f)
@@ -231,6 +233,7 @@ static void main__shutdown(struct dg_daemon *d)
   d->http = NULL;
   login_free(d->login); /* password jobs still out end without touching the store */
   d->login = NULL;
+  events_close(d->events);
   uv_signal_stop(&d->sig_term);
   uv_signal_stop(&d->sig_int);
   uv_signal_stop(&d->sig_hup);
@@ -476,6 +479,8 @@ static int main__start(struct dg_daemon *d)
   if ((rc = notify_init(&d->notify, &d->loop, d->cfg, d->store, d->httpc))) return rc;
   if ((rc = engine_init(&d->engine, &d->loop, d->cfg, d->store, d->ledger, d->notify))) return rc;
   d->engine_ready = 1;
+  if ((rc = events_new(&d->events, &d->loop, d->cfg->http_event_buffer))) return rc;
+  d->engine.events = d->engine.txn.events = d->events;
   if ((rc = escalate_init(&d->escalate, &d->loop, d->cfg, d->store, d->notify))) return rc;
   d->engine.txn.escalate = d->escalate;
   main__link_key(d);
@@ -510,6 +515,7 @@ static int main__start(struct dg_daemon *d)
 static void main__free(struct dg_daemon *d)
 {
   if (d->engine_ready) engine_free(&d->engine);
+  events_free(d->events);
   ledger_close(d->ledger);
   config_free(d->cfg);
   free(d->attachments_dir);

@@ -394,6 +394,7 @@ struct dg_config {
   uint32_t http_max_connections;     /* 0: derived from the descriptor limit */
   uint32_t http_max_per_client;      /* 0: derived */
   uint32_t http_fd_reserve;          /* 0: derived */
+  uint32_t http_event_buffer;        /* events kept for stream resumption (events.h); 0: EVENTS_RING */
   char **http_hosts;                 /* Host names answered besides the loopback names and listen */
   size_t n_http_hosts;
   bool http_open_reads_on_loopback;  /* GET /api/... from loopback clients needs no token */

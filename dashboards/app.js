@@ -21,7 +21,7 @@ const I18N = {
     'settings.help': '人员请用上方的账号登录。API 令牌用于设备和脚本（dualguardd --create-token 人员）；在此填写后，本标签页改用令牌，令牌只保存在本标签页会话中。',
     'settings.token': '令牌', 'settings.save': '保存', 'settings.clear': '清除',
     'settings.set': '已设置令牌', 'settings.unset': '未设置令牌',
-    'updated': '更新于 {t}',
+    'updated.live': '更新于 {t} · 实时推送', 'updated.poll': '更新于 {t}',
     'stale': 'API 无法连接 — 数据已过期，最后更新 {t}',
     'stale.never': 'API 无法连接 — 尚无数据',
     'stale.auth': '需要登录 — 数据已过期，最后更新 {t}', 'stale.auth.never': '需要登录后才能查看数据',
@@ -76,7 +76,7 @@ const I18N = {
     'settings.help': 'People log in with their account above. API tokens are for devices and scripts (dualguardd --create-token PERSON); one entered here is used by this tab instead, and kept for this tab only.',
     'settings.token': 'Token', 'settings.save': 'Save', 'settings.clear': 'Clear',
     'settings.set': 'token set', 'settings.unset': 'no token',
-    'updated': 'updated {t}',
+    'updated.live': 'updated {t} · live', 'updated.poll': 'updated {t}',
     'stale': 'API unreachable — data stale, last update {t}',
     'stale.never': 'API unreachable — no data yet',
     'stale.auth': 'Login required — data stale, last update {t}', 'stale.auth.never': 'Log in to see the data',
@@ -250,29 +250,52 @@ function errorText(res) {
   return t('err.other', {s: res.status, m: (res.body && res.body.error) || ''});
 }
 
+/* Alarms, the risk map and the site plan it is drawn on. */
+async function loadCore() {
+  const [alarms, riskMap, sitePlan] = await Promise.all([getJSON('/api/v1/alarms'), getJSON('/api/v1/risk-map'),
+    getJSON('/api/v1/site-plan')]);
+  app.data.alarms = alarms.alarms;
+  app.data.riskMap = riskMap;
+  app.data.sitePlan = sitePlan;
+}
+
+/* Hazards, inspections, the open hazard's detail, names. */
+async function loadLedger() {
+  const jobs = [getJSON('/api/v1/hazards?state=all&limit=200'), getJSON('/api/v1/inspections?status=all')];
+  if (app.me) jobs.push(getJSON('/api/v1/inspections?mine=1'));
+  const [hazards, inspections, mine] = await Promise.all(jobs);
+  app.data.hazards = hazards.hazards;
+  app.data.inspections = inspections.inspections;
+  app.data.mineIds = mine ? new Set(mine.inspections.map((task) => task.id)) : null;
+  if (app.detail && app.detail.body) {
+    const id = app.detail.id, body = await getJSON(`/api/v1/hazards/${encodeURIComponent(id)}`);
+    if (app.detail && app.detail.id === id) app.detail.body = body;
+  }
+  await loadNames();
+}
+
+/* The map and the alarms are painted as soon as they arrive, without waiting for the ledger
+ * and the names (shown as ids until they come) on the first load. */
+function firstPaint() {
+  if (app.painted) return;
+  app.painted = true;
+  try {
+    render();
+  } catch (e) {
+    console.error('render', e);
+  }
+  performance.mark('dg-first-data'); /* bench/bench_first_paint.py */
+}
+
+/* Polling is the fallback: while the event stream (live.js) is open it only runs now and then. */
 async function poll() {
+  clearTimeout(app.pollTimer);
+  if (app.polling) return; /* the poll under way schedules the next */
+  app.polling = true;
   const withLedger = app.tick % LEDGER_EVERY === 0;
   app.tick++;
   try {
-    const jobs = [getJSON('/api/v1/alarms'), getJSON('/api/v1/risk-map'), getJSON('/api/v1/site-plan')];
-    if (withLedger) {
-      jobs.push(getJSON('/api/v1/hazards?state=all&limit=200'), getJSON('/api/v1/inspections?status=all'));
-      if (app.me) jobs.push(getJSON('/api/v1/inspections?mine=1'));
-    }
-    const [alarms, riskMap, sitePlan, hazards, inspections, mine] = await Promise.all(jobs);
-    app.data.alarms = alarms.alarms;
-    app.data.riskMap = riskMap;
-    app.data.sitePlan = sitePlan;
-    if (withLedger) {
-      app.data.hazards = hazards.hazards;
-      app.data.inspections = inspections.inspections;
-      app.data.mineIds = mine ? new Set(mine.inspections.map((task) => task.id)) : null;
-      if (app.detail && app.detail.body) {
-        const id = app.detail.id, body = await getJSON(`/api/v1/hazards/${encodeURIComponent(id)}`);
-        if (app.detail && app.detail.id === id) app.detail.body = body;
-      }
-    }
-    if (withLedger) await loadNames();
+    await Promise.all([loadCore().then(firstPaint), withLedger ? loadLedger() : null]);
     app.lastOk = Date.now();
     app.failing = false;
   } catch (e) {
@@ -285,7 +308,8 @@ async function poll() {
     console.error('render', e); /* a page bug, not an unreachable API: keep polling */
   }
   updateFreshness();
-  setTimeout(poll, POLL_MS);
+  app.polling = false;
+  app.pollTimer = setTimeout(poll, pollInterval());
 }
 
 /* People, units and measures by name. Optional: without them the page shows ids. */
@@ -322,13 +346,14 @@ function personName(id) {
 
 /* Stale data must never look live: grey everything out as soon as a poll fails or is late. */
 function updateFreshness() {
-  const stale = app.failing || !app.lastOk || Date.now() - app.lastOk > STALE_MS;
+  const stale = app.failing || !app.lastOk || Date.now() - app.lastOk > staleAfter();
   document.body.classList.toggle('is-stale', stale);
   const banner = $('stale-banner');
   banner.hidden = !stale;
   const key = app.authNeeded ? 'stale.auth' : 'stale';
   if (stale) banner.textContent = app.lastOk ? t(key, {t: fmtTime(app.lastOk)}) : t(key + '.never');
-  $('updated').textContent = app.lastOk ? t('updated', {t: fmtClock(app.lastOk)}) : '';
+  $('updated').textContent = app.lastOk ? t(liveOpen() ? 'updated.live' : 'updated.poll', {t: fmtClock(app.lastOk)}) : '';
+  $('updated').classList.toggle('live', liveOpen() && !stale);
 }
 
 /* ---- risk map -------------------------------------------------------------------------------- */
@@ -619,10 +644,12 @@ function init() {
     app.askedToken = false;
     $('token-input').value = '';
     loadMe();
+    restartLive();
   });
   $('token-clear').addEventListener('click', () => {
     sessionStorage.removeItem(TOKEN_KEY);
     loadMe();
+    restartLive();
   });
   initAlarms();
   initLedger();
@@ -632,6 +659,7 @@ function init() {
   applyLanguage();
   setInterval(updateFreshness, 1000);
   poll();
+  startLive();
 }
 
 document.addEventListener('DOMContentLoaded', init);

@@ -279,6 +279,7 @@ struct ledger_watch__change {
 
 struct ledger_watch__risk_job {
   int64_t now_ms;
+  struct events *events;     /* the recorded changes are published here (NULL: none) */
   struct ledger_watch__change *c;
   size_t n;
 };
@@ -455,6 +456,15 @@ static void ledger_watch__risk_done(void *arg, int rc)
 {
   struct ledger_watch__risk_job *j = arg;
   if (rc) DG_LOG_RL(DG_LOG_ERR, "ledger", "%zu risk level change(s) not recorded (rc %d)", j->n, rc);
+  for (size_t i = 0; !rc && j->events && i < j->n; i++) {
+    cJSON *o = cJSON_CreateObject();
+    cJSON_AddStringToObject(o, "unit", j->c[i].unit);
+    cJSON_AddStringToObject(o, "from", dg_level_name(j->c[i].from));
+    cJSON_AddStringToObject(o, "to", dg_level_name(j->c[i].to));
+    if (j->c[i].cause) cJSON_AddStringToObject(o, "cause", j->c[i].cause);
+    cJSON_AddNumberToObject(o, "ts_ms", (double)j->now_ms);
+    events_publish(j->events, "risk", o);
+  }
   ledger_watch__risk_job_free(j);
 }
 
@@ -498,6 +508,7 @@ static int ledger_watch__evaluate_dirty(struct ledger_watch *w, int64_t now_ms)
   for (size_t i = 0; !rc && i < n; i++) risk_evaluate_unit(&w->idx, e->alarms, w->dirty[i], w->major[w->dirty[i]], &units[i]);
   if (!rc) {
     j->now_ms = now_ms;
+    j->events = e->events;
     rc = ledger_watch__diff(w, units, w->dirty, n, j);
   }
   free(units);
