@@ -13,6 +13,7 @@
 #include "hazard_flow.h"
 #include "ledger.h"
 #include "inspect.h"
+#include "notice.h"
 #include "task_assign.h"
 #include "log.h"
 #include "risk.h"
@@ -168,6 +169,7 @@ struct ledger_api__job {
   int64_t task_id;
   int check_status;
   const char *note;
+  char notice[NOTICE_NUMBER_MAX]; /* an assignment's rectification notice (notice.h) */
   int rc;
 };
 
@@ -282,6 +284,8 @@ static int ledger_api__job_work(struct store_conn *c, void *arg)
   if (j->task_id && (rc = ledger_api__task_done(c, j)) != SQLITE_OK) return rc;
   if (j->task_id && !j->report) return SQLITE_OK;
   rc = j->report ? ledger_api__insert(c, j) : j->review ? ledger_api__review(c, j) : ledger_api__update(c, j);
+  if (rc == SQLITE_OK && j->assignee) rc = notice_issue(c, j->id, j->assignee, j->actor, j->now_ms, j->notice,
+                                                        sizeof j->notice);
   if (rc != SQLITE_OK) return rc;
   sqlite3_stmt *st = store_stmt(c, ledger_api__sql_journal);
   if (!st) return SQLITE_ERROR;
@@ -325,6 +329,7 @@ static void ledger_api__answer(struct http_response *resp, int status, const str
   cJSON_AddNumberToObject(o, "danger_state", j->to);
   cJSON_AddStringToObject(o, "danger_state_zh", ledger_api__state_zh(j->to, j->dismissed));
   cJSON_AddBoolToObject(o, "dismissed", j->dismissed);
+  if (j->notice[0]) cJSON_AddStringToObject(o, "notice", j->notice);
   api_reply(resp, status, o);
 }
 

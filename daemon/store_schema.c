@@ -204,6 +204,15 @@ const char *const store_migrations[] = {
   " DELETE FROM sample_rows WHERE rowid = OLD.rowid;"
   " END;"
   "CREATE INDEX hazards_major_open ON hazards(unit) WHERE danger_level = 1 AND danger_state IN (0, 1);",
+
+  /* Printed documents (cards, boards, notices): the secret signing the posts' phone links and
+   * each post's link generation (a revoked link is replaced by the next generation); the
+   * rectification notices (整改通知), numbered per year, a number never reused. */
+  "CREATE TABLE doc_secret (id INTEGER PRIMARY KEY CHECK (id = 1), key BLOB NOT NULL);"
+  "CREATE TABLE post_links (post TEXT PRIMARY KEY, generation INTEGER NOT NULL, revoked_ms INTEGER, revoked_by TEXT);"
+  "CREATE TABLE rect_notices (id INTEGER PRIMARY KEY, number TEXT NOT NULL UNIQUE, year INTEGER NOT NULL,"
+  "  seq INTEGER NOT NULL, hazard_id INTEGER NOT NULL REFERENCES hazards(id), rectifier TEXT, issued_ms INTEGER NOT NULL,"
+  "  issued_by TEXT, UNIQUE (year, seq));",
 };
 
 const unsigned store_n_migrations = sizeof store_migrations / sizeof store_migrations[0];
