@@ -90,11 +90,11 @@ static char *posts_api__with_nav(char *page, const char *key, const char *base)
   const char *body = strstr(page, "<body>");
   char *out = NULL;
   if (!body || asprintf(&out,
-                        "%.*s<body><nav style=\"display:flex;flex-wrap:wrap;gap:2mm;padding:2mm;font-size:11pt\""
-                        " class=\"no-print\"><a href=\"%s/p/%s\">岗位风险告知卡</a><a href=\"%s/p/%s/knowledge-card\">"
-                        "应知应会卡</a><a href=\"%s/p/%s/emergency-card\">应急处置卡</a><a href=\"%s/#hazards\">"
-                        "上报隐患 Report a hazard (sign in)</a><a href=\"%s/#inspections\">我的任务 My tasks</a></nav>"
-                        "<style>@media print { .no-print { display: none; } }</style>%s",
+                        "%.*s<body><style>.phone-nav { display: flex; flex-wrap: wrap; gap: 2mm; padding: 2mm; font-size: 11pt; }"
+                        " @media print { .phone-nav { display: none; } }</style><nav class=\"phone-nav\">"
+                        "<a href=\"%s/p/%s\">岗位风险告知卡</a><a href=\"%s/p/%s/knowledge-card\">应知应会卡</a>"
+                        "<a href=\"%s/p/%s/emergency-card\">应急处置卡</a><a href=\"%s/#hazards\">上报隐患 Report a hazard"
+                        " (sign in)</a><a href=\"%s/#inspections\">我的任务 My tasks</a></nav>%s",
                         (int)(body - page), page, base, key, base, key, base, key, base, base,
                         body + strlen("<body>")) < 0)
     out = NULL;
