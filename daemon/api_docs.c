@@ -74,18 +74,13 @@ static int docs_api__board_url(struct api_ctx *ctx, const struct dg_unit *only, 
 static void docs_api__board_of(struct api_ctx *ctx, const struct dg_unit *only, struct http_response *resp)
 {
   const struct engine *e = ctx->engine;
-  struct risk_major *majors;
   struct risk_unit *units;
-  size_t n_majors, n;
+  size_t n;
   char url[1024];
-  if (docs_api__board_url(ctx, only, url, sizeof url) || risk_load_majors(store_reader(ctx->store), &majors, &n_majors)) {
-    api_error(resp, 500, "database error");
-    return;
-  }
-  int rc = risk_evaluate(e->cfg, e->alarms, majors, n_majors, &units, &n);
-  risk_majors_free(majors, n_majors);
+  int rc = docs_api__board_url(ctx, only, url, sizeof url) ? -EIO
+                                                            : risk_evaluate_now(store_reader(ctx->store), e->cfg, e->alarms, &units, &n);
   if (rc) {
-    api_error(resp, 500, "out of memory");
+    api_error(resp, 500, "%s", rc == -EIO ? "database error" : "out of memory");
     return;
   }
   docs_api__html(resp, board_html(e->cfg, units, n, only, url, dg_wall_ms()), "the board");

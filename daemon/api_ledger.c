@@ -891,18 +891,12 @@ static void ledger_api__risk_map(void *ud, const struct http_request *req, struc
 {
   struct api_ctx *ctx = ud;
   const struct engine *e = ctx->engine;
-  struct risk_major *majors;
   struct risk_unit *units;
-  size_t n_majors, n;
+  size_t n;
   (void)req;
-  if (risk_load_majors(store_reader(ctx->store), &majors, &n_majors)) {
-    api_error(resp, 500, "database error");
-    return;
-  }
-  int rc = risk_evaluate(e->cfg, e->alarms, majors, n_majors, &units, &n);
-  risk_majors_free(majors, n_majors);
+  int rc = risk_evaluate_now(store_reader(ctx->store), e->cfg, e->alarms, &units, &n);
   if (rc) {
-    api_error(resp, 500, "out of memory");
+    api_error(resp, 500, "%s", rc == -EIO ? "database error" : "out of memory");
     return;
   }
   cJSON *root = cJSON_CreateObject();

@@ -83,17 +83,32 @@ static void post_docs__event_head(FILE *f, const struct dg_event *e)
   fputs("</td></tr>", f);
 }
 
-static char *post_docs__emergency(const struct dg_config *c, const struct post_docs__who *w, const char *url,
-                                  int64_t now_ms)
+/* The body of a card between its facts and its bottom. */
+typedef void (*post_docs__body_fn)(FILE *f, const struct post_docs__who *w, const struct dg_post *p);
+
+/* A card page: head, title band, facts, body, phones and QR code, footer. */
+static char *post_docs__page(const struct dg_config *c, const struct post_docs__who *w, const struct dg_post *p,
+                             const char *const title[3], post_docs__body_fn body, const char *url, int64_t now_ms)
 {
   char *buf;
   size_t len;
   FILE *f = doc_page_open(&buf, &len);
   if (!f) return NULL;
-  doc_page_head(f, "应急处置卡", w->name ? w->name : w->id, "A4 portrait", post_docs__css);
-  fputs("<div class=\"doc\" style=\"--band:#c62828\"><header><h1>应急处置卡</h1><div class=\"en\">EMERGENCY RESPONSE "
-        "CARD</div></header>\n", f);
+  doc_page_head(f, title[0], w->name ? w->name : w->id, "A4 portrait", post_docs__css);
+  fprintf(f, "<div class=\"doc\" style=\"--band:%s\"><header><h1>%s</h1><div class=\"en\">%s</div></header>\n", title[2],
+          title[0], title[1]);
   post_docs__facts(f, c, w);
+  body(f, w, p);
+  int rc = post_docs__bottom(f, w, url);
+  post_docs__footer(f, w, now_ms);
+  fputs("</div>\n", f);
+  doc_page_tail(f);
+  return doc_page_close(f, &buf, rc);
+}
+
+static void post_docs__emergency_body(FILE *f, const struct post_docs__who *w, const struct dg_post *p)
+{
+  (void)p;
   for (size_t i = 0; i < w->n_events; i++) {
     fputs("<table class=\"ev\">", f);
     post_docs__event_head(f, w->events[i]);
@@ -102,11 +117,13 @@ static char *post_docs__emergency(const struct dg_config *c, const struct post_d
     fputs("</td></tr></table>\n", f);
   }
   if (!w->n_events) fputs("<p>未关联风险事件 (no risk events)</p>", f);
-  int rc = post_docs__bottom(f, w, url);
-  post_docs__footer(f, w, now_ms);
-  fputs("</div>\n", f);
-  doc_page_tail(f);
-  return doc_page_close(f, &buf, rc);
+}
+
+static char *post_docs__emergency(const struct dg_config *c, const struct post_docs__who *w, const char *url,
+                                  int64_t now_ms)
+{
+  static const char *const title[3] = {"应急处置卡", "EMERGENCY RESPONSE CARD", "#c62828"};
+  return post_docs__page(c, w, NULL, title, post_docs__emergency_body, url, now_ms);
 }
 
 static void post_docs__duties(FILE *f, const struct dg_post *p)
@@ -140,17 +157,9 @@ static void post_docs__checks(FILE *f, const struct dg_event *e)
   fputs(n ? "</ol>" : "—", f);
 }
 
-char *post_docs_knowledge_html(const struct dg_config *c, const struct dg_post *p, const char *url, int64_t now_ms)
+static void post_docs__knowledge_body(FILE *f, const struct post_docs__who *w, const struct dg_post *p)
 {
-  struct post_docs__who w = {"岗位", "Post", p->name, p->id, p->events, p->n_events, p->phones, p->n_phones};
-  char *buf;
-  size_t len;
-  FILE *f = doc_page_open(&buf, &len);
-  if (!f) return NULL;
-  doc_page_head(f, "应知应会卡", p->name ? p->name : p->id, "A4 portrait", post_docs__css);
-  fputs("<div class=\"doc\" style=\"--band:#1565c0\"><header><h1>应知应会卡</h1><div class=\"en\">WHAT THIS POST MUST "
-        "KNOW AND DO</div></header>\n", f);
-  post_docs__facts(f, c, &w);
+  (void)w;
   post_docs__duties(f, p);
   fputs("<section><h2>应知：岗位风险 <span class=\"en\">Know: the risks of the post</span></h2>", f);
   for (size_t i = 0; i < p->n_events; i++) {
@@ -165,11 +174,13 @@ char *post_docs_knowledge_html(const struct dg_config *c, const struct dg_post *
   }
   if (!p->n_events) fputs("<p>本岗位未关联风险事件 (no risk events linked to this post)</p>", f);
   fputs("</section>\n", f);
-  int rc = post_docs__bottom(f, &w, url);
-  post_docs__footer(f, &w, now_ms);
-  fputs("</div>\n", f);
-  doc_page_tail(f);
-  return doc_page_close(f, &buf, rc);
+}
+
+char *post_docs_knowledge_html(const struct dg_config *c, const struct dg_post *p, const char *url, int64_t now_ms)
+{
+  static const char *const title[3] = {"应知应会卡", "WHAT THIS POST MUST KNOW AND DO", "#1565c0"};
+  struct post_docs__who w = {"岗位", "Post", p->name, p->id, p->events, p->n_events, p->phones, p->n_phones};
+  return post_docs__page(c, &w, p, title, post_docs__knowledge_body, url, now_ms);
 }
 
 char *post_docs_emergency_html(const struct dg_config *c, const struct dg_post *p, const char *url, int64_t now_ms)
