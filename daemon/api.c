@@ -19,6 +19,7 @@
 #include "api_national.h"
 #include "api_posts.h"
 #include "api_report.h"
+#include "api_siteplan.h"
 #include "api_tokens.h"
 #include "emergency.h"
 #include "log.h"
@@ -512,6 +513,8 @@ static void api__drivers(void *ud, const struct http_request *req, struct http_r
   cJSON_AddNumberToObject(jn, "expired", (double)ns.expired);
   cJSON_AddNumberToObject(jn, "queued", (double)ns.queued);
   cJSON_AddNumberToObject(jn, "in_flight", (double)ns.in_flight);
+  cJSON_AddNumberToObject(jn, "spilled", (double)ns.spilled);
+  cJSON_AddNumberToObject(jn, "read_back", (double)ns.read_back);
   cJSON *je = cJSON_AddObjectToObject(root, "engine");
   cJSON_AddNumberToObject(je, "samples", (double)ctx->engine->stats.samples);
   cJSON_AddNumberToObject(je, "bad_samples", (double)ctx->engine->stats.bad_samples);
@@ -661,14 +664,15 @@ static const struct api_route api__routes[] = {
 
 /* ---- routing: the tables, the dispatcher, the query check ----------------------------------- */
 
-#define API_MAX_TABLES 16
+#define API_MAX_TABLES 32
 
 static size_t api__tables(struct api_routes *t)
 {
   const struct api_routes all[] = {
     API_ROUTES(api__routes), kpi_api_routes(), ledger_api_routes(), attach_api_routes(),
     model_api_routes(), export_api_routes(), report_api_routes(), tokens_api_routes(), escalate_api_routes(),
-    metrics_api_routes(), national_api_routes(), posts_api_routes(), history_api_routes(), docs_api_routes(),
+    metrics_api_routes(), national_api_routes(), posts_api_routes(), history_api_routes(), siteplan_api_routes(),
+    docs_api_routes(),
   };
   size_t n = sizeof all / sizeof all[0];
   _Static_assert(sizeof all / sizeof all[0] <= API_MAX_TABLES, "raise API_MAX_TABLES");
