@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "api_attach.h"
+#include "api_docs.h"
 #include "api_escalate.h"
 #include "api_events.h"
 #include "api_export.h"
@@ -22,6 +23,7 @@
 #include "api_report.h"
 #include "api_siteplan.h"
 #include "api_tokens.h"
+#include "emergency.h"
 #include "log.h"
 #include "login.h"
 #include "sdnotify.h"
@@ -109,7 +111,8 @@ static void api__alarm_context(cJSON *o, const struct engine *e, const struct al
   else cJSON_AddNullToObject(o, "live_value");
   cJSON_AddStringToObject(o, "live_quality", dg_quality_name(pt ? pt->quality : DG_Q_UNKNOWN));
   api_json_text(o, "measure_desc", r->measure ? r->measure->desc : NULL);
-  api_json_text(o, "response", r->measure ? r->measure->troubleshoot : NULL);
+  char todo[EMERGENCY_TODO_MAX];
+  api_json_text(o, "response", emergency_todo(r->measure, todo, sizeof todo) == -ENOENT ? NULL : todo);
   const struct dg_unit *u = r->point->unit_id ? dg_config_unit(e->cfg, r->point->unit_id) : NULL;
   api_json_text(o, "unit", r->point->unit_id);
   api_json_text(o, "unit_name", u ? u->name : NULL);
@@ -674,7 +677,7 @@ static size_t api__tables(struct api_routes *t)
     API_ROUTES(api__routes), kpi_api_routes(), ledger_api_routes(), attach_api_routes(),
     model_api_routes(), export_api_routes(), report_api_routes(), tokens_api_routes(), escalate_api_routes(),
     metrics_api_routes(), national_api_routes(), events_api_routes(), posts_api_routes(), history_api_routes(),
-    siteplan_api_routes(), login_api_routes(),
+    siteplan_api_routes(), login_api_routes(), docs_api_routes(),
   };
   size_t n = sizeof all / sizeof all[0];
   _Static_assert(sizeof all / sizeof all[0] <= API_MAX_TABLES, "raise API_MAX_TABLES");

@@ -14,6 +14,7 @@
 #include "ledger.h"
 #include "ledger_events.h"
 #include "inspect.h"
+#include "notice.h"
 #include "task_assign.h"
 #include "log.h"
 #include "risk.h"
@@ -172,6 +173,7 @@ struct ledger_api__job {
   const char *note;
   void *told;                /* what the change means to people (ledger_events.h), written with it */
   struct ledger *ledger;
+  char notice[NOTICE_NUMBER_MAX]; /* an assignment's rectification notice (notice.h) */
   int rc;
 };
 
@@ -292,6 +294,8 @@ static int ledger_api__job_work(struct store_conn *c, void *arg)
   if (j->task_id && (rc = ledger_api__task_done(c, j)) != SQLITE_OK) return rc;
   if (j->task_id && !j->report) return SQLITE_OK;
   rc = j->report ? ledger_api__insert(c, j) : j->review ? ledger_api__review(c, j) : ledger_api__update(c, j);
+  if (rc == SQLITE_OK && j->assignee) rc = notice_issue(c, j->id, j->assignee, j->actor, j->now_ms, j->notice,
+                                                        sizeof j->notice);
   if (rc != SQLITE_OK) return rc;
   sqlite3_stmt *st = store_stmt(c, ledger_api__sql_journal);
   if (!st) return SQLITE_ERROR;
@@ -356,6 +360,7 @@ static void ledger_api__answer(struct http_response *resp, int status, const str
   cJSON_AddNumberToObject(o, "danger_state", j->to);
   cJSON_AddStringToObject(o, "danger_state_zh", ledger_api__state_zh(j->to, j->dismissed));
   cJSON_AddBoolToObject(o, "dismissed", j->dismissed);
+  if (j->notice[0]) cJSON_AddStringToObject(o, "notice", j->notice);
   api_reply(resp, status, o);
 }
 
@@ -962,18 +967,12 @@ static void ledger_api__risk_map(void *ud, const struct http_request *req, struc
 {
   struct api_ctx *ctx = ud;
   const struct engine *e = ctx->engine;
-  struct risk_major *majors;
   struct risk_unit *units;
-  size_t n_majors, n;
+  size_t n;
   (void)req;
-  if (risk_load_majors(store_reader(ctx->store), &majors, &n_majors)) {
-    api_error(resp, 500, "database error");
-    return;
-  }
-  int rc = risk_evaluate(e->cfg, e->alarms, majors, n_majors, &units, &n);
-  risk_majors_free(majors, n_majors);
+  int rc = risk_evaluate_now(store_reader(ctx->store), e->cfg, e->alarms, &units, &n);
   if (rc) {
-    api_error(resp, 500, "out of memory");
+    api_error(resp, 500, "%s", rc == -EIO ? "database error" : "out of memory");
     return;
   }
   cJSON *root = cJSON_CreateObject();

@@ -106,6 +106,12 @@ static cJSON *model_api__measure_json(const struct dg_config *c, const struct dg
   return o;
 }
 
+static void model_api__texts(cJSON *o, const char *key, char *const *v, size_t n)
+{
+  cJSON *arr = cJSON_AddArrayToObject(o, key);
+  for (size_t i = 0; i < n; i++) cJSON_AddItemToArray(arr, cJSON_CreateString(v[i]));
+}
+
 static cJSON *model_api__event_json(const struct dg_config *c, const struct dg_event *e, int deep)
 {
   cJSON *o = cJSON_CreateObject();
@@ -123,6 +129,7 @@ static cJSON *model_api__event_json(const struct dg_config *c, const struct dg_e
   }
   cJSON_AddNumberToObject(o, "score", e->score);
   model_api__level(o, e->level);
+  model_api__texts(o, "emergency", e->emergency, e->n_emergency);
   if (!deep) return o;
   cJSON *arr = cJSON_AddArrayToObject(o, "measures");
   for (size_t i = 0; i < e->n_measures; i++) cJSON_AddItemToArray(arr, model_api__measure_json(c, &e->measures[i]));
@@ -186,6 +193,7 @@ static cJSON *model_api__post_json(const struct dg_post *p)
     api_json_text(ph, "phone", p->phones[i].phone);
     cJSON_AddItemToArray(arr, ph);
   }
+  model_api__texts(o, "duties", p->duties, p->n_duties);
   return o;
 }
 

@@ -1,48 +1,193 @@
 #include "api_posts.h"
 
+#include <errno.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "log.h"
 #include "post_card.h"
+#include "post_docs.h"
+#include "post_link.h"
 
 #define POSTS_API_PREFIX "/api/v1/posts/"
-#define POSTS_API_CARD "/card"
+#define POSTS_API_PUBLIC "/p/"
 
-/* The post named by "/api/v1/posts/{id}/card", or NULL. */
-static const struct dg_post *posts_api__post(const struct dg_config *c, const char *path)
+enum posts_api_doc { POSTS_DOC_CARD, POSTS_DOC_KNOWLEDGE, POSTS_DOC_EMERGENCY };
+
+static const char *const posts_api__tails[] = {"", "/knowledge-card", "/emergency-card"};
+
+void posts_api_base(const struct dg_config *c, char *out, size_t len)
 {
-  char id[128];
-  const char *seg = path + strlen(POSTS_API_PREFIX);
-  size_t len = strlen(seg), tail = strlen(POSTS_API_CARD);
-  if (len <= tail || len - tail >= sizeof id || strcmp(seg + len - tail, POSTS_API_CARD)) return NULL;
-  memcpy(id, seg, len - tail);
-  id[len - tail] = '\0';
-  return dg_config_post(c, id);
+  if (c->public_url) snprintf(out, len, "%s", c->public_url);
+  else snprintf(out, len, "http://%s:%u", c->http_listen, (unsigned)c->http_port);
+  size_t n = strlen(out);
+  while (n && out[n - 1] == '/') out[--n] = '\0';
 }
 
-static void posts_api__card(void *ud, const struct http_request *req, struct http_response *resp)
+int posts_api_link(struct api_ctx *ctx, const struct dg_post *p, char *out, size_t len)
 {
-  struct api_ctx *ctx = ud;
-  const struct dg_config *c = ctx->engine->cfg;
-  const struct dg_post *p = posts_api__post(c, req->path);
-  char base[512], url[1024];
-  if (!p) {
-    api_error(resp, 404, "no such post: GET /api/v1/posts/{id}/card");
-    return;
+  char base[512], key[POST_LINK_KEY_LEN + 1];
+  posts_api_base(ctx->engine->cfg, base, sizeof base);
+  int rc = post_link_key(ctx->store, p->id, key, sizeof key, NULL);
+  return rc ? rc : post_link_url(base, key, out, len);
+}
+
+/* The segment after `prefix` up to the next '/' (or the end) into out; the rest of the path. */
+static const char *posts_api__segment(const char *path, const char *prefix, char *out, size_t len)
+{
+  const char *seg = path + strlen(prefix), *end = strchr(seg, '/');
+  size_t n = end ? (size_t)(end - seg) : strlen(seg);
+  if (!n || n >= len) return NULL;
+  memcpy(out, seg, n);
+  out[n] = '\0';
+  return seg + n;
+}
+
+static char *posts_api__render(const struct dg_config *c, const struct dg_post *p, enum posts_api_doc d,
+                               const char *url)
+{
+  switch (d) {
+  case POSTS_DOC_KNOWLEDGE: return post_docs_knowledge_html(c, p, url, dg_wall_ms());
+  case POSTS_DOC_EMERGENCY: return post_docs_emergency_html(c, p, url, dg_wall_ms());
+  default: return post_card_html(c, p, url, dg_wall_ms());
   }
-  if (c->public_url) snprintf(base, sizeof base, "%s", c->public_url);
-  else snprintf(base, sizeof base, "http://%s:%u", c->http_listen, (unsigned)c->http_port);
-  if (post_card_url(base, p->id, url, sizeof url) || !(resp->body = post_card_html(c, p, url, dg_wall_ms()))) {
-    api_error(resp, 500, "cannot render the card of post '%s'", p->id);
+}
+
+static void posts_api__page(struct api_ctx *ctx, const struct dg_post *p, enum posts_api_doc d,
+                            struct http_response *resp)
+{
+  char url[1024];
+  int rc = posts_api_link(ctx, p, url, sizeof url);
+  if (rc || !(resp->body = posts_api__render(ctx->engine->cfg, p, d, url))) {
+    api_error(resp, 500, "cannot render the card of post '%s'%s", p->id, rc ? " (database error)" : "");
     return;
   }
   resp->status = 200;
   resp->content_type = "text/html; charset=utf-8";
 }
 
+/* GET /api/v1/posts/{id}/card | knowledge-card | emergency-card */
+static void posts_api__card(void *ud, const struct http_request *req, struct http_response *resp)
+{
+  struct api_ctx *ctx = ud;
+  char id[128];
+  const char *tail = posts_api__segment(req->path, POSTS_API_PREFIX, id, sizeof id);
+  const struct dg_post *p = tail ? dg_config_post(ctx->engine->cfg, id) : NULL;
+  if (!p) {
+    api_error(resp, 404, "no such post: GET /api/v1/posts/{id}/card");
+    return;
+  }
+  enum posts_api_doc d = POSTS_DOC_CARD;
+  if (!strcmp(tail, "/knowledge-card")) d = POSTS_DOC_KNOWLEDGE;
+  else if (!strcmp(tail, "/emergency-card")) d = POSTS_DOC_EMERGENCY;
+  posts_api__page(ctx, p, d, resp);
+}
+
+/* The phone page's links: the other cards of the post, and the dashboard to act on it. */
+static char *posts_api__with_nav(char *page, const char *key, const char *base)
+{
+  const char *body = strstr(page, "<body>");
+  char *out = NULL;
+  if (!body || asprintf(&out,
+                        "%.*s<body><style>.phone-nav { display: flex; flex-wrap: wrap; gap: 2mm; padding: 2mm; font-size: 11pt; }"
+                        " @media print { .phone-nav { display: none; } }</style><nav class=\"phone-nav\">"
+                        "<a href=\"%s/p/%s\">岗位风险告知卡</a><a href=\"%s/p/%s/knowledge-card\">应知应会卡</a>"
+                        "<a href=\"%s/p/%s/emergency-card\">应急处置卡</a><a href=\"%s/#hazards\">上报隐患 Report a hazard"
+                        " (sign in)</a><a href=\"%s/#inspections\">我的任务 My tasks</a></nav>%s",
+                        (int)(body - page), page, base, key, base, key, base, key, base, base,
+                        body + strlen("<body>")) < 0)
+    out = NULL;
+  free(page);
+  return out;
+}
+
+/* GET /p/{key}[/knowledge-card|/emergency-card]: no token; only the cards of the key's post. */
+static void posts_api__public(void *ud, const struct http_request *req, struct http_response *resp)
+{
+  struct api_ctx *ctx = ud;
+  char key[POST_LINK_KEY_LEN + 2], base[512];
+  const char *tail = posts_api__segment(req->path, POSTS_API_PUBLIC, key, sizeof key);
+  const struct dg_post *p = tail ? post_link_find(ctx->store, ctx->engine->cfg, key) : NULL;
+  size_t d = 0;
+  while (tail && d < sizeof posts_api__tails / sizeof posts_api__tails[0] && strcmp(tail, posts_api__tails[d])) d++;
+  if (!p || d == sizeof posts_api__tails / sizeof posts_api__tails[0]) {
+    api_error(resp, 404, "no such link (it may have been revoked)");
+    return;
+  }
+  posts_api__page(ctx, p, (enum posts_api_doc)d, resp);
+  posts_api_base(ctx->engine->cfg, base, sizeof base);
+  if (resp->status == 200 && !(resp->body = posts_api__with_nav(resp->body, key, base)))
+    api_error(resp, 500, "out of memory");
+}
+
+static const struct dg_post *posts_api__link_post(struct api_ctx *ctx, const struct http_request *req,
+                                                  struct http_response *resp)
+{
+  char id[128];
+  const char *tail = posts_api__segment(req->path, POSTS_API_PREFIX, id, sizeof id);
+  const struct dg_post *p = tail ? dg_config_post(ctx->engine->cfg, id) : NULL;
+  if (!p) api_error(resp, 404, "no such post");
+  return p;
+}
+
+static void posts_api__link_answer(struct api_ctx *ctx, const struct dg_post *p, struct http_response *resp)
+{
+  char base[512], key[POST_LINK_KEY_LEN + 1], url[1024], card[1024];
+  int64_t gen = 0;
+  posts_api_base(ctx->engine->cfg, base, sizeof base);
+  if (post_link_key(ctx->store, p->id, key, sizeof key, &gen) || post_link_url(base, key, url, sizeof url) ||
+      post_card_url(base, p->id, card, sizeof card)) {
+    api_error(resp, 500, "database error");
+    return;
+  }
+  cJSON *o = cJSON_CreateObject();
+  cJSON_AddStringToObject(o, "post", p->id);
+  cJSON_AddStringToObject(o, "url", url);
+  cJSON_AddNumberToObject(o, "generation", (double)gen);
+  cJSON_AddStringToObject(o, "card", card);
+  api_reply(resp, 200, o);
+}
+
+/* GET /api/v1/posts/{id}/link */
+static void posts_api__link(void *ud, const struct http_request *req, struct http_response *resp)
+{
+  struct api_ctx *ctx = ud;
+  const struct dg_post *p = posts_api__link_post(ctx, req, resp);
+  if (p) posts_api__link_answer(ctx, p, resp);
+}
+
+/* POST /api/v1/posts/{id}/link/revoke: the printed QR codes stop working; print the cards anew. */
+static void posts_api__revoke(void *ud, const struct http_request *req, struct http_response *resp)
+{
+  struct api_ctx *ctx = ud;
+  const struct dg_person *who = api_caller(ctx, req);
+  int may = 0;
+  for (size_t i = 0; who && i < who->n_roles; i++)
+    may |= !strcmp(who->roles[i], "engineer") || !strcmp(who->roles[i], "admin");
+  if (!who || !may) {
+    api_error(resp, who ? 403 : 401, "revoking a post's link requires the engineer or admin role");
+    return;
+  }
+  const struct dg_post *p = posts_api__link_post(ctx, req, resp);
+  if (!p) return;
+  if (post_link_revoke(ctx->store, p->id, who->id, dg_wall_ms())) {
+    api_error(resp, 500, "link not revoked (database error)");
+    return;
+  }
+  DG_INFO("posts", "phone link of post %s revoked by %s", p->id, who->id);
+  posts_api__link_answer(ctx, p, resp);
+}
+
 static const struct api_route posts_api__routes[] = {
-  {"GET", POSTS_API_PREFIX "{id}" POSTS_API_CARD, posts_api__card, 0, NULL, NULL},
+  {"GET", POSTS_API_PREFIX "{id}/card", posts_api__card, 0, NULL, NULL},
+  {"GET", POSTS_API_PREFIX "{id}/knowledge-card", posts_api__card, 0, NULL, NULL},
+  {"GET", POSTS_API_PREFIX "{id}/emergency-card", posts_api__card, 0, NULL, NULL},
+  {"GET", POSTS_API_PREFIX "{id}/link", posts_api__link, 0, NULL, NULL},
+  {"POST", POSTS_API_PREFIX "{id}/link/revoke", posts_api__revoke, 0, NULL, NULL},
+  {"GET", POSTS_API_PUBLIC "{key}", posts_api__public, 0, NULL, NULL},
+  {"GET", POSTS_API_PUBLIC "{key}/knowledge-card", posts_api__public, 0, NULL, NULL},
+  {"GET", POSTS_API_PUBLIC "{key}/emergency-card", posts_api__public, 0, NULL, NULL},
 };
 
 struct api_routes posts_api_routes(void) { return API_ROUTES(posts_api__routes); }

@@ -28,7 +28,7 @@
 #define HTTP_KEEPALIVE_S 5 /* idle time allowed between requests on one connection */
 #define HTTP_MAX_HEADER_DATA 8192 /* all request header values together; bearer tokens are long */
 #define HTTP_ACCEPT_PAUSE_MS 1000 /* accept stays off this long after the process ran out of descriptors */
-#define HTTP_CSP "default-src 'self'; img-src 'self' data: blob:; object-src 'none'; base-uri 'none'; " \
+#define HTTP_CSP "default-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data: blob:; object-src 'none'; base-uri 'none'; " \
                  "form-action 'self'; frame-ancestors 'none'"
 
 struct http_static_dir {

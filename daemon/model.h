@@ -93,6 +93,7 @@ struct dg_post {
   struct dg_person **deputies;   size_t n_deputies;
   struct dg_event **events;      size_t n_events;
   struct dg_post_phone *phones;  size_t n_phones;
+  char **duties;                 size_t n_duties; /* 岗位职责, for the 应知应会卡 (may be empty) */
 };
 
 /* Site work calendar (calendar:): days are civil day numbers (days since 1970-01-01). */
@@ -115,6 +116,10 @@ struct dg_event {
   enum dg_level level;    /* from score and bands */
   struct dg_measure *measures;
   size_t n_measures;
+  /* emergency: what to do, in order, when the event happens (应急处置); the emergency card
+   * prints it and alarms on its measures show it as what to do now (ledger/emergency.h). */
+  char **emergency;
+  size_t n_emergency;
   struct dg_unit *unit;   /* back pointer */
 };
 

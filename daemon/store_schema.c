@@ -286,6 +286,15 @@ const char *const store_migrations[] = {
    * rate_per_min, a voice number's caps) is logged for an hour, and a start counts them again. */
   "CREATE TABLE notify_sends (key TEXT NOT NULL, ts_ms INTEGER NOT NULL);"
   "CREATE INDEX notify_sends_ts ON notify_sends(ts_ms);",
+
+  /* Printed documents (cards, boards, notices): the secret signing the posts' phone links and
+   * each post's link generation (a revoked link is replaced by the next generation); the
+   * rectification notices (整改通知), numbered per year, a number never reused. */
+  "CREATE TABLE doc_secret (id INTEGER PRIMARY KEY CHECK (id = 1), key BLOB NOT NULL);"
+  "CREATE TABLE post_links (post TEXT PRIMARY KEY, generation INTEGER NOT NULL, revoked_ms INTEGER, revoked_by TEXT);"
+  "CREATE TABLE rect_notices (id INTEGER PRIMARY KEY, number TEXT NOT NULL UNIQUE, year INTEGER NOT NULL,"
+  "  seq INTEGER NOT NULL, hazard_id INTEGER NOT NULL REFERENCES hazards(id), rectifier TEXT, issued_ms INTEGER NOT NULL,"
+  "  issued_by TEXT, UNIQUE (year, seq));",
 };
 
 const unsigned store_n_migrations = sizeof store_migrations / sizeof store_migrations[0];

@@ -7,6 +7,9 @@
 #include <stdlib.h>
 #include <string.h>
 
+#define MODEL_CONFIG_TEXTS_MAX 20 /* lines of a printed list (emergency steps, duties): a card, not a manual */
+#define MODEL_CONFIG_TEXT_MAX 300 /* bytes of one line: about a hundred Chinese characters */
+
 /* ---- risk bands ---- */
 
 enum { BAND_YELLOW, BAND_ORANGE, BAND_RED };
@@ -225,7 +228,7 @@ static int model_config__ls(struct dg_ycheck *y, const struct dg_ynode *n, void 
   return 0;
 }
 
-enum { EV_ID, EV_NAME, EV_ACCIDENT, EV_LEC, EV_LS, EV_MEASURES };
+enum { EV_ID, EV_NAME, EV_ACCIDENT, EV_LEC, EV_LS, EV_MEASURES, EV_EMERGENCY };
 static const struct dg_yfield model_config__event_fields[] = {
   [EV_ID] = YF_STR("id", struct dg_event, id, DG_YF_REQ),
   [EV_NAME] = YF_STR("name", struct dg_event, name, 0),
@@ -233,7 +236,37 @@ static const struct dg_yfield model_config__event_fields[] = {
   [EV_LEC] = YF_NODE("lec", 0),
   [EV_LS] = YF_NODE("ls", 0),
   [EV_MEASURES] = YF_NODE("measures", 0),
+  [EV_EMERGENCY] = YF_NODE("emergency", 0),
 };
+
+static int model_config__text_item(struct dg_ycheck *y, const struct dg_ynode *n, void *item, size_t i)
+{
+  (void)i;
+  const char *t = NULL;
+  int rc = dg_yc_scalar(y, n, "a line of text", &t);
+  if (!rc && (!t || !*t)) rc = dg_yc_fail(y, n, "expected a line of text, not an empty one");
+  if (!rc && strlen(t) > MODEL_CONFIG_TEXT_MAX)
+    rc = dg_yc_fail(y, n, "text longer than %d bytes; split it into several lines", MODEL_CONFIG_TEXT_MAX);
+  if (!rc && !(*(char **)item = strdup(t))) rc = dg_yc_oom(y);
+  return rc;
+}
+
+int model_config_texts(struct dg_ycheck *y, const struct dg_ynode *n, const char *key, char ***arr, size_t *count)
+{
+  if (!n) return 0;
+  size_t mark = dg_yc_path_key(y, key);
+  int rc = dg_yc_list(y, n, sizeof **arr, arr, count, model_config__text_item);
+  if (!rc && *count > MODEL_CONFIG_TEXTS_MAX)
+    rc = dg_yc_fail(y, n, "expected at most %d lines, got %zu", MODEL_CONFIG_TEXTS_MAX, *count);
+  dg_yc_path_restore(y, mark);
+  return rc;
+}
+
+void model_config_texts_free(char **arr, size_t n)
+{
+  for (size_t i = 0; i < n; i++) free(arr[i]);
+  free(arr);
+}
 
 static int model_config__event(struct dg_ycheck *y, const struct dg_ynode *n, void *item, size_t i)
 {
@@ -254,6 +287,7 @@ static int model_config__event(struct dg_ycheck *y, const struct dg_ynode *n, vo
                     model_config__measure);
     dg_yc_path_restore(y, mark);
   }
+  if (!rc) rc = model_config_texts(y, s.val[EV_EMERGENCY], "emergency", &e->emergency, &e->n_emergency);
   for (size_t k = 0; k < e->n_measures; k++) e->measures[k].event = e;
   return rc;
 }
@@ -436,6 +470,7 @@ static void model_config__free_units(struct dg_unit *units, size_t n)
         free(me->classify3);
       }
       free(ev->measures);
+      model_config_texts_free(ev->emergency, ev->n_emergency);
       free(ev->id);
       free(ev->name);
       free(ev->accident_type);

@@ -1,15 +1,14 @@
 #include "post_card.h"
 
 #include <errno.h>
-#include <qrencode.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
+#include "doc_page.h"
+#include "emergency.h"
 #include "report.h"
-
-#define POST_CARD_QUIET 4 /* modules of white around the code, as the standard asks */
 
 int post_card_url(const char *base, const char *post_id, char *out, size_t len)
 {
@@ -32,28 +31,6 @@ int post_card_url(const char *base, const char *post_id, char *out, size_t len)
   }
   if (at + sizeof "/card" > len) return -ENOSPC;
   memcpy(out + at, "/card", sizeof "/card");
-  return 0;
-}
-
-static const char *post_card__colour(enum dg_level l)
-{
-  static const char *const colours[] = {"#9e9e9e", "#1565c0", "#f9d71c", "#f57c00", "#d32f2f"};
-  return (unsigned)l < sizeof colours / sizeof colours[0] ? colours[l] : colours[0];
-}
-
-/* The code as one SVG path of unit squares; 0 or -1 when it cannot be encoded. */
-static int post_card__qr(FILE *f, const char *url)
-{
-  QRcode *q = QRcode_encodeString(url, 0, QR_ECLEVEL_M, QR_MODE_8, 1);
-  if (!q) return -1;
-  int w = q->width, side = w + 2 * POST_CARD_QUIET;
-  fprintf(f, "<svg class=\"qr\" xmlns=\"http://www.w3.org/2000/svg\" viewBox=\"0 0 %d %d\" shape-rendering=\"crispEdges\">"
-          "<rect width=\"%d\" height=\"%d\" fill=\"#fff\"/><path fill=\"#000\" d=\"", side, side, side, side);
-  for (int y = 0; y < w; y++)
-    for (int x = 0; x < w; x++)
-      if (q->data[y * w + x] & 1) fprintf(f, "M%d %dh1v1h-1z", x + POST_CARD_QUIET, y + POST_CARD_QUIET);
-  fputs("\"/></svg>", f);
-  QRcode_free(q);
   return 0;
 }
 
@@ -131,7 +108,7 @@ static void post_card__info(FILE *f, const struct dg_config *c, const struct dg_
     post_card__text(f, p->units[i]->name ? p->units[i]->name : p->units[i]->id);
   }
   fprintf(f, "</td><th>风险等级<span class=\"en\">Risk level</span></th><td class=\"lv\" style=\"background:%s;color:%s\">",
-          post_card__colour(top), top == DG_LEVEL_YELLOW ? "#111" : "#fff");
+          doc_level_colour(top), top == DG_LEVEL_YELLOW ? "#111" : "#fff");
   post_card__text(f, dg_level_name_zh(top));
   fputs("</td></tr><tr><th>岗位人员<span class=\"en\">Staff</span></th><td>", f);
   post_card__names(f, p->persons, p->n_persons);
@@ -140,15 +117,27 @@ static void post_card__info(FILE *f, const struct dg_config *c, const struct dg_
   fputs("</td></tr></table>\n", f);
 }
 
-/* The measures of event `e` whose classify1 is (emergency) or is not (!emergency) 4 应急措施. */
-static void post_card__measures(FILE *f, const struct dg_event *e, int emergency)
+/* The control measures of event `e` (every classify but 4 应急措施). */
+static void post_card__measures(FILE *f, const struct dg_event *e)
 {
   int n = 0;
   for (size_t i = 0; i < e->n_measures; i++) {
     const struct dg_measure *m = &e->measures[i];
-    if ((m->classify1 == 4) != emergency || !m->desc) continue;
+    if (m->classify1 == 4 || !m->desc) continue;
     fputs(n++ ? "<li>" : "<ol><li>", f);
     post_card__text(f, m->desc);
+    fputs("</li>", f);
+  }
+  fputs(n ? "</ol>" : "—", f);
+}
+
+void post_card_steps(FILE *f, const struct dg_event *e)
+{
+  const char *steps[32];
+  size_t n = emergency_steps(e, steps, sizeof steps / sizeof steps[0]);
+  for (size_t i = 0; i < n; i++) {
+    fputs(i ? "<li>" : "<ol><li>", f);
+    post_card__text(f, steps[i]);
     fputs("</li>", f);
   }
   fputs(n ? "</ol>" : "—", f);
@@ -167,15 +156,15 @@ static void post_card__risks(FILE *f, const struct dg_post *p)
     post_card__text(f, e->name ? e->name : e->id);
     fputs("</b><span class=\"sub\">", f);
     post_card__text(f, e->unit->name ? e->unit->name : e->unit->id);
-    fprintf(f, "</span></td><td class=\"lv\" style=\"background:%s;color:%s\">", post_card__colour(e->level),
+    fprintf(f, "</span></td><td class=\"lv\" style=\"background:%s;color:%s\">", doc_level_colour(e->level),
             e->level == DG_LEVEL_YELLOW ? "#111" : "#fff");
     post_card__text(f, dg_level_name_zh(e->level));
     fputs("</td><td data-h=\"可能导致的事故\">", f);
     post_card__text(f, e->accident_type ? e->accident_type : "—");
     fputs("</td><td data-h=\"管控措施\">", f);
-    post_card__measures(f, e, 0);
+    post_card__measures(f, e);
     fputs("</td><td data-h=\"应急处置\">", f);
-    post_card__measures(f, e, 1);
+    post_card_steps(f, e);
     fputs("</td></tr>\n", f);
   }
   if (!p->n_events) fputs("<tr><td colspan=\"5\">本岗位未关联风险事件 (no risk events linked to this post)</td></tr>", f);
@@ -195,7 +184,7 @@ static int post_card__bottom(FILE *f, const struct dg_post *p, const char *url)
   }
   if (!p->n_phones) fputs("<li>—</li>", f);
   fputs("</ul></div><div class=\"scan\">", f);
-  if (post_card__qr(f, url)) return -1;
+  if (doc_qr_svg(f, url)) return -1;
   fputs("扫码查看本岗位风险告知卡<br>Scan for this card on your phone<div class=\"url\">", f);
   post_card__text(f, url);
   fputs("</div></div></section>\n", f);
@@ -216,7 +205,7 @@ char *post_card_html(const struct dg_config *c, const struct dg_post *p, const c
         "<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\"><title>岗位风险告知卡 · ", f);
   post_card__text(f, p->name ? p->name : p->id);
   fprintf(f, "</title>\n%s</head><body><div class=\"card\" style=\"--lv:%s;--lvfg:%s\">\n", post_card__style,
-          post_card__colour(top), top == DG_LEVEL_YELLOW ? "#111" : "#fff");
+          doc_level_colour(top), top == DG_LEVEL_YELLOW ? "#111" : "#fff");
   fputs("<header><h1>岗位风险告知卡</h1><div class=\"en\">POST RISK NOTICE CARD</div></header>\n", f);
   post_card__info(f, c, p, top);
   post_card__risks(f, p);

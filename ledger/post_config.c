@@ -1,6 +1,7 @@
 #include "post_config.h"
 
 #include "config_ctx.h"
+#include "model_config.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -46,7 +47,7 @@ static int post_config__phone(struct dg_ycheck *y, const struct dg_ynode *n, voi
   return DG_YC_MAP(y, n, post_config__phone_fields, item, &s);
 }
 
-enum { POST_ID, POST_NAME, POST_UNITS, POST_PERSONS, POST_DEPUTIES, POST_EVENTS, POST_PHONES };
+enum { POST_ID, POST_NAME, POST_UNITS, POST_PERSONS, POST_DEPUTIES, POST_EVENTS, POST_PHONES, POST_DUTIES };
 static const struct dg_yfield post_config__fields[] = {
   [POST_ID] = YF_STR("id", struct dg_post, id, DG_YF_REQ),
   [POST_NAME] = YF_STR("name", struct dg_post, name, 0),
@@ -55,6 +56,7 @@ static const struct dg_yfield post_config__fields[] = {
   [POST_DEPUTIES] = YF_NODE("deputies", 0),
   [POST_EVENTS] = YF_NODE("events", 0),
   [POST_PHONES] = YF_NODE("emergency_phones", 0),
+  [POST_DUTIES] = YF_NODE("duties", 0),
 };
 
 static int post_config__list(struct dg_ycheck *y, const struct dg_ynode *n, const char *key, size_t elsize,
@@ -103,6 +105,7 @@ static int post_config__post(struct dg_ycheck *y, const struct dg_ynode *n, void
   if (!rc) rc = post_config__events_in_units(y, p, s.val[POST_EVENTS]);
   if (!rc) rc = post_config__list(y, s.val[POST_PHONES], "emergency_phones", sizeof *p->phones, &p->phones,
                                   &p->n_phones, post_config__phone);
+  if (!rc) rc = model_config_texts(y, s.val[POST_DUTIES], "duties", &p->duties, &p->n_duties);
   return rc;
 }
 
@@ -121,6 +124,7 @@ void post_config_free(struct dg_config *c)
       free(p->phones[k].phone);
     }
     free(p->phones);
+    model_config_texts_free(p->duties, p->n_duties);
     free(p->units);
     free(p->persons);
     free(p->deputies);

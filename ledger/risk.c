@@ -201,3 +201,14 @@ void risk_majors_free(struct risk_major *m, size_t n)
   for (size_t i = 0; i < n; i++) free((char *)m[i].unit);
   free(m);
 }
+
+int risk_evaluate_now(struct store_conn *c, const struct dg_config *cfg, const struct alarm *alarms,
+                      struct risk_unit **out, size_t *n)
+{
+  struct risk_major *majors;
+  size_t n_majors;
+  if (risk_load_majors(c, &majors, &n_majors)) return -EIO;
+  int rc = risk_evaluate(cfg, alarms, majors, n_majors, out, n);
+  risk_majors_free(majors, n_majors);
+  return rc ? -ENOMEM : 0;
+}

@@ -70,4 +70,8 @@ int risk_evaluate(const struct dg_config *cfg, const struct alarm *alarms, const
 int risk_load_majors(struct store_conn *c, struct risk_major **out, size_t *n);
 void risk_majors_free(struct risk_major *m, size_t n);
 
+/* risk_evaluate with the open major hazards read through c: 0, -EIO (database) or -ENOMEM. */
+int risk_evaluate_now(struct store_conn *c, const struct dg_config *cfg, const struct alarm *alarms,
+                      struct risk_unit **out, size_t *n);
+
 #endif

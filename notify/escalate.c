@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "acklink.h"
+#include "emergency.h"
 #include "esc_sched.h"
 #include "esc_text.h"
 #include "log.h"
@@ -813,8 +814,8 @@ static char *esc__context(const struct escalate *x, const struct esc_alarm *ev, 
     if (r->point->eng_unit) cJSON_AddStringToObject(o, "eng_unit", r->point->eng_unit);
   }
   if (m) cJSON_AddStringToObject(o, "measure", m->id);
-  if (m && m->troubleshoot) cJSON_AddStringToObject(o, "todo", m->troubleshoot);
-  else if (m && m->desc) cJSON_AddStringToObject(o, "todo", m->desc);
+  char todo[EMERGENCY_TODO_MAX];
+  if (emergency_todo(m, todo, sizeof todo) != -ENOENT) cJSON_AddStringToObject(o, "todo", todo);
   if (u) {
     cJSON_AddStringToObject(o, "unit", u->id);
     if (u->name) cJSON_AddStringToObject(o, "unit_name", u->name);

@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "describe.h"
+#include "emergency.h"
 #include "log.h"
 
 static const char *message__event_zh(enum alarm_event ev)
@@ -33,9 +34,10 @@ static void message__add_text(cJSON *o, const char *k, const char *v)
   else cJSON_AddNullToObject(o, k);
 }
 
+/* The texts of the message; an activation adds what to do now (emergency.h), as "todo" too. */
 static void message__body_texts(cJSON *root, const struct alarm_transition *tr, const struct alarm *a)
 {
-  char cond_zh[400], cond_en[400], zh[512], en[512];
+  char cond_zh[400], cond_en[400], zh[512 + EMERGENCY_TODO_MAX], en[512 + EMERGENCY_TODO_MAX], todo[EMERGENCY_TODO_MAX];
   describe_condition(a->rule, tr->stage, tr->value, cond_zh, sizeof cond_zh, cond_en, sizeof cond_en);
   if (tr->stage >= 0) {
     snprintf(zh, sizeof zh, "【%s】%s，优先级：%s", message__event_zh(tr->event), cond_zh,
@@ -45,6 +47,12 @@ static void message__body_texts(cJSON *root, const struct alarm_transition *tr, 
   } else {
     snprintf(zh, sizeof zh, "【%s】%s", message__event_zh(tr->event), cond_zh);
     snprintf(en, sizeof en, "[%s] %s", alarm_event_name(tr->event), cond_en);
+  }
+  if (tr->stage >= 0 && emergency_todo(a->rule->measure, todo, sizeof todo) != -ENOENT) {
+    size_t zl = strlen(zh), el = strlen(en);
+    snprintf(zh + zl, sizeof zh - zl, "\n处置：%s", todo);
+    snprintf(en + el, sizeof en - el, "\nDo now: %s", todo);
+    cJSON_AddStringToObject(root, "todo", todo);
   }
   cJSON_AddStringToObject(root, "text_zh", zh);
   cJSON_AddStringToObject(root, "text_en", en);

@@ -4,7 +4,7 @@ refused with the field named when they name what does not exist; inspection task
 the measure's control level, listed per person (?mine=1) and completed only by the assignee, a
 deputy or a higher role, each with their own token; the post's 岗位风险告知卡 printed by headless
 Chromium to PDF (its Chinese text read back by pdftotext) and to a PNG kept under
-build/test-artefacts/posts, whose QR code zbarimg decodes to the card's public address."""
+build/test-artefacts/posts, whose QR code zbarimg decodes to the post's signed phone link."""
 import os
 import shutil
 import subprocess
@@ -77,7 +77,7 @@ def test_posts_in_the_model_api(workdir, cleanup):
     p1 = model_posts(daemon)["P1"]
     assert p1 == {"id": "P1", "name": "罐区操作工", "units": ["U1"], "persons": ["zhang"], "deputies": ["zhao"],
                   "events": ["E1"], "emergency_phones": [{"name": "火警", "phone": "119"},
-                                                         {"name": "急救", "phone": "120"}]}, p1
+                                                         {"name": "急救", "phone": "120"}], "duties": []}, p1
 
     post = {"id": "P2", "name": "装卸工", "units": ["U2"], "persons": ["zhao"], "events": ["E2"]}
     assert daemon.call("POST", "/api/v1/model/posts", post, token=operator)[0] == 403
@@ -195,7 +195,10 @@ def test_post_risk_card(workdir, cleanup):
     chromium(workdir, "png", "--hide-scrollbars", "--window-size=794,1123", "--force-device-scale-factor=2",
              "--screenshot=" + png, "file://" + page)
     shutil.copy(pdf, os.path.join(ARTEFACT_DIR, "card-P1.pdf"))
-    assert run("zbarimg", "--raw", "-q", png).strip() == "https://dg.example.cn/plant/api/v1/posts/P1/card"
+    link = daemon.get("/api/v1/posts/P1/link")[1]
+    assert link["card"] == "https://dg.example.cn/plant/api/v1/posts/P1/card", link
+    assert run("zbarimg", "--raw", "-q", png).strip() == link["url"], link  # the signed phone link (test_cards.py)
+    assert link["url"].startswith("https://dg.example.cn/plant/p/"), link
     assert daemon.stop() == 0
 
 

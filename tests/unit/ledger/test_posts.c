@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "emergency.h"
 #include "post_card.h"
 #include "task_assign.h"
 
@@ -127,9 +128,42 @@ static void test_card(void **state)
   free(f);
 }
 
+/* One source of what to do now: the event's steps, else its 应急措施 measures, else (for an
+ * alarm) the measure's own troubleshoot or description. */
+static void test_emergency(void **state)
+{
+  struct fixture *f = malloc(sizeof *f);
+  char out[EMERGENCY_TODO_MAX];
+  (void)state;
+  fixture_init(f);
+  struct dg_measure both[] = {f->post_m, f->emergency_m};
+  f->events[0].measures = both;
+  f->events[0].n_measures = 2;
+  assert_int_equal(emergency_todo(&both[0], out, sizeof out), 0);
+  assert_string_equal(out, "佩戴呼吸器"); /* one step: no number */
+  char *steps[] = {"撤离", "关阀", "报警"};
+  f->events[0].emergency = steps;
+  f->events[0].n_emergency = 3;
+  assert_int_equal(emergency_todo(&both[0], out, sizeof out), 0);
+  assert_string_equal(out, "1. 撤离；2. 关阀；3. 报警");
+  assert_int_equal(emergency_text(&f->events[0], out, 12), -ENOSPC);
+  f->events[0].n_emergency = 0;
+  f->events[0].n_measures = 1;
+  assert_int_equal(emergency_text(&f->events[0], out, sizeof out), -ENOENT);
+  assert_int_equal(emergency_todo(&f->post_m, out, sizeof out), 0);
+  assert_string_equal(out, "巡检"); /* no steps anywhere: the measure's own text */
+  f->post_m.troubleshoot = "查看法兰";
+  assert_int_equal(emergency_todo(&f->post_m, out, sizeof out), 0);
+  assert_string_equal(out, "查看法兰");
+  assert_int_equal(emergency_todo(NULL, out, sizeof out), -ENOENT);
+  assert_string_equal(out, "");
+  free(f);
+}
+
 int main(void)
 {
   const struct CMUnitTest tests[] = {
+    cmocka_unit_test(test_emergency),
     cmocka_unit_test(test_assignment),
     cmocka_unit_test(test_card),
   };
