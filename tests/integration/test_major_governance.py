@@ -53,6 +53,18 @@ def pdf(text="assessment"):
             + b"startxref\n" + str(xref).encode() + b"\n%% " + text.encode() + b"\n%%EOF\n")
 
 
+def govern(daemon, hid, actor):
+    """The governance steps before a major hazard's acceptance: both documents attached and an
+    approved expert review recorded, by `actor` (a safety director, principal or admin)."""
+    for stage in ("assessment", "plan"):
+        st, r = upload(daemon, f"/api/v1/hazards/{hid}/documents?stage={stage}", pdf(stage), actor=actor,
+                       ctype="application/pdf")
+        assert st == 201, (st, r)
+    st, r = daemon.post(f"/api/v1/hazards/{hid}/expert-review", {"reviewers": ["刘教授"], "conclusion": "approved",
+                                                                 "opinion": "方案可行"}, actor=actor)
+    assert st == 201, (st, r)
+
+
 def post(daemon, path, body, actor):
     return daemon.post(path, body, actor=actor)
 
