@@ -307,6 +307,10 @@ static void commit_api__confirm(void *ud, const struct http_request *req, struct
     goto out;
   }
   store_wait_idle(ctx->store);
+  if ((draft = commit_api__load(store_reader(ctx->store), today))) {
+    api_error(resp, 409, "the commitment of %s is already confirmed; a confirmed commitment is never changed", today);
+    goto out;
+  }
   draft = commit_api__draft(ctx, day, j.now_ms);
   cJSON_ReplaceItemInObject(draft, "status", cJSON_CreateString("confirmed"));
   cJSON_ReplaceItemInObject(draft, "confirmed_by", cJSON_CreateString(p->id));
@@ -322,11 +326,7 @@ static void commit_api__confirm(void *ud, const struct http_request *req, struct
     goto out;
   }
   store_wait_idle(ctx->store);
-  if (j.rc == SQLITE_CONSTRAINT) {
-    api_error(resp, 409, "the commitment of %s is already confirmed; a confirmed commitment is never changed", today);
-    goto out;
-  }
-  if (j.rc) {
+  if (j.rc) { /* a database error: the day was checked unconfirmed above, on this thread */
     api_error(resp, 500, "commitment not committed (database error)");
     goto out;
   }
