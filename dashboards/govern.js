@@ -18,7 +18,7 @@ Object.assign(I18N.zh, {
   'cm.major': '重大隐患', 'cm.general': '一般隐患', 'cm.alarms': '未消除报警', 'cm.unacked': '其中未确认',
   'cm.overdue': '超期未排查任务', 'cm.ops': '今日特殊作业', 'cm.opType': '作业类型', 'cm.place': '地点',
   'cm.window': '时间', 'cm.noOps': '无特殊作业', 'cm.stops': '停产停业 / 撤人', 'cm.noStops': '无',
-  'cm.history': '历史承诺', 'cm.noHistory': '尚无已确认的承诺', 'cm.note': '备注',
+  'cm.history': '历史承诺', 'cm.noHistory': '尚无已确认的承诺', 'cm.note': '备注', 'cm.unconfirmed': '主要负责人尚未确认',
   'ostate.running': '运行', 'ostate.shutdown': '停产', 'ostate.maintenance': '检修',
   'gv.title': '重大隐患治理', 'gv.none': '无未关闭的重大隐患', 'gv.code': '编号', 'gv.desc': '描述', 'gv.unit': '风险单元',
   'gv.state': '状态', 'gv.steps': '治理步骤', 'gv.stop': '停产 / 撤人', 'gv.actions': '操作',
@@ -42,6 +42,7 @@ Object.assign(I18N.en, {
   'cm.overdue': 'Overdue inspections', 'cm.ops': 'Special operations today', 'cm.opType': 'Operation', 'cm.place': 'Place',
   'cm.window': 'Time', 'cm.noOps': 'No special operations', 'cm.stops': 'Stop production / evacuate', 'cm.noStops': 'none',
   'cm.history': 'History', 'cm.noHistory': 'No confirmed commitment yet', 'cm.note': 'Note',
+  'cm.unconfirmed': 'not yet confirmed by the principal person in charge',
   'ostate.running': 'Running', 'ostate.shutdown': 'Shut down', 'ostate.maintenance': 'Under maintenance',
   'gv.title': 'Major hazard governance', 'gv.none': 'No open major hazard', 'gv.code': 'Code', 'gv.desc': 'Description',
   'gv.unit': 'Risk unit', 'gv.state': 'State', 'gv.steps': 'Governance steps', 'gv.stop': 'Stop order', 'gv.actions': 'Actions',
@@ -57,7 +58,7 @@ Object.assign(I18N.en, {
   'gv.ok': 'Submit', 'gv.saved': 'Saved', 'gv.approved': 'approved', 'gv.rejected': 'rejected',
 });
 
-const gov = {commitment: null, history: [], overview: null, date: null, action: null, target: null};
+const gov = {commitment: null, today: null, history: [], overview: null, date: null, action: null, target: null};
 
 /* The principal person in charge or a delegate named in the config. */
 function isPrincipal() {
@@ -143,6 +144,22 @@ function renderCommitment() {
     : [h('li', {class: 'muted'}, t('cm.noHistory'))]));
 }
 
+/* Today's commitment on the risk map: confirmed by whom, or not yet. */
+function renderToday() {
+  const c = gov.today, el = $('cm-today');
+  if (!c) return;
+  const confirmed = c.status === 'confirmed';
+  el.className = 'cm-today ' + c.status;
+  el.replaceChildren(h('a', {href: '#commitment'}, t('cm.title') + ' ' + c.date + ': '),
+    confirmed ? t('cm.confirmed', {p: c.confirmed_by_name || c.confirmed_by, t: fmtTime(c.confirmed_ms)}) : t('cm.unconfirmed'));
+  el.hidden = false;
+}
+
+async function loadToday() {
+  try { gov.today = await getJSON('/api/v1/commitment'); } catch (e) { return; }
+  renderToday();
+}
+
 async function loadCommitment(date) {
   if (date !== undefined) gov.date = date;
   const q = gov.date ? '?date=' + encodeURIComponent(gov.date) : '';
@@ -162,6 +179,7 @@ async function confirmCommitment() {
   if (res.status === 201) showMessage(t('cm.done', {d: c.date}), 'info');
   else showMessage(errorText(res), 'error');
   loadCommitment();
+  loadToday();
 }
 
 /* ---- governance ------------------------------------------------------------------------------ */
@@ -280,6 +298,7 @@ async function sendGov() {
 
 function renderGovern() {
   renderStops();
+  renderToday();
   if (app.view === 'commitment') renderCommitment();
   if (app.view === 'governance') renderGovernance();
 }
@@ -297,5 +316,10 @@ function initGovern() {
   });
   loadGovernance();
   loadCommitment();
-  setInterval(() => { loadGovernance(); if (app.view === 'commitment') loadCommitment(); }, GOV_EVERY_MS);
+  loadToday();
+  setInterval(() => {
+    loadGovernance();
+    loadToday();
+    if (app.view === 'commitment') loadCommitment();
+  }, GOV_EVERY_MS);
 }

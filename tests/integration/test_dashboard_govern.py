@@ -63,6 +63,7 @@ def test_governance_and_commitment_pages(workdir, cleanup):
     wait_until(lambda: text("[data-unit='U01'] .tile-stop"), 10, "the stop on the U01 tile")
     assert "停产停业" in text("[data-unit='U01'] .tile-stop")
     assert "检修" in text("#risk-sources [data-source='HS02']"), text("#risk-sources [data-source='HS02']")
+    assert "尚未确认" in text("#cm-today"), text("#cm-today")
     shot(browser, "risk", "zh", 1600, 1100)
 
     # English.
@@ -91,6 +92,7 @@ def test_governance_and_commitment_pages(workdir, cleanup):
     c = daemon.get("/api/v1/commitment")[1]
     assert c["status"] == "confirmed" and c["confirmed_by"] == "qian", c
     wait_until(lambda: browser.evaluate("document.getElementById('cm-confirm').hidden"), 10, "the button gone")
+    wait_until(lambda: "钱总经理" in (text("#cm-today") or ""), 10, "today's commitment confirmed on the risk map")
     shot(browser, "commitment", "en", 1600, 1100, "commitment-confirmed")
     browser.evaluate("location.hash = 'governance'; loadGovernance()")
     wait_until(lambda: browser.evaluate("document.querySelectorAll('#gov-rows button').length") == 3, 10,
