@@ -6,6 +6,9 @@
 
 const GOV_EVERY_MS = 10000;
 const DOC_TYPES = ['application/pdf', 'image/jpeg', 'image/png', 'image/webp'];
+const OP_TYPES = ['hot_work', 'confined_space', 'blind_plate', 'work_at_height', 'lifting', 'temporary_power',
+  'excavation', 'road_break'];
+const OP_TYPES_ZH = ['动火作业', '受限空间作业', '盲板抽堵作业', '高处作业', '吊装作业', '临时用电作业', '动土作业', '断路作业'];
 
 Object.assign(I18N.zh, {
   'tab.commitment': '安全承诺', 'tab.governance': '重大隐患治理',
@@ -29,6 +32,7 @@ Object.assign(I18N.zh, {
   'gv.reviewers': '论证专家（用顿号或逗号分隔）', 'gv.conclusion': '论证结论', 'gv.opinion': '论证意见',
   'gv.flag': '指令', 'gv.reason': '原因（必填）', 'gv.stage': '文件类型', 'gv.file': '文件（PDF 或图片，≤ 8 MiB）',
   'gv.ok': '提交', 'gv.saved': '已保存', 'gv.approved': '通过', 'gv.rejected': '不通过',
+  'cm.declare': '申报特殊作业', 'cm.setState': '变更状态', 'cm.start': '开始', 'cm.end': '结束',
 });
 Object.assign(I18N.en, {
   'tab.commitment': 'Safety commitment', 'tab.governance': 'Major hazards',
@@ -56,6 +60,7 @@ Object.assign(I18N.en, {
   'gv.reviewers': 'Experts (comma separated)', 'gv.conclusion': 'Conclusion', 'gv.opinion': 'Opinion',
   'gv.flag': 'Order', 'gv.reason': 'Reason (required)', 'gv.stage': 'Document', 'gv.file': 'File (PDF or image, ≤ 8 MiB)',
   'gv.ok': 'Submit', 'gv.saved': 'Saved', 'gv.approved': 'approved', 'gv.rejected': 'rejected',
+  'cm.declare': 'Declare a special operation', 'cm.setState': 'Change', 'cm.start': 'Start', 'cm.end': 'End',
 });
 
 const gov = {commitment: null, today: null, history: [], overview: null, date: null, action: null, target: null};
@@ -117,6 +122,7 @@ function renderCommitment() {
   $('cm-status').className = 'cm-status ' + c.status;
   const today = new Date().toLocaleDateString('sv-SE');
   $('cm-confirm').hidden = confirmed || !isPrincipal() || c.date !== today;
+  $('cm-declare').hidden = !may('manage');
   const ho = c.hazards_open, al = c.alarms;
   box.replaceChildren(...[
     h('p', {class: 'cm-text', lang: app.lang === 'zh' ? 'zh-CN' : 'en'}, app.lang === 'zh' ? c.text_zh : c.text_en),
@@ -128,8 +134,10 @@ function renderCommitment() {
     h('h3', null, t('cm.sources')),
     cmTable(['cm.src', 'cm.grade', 'cm.state', 'cm.reason', 'cm.since'], c.hazard_sources.map((s) => [
       s.name || s.id, s.major_grade ? label('grade', s.major_grade) : '—',
-      h('span', {class: 'ostate ostate-' + s.state}, label('ostate', s.state)), s.reason || '—',
-      s.actor ? `${personName(s.actor)} · ${fmtTime(s.ts_ms)}` : '—'])),
+      h('span', {class: 'ostate-cell'}, h('span', {class: 'ostate ostate-' + s.state}, label('ostate', s.state)),
+        !confirmed && may('manage') ? h('button', {type: 'button', 'data-source': s.id,
+          onclick: () => openGov('state', {id: s.id, code: s.name || s.id})}, t('cm.setState')) : null),
+      s.reason || '—', s.actor ? `${personName(s.actor)} · ${fmtTime(s.ts_ms)}` : '—'])),
     h('h3', null, t('cm.stops')),
     c.stops.length ? h('ul', {class: 'cm-stops'}, ...c.stops.map((s) => h('li', null, stopText(s))))
       : h('p', {class: 'muted'}, t('cm.noStops')),
@@ -246,6 +254,19 @@ function govFields(action) {
         h('option', {value: 'rejected'}, t('gv.rejected')))),
       govField('gv.opinion', h('textarea', {name: 'opinion', required: true, maxlength: 2000}))];
   }
+  if (action === 'declare') {
+    return [govField('cm.opType', h('select', {name: 'type'}, ...OP_TYPES.map((v, i) =>
+      h('option', {value: v}, app.lang === 'zh' ? OP_TYPES_ZH[i] : label('optype', v))))),
+    govField('cm.place', h('input', {type: 'text', name: 'place', required: true, maxlength: 200})),
+    govField('cm.start', h('input', {type: 'datetime-local', name: 'start', required: true})),
+    govField('cm.end', h('input', {type: 'datetime-local', name: 'end', required: true})),
+    govField('cm.note', h('input', {type: 'text', name: 'note', maxlength: 500}))];
+  }
+  if (action === 'state') {
+    return [govField('cm.state', h('select', {name: 'state'}, ...['running', 'shutdown', 'maintenance'].map((v) =>
+      h('option', {value: v}, label('ostate', v))))),
+    govField('gv.reason', h('input', {type: 'text', name: 'reason', required: true, maxlength: 2000}))];
+  }
   const out = [];
   if (action === 'stop') {
     out.push(govField('gv.flag', h('select', {name: 'flag'}, h('option', {value: 'stop_production'}, t('stop.stop_production')),
@@ -258,9 +279,10 @@ function govFields(action) {
 function openGov(action, m) {
   gov.action = action;
   gov.target = m;
-  const titles = {document: 'gv.upload', review: 'gv.doReview', stop: 'gv.doStop', resume: 'gv.doResume'};
+  const titles = {document: 'gv.upload', review: 'gv.doReview', stop: 'gv.doStop', resume: 'gv.doResume',
+    declare: 'cm.declare', state: 'cm.setState'};
   $('gov-title').textContent = t(titles[action]);
-  $('gov-what').textContent = `${m.code} · ${m.description || ''}`;
+  $('gov-what').textContent = m ? `${m.code} · ${m.description || ''}` : '';
   $('gov-fields').replaceChildren(...govFields(action));
   $('gov-dialog').returnValue = '';
   $('gov-dialog').showModal();
@@ -276,8 +298,28 @@ async function uploadDocument(id, stage, file) {
   } catch (e) { return {status: 0, body: null}; }
 }
 
+/* A special operation or a hazard source's state, from the commitment page. */
+async function sendPlant(f) {
+  let res;
+  if (gov.action === 'declare') {
+    const ms = (v) => new Date(v).getTime();
+    const body = {type: f.type.value, place: f.place.value, start_ms: ms(f.start.value), end_ms: ms(f.end.value)};
+    if (f.note.value) body.note = f.note.value;
+    res = await postJSON('/api/v1/special-operations', body).catch(() => ({status: 0}));
+  } else {
+    res = await postJSON(`/api/v1/hazard-sources/${encodeURIComponent(gov.target.id)}/state`,
+      {state: f.state.value, reason: f.reason.value}).catch(() => ({status: 0}));
+  }
+  if (res.status === 201) showMessage(t('gv.saved'), 'info');
+  else showMessage(errorText(res), 'error');
+  loadCommitment();
+  loadToday();
+}
+
 async function sendGov() {
-  const f = $('gov-form').elements, m = gov.target, base = `/api/v1/hazards/${encodeURIComponent(m.id)}/`;
+  const f = $('gov-form').elements, m = gov.target;
+  if (gov.action === 'declare' || gov.action === 'state') return sendPlant(f);
+  const base = `/api/v1/hazards/${encodeURIComponent(m.id)}/`;
   let res;
   if (gov.action === 'document') res = await uploadDocument(m.id, f.stage.value, f.file.files[0]);
   else if (gov.action === 'review') {
@@ -306,6 +348,7 @@ function renderGovern() {
 function initGovern() {
   $('cm-date').addEventListener('change', () => loadCommitment($('cm-date').value || null));
   $('cm-confirm').addEventListener('click', confirmCommitment);
+  $('cm-declare').addEventListener('click', () => openGov('declare', null));
   $('gov-dialog').addEventListener('close', () => { if ($('gov-dialog').returnValue === 'ok') sendGov(); });
   $('gov-form').addEventListener('submit', (ev) => {
     if (ev.submitter && ev.submitter.value === 'ok' && !$('gov-form').checkValidity()) ev.preventDefault();

@@ -86,6 +86,23 @@ def test_governance_and_commitment_pages(workdir, cleanup):
         browser.evaluate("location.hash = 'commitment'; loadCommitment()")
         wait_until(lambda: browser.evaluate("document.getElementById('cm-confirm').hidden") == (not can), 10,
                    f"the confirm button for {who}")
+    # The principal (a manager too) declares a special operation and shuts a source down from the page.
+    day = time.strftime("%Y-%m-%d")
+    browser.evaluate("document.getElementById('cm-declare').click()")
+    browser.evaluate(f"(f => {{ f.type.value = 'lifting'; f.place.value = '2#罐顶'; f.start.value = '{day}T14:00';"
+                     f" f.end.value = '{day}T16:00'; f.querySelector('button[value=ok]').click(); }})"
+                     "(document.getElementById('gov-form'))")
+    ops = wait_until(lambda: (o := daemon.get("/api/v1/special-operations")[1]["special_operations"]) and
+                     len(o) == 4 and o, 10, "the operation declared from the page")
+    assert any(o["type"] == "lifting" and o["place"] == "2#罐顶" and o["declared_by"] == "qian" for o in ops), ops
+    wait_until(lambda: browser.evaluate("!!document.querySelector(\"#cm-body button[data-source='HS01']\")"), 10,
+               "the state button")
+    browser.evaluate("document.querySelector(\"#cm-body button[data-source='HS01']\").click()")
+    browser.evaluate("(f => { f.state.value = 'shutdown'; f.reason.value = '配合治理停产';"
+                     " f.querySelector('button[value=ok]').click(); })(document.getElementById('gov-form'))")
+    wait_until(lambda: daemon.get("/api/v1/hazard-sources/HS01/states")[1]["states"][0]["state"] == "shutdown", 10,
+               "HS01 shut down from the page")
+    wait_until(lambda: "配合治理停产" in (text("#cm-body") or ""), 10, "the new state on the page")
     browser.evaluate("window.confirm = () => true; document.getElementById('cm-confirm').click()")
     wait_until(lambda: "钱总经理" in (text("#cm-status") or "") or "钱总经理" in (text("#cm-history") or ""), 15,
                "confirmed on the page")
