@@ -24,9 +24,9 @@ def shot(browser, view, lang, width, height, name=None):
     browser.resize(width, height)
     browser.evaluate(f"location.hash = '{view}'")
     wait_until(lambda: browser.evaluate(f"!document.getElementById('view-{view}').hidden"), 5, view)
-    time.sleep(0.3)  # the layout settles after the resize before the picture is taken
-    scroll = browser.evaluate("[document.documentElement.scrollWidth, window.innerWidth]")
-    assert scroll[0] <= scroll[1], (view, lang, width, scroll)
+    # The layout settles after the resize: no horizontal scrolling once it has.
+    wait_until(lambda: (s := browser.evaluate("[document.documentElement.scrollWidth, window.innerWidth]"))[0] <= s[1]
+               and s[1] == width, 5, f"{view} {lang} at {width} px without horizontal scroll")
     browser.screenshot(f"{name or view}-{lang}-{width}", width, height)
 
 
