@@ -8,6 +8,7 @@
 
 #include "alarm.h"
 #include "api_govern.h"
+#include "api_site_ops.h"
 #include "govern.h"
 #include "ledger.h"
 #include "log.h"
@@ -38,7 +39,7 @@ static cJSON *commit_api__sources(struct store_conn *c, const struct dg_config *
   for (size_t i = 0; i < cfg->n_sources; i++) {
     const struct dg_hazard_source *s = &cfg->sources[i];
     if (!s->is_major) continue;
-    cJSON *o = govern_api_source_state(c, s->id);
+    cJSON *o = site_ops_api_state(c, s->id);
     cJSON_AddStringToObject(o, "id", s->id);
     api_json_text(o, "name", s->name);
     cJSON_AddNumberToObject(o, "major_grade", s->major_grade);
@@ -180,7 +181,7 @@ static cJSON *commit_api__draft(struct api_ctx *ctx, int32_t day, int64_t now_ms
   cJSON_AddItemToObject(o, "stops", stops);
   cJSON_AddItemToObject(o, "alarms", commit_api__alarms(e, &n));
   cJSON_AddItemToObject(o, "inspections", commit_api__overdue(c, end < now_ms ? end : now_ms, &n));
-  cJSON *ops = govern_api_operations(c, workcal_day_ms(day), end);
+  cJSON *ops = site_ops_api_operations(c, workcal_day_ms(day), end);
   commit_api__count_ops(ops, &n);
   cJSON_AddItemToObject(o, "special_operations", ops);
   commit_api__text(o, date, e->cfg, &n);

@@ -5,111 +5,14 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "api_govern_job.h"
+#include "api_site_ops.h"
 #include "govern.h"
 #include "hazard_flow.h"
 #include "ledger.h"
 #include "log.h"
-#include "workcal.h"
 
-#define GOVERN_API_TEXT_MAX 2000
 #define GOVERN_API_REVIEWERS_MAX 20
-#define GOVERN_API_OP_MAX_MS (7LL * 86400000) /* a declared operation spans at most a week */
-
-/* ---- the store job: one change and its journal or history row -------------------------------- */
-
-struct govern_api__job {
-  int (*work)(struct store_conn *c, struct govern_api__job *j);
-  int64_t hazard_id, now_ms, id;
-  int state, flag, old_flag, conclusion, op_type;
-  const char *actor, *action, *reason, *opinion, *source, *place, *unit, *supervisor;
-  char *reviewers;         /* JSON array text, owned */
-  int64_t start_ms, end_ms;
-  char comment[2400];
-  int rc;
-};
-
-static const char *const govern_api__sql_journal =
-  "INSERT INTO hazard_journal (hazard_id, ts_ms, actor, action, from_state, to_state, comment)"
-  " VALUES (?1, ?2, ?3, ?4, ?5, ?5, ?6)";
-
-static int govern_api__journal(struct store_conn *c, struct govern_api__job *j)
-{
-  sqlite3_stmt *st = store_stmt(c, govern_api__sql_journal);
-  if (!st) return SQLITE_ERROR;
-  sqlite3_bind_int64(st, 1, j->hazard_id);
-  sqlite3_bind_int64(st, 2, j->now_ms);
-  store_bind_text(st, 3, j->actor);
-  store_bind_text(st, 4, j->action);
-  sqlite3_bind_int(st, 5, j->state);
-  store_bind_text(st, 6, j->comment);
-  return store_step_done(st);
-}
-
-static int govern_api__work(struct store_conn *c, void *arg)
-{
-  struct govern_api__job *j = arg;
-  int rc = j->work(c, j);
-  if (rc == SQLITE_OK && !j->id) j->id = sqlite3_last_insert_rowid(store_conn_db(c));
-  return rc == SQLITE_OK && j->hazard_id ? govern_api__journal(c, j) : rc;
-}
-
-static void govern_api__done(void *arg, int rc) { ((struct govern_api__job *)arg)->rc = rc; }
-
-/* Commits the job and waits for it: 0, or answers 409/500/503 and returns negative. */
-static int govern_api__commit(struct api_ctx *ctx, struct govern_api__job *j, struct http_response *resp)
-{
-  j->rc = 1;
-  if (store_submit_urgent(ctx->store, govern_api__work, govern_api__done, j)) {
-    api_error(resp, 503, "database unavailable");
-    return -EIO;
-  }
-  store_wait_idle(ctx->store);
-  if (j->rc == 0) return 0;
-  DG_WARN("govern", "%s not committed (rc %d)", j->action, j->rc);
-  if (j->rc == -ESTALE) api_error(resp, 409, "hazard %lld changed meanwhile; %s not applied", (long long)j->hazard_id,
-                                  j->action);
-  else api_error(resp, 500, "%s not committed (database error)", j->action);
-  return -EIO;
-}
-
-/* ---- request helpers ---------------------------------------------------------------------------- */
-
-/* The caller with all of `need` (enum hazard_right), or NULL after answering 401/403. */
-static const struct dg_person *govern_api__caller(struct api_ctx *ctx, const struct http_request *req, unsigned need,
-                                                  const char *who, struct http_response *resp)
-{
-  const struct dg_person *p = api_caller(ctx, req);
-  if (!p) api_error(resp, 401, "Authorization: a valid bearer token is required");
-  else if ((govern_rights(ctx->engine->cfg, p) & need) != need) api_error(resp, 403, "%s may not do this: %s", p->id, who);
-  else return p;
-  return NULL;
-}
-
-/* A string field: NULL (and 400 answered, *bad set) when required and missing, or too long. */
-static const char *govern_api__str(const cJSON *body, const char *key, int required, struct http_response *resp,
-                                   int *bad)
-{
-  const cJSON *v = cJSON_GetObjectItemCaseSensitive(body, key);
-  if (*bad || (!required && (!v || cJSON_IsNull(v)))) return NULL;
-  if (!cJSON_IsString(v) || !v->valuestring[0] || strlen(v->valuestring) > GOVERN_API_TEXT_MAX) {
-    api_error(resp, 400, "%s: expected a non-empty string of at most %d bytes", key, GOVERN_API_TEXT_MAX);
-    *bad = 1;
-    return NULL;
-  }
-  return v->valuestring;
-}
-
-static int64_t govern_api__ms(const cJSON *body, const char *key, struct http_response *resp, int *bad)
-{
-  const cJSON *v = cJSON_GetObjectItemCaseSensitive(body, key);
-  if (*bad) return 0;
-  if (!cJSON_IsNumber(v) || !(v->valuedouble >= 1) || v->valuedouble > 9e15) {
-    api_error(resp, 400, "%s: expected epoch milliseconds", key);
-    *bad = 1;
-    return 0;
-  }
-  return (int64_t)v->valuedouble;
-}
 
 /* ---- a major hazard's governance ------------------------------------------------------------------ */
 
@@ -171,7 +74,7 @@ static const char *const govern_api__sql_review =
   "INSERT INTO expert_reviews (hazard_id, ts_ms, recorder, reviewers, conclusion, opinion)"
   " VALUES (?1, ?2, ?3, ?4, ?5, ?6)";
 
-static int govern_api__review_work(struct store_conn *c, struct govern_api__job *j)
+static int govern_api__review_work(struct store_conn *c, struct govern_job *j)
 {
   sqlite3_stmt *st = store_stmt(c, govern_api__sql_review);
   if (!st) return SQLITE_ERROR;
@@ -206,7 +109,7 @@ bad:
 static void govern_api__expert_review(void *ud, const struct http_request *req, struct http_response *resp)
 {
   struct api_ctx *ctx = ud;
-  struct govern_api__job j = {.work = govern_api__review_work, .now_ms = dg_wall_ms(), .action = "expert_review"};
+  struct govern_job j = {.work = govern_api__review_work, .now_ms = dg_wall_ms(), .action = "expert_review"};
   struct govern_api__hazard h;
   char names[1000];
   int bad = 0;
@@ -215,14 +118,14 @@ static void govern_api__expert_review(void *ud, const struct http_request *req, 
     api_error(resp, 404, "not found");
     return;
   }
-  const struct dg_person *p = govern_api__caller(ctx, req, HAZARD_RIGHT_VERIFY_MAJOR,
+  const struct dg_person *p = govern_job_caller(ctx, req, HAZARD_RIGHT_VERIFY_MAJOR,
                                                  "the expert review is recorded by the safety_director, principal or"
                                                  " admin role or a principal's delegate", resp);
   if (!p || !(body = api_body_object(req, resp))) goto out;
   j.actor = p->id;
   if (!(j.reviewers = govern_api__reviewers(body, names, sizeof names, resp))) goto out;
-  const char *conclusion = govern_api__str(body, "conclusion", 1, resp, &bad);
-  j.opinion = govern_api__str(body, "opinion", 1, resp, &bad);
+  const char *conclusion = govern_job_str(body, "conclusion", 1, resp, &bad);
+  j.opinion = govern_job_str(body, "opinion", 1, resp, &bad);
   if (bad) goto out;
   if ((j.conclusion = govern_conclusion_parse(conclusion)) < 0) {
     api_error(resp, 400, "conclusion: expected approved (通过) or rejected (不通过)");
@@ -241,7 +144,7 @@ static void govern_api__expert_review(void *ud, const struct http_request *req, 
   }
   j.state = h.state;
   snprintf(j.comment, sizeof j.comment, "专家论证%s (%s): %s", govern_conclusion_zh(j.conclusion), names, j.opinion);
-  if (govern_api__commit(ctx, &j, resp)) goto out;
+  if (govern_job_commit(ctx, &j, resp)) goto out;
   ledger_touch(ctx->engine->ledger);
   DG_INFO("govern", "hazard %lld: expert review %s recorded by %s", (long long)j.hazard_id, conclusion, j.actor);
   cJSON *o = cJSON_CreateObject();
@@ -263,7 +166,7 @@ static const char *const govern_api__sql_stop =
   "UPDATE hazards SET stop_flag = ?2, stop_reason = ?3, stop_by = ?4, stop_ms = ?5, updated_ms = ?7"
   " WHERE id = ?1 AND stop_flag = ?6";
 
-static int govern_api__stop_work(struct store_conn *c, struct govern_api__job *j)
+static int govern_api__stop_work(struct store_conn *c, struct govern_job *j)
 {
   sqlite3_stmt *st = store_stmt(c, govern_api__sql_stop);
   if (!st) return SQLITE_ERROR;
@@ -286,7 +189,7 @@ static int govern_api__stop_work(struct store_conn *c, struct govern_api__job *j
 static void govern_api__stop(void *ud, const struct http_request *req, struct http_response *resp)
 {
   struct api_ctx *ctx = ud;
-  struct govern_api__job j = {.work = govern_api__stop_work, .now_ms = dg_wall_ms()};
+  struct govern_job j = {.work = govern_api__stop_work, .now_ms = dg_wall_ms()};
   struct govern_api__hazard h;
   int bad = 0, resume = govern_api__path(req->path, "stop", &j.hazard_id) != 0;
   cJSON *body = NULL;
@@ -295,13 +198,13 @@ static void govern_api__stop(void *ud, const struct http_request *req, struct ht
     return;
   }
   j.action = resume ? "resume" : "stop";
-  const struct dg_person *p = govern_api__caller(ctx, req, HAZARD_RIGHT_VERIFY_MAJOR,
+  const struct dg_person *p = govern_job_caller(ctx, req, HAZARD_RIGHT_VERIFY_MAJOR,
                                                  "the stop flag is set and cleared by the safety_director, principal"
                                                  " or admin role or a principal's delegate", resp);
   if (!p || !(body = api_body_object(req, resp))) goto out;
   j.actor = p->id;
-  const char *flag = resume ? "none" : govern_api__str(body, "flag", 1, resp, &bad);
-  j.reason = govern_api__str(body, "reason", 1, resp, &bad);
+  const char *flag = resume ? "none" : govern_job_str(body, "flag", 1, resp, &bad);
+  j.reason = govern_job_str(body, "reason", 1, resp, &bad);
   if (bad) goto out;
   j.flag = govern_stop_parse(flag);
   if (j.flag <= 0 && !resume) {
@@ -316,7 +219,7 @@ static void govern_api__stop(void *ud, const struct http_request *req, struct ht
   j.state = h.state;
   j.old_flag = h.flag;
   snprintf(j.comment, sizeof j.comment, "%s → %s: %s", govern_stop_zh(h.flag), govern_stop_zh(j.flag), j.reason);
-  if (govern_api__commit(ctx, &j, resp)) goto out;
+  if (govern_job_commit(ctx, &j, resp)) goto out;
   ledger_touch(ctx->engine->ledger);
   DG_INFO("govern", "hazard %lld: stop flag %s → %s by %s", (long long)j.hazard_id, govern_stop_name(h.flag),
           govern_stop_name(j.flag), j.actor);
@@ -385,7 +288,7 @@ void govern_api_risk_map(cJSON *root, struct store_conn *c)
   }
   cJSON_ArrayForEach(it, cJSON_GetObjectItem(root, "hazard_sources")) {
     const cJSON *id = cJSON_GetObjectItem(it, "hazardCode");
-    if (cJSON_IsString(id)) cJSON_AddItemToObject(it, "operating_state", govern_api_source_state(c, id->valuestring));
+    if (cJSON_IsString(id)) cJSON_AddItemToObject(it, "operating_state", site_ops_api_state(c, id->valuestring));
   }
   cJSON_AddItemToObject(root, "stops", stops);
 }
@@ -447,272 +350,11 @@ static void govern_api__overview(void *ud, const struct http_request *req, struc
   api_reply(resp, 200, root);
 }
 
-/* ---- hazard sources: operating state -------------------------------------------------------- */
-
-static const char *const govern_api__sql_state_insert =
-  "INSERT INTO source_states (hazard_source, state, reason, actor, ts_ms) VALUES (?1, ?2, ?3, ?4, ?5)";
-static const char *const govern_api__sql_state_now =
-  "SELECT state, reason, actor, ts_ms FROM source_states WHERE hazard_source = ?1 ORDER BY id DESC LIMIT ?2";
-
-static int govern_api__state_work(struct store_conn *c, struct govern_api__job *j)
-{
-  sqlite3_stmt *st = store_stmt(c, govern_api__sql_state_insert);
-  if (!st) return SQLITE_ERROR;
-  store_bind_text(st, 1, j->source);
-  sqlite3_bind_int(st, 2, j->flag);
-  store_bind_text(st, 3, j->reason);
-  store_bind_text(st, 4, j->actor);
-  sqlite3_bind_int64(st, 5, j->now_ms);
-  return store_step_done(st);
-}
-
-static cJSON *govern_api__state_json(sqlite3_stmt *st)
-{
-  cJSON *o = cJSON_CreateObject();
-  int s = st ? sqlite3_column_int(st, 0) : GOVERN_RUNNING;
-  cJSON_AddStringToObject(o, "state", govern_op_state_name(s));
-  cJSON_AddStringToObject(o, "state_zh", govern_op_state_zh(s));
-  if (st) {
-    api_col_text(o, "reason", st, 1);
-    api_col_text(o, "actor", st, 2);
-    api_col_num(o, "ts_ms", st, 3);
-  } else {
-    cJSON_AddNullToObject(o, "reason");
-    cJSON_AddNullToObject(o, "actor");
-    cJSON_AddNullToObject(o, "ts_ms");
-  }
-  return o;
-}
-
-cJSON *govern_api_source_state(struct store_conn *c, const char *id)
-{
-  sqlite3_stmt *st = store_stmt(c, govern_api__sql_state_now);
-  if (!st) return govern_api__state_json(NULL);
-  store_bind_text(st, 1, id);
-  sqlite3_bind_int(st, 2, 1);
-  cJSON *o = govern_api__state_json(sqlite3_step(st) == SQLITE_ROW ? st : NULL);
-  sqlite3_reset(st);
-  return o;
-}
-
-static const struct dg_hazard_source *govern_api__source(const struct dg_config *cfg, const char *id)
-{
-  for (size_t i = 0; i < cfg->n_sources; i++)
-    if (strcmp(cfg->sources[i].id, id) == 0) return &cfg->sources[i];
-  return NULL;
-}
-
-static cJSON *govern_api__source_json(struct store_conn *c, const struct dg_hazard_source *s)
-{
-  cJSON *o = govern_api_source_state(c, s->id);
-  cJSON_AddStringToObject(o, "id", s->id);
-  api_json_text(o, "name", s->name);
-  cJSON_AddBoolToObject(o, "is_major", s->is_major);
-  cJSON_AddNumberToObject(o, "major_grade", s->major_grade);
-  return o;
-}
-
-/* GET /api/v1/hazard-sources/states: every source's current operating state. */
-static void govern_api__states(void *ud, const struct http_request *req, struct http_response *resp)
-{
-  struct api_ctx *ctx = ud;
-  const struct dg_config *cfg = ctx->engine->cfg;
-  (void)req;
-  cJSON *root = cJSON_CreateObject(), *arr = cJSON_AddArrayToObject(root, "hazard_sources");
-  for (size_t i = 0; i < cfg->n_sources; i++)
-    cJSON_AddItemToArray(arr, govern_api__source_json(store_reader(ctx->store), &cfg->sources[i]));
-  api_reply(resp, 200, root);
-}
-
-/* GET /api/v1/hazard-sources/{id}/states: its history, newest first; POST sets the state. */
-static void govern_api__source_states(void *ud, const struct http_request *req, struct http_response *resp)
-{
-  struct api_ctx *ctx = ud;
-  char id[128];
-  int n = 0;
-  if (sscanf(req->path, "/api/v1/hazard-sources/%127[^/]/states%n", id, &n) != 1 || req->path[n]) {
-    api_error(resp, 404, "not found");
-    return;
-  }
-  if (!govern_api__source(ctx->engine->cfg, id)) {
-    api_error(resp, 404, "no such hazard source");
-    return;
-  }
-  sqlite3_stmt *st = store_stmt(store_reader(ctx->store), govern_api__sql_state_now);
-  if (!st) {
-    api_error(resp, 500, "database error");
-    return;
-  }
-  store_bind_text(st, 1, id);
-  sqlite3_bind_int(st, 2, api_query_limit(req, 100));
-  cJSON *root = cJSON_CreateObject(), *arr = cJSON_AddArrayToObject(root, "states");
-  while (sqlite3_step(st) == SQLITE_ROW) cJSON_AddItemToArray(arr, govern_api__state_json(st));
-  sqlite3_reset(st);
-  api_reply(resp, 200, root);
-}
-
-/* POST /api/v1/hazard-sources/{id}/state {state: running|shutdown|maintenance, reason} */
-static void govern_api__set_state(void *ud, const struct http_request *req, struct http_response *resp)
-{
-  struct api_ctx *ctx = ud;
-  struct govern_api__job j = {.work = govern_api__state_work, .now_ms = dg_wall_ms(), .action = "source_state"};
-  char id[128];
-  int n = 0, bad = 0;
-  cJSON *body = NULL;
-  if (sscanf(req->path, "/api/v1/hazard-sources/%127[^/]/state%n", id, &n) != 1 || req->path[n]) {
-    api_error(resp, 404, "not found");
-    return;
-  }
-  const struct dg_hazard_source *s = govern_api__source(ctx->engine->cfg, id);
-  if (!s) {
-    api_error(resp, 404, "no such hazard source");
-    return;
-  }
-  const struct dg_person *p = govern_api__caller(ctx, req, HAZARD_RIGHT_MANAGE, "a hazard source's operating state"
-                                                 " is set by the workshop_director, engineer, safety_director,"
-                                                 " principal or admin role", resp);
-  if (!p || !(body = api_body_object(req, resp))) goto out;
-  const char *state = govern_api__str(body, "state", 1, resp, &bad);
-  j.reason = govern_api__str(body, "reason", 1, resp, &bad);
-  if (bad) goto out;
-  if ((j.flag = govern_op_state_parse(state)) < 0) {
-    api_error(resp, 400, "state: expected running (运行), shutdown (停产) or maintenance (检修)");
-    goto out;
-  }
-  j.actor = p->id;
-  j.source = s->id;
-  if (govern_api__commit(ctx, &j, resp)) goto out;
-  ledger_touch(ctx->engine->ledger);
-  DG_INFO("govern", "hazard source %s: %s by %s", s->id, state, p->id);
-  api_reply(resp, 201, govern_api__source_json(store_reader(ctx->store), s));
-out:
-  cJSON_Delete(body);
-}
-
-/* ---- special operations (特殊作业) ----------------------------------------------------------- */
-
-static const char *const govern_api__sql_op_insert =
-  "INSERT INTO special_operations (op_type, place, unit, start_ms, end_ms, supervisor, note, declared_by, created_ms)"
-  " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)";
-static const char *const govern_api__sql_ops =
-  "SELECT id, op_type, place, unit, start_ms, end_ms, supervisor, note, declared_by, created_ms"
-  " FROM special_operations WHERE start_ms < ?2 AND end_ms > ?1 ORDER BY start_ms, id";
-
-static int govern_api__op_work(struct store_conn *c, struct govern_api__job *j)
-{
-  sqlite3_stmt *st = store_stmt(c, govern_api__sql_op_insert);
-  if (!st) return SQLITE_ERROR;
-  sqlite3_bind_int(st, 1, j->op_type);
-  store_bind_text(st, 2, j->place);
-  store_bind_text(st, 3, j->unit);
-  sqlite3_bind_int64(st, 4, j->start_ms);
-  sqlite3_bind_int64(st, 5, j->end_ms);
-  store_bind_text(st, 6, j->supervisor);
-  store_bind_text(st, 7, j->reason);
-  store_bind_text(st, 8, j->actor);
-  sqlite3_bind_int64(st, 9, j->now_ms);
-  return store_step_done(st);
-}
-
-cJSON *govern_api_operations(struct store_conn *c, int64_t from_ms, int64_t to_ms)
-{
-  cJSON *arr = cJSON_CreateArray();
-  sqlite3_stmt *st = store_stmt(c, govern_api__sql_ops);
-  if (!st) return arr;
-  sqlite3_bind_int64(st, 1, from_ms);
-  sqlite3_bind_int64(st, 2, to_ms);
-  while (sqlite3_step(st) == SQLITE_ROW) {
-    static const char *const keys[] = {"id", NULL, "place", "unit", "start_ms", "end_ms", "supervisor", "note",
-                                       "declared_by", "created_ms"};
-    cJSON *o = cJSON_CreateObject();
-    for (int i = 0; i < 10; i++) {
-      if (!keys[i]) continue;
-      if (sqlite3_column_type(st, i) == SQLITE_INTEGER) api_col_num(o, keys[i], st, i);
-      else api_col_text(o, keys[i], st, i);
-    }
-    int t = sqlite3_column_int(st, 1);
-    cJSON_AddStringToObject(o, "type", govern_op_type_name(t));
-    cJSON_AddStringToObject(o, "type_zh", govern_op_type_zh(t));
-    cJSON_AddItemToArray(arr, o);
-  }
-  sqlite3_reset(st);
-  return arr;
-}
-
-/* POST /api/v1/special-operations {type, place, start_ms, end_ms, unit?, supervisor?, note?} */
-static void govern_api__declare(void *ud, const struct http_request *req, struct http_response *resp)
-{
-  struct api_ctx *ctx = ud;
-  struct govern_api__job j = {.work = govern_api__op_work, .now_ms = dg_wall_ms(), .action = "special_operation"};
-  int bad = 0;
-  cJSON *body = NULL;
-  const struct dg_person *p = govern_api__caller(ctx, req, HAZARD_RIGHT_MANAGE, "special operations are declared by"
-                                                 " the workshop_director, engineer, safety_director, principal or"
-                                                 " admin role", resp);
-  if (!p || !(body = api_body_object(req, resp))) goto out;
-  const char *type = govern_api__str(body, "type", 1, resp, &bad);
-  j.place = govern_api__str(body, "place", 1, resp, &bad);
-  j.start_ms = govern_api__ms(body, "start_ms", resp, &bad);
-  j.end_ms = govern_api__ms(body, "end_ms", resp, &bad);
-  j.unit = govern_api__str(body, "unit", 0, resp, &bad);
-  j.supervisor = govern_api__str(body, "supervisor", 0, resp, &bad);
-  j.reason = govern_api__str(body, "note", 0, resp, &bad);
-  if (bad) goto out;
-  if ((j.op_type = govern_op_type_parse(type)) < 0) {
-    api_error(resp, 400, "type: expected a special operation of GB 30871 (hot_work 动火, confined_space 受限空间,"
-              " blind_plate 盲板抽堵, work_at_height 高处, lifting 吊装, temporary_power 临时用电, excavation 动土,"
-              " road_break 断路)");
-    goto out;
-  }
-  if (j.end_ms <= j.start_ms || j.end_ms - j.start_ms > GOVERN_API_OP_MAX_MS) {
-    api_error(resp, 400, "end_ms: expected after start_ms, at most 7 days later");
-    goto out;
-  }
-  if (j.unit && !dg_config_unit(ctx->engine->cfg, j.unit)) {
-    api_error(resp, 400, "unit: not a configured risk unit id");
-    goto out;
-  }
-  j.actor = p->id;
-  if (govern_api__commit(ctx, &j, resp)) goto out;
-  DG_INFO("govern", "special operation %lld (%s at %s) declared by %s", (long long)j.id, govern_op_type_name(j.op_type),
-          j.place, p->id);
-  cJSON *arr = govern_api_operations(store_reader(ctx->store), j.start_ms, j.start_ms + 1), *it, *found = NULL;
-  cJSON_ArrayForEach(it, arr)
-    if ((int64_t)cJSON_GetObjectItem(it, "id")->valuedouble == j.id) found = it;
-  api_reply(resp, 201, found ? cJSON_DetachItemViaPointer(arr, found) : cJSON_CreateObject());
-  cJSON_Delete(arr);
-out:
-  cJSON_Delete(body);
-}
-
-/* GET /api/v1/special-operations?date=YYYY-MM-DD (default today): those overlapping the day. */
-static void govern_api__operations(void *ud, const struct http_request *req, struct http_response *resp)
-{
-  struct api_ctx *ctx = ud;
-  char date[16];
-  int32_t day = workcal_day_of(dg_wall_ms());
-  int has = api_query_text(req, "date", date, sizeof date, resp);
-  if (has < 0) return;
-  if (has && workcal_parse_date(date, &day)) {
-    api_error(resp, 400, "date: expected YYYY-MM-DD");
-    return;
-  }
-  cJSON *root = cJSON_CreateObject();
-  cJSON_AddItemToObject(root, "special_operations",
-                        govern_api_operations(store_reader(ctx->store), workcal_day_ms(day), workcal_day_ms(day + 1)));
-  api_reply(resp, 200, root);
-}
-
 static const struct api_route govern_api__routes[] = {
   {"GET", "/api/v1/governance", govern_api__overview, 0, NULL, "closed"},
   {"POST", "/api/v1/hazards/{id}/expert-review", govern_api__expert_review, 0, NULL, NULL},
   {"POST", "/api/v1/hazards/{id}/stop", govern_api__stop, 0, NULL, NULL},
   {"POST", "/api/v1/hazards/{id}/resume", govern_api__stop, 0, NULL, NULL},
-  {"GET", "/api/v1/hazard-sources/states", govern_api__states, 0, NULL, NULL},
-  {"GET", "/api/v1/hazard-sources/{id}/states", govern_api__source_states, 0, NULL, "limit"},
-  {"POST", "/api/v1/hazard-sources/{id}/state", govern_api__set_state, 0, NULL, NULL},
-  {"POST", "/api/v1/special-operations", govern_api__declare, 0, NULL, NULL},
-  {"GET", "/api/v1/special-operations", govern_api__operations, 0, NULL, "date"},
 };
 
 struct api_routes govern_api_routes(void) { return API_ROUTES(govern_api__routes); }
