@@ -9,7 +9,7 @@ import sys
 from urllib.parse import quote
 
 from dgtest import db_rows, run_tests, start_daemon
-from test_hazard_review_photos import png, upload
+from test_hazard_review_photos import MAX_PHOTO, png, upload
 
 CONFIG = """
 site: { code: "410700-0001", name: 测试化工 }
@@ -106,6 +106,12 @@ def test_documents_review_and_principal_acceptance(workdir, cleanup):
     assert st == 400 and r["error"].startswith("stage"), (st, r)
     st, r = upload(daemon, f"/api/v1/hazards/{hid}/photos", pdf(), actor="zhao", ctype="application/pdf")
     assert st == 415, (st, r)
+    # At most 8 MiB; a large body from a caller without a token is not even read.
+    big = b"%PDF-1.4\n" + b"0" * MAX_PHOTO + b"\n%%EOF\n"
+    st, r = upload(daemon, docs + "?stage=assessment", big, actor="zhao", ctype="application/pdf")
+    assert st == 413, (st, r)
+    st, r = upload(daemon, docs + "?stage=assessment", pdf(), actor=None, ctype="application/pdf")
+    assert st == 401, (st, r)
     st, r = upload(daemon, docs + "?stage=assessment&note=" + quote("评估报告书"), pdf(), actor="zhao", ctype="application/pdf")
     assert st == 201 and r["content_type"] == "application/pdf" and r["stage"] == "assessment", (st, r)
     st, _, raw = daemon.request("GET", r["url"])
