@@ -87,8 +87,8 @@ def seed_tasks(db, day_ms):
     with con:
         for m, due, status in rows:
             con.execute("INSERT INTO inspection_tasks (measure, event, unit, hazard_source, check_cycle, check_cycle_unit,"
-                        " start_ms, due_ms, data_src, check_status) VALUES (?, 'E01', 'U01', 'HS01', 1, '天', ?, ?, 2, ?)",
-                        (m, due - 24 * HOUR, due, status))
+                        " start_ms, due_ms, data_src, check_status, checked_ms) VALUES (?, 'E01', 'U01', 'HS01', 1, '天',"
+                        " ?, ?, 2, ?, ?)", (m, due - 24 * HOUR, due, status, None if status is None else due))
     con.close()
 
 
