@@ -11,7 +11,9 @@
 #include "api_docs.h"
 #include "api_escalate.h"
 #include "api_events.h"
+#include "api_commit.h"
 #include "api_export.h"
+#include "api_govern.h"
 #include "api_history.h"
 #include "api_kpi.h"
 #include "api_login.h"
@@ -21,6 +23,7 @@
 #include "api_national.h"
 #include "api_posts.h"
 #include "api_report.h"
+#include "api_site_ops.h"
 #include "api_siteplan.h"
 #include "api_tokens.h"
 #include "emergency.h"
@@ -270,7 +273,8 @@ static const char *api__hazard_state_zh(int s, int dismissed)
   "SELECT id, code, danger_level, danger_src, danger_manage_type, hazard_danger_type, danger_state,"    \
   " description, reason, rectify_measures, cost, liable_person, deadline_ms, contingency_plan, reporter," \
   " rectifier, verifier, verify_comment, hazard_source, unit, event, measure, rule, alarm_id, occurrences," \
-  " created_ms, updated_ms, closed_ms, reviewer, review_comment, reviewed_ms, dismissed, assignee FROM hazards"
+  " created_ms, updated_ms, closed_ms, reviewer, review_comment, reviewed_ms, dismissed, assignee,"       \
+  " stop_flag, stop_reason, stop_by, stop_ms FROM hazards"
 
 static const char *const api__sql_hazards_all = API_HAZARD_COLS " WHERE id < ?3 ORDER BY id DESC LIMIT ?1";
 /* Open: 审核中 (awaiting confirmation), 整改中 and 待验收, not a dismissed report. */
@@ -302,6 +306,7 @@ static cJSON *api__hazard_json(sqlite3_stmt *st)
   int dismissed = sqlite3_column_int(st, 31);
   cJSON_AddBoolToObject(o, "dismissed", dismissed);
   api_col_text(o, "assignee", st, 32);
+  govern_api_stop_json(o, st, 33);
   cJSON_AddStringToObject(o, "danger_state_zh", api__hazard_state_zh(sqlite3_column_int(st, 6), dismissed));
   cJSON_AddStringToObject(o, "danger_level_zh", sqlite3_column_int(st, 2) ? "重大隐患" : "一般隐患");
   return o;
@@ -677,7 +682,8 @@ static size_t api__tables(struct api_routes *t)
     API_ROUTES(api__routes), kpi_api_routes(), ledger_api_routes(), attach_api_routes(),
     model_api_routes(), export_api_routes(), report_api_routes(), tokens_api_routes(), escalate_api_routes(),
     metrics_api_routes(), national_api_routes(), events_api_routes(), posts_api_routes(), history_api_routes(),
-    siteplan_api_routes(), login_api_routes(), docs_api_routes(),
+    siteplan_api_routes(), login_api_routes(), docs_api_routes(), govern_api_routes(), site_ops_api_routes(),
+    commit_api_routes(),
   };
   size_t n = sizeof all / sizeof all[0];
   _Static_assert(sizeof all / sizeof all[0] <= API_MAX_TABLES, "raise API_MAX_TABLES");

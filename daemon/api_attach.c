@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "attach.h"
+#include "govern.h"
 #include "hazard_flow.h"
 #include "ledger.h"
 #include "log.h"
@@ -23,6 +24,8 @@ struct attach_api__job {
   const char *type, *ext, *stage, *uploader, *note;
   int64_t hazard_id, task_id, now_ms;
   int state;               /* the hazard's state, journaled as from and to */
+  int document;            /* a major hazard's document (stage assessment or plan), PDF allowed */
+  int level;               /* the hazard's danger_level */
   char comment[1200];
   /* results */
   char sha256[ATTACH_SHA256_HEX];
@@ -37,7 +40,7 @@ static const char *const attach_api__sql_insert =
   " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)";
 static const char *const attach_api__sql_journal =
   "INSERT INTO hazard_journal (hazard_id, ts_ms, actor, action, from_state, to_state, comment)"
-  " VALUES (?1, ?2, ?3, 'photo', ?4, ?4, ?5)";
+  " VALUES (?1, ?2, ?3, ?6, ?4, ?4, ?5)";
 
 static void attach_api__bind_id(sqlite3_stmt *st, int i, int64_t id)
 {
@@ -49,13 +52,14 @@ static int attach_api__journal(struct store_conn *c, struct attach_api__job *j)
 {
   sqlite3_stmt *st = store_stmt(c, attach_api__sql_journal);
   if (!st) return SQLITE_ERROR;
-  snprintf(j->comment, sizeof j->comment, "%s photo #%lld sha256 %.12s…%s%s", j->stage, (long long)j->id, j->sha256,
-           j->note ? ": " : "", j->note ? j->note : "");
+  snprintf(j->comment, sizeof j->comment, "%s %s #%lld sha256 %.12s…%s%s", j->stage,
+           j->document ? "document" : "photo", (long long)j->id, j->sha256, j->note ? ": " : "", j->note ? j->note : "");
   sqlite3_bind_int64(st, 1, j->hazard_id);
   sqlite3_bind_int64(st, 2, j->now_ms);
   store_bind_text(st, 3, j->uploader);
   sqlite3_bind_int(st, 4, j->state);
   store_bind_text(st, 5, j->comment);
+  store_bind_text(st, 6, j->document ? "document" : "photo");
   return store_step_done(st);
 }
 
@@ -88,7 +92,8 @@ static void attach_api__done(void *arg, int rc) { ((struct attach_api__job *)arg
 
 /* ---- POST .../{id}/photos --------------------------------------------------------------------- */
 
-static const char *const attach_api__sql_hazard = "SELECT danger_state, dismissed, rectifier FROM hazards WHERE id = ?1";
+static const char *const attach_api__sql_hazard =
+  "SELECT danger_state, dismissed, rectifier, danger_level FROM hazards WHERE id = ?1";
 static const char *const attach_api__sql_task = "SELECT id FROM inspection_tasks WHERE id = ?1";
 
 /* Loads what the upload needs of its hazard or task: 1 found, 0 not found, negative on error. */
@@ -102,6 +107,7 @@ static int attach_api__target(struct api_ctx *ctx, struct attach_api__job *j, in
     j->state = sqlite3_column_int(st, 0);
     *dismissed = sqlite3_column_int(st, 1);
     *rectified = sqlite3_column_type(st, 2) != SQLITE_NULL;
+    j->level = sqlite3_column_int(st, 3);
   }
   sqlite3_reset(st);
   return rc == SQLITE_ROW ? 1 : rc == SQLITE_DONE ? 0 : -EIO;
@@ -167,7 +173,13 @@ static int attach_api__input(const struct http_request *req, struct http_respons
   char stage[16];
   int has_stage = api_query_text(req, "stage", stage, sizeof stage, resp);
   if (has_stage < 0) return -EINVAL;
-  if (has_stage) {
+  if (j->document) {
+    if (has_stage && govern_is_document_stage(stage)) j->stage = !strcmp(stage, "plan") ? "plan" : "assessment";
+    else {
+      api_error(resp, 400, "stage: expected assessment (评估报告书) or plan (治理方案)");
+      return -EINVAL;
+    }
+  } else if (has_stage) {
     j->stage = NULL;
     for (size_t i = 0; j->hazard_id && i < sizeof attach_api__stages / sizeof attach_api__stages[0]; i++)
       if (strcmp(stage, attach_api__stages[i]) == 0) j->stage = attach_api__stages[i];
@@ -183,12 +195,13 @@ static int attach_api__input(const struct http_request *req, struct http_respons
   }
   j->note = n > 0 ? note : NULL;
   int rc = attach_sniff(req->content_type, req->body, req->body_len, &j->type, &j->ext);
-  if (rc == -EPROTONOSUPPORT) {
-    api_error(resp, 415, "Content-Type: expected image/jpeg, image/png or image/webp");
-    return rc;
+  if (rc == -EPROTONOSUPPORT || (!rc && !j->document && !strcmp(j->type, "application/pdf"))) {
+    api_error(resp, 415, "Content-Type: expected image/jpeg, image/png or image/webp%s",
+              j->document ? " or application/pdf" : " (a PDF is accepted as a major hazard's document)");
+    return -EPROTONOSUPPORT;
   }
   if (rc || !req->body_len) {
-    api_error(resp, 400, "body: expected the bytes of a %s image", req->content_type);
+    api_error(resp, 400, "body: expected the bytes of a %s file (they are not)", req->content_type);
     return -EINVAL;
   }
   j->buf = req->body;
@@ -237,6 +250,10 @@ static int attach_api__path(const char *path, struct attach_api__job *j)
   long long id;
   int n = 0;
   if (sscanf(path, "/api/v1/hazards/%lld/photos%n", &id, &n) == 1 && !path[n] && id > 0) j->hazard_id = id;
+  else if (sscanf(path, "/api/v1/hazards/%lld/documents%n", &id, &n) == 1 && !path[n] && id > 0) {
+    j->hazard_id = id;
+    j->document = 1;
+  }
   else if (sscanf(path, "/api/v1/inspections/%lld/photos%n", &id, &n) == 1 && !path[n] && id > 0) j->task_id = id;
   else return -ENOENT;
   return 0;
@@ -257,6 +274,10 @@ static void attach_api__store(struct api_ctx *ctx, struct attach_api__job *j, st
     api_error(resp, 409, "the report was dismissed as not a hazard (已撤销); it is closed");
     return;
   }
+  if (j->document && (j->level != 1 || j->state == HAZARD_REVIEWING)) {
+    api_error(resp, 409, "documents (评估报告书, 治理方案) belong to a major hazard (重大隐患) in the ledger");
+    return;
+  }
   if (j->hazard_id && j->state == HAZARD_ACCEPTED) {
     api_error(resp, 409, "the hazard is closed (已验收); photos are taken before it is accepted");
     return;
@@ -272,15 +293,17 @@ static void attach_api__store(struct api_ctx *ctx, struct attach_api__job *j, st
 int attach_api_upload(struct api_ctx *ctx, const struct http_request *req, struct http_response *resp)
 {
   size_t plen = strlen(req->path), qlen = strlen(req->query) + 1;
-  if (plen < 7 || strcmp(req->path + plen - 7, "/photos") != 0) return 0;
+  if ((plen < 7 || strcmp(req->path + plen - 7, "/photos") != 0) &&
+      (plen < 10 || strcmp(req->path + plen - 10, "/documents") != 0))
+    return 0;
   struct attach_api__job j = {.dir = ctx->attachments_dir, .now_ms = dg_wall_ms()};
   const struct dg_person *who = api_caller(ctx, req);
   char *note = malloc(qlen); /* a decoded value is never longer than the query */
   if (!note) api_error(resp, 500, "out of memory");
   else if (attach_api__path(req->path, &j))
-    api_error(resp, 404, "not found: POST /api/v1/{hazards|inspections}/{id}/photos");
+    api_error(resp, 404, "not found: POST /api/v1/{hazards|inspections}/{id}/photos or /api/v1/hazards/{id}/documents");
   else if (!who) api_error(resp, 401, "Authorization: a valid bearer token is required");
-  else if (!(hazard_rights(who->roles, who->n_roles) & HAZARD_RIGHT_REPORT))
+  else if (!(govern_rights(ctx->engine->cfg, who) & HAZARD_RIGHT_REPORT))
     api_error(resp, 403, "%s has no role that may upload photos (roles operator, workshop_director, engineer,"
               " safety_director, principal, admin)", who->id);
   else if (!attach_api__input(req, resp, &j, note, qlen)) {
@@ -377,8 +400,15 @@ static void attach_api__get(void *ud, const struct http_request *req, struct htt
   resp->body_len = len;
 }
 
+static void attach_api__documents(void *ud, const struct http_request *req, struct http_response *resp)
+{
+  attach_api_upload(ud, req, resp);
+}
+
 static const struct api_route attach_api__routes[] = {
   {"GET", "/api/v1/attachments/{id}", attach_api__get, 0, NULL, NULL},
+  {"POST", "/api/v1/hazards/{id}/documents", attach_api__documents, 0, NULL, "stage note"},
+  {"POST", "/api/v1/hazards/*/documents", NULL, ATTACH_MAX_BYTES, api_admit, NULL},
   /* A photo's body is only read for a caller with a valid token. */
   {"POST", "/api/v1/hazards/*/photos", NULL, ATTACH_MAX_BYTES, api_admit, NULL},
   {"POST", "/api/v1/inspections/*/photos", NULL, ATTACH_MAX_BYTES, api_admit, NULL},

@@ -1,5 +1,6 @@
 #include "api_export.h"
 
+#include "api_commit.h"
 #include "export.h"
 #include "log.h"
 #include "national.h"
@@ -18,6 +19,7 @@ static void export_api__get(void *ud, const struct http_request *req, struct htt
     api_error(resp, 500, "database error");
     return;
   }
+  cJSON_AddItemToObject(doc, "commitments", commit_api_since(store_reader(ctx->store), since_ms));
   api_reply(resp, 200, doc);
 }
 

@@ -9,7 +9,9 @@
 #include <string.h>
 
 #include "api_attach.h"
+#include "api_govern.h"
 #include "export.h"
+#include "govern.h"
 #include "hazard_flow.h"
 #include "ledger.h"
 #include "ledger_events.h"
@@ -132,7 +134,7 @@ static const char *ledger_api__actor(struct api_ctx *ctx, const struct http_requ
                                      unsigned need, unsigned *rights)
 {
   const struct dg_person *p = api_caller(ctx, req);
-  unsigned r = p ? hazard_rights(p->roles, p->n_roles) : 0;
+  unsigned r = govern_rights(in->cfg, p);
   if (rights) *rights = r;
   if (in->failed) return p ? p->id : NULL;
   if (!p) {
@@ -455,7 +457,9 @@ struct ledger_api__row {
 
 static const char *const ledger_api__sql_facts =
   "SELECT danger_state, danger_level, liable_person, rectify_measures, cost, deadline_ms, contingency_plan,"
-  " rectifier, code, reporter, dismissed, assignee, unit, measure, description FROM hazards WHERE id = ?1";
+  " rectifier, code, reporter, dismissed, assignee, unit, measure, description,"
+  " EXISTS (SELECT 1 FROM expert_reviews r WHERE r.hazard_id = hazards.id AND r.conclusion = 1)"
+  " FROM hazards WHERE id = ?1";
 
 static char *ledger_api__col(sqlite3_stmt *st, int i)
 {
@@ -486,6 +490,7 @@ static int ledger_api__load(struct api_ctx *ctx, int64_t id, struct ledger_api__
     r->unit = ledger_api__col(st, 12);
     r->measure = ledger_api__col(st, 13);
     r->description = ledger_api__col(st, 14);
+    r->f.expert_approved = sqlite3_column_int(st, 15);
   }
   sqlite3_reset(st);
   return rc == SQLITE_ROW ? 1 : rc == SQLITE_DONE ? 0 : -EIO;
@@ -986,6 +991,7 @@ static void ledger_api__risk_map(void *ud, const struct http_request *req, struc
   cJSON *arr = cJSON_AddArrayToObject(root, "units");
   for (size_t i = 0; i < n; i++) cJSON_AddItemToArray(arr, ledger_api__risk_unit(&units[i]));
   free(units);
+  govern_api_risk_map(root, store_reader(ctx->store));
   api_reply(resp, 200, root);
 }
 

@@ -447,6 +447,10 @@ struct dg_config {
   /* ledger.upload_quota: photo bytes one person may upload in 24 h, and the most all stored
    * photos may take, in MiB (defaults 256 and 4096). */
   uint32_t upload_person_day_mib, upload_total_mib;
+  /* ledger.principal_delegates: persons who act for the principal person in charge (主要负责人):
+   * they accept major hazards and confirm the daily safety commitment (govern.h). */
+  struct dg_person **principal_delegates;
+  size_t n_principal_delegates;
 
   /* national: the enterprise codes and choices of the national upload profile (NULL if absent;
    * national_config.h). */

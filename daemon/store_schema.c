@@ -295,6 +295,37 @@ const char *const store_migrations[] = {
   "CREATE TABLE rect_notices (id INTEGER PRIMARY KEY, number TEXT NOT NULL UNIQUE, year INTEGER NOT NULL,"
   "  seq INTEGER NOT NULL, hazard_id INTEGER NOT NULL REFERENCES hazards(id), rectifier TEXT, issued_ms INTEGER NOT NULL,"
   "  issued_by TEXT, UNIQUE (year, seq));",
+
+  /* Major-hazard governance and the daily safety commitment (govern.h). A major hazard's stop
+   * flag (0 none, 1 停产停业, 2 撤人) with who set it, why and when; its expert reviews; the
+   * operating state of each hazard source as a history (the latest row is current); the special
+   * operations declared; the confirmed commitments, which the database itself keeps unchanged. */
+  "ALTER TABLE hazards ADD COLUMN stop_flag INTEGER NOT NULL DEFAULT 0;"
+  "ALTER TABLE hazards ADD COLUMN stop_reason TEXT;"
+  "ALTER TABLE hazards ADD COLUMN stop_by TEXT;"
+  "ALTER TABLE hazards ADD COLUMN stop_ms INTEGER;"
+  "CREATE TABLE expert_reviews ("
+  "  id INTEGER PRIMARY KEY, hazard_id INTEGER NOT NULL, ts_ms INTEGER NOT NULL, recorder TEXT NOT NULL,"
+  "  reviewers TEXT NOT NULL,"                /* JSON array of names */
+  "  conclusion INTEGER NOT NULL,"            /* 1 approved 通过, 2 rejected 不通过 */
+  "  opinion TEXT);"
+  "CREATE INDEX expert_reviews_hazard ON expert_reviews(hazard_id, id);"
+  "CREATE TABLE source_states ("
+  "  id INTEGER PRIMARY KEY, hazard_source TEXT NOT NULL,"
+  "  state INTEGER NOT NULL,"                 /* 0 running 1 shutdown 2 maintenance */
+  "  reason TEXT, actor TEXT NOT NULL, ts_ms INTEGER NOT NULL);"
+  "CREATE INDEX source_states_source ON source_states(hazard_source, id);"
+  "CREATE TABLE special_operations ("
+  "  id INTEGER PRIMARY KEY, op_type INTEGER NOT NULL, place TEXT NOT NULL, unit TEXT,"
+  "  start_ms INTEGER NOT NULL, end_ms INTEGER NOT NULL, supervisor TEXT, note TEXT,"
+  "  declared_by TEXT NOT NULL, created_ms INTEGER NOT NULL);"
+  "CREATE INDEX special_operations_window ON special_operations(start_ms, end_ms);"
+  "CREATE TABLE commitments ("
+  "  day TEXT PRIMARY KEY, body TEXT NOT NULL, confirmed_by TEXT NOT NULL, confirmed_ms INTEGER NOT NULL);"
+  "CREATE TRIGGER commitments_immutable_update BEFORE UPDATE ON commitments"
+  " BEGIN SELECT RAISE(ABORT, 'a confirmed commitment is immutable'); END;"
+  "CREATE TRIGGER commitments_immutable_delete BEFORE DELETE ON commitments"
+  " BEGIN SELECT RAISE(ABORT, 'a confirmed commitment is immutable'); END;",
 };
 
 const unsigned store_n_migrations = sizeof store_migrations / sizeof store_migrations[0];

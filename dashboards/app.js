@@ -406,6 +406,7 @@ function renderRisk() {
       h('div', {class: 'tile-assessed'}, t('risk.assessedShort') + ': ',
         h('span', {class: 'chip lvl-' + ass, 'data-level': ass}, t('level.' + ass))),
       causeNode(u),
+      stopNode(u),
       unitCounts(u.id),
       (u.dept || u.person) && h('div', {class: 'tile-owner'},
         [u.dept, u.person && personName(u.person)].filter(Boolean).join(' · ')));
@@ -417,7 +418,8 @@ function renderRisk() {
       h('td', {'data-label': t('src.code')}, s.hazardCode), h('td', {'data-label': t('src.name')}, s.hazardName || ''),
       h('td', {'data-label': t('src.major')}, s.isMajor ? t('yes') : t('no')),
       h('td', {'data-label': t('src.grade')}, s.hazardLevel ? label('grade', s.hazardLevel) : '—'),
-      h('td', {class: 'num', 'data-label': 'R'}, fmtNum(s.rValue)))));
+      h('td', {class: 'num', 'data-label': 'R'}, fmtNum(s.rValue)),
+      h('td', {'data-label': t('cm.state')}, sourceStateNode(s)))));
 }
 
 /* ---- hazards --------------------------------------------------------------------------------- */
@@ -584,6 +586,7 @@ function render() {
   renderHazards();
   renderInspections();
   renderPoint();
+  renderGovern();
   if (app.detail && app.detail.body) renderDetail();
 }
 
@@ -654,6 +657,7 @@ function init() {
   initAlarms();
   initLedger();
   initTrend();
+  initGovern();
   initPlan();
   initLogin();
   applyLanguage();

@@ -142,7 +142,7 @@ function hazardActions(hz) {
     if (manage || liable) acts.push('assign');
     if (manage || assigned || liable || hz.rectifier === me) acts.push('submit');
   } else if (hz.danger_state === 1) {
-    if (may(hz.danger_level === 1 ? 'verifyMajor' : 'manage') && hz.rectifier !== me) acts.push('verify', 'reject');
+    if ((hz.danger_level === 1 ? isPrincipal() : may('manage')) && hz.rectifier !== me) acts.push('verify', 'reject');
   }
   if (may('report')) acts.push('photo');
   return acts;

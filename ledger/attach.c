@@ -22,7 +22,17 @@ static const struct attach__type {
   {"image/jpeg", "jpg", (const unsigned char *)"\xff\xd8\xff", 3, 0, NULL},
   {"image/png", "png", (const unsigned char *)"\x89PNG\r\n\x1a\n", 8, 0, NULL},
   {"image/webp", "webp", (const unsigned char *)"RIFF", 4, 8, "WEBP"},
+  {"application/pdf", "pdf", (const unsigned char *)"%PDF-", 5, 0, NULL},
 };
+
+/* A PDF ends with "%%EOF" (possibly followed by line ends) within its last kilobyte. */
+static int attach__pdf_trailer(const unsigned char *b, size_t len)
+{
+  size_t from = len > 1024 ? len - 1024 : 0;
+  for (size_t i = len >= 5 ? len - 5 + 1 : 0; i-- > from;)
+    if (memcmp(b + i, "%%EOF", 5) == 0) return 1;
+  return 0;
+}
 
 static int attach__is_type(const char *content_type, const char *type)
 {
@@ -42,6 +52,7 @@ int attach_sniff(const char *content_type, const void *buf, size_t len, const ch
     if (len < t->magic_len || memcmp(b, t->magic, t->magic_len) != 0) return -EINVAL;
     if (t->magic2 && (len < t->magic_at + strlen(t->magic2) || memcmp(b + t->magic_at, t->magic2, strlen(t->magic2))))
       return -EINVAL;
+    if (!strcmp(t->ext, "pdf") && !attach__pdf_trailer(b, len)) return -EINVAL;
     *type = t->type;
     *ext = t->ext;
     return 0;

@@ -1,4 +1,5 @@
-/* attach — photo attachments of hazards and inspection tasks, stored on disk by content.
+/* attach — photo and document attachments of hazards and inspection tasks, stored on disk by
+ * content (a major hazard's documents may be PDF, govern.h).
  *
  * A file is named by the SHA-256 of its bytes plus the extension of its type
  * ("<64 hex>.png") inside the attachments directory, so identical content is stored once. It is
@@ -19,9 +20,10 @@
 #define ATTACH_SHA256_HEX 65 /* 64 hex digits and the NUL */
 
 /* Checks an upload's declared Content-Type (parameters ignored, case-insensitive) against the
- * supported image types and the bytes' magic number. Returns 0 with the canonical type and the
- * file extension, -EPROTONOSUPPORT for a type that is not image/jpeg, image/png or image/webp,
- * or -EINVAL when the bytes are not an image of the declared type. */
+ * supported types and the bytes' magic number (a PDF must also end with its %%EOF trailer).
+ * Returns 0 with the canonical type and the file extension, -EPROTONOSUPPORT for a type that is
+ * not image/jpeg, image/png, image/webp or application/pdf, or -EINVAL when the bytes are not
+ * of the declared type. */
 int attach_sniff(const char *content_type, const void *buf, size_t len, const char **type, const char **ext);
 
 /* Lower-case hex SHA-256 of buf into out (ATTACH_SHA256_HEX bytes). 0 or -EIO. */

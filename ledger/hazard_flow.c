@@ -122,6 +122,9 @@ int hazard_flow_check(const struct hazard_facts *h, enum hazard_action a, const 
   default:
     if (hazard_flow__filled(h->rectifier) && actor && strcmp(actor, h->rectifier) == 0)
       return hazard_flow__why(-EPERM, why, whylen, "the verifier must differ from the rectifier (%s)", h->rectifier);
+    if (a == HAZARD_ACT_VERIFY && h->danger_level == 1 && !h->expert_approved)
+      return hazard_flow__why(-EPERM, why, whylen, "major hazard: no approved expert review (专家论证) recorded;"
+                              " POST /api/v1/hazards/{id}/expert-review first");
     *to = a == HAZARD_ACT_VERIFY ? HAZARD_ACCEPTED : HAZARD_RECTIFYING;
     return 0;
   }
@@ -139,7 +142,7 @@ static const struct {
   {"safety_director", HAZARD_RIGHT_REPORT | HAZARD_RIGHT_MANAGE | HAZARD_RIGHT_REVIEW | HAZARD_RIGHT_VERIFY |
                         HAZARD_RIGHT_VERIFY_MAJOR},
   {"principal", HAZARD_RIGHT_REPORT | HAZARD_RIGHT_MANAGE | HAZARD_RIGHT_REVIEW | HAZARD_RIGHT_VERIFY |
-                  HAZARD_RIGHT_VERIFY_MAJOR},
+                  HAZARD_RIGHT_VERIFY_MAJOR | HAZARD_RIGHT_ACCEPT_MAJOR},
   {"admin", HAZARD_RIGHT_REPORT | HAZARD_RIGHT_MANAGE | HAZARD_RIGHT_REVIEW | HAZARD_RIGHT_VERIFY |
               HAZARD_RIGHT_VERIFY_MAJOR},
 };
@@ -190,10 +193,11 @@ int hazard_flow_may(const struct hazard_facts *h, enum hazard_action a, const ch
                             " role", name);
   case HAZARD_ACT_VERIFY:
   case HAZARD_ACT_REJECT:
-    if (rights & (h->danger_level == 1 ? HAZARD_RIGHT_VERIFY_MAJOR : HAZARD_RIGHT_VERIFY)) return 0;
+    if (rights & (h->danger_level == 1 ? HAZARD_RIGHT_ACCEPT_MAJOR : HAZARD_RIGHT_VERIFY)) return 0;
     if (h->danger_level == 1)
       return hazard_flow__why(-EACCES, why, whylen, "%s: a major hazard (重大隐患) is accepted only by the"
-                              " safety_director, principal or admin role", name);
+                              " principal person in charge (主要负责人) or a delegate named in"
+                              " ledger.principal_delegates", name);
     return hazard_flow__why(-EACCES, why, whylen, "%s: requires the workshop_director, engineer, safety_director,"
                             " principal or admin role", name);
   }

@@ -13,8 +13,9 @@
  * counted nowhere.
  * Rules: submit needs a recorded rectification (measures and rectifier); a major hazard
  * (danger_level 1) needs the five-in-place fields (责任 liable person, 措施 measures, 资金 cost,
- * 时限 deadline, 预案 contingency plan) before it leaves 整改中; the verifier (who verifies or
- * rejects) must differ from the rectifier.
+ * 时限 deadline, 预案 contingency plan) before it leaves 整改中 and an approved expert review
+ * before it is accepted (govern.h); the verifier (who verifies or rejects) must differ from the
+ * rectifier.
  * Rights (hazard_flow_may): who may act at all comes from the person's roles (hazard_rights);
  * the actor is always the person of the request. Naming another person as rectifier is an
  * assignment (HAZARD_ACT_ASSIGN): the assignee must then rectify as themselves, and only a
@@ -41,7 +42,8 @@ enum hazard_right {
   HAZARD_RIGHT_MANAGE = 2,        /* rectify, assign and submit any hazard */
   HAZARD_RIGHT_REVIEW = 4,        /* confirm or dismiss a report in 审核中 */
   HAZARD_RIGHT_VERIFY = 8,        /* verify or reject a general hazard (一般) */
-  HAZARD_RIGHT_VERIFY_MAJOR = 16, /* verify or reject a major hazard (重大) */
+  HAZARD_RIGHT_VERIFY_MAJOR = 16, /* record the expert review and the stop flag of a major hazard */
+  HAZARD_RIGHT_ACCEPT_MAJOR = 32, /* verify or reject a major hazard (重大): the principal or a delegate */
 };
 
 /* The facts of one hazard the rules look at (strings NULL or "" when not filled). */
@@ -57,6 +59,7 @@ struct hazard_facts {
   const char *contingency_plan;
   const char *rectifier;
   const char *assignee;      /* named to rectify by someone else; NULL when none */
+  int expert_approved;       /* an approved expert review (专家论证) is recorded (govern.h) */
 };
 
 /* "rectify", "submit", "verify", "reject", "confirm", "dismiss", "assign" */
@@ -69,14 +72,16 @@ int hazard_flow_check(const struct hazard_facts *h, enum hazard_action a, const 
                       size_t whylen);
 
 /* The rights of a person with these roles (an OR of enum hazard_right): operator REPORT;
- * workshop_director REPORT, MANAGE, VERIFY; engineer also REVIEW; safety_director and principal
- * also VERIFY_MAJOR; admin all. Other role names (viewer, job titles) give none. */
+ * workshop_director REPORT, MANAGE, VERIFY; engineer also REVIEW; safety_director and admin
+ * also VERIFY_MAJOR; principal also ACCEPT_MAJOR. Other role names (viewer, job titles) give
+ * none. A delegate of the principal (ledger.principal_delegates) gets VERIFY_MAJOR and
+ * ACCEPT_MAJOR from the API, not from a role. */
 unsigned hazard_rights(char *const *roles, size_t n_roles);
 
 /* Checks whether a person with `rights` may apply `a` to a hazard with facts *h at all (before
  * hazard_flow_check): rectify by the assignee, the liable person or MANAGE; assign by the
  * liable person or MANAGE; submit by those or the rectifier; confirm/dismiss REVIEW; verify and
- * reject VERIFY, or VERIFY_MAJOR for a major hazard. 0, or -EACCES with the reason (403). */
+ * reject VERIFY, or ACCEPT_MAJOR for a major hazard. 0, or -EACCES with the reason (403). */
 int hazard_flow_may(const struct hazard_facts *h, enum hazard_action a, const char *actor, unsigned rights,
                     char *why, size_t whylen);
 

@@ -19,11 +19,22 @@ static int ledger_config__upload_quota(struct dg_ycheck *y, const struct dg_ynod
   return DG_YC_MAP(y, n, ledger_config__quota_fields, obj, &s);
 }
 
-enum { LDG_REVIEW, LDG_ATTACH_DIR, LDG_QUOTA };
+static int ledger_config__delegate(struct dg_ycheck *y, const struct dg_ynode *n, void *item, size_t i)
+{
+  const char *id = NULL;
+  (void)i;
+  int rc = dg_yc_text(y, n, &id);
+  if (!rc && !(*(void **)item = dg_idmap_get(&cfg_ctx(y)->ix->persons, id)))
+    rc = dg_yc_fail(y, n, "unknown person '%.64s'", id);
+  return rc;
+}
+
+enum { LDG_REVIEW, LDG_ATTACH_DIR, LDG_QUOTA, LDG_DELEGATES };
 static const struct dg_yfield ledger_config__ledger_fields[] = {
   [LDG_REVIEW] = YF_BOOL("review_reports", struct dg_config, review_reports),
   [LDG_ATTACH_DIR] = YF_STR("attachments_dir", struct dg_config, attachments_dir, 0),
   [LDG_QUOTA] = YF_NODE("upload_quota", 0),
+  [LDG_DELEGATES] = YF_NODE("principal_delegates", 0),
 };
 
 static int ledger_config__ledger(struct dg_ycheck *y, const struct dg_ynode *n, void *obj)
@@ -34,6 +45,12 @@ static int ledger_config__ledger(struct dg_ycheck *y, const struct dg_ynode *n, 
   if (!rc && c->attachments_dir && !c->attachments_dir[0])
     rc = dg_yc_failk(y, s.val[LDG_ATTACH_DIR], "attachments_dir", "expected a directory path, got ''");
   if (!rc && s.val[LDG_QUOTA]) rc = dg_yc_under(y, s.val[LDG_QUOTA], "upload_quota", obj, ledger_config__upload_quota);
+  if (!rc && s.val[LDG_DELEGATES]) {
+    size_t mark = dg_yc_path_key(y, "principal_delegates");
+    rc = dg_yc_list(y, s.val[LDG_DELEGATES], sizeof *c->principal_delegates, &c->principal_delegates,
+                    &c->n_principal_delegates, ledger_config__delegate);
+    dg_yc_path_restore(y, mark);
+  }
   return rc;
 }
 
@@ -130,4 +147,5 @@ void ledger_config_free(struct dg_config *c)
 {
   free(c->calendar.holidays);
   free(c->calendar.workdays);
+  free(c->principal_delegates);
 }

@@ -6,6 +6,7 @@ import sys
 import time
 
 from dgtest import db_rows, run_tests, start_plant, wait_until
+from test_major_governance import govern
 
 CONFIG = """
 site: {{ code: "410700-0001", name: 测试化工 }}
@@ -14,6 +15,7 @@ persons:
   - {{ id: li, name: 李主任, roles: [workshop_director] }}
   - {{ id: wang, name: 王工, roles: [engineer] }}
   - {{ id: zhao, name: 赵安全员, roles: [safety_director] }}
+  - {{ id: qian, name: 钱总经理, roles: [principal] }}
 hazard_sources:
   - id: HS01
     name: 液氨储罐区
@@ -249,7 +251,8 @@ def test_risk_map_follows_alarms_and_major_hazards(workdir, cleanup):
                                                            "contingency_plan": "液氨泄漏专项预案"})[0] == 200
     assert post(daemon, f"/api/v1/hazards/{hid}/submit", {"actor": "wang"})[0] == 200
     assert unit_risk(daemon)[0]["current"]["level"] == "red"  # 待验收 is still open
-    assert post(daemon, f"/api/v1/hazards/{hid}/verify", {"actor": "zhao"})[0] == 200
+    govern(daemon, hid, "zhao")  # a major hazard: documents and expert review, accepted by the principal
+    assert post(daemon, f"/api/v1/hazards/{hid}/verify", {"actor": "qian"})[0] == 200
     u = unit_risk(daemon)[0]
     assert u["current"]["level"] == "yellow" and u["cause"] == "assessment", u
 

@@ -3,7 +3,7 @@
 person without an API role can do nothing; the actor is always the token's person, whatever the
 body says; naming another person as rectifier only assigns the work, which that person must
 record themselves; the verifier must differ from who actually rectified; a major hazard is
-accepted only by a safety director, principal or admin. Photos: refused without a role, on a
+accepted only by the principal person in charge (after its governance steps). Photos: refused without a role, on a
 closed hazard and over the upload quota. A new database is created 0600."""
 import os
 import stat
@@ -11,6 +11,7 @@ import sys
 
 from dgtest import db_rows, run_tests, wait_until
 from test_hazard_review_photos import CONFIG as REVIEW_CONFIG, png, post, start, upload
+from test_major_governance import govern
 
 PERSONS = """  - { id: nobody, name: 孙临时工, roles: [contractor] }
   - { id: zhang, name: 张操作员, roles: [operator] }
@@ -18,6 +19,7 @@ PERSONS = """  - { id: nobody, name: 孙临时工, roles: [contractor] }
   - { id: li, name: 李主任, roles: [workshop_director] }
   - { id: wang, name: 王工, roles: [engineer] }
   - { id: zhao, name: 赵总监, roles: [safety_director] }
+  - { id: qian, name: 钱总经理, roles: [principal] }
 """
 # The review test's plant (one unit, liable li; one inspected measure) with these persons and a
 # small upload quota.
@@ -81,27 +83,29 @@ def test_major_hazard_cannot_be_closed_alone(workdir, cleanup):
     assert st == 200 and r["action"] == "rectify", (st, r)
     assert post(daemon, f"/api/v1/hazards/{hid}/submit", {}, "zhang")[0] == 200
 
-    # The verifier differs from who actually rectified; a major hazard needs the right role.
+    # The verifier differs from who actually rectified; a major hazard is accepted by the principal.
     st, r = post(daemon, f"/api/v1/hazards/{hid}/verify", {}, "zhang")
     assert st == 409 and "verifier must differ from the rectifier (zhang)" in r["error"], (st, r)
-    for who in ("wang", "li"):
+    govern(daemon, hid, "zhao")
+    for who in ("wang", "li", "zhao"):
         for action in ("verify", "reject"):
             st, r = post(daemon, f"/api/v1/hazards/{hid}/{action}", {"comment": "x"}, who)
             assert st == 403 and "major hazard" in r["error"], (who, action, st, r)
-    st, r = post(daemon, f"/api/v1/hazards/{hid}/verify", {"comment": "验收合格"}, "zhao")
+    st, r = post(daemon, f"/api/v1/hazards/{hid}/verify", {"comment": "验收合格"}, "qian")
     assert st == 200 and r["danger_state"] == 9, (st, r)
 
     h = hazard(daemon, hid)
-    assert (h["reporter"], h["rectifier"], h["verifier"], h["assignee"]) == ("zhang", "zhang", "zhao", "zhang"), h
+    assert (h["reporter"], h["rectifier"], h["verifier"], h["assignee"]) == ("zhang", "zhang", "qian", "zhang"), h
     assert [(j["action"], j["actor"]) for j in h["journal"]] == [
-        ("report", "zhang"), ("assign", "li"), ("rectify", "zhang"), ("submit", "zhang"), ("verify", "zhao")], h
+        ("report", "zhang"), ("assign", "li"), ("rectify", "zhang"), ("submit", "zhang"), ("document", "zhao"),
+        ("document", "zhao"), ("expert_review", "zhao"), ("verify", "qian")], h
     x = daemon.get("/api/v1/export?since=0")[1]["hazards"][0]
-    assert (x["registPerson"], x["rectifyPerson"], x["checkAcceptPerson"]) == ("zhang", "zhang", "zhao"), x
+    assert (x["registPerson"], x["rectifyPerson"], x["checkAcceptPerson"]) == ("zhang", "zhang", "qian"), x
 
     # A closed hazard takes no more photos.
     st, r = upload(daemon, f"/api/v1/hazards/{hid}/photos", png(), actor="zhao")
     assert st == 409 and "closed" in r["error"], (st, r)
-    assert db_rows(daemon.db_path, "SELECT id FROM attachments") == []
+    assert [r["stage"] for r in db_rows(daemon.db_path, "SELECT stage FROM attachments")] == ["assessment", "plan"]
     assert daemon.stop() == 0
 
 

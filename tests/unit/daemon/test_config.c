@@ -51,7 +51,9 @@ static void test_demo_plant(void **state)
   assert_int_equal(c->history_flush_ms, 1000);
   assert_int_equal(c->hazard_deadline_days, 7);
 
-  assert_int_equal(c->n_persons, 3);
+  assert_int_equal(c->n_persons, 4);
+  assert_int_equal(c->n_principal_delegates, 1);
+  assert_string_equal(c->principal_delegates[0]->id, "wang");
   assert_string_equal(c->persons[0].id, "zhang");
   assert_string_equal(c->persons[0].phone, "+8613800000001");
   assert_int_equal(c->persons[1].n_roles, 1);
@@ -325,7 +327,7 @@ static const struct bad_case bad_cases[] = {
   {"bad-calendar-weekday.yaml", 3, 18, "calendar.weekend[1]: expected a weekday name (sun, mon, tue, wed, thu, fri, sat), got 'sunday'"},
   {"bad-check-cycle.yaml", 10, 68, "measures[0].check_cycle.unit: expected one of 小时, 天, 月, 年, hour, day, month, year, got 'week'"},
   {"bad-ledger-bool.yaml", 3, 19, "ledger.review_reports: expected true or false, got 'yes'"},
-  {"bad-ledger-key.yaml", 4, 3, "ledger: unknown key 'attachment_dir' (expected one of: review_reports, attachments_dir, upload_quota)"},
+  {"bad-ledger-key.yaml", 4, 3, "ledger: unknown key 'attachment_dir' (expected one of: review_reports, attachments_dir, upload_quota, principal_delegates)"},
   {"bad-ledger-dir.yaml", 2, 29, "ledger.attachments_dir: expected a directory path, got ''"},
 };
 
@@ -419,7 +421,17 @@ static void test_ledger_section(void **state)
   c = load_str("site: { code: T1 }\nledger: { review_reports: false }\n", 0, err, sizeof err);
   assert_false(c->review_reports);
   assert_null(c->attachments_dir);
+  assert_int_equal(c->n_principal_delegates, 0);
   config_free(c);
+  /* The principal's delegates are configured persons. */
+  c = load_str("site: { code: T1 }\npersons: [ { id: a }, { id: b } ]\nledger: { principal_delegates: [b] }\n", 0, err,
+               sizeof err);
+  assert_int_equal(c->n_principal_delegates, 1);
+  assert_ptr_equal(c->principal_delegates[0], &c->persons[1]);
+  config_free(c);
+  load_str("site: { code: T1 }\npersons: [ { id: a } ]\nledger: { principal_delegates: [a, zz] }\n", -EINVAL, err,
+           sizeof err);
+  assert_non_null(strstr(err, "t.yaml:3:36: ledger.principal_delegates[1]: unknown person 'zz'"));
 }
 
 static void test_io_errors(void **state)

@@ -44,6 +44,21 @@ static void test_sniff(void **state)
   assert_int_equal(attach_sniff(NULL, png_head, sizeof png_head, &type, &ext), -EPROTONOSUPPORT);
 }
 
+/* A PDF needs its header and its %%EOF trailer near the end; an image declared as PDF is refused. */
+static void test_sniff_pdf(void **state)
+{
+  (void)state;
+  const char *type = NULL, *ext = NULL;
+  static const char pdf[] = "%PDF-1.4\n1 0 obj\n<<>>\nendobj\ntrailer\n<<>>\n%%EOF\n";
+  assert_int_equal(attach_sniff("application/pdf", pdf, sizeof pdf - 1, &type, &ext), 0);
+  assert_string_equal(type, "application/pdf");
+  assert_string_equal(ext, "pdf");
+  assert_int_equal(attach_sniff("application/pdf", pdf, sizeof pdf - 8, &type, &ext), -EINVAL); /* truncated */
+  assert_int_equal(attach_sniff("application/pdf", png_head, sizeof png_head, &type, &ext), -EINVAL);
+  assert_int_equal(attach_sniff("application/pdf", "%PDF-", 5, &type, &ext), -EINVAL);
+  assert_int_equal(attach_sniff("image/png", pdf, sizeof pdf - 1, &type, &ext), -EINVAL);
+}
+
 static void test_sha256_and_dir(void **state)
 {
   (void)state;
@@ -131,6 +146,7 @@ int main(void)
 {
   const struct CMUnitTest tests[] = {
     cmocka_unit_test(test_sniff),
+    cmocka_unit_test(test_sniff_pdf),
     cmocka_unit_test(test_sha256_and_dir),
     cmocka_unit_test(test_store_and_read),
   };

@@ -15,7 +15,7 @@ static struct hazard_facts rectified(int state, int level)
 {
   return (struct hazard_facts){.state = state, .danger_level = level, .liable_person = "li",
                                .rectify_measures = "更换探头", .has_cost = 1, .deadline_ms = 1700000000000,
-                               .contingency_plan = "泄漏应急预案", .rectifier = "wang"};
+                               .contingency_plan = "泄漏应急预案", .rectifier = "wang", .expert_approved = level};
 }
 
 struct flow_case {
@@ -197,7 +197,10 @@ static void test_rights_of_roles(void **state)
   assert_int_equal(rights_of("engineer") & HAZARD_RIGHT_VERIFY_MAJOR, 0);
   assert_int_not_equal(rights_of("safety_director") & HAZARD_RIGHT_VERIFY_MAJOR, 0);
   assert_int_not_equal(rights_of("principal") & HAZARD_RIGHT_VERIFY_MAJOR, 0);
+  /* Accepting a major hazard is the principal's alone: no other role, not even admin, gives it. */
   assert_int_equal(rights_of("admin"), 31);
+  assert_int_equal(rights_of("safety_director") & HAZARD_RIGHT_ACCEPT_MAJOR, 0);
+  assert_int_equal(rights_of("principal"), 63);
   char *both[] = {"safety_director", "engineer"};
   assert_int_equal(hazard_rights(both, 2), 31);
 }
@@ -229,7 +232,28 @@ static void test_who_may_act(void **state)
   assert_int_equal(hazard_flow_may(&h, HAZARD_ACT_VERIFY, "chen", eng, why, sizeof why), -EACCES);
   assert_non_null(strstr(why, "major hazard"));
   assert_int_equal(hazard_flow_may(&h, HAZARD_ACT_REJECT, "chen", eng, why, sizeof why), -EACCES);
-  assert_int_equal(hazard_flow_may(&h, HAZARD_ACT_VERIFY, "wang", sd, why, sizeof why), 0);
+  assert_int_equal(hazard_flow_may(&h, HAZARD_ACT_VERIFY, "wang", sd, why, sizeof why), -EACCES);
+  assert_non_null(strstr(why, "principal"));
+  assert_int_equal(hazard_flow_may(&h, HAZARD_ACT_VERIFY, "root", rights_of("admin"), why, sizeof why), -EACCES);
+  assert_int_equal(hazard_flow_may(&h, HAZARD_ACT_VERIFY, "qian", rights_of("principal"), why, sizeof why), 0);
+  assert_int_equal(hazard_flow_may(&h, HAZARD_ACT_REJECT, "qian", rights_of("principal"), why, sizeof why), 0);
+}
+
+/* A major hazard is accepted only after an approved expert review; a rejection needs none. */
+static void test_major_hazard_needs_expert_review(void **state)
+{
+  (void)state;
+  char why[256];
+  int to = -1;
+  struct hazard_facts h = rectified(1, 1);
+  h.expert_approved = 0;
+  assert_int_equal(hazard_flow_check(&h, HAZARD_ACT_VERIFY, "qian", &to, why, sizeof why), -EPERM);
+  assert_non_null(strstr(why, "expert review"));
+  assert_int_equal(hazard_flow_check(&h, HAZARD_ACT_REJECT, "qian", &to, why, sizeof why), 0);
+  assert_int_equal(to, 0);
+  h.expert_approved = 1;
+  assert_int_equal(hazard_flow_check(&h, HAZARD_ACT_VERIFY, "qian", &to, why, sizeof why), 0);
+  assert_int_equal(to, 9);
 }
 
 static void test_assign_stays_rectifying(void **state)
@@ -264,6 +288,7 @@ int main(void)
     cmocka_unit_test(test_every_action_from_every_state),
     cmocka_unit_test(test_submit_needs_a_rectification),
     cmocka_unit_test(test_major_hazard_needs_five_in_place),
+    cmocka_unit_test(test_major_hazard_needs_expert_review),
     cmocka_unit_test(test_verifier_differs_from_rectifier),
     cmocka_unit_test(test_review_of_a_manual_report),
     cmocka_unit_test(test_initial_state),

@@ -1,0 +1,92 @@
+#include "api_govern_job.h"
+
+#include <errno.h>
+#include <string.h>
+
+#include "govern.h"
+#include "log.h"
+
+/* ---- the store job: one change and its journal or history row -------------------------------- */
+
+static const char *const govern_job__sql_journal =
+  "INSERT INTO hazard_journal (hazard_id, ts_ms, actor, action, from_state, to_state, comment)"
+  " VALUES (?1, ?2, ?3, ?4, ?5, ?5, ?6)";
+
+static int govern_job__journal(struct store_conn *c, struct govern_job *j)
+{
+  sqlite3_stmt *st = store_stmt(c, govern_job__sql_journal);
+  if (!st) return SQLITE_ERROR;
+  sqlite3_bind_int64(st, 1, j->hazard_id);
+  sqlite3_bind_int64(st, 2, j->now_ms);
+  store_bind_text(st, 3, j->actor);
+  store_bind_text(st, 4, j->action);
+  sqlite3_bind_int(st, 5, j->state);
+  store_bind_text(st, 6, j->comment);
+  return store_step_done(st);
+}
+
+static int govern_job__work(struct store_conn *c, void *arg)
+{
+  struct govern_job *j = arg;
+  int rc = j->work(c, j);
+  if (rc == SQLITE_OK && !j->id) j->id = sqlite3_last_insert_rowid(store_conn_db(c));
+  return rc == SQLITE_OK && j->hazard_id ? govern_job__journal(c, j) : rc;
+}
+
+static void govern_job__done(void *arg, int rc) { ((struct govern_job *)arg)->rc = rc; }
+
+/* Commits the job and waits for it: 0, or answers 409/500/503 and returns negative. */
+int govern_job_commit(struct api_ctx *ctx, struct govern_job *j, struct http_response *resp)
+{
+  j->rc = 1;
+  if (store_submit_urgent(ctx->store, govern_job__work, govern_job__done, j)) {
+    api_error(resp, 503, "database unavailable");
+    return -EIO;
+  }
+  store_wait_idle(ctx->store);
+  if (j->rc == 0) return 0;
+  DG_WARN("govern", "%s not committed (rc %d)", j->action, j->rc);
+  if (j->rc == -ESTALE) api_error(resp, 409, "hazard %lld changed meanwhile; %s not applied", (long long)j->hazard_id,
+                                  j->action);
+  else api_error(resp, 500, "%s not committed (database error)", j->action);
+  return -EIO;
+}
+
+/* ---- request helpers ---------------------------------------------------------------------------- */
+
+/* The caller with all of `need` (enum hazard_right), or NULL after answering 401/403. */
+const struct dg_person *govern_job_caller(struct api_ctx *ctx, const struct http_request *req, unsigned need,
+                                                  const char *who, struct http_response *resp)
+{
+  const struct dg_person *p = api_caller(ctx, req);
+  if (!p) api_error(resp, 401, "Authorization: a valid bearer token is required");
+  else if ((govern_rights(ctx->engine->cfg, p) & need) != need) api_error(resp, 403, "%s may not do this: %s", p->id, who);
+  else return p;
+  return NULL;
+}
+
+/* A string field: NULL (and 400 answered, *bad set) when required and missing, or too long. */
+const char *govern_job_str(const cJSON *body, const char *key, int required, struct http_response *resp,
+                                   int *bad)
+{
+  const cJSON *v = cJSON_GetObjectItemCaseSensitive(body, key);
+  if (*bad || (!required && (!v || cJSON_IsNull(v)))) return NULL;
+  if (!cJSON_IsString(v) || !v->valuestring[0] || strlen(v->valuestring) > GOVERN_API_TEXT_MAX) {
+    api_error(resp, 400, "%s: expected a non-empty string of at most %d bytes", key, GOVERN_API_TEXT_MAX);
+    *bad = 1;
+    return NULL;
+  }
+  return v->valuestring;
+}
+
+int64_t govern_job_ms(const cJSON *body, const char *key, struct http_response *resp, int *bad)
+{
+  const cJSON *v = cJSON_GetObjectItemCaseSensitive(body, key);
+  if (*bad) return 0;
+  if (!cJSON_IsNumber(v) || !(v->valuedouble >= 1) || v->valuedouble > 9e15) {
+    api_error(resp, 400, "%s: expected epoch milliseconds", key);
+    *bad = 1;
+    return 0;
+  }
+  return (int64_t)v->valuedouble;
+}
