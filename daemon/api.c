@@ -17,6 +17,8 @@
 #include "api_model.h"
 #include "api_national.h"
 #include "api_posts.h"
+#include "api_tasks.h"
+#include "api_assess.h"
 #include "api_report.h"
 #include "api_tokens.h"
 #include "log.h"
@@ -658,7 +660,7 @@ static const struct api_route api__routes[] = {
 
 /* ---- routing: the tables, the dispatcher, the query check ----------------------------------- */
 
-#define API_MAX_TABLES 16
+#define API_MAX_TABLES 24
 
 static size_t api__tables(struct api_routes *t)
 {
@@ -666,6 +668,7 @@ static size_t api__tables(struct api_routes *t)
     API_ROUTES(api__routes), kpi_api_routes(), ledger_api_routes(), attach_api_routes(),
     model_api_routes(), export_api_routes(), report_api_routes(), tokens_api_routes(), escalate_api_routes(),
     metrics_api_routes(), national_api_routes(), posts_api_routes(), history_api_routes(),
+    tasks_api_routes(), assess_api_routes(),
   };
   size_t n = sizeof all / sizeof all[0];
   _Static_assert(sizeof all / sizeof all[0] <= API_MAX_TABLES, "raise API_MAX_TABLES");

@@ -204,6 +204,20 @@ const char *const store_migrations[] = {
   " DELETE FROM sample_rows WHERE rowid = OLD.rowid;"
   " END;"
   "CREATE INDEX hazards_major_open ON hazards(unit) WHERE danger_level = 1 AND danger_state IN (0, 1);",
+
+  /* Inspection assignment and plans: each task stores whom it is assigned to when it is created
+   * (posts: space-separated post ids; person: a person id), overridable per task (assigned_by,
+   * assigned_ms: who changed it and when; NULL while it is the control level's). Tasks of an
+   * inspection plan (全年/专项/季节性/节假日排查) have `plan` set and the measure column holds
+   * "plan:<id>"; `items` holds the JSON results of the plan's checklist. Tasks created before
+   * keep NULL assignees and are assigned by the model in force. */
+  "ALTER TABLE inspection_tasks ADD COLUMN assigned_posts TEXT;"
+  "ALTER TABLE inspection_tasks ADD COLUMN assigned_person TEXT;"
+  "ALTER TABLE inspection_tasks ADD COLUMN assigned_by TEXT;"
+  "ALTER TABLE inspection_tasks ADD COLUMN assigned_ms INTEGER;"
+  "ALTER TABLE inspection_tasks ADD COLUMN plan TEXT;"
+  "ALTER TABLE inspection_tasks ADD COLUMN items TEXT;"
+  "CREATE INDEX inspection_tasks_due_ms ON inspection_tasks(due_ms);",
 };
 
 const unsigned store_n_migrations = sizeof store_migrations / sizeof store_migrations[0];
