@@ -26,7 +26,7 @@ static const char *const assess__sql_tasks =
   " assigned_by, plan FROM inspection_tasks WHERE due_ms >= ?1 AND due_ms < ?2 AND check_status IS NOT NULL"
   " AND COALESCE(evidence, '') <> 'monitoring'";
 static const char *const assess__sql_reported =
-  "SELECT reporter FROM hazards WHERE created_ms >= ?1 AND created_ms < ?2 AND reporter IS NOT NULL";
+  "SELECT reporter FROM hazards WHERE created_ms >= ?1 AND created_ms < ?2 AND reporter IS NOT NULL AND dismissed = 0";
 static const char *const assess__sql_rectified =
   "SELECT COALESCE(rectifier, assignee, liable_person), deadline_ms IS NOT NULL AND closed_ms > deadline_ms"
   " FROM hazards WHERE danger_state = 9 AND closed_ms >= ?1 AND closed_ms < ?2";

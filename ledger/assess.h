@@ -6,7 +6,7 @@
  *   done on time (by a person, checked_ms <= due_ms), late (after), missed (未排查). A done task
  *   counts for the person who did it, a missed one for every assignee (the assigned person and
  *   the persons of the assigned posts); a post also counts the tasks assigned to it.
- * - hazards reported (reporter, created in the month); rectified on time / overdue (closed
+ * - hazards reported (reporter, created in the month, not dismissed as no hazard); rectified on time / overdue (closed
  *   (已验收) in the month by their deadline or after it, for the rectifier, else the assignee,
  *   else the liable person); overdue open (deadline in the month, still open at its end, for
  *   the assignee, else the liable person).
