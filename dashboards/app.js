@@ -553,6 +553,7 @@ function render() {
   renderHazards();
   renderInspections();
   renderPoint();
+  renderAssessment();
   if (app.detail && app.detail.body) renderDetail();
 }
 
@@ -578,6 +579,7 @@ function showView(hash) {
   }
   if (view === 'hazards' && /^[0-9]+$/.test(arg || '')) openHazard(Number(arg));
   if (view === 'point' && arg) openPoint(decodeURIComponent(arg));
+  if (view === 'assessment') loadAssessment();
 }
 
 function initLanguage() {
@@ -613,6 +615,7 @@ function init() {
     app.askedToken = false;
     $('token-input').value = '';
     loadMe();
+    if (app.view === 'assessment') loadAssessment();
   });
   $('token-clear').addEventListener('click', () => {
     sessionStorage.removeItem(TOKEN_KEY);
@@ -621,6 +624,7 @@ function init() {
   initAlarms();
   initLedger();
   initTrend();
+  initAssess();
   applyLanguage();
   setInterval(updateFreshness, 1000);
   poll();

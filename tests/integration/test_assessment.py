@@ -7,6 +7,7 @@ shown in ?mine=1 and completed item by item, a finding opening a hazard; and the
 statistics of a hand-built month (tasks on time, late and missed, hazards, acknowledgements at
 known times) checked number by number per person, post and department, as JSON and CSV."""
 import csv
+import sys
 import datetime
 import io
 import sqlite3
@@ -220,4 +221,4 @@ def test_monthly_assessment_of_a_known_month(workdir, cleanup):
 
 
 if __name__ == "__main__":
-    run_tests([test_assignment_rights_and_plan_tasks, test_monthly_assessment_of_a_known_month])
+    sys.exit(run_tests([test_assignment_rights_and_plan_tasks, test_monthly_assessment_of_a_known_month]))

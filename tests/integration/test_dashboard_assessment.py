@@ -1,0 +1,74 @@
+#!/usr/bin/python3
+"""The performance ranking page (绩效考核) in the browser against the real daemon on the
+hand-built month of test_assessment: the ranking per person and per department in Chinese and
+English, readable at 412 px without sideways scrolling; screenshots at 1600 and 412 px in both
+languages under build/test-artefacts/dashboard."""
+import json
+import sys
+
+from dgtest import run_tests, start_daemon, wait_until
+from test_assessment import ENV, config, seed
+from test_dashboard import Browser, need_chromium
+
+
+def rows(b):
+    return b.evaluate("[...document.querySelectorAll('#assess-rows tr')].map(r =>"
+                      " [...r.children].map(td => td.textContent))")
+
+
+def choose(b, element, value):
+    b.evaluate(f"(e => {{ e.value = {json.dumps(value)}; e.dispatchEvent(new Event('change')); }})"
+               f"(document.getElementById({json.dumps(element)}))")
+
+
+def no_sideways_scroll(b, what):
+    scroll = b.evaluate("[document.documentElement.scrollWidth, window.innerWidth]")
+    assert scroll[0] <= scroll[1], (what, scroll)
+
+
+def test_ranking_page(workdir, cleanup):
+    if not need_chromium():
+        return
+    daemon = start_daemon(workdir, cleanup, config(), start=False, env=ENV)
+    token = daemon.token("li")
+    seed(daemon.db_path)
+    daemon.start()
+    b = Browser(workdir)
+    cleanup.append(b.close)
+    b.resize(1600, 1000)
+    b.goto(f"http://127.0.0.1:{daemon.port}/?lang=zh#assessment")
+    wait_until(lambda: b.evaluate("typeof app === 'object' && !!document.getElementById('token-input')"), 15, "the page")
+    b.evaluate(f"document.getElementById('token-input').value = {json.dumps(token)};"
+               "document.getElementById('token-form').requestSubmit()")
+    wait_until(lambda: b.evaluate("app.me && app.me.id") == "li", 10, "signed in")
+    choose(b, "assess-month", "2026-10")
+    wait_until(lambda: len(rows(b)) == 5, 10, "the ranking of five persons")
+    r = rows(b)
+    assert [x[1] for x in r] == ["王工", "李主任", "张工", "孙工", "赵工"], r
+    assert r[2][:7] == ["3", "张工", "2", "1", "0", "1", "50%"] and r[2][12] == "45 s" and r[2][13] == "100% (1/1)", r[2]
+    head = b.evaluate("[...document.querySelectorAll('#assess-head th')].map(th => th.textContent)")
+    assert head[:3] == ["排名", "名称", "应排查"] and "平均确认时间" in head, head
+    b.screenshot("assessment-zh-1600", 1600, 1000)
+    b.resize(412, 915)
+    no_sideways_scroll(b, "zh 412")
+    b.screenshot("assessment-zh-412", 412, 915)
+
+    choose(b, "assess-by", "department")
+    wait_until(lambda: [x[1] for x in rows(b)] == ["储运车间", "安全部"], 10, "the departments")
+    assert rows(b)[0][12] == "3.8 min" and rows(b)[1][13] == "50% (1/2)", rows(b)
+    b.evaluate("document.getElementById('lang-toggle').click()")
+    wait_until(lambda: b.evaluate("document.documentElement.lang") == "en", 5, "English")
+    head = b.evaluate("[...document.querySelectorAll('#assess-head th')].map(th => th.textContent)")
+    assert head[:3] == ["Rank", "Name", "Due"] and "On-time rate" in head, head
+    assert b.evaluate("document.querySelector('#assess-rows td.num:nth-child(7)').dataset.label") == "On-time rate"
+    no_sideways_scroll(b, "en 412")
+    b.screenshot("assessment-en-412", 412, 915)
+    choose(b, "assess-by", "person")
+    wait_until(lambda: len(rows(b)) == 5, 10, "the persons again")
+    b.resize(1600, 1000)
+    b.screenshot("assessment-en-1600", 1600, 1000)
+    assert daemon.stop() == 0
+
+
+if __name__ == "__main__":
+    sys.exit(run_tests([test_ranking_page]))
