@@ -527,8 +527,9 @@ function renderInspections() {
     const owner = taskOwner(task);
     return h('tr', {class: 'task' + (done ? ' done cs-' + task.check_status : ' pending'), 'data-task-id': task.id,
       'data-measure': task.measure},
-    h('td', {class: 'measure', 'data-label': t('insp.measure')}, measureText(task.measure),
+    h('td', {class: 'measure', 'data-label': t('insp.measure')}, taskTitle(task),
       what && h('div', {class: 'what-check'}, t('insp.what', {w: what})),
+      task.plan && h('div', {class: 'what-check'}, (task.plan.checklist || []).join('；')),
       owner && h('div', {class: 'sub'}, t('insp.responsible', {p: personName(owner)}))),
     h('td', {'data-label': t('insp.unit')}, app.names.units[task.unit] || task.unit || '—'),
     h('td', {class: 'method', 'data-label': t('insp.method')}, task.data_src ? label('tsrc', task.data_src) : '—'),

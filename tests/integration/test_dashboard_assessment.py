@@ -2,7 +2,8 @@
 """The performance ranking page (绩效考核) in the browser against the real daemon on the
 hand-built month of test_assessment: the ranking per person and per department in Chinese and
 English, readable at 412 px without sideways scrolling; screenshots at 1600 and 412 px in both
-languages under build/test-artefacts/dashboard."""
+languages under build/test-artefacts/dashboard. And a special inspection's task completed item
+by item from a phone, its finding opening a hazard."""
 import json
 import sys
 
@@ -42,9 +43,9 @@ def test_ranking_page(workdir, cleanup):
                "document.getElementById('token-form').requestSubmit()")
     wait_until(lambda: b.evaluate("app.me && app.me.id") == "li", 10, "signed in")
     choose(b, "assess-month", "2026-10")
-    wait_until(lambda: len(rows(b)) == 5, 10, "the ranking of five persons")
+    ranking = ["王工", "李主任", "张工", "孙工", "赵工"]
+    wait_until(lambda: [x[1] for x in rows(b)] == ranking, 10, "October's ranking of five persons")
     r = rows(b)
-    assert [x[1] for x in r] == ["王工", "李主任", "张工", "孙工", "赵工"], r
     assert r[2][:7] == ["3", "张工", "2", "1", "0", "1", "50%"] and r[2][12] == "45 s" and r[2][13] == "100% (1/1)", r[2]
     head = b.evaluate("[...document.querySelectorAll('#assess-head th')].map(th => th.textContent)")
     assert head[:3] == ["排名", "名称", "应排查"] and "平均确认时间" in head, head
@@ -64,11 +65,42 @@ def test_ranking_page(workdir, cleanup):
     no_sideways_scroll(b, "en 412")
     b.screenshot("assessment-en-412", 412, 915)
     choose(b, "assess-by", "person")
-    wait_until(lambda: len(rows(b)) == 5, 10, "the persons again")
+    wait_until(lambda: [x[1] for x in rows(b)] == ranking, 10, "the persons again")
     b.resize(1600, 1000)
     b.screenshot("assessment-en-1600", 1600, 1000)
     assert daemon.stop() == 0
 
 
+def test_plan_task_from_a_phone(workdir, cleanup):
+    if not need_chromium():
+        return
+    daemon = start_daemon(workdir, cleanup, config(), start=False, env=ENV)
+    token = daemon.token("zhao")
+    daemon.start()
+    b = Browser(workdir)
+    cleanup.append(b.close)
+    b.resize(412, 915)
+    b.goto(f"http://127.0.0.1:{daemon.port}/?lang=zh#inspections")
+    wait_until(lambda: b.evaluate("typeof app === 'object' && !!document.getElementById('token-input')"), 15, "the page")
+    b.evaluate(f"document.getElementById('token-input').value = {json.dumps(token)};"
+               "document.getElementById('token-form').requestSubmit()")
+    button = "[...document.querySelectorAll('#inspection-rows tr')].find(r => r.textContent.includes('冬季防冻专项排查'))"
+    wait_until(lambda: b.evaluate(f"!!({button})"), 20, "the plan task among my tasks")
+    assert "专项排查 · 冬季防冻专项排查" in b.evaluate(f"({button}).textContent")
+    b.evaluate(f"({button}).querySelector('button.complete').click()")
+    assert b.evaluate("document.querySelectorAll('#hz-form fieldset.results').length") == 3
+    b.evaluate("document.querySelector('#hz-form input[name=item-1][value=\"1\"]').checked = true;"
+               "document.querySelector('#hz-form [name=itemnote-1]').value = '3#排凝阀积水'")
+    no_sideways_scroll(b, "plan task dialog")
+    b.screenshot("plan-task-zh-412", 412, 915)
+    b.evaluate("document.querySelector('#hz-form button[value=ok]').click()")
+    wait_until(lambda: daemon.call("GET", "/api/v1/inspections?status=done", token=token)[1]["inspections"], 10,
+               "the task done")
+    done = daemon.call("GET", "/api/v1/inspections?status=done", token=token)[1]["inspections"][0]
+    assert done["check_status"] == 1 and done["checker"] == "zhao" and done["hazard_id"], done
+    assert [i["result"] for i in done["plan"]["results"]] == [0, 1, 0], done
+    assert daemon.stop() == 0
+
+
 if __name__ == "__main__":
-    sys.exit(run_tests([test_ranking_page]))
+    sys.exit(run_tests([test_ranking_page, test_plan_task_from_a_phone]))
