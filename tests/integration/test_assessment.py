@@ -13,7 +13,7 @@ import io
 import sqlite3
 from zoneinfo import ZoneInfo
 
-from dgtest import db_rows, run_tests, start_daemon, wait_until
+from dgtest import check_config, db_rows, run_tests, start_daemon, wait_until, write_config
 
 SITE_TZ = ZoneInfo("Asia/Shanghai")
 ENV = {"TZ": "Asia/Shanghai"}
@@ -220,5 +220,27 @@ def test_monthly_assessment_of_a_known_month(workdir, cleanup):
     assert daemon.stop() == 0
 
 
+def test_plan_config_errors(workdir, cleanup):
+    good = config()
+    plan = good[good.index("  - id: SP1"):]
+    cases = [
+        ("    post: P1\n", "    post: P9\n", "unknown post 'P9'"),
+        ("    kind: special\n", "    kind: weekly\n", "kind"),
+        ('    to: "', '    to: "1999-01-01" #', "on or after 'from'"),
+        ("    kind: special\n", "    kind: holiday\n    cycle: { n: 1, unit: 月 }\n", "no cycle"),
+        ("    kind: special\n", "    kind: special\n    before_days: 2\n", "only for kind: holiday"),
+        ("    items: [伴热线完好, 排凝阀已排空, 消防栓保温]\n", "    items: []\n", "1 to 64 checklist items"),
+        ('    from: "', '    from: "2027-02-30" #', "expected a date"),
+    ]
+    for old, new, want in cases:
+        assert old in plan, old
+        path = write_config(workdir, good.replace(plan, plan.replace(old, new, 1)), "bad.yaml")
+        r = check_config(path)
+        assert r.returncode != 0 and "bad.yaml:" in r.stderr and "inspection_plans[0]" in r.stderr and want in r.stderr, \
+            (new, r.stderr)
+    assert check_config(write_config(workdir, good, "good.yaml")).returncode == 0
+
+
 if __name__ == "__main__":
-    sys.exit(run_tests([test_assignment_rights_and_plan_tasks, test_monthly_assessment_of_a_known_month]))
+    sys.exit(run_tests([test_assignment_rights_and_plan_tasks, test_monthly_assessment_of_a_known_month,
+                        test_plan_config_errors]))
