@@ -815,6 +815,12 @@ static void ledger_api__complete(void *ud, const struct http_request *req, struc
     api_error(resp, found ? 500 : 404, found ? "database error" : "no such inspection task");
     goto out;
   }
+  const struct dg_plan *plan = plan_id[0] ? dg_config_plan(ctx->engine->cfg, plan_id) : NULL;
+  if (plan && api_task_items(plan, in.body, &j.items, &j.check_status, findings, sizeof findings, resp)) goto out;
+  if (j.check_status < 0) {
+    ledger_api__bad(&in, "check_status", "required: 0 正常, 1 存在隐患, 2 未排查, 3 其他");
+    goto out;
+  }
   if (status >= 0) {
     api_error(resp, 409, "inspection task %lld already completed (check_status %d)", id, status);
     goto out;
@@ -824,12 +830,6 @@ static void ledger_api__complete(void *ud, const struct http_request *req, struc
     goto out;
   }
   if (api_task_may_complete(ctx->engine->cfg, &a, api_caller(ctx, req), id, resp)) goto out;
-  const struct dg_plan *plan = plan_id[0] ? dg_config_plan(ctx->engine->cfg, plan_id) : NULL;
-  if (plan && api_task_items(plan, in.body, &j.items, &j.check_status, findings, sizeof findings, resp)) goto out;
-  if (j.check_status < 0) {
-    ledger_api__bad(&in, "check_status", "required: 0 正常, 1 存在隐患, 2 未排查, 3 其他");
-    goto out;
-  }
   if (j.check_status == 1) ledger_api__inspection_hazard(ctx, &in, &j, measure, desc, sizeof desc);
   if (j.check_status == 1 && plan) ledger_api__plan_hazard(ctx, &j, plan, findings, desc, sizeof desc);
   if (in.failed) goto out;
