@@ -205,10 +205,12 @@ static int cfg__root(struct cfg_ctx *x, const struct dg_ynode *root)
 
 /* ---- plant-model edits over the tree ---- */
 
-static const char *const cfg__edit_kinds[] = {"hazard_source", "unit", "event", "measure", "post", NULL};
-/* The list key holding each kind, under the root, a source, a unit and an event; posts are a
- * second list under the root. */
-static const char *const cfg__edit_lists[] = {"hazard_sources", "units", "events", "measures", "posts"};
+static const char *const cfg__edit_kinds[] = {"hazard_source", "unit", "event", "measure", "post", "inspection_plan",
+                                              NULL};
+/* The list key holding each kind, under the root, a source, a unit and an event; posts and
+ * inspection plans are further lists under the root (kinds from CFG_EDIT_POST on). */
+static const char *const cfg__edit_lists[] = {"hazard_sources", "units", "events", "measures", "posts",
+                                              "inspection_plans"};
 enum { CFG_EDIT_POST = 4 };
 
 int config_edit_kind(const char *kind)
@@ -261,7 +263,7 @@ static bool cfg__yfind(struct dg_ynode *list, int depth, int kind, const char *i
 
 static bool cfg__yentity(struct dg_ynode *root, int kind, const char *id, struct cfg_yfound *f)
 {
-  int top = kind == CFG_EDIT_POST ? CFG_EDIT_POST : 0;
+  int top = kind >= CFG_EDIT_POST ? kind : 0;
   return id && cfg__yfind(cfg__yget(root, cfg__edit_lists[top]), top, kind, id, f);
 }
 
@@ -321,7 +323,7 @@ static struct dg_ynode *cfg__ylist_for(struct dg_ytree *t, int kind, const char 
 {
   struct dg_ynode *holder = t->root;
   struct cfg_yfound f;
-  if (kind > 0 && kind != CFG_EDIT_POST) {
+  if (kind > 0 && kind < CFG_EDIT_POST) {
     if (!cfg__yentity(t->root, kind - 1, parent, &f)) return *why = "its parent is not in the file", NULL;
     holder = f.item;
   }

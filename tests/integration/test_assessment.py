@@ -241,6 +241,42 @@ def test_plan_config_errors(workdir, cleanup):
     assert check_config(write_config(workdir, good, "good.yaml")).returncode == 0
 
 
+def test_plans_through_the_model_api(workdir, cleanup):
+    daemon = start_daemon(workdir, cleanup, config(), start=False, env=ENV)
+    engineer, operator = daemon.token("wang"), daemon.token("zhang")
+    daemon.start()
+    today = datetime.datetime.now(SITE_TZ).date()
+    plan = {"id": "SEA1", "name": "雨季防汛检查", "kind": "seasonal", "from": today.isoformat(),
+            "to": (today + datetime.timedelta(days=40)).isoformat(), "cycle": {"n": 7, "unit": "天"},
+            "person": "sun", "unit": "U1", "items": ["排水沟畅通", "沙袋到位"]}
+    assert daemon.call("POST", "/api/v1/model/inspection-plans", plan, token=operator)[0] == 403
+    st, r = daemon.call("POST", "/api/v1/model/inspection-plans", dict(plan, post="P9"), token=engineer)
+    assert st == 400 and "unknown post 'P9'" in r["error"], (st, r)
+    st, r = daemon.call("POST", "/api/v1/model/inspection-plans", plan, token=engineer)
+    assert st == 201 and r["id"] == "SEA1" and r["cycle"] == {"n": 7, "unit": "天"} and r["person"] == "sun", (st, r)
+    st, r = daemon.call("PUT", "/api/v1/model/inspection-plans/SEA1", {"items": ["排水沟畅通", "沙袋到位", "泵完好"]},
+                        token=engineer)
+    assert st == 200 and len(r["items"]) == 3, (st, r)
+    st, plans = daemon.call("GET", "/api/v1/inspection-plans", token=operator)
+    sea = next(p for p in plans["plans"] if p["id"] == "SEA1")
+    start = int(datetime.datetime(today.year, today.month, today.day, tzinfo=SITE_TZ).timestamp() * 1000)
+    assert sea["kind_zh"] == "季节性排查" and sea["next"][0] == {"start_ms": start, "due_ms": start + 7 * 86400000}, sea
+    assert sea["next"][1]["start_ms"] == start + 7 * 86400000, sea
+    st, audit = daemon.call("GET", "/api/v1/model/audit?kind=inspection-plans", token=engineer)
+    assert [(e["op"], e["entity"], e["actor"]) for e in audit["edits"]] == \
+        [("create", "SEA1", "wang"), ("update", "SEA1", "wang")], audit
+    assert audit["edits"][1]["before"]["items"] == ["排水沟畅通", "沙袋到位"], audit
+    # Replayed at start: its task is created, assigned to sun, with the edited checklist.
+    assert daemon.stop() == 0
+    daemon.start()
+    sun = daemon.token("sun")
+    wait_until(lambda: "SEA1" in tasks(daemon, sun, "mine=1"), 20, "the seasonal task among sun's")
+    assert tasks(daemon, sun, "mine=1")["SEA1"]["plan"]["checklist"] == ["排水沟畅通", "沙袋到位", "泵完好"]
+    assert daemon.call("DELETE", "/api/v1/model/inspection-plans/SEA1", None, token=engineer)[0] == 200
+    assert all(p["id"] != "SEA1" for p in daemon.call("GET", "/api/v1/inspection-plans", token=sun)[1]["plans"])
+    assert daemon.stop() == 0
+
+
 if __name__ == "__main__":
     sys.exit(run_tests([test_assignment_rights_and_plan_tasks, test_monthly_assessment_of_a_known_month,
-                        test_plan_config_errors]))
+                        test_plan_config_errors, test_plans_through_the_model_api]))
