@@ -1,8 +1,11 @@
 #include "api_assess.h"
 
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
+#include <xlsxwriter.h>
 
 #include "assess.h"
 #include "log.h"
@@ -40,11 +43,26 @@ static cJSON *assess_api__row(const struct assess_row *r)
   return o;
 }
 
-static const char *const assess_api__csv_head =
-  "\xEF\xBB\xBF排名 rank,编号 id,名称 name,人数 members,应排查 due,按时完成 on time,逾期完成 late,未排查 missed,"
-  "按时率 on-time rate,上报隐患 hazards reported,按期整改 rectified on time,逾期整改 rectified overdue,"
-  "逾期未改 overdue open,确认报警 alarms acknowledged,平均确认时间(秒) mean time to acknowledge (s),"
-  "参与人数 participants,参与率 participation rate\r\n";
+/* The export's columns after rank, id and name: headers (zh and en) and the row's values, a
+ * negative value standing for "none" (no due task, no acknowledgement). */
+enum { ASSESS_API_NCOLS = 14 };
+static const char *const assess_api__heads[3 + ASSESS_API_NCOLS] = {
+  "排名 rank", "编号 id", "名称 name", "人数 members", "应排查 due", "按时完成 on time", "逾期完成 late",
+  "未排查 missed", "按时率 on-time rate", "上报隐患 hazards reported", "按期整改 rectified on time",
+  "逾期整改 rectified overdue", "逾期未改 overdue open", "确认报警 alarms acknowledged",
+  "平均确认时间(秒) mean time to acknowledge (s)", "参与人数 participants", "参与率 participation rate"};
+/* 1: a ratio (3 decimals, a percentage in XLSX), 2: seconds (1 decimal), 0: a count */
+static const int assess_api__kinds[ASSESS_API_NCOLS] = {0, 0, 0, 0, 0, 1, 0, 0, 0, 0, 0, 2, 0, 1};
+
+static void assess_api__values(const struct assess_row *r, double *v)
+{
+  const double cols[ASSESS_API_NCOLS] = {
+    r->members, r->due, r->on_time, r->late, r->missed, assess_api__ratio(r->on_time, r->due),
+    r->hazards_reported, r->rectified_on_time, r->rectified_overdue, r->overdue_open, r->acks,
+    r->acks ? (double)r->ack_ms_sum / r->acks / 1000.0 : -1, r->participants,
+    assess_api__ratio(r->participants, r->members)};
+  memcpy(v, cols, sizeof cols);
+}
 
 /* A CSV field: quoted, inner quotes doubled. */
 static size_t assess_api__field(char *out, size_t len, const char *s)
@@ -61,25 +79,92 @@ static size_t assess_api__field(char *out, size_t len, const char *s)
 
 static char *assess_api__csv(const struct assess *a)
 {
-  size_t cap = strlen(assess_api__csv_head) + a->n * 1024 + 1, n = 0;
+  size_t cap = 2048 + a->n * 1024, n = 0;
   char *buf = malloc(cap);
   if (!buf) return NULL;
-  n += (size_t)snprintf(buf, cap, "%s", assess_api__csv_head);
+  n += (size_t)snprintf(buf, cap, "\xEF\xBB\xBF");
+  for (int c = 0; c < 3 + ASSESS_API_NCOLS; c++) n += (size_t)snprintf(buf + n, cap - n, "%s%s", c ? "," : "", assess_api__heads[c]);
+  n += (size_t)snprintf(buf + n, cap - n, "\r\n");
   for (size_t i = 0; i < a->n; i++) {
     const struct assess_row *r = &a->rows[i];
-    char rate[16] = "", part[16] = "", mean[24] = "";
-    if (r->due) snprintf(rate, sizeof rate, "%.3f", (double)r->on_time / r->due);
-    if (r->members) snprintf(part, sizeof part, "%.3f", (double)r->participants / r->members);
-    if (r->acks) snprintf(mean, sizeof mean, "%.1f", (double)r->ack_ms_sum / r->acks / 1000.0);
+    double v[ASSESS_API_NCOLS];
+    assess_api__values(r, v);
     n += (size_t)snprintf(buf + n, cap - n, "%d,", r->rank);
     n += assess_api__field(buf + n, 300, r->id);
     buf[n++] = ',';
     n += assess_api__field(buf + n, 300, r->name ? r->name : "");
-    n += (size_t)snprintf(buf + n, cap - n, ",%d,%d,%d,%d,%d,%s,%d,%d,%d,%d,%d,%s,%d,%s\r\n", r->members, r->due,
-                          r->on_time, r->late, r->missed, rate, r->hazards_reported, r->rectified_on_time,
-                          r->rectified_overdue, r->overdue_open, r->acks, mean, r->participants, part);
+    for (int c = 0; c < ASSESS_API_NCOLS; c++) {
+      if (v[c] < 0) n += (size_t)snprintf(buf + n, cap - n, ",");
+      else n += (size_t)snprintf(buf + n, cap - n, assess_api__kinds[c] == 1 ? ",%.3f" : assess_api__kinds[c] ? ",%.1f" : ",%.0f", v[c]);
+    }
+    n += (size_t)snprintf(buf + n, cap - n, "\r\n");
   }
   return buf;
+}
+
+static void assess_api__sheet(lxw_workbook *wb, const struct assess *a, const char *title)
+{
+  lxw_worksheet *ws = workbook_add_worksheet(wb, NULL);
+  lxw_format *bold = workbook_add_format(wb), *pct = workbook_add_format(wb), *sec = workbook_add_format(wb);
+  format_set_bold(bold);
+  format_set_text_wrap(bold);
+  format_set_num_format(pct, "0.0%");
+  format_set_num_format(sec, "0.0");
+  worksheet_write_string(ws, 0, 0, title, bold);
+  for (int c = 0; c < 3 + ASSESS_API_NCOLS; c++) worksheet_write_string(ws, 1, (lxw_col_t)c, assess_api__heads[c], bold);
+  worksheet_set_column(ws, 0, 2 + ASSESS_API_NCOLS, 12, NULL);
+  worksheet_freeze_panes(ws, 2, 3);
+  for (size_t i = 0; i < a->n; i++) {
+    const struct assess_row *r = &a->rows[i];
+    lxw_row_t row = (lxw_row_t)(i + 2);
+    double v[ASSESS_API_NCOLS];
+    assess_api__values(r, v);
+    worksheet_write_number(ws, row, 0, r->rank, NULL);
+    worksheet_write_string(ws, row, 1, r->id, NULL);
+    worksheet_write_string(ws, row, 2, r->name ? r->name : "", NULL);
+    for (int c = 0; c < ASSESS_API_NCOLS; c++)
+      if (v[c] >= 0)
+        worksheet_write_number(ws, row, (lxw_col_t)(3 + c), v[c],
+                               assess_api__kinds[c] == 1 ? pct : assess_api__kinds[c] ? sec : NULL);
+  }
+}
+
+/* The whole file at `path` into *out (malloc'd). */
+static int assess_api__slurp(const char *path, char **out, size_t *len)
+{
+  FILE *f = fopen(path, "rb");
+  if (!f) return -errno;
+  long end = !fseek(f, 0, SEEK_END) ? ftell(f) : -1;
+  size_t size = end > 0 ? (size_t)end : 0;
+  int rc = size && !fseek(f, 0, SEEK_SET) ? 0 : -EIO;
+  if (!rc && !(*out = malloc(size))) rc = -ENOMEM;
+  if (!rc && fread(*out, 1, size, f) != size) {
+    free(*out);
+    rc = -EIO;
+  }
+  fclose(f);
+  if (!rc) *len = size;
+  return rc;
+}
+
+/* The workbook is written to a temporary file (libxlsxwriter writes files) and read back. */
+static int assess_api__xlsx(const struct assess *a, const char *title, char **out, size_t *len)
+{
+  const char *dir = getenv("TMPDIR");
+  char path[512];
+  snprintf(path, sizeof path, "%s/dualguard-assessment-XXXXXX", dir && *dir ? dir : "/tmp");
+  int fd = mkstemp(path);
+  if (fd < 0) return -errno;
+  close(fd);
+  lxw_workbook *wb = workbook_new(path);
+  int rc = wb ? 0 : -EIO;
+  if (wb) {
+    assess_api__sheet(wb, a, title);
+    rc = workbook_close(wb) == LXW_NO_ERROR ? 0 : -EIO;
+  }
+  if (!rc) rc = assess_api__slurp(path, out, len);
+  unlink(path);
+  return rc;
 }
 
 static void assess_api__get(void *ud, const struct http_request *req, struct http_response *resp)
@@ -100,8 +185,8 @@ static void assess_api__get(void *ud, const struct http_request *req, struct htt
     api_error(resp, 400, "by: expected person, post or department");
     return;
   }
-  if (format[0] && strcmp(format, "json") && strcmp(format, "csv")) {
-    api_error(resp, 400, "format: expected json or csv");
+  if (format[0] && strcmp(format, "json") && strcmp(format, "csv") && strcmp(format, "xlsx")) {
+    api_error(resp, 400, "format: expected json, csv or xlsx");
     return;
   }
   struct assess a;
@@ -111,7 +196,12 @@ static void assess_api__get(void *ud, const struct http_request *req, struct htt
     api_error(resp, 500, "database error");
     return;
   }
-  if (!strcmp(format, "csv")) {
+  char title[96];
+  snprintf(title, sizeof title, "%s 考核 performance assessment by %s", month, assess_api__by[by]);
+  if (!strcmp(format, "xlsx")) {
+    if (assess_api__xlsx(&a, title, &resp->body, &resp->body_len)) api_error(resp, 500, "cannot write the workbook");
+    else resp->content_type = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet";
+  } else if (!strcmp(format, "csv")) {
     resp->body = assess_api__csv(&a);
     resp->status = resp->body ? 200 : 500;
     resp->content_type = "text/csv; charset=utf-8";

@@ -11,6 +11,7 @@ Object.assign(I18N.zh, {
   'as.by.post': '岗位',
   'as.by.department': '部门',
   'as.export': '导出 CSV',
+  'as.exportXlsx': '导出 XLSX',
   'as.rank': '排名',
   'as.name': '名称',
   'as.due': '应排查',
@@ -39,6 +40,7 @@ Object.assign(I18N.en, {
   'as.by.post': 'Post',
   'as.by.department': 'Department',
   'as.export': 'Export CSV',
+  'as.exportXlsx': 'Export XLSX',
   'as.rank': 'Rank',
   'as.name': 'Name',
   'as.due': 'Due',
@@ -120,14 +122,14 @@ function renderAssessment() {
   empty.textContent = assess.busy ? t('as.loading') : t('as.none');
 }
 
-async function exportAssessment() {
-  const r = await fetch(assessQuery('csv'), {headers: authHeaders(), cache: 'no-store'});
+async function exportAssessment(format) {
+  const r = await fetch(assessQuery(format), {headers: authHeaders(), cache: 'no-store'});
   if (!r.ok) {
     showMessage(errorText({status: r.status, body: null}), 'error');
     return;
   }
   const url = URL.createObjectURL(await r.blob());
-  const a = h('a', {href: url, download: `assessment-${assess.month}-${assess.by}.csv`});
+  const a = h('a', {href: url, download: `assessment-${assess.month}-${assess.by}.${format}`});
   document.body.append(a);
   a.click();
   a.remove();
@@ -141,5 +143,6 @@ function initAssess() {
     if (/^\d{4}-\d{2}$/.test(ev.target.value)) { assess.month = ev.target.value; loadAssessment(); }
   });
   $('assess-by').addEventListener('change', (ev) => { assess.by = ev.target.value; loadAssessment(); });
-  $('assess-export').addEventListener('click', exportAssessment);
+  $('assess-export').addEventListener('click', () => exportAssessment('csv'));
+  $('assess-export-xlsx').addEventListener('click', () => exportAssessment('xlsx'));
 }

@@ -18,6 +18,8 @@ PKGS=(
   python3-yaml  # reads docs/openapi.yaml (tests/integration/test_openapi.py; Debian 12 packages no OpenAPI validator)
   libqrencode-dev  # the QR code on the post risk cards (daemon/api_posts.c)
   poppler-utils zbar-tools  # pdftotext and zbarimg check the printed cards (tests/integration/test_posts.py)
+  libxlsxwriter-dev  # XLSX exports (the performance assessment, daemon/api_assess.c)
+  python3-openpyxl  # an independent XLSX reader (tests/integration/test_assessment.py)
 )
 missing=()
 for p in "${PKGS[@]}"; do

@@ -5,11 +5,13 @@ completes it (403 with the reason in Chinese and English), a workshop director r
 special inspection (专项排查) defined in the config creates today's task with its checklist,
 shown in ?mine=1 and completed item by item, a finding opening a hazard; and the monthly
 statistics of a hand-built month (tasks on time, late and missed, hazards, acknowledgements at
-known times) checked number by number per person, post and department, as JSON and CSV."""
+known times) checked number by number per person, post and department, as JSON, CSV and XLSX
+(read back with openpyxl)."""
 import csv
 import sys
 import datetime
 import io
+import openpyxl
 import sqlite3
 from zoneinfo import ZoneInfo
 
@@ -214,7 +216,16 @@ def test_monthly_assessment_of_a_known_month(workdir, cleanup):
     assert rows[0][:3] == ["排名 rank", "编号 id", "名称 name"] and len(rows) == 6, rows
     assert rows[3] == ["3", "zhang", "张工", "1", "2", "1", "0", "1", "0.500", "2", "0", "0", "0", "2", "45.0", "1",
                        "1.000"], rows[3]
-    for bad in ("month=2026-13", "month=2026-10&by=team", "month=2026-10&format=xml", "month=26-10"):
+    st, ctype, raw = daemon.request("GET", "/api/v1/assessment?month=2026-10&by=department&format=xlsx", token=token)
+    assert st == 200 and ctype == "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet", (st, ctype)
+    sheet = openpyxl.load_workbook(io.BytesIO(raw)).active  # an independent reader
+    cells = [[c.value for c in row] for row in sheet.iter_rows()]
+    assert cells[0][0] == "2026-10 考核 performance assessment by department", cells[0]
+    assert cells[1][:3] == ["排名 rank", "编号 id", "名称 name"] and len(cells[1]) == 17, cells[1]
+    assert cells[2] == [1, "储运车间", "储运车间", 3, 4, 2, 1, 1, 0.5, 2, 1, 2, 1, 3, 230, 3, 1], cells[2]
+    assert cells[3][:3] == [2, "安全部", "安全部"] and cells[3][14] is None and cells[3][16] == 0.5, cells[3]
+    assert sheet.cell(row=3, column=9).number_format == "0.0%"
+    for bad in ("month=2026-13", "month=2026-10&by=team", "month=2026-10&format=xml", "month=26-10", "by=post"):
         assert daemon.call("GET", "/api/v1/assessment?" + bad, token=token)[0] == 400, bad
     assert daemon.call("GET", "/api/v1/assessment?month=2026-10", token="")[0] == 401
     assert daemon.stop() == 0
