@@ -27,21 +27,29 @@ def no_sideways_scroll(b, what):
     assert scroll[0] <= scroll[1], (what, scroll)
 
 
+def signed_in_page(workdir, cleanup, daemon, person, width, height, hash_):
+    """A browser at width x height on the page's view hash_, in Chinese, signed in as person."""
+    token = daemon.token(person)
+    if not daemon.proc:
+        daemon.start()
+    b = Browser(workdir)
+    cleanup.append(b.close)
+    b.resize(width, height)
+    b.goto(f"http://127.0.0.1:{daemon.port}/?lang=zh#{hash_}")
+    wait_until(lambda: b.evaluate("typeof app === 'object' && !!document.getElementById('token-input')"), 15, "the page")
+    b.evaluate(f"document.getElementById('token-input').value = {json.dumps(token)};"
+               "document.getElementById('token-form').requestSubmit()")
+    wait_until(lambda: b.evaluate("app.me && app.me.id") == person, 10, "signed in")
+    return b
+
+
 def test_ranking_page(workdir, cleanup):
     if not need_chromium():
         return
     daemon = start_daemon(workdir, cleanup, config(), start=False, env=ENV)
-    token = daemon.token("li")
+    daemon.token("li")  # creates the database
     seed(daemon.db_path)
-    daemon.start()
-    b = Browser(workdir)
-    cleanup.append(b.close)
-    b.resize(1600, 1000)
-    b.goto(f"http://127.0.0.1:{daemon.port}/?lang=zh#assessment")
-    wait_until(lambda: b.evaluate("typeof app === 'object' && !!document.getElementById('token-input')"), 15, "the page")
-    b.evaluate(f"document.getElementById('token-input').value = {json.dumps(token)};"
-               "document.getElementById('token-form').requestSubmit()")
-    wait_until(lambda: b.evaluate("app.me && app.me.id") == "li", 10, "signed in")
+    b = signed_in_page(workdir, cleanup, daemon, "li", 1600, 1000, "assessment")
     choose(b, "assess-month", "2026-10")
     ranking = ["王工", "李主任", "张工", "孙工", "赵工"]
     wait_until(lambda: [x[1] for x in rows(b)] == ranking, 10, "October's ranking of five persons")
@@ -75,15 +83,8 @@ def test_plan_task_from_a_phone(workdir, cleanup):
     if not need_chromium():
         return
     daemon = start_daemon(workdir, cleanup, config(), start=False, env=ENV)
+    b = signed_in_page(workdir, cleanup, daemon, "zhao", 412, 915, "inspections")
     token = daemon.token("zhao")
-    daemon.start()
-    b = Browser(workdir)
-    cleanup.append(b.close)
-    b.resize(412, 915)
-    b.goto(f"http://127.0.0.1:{daemon.port}/?lang=zh#inspections")
-    wait_until(lambda: b.evaluate("typeof app === 'object' && !!document.getElementById('token-input')"), 15, "the page")
-    b.evaluate(f"document.getElementById('token-input').value = {json.dumps(token)};"
-               "document.getElementById('token-form').requestSubmit()")
     button = "[...document.querySelectorAll('#inspection-rows tr')].find(r => r.textContent.includes('冬季防冻专项排查'))"
     wait_until(lambda: b.evaluate(f"!!({button})"), 20, "the plan task among my tasks")
     assert "专项排查 · 冬季防冻专项排查" in b.evaluate(f"({button}).textContent")
