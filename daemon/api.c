@@ -511,6 +511,8 @@ static void api__drivers(void *ud, const struct http_request *req, struct http_r
   cJSON_AddNumberToObject(jn, "expired", (double)ns.expired);
   cJSON_AddNumberToObject(jn, "queued", (double)ns.queued);
   cJSON_AddNumberToObject(jn, "in_flight", (double)ns.in_flight);
+  cJSON_AddNumberToObject(jn, "spilled", (double)ns.spilled);
+  cJSON_AddNumberToObject(jn, "read_back", (double)ns.read_back);
   cJSON *je = cJSON_AddObjectToObject(root, "engine");
   cJSON_AddNumberToObject(je, "samples", (double)ctx->engine->stats.samples);
   cJSON_AddNumberToObject(je, "bad_samples", (double)ctx->engine->stats.bad_samples);

@@ -157,6 +157,11 @@ static void metrics__outbox(struct metrics_buf *b, struct api_ctx *ctx)
   metrics__sample(b, "dualguard_notify_delivered_total", NULL, NULL, NULL, NULL, (double)ns.delivered);
   metrics__head(b, "dualguard_notify_failed_attempts_total", "counter", "Failed delivery attempts since start.");
   metrics__sample(b, "dualguard_notify_failed_attempts_total", NULL, NULL, NULL, NULL, (double)ns.failed_attempts);
+  metrics__head(b, "dualguard_notify_queued", "gauge", "Pending notifications held in memory (bounded).");
+  metrics__sample(b, "dualguard_notify_queued", NULL, NULL, NULL, NULL, (double)ns.queued);
+  metrics__head(b, "dualguard_notify_spilled_total", "counter",
+                "Notifications left on disk for want of room in memory, read back as the queue drains.");
+  metrics__sample(b, "dualguard_notify_spilled_total", NULL, NULL, NULL, NULL, (double)ns.spilled);
 }
 
 static void metrics__store(struct metrics_buf *b, struct api_ctx *ctx)

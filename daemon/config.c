@@ -70,13 +70,14 @@ static int cfg__http(struct dg_ycheck *y, const struct dg_ynode *n, void *obj)
   return rc;
 }
 
-enum { DMN_HTTP, DMN_DB, DMN_FLUSH, DMN_DEADLINE, DMN_PUBLIC_URL };
+enum { DMN_HTTP, DMN_DB, DMN_FLUSH, DMN_DEADLINE, DMN_PUBLIC_URL, DMN_OUTBOX_MEM };
 static const struct dg_yfield cfg__daemon_fields[] = {
   [DMN_HTTP] = YF_NODE("http", 0),
   [DMN_DB] = YF_STR("db", struct dg_config, db_path, 0),
   [DMN_FLUSH] = YF_NUM("history_flush", DG_YK_MS, struct dg_config, history_flush_ms, 0, 1, 3600000),
   [DMN_DEADLINE] = YF_NUM("hazard_deadline_days", DG_YK_U32, struct dg_config, hazard_deadline_days, 0, 1, 3650),
   [DMN_PUBLIC_URL] = YF_STR("public_url", struct dg_config, public_url, 0),
+  [DMN_OUTBOX_MEM] = YF_NUM("outbox_in_memory", DG_YK_U32, struct dg_config, outbox_in_memory, 0, 16, 1000000),
 };
 
 static int cfg__daemon(struct dg_ycheck *y, const struct dg_ynode *n, void *obj)

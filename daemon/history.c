@@ -204,7 +204,7 @@ static void history__submit_batch(struct history *h, const struct dg_config *cfg
   b->rows = rows;
   b->n = n;
   b->prune_before_ms = prune_before_ms;
-  int rc = store_submit(h->store, history__batch_work, history__batch_done, b);
+  int rc = store_submit_relaxed(h->store, history__batch_work, history__batch_done, b);
   if (rc) history__batch_done(b, rc);
 }
 

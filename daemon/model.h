@@ -420,6 +420,7 @@ struct dg_config {
   char *http_tls_cert, *http_tls_key;/* PEM files: the listener serves HTTPS */
   char *db_path;            /* "dualguard.db" default; --db overrides */
   uint32_t history_flush_ms;/* sample batch period, default 1000 */
+  uint32_t outbox_in_memory;/* pending notifications held in memory, default 4096; the rest wait on disk */
   uint32_t hazard_deadline_days; /* default rectification deadline, default 7 */
   char *public_url;         /* daemon.public_url: base of the links printed on cards (may be NULL) */
 

@@ -48,6 +48,7 @@ struct store_job {
   void *arg;
   int rc;
   bool failed; /* its work failed inside a group: not run again */
+  bool relaxed; /* commits with synchronous=NORMAL (store_submit_relaxed) */
   struct store_job *next;
 };
 
@@ -67,6 +68,7 @@ struct store {
   struct store_job_list completed; /* guarded by lock */
   unsigned inflight;               /* guarded by lock: queued + running */
   bool busy;                       /* guarded by lock: writer holds jobs */
+  bool sync_relaxed;               /* writer thread: synchronous=NORMAL is set */
   bool closing;                    /* guarded by lock: submit refused */
   bool quit;                       /* guarded by lock: writer exits once the queue is empty */
   struct store_job_list ready;     /* loop thread only: completed jobs awaiting done */
@@ -414,7 +416,8 @@ static unsigned store__take(struct store *s, struct store_job **jobs, bool urgen
   struct store_job_list *from = s->urgent.head || urgent_only ? &s->urgent : &s->queue;
   unsigned max = from == &s->urgent ? STORE_GROUP_MAX : STORE_NORMAL_GROUP_MAX;
   unsigned n = 0;
-  while (n < max && from->head) jobs[n++] = store__list_pop(from);
+  while (n < max && from->head && (!n || from->head->relaxed == jobs[0]->relaxed))
+    jobs[n++] = store__list_pop(from);
   return n;
 }
 
@@ -425,6 +428,18 @@ static void store__finish(struct store *s, struct store_job **jobs, unsigned n)
   s->inflight -= n;
   pthread_cond_broadcast(&s->idle);
   uv_async_send(&s->async);
+}
+
+/* Writer thread, outside a transaction (SQLite refuses the pragma inside one). */
+static void store__set_sync(struct store *s, bool relaxed)
+{
+  if (s->sync_relaxed == relaxed) return;
+  int rc = store__exec(&s->wconn, relaxed ? "PRAGMA synchronous=NORMAL" : "PRAGMA synchronous=FULL");
+  if (rc != SQLITE_OK) {
+    store__log_job_error(s, "cannot change the synchronous level", rc);
+    if (relaxed) return; /* stays FULL: only slower */
+  }
+  s->sync_relaxed = relaxed;
 }
 
 static void *store__writer_main(void *p)
@@ -443,6 +458,7 @@ static void *store__writer_main(void *p)
     s->busy = true;
     pthread_mutex_unlock(&s->lock);
 
+    store__set_sync(s, jobs[0]->relaxed);
     store__run_jobs(s, jobs, n);
     store__beat(s);
 
@@ -468,6 +484,8 @@ int store_yield(struct store_conn *c)
   int rc = store__commit(s, c); /* also releases the job's savepoint */
   if (rc != SQLITE_OK) return rc;
   c->in_savepoint = false;
+  bool relaxed = s->sync_relaxed;
+  store__set_sync(s, false);
   for (;;) {
     pthread_mutex_lock(&s->lock);
     unsigned n = store__take(s, jobs, true);
@@ -479,6 +497,7 @@ int store_yield(struct store_conn *c)
     store__finish(s, jobs, n);
     pthread_mutex_unlock(&s->lock);
   }
+  store__set_sync(s, relaxed);
   rc = store__exec(c, SQL_BEGIN);
   if (rc == SQLITE_OK && savepoint) rc = store__exec(c, SQL_SAVEPOINT);
   c->in_savepoint = savepoint && rc == SQLITE_OK;
@@ -547,8 +566,8 @@ static void store__on_closed(uv_handle_t *h)
   free(s);
 }
 
-static int store__submit(struct store *s, struct store_job_list *lane, store_work_fn work, store_done_fn done,
-                         void *arg)
+static int store__submit(struct store *s, struct store_job_list *lane, bool relaxed, store_work_fn work,
+                         store_done_fn done, void *arg)
 {
   if (!s || !work) return -EINVAL;
   struct store_job *j = calloc(1, sizeof *j);
@@ -556,6 +575,7 @@ static int store__submit(struct store *s, struct store_job_list *lane, store_wor
   j->work = work;
   j->done = done;
   j->arg = arg;
+  j->relaxed = relaxed;
   pthread_mutex_lock(&s->lock);
   if (s->closing) {
     pthread_mutex_unlock(&s->lock);
@@ -571,12 +591,17 @@ static int store__submit(struct store *s, struct store_job_list *lane, store_wor
 
 int store_submit(struct store *s, store_work_fn work, store_done_fn done, void *arg)
 {
-  return store__submit(s, s ? &s->queue : NULL, work, done, arg);
+  return store__submit(s, s ? &s->queue : NULL, false, work, done, arg);
+}
+
+int store_submit_relaxed(struct store *s, store_work_fn work, store_done_fn done, void *arg)
+{
+  return store__submit(s, s ? &s->queue : NULL, true, work, done, arg);
 }
 
 int store_submit_urgent(struct store *s, store_work_fn work, store_done_fn done, void *arg)
 {
-  return store__submit(s, s ? &s->urgent : NULL, work, done, arg);
+  return store__submit(s, s ? &s->urgent : NULL, false, work, done, arg);
 }
 
 struct store_conn *store_reader(struct store *s) { return &s->rconn; }

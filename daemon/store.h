@@ -46,6 +46,12 @@ int store_submit(struct store *s, store_work_fn work, store_done_fn done, void *
  * waiting in the normal lane, so alarm and hazard transitions never queue behind history
  * batches. A job already running is not interrupted. */
 int store_submit_urgent(struct store *s, store_work_fn work, store_done_fn done, void *arg);
+/* Same as store_submit, for sampled data (history) whose commit need not reach the disk on its
+ * own: it commits with synchronous=NORMAL, so it is durable against a crash of the process at
+ * once, and against a power loss at the next synchronous=FULL commit (any other job) or WAL
+ * checkpoint, which fsyncs the WAL with every frame written before it. Every other job commits
+ * with synchronous=FULL. Relaxed jobs are never grouped with other jobs. */
+int store_submit_relaxed(struct store *s, store_work_fn work, store_done_fn done, void *arg);
 
 /* Writer thread, from the work of a normal-lane job that writes in pieces (history batches):
  * when urgent jobs wait, commits the job's work so far, runs them (each group committed, its

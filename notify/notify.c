@@ -6,10 +6,12 @@
 #include <string.h>
 
 #include "chan.h"
+#include "idset.h"
 #include "log.h"
 
 #define NOTIFY_MAX_IN_FLIGHT 16
 #define NOTIFY_BACKOFF_MAX_MS (5 * 60 * 1000)
+#define NOTIFY_DEFAULT_IN_MEMORY 4096
 
 struct notify {
   uv_loop_t *loop;
@@ -28,6 +30,15 @@ struct notify {
   uv_timer_t outcome_timer;
   int open_handles;
   struct notify__bucket *buckets; /* provider rate limits: per channel, per called number */
+  /* Bounded memory: at most max_queued messages wait in memory. Beyond that a committed message
+   * is dropped from memory (spilled: its row stays pending) and read back from the outbox once
+   * the queue has drained to half, oldest first. `held` has the id of every message the sender
+   * owns (queued, in flight, or its final outcome not yet committed), so a row read back is
+   * never the second copy of one already here. */
+  size_t max_queued;
+  struct idset held;
+  bool spilled;
+  int64_t spill_min; /* while spilled: no pending row below this id is missing from memory */
 };
 
 /* Sends counted in fixed one-minute and one-hour windows. */
@@ -59,7 +70,7 @@ static void notify__expire(struct notify *n, struct notify_msg *m, const char *w
 static const char *const notify__sql_max = "SELECT COALESCE(MAX(id), 0) + 1 FROM outbox";
 static const char *const notify__sql_pending =
   "SELECT id, channel, ref, body, attempts, created_ms, next_attempt_ms, expires_ms FROM outbox"
-  " WHERE state = 0 ORDER BY id";
+  " WHERE state = 0 AND id >= ?1 ORDER BY id LIMIT ?2";
 static const char *const notify__sql_insert =
   "INSERT INTO outbox (id, created_ms, channel, ref, body, state, attempts, next_attempt_ms, expires_ms, recipient)"
   " VALUES (?1, ?2, ?3, ?4, ?5, 0, 0, ?7, ?6, ?8)";
@@ -80,6 +91,7 @@ int notify_init(struct notify **out, uv_loop_t *loop, const struct dg_config *cf
   n->cfg = cfg;
   n->store = store;
   n->httpc = httpc;
+  n->max_queued = cfg && cfg->outbox_in_memory ? cfg->outbox_in_memory : NOTIFY_DEFAULT_IN_MEMORY;
   sqlite3_stmt *st = store_stmt(store_reader(store), notify__sql_max);
   if (!st || sqlite3_step(st) != SQLITE_ROW) {
     if (st) sqlite3_reset(st);
@@ -97,36 +109,82 @@ int notify_init(struct notify **out, uv_loop_t *loop, const struct dg_config *cf
   return 0;
 }
 
-void notify_set_config(struct notify *n, const struct dg_config *cfg) { n->cfg = cfg; }
+void notify_set_config(struct notify *n, const struct dg_config *cfg)
+{
+  n->cfg = cfg;
+  n->max_queued = cfg && cfg->outbox_in_memory ? cfg->outbox_in_memory : NOTIFY_DEFAULT_IN_MEMORY;
+}
 
 static char *notify__dup(const unsigned char *s) { return strdup(s ? (const char *)s : ""); }
+static void notify__msg_free(struct notify_msg *m);
+
+static struct notify_msg *notify__row(sqlite3_stmt *st)
+{
+  struct notify_msg *m = calloc(1, sizeof *m);
+  if (!m) return NULL;
+  m->id = sqlite3_column_int64(st, 0);
+  m->channel = notify__dup(sqlite3_column_text(st, 1));
+  m->ref = notify__dup(sqlite3_column_text(st, 2));
+  m->body = notify__dup(sqlite3_column_text(st, 3));
+  m->attempts = (uint32_t)sqlite3_column_int(st, 4);
+  m->created_ms = sqlite3_column_int64(st, 5);
+  m->next_attempt_ms = sqlite3_column_int64(st, 6);
+  m->expires_ms = sqlite3_column_int64(st, 7);
+  return m;
+}
+
+static void notify__queue(struct notify *n, struct notify_msg *m)
+{
+  m->next = n->queue;
+  n->queue = m;
+  n->n_queued++;
+}
+
+/* Reads spilled rows back, oldest first, up to the queue's bound. Returns how many came back. */
+static size_t notify__refill(struct notify *n)
+{
+  size_t room = n->max_queued > n->n_queued ? n->max_queued - n->n_queued : 0;
+  sqlite3_stmt *st = store_stmt(store_reader(n->store), notify__sql_pending);
+  if (!st || !room) return 0;
+  sqlite3_bind_int64(st, 1, n->spill_min);
+  sqlite3_bind_int64(st, 2, (int64_t)room);
+  size_t rows = 0, taken = 0;
+  int64_t last = n->spill_min - 1;
+  int rc;
+  while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+    rows++;
+    last = sqlite3_column_int64(st, 0);
+    if (idset_has(&n->held, last)) continue;
+    struct notify_msg *m = notify__row(st);
+    if (!m || idset_add(&n->held, m->id)) {
+      if (m) notify__msg_free(m);
+      rc = SQLITE_NOMEM;
+      break;
+    }
+    notify__queue(n, m);
+    taken++;
+  }
+  sqlite3_reset(st);
+  if (rc == SQLITE_ROW || rc == SQLITE_NOMEM || (rc == SQLITE_DONE && rows == room)) {
+    n->spill_min = last + 1; /* more may wait: read on from there at the next drain */
+  } else if (rc == SQLITE_DONE) {
+    n->spilled = false;
+  } else {
+    DG_LOG_RL(DG_LOG_ERR, "notify", "cannot read pending outbox rows back: %s", sqlite3_errstr(rc));
+  }
+  n->stats.read_back += taken;
+  return taken;
+}
 
 int notify_resume(struct notify *n)
 {
-  sqlite3_stmt *st = store_stmt(store_reader(n->store), notify__sql_pending);
-  if (!st) return -EIO;
-  struct notify_msg *list = NULL, **tail = &list;
-  size_t count = 0;
-  int rc;
-  while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-    struct notify_msg *m = calloc(1, sizeof *m);
-    if (!m) break;
-    m->id = sqlite3_column_int64(st, 0);
-    m->channel = notify__dup(sqlite3_column_text(st, 1));
-    m->ref = notify__dup(sqlite3_column_text(st, 2));
-    m->body = notify__dup(sqlite3_column_text(st, 3));
-    m->attempts = (uint32_t)sqlite3_column_int(st, 4);
-    m->created_ms = sqlite3_column_int64(st, 5);
-    m->next_attempt_ms = sqlite3_column_int64(st, 6);
-    m->expires_ms = sqlite3_column_int64(st, 7);
-    *tail = m;
-    tail = &m->next;
-    count++;
-  }
-  sqlite3_reset(st);
-  if (count) DG_INFO("notify", "resuming %zu undelivered notification(s) from the outbox", count);
-  notify_send(n, list);
-  return rc == SQLITE_DONE ? 0 : -EIO;
+  n->spilled = true;
+  n->spill_min = 1;
+  size_t count = notify__refill(n);
+  if (count) DG_INFO("notify", "resuming %zu undelivered notification(s) from the outbox%s", count,
+                     n->spilled ? " (more are read as these go out)" : "");
+  notify__pump(n);
+  return 0;
 }
 
 struct notify_msg *notify_msg_new(struct notify *n, const struct dg_channel *ch, const char *ref, char *body,
@@ -192,9 +250,18 @@ void notify_send(struct notify *n, struct notify_msg *list)
   while (list) {
     struct notify_msg *m = list;
     list = list->next;
-    m->next = n->queue;
-    n->queue = m;
-    n->n_queued++;
+    if (idset_has(&n->held, m->id)) { /* already read back from its committed row */
+      notify__msg_free(m);
+      continue;
+    }
+    if (n->spilled || n->n_queued >= n->max_queued || idset_add(&n->held, m->id)) {
+      if (!n->spilled || m->id < n->spill_min) n->spill_min = m->id;
+      n->spilled = true;
+      n->stats.spilled++;
+      notify__msg_free(m);
+      continue;
+    }
+    notify__queue(n, m);
   }
   notify__pump(n);
 }
@@ -221,6 +288,7 @@ static void notify__outcome_done(void *arg, int rc)
   struct notify__outcome *o = arg;
   struct notify *n = o->n;
   if (rc == 0) {
+    if (o->state != 0) idset_del(&n->held, o->id); /* its row is no longer pending */
     free(o);
     return;
   }
@@ -285,12 +353,6 @@ static int64_t notify__backoff_ms(uint32_t attempts)
   return ms < NOTIFY_BACKOFF_MAX_MS ? ms : NOTIFY_BACKOFF_MAX_MS;
 }
 
-static void notify__requeue(struct notify *n, struct notify_msg *m)
-{
-  m->next = n->queue;
-  n->queue = m;
-  n->n_queued++;
-}
 
 static void notify__on_done(void *ud, long status, const char *error, const char *body)
 {
@@ -326,7 +388,7 @@ static void notify__on_done(void *ud, long status, const char *error, const char
       return;
     }
     notify__record(n, m, 0, why);
-    notify__requeue(n, m);
+    notify__queue(n, m);
   }
   if (!n->closing) notify__pump(n);
 }
@@ -426,7 +488,7 @@ retry:
   free(a);
   chan_req_free(&req);
   m->next_attempt_ms = now + (wait > 0 ? wait : 1000);
-  notify__requeue(n, m);
+  notify__queue(n, m);
 }
 
 /* Starts every due message (bounded in flight), expires the stale ones, re-arms the timer. */
@@ -445,6 +507,10 @@ static void notify__pump(struct notify *n)
     if (m->expires_ms <= now) notify__expire(n, m, "expired undelivered");
     else notify__attempt(n, m);
     pp = &n->queue; /* notify__attempt may requeue at the head */
+  }
+  if (n->spilled && !n->closing && n->n_queued <= n->max_queued / 2 && notify__refill(n)) {
+    notify__pump(n);
+    return;
   }
   notify__schedule(n);
 }
@@ -477,6 +543,7 @@ static void notify__on_close(uv_handle_t *h)
   struct notify *n = h->data;
   if (--n->open_handles) return;
   notify_msg_free_list(n->queue);
+  idset_free(&n->held);
   while (n->buckets) {
     struct notify__bucket *b = n->buckets;
     n->buckets = b->next;

@@ -32,13 +32,14 @@ struct notify_msg {
 
 struct notify_stats {
   uint64_t delivered, failed_attempts, expired;
+  uint64_t spilled, read_back; /* messages left on disk for want of room, and read back later */
   size_t queued, in_flight;
 };
 
 int notify_init(struct notify **out, uv_loop_t *loop, const struct dg_config *cfg, struct store *store,
                 struct httpc *httpc);
 void notify_set_config(struct notify *n, const struct dg_config *cfg);
-/* Loads pending outbox rows and schedules them. */
+/* Loads pending outbox rows (up to the in-memory bound; the rest as these go out) and schedules them. */
 int notify_resume(struct notify *n);
 
 /* Builds a message for channel ch (id assigned here). body is taken over. */

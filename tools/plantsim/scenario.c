@@ -293,7 +293,7 @@ static int ps__rtu(struct ps__ctx *c, struct fy_node *n, struct ps_modbus *mb)
   void *it = NULL;
   struct fy_node_pair *p;
   int rc = 0;
-  double num;
+  double num = 0;
   while (rc == 0 && (p = fy_node_mapping_iterate(n, &it))) {
     struct fy_node *k = fy_node_pair_key(p), *v = fy_node_pair_value(p);
     if (ps__key_is(k, "link")) rc = ps__rtu_path(c, v, &mb->rtu_link);

@@ -629,6 +629,73 @@ static void test_yield_lets_urgent_jobs_in(void **state)
   close_store(f, s);
 }
 
+static int64_t sync_level(struct store_conn *c)
+{
+  sqlite3_stmt *st = store_stmt(c, "PRAGMA synchronous");
+  int64_t v = st && sqlite3_step(st) == SQLITE_ROW ? sqlite3_column_int64(st, 0) : -1;
+  if (st) sqlite3_reset(st);
+  return v;
+}
+
+/* A relaxed job that yields to urgent work between two reads of its synchronous level. */
+struct relaxed_yield {
+  struct piecewise pw;
+  int64_t before, after;
+};
+
+static int relaxed_yield_work(struct store_conn *c, void *arg)
+{
+  struct relaxed_yield *r = arg;
+  r->before = sync_level(c);
+  pthread_mutex_lock(&r->pw.gate.lock);
+  r->pw.gate.entered = 1;
+  pthread_cond_broadcast(&r->pw.gate.cond);
+  while (!r->pw.gate.released) pthread_cond_wait(&r->pw.gate.cond, &r->pw.gate.lock);
+  pthread_mutex_unlock(&r->pw.gate.lock);
+  int rc = r->pw.yield_rc = store_yield(c);
+  r->after = sync_level(c);
+  return rc;
+}
+
+/* History (relaxed) commits with synchronous=NORMAL; every other job, in either lane and also
+ * when it runs inside a relaxed job's yield, with FULL. Relaxed and other jobs never share a
+ * transaction, so no transition commits at the relaxed level. */
+static void test_relaxed_jobs_commit_with_normal_sync(void **state)
+{
+  struct plant *f = *state;
+  struct store *s = open_store(f);
+  struct pragmas p[4] = {{0}};
+  struct gate g;
+  gate_close(s, &g);
+  assert_int_equal(store_submit_relaxed(s, pragma_work, NULL, &p[0]), 0);
+  assert_int_equal(store_submit(s, pragma_work, NULL, &p[1]), 0);
+  assert_int_equal(store_submit_urgent(s, pragma_work, NULL, &p[2]), 0);
+  assert_int_equal(store_submit_relaxed(s, pragma_work, NULL, &p[3]), 0);
+  gate_open(&g);
+  store_wait_idle(s);
+  gate_destroy(&g);
+  assert_int_equal(p[0].synchronous, 1); /* NORMAL */
+  assert_int_equal(p[1].synchronous, 2); /* FULL */
+  assert_int_equal(p[2].synchronous, 2);
+  assert_int_equal(p[3].synchronous, 1);
+
+  struct relaxed_yield r = {0};
+  struct pragmas urgent = {0};
+  pthread_mutex_init(&r.pw.gate.lock, NULL);
+  pthread_cond_init(&r.pw.gate.cond, NULL);
+  assert_int_equal(store_submit_relaxed(s, relaxed_yield_work, NULL, &r), 0);
+  piecewise_wait_entered(&r.pw);
+  assert_int_equal(store_submit_urgent(s, pragma_work, NULL, &urgent), 0);
+  gate_open(&r.pw.gate);
+  store_wait_idle(s);
+  gate_destroy(&r.pw.gate);
+  assert_int_equal(r.pw.yield_rc, SQLITE_OK);
+  assert_int_equal(r.before, 1);
+  assert_int_equal(urgent.synchronous, 2);
+  assert_int_equal(r.after, 1);
+  close_store(f, s);
+}
+
 static int insert_many(struct store_conn *c, void *arg)
 {
   (void)arg;
@@ -851,6 +918,7 @@ int main(void)
     cmocka_unit_test_setup_teardown(test_group_with_failing_commit, setup, teardown),
     cmocka_unit_test_setup_teardown(test_urgent_jobs_overtake_queued_ones, setup, teardown),
     cmocka_unit_test_setup_teardown(test_yield_lets_urgent_jobs_in, setup, teardown),
+    cmocka_unit_test_setup_teardown(test_relaxed_jobs_commit_with_normal_sync, setup, teardown),
     cmocka_unit_test_setup_teardown(test_background_checkpoint, setup, teardown),
     cmocka_unit_test_setup_teardown(test_read_snapshot, setup, teardown),
     cmocka_unit_test_setup_teardown(test_close_finishes_queue_then_refuses, setup, teardown),
