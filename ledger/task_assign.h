@@ -3,9 +3,8 @@
  * By the measure's control level (管控层级): 岗位 tasks go to the posts whose events include the
  * measure's event (their persons and deputies); at every level the task also goes to the
  * measure's responsible person. A task with neither is unassigned: anyone who may complete
- * inspections does (so a model without posts or responsible persons works as before). Besides the assignees, a person whose roles rank above every assignee's may
- * complete it (rank: how many hazard rights the roles give, hazard_flow.h: operator below
- * workshop_director below engineer below safety_director, principal and admin).
+ * inspections does (so a model without posts or responsible persons works as before). A higher
+ * role is no stand-in for an assignee.
  *
  * Pure functions over a read-only config. The assignment is worked out when a task is created and
  * stored with it (task_assign_encode: post ids; the person's id), and may be overridden per task;
