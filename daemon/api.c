@@ -20,6 +20,7 @@
 #include "api_tasks.h"
 #include "api_assess.h"
 #include "api_report.h"
+#include "api_siteplan.h"
 #include "api_tokens.h"
 #include "log.h"
 #include "sdnotify.h"
@@ -662,14 +663,14 @@ static const struct api_route api__routes[] = {
 
 /* ---- routing: the tables, the dispatcher, the query check ----------------------------------- */
 
-#define API_MAX_TABLES 24
+#define API_MAX_TABLES 32
 
 static size_t api__tables(struct api_routes *t)
 {
   const struct api_routes all[] = {
     API_ROUTES(api__routes), kpi_api_routes(), ledger_api_routes(), attach_api_routes(),
     model_api_routes(), export_api_routes(), report_api_routes(), tokens_api_routes(), escalate_api_routes(),
-    metrics_api_routes(), national_api_routes(), posts_api_routes(), history_api_routes(),
+    metrics_api_routes(), national_api_routes(), posts_api_routes(), history_api_routes(), siteplan_api_routes(),
     tasks_api_routes(), assess_api_routes(),
   };
   size_t n = sizeof all / sizeof all[0];

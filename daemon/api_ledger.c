@@ -164,6 +164,7 @@ struct ledger_api__job {
   int review, dismissed;
   int has_cost;
   double cost;
+  int mgmt_class, occurrence_link; /* national managementClassification 1..3, occurrenceLink 1..10; 0 none */
   int64_t deadline_ms, closed_ms;
   /* an inspection record; with report set, its check_status 1 opens the hazard */
   int64_t task_id;
@@ -176,8 +177,8 @@ struct ledger_api__job {
 static const char *const ledger_api__sql_insert =
   "INSERT INTO hazards (id, code, danger_level, danger_src, danger_manage_type, hazard_danger_type,"
   " danger_state, description, reason, liable_person, deadline_ms, reporter, hazard_source, unit, event,"
-  " measure, occurrences, created_ms, updated_ms)"
-  " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?17, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, 1, ?16, ?16)";
+  " measure, occurrences, created_ms, updated_ms, management_classification, occurrence_link)"
+  " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?17, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, 1, ?16, ?16, ?18, ?19)";
 static const char *const ledger_api__sql_update =
   "UPDATE hazards SET danger_state = ?2, rectify_measures = COALESCE(?3, rectify_measures),"
   " cost = COALESCE(?4, cost), rectifier = CASE WHEN ?14 THEN NULL ELSE COALESCE(?5, rectifier) END,"
@@ -185,7 +186,9 @@ static const char *const ledger_api__sql_update =
   " deadline_ms = COALESCE(?7, deadline_ms),"
   " overdue_ms = CASE WHEN ?7 IS NOT NULL AND ?7 > ?12 THEN NULL ELSE overdue_ms END,"
   " contingency_plan = COALESCE(?8, contingency_plan), verifier = COALESCE(?9, verifier),"
-  " verify_comment = COALESCE(?10, verify_comment), closed_ms = ?11, updated_ms = ?12"
+  " verify_comment = COALESCE(?10, verify_comment), closed_ms = ?11, updated_ms = ?12,"
+  " management_classification = COALESCE(?16, management_classification),"
+  " occurrence_link = COALESCE(?17, occurrence_link)"
   " WHERE id = ?1 AND danger_state = ?13";
 static const char *const ledger_api__sql_review =
   "UPDATE hazards SET danger_state = ?2, dismissed = ?3, reviewer = ?4, review_comment = ?5, reviewed_ms = ?6,"
@@ -216,6 +219,8 @@ static int ledger_api__insert(struct store_conn *c, const struct ledger_api__job
   store_bind_text(st, 15, j->measure);
   sqlite3_bind_int64(st, 16, j->now_ms);
   sqlite3_bind_int(st, 17, j->to);
+  if (j->mgmt_class) sqlite3_bind_int(st, 18, j->mgmt_class);
+  if (j->occurrence_link) sqlite3_bind_int(st, 19, j->occurrence_link);
   return store_step_done(st);
 }
 
@@ -253,6 +258,8 @@ static int ledger_api__update(struct store_conn *c, const struct ledger_api__job
   sqlite3_bind_int(st, 13, j->from);
   sqlite3_bind_int(st, 14, j->clear_rectifier);
   store_bind_text(st, 15, j->assignee);
+  if (j->mgmt_class) sqlite3_bind_int(st, 16, j->mgmt_class);
+  if (j->occurrence_link) sqlite3_bind_int(st, 17, j->occurrence_link);
   int rc = store_step_done(st);
   if (rc == SQLITE_OK && sqlite3_changes(store_conn_db(c)) != 1) rc = -ESTALE; /* state moved */
   return rc;
@@ -358,6 +365,13 @@ static void ledger_api__link(struct ledger_api__in *in, struct ledger_api__job *
   }
 }
 
+/* 人物管理分类 and 发生环节 of the national hazard record (optional). */
+static void ledger_api__national_class(struct ledger_api__in *in, struct ledger_api__job *j)
+{
+  j->mgmt_class = ledger_api__int(in, "management_classification", 1, 3, 0);
+  j->occurrence_link = ledger_api__int(in, "occurrence_link", 1, 10, 0);
+}
+
 static void ledger_api__report(void *ud, const struct http_request *req, struct http_response *resp)
 {
   struct api_ctx *ctx = ud;
@@ -376,6 +390,7 @@ static void ledger_api__report(void *ud, const struct http_request *req, struct 
     ledger_api__bad(&in, "danger_src", "9 (管控措施失效) is registered by the monitoring itself");
   j.manage_type = ledger_api__int(&in, "danger_manage_type", 0, 1, 1);
   j.danger_type = ledger_api__int(&in, "hazard_danger_type", 1, LEDGER_API_DANGER_TYPE_MAX, 1);
+  ledger_api__national_class(&in, &j);
   ledger_api__link(&in, &j);
   const char *liable = ledger_api__person(&in, "liable_person", 0);
   if (liable) j.liable = liable;
@@ -485,6 +500,7 @@ static void ledger_api__rectify_fields(struct ledger_api__in *in, struct ledger_
 static void ledger_api__action_fields(struct ledger_api__in *in, struct ledger_api__job *j, enum hazard_action *ap)
 {
   enum hazard_action a = *ap;
+  if (a != HAZARD_ACT_CONFIRM && a != HAZARD_ACT_DISMISS) ledger_api__national_class(in, j); /* a fix for the platform */
   switch (a) {
   case HAZARD_ACT_ASSIGN:
   case HAZARD_ACT_RECTIFY: ledger_api__rectify_fields(in, j, ap); break;
@@ -744,6 +760,7 @@ static void ledger_api__inspection_hazard(struct api_ctx *ctx, struct ledger_api
   j->manage_type = ledger_api__int(in, "danger_manage_type", 0, 1, 1);
   j->danger_type = ledger_api__int(in, "hazard_danger_type", 1, LEDGER_API_DANGER_TYPE_MAX, 1);
   j->danger_level = ledger_api__int(in, "danger_level", 0, 1, 0);
+  ledger_api__national_class(in, j);
   snprintf(desc, len, "排查发现隐患：%s%s%s", m && m->desc ? m->desc : measure, j->note ? "。" : "",
            j->note ? j->note : "");
   j->description = desc;

@@ -272,14 +272,6 @@ static const char *const model_api__sql_audit =
   " WHERE (?1 IS NULL OR ts_ms >= ?1) AND (?2 IS NULL OR kind = ?2) AND (?3 IS NULL OR entity = ?3)"
   " AND id > ?5 ORDER BY id LIMIT ?4";
 
-static void model_api__col_json(cJSON *o, const char *k, sqlite3_stmt *st, int i)
-{
-  const char *t = (const char *)sqlite3_column_text(st, i);
-  cJSON *v = t ? cJSON_Parse(t) : NULL;
-  if (v) cJSON_AddItemToObject(o, k, v);
-  else cJSON_AddNullToObject(o, k);
-}
-
 static cJSON *model_api__audit_row(sqlite3_stmt *st)
 {
   static const char *const texts[] = {"actor", "op", "kind", "entity", "parent"};
@@ -287,9 +279,9 @@ static cJSON *model_api__audit_row(sqlite3_stmt *st)
   cJSON_AddNumberToObject(o, "id", (double)sqlite3_column_int64(st, 0));
   cJSON_AddNumberToObject(o, "ts_ms", (double)sqlite3_column_int64(st, 1));
   for (int i = 0; i < 5; i++) api_json_text(o, texts[i], (const char *)sqlite3_column_text(st, 2 + i));
-  model_api__col_json(o, "body", st, 7);
-  model_api__col_json(o, "before", st, 8);
-  model_api__col_json(o, "after", st, 9);
+  api_col_json(o, "body", st, 7);
+  api_col_json(o, "before", st, 8);
+  api_col_json(o, "after", st, 9);
   return o;
 }
 

@@ -7,7 +7,9 @@
 #include "engine.h"
 #include "export.h"
 #include "log.h"
+#include "national.h"
 #include "upload.h"
+#include "upload_journal.h"
 
 static void national_api__upload(void *ud, const struct http_request *req, struct http_response *resp)
 {
@@ -20,6 +22,63 @@ static void national_api__upload(void *ud, const struct http_request *req, struc
     return;
   }
   api_reply(resp, 200, doc);
+}
+
+/* ---- POST /api/v1/upload/retry: dead-lettered versions queued again (admin, engineer) ---- */
+
+struct national_api__retry {
+  int rc;
+  unsigned n;
+};
+
+static void national_api__retried(void *arg, int rc, unsigned n)
+{
+  struct national_api__retry *r = arg;
+  r->rc = rc;
+  r->n = n;
+}
+
+static int national_api__may_retry(const struct dg_person *p)
+{
+  for (size_t i = 0; p && i < p->n_roles; i++)
+    if (!strcmp(p->roles[i], "admin") || !strcmp(p->roles[i], "engineer")) return 1;
+  return 0;
+}
+
+/* {"seq": n} one version, {"kind": "hazards"} those of a record type, {} all. */
+static void national_api__retry(void *ud, const struct http_request *req, struct http_response *resp)
+{
+  struct api_ctx *ctx = ud;
+  const struct dg_person *who = api_caller(ctx, req);
+  if (!who) {
+    api_error(resp, 401, "a valid 'Authorization: Bearer <token>' is required");
+    return;
+  }
+  if (!national_api__may_retry(who)) {
+    api_error(resp, 403, "retrying uploads needs the admin or engineer role; 需要管理员或工程师角色");
+    return;
+  }
+  cJSON *b = req->body_len ? cJSON_ParseWithLength(req->body, req->body_len) : cJSON_CreateObject();
+  const cJSON *seq = cJSON_GetObjectItem(b, "seq");
+  const char *kind_key = cJSON_GetStringValue(cJSON_GetObjectItem(b, "kind"));
+  int kind = -1;
+  for (int k = 0; kind_key && k < NATIONAL_N_KINDS; k++)
+    if (!strcmp(national_kind_key(k), kind_key)) kind = k;
+  struct national_api__retry r = {-EIO, 0};
+  if (!cJSON_IsObject(b)) api_error(resp, 400, "body: expected a JSON object");
+  else if (seq && !(cJSON_IsNumber(seq) && seq->valuedouble >= 1)) api_error(resp, 400, "seq: expected a queue seq");
+  else if (kind_key && kind < 0) api_error(resp, 400, "kind: expected a record type such as 'hazards'");
+  else if (upload_journal_retry(ctx->store, kind, seq ? (int64_t)seq->valuedouble : 0, national_api__retried, &r) ||
+           store_wait_idle(ctx->store) || r.rc)
+    api_error(resp, 500, "database error");
+  else {
+    DG_INFO("upload", "%s retried %u dead-lettered upload versions", who->id, r.n);
+    upload_kick(ctx->upload);
+    cJSON *o = cJSON_CreateObject();
+    cJSON_AddNumberToObject(o, "retried", r.n);
+    api_reply(resp, 200, o);
+  }
+  cJSON_Delete(b);
 }
 
 /* ---- shutdown / maintenance records ---- */
@@ -168,6 +227,7 @@ static void national_api__list(void *ud, const struct http_request *req, struct 
 
 static const struct api_route national_api__routes[] = {
   {"GET", "/api/v1/upload", national_api__upload, 0, NULL, NULL},
+  {"POST", "/api/v1/upload/retry", national_api__retry, 0, NULL, NULL},
   {"GET", "/api/v1/shutdowns", national_api__list, 0, NULL, NULL},
   {"POST", "/api/v1/shutdowns", national_api__post, 0, NULL, NULL},
   {"DELETE", "/api/v1/shutdowns/{id}", national_api__delete, 0, NULL, NULL},

@@ -43,6 +43,14 @@ void api_col_num(cJSON *o, const char *k, sqlite3_stmt *st, int i)
   else cJSON_AddNumberToObject(o, k, sqlite3_column_double(st, i));
 }
 
+void api_col_json(cJSON *o, const char *k, sqlite3_stmt *st, int i)
+{
+  const char *t = (const char *)sqlite3_column_text(st, i);
+  cJSON *v = t ? cJSON_Parse(t) : NULL;
+  if (v) cJSON_AddItemToObject(o, k, v);
+  else cJSON_AddNullToObject(o, k);
+}
+
 int api_query_text(const struct http_request *req, const char *key, char *out, size_t outlen,
                    struct http_response *resp)
 {

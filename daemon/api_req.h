@@ -82,6 +82,8 @@ void api_json_text(cJSON *o, const char *k, const char *v);
 /* Column i of a result row added under k: as text, or as a number; null when NULL. */
 void api_col_text(cJSON *o, const char *k, sqlite3_stmt *st, int i);
 void api_col_num(cJSON *o, const char *k, sqlite3_stmt *st, int i);
+/* Column i holding JSON text, added parsed; null when NULL or not JSON. */
+void api_col_json(cJSON *o, const char *k, sqlite3_stmt *st, int i);
 
 /* Query parameter `key` as text in out: 1 present, 0 absent (out ""), -1 after answering 400
  * naming the parameter when its value is too long for out or not text. */

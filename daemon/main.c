@@ -288,6 +288,7 @@ static int main__swap_config(struct dg_daemon *d, struct dg_config *cfg)
   ledger_set_config(d->ledger, cfg);
   notify_set_config(d->notify, cfg);
   escalate_set_config(d->escalate, cfg);
+  upload_reconcile(d->upload); /* model records changed by the file carry no change mark */
   sampleq_set_blocking(&d->queue, 1);
   if (mqtt_start(&d->mqtt, &d->loop, cfg, &d->queue)) DG_ERR("main", "MQTT driver did not restart");
   if (mb_start(&d->modbus, &d->loop, cfg, &d->queue)) DG_ERR("main", "Modbus driver did not restart");

@@ -205,6 +205,65 @@ const char *const store_migrations[] = {
   " END;"
   "CREATE INDEX hazards_major_open ON hazards(unit) WHERE danger_level = 1 AND danger_state IN (0, 1);",
 
+  /* site plan (four-colour spatial map): the plan images uploaded (the newest is in force; the
+   * file lives in the attachments directory under its SHA-256), each risk unit's polygon on it
+   * in image pixels (max_x/max_y: its bounding box, checked against a new image), and the
+   * journal of every change with before and after. */
+  "CREATE TABLE site_plans ("
+  "  id INTEGER PRIMARY KEY, sha256 TEXT NOT NULL, size INTEGER NOT NULL, content_type TEXT NOT NULL,"
+  "  file TEXT NOT NULL, width INTEGER NOT NULL, height INTEGER NOT NULL, uploader TEXT NOT NULL,"
+  "  created_ms INTEGER NOT NULL);"
+  "CREATE TABLE site_plan_units ("
+  "  unit TEXT PRIMARY KEY, points TEXT NOT NULL, max_x REAL NOT NULL, max_y REAL NOT NULL,"
+  "  actor TEXT NOT NULL, updated_ms INTEGER NOT NULL);"
+  "CREATE TABLE site_plan_edits ("
+  "  id INTEGER PRIMARY KEY, ts_ms INTEGER NOT NULL, actor TEXT NOT NULL,"
+  "  op TEXT NOT NULL,"                          /* image set delete drop */
+  "  unit TEXT, before TEXT, after TEXT);",      /* JSON */
+
+  /* national upload journal: every transaction that changes a record of the national profile
+   * marks it in upload_marks (triggers, so no writer forgets and the mark commits or rolls back
+   * with the change); the upload turns marks into versions in upload_queue (kind: enum
+   * national_kind, 0..4 the plant model, 5 record, 6 hazard, 7 shutdown, 8 monthly report). A
+   * version the platform keeps refusing is dead-lettered (dead_ms) until retried (retried_ms).
+   * 隐患 managementClassification (1..3) and occurrenceLink (1..10) of the wwyt schema. */
+  "CREATE TABLE upload_marks (seq INTEGER PRIMARY KEY AUTOINCREMENT, kind INTEGER NOT NULL, key TEXT NOT NULL,"
+  "  ts_ms INTEGER NOT NULL);"
+  "ALTER TABLE upload_queue ADD COLUMN refusals INTEGER NOT NULL DEFAULT 0;"
+  "ALTER TABLE upload_queue ADD COLUMN dead_ms INTEGER;"
+  "ALTER TABLE upload_queue ADD COLUMN retried_ms INTEGER;"
+  "CREATE INDEX upload_queue_uuid ON upload_queue(uuid, seq);"
+  "ALTER TABLE hazards ADD COLUMN management_classification INTEGER;"
+  "ALTER TABLE hazards ADD COLUMN occurrence_link INTEGER;"
+  "CREATE TRIGGER upload_mark_hazard_new AFTER INSERT ON hazards BEGIN"
+  " INSERT INTO upload_marks (kind, key, ts_ms) VALUES (6, NEW.id, NEW.updated_ms); END;"
+  "CREATE TRIGGER upload_mark_hazard AFTER UPDATE ON hazards BEGIN"
+  " INSERT INTO upload_marks (kind, key, ts_ms) VALUES (6, NEW.id, NEW.updated_ms); END;"
+  "CREATE TRIGGER upload_mark_photo AFTER INSERT ON attachments WHEN NEW.hazard_id IS NOT NULL BEGIN"
+  " INSERT INTO upload_marks (kind, key, ts_ms) VALUES (6, NEW.hazard_id, NEW.created_ms); END;"
+  /* a period's result is an inspection record; the hazard it opened now names it; the first
+   * period of a measure is its standing task's taskStartTime */
+  "CREATE TRIGGER upload_mark_record AFTER UPDATE ON inspection_tasks"
+  " WHEN NEW.check_status IS NOT NULL OR OLD.check_status IS NOT NULL BEGIN"
+  " INSERT INTO upload_marks (kind, key, ts_ms) VALUES (5, NEW.id, COALESCE(NEW.checked_ms, NEW.start_ms));"
+  " INSERT INTO upload_marks (kind, key, ts_ms) SELECT 6, NEW.hazard_id, COALESCE(NEW.checked_ms, NEW.start_ms)"
+  "  WHERE NEW.hazard_id IS NOT NULL AND NEW.hazard_id IS NOT OLD.hazard_id; END;"
+  "CREATE TRIGGER upload_mark_record_new AFTER INSERT ON inspection_tasks BEGIN"
+  " INSERT INTO upload_marks (kind, key, ts_ms) SELECT 5, NEW.id, NEW.checked_ms WHERE NEW.check_status IS NOT NULL;"
+  " INSERT INTO upload_marks (kind, key, ts_ms) SELECT 4, NEW.measure, NEW.start_ms"
+  "  WHERE NOT EXISTS (SELECT 1 FROM inspection_tasks t WHERE t.measure = NEW.measure AND t.id != NEW.id"
+  "  AND t.start_ms <= NEW.start_ms); END;"
+  "CREATE TRIGGER upload_mark_shutdown_new AFTER INSERT ON shutdown_records BEGIN"
+  " INSERT INTO upload_marks (kind, key, ts_ms) VALUES (7, NEW.id, NEW.updated_ms); END;"
+  "CREATE TRIGGER upload_mark_shutdown AFTER UPDATE ON shutdown_records BEGIN"
+  " INSERT INTO upload_marks (kind, key, ts_ms) VALUES (7, NEW.id, NEW.updated_ms); END;"
+  "CREATE TRIGGER upload_mark_report AFTER INSERT ON monthly_reports BEGIN"
+  " INSERT INTO upload_marks (kind, key, ts_ms) VALUES (8, NEW.month, NEW.created_ms); END;"
+  "CREATE TRIGGER upload_mark_model AFTER INSERT ON model_edits"
+  " WHEN NEW.kind IN ('hazard_source', 'unit', 'event', 'measure') BEGIN"
+  " INSERT INTO upload_marks (kind, key, ts_ms) VALUES (CASE NEW.kind WHEN 'hazard_source' THEN 0"
+  "  WHEN 'unit' THEN 1 WHEN 'event' THEN 2 ELSE 3 END, NEW.entity, NEW.ts_ms); END;",
+
   /* Inspection assignment and plans: each task stores whom it is assigned to when it is created
    * (posts: space-separated post ids; person: a person id), overridable per task (assigned_by,
    * assigned_ms: who changed it and when; NULL while it is the control level's). Tasks of an
@@ -217,7 +276,20 @@ const char *const store_migrations[] = {
   "ALTER TABLE inspection_tasks ADD COLUMN assigned_ms INTEGER;"
   "ALTER TABLE inspection_tasks ADD COLUMN plan TEXT;"
   "ALTER TABLE inspection_tasks ADD COLUMN items TEXT;"
-  "CREATE INDEX inspection_tasks_due_ms ON inspection_tasks(due_ms);",
+  "CREATE INDEX inspection_tasks_due_ms ON inspection_tasks(due_ms);"
+  /* plan tasks belong to no control measure: they are no national record or standing task */
+  "DROP TRIGGER upload_mark_record;"
+  "CREATE TRIGGER upload_mark_record AFTER UPDATE ON inspection_tasks"
+  " WHEN NEW.plan IS NULL AND (NEW.check_status IS NOT NULL OR OLD.check_status IS NOT NULL) BEGIN"
+  " INSERT INTO upload_marks (kind, key, ts_ms) VALUES (5, NEW.id, COALESCE(NEW.checked_ms, NEW.start_ms));"
+  " INSERT INTO upload_marks (kind, key, ts_ms) SELECT 6, NEW.hazard_id, COALESCE(NEW.checked_ms, NEW.start_ms)"
+  "  WHERE NEW.hazard_id IS NOT NULL AND NEW.hazard_id IS NOT OLD.hazard_id; END;"
+  "DROP TRIGGER upload_mark_record_new;"
+  "CREATE TRIGGER upload_mark_record_new AFTER INSERT ON inspection_tasks WHEN NEW.plan IS NULL BEGIN"
+  " INSERT INTO upload_marks (kind, key, ts_ms) SELECT 5, NEW.id, NEW.checked_ms WHERE NEW.check_status IS NOT NULL;"
+  " INSERT INTO upload_marks (kind, key, ts_ms) SELECT 4, NEW.measure, NEW.start_ms"
+  "  WHERE NOT EXISTS (SELECT 1 FROM inspection_tasks t WHERE t.measure = NEW.measure AND t.id != NEW.id"
+  "  AND t.start_ms <= NEW.start_ms); END;",
 };
 
 const unsigned store_n_migrations = sizeof store_migrations / sizeof store_migrations[0];

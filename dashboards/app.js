@@ -133,7 +133,7 @@ const I18N = {
 const app = {
   lang: 'zh',
   view: 'risk',
-  data: {riskMap: null, alarms: null, hazards: null, inspections: null},
+  data: {riskMap: null, sitePlan: null, alarms: null, hazards: null, inspections: null},
   detail: null,          /* {id, body} of the open hazard, body null while loading */
   lastOk: 0,             /* wall time of the last poll that fully succeeded */
   failing: false,
@@ -251,14 +251,15 @@ async function poll() {
   const withLedger = app.tick % LEDGER_EVERY === 0;
   app.tick++;
   try {
-    const jobs = [getJSON('/api/v1/alarms'), getJSON('/api/v1/risk-map')];
+    const jobs = [getJSON('/api/v1/alarms'), getJSON('/api/v1/risk-map'), getJSON('/api/v1/site-plan')];
     if (withLedger) {
       jobs.push(getJSON('/api/v1/hazards?state=all&limit=200'), getJSON('/api/v1/inspections?status=all'));
       if (app.me) jobs.push(getJSON('/api/v1/inspections?mine=1'));
     }
-    const [alarms, riskMap, hazards, inspections, mine] = await Promise.all(jobs);
+    const [alarms, riskMap, sitePlan, hazards, inspections, mine] = await Promise.all(jobs);
     app.data.alarms = alarms.alarms;
     app.data.riskMap = riskMap;
+    app.data.sitePlan = sitePlan;
     if (withLedger) {
       app.data.hazards = hazards.hazards;
       app.data.inspections = inspections.inspections;
@@ -550,6 +551,7 @@ function renderInspections() {
 
 function render() {
   renderRisk();
+  renderPlan();
   renderAlarms();
   renderHazards();
   renderInspections();
@@ -626,6 +628,7 @@ function init() {
   initLedger();
   initTrend();
   initAssess();
+  initPlan();
   applyLanguage();
   setInterval(updateFreshness, 1000);
   poll();

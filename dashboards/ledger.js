@@ -41,7 +41,7 @@ Object.assign(I18N.zh, {
   'ph.err.partial': '记录已保存，但照片未上传：{m}',
   'five.liable_person': '责任人', 'five.rectify_measures': '措施', 'five.cost': '资金', 'five.deadline_ms': '时限',
   'five.contingency_plan': '预案',
-  'plan.annual': '全年排查计划', 'plan.special': '专项排查', 'plan.seasonal': '季节性排查', 'plan.holiday': '节假日排查',
+  'ip.annual': '全年排查计划', 'ip.special': '专项排查', 'ip.seasonal': '季节性排查', 'ip.holiday': '节假日排查',
   'insp.mine': '今日我的任务', 'insp.all': '全部任务', 'insp.complete': '完成排查', 'insp.completeTitle': '完成排查',
   'insp.result': '排查结果', 'insp.note': '说明', 'insp.what': '排查内容：{w}', 'insp.actions': '操作',
   'insp.done': '排查任务已完成：{m}', 'insp.noneMine': '今天没有分配给您的待排查任务',
@@ -81,8 +81,8 @@ Object.assign(I18N.en, {
   'ph.err.507': 'Photo storage is full: tell an administrator.', 'ph.err.partial': 'Saved, but the photo was not uploaded: {m}',
   'five.liable_person': 'person', 'five.rectify_measures': 'measures', 'five.cost': 'cost', 'five.deadline_ms': 'deadline',
   'five.contingency_plan': 'contingency plan',
-  'plan.annual': 'Annual plan', 'plan.special': 'Special inspection', 'plan.seasonal': 'Seasonal inspection',
-  'plan.holiday': 'Holiday inspection',
+  'ip.annual': 'Annual plan', 'ip.special': 'Special inspection', 'ip.seasonal': 'Seasonal inspection',
+  'ip.holiday': 'Holiday inspection',
   'insp.mine': 'My tasks today', 'insp.all': 'All tasks', 'insp.complete': 'Complete', 'insp.completeTitle': 'Complete the inspection',
   'insp.result': 'Result', 'insp.note': 'Note', 'insp.what': 'What to check: {w}', 'insp.actions': 'Actions',
   'insp.done': 'Inspection completed: {m}', 'insp.noneMine': 'No open tasks assigned to you today',
@@ -410,12 +410,12 @@ function measureText(id) { return app.names.measures[id] || id || '—'; }
 /* What a task checks: its measure, or its plan (专项/季节性/节假日排查, 全年计划) by kind and name. */
 function taskTitle(task) {
   if (!task.plan) return measureText(task.measure);
-  return `${label('plan', task.plan.kind)} · ${task.plan.name || task.plan.id}`;
+  return `${label('ip', task.plan.kind)} · ${task.plan.name || task.plan.id}`;
 }
 
 /* A plan task's checklist: a result (正常 / 存在隐患 / 其他) and a note per item. */
 function planFields(plan) {
-  return [h('p', {class: 'what-check'}, `${label('plan', plan.kind)} · ${plan.name || plan.id}`),
+  return [h('p', {class: 'what-check'}, `${label('ip', plan.kind)} · ${plan.name || plan.id}`),
     ...(plan.checklist || []).map((item, i) => h('fieldset', {class: 'results'}, h('legend', null, `${i + 1}. ${item}`),
       ...[0, 1, 3].map((c) => h('label', {class: 'radio'},
         h('input', {type: 'radio', name: 'item-' + i, value: String(c), required: true, checked: c === 0}),

@@ -165,8 +165,8 @@ void hazard_change_release(struct hazard_change *hc)
 static const char *const ledger__sql_insert =
   "INSERT INTO hazards (id, code, danger_level, danger_src, danger_manage_type, hazard_danger_type,"
   " danger_state, description, reason, liable_person, deadline_ms, reporter, hazard_source, unit, event,"
-  " measure, rule, alarm_id, occurrences, created_ms, updated_ms)"
-  " VALUES (?1, ?2, ?3, 9, 1, 1, 0, ?4, ?5, ?6, ?7, 'system', ?8, ?9, ?10, ?11, ?12, ?13, 1, ?14, ?14)";
+  " measure, rule, alarm_id, occurrences, created_ms, updated_ms, management_classification)"
+  " VALUES (?1, ?2, ?3, 9, 1, 1, 0, ?4, ?5, ?6, ?7, 'system', ?8, ?9, ?10, ?11, ?12, ?13, 1, ?14, ?14, 2)";
 static const char *const ledger__sql_bump =
   "UPDATE hazards SET occurrences = occurrences + 1, updated_ms = ?2 WHERE id = ?1";
 static const char *const ledger__sql_occurrence =

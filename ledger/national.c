@@ -224,6 +224,8 @@ static void national__assign_done(void *arg, int rc)
 static int national__collect(const struct dg_config *cfg, struct national__assign *a)
 {
   int rc = 0;
+  for (size_t i = 0; cfg->national && !rc && i < cfg->national->n_tasks; i++)
+    rc = national__push(a, NATIONAL_TASK, cfg->national->tasks[i].key, cfg->national->tasks[i].measure);
   for (size_t s = 0; !rc && s < cfg->n_sources; s++) {
     const struct dg_hazard_source *hs = &cfg->sources[s];
     rc = national__push(a, NATIONAL_SOURCE, hs->id, NULL);
@@ -468,10 +470,11 @@ static const char *const national__sql_task_start = "SELECT min(start_ms) FROM i
 
 /* The standing inspection task of a measure (national: one row per measure; every measure has
  * inspection periods, a monitored one judged from its monitoring). */
-static void national__task(struct national__ctx *x, cJSON *root, const struct national__measure *m, int deleted)
+static void national__task_row(struct national__ctx *x, cJSON *root, const struct national__measure *m, int deleted,
+                              const struct dg_national_task *bb)
 {
   char ref[37];
-  cJSON *o = national__model_record(x, NATIONAL_TASK, m->id, deleted);
+  cJSON *o = national__model_record(x, NATIONAL_TASK, bb ? bb->key : m->id, deleted);
   if (!o) return;
   int64_t start = 0;
   sqlite3_stmt *st = store_stmt(x->c, national__sql_task_start);
@@ -482,19 +485,27 @@ static void national__task(struct national__ctx *x, cJSON *root, const struct na
   } else {
     x->failed = 1;
   }
-  if (!start) national__uuid(x, NATIONAL_TASK, m->id, ref, NULL, &start);
+  if (!start) national__uuid(x, NATIONAL_TASK, bb ? bb->key : m->id, ref, NULL, &start);
   national__str(o, "riskMeasureId", national__ref(x, NATIONAL_MEASURE, m->id, ref));
   national__str(o, "troubleshootContent", m->troubleshoot ? m->troubleshoot : m->desc);
-  cJSON_AddNumberToObject(o, "checkCycle", m->cycle_n);
-  national__str(o, "checkCycleUnit", national_cycle_unit(m->cycle_unit));
+  int unit = bb ? bb->cycle_unit : m->cycle_unit;
+  cJSON_AddNumberToObject(o, "checkCycle", bb ? bb->cycle_n : m->cycle_n);
+  national__str(o, "checkCycleUnit", national_cycle_unit(unit));
   national__time(x, o, "taskStartTime", start);
   /* work hours only matter for an hourly cycle; the daemon inspects around the clock */
-  national__str(o, "workStartTime", m->cycle_unit == INSPECT_HOUR ? "0:00:00" : NULL);
-  national__str(o, "workEndTime", m->cycle_unit == INSPECT_HOUR ? "23:59:59" : NULL);
+  national__str(o, "workStartTime", unit == INSPECT_HOUR ? "0:00:00" : NULL);
+  national__str(o, "workEndTime", unit == INSPECT_HOUR ? "23:59:59" : NULL);
   national__int_str(o, "workDayType", m->work_days ? 1 : 0);
-  national__int_str(o, "workType", 0);
-  cJSON_AddNullToObject(o, "taskNum");
+  /* 0 日常任务; 包保 tasks: 1 主要负责人 2 技术负责人 3 操作负责人 with the checklist item */
+  national__int_str(o, "workType", bb ? bb->work_type : 0);
+  if (bb) national__int_str(o, "taskNum", bb->task_num);
+  else cJSON_AddNullToObject(o, "taskNum");
   cJSON_AddItemToArray(national__arr(root, NATIONAL_TASK), o);
+}
+
+static void national__task(struct national__ctx *x, cJSON *root, const struct national__measure *m, int deleted)
+{
+  national__task_row(x, root, m, deleted, NULL);
 }
 
 static void national__measure(struct national__ctx *x, cJSON *root, const struct dg_measure *me)
@@ -506,6 +517,8 @@ static void national__measure(struct national__ctx *x, cJSON *root, const struct
                                 me->classify3, me->troubleshoot, me->data_src, cy.n, (int)cy.unit, me->work_days};
   national__measure_fields(x, root, &m, 0);
   national__task(x, root, &m, 0);
+  for (size_t i = 0; i < x->nat->n_tasks; i++)
+    if (!strcmp(x->nat->tasks[i].measure, me->id)) national__task_row(x, root, &m, 0, &x->nat->tasks[i]);
 }
 
 /* ---- deleted model entities ---- */
@@ -518,6 +531,10 @@ static const char *const national__sql_snapshot =
 
 static bool national__live(const struct dg_config *cfg, int kind, const char *id)
 {
+  if (kind == NATIONAL_TASK && strchr(id, '#')) {
+    const struct dg_national_task *t = national_config_task(cfg->national, id);
+    return t && national__live(cfg, NATIONAL_MEASURE, t->measure);
+  }
   for (size_t s = 0; s < cfg->n_sources; s++) {
     const struct dg_hazard_source *hs = &cfg->sources[s];
     if (kind == NATIONAL_SOURCE && !strcmp(hs->id, id)) return true;
@@ -587,6 +604,7 @@ static void national__gone_one(struct national__ctx *x, cJSON *root, int kind, c
     cJSON_AddItemToArray(national__arr(root, kind), o);
     return;
   }
+  if (kind == NATIONAL_TASK && strchr(id, '#')) return; /* a 包保 task the platform never had */
   cJSON *snap = national__snapshot(x, kind, id);
   if (kind == NATIONAL_MEASURE || kind == NATIONAL_TASK) {
     const cJSON *cy = cJSON_GetObjectItem(snap, "check_cycle");
@@ -696,13 +714,19 @@ static const char *const national__sql_hazards =
   " (SELECT group_concat('/api/v1/attachments/' || a.id) FROM attachments a WHERE a.hazard_id = h.id"
   "   AND a.stage = 'discover'),"
   " (SELECT group_concat('/api/v1/attachments/' || a.id) FROM attachments a WHERE a.hazard_id = h.id"
-  "   AND a.stage IN ('rectify', 'verify'))"
+  "   AND a.stage IN ('rectify', 'verify')), h.management_classification, h.occurrence_link"
   " FROM hazards h JOIN national_ids n ON n.kind = 'hazard' AND n.key = CAST(h.id AS TEXT)"
   " WHERE h.danger_state >= 0 AND h.updated_ms > ?1 ORDER BY h.id";
 
 static const char *national__col(sqlite3_stmt *st, int i)
 {
   return (const char *)sqlite3_column_text(st, i);
+}
+
+static void national__opt_int(cJSON *o, const char *k, sqlite3_stmt *st, int i)
+{
+  if (sqlite3_column_type(st, i) == SQLITE_NULL) cJSON_AddNullToObject(o, k);
+  else cJSON_AddNumberToObject(o, k, sqlite3_column_int(st, i));
 }
 
 /* dangerName: the first line of the description, at most 100 bytes, cut on a UTF-8 boundary. */
@@ -752,6 +776,9 @@ static void national__hazard(struct national__ctx *x, cJSON *root, sqlite3_stmt 
   national__int_str(o, "dangerState", state);
   national__str(o, "dangerImg", national__col(st, 22));
   national__str(o, "dangerAcceptImg", national__col(st, 23));
+  /* W: 人物管理分类 1 人的不安全行为 2 物的不安全状态 3 管理上的缺陷; 发生环节 1 设计 … 10 运输 */
+  national__opt_int(o, "managementClassification", st, 24);
+  national__opt_int(o, "occurrenceLink", st, 25);
   cJSON_AddItemToArray(national__arr(root, NATIONAL_HAZARD), o);
 }
 

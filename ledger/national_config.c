@@ -1,6 +1,7 @@
 #include "national_config.h"
 
 #include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -35,7 +36,7 @@ bool national_credit_code_valid(const char *code)
 
 static const char *const national_config__formats[] = {"compact", "iso", NULL};
 
-enum { NAT_COMPANY, NAT_CREDIT, NAT_TIME, NAT_BASE, NAT_CODES, NAT_UPLOAD };
+enum { NAT_COMPANY, NAT_CREDIT, NAT_TIME, NAT_BASE, NAT_CODES, NAT_UPLOAD, NAT_TASKS };
 static const struct dg_yfield national_config__fields[] = {
   [NAT_COMPANY] = YF_STR("company_code", struct dg_national, company_code, DG_YF_REQ),
   [NAT_CREDIT] = YF_STR("credit_code", struct dg_national, credit_code, DG_YF_REQ),
@@ -43,10 +44,11 @@ static const struct dg_yfield national_config__fields[] = {
   [NAT_BASE] = YF_NUM("risk_class_base", DG_YK_INT, struct dg_national, risk_class_base, 0, 0, 1),
   [NAT_CODES] = YF_NODE("hazard_codes", 0),
   [NAT_UPLOAD] = YF_NODE("upload", 0),
+  [NAT_TASKS] = YF_NODE("responsibility_tasks", 0),
 };
 
 enum { UP_URL, UP_TOKEN, UP_TOKEN_FILE, UP_HEADER, UP_KEY, UP_KEY_FILE, UP_PAGE, UP_INTERVAL, UP_TIMEOUT, UP_BACKOFF,
-       UP_CODE, UP_PATHS };
+       UP_CODE, UP_PATHS, UP_REFUSALS, UP_REFUSE };
 static const struct dg_yfield national_config__upload_fields[] = {
   [UP_URL] = YF_STR("url", struct dg_national_upload, url, DG_YF_REQ),
   [UP_TOKEN] = YF_STR("token", struct dg_national_upload, token, 0),
@@ -60,6 +62,8 @@ static const struct dg_yfield national_config__upload_fields[] = {
   [UP_BACKOFF] = YF_NUM("max_backoff_s", DG_YK_U32, struct dg_national_upload, max_backoff_s, 0, 1, 86400),
   [UP_CODE] = YF_NUM("success_code", DG_YK_INT, struct dg_national_upload, success_code, 0, 0, 999999),
   [UP_PATHS] = YF_NODE("paths", 0),
+  [UP_REFUSALS] = YF_NUM("max_refusals", DG_YK_U32, struct dg_national_upload, max_refusals, 0, 1, 1000),
+  [UP_REFUSE] = YF_NODE("refuse_codes", 0),
 };
 
 /* upload.paths: one optional path per record type (enum national_kind order). */
@@ -95,6 +99,80 @@ static int national_config__paths(struct dg_ycheck *y, const struct dg_ynode *n,
   return rc;
 }
 
+static int national_config__refuse_code(struct dg_ycheck *y, const struct dg_ynode *n, void *item, size_t i)
+{
+  long long v = 0;
+  (void)i;
+  int rc = dg_yc_int(y, n, -999999, 999999, &v);
+  *(long *)item = (long)v;
+  return rc;
+}
+
+static int national_config__refuse(struct dg_ycheck *y, const struct dg_ynode *n, void *obj)
+{
+  struct dg_national_upload *u = obj;
+  return dg_yc_list(y, n, sizeof *u->refuse_codes, &u->refuse_codes, &u->n_refuse_codes, national_config__refuse_code);
+}
+
+static const char *const national_config__roles[] = {"principal", "technical", "operational", NULL};
+static const char *const national_config__units[] = {"小时", "天", "月", "年", NULL};
+
+enum { NT_MEASURE, NT_ROLE, NT_NUM, NT_CYCLE };
+static const struct dg_yfield national_config__task_fields[] = {
+  [NT_MEASURE] = YF_STR("measure", struct dg_national_task, measure, DG_YF_REQ),
+  [NT_ROLE] = YF_ENUM("role", struct dg_national_task, work_type, DG_YF_REQ, national_config__roles),
+  [NT_NUM] = YF_NUM("task_num", DG_YK_INT, struct dg_national_task, task_num, DG_YF_REQ, 1, 10),
+  [NT_CYCLE] = YF_NODE("check_cycle", 0),
+};
+enum { NC_N, NC_UNIT };
+static const struct dg_yfield national_config__cycle_fields[] = {
+  [NC_N] = YF_NUM("n", DG_YK_INT, struct dg_national_task, cycle_n, DG_YF_REQ, 1, 9999),
+  [NC_UNIT] = YF_ENUM("unit", struct dg_national_task, cycle_unit, DG_YF_REQ, national_config__units),
+};
+
+static int national_config__cycle(struct dg_ycheck *y, const struct dg_ynode *n, void *obj)
+{
+  struct dg_yseen s;
+  return DG_YC_MAP(y, n, national_config__cycle_fields, obj, &s);
+}
+
+/* The 包保 checklist's frequencies: principal every quarter, technical every month, operational
+ * every week; its items run 1..9, 1..9 and 1..10. */
+static int national_config__task(struct dg_ycheck *y, const struct dg_ynode *n, void *item, size_t i)
+{
+  static const int cycle_n[] = {0, 3, 1, 7}, cycle_unit[] = {0, 3, 3, 2}, max_num[] = {0, 9, 9, 10};
+  struct dg_national_task *t = item;
+  struct dg_yseen s;
+  (void)i;
+  int rc = DG_YC_MAP(y, n, national_config__task_fields, t, &s);
+  if (!rc && t->task_num > max_num[t->work_type])
+    rc = dg_yc_failk(y, s.val[NT_NUM], "task_num", "expected an item 1..%d of the %s checklist, got %d",
+                     max_num[t->work_type], national_config__roles[t->work_type - 1], t->task_num);
+  if (!rc) rc = dg_yc_under(y, s.val[NT_CYCLE], "check_cycle", t, national_config__cycle);
+  if (!rc && !t->cycle_n) {
+    t->cycle_n = cycle_n[t->work_type];
+    t->cycle_unit = cycle_unit[t->work_type];
+  }
+  if (rc) return rc;
+  snprintf(t->key, sizeof t->key, "%.120s#%d#%d", t->measure, t->work_type, t->task_num);
+  t->line = n->line;
+  t->col = n->col;
+  return 0;
+}
+
+static int national_config__tasks(struct dg_ycheck *y, const struct dg_ynode *n, void *obj)
+{
+  struct dg_national *nat = obj;
+  int rc = dg_yc_list(y, n, sizeof *nat->tasks, &nat->tasks, &nat->n_tasks, national_config__task);
+  for (size_t i = 0; !rc && i < nat->n_tasks; i++)
+    for (size_t j = 0; j < i; j++)
+      if (!strcmp(nat->tasks[i].key, nat->tasks[j].key))
+        return dg_yc_fail_at(y, nat->tasks[i].line, nat->tasks[i].col,
+                             "measure '%.64s' already has task %d of this role (line %d)", nat->tasks[i].measure,
+                             nat->tasks[i].task_num, nat->tasks[j].line);
+  return rc;
+}
+
 static int national_config__upload(struct dg_ycheck *y, const struct dg_ynode *n, void *obj)
 {
   static const char *const schemes[] = {"http://", "https://", NULL};
@@ -102,7 +180,7 @@ static int national_config__upload(struct dg_ycheck *y, const struct dg_ynode *n
   struct dg_national_upload *u = nat->upload = calloc(1, sizeof *u);
   if (!u) return dg_yc_oom(y);
   *u = (struct dg_national_upload){.page_size = 20, .interval_s = 60, .timeout_s = 10, .max_backoff_s = 300,
-                                   .success_code = 200};
+                                   .success_code = 200, .max_refusals = 5};
   struct dg_yseen s;
   int rc = DG_YC_MAP(y, n, national_config__upload_fields, u, &s);
   if (!rc) rc = dg_yc_secret(y, &s, national_config__upload_fields, UP_TOKEN, UP_TOKEN_FILE, &u->token);
@@ -113,6 +191,7 @@ static int national_config__upload(struct dg_ycheck *y, const struct dg_ynode *n
     rc = dg_yc_failk(y, s.val[UP_KEY] ? s.val[UP_KEY] : s.val[UP_KEY_FILE], "aes_key",
                      "expected a key of 16 bytes (AES-128)");
   if (!rc) rc = dg_yc_under(y, s.val[UP_PATHS], "paths", u, national_config__paths);
+  if (!rc) rc = dg_yc_under(y, s.val[UP_REFUSE], "refuse_codes", u, national_config__refuse);
   if (!rc && !u->token_header && !(u->token_header = strdup("token"))) rc = dg_yc_oom(y);
   for (int i = 0; !rc && i < 9; i++)
     if (!u->paths[i] && !(u->paths[i] = strdup(national_config__default_paths[i]))) rc = dg_yc_oom(y);
@@ -161,6 +240,7 @@ int national_config_parse(struct cfg_ctx *x, const struct dg_ynode *n)
   }
   if (!rc) rc = dg_yc_under(y, s.val[NAT_CODES], "hazard_codes", nat, national_config__codes);
   if (!rc) rc = dg_yc_under(y, s.val[NAT_UPLOAD], "upload", nat, national_config__upload);
+  if (!rc) rc = dg_yc_under(y, s.val[NAT_TASKS], "responsibility_tasks", nat, national_config__tasks);
   return rc;
 }
 
@@ -171,9 +251,30 @@ static bool national_config__has_source(const struct dg_config *c, const char *i
   return false;
 }
 
+static bool national_config__has_measure(const struct dg_config *c, const char *id)
+{
+  for (size_t s = 0; s < c->n_sources; s++)
+    for (size_t u = 0; u < c->sources[s].n_units; u++)
+      for (size_t e = 0; e < c->sources[s].units[u].n_events; e++) {
+        const struct dg_event *ev = &c->sources[s].units[u].events[e];
+        for (size_t m = 0; m < ev->n_measures; m++)
+          if (!strcmp(ev->measures[m].id, id)) return true;
+      }
+  return false;
+}
+
 int national_config_check(struct cfg_ctx *x)
 {
   const struct dg_national *nat = x->c->national;
+  for (size_t i = 0; nat && i < nat->n_tasks; i++) {
+    const struct dg_national_task *t = &nat->tasks[i];
+    if (national_config__has_measure(x->c, t->measure)) continue;
+    size_t mark = dg_yc_path_key(&x->y, "national");
+    dg_yc_path_key(&x->y, "responsibility_tasks");
+    int rc = dg_yc_fail_at(&x->y, t->line, t->col, "unknown control measure '%.64s'", t->measure);
+    dg_yc_path_restore(&x->y, mark);
+    return rc;
+  }
   for (size_t i = 0; nat && i < nat->n_codes; i++) {
     const struct dg_national_code *c = &nat->codes[i];
     if (national_config__has_source(x->c, c->source)) continue;
@@ -193,6 +294,13 @@ const char *national_config_hazard_code(const struct dg_national *n, const char 
   return id;
 }
 
+const struct dg_national_task *national_config_task(const struct dg_national *n, const char *key)
+{
+  for (size_t i = 0; n && key && i < n->n_tasks; i++)
+    if (!strcmp(n->tasks[i].key, key)) return &n->tasks[i];
+  return NULL;
+}
+
 void national_config_free(struct dg_config *c)
 {
   struct dg_national *n = c->national;
@@ -208,8 +316,11 @@ void national_config_free(struct dg_config *c)
     free(n->upload->token);
     free(n->upload->token_header);
     free(n->upload->aes_key);
+    free(n->upload->refuse_codes);
     free(n->upload);
   }
+  for (size_t i = 0; i < n->n_tasks; i++) free(n->tasks[i].measure);
+  free(n->tasks);
   free(n->company_code);
   free(n->credit_code);
   free(n);

@@ -9,6 +9,7 @@
 #include "attach.h"
 #include "log.h"
 #include "national.h"
+#include "upload_journal.h"
 
 struct upload__kind {
   char last_error[256];
@@ -20,12 +21,16 @@ struct upload {
   const struct dg_config *const *cfgp;
   struct store *store;
   struct httpc *httpc;
-  uv_timer_t scan_timer, send_timer;
-  int handles_open, jobs, in_flight, closing, scanning, rescan;
+  uv_timer_t scan_timer, send_timer, kick_timer;
+  int handles_open, jobs, in_flight, closing, scanning, rescan, reconcile;
   unsigned failures;
+  int single;     /* a page was refused: one record a page until the platform takes one */
   /* the page in flight */
   int page_kind;
   int64_t page_first, page_last;
+  /* the journal: marks turned into versions, reconciliation counts */
+  uint64_t marks_seen, recon_model, recon_missed, dead_lettered;
+  int64_t recon_ms, pass_mark;
   struct upload__kind kinds[NATIONAL_N_KINDS];
 };
 
@@ -58,140 +63,68 @@ char *upload_encrypt(const char *key, const char *text, size_t len)
   return out;
 }
 
-/* ---- the journal: queueing changed records (writer thread) ----------------------------------- */
-
-struct upload__item {
-  int kind;
-  char uuid[37], sha[65];
-  char *body;
-};
-
-struct upload__batch {
-  struct upload *u;
-  struct upload__item *v;
-  size_t n;
-  int64_t now;
-};
-
-static const char *const upload__sql_state = "SELECT sha256 FROM upload_state WHERE uuid = ?1";
-static const char *const upload__sql_queue =
-  "INSERT INTO upload_queue (kind, uuid, body, queued_ms) VALUES (?1, ?2, ?3, ?4)";
-static const char *const upload__sql_put_state =
-  "INSERT OR REPLACE INTO upload_state (uuid, kind, sha256) VALUES (?1, ?2, ?3)";
-
-static int upload__queue_one(struct store_conn *c, const struct upload__item *it, int64_t now)
-{
-  sqlite3_stmt *st = store_stmt(c, upload__sql_state);
-  if (!st) return SQLITE_ERROR;
-  store_bind_text(st, 1, it->uuid);
-  int step = sqlite3_step(st);
-  int same = step == SQLITE_ROW && !strcmp((const char *)sqlite3_column_text(st, 0), it->sha);
-  sqlite3_reset(st);
-  if (step != SQLITE_ROW && step != SQLITE_DONE) return step;
-  if (same) return SQLITE_OK;
-  if (!(st = store_stmt(c, upload__sql_queue))) return SQLITE_ERROR;
-  sqlite3_bind_int(st, 1, it->kind);
-  store_bind_text(st, 2, it->uuid);
-  store_bind_text(st, 3, it->body);
-  sqlite3_bind_int64(st, 4, now);
-  int rc = store_step_done(st);
-  if (rc != SQLITE_OK || !(st = store_stmt(c, upload__sql_put_state))) return rc ? rc : SQLITE_ERROR;
-  store_bind_text(st, 1, it->uuid);
-  sqlite3_bind_int(st, 2, it->kind);
-  store_bind_text(st, 3, it->sha);
-  return store_step_done(st);
-}
-
-static int upload__queue_work(struct store_conn *c, void *arg)
-{
-  struct upload__batch *b = arg;
-  int rc = SQLITE_OK;
-  for (size_t i = 0; rc == SQLITE_OK && i < b->n; i++) rc = upload__queue_one(c, &b->v[i], b->now);
-  return rc;
-}
+/* ---- the journal: turning change marks into versions (upload_journal.h) -------------------- */
 
 static void upload__pump(struct upload *u);
 static void upload__on_send_timer(uv_timer_t *t);
-static void upload__scan(struct upload *u);
+static void upload__scan(struct upload *u, int reconcile);
 
-static void upload__batch_free(struct upload__batch *b)
+static void upload__pass_done(void *arg, int rc, const struct upload_pass_count *n)
 {
-  for (size_t i = 0; i < b->n; i++) free(b->v[i].body);
-  free(b->v);
-  free(b);
-}
-
-static void upload__queue_done(void *arg, int rc)
-{
-  struct upload__batch *b = arg;
-  struct upload *u = b->u;
-  if (rc != SQLITE_OK) DG_WARN("upload", "queueing changed records failed: %s", sqlite3_errstr(rc));
-  upload__batch_free(b);
+  struct upload *u = arg;
   u->jobs--;
   u->scanning = 0;
-  if (u->rescan) upload__scan(u);
+  if (!rc) {
+    u->marks_seen += n->marks;
+    u->recon_model += n->model;
+    u->recon_missed += n->missed;
+    if (n->missed) DG_WARN("upload", "reconciliation found %u changed records without a change mark", n->missed);
+  }
+  if (u->rescan && !u->closing) upload_kick(u); /* from a timer: see upload__on_scan */
   upload__pump(u);
   upload__maybe_free(u);
 }
 
-/* The document's records as items (body, digest). 0 or -ENOMEM. */
-static int upload__items(const cJSON *doc, struct upload__batch *b)
-{
-  size_t total = 0;
-  for (int k = 0; k < NATIONAL_N_KINDS; k++) total += (size_t)cJSON_GetArraySize(cJSON_GetObjectItem(doc, national_kind_key(k)));
-  if (!(b->v = calloc(total + 1, sizeof *b->v))) return -ENOMEM;
-  for (int k = 0; k < NATIONAL_N_KINDS; k++) {
-    const cJSON *r;
-    cJSON_ArrayForEach(r, cJSON_GetObjectItem(doc, national_kind_key(k)))
-    {
-      struct upload__item *it = &b->v[b->n];
-      const char *id = cJSON_GetStringValue(cJSON_GetObjectItem(r, "id"));
-      if (!id || !(it->body = cJSON_PrintUnformatted(r))) return -ENOMEM;
-      it->kind = k;
-      snprintf(it->uuid, sizeof it->uuid, "%s", id);
-      if (attach_sha256_hex(it->body, strlen(it->body), it->sha)) return -EIO;
-      b->n++;
-    }
-  }
-  return 0;
-}
-
-/* After the UUIDs are stored: builds the national document from what is committed and queues
- * what changed. */
+/* After the UUIDs are stored: the marks were read before (u->pass_mark), the document is built
+ * from a later snapshot, so it holds every marked change with its UUID. */
 static void upload__scan_ids_done(void *arg, int rc)
 {
   struct upload *u = arg;
   u->jobs--;
   const struct dg_config *cfg = *u->cfgp;
-  if (rc || u->closing || !upload__cfg(u)) {
+  int reconcile = u->reconcile;
+  int64_t max_mark = u->pass_mark;
+  if (rc || max_mark < 0 || u->closing || !upload__cfg(u) || (!max_mark && !reconcile)) {
     u->scanning = 0;
+    if (u->rescan) upload_kick(u);
     upload__maybe_free(u);
     return;
   }
   cJSON *doc = national_build(cfg, store_reader(u->store), 0);
-  struct upload__batch *b = calloc(1, sizeof *b);
-  rc = doc && b ? upload__items(doc, b) : -ENOMEM;
-  cJSON_Delete(doc);
-  if (b) {
-    b->u = u;
-    b->now = dg_wall_ms();
-  }
-  if (!rc) rc = store_submit(u->store, upload__queue_work, upload__queue_done, b);
+  rc = doc ? upload_journal_pass(u->store, doc, max_mark, reconcile, upload__pass_done, u) : -EIO;
   if (rc) {
     DG_WARN("upload", "reading the records to upload failed: %s", strerror(-rc));
-    if (b) upload__batch_free(b);
     u->scanning = 0;
+    upload__maybe_free(u);
     return;
+  }
+  if (reconcile) {
+    u->reconcile = 0;
+    u->recon_ms = dg_wall_ms();
   }
   u->jobs++;
 }
 
-/* Stores the UUIDs of new records (a writer job, not waited for), then scans. */
-static void upload__scan(struct upload *u)
+/* Stores the UUIDs of new records (a writer job, not waited for), then runs a pass. */
+static void upload__scan(struct upload *u, int reconcile)
 {
-  if (u->scanning) u->rescan = 1; /* a change committed after that scan read the database */
+  if (reconcile) u->reconcile = 1;
+  if (u->scanning) u->rescan = 1; /* a change committed after that pass read the marks */
   if (u->closing || !upload__cfg(u) || u->scanning) return;
   u->rescan = 0;
+  /* read before the UUIDs are stored: every marked row then has its UUID in the document */
+  u->pass_mark = upload_journal_last_mark(store_reader(u->store));
+  if (u->pass_mark < 0 || (!u->pass_mark && !u->reconcile)) return; /* a read error: the next tick tries again */
   if (national_assign_submit(*u->cfgp, u->store, upload__scan_ids_done, u)) {
     DG_WARN("upload", "storing record UUIDs failed");
     return;
@@ -200,20 +133,30 @@ static void upload__scan(struct upload *u)
   u->jobs++;
 }
 
+/* Passes start from a timer, never inside another module's callback: a plant-model edit is
+ * committed and put in force within one API call, and its mark must be read with the new
+ * model in force. */
 static void upload__on_scan(uv_timer_t *t)
 {
-  upload__scan(t->data);
+  upload__scan(t->data, 0);
 }
 
 void upload_kick(struct upload *u)
 {
-  if (u) upload__scan(u);
+  if (u && !u->closing) uv_timer_start(&u->kick_timer, upload__on_scan, 0, 0);
+}
+
+void upload_reconcile(struct upload *u)
+{
+  if (!u || u->closing) return;
+  u->reconcile = 1;
+  upload_kick(u);
 }
 
 /* ---- sending --------------------------------------------------------------------------------- */
 
 static const char *const upload__sql_head =
-  "SELECT seq, kind, body FROM upload_queue WHERE acked_ms IS NULL ORDER BY seq LIMIT ?1";
+  "SELECT seq, kind, body FROM upload_queue WHERE acked_ms IS NULL AND dead_ms IS NULL ORDER BY seq LIMIT ?1";
 
 /* The head page: consecutive pending records of the first one's type, as a JSON array text. */
 static char *upload__page(struct upload *u, unsigned page_size)
@@ -259,44 +202,38 @@ static char *upload__page(struct upload *u, unsigned page_size)
 
 struct upload__ack {
   struct upload *u;
-  int kind, ok;
-  int64_t first, last, now;
-  char error[256];
+  struct upload_outcome o;
 };
-
-static const char *const upload__sql_ack =
-  "UPDATE upload_queue SET acked_ms = ?4, attempts = attempts + 1, last_error = NULL"
-  " WHERE seq BETWEEN ?1 AND ?2 AND kind = ?3 AND acked_ms IS NULL";
-static const char *const upload__sql_fail =
-  "UPDATE upload_queue SET attempts = attempts + 1, last_error = ?4"
-  " WHERE seq BETWEEN ?1 AND ?2 AND kind = ?3 AND acked_ms IS NULL";
 
 static int upload__ack_work(struct store_conn *c, void *arg)
 {
-  struct upload__ack *a = arg;
-  sqlite3_stmt *st = store_stmt(c, a->ok ? upload__sql_ack : upload__sql_fail);
-  if (!st) return SQLITE_ERROR;
-  sqlite3_bind_int64(st, 1, a->first);
-  sqlite3_bind_int64(st, 2, a->last);
-  sqlite3_bind_int(st, 3, a->kind);
-  if (a->ok) sqlite3_bind_int64(st, 4, a->now);
-  else store_bind_text(st, 4, a->error);
-  return store_step_done(st);
+  return upload_journal_record(c, &((struct upload__ack *)arg)->o);
 }
 
 static void upload__ack_done(void *arg, int rc)
 {
   struct upload__ack *a = arg;
   struct upload *u = a->u;
+  const struct upload_outcome *o = &a->o;
   u->jobs--;
   u->in_flight = 0;
   if (rc != SQLITE_OK) DG_WARN("upload", "recording the platform's answer failed: %s", sqlite3_errstr(rc));
-  if (a->ok && rc == SQLITE_OK) {
+  if (rc == SQLITE_OK && o->dead) {
+    u->dead_lettered++;
+    DG_WARN("upload", "%s seq %lld set aside (dead letter) after the platform refused it: %s",
+            national_kind_key(o->kind), (long long)o->first, o->error);
+  }
+  if (rc == SQLITE_OK && (o->answer == UPLOAD_TAKEN || o->dead)) {
     u->failures = 0;
-    u->kinds[a->kind].last_ack_ms = a->now;
+    if (o->answer == UPLOAD_TAKEN) {
+      u->single = 0;
+      u->kinds[o->kind].last_ack_ms = o->now;
+    }
     upload__pump(u);
   } else if (!u->closing) {
     const struct dg_national_upload *cfg = upload__cfg(u);
+    /* a refused page is sent again one record at a time, to find the record refused */
+    if (o->answer == UPLOAD_REFUSED && o->first != o->last) u->single = 1;
     unsigned shift = u->failures < 20 ? u->failures : 20;
     uint64_t delay = 1000ull << shift, cap = cfg ? cfg->max_backoff_s * 1000ull : 300000ull;
     u->failures++;
@@ -306,13 +243,25 @@ static void upload__ack_done(void *arg, int rc)
   upload__maybe_free(u);
 }
 
-/* The platform's success: a 2xx answer whose code (top level or data.code, number or text)
- * is the configured one. Otherwise why not, into err. */
-static int upload__success(long status, const char *error, const char *body, long want, char *err, size_t errlen)
+static int upload__refuse_code(const struct dg_national_upload *cfg, long code)
 {
+  for (size_t i = 0; cfg && i < cfg->n_refuse_codes; i++)
+    if (cfg->refuse_codes[i] == code) return 1;
+  return 0;
+}
+
+/* Classifies the platform's answer into o: taken (2xx and its code, top level or data.code,
+ * number or text, is success_code); refused (the platform read the page and said no: a 2xx
+ * with another code, or HTTP 400, 413, 422), which counts against the record; anything else
+ * (transport, timeout, 5xx, 401, 403, 408, 429 …) is transient and only delays the queue. */
+static void upload__classify(const struct dg_national_upload *cfg, long status, const char *error, const char *body,
+                             struct upload_outcome *o)
+{
+  long want = cfg ? cfg->success_code : 200;
   if (!status) {
-    snprintf(err, errlen, "transport: %s", error ? error : "failed");
-    return 0;
+    o->answer = UPLOAD_TRANSIENT;
+    snprintf(o->error, sizeof o->error, "transport: %s", error ? error : "failed");
+    return;
   }
   cJSON *j = body ? cJSON_Parse(body) : NULL;
   const cJSON *code = cJSON_GetObjectItem(j, "code");
@@ -320,32 +269,37 @@ static int upload__success(long status, const char *error, const char *body, lon
   long got = cJSON_IsNumber(code) ? (long)code->valuedouble : cJSON_IsString(code) ? strtol(code->valuestring, NULL, 10) : -1;
   const cJSON *msg = cJSON_GetObjectItem(j, "msg");
   if (!msg) msg = cJSON_GetObjectItem(cJSON_GetObjectItem(j, "data"), "msg");
-  int ok = status >= 200 && status < 300 && code && got == want;
-  if (!ok)
-    snprintf(err, errlen, "HTTP %ld, code %ld: %.160s", status, got,
+  int ok2xx = status >= 200 && status < 300;
+  if (ok2xx && code && got == want) o->answer = UPLOAD_TAKEN;
+  else if ((ok2xx && code) || status == 400 || status == 413 || status == 422) o->answer = UPLOAD_REFUSED;
+  else o->answer = UPLOAD_TRANSIENT;
+  if (o->answer != UPLOAD_TAKEN)
+    snprintf(o->error, sizeof o->error, "HTTP %ld, code %ld: %.160s", status, got,
              cJSON_IsString(msg) ? msg->valuestring : body ? body : "");
+  o->dead_letter = o->answer == UPLOAD_REFUSED && upload__refuse_code(cfg, got);
+  o->max_refusals = cfg ? cfg->max_refusals : 5;
   cJSON_Delete(j);
-  return ok;
 }
 
 static void upload__on_answer(void *ud, long status, const char *error, const char *body)
 {
   struct upload *u = ud;
-  const struct dg_national_upload *cfg = upload__cfg(u);
   struct upload__ack *a = calloc(1, sizeof *a);
   if (!a) {
     u->in_flight = 0;
     upload__maybe_free(u);
     return;
   }
-  *a = (struct upload__ack){u, u->page_kind, 0, u->page_first, u->page_last, dg_wall_ms(), ""};
-  a->ok = upload__success(status, error, body, cfg ? cfg->success_code : 200, a->error, sizeof a->error);
-  if (!a->ok) {
-    struct upload__kind *k = &u->kinds[a->kind];
-    snprintf(k->last_error, sizeof k->last_error, "%s", a->error);
-    k->last_error_ms = a->now;
-    DG_WARN("upload", "%s (seq %lld..%lld) not taken: %s", national_kind_key(a->kind), (long long)a->first,
-            (long long)a->last, a->error);
+  a->u = u;
+  a->o = (struct upload_outcome){.kind = u->page_kind, .first = u->page_first, .last = u->page_last,
+                                 .now = dg_wall_ms()};
+  upload__classify(upload__cfg(u), status, error, body, &a->o);
+  if (a->o.answer != UPLOAD_TAKEN) {
+    struct upload__kind *k = &u->kinds[a->o.kind];
+    snprintf(k->last_error, sizeof k->last_error, "%s", a->o.error);
+    k->last_error_ms = a->o.now;
+    DG_WARN("upload", "%s (seq %lld..%lld) not taken: %s", national_kind_key(a->o.kind), (long long)a->o.first,
+            (long long)a->o.last, a->o.error);
   }
   if (store_submit(u->store, upload__ack_work, upload__ack_done, a)) {
     u->in_flight = 0;
@@ -378,7 +332,7 @@ static void upload__pump(struct upload *u)
 {
   const struct dg_national_upload *cfg = upload__cfg(u);
   if (!cfg || u->closing || u->in_flight || uv_is_active((uv_handle_t *)&u->send_timer)) return;
-  char *page = upload__page(u, cfg->page_size);
+  char *page = upload__page(u, u->single ? 1 : cfg->page_size);
   if (!page) return;
   int rc = upload__post(u, cfg, page);
   free(page);
@@ -402,14 +356,16 @@ int upload_start(struct upload **out, uv_loop_t *loop, const struct dg_config *c
 {
   *out = NULL;
   const struct dg_config *c = *cfgp;
-  if (!c->national || !c->national->upload) return 0;
+  if (!c->national || !c->national->upload) return upload_journal_drop_marks(store);
   struct upload *u = calloc(1, sizeof *u);
   if (!u) return -ENOMEM;
   *u = (struct upload){.loop = loop, .cfgp = cfgp, .store = store, .httpc = httpc};
   uv_timer_init(loop, &u->scan_timer);
   uv_timer_init(loop, &u->send_timer);
-  u->scan_timer.data = u->send_timer.data = u;
-  u->handles_open = 2;
+  uv_timer_init(loop, &u->kick_timer);
+  u->scan_timer.data = u->send_timer.data = u->kick_timer.data = u;
+  u->handles_open = 3;
+  u->reconcile = 1; /* the safety net: the model file may have changed, and marks must have covered the rest */
   uint64_t every = c->national->upload->interval_s * 1000ull;
   uv_timer_start(&u->scan_timer, upload__on_scan, 0, every);
   *out = u;
@@ -429,15 +385,43 @@ void upload_close(struct upload *u)
   u->closing = 1;
   uv_close((uv_handle_t *)&u->scan_timer, upload__on_closed);
   uv_close((uv_handle_t *)&u->send_timer, upload__on_closed);
+  uv_close((uv_handle_t *)&u->kick_timer, upload__on_closed);
 }
 
 /* ---- status ---------------------------------------------------------------------------------- */
 
 static const char *const upload__sql_status =
-  "SELECT kind, count(*), min(queued_ms),"
+  "SELECT kind, sum(dead_ms IS NULL), min(CASE WHEN dead_ms IS NULL THEN queued_ms END),"
   " (SELECT q2.last_error FROM upload_queue q2 WHERE q2.kind = q.kind AND q2.acked_ms IS NULL"
-  "   AND q2.last_error IS NOT NULL ORDER BY q2.seq LIMIT 1)"
-  " FROM upload_queue q WHERE acked_ms IS NULL GROUP BY kind";
+  "   AND q2.last_error IS NOT NULL AND q2.retried_ms IS NULL ORDER BY q2.seq DESC LIMIT 1),"
+  " sum(dead_ms IS NOT NULL), min(CASE WHEN dead_ms IS NOT NULL THEN seq END)"
+  " FROM upload_queue q WHERE acked_ms IS NULL AND retried_ms IS NULL GROUP BY kind";
+
+static void upload__status_row(cJSON *j, sqlite3_stmt *st)
+{
+  cJSON_ReplaceItemInObject(j, "pending", cJSON_CreateNumber(sqlite3_column_int(st, 1)));
+  if (sqlite3_column_type(st, 2) != SQLITE_NULL)
+    cJSON_ReplaceItemInObject(j, "oldestPendingMs", cJSON_CreateNumber((double)sqlite3_column_int64(st, 2)));
+  const char *err = (const char *)sqlite3_column_text(st, 3);
+  if (err && cJSON_IsNull(cJSON_GetObjectItem(j, "lastError")))
+    cJSON_ReplaceItemInObject(j, "lastError", cJSON_CreateString(err));
+  cJSON_ReplaceItemInObject(j, "deadLettered", cJSON_CreateNumber(sqlite3_column_int(st, 4)));
+  if (sqlite3_column_type(st, 5) != SQLITE_NULL)
+    cJSON_ReplaceItemInObject(j, "oldestDeadSeq", cJSON_CreateNumber((double)sqlite3_column_int64(st, 5)));
+}
+
+static void upload__status_journal(struct upload *u, cJSON *o, struct store_conn *reader)
+{
+  cJSON *j = cJSON_AddObjectToObject(o, "journal");
+  sqlite3_stmt *st = store_stmt(reader, "SELECT count(*) FROM upload_marks");
+  cJSON_AddNumberToObject(j, "marksWaiting", st && sqlite3_step(st) == SQLITE_ROW ? sqlite3_column_int(st, 0) : 0);
+  if (st) sqlite3_reset(st);
+  cJSON_AddNumberToObject(j, "marksConsumed", u ? (double)u->marks_seen : 0);
+  cJSON_AddNumberToObject(j, "reconciledAtMs", u ? (double)u->recon_ms : 0);
+  cJSON_AddNumberToObject(j, "reconciledModel", u ? (double)u->recon_model : 0);
+  cJSON_AddNumberToObject(j, "reconciledMissed", u ? (double)u->recon_missed : 0);
+  cJSON_AddNumberToObject(j, "deadLetteredSinceStart", u ? (double)u->dead_lettered : 0);
+}
 
 cJSON *upload_status(struct upload *u, const struct dg_config *cfg, struct store_conn *reader)
 {
@@ -460,20 +444,19 @@ cJSON *upload_status(struct upload *u, const struct dg_config *cfg, struct store
     else cJSON_AddNullToObject(j, "lastError");
     cJSON_AddNumberToObject(j, "lastErrorMs", s ? (double)s->last_error_ms : 0);
     cJSON_AddNumberToObject(j, "lastAckMs", s ? (double)s->last_ack_ms : 0);
+    cJSON_AddNumberToObject(j, "deadLettered", 0);
+    cJSON_AddNullToObject(j, "oldestDeadSeq");
     cJSON_AddItemToArray(kinds, j);
   }
   sqlite3_stmt *st = store_stmt(reader, upload__sql_status);
-  double total = 0;
+  double total = 0, dead = 0;
   int step = SQLITE_ERROR;
   while (st && (step = sqlite3_step(st)) == SQLITE_ROW) {
     int k = sqlite3_column_int(st, 0);
     if (k < 0 || k >= NATIONAL_N_KINDS) continue;
     total += sqlite3_column_int(st, 1);
-    cJSON_ReplaceItemInObject(by[k], "pending", cJSON_CreateNumber(sqlite3_column_int(st, 1)));
-    cJSON_ReplaceItemInObject(by[k], "oldestPendingMs", cJSON_CreateNumber((double)sqlite3_column_int64(st, 2)));
-    const char *err = (const char *)sqlite3_column_text(st, 3);
-    if (err && cJSON_IsNull(cJSON_GetObjectItem(by[k], "lastError")))
-      cJSON_ReplaceItemInObject(by[k], "lastError", cJSON_CreateString(err));
+    dead += sqlite3_column_int(st, 4);
+    upload__status_row(by[k], st);
   }
   if (st) sqlite3_reset(st);
   if (step != SQLITE_DONE) {
@@ -481,5 +464,7 @@ cJSON *upload_status(struct upload *u, const struct dg_config *cfg, struct store
     return NULL;
   }
   cJSON_AddNumberToObject(o, "pending", total);
+  cJSON_AddNumberToObject(o, "deadLettered", dead);
+  upload__status_journal(u, o, reader);
   return o;
 }

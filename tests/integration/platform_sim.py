@@ -61,6 +61,13 @@ ENUMS = {
     "hazardDangerType": {str(i) for i in range(1, 9)},
     "dangerState": {"0", "1", "9"},
 }
+# numbers in the wwyt schema (Integer fields), optional on a hazard
+NUMBER_ENUMS = {
+    "managementClassification": {1, 2, 3},        # 人的不安全行为 物的不安全状态 管理上的缺陷
+    "occurrenceLink": set(range(1, 11)),           # 设计 … 运输
+}
+# 包保 tasks: workType 1 主要负责人 (checklist items 1-9), 2 技术负责人 (1-9), 3 操作负责人 (1-10)
+TASK_NUM_MAX = {"1": 9, "2": 9, "3": 10}
 UUID = re.compile(r"^([0-9a-fA-F]{32}|[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12})$")
 REFS = {  # field → (record type it names, may be null)
     "riskEvents": [("riskUnitId", "riskUnits", False)],
@@ -103,10 +110,12 @@ class Platform:
         self.records = {k: {} for k in REQUIRED}   # kind → id → latest accepted record
         self.arrivals = []                          # (kind, id, record) in the order accepted
         self.errors = []                            # rejections: (path, message)
+        self.refused = []                           # refused by self.refuse: (kind, id, record)
         self.posts = 0
         self.mode = "up"                            # up | down (HTTP 503) | slow (answer after delay_s)
         self.delay_s = 0
         self.received = threading.Event()           # set whenever a page was accepted
+        self.refuse = None                          # (kind, record) → an error code the platform answers, or None
         self.server = None
 
     # ---- checks ----
@@ -129,6 +138,15 @@ class Platform:
         for f, allowed in ENUMS.items():
             if f in rec and rec[f] is not None and rec[f] not in allowed:
                 return f"{kind}: {f} = {rec[f]!r} not in the national list"
+        for f, allowed in NUMBER_ENUMS.items():
+            if rec.get(f) is not None and rec[f] not in allowed:
+                return f"{kind}: {f} = {rec[f]!r} not in the national list"
+        if kind == "checkTasks":
+            wt, num = rec["workType"], rec.get("taskNum")
+            if wt == "0" and num not in (None, ""):
+                return f"checkTasks: taskNum {num!r} on a daily task (workType 0)"
+            if wt != "0" and not (isinstance(num, str) and num.isdigit() and 1 <= int(num) <= TASK_NUM_MAX[wt]):
+                return f"checkTasks: taskNum {num!r} is not an item 1-{TASK_NUM_MAX[wt]} of workType {wt}'s checklist"
         if "riskClass" in rec and rec["riskClass"] is not None and rec["riskClass"] not in (1, 2, 3, 4):
             return f"{kind}: riskClass {rec['riskClass']!r} not in 1 重大 … 4 低"
         if "checkCycle" in rec and not (isinstance(rec["checkCycle"], int) and rec["checkCycle"] > 0):
@@ -164,10 +182,14 @@ class Platform:
             return 200, {"code": 500, "msg": "datas must be a non-empty list"}
         with self.lock:
             for rec in page:
+                code = self.refuse(kind, rec) if self.refuse else None
+                if code:
+                    self.refused.append((kind, rec["id"], dict(rec)))
+                    return 200, {"code": code, "msg": "数据不予接收 refused"}
                 err = self.check(kind, rec)
                 if err:
                     self.errors.append((path, err))
-                    return 200, {"code": 500, "msg": err}
+                    return 200, {"code": 400, "msg": err}
             for rec in page:
                 self.records[kind][rec["id"]] = rec
                 self.arrivals.append((kind, rec["id"], rec))
