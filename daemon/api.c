@@ -12,6 +12,7 @@
 #include "api_export.h"
 #include "api_history.h"
 #include "api_kpi.h"
+#include "api_login.h"
 #include "api_ledger.h"
 #include "api_metrics.h"
 #include "api_model.h"
@@ -23,6 +24,7 @@
 #include "api_siteplan.h"
 #include "api_tokens.h"
 #include "log.h"
+#include "login.h"
 #include "sdnotify.h"
 
 #define API_STORE_MAX_AGE_MS 10000
@@ -443,6 +445,8 @@ static void api__whoami(void *ud, const struct http_request *req, struct http_re
   api_json_text(o, "name", p->name);
   cJSON *roles = cJSON_AddArrayToObject(o, "roles");
   for (size_t k = 0; k < p->n_roles; k++) cJSON_AddItemToArray(roles, cJSON_CreateString(p->roles[k]));
+  const char *token = api_bearer(req);
+  cJSON_AddStringToObject(o, "auth", strncmp(token, LOGIN_TOKEN_PREFIX, strlen(LOGIN_TOKEN_PREFIX)) ? "token" : "session");
   api_reply(resp, 200, o);
 }
 
@@ -671,7 +675,7 @@ static size_t api__tables(struct api_routes *t)
     API_ROUTES(api__routes), kpi_api_routes(), ledger_api_routes(), attach_api_routes(),
     model_api_routes(), export_api_routes(), report_api_routes(), tokens_api_routes(), escalate_api_routes(),
     metrics_api_routes(), national_api_routes(), posts_api_routes(), history_api_routes(), siteplan_api_routes(),
-    tasks_api_routes(), assess_api_routes(),
+    login_api_routes(), tasks_api_routes(), assess_api_routes(),
   };
   size_t n = sizeof all / sizeof all[0];
   _Static_assert(sizeof all / sizeof all[0] <= API_MAX_TABLES, "raise API_MAX_TABLES");

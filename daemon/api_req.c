@@ -118,13 +118,34 @@ void api_next_cursor(cJSON *root, const int64_t *v, int n, int rows, int limit)
   cJSON_AddStringToObject(root, "next_cursor", text);
 }
 
-const struct dg_person *api_person_of(struct api_ctx *ctx, const char *authorization)
+static const char *api__bearer_of(const char *h)
 {
-  const char *h = authorization;
-  if (!ctx->authenticate || !h || strncasecmp(h, "Bearer ", 7) != 0) return NULL;
+  if (!h || strncasecmp(h, "Bearer ", 7) != 0) return NULL;
   h += 7;
   while (*h == ' ') h++;
-  return *h ? ctx->authenticate(ctx->auth_ud, h) : NULL;
+  return *h ? h : NULL;
+}
+
+const char *api_bearer(const struct http_request *req) { return api__bearer_of(req->authorization); }
+
+const struct dg_person *api_person_of(struct api_ctx *ctx, const char *authorization)
+{
+  const char *token = api__bearer_of(authorization);
+  return ctx->authenticate && token ? ctx->authenticate(ctx->auth_ud, token) : NULL;
+}
+
+const struct dg_person *api_caller_with_role(struct api_ctx *ctx, const struct http_request *req,
+                                             struct http_response *resp, const char *role)
+{
+  const struct dg_person *p = api_caller(ctx, req);
+  if (!p) {
+    api_error(resp, 401, "Authorization: a valid bearer token or login session is required");
+    return NULL;
+  }
+  for (size_t i = 0; i < p->n_roles; i++)
+    if (strcmp(p->roles[i], role) == 0) return p;
+  api_error(resp, 403, "requires the %s role", role);
+  return NULL;
 }
 
 const struct dg_person *api_caller(struct api_ctx *ctx, const struct http_request *req)

@@ -42,6 +42,8 @@ struct api_ctx {
   const char *attachments_dir;
   /* Push to the regulator's platform (notify/upload.h); NULL when not configured. */
   struct upload *upload;
+  /* Accounts and login sessions (login.h); NULL: the login routes answer 503. */
+  struct login *login;
   /* The server answering (request counts for /metrics); NULL: none reported. */
   const struct http_server *http;
 };
@@ -105,6 +107,11 @@ int api_query_limit(const struct http_request *req, int dflt);
 int api_query_cursor(const struct http_request *req, int64_t *v, int n, struct http_response *resp);
 void api_next_cursor(cJSON *root, const int64_t *v, int n, int rows, int limit);
 
+/* The token of the request's "Authorization: Bearer <token>" (or session cookie), or NULL. */
+const char *api_bearer(const struct http_request *req);
+/* The caller when one of their roles is `role`; else NULL after answering 401 or 403. */
+const struct dg_person *api_caller_with_role(struct api_ctx *ctx, const struct http_request *req,
+                                             struct http_response *resp, const char *role);
 /* The person behind the request's "Authorization: Bearer <token>", or NULL. */
 const struct dg_person *api_caller(struct api_ctx *ctx, const struct http_request *req);
 /* The same from an Authorization header's value (NULL: none). */

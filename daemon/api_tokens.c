@@ -8,19 +8,10 @@
 #include "config.h"
 #include "log.h"
 
-/* The caller when it holds the admin role; else answers 401/403 and returns NULL. */
 static const struct dg_person *tokens_api__admin(struct api_ctx *ctx, const struct http_request *req,
                                                  struct http_response *resp)
 {
-  const struct dg_person *p = api_caller(ctx, req);
-  if (!p) {
-    api_error(resp, 401, "Authorization: a valid bearer token is required");
-    return NULL;
-  }
-  for (size_t i = 0; i < p->n_roles; i++)
-    if (strcmp(p->roles[i], "admin") == 0) return p;
-  api_error(resp, 403, "tokens: requires the admin role");
-  return NULL;
+  return api_caller_with_role(ctx, req, resp, "admin");
 }
 
 static void tokens_api__list(void *ud, const struct http_request *req, struct http_response *resp)

@@ -10,10 +10,11 @@
 
 #include "hazard_flow.h"
 #include "log.h"
+#include "login.h"
 
 #define AUTH_TOKEN_BYTES 32
 
-static void auth__hex(const unsigned char *in, size_t n, char *out)
+void auth_hex(const unsigned char *in, size_t n, char *out)
 {
   static const char digits[] = "0123456789abcdef";
   for (size_t i = 0; i < n; i++) {
@@ -23,13 +24,12 @@ static void auth__hex(const unsigned char *in, size_t n, char *out)
   out[2 * n] = '\0';
 }
 
-/* SHA-256 of the token text, hex. 0 or -EIO. */
-static int auth__hash(const char *token, char out[65])
+int auth_sha256_hex(const char *token, char out[65])
 {
   unsigned char md[EVP_MAX_MD_SIZE];
   unsigned int len = 0;
   if (!EVP_Digest(token, strlen(token), md, &len, EVP_sha256(), NULL) || len != 32) return -EIO;
-  auth__hex(md, len, out);
+  auth_hex(md, len, out);
   return 0;
 }
 
@@ -72,9 +72,9 @@ int auth_create_token(struct auth *a, const char *person, int64_t valid_ms, char
   if (!dg_config_person(*a->cfg, person)) return -ENOENT;
   unsigned char raw[AUTH_TOKEN_BYTES];
   if (getrandom(raw, sizeof raw, 0) != (ssize_t)sizeof raw) return -EIO;
-  auth__hex(raw, sizeof raw, out);
+  auth_hex(raw, sizeof raw, out);
   struct auth__insert ins = {.person = person, .valid_ms = valid_ms, .rc = 1};
-  int rc = auth__hash(out, ins.hash);
+  int rc = auth_sha256_hex(out, ins.hash);
   if (!rc) rc = store_submit_urgent(a->store, auth__insert_work, auth__insert_done, &ins);
   if (!rc) {
     store_wait_idle(a->store);
@@ -116,7 +116,9 @@ const struct dg_person *auth_authenticate(void *ud, const char *token)
 {
   struct auth *a = ud;
   char hash[65], person[128] = "";
-  if (strlen(token) != AUTH_TOKEN_HEX_LEN || auth__hash(token, hash)) {
+  if (strncmp(token, LOGIN_TOKEN_PREFIX, strlen(LOGIN_TOKEN_PREFIX)) == 0)
+    return a->login ? login_session_person(a->login, token, NULL) : NULL;
+  if (strlen(token) != AUTH_TOKEN_HEX_LEN || auth_sha256_hex(token, hash)) {
     DG_LOG_RL(DG_LOG_WARN, "auth", "authentication failed: malformed bearer token");
     return NULL;
   }

@@ -16,10 +16,18 @@
 #define AUTH_DEFAULT_VALID_MS (90LL * 86400000)
 #define AUTH_MAX_VALID_MS (3650LL * 86400000)
 
+struct login;
+
 struct auth {
   const struct dg_config *const *cfg; /* the daemon's current config (changes on reload) */
   struct store *store;
+  struct login *login; /* sessions (login.h); NULL: session tokens are refused */
 };
+
+/* Lower-case hex of n bytes into out (2n + 1 bytes). */
+void auth_hex(const unsigned char *in, size_t n, char *out);
+/* SHA-256 of a token's text, hex: 0 or -EIO. */
+int auth_sha256_hex(const char *token, char out[65]);
 
 /* Creates a token for a configured person, valid for valid_ms (1 ms .. AUTH_MAX_VALID_MS), stores
  * its hash and writes the token (hex, NUL terminated) to out (at least AUTH_TOKEN_HEX_LEN + 1
@@ -40,7 +48,8 @@ cJSON *auth_list_tokens(struct store_conn *c, int64_t now_ms);
  * engineer, safety_director, principal, admin); a token for anyone else is refused everything. */
 int auth_role_usable(const struct dg_person *p);
 
-/* api_ctx.authenticate: the person a bearer token was issued to, or NULL (and a rate-limited
+/* api_ctx.authenticate: the person a bearer token was issued to (or, for a token starting
+ * LOGIN_TOKEN_PREFIX, whose login session it is), or NULL (and a rate-limited
  * warning) if the token is unknown, expired, revoked or its person is no longer configured.
  * Records last use. */
 const struct dg_person *auth_authenticate(void *auth, const char *token);

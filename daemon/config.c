@@ -70,9 +70,25 @@ static int cfg__http(struct dg_ycheck *y, const struct dg_ynode *n, void *obj)
   return rc;
 }
 
-enum { DMN_HTTP, DMN_DB, DMN_FLUSH, DMN_DEADLINE, DMN_PUBLIC_URL, DMN_OUTBOX_MEM };
+enum { LOGIN_IDLE, LOGIN_LIFE, LOGIN_FAIL, LOGIN_FAIL_ADDR, LOGIN_LOCKOUT };
+static const struct dg_yfield cfg__login_fields[] = {
+  [LOGIN_IDLE] = YF_NUM("idle_timeout", DG_YK_MS, struct dg_config, login_idle_ms, 0, 1000, 86400000),
+  [LOGIN_LIFE] = YF_NUM("session_lifetime", DG_YK_MS, struct dg_config, login_lifetime_ms, 0, 1000, 30.0 * 86400000),
+  [LOGIN_FAIL] = YF_NUM("max_failures", DG_YK_U32, struct dg_config, login_max_failures, 0, 1, 1000),
+  [LOGIN_FAIL_ADDR] = YF_NUM("max_failures_per_address", DG_YK_U32, struct dg_config, login_max_failures_addr, 0, 1, 100000),
+  [LOGIN_LOCKOUT] = YF_NUM("lockout", DG_YK_MS, struct dg_config, login_lockout_ms, 0, 1000, 3600000),
+};
+
+static int cfg__login(struct dg_ycheck *y, const struct dg_ynode *n, void *obj)
+{
+  struct dg_yseen s;
+  return DG_YC_MAP(y, n, cfg__login_fields, obj, &s);
+}
+
+enum { DMN_HTTP, DMN_DB, DMN_FLUSH, DMN_DEADLINE, DMN_PUBLIC_URL, DMN_OUTBOX_MEM, DMN_LOGIN };
 static const struct dg_yfield cfg__daemon_fields[] = {
   [DMN_HTTP] = YF_NODE("http", 0),
+  [DMN_LOGIN] = YF_NODE("login", 0),
   [DMN_DB] = YF_STR("db", struct dg_config, db_path, 0),
   [DMN_FLUSH] = YF_NUM("history_flush", DG_YK_MS, struct dg_config, history_flush_ms, 0, 1, 3600000),
   [DMN_DEADLINE] = YF_NUM("hazard_deadline_days", DG_YK_U32, struct dg_config, hazard_deadline_days, 0, 1, 3650),
@@ -85,6 +101,7 @@ static int cfg__daemon(struct dg_ycheck *y, const struct dg_ynode *n, void *obj)
   struct dg_yseen s;
   int rc = DG_YC_MAP(y, n, cfg__daemon_fields, obj, &s);
   if (!rc) rc = dg_yc_under(y, s.val[DMN_HTTP], "http", obj, cfg__http);
+  if (!rc) rc = dg_yc_under(y, s.val[DMN_LOGIN], "login", obj, cfg__login);
   return rc;
 }
 
@@ -422,6 +439,11 @@ int config_load_edits_string(const char *name, const char *yaml, size_t len, con
   x.c->index = x.ix;
   x.c->http_port = 8080;
   x.c->history_flush_ms = 1000;
+  x.c->login_idle_ms = 30 * 60000;
+  x.c->login_lifetime_ms = 12 * 3600000;
+  x.c->login_max_failures = 5;
+  x.c->login_max_failures_addr = 20;
+  x.c->login_lockout_ms = 60000;
   x.c->hazard_deadline_days = 7;
   x.c->upload_person_day_mib = 256;
   x.c->upload_total_mib = 4096;

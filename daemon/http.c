@@ -84,6 +84,11 @@ struct http_server {
   unsigned char wbuf[LWS_PRE + HTTP_WRITE_CHUNK];
 };
 
+struct http_deferred {
+  struct lws *wsi;
+  struct http_conn *c; /* NULL once the connection's request is over */
+};
+
 /* Per connection (lws per-session data); reset between keep-alive transactions. */
 struct http_conn {
   int active;      /* a request is being read or answered */
@@ -100,6 +105,13 @@ struct http_conn {
   char *content_type;
   char *host;
   int loopback;
+  int cookie_auth;
+  struct lws *deferred_wsi;  /* the connection, for a deferred answer */
+  char peer[INET6_ADDRSTRLEN];
+  struct http_deferred *deferred; /* a handler's answer is awaited */
+  int headers_pending;   /* a deferred answer arrived: headers go out when writeable */
+  const char *resp_ct;
+  char *resp_cookie;
   char *body;
   size_t body_len, body_expected;
   char *resp_body;
@@ -725,6 +737,8 @@ static void http__conn_reset(struct http_conn *c)
   free(c->host);
   free(c->body);
   free(c->resp_body);
+  free(c->resp_cookie);
+  if (c->deferred) c->deferred->c = NULL;
   memset(c, 0, sizeof *c);
 }
 
@@ -749,6 +763,10 @@ static int http__send_headers(struct lws *wsi, struct http_conn *c, const char *
   if (allow && allow[0] &&
       lws_add_http_header_by_name(wsi, (const unsigned char *)"allow:", (const unsigned char *)allow,
                                   (int)strlen(allow), &p, end))
+    return -1;
+  if (c->resp_cookie &&
+      lws_add_http_header_by_name(wsi, (const unsigned char *)"set-cookie:", (const unsigned char *)c->resp_cookie,
+                                  (int)strlen(c->resp_cookie), &p, end))
     return -1;
   if (c->close_after &&
       lws_add_http_header_by_name(wsi, (const unsigned char *)"connection:",
@@ -792,6 +810,45 @@ static int http__respond_error(struct lws *wsi, struct http_conn *c, int status,
   return http__respond(wsi, c, status, NULL, body, body ? strlen(body) : 0, allow);
 }
 
+static void http__take_response(struct http_conn *c, struct http_response *resp)
+{
+  if (resp->body && resp->body_len == 0) resp->body_len = strlen(resp->body);
+  free(c->resp_cookie);
+  c->resp_cookie = resp->set_cookie;
+  resp->set_cookie = NULL;
+}
+
+struct http_deferred *http_defer(const struct http_request *req)
+{
+  struct http_conn *c = req->conn;
+  struct http_deferred *d = c && !c->deferred ? calloc(1, sizeof *d) : NULL;
+  if (!d) return NULL;
+  d->c = c;
+  d->wsi = c->deferred_wsi;
+  c->deferred = d;
+  return d;
+}
+
+void http_deferred_answer(struct http_deferred *d, struct http_response *resp)
+{
+  struct http_conn *c = d->c;
+  if (!c) {
+    free(resp->body);
+    free(resp->set_cookie);
+  } else {
+    c->deferred = NULL;
+    http__take_response(c, resp);
+    c->status = resp->status;
+    c->resp_body = resp->body;
+    c->resp_len = resp->body_len;
+    c->resp_ct = resp->content_type;
+    c->headers_pending = 1;
+    lws_callback_on_writable(d->wsi);
+  }
+  resp->body = resp->set_cookie = NULL;
+  free(d);
+}
+
 static int http__dispatch(struct lws *wsi, struct http_server *s, struct http_conn *c)
 {
   char allow[128];
@@ -805,10 +862,15 @@ static int http__dispatch(struct lws *wsi, struct http_server *s, struct http_co
     .body_len = c->body_len,
     .host = c->host,
     .loopback = c->loopback,
+    .peer = c->peer,
+    .cookie_auth = c->cookie_auth,
+    .conn = c,
   };
   struct http_response resp = {.status = 200};
+  c->deferred_wsi = wsi;
   c->is_static = http__decide(s, &req, &resp, allow, sizeof allow);
-  if (resp.body && resp.body_len == 0) resp.body_len = strlen(resp.body);
+  if (c->deferred) return 0;
+  http__take_response(c, &resp);
   return http__respond(wsi, c, resp.status, resp.content_type, resp.body, resp.body_len, allow);
 }
 
@@ -822,12 +884,70 @@ static int http__is_loopback(const struct sockaddr_storage *sa)
   return memcmp(a, v6_loop, 16) == 0 || (memcmp(a, v4_mapped, 12) == 0 && a[12] == 127);
 }
 
-static int http__peer_loopback(struct lws *wsi)
+/* Whether the peer is on loopback; its address as text in peer. */
+static int http__peer(struct lws *wsi, char *peer, size_t peerlen)
 {
   struct sockaddr_storage sa;
   socklen_t len = sizeof sa;
   int fd = lws_get_socket_fd(wsi);
-  return fd >= 0 && getpeername(fd, (struct sockaddr *)&sa, &len) == 0 && http__is_loopback(&sa);
+  peer[0] = '\0';
+  if (fd < 0 || getpeername(fd, (struct sockaddr *)&sa, &len) != 0) return 0;
+  if (sa.ss_family == AF_INET)
+    inet_ntop(AF_INET, &((const struct sockaddr_in *)&sa)->sin_addr, peer, (socklen_t)peerlen);
+  else if (sa.ss_family == AF_INET6)
+    inet_ntop(AF_INET6, &((const struct sockaddr_in6 *)&sa)->sin6_addr, peer, (socklen_t)peerlen);
+  return http__is_loopback(&sa);
+}
+
+/* The value of cookie `name` in a Cookie header, malloc'd, or NULL. */
+static char *http__cookie(const char *header, const char *name)
+{
+  size_t n = strlen(name);
+  for (const char *p = header; p && *p;) {
+    while (*p == ' ' || *p == ';') p++;
+    const char *end = strchr(p, ';');
+    size_t len = end ? (size_t)(end - p) : strlen(p);
+    if (len > n && strncmp(p, name, n) == 0 && p[n] == '=') return strndup(p + n + 1, len - n - 1);
+    p = end;
+  }
+  return NULL;
+}
+
+/* Origin "scheme://host[:port]" names the Host the request was sent to. */
+static int http__same_origin(const char *origin, const char *host)
+{
+  const char *o = origin ? strstr(origin, "://") : NULL;
+  return o && host && strcasecmp(o + 3, host) == 0;
+}
+
+/* Without an Authorization header, the session cookie stands for a bearer token; on a change
+ * (not GET or HEAD) only when the Origin names this server, else it is ignored (the request is
+ * then unauthenticated, so a route that needs no login, such as an acknowledgement link's, still
+ * works). */
+static int http__cookie_auth(struct lws *wsi, struct http_conn *c, int method)
+{
+  if (c->authorization) return 0;
+  char *cookies = http__copy_header(wsi, WSI_TOKEN_HTTP_COOKIE);
+  char *v = http__cookie(cookies, HTTP_SESSION_COOKIE);
+  free(cookies);
+  if (!v || !v[0]) {
+    free(v);
+    return 0;
+  }
+  int cross_site = 0;
+  if (method != LWSHUMETH_GET && method != LWSHUMETH_HEAD) {
+    char *origin = http__copy_header(wsi, WSI_TOKEN_ORIGIN);
+    if ((cross_site = !http__same_origin(origin, c->host)))
+      DG_LOG_RL(DG_LOG_WARN, HTTP_SUBSYS, "%s %s: session cookie ignored: Origin '%s' does not name this server",
+                c->method, c->path ? c->path : "?", origin ? origin : "(none)");
+    free(origin);
+  }
+  size_t len = strlen(v) + 8;
+  c->authorization = cross_site ? NULL : malloc(len);
+  if (c->authorization) snprintf(c->authorization, len, "Bearer %s", v);
+  c->cookie_auth = c->authorization != NULL;
+  free(v);
+  return cross_site || c->authorization ? 0 : -ENOMEM;
 }
 
 static int http__parse_length(const char *v, size_t *out)
@@ -863,8 +983,8 @@ static int http__on_request(struct lws *wsi, struct http_server *s, struct http_
   c->authorization = http__copy_header(wsi, WSI_TOKEN_HTTP_AUTHORIZATION);
   c->content_type = http__copy_header(wsi, WSI_TOKEN_HTTP_CONTENT_TYPE);
   c->host = http__copy_header(wsi, WSI_TOKEN_HOST);
-  c->loopback = http__peer_loopback(wsi);
-  if (!c->path || !c->query) {
+  c->loopback = http__peer(wsi, c->peer, sizeof c->peer);
+  if (!c->path || !c->query || http__cookie_auth(wsi, c, m) < 0) {
     c->close_after = 1;
     return http__respond_error(wsi, c, 500, "out of memory", NULL);
   }
@@ -947,6 +1067,13 @@ const char *const http_stats_methods[HTTP_STATS_OTHER + 1] = {"GET", "HEAD", "PO
 
 static int http__on_writeable(struct lws *wsi, struct http_server *s, struct http_conn *c)
 {
+  if (c->headers_pending) {
+    c->headers_pending = 0;
+    struct http_response r = {.status = c->status, .content_type = c->resp_ct, .body = c->resp_body,
+                              .body_len = c->resp_len};
+    c->resp_body = NULL;
+    return http__respond(wsi, c, r.status, r.content_type, r.body, r.body_len, NULL);
+  }
   if (!c->responding) return 0;
   size_t remain = c->head_only ? 0 : c->resp_len - c->resp_off;
   if (remain > 0) {

@@ -31,6 +31,9 @@ struct http_request {
   size_t body_len;
   const char *host;          /* Host header value, or NULL */
   int loopback;              /* the client connected from a loopback address */
+  const char *peer;          /* the client's address as text ("" when unknown) */
+  int cookie_auth;           /* authorization came from the session cookie, not the header */
+  void *conn;                /* the server's connection (http_defer); NULL without one */
 };
 
 struct http_response {
@@ -38,7 +41,24 @@ struct http_response {
   const char *content_type;  /* default "application/json; charset=utf-8" */
   char *body;                /* malloc'd by the handler; the server frees it. NULL = empty */
   size_t body_len;           /* 0 with non-NULL body: strlen(body) */
+  char *set_cookie;          /* malloc'd Set-Cookie value or NULL; the server frees it */
 };
+
+/* Session cookie: a request without an Authorization header that carries this cookie is
+ * handled as if it had sent "Authorization: Bearer <cookie value>" (req->cookie_auth set).
+ * Cross-site request forgery: on a method other than GET or HEAD the cookie counts only with an
+ * Origin header naming the Host the request was sent to; otherwise it is ignored (and logged),
+ * so the request is unauthenticated. */
+#define HTTP_SESSION_COOKIE "dg_session"
+
+/* Deferred answers: a handler that must wait (work on another thread) calls http_defer and
+ * leaves resp untouched; the server answers when http_deferred_answer is called, on the loop
+ * thread, with the response (its body and set_cookie taken). If the connection closed
+ * meanwhile, the answer is dropped. http_defer returns NULL when the request has no connection
+ * (http_handle); the handler must then answer at once. */
+struct http_deferred;
+struct http_deferred *http_defer(const struct http_request *req);
+void http_deferred_answer(struct http_deferred *d, struct http_response *resp);
 
 typedef void (*http_handler_fn)(void *ud, const struct http_request *req, struct http_response *resp);
 

@@ -25,6 +25,8 @@
 #include "ledger.h"
 #include "ledger_watch.h"
 #include "log.h"
+#include "login.h"
+#include "login_cli.h"
 #include "national.h"
 #include "report_auto.h"
 #include "upload.h"
@@ -56,6 +58,9 @@ struct dg_options {
   const char *backup_to;        /* --backup FILE */
   const char *export_dir;       /* --export-dir DIR */
   int64_t export_since_ms;      /* --export-since MS */
+  const char *account;          /* --create-account LOGIN */
+  const char *account_person;   /* --person P (default: LOGIN) */
+  const char *set_password;     /* --set-password LOGIN */
 };
 
 struct dg_daemon {
@@ -77,6 +82,7 @@ struct dg_daemon {
   struct api_ctx api;
   char *attachments_dir;
   struct auth auth;
+  struct login *login;
   struct sdnotify *sdn;
   uv_signal_t sig_term, sig_int, sig_hup;
   int stopping;
@@ -100,6 +106,9 @@ static void main__usage(FILE *f)
           "      --expires D       with --create-token: validity, e.g. 30d, 12h (default 90d, at most 3650d)\n"
           "      --list-tokens     list the API tokens (id, person, created, expires, last used, status) and exit\n"
           "      --revoke-token ID revoke API token ID and exit\n"
+          "      --create-account L create login account L of person --person P (default: L) and exit; the\n"
+          "                        password is read from the terminal (twice) or the first line of stdin\n"
+          "      --set-password L  set the password of account L (read as for --create-account) and exit\n"
           "      --list-routes     print the HTTP API's routes (method, path, query parameters) and exit\n"
           "      --backup FILE     copy the database (also while the daemon runs) to FILE and exit\n"
           "      --export-dir DIR  write the national-field export as JSON files to DIR and exit\n"
@@ -117,6 +126,8 @@ static int main__parse_args(int argc, char **argv, struct dg_options *o)
     {"export-since", required_argument, 0, 'S'}, {"backup", required_argument, 0, 'B'},
     {"expires", required_argument, 0, 'X'},   {"list-tokens", no_argument, 0, 'K'},
     {"revoke-token", required_argument, 0, 'R'}, {"list-routes", no_argument, 0, 'O'},
+    {"create-account", required_argument, 0, 'A'}, {"person", required_argument, 0, 'P'},
+    {"set-password", required_argument, 0, 'W'},
     {"log-level", required_argument, 0, 'L'}, {"version", no_argument, 0, 'V'},
     {"help", no_argument, 0, 'h'},            {0, 0, 0, 0}};
   o->http_port = -1;
@@ -131,6 +142,9 @@ static int main__parse_args(int argc, char **argv, struct dg_options *o)
     case 'k': o->check_only = 1; break;
     case 'T': o->create_token_for = optarg; break;
     case 'K': o->list_tokens = 1; break;
+    case 'A': o->account = optarg; break;
+    case 'P': o->account_person = optarg; break;
+    case 'W': o->set_password = optarg; break;
     case 'O': o->list_routes = 1; break;
     case 'X':
       if (!config_parse_duration(optarg, &ms) || ms < 1 || ms > (uint64_t)AUTH_MAX_VALID_MS) {
@@ -214,6 +228,8 @@ static void main__shutdown(struct dg_daemon *d)
   if (d->sdn) sdn_stopping(d->sdn);
   if (d->http) http_stop(d->http);
   d->http = NULL;
+  login_free(d->login); /* password jobs still out end without touching the store */
+  d->login = NULL;
   uv_signal_stop(&d->sig_term);
   uv_signal_stop(&d->sig_int);
   uv_signal_stop(&d->sig_hup);
@@ -413,7 +429,7 @@ static int main__start_http(struct dg_daemon *d)
                             .authenticate = auth_authenticate, .auth_ud = &d->auth,
                             .apply_model = main__apply_model, .model_ud = d,
                             .attachments_dir = d->attachments_dir, .http = d->http,
-                            .upload = d->upload};
+                            .upload = d->upload, .login = d->login};
   rc = api_register(d->http, &d->api);
   if (!rc) rc = http_read_auth(d->http, "/api/", api_admit, &d->api, c->http_open_reads_on_loopback);
   if (!rc) main__dashboard(d);
@@ -441,7 +457,9 @@ static int main__start(struct dg_daemon *d)
   if ((rc = main__signals(d))) return rc;
   if ((rc = main__open_store(d))) return rc;
   main__start_with_edits(d);
-  d->auth = (struct auth){(const struct dg_config *const *)&d->cfg, d->store};
+  if ((rc = login_new(&d->login, &d->loop, d->store, (const struct dg_config *const *)&d->cfg, d->cfg->http_tls_cert != NULL)))
+    return rc;
+  d->auth = (struct auth){(const struct dg_config *const *)&d->cfg, d->store, d->login};
   if ((rc = ledger_open(&d->ledger, d->cfg, d->store))) return rc;
   if ((rc = httpc_init(&d->httpc, &d->loop))) return rc;
   if ((rc = notify_init(&d->notify, &d->loop, d->cfg, d->store, d->httpc))) return rc;
@@ -522,7 +540,7 @@ static int main__open_auth(struct dg_daemon *d)
   if (!rc) rc = main__become_db_owner(d);
   if (!rc) rc = main__signals(d);
   if (!rc) rc = main__open_store(d);
-  if (!rc) d->auth = (struct auth){(const struct dg_config *const *)&d->cfg, d->store};
+  if (!rc) d->auth = (struct auth){(const struct dg_config *const *)&d->cfg, d->store, NULL};
   return rc;
 }
 
@@ -607,12 +625,24 @@ static int main__export(struct dg_daemon *d)
   return rc;
 }
 
+/* --create-account, --set-password */
+static int main__account(struct dg_daemon *d)
+{
+  int rc = main__open_auth(d);
+  if (!rc && d->opt.account)
+    rc = login_cli_create(d->store, d->cfg, d->opt.account, d->opt.account_person ? d->opt.account_person : d->opt.account);
+  else if (!rc)
+    rc = login_cli_set_password(d->store, d->opt.set_password);
+  return rc;
+}
+
 /* A one-shot command instead of running the daemon: 0 none, else its result. */
 static int main__one_shot(struct dg_daemon *d, int *rc)
 {
   if (d->opt.create_token_for) *rc = main__create_token(d);
   else if (d->opt.list_tokens) *rc = main__list_tokens(d);
   else if (d->opt.revoke_token) *rc = main__revoke_token(d);
+  else if (d->opt.account || d->opt.set_password) *rc = main__account(d);
   else if (d->opt.export_dir) *rc = main__export(d);
   else if (d->opt.backup_to) *rc = main__backup(d);
   else return 0;

@@ -419,6 +419,11 @@ struct dg_config {
   bool http_open_reads_on_loopback;  /* GET /api/... from loopback clients needs no token */
   char *http_tls_cert, *http_tls_key;/* PEM files: the listener serves HTTPS */
   char *db_path;            /* "dualguard.db" default; --db overrides */
+  uint32_t login_idle_ms;         /* daemon.login: a session unused this long ends (default 30 min) */
+  uint32_t login_lifetime_ms;     /* a session ends this long after login whatever its use (12 h) */
+  uint32_t login_max_failures;    /* failed logins of one name before it is locked out (5) */
+  uint32_t login_max_failures_addr; /* failed logins from one client address before lock-out (20) */
+  uint32_t login_lockout_ms;      /* first lock-out; doubles with every further failure (1 min) */
   uint32_t history_flush_ms;/* sample batch period, default 1000 */
   uint32_t outbox_in_memory;/* pending notifications held in memory, default 4096; the rest wait on disk */
   uint32_t hazard_deadline_days; /* default rectification deadline, default 7 */

@@ -264,6 +264,18 @@ const char *const store_migrations[] = {
   " INSERT INTO upload_marks (kind, key, ts_ms) VALUES (CASE NEW.kind WHEN 'hazard_source' THEN 0"
   "  WHEN 'unit' THEN 1 WHEN 'event' THEN 2 ELSE 3 END, NEW.entity, NEW.ts_ms); END;",
 
+  /* Login accounts: a login name for a person of the plant model, an Argon2id password hash
+   * (libsodium's crypto_pwhash_str text), never a password. Sessions keep only their token's
+   * SHA-256; a session ends when revoked, idle too long or past expires_ms. */
+  "CREATE TABLE accounts ("
+  "  login TEXT PRIMARY KEY, person TEXT NOT NULL UNIQUE, pwhash TEXT NOT NULL,"
+  "  disabled INTEGER NOT NULL DEFAULT 0, created_ms INTEGER NOT NULL, changed_ms INTEGER NOT NULL);"
+  "CREATE TABLE sessions ("
+  "  id INTEGER PRIMARY KEY, login TEXT NOT NULL, token_sha256 TEXT NOT NULL UNIQUE,"
+  "  created_ms INTEGER NOT NULL, last_seen_ms INTEGER NOT NULL, expires_ms INTEGER NOT NULL,"
+  "  revoked_ms INTEGER);"
+  "CREATE INDEX sessions_login ON sessions(login);",
+
   /* Inspection assignment and plans: each task stores whom it is assigned to when it is created
    * (posts: space-separated post ids; person: a person id), overridable per task (assigned_by,
    * assigned_ms: who changed it and when; NULL while it is the control level's). Tasks of an

@@ -330,11 +330,12 @@ function renderAlarms() {
 
 /* ---- actions ---------------------------------------------------------------------------------- */
 
+/* Acting needs someone signed in (a login session or a token); else the login form. */
 function needToken(key) {
-  if (sessionStorage.getItem(TOKEN_KEY)) return false;
+  if (app.me || sessionStorage.getItem(TOKEN_KEY)) return false;
   showMessage(t(key || 'ack.noToken'), 'error');
-  $('settings').hidden = false;
-  $('token-input').focus();
+  $('login').hidden = false;
+  $('login-name').focus();
   return true;
 }
 

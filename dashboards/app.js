@@ -17,13 +17,14 @@ const I18N = {
     'title': 'dualguard 双重预防',
     'lang.other': 'English',
     'tab.risk': '风险四色图', 'tab.alarms': '实时报警', 'tab.hazards': '隐患台账', 'tab.inspections': '排查任务',
-    'settings.open': '设置', 'settings.title': '操作令牌',
-    'settings.help': '查看、确认和搁置报警，以及处理隐患和排查任务，需要令牌（dualguardd --create-token 人员；查看只需 viewer 角色）。令牌只保存在本浏览器标签页会话中。',
+    'settings.open': '设置', 'settings.title': 'API 令牌',
+    'settings.help': '人员请用上方的账号登录。API 令牌用于设备和脚本（dualguardd --create-token 人员）；在此填写后，本标签页改用令牌，令牌只保存在本标签页会话中。',
     'settings.token': '令牌', 'settings.save': '保存', 'settings.clear': '清除',
     'settings.set': '已设置令牌', 'settings.unset': '未设置令牌',
     'updated': '更新于 {t}',
     'stale': 'API 无法连接 — 数据已过期，最后更新 {t}',
     'stale.never': 'API 无法连接 — 尚无数据',
+    'stale.auth': '需要登录 — 数据已过期，最后更新 {t}', 'stale.auth.never': '需要登录后才能查看数据',
     'risk.title': '风险四色图', 'risk.current': '当前等级', 'risk.assessed': '评估等级', 'risk.sources': '危险源',
     'risk.assessedShort': '评估', 'risk.alarms': '报警 {n}', 'risk.hazards': '隐患 {n}', 'risk.cause': '升级原因', 'risk.none': '未配置风险单元',
     'level.red': '重大风险', 'level.orange': '较大风险', 'level.yellow': '一般风险', 'level.blue': '低风险',
@@ -39,8 +40,8 @@ const I18N = {
     'state.LATCHED': '闭锁', 'state.SHELVED': '已搁置', 'state.OUT_OF_SERVICE': '停用', 'state.SUPPRESSED': '已抑制',
     'ack.button': '确认', 'ack.title': '确认报警', 'ack.comment': '备注', 'ack.ok': '确认', 'ack.cancel': '取消',
     'ack.done': '报警 {r} 已确认',
-    'ack.noToken': '请先在“设置”中填写令牌后再确认报警。',
-    'err.401': '令牌无效或缺失（401），请在“设置”中重新填写。',
+    'ack.noToken': '请先登录后再确认报警。',
+    'err.401': '未登录、会话已过期或令牌无效（401），请重新登录。',
     'err.403': '无权限（403）：该令牌的人员角色不能执行此操作。',
     'err.other': '操作失败（{s}）：{m}',
     'err.network': '操作失败：无法连接 API',
@@ -71,13 +72,14 @@ const I18N = {
     'title': 'dualguard dual prevention',
     'lang.other': '中文',
     'tab.risk': 'Risk map', 'tab.alarms': 'Live alarms', 'tab.hazards': 'Hazard ledger', 'tab.inspections': 'Inspections',
-    'settings.open': 'Settings', 'settings.title': 'Operator token',
-    'settings.help': 'Viewing, acknowledging and shelving, and acting on hazards and inspections, need a token (dualguardd --create-token PERSON; the viewer role is enough to view). It is kept for this browser tab only.',
+    'settings.open': 'Settings', 'settings.title': 'API token',
+    'settings.help': 'People log in with their account above. API tokens are for devices and scripts (dualguardd --create-token PERSON); one entered here is used by this tab instead, and kept for this tab only.',
     'settings.token': 'Token', 'settings.save': 'Save', 'settings.clear': 'Clear',
     'settings.set': 'token set', 'settings.unset': 'no token',
     'updated': 'updated {t}',
     'stale': 'API unreachable — data stale, last update {t}',
     'stale.never': 'API unreachable — no data yet',
+    'stale.auth': 'Login required — data stale, last update {t}', 'stale.auth.never': 'Log in to see the data',
     'risk.title': 'Four-colour risk map', 'risk.current': 'Current level', 'risk.assessed': 'Assessed level',
     'risk.sources': 'Hazard sources', 'risk.alarms': '{n} alarms', 'risk.hazards': '{n} open hazards', 'risk.assessedShort': 'assessed', 'risk.cause': 'raised by',
     'risk.none': 'No risk units configured',
@@ -96,8 +98,8 @@ const I18N = {
     'state.OUT_OF_SERVICE': 'Out of service', 'state.SUPPRESSED': 'Suppressed',
     'ack.button': 'Ack', 'ack.title': 'Acknowledge alarm', 'ack.comment': 'Comment', 'ack.ok': 'Acknowledge',
     'ack.cancel': 'Cancel', 'ack.done': 'Alarm {r} acknowledged',
-    'ack.noToken': 'Enter a token under Settings before acknowledging.',
-    'err.401': 'Token missing or invalid (401): enter it again under Settings.',
+    'ack.noToken': 'Log in before acknowledging.',
+    'err.401': 'Not logged in, session ended or token invalid (401): please log in again.',
     'err.403': 'Forbidden (403): the token\'s person lacks the role for this action.',
     'err.other': 'Action failed ({s}): {m}',
     'err.network': 'Action failed: API unreachable',
@@ -217,7 +219,7 @@ function askForToken() {
   if (app.askedToken) return;
   app.askedToken = true;
   showMessage(t('err.401'), 'error');
-  $('settings').hidden = false;
+  $('login').hidden = false;
 }
 
 async function getJSON(path) {
@@ -225,6 +227,7 @@ async function getJSON(path) {
   const timer = setTimeout(() => ctl.abort(), FETCH_TIMEOUT_MS);
   try {
     const r = await fetch(path, {signal: ctl.signal, cache: 'no-store', headers: authHeaders()});
+    app.authNeeded = r.status === 401;
     if (r.status === 401) askForToken();
     if (!r.ok) throw new Error(path + ': HTTP ' + r.status);
     return await r.json();
@@ -323,7 +326,8 @@ function updateFreshness() {
   document.body.classList.toggle('is-stale', stale);
   const banner = $('stale-banner');
   banner.hidden = !stale;
-  if (stale) banner.textContent = app.lastOk ? t('stale', {t: fmtTime(app.lastOk)}) : t('stale.never');
+  const key = app.authNeeded ? 'stale.auth' : 'stale';
+  if (stale) banner.textContent = app.lastOk ? t(key, {t: fmtTime(app.lastOk)}) : t(key + '.never');
   $('updated').textContent = app.lastOk ? t('updated', {t: fmtClock(app.lastOk)}) : '';
 }
 
@@ -629,6 +633,7 @@ function init() {
   initTrend();
   initAssess();
   initPlan();
+  initLogin();
   applyLanguage();
   setInterval(updateFreshness, 1000);
   poll();

@@ -15,7 +15,7 @@ const DAY_MS = 86400000;
 
 Object.assign(I18N.zh, {
   'action.assign': '指派', 'action.photo': '照片', 'action.confirm': '审核确认', 'action.dismiss': '撤销',
-  'hz.noToken': '请先在“设置”中填写令牌后再操作。', 'me.as': '当前用户：{n}', 'me.label': '当前用户：', 'me.none': '未设置令牌：只能查看。请在“设置”中填写令牌后操作。',
+  'hz.noToken': '请先登录后再操作。', 'me.as': '当前用户：{n}', 'me.label': '当前用户：', 'me.none': '未登录：只能查看。请先登录后操作。',
   'hz.report': '上报隐患', 'hz.reportTitle': '上报隐患', 'hz.photo': '照片', 'hz.photoHelp': '可用手机直接拍照',
   'hz.unit': '风险单元', 'hz.src': '排查类型', 'hz.reason': '原因（选填）', 'hz.descReq': '隐患描述（必填）',
   'hz.rectifyTitle': '整改', 'hz.assignTitle': '指派整改人', 'hz.submitTitle': '提交验收',
@@ -50,7 +50,7 @@ Object.assign(I18N.zh, {
 });
 Object.assign(I18N.en, {
   'action.assign': 'assigned', 'action.photo': 'photo', 'action.confirm': 'confirmed', 'action.dismiss': 'dismissed',
-  'hz.noToken': 'Enter a token under Settings first.', 'me.as': 'Signed in as {n}', 'me.label': 'Signed in as ', 'me.none': 'No token: read only. Enter a token under Settings to act.',
+  'hz.noToken': 'Log in first.', 'me.as': 'Signed in as {n}', 'me.label': 'Signed in as ', 'me.none': 'Not logged in: read only. Log in to act.',
   'hz.report': 'Report a hazard', 'hz.reportTitle': 'Report a hazard', 'hz.photo': 'Photo', 'hz.photoHelp': 'a phone can take it directly',
   'hz.unit': 'Risk unit', 'hz.src': 'Found by', 'hz.reason': 'Cause (optional)', 'hz.descReq': 'Description (required)',
   'hz.rectifyTitle': 'Rectify', 'hz.assignTitle': 'Assign the rectification', 'hz.submitTitle': 'Submit for acceptance',
@@ -104,10 +104,7 @@ function may(right) {
 }
 
 async function loadMe() {
-  let me = null;
-  if (sessionStorage.getItem(TOKEN_KEY)) {
-    try { me = await getJSON('/api/v1/whoami'); } catch (e) { me = null; }
-  }
+  const me = await whoami(); /* a token, or the session cookie */
   app.data.mineIds = me ? await loadMine() : null;
   app.me = me;
   renderMe();
@@ -129,6 +126,7 @@ function renderMe() {
   const el = $('me');
   el.replaceChildren(...(app.me ? [h('span', {class: 'me-label'}, t('me.label')), app.me.name || app.me.id] : []));
   el.hidden = !app.me;
+  renderLogin();
   $('hazard-report').hidden = app.me ? !may('report') : false;
   $('token-status').textContent = app.me ? t('me.as', {n: app.me.name || app.me.id})
     : sessionStorage.getItem(TOKEN_KEY) ? t('settings.set') : t('settings.unset');

@@ -1,6 +1,7 @@
 /* The printable four-colour map (plan-print.html): the same drawing as the dashboard (siteplan.js)
  * on white paper, with title, enterprise, date, legend and the list of units, for A3 landscape.
- * Reads with the dashboard tab's token (sessionStorage, copied to a window it opens). */
+ * Reads with the login session's cookie, or the dashboard tab's token (sessionStorage, copied to a
+ * window it opens). */
 'use strict';
 
 function ppText(id, s) { document.getElementById(id).textContent = s; }

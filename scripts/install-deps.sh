@@ -16,6 +16,7 @@ PKGS=(
   fonts-noto-cjk  # Chinese text in the dashboard (and its screenshots) instead of empty boxes
   python3-prometheus-client  # an independent parser of /metrics (tests/integration/test_metrics.py)
   python3-yaml  # reads docs/openapi.yaml (tests/integration/test_openapi.py; Debian 12 packages no OpenAPI validator)
+  libsodium-dev  # Argon2id password hashes of login accounts (daemon/login.c)
   libqrencode-dev  # the QR code on the post risk cards (daemon/api_posts.c)
   poppler-utils zbar-tools  # pdftotext and zbarimg check the printed cards (tests/integration/test_posts.py)
   libxlsxwriter-dev  # XLSX exports (the performance assessment, daemon/api_assess.c)

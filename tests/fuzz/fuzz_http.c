@@ -116,6 +116,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
       !fuzz__admit(NULL, req.authorization))
     abort();
   free(resp.body);
+  free(resp.set_cookie);
   free(buf);
   return 0;
 }

@@ -344,7 +344,8 @@ class Browser:
 
 
 def test_page_asks_for_a_token_to_read(workdir, cleanup):
-    """Without open reads the page gets 401, asks for a token and reads with the one given."""
+    """Without open reads the page gets 401, shows its login form, and reads with a token given
+    under Settings (as a machine's screen would)."""
     if not need_chromium():
         return
     daemon = plant_with_alarms(workdir, cleanup, PLANT)
@@ -353,8 +354,8 @@ def test_page_asks_for_a_token_to_read(workdir, cleanup):
     browser.goto(f"http://127.0.0.1:{daemon.port}/#alarms")
     row = 'document.querySelector(\'tr[data-rule="R-GT102-H"]\')'
     wait_until(lambda: "401" in browser.evaluate("document.getElementById('message').textContent"), 15,
-               "the page to ask for a token")
-    assert not browser.evaluate("document.getElementById('settings').hidden")
+               "the page to ask for a login")
+    assert not browser.evaluate("document.getElementById('login').hidden")
     assert not browser.evaluate(f"!!{row}")
     browser.evaluate(f"document.getElementById('token-input').value = {json.dumps(daemon.token('zhao'))};"
                      "document.getElementById('token-form').requestSubmit()")
@@ -384,10 +385,10 @@ def test_acknowledge_from_the_page(workdir, cleanup):
         browser.evaluate(f"document.getElementById('ack-comment').value = {json.dumps(comment)};"
                          "document.querySelector('#ack-form button[value=ok]').click()")
 
-    # Without a token the page asks for one and sends nothing.
+    # Signed in by neither login nor token, the page asks for a login and sends nothing.
     browser.evaluate(f"{ack_button}.click()")
-    assert "令牌" in message() and not browser.evaluate("document.getElementById('ack-dialog').open")
-    assert not browser.evaluate("document.getElementById('settings').hidden")
+    assert "登录" in message() and not browser.evaluate("document.getElementById('ack-dialog').open")
+    assert not browser.evaluate("document.getElementById('login').hidden")
     # A wrong token: 401 on the page; a person without an acknowledging role: 403.
     use_token("0" * 64)
     ack("试一下")

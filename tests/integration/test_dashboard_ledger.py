@@ -85,9 +85,9 @@ def test_closed_loop_from_a_phone(workdir, cleanup):
         return
     broker, daemon = setup(workdir, cleanup)
     browser, p = open_page(workdir, cleanup, daemon, 412, 915, "hazards")
-    # Without a token: read only, and the report button asks for one.
+    # Signed in by neither login nor token: read only, and the report button asks for a login.
     p.js("document.getElementById('hazard-report').click()")
-    assert "令牌" in p.message() and not p.js("document.getElementById('hz-dialog').open")
+    assert "登录" in p.message() and not p.js("document.getElementById('hz-dialog').open")
 
     # 张操作员 (operator) reports a hazard on U01 with a photo from the camera.
     p.sign_in("zhang")
@@ -292,7 +292,7 @@ def test_point_trend(workdir, cleanup):
     assert daemon.call("GET", "/api/v1/whoami", token="")[0] == 401
     assert daemon.call("GET", "/api/v1/whoami", token="0" * 64)[0] == 401
     st, me = daemon.call("GET", "/api/v1/whoami", actor="zhang")
-    assert st == 200 and me == {"id": "zhang", "name": "张操作员", "roles": ["operator"]}, me
+    assert st == 200 and me == {"id": "zhang", "name": "张操作员", "roles": ["operator"], "auth": "token"}, me
     if not need_chromium():
         return
     browser, p = open_page(workdir, cleanup, daemon, 1600, 1000, "alarms")
