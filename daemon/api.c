@@ -22,6 +22,8 @@
 #include "api_model.h"
 #include "api_national.h"
 #include "api_posts.h"
+#include "api_tasks.h"
+#include "api_assess.h"
 #include "api_report.h"
 #include "api_site_ops.h"
 #include "api_siteplan.h"
@@ -683,7 +685,7 @@ static size_t api__tables(struct api_routes *t)
     model_api_routes(), export_api_routes(), report_api_routes(), tokens_api_routes(), escalate_api_routes(),
     metrics_api_routes(), national_api_routes(), events_api_routes(), posts_api_routes(), history_api_routes(),
     siteplan_api_routes(), login_api_routes(), docs_api_routes(), govern_api_routes(), site_ops_api_routes(),
-    commit_api_routes(),
+    commit_api_routes(), tasks_api_routes(), assess_api_routes(),
   };
   size_t n = sizeof all / sizeof all[0];
   _Static_assert(sizeof all / sizeof all[0] <= API_MAX_TABLES, "raise API_MAX_TABLES");

@@ -17,6 +17,7 @@
 #include "ledger_events.h"
 #include "inspect.h"
 #include "notice.h"
+#include "api_tasks.h"
 #include "task_assign.h"
 #include "log.h"
 #include "risk.h"
@@ -176,6 +177,7 @@ struct ledger_api__job {
   void *told;                /* what the change means to people (ledger_events.h), written with it */
   struct ledger *ledger;
   char notice[NOTICE_NUMBER_MAX]; /* an assignment's rectification notice (notice.h) */
+  char *items;               /* a plan task's checklist results (JSON, owned) */
   int rc;
 };
 
@@ -272,7 +274,7 @@ static int ledger_api__update(struct store_conn *c, const struct ledger_api__job
 
 static const char *const ledger_api__sql_task_done =
   "UPDATE inspection_tasks SET check_status = ?2, checker = ?3, checked_ms = ?4, note = ?5, hazard_id = ?6,"
-  " evidence = 'person' WHERE id = ?1 AND check_status IS NULL";
+  " evidence = 'person', items = ?7 WHERE id = ?1 AND check_status IS NULL";
 
 static int ledger_api__task_done(struct store_conn *c, const struct ledger_api__job *j)
 {
@@ -284,6 +286,7 @@ static int ledger_api__task_done(struct store_conn *c, const struct ledger_api__
   sqlite3_bind_int64(st, 4, j->now_ms);
   store_bind_text(st, 5, j->note);
   if (j->report) sqlite3_bind_int64(st, 6, j->id);
+  store_bind_text(st, 7, j->items);
   int rc = store_step_done(st);
   if (rc == SQLITE_OK && sqlite3_changes(store_conn_db(c)) != 1) rc = -ESTALE; /* completed meanwhile */
   return rc;
@@ -652,7 +655,8 @@ out:
 
 #define INSPECTION_COLS                                                                             \
   "SELECT id, measure, event, unit, hazard_source, check_cycle, check_cycle_unit, start_ms, due_ms,"   \
-  " check_status, checker, checked_ms, note, hazard_id, data_src, evidence FROM inspection_tasks"
+  " check_status, checker, checked_ms, note, hazard_id, data_src, evidence, assigned_posts, assigned_person,"   \
+  " assigned_by, assigned_ms, plan, items FROM inspection_tasks"
 
 /* The column of due_ms in INSPECTION_COLS (the paging key with id, after ?4 and ?5). */
 #define LEDGER_API_TASK_DUE_COL 8
@@ -664,7 +668,9 @@ static const char *const ledger_api__sql_tasks_day =
   INSPECTION_COLS " WHERE (?1 = 0 OR (?1 = 1 AND check_status IS NULL) OR (?1 = 2 AND check_status IS NOT NULL))"
   " AND start_ms < ?3 AND due_ms > ?2 AND (due_ms > ?4 OR (due_ms = ?4 AND id > ?5)) ORDER BY due_ms, id";
 static const char *const ledger_api__sql_task =
-  "SELECT measure, check_status, start_ms FROM inspection_tasks WHERE id = ?1";
+  "SELECT measure, check_status, start_ms, assigned_posts, assigned_person, assigned_by, assigned_ms, plan"
+  " FROM inspection_tasks"
+  " WHERE id = ?1";
 
 static cJSON *ledger_api__task_json(sqlite3_stmt *st)
 {
@@ -693,13 +699,18 @@ static cJSON *ledger_api__task_json(sqlite3_stmt *st)
   return o;
 }
 
-/* The assignees of the task's measure, as JSON: {"posts": [ids], "person": id or null}. */
-static cJSON *ledger_api__assigned_json(const struct task_assignee *a)
+#define LEDGER_API_COL_POSTS 16 /* assigned_posts, assigned_person, assigned_by, assigned_ms, plan, items */
+
+static const char *ledger_api__text(sqlite3_stmt *st, int i) { return (const char *)sqlite3_column_text(st, i); }
+
+/* The stored assignment of the task row at st (api_tasks.h). */
+static void ledger_api__task_assignee(const struct dg_config *cfg, sqlite3_stmt *st, int measure_col, int posts_col,
+                                      struct task_assignee *a)
 {
-  cJSON *o = cJSON_CreateObject(), *posts = cJSON_AddArrayToObject(o, "posts");
-  for (int i = 0; i < a->n_posts; i++) cJSON_AddItemToArray(posts, cJSON_CreateString(a->posts[i]->id));
-  api_json_text(o, "person", a->person ? a->person->id : NULL);
-  return o;
+  struct api_task_row r = {ledger_api__text(st, measure_col), ledger_api__text(st, posts_col),
+                           ledger_api__text(st, posts_col + 1), ledger_api__text(st, posts_col + 2),
+                           ledger_api__text(st, posts_col + 4)};
+  api_task_assignment(cfg, &r, a);
 }
 
 /* The statement of a task list: every task due by ?due, or with ?mine=1 today's tasks (the local
@@ -759,10 +770,18 @@ static void ledger_api__inspections(void *ud, const struct http_request *req, st
   int n = 0;
   while (n < lim && sqlite3_step(st) == SQLITE_ROW) {
     struct task_assignee a;
-    task_assign(cfg, dg_config_measure(cfg, (const char *)sqlite3_column_text(st, 1)), &a);
-    if (mine && !task_assign_is_mine(&a, mine)) continue;
+    ledger_api__task_assignee(cfg, st, 1, LEDGER_API_COL_POSTS, &a);
+    if (mine && !task_assign_is_mine(&a, mine) && !task_assign_is_deputy_of(cfg, mine, a.person)) continue;
     cJSON *t = ledger_api__task_json(st);
-    cJSON_AddItemToObject(t, "assigned", ledger_api__assigned_json(&a));
+    cJSON_AddItemToObject(t, "assigned", api_task_assigned_json(&a, ledger_api__text(st, LEDGER_API_COL_POSTS + 2),
+                                                                sqlite3_column_int64(st, LEDGER_API_COL_POSTS + 3)));
+    const char *plan = ledger_api__text(st, LEDGER_API_COL_POSTS + 4);
+    if (plan) {
+      cJSON_ReplaceItemInObjectCaseSensitive(t, "measure", cJSON_CreateNull());
+      cJSON_AddItemToObject(t, "plan", api_task_plan_json(cfg, plan, ledger_api__text(st, LEDGER_API_COL_POSTS + 5)));
+    } else {
+      cJSON_AddNullToObject(t, "plan");
+    }
     cJSON_AddItemToObject(t, "attachments", attach_api_list(store_reader(ctx->store), 0, sqlite3_column_int64(st, 0)));
     cJSON_AddItemToArray(arr, t);
     after[0] = sqlite3_column_int64(st, LEDGER_API_TASK_DUE_COL);
@@ -776,9 +795,10 @@ static void ledger_api__inspections(void *ud, const struct http_request *req, st
   api_reply(resp, 200, root);
 }
 
-/* 1 found (measure copied into out, *status -1 while pending), 0 none, negative on error. */
+/* 1 found (measure copied into out, *status -1 while pending, the stored assignment in *a, the
+ * plan's id in plan or ""), 0 none, negative on error. */
 static int ledger_api__load_task(struct api_ctx *ctx, int64_t id, char *measure, size_t len, int *status,
-                                 int64_t *start_ms)
+                                 int64_t *start_ms, struct task_assignee *a, char *plan, size_t plan_len)
 {
   sqlite3_stmt *st = store_stmt(store_reader(ctx->store), ledger_api__sql_task);
   if (!st) return -EIO;
@@ -788,6 +808,8 @@ static int ledger_api__load_task(struct api_ctx *ctx, int64_t id, char *measure,
     snprintf(measure, len, "%s", (const char *)sqlite3_column_text(st, 0));
     *status = sqlite3_column_type(st, 1) == SQLITE_NULL ? -1 : sqlite3_column_int(st, 1);
     *start_ms = sqlite3_column_int64(st, 2);
+    ledger_api__task_assignee(ctx->engine->cfg, st, 0, 3, a);
+    snprintf(plan, plan_len, "%s", sqlite3_column_type(st, 7) == SQLITE_NULL ? "" : ledger_api__text(st, 7));
   }
   sqlite3_reset(st);
   return rc == SQLITE_ROW ? 1 : rc == SQLITE_DONE ? 0 : -EIO;
@@ -821,6 +843,20 @@ static void ledger_api__inspection_hazard(struct api_ctx *ctx, struct ledger_api
   if (!j->deadline_ms) j->deadline_ms = j->now_ms + (int64_t)cfg->hazard_deadline_days * 86400000;
 }
 
+/* A plan task's finding: the hazard goes to the plan's unit, described by the failed items. */
+static void ledger_api__plan_hazard(struct api_ctx *ctx, struct ledger_api__job *j, const struct dg_plan *p,
+                                    const char *findings, char *desc, size_t len)
+{
+  snprintf(desc, len, "%s发现隐患：%s", p->name ? p->name : p->id, findings);
+  j->description = desc;
+  j->reason = j->comment = "计划排查检查表 存在隐患 (plan checklist item found a hazard)";
+  j->measure = j->event = NULL;
+  j->unit = p->unit ? p->unit->id : NULL;
+  j->source = p->unit && p->unit->source ? p->unit->source->id : NULL;
+  j->liable = p->unit ? p->unit->person : NULL;
+  (void)ctx;
+}
+
 static void ledger_api__complete_answer(struct http_response *resp, const struct ledger_api__job *j)
 {
   cJSON *o = cJSON_CreateObject();
@@ -836,36 +872,17 @@ static void ledger_api__complete_answer(struct http_response *resp, const struct
   api_reply(resp, 200, o);
 }
 
-/* Only the task's assignees, or someone ranking above them (task_assign.h), complete it. 0 or -1
- * (answered 403). */
-static int ledger_api__may_complete(struct api_ctx *ctx, const struct http_request *req, const char *measure,
-                                    long long id, struct http_response *resp)
-{
-  const struct dg_config *cfg = ctx->engine->cfg;
-  const struct dg_person *p = api_caller(ctx, req);
-  struct task_assignee a;
-  task_assign(cfg, dg_config_measure(cfg, measure), &a);
-  if (task_assign_may_complete(&a, p)) return 0;
-  char who[256] = "";
-  size_t len = 0;
-  for (int i = 0; i < a.n_posts && len < sizeof who; i++)
-    len += (size_t)snprintf(who + len, sizeof who - len, "%spost %s", len ? ", " : "", a.posts[i]->id);
-  if (a.person && len < sizeof who) snprintf(who + len, sizeof who - len, "%s%s", len ? ", " : "", a.person->id);
-  api_error(resp, 403, "inspection task %lld is assigned to %s; %s is neither an assignee, a deputy nor of a higher"
-            " role", id, who, p ? p->id : "?");
-  return -1;
-}
-
 /* POST /api/v1/inspections/{id}/complete: actor, check_status 0..3, optional note. */
 static void ledger_api__complete(void *ud, const struct http_request *req, struct http_response *resp)
 {
   struct api_ctx *ctx = ud;
   struct ledger_api__in in = {.cfg = ctx->engine->cfg, .resp = resp};
   struct ledger_api__job j = {.now_ms = dg_wall_ms(), .action = "inspect"};
-  char measure[128], desc[1024], code[64];
+  char measure[128], desc[1024], code[64], plan_id[128], findings[768];
   long long id;
   int n = 0, status;
   int64_t start_ms;
+  struct task_assignee a;
   if (attach_api_upload(ctx, req, resp)) return;
   if (sscanf(req->path, "/api/v1/inspections/%lld/complete%n", &id, &n) != 1 || req->path[n] || id <= 0) {
     api_error(resp, 404, "not found: POST /api/v1/inspections/{id}/complete|photos");
@@ -875,13 +892,18 @@ static void ledger_api__complete(void *ud, const struct http_request *req, struc
   if (ledger_api__parse(&in, req)) goto out;
   j.actor = ledger_api__actor(ctx, req, &in, HAZARD_RIGHT_REPORT, NULL);
   j.check_status = ledger_api__int(&in, "check_status", 0, 3, -1);
-  if (!in.failed && j.check_status < 0) ledger_api__bad(&in, "check_status", "required: 0 正常, 1 存在隐患, 2 未排查, 3 其他");
   j.note = ledger_api__str(&in, "note", 0);
   if (in.failed) goto out;
   store_wait_idle(ctx->store);
-  int found = ledger_api__load_task(ctx, id, measure, sizeof measure, &status, &start_ms);
+  int found = ledger_api__load_task(ctx, id, measure, sizeof measure, &status, &start_ms, &a, plan_id, sizeof plan_id);
   if (found <= 0) {
     api_error(resp, found ? 500 : 404, found ? "database error" : "no such inspection task");
+    goto out;
+  }
+  const struct dg_plan *plan = plan_id[0] ? dg_config_plan(ctx->engine->cfg, plan_id) : NULL;
+  if (plan && api_task_items(plan, in.body, &j.items, &j.check_status, findings, sizeof findings, resp)) goto out;
+  if (j.check_status < 0) {
+    ledger_api__bad(&in, "check_status", "required: 0 正常, 1 存在隐患, 2 未排查, 3 其他");
     goto out;
   }
   if (status >= 0) {
@@ -892,8 +914,9 @@ static void ledger_api__complete(void *ud, const struct http_request *req, struc
     api_error(resp, 409, "inspection task %lld: its period has not started", id);
     goto out;
   }
-  if (ledger_api__may_complete(ctx, req, measure, id, resp)) goto out;
+  if (api_task_may_complete(ctx->engine->cfg, &a, api_caller(ctx, req), id, resp)) goto out;
   if (j.check_status == 1) ledger_api__inspection_hazard(ctx, &in, &j, measure, desc, sizeof desc);
+  if (j.check_status == 1 && plan) ledger_api__plan_hazard(ctx, &j, plan, findings, desc, sizeof desc);
   if (in.failed) goto out;
   if (j.report) {
     j.id = ledger_alloc_hazard(ctx->engine->ledger, j.now_ms, code, sizeof code);
@@ -905,6 +928,7 @@ static void ledger_api__complete(void *ud, const struct http_request *req, struc
   DG_INFO("ledger", "inspection task %lld completed by %s: check_status %d", id, j.actor, j.check_status);
   ledger_api__complete_answer(resp, &j);
 out:
+  free(j.items);
   cJSON_Delete(in.body);
 }
 

@@ -14,13 +14,14 @@
 #include "inspect.h"
 #include "log.h"
 #include "model_edits.h"
+#include "plan_config.h"
 #include "yaml.h"
 
 #define MODEL_API_PREFIX "/api/v1/model/"
 #define MODEL_API_AUDIT_LIMIT 1000
 #define MODEL_API_ID_MAX 64
 
-enum { MK_SOURCE, MK_UNIT, MK_EVENT, MK_MEASURE, MK_POST, MK_COUNT };
+enum { MK_SOURCE, MK_UNIT, MK_EVENT, MK_MEASURE, MK_POST, MK_PLAN, MK_COUNT };
 
 /* Per kind: the URL segment, the journal's kind, the child list key, names for messages. */
 static const struct model_api__kind {
@@ -31,16 +32,18 @@ static const struct model_api__kind {
   {"events", "event", "measures", "risk event"},
   {"measures", "measure", NULL, "control measure"},
   {"posts", "post", NULL, "post"},
+  {"inspection-plans", "inspection_plan", NULL, "inspection plan"},
 };
 
-/* Hazard sources and posts are top-level lists; the others go under the kind before them. */
-static int model_api__has_parent(int kind) { return kind != MK_SOURCE && kind != MK_POST; }
+/* Hazard sources, posts and plans are top-level lists; the others go under the kind before them. */
+static int model_api__has_parent(int kind) { return kind != MK_SOURCE && kind < MK_POST; }
 
 /* ---- lookups -------------------------------------------------------------------------------- */
 
 static void *model_api__find(const struct dg_config *c, int kind, const char *id)
 {
   if (kind == MK_POST) return dg_config_post(c, id);
+  if (kind == MK_PLAN) return dg_config_plan(c, id);
   for (size_t s = 0; s < c->n_sources; s++) {
     struct dg_hazard_source *hs = &c->sources[s];
     if (kind == MK_SOURCE && !strcmp(hs->id, id)) return hs;
@@ -213,6 +216,30 @@ static cJSON *model_api__source_json(const struct dg_config *c, const struct dg_
   return o;
 }
 
+/* An inspection plan with its config keys (plan_config.h). */
+static cJSON *model_api__plan_json(const struct dg_plan *p)
+{
+  cJSON *o = cJSON_CreateObject(), *items = cJSON_CreateArray();
+  api_json_text(o, "id", p->id);
+  api_json_text(o, "name", p->name);
+  api_json_text(o, "kind", plan_kind_name(p->kind));
+  api_json_text(o, "from", p->from_s);
+  api_json_text(o, "to", p->to_s);
+  if (p->cycle_n) {
+    cJSON *c = cJSON_AddObjectToObject(o, "cycle");
+    cJSON_AddNumberToObject(c, "n", p->cycle_n);
+    api_json_text(c, "unit", inspect_unit_zh((enum inspect_unit)p->cycle_unit));
+  }
+  if (p->kind == DG_PLAN_HOLIDAY) cJSON_AddNumberToObject(o, "before_days", p->before_days);
+  cJSON_AddBoolToObject(o, "work_days", p->work_days);
+  api_json_text(o, "unit", p->unit ? p->unit->id : NULL);
+  api_json_text(o, "post", p->post ? p->post->id : NULL);
+  api_json_text(o, "person", p->person ? p->person->id : NULL);
+  for (size_t i = 0; i < p->n_items; i++) cJSON_AddItemToArray(items, cJSON_CreateString(p->items[i]));
+  cJSON_AddItemToObject(o, "items", items);
+  return o;
+}
+
 static cJSON *model_api__entity_json(const struct dg_config *c, int kind, const void *ent, int deep)
 {
   switch (kind) {
@@ -220,6 +247,7 @@ static cJSON *model_api__entity_json(const struct dg_config *c, int kind, const 
   case MK_UNIT: return model_api__unit_json(c, ent, deep);
   case MK_EVENT: return model_api__event_json(c, ent, deep);
   case MK_POST: return model_api__post_json(ent);
+  case MK_PLAN: return model_api__plan_json(ent);
   default: return model_api__measure_json(c, ent);
   }
 }
@@ -288,7 +316,7 @@ static void model_api__audit(void *ud, const struct http_request *req, struct ht
   int has_kind = kind[0] != '\0', has_entity = entity[0] != '\0';
   const char *k = has_kind ? model_api__kind_param(kind) : NULL;
   if (has_kind && !k) {
-    api_error(resp, 400, "kind: expected hazard-sources, units, events, measures or posts");
+    api_error(resp, 400, "kind: expected hazard-sources, units, events, measures, posts or inspection-plans");
     return;
   }
   sqlite3_stmt *st = store_stmt(store_reader(ctx->store), model_api__sql_audit);
@@ -513,7 +541,7 @@ static const char *const model_api__sql_open_hazard =
 static int model_api__check_delete(struct api_ctx *ctx, const struct dg_config *c, const struct model_api__req *r,
                                    const void *ent, struct http_response *resp)
 {
-  if (r->kind == MK_POST) return 0; /* nothing refers to a post but the tasks, which keep its id */
+  if (r->kind >= MK_POST) return 0; /* nothing refers to a post or plan but the tasks, which keep its id */
   for (size_t i = 0; i < c->n_rules; i++) {
     const struct dg_measure *m = c->rules[i].measure;
     if (m && model_api__measure_in(m, r->kind, ent)) {

@@ -11,6 +11,7 @@
 #include "mqtt_config.h"
 #include "notify_config.h"
 #include "point_config.h"
+#include "plan_config.h"
 #include "post_config.h"
 #include "rule_config.h"
 #include "workcal.h"
@@ -107,7 +108,7 @@ static int cfg__daemon(struct dg_ycheck *y, const struct dg_ynode *n, void *obj)
 
 /* ---- persons ---- */
 
-enum { PER_ID, PER_NAME, PER_PHONE, PER_EMAIL, PER_DINGTALK, PER_WECOM, PER_FEISHU, PER_ROLES };
+enum { PER_ID, PER_NAME, PER_PHONE, PER_EMAIL, PER_DINGTALK, PER_WECOM, PER_FEISHU, PER_ROLES, PER_DEPT };
 static const struct dg_yfield cfg__person_fields[] = {
   [PER_ID] = YF_STR("id", struct dg_person, id, DG_YF_REQ),
   [PER_NAME] = YF_STR("name", struct dg_person, name, 0),
@@ -117,6 +118,7 @@ static const struct dg_yfield cfg__person_fields[] = {
   [PER_WECOM] = YF_STR("wecom", struct dg_person, wecom, 0),
   [PER_FEISHU] = YF_STR("feishu", struct dg_person, feishu, 0),
   [PER_ROLES] = YF_NODE("roles", 0),
+  [PER_DEPT] = YF_STR("dept", struct dg_person, dept, 0),
 };
 
 static int cfg__role(struct dg_ycheck *y, const struct dg_ynode *n, void *item, size_t i)
@@ -142,7 +144,7 @@ static int cfg__person(struct dg_ycheck *y, const struct dg_ynode *n, void *item
 
 enum { TOP_SITE, TOP_DAEMON, TOP_PERSONS, TOP_SOURCES, TOP_MQTT, TOP_MODBUS, TOP_POINTS, TOP_RULES,
        TOP_CHANNELS, TOP_POLICIES, TOP_ALARM, TOP_RISK_BANDS, TOP_CALENDAR, TOP_LEDGER, TOP_NATIONAL, TOP_ESCALATION,
-       TOP_POSTS };
+       TOP_POSTS, TOP_PLANS };
 static const struct dg_yfield cfg__top_fields[] = {
   [TOP_SITE] = YF_NODE("site", DG_YF_REQ),
   [TOP_DAEMON] = YF_NODE("daemon", 0),
@@ -161,6 +163,7 @@ static const struct dg_yfield cfg__top_fields[] = {
   [TOP_NATIONAL] = YF_NODE("national", 0),
   [TOP_ESCALATION] = YF_NODE("escalation", 0),
   [TOP_POSTS] = YF_NODE("posts", 0),
+  [TOP_PLANS] = YF_NODE("inspection_plans", 0),
 };
 
 /* Hands the value of top-level key `key` (if present) to the section's owner. */
@@ -203,6 +206,7 @@ static int cfg__root(struct cfg_ctx *x, const struct dg_ynode *root)
   if (!rc) rc = cfg__section(x, &s, TOP_PERSONS, cfg__persons);
   if (!rc) rc = cfg__section(x, &s, TOP_SOURCES, model_config_parse);
   if (!rc) rc = cfg__section(x, &s, TOP_POSTS, post_config_parse);
+  if (!rc) rc = cfg__section(x, &s, TOP_PLANS, plan_config_parse);
   if (!rc) rc = cfg__section(x, &s, TOP_MQTT, mqtt_config_parse);
   if (!rc) rc = cfg__section(x, &s, TOP_MODBUS, modbus_config_parse);
   if (!rc) rc = cfg__section(x, &s, TOP_POINTS, point_config_parse);
@@ -220,10 +224,12 @@ static int cfg__root(struct cfg_ctx *x, const struct dg_ynode *root)
 
 /* ---- plant-model edits over the tree ---- */
 
-static const char *const cfg__edit_kinds[] = {"hazard_source", "unit", "event", "measure", "post", NULL};
-/* The list key holding each kind, under the root, a source, a unit and an event; posts are a
- * second list under the root. */
-static const char *const cfg__edit_lists[] = {"hazard_sources", "units", "events", "measures", "posts"};
+static const char *const cfg__edit_kinds[] = {"hazard_source", "unit", "event", "measure", "post", "inspection_plan",
+                                              NULL};
+/* The list key holding each kind, under the root, a source, a unit and an event; posts and
+ * inspection plans are further lists under the root (kinds from CFG_EDIT_POST on). */
+static const char *const cfg__edit_lists[] = {"hazard_sources", "units", "events", "measures", "posts",
+                                              "inspection_plans"};
 enum { CFG_EDIT_POST = 4 };
 
 int config_edit_kind(const char *kind)
@@ -276,7 +282,7 @@ static bool cfg__yfind(struct dg_ynode *list, int depth, int kind, const char *i
 
 static bool cfg__yentity(struct dg_ynode *root, int kind, const char *id, struct cfg_yfound *f)
 {
-  int top = kind == CFG_EDIT_POST ? CFG_EDIT_POST : 0;
+  int top = kind >= CFG_EDIT_POST ? kind : 0;
   return id && cfg__yfind(cfg__yget(root, cfg__edit_lists[top]), top, kind, id, f);
 }
 
@@ -336,7 +342,7 @@ static struct dg_ynode *cfg__ylist_for(struct dg_ytree *t, int kind, const char 
 {
   struct dg_ynode *holder = t->root;
   struct cfg_yfound f;
-  if (kind > 0 && kind != CFG_EDIT_POST) {
+  if (kind > 0 && kind < CFG_EDIT_POST) {
     if (!cfg__yentity(t->root, kind - 1, parent, &f)) return *why = "its parent is not in the file", NULL;
     holder = f.item;
   }
@@ -459,6 +465,7 @@ int config_load_edits_string(const char *name, const char *yaml, size_t len, con
   dg_idmap_free(&x.rules);
   dg_idmap_free(&x.policies);
   dg_idmap_free(&x.posts);
+  dg_idmap_free(&x.plans);
   if (rc || !out) {
     config_free(x.c);
     return rc;
@@ -543,6 +550,7 @@ void config_free(struct dg_config *c)
     free(p->dingtalk);
     free(p->wecom);
     free(p->feishu);
+    free(p->dept);
   }
   free(c->persons);
   esc_config_free(c->esc);
@@ -555,6 +563,7 @@ void config_free(struct dg_config *c)
   ledger_config_free(c);
   national_config_free(c);
   post_config_free(c);
+  plan_config_free(c);
   if (c->index) {
     dg_idmap_free(&c->index->points);
     dg_idmap_free(&c->index->measures);

@@ -18,7 +18,7 @@ struct cfg_ctx {
   struct dg_config *c;        /* the config being built */
   struct dg_config_index *ix; /* c->index: points, measures, units, persons, channels */
   /* ids of kinds that have no public lookup, checked for duplicates and references only */
-  struct dg_idmap sources, events, brokers, buses, rules, policies, posts;
+  struct dg_idmap sources, events, brokers, buses, rules, policies, posts, plans;
 };
 
 /* The context a dg_ycheck handed to a callback belongs to (every one the loader passes does). */

@@ -134,6 +134,13 @@ struct dg_post *dg_config_post(const struct dg_config *c, const char *id)
   return NULL;
 }
 
+struct dg_plan *dg_config_plan(const struct dg_config *c, const char *id)
+{
+  for (size_t i = 0; c && id && i < c->n_plans; i++)
+    if (model__id_is(c->plans[i].id, id)) return &c->plans[i];
+  return NULL;
+}
+
 struct dg_channel *dg_config_channel(const struct dg_config *c, const char *id)
 {
   if (!c || !id) return NULL;

@@ -48,6 +48,7 @@ struct dg_person {
   char *dingtalk, *wecom, *feishu;
   char **roles;
   size_t n_roles;
+  char *dept;  /* department (部门), for the performance assessment; NULL: none */
 };
 
 struct dg_event;
@@ -94,6 +95,26 @@ struct dg_post {
   struct dg_event **events;      size_t n_events;
   struct dg_post_phone *phones;  size_t n_phones;
   char **duties;                 size_t n_duties; /* 岗位职责, for the 应知应会卡 (may be empty) */
+};
+
+/* Inspection plan (inspection_plans:): the annual plan (全年隐患排查计划) or a special, seasonal
+ * or holiday inspection (专项/季节性/节假日排查) with its own checklist, dates and assignees. */
+enum dg_plan_kind { DG_PLAN_ANNUAL, DG_PLAN_SPECIAL, DG_PLAN_SEASONAL, DG_PLAN_HOLIDAY };
+
+struct dg_plan {
+  char *id;
+  char *name;
+  int kind;                      /* enum dg_plan_kind */
+  char *from_s, *to_s;           /* "YYYY-MM-DD" as written */
+  int32_t from, to;              /* civil days, inclusive */
+  int cycle_n, cycle_unit;       /* a task every cycle within the range (enum inspect_unit); 0: one task */
+  int before_days;               /* holiday: the task covers the days before each holiday block */
+  bool work_days;                /* periods trimmed to the site calendar's work days */
+  struct dg_unit *unit;          /* where (optional): a finding's hazard goes to this unit */
+  struct dg_post *post;          /* assignee: a post (its persons and deputies) and/or a person */
+  struct dg_person *person;
+  char **items;                  /* checklist (检查表) */
+  size_t n_items;
 };
 
 /* Site work calendar (calendar:): days are civil day numbers (days since 1970-01-01). */
@@ -424,6 +445,7 @@ struct dg_config {
   struct dg_channel *channels;         size_t n_channels;
   struct dg_policy *policies;          size_t n_policies;
   struct dg_post *posts;               size_t n_posts;
+  struct dg_plan *plans;               size_t n_plans;
 
   /* Id hash tables built by config_load (owned, freed by config_free). NULL in a config built
    * by hand: the dg_config_* lookups then scan the arrays. */
@@ -468,5 +490,6 @@ struct dg_unit *dg_config_unit(const struct dg_config *c, const char *id);
 struct dg_person *dg_config_person(const struct dg_config *c, const char *id);
 struct dg_channel *dg_config_channel(const struct dg_config *c, const char *id);
 struct dg_post *dg_config_post(const struct dg_config *c, const char *id);
+struct dg_plan *dg_config_plan(const struct dg_config *c, const char *id);
 
 #endif

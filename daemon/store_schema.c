@@ -326,6 +326,33 @@ const char *const store_migrations[] = {
   " BEGIN SELECT RAISE(ABORT, 'a confirmed commitment is immutable'); END;"
   "CREATE TRIGGER commitments_immutable_delete BEFORE DELETE ON commitments"
   " BEGIN SELECT RAISE(ABORT, 'a confirmed commitment is immutable'); END;",
+
+  /* Inspection assignment and plans: each task stores whom it is assigned to when it is created
+   * (posts: space-separated post ids; person: a person id), overridable per task (assigned_by,
+   * assigned_ms: who changed it and when; NULL while it is the control level's). Tasks of an
+   * inspection plan (全年/专项/季节性/节假日排查) have `plan` set and the measure column holds
+   * "plan:<id>"; `items` holds the JSON results of the plan's checklist. Tasks created before
+   * keep NULL assignees and are assigned by the model in force. */
+  "ALTER TABLE inspection_tasks ADD COLUMN assigned_posts TEXT;"
+  "ALTER TABLE inspection_tasks ADD COLUMN assigned_person TEXT;"
+  "ALTER TABLE inspection_tasks ADD COLUMN assigned_by TEXT;"
+  "ALTER TABLE inspection_tasks ADD COLUMN assigned_ms INTEGER;"
+  "ALTER TABLE inspection_tasks ADD COLUMN plan TEXT;"
+  "ALTER TABLE inspection_tasks ADD COLUMN items TEXT;"
+  "CREATE INDEX inspection_tasks_due_ms ON inspection_tasks(due_ms);"
+  /* plan tasks belong to no control measure: they are no national record or standing task */
+  "DROP TRIGGER upload_mark_record;"
+  "CREATE TRIGGER upload_mark_record AFTER UPDATE ON inspection_tasks"
+  " WHEN NEW.plan IS NULL AND (NEW.check_status IS NOT NULL OR OLD.check_status IS NOT NULL) BEGIN"
+  " INSERT INTO upload_marks (kind, key, ts_ms) VALUES (5, NEW.id, COALESCE(NEW.checked_ms, NEW.start_ms));"
+  " INSERT INTO upload_marks (kind, key, ts_ms) SELECT 6, NEW.hazard_id, COALESCE(NEW.checked_ms, NEW.start_ms)"
+  "  WHERE NEW.hazard_id IS NOT NULL AND NEW.hazard_id IS NOT OLD.hazard_id; END;"
+  "DROP TRIGGER upload_mark_record_new;"
+  "CREATE TRIGGER upload_mark_record_new AFTER INSERT ON inspection_tasks WHEN NEW.plan IS NULL BEGIN"
+  " INSERT INTO upload_marks (kind, key, ts_ms) SELECT 5, NEW.id, NEW.checked_ms WHERE NEW.check_status IS NOT NULL;"
+  " INSERT INTO upload_marks (kind, key, ts_ms) SELECT 4, NEW.measure, NEW.start_ms"
+  "  WHERE NOT EXISTS (SELECT 1 FROM inspection_tasks t WHERE t.measure = NEW.measure AND t.id != NEW.id"
+  "  AND t.start_ms <= NEW.start_ms); END;",
 };
 
 const unsigned store_n_migrations = sizeof store_migrations / sizeof store_migrations[0];

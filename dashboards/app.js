@@ -559,8 +559,9 @@ function renderInspections() {
     const owner = taskOwner(task);
     return h('tr', {class: 'task' + (done ? ' done cs-' + task.check_status : ' pending'), 'data-task-id': task.id,
       'data-measure': task.measure},
-    h('td', {class: 'measure', 'data-label': t('insp.measure')}, measureText(task.measure),
+    h('td', {class: 'measure', 'data-label': t('insp.measure')}, taskTitle(task),
       what && h('div', {class: 'what-check'}, t('insp.what', {w: what})),
+      task.plan && h('div', {class: 'what-check'}, (task.plan.checklist || []).join('；')),
       owner && h('div', {class: 'sub'}, t('insp.responsible', {p: personName(owner)}))),
     h('td', {'data-label': t('insp.unit')}, app.names.units[task.unit] || task.unit || '—'),
     h('td', {class: 'method', 'data-label': t('insp.method')}, task.data_src ? label('tsrc', task.data_src) : '—'),
@@ -587,6 +588,7 @@ function render() {
   renderInspections();
   renderPoint();
   renderGovern();
+  renderAssessment();
   if (app.detail && app.detail.body) renderDetail();
 }
 
@@ -612,6 +614,7 @@ function showView(hash) {
   }
   if (view === 'hazards' && /^[0-9]+$/.test(arg || '')) openHazard(Number(arg));
   if (view === 'point' && arg) openPoint(decodeURIComponent(arg));
+  if (view === 'assessment') loadAssessment();
 }
 
 function initLanguage() {
@@ -648,6 +651,7 @@ function init() {
     $('token-input').value = '';
     loadMe();
     restartLive();
+    if (app.view === 'assessment') loadAssessment();
   });
   $('token-clear').addEventListener('click', () => {
     sessionStorage.removeItem(TOKEN_KEY);
@@ -658,6 +662,7 @@ function init() {
   initLedger();
   initTrend();
   initGovern();
+  initAssess();
   initPlan();
   initLogin();
   applyLanguage();

@@ -41,6 +41,7 @@ Object.assign(I18N.zh, {
   'ph.err.partial': '记录已保存，但照片未上传：{m}',
   'five.liable_person': '责任人', 'five.rectify_measures': '措施', 'five.cost': '资金', 'five.deadline_ms': '时限',
   'five.contingency_plan': '预案',
+  'ip.annual': '全年排查计划', 'ip.special': '专项排查', 'ip.seasonal': '季节性排查', 'ip.holiday': '节假日排查',
   'insp.mine': '今日我的任务', 'insp.all': '全部任务', 'insp.complete': '完成排查', 'insp.completeTitle': '完成排查',
   'insp.result': '排查结果', 'insp.note': '说明', 'insp.what': '排查内容：{w}', 'insp.actions': '操作',
   'insp.done': '排查任务已完成：{m}', 'insp.noneMine': '今天没有分配给您的待排查任务',
@@ -80,6 +81,8 @@ Object.assign(I18N.en, {
   'ph.err.507': 'Photo storage is full: tell an administrator.', 'ph.err.partial': 'Saved, but the photo was not uploaded: {m}',
   'five.liable_person': 'person', 'five.rectify_measures': 'measures', 'five.cost': 'cost', 'five.deadline_ms': 'deadline',
   'five.contingency_plan': 'contingency plan',
+  'ip.annual': 'Annual plan', 'ip.special': 'Special inspection', 'ip.seasonal': 'Seasonal inspection',
+  'ip.holiday': 'Holiday inspection',
   'insp.mine': 'My tasks today', 'insp.all': 'All tasks', 'insp.complete': 'Complete', 'insp.completeTitle': 'Complete the inspection',
   'insp.result': 'Result', 'insp.note': 'Note', 'insp.what': 'What to check: {w}', 'insp.actions': 'Actions',
   'insp.done': 'Inspection completed: {m}', 'insp.noneMine': 'No open tasks assigned to you today',
@@ -279,6 +282,7 @@ function actionFields(action, hz) {
   case 'photo':
     return [photoInput(), formField(t('hz.f.note'), h('input', {type: 'text', name: 'note', maxlength: 200}))];
   case 'complete':
+    if (hz.plan) return planFields(hz.plan);
     return [
       h('p', {class: 'what-check'}, measureText(hz.measure)),
       h('fieldset', {class: 'results'}, h('legend', null, t('insp.result')),
@@ -327,7 +331,7 @@ function openAction(action, target) {
 
 async function sendAction() {
   const action = ledgerUi.action, target = ledgerUi.target, form = $('hz-form');
-  const body = actionBody(action, form);
+  const body = action === 'complete' && target.plan ? planBody(target.plan, form) : actionBody(action, form);
   const file = form.elements.photo && form.elements.photo.files[0];
   let res;
   if (action === 'complete') {
@@ -336,7 +340,7 @@ async function sendAction() {
     res = await postJSON(`/api/v1/inspections/${encodeURIComponent(target.id)}/complete`, body).catch(() => ({status: 0}));
     if (res.status === 409) showMessage(t('insp.err.409'), 'error');
     else if (res.status !== 200 && res.status !== 201) showMessage(hazardError(res, 'complete'), 'error');
-    else showMessage(t('insp.done', {m: measureText(target.measure)}), 'info');
+    else showMessage(t('insp.done', {m: taskTitle(target)}), 'info');
     return refreshLedger();
   }
   if (action === 'photo') {
@@ -400,6 +404,37 @@ function attachmentList(list) {
 /* ---- inspections: my tasks today, complete --------------------------------------------------- */
 
 function measureText(id) { return app.names.measures[id] || id || '—'; }
+
+/* What a task checks: its measure, or its plan (专项/季节性/节假日排查, 全年计划) by kind and name. */
+function taskTitle(task) {
+  if (!task.plan) return measureText(task.measure);
+  return `${label('ip', task.plan.kind)} · ${task.plan.name || task.plan.id}`;
+}
+
+/* A plan task's checklist: a result (正常 / 存在隐患 / 其他) and a note per item. */
+function planFields(plan) {
+  return [h('p', {class: 'what-check'}, `${label('ip', plan.kind)} · ${plan.name || plan.id}`),
+    ...(plan.checklist || []).map((item, i) => h('fieldset', {class: 'results'}, h('legend', null, `${i + 1}. ${item}`),
+      ...[0, 1, 3].map((c) => h('label', {class: 'radio'},
+        h('input', {type: 'radio', name: 'item-' + i, value: String(c), required: true, checked: c === 0}),
+        ' ', label('cs', c))),
+      h('input', {type: 'text', name: 'itemnote-' + i, maxlength: 200, placeholder: t('insp.note'),
+        'aria-label': t('insp.note')}))),
+    h('p', {class: 'sub'}, t('insp.opensHazard')),
+    formField(t('insp.note'), h('textarea', {name: 'note', rows: 2, maxlength: 500})),
+    photoInput()];
+}
+
+/* The per-item results of a plan task's form, as POST .../complete takes them. */
+function planBody(plan, form) {
+  const items = (plan.checklist || []).map((_, i) => {
+    const r = [...form.elements['item-' + i]].find((e) => e.checked);
+    const note = form.elements['itemnote-' + i].value.trim();
+    return note ? {result: Number(r ? r.value : 0), note} : {result: Number(r ? r.value : 0)};
+  });
+  const note = form.elements.note.value.trim();
+  return note ? {items, note} : {items};
+}
 
 /* Who the task is assigned to (the API's answer), else its measure's responsible person. */
 function taskOwner(task) {

@@ -22,11 +22,11 @@ static const char *const export__sql_tasks =
   " hazard_source AS hazardCode, check_cycle AS checkCycle, check_cycle_unit AS checkCycleUnit,"
   " " EXPORT_TIME("start_ms") " AS taskStartTime, " EXPORT_TIME("due_ms") " AS taskEndTime,"
   " CASE WHEN check_status IS NULL THEN 0 ELSE 1 END AS taskDone"
-  " FROM inspection_tasks WHERE start_ms > ?1 OR checked_ms > ?1 ORDER BY id";
+  " FROM inspection_tasks WHERE plan IS NULL AND (start_ms > ?1 OR checked_ms > ?1) ORDER BY id";
 static const char *const export__sql_records =
   "SELECT id AS checkRecordId, id AS checkTaskId, measure AS controlMeasureId, check_status AS checkStatus,"
   " checker AS checkPerson, " EXPORT_TIME("checked_ms") " AS checkTime, note AS checkDesc, hazard_id AS hazardId"
-  " FROM inspection_tasks WHERE check_status IS NOT NULL AND checked_ms > ?1 ORDER BY id";
+  " FROM inspection_tasks WHERE plan IS NULL AND check_status IS NOT NULL AND checked_ms > ?1 ORDER BY id";
 static const char *const export__sql_hazards =
   "SELECT id AS hazardId, code AS dangerCode, hazard_source AS hazardCode, unit AS riskUnitId,"
   " event AS riskEventId, measure AS controlMeasureId, danger_level AS dangerLevel, danger_src AS dangerSrc,"

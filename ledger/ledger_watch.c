@@ -11,7 +11,9 @@
 #include "inspect.h"
 #include "ledger_events.h"
 #include "log.h"
+#include "plan_watch.h"
 #include "risk.h"
+#include "task_assign.h"
 
 struct ledger_watch__level {
   char *unit;
@@ -576,6 +578,8 @@ struct ledger_watch__task {
   int data_src;
   struct inspect_cycle cycle;
   int64_t start_ms, due_ms;
+  char posts[256];              /* the assignment stored with the task (task_assign.h) */
+  const char *person;
 };
 
 struct ledger_watch__task_job {
@@ -593,7 +597,7 @@ static const char *const ledger_watch__sql_task_span =
   " (SELECT MAX(start_ms) FROM inspection_tasks WHERE measure = ?1)";
 static const char *const ledger_watch__sql_task =
   "INSERT OR IGNORE INTO inspection_tasks (measure, event, unit, hazard_source, check_cycle, check_cycle_unit,"
-  " start_ms, due_ms, data_src) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)";
+  " start_ms, due_ms, data_src, assigned_posts, assigned_person) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)";
 
 static int ledger_watch__task_work(struct store_conn *c, void *arg)
 {
@@ -612,6 +616,8 @@ static int ledger_watch__task_work(struct store_conn *c, void *arg)
     sqlite3_bind_int64(st, 7, t->start_ms);
     sqlite3_bind_int64(st, 8, t->due_ms);
     sqlite3_bind_int(st, 9, t->data_src);
+    store_bind_text(st, 10, t->posts[0] ? t->posts : NULL);
+    store_bind_text(st, 11, t->person);
     int rc = store_step_done(st);
     if (rc != SQLITE_OK) return rc;
   }
@@ -651,7 +657,12 @@ static int ledger_watch__task_due(struct ledger_watch *w, const struct dg_measur
   t->data_src = m->data_src;
   const struct dg_calendar *cal = m->work_days ? &w->e->cfg->calendar : NULL;
   if (!inspect_period_workdays(anchor, t->cycle, cal, now_ms, &t->start_ms, &t->due_ms)) return 0;
-  return t->start_ms > last;
+  if (t->start_ms <= last) return 0;
+  struct task_assignee a;
+  task_assign(w->e->cfg, m, &a);
+  if (task_assign_encode(&a, t->posts, sizeof t->posts)) t->posts[0] = 0; /* too many: the person alone */
+  t->person = a.person ? a.person->id : NULL;
+  return 1;
 }
 
 int ledger_watch_inspections(struct ledger_watch *w, int64_t now_ms)
@@ -833,6 +844,7 @@ static void ledger_watch__on_timer(uv_timer_t *t)
   rc = ledger_watch_missed(w, now);
   if (rc < 0) DG_LOG_RL(DG_LOG_ERR, "ledger", "missed inspection scan failed (%d)", rc);
   rc = ledger_watch_inspections(w, now);
+  if (rc >= 0) rc = plan_watch_tasks(w->e, now);
   if (rc < 0) DG_LOG_RL(DG_LOG_ERR, "ledger", "inspection task generation failed (%d)", rc);
 }
 

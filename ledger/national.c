@@ -170,7 +170,7 @@ static int national__put(struct store_conn *c, int kind, const char *key, const 
 
 /* Ledger rows of one kind that have no UUID yet: (key, parent) pairs read first, stored after. */
 static const char *const national__sql_missing[NATIONAL_N_KINDS] = {
-  [NATIONAL_RECORD] = "SELECT CAST(t.id AS TEXT), t.measure FROM inspection_tasks t WHERE t.check_status IS NOT NULL"
+  [NATIONAL_RECORD] = "SELECT CAST(t.id AS TEXT), t.measure FROM inspection_tasks t WHERE t.check_status IS NOT NULL AND t.plan IS NULL"
                       " AND NOT EXISTS (SELECT 1 FROM national_ids n WHERE n.kind = 'record'"
                       " AND n.key = CAST(t.id AS TEXT))",
   [NATIONAL_HAZARD] = "SELECT CAST(h.id AS TEXT), h.measure FROM hazards h WHERE h.danger_state >= 0"

@@ -1,5 +1,7 @@
 #include "task_assign.h"
 
+#include <errno.h>
+#include <stdio.h>
 #include <string.h>
 
 #include "hazard_flow.h"
@@ -41,25 +43,46 @@ bool task_assign_is_mine(const struct task_assignee *a, const struct dg_person *
   return false;
 }
 
-static int task_assign__rank(const struct dg_person *p)
+bool task_assign_is_deputy_of(const struct dg_config *c, const struct dg_person *p, const struct dg_person *q)
 {
-  return p ? __builtin_popcount(hazard_rights(p->roles, p->n_roles)) : 0;
+  for (size_t i = 0; p && q && i < c->n_posts; i++)
+    if (task_assign__in(c->posts[i].persons, c->posts[i].n_persons, q) &&
+        task_assign__in(c->posts[i].deputies, c->posts[i].n_deputies, p))
+      return true;
+  return false;
 }
 
-/* The highest rank among the assignees (deputies act for the post's persons, so they do not count). */
-static int task_assign__top_rank(const struct task_assignee *a)
-{
-  int top = task_assign__rank(a->person);
-  for (int i = 0; i < a->n_posts; i++)
-    for (size_t k = 0; k < a->posts[i]->n_persons; k++) {
-      int r = task_assign__rank(a->posts[i]->persons[k]);
-      if (r > top) top = r;
-    }
-  return top;
-}
-
-bool task_assign_may_complete(const struct task_assignee *a, const struct dg_person *p)
+bool task_assign_may_complete(const struct task_assignee *a, const struct dg_config *c, const struct dg_person *p)
 {
   if (!p || !(hazard_rights(p->roles, p->n_roles) & HAZARD_RIGHT_REPORT)) return false;
-  return task_assign_none(a) || task_assign_is_mine(a, p) || task_assign__rank(p) > task_assign__top_rank(a);
+  return task_assign_none(a) || task_assign_is_mine(a, p) || task_assign_is_deputy_of(c, p, a->person);
+}
+
+int task_assign_encode(const struct task_assignee *a, char *buf, size_t len)
+{
+  size_t n = 0;
+  if (len) buf[0] = 0;
+  for (int i = 0; i < a->n_posts; i++) {
+    int w = snprintf(buf + n, len - n, "%s%s", n ? " " : "", a->posts[i]->id);
+    if (w < 0 || (size_t)w >= len - n) return -ENOSPC;
+    n += (size_t)w;
+  }
+  return 0;
+}
+
+void task_assign_decode(const struct dg_config *c, const char *posts, const char *person, struct task_assignee *a)
+{
+  memset(a, 0, sizeof *a);
+  a->person = person ? dg_config_person(c, person) : NULL;
+  for (const char *s = posts; s && *s && a->n_posts < TASK_ASSIGN_MAX_POSTS;) {
+    size_t k = strcspn(s, " ");
+    char id[128];
+    if (k && k < sizeof id) {
+      memcpy(id, s, k);
+      id[k] = 0;
+      const struct dg_post *p = dg_config_post(c, id);
+      if (p) a->posts[a->n_posts++] = p;
+    }
+    s += k + (s[k] == ' ');
+  }
 }

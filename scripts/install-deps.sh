@@ -19,8 +19,8 @@ PKGS=(
   libsodium-dev  # Argon2id password hashes of login accounts (daemon/login.c)
   libqrencode-dev  # the QR code on the post risk cards (daemon/api_posts.c)
   poppler-utils zbar-tools  # pdftotext and zbarimg check the printed cards (tests/integration/test_posts.py)
-  libxlsxwriter-dev  # the three lists as XLSX (ledger/lists_out.c)
-  python3-openpyxl  # reads those workbooks back (tests/integration/test_cards.py)
+  libxlsxwriter-dev  # XLSX: the three lists (ledger/lists_out.c), the performance assessment (daemon/api_assess.c)
+  python3-openpyxl  # an independent XLSX reader (tests/integration/test_cards.py, test_assessment.py)
 )
 missing=()
 for p in "${PKGS[@]}"; do

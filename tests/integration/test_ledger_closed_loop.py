@@ -286,15 +286,17 @@ def test_inspection_tasks_complete_and_open_hazard(workdir, cleanup):
     assert daemon.get(f"/api/v1/inspections?due={int(t['start_ms'])}")[1]["inspections"] == []
     assert len(daemon.get(f"/api/v1/inspections?due={int(t['due_ms'])}")[1]["inspections"]) == 3
 
-    st, body = post(daemon, f"/api/v1/inspections/{t['id']}/complete", {"actor": "zhao"})
+    st, body = post(daemon, f"/api/v1/inspections/{t['id']}/complete", {"actor": "wang"})
     assert st == 400 and body["error"].startswith("check_status"), (st, body)
-    st, body = post(daemon, f"/api/v1/inspections/{t['id']}/complete", {"actor": "zhao", "check_status": 4})
+    st, body = post(daemon, f"/api/v1/inspections/{t['id']}/complete", {"actor": "wang", "check_status": 4})
     assert st == 400 and body["error"].startswith("check_status"), (st, body)
+    # M03's responsible person completes it (zhao, of a higher role, may not: not an assignee).
+    assert post(daemon, f"/api/v1/inspections/{t['id']}/complete", {"actor": "zhao", "check_status": 0})[0] == 403
     st, body = post(daemon, f"/api/v1/inspections/{t['id']}/complete",
-                    {"actor": "zhao", "check_status": 1, "note": "2#罐法兰处有氨味"})
+                    {"actor": "wang", "check_status": 1, "note": "2#罐法兰处有氨味"})
     assert st == 200 and body["hazard"]["code"].startswith("410700-0001-YH-"), (st, body)
     h = daemon.get(f"/api/v1/hazards/{body['hazard']['id']}")[1]
-    assert h["danger_src"] == 1 and h["danger_state"] == 0 and h["reporter"] == "zhao", h
+    assert h["danger_src"] == 1 and h["danger_state"] == 0 and h["reporter"] == "wang", h
     assert h["measure"] == "M03" and h["unit"] == "U01" and "2#罐法兰处有氨味" in h["description"], h
     assert [j["action"] for j in h["journal"]] == ["report"], h
 
@@ -302,7 +304,7 @@ def test_inspection_tasks_complete_and_open_hazard(workdir, cleanup):
     assert st == 409 and "already completed" in body["error"], (st, body)
     assert sorted(x["measure"] for x in daemon.get("/api/v1/inspections")[1]["inspections"]) == ["M01", "M02"]
     done = daemon.get("/api/v1/inspections?status=done")[1]["inspections"]
-    assert len(done) == 1 and done[0]["check_status"] == 1 and done[0]["checker"] == "zhao", done
+    assert len(done) == 1 and done[0]["check_status"] == 1 and done[0]["checker"] == "wang", done
     assert done[0]["check_status_zh"] == "存在隐患" and done[0]["hazard_id"] == h["id"], done
     assert done[0]["check_status_en"] == "hazard found", done
     assert done[0]["evidence"] == "person" and done[0]["evidence_zh"] == "人工排查", done

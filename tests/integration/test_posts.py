@@ -1,8 +1,8 @@
 #!/usr/bin/python3
 """Posts (岗位) with a real daemon: in the model API, edited through it with the audit trail and
 refused with the field named when they name what does not exist; inspection tasks assigned by
-the measure's control level, listed per person (?mine=1) and completed only by the assignee, a
-deputy or a higher role, each with their own token; the post's 岗位风险告知卡 printed by headless
+the measure's control level, listed per person (?mine=1) and completed only by the assignee or a
+deputy, each with their own token; the post's 岗位风险告知卡 printed by headless
 Chromium to PDF (its Chinese text read back by pdftotext) and to a PNG kept under
 build/test-artefacts/posts, whose QR code zbarimg decodes to the post's signed phone link."""
 import os
@@ -124,10 +124,10 @@ def test_inspection_tasks_by_assignment(workdir, cleanup):
     wait_until(lambda: len(tasks(daemon, tok["sun"], "status=all")) == 4, 20, "the tasks of the four measures")
     every = tasks(daemon, tok["sun"], "status=all")
     assert set(every) == {"M1", "M2", "M3", "M4"}, every
-    assert every["M1"]["assigned"] == {"posts": ["P1"], "person": None}, every["M1"]   # 岗位: the post
-    assert every["M2"]["assigned"] == {"posts": [], "person": "li"}, every["M2"]       # 班组: the measure's
-    assert every["M3"]["assigned"] == {"posts": [], "person": "wang"}, every["M3"]     # 车间: the measure's
-    assert every["M4"]["assigned"] == {"posts": [], "person": None}, every["M4"]       # nobody named: anyone
+    assert every["M1"]["assigned"] == {"posts": ["P1"], "person": None, "by": None, "ms": None}, every["M1"]   # 岗位: the post
+    assert every["M2"]["assigned"] == {"posts": [], "person": "li", "by": None, "ms": None}, every["M2"]       # 班组: the measure's
+    assert every["M3"]["assigned"] == {"posts": [], "person": "wang", "by": None, "ms": None}, every["M3"]     # 车间: the measure's
+    assert every["M4"]["assigned"] == {"posts": [], "person": None, "by": None, "ms": None}, every["M4"]       # nobody named: anyone
     assert daemon.call("GET", "/api/v1/inspections?mine=1", token="")[0] == 401
     mine = {p: sorted(tasks(daemon, t)) for p, t in tok.items()}
     assert mine == {"wang": ["M3"], "zhang": ["M1"], "zhao": ["M1"], "li": ["M2"], "sun": []}, mine
@@ -137,16 +137,17 @@ def test_inspection_tasks_by_assignment(workdir, cleanup):
                            {"check_status": 0, "note": "巡检正常"}, token=tok[person])
 
     st, r = complete("sun", "M1")
-    assert st == 403 and "assigned to post P1" in r["error"], (st, r)
-    assert complete("zhang", "M2")[0] == 403        # li's task, and an operator ranks below him
-    assert complete("li", "M3")[0] == 403           # wang's, and the engineer ranks above him
+    assert st == 403 and "assigned to 岗位 post P1" in r["error"] and "只有被分配人或其代理人" in r["error"], (st, r)
+    assert complete("zhang", "M2")[0] == 403        # li's task
+    assert complete("li", "M3")[0] == 403           # wang's
     assert complete("zhao", "M1")[0] == 200         # the post's deputy
-    assert complete("wang", "M2")[0] == 200         # the engineer ranks above li
+    assert complete("wang", "M2")[0] == 403         # a higher role is not an assignee
+    assert complete("li", "M2")[0] == 200
     assert complete("sun", "M4")[0] == 200          # unassigned: anyone who inspects
     assert complete("wang", "M3")[0] == 200
     done = {r["measure"]: r["checker"] for r in db_rows(daemon.db_path, "SELECT measure, checker FROM inspection_tasks"
                                                           " WHERE check_status IS NOT NULL")}
-    assert done == {"M1": "zhao", "M2": "wang", "M3": "wang", "M4": "sun"}, done
+    assert done == {"M1": "zhao", "M2": "li", "M3": "wang", "M4": "sun"}, done
     assert tasks(daemon, tok["zhang"])["M1"]["checker"] == "zhao"
     assert tasks(daemon, tok["zhang"], "mine=1") == {}   # pending only by default
     assert daemon.stop() == 0

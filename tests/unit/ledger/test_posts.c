@@ -81,22 +81,35 @@ static void test_assignment(void **state)
   assert_true(task_assign_is_mine(&a, &persons[OP]));
   assert_true(task_assign_is_mine(&a, &persons[DEP]));
   assert_false(task_assign_is_mine(&a, &persons[OTHER]));
-  assert_false(task_assign_may_complete(&a, &persons[OTHER])); /* same rank as the post's operator */
-  assert_true(task_assign_may_complete(&a, &persons[DIR]));    /* ranks above it */
-  assert_false(task_assign_may_complete(&a, &persons[TEMP]));  /* no role that inspects */
+  assert_false(task_assign_may_complete(&a, &f->c, &persons[OTHER])); /* same rank as the post's operator */
+  assert_false(task_assign_may_complete(&a, &f->c, &persons[DIR]));   /* a higher role is not an assignee */
+  assert_true(task_assign_may_complete(&a, &f->c, &persons[DEP]));    /* the post's deputy */
+  assert_false(task_assign_may_complete(&a, &f->c, &persons[TEMP]));  /* no role that inspects */
+
+  char buf[64];
+  assert_int_equal(task_assign_encode(&a, buf, sizeof buf), 0); /* stored with the task, read back */
+  assert_string_equal(buf, "P 1/岗");
+  assert_int_equal(task_assign_encode(&a, buf, 4), -ENOSPC);
+  task_assign_decode(&f->c, "", "op", &a);
+  assert_int_equal(a.n_posts, 0);
+  assert_ptr_equal(a.person, &persons[OP]);
+  assert_true(task_assign_may_complete(&a, &f->c, &persons[DEP])); /* deputy of the post the person holds */
+  assert_false(task_assign_may_complete(&a, &f->c, &persons[OTHER]));
+  task_assign_decode(&f->c, "nope", "nobody", &a);                /* ids the model no longer has */
+  assert_true(task_assign_none(&a));
 
   task_assign(&f->c, &f->team_m, &a); /* 班组: the measure's responsible person */
   assert_int_equal(a.n_posts, 0);
   assert_ptr_equal(a.person, &persons[DIR]);
-  assert_false(task_assign_may_complete(&a, &persons[OP]));
-  assert_true(task_assign_may_complete(&a, &persons[DIR]));
-  assert_true(task_assign_may_complete(&a, &persons[ENG]));
+  assert_false(task_assign_may_complete(&a, &f->c, &persons[OP]));
+  assert_true(task_assign_may_complete(&a, &f->c, &persons[DIR]));
+  assert_false(task_assign_may_complete(&a, &f->c, &persons[ENG]));
 
   task_assign(&f->c, &f->free_m, &a); /* 岗位, but no post faces E2: unassigned */
   assert_true(task_assign_none(&a));
-  assert_true(task_assign_may_complete(&a, &persons[OTHER]));
-  assert_false(task_assign_may_complete(&a, &persons[TEMP]));
-  assert_false(task_assign_may_complete(&a, NULL));
+  assert_true(task_assign_may_complete(&a, &f->c, &persons[OTHER]));
+  assert_false(task_assign_may_complete(&a, &f->c, &persons[TEMP]));
+  assert_false(task_assign_may_complete(&a, &f->c, NULL));
   task_assign(&f->c, NULL, &a);
   assert_true(task_assign_none(&a));
   free(f);
