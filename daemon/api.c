@@ -115,6 +115,8 @@ static void api__alarm_context(cJSON *o, const struct engine *e, const struct al
   if (pt && pt->has_value) cJSON_AddNumberToObject(o, "live_value", pt->value);
   else cJSON_AddNullToObject(o, "live_value");
   cJSON_AddStringToObject(o, "live_quality", dg_quality_name(pt ? pt->quality : DG_Q_UNKNOWN));
+  if (pt && pt->received_ms) cJSON_AddNumberToObject(o, "live_received_ms", (double)pt->received_ms);
+  else cJSON_AddNullToObject(o, "live_received_ms");
   api_json_text(o, "measure_desc", r->measure ? r->measure->desc : NULL);
   char todo[EMERGENCY_TODO_MAX];
   api_json_text(o, "response", emergency_todo(r->measure, todo, sizeof todo) == -ENOENT ? NULL : todo);

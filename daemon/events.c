@@ -37,7 +37,7 @@ struct events__point {
   int pending, has_value;
   double value;
   const char *quality;     /* static dg_quality name */
-  int64_t ts_ms;
+  int64_t ts_ms, received_ms;
   char id[EVENTS_POINT_ID_MAX];
 };
 
@@ -103,6 +103,7 @@ static void events__point_send(struct events *ev, struct events__point *p)
   else cJSON_AddNullToObject(o, "value");
   cJSON_AddStringToObject(o, "quality", p->quality);
   cJSON_AddNumberToObject(o, "ts_ms", (double)p->ts_ms);
+  cJSON_AddNumberToObject(o, "received_ms", (double)p->received_ms);
   p->last_ms = (int64_t)uv_now(ev->loop);
   p->pending = 0;
   events_publish(ev, "point", o);
@@ -122,7 +123,7 @@ static int events__points_room(struct events *ev, uint32_t index)
 }
 
 void events_point(struct events *ev, uint32_t index, const char *point_id, int has_value, double value,
-                  const char *quality, int64_t ts_ms)
+                  const char *quality, int64_t ts_ms, int64_t received_ms)
 {
   if (!ev || !point_id || events__points_room(ev, index)) return;
   struct events__point *p = &ev->points[index];
@@ -132,6 +133,7 @@ void events_point(struct events *ev, uint32_t index, const char *point_id, int h
   p->value = value;
   p->quality = quality;
   p->ts_ms = ts_ms;
+  p->received_ms = received_ms;
   if ((int64_t)uv_now(ev->loop) - p->last_ms >= EVENTS_POINT_MIN_MS) {
     if (p->pending) ev->n_pending--;
     events__point_send(ev, p);

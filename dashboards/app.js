@@ -257,6 +257,7 @@ async function loadCore() {
   app.data.alarms = alarms.alarms;
   app.data.riskMap = riskMap;
   app.data.sitePlan = sitePlan;
+  if (typeof applyPushedPoints === 'function') applyPushedPoints(); /* live.js: newer pushed samples win */
 }
 
 /* Hazards, inspections, the open hazard's detail, names. */

@@ -25,6 +25,7 @@ const live = {
   pending: new Set(), /* 'core', 'ledger': reloads due */
   timer: null,
   renderTimer: null,
+  points: new Map(),  /* point id -> its latest pushed sample, re-applied over older reloads */
   events: 0,          /* events handled (diagnostics and tests) */
 };
 window.dgLive = live;
@@ -71,15 +72,25 @@ function renderSoon() {
   }, LIVE_RENDER_MS);
 }
 
-function onPoint(d) {
+/* A reload answered before a pushed sample reached the daemon's answer must not undo it: every
+ * alarm takes the newer of its reloaded and its pushed sample (by the daemon's receive time). */
+function applyPushedPoints() {
   let touched = false;
   for (const a of app.data.alarms || []) {
-    if (a.point !== d.point) continue;
+    const d = live.points.get(a.point);
+    if (!d || (a.live_received_ms || 0) > d.received_ms) continue;
+    if (a.live_value === d.value && a.live_quality === d.quality) continue;
     a.live_value = d.value;
     a.live_quality = d.quality;
+    a.live_received_ms = d.received_ms;
     touched = true;
   }
-  if (touched) renderSoon();
+  return touched;
+}
+
+function onPoint(d) {
+  live.points.set(d.point, d);
+  if (applyPushedPoints()) renderSoon();
 }
 
 function onEvent(type, data) {

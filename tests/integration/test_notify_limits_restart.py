@@ -66,6 +66,10 @@ def test_limits_survive_kill9(workdir, cleanup):
     wait_until(lambda: len(at(sink, "/people")) == 1, 10, "zhang's first message")
     wait_until(lambda: db_rows(daemon.db_path, "SELECT count(*) AS n FROM notify_sends")[0]["n"] == 2, 5,
                "the robot's sends logged")
+    # the deliveries' outcomes committed, so the kill cannot fall in the window where a receiver
+    # has a message whose delivery we have not recorded yet (that one is resent, by design)
+    wait_until(lambda: db_rows(daemon.db_path, "SELECT count(*) AS n FROM outbox WHERE state = 1")[0]["n"] == 3, 10,
+               "the three deliveries recorded")
     daemon.kill9()
     daemon.start()
 

@@ -177,15 +177,15 @@ static void test_points_throttled(void **state)
   char buf[65536];
   struct sub s = subscribe(ev, NULL);
   drain(s, buf, sizeof buf);
-  events_point(ev, 0, "GT101", 1, 10, "good", 1);
-  events_point(ev, 0, "GT101", 1, 11, "good", 2);
-  events_point(ev, 0, "GT101", 1, 12, "good", 3);
-  events_point(ev, 1, "GT102", 0, 0, "comm_fail", 4);
+  events_point(ev, 0, "GT101", 1, 10, "good", 1, 101);
+  events_point(ev, 0, "GT101", 1, 11, "good", 2, 102);
+  events_point(ev, 0, "GT101", 1, 12, "good", 3, 103);
+  events_point(ev, 1, "GT102", 0, 0, "comm_fail", 4, 104);
   drain(s, buf, sizeof buf);
   /* The first value of each point at once, the others held. */
   assert_int_equal(count(buf, "event: point\n"), 2);
-  assert_non_null(strstr(buf, "{\"point\":\"GT101\",\"value\":10,\"quality\":\"good\",\"ts_ms\":1}"));
-  assert_non_null(strstr(buf, "{\"point\":\"GT102\",\"value\":null,\"quality\":\"comm_fail\",\"ts_ms\":4}"));
+  assert_non_null(strstr(buf, "{\"point\":\"GT101\",\"value\":10,\"quality\":\"good\",\"ts_ms\":1,\"received_ms\":101}"));
+  assert_non_null(strstr(buf, "{\"point\":\"GT102\",\"value\":null,\"quality\":\"comm_fail\",\"ts_ms\":4,\"received_ms\":104}"));
   /* Once the point's second has passed, only the latest held value follows. */
   struct events_stats st;
   for (int i = 0; i < 400; i++) {
@@ -195,7 +195,7 @@ static void test_points_throttled(void **state)
   }
   drain(s, buf, sizeof buf);
   assert_int_equal(count(buf, "event: point\n"), 1);
-  assert_non_null(strstr(buf, "\"value\":12"));
+  assert_non_null(strstr(buf, "\"value\":12,\"quality\":\"good\",\"ts_ms\":3,\"received_ms\":103"));
   s.ops->closed(s.ctx);
   finish(&loop, ev);
 }
