@@ -826,11 +826,13 @@ static const char *const national__sql_commitments =
   "SELECT n.uuid, c.day, c.confirmed_ms, c.confirmed_by, c.body FROM commitments c"
   " JOIN national_ids n ON n.kind = 'commitment' AND n.key = c.day WHERE c.confirmed_ms > ?1 ORDER BY c.day";
 
+/* The count at path ("a.b") of a stored document; 0 when it is not a number there. */
 static int national__jint(const cJSON *o, const char *path)
 {
   char key[32];
   const char *dot = strchr(path, '.');
-  if (!dot) return (int)cJSON_GetNumberValue(cJSON_GetObjectItem(o, path));
+  const cJSON *v = dot ? NULL : cJSON_GetObjectItem(o, path);
+  if (!dot) return cJSON_IsNumber(v) && v->valuedouble >= 0 && v->valuedouble < INT32_MAX ? (int)v->valuedouble : 0;
   snprintf(key, sizeof key, "%.*s", (int)(dot - path), path);
   return national__jint(cJSON_GetObjectItem(o, key), dot + 1);
 }
@@ -860,7 +862,8 @@ static void national__commitment(struct national__ctx *x, cJSON *root, sqlite3_s
   cJSON_AddNumberToObject(o, "runningNum", n[GOVERN_RUNNING]);
   cJSON_AddNumberToObject(o, "shutdownNum", n[GOVERN_SHUTDOWN]);
   cJSON_AddNumberToObject(o, "maintenanceNum", n[GOVERN_MAINTENANCE]);
-  cJSON_AddNumberToObject(o, "specialOperationNum", cJSON_GetArraySize(cJSON_GetObjectItem(body, "special_operations")));
+  const cJSON *ops = cJSON_GetObjectItem(body, "special_operations");
+  cJSON_AddNumberToObject(o, "specialOperationNum", cJSON_GetArraySize(ops));
   for (size_t i = 0; i < sizeof figures / sizeof *figures; i++)
     cJSON_AddNumberToObject(o, figures[i][0], national__jint(body, figures[i][1]));
   cJSON_AddNumberToObject(o, "stopOrderNum", cJSON_GetArraySize(cJSON_GetObjectItem(body, "stops")));
