@@ -8,30 +8,12 @@
 #include <string.h>
 #include <sys/random.h>
 
+#include "digest.h"
 #include "hazard_flow.h"
 #include "log.h"
 #include "login.h"
 
 #define AUTH_TOKEN_BYTES 32
-
-void auth_hex(const unsigned char *in, size_t n, char *out)
-{
-  static const char digits[] = "0123456789abcdef";
-  for (size_t i = 0; i < n; i++) {
-    out[2 * i] = digits[in[i] >> 4];
-    out[2 * i + 1] = digits[in[i] & 15];
-  }
-  out[2 * n] = '\0';
-}
-
-int auth_sha256_hex(const char *token, char out[65])
-{
-  unsigned char md[EVP_MAX_MD_SIZE];
-  unsigned int len = 0;
-  if (!EVP_Digest(token, strlen(token), md, &len, EVP_sha256(), NULL) || len != 32) return -EIO;
-  auth_hex(md, len, out);
-  return 0;
-}
 
 struct auth__insert {
   const char *person;
@@ -72,9 +54,9 @@ int auth_create_token(struct auth *a, const char *person, int64_t valid_ms, char
   if (!dg_config_person(*a->cfg, person)) return -ENOENT;
   unsigned char raw[AUTH_TOKEN_BYTES];
   if (getrandom(raw, sizeof raw, 0) != (ssize_t)sizeof raw) return -EIO;
-  auth_hex(raw, sizeof raw, out);
+  digest_hex(raw, sizeof raw, out);
   struct auth__insert ins = {.person = person, .valid_ms = valid_ms, .rc = 1};
-  int rc = auth_sha256_hex(out, ins.hash);
+  int rc = digest_sha256_hex(out, ins.hash);
   if (!rc) rc = store_submit_urgent(a->store, auth__insert_work, auth__insert_done, &ins);
   if (!rc) {
     store_wait_idle(a->store);
@@ -118,7 +100,7 @@ const struct dg_person *auth_authenticate(void *ud, const char *token)
   char hash[65], person[128] = "";
   if (strncmp(token, LOGIN_TOKEN_PREFIX, strlen(LOGIN_TOKEN_PREFIX)) == 0)
     return a->login ? login_session_person(a->login, token, NULL) : NULL;
-  if (strlen(token) != AUTH_TOKEN_HEX_LEN || auth_sha256_hex(token, hash)) {
+  if (strlen(token) != AUTH_TOKEN_HEX_LEN || digest_sha256_hex(token, hash)) {
     DG_LOG_RL(DG_LOG_WARN, "auth", "authentication failed: malformed bearer token");
     return NULL;
   }

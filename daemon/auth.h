@@ -24,11 +24,6 @@ struct auth {
   struct login *login; /* sessions (login.h); NULL: session tokens are refused */
 };
 
-/* Lower-case hex of n bytes into out (2n + 1 bytes). */
-void auth_hex(const unsigned char *in, size_t n, char *out);
-/* SHA-256 of a token's text, hex: 0 or -EIO. */
-int auth_sha256_hex(const char *token, char out[65]);
-
 /* Creates a token for a configured person, valid for valid_ms (1 ms .. AUTH_MAX_VALID_MS), stores
  * its hash and writes the token (hex, NUL terminated) to out (at least AUTH_TOKEN_HEX_LEN + 1
  * bytes). 0, -ENOENT (no such person), -ERANGE (validity), or another negative errno. Blocks

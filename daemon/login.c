@@ -7,7 +7,7 @@
 #include <string.h>
 #include <sys/random.h>
 
-#include "auth.h"
+#include "digest.h"
 #include "config.h"
 #include "http.h"
 #include "log.h"
@@ -303,8 +303,8 @@ int login_session_open(struct login *l, const char *name, char *token, int64_t *
   char hash[65];
   if (getrandom(raw, sizeof raw, 0) != (ssize_t)sizeof raw) return -EIO;
   strcpy(token, LOGIN_TOKEN_PREFIX);
-  auth_hex(raw, sizeof raw, token + strlen(LOGIN_TOKEN_PREFIX));
-  if (auth_sha256_hex(token, hash)) return -EIO;
+  digest_hex(raw, sizeof raw, token + strlen(LOGIN_TOKEN_PREFIX));
+  if (digest_sha256_hex(token, hash)) return -EIO;
   int64_t now = dg_wall_ms();
   *expires_ms = now + (*l->cfg)->login_lifetime_ms;
   struct login__exec x = {.sql = login__sql_session_insert, .t = {name, hash}, .nt = 2, .n = {now, *expires_ms}, .nn = 2};
@@ -358,7 +358,7 @@ const struct dg_person *login_session_person(struct login *l, const char *token,
 {
   char hash[65];
   struct login__row r = {0};
-  if (auth_sha256_hex(token, hash) || login__session_row(l, hash, &r)) {
+  if (digest_sha256_hex(token, hash) || login__session_row(l, hash, &r)) {
     DG_LOG_RL(DG_LOG_WARN, "auth", "authentication failed: unknown session");
     return NULL;
   }
@@ -383,7 +383,7 @@ const struct dg_person *login_session_person(struct login *l, const char *token,
 int login_session_close(struct login *l, const char *token)
 {
   char hash[65];
-  if (auth_sha256_hex(token, hash)) return -EIO;
+  if (digest_sha256_hex(token, hash)) return -EIO;
   struct login__exec x = {.sql = login__sql_session_close, .t = {hash}, .nt = 1, .n = {dg_wall_ms()}, .nn = 1};
   int rc = login__exec(l->store, &x);
   return rc ? rc : x.changes ? 0 : -ENOENT;
@@ -392,7 +392,7 @@ int login_session_close(struct login *l, const char *token)
 int login_sessions_revoke(struct store *s, const char *name, const char *keep_token)
 {
   char hash[65] = "";
-  if (keep_token && auth_sha256_hex(keep_token, hash)) return -EIO;
+  if (keep_token && digest_sha256_hex(keep_token, hash)) return -EIO;
   struct login__exec x = {.sql = login__sql_sessions_revoke, .t = {name, keep_token ? hash : NULL}, .nt = 2,
                           .n = {dg_wall_ms()}, .nn = 1};
   return login__exec(s, &x);
