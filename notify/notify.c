@@ -35,9 +35,9 @@ struct notify {
   uv_timer_t outcome_timer;
   int open_handles;
   struct notify__bucket *buckets; /* provider rate limits: per channel, per called number */
-  /* Bounded memory: at most max_queued messages wait in memory. Beyond that a committed message
-   * is dropped from memory (spilled: its row stays pending) and read back from the outbox once
-   * the queue has drained to half, oldest first. `held` has the id of every message the sender
+  /* Bounded memory: at most max_queued messages are in memory (queued or in flight). Beyond
+   * that a committed message is dropped from memory (spilled: its row stays pending) and read
+   * back from the outbox once the queue has drained to half, oldest first. `held` has the id of every message the sender
    * owns (queued, in flight, or its final outcome not yet committed), so a row read back is
    * never the second copy of one already here. */
   size_t max_queued;
@@ -159,7 +159,8 @@ static void notify__queue(struct notify *n, struct notify_msg *m)
 /* Reads spilled rows back, oldest first, up to the queue's bound. Returns how many came back. */
 static size_t notify__refill(struct notify *n)
 {
-  size_t room = n->max_queued > n->n_queued ? n->max_queued - n->n_queued : 0;
+  size_t held = n->n_queued + n->in_flight;
+  size_t room = n->max_queued > held ? n->max_queued - held : 0;
   sqlite3_stmt *st = store_stmt(store_reader(n->store), notify__sql_pending);
   if (!st || !room) return 0;
   sqlite3_bind_int64(st, 1, n->spill_min);
@@ -271,7 +272,7 @@ void notify_send(struct notify *n, struct notify_msg *list)
       notify__msg_free(m);
       continue;
     }
-    if (n->spilled || n->n_queued >= n->max_queued || idset_add(&n->held, m->id)) {
+    if (n->spilled || n->n_queued + n->in_flight >= n->max_queued || idset_add(&n->held, m->id)) {
       if (!n->spilled || m->id < n->spill_min) n->spill_min = m->id;
       n->spilled = true;
       n->stats.spilled++;
@@ -601,7 +602,7 @@ static void notify__pump(struct notify *n)
     else notify__attempt(n, m);
     pp = &n->queue; /* notify__attempt may requeue at the head */
   }
-  if (n->spilled && !n->closing && n->n_queued <= n->max_queued / 2 && notify__refill(n)) {
+  if (n->spilled && !n->closing && n->n_queued + n->in_flight <= n->max_queued / 2 && notify__refill(n)) {
     notify__pump(n);
     return;
   }
