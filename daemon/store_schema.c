@@ -353,6 +353,14 @@ const char *const store_migrations[] = {
   " INSERT INTO upload_marks (kind, key, ts_ms) SELECT 4, NEW.measure, NEW.start_ms"
   "  WHERE NOT EXISTS (SELECT 1 FROM inspection_tasks t WHERE t.measure = NEW.measure AND t.id != NEW.id"
   "  AND t.start_ms <= NEW.start_ms); END;",
+
+  /* National upload of the daily safety commitment: a confirmed commitment (never changed
+   * after) is marked for the upload journal in the transaction that confirms it (kind 9,
+   * enum national_kind NATIONAL_COMMITMENT, keyed by its day). Those confirmed before are marked
+   * here, so the upload sends them as changes rather than finding them unmarked. */
+  "CREATE TRIGGER upload_mark_commitment AFTER INSERT ON commitments BEGIN"
+  " INSERT INTO upload_marks (kind, key, ts_ms) VALUES (9, NEW.day, NEW.confirmed_ms); END;"
+  "INSERT INTO upload_marks (kind, key, ts_ms) SELECT 9, day, confirmed_ms FROM commitments ORDER BY day;",
 };
 
 const unsigned store_n_migrations = sizeof store_migrations / sizeof store_migrations[0];

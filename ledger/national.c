@@ -7,15 +7,17 @@
 #include <string.h>
 #include <time.h>
 
+#include "govern.h"
 #include "inspect.h"
 #include "log.h"
 
 static const char *const national__keys[NATIONAL_N_KINDS] = {
   "hazardSources", "riskUnits", "riskEvents", "controlMeasures", "checkTasks", "checkRecords", "hazards",
-  "shutdownRecords", "monthlyReports"};
+  "shutdownRecords", "monthlyReports", "safetyCommitments"};
 /* national_ids.kind of each record type */
 static const char *const national__id_kinds[NATIONAL_N_KINDS] = {"hazard_source", "unit", "event", "measure",
-                                                                 "task", "record", "hazard", "shutdown", "report"};
+                                                                 "task", "record", "hazard", "shutdown", "report",
+                                                                 "commitment"};
 
 const char *national_kind_key(enum national_kind k)
 {
@@ -181,6 +183,8 @@ static const char *const national__sql_missing[NATIONAL_N_KINDS] = {
                         " AND n.key = CAST(s.id AS TEXT))",
   [NATIONAL_REPORT] = "SELECT r.month, NULL FROM monthly_reports r WHERE NOT EXISTS (SELECT 1 FROM national_ids n"
                       " WHERE n.kind = 'report' AND n.key = r.month)",
+  [NATIONAL_COMMITMENT] = "SELECT c.day, NULL FROM commitments c WHERE NOT EXISTS (SELECT 1 FROM national_ids n"
+                          " WHERE n.kind = 'commitment' AND n.key = c.day)",
 };
 
 static int national__assign_rows(struct store_conn *c, int kind, int64_t now)
@@ -209,7 +213,7 @@ static int national__assign_work(struct store_conn *c, void *arg)
   int64_t now = dg_wall_ms();
   int rc = SQLITE_OK;
   for (size_t i = 0; rc == SQLITE_OK && i < a->n; i++) rc = national__put(c, a->v[i].kind, a->v[i].key, a->v[i].parent, now);
-  for (int k = NATIONAL_RECORD; rc == SQLITE_OK && k <= NATIONAL_REPORT; k++) rc = national__assign_rows(c, k, now);
+  for (int k = NATIONAL_RECORD; rc == SQLITE_OK && k < NATIONAL_N_KINDS; k++) rc = national__assign_rows(c, k, now);
   return rc;
 }
 
@@ -818,6 +822,57 @@ static void national__report(struct national__ctx *x, cJSON *root, sqlite3_stmt 
   cJSON_AddItemToArray(national__arr(root, NATIONAL_REPORT), o);
 }
 
+static const char *const national__sql_commitments =
+  "SELECT n.uuid, c.day, c.confirmed_ms, c.confirmed_by, c.body FROM commitments c"
+  " JOIN national_ids n ON n.kind = 'commitment' AND n.key = c.day WHERE c.confirmed_ms > ?1 ORDER BY c.day";
+
+/* The count at path ("a.b") of a stored document; 0 when it is not a number there. */
+static int national__jint(const cJSON *o, const char *path)
+{
+  char key[32];
+  const char *dot = strchr(path, '.');
+  const cJSON *v = dot ? NULL : cJSON_GetObjectItem(o, path);
+  if (!dot) return cJSON_IsNumber(v) && v->valuedouble >= 0 && v->valuedouble < INT32_MAX ? (int)v->valuedouble : 0;
+  snprintf(key, sizeof key, "%.*s", (int)(dot - path), path);
+  return national__jint(cJSON_GetObjectItem(o, key), dot + 1);
+}
+
+/* The confirmed daily safety commitment (安全承诺公告): its figures as the principal confirmed
+ * them (the stored body, never changed), the text and who confirmed it when. */
+static void national__commitment(struct national__ctx *x, cJSON *root, sqlite3_stmt *st)
+{
+  static const char *const figures[][2] = {
+    {"openHazardNum", "hazards_open.total"}, {"majorHazardNum", "hazards_open.major"},
+    {"generalHazardNum", "hazards_open.general"}, {"activeAlarmNum", "alarms.active"},
+    {"overdueTaskNum", "inspections.overdue"}};
+  const char *by = national__col(st, 3);
+  struct national__stamp s = {sqlite3_column_int64(st, 2), 0, by, NULL, 0};
+  cJSON *body = cJSON_Parse(national__col(st, 4)), *o = national__record(x, national__col(st, 0), &s);
+  const cJSON *it, *src = cJSON_GetObjectItem(body, "hazard_sources");
+  int n[GOVERN_MAINTENANCE + 1] = {0};
+  cJSON_ArrayForEach(it, src) {
+    int k = govern_op_state_parse(cJSON_GetStringValue(cJSON_GetObjectItem(it, "state")));
+    if (k >= 0 && k <= GOVERN_MAINTENANCE) n[k]++;
+  }
+  national__str(o, "commitDate", national__col(st, 1));
+  national__time(x, o, "commitTime", sqlite3_column_int64(st, 2));
+  national__str(o, "commitPerson", national__name(x, by));
+  national__str(o, "commitPersonMobile", national__mobile(x, by));
+  cJSON_AddNumberToObject(o, "majorSourceNum", cJSON_GetArraySize(src));
+  cJSON_AddNumberToObject(o, "runningNum", n[GOVERN_RUNNING]);
+  cJSON_AddNumberToObject(o, "shutdownNum", n[GOVERN_SHUTDOWN]);
+  cJSON_AddNumberToObject(o, "maintenanceNum", n[GOVERN_MAINTENANCE]);
+  const cJSON *ops = cJSON_GetObjectItem(body, "special_operations");
+  cJSON_AddNumberToObject(o, "specialOperationNum", cJSON_GetArraySize(ops));
+  for (size_t i = 0; i < sizeof figures / sizeof *figures; i++)
+    cJSON_AddNumberToObject(o, figures[i][0], national__jint(body, figures[i][1]));
+  cJSON_AddNumberToObject(o, "stopOrderNum", cJSON_GetArraySize(cJSON_GetObjectItem(body, "stops")));
+  national__str(o, "commitContent", cJSON_GetStringValue(cJSON_GetObjectItem(body, "text_zh")));
+  national__str(o, "commitNote", cJSON_GetStringValue(cJSON_GetObjectItem(body, "note")));
+  cJSON_Delete(body);
+  cJSON_AddItemToArray(national__arr(root, NATIONAL_COMMITMENT), o);
+}
+
 cJSON *national_build(const struct dg_config *cfg, struct store_conn *c, int64_t since_ms)
 {
   if (!cfg->national) return NULL;
@@ -850,6 +905,7 @@ cJSON *national_build(const struct dg_config *cfg, struct store_conn *c, int64_t
   national__each(&x, root, national__sql_hazards, national__hazard);
   national__each(&x, root, national__sql_shutdowns, national__shutdown);
   national__each(&x, root, national__sql_reports, national__report);
+  national__each(&x, root, national__sql_commitments, national__commitment);
   store_read_end(c);
   if (x.failed) {
     cJSON_Delete(root);

@@ -22,11 +22,13 @@
 #include "store.h"
 
 /* The record types in upload order (a record only references types before it); the monthly
- * report of major risks and major hazards (table monthly_reports, report_auto.h) last. */
+ * report of major risks and major hazards (table monthly_reports, report_auto.h), then the
+ * confirmed daily safety commitments (table commitments, govern.h) last. */
 enum national_kind {
   NATIONAL_SOURCE, NATIONAL_UNIT, NATIONAL_EVENT, NATIONAL_MEASURE, NATIONAL_TASK, NATIONAL_RECORD,
-  NATIONAL_HAZARD, NATIONAL_SHUTDOWN, NATIONAL_REPORT, NATIONAL_N_KINDS
+  NATIONAL_HAZARD, NATIONAL_SHUTDOWN, NATIONAL_REPORT, NATIONAL_COMMITMENT, NATIONAL_N_KINDS
 };
+_Static_assert(NATIONAL_N_KINDS == DG_NATIONAL_N_PATHS, "one upload path per record type");
 /* Key of the type's array in the export document ("riskUnits" …). */
 const char *national_kind_key(enum national_kind k);
 
@@ -61,7 +63,7 @@ int national_assign_ids(const struct dg_config *cfg, struct store *s);
 int national_assign_submit(const struct dg_config *cfg, struct store *s, void (*done)(void *arg, int rc), void *arg);
 
 /* The national document through reader c, one snapshot: { profile, companyCode, tyshxydm,
- * hazardSources: […], riskUnits: […], …, shutdownRecords: […], monthlyReports: […] }; ledger records and reports stored after
+ * hazardSources: […], riskUnits: […], …, shutdownRecords: […], monthlyReports: […], safetyCommitments: […] }; ledger records and reports stored after
  * since_ms only, the model in full (deleted entities included). NULL on error or when cfg has
  * no national section. */
 cJSON *national_build(const struct dg_config *cfg, struct store_conn *c, int64_t since_ms);

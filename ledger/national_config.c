@@ -72,13 +72,14 @@ static const struct dg_yfield national_config__path_fields[] = {
   NATIONAL_PATH("hazardSources", 0), NATIONAL_PATH("riskUnits", 1), NATIONAL_PATH("riskEvents", 2),
   NATIONAL_PATH("controlMeasures", 3), NATIONAL_PATH("checkTasks", 4), NATIONAL_PATH("checkRecords", 5),
   NATIONAL_PATH("hazards", 6), NATIONAL_PATH("shutdownRecords", 7), NATIONAL_PATH("monthlyReports", 8),
+  NATIONAL_PATH("safetyCommitments", 9),
 };
 
 /* The upload client's paths; hazard sources have none there: ours follows its naming. */
-static const char *const national_config__default_paths[9] = {
+static const char *const national_config__default_paths[DG_NATIONAL_N_PATHS] = {
   "/sec_hazard_source", "/sec_security_risk_unit", "/sec_security_risk_events",
   "/sec_security_risk_control_measures", "/sec_hidden_check_mission", "/sec_hidden_check_record",
-  "/sec_hidden_danger_info", "/sec_deactivated_maintenance_record", "/sec_monthly_report"};
+  "/sec_hidden_danger_info", "/sec_deactivated_maintenance_record", "/sec_monthly_report", "/sec_safety_promise"};
 
 static bool national_config__digits(const char *s, size_t len)
 {
@@ -93,7 +94,7 @@ static int national_config__paths(struct dg_ycheck *y, const struct dg_ynode *n,
   struct dg_national_upload *u = obj;
   struct dg_yseen s;
   int rc = DG_YC_MAP(y, n, national_config__path_fields, u, &s);
-  for (int i = 0; !rc && i < 9; i++)
+  for (int i = 0; !rc && i < DG_NATIONAL_N_PATHS; i++)
     if (u->paths[i] && u->paths[i][0] != '/')
       rc = dg_yc_failk(y, s.val[i], national_config__path_fields[i].key, "expected a path starting with '/'");
   return rc;
@@ -193,7 +194,7 @@ static int national_config__upload(struct dg_ycheck *y, const struct dg_ynode *n
   if (!rc) rc = dg_yc_under(y, s.val[UP_PATHS], "paths", u, national_config__paths);
   if (!rc) rc = dg_yc_under(y, s.val[UP_REFUSE], "refuse_codes", u, national_config__refuse);
   if (!rc && !u->token_header && !(u->token_header = strdup("token"))) rc = dg_yc_oom(y);
-  for (int i = 0; !rc && i < 9; i++)
+  for (int i = 0; !rc && i < DG_NATIONAL_N_PATHS; i++)
     if (!u->paths[i] && !(u->paths[i] = strdup(national_config__default_paths[i]))) rc = dg_yc_oom(y);
   return rc;
 }
@@ -311,7 +312,7 @@ void national_config_free(struct dg_config *c)
   }
   free(n->codes);
   if (n->upload) {
-    for (int i = 0; i < 9; i++) free(n->upload->paths[i]);
+    for (int i = 0; i < DG_NATIONAL_N_PATHS; i++) free(n->upload->paths[i]);
     free(n->upload->url);
     free(n->upload->token);
     free(n->upload->token_header);

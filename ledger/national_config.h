@@ -34,6 +34,9 @@
 
 #include "yaml.h"
 
+/* record types (enum national_kind in national.h), each with its upload path */
+#define DG_NATIONAL_N_PATHS 10
+
 enum national_time_format { NATIONAL_TIME_COMPACT = 1, NATIONAL_TIME_ISO = 2 };
 
 struct dg_national_code {
@@ -44,7 +47,7 @@ struct dg_national_code {
 
 struct dg_national_upload {
   char *url, *token, *token_header, *aes_key;
-  char *paths[9];            /* per enum national_kind; defaults filled by the parser */
+  char *paths[DG_NATIONAL_N_PATHS]; /* per enum national_kind; defaults filled by the parser */
   uint32_t page_size, interval_s, timeout_s, max_backoff_s;
   int success_code;
   uint32_t max_refusals;     /* a record refused this often is dead-lettered */

@@ -107,7 +107,8 @@ out:
 
 static const char *const upload_journal__sql_marks =
   "SELECT m.kind, n.uuid FROM upload_marks m LEFT JOIN national_ids n ON n.key = m.key AND n.kind ="
-  " CASE m.kind WHEN 5 THEN 'record' WHEN 6 THEN 'hazard' WHEN 7 THEN 'shutdown' WHEN 8 THEN 'report' END"
+  " CASE m.kind WHEN 5 THEN 'record' WHEN 6 THEN 'hazard' WHEN 7 THEN 'shutdown' WHEN 8 THEN 'report'"
+  " WHEN 9 THEN 'commitment' END"
   " WHERE m.seq <= ?1 ORDER BY m.seq";
 static const char *const upload_journal__sql_unmark = "DELETE FROM upload_marks WHERE seq <= ?1";
 

@@ -25,6 +25,7 @@ PATHS = {
     "/sec_hidden_danger_info": "hazards",
     "/sec_deactivated_maintenance_record": "shutdownRecords",
     "/sec_monthly_report": "monthlyReports",
+    "/sec_safety_promise": "safetyCommitments",
 }
 
 COMMON = ["id", "companyCode", "tyshxydm", "deleted", "createDate", "createBy", "updateDate", "updateBy"]
@@ -41,7 +42,14 @@ REQUIRED = {
                 "dangerManageDeadline", "dangerState"],
     "shutdownRecords": ["hazardCode", "riskUnitId", "stopStartTime", "stopReason"],
     "monthlyReports": ["reportMonth", "report"],
+    "safetyCommitments": ["commitDate", "commitTime", "commitPerson", "majorSourceNum", "runningNum", "shutdownNum",
+                          "maintenanceNum", "specialOperationNum", "openHazardNum", "majorHazardNum",
+                          "generalHazardNum", "activeAlarmNum", "overdueTaskNum", "stopOrderNum", "commitContent"],
 }
+# the daily safety commitment's figures: counts, whole numbers from 0
+COMMIT_COUNTS = ["majorSourceNum", "runningNum", "shutdownNum", "maintenanceNum", "specialOperationNum",
+                 "openHazardNum", "majorHazardNum", "generalHazardNum", "activeAlarmNum", "overdueTaskNum",
+                 "stopOrderNum"]
 # fields that may be null on a deleted record (its snapshot may not have them)
 NULLABLE_WHEN_DELETED = {"classify2", "troubleshootContent", "hazardDep", "hazardLiablePerson", "riskClass",
                          "hazardName", "riskEventName", "riskUnitName", "riskMeasureDesc", "classify1"}
@@ -151,11 +159,16 @@ class Platform:
             return f"{kind}: riskClass {rec['riskClass']!r} not in 1 重大 … 4 低"
         if "checkCycle" in rec and not (isinstance(rec["checkCycle"], int) and rec["checkCycle"] > 0):
             return f"{kind}: checkCycle must be a number above 0"
-        for f in ("createDate", "updateDate", "taskStartTime", "checkTime", "registTime", "stopStartTime"):
+        for f in ("createDate", "updateDate", "taskStartTime", "checkTime", "registTime", "stopStartTime",
+                  "commitTime"):
             if f in rec and rec[f] is not None and not is_time(rec[f], self.time_format):
                 return f"{kind}: {f} '{rec[f]}' is not {self.time_format}"
         if kind == "monthlyReports" and not is_time(rec["reportMonth"], "%Y-%m"):
             return f"monthlyReports: reportMonth '{rec['reportMonth']}' is not yyyy-MM"
+        if kind == "safetyCommitments":
+            err = self.check_commitment(rec)
+            if err:
+                return err
         if kind == "hazards" and not is_time(rec["dangerManageDeadline"], "%Y-%m-%d"):
             return f"hazards: dangerManageDeadline '{rec['dangerManageDeadline']}' is not a date"
         if kind == "hazards" and rec["dangerState"] == "9" and not rec.get("checkAcceptPerson"):
@@ -166,6 +179,21 @@ class Platform:
                 continue
             if v not in self.records[target]:
                 return f"{kind}: {f} '{v}' names no {target} record received"
+        return None
+
+    @staticmethod
+    def check_commitment(rec):
+        if not is_time(rec["commitDate"], "%Y-%m-%d"):
+            return f"safetyCommitments: commitDate '{rec['commitDate']}' is not yyyy-MM-dd"
+        for f in COMMIT_COUNTS:
+            if type(rec[f]) is not int or rec[f] < 0:
+                return f"safetyCommitments: {f} = {rec[f]!r} is not a count"
+        if rec["runningNum"] + rec["shutdownNum"] + rec["maintenanceNum"] != rec["majorSourceNum"]:
+            return "safetyCommitments: running + shutdown + maintenance is not majorSourceNum"
+        if rec["majorHazardNum"] + rec["generalHazardNum"] != rec["openHazardNum"]:
+            return "safetyCommitments: major + general hazards is not openHazardNum"
+        if rec["commitDate"] not in rec["commitContent"]:
+            return "safetyCommitments: commitContent does not name commitDate"
         return None
 
     def accept(self, path, body):

@@ -1,6 +1,7 @@
 /* The national profile's pure parts: the GB 32100 credit-code check character, the risk-class
  * and cycle-unit enums both ways, the time formats; and, on a real store, that record UUIDs are
- * stored once and a measure deleted from the plant model is still exported with deleted = 1. */
+ * stored once and a measure deleted from the plant model is still exported with deleted = 1, and
+ * that a confirmed safety commitment is marked for upload and becomes a safetyCommitments record. */
 #include <cjson/cJSON.h>
 #include <setjmp.h>
 #include <stdarg.h>
@@ -186,12 +187,79 @@ static void test_build_ids_and_deletion(void **state)
   plant_free(&p);
 }
 
+static const char *const commitment_body =
+  "{\"date\":\"2026-03-10\",\"hazard_sources\":[{\"id\":\"HS1\",\"state\":\"running\"},"
+  "{\"id\":\"HS2\",\"state\":\"maintenance\"}],\"hazards_open\":{\"major\":1,\"general\":2,\"total\":3},"
+  "\"stops\":[{}],\"alarms\":{\"active\":4},\"inspections\":{\"overdue\":5},\"special_operations\":[{},{}],"
+  "\"text_zh\":\"2026-03-10 安全承诺公告\",\"note\":null}";
+
+static int insert_commitment(struct store_conn *c, void *arg)
+{
+  (void)arg;
+  sqlite3_stmt *st = store_stmt(c, "INSERT INTO commitments (day, body, confirmed_by, confirmed_ms)"
+                                   " VALUES ('2026-03-10', ?1, 'wang', 1773100800000)");
+  if (!st) return SQLITE_ERROR;
+  store_bind_text(st, 1, commitment_body);
+  return store_step_done(st);
+}
+
+static int num(const cJSON *o, const char *k)
+{
+  const cJSON *v = cJSON_GetObjectItem(o, k);
+  assert_true(cJSON_IsNumber(v));
+  return (int)v->valuedouble;
+}
+
+static void test_build_commitment(void **state)
+{
+  (void)state;
+  struct plant p;
+  plant_init(&p, yaml_plant);
+  plant_start(&p);
+  assert_int_equal(store_submit(p.store, insert_commitment, NULL, NULL), 0);
+  assert_int_equal(store_wait_idle(p.store), 0);
+  sqlite3_stmt *st =
+    store_stmt(store_reader(p.store), "SELECT count(*) FROM upload_marks WHERE kind = 9 AND key = '2026-03-10'");
+  assert_int_equal(sqlite3_step(st), SQLITE_ROW);
+  assert_int_equal(sqlite3_column_int(st, 0), 1); /* marked in the confirming transaction */
+  sqlite3_reset(st);
+  assert_int_equal(national_assign_ids(p.cfg, p.store), 0);
+  cJSON *doc = national_build(p.cfg, store_reader(p.store), 0);
+  const cJSON *c = find(doc, "safetyCommitments", "commitDate", "2026-03-10");
+  assert_non_null(c);
+  assert_int_equal(strlen(cJSON_GetStringValue(cJSON_GetObjectItem(c, "id"))), 36);
+  assert_string_equal(cJSON_GetStringValue(cJSON_GetObjectItem(c, "companyCode")), "320500123");
+  assert_string_equal(cJSON_GetStringValue(cJSON_GetObjectItem(c, "commitPerson")), "王工");
+  assert_string_equal(cJSON_GetStringValue(cJSON_GetObjectItem(c, "commitPersonMobile")), "13800000000");
+  char t[NATIONAL_TIME_LEN];
+  assert_string_equal(cJSON_GetStringValue(cJSON_GetObjectItem(c, "commitTime")),
+                      national_time(1773100800000, NATIONAL_TIME_COMPACT, t));
+  assert_int_equal(num(c, "majorSourceNum"), 2);
+  assert_int_equal(num(c, "runningNum"), 1);
+  assert_int_equal(num(c, "shutdownNum"), 0);
+  assert_int_equal(num(c, "maintenanceNum"), 1);
+  assert_int_equal(num(c, "specialOperationNum"), 2);
+  assert_int_equal(num(c, "openHazardNum"), 3);
+  assert_int_equal(num(c, "majorHazardNum"), 1);
+  assert_int_equal(num(c, "generalHazardNum"), 2);
+  assert_int_equal(num(c, "activeAlarmNum"), 4);
+  assert_int_equal(num(c, "overdueTaskNum"), 5);
+  assert_int_equal(num(c, "stopOrderNum"), 1);
+  assert_true(cJSON_IsNull(cJSON_GetObjectItem(c, "commitNote")));
+  cJSON_Delete(doc);
+  doc = national_build(p.cfg, store_reader(p.store), 1773100800000); /* not after `since` */
+  assert_int_equal(cJSON_GetArraySize(cJSON_GetObjectItem(doc, "safetyCommitments")), 0);
+  cJSON_Delete(doc);
+  plant_stop(&p);
+  plant_free(&p);
+}
+
 int main(void)
 {
   const struct CMUnitTest tests[] = {
     cmocka_unit_test(test_credit_code), cmocka_unit_test(test_risk_class), cmocka_unit_test(test_cycle_unit),
     cmocka_unit_test(test_times),       cmocka_unit_test(test_uuid),
-    cmocka_unit_test(test_build_ids_and_deletion),
+    cmocka_unit_test(test_build_ids_and_deletion), cmocka_unit_test(test_build_commitment),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }
