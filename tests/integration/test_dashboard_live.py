@@ -4,6 +4,7 @@ with polling set to ten minutes so that only the push can explain what changes: 
 appears without a reload and requests sound, its live value moves, the hazard it opened reaches
 the ledger and the risk map; the stream is read with the page's bearer token (reads closed to
 loopback clients); when the daemon goes away the page says its data is stale."""
+import sys
 import json
 import signal
 
@@ -59,4 +60,4 @@ def test_live_alarm_without_reload(workdir, cleanup):
 
 
 if __name__ == "__main__":
-    run_tests([test_live_alarm_without_reload])
+    sys.exit(run_tests([test_live_alarm_without_reload]))

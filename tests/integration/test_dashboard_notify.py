@@ -5,6 +5,7 @@ failing message (attempts and last response) and the running escalation; the mon
 shows the API's figures and downloads its CSV with the page's token; both screens in zh-CN and
 English at 1600 and 412 px without horizontal scrolling. Screenshots under
 build/test-artefacts/dashboard."""
+import sys
 import json
 
 from dgtest import free_port, run_tests, wait_until
@@ -98,4 +99,4 @@ def test_notifications_and_reports(workdir, cleanup):
 
 
 if __name__ == "__main__":
-    run_tests([test_notifications_and_reports])
+    sys.exit(run_tests([test_notifications_and_reports]))

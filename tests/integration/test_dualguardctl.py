@@ -3,6 +3,7 @@
 terminal, the server's JSON with --json), URL and token from flags, environment and a file, and
 the error paths: a bad or revoked token, a missing role, an unreachable server, an invalid
 configuration, bad usage. Each ends with a clear message and its own exit status."""
+import sys
 import json
 import os
 import subprocess
@@ -193,4 +194,4 @@ def test_usage_config_and_unreachable(workdir, cleanup):
 
 
 if __name__ == "__main__":
-    run_tests([test_status_alarms_risk, test_hazards, test_tokens_and_bad_tokens, test_usage_config_and_unreachable])
+    sys.exit(run_tests([test_status_alarms_risk, test_hazards, test_tokens_and_bad_tokens, test_usage_config_and_unreachable]))

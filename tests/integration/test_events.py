@@ -4,6 +4,7 @@ daemon: reading needs a token; an alarm raised through MQTT arrives as alarm, ha
 point events; a client reconnecting with Last-Event-ID gets what it missed and nothing twice; an
 id the daemon no longer holds answers "resync"; a client that stops reading is resynced instead of
 making the daemon keep events for it, while other clients keep receiving."""
+import sys
 import json
 import socket
 import threading
@@ -211,5 +212,5 @@ def test_streams_leave_room_for_requests(workdir, cleanup):
 
 
 if __name__ == "__main__":
-    run_tests([test_auth_and_alarm_events, test_resume_with_last_event_id, test_slow_client_is_resynced,
-               test_streams_leave_room_for_requests])
+    sys.exit(run_tests([test_auth_and_alarm_events, test_resume_with_last_event_id, test_slow_client_is_resynced,
+               test_streams_leave_room_for_requests]))

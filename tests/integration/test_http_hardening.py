@@ -279,5 +279,5 @@ def test_tls_listener(workdir, cleanup):
 
 
 if __name__ == "__main__":
-    run_tests([test_reads_need_a_token_and_a_known_host, test_reads_opened_on_loopback, test_strict_json_bodies,
-               test_tls_listener, test_connect_flood, test_idle_request_flood, test_out_of_descriptors_pauses_accepting])
+    sys.exit(run_tests([test_reads_need_a_token_and_a_known_host, test_reads_opened_on_loopback, test_strict_json_bodies,
+               test_tls_listener, test_connect_flood, test_idle_request_flood, test_out_of_descriptors_pauses_accepting]))
