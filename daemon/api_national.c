@@ -4,7 +4,9 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "api_govern_job.h"
 #include "engine.h"
+#include "hazard_flow.h"
 #include "export.h"
 #include "log.h"
 #include "national.h"
@@ -148,6 +150,9 @@ static int national_api__unit_of(const struct dg_hazard_source *hs, const char *
   return 0;
 }
 
+#define NATIONAL_API_SHUTDOWN_RIGHTS \
+  "shutdown records are kept by the workshop_director, engineer, safety_director, principal or admin role"
+
 static const struct dg_hazard_source *national_api__source(const struct dg_config *cfg, const char *id)
 {
   for (size_t i = 0; id && i < cfg->n_sources; i++)
@@ -158,11 +163,8 @@ static const struct dg_hazard_source *national_api__source(const struct dg_confi
 static void national_api__post(void *ud, const struct http_request *req, struct http_response *resp)
 {
   struct api_ctx *ctx = ud;
-  const struct dg_person *who = api_caller(ctx, req);
-  if (!who) {
-    api_error(resp, 401, "a valid 'Authorization: Bearer <token>' is required");
-    return;
-  }
+  const struct dg_person *who = govern_job_caller(ctx, req, HAZARD_RIGHT_MANAGE, NATIONAL_API_SHUTDOWN_RIGHTS, resp);
+  if (!who) return;
   cJSON *b = cJSON_ParseWithLength(req->body, req->body_len);
   struct national_api__job j = {.actor = who->id};
   j.source = cJSON_GetStringValue(cJSON_GetObjectItem(b, "hazard_source"));
@@ -190,13 +192,10 @@ static void national_api__post(void *ud, const struct http_request *req, struct 
 static void national_api__delete(void *ud, const struct http_request *req, struct http_response *resp)
 {
   struct api_ctx *ctx = ud;
-  const struct dg_person *who = api_caller(ctx, req);
+  const struct dg_person *who = govern_job_caller(ctx, req, HAZARD_RIGHT_MANAGE, NATIONAL_API_SHUTDOWN_RIGHTS, resp);
   long long id = 0;
   int n = 0;
-  if (!who) {
-    api_error(resp, 401, "a valid 'Authorization: Bearer <token>' is required");
-    return;
-  }
+  if (!who) return;
   if (sscanf(req->path, "/api/v1/shutdowns/%lld%n", &id, &n) != 1 || req->path[n] || id <= 0) {
     api_error(resp, 404, "not found: DELETE /api/v1/shutdowns/{id}");
     return;

@@ -124,6 +124,10 @@ static void site_ops_api__set_state(void *ud, const struct http_request *req, st
   char id[128];
   int n = 0, bad = 0;
   cJSON *body = NULL;
+  const struct dg_person *p = govern_job_caller(ctx, req, HAZARD_RIGHT_MANAGE, "a hazard source's operating state"
+                                                 " is set by the workshop_director, engineer, safety_director,"
+                                                 " principal or admin role", resp);
+  if (!p) return;
   if (sscanf(req->path, "/api/v1/hazard-sources/%127[^/]/state%n", id, &n) != 1 || req->path[n]) {
     api_error(resp, 404, "not found");
     return;
@@ -133,10 +137,7 @@ static void site_ops_api__set_state(void *ud, const struct http_request *req, st
     api_error(resp, 404, "no such hazard source");
     return;
   }
-  const struct dg_person *p = govern_job_caller(ctx, req, HAZARD_RIGHT_MANAGE, "a hazard source's operating state"
-                                                 " is set by the workshop_director, engineer, safety_director,"
-                                                 " principal or admin role", resp);
-  if (!p || !(body = api_body_object(req, resp))) goto out;
+  if (!(body = api_body_object(req, resp))) goto out;
   const char *state = govern_job_str(body, "state", 1, resp, &bad);
   j.reason = govern_job_str(body, "reason", 1, resp, &bad);
   if (bad) goto out;

@@ -3,6 +3,7 @@
 --list-routes` prints (the route tables the server registers) are exactly the documented ones;
 the document is a well-formed OpenAPI 3 description; and the running daemon refuses unknown
 query parameters and bad `limit` values with a 400 that names the parameter."""
+import sys
 import os
 import re
 import subprocess
@@ -19,6 +20,7 @@ CONFIG = """
 site: { code: "T-0001", name: 测试 }
 persons:
   - { id: chen, name: 陈管理员, roles: [admin] }
+  - { id: vic, name: 魏观察, roles: [viewer] }
 mqtt:
   - { id: main, uri: "tcp://127.0.0.1:1", client_id: dg-openapi }
 points:
@@ -144,6 +146,64 @@ def concrete(path):
     return re.sub(r"\{[^}]+\}", "1", path)
 
 
+# Routes anyone may call: probes and metrics for monitoring, the phone pages of a signed post link,
+# the one-time acknowledgement link, logging in and out.
+PUBLIC = {("GET", "/healthz"), ("GET", "/readyz"), ("GET", "/metrics"), ("GET", "/ack"), ("POST", "/api/v1/ack"),
+          ("GET", "/p/{key}"), ("GET", "/p/{key}/emergency-card"), ("GET", "/p/{key}/knowledge-card"),
+          ("POST", "/api/v1/login"), ("POST", "/api/v1/logout")}
+# Reads a viewer may not make, and the one change every signed-in person may make (their password;
+# it needs a login session, so a viewer's API token gets 401 there, not 403).
+ADMIN_READS = {("GET", "/api/v1/accounts"), ("GET", "/api/v1/tokens")}
+VIEWER_MAY = {("POST", "/api/v1/account/password")}
+# A real action for each {action} route, so the role check is reached, not an unknown-action 404.
+ACTIONS = {"/api/v1/alarms/{id}/{action}": "/api/v1/alarms/1/ack",
+           "/api/v1/hazards/{id}/{action}": "/api/v1/hazards/1/submit",
+           "/api/v1/accounts/{login}/{action}": "/api/v1/accounts/vic/disable",
+           "/api/v1/model/{kind}": "/api/v1/model/units",
+           "/api/v1/model/{kind}/{id}": "/api/v1/model/units/U1"}
+
+
+def check_route_rights(daemon, viewer):
+    """What is wrong with the rights of every registered route, as a list of lines."""
+    wrong = []
+    for (method, path) in sorted(registered()):
+        url = ACTIONS.get(path) or concrete(path)
+        body = None if method in ("GET", "DELETE") else {}
+        anonymous = daemon.request(method, url, body, token="", timeout=10)[0]
+        if (method, path) in PUBLIC:
+            if anonymous in (401, 403):
+                wrong.append(f"{method} {path}: public, but {anonymous} without credentials")
+            continue
+        if anonymous != 401:
+            wrong.append(f"{method} {path}: {anonymous} without credentials, expected 401")
+        if path == "/api/v1/events":
+            continue  # a viewer's read opens the stream (test_events reads it)
+        as_viewer = daemon.request(method, url, body, token=viewer, timeout=10)[0]
+        forbidden = (method, path) in ADMIN_READS if method == "GET" else (method, path) not in VIEWER_MAY
+        if forbidden and as_viewer != 403:
+            wrong.append(f"{method} {path}: {as_viewer} for a viewer, expected 403")
+        if not forbidden and (as_viewer == 403 or (as_viewer == 401 and (method, path) not in VIEWER_MAY)):
+            wrong.append(f"{method} {path}: {as_viewer} for a viewer, expected the call to be allowed")
+    return wrong
+
+
+def test_every_route_checks_auth_and_role(workdir, cleanup):
+    """Every registered route, called with no credentials, answers 401 unless it is public; called
+    by a viewer (read-only role), every change answers 403 and every read but the admin's is
+    allowed. A route added without its checks fails here, whatever the route is; and the check
+    itself catches a route whose rights are wrongly classified."""
+    daemon = start_daemon(workdir, cleanup, CONFIG)
+    viewer = daemon.token("vic")
+    wrong = check_route_rights(daemon, viewer)
+    assert not wrong, "\n".join(wrong)
+    VIEWER_MAY.add(("POST", "/api/v1/tokens"))  # pretend a viewer may create tokens: it must be caught
+    try:
+        assert check_route_rights(daemon, viewer) == ["POST /api/v1/tokens: 403 for a viewer, expected the call to be allowed"]
+    finally:
+        VIEWER_MAY.discard(("POST", "/api/v1/tokens"))
+    assert daemon.stop() == 0
+
+
 def test_unknown_query_and_bad_limit_answer_400(workdir, cleanup):
     daemon = start_daemon(workdir, cleanup, CONFIG)
     token = daemon.token("chen")
@@ -192,5 +252,5 @@ def test_cursor_pages_through_hazards(workdir, cleanup):
 
 
 if __name__ == "__main__":
-    run_tests([test_document_is_openapi3, test_routes_match_document, test_unknown_query_and_bad_limit_answer_400,
-               test_cursor_pages_through_hazards])
+    sys.exit(run_tests([test_every_route_checks_auth_and_role, test_document_is_openapi3, test_routes_match_document, test_unknown_query_and_bad_limit_answer_400,
+               test_cursor_pages_through_hazards]))
