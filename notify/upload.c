@@ -401,26 +401,26 @@ static void upload__status_row(cJSON *j, sqlite3_stmt *st)
 {
   cJSON_ReplaceItemInObject(j, "pending", cJSON_CreateNumber(sqlite3_column_int(st, 1)));
   if (sqlite3_column_type(st, 2) != SQLITE_NULL)
-    cJSON_ReplaceItemInObject(j, "oldestPendingMs", cJSON_CreateNumber((double)sqlite3_column_int64(st, 2)));
+    cJSON_ReplaceItemInObject(j, "oldest_pending_ms", cJSON_CreateNumber((double)sqlite3_column_int64(st, 2)));
   const char *err = (const char *)sqlite3_column_text(st, 3);
-  if (err && cJSON_IsNull(cJSON_GetObjectItem(j, "lastError")))
-    cJSON_ReplaceItemInObject(j, "lastError", cJSON_CreateString(err));
-  cJSON_ReplaceItemInObject(j, "deadLettered", cJSON_CreateNumber(sqlite3_column_int(st, 4)));
+  if (err && cJSON_IsNull(cJSON_GetObjectItem(j, "last_error")))
+    cJSON_ReplaceItemInObject(j, "last_error", cJSON_CreateString(err));
+  cJSON_ReplaceItemInObject(j, "dead_lettered", cJSON_CreateNumber(sqlite3_column_int(st, 4)));
   if (sqlite3_column_type(st, 5) != SQLITE_NULL)
-    cJSON_ReplaceItemInObject(j, "oldestDeadSeq", cJSON_CreateNumber((double)sqlite3_column_int64(st, 5)));
+    cJSON_ReplaceItemInObject(j, "oldest_dead_seq", cJSON_CreateNumber((double)sqlite3_column_int64(st, 5)));
 }
 
 static void upload__status_journal(struct upload *u, cJSON *o, struct store_conn *reader)
 {
   cJSON *j = cJSON_AddObjectToObject(o, "journal");
   sqlite3_stmt *st = store_stmt(reader, "SELECT count(*) FROM upload_marks");
-  cJSON_AddNumberToObject(j, "marksWaiting", st && sqlite3_step(st) == SQLITE_ROW ? sqlite3_column_int(st, 0) : 0);
+  cJSON_AddNumberToObject(j, "marks_waiting", st && sqlite3_step(st) == SQLITE_ROW ? sqlite3_column_int(st, 0) : 0);
   if (st) sqlite3_reset(st);
-  cJSON_AddNumberToObject(j, "marksConsumed", u ? (double)u->marks_seen : 0);
-  cJSON_AddNumberToObject(j, "reconciledAtMs", u ? (double)u->recon_ms : 0);
-  cJSON_AddNumberToObject(j, "reconciledModel", u ? (double)u->recon_model : 0);
-  cJSON_AddNumberToObject(j, "reconciledMissed", u ? (double)u->recon_missed : 0);
-  cJSON_AddNumberToObject(j, "deadLetteredSinceStart", u ? (double)u->dead_lettered : 0);
+  cJSON_AddNumberToObject(j, "marks_consumed", u ? (double)u->marks_seen : 0);
+  cJSON_AddNumberToObject(j, "reconciled_at_ms", u ? (double)u->recon_ms : 0);
+  cJSON_AddNumberToObject(j, "reconciled_model", u ? (double)u->recon_model : 0);
+  cJSON_AddNumberToObject(j, "reconciled_missed", u ? (double)u->recon_missed : 0);
+  cJSON_AddNumberToObject(j, "dead_lettered_since_start", u ? (double)u->dead_lettered : 0);
 }
 
 cJSON *upload_status(struct upload *u, const struct dg_config *cfg, struct store_conn *reader)
@@ -429,7 +429,7 @@ cJSON *upload_status(struct upload *u, const struct dg_config *cfg, struct store
   cJSON *o = cJSON_CreateObject();
   cJSON_AddBoolToObject(o, "enabled", u && ucfg);
   if (ucfg) cJSON_AddStringToObject(o, "url", ucfg->url);
-  cJSON_AddBoolToObject(o, "inFlight", u && u->in_flight);
+  cJSON_AddBoolToObject(o, "in_flight", u && u->in_flight);
   cJSON_AddNumberToObject(o, "failures", u ? u->failures : 0);
   cJSON *kinds = cJSON_AddArrayToObject(o, "kinds");
   cJSON *by[NATIONAL_N_KINDS];
@@ -438,14 +438,14 @@ cJSON *upload_status(struct upload *u, const struct dg_config *cfg, struct store
     cJSON_AddStringToObject(j, "kind", national_kind_key(k));
     if (ucfg) cJSON_AddStringToObject(j, "path", ucfg->paths[k]);
     cJSON_AddNumberToObject(j, "pending", 0);
-    cJSON_AddNullToObject(j, "oldestPendingMs");
+    cJSON_AddNullToObject(j, "oldest_pending_ms");
     const struct upload__kind *s = u ? &u->kinds[k] : NULL;
-    if (s && s->last_error[0]) cJSON_AddStringToObject(j, "lastError", s->last_error);
-    else cJSON_AddNullToObject(j, "lastError");
-    cJSON_AddNumberToObject(j, "lastErrorMs", s ? (double)s->last_error_ms : 0);
-    cJSON_AddNumberToObject(j, "lastAckMs", s ? (double)s->last_ack_ms : 0);
-    cJSON_AddNumberToObject(j, "deadLettered", 0);
-    cJSON_AddNullToObject(j, "oldestDeadSeq");
+    if (s && s->last_error[0]) cJSON_AddStringToObject(j, "last_error", s->last_error);
+    else cJSON_AddNullToObject(j, "last_error");
+    cJSON_AddNumberToObject(j, "last_error_ms", s ? (double)s->last_error_ms : 0);
+    cJSON_AddNumberToObject(j, "last_ack_ms", s ? (double)s->last_ack_ms : 0);
+    cJSON_AddNumberToObject(j, "dead_lettered", 0);
+    cJSON_AddNullToObject(j, "oldest_dead_seq");
     cJSON_AddItemToArray(kinds, j);
   }
   sqlite3_stmt *st = store_stmt(reader, upload__sql_status);
@@ -464,7 +464,7 @@ cJSON *upload_status(struct upload *u, const struct dg_config *cfg, struct store
     return NULL;
   }
   cJSON_AddNumberToObject(o, "pending", total);
-  cJSON_AddNumberToObject(o, "deadLettered", dead);
+  cJSON_AddNumberToObject(o, "dead_lettered", dead);
   upload__status_journal(u, o, reader);
   return o;
 }

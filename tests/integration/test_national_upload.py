@@ -100,7 +100,7 @@ def by_desc(records, desc):
 
 def settled(daemon):
     _, st = daemon.get("/api/v1/upload")
-    return st["pending"] == 0 and not st["inFlight"]
+    return st["pending"] == 0 and not st["in_flight"]
 
 
 def open_task(daemon, measure):
@@ -220,7 +220,7 @@ def test_platform_timeout_then_taken(workdir, cleanup):
 
     def timed_out():
         _, st = daemon.get("/api/v1/upload")
-        return any("timeout" in (k["lastError"] or "").lower() for k in st["kinds"])
+        return any("timeout" in (k["last_error"] or "").lower() for k in st["kinds"])
     wait_until(timed_out, 20, "a page that timed out")
     platform.mode = "up"
     wait_until(lambda: settled(daemon), 30, "the upload queue to drain")
@@ -266,10 +266,10 @@ def test_platform_down_then_everything_in_order(workdir, cleanup):
     def stuck():
         _, st = daemon.get("/api/v1/upload")
         k = {x["kind"]: x for x in st["kinds"]}
-        return st["pending"] >= 3 and k["checkRecords"]["lastError"] and k["checkRecords"]["oldestPendingMs"]
+        return st["pending"] >= 3 and k["checkRecords"]["last_error"] and k["checkRecords"]["oldest_pending_ms"]
     wait_until(stuck, 20, "records pending with the platform's error")
     _, st = daemon.get("/api/v1/upload")
-    assert "503" in next(x for x in st["kinds"] if x["kind"] == "checkRecords")["lastError"], st
+    assert "503" in next(x for x in st["kinds"] if x["kind"] == "checkRecords")["last_error"], st
     wait_until(lambda: platform.posts >= 6, 20, "retries while the platform is down")
     platform.mode = "up"
     wait_until(lambda: settled(daemon), 30, "the upload queue to drain")

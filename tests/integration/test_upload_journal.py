@@ -109,8 +109,8 @@ def test_kill9_right_after_commit(workdir, cleanup):
     for v in set(seen):                   # once, or twice if taken just before the crash (ack lost)
         assert seen.count(v) <= 1 + before.count(v), (seen, before)
     body, _ = status(daemon)
-    assert body["journal"]["reconciledMissed"] == 0, body["journal"]   # the marks covered it
-    assert body["journal"]["reconciledAtMs"] > 0, body["journal"]
+    assert body["journal"]["reconciled_missed"] == 0, body["journal"]   # the marks covered it
+    assert body["journal"]["reconciled_at_ms"] > 0, body["journal"]
 
 
 def test_dead_letter_and_retry(workdir, cleanup):
@@ -125,8 +125,8 @@ def test_dead_letter_and_retry(workdir, cleanup):
     wait_until(lambda: nu.settled(daemon), 20, "its acknowledgement")
     body, kinds = status(daemon)
     sd = kinds["shutdownRecords"]
-    assert sd["deadLettered"] == 1 and sd["pending"] == 0 and "4001" in sd["lastError"], sd
-    assert body["deadLettered"] == 1 and body["pending"] == 0, body
+    assert sd["dead_lettered"] == 1 and sd["pending"] == 0 and "4001" in sd["last_error"], sd
+    assert body["dead_lettered"] == 1 and body["pending"] == 0, body
     # a later version of the refused record still goes, in order
     assert call(daemon, "DELETE", f"/api/v1/shutdowns/{bad}", token=daemon.token("wang"))[0] == 200
     uuid = wait_until(lambda: next((i for k, i, r in platform.snapshot()[1] if k == "shutdownRecords"
@@ -143,7 +143,7 @@ def test_dead_letter_and_retry(workdir, cleanup):
     wait_until(lambda: len(versions(platform.snapshot()[1], "shutdownRecords", uuid)) == 2, 20, "the retried record")
     wait_until(lambda: nu.settled(daemon), 20, "the queue to drain")
     body, kinds = status(daemon)
-    assert kinds["shutdownRecords"]["deadLettered"] == 0 and body["deadLettered"] == 0, body
+    assert kinds["shutdownRecords"]["dead_lettered"] == 0 and body["dead_lettered"] == 0, body
     _, _, errors = platform.snapshot()
     assert not errors, errors
 
@@ -159,9 +159,9 @@ def test_long_outage_then_everything_in_order(workdir, cleanup):
     posts = platform.posts
     wait_until(lambda: platform.posts >= posts + 8, 40, "the client retrying at its capped backoff")
     body, kinds = status(daemon)
-    assert body["failures"] >= 8 and body["deadLettered"] == 0, body   # an outage never sets records aside
+    assert body["failures"] >= 8 and body["dead_lettered"] == 0, body   # an outage never sets records aside
     # 甲 created and withdrawn, 乙 created: every version waits, none lost to the outage
-    assert kinds["shutdownRecords"]["pending"] >= 2 and kinds["shutdownRecords"]["oldestPendingMs"], \
+    assert kinds["shutdownRecords"]["pending"] >= 2 and kinds["shutdownRecords"]["oldest_pending_ms"], \
         (kinds["shutdownRecords"], db_rows(daemon.db_path, "SELECT seq, uuid, acked_ms FROM upload_queue WHERE kind = 7"))
     platform.mode = "up"
     wait_until(lambda: nu.settled(daemon), 30, "the queue to drain")
