@@ -159,7 +159,20 @@ struct daemon {
   pid_t pid;
   uint16_t port;
   char log[PATH_MAX];
+  char token[128]; /* reads of the API need one: issued by the daemon's own CLI before start */
 };
+
+static int daemon_token(struct daemon *d, const char *bin, const char *cfg, const char *db)
+{
+  char cmd[3 * PATH_MAX];
+  snprintf(cmd, sizeof cmd, "'%s' -c '%s' --db '%s' --create-token li --log-level error", bin, cfg, db);
+  FILE *p = popen(cmd, "r");
+  if (!p) return -errno;
+  int ok = fgets(d->token, sizeof d->token, p) != NULL;
+  if (pclose(p) != 0 || !ok) return -EIO;
+  d->token[strcspn(d->token, "\r\n")] = 0;
+  return 0;
+}
 
 static int daemon_start(struct daemon *d, const char *bin, const char *dir)
 {
@@ -167,12 +180,14 @@ static int daemon_start(struct daemon *d, const char *bin, const char *dir)
   snprintf(cfg, sizeof cfg, "%s/bench.yaml", dir);
   snprintf(db, sizeof db, "%s/bench.db", dir);
   snprintf(d->log, sizeof d->log, "%s/daemon.log", dir);
+  int rc = daemon_token(d, bin, cfg, db);
+  if (rc) return rc;
   posix_spawn_file_actions_t fa;
   posix_spawn_file_actions_init(&fa);
   posix_spawn_file_actions_addopen(&fa, 2, d->log, O_WRONLY | O_CREAT | O_TRUNC, 0600);
   posix_spawn_file_actions_adddup2(&fa, 2, 1);
   char *argv[] = {(char *)bin, "-c", cfg, "--db", db, "--http-port", "0", "--log-level", "info", NULL};
-  int rc = posix_spawn(&d->pid, bin, &fa, NULL, argv, environ);
+  rc = posix_spawn(&d->pid, bin, &fa, NULL, argv, environ);
   posix_spawn_file_actions_destroy(&fa);
   if (rc) return -rc;
   for (int i = 0; i < 1200; i++) {
@@ -191,8 +206,8 @@ static int daemon_start(struct daemon *d, const char *bin, const char *dir)
   return -ETIMEDOUT;
 }
 
-/* GET path; the body into buf. 0 or negative. */
-static int http_get(uint16_t port, const char *path, char *buf, size_t len)
+/* GET path as the token's holder; the body into buf. 0 or negative. */
+static int http_get(uint16_t port, const char *token, const char *path, char *buf, size_t len)
 {
   int fd = socket(AF_INET, SOCK_STREAM, 0);
   struct sockaddr_in a = {.sin_family = AF_INET, .sin_port = htons(port), .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
@@ -200,8 +215,9 @@ static int http_get(uint16_t port, const char *path, char *buf, size_t len)
     if (fd >= 0) close(fd);
     return -EIO;
   }
-  char req[256];
-  int n = snprintf(req, sizeof req, "GET %s HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n", path);
+  char req[512];
+  int n = snprintf(req, sizeof req, "GET %s HTTP/1.1\r\nHost: 127.0.0.1:%u\r\nAuthorization: Bearer %s\r\nConnection: close\r\n\r\n",
+                   path, port, token);
   size_t have = 0;
   if (write(fd, req, (size_t)n) == n) {
     ssize_t r;
@@ -227,17 +243,44 @@ struct status {
 static int status_read(const struct daemon *d, struct status *s)
 {
   static char body[1 << 16];
-  if (http_get(d->port, "/api/v1/drivers", body, sizeof body)) return -EIO;
+  if (http_get(d->port, d->token, "/api/v1/drivers", body, sizeof body)) return -EIO;
   *s = (struct status){json_num(body, "samples"), json_num(body, "transitions"), json_num(body, "delivered"),
                        json_num(body, "queued"), json_num(body, "in_flight"), json_num(body, "history_rows")};
   return 0;
 }
 
-/* CPU seconds of the process, and of its threads named like paho's receive thread. */
-static void cpu_read(pid_t pid, double *total, double *paho_rcv)
+/* CPU seconds of the process by thread name (the loop is "dualguardd", the store writer
+ * "dg-store", paho's receive thread "MQTTAsync_rcv"; libuv's pool threads share one name). */
+#define CPU_GROUPS 16
+struct cpu {
+  double total;
+  unsigned n;
+  struct { char name[16]; double s; } group[CPU_GROUPS];
+};
+
+static double cpu_of(const struct cpu *c, const char *name)
+{
+  for (unsigned i = 0; i < c->n; i++)
+    if (strcmp(c->group[i].name, name) == 0) return c->group[i].s;
+  return 0;
+}
+
+static void cpu_add(struct cpu *c, const char *name, double s)
+{
+  c->total += s;
+  unsigned i = 0;
+  while (i < c->n && strcmp(c->group[i].name, name) != 0) i++;
+  if (i == c->n) {
+    if (c->n == CPU_GROUPS) i = CPU_GROUPS - 1, name = "other";
+    else snprintf(c->group[c->n++].name, sizeof c->group[0].name, "%s", name);
+  }
+  c->group[i].s += s;
+}
+
+static void cpu_read(pid_t pid, struct cpu *c)
 {
   char path[64];
-  *total = *paho_rcv = 0;
+  *c = (struct cpu){0};
   snprintf(path, sizeof path, "/proc/%d/task", (int)pid);
   DIR *dir = opendir(path);
   struct dirent *e;
@@ -251,15 +294,26 @@ static void cpu_read(pid_t pid, double *total, double *paho_rcv)
     if (fgets(line, sizeof line, f)) {
       char *close_paren = strrchr(line, ')'), *open_paren = strchr(line, '(');
       unsigned long ut = 0, st = 0;
-      if (close_paren && sscanf(close_paren + 2, "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %lu %lu", &ut, &st) == 2) {
-        double s = (double)(ut + st) / tick;
-        *total += s;
-        if (open_paren && strncmp(open_paren + 1, "MQTTAsync_rcv", 13) == 0) *paho_rcv += s;
+      if (open_paren && close_paren &&
+          sscanf(close_paren + 2, "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %lu %lu", &ut, &st) == 2) {
+        *close_paren = 0;
+        cpu_add(c, open_paren + 1, (double)(ut + st) / tick);
       }
     }
     fclose(f);
   }
   if (dir) closedir(dir);
+}
+
+/* Each thread group's CPU over the pass, in microseconds per message. */
+static void cpu_print_groups(const struct cpu *before, const struct cpu *after)
+{
+  printf("  by thread (us per message)        :");
+  for (unsigned i = 0; i < after->n; i++) {
+    double d = after->group[i].s - cpu_of(before, after->group[i].name);
+    if (d > 0) printf(" %s %.1f", after->group[i].name, d / MESSAGES * 1e6);
+  }
+  printf("\n");
 }
 
 static long rss_kb(pid_t pid, const char *field)
@@ -312,8 +366,8 @@ static int run_qos(const char *bin, uint16_t mqtt_port, uint16_t sink_port, int 
   expected_transitions(&act, &clr);
   status_read(&d, &s0);
   counter_reset(&bare_count);
-  double cpu0, rcv0, cpu1, rcv1;
-  cpu_read(d.pid, &cpu0, &rcv0);
+  struct cpu c0, c1;
+  cpu_read(d.pid, &c0);
   struct publisher p = {.client = pub, .qos = qos, .count = MESSAGES, .value = value_of};
   pthread_t th;
   pthread_create(&th, NULL, publisher_main, &p);
@@ -329,7 +383,7 @@ static int run_qos(const char *bin, uint16_t mqtt_port, uint16_t sink_port, int 
     if (s.samples - s0.samples >= MESSAGES) break;
   }
   pthread_join(th, NULL);
-  cpu_read(d.pid, &cpu1, &rcv1);
+  cpu_read(d.pid, &c1);
   /* Everything durable and delivered. */
   double want = (double)(act + clr);
   while (now_s() < end) {
@@ -343,7 +397,8 @@ static int run_qos(const char *bin, uint16_t mqtt_port, uint16_t sink_port, int 
   double got = s.samples - s0.samples;
   double ratio_den = counter_rate(&bare_count);
   double drate = last > first ? got / (last - first) : 0, ratio = ratio_den > 0 ? drate / ratio_den : 0;
-  double per_msg = (cpu1 - cpu0) / MESSAGES * 1e6, own = ((cpu1 - cpu0) - (rcv1 - rcv0)) / MESSAGES * 1e6;
+  double rcv = cpu_of(&c1, "MQTTAsync_rcv") - cpu_of(&c0, "MQTTAsync_rcv");
+  double per_msg = (c1.total - c0.total) / MESSAGES * 1e6, own = ((c1.total - c0.total) - rcv) / MESSAGES * 1e6;
   printf("QoS %d, %d messages over %d topics (published %.0f msg/s)\n", qos, MESSAGES, TOPICS,
          (double)MESSAGES / p.seconds);
   printf("  start-up (config, schema, alarms) : %.2f s\n", t_ready - t_start);
@@ -357,8 +412,9 @@ static int run_qos(const char *bin, uint16_t mqtt_port, uint16_t sink_port, int 
          "   every one delivered: %s\n", s.delivered - s0.delivered, (unsigned long long)atomic_load(&sink_posts),
          last ? t_settled - last : -1, verdict(s.delivered - s0.delivered >= want));
   printf("  CPU per message                   : %.1f us total, paho receive thread %.1f us,"
-         " dualguard's own %.1f us   target <= 2 us: %s\n", per_msg, (rcv1 - rcv0) / MESSAGES * 1e6, own,
+         " dualguard's own %.1f us   target <= 2 us: %s\n", per_msg, rcv / MESSAGES * 1e6, own,
          verdict(own <= 2.0));
+  cpu_print_groups(&c0, &c1);
   long hwm = rss_kb(d.pid, "VmHWM:");
   printf("  RSS                               : idle %ld kB, peak %ld kB   idle target <= 40 MB: %s\n",
          idle_rss, hwm, verdict(idle_rss >= 0 && idle_rss <= 40 * 1024));

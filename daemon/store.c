@@ -446,6 +446,7 @@ static void *store__writer_main(void *p)
 {
   struct store *s = p;
   struct store_job *jobs[STORE_GROUP_MAX];
+  pthread_setname_np(pthread_self(), "dg-store"); /* named for per-thread CPU in top, perf and bench_pipeline */
   pthread_mutex_lock(&s->lock);
   for (;;) {
     store__beat(s);
@@ -670,6 +671,7 @@ void store_stats(struct store *s, struct store_stats *out)
 static void *store__checkpointer_main(void *p)
 {
   struct store *s = p;
+  pthread_setname_np(pthread_self(), "dg-checkpoint");
   pthread_mutex_lock(&s->lock);
   while (!s->ckpt_quit) {
     struct timespec ts;

@@ -154,6 +154,7 @@ static void mbsim__accept(struct mbsim *s)
 static void *mbsim__main(void *arg)
 {
   struct mbsim *s = arg;
+  pthread_setname_np(pthread_self(), "dg-mbsim");
   for (;;) {
     if (poll(s->fds, s->n_fds, -1) < 0) {
       if (errno == EINTR) continue;

@@ -8,6 +8,7 @@
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <poll.h>
+#include <pthread.h>
 #include <signal.h>
 #include <stdatomic.h>
 #include <stdio.h>
@@ -500,6 +501,7 @@ static void mb__poll_once(struct mb__bus *b)
 static void *mb__bus_main(void *arg)
 {
   struct mb__bus *b = arg;
+  pthread_setname_np(pthread_self(), "dg-modbus");
   int64_t now = mb__now_ms();
   for (size_t i = 0; i < b->plan.n_reqs; i++) b->next_due[i] = now;
   while (!mb__stopping(b)) {
