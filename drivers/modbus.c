@@ -29,7 +29,8 @@
  * per batch instead of per request. A batch is handed over when it reaches MB_BATCH_SAMPLES,
  * before the bus waits for anything (sleep, connect, a slave that failed last time) and before
  * a read that would, judging by the last round trip, make its oldest sample older than
- * MB_BATCH_MS. */
+ * MB_BATCH_MS. A device that stops answering in the middle of a batch holds that batch for one
+ * response timeout, once: after a failure the batch goes out before every read of that slave. */
 #define MB_BATCH_SAMPLES 1024
 #define MB_BATCH_MS 2
 
