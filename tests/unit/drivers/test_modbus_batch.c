@@ -7,11 +7,11 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <string.h>
-#include <time.h>
 
 #include <cmocka.h>
 #include <uv.h>
 
+#include "loop_deadline.h"
 #include "mbsim.h"
 #include "modbus.h"
 #include "sampleq.h"
@@ -30,6 +30,7 @@ struct harness {
   struct dg_point points[N_POINTS];
   struct mb_driver *mb;
   struct mbsim *sim;
+  struct loop_deadline deadline;
   uint64_t samples, out_of_order, not_good, ahead_of_stats;
   double last_v[N_POINTS];
   int64_t last_ts[N_POINTS];
@@ -37,21 +38,6 @@ struct harness {
 };
 
 static struct harness H;
-
-static int64_t mono_ms(void)
-{
-  struct timespec ts;
-  clock_gettime(CLOCK_MONOTONIC, &ts);
-  return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
-#define WAIT_FOR(cond, ms)                                                                         \
-  ({                                                                                               \
-    int64_t end_ = mono_ms() + (ms);                                                               \
-    bool ok_;                                                                                      \
-    while (!(ok_ = (cond)) && mono_ms() < end_) uv_run(&H.loop, UV_RUN_ONCE);                      \
-    ok_;                                                                                           \
-  })
 
 static uint64_t bus_requests(void)
 {
@@ -113,6 +99,7 @@ static int setup(void **state)
   assert_int_equal(sampleq_init(&H.q, &H.loop, on_samples, NULL), 0);
   assert_int_equal(uv_timer_init(&H.loop, &H.tick), 0);
   assert_int_equal(uv_timer_start(&H.tick, on_tick, 3, 3), 0);
+  loop_deadline_init(&H.deadline, &H.loop);
   return 0;
 }
 
@@ -122,6 +109,7 @@ static int teardown(void **state)
   H.mb = NULL;
   sampleq_close(&H.q);
   uv_close((uv_handle_t *)&H.tick, NULL);
+  loop_deadline_close(&H.deadline);
   uv_run(&H.loop, UV_RUN_DEFAULT);
   uv_loop_close(&H.loop);
   mbsim_stop(H.sim);
@@ -132,7 +120,10 @@ static void test_every_sample_delivered_in_order(void **state)
 {
   assert_int_equal(mb_start(&H.mb, &H.loop, &H.cfg, &H.q), 0);
   /* Back-to-back polling: thousands of requests, each one batched with its neighbours. */
-  assert_true(WAIT_FOR(H.samples >= 2000 * REGS && H.counter >= 50, EVENT_MS));
+  loop_deadline_arm(&H.deadline, EVENT_MS);
+  while (!(H.samples >= 2000 * REGS && H.counter >= 50) && !H.deadline.expired)
+    uv_run(&H.loop, UV_RUN_ONCE);
+  assert_false(H.deadline.expired);
   assert_int_equal(H.ahead_of_stats, 0);
 
   /* Stop while samples may sit in a batch: the bus hands them over on its way out. */
