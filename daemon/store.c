@@ -40,7 +40,6 @@ struct store_conn {
   struct store_stmt_slot *slots; /* open addressing, capacity a power of two */
   unsigned cap, used;
   struct store *owner;           /* the write connection's store, NULL for readers */
-  bool in_savepoint;             /* writer: a grouped job's work is running inside SQL_SAVEPOINT */
 };
 
 struct store_job {
@@ -339,9 +338,7 @@ static int store__run_group(struct store *s, struct store_job **jobs, unsigned n
     struct store_job *j = jobs[i];
     rc = store__exec(c, SQL_SAVEPOINT);
     if (rc != SQLITE_OK) goto lost;
-    c->in_savepoint = true;
     rc = j->work(c, j->arg);
-    c->in_savepoint = false;
     if (rc == SQLITE_OK) {
       rc = store__exec(c, SQL_RELEASE);
       if (rc != SQLITE_OK) goto lost;
@@ -411,8 +408,7 @@ static void store__wait_for_work(struct store *s)
 }
 
 /* Under s->lock: takes the next group, urgent jobs first. Urgent bursts share a commit; normal
- * jobs (history chunks) stay small, and split themselves with store_yield, so an urgent job never
- * waits behind a long transaction. */
+ * jobs are taken a few at a time, so an urgent job never waits behind a long group. */
 static unsigned store__take(struct store *s, struct store_job **jobs, bool urgent_only)
 {
   struct store_job_list *from = s->urgent.head || urgent_only ? &s->urgent : &s->queue;
@@ -471,40 +467,6 @@ static void *store__writer_main(void *p)
   }
   pthread_mutex_unlock(&s->lock);
   return NULL;
-}
-
-int store_yield(struct store_conn *c)
-{
-  struct store *s = c->owner;
-  struct store_job *jobs[STORE_GROUP_MAX];
-  if (!s) return SQLITE_MISUSE;
-  pthread_mutex_lock(&s->lock);
-  bool waiting = s->urgent.head != NULL;
-  pthread_mutex_unlock(&s->lock);
-  if (!waiting) return SQLITE_OK;
-  bool savepoint = c->in_savepoint;
-  store__reset_busy(c->db);
-  int rc = store__commit(s, c); /* also releases the job's savepoint */
-  if (rc != SQLITE_OK) return rc;
-  c->in_savepoint = false;
-  bool relaxed = s->sync_relaxed;
-  store__set_sync(s, false);
-  for (;;) {
-    pthread_mutex_lock(&s->lock);
-    unsigned n = store__take(s, jobs, true);
-    pthread_mutex_unlock(&s->lock);
-    if (!n) break;
-    store__run_jobs(s, jobs, n);
-    store__beat(s);
-    pthread_mutex_lock(&s->lock);
-    store__finish(s, jobs, n);
-    pthread_mutex_unlock(&s->lock);
-  }
-  store__set_sync(s, relaxed);
-  rc = store__exec(c, SQL_BEGIN);
-  if (rc == SQLITE_OK && savepoint) rc = store__exec(c, SQL_SAVEPOINT);
-  c->in_savepoint = savepoint && rc == SQLITE_OK;
-  return rc;
 }
 
 /* ---- loop thread -------------------------------------------------------------------------- */

@@ -63,18 +63,11 @@ int store_submit(struct store *s, store_work_fn work, store_done_fn done, void *
 int store_submit_urgent(struct store *s, store_work_fn work, store_done_fn done, void *arg);
 /* Same as store_submit, for sampled data (history) whose commit need not reach the disk on its
  * own: it commits with synchronous=NORMAL, so it is durable against a crash of the process at
- * once, and against a power loss at the next synchronous=FULL commit (any other job) or WAL
- * checkpoint, which fsyncs the WAL with every frame written before it. Every other job commits
- * with synchronous=FULL. Relaxed jobs are never grouped with other jobs. */
+ * once, and against a power loss at the next synchronous=FULL commit of the same database or
+ * its next WAL checkpoint (every second), which fsyncs the WAL with every frame written before
+ * it. Every other job commits with synchronous=FULL. Relaxed jobs are never grouped with other
+ * jobs. */
 int store_submit_relaxed(struct store *s, store_work_fn work, store_done_fn done, void *arg);
-
-/* Writer thread, from the work of a normal-lane job that writes in pieces (history batches):
- * when urgent jobs wait, commits the job's work so far, runs them (each group committed, its
- * done callback queued) and begins again where the job was, so an alarm transition never waits
- * for a whole batch. What was written before a yield stays committed even if the job fails
- * afterwards: call it only between pieces that may be stored on their own. SQLITE_OK or an
- * error code for the job to return. */
-int store_yield(struct store_conn *c);
 
 /* Cached prepared statement for this connection, keyed by the `sql` pointer (use string
  * literals). Returned reset with bindings cleared; NULL on prepare error (logged). */

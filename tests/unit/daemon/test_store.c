@@ -596,117 +596,9 @@ static void test_urgent_jobs_overtake_queued_ones(void **state)
   close_store(f, s);
 }
 
-/* A job writing in pieces: rows first..first+9, a stop at its gate, store_yield, rows
- * first+10..first+19. */
-struct piecewise {
-  struct gate gate;
-  int first;
-  int yield_rc;
-};
-
-static int piecewise_work(struct store_conn *c, void *arg)
-{
-  struct piecewise *p = arg;
-  int rc = SQLITE_OK;
-  for (int i = 0; rc == SQLITE_OK && i < 10; i++) rc = insert_sample(c, p->first + i);
-  if (rc == SQLITE_OK) rc = store_yield(c); /* nothing urgent yet: a no-op */
-  pthread_mutex_lock(&p->gate.lock);
-  p->gate.entered = 1;
-  pthread_cond_broadcast(&p->gate.cond);
-  while (!p->gate.released) pthread_cond_wait(&p->gate.cond, &p->gate.lock);
-  pthread_mutex_unlock(&p->gate.lock);
-  if (rc == SQLITE_OK) rc = p->yield_rc = store_yield(c);
-  for (int i = 10; rc == SQLITE_OK && i < 20; i++) rc = insert_sample(c, p->first + i);
-  return rc;
-}
-
-static void piecewise_wait_entered(struct piecewise *p)
-{
-  struct timespec dl;
-  clock_gettime(CLOCK_REALTIME, &dl);
-  dl.tv_sec += 10;
-  pthread_mutex_lock(&p->gate.lock);
-  while (!p->gate.entered)
-    if (pthread_cond_timedwait(&p->gate.cond, &p->gate.lock, &dl) == ETIMEDOUT) break;
-  int entered = p->gate.entered;
-  pthread_mutex_unlock(&p->gate.lock);
-  assert_true(entered);
-}
-
-static int64_t rowid_of(struct plant *f, int ts)
-{
-  char sql[96];
-  snprintf(sql, sizeof sql, "SELECT rowid FROM scratch WHERE ts_ms = %d", ts);
-  return raw_int(f->db, sql);
-}
-
-/* An urgent job submitted while a normal job is writing in pieces is committed at the job's
- * next store_yield, between its pieces, alone or inside a group; the job then carries on in
- * the same savepoint structure and every row of both is stored. */
-static void test_yield_lets_urgent_jobs_in(void **state)
-{
-  struct plant *f = *state;
-  struct store *s = open_store(f);
-  struct ctx c = {0};
-  for (int grouped = 0; grouped < 2; grouped++) {
-    struct piecewise p = {.first = 100 + 100 * grouped};
-    pthread_mutex_init(&p.gate.lock, NULL);
-    pthread_cond_init(&p.gate.cond, NULL);
-    struct gate hold;
-    if (grouped) gate_close(s, &hold); /* the piecewise job and the next one queue up as a group */
-    assert_int_equal(store_submit(s, piecewise_work, NULL, &p), 0);
-    if (grouped) submit(s, &c, 7, JOB_INSERT);
-    if (grouped) gate_open(&hold);
-    piecewise_wait_entered(&p);
-    submit_urgent(s, &c, 50 + grouped, JOB_INSERT);
-    gate_open(&p.gate);
-    store_wait_idle(s);
-    if (grouped) gate_destroy(&hold);
-    gate_destroy(&p.gate);
-    assert_int_equal(p.yield_rc, SQLITE_OK);
-    int64_t urgent = rowid_of(f, 50 + grouped);
-    assert_true(rowid_of(f, p.first + 9) < urgent && urgent < rowid_of(f, p.first + 10));
-    assert_true(rowid_of(f, p.first + 19) > 0);
-    if (grouped) assert_true(rowid_of(f, 7) > rowid_of(f, p.first + 19));
-  }
-  assert_int_equal(raw_int(f->db, "SELECT count(*) FROM scratch"), 43);
-  const int expected[] = {50, 51, 7}; /* each urgent job done before the job it interrupted */
-  assert_int_equal(c.n_done, 3);
-  for (int i = 0; i < 3; i++) assert_int_equal(c.done_id[i], expected[i]);
-  close_store(f, s);
-}
-
-static int64_t sync_level(struct store_conn *c)
-{
-  sqlite3_stmt *st = store_stmt(c, "PRAGMA synchronous");
-  int64_t v = st && sqlite3_step(st) == SQLITE_ROW ? sqlite3_column_int64(st, 0) : -1;
-  if (st) sqlite3_reset(st);
-  return v;
-}
-
-/* A relaxed job that yields to urgent work between two reads of its synchronous level. */
-struct relaxed_yield {
-  struct piecewise pw;
-  int64_t before, after;
-};
-
-static int relaxed_yield_work(struct store_conn *c, void *arg)
-{
-  struct relaxed_yield *r = arg;
-  r->before = sync_level(c);
-  pthread_mutex_lock(&r->pw.gate.lock);
-  r->pw.gate.entered = 1;
-  pthread_cond_broadcast(&r->pw.gate.cond);
-  while (!r->pw.gate.released) pthread_cond_wait(&r->pw.gate.cond, &r->pw.gate.lock);
-  pthread_mutex_unlock(&r->pw.gate.lock);
-  int rc = r->pw.yield_rc = store_yield(c);
-  r->after = sync_level(c);
-  return rc;
-}
-
-/* History (relaxed) commits with synchronous=NORMAL; every other job, in either lane and also
- * when it runs inside a relaxed job's yield, with FULL. Relaxed and other jobs never share a
- * transaction, so no transition commits at the relaxed level. */
+/* History (relaxed) commits with synchronous=NORMAL; every other job, in either lane, with FULL.
+ * Relaxed and other jobs never share a transaction, so no transition commits at the relaxed
+ * level. */
 static void test_relaxed_jobs_commit_with_normal_sync(void **state)
 {
   struct plant *f = *state;
@@ -725,21 +617,6 @@ static void test_relaxed_jobs_commit_with_normal_sync(void **state)
   assert_int_equal(p[1].synchronous, 2); /* FULL */
   assert_int_equal(p[2].synchronous, 2);
   assert_int_equal(p[3].synchronous, 1);
-
-  struct relaxed_yield r = {0};
-  struct pragmas urgent = {0};
-  pthread_mutex_init(&r.pw.gate.lock, NULL);
-  pthread_cond_init(&r.pw.gate.cond, NULL);
-  assert_int_equal(store_submit_relaxed(s, relaxed_yield_work, NULL, &r), 0);
-  piecewise_wait_entered(&r.pw);
-  assert_int_equal(store_submit_urgent(s, pragma_work, NULL, &urgent), 0);
-  gate_open(&r.pw.gate);
-  store_wait_idle(s);
-  gate_destroy(&r.pw.gate);
-  assert_int_equal(r.pw.yield_rc, SQLITE_OK);
-  assert_int_equal(r.before, 1);
-  assert_int_equal(urgent.synchronous, 2);
-  assert_int_equal(r.after, 1);
   close_store(f, s);
 }
 
@@ -966,7 +843,6 @@ int main(void)
     cmocka_unit_test_setup_teardown(test_group_with_failing_work, setup, teardown),
     cmocka_unit_test_setup_teardown(test_group_with_failing_commit, setup, teardown),
     cmocka_unit_test_setup_teardown(test_urgent_jobs_overtake_queued_ones, setup, teardown),
-    cmocka_unit_test_setup_teardown(test_yield_lets_urgent_jobs_in, setup, teardown),
     cmocka_unit_test_setup_teardown(test_relaxed_jobs_commit_with_normal_sync, setup, teardown),
     cmocka_unit_test_setup_teardown(test_background_checkpoint, setup, teardown),
     cmocka_unit_test_setup_teardown(test_read_snapshot, setup, teardown),
