@@ -86,6 +86,7 @@ struct store {
   pthread_cond_t ckpt_wake;        /* CLOCK_MONOTONIC */
   bool ckpt_running, ckpt_quit;    /* ckpt_quit guarded by lock */
   sqlite3 *cdb;                    /* checkpointer thread */
+  const char *writer_name;
   struct store *history;           /* the history database's own store (store_open), or NULL */
 };
 
@@ -444,7 +445,7 @@ static void *store__writer_main(void *p)
 {
   struct store *s = p;
   struct store_job *jobs[STORE_GROUP_MAX];
-  pthread_setname_np(pthread_self(), "dg-store"); /* named for per-thread CPU in top, perf and bench_pipeline */
+  pthread_setname_np(pthread_self(), s->writer_name); /* for per-thread CPU in top, perf and bench_pipeline */
   pthread_mutex_lock(&s->lock);
   for (;;) {
     store__beat(s);
@@ -992,6 +993,7 @@ int store_open_schema(struct store **out, uv_loop_t *loop, const char *path, con
     return -ENOMEM;
   }
   s->loop = loop;
+  s->writer_name = schema->writer_name;
   int rc = store__probe(path, schema->n, err, errlen);
   if (rc) goto fail;
   rc = store__open_writer(s, path, schema, err, errlen);
@@ -1045,7 +1047,7 @@ static int store__run_now(struct store *s, store_work_fn work)
  * the history an older schema kept in the main database carried over. */
 int store_open(struct store **out, uv_loop_t *loop, const char *path, char *err, size_t errlen)
 {
-  const struct store_schema main_schema = {store_migrations, store_n_migrations};
+  const struct store_schema main_schema = {store_migrations, store_n_migrations, "dg-store"};
   char hpath[4096];
   *out = NULL;
   int rc = store_history_path(path, hpath, sizeof hpath);

@@ -32,6 +32,7 @@ typedef void (*store_done_fn)(void *arg, int rc);                /* loop thread 
 struct store_schema {
   const char *const *migrations;
   unsigned n;
+  const char *writer_name; /* the writer thread's name (top, perf), at most 15 characters */
 };
 
 /* Opens (creating if needed) the database at path, sets WAL, synchronous=FULL, foreign_keys,

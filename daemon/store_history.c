@@ -32,7 +32,7 @@ static const char *const store_history__migrations[] = {
 };
 
 const struct store_schema store_history_schema = {
-  store_history__migrations, sizeof store_history__migrations / sizeof store_history__migrations[0]};
+  store_history__migrations, sizeof store_history__migrations / sizeof store_history__migrations[0], "dg-history"};
 
 int store_history_path(const char *db, char *out, size_t len)
 {
