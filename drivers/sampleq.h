@@ -5,7 +5,8 @@
  * wake may carry many pushes); the loop swaps the pending buffer out and hands the whole batch
  * to the drain callback. Not uv_async_send: its loop side spins, then sched_yield()s, while a
  * sender is preempted inside it, which on a busy machine with few cores costs more than the
- * samples themselves.
+ * samples themselves. Under a steady stream the loop takes the queue at most once a
+ * millisecond (DG_SAMPLEQ_PACE_MS), so a wake-up carries many samples, not one.
  * The queue is bounded and applies back-pressure: a producer that would take it past
  * DG_SAMPLEQ_MAX pending samples waits until the loop has taken the batch (a paho receive thread
  * then stops reading its socket, a Modbus bus stops polling), so no sample that could raise an
@@ -26,6 +27,9 @@
 /* The loop hands a batch to the drain callback in slices of at most this many samples, and stops
  * between slices while the queue is held, so one batch cannot overshoot the hold by much. */
 #define DG_SAMPLEQ_SLICE 1024u
+/* Under a steady stream the loop takes the queue at most once per this many ms (one wake-up for
+ * many samples); a sample after a quiet moment is taken at once. */
+#define DG_SAMPLEQ_PACE_MS 1
 
 /* Point quality. GOOD is the only quality whose value is meaningful. */
 enum dg_quality {
@@ -49,6 +53,8 @@ typedef void (*sampleq_drain_fn)(void *ud, const struct dg_sample *s, size_t n);
 
 struct sampleq {
   uv_poll_t wake;                                           /* on wake_fd, an eventfd */
+  uv_timer_t pace;                                          /* a wake too soon after the last run */
+  uint64_t last_run_ns;                                     /* loop thread: uv_hrtime of the last run */
   int wake_fd;
   atomic_int signalled;                                     /* wake_fd written, loop not yet run */
   pthread_mutex_t lock;
