@@ -497,7 +497,8 @@ static int yaml__scalar_text(struct ybuild *b, struct fy_token *tok, struct dg_y
   }
   n->text[len] = '\0';
   n->len = len;
-  n->has_nul = len && memchr(n->text, '\0', len);
+  /* The text holds no NUL byte (yaml__check_text): only a "\0" escape makes one. */
+  n->has_nul = style == FYSS_DOUBLE_QUOTED && len && memchr(n->text, '\0', len);
   return 0;
 }
 
