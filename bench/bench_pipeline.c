@@ -10,7 +10,8 @@
  * the pass the bench waits for every transition to be committed and every webhook delivered,
  * then prints, each against its target: the rate ratio, dualguard's own CPU per message (all
  * threads but paho's receive thread, from /proc), peak and current RSS, transitions and
- * webhooks. QoS 0 then QoS 1, each on a fresh database. Usage: bench_pipeline [DAEMON]
+ * webhooks. QoS 0 then QoS 1, each on a fresh database, then QoS 0 with every value below the limit (no
+ * transition: the per-sample path alone). Usage: bench_pipeline [DAEMON]
  * (default: ../dualguardd next to this program); bench_pipeline --write-config FILE writes the
  * configuration only (broker 1883, sink 8090) for profiling the daemon by hand. About a minute; figures only, no assertions. */
 #include <dirent.h>
@@ -107,14 +108,18 @@ static double value_of(uint64_t i)
   return 60.0 + (double)(x % 2050) / 100.0; /* 60.00 .. 80.49 */
 }
 
+/* The same values 30 lower: no rule ever changes state, so the pass measures the per-sample
+ * path alone (history still stored). */
+static double value_below(uint64_t i) { return value_of(i) - 30.0; }
+
 /* The transitions the rules must make: activation above the limit, clear below limit - deadband. */
-static void expected_transitions(uint64_t *act, uint64_t *clr)
+static void expected_transitions(double (*value)(uint64_t), uint64_t *act, uint64_t *clr)
 {
   static uint8_t on[TOPICS];
   memset(on, 0, sizeof on);
   *act = *clr = 0;
   for (uint64_t i = 0; i < MESSAGES; i++) {
-    double v = value_of(i);
+    double v = value(i);
     uint8_t *s = &on[i % TOPICS];
     if (!*s && v >= LIMIT) *s = 1, (*act)++;
     else if (*s && v <= LIMIT - DEADBAND) *s = 0, (*clr)++;
@@ -298,7 +303,7 @@ static long rss_kb(pid_t pid, const char *field)
 
 static const char *verdict(int ok) { return ok ? "MET" : "NOT MET"; }
 
-static int run_qos(const char *bin, uint16_t mqtt_port, uint16_t sink_port, int qos)
+static int run_qos(const char *bin, uint16_t mqtt_port, uint16_t sink_port, int qos, double (*value)(uint64_t))
 {
   char dir[] = "/tmp/bench-pipeline-XXXXXX", cfg[PATH_MAX], uri[64];
   if (!mkdtemp(dir)) return -errno;
@@ -331,12 +336,12 @@ static int run_qos(const char *bin, uint16_t mqtt_port, uint16_t sink_port, int 
   sleep_ms(1500); /* the probes' history and hazards settle */
   long idle_rss = rss_kb(d.pid, "VmRSS:");
   uint64_t act, clr;
-  expected_transitions(&act, &clr);
+  expected_transitions(value, &act, &clr);
   status_read(&d, &s0);
   counter_reset(&bare_count);
   struct cpu c0, c1;
   cpu_read(d.pid, &c0);
-  struct publisher p = {.client = pub, .qos = qos, .count = MESSAGES, .value = value_of};
+  struct publisher p = {.client = pub, .qos = qos, .count = MESSAGES, .value = value};
   pthread_t th;
   pthread_create(&th, NULL, publisher_main, &p);
   double first = 0, last = 0, end = now_s() + PASS_TIMEOUT_S, prev = s0.samples;
@@ -422,8 +427,12 @@ int main(int argc, char **argv)
   printf("load at start: ");
   fflush(stdout);
   if (system("cat /proc/loadavg")) return 1;
-  int rc = run_qos(bin, port, sink, 0);
-  if (!rc) rc = run_qos(bin, port, sink, 1);
+  int rc = run_qos(bin, port, sink, 0, value_of);
+  if (!rc) rc = run_qos(bin, port, sink, 1, value_of);
+  if (!rc) {
+    printf("QoS 0 again, every value below the limits (the per-sample path alone, no transition):\n");
+    rc = run_qos(bin, port, sink, 0, value_below);
+  }
   kill(broker, SIGTERM);
   waitpid(broker, NULL, 0);
   char cmd[96];

@@ -1,6 +1,7 @@
 #include "history.h"
 
 #include <math.h>
+#include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -73,6 +74,7 @@ struct history__batch {
   struct history_ids *ids;
   struct history_row *rows;
   size_t n;
+  bool sorted;
   int64_t prune_before_ms;
 };
 
@@ -80,7 +82,8 @@ static const char *const history__sql_sample =
   "INSERT INTO sample_rows (point, ts_ms, value, quality) VALUES (?1, ?2, ?3, ?4)";
 static const char *const history__sql_sample_by_name =
   "INSERT INTO samples (point, ts_ms, value, quality) VALUES (?1, ?2, ?3, ?4)";
-static const char *const history__sql_prune = "DELETE FROM sample_rows WHERE ts_ms < ?1";
+static const char *const history__sql_prune = "DELETE FROM sample_rows WHERE point = ?1 AND ts_ms < ?2";
+static const char *const history__sql_point_all = "SELECT id FROM point_ids";
 static const char *const history__sql_point_add = "INSERT OR IGNORE INTO point_ids (name) VALUES (?1)";
 static const char *const history__sql_point_id = "SELECT id FROM point_ids WHERE name = ?1";
 
@@ -122,11 +125,40 @@ static void history__register_done(void *arg, int rc)
   history__ids_release(ids);
 }
 
+/* Rows in index order, (point id, time): consecutive inserts land in the same leaf of the
+ * (point, ts_ms) index, so a batch dirties about one page per point instead of one per row. */
+static int history__row_cmp(const void *x, const void *y, void *ids_arg)
+{
+  const struct history_row *a = x, *b = y;
+  const int64_t *id = ids_arg;
+  if (id[a->point] != id[b->point]) return id[a->point] < id[b->point] ? -1 : 1;
+  return (a->ts_ms > b->ts_ms) - (a->ts_ms < b->ts_ms);
+}
+
+/* Retention, point by point through the (point, ts_ms) index. */
+static int history__prune(struct store_conn *c, int64_t before_ms)
+{
+  sqlite3_stmt *all = store_stmt(c, history__sql_point_all), *del = store_stmt(c, history__sql_prune);
+  if (!all || !del) return SQLITE_ERROR;
+  int rc;
+  while ((rc = sqlite3_step(all)) == SQLITE_ROW) {
+    sqlite3_bind_int64(del, 1, sqlite3_column_int64(all, 0));
+    sqlite3_bind_int64(del, 2, before_ms);
+    if ((rc = store_step_done(del)) != SQLITE_OK) break;
+  }
+  sqlite3_reset(all);
+  return rc == SQLITE_DONE ? SQLITE_OK : rc;
+}
+
 /* One prepared statement for the batch's rows; a point without an id (its registration failed)
  * goes through the samples view, which registers it. */
 static int history__batch_work(struct store_conn *c, void *arg)
 {
   struct history__batch *b = arg;
+  if (!b->sorted && b->n) { /* once: the job runs again as it was after a rollback */
+    qsort_r(b->rows, b->n, sizeof *b->rows, history__row_cmp, b->ids->id);
+    b->sorted = true;
+  }
   sqlite3_stmt *by_id = b->n ? store_stmt(c, history__sql_sample) : NULL;
   if (b->n && !by_id) return SQLITE_ERROR;
   for (size_t i = 0; i < b->n; i++) {
@@ -141,14 +173,9 @@ static int history__batch_work(struct store_conn *c, void *arg)
     else sqlite3_bind_null(st, 3);
     sqlite3_bind_int(st, 4, h->quality);
     int rc = store_step_done(st);
-    if (rc == SQLITE_OK && i % HISTORY_YIELD_ROWS == HISTORY_YIELD_ROWS - 1) rc = store_yield(c);
     if (rc != SQLITE_OK) return rc;
   }
-  if (!b->prune_before_ms) return SQLITE_OK;
-  sqlite3_stmt *st = store_stmt(c, history__sql_prune);
-  if (!st) return SQLITE_ERROR;
-  sqlite3_bind_int64(st, 1, b->prune_before_ms);
-  return store_step_done(st);
+  return b->prune_before_ms ? history__prune(c, b->prune_before_ms) : SQLITE_OK;
 }
 
 static void history__batch_done(void *arg, int rc)
@@ -178,14 +205,13 @@ static struct history_ids *history__ids(struct history *h, const struct dg_confi
   }
   ids->cfg = cfg;
   ids->refs = 2; /* the history, the registration job */
-  if (store_submit(h->store, history__register_work, history__register_done, ids)) ids->refs--;
+  if (store_submit(store_history(h->store), history__register_work, history__register_done, ids)) ids->refs--;
   history__ids_release(h->ids);
   h->ids = ids;
   return ids;
 }
 
-/* History goes to the writer in bounded chunks so that an urgent transition never waits for
- * more than one chunk's transaction. */
+/* A flush is one job of the history database's writer: one transaction, one fsync-free commit. */
 static void history__submit_batch(struct history *h, const struct dg_config *cfg, struct history_row *rows, size_t n,
                                   int64_t prune_before_ms)
 {
@@ -204,30 +230,28 @@ static void history__submit_batch(struct history *h, const struct dg_config *cfg
   b->rows = rows;
   b->n = n;
   b->prune_before_ms = prune_before_ms;
-  int rc = store_submit_relaxed(h->store, history__batch_work, history__batch_done, b);
+  int rc = store_submit_relaxed(store_history(h->store), history__batch_work, history__batch_done, b);
   if (rc) history__batch_done(b, rc);
 }
 
+/* The buffer goes to the writer whole (a fresh one takes its place); what would take the
+ * backlog over its bound is shed. */
 void history_flush(struct history *h, const struct dg_config *cfg)
 {
   int64_t now = dg_wall_ms();
-  for (size_t off = 0; off < h->n; off += HISTORY_CHUNK_ROWS) {
-    size_t n = h->n - off < HISTORY_CHUNK_ROWS ? h->n - off : HISTORY_CHUNK_ROWS;
-    if (h->backlog + n > HISTORY_MAX_BACKLOG_ROWS) {
-      history__shed(h, n);
-      DG_LOG_RL(DG_LOG_WARN, "history", "the store is behind by %zu rows: %zu samples dropped", h->backlog, n);
-      continue;
-    }
-    struct history_row *rows = malloc(n * sizeof *rows);
-    if (!rows) {
-      DG_LOG_RL(DG_LOG_ERR, "history", "out of memory: %zu samples not stored", n);
-      store_health(h->store)->history_dropped += n;
-      continue;
-    }
-    memcpy(rows, h->rows + off, n * sizeof *rows);
+  size_t room = h->backlog < HISTORY_MAX_BACKLOG_ROWS ? HISTORY_MAX_BACKLOG_ROWS - h->backlog : 0;
+  if (h->n > room) {
+    DG_LOG_RL(DG_LOG_WARN, "history", "the store is behind by %zu rows: %zu samples dropped", h->backlog, h->n - room);
+    history__shed(h, h->n - room);
+    h->n = room;
+  }
+  if (h->n) {
+    struct history_row *rows = h->rows;
+    size_t n = h->n;
+    h->rows = NULL;
+    h->n = h->cap = 0;
     history__submit_batch(h, cfg, rows, n, 0);
   }
-  h->n = 0;
   if (now - h->last_prune_ms >= 3600 * 1000) {
     h->last_prune_ms = now;
     history__submit_batch(h, cfg, NULL, 0, now - HISTORY_RETENTION_MS);

@@ -1,9 +1,10 @@
 /* history — the samples kept in the samples table: a point's sample is stored when its value
  * moves beyond the point's deadband (any change without one), when its quality changes, and at
  * least every HISTORY_MAX_INTERVAL_MS while it reports; samples older than
- * HISTORY_RETENTION_MS are pruned hourly. Rows are buffered here and handed to the writer in
- * chunks of bounded size, each committing an urgent alarm transaction waiting behind it at least
- * every HISTORY_YIELD_ROWS rows. The engine owns the buffer and flushes it on its timer.
+ * HISTORY_RETENTION_MS are pruned hourly. Rows are buffered here and each flush is handed
+ * whole to the history database's own writer (store_history), which sorts it by point and
+ * commits it in one transaction; alarm transitions commit in the main database meanwhile,
+ * never behind it. The engine owns the buffer and flushes it on its timer.
  * Memory is bounded: while HISTORY_MAX_BACKLOG_ROWS rows wait for the writer (a slow or stalled
  * disk), further rows are dropped and counted (history is sampled data; alarm transitions never
  * take this path).
@@ -20,9 +21,6 @@
 
 #define HISTORY_MAX_INTERVAL_MS 60000
 #define HISTORY_RETENTION_MS (30LL * 86400 * 1000)
-#define HISTORY_CHUNK_ROWS 2000
-/* A waiting alarm transition is committed after at most this many history rows (store_yield). */
-#define HISTORY_YIELD_ROWS 200
 /* Rows handed to the writer and not yet committed, at most. */
 #define HISTORY_MAX_BACKLOG_ROWS 100000
 

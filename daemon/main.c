@@ -504,6 +504,7 @@ static int main__start(struct dg_daemon *d)
   if ((rc = main__start_http(d))) return rc;
   if ((rc = sdn_init(&d->sdn, &d->loop))) return rc;
   sdn_add_heartbeat(d->sdn, "store writer", store_heartbeat_ms, d->store, STORE_MAX_HEARTBEAT_AGE_MS);
+  sdn_add_heartbeat(d->sdn, "history writer", store_heartbeat_ms, store_history(d->store), STORE_MAX_HEARTBEAT_AGE_MS);
   /* Registered once: the driver pointer changes on reload, so the heartbeat reads it through d. */
   sdn_add_heartbeat(d->sdn, "modbus buses", main__modbus_heartbeat, d, MODBUS_MAX_HEARTBEAT_AGE_MS);
   sdn_set_health(d->sdn, main__store_failing, d);

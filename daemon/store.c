@@ -1,6 +1,7 @@
 #include "store.h"
 
 #include "log.h"
+#include "store_history.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -39,7 +40,6 @@ struct store_conn {
   struct store_stmt_slot *slots; /* open addressing, capacity a power of two */
   unsigned cap, used;
   struct store *owner;           /* the write connection's store, NULL for readers */
-  bool in_savepoint;             /* writer: a grouped job's work is running inside SQL_SAVEPOINT */
 };
 
 struct store_job {
@@ -86,6 +86,8 @@ struct store {
   pthread_cond_t ckpt_wake;        /* CLOCK_MONOTONIC */
   bool ckpt_running, ckpt_quit;    /* ckpt_quit guarded by lock */
   sqlite3 *cdb;                    /* checkpointer thread */
+  const char *writer_name;
+  struct store *history;           /* the history database's own store (store_open), or NULL */
 };
 
 static int64_t store__now_ms(void)
@@ -337,9 +339,7 @@ static int store__run_group(struct store *s, struct store_job **jobs, unsigned n
     struct store_job *j = jobs[i];
     rc = store__exec(c, SQL_SAVEPOINT);
     if (rc != SQLITE_OK) goto lost;
-    c->in_savepoint = true;
     rc = j->work(c, j->arg);
-    c->in_savepoint = false;
     if (rc == SQLITE_OK) {
       rc = store__exec(c, SQL_RELEASE);
       if (rc != SQLITE_OK) goto lost;
@@ -409,8 +409,7 @@ static void store__wait_for_work(struct store *s)
 }
 
 /* Under s->lock: takes the next group, urgent jobs first. Urgent bursts share a commit; normal
- * jobs (history chunks) stay small, and split themselves with store_yield, so an urgent job never
- * waits behind a long transaction. */
+ * jobs are taken a few at a time, so an urgent job never waits behind a long group. */
 static unsigned store__take(struct store *s, struct store_job **jobs, bool urgent_only)
 {
   struct store_job_list *from = s->urgent.head || urgent_only ? &s->urgent : &s->queue;
@@ -446,7 +445,7 @@ static void *store__writer_main(void *p)
 {
   struct store *s = p;
   struct store_job *jobs[STORE_GROUP_MAX];
-  pthread_setname_np(pthread_self(), "dg-store"); /* named for per-thread CPU in top, perf and bench_pipeline */
+  pthread_setname_np(pthread_self(), s->writer_name); /* for per-thread CPU in top, perf and bench_pipeline */
   pthread_mutex_lock(&s->lock);
   for (;;) {
     store__beat(s);
@@ -471,40 +470,6 @@ static void *store__writer_main(void *p)
   return NULL;
 }
 
-int store_yield(struct store_conn *c)
-{
-  struct store *s = c->owner;
-  struct store_job *jobs[STORE_GROUP_MAX];
-  if (!s) return SQLITE_MISUSE;
-  pthread_mutex_lock(&s->lock);
-  bool waiting = s->urgent.head != NULL;
-  pthread_mutex_unlock(&s->lock);
-  if (!waiting) return SQLITE_OK;
-  bool savepoint = c->in_savepoint;
-  store__reset_busy(c->db);
-  int rc = store__commit(s, c); /* also releases the job's savepoint */
-  if (rc != SQLITE_OK) return rc;
-  c->in_savepoint = false;
-  bool relaxed = s->sync_relaxed;
-  store__set_sync(s, false);
-  for (;;) {
-    pthread_mutex_lock(&s->lock);
-    unsigned n = store__take(s, jobs, true);
-    pthread_mutex_unlock(&s->lock);
-    if (!n) break;
-    store__run_jobs(s, jobs, n);
-    store__beat(s);
-    pthread_mutex_lock(&s->lock);
-    store__finish(s, jobs, n);
-    pthread_mutex_unlock(&s->lock);
-  }
-  store__set_sync(s, relaxed);
-  rc = store__exec(c, SQL_BEGIN);
-  if (rc == SQLITE_OK && savepoint) rc = store__exec(c, SQL_SAVEPOINT);
-  c->in_savepoint = savepoint && rc == SQLITE_OK;
-  return rc;
-}
-
 /* ---- loop thread -------------------------------------------------------------------------- */
 
 static void store__account(struct store *s, int rc)
@@ -526,17 +491,24 @@ static void store__account(struct store *s, int rc)
 
 struct store_health *store_health(struct store *s) { return &s->health; }
 
-bool store_failing(struct store *s, char *why, size_t len)
+static bool store__failing(const struct store *s, const char *what, char *why, size_t len)
 {
   const struct store_health *h = &s->health;
   if (!h->last_failure_ms || store__now_ms() - h->last_failure_ms > STORE_FAILING_WINDOW_MS) return false;
   if (why && len) {
     char buf[64];
-    snprintf(why, len, "database commits failing: %s (%llu failed)", strerror_r(-h->last_error, buf, sizeof buf),
+    snprintf(why, len, "%s commits failing: %s (%llu failed)", what, strerror_r(-h->last_error, buf, sizeof buf),
              (unsigned long long)h->commits_failed);
   }
   return true;
 }
+
+bool store_failing(struct store *s, char *why, size_t len)
+{
+  return store__failing(s, "database", why, len) || (s->history && store__failing(s->history, "history database", why, len));
+}
+
+struct store *store_history(struct store *s) { return s->history ? s->history : s; }
 
 /* One job at a time, so a done callback that re-enters (store_wait_idle) keeps the order. */
 static void store__deliver(struct store *s)
@@ -628,6 +600,7 @@ int store_step_done(sqlite3_stmt *st)
 
 int store_wait_idle(struct store *s)
 {
+  if (s->history) store_wait_idle(s->history);
   pthread_mutex_lock(&s->lock);
   while (s->queue.head || s->urgent.head || s->busy) pthread_cond_wait(&s->idle, &s->lock);
   pthread_mutex_unlock(&s->lock);
@@ -745,7 +718,9 @@ void store_close(struct store *s)
   s->closing = true;
   pthread_mutex_unlock(&s->lock);
   store_wait_idle(s); /* done callbacks may still read through the reader */
-  store__conn_close(&s->rconn);
+  store__conn_close(&s->rconn); /* it has the history attached: closed before the history's checkpoint */
+  store_close(s->history); /* its done callbacks count into this store's health */
+  s->history = NULL;
   store__stop_writer(s);
   store__stop_checkpointer(s);
   int rc = sqlite3_exec(s->wconn.db, "PRAGMA wal_checkpoint(TRUNCATE)", NULL, NULL, NULL);
@@ -785,18 +760,18 @@ static int store__read_version(sqlite3 *db, int64_t *version, bool *has_table)
   return SQLITE_OK;
 }
 
-static int store__check_version(int64_t version, const char *path, char *err, size_t errlen)
+static int store__check_version(int64_t version, unsigned known, const char *path, char *err, size_t errlen)
 {
-  if (version <= (int64_t)store_n_migrations && version >= 0) return 0;
+  if (version <= (int64_t)known && version >= 0) return 0;
   store__set_err(err, errlen, "%s: schema version %lld is %s (this build knows up to %u); refusing to open",
-    path, (long long)version, version > 0 ? "newer than this build" : "invalid", store_n_migrations);
+    path, (long long)version, version > 0 ? "newer than this build" : "invalid", known);
   DG_ERR("store", "%s", err);
   return -ENOTSUP;
 }
 
 /* Looks at an existing file through a read-only connection, so a database from a newer build
  * is refused before anything could write to it. */
-static int store__probe(const char *path, char *err, size_t errlen)
+static int store__probe(const char *path, unsigned known, char *err, size_t errlen)
 {
   if (access(path, F_OK) != 0) return 0;
   sqlite3 *db = NULL;
@@ -814,7 +789,7 @@ static int store__probe(const char *path, char *err, size_t errlen)
     return store__errno(rc);
   }
   sqlite3_close(db);
-  return store__check_version(version, path, err, errlen);
+  return store__check_version(version, known, path, err, errlen);
 }
 
 static int store__sql_fail(sqlite3 *db, const char *path, const char *what, char *err, size_t errlen)
@@ -836,15 +811,17 @@ static int store__fk_violations(sqlite3 *db)
 
 /* Applies every pending migration in one transaction. Foreign keys are still off here so a
  * migration may rebuild tables; the whole result is checked before COMMIT. */
-static int store__migrate(sqlite3 *db, const char *path, char *err, size_t errlen)
+static int store__migrate(sqlite3 *db, const char *path, const struct store_schema *schema, char *err, size_t errlen)
 {
+  const char *const *migrations = schema->migrations;
+  unsigned known = schema->n;
   int64_t version;
   bool has_table;
   if (store__read_version(db, &version, &has_table) != SQLITE_OK)
     return store__sql_fail(db, path, "", err, errlen);
-  int rc = store__check_version(version, path, err, errlen);
+  int rc = store__check_version(version, known, path, err, errlen);
   if (rc) return rc;
-  if (has_table && version == (int64_t)store_n_migrations) return 0;
+  if (has_table && version == (int64_t)known) return 0;
 
   if (sqlite3_exec(db, "BEGIN IMMEDIATE", NULL, NULL, NULL) != SQLITE_OK)
     return store__sql_fail(db, path, "", err, errlen);
@@ -852,15 +829,15 @@ static int store__migrate(sqlite3 *db, const char *path, char *err, size_t errle
     rc = store__sql_fail(db, path, "", err, errlen);
     goto fail;
   }
-  rc = store__check_version(version, path, err, errlen);
+  rc = store__check_version(version, known, path, err, errlen);
   if (rc) goto fail;
   rc = sqlite3_exec(db, SQL_CREATE_VERSION, NULL, NULL, NULL);
   if (rc != SQLITE_OK) {
     rc = store__sql_fail(db, path, "creating schema_version: ", err, errlen);
     goto fail;
   }
-  for (unsigned i = (unsigned)version; i < store_n_migrations; i++) {
-    if (sqlite3_exec(db, store_migrations[i], NULL, NULL, NULL) != SQLITE_OK) {
+  for (unsigned i = (unsigned)version; i < known; i++) {
+    if (sqlite3_exec(db, migrations[i], NULL, NULL, NULL) != SQLITE_OK) {
       char what[64];
       snprintf(what, sizeof what, "migration %u to %u failed: ", i, i + 1);
       rc = store__sql_fail(db, path, what, err, errlen);
@@ -879,17 +856,15 @@ static int store__migrate(sqlite3 *db, const char *path, char *err, size_t errle
     goto fail;
   }
   char sql[96];
-  snprintf(sql, sizeof sql, "DELETE FROM schema_version; INSERT INTO schema_version(version) VALUES(%u)",
-    store_n_migrations);
+  snprintf(sql, sizeof sql, "DELETE FROM schema_version; INSERT INTO schema_version(version) VALUES(%u)", known);
   rc = sqlite3_exec(db, sql, NULL, NULL, NULL);
   if (rc == SQLITE_OK) rc = sqlite3_exec(db, "COMMIT", NULL, NULL, NULL);
   if (rc != SQLITE_OK) {
     rc = store__sql_fail(db, path, "", err, errlen);
     goto fail;
   }
-  if (version != (int64_t)store_n_migrations)
-    DG_INFO("store", "%s: schema migrated from version %lld to %u", path, (long long)version,
-      store_n_migrations);
+  if (version != (int64_t)known)
+    DG_INFO("store", "%s: schema migrated from version %lld to %u", path, (long long)version, known);
   return 0;
 fail:
   if (!sqlite3_get_autocommit(db)) sqlite3_exec(db, "ROLLBACK", NULL, NULL, NULL);
@@ -928,7 +903,8 @@ static int store__create_private(const char *path, char *err, size_t errlen)
   return rc;
 }
 
-static int store__open_writer(struct store *s, const char *path, char *err, size_t errlen)
+static int store__open_writer(struct store *s, const char *path, const struct store_schema *schema, char *err,
+                              size_t errlen)
 {
   int flags = SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX;
   s->wconn.owner = s;
@@ -949,7 +925,7 @@ static int store__open_writer(struct store *s, const char *path, char *err, size
   sqlite3_busy_timeout(db, STORE_BUSY_TIMEOUT_MS);
   if (sqlite3_exec(db, "PRAGMA synchronous=FULL", NULL, NULL, NULL) != SQLITE_OK)
     return store__sql_fail(db, path, "", err, errlen);
-  rc = store__migrate(db, path, err, errlen);
+  rc = store__migrate(db, path, schema, err, errlen);
   if (rc) return rc;
   rc = store__set_wal(db, path, err, errlen);
   if (rc) return rc;
@@ -1006,7 +982,8 @@ static void store__destroy_sync(struct store *s)
   pthread_cond_destroy(&s->idle);
 }
 
-int store_open(struct store **out, uv_loop_t *loop, const char *path, char *err, size_t errlen)
+int store_open_schema(struct store **out, uv_loop_t *loop, const char *path, const struct store_schema *schema,
+                      char *err, size_t errlen)
 {
   *out = NULL;
   store__set_err(err, errlen, "%s", "");
@@ -1016,9 +993,10 @@ int store_open(struct store **out, uv_loop_t *loop, const char *path, char *err,
     return -ENOMEM;
   }
   s->loop = loop;
-  int rc = store__probe(path, err, errlen);
+  s->writer_name = schema->writer_name;
+  int rc = store__probe(path, schema->n, err, errlen);
   if (rc) goto fail;
-  rc = store__open_writer(s, path, err, errlen);
+  rc = store__open_writer(s, path, schema, err, errlen);
   if (rc) goto fail;
   rc = store__open_reader(s, path, err, errlen);
   if (rc) goto fail;
@@ -1050,5 +1028,48 @@ fail:
   store__conn_close(&s->rconn);
   store__conn_close(&s->wconn);
   free(s);
+  return rc;
+}
+
+static void store__ran(void *arg, int rc) { *(int *)arg = rc; }
+
+/* One job through the writer, waited for: for the loop thread at open. 0 or negative. */
+static int store__run_now(struct store *s, store_work_fn work)
+{
+  int rc = -EIO;
+  int src = store_submit(s, work, store__ran, &rc);
+  if (src) return src;
+  store_wait_idle(s);
+  return rc;
+}
+
+/* The main database, then the history database beside it, attached to the main reader, then
+ * the history an older schema kept in the main database carried over. */
+int store_open(struct store **out, uv_loop_t *loop, const char *path, char *err, size_t errlen)
+{
+  const struct store_schema main_schema = {store_migrations, store_n_migrations, "dg-store"};
+  char hpath[4096];
+  *out = NULL;
+  int rc = store_history_path(path, hpath, sizeof hpath);
+  if (rc) {
+    store__set_err(err, errlen, "%s: %s", path, rc == -EINVAL ? "a file name is required, not a URI" : strerror(-rc));
+    return rc;
+  }
+  struct store *s = NULL;
+  if ((rc = store_open_schema(&s, loop, path, &main_schema, err, errlen))) return rc;
+  if ((rc = store_open_schema(&s->history, loop, hpath, &store_history_schema, err, errlen))) goto fail;
+  if (store_history_attach(s->rconn.db, hpath) != SQLITE_OK) {
+    rc = store__sql_fail(s->rconn.db, hpath, "attaching: ", err, errlen);
+    goto fail;
+  }
+  if ((rc = store_history_carry(path, hpath, err, errlen)) < 0) goto fail;
+  if (rc && (rc = store__run_now(s, store_history_carry_drop))) {
+    store__set_err(err, errlen, "%s: dropping the history carried over: %s", path, strerror(-rc));
+    goto fail;
+  }
+  *out = s;
+  return 0;
+fail:
+  store_close(s);
   return rc;
 }

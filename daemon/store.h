@@ -28,16 +28,32 @@ struct store_conn; /* a connection plus its prepared-statement cache */
 typedef int (*store_work_fn)(struct store_conn *c, void *arg);   /* writer thread; SQLITE_OK or error */
 typedef void (*store_done_fn)(void *arg, int rc);                /* loop thread */
 
+/* A database's schema: migrations[i] brings it from version i to i+1. */
+struct store_schema {
+  const char *const *migrations;
+  unsigned n;
+  const char *writer_name; /* the writer thread's name (top, perf), at most 15 characters */
+};
+
 /* Opens (creating if needed) the database at path, sets WAL, synchronous=FULL, foreign_keys,
  * busy_timeout, applies pending migrations in one transaction, starts the writer thread and
- * opens the reader. Returns 0 or negative; `err` says why ("db.sqlite: database is locked"). */
+ * opens the reader. Returns 0 or negative; `err` says why ("db.sqlite: database is locked").
+ * It also opens the history database beside it (`<path>-history`, its own store: own writer
+ * thread, own WAL) and attaches it to the reader, so the reader's queries of `samples`,
+ * `sample_rows` and `point_ids` read it; store_close closes both. */
 int store_open(struct store **out, uv_loop_t *loop, const char *path, char *err, size_t errlen);
+/* One database with the given schema, without a history companion. */
+int store_open_schema(struct store **out, uv_loop_t *loop, const char *path, const struct store_schema *schema,
+                      char *err, size_t errlen);
+/* The store that history batches go to: s's history companion (s itself if it has none). */
+struct store *store_history(struct store *s);
 
 /* Online backup (any thread, own connections; no store needed): copies database `db` to file
  * `dest` as one consistent snapshot while a daemon may be writing it (WAL), checks the copy
  * (quick_check) and renames it into place, so `dest` is either absent or whole. The copy is a
- * single file in rollback-journal mode; the daemon turns WAL back on when it opens it. 0, or
- * negative with `err` saying why. */
+ * single file in rollback-journal mode; the daemon turns WAL back on when it opens it. The
+ * history database beside `db`, when there is one, is copied the same way to `dest-history`
+ * (its own snapshot, taken after the main one). 0, or negative with `err` saying why. */
 int store_backup(const char *db, const char *dest, char *err, size_t errlen);
 
 /* Loop thread. Queues a job. Returns 0 or negative errno (then nothing runs). */
@@ -48,18 +64,11 @@ int store_submit(struct store *s, store_work_fn work, store_done_fn done, void *
 int store_submit_urgent(struct store *s, store_work_fn work, store_done_fn done, void *arg);
 /* Same as store_submit, for sampled data (history) whose commit need not reach the disk on its
  * own: it commits with synchronous=NORMAL, so it is durable against a crash of the process at
- * once, and against a power loss at the next synchronous=FULL commit (any other job) or WAL
- * checkpoint, which fsyncs the WAL with every frame written before it. Every other job commits
- * with synchronous=FULL. Relaxed jobs are never grouped with other jobs. */
+ * once, and against a power loss at the next synchronous=FULL commit of the same database or
+ * its next WAL checkpoint (every second), which fsyncs the WAL with every frame written before
+ * it. Every other job commits with synchronous=FULL. Relaxed jobs are never grouped with other
+ * jobs. */
 int store_submit_relaxed(struct store *s, store_work_fn work, store_done_fn done, void *arg);
-
-/* Writer thread, from the work of a normal-lane job that writes in pieces (history batches):
- * when urgent jobs wait, commits the job's work so far, runs them (each group committed, its
- * done callback queued) and begins again where the job was, so an alarm transition never waits
- * for a whole batch. What was written before a yield stays committed even if the job fails
- * afterwards: call it only between pieces that may be stored on their own. SQLITE_OK or an
- * error code for the job to return. */
-int store_yield(struct store_conn *c);
 
 /* Cached prepared statement for this connection, keyed by the `sql` pointer (use string
  * literals). Returned reset with bindings cleared; NULL on prepare error (logged). */

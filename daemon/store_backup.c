@@ -1,5 +1,6 @@
 /* Online backup of a database in use: SQLite's backup API on its own connections. */
 #include "store.h"
+#include "store_history.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -62,7 +63,7 @@ static int store_backup__check(sqlite3 *dst, char *err, size_t errlen, const cha
   return ok ? 0 : -EIO;
 }
 
-int store_backup(const char *db, const char *dest, char *err, size_t errlen)
+static int store_backup__one(const char *db, const char *dest, char *err, size_t errlen)
 {
   sqlite3 *src = NULL, *dst = NULL;
   char *tmp = NULL;
@@ -109,4 +110,14 @@ fail:
   if (rc && tmp) unlink(tmp);
   free(tmp);
   return rc;
+}
+
+int store_backup(const char *db, const char *dest, char *err, size_t errlen)
+{
+  char hdb[4096], hdest[4096];
+  int rc = store_backup__one(db, dest, err, errlen);
+  if (rc || store_history_path(db, hdb, sizeof hdb) || access(hdb, F_OK) != 0) return rc;
+  if (store_history_path(dest, hdest, sizeof hdest))
+    return store_backup__fail(err, errlen, "%s: name too long for its history copy", dest);
+  return store_backup__one(hdb, hdest, err, errlen);
 }

@@ -361,6 +361,17 @@ const char *const store_migrations[] = {
   "CREATE TRIGGER upload_mark_commitment AFTER INSERT ON commitments BEGIN"
   " INSERT INTO upload_marks (kind, key, ts_ms) VALUES (9, NEW.day, NEW.confirmed_ms); END;"
   "INSERT INTO upload_marks (kind, key, ts_ms) SELECT 9, day, confirmed_ms FROM commitments ORDER BY day;",
+
+  /* History moves to its own database beside this one (store_history.c): sampled values get
+   * their own writer and WAL, so their commits never hold an alarm transition back. The rows
+   * kept here are renamed for store_history_carry, which copies them over and drops them. */
+  "DROP TRIGGER samples_insert;"
+  "DROP TRIGGER samples_delete;"
+  "DROP VIEW samples;"
+  "DROP INDEX sample_rows_point_ts;"
+  "DROP INDEX sample_rows_ts;"
+  "ALTER TABLE sample_rows RENAME TO history_carry_rows;"
+  "ALTER TABLE point_ids RENAME TO history_carry_ids;",
 };
 
 const unsigned store_n_migrations = sizeof store_migrations / sizeof store_migrations[0];

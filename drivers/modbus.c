@@ -25,6 +25,14 @@
 #define MB_LINK_BACKOFF_MIN_MS 100
 #define MB_MAX_WAIT_MS 1000 /* longest sleep between heartbeats */
 #define MB_THREAD_STACK (512 * 1024)
+/* A bus thread hands samples over in batches: one queue lock and at most one wake-up of the loop
+ * per batch instead of per request. A batch is handed over when it reaches MB_BATCH_SAMPLES,
+ * before the bus waits for anything (sleep, connect, a slave that failed last time) and before
+ * a read that would, judging by the last round trip, make its oldest sample older than
+ * MB_BATCH_MS. A device that stops answering in the middle of a batch holds that batch for one
+ * response timeout, once: after a failure the batch goes out before every read of that slave. */
+#define MB_BATCH_SAMPLES 1024
+#define MB_BATCH_MS 2
 
 #define MB_DEF_PORT 502
 #define MB_DEF_BAUD 9600
@@ -61,6 +69,11 @@ struct mb__bus {
   struct mb__slave slaves[MB_SLAVES];
   struct dg_sample *samples;
   size_t cap_samples;
+  size_t n_samples;         /* batch not yet handed to the queue */
+  int64_t batch_us;         /* monotonic time of its first sample */
+  uint64_t unpublished_requests; /* requests not yet counted in stats */
+  uint32_t unpublished_rtt_us;   /* round trip of the last successful one of them, 0: none */
+  uint32_t rtt_us;          /* last round trip, successful or not */
   uint16_t regs[MB_MAX_READ_REGISTERS];
   uint8_t bits[MB_MAX_READ_BITS];
 
@@ -143,13 +156,104 @@ static enum mb__fault mb__classify(int err)
   return MB_FAULT_LINK;
 }
 
-static void mb__beat(struct mb__bus *b) { atomic_store(&b->heartbeat_ms, mb__now_ms()); }
+static void mb__beat(struct mb__bus *b, int64_t now_ms)
+{
+  atomic_store_explicit(&b->heartbeat_ms, now_ms, memory_order_relaxed);
+}
 
 static bool mb__stopping(struct mb__bus *b) { return atomic_load(&b->stop); }
 
-/* Sleeps until `when` (monotonic ms) or stop, at most MB_MAX_WAIT_MS so the caller can beat. */
+/* ---- samples ---- */
+
+/* Counts the requests done since the last call in stats; the caller holds b->lock. */
+static void mb__publish_requests_locked(struct mb__bus *b)
+{
+  b->stats.requests += b->unpublished_requests;
+  if (b->unpublished_rtt_us) b->stats.last_rtt_us = b->unpublished_rtt_us;
+  b->unpublished_requests = 0;
+  b->unpublished_rtt_us = 0;
+}
+
+/* Hands the batch to the loop. Stats first: whoever sees the values sees them counted. */
+static void mb__flush_samples(struct mb__bus *b)
+{
+  if (b->unpublished_requests) {
+    pthread_mutex_lock(&b->lock);
+    mb__publish_requests_locked(b);
+    pthread_mutex_unlock(&b->lock);
+  }
+  size_t n = b->n_samples;
+  b->n_samples = 0;
+  if (n && sampleq_push(b->drv->q, b->samples, n) < 0)
+    DG_LOG_RL(DG_LOG_WARN, MB_LOG, "bus %s: sample queue full, %zu samples dropped", b->id, n);
+}
+
+/* Room for n more samples in the batch (n <= cap_samples). */
+static struct dg_sample *mb__batch_room(struct mb__bus *b, size_t n)
+{
+  if (b->n_samples + n > b->cap_samples) mb__flush_samples(b);
+  if (b->n_samples == 0) b->batch_us = mb__now_us();
+  struct dg_sample *at = b->samples + b->n_samples;
+  b->n_samples += n;
+  return at;
+}
+
+static void mb__add_quality(struct mb__bus *b, const struct mb_request *r, enum dg_quality q,
+                            int64_t ts)
+{
+  struct dg_sample *at = mb__batch_room(b, r->n_items);
+  for (uint32_t i = 0; i < r->n_items; i++)
+    at[i] = (struct dg_sample){.point = b->plan.items[r->first_item + i].point, .quality = q,
+                               .value = 0, .ts_ms = ts};
+}
+
+/* Comm loss of one slave: every point it serves. */
+static void mb__add_slave_comm(struct mb__bus *b, int slave)
+{
+  int64_t ts = dg_wall_ms();
+  for (size_t i = 0; i < b->plan.n_reqs; i++)
+    if (b->plan.reqs[i].slave == slave) mb__add_quality(b, &b->plan.reqs[i], DG_Q_COMM, ts);
+}
+
+static void mb__add_values(struct mb__bus *b, const struct mb_request *r)
+{
+  int64_t ts = dg_wall_ms();
+  struct dg_sample *at = mb__batch_room(b, r->n_items);
+  for (uint32_t i = 0; i < r->n_items; i++) {
+    const struct mb_item *it = &b->plan.items[r->first_item + i];
+    double v = 0;
+    int rc = mb_decode_item(it, r->space, b->regs, b->bits, r->count, &v);
+    at[i] = (struct dg_sample){.point = it->point, .ts_ms = ts,
+                               .quality = rc == 0 ? DG_Q_GOOD : DG_Q_DEVICE,
+                               .value = rc == 0 ? v : 0};
+  }
+}
+
+/* Before reading r: hands the batch over if the read may keep it waiting too long. Returns
+ * whether it did. */
+static bool mb__flush_before_read(struct mb__bus *b, const struct mb_request *r, int64_t now_us)
+{
+  if (!b->n_samples) return false;
+  const struct mb__slave *s = &b->slaves[r->slave];
+  if (!s->failures && !b->timeouts_in_row &&
+      now_us + b->rtt_us - b->batch_us < (int64_t)MB_BATCH_MS * 1000)
+    return false;
+  mb__flush_samples(b);
+  return true;
+}
+
+/* After a request: hand the batch over once it is full or old enough. */
+static void mb__flush_if_due(struct mb__bus *b, int64_t now_us)
+{
+  if (b->n_samples >= MB_BATCH_SAMPLES || now_us - b->batch_us >= (int64_t)MB_BATCH_MS * 1000)
+    mb__flush_samples(b);
+}
+
+/* Hands the batch over, then sleeps until `when` (monotonic ms) or stop, at most MB_MAX_WAIT_MS
+ * so the caller can beat. */
 static void mb__sleep_until(struct mb__bus *b, int64_t when)
 {
+  mb__flush_samples(b);
   int64_t limit = mb__now_ms() + MB_MAX_WAIT_MS;
   if (when > limit) when = limit;
   struct timespec ts = {.tv_sec = when / 1000, .tv_nsec = (when % 1000) * 1000000};
@@ -157,60 +261,6 @@ static void mb__sleep_until(struct mb__bus *b, int64_t when)
   while (!mb__stopping(b) && mb__now_ms() < when)
     if (pthread_cond_timedwait(&b->wake, &b->lock, &ts) == ETIMEDOUT) break;
   pthread_mutex_unlock(&b->lock);
-}
-
-/* ---- samples ---- */
-
-static void mb__push(struct mb__bus *b, size_t n)
-{
-  if (n && sampleq_push(b->drv->q, b->samples, n) < 0)
-    DG_LOG_RL(DG_LOG_WARN, MB_LOG, "bus %s: sample queue full, %zu samples dropped", b->id, n);
-}
-
-static size_t mb__fill_quality(struct mb__bus *b, size_t at, const struct mb_request *r,
-                               enum dg_quality q, int64_t ts)
-{
-  for (uint32_t i = 0; i < r->n_items; i++)
-    b->samples[at++] = (struct dg_sample){.point = b->plan.items[r->first_item + i].point,
-                                          .quality = q, .value = 0, .ts_ms = ts};
-  return at;
-}
-
-static void mb__push_request_quality(struct mb__bus *b, const struct mb_request *r,
-                                     enum dg_quality q)
-{
-  mb__push(b, mb__fill_quality(b, 0, r, q, dg_wall_ms()));
-}
-
-/* Comm loss of one slave: every point it serves, in as many pushes as the buffer needs. */
-static void mb__push_slave_comm(struct mb__bus *b, int slave)
-{
-  int64_t ts = dg_wall_ms();
-  size_t n = 0;
-  for (size_t i = 0; i < b->plan.n_reqs; i++) {
-    const struct mb_request *r = &b->plan.reqs[i];
-    if (r->slave != slave) continue;
-    if (n + r->n_items > b->cap_samples) {
-      mb__push(b, n);
-      n = 0;
-    }
-    n = mb__fill_quality(b, n, r, DG_Q_COMM, ts);
-  }
-  mb__push(b, n);
-}
-
-static void mb__push_values(struct mb__bus *b, const struct mb_request *r)
-{
-  int64_t ts = dg_wall_ms();
-  for (uint32_t i = 0; i < r->n_items; i++) {
-    const struct mb_item *it = &b->plan.items[r->first_item + i];
-    double v = 0;
-    int rc = mb_decode_item(it, r->space, b->regs, b->bits, r->count, &v);
-    b->samples[i] = (struct dg_sample){.point = it->point, .ts_ms = ts,
-                                       .quality = rc == 0 ? DG_Q_GOOD : DG_Q_DEVICE,
-                                       .value = rc == 0 ? v : 0};
-  }
-  mb__push(b, r->n_items);
 }
 
 /* ---- slave health ---- */
@@ -245,7 +295,7 @@ static void mb__slave_failed(struct mb__bus *b, int slave)
   pthread_mutex_lock(&b->lock);
   b->stats.slaves_down++;
   pthread_mutex_unlock(&b->lock);
-  mb__push_slave_comm(b, slave);
+  mb__add_slave_comm(b, slave);
 }
 
 /* ---- connection ---- */
@@ -385,6 +435,7 @@ static int mb__read(struct mb__bus *b, const struct mb_request *r)
 static void mb__count_failure(struct mb__bus *b, enum mb__fault f, int err)
 {
   pthread_mutex_lock(&b->lock);
+  mb__publish_requests_locked(b); /* errors never outnumber requests */
   b->stats.errors++;
   if (f == MB_FAULT_TIMEOUT) b->stats.timeouts++;
   if (f == MB_FAULT_EXCEPTION || f == MB_FAULT_GATEWAY) {
@@ -415,7 +466,7 @@ static void mb__on_failure(struct mb__bus *b, const struct mb_request *r, int er
             r->slave, r->count, mb__space_name(r->space), r->address,
             mb__strerror(err, buf, sizeof buf));
   mb__count_failure(b, f, err);
-  mb__push_request_quality(b, r, f == MB_FAULT_EXCEPTION ? DG_Q_DEVICE : DG_Q_COMM);
+  mb__add_quality(b, r, f == MB_FAULT_EXCEPTION ? DG_Q_DEVICE : DG_Q_COMM, dg_wall_ms());
   if (f == MB_FAULT_EXCEPTION) mb__slave_ok(b, r->slave);
   else mb__slave_failed(b, r->slave);
 
@@ -435,27 +486,29 @@ static void mb__on_failure(struct mb__bus *b, const struct mb_request *r, int er
   if (f == MB_FAULT_TIMEOUT || f == MB_FAULT_FRAME) mb__flush(b);
 }
 
-static void mb__execute(struct mb__bus *b, size_t i)
+/* t0_us: monotonic now. Stats and samples go out with the batch (mb__flush_samples). */
+static void mb__execute(struct mb__bus *b, size_t i, int64_t t0_us)
 {
   const struct mb_request *r = &b->plan.reqs[i];
-  int64_t t0 = mb__now_us();
+  if (mb__flush_before_read(b, r, t0_us)) t0_us = mb__now_us();
   int rc = mb__read(b, r);
-  int64_t now_ms = mb__now_ms();
-  pthread_mutex_lock(&b->lock);
-  b->stats.requests++;
-  if (rc == 0) b->stats.last_rtt_us = (uint32_t)(mb__now_us() - t0);
-  pthread_mutex_unlock(&b->lock);
+  int64_t now_us = mb__now_us(), now_ms = now_us / 1000;
+  b->rtt_us = (uint32_t)(now_us - t0_us);
+  b->unpublished_requests++;
+  if (rc == 0) b->unpublished_rtt_us = b->rtt_us ? b->rtt_us : 1;
 
   b->next_due[i] += r->period_ms;
   if (b->next_due[i] <= now_ms) b->next_due[i] = now_ms + r->period_ms;
   if (rc < 0) {
     mb__on_failure(b, r, -rc);
+    mb__flush_samples(b);
     return;
   }
   b->timeouts_in_row = 0;
   b->link_backoff_ms = MB_LINK_BACKOFF_MIN_MS;
   mb__slave_ok(b, r->slave); /* stats first: whoever sees the values sees the slave back */
-  mb__push_values(b, r);
+  mb__add_values(b, r);
+  mb__flush_if_due(b, now_us);
 }
 
 /* Earliest request to run; a lost slave's requests wait for its next probe. */
@@ -475,14 +528,15 @@ static size_t mb__next_request(struct mb__bus *b, int64_t *due)
   return best;
 }
 
-static void mb__poll_once(struct mb__bus *b)
+static void mb__poll_once(struct mb__bus *b, int64_t now_us)
 {
-  int64_t now = mb__now_ms();
+  int64_t now = now_us / 1000;
   if (!b->connected) {
     if (now < b->reconnect_at_ms) {
       mb__sleep_until(b, b->reconnect_at_ms);
       return;
     }
+    mb__flush_samples(b);
     int rc = mb__connect(b);
     if (rc < 0) mb__on_connect_failed(b, rc);
     else mb__on_connected(b);
@@ -494,7 +548,7 @@ static void mb__poll_once(struct mb__bus *b)
     mb__sleep_until(b, due);
     return;
   }
-  mb__execute(b, i);
+  mb__execute(b, i, now_us);
   if (b->cfg.request_pause_ms) mb__sleep_until(b, mb__now_ms() + b->cfg.request_pause_ms);
 }
 
@@ -505,10 +559,12 @@ static void *mb__bus_main(void *arg)
   int64_t now = mb__now_ms();
   for (size_t i = 0; i < b->plan.n_reqs; i++) b->next_due[i] = now;
   while (!mb__stopping(b)) {
-    mb__beat(b);
+    int64_t now_us = mb__now_us();
+    mb__beat(b, now_us / 1000);
     if (b->plan.n_reqs == 0) mb__sleep_until(b, INT64_MAX);
-    else mb__poll_once(b);
+    else mb__poll_once(b, now_us);
   }
+  mb__flush_samples(b);
   if (b->connected) mb__close(b);
   return NULL;
 }

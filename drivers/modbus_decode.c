@@ -170,6 +170,12 @@ int mb_decode_item(const struct mb_item *it, enum dg_mb_space space, const uint1
   if (space == DG_MB_COIL || space == DG_MB_DISCRETE) {
     if (!bits || it->offset >= n) return -EINVAL;
     raw = bits[it->offset] ? 1 : 0;
+  } else if (it->bit < 0 && (it->type == DG_MB_UINT16 || it->type == DG_MB_INT16) &&
+             (it->order == MB_ORDER_ABCD || it->order == MB_ORDER_CDAB)) {
+    /* The common case, on every sample: one register whose word order cannot matter. */
+    if (!regs || it->offset >= n) return -EINVAL;
+    uint16_t w = regs[it->offset];
+    raw = it->type == DG_MB_UINT16 ? (double)w : (double)(int16_t)w;
   } else {
     size_t words = mb_type_registers(it->type, it->bit);
     if (!regs || (size_t)it->offset + words > n) return -EINVAL;

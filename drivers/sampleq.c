@@ -3,6 +3,8 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/eventfd.h>
+#include <unistd.h>
 
 const char *dg_quality_name(enum dg_quality q)
 {
@@ -19,7 +21,24 @@ const char *dg_quality_name(enum dg_quality q)
 
 static void sampleq__drain(struct sampleq *q, int all);
 
-static void sampleq__on_async(uv_async_t *h) { sampleq__drain(h->data, 0); }
+/* Any thread: makes the loop run sampleq__on_wake unless it is already due to. */
+static void sampleq__signal(struct sampleq *q)
+{
+  if (atomic_exchange(&q->signalled, 1)) return;
+  uint64_t one = 1;
+  /* EAGAIN: the counter is saturated, the loop is woken anyway. */
+  while (write(q->wake_fd, &one, sizeof one) < 0 && errno == EINTR) continue;
+}
+
+static void sampleq__on_wake(uv_poll_t *h, int status, int events)
+{
+  struct sampleq *q = h->data;
+  uint64_t v;
+  while (read(q->wake_fd, &v, sizeof v) < 0 && errno == EINTR) continue;
+  /* Before taking the batch: a push that lands after the take signals again. */
+  atomic_store(&q->signalled, 0);
+  sampleq__drain(q, 0);
+}
 
 int sampleq_init(struct sampleq *q, uv_loop_t *loop, sampleq_drain_fn drain, void *ud)
 {
@@ -32,13 +51,19 @@ int sampleq_init(struct sampleq *q, uv_loop_t *loop, sampleq_drain_fn drain, voi
     pthread_mutex_destroy(&q->lock);
     return -rc;
   }
-  rc = uv_async_init(loop, &q->async, sampleq__on_async);
+  q->wake_fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+  rc = q->wake_fd < 0 ? -errno : uv_poll_init(loop, &q->wake, q->wake_fd);
+  if (rc == 0) {
+    q->wake.data = q;
+    rc = uv_poll_start(&q->wake, UV_READABLE, sampleq__on_wake);
+    if (rc) uv_close((uv_handle_t *)&q->wake, NULL); /* the loop must run once more */
+  }
   if (rc) {
+    if (q->wake_fd >= 0) close(q->wake_fd);
     pthread_cond_destroy(&q->room);
     pthread_mutex_destroy(&q->lock);
     return rc;
   }
-  q->async.data = q;
   return 0;
 }
 
@@ -61,7 +86,7 @@ int sampleq_push(struct sampleq *q, const struct dg_sample *s, size_t n)
   if (q->n_pending && q->n_pending + n > DG_SAMPLEQ_MAX && !q->nonblocking) {
     q->waits++;
     /* The loop may be asleep with the batch it has not been told about yet. */
-    uv_async_send(&q->async);
+    sampleq__signal(q);
     while (q->n_pending && q->n_pending + n > DG_SAMPLEQ_MAX && !q->nonblocking) pthread_cond_wait(&q->room, &q->lock);
   }
   int rc = sampleq__reserve(q, n);
@@ -72,7 +97,7 @@ int sampleq_push(struct sampleq *q, const struct dg_sample *s, size_t n)
     q->dropped += n;
   }
   pthread_mutex_unlock(&q->lock);
-  if (rc == 0) uv_async_send(&q->async);
+  if (rc == 0) sampleq__signal(q);
   return rc;
 }
 
@@ -128,7 +153,7 @@ void sampleq_set_blocking(struct sampleq *q, int on)
 void sampleq_hold(struct sampleq *q, int on)
 {
   q->held = on;
-  if (!on) uv_async_send(&q->async);
+  if (!on) sampleq__signal(q);
 }
 
 uint64_t sampleq_waits(struct sampleq *q)
@@ -156,11 +181,13 @@ static void sampleq__on_close(uv_handle_t *h)
   q->cap_pending = q->cap_draining = q->n_pending = 0;
   pthread_cond_destroy(&q->room);
   pthread_mutex_destroy(&q->lock);
+  close(q->wake_fd);
+  q->wake_fd = -1;
 }
 
 void sampleq_close(struct sampleq *q)
 {
   q->held = 0;
   sampleq_drain_now(q);
-  uv_close((uv_handle_t *)&q->async, sampleq__on_close);
+  uv_close((uv_handle_t *)&q->wake, sampleq__on_close);
 }

@@ -1,8 +1,11 @@
 /* sampleq — hand samples from driver threads to the loop thread.
  *
  * Producers (bus threads, paho callback threads) copy samples in with sampleq_push() and wake
- * the loop with uv_async_send; the loop's async callback swaps the pending buffer out and hands
- * the whole batch to the drain callback (libuv coalesces sends, so one wake may carry many).
+ * the loop through an eventfd, written only by the first push after the loop last looked (so one
+ * wake may carry many pushes); the loop swaps the pending buffer out and hands the whole batch
+ * to the drain callback. Not uv_async_send: its loop side spins, then sched_yield()s, while a
+ * sender is preempted inside it, which on a busy machine with few cores costs more than the
+ * samples themselves.
  * The queue is bounded and applies back-pressure: a producer that would take it past
  * DG_SAMPLEQ_MAX pending samples waits until the loop has taken the batch (a paho receive thread
  * then stops reading its socket, a Modbus bus stops polling), so no sample that could raise an
@@ -14,6 +17,7 @@
 #define DG_SAMPLEQ_H
 
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <uv.h>
@@ -44,7 +48,9 @@ struct dg_sample {
 typedef void (*sampleq_drain_fn)(void *ud, const struct dg_sample *s, size_t n);
 
 struct sampleq {
-  uv_async_t async;
+  uv_poll_t wake;                                           /* on wake_fd, an eventfd */
+  int wake_fd;
+  atomic_int signalled;                                     /* wake_fd written, loop not yet run */
   pthread_mutex_t lock;
   struct dg_sample *pending; size_t n_pending, cap_pending; /* guarded by lock */
   struct dg_sample *draining; size_t cap_draining;          /* loop thread only */

@@ -320,8 +320,18 @@ def start_plant(workdir, cleanup, template, extra_args=(), start=True, hook_port
     return broker, sink, daemon
 
 
+def connect_db(db_path, readonly=True, timeout=5):
+    """A connection to the daemon's database with the history database beside it attached, as
+    the daemon's reader has it: `samples`, `sample_rows` and `point_ids` name its tables."""
+    mode = "?mode=ro" if readonly else ""
+    con = sqlite3.connect(f"file:{db_path}{mode}", uri=True, timeout=timeout)
+    if os.path.exists(db_path + "-history"):
+        con.execute("ATTACH DATABASE ? AS history", (f"file:{db_path}-history{mode}",))
+    return con
+
+
 def db_rows(db_path, sql, args=()):
-    con = sqlite3.connect(f"file:{db_path}?mode=ro", uri=True, timeout=5)
+    con = connect_db(db_path)
     try:
         con.row_factory = sqlite3.Row
         return [dict(r) for r in con.execute(sql, args)]

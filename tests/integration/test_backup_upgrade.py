@@ -12,7 +12,7 @@ import time
 import urllib.error
 import urllib.request
 
-from dgtest import (DAEMON, SOURCE_DIR, Publisher, db_rows, run_tests, start_broker, start_daemon, start_plant, start_sink,
+from dgtest import (DAEMON, SOURCE_DIR, Publisher, connect_db, db_rows, run_tests, start_broker, start_daemon, start_plant, start_sink,
                     wait_until)
 
 FIXTURE_DIR = os.path.join(SOURCE_DIR, "tests", "data", "upgrade")
@@ -44,7 +44,7 @@ policies:
 
 
 def count(db, sql):
-    con = sqlite3.connect(f"file:{db}?mode=ro", uri=True, timeout=10)
+    con = connect_db(db, timeout=10)
     try:
         return con.execute(sql).fetchone()[0]
     finally:
@@ -72,11 +72,14 @@ def test_online_backup_and_restore(workdir, cleanup):
     taken = count(db, "SELECT count(*) FROM samples")
     wait_until(lambda: count(db, "SELECT count(*) FROM samples") > taken + 100, 20, "writes after the backup")
     writer.stop()
-    assert sorted(os.listdir(workdir)).count("backup.db.partial") == 0
-    con = sqlite3.connect(dest)
+    assert not [f for f in os.listdir(workdir) if f.endswith(".partial")]
+    assert os.path.exists(dest + "-history")  # the history database's own copy beside it
+    con = connect_db(dest, readonly=False)
     try:
         assert con.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
-        assert con.execute("PRAGMA journal_mode").fetchone()[0] == "delete"  # one self-contained file
+        assert con.execute("PRAGMA history.integrity_check").fetchone()[0] == "ok"
+        assert con.execute("PRAGMA journal_mode").fetchone()[0] == "delete"  # self-contained files
+        assert con.execute("PRAGMA history.journal_mode").fetchone()[0] == "delete"
         in_backup = con.execute("SELECT count(*) FROM samples").fetchone()[0]
         assert 300 < in_backup <= taken, (in_backup, taken)
         assert con.execute("SELECT state FROM alarms WHERE rule = 'R1'").fetchone()[0] == "UNACK"
@@ -90,10 +93,11 @@ def test_online_backup_and_restore(workdir, cleanup):
     assert r.returncode == 1 and "none.db" in r.stderr, r
     assert not os.path.exists(os.path.join(workdir, "none.db")) and not os.path.exists(os.path.join(workdir, "b2.db"))
 
-    # Restore as README says: stop, replace the file, remove -wal and -shm, start.
+    # Restore as README says: stop, replace both files, remove their -wal and -shm, start.
     assert daemon.stop() == 0
     shutil.copy(dest, db)
-    for suffix in ("-wal", "-shm"):
+    shutil.copy(dest + "-history", db + "-history")
+    for suffix in ("-wal", "-shm", "-history-wal", "-history-shm"):
         if os.path.exists(db + suffix):
             os.unlink(db + suffix)
     daemon.start()

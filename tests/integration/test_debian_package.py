@@ -20,7 +20,7 @@ import sys
 import urllib.error
 import urllib.request
 
-from dgtest import BUILD_DIR, SKIPPED, Publisher, free_port, run_tests, start_broker, start_sink, wait_until
+from dgtest import BUILD_DIR, SKIPPED, Publisher, connect_db, free_port, run_tests, start_broker, start_sink, wait_until
 
 PKG = "dualguard"
 SBIN = "/usr/sbin/dualguardd"
@@ -143,7 +143,7 @@ def http(port, path, data=None, token=None):
 
 
 def count_samples(db):
-    con = sqlite3.connect(f"file:{db}?mode=ro", uri=True, timeout=10)
+    con = connect_db(db, timeout=10)
     try:
         return con.execute("SELECT count(*) FROM samples").fetchone()[0]
     finally:
@@ -227,9 +227,11 @@ def test_debian_package(workdir, cleanup):
     wait_until(lambda: count_samples(db) > before + 100, 30, "the daemon to go on writing after the backup")
     pub.stop()
     assert os.stat(backup).st_uid == user.pw_uid
+    assert os.stat(backup + "-history").st_uid == user.pw_uid
     copy = os.path.join(workdir, "backup.db")
     shutil.copy(backup, copy)
-    con = sqlite3.connect(copy)
+    shutil.copy(backup + "-history", copy + "-history")
+    con = connect_db(copy, readonly=False)
     try:
         assert con.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
         n = con.execute("SELECT count(*) FROM samples").fetchone()[0]

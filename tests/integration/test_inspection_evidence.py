@@ -7,7 +7,7 @@ A person may still complete a monitored task by hand (evidence "person")."""
 import sqlite3
 import sys
 
-from dgtest import run_tests, start_plant, wait_until
+from dgtest import connect_db, run_tests, start_plant, wait_until
 
 CONFIG = """
 site: {{ code: "410700-0001", name: 测试化工 }}
@@ -59,7 +59,7 @@ def test_monitored_periods_judged_after_restart(workdir, cleanup):
     # Two hours ago, a period already over: GT101 reported good data before it and throughout it
     # (a sample a minute, as the engine stores a live point), GT102 never reported.
     s0 = start - 2 * HOUR
-    con = sqlite3.connect(db)
+    con = connect_db(db, readonly=False)
     with con:
         for m in ("M01", "M02"):
             con.execute("INSERT INTO inspection_tasks (measure, event, unit, hazard_source, check_cycle,"

@@ -21,6 +21,8 @@ struct gate {
   int open;
 };
 
+#define FLUSH_ROWS 2000 /* the engine flushes about this many at a time under load */
+
 static int stall_work(struct store_conn *c, void *arg)
 {
   (void)c;
@@ -48,7 +50,7 @@ static void test_backlog_bounded_while_the_store_stalls(void **state)
   struct store *store;
   assert_int_equal(store_open(&store, &loop, db, err, sizeof err), 0);
   struct gate g = {PTHREAD_MUTEX_INITIALIZER, PTHREAD_COND_INITIALIZER, 0};
-  assert_int_equal(store_submit(store, stall_work, stall_done, &g), 0);
+  assert_int_equal(store_submit(store_history(store), stall_work, stall_done, &g), 0);
 
   struct dg_point point = {.id = "P1"};
   struct dg_config cfg = {.points = &point, .n_points = 1};
@@ -56,12 +58,12 @@ static void test_backlog_bounded_while_the_store_stalls(void **state)
   struct history h;
   history_init(&h, store, &stored);
   struct history_mark mark = {0};
-  const size_t total = HISTORY_MAX_BACKLOG_ROWS + 3 * HISTORY_CHUNK_ROWS;
+  const size_t total = HISTORY_MAX_BACKLOG_ROWS + 3 * FLUSH_ROWS;
   const int64_t now = dg_wall_ms(); /* recent: the retention pass keeps them */
   for (size_t i = 0; i < total; i++) {
     struct dg_sample s = {.point = 0, .quality = DG_Q_GOOD, .value = (double)i, .ts_ms = now + (int64_t)i};
     history_add(&h, &cfg, &mark, &s);
-    if (i % HISTORY_CHUNK_ROWS == HISTORY_CHUNK_ROWS - 1) history_flush(&h, &cfg);
+    if (i % FLUSH_ROWS == FLUSH_ROWS - 1) history_flush(&h, &cfg);
     assert_true(h.backlog <= HISTORY_MAX_BACKLOG_ROWS);
   }
   history_flush(&h, &cfg);

@@ -23,11 +23,13 @@
 
 #define MAX_JOBS 64
 
+static const char SQL_CREATE_SCRATCH[] =
+  "CREATE TABLE IF NOT EXISTS scratch(point TEXT, ts_ms INTEGER, value REAL, quality INTEGER)";
 static const char SQL_INSERT_SAMPLE[] =
-  "INSERT INTO samples(point, ts_ms, value, quality) VALUES('p', ?1, ?1, 0)";
+  "INSERT INTO scratch(point, ts_ms, value, quality) VALUES('p', ?1, ?1, 0)";
 static const char SQL_ORPHAN_JOURNAL[] =
   "INSERT INTO alarm_journal(alarm_id, ts_ms, event) VALUES(424242, 0, 'orphan')";
-static const char SQL_COUNT_SAMPLE[] = "SELECT count(*) FROM samples WHERE ts_ms = ?1";
+static const char SQL_COUNT_SAMPLE[] = "SELECT count(*) FROM scratch WHERE ts_ms = ?1";
 
 struct ctx {
   int done_id[MAX_JOBS];
@@ -80,6 +82,9 @@ static int teardown(void **state)
   return 0;
 }
 
+static void raw_exec(const char *path, const char *sql);
+
+/* The jobs of these tests write rows of a table of their own in the main database. */
 static struct store *open_store(struct plant *f)
 {
   struct store *s = NULL;
@@ -88,7 +93,16 @@ static struct store *open_store(struct plant *f)
   if (rc) fprintf(stderr, "store_open: %s\n", err);
   assert_int_equal(rc, 0);
   assert_non_null(s);
+  raw_exec(f->db, SQL_CREATE_SCRATCH);
   return s;
+}
+
+/* The history database beside the plant's database. */
+static const char *history_db(const struct plant *f)
+{
+  static char path[4200];
+  snprintf(path, sizeof path, "%s-history", f->db);
+  return path;
 }
 
 static void close_store(struct plant *f, struct store *s)
@@ -311,9 +325,13 @@ static void test_open_creates_latest_schema(void **state)
 
   assert_int_equal(raw_int(f->db, "SELECT version FROM schema_version"), (int64_t)store_n_migrations);
   assert_int_equal(raw_int(f->db, "SELECT count(*) FROM schema_version"), 1);
-  assert_int_equal(table_exists(f->db, "sample_rows"), 1);
-  assert_int_equal(table_exists(f->db, "point_ids"), 1);
-  assert_int_equal(raw_int(f->db, "SELECT count(*) FROM sqlite_master WHERE type = 'view' AND name = 'samples'"), 1);
+  /* History lives beside it, in its own database. */
+  assert_int_equal(raw_int(f->db, "SELECT count(*) FROM sqlite_master WHERE name IN ('sample_rows', 'point_ids',"
+                                    " 'samples', 'history_carry_rows', 'history_carry_ids')"), 0);
+  assert_int_equal(table_exists(history_db(f), "sample_rows"), 1);
+  assert_int_equal(table_exists(history_db(f), "point_ids"), 1);
+  assert_int_equal(raw_int(history_db(f), "SELECT count(*) FROM sqlite_master WHERE type = 'view' AND name = 'samples'"),
+                   1);
   assert_int_equal(table_exists(f->db, "alarms"), 1);
   assert_int_equal(table_exists(f->db, "hazards"), 1);
   assert_int_equal(table_exists(f->db, "outbox"), 1);
@@ -324,7 +342,7 @@ static void test_reopen_is_noop(void **state)
 {
   struct plant *f = *state;
   close_store(f, open_store(f));
-  raw_exec(f->db, "INSERT INTO samples(point, ts_ms, value, quality) VALUES('kept', 1, 1, 0)");
+  raw_exec(history_db(f), "INSERT INTO samples(point, ts_ms, value, quality) VALUES('kept', 1, 1, 0)");
   int64_t cookie = raw_int(f->db, "PRAGMA schema_version");
   assert_true(cookie > 0);
 
@@ -332,28 +350,57 @@ static void test_reopen_is_noop(void **state)
   assert_int_equal(raw_int(f->db, "PRAGMA schema_version"), cookie);
   assert_int_equal(raw_int(f->db, "SELECT version FROM schema_version"), (int64_t)store_n_migrations);
   assert_int_equal(raw_int(f->db, "SELECT count(*) FROM schema_version"), 1);
-  assert_int_equal(raw_int(f->db, "SELECT count(*) FROM samples WHERE point = 'kept'"), 1);
+  assert_int_equal(raw_int(history_db(f), "SELECT count(*) FROM samples WHERE point = 'kept'"), 1);
 }
 
-/* Text-keyed history from before integer point ids: every row kept, keyed by its point's id,
- * and read back unchanged through the samples view. */
-static void test_history_moves_to_integer_point_ids(void **state)
+/* Text-keyed history from before integer point ids, kept in the main database: every row moves
+ * to the history database, keyed by its point's id, and reads back unchanged through the
+ * samples view, also through the main reader. */
+static void test_old_history_carried_to_history_database(void **state)
 {
   struct plant *f = *state;
   raw_exec(f->db, "CREATE TABLE schema_version(version INTEGER NOT NULL); INSERT INTO schema_version VALUES (9)");
   for (unsigned i = 0; i < 9; i++) raw_exec(f->db, store_migrations[i]);
   raw_exec(f->db, "INSERT INTO samples(point, ts_ms, value, quality) VALUES ('TT1', 1, 1.5, 0), ('PT2', 2, NULL, 2),"
                     " ('TT1', 3, 2.5, 0)");
-  close_store(f, open_store(f));
+  struct store *s = open_store(f);
+  sqlite3_stmt *st = NULL;
+  assert_int_equal(sqlite3_prepare_v2(store_conn_db(store_reader(s)), "SELECT count(*) FROM samples WHERE point = 'TT1'",
+                                      -1, &st, NULL), SQLITE_OK);
+  assert_int_equal(sqlite3_step(st), SQLITE_ROW);
+  assert_int_equal(sqlite3_column_int(st, 0), 2);
+  sqlite3_finalize(st);
+  close_store(f, s);
+  const char *h = history_db(f);
   assert_int_equal(raw_int(f->db, "SELECT version FROM schema_version"), (int64_t)store_n_migrations);
-  assert_int_equal(raw_int(f->db, "SELECT count(*) FROM point_ids"), 2);
-  assert_int_equal(raw_int(f->db, "SELECT count(*) FROM sample_rows s JOIN point_ids p ON p.id = s.point"
-                                    " WHERE p.name = 'TT1' AND typeof(s.point) = 'integer'"), 2);
-  assert_int_equal(raw_int(f->db, "SELECT count(*) FROM samples WHERE point = 'TT1' AND value = 2.5 AND ts_ms = 3"), 1);
-  assert_int_equal(raw_int(f->db, "SELECT count(*) FROM samples WHERE point = 'PT2' AND value IS NULL"
-                                    " AND quality = 2"), 1);
-  raw_exec(f->db, "DELETE FROM samples WHERE ts_ms < 3");
-  assert_int_equal(raw_int(f->db, "SELECT count(*) FROM sample_rows"), 1);
+  assert_int_equal(raw_int(f->db, "SELECT count(*) FROM sqlite_master WHERE name LIKE 'history_carry%'"), 0);
+  assert_int_equal(raw_int(h, "SELECT count(*) FROM point_ids"), 2);
+  assert_int_equal(raw_int(h, "SELECT count(*) FROM sample_rows s JOIN point_ids p ON p.id = s.point"
+                              " WHERE p.name = 'TT1' AND typeof(s.point) = 'integer'"), 2);
+  assert_int_equal(raw_int(h, "SELECT count(*) FROM samples WHERE point = 'TT1' AND value = 2.5 AND ts_ms = 3"), 1);
+  assert_int_equal(raw_int(h, "SELECT count(*) FROM samples WHERE point = 'PT2' AND value IS NULL AND quality = 2"), 1);
+  raw_exec(h, "DELETE FROM samples WHERE ts_ms < 3");
+  assert_int_equal(raw_int(h, "SELECT count(*) FROM sample_rows"), 1);
+}
+
+/* A crash after the rows were copied but before the main database dropped them: the next open
+ * copies nothing twice, and drops them. */
+static void test_history_carry_over_runs_once(void **state)
+{
+  struct plant *f = *state;
+  close_store(f, open_store(f));
+  const char *h = history_db(f);
+  raw_exec(h, "INSERT INTO point_ids (id, name) VALUES (7, 'TT1');"
+              "INSERT INTO sample_rows (rowid, point, ts_ms, value, quality) VALUES (1, 7, 10, 1, 0), (2, 7, 20, 2, 0)");
+  raw_exec(f->db, "CREATE TABLE history_carry_ids (id INTEGER PRIMARY KEY, name TEXT);"
+                  "CREATE TABLE history_carry_rows (point INTEGER, ts_ms INTEGER, value REAL, quality INTEGER);"
+                  "INSERT INTO history_carry_ids VALUES (7, 'TT1');"
+                  "INSERT INTO history_carry_rows (rowid, point, ts_ms, value, quality) VALUES (1, 7, 10, 1, 0),"
+                  " (2, 7, 20, 2, 0), (3, 7, 30, 3, 0)");
+  close_store(f, open_store(f));
+  assert_int_equal(raw_int(h, "SELECT count(*) FROM samples WHERE point = 'TT1'"), 3);
+  assert_int_equal(raw_int(h, "SELECT sum(value) FROM samples"), 6);
+  assert_int_equal(raw_int(f->db, "SELECT count(*) FROM sqlite_master WHERE name LIKE 'history_carry%'"), 0);
 }
 
 static void test_newer_schema_refused_untouched(void **state)
@@ -549,117 +596,9 @@ static void test_urgent_jobs_overtake_queued_ones(void **state)
   close_store(f, s);
 }
 
-/* A job writing in pieces: rows first..first+9, a stop at its gate, store_yield, rows
- * first+10..first+19. */
-struct piecewise {
-  struct gate gate;
-  int first;
-  int yield_rc;
-};
-
-static int piecewise_work(struct store_conn *c, void *arg)
-{
-  struct piecewise *p = arg;
-  int rc = SQLITE_OK;
-  for (int i = 0; rc == SQLITE_OK && i < 10; i++) rc = insert_sample(c, p->first + i);
-  if (rc == SQLITE_OK) rc = store_yield(c); /* nothing urgent yet: a no-op */
-  pthread_mutex_lock(&p->gate.lock);
-  p->gate.entered = 1;
-  pthread_cond_broadcast(&p->gate.cond);
-  while (!p->gate.released) pthread_cond_wait(&p->gate.cond, &p->gate.lock);
-  pthread_mutex_unlock(&p->gate.lock);
-  if (rc == SQLITE_OK) rc = p->yield_rc = store_yield(c);
-  for (int i = 10; rc == SQLITE_OK && i < 20; i++) rc = insert_sample(c, p->first + i);
-  return rc;
-}
-
-static void piecewise_wait_entered(struct piecewise *p)
-{
-  struct timespec dl;
-  clock_gettime(CLOCK_REALTIME, &dl);
-  dl.tv_sec += 10;
-  pthread_mutex_lock(&p->gate.lock);
-  while (!p->gate.entered)
-    if (pthread_cond_timedwait(&p->gate.cond, &p->gate.lock, &dl) == ETIMEDOUT) break;
-  int entered = p->gate.entered;
-  pthread_mutex_unlock(&p->gate.lock);
-  assert_true(entered);
-}
-
-static int64_t rowid_of(struct plant *f, int ts)
-{
-  char sql[96];
-  snprintf(sql, sizeof sql, "SELECT rowid FROM samples WHERE ts_ms = %d", ts);
-  return raw_int(f->db, sql);
-}
-
-/* An urgent job submitted while a normal job is writing in pieces is committed at the job's
- * next store_yield, between its pieces, alone or inside a group; the job then carries on in
- * the same savepoint structure and every row of both is stored. */
-static void test_yield_lets_urgent_jobs_in(void **state)
-{
-  struct plant *f = *state;
-  struct store *s = open_store(f);
-  struct ctx c = {0};
-  for (int grouped = 0; grouped < 2; grouped++) {
-    struct piecewise p = {.first = 100 + 100 * grouped};
-    pthread_mutex_init(&p.gate.lock, NULL);
-    pthread_cond_init(&p.gate.cond, NULL);
-    struct gate hold;
-    if (grouped) gate_close(s, &hold); /* the piecewise job and the next one queue up as a group */
-    assert_int_equal(store_submit(s, piecewise_work, NULL, &p), 0);
-    if (grouped) submit(s, &c, 7, JOB_INSERT);
-    if (grouped) gate_open(&hold);
-    piecewise_wait_entered(&p);
-    submit_urgent(s, &c, 50 + grouped, JOB_INSERT);
-    gate_open(&p.gate);
-    store_wait_idle(s);
-    if (grouped) gate_destroy(&hold);
-    gate_destroy(&p.gate);
-    assert_int_equal(p.yield_rc, SQLITE_OK);
-    int64_t urgent = rowid_of(f, 50 + grouped);
-    assert_true(rowid_of(f, p.first + 9) < urgent && urgent < rowid_of(f, p.first + 10));
-    assert_true(rowid_of(f, p.first + 19) > 0);
-    if (grouped) assert_true(rowid_of(f, 7) > rowid_of(f, p.first + 19));
-  }
-  assert_int_equal(raw_int(f->db, "SELECT count(*) FROM samples"), 43);
-  const int expected[] = {50, 51, 7}; /* each urgent job done before the job it interrupted */
-  assert_int_equal(c.n_done, 3);
-  for (int i = 0; i < 3; i++) assert_int_equal(c.done_id[i], expected[i]);
-  close_store(f, s);
-}
-
-static int64_t sync_level(struct store_conn *c)
-{
-  sqlite3_stmt *st = store_stmt(c, "PRAGMA synchronous");
-  int64_t v = st && sqlite3_step(st) == SQLITE_ROW ? sqlite3_column_int64(st, 0) : -1;
-  if (st) sqlite3_reset(st);
-  return v;
-}
-
-/* A relaxed job that yields to urgent work between two reads of its synchronous level. */
-struct relaxed_yield {
-  struct piecewise pw;
-  int64_t before, after;
-};
-
-static int relaxed_yield_work(struct store_conn *c, void *arg)
-{
-  struct relaxed_yield *r = arg;
-  r->before = sync_level(c);
-  pthread_mutex_lock(&r->pw.gate.lock);
-  r->pw.gate.entered = 1;
-  pthread_cond_broadcast(&r->pw.gate.cond);
-  while (!r->pw.gate.released) pthread_cond_wait(&r->pw.gate.cond, &r->pw.gate.lock);
-  pthread_mutex_unlock(&r->pw.gate.lock);
-  int rc = r->pw.yield_rc = store_yield(c);
-  r->after = sync_level(c);
-  return rc;
-}
-
-/* History (relaxed) commits with synchronous=NORMAL; every other job, in either lane and also
- * when it runs inside a relaxed job's yield, with FULL. Relaxed and other jobs never share a
- * transaction, so no transition commits at the relaxed level. */
+/* History (relaxed) commits with synchronous=NORMAL; every other job, in either lane, with FULL.
+ * Relaxed and other jobs never share a transaction, so no transition commits at the relaxed
+ * level. */
 static void test_relaxed_jobs_commit_with_normal_sync(void **state)
 {
   struct plant *f = *state;
@@ -678,21 +617,6 @@ static void test_relaxed_jobs_commit_with_normal_sync(void **state)
   assert_int_equal(p[1].synchronous, 2); /* FULL */
   assert_int_equal(p[2].synchronous, 2);
   assert_int_equal(p[3].synchronous, 1);
-
-  struct relaxed_yield r = {0};
-  struct pragmas urgent = {0};
-  pthread_mutex_init(&r.pw.gate.lock, NULL);
-  pthread_cond_init(&r.pw.gate.cond, NULL);
-  assert_int_equal(store_submit_relaxed(s, relaxed_yield_work, NULL, &r), 0);
-  piecewise_wait_entered(&r.pw);
-  assert_int_equal(store_submit_urgent(s, pragma_work, NULL, &urgent), 0);
-  gate_open(&r.pw.gate);
-  store_wait_idle(s);
-  gate_destroy(&r.pw.gate);
-  assert_int_equal(r.pw.yield_rc, SQLITE_OK);
-  assert_int_equal(r.before, 1);
-  assert_int_equal(urgent.synchronous, 2);
-  assert_int_equal(r.after, 1);
   close_store(f, s);
 }
 
@@ -722,7 +646,7 @@ static void test_background_checkpoint(void **state)
   int64_t deadline = now_ms() + 10000;
   while (file_size(f->db) <= before && now_ms() < deadline) nap_ms(20);
   assert_true(file_size(f->db) > before);
-  assert_int_equal(raw_int(f->db, "SELECT count(*) FROM samples"), 5000);
+  assert_int_equal(raw_int(f->db, "SELECT count(*) FROM scratch"), 5000);
   close_store(f, s);
 }
 
@@ -739,7 +663,7 @@ static void test_read_snapshot(void **state)
   assert_int_equal(count_reader(s, 1), 1);
   submit(s, &c, 1, JOB_INSERT);
   store_wait_idle(s);
-  assert_int_equal(raw_int(f->db, "SELECT count(*) FROM samples WHERE ts_ms = 1"), 2); /* committed */
+  assert_int_equal(raw_int(f->db, "SELECT count(*) FROM scratch WHERE ts_ms = 1"), 2); /* committed */
   assert_int_equal(count_reader(s, 1), 1);                                               /* not yet seen */
   store_read_end(store_reader(s));
   assert_int_equal(count_reader(s, 1), 2);
@@ -758,7 +682,7 @@ static void test_close_finishes_queue_then_refuses(void **state)
   int dummy = 0;
   assert_int_equal(store_submit(s, job_work, NULL, &dummy), -ESHUTDOWN);
   uv_run(&f->loop, UV_RUN_DEFAULT);
-  assert_int_equal(raw_int(f->db, "SELECT count(*) FROM samples"), 5);
+  assert_int_equal(raw_int(f->db, "SELECT count(*) FROM scratch"), 5);
   struct stat st;
   char wal[160];
   snprintf(wal, sizeof wal, "%s-wal", f->db);
@@ -774,6 +698,7 @@ static void crash_child(const char *path)
   struct store *s = NULL;
   char err[256];
   if (store_open(&s, &loop, path, err, sizeof err)) _exit(3);
+  raw_exec(path, SQL_CREATE_SCRATCH);
   struct ctx c = {0};
   struct job *j = calloc(1, sizeof *j);
   if (!j) _exit(4);
@@ -907,7 +832,8 @@ int main(void)
   const struct CMUnitTest tests[] = {
     cmocka_unit_test_setup_teardown(test_open_creates_latest_schema, setup, teardown),
     cmocka_unit_test_setup_teardown(test_reopen_is_noop, setup, teardown),
-    cmocka_unit_test_setup_teardown(test_history_moves_to_integer_point_ids, setup, teardown),
+    cmocka_unit_test_setup_teardown(test_old_history_carried_to_history_database, setup, teardown),
+    cmocka_unit_test_setup_teardown(test_history_carry_over_runs_once, setup, teardown),
     cmocka_unit_test_setup_teardown(test_newer_schema_refused_untouched, setup, teardown),
     cmocka_unit_test_setup_teardown(test_failing_migration_leaves_version_0, setup, teardown),
     cmocka_unit_test_setup_teardown(test_wal_required, setup, teardown),
@@ -917,7 +843,6 @@ int main(void)
     cmocka_unit_test_setup_teardown(test_group_with_failing_work, setup, teardown),
     cmocka_unit_test_setup_teardown(test_group_with_failing_commit, setup, teardown),
     cmocka_unit_test_setup_teardown(test_urgent_jobs_overtake_queued_ones, setup, teardown),
-    cmocka_unit_test_setup_teardown(test_yield_lets_urgent_jobs_in, setup, teardown),
     cmocka_unit_test_setup_teardown(test_relaxed_jobs_commit_with_normal_sync, setup, teardown),
     cmocka_unit_test_setup_teardown(test_background_checkpoint, setup, teardown),
     cmocka_unit_test_setup_teardown(test_read_snapshot, setup, teardown),

@@ -118,13 +118,20 @@ static int exec_work(struct store_conn *c, void *arg)
 
 static void exec_done(void *arg, int rc) { ((struct exec_job *)arg)->rc = rc; }
 
-static void exec_sql(struct fixture *f, const char *sql)
+/* Runs sql on store s (the main one or its history), then waits for both, so that the jobs the
+ * test started before are committed too. */
+static void exec_sql_on(struct fixture *f, struct store *s, const char *sql)
 {
   struct exec_job j = {sql, 1};
-  assert_int_equal(store_submit(f->p.store, exec_work, exec_done, &j), 0);
+  assert_int_equal(store_submit(s, exec_work, exec_done, &j), 0);
   store_wait_idle(f->p.store);
   assert_int_equal(j.rc, 0);
 }
+
+static void exec_sql(struct fixture *f, const char *sql) { exec_sql_on(f, f->p.store, sql); }
+
+/* Samples live in the history database beside the main one. */
+static void exec_history_sql(struct fixture *f, const char *sql) { exec_sql_on(f, store_history(f->p.store), sql); }
 
 /* A one-number query on the reader, prepared afresh: the store's statement cache is keyed by the
  * SQL pointer, and the tests build SQL in reused buffers. ?1 and ?2 are bound to a and b. */
@@ -426,7 +433,7 @@ static void sample(struct fixture *f, int64_t ts, int quality)
   char sql[160];
   snprintf(sql, sizeof sql, "INSERT INTO samples (point, ts_ms, value, quality) VALUES ('GT1', %lld, 20, %d)",
            (long long)ts, quality);
-  exec_sql(f, sql);
+  exec_history_sql(f, sql);
 }
 
 /* Good samples of GT1 every 5 minutes in [from, to): a live point as the engine stores it (at
@@ -438,7 +445,7 @@ static void samples_every_5min(struct fixture *f, int64_t from, int64_t to)
            "INSERT INTO samples (point, ts_ms, value, quality) WITH RECURSIVE t(x) AS (SELECT %lld UNION ALL"
            " SELECT x + 300000 FROM t WHERE x + 300000 < %lld) SELECT 'GT1', x, 20, 0 FROM t",
            (long long)from, (long long)to);
-  exec_sql(f, sql);
+  exec_history_sql(f, sql);
 }
 
 static void test_monitoring_evidence(void **state)
@@ -485,7 +492,7 @@ static void test_monitoring_evidence(void **state)
 
   /* 4 Mar: no samples at all → 未排查 for want of data. */
   assert_int_equal(ledger_watch_inspections(f->watch, cst(2024, 3, 4, 8)), 1);
-  exec_sql(f, "DELETE FROM samples");
+  exec_history_sql(f, "DELETE FROM samples");
   judge(f, cst(2024, 3, 5, 0));
   assert_int_equal(count(f, "SELECT COUNT(*) FROM inspection_tasks WHERE id = 4 AND check_status = 2"
                             " AND note LIKE '%无数据%' AND note LIKE '%no data for point GT1%'"), 1);

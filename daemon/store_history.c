@@ -1,0 +1,145 @@
+/* The history database beside the main one: its schema, its path, how the main database's
+ * reader sees it, and the one-time carry-over of history rows that an older schema kept in the
+ * main database. See store.h (store_history). */
+#include "store_history.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "log.h"
+
+#define STORE_HISTORY_BUSY_MS 5000
+
+/* No index on ts_ms: retention prunes point by point through (point, ts_ms), and an index on
+ * time alone would take an insert at a scattered place for every row. */
+static const char *const store_history__migrations[] = {
+  "CREATE TABLE point_ids (id INTEGER PRIMARY KEY, name TEXT NOT NULL UNIQUE);"
+  "CREATE TABLE sample_rows ("
+  "  point INTEGER NOT NULL REFERENCES point_ids(id), ts_ms INTEGER NOT NULL, value REAL, quality INTEGER NOT NULL);"
+  "CREATE INDEX sample_rows_point_ts ON sample_rows(point, ts_ms);"
+  "CREATE VIEW samples AS SELECT s.rowid AS rowid, p.name AS point, s.ts_ms AS ts_ms, s.value AS value,"
+  " s.quality AS quality FROM sample_rows s JOIN point_ids p ON p.id = s.point;"
+  "CREATE TRIGGER samples_insert INSTEAD OF INSERT ON samples BEGIN"
+  " INSERT OR IGNORE INTO point_ids (name) VALUES (NEW.point);"
+  " INSERT INTO sample_rows (point, ts_ms, value, quality)"
+  " VALUES ((SELECT id FROM point_ids WHERE name = NEW.point), NEW.ts_ms, NEW.value, NEW.quality);"
+  " END;"
+  "CREATE TRIGGER samples_delete INSTEAD OF DELETE ON samples BEGIN"
+  " DELETE FROM sample_rows WHERE rowid = OLD.rowid;"
+  " END;",
+};
+
+const struct store_schema store_history_schema = {
+  store_history__migrations, sizeof store_history__migrations / sizeof store_history__migrations[0], "dg-history"};
+
+int store_history_path(const char *db, char *out, size_t len)
+{
+  if (strncmp(db, "file:", 5) == 0) return -EINVAL; /* a URI has no plain place beside it */
+  int n = snprintf(out, len, "%s%s", db, STORE_HISTORY_SUFFIX);
+  return n < 0 || (size_t)n >= len ? -ENAMETOOLONG : 0;
+}
+
+int store_history_attach(sqlite3 *db, const char *history_path)
+{
+  sqlite3_stmt *st = NULL;
+  int rc = sqlite3_prepare_v2(db, "ATTACH DATABASE ?1 AS history", -1, &st, NULL);
+  if (rc == SQLITE_OK) sqlite3_bind_text(st, 1, history_path, -1, SQLITE_STATIC);
+  if (rc == SQLITE_OK) rc = sqlite3_step(st);
+  sqlite3_finalize(st);
+  return rc == SQLITE_DONE ? SQLITE_OK : rc;
+}
+
+static int store_history__count(sqlite3 *db, const char *sql, int64_t *n)
+{
+  sqlite3_stmt *st = NULL;
+  int rc = sqlite3_prepare_v2(db, sql, -1, &st, NULL);
+  if (rc == SQLITE_OK) rc = sqlite3_step(st);
+  if (rc == SQLITE_ROW) *n = sqlite3_column_int64(st, 0);
+  sqlite3_finalize(st);
+  return rc == SQLITE_ROW ? SQLITE_OK : rc == SQLITE_OK || rc == SQLITE_DONE ? SQLITE_ERROR : rc;
+}
+
+/* Copies the rows kept by the main database into the history database, ids and rowids as they
+ * were, so running it again after a crash inserts nothing twice. Refuses when the history
+ * database already names an id differently (it was used without the carry-over). */
+static int store_history__copy(sqlite3 *db, char *err, size_t errlen)
+{
+  int64_t clashes = 0;
+  int rc = sqlite3_exec(db, "BEGIN IMMEDIATE", NULL, NULL, NULL);
+  if (rc == SQLITE_OK)
+    rc = store_history__count(db, "SELECT count(*) FROM carry.history_carry_ids c JOIN point_ids p ON p.id = c.id"
+                                  " WHERE p.name <> c.name", &clashes);
+  if (rc == SQLITE_OK && clashes) {
+    snprintf(err, errlen, "history database names %lld point ids differently from the main database",
+             (long long)clashes);
+    sqlite3_exec(db, "ROLLBACK", NULL, NULL, NULL);
+    return -EEXIST;
+  }
+  if (rc == SQLITE_OK)
+    rc = sqlite3_exec(db, "INSERT OR IGNORE INTO point_ids (id, name) SELECT id, name FROM carry.history_carry_ids;"
+                          "INSERT OR IGNORE INTO sample_rows (rowid, point, ts_ms, value, quality)"
+                          " SELECT rowid, point, ts_ms, value, quality FROM carry.history_carry_rows ORDER BY rowid;"
+                          "COMMIT", NULL, NULL, NULL);
+  if (rc != SQLITE_OK) {
+    snprintf(err, errlen, "%s", sqlite3_errmsg(db));
+    if (!sqlite3_get_autocommit(db)) sqlite3_exec(db, "ROLLBACK", NULL, NULL, NULL);
+    return -EIO;
+  }
+  return 0;
+}
+
+static int store_history__open(const char *path, sqlite3 **db)
+{
+  int rc = sqlite3_open_v2(path, db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX, NULL);
+  if (*db) sqlite3_busy_timeout(*db, STORE_HISTORY_BUSY_MS);
+  return rc;
+}
+
+int store_history_carry(const char *db_path, const char *history_path, char *err, size_t errlen)
+{
+  sqlite3 *main = NULL, *hist = NULL;
+  int64_t tables = 0, rows = 0;
+  int rc = store_history__open(db_path, &main);
+  if (rc == SQLITE_OK)
+    rc = store_history__count(main, "SELECT count(*) FROM sqlite_master WHERE name = 'history_carry_rows'", &tables);
+  if (rc != SQLITE_OK || !tables) goto out;
+  rc = store_history__count(main, "SELECT count(*) FROM history_carry_rows", &rows);
+  if (rc == SQLITE_OK && rows) {
+    rc = store_history__open(history_path, &hist);
+    if (rc == SQLITE_OK) {
+      sqlite3_stmt *st = NULL;
+      rc = sqlite3_prepare_v2(hist, "ATTACH DATABASE ?1 AS carry", -1, &st, NULL);
+      if (rc == SQLITE_OK) sqlite3_bind_text(st, 1, db_path, -1, SQLITE_STATIC);
+      if (rc == SQLITE_OK) rc = sqlite3_step(st) == SQLITE_DONE ? SQLITE_OK : sqlite3_errcode(hist);
+      sqlite3_finalize(st);
+    }
+    if (rc == SQLITE_OK) {
+      int crc = store_history__copy(hist, err, errlen);
+      if (crc) {
+        DG_ERR("store", "%s: history kept in the main database, not carried over: %s", history_path, err);
+        sqlite3_close(hist);
+        sqlite3_close(main);
+        return crc;
+      }
+      DG_INFO("store", "%s: %lld history rows carried over from %s", history_path, (long long)rows, db_path);
+    }
+  }
+out:
+  if (rc != SQLITE_OK) {
+    snprintf(err, errlen, "%s: history carry-over: %s", db_path,
+             main ? sqlite3_errmsg(hist && sqlite3_errcode(hist) ? hist : main) : sqlite3_errstr(rc));
+    DG_ERR("store", "%s", err);
+    if (main && !sqlite3_get_autocommit(main)) sqlite3_exec(main, "ROLLBACK", NULL, NULL, NULL);
+  }
+  sqlite3_close(hist);
+  sqlite3_close(main);
+  return rc != SQLITE_OK ? -EIO : tables ? 1 : 0;
+}
+
+int store_history_carry_drop(struct store_conn *c, void *arg)
+{
+  return sqlite3_exec(store_conn_db(c), "DROP TABLE history_carry_rows; DROP TABLE history_carry_ids", NULL, NULL,
+                      NULL);
+}
