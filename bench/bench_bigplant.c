@@ -156,6 +156,7 @@ int main(int argc, char **argv)
   /* Ports 1 and 2 on loopback: nobody answers, nothing is waited for. */
   if (bench_plant_write(cfg, 1, 2, 1, points, 1)) return 1;
   printf("%d points, %d rules; daemon %s\n", points, 2 * points, bin);
+  fflush(stdout);
   if (system("cat /proc/loadavg")) return 1;
   struct start_figures fresh = {0}, populated = {0};
   int rc = run_once(bin, dir, "fresh", &fresh);
@@ -164,6 +165,7 @@ int main(int argc, char **argv)
     print_figures("fresh", &fresh);
     print_figures("populated", &populated);
   }
+  fflush(stdout);
   if (system("cat /proc/loadavg")) rc = 1;
   snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
   if (!rc && system(cmd)) rc = 1;
