@@ -9,9 +9,13 @@
 #include <time.h>
 
 #include "array.h"
+#include "idmap.h"
 #include "describe.h"
 #include "log.h"
 
+/* The open monitoring hazard of a measure (hazard_id 0: none now). An entry is made the first
+ * time its measure opens one and kept for the next: found by measure in O(1), so an activation
+ * costs the same however many hazards are open. */
 struct ledger__open {
   char *measure;
   int64_t hazard_id;
@@ -20,22 +24,41 @@ struct ledger__open {
 
 struct ledger {
   const struct dg_config *cfg;
-  struct ledger__open *open;
-  size_t n_open, cap_open;
+  struct ledger__open **entries;   /* owned, open or not */
+  size_t n_entries, cap_entries;
+  struct dg_idmap by_measure;      /* measure id → entry (keys: the entries' own strings) */
+  size_t n_open;
   int64_t next_id;
   uint64_t generation;
   struct ledger_hook hook;
 };
 
+static struct ledger__open *ledger__entry(struct ledger *l, const char *measure)
+{
+  struct ledger__open *o = dg_idmap_get(&l->by_measure, measure);
+  if (o) return o;
+  if (dg_array_reserve(&l->entries, l->n_entries, &l->cap_entries, sizeof *l->entries)) return NULL;
+  o = calloc(1, sizeof *o);
+  if (o && !(o->measure = strdup(measure))) {
+    free(o);
+    return NULL;
+  }
+  if (!o || dg_idmap_put(&l->by_measure, o->measure, o, NULL) < 0) {
+    if (o) free(o->measure);
+    free(o);
+    return NULL;
+  }
+  l->entries[l->n_entries++] = o;
+  return o;
+}
+
 static int ledger__remember(struct ledger *l, const char *measure, int64_t id, const char *code)
 {
-  if (dg_array_reserve(&l->open, l->n_open, &l->cap_open, sizeof *l->open)) return -ENOMEM;
-  struct ledger__open *o = &l->open[l->n_open];
-  o->measure = strdup(measure);
-  if (!o->measure) return -ENOMEM;
+  struct ledger__open *o = ledger__entry(l, measure);
+  if (!o) return -ENOMEM;
+  if (!o->hazard_id) l->n_open++;
   o->hazard_id = id;
   snprintf(o->code, sizeof o->code, "%s", code);
-  l->n_open++;
   return 0;
 }
 
@@ -79,8 +102,12 @@ int ledger_open(struct ledger **out, const struct dg_config *cfg, struct store *
 void ledger_close(struct ledger *l)
 {
   if (!l) return;
-  for (size_t i = 0; i < l->n_open; i++) free(l->open[i].measure);
-  free(l->open);
+  for (size_t i = 0; i < l->n_entries; i++) {
+    free(l->entries[i]->measure);
+    free(l->entries[i]);
+  }
+  free(l->entries);
+  dg_idmap_free(&l->by_measure);
   free(l);
 }
 
@@ -90,9 +117,8 @@ size_t ledger_open_count(const struct ledger *l) { return l->n_open; }
 
 static struct ledger__open *ledger__find(struct ledger *l, const char *measure)
 {
-  for (size_t i = 0; i < l->n_open; i++)
-    if (strcmp(l->open[i].measure, measure) == 0) return &l->open[i];
-  return NULL;
+  struct ledger__open *o = dg_idmap_get(&l->by_measure, measure);
+  return o && o->hazard_id ? o : NULL;
 }
 
 static void ledger__code(const struct ledger *l, int64_t id, int64_t now_ms, char *out, size_t len)
@@ -241,10 +267,10 @@ int64_t ledger_alloc_hazard(struct ledger *l, int64_t now_ms, char *code, size_t
 
 void ledger_forget(struct ledger *l, int64_t hazard_id)
 {
-  for (size_t i = 0; i < l->n_open; i++) {
-    if (l->open[i].hazard_id != hazard_id) continue;
-    free(l->open[i].measure);
-    l->open[i] = l->open[--l->n_open];
+  for (size_t i = 0; i < l->n_entries; i++) {
+    if (l->entries[i]->hazard_id != hazard_id) continue;
+    l->entries[i]->hazard_id = 0;
+    l->n_open--;
     return;
   }
 }

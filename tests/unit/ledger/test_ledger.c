@@ -221,6 +221,13 @@ static void test_forgotten_hazard_lets_the_measure_open_a_new_one(void **state)
   assert_int_equal(hc.hazard_id, 3);
   hazard_change_release(&hc);
   assert_int_equal(ledger_open_count(l), 1);
+  /* The measure's new hazard is the one later activations append to. */
+  assert_int_equal(hazard_on_activation(l, &f->rules[1], 0, 32, 7, 3000, &hc), 1);
+  assert_int_equal(hc.kind, HAZARD_APPEND);
+  assert_int_equal(hc.hazard_id, 3);
+  hazard_change_release(&hc);
+  ledger_forget(l, 1); /* forgotten already: nothing changes */
+  assert_int_equal(ledger_open_count(l), 1);
   ledger_close(l);
 }
 
