@@ -26,11 +26,13 @@
 #define WINDOW 2000
 #define PASS_TIMEOUT_S 120.0
 #define MESSAGES 200000
-#define LIMIT 80.0
-#define DEADBAND 2.0
 
 
 #include "bench_mqtt_util.h"
+#include "bench_plant.h"
+
+#define LIMIT BENCH_PLANT_LIMIT
+#define DEADBAND BENCH_PLANT_DEADBAND
 
 /* ---- webhook sink: one thread per connection, HTTP/1.1 keep-alive, answers 200 ---- */
 
@@ -122,40 +124,6 @@ static void expected_transitions(double (*value)(uint64_t), uint64_t *act, uint6
     if (!*s && v >= LIMIT) *s = 1, (*act)++;
     else if (*s && v <= LIMIT - DEADBAND) *s = 0, (*clr)++;
   }
-}
-
-/* n points on 100 units, one monitored high rule per point and, with two_rules, a low rule too. */
-static int write_config(const char *path, uint16_t mqtt_port, uint16_t sink_port, int qos, int n, int two_rules)
-{
-  FILE *f = fopen(path, "w");
-  if (!f) return -errno;
-  fprintf(f, "site: {code: \"410700-0001\", name: bench}\n"
-             "daemon: {http: {listen: 127.0.0.1, port: 0}, history_flush: 1s}\n"
-             "persons:\n  - {id: li, name: 李主任, roles: [workshop_director]}\n"
-             "hazard_sources:\n  - id: HS01\n    name: bench\n    type: 储罐\n    units:\n");
-  for (int u = 0; u < 100; u++) {
-    fprintf(f, "      - id: U%03d\n        name: unit %d\n        responsible: {dept: d, person: li}\n"
-               "        events:\n          - id: E%03d\n            name: e\n            accident_type: 中毒和窒息\n"
-               "            lec: {l: 1, e: 1, c: 1}\n            measures:\n", u, u, u);
-    for (int m = 0; m < n / 100; m++)
-      fprintf(f, "              - {id: M%06d, desc: m, classify: \"1-4\", data_src: 1}\n", u * (n / 100) + m);
-  }
-  fprintf(f, "mqtt:\n  - {id: main, uri: \"tcp://127.0.0.1:%u\", client_id: bench-dualguard, qos: %d}\npoints:\n",
-          mqtt_port, qos);
-  for (int i = 0; i < n; i++)
-    fprintf(f, "  - {id: P%06d, unit_id: U%03d, driver: mqtt.main, topic: bench/p/%d, path: value, ts_path: ts}\n", i,
-            i / (n / 100), i);
-  fprintf(f, "rules:\n");
-  for (int i = 0; i < n; i++) {
-    fprintf(f, "  - {id: R%06d, type: high, point: P%06d, measure: M%06d, deadband: %g,"
-               " stages: [{name: H, limit: %g, priority: high}]}\n", i, i, i, DEADBAND, LIMIT);
-    if (two_rules)
-      fprintf(f, "  - {id: L%06d, type: low, point: P%06d, deadband: 1, stages: [{name: L, limit: 5, priority: low}]}\n",
-              i, i);
-  }
-  fprintf(f, "channels:\n  - {id: sink, type: webhook, url: \"http://127.0.0.1:%u/hook\", timeout: 5s, expire: 1h}\n"
-             "policies:\n  - {id: all, priorities: [low, medium, high, critical], channels: [sink]}\n", sink_port);
-  return fclose(f) ? -errno : 0;
 }
 
 /* ---- the daemon ---- */
@@ -343,7 +311,7 @@ static int run_qos(const char *bin, uint16_t mqtt_port, uint16_t sink_port, int 
   snprintf(uri, sizeof uri, "tcp://127.0.0.1:%u", mqtt_port);
   struct daemon d = {0};
   struct status s0, s;
-  int rc = write_config(cfg, mqtt_port, sink_port, qos, TOPICS, 0);
+  int rc = bench_plant_write(cfg, mqtt_port, sink_port, qos, TOPICS, 0);
   double t_start = now_s();
   if (!rc) rc = daemon_start(&d, bin, dir);
   double t_ready = now_s();
@@ -442,7 +410,7 @@ int main(int argc, char **argv)
   setvbuf(stdout, NULL, _IOLBF, 0);
   char bin[PATH_MAX];
   if (argc > 2 && strcmp(argv[1], "--write-config") == 0) /* for profiling the daemon by hand */
-    return write_config(argv[2], 1883, 8090, 1, argc > 3 ? atoi(argv[3]) : TOPICS, argc > 3) ? 1 : 0;
+    return bench_plant_write(argv[2], 1883, 8090, 1, argc > 3 ? atoi(argv[3]) : TOPICS, argc > 3) ? 1 : 0;
   if (argc > 1) snprintf(bin, sizeof bin, "%s", argv[1]);
   else {
     ssize_t n = readlink("/proc/self/exe", bin, sizeof bin - 32);

@@ -45,7 +45,8 @@ static int alarm_rows__stage_by_name(const struct dg_rule *r, const char *name)
 
 static const char *const alarm_rows__sql_ensure =
   "INSERT INTO alarms (rule, point, measure, updated_ms) VALUES (?1, ?2, ?3, ?4)"
-  " ON CONFLICT(rule) DO UPDATE SET point = excluded.point, measure = excluded.measure";
+  " ON CONFLICT(rule) DO UPDATE SET point = excluded.point, measure = excluded.measure"
+  " WHERE point IS NOT excluded.point OR measure IS NOT excluded.measure"; /* unchanged rows stay unwritten */
 static const char *const alarm_rows__sql_load =
   "SELECT id, rule, state, stage, priority, value, first_active_ms, last_active_ms, cleared_ms, ack_user,"
   " ack_comment, ack_ms, activations, shelved_until_ms, shelve_reason FROM alarms";

@@ -14,10 +14,19 @@ static uint64_t idmap__hash(const char *s)
   return h ^ (h >> 29);
 }
 
-static struct dg_idmap_slot *idmap__find(struct dg_idmap_slot *slots, size_t cap, const char *key)
+/* The stored hash spares most probes a visit to the key's text, which is rarely in cache when
+ * the map holds a large plant's ids. */
+static struct dg_idmap_slot *idmap__find(struct dg_idmap_slot *slots, size_t cap, const char *key, uint64_t h)
 {
-  size_t i = (size_t)idmap__hash(key) & (cap - 1);
-  while (slots[i].key && strcmp(slots[i].key, key) != 0) i = (i + 1) & (cap - 1);
+  size_t i = (size_t)h & (cap - 1);
+  while (slots[i].key && (slots[i].hash != h || strcmp(slots[i].key, key) != 0)) i = (i + 1) & (cap - 1);
+  return &slots[i];
+}
+
+static struct dg_idmap_slot *idmap__free_slot(struct dg_idmap_slot *slots, size_t cap, uint64_t h)
+{
+  size_t i = (size_t)h & (cap - 1);
+  while (slots[i].key) i = (i + 1) & (cap - 1);
   return &slots[i];
 }
 
@@ -27,7 +36,7 @@ static int idmap__grow(struct dg_idmap *m)
   struct dg_idmap_slot *slots = calloc(cap, sizeof *slots);
   if (!slots) return -ENOMEM;
   for (size_t i = 0; i < m->cap; i++)
-    if (m->slots[i].key) *idmap__find(slots, cap, m->slots[i].key) = m->slots[i];
+    if (m->slots[i].key) *idmap__free_slot(slots, cap, m->slots[i].hash) = m->slots[i];
   free(m->slots);
   m->slots = slots;
   m->cap = cap;
@@ -40,13 +49,15 @@ int dg_idmap_put(struct dg_idmap *m, const char *key, void *val, void **existing
     int rc = idmap__grow(m);
     if (rc) return rc;
   }
-  struct dg_idmap_slot *s = idmap__find(m->slots, m->cap, key);
+  uint64_t h = idmap__hash(key);
+  struct dg_idmap_slot *s = idmap__find(m->slots, m->cap, key, h);
   if (s->key) {
     if (existing) *existing = s->val;
     return 1;
   }
   s->key = key;
   s->val = val;
+  s->hash = h;
   m->n++;
   return 0;
 }
@@ -54,7 +65,7 @@ int dg_idmap_put(struct dg_idmap *m, const char *key, void *val, void **existing
 void *dg_idmap_get(const struct dg_idmap *m, const char *key)
 {
   if (!m->cap || !key) return NULL;
-  return idmap__find(m->slots, m->cap, key)->val;
+  return idmap__find(m->slots, m->cap, key, idmap__hash(key))->val;
 }
 
 void dg_idmap_free(struct dg_idmap *m)

@@ -4,10 +4,12 @@
 #define DG_IDMAP_H
 
 #include <stddef.h>
+#include <stdint.h>
 
 struct dg_idmap_slot {
   const char *key;
   void *val;
+  uint64_t hash;
 };
 
 struct dg_idmap {

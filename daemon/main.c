@@ -348,6 +348,9 @@ static void main__start_with_edits(struct dg_daemon *d)
   struct dg_config *cfg = NULL;
   size_t n = 0;
   char err[512];
+  /* Without edits the model in force is the file just loaded: reading it again would double
+   * the start-up of a large plant. */
+  if (model_edits_count(store_reader(d->store), &n) == 0 && n == 0) return;
   int rc = model_edits_load(store_reader(d->store), d->opt.config_path, NULL, &cfg, &n, err, sizeof err);
   if (rc) {
     DG_ERR("config", "%s", err);

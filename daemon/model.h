@@ -298,10 +298,10 @@ struct dg_point {
 struct dg_stage {
   char *name;             /* "H", "HH", "yellow" ... */
   double limit;
-  enum dg_priority priority;
   /* high/low/rate stages may override the rule's deadband and delays; each own_* flag says the
    * field is set, otherwise the rule's value applies. */
   double deadband;
+  enum dg_priority priority; /* here, not after limit: a large plant has a million stages */
   uint32_t on_delay_ms;   /* before this stage is entered */
   uint32_t off_delay_ms;  /* before this stage is left */
   bool own_deadband, own_on_delay, own_off_delay;
@@ -324,7 +324,6 @@ enum dg_rate_direction { DG_RATE_RISING = 1, DG_RATE_FALLING = 2 };
 struct dg_rule {
   char *id;
   char *name;               /* may be NULL */
-  enum dg_rule_type type;
   struct dg_point *point;
   struct dg_measure *measure; /* may be NULL: an alarm with no hazard automation */
   struct dg_stage stages[DG_MAX_STAGES]; /* ordered by severity: ascending limits for high,
@@ -356,6 +355,7 @@ struct dg_rule {
   double *input_limits;
   size_t n_inputs;          /* 2..DG_MAX_VOTE_INPUTS */
   uint32_t vote_k;
+  enum dg_rule_type type;   /* beside vote_k, where it costs no padding */
   /* aggregate: the item level (yellow/orange/red = its stages 0..2, limits DG_LEVEL_YELLOW..RED)
    * from the levels of its input rules (high/low rules listed earlier); point is the first
    * input's point. agg_counts: yellow_from_blue, orange_from_yellow, red_from_orange. */
@@ -369,8 +369,8 @@ struct dg_rule {
   double suppress_limit;
   bool suppress_below;
   /* state: alarm while the value equals state_value, or on each change (state_change). */
-  double state_value;
   bool state_change;
+  double state_value;
 };
 
 #define DG_MAX_AGG_INPUTS 64

@@ -7,42 +7,84 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 
 #define YAML_MAX_DEPTH 64
-#define YAML_ARENA_CHUNK (64u << 10)
+#define YAML_CHUNK_MIN (64u << 10)
+#define YAML_CHUNK_MAX (32u << 20)
+#define YAML_HUGE (2u << 20)
 #define YAML_COUNT(a) (sizeof(a) / sizeof((a)[0]))
 
-/* ---- arena owning the tree ---- */
+/* ---- arena owning the tree ----
+ *
+ * Chunks double in size, so a large configuration (millions of nodes) takes few of them; those
+ * of 2 MiB and more are mapped on their own, aligned for transparent huge pages where the
+ * system allows them on request: touching hundreds of megabytes page by page costs more than
+ * building the tree. Everything is given back when the tree is freed. */
 
 struct dg_yaml_chunk {
   struct dg_yaml_chunk *next;
   size_t used, size;
+  void *map;        /* start of the mapping, NULL for a malloc'ed chunk */
+  size_t map_len;
   max_align_t data[];
 };
 
-static void *yaml__alloc(struct dg_yaml_chunk **head, size_t size)
+static struct dg_yaml_chunk *yaml__map_chunk(size_t bytes)
 {
-  size = (size + sizeof(max_align_t) - 1) & ~(sizeof(max_align_t) - 1);
+  size_t len = bytes + YAML_HUGE;
+  char *p = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+  if (p == MAP_FAILED) return NULL;
+  char *aligned = (char *)(((uintptr_t)p + YAML_HUGE - 1) & ~(uintptr_t)(YAML_HUGE - 1));
+#ifdef MADV_HUGEPAGE
+  madvise(aligned, bytes, MADV_HUGEPAGE); /* a hint: without it the pages are small */
+#endif
+  struct dg_yaml_chunk *ch = (struct dg_yaml_chunk *)aligned;
+  ch->map = p;
+  ch->map_len = len;
+  return ch;
+}
+
+static struct dg_yaml_chunk *yaml__new_chunk(const struct dg_yaml_chunk *prev, size_t size)
+{
+  size_t cap = prev ? prev->size * 2 : YAML_CHUNK_MIN;
+  if (cap > YAML_CHUNK_MAX) cap = YAML_CHUNK_MAX;
+  if (cap < size) cap = size;
+  size_t bytes = sizeof(struct dg_yaml_chunk) + cap;
+  struct dg_yaml_chunk *ch = bytes >= YAML_HUGE ? yaml__map_chunk(bytes) : malloc(bytes);
+  if (!ch) return NULL;
+  if (bytes < YAML_HUGE) ch->map = NULL;
+  ch->size = cap;
+  ch->used = 0;
+  return ch;
+}
+
+/* `align` is a power of two no larger than max_align_t's. */
+static void *yaml__alloc_aligned(struct dg_yaml_chunk **head, size_t size, size_t align)
+{
   struct dg_yaml_chunk *ch = *head;
-  if (!ch || ch->size - ch->used < size) {
-    size_t cap = size > YAML_ARENA_CHUNK ? size : YAML_ARENA_CHUNK;
-    ch = malloc(sizeof *ch + cap);
-    if (!ch) return NULL;
-    ch->size = cap;
-    ch->used = 0;
+  size_t at = ch ? (ch->used + align - 1) & ~(align - 1) : 0;
+  if (!ch || at > ch->size || ch->size - at < size) {
+    if (!(ch = yaml__new_chunk(ch, size))) return NULL;
     ch->next = *head;
     *head = ch;
+    at = 0;
   }
-  void *p = (char *)ch->data + ch->used;
-  ch->used += size;
-  return p;
+  ch->used = at + size;
+  return (char *)ch->data + at;
+}
+
+static void *yaml__alloc(struct dg_yaml_chunk **head, size_t size)
+{
+  return yaml__alloc_aligned(head, size, sizeof(max_align_t));
 }
 
 static void yaml__arena_free(struct dg_yaml_chunk *ch)
 {
   while (ch) {
     struct dg_yaml_chunk *next = ch->next;
-    free(ch);
+    if (ch->map) munmap(ch->map, ch->map_len);
+    else free(ch);
     ch = next;
   }
 }
@@ -58,7 +100,12 @@ struct ybuild {
   size_t len;
   size_t prev_end; /* input position where the previous event ended */
   struct dg_ynode *stack[YAML_MAX_DEPTH];
+  size_t first_kid[YAML_MAX_DEPTH]; /* where each open node's children start in `kids` */
   size_t depth;
+  /* Children of the open nodes, collected here and copied into an array of the exact size
+   * when their node ends. */
+  struct dg_ynode **kids;
+  size_t n_kids, cap_kids;
   struct dg_ynode *root;
   int docs;
   int line, col; /* position of the last event that had one */
@@ -97,22 +144,35 @@ static int yaml__attach(struct ybuild *b, struct dg_ynode *n)
     b->root = n;
     return 0;
   }
-  struct dg_ynode *parent = b->stack[b->depth - 1];
-  if (parent->n == parent->cap) {
-    size_t cap = parent->cap ? parent->cap * 2 : 8;
-    struct dg_ynode **kids = yaml__alloc(&b->t->arena, cap * sizeof *kids);
+  if (b->n_kids == b->cap_kids) {
+    size_t cap = b->cap_kids ? b->cap_kids * 2 : 256;
+    struct dg_ynode **kids = realloc(b->kids, cap * sizeof *kids);
     if (!kids) return yaml__oom(b);
-    if (parent->n) memcpy(kids, parent->kids, parent->n * sizeof *kids);
-    parent->kids = kids;
-    parent->cap = cap;
+    b->kids = kids;
+    b->cap_kids = cap;
   }
-  parent->kids[parent->n++] = n;
+  b->kids[b->n_kids++] = n;
+  return 0;
+}
+
+/* The end of the innermost open node: its children move into the tree. */
+static int yaml__close(struct ybuild *b)
+{
+  if (!b->depth) return 0;
+  struct dg_ynode *n = b->stack[--b->depth];
+  size_t first = b->first_kid[b->depth], count = b->n_kids - first;
+  b->n_kids = first;
+  if (!count) return 0;
+  n->kids = yaml__alloc_aligned(&b->t->arena, count * sizeof *n->kids, _Alignof(struct dg_ynode *));
+  if (!n->kids) return yaml__oom(b);
+  memcpy(n->kids, b->kids + first, count * sizeof *n->kids);
+  n->n = n->cap = count;
   return 0;
 }
 
 static struct dg_ynode *yaml__node(struct ybuild *b, enum dg_ynode_type type)
 {
-  struct dg_ynode *n = yaml__alloc(&b->t->arena, sizeof *n);
+  struct dg_ynode *n = yaml__alloc_aligned(&b->t->arena, sizeof *n, _Alignof(struct dg_ynode));
   if (!n) return NULL;
   memset(n, 0, sizeof *n);
   n->type = type;
@@ -129,6 +189,7 @@ static int yaml__open(struct ybuild *b, enum dg_ynode_type type)
   if (!n) return yaml__oom(b);
   int rc = yaml__attach(b, n);
   if (rc) return rc;
+  b->first_kid[b->depth] = b->n_kids;
   b->stack[b->depth++] = n;
   return 0;
 }
@@ -424,7 +485,7 @@ static int yaml__scalar_text(struct ybuild *b, struct fy_token *tok, struct dg_y
     text = tok ? fy_token_get_text(tok, &len) : NULL;
     if (!text) len = 0;
   }
-  if (!(n->text = yaml__alloc(&b->t->arena, (own ? 2 * len : len) + 1))) return yaml__oom(b);
+  if (!(n->text = yaml__alloc_aligned(&b->t->arena, (own ? 2 * len : len) + 1, 1))) return yaml__oom(b);
   if (!own) {
     if (len) memcpy(n->text, text, len);
   } else if (style == FYSS_SINGLE_QUOTED) {
@@ -436,7 +497,8 @@ static int yaml__scalar_text(struct ybuild *b, struct fy_token *tok, struct dg_y
   }
   n->text[len] = '\0';
   n->len = len;
-  n->has_nul = len && memchr(n->text, '\0', len);
+  /* The text holds no NUL byte (yaml__check_text): only a "\0" escape makes one. */
+  n->has_nul = style == FYSS_DOUBLE_QUOTED && len && memchr(n->text, '\0', len);
   return 0;
 }
 
@@ -461,8 +523,7 @@ static int yaml__dispatch(struct ybuild *b, struct fy_event *e)
   case FYET_SEQUENCE_START: return yaml__open(b, DG_YSEQ);
   case FYET_MAPPING_END:
   case FYET_SEQUENCE_END:
-    if (b->depth) b->depth--;
-    return 0;
+    return yaml__close(b);
   case FYET_SCALAR: return yaml__scalar(b, e->scalar.value);
   case FYET_ALIAS:
     return yaml__fail(b, b->line, b->col, "YAML aliases are not supported; repeat the value");
@@ -563,6 +624,7 @@ int dg_yaml_parse(const char *name, const char *buf, size_t len, struct dg_ytree
   if (!rc && fy_parser_get_stream_error(p)) rc = yaml__syntax_error(&b, diag);
   if (p) fy_parser_destroy(p);
   fy_diag_destroy(diag);
+  free(b.kids);
   t->root = b.root;
   return rc;
 }

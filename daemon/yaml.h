@@ -13,15 +13,16 @@
 
 enum dg_ynode_type { DG_YSCALAR = 1, DG_YSEQ, DG_YMAP };
 
+/* 40 bytes: a large configuration has millions of nodes. */
 struct dg_ynode {
-  enum dg_ynode_type type;
-  int line, col;          /* 1-based */
+  uint8_t type;           /* enum dg_ynode_type */
   bool plain;             /* unquoted scalar (may mean null) */
   bool has_nul;           /* scalar text contains a NUL character */
+  int line, col;          /* 1-based */
+  uint32_t len;           /* of text */
   char *text;             /* scalar text, NUL-terminated */
-  size_t len;
   struct dg_ynode **kids; /* sequence items; mapping keys and values interleaved */
-  size_t n, cap;
+  uint32_t n, cap;
 };
 
 struct dg_yaml_chunk;

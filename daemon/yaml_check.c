@@ -53,19 +53,34 @@ int dg_yc_oom(struct dg_ycheck *y)
   return -ENOMEM;
 }
 
+/* Appends `len` bytes of `s` to the key path, truncated to fit (these run for every node of a
+ * configuration, so without printf). */
+static void ycheck__path_append(struct dg_ycheck *y, const char *s, size_t len)
+{
+  size_t room = sizeof y->path - 1 - y->plen;
+  if (len > room) len = room;
+  memcpy(y->path + y->plen, s, len);
+  y->plen += len;
+  y->path[y->plen] = '\0';
+}
+
 size_t dg_yc_path_key(struct dg_ycheck *y, const char *key)
 {
   size_t old = y->plen;
-  int n = snprintf(y->path + old, sizeof y->path - old, "%s%s", old ? "." : "", key);
-  y->plen = n < 0 || (size_t)n >= sizeof y->path - old ? sizeof y->path - 1 : old + (size_t)n;
+  if (old) ycheck__path_append(y, ".", 1);
+  ycheck__path_append(y, key, strlen(key));
   return old;
 }
 
 size_t dg_yc_path_index(struct dg_ycheck *y, size_t i)
 {
+  char buf[24], *p = buf + sizeof buf;
   size_t old = y->plen;
-  int n = snprintf(y->path + old, sizeof y->path - old, "[%zu]", i);
-  y->plen = n < 0 || (size_t)n >= sizeof y->path - old ? sizeof y->path - 1 : old + (size_t)n;
+  *--p = ']';
+  do *--p = (char)('0' + i % 10);
+  while ((i /= 10));
+  *--p = '[';
+  ycheck__path_append(y, p, (size_t)(buf + sizeof buf - p));
   return old;
 }
 
@@ -341,7 +356,7 @@ int dg_yc_map(struct dg_ycheck *y, const struct dg_ynode *n, const struct dg_yfi
     const struct dg_ynode *key = n->kids[k], *val = n->kids[k + 1];
     if (key->type != DG_YSCALAR || key->has_nul) return dg_yc_fail(y, key, "expected a plain key");
     size_t i = 0;
-    while (i < nf && strcmp(f[i].key, key->text) != 0) i++;
+    while (i < nf && (f[i].key[0] != key->text[0] || strcmp(f[i].key, key->text) != 0)) i++;
     if (i == nf) return ycheck__unknown_key(y, key, f, nf);
     if (s->key[i]) return dg_yc_fail(y, key, "duplicate key '%s'", f[i].key);
     s->key[i] = key;

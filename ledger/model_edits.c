@@ -10,6 +10,8 @@
 static const char *const model_edits__sql_all =
   "SELECT id, op, kind, entity, parent, body FROM model_edits ORDER BY id";
 
+static const char *const model_edits__sql_count = "SELECT count(*) FROM model_edits";
+
 static char *model_edits__dup(const char *s)
 {
   return s ? strdup(s) : NULL;
@@ -63,6 +65,16 @@ int model_edits_read(struct store_conn *c, struct model_edits *m)
   if (!err && rc != SQLITE_DONE) err = -EIO;
   sqlite3_reset(st);
   return err;
+}
+
+int model_edits_count(struct store_conn *c, size_t *n)
+{
+  sqlite3_stmt *st = store_stmt(c, model_edits__sql_count);
+  if (!st) return -EIO;
+  int rc = sqlite3_step(st) == SQLITE_ROW ? 0 : -EIO;
+  if (!rc) *n = (size_t)sqlite3_column_int64(st, 0);
+  sqlite3_reset(st);
+  return rc;
 }
 
 int model_edits_load(struct store_conn *c, const char *path, const struct config_edit *extra, struct dg_config **out,

@@ -19,6 +19,8 @@ struct model_edits {
 
 /* Appends every journal row, in id order, to `m`. 0 or negative. */
 int model_edits_read(struct store_conn *c, struct model_edits *m);
+/* The number of journal rows in *n. 0 or -EIO. */
+int model_edits_count(struct store_conn *c, size_t *n);
 /* Appends a copy of `e`. 0 or -ENOMEM. */
 int model_edits_add(struct model_edits *m, const struct config_edit *e);
 void model_edits_free(struct model_edits *m);

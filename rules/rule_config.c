@@ -47,7 +47,7 @@ static int rule_config__stages(struct dg_ycheck *y, const struct dg_ynode *n, vo
   struct dg_rule *r = obj;
   if (n->type != DG_YSEQ) return dg_yc_fail(y, n, "expected a sequence of 1 to %d stages", DG_MAX_STAGES);
   if (n->n < 1 || n->n > DG_MAX_STAGES)
-    return dg_yc_fail(y, n, "expected 1 to %d stages, got %zu", DG_MAX_STAGES, n->n);
+    return dg_yc_fail(y, n, "expected 1 to %d stages, got %zu", DG_MAX_STAGES, (size_t)n->n);
   for (size_t i = 0; i < n->n; i++) {
     size_t mark = dg_yc_path_index(y, i);
     int rc = rule_config__stage(y, n->kids[i], r, i);
@@ -285,7 +285,7 @@ static int rule_config__vote_rule(struct dg_ycheck *y, const struct dg_ynode *n,
   if (s->val[RU_STAGES]) return dg_yc_failk(y, s->val[RU_STAGES], "stages", "a vote rule has no stages");
   if (!s->val[RU_K]) return dg_yc_fail(y, n, "a vote rule needs 'k'");
   if (!s->val[RU_PRIORITY]) return dg_yc_fail(y, n, "a vote rule needs 'priority'");
-  if (r->vote_k > pts->n) return dg_yc_failk(y, s->val[RU_K], "k", "k (%u) exceeds the number of points (%zu)", r->vote_k, pts->n);
+  if (r->vote_k > pts->n) return dg_yc_failk(y, s->val[RU_K], "k", "k (%u) exceeds the number of points (%zu)", r->vote_k, (size_t)pts->n);
   int rc = rule_config__vote_inputs(y, pts, r);
   if (!rc) rc = rule_config__vote_limits(y, n, r, s);
   if (rc) return rc;

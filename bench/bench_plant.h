@@ -1,0 +1,49 @@
+/* The plant the benches load: n MQTT points on 100 units (n a multiple of 100), one measure per
+ * point, one monitored high rule per point (limit BENCH_PLANT_LIMIT, deadband
+ * BENCH_PLANT_DEADBAND) and, with two_rules, a low rule too; one webhook channel for every
+ * priority. Static: include once per bench program. */
+#ifndef DG_BENCH_PLANT_H
+#define DG_BENCH_PLANT_H
+
+#include <errno.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#define BENCH_PLANT_LIMIT 80.0
+#define BENCH_PLANT_DEADBAND 2.0
+
+/* n points on 100 units, one monitored high rule per point and, with two_rules, a low rule too. */
+static int bench_plant_write(const char *path, uint16_t mqtt_port, uint16_t sink_port, int qos, int n, int two_rules)
+{
+  FILE *f = fopen(path, "w");
+  if (!f) return -errno;
+  fprintf(f, "site: {code: \"410700-0001\", name: bench}\n"
+             "daemon: {http: {listen: 127.0.0.1, port: 0}, history_flush: 1s}\n"
+             "persons:\n  - {id: li, name: 李主任, roles: [workshop_director]}\n"
+             "hazard_sources:\n  - id: HS01\n    name: bench\n    type: 储罐\n    units:\n");
+  for (int u = 0; u < 100; u++) {
+    fprintf(f, "      - id: U%03d\n        name: unit %d\n        responsible: {dept: d, person: li}\n"
+               "        events:\n          - id: E%03d\n            name: e\n            accident_type: 中毒和窒息\n"
+               "            lec: {l: 1, e: 1, c: 1}\n            measures:\n", u, u, u);
+    for (int m = 0; m < n / 100; m++)
+      fprintf(f, "              - {id: M%06d, desc: m, classify: \"1-4\", data_src: 1}\n", u * (n / 100) + m);
+  }
+  fprintf(f, "mqtt:\n  - {id: main, uri: \"tcp://127.0.0.1:%u\", client_id: bench-dualguard, qos: %d}\npoints:\n",
+          mqtt_port, qos);
+  for (int i = 0; i < n; i++)
+    fprintf(f, "  - {id: P%06d, unit_id: U%03d, driver: mqtt.main, topic: bench/p/%d, path: value, ts_path: ts}\n", i,
+            i / (n / 100), i);
+  fprintf(f, "rules:\n");
+  for (int i = 0; i < n; i++) {
+    fprintf(f, "  - {id: R%06d, type: high, point: P%06d, measure: M%06d, deadband: %g,"
+               " stages: [{name: H, limit: %g, priority: high}]}\n", i, i, i, BENCH_PLANT_DEADBAND, BENCH_PLANT_LIMIT);
+    if (two_rules)
+      fprintf(f, "  - {id: L%06d, type: low, point: P%06d, deadband: 1, stages: [{name: L, limit: 5, priority: low}]}\n",
+              i, i);
+  }
+  fprintf(f, "channels:\n  - {id: sink, type: webhook, url: \"http://127.0.0.1:%u/hook\", timeout: 5s, expire: 1h}\n"
+             "policies:\n  - {id: all, priorities: [low, medium, high, critical], channels: [sink]}\n", sink_port);
+  return fclose(f) ? -errno : 0;
+}
+
+#endif
