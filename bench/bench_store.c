@@ -2,12 +2,14 @@
  *
  *   bench_store [dir]   (default: a fresh directory under /var/tmp, removed afterwards)
  *
- * 1. samples: jobs of 1000 inserted rows each, one job in flight (1000 rows per transaction).
+ * 1. samples: jobs of 1000 inserted rows each, one job in flight (1000 rows per transaction),
+ *    into the history database beside the main one (its own writer), as the daemon stores them.
  * 2. transitions, one at a time: single-row durable jobs, each submitted after the previous
  *    one's done (one fsync per job with synchronous=FULL).
  * 3. transitions, burst: the same jobs all submitted at once, so the writer groups them.
  * 4. transitions under load: one transition every 2 ms while sample batches stream without
- *    pause; latency from submit to done (commit acknowledged on the loop thread). */
+ *    pause into the history database; latency from submit to done (commit acknowledged on the
+ *    loop thread). */
 #include <dirent.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -188,7 +190,7 @@ static int cmp_double(const void *a, const void *b)
 
 static void run_under_load(uv_loop_t *loop, struct store *s)
 {
-  struct load l = {.samples = {.store = s, .next = 10 * SAMPLE_ROWS, .limit = INT64_MAX, .chain = 1},
+  struct load l = {.samples = {.store = store_history(s), .next = 10 * SAMPLE_ROWS, .limit = INT64_MAX, .chain = 1},
     .transitions = {.store = s, .next = 10 * TRANSITIONS, .limit = 11 * TRANSITIONS},
     .until = now_s() + 3.0};
   n_latencies = 0;
@@ -252,7 +254,7 @@ int main(int argc, char **argv)
   }
   printf("database: %s (WAL, synchronous=FULL)\n", path);
 
-  store_submit(s, exec_work, NULL, (void *)SQL_SETUP);
+  store_submit(store_history(s), exec_work, NULL, (void *)SQL_SETUP);
   store_wait_idle(s);
   double t0, t;
   int failed = 0;
@@ -260,7 +262,7 @@ int main(int argc, char **argv)
   static const char *const phases[] = {"text point keys (before)", "integer point ids"};
   for (int ph = 0; ph < 4; ph++) {
     text_keys = ph % 2 == 0;
-    struct bench b = {.store = s, .limit = SAMPLE_ROWS, .chain = 1};
+    struct bench b = {.store = store_history(s), .limit = SAMPLE_ROWS, .chain = 1};
     t0 = now_s();
     sample_submit(&b);
     run_until(&loop, &b, b.limit);
