@@ -1033,6 +1033,11 @@ fail:
 
 static void store__ran(void *arg, int rc) { *(int *)arg = rc; }
 
+static int store__carry_drop(struct store_conn *c, void *arg)
+{
+  return sqlite3_exec(c->db, "DROP TABLE history_carry_rows; DROP TABLE history_carry_ids", NULL, NULL, NULL);
+}
+
 /* One job through the writer, waited for: for the loop thread at open. 0 or negative. */
 static int store__run_now(struct store *s, store_work_fn work)
 {
@@ -1048,6 +1053,7 @@ static int store__run_now(struct store *s, store_work_fn work)
 int store_open(struct store **out, uv_loop_t *loop, const char *path, char *err, size_t errlen)
 {
   const struct store_schema main_schema = {store_migrations, store_n_migrations, "dg-store"};
+  const struct store_schema history_schema = {store_history_migrations, store_history_n_migrations, "dg-history"};
   char hpath[4096];
   *out = NULL;
   int rc = store_history_path(path, hpath, sizeof hpath);
@@ -1057,13 +1063,13 @@ int store_open(struct store **out, uv_loop_t *loop, const char *path, char *err,
   }
   struct store *s = NULL;
   if ((rc = store_open_schema(&s, loop, path, &main_schema, err, errlen))) return rc;
-  if ((rc = store_open_schema(&s->history, loop, hpath, &store_history_schema, err, errlen))) goto fail;
+  if ((rc = store_open_schema(&s->history, loop, hpath, &history_schema, err, errlen))) goto fail;
   if (store_history_attach(s->rconn.db, hpath) != SQLITE_OK) {
     rc = store__sql_fail(s->rconn.db, hpath, "attaching: ", err, errlen);
     goto fail;
   }
   if ((rc = store_history_carry(path, hpath, err, errlen)) < 0) goto fail;
-  if (rc && (rc = store__run_now(s, store_history_carry_drop))) {
+  if (rc && (rc = store__run_now(s, store__carry_drop))) {
     store__set_err(err, errlen, "%s: dropping the history carried over: %s", path, strerror(-rc));
     goto fail;
   }

@@ -14,7 +14,7 @@
 
 /* No index on ts_ms: retention prunes point by point through (point, ts_ms), and an index on
  * time alone would take an insert at a scattered place for every row. */
-static const char *const store_history__migrations[] = {
+const char *const store_history_migrations[] = {
   "CREATE TABLE point_ids (id INTEGER PRIMARY KEY, name TEXT NOT NULL UNIQUE);"
   "CREATE TABLE sample_rows ("
   "  point INTEGER NOT NULL REFERENCES point_ids(id), ts_ms INTEGER NOT NULL, value REAL, quality INTEGER NOT NULL);"
@@ -31,8 +31,7 @@ static const char *const store_history__migrations[] = {
   " END;",
 };
 
-const struct store_schema store_history_schema = {
-  store_history__migrations, sizeof store_history__migrations / sizeof store_history__migrations[0], "dg-history"};
+const unsigned store_history_n_migrations = sizeof store_history_migrations / sizeof store_history_migrations[0];
 
 int store_history_path(const char *db, char *out, size_t len)
 {
@@ -138,8 +137,3 @@ out:
   return rc != SQLITE_OK ? -EIO : tables ? 1 : 0;
 }
 
-int store_history_carry_drop(struct store_conn *c, void *arg)
-{
-  return sqlite3_exec(store_conn_db(c), "DROP TABLE history_carry_rows; DROP TABLE history_carry_ids", NULL, NULL,
-                      NULL);
-}
