@@ -9,9 +9,10 @@
 
 struct history_row {
   uint32_t point;
-  uint8_t quality;
+  uint32_t seq;    /* position in its flush: keeps arrival order among equal times */
   double value;
   int64_t ts_ms;
+  uint8_t quality;
 };
 
 void history_init(struct history *h, struct store *store, uint64_t *stored)
@@ -55,7 +56,8 @@ void history_add(struct history *h, const struct dg_config *cfg, struct history_
     h->rows = rows;
     h->cap = cap;
   }
-  h->rows[h->n++] = (struct history_row){s->point, s->quality, s->value, s->ts_ms};
+  h->rows[h->n] = (struct history_row){s->point, (uint32_t)h->n, s->value, s->ts_ms, s->quality};
+  h->n++;
   mark->value = s->value;
   mark->ts_ms = s->ts_ms;
   mark->quality = s->quality;
@@ -125,14 +127,16 @@ static void history__register_done(void *arg, int rc)
   history__ids_release(ids);
 }
 
-/* Rows in index order, (point id, time): consecutive inserts land in the same leaf of the
- * (point, ts_ms) index, so a batch dirties about one page per point instead of one per row. */
+/* Rows in index order, (point id, time, arrival): consecutive inserts land in the same leaf of
+ * the (point, ts_ms) index, so a batch dirties about one page per point instead of one per row;
+ * a point's samples of one time keep their order of arrival (rowid order). */
 static int history__row_cmp(const void *x, const void *y, void *ids_arg)
 {
   const struct history_row *a = x, *b = y;
   const int64_t *id = ids_arg;
   if (id[a->point] != id[b->point]) return id[a->point] < id[b->point] ? -1 : 1;
-  return (a->ts_ms > b->ts_ms) - (a->ts_ms < b->ts_ms);
+  if (a->ts_ms != b->ts_ms) return a->ts_ms < b->ts_ms ? -1 : 1;
+  return (a->seq > b->seq) - (a->seq < b->seq);
 }
 
 /* Retention, point by point through the (point, ts_ms) index. */

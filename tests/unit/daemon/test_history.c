@@ -1,6 +1,7 @@
 /* History under a stalled store: at most HISTORY_MAX_BACKLOG_ROWS rows wait for the writer, the
  * rest are dropped and counted, and once the writer moves again every row handed to it is
- * stored. Real store on a temporary database; the writer is stalled by a job that waits. */
+ * stored. The order a flush is written in. Real store on a temporary database; the writer is
+ * stalled by a job that waits. */
 #include <pthread.h>
 #include <setjmp.h>
 #include <stdarg.h>
@@ -93,10 +94,59 @@ static void test_backlog_bounded_while_the_store_stalls(void **state)
   assert_int_equal(system(cmd), 0);
 }
 
+/* A flush is written sorted by point and time (for the index), yet a point's samples of one time
+ * keep their order of arrival, and every row is stored once. */
+static void test_flush_keeps_arrival_order_within_a_time(void **state)
+{
+  (void)state;
+  char dir[] = "/tmp/dg-history-XXXXXX", db[64], err[256];
+  assert_non_null(mkdtemp(dir));
+  snprintf(db, sizeof db, "%s/dg.db", dir);
+  uv_loop_t loop;
+  assert_int_equal(uv_loop_init(&loop), 0);
+  struct store *store;
+  assert_int_equal(store_open(&store, &loop, db, err, sizeof err), 0);
+  struct dg_point points[2] = {{.id = "P1"}, {.id = "P2"}};
+  struct dg_config cfg = {.points = points, .n_points = 2};
+  uint64_t stored = 0;
+  struct history h;
+  history_init(&h, store, &stored);
+  struct history_mark marks[2] = {{0}};
+  const int64_t now = dg_wall_ms();
+  /* P2 then P1 interleaved, times out of order, and P1 five times within one millisecond. */
+  const struct {
+    uint32_t point;
+    int64_t dt;
+  } in[] = {{1, 5}, {0, 3}, {1, 1}, {0, 3}, {0, 3}, {0, 0}, {0, 3}, {1, 2}, {0, 3}};
+  for (size_t i = 0; i < sizeof in / sizeof in[0]; i++) {
+    struct dg_sample s = {.point = in[i].point, .quality = DG_Q_GOOD, .value = (double)i, .ts_ms = now + in[i].dt};
+    history_add(&h, &cfg, &marks[in[i].point], &s);
+  }
+  history_flush(&h, &cfg);
+  assert_int_equal(store_wait_idle(store), 0);
+  assert_int_equal(stored, 9);
+  sqlite3_stmt *st;
+  assert_int_equal(sqlite3_prepare_v2(store_conn_db(store_reader(store)),
+                                      "SELECT group_concat(value, ' ') FROM (SELECT value FROM samples"
+                                      " ORDER BY rowid)", -1, &st, NULL), SQLITE_OK);
+  assert_int_equal(sqlite3_step(st), SQLITE_ROW);
+  /* P1 by time (0 at +0, then 1 3 4 6 8 at +3 as they came), then P2 by time. */
+  assert_string_equal((const char *)sqlite3_column_text(st, 0), "5.0 1.0 3.0 4.0 6.0 8.0 2.0 7.0 0.0");
+  sqlite3_finalize(st);
+  history_free(&h);
+  store_close(store);
+  uv_run(&loop, UV_RUN_DEFAULT);
+  assert_int_equal(uv_loop_close(&loop), 0);
+  char cmd[96];
+  snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
+  assert_int_equal(system(cmd), 0);
+}
+
 int main(void)
 {
   const struct CMUnitTest tests[] = {
     cmocka_unit_test(test_backlog_bounded_while_the_store_stalls),
+    cmocka_unit_test(test_flush_keeps_arrival_order_within_a_time),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }
