@@ -670,6 +670,7 @@ function init() {
   setInterval(updateFreshness, 1000);
   poll();
   startLive();
+  app.ready = true; /* handlers attached: the forms no longer submit to the server */
 }
 
 document.addEventListener('DOMContentLoaded', init);

@@ -36,7 +36,7 @@ def signed_in_page(workdir, cleanup, daemon, person, width, height, hash_):
     cleanup.append(b.close)
     b.resize(width, height)
     b.goto(f"http://127.0.0.1:{daemon.port}/?lang=zh#{hash_}")
-    wait_until(lambda: b.evaluate("typeof app === 'object' && !!document.getElementById('token-input')"), 15, "the page")
+    wait_until(lambda: b.evaluate("typeof app === 'object' && app.ready === true"), 15, "the page")
     b.evaluate(f"document.getElementById('token-input').value = {json.dumps(token)};"
                "document.getElementById('token-form').requestSubmit()")
     wait_until(lambda: b.evaluate("app.me && app.me.id") == person, 10, "signed in")

@@ -18,7 +18,7 @@ ROW = 'document.querySelector(\'#alarm-rows tr[data-rule="{}"]\')'
 def open_page(browser, daemon, token):
     browser.resize(1600, 1000)
     browser.goto(f"http://127.0.0.1:{daemon.port}/{LONG_POLL}#alarms")
-    wait_until(lambda: browser.evaluate("typeof app === 'object'"), 15, "the page")
+    wait_until(lambda: browser.evaluate("typeof app === 'object' && app.ready === true"), 15, "the page")
     browser.evaluate(f"document.getElementById('token-input').value = {json.dumps(token)};"
                      "document.getElementById('token-form').requestSubmit()")
     wait_until(lambda: browser.evaluate("!!app.lastOk && window.dgLive.open"), 20, "data loaded and the stream open")
