@@ -1068,11 +1068,10 @@ int store_open(struct store **out, uv_loop_t *loop, const char *path, char *err,
     rc = store__sql_fail(s->rconn.db, hpath, "attaching: ", err, errlen);
     goto fail;
   }
-  if ((rc = store_history_carry(path, hpath, err, errlen)) < 0) goto fail;
-  if (rc && (rc = store__run_now(s, store__carry_drop))) {
-    store__set_err(err, errlen, "%s: dropping the history carried over: %s", path, strerror(-rc));
-    goto fail;
-  }
+  /* Alarms do not wait for old history: a carry-over that fails is logged and tried again at the
+   * next start, its rows kept where they are. */
+  if (store_history_carry(path, hpath, err, errlen) == 1 && (rc = store__run_now(s, store__carry_drop)))
+    DG_ERR("store", "%s: history carried over, but its old copy not dropped: %s", path, strerror(-rc));
   *out = s;
   return 0;
 fail:

@@ -25,7 +25,7 @@ int store_history_attach(sqlite3 *db, const char *history_path);
  * to history_carry_rows/history_carry_ids: copies those rows into the history database (ids
  * and rowids kept, so running it again after a crash copies nothing twice). 1 when the main
  * database's copies are then to be dropped (by a job of the main store), 0 when there are
- * none, or negative with err saying why. */
+ * none, or negative with err saying why (logged; the rows stay where they are). */
 int store_history_carry(const char *db_path, const char *history_path, char *err, size_t errlen);
 
 #endif

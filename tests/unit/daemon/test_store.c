@@ -403,6 +403,23 @@ static void test_history_carry_over_runs_once(void **state)
   assert_int_equal(raw_int(f->db, "SELECT count(*) FROM sqlite_master WHERE name LIKE 'history_carry%'"), 0);
 }
 
+/* A history database that names an id otherwise: nothing is copied or dropped, and the daemon
+ * still opens (alarms do not wait for old history). */
+static void test_history_carry_over_refuses_a_clash(void **state)
+{
+  struct plant *f = *state;
+  close_store(f, open_store(f));
+  const char *h = history_db(f);
+  raw_exec(h, "INSERT INTO point_ids (id, name) VALUES (7, 'OTHER')");
+  raw_exec(f->db, "CREATE TABLE history_carry_ids (id INTEGER PRIMARY KEY, name TEXT);"
+                  "CREATE TABLE history_carry_rows (point INTEGER, ts_ms INTEGER, value REAL, quality INTEGER);"
+                  "INSERT INTO history_carry_ids VALUES (7, 'TT1');"
+                  "INSERT INTO history_carry_rows (point, ts_ms, value, quality) VALUES (7, 10, 1, 0)");
+  close_store(f, open_store(f));
+  assert_int_equal(raw_int(h, "SELECT count(*) FROM sample_rows"), 0);
+  assert_int_equal(raw_int(f->db, "SELECT count(*) FROM history_carry_rows"), 1);
+}
+
 static void test_newer_schema_refused_untouched(void **state)
 {
   struct plant *f = *state;
@@ -834,6 +851,7 @@ int main(void)
     cmocka_unit_test_setup_teardown(test_reopen_is_noop, setup, teardown),
     cmocka_unit_test_setup_teardown(test_old_history_carried_to_history_database, setup, teardown),
     cmocka_unit_test_setup_teardown(test_history_carry_over_runs_once, setup, teardown),
+    cmocka_unit_test_setup_teardown(test_history_carry_over_refuses_a_clash, setup, teardown),
     cmocka_unit_test_setup_teardown(test_newer_schema_refused_untouched, setup, teardown),
     cmocka_unit_test_setup_teardown(test_failing_migration_leaves_version_0, setup, teardown),
     cmocka_unit_test_setup_teardown(test_wal_required, setup, teardown),
