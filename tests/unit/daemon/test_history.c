@@ -40,16 +40,39 @@ static void stall_done(void *arg, int rc)
   assert_int_equal(rc, 0);
 }
 
+/* A real store on a database in a temporary directory, with its loop. */
+struct fixture {
+  char dir[32];
+  uv_loop_t loop;
+  struct store *store;
+};
+
+static void fixture_open(struct fixture *f)
+{
+  char db[64], err[256];
+  snprintf(f->dir, sizeof f->dir, "/tmp/dg-history-XXXXXX");
+  assert_non_null(mkdtemp(f->dir));
+  snprintf(db, sizeof db, "%s/dg.db", f->dir);
+  assert_int_equal(uv_loop_init(&f->loop), 0);
+  assert_int_equal(store_open(&f->store, &f->loop, db, err, sizeof err), 0);
+}
+
+static void fixture_close(struct fixture *f)
+{
+  store_close(f->store);
+  uv_run(&f->loop, UV_RUN_DEFAULT);
+  assert_int_equal(uv_loop_close(&f->loop), 0);
+  char cmd[96];
+  snprintf(cmd, sizeof cmd, "rm -rf %s", f->dir);
+  assert_int_equal(system(cmd), 0);
+}
+
 static void test_backlog_bounded_while_the_store_stalls(void **state)
 {
   (void)state;
-  char dir[] = "/tmp/dg-history-XXXXXX", db[64], err[256];
-  assert_non_null(mkdtemp(dir));
-  snprintf(db, sizeof db, "%s/dg.db", dir);
-  uv_loop_t loop;
-  assert_int_equal(uv_loop_init(&loop), 0);
-  struct store *store;
-  assert_int_equal(store_open(&store, &loop, db, err, sizeof err), 0);
+  struct fixture f;
+  fixture_open(&f);
+  struct store *store = f.store;
   struct gate g = {PTHREAD_MUTEX_INITIALIZER, PTHREAD_COND_INITIALIZER, 0};
   assert_int_equal(store_submit(store_history(store), stall_work, stall_done, &g), 0);
 
@@ -86,12 +109,7 @@ static void test_backlog_bounded_while_the_store_stalls(void **state)
   sqlite3_finalize(st);
 
   history_free(&h);
-  store_close(store);
-  uv_run(&loop, UV_RUN_DEFAULT);
-  assert_int_equal(uv_loop_close(&loop), 0);
-  char cmd[96];
-  snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
-  assert_int_equal(system(cmd), 0);
+  fixture_close(&f);
 }
 
 /* A flush is written sorted by point and time (for the index), yet a point's samples of one time
@@ -99,13 +117,9 @@ static void test_backlog_bounded_while_the_store_stalls(void **state)
 static void test_flush_keeps_arrival_order_within_a_time(void **state)
 {
   (void)state;
-  char dir[] = "/tmp/dg-history-XXXXXX", db[64], err[256];
-  assert_non_null(mkdtemp(dir));
-  snprintf(db, sizeof db, "%s/dg.db", dir);
-  uv_loop_t loop;
-  assert_int_equal(uv_loop_init(&loop), 0);
-  struct store *store;
-  assert_int_equal(store_open(&store, &loop, db, err, sizeof err), 0);
+  struct fixture f;
+  fixture_open(&f);
+  struct store *store = f.store;
   struct dg_point points[2] = {{.id = "P1"}, {.id = "P2"}};
   struct dg_config cfg = {.points = points, .n_points = 2};
   uint64_t stored = 0;
@@ -134,12 +148,7 @@ static void test_flush_keeps_arrival_order_within_a_time(void **state)
   assert_string_equal((const char *)sqlite3_column_text(st, 0), "5.0 1.0 3.0 4.0 6.0 8.0 2.0 7.0 0.0");
   sqlite3_finalize(st);
   history_free(&h);
-  store_close(store);
-  uv_run(&loop, UV_RUN_DEFAULT);
-  assert_int_equal(uv_loop_close(&loop), 0);
-  char cmd[96];
-  snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
-  assert_int_equal(system(cmd), 0);
+  fixture_close(&f);
 }
 
 int main(void)
