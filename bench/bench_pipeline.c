@@ -11,8 +11,8 @@
  * then prints, each against its target: the rate ratio, dualguard's own CPU per message (all
  * threads but paho's receive thread, from /proc), peak and current RSS, transitions and
  * webhooks. QoS 0 then QoS 1, each on a fresh database, then QoS 0 with every value below the limit (no
- * transition: the per-sample path alone). Usage: bench_pipeline [DAEMON]
- * (default: ../dualguardd next to this program); bench_pipeline --write-config FILE writes the
+ * transition: the per-sample path alone). Usage: bench_pipeline [DAEMON [--per-sample]]
+ * (default: ../dualguardd next to this program; --per-sample: the last pass only); bench_pipeline --write-config FILE writes the
  * configuration only (broker 1883, sink 8090) for profiling the daemon by hand. About a minute; figures only, no assertions. */
 #include <dirent.h>
 #include <errno.h>
@@ -330,8 +330,9 @@ int main(int argc, char **argv)
   printf("load at start: ");
   fflush(stdout);
   if (system("cat /proc/loadavg")) return 1;
-  int rc = run_qos(bin, port, sink, 0, value_of);
-  if (!rc) rc = run_qos(bin, port, sink, 1, value_of);
+  int per_sample_only = argc > 2 && strcmp(argv[2], "--per-sample") == 0;
+  int rc = per_sample_only ? 0 : run_qos(bin, port, sink, 0, value_of);
+  if (!rc && !per_sample_only) rc = run_qos(bin, port, sink, 1, value_of);
   if (!rc) {
     printf("QoS 0 again, every value below the limits (the per-sample path alone, no transition):\n");
     rc = run_qos(bin, port, sink, 0, value_below);
