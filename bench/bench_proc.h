@@ -82,28 +82,58 @@ static inline long rss_kb(pid_t pid, const char *field)
   return kb;
 }
 
-/* GET path as the token's holder (none: an open read from loopback); the body into buf. 0 or
- * negative. */
-static inline int http_get(uint16_t port, const char *token, const char *path, char *buf, size_t len)
+static inline int http__connect(uint16_t port)
 {
   int fd = socket(AF_INET, SOCK_STREAM, 0);
   struct sockaddr_in a = {.sin_family = AF_INET, .sin_port = htons(port), .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
-  if (fd < 0 || connect(fd, (struct sockaddr *)&a, sizeof a)) {
-    if (fd >= 0) close(fd);
-    return -EIO;
+  if (fd >= 0 && connect(fd, (struct sockaddr *)&a, sizeof a) == 0) return fd;
+  if (fd >= 0) close(fd);
+  return -1;
+}
+
+/* One exchange on fd: the body into buf (NUL-terminated). 1 when the connection can be used
+ * again (the answer had a Content-Length), 0 when it was read to its end, negative on error. */
+static inline int http__exchange(int fd, const char *req, size_t req_len, char *buf, size_t len)
+{
+  if (write(fd, req, req_len) != (ssize_t)req_len) return -EIO;
+  size_t have = 0;
+  char *body = NULL;
+  long want = -1;
+  ssize_t r = 1;
+  while (have + 1 < len && r > 0) {
+    if (body && want >= 0 && (long)(have - (size_t)(body - buf)) >= want) break;
+    if ((r = read(fd, buf + have, len - 1 - have)) > 0) have += (size_t)r;
+    buf[have] = 0;
+    if (!body && (body = strstr(buf, "\r\n\r\n"))) {
+      body += 4;
+      const char *cl = strcasestr(buf, "\r\ncontent-length:");
+      if (cl && cl < body) want = strtol(cl + 17, NULL, 10);
+    }
   }
+  if (!body || (want >= 0 && (long)(have - (size_t)(body - buf)) < want)) return -EIO;
+  memmove(buf, body, have - (size_t)(body - buf) + 1);
+  return want >= 0;
+}
+
+/* GET path as the token's holder (none: an open read from loopback); the body into buf. 0 or
+ * negative. The connection is kept for the next call to the same port: a poll then costs the
+ * daemon a request, not a new connection. */
+static inline int http_get(uint16_t port, const char *token, const char *path, char *buf, size_t len)
+{
+  static int fd = -1;
+  static uint16_t fd_port;
   char req[512], auth[160] = "";
   if (token && *token) snprintf(auth, sizeof auth, "Authorization: Bearer %s\r\n", token);
-  int n = snprintf(req, sizeof req, "GET %s HTTP/1.1\r\nHost: 127.0.0.1:%u\r\n%sConnection: close\r\n\r\n", path,
-                   port, auth);
-  size_t have = 0;
-  if (write(fd, req, (size_t)n) == n) {
-    ssize_t r;
-    while (have + 1 < len && (r = read(fd, buf + have, len - 1 - have)) > 0) have += (size_t)r;
+  int n = snprintf(req, sizeof req, "GET %s HTTP/1.1\r\nHost: 127.0.0.1:%u\r\n%s\r\n", path, port, auth);
+  for (int attempt = 0; attempt < 2; attempt++) {
+    if (fd >= 0 && fd_port != port) close(fd), fd = -1;
+    if (fd < 0 && (fd = http__connect(port)) < 0) return -EIO;
+    fd_port = port;
+    int rc = http__exchange(fd, req, (size_t)n, buf, len);
+    if (rc <= 0) close(fd), fd = -1;
+    if (rc >= 0) return 0;
   }
-  close(fd);
-  buf[have] = 0;
-  return have ? 0 : -EIO;
+  return -EIO;
 }
 
 static inline double json_num(const char *body, const char *key)
