@@ -582,11 +582,15 @@ struct ledger_watch__task {
   int64_t start_ms, due_ms;
   char posts[256];              /* the assignment stored with the task (task_assign.h) */
   const char *person;
+  size_t index;                 /* the measure's number in the pass (task_cache) */
+  uint64_t key;
 };
 
 struct ledger_watch__task_job {
   struct ledger_watch__task *t;
   size_t n;
+  struct ledger_watch *w;
+  const struct dg_config *cfg;  /* in force when the pass ran */
 };
 
 /* The anchor of the measure's current cycle (?2 ?3): the first task of the latest run of tasks
@@ -631,6 +635,8 @@ static void ledger_watch__task_done(void *arg, int rc)
   struct ledger_watch__task_job *j = arg;
   if (rc) DG_LOG_RL(DG_LOG_ERR, "ledger", "%zu inspection task(s) not created (rc %d)", j->n, rc);
   else DG_INFO("ledger", "%zu inspection task(s) created", j->n);
+  for (size_t i = 0; !rc && j->w->tasks.cfg == j->cfg && i < j->n; i++)
+    task_cache_set(&j->w->tasks, j->t[i].index, j->t[i].key, j->t[i].due_ms);
   free(j->t);
   free(j);
 }
@@ -683,7 +689,10 @@ static int ledger_watch__task_check(struct ledger_watch *w, const struct dg_meas
   int64_t exists_until = 0;
   int due = rc ? rc : ledger_watch__task_due(w, m, now_ms, &j->t[j->n], &exists_until);
   if (due < 0) return due;
-  j->n += (size_t)due;
+  if (due) {
+    j->t[j->n].index = i;
+    j->t[j->n++].key = key;
+  }
   if (exists_until) task_cache_set(&w->tasks, i, key, exists_until);
   return 0;
 }
@@ -695,6 +704,7 @@ int ledger_watch_inspections(struct ledger_watch *w, int64_t now_ms)
   size_t cap = 0, i = 0;
   int rc = j ? 0 : -ENOMEM;
   task_cache_follow(&w->tasks, cfg);
+  if (j) *j = (struct ledger_watch__task_job){.w = w, .cfg = cfg};
   for (size_t s = 0; !rc && s < cfg->n_sources; s++)
     for (size_t u = 0; !rc && u < cfg->sources[s].n_units; u++)
       for (size_t e = 0; !rc && e < cfg->sources[s].units[u].n_events; e++) {

@@ -1,12 +1,12 @@
 /* task_cache — which measures already have their inspection task for the current period.
  *
  * The minute's task pass asks the database, per measure, whether the task of the period
- * containing now exists. Once it does, nothing changes for that measure until the period ends:
- * the cache remembers that end, and the pass skips the measure until then. An entry is keyed by
- * what decides the period (the measure's id, cycle, data source and work-day rule), and the
- * whole cache is dropped when the configuration in force changes, so an edited cycle is asked
- * about again at once. Tasks are only ever added for a period, never removed, so a remembered
- * "exists" cannot turn false.
+ * containing now exists. Once it does (found, or created by the pass), nothing changes for that
+ * measure until the period ends: the cache remembers that end, and the pass skips the measure
+ * until then. An entry is keyed by what decides the period (the measure's id, cycle, data
+ * source and work-day rule), and the whole cache is dropped when the configuration in force
+ * changes, so an edited cycle is asked about again at once. Tasks are only ever added for a
+ * period, never removed, so a remembered "exists" cannot turn false.
  *
  * Owned by the ledger watch; loop thread only. */
 #ifndef DG_TASK_CACHE_H
