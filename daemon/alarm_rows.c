@@ -52,14 +52,9 @@ static const char *const alarm_rows__sql_load =
   " ack_comment, ack_ms, activations, shelved_until_ms, shelve_reason FROM alarms";
 static const char *const alarm_rows__sql_next_journal = "SELECT COALESCE(MAX(id), 0) + 1 FROM alarm_journal";
 
-struct alarm_rows__ensure {
-  const struct dg_config *cfg;
-  int rc;
-};
-
 static int alarm_rows__ensure_work(struct store_conn *c, void *arg)
 {
-  const struct dg_config *cfg = ((struct alarm_rows__ensure *)arg)->cfg;
+  const struct dg_config *cfg = ((struct alarm_rows_job *)arg)->cfg;
   int64_t now = dg_wall_ms();
   for (size_t i = 0; i < cfg->n_rules; i++) {
     const struct dg_rule *r = &cfg->rules[i];
@@ -76,7 +71,12 @@ static int alarm_rows__ensure_work(struct store_conn *c, void *arg)
   return SQLITE_OK;
 }
 
-static void alarm_rows__ensure_done(void *arg, int rc) { ((struct alarm_rows__ensure *)arg)->rc = rc; }
+static void alarm_rows__ensure_done(void *arg, int rc)
+{
+  struct alarm_rows_job *job = arg;
+  job->rc = rc;
+  job->done = true;
+}
 
 static char *alarm_rows__col_dup(sqlite3_stmt *st, int i)
 {
@@ -116,16 +116,31 @@ static void alarm_rows__restore_row(struct alarm *alarms, struct rule_state *rul
   rules[r->index].pending = (int8_t)a->stage;
 }
 
-int alarm_rows_load(struct store *store, const struct dg_config *cfg, struct alarm *alarms, struct rule_state *rules,
+int alarm_rows_ensure(struct store *store, const struct dg_config *cfg, struct alarm_rows_job *job)
+{
+  *job = (struct alarm_rows_job){cfg, SQLITE_ERROR, false};
+  if (!store_submit(store, alarm_rows__ensure_work, alarm_rows__ensure_done, job)) return 0;
+  job->done = true;
+  return -EIO;
+}
+
+void alarm_rows_wait(struct store *store, struct alarm_rows_job *job)
+{
+  if (!job->done) store_wait_idle(store);
+}
+
+int alarm_rows_load(struct store *store, struct alarm_rows_job *job, struct alarm *alarms, struct rule_state *rules,
                     const uint8_t *fresh, int64_t *next_journal_id)
 {
-  struct alarm_rows__ensure ensure = {cfg, 1};
-  if (store_submit(store, alarm_rows__ensure_work, alarm_rows__ensure_done, &ensure)) return -EIO;
-  store_wait_idle(store);
-  if (ensure.rc) return -EIO;
-  int rc;
-  uint32_t *idx = alarm_rows_rule_index(cfg);
+  const struct dg_config *cfg = job->cfg;
+  uint32_t *idx = alarm_rows_rule_index(cfg); /* sorted while the writer works */
+  alarm_rows_wait(store, job);
   if (!idx) return -ENOMEM;
+  if (job->rc) {
+    free(idx);
+    return -EIO;
+  }
+  int rc;
   struct store_conn *c = store_reader(store);
   sqlite3_stmt *st = store_stmt(c, alarm_rows__sql_load);
   int err = st ? 0 : -EIO;
