@@ -72,6 +72,7 @@ static void ysplit__parse(struct ysplit_part *w)
 
 static void *ysplit__thread(void *arg)
 {
+  pthread_setname_np(pthread_self(), "dg-yaml");
   ysplit__parse(arg);
   return NULL;
 }
