@@ -4,6 +4,8 @@
 #include <pthread.h>
 #include <string.h>
 
+size_t dg_yaml_split_min = DG_YAML_SPLIT_MIN;
+
 /* One part of the text and what its parse gave. */
 struct ysplit_part {
   const char *name, *buf;
@@ -127,5 +129,5 @@ int dg_yaml_parse_split(const char *name, const char *buf, size_t len, size_t mi
 
 int dg_yaml_parse(const char *name, const char *buf, size_t len, struct dg_ytree *t, char *err, size_t errlen)
 {
-  return dg_yaml_parse_split(name, buf, len, DG_YAML_SPLIT_MIN, t, err, errlen, NULL);
+  return dg_yaml_parse_split(name, buf, len, dg_yaml_split_min, t, err, errlen, NULL);
 }

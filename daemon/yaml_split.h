@@ -14,8 +14,10 @@
 #include <stdbool.h>
 #include <stdint.h>
 
-/* Below this size the text is parsed in one piece by dg_yaml_parse. */
+/* Below dg_yaml_split_min bytes (DG_YAML_SPLIT_MIN unless a test changes it before parsing)
+ * dg_yaml_parse reads the text in one piece. */
 #define DG_YAML_SPLIT_MIN ((size_t)4 << 20)
+extern size_t dg_yaml_split_min;
 
 /* dg_yaml_parse, split when `len` >= `min_len` and the text allows it; *split (may be NULL)
  * says whether the tree came from two parts. */

@@ -7,6 +7,7 @@
 #include <stdint.h>
 #include <cmocka.h>
 
+#include <dirent.h>
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -164,6 +165,70 @@ static void test_every_line_made_bad(void **state)
   assert_true(cuts > good / 2);
 }
 
+/* Loads `path` with its text parsed in one piece, then cut: same error, or same model. */
+static bool load_both(const char *path)
+{
+  struct dg_config *one = NULL, *two = NULL;
+  char err1[512] = "", err2[512] = "";
+  dg_yaml_split_min = SIZE_MAX;
+  int rc1 = config_load(path, &one, err1, sizeof err1);
+  dg_yaml_split_min = 0;
+  int rc2 = config_load(path, &two, err2, sizeof err2);
+  dg_yaml_split_min = DG_YAML_SPLIT_MIN;
+  if (rc1 != rc2 || strcmp(err1, err2)) print_error("%s\none piece: %d %s\ncut: %d %s\n", path, rc1, err1, rc2, err2);
+  assert_int_equal(rc1, rc2);
+  assert_string_equal(err1, err2);
+  if (!rc1) {
+    assert_int_equal(one->n_sources, two->n_sources);
+    assert_int_equal(one->n_persons, two->n_persons);
+    assert_int_equal(one->n_points, two->n_points);
+    for (size_t i = 0; i < one->n_points; i++) assert_string_equal(one->points[i].id, two->points[i].id);
+    assert_int_equal(one->n_rules, two->n_rules);
+    for (size_t i = 0; i < one->n_rules; i++) {
+      assert_string_equal(one->rules[i].id, two->rules[i].id);
+      assert_int_equal(one->rules[i].n_stages, two->rules[i].n_stages);
+      assert_int_equal(!one->rules[i].point, !two->rules[i].point);
+      if (one->rules[i].point) assert_string_equal(one->rules[i].point->id, two->rules[i].point->id);
+    }
+    assert_int_equal(one->n_channels, two->n_channels);
+  }
+  config_free(one);
+  config_free(two);
+  /* Whether the cut was made: the text parses, so its parts did, or the fallback ran. */
+  FILE *f = fopen(path, "rb");
+  assert_non_null(f);
+  static char text[1 << 20];
+  size_t len = fread(text, 1, sizeof text, f);
+  fclose(f);
+  struct dg_ytree t;
+  bool split = false;
+  dg_yaml_parse_split(path, text, len, 0, &t, err1, sizeof err1, &split);
+  dg_yaml_free(&t);
+  return split;
+}
+
+/* Every configuration of the test data (most with one error, at a known place) and the demo
+ * plant load alike whether their text was cut or not. */
+static void test_configs_load_alike(void **state)
+{
+  const char *dir = DG_TEST_DATA "/config";
+  DIR *dp = opendir(dir);
+  assert_non_null(dp);
+  size_t files = 0, cuts = 0;
+  char path[1024];
+  for (struct dirent *e; (e = readdir(dp));) {
+    size_t n = strlen(e->d_name);
+    if (n < 6 || strcmp(e->d_name + n - 5, ".yaml")) continue;
+    snprintf(path, sizeof path, "%s/%s", dir, e->d_name);
+    cuts += load_both(path);
+    files++;
+  }
+  closedir(dp);
+  assert_true(load_both(DG_SOURCE_DIR "/examples/demo-plant.yaml"));
+  assert_true(files > 40);
+  assert_true(cuts > files / 2);
+}
+
 /* A configuration large enough for dg_yaml_parse to cut it: the plant loads, and an error in
  * the second part names its line and column in the whole file. */
 static char *big_config(int n, const char *last_point, size_t *len)
@@ -214,6 +279,7 @@ int main(void)
     cmocka_unit_test(test_cut_texts),
     cmocka_unit_test(test_uncut_texts),
     cmocka_unit_test(test_every_line_made_bad),
+    cmocka_unit_test(test_configs_load_alike),
     cmocka_unit_test(test_large_text_is_cut),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
