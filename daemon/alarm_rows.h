@@ -13,14 +13,17 @@
 #include "rule.h"
 #include "store.h"
 
-/* Making sure every rule of `cfg` has its row, on the store's writer: started by
- * alarm_rows_ensure so the caller can prepare its arrays meanwhile, then waited for by
- * alarm_rows_load (or alarm_rows_wait when the caller gives up). The job is the caller's and
- * must stay in place until then; the writer only reads `cfg`. */
+/* Making sure every rule of `cfg` has its row with its point and measure, on the store's
+ * writer (which reads the rows first and writes only those missing or changed): started by
+ * alarm_rows_ensure so the caller can prepare its arrays meanwhile, waited for by
+ * alarm_rows_load; alarm_rows_wait ends the job either way (call it last, also after a
+ * failure). The job is the caller's and must stay in place until then; the writer only reads
+ * `cfg` and the job's sorted rule index. */
 struct alarm_rows_job {
   const struct dg_config *cfg;
-  int rc;    /* the writer's SQLite result */
-  bool done; /* rc is set */
+  uint32_t *idx; /* alarm_rows_rule_index(cfg) */
+  int rc;        /* the writer's SQLite result */
+  bool done;     /* rc is set */
 };
 int alarm_rows_ensure(struct store *store, const struct dg_config *cfg, struct alarm_rows_job *job);
 void alarm_rows_wait(struct store *store, struct alarm_rows_job *job);
