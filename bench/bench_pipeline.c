@@ -11,8 +11,8 @@
  * then prints, each against its target: the rate ratio, dualguard's own CPU per message (all
  * threads but paho's receive thread, from /proc), peak and current RSS, transitions and
  * webhooks. QoS 0 then QoS 1, each on a fresh database, then QoS 0 with every value below the limit (no
- * transition: the per-sample path alone). Usage: bench_pipeline [DAEMON]
- * (default: ../dualguardd next to this program); bench_pipeline --write-config FILE writes the
+ * transition: the per-sample path alone). Usage: bench_pipeline [DAEMON [--per-sample]]
+ * (default: ../dualguardd next to this program; --per-sample: the last pass only); bench_pipeline --write-config FILE writes the
  * configuration only (broker 1883, sink 8090) for profiling the daemon by hand. About a minute; figures only, no assertions. */
 #include <dirent.h>
 #include <errno.h>
@@ -30,6 +30,7 @@
 
 #include "bench_mqtt_util.h"
 #include "bench_plant.h"
+#include "bench_proc.h"
 
 #define LIMIT BENCH_PLANT_LIMIT
 #define DEADBAND BENCH_PLANT_DEADBAND
@@ -179,36 +180,6 @@ static int daemon_start(struct daemon *d, const char *bin, const char *dir)
   return -ETIMEDOUT;
 }
 
-/* GET path as the token's holder; the body into buf. 0 or negative. */
-static int http_get(uint16_t port, const char *token, const char *path, char *buf, size_t len)
-{
-  int fd = socket(AF_INET, SOCK_STREAM, 0);
-  struct sockaddr_in a = {.sin_family = AF_INET, .sin_port = htons(port), .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
-  if (fd < 0 || connect(fd, (struct sockaddr *)&a, sizeof a)) {
-    if (fd >= 0) close(fd);
-    return -EIO;
-  }
-  char req[512];
-  int n = snprintf(req, sizeof req, "GET %s HTTP/1.1\r\nHost: 127.0.0.1:%u\r\nAuthorization: Bearer %s\r\nConnection: close\r\n\r\n",
-                   path, port, token);
-  size_t have = 0;
-  if (write(fd, req, (size_t)n) == n) {
-    ssize_t r;
-    while (have + 1 < len && (r = read(fd, buf + have, len - 1 - have)) > 0) have += (size_t)r;
-  }
-  close(fd);
-  buf[have] = 0;
-  return have ? 0 : -EIO;
-}
-
-static double json_num(const char *body, const char *key)
-{
-  char k[64];
-  snprintf(k, sizeof k, "\"%s\":", key);
-  const char *p = strstr(body, k);
-  return p ? strtod(p + strlen(k), NULL) : -1;
-}
-
 struct status {
   double samples, transitions, delivered, queued, in_flight, history_rows;
 };
@@ -222,62 +193,6 @@ static int status_read(const struct daemon *d, struct status *s)
   return 0;
 }
 
-/* CPU seconds of the process by thread name (the loop is "dualguardd", the store writer
- * "dg-store", paho's receive thread "MQTTAsync_rcv"; libuv's pool threads share one name). */
-#define CPU_GROUPS 16
-struct cpu {
-  double total;
-  unsigned n;
-  struct { char name[16]; double s; } group[CPU_GROUPS];
-};
-
-static double cpu_of(const struct cpu *c, const char *name)
-{
-  for (unsigned i = 0; i < c->n; i++)
-    if (strcmp(c->group[i].name, name) == 0) return c->group[i].s;
-  return 0;
-}
-
-static void cpu_add(struct cpu *c, const char *name, double s)
-{
-  c->total += s;
-  unsigned i = 0;
-  while (i < c->n && strcmp(c->group[i].name, name) != 0) i++;
-  if (i == c->n) {
-    if (c->n == CPU_GROUPS) i = CPU_GROUPS - 1, name = "other";
-    else snprintf(c->group[c->n++].name, sizeof c->group[0].name, "%s", name);
-  }
-  c->group[i].s += s;
-}
-
-static void cpu_read(pid_t pid, struct cpu *c)
-{
-  char path[64];
-  *c = (struct cpu){0};
-  snprintf(path, sizeof path, "/proc/%d/task", (int)pid);
-  DIR *dir = opendir(path);
-  struct dirent *e;
-  double tick = (double)sysconf(_SC_CLK_TCK);
-  while (dir && (e = readdir(dir))) {
-    if (e->d_name[0] == '.') continue;
-    char stat[300], line[1024];
-    snprintf(stat, sizeof stat, "/proc/%d/task/%s/stat", (int)pid, e->d_name);
-    FILE *f = fopen(stat, "r");
-    if (!f) continue;
-    if (fgets(line, sizeof line, f)) {
-      char *close_paren = strrchr(line, ')'), *open_paren = strchr(line, '(');
-      unsigned long ut = 0, st = 0;
-      if (open_paren && close_paren &&
-          sscanf(close_paren + 2, "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %lu %lu", &ut, &st) == 2) {
-        *close_paren = 0;
-        cpu_add(c, open_paren + 1, (double)(ut + st) / tick);
-      }
-    }
-    fclose(f);
-  }
-  if (dir) closedir(dir);
-}
-
 /* Each thread group's CPU over the pass, in microseconds per message. */
 static void cpu_print_groups(const struct cpu *before, const struct cpu *after)
 {
@@ -287,18 +202,6 @@ static void cpu_print_groups(const struct cpu *before, const struct cpu *after)
     if (d > 0) printf(" %s %.1f", after->group[i].name, d / MESSAGES * 1e6);
   }
   printf("\n");
-}
-
-static long rss_kb(pid_t pid, const char *field)
-{
-  char path[64], line[256];
-  snprintf(path, sizeof path, "/proc/%d/status", (int)pid);
-  FILE *f = fopen(path, "r");
-  long kb = -1;
-  while (f && fgets(line, sizeof line, f))
-    if (strncmp(line, field, strlen(field)) == 0) kb = strtol(line + strlen(field) + 1, NULL, 10);
-  if (f) fclose(f);
-  return kb;
 }
 
 static const char *verdict(int ok) { return ok ? "MET" : "NOT MET"; }
@@ -427,8 +330,9 @@ int main(int argc, char **argv)
   printf("load at start: ");
   fflush(stdout);
   if (system("cat /proc/loadavg")) return 1;
-  int rc = run_qos(bin, port, sink, 0, value_of);
-  if (!rc) rc = run_qos(bin, port, sink, 1, value_of);
+  int per_sample_only = argc > 2 && strcmp(argv[2], "--per-sample") == 0;
+  int rc = per_sample_only ? 0 : run_qos(bin, port, sink, 0, value_of);
+  if (!rc && !per_sample_only) rc = run_qos(bin, port, sink, 1, value_of);
   if (!rc) {
     printf("QoS 0 again, every value below the limits (the per-sample path alone, no transition):\n");
     rc = run_qos(bin, port, sink, 0, value_below);

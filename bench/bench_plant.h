@@ -1,7 +1,8 @@
-/* The plant the benches load: n MQTT points on 100 units (n a multiple of 100), one measure per
+/* The plant the benches load: n points on 100 units (n a multiple of 100), one measure per
  * point, one monitored high rule per point (limit BENCH_PLANT_LIMIT, deadband
- * BENCH_PLANT_DEADBAND) and, with two_rules, a low rule too; one webhook channel for every
- * priority. Static: include once per bench program. */
+ * BENCH_PLANT_DEADBAND) and, with two_rules, a low rule too (limit 5). The points are MQTT
+ * topics (bench_plant_write, with one webhook channel for every priority) or Modbus holding
+ * registers (bench_plant_write_modbus). Static: include once per bench program. */
 #ifndef DG_BENCH_PLANT_H
 #define DG_BENCH_PLANT_H
 
@@ -11,14 +12,15 @@
 
 #define BENCH_PLANT_LIMIT 80.0
 #define BENCH_PLANT_DEADBAND 2.0
+#define BENCH_PLANT_REGS_PER_SLAVE 1000
+#define BENCH_PLANT_SLAVES_PER_BUS 25
 
-/* n points on 100 units, one monitored high rule per point and, with two_rules, a low rule too. */
-static int bench_plant_write(const char *path, uint16_t mqtt_port, uint16_t sink_port, int qos, int n, int two_rules)
+/* Site, the daemon's settings, a person, and the hazard source with its 100 units, each with
+ * n / 100 measures. */
+static inline void bench_plant__model(FILE *f, int n)
 {
-  FILE *f = fopen(path, "w");
-  if (!f) return -errno;
   fprintf(f, "site: {code: \"410700-0001\", name: bench}\n"
-             "daemon: {http: {listen: 127.0.0.1, port: 0}, history_flush: 1s}\n"
+             "daemon: {http: {listen: 127.0.0.1, port: 0, open_reads_on_loopback: true}, history_flush: 1s}\n"
              "persons:\n  - {id: li, name: 李主任, roles: [workshop_director]}\n"
              "hazard_sources:\n  - id: HS01\n    name: bench\n    type: 储罐\n    units:\n");
   for (int u = 0; u < 100; u++) {
@@ -28,11 +30,10 @@ static int bench_plant_write(const char *path, uint16_t mqtt_port, uint16_t sink
     for (int m = 0; m < n / 100; m++)
       fprintf(f, "              - {id: M%06d, desc: m, classify: \"1-4\", data_src: 1}\n", u * (n / 100) + m);
   }
-  fprintf(f, "mqtt:\n  - {id: main, uri: \"tcp://127.0.0.1:%u\", client_id: bench-dualguard, qos: %d}\npoints:\n",
-          mqtt_port, qos);
-  for (int i = 0; i < n; i++)
-    fprintf(f, "  - {id: P%06d, unit_id: U%03d, driver: mqtt.main, topic: bench/p/%d, path: value, ts_path: ts}\n", i,
-            i / (n / 100), i);
+}
+
+static inline void bench_plant__rules(FILE *f, int n, int two_rules)
+{
   fprintf(f, "rules:\n");
   for (int i = 0; i < n; i++) {
     fprintf(f, "  - {id: R%06d, type: high, point: P%06d, measure: M%06d, deadband: %g,"
@@ -41,8 +42,45 @@ static int bench_plant_write(const char *path, uint16_t mqtt_port, uint16_t sink
       fprintf(f, "  - {id: L%06d, type: low, point: P%06d, deadband: 1, stages: [{name: L, limit: 5, priority: low}]}\n",
               i, i);
   }
+}
+
+/* n MQTT points (topic bench/p/<i>, JSON {"value", "ts"}) on the broker at mqtt_port, and a
+ * webhook channel to sink_port for every priority. */
+static inline int bench_plant_write(const char *path, uint16_t mqtt_port, uint16_t sink_port, int qos, int n, int two_rules)
+{
+  FILE *f = fopen(path, "w");
+  if (!f) return -errno;
+  bench_plant__model(f, n);
+  fprintf(f, "mqtt:\n  - {id: main, uri: \"tcp://127.0.0.1:%u\", client_id: bench-dualguard, qos: %d}\npoints:\n",
+          mqtt_port, qos);
+  for (int i = 0; i < n; i++)
+    fprintf(f, "  - {id: P%06d, unit_id: U%03d, driver: mqtt.main, topic: bench/p/%d, path: value, ts_path: ts}\n", i,
+            i / (n / 100), i);
+  bench_plant__rules(f, n, two_rules);
   fprintf(f, "channels:\n  - {id: sink, type: webhook, url: \"http://127.0.0.1:%u/hook\", timeout: 5s, expire: 1h}\n"
              "policies:\n  - {id: all, priorities: [low, medium, high, critical], channels: [sink]}\n", sink_port);
+  return fclose(f) ? -errno : 0;
+}
+
+/* n Modbus points (n a multiple of BENCH_PLANT_REGS_PER_SLAVE * BENCH_PLANT_SLAVES_PER_BUS):
+ * point i is holding register i % 1000 of slave 1 + (i / 1000) % 25 on bus i / 25000, a TCP
+ * server on 127.0.0.1:ports[bus]; value = raw x 0.1; every bus polled every poll_ms, both
+ * rules per point. */
+static inline int bench_plant_write_modbus(const char *path, const uint16_t *ports, int n, int poll_ms)
+{
+  const int per_bus = BENCH_PLANT_REGS_PER_SLAVE * BENCH_PLANT_SLAVES_PER_BUS;
+  FILE *f = fopen(path, "w");
+  if (!f) return -errno;
+  bench_plant__model(f, n);
+  fprintf(f, "modbus:\n");
+  for (int b = 0; b < n / per_bus; b++)
+    fprintf(f, "  - {id: b%d, transport: tcp, host: 127.0.0.1, port: %u, poll_interval: %dms}\n", b, ports[b], poll_ms);
+  fprintf(f, "points:\n");
+  for (int i = 0; i < n; i++)
+    fprintf(f, "  - {id: P%06d, unit_id: U%03d, driver: modbus.b%d, slave: %d, holding: %d, scale: 0.1}\n", i,
+            i / (n / 100), i / per_bus, 1 + (i / BENCH_PLANT_REGS_PER_SLAVE) % BENCH_PLANT_SLAVES_PER_BUS,
+            i % BENCH_PLANT_REGS_PER_SLAVE);
+  bench_plant__rules(f, n, 1);
   return fclose(f) ? -errno : 0;
 }
 

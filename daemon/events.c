@@ -2,6 +2,7 @@
 
 #include <errno.h>
 #include <inttypes.h>
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -14,10 +15,21 @@
 #define EVENTS_POINT_ID_MAX 64
 #define EVENTS_CHECK_MS 1000 /* how often subscribers are checked for clients that left */
 
+struct events__point_data {
+  int has_value;
+  double value;
+  const char *quality; /* static dg_quality name */
+  int64_t ts_ms, received_ms;
+  char id[];
+};
+
+/* A point value is kept as data and written out only when a subscriber first reads it: with
+ * nobody watching, a value costs one small allocation instead of a JSON document. */
 struct events__frame {
   uint64_t seq;
-  char *text; /* "id: …\nevent: …\ndata: …\n\n" */
+  char *text; /* "id: …\nevent: …\ndata: …\n\n"; NULL until a point's is written */
   size_t len;
+  struct events__point_data *point; /* a point value not written yet, else NULL */
 };
 
 struct events__sub {
@@ -67,6 +79,23 @@ static void events__wake_idle(struct events *ev)
     }
 }
 
+static void events__frame_free(struct events__frame *f)
+{
+  free(f->text);
+  free(f->point);
+}
+
+/* Puts f in the ring as event ev->head, in place of the oldest frame. */
+static void events__push(struct events *ev, struct events__frame f)
+{
+  f.seq = ev->head++;
+  struct events__frame *slot = &ev->ring[f.seq % ev->cap];
+  events__frame_free(slot);
+  *slot = f;
+  ev->stats.published++;
+  events__wake_idle(ev);
+}
+
 void events_publish(struct events *ev, const char *type, cJSON *data)
 {
   if (!ev) {
@@ -83,30 +112,62 @@ void events_publish(struct events *ev, const char *type, cJSON *data)
     free(json);
     return;
   }
-  uint64_t seq = ev->head++;
-  int n = snprintf(text, cap, "id: %" PRIu64 "-%" PRIu64 "\nevent: %s\ndata: %s\n\n", ev->boot, seq, type, json);
+  int n = snprintf(text, cap, "id: %" PRIu64 "-%" PRIu64 "\nevent: %s\ndata: %s\n\n", ev->boot, ev->head, type, json);
   free(json);
-  struct events__frame *f = &ev->ring[seq % ev->cap];
-  free(f->text);
-  *f = (struct events__frame){.seq = seq, .text = text, .len = (size_t)n};
-  ev->stats.published++;
-  events__wake_idle(ev);
+  events__push(ev, (struct events__frame){.text = text, .len = (size_t)n});
 }
 
 /* ---- points, throttled ------------------------------------------------------------------------ */
 
 static void events__point_send(struct events *ev, struct events__point *p)
 {
-  cJSON *o = cJSON_CreateObject();
-  cJSON_AddStringToObject(o, "point", p->id);
-  if (p->has_value) cJSON_AddNumberToObject(o, "value", p->value);
-  else cJSON_AddNullToObject(o, "value");
-  cJSON_AddStringToObject(o, "quality", p->quality);
-  cJSON_AddNumberToObject(o, "ts_ms", (double)p->ts_ms);
-  cJSON_AddNumberToObject(o, "received_ms", (double)p->received_ms);
+  size_t id_len = strlen(p->id);
+  struct events__point_data *d = malloc(sizeof *d + id_len + 1);
   p->last_ms = (int64_t)uv_now(ev->loop);
   p->pending = 0;
-  events_publish(ev, "point", o);
+  if (!d) {
+    ev->stats.dropped++;
+    DG_LOG_RL(DG_LOG_WARN, "events", "point event not published (out of memory)");
+    return;
+  }
+  *d = (struct events__point_data){.has_value = p->has_value, .value = p->value, .quality = p->quality,
+                                   .ts_ms = p->ts_ms, .received_ms = p->received_ms};
+  memcpy(d->id, p->id, id_len + 1);
+  events__push(ev, (struct events__frame){.point = d});
+}
+
+/* A JSON number: 15 significant digits, or 17 when 15 do not read back exactly; null when not
+ * finite. */
+static int events__number(char *out, size_t cap, double v)
+{
+  if (!isfinite(v)) return snprintf(out, cap, "null");
+  int n = snprintf(out, cap, "%1.15g", v);
+  if (n > 0 && (size_t)n < cap && strtod(out, NULL) != v) n = snprintf(out, cap, "%1.17g", v);
+  return n;
+}
+
+/* Writes out the point value f holds, as events_publish would have. 0 or -ENOMEM. */
+static int events__point_text(const struct events *ev, struct events__frame *f)
+{
+  const struct events__point_data *d = f->point;
+  char value[32] = "null";
+  if (d->has_value) events__number(value, sizeof value, d->value);
+  cJSON *id = cJSON_CreateString(d->id); /* the id as a JSON string, escaped */
+  char *id_json = id ? cJSON_PrintUnformatted(id) : NULL;
+  cJSON_Delete(id);
+  size_t cap = (id_json ? strlen(id_json) : 0) + strlen(d->quality) + 256;
+  char *text = id_json ? malloc(cap) : NULL;
+  if (text) {
+    f->len = (size_t)snprintf(text, cap,
+                              "id: %" PRIu64 "-%" PRIu64 "\nevent: point\ndata: {\"point\":%s,\"value\":%s,\"quality\":\"%s\","
+                              "\"ts_ms\":%" PRId64 ",\"received_ms\":%" PRId64 "}\n\n",
+                              ev->boot, f->seq, id_json, value, d->quality, d->ts_ms, d->received_ms);
+    f->text = text;
+    free(f->point);
+    f->point = NULL;
+  }
+  free(id_json);
+  return text ? 0 : -ENOMEM;
 }
 
 static int events__points_room(struct events *ev, uint32_t index)
@@ -127,8 +188,10 @@ void events_point(struct events *ev, uint32_t index, const char *point_id, int h
 {
   if (!ev || !point_id || events__points_room(ev, index)) return;
   struct events__point *p = &ev->points[index];
-  if (!p->pending && strncmp(p->id, point_id, sizeof p->id) != 0) p->last_ms = INT64_MIN / 2; /* reloaded */
-  snprintf(p->id, sizeof p->id, "%s", point_id);
+  if (strncmp(p->id, point_id, sizeof p->id - 1) != 0) {
+    if (!p->pending) p->last_ms = INT64_MIN / 2; /* reloaded */
+    snprintf(p->id, sizeof p->id, "%s", point_id);
+  }
   p->has_value = has_value;
   p->value = value;
   p->quality = quality;
@@ -210,7 +273,8 @@ static long events__pull(void *ctx, char *buf, size_t cap)
     return events__pull(ctx, buf, cap);
   }
   for (; s->next < ev->head; s->next++) {
-    const struct events__frame *f = &ev->ring[s->next % ev->cap];
+    struct events__frame *f = &ev->ring[s->next % ev->cap];
+    if (f->point && events__point_text(ev, f)) break; /* out of memory: tried again on the next pull */
     if (n + f->len > cap) break;
     memcpy(buf + n, f->text, f->len);
     n += f->len;
@@ -311,7 +375,7 @@ void events_free(struct events *ev)
 {
   if (!ev) return;
   while (ev->subs) events__closed(ev->subs); /* connections the server never reported closed */
-  for (size_t i = 0; i < ev->cap; i++) free(ev->ring[i].text);
+  for (size_t i = 0; i < ev->cap; i++) events__frame_free(&ev->ring[i]);
   free(ev->ring);
   free(ev->points);
   free(ev);

@@ -7,7 +7,8 @@
  * cursor into the ring, so memory does not grow with slow clients. A subscriber that falls more
  * than EVENTS_RING events behind, or reconnects with a Last-Event-ID the ring no longer holds (or
  * of an earlier run), gets a "resync" event (read the full state again) and continues from the
- * newest event. Every EVENTS_PING_MS a comment line goes to each subscriber (liveness), and every
+ * newest event. A point value is kept as data and written out when a subscriber first reads it,
+ * so values cost little while nobody watches. Every EVENTS_PING_MS a comment line goes to each subscriber (liveness), and every
  * second subscribers whose client has closed the connection are ended.
  *
  * Owned by the daemon; a NULL `struct events *` is accepted everywhere and publishes nothing.

@@ -14,6 +14,7 @@
 #include "plan_watch.h"
 #include "risk.h"
 #include "task_assign.h"
+#include "task_cache.h"
 
 struct ledger_watch__level {
   char *unit;
@@ -38,6 +39,7 @@ struct ledger_watch {
   struct ledger_watch__level *levels; /* last recorded level per unit id (also of units no longer configured) */
   size_t n_levels;
   int levels_loaded;
+  struct task_cache tasks;   /* measures whose task of the current period exists */
 };
 
 struct ledger_watch__hazard {
@@ -580,11 +582,15 @@ struct ledger_watch__task {
   int64_t start_ms, due_ms;
   char posts[256];              /* the assignment stored with the task (task_assign.h) */
   const char *person;
+  size_t index;                 /* the measure's number in the pass (task_cache) */
+  uint64_t key;
 };
 
 struct ledger_watch__task_job {
   struct ledger_watch__task *t;
   size_t n;
+  struct ledger_watch *w;
+  const struct dg_config *cfg;  /* in force when the pass ran */
 };
 
 /* The anchor of the measure's current cycle (?2 ?3): the first task of the latest run of tasks
@@ -629,14 +635,18 @@ static void ledger_watch__task_done(void *arg, int rc)
   struct ledger_watch__task_job *j = arg;
   if (rc) DG_LOG_RL(DG_LOG_ERR, "ledger", "%zu inspection task(s) not created (rc %d)", j->n, rc);
   else DG_INFO("ledger", "%zu inspection task(s) created", j->n);
+  for (size_t i = 0; !rc && j->w->tasks.cfg == j->cfg && i < j->n; i++)
+    task_cache_set(&j->w->tasks, j->t[i].index, j->t[i].key, j->t[i].due_ms);
   free(j->t);
   free(j);
 }
 
-/* The task of the current period for m if it is missing: 1 (filled *t), 0, or negative. */
+/* The task of the current period for m if it is missing: 1 (filled *t), 0, or negative. When it
+ * exists, *exists_until is the end of its period (else 0). */
 static int ledger_watch__task_due(struct ledger_watch *w, const struct dg_measure *m, int64_t now_ms,
-                                  struct ledger_watch__task *t)
+                                  struct ledger_watch__task *t, int64_t *exists_until)
 {
+  *exists_until = 0;
   sqlite3_stmt *st = store_stmt(store_reader(w->e->store), ledger_watch__sql_task_span);
   if (!st) return -EIO;
   t->cycle = inspect_measure_cycle(m);
@@ -657,7 +667,10 @@ static int ledger_watch__task_due(struct ledger_watch *w, const struct dg_measur
   t->data_src = m->data_src;
   const struct dg_calendar *cal = m->work_days ? &w->e->cfg->calendar : NULL;
   if (!inspect_period_workdays(anchor, t->cycle, cal, now_ms, &t->start_ms, &t->due_ms)) return 0;
-  if (t->start_ms <= last) return 0;
+  if (t->start_ms <= last) {
+    *exists_until = t->due_ms;
+    return 0;
+  }
   struct task_assignee a;
   task_assign(w->e->cfg, m, &a);
   if (task_assign_encode(&a, t->posts, sizeof t->posts)) t->posts[0] = 0; /* too many: the person alone */
@@ -665,22 +678,39 @@ static int ledger_watch__task_due(struct ledger_watch *w, const struct dg_measur
   return 1;
 }
 
+/* Whether m (the i'th measure of the pass) needs its task of the period: adds it to j. A
+ * measure whose task is known to exist costs no query until its period ends. 0 or negative. */
+static int ledger_watch__task_check(struct ledger_watch *w, const struct dg_measure *m, size_t i, int64_t now_ms,
+                                    struct ledger_watch__task_job *j, size_t *cap)
+{
+  uint64_t key = task_cache_key(m);
+  if (task_cache_quiet(&w->tasks, i, key, now_ms)) return 0;
+  int rc = dg_array_reserve(&j->t, j->n, cap, sizeof *j->t);
+  int64_t exists_until = 0;
+  int due = rc ? rc : ledger_watch__task_due(w, m, now_ms, &j->t[j->n], &exists_until);
+  if (due < 0) return due;
+  if (due) {
+    j->t[j->n].index = i;
+    j->t[j->n++].key = key;
+  }
+  if (exists_until) task_cache_set(&w->tasks, i, key, exists_until);
+  return 0;
+}
+
 int ledger_watch_inspections(struct ledger_watch *w, int64_t now_ms)
 {
   const struct dg_config *cfg = w->e->cfg;
   struct ledger_watch__task_job *j = calloc(1, sizeof *j);
-  size_t cap = 0;
+  size_t cap = 0, i = 0;
   int rc = j ? 0 : -ENOMEM;
+  task_cache_follow(&w->tasks, cfg);
+  if (j) *j = (struct ledger_watch__task_job){.w = w, .cfg = cfg};
   for (size_t s = 0; !rc && s < cfg->n_sources; s++)
     for (size_t u = 0; !rc && u < cfg->sources[s].n_units; u++)
       for (size_t e = 0; !rc && e < cfg->sources[s].units[u].n_events; e++) {
         const struct dg_event *ev = &cfg->sources[s].units[u].events[e];
-        for (size_t k = 0; !rc && k < ev->n_measures; k++) {
-          if ((rc = dg_array_reserve(&j->t, j->n, &cap, sizeof *j->t))) break;
-          int due = ledger_watch__task_due(w, &ev->measures[k], now_ms, &j->t[j->n]);
-          if (due < 0) rc = due;
-          else j->n += (size_t)due;
-        }
+        for (size_t k = 0; !rc && k < ev->n_measures; k++)
+          rc = ledger_watch__task_check(w, &ev->measures[k], i++, now_ms, j, &cap);
       }
   if (rc || !j->n) {
     if (j) free(j->t);
@@ -872,6 +902,7 @@ static void ledger_watch__closed(uv_handle_t *h)
   for (size_t i = 0; i < w->n_levels; i++) free(w->levels[i].unit);
   free(w->levels);
   ledger_watch__free_units(w);
+  task_cache_free(&w->tasks);
   free(w);
 }
 

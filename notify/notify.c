@@ -324,9 +324,12 @@ static void notify__outcome_done(void *arg, int rc)
     uv_timer_start(&n->outcome_timer, notify__on_outcome_timer, NOTIFY_OUTCOME_RETRY_MS, 0);
 }
 
+/* Relaxed (no fsync of its own): the next full commit makes it durable. Lost to a power cut
+ * before that, the message is sent again after the restart, never lost. */
 static void notify__submit_outcome(struct notify__outcome *o)
 {
-  if (store_submit(o->n->store, notify__outcome_work, notify__outcome_done, o)) notify__outcome_done(o, -ESHUTDOWN);
+  if (store_submit_relaxed(o->n->store, notify__outcome_work, notify__outcome_done, o))
+    notify__outcome_done(o, -ESHUTDOWN);
 }
 
 static void notify__on_outcome_timer(uv_timer_t *t)

@@ -3,6 +3,7 @@
  * subscribers are driven through their http_stream_ops as the HTTP server would (never opened
  * here, so nothing wakes a connection). */
 #include <inttypes.h>
+#include <math.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -200,12 +201,59 @@ static void test_points_throttled(void **state)
   finish(&loop, ev);
 }
 
+/* Point values are written out when first read: a subscriber resuming from an id published
+ * before them gets them complete, numbers exact, the id escaped, a missing value as null. */
+static void test_points_written_when_read(void **state)
+{
+  (void)state;
+  uv_loop_t loop;
+  struct events *ev = start(&loop, 0);
+  char buf[65536], last_id[64];
+  struct sub first = subscribe(ev, NULL);
+  publish(ev, 1);
+  drain(first, buf, sizeof buf);
+  assert_non_null(strstr(buf, "-1\nevent: alarm\n"));
+  snprintf(last_id, sizeof last_id, "%" PRIu64 "-1", boot_of(buf)); /* the alarm's id */
+  first.ops->closed(first.ctx);
+  const double values[] = {0.1, 0.1 + 0.2, -2.5e-7, 1e300, 42};
+  for (unsigned i = 0; i < 5; i++) events_point(ev, i, i == 4 ? "GT\"1\\x" : "GT", 1, values[i], "good", 1, 2);
+  events_point(ev, 5, "NAN", 1, NAN, "bad_payload", 3, 4);
+  struct sub s = subscribe(ev, last_id);
+  drain(s, buf, sizeof buf);
+  assert_int_equal(count(buf, "event: point\n"), 6);
+  char *p = buf;
+  for (unsigned i = 0; i < 6; i++) {
+    p = strstr(p, "data: ");
+    assert_non_null(p);
+    p += 6;
+    cJSON *o = cJSON_ParseWithOpts(p, NULL, 0);
+    assert_non_null(o);
+    const cJSON *v = cJSON_GetObjectItem(o, "value");
+    if (i < 5) assert_true(cJSON_IsNumber(v) && v->valuedouble == values[i]);
+    else assert_true(cJSON_IsNull(v));
+    assert_string_equal(cJSON_GetObjectItem(o, "point")->valuestring, i == 4 ? "GT\"1\\x" : i == 5 ? "NAN" : "GT");
+    assert_true(cJSON_GetObjectItem(o, "ts_ms")->valuedouble == (i == 5 ? 3 : 1));
+    cJSON_Delete(o);
+  }
+  assert_non_null(strstr(buf, "\"value\":0.1,"));
+  assert_non_null(strstr(buf, "\"value\":42,"));
+  /* A second reader gets the same text. */
+  struct sub again = subscribe(ev, last_id);
+  char buf2[65536];
+  drain(again, buf2, sizeof buf2);
+  assert_string_equal(strstr(buf2, "id: "), strstr(buf, "id: "));
+  s.ops->closed(s.ctx);
+  again.ops->closed(again.ctx);
+  finish(&loop, ev);
+}
+
 int main(void)
 {
   const struct CMUnitTest tests[] = {
     cmocka_unit_test(test_hello_then_events_in_order),
     cmocka_unit_test(test_resync),
     cmocka_unit_test(test_points_throttled),
+    cmocka_unit_test(test_points_written_when_read),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -151,11 +151,57 @@ static void test_flush_keeps_arrival_order_within_a_time(void **state)
   fixture_close(&f);
 }
 
+/* Rows go to the database many to a statement: a flush of 3 points x 45 rows (runs of whole
+ * statements and remainders, some without a good value) is stored row for row, in index order. */
+static void test_flush_stores_every_row_exactly(void **state)
+{
+  (void)state;
+  struct fixture f;
+  fixture_open(&f);
+  struct dg_point points[3] = {{.id = "A"}, {.id = "B"}, {.id = "C"}};
+  struct dg_config cfg = {.points = points, .n_points = 3};
+  uint64_t stored = 0;
+  struct history h;
+  history_init(&h, f.store, &stored);
+  struct history_mark marks[3] = {{0}};
+  const int64_t now = dg_wall_ms();
+  char want[8192] = "";
+  for (uint32_t p = 0; p < 3; p++)
+    for (int i = 0; i < 45; i++) {
+      int bad = i % 7 == 3;
+      size_t n = strlen(want);
+      if (bad) snprintf(want + n, sizeof want - n, "%s%d:null:%d;", points[p].id, i, DG_Q_COMM);
+      else snprintf(want + n, sizeof want - n, "%s%d:%.1f:%d;", points[p].id, i, p * 100 + i + 0.5, DG_Q_GOOD);
+    }
+  for (int i = 0; i < 45; i++) /* arrival interleaves the points */
+    for (uint32_t p = 3; p-- > 0;) {
+      int bad = i % 7 == 3;
+      struct dg_sample s = {.point = p, .quality = bad ? DG_Q_COMM : DG_Q_GOOD, .value = p * 100 + i + 0.5,
+                            .ts_ms = now + i};
+      history_add(&h, &cfg, &marks[p], &s);
+    }
+  history_flush(&h, &cfg);
+  assert_int_equal(store_wait_idle(f.store), 0);
+  assert_int_equal(stored, 135);
+  sqlite3_stmt *st;
+  assert_int_equal(sqlite3_prepare_v2(store_conn_db(store_reader(f.store)),
+                                      "SELECT group_concat(point || (ts_ms - ?1) || ':' || iif(value IS NULL, 'null', printf('%.1f', value))"
+                                      " || ':' || quality || ';', '') FROM (SELECT * FROM samples ORDER BY rowid)",
+                                      -1, &st, NULL), SQLITE_OK);
+  sqlite3_bind_int64(st, 1, now);
+  assert_int_equal(sqlite3_step(st), SQLITE_ROW);
+  assert_string_equal((const char *)sqlite3_column_text(st, 0), want);
+  sqlite3_finalize(st);
+  history_free(&h);
+  fixture_close(&f);
+}
+
 int main(void)
 {
   const struct CMUnitTest tests[] = {
     cmocka_unit_test(test_backlog_bounded_while_the_store_stalls),
     cmocka_unit_test(test_flush_keeps_arrival_order_within_a_time),
+    cmocka_unit_test(test_flush_stores_every_row_exactly),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }
