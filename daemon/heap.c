@@ -7,7 +7,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#ifdef __GLIBC__
+/* AddressSanitizer brings its own allocator: the heap is not glibc's there. */
+#if defined(__GLIBC__) && !defined(__SANITIZE_ADDRESS__)
 #include <malloc.h>
 
 #define HEAP_PIECE ((size_t)24 << 20)   /* below the largest mmap threshold glibc accepts */

@@ -6,7 +6,8 @@
  * marked for transparent huge pages (where the system allows them on request) and keeps
  * allocations below 32 MiB in the heap, so that memory comes 2 MiB per fault;
  * heap_settle puts the allocator's usual thresholds back and returns what is unused.
- * Untouched reserve costs address space only. glibc only; elsewhere both do nothing. Main
+ * Untouched reserve costs address space only. glibc only; elsewhere (and under
+ * AddressSanitizer, whose allocator is its own) both do nothing. Main
  * thread, before other threads allocate much (at start-up). */
 #ifndef DG_HEAP_H
 #define DG_HEAP_H
