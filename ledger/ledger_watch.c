@@ -2,6 +2,7 @@
 
 #include <cjson/cJSON.h>
 #include <errno.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -40,6 +41,8 @@ struct ledger_watch {
   size_t n_levels;
   int levels_loaded;
   struct task_cache tasks;   /* measures whose task of the current period exists */
+  uv_idle_t task_idle;       /* runs the next slice of a task pass */
+  struct ledger_watch__task_job *pass; /* the task pass under way, NULL when none */
 };
 
 struct ledger_watch__hazard {
@@ -588,9 +591,11 @@ struct ledger_watch__task {
 
 struct ledger_watch__task_job {
   struct ledger_watch__task *t;
-  size_t n;
+  size_t n, cap;
   struct ledger_watch *w;
   const struct dg_config *cfg;  /* in force when the pass ran */
+  int64_t now_ms;
+  size_t s, u, e, k, i;         /* where the pass goes on: source, unit, event, measure; its number */
 };
 
 /* The anchor of the measure's current cycle (?2 ?3): the first task of the latest run of tasks
@@ -680,14 +685,14 @@ static int ledger_watch__task_due(struct ledger_watch *w, const struct dg_measur
 
 /* Whether m (the i'th measure of the pass) needs its task of the period: adds it to j. A
  * measure whose task is known to exist costs no query until its period ends. 0 or negative. */
-static int ledger_watch__task_check(struct ledger_watch *w, const struct dg_measure *m, size_t i, int64_t now_ms,
-                                    struct ledger_watch__task_job *j, size_t *cap)
+static int ledger_watch__task_check(struct ledger_watch *w, const struct dg_measure *m, size_t i,
+                                    struct ledger_watch__task_job *j)
 {
   uint64_t key = task_cache_key(m);
-  if (task_cache_quiet(&w->tasks, i, key, now_ms)) return 0;
-  int rc = dg_array_reserve(&j->t, j->n, cap, sizeof *j->t);
+  if (task_cache_quiet(&w->tasks, i, key, j->now_ms)) return 0;
+  int rc = dg_array_reserve(&j->t, j->n, &j->cap, sizeof *j->t);
   int64_t exists_until = 0;
-  int due = rc ? rc : ledger_watch__task_due(w, m, now_ms, &j->t[j->n], &exists_until);
+  int due = rc ? rc : ledger_watch__task_due(w, m, j->now_ms, &j->t[j->n], &exists_until);
   if (due < 0) return due;
   if (due) {
     j->t[j->n].index = i;
@@ -697,33 +702,88 @@ static int ledger_watch__task_check(struct ledger_watch *w, const struct dg_meas
   return 0;
 }
 
+/* Checks up to `limit` more measures of j's pass, from where it stopped: 1 when every measure has
+ * been checked, 0 when some remain, or negative. */
+static int ledger_watch__task_step(struct ledger_watch *w, struct ledger_watch__task_job *j, size_t limit)
+{
+  const struct dg_config *cfg = j->cfg;
+  for (; j->s < cfg->n_sources; j->s++, j->u = 0)
+    for (; j->u < cfg->sources[j->s].n_units; j->u++, j->e = 0)
+      for (; j->e < cfg->sources[j->s].units[j->u].n_events; j->e++, j->k = 0) {
+        const struct dg_event *ev = &cfg->sources[j->s].units[j->u].events[j->e];
+        for (; j->k < ev->n_measures; j->k++, j->i++) {
+          if (!limit--) return 0;
+          int rc = ledger_watch__task_check(w, &ev->measures[j->k], j->i, j);
+          if (rc) return rc;
+        }
+      }
+  return 1;
+}
+
+static void ledger_watch__task_job_free(struct ledger_watch__task_job *j)
+{
+  if (j) free(j->t);
+  free(j);
+}
+
+/* Commits the tasks the pass found missing (taking j): how many, or negative. */
+static int ledger_watch__task_submit(struct ledger_watch *w, struct ledger_watch__task_job *j)
+{
+  int n = (int)j->n, rc = 0;
+  if (!n) ledger_watch__task_job_free(j);
+  else if ((rc = store_submit(w->e->store, ledger_watch__task_work, ledger_watch__task_done, j)))
+    ledger_watch__task_job_free(j);
+  return rc ? rc : n;
+}
+
+static struct ledger_watch__task_job *ledger_watch__task_begin(struct ledger_watch *w, int64_t now_ms)
+{
+  struct ledger_watch__task_job *j = calloc(1, sizeof *j);
+  task_cache_follow(&w->tasks, w->e->cfg);
+  if (j) *j = (struct ledger_watch__task_job){.w = w, .cfg = w->e->cfg, .now_ms = now_ms};
+  return j;
+}
+
 int ledger_watch_inspections(struct ledger_watch *w, int64_t now_ms)
 {
-  const struct dg_config *cfg = w->e->cfg;
-  struct ledger_watch__task_job *j = calloc(1, sizeof *j);
-  size_t cap = 0, i = 0;
-  int rc = j ? 0 : -ENOMEM;
-  task_cache_follow(&w->tasks, cfg);
-  if (j) *j = (struct ledger_watch__task_job){.w = w, .cfg = cfg};
-  for (size_t s = 0; !rc && s < cfg->n_sources; s++)
-    for (size_t u = 0; !rc && u < cfg->sources[s].n_units; u++)
-      for (size_t e = 0; !rc && e < cfg->sources[s].units[u].n_events; e++) {
-        const struct dg_event *ev = &cfg->sources[s].units[u].events[e];
-        for (size_t k = 0; !rc && k < ev->n_measures; k++)
-          rc = ledger_watch__task_check(w, &ev->measures[k], i++, now_ms, j, &cap);
-      }
-  if (rc || !j->n) {
-    if (j) free(j->t);
-    free(j);
+  struct ledger_watch__task_job *j = ledger_watch__task_begin(w, now_ms);
+  int rc = j ? ledger_watch__task_step(w, j, SIZE_MAX) : -ENOMEM;
+  if (rc < 0) {
+    ledger_watch__task_job_free(j);
     return rc;
   }
-  int n = (int)j->n;
-  if ((rc = store_submit(w->e->store, ledger_watch__task_work, ledger_watch__task_done, j))) {
-    free(j->t);
-    free(j);
-    return rc;
+  return ledger_watch__task_submit(w, j);
+}
+
+/* The timer's pass goes LEDGER_WATCH_TASK_SLICE measures per loop turn: the first pass of a
+ * large plant asks about every measure, and alarms must not wait for it. A configuration put in
+ * force meanwhile starts the pass again on it. */
+static void ledger_watch__task_slice(uv_idle_t *h)
+{
+  struct ledger_watch *w = h->data;
+  struct ledger_watch__task_job *j = w->pass;
+  if (j->cfg != w->e->cfg) {
+    int64_t now_ms = j->now_ms;
+    ledger_watch__task_job_free(j);
+    if (!(j = w->pass = ledger_watch__task_begin(w, now_ms))) {
+      uv_idle_stop(h);
+      return;
+    }
   }
-  return n;
+  int rc = ledger_watch__task_step(w, j, LEDGER_WATCH_TASK_SLICE);
+  if (rc == 0) return;
+  uv_idle_stop(h);
+  w->pass = NULL;
+  if (rc > 0) rc = ledger_watch__task_submit(w, j);
+  else ledger_watch__task_job_free(j);
+  if (rc < 0) DG_LOG_RL(DG_LOG_ERR, "ledger", "inspection task generation failed (%d)", rc);
+}
+
+static void ledger_watch__task_pass(struct ledger_watch *w, int64_t now_ms)
+{
+  if (w->pass) return; /* the last one is still going */
+  if (!(w->pass = ledger_watch__task_begin(w, now_ms))) return;
+  uv_idle_start(&w->task_idle, ledger_watch__task_slice);
 }
 
 /* ---- missed inspection tasks (未排查) ---------------------------------------------------------- */
@@ -873,9 +933,9 @@ static void ledger_watch__on_timer(uv_timer_t *t)
   if (rc < 0) DG_LOG_RL(DG_LOG_ERR, "ledger", "overdue scan failed (%d)", rc);
   rc = ledger_watch_missed(w, now);
   if (rc < 0) DG_LOG_RL(DG_LOG_ERR, "ledger", "missed inspection scan failed (%d)", rc);
-  rc = ledger_watch_inspections(w, now);
-  if (rc >= 0) rc = plan_watch_tasks(w->e, now);
-  if (rc < 0) DG_LOG_RL(DG_LOG_ERR, "ledger", "inspection task generation failed (%d)", rc);
+  ledger_watch__task_pass(w, now);
+  rc = plan_watch_tasks(w->e, now);
+  if (rc < 0) DG_LOG_RL(DG_LOG_ERR, "ledger", "inspection plan task generation failed (%d)", rc);
 }
 
 int ledger_watch_start(struct ledger_watch **out, struct engine *e)
@@ -886,8 +946,9 @@ int ledger_watch_start(struct ledger_watch **out, struct engine *e)
   uv_timer_init(e->loop, &w->timer);
   uv_timer_init(e->loop, &w->risk_timer);
   uv_check_init(e->loop, &w->check);
-  w->timer.data = w->risk_timer.data = w->check.data = w;
-  w->open_handles = 3;
+  uv_idle_init(e->loop, &w->task_idle);
+  w->timer.data = w->risk_timer.data = w->check.data = w->task_idle.data = w;
+  w->open_handles = 4;
   uv_check_start(&w->check, ledger_watch__on_check);
   uv_timer_start(&w->timer, ledger_watch__on_timer, 0, LEDGER_WATCH_OVERDUE_PERIOD_MS);
   uv_timer_start(&w->risk_timer, ledger_watch__on_risk_timer, LEDGER_WATCH_RISK_PERIOD_MS, LEDGER_WATCH_RISK_PERIOD_MS);
@@ -903,6 +964,7 @@ static void ledger_watch__closed(uv_handle_t *h)
   free(w->levels);
   ledger_watch__free_units(w);
   task_cache_free(&w->tasks);
+  ledger_watch__task_job_free(w->pass);
   free(w);
 }
 
@@ -913,6 +975,8 @@ void ledger_watch_close(struct ledger_watch *w)
   uv_timer_stop(&w->timer);
   uv_timer_stop(&w->risk_timer);
   uv_check_stop(&w->check);
+  uv_idle_stop(&w->task_idle);
+  uv_close((uv_handle_t *)&w->task_idle, ledger_watch__closed);
   uv_close((uv_handle_t *)&w->timer, ledger_watch__closed);
   uv_close((uv_handle_t *)&w->risk_timer, ledger_watch__closed);
   uv_close((uv_handle_t *)&w->check, ledger_watch__closed);

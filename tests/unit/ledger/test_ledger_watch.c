@@ -347,6 +347,75 @@ static void test_inspection_tasks_generated_per_period(void **state)
   assert_int_equal(count(f, sql), 2);
 }
 
+/* A plant model whose one event has n inspected measures named prefix0000...: the watch's
+ * fixture model with its own source, unit and event. */
+struct big_model {
+  struct dg_config cfg;
+  struct dg_hazard_source source;
+  struct dg_unit unit;
+  struct dg_event event;
+  struct dg_measure *measures;
+  char (*ids)[24];
+};
+
+static void big_model(struct big_model *b, const struct dg_config *like, char prefix, size_t n)
+{
+  b->cfg = *like;
+  b->source = (struct dg_hazard_source){.id = "HS01", .units = &b->unit, .n_units = 1};
+  b->unit = (struct dg_unit){.id = "U01", .level = DG_LEVEL_YELLOW, .events = &b->event, .n_events = 1,
+                             .source = &b->source};
+  b->measures = calloc(n, sizeof *b->measures);
+  b->ids = calloc(n, sizeof *b->ids);
+  b->event = (struct dg_event){.id = "E01", .level = DG_LEVEL_YELLOW, .measures = b->measures, .n_measures = n,
+                               .unit = &b->unit};
+  for (size_t i = 0; i < n; i++) {
+    snprintf(b->ids[i], sizeof b->ids[i], "%c%04zu", prefix, i);
+    b->measures[i] = (struct dg_measure){.id = b->ids[i], .data_src = 2, .event = &b->event};
+  }
+  b->cfg.sources = &b->source;
+  b->cfg.n_sources = 1;
+  b->cfg.rules = NULL;
+  b->cfg.n_rules = 0;
+}
+
+static void big_model_free(struct big_model *b)
+{
+  free(b->measures);
+  free(b->ids);
+}
+
+/* The minute's pass checks LEDGER_WATCH_TASK_SLICE measures per loop turn: across turns it
+ * misses none, and a configuration put in force in the middle of a pass starts it again on the
+ * new one (no task for a measure the old one had). */
+static void test_task_pass_in_slices_restarts_on_a_new_config(void **state)
+{
+  struct fixture *f = *state;
+  const size_t n = 2 * LEDGER_WATCH_TASK_SLICE + 500;
+  struct big_model old, now;
+  big_model(&old, &f->cfg, 'A', n);
+  big_model(&now, &f->cfg, 'B', n);
+  ledger_watch_close(f->watch);
+  f->engine.cfg = &old.cfg;
+  assert_int_equal(ledger_watch_start(&f->watch, &f->engine), 0);
+  uv_run(&f->p.loop, UV_RUN_NOWAIT); /* the timer starts the pass; its first slice runs */
+  uv_run(&f->p.loop, UV_RUN_NOWAIT); /* the second */
+  store_wait_idle(f->p.store);
+  assert_int_equal(count(f, "SELECT COUNT(*) FROM inspection_tasks"), 0); /* not submitted yet */
+  f->engine.cfg = &now.cfg;
+  for (int i = 0; i < 20 && count(f, "SELECT COUNT(*) FROM inspection_tasks") < (int64_t)n; i++) {
+    uv_run(&f->p.loop, UV_RUN_NOWAIT);
+    store_wait_idle(f->p.store);
+  }
+  assert_int_equal(count(f, "SELECT COUNT(*) FROM inspection_tasks WHERE measure LIKE 'B%'"), n);
+  assert_int_equal(count(f, "SELECT COUNT(DISTINCT measure) FROM inspection_tasks"), n);
+  ledger_watch_close(f->watch);
+  uv_run(&f->p.loop, UV_RUN_NOWAIT);
+  f->watch = NULL;
+  f->engine.cfg = &f->cfg;
+  big_model_free(&old);
+  big_model_free(&now);
+}
+
 static void test_missed_inspection_marked_and_announced_once(void **state)
 {
   struct fixture *f = *state;
@@ -638,6 +707,7 @@ int main(void)
     cmocka_unit_test_setup_teardown(test_assessment_change_recorded, setup, teardown),
     cmocka_unit_test_setup_teardown(test_risk_follows_the_changed_rules, setup, teardown),
     cmocka_unit_test_setup_teardown(test_inspection_tasks_generated_per_period, setup, teardown),
+    cmocka_unit_test_setup_teardown(test_task_pass_in_slices_restarts_on_a_new_config, setup, teardown),
     cmocka_unit_test_setup_teardown(test_missed_inspection_marked_and_announced_once, setup, teardown),
     cmocka_unit_test_setup_teardown(test_configured_cycle_and_work_days, setup, teardown),
     cmocka_unit_test_setup_teardown(test_monitoring_evidence, setup, teardown),
