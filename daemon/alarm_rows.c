@@ -50,33 +50,64 @@ static const char *const alarm_rows__sql_ensure =
 static const char *const alarm_rows__sql_load =
   "SELECT id, rule, state, stage, priority, value, first_active_ms, last_active_ms, cleared_ms, ack_user,"
   " ack_comment, ack_ms, activations, shelved_until_ms, shelve_reason FROM alarms";
+static const char *const alarm_rows__sql_current = "SELECT rule, point, measure FROM alarms";
 static const char *const alarm_rows__sql_next_journal = "SELECT COALESCE(MAX(id), 0) + 1 FROM alarm_journal";
 
-struct alarm_rows__ensure {
-  const struct dg_config *cfg;
+static bool alarm_rows__same(const unsigned char *col, const char *id)
+{
+  return col ? id && !strcmp((const char *)col, id) : !id;
+}
+
+/* Marks in `current` the rules whose row exists with their point and measure: most of them at
+ * a start on a populated database, where reading the rows costs far less than upserting. */
+static int alarm_rows__current(struct store_conn *c, const struct alarm_rows_job *job, uint8_t *current)
+{
+  sqlite3_stmt *st = store_stmt(c, alarm_rows__sql_current);
+  if (!st) return SQLITE_ERROR;
   int rc;
-};
+  while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+    const struct dg_rule *r = alarm_rows_find_rule(job->cfg, job->idx, (const char *)sqlite3_column_text(st, 0));
+    if (r && alarm_rows__same(sqlite3_column_text(st, 1), r->point->id) &&
+        alarm_rows__same(sqlite3_column_text(st, 2), r->measure ? r->measure->id : NULL))
+      current[r->index] = 1;
+  }
+  sqlite3_reset(st);
+  return rc == SQLITE_DONE ? SQLITE_OK : rc;
+}
 
 static int alarm_rows__ensure_work(struct store_conn *c, void *arg)
 {
-  const struct dg_config *cfg = ((struct alarm_rows__ensure *)arg)->cfg;
+  const struct alarm_rows_job *job = arg;
+  const struct dg_config *cfg = job->cfg;
   int64_t now = dg_wall_ms();
-  for (size_t i = 0; i < cfg->n_rules; i++) {
+  uint8_t *current = calloc(cfg->n_rules + 1, 1);
+  int rc = current ? alarm_rows__current(c, job, current) : SQLITE_NOMEM;
+  for (size_t i = 0; rc == SQLITE_OK && i < cfg->n_rules; i++) {
     const struct dg_rule *r = &cfg->rules[i];
+    if (current[i]) continue;
     sqlite3_stmt *st = store_stmt(c, alarm_rows__sql_ensure);
-    if (!st) return SQLITE_ERROR;
+    if (!st) {
+      rc = SQLITE_ERROR;
+      break;
+    }
     sqlite3_bind_text(st, 1, r->id, -1, SQLITE_STATIC);
     sqlite3_bind_text(st, 2, r->point->id, -1, SQLITE_STATIC);
     if (r->measure) sqlite3_bind_text(st, 3, r->measure->id, -1, SQLITE_STATIC);
     sqlite3_bind_int64(st, 4, now);
-    int rc = sqlite3_step(st);
+    rc = sqlite3_step(st);
     sqlite3_reset(st);
-    if (rc != SQLITE_DONE) return rc;
+    if (rc == SQLITE_DONE) rc = SQLITE_OK;
   }
-  return SQLITE_OK;
+  free(current);
+  return rc;
 }
 
-static void alarm_rows__ensure_done(void *arg, int rc) { ((struct alarm_rows__ensure *)arg)->rc = rc; }
+static void alarm_rows__ensure_done(void *arg, int rc)
+{
+  struct alarm_rows_job *job = arg;
+  job->rc = rc;
+  job->done = true;
+}
 
 static char *alarm_rows__col_dup(sqlite3_stmt *st, int i)
 {
@@ -116,16 +147,36 @@ static void alarm_rows__restore_row(struct alarm *alarms, struct rule_state *rul
   rules[r->index].pending = (int8_t)a->stage;
 }
 
-int alarm_rows_load(struct store *store, const struct dg_config *cfg, struct alarm *alarms, struct rule_state *rules,
+int alarm_rows_ensure(struct store *store, const struct dg_config *cfg, struct alarm_rows_job *job)
+{
+  *job = (struct alarm_rows_job){cfg, alarm_rows_rule_index(cfg), SQLITE_ERROR, true};
+  if (!job->idx) return -ENOMEM;
+  job->done = false;
+  if (!store_submit(store, alarm_rows__ensure_work, alarm_rows__ensure_done, job)) return 0;
+  job->done = true;
+  return -EIO;
+}
+
+static void alarm_rows__join(struct store *store, struct alarm_rows_job *job)
+{
+  if (!job->done) store_wait_idle(store);
+}
+
+void alarm_rows_wait(struct store *store, struct alarm_rows_job *job)
+{
+  alarm_rows__join(store, job);
+  free(job->idx);
+  job->idx = NULL;
+}
+
+int alarm_rows_load(struct store *store, struct alarm_rows_job *job, struct alarm *alarms, struct rule_state *rules,
                     const uint8_t *fresh, int64_t *next_journal_id)
 {
-  struct alarm_rows__ensure ensure = {cfg, 1};
-  if (store_submit(store, alarm_rows__ensure_work, alarm_rows__ensure_done, &ensure)) return -EIO;
-  store_wait_idle(store);
-  if (ensure.rc) return -EIO;
+  const struct dg_config *cfg = job->cfg;
+  const uint32_t *idx = job->idx;
+  alarm_rows__join(store, job);
+  if (job->rc) return -EIO;
   int rc;
-  uint32_t *idx = alarm_rows_rule_index(cfg);
-  if (!idx) return -ENOMEM;
   struct store_conn *c = store_reader(store);
   sqlite3_stmt *st = store_stmt(c, alarm_rows__sql_load);
   int err = st ? 0 : -EIO;
@@ -134,7 +185,6 @@ int alarm_rows_load(struct store *store, const struct dg_config *cfg, struct ala
     if (r) alarm_rows__restore_row(alarms, rules, r, st, fresh[r->index]);
   }
   if (st) sqlite3_reset(st);
-  free(idx);
   if (err || rc != SQLITE_DONE) return -EIO;
   st = store_stmt(c, alarm_rows__sql_next_journal);
   if (!st || sqlite3_step(st) != SQLITE_ROW) return -EIO;

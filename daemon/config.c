@@ -20,6 +20,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #define CFG_MAX_FILE (64u << 20)
 
@@ -478,9 +479,13 @@ static int cfg__read_file(const char *path, char **buf, size_t *len)
 {
   FILE *f = fopen(path, "rb");
   if (!f) return -errno;
-  size_t cap = 0, used = 0;
-  char *data = NULL;
+  struct stat sb;
+  /* Sized from the file's length (one read of a large file, no copies); grows if it does. */
+  size_t cap = fstat(fileno(f), &sb) == 0 && S_ISREG(sb.st_mode) && (uint64_t)sb.st_size <= CFG_MAX_FILE
+                 ? (size_t)sb.st_size + 1 : 0, used = 0;
+  char *data = cap ? malloc(cap) : NULL;
   int rc = 0;
+  if (!data) cap = 0;
   for (;;) {
     if (used == cap) {
       size_t ncap = cap ? cap * 2 : 64 << 10;

@@ -519,13 +519,17 @@ int engine_init(struct engine *e, uv_loop_t *loop, const struct dg_config *cfg, 
                                   .next_journal_id = &e->next_journal_id, .transitions = &e->stats.transitions,
                                   .commits_failed = &e->stats.commits_failed};
   history_init(&e->history, store, &e->stats.history_rows);
-  int rc = engine__alloc(e);
+  /* The writer ensures the alarm rows while the state arrays are built here. */
+  struct alarm_rows_job rows;
+  int rc = alarm_rows_ensure(store, cfg, &rows);
+  if (!rc) rc = engine__alloc(e);
   uint8_t *fresh = calloc(cfg->n_rules + 1, 1);
   if (!rc && !fresh) rc = -ENOMEM;
   if (!rc) {
     memset(fresh, 1, cfg->n_rules);
-    rc = alarm_rows_load(e->store, e->cfg, e->alarms, e->rules, fresh, &e->next_journal_id);
+    rc = alarm_rows_load(e->store, &rows, e->alarms, e->rules, fresh, &e->next_journal_id);
   }
+  alarm_rows_wait(store, &rows);
   free(fresh);
   if (rc) {
     engine__free_state(e);
@@ -599,13 +603,16 @@ int engine_reload(struct engine *e, const struct dg_config *cfg)
   struct engine old = *e;
   e->cfg = cfg;
   e->points = NULL;
-  int rc = engine__alloc(e);
+  struct alarm_rows_job rows;
+  int rc = alarm_rows_ensure(e->store, cfg, &rows);
+  if (!rc) rc = engine__alloc(e);
   uint8_t *fresh = calloc(cfg->n_rules + 1, 1);
   if (!rc && !fresh) rc = -ENOMEM;
   if (!rc) {
     engine__carry_over(e, &old, fresh);
-    rc = alarm_rows_load(e->store, e->cfg, e->alarms, e->rules, fresh, &e->next_journal_id);
+    rc = alarm_rows_load(e->store, &rows, e->alarms, e->rules, fresh, &e->next_journal_id);
   }
+  alarm_rows_wait(e->store, &rows);
   free(fresh);
   if (rc) {
     engine__free_state(e);

@@ -18,6 +18,7 @@
 #include "auth.h"
 #include "config.h"
 #include "export.h"
+#include "heap.h"
 #include "engine.h"
 #include "esc_wire.h"
 #include "escalate.h"
@@ -217,6 +218,7 @@ static void main__close_walk(uv_handle_t *h, void *arg)
  * the model): hand the freed pages back so the resident size is what the daemon keeps. */
 static void main__trim(void)
 {
+  heap_settle();
 #ifdef __GLIBC__
   malloc_trim(0);
 #endif
@@ -690,6 +692,7 @@ int main(int argc, char **argv)
     api_list_routes(stdout);
     return 0;
   }
+  heap_prepare_large(d.opt.config_path);
   if (main__load_config(d.opt.config_path, &d.cfg)) return 1;
   if (d.opt.check_only) {
     printf("%s: OK (%zu hazard sources, %zu points, %zu rules)\n", d.opt.config_path, d.cfg->n_sources,

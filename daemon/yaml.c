@@ -1,4 +1,5 @@
 #include "yaml.h"
+#include "yaml_split.h"
 
 #include <errno.h>
 #include <libfyaml.h>
@@ -89,6 +90,16 @@ static void yaml__arena_free(struct dg_yaml_chunk *ch)
   }
 }
 
+/* Puts the chunks of `from` at the end of `into`'s: one arena owns both trees' nodes. */
+void yaml_arena_join(struct dg_ytree *into, struct dg_ytree *from)
+{
+  struct dg_yaml_chunk **tail = &into->arena;
+  while (*tail) tail = &(*tail)->next;
+  *tail = from->arena;
+  from->arena = NULL;
+  from->root = NULL;
+}
+
 /* ---- YAML events → tree ---- */
 
 struct ybuild {
@@ -109,6 +120,7 @@ struct ybuild {
   struct dg_ynode *root;
   int docs;
   int line, col; /* position of the last event that had one */
+  int line_base; /* lines of the whole text above `buf` (a part of it) */
 };
 
 void dg_yaml_format_error(char *err, size_t errlen, const char *name, int line, int col,
@@ -257,30 +269,6 @@ static const char *yaml__skip_empty_lines(const char *p, const char *end, size_t
   }
 }
 
-static size_t yaml__put_utf8(char *out, uint32_t c)
-{
-  if (c < 0x80) {
-    out[0] = (char)c;
-    return 1;
-  }
-  if (c < 0x800) {
-    out[0] = (char)(0xc0 | c >> 6);
-    out[1] = (char)(0x80 | (c & 0x3f));
-    return 2;
-  }
-  if (c < 0x10000) {
-    out[0] = (char)(0xe0 | c >> 12);
-    out[1] = (char)(0x80 | ((c >> 6) & 0x3f));
-    out[2] = (char)(0x80 | (c & 0x3f));
-    return 3;
-  }
-  out[0] = (char)(0xf0 | c >> 18);
-  out[1] = (char)(0x80 | ((c >> 12) & 0x3f));
-  out[2] = (char)(0x80 | ((c >> 6) & 0x3f));
-  out[3] = (char)(0x80 | (c & 0x3f));
-  return 4;
-}
-
 static int yaml__hex(char c)
 {
   if (c >= '0' && c <= '9') return c - '0';
@@ -303,7 +291,7 @@ static size_t yaml__escape(const char **pp, const char *end, char *out)
     for (size_t i = 0; i < YAML_COUNT(table); i++)
       if (*p == table[i].esc) {
         *pp = p + 1;
-        return yaml__put_utf8(out, table[i].c);
+        return yaml_utf8_put(out, table[i].c);
       }
     return 0;
   }
@@ -314,7 +302,7 @@ static size_t yaml__escape(const char **pp, const char *end, char *out)
   }
   if (c > 0x10ffff || (c >= 0xd800 && c <= 0xdfff)) return 0;
   *pp = p;
-  return yaml__put_utf8(out, c);
+  return yaml_utf8_put(out, c);
 }
 
 /* Decodes the content of a double-quoted scalar (between the quotes): escapes, and line
@@ -535,7 +523,7 @@ static int yaml__event(struct ybuild *b, struct fy_event *e)
 {
   const struct fy_mark *m = fy_event_start_mark(e);
   if (m) {
-    b->line = m->line + 1;
+    b->line = m->line + 1 + b->line_base;
     b->col = m->column + 1;
   }
   int rc = yaml__dispatch(b, e);
@@ -556,50 +544,21 @@ static int yaml__syntax_error(struct ybuild *b, struct fy_diag *diag)
   return yaml__fail(b, b->line, b->col, "YAML syntax error");
 }
 
-/* Length of the well-formed UTF-8 sequence at p (RFC 3629: no overlongs, no surrogates,
- * nothing above U+10FFFF), or 0. */
-static size_t yaml__utf8_len(const unsigned char *p, size_t left)
-{
-  unsigned char lo = 0x80, hi = 0xbf;
-  size_t n;
-  if (p[0] < 0x80) return 1;
-  if (p[0] >= 0xc2 && p[0] <= 0xdf) n = 2;
-  else if (p[0] >= 0xe0 && p[0] <= 0xef) n = 3;
-  else if (p[0] >= 0xf0 && p[0] <= 0xf4) n = 4;
-  else return 0;
-  if (p[0] == 0xe0) lo = 0xa0;
-  else if (p[0] == 0xed) hi = 0x9f;
-  else if (p[0] == 0xf0) lo = 0x90;
-  else if (p[0] == 0xf4) hi = 0x8f;
-  if (left < n || p[1] < lo || p[1] > hi) return 0;
-  for (size_t i = 2; i < n; i++)
-    if (p[i] < 0x80 || p[i] > 0xbf) return 0;
-  return n;
-}
-
 /* YAML text is UTF-8 here, and libfyaml 0.7.12 can loop forever on malformed UTF-8 (e.g. in
  * a reserved directive), so bad bytes are rejected before it sees them. */
 static int yaml__check_text(struct ybuild *b, const char *buf, size_t len)
 {
-  const unsigned char *p = (const unsigned char *)buf;
-  int line = 1, col = 1;
-  for (size_t i = 0; i < len; col++) {
-    size_t n = p[i] ? yaml__utf8_len(p + i, len - i) : 0;
-    if (!n) return yaml__fail(b, line, col, p[i] ? "invalid UTF-8 byte 0x%02x" : "NUL byte in the text", p[i]);
-    if (p[i] == '\n') {
-      line++;
-      col = 0;
-    }
-    i += n;
-  }
-  return 0;
+  int line, col;
+  const unsigned char *bad = yaml_utf8_check(buf, len, &line, &col);
+  if (!bad) return 0;
+  return yaml__fail(b, line + b->line_base, col, *bad ? "invalid UTF-8 byte 0x%02x" : "NUL byte in the text", *bad);
 }
 
-int dg_yaml_parse(const char *name, const char *buf, size_t len, struct dg_ytree *t, char *err,
-                  size_t errlen)
+int yaml_parse_part(const char *name, const char *buf, size_t len, int line_base, struct dg_ytree *t, char *err,
+                    size_t errlen, int *end_line)
 {
   struct ybuild b = {.t = t, .name = name, .err = err, .errlen = errlen, .buf = buf, .len = len,
-                     .line = 1, .col = 1};
+                     .line = 1 + line_base, .col = 1, .line_base = line_base};
   t->root = NULL;
   t->arena = NULL;
   int rc = yaml__check_text(&b, buf, len);
@@ -626,6 +585,8 @@ int dg_yaml_parse(const char *name, const char *buf, size_t len, struct dg_ytree
   fy_diag_destroy(diag);
   free(b.kids);
   t->root = b.root;
+  /* The last event is the end of the stream, at the end of the text. */
+  if (end_line) *end_line = b.col == 1 ? b.line - 1 - line_base : -1;
   return rc;
 }
 
@@ -639,27 +600,4 @@ void dg_yaml_free(struct dg_ytree *t)
 void *dg_yaml_alloc(struct dg_ytree *t, size_t size)
 {
   return yaml__alloc(&t->arena, size);
-}
-
-int dg_yaml_read_secret(const char *path, char **out)
-{
-  enum { MAX = 64 << 10 };
-  char *buf = NULL;
-  size_t n = 0;
-  int rc = 0;
-  FILE *f = fopen(path, "re");
-  if (!f) return -errno;
-  if (!(buf = malloc(MAX + 2))) rc = -ENOMEM;
-  if (!rc && (n = fread(buf, 1, MAX + 1, f)) == 0 && ferror(f)) rc = -EIO;
-  if (!rc && n > MAX) rc = -EFBIG;
-  if (!rc) {
-    if (n && buf[n - 1] == '\n') n--;
-    if (n && buf[n - 1] == '\r') n--;
-    buf[n] = '\0';
-    if (!n || strlen(buf) != n || strpbrk(buf, "\r\n")) rc = -EINVAL;
-  }
-  fclose(f);
-  if (rc) free(buf);
-  else *out = buf;
-  return rc;
 }

@@ -461,3 +461,25 @@ int dg_yc_secret(struct dg_ycheck *y, const struct dg_yseen *s, const struct dg_
                      rc == -EINVAL ? "expected one non-empty line" : strerror(-rc));
   return rc;
 }
+int dg_yaml_read_secret(const char *path, char **out)
+{
+  enum { MAX = 64 << 10 };
+  char *buf = NULL;
+  size_t n = 0;
+  int rc = 0;
+  FILE *f = fopen(path, "re");
+  if (!f) return -errno;
+  if (!(buf = malloc(MAX + 2))) rc = -ENOMEM;
+  if (!rc && (n = fread(buf, 1, MAX + 1, f)) == 0 && ferror(f)) rc = -EIO;
+  if (!rc && n > MAX) rc = -EFBIG;
+  if (!rc) {
+    if (n && buf[n - 1] == '\n') n--;
+    if (n && buf[n - 1] == '\r') n--;
+    buf[n] = '\0';
+    if (!n || strlen(buf) != n || strpbrk(buf, "\r\n")) rc = -EINVAL;
+  }
+  fclose(f);
+  if (rc) free(buf);
+  else *out = buf;
+  return rc;
+}

@@ -540,10 +540,39 @@ static void test_restart_in_each_state(void **state)
   }
 }
 
+/* A restart on a changed configuration: a rule moved to another point keeps its row (and id)
+ * with the new point, a new rule gets a row, an unchanged rule keeps its id. */
+static void test_alarm_rows_follow_the_config(void **state)
+{
+  struct plant *f = *state;
+  int64_t r1 = plant_alarm(f, "R1")->id, r2 = plant_alarm(f, "R2")->id;
+  assert_int_equal(count(f, "SELECT COUNT(*) FROM alarms WHERE id = ?1 AND point = 'P1' AND measure IS NULL", r1), 1);
+  plant_stop(f);
+  config_free(f->cfg);
+  f->cfg = plant_load("site: { code: T1 }\n" PLANT_YAML_MQTT
+                      "points: [{ id: P1, driver: mqtt.main, topic: t/p1 }, { id: P2, driver: mqtt.main, topic: t/p2 }]\n"
+                      "rules:\n"
+                      "  - { id: R1, type: high, point: P2, stages: [ { name: H, limit: 25, priority: high } ] }\n"
+                      "  - { id: R2, type: high, point: P2, stages: [ { name: H, limit: 25, priority: critical } ] }\n"
+                      "  - { id: R9, type: low, point: P1, stages: [ { name: L, limit: 5, priority: low } ] }\n");
+  for (int round = 0; round < 2; round++) {
+    memset(&f->engine, 0, sizeof f->engine);
+    plant_start(f);
+    assert_int_equal(plant_alarm(f, "R1")->id, r1);
+    assert_int_equal(plant_alarm(f, "R2")->id, r2);
+    int64_t r9 = plant_alarm(f, "R9")->id;
+    assert_true(r9 > 0 && r9 != r1 && r9 != r2);
+    assert_int_equal(count(f, "SELECT COUNT(*) FROM alarms WHERE id = ?1 AND point = 'P2'", r1), 1);
+    assert_int_equal(count(f, "SELECT COUNT(*) FROM alarms WHERE id = ?1 AND rule = 'R9' AND point = 'P1'", r9), 1);
+    if (!round) plant_stop(f);
+  }
+}
+
 int main(void)
 {
   const struct CMUnitTest tests[] = {
     plant_unit_test(test_operator_errors, test_yaml),
+    plant_unit_test(test_alarm_rows_follow_the_config, test_yaml),
     plant_unit_test(test_shelved_and_oos_are_journaled_not_notified, test_yaml),
     plant_unit_test(test_latched_needs_reset, test_yaml),
     plant_unit_test(test_shelve_expires_while_active, test_yaml),
