@@ -583,7 +583,7 @@ struct ledger_watch__task {
   int data_src;
   struct inspect_cycle cycle;
   int64_t start_ms, due_ms;
-  char posts[256];              /* the assignment stored with the task (task_assign.h) */
+  char *posts;                  /* the assignment stored with the task (task_assign.h), NULL none; owned */
   const char *person;
   size_t index;                 /* the measure's number in the pass (task_cache) */
   uint64_t key;
@@ -627,12 +627,19 @@ static int ledger_watch__task_work(struct store_conn *c, void *arg)
     sqlite3_bind_int64(st, 7, t->start_ms);
     sqlite3_bind_int64(st, 8, t->due_ms);
     sqlite3_bind_int(st, 9, t->data_src);
-    store_bind_text(st, 10, t->posts[0] ? t->posts : NULL);
+    store_bind_text(st, 10, t->posts);
     store_bind_text(st, 11, t->person);
     int rc = store_step_done(st);
     if (rc != SQLITE_OK) return rc;
   }
   return SQLITE_OK;
+}
+
+static void ledger_watch__task_job_free(struct ledger_watch__task_job *j)
+{
+  for (size_t i = 0; j && i < j->n; i++) free(j->t[i].posts);
+  if (j) free(j->t);
+  free(j);
 }
 
 static void ledger_watch__task_done(void *arg, int rc)
@@ -642,8 +649,7 @@ static void ledger_watch__task_done(void *arg, int rc)
   else DG_INFO("ledger", "%zu inspection task(s) created", j->n);
   for (size_t i = 0; !rc && j->w->tasks.cfg == j->cfg && i < j->n; i++)
     task_cache_set(&j->w->tasks, j->t[i].index, j->t[i].key, j->t[i].due_ms);
-  free(j->t);
-  free(j);
+  ledger_watch__task_job_free(j);
 }
 
 /* The task of the current period for m if it is missing: 1 (filled *t), 0, or negative. When it
@@ -678,7 +684,10 @@ static int ledger_watch__task_due(struct ledger_watch *w, const struct dg_measur
   }
   struct task_assignee a;
   task_assign(w->e->cfg, m, &a);
-  if (task_assign_encode(&a, t->posts, sizeof t->posts)) t->posts[0] = 0; /* too many: the person alone */
+  char posts[256];
+  if (task_assign_encode(&a, posts, sizeof posts)) posts[0] = 0; /* too many: the person alone */
+  t->posts = NULL;
+  if (posts[0] && !(t->posts = strdup(posts))) return -ENOMEM;
   t->person = a.person ? a.person->id : NULL;
   return 1;
 }
@@ -718,12 +727,6 @@ static int ledger_watch__task_step(struct ledger_watch *w, struct ledger_watch__
         }
       }
   return 1;
-}
-
-static void ledger_watch__task_job_free(struct ledger_watch__task_job *j)
-{
-  if (j) free(j->t);
-  free(j);
 }
 
 /* Commits the tasks the pass found missing (taking j): how many, or negative. */
