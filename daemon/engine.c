@@ -602,6 +602,7 @@ int engine_reload(struct engine *e, const struct dg_config *cfg)
   engine_flush_history(e);
   struct engine old = *e;
   e->cfg = cfg;
+  e->config_generation++;
   e->points = NULL;
   struct alarm_rows_job rows;
   int rc = alarm_rows_ensure(e->store, cfg, &rows);

@@ -47,6 +47,7 @@ struct engine_stats {
 struct engine {
   uv_loop_t *loop;
   const struct dg_config *cfg;
+  uint64_t config_generation; /* bumped whenever cfg is replaced: a freed config's address can recur */
   struct store *store;
   struct ledger *ledger;
   struct notify *notify;

@@ -593,7 +593,8 @@ struct ledger_watch__task_job {
   struct ledger_watch__task *t;
   size_t n, cap;
   struct ledger_watch *w;
-  const struct dg_config *cfg;  /* in force when the pass ran */
+  const struct dg_config *cfg;  /* in force when the pass ran, and its generation */
+  uint64_t generation;
   int64_t now_ms;
   size_t s, u, e, k, i;         /* where the pass goes on: source, unit, event, measure; its number */
 };
@@ -647,8 +648,9 @@ static void ledger_watch__task_done(void *arg, int rc)
   struct ledger_watch__task_job *j = arg;
   if (rc) DG_LOG_RL(DG_LOG_ERR, "ledger", "%zu inspection task(s) not created (rc %d)", j->n, rc);
   else DG_INFO("ledger", "%zu inspection task(s) created", j->n);
-  for (size_t i = 0; !rc && j->w->tasks.cfg == j->cfg && i < j->n; i++)
-    task_cache_set(&j->w->tasks, j->t[i].index, j->t[i].key, j->t[i].due_ms);
+  struct task_cache *cache = &j->w->tasks;
+  for (size_t i = 0; !rc && cache->cfg == j->cfg && cache->generation == j->generation && i < j->n; i++)
+    task_cache_set(cache, j->t[i].index, j->t[i].key, j->t[i].due_ms);
   ledger_watch__task_job_free(j);
 }
 
@@ -742,8 +744,10 @@ static int ledger_watch__task_submit(struct ledger_watch *w, struct ledger_watch
 static struct ledger_watch__task_job *ledger_watch__task_begin(struct ledger_watch *w, int64_t now_ms)
 {
   struct ledger_watch__task_job *j = calloc(1, sizeof *j);
-  task_cache_follow(&w->tasks, w->e->cfg);
-  if (j) *j = (struct ledger_watch__task_job){.w = w, .cfg = w->e->cfg, .now_ms = now_ms};
+  task_cache_follow(&w->tasks, w->e->cfg, w->e->config_generation);
+  if (j)
+    *j = (struct ledger_watch__task_job){.w = w, .cfg = w->e->cfg, .generation = w->e->config_generation,
+                                         .now_ms = now_ms};
   return j;
 }
 
@@ -765,7 +769,7 @@ static void ledger_watch__task_slice(uv_idle_t *h)
 {
   struct ledger_watch *w = h->data;
   struct ledger_watch__task_job *j = w->pass;
-  if (j->cfg != w->e->cfg) {
+  if (j->cfg != w->e->cfg || j->generation != w->e->config_generation) {
     int64_t now_ms = j->now_ms;
     ledger_watch__task_job_free(j);
     if (!(j = w->pass = ledger_watch__task_begin(w, now_ms))) {

@@ -5,11 +5,12 @@
 
 #include "inspect.h"
 
-void task_cache_follow(struct task_cache *c, const struct dg_config *cfg)
+void task_cache_follow(struct task_cache *c, const struct dg_config *cfg, uint64_t generation)
 {
-  if (c->cfg == cfg) return;
+  if (c->cfg == cfg && c->generation == generation) return;
   task_cache_free(c);
   c->cfg = cfg;
+  c->generation = generation;
 }
 
 static uint64_t task_cache__mix(uint64_t h, const void *p, size_t len)

@@ -19,7 +19,8 @@
 #include "model.h"
 
 struct task_cache {
-  const struct dg_config *cfg; /* the configuration the entries follow */
+  const struct dg_config *cfg; /* the configuration the entries follow, and its generation */
+  uint64_t generation;
   struct task_cache_entry *entries;
   size_t n;
 };
@@ -29,9 +30,9 @@ struct task_cache_entry {
   int64_t until_ms; /* the measure's task exists for every now before this */
 };
 
-/* Follows cfg, whose measures are numbered in the order the pass walks them: a new
- * configuration starts with an empty cache. */
-void task_cache_follow(struct task_cache *c, const struct dg_config *cfg);
+/* Follows cfg (of engine.h's config_generation), whose measures are numbered in the order the
+ * pass walks them: a new configuration starts with an empty cache. */
+void task_cache_follow(struct task_cache *c, const struct dg_config *cfg, uint64_t generation);
 uint64_t task_cache_key(const struct dg_measure *m);
 /* Whether measure i's task of the period containing now_ms is known to exist. */
 bool task_cache_quiet(const struct task_cache *c, size_t i, uint64_t key, int64_t now_ms);

@@ -402,6 +402,7 @@ static void test_task_pass_in_slices_restarts_on_a_new_config(void **state)
   store_wait_idle(f->p.store);
   assert_int_equal(count(f, "SELECT COUNT(*) FROM inspection_tasks"), 0); /* not submitted yet */
   f->engine.cfg = &now.cfg;
+  f->engine.config_generation++;
   for (int i = 0; i < 20 && count(f, "SELECT COUNT(*) FROM inspection_tasks") < (int64_t)n; i++) {
     uv_run(&f->p.loop, UV_RUN_NOWAIT);
     store_wait_idle(f->p.store);

@@ -14,7 +14,7 @@ static void test_quiet_until_the_period_ends(void **state)
   struct dg_config cfg = {0};
   struct dg_measure m = {.id = "M01", .data_src = 2};
   struct task_cache c = {0};
-  task_cache_follow(&c, &cfg);
+  task_cache_follow(&c, &cfg, 1);
   uint64_t key = task_cache_key(&m);
   assert_false(task_cache_quiet(&c, 0, key, 1000)); /* never asked: the database is */
   task_cache_set(&c, 5, key, 2000);                 /* the sixth measure: grows */
@@ -58,11 +58,14 @@ static void test_a_new_configuration_starts_empty(void **state)
   struct dg_measure m = {.id = "M01"};
   struct task_cache c = {0};
   uint64_t key = task_cache_key(&m);
-  task_cache_follow(&c, &a);
+  task_cache_follow(&c, &a, 1);
   task_cache_set(&c, 0, key, 5000);
-  task_cache_follow(&c, &a);
+  task_cache_follow(&c, &a, 1);
   assert_true(task_cache_quiet(&c, 0, key, 1000));
-  task_cache_follow(&c, &b);
+  task_cache_follow(&c, &b, 2);
+  assert_false(task_cache_quiet(&c, 0, key, 1000));
+  task_cache_set(&c, 0, key, 5000);
+  task_cache_follow(&c, &b, 3); /* a new configuration at the address of the last */
   assert_false(task_cache_quiet(&c, 0, key, 1000));
   task_cache_free(&c);
 }
