@@ -1,5 +1,5 @@
 #include "yaml.h"
-#include "yaml_split.h"
+#include "yaml_part.h"
 
 #include <errno.h>
 #include <libfyaml.h>

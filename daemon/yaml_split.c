@@ -4,6 +4,8 @@
 #include <pthread.h>
 #include <string.h>
 
+#include "yaml_part.h"
+
 size_t dg_yaml_split_min = DG_YAML_SPLIT_MIN;
 
 /* One part of the text and what its parse gave. */

@@ -1,4 +1,4 @@
-#include "yaml_split.h"
+#include "yaml_part.h"
 
 #include <stddef.h>
 #include <stdint.h>

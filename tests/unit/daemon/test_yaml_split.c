@@ -14,6 +14,7 @@
 #include <string.h>
 
 #include "config.h"
+#include "yaml_part.h"
 #include "yaml_split.h"
 
 static const char plant[] =
