@@ -14,8 +14,7 @@
 #include "log.h"
 #include "plan_watch.h"
 #include "risk.h"
-#include "task_assign.h"
-#include "task_cache.h"
+#include "task_pass.h"
 
 struct ledger_watch__level {
   char *unit;
@@ -40,9 +39,7 @@ struct ledger_watch {
   struct ledger_watch__level *levels; /* last recorded level per unit id (also of units no longer configured) */
   size_t n_levels;
   int levels_loaded;
-  struct task_cache tasks;   /* measures whose task of the current period exists */
-  uv_idle_t task_idle;       /* runs the next slice of a task pass */
-  struct ledger_watch__task_job *pass; /* the task pass under way, NULL when none */
+  struct task_pass *tasks;   /* the inspection tasks of each period */
 };
 
 struct ledger_watch__hazard {
@@ -576,222 +573,7 @@ static void ledger_watch__on_check(uv_check_t *h)
   if (rc < 0) DG_LOG_RL(DG_LOG_ERR, "ledger", "risk evaluation failed (%d)", rc);
 }
 
-/* ---- inspection tasks ------------------------------------------------------------------------- */
-
-struct ledger_watch__task {
-  const struct dg_measure *m;   /* borrowed from the config, which outlives store jobs */
-  int data_src;
-  struct inspect_cycle cycle;
-  int64_t start_ms, due_ms;
-  char *posts;                  /* the assignment stored with the task (task_assign.h), NULL none; owned */
-  const char *person;
-  size_t index;                 /* the measure's number in the pass (task_cache) */
-  uint64_t key;
-};
-
-struct ledger_watch__task_job {
-  struct ledger_watch__task *t;
-  size_t n, cap;
-  struct ledger_watch *w;
-  const struct dg_config *cfg;  /* in force when the pass ran, and its generation */
-  uint64_t generation;
-  int64_t now_ms;
-  size_t s, u, e, k, i;         /* where the pass goes on: source, unit, event, measure; its number */
-};
-
-/* The anchor of the measure's current cycle (?2 ?3): the first task of the latest run of tasks
- * with that cycle, NULL when the last task had another cycle or there is none; and the start of
- * the latest task. */
-static const char *const ledger_watch__sql_task_span =
-  "SELECT (SELECT MIN(start_ms) FROM inspection_tasks WHERE measure = ?1 AND check_cycle = ?2"
-  "   AND check_cycle_unit = ?3 AND start_ms > COALESCE((SELECT MAX(start_ms) FROM inspection_tasks"
-  "   WHERE measure = ?1 AND (check_cycle <> ?2 OR check_cycle_unit <> ?3)), -1)),"
-  " (SELECT MAX(start_ms) FROM inspection_tasks WHERE measure = ?1)";
-static const char *const ledger_watch__sql_task =
-  "INSERT OR IGNORE INTO inspection_tasks (measure, event, unit, hazard_source, check_cycle, check_cycle_unit,"
-  " start_ms, due_ms, data_src, assigned_posts, assigned_person) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)";
-
-static int ledger_watch__task_work(struct store_conn *c, void *arg)
-{
-  struct ledger_watch__task_job *j = arg;
-  for (size_t i = 0; i < j->n; i++) {
-    const struct ledger_watch__task *t = &j->t[i];
-    const struct dg_unit *u = t->m->event->unit;
-    sqlite3_stmt *st = store_stmt(c, ledger_watch__sql_task);
-    if (!st) return SQLITE_ERROR;
-    sqlite3_bind_text(st, 1, t->m->id, -1, SQLITE_STATIC);
-    sqlite3_bind_text(st, 2, t->m->event->id, -1, SQLITE_STATIC);
-    if (u) sqlite3_bind_text(st, 3, u->id, -1, SQLITE_STATIC);
-    if (u && u->source) sqlite3_bind_text(st, 4, u->source->id, -1, SQLITE_STATIC);
-    sqlite3_bind_int(st, 5, t->cycle.n);
-    sqlite3_bind_text(st, 6, inspect_unit_zh(t->cycle.unit), -1, SQLITE_STATIC);
-    sqlite3_bind_int64(st, 7, t->start_ms);
-    sqlite3_bind_int64(st, 8, t->due_ms);
-    sqlite3_bind_int(st, 9, t->data_src);
-    store_bind_text(st, 10, t->posts);
-    store_bind_text(st, 11, t->person);
-    int rc = store_step_done(st);
-    if (rc != SQLITE_OK) return rc;
-  }
-  return SQLITE_OK;
-}
-
-static void ledger_watch__task_job_free(struct ledger_watch__task_job *j)
-{
-  for (size_t i = 0; j && i < j->n; i++) free(j->t[i].posts);
-  if (j) free(j->t);
-  free(j);
-}
-
-static void ledger_watch__task_done(void *arg, int rc)
-{
-  struct ledger_watch__task_job *j = arg;
-  if (rc) DG_LOG_RL(DG_LOG_ERR, "ledger", "%zu inspection task(s) not created (rc %d)", j->n, rc);
-  else DG_INFO("ledger", "%zu inspection task(s) created", j->n);
-  struct task_cache *cache = &j->w->tasks;
-  for (size_t i = 0; !rc && cache->cfg == j->cfg && cache->generation == j->generation && i < j->n; i++)
-    task_cache_set(cache, j->t[i].index, j->t[i].key, j->t[i].due_ms);
-  ledger_watch__task_job_free(j);
-}
-
-/* The task of the current period for m if it is missing: 1 (filled *t), 0, or negative. When it
- * exists, *exists_until is the end of its period (else 0). */
-static int ledger_watch__task_due(struct ledger_watch *w, const struct dg_measure *m, int64_t now_ms,
-                                  struct ledger_watch__task *t, int64_t *exists_until)
-{
-  *exists_until = 0;
-  sqlite3_stmt *st = store_stmt(store_reader(w->e->store), ledger_watch__sql_task_span);
-  if (!st) return -EIO;
-  t->cycle = inspect_measure_cycle(m);
-  sqlite3_bind_text(st, 1, m->id, -1, SQLITE_STATIC);
-  sqlite3_bind_int(st, 2, t->cycle.n);
-  sqlite3_bind_text(st, 3, inspect_unit_zh(t->cycle.unit), -1, SQLITE_STATIC);
-  if (sqlite3_step(st) != SQLITE_ROW) {
-    sqlite3_reset(st);
-    return -EIO;
-  }
-  int has_anchor = sqlite3_column_type(st, 0) != SQLITE_NULL, has_tasks = sqlite3_column_type(st, 1) != SQLITE_NULL;
-  int64_t anchor = has_anchor ? sqlite3_column_int64(st, 0) : inspect_day_start(now_ms);
-  int64_t last = has_tasks ? sqlite3_column_int64(st, 1) : INT64_MIN;
-  sqlite3_reset(st);
-  /* A new cycle starts today, or tomorrow when today already has a task of the old one. */
-  if (!has_anchor && anchor <= last) anchor = inspect_add(anchor, (struct inspect_cycle){1, INSPECT_DAY}, 1);
-  t->m = m;
-  t->data_src = m->data_src;
-  const struct dg_calendar *cal = m->work_days ? &w->e->cfg->calendar : NULL;
-  if (!inspect_period_workdays(anchor, t->cycle, cal, now_ms, &t->start_ms, &t->due_ms)) return 0;
-  if (t->start_ms <= last) {
-    *exists_until = t->due_ms;
-    return 0;
-  }
-  struct task_assignee a;
-  task_assign(w->e->cfg, m, &a);
-  char posts[256];
-  if (task_assign_encode(&a, posts, sizeof posts)) posts[0] = 0; /* too many: the person alone */
-  t->posts = NULL;
-  if (posts[0] && !(t->posts = strdup(posts))) return -ENOMEM;
-  t->person = a.person ? a.person->id : NULL;
-  return 1;
-}
-
-/* Whether m (the i'th measure of the pass) needs its task of the period: adds it to j. A
- * measure whose task is known to exist costs no query until its period ends. 0 or negative. */
-static int ledger_watch__task_check(struct ledger_watch *w, const struct dg_measure *m, size_t i,
-                                    struct ledger_watch__task_job *j)
-{
-  uint64_t key = task_cache_key(m);
-  if (task_cache_quiet(&w->tasks, i, key, j->now_ms)) return 0;
-  int rc = dg_array_reserve(&j->t, j->n, &j->cap, sizeof *j->t);
-  int64_t exists_until = 0;
-  int due = rc ? rc : ledger_watch__task_due(w, m, j->now_ms, &j->t[j->n], &exists_until);
-  if (due < 0) return due;
-  if (due) {
-    j->t[j->n].index = i;
-    j->t[j->n++].key = key;
-  }
-  if (exists_until) task_cache_set(&w->tasks, i, key, exists_until);
-  return 0;
-}
-
-/* Checks up to `limit` more measures of j's pass, from where it stopped: 1 when every measure has
- * been checked, 0 when some remain, or negative. */
-static int ledger_watch__task_step(struct ledger_watch *w, struct ledger_watch__task_job *j, size_t limit)
-{
-  const struct dg_config *cfg = j->cfg;
-  for (; j->s < cfg->n_sources; j->s++, j->u = 0)
-    for (; j->u < cfg->sources[j->s].n_units; j->u++, j->e = 0)
-      for (; j->e < cfg->sources[j->s].units[j->u].n_events; j->e++, j->k = 0) {
-        const struct dg_event *ev = &cfg->sources[j->s].units[j->u].events[j->e];
-        for (; j->k < ev->n_measures; j->k++, j->i++) {
-          if (!limit--) return 0;
-          int rc = ledger_watch__task_check(w, &ev->measures[j->k], j->i, j);
-          if (rc) return rc;
-        }
-      }
-  return 1;
-}
-
-/* Commits the tasks the pass found missing (taking j): how many, or negative. */
-static int ledger_watch__task_submit(struct ledger_watch *w, struct ledger_watch__task_job *j)
-{
-  int n = (int)j->n, rc = 0;
-  if (!n) ledger_watch__task_job_free(j);
-  else if ((rc = store_submit(w->e->store, ledger_watch__task_work, ledger_watch__task_done, j)))
-    ledger_watch__task_job_free(j);
-  return rc ? rc : n;
-}
-
-static struct ledger_watch__task_job *ledger_watch__task_begin(struct ledger_watch *w, int64_t now_ms)
-{
-  struct ledger_watch__task_job *j = calloc(1, sizeof *j);
-  task_cache_follow(&w->tasks, w->e->cfg, w->e->config_generation);
-  if (j)
-    *j = (struct ledger_watch__task_job){.w = w, .cfg = w->e->cfg, .generation = w->e->config_generation,
-                                         .now_ms = now_ms};
-  return j;
-}
-
-int ledger_watch_inspections(struct ledger_watch *w, int64_t now_ms)
-{
-  struct ledger_watch__task_job *j = ledger_watch__task_begin(w, now_ms);
-  int rc = j ? ledger_watch__task_step(w, j, SIZE_MAX) : -ENOMEM;
-  if (rc < 0) {
-    ledger_watch__task_job_free(j);
-    return rc;
-  }
-  return ledger_watch__task_submit(w, j);
-}
-
-/* The timer's pass goes LEDGER_WATCH_TASK_SLICE measures per loop turn: the first pass of a
- * large plant asks about every measure, and alarms must not wait for it. A configuration put in
- * force meanwhile starts the pass again on it. */
-static void ledger_watch__task_slice(uv_idle_t *h)
-{
-  struct ledger_watch *w = h->data;
-  struct ledger_watch__task_job *j = w->pass;
-  if (j->cfg != w->e->cfg || j->generation != w->e->config_generation) {
-    int64_t now_ms = j->now_ms;
-    ledger_watch__task_job_free(j);
-    if (!(j = w->pass = ledger_watch__task_begin(w, now_ms))) {
-      uv_idle_stop(h);
-      return;
-    }
-  }
-  int rc = ledger_watch__task_step(w, j, LEDGER_WATCH_TASK_SLICE);
-  if (rc == 0) return;
-  uv_idle_stop(h);
-  w->pass = NULL;
-  if (rc > 0) rc = ledger_watch__task_submit(w, j);
-  else ledger_watch__task_job_free(j);
-  if (rc < 0) DG_LOG_RL(DG_LOG_ERR, "ledger", "inspection task generation failed (%d)", rc);
-}
-
-static void ledger_watch__task_pass(struct ledger_watch *w, int64_t now_ms)
-{
-  if (w->pass) return; /* the last one is still going */
-  if (!(w->pass = ledger_watch__task_begin(w, now_ms))) return;
-  uv_idle_start(&w->task_idle, ledger_watch__task_slice);
-}
+int ledger_watch_inspections(struct ledger_watch *w, int64_t now_ms) { return task_pass_run(w->tasks, now_ms); }
 
 /* ---- missed inspection tasks (未排查) ---------------------------------------------------------- */
 
@@ -940,7 +722,7 @@ static void ledger_watch__on_timer(uv_timer_t *t)
   if (rc < 0) DG_LOG_RL(DG_LOG_ERR, "ledger", "overdue scan failed (%d)", rc);
   rc = ledger_watch_missed(w, now);
   if (rc < 0) DG_LOG_RL(DG_LOG_ERR, "ledger", "missed inspection scan failed (%d)", rc);
-  ledger_watch__task_pass(w, now);
+  task_pass_start(w->tasks, now);
   rc = plan_watch_tasks(w->e, now);
   if (rc < 0) DG_LOG_RL(DG_LOG_ERR, "ledger", "inspection plan task generation failed (%d)", rc);
 }
@@ -950,12 +732,16 @@ int ledger_watch_start(struct ledger_watch **out, struct engine *e)
   struct ledger_watch *w = calloc(1, sizeof *w);
   if (!w) return -ENOMEM;
   w->e = e;
+  int rc = task_pass_open(&w->tasks, e);
+  if (rc) {
+    free(w);
+    return rc;
+  }
   uv_timer_init(e->loop, &w->timer);
   uv_timer_init(e->loop, &w->risk_timer);
   uv_check_init(e->loop, &w->check);
-  uv_idle_init(e->loop, &w->task_idle);
-  w->timer.data = w->risk_timer.data = w->check.data = w->task_idle.data = w;
-  w->open_handles = 4;
+  w->timer.data = w->risk_timer.data = w->check.data = w;
+  w->open_handles = 3;
   uv_check_start(&w->check, ledger_watch__on_check);
   uv_timer_start(&w->timer, ledger_watch__on_timer, 0, LEDGER_WATCH_OVERDUE_PERIOD_MS);
   uv_timer_start(&w->risk_timer, ledger_watch__on_risk_timer, LEDGER_WATCH_RISK_PERIOD_MS, LEDGER_WATCH_RISK_PERIOD_MS);
@@ -970,8 +756,6 @@ static void ledger_watch__closed(uv_handle_t *h)
   for (size_t i = 0; i < w->n_levels; i++) free(w->levels[i].unit);
   free(w->levels);
   ledger_watch__free_units(w);
-  task_cache_free(&w->tasks);
-  ledger_watch__task_job_free(w->pass);
   free(w);
 }
 
@@ -982,8 +766,8 @@ void ledger_watch_close(struct ledger_watch *w)
   uv_timer_stop(&w->timer);
   uv_timer_stop(&w->risk_timer);
   uv_check_stop(&w->check);
-  uv_idle_stop(&w->task_idle);
-  uv_close((uv_handle_t *)&w->task_idle, ledger_watch__closed);
+  task_pass_close(w->tasks);
+  w->tasks = NULL;
   uv_close((uv_handle_t *)&w->timer, ledger_watch__closed);
   uv_close((uv_handle_t *)&w->risk_timer, ledger_watch__closed);
   uv_close((uv_handle_t *)&w->check, ledger_watch__closed);

@@ -16,7 +16,6 @@
 #define LEDGER_WATCH_OVERDUE_PERIOD_MS 60000
 #define LEDGER_WATCH_RISK_PERIOD_MS 1000
 #define LEDGER_WATCH_EVIDENCE_GRACE_MS 1000
-#define LEDGER_WATCH_TASK_SLICE 1000 /* measures checked per loop turn by the timer's task pass */
 
 struct ledger_watch;
 
@@ -44,8 +43,8 @@ enum dg_level ledger_watch_level(const struct ledger_watch *w, const char *unit)
  * yet (inspect.h: the measure's check_cycle, else the cycle by the level of its event; periods
  * counted from the first task of the measure's current cycle, starting at local midnight (a
  * changed cycle starts that day, or the next when that day has a task of the old one); with work_days
- * trimmed to the site calendar's work days, no task on a day off). The whole pass at once;
- * the overdue timer runs the same pass LEDGER_WATCH_TASK_SLICE measures per loop turn.
+ * trimmed to the site calendar's work days, no task on a day off). The whole pass at once
+ * (task_pass.h); the overdue timer runs the same pass TASK_PASS_SLICE measures per loop turn.
  * Returns how many tasks were submitted, or a negative errno. */
 int ledger_watch_inspections(struct ledger_watch *w, int64_t now_ms);
 

@@ -19,6 +19,7 @@
 #include "plant_fixture.h"
 #include "workcal.h"
 #include "inspect.h"
+#include "task_pass.h"
 
 struct fixture {
   struct plant p; /* up to the notifier, on cfg */
@@ -384,13 +385,13 @@ static void big_model_free(struct big_model *b)
   free(b->ids);
 }
 
-/* The minute's pass checks LEDGER_WATCH_TASK_SLICE measures per loop turn: across turns it
+/* The minute's pass checks TASK_PASS_SLICE measures per loop turn: across turns it
  * misses none, and a configuration put in force in the middle of a pass starts it again on the
  * new one (no task for a measure the old one had). */
 static void test_task_pass_in_slices_restarts_on_a_new_config(void **state)
 {
   struct fixture *f = *state;
-  const size_t n = 2 * LEDGER_WATCH_TASK_SLICE + 500;
+  const size_t n = 2 * TASK_PASS_SLICE + 500;
   struct big_model old, now;
   big_model(&old, &f->cfg, 'A', n);
   big_model(&now, &f->cfg, 'B', n);
