@@ -536,6 +536,7 @@ static void api__drivers(void *ud, const struct http_request *req, struct http_r
   cJSON_AddNumberToObject(je, "history_rows", (double)ctx->engine->stats.history_rows);
   cJSON_AddNumberToObject(je, "history_backlog_dropped", (double)ctx->engine->history.dropped);
   cJSON_AddNumberToObject(je, "history_backlog", (double)ctx->engine->history.backlog);
+  cJSON_AddNumberToObject(je, "history_buffered", (double)ctx->engine->history.n);
   cJSON_AddNumberToObject(je, "transitions_in_flight", (double)ctx->engine->txn.in_flight);
   cJSON_AddNumberToObject(je, "queue_dropped", (double)sampleq_dropped(ctx->queue));
   cJSON_AddNumberToObject(je, "queue_waits", (double)sampleq_waits(ctx->queue));
