@@ -9,10 +9,9 @@
 
 struct history_row {
   uint32_t point;
-  uint32_t seq;    /* position in its flush: keeps arrival order among equal times */
+  uint8_t quality;
   double value;
   int64_t ts_ms;
-  uint8_t quality;
 };
 
 void history_init(struct history *h, struct store *store, uint64_t *stored)
@@ -56,7 +55,7 @@ void history_add(struct history *h, const struct dg_config *cfg, struct history_
     h->rows = rows;
     h->cap = cap;
   }
-  h->rows[h->n] = (struct history_row){s->point, (uint32_t)h->n, s->value, s->ts_ms, s->quality};
+  h->rows[h->n] = (struct history_row){s->point, s->quality, s->value, s->ts_ms};
   h->n++;
   mark->value = s->value;
   mark->ts_ms = s->ts_ms;
@@ -76,12 +75,20 @@ struct history__batch {
   struct history_ids *ids;
   struct history_row *rows;
   size_t n;
-  bool sorted;
+  bool compact;
   int64_t prune_before_ms;
 };
 
 static const char *const history__sql_sample =
-  "INSERT INTO sample_rows (point, ts_ms, value, quality) VALUES (?1, ?2, ?3, ?4)";
+  "INSERT INTO sample_log (rowid, point, ts_ms, value, quality) VALUES (?5, ?1, ?2, ?3, ?4)";
+static const char *const history__sql_next_rowid =
+  "SELECT max(coalesce((SELECT max(rowid) FROM sample_rows), 0), coalesce((SELECT max(rowid) FROM sample_log), 0)) + 1";
+/* Sorted as the (point, ts_ms) index is, the inserts fill one leaf after the other and the
+ * table grows at its end; a point's rows of one time keep their order of arrival. */
+static const char *const history__sql_compact =
+  "INSERT INTO sample_rows (point, ts_ms, value, quality)"
+  " SELECT point, ts_ms, value, quality FROM sample_log ORDER BY point, ts_ms, rowid";
+static const char *const history__sql_compact_clear = "DELETE FROM sample_log";
 static const char *const history__sql_sample_by_name =
   "INSERT INTO samples (point, ts_ms, value, quality) VALUES (?1, ?2, ?3, ?4)";
 static const char *const history__sql_prune = "DELETE FROM sample_rows WHERE point = ?1 AND ts_ms < ?2";
@@ -127,18 +134,6 @@ static void history__register_done(void *arg, int rc)
   history__ids_release(ids);
 }
 
-/* Rows in index order, (point id, time, arrival): consecutive inserts land in the same leaf of
- * the (point, ts_ms) index, so a batch dirties about one page per point instead of one per row;
- * a point's samples of one time keep their order of arrival (rowid order). */
-static int history__row_cmp(const void *x, const void *y, void *ids_arg)
-{
-  const struct history_row *a = x, *b = y;
-  const int64_t *id = ids_arg;
-  if (id[a->point] != id[b->point]) return id[a->point] < id[b->point] ? -1 : 1;
-  if (a->ts_ms != b->ts_ms) return a->ts_ms < b->ts_ms ? -1 : 1;
-  return (a->seq > b->seq) - (a->seq < b->seq);
-}
-
 /* Retention, point by point through the (point, ts_ms) index. */
 static int history__prune(struct store_conn *c, int64_t before_ms)
 {
@@ -154,24 +149,45 @@ static int history__prune(struct store_conn *c, int64_t before_ms)
   return rc == SQLITE_DONE ? SQLITE_OK : rc;
 }
 
+/* The first rowid after every row of both tables (rowids run on from sample_rows into the log). */
+static int history__next_rowid(struct store_conn *c, int64_t *rowid)
+{
+  sqlite3_stmt *st = store_stmt(c, history__sql_next_rowid);
+  if (!st) return SQLITE_ERROR;
+  int rc = sqlite3_step(st);
+  if (rc == SQLITE_ROW) *rowid = sqlite3_column_int64(st, 0);
+  sqlite3_reset(st);
+  return rc == SQLITE_ROW ? SQLITE_OK : rc;
+}
+
+static int history__compact(struct store_conn *c)
+{
+  sqlite3_stmt *move = store_stmt(c, history__sql_compact), *clear = store_stmt(c, history__sql_compact_clear);
+  if (!move || !clear) return SQLITE_ERROR;
+  int rc = store_step_done(move);
+  return rc == SQLITE_OK ? store_step_done(clear) : rc;
+}
+
 /* One prepared statement for the batch's rows; a point without an id (its registration failed)
  * goes through the samples view, which registers it. */
 static int history__batch_work(struct store_conn *c, void *arg)
 {
   struct history__batch *b = arg;
-  if (!b->sorted && b->n) { /* once: the job runs again as it was after a rollback */
-    qsort_r(b->rows, b->n, sizeof *b->rows, history__row_cmp, b->ids->id);
-    b->sorted = true;
-  }
+  int64_t rowid = 0;
   sqlite3_stmt *by_id = b->n ? store_stmt(c, history__sql_sample) : NULL;
-  if (b->n && !by_id) return SQLITE_ERROR;
+  if (b->n && (!by_id || history__next_rowid(c, &rowid) != SQLITE_OK)) return SQLITE_ERROR;
   for (size_t i = 0; i < b->n; i++) {
     const struct history_row *h = &b->rows[i];
     int64_t id = b->ids->id[h->point];
     sqlite3_stmt *st = id ? by_id : store_stmt(c, history__sql_sample_by_name);
     if (!st) return SQLITE_ERROR;
-    if (id) sqlite3_bind_int64(st, 1, id);
-    else sqlite3_bind_text(st, 1, b->ids->cfg->points[h->point].id, -1, SQLITE_STATIC);
+    if (id) {
+      sqlite3_bind_int64(st, 1, id);
+      sqlite3_bind_int64(st, 5, rowid++);
+    } else {
+      sqlite3_bind_text(st, 1, b->ids->cfg->points[h->point].id, -1, SQLITE_STATIC);
+      rowid++; /* the view's trigger takes the next rowid itself */
+    }
     sqlite3_bind_int64(st, 2, h->ts_ms);
     if (h->quality == DG_Q_GOOD) sqlite3_bind_double(st, 3, h->value);
     else sqlite3_bind_null(st, 3);
@@ -179,7 +195,8 @@ static int history__batch_work(struct store_conn *c, void *arg)
     int rc = store_step_done(st);
     if (rc != SQLITE_OK) return rc;
   }
-  return b->prune_before_ms ? history__prune(c, b->prune_before_ms) : SQLITE_OK;
+  int rc = b->compact ? history__compact(c) : SQLITE_OK;
+  return rc == SQLITE_OK && b->prune_before_ms ? history__prune(c, b->prune_before_ms) : rc;
 }
 
 static void history__batch_done(void *arg, int rc)
@@ -217,7 +234,7 @@ static struct history_ids *history__ids(struct history *h, const struct dg_confi
 
 /* A flush is one job of the history database's writer: one transaction, one fsync-free commit. */
 static void history__submit_batch(struct history *h, const struct dg_config *cfg, struct history_row *rows, size_t n,
-                                  int64_t prune_before_ms)
+                                  bool compact, int64_t prune_before_ms)
 {
   struct history_ids *ids = history__ids(h, cfg);
   struct history__batch *b = ids ? calloc(1, sizeof *b) : NULL;
@@ -233,6 +250,7 @@ static void history__submit_batch(struct history *h, const struct dg_config *cfg
   h->backlog += n;
   b->rows = rows;
   b->n = n;
+  b->compact = compact;
   b->prune_before_ms = prune_before_ms;
   int rc = store_submit_relaxed(store_history(h->store), history__batch_work, history__batch_done, b);
   if (rc) history__batch_done(b, rc);
@@ -249,16 +267,27 @@ void history_flush(struct history *h, const struct dg_config *cfg)
     history__shed(h, h->n - room);
     h->n = room;
   }
+  /* The log is compacted every HISTORY_COMPACT_FLUSHES flushes once rows went into it (at the
+   * first, whatever an earlier run left there), sooner when it holds HISTORY_COMPACT_ROWS. */
+  h->logged += h->n;
+  bool compact = ++h->flushes >= HISTORY_COMPACT_FLUSHES || h->logged >= HISTORY_COMPACT_ROWS;
+  compact = compact && (h->logged || !h->compacted);
   if (h->n) {
     struct history_row *rows = h->rows;
     size_t n = h->n;
     h->rows = NULL;
     h->n = h->cap = 0;
-    history__submit_batch(h, cfg, rows, n, 0);
+    history__submit_batch(h, cfg, rows, n, false, 0);
+  }
+  if (compact) { /* a job of its own: should it fail, no flushed row is lost with it */
+    history__submit_batch(h, cfg, NULL, 0, true, 0);
+    h->flushes = 0;
+    h->logged = 0;
+    h->compacted = true;
   }
   if (now - h->last_prune_ms >= 3600 * 1000) {
     h->last_prune_ms = now;
-    history__submit_batch(h, cfg, NULL, 0, now - HISTORY_RETENTION_MS);
+    history__submit_batch(h, cfg, NULL, 0, false, now - HISTORY_RETENTION_MS);
   }
 }
 

@@ -2,9 +2,8 @@
  * moves beyond the point's deadband (any change without one), when its quality changes, and at
  * least every HISTORY_MAX_INTERVAL_MS while it reports; samples older than
  * HISTORY_RETENTION_MS are pruned hourly. Rows are buffered here and each flush is handed
- * whole to the history database's own writer (store_history), which sorts it by point and
- * commits it in one transaction; alarm transitions commit in the main database meanwhile,
- * never behind it. The engine owns the buffer and flushes it on its timer.
+ * whole to the history database's own writer (store_history), which appends it to the log in
+ * one transaction; alarm transitions commit in the main database meanwhile, never behind it. The engine owns the buffer and flushes it on its timer.
  * Memory is bounded: while HISTORY_MAX_BACKLOG_ROWS rows wait for the writer (a slow or stalled
  * disk), further rows are dropped and counted (history is sampled data; alarm transitions never
  * take this path).
@@ -12,6 +11,7 @@
 #ifndef DG_HISTORY_H
 #define DG_HISTORY_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -23,6 +23,13 @@
 #define HISTORY_RETENTION_MS (30LL * 86400 * 1000)
 /* Rows handed to the writer and not yet committed, at most. */
 #define HISTORY_MAX_BACKLOG_ROWS 100000
+/* Flushes go to the history database's log (sample_log, no index); every HISTORY_COMPACT_FLUSHES
+ * flushes, or once it holds HISTORY_COMPACT_ROWS rows, the log moves into sample_rows sorted by
+ * point, so each point's leaf of the (point, ts_ms) index is written once per compaction rather
+ * than once per flush. Readers of `samples` see both; readers of sample_rows alone see a row at
+ * most HISTORY_COMPACT_FLUSHES + 2 flushes after it was buffered. */
+#define HISTORY_COMPACT_FLUSHES 30
+#define HISTORY_COMPACT_ROWS 1000000
 
 /* A point's last stored sample (kept with the point's runtime state). */
 struct history_mark {
@@ -42,6 +49,9 @@ struct history {
   uint64_t *stored;          /* the owner's counter of rows written */
   struct history_ids *ids;   /* point_ids of the config last flushed */
   size_t backlog;            /* rows handed to the writer, not yet done */
+  unsigned flushes;          /* flushes since the last compaction of the log */
+  size_t logged;             /* rows flushed into the log since then */
+  bool compacted;            /* a compaction was asked for in this run */
   uint64_t dropped;          /* rows dropped because the backlog was full (also in store_health) */
 };
 

@@ -20,6 +20,7 @@
 
 #include "plant_fixture.h"
 #include "store.h"
+#include "store_history.h"
 
 #define MAX_JOBS 64
 
@@ -351,6 +352,28 @@ static void test_reopen_is_noop(void **state)
   assert_int_equal(raw_int(f->db, "SELECT version FROM schema_version"), (int64_t)store_n_migrations);
   assert_int_equal(raw_int(f->db, "SELECT count(*) FROM schema_version"), 1);
   assert_int_equal(raw_int(history_db(f), "SELECT count(*) FROM samples WHERE point = 'kept'"), 1);
+}
+
+/* A history database of the first schema (rows straight in sample_rows) gains the log: its rows
+ * read back through `samples` as they were, in order, and rows inserted after them follow them. */
+static void test_history_first_schema_gains_the_log(void **state)
+{
+  struct plant *f = *state;
+  const char *h = history_db(f);
+  raw_exec(h, "PRAGMA journal_mode=WAL; CREATE TABLE schema_version(version INTEGER NOT NULL);"
+              "INSERT INTO schema_version VALUES (1)");
+  raw_exec(h, store_history_migrations[0]);
+  raw_exec(h, "INSERT INTO point_ids (id, name) VALUES (3, 'TT1');"
+              "INSERT INTO sample_rows (rowid, point, ts_ms, value, quality) VALUES (5, 3, 10, 1.5, 0), (9, 3, 20, 2.5, 0)");
+  close_store(f, open_store(f));
+  assert_int_equal(raw_int(h, "SELECT version FROM schema_version"), (int64_t)store_history_n_migrations);
+  assert_int_equal(table_exists(h, "sample_log"), 1);
+  raw_exec(h, "INSERT INTO samples (point, ts_ms, value, quality) VALUES ('TT1', 30, 3.5, 0)");
+  assert_int_equal(raw_int(h, "SELECT count(*) FROM samples WHERE point = 'TT1'"), 3);
+  assert_int_equal(raw_int(h, "SELECT max(rowid) FROM samples WHERE ts_ms = 30"), 10);
+  assert_int_equal(raw_int(h, "SELECT sum(value * 2) FROM samples WHERE point = 'TT1' AND ts_ms >= 20"), 12);
+  raw_exec(h, "DELETE FROM samples WHERE ts_ms = 10");
+  assert_int_equal(raw_int(h, "SELECT group_concat(rowid, '') FROM (SELECT rowid FROM samples ORDER BY rowid)"), 910);
 }
 
 /* Text-keyed history from before integer point ids, kept in the main database: every row moves
@@ -849,6 +872,7 @@ int main(void)
   const struct CMUnitTest tests[] = {
     cmocka_unit_test_setup_teardown(test_open_creates_latest_schema, setup, teardown),
     cmocka_unit_test_setup_teardown(test_reopen_is_noop, setup, teardown),
+    cmocka_unit_test_setup_teardown(test_history_first_schema_gains_the_log, setup, teardown),
     cmocka_unit_test_setup_teardown(test_old_history_carried_to_history_database, setup, teardown),
     cmocka_unit_test_setup_teardown(test_history_carry_over_runs_once, setup, teardown),
     cmocka_unit_test_setup_teardown(test_history_carry_over_refuses_a_clash, setup, teardown),
