@@ -75,20 +75,23 @@ struct history__batch {
   struct history_ids *ids;
   struct history_row *rows;
   size_t n;
-  bool compact;
+  int compact_slice;         /* the log's slice to move into sample_rows, or -1 */
   int64_t prune_before_ms;
 };
 
 static const char *const history__sql_sample =
-  "INSERT INTO sample_log (rowid, point, ts_ms, value, quality) VALUES (?5, ?1, ?2, ?3, ?4)";
-static const char *const history__sql_next_rowid =
-  "SELECT max(coalesce((SELECT max(rowid) FROM sample_rows), 0), coalesce((SELECT max(rowid) FROM sample_log), 0)) + 1";
+  "INSERT INTO sample_log (slice, id, point, ts_ms, value, quality) VALUES (?1 % ?6, ?5, ?1, ?2, ?3, ?4)";
+/* max(id) slice by slice: each a seek to the end of its slice in the log's key. */
+static const char *const history__sql_next_id =
+  "WITH RECURSIVE s(k) AS (SELECT 0 UNION ALL SELECT k + 1 FROM s WHERE k + 1 < ?1)"
+  " SELECT max(coalesce((SELECT max(rowid) FROM sample_rows), 0),"
+  " coalesce((SELECT max((SELECT max(id) FROM sample_log WHERE slice = k)) FROM s), 0)) + 1";
 /* Sorted as the (point, ts_ms) index is, the inserts fill one leaf after the other and the
  * table grows at its end; a point's rows of one time keep their order of arrival. */
 static const char *const history__sql_compact =
   "INSERT INTO sample_rows (point, ts_ms, value, quality)"
-  " SELECT point, ts_ms, value, quality FROM sample_log ORDER BY point, ts_ms, rowid";
-static const char *const history__sql_compact_clear = "DELETE FROM sample_log";
+  " SELECT point, ts_ms, value, quality FROM sample_log WHERE slice = ?1 ORDER BY point, ts_ms, id";
+static const char *const history__sql_compact_clear = "DELETE FROM sample_log WHERE slice = ?1";
 static const char *const history__sql_sample_by_name =
   "INSERT INTO samples (point, ts_ms, value, quality) VALUES (?1, ?2, ?3, ?4)";
 static const char *const history__sql_prune = "DELETE FROM sample_rows WHERE point = ?1 AND ts_ms < ?2";
@@ -149,21 +152,24 @@ static int history__prune(struct store_conn *c, int64_t before_ms)
   return rc == SQLITE_DONE ? SQLITE_OK : rc;
 }
 
-/* The first rowid after every row of both tables (rowids run on from sample_rows into the log). */
-static int history__next_rowid(struct store_conn *c, int64_t *rowid)
+/* The first id after every row of both tables (the log's ids run on from sample_rows' rowids). */
+static int history__next_id(struct store_conn *c, int64_t *id)
 {
-  sqlite3_stmt *st = store_stmt(c, history__sql_next_rowid);
+  sqlite3_stmt *st = store_stmt(c, history__sql_next_id);
   if (!st) return SQLITE_ERROR;
+  sqlite3_bind_int(st, 1, HISTORY_LOG_SLICES);
   int rc = sqlite3_step(st);
-  if (rc == SQLITE_ROW) *rowid = sqlite3_column_int64(st, 0);
+  if (rc == SQLITE_ROW) *id = sqlite3_column_int64(st, 0);
   sqlite3_reset(st);
   return rc == SQLITE_ROW ? SQLITE_OK : rc;
 }
 
-static int history__compact(struct store_conn *c)
+static int history__compact(struct store_conn *c, int slice)
 {
   sqlite3_stmt *move = store_stmt(c, history__sql_compact), *clear = store_stmt(c, history__sql_compact_clear);
   if (!move || !clear) return SQLITE_ERROR;
+  sqlite3_bind_int(move, 1, slice);
+  sqlite3_bind_int(clear, 1, slice);
   int rc = store_step_done(move);
   return rc == SQLITE_OK ? store_step_done(clear) : rc;
 }
@@ -175,7 +181,7 @@ static int history__batch_work(struct store_conn *c, void *arg)
   struct history__batch *b = arg;
   int64_t rowid = 0;
   sqlite3_stmt *by_id = b->n ? store_stmt(c, history__sql_sample) : NULL;
-  if (b->n && (!by_id || history__next_rowid(c, &rowid) != SQLITE_OK)) return SQLITE_ERROR;
+  if (b->n && (!by_id || history__next_id(c, &rowid) != SQLITE_OK)) return SQLITE_ERROR;
   for (size_t i = 0; i < b->n; i++) {
     const struct history_row *h = &b->rows[i];
     int64_t id = b->ids->id[h->point];
@@ -184,6 +190,7 @@ static int history__batch_work(struct store_conn *c, void *arg)
     if (id) {
       sqlite3_bind_int64(st, 1, id);
       sqlite3_bind_int64(st, 5, rowid++);
+      sqlite3_bind_int(st, 6, HISTORY_LOG_SLICES);
     } else {
       sqlite3_bind_text(st, 1, b->ids->cfg->points[h->point].id, -1, SQLITE_STATIC);
       rowid++; /* the view's trigger takes the next rowid itself */
@@ -195,7 +202,7 @@ static int history__batch_work(struct store_conn *c, void *arg)
     int rc = store_step_done(st);
     if (rc != SQLITE_OK) return rc;
   }
-  int rc = b->compact ? history__compact(c) : SQLITE_OK;
+  int rc = b->compact_slice >= 0 ? history__compact(c, b->compact_slice) : SQLITE_OK;
   return rc == SQLITE_OK && b->prune_before_ms ? history__prune(c, b->prune_before_ms) : rc;
 }
 
@@ -234,7 +241,7 @@ static struct history_ids *history__ids(struct history *h, const struct dg_confi
 
 /* A flush is one job of the history database's writer: one transaction, one fsync-free commit. */
 static void history__submit_batch(struct history *h, const struct dg_config *cfg, struct history_row *rows, size_t n,
-                                  bool compact, int64_t prune_before_ms)
+                                  int compact_slice, int64_t prune_before_ms)
 {
   struct history_ids *ids = history__ids(h, cfg);
   struct history__batch *b = ids ? calloc(1, sizeof *b) : NULL;
@@ -250,7 +257,7 @@ static void history__submit_batch(struct history *h, const struct dg_config *cfg
   h->backlog += n;
   b->rows = rows;
   b->n = n;
-  b->compact = compact;
+  b->compact_slice = compact_slice;
   b->prune_before_ms = prune_before_ms;
   int rc = store_submit_relaxed(store_history(h->store), history__batch_work, history__batch_done, b);
   if (rc) history__batch_done(b, rc);
@@ -267,27 +274,28 @@ void history_flush(struct history *h, const struct dg_config *cfg)
     history__shed(h, h->n - room);
     h->n = room;
   }
-  /* The log is compacted every HISTORY_COMPACT_FLUSHES flushes once rows went into it (at the
-   * first, whatever an earlier run left there), sooner when it holds HISTORY_COMPACT_ROWS. */
-  h->logged += h->n;
-  bool compact = ++h->flushes >= HISTORY_COMPACT_FLUSHES || h->logged >= HISTORY_COMPACT_ROWS;
-  compact = compact && (h->logged || !h->compacted);
   if (h->n) {
     struct history_row *rows = h->rows;
     size_t n = h->n;
     h->rows = NULL;
     h->n = h->cap = 0;
-    history__submit_batch(h, cfg, rows, n, false, 0);
+    history__submit_batch(h, cfg, rows, n, -1, 0);
+    h->quiet_flushes = 0;
   }
-  if (compact) { /* a job of its own: should it fail, no flushed row is lost with it */
-    history__submit_batch(h, cfg, NULL, 0, true, 0);
-    h->flushes = 0;
-    h->logged = 0;
-    h->compacted = true;
+  /* One slice of the log moves at each flush while rows have gone into it within a round of the
+   * slices (the first round after a start also moves what an earlier run left); a job of its
+   * own, so that should it fail no flushed row is lost with it. */
+  if (h->quiet_flushes < HISTORY_LOG_SLICES || h->rounds == 0) {
+    history__submit_batch(h, cfg, NULL, 0, (int)h->next_slice, 0);
+    if (++h->next_slice == HISTORY_LOG_SLICES) {
+      h->next_slice = 0;
+      h->rounds++;
+    }
   }
+  h->quiet_flushes++;
   if (now - h->last_prune_ms >= 3600 * 1000) {
     h->last_prune_ms = now;
-    history__submit_batch(h, cfg, NULL, 0, false, now - HISTORY_RETENTION_MS);
+    history__submit_batch(h, cfg, NULL, 0, -1, now - HISTORY_RETENTION_MS);
   }
 }
 

@@ -11,7 +11,6 @@
 #ifndef DG_HISTORY_H
 #define DG_HISTORY_H
 
-#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -23,13 +22,13 @@
 #define HISTORY_RETENTION_MS (30LL * 86400 * 1000)
 /* Rows handed to the writer and not yet committed, at most. */
 #define HISTORY_MAX_BACKLOG_ROWS 100000
-/* Flushes go to the history database's log (sample_log, no index); every HISTORY_COMPACT_FLUSHES
- * flushes, or once it holds HISTORY_COMPACT_ROWS rows, the log moves into sample_rows sorted by
- * point, so each point's leaf of the (point, ts_ms) index is written once per compaction rather
- * than once per flush. Readers of `samples` see both; readers of sample_rows alone see a row at
- * most HISTORY_COMPACT_FLUSHES + 2 flushes after it was buffered. */
-#define HISTORY_COMPACT_FLUSHES 30
-#define HISTORY_COMPACT_ROWS 1000000
+/* Flushes go to the history database's log (sample_log), in HISTORY_LOG_SLICES slices by point
+ * id; each flush also moves one slice into sample_rows, sorted by point, so each point's leaf of
+ * the (point, ts_ms) index is written once per round of the slices rather than at every flush,
+ * and no flush moves more than a slice's share of the log. Readers of `samples` see both;
+ * readers of sample_rows alone see a row at most HISTORY_LOG_SLICES + 2 flushes after it was
+ * buffered. Changing the count needs a migration (the slice is stored with each row). */
+#define HISTORY_LOG_SLICES 30
 
 /* A point's last stored sample (kept with the point's runtime state). */
 struct history_mark {
@@ -49,9 +48,9 @@ struct history {
   uint64_t *stored;          /* the owner's counter of rows written */
   struct history_ids *ids;   /* point_ids of the config last flushed */
   size_t backlog;            /* rows handed to the writer, not yet done */
-  unsigned flushes;          /* flushes since the last compaction of the log */
-  size_t logged;             /* rows flushed into the log since then */
-  bool compacted;            /* a compaction was asked for in this run */
+  unsigned next_slice;       /* the log's slice the next flush moves */
+  unsigned quiet_flushes;    /* flushes since the last one with rows */
+  unsigned rounds;           /* rounds of the slices moved in this run */
   uint64_t dropped;          /* rows dropped because the backlog was full (also in store_health) */
 };
 

@@ -29,26 +29,27 @@ const char *const store_history_migrations[] = {
   "CREATE TRIGGER samples_delete INSTEAD OF DELETE ON samples BEGIN"
   " DELETE FROM sample_rows WHERE rowid = OLD.rowid;"
   " END;",
-  /* The writer appends each flush to sample_log, a table without an index, and moves the log
-   * into sample_rows sorted by point every HISTORY_COMPACT_FLUSHES flushes (history.h): written
-   * straight into sample_rows, a flush dirtied a leaf of the (point, ts_ms) index for nearly
-   * every point it touched. Rowids run on across both tables, so `samples` ordered by rowid
+  /* The writer appends each flush to sample_log, and each flush moves one of its
+   * HISTORY_LOG_SLICES slices (the points whose id is that slice modulo) into sample_rows,
+   * sorted by point (history.h): written straight into sample_rows, a flush dirtied a leaf of the
+   * (point, ts_ms) index for nearly every point it touched. Keyed by (slice, id), the log grows
+   * at one end per slice. Its ids run on from sample_rows' rowids, so `samples` ordered by rowid
    * keeps each point's samples in their order of arrival. */
-  "CREATE TABLE sample_log ("
-  "  point INTEGER NOT NULL REFERENCES point_ids(id), ts_ms INTEGER NOT NULL, value REAL, quality INTEGER NOT NULL);"
+  "CREATE TABLE sample_log (slice INTEGER NOT NULL, id INTEGER NOT NULL, point INTEGER NOT NULL,"
+  "  ts_ms INTEGER NOT NULL, value REAL, quality INTEGER NOT NULL, PRIMARY KEY (slice, id)) WITHOUT ROWID;"
   "DROP VIEW samples;"
   "CREATE VIEW samples AS SELECT s.rowid AS rowid, p.name AS point, s.ts_ms AS ts_ms, s.value AS value,"
   " s.quality AS quality FROM sample_rows s JOIN point_ids p ON p.id = s.point"
-  " UNION ALL SELECT l.rowid, p.name, l.ts_ms, l.value, l.quality FROM sample_log l JOIN point_ids p ON p.id = l.point;"
+  " UNION ALL SELECT l.id, p.name, l.ts_ms, l.value, l.quality FROM sample_log l JOIN point_ids p ON p.id = l.point;"
   "CREATE TRIGGER samples_insert INSTEAD OF INSERT ON samples BEGIN"
   " INSERT OR IGNORE INTO point_ids (name) VALUES (NEW.point);"
   " INSERT INTO sample_rows (rowid, point, ts_ms, value, quality)"
-  " VALUES (max(coalesce((SELECT max(rowid) FROM sample_rows), 0), coalesce((SELECT max(rowid) FROM sample_log), 0)) + 1,"
+  " VALUES (max(coalesce((SELECT max(rowid) FROM sample_rows), 0), coalesce((SELECT max(id) FROM sample_log), 0)) + 1,"
   " (SELECT id FROM point_ids WHERE name = NEW.point), NEW.ts_ms, NEW.value, NEW.quality);"
   " END;"
   "CREATE TRIGGER samples_delete INSTEAD OF DELETE ON samples BEGIN"
   " DELETE FROM sample_rows WHERE rowid = OLD.rowid;"
-  " DELETE FROM sample_log WHERE rowid = OLD.rowid;"
+  " DELETE FROM sample_log WHERE id = OLD.rowid;"
   " END;",
 };
 

@@ -136,20 +136,15 @@ static int64_t count_rows(struct store *store, const char *table)
   return n;
 }
 
-/* The flushes that bring the next compaction of the log (the last one compacts). */
+/* Empty flushes until every slice of the log has been moved since the last rows came. */
 static void flush_until_compacted(struct history *h, const struct dg_config *cfg)
 {
-  while (h->flushes + 1 < HISTORY_COMPACT_FLUSHES) {
-    history_flush(h, cfg);
-    assert_int_not_equal(h->flushes, 0);
-  }
-  history_flush(h, cfg);
-  assert_int_equal(h->flushes, 0);
+  for (int i = 0; i < HISTORY_LOG_SLICES; i++) history_flush(h, cfg);
 }
 
-/* A flush goes to the log in its order of arrival; the compaction moves the log into sample_rows
- * sorted by point and time (for the index), a point's samples of one time in their order of
- * arrival, every row once; rows flushed after it follow every compacted row. */
+/* A flush goes to the log in its order of arrival; a round of the slices moves the log into
+ * sample_rows sorted by point and time (for the index), a point's samples of one time in their
+ * order of arrival, every row once; rows flushed after it follow every moved row. */
 static void test_flush_keeps_arrival_order_within_a_time(void **state)
 {
   (void)state;
@@ -240,8 +235,8 @@ static void test_flush_stores_every_row_exactly(void **state)
   fixture_close(&f);
 }
 
-/* The log an earlier run left (it stopped between compactions) is compacted at the first due
- * flush of the next run, though nothing new arrives. */
+/* The log an earlier run left (it stopped within a round) is moved by the first round of the
+ * next run, though nothing new arrives. */
 static void test_log_of_an_earlier_run_is_compacted(void **state)
 {
   (void)state;
@@ -264,52 +259,71 @@ static void test_log_of_an_earlier_run_is_compacted(void **state)
   assert_int_equal(count_rows(f.store, "sample_log"), 3);
 
   history_init(&h, f.store, &stored);
-  flush_until_compacted(&h, &cfg);
+  for (int i = 0; i < HISTORY_LOG_SLICES; i++) {
+    history_flush(&h, &cfg);
+    assert_int_equal(h.rounds, i + 1 == HISTORY_LOG_SLICES);
+  }
   assert_int_equal(store_wait_idle(f.store), 0);
   assert_int_equal(count_rows(f.store, "sample_log"), 0);
   expect_values(f.store, "0.0 1.0 2.0");
-  /* nothing logged since: the next due flush has nothing to move and submits nothing */
-  history_flush(&h, &cfg);
-  assert_false(h.compacted && h.logged);
   history_free(&h);
   fixture_close(&f);
 }
 
-/* The log holds at most HISTORY_COMPACT_ROWS rows before a compaction, however short the flush
- * interval (a reader of `samples` scans it without an index). */
-static void test_log_compacted_at_its_row_bound(void **state)
+/* A flush moves one slice of the log (the points whose id is that slice modulo HISTORY_LOG_SLICES)
+ * in turn, so no flush moves more than a slice's share; after a round the log is empty, and with
+ * nothing new a round later no further job is submitted. */
+static void test_each_flush_moves_one_slice(void **state)
 {
   (void)state;
   struct fixture f;
   fixture_open(&f);
-  struct dg_point points[100];
-  char names[100][4];
-  for (int p = 0; p < 100; p++) {
+  enum { POINTS = 2 * HISTORY_LOG_SLICES };
+  struct dg_point points[POINTS];
+  char names[POINTS][8];
+  for (int p = 0; p < POINTS; p++) {
     snprintf(names[p], sizeof names[p], "Q%02d", p);
     points[p] = (struct dg_point){.id = names[p]};
   }
-  struct dg_config cfg = {.points = points, .n_points = 100};
+  struct dg_config cfg = {.points = points, .n_points = POINTS};
   uint64_t stored = 0;
   struct history h;
   history_init(&h, f.store, &stored);
-  struct history_mark marks[100] = {{0}};
+  struct history_mark marks[POINTS] = {{0}};
   const int64_t now = dg_wall_ms();
-  size_t added = 0, flushes = 0;
-  while (added < HISTORY_COMPACT_ROWS) {
-    for (size_t i = 0; i < HISTORY_MAX_BACKLOG_ROWS / 2; i++, added++) {
-      struct dg_sample s = {.point = (uint32_t)(added % 100), .quality = DG_Q_GOOD, .value = (double)added,
-                            .ts_ms = now + (int64_t)(added / 100)};
-      history_add(&h, &cfg, &marks[added % 100], &s);
+  for (int round = 0; round < 3; round++)
+    for (uint32_t p = 0; p < POINTS; p++) {
+      struct dg_sample s = {.point = p, .quality = DG_Q_GOOD, .value = round * 100 + p, .ts_ms = now + round};
+      history_add(&h, &cfg, &marks[p], &s);
     }
+  history_flush(&h, &cfg); /* its rows go to the log, then the first slice moves */
+  assert_int_equal(store_wait_idle(f.store), 0);
+  assert_int_equal(stored, 3 * POINTS);
+  int64_t in_log = count_rows(f.store, "sample_log");
+  assert_int_equal(in_log, 3 * POINTS - 3 * 2); /* two points in each slice, three rows each */
+  for (int i = 1; i < HISTORY_LOG_SLICES; i++) {
     history_flush(&h, &cfg);
-    flushes++;
     assert_int_equal(store_wait_idle(f.store), 0);
-    assert_true(count_rows(f.store, "sample_log") < HISTORY_COMPACT_ROWS);
+    int64_t now_in_log = count_rows(f.store, "sample_log");
+    assert_int_equal(in_log - now_in_log, 3 * 2);
+    in_log = now_in_log;
   }
-  assert_true(flushes < HISTORY_COMPACT_FLUSHES);
-  assert_int_equal(count_rows(f.store, "sample_log"), 0);
-  assert_int_equal(count_rows(f.store, "sample_rows"), (int64_t)added);
-  assert_int_equal(stored, added);
+  assert_int_equal(in_log, 0);
+  assert_int_equal(count_rows(f.store, "sample_rows"), 3 * POINTS);
+  /* every point's three rows together and in order */
+  sqlite3_stmt *st;
+  assert_int_equal(sqlite3_prepare_v2(store_conn_db(store_reader(f.store)),
+                                      "SELECT count(*) FROM (SELECT point, value - lag(value) OVER"
+                                      " (PARTITION BY point ORDER BY rowid) AS d FROM samples) WHERE d <> 100",
+                                      -1, &st, NULL), SQLITE_OK);
+  assert_int_equal(sqlite3_step(st), SQLITE_ROW);
+  assert_int_equal(sqlite3_column_int64(st, 0), 0);
+  sqlite3_finalize(st);
+  for (int i = 0; i < HISTORY_LOG_SLICES; i++) history_flush(&h, &cfg);
+  assert_int_equal(h.quiet_flushes, 2 * HISTORY_LOG_SLICES);
+  unsigned slice = h.next_slice;
+  history_flush(&h, &cfg); /* quiet for a whole round: nothing submitted */
+  assert_int_equal(h.next_slice, slice);
   history_free(&h);
   fixture_close(&f);
 }
@@ -321,7 +335,7 @@ int main(void)
     cmocka_unit_test(test_flush_keeps_arrival_order_within_a_time),
     cmocka_unit_test(test_flush_stores_every_row_exactly),
     cmocka_unit_test(test_log_of_an_earlier_run_is_compacted),
-    cmocka_unit_test(test_log_compacted_at_its_row_bound),
+    cmocka_unit_test(test_each_flush_moves_one_slice),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -490,14 +490,14 @@ static void test_configured_cycle_and_work_days(void **state)
   assert_int_equal(count(f, "SELECT COUNT(*) FROM inspection_tasks"), 6);
 }
 
-#define GRACE 5000 /* past LEDGER_WATCH_EVIDENCE_GRACE_MS and HISTORY_COMPACT_FLUSHES + 2 flushes */
+#define GRACE 5000 /* past LEDGER_WATCH_EVIDENCE_GRACE_MS and HISTORY_LOG_SLICES + 2 flushes */
 
 /* Judges the monitored task of the day that ended at `due` (one task). */
 static void judge(struct fixture *f, int64_t due)
 {
   assert_int_equal(ledger_watch_missed(f->watch, due), 0); /* its last samples may be in flight */
   /* or stored, but still in the history's log, which the evidence does not read */
-  int64_t compacted = LEDGER_WATCH_EVIDENCE_GRACE_MS + (2 + HISTORY_COMPACT_FLUSHES) * f->cfg.history_flush_ms;
+  int64_t compacted = LEDGER_WATCH_EVIDENCE_GRACE_MS + (2 + HISTORY_LOG_SLICES) * f->cfg.history_flush_ms;
   assert_true(compacted <= GRACE);
   assert_int_equal(ledger_watch_missed(f->watch, due + compacted - 1), 0);
   assert_int_equal(ledger_watch_missed(f->watch, due + GRACE), 1);
