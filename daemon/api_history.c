@@ -5,15 +5,20 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "history.h"
 #include "log.h"
 
 #define HISTORY_API_WINDOW_MS (3600LL * 1000)   /* default: the last hour */
 #define HISTORY_API_LIMIT 2000
 #define HISTORY_API_LIMIT_MAX 10000
 
-/* The newest `limit` samples of the window; answered oldest first. */
+/* The newest `limit` samples of the window; answered oldest first. The rows not yet moved from
+ * the history's log are read from the point's slice only (history.h). */
 static const char *const history_api__sql =
-  "SELECT ts_ms, value, quality FROM samples WHERE point = ?1 AND ts_ms >= ?2 AND ts_ms <= ?3"
+  "WITH p AS (SELECT id FROM point_ids WHERE name = ?1)"
+  " SELECT ts_ms, value, quality FROM sample_rows WHERE point = (SELECT id FROM p) AND ts_ms >= ?2 AND ts_ms <= ?3"
+  " UNION ALL SELECT ts_ms, value, quality FROM sample_log WHERE slice = (SELECT id FROM p) % ?5"
+  " AND point = (SELECT id FROM p) AND ts_ms >= ?2 AND ts_ms <= ?3"
   " ORDER BY ts_ms DESC LIMIT ?4";
 
 /* ?limit=: 1 .. HISTORY_API_LIMIT_MAX; anything else answers 400. */
@@ -106,6 +111,7 @@ static cJSON *history_api__samples(struct store_conn *c, const char *point, int6
   sqlite3_bind_int64(st, 2, since);
   sqlite3_bind_int64(st, 3, until);
   sqlite3_bind_int(st, 4, limit);
+  sqlite3_bind_int(st, 5, HISTORY_LOG_SLICES);
   cJSON *arr = cJSON_CreateArray();
   int rc, n = 0;
   while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
