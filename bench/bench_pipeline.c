@@ -217,7 +217,7 @@ static int history_prefill(const char *dir)
   return rc == SQLITE_OK ? 0 : -EIO;
 }
 
-/* Rows in the history's log, not yet compacted into sample_rows (0 without a log). */
+/* Rows in the history's log, not yet moved into sample_rows (0 without a log). */
 static int64_t history_log_rows(const char *dir)
 {
   char path[PATH_MAX];
@@ -332,9 +332,9 @@ static int run_qos(const char *bin, uint16_t mqtt_port, uint16_t sink_port, int 
   }
   double t_stored = now_s();
   if (!t_settled) t_settled = t_stored;
-  /* and moved from the log into sample_rows, the compaction's work counted with the rest */
+  /* and moved from the log into sample_rows, the moves counted with the rest */
   while (now_s() < end && history_log_rows(dir) != 0) sleep_ms(200);
-  double t_compacted = now_s();
+  double t_moved = now_s();
   cpu_read(d.pid, &c1);
   double ratio_den = counter_rate(&bare_count);
   double drate = last > first ? got / (last - first) : 0, ratio = ratio_den > 0 ? drate / ratio_den : 0;
@@ -352,8 +352,8 @@ static int run_qos(const char *bin, uint16_t mqtt_port, uint16_t sink_port, int 
   printf("  webhooks delivered                : %.0f, sink received %llu, all settled %.1f s after the last sample"
          "   every one delivered: %s\n", s.delivered - s0.delivered, (unsigned long long)atomic_load(&sink_posts),
          last ? t_settled - last : -1, verdict(s.delivered - s0.delivered >= want));
-  printf("  history rows stored               : %.0f, the last %.1f s after the last sample, compacted %.1f s after it\n",
-         s.history_rows - s0.history_rows, last ? t_stored - last : -1, last ? t_compacted - last : -1);
+  printf("  history rows stored               : %.0f, the last %.1f s after the last sample, moved %.1f s after it\n",
+         s.history_rows - s0.history_rows, last ? t_stored - last : -1, last ? t_moved - last : -1);
   printf("  CPU per message                   : %.1f us total, paho receive thread %.1f us,"
          " dualguard's own %.1f us   target <= 2 us: %s\n", per_msg, rcv / MESSAGES * 1e6, own,
          per_msg > 0 ? verdict(own <= 2.0) : "not measured");

@@ -3,7 +3,8 @@
  * least every HISTORY_MAX_INTERVAL_MS while it reports; samples older than
  * HISTORY_RETENTION_MS are pruned hourly. Rows are buffered here and each flush is handed
  * whole to the history database's own writer (store_history), which appends it to the log in
- * one transaction; alarm transitions commit in the main database meanwhile, never behind it. The engine owns the buffer and flushes it on its timer.
+ * one transaction; alarm transitions commit in the main database meanwhile, never behind it.
+ * The engine owns the buffer and flushes it on its timer.
  * Memory is bounded: while HISTORY_MAX_BACKLOG_ROWS rows wait for the writer (a slow or stalled
  * disk), further rows are dropped and counted (history is sampled data; alarm transitions never
  * take this path).

@@ -659,7 +659,7 @@ static int ledger_watch__judge(struct ledger_watch *w, const struct dg_measure *
   snprintf(v->note, sizeof v->note, "超过排查周期未完成");
   /* how the task was to be checked when it was created, whatever the measure says now */
   if (!m || sqlite3_column_int(st, 5) != 1) return 1;
-  /* the evidence reads sample_rows: the period's last rows are there after a compaction */
+  /* the evidence reads sample_rows: the period's last rows are there once their slice moved */
   if (now_ms - due < LEDGER_WATCH_EVIDENCE_GRACE_MS + (2 + HISTORY_LOG_SLICES) * (int64_t)e->cfg->history_flush_ms)
     return 0;
   struct evidence_verdict ev;

@@ -51,11 +51,12 @@ int ledger_watch_inspections(struct ledger_watch *w, int64_t now_ms);
 /* Closes the pending tasks whose period has ended (due_ms <= now_ms). A task of a measure
  * monitored automatically (data_src 1) is judged from the monitoring (evidence.h) once
  * LEDGER_WATCH_EVIDENCE_GRACE_MS plus HISTORY_LOG_SLICES + 2 history flushes have passed
- * since its due time (the period's last samples are in sample_rows by then, history.h): 正常 or 存在隐患 with checker and evidence
- * "monitoring". Any other task, and a monitored one without usable data, is marked 未排查
- * (check_status 2, checker and evidence "system") and announced once through the outbox, in the
- * same transaction, to the policies covering the priority matching the level of the measure's
- * event (red critical, orange high, yellow medium, blue low). Runs with the overdue scan.
+ * since its due time (the period's last samples are in sample_rows by then, history.h): 正常
+ * or 存在隐患 with checker and evidence "monitoring". Any other task, and a monitored one
+ * without usable data, is marked 未排查 (check_status 2, checker and evidence "system") and
+ * announced once through the outbox, in the same transaction, to the policies covering the
+ * priority matching the level of the measure's event (red critical, orange high, yellow medium,
+ * blue low). Runs with the overdue scan.
  * Returns how many were submitted, 0 while a previous pass is being committed, or a negative
  * errno. */
 int ledger_watch_missed(struct ledger_watch *w, int64_t now_ms);

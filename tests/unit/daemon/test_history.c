@@ -137,7 +137,7 @@ static int64_t count_rows(struct store *store, const char *table)
 }
 
 /* Empty flushes until every slice of the log has been moved since the last rows came. */
-static void flush_until_compacted(struct history *h, const struct dg_config *cfg)
+static void flush_until_moved(struct history *h, const struct dg_config *cfg)
 {
   for (int i = 0; i < HISTORY_LOG_SLICES; i++) history_flush(h, cfg);
 }
@@ -173,7 +173,7 @@ static void test_flush_keeps_arrival_order_within_a_time(void **state)
   assert_int_equal(count_rows(store, "sample_log"), 9);
   expect_values(store, "0.0 1.0 2.0 3.0 4.0 5.0 6.0 7.0 8.0");
 
-  flush_until_compacted(&h, &cfg);
+  flush_until_moved(&h, &cfg);
   assert_int_equal(store_wait_idle(store), 0);
   assert_int_equal(count_rows(store, "sample_log"), 0);
   assert_int_equal(count_rows(store, "sample_rows"), 9);
@@ -190,7 +190,7 @@ static void test_flush_keeps_arrival_order_within_a_time(void **state)
   fixture_close(&f);
 }
 
-/* A flush of 3 points x 45 rows (some without a good value) is stored row for row, and compacted
+/* A flush of 3 points x 45 rows (some without a good value) is stored row for row, and moved
  * in index order. */
 static void test_flush_stores_every_row_exactly(void **state)
 {
@@ -219,7 +219,7 @@ static void test_flush_stores_every_row_exactly(void **state)
                             .ts_ms = now + i};
       history_add(&h, &cfg, &marks[p], &s);
     }
-  flush_until_compacted(&h, &cfg);
+  flush_until_moved(&h, &cfg);
   assert_int_equal(store_wait_idle(f.store), 0);
   assert_int_equal(stored, 135);
   sqlite3_stmt *st;
@@ -237,7 +237,7 @@ static void test_flush_stores_every_row_exactly(void **state)
 
 /* The log an earlier run left (it stopped within a round) is moved by the first round of the
  * next run, though nothing new arrives. */
-static void test_log_of_an_earlier_run_is_compacted(void **state)
+static void test_log_of_an_earlier_run_is_moved(void **state)
 {
   (void)state;
   struct fixture f;
@@ -334,7 +334,7 @@ int main(void)
     cmocka_unit_test(test_backlog_bounded_while_the_store_stalls),
     cmocka_unit_test(test_flush_keeps_arrival_order_within_a_time),
     cmocka_unit_test(test_flush_stores_every_row_exactly),
-    cmocka_unit_test(test_log_of_an_earlier_run_is_compacted),
+    cmocka_unit_test(test_log_of_an_earlier_run_is_moved),
     cmocka_unit_test(test_each_flush_moves_one_slice),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
