@@ -27,7 +27,6 @@
 #include <pthread.h>
 #include <signal.h>
 #include <spawn.h>
-#include <sqlite3.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -253,30 +252,6 @@ static void steady_print(int points, const struct counters *a, const struct coun
   printf("   (each second; bounded if it levels off)\n");
 }
 
-/* History as the plant has it after a while: STEADY_HISTORY_ROWS rows of every point, in the
- * hour before now, so that the history's index is wider than a page per few points. Written into
- * the history database between a start that creates the schema and the measured one. */
-static int history_prefill(const char *dir, int points)
-{
-  char path[PATH_MAX], sql[1024];
-  snprintf(path, sizeof path, "%s/plant.db-history", dir);
-  sqlite3 *db = NULL;
-  int rc = sqlite3_open_v2(path, &db, SQLITE_OPEN_READWRITE, NULL);
-  snprintf(sql, sizeof sql,
-           "BEGIN;"
-           "WITH RECURSIVE n(i) AS (SELECT 0 UNION ALL SELECT i + 1 FROM n WHERE i < %d)"
-           " INSERT OR IGNORE INTO point_ids (name) SELECT printf('P%%06d', i) FROM n;"
-           "WITH RECURSIVE k(j) AS (SELECT 0 UNION ALL SELECT j + 1 FROM k WHERE j < %d)"
-           " INSERT INTO sample_rows (point, ts_ms, value, quality)"
-           " SELECT p.id, %lld + k.j * 30000, 50, 0 FROM point_ids p, k ORDER BY p.id, k.j;"
-           "COMMIT; PRAGMA wal_checkpoint(TRUNCATE);",
-           points - 1, STEADY_HISTORY_ROWS - 1, ((long long)time(NULL) - 3600) * 1000);
-  if (rc == SQLITE_OK) rc = sqlite3_exec(db, sql, NULL, NULL, NULL);
-  if (rc != SQLITE_OK) fprintf(stderr, "steady load: history prefill: %s\n", sqlite3_errmsg(db));
-  sqlite3_close(db);
-  return rc == SQLITE_OK ? 0 : -EIO;
-}
-
 static int run_steady(const char *bin, const char *dir, int points)
 {
   uint16_t ports[MAX_BUSES];
@@ -291,7 +266,9 @@ static int run_steady(const char *bin, const char *dir, int points)
   if (d.pid) daemon_stop(&d);
   d.pid = 0;
   double t_fill = mono_s();
-  if (!rc) rc = history_prefill(dir, points);
+  char db[PATH_MAX];
+  snprintf(db, sizeof db, "%s/plant.db", dir);
+  if (!rc) rc = bench_plant_history_prefill(db, points, STEADY_HISTORY_ROWS, 30000);
   if (!rc)
     printf("steady load: history filled with %d rows of each point (%.0f M rows) in %.1f s\n", STEADY_HISTORY_ROWS,
            (double)points * STEADY_HISTORY_ROWS / 1e6, mono_s() - t_fill);

@@ -11,7 +11,7 @@
  * then prints, each against its target: the rate ratio, dualguard's own CPU per message (all
  * threads but paho's receive thread, from /proc), peak and current RSS, transitions and
  * webhooks. QoS 0 then QoS 1, each on a fresh database whose history already holds 300 rows of
- * every point (history_prefill), then QoS 0 with every value below the limit (no
+ * every point (bench_plant_history_prefill), then QoS 0 with every value below the limit (no
  * transition: the per-sample path alone). Usage: bench_pipeline [DAEMON [--per-sample]]
  * (default: ../dualguardd next to this program; --per-sample: the last pass only); bench_pipeline --write-config FILE writes the
  * configuration only (broker 1883, sink 8090) for profiling the daemon by hand. About a minute; figures only, no assertions. */
@@ -190,32 +190,9 @@ static void daemon_stop(struct daemon *d)
   d->pid = 0;
 }
 
-/* History as a plant has it after some minutes of this stream: HISTORY_ROWS_PER_POINT rows of
- * every point, a little more than one leaf of the (point, ts_ms) index each, in the hour before
- * now. A fresh database would let a flush share each index leaf among many points. Written
- * between the daemon's first start (which created the schema) and the measured one. */
+/* 300 rows of each point: a little more than one leaf of the history's index each, as after some
+ * minutes of this stream. */
 #define HISTORY_ROWS_PER_POINT 300
-
-static int history_prefill(const char *dir)
-{
-  char path[PATH_MAX], sql[1024];
-  snprintf(path, sizeof path, "%s/bench.db-history", dir);
-  sqlite3 *db = NULL;
-  int rc = sqlite3_open_v2(path, &db, SQLITE_OPEN_READWRITE, NULL);
-  snprintf(sql, sizeof sql,
-           "BEGIN;"
-           "WITH RECURSIVE n(i) AS (SELECT 0 UNION ALL SELECT i + 1 FROM n WHERE i < %d)"
-           " INSERT OR IGNORE INTO point_ids (name) SELECT printf('P%%06d', i) FROM n;"
-           "WITH RECURSIVE k(j) AS (SELECT 0 UNION ALL SELECT j + 1 FROM k WHERE j < %d)"
-           " INSERT INTO sample_rows (point, ts_ms, value, quality)"
-           " SELECT p.id, %lld + k.j * 10000, 50, 0 FROM point_ids p, k ORDER BY p.id, k.j;"
-           "COMMIT; PRAGMA wal_checkpoint(TRUNCATE);",
-           TOPICS - 1, HISTORY_ROWS_PER_POINT - 1, ((long long)time(NULL) - 3600) * 1000);
-  if (rc == SQLITE_OK) rc = sqlite3_exec(db, sql, NULL, NULL, NULL);
-  if (rc != SQLITE_OK) fprintf(stderr, "bench_pipeline: history prefill: %s\n", sqlite3_errmsg(db));
-  sqlite3_close(db);
-  return rc == SQLITE_OK ? 0 : -EIO;
-}
 
 /* Rows in the history's log, not yet moved into sample_rows (0 without a log). */
 static int64_t history_log_rows(const char *dir)
@@ -272,7 +249,11 @@ static int run_qos(const char *bin, uint16_t mqtt_port, uint16_t sink_port, int 
   int rc = bench_plant_write(cfg, mqtt_port, sink_port, qos, TOPICS, 0);
   if (!rc) rc = daemon_start(&d, bin, dir);
   daemon_stop(&d);
-  if (!rc) rc = history_prefill(dir);
+  if (!rc) {
+    char db[PATH_MAX];
+    snprintf(db, sizeof db, "%s/bench.db", dir);
+    rc = bench_plant_history_prefill(db, TOPICS, HISTORY_ROWS_PER_POINT, 10000);
+  }
   double t_start = now_s();
   if (!rc) rc = daemon_start(&d, bin, dir);
   double t_ready = now_s();

@@ -2,13 +2,17 @@
  * point, one monitored high rule per point (limit BENCH_PLANT_LIMIT, deadband
  * BENCH_PLANT_DEADBAND) and, with two_rules, a low rule too (limit 5). The points are MQTT
  * topics (bench_plant_write, with one webhook channel for every priority) or Modbus holding
- * registers (bench_plant_write_modbus). Static: include once per bench program. */
+ * registers (bench_plant_write_modbus). bench_plant_history_prefill gives its history the rows a
+ * running plant has. Static: include once per bench program. */
 #ifndef DG_BENCH_PLANT_H
 #define DG_BENCH_PLANT_H
 
 #include <errno.h>
+#include <limits.h>
+#include <sqlite3.h>
 #include <stdint.h>
 #include <stdio.h>
+#include <time.h>
 
 #define BENCH_PLANT_LIMIT 80.0
 #define BENCH_PLANT_DEADBAND 2.0
@@ -82,6 +86,32 @@ static inline int bench_plant_write_modbus(const char *path, const uint16_t *por
             i % BENCH_PLANT_REGS_PER_SLAVE);
   bench_plant__rules(f, n, 1);
   return fclose(f) ? -errno : 0;
+}
+
+/* History as a plant has it after a while: rows rows of each of the n points (P000000 ...),
+ * spacing_ms apart and ending now, so that the history's (point, ts_ms) index holds its own
+ * leaves per point instead of a few shared by all (as on an empty database). Written into
+ * <db>-history while the daemon is stopped, after a start that created the schema. */
+static inline int bench_plant_history_prefill(const char *db, int n, int rows, int spacing_ms)
+{
+  char path[PATH_MAX + 16], sql[1024];
+  snprintf(path, sizeof path, "%s-history", db);
+  sqlite3 *h = NULL;
+  int rc = sqlite3_open_v2(path, &h, SQLITE_OPEN_READWRITE, NULL);
+  long long first_ms = (long long)time(NULL) * 1000 - (long long)rows * spacing_ms;
+  snprintf(sql, sizeof sql,
+           "BEGIN;"
+           "WITH RECURSIVE n(i) AS (SELECT 0 UNION ALL SELECT i + 1 FROM n WHERE i < %d)"
+           " INSERT OR IGNORE INTO point_ids (name) SELECT printf('P%%06d', i) FROM n;"
+           "WITH RECURSIVE k(j) AS (SELECT 0 UNION ALL SELECT j + 1 FROM k WHERE j < %d)"
+           " INSERT INTO sample_rows (point, ts_ms, value, quality)"
+           " SELECT p.id, %lld + k.j * %d, 50, 0 FROM point_ids p, k ORDER BY p.id, k.j;"
+           "COMMIT; PRAGMA wal_checkpoint(TRUNCATE);",
+           n - 1, rows - 1, first_ms, spacing_ms);
+  if (rc == SQLITE_OK) rc = sqlite3_exec(h, sql, NULL, NULL, NULL);
+  if (rc != SQLITE_OK) fprintf(stderr, "history prefill of %s: %s\n", path, sqlite3_errmsg(h));
+  sqlite3_close(h);
+  return rc == SQLITE_OK ? 0 : -EIO;
 }
 
 #endif
