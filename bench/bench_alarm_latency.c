@@ -14,6 +14,7 @@
 #include <unistd.h>
 
 #include "bench_engine_util.h"
+#include "bench_plant.h"
 
 
 #define BG_POINTS 1000
@@ -105,24 +106,6 @@ static void *producer(void *arg)
 
 static void on_stop(uv_timer_t *t) { uv_stop(&B.loop); }
 
-static int prefill_work(struct store_conn *c, void *arg)
-{
-  char sql[768];
-  snprintf(sql, sizeof sql,
-           "WITH RECURSIVE n(i) AS (SELECT 0 UNION ALL SELECT i + 1 FROM n WHERE i < %d)"
-           " INSERT OR IGNORE INTO point_ids (name) SELECT 'B' || i FROM n;"
-           "WITH RECURSIVE k(j) AS (SELECT 0 UNION ALL SELECT j + 1 FROM k WHERE j < %d)"
-           " INSERT INTO sample_rows (point, ts_ms, value, quality)"
-           " SELECT p.id, %lld + k.j * 10000, 50, 0 FROM point_ids p, k WHERE p.name LIKE 'B%%' ORDER BY p.id, k.j;",
-           BG_POINTS - 1, HISTORY_ROWS_PER_POINT - 1, (long long)dg_wall_ms() - 3600 * 1000LL);
-  return sqlite3_exec(store_conn_db(c), sql, NULL, NULL, NULL);
-}
-
-static void prefill_done(void *arg, int rc)
-{
-  if (rc) fprintf(stderr, "bench_alarm_latency: history prefill failed (%d)\n", rc);
-}
-
 static int cmp_double(const void *a, const void *b)
 {
   double x = *(const double *)a, y = *(const double *)b;
@@ -135,8 +118,9 @@ int main(void)
   if (bench_plant_open(&p, "latency", bench_config(), &B.loop, &B.engine, &B.q)) return 1;
   B.notify = p.notify;
   B.alarm_point = (uint32_t)dg_config_point(p.cfg, "A")->index;
-  if (store_submit(store_history(p.store), prefill_work, prefill_done, NULL) || store_wait_idle(store_history(p.store)))
-    return 1;
+  char db[PATH_MAX];
+  snprintf(db, sizeof db, "%s/bench.db", p.dir);
+  if (bench_plant_history_prefill(db, "B%d", BG_POINTS, HISTORY_ROWS_PER_POINT, 10000)) return 1;
   uv_timer_init(&B.loop, &B.toggle);
   uv_timer_init(&B.loop, &B.stop);
   uv_check_init(&B.loop, &B.check);

@@ -268,7 +268,7 @@ static int run_steady(const char *bin, const char *dir, int points)
   double t_fill = mono_s();
   char db[PATH_MAX];
   snprintf(db, sizeof db, "%s/plant.db", dir);
-  if (!rc) rc = bench_plant_history_prefill(db, points, STEADY_HISTORY_ROWS, 30000);
+  if (!rc) rc = bench_plant_history_prefill(db, "P%06d", points, STEADY_HISTORY_ROWS, 30000);
   if (!rc)
     printf("steady load: history filled with %d rows of each point (%.0f M rows) in %.1f s\n", STEADY_HISTORY_ROWS,
            (double)points * STEADY_HISTORY_ROWS / 1e6, mono_s() - t_fill);

@@ -252,7 +252,7 @@ static int run_qos(const char *bin, uint16_t mqtt_port, uint16_t sink_port, int 
   if (!rc) {
     char db[PATH_MAX];
     snprintf(db, sizeof db, "%s/bench.db", dir);
-    rc = bench_plant_history_prefill(db, TOPICS, HISTORY_ROWS_PER_POINT, 10000);
+    rc = bench_plant_history_prefill(db, "P%06d", TOPICS, HISTORY_ROWS_PER_POINT, 10000);
   }
   double t_start = now_s();
   if (!rc) rc = daemon_start(&d, bin, dir);

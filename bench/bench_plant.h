@@ -88,26 +88,30 @@ static inline int bench_plant_write_modbus(const char *path, const uint16_t *por
   return fclose(f) ? -errno : 0;
 }
 
-/* History as a plant has it after a while: rows rows of each of the n points (P000000 ...),
- * spacing_ms apart and ending now, so that the history's (point, ts_ms) index holds its own
- * leaves per point instead of a few shared by all (as on an empty database). Written into
- * <db>-history while the daemon is stopped, after a start that created the schema. */
-static inline int bench_plant_history_prefill(const char *db, int n, int rows, int spacing_ms)
+/* History as a plant has it after a while: rows rows of each of the n points, named by the SQL
+ * printf format name_fmt applied to 0 .. n - 1, spacing_ms apart and ending now, so that the
+ * history's (point, ts_ms) index holds its own leaves per point instead of a few shared by all
+ * (as on an empty database). Written into <db>-history, whose schema a start of the daemon or an
+ * open store created, while its writer is idle. */
+static inline int bench_plant_history_prefill(const char *db, const char *name_fmt, int n, int rows, int spacing_ms)
 {
   char path[PATH_MAX + 16], sql[1024];
   snprintf(path, sizeof path, "%s-history", db);
   sqlite3 *h = NULL;
   int rc = sqlite3_open_v2(path, &h, SQLITE_OPEN_READWRITE, NULL);
+  if (h) sqlite3_busy_timeout(h, 5000);
   long long first_ms = (long long)time(NULL) * 1000 - (long long)rows * spacing_ms;
+  char points[128];
+  snprintf(points, sizeof points, "WITH RECURSIVE n(i) AS (SELECT 0 UNION ALL SELECT i + 1 FROM n WHERE i < %d)", n - 1);
   snprintf(sql, sizeof sql,
            "BEGIN;"
-           "WITH RECURSIVE n(i) AS (SELECT 0 UNION ALL SELECT i + 1 FROM n WHERE i < %d)"
-           " INSERT OR IGNORE INTO point_ids (name) SELECT printf('P%%06d', i) FROM n;"
-           "WITH RECURSIVE k(j) AS (SELECT 0 UNION ALL SELECT j + 1 FROM k WHERE j < %d)"
+           "%s INSERT OR IGNORE INTO point_ids (name) SELECT printf('%s', i) FROM n;"
+           "%s, k(j) AS (SELECT 0 UNION ALL SELECT j + 1 FROM k WHERE j < %d)"
            " INSERT INTO sample_rows (point, ts_ms, value, quality)"
-           " SELECT p.id, %lld + k.j * %d, 50, 0 FROM point_ids p, k ORDER BY p.id, k.j;"
+           " SELECT p.id, %lld + k.j * %d, 50, 0 FROM n JOIN point_ids p ON p.name = printf('%s', n.i), k"
+           " ORDER BY p.id, k.j;"
            "COMMIT; PRAGMA wal_checkpoint(TRUNCATE);",
-           n - 1, rows - 1, first_ms, spacing_ms);
+           points, name_fmt, points, rows - 1, first_ms, spacing_ms, name_fmt);
   if (rc == SQLITE_OK) rc = sqlite3_exec(h, sql, NULL, NULL, NULL);
   if (rc != SQLITE_OK) fprintf(stderr, "history prefill of %s: %s\n", path, sqlite3_errmsg(h));
   sqlite3_close(h);
