@@ -57,9 +57,12 @@ void heap_settle(void)
   mallopt(M_TRIM_THRESHOLD, 128 << 10);
 }
 
+void heap_release_unused(void) { malloc_trim(0); }
+
 #else
 
 void heap_prepare_large(const char *path) { (void)path; }
 void heap_settle(void) {}
+void heap_release_unused(void) {}
 
 #endif

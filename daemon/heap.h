@@ -23,4 +23,8 @@ void heap_prepare_large(const char *path);
 /* Idempotent. Call once start-up has allocated what it keeps (then malloc_trim). */
 void heap_settle(void);
 
+/* Any thread: hands the pages of freed memory back to the system (every thread's arena), for a
+ * thread that has just let go of a cache and has nothing to do. Costs a walk of the heap. */
+void heap_release_unused(void);
+
 #endif

@@ -3,7 +3,6 @@
 #include <getopt.h>
 #include <grp.h>
 #include <libgen.h>
-#include <malloc.h>
 #include <pwd.h>
 #include <signal.h>
 #include <stdio.h>
@@ -219,9 +218,7 @@ static void main__close_walk(uv_handle_t *h, void *arg)
 static void main__trim(void)
 {
   heap_settle();
-#ifdef __GLIBC__
-  malloc_trim(0);
-#endif
+  heap_release_unused();
 }
 
 /* Order: HTTP and timers, field drivers, queue drain, durable flush, handles, loop. */

@@ -1,5 +1,6 @@
 #include "store.h"
 
+#include "heap.h"
 #include "log.h"
 #include "store_history.h"
 
@@ -69,6 +70,7 @@ struct store {
   unsigned inflight;               /* guarded by lock: queued + running */
   bool busy;                       /* guarded by lock: writer holds jobs */
   bool sync_relaxed;               /* writer thread: synchronous=NORMAL is set */
+  int64_t last_job_ms;             /* writer thread: monotonic ms its last group ended, 0 released */
   bool closing;                    /* guarded by lock: submit refused */
   bool quit;                       /* guarded by lock: writer exits once the queue is empty */
   struct store_job_list ready;     /* loop thread only: completed jobs awaiting done */
@@ -441,6 +443,20 @@ static void store__set_sync(struct store *s, bool relaxed)
   s->sync_relaxed = relaxed;
 }
 
+/* Writer thread, under s->lock, nothing queued: once the writer has had nothing to do for
+ * STORE_IDLE_RELEASE_MS, its connection's page cache (up to a few MB) and the memory the
+ * allocator keeps free go back to the system, so a quiet daemon stays small. The next job reads
+ * its pages again, from the system's file cache. */
+static void store__release_if_idle(struct store *s)
+{
+  if (!s->last_job_ms || store__now_ms() - s->last_job_ms < STORE_IDLE_RELEASE_MS) return;
+  s->last_job_ms = 0;
+  pthread_mutex_unlock(&s->lock);
+  sqlite3_db_release_memory(s->wconn.db);
+  heap_release_unused();
+  pthread_mutex_lock(&s->lock);
+}
+
 static void *store__writer_main(void *p)
 {
   struct store *s = p;
@@ -451,6 +467,7 @@ static void *store__writer_main(void *p)
     store__beat(s);
     if (!s->queue.head && !s->urgent.head) {
       if (s->quit) break;
+      store__release_if_idle(s);
       store__wait_for_work(s);
       continue;
     }
@@ -464,6 +481,7 @@ static void *store__writer_main(void *p)
 
     pthread_mutex_lock(&s->lock);
     s->busy = false;
+    s->last_job_ms = store__now_ms();
     store__finish(s, jobs, n);
   }
   pthread_mutex_unlock(&s->lock);

@@ -94,6 +94,10 @@ struct store_conn *store_reader(struct store *s);
  * callbacks before returning. For shutdown and tests. */
 int store_wait_idle(struct store *s);
 
+/* A writer that has had no job for this long gives its connection's page cache and the
+ * allocator's free memory back to the system (once, until its next job). */
+#define STORE_IDLE_RELEASE_MS 5000
+
 /* Monotonic ms of the writer thread's last sign of life (for the watchdog). */
 int64_t store_heartbeat_ms(void *store);
 

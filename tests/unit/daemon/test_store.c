@@ -690,6 +690,38 @@ static void test_background_checkpoint(void **state)
   close_store(f, s);
 }
 
+static int cache_used_work(struct store_conn *c, void *arg)
+{
+  int cur = 0, hi = 0;
+  int rc = sqlite3_db_status(store_conn_db(c), SQLITE_DBSTATUS_CACHE_USED, &cur, &hi, 0);
+  *(int64_t *)arg = cur;
+  return rc;
+}
+
+/* A writer with nothing to do for STORE_IDLE_RELEASE_MS gives its page cache back (the
+ * process's SQLite memory falls by most of what the writer's cache held), and takes jobs as
+ * before. */
+static void test_idle_writer_releases_its_cache(void **state)
+{
+  struct plant *f = *state;
+  struct store *s = open_store(f);
+  int64_t cached = 0;
+  for (int i = 0; i < 4; i++) assert_int_equal(store_submit(s, insert_many, NULL, NULL), 0);
+  assert_int_equal(store_submit(s, cache_used_work, NULL, &cached), 0);
+  store_wait_idle(s);
+  assert_true(cached > 256 * 1024);
+  int64_t busy = sqlite3_memory_used(), released = busy;
+  int64_t deadline = now_ms() + STORE_IDLE_RELEASE_MS + 5000;
+  while ((released = sqlite3_memory_used()) > busy - cached / 2 && now_ms() < deadline) nap_ms(50);
+  assert_true(released <= busy - cached / 2);
+  struct ctx c = {0};
+  submit(s, &c, 7, JOB_INSERT);
+  store_wait_idle(s);
+  assert_int_equal(c.done_rc[0], 0);
+  assert_int_equal(count_reader(s, 7), 1);
+  close_store(f, s);
+}
+
 /* Queries between store_read_begin and store_read_end see one snapshot: a commit made in the
  * meantime shows only after the end. */
 static void test_read_snapshot(void **state)
@@ -887,6 +919,7 @@ int main(void)
     cmocka_unit_test_setup_teardown(test_urgent_jobs_overtake_queued_ones, setup, teardown),
     cmocka_unit_test_setup_teardown(test_relaxed_jobs_commit_with_normal_sync, setup, teardown),
     cmocka_unit_test_setup_teardown(test_background_checkpoint, setup, teardown),
+    cmocka_unit_test_setup_teardown(test_idle_writer_releases_its_cache, setup, teardown),
     cmocka_unit_test_setup_teardown(test_read_snapshot, setup, teardown),
     cmocka_unit_test_setup_teardown(test_close_finishes_queue_then_refuses, setup, teardown),
     cmocka_unit_test_setup_teardown(test_commit_survives_kill, setup, teardown),
