@@ -952,6 +952,11 @@ static int store__open_writer(struct store *s, const char *path, const struct st
     return store__sql_fail(db, path, "", err, errlen);
   if (sqlite3_exec(db, "PRAGMA foreign_keys=ON", NULL, NULL, NULL) != SQLITE_OK)
     return store__sql_fail(db, path, "", err, errlen);
+  /* A group's savepoint journal past 64 KiB, or a history move's sort, would otherwise go to a
+   * file created for the one transaction in the system's temporary directory: a full or
+   * read-only /var/tmp would then fail commits whose own disk has room. */
+  if (sqlite3_exec(db, "PRAGMA temp_store=MEMORY", NULL, NULL, NULL) != SQLITE_OK)
+    return store__sql_fail(db, path, "", err, errlen);
   return 0;
 }
 

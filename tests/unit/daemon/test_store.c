@@ -1,6 +1,8 @@
 /* store: schema migrations, the writer's job queue and grouping, durability across a crash,
  * the reader, the statement cache and the heartbeat, against real SQLite files. */
+#include <dirent.h>
 #include <errno.h>
+#include <limits.h>
 #include <pthread.h>
 #include <setjmp.h>
 #include <signal.h>
@@ -722,6 +724,49 @@ static void test_idle_writer_releases_its_cache(void **state)
   close_store(f, s);
 }
 
+/* Open files of this process that are SQLite temporary files (unlinked when opened). */
+static int temp_files_open(void)
+{
+  int n = 0;
+  DIR *d = opendir("/proc/self/fd");
+  if (!d) return -1;
+  for (struct dirent *e; (e = readdir(d));) {
+    char path[300], target[PATH_MAX];
+    snprintf(path, sizeof path, "/proc/self/fd/%s", e->d_name);
+    ssize_t len = readlink(path, target, sizeof target - 1);
+    if (len <= 0) continue;
+    target[len] = '\0';
+    n += strstr(target, "etilqs_") != NULL;
+  }
+  closedir(d);
+  return n;
+}
+
+/* Inside a savepoint, as in a group, rewrites every row (far more than the 64 KiB a statement
+ * journal keeps in memory by default), then counts temporary files open meanwhile. */
+static int savepoint_rewrite_work(struct store_conn *c, void *arg)
+{
+  sqlite3 *db = store_conn_db(c);
+  int rc = sqlite3_exec(db, "SAVEPOINT big; UPDATE scratch SET value = value + 1, point = point || 'x'", NULL, NULL, NULL);
+  *(int *)arg = temp_files_open();
+  int rrc = sqlite3_exec(db, "RELEASE big", NULL, NULL, NULL);
+  return rc != SQLITE_OK ? rc : rrc;
+}
+
+/* The writer keeps a savepoint's journal in memory: no temporary file is created for it. */
+static void test_writer_keeps_temporary_data_in_memory(void **state)
+{
+  struct plant *f = *state;
+  struct store *s = open_store(f);
+  int temp_files = -1;
+  for (int i = 0; i < 4; i++) assert_int_equal(store_submit(s, insert_many, NULL, NULL), 0);
+  assert_int_equal(store_submit(s, savepoint_rewrite_work, NULL, &temp_files), 0);
+  store_wait_idle(s);
+  assert_int_equal(temp_files, 0);
+  assert_int_equal(raw_int(f->db, "SELECT count(*) FROM scratch WHERE point = 'px'"), 20000);
+  close_store(f, s);
+}
+
 /* Queries between store_read_begin and store_read_end see one snapshot: a commit made in the
  * meantime shows only after the end. */
 static void test_read_snapshot(void **state)
@@ -920,6 +965,7 @@ int main(void)
     cmocka_unit_test_setup_teardown(test_relaxed_jobs_commit_with_normal_sync, setup, teardown),
     cmocka_unit_test_setup_teardown(test_background_checkpoint, setup, teardown),
     cmocka_unit_test_setup_teardown(test_idle_writer_releases_its_cache, setup, teardown),
+    cmocka_unit_test_setup_teardown(test_writer_keeps_temporary_data_in_memory, setup, teardown),
     cmocka_unit_test_setup_teardown(test_read_snapshot, setup, teardown),
     cmocka_unit_test_setup_teardown(test_close_finishes_queue_then_refuses, setup, teardown),
     cmocka_unit_test_setup_teardown(test_commit_survives_kill, setup, teardown),
