@@ -97,6 +97,7 @@ static struct store *open_store(struct plant *f)
   assert_int_equal(rc, 0);
   assert_non_null(s);
   raw_exec(f->db, SQL_CREATE_SCRATCH);
+  f->store = s; /* a test that fails before close_store leaves it to the teardown */
   return s;
 }
 
@@ -110,6 +111,7 @@ static const char *history_db(const struct plant *f)
 
 static void close_store(struct plant *f, struct store *s)
 {
+  if (f->store == s) f->store = NULL;
   store_close(s);
   uv_run(&f->loop, UV_RUN_DEFAULT);
 }
@@ -793,6 +795,7 @@ static void test_close_finishes_queue_then_refuses(void **state)
   struct store *s = open_store(f);
   struct ctx c = {0};
   for (int i = 0; i < 5; i++) submit(s, &c, i, JOB_INSERT);
+  f->store = NULL; /* closed here, and used after its close */
   store_close(s);
   assert_int_equal(c.n_done, 5); /* done callbacks ran inside store_close */
   for (int i = 0; i < 5; i++) assert_int_equal(c.done_rc[i], 0);
