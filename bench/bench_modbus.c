@@ -270,7 +270,7 @@ static void bench_size(size_t devices, double raw_single)
   }
   qsort(ratio, PAIRS, sizeof ratio[0], cmp_double);
   printf("  ratio driver/raw, same topology: median %.2f of %d pairs (%.2f-%.2f)  target >= 0.9  %s\n",
-         ratio[PAIRS / 2], PAIRS, ratio[0], ratio[PAIRS - 1], ratio[PAIRS / 2] >= 0.9 ? "MET" : "not met");
+         ratio[PAIRS / 2], PAIRS, ratio[0], ratio[PAIRS - 1], ratio[PAIRS / 2] >= 0.9 ? "MET" : "NOT MET");
   for (size_t i = 0; i < n_sims; i++) mbsim_stop(sims[i]);
   free(sims);
 }
