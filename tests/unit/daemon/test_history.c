@@ -271,8 +271,8 @@ static void test_log_of_an_earlier_run_is_moved(void **state)
 }
 
 /* A flush moves one slice of the log (the points whose id is that slice modulo HISTORY_LOG_SLICES)
- * in turn, so no flush moves more than a slice's share; after a round the log is empty, and with
- * nothing new a round later no further job is submitted. */
+ * in turn, so no flush moves more than a slice's share; after a round the log is empty, with
+ * nothing new a round later no further job is submitted, and a new row starts the moves again. */
 static void test_each_flush_moves_one_slice(void **state)
 {
   (void)state;
@@ -324,6 +324,14 @@ static void test_each_flush_moves_one_slice(void **state)
   unsigned slice = h.next_slice;
   history_flush(&h, &cfg); /* quiet for a whole round: nothing submitted */
   assert_int_equal(h.next_slice, slice);
+  /* A row after the quiet round starts the moves again: within a round it has left the log,
+   * whichever slice the moves resume at. */
+  struct dg_sample late = {.point = (slice + 7) % POINTS, .quality = DG_Q_GOOD, .value = 999, .ts_ms = now + 10};
+  history_add(&h, &cfg, &marks[late.point], &late);
+  for (int i = 0; i < HISTORY_LOG_SLICES; i++) history_flush(&h, &cfg);
+  assert_int_equal(store_wait_idle(f.store), 0);
+  assert_int_equal(count_rows(f.store, "sample_log"), 0);
+  assert_int_equal(count_rows(f.store, "sample_rows"), 3 * POINTS + 1);
   history_free(&h);
   fixture_close(&f);
 }
