@@ -13,9 +13,11 @@
  * (IDLE_SETTLE_MS after the probes that show every topic subscribed), transitions and webhooks.
  * QoS 0 then QoS 1, each on a fresh database whose history already holds 300 rows of every
  * point (bench_plant_history_prefill), then QoS 0 with every value below the limit (no
- * transition: the per-sample path alone). Usage: bench_pipeline [DAEMON [--per-sample]]
- * (default: ../dualguardd next to this program; --per-sample: the last pass only); bench_pipeline --write-config FILE writes the
- * configuration only (broker 1883, sink 8090) for profiling the daemon by hand. About five minutes; figures only, no assertions. */
+ * transition: the per-sample path alone).
+ * Usage: bench_pipeline [DAEMON [--per-sample]] (default: ../dualguardd next to this program;
+ * --per-sample: the last pass only); bench_pipeline --write-config FILE writes the configuration
+ * only (broker 1883, sink 8090) for profiling the daemon by hand. About six minutes; figures
+ * only, no assertions. */
 #include <dirent.h>
 #include <errno.h>
 #include <limits.h>
