@@ -5,6 +5,9 @@
  * directory. The history already holds HISTORY_ROWS_PER_POINT rows of every background point
  * (each point's rows past one index page, as in a plant after a while), and the run is long
  * enough for every slice of the history's log to be moved once (HISTORY_LOG_SLICES flushes of 1 s).
+ * Every transition's webhook goes to a receiver in this process that answers 200 (one delivery
+ * outcome per message, as in a plant whose receiver is up); `--receiver-down` points it at a
+ * closed port instead, so every message is retried and each retry's outcome is committed too.
  * Prints p50/p99/max against the targets (p99 < 5 ms, max < 20 ms). */
 #include <pthread.h>
 #include <stdatomic.h>
@@ -15,6 +18,7 @@
 
 #include "bench_engine_util.h"
 #include "bench_plant.h"
+#include "bench_sink.h"
 
 
 #define BG_POINTS 1000
@@ -41,7 +45,7 @@ static struct {
   uint64_t bg_pushed;
 } B;
 
-static char *bench_config(void)
+static char *bench_config(uint16_t receiver_port)
 {
   size_t cap = 256 * (BG_POINTS + 16);
   char *out = malloc(cap);
@@ -52,10 +56,10 @@ static char *bench_config(void)
     "          - id: E\n            name: e\n            accident_type: 中毒和窒息\n            lec: { l: 3, e: 6, c: 40 }\n"
     "            measures: [ { id: M, desc: m, classify: \"1-4\", data_src: 1 } ]\n"
     "mqtt: [ { id: m, uri: \"tcp://127.0.0.1:9\" } ]\n"
-    "channels: [ { id: c, type: webhook, url: \"http://127.0.0.1:9/\", timeout: 1s } ]\n"
+    "channels: [ { id: c, type: webhook, url: \"http://127.0.0.1:%u/\", timeout: 1s } ]\n"
     "policies: [ { id: p, priorities: [low, medium, high, critical], channels: [c] } ]\n"
     "rules:\n  - { id: R, type: high, point: A, measure: M, stages: [ { name: H, limit: 50, priority: high } ] }\n"
-    "points:\n  - { id: A, driver: mqtt.m, topic: a }\n");
+    "points:\n  - { id: A, driver: mqtt.m, topic: a }\n", receiver_port);
   for (int i = 0; i < BG_POINTS; i++)
     len += (size_t)snprintf(out + len, cap - len, "  - { id: B%d, driver: mqtt.m, topic: b/%d }\n", i, i);
   return out;
@@ -112,10 +116,16 @@ static int cmp_double(const void *a, const void *b)
   return x < y ? -1 : x > y;
 }
 
-int main(void)
+int main(int argc, char **argv)
 {
+  int receiver_down = argc > 1 && strcmp(argv[1], "--receiver-down") == 0;
+  if (argc > 1 && !receiver_down) {
+    fprintf(stderr, "usage: %s [--receiver-down]\n", argv[0]);
+    return 2;
+  }
+  uint16_t port = receiver_down ? 9 : sink_start();
   struct bench_plant p;
-  if (bench_plant_open(&p, "latency", bench_config(), &B.loop, &B.engine, &B.q)) return 1;
+  if (!port || bench_plant_open(&p, "latency", bench_config(port), &B.loop, &B.engine, &B.q)) return 1;
   B.notify = p.notify;
   B.alarm_point = (uint32_t)dg_config_point(p.cfg, "A")->index;
   char db[PATH_MAX];
@@ -137,8 +147,13 @@ int main(void)
   pthread_join(th, NULL);
 
   qsort(B.lat_ms, B.n_lat, sizeof B.lat_ms[0], cmp_double);
+  struct notify_stats ns;
+  notify_stats(B.notify, &ns);
   printf("alarm latency: %zu transitions, background %.0f samples/s on %d points, %.0f history rows stored\n", B.n_lat,
          (double)B.bg_pushed / secs, BG_POINTS, (double)B.engine.stats.history_rows);
+  printf("alarm latency: webhook receiver %s: %llu delivered (%llu received), %llu failed attempts\n",
+         receiver_down ? "down" : "up", (unsigned long long)ns.delivered, (unsigned long long)atomic_load(&sink_posts),
+         (unsigned long long)ns.failed_attempts);
   if (B.n_lat) {
     double p99 = B.lat_ms[(size_t)((double)B.n_lat * 0.99)], max = B.lat_ms[B.n_lat - 1];
     printf("alarm latency: sample in -> committed -> handed to sender: p50 %.2f ms, p99 %.2f ms, max %.2f ms\n",
