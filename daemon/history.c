@@ -7,6 +7,8 @@
 
 #include "log.h"
 
+_Static_assert(HISTORY_LOG_SLICES == 30, "the history schema's views and triggers name 30 slices (store_history.c)");
+
 struct history_row {
   uint32_t point;
   uint8_t quality;
@@ -81,11 +83,7 @@ struct history__batch {
 
 static const char *const history__sql_sample =
   "INSERT INTO sample_log (slice, id, point, ts_ms, value, quality) VALUES (?1 % ?6, ?5, ?1, ?2, ?3, ?4)";
-/* max(id) slice by slice: each a seek to the end of its slice in the log's key. */
-static const char *const history__sql_next_id =
-  "WITH RECURSIVE s(k) AS (SELECT 0 UNION ALL SELECT k + 1 FROM s WHERE k + 1 < ?1)"
-  " SELECT max(coalesce((SELECT max(rowid) FROM sample_rows), 0),"
-  " coalesce((SELECT max((SELECT max(id) FROM sample_log WHERE slice = k)) FROM s), 0)) + 1";
+static const char *const history__sql_next_id = "SELECT id FROM sample_next_id";
 /* Sorted as the (point, ts_ms) index is, the inserts fill one leaf after the other and the
  * table grows at its end; a point's rows of one time keep their order of arrival. */
 static const char *const history__sql_compact =
@@ -157,7 +155,6 @@ static int history__next_id(struct store_conn *c, int64_t *id)
 {
   sqlite3_stmt *st = store_stmt(c, history__sql_next_id);
   if (!st) return SQLITE_ERROR;
-  sqlite3_bind_int(st, 1, HISTORY_LOG_SLICES);
   int rc = sqlite3_step(st);
   if (rc == SQLITE_ROW) *id = sqlite3_column_int64(st, 0);
   sqlite3_reset(st);

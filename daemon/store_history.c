@@ -51,6 +51,25 @@ const char *const store_history_migrations[] = {
   " DELETE FROM sample_rows WHERE rowid = OLD.rowid;"
   " DELETE FROM sample_log WHERE id = OLD.rowid;"
   " END;",
+  /* The first free id, read by the writer and by an insert by name: the log's max(id) slice by
+   * slice (a seek to the end of each), where max(id) over the whole log scanned all of it for
+   * every row inserted by name. A row deleted by name is found in its point's slice. The slice
+   * count is HISTORY_LOG_SLICES (history.h). */
+  "CREATE VIEW sample_next_id (id) AS WITH RECURSIVE s(k) AS (SELECT 0 UNION ALL SELECT k + 1 FROM s WHERE k + 1 < 30)"
+  " SELECT max(coalesce((SELECT max(rowid) FROM sample_rows), 0),"
+  " coalesce((SELECT max((SELECT max(id) FROM sample_log WHERE slice = k)) FROM s), 0)) + 1;"
+  "DROP TRIGGER samples_insert;"
+  "CREATE TRIGGER samples_insert INSTEAD OF INSERT ON samples BEGIN"
+  " INSERT OR IGNORE INTO point_ids (name) VALUES (NEW.point);"
+  " INSERT INTO sample_rows (rowid, point, ts_ms, value, quality)"
+  " VALUES ((SELECT id FROM sample_next_id), (SELECT id FROM point_ids WHERE name = NEW.point), NEW.ts_ms, NEW.value,"
+  " NEW.quality);"
+  " END;"
+  "DROP TRIGGER samples_delete;"
+  "CREATE TRIGGER samples_delete INSTEAD OF DELETE ON samples BEGIN"
+  " DELETE FROM sample_rows WHERE rowid = OLD.rowid;"
+  " DELETE FROM sample_log WHERE slice = (SELECT id FROM point_ids WHERE name = OLD.point) % 30 AND id = OLD.rowid;"
+  " END;",
 };
 
 const unsigned store_history_n_migrations = sizeof store_history_migrations / sizeof store_history_migrations[0];

@@ -380,6 +380,38 @@ static void test_history_first_schema_gains_the_log(void **state)
   assert_int_equal(raw_int(h, "SELECT group_concat(rowid, '') FROM (SELECT rowid FROM samples ORDER BY rowid)"), 910);
 }
 
+/* Rows inserted and deleted by name (the writer's fallback when a point has no id, and tools)
+ * seek the log instead of scanning it: a full log makes no difference to the work one row takes.
+ * The new row's id runs on from the log's highest; a deleted row leaves its point's slice. */
+static void test_history_rows_by_name_seek_the_log(void **state)
+{
+  struct plant *f = *state;
+  close_store(f, open_store(f));
+  const char *h = history_db(f);
+  raw_exec(h, "INSERT INTO point_ids (id, name) VALUES (4, 'TT1');"
+              "INSERT INTO sample_log (slice, id, point, ts_ms, value, quality)"
+              " WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 6000)"
+              " SELECT 4 + i % 2 * 30, i, 4 + i % 2 * 30, i, i, 0 FROM n");
+  sqlite3 *db = NULL;
+  sqlite3_stmt *st = NULL;
+  assert_int_equal(sqlite3_open_v2(h, &db, SQLITE_OPEN_READWRITE, NULL), SQLITE_OK);
+  assert_int_equal(sqlite3_prepare_v2(db, "INSERT INTO samples (point, ts_ms, value, quality) VALUES ('TT1', 7000, 1, 0)",
+                                      -1, &st, NULL), SQLITE_OK);
+  assert_int_equal(sqlite3_step(st), SQLITE_DONE);
+  /* the former trigger stepped through all 6000 rows of the log to find its max(id) */
+  assert_true(sqlite3_stmt_status(st, SQLITE_STMTSTATUS_FULLSCAN_STEP, 0) < 100);
+  sqlite3_finalize(st);
+  assert_int_equal(sqlite3_prepare_v2(db, "DELETE FROM samples WHERE point = 'TT1' AND rowid = 5000", -1, &st, NULL),
+                   SQLITE_OK);
+  assert_int_equal(sqlite3_step(st), SQLITE_DONE);
+  sqlite3_finalize(st);
+  sqlite3_close(db);
+  assert_int_equal(raw_int(h, "SELECT rowid FROM samples WHERE ts_ms = 7000"), 6001);
+  assert_int_equal(raw_int(h, "SELECT count(*) FROM sample_log"), 5999);
+  assert_int_equal(raw_int(h, "SELECT count(*) FROM sample_log WHERE id = 5000"), 0);
+  assert_int_equal(raw_int(h, "SELECT id FROM sample_next_id"), 6002);
+}
+
 /* Text-keyed history from before integer point ids, kept in the main database: every row moves
  * to the history database, keyed by its point's id, and reads back unchanged through the
  * samples view, also through the main reader. */
@@ -953,6 +985,7 @@ int main(void)
     cmocka_unit_test_setup_teardown(test_open_creates_latest_schema, setup, teardown),
     cmocka_unit_test_setup_teardown(test_reopen_is_noop, setup, teardown),
     cmocka_unit_test_setup_teardown(test_history_first_schema_gains_the_log, setup, teardown),
+    cmocka_unit_test_setup_teardown(test_history_rows_by_name_seek_the_log, setup, teardown),
     cmocka_unit_test_setup_teardown(test_old_history_carried_to_history_database, setup, teardown),
     cmocka_unit_test_setup_teardown(test_history_carry_over_runs_once, setup, teardown),
     cmocka_unit_test_setup_teardown(test_history_carry_over_refuses_a_clash, setup, teardown),
