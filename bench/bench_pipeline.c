@@ -141,8 +141,8 @@ static void daemon_stop(struct daemon *d)
  * minutes of this stream. */
 #define HISTORY_ROWS_PER_POINT 300
 
-/* Rows in the history's log, not yet moved into sample_rows (0 without a log). */
-static int64_t history_log_rows(const char *dir)
+/* Samples in the history's log, not yet moved into blocks. */
+static int64_t history_log_samples(const char *dir)
 {
   char path[PATH_MAX];
   snprintf(path, sizeof path, "%s/bench.db-history", dir);
@@ -150,7 +150,7 @@ static int64_t history_log_rows(const char *dir)
   sqlite3_stmt *st = NULL;
   int64_t n = -1;
   if (sqlite3_open_v2(path, &db, SQLITE_OPEN_READONLY, NULL) == SQLITE_OK) {
-    if (sqlite3_prepare_v2(db, "SELECT count(*) FROM sample_log", -1, &st, NULL) != SQLITE_OK) n = 0;
+    if (sqlite3_prepare_v2(db, "SELECT coalesce(sum(n), 0) FROM sample_packs", -1, &st, NULL) != SQLITE_OK) n = 0;
     else if (sqlite3_step(st) == SQLITE_ROW) n = sqlite3_column_int64(st, 0);
   }
   sqlite3_finalize(st);
@@ -263,8 +263,8 @@ static int run_qos(const char *bin, uint16_t mqtt_port, uint16_t sink_port, int 
   }
   double t_stored = now_s();
   if (!t_settled) t_settled = t_stored;
-  /* and moved from the log into sample_rows, the moves counted with the rest */
-  while (now_s() < end && history_log_rows(dir) != 0) sleep_ms(200);
+  /* and moved from the log into blocks, the moves counted with the rest */
+  while (now_s() < end && history_log_samples(dir) != 0) sleep_ms(200);
   double t_moved = now_s();
   cpu_read(d.pid, &c1);
   cpu_read(getpid(), &b1);

@@ -14,6 +14,8 @@
 #include <stdio.h>
 #include <time.h>
 
+#include "history_pack.h"
+
 #define BENCH_PLANT_LIMIT 80.0
 #define BENCH_PLANT_DEADBAND 2.0
 #define BENCH_PLANT_REGS_PER_SLAVE 1000
@@ -88,31 +90,54 @@ static inline int bench_plant_write_modbus(const char *path, const uint16_t *por
   return fclose(f) ? -errno : 0;
 }
 
-/* History as a plant has it after a while: rows rows of each of the n points, named by the SQL
- * printf format name_fmt applied to 0 .. n - 1, spacing_ms apart and ending now, so that the
- * history's (point, ts_ms) index holds its own leaves per point instead of a few shared by all
- * (as on an empty database). Written into <db>-history, whose schema a start of the daemon or an
- * open store created, while its writer is idle. */
+/* History as a plant has it after a while: rows samples of each of the n points, named by the
+ * printf format name_fmt applied to 0 .. n - 1, spacing_ms apart and ending now, in blocks of
+ * BENCH_PLANT_BLOCK samples (history_pack.h), so that the history's (point, t1) index holds its
+ * own leaves per point instead of a few shared by all (as on an empty database). Written into
+ * <db>-history, whose schema a start of the daemon or an open store created, while its writer is
+ * idle. */
+#define BENCH_PLANT_BLOCK 30
 static inline int bench_plant_history_prefill(const char *db, const char *name_fmt, int n, int rows, int spacing_ms)
 {
-  char path[PATH_MAX + 16], sql[1024];
+  char path[PATH_MAX + 16], name[64];
   snprintf(path, sizeof path, "%s-history", db);
   sqlite3 *h = NULL;
+  sqlite3_stmt *add = NULL, *get = NULL, *block = NULL;
   int rc = sqlite3_open_v2(path, &h, SQLITE_OPEN_READWRITE, NULL);
   if (h) sqlite3_busy_timeout(h, 5000);
+  if (rc == SQLITE_OK) rc = sqlite3_exec(h, "BEGIN", NULL, NULL, NULL);
+  if (rc == SQLITE_OK) rc = sqlite3_prepare_v2(h, "INSERT OR IGNORE INTO point_ids (name) VALUES (?1)", -1, &add, NULL);
+  if (rc == SQLITE_OK) rc = sqlite3_prepare_v2(h, "SELECT id FROM point_ids WHERE name = ?1", -1, &get, NULL);
+  if (rc == SQLITE_OK)
+    rc = sqlite3_prepare_v2(h, "INSERT INTO sample_blocks (point, t0, t1, n, data) VALUES (?1, ?2, ?3, ?4, ?5)", -1,
+                            &block, NULL);
   long long first_ms = (long long)time(NULL) * 1000 - (long long)rows * spacing_ms;
-  char points[128];
-  snprintf(points, sizeof points, "WITH RECURSIVE n(i) AS (SELECT 0 UNION ALL SELECT i + 1 FROM n WHERE i < %d)", n - 1);
-  snprintf(sql, sizeof sql,
-           "BEGIN;"
-           "%s INSERT OR IGNORE INTO point_ids (name) SELECT printf('%s', i) FROM n;"
-           "%s, k(j) AS (SELECT 0 UNION ALL SELECT j + 1 FROM k WHERE j < %d)"
-           " INSERT INTO sample_rows (point, ts_ms, value, quality)"
-           " SELECT p.id, %lld + k.j * %d, 50, 0 FROM n JOIN point_ids p ON p.name = printf('%s', n.i), k"
-           " ORDER BY p.id, k.j;"
-           "COMMIT; PRAGMA wal_checkpoint(TRUNCATE);",
-           points, name_fmt, points, rows - 1, first_ms, spacing_ms, name_fmt);
-  if (rc == SQLITE_OK) rc = sqlite3_exec(h, sql, NULL, NULL, NULL);
+  uint8_t data[BENCH_PLANT_BLOCK * HISTORY_BLOCK_REC];
+  for (int b = 0; b < BENCH_PLANT_BLOCK; b++) history_block_put(data + b * HISTORY_BLOCK_REC, (uint32_t)(b * spacing_ms), 0, 50);
+  for (int i = 0; rc == SQLITE_OK && i < n; i++) {
+    snprintf(name, sizeof name, name_fmt, i);
+    sqlite3_bind_text(add, 1, name, -1, SQLITE_STATIC);
+    sqlite3_bind_text(get, 1, name, -1, SQLITE_STATIC);
+    rc = sqlite3_step(add) == SQLITE_DONE && sqlite3_step(get) == SQLITE_ROW ? SQLITE_OK : SQLITE_ERROR;
+    int64_t id = rc == SQLITE_OK ? sqlite3_column_int64(get, 0) : 0;
+    sqlite3_reset(add);
+    sqlite3_reset(get);
+    for (int j = 0; rc == SQLITE_OK && j < rows; j += BENCH_PLANT_BLOCK) {
+      int k = rows - j < BENCH_PLANT_BLOCK ? rows - j : BENCH_PLANT_BLOCK;
+      long long t0 = first_ms + (long long)j * spacing_ms;
+      sqlite3_bind_int64(block, 1, id);
+      sqlite3_bind_int64(block, 2, t0);
+      sqlite3_bind_int64(block, 3, t0 + (long long)(k - 1) * spacing_ms);
+      sqlite3_bind_int(block, 4, k);
+      sqlite3_bind_blob(block, 5, data, k * HISTORY_BLOCK_REC, SQLITE_STATIC);
+      rc = sqlite3_step(block) == SQLITE_DONE ? SQLITE_OK : SQLITE_ERROR;
+      sqlite3_reset(block);
+    }
+  }
+  sqlite3_finalize(add);
+  sqlite3_finalize(get);
+  sqlite3_finalize(block);
+  if (rc == SQLITE_OK) rc = sqlite3_exec(h, "COMMIT; PRAGMA wal_checkpoint(TRUNCATE);", NULL, NULL, NULL);
   if (rc != SQLITE_OK) fprintf(stderr, "history prefill of %s: %s\n", path, sqlite3_errmsg(h));
   sqlite3_close(h);
   return rc == SQLITE_OK ? 0 : -EIO;

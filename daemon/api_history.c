@@ -5,21 +5,12 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "history.h"
+#include "history_read.h"
 #include "log.h"
 
 #define HISTORY_API_WINDOW_MS (3600LL * 1000)   /* default: the last hour */
 #define HISTORY_API_LIMIT 2000
 #define HISTORY_API_LIMIT_MAX 10000
-
-/* The newest `limit` samples of the window; answered oldest first. The rows not yet moved from
- * the history's log are read from the point's slice only (history.h). */
-static const char *const history_api__sql =
-  "WITH p AS (SELECT id FROM point_ids WHERE name = ?1)"
-  " SELECT ts_ms, value, quality FROM sample_rows WHERE point = (SELECT id FROM p) AND ts_ms >= ?2 AND ts_ms <= ?3"
-  " UNION ALL SELECT ts_ms, value, quality FROM sample_log WHERE slice = (SELECT id FROM p) % ?5"
-  " AND point = (SELECT id FROM p) AND ts_ms >= ?2 AND ts_ms <= ?3"
-  " ORDER BY ts_ms DESC LIMIT ?4";
 
 /* ?limit=: 1 .. HISTORY_API_LIMIT_MAX; anything else answers 400. */
 static int history_api__limit(const struct http_request *req, int *out, struct http_response *resp)
@@ -101,33 +92,25 @@ static cJSON *history_api__point(const struct engine *e, const struct dg_point *
   return o;
 }
 
-/* Samples of the window, oldest first; NULL on a database error. */
+/* The newest `limit` samples of the window, the log's too, oldest first; NULL on a database
+ * error. */
 static cJSON *history_api__samples(struct store_conn *c, const char *point, int64_t since, int64_t until, int limit,
                                    int *truncated)
 {
-  sqlite3_stmt *st = store_stmt(c, history_api__sql);
-  if (!st) return NULL;
-  sqlite3_bind_text(st, 1, point, -1, SQLITE_STATIC);
-  sqlite3_bind_int64(st, 2, since);
-  sqlite3_bind_int64(st, 3, until);
-  sqlite3_bind_int(st, 4, limit);
-  sqlite3_bind_int(st, 5, HISTORY_LOG_SLICES);
+  struct history_sample *s = NULL;
+  size_t n = 0;
+  if (history_read(c, point, since, until, (size_t)limit, 1, &s, &n)) return NULL;
   cJSON *arr = cJSON_CreateArray();
-  int rc, n = 0;
-  while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+  for (size_t i = 0; i < n; i++) {
     cJSON *o = cJSON_CreateObject();
-    cJSON_AddNumberToObject(o, "ts_ms", (double)sqlite3_column_int64(st, 0));
-    api_col_num(o, "value", st, 1);
-    cJSON_AddStringToObject(o, "quality", dg_quality_name((enum dg_quality)sqlite3_column_int(st, 2)));
-    cJSON_InsertItemInArray(arr, 0, o);
-    n++;
+    cJSON_AddNumberToObject(o, "ts_ms", (double)s[i].ts_ms);
+    if (s[i].quality == DG_Q_GOOD) cJSON_AddNumberToObject(o, "value", s[i].value);
+    else cJSON_AddNullToObject(o, "value");
+    cJSON_AddStringToObject(o, "quality", dg_quality_name((enum dg_quality)s[i].quality));
+    cJSON_AddItemToArray(arr, o);
   }
-  sqlite3_reset(st);
-  if (rc != SQLITE_DONE) {
-    cJSON_Delete(arr);
-    return NULL;
-  }
-  *truncated = n == limit;
+  free(s);
+  *truncated = n == (size_t)limit;
   return arr;
 }
 

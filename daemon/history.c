@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "history_read.h"
 #include "log.h"
 
 _Static_assert(HISTORY_LOG_SLICES == 30, "the history schema's views and triggers name 30 slices (store_history.c)");
@@ -77,22 +78,19 @@ struct history__batch {
   struct history_ids *ids;
   struct history_row *rows;
   size_t n;
-  int compact_slice;         /* the log's slice to move into sample_rows, or -1 */
+  int compact_slice;         /* the log's slice to move into blocks, or -1 */
   int64_t prune_before_ms;
 };
 
-static const char *const history__sql_sample =
-  "INSERT INTO sample_log (slice, id, point, ts_ms, value, quality) VALUES (?1 % ?6, ?5, ?1, ?2, ?3, ?4)";
+static const char *const history__sql_pack =
+  "INSERT INTO sample_packs (id, slice, base_ms, n, data) VALUES (?1, ?2, ?3, ?4, ?5)";
 static const char *const history__sql_next_id = "SELECT id FROM sample_next_id";
-/* Sorted as the (point, ts_ms) index is, the inserts fill one leaf after the other and the
- * table grows at its end; a point's rows of one time keep their order of arrival. */
-static const char *const history__sql_compact =
-  "INSERT INTO sample_rows (point, ts_ms, value, quality)"
-  " SELECT point, ts_ms, value, quality FROM sample_log WHERE slice = ?1 ORDER BY point, ts_ms, id";
-static const char *const history__sql_compact_clear = "DELETE FROM sample_log WHERE slice = ?1";
-static const char *const history__sql_sample_by_name =
-  "INSERT INTO samples (point, ts_ms, value, quality) VALUES (?1, ?2, ?3, ?4)";
+static const char *const history__sql_slice = "SELECT id, base_ms, n, data FROM sample_packs WHERE slice = ?1 ORDER BY id";
+static const char *const history__sql_slice_clear = "DELETE FROM sample_packs WHERE slice = ?1";
+static const char *const history__sql_block =
+  "INSERT INTO sample_blocks (id, point, t0, t1, n, data) VALUES (?1, ?2, ?3, ?4, ?5, ?6)";
 static const char *const history__sql_prune = "DELETE FROM sample_rows WHERE point = ?1 AND ts_ms < ?2";
+static const char *const history__sql_prune_blocks = "DELETE FROM sample_blocks WHERE point = ?1 AND t1 < ?2";
 static const char *const history__sql_point_all = "SELECT id FROM point_ids";
 static const char *const history__sql_point_add = "INSERT OR IGNORE INTO point_ids (name) VALUES (?1)";
 static const char *const history__sql_point_id = "SELECT id FROM point_ids WHERE name = ?1";
@@ -104,23 +102,29 @@ static void history__ids_release(struct history_ids *ids)
   free(ids);
 }
 
+/* Registers the point named name in point_ids and reads its id. */
+static int history__point_by_name(struct store_conn *c, const char *name, int64_t *id)
+{
+  sqlite3_stmt *add = store_stmt(c, history__sql_point_add), *get = store_stmt(c, history__sql_point_id);
+  if (!add || !get) return SQLITE_ERROR;
+  sqlite3_bind_text(add, 1, name, -1, SQLITE_STATIC);
+  int rc = store_step_done(add);
+  if (rc != SQLITE_OK) return rc;
+  sqlite3_bind_text(get, 1, name, -1, SQLITE_STATIC);
+  rc = sqlite3_step(get);
+  if (rc == SQLITE_ROW) *id = sqlite3_column_int64(get, 0);
+  sqlite3_reset(get);
+  return rc == SQLITE_ROW ? SQLITE_OK : rc == SQLITE_DONE ? SQLITE_ERROR : rc;
+}
+
 /* Registers every point of the config in point_ids and reads their ids. Run again after a
  * rollback, it reads them again. */
 static int history__register_work(struct store_conn *c, void *arg)
 {
   struct history_ids *ids = arg;
-  sqlite3_stmt *add = store_stmt(c, history__sql_point_add), *get = store_stmt(c, history__sql_point_id);
-  if (!add || !get) return SQLITE_ERROR;
   for (size_t p = 0; p < ids->cfg->n_points; p++) {
-    const char *name = ids->cfg->points[p].id;
-    sqlite3_bind_text(add, 1, name, -1, SQLITE_STATIC);
-    int rc = store_step_done(add);
+    int rc = history__point_by_name(c, ids->cfg->points[p].id, &ids->id[p]);
     if (rc != SQLITE_OK) return rc;
-    sqlite3_bind_text(get, 1, name, -1, SQLITE_STATIC);
-    rc = sqlite3_step(get);
-    ids->id[p] = rc == SQLITE_ROW ? sqlite3_column_int64(get, 0) : 0;
-    sqlite3_reset(get);
-    if (rc != SQLITE_ROW) return rc == SQLITE_DONE ? SQLITE_ERROR : rc;
   }
   return SQLITE_OK;
 }
@@ -135,22 +139,28 @@ static void history__register_done(void *arg, int rc)
   history__ids_release(ids);
 }
 
-/* Retention, point by point through the (point, ts_ms) index. */
+/* Retention, point by point: rows through the (point, ts_ms) index, blocks through (point, t1)
+ * (a block goes once its newest sample is past retention). */
 static int history__prune(struct store_conn *c, int64_t before_ms)
 {
-  sqlite3_stmt *all = store_stmt(c, history__sql_point_all), *del = store_stmt(c, history__sql_prune);
-  if (!all || !del) return SQLITE_ERROR;
+  sqlite3_stmt *all = store_stmt(c, history__sql_point_all), *del = store_stmt(c, history__sql_prune),
+               *del_blocks = store_stmt(c, history__sql_prune_blocks);
+  if (!all || !del || !del_blocks) return SQLITE_ERROR;
   int rc;
   while ((rc = sqlite3_step(all)) == SQLITE_ROW) {
-    sqlite3_bind_int64(del, 1, sqlite3_column_int64(all, 0));
+    int64_t id = sqlite3_column_int64(all, 0);
+    sqlite3_bind_int64(del, 1, id);
     sqlite3_bind_int64(del, 2, before_ms);
-    if ((rc = store_step_done(del)) != SQLITE_OK) break;
+    sqlite3_bind_int64(del_blocks, 1, id);
+    sqlite3_bind_int64(del_blocks, 2, before_ms);
+    if ((rc = store_step_done(del)) != SQLITE_OK || (rc = store_step_done(del_blocks)) != SQLITE_OK) break;
   }
   sqlite3_reset(all);
   return rc == SQLITE_DONE ? SQLITE_OK : rc;
 }
 
-/* The first id after every row of both tables (the log's ids run on from sample_rows' rowids). */
+/* The next id for a pack or block: after every one of them and every rowid of sample_rows
+ * (history_pack.h: the `samples` view's rowids). */
 static int history__next_id(struct store_conn *c, int64_t *id)
 {
   sqlite3_stmt *st = store_stmt(c, history__sql_next_id);
@@ -161,45 +171,149 @@ static int history__next_id(struct store_conn *c, int64_t *id)
   return rc == SQLITE_ROW ? SQLITE_OK : rc;
 }
 
-static int history__compact(struct store_conn *c, int slice)
+/* Packs or blocks being filled: records in buf, one row per history__emit. */
+struct history__packer {
+  sqlite3_stmt *st;
+  int64_t next_id;
+  uint8_t buf[HISTORY_PACK_MAX * HISTORY_PACK_REC];
+  size_t n;
+};
+
+static int history__emit(struct history__packer *pk, int64_t key, int64_t t0, int64_t t1, size_t rec_len)
 {
-  sqlite3_stmt *move = store_stmt(c, history__sql_compact), *clear = store_stmt(c, history__sql_compact_clear);
-  if (!move || !clear) return SQLITE_ERROR;
-  sqlite3_bind_int(move, 1, slice);
-  sqlite3_bind_int(clear, 1, slice);
-  int rc = store_step_done(move);
+  sqlite3_stmt *st = pk->st;
+  int i = 1;
+  sqlite3_bind_int64(st, i++, pk->next_id++);
+  sqlite3_bind_int64(st, i++, key);
+  sqlite3_bind_int64(st, i++, t0);
+  if (sqlite3_bind_parameter_count(st) == 6) sqlite3_bind_int64(st, i++, t1);
+  sqlite3_bind_int64(st, i++, (sqlite3_int64)pk->n);
+  sqlite3_bind_blob(st, i, pk->buf, (int)(pk->n * rec_len), SQLITE_STATIC);
+  pk->n = 0;
+  return store_step_done(st);
+}
+
+/* The batch's rows, one pack per slice (more when a slice outgrows HISTORY_PACK_MAX records or
+ * a time leaves the pack's signed 32-bit offset), in their order of arrival. */
+static int history__write_packs(struct store_conn *c, const struct history__batch *b, struct history__packer *pk)
+{
+  uint32_t *pid = malloc(b->n * sizeof *pid);
+  size_t *order = malloc(b->n * sizeof *order), start[HISTORY_LOG_SLICES + 1] = {0};
+  int rc = pid && order ? SQLITE_OK : SQLITE_NOMEM;
+  for (size_t i = 0; rc == SQLITE_OK && i < b->n; i++) {
+    int64_t id = b->ids->id[b->rows[i].point];
+    if (!id) rc = history__point_by_name(c, b->ids->cfg->points[b->rows[i].point].id, &id);
+    pid[i] = (uint32_t)id;
+    start[pid[i] % HISTORY_LOG_SLICES + 1]++;
+  }
+  for (int s = 0; s < HISTORY_LOG_SLICES; s++) start[s + 1] += start[s];
+  size_t fill[HISTORY_LOG_SLICES];
+  memcpy(fill, start, sizeof fill);
+  for (size_t i = 0; rc == SQLITE_OK && i < b->n; i++) order[fill[pid[i] % HISTORY_LOG_SLICES]++] = i;
+  for (int s = 0; rc == SQLITE_OK && s < HISTORY_LOG_SLICES; s++) {
+    int64_t base = 0;
+    for (size_t k = start[s]; rc == SQLITE_OK && k < start[s + 1]; k++) {
+      const struct history_row *r = &b->rows[order[k]];
+      if (pk->n && (pk->n == HISTORY_PACK_MAX || r->ts_ms - base > INT32_MAX || r->ts_ms - base < INT32_MIN))
+        rc = history__emit(pk, s, base, 0, HISTORY_PACK_REC);
+      if (!pk->n) base = r->ts_ms;
+      history_pack_put(pk->buf + pk->n++ * HISTORY_PACK_REC, pid[order[k]], (int32_t)(r->ts_ms - base), r->quality,
+                       r->value);
+    }
+    if (rc == SQLITE_OK && pk->n) rc = history__emit(pk, s, base, 0, HISTORY_PACK_REC);
+  }
+  free(pid);
+  free(order);
+  return rc;
+}
+
+struct history__moved {
+  struct history_sample s;
+  size_t seq;                /* order of arrival */
+};
+
+static int history__moved_cmp(const void *a, const void *b)
+{
+  const struct history__moved *x = a, *y = b;
+  if (x->s.point != y->s.point) return x->s.point < y->s.point ? -1 : 1;
+  if (x->s.ts_ms != y->s.ts_ms) return x->s.ts_ms < y->s.ts_ms ? -1 : 1;
+  return x->seq < y->seq ? -1 : x->seq > y->seq;
+}
+
+/* The slice's packs in order, decoded into *out (grown); a damaged pack is left out. */
+static int history__read_slice(struct store_conn *c, int slice, struct history__moved **out, size_t *n)
+{
+  sqlite3_stmt *st = store_stmt(c, history__sql_slice);
+  if (!st) return SQLITE_ERROR;
+  sqlite3_bind_int(st, 1, slice);
+  size_t cap = 0;
+  int rc;
+  while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+    int64_t base = sqlite3_column_int64(st, 1), k = sqlite3_column_int64(st, 2);
+    const uint8_t *data = history_records(st, 3, k, HISTORY_PACK_REC, "pack");
+    if (!data) continue;
+    if (*n + (size_t)k > cap) {
+      cap = (*n + (size_t)k) * 2;
+      struct history__moved *grown = realloc(*out, cap * sizeof *grown);
+      if (!grown) {
+        rc = SQLITE_NOMEM;
+        break;
+      }
+      *out = grown;
+    }
+    for (int64_t i = 0; i < k; i++, (*n)++) {
+      history_pack_get(data + i * HISTORY_PACK_REC, base, &(*out)[*n].s);
+      (*out)[*n].seq = *n;
+    }
+  }
+  sqlite3_reset(st);
+  return rc == SQLITE_DONE ? SQLITE_OK : rc;
+}
+
+/* One slice of the log into blocks: per point, sorted by time (ties in order of arrival), a
+ * block at most HISTORY_PACK_MAX records and HISTORY_BLOCK_SPAN_MS long. */
+static int history__move(struct store_conn *c, int slice, struct history__packer *pk)
+{
+  struct history__moved *m = NULL;
+  size_t n = 0;
+  sqlite3_stmt *clear = store_stmt(c, history__sql_slice_clear);
+  int rc = clear ? history__read_slice(c, slice, &m, &n) : SQLITE_ERROR;
+  if (rc == SQLITE_OK && n) qsort(m, n, sizeof *m, history__moved_cmp);
+  for (size_t i = 0, first = 0; rc == SQLITE_OK && i < n; i++) {
+    const struct history_sample *s = &m[i].s, *next = i + 1 < n ? &m[i + 1].s : NULL;
+    int64_t t0 = m[first].s.ts_ms;
+    history_block_put(pk->buf + pk->n * HISTORY_BLOCK_REC, (uint32_t)(s->ts_ms - t0), s->quality, s->value);
+    pk->n++;
+    if (!next || next->point != s->point || pk->n == HISTORY_PACK_MAX || next->ts_ms - t0 > HISTORY_BLOCK_SPAN_MS) {
+      rc = history__emit(pk, s->point, t0, s->ts_ms, HISTORY_BLOCK_REC);
+      first = i + 1;
+    }
+  }
+  free(m);
+  if (rc == SQLITE_OK) sqlite3_bind_int(clear, 1, slice);
   return rc == SQLITE_OK ? store_step_done(clear) : rc;
 }
 
-/* One prepared statement for the batch's rows; a point without an id (its registration failed)
- * goes through the samples view, which registers it. */
 static int history__batch_work(struct store_conn *c, void *arg)
 {
   struct history__batch *b = arg;
-  int64_t rowid = 0;
-  sqlite3_stmt *by_id = b->n ? store_stmt(c, history__sql_sample) : NULL;
-  if (b->n && (!by_id || history__next_id(c, &rowid) != SQLITE_OK)) return SQLITE_ERROR;
-  for (size_t i = 0; i < b->n; i++) {
-    const struct history_row *h = &b->rows[i];
-    int64_t id = b->ids->id[h->point];
-    sqlite3_stmt *st = id ? by_id : store_stmt(c, history__sql_sample_by_name);
-    if (!st) return SQLITE_ERROR;
-    if (id) {
-      sqlite3_bind_int64(st, 1, id);
-      sqlite3_bind_int64(st, 5, rowid++);
-      sqlite3_bind_int(st, 6, HISTORY_LOG_SLICES);
-    } else {
-      sqlite3_bind_text(st, 1, b->ids->cfg->points[h->point].id, -1, SQLITE_STATIC);
-      rowid++; /* the view's trigger takes the next rowid itself */
-    }
-    sqlite3_bind_int64(st, 2, h->ts_ms);
-    if (h->quality == DG_Q_GOOD) sqlite3_bind_double(st, 3, h->value);
-    else sqlite3_bind_null(st, 3);
-    sqlite3_bind_int(st, 4, h->quality);
-    int rc = store_step_done(st);
-    if (rc != SQLITE_OK) return rc;
+  struct history__packer *pk = NULL;
+  int rc = SQLITE_OK;
+  if (b->n || b->compact_slice >= 0) {
+    pk = malloc(sizeof *pk);
+    if (!pk) return SQLITE_NOMEM;
+    pk->n = 0;
+    rc = history__next_id(c, &pk->next_id);
   }
-  int rc = b->compact_slice >= 0 ? history__compact(c, b->compact_slice) : SQLITE_OK;
+  if (rc == SQLITE_OK && b->n) {
+    pk->st = store_stmt(c, history__sql_pack);
+    rc = pk->st ? history__write_packs(c, b, pk) : SQLITE_ERROR;
+  }
+  if (rc == SQLITE_OK && b->compact_slice >= 0) {
+    pk->st = store_stmt(c, history__sql_block);
+    rc = pk->st ? history__move(c, b->compact_slice, pk) : SQLITE_ERROR;
+  }
+  free(pk);
   return rc == SQLITE_OK && b->prune_before_ms ? history__prune(c, b->prune_before_ms) : rc;
 }
 

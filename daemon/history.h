@@ -1,4 +1,4 @@
-/* history — the samples kept in the samples table: a point's sample is stored when its value
+/* history — the samples kept in the history database: a point's sample is stored when its value
  * moves beyond the point's deadband (any change without one), when its quality changes, and at
  * least every HISTORY_MAX_INTERVAL_MS while it reports; samples older than
  * HISTORY_RETENTION_MS are pruned hourly. Rows are buffered here and each flush is handed
@@ -23,12 +23,13 @@
 #define HISTORY_RETENTION_MS (30LL * 86400 * 1000)
 /* Rows handed to the writer and not yet committed, at most. */
 #define HISTORY_MAX_BACKLOG_ROWS 100000
-/* Flushes go to the history database's log (sample_log), in HISTORY_LOG_SLICES slices by point
- * id; each flush also moves one slice into sample_rows, sorted by point, so each point's leaf of
- * the (point, ts_ms) index is written once per round of the slices rather than at every flush,
- * and no flush moves more than a slice's share of the log. Readers of `samples` see both;
- * readers of sample_rows alone see a row at most HISTORY_LOG_SLICES + 2 flushes after it was
- * buffered. Changing the count needs a migration (the slice is stored with each row). */
+/* Flushes go to the history database's log, one pack per slice of HISTORY_LOG_SLICES by point id
+ * (sample_packs, history_pack.h); each flush also moves one slice into blocks, one per point
+ * sorted by time (sample_blocks), so each point's leaf of the (point, t1) index is written once
+ * per round of the slices rather than at every flush, and no flush moves more than a slice's
+ * share of the log. `samples` and history_read (with the log) see both; readers without the log
+ * see a sample at most HISTORY_LOG_SLICES + 2 flushes after it was buffered. Changing the count
+ * needs a migration (the slice is stored with each pack, and the views name it). */
 #define HISTORY_LOG_SLICES 30
 
 /* A point's last stored sample (kept with the point's runtime state). */

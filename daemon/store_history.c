@@ -14,6 +14,21 @@
 
 /* No index on ts_ms: retention prunes point by point through (point, ts_ms), and an index on
  * time alone would take an insert at a scattered place for every row. */
+/* Packed history (history_pack.h) decoded in plain SQL for the `samples` view, from h, the
+ * hex of one record: SH_BYTE(j) is the byte whose two hex digits start at position j. */
+#define SH_DIGIT(j) "(instr('0123456789ABCDEF', substr(h, " j ", 1)) - 1)"
+#define SH_BYTE(j) "(" SH_DIGIT(j) " * 16 + " SH_DIGIT(j " + 1") ")"
+#define SH_U32(j) "(" SH_BYTE(j) " * 16777216 + " SH_BYTE(j " + 2") " * 65536 + " SH_BYTE(j " + 4") " * 256 + " \
+  SH_BYTE(j " + 6") ")"
+/* An IEEE 754 double's sign, exponent and mantissa from its 8 bytes at j ... */
+#define SH_DOUBLE_PARTS(j) SH_BYTE(j) " >= 128 AS neg, (" SH_BYTE(j) " & 127) * 16 + (" SH_BYTE(j " + 2") " >> 4) AS e, (" \
+  SH_BYTE(j " + 2") " & 15) * 281474976710656 + " SH_BYTE(j " + 4") " * 1099511627776 + " SH_BYTE(j " + 6") \
+  " * 4294967296 + " SH_U32(j " + 8") " AS m"
+/* ... and its value, exact (a power of two times an integer below 2^53); NULL unless the
+ * quality q is good, and for a NaN. */
+#define SH_VALUE "CASE WHEN q = 0 THEN (CASE WHEN neg THEN -1 ELSE 1 END) * (CASE e WHEN 0 THEN m * pow(2, -1074)" \
+  " WHEN 2047 THEN (CASE WHEN m = 0 THEN 9e999 END) ELSE (m + 4503599627370496) * pow(2, e - 1075) END) END"
+
 const char *const store_history_migrations[] = {
   "CREATE TABLE point_ids (id INTEGER PRIMARY KEY, name TEXT NOT NULL UNIQUE);"
   "CREATE TABLE sample_rows ("
@@ -69,6 +84,49 @@ const char *const store_history_migrations[] = {
   "CREATE TRIGGER samples_delete INSTEAD OF DELETE ON samples BEGIN"
   " DELETE FROM sample_rows WHERE rowid = OLD.rowid;"
   " DELETE FROM sample_log WHERE slice = (SELECT id FROM point_ids WHERE name = OLD.point) % 30 AND id = OLD.rowid;"
+  " END;",
+  /* Packed history (history_pack.h): a flush is one pack per slice of the log, a move one
+   * block per point, about 17 and 13 bytes a sample where a row of the log and its move into
+   * sample_rows wrote some 110 (and the disk wrote it twice, WAL then database). The rows of the
+   * per-row log move into sample_rows, which keeps the rows of earlier schemas and rows inserted
+   * through `samples` by name; readers read all three. `samples` decodes the packs in plain SQL
+   * (one row of sample_seq per record); its rowids are a block's or pack's id times 65536 plus
+   * the record's place, after every rowid of sample_rows, so that ordered by rowid each point's
+   * rows stay in order. Packed rows are not deleted through the view. */
+  "DROP TRIGGER samples_insert;"
+  "DROP TRIGGER samples_delete;"
+  "DROP VIEW samples;"
+  "DROP VIEW sample_next_id;"
+  "INSERT INTO sample_rows (rowid, point, ts_ms, value, quality)"
+  " SELECT id, point, ts_ms, value, quality FROM sample_log ORDER BY point, ts_ms, id;"
+  "DROP TABLE sample_log;"
+  "CREATE TABLE sample_seq (i INTEGER PRIMARY KEY);"
+  "INSERT INTO sample_seq (i) WITH RECURSIVE k(i) AS (SELECT 0 UNION ALL SELECT i + 1 FROM k WHERE i + 1 < 4096)"
+  " SELECT i FROM k;"
+  "CREATE TABLE sample_packs (id INTEGER PRIMARY KEY, slice INTEGER NOT NULL, base_ms INTEGER NOT NULL,"
+  "  n INTEGER NOT NULL, data BLOB NOT NULL);"
+  "CREATE INDEX sample_packs_slice ON sample_packs (slice);"
+  "CREATE TABLE sample_blocks (id INTEGER PRIMARY KEY, point INTEGER NOT NULL REFERENCES point_ids(id),"
+  "  t0 INTEGER NOT NULL, t1 INTEGER NOT NULL, n INTEGER NOT NULL, data BLOB NOT NULL);"
+  "CREATE INDEX sample_blocks_point_t1 ON sample_blocks (point, t1);"
+  "CREATE VIEW sample_next_id (id) AS SELECT max(coalesce((SELECT max(id) FROM sample_blocks), 0),"
+  " coalesce((SELECT max(id) FROM sample_packs), 0), coalesce((SELECT max(rowid) FROM sample_rows), 0) / 65536) + 1;"
+  "CREATE VIEW samples AS SELECT s.rowid AS rowid, p.name AS point, s.ts_ms AS ts_ms, s.value AS value,"
+  " s.quality AS quality FROM sample_rows s JOIN point_ids p ON p.id = s.point"
+  " UNION ALL SELECT id * 65536 + i, name, ts_ms, " SH_VALUE ", q FROM (SELECT id, i, name, t0 + " SH_U32("1")
+  " AS ts_ms, " SH_BYTE("9") " AS q, " SH_DOUBLE_PARTS("11") " FROM (SELECT b.id, k.i, p.name, b.t0,"
+  " hex(substr(b.data, k.i * 13 + 1, 13)) AS h FROM sample_blocks b JOIN point_ids p ON p.id = b.point"
+  " JOIN sample_seq k ON k.i < b.n))"
+  " UNION ALL SELECT x.id * 65536 + x.i, p.name, x.ts_ms, " SH_VALUE ", x.q FROM (SELECT id, i, " SH_U32("1")
+  " AS point, base_ms + " SH_U32("9") " - (CASE WHEN " SH_BYTE("9") " >= 128 THEN 4294967296 ELSE 0 END) AS ts_ms, "
+  SH_BYTE("17") " AS q, " SH_DOUBLE_PARTS("19") " FROM (SELECT s.id, k.i, s.base_ms,"
+  " hex(substr(s.data, k.i * 17 + 1, 17)) AS h FROM sample_packs s JOIN sample_seq k ON k.i < s.n)) x"
+  " JOIN point_ids p ON p.id = x.point;"
+  "CREATE TRIGGER samples_insert INSTEAD OF INSERT ON samples BEGIN"
+  " INSERT OR IGNORE INTO point_ids (name) VALUES (NEW.point);"
+  " INSERT INTO sample_rows (rowid, point, ts_ms, value, quality)"
+  " VALUES ((SELECT id FROM sample_next_id) * 65536, (SELECT id FROM point_ids WHERE name = NEW.point), NEW.ts_ms,"
+  " NEW.value, NEW.quality);"
   " END;",
 };
 

@@ -6,6 +6,7 @@
 
 #include "engine.h"
 #include "expr.h"
+#include "history_read.h"
 
 /* An activation in the period, or an activation still standing (not cleared) at its start, of
  * an alarm of rule ?1 (a rule bound to the measure now: the row of a rule removed while active
@@ -21,21 +22,6 @@ static const char *const evidence__sql_hazard =
   "SELECT id FROM hazards WHERE measure = ?1 AND dismissed = 0 AND danger_state >= 0 AND created_ms < ?3"
   " AND (closed_ms IS NULL OR closed_ms >= ?2)"
   " ORDER BY created_ms DESC, id DESC LIMIT 1";
-static const char *const evidence__sql_before =
-  "SELECT quality FROM sample_rows WHERE point = (SELECT id FROM point_ids WHERE name = ?1) AND ts_ms <= ?2"
-  " ORDER BY ts_ms DESC LIMIT 1";
-/* The longest stretch without a stored sample from the last sample at or before ?2 to ?3. While
- * data arrives the engine stores a sample at least every ENGINE_HISTORY_MAX_INTERVAL_MS, so a
- * longer gap means nothing arrived (a silent device, or the daemon not running). */
-static const char *const evidence__sql_gap =
-  "WITH p AS (SELECT id FROM point_ids WHERE name = ?1),"
-  " s AS (SELECT ts_ms FROM sample_rows WHERE point = (SELECT id FROM p) AND ts_ms < ?3 AND ts_ms >="
-  " (SELECT max(ts_ms) FROM sample_rows WHERE point = (SELECT id FROM p) AND ts_ms <= ?2) UNION ALL SELECT ?3)"
-  " SELECT max(gap) FROM (SELECT ts_ms - lag(ts_ms) OVER (ORDER BY ts_ms) AS gap FROM s)";
-static const char *const evidence__sql_bad =
-  "SELECT 1 FROM sample_rows WHERE point = (SELECT id FROM point_ids WHERE name = ?1) AND ts_ms > ?2 AND ts_ms < ?3"
-  " AND quality <> 0 LIMIT 1";
-
 /* Runs a one-row query on (text, start, due): 1 row (its first column copied), 0 none, -EIO. */
 static int evidence__row(struct store_conn *c, const char *sql, const char *key, int64_t a, int64_t b,
                          char *text, size_t len, int64_t *num)
@@ -133,6 +119,38 @@ static int64_t evidence__allowed_gap(const struct dg_config *cfg, const struct d
   return allowed > floor ? allowed : floor;
 }
 
+/* What the history says of point p over [start, due): its samples from the last one at or
+ * before start (moved out of the log: history.h), checked in turn. NULL note: healthy. */
+struct evidence__trace {
+  int has_before, bad_before, bad_within;
+  int64_t max_gap;
+};
+
+static int evidence__trace(struct store_conn *c, const char *point, int64_t start, int64_t due,
+                           struct evidence__trace *t)
+{
+  struct history_sample *s = NULL;
+  size_t n = 0;
+  *t = (struct evidence__trace){0};
+  int rc = history_read(c, point, INT64_MIN, start, 1, 0, &s, &n);
+  if (rc) return rc;
+  t->has_before = n == 1;
+  t->bad_before = n == 1 && s[0].quality != DG_Q_GOOD;
+  int64_t from = n == 1 ? s[0].ts_ms : start;
+  free(s);
+  if (!t->has_before || t->bad_before) return 0;
+  if ((rc = history_read(c, point, from, due - 1, SIZE_MAX, 0, &s, &n))) return rc;
+  int64_t prev = from;
+  for (size_t i = 0; i < n; i++) {
+    if (s[i].ts_ms > start && s[i].quality != DG_Q_GOOD) t->bad_within = 1;
+    if (s[i].ts_ms - prev > t->max_gap) t->max_gap = s[i].ts_ms - prev;
+    prev = s[i].ts_ms;
+  }
+  if (due - prev > t->max_gap) t->max_gap = due - prev;
+  free(s);
+  return 0;
+}
+
 /* Status 0 when every point was good throughout, else 2 with the reason: 0 or -EIO. */
 static int evidence__quality(struct store_conn *c, const struct dg_config *cfg, const struct dg_measure *m,
                              int64_t start, int64_t due, struct evidence_verdict *v)
@@ -147,31 +165,26 @@ static int evidence__quality(struct store_conn *c, const struct dg_config *cfg, 
     return 0;
   }
   for (size_t i = 0; i < n; i++) {
-    int64_t q = 0;
-    int rc = evidence__row(c, evidence__sql_before, pts[i]->id, start, 0, NULL, 0, &q);
-    if (rc < 0) return rc;
-    if (!rc || q != 0) {
+    struct evidence__trace t;
+    int rc = evidence__trace(c, pts[i]->id, start, due, &t);
+    if (rc) return rc;
+    int64_t allowed = evidence__allowed_gap(cfg, pts[i]);
+    if (!t.has_before || t.bad_before)
       snprintf(v->note, sizeof v->note,
-               rc ? "自动化监控: 测点 %s 周期开始时质量异常 / monitoring: point %s had bad quality at the period start"
-                  : "自动化监控: 测点 %s 周期开始前无数据 / monitoring: no data for point %s at the period start",
+               t.has_before ? "自动化监控: 测点 %s 周期开始时质量异常 / monitoring: point %s had bad quality at the period start"
+                            : "自动化监控: 测点 %s 周期开始前无数据 / monitoring: no data for point %s at the period start",
                pts[i]->id, pts[i]->id);
-      return 0;
-    }
-    if ((rc = evidence__row(c, evidence__sql_bad, pts[i]->id, start, due, NULL, 0, NULL)) < 0) return rc;
-    if (rc) {
+    else if (t.bad_within)
       snprintf(v->note, sizeof v->note,
                "自动化监控: 测点 %s 周期内质量异常 / monitoring: point %s had bad quality in the period", pts[i]->id,
                pts[i]->id);
-      return 0;
-    }
-    int64_t gap = 0, allowed = evidence__allowed_gap(cfg, pts[i]);
-    if ((rc = evidence__row(c, evidence__sql_gap, pts[i]->id, start, due, NULL, 0, &gap)) < 0) return rc;
-    if (gap > allowed) {
+    else if (t.max_gap > allowed)
       snprintf(v->note, sizeof v->note,
                "自动化监控: 测点 %s 周期内 %lld 秒无数据 / monitoring: no data from point %s for %lld s in the period",
-               pts[i]->id, (long long)(gap / 1000), pts[i]->id, (long long)(gap / 1000));
-      return 0;
-    }
+               pts[i]->id, (long long)(t.max_gap / 1000), pts[i]->id, (long long)(t.max_gap / 1000));
+    else
+      continue;
+    return 0;
   }
   v->check_status = 0;
   snprintf(v->note, sizeof v->note, "自动化监控: 周期内监测正常 / monitoring healthy over the period");

@@ -322,7 +322,7 @@ def start_plant(workdir, cleanup, template, extra_args=(), start=True, hook_port
 
 def connect_db(db_path, readonly=True, timeout=5):
     """A connection to the daemon's database with the history database beside it attached, as
-    the daemon's reader has it: `samples`, `sample_rows` and `point_ids` name its tables."""
+    the daemon's reader has it: `samples`, `sample_blocks` and `point_ids` name its tables."""
     mode = "?mode=ro" if readonly else ""
     con = sqlite3.connect(f"file:{db_path}{mode}", uri=True, timeout=timeout)
     if os.path.exists(db_path + "-history"):

@@ -14,6 +14,8 @@
 #include <cmocka.h>
 
 #include "history.h"
+#include "history_read.h"
+#include <math.h>
 #include "log.h"
 
 struct gate {
@@ -124,10 +126,11 @@ static void expect_values(struct store *store, const char *want)
   sqlite3_finalize(st);
 }
 
+/* Samples in the log (packs) or moved out of it (blocks). */
 static int64_t count_rows(struct store *store, const char *table)
 {
   char sql[64];
-  snprintf(sql, sizeof sql, "SELECT count(*) FROM %s", table);
+  snprintf(sql, sizeof sql, "SELECT coalesce(sum(n), 0) FROM %s", table);
   sqlite3_stmt *st;
   assert_int_equal(sqlite3_prepare_v2(store_conn_db(store_reader(store)), sql, -1, &st, NULL), SQLITE_OK);
   assert_int_equal(sqlite3_step(st), SQLITE_ROW);
@@ -142,8 +145,8 @@ static void flush_until_moved(struct history *h, const struct dg_config *cfg)
   for (int i = 0; i < HISTORY_LOG_SLICES; i++) history_flush(h, cfg);
 }
 
-/* A flush goes to the log in its order of arrival; a round of the slices moves the log into
- * sample_rows sorted by point and time (for the index), a point's samples of one time in their
+/* A flush goes to the log, each point's samples in their order of arrival; a round of the slices
+ * moves the log into blocks sorted by point and time, a point's samples of one time in their
  * order of arrival, every row once; rows flushed after it follow every moved row. */
 static void test_flush_keeps_arrival_order_within_a_time(void **state)
 {
@@ -170,13 +173,13 @@ static void test_flush_keeps_arrival_order_within_a_time(void **state)
   history_flush(&h, &cfg);
   assert_int_equal(store_wait_idle(store), 0);
   assert_int_equal(stored, 9);
-  assert_int_equal(count_rows(store, "sample_log"), 9);
-  expect_values(store, "0.0 1.0 2.0 3.0 4.0 5.0 6.0 7.0 8.0");
+  assert_int_equal(count_rows(store, "sample_packs"), 9);
+  expect_values(store, "1.0 3.0 4.0 5.0 6.0 8.0 0.0 2.0 7.0"); /* P1's slice, then P2's */
 
   flush_until_moved(&h, &cfg);
   assert_int_equal(store_wait_idle(store), 0);
-  assert_int_equal(count_rows(store, "sample_log"), 0);
-  assert_int_equal(count_rows(store, "sample_rows"), 9);
+  assert_int_equal(count_rows(store, "sample_packs"), 0);
+  assert_int_equal(count_rows(store, "sample_blocks"), 9);
   /* P1 by time (5 at +0, then 1 3 4 6 8 at +3 as they came), then P2 by time. */
   expect_values(store, "5.0 1.0 3.0 4.0 6.0 8.0 2.0 7.0 0.0");
 
@@ -256,7 +259,7 @@ static void test_log_of_an_earlier_run_is_moved(void **state)
   history_flush(&h, &cfg);
   assert_int_equal(store_wait_idle(f.store), 0);
   history_free(&h);
-  assert_int_equal(count_rows(f.store, "sample_log"), 3);
+  assert_int_equal(count_rows(f.store, "sample_packs"), 3);
 
   history_init(&h, f.store, &stored);
   for (int i = 0; i < HISTORY_LOG_SLICES; i++) {
@@ -264,7 +267,7 @@ static void test_log_of_an_earlier_run_is_moved(void **state)
     assert_int_equal(h.rounds, i + 1 == HISTORY_LOG_SLICES);
   }
   assert_int_equal(store_wait_idle(f.store), 0);
-  assert_int_equal(count_rows(f.store, "sample_log"), 0);
+  assert_int_equal(count_rows(f.store, "sample_packs"), 0);
   expect_values(f.store, "0.0 1.0 2.0");
   history_free(&h);
   fixture_close(&f);
@@ -299,17 +302,17 @@ static void test_each_flush_moves_one_slice(void **state)
   history_flush(&h, &cfg); /* its rows go to the log, then the first slice moves */
   assert_int_equal(store_wait_idle(f.store), 0);
   assert_int_equal(stored, 3 * POINTS);
-  int64_t in_log = count_rows(f.store, "sample_log");
+  int64_t in_log = count_rows(f.store, "sample_packs");
   assert_int_equal(in_log, 3 * POINTS - 3 * 2); /* two points in each slice, three rows each */
   for (int i = 1; i < HISTORY_LOG_SLICES; i++) {
     history_flush(&h, &cfg);
     assert_int_equal(store_wait_idle(f.store), 0);
-    int64_t now_in_log = count_rows(f.store, "sample_log");
+    int64_t now_in_log = count_rows(f.store, "sample_packs");
     assert_int_equal(in_log - now_in_log, 3 * 2);
     in_log = now_in_log;
   }
   assert_int_equal(in_log, 0);
-  assert_int_equal(count_rows(f.store, "sample_rows"), 3 * POINTS);
+  assert_int_equal(count_rows(f.store, "sample_blocks"), 3 * POINTS);
   /* every point's three rows together and in order */
   sqlite3_stmt *st;
   assert_int_equal(sqlite3_prepare_v2(store_conn_db(store_reader(f.store)),
@@ -330,8 +333,214 @@ static void test_each_flush_moves_one_slice(void **state)
   history_add(&h, &cfg, &marks[late.point], &late);
   for (int i = 0; i < HISTORY_LOG_SLICES; i++) history_flush(&h, &cfg);
   assert_int_equal(store_wait_idle(f.store), 0);
-  assert_int_equal(count_rows(f.store, "sample_log"), 0);
-  assert_int_equal(count_rows(f.store, "sample_rows"), 3 * POINTS + 1);
+  assert_int_equal(count_rows(f.store, "sample_packs"), 0);
+  assert_int_equal(count_rows(f.store, "sample_blocks"), 3 * POINTS + 1);
+  history_free(&h);
+  fixture_close(&f);
+}
+
+/* SQL on the history database from a connection of its own (the store's reader is read-only). */
+static void exec_history(const struct fixture *f, const char *sql)
+{
+  char path[96], *err = NULL;
+  sqlite3 *db = NULL;
+  snprintf(path, sizeof path, "%s/dg.db-history", f->dir);
+  assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
+  sqlite3_busy_timeout(db, 5000);
+  int rc = sqlite3_exec(db, sql, NULL, NULL, &err);
+  if (rc != SQLITE_OK) fail_msg("%s: %s", sql, err);
+  sqlite3_close(db);
+}
+
+/* The exact doubles `samples` answers for point P, in rowid order, compared with want. */
+static void expect_exact(struct store *store, const char *point, const double *want, size_t n)
+{
+  sqlite3_stmt *st;
+  assert_int_equal(sqlite3_prepare_v2(store_conn_db(store_reader(store)),
+                                      "SELECT value FROM samples WHERE point = ?1 ORDER BY rowid", -1, &st, NULL),
+                   SQLITE_OK);
+  sqlite3_bind_text(st, 1, point, -1, SQLITE_STATIC);
+  for (size_t i = 0; i < n; i++) {
+    assert_int_equal(sqlite3_step(st), SQLITE_ROW);
+    if (isnan(want[i])) assert_int_equal(sqlite3_column_type(st, 0), SQLITE_NULL);
+    else if (memcmp(&(double){sqlite3_column_double(st, 0)}, &want[i], sizeof want[i]))
+      fail_msg("value %zu: %.17g, expected %.17g", i, sqlite3_column_double(st, 0), want[i]);
+  }
+  assert_int_equal(sqlite3_step(st), SQLITE_DONE);
+  sqlite3_finalize(st);
+}
+
+/* Every double comes back bit for bit, from the log and from a block, through the plain-SQL
+ * view and through history_read; a sample without good quality has no value. */
+static void test_values_are_exact(void **state)
+{
+  (void)state;
+  struct fixture f;
+  fixture_open(&f);
+  struct dg_point point = {.id = "X1"};
+  struct dg_config cfg = {.points = &point, .n_points = 1};
+  uint64_t stored = 0;
+  struct history h;
+  history_init(&h, f.store, &stored);
+  struct history_mark mark = {0};
+  const double in[] = {0.1 + 0.2, -123456.78901234567, 4.9e-324, -2.2250738585072014e-308, 1.7976931348623157e308,
+                       -0.0, 75.5, INFINITY, -INFINITY, 1e-300, 42};
+  enum { N = sizeof in / sizeof in[0] };
+  double want[N + 1];
+  const int64_t now = dg_wall_ms();
+  for (size_t i = 0; i < N; i++) {
+    struct dg_sample s = {.point = 0, .quality = DG_Q_GOOD, .value = in[i], .ts_ms = now + (int64_t)i};
+    history_add(&h, &cfg, &mark, &s);
+    want[i] = in[i];
+  }
+  struct dg_sample bad = {.point = 0, .quality = DG_Q_COMM, .value = 7, .ts_ms = now + N};
+  history_add(&h, &cfg, &mark, &bad);
+  want[N] = NAN;
+  history_flush(&h, &cfg);
+  assert_int_equal(store_wait_idle(f.store), 0);
+  assert_int_equal(count_rows(f.store, "sample_packs"), N + 1);
+  expect_exact(f.store, "X1", want, N + 1);
+  flush_until_moved(&h, &cfg);
+  assert_int_equal(store_wait_idle(f.store), 0);
+  assert_int_equal(count_rows(f.store, "sample_blocks"), N + 1);
+  expect_exact(f.store, "X1", want, N + 1);
+
+  struct history_sample *got = NULL;
+  size_t n = 0;
+  assert_int_equal(history_read(store_reader(f.store), "X1", now, now + N, SIZE_MAX, 0, &got, &n), 0);
+  assert_int_equal(n, N + 1);
+  for (size_t i = 0; i < N; i++) {
+    assert_int_equal(got[i].ts_ms, now + (int64_t)i);
+    assert_int_equal(got[i].quality, DG_Q_GOOD);
+    assert_memory_equal(&got[i].value, &in[i], sizeof in[i]);
+  }
+  assert_int_equal(got[N].quality, DG_Q_COMM);
+  free(got);
+  history_free(&h);
+  fixture_close(&f);
+}
+
+/* A point's samples are read from all three places, rows inserted by name, blocks and the log,
+ * the newest `limit` of the window, oldest first; without the log, only the first two. */
+static void test_read_newest_from_rows_blocks_and_log(void **state)
+{
+  (void)state;
+  struct fixture f;
+  fixture_open(&f);
+  struct dg_point point = {.id = "R1"};
+  struct dg_config cfg = {.points = &point, .n_points = 1};
+  uint64_t stored = 0;
+  struct history h;
+  history_init(&h, f.store, &stored);
+  struct history_mark mark = {0};
+  const int64_t t = dg_wall_ms() - 3600 * 1000; /* within retention */
+  char sql[256];
+  for (int i = 0; i < 5; i++) { /* t .. t+4000, by name */
+    snprintf(sql, sizeof sql, "INSERT INTO samples (point, ts_ms, value, quality) VALUES ('R1', %lld, %d, 0)",
+             (long long)(t + i * 1000), i);
+    exec_history(&f, sql);
+  }
+  for (int i = 5; i < 10; i++) { /* t+5000 .. t+9000, moved into a block */
+    struct dg_sample s = {.point = 0, .quality = DG_Q_GOOD, .value = i, .ts_ms = t + i * 1000};
+    history_add(&h, &cfg, &mark, &s);
+  }
+  flush_until_moved(&h, &cfg);
+  assert_int_equal(store_wait_idle(f.store), 0);
+  for (int i = 10; i < 13; i++) { /* t+10000 .. t+12000, left in the log */
+    struct dg_sample s = {.point = 0, .quality = DG_Q_GOOD, .value = i, .ts_ms = t + i * 1000};
+    history_add(&h, &cfg, &mark, &s);
+  }
+  while (h.next_slice == 1) history_flush(&h, &cfg); /* R1 has id 1: its slice not moved now */
+  history_flush(&h, &cfg);
+  assert_int_equal(store_wait_idle(f.store), 0);
+  assert_int_equal(count_rows(f.store, "sample_packs"), 3);
+  assert_int_equal(count_rows(f.store, "sample_blocks"), 5);
+
+  struct history_sample *got = NULL;
+  size_t n = 0;
+  assert_int_equal(history_read(store_reader(f.store), "R1", t, t + 20000, SIZE_MAX, 1, &got, &n), 0);
+  assert_int_equal(n, 13);
+  for (size_t i = 0; i < n; i++) {
+    assert_int_equal(got[i].ts_ms, t + (int64_t)i * 1000);
+    assert_true(got[i].value == (double)i);
+  }
+  free(got);
+  assert_int_equal(history_read(store_reader(f.store), "R1", t + 1000, t + 11500, 7, 1, &got, &n), 0);
+  assert_int_equal(n, 7); /* 5 .. 11 */
+  assert_true(got[0].value == 5 && got[6].value == 11);
+  free(got);
+  assert_int_equal(history_read(store_reader(f.store), "R1", t + 1000, t + 11500, 7, 0, &got, &n), 0);
+  assert_int_equal(n, 7); /* without the log: 3 .. 9 */
+  assert_true(got[0].value == 3 && got[6].value == 9);
+  free(got);
+  assert_int_equal(history_read(store_reader(f.store), "R1", INT64_MIN, t + 4500, 1, 0, &got, &n), 0);
+  assert_int_equal(n, 1);
+  assert_true(got[0].value == 4);
+  free(got);
+  assert_int_equal(history_read(store_reader(f.store), "nobody", t, t + 20000, 10, 1, &got, &n), 0);
+  assert_int_equal(n, 0);
+  assert_null(got);
+  history_free(&h);
+  fixture_close(&f);
+}
+
+/* A flush of more than HISTORY_PACK_MAX samples of a slice takes several packs; a point's move
+ * cuts blocks at HISTORY_PACK_MAX samples and at HISTORY_BLOCK_SPAN_MS; every sample reads back
+ * once, in time order, and a damaged block is left out of an answer, never read past its end. */
+static void test_packs_and_blocks_are_bounded(void **state)
+{
+  (void)state;
+  struct fixture f;
+  fixture_open(&f);
+  struct dg_point points[2] = {{.id = "B1"}, {.id = "B2"}};
+  struct dg_config cfg = {.points = points, .n_points = 2};
+  uint64_t stored = 0;
+  struct history h;
+  history_init(&h, f.store, &stored);
+  struct history_mark marks[2] = {{0}};
+  enum { N = HISTORY_PACK_MAX + 100 };
+  char sql[128];
+  const int64_t t = dg_wall_ms() - 2 * HISTORY_BLOCK_SPAN_MS; /* within retention */
+  for (int i = 0; i < N; i++) /* B1 a second apart, past the block span; B2 0.1 s apart */
+    for (uint32_t p = 0; p < 2; p++) {
+      struct dg_sample s = {.point = p, .quality = DG_Q_GOOD, .value = i, .ts_ms = t + i * (p ? 100LL : 1000LL)};
+      history_add(&h, &cfg, &marks[p], &s);
+    }
+  history_flush(&h, &cfg);
+  assert_int_equal(store_wait_idle(f.store), 0);
+  sqlite3_stmt *st;
+  assert_int_equal(sqlite3_prepare_v2(store_conn_db(store_reader(f.store)), "SELECT count(*), max(n) FROM sample_packs",
+                                      -1, &st, NULL), SQLITE_OK);
+  assert_int_equal(sqlite3_step(st), SQLITE_ROW);
+  assert_int_equal(sqlite3_column_int(st, 0), 4);
+  assert_int_equal(sqlite3_column_int(st, 1), HISTORY_PACK_MAX);
+  sqlite3_finalize(st);
+  flush_until_moved(&h, &cfg);
+  assert_int_equal(store_wait_idle(f.store), 0);
+  assert_int_equal(sqlite3_prepare_v2(store_conn_db(store_reader(f.store)),
+                                      "SELECT group_concat(n, ' '), max(t1 - t0), sum(n) FROM"
+                                      " (SELECT * FROM sample_blocks ORDER BY point, t0)", -1, &st, NULL),
+                   SQLITE_OK);
+  assert_int_equal(sqlite3_step(st), SQLITE_ROW);
+  assert_string_equal((const char *)sqlite3_column_text(st, 0), "3601 595 4096 100"); /* span; count */
+  assert_true(sqlite3_column_int64(st, 1) <= HISTORY_BLOCK_SPAN_MS);
+  assert_int_equal(sqlite3_column_int(st, 2), 2 * N);
+  sqlite3_finalize(st);
+  struct history_sample *got = NULL;
+  size_t n = 0;
+  assert_int_equal(history_read(store_reader(f.store), "B1", t, t + N * 1000LL, SIZE_MAX, 1, &got, &n), 0);
+  assert_int_equal(n, N);
+  for (size_t i = 0; i < n; i++) assert_true(got[i].ts_ms == t + (int64_t)i * 1000 && got[i].value == (double)i);
+  free(got);
+  assert_int_equal(history_read(store_reader(f.store), "B1", t, t + N * 1000LL, 10, 1, &got, &n), 0);
+  assert_int_equal(n, 10);
+  assert_true(got[9].value == N - 1);
+  free(got);
+  snprintf(sql, sizeof sql, "UPDATE sample_blocks SET data = substr(data, 1, 20) WHERE t0 = %lld", (long long)t);
+  exec_history(&f, sql);
+  assert_int_equal(history_read(store_reader(f.store), "B1", t, t + N * 1000LL, SIZE_MAX, 1, &got, &n), 0);
+  assert_int_equal(n, N - 3601);
+  free(got);
   history_free(&h);
   fixture_close(&f);
 }
@@ -344,6 +553,9 @@ int main(void)
     cmocka_unit_test(test_flush_stores_every_row_exactly),
     cmocka_unit_test(test_log_of_an_earlier_run_is_moved),
     cmocka_unit_test(test_each_flush_moves_one_slice),
+    cmocka_unit_test(test_values_are_exact),
+    cmocka_unit_test(test_read_newest_from_rows_blocks_and_log),
+    cmocka_unit_test(test_packs_and_blocks_are_bounded),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

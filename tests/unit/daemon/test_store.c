@@ -358,9 +358,10 @@ static void test_reopen_is_noop(void **state)
   assert_int_equal(raw_int(history_db(f), "SELECT count(*) FROM samples WHERE point = 'kept'"), 1);
 }
 
-/* A history database of the first schema (rows straight in sample_rows) gains the log: its rows
- * read back through `samples` as they were, in order, and rows inserted after them follow them. */
-static void test_history_first_schema_gains_the_log(void **state)
+/* A history database of the first schema (rows straight in sample_rows) gains packed history:
+ * its rows read back through `samples` as they were, in order, and rows inserted after them
+ * follow them. */
+static void test_history_first_schema_gains_packs(void **state)
 {
   struct plant *f = *state;
   const char *h = history_db(f);
@@ -371,45 +372,47 @@ static void test_history_first_schema_gains_the_log(void **state)
               "INSERT INTO sample_rows (rowid, point, ts_ms, value, quality) VALUES (5, 3, 10, 1.5, 0), (9, 3, 20, 2.5, 0)");
   close_store(f, open_store(f));
   assert_int_equal(raw_int(h, "SELECT version FROM schema_version"), (int64_t)store_history_n_migrations);
-  assert_int_equal(table_exists(h, "sample_log"), 1);
+  assert_int_equal(table_exists(h, "sample_packs"), 1);
+  assert_int_equal(table_exists(h, "sample_blocks"), 1);
   raw_exec(h, "INSERT INTO samples (point, ts_ms, value, quality) VALUES ('TT1', 30, 3.5, 0)");
   assert_int_equal(raw_int(h, "SELECT count(*) FROM samples WHERE point = 'TT1'"), 3);
-  assert_int_equal(raw_int(h, "SELECT max(rowid) FROM samples WHERE ts_ms = 30"), 10);
+  assert_int_equal(raw_int(h, "SELECT max(rowid) FROM samples WHERE ts_ms = 30"), 65536);
   assert_int_equal(raw_int(h, "SELECT sum(value * 2) FROM samples WHERE point = 'TT1' AND ts_ms >= 20"), 12);
-  raw_exec(h, "DELETE FROM samples WHERE ts_ms = 10");
-  assert_int_equal(raw_int(h, "SELECT group_concat(rowid, '') FROM (SELECT rowid FROM samples ORDER BY rowid)"), 910);
+  raw_exec(h, "DELETE FROM sample_rows WHERE ts_ms = 10");
+  assert_int_equal(raw_int(h, "SELECT group_concat(rowid, ' ') = '9 65536' FROM (SELECT rowid FROM samples ORDER BY rowid)"),
+                   1);
 }
 
-/* Rows inserted and deleted by name (the writer's fallback when a point has no id, and tools)
- * seek the log instead of scanning it: a full log makes no difference to the work one row takes.
- * The new row's id runs on from the log's highest; a deleted row leaves its point's slice. */
-static void test_history_rows_by_name_seek_the_log(void **state)
+/* A history database of schema 3 with rows in its per-row log: the upgrade moves them into
+ * sample_rows, ids kept, and drops the log; a row inserted by name then follows them without
+ * scanning anything (the first free id is a seek to the end of each table). */
+static void test_history_row_log_moves_to_rows(void **state)
 {
   struct plant *f = *state;
-  close_store(f, open_store(f));
   const char *h = history_db(f);
-  raw_exec(h, "INSERT INTO point_ids (id, name) VALUES (4, 'TT1');"
+  raw_exec(h, "PRAGMA journal_mode=WAL; CREATE TABLE schema_version(version INTEGER NOT NULL);"
+              "INSERT INTO schema_version VALUES (3)");
+  for (int i = 0; i < 3; i++) raw_exec(h, store_history_migrations[i]);
+  raw_exec(h, "INSERT INTO point_ids (id, name) VALUES (4, 'TT1'), (34, 'TT2');"
               "INSERT INTO sample_log (slice, id, point, ts_ms, value, quality)"
               " WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 6000)"
-              " SELECT 4 + i % 2 * 30, i, 4 + i % 2 * 30, i, i, 0 FROM n");
+              " SELECT 4, i, 4 + i % 2 * 30, i, i, 0 FROM n");
+  close_store(f, open_store(f));
+  assert_int_equal(table_exists(h, "sample_log"), 0);
+  assert_int_equal(raw_int(h, "SELECT count(*) FROM sample_rows"), 6000);
+  assert_int_equal(raw_int(h, "SELECT count(*) FROM samples WHERE point = 'TT2' AND rowid = value AND rowid % 2 = 1"),
+                   3000);
   sqlite3 *db = NULL;
   sqlite3_stmt *st = NULL;
   assert_int_equal(sqlite3_open_v2(h, &db, SQLITE_OPEN_READWRITE, NULL), SQLITE_OK);
   assert_int_equal(sqlite3_prepare_v2(db, "INSERT INTO samples (point, ts_ms, value, quality) VALUES ('TT1', 7000, 1, 0)",
                                       -1, &st, NULL), SQLITE_OK);
   assert_int_equal(sqlite3_step(st), SQLITE_DONE);
-  /* the former trigger stepped through all 6000 rows of the log to find its max(id) */
   assert_true(sqlite3_stmt_status(st, SQLITE_STMTSTATUS_FULLSCAN_STEP, 0) < 100);
   sqlite3_finalize(st);
-  assert_int_equal(sqlite3_prepare_v2(db, "DELETE FROM samples WHERE point = 'TT1' AND rowid = 5000", -1, &st, NULL),
-                   SQLITE_OK);
-  assert_int_equal(sqlite3_step(st), SQLITE_DONE);
-  sqlite3_finalize(st);
   sqlite3_close(db);
-  assert_int_equal(raw_int(h, "SELECT rowid FROM samples WHERE ts_ms = 7000"), 6001);
-  assert_int_equal(raw_int(h, "SELECT count(*) FROM sample_log"), 5999);
-  assert_int_equal(raw_int(h, "SELECT count(*) FROM sample_log WHERE id = 5000"), 0);
-  assert_int_equal(raw_int(h, "SELECT id FROM sample_next_id"), 6002);
+  assert_int_equal(raw_int(h, "SELECT rowid FROM samples WHERE ts_ms = 7000"), 65536);
+  assert_int_equal(raw_int(h, "SELECT id FROM sample_next_id"), 2);
 }
 
 /* Text-keyed history from before integer point ids, kept in the main database: every row moves
@@ -438,8 +441,8 @@ static void test_old_history_carried_to_history_database(void **state)
                               " WHERE p.name = 'TT1' AND typeof(s.point) = 'integer'"), 2);
   assert_int_equal(raw_int(h, "SELECT count(*) FROM samples WHERE point = 'TT1' AND value = 2.5 AND ts_ms = 3"), 1);
   assert_int_equal(raw_int(h, "SELECT count(*) FROM samples WHERE point = 'PT2' AND value IS NULL AND quality = 2"), 1);
-  raw_exec(h, "DELETE FROM samples WHERE ts_ms < 3");
-  assert_int_equal(raw_int(h, "SELECT count(*) FROM sample_rows"), 1);
+  raw_exec(h, "DELETE FROM sample_rows WHERE ts_ms < 3");
+  assert_int_equal(raw_int(h, "SELECT count(*) FROM samples"), 1);
 }
 
 /* A crash after the rows were copied but before the main database dropped them: the next open
@@ -984,8 +987,8 @@ int main(void)
   const struct CMUnitTest tests[] = {
     cmocka_unit_test_setup_teardown(test_open_creates_latest_schema, setup, teardown),
     cmocka_unit_test_setup_teardown(test_reopen_is_noop, setup, teardown),
-    cmocka_unit_test_setup_teardown(test_history_first_schema_gains_the_log, setup, teardown),
-    cmocka_unit_test_setup_teardown(test_history_rows_by_name_seek_the_log, setup, teardown),
+    cmocka_unit_test_setup_teardown(test_history_first_schema_gains_packs, setup, teardown),
+    cmocka_unit_test_setup_teardown(test_history_row_log_moves_to_rows, setup, teardown),
     cmocka_unit_test_setup_teardown(test_old_history_carried_to_history_database, setup, teardown),
     cmocka_unit_test_setup_teardown(test_history_carry_over_runs_once, setup, teardown),
     cmocka_unit_test_setup_teardown(test_history_carry_over_refuses_a_clash, setup, teardown),

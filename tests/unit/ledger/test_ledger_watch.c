@@ -568,7 +568,7 @@ static void test_monitoring_evidence(void **state)
 
   /* 4 Mar: no samples at all → 未排查 for want of data. */
   assert_int_equal(ledger_watch_inspections(f->watch, cst(2024, 3, 4, 8)), 1);
-  exec_history_sql(f, "DELETE FROM samples");
+  exec_history_sql(f, "DELETE FROM sample_rows");
   judge(f, cst(2024, 3, 5, 0));
   assert_int_equal(count(f, "SELECT COUNT(*) FROM inspection_tasks WHERE id = 4 AND check_status = 2"
                             " AND note LIKE '%无数据%' AND note LIKE '%no data for point GT1%'"), 1);
