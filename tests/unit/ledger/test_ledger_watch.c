@@ -15,6 +15,7 @@
 #include <unistd.h>
 #include <cmocka.h>
 
+#include "history_pack.h"
 #include "ledger_watch.h"
 #include "plant_fixture.h"
 #include "workcal.h"
@@ -513,15 +514,25 @@ static void sample(struct fixture *f, int64_t ts, int quality)
 }
 
 /* Good samples of GT1 every 5 minutes in [from, to): a live point as the engine stores it (at
- * least one sample a minute while data arrives; 5 minutes is within the 10-minute allowance). */
+ * least one sample a minute while data arrives; 5 minutes is within the 10-minute allowance),
+ * written as the history writer's blocks are (history_pack.h), an hour's span each. */
 static void samples_every_5min(struct fixture *f, int64_t from, int64_t to)
 {
-  char sql[320];
-  snprintf(sql, sizeof sql,
-           "INSERT INTO samples (point, ts_ms, value, quality) WITH RECURSIVE t(x) AS (SELECT %lld UNION ALL"
-           " SELECT x + 300000 FROM t WHERE x + 300000 < %lld) SELECT 'GT1', x, 20, 0 FROM t",
-           (long long)from, (long long)to);
-  exec_history_sql(f, sql);
+  enum { PER_BLOCK = 12 };
+  exec_history_sql(f, "INSERT OR IGNORE INTO point_ids (name) VALUES ('GT1')");
+  for (int64_t t0 = from; t0 < to; t0 += PER_BLOCK * 300000) {
+    char hex[2 * PER_BLOCK * HISTORY_BLOCK_REC + 1] = "", sql[sizeof hex + 256];
+    uint8_t rec[HISTORY_BLOCK_REC];
+    int n = 0;
+    for (int64_t t = t0; t < to && n < PER_BLOCK; t += 300000, n++) {
+      history_block_put(rec, (uint32_t)(t - t0), DG_Q_GOOD, 20);
+      for (size_t i = 0; i < sizeof rec; i++) sprintf(hex + (n * sizeof rec + i) * 2, "%02X", rec[i]);
+    }
+    snprintf(sql, sizeof sql,
+             "INSERT INTO sample_blocks (point, t0, t1, n, data) VALUES ((SELECT id FROM point_ids WHERE name = 'GT1'),"
+             " %lld, %lld, %d, X'%s')", (long long)t0, (long long)(t0 + (n - 1) * 300000LL), n, hex);
+    exec_history_sql(f, sql);
+  }
 }
 
 static void test_monitoring_evidence(void **state)
@@ -568,7 +579,7 @@ static void test_monitoring_evidence(void **state)
 
   /* 4 Mar: no samples at all → 未排查 for want of data. */
   assert_int_equal(ledger_watch_inspections(f->watch, cst(2024, 3, 4, 8)), 1);
-  exec_history_sql(f, "DELETE FROM sample_rows");
+  exec_history_sql(f, "DELETE FROM sample_rows; DELETE FROM sample_blocks");
   judge(f, cst(2024, 3, 5, 0));
   assert_int_equal(count(f, "SELECT COUNT(*) FROM inspection_tasks WHERE id = 4 AND check_status = 2"
                             " AND note LIKE '%无数据%' AND note LIKE '%no data for point GT1%'"), 1);
