@@ -113,7 +113,8 @@ static inline int bench_plant_history_prefill(const char *db, const char *name_f
                             &block, NULL);
   long long first_ms = (long long)time(NULL) * 1000 - (long long)rows * spacing_ms;
   uint8_t data[BENCH_PLANT_BLOCK * HISTORY_BLOCK_REC];
-  for (int b = 0; b < BENCH_PLANT_BLOCK; b++) history_block_put(data + b * HISTORY_BLOCK_REC, (uint32_t)(b * spacing_ms), 0, 50);
+  for (int b = 0; b < BENCH_PLANT_BLOCK; b++)
+    history_block_put(data + b * HISTORY_BLOCK_REC, (uint32_t)(b * spacing_ms), 0, 50);
   for (int i = 0; rc == SQLITE_OK && i < n; i++) {
     snprintf(name, sizeof name, name_fmt, i);
     sqlite3_bind_text(add, 1, name, -1, SQLITE_STATIC);

@@ -8,7 +8,7 @@
 #include "history_read.h"
 #include "log.h"
 
-_Static_assert(HISTORY_LOG_SLICES == 30, "the history schema's views and triggers name 30 slices (store_history.c)");
+_Static_assert(HISTORY_LOG_SLICES == 30, "packs are stored by slice, point id modulo 30: another count needs a migration");
 
 struct history_row {
   uint32_t point;
