@@ -5,7 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "history_read.h"
+#include "history_pack.h"
 #include "log.h"
 
 _Static_assert(HISTORY_LOG_SLICES == 30, "packs are stored by slice, point id modulo 30: another count needs a migration");
@@ -250,7 +250,7 @@ static int history__read_slice(struct store_conn *c, int slice, struct history__
   int rc;
   while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
     int64_t base = sqlite3_column_int64(st, 1), k = sqlite3_column_int64(st, 2);
-    const uint8_t *data = history_records(st, 3, k, HISTORY_PACK_REC, "pack");
+    const uint8_t *data = history_pack_records(st, 3, k, HISTORY_PACK_REC, "pack");
     if (!data) continue;
     if (*n + (size_t)k > cap) {
       cap = (*n + (size_t)k) * 2;

@@ -2,6 +2,7 @@
 
 #include <string.h>
 
+#include "log.h"
 #include "sampleq.h"
 
 static void history_pack__u32(uint8_t *p, uint32_t v)
@@ -58,4 +59,13 @@ void history_block_get(const uint8_t *rec, int64_t t0, struct history_sample *s)
 {
   s->ts_ms = t0 + history_pack__get_u32(rec);
   history_pack__get_qv(rec + 4, s);
+}
+
+const uint8_t *history_pack_records(sqlite3_stmt *st, int data_col, int64_t n, size_t rec, const char *what)
+{
+  const uint8_t *data = sqlite3_column_blob(st, data_col);
+  if (n >= 0 && n <= HISTORY_PACK_MAX && sqlite3_column_bytes(st, data_col) == n * (int64_t)rec) return data;
+  DG_LOG_RL(DG_LOG_ERR, "history", "%s %lld is damaged (%lld records, %d bytes): left out", what,
+            (long long)sqlite3_column_int64(st, 0), (long long)n, sqlite3_column_bytes(st, data_col));
+  return NULL;
 }

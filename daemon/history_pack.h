@@ -6,10 +6,11 @@
  * time (ties in order of arrival). Every field is big-endian, so the `samples` view decodes them
  * in plain SQL (store_history.c); the value is the IEEE 754 double's bits, exact, and 0 bits
  * when the quality is not good (the view answers NULL there).
- * Plain functions, no state; callers check lengths against n before decoding. */
+ * Plain functions, no state; history_pack_records checks a row's length against its count. */
 #ifndef DG_HISTORY_PACK_H
 #define DG_HISTORY_PACK_H
 
+#include <sqlite3.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -33,5 +34,8 @@ void history_pack_put(uint8_t *rec, uint32_t point, int32_t dt, uint8_t quality,
 void history_pack_get(const uint8_t *rec, int64_t base_ms, struct history_sample *s);
 void history_block_put(uint8_t *rec, uint32_t dt, uint8_t quality, double value);
 void history_block_get(const uint8_t *rec, int64_t t0, struct history_sample *s);
+/* The records of the pack or block in row st (its id in column 0, its data in data_col), n of
+ * rec bytes each; NULL, logged (rate-limited), when the length disagrees with n. */
+const uint8_t *history_pack_records(sqlite3_stmt *st, int data_col, int64_t n, size_t rec, const char *what);
 
 #endif

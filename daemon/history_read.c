@@ -98,15 +98,6 @@ static int history_read__rows(struct store_conn *c, int64_t point, struct histor
   return err ? err : rc == SQLITE_DONE ? 0 : -EIO;
 }
 
-const uint8_t *history_records(sqlite3_stmt *st, int data_col, int64_t n, size_t rec, const char *what)
-{
-  const uint8_t *data = sqlite3_column_blob(st, data_col);
-  if (n >= 0 && n <= HISTORY_PACK_MAX && sqlite3_column_bytes(st, data_col) == n * (int64_t)rec) return data;
-  DG_LOG_RL(DG_LOG_ERR, "history", "%s %lld is damaged (%lld records, %d bytes): left out", what,
-            (long long)sqlite3_column_int64(st, 0), (long long)n, sqlite3_column_bytes(st, data_col));
-  return NULL;
-}
-
 static int history_read__blocks(struct store_conn *c, int64_t point, struct history_read__set *set)
 {
   sqlite3_stmt *st = history_read__window(c, history_read__sql_blocks, point, set, HISTORY_BLOCK_SPAN_MS);
@@ -115,7 +106,7 @@ static int history_read__blocks(struct store_conn *c, int64_t point, struct hist
   while (!err && (rc = sqlite3_step(st)) == SQLITE_ROW) {
     int64_t id = sqlite3_column_int64(st, 0), t0 = sqlite3_column_int64(st, 1), n = sqlite3_column_int64(st, 3);
     if (history_read__enough(set, sqlite3_column_int64(st, 2))) break;
-    const uint8_t *data = history_records(st, 4, n, HISTORY_BLOCK_REC, "block");
+    const uint8_t *data = history_pack_records(st, 4, n, HISTORY_BLOCK_REC, "block");
     for (int64_t i = 0; data && !err && i < n; i++) {
       struct history_sample s;
       history_block_get(data + i * HISTORY_BLOCK_REC, t0, &s);
@@ -134,7 +125,7 @@ static int history_read__packs(struct store_conn *c, int64_t point, struct histo
   int rc = SQLITE_DONE, err = 0;
   while (!err && (rc = sqlite3_step(st)) == SQLITE_ROW) {
     int64_t id = sqlite3_column_int64(st, 0), base = sqlite3_column_int64(st, 1), n = sqlite3_column_int64(st, 2);
-    const uint8_t *data = history_records(st, 3, n, HISTORY_PACK_REC, "pack");
+    const uint8_t *data = history_pack_records(st, 3, n, HISTORY_PACK_REC, "pack");
     for (int64_t i = 0; data && !err && i < n; i++) {
       struct history_sample s;
       history_pack_get(data + i * HISTORY_PACK_REC, base, &s);

@@ -17,8 +17,4 @@
 int history_read(struct store_conn *c, const char *point, int64_t since, int64_t until, size_t limit, int with_log,
                  struct history_sample **out, size_t *n);
 
-/* The records of the pack or block in row st (its id in column 0, its data in data_col), n of
- * rec bytes each; NULL, logged (rate-limited), when the length disagrees with n. */
-const uint8_t *history_records(sqlite3_stmt *st, int data_col, int64_t n, size_t rec, const char *what);
-
 #endif
