@@ -120,7 +120,7 @@ static int64_t evidence__allowed_gap(const struct dg_config *cfg, const struct d
 }
 
 /* What the history says of point p over [start, due): its samples from the last one at or
- * before start (moved out of the log: history.h), checked in turn. NULL note: healthy. */
+ * before start (those moved out of the log: history.h), checked in turn. */
 struct evidence__trace {
   int has_before, bad_before, bad_within;
   int64_t max_gap;

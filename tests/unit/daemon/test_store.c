@@ -358,6 +358,16 @@ static void test_reopen_is_noop(void **state)
   assert_int_equal(raw_int(history_db(f), "SELECT count(*) FROM samples WHERE point = 'kept'"), 1);
 }
 
+/* A history database as a build of schema `version` left it, before the store opens it. */
+static void history_at_schema(const char *h, unsigned version)
+{
+  char sql[160];
+  snprintf(sql, sizeof sql, "PRAGMA journal_mode=WAL; CREATE TABLE schema_version(version INTEGER NOT NULL);"
+                            "INSERT INTO schema_version VALUES (%u)", version);
+  raw_exec(h, sql);
+  for (unsigned i = 0; i < version; i++) raw_exec(h, store_history_migrations[i]);
+}
+
 /* A history database of the first schema (rows straight in sample_rows) gains packed history:
  * its rows read back through `samples` as they were, in order, and rows inserted after them
  * follow them. */
@@ -365,9 +375,7 @@ static void test_history_first_schema_gains_packs(void **state)
 {
   struct plant *f = *state;
   const char *h = history_db(f);
-  raw_exec(h, "PRAGMA journal_mode=WAL; CREATE TABLE schema_version(version INTEGER NOT NULL);"
-              "INSERT INTO schema_version VALUES (1)");
-  raw_exec(h, store_history_migrations[0]);
+  history_at_schema(h, 1);
   raw_exec(h, "INSERT INTO point_ids (id, name) VALUES (3, 'TT1');"
               "INSERT INTO sample_rows (rowid, point, ts_ms, value, quality) VALUES (5, 3, 10, 1.5, 0), (9, 3, 20, 2.5, 0)");
   close_store(f, open_store(f));
@@ -390,9 +398,7 @@ static void test_history_row_log_moves_to_rows(void **state)
 {
   struct plant *f = *state;
   const char *h = history_db(f);
-  raw_exec(h, "PRAGMA journal_mode=WAL; CREATE TABLE schema_version(version INTEGER NOT NULL);"
-              "INSERT INTO schema_version VALUES (3)");
-  for (int i = 0; i < 3; i++) raw_exec(h, store_history_migrations[i]);
+  history_at_schema(h, 3);
   raw_exec(h, "INSERT INTO point_ids (id, name) VALUES (4, 'TT1'), (34, 'TT2');"
               "INSERT INTO sample_log (slice, id, point, ts_ms, value, quality)"
               " WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 6000)"
