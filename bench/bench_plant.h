@@ -14,6 +14,7 @@
 #include <stdio.h>
 #include <time.h>
 
+#include "history.h"
 #include "history_pack.h"
 
 #define BENCH_PLANT_LIMIT 80.0
@@ -92,8 +93,8 @@ static inline int bench_plant_write_modbus(const char *path, const uint16_t *por
 
 /* History as a plant has it after a while: rows samples of each of the n points, named by the
  * printf format name_fmt applied to 0 .. n - 1, spacing_ms apart and ending now, in blocks of
- * BENCH_PLANT_BLOCK samples (history_pack.h), so that the history's (point, t1) index holds its
- * own leaves per point instead of a few shared by all (as on an empty database). Written into
+ * BENCH_PLANT_BLOCK samples (history_pack.h), each block in the move of its slice and time, as
+ * the daemon's moves leave them (one move per slice per BENCH_PLANT_BLOCK samples). Written into
  * <db>-history, whose schema a start of the daemon or an open store created, while its writer is
  * idle. */
 #define BENCH_PLANT_BLOCK 30
@@ -102,16 +103,30 @@ static inline int bench_plant_history_prefill(const char *db, const char *name_f
   char path[PATH_MAX + 16], name[64];
   snprintf(path, sizeof path, "%s-history", db);
   sqlite3 *h = NULL;
-  sqlite3_stmt *add = NULL, *get = NULL, *block = NULL;
+  sqlite3_stmt *add = NULL, *get = NULL, *block = NULL, *move = NULL;
   int rc = sqlite3_open_v2(path, &h, SQLITE_OPEN_READWRITE, NULL);
   if (h) sqlite3_busy_timeout(h, 5000);
   if (rc == SQLITE_OK) rc = sqlite3_exec(h, "BEGIN", NULL, NULL, NULL);
   if (rc == SQLITE_OK) rc = sqlite3_prepare_v2(h, "INSERT OR IGNORE INTO point_ids (name) VALUES (?1)", -1, &add, NULL);
   if (rc == SQLITE_OK) rc = sqlite3_prepare_v2(h, "SELECT id FROM point_ids WHERE name = ?1", -1, &get, NULL);
   if (rc == SQLITE_OK)
-    rc = sqlite3_prepare_v2(h, "INSERT INTO sample_blocks (point, t0, t1, n, data) VALUES (?1, ?2, ?3, ?4, ?5)", -1,
-                            &block, NULL);
+    rc = sqlite3_prepare_v2(h, "INSERT INTO sample_blocks (point, t0, t1, n, data, move) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+                            -1, &block, NULL);
+  if (rc == SQLITE_OK)
+    rc = sqlite3_prepare_v2(h, "INSERT INTO sample_moves (id, slice, t0, t1) VALUES (?1, ?2, ?3, ?4)", -1, &move, NULL);
   long long first_ms = (long long)time(NULL) * 1000 - (long long)rows * spacing_ms;
+  /* Move ids: 1 + the block's place in time * HISTORY_LOG_SLICES + the slice. */
+  for (int j = 0; rc == SQLITE_OK && j < rows; j += BENCH_PLANT_BLOCK)
+    for (int s = 0; rc == SQLITE_OK && s < HISTORY_LOG_SLICES; s++) {
+      int k = rows - j < BENCH_PLANT_BLOCK ? rows - j : BENCH_PLANT_BLOCK;
+      long long t0 = first_ms + (long long)j * spacing_ms;
+      sqlite3_bind_int64(move, 1, 1 + (long long)j / BENCH_PLANT_BLOCK * HISTORY_LOG_SLICES + s);
+      sqlite3_bind_int(move, 2, s);
+      sqlite3_bind_int64(move, 3, t0);
+      sqlite3_bind_int64(move, 4, t0 + (long long)(k - 1) * spacing_ms);
+      rc = sqlite3_step(move) == SQLITE_DONE ? SQLITE_OK : SQLITE_ERROR;
+      sqlite3_reset(move);
+    }
   uint8_t data[BENCH_PLANT_BLOCK * HISTORY_BLOCK_REC];
   for (int b = 0; b < BENCH_PLANT_BLOCK; b++)
     history_block_put(data + b * HISTORY_BLOCK_REC, (uint32_t)(b * spacing_ms), 0, 50);
@@ -131,6 +146,7 @@ static inline int bench_plant_history_prefill(const char *db, const char *name_f
       sqlite3_bind_int64(block, 3, t0 + (long long)(k - 1) * spacing_ms);
       sqlite3_bind_int(block, 4, k);
       sqlite3_bind_blob(block, 5, data, k * HISTORY_BLOCK_REC, SQLITE_STATIC);
+      sqlite3_bind_int64(block, 6, 1 + (long long)j / BENCH_PLANT_BLOCK * HISTORY_LOG_SLICES + id % HISTORY_LOG_SLICES);
       rc = sqlite3_step(block) == SQLITE_DONE ? SQLITE_OK : SQLITE_ERROR;
       sqlite3_reset(block);
     }
@@ -138,6 +154,7 @@ static inline int bench_plant_history_prefill(const char *db, const char *name_f
   sqlite3_finalize(add);
   sqlite3_finalize(get);
   sqlite3_finalize(block);
+  sqlite3_finalize(move);
   if (rc == SQLITE_OK) rc = sqlite3_exec(h, "COMMIT; PRAGMA wal_checkpoint(TRUNCATE);", NULL, NULL, NULL);
   if (rc != SQLITE_OK) fprintf(stderr, "history prefill of %s: %s\n", path, sqlite3_errmsg(h));
   sqlite3_close(h);

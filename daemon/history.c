@@ -88,9 +88,14 @@ static const char *const history__sql_next_id = "SELECT id FROM sample_next_id";
 static const char *const history__sql_slice = "SELECT id, base_ms, n, data FROM sample_packs WHERE slice = ?1 ORDER BY id";
 static const char *const history__sql_slice_clear = "DELETE FROM sample_packs WHERE slice = ?1";
 static const char *const history__sql_block =
-  "INSERT INTO sample_blocks (id, point, t0, t1, n, data) VALUES (?1, ?2, ?3, ?4, ?5, ?6)";
+  "INSERT INTO sample_blocks (id, point, t0, n, data, t1, move) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)";
+static const char *const history__sql_move_add = "INSERT INTO sample_moves (slice, t0, t1) VALUES (?1, ?2, ?3)";
 static const char *const history__sql_prune = "DELETE FROM sample_rows WHERE point = ?1 AND ts_ms < ?2";
-static const char *const history__sql_prune_blocks = "DELETE FROM sample_blocks WHERE point = ?1 AND t1 < ?2";
+static const char *const history__sql_prune_blocks =
+  "DELETE FROM sample_blocks WHERE point = ?1 AND t1 < ?2 AND move IS NULL";
+static const char *const history__sql_prune_moved =
+  "DELETE FROM sample_blocks WHERE move IN (SELECT id FROM sample_moves WHERE slice = ?1 AND t1 < ?2)";
+static const char *const history__sql_prune_moves = "DELETE FROM sample_moves WHERE slice = ?1 AND t1 < ?2";
 static const char *const history__sql_point_all = "SELECT id FROM point_ids";
 static const char *const history__sql_point_add = "INSERT OR IGNORE INTO point_ids (name) VALUES (?1)";
 static const char *const history__sql_point_id = "SELECT id FROM point_ids WHERE name = ?1";
@@ -139,8 +144,25 @@ static void history__register_done(void *arg, int rc)
   history__ids_release(ids);
 }
 
-/* Retention, point by point: rows through the (point, ts_ms) index, blocks through (point, t1)
- * (a block goes once its newest sample is past retention). */
+/* Retention of moved blocks, slice by slice: a move's blocks go once its newest sample is past
+ * retention. */
+static int history__prune_moves(struct store_conn *c, int64_t before_ms)
+{
+  sqlite3_stmt *blocks = store_stmt(c, history__sql_prune_moved), *moves = store_stmt(c, history__sql_prune_moves);
+  if (!blocks || !moves) return SQLITE_ERROR;
+  int rc = SQLITE_OK;
+  for (int slice = 0; rc == SQLITE_OK && slice < HISTORY_LOG_SLICES; slice++) {
+    sqlite3_bind_int(blocks, 1, slice);
+    sqlite3_bind_int64(blocks, 2, before_ms);
+    sqlite3_bind_int(moves, 1, slice);
+    sqlite3_bind_int64(moves, 2, before_ms);
+    if ((rc = store_step_done(blocks)) == SQLITE_OK) rc = store_step_done(moves);
+  }
+  return rc;
+}
+
+/* Retention, point by point: rows through the (point, ts_ms) index, blocks of schema 4 through
+ * (point, t1) (a block goes once its newest sample is past retention); then moved blocks. */
 static int history__prune(struct store_conn *c, int64_t before_ms)
 {
   sqlite3_stmt *all = store_stmt(c, history__sql_point_all), *del = store_stmt(c, history__sql_prune),
@@ -156,7 +178,7 @@ static int history__prune(struct store_conn *c, int64_t before_ms)
     if ((rc = store_step_done(del)) != SQLITE_OK || (rc = store_step_done(del_blocks)) != SQLITE_OK) break;
   }
   sqlite3_reset(all);
-  return rc == SQLITE_DONE ? SQLITE_OK : rc;
+  return rc == SQLITE_DONE ? history__prune_moves(c, before_ms) : rc;
 }
 
 /* The next id for a pack or block: after every one of them and every rowid of sample_rows
@@ -175,6 +197,7 @@ static int history__next_id(struct store_conn *c, int64_t *id)
 struct history__packer {
   sqlite3_stmt *st;
   int64_t next_id;
+  int64_t move;              /* blocks: their move's id; 0 for packs */
   uint8_t buf[HISTORY_PACK_MAX * HISTORY_PACK_REC];
   size_t n;
 };
@@ -186,9 +209,12 @@ static int history__emit(struct history__packer *pk, int64_t key, int64_t t0, in
   sqlite3_bind_int64(st, i++, pk->next_id++);
   sqlite3_bind_int64(st, i++, key);
   sqlite3_bind_int64(st, i++, t0);
-  if (sqlite3_bind_parameter_count(st) == 6) sqlite3_bind_int64(st, i++, t1);
   sqlite3_bind_int64(st, i++, (sqlite3_int64)pk->n);
-  sqlite3_bind_blob(st, i, pk->buf, (int)(pk->n * rec_len), SQLITE_STATIC);
+  sqlite3_bind_blob(st, i++, pk->buf, (int)(pk->n * rec_len), SQLITE_STATIC);
+  if (pk->move) {
+    sqlite3_bind_int64(st, i++, t1);
+    sqlite3_bind_int64(st, i, pk->move);
+  }
   pk->n = 0;
   return store_step_done(st);
 }
@@ -270,14 +296,35 @@ static int history__read_slice(struct store_conn *c, int slice, struct history__
   return rc == SQLITE_DONE ? SQLITE_OK : rc;
 }
 
-/* One slice of the log into blocks: per point, sorted by time (ties in order of arrival), a
- * block at most HISTORY_PACK_MAX records and HISTORY_BLOCK_SPAN_MS long. */
+/* The move's row in sample_moves (its slice and the times of its oldest and newest samples),
+ * whose id its blocks carry. */
+static int history__move_add(struct store_conn *c, int slice, const struct history__moved *m, size_t n,
+                             struct history__packer *pk)
+{
+  sqlite3_stmt *st = store_stmt(c, history__sql_move_add);
+  if (!st) return SQLITE_ERROR;
+  int64_t t0 = m[0].s.ts_ms, t1 = t0;
+  for (size_t i = 1; i < n; i++) {
+    if (m[i].s.ts_ms < t0) t0 = m[i].s.ts_ms;
+    if (m[i].s.ts_ms > t1) t1 = m[i].s.ts_ms;
+  }
+  sqlite3_bind_int(st, 1, slice);
+  sqlite3_bind_int64(st, 2, t0);
+  sqlite3_bind_int64(st, 3, t1);
+  int rc = store_step_done(st);
+  pk->move = sqlite3_last_insert_rowid(store_conn_db(c));
+  return rc;
+}
+
+/* One slice of the log into blocks of one move: per point, sorted by time (ties in order of
+ * arrival), a block at most HISTORY_PACK_MAX records and HISTORY_BLOCK_SPAN_MS long. */
 static int history__move(struct store_conn *c, int slice, struct history__packer *pk)
 {
   struct history__moved *m = NULL;
   size_t n = 0;
   sqlite3_stmt *clear = store_stmt(c, history__sql_slice_clear);
   int rc = clear ? history__read_slice(c, slice, &m, &n) : SQLITE_ERROR;
+  if (rc == SQLITE_OK && n) rc = history__move_add(c, slice, m, n, pk);
   if (rc == SQLITE_OK && n) qsort(m, n, sizeof *m, history__moved_cmp);
   for (size_t i = 0, first = 0; rc == SQLITE_OK && i < n; i++) {
     const struct history_sample *s = &m[i].s, *next = i + 1 < n ? &m[i + 1].s : NULL;
@@ -303,6 +350,7 @@ static int history__batch_work(struct store_conn *c, void *arg)
     pk = malloc(sizeof *pk);
     if (!pk) return SQLITE_NOMEM;
     pk->n = 0;
+    pk->move = 0;
     rc = history__next_id(c, &pk->next_id);
   }
   if (rc == SQLITE_OK && b->n) {

@@ -11,11 +11,18 @@ static const char *const history_read__sql_point = "SELECT id FROM point_ids WHE
 static const char *const history_read__sql_rows =
   "SELECT rowid, ts_ms, value, quality FROM sample_rows WHERE point = ?1 AND ts_ms >= ?2 AND ts_ms <= ?3"
   " ORDER BY ts_ms DESC LIMIT ?4";
-/* Newest first by t1, through (point, t1): a block's samples lie within HISTORY_BLOCK_SPAN_MS of
- * its t0, so no block ending later than until + the span holds a sample of the window. */
+/* Blocks of schema 4, newest first by t1, through (point, t1): a block's samples lie within
+ * HISTORY_BLOCK_SPAN_MS of its t0, so no block ending later than until + the span holds a sample
+ * of the window. */
 static const char *const history_read__sql_blocks =
   "SELECT id, t0, t1, n, data FROM sample_blocks WHERE point = ?1 AND t1 >= ?2 AND t1 <= ?3 + ?4 AND t0 <= ?3"
-  " ORDER BY t1 DESC";
+  " AND move IS NULL ORDER BY t1 DESC";
+/* Moved blocks: the moves of the point's slice (?4) that overlap the window, newest first by their
+ * newest sample (no block of a move is newer), each through (move, point). */
+static const char *const history_read__sql_moved =
+  "SELECT b.id, b.t0, m.t1, b.n, b.data FROM sample_moves m CROSS JOIN sample_blocks b"
+  " ON b.move = m.id AND b.point = ?1 AND b.t1 >= ?2 AND b.t0 <= ?3"
+  " WHERE m.slice = ?4 AND m.t1 >= ?2 AND m.t0 <= ?3 ORDER BY m.t1 DESC";
 static const char *const history_read__sql_packs = "SELECT id, base_ms, n, data FROM sample_packs WHERE slice = ?1";
 
 struct history_read__item {
@@ -98,9 +105,11 @@ static int history_read__rows(struct store_conn *c, int64_t point, struct histor
   return err ? err : rc == SQLITE_DONE ? 0 : -EIO;
 }
 
-static int history_read__blocks(struct store_conn *c, int64_t point, struct history_read__set *set)
+/* Blocks from sql (id, t0, a bound on the newest sample, n, data), newest first by that bound. */
+static int history_read__blocks(struct store_conn *c, const char *sql, int64_t point, int64_t fourth,
+                                struct history_read__set *set)
 {
-  sqlite3_stmt *st = history_read__window(c, history_read__sql_blocks, point, set, HISTORY_BLOCK_SPAN_MS);
+  sqlite3_stmt *st = history_read__window(c, sql, point, set, fourth);
   if (!st) return -EIO;
   int rc = SQLITE_DONE, err = 0;
   while (!err && (rc = sqlite3_step(st)) == SQLITE_ROW) {
@@ -159,7 +168,8 @@ int history_read(struct store_conn *c, const char *point, int64_t since, int64_t
   if (rc <= 0) return rc;
   rc = history_read__rows(c, id, &set);
   if (!rc && with_log) rc = history_read__packs(c, id, &set);
-  if (!rc) rc = history_read__blocks(c, id, &set);
+  if (!rc) rc = history_read__blocks(c, history_read__sql_blocks, id, HISTORY_BLOCK_SPAN_MS, &set);
+  if (!rc) rc = history_read__blocks(c, history_read__sql_moved, id, id % HISTORY_LOG_SLICES, &set);
   if (!rc) history_read__trim(&set);
   struct history_sample *s = !rc && set.n ? malloc(set.n * sizeof *s) : NULL;
   if (!rc && set.n && !s) rc = -ENOMEM;

@@ -128,6 +128,19 @@ const char *const store_history_migrations[] = {
   " VALUES ((SELECT id FROM sample_next_id) * 65536, (SELECT id FROM point_ids WHERE name = NEW.point), NEW.ts_ms,"
   " NEW.value, NEW.quality);"
   " END;",
+  /* A move's blocks are found through the move (sample_moves: its slice, its first and last
+   * sample time), no longer through (point, t1): a move put one entry into (point, t1) for every
+   * point of its slice, each at a leaf of its own, so that a block of a few hundred bytes wrote a
+   * 4 KB page of index (twice: WAL, then database). (move, point) grows at its end. Blocks of
+   * schema 4 (move NULL) keep (point, t1), now partial, and are read through it until retention
+   * has dropped them. */
+  "CREATE TABLE sample_moves (id INTEGER PRIMARY KEY, slice INTEGER NOT NULL, t0 INTEGER NOT NULL,"
+  "  t1 INTEGER NOT NULL);"
+  "CREATE INDEX sample_moves_slice_t1 ON sample_moves (slice, t1, t0);"
+  "ALTER TABLE sample_blocks ADD COLUMN move INTEGER;"
+  "DROP INDEX sample_blocks_point_t1;"
+  "CREATE INDEX sample_blocks_point_t1 ON sample_blocks (point, t1) WHERE move IS NULL;"
+  "CREATE INDEX sample_blocks_move ON sample_blocks (move, point) WHERE move IS NOT NULL;",
 };
 
 const unsigned store_history_n_migrations = sizeof store_history_migrations / sizeof store_history_migrations[0];

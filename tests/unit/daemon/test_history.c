@@ -545,6 +545,100 @@ static void test_packs_and_blocks_are_bounded(void **state)
   fixture_close(&f);
 }
 
+/* One sample of M1 into the history and a round of flushes: one move of M1's slice. */
+static void add_and_move(struct history *h, const struct dg_config *cfg, struct history_mark *mark, int64_t ts,
+                         double value)
+{
+  struct dg_sample s = {.point = 0, .quality = DG_Q_GOOD, .value = value, .ts_ms = ts};
+  history_add(h, cfg, mark, &s);
+  flush_until_moved(h, cfg);
+}
+
+/* M1's samples in the whole of time, newest `limit`, as "value value ..." oldest first. */
+static void expect_read(struct store *store, size_t limit, const char *want)
+{
+  struct history_sample *got = NULL;
+  size_t n = 0;
+  char buf[256] = "";
+  assert_int_equal(history_read(store_reader(store), "M1", INT64_MIN, INT64_MAX, limit, 0, &got, &n), 0);
+  for (size_t i = 0; i < n; i++) snprintf(buf + strlen(buf), sizeof buf - strlen(buf), "%s%g", i ? " " : "", got[i].value);
+  free(got);
+  assert_string_equal(buf, want);
+}
+
+static int64_t reader_int(struct store *store, const char *sql)
+{
+  sqlite3_stmt *st;
+  assert_int_equal(sqlite3_prepare_v2(store_conn_db(store_reader(store)), sql, -1, &st, NULL), SQLITE_OK);
+  assert_int_equal(sqlite3_step(st), SQLITE_ROW);
+  int64_t v = sqlite3_column_int64(st, 0);
+  sqlite3_finalize(st);
+  return v;
+}
+
+/* Each move is a row of sample_moves (its slice, its oldest and newest sample) whose id its
+ * blocks carry; blocks of schema 4 (no move) are read beside them through (point, t1). The
+ * newest samples come from several moves and both kinds of block. Retention drops a move with
+ * its blocks once its newest sample is past, and a block of schema 4 likewise, and keeps the
+ * rest. */
+static void test_moves_and_retention(void **state)
+{
+  (void)state;
+  struct fixture f;
+  fixture_open(&f);
+  struct dg_point point = {.id = "M1"};
+  struct dg_config cfg = {.points = &point, .n_points = 1};
+  uint64_t stored = 0;
+  struct history h;
+  history_init(&h, f.store, &stored);
+  struct history_mark mark = {0};
+  const int64_t now = dg_wall_ms(), old = now - HISTORY_RETENTION_MS - 3600 * 1000;
+  add_and_move(&h, &cfg, &mark, old + 1000, 10);
+  char sql[512];
+  snprintf(sql, sizeof sql, /* schema 4 blocks of one record each: 1.0 long ago, 2.0 two hours ago */
+           "INSERT INTO sample_blocks (id, point, t0, t1, n, data) SELECT 1000 + k, p.id, t, t, 1,"
+           " iif(k, x'00000000004000000000000000', x'00000000003FF0000000000000') FROM point_ids p,"
+           " (SELECT 0 AS k, %lld AS t UNION ALL SELECT 1, %lld) WHERE p.name = 'M1'",
+           (long long)old, (long long)(now - 7200 * 1000));
+  assert_int_equal(store_wait_idle(f.store), 0);
+  exec_history(&f, sql);
+  for (int i = 0; i < 3; i++) {
+    struct dg_sample s = {.point = 0, .quality = DG_Q_GOOD, .value = 20 + i, .ts_ms = now - 3000 + i * 1000};
+    history_add(&h, &cfg, &mark, &s);
+  }
+  flush_until_moved(&h, &cfg);
+  add_and_move(&h, &cfg, &mark, now, 23);
+  assert_int_equal(store_wait_idle(f.store), 0);
+
+  assert_int_equal(reader_int(f.store, "SELECT count(*) FROM sample_moves WHERE slice = 1"), 3);
+  snprintf(sql, sizeof sql, "SELECT group_concat((t0 - %lld) || '..' || (t1 - %lld), ' ') FROM sample_moves", (long long)now,
+           (long long)now);
+  sqlite3_stmt *st;
+  assert_int_equal(sqlite3_prepare_v2(store_conn_db(store_reader(f.store)), sql, -1, &st, NULL), SQLITE_OK);
+  assert_int_equal(sqlite3_step(st), SQLITE_ROW);
+  char want[96];
+  snprintf(want, sizeof want, "%lld..%lld -3000..-1000 0..0", (long long)(old + 1000 - now), (long long)(old + 1000 - now));
+  assert_string_equal((const char *)sqlite3_column_text(st, 0), want);
+  sqlite3_finalize(st);
+  assert_int_equal(reader_int(f.store, "SELECT count(*) FROM sample_blocks b JOIN sample_moves m ON m.id = b.move"
+                                       " WHERE b.t0 >= m.t0 AND b.t1 <= m.t1"), 3);
+  assert_int_equal(reader_int(f.store, "SELECT count(*) FROM sample_blocks WHERE move IS NULL"), 2);
+
+  expect_read(f.store, SIZE_MAX, "1 10 2 20 21 22 23");
+  expect_read(f.store, 2, "22 23");
+  expect_read(f.store, 5, "2 20 21 22 23");
+  expect_values(f.store, "10.0 1.0 2.0 20.0 21.0 22.0 23.0"); /* by rowid: blocks by id */
+
+  h.last_prune_ms = 0; /* the next flush runs retention */
+  history_flush(&h, &cfg);
+  assert_int_equal(store_wait_idle(f.store), 0);
+  expect_read(f.store, SIZE_MAX, "2 20 21 22 23");
+  assert_int_equal(reader_int(f.store, "SELECT count(*) FROM sample_moves"), 2);
+  assert_int_equal(reader_int(f.store, "SELECT count(*) FROM sample_blocks"), 3);
+  history_free(&h);
+  fixture_close(&f);
+}
+
 int main(void)
 {
   const struct CMUnitTest tests[] = {
@@ -556,6 +650,7 @@ int main(void)
     cmocka_unit_test(test_values_are_exact),
     cmocka_unit_test(test_read_newest_from_rows_blocks_and_log),
     cmocka_unit_test(test_packs_and_blocks_are_bounded),
+    cmocka_unit_test(test_moves_and_retention),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

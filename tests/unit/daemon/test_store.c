@@ -421,6 +421,27 @@ static void test_history_row_log_moves_to_rows(void **state)
   assert_int_equal(raw_int(h, "SELECT id FROM sample_next_id"), 2);
 }
 
+/* A history database of schema 4 with blocks found through (point, t1): the upgrade leaves them
+ * as they are (no move), readable by name, and narrows (point, t1) to them, so that moved blocks
+ * enter (move, point) only. */
+static void test_history_blocks_of_schema_4_kept(void **state)
+{
+  struct plant *f = *state;
+  const char *h = history_db(f);
+  history_at_schema(h, 4);
+  raw_exec(h, "INSERT INTO point_ids (id, name) VALUES (4, 'TT1');"
+              "INSERT INTO sample_blocks (id, point, t0, t1, n, data) VALUES"
+              " (7, 4, 100, 200, 2, x'00000000003FF000000000000000000064004000000000000000')");
+  close_store(f, open_store(f));
+  assert_int_equal(raw_int(h, "SELECT version FROM schema_version"), (int64_t)store_history_n_migrations);
+  assert_int_equal(raw_int(h, "SELECT count(*) FROM sample_blocks WHERE move IS NULL AND id = 7"), 1);
+  assert_int_equal(raw_int(h, "SELECT sum(value * 10) FROM samples WHERE point = 'TT1' AND ts_ms IN (100, 200)"), 30);
+  assert_int_equal(raw_int(h, "SELECT count(*) FROM sqlite_master WHERE name = 'sample_blocks_point_t1'"
+                              " AND sql LIKE '%WHERE move IS NULL'"), 1);
+  assert_int_equal(raw_int(h, "SELECT count(*) FROM sqlite_master WHERE name = 'sample_blocks_move'"), 1);
+  assert_int_equal(raw_int(h, "SELECT count(*) FROM sample_moves"), 0);
+}
+
 /* Text-keyed history from before integer point ids, kept in the main database: every row moves
  * to the history database, keyed by its point's id, and reads back unchanged through the
  * samples view, also through the main reader. */
@@ -995,6 +1016,7 @@ int main(void)
     cmocka_unit_test_setup_teardown(test_reopen_is_noop, setup, teardown),
     cmocka_unit_test_setup_teardown(test_history_first_schema_gains_packs, setup, teardown),
     cmocka_unit_test_setup_teardown(test_history_row_log_moves_to_rows, setup, teardown),
+    cmocka_unit_test_setup_teardown(test_history_blocks_of_schema_4_kept, setup, teardown),
     cmocka_unit_test_setup_teardown(test_old_history_carried_to_history_database, setup, teardown),
     cmocka_unit_test_setup_teardown(test_history_carry_over_runs_once, setup, teardown),
     cmocka_unit_test_setup_teardown(test_history_carry_over_refuses_a_clash, setup, teardown),
