@@ -20,6 +20,7 @@ const char *dg_quality_name(enum dg_quality q)
 }
 
 static void sampleq__drain(struct sampleq *q, int all);
+static void sampleq__on_pace(uv_timer_t *t);
 
 /* Any thread: makes the loop run sampleq__on_wake unless it is already due to. */
 static void sampleq__signal(struct sampleq *q)
@@ -30,27 +31,39 @@ static void sampleq__signal(struct sampleq *q)
   while (write(q->wake_fd, &one, sizeof one) < 0 && errno == EINTR) continue;
 }
 
+/* Hands out what is pending. Under a stream, `signalled` stays set after the run and the pace
+ * timer looks again DG_SAMPLEQ_PACE_MS later, so that no producer writes the eventfd meanwhile:
+ * the loop wakes once a pace (the timer) for all of a stream's samples, not once for the eventfd
+ * and again for the timer. While held, `signalled` is cleared: sampleq_hold's release signals. */
 static void sampleq__run(struct sampleq *q)
 {
-  /* Before taking the batch: a push that lands after the take signals again. */
-  atomic_store(&q->signalled, 0);
-  q->last_run_ns = uv_hrtime();
+  atomic_store(&q->signalled, 1);
   sampleq__drain(q, 0);
+  if (q->held) atomic_store(&q->signalled, 0);
+  else uv_timer_start(&q->pace, sampleq__on_pace, DG_SAMPLEQ_PACE_MS, 0);
 }
 
-static void sampleq__on_pace(uv_timer_t *t) { sampleq__run(t->data); }
+/* A push after the clear below writes the eventfd (the queue is quiet then: taken at once); a push
+ * before it is seen in n_pending. */
+static void sampleq__on_pace(uv_timer_t *t)
+{
+  struct sampleq *q = t->data;
+  atomic_store(&q->signalled, 0);
+  pthread_mutex_lock(&q->lock);
+  int pending = q->n_pending > 0;
+  pthread_mutex_unlock(&q->lock);
+  if (pending || q->drain_off < q->drain_n) sampleq__run(q);
+}
 
-/* A wake within DG_SAMPLEQ_PACE_MS of the last run waits for the pace timer, `signalled` staying
- * set so that no producer writes the eventfd meanwhile: under a steady stream the loop takes
- * the queue about once a millisecond instead of once a message. A first sample after a quiet
- * moment is taken at once. */
+/* A first sample after a quiet moment is taken at once; while the pace timer runs, it will. */
 static void sampleq__on_wake(uv_poll_t *h, int status, int events)
 {
+  (void)status;
+  (void)events;
   struct sampleq *q = h->data;
   uint64_t v;
   while (read(q->wake_fd, &v, sizeof v) < 0 && errno == EINTR) continue;
-  if (uv_hrtime() - q->last_run_ns >= DG_SAMPLEQ_PACE_MS * 1000000ull) sampleq__run(q);
-  else if (!uv_is_active((uv_handle_t *)&q->pace)) uv_timer_start(&q->pace, sampleq__on_pace, DG_SAMPLEQ_PACE_MS, 0);
+  if (!uv_is_active((uv_handle_t *)&q->pace)) sampleq__run(q);
 }
 
 int sampleq_init(struct sampleq *q, uv_loop_t *loop, sampleq_drain_fn drain, void *ud)
@@ -170,9 +183,7 @@ void sampleq_set_blocking(struct sampleq *q, int on)
 void sampleq_hold(struct sampleq *q, int on)
 {
   q->held = on;
-  if (on) return;
-  q->last_run_ns = 0; /* released: taken at once, not paced */
-  sampleq__signal(q);
+  if (!on) sampleq__signal(q);
 }
 
 uint64_t sampleq_waits(struct sampleq *q)

@@ -53,8 +53,7 @@ typedef void (*sampleq_drain_fn)(void *ud, const struct dg_sample *s, size_t n);
 
 struct sampleq {
   uv_poll_t wake;                                           /* on wake_fd, an eventfd */
-  uv_timer_t pace;                                          /* a wake too soon after the last run */
-  uint64_t last_run_ns;                                     /* loop thread: uv_hrtime of the last run */
+  uv_timer_t pace;                                          /* runs while a stream is being taken */
   int wake_fd;
   atomic_int signalled;                                     /* wake_fd written, loop not yet run */
   pthread_mutex_t lock;
