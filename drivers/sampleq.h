@@ -55,7 +55,7 @@ struct sampleq {
   uv_poll_t wake;                                           /* on wake_fd, an eventfd */
   uv_timer_t pace;                                          /* runs while a stream is being taken */
   int wake_fd;
-  atomic_int signalled;                                     /* wake_fd written, loop not yet run */
+  atomic_int signalled;                                     /* set: the loop will look (eventfd written or pacing) */
   pthread_mutex_t lock;
   struct dg_sample *pending; size_t n_pending, cap_pending; /* guarded by lock */
   struct dg_sample *draining; size_t cap_draining;          /* loop thread only */
