@@ -114,13 +114,17 @@ static inline int bench_plant_history_prefill(const char *db, const char *name_f
                             -1, &block, NULL);
   if (rc == SQLITE_OK)
     rc = sqlite3_prepare_v2(h, "INSERT INTO sample_moves (id, slice, t0, t1) VALUES (?1, ?2, ?3, ?4)", -1, &move, NULL);
-  long long first_ms = (long long)time(NULL) * 1000 - (long long)rows * spacing_ms;
-  /* Move ids: 1 + the block's place in time * HISTORY_LOG_SLICES + the slice. */
+  long long first_ms = (long long)time(NULL) * 1000 - (long long)rows * spacing_ms, move0 = 0;
+  sqlite3_stmt *last = NULL; /* move ids: after the daemon's, + 1 + the block's place in time * slices + the slice */
+  if (rc == SQLITE_OK) rc = sqlite3_prepare_v2(h, "SELECT coalesce(max(id), 0) FROM sample_moves", -1, &last, NULL);
+  if (rc == SQLITE_OK) rc = sqlite3_step(last) == SQLITE_ROW ? SQLITE_OK : SQLITE_ERROR;
+  if (rc == SQLITE_OK) move0 = sqlite3_column_int64(last, 0);
+  sqlite3_finalize(last);
   for (int j = 0; rc == SQLITE_OK && j < rows; j += BENCH_PLANT_BLOCK)
     for (int s = 0; rc == SQLITE_OK && s < HISTORY_LOG_SLICES; s++) {
       int k = rows - j < BENCH_PLANT_BLOCK ? rows - j : BENCH_PLANT_BLOCK;
       long long t0 = first_ms + (long long)j * spacing_ms;
-      sqlite3_bind_int64(move, 1, 1 + (long long)j / BENCH_PLANT_BLOCK * HISTORY_LOG_SLICES + s);
+      sqlite3_bind_int64(move, 1, move0 + 1 + (long long)j / BENCH_PLANT_BLOCK * HISTORY_LOG_SLICES + s);
       sqlite3_bind_int(move, 2, s);
       sqlite3_bind_int64(move, 3, t0);
       sqlite3_bind_int64(move, 4, t0 + (long long)(k - 1) * spacing_ms);
@@ -146,7 +150,7 @@ static inline int bench_plant_history_prefill(const char *db, const char *name_f
       sqlite3_bind_int64(block, 3, t0 + (long long)(k - 1) * spacing_ms);
       sqlite3_bind_int(block, 4, k);
       sqlite3_bind_blob(block, 5, data, k * HISTORY_BLOCK_REC, SQLITE_STATIC);
-      sqlite3_bind_int64(block, 6, 1 + (long long)j / BENCH_PLANT_BLOCK * HISTORY_LOG_SLICES + id % HISTORY_LOG_SLICES);
+      sqlite3_bind_int64(block, 6, move0 + 1 + (long long)j / BENCH_PLANT_BLOCK * HISTORY_LOG_SLICES + id % HISTORY_LOG_SLICES);
       rc = sqlite3_step(block) == SQLITE_DONE ? SQLITE_OK : SQLITE_ERROR;
       sqlite3_reset(block);
     }

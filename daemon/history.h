@@ -25,10 +25,10 @@
 #define HISTORY_MAX_BACKLOG_ROWS 100000
 /* Flushes go to the history database's log, one pack per slice of HISTORY_LOG_SLICES by point id
  * (sample_packs, history_pack.h); each flush also moves one slice into blocks, one per point
- * sorted by time (sample_blocks), so each point's leaf of the (point, t1) index is written once
- * per round of the slices rather than at every flush, and no flush moves more than a slice's
- * share of the log. `samples` and history_read (with the log) see both; readers without the log
- * see a sample at most HISTORY_LOG_SLICES + 2 flushes after it was buffered. Changing the count
+ * sorted by time (sample_blocks), found through their move (sample_moves; the (move, point)
+ * index grows at its end), and no flush moves more than a slice's share of the log. `samples`
+ * and history_read (with the log) see both; readers without the log see a sample at most
+ * HISTORY_LOG_SLICES + 2 flushes after it was buffered. Changing the count
  * needs a migration (the slice is stored with each pack, and the views name it). */
 #define HISTORY_LOG_SLICES 30
 

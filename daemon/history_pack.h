@@ -1,10 +1,11 @@
-/* history_pack — the fixed-width records of packed history (history database schema 4).
+/* history_pack — the fixed-width records of packed history (history database schema 4 and 5).
  * A flush is stored as one pack per slice of the log (table sample_packs): records of
  * HISTORY_PACK_REC bytes, point id, time as a signed offset from the pack's base_ms, quality and
  * value. Each slice move turns the slice's packs into one block per point (table sample_blocks):
  * records of HISTORY_BLOCK_REC bytes, time as an unsigned offset from the block's t0, sorted by
- * time (ties in order of arrival). Every field is big-endian, so the `samples` view decodes them
- * in plain SQL (store_history.c); the value is the IEEE 754 double's bits, exact, and 0 bits
+ * time (ties in order of arrival); since schema 5 the blocks of one move carry its id in
+ * sample_moves. Every field is big-endian, so the `samples` view decodes them in plain SQL
+ * (store_history.c); the value is the IEEE 754 double's bits, exact, and 0 bits
  * when the quality is not good (the view answers NULL there).
  * Plain functions, no state; history_pack_records checks a row's length against its count. */
 #ifndef DG_HISTORY_PACK_H

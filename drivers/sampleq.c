@@ -58,8 +58,6 @@ static void sampleq__on_pace(uv_timer_t *t)
 /* A first sample after a quiet moment is taken at once; while the pace timer runs, it will. */
 static void sampleq__on_wake(uv_poll_t *h, int status, int events)
 {
-  (void)status;
-  (void)events;
   struct sampleq *q = h->data;
   uint64_t v;
   while (read(q->wake_fd, &v, sizeof v) < 0 && errno == EINTR) continue;
