@@ -399,7 +399,7 @@ void engine_on_samples(void *ud, const struct dg_sample *s, size_t n)
     pt->received_ms = wall;
     pt->samples++;
     if (s[i].quality <= DG_Q_UNKNOWN) pt->by_quality[s[i].quality]++;
-    events_point(e->events, p, e->cfg->points[p].id, s[i].quality == DG_Q_GOOD || pt->has_value,
+    events_point(e->events, p, e->config_generation, e->cfg->points[p].id, s[i].quality == DG_Q_GOOD || pt->has_value,
                  s[i].quality == DG_Q_GOOD ? s[i].value : pt->value, dg_quality_name(s[i].quality), s[i].ts_ms, wall);
     e->stats.samples++;
     e->stats.rule_evals += e->point_rule_off[p + 1] - e->point_rule_off[p];

@@ -47,9 +47,10 @@ void events_publish(struct events *ev, const char *type, cJSON *data);
 
 /* A point's sample (quality a dg_quality name; has_value 0: value null; ts_ms its source time,
  * received_ms when the daemon took it, as the alarms API's live_received_ms), throttled per
- * point index. point_id is copied. */
-void events_point(struct events *ev, uint32_t index, const char *point_id, int has_value, double value,
-                  const char *quality, int64_t ts_ms, int64_t received_ms);
+ * point index. point_id is copied, and read again only when config_generation (the engine's,
+ * bumped whenever its configuration is replaced) differs from the point's last sample's. */
+void events_point(struct events *ev, uint32_t index, uint64_t config_generation, const char *point_id, int has_value,
+                  double value, const char *quality, int64_t ts_ms, int64_t received_ms);
 
 /* The stream for a new subscriber (http_stream_ops and its ctx in resp), resuming after
  * last_event_id when the ring still holds what followed it. */

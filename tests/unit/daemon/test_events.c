@@ -170,6 +170,8 @@ static void test_resync(void **state)
   finish(&loop, ev);
 }
 
+/* One value per point per second at most, the latest held value after it; a point that another
+ * configuration puts at the same index is not throttled by its predecessor. */
 static void test_points_throttled(void **state)
 {
   (void)state;
@@ -178,10 +180,10 @@ static void test_points_throttled(void **state)
   char buf[65536];
   struct sub s = subscribe(ev, NULL);
   drain(s, buf, sizeof buf);
-  events_point(ev, 0, "GT101", 1, 10, "good", 1, 101);
-  events_point(ev, 0, "GT101", 1, 11, "good", 2, 102);
-  events_point(ev, 0, "GT101", 1, 12, "good", 3, 103);
-  events_point(ev, 1, "GT102", 0, 0, "comm_fail", 4, 104);
+  events_point(ev, 0, 0, "GT101", 1, 10, "good", 1, 101);
+  events_point(ev, 0, 0, "GT101", 1, 11, "good", 2, 102);
+  events_point(ev, 0, 0, "GT101", 1, 12, "good", 3, 103);
+  events_point(ev, 1, 0, "GT102", 0, 0, "comm_fail", 4, 104);
   drain(s, buf, sizeof buf);
   /* The first value of each point at once, the others held. */
   assert_int_equal(count(buf, "event: point\n"), 2);
@@ -197,6 +199,13 @@ static void test_points_throttled(void **state)
   drain(s, buf, sizeof buf);
   assert_int_equal(count(buf, "event: point\n"), 1);
   assert_non_null(strstr(buf, "\"value\":12,\"quality\":\"good\",\"ts_ms\":3,\"received_ms\":103"));
+  /* Another configuration puts another point at index 0: its first value goes out at once, under
+   * its own name; within a configuration the name is not read again. */
+  events_point(ev, 0, 1, "GT201", 1, 20, "good", 5, 105);
+  events_point(ev, 0, 1, "GT201", 1, 21, "good", 6, 106);
+  drain(s, buf, sizeof buf);
+  assert_int_equal(count(buf, "event: point\n"), 1);
+  assert_non_null(strstr(buf, "{\"point\":\"GT201\",\"value\":20,"));
   s.ops->closed(s.ctx);
   finish(&loop, ev);
 }
@@ -216,8 +225,8 @@ static void test_points_written_when_read(void **state)
   snprintf(last_id, sizeof last_id, "%" PRIu64 "-1", boot_of(buf)); /* the alarm's id */
   first.ops->closed(first.ctx);
   const double values[] = {0.1, 0.1 + 0.2, -2.5e-7, 1e300, 42};
-  for (unsigned i = 0; i < 5; i++) events_point(ev, i, i == 4 ? "GT\"1\\x" : "GT", 1, values[i], "good", 1, 2);
-  events_point(ev, 5, "NAN", 1, NAN, "bad_payload", 3, 4);
+  for (unsigned i = 0; i < 5; i++) events_point(ev, i, 0, i == 4 ? "GT\"1\\x" : "GT", 1, values[i], "good", 1, 2);
+  events_point(ev, 5, 0, "NAN", 1, NAN, "bad_payload", 3, 4);
   struct sub s = subscribe(ev, last_id);
   drain(s, buf, sizeof buf);
   assert_int_equal(count(buf, "event: point\n"), 6);
