@@ -200,7 +200,7 @@ static void test_points_throttled(void **state)
   assert_int_equal(count(buf, "event: point\n"), 1);
   assert_non_null(strstr(buf, "\"value\":12,\"quality\":\"good\",\"ts_ms\":3,\"received_ms\":103"));
   /* Another configuration puts another point at index 0: its first value goes out at once, under
-   * its own name; within a configuration the name is not read again. */
+   * its own name, and its next one is held. */
   events_point(ev, 0, 1, "GT201", 1, 20, "good", 5, 105);
   events_point(ev, 0, 1, "GT201", 1, 21, "good", 6, 106);
   drain(s, buf, sizeof buf);
