@@ -42,30 +42,42 @@ static inline void cpu_add(struct cpu *c, const char *name, double s)
   c->group[i].s += s;
 }
 
+/* One thread's CPU seconds: the scheduler's nanoseconds when the kernel keeps them (schedstat),
+ * else its clock ticks (10 ms each, too coarse for a thread that ran a tenth of a second). */
+static inline double cpu__thread_s(pid_t pid, const char *tid)
+{
+  char path[300];
+  unsigned long long ns;
+  unsigned long ut, st;
+  snprintf(path, sizeof path, "/proc/%d/task/%s/schedstat", (int)pid, tid);
+  FILE *f = fopen(path, "r");
+  int ok = f && fscanf(f, "%llu", &ns) == 1;
+  if (f) fclose(f);
+  if (ok) return (double)ns / 1e9;
+  snprintf(path, sizeof path, "/proc/%d/task/%s/stat", (int)pid, tid);
+  char line[1024], *close_paren = NULL;
+  if ((f = fopen(path, "r")) && fgets(line, sizeof line, f)) close_paren = strrchr(line, ')');
+  if (f) fclose(f);
+  ok = close_paren && sscanf(close_paren + 2, "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %lu %lu", &ut, &st) == 2;
+  return ok ? (double)(ut + st) / (double)sysconf(_SC_CLK_TCK) : 0;
+}
+
 static inline void cpu_read(pid_t pid, struct cpu *c)
 {
-  char path[64];
+  char path[300], name[16]; /* a thread name is at most 15 bytes */
   *c = (struct cpu){0};
   snprintf(path, sizeof path, "/proc/%d/task", (int)pid);
   DIR *dir = opendir(path);
   struct dirent *e;
-  double tick = (double)sysconf(_SC_CLK_TCK);
   while (dir && (e = readdir(dir))) {
     if (e->d_name[0] == '.') continue;
-    char stat[300], line[1024];
-    snprintf(stat, sizeof stat, "/proc/%d/task/%s/stat", (int)pid, e->d_name);
-    FILE *f = fopen(stat, "r");
-    if (!f) continue;
-    if (fgets(line, sizeof line, f)) {
-      char *close_paren = strrchr(line, ')'), *open_paren = strchr(line, '(');
-      unsigned long ut = 0, st = 0;
-      if (open_paren && close_paren &&
-          sscanf(close_paren + 2, "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %lu %lu", &ut, &st) == 2) {
-        *close_paren = 0;
-        cpu_add(c, open_paren + 1, (double)(ut + st) / tick);
-      }
-    }
-    fclose(f);
+    snprintf(path, sizeof path, "/proc/%d/task/%s/comm", (int)pid, e->d_name);
+    FILE *f = fopen(path, "r");
+    int named = f && fgets(name, sizeof name, f);
+    if (f) fclose(f);
+    if (!named) continue;
+    name[strcspn(name, "\n")] = 0;
+    cpu_add(c, name, cpu__thread_s(pid, e->d_name));
   }
   if (dir) closedir(dir);
 }
