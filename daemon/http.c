@@ -956,7 +956,7 @@ static int http__dispatch(struct lws *wsi, struct http_server *s, struct http_co
   struct http_response resp = {.status = 200};
   c->deferred_wsi = wsi;
   c->is_static = http__decide(s, &req, &resp, allow, sizeof allow);
-  if (c->deferred) return 0;
+  if (c->deferred || c->headers_pending) return 0; /* waiting, or answered through the deferral already */
   if (resp.stream) {
     free(resp.body);
     free(resp.set_cookie);

@@ -74,8 +74,9 @@ struct http_response {
 /* Deferred answers: a handler that must wait (work on another thread) calls http_defer and
  * leaves resp untouched; the server answers when http_deferred_answer is called, on the loop
  * thread, with the response (its body and set_cookie taken). If the connection closed
- * meanwhile, the answer is dropped. http_defer returns NULL when the request has no connection
- * (http_handle); the handler must then answer at once. */
+ * meanwhile, the answer is dropped. The handler may also answer through the deferral before it
+ * returns (its work could not start). http_defer returns NULL when the request has no
+ * connection (http_handle); the handler must then answer at once. */
 struct http_deferred;
 struct http_deferred *http_defer(const struct http_request *req);
 void http_deferred_answer(struct http_deferred *d, struct http_response *resp);
