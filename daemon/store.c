@@ -90,6 +90,15 @@ struct store {
   sqlite3 *cdb;                    /* checkpointer thread */
   const char *writer_name;
   struct store *history;           /* the history database's own store (store_open), or NULL */
+  /* Read lane (store_submit_read): its own thread and read-only connection, both started by the
+   * first read submitted. */
+  pthread_t reader;
+  pthread_cond_t read_wake;        /* reader: reads queued or quit */
+  struct store_job_list reads;     /* guarded by lock */
+  unsigned n_reads;                /* guarded by lock: queued + running */
+  bool reading;                    /* guarded by lock: the reader runs a job */
+  bool reader_running, reader_quit; /* reader_quit guarded by lock */
+  struct store_conn bconn;         /* reader thread (loop thread before start / after join) */
 };
 
 static int64_t store__now_ms(void)
@@ -597,6 +606,93 @@ int store_submit_urgent(struct store *s, store_work_fn work, store_done_fn done,
 
 struct store_conn *store_reader(struct store *s) { return &s->rconn; }
 
+/* ---- read lane ----------------------------------------------------------------------------- */
+
+static void *store__reader_main(void *p)
+{
+  struct store *s = p;
+  pthread_setname_np(pthread_self(), "dg-reader");
+  pthread_mutex_lock(&s->lock);
+  for (;;) {
+    while (!s->reads.head && !s->reader_quit) pthread_cond_wait(&s->read_wake, &s->lock);
+    if (!s->reads.head) break;
+    struct store_job *j = store__list_pop(&s->reads);
+    s->reading = true;
+    pthread_mutex_unlock(&s->lock);
+    j->rc = j->work(&s->bconn, j->arg);
+    store_read_end(&s->bconn); /* a read left open would hold the WAL's checkpoint back */
+    sqlite3_db_release_memory(s->bconn.db); /* reads are rare: their pages are not kept */
+    pthread_mutex_lock(&s->lock);
+    s->reading = false;
+    s->n_reads--;
+    store__finish(s, &j, 1);
+  }
+  pthread_mutex_unlock(&s->lock);
+  return NULL;
+}
+
+/* Loop thread, at the first read: the connection (the reader's files, the history attached
+ * as on the loop's reader) and the thread. */
+static int store__start_reader(struct store *s)
+{
+  const char *path = sqlite3_db_filename(s->rconn.db, "main");
+  const char *hpath = sqlite3_db_filename(s->rconn.db, "history");
+  int rc = sqlite3_open_v2(path, &s->bconn.db, SQLITE_OPEN_READONLY | SQLITE_OPEN_NOMUTEX, NULL);
+  if (rc == SQLITE_OK && hpath && *hpath) rc = store_history_attach(s->bconn.db, hpath);
+  if (rc != SQLITE_OK) {
+    DG_LOG_RL(DG_LOG_ERR, "store", "read lane: %s", s->bconn.db ? sqlite3_errmsg(s->bconn.db) : sqlite3_errstr(rc));
+    store__conn_close(&s->bconn);
+    return -EIO;
+  }
+  sqlite3_extended_result_codes(s->bconn.db, 1);
+  sqlite3_busy_timeout(s->bconn.db, STORE_BUSY_TIMEOUT_MS);
+  if ((rc = pthread_cond_init(&s->read_wake, NULL))) {
+    store__conn_close(&s->bconn);
+    return -rc;
+  }
+  if ((rc = pthread_create(&s->reader, NULL, store__reader_main, s))) {
+    pthread_cond_destroy(&s->read_wake);
+    store__conn_close(&s->bconn);
+    return -rc;
+  }
+  s->reader_running = true;
+  return 0;
+}
+
+static void store__stop_reader(struct store *s)
+{
+  if (!s->reader_running) return;
+  pthread_mutex_lock(&s->lock);
+  s->reader_quit = true;
+  pthread_cond_signal(&s->read_wake);
+  pthread_mutex_unlock(&s->lock);
+  pthread_join(s->reader, NULL);
+  pthread_cond_destroy(&s->read_wake);
+  store__conn_close(&s->bconn);
+  s->reader_running = false;
+}
+
+int store_submit_read(struct store *s, store_work_fn work, store_done_fn done, void *arg)
+{
+  if (!s || !work) return -EINVAL;
+  int rc = s->reader_running ? 0 : store__start_reader(s);
+  if (rc) return rc;
+  struct store_job *j = calloc(1, sizeof *j);
+  if (!j) return -ENOMEM;
+  *j = (struct store_job){.work = work, .done = done, .arg = arg};
+  pthread_mutex_lock(&s->lock);
+  rc = s->closing ? -ESHUTDOWN : s->n_reads >= STORE_READS_MAX ? -EBUSY : 0;
+  if (!rc) {
+    store__list_append(&s->reads, j);
+    s->n_reads++;
+    s->inflight++;
+    pthread_cond_signal(&s->read_wake);
+  }
+  pthread_mutex_unlock(&s->lock);
+  if (rc) free(j);
+  return rc;
+}
+
 void store_bind_text(sqlite3_stmt *st, int i, const char *s)
 {
   if (s) sqlite3_bind_text(st, i, s, -1, SQLITE_STATIC);
@@ -620,7 +716,8 @@ int store_wait_idle(struct store *s)
 {
   if (s->history) store_wait_idle(s->history);
   pthread_mutex_lock(&s->lock);
-  while (s->queue.head || s->urgent.head || s->busy) pthread_cond_wait(&s->idle, &s->lock);
+  while (s->queue.head || s->urgent.head || s->busy || s->reads.head || s->reading)
+    pthread_cond_wait(&s->idle, &s->lock);
   pthread_mutex_unlock(&s->lock);
   store__deliver(s);
   return 0;
@@ -736,6 +833,7 @@ void store_close(struct store *s)
   s->closing = true;
   pthread_mutex_unlock(&s->lock);
   store_wait_idle(s); /* done callbacks may still read through the reader */
+  store__stop_reader(s);
   store__conn_close(&s->rconn); /* it has the history attached: closed before the history's checkpoint */
   store_close(s->history); /* its done callbacks count into this store's health */
   s->history = NULL;

@@ -12,7 +12,8 @@
  * transaction), the jobs that had succeeded run again, each in its own transaction: `work` must
  * give the same result when run again after a rollback.
  *
- * The loop thread also has one read-only connection (store_reader) for API queries.
+ * The loop thread also has one read-only connection (store_reader) for API queries; reads too
+ * long for the loop go to the read lane (store_submit_read), which has its own thread and one.
  * Schema: `schema_version` table and the forward migrations in store_schema.c. */
 #ifndef DG_STORE_H
 #define DG_STORE_H
@@ -25,7 +26,7 @@
 struct store;
 struct store_conn; /* a connection plus its prepared-statement cache */
 
-typedef int (*store_work_fn)(struct store_conn *c, void *arg);   /* writer thread; SQLITE_OK or error */
+typedef int (*store_work_fn)(struct store_conn *c, void *arg);   /* writer (or reader) thread; SQLITE_OK or error */
 typedef void (*store_done_fn)(void *arg, int rc);                /* loop thread */
 
 /* A database's schema: migrations[i] brings it from version i to i+1. */
@@ -89,6 +90,16 @@ int store_step_done(sqlite3_stmt *st);
 
 /* Loop thread's read-only connection (WAL readers never block the writer). */
 struct store_conn *store_reader(struct store *s);
+
+/* Reads too long for the loop (a week of a point's history): `work` runs on the store's reader
+ * thread with its own read-only connection (the history attached, as on store_reader), one
+ * read at a time in the order submitted; `done` runs on the loop thread. The connection is the
+ * reader thread's; a read transaction the work leaves open is ended after it. The thread and
+ * connection start with the first read. Loop thread; 0, -EBUSY with STORE_READS_MAX reads
+ * waiting or running, -ESHUTDOWN once the store is closing, or negative. store_wait_idle and
+ * store_close wait for the reads submitted. */
+#define STORE_READS_MAX 16
+int store_submit_read(struct store *s, store_work_fn work, store_done_fn done, void *arg);
 
 /* Loop thread. Blocks until every job submitted so far has committed, then runs their `done`
  * callbacks before returning. For shutdown and tests. */

@@ -258,12 +258,15 @@ static int gate_work(struct store_conn *c, void *arg)
   return SQLITE_OK;
 }
 
-static void gate_close(struct store *s, struct gate *g)
+typedef int (*submit_fn)(struct store *s, store_work_fn work, store_done_fn done, void *arg);
+
+/* Holds the thread that runs `lane`'s jobs (the writer, or the reader) until gate_open. */
+static void gate_close_on(struct store *s, struct gate *g, submit_fn lane)
 {
   pthread_mutex_init(&g->lock, NULL);
   pthread_cond_init(&g->cond, NULL);
   g->entered = g->released = 0;
-  assert_int_equal(store_submit(s, gate_work, NULL, g), 0);
+  assert_int_equal(lane(s, gate_work, NULL, g), 0);
   struct timespec dl;
   clock_gettime(CLOCK_REALTIME, &dl);
   dl.tv_sec += 10;
@@ -274,6 +277,8 @@ static void gate_close(struct store *s, struct gate *g)
   pthread_mutex_unlock(&g->lock);
   assert_true(entered);
 }
+
+static void gate_close(struct store *s, struct gate *g) { gate_close_on(s, g, store_submit); }
 
 static void gate_open(struct gate *g)
 {
@@ -941,6 +946,74 @@ static void test_reader_sees_commits(void **state)
   close_store(f, s);
 }
 
+/* A read on the read lane: where it ran, what it saw, when its done came. */
+struct lane_read {
+  int seq, *order, *n_order;
+  pthread_t thread, done_thread;
+  int64_t count;
+  int history_rc, done_rc;
+};
+
+static int lane_read_work(struct store_conn *c, void *arg)
+{
+  struct lane_read *r = arg;
+  r->thread = pthread_self();
+  sqlite3_stmt *st = store_stmt(c, SQL_COUNT_SAMPLE);
+  if (!st) return SQLITE_ERROR;
+  sqlite3_bind_int(st, 1, 8);
+  r->count = sqlite3_step(st) == SQLITE_ROW ? sqlite3_column_int64(st, 0) : -1;
+  sqlite3_reset(st);
+  st = store_stmt(c, "SELECT count(*) FROM history.sample_moves");
+  r->history_rc = st ? sqlite3_step(st) : SQLITE_ERROR;
+  if (st) sqlite3_reset(st);
+  return SQLITE_OK;
+}
+
+static void lane_read_done(void *arg, int rc)
+{
+  struct lane_read *r = arg;
+  r->done_thread = pthread_self();
+  r->done_rc = rc;
+  r->order[(*r->n_order)++] = r->seq;
+}
+
+/* Reads on the read lane run on their own thread and connection, in order, while the writer
+ * commits and the loop runs; at most STORE_READS_MAX wait or run. */
+static void test_read_lane(void **state)
+{
+  struct plant *f = *state;
+  struct store *s = open_store(f);
+  struct ctx c = {0};
+  struct gate g;
+  gate_close_on(s, &g, store_submit_read); /* the reader holds its first read */
+  submit(s, &c, 8, JOB_INSERT);
+  for (int64_t deadline = now_ms() + 10000; c.n_done < 1 && now_ms() < deadline; nap_ms(1))
+    uv_run(&f->loop, UV_RUN_NOWAIT);
+  assert_int_equal(c.n_done, 1); /* committed and done on the loop while the read is held */
+  assert_int_equal(count_reader(s, 8), 1);
+
+  enum { N = STORE_READS_MAX - 1 };
+  struct lane_read r[N + 1];
+  int order[N + 1], n_order = 0;
+  for (int i = 0; i <= N; i++) r[i] = (struct lane_read){.seq = i, .order = order, .n_order = &n_order};
+  for (int i = 0; i < N; i++) assert_int_equal(store_submit_read(s, lane_read_work, lane_read_done, &r[i]), 0);
+  assert_int_equal(store_submit_read(s, lane_read_work, lane_read_done, &r[N]), -EBUSY);
+  assert_int_equal(n_order, 0);
+  gate_open(&g);
+  store_wait_idle(s);
+  gate_destroy(&g);
+  assert_int_equal(n_order, N);
+  for (int i = 0; i < N; i++) {
+    assert_int_equal(order[i], i);
+    assert_false(pthread_equal(r[i].thread, pthread_self()));
+    assert_true(pthread_equal(r[i].done_thread, pthread_self()));
+    assert_int_equal(r[i].done_rc, SQLITE_OK);
+    assert_int_equal(r[i].count, 1);
+    assert_int_equal(r[i].history_rc, SQLITE_ROW); /* the history is attached, as on the loop's reader */
+  }
+  close_store(f, s);
+}
+
 static void test_stmt_cache(void **state)
 {
   struct plant *f = *state;
@@ -1037,6 +1110,7 @@ int main(void)
     cmocka_unit_test_setup_teardown(test_close_finishes_queue_then_refuses, setup, teardown),
     cmocka_unit_test_setup_teardown(test_commit_survives_kill, setup, teardown),
     cmocka_unit_test_setup_teardown(test_reader_sees_commits, setup, teardown),
+    cmocka_unit_test_setup_teardown(test_read_lane, setup, teardown),
     cmocka_unit_test_setup_teardown(test_stmt_cache, setup, teardown),
     cmocka_unit_test_setup_teardown(test_heartbeat_advances, setup, teardown),
   };
