@@ -92,29 +92,83 @@ static cJSON *history_api__point(const struct engine *e, const struct dg_point *
   return o;
 }
 
-/* The newest `limit` samples of the window, the log's too, oldest first; NULL on a database
- * error. */
-static cJSON *history_api__samples(struct store_conn *c, const char *point, int64_t since, int64_t until, int limit,
-                                   int *truncated)
+/* A request's read: the window's newest `limit` samples, the log's too, oldest first. */
+struct history_api__read {
+  struct api_ctx *ctx;
+  struct http_deferred *d; /* NULL: read and answered on the loop (no connection to wait on) */
+  char point[128];
+  int64_t since, until;
+  int limit;
+  struct history_sample *s;
+  size_t n;
+};
+
+static int history_api__read_work(struct store_conn *c, void *arg)
 {
-  struct history_sample *s = NULL;
-  size_t n = 0;
-  if (history_read(c, point, since, until, (size_t)limit, 1, &s, &n)) return NULL;
+  struct history_api__read *r = arg;
+  return history_read(c, r->point, r->since, r->until, (size_t)r->limit, 1, &r->s, &r->n) ? SQLITE_ERROR : SQLITE_OK;
+}
+
+static cJSON *history_api__samples(const struct history_api__read *r)
+{
   cJSON *arr = cJSON_CreateArray();
-  for (size_t i = 0; i < n; i++) {
+  for (size_t i = 0; i < r->n; i++) {
     cJSON *o = cJSON_CreateObject();
-    cJSON_AddNumberToObject(o, "ts_ms", (double)s[i].ts_ms);
-    if (s[i].quality == DG_Q_GOOD) cJSON_AddNumberToObject(o, "value", s[i].value);
+    cJSON_AddNumberToObject(o, "ts_ms", (double)r->s[i].ts_ms);
+    if (r->s[i].quality == DG_Q_GOOD) cJSON_AddNumberToObject(o, "value", r->s[i].value);
     else cJSON_AddNullToObject(o, "value");
-    cJSON_AddStringToObject(o, "quality", dg_quality_name((enum dg_quality)s[i].quality));
+    cJSON_AddStringToObject(o, "quality", dg_quality_name((enum dg_quality)r->s[i].quality));
     cJSON_AddItemToArray(arr, o);
   }
-  free(s);
-  *truncated = n == (size_t)limit;
   return arr;
 }
 
-/* GET /api/v1/points/{id}/history */
+/* The answer to a read that returned rc. The point is looked up again: a reload may have
+ * removed it meanwhile. */
+static void history_api__answer(const struct history_api__read *r, int rc, struct http_response *resp)
+{
+  if (rc == -EBUSY || rc == -ESHUTDOWN) {
+    api_error(resp, 503, "history: %s, try again", rc == -EBUSY ? "too many reads waiting" : "shutting down");
+    return;
+  }
+  if (rc) {
+    api_error(resp, 500, "database error");
+    return;
+  }
+  const struct dg_point *p = dg_config_point(r->ctx->engine->cfg, r->point);
+  if (!p) {
+    api_error(resp, 404, "no such point: %s", r->point);
+    return;
+  }
+  cJSON *o = cJSON_CreateObject();
+  cJSON_AddItemToObject(o, "point", history_api__point(r->ctx->engine, p));
+  cJSON_AddNumberToObject(o, "since", (double)r->since);
+  cJSON_AddNumberToObject(o, "until", (double)r->until);
+  cJSON_AddBoolToObject(o, "truncated", r->n == (size_t)r->limit);
+  cJSON_AddItemToObject(o, "samples", history_api__samples(r));
+  cJSON_AddItemToObject(o, "rules", history_api__rules(r->ctx->engine, p));
+  api_reply(resp, 200, o);
+}
+
+static void history_api__free(struct history_api__read *r)
+{
+  free(r->s);
+  free(r);
+}
+
+/* Answers a deferred request and frees its read. */
+static void history_api__finish(struct history_api__read *r, int rc)
+{
+  struct http_response resp = {.status = 200};
+  history_api__answer(r, rc, &resp);
+  http_deferred_answer(r->d, &resp);
+  history_api__free(r);
+}
+
+static void history_api__read_done(void *arg, int rc) { history_api__finish(arg, rc == SQLITE_OK ? 0 : -EIO); }
+
+/* GET /api/v1/points/{id}/history. A week of a point's history can take tens of milliseconds
+ * to read: the read goes to the store's read lane, off the loop, and the answer follows. */
 static void history_api__get(void *ud, const struct http_request *req, struct http_response *resp)
 {
   struct api_ctx *ctx = ud;
@@ -124,13 +178,12 @@ static void history_api__get(void *ud, const struct http_request *req, struct ht
     api_error(resp, 404, "not found: GET /api/v1/points/{id}/history");
     return;
   }
-  const struct dg_point *p = dg_config_point(ctx->engine->cfg, id);
-  if (!p) {
+  if (!dg_config_point(ctx->engine->cfg, id)) {
     api_error(resp, 404, "no such point: %s", id);
     return;
   }
   int64_t until = dg_wall_ms(), since;
-  int limit = HISTORY_API_LIMIT, truncated = 0;
+  int limit = HISTORY_API_LIMIT;
   if (api_query_ms(req, "until", 0, &until, resp) < 0) return;
   since = until - HISTORY_API_WINDOW_MS;
   if (api_query_ms(req, "since", 0, &since, resp) < 0 || history_api__limit(req, &limit, resp) < 0) return;
@@ -138,19 +191,20 @@ static void history_api__get(void *ud, const struct http_request *req, struct ht
     api_error(resp, 400, "since: after until");
     return;
   }
-  cJSON *samples = history_api__samples(store_reader(ctx->store), p->id, since, until, limit, &truncated);
-  if (!samples) {
-    api_error(resp, 500, "database error");
+  struct history_api__read *r = calloc(1, sizeof *r);
+  if (!r) {
+    api_error(resp, 500, "out of memory");
     return;
   }
-  cJSON *o = cJSON_CreateObject();
-  cJSON_AddItemToObject(o, "point", history_api__point(ctx->engine, p));
-  cJSON_AddNumberToObject(o, "since", (double)since);
-  cJSON_AddNumberToObject(o, "until", (double)until);
-  cJSON_AddBoolToObject(o, "truncated", truncated);
-  cJSON_AddItemToObject(o, "samples", samples);
-  cJSON_AddItemToObject(o, "rules", history_api__rules(ctx->engine, p));
-  api_reply(resp, 200, o);
+  *r = (struct history_api__read){.ctx = ctx, .since = since, .until = until, .limit = limit};
+  snprintf(r->point, sizeof r->point, "%s", id);
+  if (!(r->d = http_defer(req))) { /* no connection to wait on: read here */
+    history_api__answer(r, history_api__read_work(store_reader(ctx->store), r) == SQLITE_OK ? 0 : -EIO, resp);
+    history_api__free(r);
+    return;
+  }
+  int rc = store_submit_read(ctx->store, history_api__read_work, history_api__read_done, r);
+  if (rc) history_api__finish(r, rc);
 }
 
 static const struct api_route history_api__routes[] = {
