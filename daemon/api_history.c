@@ -92,35 +92,42 @@ static cJSON *history_api__point(const struct engine *e, const struct dg_point *
   return o;
 }
 
-/* A request's read: the window's newest `limit` samples, the log's too, oldest first. */
+/* A request's read: the window's newest `limit` samples, the log's too, oldest first, as JSON
+ * text (10 000 samples take tens of milliseconds to write: done with the read, off the loop). */
 struct history_api__read {
   struct api_ctx *ctx;
   struct http_deferred *d; /* NULL: read and answered on the loop (no connection to wait on) */
   char point[128];
   int64_t since, until;
   int limit;
-  struct history_sample *s;
   size_t n;
+  char *samples; /* cJSON_PrintUnformatted's */
 };
+
+static char *history_api__samples(const struct history_sample *s, size_t n)
+{
+  cJSON *arr = cJSON_CreateArray();
+  for (size_t i = 0; i < n; i++) {
+    cJSON *o = cJSON_CreateObject();
+    cJSON_AddNumberToObject(o, "ts_ms", (double)s[i].ts_ms);
+    if (s[i].quality == DG_Q_GOOD) cJSON_AddNumberToObject(o, "value", s[i].value);
+    else cJSON_AddNullToObject(o, "value");
+    cJSON_AddStringToObject(o, "quality", dg_quality_name((enum dg_quality)s[i].quality));
+    cJSON_AddItemToArray(arr, o);
+  }
+  char *text = cJSON_PrintUnformatted(arr);
+  cJSON_Delete(arr);
+  return text;
+}
 
 static int history_api__read_work(struct store_conn *c, void *arg)
 {
   struct history_api__read *r = arg;
-  return history_read(c, r->point, r->since, r->until, (size_t)r->limit, 1, &r->s, &r->n) ? SQLITE_ERROR : SQLITE_OK;
-}
-
-static cJSON *history_api__samples(const struct history_api__read *r)
-{
-  cJSON *arr = cJSON_CreateArray();
-  for (size_t i = 0; i < r->n; i++) {
-    cJSON *o = cJSON_CreateObject();
-    cJSON_AddNumberToObject(o, "ts_ms", (double)r->s[i].ts_ms);
-    if (r->s[i].quality == DG_Q_GOOD) cJSON_AddNumberToObject(o, "value", r->s[i].value);
-    else cJSON_AddNullToObject(o, "value");
-    cJSON_AddStringToObject(o, "quality", dg_quality_name((enum dg_quality)r->s[i].quality));
-    cJSON_AddItemToArray(arr, o);
-  }
-  return arr;
+  struct history_sample *s = NULL;
+  if (history_read(c, r->point, r->since, r->until, (size_t)r->limit, 1, &s, &r->n)) return SQLITE_ERROR;
+  r->samples = history_api__samples(s, r->n);
+  free(s);
+  return r->samples ? SQLITE_OK : SQLITE_NOMEM;
 }
 
 /* The answer to a read that returned rc. The point is looked up again: a reload may have
@@ -132,7 +139,7 @@ static void history_api__answer(const struct history_api__read *r, int rc, struc
     return;
   }
   if (rc) {
-    api_error(resp, 500, "database error");
+    api_error(resp, 500, rc == -ENOMEM ? "out of memory" : "database error");
     return;
   }
   const struct dg_point *p = dg_config_point(r->ctx->engine->cfg, r->point);
@@ -145,14 +152,14 @@ static void history_api__answer(const struct history_api__read *r, int rc, struc
   cJSON_AddNumberToObject(o, "since", (double)r->since);
   cJSON_AddNumberToObject(o, "until", (double)r->until);
   cJSON_AddBoolToObject(o, "truncated", r->n == (size_t)r->limit);
-  cJSON_AddItemToObject(o, "samples", history_api__samples(r));
+  cJSON_AddItemToObject(o, "samples", cJSON_CreateRaw(r->samples));
   cJSON_AddItemToObject(o, "rules", history_api__rules(r->ctx->engine, p));
   api_reply(resp, 200, o);
 }
 
 static void history_api__free(struct history_api__read *r)
 {
-  free(r->s);
+  cJSON_free(r->samples);
   free(r);
 }
 
@@ -165,7 +172,7 @@ static void history_api__finish(struct history_api__read *r, int rc)
   history_api__free(r);
 }
 
-static void history_api__read_done(void *arg, int rc) { history_api__finish(arg, rc == SQLITE_OK ? 0 : -EIO); }
+static void history_api__read_done(void *arg, int rc) { history_api__finish(arg, rc == -ENOMEM ? rc : rc ? -EIO : 0); }
 
 /* GET /api/v1/points/{id}/history. A week of a point's history can take tens of milliseconds
  * to read: the read goes to the store's read lane, off the loop, and the answer follows. */
@@ -199,7 +206,8 @@ static void history_api__get(void *ud, const struct http_request *req, struct ht
   *r = (struct history_api__read){.ctx = ctx, .since = since, .until = until, .limit = limit};
   snprintf(r->point, sizeof r->point, "%s", id);
   if (!(r->d = http_defer(req))) { /* no connection to wait on: read here */
-    history_api__answer(r, history_api__read_work(store_reader(ctx->store), r) == SQLITE_OK ? 0 : -EIO, resp);
+    int rc = history_api__read_work(store_reader(ctx->store), r);
+    history_api__answer(r, rc == SQLITE_NOMEM ? -ENOMEM : rc ? -EIO : 0, resp);
     history_api__free(r);
     return;
   }

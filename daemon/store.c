@@ -619,7 +619,7 @@ static void *store__reader_main(void *p)
     struct store_job *j = store__list_pop(&s->reads);
     s->reading = true;
     pthread_mutex_unlock(&s->lock);
-    j->rc = j->work(&s->bconn, j->arg);
+    j->rc = store__errno(j->work(&s->bconn, j->arg));
     store_read_end(&s->bconn); /* a read left open would hold the WAL's checkpoint back */
     sqlite3_db_release_memory(s->bconn.db); /* reads are rare: their pages are not kept */
     pthread_mutex_lock(&s->lock);

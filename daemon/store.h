@@ -93,11 +93,11 @@ struct store_conn *store_reader(struct store *s);
 
 /* Reads too long for the loop (a week of a point's history): `work` runs on the store's reader
  * thread with its own read-only connection (the history attached, as on store_reader), one
- * read at a time in the order submitted; `done` runs on the loop thread. The connection is the
- * reader thread's; a read transaction the work leaves open is ended after it. The thread and
- * connection start with the first read. Loop thread; 0, -EBUSY with STORE_READS_MAX reads
- * waiting or running, -ESHUTDOWN once the store is closing, or negative. store_wait_idle and
- * store_close wait for the reads submitted. */
+ * read at a time in the order submitted; `done` runs on the loop thread with 0 or the work's
+ * error as a negative errno. The connection is the reader thread's; a read transaction the
+ * work leaves open is ended after it. The thread and connection start with the first read.
+ * Loop thread; 0, -EBUSY with STORE_READS_MAX reads waiting or running, -ESHUTDOWN once the
+ * store is closing, or negative. store_wait_idle and store_close wait for the reads submitted. */
 #define STORE_READS_MAX 16
 int store_submit_read(struct store *s, store_work_fn work, store_done_fn done, void *arg);
 
