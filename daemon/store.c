@@ -50,6 +50,7 @@ struct store_job {
   int rc;
   bool failed; /* its work failed inside a group: not run again */
   bool relaxed; /* commits with synchronous=NORMAL (store_submit_relaxed) */
+  bool read;    /* the read lane's (store_submit_read): no commit, not counted in the health */
   struct store_job *next;
 };
 
@@ -549,7 +550,7 @@ static void store__deliver(struct store *s)
       if (!s->ready.head) return;
     }
     struct store_job *j = store__list_pop(&s->ready);
-    store__account(s, j->rc);
+    if (!j->read) store__account(s, j->rc);
     if (j->done) j->done(j->arg, j->rc);
     free(j);
   }
@@ -679,7 +680,7 @@ int store_submit_read(struct store *s, store_work_fn work, store_done_fn done, v
   if (rc) return rc;
   struct store_job *j = calloc(1, sizeof *j);
   if (!j) return -ENOMEM;
-  *j = (struct store_job){.work = work, .done = done, .arg = arg};
+  *j = (struct store_job){.work = work, .done = done, .arg = arg, .read = true};
   pthread_mutex_lock(&s->lock);
   rc = s->closing ? -ESHUTDOWN : s->n_reads >= STORE_READS_MAX ? -EBUSY : 0;
   if (!rc) {

@@ -996,6 +996,7 @@ static void test_read_lane(void **state)
   struct lane_read r[N + 1];
   int order[N + 1], n_order = 0;
   for (int i = 0; i <= N; i++) r[i] = (struct lane_read){.seq = i, .order = order, .n_order = &n_order};
+  uint64_t commits = store_health(s)->commits;
   for (int i = 0; i < N; i++) assert_int_equal(store_submit_read(s, lane_read_work, lane_read_done, &r[i]), 0);
   assert_int_equal(store_submit_read(s, lane_read_work, lane_read_done, &r[N]), -EBUSY);
   assert_int_equal(n_order, 0);
@@ -1003,6 +1004,7 @@ static void test_read_lane(void **state)
   store_wait_idle(s);
   gate_destroy(&g);
   assert_int_equal(n_order, N);
+  assert_int_equal(store_health(s)->commits, commits); /* reads are not commits */
   for (int i = 0; i < N; i++) {
     assert_int_equal(order[i], i);
     assert_false(pthread_equal(r[i].thread, pthread_self()));
