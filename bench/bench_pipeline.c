@@ -11,7 +11,7 @@
  * every transition to be committed, every webhook delivered and the pass's history moved, then
  * prints, each against its target: the rate ratio, dualguard's own CPU per message (all threads
  * but paho's receive thread, in the scheduler's nanoseconds from /proc; judged with the idle
- * daemon's CPU over the same time taken out, as read in the last IDLE_CPU_MS before the pass),
+ * daemon's CPU over the same time taken out, as read over IDLE_CPU_MS once it has settled),
  * peak RSS and the RSS idle before the pass (IDLE_SETTLE_MS after the probes that show every
  * topic subscribed), transitions and webhooks.
  * QoS 0 then QoS 1, each on a fresh database whose history already holds 300 rows of every
@@ -37,7 +37,7 @@
 /* Idle: the first round of moves after a start (one slice per 1 s flush) is over and the
  * writers have had nothing to do for long enough to give their caches back. */
 #define IDLE_SETTLE_MS ((HISTORY_LOG_SLICES + 2) * 1000 + STORE_IDLE_RELEASE_MS + 1000)
-/* The idle daemon's CPU is read over the last IDLE_CPU_MS of that settling (its timers: the
+/* The idle daemon's CPU is read over IDLE_CPU_MS after that settling (its timers: the
  * inspection tasks' pass, the risk and stale sweeps, the checkpointers' rounds). */
 #define IDLE_CPU_MS 20000
 
@@ -241,14 +241,14 @@ static int run_qos(const char *bin, uint16_t mqtt_port, uint16_t sink_port, int 
   }
   sleep_ms(1500); /* the probes' history and hazards settle */
   long started_rss = rss_kb(d.pid, "VmRSS:");
-  sleep_ms(IDLE_SETTLE_MS - IDLE_CPU_MS);
+  sleep_ms(IDLE_SETTLE_MS);
+  long idle_rss = rss_kb(d.pid, "VmRSS:");
   struct cpu i0, i1;
   cpu_read(d.pid, &i0);
   double t_idle = now_s();
   sleep_ms(IDLE_CPU_MS);
   cpu_read(d.pid, &i1);
   double idle_rate = (cpu_own(&i1) - cpu_own(&i0)) / (now_s() - t_idle);
-  long idle_rss = rss_kb(d.pid, "VmRSS:");
   uint64_t act, clr;
   expected_transitions(value, &act, &clr);
   status_read(&d, &s0);
