@@ -11,7 +11,7 @@ import sys
 import threading
 import time
 
-from dgtest import run_tests, start_daemon, wait_until
+from dgtest import run_tests, start_daemon
 
 CONFIG = """
 site: { code: "410700-0011", name: 测试化工 }
@@ -107,7 +107,7 @@ def test_month_of_history_read_off_the_loop(workdir, cleanup):
     # Read on the loop, the history's headers would go out before the loop even read the others.
     answered_first = [out[f"whoami{i}"][3] < out["history"][2] for i in range(3)]
     assert all(answered_first), (answered_first, alone_s)
-    # Many at once: reads beyond the lane's queue are refused with 503, none is lost.
+    # Many at once: reads beyond the lane's queue are refused with 503, the others answered whole.
     threads = [threading.Thread(target=timed_get, args=(daemon, path, token, out, f"many{i}")) for i in range(20)]
     for t in threads:
         t.start()
