@@ -101,8 +101,8 @@ struct store_conn *store_reader(struct store *s);
 #define STORE_READS_MAX 16
 int store_submit_read(struct store *s, store_work_fn work, store_done_fn done, void *arg);
 
-/* Loop thread. Blocks until every job submitted so far has committed, then runs their `done`
- * callbacks before returning. For shutdown and tests. */
+/* Loop thread. Blocks until every job submitted so far has committed and every read has run,
+ * then runs their `done` callbacks before returning. For shutdown, reloads and tests. */
 int store_wait_idle(struct store *s);
 
 /* A writer that has had no job for this long gives its connection's page cache and the
