@@ -56,7 +56,8 @@ def test_governance_and_commitment_pages(workdir, cleanup):
     wait_until(lambda: text("#gov-rows tr") and "液氨罐根阀泄漏" in text("#gov-rows"), 15, "the governance rows")
     row = text("#gov-rows tr")
     assert "评估报告书" in row and "治理方案" in row and "专家论证" in row and "停产停业" in row, row
-    assert "孙副总" in text("#gov-who"), text("#gov-who")
+    # names come with the ledger's poll; until then the page shows ids (app.js loadNames)
+    wait_until(lambda: "孙副总" in (text("#gov-who") or ""), 15, "the delegate's name")
     shot(browser, "governance", "zh", 1600, 900)
     shot(browser, "governance", "zh", 412, 915)
     browser.evaluate("location.hash = 'risk'")
