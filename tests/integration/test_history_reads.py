@@ -63,11 +63,13 @@ def fill_history(db_path, now_ms):
     return samples
 
 
-def timed_get(daemon, path, token, out, key):
+def timed_get(daemon, path, token, out, key, sent=None):
     """GET path on a connection of its own; out[key] = (status, body, when its headers came, when
-    all of it had)."""
+    all of it had). `sent` (an Event) is set once the request is on its way."""
     con = http.client.HTTPConnection("127.0.0.1", daemon.port, timeout=60)
     con.request("GET", path, headers={"Authorization": "Bearer " + token})
+    if sent:
+        sent.set()
     r = con.getresponse()
     headers_at = time.monotonic()
     body = r.read()
@@ -96,9 +98,10 @@ def test_month_of_history_read_off_the_loop(workdir, cleanup):
     assert {x["quality"] for x in got["samples"] if x["quality"] != "good"} <= {"comm_fault"}
     alone_s = out["alone"][3] - started
     # The read again, and while it runs, small requests on other connections.
-    reads = threading.Thread(target=timed_get, args=(daemon, path, token, out, "history"))
+    sent = threading.Event()
+    reads = threading.Thread(target=timed_get, args=(daemon, path, token, out, "history", sent))
     reads.start()
-    time.sleep(min(alone_s / 4, 0.05))
+    assert sent.wait(10), "the history request sent"
     for i in range(3):
         timed_get(daemon, "/api/v1/whoami", token, out, f"whoami{i}")
     reads.join(60)
