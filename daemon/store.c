@@ -432,13 +432,19 @@ static unsigned store__take(struct store *s, struct store_job **jobs, bool urgen
   return n;
 }
 
-/* Under s->lock: hands run jobs to the loop. */
-static void store__finish(struct store *s, struct store_job **jobs, unsigned n)
+/* Under s->lock: hands run jobs (writes, or one read) to the loop. */
+static void store__hand_over(struct store *s, struct store_job **jobs, unsigned n)
 {
   for (unsigned i = 0; i < n; i++) store__list_append(&s->completed, jobs[i]);
-  s->inflight -= n;
   pthread_cond_broadcast(&s->idle);
   uv_async_send(&s->async);
+}
+
+/* Under s->lock: the writer hands its run jobs to the loop. */
+static void store__finish(struct store *s, struct store_job **jobs, unsigned n)
+{
+  s->inflight -= n;
+  store__hand_over(s, jobs, n);
 }
 
 /* Writer thread, outside a transaction (SQLite refuses the pragma inside one). */
@@ -626,7 +632,7 @@ static void *store__reader_main(void *p)
     pthread_mutex_lock(&s->lock);
     s->reading = false;
     s->n_reads--;
-    store__finish(s, &j, 1);
+    store__hand_over(s, &j, 1);
   }
   pthread_mutex_unlock(&s->lock);
   return NULL;
@@ -686,7 +692,6 @@ int store_submit_read(struct store *s, store_work_fn work, store_done_fn done, v
   if (!rc) {
     store__list_append(&s->reads, j);
     s->n_reads++;
-    s->inflight++;
     pthread_cond_signal(&s->read_wake);
   }
   pthread_mutex_unlock(&s->lock);
@@ -717,8 +722,16 @@ int store_wait_idle(struct store *s)
 {
   if (s->history) store_wait_idle(s->history);
   pthread_mutex_lock(&s->lock);
-  while (s->queue.head || s->urgent.head || s->busy || s->reads.head || s->reading)
-    pthread_cond_wait(&s->idle, &s->lock);
+  while (s->queue.head || s->urgent.head || s->busy) pthread_cond_wait(&s->idle, &s->lock);
+  pthread_mutex_unlock(&s->lock);
+  store__deliver(s);
+  return 0;
+}
+
+int store_wait_reads(struct store *s)
+{
+  pthread_mutex_lock(&s->lock);
+  while (s->n_reads) pthread_cond_wait(&s->idle, &s->lock);
   pthread_mutex_unlock(&s->lock);
   store__deliver(s);
   return 0;
@@ -833,6 +846,7 @@ void store_close(struct store *s)
   pthread_mutex_lock(&s->lock);
   s->closing = true;
   pthread_mutex_unlock(&s->lock);
+  store_wait_reads(s);
   store_wait_idle(s); /* done callbacks may still read through the reader */
   store__stop_reader(s);
   store__conn_close(&s->rconn); /* it has the history attached: closed before the history's checkpoint */

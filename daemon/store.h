@@ -97,13 +97,19 @@ struct store_conn *store_reader(struct store *s);
  * error as a negative errno. The connection is the reader thread's; a read transaction the
  * work leaves open is ended after it. The thread and connection start with the first read.
  * Loop thread; 0, -EBUSY with STORE_READS_MAX reads waiting or running, -ESHUTDOWN once the
- * store is closing, or negative. store_wait_idle and store_close wait for the reads submitted. */
+ * store is closing, or negative. store_wait_reads and store_close wait for the reads submitted. */
 #define STORE_READS_MAX 16
 int store_submit_read(struct store *s, store_work_fn work, store_done_fn done, void *arg);
 
-/* Loop thread. Blocks until every job submitted so far has committed and every read has run,
- * then runs their `done` callbacks before returning. For shutdown, reloads and tests. */
+/* Loop thread. Blocks until every job submitted so far has committed, then runs the `done`
+ * callbacks of what has completed before returning. Reads are not waited for: an answer that
+ * must see every earlier write waits here without waiting behind a long read. */
 int store_wait_idle(struct store *s);
+/* Loop thread. Blocks until every read submitted so far has run, then runs the `done` callbacks
+ * of what has completed. A `done` may submit more jobs: wait for them with store_wait_idle
+ * after. Reloads wait here before freeing the configuration that reads borrow; store_close
+ * does too. */
+int store_wait_reads(struct store *s);
 
 /* A writer that has had no job for this long gives its connection's page cache and the
  * allocator's free memory back to the system (once, until its next job). */
@@ -112,7 +118,7 @@ int store_wait_idle(struct store *s);
 /* Monotonic ms of the writer thread's last sign of life (for the watchdog). */
 int64_t store_heartbeat_ms(void *store);
 
-/* Jobs queued or running. */
+/* Jobs queued or running (writes; reads are not counted). */
 unsigned store_pending(struct store *s);
 
 /* Queue depths and the commit latency histogram (cumulative: commit_buckets[i] counts the

@@ -21,6 +21,7 @@
 #include <cmocka.h>
 
 #include "plant_fixture.h"
+#include "store_gate.h"
 #include "store.h"
 #include "store_history.h"
 
@@ -241,58 +242,7 @@ static void submit_urgent(struct store *s, struct ctx *c, int id, enum job_kind 
 }
 
 /* Holds the writer inside a job until released, so the jobs queued meanwhile form one group. */
-struct gate {
-  pthread_mutex_t lock;
-  pthread_cond_t cond;
-  int entered, released;
-};
-
-static int gate_work(struct store_conn *c, void *arg)
-{
-  struct gate *g = arg;
-  pthread_mutex_lock(&g->lock);
-  g->entered = 1;
-  pthread_cond_broadcast(&g->cond);
-  while (!g->released) pthread_cond_wait(&g->cond, &g->lock);
-  pthread_mutex_unlock(&g->lock);
-  return SQLITE_OK;
-}
-
-typedef int (*submit_fn)(struct store *s, store_work_fn work, store_done_fn done, void *arg);
-
-/* Holds the thread that runs `lane`'s jobs (the writer, or the reader) until gate_open. */
-static void gate_close_on(struct store *s, struct gate *g, submit_fn lane)
-{
-  pthread_mutex_init(&g->lock, NULL);
-  pthread_cond_init(&g->cond, NULL);
-  g->entered = g->released = 0;
-  assert_int_equal(lane(s, gate_work, NULL, g), 0);
-  struct timespec dl;
-  clock_gettime(CLOCK_REALTIME, &dl);
-  dl.tv_sec += 10;
-  pthread_mutex_lock(&g->lock);
-  while (!g->entered)
-    if (pthread_cond_timedwait(&g->cond, &g->lock, &dl) == ETIMEDOUT) break;
-  int entered = g->entered;
-  pthread_mutex_unlock(&g->lock);
-  assert_true(entered);
-}
-
 static void gate_close(struct store *s, struct gate *g) { gate_close_on(s, g, store_submit); }
-
-static void gate_open(struct gate *g)
-{
-  pthread_mutex_lock(&g->lock);
-  g->released = 1;
-  pthread_cond_broadcast(&g->cond);
-  pthread_mutex_unlock(&g->lock);
-}
-
-static void gate_destroy(struct gate *g)
-{
-  pthread_mutex_destroy(&g->lock);
-  pthread_cond_destroy(&g->cond);
-}
 
 /* ---- schema -------------------------------------------------------------------------------- */
 
@@ -991,6 +941,12 @@ static void test_read_lane(void **state)
     uv_run(&f->loop, UV_RUN_NOWAIT);
   assert_int_equal(c.n_done, 1); /* committed and done on the loop while the read is held */
   assert_int_equal(count_reader(s, 8), 1);
+  /* A wait for the commits (an API answer's) does not wait behind the held read. */
+  submit(s, &c, 9, JOB_INSERT);
+  store_wait_idle(s);
+  assert_int_equal(c.n_done, 2);
+  assert_int_equal(count_reader(s, 9), 1);
+  assert_int_equal(store_pending(s), 0); /* reads are not pending jobs */
 
   enum { N = STORE_READS_MAX - 1 };
   struct lane_read r[N + 1];
@@ -1001,7 +957,7 @@ static void test_read_lane(void **state)
   assert_int_equal(store_submit_read(s, lane_read_work, lane_read_done, &r[N]), -EBUSY);
   assert_int_equal(n_order, 0);
   gate_open(&g);
-  store_wait_idle(s);
+  store_wait_reads(s);
   gate_destroy(&g);
   assert_int_equal(n_order, N);
   assert_int_equal(store_health(s)->commits, commits); /* reads are not commits */
