@@ -15,7 +15,8 @@
  *              the period no longer kept), with the reason in the note.
  * Samples older than the history retention are pruned: the quality is judged over the part of
  * the period from kept_from_ms on (the instant after which history is surely complete).
- * Reads use the caller's connection (the loop's reader) and cached prepared statements. */
+ * Reads use the caller's connection (the store's read lane, ledger_watch) and cached prepared
+ * statements; the configuration must stay in force meanwhile. */
 #ifndef DG_EVIDENCE_H
 #define DG_EVIDENCE_H
 

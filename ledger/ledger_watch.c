@@ -54,6 +54,9 @@ struct ledger_watch__verdict {
   int64_t hazard_id;          /* 0: none */
   const char *who;            /* checker and evidence: "system" or "monitoring" */
   char note[512];
+  int evidence;               /* judged from the monitoring (on the read lane) */
+  int64_t start_ms, due_ms;
+  char *measure, *unit;       /* owned */
 };
 
 /* One pass of the overdue or missed-task watch: the rows it flags and their announcements, all
@@ -64,6 +67,8 @@ struct ledger_watch__job {
   struct ledger_watch__hazard *hz; /* overdue pass */
   struct ledger_watch__verdict *v; /* missed-task pass */
   size_t n;
+  size_t n_evidence;               /* of v, the tasks judged from the monitoring */
+  const struct dg_config *cfg;     /* the one in force when the pass was read (missed-task pass) */
   struct notify_msg *msgs;
   void *told;                      /* what the pass means to people (ledger_events.h) */
   int *busy;
@@ -197,11 +202,23 @@ static int ledger_watch__work(struct store_conn *c, void *arg)
   return rc == SQLITE_OK ? ledger_event_write(j->w->e->ledger, c, j->told) : rc;
 }
 
+static struct ledger_watch__job *ledger_watch__job_new(struct ledger_watch *w, int *busy, const char *flagged,
+                                                       int64_t now_ms)
+{
+  struct ledger_watch__job *j = calloc(1, sizeof *j);
+  if (j) *j = (struct ledger_watch__job){.w = w, .now_ms = now_ms, .busy = busy, .flagged = flagged};
+  return j;
+}
+
 static void ledger_watch__job_free(struct ledger_watch__job *j)
 {
   ledger_event_end(j->w->e->ledger, j->told, -ECANCELED);
   notify_msg_free_list(j->msgs);
   free(j->hz);
+  for (size_t i = 0; j->v && i < j->n; i++) {
+    free(j->v[i].measure);
+    free(j->v[i].unit);
+  }
   free(j->v);
   free(j);
 }
@@ -229,12 +246,8 @@ static int ledger_watch__run(struct ledger_watch *w, int *busy, ledger_watch__co
                              const char *flagged, int64_t now_ms)
 {
   if (*busy) return 0;
-  struct ledger_watch__job *j = calloc(1, sizeof *j);
+  struct ledger_watch__job *j = ledger_watch__job_new(w, busy, flagged, now_ms);
   if (!j) return -ENOMEM;
-  j->w = w;
-  j->now_ms = now_ms;
-  j->busy = busy;
-  j->flagged = flagged;
   int rc = collect(w, j);
   if (rc || !j->n) {
     ledger_watch__job_free(j);
@@ -595,10 +608,9 @@ static enum dg_priority ledger_watch__priority_of_level(enum dg_level l)
   }
 }
 
-static char *ledger_watch__missed_body(const struct dg_config *cfg, const struct dg_measure *m, sqlite3_stmt *st,
-                                       const char *note, int64_t now_ms)
+static char *ledger_watch__missed_body(const struct dg_config *cfg, const struct dg_measure *m,
+                                       const struct ledger_watch__verdict *v, int64_t now_ms)
 {
-  const char *mid = (const char *)sqlite3_column_text(st, 1);
   cJSON *root = cJSON_CreateObject();
   cJSON_AddStringToObject(root, "kind", "inspection");
   cJSON_AddStringToObject(root, "event", "missed");
@@ -607,19 +619,19 @@ static char *ledger_watch__missed_body(const struct dg_config *cfg, const struct
   ledger_watch__text(site, "code", cfg->site_code);
   ledger_watch__text(site, "name", cfg->site_name);
   cJSON *t = cJSON_AddObjectToObject(root, "task");
-  cJSON_AddNumberToObject(t, "id", (double)sqlite3_column_int64(st, 0));
-  ledger_watch__text(t, "measure", mid);
+  cJSON_AddNumberToObject(t, "id", (double)v->id);
+  ledger_watch__text(t, "measure", v->measure);
   ledger_watch__text(t, "measure_desc", m ? m->desc : NULL);
-  ledger_watch__text(t, "unit", (const char *)sqlite3_column_text(st, 2));
-  cJSON_AddNumberToObject(t, "start_ms", (double)sqlite3_column_int64(st, 3));
-  cJSON_AddNumberToObject(t, "due_ms", (double)sqlite3_column_int64(st, 4));
+  ledger_watch__text(t, "unit", v->unit);
+  cJSON_AddNumberToObject(t, "start_ms", (double)v->start_ms);
+  cJSON_AddNumberToObject(t, "due_ms", (double)v->due_ms);
   cJSON_AddNumberToObject(t, "check_status", 2);
-  ledger_watch__text(t, "note", note); /* why: no one did it, or the monitoring cannot vouch for it */
+  ledger_watch__text(t, "note", v->note); /* why: no one did it, or the monitoring cannot vouch for it */
   char zh[512], en[256];
-  snprintf(zh, sizeof zh, "【未排查】排查任务 %lld（%s：%s）未在排查周期内完成", (long long)sqlite3_column_int64(st, 0),
-           mid ? mid : "", m && m->desc ? m->desc : "");
+  snprintf(zh, sizeof zh, "【未排查】排查任务 %lld（%s：%s）未在排查周期内完成", (long long)v->id, v->measure,
+           m && m->desc ? m->desc : "");
   snprintf(en, sizeof en, "[missed] inspection task %lld of measure %s was not done within its period",
-           (long long)sqlite3_column_int64(st, 0), mid ? mid : "");
+           (long long)v->id, v->measure);
   cJSON_AddStringToObject(root, "text_zh", zh);
   cJSON_AddStringToObject(root, "text_en", en);
   char *s = cJSON_PrintUnformatted(root);
@@ -648,32 +660,30 @@ static int ledger_watch__missed_work(struct store_conn *c, void *arg)
   return rc == SQLITE_OK ? ledger_event_write(j->w->e->ledger, c, j->told) : rc;
 }
 
-/* The verdict on a past-due task: 1 (filled *v), 0 (not yet: a monitored period's last samples
- * may still be on their way to the database), or negative. */
-static int ledger_watch__judge(struct ledger_watch *w, const struct dg_measure *m, sqlite3_stmt *st, int64_t now_ms,
-                               struct ledger_watch__verdict *v)
+static char *ledger_watch__dup(const unsigned char *text) { return text ? strdup((const char *)text) : NULL; }
+
+/* Takes a past-due task's row into *v: 1, or 0 when it is not to be judged yet (a monitored
+ * period's last samples may still be on their way to the database), or negative. A task to be
+ * judged from the monitoring keeps v->evidence set and is judged on the read lane. */
+static int ledger_watch__take_task(const struct engine *e, const struct dg_measure *m, sqlite3_stmt *st,
+                                   int64_t now_ms, struct ledger_watch__verdict *v)
 {
-  const struct engine *e = w->e;
-  int64_t start = sqlite3_column_int64(st, 3), due = sqlite3_column_int64(st, 4);
-  *v = (struct ledger_watch__verdict){.id = sqlite3_column_int64(st, 0), .check_status = 2, .who = "system"};
-  snprintf(v->note, sizeof v->note, "超过排查周期未完成");
+  int64_t due = sqlite3_column_int64(st, 4);
   /* how the task was to be checked when it was created, whatever the measure says now */
-  if (!m || sqlite3_column_int(st, 5) != 1) return 1;
+  int evidence = m && sqlite3_column_int(st, 5) == 1;
   /* the evidence reads sample_rows: the period's last rows are there once their slice moved */
-  if (now_ms - due < LEDGER_WATCH_EVIDENCE_GRACE_MS + (2 + HISTORY_LOG_SLICES) * (int64_t)e->cfg->history_flush_ms)
+  if (evidence &&
+      now_ms - due < LEDGER_WATCH_EVIDENCE_GRACE_MS + (2 + HISTORY_LOG_SLICES) * (int64_t)e->cfg->history_flush_ms)
     return 0;
-  struct evidence_verdict ev;
-  /* History from an hour after the retention horizon on is complete (one sample a minute at least). */
-  int64_t kept_from = now_ms - ENGINE_HISTORY_RETENTION_MS + 3600000;
-  int rc = evidence_judge(store_reader(e->store), e->cfg, m, start, due, kept_from, &ev);
-  if (rc) return rc;
-  v->check_status = ev.check_status;
-  v->hazard_id = ev.hazard_id;
-  v->who = ev.check_status == 2 ? "system" : "monitoring";
-  snprintf(v->note, sizeof v->note, "%s", ev.note);
-  return 1;
+  *v = (struct ledger_watch__verdict){.id = sqlite3_column_int64(st, 0), .check_status = 2, .who = "system",
+                                      .evidence = evidence, .start_ms = sqlite3_column_int64(st, 3), .due_ms = due,
+                                      .measure = ledger_watch__dup(sqlite3_column_text(st, 1)),
+                                      .unit = ledger_watch__dup(sqlite3_column_text(st, 2))};
+  snprintf(v->note, sizeof v->note, "超过排查周期未完成");
+  return v->measure && (v->unit || sqlite3_column_type(st, 2) == SQLITE_NULL) ? 1 : -ENOMEM;
 }
 
+/* The loop: the past-due tasks, without their evidence. */
 static int ledger_watch__collect_missed(struct ledger_watch *w, struct ledger_watch__job *j)
 {
   const struct engine *e = w->e;
@@ -685,35 +695,92 @@ static int ledger_watch__collect_missed(struct ledger_watch *w, struct ledger_wa
   while (!err && (rc = sqlite3_step(st)) == SQLITE_ROW) {
     if ((err = dg_array_reserve(&j->v, j->n, &cap, sizeof *j->v))) break;
     const struct dg_measure *m = dg_config_measure(e->cfg, (const char *)sqlite3_column_text(st, 1));
-    struct ledger_watch__verdict *v = &j->v[j->n];
-    int judged = ledger_watch__judge(w, m, st, j->now_ms, v);
-    if (judged <= 0) {
-      err = judged;
-      continue;
-    }
-    j->n++;
-    if (v->check_status != 2) continue;
-    char ref[48];
-    snprintf(ref, sizeof ref, "inspection:%lld:missed", (long long)v->id);
-    char *body = ledger_watch__missed_body(e->cfg, m, st, v->note, j->now_ms);
-    ledger_watch__announce(&j->msgs, e, ledger_watch__priority_of_level(m ? m->event->level : DG_LEVEL_BLUE), ref,
-                           body, j->now_ms);
-    free(body);
-    struct ledger_event ev = {.kind = LEDGER_EV_INSPECTION_MISSED, .ts_ms = j->now_ms, .task_id = v->id,
-                              .measure = (const char *)sqlite3_column_text(st, 1),
-                              .unit = (const char *)sqlite3_column_text(st, 2), .due_ms = sqlite3_column_int64(st, 4),
-                              .description = m ? m->desc : NULL};
-    j->told = ledger_event_begin(e->ledger, &ev, j->told);
+    int taken = ledger_watch__take_task(e, m, st, j->now_ms, &j->v[j->n]);
+    if (taken < 0) err = taken;
+    if (taken) j->n++; /* a failed one too: job_free frees what it holds */
+    if (taken > 0 && j->v[j->n - 1].evidence) j->n_evidence++;
   }
   sqlite3_reset(st);
   if (err) return err;
   return rc == SQLITE_DONE ? 0 : -EIO;
 }
 
+/* The read lane: judges the monitored tasks from the history and the ledger (evidence.h). The
+ * configuration read here stays in force meanwhile: a reload waits for reads (store_wait_reads). */
+static int ledger_watch__judge_work(struct store_conn *c, void *arg)
+{
+  struct ledger_watch__job *j = arg;
+  /* History from an hour after the retention horizon on is complete (one sample a minute at least). */
+  int64_t kept_from = j->now_ms - ENGINE_HISTORY_RETENTION_MS + 3600000;
+  for (size_t i = 0; i < j->n; i++) {
+    struct ledger_watch__verdict *v = &j->v[i];
+    const struct dg_measure *m = v->evidence ? dg_config_measure(j->cfg, v->measure) : NULL;
+    if (!m) continue;
+    struct evidence_verdict ev;
+    int rc = evidence_judge(c, j->cfg, m, v->start_ms, v->due_ms, kept_from, &ev);
+    if (rc) return rc == -ENOMEM ? SQLITE_NOMEM : SQLITE_IOERR;
+    v->check_status = ev.check_status;
+    v->hazard_id = ev.hazard_id;
+    v->who = ev.check_status == 2 ? "system" : "monitoring";
+    snprintf(v->note, sizeof v->note, "%s", ev.note);
+  }
+  return SQLITE_OK;
+}
+
+/* The loop: the announcements of the tasks left 未排查, then the pass's commit. 0 or negative. */
+static int ledger_watch__commit_missed(struct ledger_watch__job *j)
+{
+  const struct engine *e = j->w->e;
+  for (size_t i = 0; i < j->n; i++) {
+    const struct ledger_watch__verdict *v = &j->v[i];
+    if (v->check_status != 2) continue;
+    const struct dg_measure *m = dg_config_measure(e->cfg, v->measure);
+    char ref[48];
+    snprintf(ref, sizeof ref, "inspection:%lld:missed", (long long)v->id);
+    char *body = ledger_watch__missed_body(e->cfg, m, v, j->now_ms);
+    ledger_watch__announce(&j->msgs, e, ledger_watch__priority_of_level(m ? m->event->level : DG_LEVEL_BLUE), ref,
+                           body, j->now_ms);
+    free(body);
+    struct ledger_event ev = {.kind = LEDGER_EV_INSPECTION_MISSED, .ts_ms = j->now_ms, .task_id = v->id,
+                              .measure = v->measure, .unit = v->unit, .due_ms = v->due_ms,
+                              .description = m ? m->desc : NULL};
+    j->told = ledger_event_begin(e->ledger, &ev, j->told);
+  }
+  return store_submit_urgent(e->store, ledger_watch__missed_work, ledger_watch__done, j);
+}
+
+/* The loop, once the read lane has judged the monitored tasks. */
+static void ledger_watch__judged(void *arg, int rc)
+{
+  struct ledger_watch__job *j = arg;
+  if (!rc && !j->w->closing) rc = ledger_watch__commit_missed(j);
+  if (!rc) return;
+  if (!j->w->closing)
+    DG_LOG_RL(DG_LOG_ERR, "ledger", "%zu %s: not judged (rc %d); the next pass retries", j->n, j->flagged, rc);
+  *j->busy = 0;
+  ledger_watch__job_free(j);
+}
+
 int ledger_watch_missed(struct ledger_watch *w, int64_t now_ms)
 {
-  return ledger_watch__run(w, &w->missed_busy, ledger_watch__collect_missed, ledger_watch__missed_work,
-                           "past-due inspection task(s) closed (未排查 or by monitoring evidence)", now_ms);
+  if (w->missed_busy) return 0;
+  struct ledger_watch__job *j = ledger_watch__job_new(w, &w->missed_busy,
+                                                      "past-due inspection task(s) closed (未排查 or by monitoring evidence)",
+                                                      now_ms);
+  if (!j) return -ENOMEM;
+  int rc = ledger_watch__collect_missed(w, j);
+  size_t n = j->n;
+  if (!rc && n) {
+    j->cfg = w->e->cfg;
+    rc = j->n_evidence ? store_submit_read(w->e->store, ledger_watch__judge_work, ledger_watch__judged, j)
+                       : ledger_watch__commit_missed(j);
+  }
+  if (rc || !n) {
+    ledger_watch__job_free(j);
+    return rc;
+  }
+  w->missed_busy = 1;
+  return (int)n;
 }
 
 static void ledger_watch__on_timer(uv_timer_t *t)

@@ -56,9 +56,11 @@ int ledger_watch_inspections(struct ledger_watch *w, int64_t now_ms);
  * without usable data, is marked 未排查 (check_status 2, checker and evidence "system") and
  * announced once through the outbox, in the same transaction, to the policies covering the
  * priority matching the level of the measure's event (red critical, orange high, yellow medium,
- * blue low). Runs with the overdue scan.
- * Returns how many were submitted, 0 while a previous pass is being committed, or a negative
- * errno. */
+ * blue low). Runs with the overdue scan. The evidence is read on the store's read lane
+ * (store_submit_read); the commit is submitted when it is done: wait with store_wait_reads,
+ * then store_wait_idle.
+ * Returns how many were submitted, 0 while a previous pass is being judged or committed, or a
+ * negative errno. */
 int ledger_watch_missed(struct ledger_watch *w, int64_t now_ms);
 
 /* Stops the timers; the watch is freed once its handle has closed (the loop must run again).

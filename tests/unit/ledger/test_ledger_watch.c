@@ -18,6 +18,7 @@
 #include "history_pack.h"
 #include "ledger_watch.h"
 #include "plant_fixture.h"
+#include "store_gate.h"
 #include "workcal.h"
 #include "inspect.h"
 #include "task_pass.h"
@@ -38,6 +39,7 @@ struct fixture {
   struct dg_point point;
   struct dg_rule rule;
   struct alarm alarm;
+  struct gate gate; /* opened by teardown too: a failed test must not leave the read lane held */
 };
 
 static void fixture_model(struct fixture *f)
@@ -88,6 +90,7 @@ static int setup(void **state)
 {
   struct fixture *f = calloc(1, sizeof *f);
   fixture_model(f);
+  gate_init(&f->gate);
   plant_init_with(&f->p, &f->cfg);
   plant_start_to(&f->p, PLANT_NOTIFY);
   f->engine = (struct engine){.loop = &f->p.loop, .cfg = &f->cfg, .store = f->p.store, .notify = f->p.notify,
@@ -100,9 +103,11 @@ static int setup(void **state)
 static int teardown(void **state)
 {
   struct fixture *f = *state;
+  gate_open(&f->gate);
   store_wait_idle(f->p.store);
   ledger_watch_close(f->watch);
   plant_stop(&f->p);
+  gate_destroy(&f->gate); /* the reader has left it: the store is closed */
   plant_free(&f->p);
   free(f);
   return 0;
@@ -491,6 +496,13 @@ static void test_configured_cycle_and_work_days(void **state)
   assert_int_equal(count(f, "SELECT COUNT(*) FROM inspection_tasks"), 6);
 }
 
+/* A pass with monitored tasks is judged on the store's read lane, then committed. */
+static void settle(struct fixture *f)
+{
+  store_wait_reads(f->p.store);
+  store_wait_idle(f->p.store);
+}
+
 #define GRACE 5000 /* past LEDGER_WATCH_EVIDENCE_GRACE_MS and HISTORY_LOG_SLICES + 2 flushes */
 
 /* Judges the monitored task of the day that ended at `due` (one task). */
@@ -502,7 +514,7 @@ static void judge(struct fixture *f, int64_t due)
   assert_true(moved <= GRACE);
   assert_int_equal(ledger_watch_missed(f->watch, due + moved - 1), 0);
   assert_int_equal(ledger_watch_missed(f->watch, due + GRACE), 1);
-  store_wait_idle(f->p.store);
+  settle(f);
 }
 
 static void sample(struct fixture *f, int64_t ts, int quality)
@@ -661,6 +673,39 @@ static void test_monitoring_evidence_ignores_removed_rules_and_pending_reports(v
                             " AND evidence = 'system'"), 1);
 }
 
+/* The evidence is read on the read lane, not on the loop: with the lane held, the pass is taken
+ * but nothing is judged or committed, and the next pass waits for it; once the lane runs, the
+ * verdict commits. A task checked by inspection in the same pass waits with it (one commit). */
+static void test_monitoring_evidence_read_off_the_loop(void **state)
+{
+  struct fixture *f = *state;
+  only_monitored_m01(f, INSPECT_DAY);
+  f->event.level = DG_LEVEL_ORANGE; /* a missed task is announced high → channel "shift" */
+  samples_every_5min(f, cst(2024, 2, 29, 23), cst(2024, 3, 2, 0));
+  assert_int_equal(ledger_watch_inspections(f->watch, cst(2024, 3, 1, 8)), 1);
+  char sql[512];
+  snprintf(sql, sizeof sql,
+           "INSERT INTO inspection_tasks (id, measure, event, unit, check_cycle, check_cycle_unit, start_ms, due_ms,"
+           " data_src) VALUES (50, 'M01', 'E01', 'U01', 1, '天', %lld, %lld, 2)",
+           (long long)cst(2024, 2, 20, 0), (long long)cst(2024, 2, 21, 0));
+  exec_sql(f, sql);
+  gate_destroy(&f->gate);
+  gate_close_on(f->p.store, &f->gate, store_submit_read);
+  assert_int_equal(ledger_watch_missed(f->watch, cst(2024, 3, 2, 0) + GRACE), 2);
+  store_wait_idle(f->p.store);
+  assert_int_equal(count(f, "SELECT COUNT(*) FROM inspection_tasks WHERE check_status IS NULL"), 2);
+  assert_int_equal(ledger_watch_missed(f->watch, cst(2024, 3, 2, 0) + GRACE), 0); /* still being judged */
+  gate_open(&f->gate);
+  settle(f);
+  assert_int_equal(count(f, "SELECT COUNT(*) FROM inspection_tasks WHERE id = 1 AND check_status = 0"
+                            " AND evidence = 'monitoring'"), 1);
+  assert_int_equal(count(f, "SELECT COUNT(*) FROM inspection_tasks WHERE id = 50 AND check_status = 2"
+                            " AND evidence = 'system'"), 1);
+  assert_int_equal(count(f, "SELECT COUNT(*) FROM outbox WHERE ref = 'inspection:50:missed'"
+                            " AND body LIKE '%\"unit\":\"U01\"%' AND body LIKE '%\"measure\":\"M01\"%'"), 1);
+  assert_int_equal(ledger_watch_missed(f->watch, cst(2024, 3, 2, 0) + GRACE), 0);
+}
+
 /* A month is longer than the history kept (30 days): the quality is judged over what is kept. */
 static void test_monitoring_evidence_beyond_retention(void **state)
 {
@@ -677,7 +722,7 @@ static void test_monitoring_evidence_beyond_retention(void **state)
   assert_int_equal(ledger_watch_inspections(f->watch, cst(2024, 4, 1, 8)), 1);
   store_wait_idle(f->p.store);
   assert_int_equal(ledger_watch_missed(f->watch, cst(2024, 6, 15, 0)), 1);
-  store_wait_idle(f->p.store);
+  settle(f);
   assert_int_equal(count(f, "SELECT COUNT(*) FROM inspection_tasks WHERE id = 2 AND check_status = 2"
                             " AND note LIKE '%no longer kept%'"), 1);
 }
@@ -731,6 +776,7 @@ int main(void)
     cmocka_unit_test_setup_teardown(test_monitoring_evidence, setup, teardown),
     cmocka_unit_test_setup_teardown(test_monitoring_evidence_ignores_removed_rules_and_pending_reports, setup, teardown),
     cmocka_unit_test_setup_teardown(test_monitoring_evidence_beyond_retention, setup, teardown),
+    cmocka_unit_test_setup_teardown(test_monitoring_evidence_read_off_the_loop, setup, teardown),
     cmocka_unit_test(test_upgrade_backfills_data_src_and_evidence),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
