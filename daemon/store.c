@@ -679,7 +679,7 @@ static void store__stop_reader(struct store *s)
   s->reader_running = false;
 }
 
-int store_submit_read(struct store *s, store_work_fn work, store_done_fn done, void *arg)
+static int store__submit_read(struct store *s, bool capped, store_work_fn work, store_done_fn done, void *arg)
 {
   if (!s || !work) return -EINVAL;
   int rc = s->reader_running ? 0 : store__start_reader(s);
@@ -688,7 +688,7 @@ int store_submit_read(struct store *s, store_work_fn work, store_done_fn done, v
   if (!j) return -ENOMEM;
   *j = (struct store_job){.work = work, .done = done, .arg = arg, .read = true};
   pthread_mutex_lock(&s->lock);
-  rc = s->closing ? -ESHUTDOWN : s->n_reads >= STORE_READS_MAX ? -EBUSY : 0;
+  rc = s->closing ? -ESHUTDOWN : capped && s->n_reads >= STORE_READS_MAX ? -EBUSY : 0;
   if (!rc) {
     store__list_append(&s->reads, j);
     s->n_reads++;
@@ -697,6 +697,16 @@ int store_submit_read(struct store *s, store_work_fn work, store_done_fn done, v
   pthread_mutex_unlock(&s->lock);
   if (rc) free(j);
   return rc;
+}
+
+int store_submit_read(struct store *s, store_work_fn work, store_done_fn done, void *arg)
+{
+  return store__submit_read(s, true, work, done, arg);
+}
+
+int store_submit_read_uncapped(struct store *s, store_work_fn work, store_done_fn done, void *arg)
+{
+  return store__submit_read(s, false, work, done, arg);
 }
 
 void store_bind_text(sqlite3_stmt *st, int i, const char *s)

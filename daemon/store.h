@@ -100,6 +100,9 @@ struct store_conn *store_reader(struct store *s);
  * store is closing, or negative. store_wait_reads and store_close wait for the reads submitted. */
 #define STORE_READS_MAX 16
 int store_submit_read(struct store *s, store_work_fn work, store_done_fn done, void *arg);
+/* The same without the cap, for the daemon's own passes that have at most one read in flight
+ * each (the missed-task pass): screens asking for history cannot starve them. */
+int store_submit_read_uncapped(struct store *s, store_work_fn work, store_done_fn done, void *arg);
 
 /* Loop thread. Blocks until every job submitted so far has committed, then runs the `done`
  * callbacks of what has completed before returning. Reads are not waited for: an answer that

@@ -772,7 +772,7 @@ int ledger_watch_missed(struct ledger_watch *w, int64_t now_ms)
   size_t n = j->n;
   if (!rc && n) {
     j->cfg = w->e->cfg;
-    rc = j->n_evidence ? store_submit_read(w->e->store, ledger_watch__judge_work, ledger_watch__judged, j)
+    rc = j->n_evidence ? store_submit_read_uncapped(w->e->store, ledger_watch__judge_work, ledger_watch__judged, j)
                        : ledger_watch__commit_missed(j);
   }
   if (rc || !n) {

@@ -706,6 +706,33 @@ static void test_monitoring_evidence_read_off_the_loop(void **state)
   assert_int_equal(ledger_watch_missed(f->watch, cst(2024, 3, 2, 0) + GRACE), 0);
 }
 
+static int noop_read(struct store_conn *c, void *arg)
+{
+  (void)c;
+  (void)arg;
+  return SQLITE_OK;
+}
+
+/* Screens asking for history fill the read lane's queue (503 beyond it): the pass still gets
+ * its read, behind them. */
+static void test_monitoring_evidence_not_starved_by_screens(void **state)
+{
+  struct fixture *f = *state;
+  only_monitored_m01(f, INSPECT_DAY);
+  samples_every_5min(f, cst(2024, 2, 29, 23), cst(2024, 3, 2, 0));
+  assert_int_equal(ledger_watch_inspections(f->watch, cst(2024, 3, 1, 8)), 1);
+  store_wait_idle(f->p.store);
+  gate_destroy(&f->gate);
+  gate_close_on(f->p.store, &f->gate, store_submit_read);
+  for (int i = 1; i < STORE_READS_MAX; i++) assert_int_equal(store_submit_read(f->p.store, noop_read, NULL, NULL), 0);
+  assert_int_equal(store_submit_read(f->p.store, noop_read, NULL, NULL), -EBUSY);
+  assert_int_equal(ledger_watch_missed(f->watch, cst(2024, 3, 2, 0) + GRACE), 1);
+  gate_open(&f->gate);
+  settle(f);
+  assert_int_equal(count(f, "SELECT COUNT(*) FROM inspection_tasks WHERE id = 1 AND check_status = 0"
+                            " AND evidence = 'monitoring'"), 1);
+}
+
 /* A month is longer than the history kept (30 days): the quality is judged over what is kept. */
 static void test_monitoring_evidence_beyond_retention(void **state)
 {
@@ -777,6 +804,7 @@ int main(void)
     cmocka_unit_test_setup_teardown(test_monitoring_evidence_ignores_removed_rules_and_pending_reports, setup, teardown),
     cmocka_unit_test_setup_teardown(test_monitoring_evidence_beyond_retention, setup, teardown),
     cmocka_unit_test_setup_teardown(test_monitoring_evidence_read_off_the_loop, setup, teardown),
+    cmocka_unit_test_setup_teardown(test_monitoring_evidence_not_starved_by_screens, setup, teardown),
     cmocka_unit_test(test_upgrade_backfills_data_src_and_evidence),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
