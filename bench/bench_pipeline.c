@@ -310,6 +310,8 @@ static int run_qos(const char *bin, uint16_t mqtt_port, uint16_t sink_port, int 
   printf("  webhooks delivered                : %.0f, sink received %llu, all settled %.1f s after the last sample"
          "   every one delivered: %s\n", s.delivered - s0.delivered, (unsigned long long)atomic_load(&sink_posts),
          last ? t_settled - last : -1, verdict(s.delivered - s0.delivered >= want));
+  printf("  webhook connections opened        : %llu (kept alive between bursts: a few for the whole pass)\n",
+         (unsigned long long)atomic_load(&sink_conns));
   printf("  history rows stored               : %.0f, the last %.1f s after the last sample, moved %.1f s after it\n",
          s.history_rows - s0.history_rows, last ? t_stored - last : -1, last ? t_moved - last : -1);
   printf("  CPU per message                   : %.1f us total, paho receive thread %.1f us,"
@@ -331,6 +333,7 @@ static int run_qos(const char *bin, uint16_t mqtt_port, uint16_t sink_port, int 
          " peak %ld kB   idle target <= 40 MB: %s\n", started_rss, idle_rss, IDLE_SETTLE_MS / 1000,
          hwm, verdict(idle_rss >= 0 && idle_rss <= 40 * 1024));
   atomic_store(&sink_posts, 0);
+  atomic_store(&sink_conns, 0);
 out:
   paho_close(&pub);
   paho_close(&bare);

@@ -1,6 +1,6 @@
 /* A webhook receiver for the benches: one thread per connection, HTTP/1.1 keep-alive, every
- * request answered 200 and counted in sink_posts. sink_start() listens on a free loopback port
- * and returns it (0 on failure). */
+ * request answered 200 and counted in sink_posts, every connection accepted in sink_conns.
+ * sink_start() listens on a free loopback port and returns it (0 on failure). */
 #ifndef BENCH_SINK_H
 #define BENCH_SINK_H
 
@@ -14,7 +14,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
-static _Atomic uint64_t sink_posts;
+static _Atomic uint64_t sink_posts, sink_conns;
 
 static void *sink_conn(void *arg)
 {
@@ -53,6 +53,7 @@ static void *sink_main(void *arg)
 {
   int lfd = (int)(intptr_t)arg, fd;
   while ((fd = accept(lfd, NULL, NULL)) >= 0) {
+    atomic_fetch_add(&sink_conns, 1);
     pthread_t t;
     if (pthread_create(&t, NULL, sink_conn, (void *)(intptr_t)fd) == 0) pthread_detach(t);
     else close(fd);

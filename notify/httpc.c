@@ -12,6 +12,10 @@
 
 #define HTTPC_BODY_CAP (64 * 1024)
 #define HTTPC_CONNECT_TIMEOUT_MS 5000u
+/* Connections kept alive after use: more than the senders have in flight together, so the
+ * connections a burst of notifications opened carry the next burst. curl's default (four per
+ * transfer added at the time) shrinks as a burst drains and closes all but four. */
+#define HTTPC_MAX_CONNECTS 64L
 
 struct httpc_req {
   struct httpc *c;
@@ -281,6 +285,7 @@ int httpc_init(struct httpc **out, uv_loop_t *loop)
   curl_multi_setopt(c->multi, CURLMOPT_SOCKETDATA, c);
   curl_multi_setopt(c->multi, CURLMOPT_TIMERFUNCTION, httpc__on_curl_timer);
   curl_multi_setopt(c->multi, CURLMOPT_TIMERDATA, c);
+  curl_multi_setopt(c->multi, CURLMOPT_MAXCONNECTS, HTTPC_MAX_CONNECTS);
   if (uv_timer_init(loop, &c->timer) < 0) goto fail;
   c->timer.data = c;
   c->open_handles = 1;

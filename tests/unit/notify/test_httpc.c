@@ -28,12 +28,13 @@ static const char receiver_py[] =
   "record_path = sys.argv[1]\n"
   "lock = threading.Lock()\n"
   "class Handler(http.server.BaseHTTPRequestHandler):\n"
+  "    protocol_version = 'HTTP/1.1'\n" /* keep-alive, as webhook receivers are */
   "    def log_message(self, *args):\n"
   "        pass\n"
   "    def do_POST(self):\n"
   "        length = int(self.headers.get('Content-Length', '0'))\n"
   "        body = self.rfile.read(length) if length else b''\n"
-  "        entry = {'path': self.path, 'body_hex': body.hex(),\n"
+  "        entry = {'path': self.path, 'body_hex': body.hex(), 'peer_port': self.client_address[1],\n"
   "                 'headers': {k.lower(): v for k, v in self.headers.items()}}\n"
   "        with lock:\n"
   "            with open(record_path, 'a') as f:\n"
@@ -402,39 +403,43 @@ static void test_timeout(void **state)
   assert_int_equal(httpc_active(f->c), 0);
 }
 
-static void test_concurrent_posts(void **state)
+/* Posts n requests at once to /ok, tagged "<tag>-<i>" with body {"n":i}, and runs the loop
+ * until each is answered 200. */
+static void burst(struct fixture *f, const char *tag, int n, struct result *res)
 {
-  enum { N = 50 };
-  struct fixture *f = *state;
-  static struct result res[N];
   char url[128];
   url_for(url, sizeof url, "/ok");
-  int total = 0;
-  memset(res, 0, sizeof res);
-  for (int i = 0; i < N; i++) {
-    char id[32], body[32];
-    snprintf(id, sizeof id, "X-Dg-Id: conc-%d", i);
+  memset(res, 0, n * sizeof *res);
+  for (int i = 0; i < n; i++) {
+    char id[48], body[32];
+    snprintf(id, sizeof id, "X-Dg-Id: %s-%d", tag, i);
     snprintf(body, sizeof body, "{\"n\":%d}", i);
     const char *const headers[] = {id, NULL};
     assert_int_equal(httpc_post(f->c, url, "application/json", body, strlen(body), headers, 10000, on_done, &res[i]), 0);
   }
-  assert_int_equal(httpc_active(f->c), N);
-
+  assert_int_equal(httpc_active(f->c), n);
+  int total = 0;
   loop_deadline_arm(&f->deadline, 20000);
-  while (!f->deadline.expired) {
-    total = 0;
-    for (int i = 0; i < N; i++) total += res[i].calls;
-    if (total >= N) break;
+  while (!f->deadline.expired && total < n) {
     uv_run(&f->loop, UV_RUN_ONCE);
+    total = 0;
+    for (int i = 0; i < n; i++) total += res[i].calls;
   }
   loop_deadline_stop(&f->deadline);
-
-  for (int i = 0; i < N; i++) {
+  for (int i = 0; i < n; i++) {
     assert_int_equal(res[i].calls, 1);
     assert_int_equal(res[i].status, 200);
     free(res[i].body);
   }
   assert_int_equal(httpc_active(f->c), 0);
+}
+
+static void test_concurrent_posts(void **state)
+{
+  enum { N = 50 };
+  struct fixture *f = *state;
+  static struct result res[N];
+  burst(f, "conc", N, res);
   cJSON *all = records_load();
   for (int i = 0; i < N; i++) {
     char id[32], body[32], hex[80];
@@ -446,6 +451,36 @@ static void test_concurrent_posts(void **state)
     assert_string_equal(cJSON_GetObjectItemCaseSensitive(rec, "body_hex")->valuestring, hex);
   }
   cJSON_Delete(all);
+}
+
+static int peer_port(const cJSON *all, const char *tag, int i)
+{
+  char id[48];
+  snprintf(id, sizeof id, "%s-%d", tag, i);
+  const cJSON *rec = record_find(all, id);
+  assert_non_null(rec);
+  return cJSON_GetObjectItemCaseSensitive(rec, "peer_port")->valueint;
+}
+
+/* Notifications come in bursts (an upset trips many alarms at once, up to 16 deliveries in
+ * flight): the connections a burst opened to a keep-alive receiver carry the next burst, none
+ * is closed and opened again in between. */
+static void test_connections_kept_across_bursts(void **state)
+{
+  enum { N = 16 };
+  struct fixture *f = *state;
+  static struct result res[N];
+  burst(f, "first", N, res);
+  burst(f, "second", N, res);
+  cJSON *all = records_load();
+  int opened = 0;
+  for (int i = 0; i < N; i++) {
+    int port = peer_port(all, "second", i), seen = 0;
+    for (int k = 0; k < N && !seen; k++) seen = peer_port(all, "first", k) == port;
+    opened += !seen;
+  }
+  cJSON_Delete(all);
+  assert_int_equal(opened, 0);
 }
 
 static void on_poll_records(uv_timer_t *t)
@@ -569,6 +604,7 @@ int main(void)
     cmocka_unit_test_setup_teardown(test_response_body_capped, fixture_setup, fixture_teardown),
     cmocka_unit_test_setup_teardown(test_connection_refused, fixture_setup, fixture_teardown),
     cmocka_unit_test_setup_teardown(test_timeout, fixture_setup, fixture_teardown),
+    cmocka_unit_test_setup_teardown(test_connections_kept_across_bursts, fixture_setup, fixture_teardown),
     cmocka_unit_test_setup_teardown(test_concurrent_posts, fixture_setup, fixture_teardown),
     cmocka_unit_test_setup_teardown(test_close_cancels_in_flight, fixture_setup, fixture_teardown),
     cmocka_unit_test_setup_teardown(test_close_is_idempotent, fixture_setup, fixture_teardown),
