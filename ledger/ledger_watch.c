@@ -749,13 +749,15 @@ static int ledger_watch__commit_missed(struct ledger_watch__job *j)
   return store_submit_urgent(e->store, ledger_watch__missed_work, ledger_watch__done, j);
 }
 
-/* The loop, once the read lane has judged the monitored tasks. */
+/* The loop, once the read lane has judged the monitored tasks (or during store_close, after
+ * ledger_watch_close: then nothing is committed, and the next start judges the tasks again). */
 static void ledger_watch__judged(void *arg, int rc)
 {
   struct ledger_watch__job *j = arg;
-  if (!rc && !j->w->closing) rc = ledger_watch__commit_missed(j);
+  if (j->w->closing) rc = -ESHUTDOWN;
+  else if (!rc) rc = ledger_watch__commit_missed(j);
   if (!rc) return;
-  if (!j->w->closing)
+  if (rc != -ESHUTDOWN)
     DG_LOG_RL(DG_LOG_ERR, "ledger", "%zu %s: not judged (rc %d); the next pass retries", j->n, j->flagged, rc);
   *j->busy = 0;
   ledger_watch__job_free(j);

@@ -706,6 +706,21 @@ static void test_monitoring_evidence_read_off_the_loop(void **state)
   assert_int_equal(ledger_watch_missed(f->watch, cst(2024, 3, 2, 0) + GRACE), 0);
 }
 
+/* Stopped while a pass is being judged: the pass is dropped whole (the next start judges the
+ * task again), nothing is left behind (the sanitizers' leak check) and nothing is committed. */
+static void test_monitoring_evidence_dropped_when_stopped(void **state)
+{
+  struct fixture *f = *state;
+  only_monitored_m01(f, INSPECT_DAY);
+  assert_int_equal(ledger_watch_inspections(f->watch, cst(2024, 3, 1, 8)), 1);
+  store_wait_idle(f->p.store);
+  gate_destroy(&f->gate);
+  gate_close_on(f->p.store, &f->gate, store_submit_read);
+  assert_int_equal(ledger_watch_missed(f->watch, cst(2024, 3, 2, 0) + GRACE), 1);
+  ledger_watch_close(f->watch);
+  f->watch = NULL; /* closed: teardown opens the gate, and the store's close runs the judged pass */
+}
+
 static int noop_read(struct store_conn *c, void *arg)
 {
   (void)c;
@@ -805,6 +820,7 @@ int main(void)
     cmocka_unit_test_setup_teardown(test_monitoring_evidence_beyond_retention, setup, teardown),
     cmocka_unit_test_setup_teardown(test_monitoring_evidence_read_off_the_loop, setup, teardown),
     cmocka_unit_test_setup_teardown(test_monitoring_evidence_not_starved_by_screens, setup, teardown),
+    cmocka_unit_test_setup_teardown(test_monitoring_evidence_dropped_when_stopped, setup, teardown),
     cmocka_unit_test(test_upgrade_backfills_data_src_and_evidence),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
