@@ -191,7 +191,7 @@ static void assess_api__get(void *ud, const struct http_request *req, struct htt
   }
   struct assess a;
   int64_t now = dg_wall_ms();
-  store_wait_idle(ctx->store);
+  store_wait_own(ctx->store);
   if (assess_month(store_reader(ctx->store), ctx->engine->cfg, (enum assess_by)by, from, to < now ? to : now, &a)) {
     api_error(resp, 500, "database error");
     return;

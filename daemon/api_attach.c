@@ -234,7 +234,7 @@ static int attach_api__commit(struct api_ctx *ctx, struct attach_api__job *j, st
     api_error(resp, 503, "database unavailable");
     return -EIO;
   }
-  store_wait_idle(ctx->store);
+  store_wait_own(ctx->store);
   if (j->rc == 0) return 0;
   if (j->disk_rc) {
     DG_ERR("attach", "photo not stored in %s: %s", j->dir, strerror(-j->disk_rc));
@@ -263,7 +263,7 @@ static int attach_api__path(const char *path, struct attach_api__job *j)
 static void attach_api__store(struct api_ctx *ctx, struct attach_api__job *j, struct http_response *resp)
 {
   int dismissed = 0, rectified = 0;
-  store_wait_idle(ctx->store); /* see the hazard or task as committed by every job before this one */
+  store_wait_own(ctx->store); /* see the hazard or task as committed by every job before this one */
   int found = attach_api__target(ctx, j, &dismissed, &rectified);
   if (found <= 0) {
     const char *what = found ? "database error" : j->hazard_id ? "no such hazard" : "no such inspection task";

@@ -271,7 +271,7 @@ static void commit_api__get(void *ud, const struct http_request *req, struct htt
   char date[16];
   if (commit_api__day(req, resp, &day)) return;
   commit_api__date(day, date, sizeof date);
-  store_wait_idle(ctx->store);
+  store_wait_own(ctx->store);
   cJSON *o = commit_api__load(store_reader(ctx->store), date);
   api_reply(resp, 200, o ? o : commit_api__draft(ctx, day, dg_wall_ms()));
 }
@@ -307,7 +307,7 @@ static void commit_api__confirm(void *ud, const struct http_request *req, struct
     api_error(resp, 409, "only today's commitment (%s) can be confirmed, not %s", today, date);
     goto out;
   }
-  store_wait_idle(ctx->store);
+  store_wait_own(ctx->store);
   if ((draft = commit_api__load(store_reader(ctx->store), today))) {
     api_error(resp, 409, "the commitment of %s is already confirmed; a confirmed commitment is never changed", today);
     goto out;
@@ -326,7 +326,7 @@ static void commit_api__confirm(void *ud, const struct http_request *req, struct
     api_error(resp, 503, "database unavailable");
     goto out;
   }
-  store_wait_idle(ctx->store);
+  store_wait_own(ctx->store);
   if (j.rc) { /* a database error: the day was checked unconfirmed above, on this thread */
     api_error(resp, 500, "commitment not committed (database error)");
     goto out;

@@ -10,7 +10,7 @@ static void export_api__get(void *ud, const struct http_request *req, struct htt
   struct api_ctx *ctx = ud;
   int64_t since_ms = 0;
   if (api_query_ms(req, "since", 0, &since_ms, resp) < 0) return;
-  store_wait_idle(ctx->store); /* export what every answered write committed */
+  store_wait_own(ctx->store); /* export what every answered write committed */
   if (ctx->engine->cfg->national && national_assign_ids(ctx->engine->cfg, ctx->store))
     DG_WARN("export", "storing national record UUIDs failed");
   cJSON *doc = export_build(ctx->engine->cfg, store_reader(ctx->store), since_ms);

@@ -30,7 +30,7 @@ static const char *const govern_api__sql_hazard =
  * is a major hazard that is not a dismissed report. */
 static int govern_api__major(struct api_ctx *ctx, int64_t id, struct govern_api__hazard *h, struct http_response *resp)
 {
-  store_wait_idle(ctx->store); /* as committed by every job before this one */
+  store_wait_own(ctx->store); /* as committed by every job before this one */
   sqlite3_stmt *st = store_stmt(store_reader(ctx->store), govern_api__sql_hazard);
   if (!st) goto fail;
   sqlite3_bind_int64(st, 1, id);

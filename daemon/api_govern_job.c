@@ -43,7 +43,7 @@ int govern_job_commit(struct api_ctx *ctx, struct govern_job *j, struct http_res
     api_error(resp, 503, "database unavailable");
     return -EIO;
   }
-  store_wait_idle(ctx->store);
+  store_wait_own(ctx->store);
   if (j->rc == 0) return 0;
   DG_WARN("govern", "%s not committed (rc %d)", j->action, j->rc);
   if (j->rc == -ESTALE) api_error(resp, 409, "hazard %lld changed meanwhile; %s not applied", (long long)j->hazard_id,

@@ -341,7 +341,7 @@ static int ledger_api__commit(struct api_ctx *ctx, struct ledger_api__job *j, st
     api_error(resp, 503, "database unavailable");
     return -EIO;
   }
-  store_wait_idle(ctx->store);
+  store_wait_own(ctx->store);
   ledger_event_end(j->ledger, j->told, j->rc);
   j->told = NULL;
   if (j->rc == 0) {
@@ -624,7 +624,7 @@ static void ledger_api__transition(void *ud, const struct http_request *req, str
   j.actor = ledger_api__actor(ctx, req, &in, HAZARD_RIGHT_REPORT, &rights);
   if (!in.failed) ledger_api__action_fields(&in, &j, &a);
   if (in.failed) goto out;
-  store_wait_idle(ctx->store); /* read the hazard as committed by every job before this one */
+  store_wait_own(ctx->store); /* read the hazard as committed by every job before this one */
   int found = ledger_api__load(ctx, j.id, &row);
   if (found <= 0) {
     api_error(resp, found ? 500 : 404, found ? "database error" : "no such hazard");
@@ -894,7 +894,7 @@ static void ledger_api__complete(void *ud, const struct http_request *req, struc
   j.check_status = ledger_api__int(&in, "check_status", 0, 3, -1);
   j.note = ledger_api__str(&in, "note", 0);
   if (in.failed) goto out;
-  store_wait_idle(ctx->store);
+  store_wait_own(ctx->store);
   int found = ledger_api__load_task(ctx, id, measure, sizeof measure, &status, &start_ms, &a, plan_id, sizeof plan_id);
   if (found <= 0) {
     api_error(resp, found ? 500 : 404, found ? "database error" : "no such inspection task");

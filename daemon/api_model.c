@@ -612,7 +612,7 @@ static void model_api__commit(struct api_ctx *ctx, struct model_api__job *j, str
     api_error(resp, 503, "database unavailable");
     return;
   }
-  store_wait_idle(ctx->store);
+  store_wait_own(ctx->store);
   if (j->rc) {
     DG_WARN("model", "%s %s '%s' not committed (rc %d)", j->op, j->kind, j->entity, j->rc);
     config_free(nc);

@@ -71,7 +71,7 @@ static void national_api__retry(void *ud, const struct http_request *req, struct
   else if (seq && !(cJSON_IsNumber(seq) && seq->valuedouble >= 1)) api_error(resp, 400, "seq: expected a queue seq");
   else if (kind_key && kind < 0) api_error(resp, 400, "kind: expected a record type such as 'hazards'");
   else if (upload_journal_retry(ctx->store, kind, seq ? (int64_t)seq->valuedouble : 0, national_api__retried, &r) ||
-           store_wait_idle(ctx->store) || r.rc)
+           store_wait_own(ctx->store) || r.rc)
     api_error(resp, 500, "database error");
   else {
     DG_INFO("upload", "%s retried %u dead-lettered upload versions", who->id, r.n);
@@ -137,7 +137,7 @@ static void national_api__done(void *arg, int rc)
 static int national_api__write(struct api_ctx *ctx, store_work_fn work, struct national_api__job *j)
 {
   j->now = dg_wall_ms();
-  if (store_submit(ctx->store, work, national_api__done, j) || store_wait_idle(ctx->store) || j->failed)
+  if (store_submit(ctx->store, work, national_api__done, j) || store_wait_own(ctx->store) || j->failed)
     return -EIO;
   upload_kick(ctx->upload);
   return 0;

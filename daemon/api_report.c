@@ -24,7 +24,7 @@ static void report_api__get(void *ud, const struct http_request *req, struct htt
     api_error(resp, 400, "format: expected json, csv or html");
     return;
   }
-  store_wait_idle(ctx->store); /* report what every answered write committed */
+  store_wait_own(ctx->store); /* report what every answered write committed */
   struct store_conn *c = store_reader(ctx->store);
   cJSON *doc = store_read_begin(c) ? NULL : report_monthly(ctx->engine->cfg, store_conn_db(c), &m, dg_wall_ms());
   store_read_end(c); /* the report's figures from one snapshot */

@@ -423,7 +423,7 @@ static int siteplan_api__commit(struct api_ctx *ctx, store_work_fn work, struct 
     api_error(resp, 503, "database unavailable");
     return -EIO;
   }
-  store_wait_idle(ctx->store);
+  store_wait_own(ctx->store);
   if (!j->rc) return 0;
   if (j->disk_rc) {
     DG_ERR("siteplan", "site plan not stored in %s: %s", j->dir, strerror(-j->disk_rc));
@@ -467,7 +467,7 @@ static void siteplan_api__upload(void *ud, const struct http_request *req, struc
   const struct dg_person *who = siteplan_api__editor(ctx, req, resp);
   if (!who || siteplan_api__check_image(req, &j, resp)) return;
   j.actor = who->id;
-  store_wait_idle(ctx->store);
+  store_wait_own(ctx->store);
   int had = siteplan_api__load_plan(store_reader(ctx->store), &prev);
   if (had < 0) {
     api_error(resp, 500, "database error");
@@ -562,7 +562,7 @@ static void siteplan_api__change(struct api_ctx *ctx, const struct http_request 
   const struct dg_person *who = siteplan_api__editor(ctx, req, resp);
   if (!who || !(j.unit = siteplan_api__unit_id(req, resp))) return;
   j.actor = who->id;
-  store_wait_idle(ctx->store);
+  store_wait_own(ctx->store);
   if (set && !dg_config_unit(ctx->engine->cfg, j.unit)) {
     api_error(resp, 400, "unit: no risk unit '%.64s' in the plant model; 风险单元不存在", j.unit);
     return;

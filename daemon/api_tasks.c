@@ -205,7 +205,7 @@ static void api_tasks__assign_route(void *ud, const struct http_request *req, st
   j.id = id;
   j.actor = p->id;
   if (api_tasks__assignee(ctx, body, &j, resp)) goto out;
-  store_wait_idle(ctx->store);
+  store_wait_own(ctx->store);
   int pending = api_tasks__pending(ctx, id);
   if (pending <= 0) {
     if (pending == 0) api_error(resp, 409, "inspection task %lld is already completed", id);
@@ -217,7 +217,7 @@ static void api_tasks__assign_route(void *ud, const struct http_request *req, st
     api_error(resp, 503, "database unavailable");
     goto out;
   }
-  store_wait_idle(ctx->store);
+  store_wait_own(ctx->store);
   if (j.rc) {
     api_error(resp, j.rc == -ESTALE ? 409 : 500, j.rc == -ESTALE ? "inspection task completed meanwhile" : "database error");
     goto out;

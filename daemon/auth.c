@@ -59,7 +59,7 @@ int auth_create_token(struct auth *a, const char *person, int64_t valid_ms, char
   int rc = digest_sha256_hex(out, ins.hash);
   if (!rc) rc = store_submit_urgent(a->store, auth__insert_work, auth__insert_done, &ins);
   if (!rc) {
-    store_wait_idle(a->store);
+    store_wait_own(a->store);
     rc = ins.rc;
   }
   if (rc) memset(out, 0, outlen);
@@ -155,7 +155,7 @@ int auth_revoke_token(struct store *s, int64_t id)
   struct auth__revoke r = {.id = id, .when_ms = dg_wall_ms(), .rc = 1};
   int rc = store_submit_urgent(s, auth__revoke_work, auth__revoke_done, &r);
   if (rc) return rc;
-  store_wait_idle(s);
+  store_wait_own(s);
   if (r.rc) return -EIO;
   if (r.changed) return 0;
   sqlite3_stmt *st = store_stmt(store_reader(s), auth__sql_exists);

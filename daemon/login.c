@@ -105,7 +105,7 @@ static int login__exec(struct store *s, struct login__exec *x)
   x->rc = 1;
   int rc = store_submit_urgent(s, login__exec_work, login__exec_done, x);
   if (rc) return rc;
-  store_wait_idle(s);
+  store_wait_own(s);
   return x->rc ? -EIO : 0;
 }
 

@@ -51,7 +51,7 @@ static int post_link__run(struct store *s, store_work_fn work, struct post_link_
 {
   j->rc = 1;
   if (store_submit_urgent(s, work, post_link__done, j)) return -EIO;
-  store_wait_idle(s);
+  store_wait_own(s);
   return j->rc ? -EIO : 0;
 }
 

@@ -731,6 +731,11 @@ int store_step_done(sqlite3_stmt *st)
 int store_wait_idle(struct store *s)
 {
   if (s->history) store_wait_idle(s->history);
+  return store_wait_own(s);
+}
+
+int store_wait_own(struct store *s)
+{
   pthread_mutex_lock(&s->lock);
   while (s->queue.head || s->urgent.head || s->busy) pthread_cond_wait(&s->idle, &s->lock);
   pthread_mutex_unlock(&s->lock);

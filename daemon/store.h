@@ -104,10 +104,14 @@ int store_submit_read(struct store *s, store_work_fn work, store_done_fn done, v
  * each (the missed-task pass): screens asking for history cannot starve them. */
 int store_submit_read_uncapped(struct store *s, store_work_fn work, store_done_fn done, void *arg);
 
-/* Loop thread. Blocks until every job submitted so far has committed, then runs the `done`
- * callbacks of what has completed before returning. Reads are not waited for: an answer that
- * must see every earlier write waits here without waiting behind a long read. */
+/* Loop thread. Blocks until every job submitted so far (to this database and to its history
+ * companion) has committed, then runs the `done` callbacks of what has completed before
+ * returning. Reads are not waited for. For shutdown, reloads and tests. */
 int store_wait_idle(struct store *s);
+/* The same for this database alone: its history companion's batches are not waited for. API
+ * answers that must see every earlier write to the ledger wait here, so they do not hold the
+ * loop while a large history batch commits. */
+int store_wait_own(struct store *s);
 /* Loop thread. Blocks until every read submitted so far has run, then runs the `done` callbacks
  * of what has completed. A `done` may submit more jobs: wait for them with store_wait_idle
  * after. Reloads wait here before freeing the configuration that reads borrow; store_close
