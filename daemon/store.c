@@ -97,7 +97,6 @@ struct store {
   pthread_cond_t read_wake;        /* reader: reads queued or quit */
   struct store_job_list reads;     /* guarded by lock */
   unsigned n_reads;                /* guarded by lock: queued + running */
-  bool reading;                    /* guarded by lock: the reader runs a job */
   bool reader_running, reader_quit; /* reader_quit guarded by lock */
   struct store_conn bconn;         /* reader thread (loop thread before start / after join) */
 };
@@ -624,13 +623,11 @@ static void *store__reader_main(void *p)
     while (!s->reads.head && !s->reader_quit) pthread_cond_wait(&s->read_wake, &s->lock);
     if (!s->reads.head) break;
     struct store_job *j = store__list_pop(&s->reads);
-    s->reading = true;
     pthread_mutex_unlock(&s->lock);
     j->rc = store__errno(j->work(&s->bconn, j->arg));
     store_read_end(&s->bconn); /* a read left open would hold the WAL's checkpoint back */
     sqlite3_db_release_memory(s->bconn.db); /* reads are rare: their pages are not kept */
     pthread_mutex_lock(&s->lock);
-    s->reading = false;
     s->n_reads--;
     store__hand_over(s, &j, 1);
   }
