@@ -85,33 +85,70 @@ static void upload__pass_done(void *arg, int rc, const struct upload_pass_count 
   upload__maybe_free(u);
 }
 
+/* A pass's document: every record of the ledger and the model, built on the store's read lane
+ * (a year of a plant's inspection tasks is tens of thousands of records). */
+struct upload__build {
+  struct upload *u;
+  const struct dg_config *cfg; /* in force while the read runs: a reload waits for reads */
+  int reconcile;
+  cJSON *doc;
+};
+
+static int upload__build_work(struct store_conn *c, void *arg)
+{
+  struct upload__build *b = arg;
+  b->doc = national_build(b->cfg, c, 0);
+  return b->doc ? SQLITE_OK : SQLITE_IOERR;
+}
+
+/* The loop: the document read, its records are turned into versions (upload_journal.h). */
+static void upload__built(void *arg, int rc)
+{
+  struct upload__build *b = arg;
+  struct upload *u = b->u;
+  int reconcile = b->reconcile;
+  cJSON *doc = b->doc;
+  free(b);
+  u->jobs--;
+  if (u->closing) rc = -ESHUTDOWN;
+  if (!rc) rc = upload_journal_pass(u->store, doc, u->pass_mark, reconcile, upload__pass_done, u); /* takes doc */
+  else cJSON_Delete(doc);
+  if (rc) {
+    if (rc != -ESHUTDOWN) DG_WARN("upload", "reading the records to upload failed: %s", strerror(-rc));
+    u->reconcile |= reconcile;
+    u->scanning = 0;
+    upload__maybe_free(u);
+    return;
+  }
+  if (reconcile) u->recon_ms = dg_wall_ms();
+  u->jobs++;
+}
+
 /* After the UUIDs are stored: the marks were read before (u->pass_mark), the document is built
  * from a later snapshot, so it holds every marked change with its UUID. */
 static void upload__scan_ids_done(void *arg, int rc)
 {
   struct upload *u = arg;
   u->jobs--;
-  const struct dg_config *cfg = *u->cfgp;
-  int reconcile = u->reconcile;
-  int64_t max_mark = u->pass_mark;
-  if (rc || max_mark < 0 || u->closing || !upload__cfg(u) || (!max_mark && !reconcile)) {
+  struct upload__build *b = NULL;
+  if (rc || u->pass_mark < 0 || u->closing || !upload__cfg(u) || (!u->pass_mark && !u->reconcile)) {
     u->scanning = 0;
     if (u->rescan) upload_kick(u);
     upload__maybe_free(u);
     return;
   }
-  cJSON *doc = national_build(cfg, store_reader(u->store), 0);
-  rc = doc ? upload_journal_pass(u->store, doc, max_mark, reconcile, upload__pass_done, u) : -EIO;
+  if (!(b = calloc(1, sizeof *b))) rc = -ENOMEM;
+  else *b = (struct upload__build){.u = u, .cfg = *u->cfgp, .reconcile = u->reconcile};
+  /* one pass at a time (scanning): screens asking for history cannot starve it */
+  if (!rc) rc = store_submit_read_uncapped(u->store, upload__build_work, upload__built, b);
   if (rc) {
     DG_WARN("upload", "reading the records to upload failed: %s", strerror(-rc));
+    free(b);
     u->scanning = 0;
     upload__maybe_free(u);
     return;
   }
-  if (reconcile) {
-    u->reconcile = 0;
-    u->recon_ms = dg_wall_ms();
-  }
+  u->reconcile = 0; /* asked again meanwhile: the next pass reconciles */
   u->jobs++;
 }
 

@@ -14,6 +14,8 @@
 
 #include "national.h"
 #include "plant_fixture.h"
+#include "store_gate.h"
+#include "upload.h"
 #include "upload_journal.h"
 
 static const char *const yaml_plant =
@@ -138,6 +140,45 @@ static void test_marks_passes_and_reconciliation(void **state)
   plant_free(&p);
 }
 
+/* The pass's document holds every record of the ledger and the model (a year of a plant's
+ * inspection tasks is tens of thousands): it is read on the store's read lane, not on the loop.
+ * With the lane held, the upload module's first pass queues nothing however often the loop
+ * turns and the store commits; once the lane runs, the model's records are queued. */
+static void test_upload_pass_read_off_the_loop(void **state)
+{
+  (void)state;
+  char yaml[4096];
+  snprintf(yaml, sizeof yaml, "%s", yaml_plant);
+  char *at = strstr(yaml, "persons:");
+  assert_non_null(at);
+  static const char upload_block[] = "  upload: { url: 'http://127.0.0.1:1/', interval_s: 3600 }\n";
+  memmove(at + strlen(upload_block), at, strlen(at) + 1);
+  memcpy(at, upload_block, strlen(upload_block));
+  struct plant p;
+  plant_init(&p, yaml);
+  plant_start_to(&p, PLANT_NOTIFY);
+  struct gate g;
+  gate_close_on(p.store, &g, store_submit_read);
+  struct upload *u = NULL;
+  const struct dg_config *cfg = p.cfg;
+  assert_int_equal(upload_start(&u, &p.loop, &cfg, p.store, p.httpc), 0);
+  assert_non_null(u);
+  for (int i = 0; i < 5; i++) { /* the scan (a timer due now), its UUIDs' commit, then the read */
+    uv_run(&p.loop, UV_RUN_NOWAIT);
+    store_wait_idle(p.store);
+  }
+  assert_true(count(&p, "SELECT count(*) FROM national_ids") > 0); /* the UUIDs were stored */
+  assert_int_equal(count(&p, "SELECT count(*) FROM upload_queue"), 0);
+  gate_open(&g);
+  store_wait_reads(p.store);
+  store_wait_idle(p.store);
+  assert_true(count(&p, "SELECT count(*) FROM upload_queue") >= 6); /* source, unit, event, measure, tasks */
+  upload_close(u);
+  plant_stop(&p);
+  gate_destroy(&g);
+  plant_free(&p);
+}
+
 static int record_work(struct store_conn *c, void *arg)
 {
   return upload_journal_record(c, arg);
@@ -248,6 +289,7 @@ int main(void)
   const struct CMUnitTest tests[] = {
     cmocka_unit_test(test_marks_passes_and_reconciliation),
     cmocka_unit_test(test_dead_letter_and_retry),
+    cmocka_unit_test(test_upload_pass_read_off_the_loop),
     cmocka_unit_test(test_responsibility_tasks),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
