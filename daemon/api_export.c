@@ -1,10 +1,64 @@
 #include "api_export.h"
 
+#include <errno.h>
+#include <stdlib.h>
+
 #include "api_commit.h"
 #include "export.h"
 #include "log.h"
 #include "national.h"
 
+/* An export's read: the whole ledger since `since_ms` as JSON text, read and written on the
+ * store's read lane (a year of a plant's records takes a few hundred milliseconds). */
+struct export_api__read {
+  struct http_deferred *d;      /* NULL: read and answered on the loop (no connection to wait on) */
+  const struct dg_config *cfg;  /* in force while the read runs: a reload waits for reads */
+  int64_t since_ms;
+  char *text;                   /* cJSON_PrintUnformatted's */
+};
+
+static int export_api__work(struct store_conn *c, void *arg)
+{
+  struct export_api__read *r = arg;
+  cJSON *doc = export_build(r->cfg, c, r->since_ms);
+  if (!doc) return SQLITE_IOERR;
+  cJSON_AddItemToObject(doc, "commitments", commit_api_since(c, r->since_ms));
+  r->text = cJSON_PrintUnformatted(doc);
+  cJSON_Delete(doc);
+  return r->text ? SQLITE_OK : SQLITE_NOMEM;
+}
+
+static void export_api__answer(struct export_api__read *r, int rc, struct http_response *resp)
+{
+  if (rc == -EBUSY || rc == -ESHUTDOWN) {
+    api_error(resp, 503, "export: %s, try again", rc == -EBUSY ? "too many reads waiting" : "shutting down");
+  } else if (rc) {
+    DG_WARN("export", "export since %lld failed: %s", (long long)r->since_ms, rc == -ENOMEM ? "out of memory" : "database error");
+    api_error(resp, 500, rc == -ENOMEM ? "out of memory" : "database error");
+  } else {
+    resp->status = 200;
+    resp->body = r->text;
+    r->text = NULL;
+  }
+  free(r->text);
+  free(r);
+}
+
+static int export_api__rc(int sqlite_rc) { return sqlite_rc == SQLITE_NOMEM ? -ENOMEM : sqlite_rc ? -EIO : 0; }
+
+/* Answers a deferred request and frees its read. */
+static void export_api__finish(struct export_api__read *r, int rc)
+{
+  struct http_deferred *d = r->d;
+  struct http_response resp = {.status = 200};
+  export_api__answer(r, rc, &resp);
+  http_deferred_answer(d, &resp);
+}
+
+static void export_api__done(void *arg, int rc) { export_api__finish(arg, rc == -ENOMEM ? rc : rc ? -EIO : 0); }
+
+/* GET /api/v1/export?since=: the record UUIDs are stored on the loop (a write, waited for),
+ * then the document is read on the read lane, off the loop, and the answer follows. */
 static void export_api__get(void *ud, const struct http_request *req, struct http_response *resp)
 {
   struct api_ctx *ctx = ud;
@@ -13,14 +67,19 @@ static void export_api__get(void *ud, const struct http_request *req, struct htt
   store_wait_own(ctx->store); /* export what every answered write committed */
   if (ctx->engine->cfg->national && national_assign_ids(ctx->engine->cfg, ctx->store))
     DG_WARN("export", "storing national record UUIDs failed");
-  cJSON *doc = export_build(ctx->engine->cfg, store_reader(ctx->store), since_ms);
-  if (!doc) {
-    DG_WARN("export", "export since %lld failed: database error", (long long)since_ms);
-    api_error(resp, 500, "database error");
+  struct export_api__read *r = calloc(1, sizeof *r);
+  if (!r) {
+    api_error(resp, 500, "out of memory");
     return;
   }
-  cJSON_AddItemToObject(doc, "commitments", commit_api_since(store_reader(ctx->store), since_ms));
-  api_reply(resp, 200, doc);
+  *r = (struct export_api__read){.cfg = ctx->engine->cfg, .since_ms = since_ms};
+  if (!(r->d = http_defer(req))) { /* no connection to wait on: read here */
+    int rc = export_api__work(store_reader(ctx->store), r);
+    export_api__answer(r, export_api__rc(rc), resp);
+    return;
+  }
+  int rc = store_submit_read(ctx->store, export_api__work, export_api__done, r);
+  if (rc) export_api__finish(r, rc);
 }
 
 static const struct api_route export_api__routes[] = {
