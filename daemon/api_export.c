@@ -28,6 +28,7 @@ static int export_api__work(struct store_conn *c, void *arg)
   return r->text ? SQLITE_OK : SQLITE_NOMEM;
 }
 
+/* The answer to a read that returned rc (the document's text is handed to resp); frees r. */
 static void export_api__answer(struct export_api__read *r, int rc, struct http_response *resp)
 {
   if (rc == -EBUSY || rc == -ESHUTDOWN) {
