@@ -294,8 +294,7 @@ static int main__swap_config(struct dg_daemon *d, struct dg_config *cfg)
   /* Risk levels under the old config are noted first, so the new assessment's changes are
    * recorded with the edit or reload that made them. */
   if (d->ledger_watch) ledger_watch_risk(d->ledger_watch, dg_wall_ms());
-  store_wait_reads(d->store); /* reads borrow the old config; their done may submit jobs */
-  store_wait_idle(d->store); /* jobs in flight borrow strings from the old config */
+  store_wait_quiet(d->store); /* reads and jobs in flight borrow the old config */
   struct dg_config *old = d->cfg;
   if (engine_reload(&d->engine, cfg)) {
     DG_ERR("main", "reload failed: the configuration in force is kept");
@@ -315,7 +314,7 @@ static int main__swap_config(struct dg_daemon *d, struct dg_config *cfg)
   d->api.mqtt = d->mqtt;
   d->api.modbus = d->modbus;
   if (d->ledger_watch) ledger_watch_risk(d->ledger_watch, dg_wall_ms());
-  store_wait_idle(d->store);
+  store_wait_quiet(d->store);
   config_free(old);
   main__trim();
   sdn_ready(d->sdn, "configuration reloaded");

@@ -749,6 +749,23 @@ int store_wait_reads(struct store *s)
   return 0;
 }
 
+static bool store__quiet(struct store *s)
+{
+  pthread_mutex_lock(&s->lock);
+  bool quiet = !s->n_reads && !s->queue.head && !s->urgent.head && !s->busy && !s->completed.head;
+  pthread_mutex_unlock(&s->lock);
+  return quiet && !s->ready.head;
+}
+
+int store_wait_quiet(struct store *s)
+{
+  do {
+    store_wait_reads(s);
+    store_wait_idle(s);
+  } while (!store__quiet(s) || (s->history && !store__quiet(s->history)));
+  return 0;
+}
+
 int64_t store_heartbeat_ms(void *store)
 {
   struct store *s = store;

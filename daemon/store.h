@@ -117,6 +117,10 @@ int store_wait_own(struct store *s);
  * after. Reloads wait here before freeing the configuration that reads borrow; store_close
  * does too. */
 int store_wait_reads(struct store *s);
+/* Loop thread. Waits for reads and jobs, and the ones their `done` callbacks submit, until none
+ * is left: what a configuration is freed after (a job's done may submit a read that borrows it,
+ * the national upload's does). */
+int store_wait_quiet(struct store *s);
 
 /* A writer that has had no job for this long gives its connection's page cache and the
  * allocator's free memory back to the system (once, until its next job). */

@@ -993,6 +993,47 @@ static void test_wait_own_skips_history(void **state)
   close_store(f, s);
 }
 
+/* A chain as the national upload makes one: a write whose done submits a read whose done
+ * submits a write (and a history batch on the side). */
+struct chain {
+  struct store *s;
+  int steps; /* done callbacks run */
+};
+
+static int chain_noop(struct store_conn *c, void *arg)
+{
+  (void)c;
+  (void)arg;
+  return SQLITE_OK;
+}
+
+static void chain_done(void *arg, int rc)
+{
+  struct chain *ch = arg;
+  assert_int_equal(rc, 0);
+  switch (++ch->steps) {
+  case 1: assert_int_equal(store_submit_read(ch->s, chain_noop, chain_done, ch), 0); break;
+  case 2: assert_int_equal(store_submit_relaxed(store_history(ch->s), chain_noop, chain_done, ch), 0); break;
+  case 3: assert_int_equal(store_submit_urgent(ch->s, chain_noop, chain_done, ch), 0); break;
+  default: break;
+  }
+}
+
+/* What a reload waits for before it frees the old configuration: every read and job, and the
+ * ones their done callbacks submit. */
+static void test_wait_quiet_follows_chains(void **state)
+{
+  struct plant *f = *state;
+  struct store *s = open_store(f);
+  struct chain ch = {.s = s};
+  assert_int_equal(store_submit(s, chain_noop, chain_done, &ch), 0);
+  store_wait_quiet(s);
+  assert_int_equal(ch.steps, 4);
+  assert_int_equal(store_pending(s), 0);
+  assert_int_equal(store_pending(store_history(s)), 0);
+  close_store(f, s);
+}
+
 static void test_stmt_cache(void **state)
 {
   struct plant *f = *state;
@@ -1091,6 +1132,7 @@ int main(void)
     cmocka_unit_test_setup_teardown(test_reader_sees_commits, setup, teardown),
     cmocka_unit_test_setup_teardown(test_read_lane, setup, teardown),
     cmocka_unit_test_setup_teardown(test_wait_own_skips_history, setup, teardown),
+    cmocka_unit_test_setup_teardown(test_wait_quiet_follows_chains, setup, teardown),
     cmocka_unit_test_setup_teardown(test_stmt_cache, setup, teardown),
     cmocka_unit_test_setup_teardown(test_heartbeat_advances, setup, teardown),
   };
