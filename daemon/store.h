@@ -114,12 +114,11 @@ int store_wait_idle(struct store *s);
 int store_wait_own(struct store *s);
 /* Loop thread. Blocks until every read submitted so far has run, then runs the `done` callbacks
  * of what has completed. A `done` may submit more jobs: wait for them with store_wait_idle
- * after. Reloads wait here before freeing the configuration that reads borrow; store_close
- * does too. */
+ * after (store_close does). */
 int store_wait_reads(struct store *s);
 /* Loop thread. Waits for reads and jobs, and the ones their `done` callbacks submit, until none
- * is left: what a configuration is freed after (a job's done may submit a read that borrows it,
- * the national upload's does). */
+ * is left: what a reload waits for before it frees the configuration they borrow (a job's done
+ * may submit a read that borrows it: the national upload's does). */
 int store_wait_quiet(struct store *s);
 
 /* A writer that has had no job for this long gives its connection's page cache and the

@@ -706,7 +706,7 @@ static int ledger_watch__collect_missed(struct ledger_watch *w, struct ledger_wa
 }
 
 /* The read lane: judges the monitored tasks from the history and the ledger (evidence.h). The
- * configuration read here stays in force meanwhile: a reload waits for reads (store_wait_reads). */
+ * configuration read here stays in force meanwhile: a reload waits for reads (store_wait_quiet). */
 static int ledger_watch__judge_work(struct store_conn *c, void *arg)
 {
   struct ledger_watch__job *j = arg;
