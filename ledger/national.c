@@ -264,7 +264,7 @@ int national_assign_submit(const struct dg_config *cfg, struct store *s, void (*
 int national_assign_ids(const struct dg_config *cfg, struct store *s)
 {
   int rc = national_assign_submit(cfg, s, NULL, NULL);
-  return rc ? rc : store_wait_idle(s);
+  return rc ? rc : store_wait_own(s);
 }
 
 /* ---- building the document (reader) ---------------------------------------------------------- */

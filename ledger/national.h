@@ -56,7 +56,8 @@ int national_uuid(char out[37]);
 
 /* Loop thread: stores a UUID for every model entity, standing task, inspection record, hazard
  * and shutdown record that has none yet (with its parent entity, so a deleted entity still
- * names its parent), through the writer, and waits for it. 0 or negative. */
+ * names its parent), through the writer, and waits for its commit (not for the history's
+ * batches: store_wait_own). 0 or negative. */
 int national_assign_ids(const struct dg_config *cfg, struct store *s);
 /* The same without waiting: done (may be NULL) runs on the loop thread after the commit, with
  * 0 or -EIO. 0, or negative when nothing was queued (done is then not called). */
