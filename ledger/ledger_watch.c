@@ -239,29 +239,6 @@ static void ledger_watch__done(void *arg, int rc)
   ledger_watch__job_free(j);
 }
 
-typedef int (*ledger_watch__collect_fn)(struct ledger_watch *w, struct ledger_watch__job *j);
-
-/* Collects a pass's rows and submits them with their announcements; the count or negative. */
-static int ledger_watch__run(struct ledger_watch *w, int *busy, ledger_watch__collect_fn collect, store_work_fn work,
-                             const char *flagged, int64_t now_ms)
-{
-  if (*busy) return 0;
-  struct ledger_watch__job *j = ledger_watch__job_new(w, busy, flagged, now_ms);
-  if (!j) return -ENOMEM;
-  int rc = collect(w, j);
-  if (rc || !j->n) {
-    ledger_watch__job_free(j);
-    return rc;
-  }
-  size_t n = j->n;
-  if ((rc = store_submit_urgent(w->e->store, work, ledger_watch__done, j))) {
-    ledger_watch__job_free(j);
-    return rc;
-  }
-  *busy = 1;
-  return (int)n;
-}
-
 /* Collects the due hazards into j; 0 or negative. */
 static int ledger_watch__collect(struct ledger_watch *w, struct ledger_watch__job *j)
 {
@@ -282,8 +259,18 @@ static int ledger_watch__collect(struct ledger_watch *w, struct ledger_watch__jo
 
 int ledger_watch_overdue(struct ledger_watch *w, int64_t now_ms)
 {
-  return ledger_watch__run(w, &w->busy, ledger_watch__collect, ledger_watch__work, "hazard(s) flagged overdue",
-                           now_ms);
+  if (w->busy) return 0;
+  struct ledger_watch__job *j = ledger_watch__job_new(w, &w->busy, "hazard(s) flagged overdue", now_ms);
+  if (!j) return -ENOMEM;
+  int rc = ledger_watch__collect(w, j);
+  size_t n = j->n;
+  if (!rc && n) rc = store_submit_urgent(w->e->store, ledger_watch__work, ledger_watch__done, j);
+  if (rc || !n) {
+    ledger_watch__job_free(j);
+    return rc;
+  }
+  w->busy = 1;
+  return (int)n;
 }
 
 /* ---- dynamic risk history --------------------------------------------------------------------- */
