@@ -12,6 +12,7 @@
  * store's read lane (a year of a plant's records takes a few hundred milliseconds). */
 struct export_api__read {
   struct http_deferred *d;      /* NULL: read and answered on the loop (no connection to wait on) */
+  struct store *store;
   const struct dg_config *cfg;  /* in force while the read runs: a reload waits for reads */
   int64_t since_ms;
   char *text;                   /* cJSON_PrintUnformatted's */
@@ -58,27 +59,42 @@ static void export_api__finish(struct export_api__read *r, int rc)
 
 static void export_api__done(void *arg, int rc) { export_api__finish(arg, rc == -ENOMEM ? rc : rc ? -EIO : 0); }
 
-/* GET /api/v1/export?since=: the record UUIDs are stored on the loop (a write, waited for),
- * then the document is read on the read lane, off the loop, and the answer follows. */
+/* The record UUIDs are stored: the read follows. Their commit came after every write queued
+ * before the request, so the document holds what every answered write committed. */
+static void export_api__assigned(void *arg, int rc)
+{
+  struct export_api__read *r = arg;
+  (void)rc; /* a failed storing was logged; the document goes out with the UUIDs stored before */
+  rc = store_submit_read(r->store, export_api__work, export_api__done, r);
+  if (rc) export_api__finish(r, rc);
+}
+
+/* GET /api/v1/export?since=: the record UUIDs are stored through the writer, then the document
+ * is read on the read lane; the loop waits for neither, and the answer follows. */
 static void export_api__get(void *ud, const struct http_request *req, struct http_response *resp)
 {
   struct api_ctx *ctx = ud;
+  const struct dg_config *cfg = ctx->engine->cfg;
   int64_t since_ms = 0;
   if (api_query_ms(req, "since", 0, &since_ms, resp) < 0) return;
-  store_wait_own(ctx->store); /* export what every answered write committed */
-  if (ctx->engine->cfg->national && national_assign_ids(ctx->engine->cfg, ctx->store))
-    DG_WARN("export", "storing national record UUIDs failed");
   struct export_api__read *r = calloc(1, sizeof *r);
   if (!r) {
     api_error(resp, 500, "out of memory");
     return;
   }
-  *r = (struct export_api__read){.cfg = ctx->engine->cfg, .since_ms = since_ms};
-  if (!(r->d = http_defer(req))) { /* no connection to wait on: read here */
+  *r = (struct export_api__read){.store = ctx->store, .cfg = cfg, .since_ms = since_ms};
+  if (!(r->d = http_defer(req))) { /* no connection to wait on: everything here */
+    store_wait_own(ctx->store);
+    if (cfg->national && national_assign_ids(cfg, ctx->store)) DG_WARN("export", "storing national record UUIDs failed");
     int rc = export_api__work(store_reader(ctx->store), r);
     export_api__answer(r, export_api__rc(rc), resp);
     return;
   }
+  if (cfg->national) {
+    if (national_assign_submit(cfg, ctx->store, export_api__assigned, r) == 0) return;
+    DG_WARN("export", "storing national record UUIDs failed");
+  }
+  store_wait_own(ctx->store); /* export what every answered write committed */
   int rc = store_submit_read(ctx->store, export_api__work, export_api__done, r);
   if (rc) export_api__finish(r, rc);
 }
