@@ -420,19 +420,14 @@ static void store__wait_for_work(struct store *s)
 }
 
 /* Under s->lock: takes the next group, urgent jobs first. Urgent bursts share a commit; normal
- * jobs are taken a few at a time, so an urgent job never waits behind a long group. Relaxed jobs
- * (small: a delivery's outcome) waiting at the head of the normal lane join an urgent group:
- * its full commit makes them durable, and they need no transaction of their own. */
-static unsigned store__take(struct store *s, struct store_job **jobs)
+ * jobs are taken a few at a time, so an urgent job never waits behind a long group. */
+static unsigned store__take(struct store *s, struct store_job **jobs, bool urgent_only)
 {
-  struct store_job_list *from = s->urgent.head ? &s->urgent : &s->queue;
+  struct store_job_list *from = s->urgent.head || urgent_only ? &s->urgent : &s->queue;
   unsigned max = from == &s->urgent ? STORE_GROUP_MAX : STORE_NORMAL_GROUP_MAX;
   unsigned n = 0;
   while (n < max && from->head && (!n || from->head->relaxed == jobs[0]->relaxed))
     jobs[n++] = store__list_pop(from);
-  if (from == &s->urgent)
-    for (unsigned joined = 0; joined < STORE_NORMAL_GROUP_MAX && n < max && s->queue.head && s->queue.head->relaxed; joined++)
-      jobs[n++] = store__list_pop(&s->queue);
   return n;
 }
 
@@ -491,7 +486,7 @@ static void *store__writer_main(void *p)
       store__wait_for_work(s);
       continue;
     }
-    unsigned n = store__take(s, jobs);
+    unsigned n = store__take(s, jobs, false);
     s->busy = true;
     pthread_mutex_unlock(&s->lock);
 

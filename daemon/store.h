@@ -67,9 +67,8 @@ int store_submit_urgent(struct store *s, store_work_fn work, store_done_fn done,
  * own: it commits with synchronous=NORMAL, so it is durable against a crash of the process at
  * once, and against a power loss at the next synchronous=FULL commit of the same database or
  * its next WAL checkpoint (every second), which fsyncs the WAL with every frame written before
- * it. Every other job commits with synchronous=FULL. Relaxed jobs waiting when an urgent group
- * is taken join it (and so commit with FULL, in their own savepoints); they are never grouped
- * with normal jobs. */
+ * it. Every other job commits with synchronous=FULL. Relaxed jobs are never grouped with other
+ * jobs. */
 int store_submit_relaxed(struct store *s, store_work_fn work, store_done_fn done, void *arg);
 
 /* Cached prepared statement for this connection, keyed by the `sql` pointer (use string
