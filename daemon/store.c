@@ -421,9 +421,9 @@ static void store__wait_for_work(struct store *s)
 
 /* Under s->lock: takes the next group, urgent jobs first. Urgent bursts share a commit; normal
  * jobs are taken a few at a time, so an urgent job never waits behind a long group. */
-static unsigned store__take(struct store *s, struct store_job **jobs, bool urgent_only)
+static unsigned store__take(struct store *s, struct store_job **jobs)
 {
-  struct store_job_list *from = s->urgent.head || urgent_only ? &s->urgent : &s->queue;
+  struct store_job_list *from = s->urgent.head ? &s->urgent : &s->queue;
   unsigned max = from == &s->urgent ? STORE_GROUP_MAX : STORE_NORMAL_GROUP_MAX;
   unsigned n = 0;
   while (n < max && from->head && (!n || from->head->relaxed == jobs[0]->relaxed))
@@ -486,7 +486,7 @@ static void *store__writer_main(void *p)
       store__wait_for_work(s);
       continue;
     }
-    unsigned n = store__take(s, jobs, false);
+    unsigned n = store__take(s, jobs);
     s->busy = true;
     pthread_mutex_unlock(&s->lock);
 
