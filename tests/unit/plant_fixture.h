@@ -31,6 +31,22 @@
 #define PLANT_YAML_HOOK                                                    \
   "channels:\n  - { id: hook, type: webhook, url: \"http://127.0.0.1:1/hook\" }\n" \
   "policies:\n  - { id: all, priorities: [low, medium, high, critical], channels: [hook] }\n"
+/* A hazard source HS1 (罐区) with unit U1 (person wang responsible), event E1 and inspection
+ * measure M1: the smallest plant model with national records. More measures of E1 may follow. */
+#define PLANT_YAML_TANK_FARM                                                                       \
+  "hazard_sources:\n"                                                                             \
+  "  - id: HS1\n"                                                                                 \
+  "    name: 罐区\n"                                                                              \
+  "    units:\n"                                                                                  \
+  "      - id: U1\n"                                                                              \
+  "        name: 储罐\n"                                                                          \
+  "        responsible: { dept: 储运, person: wang }\n"                                           \
+  "        events:\n"                                                                             \
+  "          - id: E1\n"                                                                          \
+  "            name: 泄漏\n"                                                                      \
+  "            lec: { l: 3, e: 6, c: 40 }\n"                                                      \
+  "            measures:\n"                                                                       \
+  "              - { id: M1, desc: 巡检, data_src: 2, classify: '3-1', troubleshoot: 查看液位 }\n"
 
 /* How far plant_start_to opens the plant; each level includes the ones before it. */
 enum plant_level {

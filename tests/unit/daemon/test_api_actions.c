@@ -14,10 +14,10 @@
 #include <cmocka.h>
 
 #include "api.h"
+#include "api_fixture.h"
 #include "config.h"
 #include "httpc.h"
 #include "log.h"
-#include "plant_fixture.h"
 #include "sdnotify.h"
 
 static const char test_yaml[] =
@@ -32,124 +32,55 @@ static const char test_yaml[] =
   "rules:\n"
   "  - { id: R1, type: high, point: P1, latched: true, stages: [ { name: H, limit: 25, priority: critical } ] }\n";
 
-struct fixture {
-  struct plant p;
-  uv_async_t stop;
-  struct http_server *http;
-  struct api_ctx api;
-  pthread_t thread;
-  char base[64];
-};
-
 /* Stands in for the token store: fixed tokens of configured persons. */
 static const struct dg_person *authenticate(void *ud, const char *token)
 {
-  struct fixture *f = ud;
+  struct api_fixture *f = ud;
   static const char *const tokens[][2] = {{"tok-wang", "wang"}, {"tok-li", "li"}, {"tok-zhao", "zhao"}};
   for (size_t i = 0; i < 3; i++)
     if (strcmp(token, tokens[i][0]) == 0) return dg_config_person(f->p.cfg, tokens[i][1]);
   return NULL;
 }
 
-static void on_stop(uv_async_t *a)
-{
-  struct fixture *f = a->data;
-  http_stop(f->http);
-  plant_close_handles(&f->p);
-  uv_close((uv_handle_t *)a, NULL);
-}
-
-static void *loop_main(void *arg)
-{
-  struct fixture *f = arg;
-  uv_run(&f->p.loop, UV_RUN_DEFAULT);
-  return NULL;
-}
-
 static int setup(void **state)
 {
-  struct fixture *f = calloc(1, sizeof *f);
+  struct api_fixture *f = calloc(1, sizeof *f);
   plant_init(&f->p, test_yaml);
   plant_start(&f->p);
-  assert_int_equal(http_start(&f->http, &f->p.loop, "127.0.0.1", 0), 0);
-  f->api = (struct api_ctx){.engine = &f->p.engine, .store = f->p.store, .notify = f->p.notify, .started_ms = dg_wall_ms(),
-                            .authenticate = authenticate, .auth_ud = f};
-  assert_int_equal(api_register(f->http, &f->api), 0);
-  snprintf(f->base, sizeof f->base, "http://127.0.0.1:%u", http_port(f->http));
+  api_fixture_listen(f, authenticate, f);
   /* Alarm R1 active before the loop thread takes over. */
   plant_feed(&f->p, "P1", 30, DG_Q_GOOD);
-  uv_async_init(&f->p.loop, &f->stop, on_stop);
-  f->stop.data = f;
-  assert_int_equal(pthread_create(&f->thread, NULL, loop_main, f), 0);
+  api_fixture_run(f);
   *state = f;
   return 0;
 }
 
 static int teardown(void **state)
 {
-  struct fixture *f = *state;
-  uv_async_send(&f->stop);
-  pthread_join(f->thread, NULL);
-  plant_release(&f->p);
-  plant_free(&f->p);
-  free(f);
+  api_fixture_stop(*state);
+  free(*state);
   return 0;
 }
 
-struct reply {
-  long status;
-  char body[4096];
-  size_t len;
-};
-
-static size_t write_cb(char *data, size_t size, size_t n, void *ud)
+/* The reply (64 KiB) is kept static: one call at a time, on the test's thread. */
+static const struct api_reply *call(struct api_fixture *f, const char *path, const char *token, const char *body)
 {
-  struct reply *r = ud;
-  size_t add = size * n;
-  if (r->len + add >= sizeof r->body) return 0;
-  memcpy(r->body + r->len, data, add);
-  r->len += add;
-  r->body[r->len] = '\0';
-  return add;
-}
-
-/* POST (body non-NULL) or GET; token NULL sends no Authorization header. */
-static struct reply call(struct fixture *f, const char *path, const char *token, const char *body)
-{
-  struct reply r = {0};
-  char url[256], auth[128];
-  snprintf(url, sizeof url, "%s%s", f->base, path);
-  CURL *c = curl_easy_init();
-  assert_non_null(c);
-  curl_easy_setopt(c, CURLOPT_URL, url);
-  curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, write_cb);
-  curl_easy_setopt(c, CURLOPT_WRITEDATA, &r);
-  curl_easy_setopt(c, CURLOPT_TIMEOUT, 20L);
-  curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
-  struct curl_slist *hdrs = curl_slist_append(NULL, "Content-Type: application/json");
-  if (token) {
-    snprintf(auth, sizeof auth, "Authorization: Bearer %s", token);
-    hdrs = curl_slist_append(hdrs, auth);
-  }
-  curl_easy_setopt(c, CURLOPT_HTTPHEADER, hdrs);
-  if (body) curl_easy_setopt(c, CURLOPT_POSTFIELDS, body);
-  assert_int_equal(curl_easy_perform(c), CURLE_OK);
-  curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &r.status);
-  curl_slist_free_all(hdrs);
-  curl_easy_cleanup(c);
-  return r;
+  static struct api_reply r;
+  api_fixture_call(f, path, token, body, 20, &r);
+  assert_int_equal(r.rc, CURLE_OK);
+  return &r;
 }
 
 #define EXPECT(r, code, text)                                                                      \
   do {                                                                                             \
-    struct reply r_ = (r);                                                                         \
-    if (r_.status != (code) || !strstr(r_.body, (text)))                                           \
-      fail_msg("status %ld body %s; expected %d with '%s'", r_.status, r_.body, (code), (text));    \
+    const struct api_reply *r_ = (r);                                                              \
+    if (r_->status != (code) || !strstr(r_->body, (text)))                                         \
+      fail_msg("status %ld body %s; expected %d with '%s'", r_->status, r_->body, (code), (text));  \
   } while (0)
 
 static void test_auth_and_roles(void **state)
 {
-  struct fixture *f = *state;
+  struct api_fixture *f = *state;
   char path[64];
   snprintf(path, sizeof path, "/api/v1/alarms/%lld/ack", (long long)f->p.engine.alarms[0].id);
   EXPECT(call(f, path, NULL, "{}"), 401, "Bearer");
@@ -170,15 +101,15 @@ static void test_auth_and_roles(void **state)
   snprintf(path, sizeof path, "/api/v1/alarms/%lld/journal", (long long)f->p.engine.alarms[0].id);
   /* The journal row commits on the writer thread after the answer: wait for it. */
   int64_t deadline = dg_mono_ms() + 10000;
-  struct reply r;
+  const struct api_reply *r;
   do r = call(f, path, NULL, NULL);
-  while (!strstr(r.body, "return_to_service") && dg_mono_ms() < deadline);
+  while (!strstr(r->body, "return_to_service") && dg_mono_ms() < deadline);
   EXPECT(r, 200, "\"actor\":\"li\",\"comment\":\"loop test\"");
 }
 
 static void test_shelve_and_reset(void **state)
 {
-  struct fixture *f = *state;
+  struct api_fixture *f = *state;
   long long id = f->p.engine.alarms[0].id;
   char shelve[64], unshelve[64], reset[64];
   snprintf(shelve, sizeof shelve, "/api/v1/alarms/%lld/shelve", id);

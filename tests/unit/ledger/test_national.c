@@ -108,19 +108,7 @@ static const char *const yaml_plant =
   "site: { code: T1 }\n"
   "national: { company_code: '320500123', credit_code: 91350100M000100Y43, hazard_codes: { HS1: '320500123001' } }\n"
   "persons: [ { id: wang, name: 王工, phone: '13800000000' } ]\n"
-  "hazard_sources:\n"
-  "  - id: HS1\n"
-  "    name: 罐区\n"
-  "    units:\n"
-  "      - id: U1\n"
-  "        name: 储罐\n"
-  "        responsible: { dept: 储运, person: wang }\n"
-  "        events:\n"
-  "          - id: E1\n"
-  "            name: 泄漏\n"
-  "            lec: { l: 3, e: 6, c: 40 }\n"
-  "            measures:\n"
-  "              - { id: M1, desc: 巡检, data_src: 2, classify: '3-1', troubleshoot: 查看液位 }\n"
+  PLANT_YAML_TANK_FARM
   "              - { id: M2, desc: 联锁, data_src: 1, classify: '1-4' }\n";
 
 static const cJSON *find(const cJSON *doc, const char *kind, const char *key, const char *value)

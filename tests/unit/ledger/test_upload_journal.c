@@ -27,19 +27,7 @@ static const char *const yaml_plant =
   "    - { measure: M1, role: principal, task_num: 9 }\n"
   "    - { measure: M1, role: operational, task_num: 10, check_cycle: { n: 1, unit: 天 } }\n"
   "persons: [ { id: wang, name: 王工, phone: '13800000000' } ]\n"
-  "hazard_sources:\n"
-  "  - id: HS1\n"
-  "    name: 罐区\n"
-  "    units:\n"
-  "      - id: U1\n"
-  "        name: 储罐\n"
-  "        responsible: { dept: 储运, person: wang }\n"
-  "        events:\n"
-  "          - id: E1\n"
-  "            name: 泄漏\n"
-  "            lec: { l: 3, e: 6, c: 40 }\n"
-  "            measures:\n"
-  "              - { id: M1, desc: 巡检, data_src: 2, classify: '3-1', troubleshoot: 查看液位 }\n";
+  PLANT_YAML_TANK_FARM;
 
 static int exec_work(struct store_conn *c, void *arg)
 {

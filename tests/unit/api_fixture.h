@@ -1,0 +1,114 @@
+/* The daemon's HTTP server and API over a plant (plant_fixture.h), its loop on a thread of its
+ * own, and a real libcurl client calling it on loopback. Header-only: each test includes it.
+ * Order: plant_init, plant_start (and whatever the test sets up on the loop), api_fixture_listen,
+ * api_fixture_run; api_fixture_stop ends it all. */
+#ifndef DG_TEST_API_FIXTURE_H
+#define DG_TEST_API_FIXTURE_H
+
+#include <curl/curl.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "api.h"
+#include "plant_fixture.h"
+
+struct api_fixture {
+  struct plant p;
+  uv_async_t stop;
+  struct http_server *http;
+  struct api_ctx api;
+  pthread_t thread;
+  char base[64];
+};
+
+static inline void api_fixture__on_stop(uv_async_t *a)
+{
+  struct api_fixture *f = a->data;
+  http_stop(f->http);
+  plant_close_handles(&f->p);
+  uv_close((uv_handle_t *)a, NULL);
+}
+
+static inline void *api_fixture__loop(void *arg)
+{
+  struct api_fixture *f = arg;
+  uv_run(&f->p.loop, UV_RUN_DEFAULT);
+  return NULL;
+}
+
+/* Serves the API of the started plant on an ephemeral port; tokens map to persons through
+ * authenticate(ud, token). */
+static inline void api_fixture_listen(struct api_fixture *f,
+                                      const struct dg_person *(*authenticate)(void *ud, const char *token), void *ud)
+{
+  assert_int_equal(http_start(&f->http, &f->p.loop, "127.0.0.1", 0), 0);
+  f->api = (struct api_ctx){.engine = &f->p.engine, .store = f->p.store, .notify = f->p.notify, .started_ms = dg_wall_ms(),
+                            .authenticate = authenticate, .auth_ud = ud};
+  assert_int_equal(api_register(f->http, &f->api), 0);
+  snprintf(f->base, sizeof f->base, "http://127.0.0.1:%u", http_port(f->http));
+}
+
+/* The loop thread takes over: from here on the test touches the plant only through HTTP. */
+static inline void api_fixture_run(struct api_fixture *f)
+{
+  uv_async_init(&f->p.loop, &f->stop, api_fixture__on_stop);
+  f->stop.data = f;
+  assert_int_equal(pthread_create(&f->thread, NULL, api_fixture__loop, f), 0);
+}
+
+static inline void api_fixture_stop(struct api_fixture *f)
+{
+  uv_async_send(&f->stop);
+  pthread_join(f->thread, NULL);
+  plant_release(&f->p);
+  plant_free(&f->p);
+}
+
+struct api_reply {
+  CURLcode rc;
+  long status;
+  char body[65536];
+  size_t len;
+};
+
+static inline size_t api_fixture__write(char *data, size_t size, size_t n, void *ud)
+{
+  struct api_reply *r = ud;
+  size_t add = size * n;
+  if (r->len + add >= sizeof r->body) return 0;
+  memcpy(r->body + r->len, data, add);
+  r->len += add;
+  r->body[r->len] = '\0';
+  return add;
+}
+
+/* POST (body non-NULL) or GET of path into *r, giving up after timeout_s; token NULL sends no
+ * Authorization header. Safe from any thread but the loop's. */
+static inline void api_fixture_call(const struct api_fixture *f, const char *path, const char *token, const char *body,
+                                    long timeout_s, struct api_reply *r)
+{
+  char url[256], auth[128];
+  memset(r, 0, sizeof *r);
+  snprintf(url, sizeof url, "%s%s", f->base, path);
+  CURL *c = curl_easy_init();
+  assert_non_null(c);
+  curl_easy_setopt(c, CURLOPT_URL, url);
+  curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, api_fixture__write);
+  curl_easy_setopt(c, CURLOPT_WRITEDATA, r);
+  curl_easy_setopt(c, CURLOPT_TIMEOUT, timeout_s);
+  curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
+  struct curl_slist *hdrs = curl_slist_append(NULL, "Content-Type: application/json");
+  if (token) {
+    snprintf(auth, sizeof auth, "Authorization: Bearer %s", token);
+    hdrs = curl_slist_append(hdrs, auth);
+  }
+  curl_easy_setopt(c, CURLOPT_HTTPHEADER, hdrs);
+  if (body) curl_easy_setopt(c, CURLOPT_POSTFIELDS, body);
+  r->rc = curl_easy_perform(c);
+  curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &r->status);
+  curl_slist_free_all(hdrs);
+  curl_easy_cleanup(c);
+}
+
+#endif
