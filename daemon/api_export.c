@@ -32,11 +32,9 @@ static int export_api__work(struct store_conn *c, void *arg)
 /* The answer to a read that returned rc (the document's text is handed to resp); frees r. */
 static void export_api__answer(struct export_api__read *r, int rc, struct http_response *resp)
 {
-  if (rc == -EBUSY || rc == -ESHUTDOWN) {
-    api_error(resp, 503, "export: %s, try again", rc == -EBUSY ? "too many reads waiting" : "shutting down");
-  } else if (rc) {
-    DG_WARN("export", "export since %lld failed: %s", (long long)r->since_ms, rc == -ENOMEM ? "out of memory" : "database error");
-    api_error(resp, 500, rc == -ENOMEM ? "out of memory" : "database error");
+  if (api_read_failed(resp, "export", rc)) {
+    if (resp->status == 500)
+      DG_WARN("export", "export since %lld failed: %s", (long long)r->since_ms, rc == -ENOMEM ? "out of memory" : "database error");
   } else {
     resp->status = 200;
     resp->body = r->text;
