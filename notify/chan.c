@@ -324,11 +324,17 @@ static int chan__headers(const struct dg_channel *ch, int64_t id, struct chan_re
   return rc;
 }
 
+/* A plain webhook posts the outbox body as it is: no field of it is read. */
+static int chan__plain(const struct dg_channel *ch)
+{
+  return ch->type == DG_CHANNEL_WEBHOOK && !ch->body_template;
+}
+
 int chan_encode(const struct dg_channel *ch, int64_t id, const char *body, int64_t now_ms, struct chan_req *out)
 {
-  struct chan_msg m;
+  struct chan_msg m = {0};
   memset(out, 0, sizeof *out);
-  int rc = chan__parse(body, &m);
+  int rc = chan__plain(ch) ? 0 : chan__parse(body, &m);
   if (rc) return rc;
   switch (ch->type) {
   case DG_CHANNEL_DINGTALK: rc = chan__dingtalk(ch, &m, now_ms, out); break;

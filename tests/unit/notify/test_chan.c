@@ -7,6 +7,7 @@
 #include <cmocka.h>
 
 #include <cjson/cJSON.h>
+#include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -82,6 +83,27 @@ static void test_wecom_text_limit(void **state)
   cJSON_Delete(root);
 }
 
+/* A plain webhook posts the outbox body byte for byte, with its delivery id; with a template the
+ * body's fields are read, and a body that is not JSON is refused. */
+static void test_plain_webhook(void **state)
+{
+  (void)state;
+  struct dg_channel hook = {.id = "h", .type = DG_CHANNEL_WEBHOOK, .url = "http://127.0.0.1/h"};
+  const char *body = "{\"text\":\"\u6db2\u4f4d\",  \"b\":1.50}";
+  struct chan_req r;
+  assert_int_equal(chan_encode(&hook, 42, body, 0, &r), 0);
+  assert_string_equal(r.body, body);
+  assert_int_equal(r.body_len, strlen(body));
+  assert_string_equal(r.url, "http://127.0.0.1/h");
+  assert_string_equal(r.headers[0], "X-Dualguard-Delivery: 42");
+  chan_req_free(&r);
+  hook.body_template = "{\"msg\":\"{{text}}\"}";
+  assert_int_equal(chan_encode(&hook, 42, body, 0, &r), 0);
+  assert_string_equal(r.body, "{\"msg\":\"\u6db2\u4f4d\"}");
+  chan_req_free(&r);
+  assert_int_equal(chan_encode(&hook, 42, "not json", 0, &r), -EINVAL);
+}
+
 static void test_verdicts(void **state)
 {
   (void)state;
@@ -126,7 +148,7 @@ int main(void)
 {
   const struct CMUnitTest tests[] = {
     cmocka_unit_test(test_signatures),  cmocka_unit_test(test_rfc2047),  cmocka_unit_test(test_utf8_cut),
-    cmocka_unit_test(test_wecom_text_limit), cmocka_unit_test(test_verdicts), cmocka_unit_test(test_template_and_values),
+    cmocka_unit_test(test_wecom_text_limit), cmocka_unit_test(test_plain_webhook), cmocka_unit_test(test_verdicts), cmocka_unit_test(test_template_and_values),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }
