@@ -2,6 +2,7 @@
 
 #include <cjson/cJSON.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "describe.h"
@@ -141,18 +142,20 @@ void message_alarm_build(struct notify *n, const struct dg_config *cfg, const st
   if (alarm_is_silenced(a)) return;
   char ref[96];
   snprintf(ref, sizeof ref, "alarm:%lld:journal:%lld", (long long)a->id, (long long)journal_id);
+  const char *built = NULL; /* the same body for every channel: built once, copied for the others */
   for (size_t i = 0; i < cfg->n_policies; i++) {
     const struct dg_policy *pol = &cfg->policies[i];
     if (!(pol->priority_mask & (1u << tr->priority))) continue;
     for (size_t k = 0; k < pol->n_channels; k++) {
       const struct dg_channel *ch = pol->channels[k];
       if (message__has_channel(*list, ch->id)) continue;
-      char *body = message_alarm_body(cfg, a, tr, hc);
+      char *body = built ? strdup(built) : message_alarm_body(cfg, a, tr, hc);
       struct notify_msg *m = body ? notify_msg_new(n, ch, ref, body, tr->ts_ms) : NULL;
       if (!m) {
         DG_ERR("engine", "out of memory building a notification");
         continue;
       }
+      if (!built) built = m->body;
       m->next = *list;
       *list = m;
     }
