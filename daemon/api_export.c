@@ -4,6 +4,7 @@
 #include <stdlib.h>
 
 #include "api_commit.h"
+#include "api_lane.h"
 #include "export.h"
 #include "log.h"
 #include "national.h"
@@ -11,8 +12,6 @@
 /* An export's read: the whole ledger since `since_ms` as JSON text, read and written on the
  * store's read lane (a year of a plant's records takes a few hundred milliseconds). */
 struct export_api__read {
-  struct http_deferred *d;      /* NULL: read and answered on the loop (no connection to wait on) */
-  struct store *store;
   const struct dg_config *cfg;  /* in force while the read runs: a reload waits for reads */
   int64_t since_ms;
   char *text;                   /* cJSON_PrintUnformatted's */
@@ -30,8 +29,9 @@ static int export_api__work(struct store_conn *c, void *arg)
 }
 
 /* The answer to a read that returned rc (the document's text is handed to resp); frees r. */
-static void export_api__answer(struct export_api__read *r, int rc, struct http_response *resp)
+static void export_api__answer(void *arg, int rc, struct http_response *resp)
 {
+  struct export_api__read *r = arg;
   if (api_read_failed(resp, "export", rc)) {
     if (resp->status == 500)
       DG_WARN("export", "export since %lld failed: %s", (long long)r->since_ms, rc == -ENOMEM ? "out of memory" : "database error");
@@ -44,27 +44,12 @@ static void export_api__answer(struct export_api__read *r, int rc, struct http_r
   free(r);
 }
 
-static int export_api__rc(int sqlite_rc) { return sqlite_rc == SQLITE_NOMEM ? -ENOMEM : sqlite_rc ? -EIO : 0; }
-
-/* Answers a deferred request and frees its read. */
-static void export_api__finish(struct export_api__read *r, int rc)
-{
-  struct http_deferred *d = r->d;
-  struct http_response resp = {.status = 200};
-  export_api__answer(r, rc, &resp);
-  http_deferred_answer(d, &resp);
-}
-
-static void export_api__done(void *arg, int rc) { export_api__finish(arg, rc == -ENOMEM ? rc : rc ? -EIO : 0); }
-
 /* The record UUIDs are stored: the read follows. Their commit came after every write queued
  * before the request, so the document holds what every answered write committed. */
 static void export_api__assigned(void *arg, int rc)
 {
-  struct export_api__read *r = arg;
   (void)rc; /* a failed storing was logged; the document goes out with the UUIDs stored before */
-  rc = store_submit_read(r->store, export_api__work, export_api__done, r);
-  if (rc) export_api__finish(r, rc);
+  api_lane_submit(arg);
 }
 
 /* GET /api/v1/export?since=: the record UUIDs are stored through the writer, then the document
@@ -80,21 +65,20 @@ static void export_api__get(void *ud, const struct http_request *req, struct htt
     api_error(resp, 500, "out of memory");
     return;
   }
-  *r = (struct export_api__read){.store = ctx->store, .cfg = cfg, .since_ms = since_ms};
-  if (!(r->d = http_defer(req))) { /* no connection to wait on: everything here */
+  *r = (struct export_api__read){.cfg = cfg, .since_ms = since_ms};
+  struct api_lane *l = api_lane_defer(ctx->store, req, export_api__work, export_api__answer, r);
+  if (!l) { /* no connection to wait on: everything here */
     store_wait_own(ctx->store);
     if (cfg->national && national_assign_ids(cfg, ctx->store)) DG_WARN("export", "storing national record UUIDs failed");
-    int rc = export_api__work(store_reader(ctx->store), r);
-    export_api__answer(r, export_api__rc(rc), resp);
+    api_lane_here(ctx->store, resp, export_api__work, export_api__answer, r);
     return;
   }
   if (cfg->national) {
-    if (national_assign_submit(cfg, ctx->store, export_api__assigned, r) == 0) return;
+    if (national_assign_submit(cfg, ctx->store, export_api__assigned, l) == 0) return;
     DG_WARN("export", "storing national record UUIDs failed");
   }
   store_wait_own(ctx->store); /* export what every answered write committed */
-  int rc = store_submit_read(ctx->store, export_api__work, export_api__done, r);
-  if (rc) export_api__finish(r, rc);
+  api_lane_submit(l);
 }
 
 static const struct api_route export_api__routes[] = {

@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "api_lane.h"
 #include "history_read.h"
 #include "log.h"
 
@@ -96,7 +97,6 @@ static cJSON *history_api__point(const struct engine *e, const struct dg_point *
  * text (10 000 samples take tens of milliseconds to write: done with the read, off the loop). */
 struct history_api__read {
   struct api_ctx *ctx;
-  struct http_deferred *d; /* NULL: read and answered on the loop (no connection to wait on) */
   char point[128];
   int64_t since, until;
   int limit;
@@ -132,7 +132,7 @@ static int history_api__read_work(struct store_conn *c, void *arg)
 
 /* The answer to a read that returned rc. The point is looked up again: a reload may have
  * removed it meanwhile. */
-static void history_api__answer(const struct history_api__read *r, int rc, struct http_response *resp)
+static void history_api__reply(const struct history_api__read *r, int rc, struct http_response *resp)
 {
   if (api_read_failed(resp, "history", rc)) return;
   const struct dg_point *p = dg_config_point(r->ctx->engine->cfg, r->point);
@@ -150,22 +150,13 @@ static void history_api__answer(const struct history_api__read *r, int rc, struc
   api_reply(resp, 200, o);
 }
 
-static void history_api__free(struct history_api__read *r)
+static void history_api__answer(void *arg, int rc, struct http_response *resp)
 {
+  struct history_api__read *r = arg;
+  history_api__reply(r, rc, resp);
   cJSON_free(r->samples);
   free(r);
 }
-
-/* Answers a deferred request and frees its read. */
-static void history_api__finish(struct history_api__read *r, int rc)
-{
-  struct http_response resp = {.status = 200};
-  history_api__answer(r, rc, &resp);
-  http_deferred_answer(r->d, &resp);
-  history_api__free(r);
-}
-
-static void history_api__read_done(void *arg, int rc) { history_api__finish(arg, rc == -ENOMEM ? rc : rc ? -EIO : 0); }
 
 /* GET /api/v1/points/{id}/history. A week of a point's history can take tens of milliseconds
  * to read: the read goes to the store's read lane, off the loop, and the answer follows. */
@@ -198,14 +189,7 @@ static void history_api__get(void *ud, const struct http_request *req, struct ht
   }
   *r = (struct history_api__read){.ctx = ctx, .since = since, .until = until, .limit = limit};
   snprintf(r->point, sizeof r->point, "%s", id);
-  if (!(r->d = http_defer(req))) { /* no connection to wait on: read here */
-    int rc = history_api__read_work(store_reader(ctx->store), r);
-    history_api__answer(r, rc == SQLITE_NOMEM ? -ENOMEM : rc ? -EIO : 0, resp);
-    history_api__free(r);
-    return;
-  }
-  int rc = store_submit_read(ctx->store, history_api__read_work, history_api__read_done, r);
-  if (rc) history_api__finish(r, rc);
+  api_lane_read(ctx->store, req, resp, history_api__read_work, history_api__answer, r);
 }
 
 static const struct api_route history_api__routes[] = {

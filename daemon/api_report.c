@@ -1,49 +1,80 @@
 #include "api_report.h"
 
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
+#include "api_lane.h"
 #include "log.h"
 #include "report.h"
 
+enum report_api__format { REPORT_API_JSON, REPORT_API_CSV, REPORT_API_HTML };
+
+/* A month's report, read and rendered on the store's read lane (a year's ledger takes tens of
+ * milliseconds when its pages are cold). */
+struct report_api__read {
+  const struct dg_config *cfg; /* in force while the read runs: a reload waits for reads */
+  struct report_month month;
+  enum report_api__format format;
+  int64_t now_ms;
+  char *text;
+};
+
+static int report_api__work(struct store_conn *c, void *arg)
+{
+  struct report_api__read *r = arg;
+  cJSON *doc = store_read_begin(c) ? NULL : report_monthly(r->cfg, store_conn_db(c), &r->month, r->now_ms);
+  store_read_end(c); /* the report's figures from one snapshot */
+  if (!doc) return SQLITE_IOERR;
+  r->text = r->format == REPORT_API_CSV    ? report_csv(doc)
+            : r->format == REPORT_API_HTML ? report_html(doc)
+                                           : cJSON_PrintUnformatted(doc);
+  cJSON_Delete(doc);
+  return r->text ? SQLITE_OK : SQLITE_NOMEM;
+}
+
+static void report_api__answer(void *arg, int rc, struct http_response *resp)
+{
+  struct report_api__read *r = arg;
+  if (!api_read_failed(resp, "report", rc)) {
+    resp->status = 200;
+    resp->body = r->text;
+    r->text = NULL;
+    if (r->format == REPORT_API_CSV) resp->content_type = "text/csv; charset=utf-8";
+    if (r->format == REPORT_API_HTML) resp->content_type = "text/html; charset=utf-8";
+  }
+  free(r->text);
+  free(r);
+}
+
+/* GET /api/v1/reports/monthly?month=YYYY-MM&format=json|csv|html */
 static void report_api__get(void *ud, const struct http_request *req, struct http_response *resp)
 {
   struct api_ctx *ctx = ud;
   char month[16], format[8];
-  struct report_month m;
+  struct report_api__read q = {.cfg = ctx->engine->cfg, .now_ms = dg_wall_ms()};
   if (api_query_text(req, "month", month, sizeof month, resp) < 0 ||
       api_query_text(req, "format", format, sizeof format, resp) < 0)
     return;
-  if (!format[0]) snprintf(format, sizeof format, "json");
-  int fmt = strcmp(format, "json") == 0 ? 0 : strcmp(format, "csv") == 0 ? 1 : strcmp(format, "html") == 0 ? 2 : -1;
-  if (report_month_parse(month, &m)) {
+  if (report_month_parse(month, &q.month)) {
     api_error(resp, 400, "month: expected YYYY-MM");
     return;
   }
-  if (fmt < 0) {
+  if (!format[0] || !strcmp(format, "json")) q.format = REPORT_API_JSON;
+  else if (!strcmp(format, "csv")) q.format = REPORT_API_CSV;
+  else if (!strcmp(format, "html")) q.format = REPORT_API_HTML;
+  else {
     api_error(resp, 400, "format: expected json, csv or html");
     return;
   }
-  store_wait_own(ctx->store); /* report what every answered write committed */
-  struct store_conn *c = store_reader(ctx->store);
-  cJSON *doc = store_read_begin(c) ? NULL : report_monthly(ctx->engine->cfg, store_conn_db(c), &m, dg_wall_ms());
-  store_read_end(c); /* the report's figures from one snapshot */
-  if (!doc) {
-    api_error(resp, 500, "database error");
-    return;
-  }
-  if (fmt == 0) {
-    api_reply(resp, 200, doc);
-    return;
-  }
-  resp->body = fmt == 1 ? report_csv(doc) : report_html(doc);
-  cJSON_Delete(doc);
-  if (!resp->body) {
+  struct report_api__read *r = malloc(sizeof *r);
+  if (!r) {
     api_error(resp, 500, "out of memory");
     return;
   }
-  resp->status = 200;
-  resp->content_type = fmt == 1 ? "text/csv; charset=utf-8" : "text/html; charset=utf-8";
+  *r = q;
+  store_wait_own(ctx->store); /* report what every answered write committed */
+  api_lane_read(ctx->store, req, resp, report_api__work, report_api__answer, r);
 }
 
 static const struct api_route report_api__routes[] = {

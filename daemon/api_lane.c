@@ -1,0 +1,66 @@
+#include "api_lane.h"
+
+#include <errno.h>
+#include <sqlite3.h>
+#include <stdlib.h>
+
+struct api_lane {
+  struct store *store;
+  struct http_deferred *d;
+  api_lane_read_fn read;
+  api_lane_answer_fn answer;
+  void *arg;
+};
+
+static int api_lane__rc(int sqlite_rc) { return sqlite_rc == SQLITE_NOMEM ? -ENOMEM : sqlite_rc ? -EIO : 0; }
+
+static int api_lane__work(struct store_conn *c, void *arg)
+{
+  struct api_lane *l = arg;
+  return l->read(c, l->arg);
+}
+
+/* Answers the deferred request and frees the lane. */
+static void api_lane__finish(struct api_lane *l, int rc)
+{
+  struct http_response resp = {.status = 200};
+  l->answer(l->arg, rc, &resp);
+  http_deferred_answer(l->d, &resp);
+  free(l);
+}
+
+/* store_submit_read's done gives the work's result as a negative errno: -ENOMEM, or another. */
+static void api_lane__done(void *arg, int rc) { api_lane__finish(arg, rc == -ENOMEM ? rc : rc ? -EIO : 0); }
+
+struct api_lane *api_lane_defer(struct store *s, const struct http_request *req, api_lane_read_fn read,
+                                api_lane_answer_fn answer, void *arg)
+{
+  struct api_lane *l = calloc(1, sizeof *l);
+  if (!l) return NULL;
+  *l = (struct api_lane){.store = s, .read = read, .answer = answer, .arg = arg};
+  if (!(l->d = http_defer(req))) {
+    free(l);
+    return NULL;
+  }
+  return l;
+}
+
+void api_lane_submit(struct api_lane *l)
+{
+  int rc = store_submit_read(l->store, api_lane__work, api_lane__done, l);
+  if (rc) api_lane__finish(l, rc);
+}
+
+void api_lane_here(struct store *s, struct http_response *resp, api_lane_read_fn read, api_lane_answer_fn answer,
+                   void *arg)
+{
+  answer(arg, api_lane__rc(read(store_reader(s), arg)), resp);
+}
+
+void api_lane_read(struct store *s, const struct http_request *req, struct http_response *resp, api_lane_read_fn read,
+                   api_lane_answer_fn answer, void *arg)
+{
+  struct api_lane *l = api_lane_defer(s, req, read, answer, arg);
+  if (l) api_lane_submit(l);
+  else api_lane_here(s, resp, read, answer, arg);
+}

@@ -1,0 +1,32 @@
+/* api_lane — a request answered after a read on the store's read lane (store_submit_read):
+ * the loop does not wait for the read, and the answer follows when it is done. A request with
+ * no connection to wait on (an internal caller) is read on the loop's reader and answered at
+ * once. Loop thread. */
+#ifndef DG_API_LANE_H
+#define DG_API_LANE_H
+
+#include "http.h"
+#include "store.h"
+
+/* Read lane thread (or the loop, for a request answered at once): the read; SQLITE_OK,
+ * SQLITE_NOMEM or another SQLite result code. */
+typedef int (*api_lane_read_fn)(struct store_conn *c, void *arg);
+/* Loop thread: answers the request from the read's result and frees arg. rc is 0, -ENOMEM,
+ * -EIO, or -EBUSY / -ESHUTDOWN when the read could not run (api_read_failed answers these). */
+typedef void (*api_lane_answer_fn)(void *arg, int rc, struct http_response *resp);
+
+/* Defers req until its read is done: the lane then owns arg, and api_lane_submit starts the
+ * read. NULL when req has no connection to wait on (or no memory for the lane): nothing was
+ * done, and the caller reads at once (api_lane_here). */
+struct api_lane *api_lane_defer(struct store *s, const struct http_request *req, api_lane_read_fn read,
+                                api_lane_answer_fn answer, void *arg);
+/* Submits the lane's read; the answer follows. The lane is freed after it. */
+void api_lane_submit(struct api_lane *l);
+/* Reads on the loop's reader and answers in resp. */
+void api_lane_here(struct store *s, struct http_response *resp, api_lane_read_fn read, api_lane_answer_fn answer,
+                   void *arg);
+/* Deferred and submitted, or, without a connection, read and answered here. */
+void api_lane_read(struct store *s, const struct http_request *req, struct http_response *resp, api_lane_read_fn read,
+                   api_lane_answer_fn answer, void *arg);
+
+#endif

@@ -1,0 +1,238 @@
+/* The API's reads on the store's read lane (api_lane), over HTTP: the real server, API and store
+ * on loopback, a real libcurl client. The export stores the national record UUIDs through the
+ * writer and reads the ledger on the read lane; the month's report is read and rendered on the
+ * lane. The loop waits for neither, so other requests are answered meanwhile. */
+#include <curl/curl.h>
+#include <errno.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <cmocka.h>
+
+#include "api_fixture.h"
+#include "store_gate.h"
+
+static const char test_yaml[] =
+  "site: { code: T1, name: 测试化工 }\n"
+  "national: { company_code: '320500123', credit_code: 91350100M000100Y43 }\n"
+  "persons: [ { id: wang, name: 王工, phone: '13800000000', roles: [viewer] } ]\n"
+  PLANT_YAML_TANK_FARM;
+
+struct fixture {
+  struct api_fixture a;
+  struct gate gate;
+};
+
+static const struct dg_person *authenticate(void *ud, const char *token)
+{
+  struct fixture *f = ud;
+  return strcmp(token, "tok-wang") == 0 ? dg_config_person(f->a.p.cfg, "wang") : NULL;
+}
+
+/* A major hazard (重大, 整改中) found on 2023-11-14. */
+static int fill_work(struct store_conn *c, void *arg)
+{
+  (void)arg;
+  return sqlite3_exec(store_conn_db(c),
+                      "INSERT INTO hazards (code, danger_level, danger_src, danger_manage_type, hazard_danger_type,"
+                      " danger_state, description, liable_person, hazard_source, unit, measure, created_ms, updated_ms)"
+                      " VALUES ('YH-9', 1, 1, 1, 1, 0, '储罐区可燃气体报警', 'wang', 'HS1', 'U1', 'M1',"
+                      " 1699920000000, 1699920000000)",
+                      NULL, NULL, NULL);
+}
+
+static int setup(void **state)
+{
+  struct fixture *f = calloc(1, sizeof *f);
+  plant_init(&f->a.p, test_yaml);
+  plant_start(&f->a.p);
+  assert_int_equal(store_submit(f->a.p.store, fill_work, NULL, NULL), 0);
+  assert_int_equal(store_wait_idle(f->a.p.store), 0);
+  api_fixture_listen(&f->a, authenticate, f);
+  gate_init(&f->gate);
+  api_fixture_run(&f->a);
+  *state = f;
+  return 0;
+}
+
+static int teardown(void **state)
+{
+  struct fixture *f = *state;
+  gate_open(&f->gate); /* a failed assertion must not leave a store thread held */
+  api_fixture_stop(&f->a);
+  gate_destroy(&f->gate);
+  free(f);
+  return 0;
+}
+
+/* A request made on a thread of its own, for what waits behind a held store thread. */
+struct held_call {
+  const struct api_fixture *a;
+  const char *path;
+  atomic_int answered;
+  struct api_reply reply;
+};
+
+static void *held_call_main(void *arg)
+{
+  struct held_call *x = arg;
+  api_fixture_call(x->a, x->path, "tok-wang", NULL, 30, &x->reply);
+  atomic_store(&x->answered, 1);
+  return NULL;
+}
+
+static struct api_reply *call(const struct fixture *f, const char *path)
+{
+  struct api_reply *r = calloc(1, sizeof *r);
+  api_fixture_call(&f->a, path, "tok-wang", NULL, 10, r);
+  assert_int_equal(r->rc, CURLE_OK);
+  return r;
+}
+
+/* The first column of the first row of sql, read with a connection of its own ("" if none). */
+static void query(const struct fixture *f, const char *sql, char *out, size_t len)
+{
+  sqlite3 *db;
+  sqlite3_stmt *st;
+  out[0] = '\0';
+  assert_int_equal(sqlite3_open_v2(f->a.p.db, &db, SQLITE_OPEN_READONLY, NULL), SQLITE_OK);
+  assert_int_equal(sqlite3_prepare_v2(db, sql, -1, &st, NULL), SQLITE_OK);
+  if (sqlite3_step(st) == SQLITE_ROW && sqlite3_column_text(st, 0))
+    snprintf(out, len, "%s", (const char *)sqlite3_column_text(st, 0));
+  sqlite3_finalize(st);
+  sqlite3_close(db);
+}
+
+static int count_uuids(const struct fixture *f)
+{
+  char n[32];
+  query(f, "SELECT count(*) FROM national_ids", n, sizeof n);
+  return atoi(n);
+}
+
+/* With the writer held, the export waits for its UUIDs' commit while the loop answers others;
+ * once the writer goes on, the export carries the hazard with the UUID it stored. */
+static void test_export_waits_for_its_uuids_off_the_loop(void **state)
+{
+  struct fixture *f = *state;
+  int before = count_uuids(f);
+  gate_close_on(f->a.p.store, &f->gate, store_submit);
+  struct held_call *x = calloc(1, sizeof *x);
+  *x = (struct held_call){.a = &f->a, .path = "/api/v1/export?since=0"};
+  pthread_t t;
+  assert_int_equal(pthread_create(&t, NULL, held_call_main, x), 0);
+
+  struct api_reply *who = call(f, "/api/v1/whoami");
+  assert_int_equal(who->status, 200);
+  free(who);
+  assert_int_equal(count_uuids(f), before); /* the export's job is still held */
+
+  gate_open(&f->gate);
+  assert_int_equal(pthread_join(t, NULL), 0);
+  assert_int_equal(x->reply.rc, CURLE_OK);
+  assert_int_equal(x->reply.status, 200);
+  assert_true(count_uuids(f) > before);
+  char uuid[40];
+  query(f, "SELECT uuid FROM national_ids WHERE kind = 'hazard'", uuid, sizeof uuid);
+  assert_int_equal(strlen(uuid), 36);
+  assert_non_null(strstr(x->reply.body, uuid));
+  free(x);
+}
+
+
+/* With the read lane held, the report waits while the loop answers; once the lane goes on,
+ * the report holds the month's major hazard. */
+static void test_report_waits_on_the_read_lane(void **state)
+{
+  struct fixture *f = *state;
+  gate_close_on(f->a.p.store, &f->gate, store_submit_read);
+  struct held_call *x = calloc(1, sizeof *x);
+  *x = (struct held_call){.a = &f->a, .path = "/api/v1/reports/monthly?month=2023-11"};
+  pthread_t t;
+  assert_int_equal(pthread_create(&t, NULL, held_call_main, x), 0);
+
+  struct api_reply *who = call(f, "/api/v1/whoami");
+  assert_int_equal(who->status, 200);
+  free(who);
+  assert_false(atomic_load(&x->answered)); /* its read is behind the held one */
+
+  gate_open(&f->gate);
+  assert_int_equal(pthread_join(t, NULL), 0);
+  assert_int_equal(x->reply.rc, CURLE_OK);
+  assert_int_equal(x->reply.status, 200);
+  cJSON *doc = cJSON_Parse(x->reply.body);
+  assert_non_null(doc);
+  assert_string_equal(cJSON_GetObjectItem(doc, "month")->valuestring, "2023-11");
+  const cJSON *major = cJSON_GetArrayItem(cJSON_GetObjectItem(doc, "majorHazards"), 0);
+  assert_non_null(major);
+  char *text = cJSON_PrintUnformatted(major);
+  assert_non_null(strstr(text, "YH-9"));
+  free(text);
+  assert_int_equal(cJSON_GetObjectItem(cJSON_GetObjectItem(doc, "statistics"), "opened")->valueint, 1);
+  cJSON_Delete(doc);
+  free(x);
+}
+
+static int noop_read(struct store_conn *c, void *arg)
+{
+  (void)c;
+  (void)arg;
+  return SQLITE_OK;
+}
+
+/* With the read lane full (one read held, the rest waiting), the report is refused with 503
+ * at once, not queued behind them nor read on the loop. */
+static void test_report_when_the_read_lane_is_full(void **state)
+{
+  struct fixture *f = *state;
+  gate_close_on(f->a.p.store, &f->gate, store_submit_read);
+  for (int i = 1; i < STORE_READS_MAX; i++) assert_int_equal(store_submit_read(f->a.p.store, noop_read, NULL, NULL), 0);
+  struct api_reply *busy = call(f, "/api/v1/reports/monthly?month=2023-11");
+  assert_int_equal(busy->status, 503);
+  assert_non_null(strstr(busy->body, "too many reads waiting"));
+  free(busy);
+}
+
+/* The renderings are made on the lane too; a bad month or format is refused at once. */
+static void test_report_formats_and_refusals(void **state)
+{
+  struct fixture *f = *state;
+  struct api_reply *csv = call(f, "/api/v1/reports/monthly?month=2023-11&format=csv");
+  assert_int_equal(csv->status, 200);
+  assert_non_null(strstr(csv->body, "类别"));
+  assert_non_null(strstr(csv->body, "YH-9"));
+  free(csv);
+  struct api_reply *html = call(f, "/api/v1/reports/monthly?month=2023-11&format=html");
+  assert_int_equal(html->status, 200);
+  assert_non_null(strstr(html->body, "<table"));
+  assert_non_null(strstr(html->body, "YH-9"));
+  free(html);
+  struct api_reply *bad = call(f, "/api/v1/reports/monthly?month=2023-13");
+  assert_int_equal(bad->status, 400);
+  assert_non_null(strstr(bad->body, "YYYY-MM"));
+  free(bad);
+  bad = call(f, "/api/v1/reports/monthly?month=2023-11&format=pdf");
+  assert_int_equal(bad->status, 400);
+  assert_non_null(strstr(bad->body, "json, csv or html"));
+  free(bad);
+}
+
+int main(void)
+{
+  curl_global_init(CURL_GLOBAL_DEFAULT);
+  const struct CMUnitTest tests[] = {
+    cmocka_unit_test_setup_teardown(test_export_waits_for_its_uuids_off_the_loop, setup, teardown),
+    cmocka_unit_test_setup_teardown(test_report_waits_on_the_read_lane, setup, teardown),
+    cmocka_unit_test_setup_teardown(test_report_when_the_read_lane_is_full, setup, teardown),
+    cmocka_unit_test_setup_teardown(test_report_formats_and_refusals, setup, teardown),
+  };
+  int rc = cmocka_run_group_tests(tests, NULL, NULL);
+  curl_global_cleanup();
+  return rc;
+}
