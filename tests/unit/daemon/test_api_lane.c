@@ -75,6 +75,7 @@ static int teardown(void **state)
 struct held_call {
   const struct api_fixture *a;
   const char *path;
+  pthread_t thread;
   atomic_int answered;
   struct api_reply reply;
 };
@@ -93,6 +94,29 @@ static struct api_reply *call(const struct fixture *f, const char *path)
   api_fixture_call(&f->a, path, "tok-wang", NULL, 10, r);
   assert_int_equal(r->rc, CURLE_OK);
   return r;
+}
+
+/* Holds the store thread of `lane` and asks for `path` on a thread of its own; meanwhile the
+ * loop must answer another request. */
+static struct held_call *held_call_start(struct fixture *f, gate_submit_fn lane, const char *path)
+{
+  gate_close_on(f->a.p.store, &f->gate, lane);
+  struct held_call *x = calloc(1, sizeof *x);
+  *x = (struct held_call){.a = &f->a, .path = path};
+  assert_int_equal(pthread_create(&x->thread, NULL, held_call_main, x), 0);
+  struct api_reply *who = call(f, "/api/v1/whoami");
+  assert_int_equal(who->status, 200);
+  free(who);
+  return x;
+}
+
+/* Lets the held thread go on; the request must then be answered 200. */
+static void held_call_finish(struct fixture *f, struct held_call *x)
+{
+  gate_open(&f->gate);
+  assert_int_equal(pthread_join(x->thread, NULL), 0);
+  assert_int_equal(x->reply.rc, CURLE_OK);
+  assert_int_equal(x->reply.status, 200);
 }
 
 /* The first column of the first row of sql, read with a connection of its own ("" if none). */
@@ -122,21 +146,9 @@ static void test_export_waits_for_its_uuids_off_the_loop(void **state)
 {
   struct fixture *f = *state;
   int before = count_uuids(f);
-  gate_close_on(f->a.p.store, &f->gate, store_submit);
-  struct held_call *x = calloc(1, sizeof *x);
-  *x = (struct held_call){.a = &f->a, .path = "/api/v1/export?since=0"};
-  pthread_t t;
-  assert_int_equal(pthread_create(&t, NULL, held_call_main, x), 0);
-
-  struct api_reply *who = call(f, "/api/v1/whoami");
-  assert_int_equal(who->status, 200);
-  free(who);
+  struct held_call *x = held_call_start(f, store_submit, "/api/v1/export?since=0");
   assert_int_equal(count_uuids(f), before); /* the export's job is still held */
-
-  gate_open(&f->gate);
-  assert_int_equal(pthread_join(t, NULL), 0);
-  assert_int_equal(x->reply.rc, CURLE_OK);
-  assert_int_equal(x->reply.status, 200);
+  held_call_finish(f, x);
   assert_true(count_uuids(f) > before);
   char uuid[40];
   query(f, "SELECT uuid FROM national_ids WHERE kind = 'hazard'", uuid, sizeof uuid);
@@ -145,27 +157,14 @@ static void test_export_waits_for_its_uuids_off_the_loop(void **state)
   free(x);
 }
 
-
 /* With the read lane held, the report waits while the loop answers; once the lane goes on,
  * the report holds the month's major hazard. */
 static void test_report_waits_on_the_read_lane(void **state)
 {
   struct fixture *f = *state;
-  gate_close_on(f->a.p.store, &f->gate, store_submit_read);
-  struct held_call *x = calloc(1, sizeof *x);
-  *x = (struct held_call){.a = &f->a, .path = "/api/v1/reports/monthly?month=2023-11"};
-  pthread_t t;
-  assert_int_equal(pthread_create(&t, NULL, held_call_main, x), 0);
-
-  struct api_reply *who = call(f, "/api/v1/whoami");
-  assert_int_equal(who->status, 200);
-  free(who);
+  struct held_call *x = held_call_start(f, store_submit_read, "/api/v1/reports/monthly?month=2023-11");
   assert_false(atomic_load(&x->answered)); /* its read is behind the held one */
-
-  gate_open(&f->gate);
-  assert_int_equal(pthread_join(t, NULL), 0);
-  assert_int_equal(x->reply.rc, CURLE_OK);
-  assert_int_equal(x->reply.status, 200);
+  held_call_finish(f, x);
   cJSON *doc = cJSON_Parse(x->reply.body);
   assert_non_null(doc);
   assert_string_equal(cJSON_GetObjectItem(doc, "month")->valuestring, "2023-11");
