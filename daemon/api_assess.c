@@ -1,12 +1,14 @@
 #include "api_assess.h"
 
 #include <errno.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 #include <xlsxwriter.h>
 
+#include "api_lane.h"
 #include "assess.h"
 #include "log.h"
 
@@ -167,55 +169,110 @@ static int assess_api__xlsx(const struct assess *a, const char *title, char **ou
   return rc;
 }
 
+enum assess_api__format { ASSESS_API_JSON, ASSESS_API_CSV, ASSESS_API_XLSX };
+
+/* A month's assessment, read and rendered on the store's read lane (the workbook is a file). */
+struct assess_api__read {
+  const struct dg_config *cfg; /* in force while the read runs: a reload waits for reads */
+  char month[16];
+  enum assess_by by;
+  enum assess_api__format format;
+  int64_t from, to, until; /* the month, and its part up to now */
+  char *body;
+  size_t body_len;
+  bool no_workbook; /* libxlsxwriter failed */
+};
+
+static char *assess_api__json(const struct assess_api__read *r, const struct assess *a)
+{
+  cJSON *root = cJSON_CreateObject(), *rows = cJSON_CreateArray();
+  cJSON_AddStringToObject(root, "month", r->month);
+  cJSON_AddStringToObject(root, "by", assess_api__by[r->by]);
+  cJSON_AddNumberToObject(root, "from_ms", (double)r->from);
+  cJSON_AddNumberToObject(root, "to_ms", (double)r->to);
+  for (size_t i = 0; i < a->n; i++) cJSON_AddItemToArray(rows, assess_api__row(&a->rows[i]));
+  cJSON_AddItemToObject(root, "rows", rows);
+  char *text = cJSON_PrintUnformatted(root);
+  cJSON_Delete(root);
+  return text;
+}
+
+static int assess_api__work(struct store_conn *c, void *arg)
+{
+  struct assess_api__read *r = arg;
+  struct assess a;
+  if (assess_month(c, r->cfg, r->by, r->from, r->until, &a)) return SQLITE_IOERR;
+  if (r->format == ASSESS_API_XLSX) {
+    char title[96];
+    snprintf(title, sizeof title, "%s 考核 performance assessment by %s", r->month, assess_api__by[r->by]);
+    r->no_workbook = assess_api__xlsx(&a, title, &r->body, &r->body_len) != 0;
+  } else {
+    r->body = r->format == ASSESS_API_CSV ? assess_api__csv(&a) : assess_api__json(r, &a);
+  }
+  assess_free(&a);
+  return r->body || r->no_workbook ? SQLITE_OK : SQLITE_NOMEM;
+}
+
+static void assess_api__reply(struct assess_api__read *r, int rc, struct http_response *resp)
+{
+  if (api_read_failed(resp, "assessment", rc)) return;
+  if (r->no_workbook) {
+    api_error(resp, 500, "cannot write the workbook");
+    return;
+  }
+  resp->status = 200;
+  resp->body = r->body;
+  resp->body_len = r->body_len;
+  r->body = NULL;
+  if (r->format == ASSESS_API_XLSX) resp->content_type = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet";
+  if (r->format == ASSESS_API_CSV) resp->content_type = "text/csv; charset=utf-8";
+}
+
+static void assess_api__answer(void *arg, int rc, struct http_response *resp)
+{
+  struct assess_api__read *r = arg;
+  assess_api__reply(r, rc, resp);
+  free(r->body);
+  free(r);
+}
+
+/* GET /api/v1/assessment?month=YYYY-MM&by=person|post|department&format=json|csv|xlsx */
 static void assess_api__get(void *ud, const struct http_request *req, struct http_response *resp)
 {
   struct api_ctx *ctx = ud;
-  char month[16], by_s[16], format[8];
-  int64_t from, to;
-  int by = 0;
-  if (api_query_text(req, "month", month, sizeof month, resp) < 0 || api_query_text(req, "by", by_s, sizeof by_s, resp) < 0 ||
-      api_query_text(req, "format", format, sizeof format, resp) < 0)
+  char by_s[16], format[8];
+  struct assess_api__read q = {.cfg = ctx->engine->cfg};
+  if (api_query_text(req, "month", q.month, sizeof q.month, resp) < 0 ||
+      api_query_text(req, "by", by_s, sizeof by_s, resp) < 0 || api_query_text(req, "format", format, sizeof format, resp) < 0)
     return;
-  if (assess_parse_month(month, &from, &to)) {
+  if (assess_parse_month(q.month, &q.from, &q.to)) {
     api_error(resp, 400, "month: expected YYYY-MM, e.g. 2026-11");
     return;
   }
+  int by = 0;
   while (by_s[0] && by < 3 && strcmp(by_s, assess_api__by[by])) by++;
   if (by == 3) {
     api_error(resp, 400, "by: expected person, post or department");
     return;
   }
-  if (format[0] && strcmp(format, "json") && strcmp(format, "csv") && strcmp(format, "xlsx")) {
+  q.by = (enum assess_by)by;
+  if (!format[0] || !strcmp(format, "json")) q.format = ASSESS_API_JSON;
+  else if (!strcmp(format, "csv")) q.format = ASSESS_API_CSV;
+  else if (!strcmp(format, "xlsx")) q.format = ASSESS_API_XLSX;
+  else {
     api_error(resp, 400, "format: expected json, csv or xlsx");
     return;
   }
-  struct assess a;
   int64_t now = dg_wall_ms();
-  store_wait_own(ctx->store);
-  if (assess_month(store_reader(ctx->store), ctx->engine->cfg, (enum assess_by)by, from, to < now ? to : now, &a)) {
-    api_error(resp, 500, "database error");
+  q.until = q.to < now ? q.to : now;
+  struct assess_api__read *r = malloc(sizeof *r);
+  if (!r) {
+    api_error(resp, 500, "out of memory");
     return;
   }
-  char title[96];
-  snprintf(title, sizeof title, "%s 考核 performance assessment by %s", month, assess_api__by[by]);
-  if (!strcmp(format, "xlsx")) {
-    if (assess_api__xlsx(&a, title, &resp->body, &resp->body_len)) api_error(resp, 500, "cannot write the workbook");
-    else resp->content_type = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet";
-  } else if (!strcmp(format, "csv")) {
-    resp->body = assess_api__csv(&a);
-    resp->status = resp->body ? 200 : 500;
-    resp->content_type = "text/csv; charset=utf-8";
-  } else {
-    cJSON *root = cJSON_CreateObject(), *rows = cJSON_CreateArray();
-    cJSON_AddStringToObject(root, "month", month);
-    cJSON_AddStringToObject(root, "by", assess_api__by[by]);
-    cJSON_AddNumberToObject(root, "from_ms", (double)from);
-    cJSON_AddNumberToObject(root, "to_ms", (double)to);
-    for (size_t i = 0; i < a.n; i++) cJSON_AddItemToArray(rows, assess_api__row(&a.rows[i]));
-    cJSON_AddItemToObject(root, "rows", rows);
-    api_reply(resp, 200, root);
-  }
-  assess_free(&a);
+  *r = q;
+  store_wait_own(ctx->store); /* assess what every answered write committed */
+  api_lane_read(ctx->store, req, resp, assess_api__work, assess_api__answer, r);
 }
 
 static const struct api_route assess_api__routes[] = {

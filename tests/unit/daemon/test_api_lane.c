@@ -1,7 +1,7 @@
 /* The API's reads on the store's read lane (api_lane), over HTTP: the real server, API and store
  * on loopback, a real libcurl client. The export stores the national record UUIDs through the
- * writer and reads the ledger on the read lane; the month's report is read and rendered on the
- * lane. The loop waits for neither, so other requests are answered meanwhile. */
+ * writer and reads the ledger on the read lane; the month's report and assessment are read and
+ * rendered on the lane. The loop waits for none of it, so other requests are answered meanwhile. */
 #include <curl/curl.h>
 #include <errno.h>
 #include <pthread.h>
@@ -185,17 +185,20 @@ static int noop_read(struct store_conn *c, void *arg)
   return SQLITE_OK;
 }
 
-/* With the read lane full (one read held, the rest waiting), the report is refused with 503
- * at once, not queued behind them nor read on the loop. */
-static void test_report_when_the_read_lane_is_full(void **state)
+/* With the read lane full (one read held, the rest waiting), the report and the assessment are
+ * refused with 503 at once, not queued behind them nor read on the loop. */
+static void test_reads_when_the_read_lane_is_full(void **state)
 {
   struct fixture *f = *state;
   gate_close_on(f->a.p.store, &f->gate, store_submit_read);
   for (int i = 1; i < STORE_READS_MAX; i++) assert_int_equal(store_submit_read(f->a.p.store, noop_read, NULL, NULL), 0);
-  struct api_reply *busy = call(f, "/api/v1/reports/monthly?month=2023-11");
-  assert_int_equal(busy->status, 503);
-  assert_non_null(strstr(busy->body, "too many reads waiting"));
-  free(busy);
+  const char *paths[] = {"/api/v1/reports/monthly?month=2023-11", "/api/v1/assessment?month=2023-11&format=xlsx"};
+  for (size_t i = 0; i < sizeof paths / sizeof paths[0]; i++) {
+    struct api_reply *busy = call(f, paths[i]);
+    assert_int_equal(busy->status, 503);
+    assert_non_null(strstr(busy->body, "too many reads waiting"));
+    free(busy);
+  }
 }
 
 /* The renderings are made on the lane too; a bad month or format is refused at once. */
@@ -228,7 +231,7 @@ int main(void)
   const struct CMUnitTest tests[] = {
     cmocka_unit_test_setup_teardown(test_export_waits_for_its_uuids_off_the_loop, setup, teardown),
     cmocka_unit_test_setup_teardown(test_report_waits_on_the_read_lane, setup, teardown),
-    cmocka_unit_test_setup_teardown(test_report_when_the_read_lane_is_full, setup, teardown),
+    cmocka_unit_test_setup_teardown(test_reads_when_the_read_lane_is_full, setup, teardown),
     cmocka_unit_test_setup_teardown(test_report_formats_and_refusals, setup, teardown),
   };
   int rc = cmocka_run_group_tests(tests, NULL, NULL);
