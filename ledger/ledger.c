@@ -155,7 +155,6 @@ int hazard_on_activation(struct ledger *l, const struct dg_rule *rule, int stage
   memset(hc, 0, sizeof *hc);
   const struct dg_measure *m = rule->measure;
   if (!m || m->data_src != 1) return 0;
-  l->generation++;
   hc->rule = rule;
   hc->measure = m;
   hc->alarm_id = alarm_id;
@@ -178,6 +177,7 @@ int hazard_on_activation(struct ledger *l, const struct dg_rule *rule, int stage
   hc->danger_level = rule->hazard_level >= 0 ? rule->hazard_level : unit_level;
   uint32_t days = rule->hazard_deadline_days ? rule->hazard_deadline_days : unit_days;
   hc->deadline_ms = now_ms + (int64_t)days * 86400000;
+  if (hc->danger_level == 1) l->generation++; /* a new open major hazard: the units' risk may change */
   ledger__describe(rule, stage, value, hc);
   if (ledger__remember(l, m->id, hc->hazard_id, hc->code)) DG_ERR("ledger", "out of memory");
   return 1;

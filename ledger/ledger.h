@@ -57,8 +57,10 @@ int64_t ledger_alloc_hazard(struct ledger *l, int64_t now_ms, char *code, size_t
  * opens a new hazard. */
 void ledger_forget(struct ledger *l, int64_t hazard_id);
 
-/* Loop thread. A counter bumped by every change to the ledger made on the loop (automatic
- * hazards decided, API changes committed), so watchers can tell when to look again. */
+/* Loop thread. A counter bumped by every change to the ledger made on the loop that can change
+ * its open major hazards (an automatic major hazard opened, API changes committed), so the
+ * risk watch can tell when to read them again. An automatic general hazard, or an occurrence
+ * appended to an open hazard, leaves it as it is. */
 void ledger_touch(struct ledger *l);
 uint64_t ledger_generation(const struct ledger *l);
 

@@ -99,10 +99,12 @@ static void test_open_then_append_for_same_measure(void **state)
   struct ledger *l;
   struct hazard_change hc;
   assert_int_equal(ledger_open(&l, &f->cfg, f->p.store), 0);
+  uint64_t gen = ledger_generation(l);
   assert_int_equal(hazard_on_activation(l, &f->rules[0], 0, 30.5, 11, 1700000000000, &hc), 1);
   assert_int_equal(hc.kind, HAZARD_OPEN);
   assert_int_equal(hc.hazard_id, 1);
   assert_int_equal(hc.danger_level, 0);
+  assert_int_equal(ledger_generation(l), gen); /* a general hazard: the open majors are as they were */
   assert_int_equal(hc.deadline_ms, 1700000000000 + 7 * 86400000LL);
   assert_non_null(strstr(hc.code, "410700-0001-YH-"));
   assert_non_null(strstr(hc.description, "检测报警有效"));
@@ -115,6 +117,7 @@ static void test_open_then_append_for_same_measure(void **state)
   assert_int_equal(hc.kind, HAZARD_APPEND);
   assert_int_equal(hc.hazard_id, 1);
   assert_string_equal(hc.code, code);
+  assert_int_equal(ledger_generation(l), gen);
   persist(f, &hc);
   assert_int_equal(count(f, "SELECT COUNT(*) FROM hazards"), 1);
   assert_int_equal(count(f, "SELECT occurrences FROM hazards WHERE id = 1"), 2);
@@ -145,8 +148,10 @@ static void test_rule_level_override_and_open_hazards_survive_restart(void **sta
   struct ledger *l;
   struct hazard_change hc;
   assert_int_equal(ledger_open(&l, &f->cfg, f->p.store), 0);
+  uint64_t gen = ledger_generation(l);
   assert_int_equal(hazard_on_activation(l, &f->rules[1], 0, 30, 5, 1000, &hc), 1);
   assert_int_equal(hc.danger_level, 1);
+  assert_true(ledger_generation(l) != gen); /* a new open major hazard: the risk watch looks again */
   persist(f, &hc);
   ledger_close(l);
   plant_close_store(&f->p);
