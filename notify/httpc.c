@@ -16,6 +16,9 @@
  * connections a burst of notifications opened carry the next burst. curl's default (four per
  * transfer added at the time) shrinks as a burst drains and closes all but four. */
 #define HTTPC_MAX_CONNECTS 64L
+/* Easy handles kept between requests (curl_easy_reset): a delivery then costs no handle of its
+ * own, only its options. */
+#define HTTPC_IDLE_EASY 16
 
 struct httpc_req {
   struct httpc *c;
@@ -47,6 +50,8 @@ struct httpc {
   uv_timer_t timer;
   struct httpc_req *reqs;
   struct httpc_sock *socks;
+  CURL *idle[HTTPC_IDLE_EASY];
+  size_t n_idle;
   size_t active;
   size_t open_handles; /* uv handles whose close callback has not run yet */
   bool dispatching;    /* inside httpc__check_multi_info */
@@ -106,9 +111,21 @@ static void httpc__req_unlink(struct httpc *c, struct httpc_req *r)
   c->active--;
 }
 
+/* A finished request's easy handle, out of the multi handle: kept for the next request with its
+ * options reset, or cleaned up. */
+static void httpc__easy_put(struct httpc *c, CURL *easy)
+{
+  if (!c->closing && c->n_idle < HTTPC_IDLE_EASY) {
+    curl_easy_reset(easy);
+    c->idle[c->n_idle++] = easy;
+  } else {
+    curl_easy_cleanup(easy);
+  }
+}
+
 static void httpc__req_free(struct httpc_req *r)
 {
-  if (r->easy) curl_easy_cleanup(r->easy);
+  if (r->easy) httpc__easy_put(r->c, r->easy);
   curl_slist_free_all(r->headers);
   curl_slist_free_all(r->rcpts);
   free(r->up);
@@ -384,7 +401,7 @@ static struct httpc_req *httpc__req_new(struct httpc *c, httpc_done_fn done, voi
   r->c = c;
   r->done = done;
   r->ud = ud;
-  if ((r->easy = curl_easy_init())) return r;
+  if ((r->easy = c->n_idle ? c->idle[--c->n_idle] : curl_easy_init())) return r;
   free(r);
   return NULL;
 }
@@ -490,6 +507,7 @@ static void httpc__shutdown(struct httpc *c)
     r->done(r->ud, 0, "cancelled", NULL);
     httpc__req_free(r);
   }
+  while (c->n_idle) curl_easy_cleanup(c->idle[--c->n_idle]);
   curl_multi_cleanup(c->multi);
   c->multi = NULL;
 }

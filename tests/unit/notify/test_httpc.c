@@ -303,6 +303,40 @@ static void test_body_and_headers_intact(void **state)
   free(res.body);
 }
 
+/* Easy handles are kept between requests: a request sends its own headers, body and type, and
+ * reads its own answer, nothing of the request that used its handle before (after an error too). */
+static void test_reused_handles_carry_nothing_over(void **state)
+{
+  struct fixture *f = *state;
+  struct result res = {0};
+  char ok[128], fail[128];
+  url_for(ok, sizeof ok, "/ok");
+  url_for(fail, sizeof fail, "/fail");
+  const char *const first[] = {"X-Dg-Id: reuse-1", "Authorization: Bearer s3cr3t", NULL};
+  assert_int_equal(httpc_post(f->c, ok, "application/json", "{\"a\":1}", 7, first, 5000, on_done, &res), 0);
+  run_until_count(f, &res.calls, 1, 10000);
+  assert_int_equal(res.status, 200);
+  assert_int_equal(httpc_post(f->c, "http://127.0.0.1:1/", NULL, "", 0, NULL, 2000, on_done, &res), 0);
+  run_until_count(f, &res.calls, 2, 10000);
+  assert_string_equal(res.error, "connection refused");
+  const char *const second[] = {"X-Dg-Id: reuse-2", NULL};
+  assert_int_equal(httpc_post(f->c, fail, "text/plain", "b", 1, second, 5000, on_done, &res), 0);
+  run_until_count(f, &res.calls, 3, 10000);
+  assert_int_equal(res.status, 500);
+  assert_string_equal(res.error, "");
+  assert_string_equal(res.body, "fail");
+
+  cJSON *all = records_load();
+  const cJSON *rec = record_find(all, "reuse-2");
+  assert_non_null(rec);
+  assert_string_equal(cJSON_GetObjectItemCaseSensitive(rec, "path")->valuestring, "/fail");
+  assert_string_equal(cJSON_GetObjectItemCaseSensitive(rec, "body_hex")->valuestring, "62");
+  assert_string_equal(record_header(rec, "content-type"), "text/plain");
+  assert_null(record_header(rec, "authorization"));
+  cJSON_Delete(all);
+  free(res.body);
+}
+
 static void test_large_body_sent_without_expect(void **state)
 {
   enum { LEN = 2 * 1024 * 1024 }; /* above curl's 1 MiB Expect: 100-continue threshold */
@@ -599,6 +633,7 @@ int main(void)
 {
   const struct CMUnitTest tests[] = {
     cmocka_unit_test_setup_teardown(test_body_and_headers_intact, fixture_setup, fixture_teardown),
+    cmocka_unit_test_setup_teardown(test_reused_handles_carry_nothing_over, fixture_setup, fixture_teardown),
     cmocka_unit_test_setup_teardown(test_large_body_sent_without_expect, fixture_setup, fixture_teardown),
     cmocka_unit_test_setup_teardown(test_server_error_reports_status, fixture_setup, fixture_teardown),
     cmocka_unit_test_setup_teardown(test_response_body_capped, fixture_setup, fixture_teardown),
