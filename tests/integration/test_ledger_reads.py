@@ -5,12 +5,13 @@ national upload's pass, which builds the same document) read and write tens of t
 records. Requests sent while an export runs are answered before it, and its answer is whole."""
 import http.client
 import json
+import signal
 import sqlite3
 import sys
 import threading
 import time
 
-from dgtest import run_tests, start_daemon
+from dgtest import run_tests, start_daemon, wait_until, write_config
 from test_history_reads import timed_get
 
 CONFIG = """
@@ -120,5 +121,47 @@ def test_stop_while_an_export_stores_its_uuids(workdir, cleanup):
     assert stored in (0, RECORDS + HAZARDS), stored  # one commit: all of them or none
 
 
+def test_reload_while_month_reads_run(workdir, cleanup):
+    """The month's report and assessment read the configuration (site, model, persons) on the
+    read lane; a reload frees the old one only after them. Reports, assessments and exports asked
+    for around a reload are each answered whole (or refused with 503 when sixteen reads already
+    wait), and the daemon stays clean: under ASan a read of the freed configuration aborts it."""
+    daemon, token = start_with_a_years_ledger(workdir, cleanup)
+    paths = ["/api/v1/reports/monthly?month=2020-09", "/api/v1/assessment?month=2020-09&format=xlsx",
+             "/api/v1/reports/monthly?month=2020-09&format=csv", "/api/v1/export?since=0"]
+    out = {}
+    sent = [threading.Event() for _ in range(12)]
+    threads = [threading.Thread(target=timed_get, args=(daemon, paths[i % len(paths)], token, out, i, sent[i]))
+               for i in range(12)]
+    for t in threads:
+        t.start()
+    assert all(e.wait(10) for e in sent), "the requests sent"  # the first export takes a few hundred ms
+    write_config(workdir, CONFIG.replace("测试化工", "测试化工二厂"))
+    daemon.proc.send_signal(signal.SIGHUP)
+    for t in threads:
+        t.join(120)
+    wait_until(lambda: "configuration reloaded" in daemon.read_log(), 15, "reload")
+    statuses = [out[i][0] for i in range(12)]
+    assert set(statuses) <= {200, 503} and statuses.count(200) >= 4, statuses
+    for i in range(12):
+        if statuses[i] != 200:
+            continue
+        body = out[i][1]
+        if i % 4 == 0:
+            doc = json.loads(body)
+            assert doc["enterpriseName"] in ("测试化工", "测试化工二厂") and len(doc["majorHazards"]) == 0, doc
+            assert doc["statistics"]["opened"] == HAZARDS, doc["statistics"]
+        elif i % 4 == 1:
+            assert body[:2] == b"PK", body[:16]  # the workbook: a zip container
+        elif i % 4 == 2:
+            assert "类别" in body.decode("utf-8-sig"), body[:64]
+        else:
+            assert len(json.loads(body)["hazards"]) == HAZARDS
+    timed_get(daemon, paths[0], token, out, "after")
+    assert out["after"][0] == 200 and json.loads(out["after"][1])["enterpriseName"] == "测试化工二厂"
+    assert daemon.stop() == 0
+
+
 if __name__ == "__main__":
-    sys.exit(run_tests([test_export_of_a_years_ledger_read_off_the_loop, test_stop_while_an_export_stores_its_uuids]))
+    sys.exit(run_tests([test_export_of_a_years_ledger_read_off_the_loop, test_stop_while_an_export_stores_its_uuids,
+                        test_reload_while_month_reads_run]))
