@@ -215,7 +215,7 @@ static int assess_api__work(struct store_conn *c, void *arg)
 
 static void assess_api__reply(struct assess_api__read *r, int rc, struct http_response *resp)
 {
-  if (api_read_failed(resp, "assessment", rc)) return;
+  if (api_lane_failed(resp, "assessment", rc)) return;
   if (r->no_workbook) {
     api_error(resp, 500, "cannot write the workbook");
     return;

@@ -32,7 +32,7 @@ static int export_api__work(struct store_conn *c, void *arg)
 static void export_api__answer(void *arg, int rc, struct http_response *resp)
 {
   struct export_api__read *r = arg;
-  if (api_read_failed(resp, "export", rc)) {
+  if (api_lane_failed(resp, "export", rc)) {
     if (resp->status == 500)
       DG_WARN("export", "export since %lld failed: %s", (long long)r->since_ms, rc == -ENOMEM ? "out of memory" : "database error");
   } else {

@@ -134,7 +134,7 @@ static int history_api__read_work(struct store_conn *c, void *arg)
  * removed it meanwhile. */
 static void history_api__reply(const struct history_api__read *r, int rc, struct http_response *resp)
 {
-  if (api_read_failed(resp, "history", rc)) return;
+  if (api_lane_failed(resp, "history", rc)) return;
   const struct dg_point *p = dg_config_point(r->ctx->engine->cfg, r->point);
   if (!p) {
     api_error(resp, 404, "no such point: %s", r->point);

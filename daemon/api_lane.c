@@ -4,6 +4,8 @@
 #include <sqlite3.h>
 #include <stdlib.h>
 
+#include "api_req.h"
+
 struct api_lane {
   struct store *store;
   struct http_deferred *d;
@@ -11,6 +13,15 @@ struct api_lane {
   api_lane_answer_fn answer;
   void *arg;
 };
+
+int api_lane_failed(struct http_response *resp, const char *what, int rc)
+{
+  if (rc == -EBUSY || rc == -ESHUTDOWN)
+    api_error(resp, 503, "%s: %s, try again", what, rc == -EBUSY ? "too many reads waiting" : "shutting down");
+  else if (rc)
+    api_error(resp, 500, rc == -ENOMEM ? "out of memory" : "database error");
+  return rc;
+}
 
 static int api_lane__rc(int sqlite_rc) { return sqlite_rc == SQLITE_NOMEM ? -ENOMEM : sqlite_rc ? -EIO : 0; }
 

@@ -12,8 +12,13 @@
  * SQLITE_NOMEM or another SQLite result code. */
 typedef int (*api_lane_read_fn)(struct store_conn *c, void *arg);
 /* Loop thread: answers the request from the read's result and frees arg. rc is 0, -ENOMEM,
- * -EIO, or -EBUSY / -ESHUTDOWN when the read could not run (api_read_failed answers these). */
+ * -EIO, or -EBUSY / -ESHUTDOWN when the read could not run (api_lane_failed answers these). */
 typedef void (*api_lane_answer_fn)(void *arg, int rc, struct http_response *resp);
+
+/* The answer to a read that failed with rc: 503 "<what>: too many reads waiting, try again" or
+ * "…: shutting down, try again" (the client retries), 500 otherwise. Returns rc: 0 when there
+ * is nothing to answer. */
+int api_lane_failed(struct http_response *resp, const char *what, int rc);
 
 /* Defers req until its read is done: the lane then owns arg, and api_lane_submit starts the
  * read. NULL when req has no connection to wait on (or no memory for the lane): nothing was

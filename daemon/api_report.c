@@ -36,7 +36,7 @@ static int report_api__work(struct store_conn *c, void *arg)
 static void report_api__answer(void *arg, int rc, struct http_response *resp)
 {
   struct report_api__read *r = arg;
-  if (!api_read_failed(resp, "report", rc)) {
+  if (!api_lane_failed(resp, "report", rc)) {
     resp->status = 200;
     resp->body = r->text;
     r->text = NULL;

@@ -26,15 +26,6 @@ void api_error(struct http_response *resp, int status, const char *fmt, ...)
   api_reply(resp, status, o);
 }
 
-int api_read_failed(struct http_response *resp, const char *what, int rc)
-{
-  if (rc == -EBUSY || rc == -ESHUTDOWN)
-    api_error(resp, 503, "%s: %s, try again", what, rc == -EBUSY ? "too many reads waiting" : "shutting down");
-  else if (rc)
-    api_error(resp, 500, rc == -ENOMEM ? "out of memory" : "database error");
-  return rc;
-}
-
 void api_json_text(cJSON *o, const char *k, const char *v)
 {
   if (v) cJSON_AddStringToObject(o, k, v);

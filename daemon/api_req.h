@@ -80,10 +80,6 @@ struct api_routes {
  * {"error": "<message>"}; api_json_text adds a string or null. */
 void api_reply(struct http_response *resp, int status, cJSON *json);
 void api_error(struct http_response *resp, int status, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
-/* The answer to a read of the store's read lane (store_submit_read) that failed with rc, a
- * negative errno: 503 "<what>: too many reads waiting, try again" or "…: shutting down, try
- * again" (the client retries), 500 otherwise. Returns rc: 0 when there is nothing to answer. */
-int api_read_failed(struct http_response *resp, const char *what, int rc);
 void api_json_text(cJSON *o, const char *k, const char *v);
 /* Column i of a result row added under k: as text, or as a number; null when NULL. */
 void api_col_text(cJSON *o, const char *k, sqlite3_stmt *st, int i);
