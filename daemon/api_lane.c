@@ -75,3 +75,54 @@ void api_lane_read(struct store *s, const struct http_request *req, struct http_
   if (l) api_lane_submit(l);
   else api_lane_here(s, resp, read, answer, arg);
 }
+
+/* ---- writes ---------------------------------------------------------------------------------- */
+
+struct api_lane__write {
+  struct http_deferred *d;
+  store_work_fn work;
+  api_lane_written_fn written;
+  void *arg;
+  int rc;
+};
+
+static int api_lane__write_work(struct store_conn *c, void *arg)
+{
+  struct api_lane__write *w = arg;
+  return w->work(c, w->arg);
+}
+
+static void api_lane__written(void *arg, int rc)
+{
+  struct api_lane__write *w = arg;
+  if (!w->d) { /* answered once the caller's wait is over */
+    w->rc = rc;
+    return;
+  }
+  struct http_response resp = {.status = 200};
+  w->written(w->arg, rc, &resp);
+  http_deferred_answer(w->d, &resp);
+  free(w);
+}
+
+/* The done runs on this thread after the handler returns, so the deferral can follow the
+ * submit; the writer reads only work and arg. */
+void api_lane_write(struct store *s, const struct http_request *req, struct http_response *resp, store_work_fn work,
+                    api_lane_written_fn written, void *arg)
+{
+  struct api_lane__write *w = calloc(1, sizeof *w);
+  int rc = w ? 0 : -ENOMEM;
+  if (w) {
+    *w = (struct api_lane__write){.work = work, .written = written, .arg = arg};
+    rc = store_submit_urgent(s, api_lane__write_work, api_lane__written, w);
+  }
+  if (rc) {
+    free(w);
+    written(arg, rc == -ENOMEM ? rc : -ESHUTDOWN, resp);
+    return;
+  }
+  if ((w->d = http_defer(req))) return; /* answered by api_lane__written */
+  store_wait_own(s);
+  written(arg, w->rc, resp);
+  free(w);
+}

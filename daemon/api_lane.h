@@ -1,6 +1,7 @@
-/* api_lane — a request answered after a read on the store's read lane (store_submit_read):
- * the loop does not wait for the read, and the answer follows when it is done. A request with
- * no connection to wait on (an internal caller) is read on the loop's reader and answered at
+/* api_lane — a request answered after a read on the store's read lane (store_submit_read), or
+ * after a write committed by the store's writer (api_lane_write): the loop does not wait for
+ * the store, and the answer follows when the work is done. A request with no connection to wait
+ * on (an internal caller) is read on the loop's reader, or its write waited for, and answered at
  * once. Loop thread. */
 #ifndef DG_API_LANE_H
 #define DG_API_LANE_H
@@ -33,5 +34,15 @@ void api_lane_here(struct store *s, struct http_response *resp, api_lane_read_fn
 /* Deferred and submitted, or, without a connection, read and answered here. */
 void api_lane_read(struct store *s, const struct http_request *req, struct http_response *resp, api_lane_read_fn read,
                    api_lane_answer_fn answer, void *arg);
+
+/* A write's answer (loop thread): rc is the work's result as the store's done gives it (0 or a
+ * negative errno, e.g. -ESTALE from the work itself), or -ESHUTDOWN (-ENOMEM) when the job could
+ * not be submitted; answers in resp and frees arg. */
+typedef void (*api_lane_written_fn)(void *arg, int rc, struct http_response *resp);
+/* Submits `work` on the writer's urgent lane and answers req once it is committed; meanwhile
+ * the loop goes on. Without a connection, waits for the commit (store_wait_own) and answers in
+ * resp. `written` is called exactly once either way. */
+void api_lane_write(struct store *s, const struct http_request *req, struct http_response *resp, store_work_fn work,
+                    api_lane_written_fn written, void *arg);
 
 #endif

@@ -10,6 +10,7 @@
 
 #include "api_attach.h"
 #include "api_govern.h"
+#include "api_lane.h"
 #include "export.h"
 #include "govern.h"
 #include "hazard_flow.h"
@@ -178,7 +179,6 @@ struct ledger_api__job {
   struct ledger *ledger;
   char notice[NOTICE_NUMBER_MAX]; /* an assignment's rectification notice (notice.h) */
   char *items;               /* a plan task's checklist results (JSON, owned) */
-  int rc;
 };
 
 static const char *const ledger_api__sql_insert =
@@ -316,8 +316,6 @@ static int ledger_api__job_work(struct store_conn *c, void *arg)
   return rc == SQLITE_OK ? ledger_event_write(j->ledger, c, j->told) : rc;
 }
 
-static void ledger_api__job_done(void *arg, int rc) { ((struct ledger_api__job *)arg)->rc = rc; }
-
 /* A committed hazard transition or inspection result on the live stream. */
 static void ledger_api__publish(struct api_ctx *ctx, const struct ledger_api__job *j)
 {
@@ -331,29 +329,83 @@ static void ledger_api__publish(struct api_ctx *ctx, const struct ledger_api__jo
   events_publish(ctx->engine->events, "hazard", o);
 }
 
-/* Commits the job and waits for it: 0, or answers 409/500 and returns negative. */
-static int ledger_api__commit(struct api_ctx *ctx, struct ledger_api__job *j, struct http_response *resp)
+struct ledger_api__row {
+  struct hazard_facts f;
+  char *code, *liable, *measures, *plan, *rectifier, *reporter, *assignee, *unit, *measure, *description;
+};
+
+/* An operator's write in flight: its job and everything the job points into, kept until the
+ * answer. The loop does not wait for the commit: the answer follows it (api_lane_write). */
+struct ledger_api__op {
+  struct api_ctx *ctx;
+  struct ledger_api__job j;
+  struct ledger_api__row row;
+  cJSON *body;
+  char code[64], desc[1024];
+  void (*committed)(struct ledger_api__op *op, struct http_response *resp); /* the handler's answer */
+};
+
+static void ledger_api__row_free(struct ledger_api__row *r);
+
+static struct ledger_api__op *ledger_api__op_new(struct api_ctx *ctx, struct http_response *resp)
 {
-  j->rc = 1;
-  j->ledger = ctx->engine->ledger;
-  if (store_submit_urgent(ctx->store, ledger_api__job_work, ledger_api__job_done, j)) {
-    ledger_event_end(j->ledger, j->told, -EIO);
-    api_error(resp, 503, "database unavailable");
-    return -EIO;
-  }
-  store_wait_own(ctx->store);
-  ledger_event_end(j->ledger, j->told, j->rc);
+  struct ledger_api__op *op = calloc(1, sizeof *op);
+  if (op) op->ctx = ctx;
+  else api_error(resp, 500, "out of memory");
+  return op;
+}
+
+static void ledger_api__op_free(struct ledger_api__op *op)
+{
+  if (!op) return;
+  ledger_api__row_free(&op->row);
+  free(op->j.items);
+  cJSON_Delete(op->body);
+  free(op);
+}
+
+static int ledger_api__op_work(struct store_conn *c, void *arg)
+{
+  return ledger_api__job_work(c, &((struct ledger_api__op *)arg)->j);
+}
+
+/* Loop thread, once the job is committed (or could not be): publishes and answers, or answers
+ * 409/500/503; frees the operation. */
+static void ledger_api__written(void *arg, int rc, struct http_response *resp)
+{
+  struct ledger_api__op *op = arg;
+  struct ledger_api__job *j = &op->j;
+  ledger_event_end(j->ledger, j->told, rc);
   j->told = NULL;
-  if (j->rc == 0) {
-    ledger_api__publish(ctx, j);
-    return 0;
+  if (rc == 0) {
+    ledger_api__publish(op->ctx, j);
+    op->committed(op, resp);
+  } else if (rc == -ESHUTDOWN) {
+    api_error(resp, 503, "database unavailable");
+  } else if (rc == -ESTALE) {
+    DG_INFO("ledger", "hazard %lld / task %lld %s by %s refused: it moved meanwhile", (long long)j->id,
+            (long long)j->task_id, j->action, j->actor);
+    if (j->task_id) api_error(resp, 409, "inspection task %lld completed meanwhile", (long long)j->task_id);
+    else api_error(resp, 409, "hazard %lld changed meanwhile; %s not applied", (long long)j->id, j->action);
+  } else {
+    DG_WARN("ledger", "hazard %lld / task %lld %s not committed (rc %d)", (long long)j->id, (long long)j->task_id,
+            j->action, rc);
+    api_error(resp, 500, "%s not committed (database error)", j->action);
   }
-  DG_WARN("ledger", "hazard %lld / task %lld %s not committed (rc %d)", (long long)j->id, (long long)j->task_id,
-          j->action, j->rc);
-  if (j->rc != -ESTALE) api_error(resp, 500, "%s not committed (database error)", j->action);
-  else if (j->task_id) api_error(resp, 409, "inspection task %lld completed meanwhile", (long long)j->task_id);
-  else api_error(resp, 409, "hazard %lld changed meanwhile; %s not applied", (long long)j->id, j->action);
-  return -EIO;
+  ledger_api__op_free(op);
+}
+
+/* Commits the operation's job with the request's body kept for it; `committed` answers after
+ * the commit. The operation belongs to the commit from here on. */
+static void ledger_api__commit(struct ledger_api__op *op, struct ledger_api__in *in, const struct http_request *req,
+                               struct http_response *resp,
+                               void (*committed)(struct ledger_api__op *op, struct http_response *resp))
+{
+  op->body = in->body;
+  in->body = NULL;
+  op->j.ledger = op->ctx->engine->ledger;
+  op->committed = committed;
+  api_lane_write(op->ctx->store, req, resp, ledger_api__op_work, ledger_api__written, op);
 }
 
 static void ledger_api__answer(struct http_response *resp, int status, const struct ledger_api__job *j)
@@ -413,50 +465,54 @@ static void ledger_api__national_class(struct ledger_api__in *in, struct ledger_
   j->occurrence_link = ledger_api__int(in, "occurrence_link", 1, 10, 0);
 }
 
+static void ledger_api__reported(struct ledger_api__op *op, struct http_response *resp)
+{
+  struct ledger_api__job *j = &op->j;
+  ledger_touch(op->ctx->engine->ledger);
+  DG_INFO("ledger", "hazard %s reported by %s%s", j->code, j->actor, j->to == HAZARD_REVIEWING ? ", awaiting confirmation" : "");
+  ledger_api__answer(resp, 201, j);
+}
+
 static void ledger_api__report(void *ud, const struct http_request *req, struct http_response *resp)
 {
   struct api_ctx *ctx = ud;
   const struct dg_config *cfg = ctx->engine->cfg;
   struct ledger_api__in in = {.cfg = cfg, .resp = resp};
-  struct ledger_api__job j = {.report = 1, .action = "report", .now_ms = dg_wall_ms()};
-  char code[64];
+  struct ledger_api__op *op = ledger_api__op_new(ctx, resp);
+  if (!op) return;
+  struct ledger_api__job *j = &op->j;
+  *j = (struct ledger_api__job){.report = 1, .action = "report", .now_ms = dg_wall_ms()};
   if (ledger_api__parse(&in, req)) goto out;
-  j.actor = ledger_api__actor(ctx, req, &in, HAZARD_RIGHT_REPORT, NULL);
-  j.description = ledger_api__str(&in, "description", 1);
-  j.reason = ledger_api__str(&in, "reason", 0);
-  j.danger_level = ledger_api__int(&in, "danger_level", 0, 1, 0);
-  j.danger_src = ledger_api__int(&in, "danger_src", 1, LEDGER_API_SRC_MAX, 0);
-  if (!in.failed && !j.danger_src) ledger_api__bad(&in, "danger_src", "required (1..10)");
-  if (j.danger_src == HAZARD_SRC_MEASURE_FAILED)
+  j->actor = ledger_api__actor(ctx, req, &in, HAZARD_RIGHT_REPORT, NULL);
+  j->description = ledger_api__str(&in, "description", 1);
+  j->reason = ledger_api__str(&in, "reason", 0);
+  j->danger_level = ledger_api__int(&in, "danger_level", 0, 1, 0);
+  j->danger_src = ledger_api__int(&in, "danger_src", 1, LEDGER_API_SRC_MAX, 0);
+  if (!in.failed && !j->danger_src) ledger_api__bad(&in, "danger_src", "required (1..10)");
+  if (j->danger_src == HAZARD_SRC_MEASURE_FAILED)
     ledger_api__bad(&in, "danger_src", "9 (管控措施失效) is registered by the monitoring itself");
-  j.manage_type = ledger_api__int(&in, "danger_manage_type", 0, 1, 1);
-  j.danger_type = ledger_api__int(&in, "hazard_danger_type", 1, LEDGER_API_DANGER_TYPE_MAX, 1);
-  ledger_api__national_class(&in, &j);
-  ledger_api__link(&in, &j);
+  j->manage_type = ledger_api__int(&in, "danger_manage_type", 0, 1, 1);
+  j->danger_type = ledger_api__int(&in, "hazard_danger_type", 1, LEDGER_API_DANGER_TYPE_MAX, 1);
+  ledger_api__national_class(&in, j);
+  ledger_api__link(&in, j);
   const char *liable = ledger_api__person(&in, "liable_person", 0);
-  if (liable) j.liable = liable;
-  j.deadline_ms = ledger_api__ms(&in, "deadline_ms");
-  if (!j.deadline_ms) j.deadline_ms = j.now_ms + (int64_t)cfg->hazard_deadline_days * 86400000;
-  j.comment = j.reason;
+  if (liable) j->liable = liable;
+  j->deadline_ms = ledger_api__ms(&in, "deadline_ms");
+  if (!j->deadline_ms) j->deadline_ms = j->now_ms + (int64_t)cfg->hazard_deadline_days * 86400000;
+  j->comment = j->reason;
   if (in.failed) goto out;
-  j.to = hazard_flow_initial_state(cfg->review_reports, 1, j.danger_src);
-  j.id = ledger_alloc_hazard(ctx->engine->ledger, j.now_ms, code, sizeof code);
-  j.code = code;
-  ledger_api__tell_opened(ctx, &j);
-  if (ledger_api__commit(ctx, &j, resp)) goto out;
-  ledger_touch(ctx->engine->ledger);
-  DG_INFO("ledger", "hazard %s reported by %s%s", code, j.actor, j.to == HAZARD_REVIEWING ? ", awaiting confirmation" : "");
-  ledger_api__answer(resp, 201, &j);
+  j->to = hazard_flow_initial_state(cfg->review_reports, 1, j->danger_src);
+  j->id = ledger_alloc_hazard(ctx->engine->ledger, j->now_ms, op->code, sizeof op->code);
+  j->code = op->code;
+  ledger_api__tell_opened(ctx, j);
+  ledger_api__commit(op, &in, req, resp, ledger_api__reported);
+  return;
 out:
+  ledger_api__op_free(op);
   cJSON_Delete(in.body);
 }
 
 /* ---- POST /api/v1/hazards/{id}/{action} ----------------------------------------------------- */
-
-struct ledger_api__row {
-  struct hazard_facts f;
-  char *code, *liable, *measures, *plan, *rectifier, *reporter, *assignee, *unit, *measure, *description;
-};
 
 static const char *const ledger_api__sql_facts =
   "SELECT danger_state, danger_level, liable_person, rectify_measures, cost, deadline_ms, contingency_plan,"
@@ -605,49 +661,58 @@ static int ledger_api__path(const char *path, int64_t *id, enum hazard_action *a
   return 0;
 }
 
+static void ledger_api__moved(struct ledger_api__op *op, struct http_response *resp)
+{
+  struct ledger_api__job *j = &op->j;
+  if (j->to == HAZARD_ACCEPTED) ledger_forget(op->ctx->engine->ledger, j->id);
+  ledger_touch(op->ctx->engine->ledger);
+  DG_INFO("ledger", "hazard %s %s by %s: %d → %d", j->code, j->action, j->actor, j->from, j->to);
+  ledger_api__answer(resp, 200, j);
+}
+
+/* The hazard is read as the reader sees it now, without waiting for jobs still queued: the
+ * update applies only if the state is still the one read (-ESTALE: 409 "changed meanwhile"). */
 static void ledger_api__transition(void *ud, const struct http_request *req, struct http_response *resp)
 {
   struct api_ctx *ctx = ud;
   struct ledger_api__in in = {.cfg = ctx->engine->cfg, .resp = resp};
-  struct ledger_api__row row = {0};
-  struct ledger_api__job j = {.now_ms = dg_wall_ms()};
   enum hazard_action a;
   char why[256];
   if (attach_api_upload(ctx, req, resp)) return;
-  if (ledger_api__path(req->path, &j.id, &a)) {
+  struct ledger_api__op *op = ledger_api__op_new(ctx, resp);
+  if (!op) return;
+  struct ledger_api__job *j = &op->j;
+  j->now_ms = dg_wall_ms();
+  if (ledger_api__path(req->path, &j->id, &a)) {
     api_error(resp, 404, "not found: POST /api/v1/hazards/{id}/rectify|assign|submit|verify|reject|confirm|dismiss|photos");
-    return;
+    goto out;
   }
-  j.action = hazard_action_name(a);
+  j->action = hazard_action_name(a);
   unsigned rights;
   if (ledger_api__parse(&in, req)) goto out;
-  j.actor = ledger_api__actor(ctx, req, &in, HAZARD_RIGHT_REPORT, &rights);
-  if (!in.failed) ledger_api__action_fields(&in, &j, &a);
+  j->actor = ledger_api__actor(ctx, req, &in, HAZARD_RIGHT_REPORT, &rights);
+  if (!in.failed) ledger_api__action_fields(&in, j, &a);
   if (in.failed) goto out;
-  store_wait_own(ctx->store); /* read the hazard as committed by every job before this one */
-  int found = ledger_api__load(ctx, j.id, &row);
+  int found = ledger_api__load(ctx, j->id, &op->row);
   if (found <= 0) {
     api_error(resp, found ? 500 : 404, found ? "database error" : "no such hazard");
     goto out;
   }
-  j.code = row.code;
-  j.from = row.f.state;
-  if (hazard_flow_check(&row.f, a, j.actor, &j.to, why, sizeof why)) {
+  j->code = op->row.code;
+  j->from = op->row.f.state;
+  if (hazard_flow_check(&op->row.f, a, j->actor, &j->to, why, sizeof why)) {
     api_error(resp, 409, "%s", why);
     goto out;
   }
-  if (hazard_flow_may(&row.f, a, j.actor, rights, why, sizeof why)) {
+  if (hazard_flow_may(&op->row.f, a, j->actor, rights, why, sizeof why)) {
     api_error(resp, 403, "%s", why);
     goto out;
   }
-  ledger_api__tell_moved(ctx, &j, &row, a);
-  if (ledger_api__commit(ctx, &j, resp)) goto out;
-  if (j.to == HAZARD_ACCEPTED) ledger_forget(ctx->engine->ledger, j.id);
-  ledger_touch(ctx->engine->ledger);
-  DG_INFO("ledger", "hazard %s %s by %s: %d → %d", row.code, j.action, j.actor, j.from, j.to);
-  ledger_api__answer(resp, 200, &j);
+  ledger_api__tell_moved(ctx, j, &op->row, a);
+  ledger_api__commit(op, &in, req, resp, ledger_api__moved);
+  return;
 out:
-  ledger_api__row_free(&row);
+  ledger_api__op_free(op);
   cJSON_Delete(in.body);
 }
 
@@ -872,13 +937,23 @@ static void ledger_api__complete_answer(struct http_response *resp, const struct
   api_reply(resp, 200, o);
 }
 
-/* POST /api/v1/inspections/{id}/complete: actor, check_status 0..3, optional note. */
+static void ledger_api__completed(struct ledger_api__op *op, struct http_response *resp)
+{
+  struct ledger_api__job *j = &op->j;
+  if (j->report) ledger_touch(op->ctx->engine->ledger);
+  DG_INFO("ledger", "inspection task %lld completed by %s: check_status %d", (long long)j->task_id, j->actor,
+          j->check_status);
+  ledger_api__complete_answer(resp, j);
+}
+
+/* POST /api/v1/inspections/{id}/complete: actor, check_status 0..3, optional note. The task is
+ * read as the reader sees it now: the result is recorded only if the task is still open
+ * (-ESTALE: 409 "completed meanwhile"). */
 static void ledger_api__complete(void *ud, const struct http_request *req, struct http_response *resp)
 {
   struct api_ctx *ctx = ud;
   struct ledger_api__in in = {.cfg = ctx->engine->cfg, .resp = resp};
-  struct ledger_api__job j = {.now_ms = dg_wall_ms(), .action = "inspect"};
-  char measure[128], desc[1024], code[64], plan_id[128], findings[768];
+  char measure[128], plan_id[128], findings[768];
   long long id;
   int n = 0, status;
   int64_t start_ms;
@@ -888,21 +963,23 @@ static void ledger_api__complete(void *ud, const struct http_request *req, struc
     api_error(resp, 404, "not found: POST /api/v1/inspections/{id}/complete|photos");
     return;
   }
-  j.task_id = id;
+  struct ledger_api__op *op = ledger_api__op_new(ctx, resp);
+  if (!op) return;
+  struct ledger_api__job *j = &op->j;
+  *j = (struct ledger_api__job){.now_ms = dg_wall_ms(), .action = "inspect", .task_id = id};
   if (ledger_api__parse(&in, req)) goto out;
-  j.actor = ledger_api__actor(ctx, req, &in, HAZARD_RIGHT_REPORT, NULL);
-  j.check_status = ledger_api__int(&in, "check_status", 0, 3, -1);
-  j.note = ledger_api__str(&in, "note", 0);
+  j->actor = ledger_api__actor(ctx, req, &in, HAZARD_RIGHT_REPORT, NULL);
+  j->check_status = ledger_api__int(&in, "check_status", 0, 3, -1);
+  j->note = ledger_api__str(&in, "note", 0);
   if (in.failed) goto out;
-  store_wait_own(ctx->store);
   int found = ledger_api__load_task(ctx, id, measure, sizeof measure, &status, &start_ms, &a, plan_id, sizeof plan_id);
   if (found <= 0) {
     api_error(resp, found ? 500 : 404, found ? "database error" : "no such inspection task");
     goto out;
   }
   const struct dg_plan *plan = plan_id[0] ? dg_config_plan(ctx->engine->cfg, plan_id) : NULL;
-  if (plan && api_task_items(plan, in.body, &j.items, &j.check_status, findings, sizeof findings, resp)) goto out;
-  if (j.check_status < 0) {
+  if (plan && api_task_items(plan, in.body, &j->items, &j->check_status, findings, sizeof findings, resp)) goto out;
+  if (j->check_status < 0) {
     ledger_api__bad(&in, "check_status", "required: 0 正常, 1 存在隐患, 2 未排查, 3 其他");
     goto out;
   }
@@ -910,25 +987,23 @@ static void ledger_api__complete(void *ud, const struct http_request *req, struc
     api_error(resp, 409, "inspection task %lld already completed (check_status %d)", id, status);
     goto out;
   }
-  if (start_ms > j.now_ms) {
+  if (start_ms > j->now_ms) {
     api_error(resp, 409, "inspection task %lld: its period has not started", id);
     goto out;
   }
   if (api_task_may_complete(ctx->engine->cfg, &a, api_caller(ctx, req), id, resp)) goto out;
-  if (j.check_status == 1) ledger_api__inspection_hazard(ctx, &in, &j, measure, desc, sizeof desc);
-  if (j.check_status == 1 && plan) ledger_api__plan_hazard(ctx, &j, plan, findings, desc, sizeof desc);
+  if (j->check_status == 1) ledger_api__inspection_hazard(ctx, &in, j, measure, op->desc, sizeof op->desc);
+  if (j->check_status == 1 && plan) ledger_api__plan_hazard(ctx, j, plan, findings, op->desc, sizeof op->desc);
   if (in.failed) goto out;
-  if (j.report) {
-    j.id = ledger_alloc_hazard(ctx->engine->ledger, j.now_ms, code, sizeof code);
-    j.code = code;
-    ledger_api__tell_opened(ctx, &j);
+  if (j->report) {
+    j->id = ledger_alloc_hazard(ctx->engine->ledger, j->now_ms, op->code, sizeof op->code);
+    j->code = op->code;
+    ledger_api__tell_opened(ctx, j);
   }
-  if (ledger_api__commit(ctx, &j, resp)) goto out;
-  if (j.report) ledger_touch(ctx->engine->ledger);
-  DG_INFO("ledger", "inspection task %lld completed by %s: check_status %d", id, j.actor, j.check_status);
-  ledger_api__complete_answer(resp, &j);
+  ledger_api__commit(op, &in, req, resp, ledger_api__completed);
+  return;
 out:
-  free(j.items);
+  ledger_api__op_free(op);
   cJSON_Delete(in.body);
 }
 

@@ -298,6 +298,10 @@ static void store__reset_busy(sqlite3 *db)
 
 static void store__log_job_error(struct store *s, const char *what, int rc)
 {
+  if (rc == -ESTALE) { /* the job's own refusal: what it would change moved meanwhile */
+    DG_LOG_RL(DG_LOG_INFO, "store", "%s: what it would change moved meanwhile", what);
+    return;
+  }
   char buf[128];
   const char *why = rc < 0 ? strerror_r(-rc, buf, sizeof buf) : sqlite3_errstr(rc);
   int last = sqlite3_errcode(s->wconn.db);
