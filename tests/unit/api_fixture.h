@@ -1,7 +1,7 @@
 /* The daemon's HTTP server and API over a plant (plant_fixture.h), its loop on a thread of its
  * own, and a real libcurl client calling it on loopback. Header-only: each test includes it.
  * Order: plant_init, plant_start (and whatever the test sets up on the loop), api_fixture_listen,
- * api_fixture_run; api_fixture_stop ends it all. */
+ * api_fixture_run (or api_fixture_start for all of these); api_fixture_stop ends it all. */
 #ifndef DG_TEST_API_FIXTURE_H
 #define DG_TEST_API_FIXTURE_H
 
@@ -55,6 +55,39 @@ static inline void api_fixture_run(struct api_fixture *f)
   uv_async_init(&f->p.loop, &f->stop, api_fixture__on_stop);
   f->stop.data = f;
   assert_int_equal(pthread_create(&f->thread, NULL, api_fixture__loop, f), 0);
+}
+
+static inline int api_fixture__fill(struct store_conn *c, void *sql)
+{
+  return sqlite3_exec(store_conn_db(c), sql, NULL, NULL, NULL);
+}
+
+/* The plant of `yaml` with the rows of `fill_sql` (NULL: none) committed, served and running. */
+static inline void api_fixture_start(struct api_fixture *f, const char *yaml, const char *fill_sql,
+                                     const struct dg_person *(*authenticate)(void *ud, const char *token), void *ud)
+{
+  plant_init(&f->p, yaml);
+  plant_start(&f->p);
+  if (fill_sql) {
+    assert_int_equal(store_submit(f->p.store, api_fixture__fill, NULL, (void *)fill_sql), 0);
+    assert_int_equal(store_wait_idle(f->p.store), 0);
+  }
+  api_fixture_listen(f, authenticate, ud);
+  api_fixture_run(f);
+}
+
+/* The first column of the first row of sql, read with a connection of its own ("" if none). */
+static inline void api_fixture_query(const struct api_fixture *f, const char *sql, char *out, size_t len)
+{
+  sqlite3 *db;
+  sqlite3_stmt *st;
+  out[0] = '\0';
+  assert_int_equal(sqlite3_open_v2(f->p.db, &db, SQLITE_OPEN_READONLY, NULL), SQLITE_OK);
+  assert_int_equal(sqlite3_prepare_v2(db, sql, -1, &st, NULL), SQLITE_OK);
+  if (sqlite3_step(st) == SQLITE_ROW && sqlite3_column_text(st, 0))
+    snprintf(out, len, "%s", (const char *)sqlite3_column_text(st, 0));
+  sqlite3_finalize(st);
+  sqlite3_close(db);
 }
 
 static inline void api_fixture_stop(struct api_fixture *f)

@@ -36,27 +36,17 @@ static const struct dg_person *authenticate(void *ud, const char *token)
 }
 
 /* A major hazard (重大, 整改中) found on 2023-11-14. */
-static int fill_work(struct store_conn *c, void *arg)
-{
-  (void)arg;
-  return sqlite3_exec(store_conn_db(c),
-                      "INSERT INTO hazards (code, danger_level, danger_src, danger_manage_type, hazard_danger_type,"
-                      " danger_state, description, liable_person, hazard_source, unit, measure, created_ms, updated_ms)"
-                      " VALUES ('YH-9', 1, 1, 1, 1, 0, '储罐区可燃气体报警', 'wang', 'HS1', 'U1', 'M1',"
-                      " 1699920000000, 1699920000000)",
-                      NULL, NULL, NULL);
-}
+static const char fill_sql[] =
+  "INSERT INTO hazards (code, danger_level, danger_src, danger_manage_type, hazard_danger_type,"
+  " danger_state, description, liable_person, hazard_source, unit, measure, created_ms, updated_ms)"
+  " VALUES ('YH-9', 1, 1, 1, 1, 0, '储罐区可燃气体报警', 'wang', 'HS1', 'U1', 'M1',"
+  " 1699920000000, 1699920000000)";
 
 static int setup(void **state)
 {
   struct fixture *f = calloc(1, sizeof *f);
-  plant_init(&f->a.p, test_yaml);
-  plant_start(&f->a.p);
-  assert_int_equal(store_submit(f->a.p.store, fill_work, NULL, NULL), 0);
-  assert_int_equal(store_wait_idle(f->a.p.store), 0);
-  api_fixture_listen(&f->a, authenticate, f);
   gate_init(&f->gate);
-  api_fixture_run(&f->a);
+  api_fixture_start(&f->a, test_yaml, fill_sql, authenticate, f);
   *state = f;
   return 0;
 }
@@ -119,24 +109,10 @@ static void held_call_finish(struct fixture *f, struct held_call *x)
   assert_int_equal(x->reply.status, 200);
 }
 
-/* The first column of the first row of sql, read with a connection of its own ("" if none). */
-static void query(const struct fixture *f, const char *sql, char *out, size_t len)
-{
-  sqlite3 *db;
-  sqlite3_stmt *st;
-  out[0] = '\0';
-  assert_int_equal(sqlite3_open_v2(f->a.p.db, &db, SQLITE_OPEN_READONLY, NULL), SQLITE_OK);
-  assert_int_equal(sqlite3_prepare_v2(db, sql, -1, &st, NULL), SQLITE_OK);
-  if (sqlite3_step(st) == SQLITE_ROW && sqlite3_column_text(st, 0))
-    snprintf(out, len, "%s", (const char *)sqlite3_column_text(st, 0));
-  sqlite3_finalize(st);
-  sqlite3_close(db);
-}
-
 static int count_uuids(const struct fixture *f)
 {
   char n[32];
-  query(f, "SELECT count(*) FROM national_ids", n, sizeof n);
+  api_fixture_query(&f->a, "SELECT count(*) FROM national_ids", n, sizeof n);
   return atoi(n);
 }
 
@@ -151,7 +127,7 @@ static void test_export_waits_for_its_uuids_off_the_loop(void **state)
   held_call_finish(f, x);
   assert_true(count_uuids(f) > before);
   char uuid[40];
-  query(f, "SELECT uuid FROM national_ids WHERE kind = 'hazard'", uuid, sizeof uuid);
+  api_fixture_query(&f->a, "SELECT uuid FROM national_ids WHERE kind = 'hazard'", uuid, sizeof uuid);
   assert_int_equal(strlen(uuid), 36);
   assert_non_null(strstr(x->reply.body, uuid));
   free(x);

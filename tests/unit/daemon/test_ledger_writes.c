@@ -1,0 +1,221 @@
+/* The operators' ledger writes over HTTP (api_ledger: report, hazard transitions, inspection
+ * results), with the real server, API and store on loopback and a real libcurl client. Each is
+ * answered after its commit, but the loop does not wait for the commit: with the writer held,
+ * other requests are answered meanwhile. Two transitions read from the same state while the
+ * first is still queued: the second is refused, not applied on top. */
+#include <curl/curl.h>
+#include <errno.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <cmocka.h>
+
+#include "api_fixture.h"
+#include "store_gate.h"
+
+static const char test_yaml[] =
+  "site: { code: T1, name: 测试化工 }\n"
+  "persons:\n"
+  "  - { id: wang, name: 王工, phone: '13800000000', roles: [engineer] }\n"
+  "  - { id: zhao, name: 赵工, phone: '13800000001', roles: [viewer] }\n"
+  PLANT_YAML_TANK_FARM;
+
+struct fixture {
+  struct api_fixture a;
+  struct gate gate;
+};
+
+static const struct dg_person *authenticate(void *ud, const char *token)
+{
+  struct fixture *f = ud;
+  if (strcmp(token, "tok-wang") == 0) return dg_config_person(f->a.p.cfg, "wang");
+  if (strcmp(token, "tok-zhao") == 0) return dg_config_person(f->a.p.cfg, "zhao");
+  return NULL;
+}
+
+/* A general hazard 1000 in 整改中, its rectification recorded by wang: ready to submit. */
+static const char fill_sql[] =
+  "INSERT INTO hazards (id, code, danger_level, danger_src, danger_manage_type, hazard_danger_type,"
+  " danger_state, description, liable_person, rectifier, rectify_measures, cost, contingency_plan,"
+  " deadline_ms, hazard_source, unit, measure, created_ms, updated_ms)"
+  " VALUES (1000, 'YH-1000', 0, 1, 1, 1, 0, '法兰渗漏', 'wang', 'wang', '更换法兰垫片', 800,"
+  " '泄漏专项预案', 4102444800000, 'HS1', 'U1', 'M1', 1699920000000, 1699920000000)";
+
+static int setup(void **state)
+{
+  struct fixture *f = calloc(1, sizeof *f);
+  gate_init(&f->gate);
+  api_fixture_start(&f->a, test_yaml, fill_sql, authenticate, f);
+  *state = f;
+  return 0;
+}
+
+static int teardown(void **state)
+{
+  struct fixture *f = *state;
+  gate_open(&f->gate); /* a failed assertion must not leave the writer held */
+  api_fixture_stop(&f->a);
+  gate_destroy(&f->gate);
+  free(f);
+  return 0;
+}
+
+/* A POST made on a thread of its own, for what waits behind the held writer. */
+struct post {
+  const struct api_fixture *a;
+  const char *path, *body;
+  pthread_t thread;
+  atomic_int answered;
+  struct api_reply reply;
+};
+
+static void *post_main(void *arg)
+{
+  struct post *x = arg;
+  api_fixture_call(x->a, x->path, "tok-wang", x->body, 30, &x->reply);
+  atomic_store(&x->answered, 1);
+  return NULL;
+}
+
+static void post_start(struct fixture *f, struct post *x, const char *path, const char *body)
+{
+  *x = (struct post){.a = &f->a, .path = path, .body = body};
+  assert_int_equal(pthread_create(&x->thread, NULL, post_main, x), 0);
+}
+
+static long post_finish(struct post *x)
+{
+  assert_int_equal(pthread_join(x->thread, NULL), 0);
+  assert_int_equal(x->reply.rc, CURLE_OK);
+  return x->reply.status;
+}
+
+static void sleep_ms(long ms)
+{
+  struct timespec ts = {ms / 1000, (ms % 1000) * 1000000L};
+  nanosleep(&ts, NULL);
+}
+
+/* Waits until exactly `n` jobs are queued or running on the writer (a held gate counts). */
+static void wait_pending(struct fixture *f, unsigned n)
+{
+  for (int i = 0; i < 1000 && store_pending(f->a.p.store) != n; i++) sleep_ms(10);
+  assert_int_equal(store_pending(f->a.p.store), n);
+}
+
+static void assert_query(const struct fixture *f, const char *sql, const char *want)
+{
+  char got[256];
+  api_fixture_query(&f->a, sql, got, sizeof got);
+  assert_string_equal(got, want);
+}
+
+/* Posts `body` to `path` with the writer held: its job queues behind the gate, and the loop
+ * answers another request meanwhile while `sql` still reads `before`. Then the writer goes on;
+ * the write's answer comes once it is committed. Returns its status, the reply in x. */
+static long post_held(struct fixture *f, struct post *x, const char *path, const char *body, const char *sql,
+                      const char *before)
+{
+  gate_close_on(f->a.p.store, &f->gate, store_submit);
+  post_start(f, x, path, body);
+  wait_pending(f, 2);
+  struct api_reply who;
+  api_fixture_call(&f->a, "/api/v1/whoami", "tok-wang", NULL, 10, &who);
+  assert_int_equal(who.rc, CURLE_OK);
+  assert_int_equal(who.status, 200);
+  assert_false(atomic_load(&x->answered));
+  assert_query(f, sql, before);
+  gate_open(&f->gate);
+  return post_finish(x);
+}
+
+static void test_transition_is_answered_after_its_commit_off_the_loop(void **state)
+{
+  struct fixture *f = *state;
+  struct post x;
+  const char *state_sql = "SELECT danger_state FROM hazards WHERE id = 1000";
+  assert_int_equal(post_held(f, &x, "/api/v1/hazards/1000/submit", "{}", state_sql, "0"), 200);
+  cJSON *o = cJSON_Parse(x.reply.body);
+  assert_non_null(o);
+  assert_int_equal(cJSON_GetObjectItem(o, "danger_state")->valueint, 1);
+  assert_string_equal(cJSON_GetObjectItem(o, "code")->valuestring, "YH-1000");
+  cJSON_Delete(o);
+  assert_query(f, state_sql, "1");
+  assert_query(f, "SELECT action || ' ' || actor FROM hazard_journal WHERE hazard_id = 1000", "submit wang");
+}
+
+static void test_report_is_answered_after_its_commit_off_the_loop(void **state)
+{
+  struct fixture *f = *state;
+  struct post x;
+  assert_int_equal(post_held(f, &x, "/api/v1/hazards", "{\"description\":\"储罐呼吸阀堵塞\",\"danger_src\":1}",
+                             "SELECT count(*) FROM hazards", "1"),
+                   201);
+  cJSON *o = cJSON_Parse(x.reply.body);
+  assert_non_null(o);
+  char sql[128];
+  snprintf(sql, sizeof sql, "SELECT description FROM hazards WHERE id = %d", cJSON_GetObjectItem(o, "id")->valueint);
+  cJSON_Delete(o);
+  assert_query(f, sql, "储罐呼吸阀堵塞");
+}
+
+/* Two submits read 整改中 while neither is committed: the first moves the hazard, the second
+ * finds the state moved and is refused with 409; one journal entry, not two. */
+static void test_second_transition_from_the_same_state_is_refused(void **state)
+{
+  struct fixture *f = *state;
+  gate_close_on(f->a.p.store, &f->gate, store_submit);
+  struct post x[2];
+  post_start(f, &x[0], "/api/v1/hazards/1000/submit", "{}");
+  wait_pending(f, 2);
+  post_start(f, &x[1], "/api/v1/hazards/1000/submit", "{}");
+  wait_pending(f, 3);
+  gate_open(&f->gate);
+  assert_int_equal(post_finish(&x[0]), 200);
+  assert_int_equal(post_finish(&x[1]), 409);
+  assert_non_null(strstr(x[1].reply.body, "changed meanwhile"));
+  assert_query(f, "SELECT count(*) FROM hazard_journal WHERE hazard_id = 1000", "1");
+  assert_query(f, "SELECT danger_state FROM hazards WHERE id = 1000", "1");
+}
+
+/* Refusals are answered at once, before anything is queued, and leave the hazard as it was. */
+static void test_refusals_are_answered_without_a_job(void **state)
+{
+  struct fixture *f = *state;
+  gate_close_on(f->a.p.store, &f->gate, store_submit);
+  struct api_reply r;
+  api_fixture_call(&f->a, "/api/v1/hazards/1000/verify", "tok-wang", "{}", 10, &r);
+  assert_int_equal(r.status, 409); /* not pending acceptance yet */
+  api_fixture_call(&f->a, "/api/v1/hazards/1000/submit", "tok-zhao", "{}", 10, &r);
+  assert_int_equal(r.status, 403); /* a viewer */
+  api_fixture_call(&f->a, "/api/v1/hazards/99/submit", "tok-wang", "{}", 10, &r);
+  assert_int_equal(r.status, 404);
+  api_fixture_call(&f->a, "/api/v1/hazards/1000/rectify", "tok-wang", "{\"cost\":\"many\"}", 10, &r);
+  assert_int_equal(r.status, 400);
+  assert_int_equal(store_pending(f->a.p.store), 1); /* the gate's job alone */
+  gate_open(&f->gate);
+  wait_pending(f, 0);
+  assert_query(f, "SELECT count(*) FROM hazard_journal", "0");
+  assert_query(f, "SELECT danger_state FROM hazards WHERE id = 1000", "0");
+}
+
+int main(void)
+{
+  curl_global_init(CURL_GLOBAL_DEFAULT);
+  const struct CMUnitTest tests[] = {
+    cmocka_unit_test_setup_teardown(test_transition_is_answered_after_its_commit_off_the_loop, setup, teardown),
+    cmocka_unit_test_setup_teardown(test_report_is_answered_after_its_commit_off_the_loop, setup, teardown),
+    cmocka_unit_test_setup_teardown(test_second_transition_from_the_same_state_is_refused, setup, teardown),
+    cmocka_unit_test_setup_teardown(test_refusals_are_answered_without_a_job, setup, teardown),
+  };
+  int rc = cmocka_run_group_tests(tests, NULL, NULL);
+  curl_global_cleanup();
+  return rc;
+}
