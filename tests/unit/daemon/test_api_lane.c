@@ -15,8 +15,7 @@
 #include <string.h>
 #include <cmocka.h>
 
-#include "api_fixture.h"
-#include "store_gate.h"
+#include "api_gate.h"
 
 static const char test_yaml[] =
   "site: { code: T1, name: 测试化工 }\n"
@@ -24,14 +23,9 @@ static const char test_yaml[] =
   "persons: [ { id: wang, name: 王工, phone: '13800000000', roles: [viewer] } ]\n"
   PLANT_YAML_TANK_FARM;
 
-struct fixture {
-  struct api_fixture a;
-  struct gate gate;
-};
-
 static const struct dg_person *authenticate(void *ud, const char *token)
 {
-  struct fixture *f = ud;
+  struct api_gated *f = ud;
   return strcmp(token, "tok-wang") == 0 ? dg_config_person(f->a.p.cfg, "wang") : NULL;
 }
 
@@ -42,43 +36,9 @@ static const char fill_sql[] =
   " VALUES ('YH-9', 1, 1, 1, 1, 0, '储罐区可燃气体报警', 'wang', 'HS1', 'U1', 'M1',"
   " 1699920000000, 1699920000000)";
 
-static int setup(void **state)
-{
-  struct fixture *f = calloc(1, sizeof *f);
-  gate_init(&f->gate);
-  api_fixture_start(&f->a, test_yaml, fill_sql, authenticate, f);
-  *state = f;
-  return 0;
-}
+static int setup(void **state) { return api_gated_setup(state, test_yaml, fill_sql, authenticate); }
 
-static int teardown(void **state)
-{
-  struct fixture *f = *state;
-  gate_open(&f->gate); /* a failed assertion must not leave a store thread held */
-  api_fixture_stop(&f->a);
-  gate_destroy(&f->gate);
-  free(f);
-  return 0;
-}
-
-/* A request made on a thread of its own, for what waits behind a held store thread. */
-struct held_call {
-  const struct api_fixture *a;
-  const char *path;
-  pthread_t thread;
-  atomic_int answered;
-  struct api_reply reply;
-};
-
-static void *held_call_main(void *arg)
-{
-  struct held_call *x = arg;
-  api_fixture_call(x->a, x->path, "tok-wang", NULL, 30, &x->reply);
-  atomic_store(&x->answered, 1);
-  return NULL;
-}
-
-static struct api_reply *call(const struct fixture *f, const char *path)
+static struct api_reply *call(const struct api_gated *f, const char *path)
 {
   struct api_reply *r = calloc(1, sizeof *r);
   api_fixture_call(&f->a, path, "tok-wang", NULL, 10, r);
@@ -88,28 +48,23 @@ static struct api_reply *call(const struct fixture *f, const char *path)
 
 /* Holds the store thread of `lane` and asks for `path` on a thread of its own; meanwhile the
  * loop must answer another request. */
-static struct held_call *held_call_start(struct fixture *f, gate_submit_fn lane, const char *path)
+static struct api_call_thread *held_call_start(struct api_gated *f, gate_submit_fn lane, const char *path)
 {
   gate_close_on(f->a.p.store, &f->gate, lane);
-  struct held_call *x = calloc(1, sizeof *x);
-  *x = (struct held_call){.a = &f->a, .path = path};
-  assert_int_equal(pthread_create(&x->thread, NULL, held_call_main, x), 0);
-  struct api_reply *who = call(f, "/api/v1/whoami");
-  assert_int_equal(who->status, 200);
-  free(who);
+  struct api_call_thread *x = calloc(1, sizeof *x);
+  api_call_thread_start(x, &f->a, path, "tok-wang", NULL);
+  api_gated_answered_meanwhile(f, "tok-wang", x);
   return x;
 }
 
 /* Lets the held thread go on; the request must then be answered 200. */
-static void held_call_finish(struct fixture *f, struct held_call *x)
+static void held_call_finish(struct api_gated *f, struct api_call_thread *x)
 {
   gate_open(&f->gate);
-  assert_int_equal(pthread_join(x->thread, NULL), 0);
-  assert_int_equal(x->reply.rc, CURLE_OK);
-  assert_int_equal(x->reply.status, 200);
+  assert_int_equal(api_call_thread_join(x), 200);
 }
 
-static int count_uuids(const struct fixture *f)
+static int count_uuids(const struct api_gated *f)
 {
   char n[32];
   api_fixture_query(&f->a, "SELECT count(*) FROM national_ids", n, sizeof n);
@@ -120,9 +75,9 @@ static int count_uuids(const struct fixture *f)
  * once the writer goes on, the export carries the hazard with the UUID it stored. */
 static void test_export_waits_for_its_uuids_off_the_loop(void **state)
 {
-  struct fixture *f = *state;
+  struct api_gated *f = *state;
   int before = count_uuids(f);
-  struct held_call *x = held_call_start(f, store_submit, "/api/v1/export?since=0");
+  struct api_call_thread *x = held_call_start(f, store_submit, "/api/v1/export?since=0");
   assert_int_equal(count_uuids(f), before); /* the export's job is still held */
   held_call_finish(f, x);
   assert_true(count_uuids(f) > before);
@@ -137,8 +92,8 @@ static void test_export_waits_for_its_uuids_off_the_loop(void **state)
  * the report holds the month's major hazard. */
 static void test_report_waits_on_the_read_lane(void **state)
 {
-  struct fixture *f = *state;
-  struct held_call *x = held_call_start(f, store_submit_read, "/api/v1/reports/monthly?month=2023-11");
+  struct api_gated *f = *state;
+  struct api_call_thread *x = held_call_start(f, store_submit_read, "/api/v1/reports/monthly?month=2023-11");
   assert_false(atomic_load(&x->answered)); /* its read is behind the held one */
   held_call_finish(f, x);
   cJSON *doc = cJSON_Parse(x->reply.body);
@@ -165,7 +120,7 @@ static int noop_read(struct store_conn *c, void *arg)
  * refused with 503 at once, not queued behind them nor read on the loop. */
 static void test_reads_when_the_read_lane_is_full(void **state)
 {
-  struct fixture *f = *state;
+  struct api_gated *f = *state;
   gate_close_on(f->a.p.store, &f->gate, store_submit_read);
   for (int i = 1; i < STORE_READS_MAX; i++) assert_int_equal(store_submit_read(f->a.p.store, noop_read, NULL, NULL), 0);
   const char *paths[] = {"/api/v1/reports/monthly?month=2023-11", "/api/v1/assessment?month=2023-11&format=xlsx"};
@@ -180,7 +135,7 @@ static void test_reads_when_the_read_lane_is_full(void **state)
 /* The renderings are made on the lane too; a bad month or format is refused at once. */
 static void test_report_formats_and_refusals(void **state)
 {
-  struct fixture *f = *state;
+  struct api_gated *f = *state;
   struct api_reply *csv = call(f, "/api/v1/reports/monthly?month=2023-11&format=csv");
   assert_int_equal(csv->status, 200);
   assert_non_null(strstr(csv->body, "类别"));
@@ -205,10 +160,10 @@ int main(void)
 {
   curl_global_init(CURL_GLOBAL_DEFAULT);
   const struct CMUnitTest tests[] = {
-    cmocka_unit_test_setup_teardown(test_export_waits_for_its_uuids_off_the_loop, setup, teardown),
-    cmocka_unit_test_setup_teardown(test_report_waits_on_the_read_lane, setup, teardown),
-    cmocka_unit_test_setup_teardown(test_reads_when_the_read_lane_is_full, setup, teardown),
-    cmocka_unit_test_setup_teardown(test_report_formats_and_refusals, setup, teardown),
+    cmocka_unit_test_setup_teardown(test_export_waits_for_its_uuids_off_the_loop, setup, api_gated_teardown),
+    cmocka_unit_test_setup_teardown(test_report_waits_on_the_read_lane, setup, api_gated_teardown),
+    cmocka_unit_test_setup_teardown(test_reads_when_the_read_lane_is_full, setup, api_gated_teardown),
+    cmocka_unit_test_setup_teardown(test_report_formats_and_refusals, setup, api_gated_teardown),
   };
   int rc = cmocka_run_group_tests(tests, NULL, NULL);
   curl_global_cleanup();

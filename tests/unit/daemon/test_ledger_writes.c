@@ -5,8 +5,6 @@
  * first is still queued: the second is refused, not applied on top. */
 #include <curl/curl.h>
 #include <errno.h>
-#include <pthread.h>
-#include <stdatomic.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -17,8 +15,7 @@
 #include <time.h>
 #include <cmocka.h>
 
-#include "api_fixture.h"
-#include "store_gate.h"
+#include "api_gate.h"
 
 static const char test_yaml[] =
   "site: { code: T1, name: 测试化工 }\n"
@@ -27,14 +24,9 @@ static const char test_yaml[] =
   "  - { id: zhao, name: 赵工, phone: '13800000001', roles: [viewer] }\n"
   PLANT_YAML_TANK_FARM;
 
-struct fixture {
-  struct api_fixture a;
-  struct gate gate;
-};
-
 static const struct dg_person *authenticate(void *ud, const char *token)
 {
-  struct fixture *f = ud;
+  struct api_gated *f = ud;
   if (strcmp(token, "tok-wang") == 0) return dg_config_person(f->a.p.cfg, "wang");
   if (strcmp(token, "tok-zhao") == 0) return dg_config_person(f->a.p.cfg, "zhao");
   return NULL;
@@ -48,54 +40,7 @@ static const char fill_sql[] =
   " VALUES (1000, 'YH-1000', 0, 1, 1, 1, 0, '法兰渗漏', 'wang', 'wang', '更换法兰垫片', 800,"
   " '泄漏专项预案', 4102444800000, 'HS1', 'U1', 'M1', 1699920000000, 1699920000000)";
 
-static int setup(void **state)
-{
-  struct fixture *f = calloc(1, sizeof *f);
-  gate_init(&f->gate);
-  api_fixture_start(&f->a, test_yaml, fill_sql, authenticate, f);
-  *state = f;
-  return 0;
-}
-
-static int teardown(void **state)
-{
-  struct fixture *f = *state;
-  gate_open(&f->gate); /* a failed assertion must not leave the writer held */
-  api_fixture_stop(&f->a);
-  gate_destroy(&f->gate);
-  free(f);
-  return 0;
-}
-
-/* A POST made on a thread of its own, for what waits behind the held writer. */
-struct post {
-  const struct api_fixture *a;
-  const char *path, *body;
-  pthread_t thread;
-  atomic_int answered;
-  struct api_reply reply;
-};
-
-static void *post_main(void *arg)
-{
-  struct post *x = arg;
-  api_fixture_call(x->a, x->path, "tok-wang", x->body, 30, &x->reply);
-  atomic_store(&x->answered, 1);
-  return NULL;
-}
-
-static void post_start(struct fixture *f, struct post *x, const char *path, const char *body)
-{
-  *x = (struct post){.a = &f->a, .path = path, .body = body};
-  assert_int_equal(pthread_create(&x->thread, NULL, post_main, x), 0);
-}
-
-static long post_finish(struct post *x)
-{
-  assert_int_equal(pthread_join(x->thread, NULL), 0);
-  assert_int_equal(x->reply.rc, CURLE_OK);
-  return x->reply.status;
-}
+static int setup(void **state) { return api_gated_setup(state, test_yaml, fill_sql, authenticate); }
 
 static void sleep_ms(long ms)
 {
@@ -104,13 +49,13 @@ static void sleep_ms(long ms)
 }
 
 /* Waits until exactly `n` jobs are queued or running on the writer (a held gate counts). */
-static void wait_pending(struct fixture *f, unsigned n)
+static void wait_pending(struct api_gated *f, unsigned n)
 {
   for (int i = 0; i < 1000 && store_pending(f->a.p.store) != n; i++) sleep_ms(10);
   assert_int_equal(store_pending(f->a.p.store), n);
 }
 
-static void assert_query(const struct fixture *f, const char *sql, const char *want)
+static void assert_query(const struct api_gated *f, const char *sql, const char *want)
 {
   char got[256];
   api_fixture_query(&f->a, sql, got, sizeof got);
@@ -120,26 +65,22 @@ static void assert_query(const struct fixture *f, const char *sql, const char *w
 /* Posts `body` to `path` with the writer held: its job queues behind the gate, and the loop
  * answers another request meanwhile while `sql` still reads `before`. Then the writer goes on;
  * the write's answer comes once it is committed. Returns its status, the reply in x. */
-static long post_held(struct fixture *f, struct post *x, const char *path, const char *body, const char *sql,
-                      const char *before)
+static long post_held(struct api_gated *f, struct api_call_thread *x, const char *path, const char *body,
+                      const char *sql, const char *before)
 {
   gate_close_on(f->a.p.store, &f->gate, store_submit);
-  post_start(f, x, path, body);
+  api_call_thread_start(x, &f->a, path, "tok-wang", body);
   wait_pending(f, 2);
-  struct api_reply who;
-  api_fixture_call(&f->a, "/api/v1/whoami", "tok-wang", NULL, 10, &who);
-  assert_int_equal(who.rc, CURLE_OK);
-  assert_int_equal(who.status, 200);
-  assert_false(atomic_load(&x->answered));
+  api_gated_answered_meanwhile(f, "tok-wang", x);
   assert_query(f, sql, before);
   gate_open(&f->gate);
-  return post_finish(x);
+  return api_call_thread_join(x);
 }
 
 static void test_transition_is_answered_after_its_commit_off_the_loop(void **state)
 {
-  struct fixture *f = *state;
-  struct post x;
+  struct api_gated *f = *state;
+  struct api_call_thread x;
   const char *state_sql = "SELECT danger_state FROM hazards WHERE id = 1000";
   assert_int_equal(post_held(f, &x, "/api/v1/hazards/1000/submit", "{}", state_sql, "0"), 200);
   cJSON *o = cJSON_Parse(x.reply.body);
@@ -153,8 +94,8 @@ static void test_transition_is_answered_after_its_commit_off_the_loop(void **sta
 
 static void test_report_is_answered_after_its_commit_off_the_loop(void **state)
 {
-  struct fixture *f = *state;
-  struct post x;
+  struct api_gated *f = *state;
+  struct api_call_thread x;
   assert_int_equal(post_held(f, &x, "/api/v1/hazards", "{\"description\":\"储罐呼吸阀堵塞\",\"danger_src\":1}",
                              "SELECT count(*) FROM hazards", "1"),
                    201);
@@ -170,16 +111,16 @@ static void test_report_is_answered_after_its_commit_off_the_loop(void **state)
  * finds the state moved and is refused with 409; one journal entry, not two. */
 static void test_second_transition_from_the_same_state_is_refused(void **state)
 {
-  struct fixture *f = *state;
+  struct api_gated *f = *state;
   gate_close_on(f->a.p.store, &f->gate, store_submit);
-  struct post x[2];
-  post_start(f, &x[0], "/api/v1/hazards/1000/submit", "{}");
+  struct api_call_thread x[2];
+  api_call_thread_start(&x[0], &f->a, "/api/v1/hazards/1000/submit", "tok-wang", "{}");
   wait_pending(f, 2);
-  post_start(f, &x[1], "/api/v1/hazards/1000/submit", "{}");
+  api_call_thread_start(&x[1], &f->a, "/api/v1/hazards/1000/submit", "tok-wang", "{}");
   wait_pending(f, 3);
   gate_open(&f->gate);
-  assert_int_equal(post_finish(&x[0]), 200);
-  assert_int_equal(post_finish(&x[1]), 409);
+  assert_int_equal(api_call_thread_join(&x[0]), 200);
+  assert_int_equal(api_call_thread_join(&x[1]), 409);
   assert_non_null(strstr(x[1].reply.body, "changed meanwhile"));
   assert_query(f, "SELECT count(*) FROM hazard_journal WHERE hazard_id = 1000", "1");
   assert_query(f, "SELECT danger_state FROM hazards WHERE id = 1000", "1");
@@ -188,7 +129,7 @@ static void test_second_transition_from_the_same_state_is_refused(void **state)
 /* Refusals are answered at once, before anything is queued, and leave the hazard as it was. */
 static void test_refusals_are_answered_without_a_job(void **state)
 {
-  struct fixture *f = *state;
+  struct api_gated *f = *state;
   gate_close_on(f->a.p.store, &f->gate, store_submit);
   struct api_reply r;
   api_fixture_call(&f->a, "/api/v1/hazards/1000/verify", "tok-wang", "{}", 10, &r);
@@ -210,10 +151,10 @@ int main(void)
 {
   curl_global_init(CURL_GLOBAL_DEFAULT);
   const struct CMUnitTest tests[] = {
-    cmocka_unit_test_setup_teardown(test_transition_is_answered_after_its_commit_off_the_loop, setup, teardown),
-    cmocka_unit_test_setup_teardown(test_report_is_answered_after_its_commit_off_the_loop, setup, teardown),
-    cmocka_unit_test_setup_teardown(test_second_transition_from_the_same_state_is_refused, setup, teardown),
-    cmocka_unit_test_setup_teardown(test_refusals_are_answered_without_a_job, setup, teardown),
+    cmocka_unit_test_setup_teardown(test_transition_is_answered_after_its_commit_off_the_loop, setup, api_gated_teardown),
+    cmocka_unit_test_setup_teardown(test_report_is_answered_after_its_commit_off_the_loop, setup, api_gated_teardown),
+    cmocka_unit_test_setup_teardown(test_second_transition_from_the_same_state_is_refused, setup, api_gated_teardown),
+    cmocka_unit_test_setup_teardown(test_refusals_are_answered_without_a_job, setup, api_gated_teardown),
   };
   int rc = cmocka_run_group_tests(tests, NULL, NULL);
   curl_global_cleanup();
