@@ -19,6 +19,8 @@
 #define STORE_BUSY_TIMEOUT_MS 5000
 #define STORE_BEAT_INTERVAL_MS 500
 #define STORE_CHECKPOINT_INTERVAL_MS 1000
+#define STORE_CHECKPOINT_FRAMES 256
+#define STORE_WAL_FRAMES_MAX 8192
 #define STORE_NORMAL_GROUP_MAX 16
 #define STORE_GROUP_MAX 128
 #define STORE_STMT_INITIAL_CAP 32
@@ -83,11 +85,15 @@ struct store {
   _Atomic uint64_t commit_count, commit_sum_us;
   struct store_health health;      /* loop thread */
   /* Background checkpointer: its own connection copies the WAL into the database every
-   * STORE_CHECKPOINT_INTERVAL_MS (PASSIVE: it never waits for the writer), so no commit of the
-   * writer pays for a checkpoint (wal_autocheckpoint is off on the writer connection). */
+   * STORE_CHECKPOINT_INTERVAL_MS, and at once when a commit leaves the WAL past
+   * STORE_CHECKPOINT_FRAMES (PASSIVE: it never waits for the writer), so no commit of the writer
+   * pays for a checkpoint (wal_autocheckpoint is off on the writer connection) until the WAL
+   * passes STORE_WAL_FRAMES_MAX (store__wal_hook). */
   pthread_t checkpointer;
   pthread_cond_t ckpt_wake;        /* CLOCK_MONOTONIC */
   bool ckpt_running, ckpt_quit;    /* ckpt_quit guarded by lock */
+  bool ckpt_due;                   /* guarded by lock: the WAL passed STORE_CHECKPOINT_FRAMES */
+  int wal_frames;                  /* writer thread: the WAL's frames after its last commit */
   sqlite3 *cdb;                    /* checkpointer thread */
   const char *writer_name;
   struct store *history;           /* the history database's own store (store_open), or NULL */
@@ -476,6 +482,42 @@ static void store__release_if_idle(struct store *s)
   pthread_mutex_lock(&s->lock);
 }
 
+/* Writer thread, after each commit. The WAL starts over from its beginning only when a writer
+ * begins after a checkpoint has copied all of it, so a checkpoint run once a second never
+ * catches up with commits that keep coming: the WAL would grow through a flood of alarms, every
+ * commit extending the file (block allocation, the inode written by each fdatasync). A WAL past
+ * STORE_CHECKPOINT_FRAMES wakes the checkpointer at once; past STORE_WAL_FRAMES_MAX the writer
+ * finishes the checkpoint itself (store__bound_wal) and leaves the checkpointer be. */
+static int store__wal_hook(void *arg, sqlite3 *db, const char *name, int frames)
+{
+  (void)db, (void)name;
+  struct store *s = arg;
+  s->wal_frames = frames;
+  if (frames < STORE_CHECKPOINT_FRAMES || frames >= STORE_WAL_FRAMES_MAX) return SQLITE_OK;
+  pthread_mutex_lock(&s->lock);
+  if (!s->ckpt_due) {
+    s->ckpt_due = true;
+    pthread_cond_signal(&s->ckpt_wake);
+  }
+  pthread_mutex_unlock(&s->lock);
+  return SQLITE_OK;
+}
+
+/* Writer thread, under s->lock, between groups: no commit can land during this checkpoint, so
+ * it copies all of the WAL (unless a reader still needs part of it) and the next group starts
+ * the WAL over. It copies only what the checkpointer had not; SQLITE_BUSY (the checkpointer is
+ * running) is tried again after the next commit. */
+static void store__bound_wal(struct store *s)
+{
+  if (s->wal_frames < STORE_WAL_FRAMES_MAX) return;
+  pthread_mutex_unlock(&s->lock);
+  int rc = sqlite3_wal_checkpoint_v2(s->wconn.db, NULL, SQLITE_CHECKPOINT_PASSIVE, NULL, NULL);
+  if (rc == SQLITE_OK) s->wal_frames = 0;
+  else if (rc != SQLITE_BUSY && rc != SQLITE_LOCKED)
+    DG_LOG_RL(DG_LOG_WARN, "store", "WAL checkpoint by the writer: %s", sqlite3_errmsg(s->wconn.db));
+  pthread_mutex_lock(&s->lock);
+}
+
 static void *store__writer_main(void *p)
 {
   struct store *s = p;
@@ -502,6 +544,7 @@ static void *store__writer_main(void *p)
     s->busy = false;
     s->last_job_ms = store__now_ms();
     store__finish(s, jobs, n);
+    store__bound_wal(s);
   }
   pthread_mutex_unlock(&s->lock);
   return NULL;
@@ -809,14 +852,17 @@ static void *store__checkpointer_main(void *p)
   pthread_setname_np(pthread_self(), "dg-checkpoint");
   pthread_mutex_lock(&s->lock);
   while (!s->ckpt_quit) {
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    ts.tv_sec += STORE_CHECKPOINT_INTERVAL_MS / 1000;
-    ts.tv_nsec += (long)(STORE_CHECKPOINT_INTERVAL_MS % 1000) * 1000000;
-    ts.tv_sec += ts.tv_nsec / 1000000000;
-    ts.tv_nsec %= 1000000000;
-    pthread_cond_timedwait(&s->ckpt_wake, &s->lock, &ts);
+    if (!s->ckpt_due) {
+      struct timespec ts;
+      clock_gettime(CLOCK_MONOTONIC, &ts);
+      ts.tv_sec += STORE_CHECKPOINT_INTERVAL_MS / 1000;
+      ts.tv_nsec += (long)(STORE_CHECKPOINT_INTERVAL_MS % 1000) * 1000000;
+      ts.tv_sec += ts.tv_nsec / 1000000000;
+      ts.tv_nsec %= 1000000000;
+      pthread_cond_timedwait(&s->ckpt_wake, &s->lock, &ts);
+    }
     if (s->ckpt_quit) break;
+    s->ckpt_due = false;
     pthread_mutex_unlock(&s->lock);
     int rc = sqlite3_wal_checkpoint_v2(s->cdb, NULL, SQLITE_CHECKPOINT_PASSIVE, NULL, NULL);
     if (rc != SQLITE_OK && rc != SQLITE_BUSY && rc != SQLITE_LOCKED)
@@ -846,11 +892,14 @@ static int store__start_checkpointer(struct store *s, const char *path)
     return -rc;
   }
   s->ckpt_running = true;
+  sqlite3_wal_hook(s->wconn.db, store__wal_hook, s);
   return 0;
 }
 
+/* After the writer: it calls the WAL hook, which wakes this thread. */
 static void store__stop_checkpointer(struct store *s)
 {
+  if (s->wconn.db) sqlite3_wal_hook(s->wconn.db, NULL, NULL);
   if (s->ckpt_running) {
     pthread_mutex_lock(&s->lock);
     s->ckpt_quit = true;
@@ -1175,18 +1224,25 @@ int store_open_schema(struct store **out, uv_loop_t *loop, const char *path, con
     goto fail;
   }
   store__beat(s);
-  rc = -pthread_create(&s->writer, NULL, store__writer_main, s);
+  rc = store__start_checkpointer(s, path); /* first: it owns the WAL hook the writer calls */
   if (rc) {
-    store__set_err(err, errlen, "%s: writer thread: %s", path, strerror(-rc));
+    store__set_err(err, errlen, "%s: %s", path, rc == -EIO ? "checkpointer connection" : strerror(-rc));
+    store__stop_checkpointer(s);
     store__destroy_sync(s);
     goto fail;
   }
-  rc = store__start_checkpointer(s, path);
-  if (!rc) rc = uv_async_init(loop, &s->async, store__on_async);
+  rc = -pthread_create(&s->writer, NULL, store__writer_main, s);
   if (rc) {
-    store__set_err(err, errlen, "%s: %s", path, rc == -EIO ? "checkpointer connection" : strerror(rc < 0 ? -rc : rc));
+    store__set_err(err, errlen, "%s: writer thread: %s", path, strerror(-rc));
     store__stop_checkpointer(s);
+    store__destroy_sync(s);
+    goto fail;
+  }
+  rc = uv_async_init(loop, &s->async, store__on_async);
+  if (rc) {
+    store__set_err(err, errlen, "%s: %s", path, uv_strerror(rc));
     store__stop_writer(s);
+    store__stop_checkpointer(s);
     store__destroy_sync(s);
     goto fail;
   }

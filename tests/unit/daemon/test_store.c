@@ -711,6 +711,76 @@ static void test_background_checkpoint(void **state)
   close_store(f, s);
 }
 
+/* Rows of about a page each: every commit of churn_work rewrites CHURN_PAGES_A_COMMIT pages. */
+#define CHURN_ROWS 64
+#define CHURN_PAGES_A_COMMIT 8
+#define CHURN_JOBS 3000
+#define CHURN_IN_FLIGHT 4
+/* STORE_WAL_FRAMES_MAX (8192 frames of a 4 KiB page) and the groups committed meanwhile. */
+#define CHURN_WAL_LIMIT ((int64_t)40 << 20)
+
+static struct {
+  struct store *s;
+  char wal[PATH_MAX + 8];
+  int submitted, done, failed;
+  int64_t wal_max;
+} churn;
+
+static int churn_work(struct store_conn *c, void *arg)
+{
+  sqlite3_stmt *st = store_stmt(c, "UPDATE scratch SET value = value + 1 WHERE quality = 1 AND ts_ms % ?2 = ?1");
+  if (!st) return SQLITE_ERROR;
+  sqlite3_bind_int(st, 1, (int)(intptr_t)arg % (CHURN_ROWS / CHURN_PAGES_A_COMMIT));
+  sqlite3_bind_int(st, 2, CHURN_ROWS / CHURN_PAGES_A_COMMIT);
+  return store_step_done(st);
+}
+
+static void churn_done(void *arg, int rc);
+
+static void churn_next(void)
+{
+  intptr_t k = churn.submitted++;
+  assert_int_equal(store_submit(churn.s, churn_work, churn_done, (void *)k), 0);
+}
+
+static void churn_done(void *arg, int rc)
+{
+  (void)arg;
+  churn.done++;
+  if (rc) churn.failed++;
+  int64_t wal = file_size(churn.wal);
+  if (wal > churn.wal_max) churn.wal_max = wal;
+  if (churn.submitted < CHURN_JOBS) churn_next();
+}
+
+/* Commits that never pause (a flood of alarms) leave no moment in which a checkpoint run once
+ * in a while could copy all of the WAL, and only then does the WAL start over: it would grow by
+ * every commit for as long as the flood lasts. It stays bounded, and nothing is lost. */
+static void test_wal_bounded_under_commits_that_never_pause(void **state)
+{
+  struct plant *f = *state;
+  struct store *s = open_store(f);
+  char fill[256];
+  snprintf(fill, sizeof fill,
+           "WITH RECURSIVE n(i) AS (SELECT 0 UNION ALL SELECT i + 1 FROM n WHERE i + 1 < %d)"
+           " INSERT INTO scratch(point, ts_ms, value, quality) SELECT hex(zeroblob(1700)), i, 0, 1 FROM n",
+           CHURN_ROWS);
+  raw_exec(f->db, fill);
+  churn = (__typeof__(churn)){.s = s};
+  snprintf(churn.wal, sizeof churn.wal, "%s-wal", f->db);
+  for (int i = 0; i < CHURN_IN_FLIGHT; i++) churn_next();
+  int64_t deadline = now_ms() + 120000;
+  while (churn.done < CHURN_JOBS && now_ms() < deadline) uv_run(&f->loop, UV_RUN_ONCE);
+  assert_int_equal(churn.done, CHURN_JOBS);
+  assert_int_equal(churn.failed, 0);
+  assert_true(churn.wal_max > 0);
+  if (churn.wal_max >= CHURN_WAL_LIMIT) fprintf(stderr, "WAL grew to %lld bytes\n", (long long)churn.wal_max);
+  assert_true(churn.wal_max < CHURN_WAL_LIMIT);
+  assert_int_equal(raw_int(f->db, "SELECT sum(value) FROM scratch WHERE quality = 1"),
+                   (int64_t)CHURN_JOBS * CHURN_PAGES_A_COMMIT);
+  close_store(f, s);
+}
+
 static int cache_used_work(struct store_conn *c, void *arg)
 {
   int cur = 0, hi = 0;
@@ -1124,6 +1194,7 @@ int main(void)
     cmocka_unit_test_setup_teardown(test_urgent_jobs_overtake_queued_ones, setup, teardown),
     cmocka_unit_test_setup_teardown(test_relaxed_jobs_commit_with_normal_sync, setup, teardown),
     cmocka_unit_test_setup_teardown(test_background_checkpoint, setup, teardown),
+    cmocka_unit_test_setup_teardown(test_wal_bounded_under_commits_that_never_pause, setup, teardown),
     cmocka_unit_test_setup_teardown(test_idle_writer_releases_its_cache, setup, teardown),
     cmocka_unit_test_setup_teardown(test_writer_keeps_temporary_data_in_memory, setup, teardown),
     cmocka_unit_test_setup_teardown(test_read_snapshot, setup, teardown),
