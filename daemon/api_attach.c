@@ -1,10 +1,12 @@
 #include "api_attach.h"
 
 #include <errno.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "api_lane.h"
 #include "attach.h"
 #include "govern.h"
 #include "hazard_flow.h"
@@ -32,7 +34,6 @@ struct attach_api__job {
   char file[96];
   int64_t id;
   int disk_rc;
-  int rc;
 };
 
 static const char *const attach_api__sql_insert =
@@ -88,7 +89,43 @@ static int attach_api__work(struct store_conn *c, void *arg)
   return j->hazard_id ? attach_api__journal(c, j) : SQLITE_OK;
 }
 
-static void attach_api__done(void *arg, int rc) { ((struct attach_api__job *)arg)->rc = rc; }
+/* An upload on its way to the writer: its job and what the job points into (the bytes, the
+ * note, the uploader), owned until it is answered. */
+struct attach_api__op {
+  struct attach_api__job j;
+  char *body, *note, *uploader;
+};
+
+static void attach_api__op_free(struct attach_api__op *op)
+{
+  if (!op) return;
+  free(op->body);
+  free(op->note);
+  free(op->uploader);
+  free(op);
+}
+
+static const char *const attach_api__sql_unmoved =
+  "SELECT 1 FROM hazards WHERE id = ?1 AND danger_state = ?2 AND dismissed = 0";
+
+/* Writer thread: the upload was checked against the hazard as the loop's reader saw it, without
+ * waiting for jobs queued before it; a hazard that has moved since (closed, dismissed, or in
+ * another step) gets nothing (-ESTALE). */
+static int attach_api__op_work(struct store_conn *c, void *arg)
+{
+  struct attach_api__job *j = &((struct attach_api__op *)arg)->j;
+  if (j->hazard_id) {
+    sqlite3_stmt *st = store_stmt(c, attach_api__sql_unmoved);
+    if (!st) return SQLITE_ERROR;
+    sqlite3_bind_int64(st, 1, j->hazard_id);
+    sqlite3_bind_int(st, 2, j->state);
+    int rc = sqlite3_step(st);
+    sqlite3_reset(st);
+    if (rc == SQLITE_DONE) return -ESTALE;
+    if (rc != SQLITE_ROW) return rc;
+  }
+  return attach_api__work(c, j);
+}
 
 /* ---- POST .../{id}/photos --------------------------------------------------------------------- */
 
@@ -226,23 +263,29 @@ static void attach_api__answer(struct http_response *resp, const struct attach_a
   api_reply(resp, 201, o);
 }
 
-/* Commits the job and waits for it; answers 500/503 and returns negative when not stored. */
-static int attach_api__commit(struct api_ctx *ctx, struct attach_api__job *j, struct http_response *resp)
+/* Loop thread, once the upload is committed (or could not be): answers, frees the operation. */
+static void attach_api__written(void *arg, int rc, struct http_response *resp)
 {
-  j->rc = 1;
-  if (store_submit(ctx->store, attach_api__work, attach_api__done, j)) {
+  struct attach_api__op *op = arg;
+  struct attach_api__job *j = &op->j;
+  const char *what = j->document ? "document" : "photo";
+  if (rc == 0) {
+    DG_INFO("attach", "%s %lld: %s %lld (%zu bytes, %s) by %s", j->hazard_id ? "hazard" : "inspection task",
+            (long long)(j->hazard_id ? j->hazard_id : j->task_id), what, (long long)j->id, j->len, j->file,
+            j->uploader);
+    attach_api__answer(resp, j);
+  } else if (rc == -ESHUTDOWN) {
     api_error(resp, 503, "database unavailable");
-    return -EIO;
-  }
-  store_wait_own(ctx->store);
-  if (j->rc == 0) return 0;
-  if (j->disk_rc) {
-    DG_ERR("attach", "photo not stored in %s: %s", j->dir, strerror(-j->disk_rc));
-    api_error(resp, 500, "photo not stored (attachments directory: %s)", strerror(-j->disk_rc));
+  } else if (rc == -ESTALE) {
+    DG_INFO("attach", "hazard %lld: %s by %s refused: it moved meanwhile", (long long)j->hazard_id, what, j->uploader);
+    api_error(resp, 409, "hazard %lld changed meanwhile; the %s was not stored", (long long)j->hazard_id, what);
+  } else if (j->disk_rc) {
+    DG_ERR("attach", "%s not stored in %s: %s", what, j->dir, strerror(-j->disk_rc));
+    api_error(resp, 500, "%s not stored (attachments directory: %s)", what, strerror(-j->disk_rc));
   } else {
-    api_error(resp, 500, "photo not stored (database error)");
+    api_error(resp, 500, "%s not stored (database error)", what);
   }
-  return -EIO;
+  attach_api__op_free(op);
 }
 
 static int attach_api__path(const char *path, struct attach_api__job *j)
@@ -259,35 +302,44 @@ static int attach_api__path(const char *path, struct attach_api__job *j)
   return 0;
 }
 
-/* Stores the checked upload for its hazard or task and answers. */
-static void attach_api__store(struct api_ctx *ctx, struct attach_api__job *j, struct http_response *resp)
+/* Checks the upload against its hazard or task and hands it to the writer, which answers once
+ * it is committed (true: the operation is the commit's now); or answers the refusal. */
+static bool attach_api__store(struct api_ctx *ctx, struct attach_api__op *op, const struct http_request *req,
+                              struct http_response *resp)
 {
+  struct attach_api__job *j = &op->j;
   int dismissed = 0, rectified = 0;
-  store_wait_own(ctx->store); /* see the hazard or task as committed by every job before this one */
   int found = attach_api__target(ctx, j, &dismissed, &rectified);
   if (found <= 0) {
     const char *what = found ? "database error" : j->hazard_id ? "no such hazard" : "no such inspection task";
     api_error(resp, found ? 500 : 404, "%s", what);
-    return;
+    return false;
   }
   if (dismissed) {
     api_error(resp, 409, "the report was dismissed as not a hazard (已撤销); it is closed");
-    return;
+    return false;
   }
   if (j->document && (j->level != 1 || j->state == HAZARD_REVIEWING)) {
     api_error(resp, 409, "documents (评估报告书, 治理方案) belong to a major hazard (重大隐患) in the ledger");
-    return;
+    return false;
   }
   if (j->hazard_id && j->state == HAZARD_ACCEPTED) {
     api_error(resp, 409, "the hazard is closed (已验收); photos are taken before it is accepted");
-    return;
+    return false;
   }
-  if (attach_api__quota(ctx, j, resp)) return;
+  if (attach_api__quota(ctx, j, resp)) return false;
   if (j->hazard_id && !j->stage) j->stage = attach_api__default_stage(j->state, rectified);
-  if (attach_api__commit(ctx, j, resp)) return;
-  DG_INFO("attach", "%s %lld: photo %lld (%zu bytes, %s) by %s", j->hazard_id ? "hazard" : "inspection task",
-          (long long)(j->hazard_id ? j->hazard_id : j->task_id), (long long)j->id, j->len, j->file, j->uploader);
-  attach_api__answer(resp, j);
+  op->body = malloc(j->len);
+  op->uploader = strdup(j->uploader);
+  if (!op->body || !op->uploader) {
+    api_error(resp, 500, "out of memory");
+    return false;
+  }
+  memcpy(op->body, j->buf, j->len); /* the request's buffer goes with its connection */
+  j->buf = op->body;
+  j->uploader = op->uploader;
+  api_lane_write(ctx->store, req, resp, false, attach_api__op_work, attach_api__written, op);
+  return true;
 }
 
 int attach_api_upload(struct api_ctx *ctx, const struct http_request *req, struct http_response *resp)
@@ -296,21 +348,27 @@ int attach_api_upload(struct api_ctx *ctx, const struct http_request *req, struc
   if ((plen < 7 || strcmp(req->path + plen - 7, "/photos") != 0) &&
       (plen < 10 || strcmp(req->path + plen - 10, "/documents") != 0))
     return 0;
-  struct attach_api__job j = {.dir = ctx->attachments_dir, .now_ms = dg_wall_ms()};
   const struct dg_person *who = api_caller(ctx, req);
-  char *note = malloc(qlen); /* a decoded value is never longer than the query */
-  if (!note) api_error(resp, 500, "out of memory");
-  else if (attach_api__path(req->path, &j))
+  struct attach_api__op *op = calloc(1, sizeof *op);
+  char *note = op ? malloc(qlen) : NULL; /* a decoded value is never longer than the query */
+  if (!note) {
+    free(op);
+    api_error(resp, 500, "out of memory");
+    return 1;
+  }
+  op->note = note;
+  op->j = (struct attach_api__job){.dir = ctx->attachments_dir, .now_ms = dg_wall_ms()};
+  if (attach_api__path(req->path, &op->j))
     api_error(resp, 404, "not found: POST /api/v1/{hazards|inspections}/{id}/photos or /api/v1/hazards/{id}/documents");
   else if (!who) api_error(resp, 401, "Authorization: a valid bearer token is required");
   else if (!(govern_rights(ctx->engine->cfg, who) & HAZARD_RIGHT_REPORT))
     api_error(resp, 403, "%s has no role that may upload photos (roles operator, workshop_director, engineer,"
               " safety_director, principal, admin)", who->id);
-  else if (!attach_api__input(req, resp, &j, note, qlen)) {
-    j.uploader = who->id;
-    attach_api__store(ctx, &j, resp);
+  else if (!attach_api__input(req, resp, &op->j, note, qlen)) {
+    op->j.uploader = who->id;
+    if (attach_api__store(ctx, op, req, resp)) op = NULL;
   }
-  free(note);
+  attach_api__op_free(op);
   return 1;
 }
 

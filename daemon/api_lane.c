@@ -107,14 +107,14 @@ static void api_lane__written(void *arg, int rc)
 
 /* The done runs on this thread after the handler returns, so the deferral can follow the
  * submit; the writer reads only work and arg. */
-void api_lane_write(struct store *s, const struct http_request *req, struct http_response *resp, store_work_fn work,
-                    api_lane_written_fn written, void *arg)
+void api_lane_write(struct store *s, const struct http_request *req, struct http_response *resp, bool urgent,
+                    store_work_fn work, api_lane_written_fn written, void *arg)
 {
   struct api_lane__write *w = calloc(1, sizeof *w);
   int rc = w ? 0 : -ENOMEM;
   if (w) {
     *w = (struct api_lane__write){.work = work, .written = written, .arg = arg};
-    rc = store_submit_urgent(s, api_lane__write_work, api_lane__written, w);
+    rc = (urgent ? store_submit_urgent : store_submit)(s, api_lane__write_work, api_lane__written, w);
   }
   if (rc) {
     free(w);

@@ -6,6 +6,8 @@
 #ifndef DG_API_LANE_H
 #define DG_API_LANE_H
 
+#include <stdbool.h>
+
 #include "http.h"
 #include "store.h"
 
@@ -39,10 +41,11 @@ void api_lane_read(struct store *s, const struct http_request *req, struct http_
  * negative errno, e.g. -ESTALE from the work itself), or -ESHUTDOWN (-ENOMEM) when the job could
  * not be submitted; answers in resp and frees arg. */
 typedef void (*api_lane_written_fn)(void *arg, int rc, struct http_response *resp);
-/* Submits `work` on the writer's urgent lane and answers req once it is committed; meanwhile
- * the loop goes on. Without a connection, waits for the commit (store_wait_own) and answers in
- * resp. `written` is called exactly once either way. */
-void api_lane_write(struct store *s, const struct http_request *req, struct http_response *resp, store_work_fn work,
-                    api_lane_written_fn written, void *arg);
+/* Submits `work` on the writer's urgent lane (or its normal one: a large write that must not
+ * hold alarm transitions grouped with it) and answers req once it is committed; meanwhile the
+ * loop goes on. Without a connection, waits for the commit (store_wait_own) and answers in resp.
+ * `written` is called exactly once either way. */
+void api_lane_write(struct store *s, const struct http_request *req, struct http_response *resp, bool urgent,
+                    store_work_fn work, api_lane_written_fn written, void *arg);
 
 #endif

@@ -405,7 +405,7 @@ static void ledger_api__commit(struct ledger_api__op *op, struct ledger_api__in 
   in->body = NULL;
   op->j.ledger = op->ctx->engine->ledger;
   op->committed = committed;
-  api_lane_write(op->ctx->store, req, resp, ledger_api__op_work, ledger_api__written, op);
+  api_lane_write(op->ctx->store, req, resp, true, ledger_api__op_work, ledger_api__written, op);
 }
 
 static void ledger_api__answer(struct http_response *resp, int status, const struct ledger_api__job *j)
