@@ -20,6 +20,7 @@ struct api_fixture {
   struct api_ctx api;
   pthread_t thread;
   char base[64];
+  char attachments[96]; /* photos, in the plant's directory */
 };
 
 static inline void api_fixture__on_stop(uv_async_t *a)
@@ -43,8 +44,9 @@ static inline void api_fixture_listen(struct api_fixture *f,
                                       const struct dg_person *(*authenticate)(void *ud, const char *token), void *ud)
 {
   assert_int_equal(http_start(&f->http, &f->p.loop, "127.0.0.1", 0), 0);
+  snprintf(f->attachments, sizeof f->attachments, "%s/attachments", f->p.dir);
   f->api = (struct api_ctx){.engine = &f->p.engine, .store = f->p.store, .notify = f->p.notify, .started_ms = dg_wall_ms(),
-                            .authenticate = authenticate, .auth_ud = ud};
+                            .authenticate = authenticate, .auth_ud = ud, .attachments_dir = f->attachments};
   assert_int_equal(api_register(f->http, &f->api), 0);
   snprintf(f->base, sizeof f->base, "http://127.0.0.1:%u", http_port(f->http));
 }
@@ -116,14 +118,16 @@ static inline size_t api_fixture__write(char *data, size_t size, size_t n, void 
   return add;
 }
 
-/* POST (body non-NULL) or GET of path into *r, giving up after timeout_s; token NULL sends no
- * Authorization header. Safe from any thread but the loop's. */
-static inline void api_fixture_call(const struct api_fixture *f, const char *path, const char *token, const char *body,
-                                    long timeout_s, struct api_reply *r)
+/* POST of len bytes of body as content_type (body non-NULL), or GET, of path into *r, giving up
+ * after timeout_s; token NULL sends no Authorization header. Safe from any thread but the loop's. */
+static inline void api_fixture_post(const struct api_fixture *f, const char *path, const char *token,
+                                    const char *content_type, const char *body, size_t len, long timeout_s,
+                                    struct api_reply *r)
 {
-  char url[256], auth[128];
+  char url[256], auth[128], ct[128];
   memset(r, 0, sizeof *r);
   snprintf(url, sizeof url, "%s%s", f->base, path);
+  snprintf(ct, sizeof ct, "Content-Type: %s", content_type);
   CURL *c = curl_easy_init();
   assert_non_null(c);
   curl_easy_setopt(c, CURLOPT_URL, url);
@@ -131,17 +135,27 @@ static inline void api_fixture_call(const struct api_fixture *f, const char *pat
   curl_easy_setopt(c, CURLOPT_WRITEDATA, r);
   curl_easy_setopt(c, CURLOPT_TIMEOUT, timeout_s);
   curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
-  struct curl_slist *hdrs = curl_slist_append(NULL, "Content-Type: application/json");
+  struct curl_slist *hdrs = curl_slist_append(NULL, ct);
   if (token) {
     snprintf(auth, sizeof auth, "Authorization: Bearer %s", token);
     hdrs = curl_slist_append(hdrs, auth);
   }
   curl_easy_setopt(c, CURLOPT_HTTPHEADER, hdrs);
-  if (body) curl_easy_setopt(c, CURLOPT_POSTFIELDS, body);
+  if (body) {
+    curl_easy_setopt(c, CURLOPT_POSTFIELDSIZE, (long)len);
+    curl_easy_setopt(c, CURLOPT_POSTFIELDS, body);
+  }
   r->rc = curl_easy_perform(c);
   curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &r->status);
   curl_slist_free_all(hdrs);
   curl_easy_cleanup(c);
+}
+
+/* POST of a JSON body (non-NULL) or GET of path into *r (api_fixture_post). */
+static inline void api_fixture_call(const struct api_fixture *f, const char *path, const char *token, const char *body,
+                                    long timeout_s, struct api_reply *r)
+{
+  api_fixture_post(f, path, token, "application/json", body, body ? strlen(body) : 0, timeout_s, r);
 }
 
 #endif

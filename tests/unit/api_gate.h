@@ -41,6 +41,8 @@ static inline int api_gated_teardown(void **state)
 struct api_call_thread {
   const struct api_fixture *a;
   const char *path, *token, *body;
+  const char *content_type; /* NULL: JSON */
+  size_t len;               /* with content_type: the body's bytes */
   pthread_t thread;
   atomic_int answered;
   struct api_reply reply;
@@ -49,16 +51,31 @@ struct api_call_thread {
 static inline void *api_call_thread__main(void *arg)
 {
   struct api_call_thread *x = arg;
-  api_fixture_call(x->a, x->path, x->token, x->body, 30, &x->reply);
+  if (x->content_type) api_fixture_post(x->a, x->path, x->token, x->content_type, x->body, x->len, 30, &x->reply);
+  else api_fixture_call(x->a, x->path, x->token, x->body, 30, &x->reply);
   atomic_store(&x->answered, 1);
   return NULL;
+}
+
+static inline void api_call_thread_run(struct api_call_thread *x)
+{
+  assert_int_equal(pthread_create(&x->thread, NULL, api_call_thread__main, x), 0);
 }
 
 static inline void api_call_thread_start(struct api_call_thread *x, const struct api_fixture *a, const char *path,
                                          const char *token, const char *body)
 {
   *x = (struct api_call_thread){.a = a, .path = path, .token = token, .body = body};
-  assert_int_equal(pthread_create(&x->thread, NULL, api_call_thread__main, x), 0);
+  api_call_thread_run(x);
+}
+
+/* A POST of len bytes of content_type on a thread of its own. */
+static inline void api_call_thread_post(struct api_call_thread *x, const struct api_fixture *a, const char *path,
+                                        const char *token, const char *content_type, const char *body, size_t len)
+{
+  *x = (struct api_call_thread){.a = a, .path = path, .token = token, .body = body, .content_type = content_type,
+                                .len = len};
+  api_call_thread_run(x);
 }
 
 /* Waits for the answer (which must have come); its status. */

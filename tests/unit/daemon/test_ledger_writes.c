@@ -1,8 +1,8 @@
 /* The operators' ledger writes over HTTP (api_ledger: report, hazard transitions, inspection
- * results), with the real server, API and store on loopback and a real libcurl client. Each is
- * answered after its commit, but the loop does not wait for the commit: with the writer held,
- * other requests are answered meanwhile. Two transitions read from the same state while the
- * first is still queued: the second is refused, not applied on top. */
+ * results; api_attach: photos), with the real server, API and store on loopback and a real
+ * libcurl client. Each is answered after its commit, but the loop does not wait for the commit:
+ * with the writer held, other requests are answered meanwhile. Two writes read from the same
+ * state while the first is still queued: the second is refused, not applied on top. */
 #include <curl/curl.h>
 #include <errno.h>
 #include <setjmp.h>
@@ -147,6 +147,68 @@ static void test_refusals_are_answered_without_a_job(void **state)
   assert_query(f, "SELECT danger_state FROM hazards WHERE id = 1000", "0");
 }
 
+/* The smallest PNG the upload's check takes: its signature, then bytes. */
+static const char png[] = "\x89PNG\r\n\x1a\n rectified flange, photo";
+#define PNG_LEN (sizeof png - 1)
+
+/* A photo's bytes go to disk and its row commits on the writer (an fsync each); meanwhile the
+ * loop answers others. Then 201 with the row as committed, the file in the attachments folder. */
+static void test_photo_is_answered_after_its_commit_off_the_loop(void **state)
+{
+  struct api_gated *f = *state;
+  const char *count_sql = "SELECT count(*) FROM attachments WHERE hazard_id = 1000";
+  gate_close_on(f->a.p.store, &f->gate, store_submit);
+  struct api_call_thread x;
+  api_call_thread_post(&x, &f->a, "/api/v1/hazards/1000/photos?note=%E6%B3%95%E5%85%B0", "tok-wang", "image/png",
+                       png, PNG_LEN);
+  wait_pending(f, 2);
+  api_gated_answered_meanwhile(f, "tok-wang", &x);
+  assert_query(f, count_sql, "0");
+  gate_open(&f->gate);
+  assert_int_equal(api_call_thread_join(&x), 201);
+  cJSON *o = cJSON_Parse(x.reply.body);
+  assert_non_null(o);
+  assert_string_equal(cJSON_GetObjectItem(o, "stage")->valuestring, "rectify");
+  assert_string_equal(cJSON_GetObjectItem(o, "note")->valuestring, "法兰");
+  assert_int_equal(cJSON_GetObjectItem(o, "size")->valueint, (int)PNG_LEN);
+  char sql[160];
+  snprintf(sql, sizeof sql, "SELECT uploader || ' ' || file FROM attachments WHERE id = %d",
+           cJSON_GetObjectItem(o, "id")->valueint);
+  cJSON_Delete(o);
+  assert_query(f, count_sql, "1");
+  char row[256], path[512];
+  api_fixture_query(&f->a, sql, row, sizeof row);
+  assert_memory_equal(row, "wang ", 5);
+  snprintf(path, sizeof path, "%s/%s", f->a.attachments, row + 5);
+  FILE *fp = fopen(path, "rb");
+  assert_non_null(fp);
+  char got[64];
+  assert_int_equal(fread(got, 1, sizeof got, fp), PNG_LEN);
+  fclose(fp);
+  assert_memory_equal(got, png, PNG_LEN);
+  assert_query(f, "SELECT action || ' ' || actor FROM hazard_journal WHERE hazard_id = 1000", "photo wang");
+}
+
+/* A photo checked against 整改中 while a submit read from the same state is queued ahead of it:
+ * the submit commits first, and the photo, which would be journaled in a step the hazard has
+ * left, is refused with 409; no row, no journal entry of it. */
+static void test_photo_for_a_hazard_that_moved_is_refused(void **state)
+{
+  struct api_gated *f = *state;
+  gate_close_on(f->a.p.store, &f->gate, store_submit);
+  struct api_call_thread x[2];
+  api_call_thread_start(&x[0], &f->a, "/api/v1/hazards/1000/submit", "tok-wang", "{}");
+  wait_pending(f, 2);
+  api_call_thread_post(&x[1], &f->a, "/api/v1/hazards/1000/photos", "tok-wang", "image/png", png, PNG_LEN);
+  wait_pending(f, 3);
+  gate_open(&f->gate);
+  assert_int_equal(api_call_thread_join(&x[0]), 200);
+  assert_int_equal(api_call_thread_join(&x[1]), 409);
+  assert_non_null(strstr(x[1].reply.body, "changed meanwhile"));
+  assert_query(f, "SELECT count(*) FROM attachments", "0");
+  assert_query(f, "SELECT group_concat(action) FROM hazard_journal WHERE hazard_id = 1000", "submit");
+}
+
 int main(void)
 {
   curl_global_init(CURL_GLOBAL_DEFAULT);
@@ -155,6 +217,8 @@ int main(void)
     cmocka_unit_test_setup_teardown(test_report_is_answered_after_its_commit_off_the_loop, setup, api_gated_teardown),
     cmocka_unit_test_setup_teardown(test_second_transition_from_the_same_state_is_refused, setup, api_gated_teardown),
     cmocka_unit_test_setup_teardown(test_refusals_are_answered_without_a_job, setup, api_gated_teardown),
+    cmocka_unit_test_setup_teardown(test_photo_is_answered_after_its_commit_off_the_loop, setup, api_gated_teardown),
+    cmocka_unit_test_setup_teardown(test_photo_for_a_hazard_that_moved_is_refused, setup, api_gated_teardown),
   };
   int rc = cmocka_run_group_tests(tests, NULL, NULL);
   curl_global_cleanup();
