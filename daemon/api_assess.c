@@ -271,8 +271,8 @@ static void assess_api__get(void *ud, const struct http_request *req, struct htt
     return;
   }
   *r = q;
-  store_wait_own(ctx->store); /* assess what every answered write committed */
-  api_lane_read(ctx->store, req, resp, assess_api__work, assess_api__answer, r);
+  /* assess what every answered write committed */
+  api_lane_read_after_writes(ctx->store, req, resp, assess_api__work, assess_api__answer, r);
 }
 
 static const struct api_route assess_api__routes[] = {

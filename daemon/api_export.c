@@ -77,8 +77,7 @@ static void export_api__get(void *ud, const struct http_request *req, struct htt
     if (national_assign_submit(cfg, ctx->store, export_api__assigned, l) == 0) return;
     DG_WARN("export", "storing national record UUIDs failed");
   }
-  store_wait_own(ctx->store); /* export what every answered write committed */
-  api_lane_submit(l);
+  api_lane_submit_after_writes(l); /* export what every answered write committed */
 }
 
 static const struct api_route export_api__routes[] = {

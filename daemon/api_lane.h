@@ -37,6 +37,14 @@ void api_lane_here(struct store *s, struct http_response *resp, api_lane_read_fn
 void api_lane_read(struct store *s, const struct http_request *req, struct http_response *resp, api_lane_read_fn read,
                    api_lane_answer_fn answer, void *arg);
 
+/* Reads after every write submitted before it has committed (an answered alarm action whose
+ * commit is still queued, say), without the loop waiting for them: a job with nothing to write
+ * goes through the writer first, and its done submits the read. Without a connection, waits for
+ * the writes (store_wait_own) and reads here. */
+void api_lane_submit_after_writes(struct api_lane *l);
+void api_lane_read_after_writes(struct store *s, const struct http_request *req, struct http_response *resp,
+                                api_lane_read_fn read, api_lane_answer_fn answer, void *arg);
+
 /* A write's answer (loop thread): rc is the work's result as the store's done gives it (0 or a
  * negative errno, e.g. -ESTALE from the work itself), or -ESHUTDOWN (-ENOMEM) when the job could
  * not be submitted; answers in resp and frees arg. */

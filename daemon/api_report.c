@@ -73,8 +73,8 @@ static void report_api__get(void *ud, const struct http_request *req, struct htt
     return;
   }
   *r = q;
-  store_wait_own(ctx->store); /* report what every answered write committed */
-  api_lane_read(ctx->store, req, resp, report_api__work, report_api__answer, r);
+  /* report what every answered write committed */
+  api_lane_read_after_writes(ctx->store, req, resp, report_api__work, report_api__answer, r);
 }
 
 static const struct api_route report_api__routes[] = {
