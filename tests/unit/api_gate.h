@@ -7,6 +7,7 @@
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdlib.h>
+#include <time.h>
 
 #include "api_fixture.h"
 #include "store_gate.h"
@@ -84,6 +85,14 @@ static inline long api_call_thread_join(struct api_call_thread *x)
   assert_int_equal(pthread_join(x->thread, NULL), 0);
   assert_int_equal(x->reply.rc, CURLE_OK);
   return x->reply.status;
+}
+
+/* Waits until exactly `n` jobs are queued or running on the writer (a held gate counts). */
+static inline void api_gated_wait_pending(const struct api_gated *f, unsigned n)
+{
+  struct timespec nap = {0, 10 * 1000000L};
+  for (int i = 0; i < 1000 && store_pending(f->a.p.store) != n; i++) nanosleep(&nap, NULL);
+  assert_int_equal(store_pending(f->a.p.store), n);
 }
 
 /* The loop answers `GET /api/v1/whoami` while x is still unanswered. */

@@ -109,6 +109,37 @@ static void test_report_waits_on_the_read_lane(void **state)
   free(x);
 }
 
+/* A second major hazard of November 2023, committed by a job of its own. */
+static int second_major_work(struct store_conn *c, void *arg)
+{
+  (void)arg;
+  return sqlite3_exec(store_conn_db(c),
+                      "INSERT INTO hazards (code, danger_level, danger_src, danger_manage_type, hazard_danger_type,"
+                      " danger_state, description, liable_person, hazard_source, unit, measure, created_ms,"
+                      " updated_ms) VALUES ('YH-10', 1, 1, 1, 1, 0, '罐区液位计失效', 'wang', 'HS1', 'U1', 'M1',"
+                      " 1699930000000, 1699930000000)",
+                      NULL, NULL, NULL);
+}
+
+/* A write queued before the report is in it, and the loop does not wait for that write: with
+ * the writer held, the report waits while the loop answers others, then counts both hazards. */
+static void test_report_follows_writes_queued_before_it_off_the_loop(void **state)
+{
+  struct api_gated *f = *state;
+  gate_close_on(f->a.p.store, &f->gate, store_submit);
+  assert_int_equal(store_submit_urgent(f->a.p.store, second_major_work, NULL, NULL), 0);
+  struct api_call_thread *x = calloc(1, sizeof *x);
+  api_call_thread_start(x, &f->a, "/api/v1/reports/monthly?month=2023-11", "tok-wang", NULL);
+  api_gated_wait_pending(f, 3); /* the gate, the hazard, and the report's turn behind them */
+  api_gated_answered_meanwhile(f, "tok-wang", x);
+  held_call_finish(f, x);
+  cJSON *doc = cJSON_Parse(x->reply.body);
+  assert_non_null(doc);
+  assert_int_equal(cJSON_GetObjectItem(cJSON_GetObjectItem(doc, "statistics"), "opened")->valueint, 2);
+  cJSON_Delete(doc);
+  free(x);
+}
+
 static int noop_read(struct store_conn *c, void *arg)
 {
   (void)c;
@@ -162,6 +193,7 @@ int main(void)
   const struct CMUnitTest tests[] = {
     cmocka_unit_test_setup_teardown(test_export_waits_for_its_uuids_off_the_loop, setup, api_gated_teardown),
     cmocka_unit_test_setup_teardown(test_report_waits_on_the_read_lane, setup, api_gated_teardown),
+    cmocka_unit_test_setup_teardown(test_report_follows_writes_queued_before_it_off_the_loop, setup, api_gated_teardown),
     cmocka_unit_test_setup_teardown(test_reads_when_the_read_lane_is_full, setup, api_gated_teardown),
     cmocka_unit_test_setup_teardown(test_report_formats_and_refusals, setup, api_gated_teardown),
   };

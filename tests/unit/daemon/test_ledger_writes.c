@@ -12,7 +12,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 #include <cmocka.h>
 
 #include "api_gate.h"
@@ -42,19 +41,6 @@ static const char fill_sql[] =
 
 static int setup(void **state) { return api_gated_setup(state, test_yaml, fill_sql, authenticate); }
 
-static void sleep_ms(long ms)
-{
-  struct timespec ts = {ms / 1000, (ms % 1000) * 1000000L};
-  nanosleep(&ts, NULL);
-}
-
-/* Waits until exactly `n` jobs are queued or running on the writer (a held gate counts). */
-static void wait_pending(struct api_gated *f, unsigned n)
-{
-  for (int i = 0; i < 1000 && store_pending(f->a.p.store) != n; i++) sleep_ms(10);
-  assert_int_equal(store_pending(f->a.p.store), n);
-}
-
 static void assert_query(const struct api_gated *f, const char *sql, const char *want)
 {
   char got[256];
@@ -70,7 +56,7 @@ static long post_held(struct api_gated *f, struct api_call_thread *x, const char
 {
   gate_close_on(f->a.p.store, &f->gate, store_submit);
   api_call_thread_start(x, &f->a, path, "tok-wang", body);
-  wait_pending(f, 2);
+  api_gated_wait_pending(f, 2);
   api_gated_answered_meanwhile(f, "tok-wang", x);
   assert_query(f, sql, before);
   gate_open(&f->gate);
@@ -115,9 +101,9 @@ static void test_second_transition_from_the_same_state_is_refused(void **state)
   gate_close_on(f->a.p.store, &f->gate, store_submit);
   struct api_call_thread x[2];
   api_call_thread_start(&x[0], &f->a, "/api/v1/hazards/1000/submit", "tok-wang", "{}");
-  wait_pending(f, 2);
+  api_gated_wait_pending(f, 2);
   api_call_thread_start(&x[1], &f->a, "/api/v1/hazards/1000/submit", "tok-wang", "{}");
-  wait_pending(f, 3);
+  api_gated_wait_pending(f, 3);
   gate_open(&f->gate);
   assert_int_equal(api_call_thread_join(&x[0]), 200);
   assert_int_equal(api_call_thread_join(&x[1]), 409);
@@ -142,7 +128,7 @@ static void test_refusals_are_answered_without_a_job(void **state)
   assert_int_equal(r.status, 400);
   assert_int_equal(store_pending(f->a.p.store), 1); /* the gate's job alone */
   gate_open(&f->gate);
-  wait_pending(f, 0);
+  api_gated_wait_pending(f, 0);
   assert_query(f, "SELECT count(*) FROM hazard_journal", "0");
   assert_query(f, "SELECT danger_state FROM hazards WHERE id = 1000", "0");
 }
@@ -161,7 +147,7 @@ static void test_photo_is_answered_after_its_commit_off_the_loop(void **state)
   struct api_call_thread x;
   api_call_thread_post(&x, &f->a, "/api/v1/hazards/1000/photos?note=%E6%B3%95%E5%85%B0", "tok-wang", "image/png",
                        png, PNG_LEN);
-  wait_pending(f, 2);
+  api_gated_wait_pending(f, 2);
   api_gated_answered_meanwhile(f, "tok-wang", &x);
   assert_query(f, count_sql, "0");
   gate_open(&f->gate);
@@ -198,9 +184,9 @@ static void test_photo_for_a_hazard_that_moved_is_refused(void **state)
   gate_close_on(f->a.p.store, &f->gate, store_submit);
   struct api_call_thread x[2];
   api_call_thread_start(&x[0], &f->a, "/api/v1/hazards/1000/submit", "tok-wang", "{}");
-  wait_pending(f, 2);
+  api_gated_wait_pending(f, 2);
   api_call_thread_post(&x[1], &f->a, "/api/v1/hazards/1000/photos", "tok-wang", "image/png", png, PNG_LEN);
-  wait_pending(f, 3);
+  api_gated_wait_pending(f, 3);
   gate_open(&f->gate);
   assert_int_equal(api_call_thread_join(&x[0]), 200);
   assert_int_equal(api_call_thread_join(&x[1]), 409);
