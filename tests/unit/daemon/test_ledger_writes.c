@@ -95,19 +95,28 @@ static void test_report_is_answered_after_its_commit_off_the_loop(void **state)
 
 /* Two submits read 整改中 while neither is committed: the first moves the hazard, the second
  * finds the state moved and is refused with 409; one journal entry, not two. */
+/* With the writer held, a submit of hazard 1000 is queued, then `second` (prepared, not yet
+ * started) is read from the same state and queued behind it. Once the writer goes on, the submit
+ * commits (200) and `second` finds the state moved (409 "changed meanwhile"). */
+static void second_behind_a_submit(struct api_gated *f, struct api_call_thread *second)
+{
+  gate_close_on(f->a.p.store, &f->gate, store_submit);
+  struct api_call_thread first;
+  api_call_thread_start(&first, &f->a, "/api/v1/hazards/1000/submit", "tok-wang", "{}");
+  api_gated_wait_pending(f, 2);
+  api_call_thread_run(second);
+  api_gated_wait_pending(f, 3);
+  gate_open(&f->gate);
+  assert_int_equal(api_call_thread_join(&first), 200);
+  assert_int_equal(api_call_thread_join(second), 409);
+  assert_non_null(strstr(second->reply.body, "changed meanwhile"));
+}
+
 static void test_second_transition_from_the_same_state_is_refused(void **state)
 {
   struct api_gated *f = *state;
-  gate_close_on(f->a.p.store, &f->gate, store_submit);
-  struct api_call_thread x[2];
-  api_call_thread_start(&x[0], &f->a, "/api/v1/hazards/1000/submit", "tok-wang", "{}");
-  api_gated_wait_pending(f, 2);
-  api_call_thread_start(&x[1], &f->a, "/api/v1/hazards/1000/submit", "tok-wang", "{}");
-  api_gated_wait_pending(f, 3);
-  gate_open(&f->gate);
-  assert_int_equal(api_call_thread_join(&x[0]), 200);
-  assert_int_equal(api_call_thread_join(&x[1]), 409);
-  assert_non_null(strstr(x[1].reply.body, "changed meanwhile"));
+  struct api_call_thread x = {.a = &f->a, .path = "/api/v1/hazards/1000/submit", .token = "tok-wang", .body = "{}"};
+  second_behind_a_submit(f, &x);
   assert_query(f, "SELECT count(*) FROM hazard_journal WHERE hazard_id = 1000", "1");
   assert_query(f, "SELECT danger_state FROM hazards WHERE id = 1000", "1");
 }
@@ -181,16 +190,9 @@ static void test_photo_is_answered_after_its_commit_off_the_loop(void **state)
 static void test_photo_for_a_hazard_that_moved_is_refused(void **state)
 {
   struct api_gated *f = *state;
-  gate_close_on(f->a.p.store, &f->gate, store_submit);
-  struct api_call_thread x[2];
-  api_call_thread_start(&x[0], &f->a, "/api/v1/hazards/1000/submit", "tok-wang", "{}");
-  api_gated_wait_pending(f, 2);
-  api_call_thread_post(&x[1], &f->a, "/api/v1/hazards/1000/photos", "tok-wang", "image/png", png, PNG_LEN);
-  api_gated_wait_pending(f, 3);
-  gate_open(&f->gate);
-  assert_int_equal(api_call_thread_join(&x[0]), 200);
-  assert_int_equal(api_call_thread_join(&x[1]), 409);
-  assert_non_null(strstr(x[1].reply.body, "changed meanwhile"));
+  struct api_call_thread x = {.a = &f->a, .path = "/api/v1/hazards/1000/photos", .token = "tok-wang", .body = png,
+                              .content_type = "image/png", .len = PNG_LEN};
+  second_behind_a_submit(f, &x);
   assert_query(f, "SELECT count(*) FROM attachments", "0");
   assert_query(f, "SELECT group_concat(action) FROM hazard_journal WHERE hazard_id = 1000", "submit");
 }
