@@ -95,6 +95,7 @@ struct http_deferred {
 struct http_conn {
   int active;      /* a request is being read or answered */
   int responding;  /* headers sent, body being written */
+  int dispatched;  /* handed to its handler: body callbacks after that (an empty body's) are not its */
   int too_large;   /* body exceeds its limit: drain it, then 413 */
   int unadmitted;  /* a large body its limit's admit check refused: drain it, then 401 */
   int head_only;
@@ -954,6 +955,7 @@ static int http__dispatch(struct lws *wsi, struct http_server *s, struct http_co
     .last_event_id = c->last_event_id,
   };
   struct http_response resp = {.status = 200};
+  c->dispatched = 1;
   c->deferred_wsi = wsi;
   c->is_static = http__decide(s, &req, &resp, allow, sizeof allow);
   if (c->deferred || c->headers_pending) return 0; /* waiting, or answered through the deferral already */
@@ -1119,7 +1121,7 @@ static int http__on_request(struct lws *wsi, struct http_server *s, struct http_
 
 static int http__on_body(struct http_conn *c, const void *in, size_t len)
 {
-  if (!c->active || c->responding || c->too_large || c->unadmitted) return 0;
+  if (!c->active || c->responding || c->dispatched || c->too_large || c->unadmitted) return 0;
   if (len > c->body_expected - c->body_len) {
     c->too_large = 1;
     return 0;
@@ -1132,7 +1134,7 @@ static int http__on_body(struct http_conn *c, const void *in, size_t len)
 
 static int http__on_body_complete(struct lws *wsi, struct http_server *s, struct http_conn *c)
 {
-  if (!c->active || c->responding) return 0;
+  if (!c->active || c->responding || c->dispatched) return 0;
   if (c->too_large) return http__respond_error(wsi, c, 413, "request body too large", NULL);
   if (c->unadmitted)
     return http__respond_error(wsi, c, 401, "a valid 'Authorization: Bearer <token>' is required", NULL);

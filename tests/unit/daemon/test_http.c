@@ -41,6 +41,7 @@ struct reply {
 };
 
 struct fixture {
+  int later_calls;
   uv_loop_t loop;
   struct http_server *srv;
   uv_async_t done;
@@ -138,6 +139,37 @@ static void stop_handler(void *ud, const struct http_request *req, struct http_r
   http_stop(f->srv);
   f->srv = NULL;
   resp->body = strdup("{\"stopping\":true}");
+}
+
+/* Answered 20 ms later from a timer, through its deferral. */
+struct later {
+  uv_timer_t timer;
+  struct http_deferred *d;
+  int call;
+};
+
+static void later_closed(uv_handle_t *h) { free(h->data); }
+
+static void later_answer(uv_timer_t *t)
+{
+  struct later *l = t->data;
+  struct http_response resp = {.status = 200};
+  resp.body = malloc(32);
+  snprintf(resp.body, 32, "later %d", l->call);
+  http_deferred_answer(l->d, &resp);
+  uv_close((uv_handle_t *)t, later_closed);
+}
+
+static void later_handler(void *ud, const struct http_request *req, struct http_response *resp)
+{
+  struct fixture *f = ud;
+  struct later *l = calloc(1, sizeof *l);
+  assert_non_null(l);
+  l->call = ++f->later_calls;
+  assert_non_null(l->d = http_defer(req));
+  uv_timer_init(&f->loop, &l->timer);
+  l->timer.data = l;
+  uv_timer_start(&l->timer, later_answer, 20, 0);
 }
 
 /* ---- client side (client thread) ------------------------------------------------------------ */
@@ -441,6 +473,34 @@ static void test_post_bodies(void **state)
   assert_string_equal(r[6].body, "p");
   /* Every request but the two oversized ones reached the handler. */
   assert_int_equal(f->echo_calls, 5);
+  fixture_free(f);
+}
+
+static void client_later(struct fixture *f)
+{
+  CURL *c = curl_easy_init();
+  request(f, c, "/later", &(struct req_opts){.body = "", .body_len = 0});   /* 0: Content-Length: 0 */
+  request(f, c, "/later", &(struct req_opts){.body = "abc", .body_len = 3}); /* 1: the same connection */
+  request(f, c, "/later", &(struct req_opts){.body = "", .body_len = 0});   /* 2 */
+  curl_easy_cleanup(c);
+}
+
+/* A request answered later, whose body is empty, is handed to its handler once; the body
+ * callbacks that follow its headers are not its handler's. */
+static void test_deferred_answer_to_an_empty_body(void **state)
+{
+  struct fixture *f = fixture_new();
+  assert_int_equal(http_route(f->srv, "POST", "/later", later_handler, f), 0);
+  run_client(f, client_later);
+  for (int i = 0; i < 3; i++) {
+    char want[32];
+    snprintf(want, sizeof want, "later %d", i + 1);
+    assert_int_equal(f->r[i].rc, CURLE_OK);
+    assert_int_equal(f->r[i].status, 200);
+    assert_string_equal(f->r[i].body, want);
+    assert_int_equal(f->r[i].num_connects, i == 0);
+  }
+  assert_int_equal(f->later_calls, 3);
   fixture_free(f);
 }
 
@@ -1018,6 +1078,7 @@ int main(void)
     cmocka_unit_test(test_request_timeout),
     cmocka_unit_test(test_host_and_read_auth),
     cmocka_unit_test(test_utf8),
+    cmocka_unit_test(test_deferred_answer_to_an_empty_body),
   };
   int rc = cmocka_run_group_tests(tests, NULL, NULL);
   curl_global_cleanup();
