@@ -10,13 +10,14 @@
 #include "log.h"
 #include "login.h"
 
-/* A request waiting for its password job. */
+/* A request waiting for its password job or its write. */
 struct login_api__job {
   struct api_ctx *ctx;
   struct http_deferred *d;
   int found, disabled;
   char name[LOGIN_NAME_LEN + 1], person[128], peer[64], actor[128];
-  char keep_token[LOGIN_TOKEN_LEN + 1]; /* password change: the session that stays */
+  char token[LOGIN_TOKEN_LEN + 1]; /* login: the new session; password change: the one that stays */
+  int64_t expires_ms;
 };
 
 static struct login *login_api__login(struct api_ctx *ctx, struct http_response *resp)
@@ -63,6 +64,41 @@ static void login_api__answer(struct login_api__job *j, struct http_response *r)
   free(j);
 }
 
+/* Hands w to the store; `written` answers j once it is committed. Else answers now. */
+static void login_api__write(struct login_api__job *j, struct login_write *w, login_written_fn written)
+{
+  int rc = login_write_submit(j->ctx->login, w, written, j);
+  if (!rc) return;
+  struct http_response r = {.status = 200};
+  api_error(&r, rc == -ENOMEM ? 500 : 503, rc == -ENOMEM ? "out of memory" : "not stored: the daemon is stopping");
+  login_api__answer(j, &r);
+}
+
+/* A job for a request answered after its write, deferred; NULL after answering. */
+static struct login_api__job *login_api__deferred(struct api_ctx *ctx, const struct http_request *req,
+                                                  struct http_response *resp)
+{
+  struct login_api__job *j = calloc(1, sizeof *j);
+  if (!j) api_error(resp, 500, "out of memory");
+  else if (!(j->d = http_defer(req))) api_error(resp, 503, "this request cannot wait for its write");
+  else {
+    j->ctx = ctx;
+    return j;
+  }
+  free(j);
+  return NULL;
+}
+
+/* The answer to a write finished while the daemon stops (-ECANCELED) or failed; 0 when it is
+ * the caller's to answer. */
+static int login_api__write_failed(int rc, struct http_response *r, const char *what)
+{
+  if (rc == -ECANCELED) api_error(r, 503, "%s: the daemon is stopping", what);
+  else if (rc == -EIO) api_error(r, 500, "%s (database error)", what);
+  else return 0;
+  return 1;
+}
+
 /* 429 when the name or the client address is locked out. */
 static int login_api__locked(struct login *l, const char *name, const char *peer, struct http_response *resp)
 {
@@ -99,14 +135,45 @@ static void login_api__failed(struct login *l, const char *name, const char *pee
 
 /* ---- POST /api/v1/login, /api/v1/logout ------------------------------------------------------ */
 
+/* Loop thread, once the session is committed: only now may the browser use its token. */
+static void login_api__session_stored(void *ud, int rc)
+{
+  struct login_api__job *j = ud;
+  struct http_response r = {.status = 200};
+  if (login_api__write_failed(rc, &r, "session not stored")) {
+    login_api__answer(j, &r);
+    return;
+  }
+  struct login *l = j->ctx->login;
+  const struct dg_person *p = dg_config_person(*l->cfg, j->person);
+  char key[LOGIN_LIMIT_KEY];
+  if (!p) { /* the configuration was reloaded meanwhile: the session cannot be used */
+    api_error(&r, 403, "account '%s': its person '%s' is not configured", j->name, j->person);
+    login_api__answer(j, &r);
+    return;
+  }
+  snprintf(key, sizeof key, "name:%s", j->name);
+  login_limit_clear(&l->limit, key);
+  DG_INFO("auth", "'%s' (%s) logged in from %s", j->name, p->id, j->peer);
+  cJSON *o = cJSON_CreateObject();
+  cJSON_AddStringToObject(o, "login", j->name);
+  cJSON_AddStringToObject(o, "person", p->id);
+  api_json_text(o, "name", p->name);
+  cJSON *roles = cJSON_AddArrayToObject(o, "roles");
+  for (size_t i = 0; i < p->n_roles; i++) cJSON_AddItemToArray(roles, cJSON_CreateString(p->roles[i]));
+  cJSON_AddNumberToObject(o, "expires_ms", (double)j->expires_ms);
+  cJSON_AddNumberToObject(o, "idle_timeout_s", (double)((*l->cfg)->login_idle_ms / 1000));
+  r.set_cookie = login_cookie(l, j->token);
+  api_reply(&r, 200, o);
+  login_api__answer(j, &r);
+}
+
 static void login_api__login_done(void *ud, int rc, const char *hash)
 {
   struct login_api__job *j = ud;
   struct login *l = j->ctx->login;
   struct http_response r = {.status = 200};
   const struct dg_person *p = rc ? NULL : dg_config_person(*l->cfg, j->person);
-  char token[LOGIN_TOKEN_LEN + 1], key[LOGIN_LIMIT_KEY];
-  int64_t expires_ms = 0;
   if (rc == -ECANCELED || rc == -ENOMEM) {
     api_error(&r, 503, "login: not checked (shutting down or out of memory)");
   } else if (rc || !j->found) {
@@ -116,22 +183,9 @@ static void login_api__login_done(void *ud, int rc, const char *hash)
     api_error(&r, 403, "account '%s' is disabled", j->name);
   } else if (!p || !auth_role_usable(p)) {
     api_error(&r, 403, "account '%s': its person '%s' is not configured or has no role", j->name, j->person);
-  } else if (login_session_open(l, j->name, token, &expires_ms)) {
-    api_error(&r, 500, "session not stored (database error)");
   } else {
-    snprintf(key, sizeof key, "name:%s", j->name);
-    login_limit_clear(&l->limit, key);
-    DG_INFO("auth", "'%s' (%s) logged in from %s", j->name, p->id, j->peer);
-    cJSON *o = cJSON_CreateObject();
-    cJSON_AddStringToObject(o, "login", j->name);
-    cJSON_AddStringToObject(o, "person", p->id);
-    api_json_text(o, "name", p->name);
-    cJSON *roles = cJSON_AddArrayToObject(o, "roles");
-    for (size_t i = 0; i < p->n_roles; i++) cJSON_AddItemToArray(roles, cJSON_CreateString(p->roles[i]));
-    cJSON_AddNumberToObject(o, "expires_ms", (double)expires_ms);
-    cJSON_AddNumberToObject(o, "idle_timeout_s", (double)((*l->cfg)->login_idle_ms / 1000));
-    r.set_cookie = login_cookie(l, token);
-    api_reply(&r, 200, o);
+    login_api__write(j, login_write_session_open(l, j->name, j->token, &j->expires_ms), login_api__session_stored);
+    return;
   }
   login_api__answer(j, &r);
 }
@@ -173,6 +227,20 @@ done:
   cJSON_Delete(body);
 }
 
+static void login_api__logged_out(void *ud, int rc)
+{
+  struct login_api__job *j = ud;
+  struct http_response r = {.status = 200};
+  if (rc == -ENOENT || !login_api__write_failed(rc, &r, "session not ended")) {
+    if (!rc) DG_INFO("auth", "'%s' logged out", j->name);
+    cJSON *o = cJSON_CreateObject();
+    cJSON_AddBoolToObject(o, "logged_out", !rc);
+    r.set_cookie = login_cookie(j->ctx->login, NULL);
+    api_reply(&r, 200, o);
+  }
+  login_api__answer(j, &r);
+}
+
 static void login_api__logout(void *ud, const struct http_request *req, struct http_response *resp)
 {
   struct api_ctx *ctx = ud;
@@ -182,39 +250,48 @@ static void login_api__logout(void *ud, const struct http_request *req, struct h
   char name[LOGIN_NAME_LEN + 1] = "";
   int live = token && strncmp(token, LOGIN_TOKEN_PREFIX, strlen(LOGIN_TOKEN_PREFIX)) == 0 &&
              login_session_person(l, token, name) != NULL;
-  int rc = live ? login_session_close(l, token) : -ENOENT;
-  if (rc && rc != -ENOENT) {
-    api_error(resp, 500, "session not ended (database error)");
+  if (!live) {
+    cJSON *o = cJSON_CreateObject();
+    cJSON_AddBoolToObject(o, "logged_out", 0);
+    resp->set_cookie = login_cookie(l, NULL);
+    api_reply(resp, 200, o);
     return;
   }
-  if (!rc) DG_INFO("auth", "'%s' logged out", name);
-  cJSON *o = cJSON_CreateObject();
-  cJSON_AddBoolToObject(o, "logged_out", !rc);
-  resp->set_cookie = login_cookie(l, NULL);
-  api_reply(resp, 200, o);
+  struct login_api__job *j = login_api__deferred(ctx, req, resp);
+  if (!j) return;
+  snprintf(j->name, sizeof j->name, "%s", name);
+  login_api__write(j, login_write_session_close(token), login_api__logged_out);
 }
 
 /* ---- POST /api/v1/account/password ------------------------------------------------------------ */
 
-static void login_api__change_done(void *ud, int rc, const char *hash)
+static void login_api__changed(void *ud, int rc)
 {
   struct login_api__job *j = ud;
-  struct login *l = j->ctx->login;
   struct http_response r = {.status = 200};
-  if (rc == -EACCES) {
-    login_api__failed(l, j->name, j->peer);
-    api_error(&r, 400, "current_password: wrong password");
-  } else if (rc) {
-    api_error(&r, 503, "password not changed (shutting down or out of memory)");
-  } else if (login_account_set_hash(j->ctx->store, j->name, hash) ||
-             login_sessions_revoke(j->ctx->store, j->name, j->keep_token)) {
-    api_error(&r, 500, "password not changed (database error)");
-  } else {
+  if (rc == -ENOENT) rc = -EIO; /* the session's account cannot have gone */
+  if (!login_api__write_failed(rc, &r, "password not changed")) {
     DG_INFO("auth", "'%s' changed their password; their other sessions have ended", j->name);
     cJSON *o = cJSON_CreateObject();
     cJSON_AddStringToObject(o, "login", j->name);
     cJSON_AddBoolToObject(o, "changed", 1);
     api_reply(&r, 200, o);
+  }
+  login_api__answer(j, &r);
+}
+
+static void login_api__change_done(void *ud, int rc, const char *hash)
+{
+  struct login_api__job *j = ud;
+  struct http_response r = {.status = 200};
+  if (rc == -EACCES) {
+    login_api__failed(j->ctx->login, j->name, j->peer);
+    api_error(&r, 400, "current_password: wrong password");
+  } else if (rc) {
+    api_error(&r, 503, "password not changed (shutting down or out of memory)");
+  } else {
+    login_api__write(j, login_write_set_hash(j->name, hash, j->token), login_api__changed);
+    return;
   }
   login_api__answer(j, &r);
 }
@@ -244,7 +321,7 @@ static void login_api__change(void *ud, const struct http_request *req, struct h
   }
   *j = (struct login_api__job){.ctx = ctx, .found = 1};
   snprintf(j->name, sizeof j->name, "%s", name);
-  snprintf(j->keep_token, sizeof j->keep_token, "%s", token);
+  snprintf(j->token, sizeof j->token, "%s", token);
   if (login_api__start(j, req, resp, LOGIN_PW_CHANGE, cur, acct.pwhash, pw, login_api__change_done) == 0) j = NULL;
 done:
   free(j);
@@ -268,20 +345,15 @@ static void login_api__list(void *ud, const struct http_request *req, struct htt
   api_reply(resp, 200, root);
 }
 
-/* A new hash for an account: created (j->found 0) or reset by the admin (1). */
-static void login_api__hashed(void *ud, int rc, const char *hash)
+static void login_api__hash_stored(void *ud, int rc)
 {
   struct login_api__job *j = ud;
-  struct store *s = j->ctx->store;
   struct http_response r = {.status = 200};
-  if (rc) {
-    api_error(&r, 503, "password not hashed (shutting down or out of memory)");
-  } else if (!j->found && (rc = login_account_insert(s, j->name, j->person, hash))) {
-    if (rc == -EEXIST) api_error(&r, 409, "account '%s' or an account of '%s' exists already", j->name, j->person);
-    else api_error(&r, 500, "account not stored (database error)");
-  } else if (j->found && (login_account_set_hash(s, j->name, hash) || login_sessions_revoke(s, j->name, NULL))) {
-    api_error(&r, 500, "password not stored (database error)");
-  } else {
+  if (rc == -EEXIST) {
+    api_error(&r, 409, "account '%s' or an account of '%s' exists already", j->name, j->person);
+  } else if (rc == -ENOENT) {
+    api_error(&r, 404, "no account '%s'", j->name);
+  } else if (!login_api__write_failed(rc, &r, j->found ? "password not stored" : "account not stored")) {
     DG_INFO("auth", j->found ? "password of '%s' reset by %s" : "account '%s' created by %s", j->name, j->actor);
     cJSON *o = cJSON_CreateObject();
     cJSON_AddStringToObject(o, "login", j->name);
@@ -290,6 +362,21 @@ static void login_api__hashed(void *ud, int rc, const char *hash)
     api_reply(&r, j->found ? 200 : 201, o);
   }
   login_api__answer(j, &r);
+}
+
+/* A new hash for an account: created (j->found 0) or reset by the admin (1, every session ends). */
+static void login_api__hashed(void *ud, int rc, const char *hash)
+{
+  struct login_api__job *j = ud;
+  if (rc) {
+    struct http_response r = {.status = 200};
+    api_error(&r, 503, "password not hashed (shutting down or out of memory)");
+    login_api__answer(j, &r);
+    return;
+  }
+  struct login_write *w =
+    j->found ? login_write_set_hash(j->name, hash, NULL) : login_write_account_insert(j->name, j->person, hash);
+  login_api__write(j, w, login_api__hash_stored);
 }
 
 static void login_api__create(void *ud, const struct http_request *req, struct http_response *resp)
@@ -339,6 +426,23 @@ static int login_api__path_name(const struct http_request *req, char *name, cons
   return 0;
 }
 
+static void login_api__disabled(void *ud, int rc)
+{
+  struct login_api__job *j = ud;
+  struct http_response r = {.status = 200};
+  if (rc == -ENOENT) {
+    api_error(&r, 404, "no account '%s'", j->name);
+  } else if (!login_api__write_failed(rc, &r, "account not changed")) {
+    DG_INFO("auth", "account '%s' %s by %s", j->name, j->disabled ? "disabled, its sessions ended," : "enabled",
+            j->actor);
+    cJSON *o = cJSON_CreateObject();
+    cJSON_AddStringToObject(o, "login", j->name);
+    cJSON_AddBoolToObject(o, "disabled", j->disabled);
+    api_reply(&r, 200, o);
+  }
+  login_api__answer(j, &r);
+}
+
 static void login_api__admin_action(void *ud, const struct http_request *req, struct http_response *resp)
 {
   struct api_ctx *ctx = ud;
@@ -378,15 +482,12 @@ static void login_api__admin_action(void *ud, const struct http_request *req, st
     api_error(resp, 409, "account '%s' is the caller's own: another admin must disable it", name);
     return;
   }
-  if (login_account_set_disabled(ctx->store, name, disable) || (disable && login_sessions_revoke(ctx->store, name, NULL))) {
-    api_error(resp, 500, "account not changed (database error)");
-    return;
-  }
-  DG_INFO("auth", "account '%s' %s by %s", name, disable ? "disabled, its sessions ended," : "enabled", who->id);
-  cJSON *o = cJSON_CreateObject();
-  cJSON_AddStringToObject(o, "login", name);
-  cJSON_AddBoolToObject(o, "disabled", disable);
-  api_reply(resp, 200, o);
+  struct login_api__job *j = login_api__deferred(ctx, req, resp);
+  if (!j) return;
+  snprintf(j->name, sizeof j->name, "%s", name);
+  snprintf(j->actor, sizeof j->actor, "%s", who->id);
+  j->disabled = disable;
+  login_api__write(j, login_write_set_disabled(name, disable), login_api__disabled);
 }
 
 static const struct api_route login_api__routes[] = {

@@ -35,11 +35,17 @@ int login_new(struct login **out, uv_loop_t *loop, struct store *store, const st
   return 0;
 }
 
+/* The last password job or write out frees a login that login_free closed. */
+static void login__free_when_idle(struct login *l)
+{
+  if (l->closing && !l->hashing && !l->writing) free(l);
+}
+
 void login_free(struct login *l)
 {
   if (!l) return;
-  if (l->hashing) l->closing = 1;
-  else free(l);
+  l->closing = 1;
+  login__free_when_idle(l);
 }
 
 int login_name_valid(const char *name)
@@ -75,40 +81,6 @@ static const char *const login__sql_list =
   " (SELECT count(*) FROM sessions s WHERE s.login = a.login AND s.revoked_ms IS NULL AND s.expires_ms > ?1)"
   " FROM accounts a ORDER BY a.login";
 
-/* One statement on the writer, waited for: texts bind to ?1.., numbers after them. */
-struct login__exec {
-  const char *sql;
-  const char *t[3];
-  int nt;
-  int64_t n[2];
-  int nn;
-  int changes, rc;
-};
-
-static int login__exec_work(struct store_conn *c, void *arg)
-{
-  struct login__exec *x = arg;
-  sqlite3_stmt *st = store_stmt(c, x->sql);
-  if (!st) return SQLITE_ERROR;
-  for (int i = 0; i < x->nt; i++) store_bind_text(st, i + 1, x->t[i]);
-  for (int i = 0; i < x->nn; i++) sqlite3_bind_int64(st, x->nt + i + 1, x->n[i]);
-  int rc = store_step_done(st);
-  x->changes = sqlite3_changes(store_conn_db(c));
-  return rc == SQLITE_CONSTRAINT ? SQLITE_OK : rc; /* a taken name fails this job, not its group */
-}
-
-static void login__exec_done(void *arg, int rc) { ((struct login__exec *)arg)->rc = rc; }
-
-/* 0 with x->changes set, or -EIO. */
-static int login__exec(struct store *s, struct login__exec *x)
-{
-  x->rc = 1;
-  int rc = store_submit_urgent(s, login__exec_work, login__exec_done, x);
-  if (rc) return rc;
-  store_wait_own(s);
-  return x->rc ? -EIO : 0;
-}
-
 int login_account_get(struct store *s, const char *name, struct login_account *out)
 {
   sqlite3_stmt *st = store_stmt(store_reader(s), login__sql_get);
@@ -133,27 +105,6 @@ int login_person_has_account(struct store *s, const char *person)
   int found = sqlite3_step(st) == SQLITE_ROW;
   sqlite3_reset(st);
   return found;
-}
-
-int login_account_insert(struct store *s, const char *name, const char *person, const char *pwhash)
-{
-  struct login__exec x = {.sql = login__sql_insert, .t = {name, person, pwhash}, .nt = 3, .n = {dg_wall_ms()}, .nn = 1};
-  int rc = login__exec(s, &x);
-  return rc ? rc : x.changes ? 0 : -EEXIST;
-}
-
-int login_account_set_hash(struct store *s, const char *name, const char *pwhash)
-{
-  struct login__exec x = {.sql = login__sql_set_hash, .t = {name, pwhash}, .nt = 2, .n = {dg_wall_ms()}, .nn = 1};
-  int rc = login__exec(s, &x);
-  return rc ? rc : x.changes ? 0 : -ENOENT;
-}
-
-int login_account_set_disabled(struct store *s, const char *name, int disabled)
-{
-  struct login__exec x = {.sql = login__sql_set_disabled, .t = {name}, .nt = 1, .n = {dg_wall_ms(), disabled}, .nn = 2};
-  int rc = login__exec(s, &x);
-  return rc ? rc : x.changes ? 0 : -ENOENT;
 }
 
 static void login__person_json(cJSON *o, const struct dg_person *p)
@@ -242,7 +193,7 @@ static void login__pw_after(uv_work_t *w, int status)
   int rc = status == UV_ECANCELED || l->closing ? -ECANCELED : j->rc;
   j->done(j->ud, rc, rc ? NULL : j->hash);
   login__pw_free(j);
-  if (l->closing && !l->hashing) free(l);
+  login__free_when_idle(l);
 }
 
 int login_pw_job(struct login *l, enum login_pw_kind kind, const char *password, const char *hash,
@@ -284,39 +235,205 @@ static const char *const login__sql_sessions_prune =
 static const char *const login__sql_sessions_revoke =
   "UPDATE sessions SET revoked_ms = ?3 WHERE login = ?1 AND token_sha256 IS NOT ?2 AND revoked_ms IS NULL";
 
-static void login__submit_done(void *arg, int rc) { free(arg); }
+/* ---- writes, off the loop ------------------------------------------------------------------ */
 
-/* Runs one statement without waiting: text `t` (65 bytes at most, or NULL) at ?1 and n after. */
-static void login__submit(struct login *l, const char *sql, const char *t, int64_t n)
+/* One statement: texts bind to ?1.., numbers after them. */
+struct login__step {
+  const char *sql;
+  const char *t[3]; /* into text, or NULL (binds NULL) */
+  char text[3][LOGIN_HASH_LEN];
+  int nt, nn;
+  int64_t n[2];
+};
+
+struct login_write {
+  struct login__step step[2];
+  int n;
+  int missing; /* the result when the first statement changes no row: -EEXIST or -ENOENT */
+  int changed; /* rows the first statement changed (writer thread, read after its done) */
+  int rc;      /* login_write_now: the job's done rc */
+  struct login *l;
+  login_written_fn done;
+  void *arg;
+};
+
+static struct login__step *login__step(struct login_write *w, const char *sql)
 {
-  struct login__exec *x = calloc(1, sizeof *x + 65);
-  if (!x) return;
-  char *copy = (char *)(x + 1);
-  if (t) snprintf(copy, 65, "%s", t);
-  *x = (struct login__exec){.sql = sql, .t = {copy}, .nt = t ? 1 : 0, .n = {n}, .nn = 1};
-  if (store_submit(l->store, login__exec_work, login__submit_done, x)) free(x);
+  struct login__step *x = &w->step[w->n++];
+  x->sql = sql;
+  return x;
 }
 
-int login_session_open(struct login *l, const char *name, char *token, int64_t *expires_ms)
+static void login__text(struct login__step *x, const char *t)
+{
+  int i = x->nt++;
+  if (!t) return;
+  snprintf(x->text[i], sizeof x->text[i], "%s", t);
+  x->t[i] = x->text[i];
+}
+
+static void login__num(struct login__step *x, int64_t n) { x->n[x->nn++] = n; }
+
+static struct login_write *login__write_new(int missing)
+{
+  struct login_write *w = calloc(1, sizeof *w);
+  if (w) w->missing = missing;
+  return w;
+}
+
+/* A write of one statement with text t at ?1 (or none) and n after it. */
+static struct login_write *login__write1(const char *sql, const char *t, int64_t n, int missing)
+{
+  struct login_write *w = login__write_new(missing);
+  if (!w) return NULL;
+  struct login__step *x = login__step(w, sql);
+  if (t) login__text(x, t);
+  login__num(x, n);
+  return w;
+}
+
+static int login__write_work(struct store_conn *c, void *arg)
+{
+  struct login_write *w = arg;
+  for (int i = 0; i < w->n; i++) {
+    const struct login__step *x = &w->step[i];
+    sqlite3_stmt *st = store_stmt(c, x->sql);
+    if (!st) return SQLITE_ERROR;
+    for (int k = 0; k < x->nt; k++) store_bind_text(st, k + 1, x->t[k]);
+    for (int k = 0; k < x->nn; k++) sqlite3_bind_int64(st, x->nt + k + 1, x->n[k]);
+    int rc = store_step_done(st);
+    if (i == 0 && (rc & 0xff) == SQLITE_CONSTRAINT) return SQLITE_OK; /* a taken name: -EEXIST, not a failed job */
+    if (rc) return rc;
+    if (i == 0) w->changed = sqlite3_changes(store_conn_db(c));
+  }
+  return SQLITE_OK;
+}
+
+static int login__result(const struct login_write *w, int rc) { return rc ? -EIO : w->changed ? 0 : w->missing; }
+
+static void login__written(void *arg, int rc)
+{
+  struct login_write *w = arg;
+  struct login *l = w->l;
+  l->writing--;
+  rc = l->closing ? -ECANCELED : login__result(w, rc);
+  w->done(w->arg, rc);
+  free(w);
+  login__free_when_idle(l);
+}
+
+int login_write_submit(struct login *l, struct login_write *w, login_written_fn done, void *arg)
+{
+  if (!w) return -ENOMEM;
+  w->l = l;
+  w->done = done;
+  w->arg = arg;
+  int rc = store_submit_urgent(l->store, login__write_work, login__written, w);
+  if (rc) free(w);
+  else l->writing++;
+  return rc;
+}
+
+static void login__now_done(void *arg, int rc) { ((struct login_write *)arg)->rc = rc; }
+
+int login_write_now(struct store *s, struct login_write *w)
+{
+  if (!w) return -ENOMEM;
+  int rc = store_submit_urgent(s, login__write_work, login__now_done, w);
+  if (!rc) {
+    store_wait_own(s);
+    rc = login__result(w, w->rc);
+  }
+  free(w);
+  return rc;
+}
+
+static void login__write_free(void *arg, int rc)
+{
+  (void)rc;
+  free(arg);
+}
+
+/* Records use of the session with token hash `hash`, relaxed: losing it in a crash costs nothing. */
+static void login__touch(struct login *l, const char *hash)
+{
+  struct login_write *w = login__write1(login__sql_session_touch, hash, dg_wall_ms(), -ENOENT);
+  if (w && store_submit(l->store, login__write_work, login__write_free, w)) free(w);
+}
+
+struct login_write *login_write_session_open(struct login *l, const char *name, char *token, int64_t *expires_ms)
 {
   unsigned char raw[LOGIN_TOKEN_BYTES];
   char hash[65];
-  if (getrandom(raw, sizeof raw, 0) != (ssize_t)sizeof raw) return -EIO;
+  if (getrandom(raw, sizeof raw, 0) != (ssize_t)sizeof raw) return NULL;
   strcpy(token, LOGIN_TOKEN_PREFIX);
   digest_hex(raw, sizeof raw, token + strlen(LOGIN_TOKEN_PREFIX));
-  if (digest_sha256_hex(token, hash)) return -EIO;
+  struct login_write *w = digest_sha256_hex(token, hash) ? NULL : login__write_new(-EIO);
+  if (!w) return NULL;
   int64_t now = dg_wall_ms();
   *expires_ms = now + (*l->cfg)->login_lifetime_ms;
-  struct login__exec x = {.sql = login__sql_session_insert, .t = {name, hash}, .nt = 2, .n = {now, *expires_ms}, .nn = 2};
-  int rc = login__exec(l->store, &x);
-  if (!rc) login__submit(l, login__sql_sessions_prune, NULL, now - LOGIN_KEEP_ENDED_MS);
-  return rc ? rc : x.changes ? 0 : -EIO;
+  struct login__step *x = login__step(w, login__sql_session_insert);
+  login__text(x, name);
+  login__text(x, hash);
+  login__num(x, now);
+  login__num(x, *expires_ms);
+  login__num(login__step(w, login__sql_sessions_prune), now - LOGIN_KEEP_ENDED_MS);
+  return w;
 }
 
-/* Records use of the session with token hash `hash`. */
-static void login__touch(struct login *l, const char *hash)
+struct login_write *login_write_session_close(const char *token)
 {
-  login__submit(l, login__sql_session_touch, hash, dg_wall_ms());
+  char hash[65];
+  if (digest_sha256_hex(token, hash)) return NULL;
+  return login__write1(login__sql_session_close, hash, dg_wall_ms(), -ENOENT);
+}
+
+/* Ends the other sessions of `name` (all but keep_token's; NULL: all) in the same commit. */
+static void login__revoke_others(struct login_write *w, const char *name, const char *keep_token, int64_t now)
+{
+  char hash[65];
+  struct login__step *x = login__step(w, login__sql_sessions_revoke);
+  login__text(x, name);
+  login__text(x, keep_token && digest_sha256_hex(keep_token, hash) == 0 ? hash : NULL);
+  login__num(x, now);
+}
+
+struct login_write *login_write_account_insert(const char *name, const char *person, const char *pwhash)
+{
+  struct login_write *w = login__write_new(-EEXIST);
+  if (!w) return NULL;
+  struct login__step *x = login__step(w, login__sql_insert);
+  login__text(x, name);
+  login__text(x, person);
+  login__text(x, pwhash);
+  login__num(x, dg_wall_ms());
+  return w;
+}
+
+struct login_write *login_write_set_hash(const char *name, const char *pwhash, const char *keep_token)
+{
+  struct login_write *w = login__write_new(-ENOENT);
+  if (!w) return NULL;
+  int64_t now = dg_wall_ms();
+  struct login__step *x = login__step(w, login__sql_set_hash);
+  login__text(x, name);
+  login__text(x, pwhash);
+  login__num(x, now);
+  login__revoke_others(w, name, keep_token, now);
+  return w;
+}
+
+struct login_write *login_write_set_disabled(const char *name, int disabled)
+{
+  struct login_write *w = login__write_new(-ENOENT);
+  if (!w) return NULL;
+  int64_t now = dg_wall_ms();
+  struct login__step *x = login__step(w, login__sql_set_disabled);
+  login__text(x, name);
+  login__num(x, now);
+  login__num(x, disabled);
+  if (disabled) login__revoke_others(w, name, NULL, now);
+  return w;
 }
 
 struct login__row {
@@ -378,24 +495,6 @@ const struct dg_person *login_session_person(struct login *l, const char *token,
   if (now - r.last_seen_ms >= every) login__touch(l, hash);
   if (name_out) snprintf(name_out, LOGIN_NAME_LEN + 1, "%s", r.login);
   return p;
-}
-
-int login_session_close(struct login *l, const char *token)
-{
-  char hash[65];
-  if (digest_sha256_hex(token, hash)) return -EIO;
-  struct login__exec x = {.sql = login__sql_session_close, .t = {hash}, .nt = 1, .n = {dg_wall_ms()}, .nn = 1};
-  int rc = login__exec(l->store, &x);
-  return rc ? rc : x.changes ? 0 : -ENOENT;
-}
-
-int login_sessions_revoke(struct store *s, const char *name, const char *keep_token)
-{
-  char hash[65] = "";
-  if (keep_token && digest_sha256_hex(keep_token, hash)) return -EIO;
-  struct login__exec x = {.sql = login__sql_sessions_revoke, .t = {name, keep_token ? hash : NULL}, .nt = 2,
-                          .n = {dg_wall_ms()}, .nn = 1};
-  return login__exec(s, &x);
 }
 
 char *login_cookie(const struct login *l, const char *token)

@@ -32,6 +32,7 @@ struct login {
   int secure_cookie;                  /* served over TLS: the cookie gets Secure */
   struct login_limit limit;
   unsigned hashing;                   /* password jobs on the thread pool */
+  unsigned writing;                   /* login_write_submit's jobs on the store */
   int closing;                        /* login_free ran while jobs were out: the last frees */
 };
 
@@ -56,10 +57,6 @@ const char *login_pw_problem(const char *name, const char *password);
 int login_account_get(struct store *s, const char *name, struct login_account *out);
 /* 1 when some account belongs to `person`. */
 int login_person_has_account(struct store *s, const char *person);
-/* Writes (blocking until committed): 0, -EEXIST (login or person taken), -ENOENT, -EIO. */
-int login_account_insert(struct store *s, const char *name, const char *person, const char *pwhash);
-int login_account_set_hash(struct store *s, const char *name, const char *pwhash);
-int login_account_set_disabled(struct store *s, const char *name, int disabled);
 /* Every account, by login name: [{login, person, person_name, roles, disabled, created_ms,
  * changed_ms, active_sessions}]; NULL on a database error. */
 cJSON *login_account_list(struct login *l);
@@ -76,17 +73,36 @@ int login_pw_job(struct login *l, enum login_pw_kind kind, const char *password,
 /* Synchronous hash, for the command line: 0 or -ENOMEM. */
 int login_pw_hash_now(const char *password, char out[LOGIN_HASH_LEN]);
 
-/* Sessions. login_session_open stores a new session of account `name` and writes its token to
- * token (LOGIN_TOKEN_LEN + 1 bytes) and its absolute end to *expires_ms: 0 or negative errno. */
 #define LOGIN_TOKEN_LEN 66
-int login_session_open(struct login *l, const char *name, char *token, int64_t *expires_ms);
 /* The person of a live session token (and its account in name_out, LOGIN_NAME_LEN + 1 bytes,
  * when not NULL), or NULL (logged, rate-limited). Records use for the idle timeout. */
 const struct dg_person *login_session_person(struct login *l, const char *token, char *name_out);
-/* Ends the session of `token`: 0, -ENOENT (none live), -EIO. */
-int login_session_close(struct login *l, const char *token);
-/* Ends every session of account `name` except the one of keep_token (NULL: all): 0 or -EIO. */
-int login_sessions_revoke(struct store *s, const char *name, const char *keep_token);
+
+/* Writes of accounts and sessions, committed by the store's writer while the loop goes on: a
+ * login_write_* builds one (NULL: out of memory or no randomness) and login_write_submit hands
+ * it to the store's urgent lane. Its statements commit together.
+ *
+ * session_open: a new session of account `name`; its token (LOGIN_TOKEN_LEN + 1 bytes) and
+ *   absolute end are written at once, and are valid once the write is committed. Sessions ended
+ *   long ago are removed in the same commit.
+ * session_close: ends the session of `token` (-ENOENT: none live).
+ * account_insert: a new account (-EEXIST: the login or the person has one).
+ * set_hash: a new password hash; every other session of the account ends (keep_token's stays;
+ *   NULL: none) in the same commit (-ENOENT: no account).
+ * set_disabled: disables (ending every session) or enables an account (-ENOENT: no account). */
+struct login_write;
+struct login_write *login_write_session_open(struct login *l, const char *name, char *token, int64_t *expires_ms);
+struct login_write *login_write_session_close(const char *token);
+struct login_write *login_write_account_insert(const char *name, const char *person, const char *pwhash);
+struct login_write *login_write_set_hash(const char *name, const char *pwhash, const char *keep_token);
+struct login_write *login_write_set_disabled(const char *name, int disabled);
+/* Loop thread, once the write is committed: rc 0, -EEXIST, -ENOENT (as above), -EIO, or
+ * -ECANCELED when login_free ran meanwhile (then nothing of struct login may be used). */
+typedef void (*login_written_fn)(void *arg, int rc);
+/* Takes w (NULL: -ENOMEM). 0, with done to come; or a negative errno, w freed and no done. */
+int login_write_submit(struct login *l, struct login_write *w, login_written_fn done, void *arg);
+/* The command line's: submits w and waits for its commit (no loop serves anyone else). */
+int login_write_now(struct store *s, struct login_write *w);
 
 /* Set-Cookie value carrying token (NULL: one that deletes the cookie), malloc'd. */
 char *login_cookie(const struct login *l, const char *token);

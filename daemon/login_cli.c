@@ -84,7 +84,7 @@ int login_cli_create(struct store *s, const struct dg_config *cfg, const char *l
     DG_WARN("login", "person '%s' has no role the API knows: the account can log in to nothing; 该人员没有可用角色",
             person);
   if (!rc) rc = login_cli__hash(login, hash);
-  if (!rc && (rc = login_account_insert(s, login, person, hash))) DG_ERR("login", "account not stored: %s", strerror(-rc));
+  if (!rc && (rc = login_write_now(s, login_write_account_insert(login, person, hash)))) DG_ERR("login", "account not stored: %s", strerror(-rc));
   if (!rc) printf("account '%s' created for %s (%s)\n", login, person, p->name ? p->name : person);
   if (!rc) DG_INFO("login", "account '%s' for person '%s' created on the command line", login, person);
   return rc;
@@ -100,8 +100,7 @@ int login_cli_set_password(struct store *s, const char *login)
     return rc;
   }
   rc = login_cli__hash(login, hash);
-  if (!rc) rc = login_account_set_hash(s, login, hash);
-  if (!rc) rc = login_sessions_revoke(s, login, NULL);
+  if (!rc) rc = login_write_now(s, login_write_set_hash(login, hash, NULL));
   if (rc) DG_ERR("login", "password of '%s' not changed: %s", login, strerror(-rc));
   else printf("password of '%s' changed; its sessions have ended\n", login);
   if (!rc) DG_INFO("login", "password of account '%s' set on the command line", login);

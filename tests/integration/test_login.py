@@ -173,6 +173,22 @@ def test_first_admin_and_sessions(workdir, cleanup):
     assert call(daemon, "GET", "/api/v1/whoami", cookie=other, origin=None)[0] == 401
     assert login(daemon, "admin", ADMIN_PW)[0] == 401
     assert login(daemon, "admin", "new-admin-pass")[0] == 200
+    # The admin resets a person's password: every session of that account ends, the new one works.
+    st, _, zcookie, _ = login(daemon, "zhang", OPER_PW)
+    assert st == 200
+    assert call(daemon, "POST", "/api/v1/accounts/nobody/password", {"password": "reset-by-admin"},
+                cookie=cookie)[0] == 404
+    st, body, _ = call(daemon, "POST", "/api/v1/accounts/zhang/password", {"password": "reset-by-admin"},
+                       cookie=cookie)
+    assert st == 200 and body["changed"] is True, body
+    assert call(daemon, "GET", "/api/v1/whoami", cookie=zcookie, origin=None)[0] == 401
+    st, _, zcookie, _ = login(daemon, "zhang", "reset-by-admin")
+    assert st == 200
+    # So does the command line, beside the running daemon.
+    r = cli(daemon, "--set-password", "zhang", stdin="set-on-the-cli\n")
+    assert r.returncode == 0 and "sessions have ended" in r.stdout, (r.stdout, r.stderr)
+    assert call(daemon, "GET", "/api/v1/whoami", cookie=zcookie, origin=None)[0] == 401
+    assert login(daemon, "zhang", "set-on-the-cli")[0] == 200
     # API tokens stay for machines.
     assert call(daemon, "GET", "/api/v1/whoami", origin=None, token=daemon.token("wang"))[1]["auth"] == "token"
     assert daemon.stop() == 0
