@@ -15,13 +15,6 @@
 
 #define AUTH_TOKEN_BYTES 32
 
-struct auth__insert {
-  const char *person;
-  char hash[65];
-  int64_t valid_ms;
-  int rc;
-};
-
 static const char *const auth__sql_insert =
   "INSERT INTO api_tokens (person, token_sha256, created_ms, expires_ms) VALUES (?1, ?2, ?3, ?3 + ?4)";
 static const char *const auth__sql_lookup =
@@ -33,36 +26,39 @@ static const char *const auth__sql_list =
   "SELECT id, person, created_ms, expires_ms, last_used_ms, revoked, revoked_ms FROM api_tokens ORDER BY id DESC";
 static const char *const auth__sql_used = "UPDATE api_tokens SET last_used_ms = ?2 WHERE id = ?1";
 
-static int auth__insert_work(struct store_conn *c, void *arg)
+int auth_issue_prepare(struct auth *a, struct auth_issue *is, const char *person, int64_t valid_ms)
 {
-  struct auth__insert *ins = arg;
+  if (valid_ms < 1 || valid_ms > AUTH_MAX_VALID_MS) return -ERANGE;
+  if (!dg_config_person(*a->cfg, person) || strlen(person) >= sizeof is->person) return -ENOENT;
+  unsigned char raw[AUTH_TOKEN_BYTES];
+  if (getrandom(raw, sizeof raw, 0) != (ssize_t)sizeof raw) return -EIO;
+  snprintf(is->person, sizeof is->person, "%s", person);
+  is->created_ms = dg_wall_ms();
+  is->valid_ms = valid_ms;
+  digest_hex(raw, sizeof raw, is->token);
+  return digest_sha256_hex(is->token, is->hash) ? -EIO : 0;
+}
+
+int auth_issue_work(struct store_conn *c, void *arg)
+{
+  const struct auth_issue *is = arg;
   sqlite3_stmt *st = store_stmt(c, auth__sql_insert);
   if (!st) return SQLITE_ERROR;
-  sqlite3_bind_text(st, 1, ins->person, -1, SQLITE_STATIC);
-  sqlite3_bind_text(st, 2, ins->hash, -1, SQLITE_STATIC);
-  sqlite3_bind_int64(st, 3, dg_wall_ms());
-  sqlite3_bind_int64(st, 4, ins->valid_ms);
+  sqlite3_bind_text(st, 1, is->person, -1, SQLITE_STATIC);
+  sqlite3_bind_text(st, 2, is->hash, -1, SQLITE_STATIC);
+  sqlite3_bind_int64(st, 3, is->created_ms);
+  sqlite3_bind_int64(st, 4, is->valid_ms);
   return store_step_done(st);
 }
 
-static void auth__insert_done(void *arg, int rc) { ((struct auth__insert *)arg)->rc = rc; }
-
 int auth_create_token(struct auth *a, const char *person, int64_t valid_ms, char *out, size_t outlen)
 {
+  struct auth_issue is;
   if (outlen < AUTH_TOKEN_HEX_LEN + 1) return -EINVAL;
-  if (valid_ms < 1 || valid_ms > AUTH_MAX_VALID_MS) return -ERANGE;
-  if (!dg_config_person(*a->cfg, person)) return -ENOENT;
-  unsigned char raw[AUTH_TOKEN_BYTES];
-  if (getrandom(raw, sizeof raw, 0) != (ssize_t)sizeof raw) return -EIO;
-  digest_hex(raw, sizeof raw, out);
-  struct auth__insert ins = {.person = person, .valid_ms = valid_ms, .rc = 1};
-  int rc = digest_sha256_hex(out, ins.hash);
-  if (!rc) rc = store_submit_urgent(a->store, auth__insert_work, auth__insert_done, &ins);
-  if (!rc) {
-    store_wait_own(a->store);
-    rc = ins.rc;
-  }
-  if (rc) memset(out, 0, outlen);
+  int rc = auth_issue_prepare(a, &is, person, valid_ms);
+  if (!rc && store_write_now(a->store, auth_issue_work, &is)) rc = -EIO;
+  if (!rc) memcpy(out, is.token, sizeof is.token);
+  memset(&is, 0, sizeof is);
   return rc;
 }
 
@@ -131,14 +127,14 @@ const struct dg_person *auth_authenticate(void *ud, const char *token)
 
 /* ---- revocation and listing ------------------------------------------------------------------- */
 
-struct auth__revoke {
-  int64_t id, when_ms;
-  int changed, rc;
-};
-
-static int auth__revoke_work(struct store_conn *c, void *arg)
+void auth_revocation_init(struct auth_revocation *r, int64_t id)
 {
-  struct auth__revoke *r = arg;
+  *r = (struct auth_revocation){.id = id, .when_ms = dg_wall_ms()};
+}
+
+int auth_revocation_work(struct store_conn *c, void *arg)
+{
+  struct auth_revocation *r = arg;
   sqlite3_stmt *st = store_stmt(c, auth__sql_revoke);
   if (!st) return SQLITE_ERROR;
   sqlite3_bind_int64(st, 1, r->id);
@@ -148,22 +144,22 @@ static int auth__revoke_work(struct store_conn *c, void *arg)
   return rc;
 }
 
-static void auth__revoke_done(void *arg, int rc) { ((struct auth__revoke *)arg)->rc = rc; }
+int auth_revocation_result(struct store *s, const struct auth_revocation *r)
+{
+  if (r->changed) return 0;
+  sqlite3_stmt *st = store_stmt(store_reader(s), auth__sql_exists);
+  if (!st) return -EIO;
+  sqlite3_bind_int64(st, 1, r->id);
+  int rc = sqlite3_step(st) == SQLITE_ROW ? -EALREADY : -ENOENT;
+  sqlite3_reset(st);
+  return rc;
+}
 
 int auth_revoke_token(struct store *s, int64_t id)
 {
-  struct auth__revoke r = {.id = id, .when_ms = dg_wall_ms(), .rc = 1};
-  int rc = store_submit_urgent(s, auth__revoke_work, auth__revoke_done, &r);
-  if (rc) return rc;
-  store_wait_own(s);
-  if (r.rc) return -EIO;
-  if (r.changed) return 0;
-  sqlite3_stmt *st = store_stmt(store_reader(s), auth__sql_exists);
-  if (!st) return -EIO;
-  sqlite3_bind_int64(st, 1, id);
-  rc = sqlite3_step(st) == SQLITE_ROW ? -EALREADY : -ENOENT;
-  sqlite3_reset(st);
-  return rc;
+  struct auth_revocation r;
+  auth_revocation_init(&r, id);
+  return store_write_now(s, auth_revocation_work, &r) ? -EIO : auth_revocation_result(s, &r);
 }
 
 static void auth__json_ms(cJSON *o, const char *key, sqlite3_stmt *st, int col)

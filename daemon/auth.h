@@ -24,14 +24,32 @@ struct auth {
   struct login *login; /* sessions (login.h); NULL: session tokens are refused */
 };
 
-/* Creates a token for a configured person, valid for valid_ms (1 ms .. AUTH_MAX_VALID_MS), stores
- * its hash and writes the token (hex, NUL terminated) to out (at least AUTH_TOKEN_HEX_LEN + 1
- * bytes). 0, -ENOENT (no such person), -ERANGE (validity), or another negative errno. Blocks
- * until the row is committed. */
-int auth_create_token(struct auth *a, const char *person, int64_t valid_ms, char *out, size_t outlen);
+/* A token's issue as a store job, answered off the loop (api_lane_write): auth_issue_prepare
+ * checks the person and the validity (1 ms .. AUTH_MAX_VALID_MS) and makes the token, and
+ * auth_issue_work (writer thread) stores its hash. 0, -ENOENT (no such person), -ERANGE or -EIO.
+ * The caller owns the struct and clears it after use: it holds the token. */
+struct auth_issue {
+  char person[128];
+  int64_t created_ms, valid_ms;
+  char token[AUTH_TOKEN_HEX_LEN + 1]; /* hex, NUL terminated: shown once */
+  char hash[65];
+};
+int auth_issue_prepare(struct auth *a, struct auth_issue *is, const char *person, int64_t valid_ms);
+int auth_issue_work(struct store_conn *c, void *issue);
 
-/* Revokes token `id`: 0, -ENOENT (no such token), -EALREADY (already revoked) or another
- * negative errno. Blocks until committed. */
+/* A token's revocation as a store job; auth_revocation_result (loop thread, once the job has
+ * committed): 0, -ENOENT (no such token), -EALREADY (already revoked) or -EIO. */
+struct auth_revocation {
+  int64_t id, when_ms;
+  int changed; /* written by the job */
+};
+void auth_revocation_init(struct auth_revocation *r, int64_t id);
+int auth_revocation_work(struct store_conn *c, void *revocation);
+int auth_revocation_result(struct store *s, const struct auth_revocation *r);
+
+/* The same for the command line, blocking until committed: the token (hex, NUL terminated) into
+ * out (at least AUTH_TOKEN_HEX_LEN + 1 bytes), or -EINVAL for a shorter out. */
+int auth_create_token(struct auth *a, const char *person, int64_t valid_ms, char *out, size_t outlen);
 int auth_revoke_token(struct store *s, int64_t id);
 
 /* Every token, newest first, as a JSON array of {id, person, created_ms, expires_ms,

@@ -251,7 +251,6 @@ struct login_write {
   int n;
   int missing; /* the result when the first statement changes no row: -EEXIST or -ENOENT */
   int changed; /* rows the first statement changed (writer thread, read after its done) */
-  int rc;      /* login_write_now: the job's done rc */
   struct login *l;
   login_written_fn done;
   void *arg;
@@ -334,16 +333,10 @@ int login_write_submit(struct login *l, struct login_write *w, login_written_fn 
   return rc;
 }
 
-static void login__now_done(void *arg, int rc) { ((struct login_write *)arg)->rc = rc; }
-
 int login_write_now(struct store *s, struct login_write *w)
 {
   if (!w) return -ENOMEM;
-  int rc = store_submit_urgent(s, login__write_work, login__now_done, w);
-  if (!rc) {
-    store_wait_own(s);
-    rc = login__result(w, w->rc);
-  }
+  int rc = login__result(w, store_write_now(s, login__write_work, w));
   free(w);
   return rc;
 }

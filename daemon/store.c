@@ -787,6 +787,29 @@ int store_wait_own(struct store *s)
   return 0;
 }
 
+struct store__now {
+  store_work_fn work;
+  void *arg;
+  int rc;
+};
+
+static int store__now_work(struct store_conn *c, void *arg)
+{
+  struct store__now *n = arg;
+  return n->work(c, n->arg);
+}
+
+static void store__now_done(void *arg, int rc) { ((struct store__now *)arg)->rc = rc; }
+
+int store_write_now(struct store *s, store_work_fn work, void *arg)
+{
+  struct store__now n = {.work = work, .arg = arg, .rc = -EIO};
+  int rc = store_submit_urgent(s, store__now_work, store__now_done, &n);
+  if (rc) return rc;
+  store_wait_own(s);
+  return n.rc;
+}
+
 int store_wait_reads(struct store *s)
 {
   pthread_mutex_lock(&s->lock);

@@ -118,11 +118,12 @@ static inline size_t api_fixture__write(char *data, size_t size, size_t n, void 
   return add;
 }
 
-/* POST of len bytes of body as content_type (body non-NULL), or GET, of path into *r, giving up
- * after timeout_s; token NULL sends no Authorization header. Safe from any thread but the loop's. */
-static inline void api_fixture_post(const struct api_fixture *f, const char *path, const char *token,
-                                    const char *content_type, const char *body, size_t len, long timeout_s,
-                                    struct api_reply *r)
+/* `method` (NULL: POST with a body, GET without) of path, with len bytes of body as content_type
+ * (body non-NULL), into *r, giving up after timeout_s; token NULL sends no Authorization header.
+ * Safe from any thread but the loop's. */
+static inline void api_fixture_request(const struct api_fixture *f, const char *method, const char *path,
+                                       const char *token, const char *content_type, const char *body, size_t len,
+                                       long timeout_s, struct api_reply *r)
 {
   char url[256], auth[128], ct[128];
   memset(r, 0, sizeof *r);
@@ -145,10 +146,19 @@ static inline void api_fixture_post(const struct api_fixture *f, const char *pat
     curl_easy_setopt(c, CURLOPT_POSTFIELDSIZE, (long)len);
     curl_easy_setopt(c, CURLOPT_POSTFIELDS, body);
   }
+  if (method) curl_easy_setopt(c, CURLOPT_CUSTOMREQUEST, method);
   r->rc = curl_easy_perform(c);
   curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &r->status);
   curl_slist_free_all(hdrs);
   curl_easy_cleanup(c);
+}
+
+/* POST of len bytes of body as content_type (body non-NULL), or GET (api_fixture_request). */
+static inline void api_fixture_post(const struct api_fixture *f, const char *path, const char *token,
+                                    const char *content_type, const char *body, size_t len, long timeout_s,
+                                    struct api_reply *r)
+{
+  api_fixture_request(f, NULL, path, token, content_type, body, len, timeout_s, r);
 }
 
 /* POST of a JSON body (non-NULL) or GET of path into *r (api_fixture_post). */

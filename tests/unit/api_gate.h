@@ -44,6 +44,7 @@ struct api_call_thread {
   const char *path, *token, *body;
   const char *content_type; /* NULL: JSON */
   size_t len;               /* with content_type: the body's bytes */
+  const char *method;       /* NULL: POST with a body, GET without */
   pthread_t thread;
   atomic_int answered;
   struct api_reply reply;
@@ -52,8 +53,9 @@ struct api_call_thread {
 static inline void *api_call_thread__main(void *arg)
 {
   struct api_call_thread *x = arg;
-  if (x->content_type) api_fixture_post(x->a, x->path, x->token, x->content_type, x->body, x->len, 30, &x->reply);
-  else api_fixture_call(x->a, x->path, x->token, x->body, 30, &x->reply);
+  const char *ct = x->content_type ? x->content_type : "application/json";
+  size_t len = x->content_type ? x->len : x->body ? strlen(x->body) : 0;
+  api_fixture_request(x->a, x->method, x->path, x->token, ct, x->body, len, 30, &x->reply);
   atomic_store(&x->answered, 1);
   return NULL;
 }

@@ -1,6 +1,6 @@
-/* Accounts and sessions written over HTTP (api_login: login, logout, password change, the
- * admin's account routes), with the real server, API, password jobs and store on loopback and a
- * real libcurl client. Each is answered once its write is committed, but the loop does not wait
+/* Credentials written over HTTP (api_login: login, logout, password change, the admin's account
+ * routes; api_tokens: a token's issue and revocation), with the real server, API, password jobs,
+ * token checks and store on loopback and a real libcurl client. Each is answered once its write is committed, but the loop does not wait
  * for the commit: with the writer held, other requests are answered meanwhile. */
 #include <curl/curl.h>
 #include <errno.h>
@@ -14,6 +14,7 @@
 #include <cmocka.h>
 
 #include "api_gate.h"
+#include "auth.h"
 #include "digest.h"
 #include "login.h"
 
@@ -33,17 +34,10 @@ static const char test_yaml[] =
 struct fixture {
   struct api_gated g; /* first: api_gate's helpers take the fixture as their api_gated */
   struct login *login;
+  struct auth auth;
   const struct dg_config *cfg;
+  char chen[AUTH_TOKEN_HEX_LEN + 1]; /* the admin's API token */
 };
-
-static const struct dg_person *authenticate(void *ud, const char *token)
-{
-  struct fixture *f = ud;
-  if (strncmp(token, LOGIN_TOKEN_PREFIX, strlen(LOGIN_TOKEN_PREFIX)) == 0)
-    return login_session_person(f->login, token, NULL);
-  if (strcmp(token, "tok-chen") == 0) return dg_config_person(f->cfg, "chen");
-  return NULL;
-}
 
 /* li's account with LI_PASSWORD, and its two sessions. */
 static char *fill_sql(void)
@@ -76,7 +70,12 @@ static int setup(void **state)
   free(sql);
   f->cfg = a->p.cfg;
   assert_int_equal(login_new(&f->login, &a->p.loop, a->p.store, &f->cfg, 0), 0);
-  api_fixture_listen(a, authenticate, f);
+  f->auth = (struct auth){.cfg = &f->cfg, .store = a->p.store, .login = f->login};
+  assert_int_equal(auth_create_token(&f->auth, "chen", AUTH_DEFAULT_VALID_MS, f->chen, sizeof f->chen), 0);
+  /* Its use is recorded now, so no request of a test queues a job to record it. */
+  assert_non_null(auth_authenticate(&f->auth, f->chen));
+  assert_int_equal(store_wait_own(a->p.store), 0);
+  api_fixture_listen(a, auth_authenticate, &f->auth);
   a->api.login = f->login;
   api_fixture_run(a);
   *state = f;
@@ -110,7 +109,7 @@ static long post_held(struct fixture *f, struct api_call_thread *x, const char *
   gate_close_on(f->g.a.p.store, &f->g.gate, store_submit);
   api_call_thread_start(x, &f->g.a, path, token, body);
   api_gated_wait_pending(&f->g, 1 + jobs); /* after the password job, where there is one */
-  api_gated_answered_meanwhile(&f->g, "tok-chen", x);
+  api_gated_answered_meanwhile(&f->g, f->chen, x);
   assert_query(f, sql, before);
   gate_open(&f->g.gate);
   return api_call_thread_join(x);
@@ -174,11 +173,11 @@ static void test_disable_is_answered_after_its_commit(void **state)
   struct api_call_thread x;
   const char *state_sql = "SELECT disabled || ' ' || (SELECT count(*) FROM sessions WHERE login = 'li'"
                           " AND revoked_ms IS NULL) FROM accounts WHERE login = 'li'";
-  assert_int_equal(post_held(f, &x, "/api/v1/accounts/li/disable", "tok-chen", "{}", 1, state_sql, "0 2"), 200);
+  assert_int_equal(post_held(f, &x, "/api/v1/accounts/li/disable", f->chen, "{}", 1, state_sql, "0 2"), 200);
   assert_non_null(strstr(x.reply.body, "\"disabled\":true"));
   assert_query(f, state_sql, "1 0");
   struct api_reply r;
-  api_fixture_call(&f->g.a, "/api/v1/accounts/nobody/disable", "tok-chen", "{}", 10, &r);
+  api_fixture_call(&f->g.a, "/api/v1/accounts/nobody/disable", f->chen, "{}", 10, &r);
   assert_int_equal(r.status, 404);
 }
 
@@ -189,17 +188,61 @@ static void test_two_accounts_for_one_person_at_once(void **state)
   struct fixture *f = *state;
   struct api_call_thread x, y;
   gate_close_on(f->g.a.p.store, &f->g.gate, store_submit);
-  api_call_thread_start(&x, &f->g.a, "/api/v1/accounts", "tok-chen",
+  api_call_thread_start(&x, &f->g.a, "/api/v1/accounts", f->chen,
                         "{\"login\":\"wang1\",\"person\":\"wang\",\"password\":\"wang-password-1\"}");
-  api_call_thread_start(&y, &f->g.a, "/api/v1/accounts", "tok-chen",
+  api_call_thread_start(&y, &f->g.a, "/api/v1/accounts", f->chen,
                         "{\"login\":\"wang2\",\"person\":\"wang\",\"password\":\"wang-password-2\"}");
   api_gated_wait_pending(&f->g, 3);
-  api_gated_answered_meanwhile(&f->g, "tok-chen", &x);
+  api_gated_answered_meanwhile(&f->g, f->chen, &x);
   gate_open(&f->g.gate);
   long sx = api_call_thread_join(&x), sy = api_call_thread_join(&y);
   assert_true((sx == 201 && sy == 409) || (sx == 409 && sy == 201));
   assert_non_null(strstr(sx == 409 ? x.reply.body : y.reply.body, "exists already"));
   assert_query(f, "SELECT count(*) FROM accounts WHERE person = 'wang'", "1");
+}
+
+static void test_token_issue_is_answered_after_its_commit(void **state)
+{
+  struct fixture *f = *state;
+  struct api_call_thread x;
+  const char *count_sql = "SELECT count(*) FROM api_tokens WHERE person = 'wang'";
+  assert_int_equal(post_held(f, &x, "/api/v1/tokens", f->chen, "{\"person\":\"wang\",\"expires\":\"30d\"}", 1,
+                             count_sql, "0"),
+                   201);
+  assert_query(f, count_sql, "1");
+  cJSON *o = cJSON_Parse(x.reply.body);
+  assert_non_null(o);
+  const char *token = cJSON_GetObjectItem(o, "token")->valuestring;
+  char expires[32];
+  snprintf(expires, sizeof expires, "%.0f", cJSON_GetObjectItem(o, "expires_ms")->valuedouble);
+  assert_query(f, "SELECT expires_ms FROM api_tokens WHERE person = 'wang'", expires);
+  struct api_reply r;
+  api_fixture_call(&f->g.a, "/api/v1/whoami", token, NULL, 10, &r);
+  assert_int_equal(r.status, 200);
+  assert_non_null(strstr(r.body, "\"auth\":\"token\""));
+  assert_non_null(strstr(r.body, "\"id\":\"wang\""));
+  cJSON_Delete(o);
+}
+
+static void test_token_revocation_is_answered_after_its_commit(void **state)
+{
+  struct fixture *f = *state;
+  struct api_call_thread x;
+  char wang[AUTH_TOKEN_HEX_LEN + 1], id[32], path[64];
+  assert_int_equal(auth_create_token(&f->auth, "wang", AUTH_DEFAULT_VALID_MS, wang, sizeof wang), 0);
+  api_fixture_query(&f->g.a, "SELECT id FROM api_tokens WHERE person = 'wang'", id, sizeof id);
+  snprintf(path, sizeof path, "/api/v1/tokens/%s", id);
+  const char *revoked_sql = "SELECT revoked FROM api_tokens WHERE person = 'wang'";
+  gate_close_on(f->g.a.p.store, &f->g.gate, store_submit);
+  x = (struct api_call_thread){.a = &f->g.a, .path = path, .token = f->chen, .method = "DELETE"};
+  api_call_thread_run(&x);
+  api_gated_wait_pending(&f->g, 2);
+  api_gated_answered_meanwhile(&f->g, f->chen, &x);
+  assert_query(f, revoked_sql, "0");
+  gate_open(&f->g.gate);
+  assert_int_equal(api_call_thread_join(&x), 200);
+  assert_query(f, revoked_sql, "1");
+  assert_int_equal(whoami(f, wang), 401);
 }
 
 int main(void)
@@ -211,6 +254,8 @@ int main(void)
     cmocka_unit_test_setup_teardown(test_password_change_ends_the_other_sessions_with_its_commit, setup, teardown),
     cmocka_unit_test_setup_teardown(test_disable_is_answered_after_its_commit, setup, teardown),
     cmocka_unit_test_setup_teardown(test_two_accounts_for_one_person_at_once, setup, teardown),
+    cmocka_unit_test_setup_teardown(test_token_issue_is_answered_after_its_commit, setup, teardown),
+    cmocka_unit_test_setup_teardown(test_token_revocation_is_answered_after_its_commit, setup, teardown),
   };
   int rc = cmocka_run_group_tests(tests, NULL, NULL);
   curl_global_cleanup();
