@@ -1,7 +1,8 @@
 /* The API's reads on the store's read lane (api_lane), over HTTP: the real server, API and store
  * on loopback, a real libcurl client. The export stores the national record UUIDs through the
  * writer and reads the ledger on the read lane; the month's report and assessment are read and
- * rendered on the lane. The loop waits for none of it, so other requests are answered meanwhile. */
+ * rendered on the lane. The loop waits for none of it, so other requests are answered meanwhile.
+ * The safety commitment's draft, which every screen asks for every 10 s, waits for no write. */
 #include <curl/curl.h>
 #include <errno.h>
 #include <pthread.h>
@@ -187,6 +188,22 @@ static void test_report_formats_and_refusals(void **state)
   free(bad);
 }
 
+/* With the writer held (as by a flood of alarm transitions), the draft is read at once. */
+static void test_commitment_draft_does_not_wait_for_the_writer(void **state)
+{
+  struct api_gated *f = *state;
+  gate_close_on(f->a.p.store, &f->gate, store_submit);
+  struct api_reply *r = call(f, "/api/v1/commitment");
+  gate_open(&f->gate);
+  assert_int_equal(r->status, 200);
+  cJSON *o = cJSON_Parse(r->body);
+  assert_non_null(o);
+  assert_string_equal(cJSON_GetObjectItem(o, "status")->valuestring, "draft");
+  assert_int_equal(cJSON_GetObjectItem(cJSON_GetObjectItem(o, "hazards_open"), "major")->valueint, 1);
+  cJSON_Delete(o);
+  free(r);
+}
+
 int main(void)
 {
   curl_global_init(CURL_GLOBAL_DEFAULT);
@@ -196,6 +213,7 @@ int main(void)
     cmocka_unit_test_setup_teardown(test_report_follows_writes_queued_before_it_off_the_loop, setup, api_gated_teardown),
     cmocka_unit_test_setup_teardown(test_reads_when_the_read_lane_is_full, setup, api_gated_teardown),
     cmocka_unit_test_setup_teardown(test_report_formats_and_refusals, setup, api_gated_teardown),
+    cmocka_unit_test_setup_teardown(test_commitment_draft_does_not_wait_for_the_writer, setup, api_gated_teardown),
   };
   int rc = cmocka_run_group_tests(tests, NULL, NULL);
   curl_global_cleanup();
