@@ -8,6 +8,7 @@
 
 #include "alarm.h"
 #include "api_govern.h"
+#include "api_lane.h"
 #include "api_site_ops.h"
 #include "govern.h"
 #include "ledger.h"
@@ -226,11 +227,12 @@ cJSON *commit_api_since(struct store_conn *c, int64_t since_ms)
   return arr;
 }
 
+/* A confirmation waiting for its commit; owns its texts and the answer's draft. */
 struct commit_api__job {
-  const char *day, *actor;
+  char day[16], actor[128];
   char *body;
+  cJSON *draft;
   int64_t now_ms;
-  int rc;
 };
 
 static int commit_api__work(struct store_conn *c, void *arg)
@@ -242,10 +244,31 @@ static int commit_api__work(struct store_conn *c, void *arg)
   store_bind_text(st, 2, j->body);
   store_bind_text(st, 3, j->actor);
   sqlite3_bind_int64(st, 4, j->now_ms);
-  return store_step_done(st);
+  int rc = store_step_done(st);
+  return (rc & 0xff) == SQLITE_CONSTRAINT ? -ESTALE : rc; /* confirmed meanwhile, by a request before it */
 }
 
-static void commit_api__done(void *arg, int rc) { ((struct commit_api__job *)arg)->rc = rc; }
+static void commit_api__job_free(struct commit_api__job *j)
+{
+  free(j->body);
+  cJSON_Delete(j->draft);
+  free(j);
+}
+
+static void commit_api__confirmed(void *arg, int rc, struct http_response *resp)
+{
+  struct commit_api__job *j = arg;
+  if (rc == -ESTALE) {
+    api_error(resp, 409, "the commitment of %s is already confirmed; a confirmed commitment is never changed", j->day);
+  } else if (rc) {
+    api_error(resp, rc == -ESHUTDOWN ? 503 : 500, "commitment not committed (database error)");
+  } else {
+    DG_INFO("govern", "safety commitment of %s confirmed by %s", j->day, j->actor);
+    api_reply(resp, 201, j->draft);
+    j->draft = NULL;
+  }
+  commit_api__job_free(j);
+}
 
 /* ---- handlers ---------------------------------------------------------------------------------- */
 
@@ -279,16 +302,18 @@ static void commit_api__get(void *ud, const struct http_request *req, struct htt
   api_reply(resp, 200, o ? o : commit_api__draft(ctx, day, dg_wall_ms()));
 }
 
-/* POST /api/v1/commitment/confirm {date?, note?}: today's only, by the principal or a delegate. */
+/* POST /api/v1/commitment/confirm {date?, note?}: today's only, by the principal or a delegate.
+ * Answered once committed; of two confirmations at once, the second is refused (409). */
 static void commit_api__confirm(void *ud, const struct http_request *req, struct http_response *resp)
 {
   struct api_ctx *ctx = ud;
   const struct dg_config *cfg = ctx->engine->cfg;
-  struct commit_api__job j = {.now_ms = dg_wall_ms()};
+  int64_t now_ms = dg_wall_ms();
   const struct dg_person *p = api_caller(ctx, req);
   char date[16], today[16];
-  int32_t day = workcal_day_of(j.now_ms);
+  int32_t day = workcal_day_of(now_ms);
   cJSON *body = NULL, *draft = NULL;
+  struct commit_api__job *j = NULL;
   if (!p) {
     api_error(resp, 401, "Authorization: a valid bearer token is required");
     return;
@@ -310,35 +335,29 @@ static void commit_api__confirm(void *ud, const struct http_request *req, struct
     api_error(resp, 409, "only today's commitment (%s) can be confirmed, not %s", today, date);
     goto out;
   }
-  store_wait_own(ctx->store);
   if ((draft = commit_api__load(store_reader(ctx->store), today))) {
     api_error(resp, 409, "the commitment of %s is already confirmed; a confirmed commitment is never changed", today);
     goto out;
   }
-  draft = commit_api__draft(ctx, day, j.now_ms);
+  draft = commit_api__draft(ctx, day, now_ms);
   cJSON_ReplaceItemInObject(draft, "status", cJSON_CreateString("confirmed"));
   cJSON_ReplaceItemInObject(draft, "confirmed_by", cJSON_CreateString(p->id));
   cJSON_ReplaceItemInObject(draft, "confirmed_by_name", p->name ? cJSON_CreateString(p->name) : cJSON_CreateNull());
-  cJSON_ReplaceItemInObject(draft, "confirmed_ms", cJSON_CreateNumber((double)j.now_ms));
+  cJSON_ReplaceItemInObject(draft, "confirmed_ms", cJSON_CreateNumber((double)now_ms));
   cJSON_AddItemToObject(draft, "note", cJSON_IsString(note) ? cJSON_CreateString(note->valuestring) : cJSON_CreateNull());
-  j.day = today;
-  j.actor = p->id;
-  j.body = cJSON_PrintUnformatted(draft);
-  j.rc = 1;
-  if (!j.body || store_submit_urgent(ctx->store, commit_api__work, commit_api__done, &j)) {
-    api_error(resp, 503, "database unavailable");
+  if (!(j = calloc(1, sizeof *j)) || !(j->body = cJSON_PrintUnformatted(draft))) {
+    api_error(resp, 500, "out of memory");
     goto out;
   }
-  store_wait_own(ctx->store);
-  if (j.rc) { /* a database error: the day was checked unconfirmed above, on this thread */
-    api_error(resp, 500, "commitment not committed (database error)");
-    goto out;
-  }
-  DG_INFO("govern", "safety commitment of %s confirmed by %s", today, p->id);
-  api_reply(resp, 201, draft);
+  snprintf(j->day, sizeof j->day, "%s", today);
+  snprintf(j->actor, sizeof j->actor, "%s", p->id);
+  j->now_ms = now_ms;
+  j->draft = draft;
   draft = NULL;
+  api_lane_write(ctx->store, req, resp, true, commit_api__work, commit_api__confirmed, j);
+  j = NULL;
 out:
-  free(j.body);
+  if (j) commit_api__job_free(j);
   cJSON_Delete(draft);
   cJSON_Delete(body);
 }

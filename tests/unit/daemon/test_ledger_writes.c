@@ -2,7 +2,8 @@
  * results; api_attach: photos), with the real server, API and store on loopback and a real
  * libcurl client. Each is answered after its commit, but the loop does not wait for the commit:
  * with the writer held, other requests are answered meanwhile. Two writes read from the same
- * state while the first is still queued: the second is refused, not applied on top. */
+ * state while the first is still queued: the second is refused, not applied on top; so is the
+ * second of two confirmations of the day's safety commitment. */
 #include <curl/curl.h>
 #include <errno.h>
 #include <setjmp.h>
@@ -21,6 +22,7 @@ static const char test_yaml[] =
   "persons:\n"
   "  - { id: wang, name: 王工, phone: '13800000000', roles: [engineer] }\n"
   "  - { id: zhao, name: 赵工, phone: '13800000001', roles: [viewer] }\n"
+  "  - { id: li, name: 李总, phone: '13800000002', roles: [principal] }\n"
   PLANT_YAML_TANK_FARM;
 
 static const struct dg_person *authenticate(void *ud, const char *token)
@@ -28,6 +30,7 @@ static const struct dg_person *authenticate(void *ud, const char *token)
   struct api_gated *f = ud;
   if (strcmp(token, "tok-wang") == 0) return dg_config_person(f->a.p.cfg, "wang");
   if (strcmp(token, "tok-zhao") == 0) return dg_config_person(f->a.p.cfg, "zhao");
+  if (strcmp(token, "tok-li") == 0) return dg_config_person(f->a.p.cfg, "li");
   return NULL;
 }
 
@@ -197,6 +200,29 @@ static void test_photo_for_a_hazard_that_moved_is_refused(void **state)
   assert_query(f, "SELECT group_concat(action) FROM hazard_journal WHERE hazard_id = 1000", "submit");
 }
 
+/* The principal confirms today's safety commitment twice at once (two screens): both find the
+ * day unconfirmed, the first is committed and the second refused. */
+static void test_two_confirmations_of_the_commitment_at_once(void **state)
+{
+  struct api_gated *f = *state;
+  struct api_call_thread x, y;
+  gate_close_on(f->a.p.store, &f->gate, store_submit);
+  api_call_thread_start(&x, &f->a, "/api/v1/commitment/confirm", "tok-li", "{\"note\":\"一号屏\"}");
+  api_call_thread_start(&y, &f->a, "/api/v1/commitment/confirm", "tok-li", "{\"note\":\"二号屏\"}");
+  api_gated_wait_pending(f, 3);
+  api_gated_answered_meanwhile(f, "tok-wang", &x);
+  assert_query(f, "SELECT count(*) FROM commitments", "0");
+  gate_open(&f->gate);
+  long sx = api_call_thread_join(&x), sy = api_call_thread_join(&y);
+  assert_true((sx == 201 && sy == 409) || (sx == 409 && sy == 201));
+  const struct api_call_thread *won = sx == 201 ? &x : &y;
+  assert_non_null(strstr(won->reply.body, "\"status\":\"confirmed\""));
+  assert_non_null(strstr((sx == 409 ? &x : &y)->reply.body, "already confirmed"));
+  char want[64];
+  snprintf(want, sizeof want, "1 %s", won == &x ? "一号屏" : "二号屏");
+  assert_query(f, "SELECT count(*) || ' ' || json_extract(max(body), '$.note') FROM commitments", want);
+}
+
 int main(void)
 {
   curl_global_init(CURL_GLOBAL_DEFAULT);
@@ -207,6 +233,7 @@ int main(void)
     cmocka_unit_test_setup_teardown(test_refusals_are_answered_without_a_job, setup, api_gated_teardown),
     cmocka_unit_test_setup_teardown(test_photo_is_answered_after_its_commit_off_the_loop, setup, api_gated_teardown),
     cmocka_unit_test_setup_teardown(test_photo_for_a_hazard_that_moved_is_refused, setup, api_gated_teardown),
+    cmocka_unit_test_setup_teardown(test_two_confirmations_of_the_commitment_at_once, setup, api_gated_teardown),
   };
   int rc = cmocka_run_group_tests(tests, NULL, NULL);
   curl_global_cleanup();
