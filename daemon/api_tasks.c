@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "api_lane.h"
 #include "hazard_flow.h"
 #include "log.h"
 #include "plan.h"
@@ -116,10 +117,12 @@ int api_task_items(const struct dg_plan *p, const cJSON *body, char **items, int
 
 /* ---- POST /api/v1/inspections/{id}/assign --------------------------------------------------- */
 
+/* An assignment waiting for its commit; owns its texts. */
 struct api_tasks__assign {
+  struct api_ctx *ctx;
   int64_t id, now_ms;
-  const char *posts, *person, *actor;
-  int rc;
+  char *posts, *person; /* NULL: none */
+  char actor[128];
 };
 
 static const char *const api_tasks__sql_assign =
@@ -142,7 +145,31 @@ static int api_tasks__assign_work(struct store_conn *c, void *arg)
   return rc;
 }
 
-static void api_tasks__assign_done(void *arg, int rc) { ((struct api_tasks__assign *)arg)->rc = rc; }
+static void api_tasks__assign_free(struct api_tasks__assign *j)
+{
+  if (!j) return;
+  free(j->posts);
+  free(j->person);
+  free(j);
+}
+
+static void api_tasks__assigned(void *arg, int rc, struct http_response *resp)
+{
+  struct api_tasks__assign *j = arg;
+  if (rc == -ESTALE) api_error(resp, 409, "inspection task %lld completed meanwhile", (long long)j->id);
+  else if (rc) api_error(resp, rc == -ESHUTDOWN ? 503 : 500, "database error");
+  else {
+    DG_INFO("ledger", "inspection task %lld assigned to post %s, person %s by %s", (long long)j->id,
+            j->posts ? j->posts : "-", j->person ? j->person : "-", j->actor);
+    struct task_assignee a;
+    task_assign_decode(j->ctx->engine->cfg, j->posts, j->person, &a);
+    cJSON *o = cJSON_CreateObject();
+    cJSON_AddNumberToObject(o, "id", (double)j->id);
+    cJSON_AddItemToObject(o, "assigned", api_task_assigned_json(&a, j->actor, j->now_ms));
+    api_reply(resp, 200, o);
+  }
+  api_tasks__assign_free(j);
+}
 
 /* 1 pending, 0 done, -ENOENT unknown, -EIO. */
 static int api_tasks__pending(struct api_ctx *ctx, int64_t id)
@@ -171,19 +198,25 @@ static int api_tasks__assignee(struct api_ctx *ctx, const cJSON *body, struct ap
     api_error(resp, 400, "person: not a configured person id");
     return -1;
   }
-  j->posts = cJSON_IsString(post) ? post->valuestring : NULL;
-  j->person = cJSON_IsString(person) ? person->valuestring : NULL;
-  if (!j->posts && !j->person) {
+  if (!cJSON_IsString(post) && !cJSON_IsString(person)) {
     api_error(resp, 400, "post or person: name the post (岗位) or the person the task is assigned to");
+    return -1;
+  }
+  j->posts = cJSON_IsString(post) ? strdup(post->valuestring) : NULL;
+  j->person = cJSON_IsString(person) ? strdup(person->valuestring) : NULL;
+  if ((cJSON_IsString(post) && !j->posts) || (cJSON_IsString(person) && !j->person)) {
+    api_error(resp, 500, "out of memory");
     return -1;
   }
   return 0;
 }
 
+/* POST /api/v1/inspections/{id}/assign: answered once committed, while the loop goes on; a task
+ * completed meanwhile is refused by the job (409). */
 static void api_tasks__assign_route(void *ud, const struct http_request *req, struct http_response *resp)
 {
   struct api_ctx *ctx = ud;
-  struct api_tasks__assign j = {.now_ms = dg_wall_ms()};
+  struct api_tasks__assign *j = NULL;
   long long id;
   int n = 0;
   if (sscanf(req->path, "/api/v1/inspections/%lld/assign%n", &id, &n) != 1 || req->path[n] || id <= 0) {
@@ -202,35 +235,23 @@ static void api_tasks__assign_route(void *ud, const struct http_request *req, st
   }
   cJSON *body = api_body_object(req, resp);
   if (!body) return;
-  j.id = id;
-  j.actor = p->id;
-  if (api_tasks__assignee(ctx, body, &j, resp)) goto out;
-  store_wait_own(ctx->store);
+  if (!(j = calloc(1, sizeof *j))) {
+    api_error(resp, 500, "out of memory");
+    goto out;
+  }
+  *j = (struct api_tasks__assign){.ctx = ctx, .id = id, .now_ms = dg_wall_ms()};
+  snprintf(j->actor, sizeof j->actor, "%s", p->id);
+  if (api_tasks__assignee(ctx, body, j, resp)) goto out;
   int pending = api_tasks__pending(ctx, id);
   if (pending <= 0) {
     if (pending == 0) api_error(resp, 409, "inspection task %lld is already completed", id);
     else api_error(resp, pending == -ENOENT ? 404 : 500, pending == -ENOENT ? "no such inspection task" : "database error");
     goto out;
   }
-  j.rc = 1;
-  if (store_submit_urgent(ctx->store, api_tasks__assign_work, api_tasks__assign_done, &j)) {
-    api_error(resp, 503, "database unavailable");
-    goto out;
-  }
-  store_wait_own(ctx->store);
-  if (j.rc) {
-    api_error(resp, j.rc == -ESTALE ? 409 : 500, j.rc == -ESTALE ? "inspection task completed meanwhile" : "database error");
-    goto out;
-  }
-  DG_INFO("ledger", "inspection task %lld assigned to post %s, person %s by %s", id, j.posts ? j.posts : "-",
-          j.person ? j.person : "-", j.actor);
-  struct task_assignee a;
-  task_assign_decode(ctx->engine->cfg, j.posts, j.person, &a);
-  cJSON *o = cJSON_CreateObject();
-  cJSON_AddNumberToObject(o, "id", (double)id);
-  cJSON_AddItemToObject(o, "assigned", api_task_assigned_json(&a, j.actor, j.now_ms));
-  api_reply(resp, 200, o);
+  api_lane_write(ctx->store, req, resp, true, api_tasks__assign_work, api_tasks__assigned, j);
+  j = NULL;
 out:
+  api_tasks__assign_free(j);
   cJSON_Delete(body);
 }
 

@@ -3,7 +3,8 @@
  * libcurl client. Each is answered after its commit, but the loop does not wait for the commit:
  * with the writer held, other requests are answered meanwhile. Two writes read from the same
  * state while the first is still queued: the second is refused, not applied on top; so is the
- * second of two confirmations of the day's safety commitment. */
+ * second of two confirmations of the day's safety commitment, and the assignment of an
+ * inspection task completed meanwhile. */
 #include <curl/curl.h>
 #include <errno.h>
 #include <setjmp.h>
@@ -40,7 +41,10 @@ static const char fill_sql[] =
   " danger_state, description, liable_person, rectifier, rectify_measures, cost, contingency_plan,"
   " deadline_ms, hazard_source, unit, measure, created_ms, updated_ms)"
   " VALUES (1000, 'YH-1000', 0, 1, 1, 1, 0, '法兰渗漏', 'wang', 'wang', '更换法兰垫片', 800,"
-  " '泄漏专项预案', 4102444800000, 'HS1', 'U1', 'M1', 1699920000000, 1699920000000)";
+  " '泄漏专项预案', 4102444800000, 'HS1', 'U1', 'M1', 1699920000000, 1699920000000);"
+  /* and inspection task 2000 of M1, pending */
+  "INSERT INTO inspection_tasks (id, measure, unit, hazard_source, check_cycle, check_cycle_unit, start_ms, due_ms)"
+  " VALUES (2000, 'M1', 'U1', 'HS1', 1, '天', 1699920000000, 4102444800000)";
 
 static int setup(void **state) { return api_gated_setup(state, test_yaml, fill_sql, authenticate); }
 
@@ -200,6 +204,40 @@ static void test_photo_for_a_hazard_that_moved_is_refused(void **state)
   assert_query(f, "SELECT group_concat(action) FROM hazard_journal WHERE hazard_id = 1000", "submit");
 }
 
+static const char assigned_sql[] = "SELECT coalesce(assigned_person, '-') FROM inspection_tasks WHERE id = 2000";
+
+static void test_task_assignment_is_answered_after_its_commit_off_the_loop(void **state)
+{
+  struct api_gated *f = *state;
+  struct api_call_thread x;
+  assert_int_equal(post_held(f, &x, "/api/v1/inspections/2000/assign", "{\"person\":\"zhao\"}", assigned_sql, "-"),
+                   200);
+  assert_non_null(strstr(x.reply.body, "\"person\":\"zhao\""));
+  assert_query(f, assigned_sql, "zhao");
+}
+
+static int complete_task_2000(struct store_conn *c, void *arg)
+{
+  return sqlite3_exec(store_conn_db(c), "UPDATE inspection_tasks SET check_status = 0 WHERE id = 2000", NULL, NULL,
+                      NULL);
+}
+
+/* The task is completed by a write queued before the assignment, which read it pending: the
+ * assignment is refused and changes nothing. */
+static void test_assignment_of_a_task_completed_meanwhile_is_refused(void **state)
+{
+  struct api_gated *f = *state;
+  struct api_call_thread x;
+  gate_close_on(f->a.p.store, &f->gate, store_submit);
+  assert_int_equal(store_submit_urgent(f->a.p.store, complete_task_2000, NULL, NULL), 0);
+  api_call_thread_start(&x, &f->a, "/api/v1/inspections/2000/assign", "tok-wang", "{\"person\":\"zhao\"}");
+  api_gated_wait_pending(f, 3);
+  gate_open(&f->gate);
+  assert_int_equal(api_call_thread_join(&x), 409);
+  assert_non_null(strstr(x.reply.body, "completed meanwhile"));
+  assert_query(f, assigned_sql, "-");
+}
+
 /* The principal confirms today's safety commitment twice at once (two screens): both find the
  * day unconfirmed, the first is committed and the second refused. */
 static void test_two_confirmations_of_the_commitment_at_once(void **state)
@@ -234,6 +272,10 @@ int main(void)
     cmocka_unit_test_setup_teardown(test_photo_is_answered_after_its_commit_off_the_loop, setup, api_gated_teardown),
     cmocka_unit_test_setup_teardown(test_photo_for_a_hazard_that_moved_is_refused, setup, api_gated_teardown),
     cmocka_unit_test_setup_teardown(test_two_confirmations_of_the_commitment_at_once, setup, api_gated_teardown),
+    cmocka_unit_test_setup_teardown(test_task_assignment_is_answered_after_its_commit_off_the_loop, setup,
+                                    api_gated_teardown),
+    cmocka_unit_test_setup_teardown(test_assignment_of_a_task_completed_meanwhile_is_refused, setup,
+                                    api_gated_teardown),
   };
   int rc = cmocka_run_group_tests(tests, NULL, NULL);
   curl_global_cleanup();
