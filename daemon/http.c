@@ -1057,12 +1057,29 @@ static int http__parse_length(const char *v, size_t *out)
   return 0;
 }
 
+/* The request is dropped if it is not read, answered and its answer written within
+ * HTTP_REQUEST_TIMEOUT_S; once its answer is being written, within that time of the last part
+ * the client took. */
+static void http__arm_deadline(struct lws *wsi)
+{
+  lws_set_timer_usecs(wsi, (lws_usec_t)HTTP_REQUEST_TIMEOUT_S * LWS_USEC_PER_SEC);
+}
+
+/* A part of the answer was written: both deadlines start again, so a long answer read at a
+ * steady pace is not cut off. lws's own (PENDING_TIMEOUT_HTTP_CONTENT, set once the request is
+ * handed over) comes a second after ours, which logs why. */
+static void http__answer_taken(struct lws *wsi)
+{
+  http__arm_deadline(wsi);
+  lws_set_timeout(wsi, PENDING_TIMEOUT_HTTP_CONTENT, HTTP_REQUEST_TIMEOUT_S + 1);
+}
+
 static int http__on_request(struct lws *wsi, struct http_server *s, struct http_conn *c)
 {
   http__conn_reset(c);
   c->active = 1;
   c->start_ms = http__now_ms();
-  lws_set_timer_usecs(wsi, (lws_usec_t)HTTP_REQUEST_TIMEOUT_S * LWS_USEC_PER_SEC);
+  http__arm_deadline(wsi);
 
   char *uri = NULL;
   int urilen = 0;
@@ -1180,6 +1197,7 @@ static int http__on_writeable(struct lws *wsi, struct http_server *s, struct htt
       return -1;
     c->resp_off += n;
     if (!final) {
+      http__answer_taken(wsi);
       lws_callback_on_writable(wsi);
       return 0;
     }
@@ -1237,8 +1255,12 @@ static int http__callback(struct lws *wsi, enum lws_callback_reasons reason, voi
     /* Armed per request and never cancelled (lws 4.1 fires a "cancelled" timer at once), so a
      * deadline that outlived its request is ignored. */
     if (!c || !c->active || c->streaming) return 0;
-    DG_LOG_RL(DG_LOG_WARN, HTTP_SUBSYS, "%s %s: not completed within %d s, dropped",
-              c->method ? c->method : "?", c->path ? c->path : "?", HTTP_REQUEST_TIMEOUT_S);
+    if (c->responding)
+      DG_LOG_RL(DG_LOG_WARN, HTTP_SUBSYS, "%s %s: the client took none of the answer for %d s (%zu of %zu bytes), dropped",
+                c->method ? c->method : "?", c->path ? c->path : "?", HTTP_REQUEST_TIMEOUT_S, c->resp_off, c->resp_len);
+    else
+      DG_LOG_RL(DG_LOG_WARN, HTTP_SUBSYS, "%s %s: not completed within %d s, dropped",
+                c->method ? c->method : "?", c->path ? c->path : "?", HTTP_REQUEST_TIMEOUT_S);
     return -1;
   case LWS_CALLBACK_HTTP_CONFIRM_UPGRADE:
     return -1; /* plain HTTP only */

@@ -2,8 +2,9 @@
  *
  * Handlers run on the loop thread and answer synchronously. Request bodies are limited to
  * HTTP_MAX_BODY bytes (413 beyond) unless http_body_limit allows more for a method and path;
- * a request that does not complete within HTTP_REQUEST_TIMEOUT_S is dropped, whatever its method
- * (CONNECT and upgrades are answered 405 and closed).
+ * a request that is not read and answered within HTTP_REQUEST_TIMEOUT_S is dropped, whatever its
+ * method, and so is an answer the client takes none of for that long (a long answer read at a
+ * steady pace is written whole). CONNECT and upgrades are answered 405 and closed.
  *
  * Connections are capped below the descriptor limit (connlim.h): when the cap is reached the
  * server stops accepting until connections close, so drivers, the store and notifications keep

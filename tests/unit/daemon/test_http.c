@@ -57,6 +57,7 @@ struct fixture {
   int timeout_got_response;
   int fds[3];          /* connections left open when the server stops */
   int huge_started;
+  long slow_read, stalled_read; /* bytes of /huge the slow and the stalled reader got; -1 if never closed */
 };
 
 /* ---- handlers (loop thread) ----------------------------------------------------------------- */
@@ -879,6 +880,57 @@ static void client_inflight(struct fixture *f)
   f->huge_started = strncmp(head, "HTTP/1.1 200", 12) == 0;
 }
 
+static long ms_since(const struct timespec *t0)
+{
+  struct timespec now;
+  clock_gettime(CLOCK_MONOTONIC, &now);
+  return (now.tv_sec - t0->tv_sec) * 1000L + (now.tv_nsec - t0->tv_nsec) / 1000000L;
+}
+
+/* Two clients ask for HUGE_LEN bytes: one reads them at about 1 MB/s, so the server writes for
+ * longer than HTTP_REQUEST_TIMEOUT_S (its socket buffer holds at most a few MB of them); the
+ * other reads nothing after the request. */
+static void client_slow_readers(struct fixture *f)
+{
+  int slow = raw_connect(f->port), stalled = raw_connect(f->port);
+  f->slow_read = f->stalled_read = -1;
+  if (slow < 0 || stalled < 0 || write_all(slow, "GET /huge HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n") ||
+      write_all(stalled, "GET /huge HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n"))
+    goto out;
+  struct timespec t0;
+  clock_gettime(CLOCK_MONOTONIC, &t0);
+  long total = 0;
+  char buf[16384];
+  while (ms_since(&t0) < 60000) {
+    struct pollfd p = {.fd = slow, .events = POLLIN};
+    if (poll(&p, 1, 1000) <= 0) continue;
+    ssize_t n = read(slow, buf, sizeof buf);
+    if (n <= 0) break;
+    total += n;
+    long due_ms = total / 1000; /* 1 000 bytes a ms */
+    long ahead = due_ms - ms_since(&t0);
+    if (ahead > 0) nanosleep(&(struct timespec){ahead / 1000, (ahead % 1000) * 1000000L}, NULL);
+  }
+  f->slow_read = total;
+  f->stalled_read = drain_until_eof(stalled, 20000);
+out:
+  if (slow >= 0) close(slow);
+  if (stalled >= 0) close(stalled);
+}
+
+/* An answer the client reads at a steady pace is written whole, however long that takes; one
+ * the client stops taking is dropped HTTP_REQUEST_TIMEOUT_S after the last part it took. */
+static void test_slow_reader_gets_the_whole_answer(void **state)
+{
+  struct fixture *f = fixture_new();
+  assert_int_equal(http_route(f->srv, "GET", "/huge", huge_handler, NULL), 0);
+  run_client(f, client_slow_readers);
+  long header_max = 1024;
+  assert_true(f->slow_read >= HUGE_LEN && f->slow_read < HUGE_LEN + header_max);
+  assert_true(f->stalled_read >= 0 && f->stalled_read < HUGE_LEN);
+  fixture_free(f);
+}
+
 static void test_stop_with_open_connections(void **state)
 {
   struct fixture *f = fixture_new();
@@ -1079,6 +1131,7 @@ int main(void)
     cmocka_unit_test(test_host_and_read_auth),
     cmocka_unit_test(test_utf8),
     cmocka_unit_test(test_deferred_answer_to_an_empty_body),
+    cmocka_unit_test(test_slow_reader_gets_the_whole_answer),
   };
   int rc = cmocka_run_group_tests(tests, NULL, NULL);
   curl_global_cleanup();
