@@ -294,6 +294,7 @@ static struct login_write *login__write1(const char *sql, const char *t, int64_t
 static int login__write_work(struct store_conn *c, void *arg)
 {
   struct login_write *w = arg;
+  w->changed = 0; /* a job is run again alone when its group's transaction is lost */
   for (int i = 0; i < w->n; i++) {
     const struct login__step *x = &w->step[i];
     sqlite3_stmt *st = store_stmt(c, x->sql);
