@@ -10,6 +10,17 @@
 #include <string.h>
 #include <sys/mman.h>
 
+#if defined(__SANITIZE_ADDRESS__)
+#define YAML_LSAN 1
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer)
+#define YAML_LSAN 1
+#endif
+#endif
+#ifdef YAML_LSAN
+#include <sanitizer/lsan_interface.h>
+#endif
+
 #define YAML_MAX_DEPTH 64
 #define YAML_CHUNK_MIN (64u << 10)
 #define YAML_CHUNK_MAX (32u << 20)
@@ -554,6 +565,29 @@ static int yaml__check_text(struct ybuild *b, const char *buf, size_t len)
   return yaml__fail(b, line + b->line_base, col, *bad ? "invalid UTF-8 byte 0x%02x" : "NUL byte in the text", *bad);
 }
 
+/* libfyaml 0.7.12 corrupts its stack of indentations when it refuses a tab inside an explicit
+ * key ("? a:<TAB>>"), and then crashes in fy_parser_destroy. After that refusal the parser is
+ * left as it is: a few KB, once per refused text, instead of a daemon that dies on a reload. */
+static bool yaml__parser_unsafe(struct fy_diag *diag)
+{
+  void *it = NULL;
+  struct fy_diag_error *de;
+  while ((de = fy_diag_errors_iterate(diag, &it)))
+    if (de->msg && strstr(de->msg, "cannot use tab for indentation")) return true;
+  return false;
+}
+
+static void yaml__parser_close(struct fy_parser *p, struct fy_diag *diag, int failed)
+{
+  if (!failed || !yaml__parser_unsafe(diag)) {
+    fy_parser_destroy(p);
+    return;
+  }
+#ifdef YAML_LSAN
+  __lsan_ignore_object(p); /* kept on purpose, with what it holds */
+#endif
+}
+
 int yaml_parse_part(const char *name, const char *buf, size_t len, int line_base, struct dg_ytree *t, char *err,
                     size_t errlen, int *end_line)
 {
@@ -581,7 +615,7 @@ int yaml_parse_part(const char *name, const char *buf, size_t len, int line_base
     fy_parser_event_free(p, e);
   }
   if (!rc && fy_parser_get_stream_error(p)) rc = yaml__syntax_error(&b, diag);
-  if (p) fy_parser_destroy(p);
+  if (p) yaml__parser_close(p, diag, rc);
   fy_diag_destroy(diag);
   free(b.kids);
   t->root = b.root;

@@ -322,6 +322,7 @@ static const struct bad_case bad_cases[] = {
   {"bad-mqtt-key-on-modbus.yaml", 5, 51, "points[0]: key 'topic' is only valid for mqtt points"},
   {"bad-policy-channel.yaml", 5, 71, "policies[0].channels[1]: unknown channel 'pager'"},
   {"bad-utf8-directive.yaml", 1, 6, "invalid UTF-8 byte 0xd4"},
+  {"bad-tab-in-explicit-key.yaml", 2, 5, "cannot use tab for indentation of block entry"},
   {"bad-calendar-date.yaml", 3, 29, "calendar.holidays[1]: expected a date \"YYYY-MM-DD\" (1970 or later), got '2026-02-29'"},
   {"bad-calendar-clash.yaml", 5, 29, "calendar.workdays[1]: date 2026-10-02 is also listed in holidays"},
   {"bad-calendar-weekday.yaml", 3, 18, "calendar.weekend[1]: expected a weekday name (sun, mon, tue, wed, thu, fri, sat), got 'sunday'"},
