@@ -114,7 +114,6 @@ struct api_lane__write {
   store_work_fn work;
   api_lane_written_fn written;
   void *arg;
-  int rc;
 };
 
 static int api_lane__write_work(struct store_conn *c, void *arg)
@@ -123,37 +122,37 @@ static int api_lane__write_work(struct store_conn *c, void *arg)
   return w->work(c, w->arg);
 }
 
+/* Answers the deferral with written's answer to rc. */
+static void api_lane__answer(struct http_deferred *d, api_lane_written_fn written, void *arg, int rc)
+{
+  struct http_response resp = {.status = 200};
+  written(arg, rc, &resp);
+  http_deferred_answer(d, &resp);
+}
+
 static void api_lane__written(void *arg, int rc)
 {
   struct api_lane__write *w = arg;
-  if (!w->d) { /* answered once the caller's wait is over */
-    w->rc = rc;
-    return;
-  }
-  struct http_response resp = {.status = 200};
-  w->written(w->arg, rc, &resp);
-  http_deferred_answer(w->d, &resp);
+  api_lane__answer(w->d, w->written, w->arg, rc);
   free(w);
 }
 
-/* The done runs on this thread after the handler returns, so the deferral can follow the
- * submit; the writer reads only work and arg. */
 void api_lane_write(struct store *s, const struct http_request *req, struct http_response *resp, bool urgent,
                     store_work_fn work, api_lane_written_fn written, void *arg)
 {
-  struct api_lane__write *w = calloc(1, sizeof *w);
-  int rc = w ? 0 : -ENOMEM;
-  if (w) {
-    *w = (struct api_lane__write){.work = work, .written = written, .arg = arg};
-    rc = (urgent ? store_submit_urgent : store_submit)(s, api_lane__write_work, api_lane__written, w);
-  }
-  if (rc) {
-    free(w);
-    written(arg, rc == -ENOMEM ? rc : -ESHUTDOWN, resp);
+  struct http_deferred *d = http_defer(req);
+  if (!d) { /* no connection to wait on: the commit is waited for here */
+    written(arg, store_write_now(s, urgent, work, arg), resp);
     return;
   }
-  if ((w->d = http_defer(req))) return; /* answered by api_lane__written */
-  store_wait_own(s);
-  written(arg, w->rc, resp);
-  free(w);
+  struct api_lane__write *w = calloc(1, sizeof *w);
+  if (!w) {
+    api_lane__answer(d, written, arg, -ENOMEM);
+    return;
+  }
+  *w = (struct api_lane__write){.d = d, .work = work, .written = written, .arg = arg};
+  if ((urgent ? store_submit_urgent : store_submit)(s, api_lane__write_work, api_lane__written, w)) {
+    api_lane__answer(d, written, arg, -ESHUTDOWN);
+    free(w);
+  }
 }

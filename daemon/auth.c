@@ -56,7 +56,7 @@ int auth_create_token(struct auth *a, const char *person, int64_t valid_ms, char
   struct auth_issue is;
   if (outlen < AUTH_TOKEN_HEX_LEN + 1) return -EINVAL;
   int rc = auth_issue_prepare(a, &is, person, valid_ms);
-  if (!rc && store_write_now(a->store, auth_issue_work, &is)) rc = -EIO;
+  if (!rc && store_write_now(a->store, true, auth_issue_work, &is)) rc = -EIO;
   if (!rc) memcpy(out, is.token, sizeof is.token);
   memset(&is, 0, sizeof is);
   return rc;
@@ -159,7 +159,7 @@ int auth_revoke_token(struct store *s, int64_t id)
 {
   struct auth_revocation r;
   auth_revocation_init(&r, id);
-  return store_write_now(s, auth_revocation_work, &r) ? -EIO : auth_revocation_result(s, &r);
+  return store_write_now(s, true, auth_revocation_work, &r) ? -EIO : auth_revocation_result(s, &r);
 }
 
 static void auth__json_ms(cJSON *o, const char *key, sqlite3_stmt *st, int col)

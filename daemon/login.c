@@ -337,7 +337,7 @@ int login_write_submit(struct login *l, struct login_write *w, login_written_fn 
 int login_write_now(struct store *s, struct login_write *w)
 {
   if (!w) return -ENOMEM;
-  int rc = login__result(w, store_write_now(s, login__write_work, w));
+  int rc = login__result(w, store_write_now(s, true, login__write_work, w));
   free(w);
   return rc;
 }

@@ -801,10 +801,10 @@ static int store__now_work(struct store_conn *c, void *arg)
 
 static void store__now_done(void *arg, int rc) { ((struct store__now *)arg)->rc = rc; }
 
-int store_write_now(struct store *s, store_work_fn work, void *arg)
+int store_write_now(struct store *s, bool urgent, store_work_fn work, void *arg)
 {
   struct store__now n = {.work = work, .arg = arg, .rc = -EIO};
-  int rc = store_submit_urgent(s, store__now_work, store__now_done, &n);
+  int rc = (urgent ? store_submit_urgent : store_submit)(s, store__now_work, store__now_done, &n);
   if (rc) return rc;
   store_wait_own(s);
   return n.rc;

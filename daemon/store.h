@@ -113,8 +113,9 @@ int store_wait_idle(struct store *s);
  * loop while a large history batch commits. */
 int store_wait_own(struct store *s);
 /* Loop thread, where nobody else is served (the command line, an internal caller): runs `work`
- * on the urgent lane and waits for its commit (store_wait_own). 0, or the job's negative errno. */
-int store_write_now(struct store *s, store_work_fn work, void *arg);
+ * on the urgent lane (or the normal one) and waits for its commit (store_wait_own). 0, or the
+ * job's (or the submit's) negative errno. */
+int store_write_now(struct store *s, bool urgent, store_work_fn work, void *arg);
 /* Loop thread. Blocks until every read submitted so far has run, then runs the `done` callbacks
  * of what has completed. A `done` may submit more jobs: wait for them with store_wait_idle
  * after (store_close does). */
