@@ -9,7 +9,6 @@
 #include "api_site_ops.h"
 #include "govern.h"
 #include "hazard_flow.h"
-#include "ledger.h"
 #include "log.h"
 
 #define GOVERN_API_REVIEWERS_MAX 20
@@ -26,13 +25,11 @@ static const char *const govern_api__sql_hazard =
   " (SELECT COUNT(*) FROM attachments a WHERE a.hazard_id = hazards.id AND a.stage = 'plan')"
   " FROM hazards WHERE id = ?1";
 
-/* Loads the hazard of a governance request; answers 404/409/500 and returns negative unless it
- * is a major hazard that is not a dismissed report. */
-static int govern_api__major(struct api_ctx *ctx, int64_t id, struct govern_api__hazard *h, struct http_response *resp)
+/* Reads the hazard's governance facts on c: SQLITE_ROW, SQLITE_DONE (no such hazard) or an error. */
+static int govern_api__load(struct store_conn *c, int64_t id, struct govern_api__hazard *h)
 {
-  store_wait_own(ctx->store); /* as committed by every job before this one */
-  sqlite3_stmt *st = store_stmt(store_reader(ctx->store), govern_api__sql_hazard);
-  if (!st) goto fail;
+  sqlite3_stmt *st = store_stmt(c, govern_api__sql_hazard);
+  if (!st) return SQLITE_ERROR;
   sqlite3_bind_int64(st, 1, id);
   int rc = sqlite3_step(st);
   if (rc == SQLITE_ROW) {
@@ -44,19 +41,46 @@ static int govern_api__major(struct api_ctx *ctx, int64_t id, struct govern_api_
     h->n_plan = sqlite3_column_int(st, 5);
   }
   sqlite3_reset(st);
+  return rc;
+}
+
+/* Whether the job may go on from h: 0, or nonzero after answering 409 (when resp is given). */
+typedef int (*govern_api__check_fn)(const struct govern_api__hazard *h, const struct govern_job *j,
+                                    struct http_response *resp);
+
+static int govern_api__is_major(const struct govern_api__hazard *h, const struct govern_job *j,
+                                struct http_response *resp)
+{
+  if (h->level == 1 && !h->dismissed && h->state != HAZARD_REVIEWING) return 0;
+  if (resp) api_error(resp, 409, "hazard %lld is not a major hazard (重大隐患) in the ledger", (long long)j->hazard_id);
+  return -EPERM;
+}
+
+/* Loads the hazard of a governance request from what is committed and checks it; answers
+ * 404/409/500 and returns negative unless `check` lets the job go on. */
+static int govern_api__major(struct govern_job *j, struct govern_api__hazard *h, govern_api__check_fn check,
+                             struct http_response *resp)
+{
+  int rc = govern_api__load(store_reader(j->ctx->store), j->hazard_id, h);
   if (rc == SQLITE_DONE) {
     api_error(resp, 404, "no such hazard");
     return -ENOENT;
   }
-  if (rc != SQLITE_ROW) goto fail;
-  if (h->level != 1 || h->dismissed || h->state == HAZARD_REVIEWING) {
-    api_error(resp, 409, "hazard %lld is not a major hazard (重大隐患) in the ledger", (long long)id);
-    return -EPERM;
+  if (rc != SQLITE_ROW) {
+    api_error(resp, 500, "database error");
+    return -EIO;
   }
-  return 0;
-fail:
-  api_error(resp, 500, "database error");
-  return -EIO;
+  return check(h, j, resp) ? -EPERM : 0;
+}
+
+/* In the job: the hazard as the writer finds it must still pass `check`, else -ESTALE. */
+static int govern_api__still(struct store_conn *c, struct govern_job *j, struct govern_api__hazard *h,
+                             govern_api__check_fn check)
+{
+  int rc = govern_api__load(c, j->hazard_id, h);
+  if (rc == SQLITE_DONE) return -ESTALE;
+  if (rc != SQLITE_ROW) return rc;
+  return check(h, j, NULL) ? -ESTALE : SQLITE_OK;
 }
 
 static int govern_api__path(const char *path, const char *tail, int64_t *id)
@@ -74,8 +98,28 @@ static const char *const govern_api__sql_review =
   "INSERT INTO expert_reviews (hazard_id, ts_ms, recorder, reviewers, conclusion, opinion)"
   " VALUES (?1, ?2, ?3, ?4, ?5, ?6)";
 
+static int govern_api__reviewable(const struct govern_api__hazard *h, const struct govern_job *j,
+                                  struct http_response *resp)
+{
+  if (govern_api__is_major(h, j, resp)) return -EPERM;
+  if (h->state == HAZARD_ACCEPTED) {
+    if (resp) api_error(resp, 409, "hazard %lld is closed (已验收)", (long long)j->hazard_id);
+    return -EPERM;
+  }
+  if (h->n_assessment && h->n_plan) return 0;
+  if (resp)
+    api_error(resp, 409, "the expert review needs the assessment report (评估报告书) and the treatment plan (治理方案)"
+              " attached first (POST /api/v1/hazards/%lld/documents?stage=assessment|plan); missing:%s%s",
+              (long long)j->hazard_id, h->n_assessment ? "" : " assessment", h->n_plan ? "" : " plan");
+  return -EPERM;
+}
+
 static int govern_api__review_work(struct store_conn *c, struct govern_job *j)
 {
+  struct govern_api__hazard h;
+  int rc = govern_api__still(c, j, &h, govern_api__reviewable);
+  if (rc != SQLITE_OK) return rc;
+  j->state = h.state;
   sqlite3_stmt *st = store_stmt(c, govern_api__sql_review);
   if (!st) return SQLITE_ERROR;
   sqlite3_bind_int64(st, 1, j->hazard_id);
@@ -105,69 +149,78 @@ bad:
   return NULL;
 }
 
+static void govern_api__reviewed(struct govern_job *j, struct http_response *resp)
+{
+  DG_INFO("govern", "hazard %lld: expert review %s recorded by %s", (long long)j->hazard_id, j->conclusion_name,
+          j->actor);
+  cJSON *o = cJSON_CreateObject();
+  cJSON_AddNumberToObject(o, "id", (double)j->id);
+  cJSON_AddNumberToObject(o, "hazard_id", (double)j->hazard_id);
+  cJSON_AddStringToObject(o, "conclusion", j->conclusion_name);
+  cJSON_AddStringToObject(o, "conclusion_zh", govern_conclusion_zh(j->conclusion));
+  cJSON_AddItemToObject(o, "reviewers", cJSON_Parse(j->reviewers));
+  cJSON_AddStringToObject(o, "opinion", j->opinion);
+  cJSON_AddStringToObject(o, "recorder", j->actor);
+  cJSON_AddNumberToObject(o, "ts_ms", (double)j->now_ms);
+  api_reply(resp, 201, o);
+}
+
 /* POST /api/v1/hazards/{id}/expert-review {reviewers, conclusion, opinion} */
 static void govern_api__expert_review(void *ud, const struct http_request *req, struct http_response *resp)
 {
   struct api_ctx *ctx = ud;
-  struct govern_job j = {.work = govern_api__review_work, .now_ms = dg_wall_ms(), .action = "expert_review"};
+  struct govern_job *j = NULL;
   struct govern_api__hazard h;
-  char names[1000];
+  int64_t id;
   int bad = 0;
-  cJSON *body = NULL;
-  if (govern_api__path(req->path, "expert-review", &j.hazard_id)) {
+  if (govern_api__path(req->path, "expert-review", &id)) {
     api_error(resp, 404, "not found");
     return;
   }
   const struct dg_person *p = govern_job_caller(ctx, req, HAZARD_RIGHT_VERIFY_MAJOR,
                                                  "the expert review is recorded by the safety_director, principal or"
                                                  " admin role or a principal's delegate", resp);
-  if (!p || !(body = api_body_object(req, resp))) goto out;
-  j.actor = p->id;
-  if (!(j.reviewers = govern_api__reviewers(body, names, sizeof names, resp))) goto out;
-  const char *conclusion = govern_job_str(body, "conclusion", 1, resp, &bad);
-  j.opinion = govern_job_str(body, "opinion", 1, resp, &bad);
+  if (!p || !(j = govern_job_new(ctx, req, p, govern_api__review_work, "expert_review", resp))) return;
+  j->hazard_id = id;
+  j->touch_ledger = true;
+  if (!(j->reviewers = govern_api__reviewers(j->body, j->names, sizeof j->names, resp))) goto out;
+  j->conclusion_name = govern_job_str(j->body, "conclusion", 1, resp, &bad);
+  j->opinion = govern_job_str(j->body, "opinion", 1, resp, &bad);
   if (bad) goto out;
-  if ((j.conclusion = govern_conclusion_parse(conclusion)) < 0) {
+  if ((j->conclusion = govern_conclusion_parse(j->conclusion_name)) < 0) {
     api_error(resp, 400, "conclusion: expected approved (通过) or rejected (不通过)");
     goto out;
   }
-  if (govern_api__major(ctx, j.hazard_id, &h, resp)) goto out;
-  if (h.state == HAZARD_ACCEPTED) {
-    api_error(resp, 409, "hazard %lld is closed (已验收)", (long long)j.hazard_id);
-    goto out;
-  }
-  if (!h.n_assessment || !h.n_plan) {
-    api_error(resp, 409, "the expert review needs the assessment report (评估报告书) and the treatment plan (治理方案)"
-              " attached first (POST /api/v1/hazards/%lld/documents?stage=assessment|plan); missing:%s%s",
-              (long long)j.hazard_id, h.n_assessment ? "" : " assessment", h.n_plan ? "" : " plan");
-    goto out;
-  }
-  j.state = h.state;
-  snprintf(j.comment, sizeof j.comment, "专家论证%s (%s): %s", govern_conclusion_zh(j.conclusion), names, j.opinion);
-  if (govern_job_commit(ctx, &j, resp)) goto out;
-  ledger_touch(ctx->engine->ledger);
-  DG_INFO("govern", "hazard %lld: expert review %s recorded by %s", (long long)j.hazard_id, conclusion, j.actor);
-  cJSON *o = cJSON_CreateObject();
-  cJSON_AddNumberToObject(o, "id", (double)j.id);
-  cJSON_AddNumberToObject(o, "hazard_id", (double)j.hazard_id);
-  cJSON_AddStringToObject(o, "conclusion", conclusion);
-  cJSON_AddStringToObject(o, "conclusion_zh", govern_conclusion_zh(j.conclusion));
-  cJSON_AddItemToObject(o, "reviewers", cJSON_Parse(j.reviewers));
-  cJSON_AddStringToObject(o, "opinion", j.opinion);
-  cJSON_AddStringToObject(o, "recorder", j.actor);
-  cJSON_AddNumberToObject(o, "ts_ms", (double)j.now_ms);
-  api_reply(resp, 201, o);
+  if (govern_api__major(j, &h, govern_api__reviewable, resp)) goto out;
+  snprintf(j->comment, sizeof j->comment, "专家论证%s (%s): %s", govern_conclusion_zh(j->conclusion), j->names,
+           j->opinion);
+  govern_job_commit(j, req, resp, govern_api__reviewed);
+  j = NULL;
 out:
-  free(j.reviewers);
-  cJSON_Delete(body);
+  govern_job_free(j);
 }
 
 static const char *const govern_api__sql_stop =
   "UPDATE hazards SET stop_flag = ?2, stop_reason = ?3, stop_by = ?4, stop_ms = ?5, updated_ms = ?7"
   " WHERE id = ?1 AND stop_flag = ?6";
 
+static int govern_api__stoppable(const struct govern_api__hazard *h, const struct govern_job *j,
+                                 struct http_response *resp)
+{
+  if (govern_api__is_major(h, j, resp)) return -EPERM;
+  if (h->flag != j->flag) return 0;
+  if (resp)
+    api_error(resp, 409, "hazard %lld: the stop flag is already %s", (long long)j->hazard_id, govern_stop_name(j->flag));
+  return -EPERM;
+}
+
+/* The flag moves only from the one the handler read (old_flag), on a hazard still major. */
 static int govern_api__stop_work(struct store_conn *c, struct govern_job *j)
 {
+  struct govern_api__hazard h;
+  int rc = govern_api__still(c, j, &h, govern_api__stoppable);
+  if (rc != SQLITE_OK) return rc;
+  j->state = h.state;
   sqlite3_stmt *st = store_stmt(c, govern_api__sql_stop);
   if (!st) return SQLITE_ERROR;
   sqlite3_bind_int64(st, 1, j->hazard_id);
@@ -178,10 +231,24 @@ static int govern_api__stop_work(struct store_conn *c, struct govern_job *j)
   else sqlite3_bind_null(st, 5);
   sqlite3_bind_int(st, 6, j->old_flag);
   sqlite3_bind_int64(st, 7, j->now_ms);
-  int rc = store_step_done(st);
+  rc = store_step_done(st);
   if (rc == SQLITE_OK && sqlite3_changes(store_conn_db(c)) != 1) rc = -ESTALE;
   j->id = j->hazard_id;
   return rc;
+}
+
+static void govern_api__stopped(struct govern_job *j, struct http_response *resp)
+{
+  DG_INFO("govern", "hazard %lld: stop flag %s → %s by %s", (long long)j->hazard_id, govern_stop_name(j->old_flag),
+          govern_stop_name(j->flag), j->actor);
+  cJSON *o = cJSON_CreateObject();
+  cJSON_AddNumberToObject(o, "hazard_id", (double)j->hazard_id);
+  cJSON_AddStringToObject(o, "stop_flag", govern_stop_name(j->flag));
+  cJSON_AddStringToObject(o, "stop_flag_zh", govern_stop_zh(j->flag));
+  cJSON_AddStringToObject(o, "reason", j->reason);
+  cJSON_AddStringToObject(o, "by", j->actor);
+  cJSON_AddNumberToObject(o, "ts_ms", (double)j->now_ms);
+  api_reply(resp, 200, o);
 }
 
 /* POST /api/v1/hazards/{id}/stop {flag: stop_production|evacuate, reason} and
@@ -189,50 +256,35 @@ static int govern_api__stop_work(struct store_conn *c, struct govern_job *j)
 static void govern_api__stop(void *ud, const struct http_request *req, struct http_response *resp)
 {
   struct api_ctx *ctx = ud;
-  struct govern_job j = {.work = govern_api__stop_work, .now_ms = dg_wall_ms()};
+  struct govern_job *j = NULL;
   struct govern_api__hazard h;
-  int bad = 0, resume = govern_api__path(req->path, "stop", &j.hazard_id) != 0;
-  cJSON *body = NULL;
-  if (resume && govern_api__path(req->path, "resume", &j.hazard_id)) {
+  int64_t id;
+  int bad = 0, resume = govern_api__path(req->path, "stop", &id) != 0;
+  if (resume && govern_api__path(req->path, "resume", &id)) {
     api_error(resp, 404, "not found");
     return;
   }
-  j.action = resume ? "resume" : "stop";
   const struct dg_person *p = govern_job_caller(ctx, req, HAZARD_RIGHT_VERIFY_MAJOR,
                                                  "the stop flag is set and cleared by the safety_director, principal"
                                                  " or admin role or a principal's delegate", resp);
-  if (!p || !(body = api_body_object(req, resp))) goto out;
-  j.actor = p->id;
-  const char *flag = resume ? "none" : govern_job_str(body, "flag", 1, resp, &bad);
-  j.reason = govern_job_str(body, "reason", 1, resp, &bad);
+  if (!p || !(j = govern_job_new(ctx, req, p, govern_api__stop_work, resume ? "resume" : "stop", resp))) return;
+  j->hazard_id = id;
+  j->touch_ledger = true;
+  const char *flag = resume ? "none" : govern_job_str(j->body, "flag", 1, resp, &bad);
+  j->reason = govern_job_str(j->body, "reason", 1, resp, &bad);
   if (bad) goto out;
-  j.flag = govern_stop_parse(flag);
-  if (j.flag <= 0 && !resume) {
+  j->flag = govern_stop_parse(flag);
+  if (j->flag <= 0 && !resume) {
     api_error(resp, 400, "flag: expected stop_production (停产停业) or evacuate (撤人)");
     goto out;
   }
-  if (govern_api__major(ctx, j.hazard_id, &h, resp)) goto out;
-  if (h.flag == j.flag) {
-    api_error(resp, 409, "hazard %lld: the stop flag is already %s", (long long)j.hazard_id, govern_stop_name(j.flag));
-    goto out;
-  }
-  j.state = h.state;
-  j.old_flag = h.flag;
-  snprintf(j.comment, sizeof j.comment, "%s → %s: %s", govern_stop_zh(h.flag), govern_stop_zh(j.flag), j.reason);
-  if (govern_job_commit(ctx, &j, resp)) goto out;
-  ledger_touch(ctx->engine->ledger);
-  DG_INFO("govern", "hazard %lld: stop flag %s → %s by %s", (long long)j.hazard_id, govern_stop_name(h.flag),
-          govern_stop_name(j.flag), j.actor);
-  cJSON *o = cJSON_CreateObject();
-  cJSON_AddNumberToObject(o, "hazard_id", (double)j.hazard_id);
-  cJSON_AddStringToObject(o, "stop_flag", govern_stop_name(j.flag));
-  cJSON_AddStringToObject(o, "stop_flag_zh", govern_stop_zh(j.flag));
-  cJSON_AddStringToObject(o, "reason", j.reason);
-  cJSON_AddStringToObject(o, "by", j.actor);
-  cJSON_AddNumberToObject(o, "ts_ms", (double)j.now_ms);
-  api_reply(resp, 200, o);
+  if (govern_api__major(j, &h, govern_api__stoppable, resp)) goto out;
+  j->old_flag = h.flag;
+  snprintf(j->comment, sizeof j->comment, "%s → %s: %s", govern_stop_zh(h.flag), govern_stop_zh(j->flag), j->reason);
+  govern_job_commit(j, req, resp, govern_api__stopped);
+  j = NULL;
 out:
-  cJSON_Delete(body);
+  govern_job_free(j);
 }
 
 void govern_api_stop_json(cJSON *o, sqlite3_stmt *st, int col)

@@ -1,9 +1,13 @@
 #include "api_govern_job.h"
 
 #include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
+#include "api_lane.h"
 #include "govern.h"
+#include "ledger.h"
 #include "log.h"
 
 /* ---- the store job: one change and its journal or history row -------------------------------- */
@@ -33,23 +37,54 @@ static int govern_job__work(struct store_conn *c, void *arg)
   return rc == SQLITE_OK && j->hazard_id ? govern_job__journal(c, j) : rc;
 }
 
-static void govern_job__done(void *arg, int rc) { ((struct govern_job *)arg)->rc = rc; }
-
-/* Commits the job and waits for it: 0, or answers 409/500/503 and returns negative. */
-int govern_job_commit(struct api_ctx *ctx, struct govern_job *j, struct http_response *resp)
+struct govern_job *govern_job_new(struct api_ctx *ctx, const struct http_request *req, const struct dg_person *who,
+                                  int (*work)(struct store_conn *c, struct govern_job *j), const char *action,
+                                  struct http_response *resp)
 {
-  j->rc = 1;
-  if (store_submit_urgent(ctx->store, govern_job__work, govern_job__done, j)) {
-    api_error(resp, 503, "database unavailable");
-    return -EIO;
+  struct govern_job *j = calloc(1, sizeof *j);
+  if (!j) {
+    api_error(resp, 500, "out of memory");
+    return NULL;
   }
-  store_wait_own(ctx->store);
-  if (j->rc == 0) return 0;
-  DG_WARN("govern", "%s not committed (rc %d)", j->action, j->rc);
-  if (j->rc == -ESTALE) api_error(resp, 409, "hazard %lld changed meanwhile; %s not applied", (long long)j->hazard_id,
-                                  j->action);
-  else api_error(resp, 500, "%s not committed (database error)", j->action);
-  return -EIO;
+  *j = (struct govern_job){.ctx = ctx, .work = work, .action = action, .now_ms = dg_wall_ms()};
+  snprintf(j->actor, sizeof j->actor, "%s", who->id);
+  if ((j->body = api_body_object(req, resp))) return j;
+  free(j);
+  return NULL;
+}
+
+void govern_job_free(struct govern_job *j)
+{
+  if (!j) return;
+  free(j->reviewers);
+  cJSON_Delete(j->body);
+  free(j);
+}
+
+static void govern_job__written(void *arg, int rc, struct http_response *resp)
+{
+  struct govern_job *j = arg;
+  if (rc == 0) {
+    if (j->touch_ledger) ledger_touch(j->ctx->engine->ledger);
+    j->committed(j, resp);
+  } else if (rc == -ESTALE) {
+    DG_INFO("govern", "hazard %lld: %s by %s refused: it changed meanwhile", (long long)j->hazard_id, j->action,
+            j->actor);
+    api_error(resp, 409, "hazard %lld changed meanwhile; %s not applied", (long long)j->hazard_id, j->action);
+  } else if (rc == -ESHUTDOWN) {
+    api_error(resp, 503, "database unavailable");
+  } else {
+    DG_WARN("govern", "%s not committed (rc %d)", j->action, rc);
+    api_error(resp, 500, "%s not committed (database error)", j->action);
+  }
+  govern_job_free(j);
+}
+
+void govern_job_commit(struct govern_job *j, const struct http_request *req, struct http_response *resp,
+                       void (*committed)(struct govern_job *j, struct http_response *resp))
+{
+  j->committed = committed;
+  api_lane_write(j->ctx->store, req, resp, true, govern_job__work, govern_job__written, j);
 }
 
 /* ---- request helpers ---------------------------------------------------------------------------- */

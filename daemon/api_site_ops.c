@@ -6,7 +6,6 @@
 #include "api_govern_job.h"
 #include "govern.h"
 #include "hazard_flow.h"
-#include "ledger.h"
 #include "log.h"
 #include "workcal.h"
 
@@ -116,14 +115,22 @@ static void site_ops_api__source_states(void *ud, const struct http_request *req
   api_reply(resp, 200, root);
 }
 
+static void site_ops_api__state_set(struct govern_job *j, struct http_response *resp)
+{
+  DG_INFO("govern", "hazard source %s: %s by %s", j->source, govern_op_state_name(j->flag), j->actor);
+  const struct dg_hazard_source *s = site_ops_api__source(j->ctx->engine->cfg, j->source);
+  cJSON *o = s ? site_ops_api__source_json(store_reader(j->ctx->store), s)
+               : site_ops_api_state(store_reader(j->ctx->store), j->source); /* gone in a reload meanwhile */
+  api_reply(resp, 201, o);
+}
+
 /* POST /api/v1/hazard-sources/{id}/state {state: running|shutdown|maintenance, reason} */
 static void site_ops_api__set_state(void *ud, const struct http_request *req, struct http_response *resp)
 {
   struct api_ctx *ctx = ud;
-  struct govern_job j = {.work = site_ops_api__state_work, .now_ms = dg_wall_ms(), .action = "source_state"};
+  struct govern_job *j = NULL;
   char id[128];
   int n = 0, bad = 0;
-  cJSON *body = NULL;
   const struct dg_person *p = govern_job_caller(ctx, req, HAZARD_RIGHT_MANAGE, "a hazard source's operating state"
                                                  " is set by the workshop_director, engineer, safety_director,"
                                                  " principal or admin role", resp);
@@ -132,27 +139,24 @@ static void site_ops_api__set_state(void *ud, const struct http_request *req, st
     api_error(resp, 404, "not found");
     return;
   }
-  const struct dg_hazard_source *s = site_ops_api__source(ctx->engine->cfg, id);
-  if (!s) {
+  if (!site_ops_api__source(ctx->engine->cfg, id)) {
     api_error(resp, 404, "no such hazard source");
     return;
   }
-  if (!(body = api_body_object(req, resp))) goto out;
-  const char *state = govern_job_str(body, "state", 1, resp, &bad);
-  j.reason = govern_job_str(body, "reason", 1, resp, &bad);
+  if (!(j = govern_job_new(ctx, req, p, site_ops_api__state_work, "source_state", resp))) return;
+  j->touch_ledger = true;
+  snprintf(j->source, sizeof j->source, "%s", id);
+  const char *state = govern_job_str(j->body, "state", 1, resp, &bad);
+  j->reason = govern_job_str(j->body, "reason", 1, resp, &bad);
   if (bad) goto out;
-  if ((j.flag = govern_op_state_parse(state)) < 0) {
+  if ((j->flag = govern_op_state_parse(state)) < 0) {
     api_error(resp, 400, "state: expected running (运行), shutdown (停产) or maintenance (检修)");
     goto out;
   }
-  j.actor = p->id;
-  j.source = s->id;
-  if (govern_job_commit(ctx, &j, resp)) goto out;
-  ledger_touch(ctx->engine->ledger);
-  DG_INFO("govern", "hazard source %s: %s by %s", s->id, state, p->id);
-  api_reply(resp, 201, site_ops_api__source_json(store_reader(ctx->store), s));
+  govern_job_commit(j, req, resp, site_ops_api__state_set);
+  j = NULL;
 out:
-  cJSON_Delete(body);
+  govern_job_free(j);
 }
 
 /* ---- special operations (特殊作业) ----------------------------------------------------------- */
@@ -205,50 +209,53 @@ cJSON *site_ops_api_operations(struct store_conn *c, int64_t from_ms, int64_t to
   return arr;
 }
 
+static void site_ops_api__declared(struct govern_job *j, struct http_response *resp)
+{
+  DG_INFO("govern", "special operation %lld (%s at %s) declared by %s", (long long)j->id,
+          govern_op_type_name(j->op_type), j->place, j->actor);
+  cJSON *arr = site_ops_api_operations(store_reader(j->ctx->store), j->start_ms, j->start_ms + 1), *it, *found = NULL;
+  cJSON_ArrayForEach(it, arr)
+    if ((int64_t)cJSON_GetObjectItem(it, "id")->valuedouble == j->id) found = it;
+  api_reply(resp, 201, found ? cJSON_DetachItemViaPointer(arr, found) : cJSON_CreateObject());
+  cJSON_Delete(arr);
+}
+
 /* POST /api/v1/special-operations {type, place, start_ms, end_ms, unit?, supervisor?, note?} */
 static void site_ops_api__declare(void *ud, const struct http_request *req, struct http_response *resp)
 {
   struct api_ctx *ctx = ud;
-  struct govern_job j = {.work = site_ops_api__op_work, .now_ms = dg_wall_ms(), .action = "special_operation"};
+  struct govern_job *j = NULL;
   int bad = 0;
-  cJSON *body = NULL;
   const struct dg_person *p = govern_job_caller(ctx, req, HAZARD_RIGHT_MANAGE, "special operations are declared by"
                                                  " the workshop_director, engineer, safety_director, principal or"
                                                  " admin role", resp);
-  if (!p || !(body = api_body_object(req, resp))) goto out;
-  const char *type = govern_job_str(body, "type", 1, resp, &bad);
-  j.place = govern_job_str(body, "place", 1, resp, &bad);
-  j.start_ms = govern_job_ms(body, "start_ms", resp, &bad);
-  j.end_ms = govern_job_ms(body, "end_ms", resp, &bad);
-  j.unit = govern_job_str(body, "unit", 0, resp, &bad);
-  j.supervisor = govern_job_str(body, "supervisor", 0, resp, &bad);
-  j.reason = govern_job_str(body, "note", 0, resp, &bad);
+  if (!p || !(j = govern_job_new(ctx, req, p, site_ops_api__op_work, "special_operation", resp))) return;
+  const char *type = govern_job_str(j->body, "type", 1, resp, &bad);
+  j->place = govern_job_str(j->body, "place", 1, resp, &bad);
+  j->start_ms = govern_job_ms(j->body, "start_ms", resp, &bad);
+  j->end_ms = govern_job_ms(j->body, "end_ms", resp, &bad);
+  j->unit = govern_job_str(j->body, "unit", 0, resp, &bad);
+  j->supervisor = govern_job_str(j->body, "supervisor", 0, resp, &bad);
+  j->reason = govern_job_str(j->body, "note", 0, resp, &bad);
   if (bad) goto out;
-  if ((j.op_type = govern_op_type_parse(type)) < 0) {
+  if ((j->op_type = govern_op_type_parse(type)) < 0) {
     api_error(resp, 400, "type: expected a special operation of GB 30871 (hot_work 动火, confined_space 受限空间,"
               " blind_plate 盲板抽堵, work_at_height 高处, lifting 吊装, temporary_power 临时用电, excavation 动土,"
               " road_break 断路)");
     goto out;
   }
-  if (j.end_ms <= j.start_ms || j.end_ms - j.start_ms > SITE_OPS_API_OP_MAX_MS) {
+  if (j->end_ms <= j->start_ms || j->end_ms - j->start_ms > SITE_OPS_API_OP_MAX_MS) {
     api_error(resp, 400, "end_ms: expected after start_ms, at most 7 days later");
     goto out;
   }
-  if (j.unit && !dg_config_unit(ctx->engine->cfg, j.unit)) {
+  if (j->unit && !dg_config_unit(ctx->engine->cfg, j->unit)) {
     api_error(resp, 400, "unit: not a configured risk unit id");
     goto out;
   }
-  j.actor = p->id;
-  if (govern_job_commit(ctx, &j, resp)) goto out;
-  DG_INFO("govern", "special operation %lld (%s at %s) declared by %s", (long long)j.id, govern_op_type_name(j.op_type),
-          j.place, p->id);
-  cJSON *arr = site_ops_api_operations(store_reader(ctx->store), j.start_ms, j.start_ms + 1), *it, *found = NULL;
-  cJSON_ArrayForEach(it, arr)
-    if ((int64_t)cJSON_GetObjectItem(it, "id")->valuedouble == j.id) found = it;
-  api_reply(resp, 201, found ? cJSON_DetachItemViaPointer(arr, found) : cJSON_CreateObject());
-  cJSON_Delete(arr);
+  govern_job_commit(j, req, resp, site_ops_api__declared);
+  j = NULL;
 out:
-  cJSON_Delete(body);
+  govern_job_free(j);
 }
 
 /* GET /api/v1/special-operations?date=YYYY-MM-DD (default today): those overlapping the day. */

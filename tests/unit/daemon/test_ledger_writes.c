@@ -3,8 +3,10 @@
  * libcurl client. Each is answered after its commit, but the loop does not wait for the commit:
  * with the writer held, other requests are answered meanwhile. Two writes read from the same
  * state while the first is still queued: the second is refused, not applied on top; so is the
- * second of two confirmations of the day's safety commitment, and the assignment of an
- * inspection task completed meanwhile. */
+ * second of two confirmations of the day's safety commitment, the assignment of an
+ * inspection task completed meanwhile, the second of two stop flags set at once and an expert
+ * review of a major hazard closed meanwhile. The governance writes (stop flag, expert review,
+ * a hazard source's state, a special operation) are answered after their commit the same way. */
 #include <curl/curl.h>
 #include <errno.h>
 #include <setjmp.h>
@@ -42,6 +44,13 @@ static const char fill_sql[] =
   " deadline_ms, hazard_source, unit, measure, created_ms, updated_ms)"
   " VALUES (1000, 'YH-1000', 0, 1, 1, 1, 0, '法兰渗漏', 'wang', 'wang', '更换法兰垫片', 800,"
   " '泄漏专项预案', 4102444800000, 'HS1', 'U1', 'M1', 1699920000000, 1699920000000);"
+  /* a major hazard 1001 in 整改中, its assessment report and treatment plan attached */
+  "INSERT INTO hazards (id, code, danger_level, danger_src, danger_manage_type, hazard_danger_type,"
+  " danger_state, description, hazard_source, unit, measure, created_ms, updated_ms)"
+  " VALUES (1001, 'YH-1001', 1, 1, 1, 1, 0, '储罐基础沉降', 'HS1', 'U1', 'M1', 1699920000000, 1699920000000);"
+  "INSERT INTO attachments (hazard_id, stage, sha256, size, content_type, file, uploader, created_ms)"
+  " VALUES (1001, 'assessment', 'aa', 1, 'application/pdf', 'a.pdf', 'li', 1699920000000),"
+  " (1001, 'plan', 'bb', 1, 'application/pdf', 'b.pdf', 'li', 1699920000000);"
   /* and inspection task 2000 of M1, pending */
   "INSERT INTO inspection_tasks (id, measure, unit, hazard_source, check_cycle, check_cycle_unit, start_ms, due_ms)"
   " VALUES (2000, 'M1', 'U1', 'HS1', 1, '天', 1699920000000, 4102444800000)";
@@ -58,16 +67,22 @@ static void assert_query(const struct api_gated *f, const char *sql, const char 
 /* Posts `body` to `path` with the writer held: its job queues behind the gate, and the loop
  * answers another request meanwhile while `sql` still reads `before`. Then the writer goes on;
  * the write's answer comes once it is committed. Returns its status, the reply in x. */
-static long post_held(struct api_gated *f, struct api_call_thread *x, const char *path, const char *body,
-                      const char *sql, const char *before)
+static long post_held_as(struct api_gated *f, struct api_call_thread *x, const char *token, const char *path,
+                         const char *body, const char *sql, const char *before)
 {
   gate_close_on(f->a.p.store, &f->gate, store_submit);
-  api_call_thread_start(x, &f->a, path, "tok-wang", body);
+  api_call_thread_start(x, &f->a, path, token, body);
   api_gated_wait_pending(f, 2);
   api_gated_answered_meanwhile(f, "tok-wang", x);
   assert_query(f, sql, before);
   gate_open(&f->gate);
   return api_call_thread_join(x);
+}
+
+static long post_held(struct api_gated *f, struct api_call_thread *x, const char *path, const char *body,
+                      const char *sql, const char *before)
+{
+  return post_held_as(f, x, "tok-wang", path, body, sql, before);
 }
 
 static void test_transition_is_answered_after_its_commit_off_the_loop(void **state)
@@ -90,7 +105,7 @@ static void test_report_is_answered_after_its_commit_off_the_loop(void **state)
   struct api_gated *f = *state;
   struct api_call_thread x;
   assert_int_equal(post_held(f, &x, "/api/v1/hazards", "{\"description\":\"储罐呼吸阀堵塞\",\"danger_src\":1}",
-                             "SELECT count(*) FROM hazards", "1"),
+                             "SELECT count(*) FROM hazards", "2"),
                    201);
   cJSON *o = cJSON_Parse(x.reply.body);
   assert_non_null(o);
@@ -200,7 +215,7 @@ static void test_photo_for_a_hazard_that_moved_is_refused(void **state)
   struct api_call_thread x = {.a = &f->a, .path = "/api/v1/hazards/1000/photos", .token = "tok-wang", .body = png,
                               .content_type = "image/png", .len = PNG_LEN};
   second_behind_a_submit(f, &x);
-  assert_query(f, "SELECT count(*) FROM attachments", "0");
+  assert_query(f, "SELECT count(*) FROM attachments WHERE hazard_id = 1000", "0");
   assert_query(f, "SELECT group_concat(action) FROM hazard_journal WHERE hazard_id = 1000", "submit");
 }
 
@@ -261,6 +276,105 @@ static void test_two_confirmations_of_the_commitment_at_once(void **state)
   assert_query(f, "SELECT count(*) || ' ' || json_extract(max(body), '$.note') FROM commitments", want);
 }
 
+static const char stop_sql[] = "SELECT stop_flag || ' ' || coalesce(stop_by, '-') FROM hazards WHERE id = 1001";
+
+static void test_stop_flag_is_answered_after_its_commit_off_the_loop(void **state)
+{
+  struct api_gated *f = *state;
+  struct api_call_thread x;
+  assert_int_equal(post_held_as(f, &x, "tok-li", "/api/v1/hazards/1001/stop",
+                                "{\"flag\":\"stop_production\",\"reason\":\"基础沉降超限\"}", stop_sql, "0 -"),
+                   200);
+  assert_non_null(strstr(x.reply.body, "\"stop_flag\":\"stop_production\""));
+  assert_query(f, stop_sql, "1 li");
+  assert_query(f, "SELECT action || ' ' || actor FROM hazard_journal WHERE hazard_id = 1001", "stop li");
+}
+
+/* Two screens set the stop flag at once: both read it clear, the first sets it and the second
+ * finds it moved (409); one journal entry. */
+static void test_second_of_two_stops_at_once_is_refused(void **state)
+{
+  struct api_gated *f = *state;
+  struct api_call_thread x, y;
+  gate_close_on(f->a.p.store, &f->gate, store_submit);
+  api_call_thread_start(&x, &f->a, "/api/v1/hazards/1001/stop", "tok-li", "{\"flag\":\"evacuate\",\"reason\":\"一号屏\"}");
+  api_gated_wait_pending(f, 2);
+  api_call_thread_start(&y, &f->a, "/api/v1/hazards/1001/stop", "tok-li",
+                        "{\"flag\":\"stop_production\",\"reason\":\"二号屏\"}");
+  api_gated_wait_pending(f, 3);
+  gate_open(&f->gate);
+  assert_int_equal(api_call_thread_join(&x), 200);
+  assert_int_equal(api_call_thread_join(&y), 409);
+  assert_non_null(strstr(y.reply.body, "changed meanwhile"));
+  assert_query(f, "SELECT stop_flag || ' ' || stop_reason FROM hazards WHERE id = 1001", "2 一号屏");
+  assert_query(f, "SELECT count(*) FROM hazard_journal WHERE hazard_id = 1001", "1");
+}
+
+static int accept_hazard_1001(struct store_conn *c, void *arg)
+{
+  (void)arg;
+  return sqlite3_exec(store_conn_db(c), "UPDATE hazards SET danger_state = 9 WHERE id = 1001", NULL, NULL, NULL);
+}
+
+static const char review_body[] =
+  "{\"reviewers\":[\"张教授\",\"刘工\"],\"conclusion\":\"approved\",\"opinion\":\"治理方案可行\"}";
+
+static void test_expert_review_is_answered_after_its_commit_off_the_loop(void **state)
+{
+  struct api_gated *f = *state;
+  struct api_call_thread x;
+  assert_int_equal(post_held_as(f, &x, "tok-li", "/api/v1/hazards/1001/expert-review", review_body,
+                                "SELECT count(*) FROM expert_reviews", "0"),
+                   201);
+  assert_non_null(strstr(x.reply.body, "\"reviewers\":[\"张教授\",\"刘工\"]"));
+  assert_query(f, "SELECT recorder || ' ' || conclusion || ' ' || opinion FROM expert_reviews", "li 1 治理方案可行");
+  assert_query(f, "SELECT action || ' ' || comment FROM hazard_journal WHERE hazard_id = 1001",
+               "expert_review 专家论证通过 (张教授、刘工): 治理方案可行");
+}
+
+/* The hazard is closed by a write queued before the review, which read it open: the review is
+ * refused and records nothing. */
+static void test_expert_review_of_a_hazard_closed_meanwhile_is_refused(void **state)
+{
+  struct api_gated *f = *state;
+  struct api_call_thread x;
+  gate_close_on(f->a.p.store, &f->gate, store_submit);
+  assert_int_equal(store_submit_urgent(f->a.p.store, accept_hazard_1001, NULL, NULL), 0);
+  api_call_thread_start(&x, &f->a, "/api/v1/hazards/1001/expert-review", "tok-li", review_body);
+  api_gated_wait_pending(f, 3);
+  gate_open(&f->gate);
+  assert_int_equal(api_call_thread_join(&x), 409);
+  assert_non_null(strstr(x.reply.body, "changed meanwhile"));
+  assert_query(f, "SELECT count(*) FROM expert_reviews", "0");
+  assert_query(f, "SELECT count(*) FROM hazard_journal WHERE hazard_id = 1001", "0");
+}
+
+static void test_source_state_is_answered_after_its_commit_off_the_loop(void **state)
+{
+  struct api_gated *f = *state;
+  struct api_call_thread x;
+  assert_int_equal(post_held(f, &x, "/api/v1/hazard-sources/HS1/state", "{\"state\":\"maintenance\",\"reason\":\"年度检修\"}",
+                             "SELECT count(*) FROM source_states", "0"),
+                   201);
+  assert_non_null(strstr(x.reply.body, "\"state\":\"maintenance\""));
+  assert_non_null(strstr(x.reply.body, "\"id\":\"HS1\""));
+  assert_query(f, "SELECT hazard_source || ' ' || state || ' ' || actor FROM source_states", "HS1 2 wang");
+}
+
+static void test_special_operation_is_answered_after_its_commit_off_the_loop(void **state)
+{
+  struct api_gated *f = *state;
+  struct api_call_thread x;
+  assert_int_equal(post_held(f, &x, "/api/v1/special-operations",
+                             "{\"type\":\"hot_work\",\"place\":\"罐区东侧\",\"start_ms\":1699920000000,"
+                             "\"end_ms\":1699934400000,\"unit\":\"U1\"}",
+                             "SELECT count(*) FROM special_operations", "0"),
+                   201);
+  assert_non_null(strstr(x.reply.body, "\"place\":\"罐区东侧\""));
+  assert_non_null(strstr(x.reply.body, "\"declared_by\":\"wang\""));
+  assert_query(f, "SELECT op_type || ' ' || unit || ' ' || declared_by FROM special_operations", "0 U1 wang");
+}
+
 int main(void)
 {
   curl_global_init(CURL_GLOBAL_DEFAULT);
@@ -271,6 +385,16 @@ int main(void)
     cmocka_unit_test_setup_teardown(test_refusals_are_answered_without_a_job, setup, api_gated_teardown),
     cmocka_unit_test_setup_teardown(test_photo_is_answered_after_its_commit_off_the_loop, setup, api_gated_teardown),
     cmocka_unit_test_setup_teardown(test_photo_for_a_hazard_that_moved_is_refused, setup, api_gated_teardown),
+    cmocka_unit_test_setup_teardown(test_stop_flag_is_answered_after_its_commit_off_the_loop, setup, api_gated_teardown),
+    cmocka_unit_test_setup_teardown(test_second_of_two_stops_at_once_is_refused, setup, api_gated_teardown),
+    cmocka_unit_test_setup_teardown(test_expert_review_is_answered_after_its_commit_off_the_loop, setup,
+                                    api_gated_teardown),
+    cmocka_unit_test_setup_teardown(test_expert_review_of_a_hazard_closed_meanwhile_is_refused, setup,
+                                    api_gated_teardown),
+    cmocka_unit_test_setup_teardown(test_source_state_is_answered_after_its_commit_off_the_loop, setup,
+                                    api_gated_teardown),
+    cmocka_unit_test_setup_teardown(test_special_operation_is_answered_after_its_commit_off_the_loop, setup,
+                                    api_gated_teardown),
     cmocka_unit_test_setup_teardown(test_two_confirmations_of_the_commitment_at_once, setup, api_gated_teardown),
     cmocka_unit_test_setup_teardown(test_task_assignment_is_answered_after_its_commit_off_the_loop, setup,
                                     api_gated_teardown),
