@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "api_lane.h"
 #include "attach.h"
 #include "log.h"
 #include "risk.h"
@@ -306,14 +307,21 @@ static void siteplan_api__audit(void *ud, const struct http_request *req, struct
 
 /* ---- changes: one store job each, with its journal row ------------------------------------- */
 
+/* A change in flight, on the heap until its answer: it owns its texts and the image's bytes
+ * (the request's buffer goes with its connection, the person with a reload). The journal's
+ * "before" is read by the job, so it is what the change replaced. */
 struct siteplan_api__job {
-  const char *actor, *op, *unit;
+  struct api_ctx *ctx;
+  char actor[128], unit[128];
+  const char *op; /* static text */
   int64_t ts_ms;
-  const char *before, *after;         /* JSON text of the journal row */
-  const struct siteplan_poly *poly;   /* set: the new polygon; NULL with unit: delete */
-  const char *points;                 /* poly as JSON */
+  char *before;      /* JSON text of the journal row: read by the job */
+  const char *after; /* JSON text of the journal row */
+  char *points;      /* the new polygon as JSON; NULL with a unit: delete */
+  double max_x, max_y;
   /* image upload */
-  const char *dir, *buf, *type, *ext;
+  const char *dir, *type, *ext; /* the daemon's and attach_sniff's: static */
+  char *buf;
   size_t len;
   uint32_t width, height;
   char sha256[ATTACH_SHA256_HEX];
@@ -321,7 +329,7 @@ struct siteplan_api__job {
   /* results */
   int64_t plan_id;
   int dropped;
-  int disk_rc, rc;
+  int disk_rc;
 };
 
 static const char *const siteplan_api__sql_edit =
@@ -337,6 +345,42 @@ static const char *const siteplan_api__sql_journal_drop =
   "INSERT INTO site_plan_edits (ts_ms, actor, op, unit, before, after)"
   " SELECT ?1, ?2, 'drop', unit, points, NULL FROM site_plan_units WHERE max_x > ?3 OR max_y > ?4";
 static const char *const siteplan_api__sql_drop = "DELETE FROM site_plan_units WHERE max_x > ?1 OR max_y > ?2";
+static const char *const siteplan_api__sql_points = "SELECT points FROM site_plan_units WHERE unit = ?1";
+
+static struct siteplan_api__job *siteplan_api__job_new(struct api_ctx *ctx, const struct dg_person *who,
+                                                       const char *op, struct http_response *resp)
+{
+  struct siteplan_api__job *j = calloc(1, sizeof *j);
+  if (!j) {
+    api_error(resp, 500, "out of memory");
+    return NULL;
+  }
+  *j = (struct siteplan_api__job){.ctx = ctx, .op = op, .ts_ms = dg_wall_ms(), .dir = ctx->attachments_dir};
+  snprintf(j->actor, sizeof j->actor, "%s", who->id);
+  return j;
+}
+
+static void siteplan_api__job_free(struct siteplan_api__job *j)
+{
+  if (!j) return;
+  free(j->before);
+  free(j->points);
+  free(j->buf);
+  free(j);
+}
+
+/* The unit's stored polygon as malloc'd JSON text in *out (NULL: none). 0 or -EIO. */
+static int siteplan_api__stored(struct store_conn *c, const char *unit, char **out)
+{
+  sqlite3_stmt *st = store_stmt(c, siteplan_api__sql_points);
+  *out = NULL;
+  if (!st) return -EIO;
+  store_bind_text(st, 1, unit);
+  int rc = sqlite3_step(st);
+  if (rc == SQLITE_ROW && !(*out = strdup((const char *)sqlite3_column_text(st, 0)))) rc = SQLITE_NOMEM;
+  sqlite3_reset(st);
+  return rc == SQLITE_ROW || rc == SQLITE_DONE ? 0 : -EIO;
+}
 
 static int siteplan_api__journal(struct store_conn *c, const struct siteplan_api__job *j)
 {
@@ -345,22 +389,34 @@ static int siteplan_api__journal(struct store_conn *c, const struct siteplan_api
   sqlite3_bind_int64(st, 1, j->ts_ms);
   store_bind_text(st, 2, j->actor);
   store_bind_text(st, 3, j->op);
-  store_bind_text(st, 4, j->unit);
+  store_bind_text(st, 4, j->unit[0] ? j->unit : NULL); /* none for an image */
   store_bind_text(st, 5, j->before);
   store_bind_text(st, 6, j->after);
   return store_step_done(st);
 }
 
+/* A polygon set on the plan it was checked against (a smaller image uploaded meanwhile drops
+ * it), or deleted while it is there: else -ESTALE. */
 static int siteplan_api__work_unit(struct store_conn *c, void *arg)
 {
   struct siteplan_api__job *j = arg;
-  sqlite3_stmt *st = store_stmt(c, j->poly ? siteplan_api__sql_set : siteplan_api__sql_delete);
+  struct siteplan_api__plan plan;
+  free(j->before);
+  if (siteplan_api__stored(c, j->unit, &j->before)) return SQLITE_ERROR;
+  if (j->points) {
+    int has = siteplan_api__load_plan(c, &plan);
+    if (has < 0) return SQLITE_ERROR;
+    if (!has || j->max_x > plan.width || j->max_y > plan.height) return -ESTALE;
+  } else if (!j->before) {
+    return -ESTALE;
+  }
+  sqlite3_stmt *st = store_stmt(c, j->points ? siteplan_api__sql_set : siteplan_api__sql_delete);
   if (!st) return SQLITE_ERROR;
   store_bind_text(st, 1, j->unit);
-  if (j->poly) {
+  if (j->points) {
     store_bind_text(st, 2, j->points);
-    sqlite3_bind_double(st, 3, j->poly->max_x);
-    sqlite3_bind_double(st, 4, j->poly->max_y);
+    sqlite3_bind_double(st, 3, j->max_x);
+    sqlite3_bind_double(st, 4, j->max_y);
     store_bind_text(st, 5, j->actor);
     sqlite3_bind_int64(st, 6, j->ts_ms);
   }
@@ -385,11 +441,27 @@ static int siteplan_api__drop(struct store_conn *c, struct siteplan_api__job *j)
   return rc;
 }
 
+/* The plan in force as the journal's JSON text in j->before (NULL: none yet); SQLite's code. */
+static int siteplan_api__before_image(struct store_conn *c, struct siteplan_api__job *j)
+{
+  struct siteplan_api__plan prev;
+  int had = siteplan_api__load_plan(c, &prev);
+  free(j->before);
+  j->before = NULL;
+  if (had <= 0) return had ? SQLITE_ERROR : SQLITE_OK;
+  cJSON *o = siteplan_api__plan_json(&prev);
+  j->before = cJSON_PrintUnformatted(o);
+  cJSON_Delete(o);
+  return j->before ? SQLITE_OK : SQLITE_NOMEM;
+}
+
 /* Writer thread: the file is durable before the row naming it commits. */
 static int siteplan_api__work_image(struct store_conn *c, void *arg)
 {
   struct siteplan_api__job *j = arg;
-  int rc = attach_store(j->dir, j->buf, j->len, j->ext, j->sha256, j->file, sizeof j->file);
+  int rc = siteplan_api__before_image(c, j);
+  if (rc) return rc;
+  rc = attach_store(j->dir, j->buf, j->len, j->ext, j->sha256, j->file, sizeof j->file);
   if ((j->disk_rc = rc)) return rc;
   sqlite3_stmt *st = store_stmt(c, siteplan_api__sql_insert_plan);
   if (!st) return SQLITE_ERROR;
@@ -412,31 +484,26 @@ static int siteplan_api__work_image(struct store_conn *c, void *arg)
   return rc ? rc : siteplan_api__drop(c, j);
 }
 
-static void siteplan_api__done(void *arg, int rc) { ((struct siteplan_api__job *)arg)->rc = rc; }
-
-/* Submits and waits; 0, or negative after answering 500/503. */
-static int siteplan_api__commit(struct api_ctx *ctx, store_work_fn work, struct siteplan_api__job *j,
-                                struct http_response *resp)
+/* The answer to a change that did not commit: 409, 500 or 503. */
+static void siteplan_api__failed(struct siteplan_api__job *j, int rc, struct http_response *resp)
 {
-  j->rc = 1;
-  if (store_submit(ctx->store, work, siteplan_api__done, j)) {
+  if (rc == -ESTALE) {
+    api_error(resp, 409, "the site plan changed meanwhile; %s not applied, reload and retry; 平面图已被修改，请刷新后重试",
+              j->op);
+  } else if (rc == -ESHUTDOWN) {
     api_error(resp, 503, "database unavailable");
-    return -EIO;
-  }
-  store_wait_own(ctx->store);
-  if (!j->rc) return 0;
-  if (j->disk_rc) {
+  } else if (j->disk_rc) {
     DG_ERR("siteplan", "site plan not stored in %s: %s", j->dir, strerror(-j->disk_rc));
     api_error(resp, 500, "site plan not stored (attachments directory: %s)", strerror(-j->disk_rc));
   } else {
     api_error(resp, 500, "site plan %s not committed (database error)", j->op);
   }
-  return -EIO;
 }
 
 /* ---- POST /api/v1/site-plan/image --------------------------------------------------------- */
 
-/* Content type, magic bytes and dimensions; 0, or negative after answering 400/415. */
+/* Content type, magic bytes and dimensions, and a copy of the bytes; 0, or negative after
+ * answering 400/415/500. */
 static int siteplan_api__check_image(const struct http_request *req, struct siteplan_api__job *j,
                                      struct http_response *resp)
 {
@@ -454,61 +521,51 @@ static int siteplan_api__check_image(const struct http_request *req, struct site
               SITEPLAN_MAX_SIDE);
     return -EINVAL;
   }
-  j->buf = req->body;
+  if (!(j->buf = malloc(req->body_len))) {
+    api_error(resp, 500, "out of memory");
+    return -ENOMEM;
+  }
+  memcpy(j->buf, req->body, req->body_len);
   j->len = req->body_len;
   return 0;
 }
 
+static void siteplan_api__uploaded(void *arg, int rc, struct http_response *resp)
+{
+  struct siteplan_api__job *j = arg;
+  struct siteplan_api__plan now;
+  if (rc) {
+    siteplan_api__failed(j, rc, resp);
+  } else {
+    DG_INFO("siteplan", "site plan %lld: %ux%u %s (%zu bytes, %s) by %s; %d polygon(s) dropped", (long long)j->plan_id,
+            (unsigned)j->width, (unsigned)j->height, j->type, j->len, j->file, j->actor, j->dropped);
+    if (siteplan_api__load_plan(store_reader(j->ctx->store), &now) <= 0) {
+      api_error(resp, 500, "database error");
+    } else {
+      cJSON *o = cJSON_CreateObject();
+      cJSON_AddItemToObject(o, "image", siteplan_api__plan_json(&now));
+      cJSON_AddNumberToObject(o, "dropped", j->dropped);
+      api_reply(resp, 201, o);
+    }
+  }
+  siteplan_api__job_free(j);
+}
+
+/* Answered after its commit; the file's write and fsync keep the normal lane, off the alarms'. */
 static void siteplan_api__upload(void *ud, const struct http_request *req, struct http_response *resp)
 {
   struct api_ctx *ctx = ud;
-  struct siteplan_api__job j = {.dir = ctx->attachments_dir, .ts_ms = dg_wall_ms(), .op = "image"};
-  struct siteplan_api__plan prev;
+  struct siteplan_api__job *j = NULL;
   const struct dg_person *who = siteplan_api__editor(ctx, req, resp);
-  if (!who || siteplan_api__check_image(req, &j, resp)) return;
-  j.actor = who->id;
-  store_wait_own(ctx->store);
-  int had = siteplan_api__load_plan(store_reader(ctx->store), &prev);
-  if (had < 0) {
-    api_error(resp, 500, "database error");
+  if (!who || !(j = siteplan_api__job_new(ctx, who, "image", resp))) return;
+  if (siteplan_api__check_image(req, j, resp)) {
+    siteplan_api__job_free(j);
     return;
   }
-  cJSON *prev_json = had ? siteplan_api__plan_json(&prev) : NULL;
-  char *before = prev_json ? cJSON_PrintUnformatted(prev_json) : NULL;
-  cJSON_Delete(prev_json);
-  j.before = before;
-  int rc = siteplan_api__commit(ctx, siteplan_api__work_image, &j, resp);
-  free(before);
-  if (rc) return;
-  DG_INFO("siteplan", "site plan %lld: %ux%u %s (%zu bytes, %s) by %s; %d polygon(s) dropped", (long long)j.plan_id,
-          (unsigned)j.width, (unsigned)j.height, j.type, j.len, j.file, j.actor, j.dropped);
-  struct siteplan_api__plan now;
-  if (siteplan_api__load_plan(store_reader(ctx->store), &now) <= 0) {
-    api_error(resp, 500, "database error");
-    return;
-  }
-  cJSON *o = cJSON_CreateObject();
-  cJSON_AddItemToObject(o, "image", siteplan_api__plan_json(&now));
-  cJSON_AddNumberToObject(o, "dropped", j.dropped);
-  api_reply(resp, 201, o);
+  api_lane_write(ctx->store, req, resp, false, siteplan_api__work_image, siteplan_api__uploaded, j);
 }
 
 /* ---- PUT and DELETE /api/v1/site-plan/units/{id} ----------------------------------------- */
-
-static const char *const siteplan_api__sql_points = "SELECT points FROM site_plan_units WHERE unit = ?1";
-
-/* The unit's stored polygon as malloc'd JSON text in *out (NULL: none). 0 or -EIO. */
-static int siteplan_api__stored(struct store_conn *c, const char *unit, char **out)
-{
-  sqlite3_stmt *st = store_stmt(c, siteplan_api__sql_points);
-  *out = NULL;
-  if (!st) return -EIO;
-  store_bind_text(st, 1, unit);
-  int rc = sqlite3_step(st);
-  if (rc == SQLITE_ROW && !(*out = strdup((const char *)sqlite3_column_text(st, 0)))) rc = SQLITE_NOMEM;
-  sqlite3_reset(st);
-  return rc == SQLITE_ROW || rc == SQLITE_DONE ? 0 : -EIO;
-}
 
 /* The {id} of the path, or NULL (answered 404). */
 static const char *siteplan_api__unit_id(const struct http_request *req, struct http_response *resp)
@@ -521,11 +578,13 @@ static const char *siteplan_api__unit_id(const struct http_request *req, struct 
   return id;
 }
 
-/* The body's polygon checked against the plan in force; 0, or -1 after answering 400/409. */
-static int siteplan_api__read_poly(struct api_ctx *ctx, const struct http_request *req, struct siteplan_poly *poly,
+/* The body's polygon checked against the plan in force, as JSON in j; 0, or -1 after answering
+ * 400/409/500. */
+static int siteplan_api__read_poly(struct api_ctx *ctx, const struct http_request *req, struct siteplan_api__job *j,
                                    struct http_response *resp)
 {
   struct siteplan_api__plan plan;
+  struct siteplan_poly *poly = NULL;
   char err[160];
   int has = siteplan_api__load_plan(store_reader(ctx->store), &plan);
   if (has <= 0) {
@@ -535,57 +594,68 @@ static int siteplan_api__read_poly(struct api_ctx *ctx, const struct http_reques
   }
   cJSON *body = api_body_object(req, resp);
   if (!body) return -1;
-  int rc = siteplan_poly_parse(cJSON_GetObjectItemCaseSensitive(body, "points"), plan.width, plan.height, poly, err,
-                               sizeof err);
+  if (!(poly = malloc(sizeof *poly))) {
+    api_error(resp, 500, "out of memory");
+  } else if (siteplan_poly_parse(cJSON_GetObjectItemCaseSensitive(body, "points"), plan.width, plan.height, poly, err,
+                                 sizeof err)) {
+    api_error(resp, 400, "%s", err);
+  } else if (!(j->points = siteplan_poly_json(poly))) {
+    api_error(resp, 500, "out of memory");
+  } else {
+    j->max_x = poly->max_x;
+    j->max_y = poly->max_y;
+  }
   cJSON_Delete(body);
-  if (rc) api_error(resp, 400, "%s", err);
-  return rc ? -1 : 0;
+  free(poly);
+  return j->points ? 0 : -1;
 }
 
-static void siteplan_api__answer_unit(struct http_response *resp, const struct siteplan_api__job *j)
+static void siteplan_api__changed(void *arg, int rc, struct http_response *resp)
 {
-  cJSON *o = cJSON_CreateObject();
-  cJSON_AddStringToObject(o, "unit", j->unit);
-  if (j->points) cJSON_AddItemToObject(o, "points", cJSON_Parse(j->points));
-  else cJSON_AddStringToObject(o, "deleted", "polygon");
-  cJSON_AddStringToObject(o, "updated_by", j->actor);
-  cJSON_AddNumberToObject(o, "updated_ms", (double)j->ts_ms);
-  api_reply(resp, 200, o);
+  struct siteplan_api__job *j = arg;
+  if (rc) {
+    siteplan_api__failed(j, rc, resp);
+  } else {
+    DG_INFO("siteplan", "%s polygon of unit %s by %s", j->op, j->unit, j->actor);
+    cJSON *o = cJSON_CreateObject();
+    cJSON_AddStringToObject(o, "unit", j->unit);
+    if (j->points) cJSON_AddItemToObject(o, "points", cJSON_Parse(j->points));
+    else cJSON_AddStringToObject(o, "deleted", "polygon");
+    cJSON_AddStringToObject(o, "updated_by", j->actor);
+    cJSON_AddNumberToObject(o, "updated_ms", (double)j->ts_ms);
+    api_reply(resp, 200, o);
+  }
+  siteplan_api__job_free(j);
 }
 
+/* Checked against what is committed, answered after the change's own commit. */
 static void siteplan_api__change(struct api_ctx *ctx, const struct http_request *req, struct http_response *resp,
                                  int set)
 {
-  struct siteplan_api__job j = {.ts_ms = dg_wall_ms(), .op = set ? "set" : "delete"};
-  struct siteplan_poly *poly = NULL;
-  char *before = NULL, *points = NULL;
+  struct siteplan_api__job *j = NULL;
+  char *before = NULL;
+  const char *unit;
   const struct dg_person *who = siteplan_api__editor(ctx, req, resp);
-  if (!who || !(j.unit = siteplan_api__unit_id(req, resp))) return;
-  j.actor = who->id;
-  store_wait_own(ctx->store);
-  if (set && !dg_config_unit(ctx->engine->cfg, j.unit)) {
-    api_error(resp, 400, "unit: no risk unit '%.64s' in the plant model; 风险单元不存在", j.unit);
+  if (!who || !(unit = siteplan_api__unit_id(req, resp))) return;
+  if (set && !dg_config_unit(ctx->engine->cfg, unit)) {
+    api_error(resp, 400, "unit: no risk unit '%.64s' in the plant model; 风险单元不存在", unit);
     return;
   }
-  if (siteplan_api__stored(store_reader(ctx->store), j.unit, &before)) {
+  if (!set && siteplan_api__stored(store_reader(ctx->store), unit, &before)) {
     api_error(resp, 500, "database error");
     return;
   }
-  if (!set && !before) api_error(resp, 404, "risk unit '%.64s' has no polygon on the site plan", j.unit);
-  else if (set && !(poly = malloc(sizeof *poly))) api_error(resp, 500, "out of memory");
-  else if (set && siteplan_api__read_poly(ctx, req, poly, resp)) (void)0;
-  else if (set && !(points = siteplan_poly_json(poly))) api_error(resp, 500, "out of memory");
+  if (!set && !before) api_error(resp, 404, "risk unit '%.64s' has no polygon on the site plan", unit);
+  else if (!(j = siteplan_api__job_new(ctx, who, set ? "set" : "delete", resp))) (void)0;
+  else if (snprintf(j->unit, sizeof j->unit, "%s", unit) >= (int)sizeof j->unit)
+    api_error(resp, 400, "unit: at most %zu bytes", sizeof j->unit - 1);
+  else if (set && siteplan_api__read_poly(ctx, req, j, resp)) (void)0;
   else {
-    j.poly = poly;
-    j.points = j.after = points;
-    j.before = before;
-    if (!siteplan_api__commit(ctx, siteplan_api__work_unit, &j, resp)) {
-      DG_INFO("siteplan", "%s polygon of unit %s by %s", j.op, j.unit, j.actor);
-      siteplan_api__answer_unit(resp, &j);
-    }
+    j->after = j->points;
+    api_lane_write(ctx->store, req, resp, false, siteplan_api__work_unit, siteplan_api__changed, j);
+    j = NULL;
   }
-  free(points);
-  free(poly);
+  siteplan_api__job_free(j);
   free(before);
 }
 

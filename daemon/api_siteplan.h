@@ -11,8 +11,10 @@
  *   DELETE /api/v1/site-plan/units/{id}    removes the unit's polygon (engineer, admin)
  *
  * The image is stored like a photo (attach_store: content-addressed, fsync'ed before its row
- * commits) in the attachments directory. Every change is one store job that also writes its
- * site_plan_edits row; the handlers run on the loop thread and wait for the commit. */
+ * commits) in the attachments directory. Every change is one store job on the normal lane that
+ * also writes its site_plan_edits row; it is answered after its commit while the loop goes on
+ * (api_lane_write). A polygon set on a plan replaced meanwhile by a smaller image, or deleted
+ * twice, is refused by its job (409). Loop thread. */
 #ifndef DG_API_SITEPLAN_H
 #define DG_API_SITEPLAN_H
 

@@ -6,7 +6,8 @@
  * second of two confirmations of the day's safety commitment, the assignment of an
  * inspection task completed meanwhile, the second of two stop flags set at once and an expert
  * review of a major hazard closed meanwhile. The governance writes (stop flag, expert review,
- * a hazard source's state, a special operation) are answered after their commit the same way. */
+ * a hazard source's state, a special operation) and the site plan's are answered after their
+ * commit the same way; a polygon drawn on a plan replaced meanwhile by a smaller image is refused. */
 #include <curl/curl.h>
 #include <errno.h>
 #include <setjmp.h>
@@ -51,6 +52,9 @@ static const char fill_sql[] =
   "INSERT INTO attachments (hazard_id, stage, sha256, size, content_type, file, uploader, created_ms)"
   " VALUES (1001, 'assessment', 'aa', 1, 'application/pdf', 'a.pdf', 'li', 1699920000000),"
   " (1001, 'plan', 'bb', 1, 'application/pdf', 'b.pdf', 'li', 1699920000000);"
+  /* a site plan of 1000 x 800 pixels */
+  "INSERT INTO site_plans (sha256, size, content_type, file, width, height, uploader, created_ms)"
+  " VALUES ('cc', 1, 'image/png', 'p.png', 1000, 800, 'wang', 1699920000000);"
   /* and inspection task 2000 of M1, pending */
   "INSERT INTO inspection_tasks (id, measure, unit, hazard_source, check_cycle, check_cycle_unit, start_ms, due_ms)"
   " VALUES (2000, 'M1', 'U1', 'HS1', 1, '天', 1699920000000, 4102444800000)";
@@ -64,19 +68,25 @@ static void assert_query(const struct api_gated *f, const char *sql, const char 
   assert_string_equal(got, want);
 }
 
-/* Posts `body` to `path` with the writer held: its job queues behind the gate, and the loop
+/* Runs the prepared request x with the writer held: its job queues behind the gate, and the loop
  * answers another request meanwhile while `sql` still reads `before`. Then the writer goes on;
  * the write's answer comes once it is committed. Returns its status, the reply in x. */
-static long post_held_as(struct api_gated *f, struct api_call_thread *x, const char *token, const char *path,
-                         const char *body, const char *sql, const char *before)
+static long run_held(struct api_gated *f, struct api_call_thread *x, const char *sql, const char *before)
 {
   gate_close_on(f->a.p.store, &f->gate, store_submit);
-  api_call_thread_start(x, &f->a, path, token, body);
+  api_call_thread_run(x);
   api_gated_wait_pending(f, 2);
   api_gated_answered_meanwhile(f, "tok-wang", x);
   assert_query(f, sql, before);
   gate_open(&f->gate);
   return api_call_thread_join(x);
+}
+
+static long post_held_as(struct api_gated *f, struct api_call_thread *x, const char *token, const char *path,
+                         const char *body, const char *sql, const char *before)
+{
+  *x = (struct api_call_thread){.a = &f->a, .path = path, .token = token, .body = body};
+  return run_held(f, x, sql, before);
 }
 
 static long post_held(struct api_gated *f, struct api_call_thread *x, const char *path, const char *body,
@@ -375,6 +385,45 @@ static void test_special_operation_is_answered_after_its_commit_off_the_loop(voi
   assert_query(f, "SELECT op_type || ' ' || unit || ' ' || declared_by FROM special_operations", "0 U1 wang");
 }
 
+static const char polygon_body[] = "{\"points\":[[100,100],[300,100],[300,250],[100,250]]}";
+static const char polygon_sql[] = "SELECT count(*) FROM site_plan_units";
+
+static void test_polygon_is_answered_after_its_commit_off_the_loop(void **state)
+{
+  struct api_gated *f = *state;
+  struct api_call_thread x = {.a = &f->a, .path = "/api/v1/site-plan/units/U1", .token = "tok-wang",
+                              .body = polygon_body, .method = "PUT"};
+  assert_int_equal(run_held(f, &x, polygon_sql, "0"), 200);
+  assert_non_null(strstr(x.reply.body, "\"updated_by\":\"wang\""));
+  assert_query(f, "SELECT unit || ' ' || max_x || ' ' || max_y FROM site_plan_units", "U1 300.0 250.0");
+  assert_query(f, "SELECT op || ' ' || unit || ' ' || coalesce(before, '-') FROM site_plan_edits", "set U1 -");
+}
+
+/* A 16 x 16 PNG (signature and IHDR: enough for the size and the type). */
+static const char small_png[] = "\x89PNG\r\n\x1a\n\0\0\0\x0dIHDR\0\0\0\x10\0\0\0\x10\x08\x02\0\0\0\0\0\0\0";
+#define SMALL_PNG_LEN (sizeof small_png - 1)
+
+/* A polygon drawn on the 1000 x 800 plan is queued behind the upload of a 16 x 16 one: the
+ * upload commits, and the polygon, which no longer fits, is refused and stores nothing. */
+static void test_polygon_on_a_plan_replaced_meanwhile_is_refused(void **state)
+{
+  struct api_gated *f = *state;
+  struct api_call_thread up, x = {.a = &f->a, .path = "/api/v1/site-plan/units/U1", .token = "tok-wang",
+                                  .body = polygon_body, .method = "PUT"};
+  gate_close_on(f->a.p.store, &f->gate, store_submit);
+  api_call_thread_post(&up, &f->a, "/api/v1/site-plan/image", "tok-wang", "image/png", small_png, SMALL_PNG_LEN);
+  api_gated_wait_pending(f, 2);
+  api_call_thread_run(&x);
+  api_gated_wait_pending(f, 3);
+  gate_open(&f->gate);
+  assert_int_equal(api_call_thread_join(&up), 201);
+  assert_non_null(strstr(up.reply.body, "\"width\":16"));
+  assert_int_equal(api_call_thread_join(&x), 409);
+  assert_non_null(strstr(x.reply.body, "changed meanwhile"));
+  assert_query(f, polygon_sql, "0");
+  assert_query(f, "SELECT group_concat(op) FROM site_plan_edits", "image");
+}
+
 int main(void)
 {
   curl_global_init(CURL_GLOBAL_DEFAULT);
@@ -395,6 +444,8 @@ int main(void)
                                     api_gated_teardown),
     cmocka_unit_test_setup_teardown(test_special_operation_is_answered_after_its_commit_off_the_loop, setup,
                                     api_gated_teardown),
+    cmocka_unit_test_setup_teardown(test_polygon_is_answered_after_its_commit_off_the_loop, setup, api_gated_teardown),
+    cmocka_unit_test_setup_teardown(test_polygon_on_a_plan_replaced_meanwhile_is_refused, setup, api_gated_teardown),
     cmocka_unit_test_setup_teardown(test_two_confirmations_of_the_commitment_at_once, setup, api_gated_teardown),
     cmocka_unit_test_setup_teardown(test_task_assignment_is_answered_after_its_commit_off_the_loop, setup,
                                     api_gated_teardown),
