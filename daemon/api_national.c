@@ -2,9 +2,11 @@
 
 #include <errno.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "api_govern_job.h"
+#include "api_lane.h"
 #include "engine.h"
 #include "hazard_flow.h"
 #include "export.h"
@@ -29,16 +31,10 @@ static void national_api__upload(void *ud, const struct http_request *req, struc
 /* ---- POST /api/v1/upload/retry: dead-lettered versions queued again (admin, engineer) ---- */
 
 struct national_api__retry {
-  int rc;
-  unsigned n;
+  struct api_ctx *ctx;
+  struct upload_retry r;
+  char who[128];
 };
-
-static void national_api__retried(void *arg, int rc, unsigned n)
-{
-  struct national_api__retry *r = arg;
-  r->rc = rc;
-  r->n = n;
-}
 
 static int national_api__may_retry(const struct dg_person *p)
 {
@@ -47,10 +43,34 @@ static int national_api__may_retry(const struct dg_person *p)
   return 0;
 }
 
-/* {"seq": n} one version, {"kind": "hazards"} those of a record type, {} all. */
+static int national_api__retry_work(struct store_conn *c, void *arg)
+{
+  return upload_journal_retry_work(c, &((struct national_api__retry *)arg)->r);
+}
+
+static void national_api__retried(void *arg, int rc, struct http_response *resp)
+{
+  struct national_api__retry *x = arg;
+  if (rc == -ESHUTDOWN) {
+    api_error(resp, 503, "database unavailable");
+  } else if (rc) {
+    api_error(resp, 500, "database error");
+  } else {
+    DG_INFO("upload", "%s retried %u dead-lettered upload versions", x->who, x->r.n);
+    upload_kick(x->ctx->upload);
+    cJSON *o = cJSON_CreateObject();
+    cJSON_AddNumberToObject(o, "retried", x->r.n);
+    api_reply(resp, 200, o);
+  }
+  free(x);
+}
+
+/* {"seq": n} one version, {"kind": "hazards"} those of a record type, {} all; answered after
+ * the commit. */
 static void national_api__retry(void *ud, const struct http_request *req, struct http_response *resp)
 {
   struct api_ctx *ctx = ud;
+  struct national_api__retry *x = NULL;
   const struct dg_person *who = api_caller(ctx, req);
   if (!who) {
     api_error(resp, 401, "a valid 'Authorization: Bearer <token>' is required");
@@ -66,30 +86,32 @@ static void national_api__retry(void *ud, const struct http_request *req, struct
   int kind = -1;
   for (int k = 0; kind_key && k < NATIONAL_N_KINDS; k++)
     if (!strcmp(national_kind_key(k), kind_key)) kind = k;
-  struct national_api__retry r = {-EIO, 0};
   if (!cJSON_IsObject(b)) api_error(resp, 400, "body: expected a JSON object");
   else if (seq && !(cJSON_IsNumber(seq) && seq->valuedouble >= 1)) api_error(resp, 400, "seq: expected a queue seq");
   else if (kind_key && kind < 0) api_error(resp, 400, "kind: expected a record type such as 'hazards'");
-  else if (upload_journal_retry(ctx->store, kind, seq ? (int64_t)seq->valuedouble : 0, national_api__retried, &r) ||
-           store_wait_own(ctx->store) || r.rc)
-    api_error(resp, 500, "database error");
+  else if (!(x = calloc(1, sizeof *x))) api_error(resp, 500, "out of memory");
   else {
-    DG_INFO("upload", "%s retried %u dead-lettered upload versions", who->id, r.n);
-    upload_kick(ctx->upload);
-    cJSON *o = cJSON_CreateObject();
-    cJSON_AddNumberToObject(o, "retried", r.n);
-    api_reply(resp, 200, o);
+    *x = (struct national_api__retry){.ctx = ctx,
+                                      .r = {.kind = kind, .seq = seq ? (int64_t)seq->valuedouble : 0,
+                                            .now = dg_wall_ms()}};
+    snprintf(x->who, sizeof x->who, "%s", who->id);
+    api_lane_write(ctx->store, req, resp, false, national_api__retry_work, national_api__retried, x);
   }
   cJSON_Delete(b);
 }
 
 /* ---- shutdown / maintenance records ---- */
 
+/* A record's write in flight, on the heap until its answer: it owns the request's body (the
+ * texts point into it) and a copy of the actor. Answered after its commit (api_lane_write). */
 struct national_api__job {
+  struct api_ctx *ctx;
   int64_t id, now;
-  const char *source, *unit, *reason, *actor;
+  const char *source, *unit, *reason;
+  char actor[128];
+  cJSON *body;
   int64_t start_ms, end_ms;
-  int changed, failed;
+  int changed;
 };
 
 static const char *const national_api__sql_insert =
@@ -128,19 +150,53 @@ static int national_api__delete_work(struct store_conn *c, void *arg)
   return rc;
 }
 
-static void national_api__done(void *arg, int rc)
+static struct national_api__job *national_api__job_new(struct api_ctx *ctx, const struct dg_person *who,
+                                                       struct http_response *resp)
 {
-  ((struct national_api__job *)arg)->failed = rc != SQLITE_OK;
+  struct national_api__job *j = calloc(1, sizeof *j);
+  if (!j) {
+    api_error(resp, 500, "out of memory");
+    return NULL;
+  }
+  *j = (struct national_api__job){.ctx = ctx, .now = dg_wall_ms()};
+  snprintf(j->actor, sizeof j->actor, "%s", who->id);
+  return j;
 }
 
-/* Runs `work` through the writer and waits; 0, or -EIO. */
-static int national_api__write(struct api_ctx *ctx, store_work_fn work, struct national_api__job *j)
+static void national_api__job_free(struct national_api__job *j)
 {
-  j->now = dg_wall_ms();
-  if (store_submit(ctx->store, work, national_api__done, j) || store_wait_own(ctx->store) || j->failed)
-    return -EIO;
-  upload_kick(ctx->upload);
-  return 0;
+  if (!j) return;
+  cJSON_Delete(j->body);
+  free(j);
+}
+
+/* 0 once the write committed, the upload told of the change; else rc, 503 or 500 answered. */
+static int national_api__outcome(struct national_api__job *j, int rc, struct http_response *resp)
+{
+  if (rc == -ESHUTDOWN) api_error(resp, 503, "database unavailable");
+  else if (rc) api_error(resp, 500, "database error");
+  else upload_kick(j->ctx->upload);
+  return rc;
+}
+
+static void national_api__posted(void *arg, int rc, struct http_response *resp)
+{
+  struct national_api__job *j = arg;
+  if (!national_api__outcome(j, rc, resp)) {
+    cJSON *o = cJSON_CreateObject();
+    cJSON_AddNumberToObject(o, "id", (double)j->id);
+    api_reply(resp, 201, o);
+  }
+  national_api__job_free(j);
+}
+
+static void national_api__deleted(void *arg, int rc, struct http_response *resp)
+{
+  struct national_api__job *j = arg;
+  if (national_api__outcome(j, rc, resp)) (void)0;
+  else if (!j->changed) api_error(resp, 404, "no shutdown record %lld (or already deleted)", (long long)j->id);
+  else api_reply(resp, 200, cJSON_CreateObject());
+  national_api__job_free(j);
 }
 
 static int national_api__unit_of(const struct dg_hazard_source *hs, const char *unit)
@@ -164,35 +220,34 @@ static void national_api__post(void *ud, const struct http_request *req, struct 
 {
   struct api_ctx *ctx = ud;
   const struct dg_person *who = govern_job_caller(ctx, req, HAZARD_RIGHT_MANAGE, NATIONAL_API_SHUTDOWN_RIGHTS, resp);
-  if (!who) return;
-  cJSON *b = cJSON_ParseWithLength(req->body, req->body_len);
-  struct national_api__job j = {.actor = who->id};
-  j.source = cJSON_GetStringValue(cJSON_GetObjectItem(b, "hazard_source"));
-  j.unit = cJSON_GetStringValue(cJSON_GetObjectItem(b, "unit"));
-  j.reason = cJSON_GetStringValue(cJSON_GetObjectItem(b, "reason"));
+  struct national_api__job *j;
+  if (!who || !(j = national_api__job_new(ctx, who, resp))) return;
+  cJSON *b = j->body = cJSON_ParseWithLength(req->body, req->body_len);
+  j->source = cJSON_GetStringValue(cJSON_GetObjectItem(b, "hazard_source"));
+  j->unit = cJSON_GetStringValue(cJSON_GetObjectItem(b, "unit"));
+  j->reason = cJSON_GetStringValue(cJSON_GetObjectItem(b, "reason"));
   const cJSON *start = cJSON_GetObjectItem(b, "start_ms"), *end = cJSON_GetObjectItem(b, "end_ms");
-  j.start_ms = cJSON_IsNumber(start) ? (int64_t)start->valuedouble : 0;
-  j.end_ms = cJSON_IsNumber(end) ? (int64_t)end->valuedouble : 0;
-  const struct dg_hazard_source *hs = national_api__source(ctx->engine->cfg, j.source);
+  j->start_ms = cJSON_IsNumber(start) ? (int64_t)start->valuedouble : 0;
+  j->end_ms = cJSON_IsNumber(end) ? (int64_t)end->valuedouble : 0;
+  const struct dg_hazard_source *hs = national_api__source(ctx->engine->cfg, j->source);
   if (!cJSON_IsObject(b)) api_error(resp, 400, "body: expected a JSON object");
   else if (!hs) api_error(resp, 400, "hazard_source: required, a hazard source id");
-  else if (j.unit && !national_api__unit_of(hs, j.unit)) api_error(resp, 400, "unit: not a unit of %s", hs->id);
-  else if (j.start_ms <= 0) api_error(resp, 400, "start_ms: required, epoch ms");
-  else if (end && !cJSON_IsNull(end) && j.end_ms < j.start_ms) api_error(resp, 400, "end_ms: before start_ms");
-  else if (!j.reason || !*j.reason) api_error(resp, 400, "reason: required text");
-  else if (national_api__write(ctx, national_api__insert, &j)) api_error(resp, 500, "database error");
+  else if (j->unit && !national_api__unit_of(hs, j->unit)) api_error(resp, 400, "unit: not a unit of %s", hs->id);
+  else if (j->start_ms <= 0) api_error(resp, 400, "start_ms: required, epoch ms");
+  else if (end && !cJSON_IsNull(end) && j->end_ms < j->start_ms) api_error(resp, 400, "end_ms: before start_ms");
+  else if (!j->reason || !*j->reason) api_error(resp, 400, "reason: required text");
   else {
-    cJSON *o = cJSON_CreateObject();
-    cJSON_AddNumberToObject(o, "id", (double)j.id);
-    api_reply(resp, 201, o);
+    api_lane_write(ctx->store, req, resp, false, national_api__insert, national_api__posted, j);
+    return;
   }
-  cJSON_Delete(b);
+  national_api__job_free(j);
 }
 
 static void national_api__delete(void *ud, const struct http_request *req, struct http_response *resp)
 {
   struct api_ctx *ctx = ud;
   const struct dg_person *who = govern_job_caller(ctx, req, HAZARD_RIGHT_MANAGE, NATIONAL_API_SHUTDOWN_RIGHTS, resp);
+  struct national_api__job *j;
   long long id = 0;
   int n = 0;
   if (!who) return;
@@ -200,10 +255,9 @@ static void national_api__delete(void *ud, const struct http_request *req, struc
     api_error(resp, 404, "not found: DELETE /api/v1/shutdowns/{id}");
     return;
   }
-  struct national_api__job j = {.id = id, .actor = who->id};
-  if (national_api__write(ctx, national_api__delete_work, &j)) api_error(resp, 500, "database error");
-  else if (!j.changed) api_error(resp, 404, "no shutdown record %lld (or already deleted)", id);
-  else api_reply(resp, 200, cJSON_CreateObject());
+  if (!(j = national_api__job_new(ctx, who, resp))) return;
+  j->id = id;
+  api_lane_write(ctx->store, req, resp, false, national_api__delete_work, national_api__deleted, j);
 }
 
 static const char *const national_api__sql_list =

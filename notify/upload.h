@@ -12,7 +12,7 @@
  * max_backoff_s, for as long as it takes. A refusal (the platform answered with another code)
  * sends the page again one record at a time; a record refused max_refusals times, or with one
  * of refuse_codes, is set aside (dead-lettered, shown by GET /api/v1/upload) so the queue goes
- * on; it is queued again by upload_journal_retry. kill -9 loses nothing: marks, versions and
+ * on; it is queued again by upload_journal_retry_work. kill -9 loses nothing: marks, versions and
  * acknowledgements are durable; a page is re-sent only if its acknowledgement was not
  * committed.
  *

@@ -258,14 +258,6 @@ int upload_journal_record(struct store_conn *c, struct upload_outcome *o)
 
 /* ---- retrying dead letters (writer thread) ---------------------------------------------------- */
 
-struct upload_journal__retry {
-  int kind;
-  int64_t seq, now;
-  unsigned n;
-  void (*done)(void *arg, int rc, unsigned n);
-  void *arg;
-};
-
 /* The record's digest is forgotten (so its current version is queued even if unchanged) and a
  * mark left on it; the dead versions are marked retried. */
 static const char *const upload_journal__sql_retry_mark =
@@ -279,9 +271,9 @@ static const char *const upload_journal__sql_retry =
   "UPDATE upload_queue SET retried_ms = ?3 WHERE dead_ms IS NOT NULL AND retried_ms IS NULL"
   " AND (?1 > 0 AND seq = ?1 OR ?1 <= 0 AND (?2 < 0 OR kind = ?2))";
 
-static int upload_journal__retry_work(struct store_conn *c, void *arg)
+int upload_journal_retry_work(struct store_conn *c, void *arg)
 {
-  struct upload_journal__retry *r = arg;
+  struct upload_retry *r = arg;
   const char *const sql[] = {upload_journal__sql_retry_mark, upload_journal__sql_retry_state,
                              upload_journal__sql_retry};
   int rc = SQLITE_OK;
@@ -295,23 +287,5 @@ static int upload_journal__retry_work(struct store_conn *c, void *arg)
     rc = store_step_done(st);
   }
   if (rc == SQLITE_OK) r->n = (unsigned)sqlite3_changes(store_conn_db(c));
-  return rc;
-}
-
-static void upload_journal__retry_done(void *arg, int rc)
-{
-  struct upload_journal__retry *r = arg;
-  if (r->done) r->done(r->arg, rc == SQLITE_OK ? 0 : -EIO, r->n);
-  free(r);
-}
-
-int upload_journal_retry(struct store *s, int kind, int64_t seq, void (*done)(void *arg, int rc, unsigned n),
-                         void *arg)
-{
-  struct upload_journal__retry *r = calloc(1, sizeof *r);
-  if (!r) return -ENOMEM;
-  *r = (struct upload_journal__retry){kind, seq, dg_wall_ms(), 0, done, arg};
-  int rc = store_submit(s, upload_journal__retry_work, upload_journal__retry_done, r);
-  if (rc) free(r);
   return rc;
 }

@@ -56,10 +56,14 @@ struct upload_outcome {
 /* Writer job body: records the outcome on the page's rows. */
 int upload_journal_record(struct store_conn *c, struct upload_outcome *o);
 
-/* Loop thread: dead-lettered versions (one seq when seq > 0, else those of kind when kind >= 0,
- * else all) are queued again in their record's current version (their digest forgotten and a
- * mark left). done gets the number retried. 0 or negative. */
-int upload_journal_retry(struct store *s, int kind, int64_t seq, void (*done)(void *arg, int rc, unsigned n),
-                         void *arg);
+/* Dead-lettered versions to queue again in their record's current version (their digest
+ * forgotten and a mark left): one seq when seq > 0, else those of kind when kind >= 0, else all. */
+struct upload_retry {
+  int kind;
+  int64_t seq, now;
+  unsigned n; /* out: how many */
+};
+/* Writer job body (arg: a struct upload_retry). */
+int upload_journal_retry_work(struct store_conn *c, void *arg);
 
 #endif

@@ -7,7 +7,7 @@
  * inspection task completed meanwhile, the second of two stop flags set at once and an expert
  * review of a major hazard closed meanwhile. The governance writes (stop flag, expert review,
  * a hazard source's state, a special operation) and the site plan's are answered after their
- * commit the same way; a polygon drawn on a plan replaced meanwhile by a smaller image is refused. */
+ * commit the same way, and so are the national upload's shutdown records; a polygon drawn on a plan replaced meanwhile by a smaller image is refused. */
 #include <curl/curl.h>
 #include <errno.h>
 #include <setjmp.h>
@@ -424,6 +424,42 @@ static void test_polygon_on_a_plan_replaced_meanwhile_is_refused(void **state)
   assert_query(f, "SELECT group_concat(op) FROM site_plan_edits", "image");
 }
 
+/* A shutdown record for the national upload (停产检修), then its deletion: each answered after
+ * its commit; deleting it again finds nothing to delete. */
+static void test_shutdown_record_is_answered_after_its_commit_off_the_loop(void **state)
+{
+  struct api_gated *f = *state;
+  struct api_call_thread x;
+  const char *sql = "SELECT count(*) || ' ' || coalesce(max(deleted), '-') FROM shutdown_records";
+  assert_int_equal(post_held(f, &x, "/api/v1/shutdowns",
+                             "{\"hazard_source\":\"HS1\",\"unit\":\"U1\",\"start_ms\":1699920000000,\"reason\":\"年度检修\"}",
+                             sql, "0 -"),
+                   201);
+  cJSON *o = cJSON_Parse(x.reply.body);
+  assert_non_null(o);
+  char path[64];
+  snprintf(path, sizeof path, "/api/v1/shutdowns/%d", cJSON_GetObjectItem(o, "id")->valueint);
+  cJSON_Delete(o);
+  assert_query(f, "SELECT unit || ' ' || reason || ' ' || created_by FROM shutdown_records", "U1 年度检修 wang");
+  x = (struct api_call_thread){.a = &f->a, .path = path, .token = "tok-wang", .method = "DELETE"};
+  assert_int_equal(run_held(f, &x, sql, "1 0"), 200);
+  assert_query(f, sql, "1 1");
+  struct api_reply r;
+  api_fixture_request(&f->a, "DELETE", path, "tok-wang", NULL, NULL, 0, 10, &r);
+  assert_int_equal(r.status, 404);
+}
+
+/* The retry of dead-lettered uploads (here none) is answered after its commit. */
+static void test_upload_retry_is_answered_after_its_commit_off_the_loop(void **state)
+{
+  struct api_gated *f = *state;
+  struct api_call_thread x;
+  assert_int_equal(post_held(f, &x, "/api/v1/upload/retry", "{\"kind\":\"hazards\"}",
+                             "SELECT count(*) FROM upload_queue", "0"),
+                   200);
+  assert_string_equal(x.reply.body, "{\"retried\":0}");
+}
+
 int main(void)
 {
   curl_global_init(CURL_GLOBAL_DEFAULT);
@@ -446,6 +482,10 @@ int main(void)
                                     api_gated_teardown),
     cmocka_unit_test_setup_teardown(test_polygon_is_answered_after_its_commit_off_the_loop, setup, api_gated_teardown),
     cmocka_unit_test_setup_teardown(test_polygon_on_a_plan_replaced_meanwhile_is_refused, setup, api_gated_teardown),
+    cmocka_unit_test_setup_teardown(test_shutdown_record_is_answered_after_its_commit_off_the_loop, setup,
+                                    api_gated_teardown),
+    cmocka_unit_test_setup_teardown(test_upload_retry_is_answered_after_its_commit_off_the_loop, setup,
+                                    api_gated_teardown),
     cmocka_unit_test_setup_teardown(test_two_confirmations_of_the_commitment_at_once, setup, api_gated_teardown),
     cmocka_unit_test_setup_teardown(test_task_assignment_is_answered_after_its_commit_off_the_loop, setup,
                                     api_gated_teardown),

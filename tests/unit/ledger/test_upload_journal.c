@@ -172,12 +172,6 @@ static int record_work(struct store_conn *c, void *arg)
   return upload_journal_record(c, arg);
 }
 
-static void retried(void *arg, int rc, unsigned n)
-{
-  assert_int_equal(rc, 0);
-  *(unsigned *)arg = n;
-}
-
 static void test_dead_letter_and_retry(void **state)
 {
   (void)state;
@@ -207,10 +201,9 @@ static void test_dead_letter_and_retry(void **state)
   assert_int_equal(store_wait_idle(p.store), 0);
   assert_int_equal(count(&p, "SELECT refusals FROM upload_queue WHERE seq = 1"), 0);
 
-  unsigned n = 0;
-  assert_int_equal(upload_journal_retry(p.store, 7, 0, retried, &n), 0);
-  assert_int_equal(store_wait_idle(p.store), 0);
-  assert_int_equal(n, 1);
+  struct upload_retry retry = {.kind = 7, .now = 2};
+  assert_int_equal(store_write_now(p.store, false, upload_journal_retry_work, &retry), 0);
+  assert_int_equal(retry.n, 1);
   struct pass_result r = pass(&p, 0);
   assert_int_equal(r.n.queued, 1); /* unchanged, but its digest was forgotten: queued again */
   assert_int_equal(count(&p, "SELECT count(*) FROM upload_queue WHERE kind = 7 AND dead_ms IS NULL"), 1);
