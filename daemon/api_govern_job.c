@@ -32,6 +32,7 @@ static int govern_job__journal(struct store_conn *c, struct govern_job *j)
 static int govern_job__work(struct store_conn *c, void *arg)
 {
   struct govern_job *j = arg;
+  j->id = 0; /* a job run again alone after its group was lost must not keep the lost run's row */
   int rc = j->work(c, j);
   if (rc == SQLITE_OK && !j->id) j->id = sqlite3_last_insert_rowid(store_conn_db(c));
   return rc == SQLITE_OK && j->hazard_id ? govern_job__journal(c, j) : rc;
