@@ -460,6 +460,29 @@ static void test_upload_retry_is_answered_after_its_commit_off_the_loop(void **s
   assert_string_equal(x.reply.body, "{\"retried\":0}");
 }
 
+/* The daemon stops while a stop flag waits for the writer: the server closes the connection
+ * without an answer, and the change, already taken by the writer's queue, still commits once
+ * the writer goes on; its answer is dropped, touching nothing freed (ASan). */
+static void test_shutdown_while_a_governance_write_waits(void **state)
+{
+  struct api_gated *f = *state;
+  struct api_call_thread x = {.a = &f->a, .path = "/api/v1/hazards/1001/stop", .token = "tok-li",
+                              .body = "{\"flag\":\"evacuate\",\"reason\":\"停机前\"}"};
+  gate_close_on(f->a.p.store, &f->gate, store_submit);
+  api_call_thread_run(&x);
+  api_gated_wait_pending(f, 2);
+  uv_async_send(&f->a.stop); /* the server stops; the store's close waits for the held writer */
+  assert_int_equal(pthread_join(x.thread, NULL), 0);
+  assert_int_not_equal(x.reply.rc, CURLE_OK);
+  gate_open(&f->gate);
+  assert_int_equal(pthread_join(f->a.thread, NULL), 0);
+  plant_release(&f->a.p);
+  assert_query(f, stop_sql, "2 li");
+  plant_free(&f->a.p);
+  gate_destroy(&f->gate);
+  free(f);
+}
+
 int main(void)
 {
   curl_global_init(CURL_GLOBAL_DEFAULT);
@@ -486,6 +509,7 @@ int main(void)
                                     api_gated_teardown),
     cmocka_unit_test_setup_teardown(test_upload_retry_is_answered_after_its_commit_off_the_loop, setup,
                                     api_gated_teardown),
+    cmocka_unit_test_setup(test_shutdown_while_a_governance_write_waits, setup),
     cmocka_unit_test_setup_teardown(test_two_confirmations_of_the_commitment_at_once, setup, api_gated_teardown),
     cmocka_unit_test_setup_teardown(test_task_assignment_is_answered_after_its_commit_off_the_loop, setup,
                                     api_gated_teardown),
