@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "api_lane.h"
 #include "log.h"
 #include "post_card.h"
 #include "post_docs.h"
@@ -157,10 +158,38 @@ static void posts_api__link(void *ud, const struct http_request *req, struct htt
   if (p) posts_api__link_answer(ctx, p, resp);
 }
 
-/* POST /api/v1/posts/{id}/link/revoke: the printed QR codes stop working; print the cards anew. */
+struct posts_api__revoke {
+  struct api_ctx *ctx;
+  struct post_link_revocation r;
+};
+
+static int posts_api__revoke_work(struct store_conn *c, void *arg)
+{
+  return post_link_revoke_work(c, &((struct posts_api__revoke *)arg)->r);
+}
+
+static void posts_api__revoked(void *arg, int rc, struct http_response *resp)
+{
+  struct posts_api__revoke *x = arg;
+  const struct dg_post *p = dg_config_post(x->ctx->engine->cfg, x->r.post);
+  if (rc == -ESHUTDOWN) {
+    api_error(resp, 503, "database unavailable");
+  } else if (rc) {
+    api_error(resp, 500, "link not revoked (database error)");
+  } else {
+    DG_INFO("posts", "phone link of post %s revoked by %s", x->r.post, x->r.by);
+    if (p) posts_api__link_answer(x->ctx, p, resp);
+    else api_error(resp, 404, "link revoked, but post %s left the plant model meanwhile", x->r.post);
+  }
+  free(x);
+}
+
+/* POST /api/v1/posts/{id}/link/revoke: the printed QR codes stop working; print the cards anew.
+ * Answered after its commit, with the new link. */
 static void posts_api__revoke(void *ud, const struct http_request *req, struct http_response *resp)
 {
   struct api_ctx *ctx = ud;
+  struct posts_api__revoke *x;
   const struct dg_person *who = api_caller(ctx, req);
   int may = 0;
   for (size_t i = 0; who && i < who->n_roles; i++)
@@ -171,12 +200,14 @@ static void posts_api__revoke(void *ud, const struct http_request *req, struct h
   }
   const struct dg_post *p = posts_api__link_post(ctx, req, resp);
   if (!p) return;
-  if (post_link_revoke(ctx->store, p->id, who->id, dg_wall_ms())) {
-    api_error(resp, 500, "link not revoked (database error)");
+  if (!(x = calloc(1, sizeof *x))) {
+    api_error(resp, 500, "out of memory");
     return;
   }
-  DG_INFO("posts", "phone link of post %s revoked by %s", p->id, who->id);
-  posts_api__link_answer(ctx, p, resp);
+  *x = (struct posts_api__revoke){.ctx = ctx, .r = {.now_ms = dg_wall_ms()}};
+  snprintf(x->r.post, sizeof x->r.post, "%s", p->id);
+  snprintf(x->r.by, sizeof x->r.by, "%s", who->id);
+  api_lane_write(ctx->store, req, resp, true, posts_api__revoke_work, posts_api__revoked, x);
 }
 
 static const struct api_route posts_api__routes[] = {

@@ -19,8 +19,6 @@ static const char *const post_link__sql_revoke =
   " ON CONFLICT (post) DO UPDATE SET generation = generation + 1, revoked_ms = ?2, revoked_by = ?3";
 
 struct post_link__job {
-  const char *post, *by;
-  int64_t now_ms;
   unsigned char secret[POST_LINK_SECRET_LEN];
   int rc;
 };
@@ -34,14 +32,14 @@ static int post_link__secret_work(struct store_conn *c, void *arg)
   return store_step_done(st);
 }
 
-static int post_link__revoke_work(struct store_conn *c, void *arg)
+int post_link_revoke_work(struct store_conn *c, void *arg)
 {
-  struct post_link__job *j = arg;
+  struct post_link_revocation *r = arg;
   sqlite3_stmt *st = store_stmt(c, post_link__sql_revoke);
   if (!st) return SQLITE_ERROR;
-  store_bind_text(st, 1, j->post);
-  sqlite3_bind_int64(st, 2, j->now_ms);
-  store_bind_text(st, 3, j->by);
+  store_bind_text(st, 1, r->post);
+  sqlite3_bind_int64(st, 2, r->now_ms);
+  store_bind_text(st, 3, r->by);
   return store_step_done(st);
 }
 
@@ -142,12 +140,6 @@ const struct dg_post *post_link_find(struct store *s, const struct dg_config *cf
   }
   memset(secret, 0, sizeof secret);
   return found;
-}
-
-int post_link_revoke(struct store *s, const char *post_id, const char *by, int64_t now_ms)
-{
-  struct post_link__job j = {.post = post_id, .by = by, .now_ms = now_ms};
-  return post_link__run(s, post_link__revoke_work, &j);
 }
 
 int post_link_url(const char *base, const char *key, char *out, size_t len)

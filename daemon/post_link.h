@@ -5,7 +5,8 @@
  * so the old key stops working and new prints carry the new one. Nothing but the secret and
  * the generations is stored.
  *
- * Loop thread: reads through the store's reader, writes through urgent jobs it waits for. */
+ * Loop thread: reads through the store's reader; the secret, made at first use, through an
+ * urgent job it waits for (once in a database's life); the revocation is a job of its caller's. */
 #ifndef DG_POST_LINK_H
 #define DG_POST_LINK_H
 
@@ -24,9 +25,13 @@ int post_link_key(struct store *s, const char *post_id, char *out, size_t len, i
 /* The post of cfg whose current key is `key`, or NULL (unknown, revoked or malformed). */
 const struct dg_post *post_link_find(struct store *s, const struct dg_config *cfg, const char *key);
 
-/* Revokes the post's current link (the next generation replaces it), recording who. 0 or
- * negative. */
-int post_link_revoke(struct store *s, const char *post_id, const char *by, int64_t now_ms);
+/* A revocation of a post's current link (the next generation replaces it), recording who. */
+struct post_link_revocation {
+  char post[128], by[128];
+  int64_t now_ms;
+};
+/* Writer job body (arg: a struct post_link_revocation). */
+int post_link_revoke_work(struct store_conn *c, void *arg);
 
 /* "<base>/p/<key>" into out (base without its trailing '/'); 0 or -ENOSPC. */
 int post_link_url(const char *base, const char *key, char *out, size_t len);

@@ -7,7 +7,8 @@
  * inspection task completed meanwhile, the second of two stop flags set at once and an expert
  * review of a major hazard closed meanwhile. The governance writes (stop flag, expert review,
  * a hazard source's state, a special operation) and the site plan's are answered after their
- * commit the same way, and so are the national upload's shutdown records; a polygon drawn on a plan replaced meanwhile by a smaller image is refused. */
+ * commit the same way, and so are the national upload's shutdown records and a post link's
+ * revocation; a polygon drawn on a plan replaced meanwhile by a smaller image is refused. */
 #include <curl/curl.h>
 #include <errno.h>
 #include <setjmp.h>
@@ -27,7 +28,8 @@ static const char test_yaml[] =
   "  - { id: wang, name: 王工, phone: '13800000000', roles: [engineer] }\n"
   "  - { id: zhao, name: 赵工, phone: '13800000001', roles: [viewer] }\n"
   "  - { id: li, name: 李总, phone: '13800000002', roles: [principal] }\n"
-  PLANT_YAML_TANK_FARM;
+  PLANT_YAML_TANK_FARM
+  "posts:\n  - { id: P1, name: 罐区操作工, units: [U1], persons: [wang] }\n";
 
 static const struct dg_person *authenticate(void *ud, const char *token)
 {
@@ -483,6 +485,22 @@ static void test_shutdown_while_a_governance_write_waits(void **state)
   free(f);
 }
 
+/* Revoking a post's phone link is answered after its commit, with the next generation's link. */
+static void test_post_link_revocation_is_answered_after_its_commit_off_the_loop(void **state)
+{
+  struct api_gated *f = *state;
+  struct api_call_thread x;
+  struct api_reply r;
+  api_fixture_call(&f->a, "/api/v1/posts/P1/link", "tok-wang", NULL, 10, &r); /* makes the secret */
+  assert_int_equal(r.status, 200);
+  assert_non_null(strstr(r.body, "\"generation\":0"));
+  assert_int_equal(post_held(f, &x, "/api/v1/posts/P1/link/revoke", "{}",
+                             "SELECT count(*) FROM post_links", "0"),
+                   200);
+  assert_non_null(strstr(x.reply.body, "\"generation\":1"));
+  assert_query(f, "SELECT post || ' ' || generation || ' ' || revoked_by FROM post_links", "P1 1 wang");
+}
+
 int main(void)
 {
   curl_global_init(CURL_GLOBAL_DEFAULT);
@@ -510,6 +528,8 @@ int main(void)
     cmocka_unit_test_setup_teardown(test_upload_retry_is_answered_after_its_commit_off_the_loop, setup,
                                     api_gated_teardown),
     cmocka_unit_test_setup(test_shutdown_while_a_governance_write_waits, setup),
+    cmocka_unit_test_setup_teardown(test_post_link_revocation_is_answered_after_its_commit_off_the_loop, setup,
+                                    api_gated_teardown),
     cmocka_unit_test_setup_teardown(test_two_confirmations_of_the_commitment_at_once, setup, api_gated_teardown),
     cmocka_unit_test_setup_teardown(test_task_assignment_is_answered_after_its_commit_off_the_loop, setup,
                                     api_gated_teardown),
