@@ -8,7 +8,8 @@
  * review of a major hazard closed meanwhile. The governance writes (stop flag, expert review,
  * a hazard source's state, a special operation) and the site plan's are answered after their
  * commit the same way, and so are the national upload's shutdown records and a post link's
- * revocation; a polygon drawn on a plan replaced meanwhile by a smaller image is refused. */
+ * revocation; a polygon drawn on a plan replaced meanwhile by a smaller image is refused. A
+ * write still queued when the server stops commits, its answer dropped. */
 #include <curl/curl.h>
 #include <errno.h>
 #include <setjmp.h>
