@@ -42,11 +42,8 @@ struct govern_job *govern_job_new(struct api_ctx *ctx, const struct http_request
                                   int (*work)(struct store_conn *c, struct govern_job *j), const char *action,
                                   struct http_response *resp)
 {
-  struct govern_job *j = calloc(1, sizeof *j);
-  if (!j) {
-    api_error(resp, 500, "out of memory");
-    return NULL;
-  }
+  struct govern_job *j = api_calloc(sizeof *j, resp);
+  if (!j) return NULL;
   *j = (struct govern_job){.ctx = ctx, .work = work, .action = action, .now_ms = dg_wall_ms()};
   snprintf(j->actor, sizeof j->actor, "%s", who->id);
   if ((j->body = api_body_object(req, resp))) return j;

@@ -349,9 +349,8 @@ static void ledger_api__row_free(struct ledger_api__row *r);
 
 static struct ledger_api__op *ledger_api__op_new(struct api_ctx *ctx, struct http_response *resp)
 {
-  struct ledger_api__op *op = calloc(1, sizeof *op);
+  struct ledger_api__op *op = api_calloc(sizeof *op, resp);
   if (op) op->ctx = ctx;
-  else api_error(resp, 500, "out of memory");
   return op;
 }
 

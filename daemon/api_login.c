@@ -78,13 +78,12 @@ static void login_api__write(struct login_api__job *j, struct login_write *w, lo
 static struct login_api__job *login_api__deferred(struct api_ctx *ctx, const struct http_request *req,
                                                   struct http_response *resp)
 {
-  struct login_api__job *j = calloc(1, sizeof *j);
-  if (!j) api_error(resp, 500, "out of memory");
-  else if (!(j->d = http_defer(req))) api_error(resp, 503, "this request cannot wait for its write");
-  else {
+  struct login_api__job *j = api_calloc(sizeof *j, resp);
+  if (j && (j->d = http_defer(req))) {
     j->ctx = ctx;
     return j;
   }
+  if (j) api_error(resp, 503, "this request cannot wait for its write");
   free(j);
   return NULL;
 }
@@ -213,10 +212,7 @@ static void login_api__login_req(void *ud, const struct http_request *req, struc
     api_error(resp, 500, "database error");
     goto done;
   }
-  if (!(j = calloc(1, sizeof *j))) {
-    api_error(resp, 500, "out of memory");
-    goto done;
-  }
+  if (!(j = api_calloc(sizeof *j, resp))) goto done;
   *j = (struct login_api__job){.ctx = ctx, .found = !rc, .disabled = !rc && acct.disabled};
   snprintf(j->name, sizeof j->name, "%s", name);
   if (!rc) snprintf(j->person, sizeof j->person, "%s", acct.person);

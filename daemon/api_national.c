@@ -89,8 +89,7 @@ static void national_api__retry(void *ud, const struct http_request *req, struct
   if (!cJSON_IsObject(b)) api_error(resp, 400, "body: expected a JSON object");
   else if (seq && !(cJSON_IsNumber(seq) && seq->valuedouble >= 1)) api_error(resp, 400, "seq: expected a queue seq");
   else if (kind_key && kind < 0) api_error(resp, 400, "kind: expected a record type such as 'hazards'");
-  else if (!(x = calloc(1, sizeof *x))) api_error(resp, 500, "out of memory");
-  else {
+  else if ((x = api_calloc(sizeof *x, resp))) {
     *x = (struct national_api__retry){.ctx = ctx,
                                       .r = {.kind = kind, .seq = seq ? (int64_t)seq->valuedouble : 0,
                                             .now = dg_wall_ms()}};
@@ -153,11 +152,8 @@ static int national_api__delete_work(struct store_conn *c, void *arg)
 static struct national_api__job *national_api__job_new(struct api_ctx *ctx, const struct dg_person *who,
                                                        struct http_response *resp)
 {
-  struct national_api__job *j = calloc(1, sizeof *j);
-  if (!j) {
-    api_error(resp, 500, "out of memory");
-    return NULL;
-  }
+  struct national_api__job *j = api_calloc(sizeof *j, resp);
+  if (!j) return NULL;
   *j = (struct national_api__job){.ctx = ctx, .now = dg_wall_ms()};
   snprintf(j->actor, sizeof j->actor, "%s", who->id);
   return j;

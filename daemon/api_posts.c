@@ -171,14 +171,14 @@ static int posts_api__revoke_work(struct store_conn *c, void *arg)
 static void posts_api__revoked(void *arg, int rc, struct http_response *resp)
 {
   struct posts_api__revoke *x = arg;
-  const struct dg_post *p = dg_config_post(x->ctx->engine->cfg, x->r.post);
+  const struct dg_post *p;
   if (rc == -ESHUTDOWN) {
     api_error(resp, 503, "database unavailable");
   } else if (rc) {
     api_error(resp, 500, "link not revoked (database error)");
   } else {
     DG_INFO("posts", "phone link of post %s revoked by %s", x->r.post, x->r.by);
-    if (p) posts_api__link_answer(x->ctx, p, resp);
+    if ((p = dg_config_post(x->ctx->engine->cfg, x->r.post))) posts_api__link_answer(x->ctx, p, resp);
     else api_error(resp, 404, "link revoked, but post %s left the plant model meanwhile", x->r.post);
   }
   free(x);
@@ -200,10 +200,7 @@ static void posts_api__revoke(void *ud, const struct http_request *req, struct h
   }
   const struct dg_post *p = posts_api__link_post(ctx, req, resp);
   if (!p) return;
-  if (!(x = calloc(1, sizeof *x))) {
-    api_error(resp, 500, "out of memory");
-    return;
-  }
+  if (!(x = api_calloc(sizeof *x, resp))) return;
   *x = (struct posts_api__revoke){.ctx = ctx, .r = {.now_ms = dg_wall_ms()}};
   snprintf(x->r.post, sizeof x->r.post, "%s", p->id);
   snprintf(x->r.by, sizeof x->r.by, "%s", who->id);

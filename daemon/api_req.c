@@ -26,6 +26,13 @@ void api_error(struct http_response *resp, int status, const char *fmt, ...)
   api_reply(resp, status, o);
 }
 
+void *api_calloc(size_t size, struct http_response *resp)
+{
+  void *p = calloc(1, size);
+  if (!p) api_error(resp, 500, "out of memory");
+  return p;
+}
+
 void api_json_text(cJSON *o, const char *k, const char *v)
 {
   if (v) cJSON_AddStringToObject(o, k, v);

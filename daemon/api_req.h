@@ -81,6 +81,8 @@ struct api_routes {
 void api_reply(struct http_response *resp, int status, cJSON *json);
 void api_error(struct http_response *resp, int status, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 void api_json_text(cJSON *o, const char *k, const char *v);
+/* size zeroed bytes (a write's job, say), or NULL after answering 500 "out of memory". */
+void *api_calloc(size_t size, struct http_response *resp);
 /* Column i of a result row added under k: as text, or as a number; null when NULL. */
 void api_col_text(cJSON *o, const char *k, sqlite3_stmt *st, int i);
 void api_col_num(cJSON *o, const char *k, sqlite3_stmt *st, int i);

@@ -350,11 +350,8 @@ static const char *const siteplan_api__sql_points = "SELECT points FROM site_pla
 static struct siteplan_api__job *siteplan_api__job_new(struct api_ctx *ctx, const struct dg_person *who,
                                                        const char *op, struct http_response *resp)
 {
-  struct siteplan_api__job *j = calloc(1, sizeof *j);
-  if (!j) {
-    api_error(resp, 500, "out of memory");
-    return NULL;
-  }
+  struct siteplan_api__job *j = api_calloc(sizeof *j, resp);
+  if (!j) return NULL;
   *j = (struct siteplan_api__job){.ctx = ctx, .op = op, .ts_ms = dg_wall_ms(), .dir = ctx->attachments_dir};
   snprintf(j->actor, sizeof j->actor, "%s", who->id);
   return j;

@@ -235,10 +235,7 @@ static void api_tasks__assign_route(void *ud, const struct http_request *req, st
   }
   cJSON *body = api_body_object(req, resp);
   if (!body) return;
-  if (!(j = calloc(1, sizeof *j))) {
-    api_error(resp, 500, "out of memory");
-    goto out;
-  }
+  if (!(j = api_calloc(sizeof *j, resp))) goto out;
   *j = (struct api_tasks__assign){.ctx = ctx, .id = id, .now_ms = dg_wall_ms()};
   snprintf(j->actor, sizeof j->actor, "%s", p->id);
   if (api_tasks__assignee(ctx, body, j, resp)) goto out;

@@ -41,11 +41,8 @@ struct tokens_api__op {
 static struct tokens_api__op *tokens_api__op(struct api_ctx *ctx, const struct dg_person *who,
                                              struct http_response *resp)
 {
-  struct tokens_api__op *op = calloc(1, sizeof *op);
-  if (!op) {
-    api_error(resp, 500, "out of memory");
-    return NULL;
-  }
+  struct tokens_api__op *op = api_calloc(sizeof *op, resp);
+  if (!op) return NULL;
   op->store = ctx->store;
   snprintf(op->who, sizeof op->who, "%s", who->id);
   return op;
