@@ -879,8 +879,9 @@ static void mqtt__deliver(struct mqtt__broker *b, const char *topic, size_t tlen
   const struct mqtt__topic *t = mqtt__find_topic(b, topic, tlen);
   for (size_t i = 0; t && i < t->n_bindings; i++) mqtt__feed(b, &msg, &t->bindings[i]);
   for (size_t i = 0; i < b->n_wildcards; i++) mqtt__feed_wildcard(b, &msg, &b->wildcards[i]);
-  if (msg.n) mqtt__push(b, msg.batch, msg.n);
+  /* Counted before the point's bad quality is handed on: whoever sees the quality sees the count. */
   if (msg.bad) atomic_fetch_add_explicit(&b->malformed, 1, memory_order_relaxed);
+  if (msg.n) mqtt__push(b, msg.batch, msg.n);
   cJSON_Delete(msg.doc);
 }
 
