@@ -3,6 +3,7 @@
 #include "heap.h"
 #include "log.h"
 #include "store_history.h"
+#include "store_vfs.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -1139,6 +1140,18 @@ static int store__create_private(const char *path, char *err, size_t errlen)
   return rc;
 }
 
+static pthread_once_t store__vfs_once = PTHREAD_ONCE_INIT;
+static int store__vfs_rc;
+
+static void store__vfs_register(void) { store__vfs_rc = store_vfs_register(STORE_VFS_NAME, NULL); }
+
+/* The writer's connection writes each transaction's WAL frames at once (store_vfs.h). */
+static int store__vfs_ready(void)
+{
+  pthread_once(&store__vfs_once, store__vfs_register);
+  return store__vfs_rc;
+}
+
 static int store__open_writer(struct store *s, const char *path, const struct store_schema *schema, char *err,
                               size_t errlen)
 {
@@ -1148,7 +1161,12 @@ static int store__open_writer(struct store *s, const char *path, const struct st
     int crc = store__create_private(path, err, errlen);
     if (crc) return crc;
   }
-  int rc = sqlite3_open_v2(path, &s->wconn.db, flags, NULL);
+  int rc = store__vfs_ready();
+  if (rc) {
+    store__set_err(err, errlen, "%s: cannot register the %s VFS: %s", path, STORE_VFS_NAME, strerror(-rc));
+    return rc;
+  }
+  rc = sqlite3_open_v2(path, &s->wconn.db, flags, STORE_VFS_NAME);
   if (rc != SQLITE_OK) {
     if (!s->wconn.db) {
       store__set_err(err, errlen, "%s: %s", path, sqlite3_errstr(rc));
