@@ -26,6 +26,7 @@ struct store_vfs__file {
   size_t len;
   sqlite3_int64 off;
   sqlite3_int64 commit_page; /* where the buffered commit frame's page goes, or -1 */
+  sqlite3_int64 end;         /* where the last write ended, or -1 after a read or truncation */
 };
 
 static const sqlite3_io_methods store_vfs__db_methods;
@@ -65,24 +66,26 @@ static int store_vfs__gather(struct store_vfs__file *p, const void *data, int am
 }
 
 /* Appends to the gathered frames go to the buffer, and a commit frame's page writes them all.
- * Only a frame header that is not a commit's starts a buffer: the commit frames SQLite writes
- * again when it rewrites checksums, and its other writes (the WAL header, which it syncs at
- * once, pages written over in place) go straight to the file after what is gathered. */
+ * A frame header starts a buffer; a commit frame's header only where the last write ended, as
+ * when SQLite appends it: the commit headers it writes again in place (rewriting checksums,
+ * each after reading its frame) go straight to the file. So do its other writes (the WAL
+ * header, which it syncs at once, and pages written over in place), after what is gathered. */
 static int store_vfs__wal_write(sqlite3_file *f, const void *data, int amt, sqlite3_int64 off)
 {
   struct store_vfs__file *p = store_vfs__of(f);
   const unsigned char *d = data;
+  bool commit = store_vfs__is_commit_header(d, amt);
   bool appends = p->len && off == p->off + (sqlite3_int64)p->len && p->len + (size_t)amt <= STORE_VFS_BUF_CAP;
-  bool starts = !p->len && store_vfs__is_frame_header(amt) && !store_vfs__is_commit_header(d, amt);
+  bool starts = !p->len && store_vfs__is_frame_header(amt) && (!commit || off == p->end);
+  int rc;
+  p->end = off + amt;
   if (appends || starts) {
-    int rc = store_vfs__gather(p, data, amt, off);
-    if (rc != SQLITE_OK) return rc;
+    if ((rc = store_vfs__gather(p, data, amt, off)) != SQLITE_OK) return rc;
     if (off == p->commit_page) return store_vfs__flush(p);
-    if (store_vfs__is_commit_header(d, amt)) p->commit_page = off + amt;
+    if (commit) p->commit_page = off + amt;
     return SQLITE_OK;
   }
-  int rc = store_vfs__flush(p);
-  if (rc != SQLITE_OK) return rc;
+  if ((rc = store_vfs__flush(p)) != SQLITE_OK) return rc;
   return p->real->pMethods->xWrite(p->real, data, amt, off);
 }
 
@@ -103,6 +106,7 @@ static int store_vfs__wal_read(sqlite3_file *f, void *buf, int amt, sqlite3_int6
 {
   struct store_vfs__file *p = store_vfs__of(f);
   int rc = store_vfs__flush(p);
+  p->end = -1;
   return rc != SQLITE_OK ? rc : p->real->pMethods->xRead(p->real, buf, amt, off);
 }
 
@@ -110,6 +114,7 @@ static int store_vfs__wal_truncate(sqlite3_file *f, sqlite3_int64 size)
 {
   struct store_vfs__file *p = store_vfs__of(f);
   int rc = store_vfs__flush(p);
+  p->end = -1;
   return rc != SQLITE_OK ? rc : p->real->pMethods->xTruncate(p->real, size);
 }
 
@@ -252,6 +257,7 @@ static int store_vfs__open(sqlite3_vfs *vfs, const char *name, sqlite3_file *f, 
   memset(p, 0, sizeof *p);
   p->real = (sqlite3_file *)((char *)p + store_vfs__head());
   p->commit_page = -1;
+  p->end = -1;
   int rc = parent->xOpen(parent, name, p->real, flags, out_flags);
   if (rc != SQLITE_OK || !p->real->pMethods) {
     p->base.pMethods = NULL; /* SQLite then does not call xClose */

@@ -133,6 +133,19 @@ static long commit_cost(const char *path, const char *vfs, const char *synchrono
   return calls;
 }
 
+/* Write calls of a commit that changes one row in place (one page), after a first such commit. */
+static long one_page_cost(const char *path, const char *vfs)
+{
+  sqlite3 *db = open_db(path, vfs, "FULL");
+  exec_ok(db, "UPDATE t SET n = n + 1 WHERE id = 1000");
+  long calls = write_calls();
+  exec_ok(db, "UPDATE t SET n = n + 1 WHERE id = 1000");
+  calls = write_calls() - calls;
+  assert_int_equal(sqlite3_changes(db), 1);
+  sqlite3_close(db);
+  return calls;
+}
+
 static void test_commit_is_one_write(void **state)
 {
   struct dir *d = *state;
@@ -148,6 +161,9 @@ static void test_commit_is_one_write(void **state)
   assert_int_equal(ours, 1);
   ours = commit_cost(d->db, STORE_VFS_NAME, "NORMAL", 3000, &ours_bytes);
   assert_int_equal(ours, 1);
+  /* a one-page commit, the commonest: its commit frame alone */
+  assert_int_equal(one_page_cost(d->db, NULL), 2);
+  assert_int_equal(one_page_cost(d->db, STORE_VFS_NAME), 1);
 }
 
 /* Write calls of a 4000-row transaction (about 1000 pages) through `vfs` into a fresh database
