@@ -96,7 +96,16 @@ static int insert_rows(sqlite3 *db, int from, int n)
   return sqlite3_exec(db, sql, NULL, NULL, NULL);
 }
 
-/* This process's write system calls so far (pwrite included). */
+#if __has_include(<valgrind/valgrind.h>)
+#include <valgrind/valgrind.h>
+#else
+#define RUNNING_ON_VALGRIND 0
+#endif
+
+/* This process's write system calls so far (pwrite included). Under valgrind they include its
+ * own, so the tests that count them only print what they saw there. */
+static bool writes_countable(void) { return !RUNNING_ON_VALGRIND; }
+
 static long write_calls(void)
 {
   FILE *f = fopen("/proc/self/io", "r");
@@ -157,6 +166,7 @@ static void test_commit_is_one_write(void **state)
   print_message("commit of %ld frames: %ld writes through the default VFS, %ld through %s\n", frames, plain,
                 ours, STORE_VFS_NAME);
   assert_true(frames >= 8);
+  if (!writes_countable()) return;
   assert_int_equal(plain, 2 * frames); /* SQLite's own way: header, then page */
   assert_int_equal(ours, 1);
   ours = commit_cost(d->db, STORE_VFS_NAME, "NORMAL", 3000, &ours_bytes);
@@ -200,7 +210,7 @@ static void test_big_transaction_in_pieces(void **state)
   long ours = big_transaction(d, "ours.db", STORE_VFS_NAME);
   print_message("4000 rows, spilling: %ld write calls through the default VFS, %ld through %s\n", plain, ours,
                 STORE_VFS_NAME);
-  assert_true(ours * 10 < plain * 7);
+  if (writes_countable()) assert_true(ours * 10 < plain * 7);
 }
 
 /* synchronous=NORMAL has no sync to write the frames before: each commit must still be in the
