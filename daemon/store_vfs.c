@@ -256,17 +256,16 @@ static int store_vfs__open(sqlite3_vfs *vfs, const char *name, sqlite3_file *f, 
   struct store_vfs__file *p = store_vfs__of(f);
   memset(p, 0, sizeof *p);
   p->real = (sqlite3_file *)((char *)p + store_vfs__head());
+  p->real->pMethods = NULL;
   p->commit_page = -1;
   p->end = -1;
   int rc = parent->xOpen(parent, name, p->real, flags, out_flags);
+  if (rc == SQLITE_OK && p->real->pMethods && p->real->pMethods->iVersion < 3) rc = SQLITE_CANTOPEN;
   if (rc != SQLITE_OK || !p->real->pMethods) {
-    p->base.pMethods = NULL; /* SQLite then does not call xClose */
-    return rc;
-  }
-  if (p->real->pMethods->iVersion < 3) {
-    p->real->pMethods->xClose(p->real);
-    p->base.pMethods = NULL;
-    return SQLITE_CANTOPEN;
+    /* a parent's file with methods is closed even when its open failed (sqlite3_vfs.xOpen) */
+    if (p->real->pMethods) p->real->pMethods->xClose(p->real);
+    p->base.pMethods = NULL; /* SQLite then does not call our xClose */
+    return rc != SQLITE_OK ? rc : SQLITE_CANTOPEN;
   }
   if (!(flags & SQLITE_OPEN_WAL)) {
     p->base.pMethods = &store_vfs__db_methods;
