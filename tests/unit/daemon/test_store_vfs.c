@@ -20,6 +20,12 @@
 
 #include "store_vfs.h"
 
+#if __has_include(<valgrind/valgrind.h>)
+#include <valgrind/valgrind.h>
+#else
+#define RUNNING_ON_VALGRIND 0
+#endif
+
 struct dir {
   char path[64];
   char db[96];
@@ -95,12 +101,6 @@ static int insert_rows(sqlite3 *db, int from, int n)
            from, from + n - 1);
   return sqlite3_exec(db, sql, NULL, NULL, NULL);
 }
-
-#if __has_include(<valgrind/valgrind.h>)
-#include <valgrind/valgrind.h>
-#else
-#define RUNNING_ON_VALGRIND 0
-#endif
 
 /* This process's write system calls so far (pwrite included). Under valgrind they include its
  * own, so the tests that count them only print what they saw there. */
