@@ -25,7 +25,7 @@ struct store_vfs__file {
   unsigned char *buf;
   size_t len;
   sqlite3_int64 off;
-  sqlite3_int64 commit_page; /* where the buffered commit frame's page goes, or -1 */
+  bool commit_last;          /* the buffer ends with a commit frame's header: its page is next */
   sqlite3_int64 end;         /* where the last write ended, or -1 after a read or truncation */
 };
 
@@ -45,7 +45,7 @@ static int store_vfs__flush(struct store_vfs__file *p)
   if (!p->len) return SQLITE_OK;
   int rc = p->real->pMethods->xWrite(p->real, p->buf, (int)p->len, p->off);
   p->len = 0;
-  p->commit_page = -1;
+  p->commit_last = false;
   return rc;
 }
 
@@ -81,8 +81,8 @@ static int store_vfs__wal_write(sqlite3_file *f, const void *data, int amt, sqli
   p->end = off + amt;
   if (appends || starts) {
     if ((rc = store_vfs__gather(p, data, amt, off)) != SQLITE_OK) return rc;
-    if (off == p->commit_page) return store_vfs__flush(p);
-    if (commit) p->commit_page = off + amt;
+    if (p->commit_last) return store_vfs__flush(p);
+    p->commit_last = commit;
     return SQLITE_OK;
   }
   if ((rc = store_vfs__flush(p)) != SQLITE_OK) return rc;
@@ -257,7 +257,6 @@ static int store_vfs__open(sqlite3_vfs *vfs, const char *name, sqlite3_file *f, 
   memset(p, 0, sizeof *p);
   p->real = (sqlite3_file *)((char *)p + store_vfs__head());
   p->real->pMethods = NULL;
-  p->commit_page = -1;
   p->end = -1;
   int rc = parent->xOpen(parent, name, p->real, flags, out_flags);
   if (rc == SQLITE_OK && p->real->pMethods && p->real->pMethods->iVersion < 3) rc = SQLITE_CANTOPEN;
