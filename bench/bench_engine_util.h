@@ -4,6 +4,7 @@
 #ifndef DG_BENCH_ENGINE_UTIL_H
 #define DG_BENCH_ENGINE_UTIL_H
 
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -18,7 +19,7 @@
 #include "store.h"
 
 struct bench_plant {
-  char dir[64];
+  char dir[200];
   struct dg_config *cfg;
   struct store *store;
   struct ledger *ledger;
@@ -30,8 +31,9 @@ struct bench_plant {
 static int bench_plant_open(struct bench_plant *p, const char *tag, char *yaml, uv_loop_t *loop, struct engine *e,
                             struct sampleq *q)
 {
-  char db[96], err[256] = "";
-  snprintf(p->dir, sizeof p->dir, "/tmp/dg-bench-%s-XXXXXX", tag);
+  char db[sizeof p->dir + 16], err[256] = "";
+  const char *tmp = getenv("TMPDIR");
+  snprintf(p->dir, sizeof p->dir, "%s/dg-bench-%s-XXXXXX", tmp && *tmp ? tmp : "/tmp", tag);
   if (!mkdtemp(p->dir)) return -1;
   snprintf(db, sizeof db, "%s/bench.db", p->dir);
   dg_log_set_level(DG_LOG_ERR);
@@ -61,7 +63,7 @@ static int bench_plant_close(struct bench_plant *p, uv_loop_t *loop, struct engi
   engine_free(e);
   ledger_close(p->ledger);
   config_free(p->cfg);
-  char cmd[96];
+  char cmd[sizeof p->dir + 16];
   snprintf(cmd, sizeof cmd, "rm -rf %s", p->dir);
   return system(cmd) == 0 ? 0 : 1;
 }
