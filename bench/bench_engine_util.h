@@ -4,7 +4,6 @@
 #ifndef DG_BENCH_ENGINE_UTIL_H
 #define DG_BENCH_ENGINE_UTIL_H
 
-#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -33,8 +32,8 @@ static int bench_plant_open(struct bench_plant *p, const char *tag, char *yaml, 
 {
   char db[sizeof p->dir + 16], err[256] = "";
   const char *tmp = getenv("TMPDIR");
-  snprintf(p->dir, sizeof p->dir, "%s/dg-bench-%s-XXXXXX", tmp && *tmp ? tmp : "/tmp", tag);
-  if (!mkdtemp(p->dir)) return -1;
+  int len = snprintf(p->dir, sizeof p->dir, "%s/dg-bench-%s-XXXXXX", tmp && *tmp ? tmp : "/tmp", tag);
+  if (len < 0 || (size_t)len >= sizeof p->dir || !mkdtemp(p->dir)) return fprintf(stderr, "no directory in TMPDIR\n"), -1;
   snprintf(db, sizeof db, "%s/bench.db", p->dir);
   dg_log_set_level(DG_LOG_ERR);
   int rc = config_load_string("bench.yaml", yaml, strlen(yaml), &p->cfg, err, sizeof err);
