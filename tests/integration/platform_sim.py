@@ -272,6 +272,21 @@ class Platform:
             self.server.shutdown()
             self.server.server_close()
 
+    def wait_quiet(self, for_s=1.0, timeout=15):
+        """Returns once no request has come or been taken for for_s seconds: a sender killed
+        mid-request has had its last request read and judged."""
+        deadline = time.monotonic() + timeout
+        with self.lock:
+            last = (self.posts, len(self.arrivals))
+        while time.monotonic() < deadline:
+            time.sleep(for_s)
+            with self.lock:
+                now = (self.posts, len(self.arrivals))
+            if now == last:
+                return
+            last = now
+        raise AssertionError("the platform never went quiet")
+
     def snapshot(self):
         with self.lock:
             return {k: dict(v) for k, v in self.records.items()}, list(self.arrivals), list(self.errors)

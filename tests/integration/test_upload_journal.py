@@ -94,6 +94,7 @@ def test_kill9_right_after_commit(workdir, cleanup):
     sid = shutdown(daemon, "停车检修一")
     assert call(daemon, "DELETE", f"/api/v1/shutdowns/{sid}", token=daemon.token("wang"))[0] == 200
     daemon.kill9()                        # right after the commits: the marks carry the change
+    platform.wait_quiet()                 # a request sent just before the kill is still being judged
     before = [r["deleted"] for k, _, r in platform.snapshot()[1] if k == "shutdownRecords"]  # taken before the crash
     queued = db_rows(daemon.db_path, "SELECT count(*) AS n FROM upload_marks")[0]["n"] + \
         db_rows(daemon.db_path, "SELECT count(*) AS n FROM upload_queue WHERE kind = 7")[0]["n"]
